@@ -1,0 +1,92 @@
+# vnfm: build, test, run and benchmark.
+#
+#   make            build/vnfmd, build/vnfmctl and the sample VNFs
+#   make test       the whole test suite under ASan and UBSan (what CI runs)
+#   make run        install missing packages, start a vnfmd and deploy a sample VNF
+#   make bench      the benchmarks; results go to bench/results/
+#   make format     apply .clang-format
+#
+# SAN=1 builds into build/san with AddressSanitizer and UBSan.
+
+BUILD := build
+ifeq ($(SAN),1)
+BUILD := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+PKGS := libuv libmicrohttpd jansson sqlite3 libcurl libxml-2.0 libcrypto
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE \
+          -Isrc $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+LIB_SRCS := $(wildcard src/util/*.c src/store/*.c src/vim/*.c src/model/*.c src/core/*.c src/api/*.c)
+LIB_SRCS := $(filter-out src/core/main.c,$(LIB_SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test unit bench run clean format check-format deps
+all: $(BUILD)/vnfmd $(BUILD)/vnfmctl $(EXAMPLE_BINS)
+
+$(BUILD)/libvnfm.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/vnfmd: $(BUILD)/src/core/main.o $(BUILD)/libvnfm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/vnfmctl: $(CLI_OBJS) $(BUILD)/libvnfm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvnfm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvnfm.a $(LDLIBS) -lcmocka
+
+$(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread -lm
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libvnfm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvnfm.a $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+unit: $(UNIT_BINS)
+
+# The test suite always runs the sanitizer build.
+test:
+	$(MAKE) SAN=1 all unit
+	BUILD=build/san tests/run
+
+bench:
+	$(MAKE) all $(BENCH_BINS)
+	bench/run
+
+run:
+	scripts/run.sh
+
+deps:
+	scripts/deps.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/core/main.d

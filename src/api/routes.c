@@ -1,0 +1,157 @@
+/* Every REST route in one table (docs/API.md, docs/api/openapi.yaml). */
+#include "api/api.h"
+#include "core/svc.h"
+#include "model/vnfd.h"
+#include "util/mem.h"
+
+#define FIELD(n, t, fl, lo, hi)                                 \
+    {                                                           \
+        .name = n, .type = t, .flags = fl, .min = lo, .max = hi \
+    }
+#define END          \
+    {                \
+        .name = NULL \
+    }
+#define OBJECT(f)                      \
+    {                                  \
+        .type = JV_OBJECT, .fields = f \
+    }
+
+static const struct jv_field tenant_fields[] = {
+    FIELD("id", JV_STRING, JV_NAME, 0, 0),
+    FIELD("name", JV_STRING, 0, 1, 128),
+    FIELD("description", JV_STRING, 0, 0, 1024),
+    FIELD("enabled", JV_BOOL, 0, 0, 0),
+    FIELD("external_tenant_id", JV_STRING, 0, 1, 64),
+    END,
+};
+static const struct jv_field tenant_create_fields[] = {
+    FIELD("id", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0), FIELD("name", JV_STRING, 0, 1, 128),
+    FIELD("description", JV_STRING, 0, 0, 1024),         FIELD("enabled", JV_BOOL, 0, 0, 0),
+    FIELD("external_tenant_id", JV_STRING, 0, 1, 64),    END,
+};
+static const struct jv_field tenant_update_fields[] = {
+    FIELD("name", JV_STRING, 0, 1, 128),
+    FIELD("description", JV_STRING, 0, 0, 1024),
+    FIELD("enabled", JV_BOOL, 0, 0, 0),
+    END,
+};
+static const struct jv_field token_fields[] = {
+    FIELD("description", JV_STRING, 0, 0, 256),
+    END,
+};
+static const struct jv_field capacity_fields[] = {
+    FIELD("vcpu", JV_NUMBER, 0, 0, 100000),
+    FIELD("memory_mb", JV_INT, 0, 0, 1e9),
+    FIELD("disk_mb", JV_INT, 0, 0, 1e10),
+    END,
+};
+static const struct jv_field site_fields[] = {
+    {.name = "capacity", .type = JV_OBJECT, .flags = JV_REQUIRED, .fields = capacity_fields},
+    END,
+};
+static const struct jv_field count_item = {.type = JV_INT, .min = 0, .max = 64};
+static const struct jv_field credentials_fields[] = {
+    FIELD("password", JV_STRING, 0, 8, 128),
+    END,
+};
+static const struct jv_field deploy_fields[] = {
+    FIELD("name", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("vnfd", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("tenant", JV_STRING, JV_NAME, 0, 0),
+    FIELD("site", JV_STRING, JV_NAME, 0, 0),
+    {.name = "params", .type = JV_MAP, .max = 64, .item = &(const struct jv_field){.type = JV_ANY}},
+    FIELD("license", JV_STRING, 0, 0, 4096),
+    {.name = "credentials", .type = JV_OBJECT, .fields = credentials_fields},
+    {.name = "instances", .type = JV_MAP, .max = 16, .item = &count_item},
+    END,
+};
+static const struct jv_field heal_fields[] = {
+    FIELD("vi", JV_STRING, 0, 1, 128),
+    END,
+};
+static const struct jv_field scale_fields[] = {
+    FIELD("vdu", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("count", JV_INT, 0, 0, 64),
+    FIELD("delta", JV_INT, 0, -64, 64),
+    END,
+};
+
+static const char *const fault_names[] = {"health-thread", "loop-stall", "vim-stall", NULL};
+static const struct jv_field fault_fields[] = {
+    {.name = "fault", .type = JV_STRING, .flags = JV_REQUIRED, .choices = fault_names},
+    FIELD("seconds", JV_INT, 0, 1, 600),
+    END,
+};
+
+static const struct jv_field tenant_schema = OBJECT(tenant_fields);
+static const struct jv_field fault_schema = OBJECT(fault_fields);
+static const struct jv_field tenant_create_schema = OBJECT(tenant_create_fields);
+static const struct jv_field tenant_update_schema = OBJECT(tenant_update_fields);
+static const struct jv_field token_schema = OBJECT(token_fields);
+static const struct jv_field site_schema = OBJECT(site_fields);
+static const struct jv_field deploy_schema = OBJECT(deploy_fields);
+static const struct jv_field heal_schema = OBJECT(heal_fields);
+static const struct jv_field scale_schema = OBJECT(scale_fields);
+
+static const char *const no_params[] = {NULL};
+static const char *const vnfd_params[] = {"tenant", NULL};
+static const char *const dep_params[] = {"tenant", "site", "status", "vnfd", NULL};
+static const char *const op_params[] = {"deployment", "state", "type", "limit", "offset", NULL};
+static const char *const log_params[] = {"category",   "tag",       "object", "level", "event",
+                                         "since",      "until",     "after",  "limit", "tail",
+                                         "deployment", "operation", NULL};
+
+#define GET(p, n, fl, fn, qp)                                                           \
+    {                                                                                   \
+        .method = "GET", .pattern = p, .name = n, .flags = fl, .read = fn, .params = qp \
+    }
+#define WRITE(m, p, n, fl, fn, s)                                                    \
+    {                                                                                \
+        .method = m, .pattern = p, .name = n, .flags = fl, .apply = fn, .schema = s, \
+        .params = no_params                                                          \
+    }
+
+const struct route api_routes[] = {
+    GET("/v0/health", "health", R_PUBLIC, q_health, no_params),
+    GET("/v0/version", "version", 0, q_version, no_params),
+    GET("/v0/tenants", "list tenants", 0, q_tenants, no_params),
+    WRITE("POST", "/v0/tenants", "create tenant", R_ADMIN | R_BODY, svc_tenant_create,
+          &tenant_create_schema),
+    GET("/v0/tenants/{id}", "show tenant", 0, q_tenant, no_params),
+    WRITE("POST", "/v0/tenants/{id}", "create tenant", R_ADMIN, svc_tenant_create, &tenant_schema),
+    WRITE("PUT", "/v0/tenants/{id}", "update tenant", R_ADMIN | R_BODY, svc_tenant_update,
+          &tenant_update_schema),
+    WRITE("DELETE", "/v0/tenants/{id}", "delete tenant", R_ADMIN, svc_tenant_delete, NULL),
+    WRITE("POST", "/v0/tenants/{id}/tokens", "create token", R_ADMIN, svc_token_create,
+          &token_schema),
+    GET("/v0/tokens", "list tokens", R_ADMIN, q_tokens, no_params),
+    WRITE("DELETE", "/v0/tokens/{id}", "delete token", R_ADMIN, svc_token_delete, NULL),
+    GET("/v0/vnfds", "list VNFDs", 0, q_vnfds, no_params),
+    {.method = "POST",
+     .pattern = "/v0/vnfds",
+     .name = "on-board VNFD",
+     .flags = R_BODY,
+     .apply = svc_vnfd_create,
+     .validate = vnfd_validate,
+     .params = vnfd_params},
+    GET("/v0/vnfds/{id}", "show VNFD", 0, q_vnfd, no_params),
+    WRITE("DELETE", "/v0/vnfds/{id}", "delete VNFD", 0, svc_vnfd_delete, NULL),
+    GET("/v0/sites", "list sites", 0, q_sites, no_params),
+    GET("/v0/sites/{id}", "show site", 0, q_site, no_params),
+    WRITE("PUT", "/v0/sites/{id}", "update site", R_ADMIN | R_BODY, svc_site_update, &site_schema),
+    GET("/v0/deployments", "list deployments", 0, q_deployments, dep_params),
+    WRITE("POST", "/v0/deployments", "deploy", R_BODY, svc_deploy, &deploy_schema),
+    GET("/v0/deployments/{id}", "show deployment", 0, q_deployment, no_params),
+    WRITE("DELETE", "/v0/deployments/{id}", "undeploy", 0, svc_undeploy, NULL),
+    WRITE("POST", "/v0/deployments/{id}/heal", "heal", 0, svc_heal, &heal_schema),
+    WRITE("POST", "/v0/deployments/{id}/scale", "scale", R_BODY, svc_scale, &scale_schema),
+    GET("/v0/operations", "list operations", 0, q_operations, op_params),
+    GET("/v0/operations/{id}", "show operation", 0, q_operation, no_params),
+    GET("/v0/logs", "query logs", 0, q_logs, log_params),
+    GET("/v0/events", "events", R_STREAM, NULL, log_params),
+    WRITE("POST", "/v0/debug/faults", "inject fault", R_ADMIN | R_BODY, svc_debug_fault,
+          &fault_schema),
+};
+
+const size_t api_n_routes = ARRAY_SIZE(api_routes);

@@ -1,0 +1,304 @@
+#include "core/config.h"
+#include "core/version.h"
+#include "util/mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { OPT_STR, OPT_UINT, OPT_DOUBLE, OPT_LONG, OPT_BOOL, OPT_LISTEN };
+
+struct opt {
+    const char *name;
+    enum opt_type type;
+    size_t offset;
+    const char *arg;
+    const char *help;
+};
+
+#define O(f) offsetof(struct config, f)
+
+/* The options, in the order --help shows them. */
+static const struct opt opts[] = {
+    {"listen", OPT_LISTEN, 0, "HOST:PORT", "REST API address (default 127.0.0.1:8080)"},
+    {"data-dir", OPT_STR, O(data_dir), "DIR",
+     "store, VI work dirs and admin.token (default ./var)"},
+    {"role", OPT_STR, O(role), "cloud|local",
+     "run as cloud VNFM or local (branch) VNFM (default local)"},
+    {"site", OPT_STR, O(site), "NAME", "name of this manager's site (default local)"},
+    {"admin-token", OPT_STR, O(admin_token), "TOKEN",
+     "admin bearer token (default: generated into DIR/admin.token)"},
+    {"vnf-path", OPT_STR, O(vnf_path), "DIRS",
+     "':'-separated dirs searched first for VNF commands"},
+    {"subnet", OPT_STR, O(subnet), "CIDR", "network of the site's VIs (default 10.77.0.0/24)"},
+    {"site-vcpu", OPT_DOUBLE, O(site_vcpu), "N",
+     "vCPU capacity of a new site (default: host CPUs)"},
+    {"site-memory-mb", OPT_LONG, O(site_memory_mb), "MB",
+     "memory capacity of a new site (default: host)"},
+    {"site-disk-mb", OPT_LONG, O(site_disk_mb), "MB",
+     "disk capacity of a new site (default: free space)"},
+    {"http-threads", OPT_UINT, O(http_threads), "N", "REST server threads (default 2)"},
+    {"workers", OPT_UINT, O(workers), "N", "provisioning worker threads (default 8)"},
+    {"log-keep", OPT_UINT, O(log_keep), "N", "event log records kept (default 100000)"},
+    {"vim-watchdog-s", OPT_UINT, O(vim_watchdog_s), "S",
+     "VIM manager counts as down when all workers are stuck this long (default 30)"},
+    {"log-level", OPT_STR, O(log_level), "LEVEL", "error, warn, info or debug (default info)"},
+    {"config", OPT_STR, O(config_file), "FILE", "read options from FILE (key = value lines)"},
+    {"enable-fault-injection", OPT_BOOL, O(fault_injection), NULL,
+     "allow POST /v0/debug/faults (tests only)"},
+};
+
+void config_usage(FILE *out)
+{
+    fprintf(out, "Usage: vnfmd [OPTION]...\n"
+                 "Run the VNF manager daemon: deploy, watch, heal and scale VNFs on this site.\n\n"
+                 "Options:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+        char left[64];
+
+        snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+                 opts[i].arg ? opts[i].arg : "");
+        fprintf(out, "  %-34s %s\n", left, opts[i].help);
+    }
+    fprintf(out, "  %-34s %s\n  %-34s %s\n", "--help", "show this help and exit", "--version",
+            "show the version and exit");
+    fprintf(out, "\nEvery option may also be set in the --config file under the same name.\n"
+                 "Clients authenticate with 'Authorization: Bearer TOKEN'. See README.md and\n"
+                 "docs/API.md.\n\n"
+                 "Exit status: 0 after a clean stop (SIGTERM, SIGINT), 1 on a start-up error.\n"
+                 "VNFs keep running when vnfmd stops; the next vnfmd adopts them.\n");
+}
+
+static void set_default_str(char **p, const char *v)
+{
+    if (!*p)
+        *p = xstrdup(v);
+}
+
+static int parse_listen(struct config *cfg, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    char *end;
+    unsigned long port;
+
+    if (!colon || colon == v)
+        return -EINVAL;
+    port = strtoul(colon + 1, &end, 10);
+    if (*end || port == 0 || port > 65535)
+        return -EINVAL;
+    free(cfg->listen_host);
+    cfg->listen_host = xstrndup(v, (size_t)(colon - v));
+    cfg->listen_port = (unsigned)port;
+    return 0;
+}
+
+static int set_opt(struct config *cfg, const struct opt *o, const char *v)
+{
+    char *base = (char *)cfg, *end;
+
+    errno = 0;
+    switch (o->type) {
+    case OPT_STR:
+        free(*(char **)(base + o->offset));
+        *(char **)(base + o->offset) = xstrdup(v);
+        return 0;
+    case OPT_UINT: {
+        unsigned long n = strtoul(v, &end, 10);
+
+        if (*end || errno || n > 1000000 || *v == '-')
+            return -EINVAL;
+        *(unsigned *)(base + o->offset) = (unsigned)n;
+        return 0;
+    }
+    case OPT_LONG: {
+        long n = strtol(v, &end, 10);
+
+        if (*end || errno || n < 0)
+            return -EINVAL;
+        *(long *)(base + o->offset) = n;
+        return 0;
+    }
+    case OPT_DOUBLE: {
+        double d = strtod(v, &end);
+
+        if (*end || errno || d < 0)
+            return -EINVAL;
+        *(double *)(base + o->offset) = d;
+        return 0;
+    }
+    case OPT_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+            *(bool *)(base + o->offset) = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+            *(bool *)(base + o->offset) = false;
+        else
+            return -EINVAL;
+        return 0;
+    case OPT_LISTEN:
+        return parse_listen(cfg, v);
+    }
+    return -EINVAL;
+}
+
+static const struct opt *find_opt(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* Applies "key = value" lines; flags given on the command line win, so the
+ * file is read first and the command line applied again afterwards. */
+static int parse_file(struct config *cfg, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int lineno = 0;
+
+    if (!f) {
+        fprintf(stderr, "vnfmd: cannot read config file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *s = trim(line), *eq;
+        const struct opt *o;
+
+        lineno++;
+        if (!*s || *s == '#')
+            continue;
+        eq = strchr(s, '=');
+        if (eq)
+            *eq = '\0';
+        o = find_opt(trim(s));
+        if (!o || strcmp(o->name, "config") == 0 || !eq || set_opt(cfg, o, trim(eq + 1))) {
+            fprintf(stderr, "vnfmd: %s:%d: %s '%s'\n", path, lineno,
+                    o ? "invalid value for" : "unknown option", trim(s));
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static void set_defaults(struct config *cfg)
+{
+    set_default_str(&cfg->listen_host, "127.0.0.1");
+    if (!cfg->listen_port)
+        cfg->listen_port = 8080;
+    set_default_str(&cfg->data_dir, "./var");
+    set_default_str(&cfg->role, "local");
+    set_default_str(&cfg->site, "local");
+    set_default_str(&cfg->subnet, "10.77.0.0/24");
+    set_default_str(&cfg->log_level, "info");
+    set_default_str(&cfg->vnf_path, "");
+    if (!cfg->http_threads)
+        cfg->http_threads = 2;
+    if (!cfg->workers)
+        cfg->workers = 8;
+    if (!cfg->log_keep)
+        cfg->log_keep = 100000;
+    if (!cfg->vim_watchdog_s)
+        cfg->vim_watchdog_s = 30;
+}
+
+static int check(const struct config *cfg)
+{
+    if (strcmp(cfg->role, "cloud") && strcmp(cfg->role, "local")) {
+        fprintf(stderr, "vnfmd: --role must be 'cloud' or 'local', not '%s'\n", cfg->role);
+        return -1;
+    }
+    if (cfg->admin_token && strlen(cfg->admin_token) < 16) {
+        fprintf(stderr, "vnfmd: --admin-token must be at least 16 characters\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_args(struct config *cfg, int argc, char **argv, bool quiet)
+{
+    struct option lopts[ARRAY_SIZE(opts) + 3];
+    size_t n = 0;
+    int c;
+
+    for (; n < ARRAY_SIZE(opts); n++)
+        lopts[n] = (struct option){
+            opts[n].name, opts[n].type == OPT_BOOL ? no_argument : required_argument, NULL, (int)n};
+    lopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    lopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
+    lopts[n] = (struct option){NULL, 0, NULL, 0};
+    optind = 1;
+    opterr = !quiet;
+    while ((c = getopt_long(argc, argv, "hV", lopts, NULL)) != -1) {
+        if (c == 'h' || c == 'V' || c == '?') {
+            if (quiet)
+                continue;
+            if (c == '?')
+                return -1;
+            if (c == 'h')
+                config_usage(stdout);
+            else
+                printf("vnfmd %s\n", VNFM_VERSION);
+            return 1;
+        }
+        if (set_opt(cfg, &opts[c], opts[c].type == OPT_BOOL ? "true" : optarg)) {
+            fprintf(stderr, "vnfmd: invalid value for --%s: '%s'\n", opts[c].name, optarg);
+            return -1;
+        }
+    }
+    if (optind < argc && !quiet) {
+        fprintf(stderr, "vnfmd: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+int config_parse(struct config *cfg, int argc, char **argv)
+{
+    int r;
+
+    memset(cfg, 0, sizeof(*cfg));
+    r = parse_args(cfg, argc, argv, false);
+    if (r)
+        return r;
+    if (cfg->config_file) {
+        char *path = xstrdup(cfg->config_file);
+
+        r = parse_file(cfg, path);
+        free(path);
+        if (r)
+            return r;
+        parse_args(cfg, argc, argv, true);
+    }
+    set_defaults(cfg);
+    return check(cfg);
+}
+
+void config_done(struct config *cfg)
+{
+    free(cfg->listen_host);
+    free(cfg->data_dir);
+    free(cfg->role);
+    free(cfg->site);
+    free(cfg->admin_token);
+    free(cfg->vnf_path);
+    free(cfg->subnet);
+    free(cfg->log_level);
+    free(cfg->config_file);
+}

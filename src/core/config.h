@@ -1,0 +1,38 @@
+/* Daemon configuration: command line flags, and a config file whose keys
+ * have the same names as the long flags ("listen = 127.0.0.1:8080").
+ * Flags win over the file. */
+#ifndef VNFM_CONFIG_H
+#define VNFM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct config {
+    char *listen_host;
+    unsigned listen_port;
+    char *data_dir;
+    char *role; /* "cloud" or "local" */
+    char *site;
+    char *admin_token;
+    char *vnf_path;   /* ':'-separated dirs put first in the VNFs' PATH */
+    char *subnet;     /* of the default site, CIDR */
+    double site_vcpu; /* 0 = from the host */
+    long site_memory_mb;
+    long site_disk_mb;
+    unsigned http_threads;
+    unsigned workers;
+    unsigned log_keep; /* event log records kept */
+    unsigned vim_watchdog_s;
+    char *log_level;
+    char *config_file;
+    bool fault_injection;
+};
+
+/* Parses argv (and the file named by --config). Returns 0, 1 when the
+ * program should exit successfully (--help, --version), or -1 after
+ * printing an error. */
+int config_parse(struct config *cfg, int argc, char **argv);
+void config_done(struct config *cfg);
+void config_usage(FILE *out);
+
+#endif

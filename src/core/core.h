@@ -1,0 +1,88 @@
+/* The manager's core: the state that the event loop thread owns, and the
+ * transaction discipline around the store.
+ *
+ * Everything here runs on the loop thread. Blocking work goes to the worker
+ * pools (wpool.h) and comes back to the loop through their done callbacks.
+ * Changes are made inside core_tx_begin()/core_tx_commit(); events logged
+ * inside a transaction reach /v0/events only once it has committed.
+ */
+#ifndef VNFM_CORE_H
+#define VNFM_CORE_H
+
+#include "core/config.h"
+#include "core/result.h"
+#include "store/store.h"
+#include "util/hmap.h"
+#include "util/ids.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+struct bus;
+struct txq;
+struct wpool;
+struct health;
+struct http_server;
+
+#define TAG_LEN 6
+
+struct core {
+    struct config *cfg;
+    uv_loop_t *loop;
+    struct store *st;      /* the only writer */
+    char tag[TAG_LEN + 1]; /* instance tag, in every name this manager creates on a host */
+    char *admin_hash;      /* SHA-256 hex of the admin token */
+    int64_t started_ms;
+
+    struct wpool *prov; /* provisioning: VIM calls (seed para 54) */
+    struct wpool *conf; /* configuration: custom actions, notifications (para 57) */
+    struct txq *txq;
+    struct bus *bus;
+    struct health *health;
+    struct http_server *http;
+
+    struct hmap sites; /* id -> struct site_rt */
+    struct hmap runs;  /* operation id -> struct oprun */
+    struct hmap vis;   /* VI id -> struct vi_watch */
+
+    int tx_depth;
+    json_t *tx_events;         /* logged in the open transaction, published on commit */
+    struct deferred *tx_after; /* callbacks run after commit */
+
+    uv_timer_t beat_timer; /* loop heartbeat and periodic work */
+    uint64_t beat_ms;      /* monotonic ms of the last heartbeat (read by other threads) */
+    bool stopping;
+};
+
+/* Who makes a request. */
+struct principal {
+    bool admin;
+    char tenant[ID_BUF_MAX]; /* tenant of a tenant token */
+    char token_id[32];
+};
+
+/* Opens a transaction (nesting counts). */
+int core_tx_begin(struct core *c);
+/* Commits the outermost transaction, then publishes its events and runs the
+ * callbacks registered with core_after_commit(). */
+int core_tx_commit(struct core *c);
+/* Rolls back; events and callbacks of the transaction are dropped. */
+void core_tx_abort(struct core *c);
+/* Runs fn(c, arg) after the current transaction commits (at once when there
+ * is none); arg is freed with free_arg (may be NULL) either way. */
+void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), void *arg,
+                       void (*free_arg)(void *arg));
+
+/* Logs a lifecycle event (seed para 52, F10) into the event log of the open
+ * transaction. fields (stolen, may be NULL) adds members such as
+ * "deployment", "operation", "vi", "stage", "result", "tags". */
+void core_event(struct core *c, const char *level, const char *category, const char *event,
+                json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Whether p may act on an object of tenant (admins may act on all). */
+bool principal_owns(const struct principal *p, const char *tenant);
+
+#endif

@@ -1,0 +1,48 @@
+#include "core/result.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int result_ok(struct result *r, int status, json_t *body)
+{
+    json_decref(r->body);
+    r->status = status;
+    r->body = body;
+    return 0;
+}
+
+int result_fail(struct result *r, int status, const char *reason, const char *key,
+                const char *value, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    json_t *e;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    e = json_pack("{s:i, s:s, s:s}", "status", status, "error", reason, "message", msg);
+    if (key && value)
+        json_object_set_new(e, key, json_string(value));
+    result_ok(r, status, e);
+    return -1;
+}
+
+int result_not_found(struct result *r, const char *kind, const char *id)
+{
+    char obj[160];
+
+    snprintf(obj, sizeof(obj), "%s/%s", kind, id);
+    return result_fail(r, 404, "not-found", "object", obj, "%s '%s' not found", kind, id);
+}
+
+int result_bad_field(struct result *r, const char *reason, const char *field, const char *msg)
+{
+    return result_fail(r, 400, reason, "field", field, "%s", msg);
+}
+
+void result_done(struct result *r)
+{
+    json_decref(r->body);
+    r->body = NULL;
+}

@@ -1,0 +1,26 @@
+/* The outcome of a request, shared by the REST and (later) NETCONF front
+ * ends: an HTTP-style status and a JSON body. Errors carry a reason, one
+ * line for people, and the offending field or object (docs/API.md). */
+#ifndef VNFM_RESULT_H
+#define VNFM_RESULT_H
+
+#include <jansson.h>
+
+struct result {
+    int status;
+    json_t *body;       /* owned */
+    char location[192]; /* Location header, or empty */
+};
+
+/* Sets status and takes ownership of body. Returns 0. */
+int result_ok(struct result *r, int status, json_t *body);
+/* Sets an error. key is "field", "object" or NULL, naming what value is.
+ * Returns -1 so that callers can `return result_fail(...)`. */
+int result_fail(struct result *r, int status, const char *reason, const char *key,
+                const char *value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Shorthands for the common cases. */
+int result_not_found(struct result *r, const char *kind, const char *id);
+int result_bad_field(struct result *r, const char *reason, const char *field, const char *msg);
+void result_done(struct result *r);
+
+#endif

@@ -1,0 +1,142 @@
+#include "core/txq.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct txq {
+    struct core *core;
+    uv_async_t async;
+    pthread_mutex_t mu;
+    struct txn *head, *tail;
+    uint64_t next_seq, applied;
+};
+
+struct txn *txn_new(txn_apply_fn apply, const char *name)
+{
+    struct txn *t = xcalloc(1, sizeof(*t));
+
+    t->apply = apply;
+    t->name = name;
+    return t;
+}
+
+void txn_free(struct txn *t)
+{
+    if (!t)
+        return;
+    json_decref(t->body);
+    json_decref(t->query);
+    for (unsigned i = 0; i < ARRAY_SIZE(t->args); i++)
+        free(t->args[i]);
+    free(t->client_txn_id);
+    free(t->callback);
+    result_done(&t->res);
+    free(t);
+}
+
+/* One request: authorization is part of apply (it knows the objects). */
+static void run_one(struct core *c, struct txn *t)
+{
+    if (core_tx_begin(c)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store is not available");
+        t->complete(t);
+        return;
+    }
+    if (t->admin_only && !t->who.admin)
+        result_fail(&t->res, 403, "forbidden", NULL, NULL, "'%s' needs the admin token", t->name);
+    else
+        t->apply(c, t);
+    if (t->res.status == 0)
+        result_fail(&t->res, 500, "internal", NULL, NULL, "request '%s' produced no result",
+                    t->name);
+    if (t->res.status >= 400)
+        core_tx_abort(c);
+    else if (core_tx_commit(c))
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store could not commit");
+    t->complete(t);
+}
+
+static struct txn *take_all(struct txq *q)
+{
+    struct txn *list;
+
+    pthread_mutex_lock(&q->mu);
+    list = q->head;
+    q->head = q->tail = NULL;
+    pthread_mutex_unlock(&q->mu);
+    return list;
+}
+
+static void on_async(uv_async_t *a)
+{
+    struct txq *q = a->data;
+    struct txn *t = take_all(q);
+
+    while (t) {
+        struct txn *next = t->next;
+
+        run_one(q->core, t);
+        q->applied++;
+        t = next;
+    }
+}
+
+struct txq *txq_new(struct core *c)
+{
+    struct txq *q = xcalloc(1, sizeof(*q));
+
+    q->core = c;
+    pthread_mutex_init(&q->mu, NULL);
+    if (uv_async_init(c->loop, &q->async, on_async)) {
+        free(q);
+        return NULL;
+    }
+    q->async.data = q;
+    return q;
+}
+
+static void free_txq(uv_handle_t *h)
+{
+    struct txq *q = h->data;
+
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}
+
+void txq_free(struct txq *q)
+{
+    struct txn *t;
+
+    if (!q)
+        return;
+    t = take_all(q);
+    while (t) {
+        struct txn *next = t->next;
+
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "the manager is stopping");
+        t->complete(t);
+        t = next;
+    }
+    uv_close((uv_handle_t *)&q->async, free_txq);
+}
+
+void txq_submit(struct txq *q, struct txn *t)
+{
+    pthread_mutex_lock(&q->mu);
+    t->seq = ++q->next_seq;
+    t->next = NULL;
+    if (q->tail)
+        q->tail->next = t;
+    else
+        q->head = t;
+    q->tail = t;
+    pthread_mutex_unlock(&q->mu);
+    uv_async_send(&q->async);
+}
+
+uint64_t txq_applied(struct txq *q)
+{
+    return q->applied;
+}

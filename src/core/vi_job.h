@@ -1,0 +1,54 @@
+/* Work on one VI instance, done by a provisioning worker (seed para 54, 57):
+ * create its isolation, render its day-0 files and start it, wait until it
+ * answers, reboot it, destroy it. A job is built on the loop thread from the
+ * records (so the worker never touches the store) and reports back there. */
+#ifndef VNFM_VI_JOB_H
+#define VNFM_VI_JOB_H
+
+#include "core/core.h"
+#include "core/wpool.h"
+#include "vim/vim.h"
+
+enum vi_action { VA_NONE, VA_CREATE, VA_START, VA_READY, VA_REBOOT, VA_DESTROY };
+
+struct site_rt;
+
+struct vijob {
+    struct wjob w;
+    struct core *c;
+    char op[40];
+    char vi[VIM_ID_MAX];
+    enum vi_action act;
+    struct site_rt *site;
+    struct vi_spec spec;
+    char **argv, **envp;
+    char *workdir;
+    json_t *files; /* [[path, content], ...] day-0 files */
+    struct vi_handle h;
+    unsigned grace_ms;
+    unsigned ready_port, ready_timeout_ms;
+    char *ready_path; /* HTTP readiness when set */
+    /* results */
+    int rc;
+    char err[512];
+    struct vi_handle out;
+    void (*on_done)(struct vijob *j);
+};
+
+/* Builds a job for vi (a VI record) of deployment dep. Returns NULL with a
+ * reason in err when the job cannot be built (e.g. the site has no VIM). */
+struct vijob *vijob_new(struct core *c, enum vi_action act, const json_t *dep, const json_t *vi,
+                        char *err, size_t errlen);
+void vijob_free(struct vijob *j);
+/* The wjob work function of every VI job. */
+void vijob_work(struct wjob *w);
+const char *vi_action_name(enum vi_action a);
+
+/* The VI's work directory: DATA_DIR/vi/ID (malloc'd). */
+char *vi_workdir(struct core *c, const char *vi_id);
+/* Fills h from a VI record. */
+void vi_handle_from_doc(const json_t *vi, struct vi_handle *h);
+/* The template variables of a VI (a new object). */
+json_t *vi_vars(struct core *c, const json_t *dep, const json_t *vi);
+
+#endif

@@ -1,0 +1,202 @@
+#include "core/wpool.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct wpool {
+    char name[32];
+    uv_async_t async; /* wakes the loop when jobs are done */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* work queued, resize or stop */
+    pthread_cond_t exit_cv; /* a thread exited */
+    struct wjob *queue_head, *queue_tail;
+    struct wjob *done_head, *done_tail;
+    unsigned threads, want, busy, queued;
+    uint64_t completed, last_beat;
+    bool stopping;
+};
+
+static void push(struct wjob **head, struct wjob **tail, struct wjob *job)
+{
+    job->next = NULL;
+    if (*tail)
+        (*tail)->next = job;
+    else
+        *head = job;
+    *tail = job;
+}
+
+static struct wjob *pop(struct wjob **head, struct wjob **tail)
+{
+    struct wjob *job = *head;
+
+    if (job) {
+        *head = job->next;
+        if (!*head)
+            *tail = NULL;
+    }
+    return job;
+}
+
+/* Called with mu held: whether this worker should leave. */
+static bool should_exit(struct wpool *p)
+{
+    return p->stopping || p->threads > p->want;
+}
+
+static void *worker(void *arg)
+{
+    struct wpool *p = arg;
+    struct wjob *job;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->queue_head && !should_exit(p))
+            pthread_cond_wait(&p->work_cv, &p->mu);
+        if (should_exit(p))
+            break;
+        job = pop(&p->queue_head, &p->queue_tail);
+        job->cancelled = 0;
+        p->queued--;
+        p->busy++;
+        p->last_beat = mono_ms();
+        pthread_mutex_unlock(&p->mu);
+
+        job->work(job);
+
+        pthread_mutex_lock(&p->mu);
+        p->busy--;
+        p->completed++;
+        p->last_beat = mono_ms();
+        push(&p->done_head, &p->done_tail, job);
+        uv_async_send(&p->async);
+    }
+    p->threads--;
+    pthread_cond_broadcast(&p->exit_cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Called with mu held. */
+static int spawn_worker(struct wpool *p)
+{
+    pthread_attr_t attr;
+    pthread_t tid;
+    int r;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    r = pthread_create(&tid, &attr, worker, p);
+    pthread_attr_destroy(&attr);
+    if (r) {
+        log_error("%s pool: cannot start a worker thread: error %d", p->name, r);
+        return -r;
+    }
+    p->threads++;
+    return 0;
+}
+
+static void on_done(uv_async_t *a)
+{
+    struct wpool *p = a->data;
+    struct wjob *list, *job;
+
+    pthread_mutex_lock(&p->mu);
+    list = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    while ((job = list)) {
+        list = job->next;
+        job->done(job);
+    }
+}
+
+struct wpool *wpool_new(uv_loop_t *loop, const char *name, unsigned n)
+{
+    struct wpool *p = xcalloc(1, sizeof(*p));
+
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work_cv, NULL);
+    pthread_cond_init(&p->exit_cv, NULL);
+    if (uv_async_init(loop, &p->async, on_done)) {
+        free(p);
+        return NULL;
+    }
+    p->async.data = p;
+    p->last_beat = mono_ms();
+    wpool_resize(p, n);
+    return p;
+}
+
+void wpool_resize(struct wpool *p, unsigned n)
+{
+    if (n < 1)
+        n = 1;
+    pthread_mutex_lock(&p->mu);
+    p->want = n;
+    while (p->threads < p->want && spawn_worker(p) == 0)
+        ;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void wpool_submit(struct wpool *p, struct wjob *job)
+{
+    pthread_mutex_lock(&p->mu);
+    push(&p->queue_head, &p->queue_tail, job);
+    p->queued++;
+    pthread_cond_signal(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void wpool_stats(struct wpool *p, struct wpool_stats *st)
+{
+    pthread_mutex_lock(&p->mu);
+    st->threads = p->threads;
+    st->busy = p->busy;
+    st->queued = p->queued;
+    st->completed = p->completed;
+    st->last_beat_ms = p->busy < p->threads ? mono_ms() : p->last_beat;
+    pthread_mutex_unlock(&p->mu);
+}
+
+const char *wpool_name(const struct wpool *p)
+{
+    return p->name;
+}
+
+static void free_pool(uv_handle_t *h)
+{
+    struct wpool *p = h->data;
+
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->exit_cv);
+    free(p);
+}
+
+void wpool_free(struct wpool *p)
+{
+    struct wjob *job;
+
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work_cv);
+    while (p->threads > 0)
+        pthread_cond_wait(&p->exit_cv, &p->mu);
+    while ((job = pop(&p->queue_head, &p->queue_tail))) {
+        job->cancelled = 1;
+        push(&p->done_head, &p->done_tail, job);
+    }
+    pthread_mutex_unlock(&p->mu);
+    on_done(&p->async);
+    uv_close((uv_handle_t *)&p->async, free_pool);
+}

@@ -1,0 +1,41 @@
+/* Worker pools: threads that run blocking work (VIM calls, scripts) and hand
+ * the results back to the event loop. Each pool is one of the VNFM's
+ * components (seed para 53, FIG. 2C) and can be resized at run time (F27).
+ */
+#ifndef VNFM_WPOOL_H
+#define VNFM_WPOOL_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+struct wjob {
+    void (*work)(struct wjob *job); /* on a worker thread */
+    void (*done)(struct wjob *job); /* on the loop thread, after work */
+    int cancelled;                  /* set when the pool stopped before work() ran */
+    struct wjob *next;
+};
+
+struct wpool;
+
+/* Creates a pool of n threads named name. Returns NULL on failure. */
+struct wpool *wpool_new(uv_loop_t *loop, const char *name, unsigned n);
+/* Lets running jobs finish and stops the threads; jobs still queued get
+ * done() with `cancelled` set. The pool's memory is released once the loop
+ * has run its close callbacks. Accepts NULL. */
+void wpool_free(struct wpool *p);
+void wpool_submit(struct wpool *p, struct wjob *job);
+/* Grows or shrinks the pool to n threads (at least 1). */
+void wpool_resize(struct wpool *p, unsigned n);
+
+struct wpool_stats {
+    unsigned threads;
+    unsigned busy;
+    unsigned queued;
+    uint64_t completed;
+    uint64_t last_beat_ms; /* monotonic ms when a worker last took or finished a job, or was idle */
+};
+void wpool_stats(struct wpool *p, struct wpool_stats *st);
+const char *wpool_name(const struct wpool *p);
+
+#endif

@@ -1,0 +1,41 @@
+/* VNF descriptors (F1, seed para 81): validation at on-boarding and typed
+ * access with defaults. The format is documented in docs/VNFD.md. */
+#ifndef VNFM_VNFD_H
+#define VNFM_VNFD_H
+
+#include "model/model.h"
+#include "util/jsonv.h"
+
+#include <stdint.h>
+
+struct vnfd_scaling {
+    unsigned min, max, initial, step;
+};
+
+struct vnfd_retry {
+    unsigned attempts;
+    unsigned backoff_ms;
+};
+
+/* Validates a whole descriptor: schema, cross-field rules, template names,
+ * custom action scripts present and executable. 0 or -EINVAL with err. */
+int vnfd_validate(const json_t *doc, struct jv_error *err);
+
+/* Checks the parameters of a deploy request against the descriptor's
+ * declarations and returns them completed with defaults in *out (a new
+ * reference). Errors name "params.NAME". */
+int vnfd_resolve_params(const json_t *vnfd, const json_t *given, json_t **out,
+                        struct jv_error *err);
+
+const json_t *vnfd_vdu(const json_t *vnfd, const char *id);
+unsigned vnfd_vdu_vcpu_milli(const json_t *vdu);
+long long vnfd_vdu_memory_mb(const json_t *vdu);
+long long vnfd_vdu_disk_mb(const json_t *vdu);
+void vnfd_vdu_scaling(const json_t *vdu, struct vnfd_scaling *s);
+void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r);
+/* The custom actions of a stage (an array) or NULL. */
+const json_t *vnfd_actions(const json_t *vnfd, enum stage st);
+/* Names of the template variables every VI has (NULL terminated). */
+extern const char *const vnfd_template_vars[];
+
+#endif

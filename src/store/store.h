@@ -1,0 +1,115 @@
+/* The record store (F1, F2): tenants, tokens, VNFDs, sites, deployments,
+ * VI instances, lifecycle operations (the operation journal) and the event
+ * log.
+ *
+ * Records are JSON documents keyed by "id"; a few top-level members of each
+ * kind are also kept as indexed columns so that lists can be filtered.
+ * Members whose name starts with '_' are internal (never shown by the API).
+ *
+ * One struct store is one connection and belongs to one thread. The event
+ * loop owns the only writer; HTTP threads open read-only handles. The
+ * embedded backend is SQLite in WAL mode, so readers see the last committed
+ * transaction and never block the writer.
+ */
+#ifndef VNFM_STORE_H
+#define VNFM_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+enum store_kind {
+    STORE_TENANT,
+    STORE_TOKEN,
+    STORE_VNFD,
+    STORE_SITE,
+    STORE_DEPLOYMENT,
+    STORE_VI,
+    STORE_OP,
+    STORE_KIND_COUNT,
+};
+
+struct store;
+
+/* An equality condition on an indexed column of the kind. */
+struct store_where {
+    const char *column;
+    const char *value;
+    bool or_null; /* also match records where the column is NULL */
+};
+
+struct store_list_opts {
+    const struct store_where *where;
+    unsigned n_where;
+    unsigned limit; /* 0 = no limit */
+    unsigned offset;
+    bool newest_first;
+};
+
+/* Opens (and for a writer creates and migrates) the store at path.
+ * Returns 0 and *out, or a negative errno with a message in err. */
+int store_open(const char *path, bool readonly, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+/* The schema version this build writes, and the one found on disk. */
+int store_schema_version(void);
+int store_disk_version(struct store *st);
+
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Inserts or replaces a record; doc must have a string "id". */
+int store_put(struct store *st, enum store_kind kind, const json_t *doc);
+/* -ENOENT when there was no such record. */
+int store_delete(struct store *st, enum store_kind kind, const char *id);
+/* *out is a new reference the caller releases; -ENOENT when missing. */
+int store_get(struct store *st, enum store_kind kind, const char *id, json_t **out);
+/* *out is a new array of records; -EINVAL for a column the kind does not index. */
+int store_list(struct store *st, enum store_kind kind, const struct store_list_opts *o,
+               json_t **out);
+/* Number of records matching the conditions, or a negative errno. */
+long store_count(struct store *st, enum store_kind kind, const struct store_where *where,
+                 unsigned n_where);
+
+/* Small settings of the installation (instance tag, ...). *out is malloc'd. */
+int store_meta_get(struct store *st, const char *key, char **out);
+int store_meta_set(struct store *st, const char *key, const char *value);
+
+/* Resources held by the VIs of a site. */
+struct store_usage {
+    double vcpu;
+    long long memory_mb;
+    long long disk_mb;
+    long long vis;
+};
+int store_site_usage(struct store *st, const char *site, struct store_usage *u);
+
+/* The event log (seed para 52, F10). */
+struct log_query {
+    const char *category;
+    const char *tag;
+    const char *object; /* matches object, deployment, operation or vi */
+    const char *level;
+    const char *event;
+    const char *deployment;
+    const char *operation;
+    const char *tenant;         /* only this tenant's records (tenant tokens) */
+    int64_t since_ms, until_ms; /* 0 = open */
+    int64_t after_seq;          /* only records with a larger seq */
+    int64_t max_seq;            /* only records up to this seq; 0 = open */
+    unsigned limit;             /* 0 = 1000 */
+    bool tail;                  /* the newest `limit` records (still oldest first) */
+};
+/* Appends rec (a log record, see docs/API.md) and sets its "seq". */
+int store_log_append(struct store *st, json_t *rec);
+int store_log_query(struct store *st, const struct log_query *q, json_t **out);
+/* Keeps the newest keep records; returns how many were removed. */
+long store_log_prune(struct store *st, long keep);
+int64_t store_log_last_seq(struct store *st);
+
+const char *store_kind_name(enum store_kind kind);
+/* The last SQLite error of this handle, for logs. */
+const char *store_errmsg(struct store *st);
+
+#endif

@@ -1,0 +1,20 @@
+/* Small file system helpers. All return 0 or a negative errno. */
+#ifndef VNFM_FSUTIL_H
+#define VNFM_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Creates path and its parents with mode (existing directories are fine). */
+int mkdir_p(const char *path, mode_t mode);
+/* Writes data to path through a temporary file and rename(2), then fsyncs. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Reads a whole file (at most max bytes) into a NUL terminated buffer the
+ * caller frees. -EFBIG when the file is larger than max. */
+int read_file(const char *path, size_t max, char **out, size_t *len);
+/* Writes a short string to an existing file, e.g. a cgroup or sysfs knob. */
+int write_knob(const char *path, const char *value);
+/* Removes path recursively; a missing path is not an error. */
+int rm_rf(const char *path);
+
+#endif

@@ -1,0 +1,52 @@
+#include "util/net4.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t ip4_mask(unsigned prefix_len)
+{
+    return prefix_len ? 0xffffffffu << (32 - prefix_len) : 0;
+}
+
+int ip4_parse(const char *s, uint32_t *ip)
+{
+    struct in_addr a;
+
+    if (inet_pton(AF_INET, s, &a) != 1)
+        return -EINVAL;
+    *ip = ntohl(a.s_addr);
+    return 0;
+}
+
+char *ip4_fmt(uint32_t ip, char *buf)
+{
+    struct in_addr a = {htonl(ip)};
+
+    inet_ntop(AF_INET, &a, buf, IP4_STR_MAX);
+    return buf;
+}
+
+int cidr_parse(const char *s, uint32_t *net, unsigned *prefix_len)
+{
+    const char *slash = strchr(s, '/');
+    char addr[IP4_STR_MAX];
+    unsigned long p;
+    uint32_t ip;
+    char *end;
+
+    if (!slash || (size_t)(slash - s) >= sizeof(addr))
+        return -EINVAL;
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    p = strtoul(slash + 1, &end, 10);
+    if (*end || slash[1] == '\0' || p < 8 || p > 30 || ip4_parse(addr, &ip))
+        return -EINVAL;
+    if (ip & ~ip4_mask((unsigned)p))
+        return -EINVAL;
+    *net = ip;
+    *prefix_len = (unsigned)p;
+    return 0;
+}

@@ -1,0 +1,17 @@
+/* IPv4 addresses in host byte order. */
+#ifndef VNFM_NET4_H
+#define VNFM_NET4_H
+
+#include <stdint.h>
+
+#define IP4_STR_MAX 16
+
+/* "10.77.0.0/24" -> network address and prefix length; the host bits must be
+ * zero and the prefix 8..30. Returns 0 or -EINVAL. */
+int cidr_parse(const char *s, uint32_t *net, unsigned *prefix_len);
+int ip4_parse(const char *s, uint32_t *ip);
+/* Returns buf (IP4_STR_MAX bytes). */
+char *ip4_fmt(uint32_t ip, char *buf);
+uint32_t ip4_mask(unsigned prefix_len);
+
+#endif

@@ -1,0 +1,30 @@
+#include "vim/vim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct vim_ops *const drivers[] = {
+    &vim_proc_ops,
+};
+
+static const char *const driver_names[] = {"proc", NULL};
+
+const struct vim_ops *vim_driver_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+        if (strcmp(drivers[i]->name, name) == 0)
+            return drivers[i];
+    return NULL;
+}
+
+const char *const *vim_driver_names(void)
+{
+    return driver_names;
+}
+
+void vim_ids_free(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
