@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vnfm needs to build, run and test, skipping
+# those already present. Needs root (apt-get).
+set -euo pipefail
+
+BUILD_PKGS="build-essential pkg-config libuv1-dev libmicrohttpd-dev libjansson-dev libxml2-dev
+  libsqlite3-dev libcurl4-openssl-dev libssl-dev libcmocka-dev"
+RUN_PKGS="iproute2 nginx-light haproxy curl"
+TEST_PKGS="sqlite3 python3 wrk clang-format"
+
+missing=()
+for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]}; run as root (or: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nginx and haproxy are sample VNFs, not host services: do not leave them running.
+for svc in nginx haproxy; do
+    pkill -x "$svc" 2>/dev/null || true
+done

@@ -1,0 +1,271 @@
+"""Harness for the black-box tests: starts real vnfmd daemons on loopback,
+talks to them over HTTP and through vnfmctl, and looks at the host (network
+namespaces, veths, cgroups, processes) to prove what a user would see.
+
+Only the Python standard library is used; run with /usr/bin/python3.
+"""
+import glob
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+VNFMD = os.path.join(BUILD, "vnfmd")
+VNFMCTL = os.path.join(BUILD, "vnfmctl")
+EXAMPLES_BIN = os.path.join(BUILD, "examples")
+VNFDS = os.path.join(ROOT, "examples", "vnfds")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unique_subnet():
+    routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
+    while True:
+        net = "10.%d.%d.0/24" % (random.randint(150, 199), random.randint(0, 255))
+        if net.split("/")[0][:-1] not in routes:
+            return net
+
+
+def wait_for(pred, timeout=30.0, interval=0.05, what="condition"):
+    """Polls pred() until it returns a true value; the test fails on timeout."""
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def tcp_answers(ip, port, timeout=0.5):
+    try:
+        with socket.create_connection((ip, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def http_get(url, timeout=2.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def pid_alive(pid):
+    """True for a live process; a zombie (pid 1 here does not reap) is dead."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Daemon:
+    """One vnfmd with its own data dir, port, subnet and instance tag."""
+
+    def __init__(self, *extra, subnet=None, role="local", site="local"):
+        self.dir = tempfile.mkdtemp(prefix="vnfm-bb-")
+        self.port = free_port()
+        self.subnet = subnet or unique_subnet()
+        self.extra = list(extra)
+        self.role, self.site = role, site
+        self.proc = None
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.logfile = os.path.join(self.dir, "vnfmd.log")
+        self.tag = None
+
+    def args(self):
+        return [VNFMD, "--data-dir", self.dir, "--listen", "127.0.0.1:%d" % self.port,
+                "--subnet", self.subnet, "--vnf-path", EXAMPLES_BIN, "--role", self.role,
+                "--site", self.site, "--site-vcpu", "8", "--site-memory-mb", "4096",
+                "--log-level", "debug"] + self.extra
+
+    def start(self):
+        log = open(self.logfile, "ab")
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+                   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=log, env=env)
+        log.close()
+        wait_for(self.healthy, 20, what="vnfmd health at " + self.url)
+        self.token = open(os.path.join(self.dir, "admin.token")).read().strip()
+        self.tag = self.get("/v0/version")[1]["instance"]
+        return self
+
+    def healthy(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("vnfmd exited with %s:\n%s" % (self.proc.returncode, self.log()))
+        try:
+            return self.request("GET", "/v0/health", token=None)[0] in (200, 503)
+        except OSError:
+            return False
+
+    def log(self):
+        with open(self.logfile, errors="replace") as f:
+            return f.read()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        """SIGTERM; asserts a clean exit and no sanitizer report."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+            assert self.proc.returncode == 0, "vnfmd exit status %s:\n%s" % (
+                self.proc.returncode, self.log()[-3000:])
+        self.check_sanitizers()
+
+    def check_sanitizers(self):
+        text = self.log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in text, "sanitizer report in vnfmd log:\n" + text[-5000:]
+
+    def restart(self):
+        return self.start()
+
+    # ---- HTTP ----
+    def request(self, method, path, body=None, token="admin", headers=None, raw=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None and raw is None:
+            req.add_header("Content-Type", "application/json")
+        if token == "admin":
+            token = self.token
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                text = r.read().decode()
+                return r.status, (json.loads(text) if text else None), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            text = e.read().decode()
+            return e.code, (json.loads(text) if text else None), dict(e.headers)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body if body is not None else {}, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def ok(self, method, path, body=None, expect=(200, 201, 202, 204), **kw):
+        status, doc, _ = self.request(method, path, body, **kw)
+        assert status in expect, "%s %s -> %s %s" % (method, path, status, doc)
+        return doc
+
+    def onboard(self, name_or_doc, **kw):
+        doc = name_or_doc
+        if isinstance(doc, str):
+            with open(os.path.join(VNFDS, doc + ".json")) as f:
+                doc = json.load(f)
+        status, body, _ = self.request("POST", "/v0/vnfds", doc, **kw)
+        assert status in (201, 409), "onboard -> %s %s" % (status, body)
+        return body
+
+    def wait_op(self, op_id, timeout=60):
+        def done():
+            op = self.get("/v0/operations/" + op_id)[1]
+            return op if op["state"] != "processing" else None
+        return wait_for(done, timeout, 0.05, "operation " + op_id)
+
+    def deploy(self, name, vnfd, expect_state="completed", timeout=60, **body):
+        body.update(name=name, vnfd=vnfd)
+        op = self.ok("POST", "/v0/deployments", body, expect=(202,))
+        op = self.wait_op(op["id"], timeout)
+        assert op["state"] == expect_state, "deploy %s: %s" % (name, json.dumps(op, indent=1))
+        return op
+
+    def deployment(self, name):
+        return self.get("/v0/deployments/" + name)[1]
+
+    def undeploy_all(self):
+        for d in self.get("/v0/deployments")[1]["deployments"]:
+            if d.get("operation"):
+                self.wait_op(d["operation"])
+            status, op, _ = self.delete("/v0/deployments/" + d["id"])
+            if status == 202:
+                self.wait_op(op["id"])
+
+    # ---- CLI ----
+    def ctl(self, *args, token="admin", timeout=120):
+        env = dict(os.environ, VNFM_URL=self.url)
+        env["VNFM_TOKEN"] = self.token if token == "admin" else (token or "")
+        return subprocess.run([VNFMCTL] + list(args), capture_output=True, text=True, env=env,
+                              timeout=timeout)
+
+    # ---- host ----
+    def netns(self):
+        out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        return [l.split()[0] for l in out.splitlines() if l.startswith("vnfm-%s-" % self.tag)]
+
+    def cgroups(self):
+        pats = ["/sys/fs/cgroup/*/vnfm/%s/*" % self.tag, "/sys/fs/cgroup/vnfm/%s/*" % self.tag]
+        return [p for pat in pats for p in glob.glob(pat) if os.path.isdir(p)]
+
+    def veths(self, vi_ids):
+        out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        return [v for v in vi_ids if ("vh" + v) in out]
+
+    def bridge(self):
+        return self.get("/v0/sites/" + self.site)[1]["bridge"]
+
+    def cleanup(self):
+        try:
+            if self.proc and self.proc.poll() is None:
+                self.undeploy_all()
+                self.stop()
+        finally:
+            if self.proc and self.proc.poll() is None:
+                self.kill9()
+            if self.tag:
+                for ns in self.netns():
+                    subprocess.run(["ip", "netns", "delete", ns])
+                subprocess.run(["ip", "link", "delete", "vb%s0" % self.tag],
+                               stderr=subprocess.DEVNULL)
+            subprocess.run(["rm", "-rf", self.dir])
+
+
+class DaemonTest(unittest.TestCase):
+    """A test case with one fresh daemon per test class."""
+
+    daemon_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(*cls.daemon_args).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def assertError(self, resp, status, reason=None, field=None, obj=None):
+        code, doc, _ = resp
+        self.assertEqual(code, status, doc)
+        self.assertEqual(doc["status"], status)
+        self.assertTrue(doc["message"])
+        if reason:
+            self.assertEqual(doc["error"], reason, doc)
+        if field:
+            self.assertEqual(doc.get("field"), field, doc)
+        if obj:
+            self.assertIn(obj, doc.get("object", ""), doc)
+        return doc
