@@ -40,5 +40,7 @@ const char *lc_dep_status(struct core *c, const char *dep_id);
 void lc_watch_vi(struct core *c, const json_t *vi);
 void lc_unwatch_vi(struct core *c, const char *vi_id);
 void lc_unwatch_all(struct core *c);
+/* Records that a running VI's process ended (why: for the event). */
+void lc_vi_exited(struct core *c, const char *vi_id, int exit_status, const char *why);
 
 #endif

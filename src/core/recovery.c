@@ -31,14 +31,7 @@ static void adopt(struct core *c, struct site_rt *site, json_t *vi)
                    "%s: adopted running VNF process %d", doc_str(vi, "name"), (int)h.pid);
         return;
     }
-    doc_set_str(vi, "state", "exited");
-    doc_touch(vi, "updated");
-    store_put(c->st, STORE_VI, vi);
-    core_event(c, "warn", "lifecycle", "vi",
-               json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment",
-                         doc_str(vi, "deployment"), "vi", h.id, "result", "exited", "tenant",
-                         doc_str(vi, "tenant")),
-               "%s: the VNF process ended while the manager was down", doc_str(vi, "name"));
+    lc_vi_exited(c, h.id, -1, "ended while the manager was down");
 }
 
 static void adopt_all(struct core *c)

@@ -104,6 +104,7 @@ static struct site_rt *site_open(struct core *c, const json_t *doc)
     struct site_rt *s = xcalloc(1, sizeof(*s));
     struct vim_err err = {""};
     struct vim_site vs;
+    int r;
 
     snprintf(s->id, sizeof(s->id), "%s", doc_str(doc, "id"));
     snprintf(s->bridge, sizeof(s->bridge), "%s", doc_str(doc, "bridge"));
@@ -121,9 +122,11 @@ static struct site_rt *site_open(struct core *c, const json_t *doc)
                            .gateway = s->gateway,
                            .prefix_len = s->prefix_len,
                            .options = json_object_get(doc, "options")};
-    if (s->ops->open(&vs, &s->vim, &err)) {
+    r = s->ops->open(&vs, &s->vim, &err);
+    if (r) {
         s->vim = NULL;
-        s->health = VIM_UNREACHABLE;
+        /* without the privileges the VIM needs, the manager lacks its credentials */
+        s->health = r == -EPERM || r == -EACCES ? VIM_NO_CREDENTIALS : VIM_UNREACHABLE;
         snprintf(s->health_msg, sizeof(s->health_msg), "%s", err.msg);
         log_error("site %s: cannot open the %s VIM: %s", s->id, s->ops->name, err.msg);
     }

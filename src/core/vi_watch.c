@@ -55,7 +55,7 @@ void lc_unwatch_all(struct core *c)
         lc_unwatch_vi(c, e->key);
 }
 
-static void vi_exited(struct core *c, const char *vi_id, int exit_status)
+void lc_vi_exited(struct core *c, const char *vi_id, int exit_status, const char *why)
 {
     json_t *vi = NULL, *dep = NULL;
     char obj[80];
@@ -80,8 +80,7 @@ static void vi_exited(struct core *c, const char *vi_id, int exit_status)
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "object", obj, "deployment",
                          doc_str(vi, "deployment"), "vi", vi_id, "stage", stage_name(ST_FAIL),
                          "result", "exited", "tenant", doc_str(vi, "tenant")),
-               "%s: VNF process %lld exited%s", doc_str(vi, "name"), doc_int(vi, "pid", 0),
-               exit_status >= 0 ? "" : " (not our child: status unknown)");
+               "%s: VNF process %lld %s", doc_str(vi, "name"), doc_int(vi, "pid", 0), why);
 out:
     core_tx_commit(c);
     json_decref(vi);
@@ -101,7 +100,8 @@ static void exit_done(struct wjob *w)
     struct exit_job *j = (struct exit_job *)w;
 
     if (!w->cancelled && j->rc == 0 && j->st.state != VI_RUNNING)
-        vi_exited(j->c, j->h.id, j->st.exit_status);
+        lc_vi_exited(j->c, j->h.id, j->st.exit_status,
+                     j->st.exit_status >= 0 ? "exited" : "exited (not our child: status unknown)");
     free(j);
 }
 
@@ -143,7 +143,7 @@ void lc_watch_vi(struct core *c, const json_t *vi)
     vi_handle_from_doc(vi, &h);
     fd = site->ops->exit_fd(site->vim, &h);
     if (fd < 0) {
-        vi_exited(c, h.id, -1);
+        lc_vi_exited(c, h.id, -1, "is gone");
         return;
     }
     w = xcalloc(1, sizeof(*w));

@@ -1,0 +1,129 @@
+"""Crashes are routine (F2): kill -9 of vnfmd at points of a deploy, then a
+restart: the operation completes, no orphan remains, running VNFs are
+adopted (same pid, never restarted), VNFs that died meanwhile are noticed,
+and a namespace the store does not know is swept."""
+import os
+import stat
+import subprocess
+import unittest
+
+from vnfm import Daemon, http_get, pid_alive, wait_for
+from test_deploy import demo, script
+
+
+class CrashTest(unittest.TestCase):
+
+    def setUp(self):
+        self.d = Daemon().start()
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def logs(self, **q):
+        qs = "&".join("%s=%s" % kv for kv in q.items())
+        return self.d.get("/v0/logs?" + qs)[1]["logs"]
+
+    def assert_clean(self, name, n_vis):
+        dep = self.d.deployment(name)
+        self.assertEqual(dep["status"], "active", dep)
+        self.assertEqual(len(dep["vis"]), n_vis)
+        for vi in dep["vis"]:
+            self.assertEqual(vi["state"], "running")
+            self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
+        # exactly the recorded VIs exist on the host: no orphans, no duplicates
+        self.assertEqual(sorted(self.d.netns()),
+                         sorted("vnfm-%s-%s" % (self.d.tag, v["id"]) for v in dep["vis"]))
+        procs = subprocess.run(["pgrep", "-f", "vnf-demo --listen"], capture_output=True,
+                               text=True).stdout.split()
+        mine = [p for p in procs if any(("%s:8080" % v["ip"]) in
+                                         open("/proc/%s/cmdline" % p).read().replace("\0", " ")
+                                         for v in dep["vis"]) and pid_alive(int(p))]
+        self.assertEqual(len(mine), n_vis, "VNF processes: %s" % mine)
+
+    def test_kill9_mid_deploy_at_each_stage(self):
+        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 0.5\n")
+        v = demo("demo-crash")
+        v["vdus"][0]["scaling"] = {"min": 1, "max": 3, "initial": 2}
+        v["lifecycle"] = {"pre_deployment": [{"script": slow}],
+                          "post_deployment": [{"script": slow}]}
+        self.d.onboard(v)
+        for i, stage in enumerate(["vi_deployment", "pre_deployment", "deployment",
+                                   "post_deployment"]):
+            with self.subTest(stage=stage):
+                name = "crash%d" % i
+                op = self.d.ok("POST", "/v0/deployments", {"name": name, "vnfd": "demo-crash"})
+                wait_for(lambda: any(l.get("stage") == stage and l["result"] == "started"
+                                     for l in self.logs(operation=op["id"], event="stage")),
+                         20, 0.005, "stage %s" % stage)
+                self.d.kill9()
+                self.d.restart()
+                done = self.d.wait_op(op["id"])
+                self.assertEqual(done["state"], "completed", done)
+                self.assertTrue(self.logs(operation=op["id"], event="operation"))
+                self.assertTrue(any(l["result"] == "resumed"
+                                    for l in self.logs(operation=op["id"], event="operation")))
+                self.assert_clean(name, 2)
+                op = self.d.ok("DELETE", "/v0/deployments/" + name)
+                self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        self.assertEqual(self.d.netns(), [])
+
+    def test_kill9_mid_undeploy(self):
+        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 0.5\n")
+        v = demo("demo-undeploy")
+        v["lifecycle"] = {"undeployment": [{"script": slow}]}
+        self.d.onboard(v)
+        self.d.deploy("gone", "demo-undeploy")
+        pid = self.d.deployment("gone")["vis"][0]["pid"]
+        op = self.d.ok("DELETE", "/v0/deployments/gone")
+        wait_for(lambda: self.logs(operation=op["id"], event="stage"), 10, 0.005)
+        self.d.kill9()
+        self.d.restart()
+        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        self.assertEqual(self.d.get("/v0/deployments/gone")[0], 404)
+        self.assertEqual(self.d.netns(), [])
+        self.assertEqual(self.d.cgroups(), [])
+        self.assertFalse(pid_alive(pid))
+
+    def test_running_vnfs_are_adopted_not_restarted(self):
+        self.d.onboard(demo())
+        self.d.deploy("keep", "demo-t")
+        [vi] = self.d.deployment("keep")["vis"]
+        self.d.kill9()
+        # the VNF serves while its manager is down
+        self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
+        self.d.restart()
+        [again] = self.d.deployment("keep")["vis"]
+        self.assertEqual((again["state"], again["pid"]), ("running", vi["pid"]))
+        self.assertTrue(any(l["result"] == "adopted" for l in self.logs(object="keep")))
+        # the adopted process is watched: its death is noticed
+        os.kill(vi["pid"], 9)
+        wait_for(lambda: self.d.deployment("keep")["vis"][0]["state"] == "exited", 10,
+                 what="exit of an adopted VNF")
+        op = self.d.ok("POST", "/v0/deployments/keep/heal", {})
+        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        self.assert_clean("keep", 1)
+        # a clean stop also leaves the VNF running
+        pid = self.d.deployment("keep")["vis"][0]["pid"]
+        self.d.stop()
+        self.assertTrue(pid_alive(pid))
+        self.d.restart()
+        self.assertEqual(self.d.deployment("keep")["vis"][0]["pid"], pid)
+
+    def test_vnf_that_died_while_down_and_orphan_sweep(self):
+        self.d.onboard(demo())
+        self.d.deploy("dies", "demo-t")
+        [vi] = self.d.deployment("dies")["vis"]
+        self.d.kill9()
+        os.kill(vi["pid"], 9)
+        orphan = "vnfm-%s-0123456789" % self.d.tag
+        subprocess.run(["ip", "netns", "add", orphan], check=True)
+        self.d.restart()
+        dep = self.d.deployment("dies")
+        self.assertEqual(dep["vis"][0]["state"], "exited")
+        self.assertNotIn(orphan, self.d.netns())
+        self.assertTrue(any(l["event"] == "orphan" and "0123456789" in l["message"]
+                            for l in self.logs(category="vim")))
+
+
+if __name__ == "__main__":
+    unittest.main()

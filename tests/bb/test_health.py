@@ -1,0 +1,104 @@
+"""Health codes of Table 5 (F9), each reached through its real cause."""
+import subprocess
+import time
+import unittest
+
+from vnfm import Daemon, DaemonTest, wait_for
+
+
+def health(d):
+    status, doc, _ = d.get("/v0/health", token=None)
+    return status, doc
+
+
+class HealthFaultTest(DaemonTest):
+    daemon_args = ("--enable-fault-injection", "--vim-watchdog-s", "1")
+
+    def wait_code(self, code, timeout=15):
+        return wait_for(lambda: health(self.d)[1]["code"] == code and health(self.d), timeout,
+                        0.2, "health %d" % code)
+
+    def fault(self, name, seconds=4):
+        return self.d.ok("POST", "/v0/debug/faults", {"fault": name, "seconds": seconds})
+
+    def test_1_ok(self):
+        status, doc = health(self.d)
+        self.assertEqual((status, doc["code"]), (200, 2000))
+        self.assertEqual(doc["services"]["vnfm"], "running")
+
+    def test_2_loop_stall_is_5010_then_recovers(self):
+        self.fault("loop-stall", 8)
+        status, doc = self.wait_code(5010)
+        self.assertEqual(status, 503)
+        self.assertEqual(doc["message"], "VNF manager service, VNF manager not running.")
+        self.wait_code(2000, 20)
+
+    def test_3_vim_stall_is_5040_then_recovers(self):
+        self.fault("vim-stall", 5)
+        status, doc = self.wait_code(5040)
+        self.assertEqual(doc["message"], "VNF manager service, VIM manager not running.")
+        self.wait_code(2000, 20)
+
+    def test_4_fault_injection_needs_admin(self):
+        tenant_tok = self.d.ok("POST", "/v0/tenants/default/tokens")["token"]
+        self.assertEqual(self.d.post("/v0/debug/faults", {"fault": "loop-stall"},
+                                     token=tenant_tok)[0], 403)
+        self.assertEqual(self.d.post("/v0/debug/faults", {"fault": "reboot"})[0], 400)
+
+    def test_9_health_thread_down_is_5030(self):
+        self.fault("health-thread")
+        status, doc = self.wait_code(5030)
+        self.assertEqual(status, 503)
+        self.assertEqual(doc["services"]["health"], "not running")
+
+
+class HealthVimTest(unittest.TestCase):
+
+    def test_fault_injection_off_by_default(self):
+        d = Daemon().start()
+        try:
+            self.assertEqual(d.post("/v0/debug/faults", {"fault": "loop-stall"})[0], 403)
+        finally:
+            d.cleanup()
+
+    def test_vim_unreachable_is_2020(self):
+        d = Daemon().start()
+        try:
+            subprocess.run(["ip", "link", "delete", d.bridge()], check=True)
+            doc = wait_for(lambda: health(d)[1]["code"] == 2020 and health(d)[1], 15, 0.2,
+                           "health 2020")
+            self.assertEqual(doc["vims"][0]["health"], "unreachable")
+            self.assertIn("bridge", doc["vims"][0]["message"])
+            site = d.get("/v0/sites/local")[1]
+            self.assertEqual(site["vim"]["health"], "unreachable")
+            logs = d.get("/v0/logs?category=vim")[1]["logs"]
+            self.assertTrue(any(l["event"] == "health" for l in logs))
+            d.stop()
+            d.restart()  # opening the site makes its bridge again
+            wait_for(lambda: health(d)[1]["code"] == 2000, 15, 0.2, "health 2000 again")
+        finally:
+            d.cleanup()
+
+    def test_no_vim_credentials_is_2030(self):
+        """Without CAP_NET_ADMIN and CAP_SYS_ADMIN the proc VIM cannot act for
+        us: the manager runs, reports 2030, and refuses deploys clearly."""
+        d = Daemon()
+        drop = ["setpriv", "--inh-caps=-net_admin,-sys_admin",
+                "--bounding-set=-net_admin,-sys_admin", "--"]
+        orig = d.args
+        d.args = lambda: drop + orig()
+        try:
+            d.start()
+            status, doc = health(d)
+            self.assertEqual((status, doc["code"]), (200, 2030), doc)
+            self.assertEqual(doc["message"], "Services running but VIM credentials not provided.")
+            d.onboard("demo-web")
+            resp = d.post("/v0/deployments", {"name": "x", "vnfd": "demo-web"})
+            self.assertEqual(resp[0], 503, resp)
+            self.assertEqual(resp[1]["field"], "site")
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
