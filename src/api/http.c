@@ -54,7 +54,7 @@ struct store *http_thread_store(struct http_server *s)
 enum MHD_Result http_respond(struct MHD_Connection *conn, const struct result *r,
                              const char *client_txn_id)
 {
-    char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
+    char *text = r->body ? json_dumps(r->body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     struct MHD_Response *resp;
     enum MHD_Result ret;
     size_t len = 0;
@@ -401,9 +401,9 @@ struct http_server *http_start(struct core *c, char *err, size_t errlen)
     s->c = c;
     s->db_path = xasprintf("%s/vnfm.db", c->cfg->data_dir);
     pthread_mutex_init(&s->mu, NULL);
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
-                            MHD_OPTION_THREAD_POOL_SIZE, c->cfg->http_threads,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
+                            c->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!s->d) {

@@ -1,0 +1,27 @@
+/* A small rtnetlink client (rtnetlink(7)) for what the proc VIM needs:
+ * bridges, veth pairs, addresses, routes. Each call works in the network
+ * namespace of the calling thread (a netlink socket belongs to the
+ * namespace it was created in). All return 0 or a negative errno. */
+#ifndef VNFM_NETLINK_H
+#define VNFM_NETLINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Interface index by name, or -ENODEV. */
+int nl_ifindex(const char *name);
+int nl_bridge_add(const char *name);
+/* A veth pair: host in the caller's namespace, peer created directly in
+ * the namespace of netns_fd. */
+int nl_veth_add(const char *host, const char *peer, int netns_fd);
+/* Sets the link up (or down) and, when master > 0, plugs it into a bridge. */
+int nl_link_set(int ifindex, bool up, int master);
+int nl_link_del(int ifindex);
+/* Whether the link is administratively up; -ENODEV when it is missing. */
+int nl_link_is_up(const char *name);
+/* Adds addr/prefix_len (host byte order); an existing address is fine. */
+int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix_len);
+/* Adds the default route via gw (host byte order); an existing one is fine. */
+int nl_route_default(uint32_t gw);
+
+#endif
