@@ -17,7 +17,7 @@ endif
 PKGS := libuv libmicrohttpd jansson sqlite3 libcurl libxml-2.0 libcrypto
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE \
+CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE \
           -Isrc $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm

@@ -291,6 +291,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
         sbuf_done(&allow);
         return ret;
     }
+    sbuf_done(&allow);
     r.query = json_object();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, r.query);
     r.st = http_thread_store(s);

@@ -57,6 +57,7 @@ struct oprun {
     unsigned idx, attempt, pending, failed;
     unsigned phase; /* 0, 1: VI work and custom actions, in the step's order */
     uint64_t step_started_ms;
+    json_t *common; /* event fields of every record: tenant, tags */
     char err[768];
     uv_timer_t timer;
 };
@@ -94,24 +95,30 @@ static void put(struct core *c, enum store_kind k, json_t *doc)
                   store_errmsg(c->st));
 }
 
-/* Event fields naming the operation and its deployment. */
+/* The fields every event of a deployment carries: its tenant and tags. */
+static json_t *common_fields(const json_t *dep)
+{
+    json_t *f = json_object();
+    const json_t *tags = json_object_get(json_object_get(dep, "_descriptor"), "tags");
+
+    if (json_object_get(dep, "tenant"))
+        json_object_set(f, "tenant", json_object_get(dep, "tenant"));
+    if (tags)
+        json_object_set(f, "tags", (json_t *)tags);
+    return f;
+}
+
+/* Event fields naming the operation, its deployment and stage. */
 static json_t *op_fields(const struct oprun *r, const char *result)
 {
     char obj[80];
+    json_t *f;
 
     snprintf(obj, sizeof(obj), "deployment/%s", r->dep);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment", r->dep, "operation",
-                     r->id, "stage", stage_name(cur_step(r)->stage), "result", result);
-}
-
-static void add_common(json_t *fields, const json_t *dep)
-{
-    if (!dep)
-        return;
-    json_object_set(fields, "tenant", json_object_get(dep, "tenant"));
-    if (json_object_get(json_object_get(dep, "_descriptor"), "tags"))
-        json_object_set(fields, "tags",
-                        json_object_get(json_object_get(dep, "_descriptor"), "tags"));
+    f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment", r->dep, "operation",
+                  r->id, "stage", stage_name(cur_step(r)->stage), "result", result);
+    json_object_update(f, r->common);
+    return f;
 }
 
 const char *lc_dep_status(struct core *c, const char *dep_id)
@@ -160,7 +167,7 @@ json_t *lc_op_start(struct core *c, json_t *dep, const char *type, const char *p
     snprintf(obj, sizeof(obj), "deployment/%s", doc_str(dep, "id"));
     f = json_pack("{s:s, s:s, s:s, s:s}", "object", obj, "deployment", doc_str(dep, "id"),
                   "operation", id, "result", "started");
-    add_common(f, dep);
+    json_object_update_new(f, common_fields(dep));
     core_event(c, "info", "lifecycle", "operation", f, "%s of %s started (%s)", type,
                doc_str(dep, "id"), id);
     core_after_commit(c, kick, xstrdup(id), free);
@@ -171,7 +178,10 @@ json_t *lc_op_start(struct core *c, json_t *dep, const char *type, const char *p
 
 static void run_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct oprun *r = h->data;
+
+    json_decref(r->common);
+    free(r);
 }
 
 static void run_free(struct oprun *r)
@@ -182,7 +192,7 @@ static void run_free(struct oprun *r)
 
 static void run_new(struct core *c, const char *op_id)
 {
-    json_t *op = load(c, STORE_OP, op_id);
+    json_t *op = load(c, STORE_OP, op_id), *dep;
     const struct plan *p = plan_find(doc_str(op, "_plan"));
     struct oprun *r;
 
@@ -190,6 +200,7 @@ static void run_new(struct core *c, const char *op_id)
         json_decref(op);
         return;
     }
+    dep = load(c, STORE_DEPLOYMENT, doc_str(op, "deployment"));
     r = xcalloc(1, sizeof(*r));
     r->c = c;
     snprintf(r->id, sizeof(r->id), "%s", op_id);
@@ -199,10 +210,12 @@ static void run_new(struct core *c, const char *op_id)
     r->attempt = (unsigned)doc_int(op, "attempt", 1);
     if (r->idx >= p->n)
         r->idx = p->n - 1;
+    r->common = common_fields(dep);
     uv_timer_init(c->loop, &r->timer);
     r->timer.data = r;
     hmap_put(&c->runs, r->id, r);
     json_decref(op);
+    json_decref(dep);
     step_begin(r);
 }
 
@@ -304,7 +317,6 @@ static void finish(struct oprun *r, const char *state)
         finish_deployment(c, dep, op, state, doc_str(op, "error"));
     f = op_fields(r, state);
     json_object_set_new(f, "stage", json_string(doc_str(op, "stage")));
-    add_common(f, dep);
     core_event(c, strcmp(state, "completed") == 0 ? "info" : "error", "lifecycle", "operation", f,
                "%s of %s %s after %llu ms%s%s", doc_str(op, "type"), r->dep, state,
                (unsigned long long)took, err && strcmp(state, "completed") ? ": " : "",
@@ -481,7 +493,6 @@ static void step_begin(struct oprun *r)
         json_t *f = op_fields(r, "started");
 
         json_object_set_new(f, "attempt", json_integer(r->attempt));
-        add_common(f, dep);
         core_event(c, "info", "lifecycle", "stage", f, "%s: %s started%s", r->dep, stage,
                    r->attempt > 1 ? " again" : "");
     }
@@ -611,6 +622,17 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
     put(c, STORE_VI, vi);
 }
 
+/* ", pid N at IP" for a job that started a process. */
+static const char *pid_note(const struct vijob *j)
+{
+    static char buf[64];
+
+    if (!j->out.pid || (j->act != VA_START && j->act != VA_REBOOT))
+        return "";
+    snprintf(buf, sizeof(buf), ", pid %d", (int)j->out.pid);
+    return buf;
+}
+
 static void vi_job_done(struct wjob *w)
 {
     struct vijob *j = (struct vijob *)w;
@@ -644,9 +666,8 @@ static void vi_job_done(struct wjob *w)
             core_event(c, "warn", "lifecycle", "vi", f, "%s: %s failed: %s", j->spec.name,
                        stage_name(cur_step(r)->stage), j->err);
         else
-            core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (%s%s%s)", j->spec.name,
-                       stage_name(cur_step(r)->stage), vi_action_name(j->act),
-                       j->out.pid ? ", pid " : "", j->out.pid ? doc_str(vi, "ip") : "");
+            core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (%s%s)", j->spec.name,
+                       stage_name(cur_step(r)->stage), vi_action_name(j->act), pid_note(j));
     }
     if (j->rc)
         note_failure(r, "%s: %s", j->spec.name, j->err);

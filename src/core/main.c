@@ -39,6 +39,7 @@ struct daemon {
     struct config cfg;
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
+    bool running; /* start() succeeded: its handles exist */
     int lock_fd;
     unsigned ticks;
 };
@@ -58,9 +59,18 @@ static int prepare_data_dir(struct config *cfg, int *lock_fd)
     lock = xasprintf("%s/vnfmd.lock", real);
     *lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     free(lock);
-    if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        log_error("another vnfmd is using %s", real);
+    if (*lock_fd < 0) {
+        log_error("cannot open the lock of %s: %s", real, strerror(errno));
         return -1;
+    }
+    /* A manager killed a moment ago may have left a child between fork and
+     * exec that still shares the lock: give it two seconds. */
+    for (int i = 0; flock(*lock_fd, LOCK_EX | LOCK_NB) < 0; i++) {
+        if (i == 40) {
+            log_error("another vnfmd is using %s", real);
+            return -1;
+        }
+        usleep(50000);
     }
     return 0;
 }
@@ -130,11 +140,13 @@ static void stop(struct daemon *d)
         return;
     log_info("stopping (VNFs keep running)");
     lc_shutdown(c);
-    uv_timer_stop(&c->beat_timer);
-    uv_close((uv_handle_t *)&c->beat_timer, NULL);
-    uv_close((uv_handle_t *)&d->sigterm, NULL);
-    uv_close((uv_handle_t *)&d->sigint, NULL);
-    bus_close(c->bus);
+    if (d->running) {
+        uv_close((uv_handle_t *)&c->beat_timer, NULL);
+        uv_close((uv_handle_t *)&d->sigterm, NULL);
+        uv_close((uv_handle_t *)&d->sigint, NULL);
+    }
+    if (c->bus)
+        bus_close(c->bus);
     txq_free(c->txq);
     c->txq = NULL;
     http_stop(c->http);
@@ -215,6 +227,7 @@ static int start(struct daemon *d)
     d->sigterm.data = d->sigint.data = d;
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
+    d->running = true;
     core_event(c, "info", "system", "start",
                json_pack("{s:s, s:s}", "object", "vnfm", "result", "started"),
                "vnfmd %s started as %s VNFM of site %s, REST API on http://%s:%u", VNFM_VERSION,

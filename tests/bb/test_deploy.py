@@ -12,7 +12,7 @@ import time
 import unittest
 import urllib.request
 
-from vnfm import (DaemonTest, http_get, pid_alive, tcp_answers, wait_for)
+from vnfm import DaemonTest, http_get, pid_alive, slurp, wait_for
 
 
 def demo(vnfd_id="demo-t", **vdu_patch):
@@ -71,11 +71,11 @@ class DeployTest(DaemonTest):
         limit_file = os.path.join(mem, "memory.limit_in_bytes")
         if not os.path.exists(limit_file):
             limit_file = os.path.join(mem, "memory.max")
-        self.assertEqual(int(open(limit_file).read()), 32 << 20)
+        self.assertEqual(int(slurp(limit_file)), 32 << 20)
         day0 = os.path.join(self.d.dir, "vi", vi["id"], "demo.conf")
-        self.assertIn("greeting=bonjour", open(day0).read())
+        self.assertIn("greeting=bonjour", slurp(day0))
         self.assertEqual(stat.S_IMODE(os.stat(day0).st_mode), 0o600)
-        self.assertIn("user=operator", open(day0).read())
+        self.assertIn("user=operator", slurp(day0))
 
         # the lifecycle events of the operation, in order, with tags
         logs = self.d.get("/v0/logs?operation=" + op["id"])[1]["logs"]

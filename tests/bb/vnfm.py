@@ -64,6 +64,11 @@ def http_get(url, timeout=2.0):
         return r.status, r.read().decode()
 
 
+def slurp(path):
+    with open(path) as f:
+        return f.read()
+
+
 def pid_alive(pid):
     """True for a live process; a zombie (pid 1 here does not reap) is dead."""
     try:
@@ -100,7 +105,8 @@ class Daemon:
         self.proc = subprocess.Popen(self.args(), stdout=log, stderr=log, env=env)
         log.close()
         wait_for(self.healthy, 20, what="vnfmd health at " + self.url)
-        self.token = open(os.path.join(self.dir, "admin.token")).read().strip()
+        with open(os.path.join(self.dir, "admin.token")) as f:
+            self.token = f.read().strip()
         self.tag = self.get("/v0/version")[1]["instance"]
         return self
 
@@ -113,8 +119,7 @@ class Daemon:
             return False
 
     def log(self):
-        with open(self.logfile, errors="replace") as f:
-            return f.read()
+        return slurp(self.logfile)
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -142,7 +147,7 @@ class Daemon:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None
                                             else None)
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None and raw is None:
+        if data is not None and "Content-Type" not in (headers or {}):
             req.add_header("Content-Type", "application/json")
         if token == "admin":
             token = self.token

@@ -1,0 +1,129 @@
+"""vnfmctl as a user runs it: help, tables and -o json, --wait showing the
+stages as they happen, one-line errors and the documented exit codes."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+from vnfm import VNFMCTL, DaemonTest, VNFDS
+from test_deploy import demo
+
+
+class CliTest(DaemonTest):
+
+    def ctl(self, *args, **kw):
+        return self.d.ctl(*args, **kw)
+
+    def test_help_and_usage_errors(self):
+        r = self.ctl("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("deploy NAME --vnfd ID", r.stdout)
+        self.assertIn("Exit status", r.stdout)
+        r = self.ctl("help", "scale")
+        self.assertIn("Usage: vnfmctl scale", r.stdout)
+        self.assertIn("--delta", r.stdout)
+        self.assertEqual(self.ctl("deploy", "--help").returncode, 0)
+        for bad in (["frobnicate"], ["deploy", "x"], ["tenant", "show"],
+                    ["scale", "x", "--vdu", "web"], ["tenant", "list", "--colour", "red"]):
+            r = self.ctl(*bad)
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertTrue(r.stderr.startswith("vnfmctl: "), r.stderr)
+
+    def test_cannot_connect_and_bad_token(self):
+        r = subprocess.run([VNFMCTL, "--url", "http://127.0.0.1:1", "health"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("http://127.0.0.1:1", r.stderr)
+        r = self.ctl("tenant", "list", token="nope")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("invalid token", r.stderr)
+
+    def test_tables_and_json(self):
+        r = self.ctl("tenant", "create", "cli-t", "--name", "CLI tenant")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("tenant", "list")
+        self.assertEqual(r.stdout.splitlines()[0].split(), ["ID", "NAME", "ENABLED",
+                                                             "DESCRIPTION"])
+        self.assertIn("cli-t", r.stdout)
+        doc = json.loads(self.ctl("-o", "json", "tenant", "show", "cli-t").stdout)
+        self.assertEqual(doc["name"], "CLI tenant")
+        r = self.ctl("tenant", "create", "cli-t")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already exists", r.stderr)
+        self.assertIn("[HTTP 409]", r.stderr)
+        tok = self.ctl("-o", "json", "token", "create", "cli-t")
+        secret = json.loads(tok.stdout)["token"]
+        self.assertEqual(json.loads(self.ctl("-o", "json", "tenant", "list",
+                                             token=secret).stdout)["tenants"][0]["id"], "cli-t")
+        r = self.ctl("health")
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("2000"))
+
+    def test_onboard_inlines_template_files(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            v = demo("cli-files")
+            v["vdus"][0]["day0"] = [{"path": "demo.conf", "template_file": "demo.conf.tmpl"}]
+            with open(os.path.join(tmp, "v.json"), "w") as f:
+                json.dump(v, f)
+            with open(os.path.join(tmp, "demo.conf.tmpl"), "w") as f:
+                f.write("greeting={{params.greeting}}\n")
+            r = self.ctl("vnfd", "onboard", os.path.join(tmp, "v.json"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+        desc = self.d.get("/v0/vnfds/cli-files")[1]["descriptor"]
+        self.assertEqual(desc["vdus"][0]["day0"][0]["template"], "greeting={{params.greeting}}\n")
+        r = self.ctl("vnfd", "onboard", "/nonexistent.json")
+        self.assertEqual(r.returncode, 2)
+
+    def test_deploy_wait_shows_stages_and_exit_codes(self):
+        self.ctl("vnfd", "onboard", os.path.join(VNFDS, "demo-web.json"))
+        r = self.ctl("deploy", "cli1", "--vnfd", "demo-web", "--param", "greeting=salut",
+                     "--param", "threads=1", "--wait", "--txn-id", "t-1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stderr.splitlines()
+        order = [l for l in lines if l.split("] ", 1)[1].startswith("cli1: ")]
+        self.assertEqual([l.split("cli1: ")[1] for l in order],
+                         ["vi_deployment started", "vi_deployment done", "pre_deployment started",
+                          "pre_deployment done", "deployment started", "deployment done",
+                          "post_deployment started", "post_deployment done"])
+        self.assertIn("completed", lines[-1])
+        self.assertIn("state:                 completed", r.stdout)
+        self.assertIn("client_transaction_id: t-1", r.stdout)
+        show = self.ctl("deployment", "show", "cli1").stdout
+        self.assertIn("cli1/web/0", show)
+        self.assertIn("running", show)
+        dep = json.loads(self.ctl("-o", "json", "deployment", "show", "cli1").stdout)
+        self.assertEqual(dep["params"], {"greeting": "salut", "threads": 1})
+        r = self.ctl("scale", "cli1", "--vdu", "web", "--delta", "1", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.d.deployment("cli1")["vis"]), 2)
+        r = self.ctl("scale", "cli1", "--vdu", "web", "--count", "9")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(field: count)", r.stderr)
+        r = self.ctl("heal", "cli1", "--vi", "cli1/web/1", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ops = json.loads(self.ctl("-o", "json", "op", "list", "--deployment", "cli1").stdout)
+        self.assertEqual([o["type"] for o in ops["operations"]], ["heal", "scale", "deploy"])
+        r = self.ctl("logs", "--object", "cli1", "--event", "operation")
+        self.assertIn("deploy of cli1 completed", r.stdout)
+        r = self.ctl("undeploy", "cli1", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("deployment", "show", "cli1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not found", r.stderr)
+
+    def test_failed_operation_exits_1(self):
+        self.d.onboard(demo("cli-broken", command=["vnf-demo", "--bogus"]))
+        r = self.ctl("deploy", "clibad", "--vnfd", "cli-broken", "--wait")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("rolled_back", r.stderr)
+        self.assertIn("rolling back", r.stderr)
+        r = self.ctl("deploy", "clibad2", "--vnfd", "no-such-vnfd")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("(field: vnfd)", r.stderr)
+        self.ctl("undeploy", "clibad", "--wait")
+
+
+if __name__ == "__main__":
+    unittest.main()
