@@ -1,0 +1,427 @@
+/* The lifecycle state machine (FIG. 3, F15, F2): the real engine, store and
+ * transactor, driven against a VIM driver written for this test whose
+ * failures are scripted. Checks that a failing stage is retried and stays
+ * where it is, success moves on, an exhausted budget rolls a deploy back,
+ * every step is journalled per VI, and an unfinished operation resumes from
+ * the journal without redoing what was done. */
+#include "unit.h"
+
+#include "core/bus.h"
+#include "core/lifecycle.h"
+#include "core/sites.h"
+#include "core/svc.h"
+#include "core/wpool.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+
+void lc_free_runs(struct core *c);
+
+/* ---- a scripted VIM ---- */
+
+struct fake_vim {
+    pthread_mutex_t mu;
+    int creates, starts, destroys;
+    int fail_creates;     /* the first N creates fail */
+    bool fail_starts;     /* every start fails */
+    char started[16][16]; /* VI ids started */
+    int n_started;
+};
+
+static struct fake_vim fv;
+
+static int f_open(const struct vim_site *s, void **data, struct vim_err *e)
+{
+    (void)s;
+    (void)e;
+    *data = &fv;
+    return 0;
+}
+
+static void f_close(void *d)
+{
+    (void)d;
+}
+
+static enum vim_health f_check(void *d, struct vim_err *e)
+{
+    (void)d;
+    (void)e;
+    return VIM_OK;
+}
+
+static int f_create(void *d, const struct vi_spec *s, struct vim_err *e)
+{
+    int r = 0;
+
+    (void)d;
+    (void)s;
+    pthread_mutex_lock(&fv.mu);
+    if (fv.creates++ < fv.fail_creates) {
+        snprintf(e->msg, sizeof(e->msg), "scripted create failure");
+        r = -EIO;
+    }
+    pthread_mutex_unlock(&fv.mu);
+    return r;
+}
+
+static int f_start(void *d, const struct vi_spec *s, struct vi_handle *h, struct vim_err *e)
+{
+    (void)d;
+    pthread_mutex_lock(&fv.mu);
+    fv.starts++;
+    if (!fv.fail_starts && fv.n_started < 16)
+        snprintf(fv.started[fv.n_started++], 16, "%s", s->id);
+    pthread_mutex_unlock(&fv.mu);
+    if (fv.fail_starts) {
+        snprintf(e->msg, sizeof(e->msg), "scripted start failure");
+        return -EIO;
+    }
+    snprintf(h->id, sizeof(h->id), "%s", s->id);
+    h->pid = 4242;
+    h->pid_start = 1;
+    return 0;
+}
+
+static int f_stop(void *d, const struct vi_handle *h, unsigned g, struct vim_err *e)
+{
+    (void)d;
+    (void)h;
+    (void)g;
+    (void)e;
+    return 0;
+}
+
+static int f_destroy(void *d, const struct vi_handle *h, struct vim_err *e)
+{
+    (void)d;
+    (void)h;
+    (void)e;
+    pthread_mutex_lock(&fv.mu);
+    fv.destroys++;
+    pthread_mutex_unlock(&fv.mu);
+    return 0;
+}
+
+static int f_status(void *d, const struct vi_handle *h, struct vi_status *st, struct vim_err *e)
+{
+    (void)d;
+    (void)e;
+    st->state = h->pid ? VI_RUNNING : VI_CREATED;
+    st->exit_status = -1;
+    return 0;
+}
+
+static int f_list(void *d, char ***ids, size_t *n, struct vim_err *e)
+{
+    (void)d;
+    (void)e;
+    *ids = NULL;
+    *n = 0;
+    return 0;
+}
+
+static const struct vim_ops fake_ops = {
+    .name = "fake",
+    .open = f_open,
+    .close = f_close,
+    .check = f_check,
+    .create = f_create,
+    .start = f_start,
+    .stop = f_stop,
+    .destroy = f_destroy,
+    .status = f_status,
+    .list = f_list,
+};
+
+/* ---- a core around it ---- */
+
+static struct core C;
+static struct config cfg;
+static uv_loop_t loop;
+static char *dir;
+
+static int setup(void **state)
+{
+    char err[256], *db;
+    struct site_rt *site = xcalloc(1, sizeof(*site));
+    json_t *vnfd, *site_doc;
+
+    (void)state;
+    log_set_level(LOG_LVL_ERROR);
+    memset(&fv, 0, sizeof(fv));
+    pthread_mutex_init(&fv.mu, NULL);
+    dir = test_tmpdir();
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.data_dir = dir;
+    cfg.site = "s1";
+    cfg.vnf_path = "";
+    memset(&C, 0, sizeof(C));
+    uv_loop_init(&loop);
+    C.cfg = &cfg;
+    C.loop = &loop;
+    hmap_init(&C.sites);
+    hmap_init(&C.runs);
+    hmap_init(&C.vis);
+    db = xasprintf("%s/vnfm.db", dir);
+    assert_int_equal(store_open(db, false, &C.st, err, sizeof(err)), 0);
+    free(db);
+    C.bus = bus_new(64);
+    C.txq = txq_new(&C);
+    C.prov = wpool_new(&loop, "provisioning", 2);
+    C.conf = wpool_new(&loop, "configuration", 1);
+    snprintf(site->id, sizeof(site->id), "s1");
+    snprintf(site->bridge, sizeof(site->bridge), "vbtest");
+    site->ops = &fake_ops;
+    site->vim = &fv;
+    site->net = 0x0a000000;
+    site->gateway = 0x0a000001;
+    site->prefix_len = 24;
+    hmap_put(&C.sites, "s1", site);
+    vnfd = json_pack("{s:s, s:o}", "id", "t", "descriptor",
+                     json_pack("{s:s, s:[{s:s, s:[s], s:f, s:i, s:{s:i, s:i, s:i}}], s:{s:i, s:i}}",
+                               "id", "t", "vdus", "id", "web", "command", "true", "vcpu", 0.1,
+                               "memory_mb", 16, "scaling", "min", 1, "max", 3, "initial", 2,
+                               "retry", "attempts", 3, "backoff_ms", 10));
+    core_tx_begin(&C);
+    store_put(C.st, STORE_VNFD, vnfd);
+    site_doc = json_pack("{s:s, s:{s:i, s:i, s:i}}", "id", "s1", "capacity", "vcpu", 8, "memory_mb",
+                         4096, "disk_mb", 4096);
+    store_put(C.st, STORE_SITE, site_doc);
+    json_decref(site_doc);
+    svc_bootstrap(&C);
+    core_tx_commit(&C);
+    json_decref(vnfd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lc_shutdown(&C);
+    txq_free(C.txq);
+    wpool_free(C.prov);
+    wpool_free(C.conf);
+    lc_free_runs(&C);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    free(hmap_del(&C.sites, "s1"));
+    hmap_done(&C.sites);
+    hmap_done(&C.runs);
+    hmap_done(&C.vis);
+    bus_free(C.bus);
+    store_close(C.st);
+    uv_loop_close(&loop);
+    test_rmdir(dir);
+    return 0;
+}
+
+static struct txn *last_txn;
+
+static void keep(struct txn *t)
+{
+    last_txn = t;
+}
+
+/* Applies one request through the transactor and returns it (caller frees). */
+static struct txn *submit(txn_apply_fn fn, const char *arg, json_t *body)
+{
+    struct txn *t = txn_new(fn, "test");
+
+    t->who.admin = true;
+    t->body = body;
+    t->args[0] = arg ? xstrdup(arg) : NULL;
+    t->complete = keep;
+    last_txn = NULL;
+    txq_submit(C.txq, t);
+    while (!last_txn)
+        uv_run(&loop, UV_RUN_ONCE);
+    return t;
+}
+
+static json_t *get(enum store_kind k, const char *id)
+{
+    json_t *doc = NULL;
+
+    store_get(C.st, k, id, &doc);
+    return doc;
+}
+
+/* Runs the loop until the operation has ended; returns its record. */
+static json_t *run_op(const char *op_id)
+{
+    uint64_t deadline = mono_ms() + 10000;
+
+    for (;;) {
+        json_t *op = get(STORE_OP, op_id);
+
+        if (op && strcmp(json_string_value(json_object_get(op, "state")), "processing") != 0)
+            return op;
+        json_decref(op);
+        assert_true(mono_ms() < deadline);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+static json_t *deploy(const char *name)
+{
+    struct txn *t = submit(svc_deploy, NULL,
+                           json_pack("{s:s, s:s, s:s}", "name", name, "vnfd", "t", "site", "s1"));
+    char id[64];
+
+    assert_int_equal(t->res.status, 202);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(t->res.body, "id")));
+    txn_free(t);
+    return run_op(id);
+}
+
+static const char *stage_of(const json_t *op, size_t i)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(op, "stages"), i), "stage"));
+}
+
+static void deploy_moves_through_the_stages(void **state)
+{
+    json_t *op = deploy("d1"), *dep = get(STORE_DEPLOYMENT, "d1");
+    struct store_where w = {"deployment", "d1", false};
+
+    (void)state;
+    assert_string_equal(json_string_value(json_object_get(op, "state")), "completed");
+    assert_string_equal(stage_of(op, 0), "vi_deployment");
+    assert_string_equal(stage_of(op, 1), "pre_deployment");
+    assert_string_equal(stage_of(op, 2), "deployment");
+    assert_string_equal(stage_of(op, 3), "post_deployment");
+    assert_string_equal(json_string_value(json_object_get(dep, "status")), "active");
+    assert_string_equal(json_string_value(json_object_get(dep, "stage")), "monitoring");
+    assert_true(json_is_null(json_object_get(dep, "operation")));
+    assert_int_equal(fv.creates, 2);
+    assert_int_equal(fv.starts, 2);
+    assert_int_equal(store_count(C.st, STORE_VI, &w, 1), 2);
+    json_decref(op);
+    json_decref(dep);
+}
+
+static void failing_stage_retries_and_stays(void **state)
+{
+    json_t *op, *stage;
+
+    (void)state;
+    /* The first three creates fail: attempt 1 fails for both VIs, attempt 2
+     * for one of them; attempt 3 re-creates only that one. */
+    fv.fail_creates = 3;
+    op = deploy("d2");
+    stage = json_array_get(json_object_get(op, "stages"), 0);
+    assert_string_equal(json_string_value(json_object_get(op, "state")), "completed");
+    assert_string_equal(json_string_value(json_object_get(stage, "stage")), "vi_deployment");
+    assert_int_equal(json_integer_value(json_object_get(stage, "attempts")), 3);
+    assert_int_equal(fv.creates, 5);
+    assert_int_equal(fv.starts, 2);
+    json_decref(op);
+}
+
+static void exhausted_budget_rolls_back(void **state)
+{
+    json_t *op, *dep;
+    struct store_where w = {"deployment", "d3", false};
+    struct txn *t;
+
+    (void)state;
+    fv.fail_starts = true;
+    op = deploy("d3");
+    dep = get(STORE_DEPLOYMENT, "d3");
+    assert_string_equal(json_string_value(json_object_get(op, "state")), "rolled_back");
+    assert_non_null(strstr(json_string_value(json_object_get(op, "error")), "scripted start"));
+    assert_int_equal(fv.starts, 2 * 3); /* two VIs, three attempts */
+    assert_int_equal(fv.destroys, 2);
+    assert_int_equal(store_count(C.st, STORE_VI, &w, 1), 0);
+    assert_string_equal(json_string_value(json_object_get(dep, "status")), "failed");
+    assert_string_equal(json_string_value(json_object_get(dep, "stage")), "fail");
+    /* a failed deployment takes only undeploy */
+    t = submit(svc_heal, "d3", json_object());
+    assert_int_equal(t->res.status, 409);
+    txn_free(t);
+    t = submit(svc_undeploy, "d3", NULL);
+    assert_int_equal(t->res.status, 202);
+    json_decref(run_op(json_string_value(json_object_get(t->res.body, "id"))));
+    txn_free(t);
+    json_decref(dep);
+    assert_null(get(STORE_DEPLOYMENT, "d3"));
+    json_decref(op);
+}
+
+static void busy_deployment_conflicts(void **state)
+{
+    struct txn *t = submit(svc_deploy, NULL,
+                           json_pack("{s:s, s:s, s:s}", "name", "d4", "vnfd", "t", "site", "s1"));
+    struct txn *t2 = submit(svc_scale, "d4", json_pack("{s:s, s:i}", "vdu", "web", "delta", 1));
+    char id[64];
+
+    (void)state;
+    assert_int_equal(t->res.status, 202);
+    assert_int_equal(t2->res.status, 409);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(t->res.body, "id")));
+    assert_non_null(strstr(json_string_value(json_object_get(t2->res.body, "message")), id));
+    json_decref(run_op(id));
+    txn_free(t);
+    txn_free(t2);
+}
+
+/* A journal left by a crash in the deployment stage: one VI started, the
+ * other not. Resuming starts only the second. */
+static void resume_from_journal(void **state)
+{
+    json_t *op = deploy("d5"), *dep, *vis = NULL, *vi;
+    struct store_where w = {"deployment", "d5", false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    const char *done_vi, *todo_vi;
+
+    (void)state;
+    json_decref(op);
+    store_list(C.st, STORE_VI, &o, &vis);
+    done_vi = json_string_value(json_object_get(json_array_get(vis, 0), "id"));
+    todo_vi = json_string_value(json_object_get(json_array_get(vis, 1), "id"));
+    /* rewrite the records as they were mid-way */
+    core_tx_begin(&C);
+    op = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:[s, s], s:[], s:s, s:i, s:{s:i, s:i}, "
+                   "s:o}",
+                   "id", "op-journal", "type", "deploy", "deployment", "d5", "tenant", "default",
+                   "state", "processing", "stage", "deployment", "attempt", 1, "vis", done_vi,
+                   todo_vi, "stages", "_plan", "deploy", "_step", 2, "_progress", done_vi, 3,
+                   todo_vi, 2, "params", json_object());
+    store_put(C.st, STORE_OP, op);
+    dep = get(STORE_DEPLOYMENT, "d5");
+    json_object_set_new(dep, "operation", json_string("op-journal"));
+    store_put(C.st, STORE_DEPLOYMENT, dep);
+    vi = get(STORE_VI, todo_vi);
+    json_object_set_new(vi, "state", json_string("starting"));
+    json_object_set_new(vi, "pid", json_integer(0));
+    store_put(C.st, STORE_VI, vi);
+    core_tx_commit(&C);
+    fv.n_started = 0;
+    lc_resume_all(&C);
+    json_decref(op);
+    op = run_op("op-journal");
+    assert_string_equal(json_string_value(json_object_get(op, "state")), "completed");
+    assert_int_equal(fv.n_started, 1);
+    assert_string_equal(fv.started[0], todo_vi);
+    json_decref(op);
+    json_decref(dep);
+    json_decref(vi);
+    json_decref(vis);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(deploy_moves_through_the_stages, setup, teardown),
+        cmocka_unit_test_setup_teardown(failing_stage_retries_and_stays, setup, teardown),
+        cmocka_unit_test_setup_teardown(exhausted_budget_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(busy_deployment_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(resume_from_journal, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
