@@ -237,16 +237,42 @@ class Daemon:
         try:
             if self.proc and self.proc.poll() is None:
                 self.undeploy_all()
+                # every test leaves the host as it found it
+                assert self.netns() == [], "namespaces left: %s" % self.netns()
+                assert self.cgroups() == [], "cgroups left: %s" % self.cgroups()
                 self.stop()
         finally:
             if self.proc and self.proc.poll() is None:
                 self.kill9()
             if self.tag:
-                for ns in self.netns():
-                    subprocess.run(["ip", "netns", "delete", ns])
-                subprocess.run(["ip", "link", "delete", "vb%s0" % self.tag],
-                               stderr=subprocess.DEVNULL)
+                self.purge_host()
             subprocess.run(["rm", "-rf", self.dir])
+
+    def purge_host(self):
+        """Removes whatever a failed test left of this manager on the host."""
+        for ns in self.netns():
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
+                                  text=True).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            subprocess.run(["ip", "netns", "delete", ns])
+        for cg in self.cgroups():
+            for pid in slurp(os.path.join(cg, "cgroup.procs")).split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+        time.sleep(0.1)
+        for cg in sorted(self.cgroups() + glob.glob("/sys/fs/cgroup/*/vnfm/%s" % self.tag) +
+                         glob.glob("/sys/fs/cgroup/vnfm/%s" % self.tag), reverse=True):
+            try:
+                os.rmdir(cg)
+            except OSError:
+                pass
+        subprocess.run(["ip", "link", "delete", "vb%s0" % self.tag], stderr=subprocess.DEVNULL)
 
 
 class DaemonTest(unittest.TestCase):
