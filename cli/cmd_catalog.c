@@ -1,232 +1,50 @@
-/* vnfmctl commands for the catalogue: health, version, tenants, tokens,
- * VNFDs, sites. */
+/* vnfmctl commands for the catalogue and the sites: vnfd onboard, list,
+ * show, delete; site list, show, set. */
 #include "cli/ctl.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* GETs path and prints it: JSON, or the list under key as a table. */
-static int show_list(struct ctl *c, const char *path, const char *key, const struct column *cols)
+#define TEMPLATE_MAX (1 << 20) /* a request body is at most 1 MiB (docs/API.md) */
+
+/* Replaces the "template_file" of one day-0 entry d by the file's text as
+ * "template". where names the entry for messages. Returns 0 or EXIT_USAGE. */
+static int inline_one(json_t *d, const char *dir, const char *where)
 {
-    json_t *doc = NULL;
-    int st = http(c, "GET", path, NULL, NULL, &doc), rc = EXIT_OK;
+    json_t *tf = json_object_get(d, "template_file");
+    char *path, *text = NULL;
+    int r;
 
-    if (st < 0)
-        return -st;
-    if (st != 200)
-        rc = fail_server(st, doc);
-    else if (c->json)
-        print_json(doc);
-    else
-        print_table(json_object_get(doc, key), cols);
-    json_decref(doc);
-    return rc;
-}
-
-static int show_one(struct ctl *c, const char *path, const char *const *keys)
-{
-    json_t *doc = NULL;
-    int st = http(c, "GET", path, NULL, NULL, &doc), rc = EXIT_OK;
-
-    if (st < 0)
-        return -st;
-    if (st != 200)
-        rc = fail_server(st, doc);
-    else if (c->json)
-        print_json(doc);
-    else
-        print_fields(doc, keys);
-    json_decref(doc);
-    return rc;
-}
-
-/* Sends a change; prints the answer (fields in table mode, or msg). */
-static int change(struct ctl *c, const char *method, const char *path, json_t *body,
-                  const char *const *keys, const char *msg)
-{
-    json_t *doc = NULL;
-    int st = http(c, method, path, body, NULL, &doc), rc = EXIT_OK;
-
-    json_decref(body);
-    if (st < 0)
-        return -st;
-    if (st >= 300)
-        rc = fail_server(st, doc);
-    else if (c->json && doc)
-        print_json(doc);
-    else if (keys && doc)
-        print_fields(doc, keys);
-    else if (msg)
-        puts(msg);
-    json_decref(doc);
-    return rc;
-}
-
-static char *path_of(const char *fmt, const char *id)
-{
-    char *e = url_escape(id), *p = xasprintf(fmt, e);
-
-    free(e);
-    return p;
-}
-
-int cmd_health(struct ctl *c, const struct args *a)
-{
-    json_t *doc = NULL, *v;
-    int st = http(c, "GET", "/v0/health", NULL, NULL, &doc), code;
-    const char *key;
-    size_t i;
-
-    (void)a;
-    if (st < 0)
-        return -st;
-    code = (int)json_integer_value(json_object_get(doc, "code"));
-    if (c->json) {
-        print_json(doc);
-    } else if (doc) {
-        printf("%d  %s\n", code, json_string_value(json_object_get(doc, "message")));
-        json_object_foreach(json_object_get(doc, "services"), key, v)
-        {
-            printf("  service %-8s %s\n", key, json_string_value(v));
-        }
-        json_array_foreach(json_object_get(doc, "vims"), i, v)
-        {
-            printf("  site %-11s VIM %s%s%s\n", json_string_value(json_object_get(v, "site")),
-                   json_string_value(json_object_get(v, "health")),
-                   *json_string_value(json_object_get(v, "message")) ? ": " : "",
-                   json_string_value(json_object_get(v, "message")));
-        }
+    if (!tf)
+        return 0;
+    if (!json_is_string(tf) || json_object_get(d, "template")) {
+        fprintf(stderr, "vnfmctl: %s.template_file: %s\n", where,
+                json_is_string(tf) ? "give either template or template_file, not both"
+                                   : "must be a string (a path)");
+        return EXIT_USAGE;
     }
-    json_decref(doc);
-    return code > 0 && code < 5000 ? EXIT_OK : EXIT_FAILED;
-}
-
-int cmd_version(struct ctl *c, const struct args *a)
-{
-    static const char *const keys[] = {"version", "role",   "site", "instance",
-                                       "started", "schema", NULL};
-
-    (void)a;
-    return show_one(c, "/v0/version", keys);
-}
-
-static const char *const tenant_keys[] = {
-    "id",      "name",    "description", "enabled", "external_tenant_id", "internal_tenant_id",
-    "created", "updated", NULL};
-
-int cmd_tenant_list(struct ctl *c, const struct args *a)
-{
-    static const struct column cols[] = {{"ID", "id"},
-                                         {"NAME", "name"},
-                                         {"ENABLED", "enabled"},
-                                         {"DESCRIPTION", "description"},
-                                         {NULL}};
-
-    (void)a;
-    return show_list(c, "/v0/tenants", "tenants", cols);
-}
-
-int cmd_tenant_show(struct ctl *c, const struct args *a)
-{
-    char *p = path_of("/v0/tenants/%s", a->pos[0]);
-    int rc = show_one(c, p, tenant_keys);
-
-    free(p);
-    return rc;
-}
-
-static json_t *tenant_body(const struct args *a)
-{
-    json_t *b = json_object();
-
-    if (arg_opt(a, "name"))
-        json_object_set_new(b, "name", json_string(arg_opt(a, "name")));
-    if (arg_opt(a, "description"))
-        json_object_set_new(b, "description", json_string(arg_opt(a, "description")));
-    if (arg_flag(a, "disabled") || arg_flag(a, "disable"))
-        json_object_set_new(b, "enabled", json_false());
-    if (arg_flag(a, "enable"))
-        json_object_set_new(b, "enabled", json_true());
-    return b;
-}
-
-int cmd_tenant_create(struct ctl *c, const struct args *a)
-{
-    char *p = path_of("/v0/tenants/%s", a->pos[0]);
-    int rc = change(c, "POST", p, tenant_body(a), tenant_keys, NULL);
-
-    free(p);
-    return rc;
-}
-
-int cmd_tenant_update(struct ctl *c, const struct args *a)
-{
-    char *p = path_of("/v0/tenants/%s", a->pos[0]);
-    int rc = change(c, "PUT", p, tenant_body(a), tenant_keys, NULL);
-
-    free(p);
-    return rc;
-}
-
-int cmd_tenant_delete(struct ctl *c, const struct args *a)
-{
-    char *p = path_of("/v0/tenants/%s", a->pos[0]);
-    int rc = change(c, "DELETE", p, NULL, NULL, "deleted");
-
-    free(p);
-    return rc;
-}
-
-int cmd_token_create(struct ctl *c, const struct args *a)
-{
-    char *p = path_of("/v0/tenants/%s/tokens", a->pos[0]);
-    json_t *body = json_object(), *doc = NULL;
-    int st, rc = EXIT_OK;
-
-    if (arg_opt(a, "description"))
-        json_object_set_new(body, "description", json_string(arg_opt(a, "description")));
-    st = http(c, "POST", p, body, NULL, &doc);
-    json_decref(body);
-    free(p);
-    if (st < 0)
-        return -st;
-    if (st != 201)
-        rc = fail_server(st, doc);
-    else if (c->json)
-        print_json(doc);
+    path = json_string_value(tf)[0] == '/' ? xstrdup(json_string_value(tf))
+                                           : xasprintf("%s/%s", dir, json_string_value(tf));
+    r = read_file(path, TEMPLATE_MAX, &text, NULL);
+    if (r)
+        fprintf(stderr, "vnfmctl: %s.template_file: cannot read %s: %s\n", where, path,
+                strerror(-r));
     else
-        printf("token %s for tenant %s (shown only this once):\n%s\n",
-               json_string_value(json_object_get(doc, "id")), a->pos[0],
-               json_string_value(json_object_get(doc, "token")));
-    json_decref(doc);
-    return rc;
+        json_object_set_new(d, "template", json_string(text));
+    if (!r)
+        json_object_del(d, "template_file");
+    free(text);
+    free(path);
+    return r ? EXIT_USAGE : 0;
 }
 
-int cmd_token_list(struct ctl *c, const struct args *a)
-{
-    static const struct column cols[] = {{"ID", "id"},           {"TENANT", "tenant"},
-                                         {"ROLE", "role"},       {"DESCRIPTION", "description"},
-                                         {"CREATED", "created"}, {NULL}};
-
-    (void)a;
-    return show_list(c, "/v0/tokens", "tokens", cols);
-}
-
-int cmd_token_delete(struct ctl *c, const struct args *a)
-{
-    char *p = path_of("/v0/tokens/%s", a->pos[0]);
-    int rc = change(c, "DELETE", p, NULL, NULL, "deleted");
-
-    free(p);
-    return rc;
-}
-
-/* Replaces day-0 "template_file" entries by the file's text (paths are
- * relative to the VNFD file). */
+/* Inlines every day-0 "template_file" of the VNFD read from file (paths
+ * are relative to file's directory). Returns 0 or EXIT_USAGE. */
 static int inline_templates(json_t *vnfd, const char *file)
 {
     char *copy = xstrdup(file), *dir = dirname(copy);
@@ -238,24 +56,11 @@ static int inline_templates(json_t *vnfd, const char *file)
     {
         json_array_foreach(json_object_get(vdu, "day0"), k, d)
         {
-            const char *tf = json_string_value(json_object_get(d, "template_file"));
-            char *path, *text = NULL;
-            int r;
+            char where[64];
 
-            if (!tf)
-                continue;
-            path = tf[0] == '/' ? xstrdup(tf) : xasprintf("%s/%s", dir, tf);
-            r = read_file(path, 1 << 20, &text, NULL);
-            if (r) {
-                fprintf(stderr, "vnfmctl: %s: vdus[%zu].day0[%zu].template_file %s: %s\n", file, i,
-                        k, path, strerror(-r));
-                rc = EXIT_USAGE;
-            } else {
-                json_object_set_new(d, "template", json_string(text));
-                json_object_del(d, "template_file");
-            }
-            free(text);
-            free(path);
+            snprintf(where, sizeof(where), "vdus[%zu].day0[%zu]", i, k);
+            if (!rc)
+                rc = inline_one(d, dir, where);
         }
     }
     free(copy);
@@ -265,27 +70,35 @@ static int inline_templates(json_t *vnfd, const char *file)
 static const char *const vnfd_keys[] = {"id",     "name", "version", "vendor", "description",
                                         "tenant", "vdus", "created", NULL};
 
+/* The VNFD in file, ready to send; NULL after printing why. */
+static json_t *load_vnfd(const char *file)
+{
+    json_error_t jerr;
+    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (!doc && jerr.line < 0)
+        fprintf(stderr, "vnfmctl: %s\n", jerr.text);
+    else if (!doc)
+        fprintf(stderr, "vnfmctl: %s:%d:%d: %s\n", file, jerr.line, jerr.column, jerr.text);
+    else if (!json_is_object(doc))
+        fprintf(stderr, "vnfmctl: %s: a VNFD is a JSON object\n", file);
+    else if (inline_templates(doc, file) == 0)
+        return doc;
+    json_decref(doc);
+    return NULL;
+}
+
 int cmd_vnfd_onboard(struct ctl *c, const struct args *a)
 {
-    const char *tenant = arg_opt(a, "tenant");
-    json_error_t jerr;
-    json_t *doc = json_load_file(a->pos[0], JSON_REJECT_DUPLICATES, &jerr);
-    char *p, *e;
+    static const char *const q[] = {"tenant", NULL};
+    json_t *doc = load_vnfd(a->pos[0]);
+    char *p;
     int rc;
 
-    if (!doc) {
-        fprintf(stderr, "vnfmctl: %s:%d:%d: %s\n", a->pos[0], jerr.line, jerr.column, jerr.text);
+    if (!doc)
         return EXIT_USAGE;
-    }
-    rc = inline_templates(doc, a->pos[0]);
-    if (rc) {
-        json_decref(doc);
-        return rc;
-    }
-    e = tenant ? url_escape(tenant) : NULL;
-    p = tenant ? xasprintf("/v0/vnfds?tenant=%s", e) : xstrdup("/v0/vnfds");
-    rc = change(c, "POST", p, doc, vnfd_keys, NULL);
-    free(e);
+    p = arg_query("/v0/vnfds", a, q);
+    rc = show_change(c, "POST", p, doc, vnfd_keys, NULL);
     free(p);
     return rc;
 }
@@ -306,16 +119,14 @@ int cmd_vnfd_list(struct ctl *c, const struct args *a)
 
 int cmd_vnfd_show(struct ctl *c, const struct args *a)
 {
-    char *p = path_of("/v0/vnfds/%s", a->pos[0]);
+    char *p = ctl_path("/v0/vnfds/%s", a->pos[0]);
     json_t *doc = NULL;
-    int st = http(c, "GET", p, NULL, NULL, &doc), rc = EXIT_OK;
+    int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
 
     free(p);
-    if (st < 0)
-        return -st;
-    if (st != 200) {
-        rc = fail_server(st, doc);
-    } else if (c->json) {
+    if (rc)
+        return rc;
+    if (c->json) {
         print_json(doc);
     } else {
         print_fields(doc, vnfd_keys);
@@ -323,18 +134,20 @@ int cmd_vnfd_show(struct ctl *c, const struct args *a)
         print_json(json_object_get(doc, "descriptor"));
     }
     json_decref(doc);
-    return rc;
+    return EXIT_OK;
 }
 
 int cmd_vnfd_delete(struct ctl *c, const struct args *a)
 {
-    char *p = path_of("/v0/vnfds/%s", a->pos[0]);
-    int rc = change(c, "DELETE", p, NULL, NULL, "deleted");
+    char *p = ctl_path("/v0/vnfds/%s", a->pos[0]), *done = xasprintf("vnfd %s deleted", a->pos[0]);
+    int rc = show_change(c, "DELETE", p, NULL, NULL, done);
 
+    free(done);
     free(p);
     return rc;
 }
 
+/* "free/capacity" of one resource. */
 static char *free_of(const json_t *row, const char *what)
 {
     char *f = cell(json_object_get(row, "free"), what);
@@ -356,62 +169,83 @@ static char *col_mem(const json_t *row)
     return free_of(row, "memory_mb");
 }
 
-static const struct column site_cols[] = {{"ID", "id"},
-                                          {"DRIVER", "driver"},
-                                          {"SUBNET", "subnet"},
-                                          {"VCPU(free/cap)", NULL, col_vcpu},
-                                          {"MEMORY_MB(free/cap)", NULL, col_mem},
-                                          {"VIS", "allocated.vis"},
-                                          {"VIM", "vim.health"},
-                                          {NULL}};
+static char *col_disk(const json_t *row)
+{
+    return free_of(row, "disk_mb");
+}
 
 int cmd_site_list(struct ctl *c, const struct args *a)
 {
+    static const struct column cols[] = {{"ID", "id"},
+                                         {"DRIVER", "driver"},
+                                         {"SUBNET", "subnet"},
+                                         {"VCPU FREE/CAP", NULL, col_vcpu},
+                                         {"MEMORY_MB FREE/CAP", NULL, col_mem},
+                                         {"DISK_MB FREE/CAP", NULL, col_disk},
+                                         {"VIS", "allocated.vis"},
+                                         {"VIM", "vim.health"},
+                                         {NULL}};
+
     (void)a;
-    return show_list(c, "/v0/sites", "sites", site_cols);
+    return show_list(c, "/v0/sites", "sites", cols);
 }
 
-static const char *const site_keys[] = {"id",         "driver",      "subnet",    "gateway",
-                                        "bridge",     "capacity",    "allocated", "free",
-                                        "vim.health", "vim.message", NULL};
+static const char *const site_keys[] = {"id",      "driver",     "subnet",      "gateway",
+                                        "bridge",  "capacity",   "allocated",   "free",
+                                        "created", "vim.health", "vim.message", NULL};
 
 int cmd_site_show(struct ctl *c, const struct args *a)
 {
-    char *p = path_of("/v0/sites/%s", a->pos[0]);
+    char *p = ctl_path("/v0/sites/%s", a->pos[0]);
     int rc = show_one(c, p, site_keys);
 
     free(p);
     return rc;
 }
 
+/* The capacity members the options set, or NULL after a usage error. */
+static json_t *capacity_of(const struct args *a)
+{
+    const char *vcpu = arg_opt(a, "vcpu");
+    json_t *cap = json_object();
+    long long mem = -1, disk = -1;
+    char *end;
+    double d;
+
+    if (vcpu) {
+        d = strtod(vcpu, &end);
+        if (end == vcpu || *end || !isfinite(d) || d < 0) {
+            json_decref(cap);
+            fail_usage(a->cmd, "--vcpu needs a number, not '%s'", vcpu);
+            return NULL;
+        }
+        json_object_set_new(cap, "vcpu", json_real(d));
+    }
+    if (arg_int(a, "memory-mb", 0, 1LL << 40, &mem) || arg_int(a, "disk-mb", 0, 1LL << 50, &disk)) {
+        json_decref(cap);
+        return NULL;
+    }
+    if (mem >= 0)
+        json_object_set_new(cap, "memory_mb", json_integer(mem));
+    if (disk >= 0)
+        json_object_set_new(cap, "disk_mb", json_integer(disk));
+    return cap;
+}
+
 int cmd_site_set(struct ctl *c, const struct args *a)
 {
-    static const char *const nums[] = {"vcpu", "memory-mb", "disk-mb"};
-    static const char *const keys[] = {"vcpu", "memory_mb", "disk_mb"};
-    json_t *cap = json_object();
+    json_t *cap = capacity_of(a);
     char *p;
     int rc;
 
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = arg_opt(a, nums[i]);
-        char *end;
-        double d;
-
-        if (!v)
-            continue;
-        d = strtod(v, &end);
-        if (*end || end == v) {
-            json_decref(cap);
-            return fail_usage("--%s needs a number, not '%s'", nums[i], v);
-        }
-        json_object_set_new(cap, keys[i], i == 0 ? json_real(d) : json_integer((json_int_t)d));
-    }
+    if (!cap)
+        return EXIT_USAGE;
     if (json_object_size(cap) == 0) {
         json_decref(cap);
-        return fail_usage("site set needs --vcpu, --memory-mb or --disk-mb");
+        return fail_usage(a->cmd, "nothing to set: give --vcpu, --memory-mb or --disk-mb");
     }
-    p = path_of("/v0/sites/%s", a->pos[0]);
-    rc = change(c, "PUT", p, json_pack("{s:o}", "capacity", cap), site_keys, NULL);
+    p = ctl_path("/v0/sites/%s", a->pos[0]);
+    rc = show_change(c, "PUT", p, json_pack("{s:o}", "capacity", cap), site_keys, NULL);
     free(p);
     return rc;
 }

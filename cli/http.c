@@ -1,15 +1,24 @@
-/* vnfmctl's HTTP client on libcurl, including the server-sent event stream. */
+/* vnfmctl's HTTP client on libcurl: JSON requests, and the server-sent
+ * event stream of GET /v0/events split into messages (WHATWG HTML "Server-
+ * sent events" 9.2.6: lines "id:", "event:", "data:", a blank line ends a
+ * message), resumed with Last-Event-ID after a break. */
 #include "cli/ctl.h"
+#include "core/version.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
 #include "util/timeutil.h"
 
-#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include <curl/curl.h>
+
+#define REQUEST_TIMEOUT_S 60
+#define CONNECT_TIMEOUT_S 10
+#define STALL_S           45 /* the server comments every 15 s on an idle stream */
+#define RETRY_MAX_MS      2000
 
 static size_t collect(char *p, size_t size, size_t n, void *arg)
 {
@@ -17,9 +26,9 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-static struct curl_slist *base_headers(struct ctl *c, const char *const *extra)
+static struct curl_slist *headers(const struct ctl *c, const char *accept, const char *const *extra)
 {
-    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    struct curl_slist *h = curl_slist_append(NULL, accept);
     char *auth;
 
     if (c->token && *c->token) {
@@ -32,68 +41,134 @@ static struct curl_slist *base_headers(struct ctl *c, const char *const *extra)
     return h;
 }
 
-int http(struct ctl *c, const char *method, const char *path, const json_t *body,
-         const char *const *headers, json_t **out)
+static CURL *easy(const char *url, struct curl_slist *h, char *err)
 {
-    char *url = xasprintf("%s%s", c->url, path), *text = NULL, err[CURL_ERROR_SIZE] = "";
-    struct curl_slist *h = base_headers(c, headers);
-    struct sbuf resp = SBUF_INIT;
     CURL *curl = curl_easy_init();
+
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "vnfmctl/" VNFM_VERSION);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+    err[0] = '\0';
+    return curl;
+}
+
+/* Says why there was no answer; returns the exit status. */
+static int unreachable(const struct ctl *c, CURLcode rc, const char *err)
+{
+    const char *why = *err ? err : curl_easy_strerror(rc);
+
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        fprintf(stderr, "vnfmctl: no answer from %s: %s\n", c->url, why);
+        return EXIT_TIMEOUT;
+    }
+    fprintf(stderr,
+            "vnfmctl: cannot connect to %s: %s (is vnfmd running there? see --url and "
+            "VNFM_URL)\n",
+            c->url, why);
+    return EXIT_CONNECT;
+}
+
+int ctl_http(struct ctl *c, const char *method, const char *path, const json_t *body,
+             const char *const *extra, json_t **out)
+{
+    char *url = xasprintf("%s%s", c->url, path), *text = NULL, err[CURL_ERROR_SIZE];
+    struct curl_slist *h = headers(c, "Accept: application/json", extra);
+    struct sbuf resp = SBUF_INIT;
+    CURL *curl = easy(url, h, err);
     long status = 0;
     CURLcode rc;
 
     if (body) {
-        text = json_dumps(body, JSON_COMPACT);
+        text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
         h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
     }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT_S);
     rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK)
+    if (rc == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    else
-        fprintf(stderr, "vnfmctl: cannot reach %s: %s (is vnfmd running? set --url or VNFM_URL)\n",
-                c->url, *err ? err : curl_easy_strerror(rc));
-    if (out)
-        *out = resp.len ? json_loadb(resp.s, resp.len, 0, NULL) : NULL;
+        if (out)
+            *out = resp.len ? json_loadb(resp.s, resp.len, 0, NULL) : NULL;
+    }
     curl_easy_cleanup(curl);
     curl_slist_free_all(h);
     sbuf_done(&resp);
     free(text);
     free(url);
-    return rc == CURLE_OK ? (int)status : -EXIT_CONNECT;
+    return rc == CURLE_OK ? (int)status : -unreachable(c, rc, err);
 }
 
+int ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body,
+             const char *const *extra, json_t **out)
+{
+    json_t *doc = NULL;
+    int st = ctl_http(c, method, path, body, extra, &doc), rc;
+
+    if (st < 0)
+        return -st;
+    if (st < 200 || st > 299) {
+        rc = fail_server(st, doc);
+        json_decref(doc);
+        return rc;
+    }
+    if (out)
+        *out = doc;
+    else
+        json_decref(doc);
+    return EXIT_OK;
+}
+
+char *ctl_path(const char *fmt, const char *id)
+{
+    char *e = curl_easy_escape(NULL, id, 0), *p = xasprintf(fmt, e);
+
+    curl_free(e);
+    return p;
+}
+
+/* ---- the event stream ---- */
+
 struct stream {
+    CURL *curl;
     struct sbuf buf;
-    bool (*fn)(const json_t *rec, void *ctx);
+    ctl_event_fn fn;
     void *ctx;
-    long long last_id;
+    long long last_id; /* -1 before the first "id:" */
+    long status;       /* of the current connection, 0 before its answer */
     bool done;
 };
 
-/* Handles one SSE message ("id:", "event:", "data:" lines). */
+/* Handles one message: its "id:" and its (possibly multi-line) data. */
 static void message(struct stream *s, char *msg)
 {
+    struct sbuf data = SBUF_INIT;
+    bool have = false;
     char *line, *save;
+    json_t *rec;
 
     for (line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "id: ", 4) == 0) {
-            s->last_id = strtoll(line + 4, NULL, 10);
-        } else if (strncmp(line, "data: ", 6) == 0) {
-            json_t *rec = json_loads(line + 6, 0, NULL);
-
-            if (rec && !s->done && s->fn(rec, s->ctx))
-                s->done = true;
-            json_decref(rec);
+        line[strcspn(line, "\r")] = '\0';
+        if (strncmp(line, "id:", 3) == 0) {
+            s->last_id = strtoll(line + 3, NULL, 10);
+        } else if (strncmp(line, "data:", 5) == 0) {
+            if (have)
+                sbuf_addc(&data, '\n');
+            sbuf_adds(&data, line + 5 + (line[5] == ' '));
+            have = true;
         }
     }
+    rec = have ? json_loads(data.s, 0, NULL) : NULL;
+    if (rec && s->fn(rec, s->ctx))
+        s->done = true;
+    json_decref(rec);
+    sbuf_done(&data);
 }
 
 static size_t on_stream(char *p, size_t size, size_t n, void *arg)
@@ -101,7 +176,11 @@ static size_t on_stream(char *p, size_t size, size_t n, void *arg)
     struct stream *s = arg;
     char *end;
 
+    if (!s->status)
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
     sbuf_add(&s->buf, p, size * n);
+    if (s->status != 200)
+        return size * n; /* an error document: kept whole for fail_server */
     while (!s->done && (end = strstr(s->buf.s, "\n\n"))) {
         size_t used = (size_t)(end + 2 - s->buf.s);
 
@@ -113,40 +192,96 @@ static size_t on_stream(char *p, size_t size, size_t n, void *arg)
     return s->done ? 0 : size * n; /* 0 ends the transfer */
 }
 
-int follow_events(struct ctl *c, const char *query, long timeout_ms,
-                  bool (*fn)(const json_t *rec, void *ctx), void *ctx)
+/* One connection: streams until fn stops it, the stream breaks or the
+ * deadline passes. */
+static CURLcode stream_once(struct ctl *c, const char *query, struct stream *s, uint64_t deadline,
+                            char *err)
+{
+    char *url = xasprintf("%s/v0/events?%s", c->url, query), *last = NULL;
+    struct curl_slist *h = headers(c, "Accept: text/event-stream", NULL);
+    CURLcode rc;
+
+    if (s->last_id >= 0) {
+        last = xasprintf("Last-Event-ID: %lld", s->last_id);
+        h = curl_slist_append(h, last);
+    }
+    s->curl = easy(url, h, err);
+    s->status = 0;
+    s->buf.len = 0;
+    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_stream);
+    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_TIME, (long)STALL_S);
+    if (deadline != UINT64_MAX)
+        curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)(deadline - mono_ms()) + 1);
+    rc = curl_easy_perform(s->curl);
+    if (!s->status)
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
+    curl_easy_cleanup(s->curl);
+    s->curl = NULL;
+    curl_slist_free_all(h);
+    free(last);
+    free(url);
+    return rc;
+}
+
+static void pause_ms(uint64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+
+    nanosleep(&ts, NULL);
+}
+
+/* The server refused the stream: its error document is in s->buf. */
+static int refused(struct stream *s)
+{
+    json_t *doc = json_loadb(s->buf.s, s->buf.len, 0, NULL);
+    int rc = fail_server((int)s->status, doc);
+
+    json_decref(doc);
+    return rc;
+}
+
+int ctl_follow(struct ctl *c, const char *query, long long timeout_ms, ctl_event_fn fn, void *ctx)
 {
     struct stream s = {.buf = SBUF_INIT, .fn = fn, .ctx = ctx, .last_id = -1};
-    uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
-    bool reached = false;
+    uint64_t deadline = timeout_ms > 0 ? mono_ms() + (uint64_t)timeout_ms : UINT64_MAX;
+    uint64_t retry_ms = 100;
+    bool reached = false, lost = false;
+    char err[CURL_ERROR_SIZE];
+    int rc = EXIT_TIMEOUT;
 
-    while (!s.done && mono_ms() < deadline) {
-        char *url = xasprintf("%s/v0/events?%s", c->url, query), *last = NULL;
-        struct curl_slist *h = base_headers(c, NULL);
-        CURL *curl = curl_easy_init();
-        CURLcode rc;
+    for (;;) {
+        CURLcode cc = stream_once(c, query, &s, deadline, err);
 
-        if (s.last_id >= 0) {
-            last = xasprintf("Last-Event-ID: %lld", s.last_id);
-            h = curl_slist_append(h, last);
+        if (s.done) {
+            rc = EXIT_OK;
+            break;
         }
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_stream);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(deadline - mono_ms()) + 1);
-        rc = curl_easy_perform(curl);
-        reached |= rc != CURLE_COULDNT_CONNECT;
-        curl_easy_cleanup(curl);
-        curl_slist_free_all(h);
-        free(url);
-        free(last);
-        s.buf.len = 0;
-        if (!s.done && rc != CURLE_OK && rc != CURLE_OPERATION_TIMEDOUT)
-            usleep(200000); /* the manager may be restarting: try again */
+        if (s.status && s.status != 200) {
+            rc = refused(&s);
+            break;
+        }
+        if (s.status) {
+            reached = true;
+            lost = false;
+            retry_ms = 100;
+        }
+        if (mono_ms() >= deadline)
+            break;
+        if (!reached) {
+            rc = unreachable(c, cc, err);
+            break;
+        }
+        if (!s.status && !lost) {
+            fprintf(stderr, "vnfmctl: lost the event stream of %s (%s); reconnecting\n", c->url,
+                    *err ? err : curl_easy_strerror(cc));
+            lost = true;
+        }
+        if (!s.status || cc != CURLE_OPERATION_TIMEDOUT)
+            pause_ms(retry_ms);
+        retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;
     }
     sbuf_done(&s.buf);
-    if (s.done)
-        return 0;
-    return reached ? EXIT_TIMEOUT : EXIT_CONNECT;
+    return rc;
 }

@@ -82,12 +82,15 @@ class CliTest(DaemonTest):
                      "--param", "threads=1", "--wait", "--txn-id", "t-1")
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stderr.splitlines()
-        order = [l for l in lines if l.split("] ", 1)[1].startswith("cli1: ")]
-        self.assertEqual([l.split("cli1: ")[1] for l in order],
+        # "[ 0.01s] vi_deployment     started": one line per stage transition, in order
+        order = [" ".join(l.split("] ", 1)[1].split()) for l in lines
+                 if l.split("] ", 1)[1][:1].isalpha() and not l.split("] ", 1)[1].startswith("operation")]
+        self.assertEqual(order,
                          ["vi_deployment started", "vi_deployment done", "pre_deployment started",
                           "pre_deployment done", "deployment started", "deployment done",
                           "post_deployment started", "post_deployment done"])
-        self.assertIn("completed", lines[-1])
+        self.assertTrue(any("cli1/web/0: deployment done (start, pid" in l for l in lines), lines)
+        self.assertIn("operation completed", lines[-1])
         self.assertIn("state:                 completed", r.stdout)
         self.assertIn("client_transaction_id: t-1", r.stdout)
         show = self.ctl("deployment", "show", "cli1").stdout

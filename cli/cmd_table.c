@@ -1,0 +1,458 @@
+/* Every vnfmctl command in one table: its name, usage, help text, options
+ * and handler. Help (help.c) and parsing (args.c) are generated from it;
+ * docs/CLI.md is the long version. */
+#include "cli/ctl.h"
+
+#define END_OPTS \
+    {            \
+        NULL     \
+    }
+
+/* The options every lifecycle request takes (POST/DELETE answering 202). */
+#define LIFECYCLE_OPTS                                                                             \
+    {"wait", NULL,                                                                                 \
+     "follow the operation: print each stage on stderr as it happens, then the finished "          \
+     "operation on stdout"},                                                                       \
+        {"timeout", "SECONDS", "with --wait, give up after SECONDS (default 300; exit 4)"},        \
+        {"callback", "URL", "the manager POSTs the finished operation to URL (absolute http://)"}, \
+    {                                                                                              \
+        "txn-id", "ID", "Client-Transaction-Id header: echoed back and kept on the operation"      \
+    }
+
+static const char lifecycle_exit[] =
+    "  0  accepted (without --wait), or the operation completed\n"
+    "  1  the server refused the request, or the operation failed or was rolled back\n"
+    "     (its error is printed on stderr)\n"
+    "  2  usage error\n"
+    "  3  the manager cannot be reached\n"
+    "  4  --timeout passed before the operation ended (it goes on in the manager)\n";
+
+#define LIFECYCLE_NOTE                                                               \
+    "The manager answers at once with the operation (202 Accepted) and runs it in\n" \
+    "the background; without --wait its id is printed ('op wait ID' follows it\n"    \
+    "later). With --wait, vnfmctl follows the operation's events and prints one\n"   \
+    "line per stage transition on stderr, e.g.\n"                                    \
+    "  [ 0.00s] vi_deployment     started\n"                                         \
+    "  [ 0.01s]   web1/web/0: vi_deployment done (create)\n"                         \
+    "  [ 0.35s] operation completed\n"                                               \
+    "then prints the finished operation on stdout (table, or JSON with -o json).\n"
+
+static const struct optspec tenant_create_opts[] = {
+    {"name", "NAME", "display name (1-128 characters)"},
+    {"description", "TEXT", "free text"},
+    {"disabled", NULL, "create it disabled: its tokens are refused until enabled"},
+    END_OPTS,
+};
+static const struct optspec tenant_update_opts[] = {
+    {"name", "NAME", "new display name"},
+    {"description", "TEXT", "new description"},
+    {"enable", NULL, "enable the tenant"},
+    {"disable", NULL, "disable the tenant: its tokens are refused"},
+    END_OPTS,
+};
+static const struct optspec token_opts[] = {
+    {"description", "TEXT", "what the token is for (shown by 'token list')"},
+    END_OPTS,
+};
+static const struct optspec onboard_opts[] = {
+    {"tenant", "TENANT",
+     "admin only: make the VNFD private to TENANT (default: global, or the caller's tenant for a "
+     "tenant token)"},
+    END_OPTS,
+};
+static const struct optspec site_opts[] = {
+    {"vcpu", "N", "vCPU capacity (a number, may be fractional)"},
+    {"memory-mb", "N", "memory capacity in MiB"},
+    {"disk-mb", "N", "disk capacity in MiB"},
+    END_OPTS,
+};
+static const struct optspec deploy_opts[] = {
+    {"vnfd", "ID", "the on-boarded VNFD to deploy (required)"},
+    {"tenant", "TENANT", "owner of the deployment (admin; default: the default tenant)"},
+    {"site", "SITE", "site to deploy on (default: the manager's own site)"},
+    {"param", "KEY=VALUE",
+     "a user parameter of the VNFD; VALUE is taken as JSON when it is a number, true/false, "
+     "[list], {object} or \"string\", else as text",
+     true},
+    {"params-file", "FILE", "a JSON object of parameters; --param entries override it"},
+    {"license", "TEXT", "license text, rendered into day-0 as {{license}}"},
+    {"instances", "VDU=N", "start N instances of VDU instead of its scaling.initial", true},
+    {"password", "PASSWORD", "day-0 password (8-128 characters; default: generated)"},
+    LIFECYCLE_OPTS,
+    END_OPTS,
+};
+static const struct optspec lifecycle_opts[] = {LIFECYCLE_OPTS, END_OPTS};
+static const struct optspec heal_opts[] = {
+    {"vi", "VI", "heal only this VI (its id or name, e.g. web1/web/0)"},
+    LIFECYCLE_OPTS,
+    END_OPTS,
+};
+static const struct optspec scale_opts[] = {
+    {"vdu", "VDU", "the VDU to scale (required)"},
+    {"count", "N", "scale to N instances"},
+    {"delta", "N", "scale by N instances (negative to scale in)"},
+    LIFECYCLE_OPTS,
+    END_OPTS,
+};
+static const struct optspec dep_list_opts[] = {
+    {"tenant", "TENANT", "only this tenant's"},
+    {"site", "SITE", "only those on SITE"},
+    {"status", "STATUS",
+     "only those in STATUS (deploying, active, degraded, healing, scaling, undeploying, failed)"},
+    {"vnfd", "ID", "only those of this VNFD"},
+    END_OPTS,
+};
+static const struct optspec op_list_opts[] = {
+    {"deployment", "NAME", "only this deployment's"},
+    {"state", "STATE", "processing, completed, failed or rolled_back"},
+    {"type", "TYPE", "deploy, undeploy, heal or scale"},
+    {"limit", "N", "at most N (default 100)"},
+    END_OPTS,
+};
+static const struct optspec wait_opts[] = {
+    {"timeout", "SECONDS", "give up after SECONDS (default 300; exit 4)"},
+    END_OPTS,
+};
+static const struct optspec log_opts[] = {
+    {"category", "C", "lifecycle, api, vim, system or audit"},
+    {"tag", "TAG", "records carrying TAG (the VNFD's tags)"},
+    {"object", "O",
+     "records about O: a deployment, operation or VI id, or an object such as vnfd/demo-web"},
+    {"level", "L", "debug, info, warn or error (exact match)"},
+    {"event", "E", "operation, stage, vi, action, orphan, config, ..."},
+    {"since", "TIME", "records at or after TIME (RFC 3339 or epoch milliseconds)"},
+    {"until", "TIME", "records at or before TIME"},
+    {"limit", "N", "at most N records, oldest first (default 1000)"},
+    {"tail", "N", "the newest N records"},
+    {"follow", NULL,
+     "after the matching records, keep printing new ones until interrupted (with -o json: one JSON "
+     "record per line)"},
+    END_OPTS,
+};
+static const struct optspec event_opts[] = {
+    {"deployment", "NAME", "only this deployment's events"},
+    {"operation", "ID", "only this operation's events"},
+    {"category", "C", "lifecycle, api, vim, system or audit"},
+    END_OPTS,
+};
+
+const struct command ctl_commands[] = {
+    {
+        .name = "health",
+        .usage = "",
+        .summary = "show the health code, services and VIMs",
+        .description =
+            "Prints the health code (seed Table 5: 2xxx healthy, 5xxx not), its message,\n"
+            "the state of every service and the VIM health of every site. Needs no\n"
+            "token.\n",
+        .examples = "vnfmctl health\nvnfmctl --url http://10.0.0.5:8080 health && echo up",
+        .exit_status = "  0  the code is below 5000 (healthy)\n"
+                       "  1  the code is 5000 or above, or no health document came back\n"
+                       "  3  the manager cannot be reached\n",
+        .run = cmd_health,
+    },
+    {
+        .name = "version",
+        .usage = "",
+        .summary = "show the manager's version, role and site",
+        .examples = "vnfmctl version\nvnfmctl --version        # vnfmctl's own version",
+        .run = cmd_version,
+    },
+    {
+        .name = "tenant list",
+        .usage = "",
+        .summary = "list tenants",
+        .description = "An admin token sees every tenant, a tenant token only its own.\n",
+        .examples = "vnfmctl tenant list\nvnfmctl -o json tenant list | jq -r '.tenants[].id'",
+        .run = cmd_tenant_list,
+    },
+    {
+        .name = "tenant show",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "show a tenant",
+        .examples = "vnfmctl tenant show acme",
+        .run = cmd_tenant_show,
+    },
+    {
+        .name = "tenant create",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "create a tenant (admin)",
+        .description = "ID is 1-64 of [A-Za-z0-9._-]. The new tenant has no token yet: make one\n"
+                       "with 'vnfmctl token create ID'.\n",
+        .opts = tenant_create_opts,
+        .examples = "vnfmctl tenant create acme --name 'ACME Corp' --description 'branch VNFs'",
+        .run = cmd_tenant_create,
+    },
+    {
+        .name = "tenant update",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "change a tenant (admin)",
+        .description = "Only the given fields change. A disabled tenant's tokens are refused.\n",
+        .opts = tenant_update_opts,
+        .examples = "vnfmctl tenant update acme --disable\nvnfmctl tenant update acme --name ACME "
+                    "--enable",
+        .run = cmd_tenant_update,
+    },
+    {
+        .name = "tenant delete",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "delete a tenant (admin)",
+        .description = "Refused (409) while the tenant has deployments, VNFDs or tokens.\n",
+        .examples = "vnfmctl tenant delete acme",
+        .run = cmd_tenant_delete,
+    },
+    {
+        .name = "token create",
+        .usage = "TENANT",
+        .n_pos = 1,
+        .summary = "create a tenant's token (admin)",
+        .description = "The token sees and changes only TENANT's objects. Its secret is printed\n"
+                       "this once and cannot be shown again: store it (e.g. in a file for\n"
+                       "--token-file). With -o json the secret is the \"token\" member.\n",
+        .opts = token_opts,
+        .examples = "vnfmctl token create acme --description 'CI pipeline'\n"
+                    "vnfmctl -o json token create acme | jq -r .token > acme.token\n"
+                    "vnfmctl --token-file acme.token deployments",
+        .run = cmd_token_create,
+    },
+    {
+        .name = "token list",
+        .usage = "",
+        .summary = "list tokens, without secrets (admin)",
+        .examples = "vnfmctl token list",
+        .run = cmd_token_list,
+    },
+    {
+        .name = "token delete",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "revoke a token (admin)",
+        .examples = "vnfmctl token delete tok-3f2a9c01bd",
+        .run = cmd_token_delete,
+    },
+    {
+        .name = "vnfd onboard",
+        .usage = "FILE",
+        .n_pos = 1,
+        .summary = "validate and on-board a VNF descriptor",
+        .description =
+            "FILE is a JSON VNFD (docs/VNFD.md). The manager validates all of it and\n"
+            "names the offending field when it refuses it.\n\n"
+            "As a convenience, a day-0 entry may give \"template_file\": \"PATH\" instead\n"
+            "of \"template\"; PATH is relative to FILE's directory. vnfmctl reads the\n"
+            "file and sends its text inline as \"template\".\n",
+        .opts = onboard_opts,
+        .examples = "vnfmctl vnfd onboard examples/vnfds/demo-web.json\n"
+                    "vnfmctl vnfd onboard my-vnf.json --tenant acme",
+        .exit_status = "  0  on-boarded\n"
+                       "  1  the manager refused the VNFD (the field is named)\n"
+                       "  2  FILE or a template_file cannot be read, or is not JSON\n"
+                       "  3  the manager cannot be reached\n",
+        .run = cmd_vnfd_onboard,
+    },
+    {
+        .name = "vnfd list",
+        .usage = "",
+        .summary = "list the VNFD catalogue",
+        .description = "Global VNFDs (TENANT empty) and the caller's tenant's.\n",
+        .examples = "vnfmctl vnfd list",
+        .run = cmd_vnfd_list,
+    },
+    {
+        .name = "vnfd show",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "show a VNFD with its descriptor",
+        .examples = "vnfmctl vnfd show demo-web\nvnfmctl -o json vnfd show demo-web | jq "
+                    ".descriptor.params",
+        .run = cmd_vnfd_show,
+    },
+    {
+        .name = "vnfd delete",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "remove a VNFD (owner or admin)",
+        .description = "Refused (409) while a deployment uses it.\n",
+        .examples = "vnfmctl vnfd delete demo-web",
+        .run = cmd_vnfd_delete,
+    },
+    {
+        .name = "site list",
+        .usage = "",
+        .summary = "list sites: capacity, free, VIM health",
+        .examples = "vnfmctl site list",
+        .run = cmd_site_list,
+    },
+    {
+        .name = "site show",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "show a site",
+        .examples = "vnfmctl site show local",
+        .run = cmd_site_show,
+    },
+    {
+        .name = "site set",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "set a site's capacity (admin)",
+        .description = "Changes the capacity the manager allocates VIs from; options not given\n"
+                       "keep their value. Refused (409) below what the site's VIs already hold.\n",
+        .opts = site_opts,
+        .examples = "vnfmctl site set local --vcpu 8 --memory-mb 16384",
+        .run = cmd_site_set,
+    },
+    {
+        .name = "deploy",
+        .usage = "NAME --vnfd ID",
+        .n_pos = 1,
+        .summary = "deploy a VNF from an on-boarded VNFD",
+        .description = "Creates deployment NAME (1-64 of [A-Za-z0-9._-]) and runs its lifecycle:\n"
+                       "vi_deployment, pre_deployment, deployment, post_deployment. A stage that\n"
+                       "fails is retried; when it keeps failing the deployment is rolled back.\n\n"
+                       "Parameters come from --params-file, then --param (a later one wins); the\n"
+                       "VNFD's defaults fill the rest.\n\n" LIFECYCLE_NOTE,
+        .opts = deploy_opts,
+        .examples = "vnfmctl deploy web1 --vnfd demo-web --param greeting=hi --wait\n"
+                    "vnfmctl deploy web2 --vnfd demo-web --param threads=4 --instances web=2 \\\n"
+                    "    --txn-id 42 --callback http://10.0.0.9:9000/done\n"
+                    "vnfmctl -o json deploy web3 --vnfd demo-web --params-file p.json | jq -r .id",
+        .exit_status = lifecycle_exit,
+        .run = cmd_deploy,
+    },
+    {
+        .name = "deployment list",
+        .usage = "",
+        .summary = "list deployments",
+        .opts = dep_list_opts,
+        .examples = "vnfmctl deployments\nvnfmctl deployment list --status degraded",
+        .run = cmd_deployment_list,
+    },
+    {
+        .name = "deployment show",
+        .usage = "NAME",
+        .n_pos = 1,
+        .summary = "show a deployment and its VIs",
+        .description = "Prints the deployment, then a table of its VI instances: name, id,\n"
+                       "state, address, main process id and restart count.\n",
+        .examples = "vnfmctl deployment show web1\n"
+                    "vnfmctl -o json deployment show web1 | jq -r '.vis[].ip'",
+        .run = cmd_deployment_show,
+    },
+    {
+        .name = "deployment undeploy",
+        .usage = "NAME",
+        .n_pos = 1,
+        .summary = "undeploy: destroy every VI",
+        .description = LIFECYCLE_NOTE,
+        .opts = lifecycle_opts,
+        .examples = "vnfmctl undeploy web1 --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_undeploy,
+    },
+    {
+        .name = "deployment heal",
+        .usage = "NAME",
+        .n_pos = 1,
+        .summary = "restart the VIs that are not running",
+        .description = "Heals every VI that is not running, or only --vi. A VI whose isolation\n"
+                       "is gone is redeployed.\n\n" LIFECYCLE_NOTE,
+        .opts = heal_opts,
+        .examples = "vnfmctl heal web1 --wait\nvnfmctl heal web1 --vi web1/web/0 --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_heal,
+    },
+    {
+        .name = "deployment scale",
+        .usage = "NAME --vdu VDU (--count N | --delta N)",
+        .n_pos = 1,
+        .summary = "scale a VDU out or in",
+        .description = "Sets the number of VDU's instances to N (--count) or changes it by N\n"
+                       "(--delta), within the VDU's scaling min and max. Scaling in removes the\n"
+                       "highest-numbered instances.\n\n" LIFECYCLE_NOTE,
+        .opts = scale_opts,
+        .examples = "vnfmctl scale web1 --vdu web --delta 1 --wait\n"
+                    "vnfmctl scale web1 --vdu web --count 1",
+        .exit_status = lifecycle_exit,
+        .run = cmd_scale,
+    },
+    {
+        .name = "op list",
+        .usage = "",
+        .summary = "list lifecycle operations, newest first",
+        .opts = op_list_opts,
+        .examples = "vnfmctl op list --deployment web1\nvnfmctl op list --state failed --limit 5",
+        .run = cmd_op_list,
+    },
+    {
+        .name = "op show",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "show an operation and its stages",
+        .examples = "vnfmctl op show op-5c1e0a9b2d7f",
+        .run = cmd_op_show,
+    },
+    {
+        .name = "op wait",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "follow an operation to its end",
+        .description = "Prints the operation's stages on stderr as they happen (as --wait does),\n"
+                       "then the finished operation on stdout. An operation that has already\n"
+                       "ended is printed at once.\n",
+        .opts = wait_opts,
+        .examples = "vnfmctl op wait op-5c1e0a9b2d7f --timeout 60",
+        .exit_status = "  0  the operation completed\n"
+                       "  1  it failed or was rolled back, or the server refused the request\n"
+                       "  2  usage error\n"
+                       "  3  the manager cannot be reached\n"
+                       "  4  --timeout passed first\n",
+        .run = cmd_op_wait,
+    },
+    {
+        .name = "logs",
+        .usage = "",
+        .summary = "query the event log",
+        .description = "Prints the lifecycle event log (seed para 52), oldest first: time, level,\n"
+                       "category, object and message. Filters combine. --follow keeps the command\n"
+                       "running and prints new matching records as they are logged, resuming\n"
+                       "after the last one printed.\n",
+        .opts = log_opts,
+        .examples = "vnfmctl logs --object web1 --category lifecycle\n"
+                    "vnfmctl logs --level error --since 2026-11-24T09:00:00Z\n"
+                    "vnfmctl logs --tail 20 --follow\n"
+                    "vnfmctl -o json logs --event operation | jq -r '.logs[].message'",
+        .exit_status = "  0  success (--follow runs until interrupted, e.g. with Ctrl-C)\n"
+                       "  1  the server refused the request\n"
+                       "  2  usage error\n"
+                       "  3  the manager cannot be reached\n",
+        .run = cmd_logs,
+    },
+    {
+        .name = "events",
+        .usage = "",
+        .summary = "print the live event stream",
+        .description = "Follows GET /v0/events (server-sent events): one line per event, or with\n"
+                       "-o json the raw JSON log record, one per line. Only new events are shown;\n"
+                       "use 'logs' for history. When the stream breaks, vnfmctl reconnects and\n"
+                       "resumes where it stopped.\n",
+        .opts = event_opts,
+        .examples =
+            "vnfmctl events --deployment web1\n"
+            "vnfmctl -o json events --category lifecycle | jq -c 'select(.event==\"stage\")'",
+        .exit_status = "  It runs until interrupted (e.g. with Ctrl-C). It stops early with\n"
+                       "  1  the server refused the request\n"
+                       "  2  usage error\n"
+                       "  3  the manager cannot be reached\n",
+        .run = cmd_events,
+    },
+    {.name = "deployments", .alias_of = "deployment list"},
+    {.name = "undeploy", .alias_of = "deployment undeploy"},
+    {.name = "heal", .alias_of = "deployment heal"},
+    {.name = "scale", .alias_of = "deployment scale"},
+    {.name = NULL},
+};
