@@ -54,7 +54,9 @@ struct store *http_thread_store(struct http_server *s)
 enum MHD_Result http_respond(struct MHD_Connection *conn, const struct result *r,
                              const char *client_txn_id)
 {
-    char *text = r->body ? json_dumps(r->body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    char *text = r->raw    ? xstrdup(r->raw)
+                 : r->body ? json_dumps(r->body, JSON_COMPACT | JSON_REAL_PRECISION(10))
+                           : NULL;
     struct MHD_Response *resp;
     enum MHD_Result ret;
     size_t len = 0;
@@ -364,7 +366,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    log_warn("REST server: %s", msg);
+    log_debug("REST server: %s", msg); /* client disconnects are routine */
 }
 
 static int resolve(const struct config *cfg, struct sockaddr_storage *ss, char *err, size_t errlen)

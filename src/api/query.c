@@ -7,6 +7,7 @@
 #include "model/model.h"
 #include "core/sites.h"
 #include "util/mem.h"
+#include "util/sbuf.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -67,6 +68,22 @@ static int store_failed(struct rctx *r)
                        store_errmsg(r->st));
 }
 
+/* {"key": [...]} straight from the stored public records, unparsed. */
+static void list_public(struct rctx *r, enum store_kind kind, const struct store_list_opts *o,
+                        const char *key)
+{
+    struct sbuf b = SBUF_INIT;
+
+    sbuf_addf(&b, "{\"%s\":", key);
+    if (store_list_public(r->st, kind, o, &b)) {
+        sbuf_done(&b);
+        store_failed(r);
+        return;
+    }
+    sbuf_addc(&b, '}');
+    result_raw(&r->res, 200, sbuf_take(&b));
+}
+
 /* Gets a record the caller may see (tenant-scoped unless admin). */
 static json_t *get_visible(struct rctx *r, enum store_kind k, const char *kind_name)
 {
@@ -103,19 +120,10 @@ void q_version(struct rctx *r)
 
 void q_tenants(struct rctx *r)
 {
-    json_t *docs;
+    struct store_where w = {"id", r->who.tenant, false};
+    struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
 
-    if (!r->who.admin) {
-        json_t *doc = NULL;
-
-        docs = json_array();
-        if (store_get(r->st, STORE_TENANT, r->who.tenant, &doc) == 0)
-            json_array_append_new(docs, doc);
-    } else if (store_list(r->st, STORE_TENANT, NULL, &docs)) {
-        store_failed(r);
-        return;
-    }
-    list_answer(r, "tenants", publics(docs));
+    list_public(r, STORE_TENANT, &o, "tenants");
 }
 
 void q_tenant(struct rctx *r)
@@ -128,12 +136,7 @@ void q_tenant(struct rctx *r)
 
 void q_tokens(struct rctx *r)
 {
-    json_t *docs;
-
-    if (store_list(r->st, STORE_TOKEN, NULL, &docs))
-        store_failed(r);
-    else
-        list_answer(r, "tokens", publics(docs));
+    list_public(r, STORE_TOKEN, NULL, "tokens");
 }
 
 /* Global VNFDs and, for a tenant token, its own; an admin sees all. */
@@ -229,13 +232,9 @@ void q_deployments(struct rctx *r)
     static const char *const keys[] = {"tenant", "site", "status", "vnfd", NULL};
     struct store_where w[4];
     struct store_list_opts o = {.where = w};
-    json_t *docs;
 
     o.n_where = where_from_query(r, keys, w);
-    if (store_list(r->st, STORE_DEPLOYMENT, &o, &docs))
-        store_failed(r);
-    else
-        list_answer(r, "deployments", publics(docs));
+    list_public(r, STORE_DEPLOYMENT, &o, "deployments");
 }
 
 void q_deployment(struct rctx *r)
@@ -262,15 +261,11 @@ void q_operations(struct rctx *r)
     static const char *const keys[] = {"tenant", "deployment", "state", "type", NULL};
     struct store_where w[4];
     struct store_list_opts o = {.where = w, .newest_first = true, .limit = 100};
-    json_t *docs;
 
     if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
         return;
     o.n_where = where_from_query(r, keys, w);
-    if (store_list(r->st, STORE_OP, &o, &docs))
-        store_failed(r);
-    else
-        list_answer(r, "operations", publics(docs));
+    list_public(r, STORE_OP, &o, "operations");
 }
 
 void q_operation(struct rctx *r)

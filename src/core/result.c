@@ -2,12 +2,21 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int result_ok(struct result *r, int status, json_t *body)
 {
-    json_decref(r->body);
+    result_done(r);
     r->status = status;
     r->body = body;
+    return 0;
+}
+
+int result_raw(struct result *r, int status, char *json_text)
+{
+    result_done(r);
+    r->status = status;
+    r->raw = json_text;
     return 0;
 }
 
@@ -44,5 +53,7 @@ int result_bad_field(struct result *r, const char *reason, const char *field, co
 void result_done(struct result *r)
 {
     json_decref(r->body);
+    free(r->raw);
     r->body = NULL;
+    r->raw = NULL;
 }

@@ -9,11 +9,14 @@
 struct result {
     int status;
     json_t *body;       /* owned */
+    char *raw;          /* or the body already serialized (owned) */
     char location[192]; /* Location header, or empty */
 };
 
 /* Sets status and takes ownership of body. Returns 0. */
 int result_ok(struct result *r, int status, json_t *body);
+/* Sets status and a body serialized elsewhere (taken). */
+int result_raw(struct result *r, int status, char *json_text);
 /* Sets an error. key is "field", "object" or NULL, naming what value is.
  * Returns -1 so that callers can `return result_fail(...)`. */
 int result_fail(struct result *r, int status, const char *reason, const char *key,

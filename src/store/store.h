@@ -68,6 +68,11 @@ int store_get(struct store *st, enum store_kind kind, const char *id, json_t **o
 /* *out is a new array of records; -EINVAL for a column the kind does not index. */
 int store_list(struct store *st, enum store_kind kind, const struct store_list_opts *o,
                json_t **out);
+/* Appends to out a JSON array of the public members of the records, as
+ * stored: nothing is parsed (the fast path of API lists). */
+struct sbuf;
+int store_list_public(struct store *st, enum store_kind kind, const struct store_list_opts *o,
+                      struct sbuf *out);
 /* Number of records matching the conditions, or a negative errno. */
 long store_count(struct store *st, enum store_kind kind, const struct store_where *where,
                  unsigned n_where);

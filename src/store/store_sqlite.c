@@ -34,6 +34,16 @@ static const struct kind_desc kinds[STORE_KIND_COUNT] = {
     [STORE_OP] = {"operation", "ops", {"deployment", "tenant", "type", "state", NULL}},
 };
 
+/* Adds the priv column to table t and splits each doc into its public and
+ * internal members. */
+#define MOVE_PRIV(t)                                                                          \
+    "ALTER TABLE " t " ADD COLUMN priv TEXT;"                                                 \
+    "UPDATE " t " SET priv = (SELECT json_group_object(key, value) FROM json_each(" t ".doc)" \
+    "  WHERE key LIKE '\\_%' ESCAPE '\\'),"                                                   \
+    "  doc = (SELECT json_group_object(key, value) FROM json_each(" t ".doc)"                 \
+    "  WHERE key NOT LIKE '\\_%' ESCAPE '\\');"                                               \
+    "UPDATE " t " SET priv = NULL WHERE priv = '{}';"
+
 /* Migration N brings the schema from version N to N+1 (PRAGMA user_version). */
 static const char *const migrations[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -59,6 +69,10 @@ static const char *const migrations[] = {
     "CREATE INDEX logs_ts ON logs(ts);"
     "CREATE INDEX logs_deployment ON logs(deployment);"
     "CREATE INDEX logs_operation ON logs(operation);",
+    /* 1 -> 2: internal ('_') members move out of doc into priv, so that
+     * lists can be answered from doc as stored. */
+    MOVE_PRIV("tenants") MOVE_PRIV("tokens") MOVE_PRIV("vnfds") MOVE_PRIV("sites")
+        MOVE_PRIV("deployments") MOVE_PRIV("vis") MOVE_PRIV("ops"),
 };
 
 struct stmt_slot {
@@ -274,12 +288,29 @@ static void build_put_sql(const struct kind_desc *k, struct sbuf *b)
     sbuf_addf(b, "INSERT INTO %s (id", k->table);
     for (; k->cols[n]; n++)
         sbuf_addf(b, ", \"%s\"", k->cols[n]);
-    sbuf_adds(b, ", doc) VALUES (?");
-    for (unsigned i = 0; i <= n; i++)
+    sbuf_adds(b, ", doc, priv) VALUES (?");
+    for (unsigned i = 0; i <= n + 1; i++)
         sbuf_adds(b, ", ?");
-    sbuf_adds(b, ") ON CONFLICT(id) DO UPDATE SET doc = excluded.doc");
+    sbuf_adds(b, ") ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, priv = excluded.priv");
     for (unsigned i = 0; i < n; i++)
         sbuf_addf(b, ", \"%s\" = excluded.\"%s\"", k->cols[i], k->cols[i]);
+}
+
+/* Splits a record into its public members and its internal ('_') ones,
+ * serialized; *priv is NULL when there are none. */
+static void split_doc(const json_t *doc, char **pub, char **priv)
+{
+    json_t *p = json_object(), *q = json_object(), *v;
+    const char *key;
+
+    json_object_foreach((json_t *)doc, key, v)
+    {
+        json_object_set(key[0] == '_' ? q : p, key, v);
+    }
+    *pub = json_dumps(p, JSON_COMPACT);
+    *priv = json_object_size(q) ? json_dumps(q, JSON_COMPACT) : NULL;
+    json_decref(p);
+    json_decref(q);
 }
 
 int store_put(struct store *st, enum store_kind kind, const json_t *doc)
@@ -288,7 +319,7 @@ int store_put(struct store *st, enum store_kind kind, const json_t *doc)
     const char *id = json_string_value(json_object_get(doc, "id"));
     struct sbuf sql = SBUF_INIT;
     sqlite3_stmt *s;
-    char *text;
+    char *pub, *priv;
     int idx = 1, r;
 
     if (!id)
@@ -298,11 +329,13 @@ int store_put(struct store *st, enum store_kind kind, const json_t *doc)
     sbuf_done(&sql);
     if (!s)
         return -EIO;
-    text = json_dumps(doc, JSON_COMPACT);
+    split_doc(doc, &pub, &priv);
     sqlite3_bind_text(s, idx++, id, -1, SQLITE_TRANSIENT);
     for (unsigned i = 0; k->cols[i]; i++)
         bind_json(s, idx++, json_object_get(doc, k->cols[i]));
-    sqlite3_bind_text(s, idx, text, -1, free);
+    sqlite3_bind_text(s, idx++, pub, -1, free);
+    if (priv)
+        sqlite3_bind_text(s, idx, priv, -1, free);
     r = store_step_done(s);
     return r;
 }
@@ -324,11 +357,20 @@ int store_delete(struct store *st, enum store_kind kind, const char *id)
     return r;
 }
 
+/* The record of a row whose columns col, col+1 are doc and priv. */
 static json_t *column_doc(sqlite3_stmt *s, int col)
 {
     const char *text = (const char *)sqlite3_column_text(s, col);
+    const char *priv = (const char *)sqlite3_column_text(s, col + 1);
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
 
-    return text ? json_loads(text, 0, NULL) : NULL;
+    if (doc && priv) {
+        json_t *p = json_loads(priv, 0, NULL);
+
+        json_object_update(doc, p);
+        json_decref(p);
+    }
+    return doc;
 }
 
 int store_get(struct store *st, enum store_kind kind, const char *id, json_t **out)
@@ -338,7 +380,7 @@ int store_get(struct store *st, enum store_kind kind, const char *id, json_t **o
     json_t *doc = NULL;
     int rc;
 
-    snprintf(sql, sizeof(sql), "SELECT doc FROM %s WHERE id = ?", kinds[kind].table);
+    snprintf(sql, sizeof(sql), "SELECT doc, priv FROM %s WHERE id = ?", kinds[kind].table);
     s = store_prepare(st, sql);
     if (!s)
         return -EIO;
@@ -387,31 +429,65 @@ static void bind_where(sqlite3_stmt *s, const struct store_where *w, unsigned n)
         sqlite3_bind_text(s, (int)i + 1, w[i].value, -1, SQLITE_TRANSIENT);
 }
 
-int store_list(struct store *st, enum store_kind kind, const struct store_list_opts *o,
-               json_t **out)
+/* A prepared SELECT of doc, priv for the list options; NULL with *r set. */
+static sqlite3_stmt *list_stmt(struct store *st, enum store_kind kind,
+                               const struct store_list_opts *o, int *r)
 {
-    static const struct store_list_opts none;
     const struct kind_desc *k = &kinds[kind];
     struct sbuf sql = SBUF_INIT;
     sqlite3_stmt *s;
-    json_t *arr;
-    int rc;
 
-    if (!o)
-        o = &none;
-    sbuf_addf(&sql, "SELECT doc FROM %s", k->table);
+    sbuf_addf(&sql, "SELECT doc, priv FROM %s", k->table);
     if (build_where(k, o->where, o->n_where, &sql)) {
         sbuf_done(&sql);
-        return -EINVAL;
+        *r = -EINVAL;
+        return NULL;
     }
     sbuf_addf(&sql, " ORDER BY rowid %s", o->newest_first ? "DESC" : "ASC");
     if (o->limit || o->offset)
         sbuf_addf(&sql, " LIMIT %d OFFSET %u", o->limit ? (int)o->limit : -1, o->offset);
     s = store_prepare(st, sbuf_str(&sql));
     sbuf_done(&sql);
-    if (!s)
-        return -EIO;
+    if (!s) {
+        *r = -EIO;
+        return NULL;
+    }
     bind_where(s, o->where, o->n_where);
+    return s;
+}
+
+int store_list_public(struct store *st, enum store_kind kind, const struct store_list_opts *o,
+                      struct sbuf *out)
+{
+    static const struct store_list_opts none;
+    sqlite3_stmt *s;
+    int rc, r = 0, n = 0;
+
+    s = list_stmt(st, kind, o ? o : &none, &r);
+    if (!s)
+        return r;
+    sbuf_addc(out, '[');
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++)
+            sbuf_addc(out, ',');
+        sbuf_adds(out, (const char *)sqlite3_column_text(s, 0));
+    }
+    sbuf_addc(out, ']');
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_list(struct store *st, enum store_kind kind, const struct store_list_opts *o,
+               json_t **out)
+{
+    static const struct store_list_opts none;
+    sqlite3_stmt *s;
+    json_t *arr;
+    int rc, r = 0;
+
+    s = list_stmt(st, kind, o ? o : &none, &r);
+    if (!s)
+        return r;
     arr = json_array();
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         json_t *doc = column_doc(s, 0);

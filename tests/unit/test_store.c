@@ -4,6 +4,7 @@
 
 #include "store/store.h"
 #include "util/mem.h"
+#include "util/sbuf.h"
 
 #include <errno.h>
 
@@ -277,6 +278,51 @@ static void event_log(void **state)
     json_decref(out);
 }
 
+/* A store written by schema version 1 (internal members inside doc) is
+ * migrated: the record reads back whole, lists show no internal member. */
+static void migrates_version_1(void **state)
+{
+    static const char v1[] =
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY, doc TEXT NOT NULL);"
+        "CREATE TABLE vnfds (id TEXT PRIMARY KEY, tenant TEXT, doc TEXT NOT NULL);"
+        "CREATE TABLE sites (id TEXT PRIMARY KEY, doc TEXT NOT NULL);"
+        "CREATE TABLE deployments (id TEXT PRIMARY KEY, tenant TEXT, site TEXT, vnfd TEXT,"
+        "  status TEXT, doc TEXT NOT NULL);"
+        "CREATE TABLE vis (id TEXT PRIMARY KEY, deployment TEXT, site TEXT, vcpu REAL,"
+        "  memory_mb INTEGER, disk_mb INTEGER, doc TEXT NOT NULL);"
+        "CREATE TABLE ops (id TEXT PRIMARY KEY, deployment TEXT, tenant TEXT, type TEXT,"
+        "  state TEXT, doc TEXT NOT NULL);"
+        "CREATE TABLE tokens (id TEXT PRIMARY KEY, _hash TEXT UNIQUE, tenant TEXT, doc TEXT);"
+        "INSERT INTO tokens VALUES ('t1', 'h', 'acme',"
+        " '{\"id\":\"t1\",\"_hash\":\"h\",\"tenant\":\"acme\"}');"
+        "PRAGMA user_version=1;";
+    struct fx *f = *state;
+    struct sbuf b = SBUF_INIT;
+    json_t *got = NULL;
+    char err[256], *old = xasprintf("%s/v1.db", f->dir), *sql = xasprintf("%s.sql", old);
+    FILE *fp = fopen(sql, "w");
+
+    fputs(v1, fp);
+    fclose(fp);
+    free(sql);
+    sql = xasprintf("sqlite3 '%s' < '%s.sql'", old, old);
+    assert_int_equal(system(sql), 0);
+    free(sql);
+    store_close(f->st);
+    f->st = NULL;
+    if (store_open(old, false, &f->st, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(store_disk_version(f->st), store_schema_version());
+    assert_int_equal(store_get(f->st, STORE_TOKEN, "t1", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "_hash")), "h");
+    json_decref(got);
+    assert_int_equal(store_list_public(f->st, STORE_TOKEN, NULL, &b), 0);
+    assert_string_equal(sbuf_str(&b), "[{\"id\":\"t1\",\"tenant\":\"acme\"}]");
+    sbuf_done(&b);
+    free(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +334,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(transactions_and_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_versioned, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(site_usage_sums_vis, setup, teardown),
         cmocka_unit_test_setup_teardown(event_log, setup, teardown),
     };
