@@ -105,7 +105,7 @@ static int load_admin_token(struct core *c)
     } else {
         token_generate(fresh);
         tok = xasprintf("%s\n", fresh);
-        r = write_file_atomic(path, tok, strlen(tok), 0600);
+        r = write_file_atomic(path, tok, strlen(tok), 0600, true);
         tok[strlen(fresh)] = '\0';
         if (r)
             log_error("cannot write %s: %s", path, strerror(-r));
@@ -198,6 +198,8 @@ static int init_core(struct daemon *d)
     if (r == 0)
         r = sites_init(c);
     if (r) {
+        log_error("cannot initialise the store: %s",
+                  r == -EINVAL ? "bad site settings" : store_errmsg(c->st));
         core_tx_abort(c);
         return r;
     }

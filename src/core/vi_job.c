@@ -274,7 +274,7 @@ static int fail(struct vijob *j, int rc, const char *fmt, ...)
 }
 
 /* Writes the day-0 files (seed para 57) into the work dir; mode 0600 as
- * they carry credentials. */
+ * they carry credentials. No fsync: they are rendered again at every start. */
 static int write_files(struct vijob *j)
 {
     json_t *f;
@@ -291,7 +291,7 @@ static int write_files(struct vijob *j)
         *strrchr(dir, '/') = '\0';
         r = mkdir_p(dir, 0750);
         if (r == 0)
-            r = write_file_atomic(path, content, strlen(content), 0600);
+            r = write_file_atomic(path, content, strlen(content), 0600, false);
         free(dir);
         free(path);
         if (r)

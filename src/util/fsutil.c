@@ -50,7 +50,7 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     int fd, r;
@@ -63,7 +63,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
     r = write_all(fd, data, len);
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
-    if (r == 0 && fsync(fd) < 0)
+    if (r == 0 && durable && fsync(fd) < 0)
         r = -errno;
     close(fd);
     if (r == 0 && rename(tmp, path) < 0)

@@ -2,13 +2,15 @@
 #ifndef VNFM_FSUTIL_H
 #define VNFM_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 /* Creates path and its parents with mode (existing directories are fine). */
 int mkdir_p(const char *path, mode_t mode);
-/* Writes data to path through a temporary file and rename(2), then fsyncs. */
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Writes data to path through a temporary file and rename(2), so readers
+ * see the old or the new text, never half; durable also fsyncs it first. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable);
 /* Reads a whole file (at most max bytes) into a NUL terminated buffer the
  * caller frees. -EFBIG when the file is larger than max. */
 int read_file(const char *path, size_t max, char **out, size_t *len);

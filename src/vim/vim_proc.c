@@ -11,7 +11,10 @@
 #include "vim/netns.h"
 #include "vim/vim.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -500,10 +503,36 @@ static enum vim_health proc_check(void *data, struct vim_err *err)
 
 /* ---- creation ---- */
 
+/* Another interface with an address in the site's subnet would take its
+ * traffic (two managers given the same --subnet): refuse to share it. */
+static int subnet_taken(const struct proc_vim *v, struct vim_err *err)
+{
+    uint32_t mask = v->prefix_len ? 0xffffffffu << (32 - v->prefix_len) : 0;
+    struct ifaddrs *ifa, *i;
+    int r = 0;
+
+    if (getifaddrs(&ifa) < 0)
+        return 0;
+    for (i = ifa; i && !r; i = i->ifa_next) {
+        uint32_t a;
+
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !strcmp(i->ifa_name, v->bridge))
+            continue;
+        a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+        if ((a & mask) == (v->gateway & mask))
+            r = fail(err, -EADDRINUSE, "the site's subnet is already used by interface %s",
+                     i->ifa_name);
+    }
+    freeifaddrs(ifa);
+    return r;
+}
+
 static int ensure_bridge(struct proc_vim *v, struct vim_err *err)
 {
-    int idx = nl_ifindex(v->bridge), r;
+    int idx = nl_ifindex(v->bridge), r = subnet_taken(v, err);
 
+    if (r)
+        return r;
     if (idx == -ENODEV) {
         r = nl_bridge_add(v->bridge);
         if (r && r != -EEXIST)
