@@ -426,12 +426,12 @@ out:
 
 /* Post-deployment: waits until the VNF answers, giving up early when its
  * process has ended. Probing is the only way to know; the delay starts at
- * 2 ms and doubles up to 100 ms. */
+ * 1 ms and grows by half up to 100 ms. */
 static int do_ready(struct vijob *j)
 {
     const struct vim_ops *ops = j->site->ops;
     uint64_t deadline = mono_ms() + j->ready_timeout_ms;
-    unsigned delay_ms = 2;
+    unsigned delay_ms = 1;
     char tail[300];
 
     if (!j->ready_port)
@@ -454,7 +454,7 @@ static int do_ready(struct vijob *j)
                         tail);
         }
         usleep(delay_ms * 1000);
-        delay_ms = delay_ms * 2 > 100 ? 100 : delay_ms * 2;
+        delay_ms = delay_ms + delay_ms / 2 + 1 > 100 ? 100 : delay_ms + delay_ms / 2 + 1;
     }
 }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -122,7 +123,7 @@ int nl_bridge_add(const char *name)
     return talk(&r);
 }
 
-int nl_veth_add(const char *host, const char *peer, int netns_fd)
+int nl_veth_add(const char *host, const char *peer, int netns_fd, const uint8_t *peer_mac)
 {
     struct nlreq r;
     struct rtattr *info, *data, *pi;
@@ -138,6 +139,8 @@ int nl_veth_add(const char *host, const char *peer, int netns_fd)
     peer_ifi = put(&r, sizeof(*peer_ifi));
     peer_ifi->ifi_family = AF_UNSPEC;
     attr(&r, IFLA_IFNAME, peer, strlen(peer) + 1);
+    if (peer_mac)
+        attr(&r, IFLA_ADDRESS, peer_mac, 6);
     attr(&r, IFLA_NET_NS_FD, &fd, sizeof(fd));
     nest_end(&r, pi);
     nest_end(&r, data);
@@ -219,4 +222,20 @@ int nl_route_default(uint32_t gw)
     attr(&r, RTA_GATEWAY, &g, sizeof(g));
     ret = talk(&r);
     return ret == -EEXIST ? 0 : ret;
+}
+
+int nl_neigh_set(int ifindex, uint32_t addr, const uint8_t *mac)
+{
+    struct nlreq r;
+    struct ndmsg *nd;
+    uint32_t a = htonl(addr);
+
+    init(&r, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
+    nd = put(&r, sizeof(*nd));
+    nd->ndm_family = AF_INET;
+    nd->ndm_ifindex = ifindex;
+    nd->ndm_state = NUD_REACHABLE;
+    attr(&r, NDA_DST, &a, sizeof(a));
+    attr(&r, NDA_LLADDR, mac, 6);
+    return talk(&r);
 }

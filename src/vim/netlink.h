@@ -12,8 +12,9 @@
 int nl_ifindex(const char *name);
 int nl_bridge_add(const char *name);
 /* A veth pair: host in the caller's namespace, peer created directly in
- * the namespace of netns_fd. */
-int nl_veth_add(const char *host, const char *peer, int netns_fd);
+ * the namespace of netns_fd with the MAC address peer_mac (6 bytes; NULL =
+ * random). */
+int nl_veth_add(const char *host, const char *peer, int netns_fd, const uint8_t *peer_mac);
 /* Sets the link up (or down) and, when master > 0, plugs it into a bridge. */
 int nl_link_set(int ifindex, bool up, int master);
 int nl_link_del(int ifindex);
@@ -23,5 +24,8 @@ int nl_link_is_up(const char *name);
 int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix_len);
 /* Adds the default route via gw (host byte order); an existing one is fine. */
 int nl_route_default(uint32_t gw);
+/* Tells the neighbour cache of ifindex that addr is at mac (a reachable
+ * entry, not a permanent one: the kernel ages it as it would a learnt one). */
+int nl_neigh_set(int ifindex, uint32_t addr, const uint8_t *mac);
 
 #endif

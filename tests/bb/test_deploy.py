@@ -7,6 +7,7 @@ import http.server
 import json
 import os
 import stat
+import subprocess
 import threading
 import time
 import unittest
@@ -126,6 +127,28 @@ class DeployTest(DaemonTest):
         self.assertFalse(os.path.exists(os.path.join(self.d.dir, "vi", vi["id"])))
         site = self.d.get("/v0/sites/local")[1]
         self.assertEqual(site["allocated"]["vis"], 0)
+
+    def test_address_reuse_answers_at_once(self):
+        """A VI that gets the address of one undeployed before answers the
+        host at once: its MAC derives from the address, and the host's
+        neighbour entry is set when it is plugged (with random MACs the host
+        kept sending to the dead MAC for up to a minute)."""
+        self.d.onboard(demo("demo-reuse"))
+        self.d.deploy("reuse1", "demo-reuse")
+        [first] = self.vis("reuse1")
+        self.assertTrue(self.answers(first))
+        op = self.d.ok("DELETE", "/v0/deployments/reuse1", expect=(202,))
+        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        op = self.d.deploy("reuse2", "demo-reuse")
+        [again] = self.vis("reuse2")
+        self.assertEqual(again["ip"], first["ip"])
+        self.assertEqual([s["attempts"] for s in op["stages"]], [1, 1, 1, 1])
+        mac = "02:76:" + ":".join("%02x" % int(b) for b in again["ip"].split("."))
+        neigh = subprocess.run(["ip", "neigh", "show", again["ip"], "dev", self.d.bridge()],
+                               capture_output=True, text=True).stdout
+        self.assertIn("lladdr " + mac, neigh)
+        status, _ = http_get("http://%s:8080/" % again["ip"], timeout=1.0)
+        self.assertEqual(status, 200)
 
     def test_stage_retries_then_succeeds(self):
         counter = os.path.join(self.d.dir, "count")
