@@ -288,6 +288,11 @@ class DaemonTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.d.cleanup()
 
+    def tearDown(self):
+        # each test starts from a site with no deployments
+        if self.d.proc and self.d.proc.poll() is None:
+            self.d.undeploy_all()
+
     def assertError(self, resp, status, reason=None, field=None, obj=None):
         code, doc, _ = resp
         self.assertEqual(code, status, doc)
