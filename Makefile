@@ -14,7 +14,7 @@ BUILD := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-PKGS := libuv libmicrohttpd jansson sqlite3 libcurl libxml-2.0 libcrypto
+PKGS := libuv libmicrohttpd jansson sqlite3 libcurl libxml-2.0 libcrypto netsnmp
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE \
@@ -22,7 +22,8 @@ CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -
 LDFLAGS += $(SANFLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
-LIB_SRCS := $(wildcard src/util/*.c src/store/*.c src/vim/*.c src/model/*.c src/core/*.c src/api/*.c)
+LIB_SRCS := $(wildcard src/util/*.c src/store/*.c src/vim/*.c src/model/*.c src/monitor/*.c \
+                      src/policy/*.c src/core/*.c src/api/*.c)
 LIB_SRCS := $(filter-out src/core/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)

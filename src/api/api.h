@@ -27,10 +27,11 @@ struct rctx {
 
 typedef void (*read_fn)(struct rctx *r);
 
-#define R_PUBLIC (1u << 0) /* no token needed */
-#define R_ADMIN  (1u << 1) /* admin token only */
-#define R_STREAM (1u << 2) /* server-sent events */
-#define R_BODY   (1u << 3) /* a JSON object body is required */
+#define R_PUBLIC  (1u << 0) /* no token needed */
+#define R_ADMIN   (1u << 1) /* admin token only */
+#define R_STREAM  (1u << 2) /* server-sent events */
+#define R_BODY    (1u << 3) /* a JSON object body is required */
+#define R_METRICS (1u << 4) /* public when vnfmd runs with --metrics-public */
 
 struct route {
     const char *method;
@@ -66,6 +67,20 @@ void q_deployment(struct rctx *r);
 void q_operations(struct rctx *r);
 void q_operation(struct rctx *r);
 void q_logs(struct rctx *r);
+/* Monitoring, rules and decisions (query_policy.c). */
+void q_monitoring(struct rctx *r);
+void q_decisions(struct rctx *r);
+void q_decision(struct rctx *r);
+void q_metrics(struct rctx *r);
+/* Shared by the read handlers. */
+json_t *q_visible(struct rctx *r, enum store_kind k, const char *kind_name);
+int q_uint(struct rctx *r, const char *key, unsigned max, unsigned *out);
+void q_list_public(struct rctx *r, enum store_kind kind, const struct store_list_opts *o,
+                   const char *key);
+/* Equality filters from the query for keys (a tenant token's own tenant
+ * for "tenant"); returns how many it set in w. */
+unsigned q_where(struct rctx *r, const char *const *keys, struct store_where *w);
+
 /* Parses the filters of /v0/logs and /v0/events from the query. */
 int q_log_filter(struct rctx *r, struct log_query *q);
 

@@ -70,7 +70,8 @@ enum MHD_Result http_respond(struct MHD_Connection *conn, const struct result *r
     resp = MHD_create_response_from_buffer(len, text ? text : "",
                                            text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (text)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                r->ctype ? r->ctype : "application/json");
     if (*r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     if (client_txn_id)
@@ -300,6 +301,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
     if (!r.st)
         result_fail(&r.res, 503, "unavailable", NULL, NULL, "the store cannot be read");
     else if (check_query(rt, r.query, &r.res) == 0 && !(rt->flags & R_PUBLIC) &&
+             !(rt->flags & R_METRICS && s->c->cfg->metrics_public) &&
              authenticate(s, conn, r.st, &r.who, &r.res) == 0 && rt->flags & R_ADMIN &&
              !r.who.admin && rt->read)
         result_fail(&r.res, 403, "forbidden", NULL, NULL, "'%s' needs the admin token", rt->name);

@@ -21,7 +21,7 @@ static const char *qs(const struct rctx *r, const char *key)
 }
 
 /* Parses an unsigned query parameter; 0 and sets r->res on error. */
-static int q_uint(struct rctx *r, const char *key, unsigned max, unsigned *out)
+int q_uint(struct rctx *r, const char *key, unsigned max, unsigned *out)
 {
     const char *s = qs(r, key);
     char *end;
@@ -69,8 +69,8 @@ static int store_failed(struct rctx *r)
 }
 
 /* {"key": [...]} straight from the stored public records, unparsed. */
-static void list_public(struct rctx *r, enum store_kind kind, const struct store_list_opts *o,
-                        const char *key)
+void q_list_public(struct rctx *r, enum store_kind kind, const struct store_list_opts *o,
+                   const char *key)
 {
     struct sbuf b = SBUF_INIT;
 
@@ -85,7 +85,7 @@ static void list_public(struct rctx *r, enum store_kind kind, const struct store
 }
 
 /* Gets a record the caller may see (tenant-scoped unless admin). */
-static json_t *get_visible(struct rctx *r, enum store_kind k, const char *kind_name)
+json_t *q_visible(struct rctx *r, enum store_kind k, const char *kind_name)
 {
     json_t *doc = NULL;
     const char *tenant;
@@ -123,12 +123,12 @@ void q_tenants(struct rctx *r)
     struct store_where w = {"id", r->who.tenant, false};
     struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
 
-    list_public(r, STORE_TENANT, &o, "tenants");
+    q_list_public(r, STORE_TENANT, &o, "tenants");
 }
 
 void q_tenant(struct rctx *r)
 {
-    json_t *doc = get_visible(r, STORE_TENANT, "tenant");
+    json_t *doc = q_visible(r, STORE_TENANT, "tenant");
 
     if (doc)
         answer_doc(r, doc);
@@ -136,7 +136,7 @@ void q_tenant(struct rctx *r)
 
 void q_tokens(struct rctx *r)
 {
-    list_public(r, STORE_TOKEN, NULL, "tokens");
+    q_list_public(r, STORE_TOKEN, NULL, "tokens");
 }
 
 /* Global VNFDs and, for a tenant token, its own; an admin sees all. */
@@ -213,7 +213,7 @@ void q_site(struct rctx *r)
 }
 
 /* Adds equality conditions from the query (and the caller's tenant). */
-static unsigned where_from_query(struct rctx *r, const char *const *keys, struct store_where *w)
+unsigned q_where(struct rctx *r, const char *const *keys, struct store_where *w)
 {
     unsigned n = 0;
 
@@ -233,13 +233,13 @@ void q_deployments(struct rctx *r)
     struct store_where w[4];
     struct store_list_opts o = {.where = w};
 
-    o.n_where = where_from_query(r, keys, w);
-    list_public(r, STORE_DEPLOYMENT, &o, "deployments");
+    o.n_where = q_where(r, keys, w);
+    q_list_public(r, STORE_DEPLOYMENT, &o, "deployments");
 }
 
 void q_deployment(struct rctx *r)
 {
-    json_t *doc = get_visible(r, STORE_DEPLOYMENT, "deployment"), *vis = NULL, *out;
+    json_t *doc = q_visible(r, STORE_DEPLOYMENT, "deployment"), *vis = NULL, *out;
     struct store_where w = {"deployment", r->args[0], false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
 
@@ -264,13 +264,13 @@ void q_operations(struct rctx *r)
 
     if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
         return;
-    o.n_where = where_from_query(r, keys, w);
-    list_public(r, STORE_OP, &o, "operations");
+    o.n_where = q_where(r, keys, w);
+    q_list_public(r, STORE_OP, &o, "operations");
 }
 
 void q_operation(struct rctx *r)
 {
-    json_t *doc = get_visible(r, STORE_OP, "operation");
+    json_t *doc = q_visible(r, STORE_OP, "operation");
 
     if (doc)
         answer_doc(r, doc);

@@ -93,11 +93,38 @@ static const struct jv_field site_schema = OBJECT(site_fields);
 static const struct jv_field deploy_schema = OBJECT(deploy_fields);
 static const struct jv_field heal_schema = OBJECT(heal_fields);
 static const struct jv_field scale_schema = OBJECT(scale_fields);
+static const struct jv_field resize_fields[] = {
+    FIELD("vdu", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("vcpu", JV_NUMBER, 0, 0.01, 64),
+    FIELD("memory_mb", JV_INT, 0, 4, 1048576),
+    END,
+};
+static const struct jv_field resize_schema = OBJECT(resize_fields);
+static const struct jv_field rules_update_fields[] = {
+    {.name = "monitoring", .type = JV_OBJECT}, /* checked with the deployment's VNFD */
+    {.name = "rules", .type = JV_ARRAY},
+    END,
+};
+static const struct jv_field rules_update_schema = OBJECT(rules_update_fields);
+static const struct jv_field value_item = {.type = JV_NUMBER, .min = -1e15, .max = 1e15};
+static const struct jv_field push_fields[] = {
+    FIELD("vi", JV_STRING, 0, 1, 128),
+    {.name = "values",
+     .type = JV_MAP,
+     .flags = JV_REQUIRED,
+     .min = 1,
+     .max = 64,
+     .item = &value_item},
+    END,
+};
+static const struct jv_field push_schema = OBJECT(push_fields);
 
 static const char *const no_params[] = {NULL};
 static const char *const vnfd_params[] = {"tenant", NULL};
 static const char *const dep_params[] = {"tenant", "site", "status", "vnfd", NULL};
 static const char *const op_params[] = {"deployment", "state", "type", "limit", "offset", NULL};
+static const char *const decision_params[] = {"deployment", "rule",   "state",
+                                              "limit",      "offset", NULL};
 static const char *const log_params[] = {"category",   "tag",       "object", "level", "event",
                                          "since",      "until",     "after",  "limit", "tail",
                                          "deployment", "operation", NULL};
@@ -146,6 +173,15 @@ const struct route api_routes[] = {
     WRITE("DELETE", "/v0/deployments/{id}", "undeploy", 0, svc_undeploy, NULL),
     WRITE("POST", "/v0/deployments/{id}/heal", "heal", 0, svc_heal, &heal_schema),
     WRITE("POST", "/v0/deployments/{id}/scale", "scale", R_BODY, svc_scale, &scale_schema),
+    WRITE("POST", "/v0/deployments/{id}/resize", "resize", R_BODY, svc_resize, &resize_schema),
+    GET("/v0/deployments/{id}/monitoring", "show monitoring", 0, q_monitoring, no_params),
+    WRITE("PUT", "/v0/deployments/{id}/rules", "update rules", R_BODY, svc_rules_update,
+          &rules_update_schema),
+    WRITE("POST", "/v0/deployments/{id}/metrics", "push metrics", R_BODY, svc_metrics_push,
+          &push_schema),
+    GET("/v0/decisions", "list decisions", 0, q_decisions, decision_params),
+    GET("/v0/decisions/{id}", "show decision", 0, q_decision, no_params),
+    GET("/metrics", "metrics", R_METRICS, q_metrics, no_params),
     GET("/v0/operations", "list operations", 0, q_operations, op_params),
     GET("/v0/operations/{id}", "show operation", 0, q_operation, no_params),
     GET("/v0/logs", "query logs", 0, q_logs, log_params),

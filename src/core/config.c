@@ -45,6 +45,16 @@ static const struct opt opts[] = {
     {"log-keep", OPT_UINT, O(log_keep), "N", "event log records kept (default 100000)"},
     {"vim-watchdog-s", OPT_UINT, O(vim_watchdog_s), "S",
      "VIM manager counts as down when all workers are stuck this long (default 30)"},
+    {"monitor-workers-min", OPT_UINT, O(monitor_workers_min), "N",
+     "fewest monitoring workers for blocking probes (default 1)"},
+    {"monitor-workers-max", OPT_UINT, O(monitor_workers_max), "N",
+     "most monitoring workers (default 16)"},
+    {"monitor-util-low", OPT_DOUBLE, O(monitor_util_low), "F",
+     "monitoring pool shrinks below this utilization, 0..1 (default 0.3)"},
+    {"monitor-util-high", OPT_DOUBLE, O(monitor_util_high), "F",
+     "monitoring pool grows above this utilization, 0..1 (default 0.8)"},
+    {"metrics-public", OPT_BOOL, O(metrics_public), NULL,
+     "serve GET /metrics without a token (for Prometheus scrapers)"},
     {"log-level", OPT_STR, O(log_level), "LEVEL", "error, warn, info or debug (default info)"},
     {"config", OPT_STR, O(config_file), "FILE", "read options from FILE (key = value lines)"},
     {"enable-fault-injection", OPT_BOOL, O(fault_injection), NULL,
@@ -216,10 +226,26 @@ static void set_defaults(struct config *cfg)
         cfg->log_keep = 100000;
     if (!cfg->vim_watchdog_s)
         cfg->vim_watchdog_s = 30;
+    if (!cfg->monitor_workers_min)
+        cfg->monitor_workers_min = 1;
+    if (!cfg->monitor_workers_max)
+        cfg->monitor_workers_max = 16;
+    if (cfg->monitor_util_low <= 0)
+        cfg->monitor_util_low = 0.3;
+    if (cfg->monitor_util_high <= 0)
+        cfg->monitor_util_high = 0.8;
 }
 
 static int check(const struct config *cfg)
 {
+    if (cfg->monitor_util_low >= cfg->monitor_util_high || cfg->monitor_util_high > 1) {
+        fprintf(stderr, "vnfmd: need 0 < --monitor-util-low < --monitor-util-high <= 1\n");
+        return -1;
+    }
+    if (cfg->monitor_workers_min > cfg->monitor_workers_max) {
+        fprintf(stderr, "vnfmd: --monitor-workers-min must not exceed --monitor-workers-max\n");
+        return -1;
+    }
     if (strcmp(cfg->role, "cloud") && strcmp(cfg->role, "local")) {
         fprintf(stderr, "vnfmd: --role must be 'cloud' or 'local', not '%s'\n", cfg->role);
         return -1;

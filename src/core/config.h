@@ -23,6 +23,9 @@ struct config {
     unsigned workers;
     unsigned log_keep; /* event log records kept */
     unsigned vim_watchdog_s;
+    unsigned monitor_workers_min, monitor_workers_max;
+    double monitor_util_low, monitor_util_high; /* band of the monitoring pool's utilization */
+    bool metrics_public;                        /* GET /metrics without a token */
     char *log_level;
     char *config_file;
     bool fault_injection;

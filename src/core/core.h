@@ -43,6 +43,9 @@ struct core {
     struct bus *bus;
     struct health *health;
     struct http_server *http;
+    struct monitor *monitor;
+    /* Called on the loop after an operation ended (its record, final). */
+    void (*on_op_end)(struct core *c, const json_t *op);
 
     struct hmap sites; /* id -> struct site_rt */
     struct hmap runs;  /* operation id -> struct oprun */

@@ -47,6 +47,7 @@ static const struct plan plans[] = {
       {ST_POST_DEPLOYMENT, VA_READY, false}}},
     {"scale_in", 1, {{ST_SCALE, VA_DESTROY, true}}},
     {"rollback", 1, {{ST_FAIL, VA_DESTROY, false}}},
+    {"resize", 1, {{ST_SCALE, VA_RESIZE, false}}},
 };
 
 struct oprun {
@@ -267,6 +268,26 @@ void lc_free_runs(struct core *c)
 
 /* ---- the end of an operation ---- */
 
+/* A resize that failed gives its VIs their sizes back (the records were
+ * changed when it was accepted, so that capacity counted them). */
+static void resize_revert(struct core *c, const json_t *op)
+{
+    const char *id;
+    json_t *was;
+
+    json_object_foreach(json_object_get(json_object_get(op, "params"), "from"), id, was)
+    {
+        json_t *vi = load(c, STORE_VI, id);
+
+        if (!vi)
+            continue;
+        json_object_set(vi, "vcpu", json_object_get(was, "vcpu"));
+        json_object_set(vi, "memory_mb", json_object_get(was, "memory_mb"));
+        put(c, STORE_VI, vi);
+        json_decref(vi);
+    }
+}
+
 static void finish_deployment(struct core *c, json_t *dep, json_t *op, const char *state,
                               const char *err)
 {
@@ -285,6 +306,8 @@ static void finish_deployment(struct core *c, json_t *dep, json_t *op, const cha
                             json_integer(jv_int(inst, vdu, 0) -
                                          (json_int_t)json_array_size(json_object_get(op, "vis"))));
     }
+    if (strcmp(doc_str(op, "_plan"), "resize") == 0 && !ok)
+        resize_revert(c, op);
     doc_set_str(dep, "operation", NULL);
     doc_set_str(dep, "stage", ok ? stage_name(ST_MONITORING) : stage_name(ST_FAIL));
     doc_set_str(dep, "error", ok ? NULL : err);
@@ -329,6 +352,8 @@ static void finish(struct oprun *r, const char *state)
     }
 out:
     core_tx_commit(c);
+    if (op && c->on_op_end)
+        c->on_op_end(c, op);
     json_decref(op);
     json_decref(dep);
     run_free(r);
@@ -414,6 +439,9 @@ static void step_failed(struct oprun *r)
 
     vnfd_retry(json_object_get(dep, "_descriptor"), &budget);
     json_decref(dep);
+    op = load(c, STORE_OP, r->id);
+    budget.attempts = (unsigned)jv_int(json_object_get(op, "params"), "attempts", budget.attempts);
+    json_decref(op);
     if (r->attempt < budget.attempts && !c->stopping) {
         delay = (uint64_t)budget.backoff_ms << (r->attempt - 1);
         if (delay > MAX_BACKOFF_MS)
@@ -712,6 +740,8 @@ static void run_vi_work(struct oprun *r)
         }
         jobs[n] = vijob_new(c, act, dep, vi, err, sizeof(err));
         if (jobs[n]) {
+            jobs[n]->heal =
+                heal_policy_parse(jv_str(json_object_get(op, "params"), "policy", NULL));
             mark_before(c, vi, act);
             snprintf(jobs[n]->op, sizeof(jobs[n]->op), "%s", r->id);
             jobs[n]->w.work = vijob_work;

@@ -12,6 +12,8 @@
 #include "core/txq.h"
 #include "core/version.h"
 #include "core/wpool.h"
+#include "monitor/monitor.h"
+#include "policy/executor.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -139,6 +141,7 @@ static void stop(struct daemon *d)
     if (c->stopping)
         return;
     log_info("stopping (VNFs keep running)");
+    monitor_stop(c->monitor);
     lc_shutdown(c);
     if (d->running) {
         uv_close((uv_handle_t *)&c->beat_timer, NULL);
@@ -213,7 +216,14 @@ static int start(struct daemon *d)
 
     if (recovery_run(c))
         return -EIO;
+    exec_init(c);
     lc_resume_all(c);
+    exec_resume_all(c);
+    c->monitor = monitor_new(c, err, sizeof(err));
+    if (!c->monitor) {
+        log_error("monitoring: %s", err);
+        return -EIO;
+    }
     if (health_start(c->health))
         return -EIO;
     c->http = http_start(c, err, sizeof(err));
@@ -242,6 +252,7 @@ static void cleanup(struct daemon *d)
     struct core *c = &d->core;
 
     health_free(c->health);
+    monitor_free(c->monitor);
     sites_close(c);
     hmap_done(&c->runs);
     hmap_done(&c->vis);

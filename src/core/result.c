@@ -56,4 +56,5 @@ void result_done(struct result *r)
     free(r->raw);
     r->body = NULL;
     r->raw = NULL;
+    r->ctype = NULL;
 }

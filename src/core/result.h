@@ -10,6 +10,7 @@ struct result {
     int status;
     json_t *body;       /* owned */
     char *raw;          /* or the body already serialized (owned) */
+    const char *ctype;  /* Content-Type of raw; NULL = application/json */
     char location[192]; /* Location header, or empty */
 };
 

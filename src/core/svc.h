@@ -20,6 +20,15 @@ void svc_deploy(struct core *c, struct txn *t);
 void svc_undeploy(struct core *c, struct txn *t);
 void svc_heal(struct core *c, struct txn *t);
 void svc_scale(struct core *c, struct txn *t);
+void svc_resize(struct core *c, struct txn *t);
+
+/* The rules engine (policy/executor.c): a rule fired (body from the
+ * monitor), a rule's alarm was raised or cleared, and the rules and
+ * monitoring of a running deployment changed (F16). */
+void svc_policy_fire(struct core *c, struct txn *t);
+void svc_policy_alarm(struct core *c, struct txn *t);
+void svc_rules_update(struct core *c, struct txn *t);
+void svc_metrics_push(struct core *c, struct txn *t);
 
 void svc_debug_fault(struct core *c, struct txn *t);
 

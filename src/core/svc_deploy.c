@@ -2,6 +2,7 @@
  * can against the store, writes the records it changes and the operation
  * record (the journal), and answers 202; the lifecycle engine does the work
  * once the transaction has committed. */
+#include "core/deploy_ops.h"
 #include "core/lifecycle.h"
 #include "core/sites.h"
 #include "core/svc.h"
@@ -222,6 +223,13 @@ static json_t *new_deployment(struct txn *t, struct deploy_req *d)
                     jv_str(json_object_get(d->vnfd, "credentials"), "username", "admin"),
                     "instances", d->instances, "_descriptor", d->vnfd, "_password",
                     jv_str(creds, "password", password));
+    /* the deployment's own monitoring and rules, changeable at run time (F16) */
+    json_object_set(dep, "monitoring",
+                    json_object_get(d->vnfd, "monitoring") ? json_object_get(d->vnfd, "monitoring")
+                                                           : json_object());
+    json_object_set(dep, "rules",
+                    json_object_get(d->vnfd, "rules") ? json_object_get(d->vnfd, "rules")
+                                                      : json_array());
     doc_touch(dep, "created");
     doc_touch(dep, "updated");
     return dep;
@@ -304,10 +312,25 @@ void svc_undeploy(struct core *c, struct txn *t)
     json_decref(dep);
 }
 
+int dep_heal(struct core *c, json_t *dep, json_t *ids, const char *policy, int attempts,
+             const struct txn *t, bool automatic, struct result *res, json_t **op)
+{
+    json_t *params = json_pack("{s:s?}", "vi", t && t->body ? jv_str(t->body, "vi", NULL) : NULL);
+
+    if (policy)
+        json_object_set_new(params, "policy", json_string(policy));
+    if (attempts > 0)
+        json_object_set_new(params, "attempts", json_integer(attempts));
+    doc_set_str(dep, "status", "healing");
+    *op = lc_op_start(c, dep, "heal", "heal", ids, params, t, automatic);
+    (void)res;
+    return 0;
+}
+
 void svc_heal(struct core *c, struct txn *t)
 {
     const char *want = jv_str(t->body, "vi", NULL);
-    json_t *dep = get_idle_deployment(c, t, false), *vis, *vi, *ids;
+    json_t *dep = get_idle_deployment(c, t, false), *vis, *vi, *ids, *op;
     size_t i;
 
     if (!dep)
@@ -332,10 +355,9 @@ void svc_heal(struct core *c, struct txn *t)
                         "every VI of '%s' is running; name one with 'vi' to restart it",
                         t->args[0]);
         json_decref(ids);
-    } else {
-        doc_set_str(dep, "status", "healing");
-        accepted(
-            t, lc_op_start(c, dep, "heal", "heal", ids, json_pack("{s:s?}", "vi", want), t, false));
+    } else if (dep_heal(c, dep, ids, jv_str(t->body, "policy", NULL), 0, t, false, &t->res, &op) ==
+               0) {
+        accepted(t, op);
     }
     json_decref(dep);
 }
@@ -359,6 +381,16 @@ static json_t *vdu_vis(struct core *c, const char *dep_id, const char *vdu, unsi
     }
     json_decref(all);
     return out;
+}
+
+long long dep_vdu_count(struct core *c, const char *dep_id, const char *vdu)
+{
+    unsigned next;
+    json_t *vis = vdu_vis(c, dep_id, vdu, &next);
+    long long n = (long long)json_array_size(vis);
+
+    json_decref(vis);
+    return n;
 }
 
 static int scale_target(struct txn *t, const json_t *vdu, long long cur, long long *target)
@@ -385,22 +417,22 @@ static int scale_target(struct txn *t, const json_t *vdu, long long cur, long lo
     return 0;
 }
 
-static json_t *scale_out(struct core *c, struct txn *t, json_t *dep, const json_t *vdu, long long n,
-                         unsigned next_index)
+static json_t *scale_out(struct core *c, struct result *res, json_t *dep, const json_t *vdu,
+                         long long n, unsigned next_index)
 {
     struct site_rt *site = site_get(c, doc_str(dep, "site"));
     json_t *ids = json_array();
 
     if (!site || !site->vim) {
-        result_fail(&t->res, 503, "unavailable", "object", "site",
+        result_fail(res, 503, "unavailable", "object", "site",
                     "the VIM of site '%s' is not available", doc_str(dep, "site"));
         goto fail;
     }
     if (site_admit(c, site->id, n * (vnfd_vdu_vcpu_milli(vdu) / 1000.0),
-                   n * vnfd_vdu_memory_mb(vdu), n * vnfd_vdu_disk_mb(vdu), &t->res))
+                   n * vnfd_vdu_memory_mb(vdu), n * vnfd_vdu_disk_mb(vdu), res))
         goto fail;
     for (long long k = 0; k < n; k++) {
-        json_t *vi = new_vi(c, site, dep, vdu, next_index + (unsigned)k, &t->res);
+        json_t *vi = new_vi(c, site, dep, vdu, next_index + (unsigned)k, res);
 
         if (!vi)
             goto fail;
@@ -413,13 +445,117 @@ fail:
     return NULL;
 }
 
+int dep_scale_to(struct core *c, json_t *dep, const char *vdu_id, long long target,
+                 const struct txn *t, bool automatic, struct result *res, json_t **op)
+{
+    const json_t *vdu = vnfd_vdu(json_object_get(dep, "_descriptor"), vdu_id);
+    json_t *vis, *ids;
+    long long cur;
+    unsigned next;
+
+    vis = vdu_vis(c, doc_str(dep, "id"), vdu_id, &next);
+    cur = (long long)json_array_size(vis);
+    if (target > cur) {
+        ids = scale_out(c, res, dep, vdu, target - cur, next);
+    } else {
+        ids = json_array();
+        for (long long k = 0; k < cur - target; k++)
+            json_array_append(ids, json_object_get(json_array_get(vis, (size_t)k), "id"));
+    }
+    json_decref(vis);
+    if (!ids)
+        return -1;
+    json_object_set_new(json_object_get(dep, "instances"), vdu_id, json_integer(target));
+    doc_set_str(dep, "status", "scaling");
+    *op = lc_op_start(c, dep, "scale", target > cur ? "scale_out" : "scale_in", ids,
+                      json_pack("{s:s, s:I, s:I}", "vdu", vdu_id, "from", (json_int_t)cur, "to",
+                                (json_int_t)target),
+                      t, automatic);
+    return 0;
+}
+
 void svc_scale(struct core *c, struct txn *t)
 {
     const char *vdu_id = jv_str(t->body, "vdu", "");
-    json_t *dep = get_idle_deployment(c, t, false), *vis = NULL, *ids = NULL;
+    json_t *dep = get_idle_deployment(c, t, false), *op;
     const json_t *vdu;
-    long long cur, target = 0;
+    long long target = 0;
+
+    if (!dep)
+        return;
+    vdu = vnfd_vdu(json_object_get(dep, "_descriptor"), vdu_id);
+    if (!vdu)
+        result_fail(&t->res, 400, "invalid-value", "field", "vdu",
+                    "vdu: the deployment's VNFD has no VDU '%s'", vdu_id);
+    else if (scale_target(t, vdu, dep_vdu_count(c, t->args[0], vdu_id), &target) == 0 &&
+             dep_scale_to(c, dep, vdu_id, target, t, false, &t->res, &op) == 0)
+        accepted(t, op);
+    json_decref(dep);
+}
+
+/* ---- vertical scaling (F30) ---- */
+
+int dep_resize(struct core *c, json_t *dep, const char *vdu_id, double vcpu, long long memory_mb,
+               const struct txn *t, bool automatic, struct result *res, json_t **op)
+{
     unsigned next;
+    json_t *vis = vdu_vis(c, doc_str(dep, "id"), vdu_id, &next), *vi, *ids = json_array();
+    json_t *from = json_object();
+    double dv = 0;
+    long long dm = 0;
+    size_t i;
+
+    json_array_foreach(vis, i, vi)
+    {
+        dv += vcpu - jv_num(vi, "vcpu", vcpu);
+        dm += memory_mb - jv_int(vi, "memory_mb", memory_mb);
+    }
+    if (site_admit(c, doc_str(dep, "site"), dv > 0 ? dv : 0, dm > 0 ? dm : 0, 0, res)) {
+        json_decref(vis);
+        json_decref(ids);
+        json_decref(from);
+        return -1;
+    }
+    json_array_foreach(vis, i, vi)
+    {
+        json_object_set_new(from, doc_str(vi, "id"),
+                            json_pack("{s:O, s:O}", "vcpu", json_object_get(vi, "vcpu"),
+                                      "memory_mb", json_object_get(vi, "memory_mb")));
+        json_object_set_new(vi, "vcpu", json_real(vcpu));
+        json_object_set_new(vi, "memory_mb", json_integer(memory_mb));
+        doc_touch(vi, "updated");
+        store_put(c->st, STORE_VI, vi);
+        json_array_append(ids, json_object_get(vi, "id"));
+    }
+    json_decref(vis);
+    doc_set_str(dep, "status", "scaling");
+    *op = lc_op_start(c, dep, "resize", "resize", ids,
+                      json_pack("{s:s, s:f, s:I, s:o}", "vdu", vdu_id, "vcpu", vcpu, "memory_mb",
+                                (json_int_t)memory_mb, "from", from),
+                      t, automatic);
+    return 0;
+}
+
+void dep_vdu_size(struct core *c, const json_t *dep, const char *vdu_id, double *vcpu,
+                  long long *memory_mb)
+{
+    const json_t *vdu = vnfd_vdu(json_object_get(dep, "_descriptor"), vdu_id);
+    unsigned next;
+    json_t *vis = vdu_vis(c, doc_str(dep, "id"), vdu_id, &next), *first = json_array_get(vis, 0);
+
+    *vcpu = jv_num(first, "vcpu", vnfd_vdu_vcpu_milli(vdu) / 1000.0);
+    *memory_mb = jv_int(first, "memory_mb", vnfd_vdu_memory_mb(vdu));
+    json_decref(vis);
+}
+
+void svc_resize(struct core *c, struct txn *t)
+{
+    const char *vdu_id = jv_str(t->body, "vdu", "");
+    json_t *dep = get_idle_deployment(c, t, false), *op;
+    const json_t *vdu;
+    struct vnfd_vertical b;
+    double vcpu;
+    long long mem;
 
     if (!dep)
         return;
@@ -429,26 +565,25 @@ void svc_scale(struct core *c, struct txn *t)
                     "vdu: the deployment's VNFD has no VDU '%s'", vdu_id);
         goto out;
     }
-    vis = vdu_vis(c, t->args[0], vdu_id, &next);
-    cur = (long long)json_array_size(vis);
-    if (scale_target(t, vdu, cur, &target))
-        goto out;
-    if (target > cur) {
-        ids = scale_out(c, t, dep, vdu, target - cur, next);
-    } else {
-        ids = json_array();
-        for (long long k = 0; k < cur - target; k++)
-            json_array_append(ids, json_object_get(json_array_get(vis, (size_t)k), "id"));
-    }
-    if (!ids)
-        goto out;
-    json_object_set_new(json_object_get(dep, "instances"), vdu_id, json_integer(target));
-    doc_set_str(dep, "status", "scaling");
-    accepted(t, lc_op_start(c, dep, "scale", target > cur ? "scale_out" : "scale_in", ids,
-                            json_pack("{s:s, s:I, s:I}", "vdu", vdu_id, "from", (json_int_t)cur,
-                                      "to", (json_int_t)target),
-                            t, false));
+    dep_vdu_size(c, dep, vdu_id, &vcpu, &mem);
+    vcpu = jv_num(t->body, "vcpu", vcpu);
+    mem = jv_int(t->body, "memory_mb", mem);
+    vnfd_vdu_vertical(vdu, &b);
+    if (vcpu < b.vcpu_min - 1e-9 || vcpu > b.vcpu_max + 1e-9)
+        result_fail(&t->res, 400, "invalid-value", "field", "vcpu",
+                    "vcpu: %.2f is outside scaling.vcpu_min %.2f .. scaling.vcpu_max %.2f of VDU "
+                    "'%s'",
+                    vcpu, b.vcpu_min, b.vcpu_max, vdu_id);
+    else if (mem < b.memory_mb_min || mem > b.memory_mb_max)
+        result_fail(&t->res, 400, "invalid-value", "field", "memory_mb",
+                    "memory_mb: %lld is outside scaling.memory_mb_min %lld .. "
+                    "scaling.memory_mb_max %lld of VDU '%s'",
+                    mem, b.memory_mb_min, b.memory_mb_max, vdu_id);
+    else if (dep_vdu_count(c, t->args[0], vdu_id) == 0)
+        result_fail(&t->res, 409, "conflict", "field", "vdu", "VDU '%s' has no instance to resize",
+                    vdu_id);
+    else if (dep_resize(c, dep, vdu_id, vcpu, mem, t, false, &t->res, &op) == 0)
+        accepted(t, op);
 out:
-    json_decref(vis);
     json_decref(dep);
 }

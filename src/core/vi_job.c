@@ -25,9 +25,19 @@
 
 const char *vi_action_name(enum vi_action a)
 {
-    static const char *const names[] = {"none", "create", "start", "ready", "reboot", "destroy"};
+    static const char *const names[] = {"none",   "create",  "start", "ready",
+                                        "reboot", "destroy", "resize"};
 
     return names[a];
+}
+
+enum heal_policy heal_policy_parse(const char *name)
+{
+    if (name && strcmp(name, "redeploy") == 0)
+        return HEAL_REDEPLOY;
+    if (name && strcmp(name, "reboot") == 0)
+        return HEAL_REBOOT;
+    return HEAL_REBOOT_THEN_REDEPLOY;
 }
 
 char *vi_workdir(struct core *c, const char *vi_id)
@@ -226,8 +236,11 @@ struct vijob *vijob_new(struct core *c, enum vi_action act, const json_t *dep, c
     snprintf(j->spec.id, sizeof(j->spec.id), "%s", j->vi);
     snprintf(j->spec.name, sizeof(j->spec.name), "%s", doc_str(vi, "name"));
     j->spec.workdir = j->workdir;
-    j->spec.vcpu_milli = vnfd_vdu_vcpu_milli(vdu);
-    j->spec.memory_bytes = (uint64_t)vnfd_vdu_memory_mb(vdu) << 20;
+    /* the VI's own size: scale up/down may have changed it from the VDU's */
+    j->spec.vcpu_milli = json_object_get(vi, "vcpu")
+                             ? (unsigned)(jv_num(vi, "vcpu", 1) * 1000.0 + 0.5)
+                             : vnfd_vdu_vcpu_milli(vdu);
+    j->spec.memory_bytes = (uint64_t)jv_int(vi, "memory_mb", vnfd_vdu_memory_mb(vdu)) << 20;
     j->spec.disk_bytes = (uint64_t)vnfd_vdu_disk_mb(vdu) << 20;
     if (fill_nic(j, vi)) {
         snprintf(err, errlen, "VI %s has no valid address", j->vi);
@@ -357,7 +370,8 @@ static int do_start(struct vijob *j)
     return r ? fail(j, r, "%s", e.msg) : 0;
 }
 
-static int do_reboot(struct vijob *j)
+/* Restarts the VI in place (its isolation kept; made again if gone). */
+static int do_restart(struct vijob *j)
 {
     const struct vim_ops *ops = j->site->ops;
     struct vi_status st = {VI_ABSENT, -1};
@@ -374,6 +388,56 @@ static int do_reboot(struct vijob *j)
     }
     j->h.pid = 0;
     return do_start(j);
+}
+
+/* Destroys the VI's isolation and makes it anew (same id and address). */
+static int do_redeploy(struct vijob *j)
+{
+    struct vim_err e = {""};
+    int r = j->site->ops->destroy(j->site->vim, &j->h, &e);
+
+    if (r)
+        return fail(j, r, "destroy before redeploy: %s", e.msg);
+    j->h.pid = 0;
+    r = do_create(j);
+    return r ? r : do_start(j);
+}
+
+/* Heal (seed para 55): the VDU's recovery policy. */
+static int do_reboot(struct vijob *j)
+{
+    char first[sizeof(j->err)];
+    int r;
+
+    if (j->heal == HEAL_REDEPLOY)
+        return do_redeploy(j);
+    r = do_restart(j);
+    if (r == 0 || j->heal == HEAL_REBOOT)
+        return r;
+    snprintf(first, sizeof(first), "%s", j->err);
+    log_warn("%s: restart failed (%s), redeploying it", j->spec.name, first);
+    j->rc = 0;
+    j->err[0] = '\0';
+    r = do_redeploy(j);
+    if (r) {
+        char second[sizeof(j->err)];
+
+        snprintf(second, sizeof(second), "%s", j->err);
+        fail(j, r, "restart failed (%.200s), then redeploy failed (%.200s)", first, second);
+    }
+    return r;
+}
+
+/* Scale up/down (F30): the VI's new limits, applied while it runs. */
+static int do_resize(struct vijob *j)
+{
+    struct vim_err e = {""};
+    int r;
+
+    if (!j->site->ops->resize)
+        return fail(j, -ENOTSUP, "the %s VIM cannot resize a running VI", j->site->ops->name);
+    r = j->site->ops->resize(j->site->vim, &j->h, j->spec.vcpu_milli, j->spec.memory_bytes, &e);
+    return r ? fail(j, r, "%s", e.msg) : 0;
 }
 
 static int do_destroy(struct vijob *j)
@@ -479,6 +543,9 @@ void vijob_work(struct wjob *w)
         break;
     case VA_DESTROY:
         do_destroy(j);
+        break;
+    case VA_RESIZE:
+        do_resize(j);
         break;
     case VA_NONE:
         break;

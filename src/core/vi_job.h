@@ -9,7 +9,17 @@
 #include "core/wpool.h"
 #include "vim/vim.h"
 
-enum vi_action { VA_NONE, VA_CREATE, VA_START, VA_READY, VA_REBOOT, VA_DESTROY };
+enum vi_action { VA_NONE, VA_CREATE, VA_START, VA_READY, VA_REBOOT, VA_DESTROY, VA_RESIZE };
+
+/* How a heal brings a VI back (VA_REBOOT). */
+enum heal_policy {
+    HEAL_REBOOT_THEN_REDEPLOY, /* restart in place; if that fails, make it anew */
+    HEAL_REDEPLOY,             /* destroy and make it anew */
+    HEAL_REBOOT,               /* restart in place only */
+};
+
+/* "reboot", ... -> policy (the default for NULL or unknown names). */
+enum heal_policy heal_policy_parse(const char *name);
 
 struct site_rt;
 
@@ -26,6 +36,7 @@ struct vijob {
     json_t *files; /* [[path, content], ...] day-0 files */
     struct vi_handle h;
     unsigned grace_ms;
+    enum heal_policy heal;
     unsigned ready_port, ready_timeout_ms;
     char *ready_path; /* HTTP readiness when set */
     /* results */

@@ -18,6 +18,7 @@ struct wpool {
     struct wjob *done_head, *done_tail;
     unsigned threads, want, busy, queued;
     uint64_t completed, last_beat;
+    uint64_t busy_us; /* time spent in work(), summed over the jobs */
     bool stopping;
 };
 
@@ -67,9 +68,12 @@ static void *worker(void *arg)
         p->last_beat = mono_ms();
         pthread_mutex_unlock(&p->mu);
 
+        uint64_t t0 = mono_us();
         job->work(job);
+        uint64_t took = mono_us() - t0;
 
         pthread_mutex_lock(&p->mu);
+        p->busy_us += took;
         p->busy--;
         p->completed++;
         p->last_beat = mono_ms();
@@ -162,6 +166,7 @@ void wpool_stats(struct wpool *p, struct wpool_stats *st)
     st->busy = p->busy;
     st->queued = p->queued;
     st->completed = p->completed;
+    st->busy_us = p->busy_us;
     st->last_beat_ms = p->busy < p->threads ? mono_ms() : p->last_beat;
     pthread_mutex_unlock(&p->mu);
 }

@@ -33,6 +33,7 @@ struct wpool_stats {
     unsigned busy;
     unsigned queued;
     uint64_t completed;
+    uint64_t busy_us;      /* time the workers spent in work(), in total */
     uint64_t last_beat_ms; /* monotonic ms when a worker last took or finished a job, or was idle */
 };
 void wpool_stats(struct wpool *p, struct wpool_stats *st);

@@ -1,5 +1,6 @@
 #include "model/vnfd.h"
 #include "model/template.h"
+#include "policy/rules.h"
 #include "util/ids.h"
 #include "util/mem.h"
 
@@ -60,6 +61,10 @@ static const struct jv_field scaling_fields[] = {
     INT("max", 0, 1, 64),
     INT("initial", 0, 0, 64),
     INT("step", 0, 1, 64),
+    {.name = "vcpu_min", .type = JV_NUMBER, .min = 0.01, .max = 64},
+    {.name = "vcpu_max", .type = JV_NUMBER, .min = 0.01, .max = 64},
+    INT("memory_mb_min", 0, 4, 1048576),
+    INT("memory_mb_max", 0, 4, 1048576),
     END,
 };
 
@@ -134,6 +139,8 @@ static const struct jv_field vnfd_fields[] = {
      .item = &vdu_item},
     {.name = "lifecycle", .type = JV_OBJECT, .fields = lifecycle_fields},
     {.name = "retry", .type = JV_OBJECT, .fields = retry_fields},
+    {.name = "monitoring", .type = JV_OBJECT, .fields = NULL}, /* policy/rules.c */
+    {.name = "rules", .type = JV_ARRAY, .item = NULL},
     END,
 };
 
@@ -260,6 +267,28 @@ static int check_params(const json_t *params, struct jv_error *err)
     return 0;
 }
 
+/* Vertical bounds (F30) hold the VDU's own size. */
+static int check_vertical(const json_t *vdu, const char *sub, struct jv_error *err)
+{
+    double vcpu = vnfd_vdu_vcpu_milli(vdu) / 1000.0;
+    long long mem = vnfd_vdu_memory_mb(vdu);
+    struct vnfd_vertical b;
+
+    vnfd_vdu_vertical(vdu, &b);
+    if (b.vcpu_min > vcpu + 1e-9 || b.vcpu_max < vcpu - 1e-9) {
+        jv_fail(err, "invalid-value", sub, "vcpu_min (%g) .. vcpu_max (%g) must hold vcpu (%g)",
+                b.vcpu_min, b.vcpu_max, vcpu);
+        return -EINVAL;
+    }
+    if (b.memory_mb_min > mem || b.memory_mb_max < mem) {
+        jv_fail(err, "invalid-value", sub,
+                "memory_mb_min (%lld) .. memory_mb_max (%lld) must hold memory_mb (%lld)",
+                b.memory_mb_min, b.memory_mb_max, mem);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int check_scaling(const json_t *vdu, const char *field, struct jv_error *err)
 {
     struct vnfd_scaling s;
@@ -276,7 +305,7 @@ static int check_scaling(const json_t *vdu, const char *field, struct jv_error *
                 s.initial, s.min, s.max);
         return -EINVAL;
     }
-    return 0;
+    return check_vertical(vdu, sub, err);
 }
 
 static int check_day0(const json_t *day0, const json_t *params, const char *field,
@@ -394,7 +423,19 @@ int vnfd_validate(const json_t *doc, struct jv_error *err)
     for (size_t i = 0; i < json_array_size(vdus); i++)
         if (check_vdu(vdus, i, params, err))
             return -EINVAL;
-    return check_actions(json_object_get(doc, "lifecycle"), params, err);
+    if (check_actions(json_object_get(doc, "lifecycle"), params, err))
+        return -EINVAL;
+    return vnfd_check_policy(doc, json_object_get(doc, "monitoring"), json_object_get(doc, "rules"),
+                             err);
+}
+
+int vnfd_check_policy(const json_t *vnfd, const json_t *monitoring, const json_t *rules,
+                      struct jv_error *err)
+{
+    if ((monitoring && jv_check_at(monitoring, &monitoring_schema, "monitoring", err)) ||
+        (rules && jv_check_at(rules, &rules_schema, "rules", err)))
+        return -EINVAL;
+    return policy_validate(monitoring, rules, vnfd, err);
 }
 
 int vnfd_resolve_params(const json_t *vnfd, const json_t *given, json_t **out, struct jv_error *err)
@@ -474,6 +515,18 @@ void vnfd_vdu_scaling(const json_t *vdu, struct vnfd_scaling *s)
     s->max = (unsigned)jv_int(sc, "max", s->min > 1 ? s->min : 1);
     s->initial = (unsigned)jv_int(sc, "initial", s->min);
     s->step = (unsigned)jv_int(sc, "step", 1);
+}
+
+void vnfd_vdu_vertical(const json_t *vdu, struct vnfd_vertical *v)
+{
+    const json_t *sc = json_object_get(vdu, "scaling");
+    double vcpu = vnfd_vdu_vcpu_milli(vdu) / 1000.0;
+    long long mem = vnfd_vdu_memory_mb(vdu);
+
+    v->vcpu_min = jv_num(sc, "vcpu_min", vcpu);
+    v->vcpu_max = jv_num(sc, "vcpu_max", vcpu * 4 > 64 ? 64 : vcpu * 4);
+    v->memory_mb_min = jv_int(sc, "memory_mb_min", mem);
+    v->memory_mb_max = jv_int(sc, "memory_mb_max", mem * 4);
 }
 
 void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r)

@@ -12,6 +12,13 @@ struct vnfd_scaling {
     unsigned min, max, initial, step;
 };
 
+/* Bounds of scale up/down (F30): by default from the VDU's own size to
+ * four times it. */
+struct vnfd_vertical {
+    double vcpu_min, vcpu_max;
+    long long memory_mb_min, memory_mb_max;
+};
+
 struct vnfd_retry {
     unsigned attempts;
     unsigned backoff_ms;
@@ -20,6 +27,12 @@ struct vnfd_retry {
 /* Validates a whole descriptor: schema, cross-field rules, template names,
  * custom action scripts present and executable. 0 or -EINVAL with err. */
 int vnfd_validate(const json_t *doc, struct jv_error *err);
+
+/* Validates monitoring and rules sections (the VNFD's own, or new ones for
+ * a deployment of vnfd): 0 or -EINVAL with err naming "monitoring..." or
+ * "rules[N]...". */
+int vnfd_check_policy(const json_t *vnfd, const json_t *monitoring, const json_t *rules,
+                      struct jv_error *err);
 
 /* Checks the parameters of a deploy request against the descriptor's
  * declarations and returns them completed with defaults in *out (a new
@@ -32,6 +45,7 @@ unsigned vnfd_vdu_vcpu_milli(const json_t *vdu);
 long long vnfd_vdu_memory_mb(const json_t *vdu);
 long long vnfd_vdu_disk_mb(const json_t *vdu);
 void vnfd_vdu_scaling(const json_t *vdu, struct vnfd_scaling *s);
+void vnfd_vdu_vertical(const json_t *vdu, struct vnfd_vertical *v);
 void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r);
 /* The custom actions of a stage (an array) or NULL. */
 const json_t *vnfd_actions(const json_t *vnfd, enum stage st);

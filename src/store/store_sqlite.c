@@ -32,6 +32,7 @@ static const struct kind_desc kinds[STORE_KIND_COUNT] = {
     [STORE_DEPLOYMENT] = {"deployment", "deployments", {"tenant", "site", "vnfd", "status", NULL}},
     [STORE_VI] = {"vi", "vis", {"deployment", "site", "vcpu", "memory_mb", "disk_mb", NULL}},
     [STORE_OP] = {"operation", "ops", {"deployment", "tenant", "type", "state", NULL}},
+    [STORE_DECISION] = {"decision", "decisions", {"deployment", "tenant", "rule", "state", NULL}},
 };
 
 /* Adds the priv column to table t and splits each doc into its public and
@@ -73,6 +74,11 @@ static const char *const migrations[] = {
      * lists can be answered from doc as stored. */
     MOVE_PRIV("tenants") MOVE_PRIV("tokens") MOVE_PRIV("vnfds") MOVE_PRIV("sites")
         MOVE_PRIV("deployments") MOVE_PRIV("vis") MOVE_PRIV("ops"),
+    /* 2 -> 3: decisions of the rules engine (policy/executor.c) */
+    "CREATE TABLE decisions (id TEXT PRIMARY KEY, deployment TEXT, tenant TEXT, rule TEXT,"
+    "  state TEXT, doc TEXT NOT NULL, priv TEXT);"
+    "CREATE INDEX decisions_deployment ON decisions(deployment, rule);"
+    "CREATE INDEX decisions_state ON decisions(state);",
 };
 
 struct stmt_slot {

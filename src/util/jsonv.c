@@ -196,6 +196,12 @@ int jv_check(const json_t *value, const struct jv_field *schema, struct jv_error
     return check(value, schema, "", err);
 }
 
+int jv_check_at(const json_t *value, const struct jv_field *schema, const char *path,
+                struct jv_error *err)
+{
+    return check(value, schema, path, err);
+}
+
 const char *jv_str(const json_t *obj, const char *key, const char *def)
 {
     const json_t *v = json_object_get(obj, key);

@@ -43,6 +43,10 @@ struct jv_error {
 
 /* Checks value against schema. Returns 0, or -EINVAL with err filled in. */
 int jv_check(const json_t *value, const struct jv_field *schema, struct jv_error *err);
+/* The same for a value found at path inside a larger document: errors name
+ * fields from there ("monitoring.metrics.x.port"). */
+int jv_check_at(const json_t *value, const struct jv_field *schema, const char *path,
+                struct jv_error *err);
 
 /* Sets err for a check done by hand after jv_check (cross-field rules). */
 void jv_fail(struct jv_error *err, const char *reason, const char *field, const char *fmt, ...)

@@ -7,6 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+uint64_t mono_us(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
 uint64_t mono_ms(void)
 {
     struct timespec ts;

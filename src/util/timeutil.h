@@ -9,6 +9,8 @@
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t mono_ms(void);
+/* Microseconds of CLOCK_MONOTONIC. */
+uint64_t mono_us(void);
 /* Milliseconds since the Unix epoch. */
 int64_t wall_ms(void);
 /* Formats ms since the epoch into buf (TIME_STR_MAX bytes). Returns buf. */

@@ -1,0 +1,981 @@
+#include "monitor/monitor.h"
+#include "core/bus.h"
+#include "core/sites.h"
+#include "core/svc.h"
+#include "core/txq.h"
+#include "core/vi_job.h"
+#include "model/model.h"
+#include "model/vnfd.h"
+#include "policy/rules.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/net4.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FRESH_INTERVALS  3    /* an aggregate takes samples younger than this many intervals */
+#define REFUSED_RETRY_MS 2000 /* a firing the loop refused (busy) is retried after this */
+
+struct mdep;
+
+/* One metric of one VI. */
+struct mseries {
+    struct mdep *d;
+    char metric[72];
+    char vi[VIM_ID_MAX];
+    char vi_name[VIM_NAME_MAX];
+    char vdu[72];
+    long long pid; /* of the VI when the series was made: a new process is a new series */
+    json_t *spec;
+    const struct probe_ops *ops;
+    struct sched_entry *entry;
+    unsigned interval_ms;
+    struct mstat val, up;
+    uint64_t probes, failures;
+    bool last_ok, seen;
+    char err[PROBE_ERR_MAX];
+};
+
+struct mrule {
+    struct mdep *d;
+    char name[72];
+    char stage[72];
+    char vdu[72]; /* of its metric; "" = every VDU */
+    char aggregate[8];
+    struct rule_cond cond;
+    unsigned interval_ms;
+    bool enabled;
+    int64_t cooldown_until; /* wall ms */
+    struct hmap states;     /* target (VI id, VDU id or "*") -> struct rule_state */
+    uv_timer_t *tick;       /* VDU-wide rules: evaluated once per interval */
+};
+
+struct mdep {
+    struct monitor *m;
+    char id[72];
+    char tenant[72];
+    json_t *monitoring, *rules, *vis;
+    bool busy;          /* a lifecycle operation runs, or the deployment failed */
+    bool deciding;      /* a decision of the rules engine runs */
+    bool firing;        /* a firing is on its way to the loop */
+    struct hmap series; /* "metric/vi" -> struct mseries */
+    struct mrule *rt;
+    size_t n_rt;
+};
+
+struct monitor {
+    struct core *c;
+    struct sched *s;
+    struct store *st; /* read-only, the scheduler thread's */
+    pthread_mutex_t mu;
+    struct hmap deps;
+    struct bus_sub *sub;
+    atomic_bool drain_queued;
+};
+
+static void eval_sample(struct mseries *se);
+static const json_t *find_vi(const json_t *vis, const char *id);
+static void rule_tick(uv_timer_t *t);
+
+/* ---- series ---- */
+
+static void series_result(void *arg, const struct probe_result *r)
+{
+    struct mseries *se = arg;
+    struct monitor *m = se->d->m;
+    uint64_t now = mono_ms();
+
+    pthread_mutex_lock(&m->mu);
+    se->probes++;
+    se->seen = true;
+    se->last_ok = r->ok;
+    if (!r->ok) {
+        se->failures++;
+        snprintf(se->err, sizeof(se->err), "%s", r->err);
+    } else {
+        se->err[0] = '\0';
+    }
+    mstat_add(&se->up, now, r->ok ? 1 : 0);
+    if (r->ok && r->has_value)
+        mstat_add(&se->val, now, r->value);
+    eval_sample(se);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static unsigned interval_of(const json_t *monitoring, const json_t *spec)
+{
+    double s = jv_num(spec, "interval_s", jv_num(monitoring, "interval_s", 5));
+
+    return (unsigned)(s * 1000.0 + 0.5);
+}
+
+static struct probe_target *make_target(struct monitor *m, const struct mseries *se,
+                                        const json_t *vi)
+{
+    struct probe_target *t = xcalloc(1, sizeof(*t));
+    struct site_rt *site = site_get(m->c, doc_str(vi, "site"));
+
+    ip4_parse(jv_str(vi, "ip", ""), &t->ip);
+    snprintf(t->vi, sizeof(t->vi), "%s", se->vi);
+    snprintf(t->name, sizeof(t->name), "%s", se->vi_name);
+    snprintf(t->deployment, sizeof(t->deployment), "%s", se->d->id);
+    snprintf(t->metric, sizeof(t->metric), "%s", se->metric);
+    t->spec = json_incref(se->spec);
+    if (site) {
+        t->vim_ops = site->ops;
+        t->vim = site->vim;
+    }
+    vi_handle_from_doc(vi, &t->h);
+    t->vcpu_milli = (unsigned)(jv_num(vi, "vcpu", 1) * 1000.0 + 0.5);
+    t->memory_bytes = (uint64_t)jv_int(vi, "memory_mb", 0) << 20;
+    return t;
+}
+
+static struct mseries *series_new(struct mdep *d, const char *metric, const json_t *spec,
+                                  const json_t *vi)
+{
+    struct mseries *se = xcalloc(1, sizeof(*se));
+    uint64_t window = (uint64_t)jv_int(spec, "window_s", 60) * 1000;
+
+    se->d = d;
+    snprintf(se->metric, sizeof(se->metric), "%s", metric);
+    snprintf(se->vi, sizeof(se->vi), "%s", doc_str(vi, "id"));
+    snprintf(se->vi_name, sizeof(se->vi_name), "%s", doc_str(vi, "name"));
+    snprintf(se->vdu, sizeof(se->vdu), "%s", doc_str(vi, "vdu"));
+    se->pid = doc_int(vi, "pid", 0);
+    se->spec = json_incref((json_t *)spec);
+    se->ops = probe_find(jv_str(spec, "probe", ""));
+    se->interval_ms = interval_of(d->monitoring, spec);
+    mstat_init(&se->val, window);
+    mstat_init(&se->up, window);
+    if (se->ops)
+        se->entry = sched_add(d->m->s, se->ops, make_target(d->m, se, vi), se->interval_ms,
+                              (unsigned)jv_int(spec, "timeout_ms", 1000),
+                              (unsigned)jv_int(spec, "retry_ms", 0), series_result, se);
+    return se;
+}
+
+static void series_free(struct mseries *se)
+{
+    sched_remove(se->entry);
+    json_decref(se->spec);
+    free(se);
+}
+
+static void series_key(const char *metric, const char *vi, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", metric, vi);
+}
+
+/* ---- rules ---- */
+
+static void rules_free(struct mdep *d)
+{
+    for (size_t i = 0; i < d->n_rt; i++) {
+        struct mrule *r = &d->rt[i];
+        struct hmap_entry *e;
+        size_t k;
+
+        for (e = hmap_first(&r->states, &k); e; e = hmap_next(&r->states, e, &k))
+            free(e->value);
+        hmap_done(&r->states);
+        if (r->tick)
+            uv_close((uv_handle_t *)r->tick, (uv_close_cb)free);
+    }
+    free(d->rt);
+    d->rt = NULL;
+    d->n_rt = 0;
+}
+
+static void rule_init(struct mdep *d, struct mrule *r, const json_t *def)
+{
+    const json_t *spec;
+
+    r->d = d;
+    snprintf(r->name, sizeof(r->name), "%s", jv_str(def, "name", ""));
+    snprintf(r->stage, sizeof(r->stage), "%s", jv_str(def, "stage", "custom"));
+    r->enabled = jv_bool(def, "enabled", 1);
+    rule_cond_parse(def, &r->cond);
+    spec = json_object_get(json_object_get(d->monitoring, "metrics"), r->cond.metric);
+    snprintf(r->vdu, sizeof(r->vdu), "%s", jv_str(spec, "vdu", ""));
+    snprintf(r->aggregate, sizeof(r->aggregate), "%s", jv_str(spec, "aggregate", "avg"));
+    r->interval_ms = spec ? interval_of(d->monitoring, spec) : 1000;
+    hmap_init(&r->states);
+    if (!r->cond.per_vi && r->enabled) {
+        r->tick = xcalloc(1, sizeof(*r->tick));
+        uv_timer_init(sched_loop(d->m->s), r->tick);
+        r->tick->data = r;
+        uv_timer_start(r->tick, rule_tick, r->interval_ms, r->interval_ms);
+    }
+}
+
+/* The rules are made anew (their counts start over) when they changed. */
+static void rules_build(struct mdep *d)
+{
+    const json_t *def;
+    size_t i;
+
+    rules_free(d);
+    d->n_rt = json_array_size(d->rules);
+    d->rt = xcalloc(d->n_rt + 1, sizeof(*d->rt));
+    json_array_foreach(d->rules, i, def)
+    {
+        rule_init(d, &d->rt[i], def);
+    }
+}
+
+static struct rule_state *state_of(struct mrule *r, const char *key)
+{
+    struct rule_state *st = hmap_get(&r->states, key);
+
+    if (!st) {
+        st = xcalloc(1, sizeof(*st));
+        hmap_put(&r->states, key, st);
+    }
+    return st;
+}
+
+/* Whether the rule engine may act on the deployment now (storm control:
+ * one decision at a time, none while an operation runs). */
+static bool may_act(const struct mdep *d)
+{
+    return !d->busy && !d->deciding && !d->firing;
+}
+
+/* ---- firing: through the transactor to the loop ---- */
+
+struct fired {
+    struct monitor *m;
+    char dep[72], rule[72];
+    bool ok;
+};
+
+static void fired_on_sched(void *arg)
+{
+    struct fired *f = arg;
+    struct monitor *m = f->m;
+    struct mdep *d;
+
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, f->dep);
+    if (d) {
+        d->firing = false;
+        if (f->ok) {
+            d->deciding = true;
+        } else {
+            for (size_t i = 0; i < d->n_rt; i++)
+                if (strcmp(d->rt[i].name, f->rule) == 0)
+                    d->rt[i].cooldown_until = wall_ms() + REFUSED_RETRY_MS;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    free(f);
+}
+
+/* On the loop, once the transactor applied the firing. */
+static void fire_complete(struct txn *t)
+{
+    struct fired *f = t->complete_data;
+
+    f->ok = t->res.status < 300;
+    if (!f->ok)
+        log_info("rule %s of %s not acted on: %s", f->rule, f->dep,
+                 jv_str(t->res.body, "message", "refused"));
+    if (f->m->s)
+        sched_call(f->m->s, fired_on_sched, f);
+    else
+        free(f); /* the monitor stopped */
+    txn_free(t);
+}
+
+static void submit(struct monitor *m, txn_apply_fn apply, const char *name, json_t *body,
+                   struct fired *f)
+{
+    struct txn *t = txn_new(apply, name);
+
+    t->who.admin = true;
+    snprintf(t->who.token_id, sizeof(t->who.token_id), "rules-engine");
+    t->body = body;
+    t->complete = f ? fire_complete : txn_free;
+    t->complete_data = f;
+    txq_submit(m->c->txq, t);
+}
+
+/* The VIs a firing is about: the one VI, or every VI of the rule's VDU. */
+static json_t *targets(const struct mrule *r, const char *key)
+{
+    json_t *out = json_array(), *vi;
+    size_t i;
+
+    json_array_foreach(r->d->vis, i, vi)
+    {
+        const char *id = doc_str(vi, "id"), *vdu = doc_str(vi, "vdu");
+
+        if (r->cond.per_vi ? strcmp(id, key) == 0 : (!r->vdu[0] || strcmp(vdu, r->vdu) == 0))
+            json_array_append_new(out, json_string(id));
+    }
+    return out;
+}
+
+static void fire(struct mrule *r, const char *key, double value, unsigned samples)
+{
+    struct mdep *d = r->d;
+    struct fired *f = xcalloc(1, sizeof(*f));
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:f, s:f, s:i, s:s, s:b}",
+                             "deployment", d->id, "rule", r->name, "stage", r->stage, "target", key,
+                             "targets", targets(r, key), "metric", r->cond.metric, "stat",
+                             r->cond.up ? "up" : mstat_kind_name(r->cond.stat), "op",
+                             rule_cmp_name(r->cond.cmp), "threshold", r->cond.threshold, "value",
+                             value, "samples", samples, "vdu", r->vdu, "per_vi", r->cond.per_vi);
+
+    if (r->cond.per_vi) {
+        const json_t *vi = find_vi(d->vis, key);
+
+        json_object_set_new(body, "target_name", json_string(vi ? doc_str(vi, "name") : key));
+    }
+    f->m = d->m;
+    snprintf(f->dep, sizeof(f->dep), "%s", d->id);
+    snprintf(f->rule, sizeof(f->rule), "%s", r->name);
+    d->firing = true;
+    submit(d->m, svc_policy_fire, "rule fired", body, f);
+}
+
+static void raise_alarm(struct mrule *r, const char *key, const char *result, double value)
+{
+    submit(r->d->m, svc_policy_alarm, "rule alarm",
+           json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:f}", "deployment", r->d->id,
+                     "rule", r->name, "stage", r->stage, "target", key, "result", result, "metric",
+                     r->cond.metric, "value", value, "op", rule_cmp_name(r->cond.cmp), "threshold",
+                     r->cond.threshold),
+           NULL);
+}
+
+/* Feeds one evaluation of rule r for target key. */
+static void step(struct mrule *r, const char *key, double value)
+{
+    struct rule_state *st = state_of(r, key);
+    bool match = rule_match(&r->cond, value);
+    unsigned samples = st->hits + 1, ev;
+
+    st->last_value = value;
+    st->has_value = true;
+    st->cooldown_until = (uint64_t)(r->cooldown_until > 0 ? r->cooldown_until : 0);
+    ev = rule_step(&r->cond, st, match, (uint64_t)wall_ms());
+    if (ev & RULE_RAISED)
+        raise_alarm(r, key, "raised", value);
+    if (ev & RULE_CLEARED)
+        raise_alarm(r, key, "cleared", value);
+    if (ev & RULE_FIRE)
+        fire(r, key, value, samples);
+}
+
+/* The value a rule looks at in a series; false when it has none. */
+static bool series_value(const struct mrule *r, const struct mseries *se, double *v)
+{
+    return mstat_get(r->cond.up ? &se->up : &se->val, r->cond.up ? MSTAT_LAST : r->cond.stat, v);
+}
+
+/* A new sample: per-VI rules on this metric take it at once. */
+static void eval_sample(struct mseries *se)
+{
+    struct mdep *d = se->d;
+    double v;
+
+    for (size_t i = 0; i < d->n_rt && may_act(d); i++) {
+        struct mrule *r = &d->rt[i];
+
+        if (r->enabled && r->cond.per_vi && strcmp(r->cond.metric, se->metric) == 0 &&
+            series_value(r, se, &v))
+            step(r, se->vi, v);
+    }
+}
+
+static double aggregate(const char *how, double acc, double v, unsigned n)
+{
+    if (n == 0)
+        return v;
+    if (strcmp(how, "min") == 0)
+        return v < acc ? v : acc;
+    if (strcmp(how, "max") == 0)
+        return v > acc ? v : acc;
+    return acc + v; /* sum, and avg divides at the end */
+}
+
+/* VDU-wide rules: the aggregate of the fresh samples of every VI. */
+static void rule_tick(uv_timer_t *t)
+{
+    struct mrule *r = t->data;
+    struct mdep *d = r->d;
+    struct monitor *m = d->m;
+    uint64_t now = mono_ms();
+    struct hmap_entry *e;
+    double acc = 0, v;
+    unsigned n = 0;
+    size_t i;
+
+    pthread_mutex_lock(&m->mu);
+    for (e = hmap_first(&d->series, &i); e && may_act(d); e = hmap_next(&d->series, e, &i)) {
+        struct mseries *se = e->value;
+
+        if (strcmp(se->metric, r->cond.metric) != 0 || (r->vdu[0] && strcmp(se->vdu, r->vdu)) ||
+            mstat_age(r->cond.up ? &se->up : &se->val, now) >
+                (uint64_t)se->interval_ms * FRESH_INTERVALS ||
+            !series_value(r, se, &v))
+            continue;
+        acc = aggregate(r->aggregate, acc, v, n++);
+    }
+    if (n > 0 && may_act(d))
+        step(r, r->vdu[0] ? r->vdu : "*", strcmp(r->aggregate, "avg") == 0 ? acc / n : acc);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* process.up rules look at the records: the manager's own exit watch. */
+static void eval_process(struct mdep *d)
+{
+    json_t *vi;
+    size_t i, k;
+
+    for (k = 0; k < d->n_rt; k++) {
+        struct mrule *r = &d->rt[k];
+
+        if (!r->enabled || strcmp(r->cond.metric, "process") != 0)
+            continue;
+        json_array_foreach(d->vis, i, vi)
+        {
+            const char *state = jv_str(vi, "state", "");
+
+            if (may_act(d) && (strcmp(state, "running") == 0 || strcmp(state, "exited") == 0))
+                step(r, doc_str(vi, "id"), strcmp(state, "running") == 0 ? 1 : 0);
+        }
+    }
+}
+
+/* ---- reading a deployment again ---- */
+
+static void dep_free(struct mdep *d)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i))
+        series_free(e->value);
+    hmap_done(&d->series);
+    rules_free(d);
+    json_decref(d->monitoring);
+    json_decref(d->rules);
+    json_decref(d->vis);
+    free(d);
+}
+
+/* VIs worth probing: running, or ended by themselves (so that probes see
+ * the failure); not while an operation creates, starts or destroys them. */
+static bool probed(const json_t *vi)
+{
+    const char *state = jv_str(vi, "state", "");
+
+    return strcmp(state, "running") == 0 || strcmp(state, "exited") == 0;
+}
+
+static const json_t *find_vi(const json_t *vis, const char *id)
+{
+    const json_t *vi;
+    size_t i;
+
+    json_array_foreach(vis, i, vi)
+    {
+        if (strcmp(doc_str(vi, "id"), id) == 0)
+            return vi;
+    }
+    return NULL;
+}
+
+/* Forgets what the rules counted for a VI whose process changed. */
+static void forget_vi(struct mdep *d, const char *vi)
+{
+    for (size_t i = 0; i < d->n_rt; i++)
+        free(hmap_del(&d->rt[i].states, vi));
+}
+
+static void sync_series(struct mdep *d)
+{
+    const json_t *metrics = json_object_get(d->monitoring, "metrics"), *spec, *vi;
+    struct hmap_entry *e, *next;
+    const char *name;
+    char key[160];
+    size_t i;
+
+    for (e = hmap_first(&d->series, &i); e; e = next) {
+        struct mseries *se = e->value;
+        const json_t *now = find_vi(d->vis, se->vi);
+
+        next = hmap_next(&d->series, e, &i);
+        spec = json_object_get(metrics, se->metric);
+        if (!now || !probed(now) || !spec || !json_equal(spec, se->spec) ||
+            doc_int(now, "pid", 0) != se->pid) {
+            if (!now || doc_int(now, "pid", 0) != se->pid)
+                forget_vi(d, se->vi);
+            series_free(hmap_del(&d->series, e->key));
+        }
+    }
+    json_object_foreach((json_t *)metrics, name, spec)
+    {
+        const char *vdu = jv_str(spec, "vdu", NULL);
+
+        json_array_foreach(d->vis, i, vi)
+        {
+            if (!probed(vi) || (vdu && strcmp(vdu, doc_str(vi, "vdu")) != 0))
+                continue;
+            series_key(name, doc_str(vi, "id"), key, sizeof(key));
+            if (!hmap_get(&d->series, key))
+                hmap_put(&d->series, key, series_new(d, name, spec, vi));
+        }
+    }
+}
+
+static json_t *list_of(struct store *st, enum store_kind k, const char *col, const char *val,
+                       const char *col2, const char *val2, unsigned limit)
+{
+    struct store_where w[2] = {{col, val, false}, {col2, val2, false}};
+    struct store_list_opts o = {
+        .where = w, .n_where = col2 ? 2 : 1, .limit = limit, .newest_first = limit > 0};
+    json_t *out = NULL;
+
+    store_list(st, k, &o, &out);
+    return out ? out : json_array();
+}
+
+/* When each rule may fire again: its last decision's end plus its cooldown. */
+static void load_cooldowns(struct mdep *d)
+{
+    for (size_t i = 0; i < d->n_rt; i++) {
+        json_t *last =
+            list_of(d->m->st, STORE_DECISION, "deployment", d->id, "rule", d->rt[i].name, 1);
+        const char *fin = doc_str(json_array_get(last, 0), "finished");
+        int64_t t;
+
+        if (fin && time_parse(fin, &t) == 0)
+            d->rt[i].cooldown_until = t + (int64_t)d->rt[i].cond.cooldown_ms;
+        json_decref(last);
+    }
+}
+
+static void apply_config(struct mdep *d, const json_t *dep)
+{
+    const json_t *mon = json_object_get(dep, "monitoring"), *rules = json_object_get(dep, "rules");
+    bool changed =
+        !json_equal(mon ? mon : json_null(), d->monitoring ? d->monitoring : json_null());
+
+    if (changed) {
+        json_decref(d->monitoring);
+        d->monitoring = json_incref((json_t *)mon);
+    }
+    if (changed || !json_equal(rules ? rules : json_null(), d->rules ? d->rules : json_null())) {
+        json_decref(d->rules);
+        d->rules = json_incref((json_t *)rules);
+        rules_build(d);
+    }
+    sync_series(d);
+}
+
+static void reload(struct monitor *m, const char *id)
+{
+    json_t *dep = NULL, *running;
+    struct mdep *d;
+
+    if (store_get(m->st, STORE_DEPLOYMENT, id, &dep)) {
+        pthread_mutex_lock(&m->mu);
+        d = hmap_del(&m->deps, id);
+        if (d)
+            dep_free(d);
+        pthread_mutex_unlock(&m->mu);
+        return;
+    }
+    running = list_of(m->st, STORE_DECISION, "deployment", id, "state", "running", 0);
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, id);
+    if (!d) {
+        d = xcalloc(1, sizeof(*d));
+        d->m = m;
+        snprintf(d->id, sizeof(d->id), "%s", id);
+        hmap_init(&d->series);
+        hmap_put(&m->deps, id, d);
+    }
+    snprintf(d->tenant, sizeof(d->tenant), "%s", jv_str(dep, "tenant", ""));
+    d->busy = doc_str(dep, "operation") || strcmp(jv_str(dep, "status", ""), "failed") == 0;
+    d->deciding = json_array_size(running) > 0;
+    json_decref(d->vis);
+    d->vis = list_of(m->st, STORE_VI, "deployment", id, NULL, NULL, 0);
+    apply_config(d, dep);
+    load_cooldowns(d);
+    eval_process(d);
+    pthread_mutex_unlock(&m->mu);
+    json_decref(running);
+    json_decref(dep);
+}
+
+static void reload_all(struct monitor *m)
+{
+    json_t *deps = NULL, *dep;
+    size_t i;
+
+    if (store_list(m->st, STORE_DEPLOYMENT, NULL, &deps))
+        return;
+    json_array_foreach(deps, i, dep)
+    {
+        reload(m, doc_str(dep, "id"));
+    }
+    json_decref(deps);
+}
+
+/* ---- the event bus: what changed ---- */
+
+static void park(void *arg)
+{
+    (void)arg;
+}
+
+static void drain(void *arg)
+{
+    struct monitor *m = arg;
+    struct hmap todo;
+    struct hmap_entry *e;
+    json_t *rec;
+    size_t i;
+
+    atomic_store(&m->drain_queued, false);
+    hmap_init(&todo);
+    for (bool more = true; more;) {
+        switch (bus_read(m->sub, &rec, park)) {
+        case BUS_DATA:
+            if (doc_str(rec, "deployment"))
+                hmap_put(&todo, doc_str(rec, "deployment"), m);
+            json_decref(rec);
+            break;
+        case BUS_BEHIND: /* missed some: look at everything */
+            bus_sub_seek(m->sub, bus_last_seq(m->c->bus));
+            reload_all(m);
+            break;
+        default:
+            more = false;
+        }
+    }
+    for (e = hmap_first(&todo, &i); e; e = hmap_next(&todo, e, &i))
+        reload(m, e->key);
+    hmap_done(&todo);
+}
+
+/* From the thread that published (the loop): hand over to the scheduler. */
+static void on_bus(void *arg)
+{
+    struct monitor *m = arg;
+
+    if (!atomic_exchange(&m->drain_queued, true))
+        sched_call(m->s, drain, m);
+}
+
+static void start(void *arg)
+{
+    struct monitor *m = arg;
+
+    reload_all(m);
+    drain(m);
+}
+
+struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
+{
+    struct monitor *m = xcalloc(1, sizeof(*m));
+    const struct config *cfg = c->cfg;
+    struct sched_opts o = {.name = "monitor",
+                           .pool_min = cfg->monitor_workers_min,
+                           .pool_max = cfg->monitor_workers_max,
+                           .util_low = cfg->monitor_util_low,
+                           .util_high = cfg->monitor_util_high};
+    char *db = xasprintf("%s/vnfm.db", cfg->data_dir);
+    int r = store_open(db, true, &m->st, err, errlen);
+
+    free(db);
+    if (r) {
+        free(m);
+        return NULL;
+    }
+    m->c = c;
+    pthread_mutex_init(&m->mu, NULL);
+    hmap_init(&m->deps);
+    m->s = sched_new(&o);
+    if (!m->s) {
+        snprintf(err, errlen, "cannot start the monitoring scheduler");
+        store_close(m->st);
+        free(m);
+        return NULL;
+    }
+    m->sub = bus_subscribe(c->bus, &(struct bus_filter){0}, bus_last_seq(c->bus), on_bus, m);
+    sched_call(m->s, start, m);
+    return m;
+}
+
+static void stop_all(void *arg)
+{
+    struct monitor *m = arg;
+    struct hmap_entry *e;
+    size_t i;
+
+    pthread_mutex_lock(&m->mu);
+    while ((e = hmap_first(&m->deps, &i)))
+        dep_free(hmap_del(&m->deps, e->key));
+    pthread_mutex_unlock(&m->mu);
+}
+
+void monitor_stop(struct monitor *m)
+{
+    if (!m || !m->s)
+        return;
+    bus_unsubscribe(m->sub);
+    m->sub = NULL;
+    sched_call(m->s, stop_all, m);
+    sched_free(m->s);
+    m->s = NULL;
+}
+
+void monitor_free(struct monitor *m)
+{
+    if (!m)
+        return;
+    monitor_stop(m);
+    hmap_done(&m->deps);
+    store_close(m->st);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+struct sched *monitor_sched(struct monitor *m)
+{
+    return m->s;
+}
+
+/* ---- pushed values ---- */
+
+struct pushed {
+    struct monitor *m;
+    char dep[72], key[160];
+    double v;
+};
+
+static void push_on_sched(void *arg)
+{
+    struct pushed *p = arg;
+    struct monitor *m = p->m;
+    struct mdep *d;
+    struct mseries *se;
+
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, p->dep);
+    se = d ? hmap_get(&d->series, p->key) : NULL;
+    pthread_mutex_unlock(&m->mu);
+    if (se)
+        series_result(se, &(struct probe_result){.ok = true, .has_value = true, .value = p->v});
+    free(p);
+}
+
+/* The one series of metric to push to; -ENOENT with msg when none fits. */
+static struct mseries *push_target(struct mdep *d, const char *metric, const char *vi, int *r,
+                                   char *msg, size_t len)
+{
+    struct mseries *found = NULL;
+    struct hmap_entry *e;
+    unsigned n = 0;
+    size_t i;
+
+    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i)) {
+        struct mseries *se = e->value;
+
+        if (strcmp(se->metric, metric) == 0 &&
+            (!vi || strcmp(se->vi, vi) == 0 || strcmp(se->vi_name, vi) == 0)) {
+            found = se;
+            n++;
+        }
+    }
+    *r = 0;
+    if (n == 1 && found->ops == &probe_push_ops)
+        return found;
+    *r = n == 0 ? -ENOENT : found->ops != &probe_push_ops ? -EINVAL : -ENOENT;
+    snprintf(msg, len, "%s",
+             n == 0          ? "the deployment has no such metric on a running VI"
+             : *r == -EINVAL ? "the metric is not a push metric: its probe measures it"
+                             : "the metric has several VIs: name one with 'vi'");
+    return NULL;
+}
+
+int monitor_push(struct monitor *m, const char *dep, const char *vi, const char *metric, double v,
+                 char *msg, size_t msglen)
+{
+    struct pushed *p;
+    struct mseries *se;
+    struct mdep *d;
+    int r = -ENOENT;
+
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, dep);
+    if (!d)
+        snprintf(msg, msglen, "the deployment is not monitored");
+    se = d ? push_target(d, metric, vi, &r, msg, msglen) : NULL;
+    if (se) {
+        p = xcalloc(1, sizeof(*p));
+        p->m = m;
+        p->v = v;
+        snprintf(p->dep, sizeof(p->dep), "%s", dep);
+        series_key(se->metric, se->vi, p->key, sizeof(p->key));
+        sched_call(m->s, push_on_sched, p);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return r;
+}
+
+/* ---- views ---- */
+
+static void add_stat(json_t *o, const char *key, const struct mstat *s, enum mstat_kind k)
+{
+    double v;
+
+    json_object_set_new(o, key,
+                        mstat_get(s, k, &v) ? json_real(round(v * 1000) / 1000) : json_null());
+}
+
+static json_t *series_view(const struct mseries *se, uint64_t now)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "vi", se->vi, "name", se->vi_name,
+                          "samples", (json_int_t)se->val.count, "probes", (json_int_t)se->probes,
+                          "failures", (json_int_t)se->failures, "up", se->last_ok);
+    static const enum mstat_kind kinds[] = {MSTAT_LAST, MSTAT_AVG, MSTAT_EWMA,
+                                            MSTAT_P95,  MSTAT_MIN, MSTAT_MAX};
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        add_stat(o, mstat_kind_name(kinds[i]), &se->val, kinds[i]);
+    if (!se->seen)
+        json_object_set_new(o, "up", json_null());
+    json_object_set_new(o, "age_ms",
+                        mstat_age(&se->up, now) == UINT64_MAX
+                            ? json_null()
+                            : json_integer((json_int_t)mstat_age(&se->up, now)));
+    json_object_set_new(o, "error", se->err[0] ? json_string(se->err) : json_null());
+    return o;
+}
+
+static json_t *rule_view(const struct mrule *r)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", r->name, "stage", r->stage, "metric",
+                          r->cond.metric, "enabled", r->enabled, "scope",
+                          r->cond.per_vi ? "vi" : "vdu"),
+           *targets = json_object();
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&r->states, &i); e; e = hmap_next(&r->states, e, &i)) {
+        const struct rule_state *st = e->value;
+
+        json_object_set_new(targets, e->key,
+                            json_pack("{s:i, s:i, s:b, s:o}", "hits", st->hits, "misses",
+                                      st->misses, "raised", st->raised, "last_value",
+                                      st->has_value ? json_real(st->last_value) : json_null()));
+    }
+    json_object_set_new(o, "targets", targets);
+    if (r->cooldown_until > wall_ms())
+        json_object_set_new(o, "cooldown_ms", json_integer(r->cooldown_until - wall_ms()));
+    return o;
+}
+
+json_t *monitor_view(struct monitor *m, const char *dep)
+{
+    uint64_t now = mono_ms();
+    struct hmap_entry *e;
+    json_t *out = NULL, *metrics, *rules;
+    struct mdep *d;
+    size_t i;
+
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, dep);
+    if (!d)
+        goto out;
+    metrics = json_object();
+    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i)) {
+        const struct mseries *se = e->value;
+        json_t *mv = json_object_get(metrics, se->metric);
+
+        if (!mv) {
+            mv = json_pack("{s:s, s:f, s:[]}", "probe", se->ops ? se->ops->name : "?", "interval_s",
+                           se->interval_ms / 1000.0, "vis");
+            json_object_set_new(metrics, se->metric, mv);
+        }
+        json_array_append_new(json_object_get(mv, "vis"), series_view(se, now));
+    }
+    rules = json_array();
+    for (i = 0; i < d->n_rt; i++)
+        json_array_append_new(rules, rule_view(&d->rt[i]));
+    out = json_pack("{s:s, s:o, s:o, s:b, s:b}", "deployment", d->id, "metrics", metrics, "rules",
+                    rules, "busy", d->busy, "deciding", d->deciding);
+out:
+    pthread_mutex_unlock(&m->mu);
+    return out;
+}
+
+/* Label values escaped as the exposition format wants. */
+static void label(struct sbuf *out, const char *name, const char *v, bool last)
+{
+    sbuf_addf(out, "%s=\"", name);
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            sbuf_addc(out, '\\');
+        if (*v == '\n')
+            sbuf_adds(out, "\\n");
+        else
+            sbuf_addc(out, *v);
+    }
+    sbuf_adds(out, last ? "\"}" : "\",");
+}
+
+static void prom_series(struct sbuf *out, const struct mdep *d, const struct mseries *se,
+                        const char *metric, double v)
+{
+    sbuf_adds(out, metric);
+    sbuf_addc(out, '{');
+    label(out, "deployment", d->id, false);
+    label(out, "tenant", d->tenant, false);
+    label(out, "vdu", se->vdu, false);
+    label(out, "vi", se->vi_name, false);
+    label(out, "metric", se->metric, true);
+    sbuf_addf(out, " %.17g\n", v);
+}
+
+void monitor_prometheus(struct monitor *m, struct sbuf *out, const char *tenant)
+{
+    struct hmap_entry *de, *se;
+    size_t i, k;
+    double v;
+
+    sbuf_adds(out, "# HELP vnfm_vnf_metric Last value of a monitored VNF metric.\n"
+                   "# TYPE vnfm_vnf_metric gauge\n"
+                   "# HELP vnfm_vnf_up Whether the last probe of the metric succeeded.\n"
+                   "# TYPE vnfm_vnf_up gauge\n");
+    pthread_mutex_lock(&m->mu);
+    for (de = hmap_first(&m->deps, &i); de; de = hmap_next(&m->deps, de, &i)) {
+        const struct mdep *d = de->value;
+
+        if (tenant && strcmp(tenant, d->tenant) != 0)
+            continue;
+        for (se = hmap_first(&d->series, &k); se; se = hmap_next(&d->series, se, &k)) {
+            const struct mseries *s = se->value;
+
+            if (mstat_get(&s->val, MSTAT_LAST, &v))
+                prom_series(out, d, s, "vnfm_vnf_metric", v);
+            if (s->seen)
+                prom_series(out, d, s, "vnfm_vnf_up", s->last_ok ? 1 : 0);
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+}

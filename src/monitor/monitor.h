@@ -1,0 +1,46 @@
+/* Monitoring of deployments (seed para 58-61, 84-85, 88; F13, F14, F16).
+ *
+ * The monitor binds each deployment's `monitoring` definitions to probes on
+ * the scheduler (one series per metric and VI), keeps the statistics of
+ * every series, and evaluates the deployment's `rules` as samples arrive.
+ * When a rule fires it asks the loop, through the transactor like any other
+ * request, to record a decision and run its actions (policy/executor.c).
+ *
+ * It runs on the scheduler's thread and reads the store through a read-only
+ * handle of its own. It learns about changes from the event bus: any
+ * committed event that names a deployment makes it read that deployment
+ * again (records, rules, running decisions), so what it does always follows
+ * the store, also across restarts. HTTP threads read its state (metrics,
+ * rule states, Prometheus text) under its lock.
+ */
+#ifndef VNFM_MONITOR_H
+#define VNFM_MONITOR_H
+
+#include "core/core.h"
+#include "monitor/sched.h"
+#include "util/sbuf.h"
+
+struct monitor;
+
+struct monitor *monitor_new(struct core *c, char *err, size_t errlen);
+/* Stops probing and acting, on the loop thread (firings still in the
+ * transactor's queue are then dropped). Blocking probes in flight are
+ * waited for. */
+void monitor_stop(struct monitor *m);
+void monitor_free(struct monitor *m);
+struct sched *monitor_sched(struct monitor *m);
+
+/* The rest is thread-safe. */
+
+/* Feeds a pushed value of a `push` metric. vi is a VI id or name, or NULL
+ * when the metric has a single VI. 0, -ENOENT (no such deployment, metric
+ * or VI: msg says which) or -EINVAL (not a push metric). */
+int monitor_push(struct monitor *m, const char *dep, const char *vi, const char *metric, double v,
+                 char *msg, size_t msglen);
+/* {"metrics": {...}, "rules": [...]} of a deployment, or NULL when the
+ * monitor does not know it. */
+json_t *monitor_view(struct monitor *m, const char *dep);
+/* Every series in Prometheus text format; tenant NULL = all. */
+void monitor_prometheus(struct monitor *m, struct sbuf *out, const char *tenant);
+
+#endif

@@ -1,0 +1,29 @@
+/* An asynchronous TCP exchange on the scheduler's loop, shared by the TCP,
+ * HTTP and Prometheus probes: connect to the target's address, optionally
+ * send a request and read the answer until the peer closes (or max bytes). */
+#ifndef VNFM_PROBE_NET_H
+#define VNFM_PROBE_NET_H
+
+#include "monitor/probe.h"
+
+#include <stddef.h>
+
+struct xfer;
+
+/* Called once: body is the answer (NUL terminated) or NULL when the
+ * exchange failed (call->res then says why). It must end the call with
+ * probe_call_done(). */
+typedef void (*xfer_finish_fn)(struct probe_call *call, const char *body, size_t len);
+
+/* request NULL: only connect. Returns 0, or -1 with call->res filled. */
+int xfer_start(struct probe_call *call, unsigned port, const char *request, size_t max,
+               xfer_finish_fn finish);
+/* probe_ops.cancel of the probes built on xfer. */
+void xfer_cancel(struct probe_call *call);
+
+/* An HTTP/1.0 GET of path; its status in *status and the body after the
+ * headers. Returns false for an answer that is not HTTP. */
+char *http_request(const char *path, const char *host);
+bool http_parse(const char *resp, int *status, const char **body);
+
+#endif

@@ -1,0 +1,97 @@
+/* Requests about a running deployment's monitoring: its rules and metric
+ * definitions changed at run time (seed para 88, F16), and metric values
+ * pushed by the VNF or an operator's tool (F13). */
+#include "core/svc.h"
+#include "model/vnfd.h"
+#include "monitor/monitor.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static json_t *load(struct core *c, enum store_kind k, const char *id)
+{
+    json_t *doc = NULL;
+
+    return id && store_get(c->st, k, id, &doc) == 0 ? doc : NULL;
+}
+
+void svc_rules_update(struct core *c, struct txn *t)
+{
+    json_t *dep = load(c, STORE_DEPLOYMENT, t->args[0]);
+    const json_t *mon, *rules;
+    struct jv_error err;
+    char obj[96];
+
+    if (!dep || !principal_owns(&t->who, doc_str(dep, "tenant"))) {
+        result_not_found(&t->res, "deployment", t->args[0]);
+        goto out;
+    }
+    mon = json_object_get(t->body, "monitoring");
+    rules = json_object_get(t->body, "rules");
+    if (!mon)
+        mon = json_object_get(dep, "monitoring");
+    if (!rules)
+        rules = json_object_get(dep, "rules");
+    if (vnfd_check_policy(json_object_get(dep, "_descriptor"), mon, rules, &err)) {
+        result_fail(&t->res, 400, err.reason, "field", err.field, "%s", err.message);
+        goto out;
+    }
+    json_object_set(dep, "monitoring", mon ? (json_t *)mon : json_object());
+    json_object_set(dep, "rules", rules ? (json_t *)rules : json_array());
+    doc_touch(dep, "updated");
+    if (store_put(c->st, STORE_DEPLOYMENT, dep)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the deployment");
+        goto out;
+    }
+    snprintf(obj, sizeof(obj), "deployment/%s", doc_str(dep, "id"));
+    core_event(c, "info", "policy", "config",
+               json_pack("{s:s, s:s, s:s, s:s}", "object", obj, "deployment", doc_str(dep, "id"),
+                         "tenant", doc_str(dep, "tenant"), "result", "updated"),
+               "monitoring and rules of %s changed by %s: %zu metric%s, %zu rule%s",
+               doc_str(dep, "id"), t->who.token_id,
+               json_object_size(json_object_get(json_object_get(dep, "monitoring"), "metrics")),
+               json_object_size(json_object_get(json_object_get(dep, "monitoring"), "metrics")) == 1
+                   ? ""
+                   : "s",
+               json_array_size(json_object_get(dep, "rules")),
+               json_array_size(json_object_get(dep, "rules")) == 1 ? "" : "s");
+    result_ok(&t->res, 200,
+              json_pack("{s:s, s:O, s:O}", "deployment", doc_str(dep, "id"), "monitoring",
+                        json_object_get(dep, "monitoring"), "rules",
+                        json_object_get(dep, "rules")));
+out:
+    json_decref(dep);
+}
+
+void svc_metrics_push(struct core *c, struct txn *t)
+{
+    json_t *dep = load(c, STORE_DEPLOYMENT, t->args[0]), *v;
+    const char *vi = jv_str(t->body, "vi", NULL), *name;
+    char msg[160], field[96];
+    unsigned n = 0;
+    int r;
+
+    if (!dep || !principal_owns(&t->who, doc_str(dep, "tenant"))) {
+        result_not_found(&t->res, "deployment", t->args[0]);
+        goto out;
+    }
+    json_object_foreach(json_object_get(t->body, "values"), name, v)
+    {
+        snprintf(field, sizeof(field), "values.%s", name);
+        r = c->monitor ? monitor_push(c->monitor, t->args[0], vi, name, json_number_value(v), msg,
+                                      sizeof(msg))
+                       : -ENOENT;
+        if (r) {
+            result_fail(&t->res, r == -EINVAL ? 400 : 404,
+                        r == -EINVAL ? "invalid-value" : "not-found", "field", field, "%s: %s",
+                        field, c->monitor ? msg : "monitoring is off");
+            goto out;
+        }
+        n++;
+    }
+    result_ok(&t->res, 202, json_pack("{s:s, s:i}", "deployment", t->args[0], "accepted", n));
+out:
+    json_decref(dep);
+}
