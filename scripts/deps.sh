@@ -4,9 +4,9 @@
 set -euo pipefail
 
 BUILD_PKGS="build-essential pkg-config libuv1-dev libmicrohttpd-dev libjansson-dev libxml2-dev
-  libsqlite3-dev libcurl4-openssl-dev libssl-dev libcmocka-dev"
+  libsqlite3-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libsnmp-dev"
 RUN_PKGS="iproute2 nginx-light haproxy curl"
-TEST_PKGS="sqlite3 python3 wrk clang-format"
+TEST_PKGS="sqlite3 python3 wrk clang-format snmpd snmp"
 
 missing=()
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS; do
@@ -22,6 +22,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # nginx and haproxy are sample VNFs, not host services: do not leave them running.
-for svc in nginx haproxy; do
+for svc in nginx haproxy snmpd; do
     pkill -x "$svc" 2>/dev/null || true
 done

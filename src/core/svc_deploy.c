@@ -212,7 +212,7 @@ static json_t *new_deployment(struct txn *t, struct deploy_req *d)
 {
     const json_t *creds = json_object_get(t->body, "credentials");
     char password[21];
-    json_t *dep;
+    json_t *dep, *mon, *rules;
 
     id_random(password, "", 20);
     dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:O, s:s, s:{s:s}, s:O, s:O, s:s}",
@@ -224,12 +224,10 @@ static json_t *new_deployment(struct txn *t, struct deploy_req *d)
                     "instances", d->instances, "_descriptor", d->vnfd, "_password",
                     jv_str(creds, "password", password));
     /* the deployment's own monitoring and rules, changeable at run time (F16) */
-    json_object_set(dep, "monitoring",
-                    json_object_get(d->vnfd, "monitoring") ? json_object_get(d->vnfd, "monitoring")
-                                                           : json_object());
-    json_object_set(dep, "rules",
-                    json_object_get(d->vnfd, "rules") ? json_object_get(d->vnfd, "rules")
-                                                      : json_array());
+    mon = json_object_get(d->vnfd, "monitoring");
+    rules = json_object_get(d->vnfd, "rules");
+    json_object_set_new(dep, "monitoring", mon ? json_incref(mon) : json_object());
+    json_object_set_new(dep, "rules", rules ? json_incref(rules) : json_array());
     doc_touch(dep, "created");
     doc_touch(dep, "updated");
     return dep;

@@ -38,8 +38,8 @@ void svc_rules_update(struct core *c, struct txn *t)
         result_fail(&t->res, 400, err.reason, "field", err.field, "%s", err.message);
         goto out;
     }
-    json_object_set(dep, "monitoring", mon ? (json_t *)mon : json_object());
-    json_object_set(dep, "rules", rules ? (json_t *)rules : json_array());
+    json_object_set_new(dep, "monitoring", mon ? json_incref((json_t *)mon) : json_object());
+    json_object_set_new(dep, "rules", rules ? json_incref((json_t *)rules) : json_array());
     doc_touch(dep, "updated");
     if (store_put(c->st, STORE_DEPLOYMENT, dep)) {
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the deployment");
