@@ -202,13 +202,22 @@ class Daemon:
     def deployment(self, name):
         return self.get("/v0/deployments/" + name)[1]
 
-    def undeploy_all(self):
-        for d in self.get("/v0/deployments")[1]["deployments"]:
-            if d.get("operation"):
-                self.wait_op(d["operation"])
-            status, op, _ = self.delete("/v0/deployments/" + d["id"])
-            if status == 202:
-                self.wait_op(op["id"])
+    def undeploy_all(self, timeout=60):
+        """Undeploys everything; a deployment busy with an operation (say, one
+        its rules started) is undeployed once that ends."""
+        deadline = time.time() + timeout
+        while True:
+            deps = self.get("/v0/deployments")[1]["deployments"]
+            if not deps:
+                return
+            for d in deps:
+                if d.get("operation"):
+                    self.wait_op(d["operation"])
+                status, op, _ = self.delete("/v0/deployments/" + d["id"])
+                if status == 202:
+                    self.wait_op(op["id"])
+            assert time.time() < deadline, "deployments left: %s" % deps
+            time.sleep(0.1)
 
     # ---- CLI ----
     def ctl(self, *args, token="admin", timeout=120):

@@ -1,0 +1,363 @@
+"""Monitoring, rules and actions as an operator sees them: real VNFs under
+real load from wrk grow and shrink, a VNF killed with kill -9 comes back by
+itself with exactly one heal, an SNMP agent VNF (a real snmpd) is probed,
+script and push metrics feed rules whose actions run chained and call a
+real webhook, rules change at run time without touching the VNF, and scale
+up/down changes the cgroup limits of a running VI."""
+import datetime
+import glob
+import http.server
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+from vnfm import DaemonTest, http_get, pid_alive, wait_for
+from test_deploy import demo
+
+INTERVAL = 0.5
+
+
+def monitored(vnfd_id, metrics, rules, **vdu_patch):
+    v = demo(vnfd_id, **vdu_patch)
+    v["monitoring"] = {"interval_s": INTERVAL, "metrics": metrics}
+    v["rules"] = rules
+    return v
+
+
+def cgroup_file(tag, vi, v1_name, v2_name):
+    for path in (glob.glob("/sys/fs/cgroup/*/vnfm/%s/%s/%s" % (tag, vi, v1_name)) +
+                 glob.glob("/sys/fs/cgroup/vnfm/%s/%s/%s" % (tag, vi, v2_name))):
+        with open(path) as f:
+            return f.read().strip()
+    raise AssertionError("no cgroup file %s for VI %s" % (v1_name, vi))
+
+
+class Webhook:
+    """A real HTTP listener that records the JSON POSTed to it."""
+
+    def __init__(self):
+        got = self.got = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/hook" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+class MonitorTest(DaemonTest):
+
+    def view(self, dep):
+        return self.d.get("/v0/deployments/%s/monitoring" % dep)[1]
+
+    def series(self, dep, metric):
+        return self.view(dep)["metrics"].get(metric, {}).get("vis", [])
+
+    def vis(self, dep):
+        return self.d.deployment(dep)["vis"]
+
+    def ops(self, dep, type_=None):
+        ops = self.d.get("/v0/operations?deployment=%s" % dep)[1]["operations"]
+        return [o for o in ops if type_ is None or o["type"] == type_]
+
+    def decisions(self, dep):
+        return self.d.get("/v0/decisions?deployment=%s" % dep)[1]["decisions"]
+
+    def quiet(self, dep):
+        """Disables the rules, so that the test's end is not raced by them."""
+        self.d.ok("PUT", "/v0/deployments/%s/rules" % dep, {"rules": []})
+
+    def test_load_scales_out_and_back_in(self):
+        rules = [
+            {"name": "busy", "metric": "rps", "op": ">", "threshold": 200, "occurrences": 2,
+             "stage": "overloaded", "cooldown_s": 1, "actions": [{"action": "scale_out"}]},
+            {"name": "idle", "metric": "rps", "op": "<", "threshold": 20, "occurrences": 3,
+             "stage": "underloaded", "cooldown_s": 1, "actions": [{"action": "scale_in"}]}]
+        self.d.onboard(monitored("mon-load", {
+            "rps": {"probe": "http", "port": 8080, "path": "/stats",
+                    "json": "requests_per_s_1s", "aggregate": "max"}}, rules,
+            scaling={"min": 1, "max": 3}))
+        self.d.deploy("load1", "mon-load")
+        [first] = self.vis("load1")
+        wrk = subprocess.Popen(["wrk", "-t1", "-c4", "-d60s", "http://%s:8080/" % first["ip"]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def grown():
+            dep = self.d.deployment("load1")
+            return len(dep["vis"]) >= 2 and not dep["operation"] and dep
+        try:
+            dep = wait_for(grown, 30, what="a scale-out under load")
+        finally:
+            wrk.kill()
+            wrk.wait()
+        new = [v for v in dep["vis"] if v["id"] != first["id"]]
+        self.assertTrue(all(http_get("http://%s:8080/" % v["ip"])[0] == 200 for v in new))
+        scale_ops = self.ops("load1", "scale")
+        self.assertTrue(scale_ops and all(o["automatic"] for o in scale_ops))
+        self.assertTrue(all(o.get("decision", "").startswith("dc-") for o in scale_ops))
+        fired = [d for d in self.decisions("load1") if d["rule"] == "busy"]
+        self.assertTrue(fired)
+        self.assertEqual(fired[-1]["stage"], "overloaded")
+        self.assertGreater(fired[-1]["inputs"]["value"], 200)
+        self.assertIn("rps last > 200", fired[-1]["reason"])
+        # the load is gone: back to the minimum, the first VI kept
+        wait_for(lambda: [v["id"] for v in self.vis("load1")] == [first["id"]], 40,
+                 what="scale-in to the minimum")
+        self.assertTrue(any(d["rule"] == "idle" for d in self.decisions("load1")))
+        self.quiet("load1")
+
+    def test_killed_vnf_heals_once(self):
+        rules = [
+            {"name": "down", "metric": "health.up", "op": "==", "threshold": 0, "occurrences": 2,
+             "stage": "vnf_failure", "actions": [{"action": "heal", "policy": "reboot"}]},
+            {"name": "died", "metric": "process.up", "op": "==", "threshold": 0,
+             "stage": "vnf_failure", "actions": [{"action": "heal"}]}]
+        self.d.onboard(monitored("mon-heal", {"health": {"probe": "tcp", "port": 8080,
+                                                         "timeout_ms": 300}}, rules))
+        self.d.deploy("heal1", "mon-heal")
+        [vi] = self.vis("heal1")
+        wait_for(lambda: self.series("heal1", "health") and
+                 self.series("heal1", "health")[0]["up"], 10, what="a first probe")
+        killed = time.time()
+        os.kill(vi["pid"], 9)
+        heal = wait_for(lambda: self.ops("heal1", "heal"), 10, what="a heal operation")[0]
+        started = datetime.datetime.fromisoformat(heal["created"].replace("Z", "+00:00"))
+        self.assertLess(started.timestamp() - killed, 3 * INTERVAL)
+        self.assertTrue(heal["automatic"])
+        op = self.d.wait_op(heal["id"])
+        self.assertEqual(op["state"], "completed")
+        [again] = self.vis("heal1")
+        self.assertNotEqual(again["pid"], vi["pid"])
+        self.assertEqual(again["restarts"], 1)
+        self.assertEqual(http_get("http://%s:8080/" % again["ip"])[0], 200)
+        # both rules saw the failure; storm control made it one heal
+        time.sleep(4 * INTERVAL)
+        self.assertEqual(len(self.ops("heal1", "heal")), 1)
+        decided = self.decisions("heal1")
+        self.assertEqual(len(decided), 1, decided)
+        self.assertEqual(decided[0]["state"], "completed")
+        self.assertEqual(decided[0]["actions"][0]["operation"], heal["id"])
+        log = self.d.get("/v0/logs?category=policy&object=heal1")[1]["logs"]
+        self.assertTrue(any(r["event"] == "alarm" and r["result"] == "cleared" for r in log))
+
+    @unittest.skipUnless(shutil.which("snmpd"), "snmpd is not installed")
+    def test_snmp_probe_of_a_real_agent(self):
+        vnfd = {"id": "snmp-agent", "vdus": [{
+            "id": "agent", "vcpu": 0.2, "memory_mb": 64,
+            "command": ["snmpd", "-f", "-Lo", "-C", "-c", "{{day0_dir}}/snmpd.conf",
+                        "-p", "{{day0_dir}}/snmpd.pid", "udp:{{ip}}:161"],
+            "day0": [{"path": "snmpd.conf",
+                      "template": "rocommunity vnfmtest\nsysName {{vi.name}}\n"}]}],
+            "monitoring": {"interval_s": INTERVAL, "metrics": {
+                "load": {"probe": "snmp", "oid": ".1.3.6.1.4.1.2021.10.1.3.1",
+                         "community": "vnfmtest"},
+                "uptime": {"probe": "snmp", "oid": ".1.3.6.1.2.1.1.3.0",
+                           "community": "vnfmtest", "version": "1"},
+                "wrong": {"probe": "snmp", "oid": ".1.3.6.1.2.1.1.3.0",
+                          "community": "not-the-community", "timeout_ms": 200},
+                "ping": {"probe": "icmp"}}}}
+        self.d.onboard(vnfd)
+        self.d.deploy("snmp1", "snmp-agent")
+
+        def measured():
+            m = self.view("snmp1")["metrics"]
+            return all(m.get(k, {}).get("vis") and m[k]["vis"][0]["last"] is not None
+                       for k in ("load", "uptime", "ping")) and \
+                m.get("wrong", {}).get("vis") and m["wrong"]["vis"][0]["probes"] > 0 and m
+        m = wait_for(measured, 20, 0.2, "SNMP values")
+        self.assertGreaterEqual(m["load"]["vis"][0]["last"], 0)
+        self.assertGreater(m["uptime"]["vis"][0]["last"], 0)
+        self.assertLess(m["ping"]["vis"][0]["last"], 100)
+        self.assertFalse(m["wrong"]["vis"][0]["up"])
+        self.assertIn("no SNMP answer", m["wrong"]["vis"][0]["error"])
+
+    def test_script_and_push_metrics_drive_chained_actions(self):
+        tmp = tempfile.mkdtemp()
+        probe = os.path.join(tmp, "probe.sh")
+        with open(probe, "w") as f:
+            f.write("#!/bin/sh\n[ -e %s/sick ] && exit 3\necho \"queue 7\"\necho \"vi $VNFM_VI_NAME\"\n"
+                    % tmp)
+        os.chmod(probe, stat.S_IRWXU)
+        action = os.path.join(tmp, "action.sh")
+        with open(action, "w") as f:
+            f.write("#!/bin/sh\ncat > %s/event.json\necho \"$VNFM_RULE $VNFM_VALUE\" > %s/env\n"
+                    % (tmp, tmp))
+        os.chmod(action, stat.S_IRWXU)
+        hook = Webhook()
+        try:
+            rules = [{"name": "backlog", "metric": "jobs", "op": ">", "threshold": 10,
+                      "stage": "overloaded", "mode": "chain", "actions": [
+                          {"action": "notify", "url": hook.url},
+                          {"action": "script", "script": action},
+                          {"action": "log", "level": "warn", "message": "backlog"}]}]
+            self.d.onboard(monitored("mon-script", {
+                "queue": {"probe": "script", "script": probe, "value": "queue"},
+                "jobs": {"probe": "push"},
+                "dead": {"probe": "tcp", "port": 9, "timeout_ms": 200}}, rules))
+            self.d.deploy("script1", "mon-script")
+            wait_for(lambda: self.series("script1", "queue") and
+                     self.series("script1", "queue")[0]["last"] == 7, 10, what="script value")
+            # a probe target that does not answer is a failed probe, not a crash
+            dead = wait_for(lambda: [s for s in self.series("script1", "dead") if s["probes"]],
+                            10, what="a probe of a closed port")[0]
+            self.assertFalse(dead["up"])
+            self.assertIn("connect", dead["error"])
+            open(os.path.join(tmp, "sick"), "w").close()
+            wait_for(lambda: self.series("script1", "queue")[0]["up"] is False, 10,
+                     what="an unhealthy script probe")
+            self.assertIn("exited with status 3", self.series("script1", "queue")[0]["error"])
+            # pushed values: an unknown metric, a probed one, then one over the threshold
+            self.assertError(self.d.post("/v0/deployments/script1/metrics",
+                                         {"values": {"nope": 1}}), 404, field="values.nope")
+            self.assertError(self.d.post("/v0/deployments/script1/metrics",
+                                         {"values": {"queue": 1}}), 400, field="values.queue")
+            self.assertError(self.d.post("/v0/deployments/script1/metrics",
+                                         {"values": {"jobs": "many"}}), 400,
+                             field="values.jobs")
+            self.d.ok("POST", "/v0/deployments/script1/metrics", {"values": {"jobs": 42}},
+                      expect=(202,))
+            d = wait_for(lambda: [x for x in self.decisions("script1")
+                                  if x["state"] != "running"], 10, what="a decision")[0]
+            self.assertEqual(d["state"], "completed", d)
+            self.assertEqual([a["state"] for a in d["actions"]], ["completed"] * 3)
+            self.assertEqual(hook.got[0]["id"], d["id"])
+            self.assertEqual(hook.got[0]["inputs"]["value"], 42)
+            with open(os.path.join(tmp, "event.json")) as f:
+                self.assertEqual(json.load(f)["rule"], "backlog")
+            with open(os.path.join(tmp, "env")) as f:
+                self.assertEqual(f.read().split(), ["backlog", "42"])
+            # a failing webhook stops the chain: the next actions are skipped
+            hook.close()
+            time.sleep(0.1)
+            self.d.ok("PUT", "/v0/deployments/script1/rules",
+                      {"rules": [dict(rules[0], name="backlog2", cooldown_s=0)]})
+            self.d.ok("POST", "/v0/deployments/script1/metrics", {"values": {"jobs": 43}},
+                      expect=(202,))
+            d = wait_for(lambda: [x for x in self.decisions("script1")
+                                  if x["rule"] == "backlog2" and x["state"] != "running"], 20,
+                         what="a failed chain")[0]
+            self.assertEqual(d["state"], "failed")
+            self.assertEqual([a["state"] for a in d["actions"]],
+                             ["failed", "skipped", "skipped"])
+            self.quiet("script1")
+        finally:
+            hook.close()
+            shutil.rmtree(tmp)
+
+    def test_rules_change_at_run_time_and_survive_a_restart(self):
+        self.d.onboard(monitored("mon-live", {"rps": {"probe": "http", "port": 8080,
+                                                      "path": "/stats",
+                                                      "json": "requests_per_s_10s"}}, [],
+                                 scaling={"min": 1, "max": 2}))
+        self.d.deploy("live1", "mon-live")
+        [vi] = self.vis("live1")
+        # bad rules are refused with the field named, and change nothing
+        self.assertError(self.d.request("PUT", "/v0/deployments/live1/rules", {"rules": [
+            {"name": "x", "metric": "nope", "op": ">", "threshold": 1,
+             "actions": [{"action": "log"}]}]}), 400, field="rules[0].metric")
+        self.assertError(self.d.request("PUT", "/v0/deployments/live1/rules", {"rules": [
+            {"name": "o", "metric": "rps", "op": ">", "threshold": 5, "stage": "overloaded",
+             "actions": [{"action": "log"}]},
+            {"name": "u", "metric": "rps", "op": "<", "threshold": 9, "stage": "underloaded",
+             "actions": [{"action": "log"}]}]}), 400, field="rules[1].threshold")
+        self.assertEqual(self.view("live1")["rules"], [])
+        time.sleep(3 * INTERVAL)
+        self.assertEqual(self.decisions("live1"), [])
+        # a rule that holds at once: it scales out without touching the running VI
+        self.d.ok("PUT", "/v0/deployments/live1/rules", {"rules": [
+            {"name": "grow", "metric": "rps", "op": ">=", "threshold": 0, "occurrences": 2,
+             "stage": "overloaded", "actions": [{"action": "scale_out"}]}]})
+        wait_for(lambda: len(self.vis("live1")) == 2, 20, what="the new rule acting")
+        self.assertTrue(pid_alive(vi["pid"]))
+        self.assertEqual([v["pid"] for v in self.vis("live1") if v["id"] == vi["id"]],
+                         [vi["pid"]])
+        # the change is in the store: a restarted manager keeps it
+        self.d.stop()
+        self.d.restart()
+        self.assertEqual(self.view("live1")["rules"][0]["name"], "grow")
+        self.assertEqual([v["pid"] for v in self.vis("live1") if v["id"] == vi["id"]],
+                         [vi["pid"]])
+        self.quiet("live1")
+
+    def test_scale_up_and_down_resize_the_running_vi(self):
+        rules = [{"name": "hot", "metric": "load", "op": ">", "threshold": 50,
+                  "stage": "overloaded", "cooldown_s": 0,
+                  "actions": [{"action": "scale_up", "vcpu": 0.2, "memory_mb": 32}]},
+                 {"name": "cold", "metric": "load", "op": "<", "threshold": 10,
+                  "stage": "underloaded", "cooldown_s": 0,
+                  "actions": [{"action": "scale_down", "vcpu": 0.2, "memory_mb": 32}]}]
+        self.d.onboard(monitored("mon-size", {"load": {"probe": "push"}}, rules,
+                                 scaling={"min": 1, "max": 1, "vcpu_max": 0.4,
+                                          "memory_mb_max": 64}))
+        self.d.deploy("size1", "mon-size")
+        [vi] = self.vis("size1")
+        tag = self.d.tag
+        self.assertEqual(cgroup_file(tag, vi["id"], "memory.limit_in_bytes", "memory.max"),
+                         str(32 << 20))
+        # by hand: the API checks the bounds, then resizes in place
+        self.assertError(self.d.post("/v0/deployments/size1/resize",
+                                     {"vdu": "web", "memory_mb": 65}), 400, field="memory_mb")
+        op = self.d.ok("POST", "/v0/deployments/size1/resize",
+                       {"vdu": "web", "vcpu": 0.3, "memory_mb": 48}, expect=(202,))
+        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        self.assertEqual(cgroup_file(tag, vi["id"], "memory.limit_in_bytes", "memory.max"),
+                         str(48 << 20))
+        quota = cgroup_file(tag, vi["id"], "cpu.cfs_quota_us", "cpu.max").split()[0]
+        self.assertEqual(quota, "30000")
+        # by a rule: scale up to the bound, then down again
+        self.d.ok("POST", "/v0/deployments/size1/metrics", {"values": {"load": 90}},
+                  expect=(202,))
+        wait_for(lambda: self.vis("size1")[0]["memory_mb"] == 64 and
+                 not self.d.deployment("size1")["operation"], 20, what="a scale up")
+        self.assertEqual(cgroup_file(tag, vi["id"], "memory.limit_in_bytes", "memory.max"),
+                         str(64 << 20))
+        self.assertAlmostEqual(self.vis("size1")[0]["vcpu"], 0.4)
+        self.d.ok("POST", "/v0/deployments/size1/metrics", {"values": {"load": 1}},
+                  expect=(202,))
+        wait_for(lambda: self.vis("size1")[0]["memory_mb"] == 32 and
+                 not self.d.deployment("size1")["operation"], 20, what="a scale down")
+        self.assertEqual(cgroup_file(tag, vi["id"], "memory.limit_in_bytes", "memory.max"),
+                         str(32 << 20))
+        self.assertEqual(self.vis("size1")[0]["pid"], vi["pid"])  # the same process all along
+        resized = [o for o in self.ops("size1", "resize") if o["automatic"]]
+        self.assertEqual(len(resized), 2)
+        self.quiet("size1")
+
+    def test_prometheus_metrics(self):
+        self.d.onboard(monitored("mon-prom", {"sessions": {
+            "probe": "prometheus", "port": 8080, "name": "vnf_requests_total"}}, []))
+        self.d.deploy("prom1", "mon-prom")
+        wait_for(lambda: self.series("prom1", "sessions") and
+                 self.series("prom1", "sessions")[0]["last"], 10, what="a scrape")
+        req = urllib.request.Request(self.d.url + "/metrics",
+                                     headers={"Authorization": "Bearer " + self.d.token})
+        with urllib.request.urlopen(req) as r:
+            self.assertIn("text/plain", r.headers["Content-Type"])
+            text = r.read().decode()
+        self.assertIn('vnfm_vnf_metric{deployment="prom1",tenant="default",vdu="web",'
+                      'vi="prom1/web/0",metric="sessions"}', text)
+        self.assertIn("vnfm_monitor_probes_total", text)
+        self.assertIn("vnfm_health_code 2000", text)
+        status, _, _ = self.d.request("GET", "/metrics", token=None)
+        self.assertEqual(status, 401)
+
+
+if __name__ == "__main__":
+    unittest.main()
