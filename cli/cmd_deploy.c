@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Sends a lifecycle request (body consumed, may be NULL) with the optional
- * Client-Transaction-Id and Callback headers, then finishes it. */
-static int lifecycle(struct ctl *c, const struct args *a, const char *method, const char *path,
-                     json_t *body)
+int ctl_lifecycle(struct ctl *c, const struct args *a, const char *method, const char *path,
+                  json_t *body)
 {
     char *h[3] = {NULL};
     long long timeout_s;
@@ -146,7 +144,7 @@ int cmd_deploy(struct ctl *c, const struct args *a)
     if (!arg_opt(a, "vnfd"))
         return fail_usage(a->cmd, "deploy needs --vnfd ID");
     body = deploy_body(a);
-    return body ? lifecycle(c, a, "POST", "/v0/deployments", body) : EXIT_USAGE;
+    return body ? ctl_lifecycle(c, a, "POST", "/v0/deployments", body) : EXIT_USAGE;
 }
 
 /* ---- deployments ---- */
@@ -210,7 +208,7 @@ int cmd_deployment_show(struct ctl *c, const struct args *a)
 int cmd_undeploy(struct ctl *c, const struct args *a)
 {
     char *p = ctl_path("/v0/deployments/%s", a->pos[0]);
-    int rc = lifecycle(c, a, "DELETE", p, NULL);
+    int rc = ctl_lifecycle(c, a, "DELETE", p, NULL);
 
     free(p);
     return rc;
@@ -224,7 +222,7 @@ int cmd_heal(struct ctl *c, const struct args *a)
 
     if (arg_opt(a, "vi"))
         json_object_set_new(body, "vi", json_string(arg_opt(a, "vi")));
-    rc = lifecycle(c, a, "POST", p, body);
+    rc = ctl_lifecycle(c, a, "POST", p, body);
     free(p);
     return rc;
 }
@@ -246,7 +244,7 @@ int cmd_scale(struct ctl *c, const struct args *a)
     json_object_set_new(body, arg_opt(a, "count") ? "count" : "delta",
                         json_integer(arg_opt(a, "count") ? count : delta));
     p = ctl_path("/v0/deployments/%s/scale", a->pos[0]);
-    rc = lifecycle(c, a, "POST", p, body);
+    rc = ctl_lifecycle(c, a, "POST", p, body);
     free(p);
     return rc;
 }

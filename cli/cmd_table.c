@@ -94,6 +94,25 @@ static const struct optspec scale_opts[] = {
     LIFECYCLE_OPTS,
     END_OPTS,
 };
+static const struct optspec resize_opts[] = {
+    {"vdu", "VDU", "the VDU whose instances to resize (required)"},
+    {"vcpu", "N", "new CPU limit of each instance, in vCPUs (may be fractional)"},
+    {"memory-mb", "N", "new memory limit of each instance, in MiB"},
+    LIFECYCLE_OPTS,
+    END_OPTS,
+};
+static const struct optspec push_opts[] = {
+    {"value", "NAME=N", "a value of push metric NAME (repeatable)", true},
+    {"vi", "VI", "the VI the values are about (id or name; needed when the VDU has several)"},
+    END_OPTS,
+};
+static const struct optspec decision_list_opts[] = {
+    {"deployment", "NAME", "only this deployment's"},
+    {"rule", "RULE", "only this rule's"},
+    {"state", "STATE", "running, completed or failed"},
+    {"limit", "N", "at most N (default 100)"},
+    END_OPTS,
+};
 static const struct optspec dep_list_opts[] = {
     {"tenant", "TENANT", "only this tenant's"},
     {"site", "SITE", "only those on SITE"},
@@ -381,6 +400,80 @@ const struct command ctl_commands[] = {
         .run = cmd_scale,
     },
     {
+        .name = "deployment resize",
+        .usage = "NAME --vdu VDU [--vcpu N] [--memory-mb N]",
+        .n_pos = 1,
+        .summary = "scale a VDU up or down: new CPU and memory limits",
+        .description =
+            "Gives every instance of VDU the new limits while it runs (F30: no restart),\n"
+            "within the VDU's scaling.vcpu_min .. vcpu_max and memory_mb_min ..\n"
+            "memory_mb_max (by default its own size up to four times it). A larger size\n"
+            "must fit in the site's free capacity.\n\n" LIFECYCLE_NOTE,
+        .opts = resize_opts,
+        .examples = "vnfmctl resize web1 --vdu web --vcpu 1.5 --memory-mb 256 --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_resize,
+    },
+    {
+        .name = "deployment monitoring",
+        .usage = "NAME",
+        .n_pos = 1,
+        .summary = "show a deployment's metrics and the state of its rules",
+        .description =
+            "Prints one row per metric and VI - whether the last probe answered, the\n"
+            "last value, the average and 95th percentile over the metric's window, how\n"
+            "many probes ran and failed, the last error - then one row per rule and\n"
+            "target: consecutive matches (HITS), whether the rule is raised, the last\n"
+            "value it looked at and the cooldown left. -o json adds every statistic\n"
+            "(ewma, min, max, sample counts) and the monitoring and rules definitions.\n",
+        .examples = "vnfmctl monitoring web1\n"
+                    "vnfmctl -o json monitoring web1 | jq '.metrics.rps.vis[].last'",
+        .run = cmd_monitoring,
+    },
+    {
+        .name = "deployment rules",
+        .usage = "NAME FILE",
+        .n_pos = 2,
+        .summary = "replace a running deployment's monitoring and rules",
+        .description =
+            "FILE is JSON with \"monitoring\" and/or \"rules\" (docs/MONITORING.md) - a\n"
+            "VNFD will do. They are validated against the deployment's VNFD and take\n"
+            "effect at once, without touching its VNFs (seed para 88); the manager\n"
+            "keeps them across restarts. A section not in FILE is kept.\n",
+        .examples = "vnfmctl rules web1 autoscale.json\n"
+                    "echo '{\"rules\": []}' > none.json && vnfmctl rules web1 none.json",
+        .run = cmd_rules_set,
+    },
+    {
+        .name = "metrics push",
+        .usage = "NAME --value METRIC=N...",
+        .n_pos = 1,
+        .summary = "push values of a deployment's push metrics",
+        .description = "Feeds metrics whose probe is \"push\": the values count as samples at\n"
+                       "once and the rules on them are evaluated.\n",
+        .opts = push_opts,
+        .examples = "vnfmctl metrics push web1 --value sessions=1200 --value queue=3",
+        .run = cmd_metrics_push,
+    },
+    {
+        .name = "decision list",
+        .usage = "",
+        .summary = "list the rules engine's decisions, newest first",
+        .description = "A decision is one firing of a rule: what it saw (the reason), the\n"
+                       "lifecycle stage it stands for, and its actions.\n",
+        .opts = decision_list_opts,
+        .examples = "vnfmctl decisions --deployment web1\nvnfmctl decision list --state failed",
+        .run = cmd_decision_list,
+    },
+    {
+        .name = "decision show",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "show a decision: why a rule fired and what its actions did",
+        .examples = "vnfmctl decision show dc-3b2c5bad753a",
+        .run = cmd_decision_show,
+    },
+    {
         .name = "op list",
         .usage = "",
         .summary = "list lifecycle operations, newest first",
@@ -454,5 +547,9 @@ const struct command ctl_commands[] = {
     {.name = "undeploy", .alias_of = "deployment undeploy"},
     {.name = "heal", .alias_of = "deployment heal"},
     {.name = "scale", .alias_of = "deployment scale"},
+    {.name = "resize", .alias_of = "deployment resize"},
+    {.name = "monitoring", .alias_of = "deployment monitoring"},
+    {.name = "rules", .alias_of = "deployment rules"},
+    {.name = "decisions", .alias_of = "decision list"},
     {.name = NULL},
 };

@@ -163,6 +163,12 @@ int op_timeout(const struct args *a, long long *timeout_s);
  * Returns the exit status. */
 int op_finish(struct ctl *c, bool wait, long long timeout_s, int status, json_t *op);
 
+/* Sends a lifecycle request (body consumed, may be NULL) with the optional
+ * Client-Transaction-Id and Callback headers of LIFECYCLE_OPTS, then
+ * finishes it with op_finish() (cmd_deploy.c). */
+int ctl_lifecycle(struct ctl *c, const struct args *a, const char *method, const char *path,
+                  json_t *body);
+
 /* ---- command handlers (cmd_*.c) ---- */
 
 int cmd_health(struct ctl *c, const struct args *a);
@@ -188,6 +194,12 @@ int cmd_deployment_show(struct ctl *c, const struct args *a);
 int cmd_undeploy(struct ctl *c, const struct args *a);
 int cmd_heal(struct ctl *c, const struct args *a);
 int cmd_scale(struct ctl *c, const struct args *a);
+int cmd_resize(struct ctl *c, const struct args *a);
+int cmd_monitoring(struct ctl *c, const struct args *a);
+int cmd_rules_set(struct ctl *c, const struct args *a);
+int cmd_metrics_push(struct ctl *c, const struct args *a);
+int cmd_decision_list(struct ctl *c, const struct args *a);
+int cmd_decision_show(struct ctl *c, const struct args *a);
 int cmd_op_list(struct ctl *c, const struct args *a);
 int cmd_op_show(struct ctl *c, const struct args *a);
 int cmd_op_wait(struct ctl *c, const struct args *a);

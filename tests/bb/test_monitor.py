@@ -156,6 +156,15 @@ class MonitorTest(DaemonTest):
         self.assertEqual(decided[0]["actions"][0]["operation"], heal["id"])
         log = self.d.get("/v0/logs?category=policy&object=heal1")[1]["logs"]
         self.assertTrue(any(r["event"] == "alarm" and r["result"] == "cleared" for r in log))
+        # the same through the CLI
+        r = self.d.ctl("decisions", "--deployment", "heal1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(decided[0]["id"], r.stdout)
+        r = self.d.ctl("decision", "show", decided[0]["id"])
+        self.assertIn(heal["id"], r.stdout)
+        r = self.d.ctl("monitoring", "heal1")
+        self.assertEqual(r.stdout.splitlines()[0].split()[:4], ["METRIC", "PROBE", "VI", "UP"])
+        self.assertIn("heal1/web/0", r.stdout)
 
     @unittest.skipUnless(shutil.which("snmpd"), "snmpd is not installed")
     def test_snmp_probe_of_a_real_agent(self):
@@ -314,9 +323,9 @@ class MonitorTest(DaemonTest):
         # by hand: the API checks the bounds, then resizes in place
         self.assertError(self.d.post("/v0/deployments/size1/resize",
                                      {"vdu": "web", "memory_mb": 65}), 400, field="memory_mb")
-        op = self.d.ok("POST", "/v0/deployments/size1/resize",
-                       {"vdu": "web", "vcpu": 0.3, "memory_mb": 48}, expect=(202,))
-        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        r = self.d.ctl("resize", "size1", "--vdu", "web", "--vcpu", "0.3", "--memory-mb", "48",
+                       "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(cgroup_file(tag, vi["id"], "memory.limit_in_bytes", "memory.max"),
                          str(48 << 20))
         quota = cgroup_file(tag, vi["id"], "cpu.cfs_quota_us", "cpu.max").split()[0]
@@ -329,8 +338,9 @@ class MonitorTest(DaemonTest):
         self.assertEqual(cgroup_file(tag, vi["id"], "memory.limit_in_bytes", "memory.max"),
                          str(64 << 20))
         self.assertAlmostEqual(self.vis("size1")[0]["vcpu"], 0.4)
-        self.d.ok("POST", "/v0/deployments/size1/metrics", {"values": {"load": 1}},
-                  expect=(202,))
+        r = self.d.ctl("metrics", "push", "size1", "--value", "load=1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.d.ctl("metrics", "push", "size1", "--value", "load").returncode, 2)
         wait_for(lambda: self.vis("size1")[0]["memory_mb"] == 32 and
                  not self.d.deployment("size1")["operation"], 20, what="a scale down")
         self.assertEqual(cgroup_file(tag, vi["id"], "memory.limit_in_bytes", "memory.max"),
