@@ -222,6 +222,8 @@ int cmd_heal(struct ctl *c, const struct args *a)
 
     if (arg_opt(a, "vi"))
         json_object_set_new(body, "vi", json_string(arg_opt(a, "vi")));
+    if (arg_opt(a, "policy"))
+        json_object_set_new(body, "policy", json_string(arg_opt(a, "policy")));
     rc = ctl_lifecycle(c, a, "POST", p, body);
     free(p);
     return rc;

@@ -84,6 +84,9 @@ static const struct optspec deploy_opts[] = {
 static const struct optspec lifecycle_opts[] = {LIFECYCLE_OPTS, END_OPTS};
 static const struct optspec heal_opts[] = {
     {"vi", "VI", "heal only this VI (its id or name, e.g. web1/web/0)"},
+    {"policy", "POLICY",
+     "reboot_then_redeploy (default: restart in place, and make it anew if that fails), "
+     "reboot, or redeploy (destroy and make it anew)"},
     LIFECYCLE_OPTS,
     END_OPTS,
 };

@@ -66,8 +66,10 @@ static const struct jv_field deploy_fields[] = {
     {.name = "instances", .type = JV_MAP, .max = 16, .item = &count_item},
     END,
 };
+static const char *const heal_policies[] = {"reboot_then_redeploy", "reboot", "redeploy", NULL};
 static const struct jv_field heal_fields[] = {
     FIELD("vi", JV_STRING, 0, 1, 128),
+    {.name = "policy", .type = JV_STRING, .choices = heal_policies},
     END,
 };
 static const struct jv_field scale_fields[] = {

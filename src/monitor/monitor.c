@@ -81,6 +81,7 @@ struct monitor {
 };
 
 static void eval_sample(struct mseries *se);
+static void raise_alarm(struct mrule *r, const char *key, const char *result, double value);
 static const json_t *find_vi(const json_t *vis, const char *id);
 static void rule_tick(uv_timer_t *t);
 
@@ -496,11 +497,17 @@ static const json_t *find_vi(const json_t *vis, const char *id)
     return NULL;
 }
 
-/* Forgets what the rules counted for a VI whose process changed. */
+/* Forgets what the rules counted for a VI whose process changed (or that
+ * is gone); its raised alarms are cleared. */
 static void forget_vi(struct mdep *d, const char *vi)
 {
-    for (size_t i = 0; i < d->n_rt; i++)
-        free(hmap_del(&d->rt[i].states, vi));
+    for (size_t i = 0; i < d->n_rt; i++) {
+        struct rule_state *st = hmap_del(&d->rt[i].states, vi);
+
+        if (st && st->raised)
+            raise_alarm(&d->rt[i], vi, "cleared", st->last_value);
+        free(st);
+    }
 }
 
 static void sync_series(struct mdep *d)

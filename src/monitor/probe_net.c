@@ -44,8 +44,13 @@ static void xfer_end(struct xfer *x, bool ok)
             x->buf[x->len] = '\0';
         x->finish(call, ok ? (x->buf ? x->buf : "") : NULL, ok ? x->len : 0);
     }
-    if (!uv_is_closing((uv_handle_t *)&x->h))
-        uv_close((uv_handle_t *)&x->h, xfer_closed);
+    if (uv_is_closing((uv_handle_t *)&x->h))
+        return;
+    /* A connect-only probe ends with a reset: thousands of targets probed
+     * every second would otherwise leave as many sockets in TIME_WAIT. */
+    if (ok && !x->req && uv_tcp_close_reset(&x->h, xfer_closed) == 0)
+        return;
+    uv_close((uv_handle_t *)&x->h, xfer_closed);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)

@@ -350,6 +350,101 @@ class MonitorTest(DaemonTest):
         self.assertEqual(len(resized), 2)
         self.quiet("size1")
 
+    def netns_inode(self, vi):
+        return os.stat("/run/netns/vnfm-%s-%s" % (self.d.tag, vi)).st_ino
+
+    def test_heal_policies(self):
+        self.d.onboard(demo("mon-policy"))
+        self.d.deploy("pol1", "mon-policy")
+        [vi] = self.vis("pol1")
+        ino = self.netns_inode(vi["id"])
+        self.assertError(self.d.post("/v0/deployments/pol1/heal",
+                                     {"vi": vi["name"], "policy": "pray"}), 400, field="policy")
+        # reboot: a new process in the same namespace
+        op = self.d.ok("POST", "/v0/deployments/pol1/heal",
+                       {"vi": vi["name"], "policy": "reboot"}, expect=(202,))
+        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        [after] = self.vis("pol1")
+        self.assertNotEqual(after["pid"], vi["pid"])
+        self.assertEqual(self.netns_inode(vi["id"]), ino)
+        # redeploy: its isolation made anew, same VI, same address
+        r = self.d.ctl("heal", "pol1", "--vi", vi["name"], "--policy", "redeploy", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        [again] = self.vis("pol1")
+        self.assertNotEqual(self.netns_inode(vi["id"]), ino)
+        self.assertEqual((again["id"], again["ip"]), (vi["id"], vi["ip"]))
+        self.assertEqual(http_get("http://%s:8080/" % again["ip"])[0], 200)
+        self.assertEqual(again["restarts"], 2)
+
+    def test_sequence_and_parallel_actions(self):
+        tmp = tempfile.mkdtemp()
+        ok = os.path.join(tmp, "ok.sh")
+        with open(ok, "w") as f:
+            f.write("#!/bin/sh\necho \"$VNFM_RULE\" >> %s/ran\n" % tmp)
+        os.chmod(ok, stat.S_IRWXU)
+        try:
+            bad = {"action": "notify", "url": "http://127.0.0.1:1/nobody"}
+            rules = [
+                {"name": "seq", "metric": "a", "op": ">", "threshold": 0, "mode": "sequence",
+                 "actions": [bad, {"action": "script", "script": ok}]},
+                {"name": "par", "metric": "b", "op": ">", "threshold": 0, "mode": "parallel",
+                 "actions": [{"action": "script", "script": ok}, bad,
+                             {"action": "scale_out"}]}]
+            self.d.onboard(monitored("mon-modes", {"a": {"probe": "push"},
+                                                   "b": {"probe": "push"}}, rules,
+                                     scaling={"min": 1, "max": 2}))
+            self.d.deploy("modes1", "mon-modes")
+            self.d.ok("POST", "/v0/deployments/modes1/metrics", {"values": {"a": 1}},
+                      expect=(202,))
+            d = wait_for(lambda: [x for x in self.decisions("modes1")
+                                  if x["rule"] == "seq" and x["state"] != "running"], 20,
+                         what="the sequence")[0]
+            # a sequence goes on after a failure, and reports it
+            self.assertEqual(d["state"], "failed")
+            self.assertEqual([a["state"] for a in d["actions"]], ["failed", "completed"])
+            self.d.ok("POST", "/v0/deployments/modes1/metrics", {"values": {"b": 1}},
+                      expect=(202,))
+            d = wait_for(lambda: [x for x in self.decisions("modes1")
+                                  if x["rule"] == "par" and x["state"] != "running"], 20,
+                         what="the parallel actions")[0]
+            self.assertEqual([a["state"] for a in d["actions"]],
+                             ["completed", "failed", "completed"])
+            self.assertEqual(len(self.vis("modes1")), 2)
+            with open(os.path.join(tmp, "ran")) as f:
+                self.assertEqual(sorted(f.read().split()), ["par", "seq"])
+            self.quiet("modes1")
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_monitoring_pool_sizes_itself(self):
+        tmp = tempfile.mkdtemp()
+        slow = os.path.join(tmp, "slow.sh")
+        with open(slow, "w") as f:
+            f.write("#!/bin/sh\nsleep 0.3\necho 1\n")
+        os.chmod(slow, stat.S_IRWXU)
+
+        def pool():
+            req = urllib.request.Request(self.d.url + "/metrics",
+                                         headers={"Authorization": "Bearer " + self.d.token})
+            with urllib.request.urlopen(req) as r:
+                text = r.read().decode()
+            vals = dict(l.split()[:2] for l in text.splitlines()
+                        if l.startswith("vnfm_monitor_pool_"))
+            return int(vals["vnfm_monitor_pool_threads"]), int(vals["vnfm_monitor_pool_resizes_total"])
+        try:
+            threads0, resizes0 = pool()
+            self.d.onboard(monitored("mon-pool", {"slow": {
+                "probe": "script", "script": slow, "interval_s": 0.1, "timeout_ms": 2000}}, [],
+                scaling={"min": 3, "max": 3}))
+            self.d.deploy("pool1", "mon-pool")
+            # 3 VIs x 0.3 s of work every 0.1 s: one worker cannot keep up
+            grown = wait_for(lambda: pool()[0] >= 3 and pool(), 20, 0.5, "the pool growing")
+            self.assertGreater(grown[1], resizes0)
+            self.d.ok("PUT", "/v0/deployments/pool1/rules", {"monitoring": {"metrics": {}}})
+            wait_for(lambda: pool()[0] < grown[0], 20, 0.5, "the pool shrinking")
+        finally:
+            shutil.rmtree(tmp)
+
     def test_prometheus_metrics(self):
         self.d.onboard(monitored("mon-prom", {"sessions": {
             "probe": "prometheus", "port": 8080, "name": "vnf_requests_total"}}, []))
