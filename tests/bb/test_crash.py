@@ -125,5 +125,39 @@ class CrashTest(unittest.TestCase):
                             for l in self.logs(category="vim")))
 
 
+    def test_kill9_during_a_decision(self):
+        """A rule fired and its scale-out is under way when the manager dies:
+        after the restart the operation resumes, the decision completes with
+        it, and the rule does not fire a second time for the same cause."""
+        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 1\n")
+        v = demo("demo-decide")
+        v["vdus"][0]["scaling"] = {"min": 1, "max": 3}
+        v["lifecycle"] = {"post_deployment": [{"script": slow}]}
+        v["monitoring"] = {"interval_s": 0.5, "metrics": {"load": {"probe": "push"}}}
+        v["rules"] = [{"name": "grow", "metric": "load", "op": ">", "threshold": 10,
+                       "stage": "overloaded", "cooldown_s": 60,
+                       "actions": [{"action": "scale_out"}, {"action": "log"}]}]
+        self.d.onboard(v)
+        self.d.deploy("dec1", "demo-decide")
+        self.d.ok("POST", "/v0/deployments/dec1/metrics", {"values": {"load": 50}},
+                  expect=(202,))
+        op = wait_for(lambda: [o for o in self.d.get("/v0/operations?deployment=dec1&type=scale")
+                               [1]["operations"]], 20, 0.01, "the automatic scale-out")[0]
+        wait_for(lambda: any(l.get("stage") == "post_deployment" and l["result"] == "started"
+                             for l in self.logs(operation=op["id"], event="stage")),
+                 20, 0.005, "post_deployment of the scale-out")
+        self.d.kill9()
+        self.d.restart()
+        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        d = wait_for(lambda: [x for x in self.d.get("/v0/decisions?deployment=dec1")[1]
+                              ["decisions"] if x["state"] != "running"], 20, 0.05,
+                     "the decision to end")
+        self.assertEqual(len(d), 1)
+        self.assertEqual(d[0]["state"], "completed", d[0])
+        self.assertEqual([a["state"] for a in d[0]["actions"]], ["completed", "completed"])
+        self.assertEqual(d[0]["actions"][0]["operation"], op["id"])
+        self.assert_clean("dec1", 2)
+        self.d.ok("PUT", "/v0/deployments/dec1/rules", {"rules": []})
+
 if __name__ == "__main__":
     unittest.main()
