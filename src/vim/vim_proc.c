@@ -19,12 +19,14 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -157,35 +159,66 @@ static char *find_command(const char *argv0, char *const *envp)
 struct child_fds {
     int cg[CG_MAX_DIRS];
     int n_cg;
-    int netns, console, devnull, err_pipe;
+    int netns, console, devnull;
 };
 
-/* Runs in the forked child: async-signal-safe calls only. */
-static void __attribute__((noreturn)) child(const struct child_fds *f, const char *workdir,
-                                            const char *path, char *const *argv, char *const *envp)
+/* What the child of proc_start needs, in memory it shares with its parent
+ * until it execs (CLONE_VM | CLONE_VFORK). */
+struct child_ctx {
+    const struct child_fds *f;
+    const char *workdir, *path;
+    char *const *argv, *const *envp;
+    int err; /* set by the child when it cannot exec */
+};
+
+/* Runs in the child, on its own stack in the parent's memory, while the
+ * parent waits: raw system calls only, no allocation, no locks. */
+static int child(void *arg)
 {
+    struct child_ctx *x = arg;
+    const struct child_fds *f = x->f;
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigset_t none;
-    int e;
 
     setsid();
     for (int i = 0; i < f->n_cg; i++)
         if (write(f->cg[i], "0", 1) != 1)
             goto fail;
     if (setns(f->netns, CLONE_NEWNET) < 0 || dup2(f->devnull, 0) < 0 || dup2(f->console, 1) < 0 ||
-        dup2(f->console, 2) < 0 || chdir(workdir) < 0)
+        dup2(f->console, 2) < 0 || chdir(x->workdir) < 0)
         goto fail;
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, &dfl, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-    execve(path, argv, envp);
+    execve(x->path, x->argv, x->envp);
 fail:
-    e = errno;
-    if (write(f->err_pipe, &e, sizeof(e)) < 0)
-        _exit(126);
+    x->err = errno ? errno : EIO;
     _exit(127);
+}
+
+#define CHILD_STACK (64 * 1024)
+
+/* Starts the child like posix_spawn(3) does: it shares our memory until it
+ * execs, so nothing of the manager's (large, many-threaded) address space
+ * is copied, and its exec failure comes back in x->err. Signals stay
+ * blocked here until it has its own dispositions. */
+static pid_t spawn_child(struct child_ctx *x)
+{
+    char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    sigset_t all, old;
+    pid_t pid;
+
+    if (stack == MAP_FAILED)
+        return -1;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, x);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, CHILD_STACK);
+    return pid;
 }
 
 static void close_fds(struct child_fds *f)
@@ -206,7 +239,7 @@ static int open_fds(struct proc_vim *v, const struct vi_spec *spec, struct child
     char ns[96], *log = xasprintf("%s/console.log", spec->workdir);
     int r;
 
-    *f = (struct child_fds){.netns = -1, .console = -1, .devnull = -1, .err_pipe = -1};
+    *f = (struct child_fds){.netns = -1, .console = -1, .devnull = -1};
     ns_name(v, spec->id, ns, sizeof(ns));
     f->n_cg = cg_open_procs(&v->cg, spec->id, f->cg);
     if (f->n_cg < 0) {
@@ -235,9 +268,10 @@ static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *
     struct proc_vim *v = data;
     char *path = find_command(spec->argv[0], spec->envp);
     struct child_fds f;
-    int pipefd[2], child_errno = 0, r;
+    struct child_ctx x;
     struct pstat ps;
     pid_t pid;
+    int r;
 
     if (!path)
         return fail(err, -ENOENT, "%s: command '%s' not found in the VNF's PATH", spec->name,
@@ -245,20 +279,13 @@ static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *
     r = open_fds(v, spec, &f, err);
     if (r)
         goto out_path;
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        r = fail(err, -errno, "pipe");
-        goto out_fds;
-    }
-    f.err_pipe = pipefd[1];
-    pid = fork();
-    if (pid == 0)
-        child(&f, spec->workdir, path, spec->argv, spec->envp);
-    close(pipefd[1]);
+    x = (struct child_ctx){&f, spec->workdir, path, spec->argv, spec->envp, 0};
+    pid = spawn_child(&x);
     if (pid < 0) {
-        r = fail(err, -errno, "%s: fork", spec->name);
-    } else if (read(pipefd[0], &child_errno, sizeof(child_errno)) == sizeof(child_errno)) {
+        r = fail(err, -errno, "%s: clone", spec->name);
+    } else if (x.err) {
         waitpid(pid, NULL, 0);
-        r = fail(err, -child_errno, "%s: cannot start %s", spec->name, path);
+        r = fail(err, -x.err, "%s: cannot start %s", spec->name, path);
     } else if (proc_stat(pid, &ps) == 0) {
         memset(h, 0, sizeof(*h));
         snprintf(h->id, sizeof(h->id), "%s", spec->id);
@@ -268,8 +295,6 @@ static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *
         waitpid(pid, NULL, WNOHANG);
         r = fail(err, -ESRCH, "%s: %s ended at once", spec->name, path);
     }
-    close(pipefd[0]);
-out_fds:
     close_fds(&f);
 out_path:
     free(path);
