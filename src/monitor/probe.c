@@ -62,10 +62,3 @@ bool probe_parse_number(const char *text, double *out)
     *out = v;
     return true;
 }
-
-/* Values pushed through the API (POST /v0/deployments/{id}/metrics): the
- * scheduler never probes them. */
-const struct probe_ops probe_push_ops = {
-    .name = "push",
-    .keys = (const char *const[]){NULL},
-};

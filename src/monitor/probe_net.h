@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#define HTTP_MAX_ANSWER (256 * 1024) /* bytes of an HTTP answer a probe reads */
+
 struct xfer;
 
 /* Called once: body is the answer (NUL terminated) or NULL when the
@@ -21,9 +23,14 @@ int xfer_start(struct probe_call *call, unsigned port, const char *request, size
 /* probe_ops.cancel of the probes built on xfer. */
 void xfer_cancel(struct probe_call *call);
 
-/* An HTTP/1.0 GET of path; its status in *status and the body after the
- * headers. Returns false for an answer that is not HTTP. */
+/* An HTTP/1.0 GET request of path for host (caller frees). */
 char *http_request(const char *path, const char *host);
+/* The GET request of the call's `path` member (def_path when absent). */
+char *http_request_for(const struct probe_call *call, const char *def_path);
+/* The status of an answer and its body after the headers; false for an
+ * answer that is not HTTP. */
 bool http_parse(const char *resp, int *status, const char **body);
+/* Checks the `path` member of a metric (field = the metric's path). */
+int http_check_path(const json_t *spec, const char *field, struct jv_error *err);
 
 #endif
