@@ -322,6 +322,15 @@ class OpenApiDocumentTest(unittest.TestCase):
                 names = [p["name"] for p in parameters(self.spec, method, path)]
                 self.assertIn("Client-Transaction-Id", names, "%s %s" % (method, path))
 
+    def test_example_vnfds_match_the_vnfd_schema(self):
+        names = sorted(f for f in os.listdir(VNFDS) if f.endswith(".json"))
+        self.assertTrue(names)
+        for name in names:
+            with open(os.path.join(VNFDS, name)) as f:
+                doc = json.load(f)
+            self.assertEqual(validate(self.spec, doc, {"$ref": "#/components/schemas/Vnfd"}),
+                             [], name)
+
     def test_the_validator_finds_problems(self):
         spec = self.spec
         good = {"status": 404, "error": "not-found", "message": "x", "object": "vnfd/x"}
