@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS="build-essential pkg-config libuv1-dev libmicrohttpd-dev libjansson-dev libxml2-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libsnmp-dev"
 RUN_PKGS="iproute2 nginx-light haproxy curl"
-TEST_PKGS="sqlite3 python3 wrk clang-format snmpd snmp"
+TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
 
 missing=()
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS; do
