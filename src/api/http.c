@@ -74,6 +74,8 @@ enum MHD_Result http_respond(struct MHD_Connection *conn, const struct result *r
                                 r->ctype ? r->ctype : "application/json");
     if (*r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (client_txn_id)
         MHD_add_response_header(resp, "Client-Transaction-Id", client_txn_id);
     ret = MHD_queue_response(conn, (unsigned)r->status, resp);
@@ -287,12 +289,17 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
     const struct route *rt = find_route(method, url, r.args, &allow);
     enum MHD_Result ret;
 
-    if (!rt) {
-        ret = allow.len ? respond_error(conn, 405, "method-not-allowed", NULL, NULL,
-                                        "method not allowed here")
-                        : respond_error(conn, 404, "not-found", NULL, NULL, "no such resource");
+    if (!rt && allow.len) {
+        result_fail(&r.res, 405, "method-not-allowed", NULL, NULL, "method not allowed here");
+        r.res.allow = sbuf_str(&allow);
+        ret = http_respond(conn, &r.res, NULL);
+        result_done(&r.res);
         sbuf_done(&allow);
         return ret;
+    }
+    if (!rt) {
+        sbuf_done(&allow);
+        return respond_error(conn, 404, "not-found", NULL, NULL, "no such resource");
     }
     sbuf_done(&allow);
     r.query = json_object();

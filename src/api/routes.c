@@ -124,9 +124,12 @@ static const struct jv_field push_schema = OBJECT(push_fields);
 static const char *const no_params[] = {NULL};
 static const char *const vnfd_params[] = {"tenant", NULL};
 static const char *const dep_params[] = {"tenant", "site", "status", "vnfd", NULL};
-static const char *const op_params[] = {"deployment", "state", "type", "limit", "offset", NULL};
-static const char *const decision_params[] = {"deployment", "rule",   "state",
-                                              "limit",      "offset", NULL};
+static const char *const op_params[] = {"tenant", "deployment", "state", "type",
+                                        "limit",  "offset",     NULL};
+static const char *const decision_params[] = {"tenant", "deployment", "rule", "state",
+                                              "limit",  "offset",     NULL};
+/* what the event stream filters by (sse.c) */
+static const char *const event_params[] = {"deployment", "operation", "category", "after", NULL};
 static const char *const log_params[] = {"category",   "tag",       "object", "level", "event",
                                          "since",      "until",     "after",  "limit", "tail",
                                          "deployment", "operation", NULL};
@@ -187,7 +190,7 @@ const struct route api_routes[] = {
     GET("/v0/operations", "list operations", 0, q_operations, op_params),
     GET("/v0/operations/{id}", "show operation", 0, q_operation, no_params),
     GET("/v0/logs", "query logs", 0, q_logs, log_params),
-    GET("/v0/events", "events", R_STREAM, NULL, log_params),
+    GET("/v0/events", "events", R_STREAM, NULL, event_params),
     WRITE("POST", "/v0/debug/faults", "inject fault", R_ADMIN | R_BODY, svc_debug_fault,
           &fault_schema),
 };

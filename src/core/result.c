@@ -57,4 +57,5 @@ void result_done(struct result *r)
     r->body = NULL;
     r->raw = NULL;
     r->ctype = NULL;
+    r->allow = NULL;
 }

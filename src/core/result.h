@@ -12,6 +12,7 @@ struct result {
     char *raw;          /* or the body already serialized (owned) */
     const char *ctype;  /* Content-Type of raw; NULL = application/json */
     char location[192]; /* Location header, or empty */
+    const char *allow;  /* Allow header of a 405, or NULL (not owned) */
 };
 
 /* Sets status and takes ownership of body. Returns 0. */

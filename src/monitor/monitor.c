@@ -811,7 +811,7 @@ static struct mseries *push_target(struct mdep *d, const char *metric, const cha
     *r = 0;
     if (n == 1 && found->ops == &probe_push_ops)
         return found;
-    *r = n == 0 ? -ENOENT : found->ops != &probe_push_ops ? -EINVAL : -ENOENT;
+    *r = n == 0 ? -ENOENT : -EINVAL;
     snprintf(msg, len, "%s",
              n == 0          ? "the deployment has no such metric on a running VI"
              : *r == -EINVAL ? "the metric is not a push metric: its probe measures it"

@@ -34,7 +34,8 @@ struct sched *monitor_sched(struct monitor *m);
 
 /* Feeds a pushed value of a `push` metric. vi is a VI id or name, or NULL
  * when the metric has a single VI. 0, -ENOENT (no such deployment, metric
- * or VI: msg says which) or -EINVAL (not a push metric). */
+ * or VI: msg says which) or -EINVAL (not a push metric, or several VIs and
+ * none named). */
 int monitor_push(struct monitor *m, const char *dep, const char *vi, const char *metric, double v,
                  char *msg, size_t msglen);
 /* {"metrics": {...}, "rules": [...]} of a deployment, or NULL when the

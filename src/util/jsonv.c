@@ -153,6 +153,8 @@ static int check_items(const json_t *v, const struct jv_field *f, const char *pa
         const char *key;
         json_t *item;
 
+        if (check_range((double)json_object_size(v), f, path, "number of members", err))
+            return -EINVAL;
         json_object_foreach((json_t *)v, key, item)
         {
             snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);

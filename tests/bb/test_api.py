@@ -36,6 +36,7 @@ class ApiTest(DaemonTest):
         self.assertError(self.d.get("/v0/tenants", token=None), 401, "unauthorized")
         self.assertError(self.d.get("/v0/tenants", token="wrong-token"), 401, "unauthorized")
         self.assertError(self.d.request("PUT", "/v0/health", {}), 405, "method-not-allowed")
+        self.assertEqual(self.d.request("PUT", "/v0/deployments/x", {})[2]["Allow"], "GET, DELETE")
         self.assertError(self.d.get("/v0/nothing"), 404, "not-found")
 
     def test_tenant_table3_as_json(self):
@@ -149,6 +150,13 @@ class ApiTest(DaemonTest):
             ("GET", "/v0/operations?limit=abc", None, 400, "invalid-value", "limit"),
             ("GET", "/v0/logs?since=yesterday", None, 400, "invalid-value", "since"),
             ("GET", "/v0/deployments?colour=red", None, 400, "unknown-field", "colour"),
+            ("POST", "/v0/deployments", {"name": "d1", "vnfd": "demo-web",
+                                         "params": {"p%d" % i: 1 for i in range(65)}}, 400,
+             "invalid-value", "params"),
+            ("POST", "/v0/deployments/none/metrics", {"values": {}}, 400, "invalid-value",
+             "values"),
+            ("POST", "/v0/deployments/none/heal", {"policy": "pray"}, 400, "invalid-value",
+             "policy"),
         ]
         self.d.onboard("demo-web")
         before = self.snapshot()
