@@ -155,3 +155,14 @@ const struct route api_routes[] = {
 };
 
 const size_t api_n_routes = ARRAY_SIZE(api_routes);
+
+/* The schema that types an XML body of rt (xml.h): the route's own, or the
+ * descriptor's for routes that validate by hand. */
+const struct jv_field *route_body_schema(const struct route *rt)
+{
+    if (rt->schema)
+        return rt->schema;
+    if (rt->validate == vnfd_validate)
+        return vnfd_body_schema();
+    return NULL;
+}

@@ -22,7 +22,8 @@ static const struct {
     const char *root;
     const char *const first[6];
 } order_hints[] = {
-    {"tenant", {"external_tenant_id", "internal_tenant_id", "name", "enabled", "description", NULL}},
+    {"tenant",
+     {"external_tenant_id", "internal_tenant_id", "name", "enabled", "description", NULL}},
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

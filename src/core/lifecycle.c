@@ -161,6 +161,8 @@ json_t *lc_op_start(struct core *c, json_t *dep, const char *type, const char *p
         t ? t->callback : NULL, "params", params ? params : json_object(), "vis", vis, "stages",
         "finished", "_plan", plan, "_step", 0, "_progress", "_created_ms", (json_int_t)mono_ms());
     doc_touch(op, "created");
+    if (t && t->xml)
+        json_object_set_new(op, "_callback_xml", json_true()); /* XML client (F3) */
     put(c, STORE_OP, op);
     doc_set_str(dep, "operation", id);
     put(c, STORE_DEPLOYMENT, dep);
@@ -324,7 +326,8 @@ static void finish(struct oprun *r, const char *state)
     if (doc_str(op, "callback")) {
         json_t *pub = doc_public(op);
 
-        notify_post(c, doc_str(op, "callback"), pub, r->id);
+        notify_post_as(c, doc_str(op, "callback"), pub, r->id,
+                       json_is_true(json_object_get(op, "_callback_xml")));
         json_decref(pub);
     }
 out:

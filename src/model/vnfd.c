@@ -488,3 +488,8 @@ const json_t *vnfd_actions(const json_t *vnfd, enum stage st)
 {
     return json_object_get(json_object_get(vnfd, "lifecycle"), stage_name(st));
 }
+
+const struct jv_field *vnfd_body_schema(void)
+{
+    return &vnfd_schema;
+}

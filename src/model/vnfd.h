@@ -35,6 +35,9 @@ void vnfd_vdu_scaling(const json_t *vdu, struct vnfd_scaling *s);
 void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r);
 /* The custom actions of a stage (an array) or NULL. */
 const json_t *vnfd_actions(const json_t *vnfd, enum stage st);
+/* The descriptor's schema, for front ends that must type a document before
+ * validating it (XML bodies). */
+const struct jv_field *vnfd_body_schema(void);
 /* Names of the template variables every VI has (NULL terminated). */
 extern const char *const vnfd_template_vars[];
 

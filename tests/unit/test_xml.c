@@ -66,7 +66,8 @@ static void typed_by_schema(void **state)
 
     (void)state;
     assert_string_equal(json_string_value(json_object_get(v, "name")), "007");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "instances"), "web")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "instances"), "web")),
+                     2);
     /* not an integer: stays a string so that validation names the field */
     assert_true(json_is_string(json_object_get(json_object_get(v, "instances"), "db")));
     assert_string_equal(json_string_value(json_object_get(params, "greeting")), "hi");
