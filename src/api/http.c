@@ -452,6 +452,11 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
     const struct route *rt = find_route(method, url, r.args, &allow);
     enum MHD_Result ret;
 
+    if (strncmp(url, "/vnflcm/", 8) == 0 || strcmp(url, "/vnflcm") == 0) {
+        free_args(r.args); /* SOL003 has its own routes */
+        sbuf_done(&allow);
+        return sol_dispatch(s, conn, url, method, rq);
+    }
     native_fmt(conn, rt, &rq->fmt);
     if (!rt) {
         ret = allow.len
@@ -597,4 +602,39 @@ void http_stop(struct http_server *s)
     pthread_mutex_destroy(&s->mu);
     free(s->db_path);
     free(s);
+}
+
+/* ---- for other front ends on the same server (http_internal.h) ---- */
+
+const struct sbuf *http_req_body(const struct req *rq, bool *too_large)
+{
+    *too_large = rq->too_large;
+    return &rq->body;
+}
+
+struct http_fmt *http_req_fmt(struct req *rq)
+{
+    return &rq->fmt;
+}
+
+enum MHD_Result http_submit(struct http_server *s, struct MHD_Connection *conn, struct req *rq,
+                            struct txn *t)
+{
+    t->complete = txn_complete;
+    t->complete_data = conn;
+    rq->txn = t;
+    MHD_suspend_connection(conn); /* before the loop can resume it */
+    txq_submit(s->c->txq, t);
+    return MHD_YES;
+}
+
+int http_authenticate(struct http_server *s, struct MHD_Connection *conn, struct store *st,
+                      struct principal *who, struct result *res)
+{
+    return authenticate(s, conn, st, who, res);
+}
+
+struct core *http_core(struct http_server *s)
+{
+    return s->c;
 }

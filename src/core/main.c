@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/core.h"
 #include "core/health.h"
+#include "core/lccn.h"
 #include "core/lifecycle.h"
 #include "core/recovery.h"
 #include "core/sites.h"
@@ -151,6 +152,7 @@ static void stop(struct daemon *d)
     c->txq = NULL;
     http_stop(c->http);
     c->http = NULL;
+    lccn_stop(c);
     wpool_free(c->prov);
     wpool_free(c->conf);
     lc_free_runs(c);
@@ -214,6 +216,7 @@ static int start(struct daemon *d)
     if (recovery_run(c))
         return -EIO;
     lc_resume_all(c);
+    lccn_start(c);
     if (health_start(c->health))
         return -EIO;
     c->http = http_start(c, err, sizeof(err));

@@ -9,7 +9,15 @@
 #include "core/wpool.h"
 #include "vim/vim.h"
 
-enum vi_action { VA_NONE, VA_CREATE, VA_START, VA_READY, VA_REBOOT, VA_DESTROY };
+enum vi_action {
+    VA_NONE,
+    VA_CREATE,
+    VA_START,
+    VA_READY,
+    VA_REBOOT,
+    VA_DESTROY,
+    VA_STOP, /* end its processes, keep its isolation (operate) */
+};
 
 struct site_rt;
 
@@ -26,6 +34,7 @@ struct vijob {
     json_t *files; /* [[path, content], ...] day-0 files */
     struct vi_handle h;
     unsigned grace_ms;
+    int grace_override_ms; /* >= 0: the operation's grace (operate, graceful terminate) */
     unsigned ready_port, ready_timeout_ms;
     char *ready_path; /* HTTP readiness when set */
     /* results */

@@ -1,6 +1,6 @@
 /* The record store (F1, F2): tenants, tokens, VNFDs, sites, deployments,
- * VI instances, lifecycle operations (the operation journal) and the event
- * log.
+ * VI instances, lifecycle operations (the operation journal), SOL003
+ * subscriptions and their notification outbox, and the event log.
  *
  * Records are JSON documents keyed by "id"; a few top-level members of each
  * kind are also kept as indexed columns so that lists can be filtered.
@@ -27,6 +27,8 @@ enum store_kind {
     STORE_DEPLOYMENT,
     STORE_VI,
     STORE_OP,
+    STORE_SUBSCRIPTION, /* SOL003 LCCN subscriptions (schema 3) */
+    STORE_NOTIFICATION, /* their outbox: notifications not yet delivered (schema 3) */
     STORE_KIND_COUNT,
 };
 

@@ -32,6 +32,8 @@ static const struct kind_desc kinds[STORE_KIND_COUNT] = {
     [STORE_DEPLOYMENT] = {"deployment", "deployments", {"tenant", "site", "vnfd", "status", NULL}},
     [STORE_VI] = {"vi", "vis", {"deployment", "site", "vcpu", "memory_mb", "disk_mb", NULL}},
     [STORE_OP] = {"operation", "ops", {"deployment", "tenant", "type", "state", NULL}},
+    [STORE_SUBSCRIPTION] = {"subscription", "subscriptions", {"tenant", NULL}},
+    [STORE_NOTIFICATION] = {"notification", "notifications", {"subscription", NULL}},
 };
 
 /* Adds the priv column to table t and splits each doc into its public and
@@ -73,6 +75,14 @@ static const char *const migrations[] = {
      * lists can be answered from doc as stored. */
     MOVE_PRIV("tenants") MOVE_PRIV("tokens") MOVE_PRIV("vnfds") MOVE_PRIV("sites")
         MOVE_PRIV("deployments") MOVE_PRIV("vis") MOVE_PRIV("ops"),
+    /* 2 -> 3: SOL003 subscriptions, and the outbox of notifications written
+     * in the transaction of the change they report (delivered, then deleted,
+     * by core/lccn.c), so that none is lost to a crash. */
+    "CREATE TABLE subscriptions (id TEXT PRIMARY KEY, tenant TEXT, doc TEXT NOT NULL, priv TEXT);"
+    "CREATE INDEX subscriptions_tenant ON subscriptions(tenant);"
+    "CREATE TABLE notifications (id TEXT PRIMARY KEY, subscription TEXT, doc TEXT NOT NULL,"
+    "  priv TEXT);"
+    "CREATE INDEX notifications_subscription ON notifications(subscription);",
 };
 
 struct stmt_slot {
