@@ -50,12 +50,12 @@ struct sol_route {
     {                                \
         .name = n, .type = JV_OBJECT \
     }
-#define ARR(n, it)                                \
-    {                                             \
+#define ARR(n, it)                               \
+    {                                            \
         .name = n, .type = JV_ARRAY, .item = &it \
     }
-#define CHOICE(n, fl, c)                                         \
-    {                                                            \
+#define CHOICE(n, fl, c)                                        \
+    {                                                           \
         .name = n, .type = JV_STRING, .flags = fl, .choices = c \
     }
 #define END          \
@@ -79,17 +79,28 @@ static const char *const auth_types[] = {"BASIC", "OAUTH2_CLIENT_CREDENTIALS", "
 static const char *const notif_types[] = {"VnfLcmOperationOccurrenceNotification",
                                           "VnfIdentifierCreationNotification",
                                           "VnfIdentifierDeletionNotification", NULL};
-static const char *const op_types[] = {"INSTANTIATE",     "SCALE",           "SCALE_TO_LEVEL",
-                                       "CHANGE_FLAVOUR",  "TERMINATE",       "HEAL",
-                                       "OPERATE",         "CHANGE_EXT_CONN", "MODIFY_INFO",
-                                       "CREATE_SNAPSHOT", "REVERT_TO_SNAPSHOT",
-                                       "CHANGE_VNFPKG",   NULL};
-static const char *const op_states[] = {"STARTING",     "PROCESSING",  "COMPLETED", "FAILED_TEMP",
-                                        "FAILED",       "ROLLING_BACK", "ROLLED_BACK", NULL};
+static const char *const op_types[] = {"INSTANTIATE",
+                                       "SCALE",
+                                       "SCALE_TO_LEVEL",
+                                       "CHANGE_FLAVOUR",
+                                       "TERMINATE",
+                                       "HEAL",
+                                       "OPERATE",
+                                       "CHANGE_EXT_CONN",
+                                       "MODIFY_INFO",
+                                       "CREATE_SNAPSHOT",
+                                       "REVERT_TO_SNAPSHOT",
+                                       "CHANGE_VNFPKG",
+                                       NULL};
+static const char *const op_states[] = {"STARTING", "PROCESSING",   "COMPLETED",   "FAILED_TEMP",
+                                        "FAILED",   "ROLLING_BACK", "ROLLED_BACK", NULL};
 
 static const struct jv_field create_fields[] = {
-    F("vnfdId", JV_STRING, JV_REQUIRED, 1, 255), F("vnfInstanceName", JV_STRING, 0, 0, 255),
-    F("vnfInstanceDescription", JV_STRING, 0, 0, 1024), OBJ("metadata"), END,
+    F("vnfdId", JV_STRING, JV_REQUIRED, 1, 255),
+    F("vnfInstanceName", JV_STRING, 0, 0, 255),
+    F("vnfInstanceDescription", JV_STRING, 0, 0, 1024),
+    OBJ("metadata"),
+    END,
 };
 static const struct jv_field modify_fields[] = {
     F("vnfInstanceName", JV_STRING, 0, 0, 255),
@@ -113,8 +124,10 @@ static const struct jv_field instantiate_fields[] = {
     END,
 };
 static const struct jv_field scale_fields[] = {
-    CHOICE("type", JV_REQUIRED, scale_types), F("aspectId", JV_STRING, JV_REQUIRED, 1, 255),
-    F("numberOfSteps", JV_INT, 0, 1, 64),     OBJ("additionalParams"),
+    CHOICE("type", JV_REQUIRED, scale_types),
+    F("aspectId", JV_STRING, JV_REQUIRED, 1, 255),
+    F("numberOfSteps", JV_INT, 0, 1, 64),
+    OBJ("additionalParams"),
     END,
 };
 static const struct jv_field scale_info_fields[] = {
@@ -148,8 +161,10 @@ static const struct jv_field terminate_fields[] = {
     END,
 };
 static const struct jv_field heal_fields[] = {
-    ARR("vnfcInstanceId", id_item), F("cause", JV_STRING, 0, 0, 255),
-    OBJ("additionalParams"),        F("healScript", JV_STRING, 0, 0, 255),
+    ARR("vnfcInstanceId", id_item),
+    F("cause", JV_STRING, 0, 0, 255),
+    OBJ("additionalParams"),
+    F("healScript", JV_STRING, 0, 0, 255),
     END,
 };
 static const struct jv_field operate_fields[] = {
@@ -170,8 +185,10 @@ static const struct jv_field opstate_item = {.type = JV_STRING, .choices = op_st
 static const struct jv_field auth_item = {.type = JV_STRING, .choices = auth_types};
 static const struct jv_field string_item = {.type = JV_STRING, .max = 1024};
 static const struct jv_field inst_filter_fields[] = {
-    ARR("vnfdIds", id_item),          ARR("vnfProductsFromProviders", any_object),
-    ARR("vnfInstanceIds", id_item),   ARR("vnfInstanceNames", string_item),
+    ARR("vnfdIds", id_item),
+    ARR("vnfProductsFromProviders", any_object),
+    ARR("vnfInstanceIds", id_item),
+    ARR("vnfInstanceNames", string_item),
     END,
 };
 static const struct jv_field filter_fields[] = {
@@ -187,7 +204,11 @@ static const struct jv_field basic_fields[] = {
     END,
 };
 static const struct jv_field auth_fields[] = {
-    {.name = "authType", .type = JV_ARRAY, .flags = JV_REQUIRED, .min = 1, .max = 4,
+    {.name = "authType",
+     .type = JV_ARRAY,
+     .flags = JV_REQUIRED,
+     .min = 1,
+     .max = 4,
      .item = &auth_item},
     {.name = "paramsBasic", .type = JV_OBJECT, .fields = basic_fields},
     OBJ("paramsOauth2ClientCredentials"),
@@ -224,8 +245,8 @@ static void read_occ(struct rctx *r, const struct sol_ctx *x);
 static void read_subscriptions(struct rctx *r, const struct sol_ctx *x);
 static void read_subscription(struct rctx *r, const struct sol_ctx *x);
 
-#define NOTSUPP(m, p, w)                                     \
-    {                                                        \
+#define NOTSUPP(m, p, w)                                        \
+    {                                                           \
         .method = m, .pattern = p, .flags = S_NOTSUPP, .why = w \
     }
 
@@ -261,8 +282,7 @@ static const struct sol_route sol_routes[] = {
     {"POST", "vnf_lcm_op_occs/{id}/fail", 0, NULL, svc_sol_fail},
     {"POST", "vnf_lcm_op_occs/{id}/cancel", S_BODY, NULL, svc_sol_cancel, &cancel_schema},
     {"GET", "subscriptions", S_LIST, read_subscriptions},
-    {"POST", "subscriptions", S_BODY | S_TEST_CB, NULL, svc_sol_subscribe,
-     &subscription_schema},
+    {"POST", "subscriptions", S_BODY | S_TEST_CB, NULL, svc_sol_subscribe, &subscription_schema},
     {"GET", "subscriptions/{id}", 0, read_subscription},
     {"DELETE", "subscriptions/{id}", 0, NULL, svc_sol_unsubscribe},
 };
@@ -359,8 +379,8 @@ static int check_version(struct sol_req *q, enum MHD_Result *ret)
         return -1;
     }
     if ((int)major != q->x.ver || (major == 1 && minor > 3) || (major == 2 && minor > 0)) {
-        *ret = problem(q, 406, "Version %s is not supported here; this is interface version %s",
-                       v, q->x.ver == 1 ? SOL_V1_VERSION : SOL_V2_VERSION);
+        *ret = problem(q, 406, "Version %s is not supported here; this is interface version %s", v,
+                       q->x.ver == 1 ? SOL_V1_VERSION : SOL_V2_VERSION);
         return -1;
     }
     return 0;
@@ -390,9 +410,12 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
  * returned). */
 static int check_query(struct sol_req *q, const struct sol_route *rt, enum MHD_Result *ret)
 {
-    static const char *const list_params[] = {"filter",         "all_fields",
-                                              "fields",         "exclude_fields",
-                                              "exclude_default", "nextpage_opaque_marker",
+    static const char *const list_params[] = {"filter",
+                                              "all_fields",
+                                              "fields",
+                                              "exclude_fields",
+                                              "exclude_default",
+                                              "nextpage_opaque_marker",
                                               NULL};
     const char *key;
     json_t *v;
@@ -409,6 +432,25 @@ static int check_query(struct sol_req *q, const struct sol_route *rt, enum MHD_R
         }
     }
     return 0;
+}
+
+static int filter_match(const char *filter, const json_t *doc);
+
+/* A filter that does not parse is refused even when nothing is listed. */
+static int check_filter(struct sol_req *q, enum MHD_Result *ret)
+{
+    const char *f = json_string_value(json_object_get(q->r.query, "filter"));
+    json_t *empty = json_object();
+    int r = f ? filter_match(f, empty) : 0;
+
+    json_decref(empty);
+    if (r >= 0)
+        return 0;
+    result_fail(&q->r.res, 400, "invalid-value", "field", "filter",
+                "filter: expected (op,attribute,value...) terms joined by ';', with op one of eq, "
+                "neq, in, nin, gt, gte, lt, lte, cont, ncont");
+    *ret = answer(q);
+    return -1;
 }
 
 /* ---- writes ---- */
@@ -443,8 +485,8 @@ static json_t *parse_body(struct sol_req *q, const struct sol_route *rt, enum MH
     if (!body || !json_is_object(body)) {
         json_decref(body);
         *ret = body ? problem(q, 400, "the body must be a JSON object")
-                    : problem(q, 400, "malformed JSON at line %d column %d: %s", e.line,
-                              e.column, e.text);
+                    : problem(q, 400, "malformed JSON at line %d column %d: %s", e.line, e.column,
+                              e.text);
         return NULL;
     }
     if (rt->schema && jv_check(body, rt->schema, &jerr)) {
@@ -490,8 +532,10 @@ static int test_callback(struct sol_req *q, const json_t *body, enum MHD_Result 
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     if (basic) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, json_string_value(json_object_get(basic, "userName")));
-        curl_easy_setopt(h, CURLOPT_PASSWORD, json_string_value(json_object_get(basic, "password")));
+        curl_easy_setopt(h, CURLOPT_USERNAME,
+                         json_string_value(json_object_get(basic, "userName")));
+        curl_easy_setopt(h, CURLOPT_PASSWORD,
+                         json_string_value(json_object_get(basic, "password")));
     }
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -566,7 +610,7 @@ static enum MHD_Result route(struct sol_req *q, const char *method, const char *
                      : problem(q, 404, "no such resource: %s", rest);
     if (strcmp(rt->pattern, "api_versions") != 0 && check_version(q, &ret))
         return ret;
-    if (check_accept(q, &ret) || check_query(q, rt, &ret))
+    if (check_accept(q, &ret) || check_query(q, rt, &ret) || check_filter(q, &ret))
         return ret;
     q->r.st = http_thread_store(q->s);
     if (!q->r.st)
@@ -602,8 +646,9 @@ enum MHD_Result sol_dispatch(struct http_server *s, struct MHD_Connection *conn,
     q.r.query = json_object();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, q.r.query);
     if (ver < 0 || (ver == 0 && strcmp(method, "GET") != 0))
-        ret = ver < 0 ? problem(&q, 404, "no such resource: %s (the interfaces are /vnflcm/v1 "
-                                         "and /vnflcm/v2)",
+        ret = ver < 0 ? problem(&q, 404,
+                                "no such resource: %s (the interfaces are /vnflcm/v1 "
+                                "and /vnflcm/v2)",
                                 url)
                       : problem(&q, 405, "method %s is not allowed on this resource", method);
     else if (ver == 0)
@@ -668,15 +713,14 @@ static bool term_true(const char *op, const json_t *found, char **vals, int n)
     {
         for (int k = 0; k < n; k++) {
             int c = compare(v, vals[k]);
-            bool hit = !strcmp(op, "eq") || !strcmp(op, "neq") || !strcmp(op, "in") ||
-                               !strcmp(op, "nin")
-                           ? c == 0
-                       : !strcmp(op, "gt")  ? c > 0
-                       : !strcmp(op, "gte") ? c >= 0
-                       : !strcmp(op, "lt")  ? c < 0
-                       : !strcmp(op, "lte") ? c <= 0
-                                            : json_is_string(v) &&
-                                                  strstr(json_string_value(v), vals[k]);
+            bool hit =
+                !strcmp(op, "eq") || !strcmp(op, "neq") || !strcmp(op, "in") || !strcmp(op, "nin")
+                    ? c == 0
+                : !strcmp(op, "gt")  ? c > 0
+                : !strcmp(op, "gte") ? c >= 0
+                : !strcmp(op, "lt")  ? c < 0
+                : !strcmp(op, "lte") ? c <= 0
+                                     : json_is_string(v) && strstr(json_string_value(v), vals[k]);
 
             if (hit)
                 return !neg;
@@ -687,7 +731,7 @@ static bool term_true(const char *op, const json_t *found, char **vals, int n)
 
 static bool known_op(const char *op)
 {
-    static const char *const ops[] = {"eq", "neq", "in", "nin", "gt",  "gte",
+    static const char *const ops[] = {"eq", "neq", "in",   "nin",   "gt", "gte",
                                       "lt", "lte", "cont", "ncont", NULL};
 
     for (const char *const *o = ops; *o; o++)
@@ -817,8 +861,8 @@ static json_t *visible(struct rctx *r, enum store_kind k, const char *what)
     json_t *doc = NULL;
 
     if (store_get(r->st, k, r->args[0], &doc) == 0 &&
-        (r->who.admin || (doc_str(doc, "tenant") &&
-                          principal_owns(&r->who, doc_str(doc, "tenant")))))
+        (r->who.admin ||
+         (doc_str(doc, "tenant") && principal_owns(&r->who, doc_str(doc, "tenant")))))
         return doc;
     json_decref(doc);
     result_not_found(&r->res, what, r->args[0]);

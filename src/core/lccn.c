@@ -13,8 +13,8 @@
 
 #include <curl/curl.h>
 
-#define BACKOFF_MS     500
-#define MAX_BACKOFF_MS 60000
+#define BACKOFF_MS      500
+#define MAX_BACKOFF_MS  60000
 #define POST_TIMEOUT_MS 10000L
 
 struct lccn {
@@ -59,13 +59,13 @@ static void enqueue(struct core *c, const json_t *sub, json_t *body)
     json_t *rec;
 
     sol_uuid(id);
-    rec = json_pack("{s:s, s:s, s:s, s:o, s:i, s:I}", "id", id, "subscription",
-                    doc_str(sub, "id"), "_url", jv_str(sub, "callbackUri", ""), "_body", body,
-                    "_attempts", 0, "_next_ms", (json_int_t)0);
+    rec = json_pack("{s:s, s:s, s:s, s:o, s:i, s:I}", "id", id, "subscription", doc_str(sub, "id"),
+                    "_url", jv_str(sub, "callbackUri", ""), "_body", body, "_attempts", 0,
+                    "_next_ms", (json_int_t)0);
     doc_touch(rec, "created");
     if (store_put(c->st, STORE_NOTIFICATION, rec))
-        log_error("SOL003: cannot queue a notification for subscription %s: %s",
-                  doc_str(sub, "id"), store_errmsg(c->st));
+        log_error("SOL003: cannot queue a notification for subscription %s: %s", doc_str(sub, "id"),
+                  store_errmsg(c->st));
     json_decref(rec);
 }
 
@@ -207,9 +207,8 @@ static void record_outcome(struct core *c, struct send_job *j)
             uint64_t delay = (uint64_t)BACKOFF_MS << (n - 1 < 16 ? n - 1 : 16);
 
             doc_set_int(rec, "_attempts", n);
-            doc_set_int(rec, "_next_ms", wall_ms() + (int64_t)(delay > MAX_BACKOFF_MS
-                                                                    ? MAX_BACKOFF_MS
-                                                                    : delay));
+            doc_set_int(rec, "_next_ms",
+                        wall_ms() + (int64_t)(delay > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : delay));
             store_put(c->st, STORE_NOTIFICATION, rec);
         }
         if (!ok) {

@@ -695,7 +695,7 @@ static void work_done(struct oprun *r)
 {
     if (r->pending > 0 || r->c->stopping)
         return;
-    if (r->cancel && (r->failed || r->phase == 0))
+    if (r->cancel) /* the stage stays to be retried: its work is idempotent */
         cancelled(r);
     else if (r->failed)
         step_failed(r);

@@ -50,6 +50,5 @@ void svc_op_fail(struct core *c, struct txn *t)
 void svc_op_cancel(struct core *c, struct txn *t)
 {
     if (visible(c, t) == 0)
-        answer(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "mode", "GRACEFUL"), &t->res),
-               202);
+        answer(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "mode", "GRACEFUL"), &t->res), 202);
 }

@@ -98,8 +98,8 @@ static json_t *working_instance(struct core *c, struct txn *t, bool allow_stoppe
         return NULL;
     snprintf(obj, sizeof(obj), "vnf_instance/%s", t->args[0]);
     if (is_status(dep, "failed") || (!allow_stopped && is_status(dep, "stopped"))) {
-        result_fail(&t->res, 409, "conflict", "object", obj,
-                    "VNF instance %s is %s; %s", t->args[0], doc_str(dep, "status"),
+        result_fail(&t->res, 409, "conflict", "object", obj, "VNF instance %s is %s; %s",
+                    t->args[0], doc_str(dep, "status"),
                     is_status(dep, "failed") ? "terminate it" : "operate it to STARTED first");
         json_decref(dep);
         return NULL;
@@ -152,8 +152,8 @@ static json_t *new_instance(struct core *c, struct txn *t, const char *tenant, c
                     "status", "not_instantiated", "stage", stage_name(ST_ONBOARDING), "operation",
                     "error", "params", "license", "", "credentials", "username",
                     jv_str(json_object_get(d, "credentials"), "username", "admin"), "instances",
-                    "flavour", "instantiation_level", "sol003", info, "_descriptor", d,
-                    "_password", password);
+                    "flavour", "instantiation_level", "sol003", info, "_descriptor", d, "_password",
+                    password);
     doc_touch(dep, "created");
     doc_touch(dep, "updated");
     return dep;
@@ -244,11 +244,13 @@ static json_t *modification(struct core *c, struct txn *t, const json_t *dep)
     if (json_object_get(b, "vnfInstanceName"))
         json_object_set(next, "vnfInstanceName", json_object_get(b, "vnfInstanceName"));
     if (json_object_get(b, "vnfInstanceDescription"))
-        json_object_set(next, "vnfInstanceDescription", json_object_get(b, "vnfInstanceDescription"));
+        json_object_set(next, "vnfInstanceDescription",
+                        json_object_get(b, "vnfInstanceDescription"));
     for (size_t i = 0; i < ARRAY_SIZE(merged); i++)
         if (json_object_get(b, merged[i]))
-            json_object_set_new(next, merged[i], merge_patch(json_object_get(info, merged[i]),
-                                                             json_object_get(b, merged[i])));
+            json_object_set_new(
+                next, merged[i],
+                merge_patch(json_object_get(info, merged[i]), json_object_get(b, merged[i])));
     json_object_set_new(apply, "sol003", next);
     if (vnfd_id && strcmp(vnfd_id, doc_str(dep, "vnfd")) != 0) {
         json_t *rec;
@@ -295,8 +297,7 @@ static int resolve_params(struct txn *t, const json_t *vnfd, json_t **params)
     struct jv_error err;
     char field[sizeof(err.field) + 32];
 
-    if (vnfd_resolve_params(vnfd, json_object_get(t->body, "additionalParams"), params, &err) ==
-        0)
+    if (vnfd_resolve_params(vnfd, json_object_get(t->body, "additionalParams"), params, &err) == 0)
         return 0;
     snprintf(field, sizeof(field), "additionalParams%.200s",
              strncmp(err.field, "params", 6) == 0 ? err.field + 6 : "");
@@ -348,6 +349,7 @@ static int flavour_and_level(struct core *c, struct txn *t, const json_t *dep, c
                            "%s: the VNFD has no flavour '%s'", fl_field, flavour);
     if (vnfd_level(*flavoured, flavour, level, inst, level_id)) {
         json_decref(*flavoured);
+        *flavoured = NULL;
         return result_fail(&t->res, 400, "invalid-value", "field", "instantiationLevelId",
                            "instantiationLevelId: flavour '%s' has no instantiation level '%s'",
                            flavour, level);
@@ -447,11 +449,10 @@ void svc_sol_terminate(struct core *c, struct txn *t)
     json_decref(vis);
     doc_set_str(dep, "status", "undeploying");
     s.vis = ids;
-    s.params = json_pack("{s:s, s:I}", "termination_type", graceful ? "GRACEFUL" : "FORCEFUL",
-                         "grace_s",
-                         (json_int_t)(graceful ? jv_int(t->body, "gracefulTerminationTimeout",
-                                                        max_grace_s(dep))
-                                               : 0));
+    s.params = json_pack(
+        "{s:s, s:I}", "termination_type", graceful ? "GRACEFUL" : "FORCEFUL", "grace_s",
+        (json_int_t)(graceful ? jv_int(t->body, "gracefulTerminationTimeout", max_grace_s(dep))
+                              : 0));
     start_task(c, t, dep, &s);
     json_decref(dep);
 }
@@ -503,8 +504,8 @@ void svc_sol_scale(struct core *c, struct txn *t)
     doc_set_str(dep, "status", "scaling");
     s.plan = out ? "scale_out" : "scale_in";
     s.vis = ids;
-    s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", aspect, "from", (json_int_t)cur,
-                         "to", (json_int_t)target, "aspect", aspect, "steps", (json_int_t)steps);
+    s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", aspect, "from", (json_int_t)cur, "to",
+                         (json_int_t)target, "aspect", aspect, "steps", (json_int_t)steps);
     start_task(c, t, dep, &s);
 out:
     json_decref(vis);
@@ -670,8 +671,7 @@ static json_t *pick_vis(struct core *c, struct txn *t, bool (*keep)(const json_t
         }
         if (!found) {
             result_fail(&t->res, 400, "invalid-value", "field", "vnfcInstanceId",
-                        "vnfcInstanceId: the VNF instance has no VNFC '%s'",
-                        json_string_value(w));
+                        "vnfcInstanceId: the VNF instance has no VNFC '%s'", json_string_value(w));
             json_decref(vis);
             json_decref(ids);
             return NULL;
@@ -759,8 +759,8 @@ void svc_sol_operate(struct core *c, struct txn *t)
 static int visible_occ(struct core *c, struct txn *t)
 {
     json_t *op = get(c, STORE_OP, t->args[0]);
-    int ok = op && principal_owns(&t->who, doc_str(op, "tenant")) &&
-             sol_op_name(doc_str(op, "type"));
+    int ok =
+        op && principal_owns(&t->who, doc_str(op, "tenant")) && sol_op_name(doc_str(op, "type"));
 
     json_decref(op);
     return ok ? 0 : result_not_found(&t->res, "vnf_lcm_op_occ", t->args[0]);
@@ -789,8 +789,7 @@ void svc_sol_rollback(struct core *c, struct txn *t)
 void svc_sol_cancel(struct core *c, struct txn *t)
 {
     if (visible_occ(c, t) == 0)
-        decided(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "cancelMode", "GRACEFUL"),
-                                &t->res));
+        decided(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "cancelMode", "GRACEFUL"), &t->res));
 }
 
 void svc_sol_fail(struct core *c, struct txn *t)
@@ -832,6 +831,14 @@ static int check_auth(struct txn *t, const json_t *auth, json_t **out)
     return 0;
 }
 
+/* Equal filters; absent and null are the same. */
+static bool same(const json_t *a, const json_t *b)
+{
+    a = json_is_null(a) ? NULL : a;
+    b = json_is_null(b) ? NULL : b;
+    return (!a && !b) || (a && b && json_equal(a, b));
+}
+
 /* An equal subscription of the same owner (5.4.18.3.1: 303 See Other). */
 static json_t *duplicate(struct core *c, struct txn *t, const char *tenant)
 {
@@ -846,7 +853,7 @@ static json_t *duplicate(struct core *c, struct txn *t, const char *tenant)
 
         if (((!owner && !tenant) || (owner && tenant && !strcmp(owner, tenant))) &&
             !strcmp(jv_str(sub, "callbackUri", ""), jv_str(t->body, "callbackUri", "")) &&
-            json_equal(json_object_get(sub, "filter"), json_object_get(t->body, "filter")) &&
+            same(json_object_get(sub, "filter"), json_object_get(t->body, "filter")) &&
             jv_int(sub, "version", 1) == ctx_of(t).ver && !found)
             found = json_incref(sub);
     }

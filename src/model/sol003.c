@@ -12,16 +12,21 @@
 /* Our operation types and SOL003's LcmOperationType (5.5.4.5). The native
  * deploy is create + instantiate, the native undeploy terminate + delete. */
 static const char *const op_names[][2] = {
-    {"deploy", "INSTANTIATE"},       {"instantiate", "INSTANTIATE"},
-    {"undeploy", "TERMINATE"},       {"terminate", "TERMINATE"},
-    {"heal", "HEAL"},                {"scale", "SCALE"},
-    {"scale_to_level", "SCALE_TO_LEVEL"}, {"change_flavour", "CHANGE_FLAVOUR"},
-    {"operate", "OPERATE"},          {"modify_info", "MODIFY_INFO"},
+    {"deploy", "INSTANTIATE"},
+    {"instantiate", "INSTANTIATE"},
+    {"undeploy", "TERMINATE"},
+    {"terminate", "TERMINATE"},
+    {"heal", "HEAL"},
+    {"scale", "SCALE"},
+    {"scale_to_level", "SCALE_TO_LEVEL"},
+    {"change_flavour", "CHANGE_FLAVOUR"},
+    {"operate", "OPERATE"},
+    {"modify_info", "MODIFY_INFO"},
 };
 
 /* Our operation states and LcmOperationStateType (5.5.4.6). */
 static const char *const op_states[][2] = {
-    {"starting", "STARTING"},   {"processing", "PROCESSING"},     {"completed", "COMPLETED"},
+    {"starting", "STARTING"},       {"processing", "PROCESSING"}, {"completed", "COMPLETED"},
     {"failed_temp", "FAILED_TEMP"}, {"failed", "FAILED"},         {"rolling_back", "ROLLING_BACK"},
     {"rolled_back", "ROLLED_BACK"},
 };
@@ -116,11 +121,11 @@ json_t *sol_vnf_identity(const json_t *dep)
     const char *version = jv_str(d, "version", "1.0");
 
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "vnfInstanceId", doc_str(dep, "id"),
-                     "vnfInstanceName", jv_str(sol_info(dep), "vnfInstanceName", doc_str(dep, "id")),
-                     "vnfdId", jv_str(dep, "vnfd", ""), "vnfProvider",
-                     jv_str(d, "vendor", "unknown"), "vnfProductName",
-                     jv_str(d, "name", jv_str(d, "id", "")), "vnfSoftwareVersion", version,
-                     "vnfdVersion", version);
+                     "vnfInstanceName",
+                     jv_str(sol_info(dep), "vnfInstanceName", doc_str(dep, "id")), "vnfdId",
+                     jv_str(dep, "vnfd", ""), "vnfProvider", jv_str(d, "vendor", "unknown"),
+                     "vnfProductName", jv_str(d, "name", jv_str(d, "id", "")), "vnfSoftwareVersion",
+                     version, "vnfdVersion", version);
 }
 
 static bool instantiated(const json_t *dep)
@@ -246,7 +251,7 @@ static json_t *instantiated_info(const struct sol_ctx *x, const json_t *dep, con
 static json_t *instance_links(const struct sol_ctx *x, const json_t *dep)
 {
     static const char *const tasks[][2] = {
-        {"terminate", "terminate"},         {"scale", "scale"}, {"scaleToLevel", "scale_to_level"},
+        {"terminate", "terminate"},          {"scale", "scale"}, {"scaleToLevel", "scale_to_level"},
         {"changeFlavour", "change_flavour"}, {"heal", "heal"},   {"operate", "operate"},
     };
     const char *id = doc_str(dep, "id");
@@ -387,8 +392,8 @@ json_t *sol_op_occ(const struct sol_ctx *x, const json_t *op)
         sol_op_name(doc_str(op, "type")) ? sol_op_name(doc_str(op, "type")) : "MODIFY_INFO",
         "isAutomaticInvocation", json_is_true(json_object_get(op, "automatic")), "operationParams",
         req ? json_deep_copy(req) : native_params(op), "isCancelPending",
-        running && json_is_true(json_object_get(op, "_cancel")), "resourceChanges",
-        "affectedVnfcs", affected_vnfcs(op));
+        running && json_is_true(json_object_get(op, "_cancel")), "resourceChanges", "affectedVnfcs",
+        affected_vnfcs(op));
     if (doc_str(op, "cancel_mode") && running && json_is_true(json_object_get(op, "_cancel")))
         json_object_set_new(occ, "cancelMode", json_string(doc_str(op, "cancel_mode")));
     if (err)
@@ -407,7 +412,7 @@ json_t *sol_subscription(const struct sol_ctx *x, const json_t *sub)
                             jv_str(sub, "callbackUri", ""), "_links", "self",
                             link(x, "subscriptions/%s", doc_str(sub, "id")));
 
-    if (json_object_get(sub, "filter"))
+    if (json_is_object(json_object_get(sub, "filter")))
         json_object_set(out, "filter", json_object_get(sub, "filter"));
     if (x->ver == 2)
         json_object_set_new(out, "verbosity", json_string(jv_str(sub, "verbosity", "FULL")));
@@ -436,9 +441,8 @@ json_t *sol_op_notification(const struct sol_ctx *x, const json_t *op, const cha
                      start ? "START" : "RESULT", "operationState", sol_op_state(op),
                      "vnfInstanceId", dep, "operation", sol_op_name(doc_str(op, "type")),
                      "isAutomaticInvocation", json_is_true(json_object_get(op, "automatic")),
-                     "vnfLcmOpOccId", id, "_links", "vnfInstance",
-                     link(x, "vnf_instances/%s", dep), "subscription",
-                     link(x, "subscriptions/%s", sub_id), "vnfLcmOpOcc",
+                     "vnfLcmOpOccId", id, "_links", "vnfInstance", link(x, "vnf_instances/%s", dep),
+                     "subscription", link(x, "subscriptions/%s", sub_id), "vnfLcmOpOcc",
                      link(x, "vnf_lcm_op_occs/%s", id)));
     if (x->ver == 2)
         json_object_set_new(n, "verbosity", json_string("FULL"));
@@ -456,9 +460,9 @@ json_t *sol_id_notification(const struct sol_ctx *x, const char *type, const cha
     json_t *n = notification(x, type, sub_id);
 
     json_object_set_new(n, "vnfInstanceId", json_string(vnf_id));
-    json_object_set_new(n, "_links", json_pack("{s:o, s:o}", "vnfInstance",
-                                               link(x, "vnf_instances/%s", vnf_id), "subscription",
-                                               link(x, "subscriptions/%s", sub_id)));
+    json_object_set_new(n, "_links",
+                        json_pack("{s:o, s:o}", "vnfInstance", link(x, "vnf_instances/%s", vnf_id),
+                                  "subscription", link(x, "subscriptions/%s", sub_id)));
     return n;
 }
 
