@@ -91,13 +91,10 @@ static void after(struct core *c)
     core_after_commit(c, pump, NULL, NULL);
 }
 
-void lccn_op_changed(struct core *c, const json_t *op)
+static void op_notify(struct core *c, const json_t *op, bool start)
 {
     const char *name = sol_op_name(doc_str(op, "type")), *state = sol_op_state(op);
     const json_t *id = json_object_get(op, "_vnf");
-    bool start = !strcmp(state, "STARTING") ||
-                 (!strcmp(state, "PROCESSING") &&
-                  !strcmp(jv_str(op, "state_entered", ""), jv_str(op, "created", "")));
     json_t *subs, *sub;
     char root[300];
     size_t i;
@@ -117,6 +114,16 @@ void lccn_op_changed(struct core *c, const json_t *op)
     }
     json_decref(subs);
     after(c);
+}
+
+void lccn_op_started(struct core *c, const json_t *op)
+{
+    op_notify(c, op, true);
+}
+
+void lccn_op_changed(struct core *c, const json_t *op)
+{
+    op_notify(c, op, false);
 }
 
 void lccn_vnf_identifier(struct core *c, const json_t *dep, bool created)

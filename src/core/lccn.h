@@ -17,7 +17,10 @@
 #define LCCN_MAX_ATTEMPTS 10
 
 /* Queues VnfLcmOperationOccurrenceNotifications for the state op (a full
- * operation record) has just entered. Inside an open transaction. */
+ * operation record) has just entered, inside an open transaction: started
+ * for the occurrence's first (notificationStatus START: STARTING, or
+ * PROCESSING for native operations), changed for every later one (RESULT). */
+void lccn_op_started(struct core *c, const json_t *op);
 void lccn_op_changed(struct core *c, const json_t *op);
 /* Queues VnfIdentifierCreationNotification (created) or
  * VnfIdentifierDeletionNotification for deployment dep. Inside an open

@@ -239,7 +239,7 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
                doc_str(dep, "id"), id);
     if (strcmp(s->type, "deploy") == 0) /* the native deploy creates the VNF instance */
         lccn_vnf_identifier(c, dep, true);
-    lccn_op_changed(c, op);
+    lccn_op_started(c, op);
     core_after_commit(c, kick, xstrdup(id), free);
     return op;
 }
