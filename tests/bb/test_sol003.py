@@ -543,6 +543,34 @@ class Sol003Test(DaemonTest):
         self.assertEqual(sol.call("GET", "/vnf_instances", token=tok)[1], [])
         sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
 
+    def test_v2_interface(self):
+        """/vnflcm/v2 (interface 2.0.0): the same resources, Version required,
+        vimConnectionInfo a map, links under /v2."""
+        sol = SolClient(self.d, "/vnflcm/v2", {"Version": "2.0.0"})
+        hook = Listener()
+        self.addCleanup(hook.close)
+        sub, _ = sol.ok("POST", "/subscriptions", {"callbackUri": hook.url,
+                                                   "verbosity": "FULL"}, expect=(201,))
+        self.addCleanup(sol.call, "DELETE", "/subscriptions/" + sub["id"])
+        self.assertEqual(sub["verbosity"], "FULL")
+        self.assertNotIn(sub["id"], [x["id"] for x in self.sol.ok("GET", "/subscriptions")[0]])
+        iid = sol.create()["id"]
+        occ = sol.run(iid, "instantiate", {"flavourId": "large", "instantiationLevelId": "two",
+                                           "vimConnectionInfo": {"vim1": {"vimId": "local",
+                                                                          "vimType": "x"}}})
+        self.assertIn("/vnflcm/v2/vnf_lcm_op_occs/", occ["_links"]["self"]["href"])
+        inst = sol.instance(iid)
+        self.assertIsInstance(inst["vimConnectionInfo"], dict)
+        self.assertEqual(inst["instantiatedVnfInfo"]["instantiationLevelId"], "two")
+        self.assertEqual(len(inst["instantiatedVnfInfo"]["vnfcInfo"]), 2)
+        cp = inst["instantiatedVnfInfo"]["extCpInfo"][0]
+        self.assertIn("cpConfigId", cp)
+        wait_for(lambda: hook.for_op(occ["id"])[-1:] == [("RESULT", "COMPLETED")], 10)
+        n = [x for x in hook.got if x.get("vnfLcmOpOccId") == occ["id"]][-1]
+        self.assertIn("/vnflcm/v2/subscriptions/", n["_links"]["subscription"]["href"])
+        sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
+        sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
+
     # ---- the native API sees the same records ----
 
     def test_native_operations_and_cli(self):
