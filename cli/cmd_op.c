@@ -189,6 +189,8 @@ int op_finish(struct ctl *c, bool wait, long long timeout_s, int status, json_t 
 
     if (status < 0)
         rc = -status;
+    else if (status == 204) /* nothing to run: a deployment never instantiated, deleted */
+        printf("done (no operation was needed)\n");
     else if (status != 202)
         rc = fail_server(status, op);
     else if (!id)

@@ -32,10 +32,10 @@ static void expect_vnfd_error(json_t *flavours, const char *field)
 
 static void flavours_are_validated(void **state)
 {
-    json_t *ok = vnfd_with(json_pack(
-        "[{s:s, s:{s:{s:i, s:i}}, s:{s:{s:i}, s:{s:i}}, s:s}]", "id", "large", "scaling", "web",
-        "min", 2, "max", 4, "instantiation_levels", "two", "web", 2, "four", "web", 4,
-        "default_level", "two"));
+    json_t *ok =
+        vnfd_with(json_pack("[{s:s, s:{s:{s:i, s:i}}, s:{s:{s:i}, s:{s:i}}, s:s}]", "id", "large",
+                            "scaling", "web", "min", 2, "max", 4, "instantiation_levels", "two",
+                            "web", 2, "four", "web", 4, "default_level", "two"));
     struct jv_error err;
 
     (void)state;
@@ -45,14 +45,14 @@ static void flavours_are_validated(void **state)
     expect_vnfd_error(json_pack("[{s:s}, {s:s}]", "id", "a", "id", "a"), "flavours[1].id");
     expect_vnfd_error(json_pack("[{s:s, s:{s:{s:i}}}]", "id", "a", "scaling", "cache", "max", 2),
                       "flavours[0].scaling.cache");
-    expect_vnfd_error(json_pack("[{s:s, s:{s:{s:i, s:i}}}]", "id", "a", "scaling", "web", "min",
-                                5, "max", 4),
-                      "flavours[0].scaling.web");
-    expect_vnfd_error(json_pack("[{s:s, s:{s:{s:i}}}]", "id", "a", "instantiation_levels", "l",
-                                "web", 9),
-                      "flavours[0].instantiation_levels.l.web");
-    expect_vnfd_error(json_pack("[{s:s, s:{s:{s:i}}, s:s}]", "id", "a", "instantiation_levels",
-                                "l", "web", 2, "default_level", "m"),
+    expect_vnfd_error(
+        json_pack("[{s:s, s:{s:{s:i, s:i}}}]", "id", "a", "scaling", "web", "min", 5, "max", 4),
+        "flavours[0].scaling.web");
+    expect_vnfd_error(
+        json_pack("[{s:s, s:{s:{s:i}}}]", "id", "a", "instantiation_levels", "l", "web", 9),
+        "flavours[0].instantiation_levels.l.web");
+    expect_vnfd_error(json_pack("[{s:s, s:{s:{s:i}}, s:s}]", "id", "a", "instantiation_levels", "l",
+                                "web", 2, "default_level", "m"),
                       "flavours[0].default_level");
 }
 
@@ -115,12 +115,12 @@ static void filters(void **state)
     (void)state;
     assert_true(sol_filter_match(NULL, "VnfIdentifierCreationNotification", id, NULL, NULL));
     f = json_pack("{s:[s], s:[s]}", "operationTypes", "HEAL", "operationStates", "COMPLETED");
-    assert_true(sol_filter_match(f, "VnfLcmOperationOccurrenceNotification", id, "HEAL",
-                                 "COMPLETED"));
-    assert_false(sol_filter_match(f, "VnfLcmOperationOccurrenceNotification", id, "HEAL",
-                                  "PROCESSING"));
-    assert_false(sol_filter_match(f, "VnfLcmOperationOccurrenceNotification", id, "SCALE",
-                                  "COMPLETED"));
+    assert_true(
+        sol_filter_match(f, "VnfLcmOperationOccurrenceNotification", id, "HEAL", "COMPLETED"));
+    assert_false(
+        sol_filter_match(f, "VnfLcmOperationOccurrenceNotification", id, "HEAL", "PROCESSING"));
+    assert_false(
+        sol_filter_match(f, "VnfLcmOperationOccurrenceNotification", id, "SCALE", "COMPLETED"));
     json_decref(f);
     f = json_pack("{s:{s:[{s:s, s:[{s:s, s:[{s:s}]}]}]}}", "vnfInstanceSubscriptionFilter",
                   "vnfProductsFromProviders", "vnfProvider", "acme", "vnfProducts",
@@ -179,11 +179,11 @@ static void op_views(void **state)
 static void instance_views(void **state)
 {
     struct sol_ctx v1 = {1, "http://h"}, v2 = {2, "http://h"};
-    json_t *dep = json_pack("{s:s, s:s, s:s, s:s, s:{s:[{s:s, s:{s:i, s:i}}]}}", "id", "i1",
-                            "vnfd", "v", "site", "local", "status", "not_instantiated",
-                            "_descriptor", "vdus", "id", "web", "scaling", "min", 1, "max", 3);
-    json_t *vis = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "vi1", "vdu", "web", "ip",
-                            "10.0.0.2", "state", "running");
+    json_t *dep = json_pack("{s:s, s:s, s:s, s:s, s:{s:[{s:s, s:{s:i, s:i}}]}}", "id", "i1", "vnfd",
+                            "v", "site", "local", "status", "not_instantiated", "_descriptor",
+                            "vdus", "id", "web", "scaling", "min", 1, "max", 3);
+    json_t *vis = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "vi1", "vdu", "web", "ip", "10.0.0.2",
+                            "state", "running");
     json_t *a = sol_instance(&v1, dep, vis), *b;
 
     (void)state;
@@ -199,13 +199,13 @@ static void instance_views(void **state)
     assert_string_equal(str_at(a, "flavourId", NULL), "default");
     assert_string_equal(str_at(a, "vnfState", NULL), "STARTED");
     assert_string_equal(
-        str_at(json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(
-                                                                                a, "extCpInfo"),
-                                                                            0),
-                                                              "cpProtocolInfo"),
-                                              0),
-                               "ipOverEthernet"),
-               "macAddress", NULL),
+        str_at(
+            json_object_get(
+                json_array_get(json_object_get(json_array_get(json_object_get(a, "extCpInfo"), 0),
+                                               "cpProtocolInfo"),
+                               0),
+                "ipOverEthernet"),
+            "macAddress", NULL),
         "02:76:0a:00:00:02"); /* as the proc VIM derives it from the address */
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(json_object_get(a, "maxScaleLevels"), 0), "scaleLevel")),
@@ -220,9 +220,12 @@ static void instance_views(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(flavours_are_validated), cmocka_unit_test(flavours_and_levels_apply),
-        cmocka_unit_test(scale_levels),           cmocka_unit_test(filters),
-        cmocka_unit_test(op_views),               cmocka_unit_test(instance_views),
+        cmocka_unit_test(flavours_are_validated),
+        cmocka_unit_test(flavours_and_levels_apply),
+        cmocka_unit_test(scale_levels),
+        cmocka_unit_test(filters),
+        cmocka_unit_test(op_views),
+        cmocka_unit_test(instance_views),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
