@@ -52,7 +52,10 @@ const char *lccn_api_root(const struct core *c, char *buf, size_t size)
 
 /* ---- the outbox ---- */
 
-/* Writes one notification for sub into the outbox of the open transaction. */
+static void after(struct core *c);
+
+/* Writes one notification for sub into the outbox of the open transaction;
+ * the sender looks at the outbox once it has committed. */
 static void enqueue(struct core *c, const json_t *sub, json_t *body)
 {
     char id[SOL_UUID_LEN + 1];
@@ -67,6 +70,7 @@ static void enqueue(struct core *c, const json_t *sub, json_t *body)
         log_error("SOL003: cannot queue a notification for subscription %s: %s", doc_str(sub, "id"),
                   store_errmsg(c->st));
     json_decref(rec);
+    after(c);
 }
 
 /* The subscriptions that may see a VNF of tenant (admin ones see all). */
@@ -113,7 +117,6 @@ static void op_notify(struct core *c, const json_t *op, bool start)
             enqueue(c, sub, sol_op_notification(&x, op, doc_str(sub, "id"), start));
     }
     json_decref(subs);
-    after(c);
 }
 
 void lccn_op_started(struct core *c, const json_t *op)
@@ -145,7 +148,6 @@ void lccn_vnf_identifier(struct core *c, const json_t *dep, bool created)
     }
     json_decref(subs);
     json_decref(id);
-    after(c);
 }
 
 /* ---- delivery ---- */

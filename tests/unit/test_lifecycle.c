@@ -31,6 +31,8 @@ struct fake_vim {
     bool fail_starts;     /* every start fails */
     char started[16][16]; /* VI ids started */
     int n_started;
+    bool hold_creates; /* creates wait until it is cleared (cond) */
+    pthread_cond_t cond;
 };
 
 static struct fake_vim fv;
@@ -62,6 +64,8 @@ static int f_create(void *d, const struct vi_spec *s, struct vim_err *e)
     (void)d;
     (void)s;
     pthread_mutex_lock(&fv.mu);
+    while (fv.hold_creates)
+        pthread_cond_wait(&fv.cond, &fv.mu);
     if (fv.creates++ < fv.fail_creates) {
         snprintf(e->msg, sizeof(e->msg), "scripted create failure");
         r = -EIO;
@@ -156,6 +160,7 @@ static int setup(void **state)
     log_set_level(LOG_LVL_ERROR);
     memset(&fv, 0, sizeof(fv));
     pthread_mutex_init(&fv.mu, NULL);
+    pthread_cond_init(&fv.cond, NULL);
     dir = test_tmpdir();
     memset(&cfg, 0, sizeof(cfg));
     cfg.data_dir = dir;
@@ -578,10 +583,15 @@ static void cancel_stops_in_failed_temp(void **state)
     struct txn *t;
 
     (void)state;
-    sol_instantiate(occ, sizeof(occ)); /* its first stage's VI jobs are in flight */
+    fv.hold_creates = true;            /* the first stage's VI jobs stay in flight */
+    sol_instantiate(occ, sizeof(occ)); /* until the cancel has been recorded */
     t = submit_sol(svc_sol_cancel, occ, json_pack("{s:s}", "cancelMode", "FORCEFUL"));
     assert_int_equal(t->res.status, 202);
     txn_free(t);
+    pthread_mutex_lock(&fv.mu);
+    fv.hold_creates = false;
+    pthread_cond_broadcast(&fv.cond);
+    pthread_mutex_unlock(&fv.mu);
     op = run_sol(occ);
     assert_string_equal(state_of(op), "failed_temp");
     assert_non_null(strstr(json_string_value(json_object_get(op, "error")), "cancelled"));
