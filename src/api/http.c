@@ -31,8 +31,9 @@ struct http_server {
 struct req {
     struct sbuf body;
     bool too_large;
-    struct txn *txn;     /* while (and after) the transactor handles it */
-    struct http_fmt fmt; /* how its answer is written */
+    struct txn *txn; /* while (and after) the transactor handles it */
+    /* How its answer is written. */
+    struct http_fmt fmt;
 };
 
 static __thread struct store *tl_store;

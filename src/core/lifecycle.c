@@ -22,8 +22,9 @@
 struct step {
     enum stage stage;
     enum vi_action act;
-    bool actions_first;  /* the stage's custom actions run before its VI work */
-    const char *targets; /* the operation's member listing the step's VIs; NULL = "vis" */
+    bool actions_first; /* the stage's custom actions run before its VI work */
+    /* The operation's member listing the step's VIs; NULL = "vis". */
+    const char *targets;
     unsigned flags;
 };
 

@@ -9,15 +9,8 @@
 #include "core/wpool.h"
 #include "vim/vim.h"
 
-enum vi_action {
-    VA_NONE,
-    VA_CREATE,
-    VA_START,
-    VA_READY,
-    VA_REBOOT,
-    VA_DESTROY,
-    VA_STOP, /* end its processes, keep its isolation (operate) */
-};
+/* VA_STOP ends a VI's processes and keeps its isolation (SOL003 operate). */
+enum vi_action { VA_NONE, VA_CREATE, VA_START, VA_READY, VA_REBOOT, VA_DESTROY, VA_STOP };
 
 struct site_rt;
 

@@ -95,11 +95,13 @@ static const struct jv_field action_item = {.type = JV_OBJECT, .fields = action_
     {                                                                \
         .name = n, .type = JV_ARRAY, .max = 32, .item = &action_item \
     }
+/* clang-format off: one stage a line */
 static const struct jv_field lifecycle_fields[] = {
     ACTIONS("pre_deployment"), ACTIONS("deployment"), ACTIONS("post_deployment"),
     ACTIONS("undeployment"),   ACTIONS("heal"),       ACTIONS("scale"),
     ACTIONS("update"),         ACTIONS("operate"),    END,
 };
+/* clang-format on */
 
 static const struct jv_field retry_fields[] = {
     INT("attempts", 0, 1, 20),
