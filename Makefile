@@ -5,6 +5,7 @@
 #   make run        install missing packages, start a vnfmd and deploy a sample VNF
 #   make bench      the benchmarks; results go to bench/results/
 #   make format     apply .clang-format
+#   make fuzz       libFuzzer targets of the parsers (clang)
 #
 # SAN=1 builds into build/san with AddressSanitizer and UBSan.
 
@@ -35,7 +36,7 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit bench run clean format check-format deps
+.PHONY: all test unit bench run clean format check-format deps fuzz
 all: $(BUILD)/vnfmd $(BUILD)/vnfmctl $(EXAMPLE_BINS)
 
 $(BUILD)/libvnfm.a: $(LIB_OBJS)
@@ -89,5 +90,14 @@ check-format:
 
 clean:
 	rm -rf build
+
+# libFuzzer targets of the parsers (clang): make fuzz; build/fuzz/fuzz_xml -max_total_time=60
+FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Isrc $(shell pkg-config --cflags $(PKGS)) \
+              -fsanitize=fuzzer,address,undefined
+fuzz: build/fuzz/fuzz_xml
+
+build/fuzz/fuzz_xml: fuzz/fuzz_xml.c src/api/xml.c src/util/jsonv.c src/util/mem.c src/util/ids.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $^ $(shell pkg-config --libs jansson libxml-2.0 libcrypto)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/core/main.d

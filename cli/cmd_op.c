@@ -23,10 +23,11 @@ static bool is(const char *s, const char *want)
     return s && strcmp(s, want) == 0;
 }
 
-/* An operation state or event result that ends the operation (docs/API.md). */
+/* An operation state or event result that ends the operation (docs/API.md),
+ * or stops it until an operator decides (failed_temp). */
 static bool final(const char *s)
 {
-    return is(s, "completed") || is(s, "failed") || is(s, "rolled_back");
+    return is(s, "completed") || is(s, "failed") || is(s, "rolled_back") || is(s, "failed_temp");
 }
 
 static void print_operation(struct ctl *c, const json_t *op)
@@ -146,12 +147,20 @@ static int show_outcome(struct ctl *c, const char *id)
     return rc;
 }
 
+static int follow_after(struct ctl *c, const json_t *op, long long timeout_s, long long after);
+
 /* Prints op's events until it ends, then the finished operation. */
 static int follow(struct ctl *c, const json_t *op, long long timeout_s)
 {
+    return follow_after(c, op, timeout_s, 0);
+}
+
+/* follow, from the events after seq after (those before are history). */
+static int follow_after(struct ctl *c, const json_t *op, long long timeout_s, long long after)
+{
     const char *id = str(op, "id");
     struct waiter w = {0};
-    char *e = ctl_path("%s", id), *q = xasprintf("operation=%s&after=0", e);
+    char *e = ctl_path("%s", id), *q = xasprintf("operation=%s&after=%lld", e, after);
     int rc;
 
     if (!str(op, "created") || time_parse(str(op, "created"), &w.t0))
@@ -180,6 +189,8 @@ int op_finish(struct ctl *c, bool wait, long long timeout_s, int status, json_t 
 
     if (status < 0)
         rc = -status;
+    else if (status == 204) /* nothing to run: a deployment never instantiated, deleted */
+        printf("done (no operation was needed)\n");
     else if (status != 202)
         rc = fail_server(status, op);
     else if (!id)
@@ -255,4 +266,78 @@ int cmd_op_wait(struct ctl *c, const struct args *a)
     }
     json_decref(op);
     return rc;
+}
+
+/* ---- operator decisions: retry, rollback, fail, cancel ---- */
+
+/* The seq of the operation's newest event: what a decision's --wait skips. */
+static long long last_seq(struct ctl *c, const char *id)
+{
+    char *e = ctl_path("%s", id), *q = xasprintf("/v0/logs?operation=%s&tail=1&limit=1", e);
+    json_t *out = NULL;
+    long long seq = 0;
+
+    if (ctl_http(c, "GET", q, NULL, NULL, &out) == 200)
+        seq = json_integer_value(
+            json_object_get(json_array_get(json_object_get(out, "logs"), 0), "seq"));
+    json_decref(out);
+    free(q);
+    free(e);
+    return seq;
+}
+
+static int decide(struct ctl *c, const struct args *a, const char *what, json_t *body)
+{
+    char *p = ctl_path("/v0/operations/%s/", a->pos[0]), *path = xasprintf("%s%s", p, what);
+    long long timeout_s, after;
+    json_t *op = NULL;
+    int status, rc = op_timeout(a, &timeout_s);
+
+    free(p);
+    if (rc) {
+        free(path);
+        json_decref(body);
+        return rc;
+    }
+    after = last_seq(c, a->pos[0]);
+    if (!body)
+        body = json_object();
+    status = ctl_http(c, "POST", path, body, NULL, &op);
+    free(path);
+    json_decref(body);
+    if (status == 200) { /* fail: the failed operation */
+        print_operation(c, op);
+        json_decref(op);
+        return EXIT_OK;
+    }
+    if (status == 202 && arg_flag(a, "wait") && str(op, "id")) {
+        rc = follow_after(c, op, timeout_s, after);
+        json_decref(op);
+        return rc;
+    }
+    return op_finish(c, false, timeout_s, status, op);
+}
+
+int cmd_op_retry(struct ctl *c, const struct args *a)
+{
+    return decide(c, a, "retry", NULL);
+}
+
+int cmd_op_rollback(struct ctl *c, const struct args *a)
+{
+    return decide(c, a, "rollback", NULL);
+}
+
+int cmd_op_fail(struct ctl *c, const struct args *a)
+{
+    return decide(c, a, "fail", NULL);
+}
+
+int cmd_op_cancel(struct ctl *c, const struct args *a)
+{
+    const char *mode = arg_opt(a, "mode");
+
+    if (mode && strcmp(mode, "GRACEFUL") != 0 && strcmp(mode, "FORCEFUL") != 0)
+        return fail_usage(a->cmd, "--mode must be GRACEFUL or FORCEFUL");
+    return decide(c, a, "cancel", mode ? json_pack("{s:s}", "mode", mode) : NULL);
 }

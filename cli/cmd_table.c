@@ -135,6 +135,24 @@ static const struct optspec wait_opts[] = {
     {"timeout", "SECONDS", "give up after SECONDS (default 300; exit 4)"},
     END_OPTS,
 };
+static const struct optspec decide_opts[] = {
+    {"wait", NULL, "follow the operation until it ends or stops again (as 'op wait')"},
+    {"timeout", "SECONDS", "with --wait, give up after SECONDS (default 300; exit 4)"},
+    END_OPTS,
+};
+static const struct optspec cancel_opts[] = {
+    {"mode", "MODE", "GRACEFUL (default) or FORCEFUL; both let running VIM calls end"},
+    {"wait", NULL, "follow the operation until it stops in failed_temp"},
+    {"timeout", "SECONDS", "with --wait, give up after SECONDS (default 300; exit 4)"},
+    END_OPTS,
+};
+
+#define DECIDE_NOTE                                                                       \
+    "An operation started with the pause failure policy (every SOL003 task) stops in\n"   \
+    "state failed_temp when a stage fails after its retries, or when cancelled; its\n"    \
+    "deployment stays busy until an operator decides: retry (re-run the failed stage),\n" \
+    "rollback (undo what it added; not for heal, terminate, scale in), or fail (give\n"   \
+    "up: state failed, the deployment is released).\n"
 static const struct optspec log_opts[] = {
     {"category", "C", "lifecycle, api, vim, system or audit"},
     {"tag", "TAG", "records carrying TAG (the VNFD's tags)"},
@@ -508,6 +526,49 @@ const struct command ctl_commands[] = {
                        "  3  the manager cannot be reached\n"
                        "  4  --timeout passed first\n",
         .run = cmd_op_wait,
+    },
+    {
+        .name = "op retry",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "retry an operation stopped in failed_temp",
+        .description = DECIDE_NOTE,
+        .opts = decide_opts,
+        .examples = "vnfmctl op retry op-5c1e0a9b2d7f --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_op_retry,
+    },
+    {
+        .name = "op rollback",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "roll back an operation stopped in failed_temp",
+        .description = DECIDE_NOTE,
+        .opts = decide_opts,
+        .examples = "vnfmctl op rollback op-5c1e0a9b2d7f --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_op_rollback,
+    },
+    {
+        .name = "op fail",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "give up an operation stopped in failed_temp",
+        .description = DECIDE_NOTE,
+        .examples = "vnfmctl op fail op-5c1e0a9b2d7f",
+        .run = cmd_op_fail,
+    },
+    {
+        .name = "op cancel",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "cancel a running operation: it stops in failed_temp",
+        .description = "No further stage or retry starts; once the work in flight has ended the\n"
+                       "operation stops in failed_temp (SOL003 5.4.17).\n\n" DECIDE_NOTE,
+        .opts = cancel_opts,
+        .examples = "vnfmctl op cancel op-5c1e0a9b2d7f --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_op_cancel,
     },
     {
         .name = "logs",

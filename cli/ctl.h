@@ -203,6 +203,10 @@ int cmd_decision_show(struct ctl *c, const struct args *a);
 int cmd_op_list(struct ctl *c, const struct args *a);
 int cmd_op_show(struct ctl *c, const struct args *a);
 int cmd_op_wait(struct ctl *c, const struct args *a);
+int cmd_op_retry(struct ctl *c, const struct args *a);
+int cmd_op_rollback(struct ctl *c, const struct args *a);
+int cmd_op_fail(struct ctl *c, const struct args *a);
+int cmd_op_cancel(struct ctl *c, const struct args *a);
 int cmd_logs(struct ctl *c, const struct args *a);
 int cmd_events(struct ctl *c, const struct args *a);
 

@@ -47,6 +47,8 @@ struct route {
 
 extern const struct route api_routes[];
 extern const size_t api_n_routes;
+/* The schema that types an XML body of rt, or NULL (routes.c). */
+const struct jv_field *route_body_schema(const struct route *rt);
 
 struct http_server *http_start(struct core *c, char *err, size_t errlen);
 /* Stops accepting connections, ends event streams, closes the server. */

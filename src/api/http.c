@@ -1,4 +1,5 @@
 #include "api/http_internal.h"
+#include "api/xml.h"
 #include "core/auth.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <arpa/inet.h>
 
 #define BODY_MAX          (1u << 20)
 #define MAX_THREAD_STORES 64
@@ -29,6 +32,8 @@ struct req {
     struct sbuf body;
     bool too_large;
     struct txn *txn; /* while (and after) the transactor handles it */
+    /* How its answer is written. */
+    struct http_fmt fmt;
 };
 
 static __thread struct store *tl_store;
@@ -54,9 +59,84 @@ struct store *http_thread_store(struct http_server *s)
 enum MHD_Result http_respond(struct MHD_Connection *conn, const struct result *r,
                              const char *client_txn_id)
 {
-    char *text = r->raw    ? xstrdup(r->raw)
-                 : r->body ? json_dumps(r->body, JSON_COMPACT | JSON_REAL_PRECISION(10))
-                           : NULL;
+    static const struct http_fmt plain = {HTTP_NATIVE};
+
+    return http_respond_fmt(conn, r, client_txn_id, &plain);
+}
+
+/* A SOL003 error: the native error as ProblemDetails (SOL013 6.4), with
+ * the offending field kept as an extension member. */
+static json_t *problem_details(const json_t *err, int status)
+{
+    json_t *p =
+        json_pack("{s:s, s:i, s:s}", "title", MHD_get_reason_phrase_for((unsigned)status), "status",
+                  status, "detail", json_string_value(json_object_get(err, "message")) ?: "");
+
+    if (json_object_get(err, "field"))
+        json_object_set(p, "field", json_object_get(err, "field"));
+    return p;
+}
+
+/* The body of r as text in format f, and its media type. */
+static char *body_text(const struct result *r, const struct http_fmt *f, const char **ctype)
+{
+    json_t *doc;
+    char *text;
+    bool list;
+
+    *ctype = "application/json";
+    if (!r->raw && !r->body)
+        return NULL;
+    if (r->ctype) { /* a body of another kind (Prometheus text): as it is */
+        *ctype = r->ctype;
+        return xstrdup(r->raw);
+    }
+    if (f->style == HTTP_NATIVE && !f->xml)
+        return r->raw ? xstrdup(r->raw)
+                      : json_dumps(r->body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    doc = r->body ? json_incref(r->body) : json_loads(r->raw, 0, NULL);
+    if (f->style == HTTP_SOL003) {
+        if (r->status >= 400 && json_object_get(doc, "error")) {
+            json_t *p = problem_details(doc, r->status);
+
+            json_decref(doc);
+            doc = p;
+            *ctype = "application/problem+json";
+        }
+        text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY);
+    } else {
+        const char *root = r->status >= 400 ? "error" : r->status == 202 ? "operation" : f->root;
+
+        root = xml_root_of(doc, root, &list);
+        text = xml_from_json(list ? json_object_get(doc, root) : doc, root);
+        *ctype = XML_MEDIA_TYPE;
+    }
+    json_decref(doc);
+    return text;
+}
+
+/* ESC-Status-Code and ESC-Status-Message (seed Table 4): 200 "Success" for
+ * a change made, 202 for an operation started, else the error. */
+static void esc_headers(struct MHD_Response *resp, const struct result *r, const char *txid)
+{
+    const char *msg =
+        r->status == 202 ? "Accepted: the operation runs in the background" : "Success";
+    char code[16];
+
+    if (r->status >= 400)
+        msg = json_string_value(json_object_get(r->body, "message")) ?: "Error";
+    snprintf(code, sizeof(code), "%d", r->status >= 300 || r->status == 202 ? r->status : 200);
+    MHD_add_response_header(resp, "ESC-Status-Code", code);
+    MHD_add_response_header(resp, "ESC-Status-Message", msg);
+    if (txid)
+        MHD_add_response_header(resp, "ESC-Transaction-Id", txid);
+}
+
+enum MHD_Result http_respond_fmt(struct MHD_Connection *conn, const struct result *r,
+                                 const char *client_txn_id, const struct http_fmt *f)
+{
+    const char *ctype;
+    char *text = body_text(r, f, &ctype);
     struct MHD_Response *resp;
     enum MHD_Result ret;
     size_t len = 0;
@@ -70,27 +150,31 @@ enum MHD_Result http_respond(struct MHD_Connection *conn, const struct result *r
     resp = MHD_create_response_from_buffer(len, text ? text : "",
                                            text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (text)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                r->ctype ? r->ctype : "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (*r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-    if (client_txn_id)
+    if (client_txn_id && f->style == HTTP_NATIVE)
         MHD_add_response_header(resp, "Client-Transaction-Id", client_txn_id);
+    if (f->esc)
+        esc_headers(resp, r, client_txn_id);
+    if (*f->version)
+        MHD_add_response_header(resp, "Version", f->version);
     ret = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-static enum MHD_Result respond_error(struct MHD_Connection *conn, int status, const char *reason,
-                                     const char *key, const char *value, const char *msg)
+static enum MHD_Result respond_error(struct MHD_Connection *conn, const struct http_fmt *f,
+                                     int status, const char *reason, const char *key,
+                                     const char *value, const char *msg)
 {
     struct result r = {0};
     enum MHD_Result ret;
 
     result_fail(&r, status, reason, key, value, "%s", msg);
-    ret = http_respond(conn, &r, NULL);
+    ret = http_respond_fmt(conn, &r, NULL, f);
     result_done(&r);
     return ret;
 }
@@ -216,12 +300,21 @@ static json_t *parse_body(struct MHD_Connection *conn, const struct route *rt, s
             result_fail(res, 400, "bad-json", NULL, NULL, "a JSON object body is required");
         return rt->flags & R_BODY ? NULL : json_object();
     }
-    if (ctype && !strcasestr(ctype, "json")) {
+    if (xml_media(ctype)) {
+        if (xml_to_json(rq->body.s, rq->body.len, route_body_schema(rt), &body, &jerr)) {
+            result_fail(res, 400, jerr.reason, *jerr.field ? "field" : NULL, jerr.field, "%s",
+                        jerr.message);
+            return NULL;
+        }
+    } else if (ctype && !strcasestr(ctype, "json")) {
         result_fail(res, 415, "unsupported-media-type", NULL, NULL,
-                    "Content-Type '%s' is not supported; send application/json", ctype);
+                    "Content-Type '%s' is not supported; send application/json or "
+                    "application/xml",
+                    ctype);
         return NULL;
+    } else {
+        body = json_loadb(rq->body.s, rq->body.len, JSON_REJECT_DUPLICATES, &jerror);
     }
-    body = json_loadb(rq->body.s, rq->body.len, JSON_REJECT_DUPLICATES, &jerror);
     if (!body) {
         result_fail(res, 400, "bad-json", NULL, NULL, "malformed JSON at line %d column %d: %s",
                     jerror.line, jerror.column, jerror.text);
@@ -229,7 +322,9 @@ static json_t *parse_body(struct MHD_Connection *conn, const struct route *rt, s
     }
     if (!json_is_object(body)) {
         json_decref(body);
-        result_fail(res, 400, "bad-json", NULL, NULL, "the body must be a JSON object");
+        result_fail(res, 400, "bad-json", NULL, NULL,
+                    "the body must be a JSON object (or an "
+                    "XML element with children)");
         return NULL;
     }
     if ((rt->schema && jv_check(body, rt->schema, &jerr)) ||
@@ -243,10 +338,34 @@ static json_t *parse_body(struct MHD_Connection *conn, const struct route *rt, s
 
 static int check_callback(const char *url, struct result *res)
 {
-    if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0 && url[0] != '/')
         return result_fail(res, 400, "invalid-value", "field", "Callback",
-                           "the Callback header must be an absolute http:// or https:// URL");
+                           "the Callback header must be an absolute http:// or https:// URL, "
+                           "or a path (seed Table 3)");
     return 0;
+}
+
+/* A Callback that is a path (seed Table 3: "Callback:/createtenantcallback")
+ * goes to --callback-base, else to the client's own address. malloc'd. */
+static char *resolve_callback(struct http_server *s, struct MHD_Connection *conn, const char *cb)
+{
+    const union MHD_ConnectionInfo *ci;
+    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+    const char *base = s->c->cfg->callback_base;
+
+    if (!cb || cb[0] != '/')
+        return xstrdup(cb);
+    if (base)
+        return xasprintf("%.*s%s", (int)(strlen(base) - (base[strlen(base) - 1] == '/')), base, cb);
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, host,
+                  sizeof(host));
+        return xasprintf("http://[%s]%s", host, cb);
+    }
+    if (ci && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr, host, sizeof(host));
+    return xasprintf("http://%s%s", host, cb);
 }
 
 static void txn_complete(struct txn *t)
@@ -263,7 +382,7 @@ static enum MHD_Result submit_write(struct http_server *s, struct MHD_Connection
     struct txn *t;
 
     if (check_callback(cb, &r->res) || !(body = parse_body(conn, rt, rq, &r->res)))
-        return http_respond(conn, &r->res, txid);
+        return http_respond_fmt(conn, &r->res, txid, &rq->fmt);
     t = txn_new(rt->apply, rt->name);
     t->admin_only = rt->flags & R_ADMIN;
     t->who = r->who;
@@ -272,7 +391,9 @@ static enum MHD_Result submit_write(struct http_server *s, struct MHD_Connection
     memset(r->args, 0, sizeof(r->args));
     t->query = json_incref(r->query);
     t->client_txn_id = xstrdup(txid);
-    t->callback = xstrdup(cb);
+    t->callback = resolve_callback(s, conn, cb);
+    t->xml = rq->fmt.xml;
+    t->xml_root = xstrdup(rq->fmt.root);
     t->complete = txn_complete;
     t->complete_data = conn;
     rq->txn = t;
@@ -281,25 +402,80 @@ static enum MHD_Result submit_write(struct http_server *s, struct MHD_Connection
     return MHD_YES;
 }
 
+/* The root element of a route's single-object answers: its last literal
+ * segment in the singular ("/v0/tenants/{id}" -> "tenant"), or for an
+ * action on an object ("/v0/operations/{id}/fail") the object's. */
+static void route_root(const char *pattern, char *out, size_t size)
+{
+    char last[64] = "", prev[64] = "result", seg[64];
+    bool after_param = false, action = false;
+    size_t n;
+
+    for (const char *p = pattern; *p;) {
+        p += *p == '/';
+        n = strcspn(p, "/");
+        snprintf(seg, sizeof(seg), "%.*s", (int)n, p);
+        p += n;
+        if (seg[0] == '{') {
+            after_param = true;
+        } else if (*seg && strcmp(seg, "v0") != 0) {
+            action = after_param;
+            after_param = false;
+            if (!action)
+                snprintf(prev, sizeof(prev), "%s", seg);
+            snprintf(last, sizeof(last), "%s", seg);
+        }
+    }
+    snprintf(out, size, "%s", action && last[strlen(last) - 1] != 's' ? prev : last);
+    n = strlen(out);
+    if (n > 1 && out[n - 1] == 's' && out[n - 2] != 's')
+        out[n - 1] = '\0';
+}
+
+/* XML when the client accepts it (before JSON), else as it wrote. */
+static void native_fmt(struct MHD_Connection *conn, const struct route *rt, struct http_fmt *f)
+{
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *json = accept ? strcasestr(accept, "json") : NULL;
+    const char *xml = accept ? strcasestr(accept, "xml") : NULL;
+
+    memset(f, 0, sizeof(*f));
+    f->style = HTTP_NATIVE;
+    f->esc = true;
+    if (json || xml)
+        f->xml = xml && (!json || xml < json);
+    else
+        f->xml = xml_media(ctype);
+    route_root(rt ? rt->pattern : "/v0/result", f->root, sizeof(f->root));
+}
+
 static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *conn, const char *url,
                                 const char *method, struct req *rq)
 {
+    const char *txid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Client-Transaction-Id");
     struct rctx r = {.c = s->c};
     struct sbuf allow = SBUF_INIT;
     const struct route *rt = find_route(method, url, r.args, &allow);
     enum MHD_Result ret;
 
+    if (strncmp(url, "/vnflcm/", 8) == 0 || strcmp(url, "/vnflcm") == 0) {
+        free_args(r.args); /* SOL003 has its own routes */
+        sbuf_done(&allow);
+        return sol_dispatch(s, conn, url, method, rq);
+    }
+    native_fmt(conn, rt, &rq->fmt);
     if (!rt && allow.len) {
         result_fail(&r.res, 405, "method-not-allowed", NULL, NULL, "method not allowed here");
         r.res.allow = sbuf_str(&allow);
-        ret = http_respond(conn, &r.res, NULL);
+        ret = http_respond_fmt(conn, &r.res, NULL, &rq->fmt);
         result_done(&r.res);
         sbuf_done(&allow);
         return ret;
     }
     if (!rt) {
         sbuf_done(&allow);
-        return respond_error(conn, 404, "not-found", NULL, NULL, "no such resource");
+        return respond_error(conn, &rq->fmt, 404, "not-found", NULL, NULL, "no such resource");
     }
     sbuf_done(&allow);
     r.query = json_object();
@@ -313,12 +489,12 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *co
              !r.who.admin && rt->read)
         result_fail(&r.res, 403, "forbidden", NULL, NULL, "'%s' needs the admin token", rt->name);
     if (r.res.status)
-        ret = http_respond(conn, &r.res, NULL);
+        ret = http_respond_fmt(conn, &r.res, txid, &rq->fmt);
     else if (rt->flags & R_STREAM)
         ret = sse_start(s, conn, &r);
     else if (rt->read) {
         rt->read(&r);
-        ret = http_respond(conn, &r.res, NULL);
+        ret = http_respond_fmt(conn, &r.res, txid, &rq->fmt);
     } else
         ret = submit_write(s, conn, rt, rq, &r);
     result_done(&r.res);
@@ -348,7 +524,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (rq->txn) /* resumed: the transactor has answered */
-        return http_respond(conn, &rq->txn->res, rq->txn->client_txn_id);
+        return http_respond_fmt(conn, &rq->txn->res, rq->txn->client_txn_id, &rq->fmt);
     return dispatch(s, conn, url, method, rq);
 }
 
@@ -438,4 +614,39 @@ void http_stop(struct http_server *s)
     pthread_mutex_destroy(&s->mu);
     free(s->db_path);
     free(s);
+}
+
+/* ---- for other front ends on the same server (http_internal.h) ---- */
+
+const struct sbuf *http_req_body(const struct req *rq, bool *too_large)
+{
+    *too_large = rq->too_large;
+    return &rq->body;
+}
+
+struct http_fmt *http_req_fmt(struct req *rq)
+{
+    return &rq->fmt;
+}
+
+enum MHD_Result http_submit(struct http_server *s, struct MHD_Connection *conn, struct req *rq,
+                            struct txn *t)
+{
+    t->complete = txn_complete;
+    t->complete_data = conn;
+    rq->txn = t;
+    MHD_suspend_connection(conn); /* before the loop can resume it */
+    txq_submit(s->c->txq, t);
+    return MHD_YES;
+}
+
+int http_authenticate(struct http_server *s, struct MHD_Connection *conn, struct store *st,
+                      struct principal *who, struct result *res)
+{
+    return authenticate(s, conn, st, who, res);
+}
+
+struct core *http_core(struct http_server *s)
+{
+    return s->c;
 }

@@ -121,6 +121,15 @@ static const struct jv_field push_fields[] = {
 };
 static const struct jv_field push_schema = OBJECT(push_fields);
 
+static const struct jv_field empty_fields[] = {END};
+static const struct jv_field empty_schema = OBJECT(empty_fields);
+static const char *const cancel_modes[] = {"GRACEFUL", "FORCEFUL", NULL};
+static const struct jv_field cancel_fields[] = {
+    {.name = "mode", .type = JV_STRING, .choices = cancel_modes},
+    END,
+};
+static const struct jv_field cancel_schema = OBJECT(cancel_fields);
+
 static const char *const no_params[] = {NULL};
 static const char *const vnfd_params[] = {"tenant", NULL};
 static const char *const dep_params[] = {"tenant", "site", "status", "vnfd", NULL};
@@ -193,6 +202,24 @@ const struct route api_routes[] = {
     GET("/v0/events", "events", R_STREAM, NULL, event_params),
     WRITE("POST", "/v0/debug/faults", "inject fault", R_ADMIN | R_BODY, svc_debug_fault,
           &fault_schema),
+    /* operator decisions on an operation in failed_temp, and cancel (SOL003 5.4.14-17) */
+    WRITE("POST", "/v0/operations/{id}/retry", "retry operation", 0, svc_op_retry, &empty_schema),
+    WRITE("POST", "/v0/operations/{id}/rollback", "roll back operation", 0, svc_op_rollback,
+          &empty_schema),
+    WRITE("POST", "/v0/operations/{id}/fail", "fail operation", 0, svc_op_fail, &empty_schema),
+    WRITE("POST", "/v0/operations/{id}/cancel", "cancel operation", 0, svc_op_cancel,
+          &cancel_schema),
 };
 
 const size_t api_n_routes = ARRAY_SIZE(api_routes);
+
+/* The schema that types an XML body of rt (xml.h): the route's own, or the
+ * descriptor's for routes that validate by hand. */
+const struct jv_field *route_body_schema(const struct route *rt)
+{
+    if (rt->schema)
+        return rt->schema;
+    if (rt->validate == vnfd_validate)
+        return vnfd_body_schema();
+    return NULL;
+}

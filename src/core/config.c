@@ -59,6 +59,9 @@ static const struct opt opts[] = {
     {"config", OPT_STR, O(config_file), "FILE", "read options from FILE (key = value lines)"},
     {"enable-fault-injection", OPT_BOOL, O(fault_injection), NULL,
      "allow POST /v0/debug/faults (tests only)"},
+    {"callback-base", OPT_STR, O(callback_base), "URL",
+     "where a relative Callback header (seed Table 3: 'Callback: /path') is sent (default: "
+     "http://CLIENT-ADDRESS)"},
 };
 
 void config_usage(FILE *out)
@@ -250,6 +253,11 @@ static int check(const struct config *cfg)
         fprintf(stderr, "vnfmd: --role must be 'cloud' or 'local', not '%s'\n", cfg->role);
         return -1;
     }
+    if (cfg->callback_base && strncmp(cfg->callback_base, "http://", 7) != 0 &&
+        strncmp(cfg->callback_base, "https://", 8) != 0) {
+        fprintf(stderr, "vnfmd: --callback-base must be an absolute http:// or https:// URL\n");
+        return -1;
+    }
     if (cfg->admin_token && strlen(cfg->admin_token) < 16) {
         fprintf(stderr, "vnfmd: --admin-token must be at least 16 characters\n");
         return -1;
@@ -327,4 +335,5 @@ void config_done(struct config *cfg)
     free(cfg->subnet);
     free(cfg->log_level);
     free(cfg->config_file);
+    free(cfg->callback_base);
 }

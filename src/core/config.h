@@ -29,6 +29,7 @@ struct config {
     char *log_level;
     char *config_file;
     bool fault_injection;
+    char *callback_base; /* absolute URL that relative Callback headers resolve against */
 };
 
 /* Parses argv (and the file named by --config). Returns 0, 1 when the

@@ -26,6 +26,7 @@ struct txq;
 struct wpool;
 struct health;
 struct http_server;
+struct lccn;
 
 #define TAG_LEN 6
 
@@ -58,6 +59,7 @@ struct core {
     uv_timer_t beat_timer; /* loop heartbeat and periodic work */
     uint64_t beat_ms;      /* monotonic ms of the last heartbeat (read by other threads) */
     bool stopping;
+    struct lccn *lccn; /* SOL003 notification sender (lccn.c), NULL when not started */
 };
 
 /* Who makes a request. */

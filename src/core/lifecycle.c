@@ -1,8 +1,10 @@
 #include "core/lifecycle.h"
 #include "core/actions.h"
+#include "core/lccn.h"
 #include "core/notify.h"
 #include "core/txq.h"
 #include "core/vi_job.h"
+#include "model/sol003.h"
 #include "model/vnfd.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -14,14 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_STEPS      4
+#define MAX_STEPS      5
 #define MAX_BACKOFF_MS 30000
 
 struct step {
     enum stage stage;
     enum vi_action act;
     bool actions_first; /* the stage's custom actions run before its VI work */
+    /* The operation's member listing the step's VIs; NULL = "vis". */
+    const char *targets;
+    unsigned flags;
 };
+
+#define STEP_SKIP_EMPTY (1u << 0) /* skipped, actions too, when it has no VIs */
+#define STEP_NO_ACTIONS (1u << 1) /* runs no custom actions */
 
 struct plan {
     const char *name;
@@ -48,7 +56,26 @@ static const struct plan plans[] = {
     {"scale_in", 1, {{ST_SCALE, VA_DESTROY, true}}},
     {"rollback", 1, {{ST_FAIL, VA_DESTROY, false}}},
     {"resize", 1, {{ST_SCALE, VA_RESIZE, false}}},
+    /* SOL003 (docs/SOL003.md): terminate is the undeploy plan, keeping the
+     * record; operate stops or starts VIs without destroying them; rescale
+     * adds and removes VIs of several VDUs in one operation (scale to level,
+     * change flavour), adding first so that a failure can still roll back;
+     * modify changes only records (its update actions may veto it). */
+    {"terminate", 1, {{ST_UNDEPLOYMENT, VA_DESTROY, true}}},
+    {"operate_stop", 1, {{ST_OPERATE, VA_STOP, false}}},
+    {"operate_start", 2, {{ST_OPERATE, VA_START, false}, {ST_POST_DEPLOYMENT, VA_READY, false}}},
+    {"rescale",
+     5,
+     {{ST_SCALE, VA_NONE, false},
+      {ST_VI_DEPLOYMENT, VA_CREATE, false, NULL, STEP_SKIP_EMPTY},
+      {ST_DEPLOYMENT, VA_START, false, NULL, STEP_SKIP_EMPTY},
+      {ST_POST_DEPLOYMENT, VA_READY, false, NULL, STEP_SKIP_EMPTY},
+      {ST_SCALE, VA_DESTROY, false, "vis_in", STEP_SKIP_EMPTY | STEP_NO_ACTIONS}}},
+    {"modify", 1, {{ST_UPDATE, VA_NONE, false}}},
 };
+
+/* The step of plan "rescale" that removes VIs: no rollback once it began. */
+#define RESCALE_REMOVE_STEP 4
 
 struct oprun {
     struct core *c;
@@ -57,6 +84,8 @@ struct oprun {
     const struct plan *plan;
     unsigned idx, attempt, pending, failed;
     unsigned phase; /* 0, 1: VI work and custom actions, in the step's order */
+    bool pause;     /* failure policy: failed_temp instead of rollback or failed */
+    bool cancel;    /* a cancel is pending: no further retry or stage */
     uint64_t step_started_ms;
     json_t *common; /* event fields of every record: tenant, tags */
     char err[768];
@@ -148,20 +177,59 @@ static void kick(struct core *c, void *arg);
 json_t *lc_op_start(struct core *c, json_t *dep, const char *type, const char *plan, json_t *vis,
                     json_t *params, const struct txn *t, bool automatic)
 {
-    const struct plan *p = plan_find(plan);
+    struct lc_start s = {type, plan, vis, params, t, automatic};
+
+    return lc_op_start_ex(c, dep, &s);
+}
+
+/* The VDU of every VI the operation targets, for views of VIs since gone. */
+static json_t *vi_vdus(struct core *c, const json_t *op)
+{
+    static const char *const lists[] = {"vis", "vis_in"};
+    json_t *out = json_object(), *id;
+    size_t i;
+
+    for (size_t k = 0; k < ARRAY_SIZE(lists); k++) {
+        json_array_foreach(json_object_get(op, lists[k]), i, id)
+        {
+            json_t *vi = load(c, STORE_VI, json_string_value(id));
+
+            if (vi)
+                json_object_set(out, json_string_value(id), json_object_get(vi, "vdu"));
+            json_decref(vi);
+        }
+    }
+    return out;
+}
+
+json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
+{
+    const struct plan *p = plan_find(s->plan);
+    const struct txn *t = s->t;
     char id[40], obj[80];
     json_t *op, *f;
 
     id_random(id, "op-", 12);
-    op = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:s?, s:s?, s:o, s:o, "
-        "s:[], s:n, s:s, s:i, s:{}, s:I}",
-        "id", id, "type", type, "deployment", doc_str(dep, "id"), "tenant", doc_str(dep, "tenant"),
-        "state", "processing", "stage", stage_name(p->steps[0].stage), "attempt", 1, "error",
-        "automatic", automatic, "client_transaction_id", t ? t->client_txn_id : NULL, "callback",
-        t ? t->callback : NULL, "params", params ? params : json_object(), "vis", vis, "stages",
-        "finished", "_plan", plan, "_step", 0, "_progress", "_created_ms", (json_int_t)mono_ms());
+    op = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:s?, s:s?, s:o, s:o, "
+                   "s:[], s:n, s:s, s:i, s:{}, s:I}",
+                   "id", id, "type", s->type, "deployment", doc_str(dep, "id"), "tenant",
+                   doc_str(dep, "tenant"), "state", s->starting ? "starting" : "processing",
+                   "stage", stage_name(p->steps[0].stage), "attempt", 1, "error", "automatic",
+                   s->automatic, "client_transaction_id", t ? t->client_txn_id : NULL, "callback",
+                   t ? t->callback : NULL, "params", s->params ? s->params : json_object(), "vis",
+                   s->vis, "stages", "finished", "_plan", s->plan, "_step", 0, "_progress",
+                   "_created_ms", (json_int_t)mono_ms());
     doc_touch(op, "created");
+    json_object_set(op, "state_entered", json_object_get(op, "created"));
+    json_object_set_new(op, "_vnf", sol_vnf_identity(dep)); /* for notifications (lccn.c) */
+    if (t && t->xml)
+        json_object_set_new(op, "_callback_xml", json_true()); /* XML client (F3) */
+    if (s->pause)
+        json_object_set_new(op, "_on_failure", json_string("pause"));
+    if (s->extra)
+        json_object_update(op, s->extra);
+    json_decref(s->extra);
+    json_object_set_new(op, "_vdus", vi_vdus(c, op));
     put(c, STORE_OP, op);
     doc_set_str(dep, "operation", id);
     put(c, STORE_DEPLOYMENT, dep);
@@ -169,8 +237,11 @@ json_t *lc_op_start(struct core *c, json_t *dep, const char *type, const char *p
     f = json_pack("{s:s, s:s, s:s, s:s}", "object", obj, "deployment", doc_str(dep, "id"),
                   "operation", id, "result", "started");
     json_object_update_new(f, common_fields(dep));
-    core_event(c, "info", "lifecycle", "operation", f, "%s of %s started (%s)", type,
+    core_event(c, "info", "lifecycle", "operation", f, "%s of %s started (%s)", s->type,
                doc_str(dep, "id"), id);
+    if (strcmp(s->type, "deploy") == 0) /* the native deploy creates the VNF instance */
+        lccn_vnf_identifier(c, dep, true);
+    lccn_op_started(c, op);
     core_after_commit(c, kick, xstrdup(id), free);
     return op;
 }
@@ -209,6 +280,8 @@ static void run_new(struct core *c, const char *op_id)
     r->plan = p;
     r->idx = (unsigned)doc_int(op, "_step", 0);
     r->attempt = (unsigned)doc_int(op, "attempt", 1);
+    r->pause = strcmp(jv_str(op, "_on_failure", ""), "pause") == 0;
+    r->cancel = json_is_true(json_object_get(op, "_cancel"));
     if (r->idx >= p->n)
         r->idx = p->n - 1;
     r->common = common_fields(dep);
@@ -225,9 +298,19 @@ static void kick(struct core *c, void *arg)
     run_new(c, arg);
 }
 
+static void resume_state(struct core *c, const char *state);
+
 void lc_resume_all(struct core *c)
 {
-    struct store_where w = {"state", "processing", false};
+    /* failed_temp waits for an operator; these carry on */
+    resume_state(c, "starting");
+    resume_state(c, "processing");
+    resume_state(c, "rolling_back");
+}
+
+static void resume_state(struct core *c, const char *state)
+{
+    struct store_where w = {"state", state, false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
     json_t *ops, *op;
     size_t i;
@@ -288,25 +371,92 @@ static void resize_revert(struct core *c, const json_t *op)
     }
 }
 
+/* The deployment's instance counts, from its VI records. */
+static void recount(struct core *c, json_t *dep)
+{
+    struct store_where w = {"deployment", doc_str(dep, "id"), false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *inst = json_object(), *vis = NULL, *vi;
+    const json_t *vdu;
+    size_t i;
+
+    json_array_foreach(json_object_get(json_object_get(dep, "_descriptor"), "vdus"), i, vdu)
+    {
+        json_object_set_new(inst, doc_str(vdu, "id"), json_integer(0));
+    }
+    if (store_list(c->st, STORE_VI, &o, &vis) == 0) {
+        json_array_foreach(vis, i, vi)
+        {
+            const char *v = doc_str(vi, "vdu");
+
+            json_object_set_new(inst, v, json_integer(jv_int(inst, v, 0) + 1));
+        }
+    }
+    json_decref(vis);
+    json_object_set_new(dep, "instances", inst);
+}
+
+/* The end of the SOL003 operations on their deployment (docs/SOL003.md):
+ * terminate and a rolled back instantiate leave it NOT_INSTANTIATED,
+ * operate leaves it stopped or running, change_flavour and modify_info
+ * apply their change only once completed. Returns false for other types. */
+static bool finish_sol(struct core *c, json_t *dep, json_t *op, const char *state, const char *err)
+{
+    static const char *const types[] = {"instantiate",    "terminate",      "operate",
+                                        "scale_to_level", "change_flavour", "modify_info"};
+    const char *type = doc_str(op, "type"), *status;
+    const json_t *params = json_object_get(op, "params");
+    bool ok = strcmp(state, "completed") == 0, known = false;
+
+    for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+        known = known || strcmp(type, types[i]) == 0;
+    if (!known)
+        return false;
+    recount(c, dep);
+    status = lc_dep_status(c, doc_str(dep, "id"));
+    if (strcmp(type, "instantiate") == 0 && !ok)
+        status = strcmp(state, "rolled_back") == 0 ? "not_instantiated" : "failed";
+    if (strcmp(type, "terminate") == 0)
+        status = ok ? "not_instantiated" : "failed";
+    if (strcmp(type, "operate") == 0 && ok &&
+        strcmp(jv_str(params, "change_state_to", ""), "STOPPED") == 0)
+        status = "stopped";
+    if (strcmp(type, "modify_info") == 0 && strcmp(doc_str(dep, "status"), "not_instantiated") == 0)
+        status = "not_instantiated";
+    if (ok && json_object_get(op, "_apply")) /* change_flavour, modify_info */
+        json_object_update(dep, json_object_get(op, "_apply"));
+    if (strcmp(status, "not_instantiated") == 0) {
+        doc_set_str(dep, "flavour", NULL);
+        doc_set_str(dep, "instantiation_level", NULL);
+    }
+    doc_set_str(dep, "operation", NULL);
+    doc_set_str(dep, "status", status);
+    doc_set_str(dep, "stage",
+                strcmp(status, "not_instantiated") == 0 ? stage_name(ST_ONBOARDING)
+                : ok                                    ? stage_name(ST_MONITORING)
+                                                        : stage_name(ST_FAIL));
+    doc_set_str(dep, "error", ok ? NULL : err);
+    put(c, STORE_DEPLOYMENT, dep);
+    return true;
+}
+
 static void finish_deployment(struct core *c, json_t *dep, json_t *op, const char *state,
                               const char *err)
 {
     const char *type = doc_str(op, "type");
     bool ok = strcmp(state, "completed") == 0;
 
+    if (finish_sol(c, dep, op, state, err))
+        return;
     if (ok && strcmp(type, "undeploy") == 0) {
         store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
+        lccn_vnf_identifier(c, dep, false); /* terminate + delete of the VNF instance */
         return;
     }
-    if (strcmp(doc_str(op, "_plan"), "scale_out") == 0 && !ok) {
-        json_t *inst = json_object_get(dep, "instances");
-        const char *vdu = jv_str(json_object_get(op, "params"), "vdu", "");
-
-        json_object_set_new(inst, vdu,
-                            json_integer(jv_int(inst, vdu, 0) -
-                                         (json_int_t)json_array_size(json_object_get(op, "vis"))));
-    }
-    if (strcmp(doc_str(op, "_plan"), "resize") == 0 && !ok)
+    if (strcmp(type, "scale") == 0 && !ok)
+        recount(c, dep); /* what a failed or rolled back scaling left (its _plan may be
+                            "rollback" by now) */
+    if (strcmp(type, "resize") == 0 && !ok)
         resize_revert(c, op);
     doc_set_str(dep, "operation", NULL);
     doc_set_str(dep, "stage", ok ? stage_name(ST_MONITORING) : stage_name(ST_FAIL));
@@ -318,42 +468,103 @@ static void finish_deployment(struct core *c, json_t *dep, json_t *op, const cha
     put(c, STORE_DEPLOYMENT, dep);
 }
 
-static void finish(struct oprun *r, const char *state)
+/* Sets an operation's state and when it entered it (SOL003 stateEnteredTime). */
+static void set_state(json_t *op, const char *state)
 {
-    struct core *c = r->c;
-    json_t *op, *dep, *f;
-    const char *err = *r->err ? r->err : NULL;
+    doc_set_str(op, "state", state);
+    doc_touch(op, "state_entered");
+}
+
+/* Event fields of an operation without a run. */
+static json_t *close_fields(const json_t *op, const json_t *dep, const char *result)
+{
+    char obj[80];
+    json_t *f;
+
+    snprintf(obj, sizeof(obj), "deployment/%s", doc_str(op, "deployment"));
+    f = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "object", obj, "deployment",
+                  doc_str(op, "deployment"), "operation", doc_str(op, "id"), "stage",
+                  doc_str(op, "stage"), "result", result);
+    json_object_update_new(f, common_fields(dep));
+    return f;
+}
+
+/* Ends operation op_id in a final state, releases its deployment and tells
+ * its Callback and the subscribers. */
+static void close_op(struct core *c, const char *op_id, const char *dep_id, const char *state,
+                     const char *err)
+{
+    json_t *op, *dep;
     uint64_t took;
 
     core_tx_begin(c);
-    op = load(c, STORE_OP, r->id);
-    dep = load(c, STORE_DEPLOYMENT, r->dep);
+    op = load(c, STORE_OP, op_id);
+    dep = load(c, STORE_DEPLOYMENT, dep_id);
     if (!op)
         goto out;
     took = mono_ms() - (uint64_t)doc_int(op, "_created_ms", (long long)mono_ms());
-    doc_set_str(op, "state", state);
+    set_state(op, state);
     if (strcmp(state, "completed") != 0 && err)
         doc_set_str(op, "error", err);
+    json_object_del(op, "_cancel");
     doc_touch(op, "finished");
     put(c, STORE_OP, op);
     if (dep)
         finish_deployment(c, dep, op, state, doc_str(op, "error"));
-    f = op_fields(r, state);
-    json_object_set_new(f, "stage", json_string(doc_str(op, "stage")));
-    core_event(c, strcmp(state, "completed") == 0 ? "info" : "error", "lifecycle", "operation", f,
-               "%s of %s %s after %llu ms%s%s", doc_str(op, "type"), r->dep, state,
-               (unsigned long long)took, err && strcmp(state, "completed") ? ": " : "",
+    core_event(c, strcmp(state, "completed") == 0 ? "info" : "error", "lifecycle", "operation",
+               close_fields(op, dep, state), "%s of %s %s after %llu ms%s%s", doc_str(op, "type"),
+               dep_id, state, (unsigned long long)took,
+               err && strcmp(state, "completed") ? ": " : "",
                err && strcmp(state, "completed") ? err : "");
+    lccn_op_changed(c, op);
     if (doc_str(op, "callback")) {
         json_t *pub = doc_public(op);
 
-        notify_post(c, doc_str(op, "callback"), pub, r->id);
+        notify_post_as(c, doc_str(op, "callback"), pub, op_id,
+                       json_is_true(json_object_get(op, "_callback_xml")));
         json_decref(pub);
     }
 out:
     core_tx_commit(c);
     if (op && c->on_op_end)
         c->on_op_end(c, op);
+    json_decref(op);
+    json_decref(dep);
+}
+
+static void finish(struct oprun *r, const char *state)
+{
+    close_op(r->c, r->id, r->dep, state, *r->err ? r->err : NULL);
+    run_free(r);
+}
+
+/* The pause policy (SOL003 FAILED_TEMP): the operation stops where it
+ * failed, or was cancelled, its deployment stays bound to it, and an
+ * operator decides (lc_op_retry, lc_op_rollback, lc_op_fail). */
+static void pause_op(struct oprun *r)
+{
+    struct core *c = r->c;
+    json_t *op, *dep;
+
+    core_tx_begin(c);
+    op = load(c, STORE_OP, r->id);
+    dep = load(c, STORE_DEPLOYMENT, r->dep);
+    if (op) {
+        set_state(op, "failed_temp");
+        doc_set_str(op, "error", r->err);
+        json_object_del(op, "_cancel");
+        put(c, STORE_OP, op);
+        lccn_op_changed(c, op);
+    }
+    if (dep) {
+        doc_set_str(dep, "error", r->err);
+        put(c, STORE_DEPLOYMENT, dep);
+    }
+    core_event(c, "error", "lifecycle", "operation", op_fields(r, "failed_temp"),
+               "%s of %s stopped in failed_temp at %s: %s; retry, roll back or fail it",
+               op ? doc_str(op, "type") : "operation", r->dep, stage_name(cur_step(r)->stage),
+               r->err);
+    core_tx_commit(c);
     json_decref(op);
     json_decref(dep);
     run_free(r);
@@ -380,6 +591,10 @@ static void op_failed(struct oprun *r)
     bool undo = strcmp(r->plan->name, "deploy") == 0 || strcmp(r->plan->name, "scale_out") == 0;
     json_t *op;
 
+    if (r->pause) {
+        pause_op(r);
+        return;
+    }
     if (!undo) {
         finish(r, "failed");
         return;
@@ -387,9 +602,12 @@ static void op_failed(struct oprun *r)
     core_tx_begin(c);
     op = load(c, STORE_OP, r->id);
     doc_set_str(op, "error", r->err);
+    json_object_set_new(op, "_orig_plan", json_string(r->plan->name));
     json_object_set_new(op, "_plan", json_string("rollback"));
     json_object_set_new(op, "_progress", json_object());
+    doc_touch(op, "state_entered"); /* processing, seen as ROLLING_BACK by SOL003 */
     put(c, STORE_OP, op);
+    lccn_op_changed(c, op);
     core_event(c, "warn", "lifecycle", "operation", op_fields(r, "rolling_back"),
                "%s of %s failed, rolling back: %s", doc_str(op, "type"), r->dep, r->err);
     core_tx_commit(c);
@@ -400,7 +618,8 @@ static void op_failed(struct oprun *r)
     step_begin(r);
 }
 
-static void step_ok(struct oprun *r)
+/* A step done: result "ok", or "skipped" for a step with nothing to do. */
+static void step_done(struct oprun *r, const char *result)
 {
     struct core *c = r->c;
     json_t *op;
@@ -408,13 +627,13 @@ static void step_ok(struct oprun *r)
     core_tx_begin(c);
     op = load(c, STORE_OP, r->id);
     if (op) {
-        record_stage(r, op, "ok");
+        record_stage(r, op, result);
         doc_set_int(op, "_step", r->idx + 1);
         doc_set_int(op, "attempt", 1);
         put(c, STORE_OP, op);
     }
-    core_event(c, "info", "lifecycle", "stage", op_fields(r, "ok"), "%s: %s done", r->dep,
-               stage_name(cur_step(r)->stage));
+    core_event(c, "info", "lifecycle", "stage", op_fields(r, result), "%s: %s %s", r->dep,
+               stage_name(cur_step(r)->stage), strcmp(result, "ok") == 0 ? "done" : result);
     core_tx_commit(c);
     json_decref(op);
     r->idx++;
@@ -479,12 +698,35 @@ static void run_phase(struct oprun *r)
         run_vi_work(r);
 }
 
+static void step_ok(struct oprun *r)
+{
+    step_done(r, "ok");
+}
+
+/* A cancel (SOL003 5.4.17) takes effect once the work in flight has ended:
+ * the stage is left as the journal has it, to be retried or rolled back. */
+static void cancelled(struct oprun *r)
+{
+    struct core *c = r->c;
+    json_t *op = load(c, STORE_OP, r->id);
+    char why[sizeof(r->err) + 64];
+
+    snprintf(why, sizeof(why), "cancelled (%s)%s%s", jv_str(op, "cancel_mode", "GRACEFUL"),
+             *r->err ? ": " : "", r->err);
+    memcpy(r->err, why, sizeof(r->err) - 1);
+    r->err[sizeof(r->err) - 1] = '\0';
+    json_decref(op);
+    pause_op(r);
+}
+
 /* Called whenever a piece of the current phase ends. */
 static void work_done(struct oprun *r)
 {
     if (r->pending > 0 || r->c->stopping)
         return;
-    if (r->failed)
+    if (r->cancel) /* the stage stays to be retried: its work is idempotent */
+        cancelled(r);
+    else if (r->failed)
         step_failed(r);
     else if (++r->phase < 2)
         run_phase(r);
@@ -492,14 +734,27 @@ static void work_done(struct oprun *r)
         step_ok(r);
 }
 
+/* The VIs a step acts on. */
+static const json_t *step_targets(const struct oprun *r, const json_t *op)
+{
+    const char *key = cur_step(r)->targets;
+
+    return json_object_get(op, key ? key : "vis");
+}
+
 static void step_begin(struct oprun *r)
 {
     struct core *c = r->c;
     const char *stage = stage_name(cur_step(r)->stage);
     json_t *op, *dep;
+    bool skip;
 
     if (c->stopping)
         return;
+    if (r->cancel) {
+        cancelled(r);
+        return;
+    }
     core_tx_begin(c);
     op = load(c, STORE_OP, r->id);
     dep = load(c, STORE_DEPLOYMENT, r->dep);
@@ -514,6 +769,11 @@ static void step_begin(struct oprun *r)
     doc_set_str(op, "stage", stage);
     doc_set_int(op, "attempt", r->attempt);
     doc_set_int(op, "_step", r->idx);
+    if (strcmp(doc_str(op, "state"), "starting") == 0) {
+        set_state(op, "processing"); /* SOL003: STARTING -> PROCESSING */
+        lccn_op_changed(c, op);
+    }
+    skip = (cur_step(r)->flags & STEP_SKIP_EMPTY) && json_array_size(step_targets(r, op)) == 0;
     put(c, STORE_OP, op);
     doc_set_str(dep, "stage", stage);
     put(c, STORE_DEPLOYMENT, dep);
@@ -531,7 +791,10 @@ static void step_begin(struct oprun *r)
     r->failed = 0;
     r->err[0] = '\0';
     r->phase = 0;
-    run_phase(r);
+    if (skip)
+        step_done(r, "skipped");
+    else
+        run_phase(r);
 }
 
 static void note_failure(struct oprun *r, const char *fmt, ...)
@@ -576,7 +839,9 @@ static void run_actions(struct oprun *r)
 {
     struct core *c = r->c;
     json_t *dep = load(c, STORE_DEPLOYMENT, r->dep), *op = load(c, STORE_OP, r->id);
-    struct actjob *j = dep && op ? actjob_new(c, cur_step(r)->stage, dep, op) : NULL;
+    struct actjob *j = dep && op && !(cur_step(r)->flags & STEP_NO_ACTIONS)
+                           ? actjob_new(c, cur_step(r)->stage, dep, op)
+                           : NULL;
 
     json_decref(dep);
     json_decref(op);
@@ -608,6 +873,10 @@ static void mark_before(struct core *c, json_t *vi, enum vi_action act)
     case VA_DESTROY:
         lc_unwatch_vi(c, doc_str(vi, "id"));
         doc_set_str(vi, "state", "destroying");
+        break;
+    case VA_STOP:
+        lc_unwatch_vi(c, doc_str(vi, "id"));
+        doc_set_str(vi, "state", "stopping");
         break;
     default:
         return;
@@ -643,6 +912,10 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
     case VA_DESTROY:
         store_delete(c->st, STORE_VI, doc_str(vi, "id"));
         return;
+    case VA_STOP:
+        doc_set_str(vi, "state", "stopped");
+        doc_set_int(vi, "pid", 0);
+        break;
     default:
         break;
     }
@@ -723,8 +996,8 @@ static void run_vi_work(struct oprun *r)
     core_tx_begin(c);
     op = load(c, STORE_OP, r->id);
     dep = load(c, STORE_DEPLOYMENT, r->dep);
-    jobs = xcalloc(json_array_size(json_object_get(op, "vis")) + 1, sizeof(*jobs));
-    json_array_foreach(json_object_get(op, "vis"), i, id)
+    jobs = xcalloc(json_array_size(step_targets(r, op)) + 1, sizeof(*jobs));
+    json_array_foreach(step_targets(r, op), i, id)
     {
         json_t *vi = load(c, STORE_VI, json_string_value(id));
         char err[256];
@@ -739,6 +1012,9 @@ static void run_vi_work(struct oprun *r)
             continue;
         }
         jobs[n] = vijob_new(c, act, dep, vi, err, sizeof(err));
+        if (jobs[n] && json_is_integer(json_object_get(json_object_get(op, "params"), "grace_s")))
+            jobs[n]->grace_override_ms =
+                (int)jv_int(json_object_get(op, "params"), "grace_s", 0) * 1000;
         if (jobs[n]) {
             jobs[n]->heal =
                 heal_policy_parse(jv_str(json_object_get(op, "params"), "policy", NULL));
@@ -760,4 +1036,165 @@ static void run_vi_work(struct oprun *r)
         wpool_submit(c->prov, &jobs[i]->w);
     free(jobs);
     work_done(r);
+}
+
+/* ---- operator decisions (SOL003 5.4.14-5.4.17, lifecycle.h) ---- */
+
+static json_t *load_op(struct core *c, const char *op_id, struct result *res, json_t **dep)
+{
+    json_t *op = load(c, STORE_OP, op_id);
+
+    if (!op) {
+        result_not_found(res, "operation", op_id);
+        return NULL;
+    }
+    *dep = load(c, STORE_DEPLOYMENT, doc_str(op, "deployment"));
+    return op;
+}
+
+/* 409 unless op is in one of states (NULL terminated). */
+static int want_state(const json_t *op, const char *task, const char *const *states,
+                      struct result *res)
+{
+    char obj[64];
+
+    for (; *states; states++)
+        if (strcmp(doc_str(op, "state"), *states) == 0)
+            return 0;
+    snprintf(obj, sizeof(obj), "operation/%s", doc_str(op, "id"));
+    return result_fail(res, 409, "conflict", "object", obj,
+                       "operation %s is %s: %s is not possible in that state", doc_str(op, "id"),
+                       doc_str(op, "state"), task);
+}
+
+/* Journals a decision and, when run, starts the work after the commit. */
+static json_t *decided(struct core *c, json_t *op, json_t *dep, const char *what, bool run)
+{
+    put(c, STORE_OP, op);
+    if (dep)
+        put(c, STORE_DEPLOYMENT, dep);
+    core_event(c, "info", "lifecycle", "operation", close_fields(op, dep, what),
+               "%s of %s: %s requested", doc_str(op, "type"), doc_str(op, "deployment"), what);
+    lccn_op_changed(c, op);
+    if (run)
+        core_after_commit(c, kick, xstrdup(doc_str(op, "id")), free);
+    json_decref(dep);
+    return op;
+}
+
+static const char *const paused[] = {"failed_temp", NULL};
+
+json_t *lc_op_retry(struct core *c, const char *op_id, struct result *res)
+{
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+
+    if (!op || want_state(op, "retry", paused, res))
+        goto fail;
+    if (strcmp(jv_str(op, "_plan", ""), "rollback") == 0) {
+        result_fail(res, 409, "conflict", "field", "state",
+                    "operation %s has been partly rolled back: roll it back or fail it", op_id);
+        goto fail;
+    }
+    set_state(op, "processing");
+    doc_set_int(op, "attempt", 1);
+    doc_set_str(op, "error", NULL);
+    if (dep)
+        doc_set_str(dep, "error", NULL);
+    return decided(c, op, dep, "retry", true);
+fail:
+    json_decref(op);
+    json_decref(dep);
+    return NULL;
+}
+
+/* What a rollback can undo: VIs the operation added (instantiate, scale
+ * out, a rescale that has not removed any yet) and record changes not yet
+ * applied (modify). Healed, stopped or destroyed VIs cannot come back. */
+static int rollbackable(const json_t *op, struct result *res)
+{
+    const char *plan = jv_str(op, "_plan", "");
+
+    if (!strcmp(plan, "deploy") || !strcmp(plan, "scale_out") || !strcmp(plan, "modify"))
+        return 0;
+    if (!strcmp(plan, "rescale") && doc_int(op, "_step", 0) < RESCALE_REMOVE_STEP)
+        return 0;
+    return result_fail(res, 422, "unprocessable", "field", "operation",
+                       "a %s%s cannot be rolled back: what it did cannot be undone; retry or "
+                       "fail it",
+                       doc_str(op, "type"),
+                       !strcmp(plan, "rescale") ? " that has begun to remove instances" : "");
+}
+
+json_t *lc_op_rollback(struct core *c, const char *op_id, struct result *res)
+{
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+
+    if (!op || want_state(op, "rollback", paused, res))
+        goto fail;
+    if (strcmp(jv_str(op, "_plan", ""), "rollback") != 0) { /* else: the rollback goes on */
+        if (rollbackable(op, res))
+            goto fail;
+        json_object_set(op, "_orig_plan", json_object_get(op, "_plan"));
+        json_object_set_new(op, "_plan", json_string("rollback"));
+        doc_set_int(op, "_step", 0);
+        json_object_set_new(op, "_progress", json_object());
+    }
+    set_state(op, "rolling_back");
+    doc_set_int(op, "attempt", 1);
+    return decided(c, op, dep, "rolling_back", true);
+fail:
+    json_decref(op);
+    json_decref(dep);
+    return NULL;
+}
+
+json_t *lc_op_fail(struct core *c, const char *op_id, struct result *res)
+{
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+    char err[768];
+
+    if (!op || want_state(op, "fail", paused, res)) {
+        json_decref(op);
+        json_decref(dep);
+        return NULL;
+    }
+    snprintf(err, sizeof(err), "%s", jv_str(op, "error", "failed by request"));
+    close_op(c, op_id, doc_str(op, "deployment"), "failed", err);
+    json_decref(op);
+    json_decref(dep);
+    return load(c, STORE_OP, op_id);
+}
+
+static void cancel_kick(struct core *c, void *arg)
+{
+    struct oprun *r = hmap_get(&c->runs, arg);
+
+    if (!r)
+        return; /* not running: run_new sees _cancel */
+    r->cancel = true;
+    if (uv_is_active((uv_handle_t *)&r->timer)) { /* waiting to retry a stage */
+        uv_timer_stop(&r->timer);
+        cancelled(r);
+    }
+}
+
+json_t *lc_op_cancel(struct core *c, const char *op_id, const char *mode, struct result *res)
+{
+    static const char *const running[] = {"starting", "processing", "rolling_back", NULL};
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+
+    if (!op || want_state(op, "cancel", running, res)) {
+        json_decref(op);
+        json_decref(dep);
+        return NULL;
+    }
+    json_object_set_new(op, "_cancel", json_true());
+    doc_set_str(op, "cancel_mode", mode ? mode : "GRACEFUL");
+    json_decref(dep);
+    put(c, STORE_OP, op);
+    core_event(c, "info", "lifecycle", "operation", close_fields(op, NULL, "cancel"),
+               "%s of %s: cancel (%s) requested", doc_str(op, "type"), doc_str(op, "deployment"),
+               doc_str(op, "cancel_mode"));
+    core_after_commit(c, cancel_kick, xstrdup(op_id), free);
+    return op;
 }

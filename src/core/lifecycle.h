@@ -28,6 +28,52 @@ struct txn;
  * record (a new reference). */
 json_t *lc_op_start(struct core *c, json_t *dep, const char *type, const char *plan, json_t *vis,
                     json_t *params, const struct txn *t, bool automatic);
+/* ---- failure policy and operator decisions (SOL003 5.4.14-5.4.17) ----
+ *
+ * By default a deploy or scale-out that exhausts its retry budget rolls
+ * back by itself and anything else fails. An operation started with
+ * `pause` (SOL003) stops instead in state "failed_temp": its deployment
+ * stays bound to it (busy: 409) until an operator decides:
+ *
+ *   starting -> processing -> completed
+ *                  |  ^   \-> failed_temp --retry--> processing
+ *                  |  |          |   |  \--fail--> failed
+ *           cancel |  |          |   \--rollback--> rolling_back -> rolled_back
+ *                  v  |          |                       |  (fails, or cancel)
+ *              failed_temp <-----+-----------------------/
+ *
+ * Each decision is a journalled state change made inside the caller's
+ * open transaction; the work it starts begins after the commit, and a
+ * restart resumes "starting", "processing" and "rolling_back" alike. */
+
+/* What lc_op_start_ex creates. */
+struct lc_start {
+    const char *type; /* the operation's type, e.g. "instantiate" */
+    const char *plan; /* see lc_op_start, or "terminate", "operate_stop", "operate_start",
+                         "rescale", "modify" */
+    json_t *vis;      /* stolen: target VI ids (plan "rescale": the VIs it adds) */
+    json_t *params;   /* stolen, may be NULL */
+    const struct txn *t;
+    bool automatic;
+    bool pause;    /* failure policy: stop in failed_temp instead of rolling back or failing */
+    bool starting; /* created in state "starting" (SOL003 STARTING), else "processing" */
+    json_t *extra; /* stolen, may be NULL: members merged into the record ("vis_in", "_sol") */
+};
+/* lc_op_start with every option. Returns the record (a new reference). */
+json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s);
+
+/* The decisions on an operation in failed_temp, and cancel. Each checks
+ * the state (409 in res otherwise; 422 for a rollback the operation does
+ * not support), journals the change in the open transaction and returns
+ * the updated record (a new reference), or NULL with res set. */
+json_t *lc_op_retry(struct core *c, const char *op_id, struct result *res);
+json_t *lc_op_rollback(struct core *c, const char *op_id, struct result *res);
+json_t *lc_op_fail(struct core *c, const char *op_id, struct result *res);
+/* For an operation starting, processing or rolling back: no further retry;
+ * once the work in flight has ended it stops in failed_temp. mode is
+ * "GRACEFUL" or "FORCEFUL" (both let running VIM calls end). */
+json_t *lc_op_cancel(struct core *c, const char *op_id, const char *mode, struct result *res);
+
 /* Resumes every operation the journal shows unfinished (start-up). */
 void lc_resume_all(struct core *c);
 /* Stops starting new work; running jobs finish and are recorded. */

@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/core.h"
 #include "core/health.h"
+#include "core/lccn.h"
 #include "core/lifecycle.h"
 #include "core/recovery.h"
 #include "core/sites.h"
@@ -154,6 +155,7 @@ static void stop(struct daemon *d)
     c->txq = NULL;
     http_stop(c->http);
     c->http = NULL;
+    lccn_stop(c);
     wpool_free(c->prov);
     wpool_free(c->conf);
     lc_free_runs(c);
@@ -218,6 +220,7 @@ static int start(struct daemon *d)
         return -EIO;
     exec_init(c);
     lc_resume_all(c);
+    lccn_start(c);
     exec_resume_all(c);
     c->monitor = monitor_new(c, err, sizeof(err));
     if (!c->monitor) {

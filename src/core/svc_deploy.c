@@ -3,6 +3,7 @@
  * record (the journal), and answers 202; the lifecycle engine does the work
  * once the transaction has committed. */
 #include "core/deploy_ops.h"
+#include "core/lccn.h"
 #include "core/lifecycle.h"
 #include "core/sites.h"
 #include "core/svc.h"
@@ -47,6 +48,12 @@ static json_t *get_idle_deployment(struct core *c, struct txn *t, bool allow_fai
                     "deployment '%s' is busy with operation %s (%s); try again when it ends",
                     t->args[0], doc_str(dep, "operation"), op ? doc_str(op, "type") : "?");
         json_decref(op);
+        goto fail;
+    }
+    if (strcmp(doc_str(dep, "status"), "not_instantiated") == 0 && !allow_failed) {
+        /* a SOL003 VNF instance not instantiated yet (docs/SOL003.md) */
+        result_fail(&t->res, 409, "conflict", "object", obj,
+                    "deployment '%s' is not instantiated; instantiate it first", t->args[0]);
         goto fail;
     }
     if (!allow_failed && strcmp(doc_str(dep, "status"), "failed") == 0) {
@@ -291,6 +298,16 @@ out:
     deploy_req_done(&d);
 }
 
+/* A SOL003 VNF instance that was never instantiated has nothing on any
+ * VIM: undeploying it deletes the record at once (204). */
+static void undeploy_not_instantiated(struct core *c, struct txn *t, json_t *dep)
+{
+    store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
+    lccn_vnf_identifier(c, dep, false);
+    result_ok(&t->res, 204, NULL);
+    json_decref(dep);
+}
+
 void svc_undeploy(struct core *c, struct txn *t)
 {
     json_t *dep = get_idle_deployment(c, t, true), *vis, *vi, *ids;
@@ -298,6 +315,10 @@ void svc_undeploy(struct core *c, struct txn *t)
 
     if (!dep)
         return;
+    if (strcmp(doc_str(dep, "status"), "not_instantiated") == 0) {
+        undeploy_not_instantiated(c, t, dep); /* nothing runs: the record goes */
+        return;
+    }
     vis = vi_list(c, t->args[0]);
     ids = json_array();
     json_array_foreach(vis, i, vi)
@@ -584,4 +605,27 @@ void svc_resize(struct core *c, struct txn *t)
         accepted(t, op);
 out:
     json_decref(dep);
+}
+
+/* ---- shared with the SOL003 requests (svc_sol003.c) ---- */
+
+json_t *svc_idle_deployment(struct core *c, struct txn *t, bool allow_failed)
+{
+    return get_idle_deployment(c, t, allow_failed);
+}
+
+json_t *svc_vi_list(struct core *c, const char *dep_id)
+{
+    return vi_list(c, dep_id);
+}
+
+json_t *svc_vdu_vis(struct core *c, const char *dep_id, const char *vdu, unsigned *next_index)
+{
+    return vdu_vis(c, dep_id, vdu, next_index);
+}
+
+json_t *svc_add_vis(struct core *c, struct txn *t, json_t *dep, const json_t *vdu, long long n,
+                    unsigned next_index)
+{
+    return scale_out(c, &t->res, dep, vdu, n, next_index);
 }

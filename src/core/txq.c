@@ -1,4 +1,5 @@
 #include "core/txq.h"
+#include "core/notify.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -32,6 +33,7 @@ void txn_free(struct txn *t)
         free(t->args[i]);
     free(t->client_txn_id);
     free(t->callback);
+    free(t->xml_root);
     result_done(&t->res);
     free(t);
 }
@@ -55,6 +57,8 @@ static void run_one(struct core *c, struct txn *t)
         core_tx_abort(c);
     else if (core_tx_commit(c))
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store could not commit");
+    else if (t->callback && t->res.status < 300 && t->res.status != 202)
+        notify_txn(c, t); /* a change made at once: its Callback hears now (para 47) */
     t->complete(t);
 }
 

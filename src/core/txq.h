@@ -30,6 +30,10 @@ struct txn {
     void *complete_data;
     uint64_t seq; /* position in the FIFO, set by txq_submit */
     struct txn *next;
+    /* XML front end (F3, seed para 47): the Callback gets the result in XML
+     * under this root element, with the ESC-* headers. */
+    bool xml;
+    char *xml_root; /* owned; NULL = "result" */
 };
 
 struct txq *txq_new(struct core *c);

@@ -25,8 +25,8 @@
 
 const char *vi_action_name(enum vi_action a)
 {
-    static const char *const names[] = {"none",   "create",  "start", "ready",
-                                        "reboot", "destroy", "resize"};
+    static const char *const names[] = {"none",   "create",  "start",  "ready",
+                                        "reboot", "destroy", "resize", "stop"};
 
     return names[a];
 }
@@ -233,6 +233,7 @@ struct vijob *vijob_new(struct core *c, enum vi_action act, const json_t *dep, c
     vi_handle_from_doc(vi, &j->h);
     j->workdir = vi_workdir(c, j->vi);
     j->grace_ms = (unsigned)jv_int(vdu, "stop_grace_s", 5) * 1000;
+    j->grace_override_ms = -1;
     snprintf(j->spec.id, sizeof(j->spec.id), "%s", j->vi);
     snprintf(j->spec.name, sizeof(j->spec.name), "%s", doc_str(vi, "name"));
     j->spec.workdir = j->workdir;
@@ -440,10 +441,27 @@ static int do_resize(struct vijob *j)
     return r ? fail(j, r, "%s", e.msg) : 0;
 }
 
+/* Operate stop (SOL003 5.4.10): SIGTERM, the grace, then SIGKILL; the
+ * isolation stays for a later start. */
+static int do_stop(struct vijob *j)
+{
+    unsigned grace = j->grace_override_ms >= 0 ? (unsigned)j->grace_override_ms : j->grace_ms;
+    struct vim_err e = {""};
+    int r = j->site->ops->stop(j->site->vim, &j->h, grace, &e);
+
+    return r ? fail(j, r, "stop: %s", e.msg) : 0;
+}
+
 static int do_destroy(struct vijob *j)
 {
     struct vim_err e = {""};
-    int r = j->site->ops->destroy(j->site->vim, &j->h, &e);
+    int r = 0;
+
+    if (j->grace_override_ms > 0) /* graceful terminate: let it end first */
+        r = j->site->ops->stop(j->site->vim, &j->h, (unsigned)j->grace_override_ms, &e);
+    if (r)
+        return fail(j, r, "stop: %s", e.msg);
+    r = j->site->ops->destroy(j->site->vim, &j->h, &e);
 
     if (r)
         return fail(j, r, "%s", e.msg);
@@ -546,6 +564,9 @@ void vijob_work(struct wjob *w)
         break;
     case VA_RESIZE:
         do_resize(j);
+        break;
+    case VA_STOP:
+        do_stop(j);
         break;
     case VA_NONE:
         break;

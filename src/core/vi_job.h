@@ -9,7 +9,17 @@
 #include "core/wpool.h"
 #include "vim/vim.h"
 
-enum vi_action { VA_NONE, VA_CREATE, VA_START, VA_READY, VA_REBOOT, VA_DESTROY, VA_RESIZE };
+/* VA_STOP ends a VI's processes and keeps its isolation (SOL003 operate). */
+enum vi_action {
+    VA_NONE,
+    VA_CREATE,
+    VA_START,
+    VA_READY,
+    VA_REBOOT,
+    VA_DESTROY,
+    VA_RESIZE,
+    VA_STOP,
+};
 
 /* How a heal brings a VI back (VA_REBOOT). */
 enum heal_policy {
@@ -37,6 +47,7 @@ struct vijob {
     struct vi_handle h;
     unsigned grace_ms;
     enum heal_policy heal;
+    int grace_override_ms; /* >= 0: the operation's grace (operate, graceful terminate) */
     unsigned ready_port, ready_timeout_ms;
     char *ready_path; /* HTTP readiness when set */
     /* results */

@@ -17,6 +17,7 @@ static const char *const stage_names[ST_COUNT] = {
     [ST_FAIL] = "fail",
     [ST_SCALE] = "scale",
     [ST_HEAL] = "heal",
+    [ST_OPERATE] = "operate",
 };
 
 const char *stage_name(enum stage s)

@@ -22,6 +22,7 @@ enum stage {
     ST_FAIL,
     ST_SCALE,
     ST_HEAL,
+    ST_OPERATE, /* start or stop the VIs, keeping them (SOL003 5.4.10, not in FIG. 3) */
     ST_COUNT,
 };
 

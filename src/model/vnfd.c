@@ -100,16 +100,13 @@ static const struct jv_field action_item = {.type = JV_OBJECT, .fields = action_
     {                                                                \
         .name = n, .type = JV_ARRAY, .max = 32, .item = &action_item \
     }
+/* clang-format off: one stage a line */
 static const struct jv_field lifecycle_fields[] = {
-    ACTIONS("pre_deployment"),
-    ACTIONS("deployment"),
-    ACTIONS("post_deployment"),
-    ACTIONS("undeployment"),
-    ACTIONS("heal"),
-    ACTIONS("scale"),
-    ACTIONS("update"),
-    END,
+    ACTIONS("pre_deployment"), ACTIONS("deployment"), ACTIONS("post_deployment"),
+    ACTIONS("undeployment"),   ACTIONS("heal"),       ACTIONS("scale"),
+    ACTIONS("update"),         ACTIONS("operate"),    END,
 };
+/* clang-format on */
 
 static const struct jv_field retry_fields[] = {
     INT("attempts", 0, 1, 20),
@@ -121,6 +118,21 @@ static const struct jv_field credentials_fields[] = {
     STR("username", 0, 1, 64),
     END,
 };
+
+/* Deployment flavours (SOL001 deployment flavours, SOL003 flavourId): per
+ * VDU scaling bounds and named instantiation levels (docs/VNFD.md). */
+static const struct jv_field scaling_item = {.type = JV_OBJECT, .fields = scaling_fields};
+static const struct jv_field count_item = {.type = JV_INT, .min = 0, .max = 64};
+static const struct jv_field level_item = {.type = JV_MAP, .max = 16, .item = &count_item};
+static const struct jv_field flavour_fields[] = {
+    STR("id", JV_REQUIRED | JV_NAME, 0, 0),
+    STR("description", 0, 0, 1024),
+    {.name = "scaling", .type = JV_MAP, .max = 16, .item = &scaling_item},
+    {.name = "instantiation_levels", .type = JV_MAP, .min = 1, .max = 16, .item = &level_item},
+    STR("default_level", JV_NAME, 0, 0),
+    END,
+};
+static const struct jv_field flavour_item = {.type = JV_OBJECT, .fields = flavour_fields};
 
 static const struct jv_field vnfd_fields[] = {
     STR("id", JV_REQUIRED | JV_NAME, 0, 0),
@@ -141,6 +153,7 @@ static const struct jv_field vnfd_fields[] = {
     {.name = "retry", .type = JV_OBJECT, .fields = retry_fields},
     {.name = "monitoring", .type = JV_OBJECT, .fields = NULL}, /* policy/rules.c */
     {.name = "rules", .type = JV_ARRAY, .item = NULL},
+    {.name = "flavours", .type = JV_ARRAY, .max = 16, .item = &flavour_item},
     END,
 };
 
@@ -289,13 +302,22 @@ static int check_vertical(const json_t *vdu, const char *sub, struct jv_error *e
     return 0;
 }
 
+static int check_scaling_bounds(const json_t *vdu, const char *sub, struct jv_error *err);
+
 static int check_scaling(const json_t *vdu, const char *field, struct jv_error *err)
 {
-    struct vnfd_scaling s;
     char sub[192];
 
-    vnfd_vdu_scaling(vdu, &s);
     snprintf(sub, sizeof(sub), "%s.scaling", field);
+    return check_scaling_bounds(vdu, sub, err);
+}
+
+/* min <= initial <= max of a VDU's scaling; errors name field sub. */
+static int check_scaling_bounds(const json_t *vdu, const char *sub, struct jv_error *err)
+{
+    struct vnfd_scaling s;
+
+    vnfd_vdu_scaling(vdu, &s);
     if (s.min > s.max) {
         jv_fail(err, "invalid-value", sub, "min (%u) must not exceed max (%u)", s.min, s.max);
         return -EINVAL;
@@ -410,6 +432,8 @@ static int check_actions(const json_t *lifecycle, const json_t *params, struct j
     return 0;
 }
 
+static int check_flavours(const json_t *doc, struct jv_error *err);
+
 int vnfd_validate(const json_t *doc, struct jv_error *err)
 {
     const json_t *params, *vdus;
@@ -423,7 +447,7 @@ int vnfd_validate(const json_t *doc, struct jv_error *err)
     for (size_t i = 0; i < json_array_size(vdus); i++)
         if (check_vdu(vdus, i, params, err))
             return -EINVAL;
-    if (check_actions(json_object_get(doc, "lifecycle"), params, err))
+    if (check_flavours(doc, err) || check_actions(json_object_get(doc, "lifecycle"), params, err))
         return -EINVAL;
     return vnfd_check_policy(doc, json_object_get(doc, "monitoring"), json_object_get(doc, "rules"),
                              err);
@@ -540,4 +564,185 @@ void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r)
 const json_t *vnfd_actions(const json_t *vnfd, enum stage st)
 {
     return json_object_get(json_object_get(vnfd, "lifecycle"), stage_name(st));
+}
+
+const struct jv_field *vnfd_body_schema(void)
+{
+    return &vnfd_schema;
+}
+
+/* ---- deployment flavours and instantiation levels ---- */
+
+static const json_t *find_flavour(const json_t *vnfd, const char *id)
+{
+    const json_t *f;
+    size_t i;
+
+    json_array_foreach(json_object_get(vnfd, "flavours"), i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* The descriptor with flavour f's scaling merged into its VDUs (a copy). */
+static json_t *apply_flavour(const json_t *vnfd, const json_t *f)
+{
+    json_t *out = json_deep_copy(vnfd), *vdu;
+    const json_t *over = json_object_get(f, "scaling");
+    size_t i;
+
+    json_array_foreach(json_object_get(out, "vdus"), i, vdu)
+    {
+        const json_t *o = json_object_get(over, json_string_value(json_object_get(vdu, "id")));
+        json_t *sc = json_object_get(vdu, "scaling");
+
+        if (!o)
+            continue;
+        if (!sc) {
+            sc = json_object();
+            json_object_set_new(vdu, "scaling", sc);
+        }
+        json_object_update(sc, (json_t *)o);
+    }
+    return out;
+}
+
+int vnfd_flavoured(const json_t *vnfd, const char *flavour, json_t **out)
+{
+    const json_t *f;
+
+    if (strcmp(flavour, VNFD_DEFAULT_FLAVOUR) == 0) {
+        *out = json_deep_copy(vnfd);
+        return 0;
+    }
+    f = find_flavour(vnfd, flavour);
+    if (!f)
+        return -ENOENT;
+    *out = apply_flavour(vnfd, f);
+    return 0;
+}
+
+int vnfd_level(const json_t *flavoured, const char *flavour, const char *level, json_t **out,
+               const char **level_id)
+{
+    const json_t *f = find_flavour(flavoured, flavour), *levels, *given, *vdu;
+    json_t *inst;
+    size_t i;
+
+    levels = json_object_get(f, "instantiation_levels");
+    if (!level)
+        level = json_string_value(json_object_get(f, "default_level"));
+    if (!level && levels) {
+        const char *first;
+        json_t *v;
+
+        json_object_foreach((json_t *)levels, first, v)
+        {
+            level = first;
+            break;
+        }
+    }
+    if (!level)
+        level = VNFD_DEFAULT_LEVEL;
+    given = json_object_get(levels, level);
+    if (!given && (levels || strcmp(level, VNFD_DEFAULT_LEVEL) != 0))
+        return -ENOENT;
+    inst = json_object();
+    json_array_foreach(json_object_get(flavoured, "vdus"), i, vdu)
+    {
+        const char *id = json_string_value(json_object_get(vdu, "id"));
+        struct vnfd_scaling s;
+
+        vnfd_vdu_scaling(vdu, &s);
+        json_object_set_new(inst, id, json_integer(jv_int(given, id, s.initial)));
+    }
+    *out = inst;
+    *level_id = levels ? json_object_iter_key(json_object_iter_at((json_t *)levels, level))
+                       : VNFD_DEFAULT_LEVEL;
+    return 0;
+}
+
+static int check_flavour(const json_t *doc, const json_t *f, size_t idx, struct jv_error *err)
+{
+    const char *id = json_string_value(json_object_get(f, "id")), *name, *vdu_id;
+    const json_t *levels = json_object_get(f, "instantiation_levels"), *lv, *n;
+    json_t *flavoured;
+    char field[160];
+    int r = -EINVAL;
+
+    snprintf(field, sizeof(field), "flavours[%zu].id", idx);
+    if (strcmp(id, VNFD_DEFAULT_FLAVOUR) == 0) {
+        jv_fail(err, "invalid-value", field,
+                "'%s' is the descriptor's own flavour (vdus[].scaling)", id);
+        return -EINVAL;
+    }
+    for (size_t k = 0; k < idx; k++)
+        if (strcmp(id, json_string_value(json_object_get(
+                           json_array_get(json_object_get(doc, "flavours"), k), "id"))) == 0) {
+            jv_fail(err, "invalid-value", field, "duplicate flavour id '%s'", id);
+            return -EINVAL;
+        }
+    json_object_foreach((json_t *)json_object_get(f, "scaling"), vdu_id, n)
+    {
+        snprintf(field, sizeof(field), "flavours[%zu].scaling.%s", idx, vdu_id);
+        if (!vnfd_vdu(doc, vdu_id)) {
+            jv_fail(err, "invalid-value", field, "the VNFD has no VDU '%s'", vdu_id);
+            return -EINVAL;
+        }
+    }
+    flavoured = apply_flavour(doc, f);
+    for (size_t i = 0; i < json_array_size(json_object_get(flavoured, "vdus")); i++) {
+        snprintf(field, sizeof(field), "flavours[%zu].scaling.%s", idx,
+                 json_string_value(
+                     json_object_get(json_array_get(json_object_get(flavoured, "vdus"), i), "id")));
+        if (check_scaling_bounds(json_array_get(json_object_get(flavoured, "vdus"), i), field, err))
+            goto out;
+    }
+    json_object_foreach((json_t *)levels, name, lv)
+    {
+        json_object_foreach((json_t *)lv, vdu_id, n)
+        {
+            const json_t *vdu = vnfd_vdu(flavoured, vdu_id);
+            struct vnfd_scaling s;
+
+            snprintf(field, sizeof(field), "flavours[%zu].instantiation_levels.%s.%s", idx, name,
+                     vdu_id);
+            if (!vdu) {
+                jv_fail(err, "invalid-value", field, "the VNFD has no VDU '%s'", vdu_id);
+                goto out;
+            }
+            vnfd_vdu_scaling(vdu, &s);
+            if (json_integer_value(n) < s.min || json_integer_value(n) > s.max) {
+                jv_fail(err, "invalid-value", field,
+                        "%lld instances is outside the flavour's scaling %u..%u",
+                        (long long)json_integer_value(n), s.min, s.max);
+                goto out;
+            }
+        }
+    }
+    snprintf(field, sizeof(field), "flavours[%zu].default_level", idx);
+    name = json_string_value(json_object_get(f, "default_level"));
+    if (name && !json_object_get(levels, name)) {
+        jv_fail(err, "invalid-value", field, "no instantiation level '%s' in this flavour", name);
+        goto out;
+    }
+    r = 0;
+out:
+    json_decref(flavoured);
+    return r;
+}
+
+static int check_flavours(const json_t *doc, struct jv_error *err)
+{
+    const json_t *f;
+    size_t i;
+
+    json_array_foreach(json_object_get(doc, "flavours"), i, f)
+    {
+        if (check_flavour(doc, f, i, err))
+            return -EINVAL;
+    }
+    return 0;
 }

@@ -49,6 +49,23 @@ void vnfd_vdu_vertical(const json_t *vdu, struct vnfd_vertical *v);
 void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r);
 /* The custom actions of a stage (an array) or NULL. */
 const json_t *vnfd_actions(const json_t *vnfd, enum stage st);
+/* Deployment flavours (docs/VNFD.md "Flavours"): "default" is the
+ * descriptor as written (vdus[].scaling), with one instantiation level,
+ * "default", of scaling.initial instances. */
+#define VNFD_DEFAULT_FLAVOUR "default"
+#define VNFD_DEFAULT_LEVEL   "default"
+/* The descriptor under flavour (its VDUs' scaling are the flavour's): a new
+ * copy in *out, or -ENOENT when it has no such flavour. */
+int vnfd_flavoured(const json_t *vnfd, const char *flavour, json_t **out);
+/* The instances per VDU (a new object) of instantiation level (NULL: the
+ * flavour's default) of a flavoured descriptor, and the level's id (owned by
+ * the descriptor). -ENOENT when the flavour has no such level. */
+int vnfd_level(const json_t *flavoured, const char *flavour, const char *level, json_t **out,
+               const char **level_id);
+
+/* The descriptor's schema, for front ends that must type a document before
+ * validating it (XML bodies). */
+const struct jv_field *vnfd_body_schema(void);
 /* Names of the template variables every VI has (NULL terminated). */
 extern const char *const vnfd_template_vars[];
 

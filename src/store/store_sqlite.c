@@ -33,6 +33,8 @@ static const struct kind_desc kinds[STORE_KIND_COUNT] = {
     [STORE_VI] = {"vi", "vis", {"deployment", "site", "vcpu", "memory_mb", "disk_mb", NULL}},
     [STORE_OP] = {"operation", "ops", {"deployment", "tenant", "type", "state", NULL}},
     [STORE_DECISION] = {"decision", "decisions", {"deployment", "tenant", "rule", "state", NULL}},
+    [STORE_SUBSCRIPTION] = {"subscription", "subscriptions", {"tenant", NULL}},
+    [STORE_NOTIFICATION] = {"notification", "notifications", {"subscription", NULL}},
 };
 
 /* Adds the priv column to table t and splits each doc into its public and
@@ -79,6 +81,14 @@ static const char *const migrations[] = {
     "  state TEXT, doc TEXT NOT NULL, priv TEXT);"
     "CREATE INDEX decisions_deployment ON decisions(deployment, rule);"
     "CREATE INDEX decisions_state ON decisions(state);",
+    /* 3 -> 4: SOL003 subscriptions, and the outbox of notifications written
+     * in the transaction of the change they report (delivered, then deleted,
+     * by core/lccn.c), so that none is lost to a crash. */
+    "CREATE TABLE subscriptions (id TEXT PRIMARY KEY, tenant TEXT, doc TEXT NOT NULL, priv TEXT);"
+    "CREATE INDEX subscriptions_tenant ON subscriptions(tenant);"
+    "CREATE TABLE notifications (id TEXT PRIMARY KEY, subscription TEXT, doc TEXT NOT NULL,"
+    "  priv TEXT);"
+    "CREATE INDEX notifications_subscription ON notifications(subscription);",
 };
 
 struct stmt_slot {

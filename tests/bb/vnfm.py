@@ -187,9 +187,10 @@ class Daemon:
         return body
 
     def wait_op(self, op_id, timeout=60):
+        """Waits until the operation ends, or stops in failed_temp."""
         def done():
             op = self.get("/v0/operations/" + op_id)[1]
-            return op if op["state"] != "processing" else None
+            return op if op["state"] not in ("starting", "processing", "rolling_back") else None
         return wait_for(done, timeout, 0.05, "operation " + op_id)
 
     def deploy(self, name, vnfd, expect_state="completed", timeout=60, **body):
@@ -204,7 +205,8 @@ class Daemon:
 
     def undeploy_all(self, timeout=60):
         """Undeploys everything; a deployment busy with an operation (say, one
-        its rules started) is undeployed once that ends."""
+        its rules started) is undeployed once that ends, and one held by an
+        operation in failed_temp is released first."""
         deadline = time.time() + timeout
         while True:
             deps = self.get("/v0/deployments")[1]["deployments"]
@@ -212,9 +214,10 @@ class Daemon:
                 return
             for d in deps:
                 if d.get("operation"):
-                    self.wait_op(d["operation"])
+                    if self.wait_op(d["operation"])["state"] == "failed_temp":
+                        self.post("/v0/operations/%s/fail" % d["operation"])  # release it
                 status, op, _ = self.delete("/v0/deployments/" + d["id"])
-                if status == 202:
+                if status in (202,):
                     self.wait_op(op["id"])
             assert time.time() < deadline, "deployments left: %s" % deps
             time.sleep(0.1)

@@ -3,13 +3,16 @@
  * failures are scripted. Checks that a failing stage is retried and stays
  * where it is, success moves on, an exhausted budget rolls a deploy back,
  * every step is journalled per VI, and an unfinished operation resumes from
- * the journal without redoing what was done. */
+ * the journal without redoing what was done; and the pause policy of SOL003
+ * operations: failed_temp, then retry, rollback, fail; cancel; a resumed
+ * rollback; notifications written to the outbox in order. */
 #include "unit.h"
 
 #include "core/bus.h"
 #include "core/lifecycle.h"
 #include "core/sites.h"
 #include "core/svc.h"
+#include "core/svc_sol003.h"
 #include "core/wpool.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -28,6 +31,8 @@ struct fake_vim {
     bool fail_starts;     /* every start fails */
     char started[16][16]; /* VI ids started */
     int n_started;
+    bool hold_creates; /* creates wait until it is cleared (cond) */
+    pthread_cond_t cond;
 };
 
 static struct fake_vim fv;
@@ -59,6 +64,8 @@ static int f_create(void *d, const struct vi_spec *s, struct vim_err *e)
     (void)d;
     (void)s;
     pthread_mutex_lock(&fv.mu);
+    while (fv.hold_creates)
+        pthread_cond_wait(&fv.cond, &fv.mu);
     if (fv.creates++ < fv.fail_creates) {
         snprintf(e->msg, sizeof(e->msg), "scripted create failure");
         r = -EIO;
@@ -153,6 +160,7 @@ static int setup(void **state)
     log_set_level(LOG_LVL_ERROR);
     memset(&fv, 0, sizeof(fv));
     pthread_mutex_init(&fv.mu, NULL);
+    pthread_cond_init(&fv.cond, NULL);
     dir = test_tmpdir();
     memset(&cfg, 0, sizeof(cfg));
     cfg.data_dir = dir;
@@ -413,6 +421,251 @@ static void resume_from_journal(void **state)
     json_decref(vis);
 }
 
+/* ---- the pause policy of SOL003 operations (lifecycle.h) ---- */
+
+/* A SOL003 request, as api/sol003.c submits it. */
+static struct txn *submit_sol(txn_apply_fn fn, const char *arg, json_t *body)
+{
+    struct txn *t = txn_new(fn, "sol test");
+
+    t->who.admin = true;
+    t->body = body;
+    t->args[0] = arg ? xstrdup(arg) : NULL;
+    t->query = json_pack("{s:i, s:s}", "sol_version", 1, "api_root", "http://test");
+    t->complete = keep;
+    last_txn = NULL;
+    txq_submit(C.txq, t);
+    while (!last_txn)
+        uv_run(&loop, UV_RUN_ONCE);
+    return t;
+}
+
+static const char *state_of(const json_t *op)
+{
+    return json_string_value(json_object_get(op, "state"));
+}
+
+/* Runs the loop until the operation ends or stops in failed_temp. */
+static json_t *run_sol(const char *op_id)
+{
+    uint64_t deadline = mono_ms() + 10000;
+
+    for (;;) {
+        json_t *op = get(STORE_OP, op_id);
+        const char *s = op ? state_of(op) : "processing";
+
+        if (strcmp(s, "starting") && strcmp(s, "processing") && strcmp(s, "rolling_back"))
+            return op;
+        json_decref(op);
+        assert_true(mono_ms() < deadline);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/* Creates a VNF instance and starts its instantiation; the occurrence id
+ * goes to occ, the instance id is returned (static). */
+static const char *sol_instantiate(char *occ, size_t size)
+{
+    static char inst[64];
+    struct txn *t = submit_sol(svc_sol_create, NULL, json_pack("{s:s}", "vnfdId", "t"));
+    const char *loc;
+
+    assert_int_equal(t->res.status, 201);
+    snprintf(inst, sizeof(inst), "%s", json_string_value(json_object_get(t->res.body, "id")));
+    txn_free(t);
+    t = submit_sol(svc_sol_instantiate, inst, json_pack("{s:s}", "flavourId", "default"));
+    assert_int_equal(t->res.status, 202);
+    loc = strrchr(t->res.location, '/');
+    assert_non_null(loc);
+    snprintf(occ, size, "%s", loc + 1);
+    txn_free(t);
+    return inst;
+}
+
+static json_t *paused_instantiation(char *occ, size_t size, const char **inst)
+{
+    json_t *op;
+
+    fv.fail_starts = true;
+    *inst = sol_instantiate(occ, size);
+    op = run_sol(occ);
+    assert_string_equal(state_of(op), "failed_temp");
+    assert_int_equal(fv.starts, 2 * 3); /* the budget, then it stopped */
+    assert_int_equal(fv.destroys, 0);   /* nothing undone by itself */
+    fv.fail_starts = false;
+    return op;
+}
+
+static void pause_then_retry(void **state)
+{
+    char occ[64];
+    const char *inst;
+    json_t *op = paused_instantiation(occ, sizeof(occ), &inst), *dep;
+    struct txn *t;
+
+    (void)state;
+    json_decref(op);
+    dep = get(STORE_DEPLOYMENT, inst);
+    assert_string_equal(json_string_value(json_object_get(dep, "operation")), occ); /* busy */
+    json_decref(dep);
+    t = submit_sol(svc_sol_scale, inst,
+                   json_pack("{s:s, s:s}", "type", "SCALE_OUT", "aspectId", "web"));
+    assert_int_equal(t->res.status, 409);
+    txn_free(t);
+    t = submit_sol(svc_sol_retry, occ, NULL);
+    assert_int_equal(t->res.status, 202);
+    txn_free(t);
+    op = run_sol(occ);
+    assert_string_equal(state_of(op), "completed");
+    assert_int_equal(fv.creates, 2); /* the failed stage only was run again */
+    assert_int_equal(fv.starts, 2 * 3 + 2);
+    dep = get(STORE_DEPLOYMENT, inst);
+    assert_string_equal(json_string_value(json_object_get(dep, "status")), "active");
+    json_decref(dep);
+    t = submit_sol(svc_sol_retry, occ, NULL); /* not in failed_temp any more */
+    assert_int_equal(t->res.status, 409);
+    txn_free(t);
+    json_decref(op);
+}
+
+static void pause_then_rollback(void **state)
+{
+    char occ[64];
+    const char *inst;
+    json_t *op = paused_instantiation(occ, sizeof(occ), &inst), *dep;
+    struct store_where w = {"deployment", inst, false};
+    struct txn *t;
+
+    (void)state;
+    json_decref(op);
+    t = submit_sol(svc_sol_rollback, occ, NULL);
+    assert_int_equal(t->res.status, 202);
+    txn_free(t);
+    op = run_sol(occ);
+    assert_string_equal(state_of(op), "rolled_back");
+    assert_int_equal(fv.destroys, 2);
+    assert_int_equal(store_count(C.st, STORE_VI, &w, 1), 0);
+    dep = get(STORE_DEPLOYMENT, inst);
+    assert_string_equal(json_string_value(json_object_get(dep, "status")), "not_instantiated");
+    assert_true(json_is_null(json_object_get(dep, "operation")));
+    json_decref(dep);
+    json_decref(op);
+}
+
+static void pause_then_fail(void **state)
+{
+    char occ[64];
+    const char *inst;
+    json_t *op = paused_instantiation(occ, sizeof(occ), &inst), *dep;
+    struct txn *t;
+
+    (void)state;
+    json_decref(op);
+    t = submit_sol(svc_sol_fail, occ, NULL);
+    assert_int_equal(t->res.status, 200);
+    assert_string_equal(json_string_value(json_object_get(t->res.body, "operationState")),
+                        "FAILED");
+    txn_free(t);
+    op = get(STORE_OP, occ);
+    assert_string_equal(state_of(op), "failed");
+    dep = get(STORE_DEPLOYMENT, inst);
+    assert_string_equal(json_string_value(json_object_get(dep, "status")), "failed");
+    assert_true(json_is_null(json_object_get(dep, "operation"))); /* released */
+    json_decref(dep);
+    json_decref(op);
+}
+
+static void cancel_stops_in_failed_temp(void **state)
+{
+    char occ[64];
+    json_t *op;
+    struct txn *t;
+
+    (void)state;
+    fv.hold_creates = true;            /* the first stage's VI jobs stay in flight */
+    sol_instantiate(occ, sizeof(occ)); /* until the cancel has been recorded */
+    t = submit_sol(svc_sol_cancel, occ, json_pack("{s:s}", "cancelMode", "FORCEFUL"));
+    assert_int_equal(t->res.status, 202);
+    txn_free(t);
+    pthread_mutex_lock(&fv.mu);
+    fv.hold_creates = false;
+    pthread_cond_broadcast(&fv.cond);
+    pthread_mutex_unlock(&fv.mu);
+    op = run_sol(occ);
+    assert_string_equal(state_of(op), "failed_temp");
+    assert_non_null(strstr(json_string_value(json_object_get(op, "error")), "cancelled"));
+    assert_string_equal(json_string_value(json_object_get(op, "stage")), "vi_deployment");
+    assert_int_equal(fv.starts, 0); /* no further stage began */
+    assert_null(json_object_get(op, "_cancel"));
+    json_decref(op);
+}
+
+/* A rollback the manager was killed in: the journal says rolling_back. */
+static void resume_rolling_back(void **state)
+{
+    char occ[64];
+    const char *inst;
+    json_t *op = paused_instantiation(occ, sizeof(occ), &inst);
+    struct store_where w = {"deployment", inst, false};
+
+    (void)state;
+    core_tx_begin(&C);
+    json_object_set_new(op, "state", json_string("rolling_back"));
+    json_object_set_new(op, "_orig_plan", json_string("deploy"));
+    json_object_set_new(op, "_plan", json_string("rollback"));
+    json_object_set_new(op, "_step", json_integer(0));
+    json_object_set_new(op, "_progress", json_object());
+    store_put(C.st, STORE_OP, op);
+    core_tx_commit(&C);
+    json_decref(op);
+    lc_resume_all(&C);
+    op = run_sol(occ);
+    assert_string_equal(state_of(op), "rolled_back");
+    assert_int_equal(store_count(C.st, STORE_VI, &w, 1), 0);
+    json_decref(op);
+}
+
+/* Each state change writes the notifications of matching subscriptions
+ * into the outbox, in order, in its own transaction (lccn.h). */
+static void notifications_in_the_outbox(void **state)
+{
+    json_t *sub = json_pack("{s:s, s:s, s:i}", "id", "sub-1", "callbackUri", "http://127.0.0.1:9/x",
+                            "version", 1),
+           *recs = NULL, *r;
+    char occ[64];
+    size_t i;
+    const char *want[][2] = {{"VnfIdentifierCreationNotification", NULL},
+                             {"START", "STARTING"},
+                             {"RESULT", "PROCESSING"},
+                             {"RESULT", "COMPLETED"}};
+
+    (void)state;
+    core_tx_begin(&C);
+    store_put(C.st, STORE_SUBSCRIPTION, sub);
+    core_tx_commit(&C);
+    json_decref(sub);
+    sol_instantiate(occ, sizeof(occ));
+    json_decref(run_sol(occ));
+    assert_int_equal(store_list(C.st, STORE_NOTIFICATION, NULL, &recs), 0);
+    assert_int_equal(json_array_size(recs), 4);
+    json_array_foreach(recs, i, r)
+    {
+        const json_t *n = json_object_get(r, "_body");
+
+        if (!want[i][1]) {
+            assert_string_equal(json_string_value(json_object_get(n, "notificationType")),
+                                want[i][0]);
+            continue;
+        }
+        assert_string_equal(json_string_value(json_object_get(n, "notificationStatus")),
+                            want[i][0]);
+        assert_string_equal(json_string_value(json_object_get(n, "operationState")), want[i][1]);
+        assert_string_equal(json_string_value(json_object_get(n, "vnfLcmOpOccId")), occ);
+    }
+    json_decref(recs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +674,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(exhausted_budget_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(busy_deployment_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_from_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(pause_then_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(pause_then_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(pause_then_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_stops_in_failed_temp, setup, teardown),
+        cmocka_unit_test_setup_teardown(resume_rolling_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(notifications_in_the_outbox, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
