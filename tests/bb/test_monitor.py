@@ -156,6 +156,13 @@ class MonitorTest(DaemonTest):
         self.assertEqual(decided[0]["actions"][0]["operation"], heal["id"])
         log = self.d.get("/v0/logs?category=policy&object=heal1")[1]["logs"]
         self.assertTrue(any(r["event"] == "alarm" and r["result"] == "cleared" for r in log))
+        # an NFVO sees the heal as an automatic SOL003 operation occurrence
+        status, occs, _ = self.d.request("GET", "/vnflcm/v1/vnf_lcm_op_occs",
+                                         headers={"Version": "1.3.0"})
+        self.assertEqual(status, 200, occs)
+        [occ] = [o for o in occs if o["id"] == heal["id"]]
+        self.assertEqual((occ["operation"], occ["isAutomaticInvocation"],
+                          occ["operationState"]), ("HEAL", True, "COMPLETED"))
         # the same through the CLI
         r = self.d.ctl("decisions", "--deployment", "heal1")
         self.assertEqual(r.returncode, 0, r.stderr)
