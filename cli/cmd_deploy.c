@@ -186,21 +186,10 @@ int cmd_deployment_show(struct ctl *c, const struct args *a)
         {"IP", "ip"},           {"PID", "pid"},     {"RESTARTS", "restarts"},
         {"STARTED", "started"}, {"ERROR", "error"}, {NULL}};
     char *p = ctl_path("/v0/deployments/%s", a->pos[0]);
-    json_t *doc = NULL;
-    int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
+    int rc = show_detail(c, p, keys, "vis", vis);
 
     free(p);
-    if (rc)
-        return rc;
-    if (c->json) {
-        print_json(doc);
-    } else {
-        print_fields(doc, keys);
-        putchar('\n');
-        print_table(json_object_get(doc, "vis"), vis);
-    }
-    json_decref(doc);
-    return EXIT_OK;
+    return rc;
 }
 
 /* ---- lifecycle ---- */

@@ -216,19 +216,8 @@ int cmd_decision_show(struct ctl *c, const struct args *a)
                                          {"FINISHED", "finished"},   {"NOTE", "note"},
                                          {"ERROR", "error"},         {NULL}};
     char *p = ctl_path("/v0/decisions/%s", a->pos[0]);
-    json_t *doc = NULL;
-    int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
+    int rc = show_detail(c, p, keys, "actions", acts);
 
     free(p);
-    if (rc)
-        return rc;
-    if (c->json) {
-        print_json(doc);
-    } else {
-        print_fields(doc, keys);
-        putchar('\n');
-        print_table(json_object_get(doc, "actions"), acts);
-    }
-    json_decref(doc);
-    return EXIT_OK;
+    return rc;
 }

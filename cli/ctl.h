@@ -149,6 +149,9 @@ char *cell(const json_t *row, const char *key);
 int show_list(struct ctl *c, const char *path, const char *key, const struct column *cols);
 /* GETs path and prints it: JSON, or the fields in keys. */
 int show_one(struct ctl *c, const char *path, const char *const *keys);
+/* The same, then the array under key as a table of cols. */
+int show_detail(struct ctl *c, const char *path, const char *const *keys, const char *key,
+                const struct column *cols);
 /* Sends a change (body consumed, may be NULL) and prints the answer: JSON,
  * the fields in keys, or the line done for an empty answer. */
 int show_change(struct ctl *c, const char *method, const char *path, json_t *body,

@@ -206,19 +206,30 @@ int show_list(struct ctl *c, const char *path, const char *key, const struct col
     return EXIT_OK;
 }
 
-int show_one(struct ctl *c, const char *path, const char *const *keys)
+int show_detail(struct ctl *c, const char *path, const char *const *keys, const char *key,
+                const struct column *cols)
 {
     json_t *doc = NULL;
     int rc = ctl_call(c, "GET", path, NULL, NULL, &doc);
 
     if (rc)
         return rc;
-    if (c->json)
+    if (c->json) {
         print_json(doc);
-    else
+    } else {
         print_fields(doc, keys);
+        if (key) {
+            putchar('\n');
+            print_table(json_object_get(doc, key), cols);
+        }
+    }
     json_decref(doc);
     return EXIT_OK;
+}
+
+int show_one(struct ctl *c, const char *path, const char *const *keys)
+{
+    return show_detail(c, path, keys, NULL, NULL);
 }
 
 /* Sends a change and prints the answer: JSON, the fields in keys, or done
