@@ -26,6 +26,7 @@ struct txq;
 struct wpool;
 struct health;
 struct http_server;
+struct netconf;
 
 #define TAG_LEN 6
 
@@ -43,6 +44,7 @@ struct core {
     struct bus *bus;
     struct health *health;
     struct http_server *http;
+    struct netconf *netconf; /* NULL unless --netconf */
 
     struct hmap sites; /* id -> struct site_rt */
     struct hmap runs;  /* operation id -> struct oprun */
