@@ -476,6 +476,13 @@ static struct lyd_node *shell(const struct lyd_node *d, struct lyd_node *parent,
 static void filter_children(const struct lyd_node *f, const struct lyd_node *d,
                             struct lyd_node *out);
 
+static void drop(struct lyd_node *node, struct lyd_node **roots)
+{
+    if (roots && *roots == node)
+        *roots = node->next;
+    lyd_free_tree(node);
+}
+
 /* Applies the filter siblings fs to the data siblings ds. */
 static void filter_level(const struct lyd_node *fs, const struct lyd_node *ds,
                          struct lyd_node *parent, struct lyd_node **roots)
@@ -499,8 +506,11 @@ static void filter_level(const struct lyd_node *fs, const struct lyd_node *ds,
             if (!content_matches(f, d))
                 continue;
             copy = shell(d, parent, roots, false);
-            if (copy)
-                filter_children(f, d, copy);
+            if (!copy)
+                continue;
+            filter_children(f, d, copy);
+            if (d->schema->nodetype == LYS_CONTAINER && !lyd_child(copy))
+                drop(copy, roots); /* nothing below it matched */
         }
     }
 }

@@ -98,6 +98,21 @@ static char *node_path(const struct lyd_node *node)
     return p ? p : xstrdup("/");
 }
 
+/* Whether an opaque list entry has its key element (of a wrong value). */
+static bool has_key(const struct lyd_node_opaq *o, const struct lysc_node *list)
+{
+    const struct lysc_node *key = lysc_node_child(list);
+    const struct lyd_node *c;
+
+    LY_LIST_FOR(o->child, c)
+    {
+        if (key && lysc_is_key(key) && !c->schema &&
+            !strcmp(((const struct lyd_node_opaq *)c)->name.name, key->name))
+            return true;
+    }
+    return false;
+}
+
 /* An element the schema does not have (the parser left it opaque):
  * unknown-element, unknown-namespace, a list entry without its key
  * (missing-element), or a value of the wrong type (invalid-value, RFC 7950
@@ -124,6 +139,9 @@ static void opaque_error(struct edit *x, const struct lyd_node *node)
         snprintf(e->bad_ns, sizeof(e->bad_ns), "%s", o->name.module_ns ? o->name.module_ns : "");
     } else if (!sn) {
         nc_fail(e, NC_ERR_UNKNOWN_ELEM, NC_ERR_TYPE_APP, path, "unknown element '%s'",
+                o->name.name);
+    } else if (sn->nodetype == LYS_LIST && has_key(o, sn)) {
+        nc_fail(e, NC_ERR_INVALID_VALUE, NC_ERR_TYPE_APP, path, "invalid key of '%s'",
                 o->name.name);
     } else if (sn->nodetype == LYS_LIST) {
         nc_fail(e, NC_ERR_MISSING_ELEM, NC_ERR_TYPE_APP, path, "'%s' needs its key", o->name.name);
