@@ -276,10 +276,11 @@ static struct nc_server_reply *rpc_lock(struct lyd_node *rpc, struct nc_session 
         return reply_error(n, &e);
     }
     if (!lock && holder != s->id) {
-        nc_fail(&e, NC_ERR_OP_FAILED, NC_ERR_TYPE_PROT, NULL,
-                holder ? "the lock of running is held by session %u, not this one"
-                       : "the running datastore is not locked%.0u",
-                holder);
+        if (holder)
+            nc_fail(&e, NC_ERR_OP_FAILED, NC_ERR_TYPE_PROT, NULL,
+                    "the lock of running is held by session %u, not this one", holder);
+        else
+            nc_fail(&e, NC_ERR_OP_FAILED, NC_ERR_TYPE_PROT, NULL, "running is not locked");
         return reply_error(n, &e);
     }
     log_info("NETCONF: session %u (%s) %s running", s->id, s->user, lock ? "locked" : "unlocked");
@@ -490,6 +491,16 @@ static const struct nc_user *find_user(const struct netconf *n, const char *name
     return NULL;
 }
 
+/* libnetconf2 reads the key only when a client offers one: check it now. */
+static bool pubkey_readable(const char *path)
+{
+    ssh_key key = NULL;
+    bool ok = ssh_pki_import_pubkey_file(path, &key) == SSH_OK;
+
+    ssh_key_free(key);
+    return ok;
+}
+
 static int load_users(struct netconf *n, char *err, size_t errlen)
 {
     const struct config *cfg = n->c->cfg;
@@ -501,7 +512,8 @@ static int load_users(struct netconf *n, char *err, size_t errlen)
         if (parse_user(cfg->netconf_users[i], u, err, errlen))
             return -EINVAL;
         n->n_users++;
-        if (u->pubkey && nc_server_ssh_add_authkey_path(u->pubkey, u->name)) {
+        if (u->pubkey &&
+            (!pubkey_readable(u->pubkey) || nc_server_ssh_add_authkey_path(u->pubkey, u->name))) {
             snprintf(err, errlen, "--netconf-user %s: cannot read the public key %s", u->name,
                      u->pubkey);
             return -EINVAL;

@@ -538,6 +538,54 @@ class NetconfLifecycleTest(NetconfCase):
         self.assertEqual(self.d.get("/v0/vnfds/nc-vnfd")[0], 404)
 
 
+class NetconfConfigTest(unittest.TestCase):
+
+    def test_users_from_config_file_and_stop_with_open_sessions(self):
+        port = free_port()
+        d = Daemon()
+        path = os.path.join(d.dir, "vnfmd.conf")
+        with open(path, "w") as f:
+            f.write("netconf-listen = 127.0.0.1:%d\n" % port)
+            f.write("netconf-user = carol:carol-secret\n")
+            f.write("netconf-user = dave:dave-secret:default\n")
+        d.extra = ["--config", path]
+        d.start()
+        try:
+            m = manager.connect(host="127.0.0.1", port=port, username="dave",
+                                password="dave-secret", hostkey_verify=False,
+                                look_for_keys=False, allow_agent=False, timeout=30)
+            m.create_subscription()
+            with self.assertRaises(RPCError):  # a tenant user
+                m.kill_session("1")
+            # SIGTERM with a subscribed session open: a clean, sanitizer-clean stop
+            d.stop()
+        finally:
+            d.cleanup()
+
+    def test_start_up_errors(self):
+        for args, msg in ((["--netconf-user", "nocolon"], "NAME:PASSWORD_OR_PUBKEY_FILE"),
+                          (["--netconf-user", "x:/nonexistent/key.pub"], "public key")):
+            d = Daemon("--netconf-listen", "127.0.0.1:%d" % free_port(), *args)
+            try:
+                r = subprocess.run(d.args(), capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(msg, r.stderr)
+            finally:
+                self.purge_site(d)
+
+    @staticmethod
+    def purge_site(d):
+        """A daemon that failed to start has made its site's bridge already."""
+        gw = d.subnet.rsplit(".", 1)[0] + ".1/"
+        out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            name = line.split()[1]
+            if gw in line and name.startswith("vb"):
+                d.tag = name[2:-1]
+                d.purge_host()
+        subprocess.run(["rm", "-rf", d.dir])
+
+
 class NetconfHealthTest(unittest.TestCase):
 
     def test_netconf_thread_down_is_5020(self):
