@@ -287,17 +287,24 @@ static struct nc_server_reply *rpc_lock(struct lyd_node *rpc, struct nc_session 
     return nc_server_reply_ok();
 }
 
-static struct nc_session *find_session(struct netconf *n, uint32_t sid)
+/* Marks session sid killed; its polling thread ends it. Under mu: a
+ * session leaves the list before it is freed, so the pointer is valid. */
+static int kill_session(struct netconf *n, uint32_t sid, uint32_t by)
 {
-    uint16_t count = nc_ps_session_count(n->ps);
+    int r = -ENOENT;
 
-    for (uint16_t i = 0; i < count; i++) {
-        struct nc_session *ns = nc_ps_get_session(n->ps, i);
-
-        if (ns && nc_session_get_id(ns) == sid)
-            return ns;
+    pthread_mutex_lock(&n->mu);
+    for (struct ncs *v = n->sessions; v; v = v->next) {
+        if (v->id != sid)
+            continue;
+        nc_session_set_term_reason(v->ns, NC_SESSION_TERM_KILLED);
+        nc_session_set_killed_by(v->ns, by);
+        nc_session_set_status(v->ns, NC_STATUS_INVALID);
+        r = 0;
+        break;
     }
-    return NULL;
+    pthread_mutex_unlock(&n->mu);
+    return r;
 }
 
 /* RFC 6241 7.9; only admins may end other users' sessions. */
@@ -305,7 +312,6 @@ static struct nc_server_reply *rpc_kill(struct lyd_node *rpc, struct nc_session 
 {
     struct ncs *s = session_of(ns);
     struct lyd_node *sid_node = NULL;
-    struct nc_session *victim;
     struct nc_error e;
     uint32_t sid;
 
@@ -321,15 +327,11 @@ static struct nc_server_reply *rpc_kill(struct lyd_node *rpc, struct nc_session 
                 "a session cannot kill itself; use close-session");
         return reply_error(s->srv, &e);
     }
-    victim = find_session(s->srv, sid);
-    if (!victim) {
+    if (kill_session(s->srv, sid, s->id)) {
         nc_fail(&e, NC_ERR_INVALID_VALUE, NC_ERR_TYPE_PROT, "/ietf-netconf:kill-session/session-id",
                 "no session %u", sid);
         return reply_error(s->srv, &e);
     }
-    nc_session_set_term_reason(victim, NC_SESSION_TERM_KILLED);
-    nc_session_set_killed_by(victim, s->id);
-    nc_session_set_status(victim, NC_STATUS_INVALID);
     log_info("NETCONF: session %u (%s) killed session %u", s->id, s->user, sid);
     return nc_server_reply_ok();
 }
@@ -425,11 +427,15 @@ static struct nc_server_reply *rpc_subscribe(struct lyd_node *rpc, struct nc_ses
     return nc_server_reply_ok();
 }
 
-/* After the reply of create-subscription went out (poll thread). */
-static void subscription_live(struct netconf *n, struct ncs *s)
+/* After the reply of create-subscription went out (poll thread). Once
+ * nc_ps_poll() has returned, another thread may end and free the session:
+ * ns is only compared, and the session is found in our list under mu. */
+static void subscription_live(struct netconf *n, const struct nc_session *ns)
 {
     pthread_mutex_lock(&n->mu);
-    if (s->subscribed && !s->live) {
+    for (struct ncs *s = n->sessions; s; s = s->next) {
+        if (s->ns != ns || !s->subscribed || s->live)
+            continue;
         s->live = true;
         s->after_seq = bus_last_seq(n->c->bus);
         n->notif_woken = true;
@@ -796,7 +802,7 @@ static void *poll_main(void *arg)
             continue;
         }
         if ((r & NC_PSPOLL_RPC) && ns && !(r & NC_PSPOLL_SESSION_TERM))
-            subscription_live(n, session_of(ns));
+            subscription_live(n, ns);
         if ((r & NC_PSPOLL_SESSION_TERM) && ns)
             session_ended(n, ns);
         if ((r & NC_PSPOLL_SSH_CHANNEL) &&

@@ -222,18 +222,18 @@ static int start(struct daemon *d)
     lc_resume_all(c);
     if (health_start(c->health))
         return -EIO;
-    c->http = http_start(c, err, sizeof(err));
-    if (!c->http) {
-        log_error("%s", err);
-        return -EADDRINUSE;
-    }
-    if (d->cfg.netconf) {
+    if (d->cfg.netconf) { /* before REST: a manager that answers has NETCONF up */
         c->netconf = netconf_start(c, err, sizeof(err));
         if (!c->netconf) {
             log_error("%s", err);
             return -EADDRINUSE;
         }
         health_set_netconf(c->health, netconf_alive, c->netconf);
+    }
+    c->http = http_start(c, err, sizeof(err));
+    if (!c->http) {
+        log_error("%s", err);
+        return -EADDRINUSE;
     }
     uv_timer_init(c->loop, &c->beat_timer);
     c->beat_timer.data = d;

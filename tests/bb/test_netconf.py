@@ -142,6 +142,8 @@ class NetconfCase(DaemonTest):
 
     @classmethod
     def tearDownClass(cls):
+        if cls.d.proc.poll() is not None:  # say why before the data dir goes
+            print("vnfmd exited with %s:\n%s" % (cls.d.proc.returncode, cls.d.log()[-8000:]))
         super().tearDownClass()
         subprocess.run(["rm", "-rf", cls.keydir])
 
