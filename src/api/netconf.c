@@ -59,7 +59,7 @@ struct netconf {
 
     pthread_t accept_thr, notif_thr, poll_thr[MAX_POLL_THREADS];
     unsigned n_poll;
-    bool accept_started, notif_started;
+    bool server_inited, accept_started, notif_started;
     atomic_bool stop, accept_stop, accept_running;
     _Atomic uint64_t accept_beat_ms;
 
@@ -1107,6 +1107,14 @@ fail:
     return -EAGAIN;
 }
 
+static int init_server(struct netconf *n)
+{
+    if (nc_server_init(n->ctx))
+        return -1;
+    n->server_inited = true;
+    return 0;
+}
+
 struct netconf *netconf_start(struct core *c, char *err, size_t errlen)
 {
     struct netconf *n = xcalloc(1, sizeof(*n));
@@ -1119,7 +1127,7 @@ struct netconf *netconf_start(struct core *c, char *err, size_t errlen)
     pthread_mutex_init(&n->stores_mu, NULL);
     nc_set_print_clb_session(nc_log);
     nc_verbosity(NC_VERB_WARNING);
-    if (load_modules(n, err, errlen) || nc_server_init(n->ctx) || !(n->ps = nc_ps_new()) ||
+    if (load_modules(n, err, errlen) || init_server(n) || !(n->ps = nc_ps_new()) ||
         ensure_host_key(n, err, errlen) || load_users(n, err, errlen) ||
         setup_endpoint(n, err, errlen) ||
         nc_server_set_capability("urn:ietf:params:netconf:capability:notification:1.0") ||
@@ -1164,7 +1172,8 @@ void netconf_stop(struct netconf *n)
         nc_ps_clear(n->ps, 1, ncs_free);
         nc_ps_free(n->ps);
     }
-    nc_server_destroy();
+    if (n->server_inited)
+        nc_server_destroy();
     for (unsigned i = 0; i < n->n_stores; i++)
         store_close(n->stores[i]);
     ly_ctx_destroy(n->ctx);
