@@ -16,6 +16,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 
 PKGS := libuv libmicrohttpd jansson sqlite3 libcurl libxml-2.0 libcrypto netsnmp
+PKGS += libyang libnetconf2 libssh
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE \
@@ -27,6 +28,9 @@ LIB_SRCS := $(wildcard src/util/*.c src/store/*.c src/vim/*.c src/model/*.c src/
                       src/policy/*.c src/core/*.c src/api/*.c)
 LIB_SRCS := $(filter-out src/core/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The NETCONF server's own YANG modules are compiled into the daemon.
+YANG := $(wildcard yang/*.yang)
+LIB_OBJS += $(BUILD)/src/api/nc_yang.o
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -64,6 +68,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libvnfm.a
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/src/api/nc_yang.o: src/api/nc_yang.S $(YANG)
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
 
 unit: $(UNIT_BINS)
 

@@ -5,11 +5,16 @@ set -euo pipefail
 
 BUILD_PKGS="build-essential pkg-config libuv1-dev libmicrohttpd-dev libjansson-dev libxml2-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libsnmp-dev"
+# NETCONF (docs/NETCONF.md): libyang 2, libnetconf2 2.0, libssh; IETF YANG modules
+# from libyuma-base; yanglint and ncclient for the tests.
+BUILD_PKGS="$BUILD_PKGS libyang2-dev libnetconf2-dev libssh-dev"
+RUN_PKGS_NC="libyuma-base"
+TEST_PKGS_NC="libyang2-tools python3-ncclient"
 RUN_PKGS="iproute2 nginx-light haproxy curl"
 TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
 
 missing=()
-for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS $RUN_PKGS_NC $TEST_PKGS_NC; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

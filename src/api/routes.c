@@ -79,7 +79,8 @@ static const struct jv_field scale_fields[] = {
     END,
 };
 
-static const char *const fault_names[] = {"health-thread", "loop-stall", "vim-stall", NULL};
+static const char *const fault_names[] = {"health-thread", "loop-stall", "vim-stall",
+                                          "netconf-thread", NULL};
 static const struct jv_field fault_fields[] = {
     {.name = "fault", .type = JV_STRING, .flags = JV_REQUIRED, .choices = fault_names},
     FIELD("seconds", JV_INT, 0, 1, 600),

@@ -9,7 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_STR, OPT_UINT, OPT_DOUBLE, OPT_LONG, OPT_BOOL, OPT_LISTEN };
+enum opt_type {
+    OPT_STR,
+    OPT_UINT,
+    OPT_DOUBLE,
+    OPT_LONG,
+    OPT_BOOL,
+    OPT_LISTEN,
+    OPT_NC_LISTEN,
+    OPT_LIST
+};
 
 struct opt {
     const char *name;
@@ -62,6 +71,15 @@ static const struct opt opts[] = {
     {"callback-base", OPT_STR, O(callback_base), "URL",
      "where a relative Callback header (seed Table 3: 'Callback: /path') is sent (default: "
      "http://CLIENT-ADDRESS)"},
+    {"netconf", OPT_BOOL, O(netconf), NULL, "serve NETCONF over SSH (docs/NETCONF.md)"},
+    {"netconf-listen", OPT_NC_LISTEN, 0, "HOST:PORT",
+     "NETCONF address; implies --netconf (default 127.0.0.1:830)"},
+    {"netconf-user", OPT_LIST, O(netconf_users), "NAME:SECRET[:TENANT]",
+     "NETCONF user (repeatable); SECRET is a password, or a public key file when it starts "
+     "with '/' or '.'; without TENANT the user is an admin"},
+    {"netconf-host-key", OPT_STR, O(netconf_host_key), "FILE",
+     "SSH host key (default: generated into DIR/netconf_host_key)"},
+    {"netconf-threads", OPT_UINT, O(netconf_threads), "N", "NETCONF session threads (default 2)"},
 };
 
 void config_usage(FILE *out)
@@ -83,6 +101,9 @@ void config_usage(FILE *out)
                  "docs/API.md.\n\n"
                  "Exit status: 0 after a clean stop (SIGTERM, SIGINT), 1 on a start-up error.\n"
                  "VNFs keep running when vnfmd stops; the next vnfmd adopts them.\n");
+    fprintf(out,
+            "\nNETCONF (docs/NETCONF.md): in the --config file, one 'netconf-user = ...' line\n"
+            "per user; --netconf-user flags replace the file's users.\n");
 }
 
 static void set_default_str(char **p, const char *v)
@@ -106,6 +127,46 @@ static int parse_listen(struct config *cfg, const char *v)
     cfg->listen_host = xstrndup(v, (size_t)(colon - v));
     cfg->listen_port = (unsigned)port;
     return 0;
+}
+
+/* --netconf-listen: like --listen, and it turns NETCONF on. */
+static int parse_nc_listen(struct config *cfg, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    char *end;
+    unsigned long port;
+
+    if (!colon || colon == v)
+        return -EINVAL;
+    port = strtoul(colon + 1, &end, 10);
+    if (*end || port == 0 || port > 65535)
+        return -EINVAL;
+    free(cfg->netconf_host);
+    cfg->netconf_host = xstrndup(v, (size_t)(colon - v));
+    cfg->netconf_port = (unsigned)port;
+    cfg->netconf = true;
+    return 0;
+}
+
+/* A repeatable option: each use appends (offset names a char ** followed by
+ * its size_t count). */
+static int add_list(struct config *cfg, const struct opt *o, const char *v)
+{
+    char ***list = (char ***)((char *)cfg + o->offset);
+    size_t *n = (size_t *)((char *)cfg + o->offset + sizeof(char **));
+
+    if (!*v)
+        return -EINVAL;
+    *list = xrealloc(*list, (*n + 1) * sizeof(**list));
+    (*list)[(*n)++] = xstrdup(v);
+    return 0;
+}
+
+static void free_list(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
 }
 
 static int set_opt(struct config *cfg, const struct opt *o, const char *v)
@@ -152,6 +213,10 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *v)
         return 0;
     case OPT_LISTEN:
         return parse_listen(cfg, v);
+    case OPT_NC_LISTEN:
+        return parse_nc_listen(cfg, v);
+    case OPT_LIST:
+        return add_list(cfg, o, v);
     }
     return -EINVAL;
 }
@@ -237,6 +302,11 @@ static void set_defaults(struct config *cfg)
         cfg->monitor_util_low = 0.3;
     if (cfg->monitor_util_high <= 0)
         cfg->monitor_util_high = 0.8;
+    set_default_str(&cfg->netconf_host, "127.0.0.1");
+    if (!cfg->netconf_port)
+        cfg->netconf_port = 830; /* RFC 6242 3 */
+    if (!cfg->netconf_threads)
+        cfg->netconf_threads = 2;
 }
 
 static int check(const struct config *cfg)
@@ -291,6 +361,8 @@ static int parse_args(struct config *cfg, int argc, char **argv, bool quiet)
                 printf("vnfmd %s\n", VNFM_VERSION);
             return 1;
         }
+        if (quiet && opts[c].type == OPT_LIST)
+            continue; /* appended in the first pass already */
         if (set_opt(cfg, &opts[c], opts[c].type == OPT_BOOL ? "true" : optarg)) {
             fprintf(stderr, "vnfmd: invalid value for --%s: '%s'\n", opts[c].name, optarg);
             return -1;
@@ -313,9 +385,18 @@ int config_parse(struct config *cfg, int argc, char **argv)
         return r;
     if (cfg->config_file) {
         char *path = xstrdup(cfg->config_file);
+        char **users = cfg->netconf_users;
+        size_t n_users = cfg->n_netconf_users;
 
+        cfg->netconf_users = NULL; /* NETCONF users given as flags replace the file's */
+        cfg->n_netconf_users = 0;
         r = parse_file(cfg, path);
         free(path);
+        if (n_users) {
+            free_list(cfg->netconf_users, cfg->n_netconf_users);
+            cfg->netconf_users = users;
+            cfg->n_netconf_users = n_users;
+        }
         if (r)
             return r;
         parse_args(cfg, argc, argv, true);
@@ -336,4 +417,7 @@ void config_done(struct config *cfg)
     free(cfg->log_level);
     free(cfg->config_file);
     free(cfg->callback_base);
+    free(cfg->netconf_host);
+    free_list(cfg->netconf_users, cfg->n_netconf_users);
+    free(cfg->netconf_host_key);
 }

@@ -30,6 +30,14 @@ struct config {
     char *config_file;
     bool fault_injection;
     char *callback_base; /* absolute URL that relative Callback headers resolve against */
+    /* NETCONF northbound interface (docs/NETCONF.md) */
+    bool netconf;          /* --netconf, or implied by --netconf-listen */
+    char *netconf_host;    /* default 127.0.0.1 */
+    unsigned netconf_port; /* default 830 (RFC 6242) */
+    char **netconf_users;  /* "NAME:PASSWORD_OR_PUBKEY_FILE[:TENANT]", repeatable */
+    size_t n_netconf_users;
+    char *netconf_host_key;   /* default DATA_DIR/netconf_host_key */
+    unsigned netconf_threads; /* session polling threads */
 };
 
 /* Parses argv (and the file named by --config). Returns 0, 1 when the

@@ -27,6 +27,7 @@ struct wpool;
 struct health;
 struct http_server;
 struct lccn;
+struct netconf;
 
 #define TAG_LEN 6
 
@@ -47,6 +48,7 @@ struct core {
     struct monitor *monitor;
     /* Called on the loop after an operation ended (its record, final). */
     void (*on_op_end)(struct core *c, const json_t *op);
+    struct netconf *netconf; /* NULL unless --netconf */
 
     struct hmap sites; /* id -> struct site_rt */
     struct hmap runs;  /* operation id -> struct oprun */

@@ -31,6 +31,9 @@ struct health {
     int code;
     uint64_t computed_ms;
     bool loop_ok, vim_manager_ok;
+    bool (*netconf_alive)(void *arg); /* NULL: NETCONF disabled */
+    void *netconf_arg;
+    bool netconf_ok;
     struct vim_state *vims;
     size_t n_vims;
 };
@@ -100,6 +103,9 @@ static int compute(struct health *h, uint64_t now)
     h->vim_manager_ok = vim_manager_ok(h, now);
     if (!h->loop_ok)
         return HEALTH_VNFM_DOWN;
+    h->netconf_ok = !h->netconf_alive || h->netconf_alive(h->netconf_arg);
+    if (!h->netconf_ok)
+        return HEALTH_NETCONF_DOWN;
     if (!h->vim_manager_ok)
         return HEALTH_VIM_MANAGER_DOWN;
     for (size_t i = 0; i < h->n_vims; i++) {
@@ -215,10 +221,20 @@ json_t *health_report(struct health *h, int *code)
     for (size_t i = 0; i < h->n_vims; i++)
         json_array_append_new(vims, json_pack("{s:s, s:s, s:s}", "site", h->vims[i].site, "health",
                                               h->vims[i].state, "message", h->vims[i].msg));
-    rep = json_pack("{s:i, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:o}", "code", *code, "message",
-                    health_message(*code), "services", "vnfm", running(h->loop_ok), "rest",
-                    "running", "health", running(monitor_ok), "vim", running(h->vim_manager_ok),
-                    "netconf", "disabled", "vims", vims);
+    rep =
+        json_pack("{s:i, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:o}", "code", *code, "message",
+                  health_message(*code), "services", "vnfm", running(h->loop_ok), "rest", "running",
+                  "health", running(monitor_ok), "vim", running(h->vim_manager_ok), "netconf",
+                  h->netconf_alive ? running(h->netconf_ok) : "disabled", "vims", vims);
     pthread_mutex_unlock(&h->mu);
     return rep;
+}
+
+void health_set_netconf(struct health *h, bool (*alive)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&h->mu);
+    h->netconf_alive = alive;
+    h->netconf_arg = arg;
+    h->netconf_ok = true;
+    pthread_mutex_unlock(&h->mu);
 }

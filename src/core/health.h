@@ -9,6 +9,7 @@
 #ifndef VNFM_HEALTH_H
 #define VNFM_HEALTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -44,5 +45,8 @@ void health_get_vim(struct health *h, const char *site, char *state, size_t stat
 json_t *health_report(struct health *h, int *code);
 /* Fault injection for tests: stops the health thread. */
 void health_stop_thread(struct health *h);
+/* Watches the NETCONF server: alive(arg) false means 5020 (Table 5).
+ * NULL turns the watch off (NETCONF disabled). */
+void health_set_netconf(struct health *h, bool (*alive)(void *arg), void *arg);
 
 #endif

@@ -1,5 +1,6 @@
 /* vnfmd: the VNF manager daemon. See config.c (--help) and README.md. */
 #include "api/api.h"
+#include "api/netconf.h"
 #include "core/auth.h"
 #include "core/bus.h"
 #include "core/config.h"
@@ -151,6 +152,11 @@ static void stop(struct daemon *d)
     }
     if (c->bus)
         bus_close(c->bus);
+    if (c->netconf) {
+        health_set_netconf(c->health, NULL, NULL);
+        netconf_stop(c->netconf); /* before the transactor goes: its waiters give up */
+        c->netconf = NULL;
+    }
     txq_free(c->txq);
     c->txq = NULL;
     http_stop(c->http);
@@ -229,6 +235,14 @@ static int start(struct daemon *d)
     }
     if (health_start(c->health))
         return -EIO;
+    if (d->cfg.netconf) { /* before REST: a manager that answers has NETCONF up */
+        c->netconf = netconf_start(c, err, sizeof(err));
+        if (!c->netconf) {
+            log_error("%s", err);
+            return -EADDRINUSE;
+        }
+        health_set_netconf(c->health, netconf_alive, c->netconf);
+    }
     c->http = http_start(c, err, sizeof(err));
     if (!c->http) {
         log_error("%s", err);

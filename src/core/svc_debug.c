@@ -5,7 +5,10 @@
  *   health-thread  the health monitoring thread exits        -> 5030
  *   loop-stall     the event loop blocks for `seconds`        -> 5010
  *   vim-stall      every provisioning worker blocks, and work
- *                  waits, for `seconds`                        -> 5040 */
+ *                  waits, for `seconds`                        -> 5040
+ *   netconf-thread the NETCONF accepting thread exits and its
+ *                  listening socket closes                     -> 5020 */
+#include "api/netconf.h"
 #include "core/health.h"
 #include "core/svc.h"
 #include "core/wpool.h"
@@ -62,7 +65,13 @@ void svc_debug_fault(struct core *c, struct txn *t)
                     "fault injection is off (start vnfmd with --enable-fault-injection)");
         return;
     }
-    if (strcmp(fault, "health-thread") == 0)
+    if (strcmp(fault, "netconf-thread") == 0 && !c->netconf) {
+        result_fail(&t->res, 409, "conflict", "field", "fault", "NETCONF is not enabled");
+        return;
+    }
+    if (strcmp(fault, "netconf-thread") == 0)
+        netconf_fault_stop(c->netconf);
+    else if (strcmp(fault, "health-thread") == 0)
         health_stop_thread(c->health);
     else if (strcmp(fault, "loop-stall") == 0)
         core_after_commit(c, loop_stall, (void *)(uintptr_t)seconds, NULL);
