@@ -7,6 +7,7 @@
 #include "core/version.h"
 #include "model/model.h"
 #include "core/sites.h"
+#include "monitor/monitor.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -180,7 +181,33 @@ static void put_scalar(const struct build *b, struct lyd_node *parent, const cha
     free(text);
 }
 
-static void build_vi(const struct build *b, struct lyd_node *dep, const json_t *d, const json_t *vi)
+/* The VI's series in the monitor's view of its deployment. */
+static void build_vi_metrics(const struct build *b, struct lyd_node *node, const json_t *live,
+                             const char *vi_id)
+{
+    const char *name;
+    json_t *m, *se;
+    size_t i;
+
+    json_object_foreach(json_object_get(live, "metrics"), name, m)
+    {
+        json_array_foreach(json_object_get(m, "vis"), i, se)
+        {
+            struct lyd_node *e;
+
+            if (strcmp(jv_str(se, "vi", ""), vi_id) != 0 || !(e = entry(node, "metric", name)))
+                continue;
+            if (json_is_number(json_object_get(se, "last")))
+                put_dec(b, e, "value", json_number_value(json_object_get(se, "last")), 3);
+            if (json_is_boolean(json_object_get(se, "up")))
+                put(b, e, "up", json_is_true(json_object_get(se, "up")) ? "true" : "false");
+            put_str(b, e, "error", se, "error");
+        }
+    }
+}
+
+static void build_vi(const struct build *b, struct lyd_node *dep, const json_t *d, const json_t *vi,
+                     const json_t *live)
 {
     struct lyd_node *node = entry(dep, "vi", doc_str(vi, "id"));
     const char *state = doc_str(vi, "state");
@@ -198,6 +225,8 @@ static void build_vi(const struct build *b, struct lyd_node *dep, const json_t *
         put_int(b, node, "pid", json_object_get(vi, "pid"));
     put_resources(b, node, vi);
     put_int(b, node, "restarts", json_object_get(vi, "restarts"));
+    if (live)
+        build_vi_metrics(b, node, live, doc_str(vi, "id"));
     put_str(b, node, "started", vi, "started");
 }
 
@@ -231,12 +260,16 @@ static void build_deployment(const struct build *b, struct lyd_node *list, const
     put_str(b, node, "operation", d, "operation");
     put_str(b, node, "error", d, "error");
     if (b->state) {
+        struct monitor *mon = nc_core(b->n)->monitor;
+        json_t *live = mon ? monitor_view(mon, doc_str(d, "id")) : NULL;
+
         vis = list_kind(b->st, STORE_VI, &w, 1);
         json_array_foreach(vis, i, v)
         {
-            build_vi(b, node, d, v);
+            build_vi(b, node, d, v, live);
         }
         json_decref(vis);
+        json_decref(live);
     }
     put_times(b, node, d);
 }
@@ -334,6 +367,92 @@ static void build_managers(const struct build *b, struct lyd_node *root)
     json_decref(rep);
 }
 
+/* "rps last > 500 (3 occurrences)" */
+static void condition_text(const json_t *r, char *buf, size_t len)
+{
+    char held[48];
+
+    if (jv_num(r, "for_s", 0) > 0)
+        snprintf(held, sizeof(held), "for %g s", jv_num(r, "for_s", 0));
+    else
+        snprintf(held, sizeof(held), "%lld occurrence%s", jv_int(r, "occurrences", 1),
+                 jv_int(r, "occurrences", 1) == 1 ? "" : "s");
+    snprintf(buf, len, "%s %s %s %g (%s)", jv_str(r, "metric", ""), jv_str(r, "stat", "last"),
+             jv_str(r, "op", ""), jv_num(r, "threshold", 0), held);
+}
+
+/* The actions' names joined with ", ". */
+static void actions_text(const json_t *actions, const char *key, char *buf, size_t len)
+{
+    const json_t *a;
+    size_t i, n = 0;
+
+    buf[0] = '\0';
+    json_array_foreach(actions, i, a)
+    {
+        n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s%s%s", i ? ", " : "",
+                              jv_str(a, "action", ""), key ? " " : "",
+                              key ? jv_str(a, key, "") : "");
+    }
+}
+
+/* Every rule of the deployments the caller sees (F14). */
+static void build_rules(const struct build *b, struct lyd_node *root)
+{
+    struct store_where w = {"tenant", b->who->tenant, false};
+    json_t *docs = list_kind(b->st, STORE_DEPLOYMENT, &w, b->who->admin ? 0 : 1), *d, *r;
+    struct lyd_node *list = inner(b, root, "rules"), *e;
+    char key[160], text[512];
+    size_t i, k;
+
+    json_array_foreach(docs, i, d)
+    {
+        json_array_foreach(json_object_get(d, "rules"), k, r)
+        {
+            snprintf(key, sizeof(key), "%s/%s", doc_str(d, "id"), jv_str(r, "name", ""));
+            if (!list || !(e = entry(list, "rule", key)))
+                continue;
+            snprintf(text, sizeof(text), "deployment/%s", doc_str(d, "id"));
+            put(b, e, "object", text);
+            condition_text(r, text, sizeof(text));
+            put(b, e, "condition", text);
+            actions_text(json_object_get(r, "actions"), NULL, text, sizeof(text));
+            put(b, e, "action", text);
+            put(b, e, "stage", jv_str(r, "stage", "custom"));
+            put(b, e, "enabled", jv_bool(r, "enabled", 1) ? "true" : "false");
+        }
+    }
+    json_decref(docs);
+}
+
+/* The newest decisions of the rules engine the caller may see. */
+static void build_decisions(const struct build *b, struct lyd_node *root)
+{
+    struct store_where w = {"tenant", b->who->tenant, false};
+    struct store_list_opts o = {
+        .where = &w, .n_where = b->who->admin ? 0 : 1, .limit = 100, .newest_first = true};
+    struct lyd_node *list = inner(b, root, "decisions"), *e;
+    json_t *docs = NULL, *d;
+    char text[512];
+    size_t i;
+
+    if (!list || store_list(b->st, STORE_DECISION, &o, &docs))
+        return;
+    json_array_foreach(docs, i, d)
+    {
+        if (!(e = entry(list, "decision", doc_str(d, "id"))))
+            continue;
+        put_str(b, e, "time", d, "created");
+        snprintf(text, sizeof(text), "deployment/%s", doc_str(d, "deployment"));
+        put(b, e, "object", text);
+        actions_text(json_object_get(d, "actions"), "state", text, sizeof(text));
+        put(b, e, "action", text);
+        put_str(b, e, "reason", d, "reason");
+        put_str(b, e, "state", d, "state");
+    }
+    json_decref(docs);
+}
+
 /* esc_datamodel of Table 1: the same tenants, name = id. */
 static void build_esc(const struct build *b, struct lyd_node **roots)
 {
@@ -374,8 +493,11 @@ int ncd_build(struct netconf *n, struct store *st, const struct principal *who, 
     build_vnfds(&b, root);
     build_deployments(&b, root);
     build_sites(&b, root);
-    if (state)
+    if (state) {
         build_managers(&b, root);
+        build_rules(&b, root);
+        build_decisions(&b, root);
+    }
     build_esc(&b, &root);
     store_rollback(st);
     if (state &&

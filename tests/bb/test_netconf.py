@@ -6,6 +6,7 @@ client (paramiko) for what ncclient will not send: Table 1 byte for byte,
 malformed XML. Every rejected edit is checked against REST too: nothing
 changed.
 """
+import json
 import os
 import socket
 import subprocess
@@ -538,6 +539,40 @@ class NetconfLifecycleTest(NetconfCase):
                        "invalid-value", "/vnfm:vnfm/vnfds/vnfd[id='nc-vnfd2']/descriptor")
         self.edit(m, vnfm('<vnfds><vnfd nc:operation="delete"><id>nc-vnfd</id></vnfd></vnfds>'))
         self.assertEqual(self.d.get("/v0/vnfds/nc-vnfd")[0], 404)
+
+    def test_rules_decisions_and_metrics_in_operational_data(self):
+        v = json.load(open(os.path.join(ROOT, "examples", "vnfds", "demo-web.json")))
+        v["id"] = "nc-mon"
+        v["monitoring"] = {"interval_s": 0.5, "metrics": {
+            "health": {"probe": "tcp", "port": 8080}, "load": {"probe": "push"}}}
+        v["rules"] = [{"name": "busy", "metric": "load", "op": ">", "threshold": 10,
+                       "stage": "overloaded", "actions": [{"action": "log"}]}]
+        self.d.onboard(v)
+        self.d.deploy("ncm1", "nc-mon")
+        self.d.ok("POST", "/v0/deployments/ncm1/metrics", {"values": {"load": 50}},
+                  expect=(202,))
+        wait_for(lambda: [x for x in self.d.get("/v0/decisions?deployment=ncm1")[1]
+                          ["decisions"] if x["state"] == "completed"], 20, 0.2, "a decision")
+        m = self.connect()
+        data = m.get(filter=("subtree", '<vnfm xmlns="%s"/>' % VNFM)).data_ele
+        rule = data.find(q(VNFM, "vnfm/rules/rule"))
+        self.assertEqual(rule.findtext(q(VNFM, "name")), "ncm1/busy")
+        self.assertEqual(rule.findtext(q(VNFM, "condition")), "load last > 10 (1 occurrence)")
+        self.assertEqual(rule.findtext(q(VNFM, "stage")), "overloaded")
+        dec = data.find(q(VNFM, "vnfm/decisions/decision"))
+        self.assertEqual(dec.findtext(q(VNFM, "object")), "deployment/ncm1")
+        self.assertEqual(dec.findtext(q(VNFM, "action")), "log completed")
+        self.assertIn("load last > 10", dec.findtext(q(VNFM, "reason")))
+        metrics = {e.findtext(q(VNFM, "name")): e for e in
+                   data.findall(q(VNFM, "vnfm/deployments/deployment/vi/metric"))}
+        self.assertEqual(metrics["load"].findtext(q(VNFM, "value")), "50.0")
+        def health_up():
+            d = m.get(filter=("subtree", '<vnfm xmlns="%s"><deployments/></vnfm>' % VNFM)).data_ele
+            return [e.findtext(q(VNFM, "up")) for e in
+                    d.findall(q(VNFM, "vnfm/deployments/deployment/vi/metric"))
+                    if e.findtext(q(VNFM, "name")) == "health"] == ["true"]
+        wait_for(health_up, 10, 0.2, "a health probe")
+        self.d.ok("PUT", "/v0/deployments/ncm1/rules", {"rules": []})
 
 
 class NetconfConfigTest(unittest.TestCase):
