@@ -112,40 +112,37 @@ static void set_default_str(char **p, const char *v)
         *p = xstrdup(v);
 }
 
-static int parse_listen(struct config *cfg, const char *v)
+/* "HOST:PORT" into *host (replaced) and *port. */
+static int parse_host_port(const char *v, char **host, unsigned *port)
 {
     const char *colon = strrchr(v, ':');
     char *end;
-    unsigned long port;
+    unsigned long n;
 
     if (!colon || colon == v)
         return -EINVAL;
-    port = strtoul(colon + 1, &end, 10);
-    if (*end || port == 0 || port > 65535)
+    n = strtoul(colon + 1, &end, 10);
+    if (*end || n == 0 || n > 65535)
         return -EINVAL;
-    free(cfg->listen_host);
-    cfg->listen_host = xstrndup(v, (size_t)(colon - v));
-    cfg->listen_port = (unsigned)port;
+    free(*host);
+    *host = xstrndup(v, (size_t)(colon - v));
+    *port = (unsigned)n;
     return 0;
+}
+
+static int parse_listen(struct config *cfg, const char *v)
+{
+    return parse_host_port(v, &cfg->listen_host, &cfg->listen_port);
 }
 
 /* --netconf-listen: like --listen, and it turns NETCONF on. */
 static int parse_nc_listen(struct config *cfg, const char *v)
 {
-    const char *colon = strrchr(v, ':');
-    char *end;
-    unsigned long port;
+    int r = parse_host_port(v, &cfg->netconf_host, &cfg->netconf_port);
 
-    if (!colon || colon == v)
-        return -EINVAL;
-    port = strtoul(colon + 1, &end, 10);
-    if (*end || port == 0 || port > 65535)
-        return -EINVAL;
-    free(cfg->netconf_host);
-    cfg->netconf_host = xstrndup(v, (size_t)(colon - v));
-    cfg->netconf_port = (unsigned)port;
-    cfg->netconf = true;
-    return 0;
+    if (r == 0)
+        cfg->netconf = true;
+    return r;
 }
 
 /* A repeatable option: each use appends (offset names a char ** followed by

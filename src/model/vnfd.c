@@ -415,15 +415,8 @@ static int check_actions(const json_t *lifecycle, const json_t *params, struct j
             const char *script = json_string_value(json_object_get(a, "script"));
 
             snprintf(sub, sizeof(sub), "lifecycle.%s[%zu].script", stage, i);
-            if (script[0] != '/') {
-                jv_fail(err, "invalid-value", sub, "must be an absolute path");
+            if (vnfd_check_script(script, sub, err))
                 return -EINVAL;
-            }
-            if (access(script, X_OK) != 0) {
-                jv_fail(err, "invalid-value", sub, "'%s' is not an executable file (%s)", script,
-                        strerror(errno));
-                return -EINVAL;
-            }
             snprintf(sub, sizeof(sub), "lifecycle.%s[%zu].args", stage, i);
             if (check_tmpl_list(json_object_get(a, "args"), params, sub, err))
                 return -EINVAL;
@@ -433,6 +426,24 @@ static int check_actions(const json_t *lifecycle, const json_t *params, struct j
 }
 
 static int check_flavours(const json_t *doc, struct jv_error *err);
+
+int vnfd_check_script(const char *script, const char *field, struct jv_error *err)
+{
+    if (!script || !*script) {
+        jv_fail(err, "missing-field", field, "the script to run is missing");
+        return -EINVAL;
+    }
+    if (script[0] != '/') {
+        jv_fail(err, "invalid-value", field, "must be an absolute path");
+        return -EINVAL;
+    }
+    if (access(script, X_OK) != 0) {
+        jv_fail(err, "invalid-value", field, "'%s' is not an executable file (%s)", script,
+                strerror(errno));
+        return -EINVAL;
+    }
+    return 0;
+}
 
 int vnfd_validate(const json_t *doc, struct jv_error *err)
 {

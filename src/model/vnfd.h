@@ -28,6 +28,10 @@ struct vnfd_retry {
  * custom action scripts present and executable. 0 or -EINVAL with err. */
 int vnfd_validate(const json_t *doc, struct jv_error *err);
 
+/* Checks that script (the value of field) names an executable file by an
+ * absolute path: custom actions, script probes and script actions. */
+int vnfd_check_script(const char *script, const char *field, struct jv_error *err);
+
 /* Validates monitoring and rules sections (the VNFD's own, or new ones for
  * a deployment of vnfd): 0 or -EINVAL with err naming "monitoring..." or
  * "rules[N]...". */

@@ -4,6 +4,7 @@
  * metric takes the value named by its `value` member, or the first one.
  * The script gets the target in its environment: VNFM_IP, VNFM_VI_ID,
  * VNFM_VI_NAME, VNFM_DEPLOYMENT, VNFM_METRIC. */
+#include "model/vnfd.h"
 #include "monitor/probe.h"
 #include "util/mem.h"
 #include "util/net4.h"
@@ -22,24 +23,10 @@
 
 static int script_validate(const json_t *spec, const char *field, struct jv_error *err)
 {
-    const char *script = jv_str(spec, "script", NULL);
     char sub[192];
 
     snprintf(sub, sizeof(sub), "%s.script", field);
-    if (!script) {
-        jv_fail(err, "missing-field", sub, "a script probe needs the script to run");
-        return -EINVAL;
-    }
-    if (script[0] != '/') {
-        jv_fail(err, "invalid-value", sub, "must be an absolute path");
-        return -EINVAL;
-    }
-    if (access(script, X_OK) != 0) {
-        jv_fail(err, "invalid-value", sub, "'%s' is not an executable file (%s)", script,
-                strerror(errno));
-        return -EINVAL;
-    }
-    return 0;
+    return vnfd_check_script(jv_str(spec, "script", NULL), sub, err);
 }
 
 /* Finds the value named name (NULL: the first value) in the output. */

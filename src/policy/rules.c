@@ -221,14 +221,9 @@ static int check_action_values(const json_t *a, const char *action, const char *
         }
     }
     if (strcmp(action, "script") == 0) {
-        const char *script = jv_str(a, "script", "");
-
         snprintf(sub, sizeof(sub), "%s.script", field);
-        if (script[0] != '/' || access(script, X_OK) != 0) {
-            jv_fail(err, script[0] ? "invalid-value" : "missing-field", sub,
-                    "an absolute path of an executable file is needed ('%s')", script);
+        if (vnfd_check_script(jv_str(a, "script", NULL), sub, err))
             return -EINVAL;
-        }
     }
     return 0;
 }
