@@ -56,12 +56,7 @@ static void http_finish(struct probe_call *call, const char *resp, size_t len)
 
 static int http_start(struct probe_call *call)
 {
-    char *req = http_request_for(call, "/");
-    int r = xfer_start(call, (unsigned)jv_int(call->t->spec, "port", 80), req, HTTP_MAX_ANSWER,
-                       http_finish);
-
-    free(req);
-    return r;
+    return http_get_start(call, "/", http_finish);
 }
 
 const struct probe_ops probe_http_ops = {

@@ -162,7 +162,7 @@ void xfer_cancel(struct probe_call *call)
 
 /* ---- HTTP ---- */
 
-char *http_request(const char *path, const char *host)
+static char *http_request(const char *path, const char *host)
 {
     return xasprintf("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: vnfmd-monitor\r\n"
                      "Accept: */*\r\nConnection: close\r\n\r\n",
@@ -181,11 +181,15 @@ bool http_parse(const char *resp, int *status, const char **body)
     return *status >= 100 && *status <= 599;
 }
 
-char *http_request_for(const struct probe_call *call, const char *def_path)
+int http_get_start(struct probe_call *call, const char *def_path, xfer_finish_fn finish)
 {
-    char host[IP4_STR_MAX];
+    char host[IP4_STR_MAX],
+        *req = http_request(jv_str(call->t->spec, "path", def_path), ip4_fmt(call->t->ip, host));
+    int r =
+        xfer_start(call, (unsigned)jv_int(call->t->spec, "port", 80), req, HTTP_MAX_ANSWER, finish);
 
-    return http_request(jv_str(call->t->spec, "path", def_path), ip4_fmt(call->t->ip, host));
+    free(req);
+    return r;
 }
 
 int http_check_path(const json_t *spec, const char *field, struct jv_error *err)

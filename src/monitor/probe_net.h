@@ -23,10 +23,9 @@ int xfer_start(struct probe_call *call, unsigned port, const char *request, size
 /* probe_ops.cancel of the probes built on xfer. */
 void xfer_cancel(struct probe_call *call);
 
-/* An HTTP/1.0 GET request of path for host (caller frees). */
-char *http_request(const char *path, const char *host);
-/* The GET request of the call's `path` member (def_path when absent). */
-char *http_request_for(const struct probe_call *call, const char *def_path);
+/* Starts an HTTP GET of the call's `path` member (def_path when absent) on
+ * its `port` member (80), as xfer_start(). */
+int http_get_start(struct probe_call *call, const char *def_path, xfer_finish_fn finish);
 /* The status of an answer and its body after the headers; false for an
  * answer that is not HTTP. */
 bool http_parse(const char *resp, int *status, const char **body);

@@ -93,12 +93,7 @@ static void prom_finish(struct probe_call *call, const char *resp, size_t len)
 
 static int prom_start(struct probe_call *call)
 {
-    char *req = http_request_for(call, "/metrics");
-    int r = xfer_start(call, (unsigned)jv_int(call->t->spec, "port", 80), req, HTTP_MAX_ANSWER,
-                       prom_finish);
-
-    free(req);
-    return r;
+    return http_get_start(call, "/metrics", prom_finish);
 }
 
 static int prom_validate(const json_t *spec, const char *field, struct jv_error *err)
