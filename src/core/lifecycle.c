@@ -93,6 +93,9 @@ struct oprun {
 };
 
 static void step_begin(struct oprun *r);
+static int step_enter(struct oprun *r);
+static void step_run(struct oprun *r, int skip);
+static void run_phase(struct oprun *r);
 
 static const struct plan *plan_find(const char *name)
 {
@@ -634,10 +637,18 @@ static void step_done(struct oprun *r, const char *result)
     }
     core_event(c, "info", "lifecycle", "stage", op_fields(r, result), "%s: %s %s", r->dep,
                stage_name(cur_step(r)->stage), strcmp(result, "ok") == 0 ? "done" : result);
-    core_tx_commit(c);
     json_decref(op);
     r->idx++;
     r->attempt = 1;
+    /* the next step is journalled in the same transaction as this one's end */
+    if (r->idx < r->plan->n && !c->stopping && !r->cancel) {
+        int skip = step_enter(r);
+
+        core_tx_commit(c);
+        step_run(r, skip);
+        return;
+    }
+    core_tx_commit(c);
     if (r->idx < r->plan->n)
         step_begin(r);
     else
@@ -742,30 +753,18 @@ static const json_t *step_targets(const struct oprun *r, const json_t *op)
     return json_object_get(op, key ? key : "vis");
 }
 
-static void step_begin(struct oprun *r)
+/* Journals the start of the current step inside the open transaction.
+ * Returns 1 when the step has nothing to do (skip it), 0 to run it, -1 when
+ * the records are gone. */
+static int step_enter(struct oprun *r)
 {
     struct core *c = r->c;
     const char *stage = stage_name(cur_step(r)->stage);
-    json_t *op, *dep;
-    bool skip;
+    json_t *op = load(c, STORE_OP, r->id), *dep = load(c, STORE_DEPLOYMENT, r->dep), *f;
+    int skip = -1;
 
-    if (c->stopping)
-        return;
-    if (r->cancel) {
-        cancelled(r);
-        return;
-    }
-    core_tx_begin(c);
-    op = load(c, STORE_OP, r->id);
-    dep = load(c, STORE_DEPLOYMENT, r->dep);
-    if (!op || !dep) {
-        core_tx_commit(c);
-        json_decref(op);
-        json_decref(dep);
-        snprintf(r->err, sizeof(r->err), "the deployment record %s is gone", r->dep);
-        finish(r, "failed");
-        return;
-    }
+    if (!op || !dep)
+        goto out;
     doc_set_str(op, "stage", stage);
     doc_set_int(op, "attempt", r->attempt);
     doc_set_int(op, "_step", r->idx);
@@ -777,16 +776,24 @@ static void step_begin(struct oprun *r)
     put(c, STORE_OP, op);
     doc_set_str(dep, "stage", stage);
     put(c, STORE_DEPLOYMENT, dep);
-    {
-        json_t *f = op_fields(r, "started");
-
-        json_object_set_new(f, "attempt", json_integer(r->attempt));
-        core_event(c, "info", "lifecycle", "stage", f, "%s: %s started%s", r->dep, stage,
-                   r->attempt > 1 ? " again" : "");
-    }
-    core_tx_commit(c);
+    f = op_fields(r, "started");
+    json_object_set_new(f, "attempt", json_integer(r->attempt));
+    core_event(c, "info", "lifecycle", "stage", f, "%s: %s started%s", r->dep, stage,
+               r->attempt > 1 ? " again" : "");
+out:
     json_decref(op);
     json_decref(dep);
+    return skip;
+}
+
+/* After the step was journalled (step_enter, committed): runs it. */
+static void step_run(struct oprun *r, int skip)
+{
+    if (skip < 0) {
+        snprintf(r->err, sizeof(r->err), "the deployment record %s is gone", r->dep);
+        finish(r, "failed");
+        return;
+    }
     r->step_started_ms = mono_ms();
     r->failed = 0;
     r->err[0] = '\0';
@@ -795,6 +802,23 @@ static void step_begin(struct oprun *r)
         step_done(r, "skipped");
     else
         run_phase(r);
+}
+
+static void step_begin(struct oprun *r)
+{
+    struct core *c = r->c;
+    int skip;
+
+    if (c->stopping)
+        return;
+    if (r->cancel) {
+        cancelled(r);
+        return;
+    }
+    core_tx_begin(c);
+    skip = step_enter(r);
+    core_tx_commit(c);
+    step_run(r, skip);
 }
 
 static void note_failure(struct oprun *r, const char *fmt, ...)
