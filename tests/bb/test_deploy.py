@@ -3,7 +3,6 @@ the VNF answers on its namespace address, a killed process is detected and
 healed, scaling adds and removes instances that answer, undeploy leaves
 nothing on the host; failing stages retry, stay put and roll back; busy
 deployments answer 409; callbacks and events arrive."""
-import http.server
 import json
 import os
 import stat
@@ -13,7 +12,7 @@ import time
 import unittest
 import urllib.request
 
-from vnfm import DaemonTest, http_get, pid_alive, slurp, wait_for
+from vnfm import DaemonTest, Webhook, http_get, pid_alive, slurp, wait_for
 
 
 def demo(vnfd_id="demo-t", **vdu_patch):
@@ -186,26 +185,14 @@ class DeployTest(DaemonTest):
         self.d.ok("DELETE", "/v0/deployments/nobin")
 
     def test_busy_deployment_409_and_callback(self):
-        got = []
-
-        class Hook(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        hook = Webhook()
         slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 1\n")
         v = demo("demo-slow")
         v["lifecycle"] = {"pre_deployment": [{"script": slow}]}
         self.d.onboard(v)
         status, op, hdrs = self.d.post(
             "/v0/deployments", {"name": "slow", "vnfd": "demo-slow"},
-            headers={"Callback": "http://127.0.0.1:%d/done" % srv.server_port,
+            headers={"Callback": "http://127.0.0.1:%d/done" % hook.port,
                      "Client-Transaction-Id": "tx-42"})
         self.assertEqual(status, 202)
         self.assertEqual(hdrs["Location"], "/v0/operations/" + op["id"])
@@ -214,11 +201,11 @@ class DeployTest(DaemonTest):
         self.assertIn(op["id"], doc["message"])
         self.assertError(self.d.delete("/v0/deployments/slow"), 409)
         self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
-        wait_for(lambda: got, 10, what="callback")
+        got = wait_for(lambda: hook.got, 10, what="callback")
         self.assertEqual(got[0]["id"], op["id"])
         self.assertEqual(got[0]["state"], "completed")
         self.assertEqual(got[0]["client_transaction_id"], "tx-42")
-        srv.shutdown()
+        hook.close()
         self.d.ok("DELETE", "/v0/deployments/slow")
 
     def test_event_stream(self):

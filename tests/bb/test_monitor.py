@@ -6,19 +6,17 @@ real webhook, rules change at run time without touching the VNF, and scale
 up/down changes the cgroup limits of a running VI."""
 import datetime
 import glob
-import http.server
 import json
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 import urllib.request
 
-from vnfm import DaemonTest, http_get, pid_alive, wait_for
+from vnfm import DaemonTest, Webhook, http_get, pid_alive, wait_for
 from test_deploy import demo
 
 INTERVAL = 0.5
@@ -37,30 +35,6 @@ def cgroup_file(tag, vi, v1_name, v2_name):
         with open(path) as f:
             return f.read().strip()
     raise AssertionError("no cgroup file %s for VI %s" % (v1_name, vi))
-
-
-class Webhook:
-    """A real HTTP listener that records the JSON POSTed to it."""
-
-    def __init__(self):
-        got = self.got = []
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d/hook" % self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
 
 
 class MonitorTest(DaemonTest):
