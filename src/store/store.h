@@ -59,6 +59,15 @@ void store_close(struct store *st);
 int store_schema_version(void);
 int store_disk_version(struct store *st);
 
+/* Checkpoints of a writer are its owner's: fn(arg, frames) runs after each
+ * commit with the frames in the write-ahead log, and store_checkpoint()
+ * copies them back from another thread, so that the writer's commits never
+ * wait for a checkpoint's disk writes and fsync. */
+void store_on_wal(struct store *st, void (*fn)(void *arg, int frames), void *arg);
+/* A passive checkpoint of the database at path, on a connection of its own
+ * (never blocks the writer); for a worker thread. */
+int store_checkpoint(const char *path);
+
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);

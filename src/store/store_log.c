@@ -52,7 +52,8 @@ int store_log_append(struct store *st, json_t *rec)
 
     if (!s)
         return -EIO;
-    seq = store_log_last_seq(st) + 1; /* AUTOINCREMENT: the row will get exactly this */
+    /* AUTOINCREMENT: the row will get exactly this */
+    seq = (*store_log_seq(st) ? *store_log_seq(st) : store_log_last_seq(st)) + 1;
     json_object_set_new(rec, "seq", json_integer(seq));
     sqlite3_bind_int64(s, 1, ts);
     for (unsigned i = 0; i < ARRAY_SIZE(log_cols); i++) {
@@ -65,6 +66,7 @@ int store_log_append(struct store *st, json_t *rec)
     r = store_step_done(s);
     if (r == 0 && sqlite3_last_insert_rowid(store_db(st)) != seq)
         json_object_set_new(rec, "seq", json_integer(sqlite3_last_insert_rowid(store_db(st))));
+    *store_log_seq(st) = r == 0 ? sqlite3_last_insert_rowid(store_db(st)) : 0;
     return r;
 }
 

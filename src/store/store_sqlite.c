@@ -99,8 +99,13 @@ struct stmt_slot {
 struct store {
     sqlite3 *db;
     bool readonly;
+    bool in_tx; /* a transaction of store_begin is open */
     unsigned next_evict;
     struct stmt_slot cache[STMT_CACHE];
+    struct dcache dc; /* a writer's parsed records (store_cache.c) */
+    int64_t log_seq;  /* store_log.c */
+    void (*wal_fn)(void *arg, int frames);
+    void *wal_arg;
 };
 
 const char *store_kind_name(enum store_kind kind)
@@ -218,6 +223,7 @@ int store_open(const char *path, bool readonly, struct store **out, char *err, s
     int r;
 
     st->readonly = readonly;
+    dc_init(&st->dc);
     r = sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (r != SQLITE_OK) {
         snprintf(err, errlen, "cannot open store %s: %s", path, sqlite3_errstr(r));
@@ -249,24 +255,82 @@ void store_close(struct store *st)
         sqlite3_finalize(st->cache[i].stmt);
         free(st->cache[i].sql);
     }
+    dc_done(&st->dc);
     sqlite3_close(st->db);
     free(st);
 }
 
-int store_begin(struct store *st)
+/* BEGIN, COMMIT and ROLLBACK, prepared once (the loop runs thousands). */
+static int step_sql(struct store *st, const char *sql)
 {
-    return exec(st, "BEGIN IMMEDIATE");
+    sqlite3_stmt *s = store_prepare(st, sql);
+
+    return s ? store_step_done(s) : -EIO;
 }
 
+/* A writer takes the write lock at once; a reader gets a snapshot. */
+int store_begin(struct store *st)
+{
+    int r = step_sql(st, st->readonly ? "BEGIN" : "BEGIN IMMEDIATE");
+
+    st->in_tx = r == 0;
+    return r;
+}
+
+/* On failure the transaction stays open for the caller to roll back. */
 int store_commit(struct store *st)
 {
-    return exec(st, "COMMIT");
+    int r = dc_flush(st, &st->dc, -1);
+
+    if (r == 0)
+        r = step_sql(st, "COMMIT");
+    if (r == 0) {
+        st->in_tx = false;
+        dc_end(&st->dc, true);
+    }
+    return r;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct store *st = arg;
+
+    (void)db;
+    (void)name;
+    st->wal_fn(st->wal_arg, frames);
+    return SQLITE_OK;
+}
+
+void store_on_wal(struct store *st, void (*fn)(void *arg, int frames), void *arg)
+{
+    st->wal_fn = fn;
+    st->wal_arg = arg;
+    sqlite3_wal_hook(st->db, wal_hook, st); /* replaces the automatic checkpoints */
+}
+
+int store_checkpoint(const char *path)
+{
+    sqlite3 *db = NULL;
+    int r = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+    if (r == SQLITE_OK)
+        r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sqlite3_close(db);
+    return store_sql_err(r);
+}
+
+int64_t *store_log_seq(struct store *st)
+{
+    return &st->log_seq;
 }
 
 void store_rollback(struct store *st)
 {
+    st->log_seq = 0;
+    dc_end(&st->dc, false);
+    st->in_tx = false;
     if (!sqlite3_get_autocommit(st->db))
-        exec(st, "ROLLBACK");
+        step_sql(st, "ROLLBACK");
 }
 
 /* Binds a JSON scalar as the SQL value of an indexed column. */
@@ -329,7 +393,34 @@ static void split_doc(const json_t *doc, char **pub, char **priv)
     json_decref(q);
 }
 
+/* Records are cached by the writer only: it is the only connection that
+ * changes them (store.h). */
+static bool cached(const struct store *st, enum store_kind kind)
+{
+    return !st->readonly && dc_cached_kind(kind);
+}
+
 int store_put(struct store *st, enum store_kind kind, const json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    int r;
+
+    if (!id)
+        return -EINVAL;
+    if (!cached(st, kind))
+        return store_put_now(st, kind, doc);
+    if (!st->in_tx) {
+        r = store_put_now(st, kind, doc);
+        if (r)
+            dc_forget(&st->dc, kind, id);
+        else
+            dc_keep(&st->dc, kind, id, doc, false);
+        return r;
+    }
+    return dc_keep(&st->dc, kind, id, doc, true) ? 0 : store_put_now(st, kind, doc);
+}
+
+int store_put_now(struct store *st, enum store_kind kind, const json_t *doc)
 {
     const struct kind_desc *k = &kinds[kind];
     const char *id = json_string_value(json_object_get(doc, "id"));
@@ -338,8 +429,6 @@ int store_put(struct store *st, enum store_kind kind, const json_t *doc)
     char *pub, *priv;
     int idx = 1, r;
 
-    if (!id)
-        return -EINVAL;
     build_put_sql(k, &sql);
     s = store_prepare(st, sbuf_str(&sql));
     sbuf_done(&sql);
@@ -360,8 +449,11 @@ int store_delete(struct store *st, enum store_kind kind, const char *id)
 {
     char sql[128];
     sqlite3_stmt *s;
-    int r;
+    int r = dc_flush(st, &st->dc, (int)kind); /* a record written, then deleted */
 
+    if (r)
+        return r;
+    dc_forget(&st->dc, kind, id);
     snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", kinds[kind].table);
     s = store_prepare(st, sql);
     if (!s)
@@ -394,8 +486,13 @@ int store_get(struct store *st, enum store_kind kind, const char *id, json_t **o
     char sql[128];
     sqlite3_stmt *s;
     json_t *doc = NULL;
+    bool keep = cached(st, kind);
     int rc;
 
+    if (keep && (doc = dc_get(&st->dc, kind, id))) {
+        *out = doc;
+        return 0;
+    }
     snprintf(sql, sizeof(sql), "SELECT doc, priv FROM %s WHERE id = ?", kinds[kind].table);
     s = store_prepare(st, sql);
     if (!s)
@@ -409,6 +506,8 @@ int store_get(struct store *st, enum store_kind kind, const char *id, json_t **o
         return -ENOENT;
     if (!doc)
         return rc == SQLITE_ROW ? -EIO : store_sql_err(rc);
+    if (keep)
+        dc_keep(&st->dc, kind, id, doc, false);
     *out = doc;
     return 0;
 }
@@ -453,6 +552,9 @@ static sqlite3_stmt *list_stmt(struct store *st, enum store_kind kind,
     struct sbuf sql = SBUF_INIT;
     sqlite3_stmt *s;
 
+    *r = dc_flush(st, &st->dc, (int)kind);
+    if (*r)
+        return NULL;
     sbuf_addf(&sql, "SELECT doc, priv FROM %s", k->table);
     if (build_where(k, o->where, o->n_where, &sql)) {
         sbuf_done(&sql);
@@ -526,8 +628,11 @@ long store_count(struct store *st, enum store_kind kind, const struct store_wher
     const struct kind_desc *k = &kinds[kind];
     struct sbuf sql = SBUF_INIT;
     sqlite3_stmt *s;
-    long n = -EIO;
+    long n = dc_flush(st, &st->dc, (int)kind);
 
+    if (n)
+        return n;
+    n = -EIO;
     sbuf_addf(&sql, "SELECT count(*) FROM %s", k->table);
     if (build_where(k, where, n_where, &sql)) {
         sbuf_done(&sql);
@@ -577,8 +682,10 @@ int store_site_usage(struct store *st, const char *site, struct store_usage *u)
 {
     sqlite3_stmt *s = store_prepare(st, "SELECT total(vcpu), total(memory_mb), total(disk_mb), "
                                         "count(*) FROM vis WHERE site = ?");
-    int rc;
+    int rc = dc_flush(st, &st->dc, STORE_VI);
 
+    if (rc)
+        return rc;
     if (!s)
         return -EIO;
     sqlite3_bind_text(s, 1, site, -1, SQLITE_TRANSIENT);

@@ -165,6 +165,62 @@ static void transactions_and_readers(void **state)
     json_decref(d);
 }
 
+/* The writer keeps the records it read and wrote (store_cache.c): what it
+ * returns is a copy, a write inside a transaction is seen by its queries,
+ * a rolled back write is gone, and a committed one reaches other readers. */
+static void writer_cache(void **state)
+{
+    struct fx *f = *state;
+    struct store_where w = {"status", "deploying", false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *d = dep("c1", "t", "active"), *d2 = dep("c2", "t", "x"), *got = NULL, *list = NULL;
+    struct store *rd;
+    char err[256];
+
+    assert_int_equal(store_open(f->path, true, &rd, err, sizeof(err)), 0);
+    assert_int_equal(store_put(f->st, STORE_DEPLOYMENT, d), 0);
+    /* a copy: changing it changes nothing stored */
+    assert_int_equal(store_get(f->st, STORE_DEPLOYMENT, "c1", &got), 0);
+    json_object_set_new(got, "status", json_string("changed"));
+    json_decref(got);
+    assert_int_equal(store_get(f->st, STORE_DEPLOYMENT, "c1", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "status")), "active");
+    json_decref(got);
+    /* written in a transaction: its own reads and queries see it, others not */
+    assert_int_equal(store_begin(f->st), 0);
+    json_object_set_new(d, "status", json_string("deploying"));
+    assert_int_equal(store_put(f->st, STORE_DEPLOYMENT, d), 0);
+    assert_int_equal(store_get(f->st, STORE_DEPLOYMENT, "c1", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "status")), "deploying");
+    json_decref(got);
+    assert_int_equal(store_list(f->st, STORE_DEPLOYMENT, &o, &list), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    assert_int_equal(store_get(rd, STORE_DEPLOYMENT, "c1", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "status")), "active");
+    json_decref(got);
+    /* rolled back: the cached write is gone too */
+    store_rollback(f->st);
+    assert_int_equal(store_get(f->st, STORE_DEPLOYMENT, "c1", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "status")), "active");
+    json_decref(got);
+    /* a record written and deleted in one transaction is gone */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_put(f->st, STORE_DEPLOYMENT, d2), 0);
+    assert_int_equal(store_delete(f->st, STORE_DEPLOYMENT, "c2"), 0);
+    assert_int_equal(store_get(f->st, STORE_DEPLOYMENT, "c2", &got), -ENOENT);
+    /* committed: other readers see it */
+    assert_int_equal(store_put(f->st, STORE_DEPLOYMENT, d), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(store_get(rd, STORE_DEPLOYMENT, "c1", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "status")), "deploying");
+    json_decref(got);
+    assert_int_equal(store_get(rd, STORE_DEPLOYMENT, "c2", &got), -ENOENT);
+    store_close(rd);
+    json_decref(d);
+    json_decref(d2);
+}
+
 static void schema_versioned(void **state)
 {
     struct fx *f = *state;
@@ -332,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unknown_column_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(or_null_matches_globals, setup, teardown),
         cmocka_unit_test_setup_teardown(transactions_and_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(writer_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(schema_versioned, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_version_1, setup, teardown),

@@ -1,0 +1,186 @@
+/* The writer's cache of parsed records.
+ *
+ * The lifecycle engine journals an operation in many small steps, each of
+ * which reads the operation and its deployment, changes a member and writes
+ * them back. The writer connection is the only one that changes the
+ * database (one vnfmd per data directory; every other connection is read
+ * only), so it can keep the records it read or wrote parsed, across
+ * transactions: a read gets a copy of the kept record (a copy costs a
+ * quarter of a parse), and a write inside a transaction reaches SQLite
+ * once, at the commit or before any query that could see it. Records a
+ * rolled back transaction wrote are dropped. Reads always return copies,
+ * so callers may change what they got.
+ */
+#include "store/store_internal.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DC_MAX  256 /* records kept; the least recently used clean one goes */
+#define KEY_MAX 192
+
+struct dc_entry {
+    enum store_kind kind;
+    json_t *doc;
+    bool dirty;                   /* written by the open transaction, not yet to SQLite */
+    bool touched;                 /* written by the open transaction (dropped on rollback) */
+    struct dc_entry *prev, *next; /* most recently used first */
+    char key[];
+};
+
+bool dc_cached_kind(enum store_kind kind)
+{
+    /* the records an operation rewrites at every stage */
+    return kind == STORE_DEPLOYMENT || kind == STORE_VI || kind == STORE_OP ||
+           kind == STORE_DECISION;
+}
+
+/* False for an id too long to key (such a record is not kept). */
+static bool key_of(enum store_kind kind, const char *id, char *buf, size_t len)
+{
+    return (size_t)snprintf(buf, len, "%d/%s", (int)kind, id) < len;
+}
+
+static void unlink_entry(struct dcache *c, struct dc_entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void push_front(struct dcache *c, struct dc_entry *e)
+{
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
+static void drop(struct dcache *c, struct dc_entry *e)
+{
+    unlink_entry(c, e);
+    hmap_del(&c->map, e->key);
+    json_decref(e->doc);
+    free(e);
+    c->n--;
+}
+
+static struct dc_entry *find(struct dcache *c, enum store_kind kind, const char *id)
+{
+    char key[KEY_MAX];
+
+    return key_of(kind, id, key, sizeof(key)) ? hmap_get(&c->map, key) : NULL;
+}
+
+/* Drops least recently used records that SQLite has as they are. */
+static void trim(struct dcache *c)
+{
+    struct dc_entry *e = c->tail;
+
+    while (c->n > DC_MAX && e) {
+        struct dc_entry *prev = e->prev;
+
+        if (!e->touched)
+            drop(c, e);
+        e = prev;
+    }
+}
+
+void dc_init(struct dcache *c)
+{
+    memset(c, 0, sizeof(*c));
+    hmap_init(&c->map);
+}
+
+json_t *dc_get(struct dcache *c, enum store_kind kind, const char *id)
+{
+    struct dc_entry *e = find(c, kind, id);
+
+    if (!e)
+        return NULL;
+    unlink_entry(c, e);
+    push_front(c, e);
+    return json_deep_copy(e->doc);
+}
+
+bool dc_keep(struct dcache *c, enum store_kind kind, const char *id, const json_t *doc, bool dirty)
+{
+    struct dc_entry *e = find(c, kind, id);
+    char key[KEY_MAX];
+
+    if (e) {
+        unlink_entry(c, e);
+        json_decref(e->doc);
+    } else {
+        if (!key_of(kind, id, key, sizeof(key)))
+            return false;
+        e = xcalloc(1, sizeof(*e) + strlen(key) + 1);
+        strcpy(e->key, key);
+        e->kind = kind;
+        hmap_put(&c->map, e->key, e);
+        c->n++;
+    }
+    push_front(c, e);
+    e->doc = json_deep_copy(doc);
+    e->dirty = dirty;
+    e->touched = e->touched || dirty;
+    trim(c);
+    return true;
+}
+
+void dc_forget(struct dcache *c, enum store_kind kind, const char *id)
+{
+    struct dc_entry *e = find(c, kind, id);
+
+    if (e)
+        drop(c, e);
+}
+
+int dc_flush(struct store *st, struct dcache *c, int kind)
+{
+    for (struct dc_entry *e = c->head; e; e = e->next) {
+        int r;
+
+        if (!e->dirty || (kind >= 0 && e->kind != (enum store_kind)kind))
+            continue;
+        r = store_put_now(st, e->kind, e->doc);
+        if (r)
+            return r;
+        e->dirty = false;
+    }
+    return 0;
+}
+
+void dc_end(struct dcache *c, bool committed)
+{
+    struct dc_entry *e = c->head;
+
+    while (e) {
+        struct dc_entry *next = e->next;
+
+        if (e->touched && !committed)
+            drop(c, e);
+        else
+            e->touched = e->dirty = false;
+        e = next;
+    }
+    trim(c);
+}
+
+void dc_done(struct dcache *c)
+{
+    while (c->head)
+        drop(c, c->head);
+    hmap_done(&c->map);
+}
