@@ -35,6 +35,7 @@ struct core {
     struct config *cfg;
     uv_loop_t *loop;
     struct store *st;      /* the only writer */
+    bool checkpointing;    /* a store checkpoint job is queued or running */
     char tag[TAG_LEN + 1]; /* instance tag, in every name this manager creates on a host */
     char *admin_hash;      /* SHA-256 hex of the admin token */
     int64_t started_ms;
@@ -82,6 +83,12 @@ void core_tx_abort(struct core *c);
  * is none); arg is freed with free_arg (may be NULL) either way. */
 void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), void *arg,
                        void (*free_arg)(void *arg));
+/* Submits job to pool once the current transaction has ended, at once when
+ * there is none: work acts only after it was journalled. A failed commit
+ * submits it too (its end then decides the stage), so that no operation
+ * waits for a job that never runs. */
+struct wjob;
+void core_submit(struct core *c, struct wpool *pool, struct wjob *job);
 
 /* Logs a lifecycle event (seed para 52, F10) into the event log of the open
  * transaction. fields (stolen, may be NULL) adds members such as

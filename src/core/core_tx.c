@@ -2,6 +2,7 @@
  * after-commit callbacks that ride on them. */
 #include "core/bus.h"
 #include "core/core.h"
+#include "core/wpool.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -15,6 +16,7 @@ struct deferred {
     void (*fn)(struct core *c, void *arg);
     void *arg;
     void (*free_arg)(void *arg);
+    bool always; /* also when the transaction did not commit */
     struct deferred *next;
 };
 
@@ -39,7 +41,7 @@ static void free_deferred(struct deferred *d, bool run, struct core *c)
     while (d) {
         struct deferred *next = d->next;
 
-        if (run)
+        if (run || d->always)
             d->fn(c, d->arg);
         if (d->free_arg)
             d->free_arg(d->arg);
@@ -118,7 +120,36 @@ void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), vo
         return;
     }
     d = xmalloc(sizeof(*d));
-    *d = (struct deferred){fn, arg, free_arg, c->tx_after};
+    *d = (struct deferred){fn, arg, free_arg, false, c->tx_after};
+    c->tx_after = d;
+}
+
+struct pool_job {
+    struct wpool *pool;
+    struct wjob *job;
+};
+
+static void submit_now(struct core *c, void *arg)
+{
+    struct pool_job *p = arg;
+
+    (void)c;
+    wpool_submit(p->pool, p->job);
+}
+
+void core_submit(struct core *c, struct wpool *pool, struct wjob *job)
+{
+    struct pool_job *p;
+    struct deferred *d;
+
+    if (c->tx_depth == 0) {
+        wpool_submit(pool, job);
+        return;
+    }
+    p = xmalloc(sizeof(*p));
+    *p = (struct pool_job){pool, job};
+    d = xmalloc(sizeof(*d));
+    *d = (struct deferred){submit_now, p, free, true, c->tx_after};
     c->tx_after = d;
 }
 

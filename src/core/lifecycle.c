@@ -83,9 +83,10 @@ struct oprun {
     char dep[ID_BUF_MAX];
     const struct plan *plan;
     unsigned idx, attempt, pending, failed;
-    unsigned phase; /* 0, 1: VI work and custom actions, in the step's order */
-    bool pause;     /* failure policy: failed_temp instead of rollback or failed */
-    bool cancel;    /* a cancel is pending: no further retry or stage */
+    unsigned phase;         /* 0, 1: VI work and custom actions, in the step's order */
+    bool pause;             /* failure policy: failed_temp instead of rollback or failed */
+    bool cancel;            /* a cancel is pending: no further retry or stage */
+    unsigned action_stages; /* bit per stage with custom actions (the VNFD's) */
     uint64_t step_started_ms;
     json_t *common; /* event fields of every record: tenant, tags */
     char err[768];
@@ -141,17 +142,33 @@ static json_t *common_fields(const json_t *dep)
     return f;
 }
 
-/* Event fields naming the operation, its deployment and stage. */
-static json_t *op_fields(const struct oprun *r, const char *result)
+/* Event fields naming an operation, its deployment and stage. */
+static json_t *stage_fields(const char *dep, const char *op, enum stage st, const char *result,
+                            const json_t *common)
 {
     char obj[80];
     json_t *f;
 
-    snprintf(obj, sizeof(obj), "deployment/%s", r->dep);
-    f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment", r->dep, "operation",
-                  r->id, "stage", stage_name(cur_step(r)->stage), "result", result);
-    json_object_update(f, r->common);
+    snprintf(obj, sizeof(obj), "deployment/%s", dep);
+    f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment", dep, "operation", op,
+                  "stage", stage_name(st), "result", result);
+    json_object_update(f, (json_t *)common);
     return f;
+}
+
+static json_t *op_fields(const struct oprun *r, const char *result)
+{
+    return stage_fields(r->dep, r->id, cur_step(r)->stage, result, r->common);
+}
+
+static void event_started(struct core *c, const char *dep, const char *op, enum stage st,
+                          unsigned attempt, const json_t *common)
+{
+    json_t *f = stage_fields(dep, op, st, "started", common);
+
+    json_object_set_new(f, "attempt", json_integer(attempt));
+    core_event(c, "info", "lifecycle", "stage", f, "%s: %s started%s", dep, stage_name(st),
+               attempt > 1 ? " again" : "");
 }
 
 const char *lc_dep_status(struct core *c, const char *dep_id)
@@ -176,6 +193,7 @@ const char *lc_dep_status(struct core *c, const char *dep_id)
 /* ---- creation ---- */
 
 static void kick(struct core *c, void *arg);
+static void kick_entered(struct core *c, void *arg);
 
 json_t *lc_op_start(struct core *c, json_t *dep, const char *type, const char *plan, json_t *vis,
                     json_t *params, const struct txn *t, bool automatic)
@@ -209,8 +227,11 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
 {
     const struct plan *p = plan_find(s->plan);
     const struct txn *t = s->t;
+    /* The first stage is entered in this transaction, unless the operation
+     * begins in SOL003 STARTING (it is entered, PROCESSING, when it runs). */
+    bool entered = !s->starting && !(p->steps[0].flags & STEP_SKIP_EMPTY);
     char id[40], obj[80];
-    json_t *op, *f;
+    json_t *op, *f, *common;
 
     id_random(id, "op-", 12);
     op = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:s?, s:s?, s:o, s:o, "
@@ -235,17 +256,23 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
     json_object_set_new(op, "_vdus", vi_vdus(c, op));
     put(c, STORE_OP, op);
     doc_set_str(dep, "operation", id);
+    if (entered)
+        doc_set_str(dep, "stage", stage_name(p->steps[0].stage));
     put(c, STORE_DEPLOYMENT, dep);
     snprintf(obj, sizeof(obj), "deployment/%s", doc_str(dep, "id"));
+    common = common_fields(dep);
     f = json_pack("{s:s, s:s, s:s, s:s}", "object", obj, "deployment", doc_str(dep, "id"),
                   "operation", id, "result", "started");
-    json_object_update_new(f, common_fields(dep));
+    json_object_update(f, common);
     core_event(c, "info", "lifecycle", "operation", f, "%s of %s started (%s)", s->type,
                doc_str(dep, "id"), id);
+    if (entered)
+        event_started(c, doc_str(dep, "id"), id, p->steps[0].stage, 1, common);
+    json_decref(common);
     if (strcmp(s->type, "deploy") == 0) /* the native deploy creates the VNF instance */
         lccn_vnf_identifier(c, dep, true);
     lccn_op_started(c, op);
-    core_after_commit(c, kick, xstrdup(id), free);
+    core_after_commit(c, entered ? kick_entered : kick, xstrdup(id), free);
     return op;
 }
 
@@ -265,7 +292,9 @@ static void run_free(struct oprun *r)
     uv_close((uv_handle_t *)&r->timer, run_closed);
 }
 
-static void run_new(struct core *c, const char *op_id)
+/* Starts running operation op_id; entered when its current step was
+ * journalled as entered already (lc_op_start_ex). */
+static void run_new(struct core *c, const char *op_id, bool entered)
 {
     json_t *op = load(c, STORE_OP, op_id), *dep;
     const struct plan *p = plan_find(doc_str(op, "_plan"));
@@ -288,17 +317,35 @@ static void run_new(struct core *c, const char *op_id)
     if (r->idx >= p->n)
         r->idx = p->n - 1;
     r->common = common_fields(dep);
+    for (int s = 0; s < ST_COUNT; s++)
+        if (json_array_size(vnfd_actions(json_object_get(dep, "_descriptor"), (enum stage)s)))
+            r->action_stages |= 1u << s;
     uv_timer_init(c->loop, &r->timer);
     r->timer.data = r;
     hmap_put(&c->runs, r->id, r);
     json_decref(op);
     json_decref(dep);
-    step_begin(r);
+    if (entered && !r->cancel && !c->stopping)
+        step_run(r, 0);
+    else
+        step_begin(r);
 }
 
+/* Every wake-up of an operation (its start, the end of a job, a retry) is
+ * one transaction: the stages it passes are journalled together, and the
+ * jobs it starts are submitted once that has committed (core_submit). */
 static void kick(struct core *c, void *arg)
 {
-    run_new(c, arg);
+    core_tx_begin(c);
+    run_new(c, arg, false);
+    core_tx_commit(c);
+}
+
+static void kick_entered(struct core *c, void *arg)
+{
+    core_tx_begin(c);
+    run_new(c, arg, true);
+    core_tx_commit(c);
 }
 
 static void resume_state(struct core *c, const char *state);
@@ -327,7 +374,7 @@ static void resume_state(struct core *c, const char *state)
                              "operation", doc_str(op, "id"), "result", "resumed"),
                    "resuming %s of %s (%s) at stage %s after a restart", doc_str(op, "type"),
                    doc_str(op, "deployment"), doc_str(op, "id"), doc_str(op, "stage"));
-        run_new(c, doc_str(op, "id"));
+        kick(c, (void *)doc_str(op, "id"));
     }
     json_decref(ops);
 }
@@ -657,7 +704,12 @@ static void step_done(struct oprun *r, const char *result)
 
 static void on_retry(uv_timer_t *t)
 {
-    step_begin(t->data);
+    struct oprun *r = t->data;
+    struct core *c = r->c;
+
+    core_tx_begin(c);
+    step_begin(r);
+    core_tx_commit(c);
 }
 
 static void step_failed(struct oprun *r)
@@ -760,7 +812,7 @@ static int step_enter(struct oprun *r)
 {
     struct core *c = r->c;
     const char *stage = stage_name(cur_step(r)->stage);
-    json_t *op = load(c, STORE_OP, r->id), *dep = load(c, STORE_DEPLOYMENT, r->dep), *f;
+    json_t *op = load(c, STORE_OP, r->id), *dep = load(c, STORE_DEPLOYMENT, r->dep);
     int skip = -1;
 
     if (!op || !dep)
@@ -776,10 +828,7 @@ static int step_enter(struct oprun *r)
     put(c, STORE_OP, op);
     doc_set_str(dep, "stage", stage);
     put(c, STORE_DEPLOYMENT, dep);
-    f = op_fields(r, "started");
-    json_object_set_new(f, "attempt", json_integer(r->attempt));
-    core_event(c, "info", "lifecycle", "stage", f, "%s: %s started%s", r->dep, stage,
-               r->attempt > 1 ? " again" : "");
+    event_started(c, r->dep, r->id, cur_step(r)->stage, r->attempt, r->common);
 out:
     json_decref(op);
     json_decref(dep);
@@ -840,12 +889,14 @@ static void note_failure(struct oprun *r, const char *fmt, ...)
 
 static void actions_done(struct actjob *j)
 {
-    struct oprun *r = hmap_get(&j->c->runs, j->op);
+    struct core *c = j->c;
+    struct oprun *r = hmap_get(&c->runs, j->op);
 
     if (!r) {
         actjob_free(j);
         return;
     }
+    core_tx_begin(c);
     r->pending--;
     if (j->w.cancelled)
         note_failure(r, "the manager stopped before the actions ran");
@@ -857,22 +908,29 @@ static void actions_done(struct actjob *j)
                    json_array_size(j->actions) == 1 ? "" : "s", stage_name(cur_step(r)->stage));
     actjob_free(j);
     work_done(r);
+    core_tx_commit(c);
 }
 
 static void run_actions(struct oprun *r)
 {
     struct core *c = r->c;
-    json_t *dep = load(c, STORE_DEPLOYMENT, r->dep), *op = load(c, STORE_OP, r->id);
-    struct actjob *j = dep && op && !(cur_step(r)->flags & STEP_NO_ACTIONS)
-                           ? actjob_new(c, cur_step(r)->stage, dep, op)
-                           : NULL;
+    json_t *dep, *op;
+    struct actjob *j;
 
+    if (!(r->action_stages & (1u << cur_step(r)->stage)) ||
+        (cur_step(r)->flags & STEP_NO_ACTIONS)) {
+        work_done(r);
+        return;
+    }
+    dep = load(c, STORE_DEPLOYMENT, r->dep);
+    op = load(c, STORE_OP, r->id);
+    j = dep && op ? actjob_new(c, cur_step(r)->stage, dep, op) : NULL;
     json_decref(dep);
     json_decref(op);
     if (j) {
         j->on_done = actions_done;
         r->pending++;
-        wpool_submit(c->conf, &j->w);
+        core_submit(c, c->conf, &j->w);
     }
     work_done(r);
 }
@@ -996,13 +1054,13 @@ static void vi_job_done(struct wjob *w)
     }
     if (j->rc)
         note_failure(r, "%s: %s", j->spec.name, j->err);
-    core_tx_commit(c);
     if (vi && !j->rc && (j->act == VA_START || j->act == VA_REBOOT))
         lc_watch_vi(c, vi);
     json_decref(vi);
     json_decref(op);
     vijob_free(j);
     work_done(r);
+    core_tx_commit(c);
 }
 
 static void run_vi_work(struct oprun *r)
@@ -1040,6 +1098,9 @@ static void run_vi_work(struct oprun *r)
             jobs[n]->grace_override_ms =
                 (int)jv_int(json_object_get(op, "params"), "grace_s", 0) * 1000;
         if (jobs[n]) {
+            /* "created" is journalled only by a VI deployment that ended
+             * well: no start of it can have begun since */
+            jobs[n]->fresh = strcmp(jv_str(vi, "state", ""), "created") == 0;
             jobs[n]->heal =
                 heal_policy_parse(jv_str(json_object_get(op, "params"), "policy", NULL));
             mark_before(c, vi, act);
@@ -1052,12 +1113,12 @@ static void run_vi_work(struct oprun *r)
         }
         json_decref(vi);
     }
-    core_tx_commit(c); /* journal first, then act */
+    core_tx_commit(c);
     json_decref(op);
     json_decref(dep);
     r->pending += (unsigned)n;
     for (i = 0; i < n; i++)
-        wpool_submit(c->prov, &jobs[i]->w);
+        core_submit(c, c->prov, &jobs[i]->w);
     free(jobs);
     work_done(r);
 }
@@ -1198,7 +1259,9 @@ static void cancel_kick(struct core *c, void *arg)
     r->cancel = true;
     if (uv_is_active((uv_handle_t *)&r->timer)) { /* waiting to retry a stage */
         uv_timer_stop(&r->timer);
+        core_tx_begin(c);
         cancelled(r);
+        core_tx_commit(c);
     }
 }
 

@@ -174,6 +174,52 @@ static void on_signal(uv_signal_t *s, int signum)
     stop(s->data);
 }
 
+/* ---- store checkpoints, off the loop (store_on_wal) ---- */
+
+#define CHECKPOINT_FRAMES 1000 /* SQLite's own default */
+
+struct ckpt_job {
+    struct wjob w;
+    struct core *c;
+    char *path;
+    int r;
+};
+
+static void ckpt_work(struct wjob *w)
+{
+    struct ckpt_job *j = (struct ckpt_job *)w;
+
+    j->r = store_checkpoint(j->path);
+}
+
+static void ckpt_done(struct wjob *w)
+{
+    struct ckpt_job *j = (struct ckpt_job *)w;
+
+    if (j->r && !w->cancelled)
+        log_warn("store: checkpoint failed (%s); the log grows until one succeeds",
+                 strerror(-j->r));
+    j->c->checkpointing = false;
+    free(j->path);
+    free(j);
+}
+
+static void on_wal(void *arg, int frames)
+{
+    struct core *c = arg;
+    struct ckpt_job *j;
+
+    if (frames < CHECKPOINT_FRAMES || c->checkpointing || c->stopping)
+        return;
+    j = xcalloc(1, sizeof(*j));
+    j->w.work = ckpt_work;
+    j->w.done = ckpt_done;
+    j->c = c;
+    j->path = xasprintf("%s/vnfm.db", c->cfg->data_dir);
+    c->checkpointing = true;
+    wpool_submit(c->conf, &j->w);
+}
+
 static int init_core(struct daemon *d)
 {
     struct core *c = &d->core;
@@ -204,6 +250,7 @@ static int init_core(struct daemon *d)
     c->health = health_new(c, d->cfg.vim_watchdog_s);
     if (!c->txq || !c->prov || !c->conf)
         return -ENOMEM;
+    store_on_wal(c->st, on_wal, c);
     core_tx_begin(c);
     r = svc_bootstrap(c);
     if (r == 0)

@@ -361,7 +361,7 @@ static int do_start(struct vijob *j)
         j->out = j->h;
         return 0;
     }
-    if (ops->stop(j->site->vim, &j->h, 0, &e))
+    if (!j->fresh && ops->stop(j->site->vim, &j->h, 0, &e))
         log_warn("%s: clearing before start: %s", j->spec.name, e.msg);
     r = write_files(j);
     if (r)

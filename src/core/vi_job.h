@@ -48,6 +48,7 @@ struct vijob {
     unsigned grace_ms;
     enum heal_policy heal;
     int grace_override_ms; /* >= 0: the operation's grace (operate, graceful terminate) */
+    bool fresh;            /* never started: nothing of an earlier attempt to clear */
     unsigned ready_port, ready_timeout_ms;
     char *ready_path; /* HTTP readiness when set */
     /* results */
