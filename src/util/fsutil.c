@@ -12,9 +12,15 @@
 
 int mkdir_p(const char *path, mode_t mode)
 {
-    char *tmp = xstrdup(path);
+    char *tmp;
     int r = 0;
 
+    /* the parents exist nearly always: one system call then */
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
+    tmp = xstrdup(path);
     for (char *p = tmp + 1; *p; p++) {
         if (*p != '/')
             continue;

@@ -640,15 +640,12 @@ static int plug_nics(const struct vi_spec *spec, int ns_fd, struct vim_err *err)
     return 0;
 }
 
-static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *err)
+/* The VI's network: namespace, interfaces, addresses. */
+static int create_net(struct proc_vim *v, const struct vi_spec *spec, struct vim_err *err)
 {
-    struct proc_vim *v = data;
     char ns[96];
     int r, fd;
 
-    r = cg_create(&v->cg, spec->id, spec->vcpu_milli, spec->memory_bytes);
-    if (r)
-        return fail(err, r, "%s: cgroup", spec->name);
     ns_name(v, spec->id, ns, sizeof(ns));
     r = netns_create(ns);
     if (r)
@@ -663,6 +660,42 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *e
             fail(err, r, "%s: configure interfaces in %s", spec->name, ns);
     }
     close(fd);
+    return r;
+}
+
+struct cg_task {
+    struct proc_vim *v;
+    const struct vi_spec *spec;
+    int r;
+};
+
+static void *cg_thread(void *arg)
+{
+    struct cg_task *t = arg;
+
+    t->r = cg_create(&t->v->cg, t->spec->id, t->spec->vcpu_milli, t->spec->memory_bytes);
+    return NULL;
+}
+
+/* The cgroups are made on a thread of their own while the network is set
+ * up: the two do not depend on each other, and the kernel takes a while
+ * over each (a VI deployment is on the critical path of every deploy). */
+static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *err)
+{
+    struct proc_vim *v = data;
+    struct cg_task cg = {v, spec, 0};
+    pthread_t th;
+    bool threaded;
+    int r;
+
+    threaded = pthread_create(&th, NULL, cg_thread, &cg) == 0;
+    if (!threaded)
+        cg_thread(&cg);
+    r = create_net(v, spec, err);
+    if (threaded)
+        pthread_join(th, NULL);
+    if (r == 0 && cg.r)
+        r = fail(err, cg.r, "%s: cgroup", spec->name);
     return r;
 }
 
