@@ -27,15 +27,15 @@ struct dc_entry {
     json_t *doc;
     bool dirty;                   /* written by the open transaction, not yet to SQLite */
     bool touched;                 /* written by the open transaction (dropped on rollback) */
+    uint64_t order;               /* when it became dirty: writes reach SQLite in this order */
     struct dc_entry *prev, *next; /* most recently used first */
     char key[];
 };
 
 bool dc_cached_kind(enum store_kind kind)
 {
-    /* the records an operation rewrites at every stage */
-    return kind == STORE_DEPLOYMENT || kind == STORE_VI || kind == STORE_OP ||
-           kind == STORE_DECISION;
+    /* not tokens: a write must meet the unique index on their hash at once */
+    return kind != STORE_TOKEN;
 }
 
 /* False for an id too long to key (such a record is not kept). */
@@ -133,6 +133,8 @@ bool dc_keep(struct dcache *c, enum store_kind kind, const char *id, const json_
     }
     push_front(c, e);
     e->doc = json_deep_copy(doc);
+    if (dirty && !e->dirty)
+        e->order = ++c->writes;
     e->dirty = dirty;
     e->touched = e->touched || dirty;
     trim(c);
@@ -147,19 +149,35 @@ void dc_forget(struct dcache *c, enum store_kind kind, const char *id)
         drop(c, e);
 }
 
+static int by_order(const void *a, const void *b)
+{
+    const struct dc_entry *x = *(struct dc_entry *const *)a, *y = *(struct dc_entry *const *)b;
+
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* In the order the transaction wrote them: new rows get their rowids in
+ * that order, and lists (an outbox, say) come back in it. */
 int dc_flush(struct store *st, struct dcache *c, int kind)
 {
-    for (struct dc_entry *e = c->head; e; e = e->next) {
-        int r;
+    struct dc_entry **dirty = NULL;
+    size_t n = 0;
+    int r = 0;
 
-        if (!e->dirty || (kind >= 0 && e->kind != (enum store_kind)kind))
-            continue;
-        r = store_put_now(st, e->kind, e->doc);
-        if (r)
-            return r;
-        e->dirty = false;
+    for (struct dc_entry *e = c->head; e; e = e->next)
+        if (e->dirty && (kind < 0 || e->kind == (enum store_kind)kind)) {
+            dirty = xrealloc(dirty, (n + 1) * sizeof(*dirty));
+            dirty[n++] = e;
+        }
+    if (n > 1)
+        qsort(dirty, n, sizeof(*dirty), by_order);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        r = store_put_now(st, dirty[i]->kind, dirty[i]->doc);
+        if (r == 0)
+            dirty[i]->dirty = false;
     }
-    return 0;
+    free(dirty);
+    return r;
 }
 
 void dc_end(struct dcache *c, bool committed)

@@ -26,6 +26,7 @@ struct dcache {
     struct hmap map; /* "KIND/ID" -> struct dc_entry */
     struct dc_entry *head, *tail;
     unsigned n;
+    uint64_t writes; /* numbers the writes, to flush them in order */
 };
 
 void dc_init(struct dcache *c);

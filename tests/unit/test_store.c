@@ -216,6 +216,27 @@ static void writer_cache(void **state)
     assert_string_equal(json_string_value(json_object_get(got, "status")), "deploying");
     json_decref(got);
     assert_int_equal(store_get(rd, STORE_DEPLOYMENT, "c2", &got), -ENOENT);
+    /* new records reach SQLite in the order they were written (rowids) */
+    assert_int_equal(store_begin(f->st), 0);
+    for (int i = 0; i < 5; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "o%d", i);
+        json_object_set_new(d2, "id", json_string(id));
+        assert_int_equal(store_put(f->st, STORE_DEPLOYMENT, d2), 0);
+        assert_int_equal(store_get(f->st, STORE_DEPLOYMENT, "c1", &got), 0); /* reorders LRU */
+        json_decref(got);
+    }
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(store_list(rd, STORE_DEPLOYMENT, NULL, &list), 0);
+    for (int i = 0; i < 5; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "o%d", i);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(list, i + 1), "id")),
+                            id);
+    }
+    json_decref(list);
     store_close(rd);
     json_decref(d);
     json_decref(d2);
