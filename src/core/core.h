@@ -24,6 +24,7 @@
 struct bus;
 struct txq;
 struct wpool;
+struct pool_job;
 struct health;
 struct http_server;
 struct lccn;
@@ -58,6 +59,7 @@ struct core {
     int tx_depth;
     json_t *tx_events;         /* logged in the open transaction, published on commit */
     struct deferred *tx_after; /* callbacks run after commit */
+    struct pool_job *tx_jobs;  /* jobs submitted when the transaction ends */
 
     uv_timer_t beat_timer; /* loop heartbeat and periodic work */
     uint64_t beat_ms;      /* monotonic ms of the last heartbeat (read by other threads) */

@@ -16,8 +16,13 @@ struct deferred {
     void (*fn)(struct core *c, void *arg);
     void *arg;
     void (*free_arg)(void *arg);
-    bool always; /* also when the transaction did not commit */
     struct deferred *next;
+};
+
+struct pool_job {
+    struct wpool *pool;
+    struct wjob *job;
+    struct pool_job *next;
 };
 
 int core_tx_begin(struct core *c)
@@ -41,12 +46,36 @@ static void free_deferred(struct deferred *d, bool run, struct core *c)
     while (d) {
         struct deferred *next = d->next;
 
-        if (run || d->always)
+        if (run)
             d->fn(c, d->arg);
         if (d->free_arg)
             d->free_arg(d->arg);
         free(d);
         d = next;
+    }
+}
+
+/* The jobs of the transaction that ended, in the order they came; first of
+ * all that follows a commit, so that the workers start before the event
+ * subscribers (SSE, monitoring) wake up to compete with them. */
+static void submit_jobs(struct core *c)
+{
+    struct pool_job *p = c->tx_jobs, *order = NULL;
+
+    c->tx_jobs = NULL;
+    while (p) {
+        struct pool_job *next = p->next;
+
+        p->next = order;
+        order = p;
+        p = next;
+    }
+    while (order) {
+        struct pool_job *next = order->next;
+
+        wpool_submit(order->pool, order->job);
+        free(order);
+        order = next;
     }
 }
 
@@ -80,6 +109,7 @@ int core_tx_commit(struct core *c)
     after = reverse(c->tx_after);
     c->tx_events = NULL;
     c->tx_after = NULL;
+    submit_jobs(c);
     if (r) {
         log_error("store: commit failed: %s", store_errmsg(c->st));
         store_rollback(c->st);
@@ -102,6 +132,7 @@ void core_tx_abort(struct core *c)
         return;
     c->tx_depth = 0;
     store_rollback(c->st);
+    submit_jobs(c);
     json_decref(c->tx_events);
     c->tx_events = NULL;
     free_deferred(c->tx_after, false, c);
@@ -120,37 +151,21 @@ void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), vo
         return;
     }
     d = xmalloc(sizeof(*d));
-    *d = (struct deferred){fn, arg, free_arg, false, c->tx_after};
+    *d = (struct deferred){fn, arg, free_arg, c->tx_after};
     c->tx_after = d;
-}
-
-struct pool_job {
-    struct wpool *pool;
-    struct wjob *job;
-};
-
-static void submit_now(struct core *c, void *arg)
-{
-    struct pool_job *p = arg;
-
-    (void)c;
-    wpool_submit(p->pool, p->job);
 }
 
 void core_submit(struct core *c, struct wpool *pool, struct wjob *job)
 {
     struct pool_job *p;
-    struct deferred *d;
 
     if (c->tx_depth == 0) {
         wpool_submit(pool, job);
         return;
     }
     p = xmalloc(sizeof(*p));
-    *p = (struct pool_job){pool, job};
-    d = xmalloc(sizeof(*d));
-    *d = (struct deferred){submit_now, p, free, true, c->tx_after};
-    c->tx_after = d;
+    *p = (struct pool_job){pool, job, c->tx_jobs};
+    c->tx_jobs = p;
 }
 
 void core_event(struct core *c, const char *level, const char *category, const char *event,

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,14 +338,52 @@ static void console_tail(const char *workdir, char *out, size_t len)
     free(path);
 }
 
-static int do_create(struct vijob *j)
+/* Whether every day-0 file is in the work dir already. */
+static bool files_present(const struct vijob *j)
 {
-    struct vim_err e = {""};
+    json_t *f;
+    size_t i;
+    bool all = true;
+
+    json_array_foreach(j->files, i, f)
+    {
+        char *path = xasprintf("%s/%s", j->workdir, json_string_value(json_array_get(f, 0)));
+
+        all = all && access(path, F_OK) == 0;
+        free(path);
+    }
+    return all;
+}
+
+static void *prepare_workdir(void *arg)
+{
+    struct vijob *j = arg;
     int r = mkdir_p(j->workdir, 0750);
 
     if (r)
-        return fail(j, r, "work dir %s: %s", j->workdir, strerror(-r));
+        fail(j, r, "work dir %s: %s", j->workdir, strerror(-r));
+    else
+        write_files(j);
+    return NULL;
+}
+
+/* The work dir and its day-0 files are made on a thread of their own while
+ * the VIM makes the VI's isolation (neither needs the other), so that the
+ * start that follows finds them ready. */
+static int do_create(struct vijob *j)
+{
+    struct vim_err e = {""};
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, prepare_workdir, j) == 0;
+    int r;
+
+    if (!threaded)
+        prepare_workdir(j);
     r = j->site->ops->create(j->site->vim, &j->spec, &e);
+    if (threaded)
+        pthread_join(th, NULL);
+    if (j->rc)
+        return j->rc; /* the work dir's failure, explained */
     return r ? fail(j, r, "%s", e.msg) : 0;
 }
 
@@ -363,7 +402,8 @@ static int do_start(struct vijob *j)
     }
     if (!j->fresh && ops->stop(j->site->vim, &j->h, 0, &e))
         log_warn("%s: clearing before start: %s", j->spec.name, e.msg);
-    r = write_files(j);
+    /* a VI just created has them from its creation (do_create) */
+    r = j->fresh && files_present(j) ? 0 : write_files(j);
     if (r)
         return r;
     e.msg[0] = '\0';
