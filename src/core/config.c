@@ -1,6 +1,7 @@
 #include "core/config.h"
 #include "core/version.h"
 #include "util/mem.h"
+#include "vim/vim.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,6 +50,8 @@ static const struct opt opts[] = {
      "memory capacity of a new site (default: host)"},
     {"site-disk-mb", OPT_LONG, O(site_disk_mb), "MB",
      "disk capacity of a new site (default: free space)"},
+    {"site-warm-vis", OPT_UINT, O(site_warm_vis), "N",
+     "VIs a new site keeps made in advance for fast deploys (option warm_vis; default 2)"},
     {"http-threads", OPT_UINT, O(http_threads), "N", "REST server threads (default 2)"},
     {"workers", OPT_UINT, O(workers), "N", "provisioning worker threads (default 8)"},
     {"log-keep", OPT_UINT, O(log_keep), "N", "event log records kept (default 100000)"},
@@ -325,6 +328,10 @@ static int check(const struct config *cfg)
         fprintf(stderr, "vnfmd: --callback-base must be an absolute http:// or https:// URL\n");
         return -1;
     }
+    if (cfg->site_warm_vis > PROC_WARM_MAX) {
+        fprintf(stderr, "vnfmd: --site-warm-vis must be at most %d\n", PROC_WARM_MAX);
+        return -1;
+    }
     if (cfg->admin_token && strlen(cfg->admin_token) < 16) {
         fprintf(stderr, "vnfmd: --admin-token must be at least 16 characters\n");
         return -1;
@@ -377,6 +384,7 @@ int config_parse(struct config *cfg, int argc, char **argv)
     int r;
 
     memset(cfg, 0, sizeof(*cfg));
+    cfg->site_warm_vis = 2; /* a flag of 0 turns them off: no "unset" test */
     r = parse_args(cfg, argc, argv, false);
     if (r)
         return r;

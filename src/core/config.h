@@ -18,6 +18,7 @@ struct config {
     char *subnet;     /* of the default site, CIDR */
     double site_vcpu; /* 0 = from the host */
     long site_memory_mb;
+    unsigned site_warm_vis; /* warm VI slots of a new site (proc VIM option warm_vis) */
     long site_disk_mb;
     unsigned http_threads;
     unsigned workers;

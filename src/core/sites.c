@@ -65,6 +65,9 @@ static json_t *default_site(struct core *c, unsigned index)
         "disk_mb",
         (json_int_t)(cfg->site_disk_mb ? cfg->site_disk_mb : free_disk_mb(cfg->data_dir)),
         "options");
+    if (cfg->site_warm_vis)
+        json_object_set_new(json_object_get(doc, "options"), "warm_vis",
+                            json_integer(cfg->site_warm_vis));
     doc_touch(doc, "created");
     doc_touch(doc, "updated");
     return doc;

@@ -247,6 +247,31 @@ bool cg_exists(const struct cgroups *cg, const char *vi)
     return yes;
 }
 
+void cg_release(const struct cgroups *cg)
+{
+    for (unsigned i = 0; i < cg->n_base; i++) {
+        char *p = path_of(cg, (int)i, NULL, NULL);
+
+        rmdir(p); /* fails, as it should, while VIs remain */
+        free(p);
+    }
+}
+
+int cg_rename(const struct cgroups *cg, const char *from, const char *to)
+{
+    int r = 0;
+
+    for (unsigned i = 0; i < cg->n_base && r == 0; i++) {
+        char *a = path_of(cg, (int)i, from, NULL), *b = path_of(cg, (int)i, to, NULL);
+
+        if (rename(a, b) < 0)
+            r = -errno;
+        free(a);
+        free(b);
+    }
+    return r;
+}
+
 int cg_destroy(const struct cgroups *cg, const char *vi)
 {
     int r = 0;

@@ -37,6 +37,11 @@ int cg_pids(const struct cgroups *cg, const char *vi, pid_t **pids, size_t *n);
 bool cg_exists(const struct cgroups *cg, const char *vi);
 /* Removes the VI's groups; -EBUSY while processes remain. */
 int cg_destroy(const struct cgroups *cg, const char *vi);
+/* Removes the manager instance's own cgroup directories when no VI is left
+ * in them (a stopping manager; its VNFs outlive it). */
+void cg_release(const struct cgroups *cg);
+/* Gives the (empty) cgroups of VI from the name of VI to. */
+int cg_rename(const struct cgroups *cg, const char *from, const char *to);
 int cg_usage(const struct cgroups *cg, const char *vi, uint64_t *cpu_ns, uint64_t *mem,
              uint64_t *mem_limit);
 /* Names of the VI groups of this manager; *ids is an array of malloc'd strings. */

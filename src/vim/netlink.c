@@ -63,17 +63,30 @@ static void init(struct nlreq *r, unsigned short type, unsigned short flags)
     r->h.nlmsg_seq = 1;
 }
 
+static __thread int used_fd = -1;
+
+int nl_socket(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+    return fd < 0 ? -errno : fd;
+}
+
+void nl_use(int fd)
+{
+    used_fd = fd;
+}
+
 /* Sends the request and returns the kernel's answer to it (0 or -errno). */
 static int talk(struct nlreq *r)
 {
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
     char buf[NL_BUF];
-    int fd, ret = -EIO;
+    int fd = used_fd >= 0 ? used_fd : nl_socket(), ret = -EIO;
     ssize_t n;
 
-    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0)
-        return -errno;
+        return fd;
     if (sendto(fd, r->buf, r->h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         ret = -errno;
         goto out;
@@ -89,7 +102,8 @@ static int talk(struct nlreq *r)
     }
     ret = n < 0 ? -errno : -EIO;
 out:
-    close(fd);
+    if (fd != used_fd)
+        close(fd);
     return ret;
 }
 
@@ -168,6 +182,29 @@ int nl_link_del(int ifindex)
     struct ifinfomsg *ifi = link_msg(&r, RTM_DELLINK, 0);
 
     ifi->ifi_index = ifindex;
+    return talk(&r);
+}
+
+int nl_link_altname(int ifindex, const char *name)
+{
+    struct nlreq r;
+    struct ifinfomsg *ifi = link_msg(&r, RTM_NEWLINKPROP, NLM_F_CREATE | NLM_F_EXCL);
+    struct rtattr *list;
+
+    ifi->ifi_index = ifindex;
+    list = nest(&r, IFLA_PROP_LIST | NLA_F_NESTED);
+    attr(&r, IFLA_ALT_IFNAME, name, strlen(name) + 1);
+    nest_end(&r, list);
+    return talk(&r);
+}
+
+int nl_link_set_mac(int ifindex, const uint8_t *mac)
+{
+    struct nlreq r;
+    struct ifinfomsg *ifi = link_msg(&r, RTM_NEWLINK, 0);
+
+    ifi->ifi_index = ifindex;
+    attr(&r, IFLA_ADDRESS, mac, 6);
     return talk(&r);
 }
 

@@ -8,6 +8,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A NETLINK_ROUTE socket of the calling thread's namespace, or -errno. */
+int nl_socket(void);
+/* Makes the calling thread's calls use fd (from nl_socket(), possibly made
+ * in another namespace, whose links they then act on); -1 goes back to a
+ * socket of its own namespace per call. */
+void nl_use(int fd);
+
 /* Interface index by name, or -ENODEV. */
 int nl_ifindex(const char *name);
 int nl_bridge_add(const char *name);
@@ -18,6 +25,11 @@ int nl_veth_add(const char *host, const char *peer, int netns_fd, const uint8_t 
 /* Sets the link up (or down) and, when master > 0, plugs it into a bridge. */
 int nl_link_set(int ifindex, bool up, int master);
 int nl_link_del(int ifindex);
+/* Gives a link a second name (an altname, ip-link(8)), by which it is
+ * found as by its own; cheaper than a rename, which waits for RCU. */
+int nl_link_altname(int ifindex, const char *name);
+/* Sets the MAC address (6 bytes) of a link. */
+int nl_link_set_mac(int ifindex, const uint8_t *mac);
 /* Whether the link is administratively up; -ENODEV when it is missing. */
 int nl_link_is_up(const char *name);
 /* Adds addr/prefix_len (host byte order); an existing address is fine. */

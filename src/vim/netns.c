@@ -111,6 +111,31 @@ int netns_open(const char *name)
     return fd;
 }
 
+int netns_alias(const char *from, const char *to)
+{
+    char *src = ns_path(from), *dst = ns_path(to);
+    int fd, r = 0;
+
+    if (!is_netns(src)) {
+        r = -ENOENT;
+        goto out;
+    }
+    fd = open(dst, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+    if (fd < 0) {
+        r = -errno;
+        goto out;
+    }
+    close(fd);
+    if (mount(src, dst, "none", MS_BIND, NULL) < 0) {
+        r = -errno;
+        unlink(dst);
+    }
+out:
+    free(src);
+    free(dst);
+    return r;
+}
+
 int netns_delete(const char *name)
 {
     char *path = ns_path(name);

@@ -11,6 +11,9 @@
 int netns_create(const char *name);
 /* An O_CLOEXEC fd of the namespace, or -errno (-ENOENT when missing). */
 int netns_open(const char *name);
+/* Mounts the namespace called from under the name to (which must not
+ * exist) as well; netns_delete(from) then completes a rename. */
+int netns_alias(const char *from, const char *to);
 /* Unmounts and removes the name; a missing one is fine. */
 int netns_delete(const char *name);
 /* Runs fn(arg) on a thread that has joined the namespace of fd, and

@@ -131,6 +131,9 @@ struct vim_ops {
      * VIM, for the orphan sweep after a crash. *ids is an array of strings
      * the caller frees with vim_ids_free(). */
     int (*list)(void *data, char ***ids, size_t *n, struct vim_err *err);
+    /* VIs made in advance and ready to be taken (*target kept), for the
+     * site view. Optional; callable from any thread. */
+    unsigned (*warm)(void *data, unsigned *target);
 };
 
 const struct vim_ops *vim_driver_find(const char *name);
@@ -139,5 +142,7 @@ const char *const *vim_driver_names(void);
 void vim_ids_free(char **ids, size_t n);
 
 extern const struct vim_ops vim_proc_ops;
+/* The most warm VIs a proc site may keep (its option warm_vis). */
+#define PROC_WARM_MAX 64
 
 #endif

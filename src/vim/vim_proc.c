@@ -9,6 +9,7 @@
 #include "vim/cgroup.h"
 #include "vim/netlink.h"
 #include "vim/netns.h"
+#include "vim/proc_internal.h"
 #include "vim/vim.h"
 
 #include <arpa/inet.h>
@@ -35,14 +36,6 @@
 
 #define KILL_WAIT_MS 2000
 
-struct proc_vim {
-    char tag[16];
-    char bridge[16];
-    uint32_t gateway;
-    unsigned prefix_len;
-    struct cgroups cg;
-};
-
 static int fail(struct vim_err *err, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -60,13 +53,12 @@ static int fail(struct vim_err *err, int r, const char *fmt, ...)
     return r;
 }
 
-static void ns_name(const struct proc_vim *v, const char *vi, char *buf, size_t len)
+void proc_ns_name(const struct proc_vim *v, const char *vi, char *buf, size_t len)
 {
     snprintf(buf, len, "vnfm-%s-%s", v->tag, vi);
 }
 
-/* Host side of a VI's interface k: "vh" + VI id (+ k), at most 13 chars. */
-static void host_if(const char *vi, unsigned k, char *buf, size_t len)
+void proc_host_if(const char *vi, unsigned k, char *buf, size_t len)
 {
     if (k == 0)
         snprintf(buf, len, "vh%.10s", vi);
@@ -240,7 +232,7 @@ static int open_fds(struct proc_vim *v, const struct vi_spec *spec, struct child
     int r;
 
     *f = (struct child_fds){.netns = -1, .console = -1, .devnull = -1};
-    ns_name(v, spec->id, ns, sizeof(ns));
+    proc_ns_name(v, spec->id, ns, sizeof(ns));
     f->n_cg = cg_open_procs(&v->cg, spec->id, f->cg);
     if (f->n_cg < 0) {
         r = fail(err, f->n_cg, "%s: cgroup", spec->name);
@@ -384,14 +376,14 @@ static int proc_destroy(void *data, const struct vi_handle *h, struct vim_err *e
 
     if (r)
         return r;
-    ns_name(v, h->id, ns, sizeof(ns));
+    proc_ns_name(v, h->id, ns, sizeof(ns));
     r = netns_delete(ns);
     if (r)
         return fail(err, r, "VI %s: delete network namespace %s", h->id, ns);
     for (unsigned k = 0; k < VIM_MAX_NICS; k++) {
         int idx;
 
-        host_if(h->id, k, name, sizeof(name));
+        proc_host_if(h->id, k, name, sizeof(name));
         idx = nl_ifindex(name);
         if (idx > 0 && (r = nl_link_del(idx)) && r != -ENODEV)
             return fail(err, r, "VI %s: delete interface %s", h->id, name);
@@ -412,7 +404,7 @@ static bool resources_exist(const struct proc_vim *v, const char *vi)
     char ns[96];
     int fd;
 
-    ns_name(v, vi, ns, sizeof(ns));
+    proc_ns_name(v, vi, ns, sizeof(ns));
     fd = netns_open(ns);
     if (fd >= 0)
         close(fd);
@@ -469,6 +461,19 @@ static void add_id(char ***ids, size_t *n, const char *id)
     (*ids)[(*n)++] = xstrdup(id);
 }
 
+static unsigned proc_warm(void *data, unsigned *target)
+{
+    struct proc_vim *v = data;
+
+    return slots_ready(v->slots, target);
+}
+
+/* Warm slots are not VIs: the orphan sweep must leave them alone. */
+static bool is_slot(const char *id)
+{
+    return strncmp(id, SLOT_PREFIX, strlen(SLOT_PREFIX)) == 0;
+}
+
 static int proc_list(void *data, char ***ids, size_t *n, struct vim_err *err)
 {
     struct proc_vim *v = data;
@@ -481,14 +486,18 @@ static int proc_list(void *data, char ***ids, size_t *n, struct vim_err *err)
     r = cg_list(&v->cg, &cgs, &n_cg);
     if (r)
         return fail(err, r, "list cgroups");
-    *ids = cgs;
-    *n = n_cg;
+    *ids = NULL;
+    *n = 0;
+    for (size_t i = 0; i < n_cg; i++)
+        if (!is_slot(cgs[i]))
+            add_id(ids, n, cgs[i]);
+    vim_ids_free(cgs, n_cg);
     snprintf(prefix, sizeof(prefix), "vnfm-%s-", v->tag);
     d = opendir(NETNS_DIR);
     if (!d)
         return 0;
     while ((e = readdir(d)))
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && !is_slot(e->d_name + strlen(prefix)))
             add_id(ids, n, e->d_name + strlen(prefix));
     closedir(d);
     return 0;
@@ -597,7 +606,7 @@ static int configure_inside(void *arg)
  * destroyed before gets the same MAC, so neighbour entries that hosts and
  * peers still cache for that address stay right: with random MACs the
  * host would send to the dead MAC until its entry went stale (seen: 48 s). */
-static const uint8_t *nic_mac(const struct vi_nic *nic, uint8_t mac[6])
+const uint8_t *proc_nic_mac(const struct vi_nic *nic, uint8_t mac[6])
 {
     if (!nic->addr)
         return NULL;
@@ -619,13 +628,13 @@ static int plug_nics(const struct vi_spec *spec, int ns_fd, struct vim_err *err)
         const struct vi_nic *nic = &spec->nics[k];
         int idx, br = nl_ifindex(nic->bridge);
 
-        host_if(spec->id, k, host, sizeof(host));
+        proc_host_if(spec->id, k, host, sizeof(host));
         if (br < 0)
             return fail(err, br, "%s: bridge %s", spec->name, nic->bridge);
         idx = nl_ifindex(host);
         if (idx > 0)
             nl_link_del(idx); /* half made by an earlier attempt: make it again */
-        r = nl_veth_add(host, nic->ifname, ns_fd, nic_mac(nic, mac));
+        r = nl_veth_add(host, nic->ifname, ns_fd, proc_nic_mac(nic, mac));
         if (r)
             return fail(err, r, "%s: create veth %s", spec->name, host);
         idx = nl_ifindex(host);
@@ -646,7 +655,7 @@ static int create_net(struct proc_vim *v, const struct vi_spec *spec, struct vim
     char ns[96];
     int r, fd;
 
-    ns_name(v, spec->id, ns, sizeof(ns));
+    proc_ns_name(v, spec->id, ns, sizeof(ns));
     r = netns_create(ns);
     if (r)
         return fail(err, r, "%s: network namespace %s", spec->name, ns);
@@ -688,6 +697,8 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *e
     bool threaded;
     int r;
 
+    if (slots_claim(v->slots, spec) == 0)
+        return 0;
     threaded = pthread_create(&th, NULL, cg_thread, &cg) == 0;
     if (!threaded)
         cg_thread(&cg);
@@ -729,11 +740,18 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
     struct proc_vim *v;
     const char *key;
     json_t *val;
+    unsigned warm = 0;
     int r;
 
     json_object_foreach((json_t *)site->options, key, val)
     {
-        return fail(err, -EINVAL, "proc VIM of site %s: unknown option '%s'", site->name, key);
+        if (strcmp(key, "warm_vis") != 0)
+            return fail(err, -EINVAL, "proc VIM of site %s: unknown option '%s'", site->name, key);
+        if (!json_is_integer(val) || json_integer_value(val) < 0 ||
+            json_integer_value(val) > PROC_WARM_MAX)
+            return fail(err, -EINVAL, "proc VIM of site %s: warm_vis must be 0 to %d", site->name,
+                        PROC_WARM_MAX);
+        warm = (unsigned)json_integer_value(val);
     }
     if (!has_caps())
         return fail(err, -EPERM, "proc VIM of site %s needs CAP_NET_ADMIN and CAP_SYS_ADMIN",
@@ -752,13 +770,18 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
         free(v);
         return r;
     }
+    v->slots = slots_start(v, warm);
     *data = v;
     return 0;
 }
 
 static void proc_close(void *data)
 {
-    free(data);
+    struct proc_vim *v = data;
+
+    slots_stop(v->slots);
+    cg_release(&v->cg);
+    free(v);
 }
 
 const struct vim_ops vim_proc_ops = {
@@ -775,4 +798,5 @@ const struct vim_ops vim_proc_ops = {
     .status = proc_status,
     .exit_fd = proc_exit_fd,
     .list = proc_list,
+    .warm = proc_warm,
 };

@@ -23,6 +23,8 @@ class ApiTest(DaemonTest):
         for path in ("/v0/tenants", "/v0/vnfds", "/v0/deployments", "/v0/tokens",
                      "/v0/operations", "/v0/sites"):
             out[path] = self.d.get(path)[1]
+        for site in out["/v0/sites"]["sites"]:
+            site.pop("warm_vis", None)  # made in the background, whatever the requests
         return out
 
     def test_health_is_public_and_table5(self):

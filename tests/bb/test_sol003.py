@@ -304,7 +304,10 @@ class Sol003Test(DaemonTest):
                                  "HEAL", "OPERATE", "OPERATE", "CHANGE_FLAVOUR", "SCALE_TO_LEVEL",
                                  "TERMINATE"]))
         for o in ops:
-            wait_for(lambda: hook.for_op(o["id"])[-1:] == [("RESULT", "COMPLETED")], 10)
+            try:
+                wait_for(lambda: hook.for_op(o["id"])[-1:] == [("RESULT", "COMPLETED")], 10)
+            except AssertionError:
+                raise AssertionError("%s %s: %s" % (o["operation"], o["id"], hook.for_op(o["id"])))
             self.assertEqual(hook.for_op(o["id"])[0], ("START", "STARTING"))
 
     # ---- operation occurrence states ----

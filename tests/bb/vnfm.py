@@ -257,13 +257,16 @@ class Daemon:
                               timeout=timeout)
 
     # ---- host ----
-    def netns(self):
+    def netns(self, slots=False):
+        """The VIs' namespaces (slots=True: the warm slots' instead)."""
         out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        return [l.split()[0] for l in out.splitlines() if l.startswith("vnfm-%s-" % self.tag)]
+        names = [l.split()[0] for l in out.splitlines() if l.startswith("vnfm-%s-" % self.tag)]
+        return [n for n in names if is_slot(n.split("-", 2)[2]) == slots]
 
-    def cgroups(self):
+    def cgroups(self, slots=False):
         pats = ["/sys/fs/cgroup/*/vnfm/%s/*" % self.tag, "/sys/fs/cgroup/vnfm/%s/*" % self.tag]
-        return [p for pat in pats for p in glob.glob(pat) if os.path.isdir(p)]
+        return [p for pat in pats for p in glob.glob(pat)
+                if os.path.isdir(p) and is_slot(os.path.basename(p)) == slots]
 
     def veths(self, vi_ids):
         out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
@@ -280,6 +283,9 @@ class Daemon:
                 assert self.netns() == [], "namespaces left: %s" % self.netns()
                 assert self.cgroups() == [], "cgroups left: %s" % self.cgroups()
                 self.stop()
+                # a stopping manager removes its warm VI slots
+                assert self.netns(slots=True) == [], "slots left: %s" % self.netns(slots=True)
+                assert self.cgroups(slots=True) == [], "slot cgroups left"
         finally:
             if self.proc and self.proc.poll() is None:
                 self.kill9()
@@ -289,7 +295,7 @@ class Daemon:
 
     def purge_host(self):
         """Removes whatever a failed test left of this manager on the host."""
-        for ns in self.netns():
+        for ns in self.netns() + self.netns(slots=True):
             pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
                                   text=True).stdout.split()
             for pid in pids:
@@ -305,13 +311,18 @@ class Daemon:
                 except OSError:
                     pass
         time.sleep(0.1)
-        for cg in sorted(self.cgroups() + glob.glob("/sys/fs/cgroup/*/vnfm/%s" % self.tag) +
+        for cg in sorted(self.cgroups() + self.cgroups(slots=True) + glob.glob("/sys/fs/cgroup/*/vnfm/%s" % self.tag) +
                          glob.glob("/sys/fs/cgroup/vnfm/%s" % self.tag), reverse=True):
             try:
                 os.rmdir(cg)
             except OSError:
                 pass
         subprocess.run(["ip", "link", "delete", "vb%s0" % self.tag], stderr=subprocess.DEVNULL)
+
+
+def is_slot(name):
+    """Warm VI slots of the process VIM are named slot + 6 hex digits."""
+    return name.startswith("slot")
 
 
 class DaemonTest(unittest.TestCase):
