@@ -25,6 +25,7 @@
 struct dc_entry {
     enum store_kind kind;
     json_t *doc;
+    json_t *stored;               /* dirty: what SQLite has, when known */
     bool dirty;                   /* written by the open transaction, not yet to SQLite */
     bool touched;                 /* written by the open transaction (dropped on rollback) */
     uint64_t order;               /* when it became dirty: writes reach SQLite in this order */
@@ -72,6 +73,7 @@ static void drop(struct dcache *c, struct dc_entry *e)
     unlink_entry(c, e);
     hmap_del(&c->map, e->key);
     json_decref(e->doc);
+    json_decref(e->stored);
     free(e);
     c->n--;
 }
@@ -121,7 +123,14 @@ bool dc_keep(struct dcache *c, enum store_kind kind, const char *id, const json_
 
     if (e) {
         unlink_entry(c, e);
-        json_decref(e->doc);
+        if (dirty && !e->dirty && !e->stored)
+            e->stored = e->doc; /* SQLite's version, to write only what changes */
+        else
+            json_decref(e->doc);
+        if (!dirty) {
+            json_decref(e->stored);
+            e->stored = NULL;
+        }
     } else {
         if (!key_of(kind, id, key, sizeof(key)))
             return false;
@@ -139,6 +148,13 @@ bool dc_keep(struct dcache *c, enum store_kind kind, const char *id, const json_
     e->touched = e->touched || dirty;
     trim(c);
     return true;
+}
+
+const json_t *dc_stored(struct dcache *c, enum store_kind kind, const char *id)
+{
+    struct dc_entry *e = find(c, kind, id);
+
+    return e && !e->dirty ? e->doc : NULL;
 }
 
 void dc_forget(struct dcache *c, enum store_kind kind, const char *id)
@@ -172,9 +188,12 @@ int dc_flush(struct store *st, struct dcache *c, int kind)
     if (n > 1)
         qsort(dirty, n, sizeof(*dirty), by_order);
     for (size_t i = 0; i < n && r == 0; i++) {
-        r = store_put_now(st, dirty[i]->kind, dirty[i]->doc);
-        if (r == 0)
+        r = store_put_now(st, dirty[i]->kind, dirty[i]->doc, dirty[i]->stored);
+        if (r == 0) {
             dirty[i]->dirty = false;
+            json_decref(dirty[i]->stored);
+            dirty[i]->stored = NULL;
+        }
     }
     free(dirty);
     return r;

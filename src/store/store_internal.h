@@ -16,8 +16,9 @@ int store_step_done(sqlite3_stmt *s);
 sqlite3 *store_db(struct store *st);
 /* The writer's last event log seq, 0 when not known (after a rollback). */
 int64_t *store_log_seq(struct store *st);
-/* Writes a record to SQLite at once (store_put keeps it until the commit). */
-int store_put_now(struct store *st, enum store_kind kind, const json_t *doc);
+/* Writes a record to SQLite at once (store_put keeps it until the commit);
+ * prev, when known, is the version SQLite has (only what changed is set). */
+int store_put_now(struct store *st, enum store_kind kind, const json_t *doc, const json_t *prev);
 
 /* The writer's cache of parsed records (store_cache.c). */
 struct dc_entry;
@@ -39,6 +40,8 @@ json_t *dc_get(struct dcache *c, enum store_kind kind, const char *id);
  * SQLite has yet to get it. False when it cannot be kept (id too long). */
 bool dc_keep(struct dcache *c, enum store_kind kind, const char *id, const json_t *doc, bool dirty);
 void dc_forget(struct dcache *c, enum store_kind kind, const char *id);
+/* The kept version SQLite has too (a clean one), or NULL; borrowed. */
+const json_t *dc_stored(struct dcache *c, enum store_kind kind, const char *id);
 /* Writes the dirty records of kind (-1: all) to SQLite. */
 int dc_flush(struct store *st, struct dcache *c, int kind);
 /* The transaction ended: what it wrote is now SQLite's, or is dropped. */

@@ -377,7 +377,8 @@ static void build_put_sql(const struct kind_desc *k, struct sbuf *b)
 }
 
 /* Splits a record into its public members and its internal ('_') ones,
- * serialized; *priv is NULL when there are none. */
+ * serialized; *priv is NULL when there are none (priv NULL: only the
+ * public ones are wanted). */
 static void split_doc(const json_t *doc, char **pub, char **priv)
 {
     json_t *p = json_object(), *q = json_object(), *v;
@@ -388,7 +389,8 @@ static void split_doc(const json_t *doc, char **pub, char **priv)
         json_object_set(key[0] == '_' ? q : p, key, v);
     }
     *pub = json_dumps(p, JSON_COMPACT);
-    *priv = json_object_size(q) ? json_dumps(q, JSON_COMPACT) : NULL;
+    if (priv) /* NULL: not wanted */
+        *priv = json_object_size(q) ? json_dumps(q, JSON_COMPACT) : NULL;
     json_decref(p);
     json_decref(q);
 }
@@ -408,19 +410,78 @@ int store_put(struct store *st, enum store_kind kind, const json_t *doc)
     if (!id)
         return -EINVAL;
     if (!cached(st, kind))
-        return store_put_now(st, kind, doc);
+        return store_put_now(st, kind, doc, NULL);
     if (!st->in_tx) {
-        r = store_put_now(st, kind, doc);
+        r = store_put_now(st, kind, doc, dc_stored(&st->dc, kind, id));
         if (r)
             dc_forget(&st->dc, kind, id);
         else
             dc_keep(&st->dc, kind, id, doc, false);
         return r;
     }
-    return dc_keep(&st->dc, kind, id, doc, true) ? 0 : store_put_now(st, kind, doc);
+    return dc_keep(&st->dc, kind, id, doc, true) ? 0 : store_put_now(st, kind, doc, NULL);
 }
 
-int store_put_now(struct store *st, enum store_kind kind, const json_t *doc)
+/* Whether the internal ('_') members of a and b are the same. */
+static bool same_priv(const json_t *a, const json_t *b)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)a, key, v)
+    {
+        if (key[0] == '_' && !json_equal(v, json_object_get(b, key)))
+            return false;
+    }
+    json_object_foreach((json_t *)b, key, v)
+    {
+        if (key[0] == '_' && !json_object_get(a, key))
+            return false;
+    }
+    return true;
+}
+
+/* Rewrites the row of doc, whose stored version is prev, setting only the
+ * indexed columns that changed (an index whose columns an UPDATE sets is
+ * rewritten, a page more to the log at every commit) and priv only when it
+ * changed. -ENOENT when there is no row. */
+static int update_changed(struct store *st, enum store_kind kind, const json_t *doc,
+                          const json_t *prev)
+{
+    const struct kind_desc *k = &kinds[kind];
+    bool priv_too = !same_priv(doc, prev);
+    struct sbuf sql = SBUF_INIT;
+    sqlite3_stmt *s;
+    char *pub, *priv = NULL;
+    unsigned n = 0;
+    int r;
+
+    /* ?1 doc, ?2 id, ?3... the indexed columns, then priv */
+    while (k->cols[n])
+        n++;
+    sbuf_addf(&sql, "UPDATE %s SET doc = ?1", k->table);
+    if (priv_too)
+        sbuf_addf(&sql, ", priv = ?%u", n + 3);
+    for (unsigned i = 0; i < n; i++)
+        if (!json_equal(json_object_get(doc, k->cols[i]), json_object_get(prev, k->cols[i])))
+            sbuf_addf(&sql, ", \"%s\" = ?%u", k->cols[i], i + 3);
+    sbuf_adds(&sql, " WHERE id = ?2");
+    s = store_prepare(st, sbuf_str(&sql));
+    sbuf_done(&sql);
+    if (!s)
+        return -EIO;
+    split_doc(doc, &pub, priv_too ? &priv : NULL);
+    sqlite3_bind_text(s, 1, pub, -1, free);
+    sqlite3_bind_text(s, 2, json_string_value(json_object_get(doc, "id")), -1, SQLITE_TRANSIENT);
+    for (unsigned i = 0; i < n; i++) /* those the statement does not name are refused: fine */
+        bind_json(s, (int)i + 3, json_object_get(doc, k->cols[i]));
+    if (priv_too)
+        sqlite3_bind_text(s, (int)n + 3, priv, -1, free); /* NULL: no internal members */
+    r = store_step_done(s);
+    return r == 0 && sqlite3_changes(st->db) == 0 ? -ENOENT : r;
+}
+
+int store_put_now(struct store *st, enum store_kind kind, const json_t *doc, const json_t *prev)
 {
     const struct kind_desc *k = &kinds[kind];
     const char *id = json_string_value(json_object_get(doc, "id"));
@@ -429,6 +490,8 @@ int store_put_now(struct store *st, enum store_kind kind, const json_t *doc)
     char *pub, *priv;
     int idx = 1, r;
 
+    if (prev && (r = update_changed(st, kind, doc, prev)) != -ENOENT)
+        return r;
     build_put_sql(k, &sql);
     s = store_prepare(st, sbuf_str(&sql));
     sbuf_done(&sql);

@@ -214,7 +214,12 @@ static void writer_cache(void **state)
     assert_int_equal(store_commit(f->st), 0);
     assert_int_equal(store_get(rd, STORE_DEPLOYMENT, "c1", &got), 0);
     assert_string_equal(json_string_value(json_object_get(got, "status")), "deploying");
+    /* only what changed was rewritten: the index and the internal members hold */
+    assert_string_equal(json_string_value(json_object_get(got, "_secret")), "x");
     json_decref(got);
+    assert_int_equal(store_list(rd, STORE_DEPLOYMENT, &o, &list), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
     assert_int_equal(store_get(rd, STORE_DEPLOYMENT, "c2", &got), -ENOENT);
     /* new records reach SQLite in the order they were written (rowids) */
     assert_int_equal(store_begin(f->st), 0);
