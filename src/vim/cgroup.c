@@ -182,8 +182,13 @@ int cg_create(const struct cgroups *cg, const char *vi, unsigned vcpu_milli, uin
 
 int cg_open_procs(const struct cgroups *cg, const char *vi, int fds[CG_MAX_DIRS])
 {
+    /* v1: "tasks" moves the one thread that writes, which is all a child
+     * that has not exec'd yet is, without the global lock that moving a
+     * whole thread group takes (and its wait for an RCU grace period) */
+    const char *file = cg->version == 1 ? "tasks" : "cgroup.procs";
+
     for (unsigned i = 0; i < cg->n_base; i++) {
-        char *p = path_of(cg, (int)i, vi, "cgroup.procs");
+        char *p = path_of(cg, (int)i, vi, file);
 
         fds[i] = open(p, O_WRONLY | O_CLOEXEC);
         free(p);

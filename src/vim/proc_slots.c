@@ -295,21 +295,40 @@ static int configure(const struct slot *s, const struct vi_nic *nic)
     return r;
 }
 
-/* Renames the slot to the VI and gives it the VI's settings. */
+struct cg_claim {
+    struct proc_vim *v;
+    const struct slot *s;
+    const struct vi_spec *spec;
+    int r;
+};
+
+static void *claim_cgroups(void *arg)
+{
+    struct cg_claim *t = arg;
+
+    t->r = cg_rename(&t->v->cg, t->s->id, t->spec->id);
+    if (t->r == 0)
+        t->r = cg_set_limits(&t->v->cg, t->spec->id, t->spec->vcpu_milli, t->spec->memory_bytes);
+    return NULL;
+}
+
+/* Gives the slot the VI's names and settings; the cgroups on a thread of
+ * their own, while the network is done. */
 static int claim(struct proc_vim *v, struct slot *s, const struct vi_spec *spec)
 {
     const struct vi_nic *nic = &spec->nics[0];
+    struct cg_claim cg = {v, s, spec, 0};
     char from[96], to[96], host[16];
     int br = nl_ifindex(v->bridge), r;
     uint8_t mac[6];
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, claim_cgroups, &cg) == 0;
 
-    r = cg_rename(&v->cg, s->id, spec->id);
-    if (r == 0)
-        r = cg_set_limits(&v->cg, spec->id, spec->vcpu_milli, spec->memory_bytes);
+    if (!threaded)
+        claim_cgroups(&cg);
     proc_ns_name(v, s->id, from, sizeof(from));
     proc_ns_name(v, spec->id, to, sizeof(to));
-    if (r == 0)
-        r = netns_alias(from, to);
+    r = netns_alias(from, to);
     proc_host_if(spec->id, 0, host, sizeof(host));
     if (r == 0)
         r = nl_link_altname(s->host_idx, host);
@@ -319,7 +338,9 @@ static int claim(struct proc_vim *v, struct slot *s, const struct vi_spec *spec)
         r = configure(s, nic);
     if (r == 0)
         nl_neigh_set(br, nic->addr, proc_nic_mac(nic, mac)); /* see plug_nics */
-    return r;
+    if (threaded)
+        pthread_join(th, NULL);
+    return r ? r : cg.r;
 }
 
 int slots_claim(struct slots *ss, const struct vi_spec *spec)
