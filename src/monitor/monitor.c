@@ -643,6 +643,26 @@ static void reload_all(struct monitor *m)
 
 /* ---- the event bus: what changed ---- */
 
+/* Whether rec can change what the monitor knows of its deployment. While
+ * an operation runs, the rules wait for it, and its stages and VI steps
+ * change nothing they look at before the operation's own end (an event of
+ * its own): those do not cost a reload, which would compete for the CPU
+ * with the very deployment under way. */
+static bool worth_reload(struct monitor *m, const json_t *rec)
+{
+    struct mdep *d;
+    bool busy;
+
+    if (strcmp(jv_str(rec, "category", ""), "lifecycle") != 0 ||
+        strcmp(jv_str(rec, "event", ""), "operation") == 0)
+        return true;
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, doc_str(rec, "deployment"));
+    busy = d && d->busy;
+    pthread_mutex_unlock(&m->mu);
+    return !busy;
+}
+
 static void park(void *arg)
 {
     (void)arg;
@@ -661,7 +681,7 @@ static void drain(void *arg)
     for (bool more = true; more;) {
         switch (bus_read(m->sub, &rec, park)) {
         case BUS_DATA:
-            if (doc_str(rec, "deployment"))
+            if (doc_str(rec, "deployment") && worth_reload(m, rec))
                 hmap_put(&todo, doc_str(rec, "deployment"), m);
             json_decref(rec);
             break;
