@@ -252,12 +252,29 @@ bool cg_exists(const struct cgroups *cg, const char *vi)
     return yes;
 }
 
+/* Whether dir has a subdirectory (a cgroup below it). */
+static bool has_children(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    bool any = false;
+
+    while (d && !any && (e = readdir(d)))
+        any = e->d_type == DT_DIR && e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return any;
+}
+
 void cg_release(const struct cgroups *cg)
 {
     for (unsigned i = 0; i < cg->n_base; i++) {
         char *p = path_of(cg, (int)i, NULL, NULL);
 
-        rmdir(p); /* fails, as it should, while VIs remain */
+        /* a child just removed is freed by the kernel a moment later */
+        for (int tries = 0; !has_children(p) && rmdir(p) < 0 && errno == EBUSY && tries < 50;
+             tries++)
+            usleep(10000);
         free(p);
     }
 }

@@ -286,6 +286,9 @@ class Daemon:
                 # a stopping manager removes its warm VI slots
                 assert self.netns(slots=True) == [], "slots left: %s" % self.netns(slots=True)
                 assert self.cgroups(slots=True) == [], "slot cgroups left"
+                own = (glob.glob("/sys/fs/cgroup/*/vnfm/%s" % self.tag) +
+                       glob.glob("/sys/fs/cgroup/vnfm/%s" % self.tag))
+                assert own == [], "the manager's own cgroups left: %s" % own
         finally:
             if self.proc and self.proc.poll() is None:
                 self.kill9()
