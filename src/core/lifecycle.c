@@ -11,6 +11,7 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,8 @@ struct oprun {
     bool pause;             /* failure policy: failed_temp instead of rollback or failed */
     bool cancel;            /* a cancel is pending: no further retry or stage */
     unsigned action_stages; /* bit per stage with custom actions (the VNFD's) */
+    atomic_bool no_start;   /* a cancel came: fused jobs start nothing (fused_start) */
+    int fused_failed;       /* the start step of a fused start that failed, or -1 */
     uint64_t step_started_ms;
     json_t *common; /* event fields of every record: tenant, tags */
     char err[768];
@@ -314,6 +317,8 @@ static void run_new(struct core *c, const char *op_id, bool entered)
     r->attempt = (unsigned)doc_int(op, "attempt", 1);
     r->pause = strcmp(jv_str(op, "_on_failure", ""), "pause") == 0;
     r->cancel = json_is_true(json_object_get(op, "_cancel"));
+    atomic_init(&r->no_start, r->cancel);
+    r->fused_failed = -1;
     if (r->idx >= p->n)
         r->idx = p->n - 1;
     r->common = common_fields(dep);
@@ -663,6 +668,7 @@ static void op_failed(struct oprun *r)
     core_tx_commit(c);
     json_decref(op);
     r->plan = plan_find("rollback");
+    r->fused_failed = -1;
     r->idx = 0;
     r->attempt = 1;
     step_begin(r);
@@ -687,6 +693,8 @@ static void step_done(struct oprun *r, const char *result)
     json_decref(op);
     r->idx++;
     r->attempt = 1;
+    if (r->fused_failed == (int)r->idx) /* its fused start was the first attempt */
+        r->attempt = 2;
     /* the next step is journalled in the same transaction as this one's end */
     if (r->idx < r->plan->n && !c->stopping && !r->cancel) {
         int skip = step_enter(r);
@@ -974,12 +982,16 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
         doc_set_str(vi, "error", j->err);
         if (j->act == VA_START || j->act == VA_REBOOT)
             doc_set_str(vi, "state", "exited");
+        else if (j->then_start) /* its creation failed: no start began */
+            doc_set_str(vi, "state", "pending");
         put(c, STORE_VI, vi);
         return;
     }
     switch (j->act) {
     case VA_CREATE:
-        doc_set_str(vi, "state", "created");
+        /* a start journalled with the creation may have run (fused_start) */
+        if (strcmp(jv_str(vi, "state", ""), "starting") != 0)
+            doc_set_str(vi, "state", "created");
         break;
     case VA_START:
     case VA_REBOOT:
@@ -1005,6 +1017,33 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
     put(c, STORE_VI, vi);
 }
 
+/* A VI deployment whose VIs go on to start in the same job, when nothing
+ * the plan does between the two needs the loop: the stages between are
+ * without VI work and, like the two, without custom actions. Returns the
+ * index of the step that starts them, or -1. Their start is journalled
+ * with their creation (the VI is "starting" from then on), so that a
+ * restart clears whatever such a start left before it starts them again;
+ * the stages between are journalled when the job has ended. A start that
+ * fails is retried by its own stage. */
+static int fused_start(const struct oprun *r)
+{
+    const struct step *s = cur_step(r);
+
+    if (s->act != VA_CREATE || s->targets || r->attempt != 1 ||
+        (r->action_stages & (1u << s->stage)))
+        return -1;
+    for (unsigned k = r->idx + 1; k < r->plan->n; k++) {
+        s = &r->plan->steps[k];
+        if (s->targets || (r->action_stages & (1u << s->stage)))
+            return -1;
+        if (s->act == VA_START)
+            return (int)k;
+        if (s->act != VA_NONE)
+            return -1;
+    }
+    return -1;
+}
+
 /* ", pid N at IP" for a job that started a process. */
 static const char *pid_note(const struct vijob *j)
 {
@@ -1014,6 +1053,38 @@ static const char *pid_note(const struct vijob *j)
         return "";
     snprintf(buf, sizeof(buf), ", pid %d", (int)j->out.pid);
     return buf;
+}
+
+/* The end of a fused creation and start (fused_start): the VI deployment
+ * step is done; a VI that started has done the start step too, one whose
+ * start failed is started again by that step. */
+static void fused_done(struct oprun *r, json_t *vi, json_t *op, struct vijob *j)
+{
+    const struct step *st = &r->plan->steps[j->start_step];
+    struct core *c = r->c;
+    json_t *f;
+
+    if (!vi || !op)
+        return;
+    j->act = VA_START;
+    apply_result(c, vi, j, doc_str(op, "type"));
+    json_object_set_new(json_object_get(op, "_progress"), j->vi,
+                        json_integer(j->rc ? r->idx + 1 : j->start_step + 1));
+    put(c, STORE_OP, op);
+    f = op_fields(r, "ok");
+    json_object_set_new(f, "vi", json_string(j->vi));
+    core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (create)", j->spec.name,
+               stage_name(cur_step(r)->stage));
+    f = stage_fields(r->dep, r->id, st->stage, j->rc ? "failed" : "ok", r->common);
+    json_object_set_new(f, "vi", json_string(j->vi));
+    if (j->rc) {
+        r->fused_failed = (int)j->start_step;
+        core_event(c, "warn", "lifecycle", "vi", f, "%s: start failed, its stage retries it: %s",
+                   j->spec.name, j->err);
+    } else {
+        core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (start%s)", j->spec.name,
+                   stage_name(st->stage), pid_note(j));
+    }
 }
 
 static void vi_job_done(struct wjob *w)
@@ -1037,7 +1108,9 @@ static void vi_job_done(struct wjob *w)
     core_tx_begin(c);
     vi = load(c, STORE_VI, j->vi);
     op = load(c, STORE_OP, r->id);
-    if (vi && op) {
+    if (j->created) { /* fused: the VI deployment is done, the outcome is the start's */
+        fused_done(r, vi, op, j);
+    } else if (vi && op) {
         apply_result(c, vi, j, doc_str(op, "type"));
         if (!j->rc) {
             json_object_set_new(json_object_get(op, "_progress"), j->vi, json_integer(r->idx + 1));
@@ -1052,7 +1125,7 @@ static void vi_job_done(struct wjob *w)
             core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (%s%s)", j->spec.name,
                        stage_name(cur_step(r)->stage), vi_action_name(j->act), pid_note(j));
     }
-    if (j->rc)
+    if (j->rc && !j->created)
         note_failure(r, "%s: %s", j->spec.name, j->err);
     if (vi && !j->rc && (j->act == VA_START || j->act == VA_REBOOT))
         lc_watch_vi(c, vi);
@@ -1067,6 +1140,7 @@ static void run_vi_work(struct oprun *r)
 {
     struct core *c = r->c;
     enum vi_action act = cur_step(r)->act;
+    int start_step = fused_start(r);
     json_t *op, *dep, *id;
     struct vijob **jobs;
     size_t i, n = 0;
@@ -1103,7 +1177,14 @@ static void run_vi_work(struct oprun *r)
             jobs[n]->fresh = strcmp(jv_str(vi, "state", ""), "created") == 0;
             jobs[n]->heal =
                 heal_policy_parse(jv_str(json_object_get(op, "params"), "policy", NULL));
-            mark_before(c, vi, act);
+            if (start_step >= 0 && strcmp(jv_str(vi, "state", ""), "pending") == 0) {
+                jobs[n]->then_start = jobs[n]->fresh = true;
+                jobs[n]->start_step = (unsigned)start_step;
+                jobs[n]->no_start = &r->no_start;
+                mark_before(c, vi, VA_START); /* journalled before it may happen */
+            } else {
+                mark_before(c, vi, act);
+            }
             snprintf(jobs[n]->op, sizeof(jobs[n]->op), "%s", r->id);
             jobs[n]->w.work = vijob_work;
             jobs[n]->w.done = vi_job_done;
@@ -1257,6 +1338,7 @@ static void cancel_kick(struct core *c, void *arg)
     if (!r)
         return; /* not running: run_new sees _cancel */
     r->cancel = true;
+    atomic_store(&r->no_start, true);
     if (uv_is_active((uv_handle_t *)&r->timer)) { /* waiting to retry a stage */
         uv_timer_stop(&r->timer);
         core_tx_begin(c);

@@ -588,7 +588,10 @@ void vijob_work(struct wjob *w)
     j->err[0] = '\0';
     switch (j->act) {
     case VA_CREATE:
-        do_create(j);
+        if (do_create(j) == 0 && j->then_start && !atomic_load(j->no_start)) {
+            j->created = true;
+            do_start(j);
+        }
         break;
     case VA_START:
         do_start(j);

@@ -9,6 +9,8 @@
 #include "core/wpool.h"
 #include "vim/vim.h"
 
+#include <stdatomic.h>
+
 /* VA_STOP ends a VI's processes and keeps its isolation (SOL003 operate). */
 enum vi_action {
     VA_NONE,
@@ -49,6 +51,12 @@ struct vijob {
     enum heal_policy heal;
     int grace_override_ms; /* >= 0: the operation's grace (operate, graceful terminate) */
     bool fresh;            /* never started: nothing of an earlier attempt to clear */
+    /* VA_CREATE that goes on to start the VI when it succeeded (the
+     * lifecycle engine journalled both before: lifecycle.c, fused_start) */
+    bool then_start;
+    bool created;                /* then_start: the creation succeeded (rc is the start's) */
+    unsigned start_step;         /* then_start: the plan step that starts the VI */
+    const atomic_bool *no_start; /* then_start: set when a cancel came meanwhile */
     unsigned ready_port, ready_timeout_ms;
     char *ready_path; /* HTTP readiness when set */
     /* results */

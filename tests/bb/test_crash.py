@@ -5,6 +5,7 @@ and a namespace the store does not know is swept."""
 import os
 import stat
 import subprocess
+import time
 import unittest
 
 from vnfm import Daemon, http_get, pid_alive, wait_for
@@ -62,6 +63,27 @@ class CrashTest(unittest.TestCase):
                 self.assertTrue(self.logs(operation=op["id"], event="operation"))
                 self.assertTrue(any(l["result"] == "resumed"
                                     for l in self.logs(operation=op["id"], event="operation")))
+                self.assert_clean(name, 2)
+                op = self.d.ok("DELETE", "/v0/deployments/" + name)
+                self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        self.assertEqual(self.d.netns(), [])
+
+    def test_kill9_at_any_point_of_a_fused_deploy(self):
+        """Without custom actions a VI's creation and start are one job (the
+        start journalled with the creation): killed anywhere in it, the
+        manager ends with exactly one process per VI after the restart."""
+        v = demo("demo-fast")
+        v["vdus"][0]["scaling"] = {"min": 1, "max": 3, "initial": 2}
+        self.d.onboard(v)
+        for i, delay in enumerate([0.0, 0.001, 0.002, 0.003, 0.005, 0.008]):
+            with self.subTest(delay=delay):
+                name = "fast%d" % i
+                op = self.d.ok("POST", "/v0/deployments", {"name": name, "vnfd": "demo-fast"})
+                time.sleep(delay)
+                self.d.kill9()
+                self.d.restart()
+                done = self.d.wait_op(op["id"])
+                self.assertEqual(done["state"], "completed", done)
                 self.assert_clean(name, 2)
                 op = self.d.ok("DELETE", "/v0/deployments/" + name)
                 self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
