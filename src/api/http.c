@@ -373,6 +373,8 @@ static void txn_complete(struct txn *t)
     MHD_resume_connection(t->complete_data);
 }
 
+static void route_root(const char *pattern, char *out, size_t size);
+
 static enum MHD_Result submit_write(struct http_server *s, struct MHD_Connection *conn,
                                     const struct route *rt, struct req *rq, struct rctx *r)
 {
@@ -393,6 +395,8 @@ static enum MHD_Result submit_write(struct http_server *s, struct MHD_Connection
     t->client_txn_id = xstrdup(txid);
     t->callback = resolve_callback(s, conn, cb);
     t->xml = rq->fmt.xml;
+    if (!*rq->fmt.root)
+        route_root(rt->pattern, rq->fmt.root, sizeof(rq->fmt.root));
     t->xml_root = xstrdup(rq->fmt.root);
     t->complete = txn_complete;
     t->complete_data = conn;
@@ -447,7 +451,8 @@ static void native_fmt(struct MHD_Connection *conn, const struct route *rt, stru
         f->xml = xml && (!json || xml < json);
     else
         f->xml = xml_media(ctype);
-    route_root(rt ? rt->pattern : "/v0/result", f->root, sizeof(f->root));
+    if (f->xml) /* writes name it too (submit_write); JSON reads need none */
+        route_root(rt ? rt->pattern : "/v0/result", f->root, sizeof(f->root));
 }
 
 static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *conn, const char *url,
@@ -593,6 +598,8 @@ struct http_server *http_start(struct core *c, char *err, size_t errlen)
                             mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
                             c->cfg->http_threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+                            /* what a request's headers need; MHD clears it per request */
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "cannot listen on %s:%u (in use, or not an address here?)",
