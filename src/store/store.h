@@ -52,7 +52,10 @@ struct store_list_opts {
 };
 
 /* Opens (and for a writer creates and migrates) the store at path.
- * Returns 0 and *out, or a negative errno with a message in err. */
+ * Returns 0 and *out, or a negative errno with a message in err. A writer
+ * keeps the records it reads and writes parsed (store_cache.c), so it must
+ * be the only connection that writes the database: one per data dir, every
+ * other one read-only. */
 int store_open(const char *path, bool readonly, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
 /* The schema version this build writes, and the one found on disk. */
