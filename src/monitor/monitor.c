@@ -763,11 +763,13 @@ void monitor_stop(struct monitor *m)
 {
     if (!m || !m->s)
         return;
-    bus_unsubscribe(m->sub);
-    m->sub = NULL;
+    /* the scheduler's thread first: a drain it runs still reads the bus
+     * (a manager that stops at once, its port taken, crashed here) */
     sched_call(m->s, stop_all, m);
     sched_free(m->s);
     m->s = NULL;
+    bus_unsubscribe(m->sub);
+    m->sub = NULL;
 }
 
 void monitor_free(struct monitor *m)

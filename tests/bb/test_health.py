@@ -1,4 +1,6 @@
 """Health codes of Table 5 (F9), each reached through its real cause."""
+import os
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -102,3 +104,33 @@ class HealthVimTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StartupTest(unittest.TestCase):
+
+    def test_port_in_use_is_a_clear_error(self):
+        """A second manager on a port that is taken says so and exits; it
+        used to crash on the way out (its monitor read the event bus after
+        unsubscribing)."""
+        first = Daemon().start()
+        second = Daemon(subnet=None)
+        second.port = first.port
+        try:
+            env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1",
+                       UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+            out = subprocess.run(second.args(), capture_output=True, text=True, env=env,
+                                 timeout=30)
+            self.assertEqual(out.returncode, 1, out.stderr[-3000:])
+            self.assertIn("cannot listen on 127.0.0.1:%d" % first.port, out.stderr)
+            for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error"):
+                self.assertNotIn(marker, out.stderr)
+            self.assertEqual(health(first)[0], 200)  # the first one is untouched
+        finally:
+            first.cleanup()
+            db = os.path.join(second.dir, "vnfm.db")
+            if os.path.exists(db):  # the site bridge it made before it gave up
+                with sqlite3.connect(db) as conn:
+                    row = conn.execute("SELECT value FROM meta WHERE key = 'instance_tag'")
+                    second.tag = (row.fetchone() or [None])[0]
+                second.purge_host()
+            subprocess.run(["rm", "-rf", second.dir])
