@@ -12,6 +12,15 @@ from vnfm import Daemon, http_get, pid_alive, wait_for
 from test_deploy import demo, script
 
 
+def cmdline(pid):
+    """A process's command line; empty once it is gone (pgrep raced it)."""
+    try:
+        with open("/proc/%s/cmdline" % pid) as f:
+            return f.read().replace("\0", " ")
+    except OSError:
+        return ""
+
+
 class CrashTest(unittest.TestCase):
 
     def setUp(self):
@@ -36,8 +45,7 @@ class CrashTest(unittest.TestCase):
                          sorted("vnfm-%s-%s" % (self.d.tag, v["id"]) for v in dep["vis"]))
         procs = subprocess.run(["pgrep", "-f", "vnf-demo --listen"], capture_output=True,
                                text=True).stdout.split()
-        mine = [p for p in procs if any(("%s:8080" % v["ip"]) in
-                                         open("/proc/%s/cmdline" % p).read().replace("\0", " ")
+        mine = [p for p in procs if any(("%s:8080" % v["ip"]) in cmdline(p)
                                          for v in dep["vis"]) and pid_alive(int(p))]
         self.assertEqual(len(mine), n_vis, "VNF processes: %s" % mine)
 
@@ -82,11 +90,13 @@ class CrashTest(unittest.TestCase):
                 time.sleep(delay)
                 self.d.kill9()
                 self.d.restart()
-                done = self.d.wait_op(op["id"])
-                self.assertEqual(done["state"], "completed", done)
-                self.assert_clean(name, 2)
-                op = self.d.ok("DELETE", "/v0/deployments/" + name)
-                self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+                try:
+                    done = self.d.wait_op(op["id"])
+                    self.assertEqual(done["state"], "completed", done)
+                    self.assert_clean(name, 2)
+                finally:  # the next point starts from a clean host either way
+                    op = self.d.ok("DELETE", "/v0/deployments/" + name)
+                    self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
         self.assertEqual(self.d.netns(), [])
 
     def test_kill9_mid_undeploy(self):
