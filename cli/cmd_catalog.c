@@ -234,18 +234,28 @@ static json_t *capacity_of(const struct args *a)
 
 int cmd_site_set(struct ctl *c, const struct args *a)
 {
-    json_t *cap = capacity_of(a);
+    json_t *cap = capacity_of(a), *body;
+    long long warm = -1;
     char *p;
     int rc;
 
-    if (!cap)
-        return EXIT_USAGE;
-    if (json_object_size(cap) == 0) {
+    if (!cap || arg_int(a, "warm-vis", 0, 64, &warm)) {
         json_decref(cap);
-        return fail_usage(a->cmd, "nothing to set: give --vcpu, --memory-mb or --disk-mb");
+        return EXIT_USAGE;
     }
+    if (json_object_size(cap) == 0 && warm < 0) {
+        json_decref(cap);
+        return fail_usage(a->cmd,
+                          "nothing to set: give --vcpu, --memory-mb, --disk-mb or --warm-vis");
+    }
+    body = json_object();
+    if (json_object_size(cap))
+        json_object_set(body, "capacity", cap);
+    if (warm >= 0)
+        json_object_set_new(body, "options", json_pack("{s:I}", "warm_vis", (json_int_t)warm));
+    json_decref(cap);
     p = ctl_path("/v0/sites/%s", a->pos[0]);
-    rc = show_change(c, "PUT", p, json_pack("{s:o}", "capacity", cap), site_keys, NULL);
+    rc = show_change(c, "PUT", p, body, site_keys, NULL);
     free(p);
     return rc;
 }

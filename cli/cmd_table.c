@@ -64,6 +64,8 @@ static const struct optspec site_opts[] = {
     {"vcpu", "N", "vCPU capacity (a number, may be fractional)"},
     {"memory-mb", "N", "memory capacity in MiB"},
     {"disk-mb", "N", "disk capacity in MiB"},
+    {"warm-vis", "N",
+     "VIs the site keeps made in advance for fast deploys (0 to 64; proc VIM option warm_vis)"},
     END_OPTS,
 };
 static const struct optspec deploy_opts[] = {
@@ -339,11 +341,13 @@ const struct command ctl_commands[] = {
         .name = "site set",
         .usage = "ID",
         .n_pos = 1,
-        .summary = "set a site's capacity (admin)",
-        .description = "Changes the capacity the manager allocates VIs from; options not given\n"
-                       "keep their value. Refused (409) below what the site's VIs already hold.\n",
+        .summary = "set a site's capacity and warm VIs (admin)",
+        .description = "Changes the capacity the manager allocates VIs from, and how many VIs\n"
+                       "the site keeps made in advance; options not given keep their value.\n"
+                       "Refused (409) below what the site's VIs already hold.\n",
         .opts = site_opts,
-        .examples = "vnfmctl site set local --vcpu 8 --memory-mb 16384",
+        .examples = "vnfmctl site set local --vcpu 8 --memory-mb 16384\n"
+                    "vnfmctl site set local --warm-vis 4",
         .run = cmd_site_set,
     },
     {

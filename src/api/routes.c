@@ -3,6 +3,7 @@
 #include "core/svc.h"
 #include "model/vnfd.h"
 #include "util/mem.h"
+#include "vim/vim.h"
 
 #define FIELD(n, t, fl, lo, hi)                                 \
     {                                                           \
@@ -46,8 +47,13 @@ static const struct jv_field capacity_fields[] = {
     FIELD("disk_mb", JV_INT, 0, 0, 1e10),
     END,
 };
+static const struct jv_field site_option_fields[] = {
+    FIELD("warm_vis", JV_INT, 0, 0, PROC_WARM_MAX), /* docs/VIM_PROC.md */
+    END,
+};
 static const struct jv_field site_fields[] = {
-    {.name = "capacity", .type = JV_OBJECT, .flags = JV_REQUIRED, .fields = capacity_fields},
+    {.name = "capacity", .type = JV_OBJECT, .fields = capacity_fields},
+    {.name = "options", .type = JV_OBJECT, .fields = site_option_fields},
     END,
 };
 static const struct jv_field count_item = {.type = JV_INT, .min = 0, .max = 64};

@@ -1,8 +1,10 @@
 /* Catalogue requests: tenants, tokens, VNF descriptors, site capacity. */
 #include "core/auth.h"
+#include "core/sites.h"
 #include "core/svc.h"
 #include "model/vnfd.h"
 #include "util/jsonv.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #include <stdio.h>
@@ -274,6 +276,36 @@ out:
     json_decref(doc);
 }
 
+/* After the commit: the site's driver takes its new options. */
+static void apply_site_options(struct core *c, void *arg)
+{
+    struct site_rt *s = site_get(c, arg);
+    json_t *doc = get(c, STORE_SITE, arg);
+    struct vim_err err = {""};
+
+    if (s && s->vim && s->ops->configure && doc &&
+        s->ops->configure(s->vim, json_object_get(doc, "options"), &err))
+        log_error("site %s: the VIM refused its new options: %s", s->id, err.msg);
+    json_decref(doc);
+}
+
+/* Options are the driver's: one that cannot take them while it runs refuses. */
+static int site_options(struct core *c, struct txn *t, json_t *doc)
+{
+    const json_t *opts = json_object_get(t->body, "options");
+    struct site_rt *s = site_get(c, t->args[0]);
+
+    if (!opts)
+        return 0;
+    if (!s || !s->vim || !s->ops->configure)
+        return result_fail(&t->res, 409, "conflict", "field", "options",
+                           "the VIM of site '%s' cannot change its options while it runs",
+                           t->args[0]);
+    json_object_update(json_object_get(doc, "options"), (json_t *)opts);
+    core_after_commit(c, apply_site_options, xstrdup(t->args[0]), free);
+    return 0;
+}
+
 void svc_site_update(struct core *c, struct txn *t)
 {
     json_t *doc = get(c, STORE_SITE, t->args[0]), *cap,
@@ -284,6 +316,14 @@ void svc_site_update(struct core *c, struct txn *t)
         result_not_found(&t->res, "site", t->args[0]);
         return;
     }
+    if (!want && !json_object_get(t->body, "options")) {
+        result_fail(&t->res, 400, "missing-field", "field", "capacity",
+                    "give capacity, options or both");
+        json_decref(doc);
+        return;
+    }
+    if (!json_is_object(json_object_get(doc, "options")))
+        json_object_set_new(doc, "options", json_object());
     cap = json_object_get(doc, "capacity");
     json_object_update(cap, want);
     store_site_usage(c->st, t->args[0], &u);
@@ -293,7 +333,7 @@ void svc_site_update(struct core *c, struct txn *t)
                     "capacity would be below what the site's VIs hold (%.2f vCPU, %lld MB "
                     "memory, %lld MB disk)",
                     u.vcpu, u.memory_mb, u.disk_mb);
-    } else if (save(c, t, STORE_SITE, doc) == 0) {
+    } else if (site_options(c, t, doc) == 0 && save(c, t, STORE_SITE, doc) == 0) {
         audit(c, t, "site", t->args[0], "updated");
         result_ok(&t->res, 200, doc_public(doc));
     }

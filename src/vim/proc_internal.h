@@ -10,12 +10,13 @@
 struct slots;
 
 struct proc_vim {
+    char site[64];
     char tag[16];
     char bridge[16];
     uint32_t gateway;
     unsigned prefix_len;
     struct cgroups cg;
-    struct slots *slots; /* warm VI slots, NULL when none are kept */
+    struct slots *slots; /* warm VI slots (its thread runs even when it keeps none) */
 };
 
 /* The network namespace of a VI: vnfm-TAG-ID. */
@@ -33,8 +34,10 @@ const uint8_t *proc_nic_mac(const struct vi_nic *nic, uint8_t mac[6]);
 #define SLOT_PREFIX "slot"
 
 /* Removes what an earlier run left of slots, then keeps target slots
- * ready on a thread of its own. NULL when target is 0. */
+ * ready on a thread of its own. NULL when the thread cannot start. */
 struct slots *slots_start(struct proc_vim *v, unsigned target);
+/* Keeps target slots from now on (more are made, or the extra removed). */
+void slots_set_target(struct slots *s, unsigned target);
 /* Stops the thread and removes the slots. Accepts NULL. */
 void slots_stop(struct slots *s);
 /* Makes a ready slot VI spec's. Returns 1 when there is none that fits

@@ -182,6 +182,16 @@ static void *refill(void *arg)
 
         if (!ss->taken && retry_at > at)
             at = retry_at;
+        if (ss->n_ready > ss->target) { /* fewer wanted now */
+            s = ss->ready;
+            ss->ready = s->next;
+            ss->n_ready--;
+            pthread_mutex_unlock(&ss->mu);
+            slot_remove(ss->v, s->id, true);
+            slot_free(s);
+            pthread_mutex_lock(&ss->mu);
+            continue;
+        }
         if (!ss->taken && ss->n_ready >= ss->target) {
             pthread_cond_wait(&ss->cv, &ss->mu);
             continue;
@@ -218,8 +228,6 @@ struct slots *slots_start(struct proc_vim *v, unsigned target)
     struct slots *ss;
     pthread_condattr_t ca;
 
-    if (!target)
-        return NULL;
     ss = xcalloc(1, sizeof(*ss));
     ss->v = v;
     ss->target = target;
@@ -264,15 +272,26 @@ void slots_stop(struct slots *ss)
     free(ss);
 }
 
+void slots_set_target(struct slots *ss, unsigned target)
+{
+    if (!ss)
+        return;
+    pthread_mutex_lock(&ss->mu);
+    ss->target = target;
+    pthread_cond_signal(&ss->cv);
+    pthread_mutex_unlock(&ss->mu);
+}
+
 unsigned slots_ready(struct slots *ss, unsigned *target)
 {
-    unsigned n;
+    unsigned n = 0;
 
-    *target = ss ? ss->target : 0;
+    *target = 0;
     if (!ss)
         return 0;
     pthread_mutex_lock(&ss->mu);
     n = ss->n_ready;
+    *target = ss->target;
     pthread_mutex_unlock(&ss->mu);
     return n;
 }

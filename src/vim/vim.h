@@ -104,6 +104,9 @@ struct vim_ops {
     /* Prepares the site (bridge with the gateway address, cgroup parents)
      * and returns the driver's private state. */
     int (*open)(const struct vim_site *site, void **data, struct vim_err *err);
+    /* Takes new driver options of the site (site->options) while it runs.
+     * Optional; -EINVAL with a reason for options it refuses. */
+    int (*configure)(void *data, const json_t *options, struct vim_err *err);
     void (*close)(void *data);
     /* Cheap self check for the health API. */
     enum vim_health (*check)(void *data, struct vim_err *err);

@@ -735,28 +735,52 @@ static int proc_stats(void *data, const struct vi_handle *h, struct vi_stats *ou
     return 0;
 }
 
+/* The driver's options of a site: warm_vis (proc_slots.c) and nothing else. */
+static int parse_options(const char *site, const json_t *options, unsigned *warm,
+                         struct vim_err *err)
+{
+    const char *key;
+    json_t *val;
+
+    *warm = 0;
+    json_object_foreach((json_t *)options, key, val)
+    {
+        if (strcmp(key, "warm_vis") != 0)
+            return fail(err, -EINVAL, "proc VIM of site %s: unknown option '%s'", site, key);
+        if (!json_is_integer(val) || json_integer_value(val) < 0 ||
+            json_integer_value(val) > PROC_WARM_MAX)
+            return fail(err, -EINVAL, "proc VIM of site %s: warm_vis must be 0 to %d", site,
+                        PROC_WARM_MAX);
+        *warm = (unsigned)json_integer_value(val);
+    }
+    return 0;
+}
+
+static int proc_configure(void *data, const json_t *options, struct vim_err *err)
+{
+    struct proc_vim *v = data;
+    unsigned warm;
+    int r = parse_options(v->site, options, &warm, err);
+
+    if (r == 0)
+        slots_set_target(v->slots, warm);
+    return r;
+}
+
 static int proc_open(const struct vim_site *site, void **data, struct vim_err *err)
 {
     struct proc_vim *v;
-    const char *key;
-    json_t *val;
-    unsigned warm = 0;
+    unsigned warm;
     int r;
 
-    json_object_foreach((json_t *)site->options, key, val)
-    {
-        if (strcmp(key, "warm_vis") != 0)
-            return fail(err, -EINVAL, "proc VIM of site %s: unknown option '%s'", site->name, key);
-        if (!json_is_integer(val) || json_integer_value(val) < 0 ||
-            json_integer_value(val) > PROC_WARM_MAX)
-            return fail(err, -EINVAL, "proc VIM of site %s: warm_vis must be 0 to %d", site->name,
-                        PROC_WARM_MAX);
-        warm = (unsigned)json_integer_value(val);
-    }
+    r = parse_options(site->name, site->options, &warm, err);
+    if (r)
+        return r;
     if (!has_caps())
         return fail(err, -EPERM, "proc VIM of site %s needs CAP_NET_ADMIN and CAP_SYS_ADMIN",
                     site->name);
     v = xcalloc(1, sizeof(*v));
+    snprintf(v->site, sizeof(v->site), "%s", site->name);
     snprintf(v->tag, sizeof(v->tag), "%s", site->tag);
     snprintf(v->bridge, sizeof(v->bridge), "%s", site->bridge);
     v->gateway = site->gateway;
@@ -787,6 +811,7 @@ static void proc_close(void *data)
 const struct vim_ops vim_proc_ops = {
     .name = "proc",
     .open = proc_open,
+    .configure = proc_configure,
     .close = proc_close,
     .check = proc_check,
     .create = proc_create,

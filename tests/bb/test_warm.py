@@ -85,6 +85,31 @@ class WarmTest(unittest.TestCase):
         self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
         self.assertEqual(self.d.netns(slots=True), [])
 
+    def test_warm_vis_changed_while_running(self):
+        self.d = Daemon("--site-warm-vis", "0").start()
+        self.assertIsNone(self.warm())
+        # more, through the API; the record keeps it
+        site = self.d.ok("PUT", "/v0/sites/local", {"options": {"warm_vis": 3}})
+        self.assertEqual(site["options"], {"warm_vis": 3})
+        self.wait_ready(3)
+        # fewer, through the CLI: the extra ones go
+        out = self.d.ctl("site", "set", "local", "--warm-vis", "1")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.wait_ready(1)
+        # none: no slot left, and the view says nothing of them
+        self.d.ok("PUT", "/v0/sites/local", {"options": {"warm_vis": 0}})
+        wait_for(lambda: self.warm() is None and self.d.netns(slots=True) == [], 20,
+                 what="no warm VIs")
+        # bad input changes nothing
+        for body in ({"options": {"warm_vis": 65}}, {"options": {"colour": 1}}, {}):
+            self.assertEqual(self.d.request("PUT", "/v0/sites/local", body)[0], 400, body)
+        self.assertEqual(self.d.get("/v0/sites/local")[1]["options"], {"warm_vis": 0})
+        # a restart keeps the setting
+        self.d.ok("PUT", "/v0/sites/local", {"options": {"warm_vis": 2}})
+        self.d.stop()
+        self.d.restart()
+        self.wait_ready(2)
+
     def test_kill9_leaves_slots_to_the_next_start(self):
         self.d = Daemon().start()
         self.d.onboard(demo())
