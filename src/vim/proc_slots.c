@@ -341,16 +341,18 @@ static int claim(struct proc_vim *v, struct slot *s, const struct vi_spec *spec)
     int br = nl_ifindex(v->bridge), r;
     uint8_t mac[6];
     pthread_t th;
-    bool threaded = pthread_create(&th, NULL, claim_cgroups, &cg) == 0;
+    bool threaded = pthread_create(&th, NULL, claim_cgroups, &cg) == 0, aliased;
 
     if (!threaded)
         claim_cgroups(&cg);
     proc_ns_name(v, s->id, from, sizeof(from));
     proc_ns_name(v, spec->id, to, sizeof(to));
-    r = netns_alias(from, to);
     proc_host_if(spec->id, 0, host, sizeof(host));
-    if (r == 0)
-        r = nl_link_altname(s->host_idx, host);
+    /* the host interface's name before the namespace's: once the VI's name
+     * points at the namespace, its interface is found by the VI's name too
+     * (after a crash, a VI made from scratch replaces it by that name) */
+    r = nl_link_altname(s->host_idx, host);
+    aliased = r == 0 && (r = netns_alias(from, to)) == 0;
     if (r == 0)
         r = nl_link_set(s->host_idx, true, 0);
     if (r == 0)
@@ -359,7 +361,14 @@ static int claim(struct proc_vim *v, struct slot *s, const struct vi_spec *spec)
         nl_neigh_set(br, nic->addr, proc_nic_mac(nic, mac)); /* see plug_nics */
     if (threaded)
         pthread_join(th, NULL);
-    return r ? r : cg.r;
+    r = r ? r : cg.r;
+    if (r) { /* leave nothing of the slot under the VI's names but its cgroups,
+              * which a VI made from scratch takes as they are */
+        nl_link_del(s->host_idx);
+        if (aliased)
+            netns_delete(to);
+    }
+    return r;
 }
 
 int slots_claim(struct slots *ss, const struct vi_spec *spec)

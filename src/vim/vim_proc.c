@@ -686,6 +686,16 @@ static void *cg_thread(void *arg)
     return NULL;
 }
 
+/* Whether anything of the VI exists already: its namespace, cgroups or
+ * host interface. */
+static bool vi_leftovers(const struct proc_vim *v, const struct vi_spec *spec)
+{
+    char host[16];
+
+    proc_host_if(spec->id, 0, host, sizeof(host));
+    return resources_exist(v, spec->id) || nl_ifindex(host) > 0;
+}
+
 /* The cgroups are made on a thread of their own while the network is set
  * up: the two do not depend on each other, and the kernel takes a while
  * over each (a VI deployment is on the critical path of every deploy). */
@@ -697,7 +707,9 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *e
     bool threaded;
     int r;
 
-    if (slots_claim(v->slots, spec) == 0)
+    /* a VI that exists in part (a retry, a restart) is made from scratch,
+     * which takes what is there; a slot would collide with it */
+    if (!vi_leftovers(v, spec) && slots_claim(v->slots, spec) == 0)
         return 0;
     threaded = pthread_create(&th, NULL, cg_thread, &cg) == 0;
     if (!threaded)
