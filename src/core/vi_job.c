@@ -4,6 +4,7 @@
 #include "model/vnfd.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/beside.h"
 #include "util/mem.h"
 #include "util/net4.h"
 #include "util/sbuf.h"
@@ -15,7 +16,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,15 +373,12 @@ static void *prepare_workdir(void *arg)
 static int do_create(struct vijob *j)
 {
     struct vim_err e = {""};
-    pthread_t th;
-    bool threaded = pthread_create(&th, NULL, prepare_workdir, j) == 0;
+    struct beside b;
     int r;
 
-    if (!threaded)
-        prepare_workdir(j);
+    beside_start(&b, prepare_workdir, j);
     r = j->site->ops->create(j->site->vim, &j->spec, &e);
-    if (threaded)
-        pthread_join(th, NULL);
+    beside_join(&b);
     if (j->rc)
         return j->rc; /* the work dir's failure, explained */
     return r ? fail(j, r, "%s", e.msg) : 0;

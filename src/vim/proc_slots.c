@@ -12,6 +12,7 @@
  * compete with the one that took a slot, and removes the old names of the
  * namespaces taken (an unmount takes a while).
  */
+#include "util/beside.h"
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -340,11 +341,10 @@ static int claim(struct proc_vim *v, struct slot *s, const struct vi_spec *spec)
     char from[96], to[96], host[16];
     int br = nl_ifindex(v->bridge), r;
     uint8_t mac[6];
-    pthread_t th;
-    bool threaded = pthread_create(&th, NULL, claim_cgroups, &cg) == 0, aliased;
+    struct beside b;
+    bool aliased;
 
-    if (!threaded)
-        claim_cgroups(&cg);
+    beside_start(&b, claim_cgroups, &cg);
     proc_ns_name(v, s->id, from, sizeof(from));
     proc_ns_name(v, spec->id, to, sizeof(to));
     proc_host_if(spec->id, 0, host, sizeof(host));
@@ -359,8 +359,7 @@ static int claim(struct proc_vim *v, struct slot *s, const struct vi_spec *spec)
         r = configure(s, nic);
     if (r == 0)
         nl_neigh_set(br, nic->addr, proc_nic_mac(nic, mac)); /* see plug_nics */
-    if (threaded)
-        pthread_join(th, NULL);
+    beside_join(&b);
     r = r ? r : cg.r;
     if (r) { /* leave nothing of the slot under the VI's names but its cgroups,
               * which a VI made from scratch takes as they are */

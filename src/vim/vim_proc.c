@@ -3,6 +3,7 @@
  * to the site's bridge, with CPU, memory and pids limits in its own cgroup.
  * VNF processes outlive the manager: they are session leaders, and the
  * manager finds them again by pid and start time (docs/VIM_PROC.md). */
+#include "util/beside.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -703,20 +704,16 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *e
 {
     struct proc_vim *v = data;
     struct cg_task cg = {v, spec, 0};
-    pthread_t th;
-    bool threaded;
+    struct beside b;
     int r;
 
     /* a VI that exists in part (a retry, a restart) is made from scratch,
      * which takes what is there; a slot would collide with it */
     if (!vi_leftovers(v, spec) && slots_claim(v->slots, spec) == 0)
         return 0;
-    threaded = pthread_create(&th, NULL, cg_thread, &cg) == 0;
-    if (!threaded)
-        cg_thread(&cg);
+    beside_start(&b, cg_thread, &cg);
     r = create_net(v, spec, err);
-    if (threaded)
-        pthread_join(th, NULL);
+    beside_join(&b);
     if (r == 0 && cg.r)
         r = fail(err, cg.r, "%s: cgroup", spec->name);
     return r;
