@@ -5,6 +5,7 @@
 #   make run        install missing packages, start a vnfmd and deploy a sample VNF
 #   make bench      the benchmarks; results go to bench/results/
 #   make format     apply .clang-format
+#   make check-layers  the include rule between the folders of src/ (part of make test)
 #   make fuzz       libFuzzer targets of the parsers (clang)
 #
 # SAN=1 builds into build/san with AddressSanitizer and UBSan.
@@ -24,13 +25,11 @@ CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -
 LDFLAGS += $(SANFLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
-LIB_SRCS := $(wildcard src/util/*.c src/store/*.c src/vim/*.c src/model/*.c src/monitor/*.c \
-                      src/policy/*.c src/core/*.c src/api/*.c)
-LIB_SRCS := $(filter-out src/core/main.c,$(LIB_SRCS))
+LIB_SRCS := $(wildcard src/*/*.c src/*/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # The NETCONF server's own YANG modules are compiled into the daemon.
 YANG := $(wildcard yang/*.yang)
-LIB_OBJS += $(BUILD)/src/api/nc_yang.o
+LIB_OBJS += $(BUILD)/src/netconf/nc_yang.o
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -40,14 +39,14 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit bench run clean format check-format deps fuzz
+.PHONY: all test unit bench run clean format check-format check-layers deps fuzz
 all: $(BUILD)/vnfmd $(BUILD)/vnfmctl $(EXAMPLE_BINS)
 
 $(BUILD)/libvnfm.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(BUILD)/vnfmd: $(BUILD)/src/core/main.o $(BUILD)/libvnfm.a
+$(BUILD)/vnfmd: $(BUILD)/src/vnfmd.o $(BUILD)/libvnfm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/vnfmctl: $(CLI_OBJS) $(BUILD)/libvnfm.a
@@ -69,16 +68,20 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/src/api/nc_yang.o: src/api/nc_yang.S $(YANG)
+$(BUILD)/src/netconf/nc_yang.o: src/netconf/nc_yang.S $(YANG)
 	@mkdir -p $(@D)
 	$(CC) -c -o $@ $<
 
 unit: $(UNIT_BINS)
 
-# The test suite always runs the sanitizer build.
-test:
+# The test suite always runs the sanitizer build, after the layer rule of
+# docs/ARCHITECTURE.md (which folder may include which).
+test: check-layers
 	$(MAKE) SAN=1 all unit
 	BUILD=build/san tests/run
+
+check-layers:
+	scripts/check-layers
 
 bench:
 	$(MAKE) all $(BENCH_BINS)
@@ -104,8 +107,8 @@ FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Isrc $(shell pkg-config --cfl
               -fsanitize=fuzzer,address,undefined
 fuzz: build/fuzz/fuzz_xml
 
-build/fuzz/fuzz_xml: fuzz/fuzz_xml.c src/api/xml.c src/util/jsonv.c src/util/mem.c src/util/ids.c
+build/fuzz/fuzz_xml: fuzz/fuzz_xml.c src/rest/xml.c src/util/jsonv.c src/util/mem.c src/util/ids.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ $^ $(shell pkg-config --libs jansson libxml-2.0 libcrypto)
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/core/main.d
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/vnfmd.d

@@ -14,8 +14,8 @@
 #include "util/mem.h"
 #include "util/net4.h"
 #include "util/timeutil.h"
-#include "vim/netlink.h"
-#include "vim/netns.h"
+#include "vim/proc/netlink.h"
+#include "vim/proc/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

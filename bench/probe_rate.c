@@ -7,7 +7,7 @@
  *
  *   probe_rate [TARGETS [INTERVAL_MS [SECONDS]]]      (default 10000 1000 10)
  */
-#include "monitor/sched.h"
+#include "monitor/probes/sched.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 

@@ -1,8 +1,8 @@
-/* libFuzzer target of the XML body parser (src/api/xml.c): any input is
+/* libFuzzer target of the XML body parser (src/rest/xml.c): any input is
  * parsed under a schema with every kind of field, and what parses is
  * written back out and parsed again. `make fuzz`, then
  * build/fuzz/fuzz_xml -max_total_time=60 */
-#include "api/xml.h"
+#include "rest/xml.h"
 
 #include <stdint.h>
 #include <stdlib.h>

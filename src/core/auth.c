@@ -1,5 +1,6 @@
 #include "core/auth.h"
-#include "model/model.h"
+#include "core/states.h"
+#include "util/doc.h"
 
 #include <errno.h>
 #include <stdio.h>

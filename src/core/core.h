@@ -98,6 +98,14 @@ void core_submit(struct core *c, struct wpool *pool, struct wjob *job);
 void core_event(struct core *c, const char *level, const char *category, const char *event,
                 json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* The record kind/id read in the loop's store (a new reference), or NULL
+ * when it does not exist (or id is NULL). */
+json_t *core_load(struct core *c, enum store_kind k, const char *id);
+
+/* Logs an audit event: kind/id was `what` ("created", ...) by who. */
+void core_audit(struct core *c, const struct principal *who, const char *kind, const char *id,
+                const char *what);
+
 /* Whether p may act on an object of tenant (admins may act on all). */
 bool principal_owns(const struct principal *p, const char *tenant);
 

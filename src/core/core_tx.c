@@ -205,3 +205,22 @@ bool principal_owns(const struct principal *p, const char *tenant)
 {
     return p->admin || (tenant && strcmp(p->tenant, tenant) == 0);
 }
+
+json_t *core_load(struct core *c, enum store_kind k, const char *id)
+{
+    json_t *doc = NULL;
+
+    return id && store_get(c->st, k, id, &doc) == 0 ? doc : NULL;
+}
+
+void core_audit(struct core *c, const struct principal *who, const char *kind, const char *id,
+                const char *what)
+{
+    char obj[128];
+
+    snprintf(obj, sizeof(obj), "%s/%s", kind, id);
+    core_event(c, "info", "audit", "config",
+               json_pack("{s:s, s:s, s:s?}", "object", obj, "result", what, "tenant",
+                         who->admin ? NULL : who->tenant),
+               "%s %s %s by %s", kind, id, what, who->token_id);
+}

@@ -49,4 +49,8 @@ void health_stop_thread(struct health *h);
  * NULL turns the watch off (NETCONF disabled). */
 void health_set_netconf(struct health *h, bool (*alive)(void *arg), void *arg);
 
+/* POST /v0/debug/faults on the transactor (svc_debug.c). */
+struct txn;
+void svc_debug_fault(struct core *c, struct txn *t);
+
 #endif

@@ -8,9 +8,11 @@
  *                  waits, for `seconds`                        -> 5040
  *   netconf-thread the NETCONF accepting thread exits and its
  *                  listening socket closes                     -> 5020 */
-#include "api/netconf.h"
+#include "netconf/netconf.h"
 #include "core/health.h"
-#include "core/svc.h"
+#include "core/txq.h"
+#include "core/health.h"
+#include "core/txq.h"
 #include "core/wpool.h"
 #include "util/jsonv.h"
 #include "util/mem.h"

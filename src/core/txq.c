@@ -1,5 +1,5 @@
 #include "core/txq.h"
-#include "core/notify.h"
+#include "rest/callback.h"
 #include "util/log.h"
 #include "util/mem.h"
 

@@ -17,7 +17,7 @@
 #define VNFM_MONITOR_H
 
 #include "core/core.h"
-#include "monitor/sched.h"
+#include "monitor/probes/sched.h"
 #include "util/sbuf.h"
 
 struct monitor;
@@ -43,5 +43,9 @@ int monitor_push(struct monitor *m, const char *dep, const char *vi, const char 
 json_t *monitor_view(struct monitor *m, const char *dep);
 /* Every series in Prometheus text format; tenant NULL = all. */
 void monitor_prometheus(struct monitor *m, struct sbuf *out, const char *tenant);
+
+/* POST /v0/deployments/{id}/metrics on the transactor. */
+struct txn;
+void svc_metrics_push(struct core *c, struct txn *t);
 
 #endif

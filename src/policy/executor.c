@@ -18,12 +18,12 @@
  * the custom actions of stages are).
  */
 #include "policy/executor.h"
-#include "core/deploy_ops.h"
-#include "core/lifecycle.h"
-#include "core/svc.h"
+#include "lcm/deploy_ops.h"
+#include "lcm/lifecycle.h"
+#include "policy/svc_policy.h"
 #include "core/txq.h"
 #include "core/wpool.h"
-#include "model/vnfd.h"
+#include "catalog/vnfd.h"
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -40,13 +40,6 @@
 #include <sys/wait.h>
 
 #define SCRIPT_OUT_MAX 2048
-
-static json_t *load(struct core *c, enum store_kind k, const char *id)
-{
-    json_t *doc = NULL;
-
-    return id && store_get(c->st, k, id, &doc) == 0 ? doc : NULL;
-}
 
 static void save(struct core *c, enum store_kind k, json_t *doc)
 {
@@ -209,7 +202,7 @@ static void start_heal(struct core *c, json_t *d, json_t *a, json_t *dep)
 
     json_array_foreach(json_object_get(d, "targets"), i, id)
     {
-        json_t *vi = load(c, STORE_VI, json_string_value(id));
+        json_t *vi = core_load(c, STORE_VI, json_string_value(id));
 
         if (vi && strcmp(doc_str(vi, "deployment"), doc_str(dep, "id")) == 0)
             json_array_append(ids, (json_t *)id);
@@ -325,7 +318,7 @@ static void exjob_done(struct wjob *w)
 
     if (!w->cancelled) {
         core_tx_begin(c);
-        d = load(c, STORE_DECISION, j->decision);
+        d = core_load(c, STORE_DECISION, j->decision);
         a = json_array_get(json_object_get(d, "actions"), j->index);
         if (a && strcmp(jv_str(a, "state", ""), "running") == 0) {
             set_state(a, j->rc ? "failed" : "completed", j->rc ? j->err : NULL);
@@ -416,7 +409,7 @@ static void start_action(struct core *c, json_t *d, size_t index, json_t *dep)
     else
         start_job(c, d, a, index);
     if (doc_str(a, "operation")) { /* the deployment record changed: read it again */
-        json_t *fresh = load(c, STORE_DEPLOYMENT, doc_str(dep, "id"));
+        json_t *fresh = core_load(c, STORE_DEPLOYMENT, doc_str(dep, "id"));
 
         if (fresh) {
             json_object_update(dep, fresh);
@@ -506,8 +499,8 @@ static void kick(struct core *c, const char *id)
     if (c->stopping)
         return;
     core_tx_begin(c);
-    d = load(c, STORE_DECISION, id);
-    dep = d ? load(c, STORE_DEPLOYMENT, doc_str(d, "deployment")) : NULL;
+    d = core_load(c, STORE_DECISION, id);
+    dep = d ? core_load(c, STORE_DEPLOYMENT, doc_str(d, "deployment")) : NULL;
     if (d && strcmp(jv_str(d, "state", ""), "running") == 0) {
         if (!dep) {
             json_t *a;
@@ -648,7 +641,7 @@ static const char *refusal(struct core *c, const json_t *dep, const json_t *rule
 void svc_policy_fire(struct core *c, struct txn *t)
 {
     const json_t *b = t->body, *rule;
-    json_t *dep = load(c, STORE_DEPLOYMENT, jv_str(b, "deployment", "")), *d;
+    json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(b, "deployment", "")), *d;
     const char *why;
 
     if (!dep) {
@@ -704,7 +697,7 @@ static void op_end(struct core *c, const json_t *op)
     if (!id)
         return;
     core_tx_begin(c);
-    d = load(c, STORE_DECISION, id);
+    d = core_load(c, STORE_DECISION, id);
     json_array_foreach(json_object_get(d, "actions"), i, a)
     {
         if (strcmp(jv_str(a, "operation", ""), doc_str(op, "id")) == 0 &&
@@ -738,7 +731,7 @@ static void resume_action(struct core *c, json_t *a)
         doc_set_str(a, "state", "pending");
         return;
     }
-    op = load(c, STORE_OP, doc_str(a, "operation"));
+    op = core_load(c, STORE_OP, doc_str(a, "operation"));
     if (!op)
         set_state(a, "failed", "its operation is gone");
     else if (strcmp(jv_str(op, "state", ""), "processing") != 0)

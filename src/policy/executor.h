@@ -1,5 +1,5 @@
 /* The rules engine's actions: decisions and their actions, run on the loop
- * (see executor.c). The requests it applies are declared in core/svc.h. */
+ * (see executor.c). The requests it applies are declared in policy/svc_policy.h. */
 #ifndef VNFM_EXECUTOR_H
 #define VNFM_EXECUTOR_H
 

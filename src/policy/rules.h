@@ -4,32 +4,19 @@
  * that follow. Monitoring definitions and rules come from the VNFD and live
  * with the deployment, where the API can change them at run time (F16).
  *
- * This module holds the format (schemas, cross-field checks) and the
- * evaluation of one rule over a series of samples: N consecutive matches
+ * This module holds the evaluation of one rule over a series of samples: N consecutive matches
  * (or a match held for a duration) raise the rule and fire its actions;
- * M consecutive misses clear it. Documented in docs/MONITORING.md.
+ * M consecutive misses clear it. Documented in docs/MONITORING.md;
+ * the format is catalog/vnfd_policy.h.
  */
 #ifndef VNFM_RULES_H
 #define VNFM_RULES_H
 
-#include "monitor/mstat.h"
 #include "util/jsonv.h"
+#include "util/mstat.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* Schemas of the VNFD's (and the deployment's) `monitoring` and `rules`. */
-extern const struct jv_field monitoring_schema;
-extern const struct jv_field rules_schema;
-
-/* Checks what the schemas cannot: probe members and probe-specific values,
- * metrics and VDUs that exist, thresholds that make sense (an underload
- * threshold below the overload one), scaling bounds, scripts that exist.
- * vnfd gives the VDUs; prefix ("" or "monitoring.") is not used: fields are
- * named as in the VNFD ("monitoring.metrics.rps.port", "rules[1].metric").
- * 0 or -EINVAL with err. */
-int policy_validate(const json_t *monitoring, const json_t *rules, const json_t *vnfd,
-                    struct jv_error *err);
 
 enum rule_cmp { CMP_GT, CMP_GE, CMP_LT, CMP_LE, CMP_EQ, CMP_NE };
 

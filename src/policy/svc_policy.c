@@ -1,25 +1,17 @@
-/* Requests about a running deployment's monitoring: its rules and metric
- * definitions changed at run time (seed para 88, F16), and metric values
- * pushed by the VNF or an operator's tool (F13). */
-#include "core/svc.h"
-#include "model/vnfd.h"
-#include "monitor/monitor.h"
+/* A running deployment's rules and metric definitions changed at run time
+ * (seed para 88, F16). */
+#include "catalog/vnfd.h"
+#include "policy/svc_policy.h"
+#include "util/doc.h"
 #include "util/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-static json_t *load(struct core *c, enum store_kind k, const char *id)
-{
-    json_t *doc = NULL;
-
-    return id && store_get(c->st, k, id, &doc) == 0 ? doc : NULL;
-}
-
 void svc_rules_update(struct core *c, struct txn *t)
 {
-    json_t *dep = load(c, STORE_DEPLOYMENT, t->args[0]);
+    json_t *dep = core_load(c, STORE_DEPLOYMENT, t->args[0]);
     const json_t *mon, *rules;
     struct jv_error err;
     char obj[96];
@@ -61,37 +53,6 @@ void svc_rules_update(struct core *c, struct txn *t)
               json_pack("{s:s, s:O, s:O}", "deployment", doc_str(dep, "id"), "monitoring",
                         json_object_get(dep, "monitoring"), "rules",
                         json_object_get(dep, "rules")));
-out:
-    json_decref(dep);
-}
-
-void svc_metrics_push(struct core *c, struct txn *t)
-{
-    json_t *dep = load(c, STORE_DEPLOYMENT, t->args[0]), *v;
-    const char *vi = jv_str(t->body, "vi", NULL), *name;
-    char msg[160], field[96];
-    unsigned n = 0;
-    int r;
-
-    if (!dep || !principal_owns(&t->who, doc_str(dep, "tenant"))) {
-        result_not_found(&t->res, "deployment", t->args[0]);
-        goto out;
-    }
-    json_object_foreach(json_object_get(t->body, "values"), name, v)
-    {
-        snprintf(field, sizeof(field), "values.%s", name);
-        r = c->monitor ? monitor_push(c->monitor, t->args[0], vi, name, json_number_value(v), msg,
-                                      sizeof(msg))
-                       : -ENOENT;
-        if (r) {
-            result_fail(&t->res, r == -EINVAL ? 400 : 404,
-                        r == -EINVAL ? "invalid-value" : "not-found", "field", field, "%s: %s",
-                        field, c->monitor ? msg : "monitoring is off");
-            goto out;
-        }
-        n++;
-    }
-    result_ok(&t->res, 202, json_pack("{s:s, s:i}", "deployment", t->args[0], "accepted", n));
 out:
     json_decref(dep);
 }

@@ -83,7 +83,7 @@ static const char *const migrations[] = {
     "CREATE INDEX decisions_state ON decisions(state);",
     /* 3 -> 4: SOL003 subscriptions, and the outbox of notifications written
      * in the transaction of the change they report (delivered, then deleted,
-     * by core/lccn.c), so that none is lost to a crash. */
+     * by sol003/lccn.c), so that none is lost to a crash. */
     "CREATE TABLE subscriptions (id TEXT PRIMARY KEY, tenant TEXT, doc TEXT NOT NULL, priv TEXT);"
     "CREATE INDEX subscriptions_tenant ON subscriptions(tenant);"
     "CREATE TABLE notifications (id TEXT PRIMARY KEY, subscription TEXT, doc TEXT NOT NULL,"

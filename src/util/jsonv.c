@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *type_name(enum jv_type t)
 {
@@ -230,4 +231,22 @@ int jv_bool(const json_t *obj, const char *key, int def)
     const json_t *v = json_object_get(obj, key);
 
     return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+int jv_check_script(const char *script, const char *field, struct jv_error *err)
+{
+    if (!script || !*script) {
+        jv_fail(err, "missing-field", field, "the script to run is missing");
+        return -EINVAL;
+    }
+    if (script[0] != '/') {
+        jv_fail(err, "invalid-value", field, "must be an absolute path");
+        return -EINVAL;
+    }
+    if (access(script, X_OK) != 0) {
+        jv_fail(err, "invalid-value", field, "'%s' is not an executable file (%s)", script,
+                strerror(errno));
+        return -EINVAL;
+    }
+    return 0;
 }

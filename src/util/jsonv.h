@@ -58,4 +58,8 @@ long long jv_int(const json_t *obj, const char *key, long long def);
 double jv_num(const json_t *obj, const char *key, double def);
 int jv_bool(const json_t *obj, const char *key, int def);
 
+/* Checks that script (the value of field) names an executable file by an
+ * absolute path: custom actions, script probes and script actions. */
+int jv_check_script(const char *script, const char *field, struct jv_error *err);
+
 #endif

@@ -1,7 +1,7 @@
 /* Diagnostic logging of the daemon itself (stderr or a file).
  *
  * This is not the lifecycle event log of seed para 52 (that one lives in the
- * store, see core/evlog.h).  The level check happens before any formatting.
+ * store, see store/store.h).  The level check happens before any formatting.
  */
 #ifndef VNFM_LOG_H
 #define VNFM_LOG_H

@@ -1,5 +1,5 @@
 """docs/api/openapi.yaml against the code: the route table of
-src/api/routes.c and the document list the same (method, path) pairs, with
+src/rest/routes.c and the document list the same (method, path) pairs, with
 the same flags (public, admin-only, body, stream, metrics) and query
 parameters; and real answers of a running vnfmd, from health to a deployment
 with monitoring and a decision, validate against the documented schemas
@@ -17,7 +17,7 @@ import yaml  # Debian python3-yaml (scripts/deps.sh)
 from vnfm import DaemonTest, ROOT, VNFDS, wait_for
 
 SPEC_FILE = os.path.join(ROOT, "docs", "api", "openapi.yaml")
-ROUTES_C = os.path.join(ROOT, "src", "api", "routes.c")
+ROUTES_C = os.path.join(ROOT, "src", "rest", "routes.c")
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -246,8 +246,8 @@ class OpenApiDocumentTest(unittest.TestCase):
 
     def test_every_route_is_documented_and_nothing_else(self):
         missing, extra = route_diff(self.routes, self.spec)
-        self.assertEqual(missing, [], "routes of src/api/routes.c not in openapi.yaml")
-        self.assertEqual(extra, [], "routes in openapi.yaml that src/api/routes.c lacks")
+        self.assertEqual(missing, [], "routes of src/rest/routes.c not in openapi.yaml")
+        self.assertEqual(extra, [], "routes in openapi.yaml that src/rest/routes.c lacks")
 
     def test_the_comparison_catches_a_difference(self):
         spec = copy.deepcopy(self.spec)

@@ -9,10 +9,11 @@
 #include "unit.h"
 
 #include "core/bus.h"
-#include "core/lifecycle.h"
-#include "core/sites.h"
-#include "core/svc.h"
-#include "core/svc_sol003.h"
+#include "lcm/lifecycle.h"
+#include "lcm/sites.h"
+#include "catalog/svc_catalog.h"
+#include "lcm/svc_lcm.h"
+#include "sol003/sol_svc.h"
 #include "core/wpool.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -423,7 +424,7 @@ static void resume_from_journal(void **state)
 
 /* ---- the pause policy of SOL003 operations (lifecycle.h) ---- */
 
-/* A SOL003 request, as api/sol003.c submits it. */
+/* A SOL003 request, as sol003/sol_http.c submits it. */
 static struct txn *submit_sol(txn_apply_fn fn, const char *arg, json_t *body)
 {
     struct txn *t = txn_new(fn, "sol test");

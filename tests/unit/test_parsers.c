@@ -2,8 +2,8 @@
  * times, IPv4 networks, names. */
 #include "unit.h"
 
-#include "model/template.h"
-#include "model/vnfd.h"
+#include "catalog/template.h"
+#include "catalog/vnfd.h"
 #include "util/ids.h"
 #include "util/jsonv.h"
 #include "util/net4.h"

@@ -4,9 +4,9 @@
  * rules sections (unknown metric, thresholds, probe members). */
 #include "unit.h"
 
-#include "model/vnfd.h"
-#include "monitor/mstat.h"
-#include "monitor/probe.h"
+#include "catalog/vnfd.h"
+#include "util/mstat.h"
+#include "monitor/probes/probe.h"
 #include "policy/rules.h"
 
 #include <errno.h>

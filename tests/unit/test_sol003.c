@@ -1,11 +1,11 @@
-/* The SOL003 mapping (model/sol003.c) and the VNFD flavours it relies on
- * (model/vnfd.c): flavour validation and application, instantiation
+/* The SOL003 mapping (sol003/sol_view.c) and the VNFD flavours it relies on
+ * (catalog/vnfd.c): flavour validation and application, instantiation
  * levels, scale levels, notification filters, and the views' states,
  * links and version differences. */
 #include "unit.h"
 
-#include "model/sol003.h"
-#include "model/vnfd.h"
+#include "sol003/sol_view.h"
+#include "catalog/vnfd.h"
 
 #include <errno.h>
 

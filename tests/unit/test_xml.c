@@ -1,9 +1,9 @@
-/* The JSON <-> XML mapping of the REST API (api/xml.c): Table 3 parses into
+/* The JSON <-> XML mapping of the REST API (rest/xml.c): Table 3 parses into
  * the JSON the tenant route validates, answers come out as Table 4, lists,
  * maps, free-form values, nulls, malformed documents and DTDs. */
 #include "unit.h"
 
-#include "api/xml.h"
+#include "rest/xml.h"
 
 #include <errno.h>
 

@@ -1,0 +1,21 @@
+/* The `monitoring` and `rules` sections of a VNFD and of a deployment
+ * (seed para 58-61, 88; docs/MONITORING.md): their schemas and checks. */
+#ifndef VNFM_VNFD_POLICY_H
+#define VNFM_VNFD_POLICY_H
+
+#include "util/jsonv.h"
+
+/* Schemas of the VNFD's (and the deployment's) `monitoring` and `rules`. */
+extern const struct jv_field monitoring_schema;
+extern const struct jv_field rules_schema;
+
+/* Checks what the schemas cannot: probe members and probe-specific values,
+ * metrics and VDUs that exist, thresholds that make sense (an underload
+ * threshold below the overload one), scaling bounds, scripts that exist.
+ * vnfd gives the VDUs; prefix ("" or "monitoring.") is not used: fields are
+ * named as in the VNFD ("monitoring.metrics.rps.port", "rules[1].metric").
+ * 0 or -EINVAL with err. */
+int policy_validate(const json_t *monitoring, const json_t *rules, const json_t *vnfd,
+                    struct jv_error *err);
+
+#endif

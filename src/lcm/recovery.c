@@ -1,0 +1,106 @@
+#include "lcm/recovery.h"
+#include "lcm/lifecycle.h"
+#include "lcm/sites.h"
+#include "lcm/vi_job.h"
+#include "core/states.h"
+#include "util/doc.h"
+#include "util/fsutil.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A VI recorded as running: adopt it, or record that it died. */
+static void adopt(struct core *c, struct site_rt *site, json_t *vi)
+{
+    struct vi_status st = {VI_ABSENT, -1};
+    struct vim_err e = {""};
+    struct vi_handle h;
+    char obj[96];
+
+    vi_handle_from_doc(vi, &h);
+    snprintf(obj, sizeof(obj), "deployment/%s", doc_str(vi, "deployment"));
+    if (site->ops->status(site->vim, &h, &st, &e) == 0 && st.state == VI_RUNNING) {
+        lc_watch_vi(c, vi);
+        core_event(c, "info", "lifecycle", "vi",
+                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment",
+                             doc_str(vi, "deployment"), "vi", h.id, "result", "adopted", "tenant",
+                             doc_str(vi, "tenant")),
+                   "%s: adopted running VNF process %d", doc_str(vi, "name"), (int)h.pid);
+        return;
+    }
+    lc_vi_exited(c, h.id, -1, "ended while the manager was down");
+}
+
+static void adopt_all(struct core *c)
+{
+    json_t *vis, *vi;
+    size_t i;
+
+    if (store_list(c->st, STORE_VI, NULL, &vis))
+        return;
+    json_array_foreach(vis, i, vi)
+    {
+        struct site_rt *site = site_get(c, doc_str(vi, "site"));
+
+        if (site && site->vim && strcmp(jv_str(vi, "state", ""), "running") == 0)
+            adopt(c, site, vi);
+    }
+    json_decref(vis);
+}
+
+/* Destroys what the VIM has of this manager but the store does not know. */
+static void sweep_site(struct core *c, struct site_rt *site)
+{
+    struct vim_err e = {""};
+    char **ids = NULL;
+    size_t n = 0;
+
+    if (site->ops->list(site->vim, &ids, &n, &e)) {
+        log_warn("site %s: cannot list VIs for the orphan sweep: %s", site->id, e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *vi = NULL;
+        struct vi_handle h = {0};
+        char *dir;
+
+        if (store_get(c->st, STORE_VI, ids[i], &vi) == 0) {
+            json_decref(vi);
+            continue;
+        }
+        snprintf(h.id, sizeof(h.id), "%s", ids[i]);
+        e.msg[0] = '\0';
+        site->ops->destroy(site->vim, &h, &e);
+        dir = vi_workdir(c, ids[i]);
+        rm_rf(dir);
+        free(dir);
+        core_event(c, *e.msg ? "error" : "warn", "vim", "orphan",
+                   json_pack("{s:s, s:s, s:s}", "object", "site", "vi", ids[i], "result",
+                             *e.msg ? "failed" : "destroyed"),
+                   "site %s: VI %s existed on the VIM without a record: %s%s", site->id, ids[i],
+                   *e.msg ? "could not destroy it: " : "destroyed", e.msg);
+    }
+    vim_ids_free(ids, n);
+}
+
+int recovery_run(struct core *c)
+{
+    struct hmap_entry *e;
+    size_t i;
+    int r = core_tx_begin(c);
+
+    if (r)
+        return r;
+    adopt_all(c);
+    for (e = hmap_first(&c->sites, &i); e; e = hmap_next(&c->sites, e, &i)) {
+        struct site_rt *site = e->value;
+
+        if (site->vim)
+            sweep_site(c, site);
+    }
+    return core_tx_commit(c);
+}

@@ -1,0 +1,159 @@
+/* Reads of monitoring, rules and decisions, and GET /metrics (Prometheus
+ * text exposition format 0.0.4). */
+#include "rest/api.h"
+#include "core/health.h"
+#include "core/txq.h"
+#include "core/version.h"
+#include "core/wpool.h"
+#include "core/states.h"
+#include "util/doc.h"
+#include "monitor/monitor.h"
+#include "util/mem.h"
+#include "util/sbuf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void q_monitoring(struct rctx *r)
+{
+    json_t *dep = q_visible(r, STORE_DEPLOYMENT, "deployment"), *live, *out;
+
+    if (!dep)
+        return;
+    live = r->c->monitor ? monitor_view(r->c->monitor, r->args[0]) : NULL;
+    out = json_pack(
+        "{s:s, s:O, s:O, s:o, s:o}", "deployment", r->args[0], "monitoring",
+        json_object_get(dep, "monitoring") ? json_object_get(dep, "monitoring") : json_null(),
+        "rules", json_object_get(dep, "rules") ? json_object_get(dep, "rules") : json_null(),
+        "metrics",
+        json_incref(json_object_get(live, "metrics") ? json_object_get(live, "metrics")
+                                                     : json_object()),
+        "rule_states",
+        json_incref(json_object_get(live, "rules") ? json_object_get(live, "rules")
+                                                   : json_array()));
+    result_ok(&r->res, 200, out);
+    json_decref(live);
+    json_decref(dep);
+}
+
+void q_decisions(struct rctx *r)
+{
+    static const char *const keys[] = {"tenant", "deployment", "rule", "state", NULL};
+    struct store_where w[4];
+    struct store_list_opts o = {.where = w, .newest_first = true, .limit = 100};
+
+    if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
+        return;
+    o.n_where = q_where(r, keys, w);
+    q_list_public(r, STORE_DECISION, &o, "decisions");
+}
+
+void q_decision(struct rctx *r)
+{
+    json_t *doc = q_visible(r, STORE_DECISION, "decision");
+
+    if (doc)
+        result_ok(&r->res, 200, doc_public(doc));
+    json_decref(doc);
+}
+
+/* ---- Prometheus ---- */
+
+static void family(struct sbuf *b, const char *name, const char *type, const char *help)
+{
+    sbuf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void count_by(struct rctx *r, struct sbuf *b, enum store_kind k, const char *metric,
+                     const char *col, const char *const *values)
+{
+    for (; *values; values++) {
+        struct store_where w[2] = {{col, *values, false}, {"tenant", r->who.tenant, false}};
+        long n = store_count(r->st, k, w, r->who.admin ? 1 : 2);
+
+        sbuf_addf(b, "%s{%s=\"%s\"} %ld\n", metric, col, *values, n < 0 ? 0 : n);
+    }
+}
+
+static void pool_metrics(struct sbuf *b, struct wpool *p)
+{
+    struct wpool_stats st;
+
+    if (!p)
+        return;
+    wpool_stats(p, &st);
+    sbuf_addf(b, "vnfm_pool_threads{pool=\"%s\"} %u\n", wpool_name(p), st.threads);
+    sbuf_addf(b, "vnfm_pool_busy{pool=\"%s\"} %u\n", wpool_name(p), st.busy);
+    sbuf_addf(b, "vnfm_pool_queued{pool=\"%s\"} %u\n", wpool_name(p), st.queued);
+    sbuf_addf(b, "vnfm_pool_jobs_total{pool=\"%s\"} %llu\n", wpool_name(p),
+              (unsigned long long)st.completed);
+}
+
+static void monitor_metrics(struct sbuf *b, struct monitor *m)
+{
+    struct sched_stats st;
+
+    sched_stats(monitor_sched(m), &st);
+    family(b, "vnfm_monitor_probes_total", "counter", "Probes completed.");
+    sbuf_addf(b, "vnfm_monitor_probes_total %llu\n", (unsigned long long)st.probes);
+    family(b, "vnfm_monitor_probe_failures_total", "counter", "Probes that failed.");
+    sbuf_addf(b, "vnfm_monitor_probe_failures_total %llu\n", (unsigned long long)st.failures);
+    family(b, "vnfm_monitor_targets", "gauge", "Probe targets scheduled.");
+    sbuf_addf(b, "vnfm_monitor_targets %u\n", st.targets);
+    family(b, "vnfm_monitor_pool_utilization", "gauge",
+           "Busy share of the monitoring workers over the last second.");
+    sbuf_addf(b, "vnfm_monitor_pool_utilization %.3f\n", st.pool_util);
+    family(b, "vnfm_monitor_pool_threads", "gauge", "Monitoring workers.");
+    sbuf_addf(b, "vnfm_monitor_pool_threads %u\n", st.pool_threads);
+    family(b, "vnfm_monitor_pool_resizes_total", "counter",
+           "Times the monitoring pool resized itself.");
+    sbuf_addf(b, "vnfm_monitor_pool_resizes_total %u\n", st.resizes);
+    family(b, "vnfm_monitor_cpu_seconds_total", "counter", "CPU time of the scheduler thread.");
+    sbuf_addf(b, "vnfm_monitor_cpu_seconds_total %.6f\n", st.loop_cpu_us / 1e6);
+}
+
+static void own_metrics(struct rctx *r, struct sbuf *b)
+{
+    static const char *const dep_states[] = {"deploying", "active",      "degraded", "healing",
+                                             "scaling",   "undeploying", "failed",   NULL};
+    static const char *const op_states[] = {"processing", "completed", "failed", "rolled_back",
+                                            NULL};
+    static const char *const dec_states[] = {"running", "completed", "failed", NULL};
+    int code;
+    json_t *h = health_report(r->c->health, &code);
+
+    json_decref(h);
+    family(b, "vnfm_info", "gauge", "The manager's version and role.");
+    sbuf_addf(b, "vnfm_info{version=\"%s\",role=\"%s\",site=\"%s\"} 1\n", VNFM_VERSION,
+              r->c->cfg->role, r->c->cfg->site);
+    family(b, "vnfm_health_code", "gauge", "Health code of seed Table 5 (2000 = all fine).");
+    sbuf_addf(b, "vnfm_health_code %d\n", code);
+    family(b, "vnfm_deployments", "gauge", "Deployments by status.");
+    count_by(r, b, STORE_DEPLOYMENT, "vnfm_deployments", "status", dep_states);
+    family(b, "vnfm_operations", "gauge", "Lifecycle operations on record, by state.");
+    count_by(r, b, STORE_OP, "vnfm_operations", "state", op_states);
+    family(b, "vnfm_decisions", "gauge", "Decisions of the rules engine on record, by state.");
+    count_by(r, b, STORE_DECISION, "vnfm_decisions", "state", dec_states);
+    if (!r->who.admin)
+        return;
+    family(b, "vnfm_transactions_total", "counter", "Requests the transactor applied.");
+    sbuf_addf(b, "vnfm_transactions_total %llu\n", (unsigned long long)txq_applied(r->c->txq));
+    family(b, "vnfm_pool_threads", "gauge", "Worker threads per component pool.");
+    pool_metrics(b, r->c->prov);
+    pool_metrics(b, r->c->conf);
+    if (r->c->monitor)
+        monitor_metrics(b, r->c->monitor);
+}
+
+void q_metrics(struct rctx *r)
+{
+    struct sbuf b = SBUF_INIT;
+
+    if (r->c->cfg->metrics_public && !r->who.admin && !*r->who.tenant)
+        r->who.admin = true; /* an anonymous scrape allowed by --metrics-public */
+    own_metrics(r, &b);
+    if (r->c->monitor)
+        monitor_prometheus(r->c->monitor, &b, r->who.admin ? NULL : r->who.tenant);
+    result_raw(&r->res, 200, sbuf_take(&b));
+    r->res.ctype = "text/plain; version=0.0.4; charset=utf-8";
+}

@@ -1,0 +1,236 @@
+/* Every REST route in one table (docs/API.md, docs/api/openapi.yaml). */
+#include "rest/api.h"
+#include "catalog/svc_catalog.h"
+#include "lcm/svc_lcm.h"
+#include "policy/svc_policy.h"
+#include "monitor/monitor.h"
+#include "core/health.h"
+#include "catalog/vnfd.h"
+#include "util/mem.h"
+#include "vim/vim.h"
+
+#define FIELD(n, t, fl, lo, hi)                                 \
+    {                                                           \
+        .name = n, .type = t, .flags = fl, .min = lo, .max = hi \
+    }
+#define END          \
+    {                \
+        .name = NULL \
+    }
+#define OBJECT(f)                      \
+    {                                  \
+        .type = JV_OBJECT, .fields = f \
+    }
+
+static const struct jv_field tenant_fields[] = {
+    FIELD("id", JV_STRING, JV_NAME, 0, 0),
+    FIELD("name", JV_STRING, 0, 1, 128),
+    FIELD("description", JV_STRING, 0, 0, 1024),
+    FIELD("enabled", JV_BOOL, 0, 0, 0),
+    FIELD("external_tenant_id", JV_STRING, 0, 1, 64),
+    END,
+};
+static const struct jv_field tenant_create_fields[] = {
+    FIELD("id", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0), FIELD("name", JV_STRING, 0, 1, 128),
+    FIELD("description", JV_STRING, 0, 0, 1024),         FIELD("enabled", JV_BOOL, 0, 0, 0),
+    FIELD("external_tenant_id", JV_STRING, 0, 1, 64),    END,
+};
+static const struct jv_field tenant_update_fields[] = {
+    FIELD("name", JV_STRING, 0, 1, 128),
+    FIELD("description", JV_STRING, 0, 0, 1024),
+    FIELD("enabled", JV_BOOL, 0, 0, 0),
+    END,
+};
+static const struct jv_field token_fields[] = {
+    FIELD("description", JV_STRING, 0, 0, 256),
+    END,
+};
+static const struct jv_field capacity_fields[] = {
+    FIELD("vcpu", JV_NUMBER, 0, 0, 100000),
+    FIELD("memory_mb", JV_INT, 0, 0, 1e9),
+    FIELD("disk_mb", JV_INT, 0, 0, 1e10),
+    END,
+};
+static const struct jv_field site_option_fields[] = {
+    FIELD("warm_vis", JV_INT, 0, 0, PROC_WARM_MAX), /* docs/VIM_PROC.md */
+    END,
+};
+static const struct jv_field site_fields[] = {
+    {.name = "capacity", .type = JV_OBJECT, .fields = capacity_fields},
+    {.name = "options", .type = JV_OBJECT, .fields = site_option_fields},
+    END,
+};
+static const struct jv_field count_item = {.type = JV_INT, .min = 0, .max = 64};
+static const struct jv_field credentials_fields[] = {
+    FIELD("password", JV_STRING, 0, 8, 128),
+    END,
+};
+static const struct jv_field deploy_fields[] = {
+    FIELD("name", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("vnfd", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("tenant", JV_STRING, JV_NAME, 0, 0),
+    FIELD("site", JV_STRING, JV_NAME, 0, 0),
+    {.name = "params", .type = JV_MAP, .max = 64, .item = &(const struct jv_field){.type = JV_ANY}},
+    FIELD("license", JV_STRING, 0, 0, 4096),
+    {.name = "credentials", .type = JV_OBJECT, .fields = credentials_fields},
+    {.name = "instances", .type = JV_MAP, .max = 16, .item = &count_item},
+    END,
+};
+static const char *const heal_policies[] = {"reboot_then_redeploy", "reboot", "redeploy", NULL};
+static const struct jv_field heal_fields[] = {
+    FIELD("vi", JV_STRING, 0, 1, 128),
+    {.name = "policy", .type = JV_STRING, .choices = heal_policies},
+    END,
+};
+static const struct jv_field scale_fields[] = {
+    FIELD("vdu", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("count", JV_INT, 0, 0, 64),
+    FIELD("delta", JV_INT, 0, -64, 64),
+    END,
+};
+
+static const char *const fault_names[] = {"health-thread", "loop-stall", "vim-stall",
+                                          "netconf-thread", NULL};
+static const struct jv_field fault_fields[] = {
+    {.name = "fault", .type = JV_STRING, .flags = JV_REQUIRED, .choices = fault_names},
+    FIELD("seconds", JV_INT, 0, 1, 600),
+    END,
+};
+
+static const struct jv_field tenant_schema = OBJECT(tenant_fields);
+static const struct jv_field fault_schema = OBJECT(fault_fields);
+static const struct jv_field tenant_create_schema = OBJECT(tenant_create_fields);
+static const struct jv_field tenant_update_schema = OBJECT(tenant_update_fields);
+static const struct jv_field token_schema = OBJECT(token_fields);
+static const struct jv_field site_schema = OBJECT(site_fields);
+static const struct jv_field deploy_schema = OBJECT(deploy_fields);
+static const struct jv_field heal_schema = OBJECT(heal_fields);
+static const struct jv_field scale_schema = OBJECT(scale_fields);
+static const struct jv_field resize_fields[] = {
+    FIELD("vdu", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("vcpu", JV_NUMBER, 0, 0.01, 64),
+    FIELD("memory_mb", JV_INT, 0, 4, 1048576),
+    END,
+};
+static const struct jv_field resize_schema = OBJECT(resize_fields);
+static const struct jv_field rules_update_fields[] = {
+    {.name = "monitoring", .type = JV_OBJECT}, /* checked with the deployment's VNFD */
+    {.name = "rules", .type = JV_ARRAY},
+    END,
+};
+static const struct jv_field rules_update_schema = OBJECT(rules_update_fields);
+static const struct jv_field value_item = {.type = JV_NUMBER, .min = -1e15, .max = 1e15};
+static const struct jv_field push_fields[] = {
+    FIELD("vi", JV_STRING, 0, 1, 128),
+    {.name = "values",
+     .type = JV_MAP,
+     .flags = JV_REQUIRED,
+     .min = 1,
+     .max = 64,
+     .item = &value_item},
+    END,
+};
+static const struct jv_field push_schema = OBJECT(push_fields);
+
+static const struct jv_field empty_fields[] = {END};
+static const struct jv_field empty_schema = OBJECT(empty_fields);
+static const char *const cancel_modes[] = {"GRACEFUL", "FORCEFUL", NULL};
+static const struct jv_field cancel_fields[] = {
+    {.name = "mode", .type = JV_STRING, .choices = cancel_modes},
+    END,
+};
+static const struct jv_field cancel_schema = OBJECT(cancel_fields);
+
+static const char *const no_params[] = {NULL};
+static const char *const vnfd_params[] = {"tenant", NULL};
+static const char *const dep_params[] = {"tenant", "site", "status", "vnfd", NULL};
+static const char *const op_params[] = {"tenant", "deployment", "state", "type",
+                                        "limit",  "offset",     NULL};
+static const char *const decision_params[] = {"tenant", "deployment", "rule", "state",
+                                              "limit",  "offset",     NULL};
+/* what the event stream filters by (sse.c) */
+static const char *const event_params[] = {"deployment", "operation", "category", "after", NULL};
+static const char *const log_params[] = {"category",   "tag",       "object", "level", "event",
+                                         "since",      "until",     "after",  "limit", "tail",
+                                         "deployment", "operation", NULL};
+
+#define GET(p, n, fl, fn, qp)                                                           \
+    {                                                                                   \
+        .method = "GET", .pattern = p, .name = n, .flags = fl, .read = fn, .params = qp \
+    }
+#define WRITE(m, p, n, fl, fn, s)                                                    \
+    {                                                                                \
+        .method = m, .pattern = p, .name = n, .flags = fl, .apply = fn, .schema = s, \
+        .params = no_params                                                          \
+    }
+
+const struct route api_routes[] = {
+    GET("/v0/health", "health", R_PUBLIC, q_health, no_params),
+    GET("/v0/version", "version", 0, q_version, no_params),
+    GET("/v0/tenants", "list tenants", 0, q_tenants, no_params),
+    WRITE("POST", "/v0/tenants", "create tenant", R_ADMIN | R_BODY, svc_tenant_create,
+          &tenant_create_schema),
+    GET("/v0/tenants/{id}", "show tenant", 0, q_tenant, no_params),
+    WRITE("POST", "/v0/tenants/{id}", "create tenant", R_ADMIN, svc_tenant_create, &tenant_schema),
+    WRITE("PUT", "/v0/tenants/{id}", "update tenant", R_ADMIN | R_BODY, svc_tenant_update,
+          &tenant_update_schema),
+    WRITE("DELETE", "/v0/tenants/{id}", "delete tenant", R_ADMIN, svc_tenant_delete, NULL),
+    WRITE("POST", "/v0/tenants/{id}/tokens", "create token", R_ADMIN, svc_token_create,
+          &token_schema),
+    GET("/v0/tokens", "list tokens", R_ADMIN, q_tokens, no_params),
+    WRITE("DELETE", "/v0/tokens/{id}", "delete token", R_ADMIN, svc_token_delete, NULL),
+    GET("/v0/vnfds", "list VNFDs", 0, q_vnfds, no_params),
+    {.method = "POST",
+     .pattern = "/v0/vnfds",
+     .name = "on-board VNFD",
+     .flags = R_BODY,
+     .apply = svc_vnfd_create,
+     .validate = vnfd_validate,
+     .params = vnfd_params},
+    GET("/v0/vnfds/{id}", "show VNFD", 0, q_vnfd, no_params),
+    WRITE("DELETE", "/v0/vnfds/{id}", "delete VNFD", 0, svc_vnfd_delete, NULL),
+    GET("/v0/sites", "list sites", 0, q_sites, no_params),
+    GET("/v0/sites/{id}", "show site", 0, q_site, no_params),
+    WRITE("PUT", "/v0/sites/{id}", "update site", R_ADMIN | R_BODY, svc_site_update, &site_schema),
+    GET("/v0/deployments", "list deployments", 0, q_deployments, dep_params),
+    WRITE("POST", "/v0/deployments", "deploy", R_BODY, svc_deploy, &deploy_schema),
+    GET("/v0/deployments/{id}", "show deployment", 0, q_deployment, no_params),
+    WRITE("DELETE", "/v0/deployments/{id}", "undeploy", 0, svc_undeploy, NULL),
+    WRITE("POST", "/v0/deployments/{id}/heal", "heal", 0, svc_heal, &heal_schema),
+    WRITE("POST", "/v0/deployments/{id}/scale", "scale", R_BODY, svc_scale, &scale_schema),
+    WRITE("POST", "/v0/deployments/{id}/resize", "resize", R_BODY, svc_resize, &resize_schema),
+    GET("/v0/deployments/{id}/monitoring", "show monitoring", 0, q_monitoring, no_params),
+    WRITE("PUT", "/v0/deployments/{id}/rules", "update rules", R_BODY, svc_rules_update,
+          &rules_update_schema),
+    WRITE("POST", "/v0/deployments/{id}/metrics", "push metrics", R_BODY, svc_metrics_push,
+          &push_schema),
+    GET("/v0/decisions", "list decisions", 0, q_decisions, decision_params),
+    GET("/v0/decisions/{id}", "show decision", 0, q_decision, no_params),
+    GET("/metrics", "metrics", R_METRICS, q_metrics, no_params),
+    GET("/v0/operations", "list operations", 0, q_operations, op_params),
+    GET("/v0/operations/{id}", "show operation", 0, q_operation, no_params),
+    GET("/v0/logs", "query logs", 0, q_logs, log_params),
+    GET("/v0/events", "events", R_STREAM, NULL, event_params),
+    WRITE("POST", "/v0/debug/faults", "inject fault", R_ADMIN | R_BODY, svc_debug_fault,
+          &fault_schema),
+    /* operator decisions on an operation in failed_temp, and cancel (SOL003 5.4.14-17) */
+    WRITE("POST", "/v0/operations/{id}/retry", "retry operation", 0, svc_op_retry, &empty_schema),
+    WRITE("POST", "/v0/operations/{id}/rollback", "roll back operation", 0, svc_op_rollback,
+          &empty_schema),
+    WRITE("POST", "/v0/operations/{id}/fail", "fail operation", 0, svc_op_fail, &empty_schema),
+    WRITE("POST", "/v0/operations/{id}/cancel", "cancel operation", 0, svc_op_cancel,
+          &cancel_schema),
+};
+
+const size_t api_n_routes = ARRAY_SIZE(api_routes);
+
+/* The schema that types an XML body of rt (xml.h): the route's own, or the
+ * descriptor's for routes that validate by hand. */
+const struct jv_field *route_body_schema(const struct route *rt)
+{
+    if (rt->schema)
+        return rt->schema;
+    if (rt->validate == vnfd_validate)
+        return vnfd_body_schema();
+    return NULL;
+}

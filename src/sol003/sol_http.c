@@ -1,0 +1,955 @@
+/* The ETSI NFV SOL003 VNF lifecycle management interface (F6,
+ * docs/SOL003.md): /vnflcm/v1 (interface version 1.3.0, SOL003 v2.6.1) and
+ * /vnflcm/v2 (2.0.0, SOL003 v3.3.1) on the same server as the native API.
+ *
+ * One set of semantics: reads are views (sol003/sol_view.h) of the native
+ * records, read on the HTTP thread; every change is a request on the same
+ * transactor (sol003/sol_svc.h) as the native API. Errors are
+ * ProblemDetails (SOL013 6.4, application/problem+json); every answer
+ * carries the Version header of its interface. */
+#include "rest/http_internal.h"
+#include "sol003/sol_svc.h"
+#include "sol003/sol_view.h"
+#include "util/mem.h"
+#include "util/sbuf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#define S_BODY     (1u << 0) /* a JSON object body is required */
+#define S_PATCH    (1u << 1) /* application/merge-patch+json accepted */
+#define S_TEST_CB  (1u << 2) /* the callbackUri is tested first (SOL013 5.5.2.3.2) */
+#define S_LIST     (1u << 3) /* takes the attribute filter (SOL013 5.2) */
+#define S_NOTSUPP  (1u << 4) /* a task this VNFM cannot do: 422 */
+#define CB_TEST_MS 5000L
+
+typedef void (*sol_read_fn)(struct rctx *r, const struct sol_ctx *x);
+
+struct sol_route {
+    const char *method;
+    const char *pattern; /* below /vnflcm/vN/ */
+    unsigned flags;
+    sol_read_fn read;
+    txn_apply_fn apply;
+    const struct jv_field *schema;
+    const char *why; /* S_NOTSUPP: the reason */
+};
+
+/* ---- request schemas (SOL003 5.5.2) ---- */
+
+#define F(n, t, fl, lo, hi)                                     \
+    {                                                           \
+        .name = n, .type = t, .flags = fl, .min = lo, .max = hi \
+    }
+#define OBJ(n)                       \
+    {                                \
+        .name = n, .type = JV_OBJECT \
+    }
+#define ARR(n, it)                               \
+    {                                            \
+        .name = n, .type = JV_ARRAY, .item = &it \
+    }
+#define CHOICE(n, fl, c)                                        \
+    {                                                           \
+        .name = n, .type = JV_STRING, .flags = fl, .choices = c \
+    }
+#define END          \
+    {                \
+        .name = NULL \
+    }
+#define SCHEMA(f)                      \
+    {                                  \
+        .type = JV_OBJECT, .fields = f \
+    }
+
+static const struct jv_field any_object = {.type = JV_OBJECT};
+static const struct jv_field id_item = {.type = JV_STRING, .min = 1, .max = 255};
+static const char *const scale_types[] = {"SCALE_OUT", "SCALE_IN", NULL};
+static const char *const termination_types[] = {"FORCEFUL", "GRACEFUL", NULL};
+static const char *const vnf_states[] = {"STARTED", "STOPPED", NULL};
+static const char *const cancel_modes[] = {"GRACEFUL", "FORCEFUL", NULL};
+static const char *const verbosities[] = {"FULL", "SHORT", NULL};
+static const char *const auth_types[] = {"BASIC", "OAUTH2_CLIENT_CREDENTIALS", "TLS_CERT",
+                                         "OAUTH2_CLIENT_CERT", NULL};
+static const char *const notif_types[] = {"VnfLcmOperationOccurrenceNotification",
+                                          "VnfIdentifierCreationNotification",
+                                          "VnfIdentifierDeletionNotification", NULL};
+static const char *const op_types[] = {"INSTANTIATE",
+                                       "SCALE",
+                                       "SCALE_TO_LEVEL",
+                                       "CHANGE_FLAVOUR",
+                                       "TERMINATE",
+                                       "HEAL",
+                                       "OPERATE",
+                                       "CHANGE_EXT_CONN",
+                                       "MODIFY_INFO",
+                                       "CREATE_SNAPSHOT",
+                                       "REVERT_TO_SNAPSHOT",
+                                       "CHANGE_VNFPKG",
+                                       NULL};
+static const char *const op_states[] = {"STARTING", "PROCESSING",   "COMPLETED",   "FAILED_TEMP",
+                                        "FAILED",   "ROLLING_BACK", "ROLLED_BACK", NULL};
+
+static const struct jv_field create_fields[] = {
+    F("vnfdId", JV_STRING, JV_REQUIRED, 1, 255),
+    F("vnfInstanceName", JV_STRING, 0, 0, 255),
+    F("vnfInstanceDescription", JV_STRING, 0, 0, 1024),
+    OBJ("metadata"),
+    END,
+};
+static const struct jv_field modify_fields[] = {
+    F("vnfInstanceName", JV_STRING, 0, 0, 255),
+    F("vnfInstanceDescription", JV_STRING, 0, 0, 1024),
+    F("vnfdId", JV_STRING, 0, 1, 255),
+    OBJ("vnfConfigurableProperties"),
+    OBJ("metadata"),
+    OBJ("extensions"),
+    END,
+};
+static const struct jv_field instantiate_fields[] = {
+    F("flavourId", JV_STRING, JV_REQUIRED, 1, 255),
+    F("instantiationLevelId", JV_STRING, 0, 1, 255),
+    ARR("extVirtualLinks", any_object),
+    ARR("extManagedVirtualLinks", any_object),
+    F("vimConnectionInfo", JV_ANY, 0, 0, 0),
+    F("localizationLanguage", JV_STRING, 0, 0, 255),
+    OBJ("additionalParams"),
+    OBJ("extensions"),
+    OBJ("vnfConfigurableProperties"),
+    END,
+};
+static const struct jv_field scale_fields[] = {
+    CHOICE("type", JV_REQUIRED, scale_types),
+    F("aspectId", JV_STRING, JV_REQUIRED, 1, 255),
+    F("numberOfSteps", JV_INT, 0, 1, 64),
+    OBJ("additionalParams"),
+    END,
+};
+static const struct jv_field scale_info_fields[] = {
+    F("aspectId", JV_STRING, JV_REQUIRED, 1, 255),
+    F("vnfdId", JV_STRING, 0, 1, 255),
+    F("scaleLevel", JV_INT, JV_REQUIRED, 0, 64),
+    END,
+};
+static const struct jv_field scale_info_item = SCHEMA(scale_info_fields);
+static const struct jv_field scale_level_fields[] = {
+    F("instantiationLevelId", JV_STRING, 0, 1, 255),
+    ARR("scaleInfo", scale_info_item),
+    OBJ("additionalParams"),
+    END,
+};
+static const struct jv_field flavour_fields[] = {
+    F("newFlavourId", JV_STRING, JV_REQUIRED, 1, 255),
+    F("instantiationLevelId", JV_STRING, 0, 1, 255),
+    ARR("extVirtualLinks", any_object),
+    ARR("extManagedVirtualLinks", any_object),
+    F("vimConnectionInfo", JV_ANY, 0, 0, 0),
+    OBJ("additionalParams"),
+    OBJ("extensions"),
+    OBJ("vnfConfigurableProperties"),
+    END,
+};
+static const struct jv_field terminate_fields[] = {
+    CHOICE("terminationType", JV_REQUIRED, termination_types),
+    F("gracefulTerminationTimeout", JV_INT, 0, 1, 3600),
+    OBJ("additionalParams"),
+    END,
+};
+static const struct jv_field heal_fields[] = {
+    ARR("vnfcInstanceId", id_item),
+    F("cause", JV_STRING, 0, 0, 255),
+    OBJ("additionalParams"),
+    F("healScript", JV_STRING, 0, 0, 255),
+    END,
+};
+static const struct jv_field operate_fields[] = {
+    ARR("vnfcInstanceId", id_item),
+    CHOICE("changeStateTo", JV_REQUIRED, vnf_states),
+    CHOICE("stopType", 0, termination_types),
+    F("gracefulStopTimeout", JV_INT, 0, 0, 3600),
+    OBJ("additionalParams"),
+    END,
+};
+static const struct jv_field cancel_fields[] = {
+    CHOICE("cancelMode", JV_REQUIRED, cancel_modes),
+    END,
+};
+static const struct jv_field notif_item = {.type = JV_STRING, .choices = notif_types};
+static const struct jv_field optype_item = {.type = JV_STRING, .choices = op_types};
+static const struct jv_field opstate_item = {.type = JV_STRING, .choices = op_states};
+static const struct jv_field auth_item = {.type = JV_STRING, .choices = auth_types};
+static const struct jv_field string_item = {.type = JV_STRING, .max = 1024};
+static const struct jv_field inst_filter_fields[] = {
+    ARR("vnfdIds", id_item),
+    ARR("vnfProductsFromProviders", any_object),
+    ARR("vnfInstanceIds", id_item),
+    ARR("vnfInstanceNames", string_item),
+    END,
+};
+static const struct jv_field filter_fields[] = {
+    {.name = "vnfInstanceSubscriptionFilter", .type = JV_OBJECT, .fields = inst_filter_fields},
+    ARR("notificationTypes", notif_item),
+    ARR("operationTypes", optype_item),
+    ARR("operationStates", opstate_item),
+    END,
+};
+static const struct jv_field basic_fields[] = {
+    F("userName", JV_STRING, JV_REQUIRED, 1, 255),
+    F("password", JV_STRING, JV_REQUIRED, 0, 255),
+    END,
+};
+static const struct jv_field auth_fields[] = {
+    {.name = "authType",
+     .type = JV_ARRAY,
+     .flags = JV_REQUIRED,
+     .min = 1,
+     .max = 4,
+     .item = &auth_item},
+    {.name = "paramsBasic", .type = JV_OBJECT, .fields = basic_fields},
+    OBJ("paramsOauth2ClientCredentials"),
+    OBJ("paramsOauth2ClientCert"),
+    END,
+};
+static const struct jv_field subscription_fields[] = {
+    {.name = "filter", .type = JV_OBJECT, .fields = filter_fields},
+    F("callbackUri", JV_STRING, JV_REQUIRED, 8, 2048),
+    {.name = "authentication", .type = JV_OBJECT, .fields = auth_fields},
+    CHOICE("verbosity", 0, verbosities),
+    END,
+};
+
+static const struct jv_field create_schema = SCHEMA(create_fields);
+static const struct jv_field modify_schema = SCHEMA(modify_fields);
+static const struct jv_field instantiate_schema = SCHEMA(instantiate_fields);
+static const struct jv_field scale_schema = SCHEMA(scale_fields);
+static const struct jv_field scale_level_schema = SCHEMA(scale_level_fields);
+static const struct jv_field flavour_schema = SCHEMA(flavour_fields);
+static const struct jv_field terminate_schema = SCHEMA(terminate_fields);
+static const struct jv_field heal_schema = SCHEMA(heal_fields);
+static const struct jv_field operate_schema = SCHEMA(operate_fields);
+static const struct jv_field cancel_schema = SCHEMA(cancel_fields);
+static const struct jv_field subscription_schema = SCHEMA(subscription_fields);
+
+/* ---- reads ---- */
+
+static void read_versions(struct rctx *r, const struct sol_ctx *x);
+static void read_instances(struct rctx *r, const struct sol_ctx *x);
+static void read_instance(struct rctx *r, const struct sol_ctx *x);
+static void read_occs(struct rctx *r, const struct sol_ctx *x);
+static void read_occ(struct rctx *r, const struct sol_ctx *x);
+static void read_subscriptions(struct rctx *r, const struct sol_ctx *x);
+static void read_subscription(struct rctx *r, const struct sol_ctx *x);
+
+#define NOTSUPP(m, p, w)                                        \
+    {                                                           \
+        .method = m, .pattern = p, .flags = S_NOTSUPP, .why = w \
+    }
+
+static const struct sol_route sol_routes[] = {
+    {"GET", "api_versions", 0, read_versions},
+    {"GET", "vnf_instances", S_LIST, read_instances},
+    {"POST", "vnf_instances", S_BODY, NULL, svc_sol_create, &create_schema},
+    {"GET", "vnf_instances/{id}", 0, read_instance},
+    {"PATCH", "vnf_instances/{id}", S_BODY | S_PATCH, NULL, svc_sol_modify, &modify_schema},
+    {"DELETE", "vnf_instances/{id}", 0, NULL, svc_sol_delete},
+    {"POST", "vnf_instances/{id}/instantiate", S_BODY, NULL, svc_sol_instantiate,
+     &instantiate_schema},
+    {"POST", "vnf_instances/{id}/scale", S_BODY, NULL, svc_sol_scale, &scale_schema},
+    {"POST", "vnf_instances/{id}/scale_to_level", S_BODY, NULL, svc_sol_scale_to_level,
+     &scale_level_schema},
+    {"POST", "vnf_instances/{id}/change_flavour", S_BODY, NULL, svc_sol_change_flavour,
+     &flavour_schema},
+    {"POST", "vnf_instances/{id}/terminate", S_BODY, NULL, svc_sol_terminate, &terminate_schema},
+    {"POST", "vnf_instances/{id}/heal", 0, NULL, svc_sol_heal, &heal_schema},
+    {"POST", "vnf_instances/{id}/operate", S_BODY, NULL, svc_sol_operate, &operate_schema},
+    NOTSUPP("POST", "vnf_instances/{id}/change_ext_conn",
+            "every VNFC has one interface on its site's network; external connectivity "
+            "cannot be changed"),
+    NOTSUPP("POST", "vnf_instances/{id}/change_vnfpkg",
+            "a VNF instance keeps the VNFD it was created with; terminate, modify vnfdId and "
+            "instantiate again"),
+    NOTSUPP("POST", "vnf_instances/{id}/create_snapshot", "VNF snapshots are not supported"),
+    NOTSUPP("POST", "vnf_instances/{id}/revert_to_snapshot", "VNF snapshots are not supported"),
+    {"GET", "vnf_lcm_op_occs", S_LIST, read_occs},
+    {"GET", "vnf_lcm_op_occs/{id}", 0, read_occ},
+    {"POST", "vnf_lcm_op_occs/{id}/retry", 0, NULL, svc_sol_retry},
+    {"POST", "vnf_lcm_op_occs/{id}/rollback", 0, NULL, svc_sol_rollback},
+    {"POST", "vnf_lcm_op_occs/{id}/fail", 0, NULL, svc_sol_fail},
+    {"POST", "vnf_lcm_op_occs/{id}/cancel", S_BODY, NULL, svc_sol_cancel, &cancel_schema},
+    {"GET", "subscriptions", S_LIST, read_subscriptions},
+    {"POST", "subscriptions", S_BODY | S_TEST_CB, NULL, svc_sol_subscribe, &subscription_schema},
+    {"GET", "subscriptions/{id}", 0, read_subscription},
+    {"DELETE", "subscriptions/{id}", 0, NULL, svc_sol_unsubscribe},
+};
+
+/* ---- one request ---- */
+
+struct sol_req {
+    struct http_server *s;
+    struct MHD_Connection *conn;
+    struct req *rq;
+    struct http_fmt *fmt;
+    struct sol_ctx x;
+    char api_root[300];
+    struct rctx r;
+};
+
+static enum MHD_Result answer(struct sol_req *q)
+{
+    return http_respond_fmt(q->conn, &q->r.res, NULL, q->fmt);
+}
+
+static enum MHD_Result problem(struct sol_req *q, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result problem(struct sol_req *q, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    result_fail(&q->r.res, status, "error", NULL, NULL, "%s", msg);
+    return answer(q);
+}
+
+/* Matches "a/{id}/b" against path, capturing {id} into args[0]. */
+static bool sol_match(const char *pattern, const char *path, char **args)
+{
+    const char *p = strstr(pattern, "{id}");
+    size_t pre = p ? (size_t)(p - pattern) : strlen(pattern), n;
+    const char *rest;
+
+    if (strncmp(pattern, path, pre) != 0)
+        return false;
+    if (!p)
+        return path[pre] == '\0' || (path[pre] == '/' && path[pre + 1] == '\0');
+    n = strcspn(path + pre, "/");
+    rest = path + pre + n;
+    if (n == 0 || strcmp(p + 4, rest) != 0)
+        return false;
+    args[0] = xstrndup(path + pre, n);
+    return true;
+}
+
+static const struct sol_route *sol_find(const char *method, const char *path, char **args,
+                                        bool *other_method)
+{
+    *other_method = false;
+    for (size_t i = 0; i < ARRAY_SIZE(sol_routes); i++) {
+        char *arg = NULL;
+
+        if (!sol_match(sol_routes[i].pattern, path, &arg))
+            continue;
+        if (strcmp(sol_routes[i].method, method) == 0) {
+            args[0] = arg;
+            return &sol_routes[i];
+        }
+        free(arg);
+        *other_method = true;
+    }
+    return NULL;
+}
+
+/* SOL013 4.6 (Version header): v1 takes 1.0.0-1.3.x and may omit it, v2
+ * needs 2.0.x. Returns 0, or answers (400, 406) and returns -1. */
+static int check_version(struct sol_req *q, enum MHD_Result *ret)
+{
+    const char *v = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Version");
+    unsigned major, minor, patch;
+    char tail[64] = "";
+    int n;
+
+    if (!v) {
+        if (q->x.ver == 1)
+            return 0;
+        *ret = problem(q, 400, "the 'Version' header is required (interface version %s)",
+                       SOL_V2_VERSION);
+        return -1;
+    }
+    n = sscanf(v, "%u.%u.%u%63s", &major, &minor, &patch, tail);
+    if (n < 3 || (n == 4 && strncmp(tail, "-impl:", 6) != 0)) {
+        *ret = problem(q, 400, "Version '%s' is not MAJOR.MINOR.PATCH", v);
+        return -1;
+    }
+    if ((int)major != q->x.ver || (major == 1 && minor > 3) || (major == 2 && minor > 0)) {
+        *ret = problem(q, 406, "Version %s is not supported here; this is interface version %s", v,
+                       q->x.ver == 1 ? SOL_V1_VERSION : SOL_V2_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+/* SOL013 4.7: answers are application/json (errors problem+json). */
+static int check_accept(struct sol_req *q, enum MHD_Result *ret)
+{
+    const char *a = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Accept");
+
+    if (!a || strcasestr(a, "json") || strstr(a, "*/*") || strcasestr(a, "application/*"))
+        return 0;
+    *ret = problem(q, 406, "this API answers application/json, not '%s'", a);
+    return -1;
+}
+
+static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    json_object_set_new(cls, key, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+/* Query parameters: lists take the SOL013 5.2-5.3 ones (only "filter" has
+ * an effect; the attribute selectors are accepted and every attribute is
+ * returned). */
+static int check_query(struct sol_req *q, const struct sol_route *rt, enum MHD_Result *ret)
+{
+    static const char *const list_params[] = {"filter",
+                                              "all_fields",
+                                              "fields",
+                                              "exclude_fields",
+                                              "exclude_default",
+                                              "nextpage_opaque_marker",
+                                              NULL};
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(q->r.query, key, v)
+    {
+        const char *const *p = list_params;
+
+        while (rt->flags & S_LIST && *p && strcmp(*p, key) != 0)
+            p++;
+        if (!(rt->flags & S_LIST) || !*p) {
+            *ret = problem(q, 400, "unknown query parameter '%s'", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int filter_match(const char *filter, const json_t *doc);
+
+/* A filter that does not parse is refused even when nothing is listed. */
+static int check_filter(struct sol_req *q, enum MHD_Result *ret)
+{
+    const char *f = json_string_value(json_object_get(q->r.query, "filter"));
+    json_t *empty = json_object();
+    int r = f ? filter_match(f, empty) : 0;
+
+    json_decref(empty);
+    if (r >= 0)
+        return 0;
+    result_fail(&q->r.res, 400, "invalid-value", "field", "filter",
+                "filter: expected (op,attribute,value...) terms joined by ';', with op one of eq, "
+                "neq, in, nin, gt, gte, lt, lte, cont, ncont");
+    *ret = answer(q);
+    return -1;
+}
+
+/* ---- writes ---- */
+
+static json_t *parse_body(struct sol_req *q, const struct sol_route *rt, enum MHD_Result *ret)
+{
+    const char *ct = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Type");
+    bool too_large;
+    const struct sbuf *b = http_req_body(q->rq, &too_large);
+    struct jv_error jerr;
+    json_error_t e;
+    json_t *body;
+
+    if (too_large) {
+        *ret = problem(q, 413, "the body is larger than 1 MiB");
+        return NULL;
+    }
+    if (b->len == 0) {
+        if (rt->flags & S_BODY) {
+            *ret = problem(q, 400, "a JSON object body is required");
+            return NULL;
+        }
+        return json_object();
+    }
+    if (ct && !strcasestr(ct, "application/json") &&
+        !(rt->flags & S_PATCH && strcasestr(ct, "application/merge-patch+json"))) {
+        *ret = problem(q, 415, "Content-Type '%s' is not supported; send %s", ct,
+                       rt->flags & S_PATCH ? "application/merge-patch+json" : "application/json");
+        return NULL;
+    }
+    body = json_loadb(b->s, b->len, JSON_REJECT_DUPLICATES, &e);
+    if (!body || !json_is_object(body)) {
+        json_decref(body);
+        *ret = body ? problem(q, 400, "the body must be a JSON object")
+                    : problem(q, 400, "malformed JSON at line %d column %d: %s", e.line, e.column,
+                              e.text);
+        return NULL;
+    }
+    if (rt->schema && jv_check(body, rt->schema, &jerr)) {
+        json_decref(body);
+        result_fail(&q->r.res, 400, jerr.reason, "field", jerr.field, "%s", jerr.message);
+        *ret = answer(q);
+        return NULL;
+    }
+    return body;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return size * n;
+}
+
+/* SOL013 5.5.2.3.2 (test the notification endpoint): a GET of the
+ * callbackUri, which the subscriber answers 204, before the subscription
+ * is accepted. Runs on this HTTP thread (at most CB_TEST_MS). */
+static int test_callback(struct sol_req *q, const json_t *body, enum MHD_Result *ret)
+{
+    const char *url = json_string_value(json_object_get(body, "callbackUri"));
+    const json_t *basic = json_object_get(json_object_get(body, "authentication"), "paramsBasic");
+    char err[CURL_ERROR_SIZE] = "";
+    CURL *h;
+    long status = 0;
+
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        result_fail(&q->r.res, 400, "invalid-value", "field", "callbackUri",
+                    "callbackUri: must be an absolute http:// or https:// URI");
+        *ret = answer(q);
+        return -1;
+    }
+    h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, CB_TEST_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (basic) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME,
+                         json_string_value(json_object_get(basic, "userName")));
+        curl_easy_setopt(h, CURLOPT_PASSWORD,
+                         json_string_value(json_object_get(basic, "password")));
+    }
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    if (status == 204)
+        return 0;
+    result_fail(&q->r.res, 422, "unprocessable", "field", "callbackUri",
+                "callbackUri: the notification endpoint did not answer 204 to a test GET (%s%ld)",
+                *err ? err : "HTTP ", *err ? 0L : status);
+    *ret = answer(q);
+    return -1;
+}
+
+static enum MHD_Result submit(struct sol_req *q, const struct sol_route *rt)
+{
+    enum MHD_Result ret;
+    json_t *body = parse_body(q, rt, &ret);
+    struct txn *t;
+
+    if (!body)
+        return ret;
+    if (rt->flags & S_TEST_CB && test_callback(q, body, &ret)) {
+        json_decref(body);
+        return ret;
+    }
+    t = txn_new(rt->apply, rt->pattern);
+    t->who = q->r.who;
+    t->body = body;
+    memcpy(t->args, q->r.args, sizeof(t->args));
+    memset(q->r.args, 0, sizeof(q->r.args));
+    t->query = json_pack("{s:i, s:s}", "sol_version", q->x.ver, "api_root", q->api_root);
+    return http_submit(q->s, q->conn, q->rq, t);
+}
+
+/* ---- dispatch ---- */
+
+static void api_root(struct sol_req *q)
+{
+    const char *host = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Host");
+    struct config *cfg = http_core(q->s)->cfg;
+
+    if (host && *host && !strpbrk(host, "/ \"<>"))
+        snprintf(q->api_root, sizeof(q->api_root), "http://%s", host);
+    else
+        snprintf(q->api_root, sizeof(q->api_root), "http://%s:%u", cfg->listen_host,
+                 cfg->listen_port);
+}
+
+/* "/vnflcm/v1/rest" -> 1 and "rest"; "/vnflcm/api_versions" -> 0. */
+static int split_url(const char *url, const char **rest)
+{
+    url += strlen("/vnflcm");
+    if (strcmp(url, "/api_versions") == 0 || strcmp(url, "/api_versions/") == 0) {
+        *rest = "api_versions";
+        return 0;
+    }
+    if ((strncmp(url, "/v1/", 4) == 0 || strncmp(url, "/v2/", 4) == 0) && url[4]) {
+        *rest = url + 4;
+        return url[2] - '0';
+    }
+    return -1;
+}
+
+static enum MHD_Result route(struct sol_req *q, const char *method, const char *rest)
+{
+    bool other;
+    const struct sol_route *rt = sol_find(method, rest, q->r.args, &other);
+    enum MHD_Result ret;
+
+    if (!rt)
+        return other ? problem(q, 405, "method %s is not allowed on this resource", method)
+                     : problem(q, 404, "no such resource: %s", rest);
+    if (strcmp(rt->pattern, "api_versions") != 0 && check_version(q, &ret))
+        return ret;
+    if (check_accept(q, &ret) || check_query(q, rt, &ret) || check_filter(q, &ret))
+        return ret;
+    q->r.st = http_thread_store(q->s);
+    if (!q->r.st)
+        return problem(q, 503, "the store cannot be read");
+    if (http_authenticate(q->s, q->conn, q->r.st, &q->r.who, &q->r.res))
+        return answer(q);
+    if (rt->flags & S_NOTSUPP)
+        return problem(q, 422, "%s is not supported by this VNFM: %s",
+                       strrchr(rt->pattern, '/') + 1, rt->why);
+    if (rt->read) {
+        rt->read(&q->r, &q->x);
+        return answer(q);
+    }
+    return submit(q, rt);
+}
+
+enum MHD_Result sol_dispatch(struct http_server *s, struct MHD_Connection *conn, const char *url,
+                             const char *method, struct req *rq)
+{
+    struct sol_req q = {s, conn, rq, http_req_fmt(rq)};
+    const char *rest = "";
+    int ver = split_url(url, &rest);
+    enum MHD_Result ret;
+
+    memset(q.fmt, 0, sizeof(*q.fmt));
+    q.fmt->style = HTTP_SOL003;
+    q.x.ver = ver > 0 ? ver : 0;
+    snprintf(q.fmt->version, sizeof(q.fmt->version), "%s",
+             ver == 2 ? SOL_V2_VERSION : SOL_V1_VERSION);
+    api_root(&q);
+    q.x.api_root = q.api_root;
+    q.r.c = http_core(s);
+    q.r.query = json_object();
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, q.r.query);
+    if (ver < 0 || (ver == 0 && strcmp(method, "GET") != 0))
+        ret = ver < 0 ? problem(&q, 404,
+                                "no such resource: %s (the interfaces are /vnflcm/v1 "
+                                "and /vnflcm/v2)",
+                                url)
+                      : problem(&q, 405, "method %s is not allowed on this resource", method);
+    else if (ver == 0)
+        ret = route(&q, method, "api_versions");
+    else
+        ret = route(&q, method, rest);
+    result_done(&q.r.res);
+    json_decref(q.r.query);
+    for (unsigned i = 0; i < 3; i++)
+        free(q.r.args[i]);
+    return ret;
+}
+
+/* ---- the attribute filter (SOL013 5.2: "(op,attr,value[,value...])" joined by ';') ---- */
+
+/* The values at a '/' path of doc (arrays on the way are looked into). */
+static void collect(const json_t *doc, const char *path, json_t *out)
+{
+    const char *slash = strchr(path, '/');
+    char key[128];
+    const json_t *v, *it;
+    size_t i;
+
+    if (json_is_array(doc)) {
+        json_array_foreach(doc, i, it)
+        {
+            collect(it, path, out);
+        }
+        return;
+    }
+    snprintf(key, sizeof(key), "%.*s", slash ? (int)(slash - path) : (int)strlen(path), path);
+    v = json_object_get(doc, key);
+    if (!v)
+        return;
+    if (slash)
+        collect(v, slash + 1, out);
+    else if (json_is_array(v))
+        json_array_extend(out, (json_t *)v);
+    else
+        json_array_append(out, (json_t *)v);
+}
+
+static int compare(const json_t *v, const char *s)
+{
+    if (json_is_number(v))
+        return json_number_value(v) < strtod(s, NULL)   ? -1
+               : json_number_value(v) > strtod(s, NULL) ? 1
+                                                        : 0;
+    if (json_is_boolean(v))
+        return strcmp(json_is_true(v) ? "true" : "false", s);
+    return strcmp(json_is_string(v) ? json_string_value(v) : "", s);
+}
+
+/* One term: op applied to the values found; any value may match. */
+static bool term_true(const char *op, const json_t *found, char **vals, int n)
+{
+    bool neg = !strcmp(op, "neq") || !strcmp(op, "nin") || !strcmp(op, "ncont");
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(found, i, v)
+    {
+        for (int k = 0; k < n; k++) {
+            int c = compare(v, vals[k]);
+            bool hit =
+                !strcmp(op, "eq") || !strcmp(op, "neq") || !strcmp(op, "in") || !strcmp(op, "nin")
+                    ? c == 0
+                : !strcmp(op, "gt")  ? c > 0
+                : !strcmp(op, "gte") ? c >= 0
+                : !strcmp(op, "lt")  ? c < 0
+                : !strcmp(op, "lte") ? c <= 0
+                                     : json_is_string(v) && strstr(json_string_value(v), vals[k]);
+
+            if (hit)
+                return !neg;
+        }
+    }
+    return neg;
+}
+
+static bool known_op(const char *op)
+{
+    static const char *const ops[] = {"eq", "neq", "in",   "nin",   "gt", "gte",
+                                      "lt", "lte", "cont", "ncont", NULL};
+
+    for (const char *const *o = ops; *o; o++)
+        if (strcmp(*o, op) == 0)
+            return true;
+    return false;
+}
+
+/* Whether doc passes filter; -EINVAL for a filter that does not parse. */
+static int filter_match(const char *filter, const json_t *doc)
+{
+    char *copy = xstrdup(filter), *save = NULL, *term;
+    int r = 1;
+
+    for (term = strtok_r(copy, ";", &save); term && r == 1; term = strtok_r(NULL, ";", &save)) {
+        char *parts[18], *p = term, *s2 = NULL;
+        size_t len = strlen(term);
+        int n = 0;
+        json_t *found;
+
+        if (len < 2 || term[0] != '(' || term[len - 1] != ')') {
+            r = -EINVAL;
+            break;
+        }
+        term[len - 1] = '\0';
+        for (p = strtok_r(term + 1, ",", &s2); p && n < 18; p = strtok_r(NULL, ",", &s2))
+            parts[n++] = p;
+        if (n < 3 || !known_op(parts[0])) {
+            r = -EINVAL;
+            break;
+        }
+        found = json_array();
+        collect(doc, parts[1], found);
+        r = term_true(parts[0], found, parts + 2, n - 2) ? 1 : 0;
+        json_decref(found);
+    }
+    free(copy);
+    return r;
+}
+
+/* Appends view to list unless the request's filter rejects it (taken). */
+static int keep(struct rctx *r, json_t *list, json_t *view)
+{
+    const char *f = json_string_value(json_object_get(r->query, "filter"));
+    int m = f ? filter_match(f, view) : 1;
+
+    if (m < 0) {
+        json_decref(view);
+        return result_fail(&r->res, 400, "invalid-value", "field", "filter",
+                           "filter: expected (op,attribute,value...) terms joined by ';', with op "
+                           "one of eq, neq, in, nin, gt, gte, lt, lte, cont, ncont");
+    }
+    if (m)
+        json_array_append(list, view);
+    json_decref(view);
+    return 0;
+}
+
+/* ---- read handlers ---- */
+
+static void read_versions(struct rctx *r, const struct sol_ctx *x)
+{
+    json_t *v1 = json_pack("{s:s, s:b}", "version", SOL_V1_VERSION, "isDeprecated", 0);
+    json_t *v2 = json_pack("{s:s, s:b}", "version", SOL_V2_VERSION, "isDeprecated", 0);
+    json_t *body;
+
+    if (x->ver == 0) { /* /vnflcm/api_versions: every major version */
+        body = json_pack("{s:s, s:[o, o]}", "uriPrefix", "/vnflcm", "apiVersions", v1, v2);
+    } else {
+        body = json_pack("{s:s, s:[O]}", "uriPrefix", x->ver == 2 ? "/vnflcm/v2" : "/vnflcm/v1",
+                         "apiVersions", x->ver == 2 ? v2 : v1);
+        json_decref(v1);
+        json_decref(v2);
+    }
+    result_ok(&r->res, 200, body);
+}
+
+static int store_failed(struct rctx *r)
+{
+    return result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the store: %s",
+                       store_errmsg(r->st));
+}
+
+static json_t *vis_of(struct rctx *r, const char *dep_id)
+{
+    struct store_where w = {"deployment", dep_id, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *vis = NULL;
+
+    return store_list(r->st, STORE_VI, &o, &vis) == 0 ? vis : json_array();
+}
+
+static json_t *instance_view(struct rctx *r, const struct sol_ctx *x, const json_t *dep)
+{
+    json_t *vis = vis_of(r, doc_str(dep, "id")), *v = sol_instance(x, dep, vis);
+
+    json_decref(vis);
+    return v;
+}
+
+static void read_instances(struct rctx *r, const struct sol_ctx *x)
+{
+    struct store_where w = {"tenant", r->who.tenant, false};
+    struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
+    json_t *deps, *dep, *out = json_array();
+    size_t i;
+
+    if (store_list(r->st, STORE_DEPLOYMENT, &o, &deps)) {
+        json_decref(out);
+        store_failed(r);
+        return;
+    }
+    json_array_foreach(deps, i, dep)
+    {
+        if (keep(r, out, instance_view(r, x, dep)))
+            break;
+    }
+    json_decref(deps);
+    if (r->res.status)
+        json_decref(out);
+    else
+        result_ok(&r->res, 200, out);
+}
+
+static json_t *visible(struct rctx *r, enum store_kind k, const char *what)
+{
+    json_t *doc = NULL;
+
+    if (store_get(r->st, k, r->args[0], &doc) == 0 &&
+        (r->who.admin ||
+         (doc_str(doc, "tenant") && principal_owns(&r->who, doc_str(doc, "tenant")))))
+        return doc;
+    json_decref(doc);
+    result_not_found(&r->res, what, r->args[0]);
+    return NULL;
+}
+
+static void read_instance(struct rctx *r, const struct sol_ctx *x)
+{
+    json_t *dep = visible(r, STORE_DEPLOYMENT, "vnf_instance");
+
+    if (dep)
+        result_ok(&r->res, 200, instance_view(r, x, dep));
+    json_decref(dep);
+}
+
+static void read_occs(struct rctx *r, const struct sol_ctx *x)
+{
+    struct store_where w = {"tenant", r->who.tenant, false};
+    struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
+    json_t *ops, *op, *out = json_array();
+    size_t i;
+
+    if (store_list(r->st, STORE_OP, &o, &ops)) {
+        json_decref(out);
+        store_failed(r);
+        return;
+    }
+    json_array_foreach(ops, i, op)
+    {
+        if (sol_op_name(doc_str(op, "type")) && keep(r, out, sol_op_occ(x, op)))
+            break;
+    }
+    json_decref(ops);
+    if (r->res.status)
+        json_decref(out);
+    else
+        result_ok(&r->res, 200, out);
+}
+
+static void read_occ(struct rctx *r, const struct sol_ctx *x)
+{
+    json_t *op = visible(r, STORE_OP, "vnf_lcm_op_occ");
+
+    if (op && !sol_op_name(doc_str(op, "type")))
+        result_not_found(&r->res, "vnf_lcm_op_occ", r->args[0]);
+    else if (op)
+        result_ok(&r->res, 200, sol_op_occ(x, op));
+    json_decref(op);
+}
+
+static bool sub_visible(const struct rctx *r, const json_t *sub)
+{
+    const char *owner = doc_str(sub, "tenant");
+
+    return r->who.admin || (owner && strcmp(owner, r->who.tenant) == 0);
+}
+
+static void read_subscriptions(struct rctx *r, const struct sol_ctx *x)
+{
+    json_t *subs, *sub, *out = json_array();
+    size_t i;
+
+    if (store_list(r->st, STORE_SUBSCRIPTION, NULL, &subs)) {
+        json_decref(out);
+        store_failed(r);
+        return;
+    }
+    json_array_foreach(subs, i, sub)
+    {
+        if (sub_visible(r, sub) && jv_int(sub, "version", 1) == x->ver &&
+            keep(r, out, sol_subscription(x, sub)))
+            break;
+    }
+    json_decref(subs);
+    if (r->res.status)
+        json_decref(out);
+    else
+        result_ok(&r->res, 200, out);
+}
+
+static void read_subscription(struct rctx *r, const struct sol_ctx *x)
+{
+    json_t *sub = NULL;
+
+    if (store_get(r->st, STORE_SUBSCRIPTION, r->args[0], &sub) == 0 && sub_visible(r, sub))
+        result_ok(&r->res, 200, sol_subscription(x, sub));
+    else
+        result_not_found(&r->res, "subscription", r->args[0]);
+    json_decref(sub);
+}

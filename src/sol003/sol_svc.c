@@ -1,0 +1,899 @@
+/* The SOL003 VNF lifecycle management requests (F6, docs/SOL003.md) on the
+ * transactor. They are front ends over the native semantics: a VNF
+ * instance is a deployment (status "not_instantiated" before it is
+ * instantiated), each task starts one of the lifecycle engine's plans with
+ * the "pause" failure policy (FAILED_TEMP), and the answers are SOL003
+ * views (sol003/sol_view.h). The REST front end (sol003/sol_http.c) has checked the
+ * body against the task's schema and put the interface version and API
+ * root into t->query ("sol_version", "api_root"). */
+#include "sol003/sol_svc.h"
+#include "sol003/lccn.h"
+#include "lcm/lifecycle.h"
+#include "lcm/sites.h"
+#include "lcm/svc_lcm.h"
+#include "sol003/sol_view.h"
+#include "catalog/vnfd.h"
+#include "util/jsonv.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct sol_ctx ctx_of(const struct txn *t)
+{
+    struct sol_ctx x = {(int)jv_int(t->query, "sol_version", 1),
+                        jv_str(t->query, "api_root", "http://localhost")};
+
+    return x;
+}
+
+static void location(struct txn *t, const char *what, const char *id)
+{
+    struct sol_ctx x = ctx_of(t);
+
+    snprintf(t->res.location, sizeof(t->res.location), "%s/vnflcm/v%d/%s/%s", x.api_root, x.ver,
+             what, id);
+}
+
+/* 202 Accepted, empty, Location of the new operation occurrence (5.4.4.3.1). */
+static void accepted(struct txn *t, json_t *op)
+{
+    location(t, "vnf_lcm_op_occs", doc_str(op, "id"));
+    result_ok(&t->res, 202, NULL);
+    json_decref(op);
+}
+
+/* Starts a task's operation: pause policy, STARTING, the request kept as
+ * operationParams; dep's record is written by lc_op_start_ex. */
+static void start_task(struct core *c, struct txn *t, json_t *dep, struct lc_start *s)
+{
+    if (!s->extra)
+        s->extra = json_object();
+    json_object_set(s->extra, "_sol_request", t->body);
+    s->t = t;
+    s->pause = true;
+    s->starting = true;
+    accepted(t, lc_op_start_ex(c, dep, s));
+}
+
+static bool is_status(const json_t *dep, const char *status)
+{
+    return strcmp(jv_str(dep, "status", ""), status) == 0;
+}
+
+/* The instance of the path, the caller's and not busy; NULL with t->res. */
+static json_t *idle_instance(struct core *c, struct txn *t, bool want_instantiated)
+{
+    json_t *dep = svc_idle_deployment(c, t, true);
+    char obj[96];
+
+    if (!dep)
+        return NULL;
+    snprintf(obj, sizeof(obj), "vnf_instance/%s", t->args[0]);
+    if (want_instantiated == is_status(dep, "not_instantiated")) {
+        result_fail(&t->res, 409, "conflict", "object", obj, "VNF instance %s is %s", t->args[0],
+                    want_instantiated ? "NOT_INSTANTIATED" : "already INSTANTIATED");
+        json_decref(dep);
+        return NULL;
+    }
+    return dep;
+}
+
+/* An instantiated instance that is neither failed nor (unless allowed)
+ * stopped: what scale, heal and change_flavour need. */
+static json_t *working_instance(struct core *c, struct txn *t, bool allow_stopped)
+{
+    json_t *dep = idle_instance(c, t, true);
+    char obj[96];
+
+    if (!dep)
+        return NULL;
+    snprintf(obj, sizeof(obj), "vnf_instance/%s", t->args[0]);
+    if (is_status(dep, "failed") || (!allow_stopped && is_status(dep, "stopped"))) {
+        result_fail(&t->res, 409, "conflict", "object", obj, "VNF instance %s is %s; %s",
+                    t->args[0], doc_str(dep, "status"),
+                    is_status(dep, "failed") ? "terminate it" : "operate it to STARTED first");
+        json_decref(dep);
+        return NULL;
+    }
+    return dep;
+}
+
+/* The descriptor as on-boarded, which flavours apply to. */
+static json_t *catalogue_vnfd(struct core *c, const json_t *dep)
+{
+    json_t *rec = core_load(c, STORE_VNFD, doc_str(dep, "vnfd")), *d;
+
+    d = rec ? json_incref(json_object_get(rec, "descriptor"))
+            : json_incref(json_object_get(dep, "_descriptor"));
+    json_decref(rec);
+    return d;
+}
+
+/* ---- VNF instances: create, modify, delete (5.4.2, 5.4.3) ---- */
+
+static json_t *visible_vnfd(struct core *c, struct txn *t, const char *tenant, const char *id)
+{
+    json_t *rec = core_load(c, STORE_VNFD, id);
+    const char *owner = rec ? doc_str(rec, "tenant") : NULL;
+
+    if (!rec || (owner && strcmp(owner, tenant) != 0)) {
+        json_decref(rec);
+        result_fail(&t->res, 422, "unprocessable", "field", "vnfdId",
+                    "vnfdId '%s' is not on-boarded in the catalogue", id);
+        return NULL;
+    }
+    return rec;
+}
+
+static json_t *new_instance(struct core *c, struct txn *t, const char *tenant, const json_t *vnfd)
+{
+    const json_t *d = json_object_get(vnfd, "descriptor");
+    char id[SOL_UUID_LEN + 1], password[21];
+    json_t *dep, *info = json_object();
+
+    sol_uuid(id);
+    id_random(password, "", 20);
+    json_object_set(info, "vnfInstanceName", json_object_get(t->body, "vnfInstanceName"));
+    json_object_set(info, "vnfInstanceDescription",
+                    json_object_get(t->body, "vnfInstanceDescription"));
+    json_object_set(info, "metadata", json_object_get(t->body, "metadata"));
+    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:{}, s:s, s:{s:s}, s:{}, s:n, "
+                    "s:n, s:o, s:O, s:s}",
+                    "id", id, "tenant", tenant, "vnfd", doc_str(vnfd, "id"), "site", c->cfg->site,
+                    "status", "not_instantiated", "stage", stage_name(ST_ONBOARDING), "operation",
+                    "error", "params", "license", "", "credentials", "username",
+                    jv_str(json_object_get(d, "credentials"), "username", "admin"), "instances",
+                    "flavour", "instantiation_level", "sol003", info, "_descriptor", d, "_password",
+                    password);
+    doc_touch(dep, "created");
+    doc_touch(dep, "updated");
+    return dep;
+}
+
+static const char *sol_tenant(struct core *c, struct txn *t)
+{
+    const char *tenant = t->who.admin ? "default" : t->who.tenant;
+    json_t *rec = core_load(c, STORE_TENANT, tenant);
+    bool ok = rec && json_is_true(json_object_get(rec, "enabled"));
+
+    json_decref(rec);
+    if (!ok)
+        result_fail(&t->res, 409, "conflict", "field", "tenant", "tenant '%s' %s", tenant,
+                    rec ? "is disabled" : "does not exist");
+    return ok ? tenant : NULL;
+}
+
+void svc_sol_create(struct core *c, struct txn *t)
+{
+    const char *tenant = sol_tenant(c, t);
+    json_t *vnfd = tenant ? visible_vnfd(c, t, tenant, jv_str(t->body, "vnfdId", "")) : NULL;
+    struct sol_ctx x = ctx_of(t);
+    json_t *dep, *vis;
+
+    if (!vnfd)
+        return;
+    dep = new_instance(c, t, tenant, vnfd);
+    json_decref(vnfd);
+    if (store_put(c->st, STORE_DEPLOYMENT, dep)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the VNF instance");
+        json_decref(dep);
+        return;
+    }
+    core_event(c, "info", "audit", "config",
+               json_pack("{s:s, s:s, s:s, s:s}", "object", "deployment", "deployment",
+                         doc_str(dep, "id"), "result", "created", "tenant", tenant),
+               "VNF instance %s (VNFD %s) created, not instantiated", doc_str(dep, "id"),
+               doc_str(dep, "vnfd"));
+    lccn_vnf_identifier(c, dep, true);
+    location(t, "vnf_instances", doc_str(dep, "id"));
+    vis = json_array();
+    result_ok(&t->res, 201, sol_instance(&x, dep, vis));
+    json_decref(vis);
+    json_decref(dep);
+}
+
+void svc_sol_delete(struct core *c, struct txn *t)
+{
+    json_t *dep = idle_instance(c, t, false);
+
+    if (!dep)
+        return;
+    store_delete(c->st, STORE_DEPLOYMENT, t->args[0]);
+    lccn_vnf_identifier(c, dep, false);
+    result_ok(&t->res, 204, NULL);
+    json_decref(dep);
+}
+
+/* RFC 7396 merge patch of target by patch (both objects); a new object. */
+static json_t *merge_patch(const json_t *target, const json_t *patch)
+{
+    json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object(), *v;
+    const char *key;
+
+    json_object_foreach((json_t *)patch, key, v)
+    {
+        if (json_is_null(v))
+            json_object_del(out, key);
+        else if (json_is_object(v))
+            json_object_set_new(out, key, merge_patch(json_object_get(out, key), v));
+        else
+            json_object_set(out, key, v);
+    }
+    return out;
+}
+
+/* The VnfInfoModificationRequest's change, applied when the operation
+ * completes (lifecycle.c finish_sol); vnfdId only before instantiation. */
+static json_t *modification(struct core *c, struct txn *t, const json_t *dep)
+{
+    static const char *const merged[] = {"metadata", "extensions", "vnfConfigurableProperties"};
+    const json_t *info = json_object_get(dep, "sol003"), *b = t->body;
+    json_t *next = json_is_object(info) ? json_deep_copy(info) : json_object();
+    json_t *apply = json_object();
+    const char *vnfd_id = jv_str(b, "vnfdId", NULL);
+
+    if (json_object_get(b, "vnfInstanceName"))
+        json_object_set(next, "vnfInstanceName", json_object_get(b, "vnfInstanceName"));
+    if (json_object_get(b, "vnfInstanceDescription"))
+        json_object_set(next, "vnfInstanceDescription",
+                        json_object_get(b, "vnfInstanceDescription"));
+    for (size_t i = 0; i < ARRAY_SIZE(merged); i++)
+        if (json_object_get(b, merged[i]))
+            json_object_set_new(
+                next, merged[i],
+                merge_patch(json_object_get(info, merged[i]), json_object_get(b, merged[i])));
+    json_object_set_new(apply, "sol003", next);
+    if (vnfd_id && strcmp(vnfd_id, doc_str(dep, "vnfd")) != 0) {
+        json_t *rec;
+
+        if (!is_status(dep, "not_instantiated")) {
+            result_fail(&t->res, 409, "conflict", "field", "vnfdId",
+                        "the VNFD of an instantiated VNF cannot change (no change_vnfpkg)");
+            goto fail;
+        }
+        rec = visible_vnfd(c, t, doc_str(dep, "tenant"), vnfd_id);
+        if (!rec)
+            goto fail;
+        json_object_set_new(apply, "vnfd", json_string(vnfd_id));
+        json_object_set(apply, "_descriptor", json_object_get(rec, "descriptor"));
+        json_decref(rec);
+    }
+    return apply;
+fail:
+    json_decref(apply);
+    return NULL;
+}
+
+void svc_sol_modify(struct core *c, struct txn *t)
+{
+    json_t *dep = svc_idle_deployment(c, t, true), *apply;
+    struct lc_start s = {"modify_info", "modify"};
+
+    if (!dep)
+        return;
+    apply = modification(c, t, dep);
+    if (apply) {
+        s.vis = json_array();
+        s.extra = json_pack("{s:o, s:O}", "_apply", apply, "_changed_info", t->body);
+        start_task(c, t, dep, &s);
+    }
+    json_decref(dep);
+}
+
+/* ---- instantiate (5.4.4) ---- */
+
+/* Parameters: the request's additionalParams are the VNFD's params. */
+static int resolve_params(struct txn *t, const json_t *vnfd, json_t **params)
+{
+    struct jv_error err;
+    char field[sizeof(err.field) + 32];
+
+    if (vnfd_resolve_params(vnfd, json_object_get(t->body, "additionalParams"), params, &err) == 0)
+        return 0;
+    snprintf(field, sizeof(field), "additionalParams%.200s",
+             strncmp(err.field, "params", 6) == 0 ? err.field + 6 : "");
+    return result_fail(&t->res, 400, err.reason, "field", field, "%s: %s", field,
+                       strchr(err.message, ':') ? strchr(err.message, ':') + 2 : err.message);
+}
+
+/* External links cannot be honoured: every VI is on its site's network. */
+static int check_connectivity(struct core *c, struct txn *t, const json_t *dep)
+{
+    const json_t *vim = json_object_get(t->body, "vimConnectionInfo"), *v;
+    const char *key;
+    size_t i;
+
+    (void)c;
+    if (json_array_size(json_object_get(t->body, "extVirtualLinks")) ||
+        json_array_size(json_object_get(t->body, "extManagedVirtualLinks")))
+        return result_fail(&t->res, 422, "unprocessable", "field", "extVirtualLinks",
+                           "external virtual links are not supported: each VNFC has one "
+                           "interface on its site's network (docs/SOL003.md)");
+    json_array_foreach(json_is_array(vim) ? vim : NULL, i, v)
+    {
+        if (strcmp(jv_str(v, "vimId", doc_str(dep, "site")), doc_str(dep, "site")) != 0)
+            return result_fail(&t->res, 422, "unprocessable", "field", "vimConnectionInfo",
+                               "VIM '%s' is not this VNF instance's site '%s'",
+                               jv_str(v, "vimId", ""), doc_str(dep, "site"));
+    }
+    json_object_foreach((json_t *)(json_is_object(vim) ? vim : NULL), key, v)
+    {
+        if (strcmp(jv_str(v, "vimId", doc_str(dep, "site")), doc_str(dep, "site")) != 0)
+            return result_fail(&t->res, 422, "unprocessable", "field", "vimConnectionInfo",
+                               "VIM '%s' is not this VNF instance's site '%s'",
+                               jv_str(v, "vimId", ""), doc_str(dep, "site"));
+    }
+    return 0;
+}
+
+/* The flavoured descriptor and instance counts of flavour/level. */
+static int flavour_and_level(struct core *c, struct txn *t, const json_t *dep, const char *flavour,
+                             const char *fl_field, const char *level, json_t **flavoured,
+                             json_t **inst, const char **level_id)
+{
+    json_t *base = catalogue_vnfd(c, dep);
+    int r = vnfd_flavoured(base, flavour, flavoured);
+
+    json_decref(base);
+    if (r)
+        return result_fail(&t->res, 400, "invalid-value", "field", fl_field,
+                           "%s: the VNFD has no flavour '%s'", fl_field, flavour);
+    if (vnfd_level(*flavoured, flavour, level, inst, level_id)) {
+        json_decref(*flavoured);
+        *flavoured = NULL;
+        return result_fail(&t->res, 400, "invalid-value", "field", "instantiationLevelId",
+                           "instantiationLevelId: flavour '%s' has no instantiation level '%s'",
+                           flavour, level);
+    }
+    return 0;
+}
+
+/* Records the VIs of every VDU up to inst's counts; their ids. */
+static json_t *add_all_vis(struct core *c, struct txn *t, json_t *dep, const json_t *vnfd,
+                           const json_t *inst)
+{
+    json_t *ids = json_array();
+    const json_t *vdu;
+    size_t i;
+
+    json_array_foreach(json_object_get(vnfd, "vdus"), i, vdu)
+    {
+        long long n = jv_int(inst, doc_str(vdu, "id"), 0);
+        json_t *more = n > 0 ? svc_add_vis(c, t, dep, vdu, n, 0) : json_array();
+
+        if (!more) {
+            json_decref(ids);
+            return NULL;
+        }
+        json_array_extend(ids, more);
+        json_decref(more);
+    }
+    return ids;
+}
+
+void svc_sol_instantiate(struct core *c, struct txn *t)
+{
+    const char *flavour = jv_str(t->body, "flavourId", "");
+    json_t *dep = idle_instance(c, t, false), *vnfd = NULL, *inst = NULL, *params = NULL, *ids;
+    struct lc_start s = {"instantiate", "deploy"};
+    const char *level;
+
+    if (!dep)
+        return;
+    if (check_connectivity(c, t, dep) ||
+        flavour_and_level(c, t, dep, flavour, "flavourId",
+                          jv_str(t->body, "instantiationLevelId", NULL), &vnfd, &inst, &level) ||
+        resolve_params(t, vnfd, &params))
+        goto out;
+    json_object_set(dep, "_descriptor", vnfd); /* VIs are built from the flavoured one */
+    ids = add_all_vis(c, t, dep, vnfd, inst);
+    if (!ids)
+        goto out;
+    json_object_set(dep, "params", params);
+    json_object_set(dep, "instances", inst);
+    doc_set_str(dep, "flavour", flavour);
+    doc_set_str(dep, "instantiation_level", level);
+    doc_set_str(dep, "status", "deploying");
+    doc_set_str(dep, "error", NULL);
+    s.vis = ids;
+    s.params = json_pack("{s:s, s:s}", "flavour", flavour, "instantiation_level", level);
+    start_task(c, t, dep, &s);
+out:
+    json_decref(params);
+    json_decref(inst);
+    json_decref(vnfd);
+    json_decref(dep);
+}
+
+/* ---- terminate (5.4.8) ---- */
+
+static long long max_grace_s(const json_t *dep)
+{
+    const json_t *vdu;
+    long long g = 0;
+    size_t i;
+
+    json_array_foreach(json_object_get(json_object_get(dep, "_descriptor"), "vdus"), i, vdu)
+    {
+        if (jv_int(vdu, "stop_grace_s", 5) > g)
+            g = jv_int(vdu, "stop_grace_s", 5);
+    }
+    return g;
+}
+
+void svc_sol_terminate(struct core *c, struct txn *t)
+{
+    bool graceful = strcmp(jv_str(t->body, "terminationType", ""), "GRACEFUL") == 0;
+    json_t *dep = idle_instance(c, t, true), *vis, *vi, *ids = json_array();
+    struct lc_start s = {"terminate", "terminate"};
+    size_t i;
+
+    if (!dep) {
+        json_decref(ids);
+        return;
+    }
+    vis = svc_vi_list(c, t->args[0]);
+    json_array_foreach(vis, i, vi)
+    {
+        json_array_append(ids, json_object_get(vi, "id"));
+    }
+    json_decref(vis);
+    doc_set_str(dep, "status", "undeploying");
+    s.vis = ids;
+    s.params = json_pack(
+        "{s:s, s:I}", "termination_type", graceful ? "GRACEFUL" : "FORCEFUL", "grace_s",
+        (json_int_t)(graceful ? jv_int(t->body, "gracefulTerminationTimeout", max_grace_s(dep))
+                              : 0));
+    start_task(c, t, dep, &s);
+    json_decref(dep);
+}
+
+/* ---- scale (5.4.5), scale to level (5.4.6), change flavour (5.4.7) ---- */
+
+void svc_sol_scale(struct core *c, struct txn *t)
+{
+    const char *aspect = jv_str(t->body, "aspectId", "");
+    bool out = strcmp(jv_str(t->body, "type", ""), "SCALE_OUT") == 0;
+    long long steps = jv_int(t->body, "numberOfSteps", 1), level, target, cur;
+    json_t *dep = working_instance(c, t, false), *vis = NULL, *ids = NULL;
+    struct lc_start s = {"scale", NULL};
+    const json_t *vdu;
+    struct vnfd_scaling sc;
+    unsigned next;
+
+    if (!dep)
+        return;
+    vdu = vnfd_vdu(json_object_get(dep, "_descriptor"), aspect);
+    if (!vdu) {
+        result_fail(&t->res, 400, "invalid-value", "field", "aspectId",
+                    "aspectId: the VNF has no scaling aspect '%s' (aspects are its VDUs)", aspect);
+        goto out;
+    }
+    vnfd_vdu_scaling(vdu, &sc);
+    vis = svc_vdu_vis(c, t->args[0], aspect, &next);
+    cur = (long long)json_array_size(vis);
+    level = (long long)sol_scale_level((unsigned)cur, &sc) + (out ? steps : -steps);
+    if (level < 0 || level > (long long)sol_max_scale_level(&sc) ||
+        (target = (long long)sol_level_instances((unsigned)level, &sc)) == cur) {
+        result_fail(&t->res, 400, "invalid-value", "field", "numberOfSteps",
+                    "numberOfSteps: aspect '%s' is at scale level %u of 0..%u; %lld step%s %s "
+                    "is not possible",
+                    aspect, sol_scale_level((unsigned)cur, &sc), sol_max_scale_level(&sc), steps,
+                    steps == 1 ? "" : "s", out ? "out" : "in");
+        goto out;
+    }
+    if (out) {
+        ids = svc_add_vis(c, t, dep, vdu, target - cur, next);
+    } else {
+        ids = json_array();
+        for (long long k = 0; k < cur - target; k++)
+            json_array_append(ids, json_object_get(json_array_get(vis, (size_t)k), "id"));
+    }
+    if (!ids)
+        goto out;
+    json_object_set_new(json_object_get(dep, "instances"), aspect, json_integer(target));
+    doc_set_str(dep, "status", "scaling");
+    s.plan = out ? "scale_out" : "scale_in";
+    s.vis = ids;
+    s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", aspect, "from", (json_int_t)cur, "to",
+                         (json_int_t)target, "aspect", aspect, "steps", (json_int_t)steps);
+    start_task(c, t, dep, &s);
+out:
+    json_decref(vis);
+    json_decref(dep);
+}
+
+/* Adds and removes VIs so that every VDU of vnfd has want's count; the
+ * added ids in *add, the removed ones in *rm. */
+static int rescale_vis(struct core *c, struct txn *t, json_t *dep, const json_t *vnfd,
+                       const json_t *want, json_t **add, json_t **rm)
+{
+    const json_t *vdu;
+    size_t i;
+
+    *add = json_array();
+    *rm = json_array();
+    json_array_foreach(json_object_get(vnfd, "vdus"), i, vdu)
+    {
+        unsigned next;
+        json_t *vis = svc_vdu_vis(c, t->args[0], doc_str(vdu, "id"), &next), *more;
+        long long cur = (long long)json_array_size(vis), n = jv_int(want, doc_str(vdu, "id"), cur);
+
+        for (long long k = 0; k < cur - n; k++)
+            json_array_append(*rm, json_object_get(json_array_get(vis, (size_t)k), "id"));
+        json_decref(vis);
+        if (n <= cur)
+            continue;
+        more = svc_add_vis(c, t, dep, vdu, n - cur, next);
+        if (!more)
+            return -1;
+        json_array_extend(*add, more);
+        json_decref(more);
+    }
+    return 0;
+}
+
+/* Starts a rescale to want (scale_to_level, change_flavour). */
+static void start_rescale(struct core *c, struct txn *t, json_t *dep, const json_t *vnfd,
+                          const json_t *want, const char *type, json_t *apply)
+{
+    struct lc_start s = {type, "rescale"};
+    json_t *add, *rm;
+
+    if (rescale_vis(c, t, dep, vnfd, want, &add, &rm)) {
+        json_decref(add);
+        json_decref(rm);
+        json_decref(apply);
+        return;
+    }
+    json_object_update(json_object_get(dep, "instances"), (json_t *)want);
+    doc_set_str(dep, "status", "scaling");
+    s.vis = add;
+    s.params = json_pack("{s:O}", "instances", want);
+    s.extra = json_pack("{s:o, s:o}", "vis_in", rm, "_apply", apply);
+    start_task(c, t, dep, &s);
+}
+
+/* The target counts of scaleInfo (5.5.3.2), unnamed aspects unchanged. */
+static json_t *scale_info_target(struct core *c, struct txn *t, const json_t *vnfd)
+{
+    json_t *want = json_object();
+    const json_t *si;
+    size_t i;
+
+    json_array_foreach(json_object_get(t->body, "scaleInfo"), i, si)
+    {
+        const char *aspect = jv_str(si, "aspectId", "");
+        const json_t *vdu = vnfd_vdu(vnfd, aspect);
+        long long level = jv_int(si, "scaleLevel", 0);
+        struct vnfd_scaling sc;
+        char field[64];
+
+        (void)c;
+        snprintf(field, sizeof(field), "scaleInfo[%zu]", i);
+        if (!vdu) {
+            result_fail(&t->res, 400, "invalid-value", "field", field,
+                        "%s: the VNF has no scaling aspect '%s'", field, aspect);
+            json_decref(want);
+            return NULL;
+        }
+        vnfd_vdu_scaling(vdu, &sc);
+        if (level < 0 || level > (long long)sol_max_scale_level(&sc)) {
+            result_fail(&t->res, 400, "invalid-value", "field", field,
+                        "%s: scaleLevel %lld is outside 0..%u of aspect '%s'", field, level,
+                        sol_max_scale_level(&sc), aspect);
+            json_decref(want);
+            return NULL;
+        }
+        json_object_set_new(want, aspect, json_integer(sol_level_instances((unsigned)level, &sc)));
+    }
+    return want;
+}
+
+void svc_sol_scale_to_level(struct core *c, struct txn *t)
+{
+    const char *level = jv_str(t->body, "instantiationLevelId", NULL);
+    json_t *dep = working_instance(c, t, false), *want = NULL, *vnfd = NULL;
+    const char *level_id = NULL;
+
+    if (!dep)
+        return;
+    if (!level == !json_object_get(t->body, "scaleInfo")) {
+        result_fail(&t->res, 400, "invalid-value", "field", "instantiationLevelId",
+                    "give exactly one of instantiationLevelId and scaleInfo");
+        goto out;
+    }
+    if (level && flavour_and_level(c, t, dep, jv_str(dep, "flavour", VNFD_DEFAULT_FLAVOUR),
+                                   "flavourId", level, &vnfd, &want, &level_id))
+        goto out;
+    if (!level && !(want = scale_info_target(c, t, json_object_get(dep, "_descriptor"))))
+        goto out;
+    start_rescale(c, t, dep, json_object_get(dep, "_descriptor"), want, "scale_to_level",
+                  json_pack("{s:s?}", "instantiation_level", level_id));
+out:
+    json_decref(vnfd);
+    json_decref(want);
+    json_decref(dep);
+}
+
+void svc_sol_change_flavour(struct core *c, struct txn *t)
+{
+    const char *flavour = jv_str(t->body, "newFlavourId", "");
+    json_t *dep = working_instance(c, t, false), *want = NULL, *vnfd = NULL;
+    const char *level_id = NULL;
+
+    if (!dep)
+        return;
+    if (strcmp(flavour, jv_str(dep, "flavour", VNFD_DEFAULT_FLAVOUR)) == 0) {
+        result_fail(&t->res, 409, "conflict", "field", "newFlavourId",
+                    "newFlavourId: the VNF instance already has flavour '%s'", flavour);
+        goto out;
+    }
+    if (check_connectivity(c, t, dep) ||
+        flavour_and_level(c, t, dep, flavour, "newFlavourId",
+                          jv_str(t->body, "instantiationLevelId", NULL), &vnfd, &want, &level_id))
+        goto out;
+    start_rescale(c, t, dep, vnfd, want, "change_flavour",
+                  json_pack("{s:O, s:s, s:s}", "_descriptor", vnfd, "flavour", flavour,
+                            "instantiation_level", level_id));
+out:
+    json_decref(vnfd);
+    json_decref(want);
+    json_decref(dep);
+}
+
+/* ---- heal (5.4.9), operate (5.4.10) ---- */
+
+/* The VIs named by vnfcInstanceId (all when absent) that pass keep. */
+static json_t *pick_vis(struct core *c, struct txn *t, bool (*keep)(const json_t *vi, void *arg),
+                        void *arg)
+{
+    const json_t *want = json_object_get(t->body, "vnfcInstanceId"), *w;
+    json_t *vis = svc_vi_list(c, t->args[0]), *ids = json_array(), *vi;
+    size_t i, k;
+
+    json_array_foreach(want, i, w)
+    {
+        bool found = false;
+
+        json_array_foreach(vis, k, vi)
+        {
+            found = found || strcmp(doc_str(vi, "id"), json_string_value(w)) == 0;
+        }
+        if (!found) {
+            result_fail(&t->res, 400, "invalid-value", "field", "vnfcInstanceId",
+                        "vnfcInstanceId: the VNF instance has no VNFC '%s'", json_string_value(w));
+            json_decref(vis);
+            json_decref(ids);
+            return NULL;
+        }
+    }
+    json_array_foreach(vis, i, vi)
+    {
+        bool named = !want;
+
+        json_array_foreach(want, k, w)
+        {
+            named = named || strcmp(doc_str(vi, "id"), json_string_value(w)) == 0;
+        }
+        if (named && (!keep || keep(vi, arg)))
+            json_array_append(ids, json_object_get(vi, "id"));
+    }
+    json_decref(vis);
+    return ids;
+}
+
+void svc_sol_heal(struct core *c, struct txn *t)
+{
+    json_t *dep = working_instance(c, t, true), *ids;
+    struct lc_start s = {"heal", "heal"};
+
+    if (!dep)
+        return;
+    ids = pick_vis(c, t, NULL, NULL); /* whole VNF: every VNFC is restarted */
+    if (ids && json_array_size(ids) == 0) {
+        result_fail(&t->res, 409, "conflict", "object", "vnf_instance",
+                    "VNF instance %s has no VNFC to heal", t->args[0]);
+        json_decref(ids);
+        ids = NULL;
+    }
+    if (ids) {
+        doc_set_str(dep, "status", "healing");
+        s.vis = ids;
+        s.params = json_pack("{s:s?}", "cause", jv_str(t->body, "cause", NULL));
+        start_task(c, t, dep, &s);
+    }
+    json_decref(dep);
+}
+
+static bool needs_change(const json_t *vi, void *arg)
+{
+    bool stop = *(bool *)arg;
+    const char *state = jv_str(vi, "state", "");
+
+    return stop ? strcmp(state, "stopped") != 0
+                : strcmp(state, "stopped") == 0 || strcmp(state, "exited") == 0;
+}
+
+void svc_sol_operate(struct core *c, struct txn *t)
+{
+    bool stop = strcmp(jv_str(t->body, "changeStateTo", ""), "STOPPED") == 0;
+    bool forceful = strcmp(jv_str(t->body, "stopType", ""), "FORCEFUL") == 0;
+    json_t *dep = working_instance(c, t, true), *ids;
+    struct lc_start s = {"operate", stop ? "operate_stop" : "operate_start"};
+
+    if (!dep)
+        return;
+    ids = pick_vis(c, t, needs_change, &stop);
+    if (ids && json_array_size(ids) == 0) {
+        result_fail(&t->res, 409, "conflict", "field", "changeStateTo",
+                    "changeStateTo: the VNF instance's VNFCs are already %s",
+                    stop ? "STOPPED" : "STARTED");
+        json_decref(ids);
+        ids = NULL;
+    }
+    if (ids) {
+        doc_set_str(dep, "status", "operating");
+        s.vis = ids;
+        s.params = json_pack("{s:s}", "change_state_to", stop ? "STOPPED" : "STARTED");
+        if (forceful)
+            json_object_set_new(s.params, "grace_s", json_integer(0));
+        else if (json_object_get(t->body, "gracefulStopTimeout"))
+            json_object_set(s.params, "grace_s", json_object_get(t->body, "gracefulStopTimeout"));
+        start_task(c, t, dep, &s);
+    }
+    json_decref(dep);
+}
+
+/* ---- operation occurrences: retry, rollback, fail, cancel (5.4.14-17) ---- */
+
+static int visible_occ(struct core *c, struct txn *t)
+{
+    json_t *op = core_load(c, STORE_OP, t->args[0]);
+    int ok =
+        op && principal_owns(&t->who, doc_str(op, "tenant")) && sol_op_name(doc_str(op, "type"));
+
+    json_decref(op);
+    return ok ? 0 : result_not_found(&t->res, "vnf_lcm_op_occ", t->args[0]);
+}
+
+static void decided(struct txn *t, json_t *op)
+{
+    if (!op)
+        return; /* t->res says why */
+    result_ok(&t->res, 202, NULL);
+    json_decref(op);
+}
+
+void svc_sol_retry(struct core *c, struct txn *t)
+{
+    if (visible_occ(c, t) == 0)
+        decided(t, lc_op_retry(c, t->args[0], &t->res));
+}
+
+void svc_sol_rollback(struct core *c, struct txn *t)
+{
+    if (visible_occ(c, t) == 0)
+        decided(t, lc_op_rollback(c, t->args[0], &t->res));
+}
+
+void svc_sol_cancel(struct core *c, struct txn *t)
+{
+    if (visible_occ(c, t) == 0)
+        decided(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "cancelMode", "GRACEFUL"), &t->res));
+}
+
+void svc_sol_fail(struct core *c, struct txn *t)
+{
+    struct sol_ctx x = ctx_of(t);
+    json_t *op;
+
+    if (visible_occ(c, t))
+        return;
+    op = lc_op_fail(c, t->args[0], &t->res);
+    if (op)
+        result_ok(&t->res, 200, sol_op_occ(&x, op));
+    json_decref(op);
+}
+
+/* ---- subscriptions (5.4.18, 5.4.19) ---- */
+
+/* SOL013 8.3.4: BASIC credentials are kept for the callbacks; the OAuth2
+ * and TLS certificate schemes are not supported. */
+static int check_auth(struct txn *t, const json_t *auth, json_t **out)
+{
+    const json_t *types = json_object_get(auth, "authType"), *ty;
+    size_t i;
+
+    *out = NULL;
+    json_array_foreach(types, i, ty)
+    {
+        if (strcmp(json_string_value(ty), "BASIC") != 0)
+            return result_fail(&t->res, 422, "unprocessable", "field", "authentication.authType",
+                               "authentication.authType: %s is not supported (only BASIC)",
+                               json_string_value(ty));
+    }
+    if (!auth)
+        return 0;
+    if (!json_object_get(auth, "paramsBasic"))
+        return result_fail(&t->res, 400, "missing-field", "field", "authentication.paramsBasic",
+                           "authentication.paramsBasic: userName and password are required");
+    *out = json_deep_copy(json_object_get(auth, "paramsBasic"));
+    return 0;
+}
+
+/* Equal filters; absent and null are the same. */
+static bool same(const json_t *a, const json_t *b)
+{
+    a = json_is_null(a) ? NULL : a;
+    b = json_is_null(b) ? NULL : b;
+    return (!a && !b) || (a && b && json_equal(a, b));
+}
+
+/* An equal subscription of the same owner (5.4.18.3.1: 303 See Other). */
+static json_t *duplicate(struct core *c, struct txn *t, const char *tenant)
+{
+    json_t *subs = NULL, *sub, *found = NULL;
+    size_t i;
+
+    if (store_list(c->st, STORE_SUBSCRIPTION, NULL, &subs))
+        return NULL;
+    json_array_foreach(subs, i, sub)
+    {
+        const char *owner = doc_str(sub, "tenant");
+
+        if (((!owner && !tenant) || (owner && tenant && !strcmp(owner, tenant))) &&
+            !strcmp(jv_str(sub, "callbackUri", ""), jv_str(t->body, "callbackUri", "")) &&
+            same(json_object_get(sub, "filter"), json_object_get(t->body, "filter")) &&
+            jv_int(sub, "version", 1) == ctx_of(t).ver && !found)
+            found = json_incref(sub);
+    }
+    json_decref(subs);
+    return found;
+}
+
+void svc_sol_subscribe(struct core *c, struct txn *t)
+{
+    const char *tenant = t->who.admin ? NULL : t->who.tenant;
+    struct sol_ctx x = ctx_of(t);
+    char id[SOL_UUID_LEN + 1];
+    json_t *auth, *sub = duplicate(c, t, tenant);
+
+    if (sub) {
+        location(t, "subscriptions", doc_str(sub, "id"));
+        result_ok(&t->res, 303, NULL);
+        json_decref(sub);
+        return;
+    }
+    if (check_auth(t, json_object_get(t->body, "authentication"), &auth))
+        return;
+    sol_uuid(id);
+    sub = json_pack("{s:s, s:s?, s:s, s:O?, s:s, s:i, s:o?}", "id", id, "tenant", tenant,
+                    "callbackUri", jv_str(t->body, "callbackUri", ""), "filter",
+                    json_object_get(t->body, "filter"), "verbosity",
+                    jv_str(t->body, "verbosity", "FULL"), "version", x.ver, "_auth", auth);
+    doc_touch(sub, "created");
+    if (store_put(c->st, STORE_SUBSCRIPTION, sub)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the subscription");
+    } else {
+        location(t, "subscriptions", id);
+        result_ok(&t->res, 201, sol_subscription(&x, sub));
+    }
+    json_decref(sub);
+}
+
+void svc_sol_unsubscribe(struct core *c, struct txn *t)
+{
+    json_t *sub = core_load(c, STORE_SUBSCRIPTION, t->args[0]);
+    const char *owner = sub ? doc_str(sub, "tenant") : NULL;
+
+    if (!sub || (!t->who.admin && (!owner || strcmp(owner, t->who.tenant) != 0)))
+        result_not_found(&t->res, "subscription", t->args[0]);
+    else if (store_delete(c->st, STORE_SUBSCRIPTION, t->args[0]) == 0)
+        result_ok(&t->res, 204, NULL);
+    else
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot delete the subscription");
+    json_decref(sub);
+}

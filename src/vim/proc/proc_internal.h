@@ -1,0 +1,51 @@
+/* Shared between the files of the process VIM driver. */
+#ifndef VNFM_PROC_INTERNAL_H
+#define VNFM_PROC_INTERNAL_H
+
+#include "vim/proc/cgroup.h"
+#include "vim/vim.h"
+
+#include <stdint.h>
+
+struct slots;
+
+struct proc_vim {
+    char site[64];
+    char tag[16];
+    char bridge[16];
+    uint32_t gateway;
+    unsigned prefix_len;
+    struct cgroups cg;
+    struct slots *slots; /* warm VI slots (its thread runs even when it keeps none) */
+};
+
+/* The network namespace of a VI: vnfm-TAG-ID. */
+void proc_ns_name(const struct proc_vim *v, const char *vi, char *buf, size_t len);
+/* Host side of a VI's interface k: "vh" + VI id (+ k), at most 13 chars. */
+void proc_host_if(const char *vi, unsigned k, char *buf, size_t len);
+/* The MAC address of an interface with an address, NULL without one. */
+const uint8_t *proc_nic_mac(const struct vi_nic *nic, uint8_t mac[6]);
+
+/* ---- warm VI slots (proc_slots.c) ----
+ * A slot is what a VI deployment makes (cgroups, a network namespace with
+ * its veth pair) made ahead of time under a name of its own; deploying a
+ * VI takes one, renames it and gives it its address and limits. */
+
+#define SLOT_PREFIX "slot"
+
+/* Removes what an earlier run left of slots, then keeps target slots
+ * ready on a thread of its own. NULL when the thread cannot start. */
+struct slots *slots_start(struct proc_vim *v, unsigned target);
+/* Keeps target slots from now on (more are made, or the extra removed). */
+void slots_set_target(struct slots *s, unsigned target);
+/* Stops the thread and removes the slots. Accepts NULL. */
+void slots_stop(struct slots *s);
+/* Makes a ready slot VI spec's. Returns 1 when there is none that fits
+ * (the caller makes the VI from scratch), 0 when done, or a negative errno
+ * when the slot could not be used (the caller makes the VI from scratch;
+ * what the slot had is removed or left under the VI's names). */
+int slots_claim(struct slots *s, const struct vi_spec *spec);
+/* Slots ready now, and the number kept (0, 0 for NULL). */
+unsigned slots_ready(struct slots *s, unsigned *target);
+
+#endif

@@ -1,0 +1,359 @@
+/* vnfmd: the VNF manager daemon. See config.c (--help) and README.md. */
+#include "rest/api.h"
+#include "netconf/netconf.h"
+#include "core/auth.h"
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/health.h"
+#include "sol003/lccn.h"
+#include "lcm/lifecycle.h"
+#include "lcm/recovery.h"
+#include "lcm/sites.h"
+#include "catalog/svc_catalog.h"
+#include "core/txq.h"
+#include "core/version.h"
+#include "core/wpool.h"
+#include "monitor/monitor.h"
+#include "policy/executor.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define BUS_RING     4096
+#define CONF_WORKERS 4
+
+void lc_free_runs(struct core *c);
+
+struct daemon {
+    struct core core;
+    struct config cfg;
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    bool running; /* start() succeeded: its handles exist */
+    int lock_fd;
+    unsigned ticks;
+};
+
+/* The data dir, made absolute, and locked so that two managers never share it. */
+static int prepare_data_dir(struct config *cfg, int *lock_fd)
+{
+    char real[PATH_MAX], *lock;
+    int r = mkdir_p(cfg->data_dir, 0750);
+
+    if (r || !realpath(cfg->data_dir, real)) {
+        log_error("cannot use --data-dir %s: %s", cfg->data_dir, strerror(r ? -r : errno));
+        return -1;
+    }
+    free(cfg->data_dir);
+    cfg->data_dir = xstrdup(real);
+    lock = xasprintf("%s/vnfmd.lock", real);
+    *lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(lock);
+    if (*lock_fd < 0) {
+        log_error("cannot open the lock of %s: %s", real, strerror(errno));
+        return -1;
+    }
+    /* A manager killed a moment ago may have left a child between fork and
+     * exec that still shares the lock: give it two seconds. */
+    for (int i = 0; flock(*lock_fd, LOCK_EX | LOCK_NB) < 0; i++) {
+        if (i == 40) {
+            log_error("another vnfmd is using %s", real);
+            return -1;
+        }
+        usleep(50000);
+    }
+    return 0;
+}
+
+static int load_tag(struct core *c)
+{
+    char *tag = NULL;
+    int r = store_meta_get(c->st, "instance_tag", &tag);
+
+    if (r == -ENOENT) {
+        id_random(c->tag, "", TAG_LEN);
+        return store_meta_set(c->st, "instance_tag", c->tag);
+    }
+    if (r)
+        return r;
+    snprintf(c->tag, sizeof(c->tag), "%s", tag);
+    free(tag);
+    return 0;
+}
+
+/* The admin token: --admin-token, or DATA_DIR/admin.token (made once). */
+static int load_admin_token(struct core *c)
+{
+    char *path = xasprintf("%s/admin.token", c->cfg->data_dir), *tok = NULL;
+    char hash[TOKEN_HASH_LEN + 1], fresh[46];
+    int r = 0;
+
+    if (c->cfg->admin_token) {
+        tok = xstrdup(c->cfg->admin_token);
+    } else if (read_file(path, 4096, &tok, NULL) == 0) {
+        tok[strcspn(tok, "\r\n")] = '\0';
+    } else {
+        token_generate(fresh);
+        tok = xasprintf("%s\n", fresh);
+        r = write_file_atomic(path, tok, strlen(tok), 0600, true);
+        tok[strlen(fresh)] = '\0';
+        if (r)
+            log_error("cannot write %s: %s", path, strerror(-r));
+    }
+    token_hash(tok, hash);
+    c->admin_hash = xstrdup(hash);
+    free(tok);
+    free(path);
+    return r;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    struct core *c = &d->core;
+
+    __atomic_store_n(&c->beat_ms, mono_ms(), __ATOMIC_RELAXED);
+    d->ticks++;
+    if (d->ticks % 5 == 0)
+        sites_check_all(c);
+    if (d->ticks % 15 == 0)
+        bus_wake_all(c->bus);
+    if (d->ticks % 60 == 0 && store_log_prune(c->st, c->cfg->log_keep) > 0)
+        log_debug("event log pruned to %u records", c->cfg->log_keep);
+}
+
+static void stop(struct daemon *d)
+{
+    struct core *c = &d->core;
+
+    if (c->stopping)
+        return;
+    log_info("stopping (VNFs keep running)");
+    monitor_stop(c->monitor);
+    lc_shutdown(c);
+    if (d->running) {
+        uv_close((uv_handle_t *)&c->beat_timer, NULL);
+        uv_close((uv_handle_t *)&d->sigterm, NULL);
+        uv_close((uv_handle_t *)&d->sigint, NULL);
+    }
+    if (c->bus)
+        bus_close(c->bus);
+    if (c->netconf) {
+        health_set_netconf(c->health, NULL, NULL);
+        netconf_stop(c->netconf); /* before the transactor goes: its waiters give up */
+        c->netconf = NULL;
+    }
+    txq_free(c->txq);
+    c->txq = NULL;
+    http_stop(c->http);
+    c->http = NULL;
+    lccn_stop(c);
+    wpool_free(c->prov);
+    wpool_free(c->conf);
+    lc_free_runs(c);
+    lc_unwatch_all(c);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    stop(s->data);
+}
+
+/* ---- store checkpoints, off the loop (store_on_wal) ---- */
+
+#define CHECKPOINT_FRAMES 1000 /* SQLite's own default */
+
+struct ckpt_job {
+    struct wjob w;
+    struct core *c;
+    char *path;
+    int r;
+};
+
+static void ckpt_work(struct wjob *w)
+{
+    struct ckpt_job *j = (struct ckpt_job *)w;
+
+    j->r = store_checkpoint(j->path);
+}
+
+static void ckpt_done(struct wjob *w)
+{
+    struct ckpt_job *j = (struct ckpt_job *)w;
+
+    if (j->r && !w->cancelled)
+        log_warn("store: checkpoint failed (%s); the log grows until one succeeds",
+                 strerror(-j->r));
+    j->c->checkpointing = false;
+    free(j->path);
+    free(j);
+}
+
+static void on_wal(void *arg, int frames)
+{
+    struct core *c = arg;
+    struct ckpt_job *j;
+
+    if (frames < CHECKPOINT_FRAMES || c->checkpointing || c->stopping)
+        return;
+    j = xcalloc(1, sizeof(*j));
+    j->w.work = ckpt_work;
+    j->w.done = ckpt_done;
+    j->c = c;
+    j->path = xasprintf("%s/vnfm.db", c->cfg->data_dir);
+    c->checkpointing = true;
+    wpool_submit(c->conf, &j->w);
+}
+
+static int init_core(struct daemon *d)
+{
+    struct core *c = &d->core;
+    char err[256], *db;
+    int r;
+
+    c->cfg = &d->cfg;
+    c->loop = &d->loop;
+    c->started_ms = wall_ms();
+    c->beat_ms = mono_ms();
+    hmap_init(&c->sites);
+    hmap_init(&c->runs);
+    hmap_init(&c->vis);
+    db = xasprintf("%s/vnfm.db", d->cfg.data_dir);
+    r = store_open(db, false, &c->st, err, sizeof(err));
+    free(db);
+    if (r) {
+        log_error("%s", err);
+        return r;
+    }
+    if (load_tag(c) || load_admin_token(c))
+        return -EIO;
+    c->bus = bus_new(BUS_RING);
+    bus_set_last(c->bus, store_log_last_seq(c->st));
+    c->txq = txq_new(c);
+    c->prov = wpool_new(c->loop, "provisioning", d->cfg.workers);
+    c->conf = wpool_new(c->loop, "configuration", CONF_WORKERS);
+    c->health = health_new(c, d->cfg.vim_watchdog_s);
+    if (!c->txq || !c->prov || !c->conf)
+        return -ENOMEM;
+    store_on_wal(c->st, on_wal, c);
+    core_tx_begin(c);
+    r = svc_bootstrap(c);
+    if (r == 0)
+        r = sites_init(c);
+    if (r) {
+        log_error("cannot initialise the store: %s",
+                  r == -EINVAL ? "bad site settings" : store_errmsg(c->st));
+        core_tx_abort(c);
+        return r;
+    }
+    return core_tx_commit(c);
+}
+
+static int start(struct daemon *d)
+{
+    struct core *c = &d->core;
+    char err[256];
+
+    if (recovery_run(c))
+        return -EIO;
+    exec_init(c);
+    lc_resume_all(c);
+    lccn_start(c);
+    exec_resume_all(c);
+    c->monitor = monitor_new(c, err, sizeof(err));
+    if (!c->monitor) {
+        log_error("monitoring: %s", err);
+        return -EIO;
+    }
+    if (health_start(c->health))
+        return -EIO;
+    if (d->cfg.netconf) { /* before REST: a manager that answers has NETCONF up */
+        c->netconf = netconf_start(c, err, sizeof(err));
+        if (!c->netconf) {
+            log_error("%s", err);
+            return -EADDRINUSE;
+        }
+        health_set_netconf(c->health, netconf_alive, c->netconf);
+    }
+    c->http = http_start(c, err, sizeof(err));
+    if (!c->http) {
+        log_error("%s", err);
+        return -EADDRINUSE;
+    }
+    uv_timer_init(c->loop, &c->beat_timer);
+    c->beat_timer.data = d;
+    uv_timer_start(&c->beat_timer, on_tick, 1000, 1000);
+    uv_signal_init(c->loop, &d->sigterm);
+    uv_signal_init(c->loop, &d->sigint);
+    d->sigterm.data = d->sigint.data = d;
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    d->running = true;
+    core_event(c, "info", "system", "start",
+               json_pack("{s:s, s:s}", "object", "vnfm", "result", "started"),
+               "vnfmd %s started as %s VNFM of site %s, REST API on http://%s:%u", VNFM_VERSION,
+               d->cfg.role, d->cfg.site, d->cfg.listen_host, d->cfg.listen_port);
+    return 0;
+}
+
+static void cleanup(struct daemon *d)
+{
+    struct core *c = &d->core;
+
+    health_free(c->health);
+    monitor_free(c->monitor);
+    sites_close(c);
+    hmap_done(&c->runs);
+    hmap_done(&c->vis);
+    bus_free(c->bus);
+    store_close(c->st);
+    free(c->admin_hash);
+    uv_run(&d->loop, UV_RUN_DEFAULT); /* close callbacks */
+    uv_loop_close(&d->loop);
+    config_done(&d->cfg);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
+    curl_global_cleanup();
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {.lock_fd = -1};
+    enum log_level lvl;
+    int r = config_parse(&d.cfg, argc, argv);
+
+    if (r)
+        return r > 0 ? 0 : 1;
+    if (log_level_parse(d.cfg.log_level, &lvl) == 0)
+        log_set_level(lvl);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    uv_loop_init(&d.loop);
+    r = prepare_data_dir(&d.cfg, &d.lock_fd);
+    if (r == 0)
+        r = init_core(&d);
+    if (r == 0)
+        r = start(&d);
+    if (r == 0) {
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+    } else {
+        stop(&d);
+    }
+    cleanup(&d);
+    return r ? 1 : 0;
+}
