@@ -17,6 +17,7 @@
 #include "monitor/monitor.h"
 #include "policy/executor.h"
 #include "util/fsutil.h"
+#include "util/httpc.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -30,8 +31,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #define BUS_RING     4096
 #define CONF_WORKERS 4
@@ -328,7 +327,7 @@ static void cleanup(struct daemon *d)
     config_done(&d->cfg);
     if (d->lock_fd >= 0)
         close(d->lock_fd);
-    curl_global_cleanup();
+    httpc_global_cleanup();
 }
 
 int main(int argc, char **argv)
@@ -342,7 +341,7 @@ int main(int argc, char **argv)
     if (log_level_parse(d.cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    httpc_global_init();
     uv_loop_init(&d.loop);
     r = prepare_data_dir(&d.cfg, &d.lock_fd);
     if (r == 0)

@@ -26,13 +26,12 @@
 #include "catalog/vnfd.h"
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/httpc.h"
 #include "util/mem.h"
 #include "util/net4.h"
 #include "util/sbuf.h"
 #include "util/spawn.h"
 #include "util/timeutil.h"
-
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,37 +242,20 @@ struct exjob {
     char err[512];
 };
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-    (void)p;
-    (void)arg;
-    return size * n;
-}
-
 static void notify_work(struct exjob *j)
 {
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    CURL *cu = curl_easy_init();
-    char cerr[CURL_ERROR_SIZE] = "";
-    long status = 0;
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    struct httpc_req rq = {.url = j->url, .body = j->body, .headers = hdrs};
+    struct httpc_resp resp;
+    char why[HTTPC_ERR_MAX];
 
-    curl_easy_setopt(cu, CURLOPT_URL, j->url);
-    curl_easy_setopt(cu, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (curl_easy_perform(cu) == CURLE_OK)
-        curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
-    j->rc = status >= 200 && status < 300 ? 0 : -EIO;
-    if (j->rc)
-        snprintf(j->err, sizeof(j->err), "%s: %s", j->url, *cerr ? cerr : "HTTP error");
-    if (j->rc && !*cerr)
-        snprintf(j->err, sizeof(j->err), "%s answered HTTP %ld", j->url, status);
-    curl_easy_cleanup(cu);
-    curl_slist_free_all(h);
+    httpc_do(&rq, &resp);
+    j->rc = httpc_ok(&resp) ? 0 : -EIO;
+    if (j->rc && resp.status)
+        snprintf(j->err, sizeof(j->err), "%s answered HTTP %ld", j->url, resp.status);
+    else if (j->rc)
+        snprintf(j->err, sizeof(j->err), "%s: %s", j->url, httpc_outcome(&resp, why, sizeof(why)));
+    httpc_resp_done(&resp);
 }
 
 static void script_work(struct exjob *j)

@@ -2,71 +2,48 @@
 #include "rest/xml.h"
 #include "core/txq.h"
 #include "core/wpool.h"
+#include "util/httpc.h"
 #include "util/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 struct notify_job {
     struct wjob w;
     struct core *c;
     char *url, *body;
-    struct curl_slist *hdrs;
+    char *hdrs[5];   /* NULL terminated */
     char what[96];   /* "operation op-..." or the request's name, for the event */
     char object[96]; /* the event's object */
     char op[40];     /* operation id, or empty */
-    long status;
-    char err[CURL_ERROR_SIZE];
+    struct httpc_resp resp;
 };
-
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-    (void)p;
-    (void)arg;
-    return size * n;
-}
 
 static void notify_work(struct wjob *w)
 {
     struct notify_job *j = (struct notify_job *)w;
-    CURL *h = curl_easy_init();
+    struct httpc_req rq = {.url = j->url, .body = j->body, .headers = (const char *const *)j->hdrs};
 
-    j->err[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_URL, j->url);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->hdrs);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, j->err);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &j->status);
-    curl_easy_cleanup(h);
+    httpc_do(&rq, &j->resp);
 }
 
 static void notify_done(struct wjob *w)
 {
     struct notify_job *j = (struct notify_job *)w;
-    bool ok = j->status >= 200 && j->status < 300;
+    bool ok = httpc_ok(&j->resp);
+    char outcome[HTTPC_ERR_MAX];
 
-    char outcome[CURL_ERROR_SIZE + 32];
-
-    if (ok)
-        snprintf(outcome, sizeof(outcome), "delivered (HTTP %ld)", j->status);
-    else if (*j->err)
-        snprintf(outcome, sizeof(outcome), "failed: %s", j->err);
-    else
-        snprintf(outcome, sizeof(outcome), "failed: HTTP %ld", j->status);
+    httpc_outcome(&j->resp, outcome, sizeof(outcome));
     if (!w->cancelled)
         core_event(j->c, ok ? "info" : "warn", "api", "callback",
                    json_pack("{s:s?, s:s, s:s}", "operation", *j->op ? j->op : NULL, "object",
                              j->object, "result", ok ? "ok" : "failed"),
-                   "callback %s for %s %s", j->url, j->what, outcome);
-    curl_slist_free_all(j->hdrs);
+                   "callback %s for %s %s%s%s", j->url, j->what,
+                   ok ? "delivered (" : "failed: ", outcome, ok ? ")" : "");
+    httpc_resp_done(&j->resp);
+    for (char **h = j->hdrs; *h; h++)
+        free(*h);
     free(j->url);
     free(j->body);
     free(j);
@@ -79,25 +56,26 @@ static struct notify_job *job_new(struct core *c, const char *url, const json_t 
 {
     struct notify_job *j = xcalloc(1, sizeof(*j));
     char line[600];
+    unsigned n = 0;
 
     j->w.work = notify_work;
     j->w.done = notify_done;
     j->c = c;
     j->url = xstrdup(url);
     j->body = xml ? xml_from_json(doc, root ? root : "result") : json_dumps(doc, JSON_COMPACT);
-    j->hdrs = curl_slist_append(NULL, xml ? "Content-Type: " XML_MEDIA_TYPE
-                                          : "Content-Type: application/json");
+    j->hdrs[n++] =
+        xstrdup(xml ? "Content-Type: " XML_MEDIA_TYPE : "Content-Type: application/json");
     if (txid) {
         snprintf(line, sizeof(line), "ESC-Transaction-Id: %.200s", txid);
-        j->hdrs = curl_slist_append(j->hdrs, line);
+        j->hdrs[n++] = xstrdup(line);
     }
     snprintf(line, sizeof(line), "ESC-Status-Code: %d", code);
-    j->hdrs = curl_slist_append(j->hdrs, line);
+    j->hdrs[n++] = xstrdup(line);
     snprintf(line, sizeof(line), "ESC-Status-Message: %.500s", msg);
     for (char *p = line; *p; p++)
         if (*p == '\r' || *p == '\n')
             *p = ' ';
-    j->hdrs = curl_slist_append(j->hdrs, line);
+    j->hdrs[n++] = xstrdup(line);
     return j;
 }
 

@@ -3,6 +3,7 @@
 #include "core/wpool.h"
 #include "sol003/sol_view.h"
 #include "util/log.h"
+#include "util/httpc.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -10,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #define BACKOFF_MS      500
 #define MAX_BACKOFF_MS  60000
@@ -29,8 +28,7 @@ struct send_job {
     struct core *c;
     char id[SOL_UUID_LEN + 1], sub[SOL_UUID_LEN + 1];
     char *url, *body, *user, *password, version[16];
-    long status;
-    char err[CURL_ERROR_SIZE];
+    struct httpc_resp resp;
 };
 
 static void pump(struct core *c, void *arg);
@@ -152,46 +150,26 @@ void lccn_vnf_identifier(struct core *c, const json_t *dep, bool created)
 
 /* ---- delivery ---- */
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-    (void)p;
-    (void)arg;
-    return size * n;
-}
-
 /* SOL013 5.5: a POST of the notification, answered 204 by the subscriber. */
 static void send_work(struct wjob *w)
 {
     struct send_job *j = (struct send_job *)w;
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     char ver[48];
-    CURL *e = curl_easy_init();
+    const char *hdrs[] = {"Content-Type: application/json", "Accept: application/json", ver, NULL};
+    struct httpc_req rq = {.url = j->url,
+                           .body = j->body,
+                           .headers = hdrs,
+                           .user = j->user,
+                           .password = j->password,
+                           .timeout_ms = POST_TIMEOUT_MS};
 
     snprintf(ver, sizeof(ver), "Version: %s", j->version);
-    h = curl_slist_append(h, "Accept: application/json");
-    h = curl_slist_append(h, ver);
-    j->err[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, j->url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, POST_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->err);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (j->user) {
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, j->user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, j->password);
-    }
-    if (curl_easy_perform(e) == CURLE_OK)
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &j->status);
-    curl_easy_cleanup(e);
-    curl_slist_free_all(h);
+    httpc_do(&rq, &j->resp);
 }
 
 static void job_free(struct send_job *j)
 {
+    httpc_resp_done(&j->resp);
     free(j->url);
     free(j->body);
     free(j->user);
@@ -203,7 +181,7 @@ static void job_free(struct send_job *j)
  * given up after LCCN_MAX_ATTEMPTS. */
 static void record_outcome(struct core *c, struct send_job *j)
 {
-    bool ok = j->status >= 200 && j->status < 300;
+    bool ok = httpc_ok(&j->resp);
     json_t *rec = NULL;
     long long n;
 
@@ -221,12 +199,9 @@ static void record_outcome(struct core *c, struct send_job *j)
             store_put(c->st, STORE_NOTIFICATION, rec);
         }
         if (!ok) {
-            char why[CURL_ERROR_SIZE + 32], obj[64];
+            char why[HTTPC_ERR_MAX], obj[64];
 
-            if (*j->err)
-                snprintf(why, sizeof(why), "%s", j->err);
-            else
-                snprintf(why, sizeof(why), "HTTP %ld", j->status);
+            httpc_outcome(&j->resp, why, sizeof(why));
             snprintf(obj, sizeof(obj), "subscription/%s", j->sub);
             core_event(c, n >= LCCN_MAX_ATTEMPTS ? "error" : "warn", "api", "notification",
                        json_pack("{s:s, s:s}", "object", obj, "result", "failed"),

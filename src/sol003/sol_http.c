@@ -10,6 +10,7 @@
 #include "rest/http_internal.h"
 #include "sol003/sol_svc.h"
 #include "sol003/sol_view.h"
+#include "util/httpc.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
 
@@ -18,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <curl/curl.h>
 
 #define S_BODY     (1u << 0) /* a JSON object body is required */
 #define S_PATCH    (1u << 1) /* application/merge-patch+json accepted */
@@ -498,13 +497,6 @@ static json_t *parse_body(struct sol_req *q, const struct sol_route *rt, enum MH
     return body;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-    (void)p;
-    (void)arg;
-    return size * n;
-}
-
 /* SOL013 5.5.2.3.2 (test the notification endpoint): a GET of the
  * callbackUri, which the subscriber answers 204, before the subscription
  * is accepted. Runs on this HTTP thread (at most CB_TEST_MS). */
@@ -512,9 +504,9 @@ static int test_callback(struct sol_req *q, const json_t *body, enum MHD_Result 
 {
     const char *url = json_string_value(json_object_get(body, "callbackUri"));
     const json_t *basic = json_object_get(json_object_get(body, "authentication"), "paramsBasic");
-    char err[CURL_ERROR_SIZE] = "";
-    CURL *h;
-    long status = 0;
+    struct httpc_req rq = {.url = url, .timeout_ms = CB_TEST_MS};
+    struct httpc_resp resp;
+    char why[HTTPC_ERR_MAX];
 
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         result_fail(&q->r.res, 400, "invalid-value", "field", "callbackUri",
@@ -522,29 +514,17 @@ static int test_callback(struct sol_req *q, const json_t *body, enum MHD_Result 
         *ret = answer(q);
         return -1;
     }
-    h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, CB_TEST_MS);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     if (basic) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME,
-                         json_string_value(json_object_get(basic, "userName")));
-        curl_easy_setopt(h, CURLOPT_PASSWORD,
-                         json_string_value(json_object_get(basic, "password")));
+        rq.user = json_string_value(json_object_get(basic, "userName"));
+        rq.password = json_string_value(json_object_get(basic, "password"));
     }
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    if (status == 204)
+    httpc_do(&rq, &resp);
+    httpc_resp_done(&resp);
+    if (resp.status == 204)
         return 0;
     result_fail(&q->r.res, 422, "unprocessable", "field", "callbackUri",
-                "callbackUri: the notification endpoint did not answer 204 to a test GET (%s%ld)",
-                *err ? err : "HTTP ", *err ? 0L : status);
+                "callbackUri: the notification endpoint did not answer 204 to a test GET (%s)",
+                httpc_outcome(&resp, why, sizeof(why)));
     *ret = answer(q);
     return -1;
 }

@@ -1,0 +1,182 @@
+#include "util/httpc.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+
+struct call {
+    const struct httpc_req *rq;
+    struct httpc_resp *resp;
+};
+
+static bool v4_denied(uint32_t a, unsigned deny)
+{
+    if ((deny & HTTPC_DENY_LOOPBACK) && (a >> 24) == 127)
+        return true;
+    if ((deny & HTTPC_DENY_LINK_LOCAL) && (a >> 16) == 0xa9fe)
+        return true;
+    if ((deny & HTTPC_DENY_PRIVATE) &&
+        ((a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8))
+        return true;
+    return (deny & (HTTPC_DENY_LOOPBACK | HTTPC_DENY_PRIVATE)) && a == 0; /* 0.0.0.0 is local */
+}
+
+static bool v6_denied(const struct in6_addr *a, unsigned deny)
+{
+    const uint8_t *b = a->s6_addr;
+
+    if (IN6_IS_ADDR_V4MAPPED(a))
+        return v4_denied((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
+                             b[15],
+                         deny);
+    if ((deny & HTTPC_DENY_LOOPBACK) && (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a)))
+        return true;
+    if ((deny & HTTPC_DENY_LINK_LOCAL) && IN6_IS_ADDR_LINKLOCAL(a))
+        return true;
+    return (deny & HTTPC_DENY_PRIVATE) && (b[0] & 0xfe) == 0xfc;
+}
+
+/* Called by libcurl for every address it is about to connect to. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct call *k = arg;
+    bool denied = false;
+
+    (void)purpose;
+    if (a->family == AF_INET)
+        denied = v4_denied(ntohl(((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr),
+                           k->rq->deny);
+    else if (a->family == AF_INET6)
+        denied = v6_denied(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr, k->rq->deny);
+    else
+        denied = k->rq->deny != 0;
+    if (denied) {
+        k->resp->denied = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static size_t keep(char *p, size_t size, size_t n, void *arg)
+{
+    struct call *k = arg;
+    struct httpc_resp *r = k->resp;
+    size_t len = size * n, room;
+
+    if (!k->rq->max_response)
+        return len;
+    room = k->rq->max_response - r->body_len;
+    if (len > room)
+        r->truncated = true;
+    len = len < room ? len : room;
+    if (len) {
+        r->body = xrealloc(r->body, r->body_len + len + 1);
+        memcpy(r->body + r->body_len, p, len);
+        r->body_len += len;
+        r->body[r->body_len] = '\0';
+    }
+    return size * n;
+}
+
+static bool http_url(const char *url)
+{
+    return url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
+}
+
+static int fail(struct httpc_resp *r, int rc, const char *fmt, const char *arg)
+{
+    snprintf(r->err, sizeof(r->err), fmt, arg);
+    return rc;
+}
+
+int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
+{
+    struct call k = {rq, resp};
+    struct curl_slist *h = NULL;
+    char cerr[CURL_ERROR_SIZE] = "";
+    unsigned timeout = rq->timeout_ms ? rq->timeout_ms : 10000;
+    CURLcode cc;
+    CURL *e;
+
+    memset(resp, 0, sizeof(*resp));
+    if (!http_url(rq->url))
+        return fail(resp, -EINVAL, "%s", "not an http:// or https:// URL");
+    e = curl_easy_init();
+    if (!e)
+        return fail(resp, -EIO, "%s", "cannot create an HTTP handle");
+    for (const char *const *l = rq->headers; l && *l; l++)
+        h = curl_slist_append(h, *l);
+    curl_easy_setopt(e, CURLOPT_URL, rq->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(rq->connect_timeout_ms ? rq->connect_timeout_ms : timeout));
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &k);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    if (rq->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    if (rq->method)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
+    if (rq->user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, rq->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, rq->password ? rq->password : "");
+    }
+    cc = curl_easy_perform(e);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_easy_cleanup(e);
+    curl_slist_free_all(h);
+    if (cc == CURLE_OK)
+        return 0;
+    if (resp->denied)
+        return fail(resp, -EACCES, "%s", "the destination's address is not allowed");
+    fail(resp, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s",
+         *cerr ? cerr : curl_easy_strerror(cc));
+    return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+}
+
+void httpc_resp_done(struct httpc_resp *resp)
+{
+    if (!resp)
+        return;
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+}
+
+const char *httpc_outcome(const struct httpc_resp *r, char *buf, size_t size)
+{
+    if (r->status)
+        snprintf(buf, size, "HTTP %ld", r->status);
+    else
+        snprintf(buf, size, "%s", *r->err ? r->err : "no answer");
+    return buf;
+}
+
+void httpc_global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void httpc_global_cleanup(void)
+{
+    curl_global_cleanup();
+}

@@ -1,0 +1,66 @@
+/* The HTTP client of every outgoing request (callbacks, SOL003
+ * notifications and their endpoint tests, webhook actions, and later the
+ * federation between managers): one blocking call with a hard timeout, for
+ * worker threads only.
+ *
+ * A destination policy is checked on the address actually connected to
+ * (after name resolution, so a name that resolves to a forbidden address is
+ * refused too), never on the URL's text.
+ */
+#ifndef VNFM_HTTPC_H
+#define VNFM_HTTPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTPC_ERR_MAX 256
+
+/* Addresses a request may not reach (bits of httpc_req.deny). */
+#define HTTPC_DENY_LOOPBACK   (1u << 0) /* 127.0.0.0/8, ::1 */
+#define HTTPC_DENY_LINK_LOCAL (1u << 1) /* 169.254.0.0/16, fe80::/10 */
+#define HTTPC_DENY_PRIVATE    (1u << 2) /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
+
+struct httpc_req {
+    const char *method;          /* NULL: POST with a body, GET without */
+    const char *url;             /* http:// or https:// only */
+    const char *body;            /* NULL: none */
+    const char *const *headers;  /* "Name: value" lines, NULL terminated; may be NULL */
+    const char *user, *password; /* HTTP Basic authentication when user is set */
+    unsigned timeout_ms;         /* the whole request; 0 = 10 s */
+    unsigned connect_timeout_ms; /* 0 = the whole timeout */
+    size_t max_response;         /* keep up to this many bytes of the answer; 0 = discard it */
+    unsigned deny;               /* HTTPC_DENY_* */
+};
+
+struct httpc_resp {
+    long status;     /* HTTP status, 0 when there was no answer */
+    char *body;      /* malloc'd, NUL terminated, when max_response; else NULL */
+    size_t body_len; /* bytes kept */
+    bool truncated;  /* the answer was longer than max_response */
+    bool denied;     /* the destination policy refused the address */
+    char err[HTTPC_ERR_MAX]; /* why there was no answer, for logs (empty when answered) */
+};
+
+/* Performs the request. Returns 0 when an answer came (any status: see
+ * resp->status), or a negative errno with resp->err set: -EACCES when the
+ * destination policy refused it, -ETIMEDOUT, -EINVAL for a URL that is not
+ * http(s), -EIO otherwise. resp is always filled; release it with
+ * httpc_resp_done(). */
+int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp);
+void httpc_resp_done(struct httpc_resp *resp);
+
+/* Whether status is 2xx. */
+static inline bool httpc_ok(const struct httpc_resp *r)
+{
+    return r->status >= 200 && r->status < 300;
+}
+
+/* A one-line account of the outcome for events and logs: "HTTP 204",
+ * "HTTP 500", or the transport error ("connection refused", ...). */
+const char *httpc_outcome(const struct httpc_resp *r, char *buf, size_t size);
+
+/* Once per process, before any thread uses the client. */
+void httpc_global_init(void);
+void httpc_global_cleanup(void);
+
+#endif
