@@ -60,11 +60,12 @@ static void enqueue(struct core *c, const json_t *sub, json_t *body)
     json_t *rec;
 
     sol_uuid(id);
-    rec = json_pack("{s:s, s:s, s:s, s:o, s:i, s:I}", "id", id, "subscription", doc_str(sub, "id"),
-                    "_url", jv_str(sub, "callbackUri", ""), "_body", body, "_attempts", 0,
-                    "_next_ms", (json_int_t)0);
+    rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:I}", "id", id, "channel", "sol003",
+                    "key", doc_str(sub, "id"), "subscription", doc_str(sub, "id"), "_url",
+                    jv_str(sub, "callbackUri", ""), "_body", body, "_attempts", 0, "_next_ms",
+                    (json_int_t)0);
     doc_touch(rec, "created");
-    if (store_put(c->st, STORE_NOTIFICATION, rec))
+    if (store_put(c->st, STORE_OUTBOX, rec))
         log_error("SOL003: cannot queue a notification for subscription %s: %s", doc_str(sub, "id"),
                   store_errmsg(c->st));
     json_decref(rec);
@@ -186,17 +187,17 @@ static void record_outcome(struct core *c, struct send_job *j)
     long long n;
 
     core_tx_begin(c);
-    if (store_get(c->st, STORE_NOTIFICATION, j->id, &rec) == 0) {
+    if (store_get(c->st, STORE_OUTBOX, j->id, &rec) == 0) {
         n = doc_int(rec, "_attempts", 0) + 1;
         if (ok || n >= LCCN_MAX_ATTEMPTS) {
-            store_delete(c->st, STORE_NOTIFICATION, j->id);
+            store_delete(c->st, STORE_OUTBOX, j->id);
         } else {
             uint64_t delay = (uint64_t)BACKOFF_MS << (n - 1 < 16 ? n - 1 : 16);
 
             doc_set_int(rec, "_attempts", n);
             doc_set_int(rec, "_next_ms",
                         wall_ms() + (int64_t)(delay > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : delay));
-            store_put(c->st, STORE_NOTIFICATION, rec);
+            store_put(c->st, STORE_OUTBOX, rec);
         }
         if (!ok) {
             char why[HTTPC_ERR_MAX], obj[64];
@@ -261,13 +262,15 @@ static void on_timer(uv_timer_t *t)
  * that has none in flight; wakes up again when the next retry is due. */
 static void pump(struct core *c, void *arg)
 {
+    struct store_where w = {"channel", "sol003", false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
     struct hmap seen;
     json_t *recs = NULL, *rec;
     int64_t now = wall_ms(), next = 0;
     size_t i;
 
     (void)arg;
-    if (!c->lccn || c->stopping || store_list(c->st, STORE_NOTIFICATION, NULL, &recs))
+    if (!c->lccn || c->stopping || store_list(c->st, STORE_OUTBOX, &o, &recs))
         return;
     hmap_init(&seen);
     json_array_foreach(recs, i, rec)
@@ -284,7 +287,7 @@ static void pump(struct core *c, void *arg)
         } else if (store_get(c->st, STORE_SUBSCRIPTION, sub_id, &sub) == 0) {
             submit(c, rec, sub);
         } else { /* the subscription is gone: nobody to tell */
-            store_delete(c->st, STORE_NOTIFICATION, doc_str(rec, "id"));
+            store_delete(c->st, STORE_OUTBOX, doc_str(rec, "id"));
             hmap_del(&seen, sub_id);
         }
         json_decref(sub);

@@ -1,7 +1,7 @@
 /* The record store (F1, F2): tenants, tokens, VNFDs, sites, deployments,
  * VI instances, lifecycle operations (the operation journal), the
- * decisions of the rules engine, SOL003 subscriptions and their
- * notification outbox, and the event log.
+ * decisions of the rules engine, SOL003 subscriptions, the outbox of
+ * messages to other systems (core/outbox.h), and the event log.
  *
  * Records are JSON documents keyed by "id"; a few top-level members of each
  * kind are also kept as indexed columns so that lists can be filtered.
@@ -30,7 +30,7 @@ enum store_kind {
     STORE_OP,
     STORE_DECISION,
     STORE_SUBSCRIPTION, /* SOL003 LCCN subscriptions (schema 4) */
-    STORE_NOTIFICATION, /* their outbox: notifications not yet delivered (schema 4) */
+    STORE_OUTBOX,       /* messages not yet delivered, by channel and key (schema 5) */
     STORE_KIND_COUNT,
 };
 

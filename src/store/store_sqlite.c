@@ -34,7 +34,7 @@ static const struct kind_desc kinds[STORE_KIND_COUNT] = {
     [STORE_OP] = {"operation", "ops", {"deployment", "tenant", "type", "state", NULL}},
     [STORE_DECISION] = {"decision", "decisions", {"deployment", "tenant", "rule", "state", NULL}},
     [STORE_SUBSCRIPTION] = {"subscription", "subscriptions", {"tenant", NULL}},
-    [STORE_NOTIFICATION] = {"notification", "notifications", {"subscription", NULL}},
+    [STORE_OUTBOX] = {"outbox", "outbox", {"channel", "key", NULL}},
 };
 
 /* Adds the priv column to table t and splits each doc into its public and
@@ -89,6 +89,18 @@ static const char *const migrations[] = {
     "CREATE TABLE notifications (id TEXT PRIMARY KEY, subscription TEXT, doc TEXT NOT NULL,"
     "  priv TEXT);"
     "CREATE INDEX notifications_subscription ON notifications(subscription);",
+    /* 4 -> 5: one outbox for every channel (core/outbox.c): SOL003
+     * notifications become entries of channel "sol003" keyed by their
+     * subscription, in the same order. An entry is read by its key, oldest
+     * first (the index holds the rowid). */
+    "CREATE TABLE outbox (id TEXT PRIMARY KEY, channel TEXT, \"key\" TEXT, doc TEXT NOT NULL,"
+    "  priv TEXT);"
+    "CREATE INDEX outbox_key ON outbox(\"key\");"
+    "INSERT INTO outbox (id, channel, \"key\", doc, priv)"
+    "  SELECT id, 'sol003', subscription,"
+    "    json_set(doc, '$.channel', 'sol003', '$.key', subscription), priv"
+    "  FROM notifications ORDER BY rowid;"
+    "DROP TABLE notifications;",
 };
 
 struct stmt_slot {

@@ -33,9 +33,8 @@ static bool v6_denied(const struct in6_addr *a, unsigned deny)
     const uint8_t *b = a->s6_addr;
 
     if (IN6_IS_ADDR_V4MAPPED(a))
-        return v4_denied((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
-                             b[15],
-                         deny);
+        return v4_denied(
+            (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15], deny);
     if ((deny & HTTPC_DENY_LOOPBACK) && (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a)))
         return true;
     if ((deny & HTTPC_DENY_LINK_LOCAL) && IN6_IS_ADDR_LINKLOCAL(a))
@@ -51,8 +50,8 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 
     (void)purpose;
     if (a->family == AF_INET)
-        denied = v4_denied(ntohl(((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr),
-                           k->rq->deny);
+        denied =
+            v4_denied(ntohl(((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr), k->rq->deny);
     else if (a->family == AF_INET6)
         denied = v6_denied(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr, k->rq->deny);
     else

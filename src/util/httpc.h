@@ -33,11 +33,11 @@ struct httpc_req {
 };
 
 struct httpc_resp {
-    long status;     /* HTTP status, 0 when there was no answer */
-    char *body;      /* malloc'd, NUL terminated, when max_response; else NULL */
-    size_t body_len; /* bytes kept */
-    bool truncated;  /* the answer was longer than max_response */
-    bool denied;     /* the destination policy refused the address */
+    long status;             /* HTTP status, 0 when there was no answer */
+    char *body;              /* malloc'd, NUL terminated, when max_response; else NULL */
+    size_t body_len;         /* bytes kept */
+    bool truncated;          /* the answer was longer than max_response */
+    bool denied;             /* the destination policy refused the address */
     char err[HTTPC_ERR_MAX]; /* why there was no answer, for logs (empty when answered) */
 };
 

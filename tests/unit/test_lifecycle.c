@@ -648,7 +648,7 @@ static void notifications_in_the_outbox(void **state)
     json_decref(sub);
     sol_instantiate(occ, sizeof(occ));
     json_decref(run_sol(occ));
-    assert_int_equal(store_list(C.st, STORE_NOTIFICATION, NULL, &recs), 0);
+    assert_int_equal(store_list(C.st, STORE_OUTBOX, NULL, &recs), 0);
     assert_int_equal(json_array_size(recs), 4);
     json_array_foreach(recs, i, r)
     {

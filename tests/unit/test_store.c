@@ -405,6 +405,54 @@ static void migrates_version_1(void **state)
     free(old);
 }
 
+/* A store of schema version 4 (SOL003 notifications in a table of their
+ * own) is migrated: each becomes an outbox entry of channel sol003 keyed by
+ * its subscription, whole and in the same order, found through its key. */
+static void migrates_notifications_to_the_outbox(void **state)
+{
+    static const char v4[] =
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE notifications (id TEXT PRIMARY KEY, subscription TEXT, doc TEXT NOT NULL,"
+        "  priv TEXT);"
+        "INSERT INTO notifications VALUES ('n2', 's1', '{\"id\":\"n2\",\"subscription\":\"s1\"}',"
+        " '{\"_body\":{\"n\":1},\"_attempts\":3}');"
+        "INSERT INTO notifications VALUES ('n1', 's2', '{\"id\":\"n1\",\"subscription\":\"s2\"}',"
+        " NULL);"
+        "INSERT INTO notifications VALUES ('n0', 's1', '{\"id\":\"n0\",\"subscription\":\"s1\"}',"
+        " '{\"_body\":{\"n\":2}}');"
+        "PRAGMA user_version=4;";
+    struct fx *f = *state;
+    struct store_where w[2] = {{"key", "s1", false}, {"channel", "sol003", false}};
+    struct store_list_opts o = {.where = w, .n_where = 2};
+    json_t *got = NULL, *list = NULL;
+    char err[256], *old = xasprintf("%s/v4.db", f->dir), *sql = xasprintf("%s.sql", old);
+    FILE *fp = fopen(sql, "w");
+
+    fputs(v4, fp);
+    fclose(fp);
+    free(sql);
+    sql = xasprintf("sqlite3 '%s' < '%s.sql'", old, old);
+    assert_int_equal(system(sql), 0);
+    free(sql);
+    store_close(f->st);
+    f->st = NULL;
+    if (store_open(old, false, &f->st, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(store_disk_version(f->st), store_schema_version());
+    assert_int_equal(store_get(f->st, STORE_OUTBOX, "n2", &got), 0);
+    assert_string_equal(json_string_value(json_object_get(got, "channel")), "sol003");
+    assert_string_equal(json_string_value(json_object_get(got, "key")), "s1");
+    assert_int_equal(json_integer_value(json_object_get(got, "_attempts")), 3);
+    json_decref(got);
+    assert_int_equal(store_list(f->st, STORE_OUTBOX, &o, &list), 0);
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), "n2");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "id")), "n0");
+    json_decref(list);
+    assert_int_equal(store_count(f->st, STORE_OUTBOX, NULL, 0), 3);
+    free(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(schema_versioned, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_version_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_notifications_to_the_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(site_usage_sums_vis, setup, teardown),
         cmocka_unit_test_setup_teardown(event_log, setup, teardown),
     };
