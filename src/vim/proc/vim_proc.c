@@ -22,6 +22,7 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sanitizer/asan_interface.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -196,7 +197,9 @@ fail:
 /* Starts the child like posix_spawn(3) does: it shares our memory until it
  * execs, so nothing of the manager's (large, many-threaded) address space
  * is copied, and its exec failure comes back in x->err. Signals stay
- * blocked here until it has its own dispositions. */
+ * blocked here until it has its own dispositions. The child's frames never
+ * return: under AddressSanitizer their redzones would stay poisoned in
+ * memory mapped there next, so the stack is cleared before it goes. */
 static pid_t spawn_child(struct child_ctx *x)
 {
     char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
@@ -210,6 +213,7 @@ static pid_t spawn_child(struct child_ctx *x)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, x);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    ASAN_UNPOISON_MEMORY_REGION(stack, CHILD_STACK);
     munmap(stack, CHILD_STACK);
     return pid;
 }
