@@ -31,12 +31,12 @@ struct env {
 static uint32_t free_subnet(void)
 {
     for (;;) {
-        uint32_t net = (10u << 24) | ((200u + (unsigned)random() % 8) << 16) |
-                       ((unsigned)random() % 256) << 8;
+        uint32_t net =
+            (10u << 24) | ((200u + (unsigned)random() % 8) << 16) | ((unsigned)random() % 256) << 8;
         char cmd[96], ip[IP4_STR_MAX];
 
-        snprintf(cmd, sizeof(cmd), "ip -4 addr | grep -q ' %.*s'", (int)strlen(ip4_fmt(net, ip)) - 1,
-                 ip);
+        snprintf(cmd, sizeof(cmd), "ip -4 addr | grep -q ' %.*s'",
+                 (int)strlen(ip4_fmt(net, ip)) - 1, ip);
         if (system(cmd) != 0)
             return net;
     }

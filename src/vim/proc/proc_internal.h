@@ -6,6 +6,7 @@
 #include "vim/vim.h"
 
 #include <stdint.h>
+#include <sys/types.h>
 
 struct slots;
 
@@ -47,5 +48,22 @@ void slots_stop(struct slots *s);
 int slots_claim(struct slots *s, const struct vi_spec *spec);
 /* Slots ready now, and the number kept (0, 0 for NULL). */
 unsigned slots_ready(struct slots *s, unsigned *target);
+
+/* ---- children (proc_reap.c) ----
+ * Every VNF process this manager starts is reaped by a thread as soon as it
+ * has ended, whatever path ended it; its wait status is kept until the VI
+ * is stopped. One reaper for every proc site of the process. */
+
+/* Starts the reaper (the first site) or counts one more user. */
+int reaper_open(void);
+void reaper_close(void);
+/* Watches our child pid (started at start) through pidfd, which it takes. */
+void reaper_add(pid_t pid, uint64_t start, int pidfd);
+/* The wait status of our child pid once it has ended and been reaped,
+ * waiting for that until deadline_ms (mono_ms); -1 when it still runs then,
+ * or when it is not our child (adopted after a restart). */
+int reaper_status(pid_t pid, uint64_t start, uint64_t deadline_ms);
+/* Drops what is kept of our child pid once it has been reaped. */
+void reaper_forget(pid_t pid, uint64_t start);
 
 #endif

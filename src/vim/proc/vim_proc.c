@@ -72,16 +72,15 @@ void proc_host_if(const char *vi, unsigned k, char *buf, size_t len)
 
 struct pstat {
     char state;
-    pid_t ppid;
     uint64_t start;
 };
 
-/* Fields 3, 4 and 22 of /proc/PID/stat (proc(5)). */
+/* Fields 3 and 22 of /proc/PID/stat (proc(5)). */
 static int proc_stat(pid_t pid, struct pstat *ps)
 {
     char path[64], *text = NULL, *p;
     unsigned long long start = 0;
-    int ppid = 0, r;
+    int r;
 
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     r = read_file(path, 4096, &text, NULL);
@@ -89,39 +88,38 @@ static int proc_stat(pid_t pid, struct pstat *ps)
         return r;
     p = strrchr(text, ')');
     if (!p || sscanf(p + 2,
-                     "%c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                     "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
                      "%*s %*s %llu",
-                     &ps->state, &ppid, &start) != 3) {
+                     &ps->state, &start) != 2) {
         free(text);
         return -EIO;
     }
-    ps->ppid = ppid;
     ps->start = start;
     free(text);
     return 0;
 }
 
-/* The VI's main process when it still runs (same start time, no zombie). */
+/* Whether the thread group of pid has ended: its pidfd is readable. */
+static bool group_ended(pid_t pid)
+{
+    int fd = pidfd_open(pid, 0);
+    struct pollfd p = {fd, POLLIN, 0};
+    bool ended = fd < 0 || poll(&p, 1, 0) == 1;
+
+    if (fd >= 0)
+        close(fd);
+    return ended;
+}
+
+/* The VI's main process when it still runs (same start time; a zombie
+ * leader whose other threads still run counts as running). */
 static bool main_alive(const struct vi_handle *h)
 {
     struct pstat ps;
 
-    return h->pid > 0 && proc_stat(h->pid, &ps) == 0 && ps.start == h->pid_start &&
-           ps.state != 'Z' && ps.state != 'X';
-}
-
-/* Collects the exit status of our own exited child; -1 when it is not ours
- * or not exited yet. */
-static int reap(const struct vi_handle *h)
-{
-    struct pstat ps;
-    int status;
-
-    if (h->pid <= 0 || proc_stat(h->pid, &ps) || ps.start != h->pid_start || ps.ppid != getpid())
-        return -1;
-    if (waitpid(h->pid, &status, WNOHANG) == h->pid)
-        return status;
-    return -1;
+    if (h->pid <= 0 || proc_stat(h->pid, &ps) || ps.start != h->pid_start)
+        return false;
+    return (ps.state != 'Z' && ps.state != 'X') || !group_ended(h->pid);
 }
 
 /* Finds argv0 in the PATH of the VNF's environment (execvpe(3) would use
@@ -268,7 +266,7 @@ static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *
     struct child_ctx x;
     struct pstat ps;
     pid_t pid;
-    int r;
+    int r, pidfd;
 
     if (!path)
         return fail(err, -ENOENT, "%s: command '%s' not found in the VNF's PATH", spec->name,
@@ -283,13 +281,15 @@ static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *
     } else if (x.err) {
         waitpid(pid, NULL, 0);
         r = fail(err, -x.err, "%s: cannot start %s", spec->name, path);
-    } else if (proc_stat(pid, &ps) == 0) {
+    } else if (proc_stat(pid, &ps) == 0 && (pidfd = pidfd_open(pid, 0)) >= 0) {
         memset(h, 0, sizeof(*h));
         snprintf(h->id, sizeof(h->id), "%s", spec->id);
         h->pid = pid;
         h->pid_start = ps.start;
+        reaper_add(pid, ps.start, pidfd);
     } else {
-        waitpid(pid, NULL, WNOHANG);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
         r = fail(err, -ESRCH, "%s: %s ended at once", spec->name, path);
     }
     close_fds(&f);
@@ -367,9 +367,11 @@ static int proc_stop(void *data, const struct vi_handle *h, unsigned grace_ms, s
                 break;
         }
     }
-    reap(h);
     if (!all_gone(v, h))
         return fail(err, -EBUSY, "VI %s: processes survive SIGKILL", h->id);
+    /* reaped (when it is our child) before the stop counts as done */
+    reaper_status(h->pid, h->pid_start, mono_ms() + KILL_WAIT_MS);
+    reaper_forget(h->pid, h->pid_start);
     return 0;
 }
 
@@ -429,7 +431,7 @@ static int proc_status(void *data, const struct vi_handle *h, struct vi_status *
         return 0;
     }
     if (h->pid > 0)
-        st->exit_status = reap(h);
+        st->exit_status = reaper_status(h->pid, h->pid_start, 0);
     exist = resources_exist(v, h->id);
     if (!exist)
         st->state = VI_ABSENT;
@@ -807,6 +809,12 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
         free(v);
         return r;
     }
+    r = reaper_open();
+    if (r) {
+        cg_release(&v->cg);
+        free(v);
+        return fail(err, r, "site %s: the thread that reaps VNF processes", site->name);
+    }
     v->slots = slots_start(v, warm);
     *data = v;
     return 0;
@@ -817,6 +825,7 @@ static void proc_close(void *data)
     struct proc_vim *v = data;
 
     slots_stop(v->slots);
+    reaper_close();
     cg_release(&v->cg);
     free(v);
 }
