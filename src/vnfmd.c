@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "core/core.h"
 #include "core/health.h"
+#include "core/service.h"
 #include "sol003/lccn.h"
 #include "lcm/lifecycle.h"
 #include "lcm/recovery.h"
@@ -32,14 +33,23 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#define BUS_RING     4096
-#define CONF_WORKERS 4
+#define BUS_RING      4096
+#define CONF_WORKERS  4
+#define LOOP_STALE_MS 5000 /* a heartbeat older than this: the loop is not running (5010) */
 
 void lc_free_runs(struct core *c);
+
+/* A worker pool as a service: it runs unless stuck past the watchdog. */
+struct pool_svc {
+    struct wpool *pool;
+    uint64_t watchdog_ms;
+};
 
 struct daemon {
     struct core core;
     struct config cfg;
+    struct netconf *netconf; /* NULL unless --netconf */
+    struct pool_svc prov_svc, conf_svc;
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
     bool running; /* start() succeeded: its handles exist */
@@ -135,6 +145,73 @@ static void on_tick(uv_timer_t *t)
         log_debug("event log pruned to %u records", c->cfg->log_keep);
 }
 
+/* ---- the services of health and fault injection (core/service.h) ---- */
+
+static bool loop_alive(void *arg, uint64_t now)
+{
+    struct core *c = arg;
+
+    return now - __atomic_load_n(&c->beat_ms, __ATOMIC_RELAXED) < LOOP_STALE_MS;
+}
+
+static void loop_sleep(struct core *c, void *arg)
+{
+    (void)c;
+    sleep((unsigned)(uintptr_t)arg);
+}
+
+static void loop_stall(void *arg, unsigned seconds)
+{
+    core_after_commit(arg, loop_sleep, (void *)(uintptr_t)seconds, NULL);
+}
+
+static bool pool_alive(void *arg, uint64_t now)
+{
+    struct pool_svc *p = arg;
+
+    return wpool_alive(p->pool, now, p->watchdog_ms);
+}
+
+static void pool_stall(void *arg, unsigned seconds)
+{
+    wpool_stall(((struct pool_svc *)arg)->pool, seconds);
+}
+
+static const struct service netconf_off = {.name = "netconf",
+                                           .down_code = HEALTH_NETCONF_DOWN,
+                                           .disabled = true,
+                                           .fault = "netconf-thread"};
+
+/* The services that exist from the start; the monitor and NETCONF join
+ * when they run (start()). Their order is the health report's. */
+static void register_services(struct daemon *d)
+{
+    struct core *c = &d->core;
+
+    d->prov_svc = (struct pool_svc){c->prov, (uint64_t)d->cfg.vim_watchdog_s * 1000};
+    d->conf_svc = (struct pool_svc){c->conf, (uint64_t)d->cfg.vim_watchdog_s * 1000};
+    service_register(c->services, &(struct service){.name = "vnfm",
+                                                    .down_code = HEALTH_VNFM_DOWN,
+                                                    .alive = loop_alive,
+                                                    .fault = "loop-stall",
+                                                    .inject = loop_stall,
+                                                    .arg = c});
+    service_register(c->services, &(struct service){.name = "rest"});
+    c->health = health_new(c);
+    /* the provisioning pool is the VIM manager of Table 5 */
+    service_register(c->services, &(struct service){.name = "vim",
+                                                    .down_code = HEALTH_VIM_MANAGER_DOWN,
+                                                    .alive = pool_alive,
+                                                    .fault = "vim-stall",
+                                                    .inject = pool_stall,
+                                                    .arg = &d->prov_svc});
+    service_register(c->services, &netconf_off);
+    /* scripts and notifications: Table 5 has no code for it, so it is shown only */
+    service_register(
+        c->services,
+        &(struct service){.name = "configuration", .alive = pool_alive, .arg = &d->conf_svc});
+}
+
 static void stop(struct daemon *d)
 {
     struct core *c = &d->core;
@@ -142,6 +219,7 @@ static void stop(struct daemon *d)
     if (c->stopping)
         return;
     log_info("stopping (VNFs keep running)");
+    service_unregister(c->services, "monitor");
     monitor_stop(c->monitor);
     lc_shutdown(c);
     if (d->running) {
@@ -151,16 +229,18 @@ static void stop(struct daemon *d)
     }
     if (c->bus)
         bus_close(c->bus);
-    if (c->netconf) {
-        health_set_netconf(c->health, NULL, NULL);
-        netconf_stop(c->netconf); /* before the transactor goes: its waiters give up */
-        c->netconf = NULL;
+    if (d->netconf) {
+        service_register(c->services, &netconf_off);
+        netconf_stop(d->netconf); /* before the transactor goes: its waiters give up */
+        d->netconf = NULL;
     }
     txq_free(c->txq);
     c->txq = NULL;
     http_stop(c->http);
     c->http = NULL;
     lccn_stop(c);
+    service_unregister(c->services, "vim");
+    service_unregister(c->services, "configuration");
     wpool_free(c->prov);
     wpool_free(c->conf);
     lc_free_runs(c);
@@ -246,9 +326,9 @@ static int init_core(struct daemon *d)
     c->txq = txq_new(c);
     c->prov = wpool_new(c->loop, "provisioning", d->cfg.workers);
     c->conf = wpool_new(c->loop, "configuration", CONF_WORKERS);
-    c->health = health_new(c, d->cfg.vim_watchdog_s);
     if (!c->txq || !c->prov || !c->conf)
         return -ENOMEM;
+    register_services(d);
     store_on_wal(c->st, on_wal, c);
     core_tx_begin(c);
     r = svc_bootstrap(c);
@@ -279,15 +359,26 @@ static int start(struct daemon *d)
         log_error("monitoring: %s", err);
         return -EIO;
     }
+    service_register(c->services, &(struct service){.name = "monitor",
+                                                    .down_code = HEALTH_MONITOR_DOWN,
+                                                    .alive = monitor_alive,
+                                                    .fault = "monitor-stall",
+                                                    .inject = monitor_fault_stall,
+                                                    .arg = c->monitor});
     if (health_start(c->health))
         return -EIO;
     if (d->cfg.netconf) { /* before REST: a manager that answers has NETCONF up */
-        c->netconf = netconf_start(c, err, sizeof(err));
-        if (!c->netconf) {
+        d->netconf = netconf_start(c, err, sizeof(err));
+        if (!d->netconf) {
             log_error("%s", err);
             return -EADDRINUSE;
         }
-        health_set_netconf(c->health, netconf_alive, c->netconf);
+        service_register(c->services, &(struct service){.name = "netconf",
+                                                        .down_code = HEALTH_NETCONF_DOWN,
+                                                        .alive = netconf_alive,
+                                                        .fault = "netconf-thread",
+                                                        .inject = netconf_fault_stop,
+                                                        .arg = d->netconf});
     }
     c->http = http_start(c, err, sizeof(err));
     if (!c->http) {
@@ -315,6 +406,7 @@ static void cleanup(struct daemon *d)
     struct core *c = &d->core;
 
     health_free(c->health);
+    services_free(c->services);
     monitor_free(c->monitor);
     sites_close(c);
     hmap_done(&c->runs);
@@ -343,6 +435,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     httpc_global_init();
     uv_loop_init(&d.loop);
+    d.core.services = services_new();
     r = prepare_data_dir(&d.cfg, &d.lock_fd);
     if (r == 0)
         r = init_core(&d);

@@ -28,7 +28,7 @@ struct pool_job;
 struct health;
 struct http_server;
 struct lccn;
-struct netconf;
+struct services;
 
 #define TAG_LEN 6
 
@@ -46,11 +46,11 @@ struct core {
     struct txq *txq;
     struct bus *bus;
     struct health *health;
+    struct services *services; /* what health and fault injection walk (service.h) */
     struct http_server *http;
     struct monitor *monitor;
     /* Called on the loop after an operation ended (its record, final). */
     void (*on_op_end)(struct core *c, const json_t *op);
-    struct netconf *netconf; /* NULL unless --netconf */
 
     struct hmap sites; /* id -> struct site_rt */
     struct hmap runs;  /* operation id -> struct oprun */

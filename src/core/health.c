@@ -1,6 +1,6 @@
 #include "core/health.h"
 #include "core/core.h"
-#include "core/wpool.h"
+#include "core/service.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -24,16 +24,11 @@ struct health {
     pthread_t thread;
     bool started;
     atomic_bool stop;
-    unsigned watchdog_ms;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* the last computation, under mu */
     int code;
     uint64_t computed_ms;
-    bool loop_ok, vim_manager_ok;
-    bool (*netconf_alive)(void *arg); /* NULL: NETCONF disabled */
-    void *netconf_arg;
-    bool netconf_ok;
     struct vim_state *vims;
     size_t n_vims;
 };
@@ -64,50 +59,40 @@ const char *health_message(int code)
     return "Unknown.";
 }
 
-struct health *health_new(struct core *c, unsigned vim_watchdog_s)
+static void stop_thread(void *arg, unsigned seconds)
+{
+    (void)seconds;
+    health_stop_thread(arg);
+}
+
+struct health *health_new(struct core *c)
 {
     struct health *h = xcalloc(1, sizeof(*h));
 
     h->core = c;
-    h->watchdog_ms = vim_watchdog_s * 1000;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     h->code = HEALTH_OK;
     h->computed_ms = mono_ms();
-    h->loop_ok = h->vim_manager_ok = true;
+    /* Its liveness is judged where the report is made (STALE_MS): a thread
+     * that stopped cannot say so itself. */
+    service_register(c->services, &(struct service){.name = "health",
+                                                    .down_code = HEALTH_MONITOR_DOWN,
+                                                    .fault = "health-thread",
+                                                    .inject = stop_thread,
+                                                    .arg = h});
     return h;
 }
 
-/* The provisioning pool is the VIM manager: it is down when it has no
- * thread, or when every worker has been stuck on a VIM call for longer than
- * the watchdog while work waits. */
-static bool vim_manager_ok(struct health *h, uint64_t now)
-{
-    struct wpool_stats st;
-
-    if (!h->core->prov)
-        return false;
-    wpool_stats(h->core->prov, &st);
-    if (st.threads == 0)
-        return false;
-    return !(st.busy == st.threads && st.queued > 0 && now - st.last_beat_ms > h->watchdog_ms);
-}
-
-/* Called with mu held. */
+/* Called with mu held: the worst code of the services (Table 5 lists the
+ * worse first), else of the sites' VIMs. */
 static int compute(struct health *h, uint64_t now)
 {
-    uint64_t beat = __atomic_load_n(&h->core->beat_ms, __ATOMIC_RELAXED);
+    int down = services_check(h->core->services, now);
     bool unreachable = false, no_creds = false;
 
-    h->loop_ok = now - beat < STALE_MS;
-    h->vim_manager_ok = vim_manager_ok(h, now);
-    if (!h->loop_ok)
-        return HEALTH_VNFM_DOWN;
-    h->netconf_ok = !h->netconf_alive || h->netconf_alive(h->netconf_arg);
-    if (!h->netconf_ok)
-        return HEALTH_NETCONF_DOWN;
-    if (!h->vim_manager_ok)
-        return HEALTH_VIM_MANAGER_DOWN;
+    if (down)
+        return down;
     for (size_t i = 0; i < h->n_vims; i++) {
         unreachable |= strcmp(h->vims[i].state, "unreachable") == 0;
         no_creds |= strcmp(h->vims[i].state, "no-credentials") == 0;
@@ -201,40 +186,24 @@ void health_get_vim(struct health *h, const char *site, char *state, size_t stat
     pthread_mutex_unlock(&h->mu);
 }
 
-static const char *running(bool ok)
-{
-    return ok ? "running" : "not running";
-}
-
 json_t *health_report(struct health *h, int *code)
 {
     uint64_t now = mono_ms();
-    bool monitor_ok;
-    json_t *rep, *vims;
+    bool health_ok;
+    json_t *rep, *vims, *services = services_report(h->core->services);
 
     pthread_mutex_lock(&h->mu);
-    monitor_ok = now - h->computed_ms < STALE_MS;
+    health_ok = now - h->computed_ms < STALE_MS;
     *code = h->code;
-    if (!monitor_ok && *code < 5000)
+    if (!health_ok && *code < 5000)
         *code = HEALTH_MONITOR_DOWN;
+    json_object_set_new(services, "health", json_string(health_ok ? "running" : "not running"));
     vims = json_array();
     for (size_t i = 0; i < h->n_vims; i++)
         json_array_append_new(vims, json_pack("{s:s, s:s, s:s}", "site", h->vims[i].site, "health",
                                               h->vims[i].state, "message", h->vims[i].msg));
-    rep =
-        json_pack("{s:i, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:o}", "code", *code, "message",
-                  health_message(*code), "services", "vnfm", running(h->loop_ok), "rest", "running",
-                  "health", running(monitor_ok), "vim", running(h->vim_manager_ok), "netconf",
-                  h->netconf_alive ? running(h->netconf_ok) : "disabled", "vims", vims);
+    rep = json_pack("{s:i, s:s, s:o, s:o}", "code", *code, "message", health_message(*code),
+                    "services", services, "vims", vims);
     pthread_mutex_unlock(&h->mu);
     return rep;
-}
-
-void health_set_netconf(struct health *h, bool (*alive)(void *arg), void *arg)
-{
-    pthread_mutex_lock(&h->mu);
-    h->netconf_alive = alive;
-    h->netconf_arg = arg;
-    h->netconf_ok = true;
-    pthread_mutex_unlock(&h->mu);
 }

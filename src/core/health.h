@@ -1,8 +1,9 @@
 /* The health monitoring service (seed para 51, Table 5, F9).
  *
  * A thread of its own computes the manager's health code every second from
- * real signals: the loop's heartbeat, the provisioning pool's progress, the
- * VIM self checks of every site. The REST thread answers GET /v0/health from
+ * real signals: whether each registered service runs (service.h: the loop's
+ * heartbeat, NETCONF, the monitor, the worker pools' progress) and the VIM
+ * self checks of every site. The REST thread answers GET /v0/health from
  * the last result, and reports 5030 itself when that result is stale (the
  * health thread is not running).
  */
@@ -32,7 +33,9 @@ enum health_code {
 
 const char *health_message(int code);
 
-struct health *health_new(struct core *c, unsigned vim_watchdog_s);
+/* Registers the health thread itself as the service "health" (fault
+ * "health-thread") in c->services. */
+struct health *health_new(struct core *c);
 /* Starts the health thread. */
 int health_start(struct health *h);
 void health_free(struct health *h);
@@ -45,9 +48,6 @@ void health_get_vim(struct health *h, const char *site, char *state, size_t stat
 json_t *health_report(struct health *h, int *code);
 /* Fault injection for tests: stops the health thread. */
 void health_stop_thread(struct health *h);
-/* Watches the NETCONF server: alive(arg) false means 5020 (Table 5).
- * NULL turns the watch off (NETCONF disabled). */
-void health_set_netconf(struct health *h, bool (*alive)(void *arg), void *arg);
 
 /* POST /v0/debug/faults on the transactor (svc_debug.c). */
 struct txn;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 struct wpool {
     char name[32];
@@ -169,6 +170,46 @@ void wpool_stats(struct wpool *p, struct wpool_stats *st)
     st->busy_us = p->busy_us;
     st->last_beat_ms = p->busy < p->threads ? mono_ms() : p->last_beat;
     pthread_mutex_unlock(&p->mu);
+}
+
+bool wpool_alive(struct wpool *p, uint64_t now, uint64_t watchdog_ms)
+{
+    struct wpool_stats st;
+
+    wpool_stats(p, &st);
+    if (st.threads == 0)
+        return false;
+    return !(st.busy == st.threads && st.queued > 0 && now - st.last_beat_ms > watchdog_ms);
+}
+
+struct stall {
+    struct wjob w;
+    unsigned seconds;
+};
+
+static void stall_work(struct wjob *w)
+{
+    sleep(((struct stall *)w)->seconds);
+}
+
+static void stall_done(struct wjob *w)
+{
+    free(w);
+}
+
+void wpool_stall(struct wpool *p, unsigned seconds)
+{
+    struct wpool_stats st;
+
+    wpool_stats(p, &st);
+    for (unsigned i = 0; i <= st.threads; i++) {
+        struct stall *s = xcalloc(1, sizeof(*s));
+
+        s->w.work = stall_work;
+        s->w.done = stall_done;
+        s->seconds = seconds;
+        wpool_submit(p, &s->w);
+    }
 }
 
 const char *wpool_name(const struct wpool *p)

@@ -5,6 +5,7 @@
 #ifndef VNFM_WPOOL_H
 #define VNFM_WPOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -37,6 +38,13 @@ struct wpool_stats {
     uint64_t last_beat_ms; /* monotonic ms when a worker last took or finished a job, or was idle */
 };
 void wpool_stats(struct wpool *p, struct wpool_stats *st);
+/* Whether the pool makes progress (health, service.h): it has a thread, and
+ * its workers have not all been busy for longer than watchdog_ms while work
+ * waits. now is monotonic ms. */
+bool wpool_alive(struct wpool *p, uint64_t now, uint64_t watchdog_ms);
+/* Fault injection: blocks every worker, and keeps one job waiting, for
+ * seconds. */
+void wpool_stall(struct wpool *p, unsigned seconds);
 const char *wpool_name(const struct wpool *p);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FRESH_INTERVALS  3    /* an aggregate takes samples younger than this many intervals */
 #define REFUSED_RETRY_MS 2000 /* a firing the loop refused (busy) is retried after this */
@@ -787,6 +788,27 @@ void monitor_free(struct monitor *m)
 struct sched *monitor_sched(struct monitor *m)
 {
     return m->s;
+}
+
+bool monitor_alive(void *arg, uint64_t now)
+{
+    struct monitor *m = arg;
+    struct sched_stats st;
+
+    sched_stats(m->s, &st);
+    return now - st.last_beat_ms < MONITOR_STALE_MS;
+}
+
+static void stall(void *arg)
+{
+    sleep((unsigned)(uintptr_t)arg);
+}
+
+void monitor_fault_stall(void *arg, unsigned seconds)
+{
+    struct monitor *m = arg;
+
+    sched_call(m->s, stall, (void *)(uintptr_t)seconds);
 }
 
 /* ---- pushed values ---- */

@@ -29,6 +29,13 @@ struct monitor *monitor_new(struct core *c, char *err, size_t errlen);
 void monitor_stop(struct monitor *m);
 void monitor_free(struct monitor *m);
 struct sched *monitor_sched(struct monitor *m);
+/* The service "monitor" (core/service.h; arg is the struct monitor, until
+ * monitor_stop): whether the scheduler's loop went round in the last
+ * MONITOR_STALE_MS (health code 5030, seed Table 5). */
+#define MONITOR_STALE_MS 5000
+bool monitor_alive(void *arg, uint64_t now);
+/* Fault "monitor-stall": the scheduler's loop blocks for seconds. */
+void monitor_fault_stall(void *arg, unsigned seconds);
 
 /* The rest is thread-safe. */
 

@@ -1060,18 +1060,20 @@ static void *notif_main(void *arg)
 
 /* ---- start and stop ---- */
 
-bool netconf_alive(void *arg)
+bool netconf_alive(void *arg, uint64_t now)
 {
     struct netconf *n = arg;
 
     return atomic_load(&n->accept_running) &&
-           mono_ms() - atomic_load(&n->accept_beat_ms) < ACCEPT_STALE_MS;
+           now - atomic_load(&n->accept_beat_ms) < ACCEPT_STALE_MS;
 }
 
-void netconf_fault_stop(struct netconf *n)
+void netconf_fault_stop(void *arg, unsigned seconds)
 {
-    if (n)
-        atomic_store(&n->accept_stop, true);
+    struct netconf *n = arg;
+
+    (void)seconds;
+    atomic_store(&n->accept_stop, true);
 }
 
 static void nc_log(const struct nc_session *session, NC_VERB_LEVEL level, const char *msg)

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct netconf;
 
@@ -28,12 +29,12 @@ struct netconf *netconf_start(struct core *c, char *err, size_t errlen);
 /* Ends every session and thread, then frees the server. Call it after
  * bus_close() and before txq_free(). NULL is fine. */
 void netconf_stop(struct netconf *n);
-/* Whether the server accepts connections: its accepting thread is running
- * and went round its loop recently (health code 5020, seed Table 5). Any
- * thread; arg is the struct netconf. */
-bool netconf_alive(void *arg);
-/* Fault injection (POST /v0/debug/faults): the accepting thread exits and
- * closes its listening socket; open sessions go on. */
-void netconf_fault_stop(struct netconf *n);
+/* The service "netconf" (core/service.h; arg is the struct netconf):
+ * whether the server accepts connections, its accepting thread running and
+ * gone round its loop recently (health code 5020, seed Table 5). */
+bool netconf_alive(void *arg, uint64_t now);
+/* Fault "netconf-thread": the accepting thread exits and closes its
+ * listening socket; open sessions go on. */
+void netconf_fault_stop(void *arg, unsigned seconds);
 
 #endif

@@ -89,10 +89,9 @@ static const struct jv_field scale_fields[] = {
     END,
 };
 
-static const char *const fault_names[] = {"health-thread", "loop-stall", "vim-stall",
-                                          "netconf-thread", NULL};
+/* the faults are those of the registered services (core/service.h) */
 static const struct jv_field fault_fields[] = {
-    {.name = "fault", .type = JV_STRING, .flags = JV_REQUIRED, .choices = fault_names},
+    {.name = "fault", .type = JV_STRING, .flags = JV_REQUIRED},
     FIELD("seconds", JV_INT, 0, 1, 600),
     END,
 };

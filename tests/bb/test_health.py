@@ -47,6 +47,28 @@ class HealthFaultTest(DaemonTest):
                                      token=tenant_tok)[0], 403)
         self.assertEqual(self.d.post("/v0/debug/faults", {"fault": "reboot"})[0], 400)
 
+    def test_5_monitor_stall_is_5030_then_recovers(self):
+        """The monitor registers itself as a service: its scheduler's loop
+        blocked is the health monitoring service not running."""
+        self.fault("monitor-stall", 8)
+        status, doc = self.wait_code(5030)
+        self.assertEqual(status, 503)
+        self.assertEqual(doc["services"]["monitor"], "not running")
+        self.assertEqual(doc["services"]["health"], "running")
+        self.wait_code(2000, 20)
+
+    def test_6_faults_are_those_of_the_services(self):
+        status, doc, _ = self.d.post("/v0/debug/faults", {"fault": "reboot"})
+        self.assertEqual((status, doc["field"]), (400, "fault"))
+        for name in ("loop-stall", "vim-stall", "health-thread", "monitor-stall",
+                     "netconf-thread"):
+            self.assertIn(name, doc["message"])
+        self.assertEqual(self.d.post("/v0/debug/faults", {"fault": "netconf-thread"})[0], 409)
+        services = health(self.d)[1]["services"]
+        self.assertEqual(services, {"vnfm": "running", "rest": "running", "health": "running",
+                                    "vim": "running", "netconf": "disabled",
+                                    "configuration": "running", "monitor": "running"})
+
     def test_9_health_thread_down_is_5030(self):
         self.fault("health-thread")
         status, doc = self.wait_code(5030)

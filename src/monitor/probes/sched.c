@@ -37,6 +37,7 @@ struct sched {
     atomic_uint targets, pool_threads, pool_busy, pool_queued, resizes;
     _Atomic double pool_util;
     uint64_t last_busy_us, last_control_us;
+    atomic_uint_least64_t beat_ms; /* monotonic ms of the last control round (health) */
 };
 
 struct sched_entry {
@@ -269,6 +270,7 @@ static void control(uv_timer_t *t)
     double util, span = (double)(now - s->last_control_us);
     unsigned want;
 
+    atomic_store(&s->beat_ms, mono_ms());
     wpool_stats(s->pool, &st);
     util = span > 0 ? (double)(st.busy_us - s->last_busy_us) / (span * st.threads) : 0;
     s->last_busy_us = st.busy_us;
@@ -362,6 +364,7 @@ struct sched *sched_new(const struct sched_opts *o)
     uv_timer_init(&s->loop, &s->control);
     s->control.data = s;
     s->last_control_us = mono_us();
+    atomic_init(&s->beat_ms, mono_ms());
     uv_timer_start(&s->control, control, CONTROL_MS, CONTROL_MS);
     if (!s->pool || pthread_create(&s->thread, NULL, thread_main, s)) {
         log_error("cannot start the monitoring scheduler");
@@ -420,6 +423,7 @@ void sched_stats(struct sched *s, struct sched_stats *out)
     out->pool_queued = atomic_load(&s->pool_queued);
     out->pool_util = atomic_load(&s->pool_util);
     out->resizes = atomic_load(&s->resizes);
+    out->last_beat_ms = atomic_load(&s->beat_ms);
     if (pthread_getcpuclockid(s->thread, &cid) == 0 && clock_gettime(cid, &ts) == 0)
         out->loop_cpu_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }

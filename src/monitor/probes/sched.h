@@ -33,9 +33,10 @@ struct sched_stats {
     uint64_t overruns; /* rounds skipped because the previous probe was still running */
     unsigned targets;
     unsigned pool_threads, pool_busy, pool_queued;
-    double pool_util;     /* over the last second, 0..1 */
-    uint64_t loop_cpu_us; /* CPU time of the scheduler's thread */
-    unsigned resizes;     /* times the pool was resized */
+    double pool_util;      /* over the last second, 0..1 */
+    uint64_t loop_cpu_us;  /* CPU time of the scheduler's thread */
+    unsigned resizes;      /* times the pool was resized */
+    uint64_t last_beat_ms; /* monotonic ms when its loop last went round (every second) */
 };
 
 /* Starts the scheduler thread. NULL on failure. */
