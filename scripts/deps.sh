@@ -12,6 +12,8 @@ RUN_PKGS_NC="libyuma-base"
 TEST_PKGS_NC="libyang2-tools python3-ncclient"
 RUN_PKGS="iproute2 nginx-light haproxy curl"
 TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
+# promtool (Debian ships it in prometheus) checks GET /metrics in the tests.
+TEST_PKGS="$TEST_PKGS prometheus"
 
 missing=()
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS $RUN_PKGS_NC $TEST_PKGS_NC; do
@@ -26,7 +28,7 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# nginx and haproxy are sample VNFs, not host services: do not leave them running.
-for svc in nginx haproxy snmpd; do
+# nginx and haproxy are sample VNFs, prometheus is there for promtool: not host services.
+for svc in nginx haproxy snmpd prometheus; do
     pkill -x "$svc" 2>/dev/null || true
 done

@@ -75,18 +75,34 @@ static void count_by(struct rctx *r, struct sbuf *b, enum store_kind k, const ch
     }
 }
 
-static void pool_metrics(struct sbuf *b, struct wpool *p)
+/* One family per statistic, each with the samples of every pool together
+ * (the exposition format wants a family's samples in one group). */
+static void pool_metrics(struct sbuf *b, struct wpool *const *pools, size_t n)
 {
+    static const struct {
+        const char *name, *type, *help;
+    } fams[] = {
+        {"vnfm_pool_threads", "gauge", "Worker threads per component pool."},
+        {"vnfm_pool_busy", "gauge", "Workers running a job, per component pool."},
+        {"vnfm_pool_queued", "gauge", "Jobs waiting for a worker, per component pool."},
+        {"vnfm_pool_jobs_total", "counter", "Jobs completed, per component pool."},
+    };
+    unsigned long long v[2][ARRAY_SIZE(fams)];
     struct wpool_stats st;
 
-    if (!p)
-        return;
-    wpool_stats(p, &st);
-    sbuf_addf(b, "vnfm_pool_threads{pool=\"%s\"} %u\n", wpool_name(p), st.threads);
-    sbuf_addf(b, "vnfm_pool_busy{pool=\"%s\"} %u\n", wpool_name(p), st.busy);
-    sbuf_addf(b, "vnfm_pool_queued{pool=\"%s\"} %u\n", wpool_name(p), st.queued);
-    sbuf_addf(b, "vnfm_pool_jobs_total{pool=\"%s\"} %llu\n", wpool_name(p),
-              (unsigned long long)st.completed);
+    n = n < ARRAY_SIZE(v) ? n : ARRAY_SIZE(v);
+    for (size_t i = 0; i < n; i++) {
+        wpool_stats(pools[i], &st);
+        v[i][0] = st.threads;
+        v[i][1] = st.busy;
+        v[i][2] = st.queued;
+        v[i][3] = st.completed;
+    }
+    for (size_t f = 0; f < ARRAY_SIZE(fams); f++) {
+        family(b, fams[f].name, fams[f].type, fams[f].help);
+        for (size_t i = 0; i < n; i++)
+            sbuf_addf(b, "%s{pool=\"%s\"} %llu\n", fams[f].name, wpool_name(pools[i]), v[i][f]);
+    }
 }
 
 static void monitor_metrics(struct sbuf *b, struct monitor *m)
@@ -138,9 +154,7 @@ static void own_metrics(struct rctx *r, struct sbuf *b)
         return;
     family(b, "vnfm_transactions_total", "counter", "Requests the transactor applied.");
     sbuf_addf(b, "vnfm_transactions_total %llu\n", (unsigned long long)txq_applied(r->c->txq));
-    family(b, "vnfm_pool_threads", "gauge", "Worker threads per component pool.");
-    pool_metrics(b, r->c->prov);
-    pool_metrics(b, r->c->conf);
+    pool_metrics(b, (struct wpool *const[]){r->c->prov, r->c->conf}, 2);
     if (r->c->monitor)
         monitor_metrics(b, r->c->monitor);
 }

@@ -441,8 +441,22 @@ class MonitorTest(DaemonTest):
                       'vi="prom1/web/0",metric="sessions"}', text)
         self.assertIn("vnfm_monitor_probes_total", text)
         self.assertIn("vnfm_health_code 2000", text)
+        self.assert_promtool(text)
+        # a tenant's scrape (its own series, no manager internals) is valid too
+        tok = self.d.ok("POST", "/v0/tenants/default/tokens")["token"]
+        req = urllib.request.Request(self.d.url + "/metrics",
+                                     headers={"Authorization": "Bearer " + tok})
+        with urllib.request.urlopen(req) as r:
+            self.assert_promtool(r.read().decode())
         status, _, _ = self.d.request("GET", "/metrics", token=None)
         self.assertEqual(status, 401)
+
+    def assert_promtool(self, text):
+        """Prometheus's own checker accepts the exposition: every family has
+        HELP and TYPE, names and samples are well formed (finding 14)."""
+        out = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                             text=True)
+        self.assertEqual((out.returncode, out.stdout + out.stderr), (0, ""), text)
 
 
 if __name__ == "__main__":
