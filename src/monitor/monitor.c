@@ -80,6 +80,8 @@ struct monitor {
     struct hmap deps;
     struct bus_sub *sub;
     atomic_bool drain_queued;
+    int64_t synced;           /* under mu: the bus seq up to which deps follow the store */
+    pthread_cond_t synced_cv; /* synced moved */
 };
 
 static void eval_sample(struct mseries *se);
@@ -698,6 +700,10 @@ static void drain(void *arg)
     for (e = hmap_first(&todo, &i); e; e = hmap_next(&todo, e, &i))
         reload(m, e->key);
     hmap_done(&todo);
+    pthread_mutex_lock(&m->mu);
+    m->synced = bus_sub_pos(m->sub);
+    pthread_cond_broadcast(&m->synced_cv);
+    pthread_mutex_unlock(&m->mu);
 }
 
 /* From the thread that published (the loop): hand over to the scheduler. */
@@ -736,6 +742,7 @@ struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
     }
     m->c = c;
     pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->synced_cv, NULL);
     hmap_init(&m->deps);
     m->s = sched_new(&o);
     if (!m->s) {
@@ -781,6 +788,7 @@ void monitor_free(struct monitor *m)
     monitor_stop(m);
     hmap_done(&m->deps);
     store_close(m->st);
+    pthread_cond_destroy(&m->synced_cv);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -864,19 +872,44 @@ static struct mseries *push_target(struct mdep *d, const char *metric, const cha
     return NULL;
 }
 
+/* Called with mu held. Waits until the monitor has read the bus up to
+ * seq, at most PUSH_SYNC_MS: false when it did not get there. */
+static bool wait_synced(struct monitor *m, int64_t seq)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += PUSH_SYNC_MS / 1000;
+    while (m->synced < seq)
+        if (pthread_cond_timedwait(&m->synced_cv, &m->mu, &ts))
+            return false;
+    return true;
+}
+
+/* A push that comes right after the commit that made its VI run may find
+ * the monitor still reading that commit from the bus: it then waits for
+ * the monitor to catch up with what is committed before it answers. */
 int monitor_push(struct monitor *m, const char *dep, const char *vi, const char *metric, double v,
                  char *msg, size_t msglen)
 {
+    int64_t committed = bus_last_seq(m->c->bus);
     struct pushed *p;
     struct mseries *se;
     struct mdep *d;
-    int r = -ENOENT;
+    bool synced = false;
+    int r;
 
     pthread_mutex_lock(&m->mu);
-    d = hmap_get(&m->deps, dep);
-    if (!d)
-        snprintf(msg, msglen, "the deployment is not monitored");
-    se = d ? push_target(d, metric, vi, &r, msg, msglen) : NULL;
+    for (;;) {
+        r = -ENOENT;
+        d = hmap_get(&m->deps, dep);
+        if (!d)
+            snprintf(msg, msglen, "the deployment is not monitored");
+        se = d ? push_target(d, metric, vi, &r, msg, msglen) : NULL;
+        if (se || r != -ENOENT || synced || m->synced >= committed || !wait_synced(m, committed))
+            break;
+        synced = true;
+    }
     if (se) {
         p = xcalloc(1, sizeof(*p));
         p->m = m;

@@ -39,10 +39,11 @@ void monitor_fault_stall(void *arg, unsigned seconds);
 
 /* The rest is thread-safe. */
 
-/* Feeds a pushed value of a `push` metric. vi is a VI id or name, or NULL
- * when the metric has a single VI. 0, -ENOENT (no such deployment, metric
- * or VI: msg says which) or -EINVAL (not a push metric, or several VIs and
- * none named). */
+/* Feeds a pushed value of a `push` metric (on the loop: a push right after
+ * a commit waits up to PUSH_SYNC_MS for the monitor to have read it). vi is a VI id or name, or
+ * NULL when the metric has a single VI. 0, -ENOENT (no such deployment, metric or VI: msg says
+ * which) or -EINVAL (not a push metric, or several VIs and none named). */
+#define PUSH_SYNC_MS 1000
 int monitor_push(struct monitor *m, const char *dep, const char *vi, const char *metric, double v,
                  char *msg, size_t msglen);
 /* {"metrics": {...}, "rules": [...]} of a deployment, or NULL when the

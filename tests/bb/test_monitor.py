@@ -459,5 +459,23 @@ class MonitorTest(DaemonTest):
         self.assertEqual((out.returncode, out.stdout + out.stderr), (0, ""), text)
 
 
+class MonitorCatchUpTest(DaemonTest):
+    daemon_args = ("--enable-fault-injection",)
+
+    def test_push_right_after_a_commit_waits_for_the_monitor(self):
+        """The monitor learns of changes from the event bus, a moment after
+        the commit: a push that follows the change at once (here while the
+        monitor is held up for a second) is accepted, not a 404."""
+        self.d.onboard(monitored("mon-sync", {"a": {"probe": "push"}}, []))
+        self.d.deploy("sync1", "mon-sync")
+        self.d.ok("POST", "/v0/debug/faults", {"fault": "monitor-stall", "seconds": 1})
+        self.d.ok("PUT", "/v0/deployments/sync1/rules",
+                  {"monitoring": {"metrics": {"b": {"probe": "push"}}}})
+        self.d.ok("POST", "/v0/deployments/sync1/metrics", {"values": {"b": 5}}, expect=(202,))
+        # what does not exist is still refused, without waiting
+        status, doc, _ = self.d.post("/v0/deployments/sync1/metrics", {"values": {"a": 1}})
+        self.assertEqual((status, doc["field"]), (404, "values.a"))
+
+
 if __name__ == "__main__":
     unittest.main()
