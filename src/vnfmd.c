@@ -8,6 +8,7 @@
 #include "core/health.h"
 #include "core/service.h"
 #include "sol003/lccn.h"
+#include "core/outbox.h"
 #include "lcm/lifecycle.h"
 #include "lcm/recovery.h"
 #include "lcm/sites.h"
@@ -238,11 +239,12 @@ static void stop(struct daemon *d)
     c->txq = NULL;
     http_stop(c->http);
     c->http = NULL;
-    lccn_stop(c);
+    outbox_stop(c->outbox);
     service_unregister(c->services, "vim");
     service_unregister(c->services, "configuration");
     wpool_free(c->prov);
-    wpool_free(c->conf);
+    wpool_free(c->conf); /* deliveries in flight record their end */
+    outbox_free(c->outbox);
     lc_free_runs(c);
     lc_unwatch_all(c);
 }
@@ -329,6 +331,8 @@ static int init_core(struct daemon *d)
     if (!c->txq || !c->prov || !c->conf)
         return -ENOMEM;
     register_services(d);
+    outbox_new(c, d->cfg.outbox_key_max, d->cfg.outbox_max);
+    lccn_init(c);
     store_on_wal(c->st, on_wal, c);
     core_tx_begin(c);
     r = svc_bootstrap(c);
@@ -352,7 +356,7 @@ static int start(struct daemon *d)
         return -EIO;
     exec_init(c);
     lc_resume_all(c);
-    lccn_start(c);
+    outbox_start(c->outbox);
     exec_resume_all(c);
     c->monitor = monitor_new(c, err, sizeof(err));
     if (!c->monitor) {

@@ -74,6 +74,11 @@ static const struct opt opts[] = {
     {"callback-base", OPT_STR, O(callback_base), "URL",
      "where a relative Callback header (seed Table 3: 'Callback: /path') is sent (default: "
      "http://CLIENT-ADDRESS)"},
+    {"outbox-key-max", OPT_UINT, O(outbox_key_max), "N",
+     "notifications and callbacks kept undelivered per destination; beyond, the oldest is "
+     "dropped (default 1000)"},
+    {"outbox-max", OPT_UINT, O(outbox_max), "N",
+     "notifications and callbacks kept undelivered in all (default 20000)"},
     {"netconf", OPT_BOOL, O(netconf), NULL, "serve NETCONF over SSH (docs/NETCONF.md)"},
     {"netconf-listen", OPT_NC_LISTEN, 0, "HOST:PORT",
      "NETCONF address; implies --netconf (default 127.0.0.1:830)"},

@@ -30,7 +30,9 @@ struct config {
     char *log_level;
     char *config_file;
     bool fault_injection;
-    char *callback_base; /* absolute URL that relative Callback headers resolve against */
+    char *callback_base;     /* absolute URL that relative Callback headers resolve against */
+    unsigned outbox_key_max; /* outbox entries kept per destination (core/outbox.h) */
+    unsigned outbox_max;     /* outbox entries kept in all */
     /* NETCONF northbound interface (docs/NETCONF.md) */
     bool netconf;          /* --netconf, or implied by --netconf-listen */
     char *netconf_host;    /* default 127.0.0.1 */

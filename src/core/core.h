@@ -27,8 +27,8 @@ struct wpool;
 struct pool_job;
 struct health;
 struct http_server;
-struct lccn;
 struct services;
+struct outbox;
 
 #define TAG_LEN 6
 
@@ -64,7 +64,7 @@ struct core {
     uv_timer_t beat_timer; /* loop heartbeat and periodic work */
     uint64_t beat_ms;      /* monotonic ms of the last heartbeat (read by other threads) */
     bool stopping;
-    struct lccn *lccn; /* SOL003 notification sender (lccn.c), NULL when not started */
+    struct outbox *outbox; /* messages to other systems (outbox.h) */
 };
 
 /* Who makes a request. */

@@ -2,6 +2,7 @@
  * text exposition format 0.0.4). */
 #include "rest/api.h"
 #include "core/health.h"
+#include "core/outbox.h"
 #include "core/txq.h"
 #include "core/version.h"
 #include "core/wpool.h"
@@ -128,6 +129,43 @@ static void monitor_metrics(struct sbuf *b, struct monitor *m)
     sbuf_addf(b, "vnfm_monitor_cpu_seconds_total %.6f\n", st.loop_cpu_us / 1e6);
 }
 
+static void outbox_metrics(struct sbuf *b, struct outbox *ob)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } per[] = {
+        {"vnfm_outbox_pending", "gauge", "Messages waiting in the outbox, by channel.",
+         offsetof(struct outbox_channel_stats, pending)},
+        {"vnfm_outbox_attempts_total", "counter", "Deliveries tried, by channel.",
+         offsetof(struct outbox_channel_stats, attempts)},
+        {"vnfm_outbox_delivered_total", "counter", "Messages delivered (2xx), by channel.",
+         offsetof(struct outbox_channel_stats, delivered)},
+        {"vnfm_outbox_given_up_total", "counter",
+         "Messages given up after their last failed attempt, by channel.",
+         offsetof(struct outbox_channel_stats, given_up)},
+        {"vnfm_outbox_dropped_total", "counter",
+         "Messages dropped undelivered by a bound of the outbox, by channel.",
+         offsetof(struct outbox_channel_stats, dropped)},
+    };
+    struct outbox_stats st;
+
+    outbox_stats(ob, &st);
+    for (size_t k = 0; k < ARRAY_SIZE(per); k++) {
+        family(b, per[k].name, per[k].type, per[k].help);
+        for (unsigned i = 0; i < st.n; i++) {
+            const char *f = (const char *)&st.ch[i] + per[k].off;
+
+            sbuf_addf(b, "%s{channel=\"%s\"} %llu\n", per[k].name, st.ch[i].name,
+                      (unsigned long long)*(const uint64_t *)f);
+        }
+    }
+    family(b, "vnfm_outbox_destinations", "gauge", "Destinations with messages waiting.");
+    sbuf_addf(b, "vnfm_outbox_destinations %u\n", st.keys);
+    family(b, "vnfm_outbox_reads_total", "counter", "Outbox entries read from the store.");
+    sbuf_addf(b, "vnfm_outbox_reads_total %llu\n", (unsigned long long)st.reads);
+}
+
 static void own_metrics(struct rctx *r, struct sbuf *b)
 {
     static const char *const dep_states[] = {"deploying", "active",      "degraded", "healing",
@@ -155,6 +193,7 @@ static void own_metrics(struct rctx *r, struct sbuf *b)
     family(b, "vnfm_transactions_total", "counter", "Requests the transactor applied.");
     sbuf_addf(b, "vnfm_transactions_total %llu\n", (unsigned long long)txq_applied(r->c->txq));
     pool_metrics(b, (struct wpool *const[]){r->c->prov, r->c->conf}, 2);
+    outbox_metrics(b, r->c->outbox);
     if (r->c->monitor)
         monitor_metrics(b, r->c->monitor);
 }

@@ -1,14 +1,14 @@
 /* SOL003 lifecycle change notifications (F6; SOL003 5.3.5, 5.3.6, 5.3.8;
  * SOL013 5.5, 6.3).
  *
- * A notification is written into an outbox (the store's notifications)
- * inside the transaction of the change it reports, one per matching
- * subscription, so that it is neither lost to a crash nor sent for a change
- * that was rolled back. A sender on the loop hands them to the
- * configuration pool, one at a time per subscription and oldest first (so
- * a subscriber sees START before RESULT), and retries a failed delivery
- * with exponential backoff (0.5 s doubling, at most 60 s) up to
- * LCCN_MAX_ATTEMPTS times before it gives up and logs so. */
+ * A notification is written into the outbox (core/outbox.h, channel
+ * "sol003", keyed by the subscription) inside the transaction of the change
+ * it reports, one per matching subscription, so that it is neither lost to
+ * a crash nor sent for a change that was rolled back. The outbox delivers
+ * them one at a time per subscription and oldest first (so a subscriber
+ * sees START before RESULT), retrying a failed delivery after the
+ * subscription's backoff up to LCCN_MAX_ATTEMPTS times; each failure and
+ * the giving up are logged as api/notification events. */
 #ifndef VNFM_LCCN_H
 #define VNFM_LCCN_H
 
@@ -27,10 +27,8 @@ void lccn_op_changed(struct core *c, const json_t *op);
  * transaction. */
 void lccn_vnf_identifier(struct core *c, const json_t *dep, bool created);
 
-/* Starts delivering the outbox (after recovery), and stops (the pools
- * stop first; what is undelivered stays in the outbox for the next start). */
-void lccn_start(struct core *c);
-void lccn_stop(struct core *c);
+/* Registers the "sol003" channel with c's outbox. */
+void lccn_init(struct core *c);
 
 /* The API root of links in notifications: http://LISTEN-HOST:PORT (the
  * host name when listening on every address). Writes into buf. */

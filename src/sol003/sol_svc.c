@@ -8,6 +8,7 @@
  * root into t->query ("sol_version", "api_root"). */
 #include "sol003/sol_svc.h"
 #include "sol003/lccn.h"
+#include "core/outbox.h"
 #include "lcm/lifecycle.h"
 #include "lcm/sites.h"
 #include "lcm/svc_lcm.h"
@@ -891,7 +892,8 @@ void svc_sol_unsubscribe(struct core *c, struct txn *t)
 
     if (!sub || (!t->who.admin && (!owner || strcmp(owner, t->who.tenant) != 0)))
         result_not_found(&t->res, "subscription", t->args[0]);
-    else if (store_delete(c->st, STORE_SUBSCRIPTION, t->args[0]) == 0)
+    else if (store_delete(c->st, STORE_SUBSCRIPTION, t->args[0]) == 0 &&
+             outbox_forget(c, t->args[0]) >= 0) /* what it had pending */
         result_ok(&t->res, 204, NULL);
     else
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot delete the subscription");

@@ -9,6 +9,8 @@
 #include "unit.h"
 
 #include "core/bus.h"
+#include "core/outbox.h"
+#include "sol003/lccn.h"
 #include "lcm/lifecycle.h"
 #include "lcm/sites.h"
 #include "catalog/svc_catalog.h"
@@ -181,6 +183,8 @@ static int setup(void **state)
     C.txq = txq_new(&C);
     C.prov = wpool_new(&loop, "provisioning", 2);
     C.conf = wpool_new(&loop, "configuration", 1);
+    outbox_new(&C, 0, 0); /* not started: what it holds stays to be seen */
+    lccn_init(&C);
     snprintf(site->id, sizeof(site->id), "s1");
     snprintf(site->bridge, sizeof(site->bridge), "vbtest");
     site->ops = &fake_ops;
@@ -213,6 +217,7 @@ static int teardown(void **state)
     txq_free(C.txq);
     wpool_free(C.prov);
     wpool_free(C.conf);
+    outbox_free(C.outbox);
     lc_free_runs(&C);
     uv_run(&loop, UV_RUN_DEFAULT);
     free(hmap_del(&C.sites, "s1"));
