@@ -21,6 +21,15 @@ H1 = {"Version": "1.3.0"}
 ENDED = ("COMPLETED", "FAILED_TEMP", "FAILED", "ROLLED_BACK")
 
 
+def gate(d, name):
+    """A custom action that runs until the test opens it (creates the file
+    it returns, at most 30 s): the test acts while the operation is surely
+    in that stage, however slow the machine."""
+    opened = os.path.join(d.dir, name + ".open")
+    return script(os.path.join(d.dir, name + ".sh"),
+                  "for i in $(seq 600); do [ -e %s ] && exit 0; sleep 0.05; done\n" % opened), opened
+
+
 def sol_vnfd(vnfd_id="sol-web", **vdu_patch):
     """demo-web with a version, a vendor, an aspect of 1-4 and a flavour."""
     v = demo(vnfd_id, **vdu_patch)
@@ -377,7 +386,7 @@ class Sol003Test(DaemonTest):
         sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
 
     def test_busy_instance_409_and_cancel(self):
-        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 1.5\n")
+        slow, opened = gate(self.d, "slow")
         v = sol_vnfd("sol-slow")
         v["lifecycle"] = {"pre_deployment": [{"script": slow}]}
         self.d.onboard(v)
@@ -394,6 +403,7 @@ class Sol003Test(DaemonTest):
                expect=(202,))
         occ = sol.occ(occ_id)
         self.assertTrue(occ["isCancelPending"] or occ["operationState"] == "FAILED_TEMP", occ)
+        open(opened, "w").close()
         occ = sol.wait(occ_id)
         self.assertEqual(occ["operationState"], "FAILED_TEMP", occ)
         self.assertIn("cancelled", occ["error"]["detail"])
@@ -591,7 +601,7 @@ class Sol003Test(DaemonTest):
         wait_for(lambda: hook.for_op(op["id"])[-1:] == [("RESULT", "COMPLETED")], 10)
         self.assertEqual(hook.for_op(op["id"])[0], ("START", "PROCESSING"))
         # a native operation cancelled stops in failed_temp; the CLI rolls it back
-        slow = script(os.path.join(d.dir, "slow2.sh"), "sleep 1\n")
+        slow, opened = gate(d, "slow2")
         v = sol_vnfd("sol-slow2")
         v["lifecycle"] = {"post_deployment": [{"script": slow}]}
         d.onboard(v)
@@ -600,6 +610,7 @@ class Sol003Test(DaemonTest):
                  20)
         r = d.ctl("op", "cancel", op["id"])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        open(opened, "w").close()
         self.assertEqual(d.wait_op(op["id"])["state"], "failed_temp")
         self.assertEqual(sol.occ(op["id"])["operationState"], "FAILED_TEMP")
         r = d.ctl("op", "rollback", op["id"], "--wait")
