@@ -1,5 +1,6 @@
 /* vnfmd: the VNF manager daemon. See config.c (--help) and README.md. */
 #include "rest/api.h"
+#include "rest/callback.h"
 #include "netconf/netconf.h"
 #include "core/auth.h"
 #include "core/bus.h"
@@ -333,6 +334,7 @@ static int init_core(struct daemon *d)
     register_services(d);
     outbox_new(c, d->cfg.outbox_key_max, d->cfg.outbox_max);
     lccn_init(c);
+    callback_init(c);
     store_on_wal(c->st, on_wal, c);
     core_tx_begin(c);
     r = svc_bootstrap(c);

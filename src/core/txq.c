@@ -1,10 +1,11 @@
 #include "core/txq.h"
-#include "rest/callback.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+
+#define MAX_ON_APPLIED 4
 
 struct txq {
     struct core *core;
@@ -12,6 +13,8 @@ struct txq {
     pthread_mutex_t mu;
     struct txn *head, *tail;
     uint64_t next_seq, applied;
+    txq_applied_fn on_applied[MAX_ON_APPLIED];
+    unsigned n_on_applied;
 };
 
 struct txn *txn_new(txn_apply_fn apply, const char *name)
@@ -38,9 +41,17 @@ void txn_free(struct txn *t)
     free(t);
 }
 
-/* One request: authorization is part of apply (it knows the objects). */
-static void run_one(struct core *c, struct txn *t)
+void txq_on_applied(struct txq *q, txq_applied_fn fn)
 {
+    if (q->n_on_applied < MAX_ON_APPLIED)
+        q->on_applied[q->n_on_applied++] = fn;
+}
+
+/* One request: authorization is part of apply (it knows the objects). */
+static void run_one(struct txq *q, struct txn *t)
+{
+    struct core *c = q->core;
+
     if (core_tx_begin(c)) {
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store is not available");
         t->complete(t);
@@ -53,12 +64,14 @@ static void run_one(struct core *c, struct txn *t)
     if (t->res.status == 0)
         result_fail(&t->res, 500, "internal", NULL, NULL, "request '%s' produced no result",
                     t->name);
-    if (t->res.status >= 400)
+    if (t->res.status >= 400) {
         core_tx_abort(c);
-    else if (core_tx_commit(c))
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store could not commit");
-    else if (t->callback && t->res.status < 300 && t->res.status != 202)
-        notify_txn(c, t); /* a change made at once: its Callback hears now (para 47) */
+    } else {
+        for (unsigned i = 0; i < q->n_on_applied; i++)
+            q->on_applied[i](c, t);
+        if (core_tx_commit(c))
+            result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store could not commit");
+    }
     t->complete(t);
 }
 
@@ -81,7 +94,7 @@ static void on_async(uv_async_t *a)
     while (t) {
         struct txn *next = t->next;
 
-        run_one(q->core, t);
+        run_one(q, t);
         q->applied++;
         t = next;
     }

@@ -36,6 +36,12 @@ struct txn {
     char *xml_root; /* owned; NULL = "result" */
 };
 
+/* Observers of requests: fn runs for every request applied without error
+ * (status below 400), inside its transaction, just before the commit (a
+ * Callback is queued there, seed para 47). Up to 4. */
+typedef void (*txq_applied_fn)(struct core *c, const struct txn *t);
+void txq_on_applied(struct txq *q, txq_applied_fn fn);
+
 struct txq *txq_new(struct core *c);
 /* Completes what is queued with 503 and releases the queue. */
 void txq_free(struct txq *q);

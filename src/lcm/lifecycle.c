@@ -565,13 +565,7 @@ static void close_op(struct core *c, const char *op_id, const char *dep_id, cons
                err && strcmp(state, "completed") ? ": " : "",
                err && strcmp(state, "completed") ? err : "");
     lccn_op_changed(c, op);
-    if (doc_str(op, "callback")) {
-        json_t *pub = doc_public(op);
-
-        notify_post_as(c, doc_str(op, "callback"), pub, op_id,
-                       json_is_true(json_object_get(op, "_callback_xml")));
-        json_decref(pub);
-    }
+    callback_op_ended(c, op);
 out:
     core_tx_commit(c);
     if (op && c->on_op_end)

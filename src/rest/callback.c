@@ -1,123 +1,131 @@
+/* Callback notifications (callback.h): the "callback" channel of the
+ * outbox, keyed by the Callback URL. */
 #include "rest/callback.h"
 #include "rest/xml.h"
+#include "core/outbox.h"
 #include "core/txq.h"
-#include "core/wpool.h"
-#include "util/httpc.h"
+#include "util/doc.h"
+#include "util/jsonv.h"
 #include "util/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct notify_job {
-    struct wjob w;
-    struct core *c;
-    char *url, *body;
-    char *hdrs[5];   /* NULL terminated */
-    char what[96];   /* "operation op-..." or the request's name, for the event */
-    char object[96]; /* the event's object */
-    char op[40];     /* operation id, or empty */
-    struct httpc_resp resp;
-};
+#define ATTEMPTS 10
 
-static void notify_work(struct wjob *w)
+/* Queues doc for url in the open transaction: JSON, or XML under root with
+ * the ESC-* status headers (seed Table 4) for clients that spoke XML. what
+ * ("operation op-..." or the request's name) and object name it in events;
+ * op is the operation's id or NULL. */
+static void enqueue(struct core *c, const char *url, const json_t *doc, bool xml, const char *root,
+                    const char *txid, int code, const char *msg, const char *what,
+                    const char *object, const char *op)
 {
-    struct notify_job *j = (struct notify_job *)w;
-    struct httpc_req rq = {.url = j->url, .body = j->body, .headers = (const char *const *)j->hdrs};
-
-    httpc_do(&rq, &j->resp);
-}
-
-static void notify_done(struct wjob *w)
-{
-    struct notify_job *j = (struct notify_job *)w;
-    bool ok = httpc_ok(&j->resp);
-    char outcome[HTTPC_ERR_MAX];
-
-    httpc_outcome(&j->resp, outcome, sizeof(outcome));
-    if (!w->cancelled)
-        core_event(j->c, ok ? "info" : "warn", "api", "callback",
-                   json_pack("{s:s?, s:s, s:s}", "operation", *j->op ? j->op : NULL, "object",
-                             j->object, "result", ok ? "ok" : "failed"),
-                   "callback %s for %s %s%s%s", j->url, j->what,
-                   ok ? "delivered (" : "failed: ", outcome, ok ? ")" : "");
-    httpc_resp_done(&j->resp);
-    for (char **h = j->hdrs; *h; h++)
-        free(*h);
-    free(j->url);
-    free(j->body);
-    free(j);
-}
-
-/* The body and headers of a callback: JSON, or XML under root with the
- * ESC-* status headers (seed Table 4) for clients that spoke XML. */
-static struct notify_job *job_new(struct core *c, const char *url, const json_t *doc, bool xml,
-                                  const char *root, const char *txid, int code, const char *msg)
-{
-    struct notify_job *j = xcalloc(1, sizeof(*j));
+    json_t *hdrs = json_array();
     char line[600];
-    unsigned n = 0;
+    struct outbox_msg m = {.channel = "callback", .key = url, .object = object, .url = url};
 
-    j->w.work = notify_work;
-    j->w.done = notify_done;
-    j->c = c;
-    j->url = xstrdup(url);
-    j->body = xml ? xml_from_json(doc, root ? root : "result") : json_dumps(doc, JSON_COMPACT);
-    j->hdrs[n++] =
-        xstrdup(xml ? "Content-Type: " XML_MEDIA_TYPE : "Content-Type: application/json");
+    json_array_append_new(hdrs, json_string(xml ? "Content-Type: " XML_MEDIA_TYPE
+                                                : "Content-Type: application/json"));
     if (txid) {
         snprintf(line, sizeof(line), "ESC-Transaction-Id: %.200s", txid);
-        j->hdrs[n++] = xstrdup(line);
+        json_array_append_new(hdrs, json_string(line));
     }
     snprintf(line, sizeof(line), "ESC-Status-Code: %d", code);
-    j->hdrs[n++] = xstrdup(line);
+    json_array_append_new(hdrs, json_string(line));
     snprintf(line, sizeof(line), "ESC-Status-Message: %.500s", msg);
     for (char *p = line; *p; p++)
         if (*p == '\r' || *p == '\n')
             *p = ' ';
-    j->hdrs[n++] = xstrdup(line);
-    return j;
+    json_array_append_new(hdrs, json_string(line));
+    m.headers = hdrs;
+    if (xml) {
+        char *text = xml_from_json(doc, root ? root : "result");
+
+        m.body = json_string(text ? text : "");
+        free(text);
+    } else {
+        m.body = json_incref((json_t *)doc);
+    }
+    m.extra = json_pack("{s:s, s:s?}", "_what", what, "_operation", op);
+    outbox_put(c, &m);
 }
 
-void notify_post_as(struct core *c, const char *url, const json_t *doc, const char *op_id, bool xml)
+void callback_op_ended(struct core *c, const json_t *op)
 {
-    const char *state = json_string_value(json_object_get(doc, "state"));
-    const char *err = json_string_value(json_object_get(doc, "error"));
+    const char *state = doc_str(op, "state"), *err = doc_str(op, "error"), *id = doc_str(op, "id");
     bool ok = state && strcmp(state, "completed") == 0;
-    struct notify_job *j;
+    json_t *pub;
+    char what[96], obj[96];
 
-    j = job_new(c, url, doc, xml, "operation",
-                json_string_value(json_object_get(doc, "client_transaction_id")), ok ? 200 : 500,
-                ok    ? "Success"
-                : err ? err
-                      : "Failure");
-    snprintf(j->op, sizeof(j->op), "%s", op_id);
-    snprintf(j->what, sizeof(j->what), "operation %s", op_id);
-    snprintf(j->object, sizeof(j->object), "operation/%s", op_id);
-    wpool_submit(c->conf, &j->w);
+    if (!doc_str(op, "callback"))
+        return;
+    pub = doc_public(op);
+    snprintf(what, sizeof(what), "operation %s", id);
+    snprintf(obj, sizeof(obj), "operation/%s", id);
+    enqueue(c, doc_str(op, "callback"), pub, json_is_true(json_object_get(op, "_callback_xml")),
+            "operation", doc_str(op, "client_transaction_id"), ok ? 200 : 500,
+            ok    ? "Success"
+            : err ? err
+                  : "Failure",
+            what, obj, id);
+    json_decref(pub);
 }
 
-void notify_post(struct core *c, const char *url, const json_t *doc, const char *op_id)
+/* A change made at once (no lifecycle operation, e.g. the tenant of Table
+ * 3): its Callback hears the result, in the request's format, with the
+ * ESC-Transaction-Id of its Client-Transaction-Id (para 47). */
+static void applied(struct core *c, const struct txn *t)
 {
-    notify_post_as(c, url, doc, op_id, false);
-}
+    char what[96], obj[96];
+    json_t *doc;
 
-void notify_txn(struct core *c, const struct txn *t)
-{
-    json_t *doc = t->res.body  ? json_incref(t->res.body)
-                  : t->res.raw ? json_loads(t->res.raw, 0, NULL)
-                               : json_object();
-    struct notify_job *j;
-
+    if (!t->callback || t->res.status >= 300 || t->res.status == 202)
+        return;
+    doc = t->res.body  ? json_incref(t->res.body)
+          : t->res.raw ? json_loads(t->res.raw, 0, NULL)
+                       : json_object();
     if (!doc)
         doc = json_object();
-    j = job_new(c, t->callback, doc, t->xml, t->xml_root, t->client_txn_id, 200, "Success");
-    snprintf(j->what, sizeof(j->what), "'%s'", t->name);
+    snprintf(what, sizeof(what), "'%s'", t->name);
     if (t->args[0])
-        snprintf(j->object, sizeof(j->object), "%s/%s", t->xml_root ? t->xml_root : "object",
-                 t->args[0]);
+        snprintf(obj, sizeof(obj), "%s/%s", t->xml_root ? t->xml_root : "object", t->args[0]);
     else
-        snprintf(j->object, sizeof(j->object), "%s", t->name);
+        snprintf(obj, sizeof(obj), "%s", t->name);
+    enqueue(c, t->callback, doc, t->xml, t->xml_root, t->client_txn_id, 200, "Success", what, obj,
+            NULL);
     json_decref(doc);
-    wpool_submit(c->conf, &j->w);
+}
+
+/* An api/callback event for each outcome (a drop is the outbox's). */
+static void report(struct core *c, const json_t *rec, const struct outbox_outcome *o)
+{
+    bool ok = o->result == OUTBOX_DELIVERED, last = o->result == OUTBOX_GIVEN_UP;
+    json_t *f;
+
+    if (o->result == OUTBOX_DROPPED)
+        return;
+    f = json_pack("{s:s?, s:s?, s:s}", "operation", doc_str(rec, "_operation"), "object",
+                  doc_str(rec, "object"), "result", ok ? "ok" : "failed");
+    if (ok)
+        core_event(c, "info", "api", "callback", f, "callback %s for %s delivered (%s)",
+                   jv_str(rec, "_url", ""), jv_str(rec, "_what", "?"), o->why);
+    else
+        core_event(c, last ? "error" : "warn", "api", "callback", f,
+                   "callback %s for %s failed: %s (attempt %u of %u%s)", jv_str(rec, "_url", ""),
+                   jv_str(rec, "_what", "?"), o->why, o->attempt, o->attempts,
+                   last ? ", given up" : "");
+}
+
+static const struct outbox_channel channel = {
+    .name = "callback",
+    .attempts = ATTEMPTS,
+    .report = report,
+};
+
+void callback_init(struct core *c)
+{
+    outbox_register(c->outbox, &channel);
+    txq_on_applied(c->txq, applied);
 }

@@ -1,23 +1,22 @@
-/* Callback notifications: the finished operation (or the result of a
- * request applied at once) is POSTed to the URL a client gave in the
- * Callback header (seed para 47), as JSON or, for XML clients, as XML. */
-#ifndef VNFM_NOTIFY_H
-#define VNFM_NOTIFY_H
+/* Callback notifications (seed para 47): the finished operation, or the
+ * result of a request applied at once, is POSTed to the URL a client gave
+ * in the Callback header, as JSON or, for XML clients, as XML with the
+ * ESC-* status headers (seed Table 4).
+ *
+ * They are messages of the outbox (core/outbox.h, channel "callback",
+ * keyed by the URL), written in the transaction of the change they report
+ * and retried up to 10 times; each outcome is an api/callback event. */
+#ifndef VNFM_CALLBACK_H
+#define VNFM_CALLBACK_H
 
 #include "core/core.h"
 
-/* Sends doc to url from the configuration pool; the outcome is logged as
- * an event. doc is copied. */
-void notify_post(struct core *c, const char *url, const json_t *doc, const char *op_id);
-/* notify_post for a client that spoke XML when xml: the operation as an
- * <operation> document with the ESC-* status headers (seed Table 4). */
-void notify_post_as(struct core *c, const char *url, const json_t *doc, const char *op_id,
-                    bool xml);
+/* Registers the channel with c's outbox, and with c's transactor the
+ * callbacks of requests applied at once. */
+void callback_init(struct core *c);
 
-struct txn;
-/* Sends the result of a request applied at once (no lifecycle operation,
- * e.g. the tenant of Table 3) to its Callback, in the request's format,
- * with the ESC-Transaction-Id of its Client-Transaction-Id. */
-void notify_txn(struct core *c, const struct txn *t);
+/* Queues the Callback of operation op (its final record; nothing when it
+ * has none) in the open transaction. */
+void callback_op_ended(struct core *c, const json_t *op);
 
 #endif
