@@ -8,25 +8,27 @@
  * sequence (each after the previous one, whatever its outcome), in parallel,
  * or chained (the next only after the previous one succeeded; a failure
  * skips the rest). Scale and heal actions are lifecycle operations marked
- * automatic and tied to the decision; notify and custom scripts run on the
- * configuration pool.
+ * automatic and tied to the decision; custom scripts run on the
+ * configuration pool; a notify action is a message of the outbox (channel
+ * "webhook", keyed by its URL, one attempt: a failure fails the action).
  *
  * Every state change is written to the decision before it acts, so after a
  * crash exec_resume_all() carries every running decision on: operations
- * resume by themselves and report here when they end; scripts and
- * notifications that were running run again (they must be idempotent, as
- * the custom actions of stages are).
+ * resume by themselves and report here when they end; a notification
+ * waits in the outbox, written with its action's start; scripts that were
+ * running run again (they must be idempotent, as the custom actions of
+ * stages are).
  */
 #include "policy/executor.h"
 #include "lcm/deploy_ops.h"
 #include "lcm/lifecycle.h"
 #include "policy/svc_policy.h"
+#include "core/outbox.h"
 #include "core/txq.h"
 #include "core/wpool.h"
 #include "catalog/vnfd.h"
 #include "util/ids.h"
 #include "util/log.h"
-#include "util/httpc.h"
 #include "util/mem.h"
 #include "util/net4.h"
 #include "util/sbuf.h"
@@ -228,38 +230,83 @@ static void do_log(struct core *c, json_t *d, json_t *a)
     set_state(a, "completed", NULL);
 }
 
-/* ---- notify and script: on the configuration pool ---- */
+/* ---- notify: a message of the outbox ---- */
+
+/* The id of action index's message: one at a time per action, and found
+ * again after a restart (resume_action). */
+static void notify_id(const char *decision, size_t index, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.%zu", decision, index);
+}
+
+static void start_notify(struct core *c, json_t *d, json_t *a, size_t index)
+{
+    char id[64], obj[64];
+    struct outbox_msg m = {.channel = "webhook",
+                           .key = jv_str(json_object_get(a, "params"), "url", ""),
+                           .id = id,
+                           .object = obj,
+                           .url = jv_str(json_object_get(a, "params"), "url", ""),
+                           .body = doc_public(d),
+                           .headers = json_pack("[s]", "Content-Type: application/json"),
+                           .extra = json_pack("{s:s, s:I}", "_decision", doc_str(d, "id"), "_index",
+                                              (json_int_t)index)};
+
+    notify_id(doc_str(d, "id"), index, id, sizeof(id));
+    snprintf(obj, sizeof(obj), "decision/%s", doc_str(d, "id"));
+    if (outbox_put(c, &m))
+        set_state(a, "failed", "the notification could not be queued");
+    else
+        set_state(a, "running", NULL);
+}
+
+/* The end of a notify action's message: its action completes or fails,
+ * and the decision moves on after the commit. */
+static void notify_report(struct core *c, const json_t *rec, const struct outbox_outcome *o)
+{
+    json_t *d = core_load(c, STORE_DECISION, doc_str(rec, "_decision")), *a;
+    char err[512];
+
+    if (o->result == OUTBOX_FAILED || !d)
+        goto out;
+    a = json_array_get(json_object_get(d, "actions"), (size_t)doc_int(rec, "_index", 0));
+    if (!a || strcmp(jv_str(a, "state", ""), "running") != 0)
+        goto out;
+    if (o->status)
+        snprintf(err, sizeof(err), "%s answered HTTP %ld", jv_str(rec, "_url", ""), o->status);
+    else
+        snprintf(err, sizeof(err), "%s: %s", jv_str(rec, "_url", ""), o->why);
+    set_state(a, o->result == OUTBOX_DELIVERED ? "completed" : "failed",
+              o->result == OUTBOX_DELIVERED ? NULL : err);
+    save(c, STORE_DECISION, d);
+    core_after_commit(c, kick_after_commit, xstrdup(doc_str(d, "id")), free);
+out:
+    json_decref(d);
+}
+
+static const struct outbox_channel webhook = {
+    .name = "webhook",
+    .attempts = 1,
+    .report = notify_report,
+};
+
+/* ---- script: on the configuration pool ---- */
 
 struct exjob {
     struct wjob w;
     struct core *c;
     char decision[40];
     size_t index;
-    char *url, *body;
+    char *body;
     char **argv, **envp;
     unsigned timeout_ms;
     int rc;
     char err[512];
 };
 
-static void notify_work(struct exjob *j)
+static void script_work(struct wjob *w)
 {
-    const char *hdrs[] = {"Content-Type: application/json", NULL};
-    struct httpc_req rq = {.url = j->url, .body = j->body, .headers = hdrs};
-    struct httpc_resp resp;
-    char why[HTTPC_ERR_MAX];
-
-    httpc_do(&rq, &resp);
-    j->rc = httpc_ok(&resp) ? 0 : -EIO;
-    if (j->rc && resp.status)
-        snprintf(j->err, sizeof(j->err), "%s answered HTTP %ld", j->url, resp.status);
-    else if (j->rc)
-        snprintf(j->err, sizeof(j->err), "%s: %s", j->url, httpc_outcome(&resp, why, sizeof(why)));
-    httpc_resp_done(&resp);
-}
-
-static void script_work(struct exjob *j)
-{
+    struct exjob *j = (struct exjob *)w;
     struct sbuf out = SBUF_INIT;
     int status = 0,
         r = spawn_run(j->argv, j->envp, j->body, j->timeout_ms, &out, SCRIPT_OUT_MAX, &status);
@@ -273,16 +320,6 @@ static void script_work(struct exjob *j)
         snprintf(j->err, sizeof(j->err), "%s %s: %.300s", j->argv[0],
                  spawn_status_str(status, how, sizeof(how)), sbuf_str(&out));
     sbuf_done(&out);
-}
-
-static void exjob_work(struct wjob *w)
-{
-    struct exjob *j = (struct exjob *)w;
-
-    if (j->url)
-        notify_work(j);
-    else
-        script_work(j);
 }
 
 static void strv_free(char **v)
@@ -310,7 +347,6 @@ static void exjob_done(struct wjob *w)
         core_after_commit(c, kick_after_commit, xstrdup(j->decision), free);
         core_tx_commit(c);
     }
-    free(j->url);
     free(j->body);
     strv_free(j->argv);
     strv_free(j->envp);
@@ -345,26 +381,22 @@ static char **script_env(const json_t *d)
     return envp;
 }
 
-static void start_job(struct core *c, json_t *d, json_t *a, size_t index)
+static void start_script(struct core *c, json_t *d, json_t *a, size_t index)
 {
     const json_t *p = json_object_get(a, "params");
     struct exjob *j = xcalloc(1, sizeof(*j));
     json_t *pub = doc_public(d);
 
-    j->w.work = exjob_work;
+    j->w.work = script_work;
     j->w.done = exjob_done;
     j->c = c;
     j->index = index;
     snprintf(j->decision, sizeof(j->decision), "%s", doc_str(d, "id"));
     j->body = json_dumps(pub, JSON_COMPACT);
     json_decref(pub);
-    if (strcmp(jv_str(a, "action", ""), "notify") == 0) {
-        j->url = xstrdup(jv_str(p, "url", ""));
-    } else {
-        j->argv = script_argv(p);
-        j->envp = script_env(d);
-        j->timeout_ms = (unsigned)jv_int(p, "timeout_s", 60) * 1000;
-    }
+    j->argv = script_argv(p);
+    j->envp = script_env(d);
+    j->timeout_ms = (unsigned)jv_int(p, "timeout_s", 60) * 1000;
     set_state(a, "running", NULL);
     wpool_submit(c->conf, &j->w);
 }
@@ -388,8 +420,10 @@ static void start_action(struct core *c, json_t *d, size_t index, json_t *dep)
         start_heal(c, d, a, dep);
     else if (strcmp(kind, "log") == 0)
         do_log(c, d, a);
+    else if (strcmp(kind, "notify") == 0)
+        start_notify(c, d, a, index);
     else
-        start_job(c, d, a, index);
+        start_script(c, d, a, index);
     if (doc_str(a, "operation")) { /* the deployment record changed: read it again */
         json_t *fresh = core_load(c, STORE_DEPLOYMENT, doc_str(dep, "id"));
 
@@ -699,18 +733,26 @@ static void op_end(struct core *c, const json_t *op)
 void exec_init(struct core *c)
 {
     c->on_op_end = op_end;
+    outbox_register(c->outbox, &webhook);
 }
 
 /* A running action after a restart: an operation that ended meanwhile is
- * taken as it ended; a job that was running runs again. */
-static void resume_action(struct core *c, json_t *a)
+ * taken as it ended; a notification still in the outbox goes on there; a
+ * script that was running runs again. */
+static void resume_action(struct core *c, const json_t *d, json_t *a, size_t index)
 {
-    json_t *op;
+    char id[64];
+    json_t *op, *msg;
 
     if (strcmp(jv_str(a, "state", ""), "running") != 0)
         return;
     if (!doc_str(a, "operation")) {
-        doc_set_str(a, "state", "pending");
+        notify_id(doc_str(d, "id"), index, id, sizeof(id));
+        msg =
+            strcmp(jv_str(a, "action", ""), "notify") == 0 ? core_load(c, STORE_OUTBOX, id) : NULL;
+        if (!msg)
+            doc_set_str(a, "state", "pending");
+        json_decref(msg);
         return;
     }
     op = core_load(c, STORE_OP, doc_str(a, "operation"));
@@ -738,7 +780,7 @@ void exec_resume_all(struct core *c)
     {
         json_array_foreach(json_object_get(d, "actions"), k, a)
         {
-            resume_action(c, a);
+            resume_action(c, d, a, k);
         }
         save(c, STORE_DECISION, d);
         core_after_commit(c, kick_after_commit, xstrdup(doc_str(d, "id")), free);
