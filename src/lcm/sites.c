@@ -103,6 +103,25 @@ static void site_free(struct site_rt *s)
     free(s);
 }
 
+/* What the driver of site s is opened with; its strings live in doc. */
+static struct vim_site vim_site_of(struct core *c, const struct site_rt *s, const json_t *doc)
+{
+    return (struct vim_site){.name = s->id,
+                             .tag = c->tag,
+                             .data_dir = c->cfg->data_dir,
+                             .bridge = s->bridge,
+                             .gateway = s->gateway,
+                             .prefix_len = s->prefix_len,
+                             .options = json_object_get(doc, "options")};
+}
+
+/* The health of a site whose driver did not open: without the privileges
+ * the VIM needs, the manager lacks its credentials for it. */
+static enum vim_health open_health(int r)
+{
+    return r == -EPERM || r == -EACCES ? VIM_NO_CREDENTIALS : VIM_UNREACHABLE;
+}
+
 static struct site_rt *site_open(struct core *c, const json_t *doc)
 {
     struct site_rt *s = xcalloc(1, sizeof(*s));
@@ -114,23 +133,17 @@ static struct site_rt *site_open(struct core *c, const json_t *doc)
     snprintf(s->bridge, sizeof(s->bridge), "%s", doc_str(doc, "bridge"));
     s->ops = vim_driver_find(doc_str(doc, "driver"));
     if (!s->ops || cidr_parse(doc_str(doc, "subnet"), &s->net, &s->prefix_len)) {
+        s->ops = NULL;
         s->health = VIM_UNREACHABLE;
         snprintf(s->health_msg, sizeof(s->health_msg), "site %s: unknown driver or subnet", s->id);
         return s;
     }
     s->gateway = s->net + 1;
-    vs = (struct vim_site){.name = s->id,
-                           .tag = c->tag,
-                           .data_dir = c->cfg->data_dir,
-                           .bridge = s->bridge,
-                           .gateway = s->gateway,
-                           .prefix_len = s->prefix_len,
-                           .options = json_object_get(doc, "options")};
+    vs = vim_site_of(c, s, doc);
     r = s->ops->open(&vs, &s->vim, &err);
     if (r) {
         s->vim = NULL;
-        /* without the privileges the VIM needs, the manager lacks its credentials */
-        s->health = r == -EPERM || r == -EACCES ? VIM_NO_CREDENTIALS : VIM_UNREACHABLE;
+        s->health = open_health(r);
         snprintf(s->health_msg, sizeof(s->health_msg), "%s", err.msg);
         log_error("site %s: cannot open the %s VIM: %s", s->id, s->ops->name, err.msg);
     }
@@ -191,22 +204,85 @@ static void check_work(struct wjob *w)
     j->health = j->site->ops->check(j->site->vim, &j->err);
 }
 
+/* A site's VIM health changed: an event, and the health service told. */
+static void site_set_health(struct core *c, struct site_rt *s, enum vim_health h, const char *msg)
+{
+    if (h == s->health && strcmp(msg, s->health_msg) == 0)
+        return;
+    core_event(c, h == VIM_OK ? "info" : "error", "vim", "health",
+               json_pack("{s:s, s:s}", "object", "site", "result", vim_health_name(h)),
+               "site %s: VIM %s%s%s", s->id, vim_health_name(h), *msg ? ": " : "", msg);
+    s->health = h;
+    snprintf(s->health_msg, sizeof(s->health_msg), "%s", msg);
+    health_set_vim(c->health, s->id, vim_health_name(s->health), s->health_msg);
+}
+
 static void check_done(struct wjob *w)
 {
     struct check_job *j = (struct check_job *)w;
+
+    j->site->checking = false;
+    if (!w->cancelled)
+        site_set_health(j->c, j->site, j->health, j->err.msg);
+    free(j);
+}
+
+/* A site whose driver did not open is tried again (its subnet may have
+ * become free, its bridge been removed: issue 10 finding 11). */
+struct open_job {
+    struct wjob w;
+    struct core *c;
+    struct site_rt *site;
+    json_t *doc;
+    void *vim;
+    int r;
+    struct vim_err err;
+};
+
+static void open_work(struct wjob *w)
+{
+    struct open_job *j = (struct open_job *)w;
+    struct vim_site vs = vim_site_of(j->c, j->site, j->doc);
+
+    j->r = j->site->ops->open(&vs, &j->vim, &j->err);
+}
+
+static void open_done(struct wjob *w)
+{
+    struct open_job *j = (struct open_job *)w;
     struct site_rt *s = j->site;
 
     s->checking = false;
-    if (!w->cancelled && (j->health != s->health || strcmp(j->err.msg, s->health_msg) != 0)) {
-        core_event(j->c, j->health == VIM_OK ? "info" : "error", "vim", "health",
-                   json_pack("{s:s, s:s}", "object", "site", "result", vim_health_name(j->health)),
-                   "site %s: VIM %s%s%s", s->id, vim_health_name(j->health),
-                   *j->err.msg ? ": " : "", j->err.msg);
-        s->health = j->health;
-        snprintf(s->health_msg, sizeof(s->health_msg), "%s", j->err.msg);
-        health_set_vim(j->c->health, s->id, vim_health_name(s->health), s->health_msg);
+    if (w->cancelled) {
+        if (j->r == 0)
+            s->ops->close(j->vim);
+    } else if (j->r == 0) {
+        s->vim = j->vim;
+        j->err.msg[0] = '\0';
+        site_set_health(j->c, s, VIM_OK, "");
+        log_info("site %s: the %s VIM opened", s->id, s->ops->name);
+    } else {
+        site_set_health(j->c, s, open_health(j->r), j->err.msg);
     }
+    json_decref(j->doc);
     free(j);
+}
+
+static void submit_open(struct core *c, struct site_rt *s)
+{
+    struct open_job *j = xcalloc(1, sizeof(*j));
+
+    j->doc = core_load(c, STORE_SITE, s->id);
+    if (!j->doc) {
+        free(j);
+        return;
+    }
+    j->w.work = open_work;
+    j->w.done = open_done;
+    j->c = c;
+    j->site = s;
+    s->checking = true;
+    wpool_submit(c->prov, &j->w);
 }
 
 void sites_check_all(struct core *c)
@@ -218,8 +294,12 @@ void sites_check_all(struct core *c)
         struct site_rt *s = e->value;
         struct check_job *j;
 
-        if (!s->vim || s->checking)
+        if (!s->ops || s->checking)
             continue;
+        if (!s->vim) {
+            submit_open(c, s);
+            continue;
+        }
         j = xcalloc(1, sizeof(*j));
         j->w.work = check_work;
         j->w.done = check_done;

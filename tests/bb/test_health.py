@@ -1,4 +1,5 @@
 """Health codes of Table 5 (F9), each reached through its real cause."""
+import glob
 import os
 import sqlite3
 import subprocess
@@ -102,6 +103,30 @@ class HealthVimTest(unittest.TestCase):
             wait_for(lambda: health(d)[1]["code"] == 2000, 15, 0.2, "health 2000 again")
         finally:
             d.cleanup()
+
+    def test_subnet_of_another_manager(self):
+        """A site whose subnet another manager's bridge holds reports 2020
+        naming that manager and the remedy, leaves nothing on the host, and
+        opens once the other manager has stopped (its bridge goes with it:
+        issue 10 finding 11)."""
+        a = Daemon().start()
+        b = Daemon(subnet=a.subnet)
+        try:
+            b.start()
+            doc = health(b)[1]
+            self.assertEqual(doc["code"], 2020, doc)
+            msg = doc["vims"][0]["message"]
+            self.assertIn("vnfm instance " + a.tag, msg)
+            self.assertIn("vnfmd --cleanup " + a.tag, msg)
+            self.assertEqual(glob.glob("/sys/fs/cgroup/*/vnfm/" + b.tag), [])
+            a.cleanup()  # a clean stop with no VI: its bridge goes
+            self.assertFalse(a.has_bridge())
+            wait_for(lambda: health(b)[1]["code"] == 2000, 15, 0.2, "the site opened")
+            b.onboard("demo-web")
+            b.deploy("after", "demo-web")
+        finally:
+            a.cleanup()
+            b.cleanup()
 
     def test_no_vim_credentials_is_2030(self):
         """Without CAP_NET_ADMIN and CAP_SYS_ADMIN the proc VIM cannot act for

@@ -272,6 +272,10 @@ class Daemon:
         out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
         return [v for v in vi_ids if ("vh" + v) in out]
 
+    def has_bridge(self):
+        return subprocess.run(["ip", "link", "show", "vb%s0" % self.tag],
+                              capture_output=True).returncode == 0
+
     def bridge(self):
         return self.get("/v0/sites/" + self.site)[1]["bridge"]
 
@@ -289,6 +293,8 @@ class Daemon:
                 own = (glob.glob("/sys/fs/cgroup/*/vnfm/%s" % self.tag) +
                        glob.glob("/sys/fs/cgroup/vnfm/%s" % self.tag))
                 assert own == [], "the manager's own cgroups left: %s" % own
+                # and the site's bridge, which no VI uses any more
+                assert not self.has_bridge(), "bridge vb%s0 left" % self.tag
         finally:
             if self.proc and self.proc.poll() is None:
                 self.kill9()

@@ -124,13 +124,15 @@ static struct ifinfomsg *link_msg(struct nlreq *r, unsigned short type, unsigned
     return ifi;
 }
 
-int nl_bridge_add(const char *name)
+int nl_bridge_add(const char *name, const uint8_t *mac)
 {
     struct nlreq r;
     struct rtattr *info;
 
     link_msg(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
+    if (mac)
+        attr(&r, IFLA_ADDRESS, mac, 6);
     info = nest(&r, IFLA_LINKINFO);
     attr(&r, IFLA_INFO_KIND, "bridge", 7);
     nest_end(&r, info);
@@ -155,7 +157,8 @@ int nl_veth_add(const char *host, const char *peer, int netns_fd, const uint8_t 
     attr(&r, IFLA_IFNAME, peer, strlen(peer) + 1);
     if (peer_mac)
         attr(&r, IFLA_ADDRESS, peer_mac, 6);
-    attr(&r, IFLA_NET_NS_FD, &fd, sizeof(fd));
+    if (netns_fd >= 0)
+        attr(&r, IFLA_NET_NS_FD, &fd, sizeof(fd));
     nest_end(&r, pi);
     nest_end(&r, data);
     nest_end(&r, info);
@@ -261,18 +264,36 @@ int nl_route_default(uint32_t gw)
     return ret == -EEXIST ? 0 : ret;
 }
 
-int nl_neigh_set(int ifindex, uint32_t addr, const uint8_t *mac)
+static struct ndmsg *neigh_msg(struct nlreq *r, unsigned short type, unsigned short flags,
+                               int ifindex, uint32_t addr)
 {
-    struct nlreq r;
     struct ndmsg *nd;
     uint32_t a = htonl(addr);
 
-    init(&r, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
-    nd = put(&r, sizeof(*nd));
+    init(r, type, flags);
+    nd = put(r, sizeof(*nd));
     nd->ndm_family = AF_INET;
     nd->ndm_ifindex = ifindex;
-    nd->ndm_state = NUD_REACHABLE;
-    attr(&r, NDA_DST, &a, sizeof(a));
+    attr(r, NDA_DST, &a, sizeof(a));
+    return nd;
+}
+
+int nl_neigh_set(int ifindex, uint32_t addr, const uint8_t *mac)
+{
+    struct nlreq r;
+
+    neigh_msg(&r, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, ifindex, addr)->ndm_state =
+        NUD_PERMANENT;
     attr(&r, NDA_LLADDR, mac, 6);
     return talk(&r);
+}
+
+int nl_neigh_del(int ifindex, uint32_t addr)
+{
+    struct nlreq r;
+    int ret;
+
+    neigh_msg(&r, RTM_DELNEIGH, 0, ifindex, addr);
+    ret = talk(&r);
+    return ret == -ENOENT ? 0 : ret;
 }

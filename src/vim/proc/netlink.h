@@ -17,10 +17,13 @@ void nl_use(int fd);
 
 /* Interface index by name, or -ENODEV. */
 int nl_ifindex(const char *name);
-int nl_bridge_add(const char *name);
+/* A bridge with the MAC address mac (6 bytes): a bridge without one of
+ * its own takes the lowest of its ports', which changes as ports come and
+ * go, and the hosts that cached the old one lose it. */
+int nl_bridge_add(const char *name, const uint8_t *mac);
 /* A veth pair: host in the caller's namespace, peer created directly in
- * the namespace of netns_fd with the MAC address peer_mac (6 bytes; NULL =
- * random). */
+ * the namespace of netns_fd (-1: the caller's too) with the MAC address
+ * peer_mac (6 bytes; NULL = random). */
 int nl_veth_add(const char *host, const char *peer, int netns_fd, const uint8_t *peer_mac);
 /* Sets the link up (or down) and, when master > 0, plugs it into a bridge. */
 int nl_link_set(int ifindex, bool up, int master);
@@ -36,8 +39,11 @@ int nl_link_is_up(const char *name);
 int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix_len);
 /* Adds the default route via gw (host byte order); an existing one is fine. */
 int nl_route_default(uint32_t gw);
-/* Tells the neighbour cache of ifindex that addr is at mac (a reachable
- * entry, not a permanent one: the kernel ages it as it would a learnt one). */
+/* Tells the neighbour cache of ifindex that addr is at mac, for good (a
+ * permanent entry: no ARP, not flushed when the link's carrier drops, not
+ * counted against the table's gc_thresh limits). */
 int nl_neigh_set(int ifindex, uint32_t addr, const uint8_t *mac);
+/* Removes that entry; a missing one is fine. */
+int nl_neigh_del(int ifindex, uint32_t addr);
 
 #endif

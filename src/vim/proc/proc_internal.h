@@ -5,6 +5,8 @@
 #include "vim/proc/cgroup.h"
 #include "vim/vim.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -17,15 +19,33 @@ struct proc_vim {
     uint32_t gateway;
     unsigned prefix_len;
     struct cgroups cg;
-    struct slots *slots; /* warm VI slots (its thread runs even when it keeps none) */
+    struct slots *slots;     /* warm VI slots (its thread runs even when it keeps none) */
+    pthread_mutex_t plug_mu; /* choosing a bridge with a free port (proc_bridge.c) */
 };
+
+/* Fills err (when given) with "what: strerror(-r)" and returns r. */
+int proc_fail(struct vim_err *err, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The network namespace of a VI: vnfm-TAG-ID. */
 void proc_ns_name(const struct proc_vim *v, const char *vi, char *buf, size_t len);
 /* Host side of a VI's interface k: "vh" + VI id (+ k), at most 13 chars. */
 void proc_host_if(const char *vi, unsigned k, char *buf, size_t len);
-/* The MAC address of an interface with an address, NULL without one. */
-const uint8_t *proc_nic_mac(const struct vi_nic *nic, uint8_t mac[6]);
+
+/* ---- the site's bridges (proc_bridge.c) ---- */
+
+/* The MAC address of an interface with address addr (02:76 and its four
+ * bytes), NULL for 0. VIs and the bridges (by their gateway) have theirs. */
+const uint8_t *proc_mac(uint32_t addr, uint8_t mac[6]);
+/* Makes the site's bridge (or takes the one a run before made): its MAC,
+ * the gateway address, up; refuses a subnet another interface uses; sizes
+ * the kernel's neighbour table for the site. */
+int bridge_open(struct proc_vim *v, struct vim_err *err);
+/* Removes the site's bridges when no VI is plugged into them any more. */
+void bridge_close(const struct proc_vim *v);
+/* Plugs link ifindex into the site's bridge, or into a leaf bridge of it
+ * when that has no port left (made as needed), and sets it up or down. */
+int bridge_plug(struct proc_vim *v, int ifindex, bool up);
 
 /* ---- warm VI slots (proc_slots.c) ----
  * A slot is what a VI deployment makes (cgroups, a network namespace with

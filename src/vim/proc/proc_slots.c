@@ -107,7 +107,7 @@ static struct slot *slot_make(struct proc_vim *v)
 {
     struct slot *s = xcalloc(1, sizeof(*s));
     char ns[96], host[16];
-    int fd = -1, br, r;
+    int fd = -1, r;
 
     s->nl = -1;
     id_random(s->id, SLOT_PREFIX, 6);
@@ -123,7 +123,7 @@ static struct slot *slot_make(struct proc_vim *v)
     if (r == 0)
         r = (s->host_idx = nl_ifindex(host)) < 0 ? s->host_idx : 0;
     if (r == 0) /* plugged into the bridge, down until a VI takes it */
-        r = (br = nl_ifindex(v->bridge)) < 0 ? br : nl_link_set(s->host_idx, false, br);
+        r = bridge_plug(v, s->host_idx, false);
     if (r == 0)
         r = netns_run(fd, slot_inside, s);
     if (fd >= 0)
@@ -304,13 +304,15 @@ static int configure(const struct slot *s, const struct vi_nic *nic)
     int r;
 
     nl_use(s->nl);
-    r = nl_link_set_mac(s->eth_idx, proc_nic_mac(nic, mac));
+    r = nl_link_set_mac(s->eth_idx, proc_mac(nic->addr, mac));
     if (r == 0)
         r = nl_addr_add(s->eth_idx, nic->addr, nic->prefix_len);
     if (r == 0)
         r = nl_link_set(s->eth_idx, true, 0);
     if (r == 0 && nic->gateway)
         r = nl_route_default(nic->gateway);
+    if (r == 0 && nic->gateway) /* the bridge's, for good (proc_bridge.c) */
+        r = nl_neigh_set(s->eth_idx, nic->gateway, proc_mac(nic->gateway, mac));
     nl_use(-1);
     return r;
 }
@@ -358,7 +360,7 @@ static int claim(struct proc_vim *v, struct slot *s, const struct vi_spec *spec)
     if (r == 0)
         r = configure(s, nic);
     if (r == 0)
-        nl_neigh_set(br, nic->addr, proc_nic_mac(nic, mac)); /* see plug_nics */
+        nl_neigh_set(br, nic->addr, proc_mac(nic->addr, mac)); /* see plug_nics */
     beside_join(&b);
     r = r ? r : cg.r;
     if (r) { /* leave nothing of the slot under the VI's names but its cgroups,

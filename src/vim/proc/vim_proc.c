@@ -38,10 +38,7 @@
 
 #define KILL_WAIT_MS 2000
 
-static int fail(struct vim_err *err, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct vim_err *err, int r, const char *fmt, ...)
+int proc_fail(struct vim_err *err, int r, const char *fmt, ...)
 {
     char what[VIM_ERR_MAX - 64];
     va_list ap;
@@ -238,18 +235,18 @@ static int open_fds(struct proc_vim *v, const struct vi_spec *spec, struct child
     proc_ns_name(v, spec->id, ns, sizeof(ns));
     f->n_cg = cg_open_procs(&v->cg, spec->id, f->cg);
     if (f->n_cg < 0) {
-        r = fail(err, f->n_cg, "%s: cgroup", spec->name);
+        r = proc_fail(err, f->n_cg, "%s: cgroup", spec->name);
         f->n_cg = 0;
         goto out;
     }
     f->netns = netns_open(ns);
     if (f->netns < 0) {
-        r = fail(err, f->netns, "%s: network namespace %s", spec->name, ns);
+        r = proc_fail(err, f->netns, "%s: network namespace %s", spec->name, ns);
         goto out;
     }
     f->console = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     f->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    r = f->console < 0 || f->devnull < 0 ? fail(err, -errno, "%s", log) : 0;
+    r = f->console < 0 || f->devnull < 0 ? proc_fail(err, -errno, "%s", log) : 0;
 out:
     free(log);
     if (r)
@@ -269,18 +266,18 @@ static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *
     int r, pidfd;
 
     if (!path)
-        return fail(err, -ENOENT, "%s: command '%s' not found in the VNF's PATH", spec->name,
-                    spec->argv[0]);
+        return proc_fail(err, -ENOENT, "%s: command '%s' not found in the VNF's PATH", spec->name,
+                         spec->argv[0]);
     r = open_fds(v, spec, &f, err);
     if (r)
         goto out_path;
     x = (struct child_ctx){&f, spec->workdir, path, spec->argv, spec->envp, 0};
     pid = spawn_child(&x);
     if (pid < 0) {
-        r = fail(err, -errno, "%s: clone", spec->name);
+        r = proc_fail(err, -errno, "%s: clone", spec->name);
     } else if (x.err) {
         waitpid(pid, NULL, 0);
-        r = fail(err, -x.err, "%s: cannot start %s", spec->name, path);
+        r = proc_fail(err, -x.err, "%s: cannot start %s", spec->name, path);
     } else if (proc_stat(pid, &ps) == 0 && (pidfd = pidfd_open(pid, 0)) >= 0) {
         memset(h, 0, sizeof(*h));
         snprintf(h->id, sizeof(h->id), "%s", spec->id);
@@ -290,7 +287,7 @@ static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *
     } else {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        r = fail(err, -ESRCH, "%s: %s ended at once", spec->name, path);
+        r = proc_fail(err, -ESRCH, "%s: %s ended at once", spec->name, path);
     }
     close_fds(&f);
 out_path:
@@ -368,7 +365,7 @@ static int proc_stop(void *data, const struct vi_handle *h, unsigned grace_ms, s
         }
     }
     if (!all_gone(v, h))
-        return fail(err, -EBUSY, "VI %s: processes survive SIGKILL", h->id);
+        return proc_fail(err, -EBUSY, "VI %s: processes survive SIGKILL", h->id);
     /* reaped (when it is our child) before the stop counts as done */
     reaper_status(h->pid, h->pid_start, mono_ms() + KILL_WAIT_MS);
     reaper_forget(h->pid, h->pid_start);
@@ -386,14 +383,14 @@ static int proc_destroy(void *data, const struct vi_handle *h, struct vim_err *e
     proc_ns_name(v, h->id, ns, sizeof(ns));
     r = netns_delete(ns);
     if (r)
-        return fail(err, r, "VI %s: delete network namespace %s", h->id, ns);
+        return proc_fail(err, r, "VI %s: delete network namespace %s", h->id, ns);
     for (unsigned k = 0; k < VIM_MAX_NICS; k++) {
         int idx;
 
         proc_host_if(h->id, k, name, sizeof(name));
         idx = nl_ifindex(name);
         if (idx > 0 && (r = nl_link_del(idx)) && r != -ENODEV)
-            return fail(err, r, "VI %s: delete interface %s", h->id, name);
+            return proc_fail(err, r, "VI %s: delete interface %s", h->id, name);
     }
     for (uint64_t deadline = mono_ms() + KILL_WAIT_MS;;) {
         r = cg_destroy(&v->cg, h->id);
@@ -401,7 +398,7 @@ static int proc_destroy(void *data, const struct vi_handle *h, struct vim_err *e
             break;
         usleep(10000); /* the kernel frees a cgroup a moment after its last task */
     }
-    return r ? fail(err, r, "VI %s: remove cgroup", h->id) : 0;
+    return r ? proc_fail(err, r, "VI %s: remove cgroup", h->id) : 0;
 }
 
 /* ---- state ---- */
@@ -492,7 +489,7 @@ static int proc_list(void *data, char ***ids, size_t *n, struct vim_err *err)
 
     r = cg_list(&v->cg, &cgs, &n_cg);
     if (r)
-        return fail(err, r, "list cgroups");
+        return proc_fail(err, r, "list cgroups");
     *ids = NULL;
     *n = 0;
     for (size_t i = 0; i < n_cg; i++)
@@ -544,55 +541,12 @@ static enum vim_health proc_check(void *data, struct vim_err *err)
 
 /* ---- creation ---- */
 
-/* Another interface with an address in the site's subnet would take its
- * traffic (two managers given the same --subnet): refuse to share it. */
-static int subnet_taken(const struct proc_vim *v, struct vim_err *err)
-{
-    uint32_t mask = v->prefix_len ? 0xffffffffu << (32 - v->prefix_len) : 0;
-    struct ifaddrs *ifa, *i;
-    int r = 0;
-
-    if (getifaddrs(&ifa) < 0)
-        return 0;
-    for (i = ifa; i && !r; i = i->ifa_next) {
-        uint32_t a;
-
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !strcmp(i->ifa_name, v->bridge))
-            continue;
-        a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
-        if ((a & mask) == (v->gateway & mask))
-            r = fail(err, -EADDRINUSE, "the site's subnet is already used by interface %s",
-                     i->ifa_name);
-    }
-    freeifaddrs(ifa);
-    return r;
-}
-
-static int ensure_bridge(struct proc_vim *v, struct vim_err *err)
-{
-    int idx = nl_ifindex(v->bridge), r = subnet_taken(v, err);
-
-    if (r)
-        return r;
-    if (idx == -ENODEV) {
-        r = nl_bridge_add(v->bridge);
-        if (r && r != -EEXIST)
-            return fail(err, r, "create bridge %s", v->bridge);
-        idx = nl_ifindex(v->bridge);
-    }
-    if (idx < 0)
-        return fail(err, idx, "bridge %s", v->bridge);
-    r = nl_addr_add(idx, v->gateway, v->prefix_len);
-    if (r == 0)
-        r = nl_link_set(idx, true, 0);
-    return r ? fail(err, r, "configure bridge %s", v->bridge) : 0;
-}
-
 /* Runs inside the VI's namespace: loopback, addresses, default route. */
 static int configure_inside(void *arg)
 {
     const struct vi_spec *spec = arg;
     int lo = nl_ifindex("lo"), r;
+    uint8_t mac[6];
 
     r = lo > 0 ? nl_link_set(lo, true, 0) : lo;
     for (unsigned k = 0; r == 0 && k < spec->n_nics; k++) {
@@ -604,28 +558,14 @@ static int configure_inside(void *arg)
             r = nl_link_set(idx, true, 0);
         if (r == 0 && nic->gateway)
             r = nl_route_default(nic->gateway);
+        if (r == 0 && nic->gateway) /* the bridge's, for good (proc_bridge.c) */
+            r = nl_neigh_set(idx, nic->gateway, proc_mac(nic->gateway, mac));
     }
     return r;
 }
 
-/* The MAC address of an interface with an address: 02:76 (locally
- * administered) and the IPv4 address. A VI that reuses the address of one
- * destroyed before gets the same MAC, so neighbour entries that hosts and
- * peers still cache for that address stay right: with random MACs the
- * host would send to the dead MAC until its entry went stale (seen: 48 s). */
-const uint8_t *proc_nic_mac(const struct vi_nic *nic, uint8_t mac[6])
-{
-    if (!nic->addr)
-        return NULL;
-    mac[0] = 0x02;
-    mac[1] = 0x76;
-    for (int i = 0; i < 4; i++)
-        mac[2 + i] = (uint8_t)(nic->addr >> (24 - 8 * i));
-    return mac;
-}
-
 /* A veth per interface, the host end plugged into its bridge and up. */
-static int plug_nics(const struct vi_spec *spec, int ns_fd, struct vim_err *err)
+static int plug_nics(struct proc_vim *v, const struct vi_spec *spec, int ns_fd, struct vim_err *err)
 {
     char host[16];
     uint8_t mac[6];
@@ -637,17 +577,22 @@ static int plug_nics(const struct vi_spec *spec, int ns_fd, struct vim_err *err)
 
         proc_host_if(spec->id, k, host, sizeof(host));
         if (br < 0)
-            return fail(err, br, "%s: bridge %s", spec->name, nic->bridge);
+            return proc_fail(err, br, "%s: bridge %s", spec->name, nic->bridge);
         idx = nl_ifindex(host);
         if (idx > 0)
             nl_link_del(idx); /* half made by an earlier attempt: make it again */
-        r = nl_veth_add(host, nic->ifname, ns_fd, proc_nic_mac(nic, mac));
+        r = nl_veth_add(host, nic->ifname, ns_fd, proc_mac(nic->addr, mac));
         if (r)
-            return fail(err, r, "%s: create veth %s", spec->name, host);
+            return proc_fail(err, r, "%s: create veth %s", spec->name, host);
         idx = nl_ifindex(host);
-        r = idx < 0 ? idx : nl_link_set(idx, true, br);
+        if (idx < 0)
+            r = idx;
+        else if (strcmp(nic->bridge, v->bridge) == 0)
+            r = bridge_plug(v, idx, true); /* or a leaf of it */
+        else
+            r = nl_link_set(idx, true, br);
         if (r)
-            return fail(err, r, "%s: plug %s into %s", spec->name, host, nic->bridge);
+            return proc_fail(err, r, "%s: plug %s into %s", spec->name, host, nic->bridge);
         /* The host need not ARP (and wait out a retransmit when its first
          * request left before the VI's interface was up). */
         if (nic->addr)
@@ -665,15 +610,15 @@ static int create_net(struct proc_vim *v, const struct vi_spec *spec, struct vim
     proc_ns_name(v, spec->id, ns, sizeof(ns));
     r = netns_create(ns);
     if (r)
-        return fail(err, r, "%s: network namespace %s", spec->name, ns);
+        return proc_fail(err, r, "%s: network namespace %s", spec->name, ns);
     fd = netns_open(ns);
     if (fd < 0)
-        return fail(err, fd, "%s: network namespace %s", spec->name, ns);
-    r = plug_nics(spec, fd, err);
+        return proc_fail(err, fd, "%s: network namespace %s", spec->name, ns);
+    r = plug_nics(v, spec, fd, err);
     if (r == 0) {
         r = netns_run(fd, configure_inside, (void *)spec);
         if (r)
-            fail(err, r, "%s: configure interfaces in %s", spec->name, ns);
+            proc_fail(err, r, "%s: configure interfaces in %s", spec->name, ns);
     }
     close(fd);
     return r;
@@ -721,7 +666,7 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *e
     r = create_net(v, spec, err);
     beside_join(&b);
     if (r == 0 && cg.r)
-        r = fail(err, cg.r, "%s: cgroup", spec->name);
+        r = proc_fail(err, cg.r, "%s: cgroup", spec->name);
     return r;
 }
 
@@ -731,7 +676,7 @@ static int proc_resize(void *data, const struct vi_handle *h, unsigned vcpu_mill
     struct proc_vim *v = data;
     int r = cg_set_limits(&v->cg, h->id, vcpu_milli, memory_bytes);
 
-    return r ? fail(err, r, "VI %s: set limits", h->id) : 0;
+    return r ? proc_fail(err, r, "VI %s: set limits", h->id) : 0;
 }
 
 static int proc_stats(void *data, const struct vi_handle *h, struct vi_stats *out,
@@ -743,7 +688,7 @@ static int proc_stats(void *data, const struct vi_handle *h, struct vi_stats *ou
     int r = cg_usage(&v->cg, h->id, &out->cpu_usage_ns, &out->memory_bytes, &out->memory_limit);
 
     if (r)
-        return fail(err, r, "VI %s: read usage", h->id);
+        return proc_fail(err, r, "VI %s: read usage", h->id);
     if (cg_pids(&v->cg, h->id, &pids, &n) == 0)
         free(pids);
     out->nprocs = (unsigned)n;
@@ -761,11 +706,11 @@ static int parse_options(const char *site, const json_t *options, unsigned *warm
     json_object_foreach((json_t *)options, key, val)
     {
         if (strcmp(key, "warm_vis") != 0)
-            return fail(err, -EINVAL, "proc VIM of site %s: unknown option '%s'", site, key);
+            return proc_fail(err, -EINVAL, "proc VIM of site %s: unknown option '%s'", site, key);
         if (!json_is_integer(val) || json_integer_value(val) < 0 ||
             json_integer_value(val) > PROC_WARM_MAX)
-            return fail(err, -EINVAL, "proc VIM of site %s: warm_vis must be 0 to %d", site,
-                        PROC_WARM_MAX);
+            return proc_fail(err, -EINVAL, "proc VIM of site %s: warm_vis must be 0 to %d", site,
+                             PROC_WARM_MAX);
         *warm = (unsigned)json_integer_value(val);
     }
     return 0;
@@ -792,34 +737,44 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
     if (r)
         return r;
     if (!has_caps())
-        return fail(err, -EPERM, "proc VIM of site %s needs CAP_NET_ADMIN and CAP_SYS_ADMIN",
-                    site->name);
+        return proc_fail(err, -EPERM, "proc VIM of site %s needs CAP_NET_ADMIN and CAP_SYS_ADMIN",
+                         site->name);
     v = xcalloc(1, sizeof(*v));
     snprintf(v->site, sizeof(v->site), "%s", site->name);
     snprintf(v->tag, sizeof(v->tag), "%s", site->tag);
     snprintf(v->bridge, sizeof(v->bridge), "%s", site->bridge);
     v->gateway = site->gateway;
     v->prefix_len = site->prefix_len;
-    r = cg_init(&v->cg, v->tag);
+    pthread_mutex_init(&v->plug_mu, NULL);
+    r = bridge_open(v, err);
     if (r)
-        r = fail(err, r, "cgroups for site %s", site->name);
-    else
-        r = ensure_bridge(v, err);
+        goto out_free;
+    r = cg_init(&v->cg, v->tag);
     if (r) {
-        free(v);
-        return r;
+        proc_fail(err, r, "cgroups for site %s", site->name);
+        goto out_bridge;
     }
     r = reaper_open();
     if (r) {
-        cg_release(&v->cg);
-        free(v);
-        return fail(err, r, "site %s: the thread that reaps VNF processes", site->name);
+        proc_fail(err, r, "site %s: the thread that reaps VNF processes", site->name);
+        goto out_cgroups;
     }
     v->slots = slots_start(v, warm);
     *data = v;
     return 0;
+out_cgroups:
+    cg_release(&v->cg);
+out_bridge:
+    bridge_close(v);
+out_free:
+    pthread_mutex_destroy(&v->plug_mu);
+    free(v);
+    return r;
 }
 
+/* A stopping manager leaves its VIs running; what nothing uses goes: its
+ * warm slots, its own cgroup directories when no VI is left in them, and
+ * the site's bridge when no VI is plugged into it. */
 static void proc_close(void *data)
 {
     struct proc_vim *v = data;
@@ -827,6 +782,8 @@ static void proc_close(void *data)
     slots_stop(v->slots);
     reaper_close();
     cg_release(&v->cg);
+    bridge_close(v);
+    pthread_mutex_destroy(&v->plug_mu);
     free(v);
 }
 
