@@ -15,6 +15,7 @@
 #include "util/mem.h"
 #include "util/net4.h"
 #include "vim/proc/netlink.h"
+#include "vim/proc/netns.h"
 #include "vim/proc/proc_internal.h"
 
 #include <arpa/inet.h>
@@ -244,24 +245,69 @@ int bridge_open(struct proc_vim *v, struct vim_err *err)
     return 0;
 }
 
-/* Whether no VI (nor a warm slot) is plugged into the site's bridges: the
- * site's bridge has only the uplinks of its leaves, each leaf only its own. */
+/* The host interfaces of the VIs and slots of this manager that exist: the
+ * one of each of its namespaces (a slot's, or a VI's, by its altname when it
+ * took a slot). Interfaces of namespaces on their way out are not among
+ * them. Returns how many went into idx. */
+static size_t live_ports(const struct proc_vim *v, int *idx, size_t max)
+{
+    char prefix[32], host[16];
+    struct dirent *e;
+    size_t n = 0;
+    DIR *d;
+    int i;
+
+    snprintf(prefix, sizeof(prefix), "vnfm-%s-", v->tag);
+    d = opendir(NETNS_DIR);
+    while (d && n < max && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        proc_host_if(e->d_name + strlen(prefix), 0, host, sizeof(host));
+        if ((i = nl_ifindex(host)) > 0)
+            idx[n++] = i;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Whether bridge has a port other than an uplink that is in live. */
+static bool has_live_port(const char *bridge, const int *live, size_t n_live)
+{
+    char path[64];
+    struct dirent *e;
+    bool any = false;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/sys/class/net/%s/brif", bridge);
+    d = opendir(path);
+    while (d && !any && (e = readdir(d))) {
+        int i = e->d_name[0] == '.' ? -1 : nl_ifindex(e->d_name);
+
+        for (size_t k = 0; i > 0 && k < n_live && !any; k++)
+            any = live[k] == i;
+    }
+    if (d)
+        closedir(d);
+    return any;
+}
+
+/* Whether no VI (nor a warm slot) is plugged into the site's bridges. */
 static bool bridge_empty(const struct proc_vim *v)
 {
+    size_t max = 65536, n;
+    int *live = xcalloc(max, sizeof(*live));
     char leaf[16], a[16], b[16];
-    int leaves = 0, n;
+    bool empty;
 
-    for (unsigned k = 1; k <= LEAF_MAX; k++) {
+    n = live_ports(v, live, max);
+    empty = !has_live_port(v->bridge, live, n);
+    for (unsigned k = 1; empty && k <= LEAF_MAX; k++) {
         leaf_names(v->bridge, k, leaf, a, b);
-        n = bridge_ports(leaf);
-        if (n == -ENODEV)
-            continue;
-        if (n != 1)
-            return false;
-        leaves++;
+        empty = !has_live_port(leaf, live, n);
     }
-    n = bridge_ports(v->bridge);
-    return n == -ENODEV || n == leaves;
+    free(live);
+    return empty;
 }
 
 void bridge_close(const struct proc_vim *v)
