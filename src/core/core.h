@@ -29,8 +29,10 @@ struct health;
 struct http_server;
 struct services;
 struct outbox;
+struct lc_observer;
 
-#define TAG_LEN 6
+#define TAG_LEN            6
+#define CORE_OBSERVERS_MAX 8 /* lcm/observe.h */
 
 struct core {
     struct config *cfg;
@@ -49,8 +51,9 @@ struct core {
     struct services *services; /* what health and fault injection walk (service.h) */
     struct http_server *http;
     struct monitor *monitor;
-    /* Called on the loop after an operation ended (its record, final). */
-    void (*on_op_end)(struct core *c, const json_t *op);
+    /* What the lifecycle engine tells (lcm/observe.h). */
+    const struct lc_observer *observers[CORE_OBSERVERS_MAX];
+    unsigned n_observers;
 
     struct hmap sites; /* id -> struct site_rt */
     struct hmap runs;  /* operation id -> struct oprun */

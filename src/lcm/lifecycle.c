@@ -1,10 +1,8 @@
 #include "lcm/lifecycle.h"
 #include "lcm/actions.h"
-#include "sol003/lccn.h"
-#include "rest/callback.h"
+#include "lcm/observe.h"
 #include "core/txq.h"
 #include "lcm/vi_job.h"
-#include "sol003/sol_view.h"
 #include "catalog/vnfd.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -241,7 +239,6 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
                    "_created_ms", (json_int_t)mono_ms());
     doc_touch(op, "created");
     json_object_set(op, "state_entered", json_object_get(op, "created"));
-    json_object_set_new(op, "_vnf", sol_vnf_identity(dep)); /* for notifications (lccn.c) */
     if (t && t->xml)
         json_object_set_new(op, "_callback_xml", json_true()); /* XML client (F3) */
     if (s->pause)
@@ -250,6 +247,7 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
         json_object_update(op, s->extra);
     json_decref(s->extra);
     json_object_set_new(op, "_vdus", vi_vdus(c, op));
+    lc_op_started(c, op, dep);
     put(c, STORE_OP, op);
     doc_set_str(dep, "operation", id);
     if (entered)
@@ -265,9 +263,6 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
     if (entered)
         event_started(c, doc_str(dep, "id"), id, p->steps[0].stage, 1, common);
     json_decref(common);
-    if (strcmp(s->type, "deploy") == 0) /* the native deploy creates the VNF instance */
-        lccn_vnf_identifier(c, dep, true);
-    lccn_op_started(c, op);
     core_after_commit(c, entered ? kick_entered : kick, xstrdup(id), free);
     return op;
 }
@@ -419,8 +414,7 @@ static void resize_revert(struct core *c, const json_t *op)
     }
 }
 
-/* The deployment's instance counts, from its VI records. */
-static void recount(struct core *c, json_t *dep)
+void lc_recount(struct core *c, json_t *dep)
 {
     struct store_where w = {"deployment", doc_str(dep, "id"), false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
@@ -444,65 +438,21 @@ static void recount(struct core *c, json_t *dep)
     json_object_set_new(dep, "instances", inst);
 }
 
-/* The end of the SOL003 operations on their deployment (docs/SOL003.md):
- * terminate and a rolled back instantiate leave it NOT_INSTANTIATED,
- * operate leaves it stopped or running, change_flavour and modify_info
- * apply their change only once completed. Returns false for other types. */
-static bool finish_sol(struct core *c, json_t *dep, json_t *op, const char *state, const char *err)
-{
-    static const char *const types[] = {"instantiate",    "terminate",      "operate",
-                                        "scale_to_level", "change_flavour", "modify_info"};
-    const char *type = doc_str(op, "type"), *status;
-    const json_t *params = json_object_get(op, "params");
-    bool ok = strcmp(state, "completed") == 0, known = false;
-
-    for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-        known = known || strcmp(type, types[i]) == 0;
-    if (!known)
-        return false;
-    recount(c, dep);
-    status = lc_dep_status(c, doc_str(dep, "id"));
-    if (strcmp(type, "instantiate") == 0 && !ok)
-        status = strcmp(state, "rolled_back") == 0 ? "not_instantiated" : "failed";
-    if (strcmp(type, "terminate") == 0)
-        status = ok ? "not_instantiated" : "failed";
-    if (strcmp(type, "operate") == 0 && ok &&
-        strcmp(jv_str(params, "change_state_to", ""), "STOPPED") == 0)
-        status = "stopped";
-    if (strcmp(type, "modify_info") == 0 && strcmp(doc_str(dep, "status"), "not_instantiated") == 0)
-        status = "not_instantiated";
-    if (ok && json_object_get(op, "_apply")) /* change_flavour, modify_info */
-        json_object_update(dep, json_object_get(op, "_apply"));
-    if (strcmp(status, "not_instantiated") == 0) {
-        doc_set_str(dep, "flavour", NULL);
-        doc_set_str(dep, "instantiation_level", NULL);
-    }
-    doc_set_str(dep, "operation", NULL);
-    doc_set_str(dep, "status", status);
-    doc_set_str(dep, "stage",
-                strcmp(status, "not_instantiated") == 0 ? stage_name(ST_ONBOARDING)
-                : ok                                    ? stage_name(ST_MONITORING)
-                                                        : stage_name(ST_FAIL));
-    doc_set_str(dep, "error", ok ? NULL : err);
-    put(c, STORE_DEPLOYMENT, dep);
-    return true;
-}
-
 static void finish_deployment(struct core *c, json_t *dep, json_t *op, const char *state,
                               const char *err)
 {
     const char *type = doc_str(op, "type");
     bool ok = strcmp(state, "completed") == 0;
 
-    if (finish_sol(c, dep, op, state, err))
+    if (lc_op_finish(c, dep, op, state, err)) /* an operation type of a front end's */
         return;
     if (ok && strcmp(type, "undeploy") == 0) {
         store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
-        lccn_vnf_identifier(c, dep, false); /* terminate + delete of the VNF instance */
+        lc_dep_deleted(c, dep);
         return;
     }
     if (strcmp(type, "scale") == 0 && !ok)
-        recount(c, dep); /* what a failed or rolled back scaling left (its _plan may be
+        lc_recount(c, dep); /* what a failed or rolled back scaling left (its _plan may be
                             "rollback" by now) */
     if (strcmp(type, "resize") == 0 && !ok)
         resize_revert(c, op);
@@ -538,7 +488,7 @@ static json_t *close_fields(const json_t *op, const json_t *dep, const char *res
 }
 
 /* Ends operation op_id in a final state, releases its deployment and tells
- * its Callback and the subscribers. */
+ * the observers. */
 static void close_op(struct core *c, const char *op_id, const char *dep_id, const char *state,
                      const char *err)
 {
@@ -564,12 +514,10 @@ static void close_op(struct core *c, const char *op_id, const char *dep_id, cons
                dep_id, state, (unsigned long long)took,
                err && strcmp(state, "completed") ? ": " : "",
                err && strcmp(state, "completed") ? err : "");
-    lccn_op_changed(c, op);
-    callback_op_ended(c, op);
+    lc_op_changed(c, op);
+    lc_op_ended(c, op);
 out:
     core_tx_commit(c);
-    if (op && c->on_op_end)
-        c->on_op_end(c, op);
     json_decref(op);
     json_decref(dep);
 }
@@ -596,7 +544,7 @@ static void pause_op(struct oprun *r)
         doc_set_str(op, "error", r->err);
         json_object_del(op, "_cancel");
         put(c, STORE_OP, op);
-        lccn_op_changed(c, op);
+        lc_op_changed(c, op);
     }
     if (dep) {
         doc_set_str(dep, "error", r->err);
@@ -649,7 +597,7 @@ static void op_failed(struct oprun *r)
     json_object_set_new(op, "_progress", json_object());
     doc_touch(op, "state_entered"); /* processing, seen as ROLLING_BACK by SOL003 */
     put(c, STORE_OP, op);
-    lccn_op_changed(c, op);
+    lc_op_changed(c, op);
     core_event(c, "warn", "lifecycle", "operation", op_fields(r, "rolling_back"),
                "%s of %s failed, rolling back: %s", doc_str(op, "type"), r->dep, r->err);
     core_tx_commit(c);
@@ -817,7 +765,7 @@ static int step_enter(struct oprun *r)
     doc_set_int(op, "_step", r->idx);
     if (strcmp(doc_str(op, "state"), "starting") == 0) {
         set_state(op, "processing"); /* SOL003: STARTING -> PROCESSING */
-        lccn_op_changed(c, op);
+        lc_op_changed(c, op);
     }
     skip = (cur_step(r)->flags & STEP_SKIP_EMPTY) && json_array_size(step_targets(r, op)) == 0;
     put(c, STORE_OP, op);
@@ -1228,7 +1176,7 @@ static json_t *decided(struct core *c, json_t *op, json_t *dep, const char *what
         put(c, STORE_DEPLOYMENT, dep);
     core_event(c, "info", "lifecycle", "operation", close_fields(op, dep, what),
                "%s of %s: %s requested", doc_str(op, "type"), doc_str(op, "deployment"), what);
-    lccn_op_changed(c, op);
+    lc_op_changed(c, op);
     if (run)
         core_after_commit(c, kick, xstrdup(doc_str(op, "id")), free);
     json_decref(dep);

@@ -81,6 +81,8 @@ void lc_shutdown(struct core *c);
 
 /* "active" when every VI of the deployment runs, else "degraded". */
 const char *lc_dep_status(struct core *c, const char *dep_id);
+/* Sets the deployment's instance counts from its VI records. */
+void lc_recount(struct core *c, json_t *dep);
 
 /* Exit watches of running VIs (vi_watch.c). */
 void lc_watch_vi(struct core *c, const json_t *vi);

@@ -3,7 +3,7 @@
  * record (the journal), and answers 202; the lifecycle engine does the work
  * once the transaction has committed. */
 #include "lcm/deploy_ops.h"
-#include "sol003/lccn.h"
+#include "lcm/observe.h"
 #include "lcm/lifecycle.h"
 #include "lcm/sites.h"
 #include "lcm/svc_lcm.h"
@@ -285,6 +285,7 @@ void svc_deploy(struct core *c, struct txn *t)
         json_decref(ids);
         goto out;
     }
+    lc_dep_created(c, dep);
     accepted(t, lc_op_start(c, dep, "deploy", "deploy", ids, NULL, t, false));
 out:
     json_decref(dep);
@@ -296,7 +297,7 @@ out:
 static void undeploy_not_instantiated(struct core *c, struct txn *t, json_t *dep)
 {
     store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
-    lccn_vnf_identifier(c, dep, false);
+    lc_dep_deleted(c, dep);
     result_ok(&t->res, 204, NULL);
     json_decref(dep);
 }

@@ -22,6 +22,7 @@
 #include "policy/executor.h"
 #include "lcm/deploy_ops.h"
 #include "lcm/lifecycle.h"
+#include "lcm/observe.h"
 #include "policy/svc_policy.h"
 #include "core/outbox.h"
 #include "core/txq.h"
@@ -730,9 +731,11 @@ static void op_end(struct core *c, const json_t *op)
     json_decref(d);
 }
 
+static const struct lc_observer observer = {.name = "rules", .op_ended = op_end};
+
 void exec_init(struct core *c)
 {
-    c->on_op_end = op_end;
+    lc_observe(c, &observer);
     outbox_register(c->outbox, &webhook);
 }
 

@@ -5,7 +5,9 @@
 
 #include "core/core.h"
 
-/* Installs the hook through which operations report their end. */
+/* Registers the rules engine's observer of the lifecycle (operations it
+ * started report their end to their decision) and the "webhook" channel
+ * of the outbox (notify actions). */
 void exec_init(struct core *c);
 /* Carries on every decision the store shows running (start-up). */
 void exec_resume_all(struct core *c);

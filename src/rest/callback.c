@@ -4,6 +4,7 @@
 #include "rest/xml.h"
 #include "core/outbox.h"
 #include "core/txq.h"
+#include "lcm/observe.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/mem.h"
@@ -52,7 +53,8 @@ static void enqueue(struct core *c, const char *url, const json_t *doc, bool xml
     outbox_put(c, &m);
 }
 
-void callback_op_ended(struct core *c, const json_t *op)
+/* The observer of the lifecycle: a finished operation's Callback. */
+static void op_ended(struct core *c, const json_t *op)
 {
     const char *state = doc_str(op, "state"), *err = doc_str(op, "error"), *id = doc_str(op, "id");
     bool ok = state && strcmp(state, "completed") == 0;
@@ -124,8 +126,11 @@ static const struct outbox_channel channel = {
     .report = report,
 };
 
+static const struct lc_observer observer = {.name = "callback", .op_ended = op_ended};
+
 void callback_init(struct core *c)
 {
     outbox_register(c->outbox, &channel);
     txq_on_applied(c->txq, applied);
+    lc_observe(c, &observer);
 }

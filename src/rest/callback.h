@@ -11,12 +11,9 @@
 
 #include "core/core.h"
 
-/* Registers the channel with c's outbox, and with c's transactor the
- * callbacks of requests applied at once. */
+/* Registers the channel with c's outbox, with c's transactor the Callbacks
+ * of requests applied at once, and with the lifecycle (lcm/observe.h)
+ * those of operations that end. */
 void callback_init(struct core *c);
-
-/* Queues the Callback of operation op (its final record; nothing when it
- * has none) in the open transaction. */
-void callback_op_ended(struct core *c, const json_t *op);
 
 #endif

@@ -2,6 +2,8 @@
  * and their channel of the outbox. */
 #include "sol003/lccn.h"
 #include "core/outbox.h"
+#include "lcm/observe.h"
+#include "sol003/sol_svc.h"
 #include "sol003/sol_view.h"
 #include "util/mem.h"
 
@@ -85,11 +87,6 @@ static const struct outbox_channel channel = {
     .report = report,
 };
 
-void lccn_init(struct core *c)
-{
-    outbox_register(c->outbox, &channel);
-}
-
 /* The subscriptions that may see a VNF of tenant (admin ones see all). */
 static json_t *subscriptions(struct core *c)
 {
@@ -131,17 +128,22 @@ static void op_notify(struct core *c, const json_t *op, bool start)
     json_decref(subs);
 }
 
-void lccn_op_started(struct core *c, const json_t *op)
+/* ---- the observer of the lifecycle ---- */
+
+/* Notifications name the VNF as it was when the operation began (it may be
+ * gone by its end): its identity is kept in the record. */
+static void op_started(struct core *c, json_t *op, const json_t *dep)
 {
+    json_object_set_new(op, "_vnf", sol_vnf_identity(dep));
     op_notify(c, op, true);
 }
 
-void lccn_op_changed(struct core *c, const json_t *op)
+static void op_changed(struct core *c, const json_t *op)
 {
     op_notify(c, op, false);
 }
 
-void lccn_vnf_identifier(struct core *c, const json_t *dep, bool created)
+static void vnf_identifier(struct core *c, const json_t *dep, bool created)
 {
     const char *type =
         created ? "VnfIdentifierCreationNotification" : "VnfIdentifierDeletionNotification";
@@ -160,4 +162,29 @@ void lccn_vnf_identifier(struct core *c, const json_t *dep, bool created)
     }
     json_decref(subs);
     json_decref(id);
+}
+
+static void dep_created(struct core *c, const json_t *dep)
+{
+    vnf_identifier(c, dep, true);
+}
+
+static void dep_deleted(struct core *c, const json_t *dep)
+{
+    vnf_identifier(c, dep, false);
+}
+
+static const struct lc_observer observer = {
+    .name = "sol003",
+    .op_started = op_started,
+    .op_changed = op_changed,
+    .dep_created = dep_created,
+    .dep_deleted = dep_deleted,
+    .op_finish = sol_op_finish,
+};
+
+void lccn_init(struct core *c)
+{
+    outbox_register(c->outbox, &channel);
+    lc_observe(c, &observer);
 }

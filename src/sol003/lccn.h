@@ -1,5 +1,8 @@
 /* SOL003 lifecycle change notifications (F6; SOL003 5.3.5, 5.3.6, 5.3.8;
- * SOL013 5.5, 6.3).
+ * SOL013 5.5, 6.3): VnfLcmOperationOccurrenceNotifications for every state
+ * an occurrence enters (START for its first: STARTING, or PROCESSING for
+ * native operations; RESULT for every later one), and
+ * VnfIdentifierCreation/DeletionNotifications.
  *
  * A notification is written into the outbox (core/outbox.h, channel
  * "sol003", keyed by the subscription) inside the transaction of the change
@@ -16,18 +19,10 @@
 
 #define LCCN_MAX_ATTEMPTS 10
 
-/* Queues VnfLcmOperationOccurrenceNotifications for the state op (a full
- * operation record) has just entered, inside an open transaction: started
- * for the occurrence's first (notificationStatus START: STARTING, or
- * PROCESSING for native operations), changed for every later one (RESULT). */
-void lccn_op_started(struct core *c, const json_t *op);
-void lccn_op_changed(struct core *c, const json_t *op);
-/* Queues VnfIdentifierCreationNotification (created) or
- * VnfIdentifierDeletionNotification for deployment dep. Inside an open
- * transaction. */
-void lccn_vnf_identifier(struct core *c, const json_t *dep, bool created);
-
-/* Registers the "sol003" channel with c's outbox. */
+/* Registers SOL003's observer of the lifecycle (lcm/observe.h): the
+ * notifications of every state an operation enters and of VNF instances
+ * created and deleted, and the end of SOL003 tasks on their deployment
+ * (sol_op_finish); and the "sol003" channel with c's outbox. */
 void lccn_init(struct core *c);
 
 /* The API root of links in notifications: http://LISTEN-HOST:PORT (the

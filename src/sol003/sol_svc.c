@@ -7,14 +7,16 @@
  * body against the task's schema and put the interface version and API
  * root into t->query ("sol_version", "api_root"). */
 #include "sol003/sol_svc.h"
-#include "sol003/lccn.h"
 #include "core/outbox.h"
+#include "core/states.h"
 #include "lcm/lifecycle.h"
+#include "lcm/observe.h"
 #include "lcm/sites.h"
 #include "lcm/svc_lcm.h"
 #include "sol003/sol_view.h"
 #include "catalog/vnfd.h"
 #include "util/jsonv.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #include <stdio.h>
@@ -187,7 +189,7 @@ void svc_sol_create(struct core *c, struct txn *t)
                          doc_str(dep, "id"), "result", "created", "tenant", tenant),
                "VNF instance %s (VNFD %s) created, not instantiated", doc_str(dep, "id"),
                doc_str(dep, "vnfd"));
-    lccn_vnf_identifier(c, dep, true);
+    lc_dep_created(c, dep);
     location(t, "vnf_instances", doc_str(dep, "id"));
     vis = json_array();
     result_ok(&t->res, 201, sol_instance(&x, dep, vis));
@@ -202,7 +204,7 @@ void svc_sol_delete(struct core *c, struct txn *t)
     if (!dep)
         return;
     store_delete(c->st, STORE_DEPLOYMENT, t->args[0]);
-    lccn_vnf_identifier(c, dep, false);
+    lc_dep_deleted(c, dep);
     result_ok(&t->res, 204, NULL);
     json_decref(dep);
 }
@@ -898,4 +900,49 @@ void svc_sol_unsubscribe(struct core *c, struct txn *t)
     else
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot delete the subscription");
     json_decref(sub);
+}
+
+/* ---- the end of a task (an observer's op_finish, lccn.c) ---- */
+
+bool sol_op_finish(struct core *c, json_t *dep, const json_t *op, const char *state,
+                   const char *err)
+{
+    static const char *const types[] = {"instantiate",    "terminate",      "operate",
+                                        "scale_to_level", "change_flavour", "modify_info"};
+    const char *type = doc_str(op, "type"), *status;
+    const json_t *params = json_object_get(op, "params");
+    bool ok = strcmp(state, "completed") == 0, known = false;
+
+    for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+        known = known || strcmp(type, types[i]) == 0;
+    if (!known)
+        return false;
+    lc_recount(c, dep);
+    status = lc_dep_status(c, doc_str(dep, "id"));
+    if (strcmp(type, "instantiate") == 0 && !ok)
+        status = strcmp(state, "rolled_back") == 0 ? "not_instantiated" : "failed";
+    if (strcmp(type, "terminate") == 0)
+        status = ok ? "not_instantiated" : "failed";
+    if (strcmp(type, "operate") == 0 && ok &&
+        strcmp(jv_str(params, "change_state_to", ""), "STOPPED") == 0)
+        status = "stopped";
+    if (strcmp(type, "modify_info") == 0 && strcmp(doc_str(dep, "status"), "not_instantiated") == 0)
+        status = "not_instantiated";
+    if (ok && json_object_get(op, "_apply")) /* change_flavour, modify_info */
+        json_object_update(dep, json_object_get(op, "_apply"));
+    if (strcmp(status, "not_instantiated") == 0) {
+        doc_set_str(dep, "flavour", NULL);
+        doc_set_str(dep, "instantiation_level", NULL);
+    }
+    doc_set_str(dep, "operation", NULL);
+    doc_set_str(dep, "status", status);
+    doc_set_str(dep, "stage",
+                strcmp(status, "not_instantiated") == 0 ? stage_name(ST_ONBOARDING)
+                : ok                                    ? stage_name(ST_MONITORING)
+                                                        : stage_name(ST_FAIL));
+    doc_set_str(dep, "error", ok ? NULL : err);
+    doc_touch(dep, "updated");
+    if (store_put(c->st, STORE_DEPLOYMENT, dep))
+        log_error("store: cannot write deployment %s: %s", doc_str(dep, "id"), store_errmsg(c->st));
+    return true;
 }

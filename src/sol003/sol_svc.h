@@ -28,4 +28,12 @@ void svc_sol_cancel(struct core *c, struct txn *t);
 void svc_sol_subscribe(struct core *c, struct txn *t);
 void svc_sol_unsubscribe(struct core *c, struct txn *t);
 
+/* The end of a SOL003 task on its deployment (docs/SOL003.md): terminate
+ * and a rolled back instantiate leave it NOT_INSTANTIATED, operate stopped
+ * or running, change_flavour and modify_info apply their change only once
+ * completed. Inside the open transaction; false for other operation types
+ * (the engine's own end applies). The op_finish of SOL003's observer. */
+bool sol_op_finish(struct core *c, json_t *dep, const json_t *op, const char *state,
+                   const char *err);
+
 #endif

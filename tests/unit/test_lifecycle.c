@@ -5,13 +5,15 @@
  * every step is journalled per VI, and an unfinished operation resumes from
  * the journal without redoing what was done; and the pause policy of SOL003
  * operations: failed_temp, then retry, rollback, fail; cancel; a resumed
- * rollback; notifications written to the outbox in order. */
+ * rollback; notifications written to the outbox in order; observers hear
+ * every change inside its transaction. */
 #include "unit.h"
 
 #include "core/bus.h"
 #include "core/outbox.h"
 #include "sol003/lccn.h"
 #include "lcm/lifecycle.h"
+#include "lcm/observe.h"
 #include "lcm/sites.h"
 #include "catalog/svc_catalog.h"
 #include "lcm/svc_lcm.h"
@@ -672,6 +674,81 @@ static void notifications_in_the_outbox(void **state)
     json_decref(recs);
 }
 
+/* ---- observers (lcm/observe.h) ---- */
+
+static char heard[16][48];
+static int n_heard;
+
+static void hear(const char *what, const json_t *doc, const char *member)
+{
+    assert_true(C.tx_depth > 0); /* inside the transaction of the change */
+    if (n_heard < 16)
+        snprintf(heard[n_heard++], 48, "%s %s %s", what,
+                 json_string_value(json_object_get(doc, "type")) ?: "-",
+                 json_string_value(json_object_get(doc, member)));
+}
+
+static void o_started(struct core *c, json_t *op, const json_t *dep)
+{
+    (void)c;
+    (void)dep;
+    hear("started", op, "state");
+}
+
+static void o_changed(struct core *c, const json_t *op)
+{
+    (void)c;
+    hear("changed", op, "state");
+}
+
+static void o_ended(struct core *c, const json_t *op)
+{
+    (void)c;
+    hear("ended", op, "state");
+}
+
+static void o_created(struct core *c, const json_t *dep)
+{
+    (void)c;
+    hear("created", dep, "id");
+}
+
+static void o_deleted(struct core *c, const json_t *dep)
+{
+    (void)c;
+    hear("deleted", dep, "id");
+}
+
+static const struct lc_observer recorder = {"test",    o_started, o_changed, o_ended,
+                                            o_created, o_deleted, NULL};
+
+/* An observer hears a deploy and an undeploy, in order, each event inside
+ * the transaction of its change. */
+static void observers_hear_every_change(void **state)
+{
+    const char *want[] = {"created - o1",
+                          "started deploy processing",
+                          "changed deploy completed",
+                          "ended deploy completed",
+                          "started undeploy processing",
+                          "deleted - o1",
+                          "changed undeploy completed",
+                          "ended undeploy completed"};
+    struct txn *t;
+
+    (void)state;
+    n_heard = 0;
+    lc_observe(&C, &recorder);
+    json_decref(deploy("o1"));
+    t = submit(svc_undeploy, "o1", NULL);
+    assert_int_equal(t->res.status, 202);
+    json_decref(run_op(json_string_value(json_object_get(t->res.body, "id"))));
+    txn_free(t);
+    assert_int_equal(n_heard, ARRAY_SIZE(want));
+    for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+        assert_string_equal(heard[i], want[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,6 +763,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cancel_stops_in_failed_temp, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_rolling_back, setup, teardown),
         cmocka_unit_test_setup_teardown(notifications_in_the_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(observers_hear_every_change, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
