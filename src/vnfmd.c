@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
+#include "vim/vim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -428,6 +429,27 @@ static void cleanup(struct daemon *d)
     httpc_global_cleanup();
 }
 
+/* vnfmd --cleanup TAG: each driver removes what the dead instance left. */
+static int cleanup_instance(const char *tag)
+{
+    char report[512];
+    int rc = 0;
+
+    for (const char *const *n = vim_driver_names(); *n; n++) {
+        const struct vim_ops *ops = vim_driver_find(*n);
+
+        if (!ops->cleanup)
+            continue;
+        if (ops->cleanup(tag, report, sizeof(report))) {
+            fprintf(stderr, "vnfmd: %s VIM: %s\n", ops->name, report);
+            rc = 1;
+        } else {
+            printf("%s VIM: %s\n", ops->name, report);
+        }
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon d = {.lock_fd = -1};
@@ -438,6 +460,11 @@ int main(int argc, char **argv)
         return r > 0 ? 0 : 1;
     if (log_level_parse(d.cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
+    if (d.cfg.cleanup) {
+        r = cleanup_instance(d.cfg.cleanup);
+        config_done(&d.cfg);
+        return r;
+    }
     signal(SIGPIPE, SIG_IGN);
     httpc_global_init();
     uv_loop_init(&d.loop);

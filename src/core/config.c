@@ -69,6 +69,9 @@ static const struct opt opts[] = {
      "serve GET /metrics without a token (for Prometheus scrapers)"},
     {"log-level", OPT_STR, O(log_level), "LEVEL", "error, warn, info or debug (default info)"},
     {"config", OPT_STR, O(config_file), "FILE", "read options from FILE (key = value lines)"},
+    {"cleanup", OPT_STR, O(cleanup), "TAG",
+     "remove what the dead manager instance TAG left on this host (its VIs' namespaces, "
+     "interfaces and cgroups, its bridges), then exit; refused while it or its VNFs run"},
     {"enable-fault-injection", OPT_BOOL, O(fault_injection), NULL,
      "allow POST /v0/debug/faults (tests only)"},
     {"callback-base", OPT_STR, O(callback_base), "URL",
@@ -337,6 +340,12 @@ static int check(const struct config *cfg)
         fprintf(stderr, "vnfmd: --site-warm-vis must be at most %d\n", PROC_WARM_MAX);
         return -1;
     }
+    if (cfg->cleanup &&
+        (strlen(cfg->cleanup) != 6 || strspn(cfg->cleanup, "0123456789abcdef") != 6)) {
+        fprintf(stderr, "vnfmd: --cleanup takes an instance tag: 6 hex digits, as GET "
+                        "/v0/version shows it\n");
+        return -1;
+    }
     if (cfg->admin_token && strlen(cfg->admin_token) < 16) {
         fprintf(stderr, "vnfmd: --admin-token must be at least 16 characters\n");
         return -1;
@@ -426,6 +435,7 @@ void config_done(struct config *cfg)
     free(cfg->subnet);
     free(cfg->log_level);
     free(cfg->config_file);
+    free(cfg->cleanup);
     free(cfg->callback_base);
     free(cfg->netconf_host);
     free_list(cfg->netconf_users, cfg->n_netconf_users);

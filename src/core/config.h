@@ -29,6 +29,7 @@ struct config {
     bool metrics_public;                        /* GET /metrics without a token */
     char *log_level;
     char *config_file;
+    char *cleanup; /* --cleanup TAG: remove what a dead instance left, then exit */
     bool fault_injection;
     char *callback_base;     /* absolute URL that relative Callback headers resolve against */
     unsigned outbox_key_max; /* outbox entries kept per destination (core/outbox.h) */

@@ -137,6 +137,12 @@ struct vim_ops {
     /* VIs made in advance and ready to be taken (*target kept), for the
      * site view. Optional; callable from any thread. */
     unsigned (*warm)(void *data, unsigned *target);
+    /* Removes what the manager instance tag, dead, left on this VIM (every
+     * VI, network and group named after it), with no site open: `vnfmd
+     * --cleanup TAG`. Refuses with -EBUSY while that manager runs or VNF
+     * processes of it still run. Puts one line for the operator in report.
+     * Optional (a driver whose VIs live in the manager needs none). */
+    int (*cleanup)(const char *tag, char *report, size_t len);
 };
 
 const struct vim_ops *vim_driver_find(const char *name);

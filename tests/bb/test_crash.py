@@ -2,13 +2,14 @@
 restart: the operation completes, no orphan remains, running VNFs are
 adopted (same pid, never restarted), VNFs that died meanwhile are noticed,
 and a namespace the store does not know is swept."""
+import glob
 import os
 import stat
 import subprocess
 import time
 import unittest
 
-from vnfm import Daemon, http_get, pid_alive, wait_for
+from vnfm import VNFMD, Daemon, http_get, pid_alive, wait_for
 from test_deploy import demo, script
 
 
@@ -156,6 +157,41 @@ class CrashTest(unittest.TestCase):
         self.assertTrue(any(l["event"] == "orphan" and "0123456789" in l["message"]
                             for l in self.logs(category="vim")))
 
+
+    def test_cleanup_of_a_dead_instance(self):
+        """A manager killed with -9 and never started again left its VI, its
+        warm slots and its bridge: 'vnfmd --cleanup TAG' removes them, but
+        not while the manager or its VNFs run (issue 10 finding 20)."""
+        d = self.d
+        d.onboard(demo())
+        d.deploy("left", "demo-t")
+        [vi] = d.deployment("left")["vis"]
+        wait_for(lambda: d.netns(slots=True), 10, what="warm slots")
+
+        def cleanup():
+            return subprocess.run([VNFMD, "--cleanup", d.tag], capture_output=True, text=True,
+                                  timeout=60)
+        out = cleanup()
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("vnfm instance %s is running (pid %d)" % (d.tag, d.proc.pid), out.stderr)
+        d.kill9()
+        out = cleanup()
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("1 VI of vnfm instance %s still runs (%s)" % (d.tag, vi["id"]), out.stderr)
+        self.assertTrue(pid_alive(vi["pid"]))
+        self.assertTrue(d.netns())
+        os.kill(vi["pid"], 9)
+        wait_for(lambda: not pid_alive(vi["pid"]), 5, what="the VNF gone")
+        out = cleanup()
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("vnfm instance " + d.tag, out.stdout)
+        self.assertEqual(d.netns() + d.netns(slots=True), [])
+        self.assertEqual(d.cgroups() + d.cgroups(slots=True), [])
+        self.assertEqual(glob.glob("/sys/fs/cgroup/*/vnfm/" + d.tag), [])
+        self.assertFalse(d.has_bridge())
+        self.assertEqual(d.veths([vi["id"]]), [])
+        d.proc = None  # nothing left to undeploy: its store still lists the VI
+        d.tag = None
 
     def test_kill9_during_a_decision(self):
         """A rule fired and its scale-out is under way when the manager dies:

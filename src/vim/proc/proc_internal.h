@@ -69,6 +69,15 @@ int slots_claim(struct slots *s, const struct vi_spec *spec);
 /* Slots ready now, and the number kept (0, 0 for NULL). */
 unsigned slots_ready(struct slots *s, unsigned *target);
 
+/* ---- a dead instance's leftovers (proc_cleanup.c) ---- */
+
+/* Held by a manager while its sites are open, so that a cleanup of its tag
+ * refuses: /run/vnfm/TAG.lock. -EWOULDBLOCK when another process has it. */
+int instance_lock(const char *tag);
+void instance_unlock(const char *tag);
+/* vim_ops.cleanup of the proc driver. */
+int proc_cleanup(const char *tag, char *report, size_t len);
+
 /* ---- children (proc_reap.c) ----
  * Every VNF process this manager starts is reaped by a thread as soon as it
  * has ended, whatever path ended it; its wait status is kept until the VI

@@ -746,9 +746,15 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
     v->gateway = site->gateway;
     v->prefix_len = site->prefix_len;
     pthread_mutex_init(&v->plug_mu, NULL);
+    r = instance_lock(v->tag);
+    if (r) {
+        proc_fail(err, r, "another manager with instance tag %s runs (/run/vnfm/%s.lock)", v->tag,
+                  v->tag);
+        goto out_free;
+    }
     r = bridge_open(v, err);
     if (r)
-        goto out_free;
+        goto out_lock;
     r = cg_init(&v->cg, v->tag);
     if (r) {
         proc_fail(err, r, "cgroups for site %s", site->name);
@@ -766,6 +772,8 @@ out_cgroups:
     cg_release(&v->cg);
 out_bridge:
     bridge_close(v);
+out_lock:
+    instance_unlock(v->tag);
 out_free:
     pthread_mutex_destroy(&v->plug_mu);
     free(v);
@@ -783,6 +791,7 @@ static void proc_close(void *data)
     reaper_close();
     cg_release(&v->cg);
     bridge_close(v);
+    instance_unlock(v->tag);
     pthread_mutex_destroy(&v->plug_mu);
     free(v);
 }
@@ -802,5 +811,6 @@ const struct vim_ops vim_proc_ops = {
     .status = proc_status,
     .exit_fd = proc_exit_fd,
     .list = proc_list,
+    .cleanup = proc_cleanup,
     .warm = proc_warm,
 };
