@@ -19,6 +19,46 @@ static const char *const stage_names[ST_COUNT] = {
     [ST_OPERATE] = "operate",
 };
 
+static const char *const op_state_names[OP_STATE_COUNT] = {
+    [OP_STARTING] = "starting",       [OP_PROCESSING] = "processing",
+    [OP_COMPLETED] = "completed",     [OP_FAILED] = "failed",
+    [OP_FAILED_TEMP] = "failed_temp", [OP_ROLLING_BACK] = "rolling_back",
+    [OP_ROLLED_BACK] = "rolled_back",
+};
+
+static const char *const dep_status_names[DEP_STATUS_COUNT] = {
+    [DEP_DEPLOYING] = "deploying",
+    [DEP_ACTIVE] = "active",
+    [DEP_DEGRADED] = "degraded",
+    [DEP_HEALING] = "healing",
+    [DEP_SCALING] = "scaling",
+    [DEP_OPERATING] = "operating",
+    [DEP_STOPPED] = "stopped",
+    [DEP_UNDEPLOYING] = "undeploying",
+    [DEP_NOT_INSTANTIATED] = "not_instantiated",
+    [DEP_FAILED] = "failed",
+};
+
+static const char *const vi_state_names[VIS_COUNT] = {
+    [VIS_PENDING] = "pending",       [VIS_CREATED] = "created",   [VIS_STARTING] = "starting",
+    [VIS_RUNNING] = "running",       [VIS_STOPPING] = "stopping", [VIS_STOPPED] = "stopped",
+    [VIS_DESTROYING] = "destroying", [VIS_EXITED] = "exited",
+};
+
+/* The index of name in names[n], or -1. */
+static int lookup(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; name && i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static const char *member(const json_t *doc, const char *key)
+{
+    return json_string_value(json_object_get(doc, key));
+}
+
 const char *stage_name(enum stage s)
 {
     return s < ST_COUNT ? stage_names[s] : "unknown";
@@ -26,8 +66,35 @@ const char *stage_name(enum stage s)
 
 int stage_parse(const char *name)
 {
-    for (int i = 0; i < ST_COUNT; i++)
-        if (name && strcmp(stage_names[i], name) == 0)
-            return i;
-    return -1;
+    return lookup(stage_names, ST_COUNT, name);
+}
+
+const char *op_state_name(enum op_state s)
+{
+    return s < OP_STATE_COUNT ? op_state_names[s] : "unknown";
+}
+
+int op_state_of(const json_t *op)
+{
+    return lookup(op_state_names, OP_STATE_COUNT, member(op, "state"));
+}
+
+const char *dep_status_name(enum dep_status s)
+{
+    return s < DEP_STATUS_COUNT ? dep_status_names[s] : "unknown";
+}
+
+int dep_status_of(const json_t *dep)
+{
+    return lookup(dep_status_names, DEP_STATUS_COUNT, member(dep, "status"));
+}
+
+const char *vi_state_name(enum vi_state s)
+{
+    return s < VIS_COUNT ? vi_state_names[s] : "unknown";
+}
+
+int vi_state_of(const json_t *vi)
+{
+    return lookup(vi_state_names, VIS_COUNT, member(vi, "state"));
 }

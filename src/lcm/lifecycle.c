@@ -165,20 +165,20 @@ static void event_started(struct core *c, const char *dep, const char *op, enum 
                attempt > 1 ? " again" : "");
 }
 
-const char *lc_dep_status(struct core *c, const char *dep_id)
+enum dep_status lc_dep_status(struct core *c, const char *dep_id)
 {
     struct store_where w = {"deployment", dep_id, false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
-    const char *status = "active";
+    enum dep_status status = DEP_ACTIVE;
     json_t *vis, *vi;
     size_t i;
 
     if (store_list(c->st, STORE_VI, &o, &vis))
-        return "degraded";
+        return DEP_DEGRADED;
     json_array_foreach(vis, i, vi)
     {
-        if (strcmp(jv_str(vi, "state", ""), "running") != 0)
-            status = "degraded";
+        if (vi_state_of(vi) != VIS_RUNNING)
+            status = DEP_DEGRADED;
     }
     json_decref(vis);
     return status;
@@ -228,15 +228,15 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
     json_t *op, *f, *common;
 
     id_random(id, "op-", 12);
-    op = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:s?, s:s?, s:o, s:o, "
-                   "s:[], s:n, s:s, s:i, s:{}, s:I}",
-                   "id", id, "type", s->type, "deployment", doc_str(dep, "id"), "tenant",
-                   doc_str(dep, "tenant"), "state", s->starting ? "starting" : "processing",
-                   "stage", stage_name(p->steps[0].stage), "attempt", 1, "error", "automatic",
-                   s->automatic, "client_transaction_id", t ? t->client_txn_id : NULL, "callback",
-                   t ? t->callback : NULL, "params", s->params ? s->params : json_object(), "vis",
-                   s->vis, "stages", "finished", "_plan", s->plan, "_step", 0, "_progress",
-                   "_created_ms", (json_int_t)mono_ms());
+    op = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:s?, s:s?, s:o, s:o, "
+        "s:[], s:n, s:s, s:i, s:{}, s:I}",
+        "id", id, "type", s->type, "deployment", doc_str(dep, "id"), "tenant",
+        doc_str(dep, "tenant"), "state", op_state_name(s->starting ? OP_STARTING : OP_PROCESSING),
+        "stage", stage_name(p->steps[0].stage), "attempt", 1, "error", "automatic", s->automatic,
+        "client_transaction_id", t ? t->client_txn_id : NULL, "callback", t ? t->callback : NULL,
+        "params", s->params ? s->params : json_object(), "vis", s->vis, "stages", "finished",
+        "_plan", s->plan, "_step", 0, "_progress", "_created_ms", (json_int_t)mono_ms());
     doc_touch(op, "created");
     json_object_set(op, "state_entered", json_object_get(op, "created"));
     if (t && t->xml)
@@ -341,19 +341,19 @@ static void kick_entered(struct core *c, void *arg)
     core_tx_commit(c);
 }
 
-static void resume_state(struct core *c, const char *state);
+static void resume_state(struct core *c, enum op_state state);
 
 void lc_resume_all(struct core *c)
 {
     /* failed_temp waits for an operator; these carry on */
-    resume_state(c, "starting");
-    resume_state(c, "processing");
-    resume_state(c, "rolling_back");
+    resume_state(c, OP_STARTING);
+    resume_state(c, OP_PROCESSING);
+    resume_state(c, OP_ROLLING_BACK);
 }
 
-static void resume_state(struct core *c, const char *state)
+static void resume_state(struct core *c, enum op_state state)
 {
-    struct store_where w = {"state", state, false};
+    struct store_where w = {"state", op_state_name(state), false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
     json_t *ops, *op;
     size_t i;
@@ -438,11 +438,11 @@ void lc_recount(struct core *c, json_t *dep)
     json_object_set_new(dep, "instances", inst);
 }
 
-static void finish_deployment(struct core *c, json_t *dep, json_t *op, const char *state,
+static void finish_deployment(struct core *c, json_t *dep, json_t *op, enum op_state state,
                               const char *err)
 {
     const char *type = doc_str(op, "type");
-    bool ok = strcmp(state, "completed") == 0;
+    bool ok = state == OP_COMPLETED;
 
     if (lc_op_finish(c, dep, op, state, err)) /* an operation type of a front end's */
         return;
@@ -459,17 +459,18 @@ static void finish_deployment(struct core *c, json_t *dep, json_t *op, const cha
     doc_set_str(dep, "operation", NULL);
     doc_set_str(dep, "stage", ok ? stage_name(ST_MONITORING) : stage_name(ST_FAIL));
     doc_set_str(dep, "error", ok ? NULL : err);
-    if (!ok && (strcmp(type, "deploy") == 0 || strcmp(type, "undeploy") == 0))
-        doc_set_str(dep, "status", "failed");
-    else
-        doc_set_str(dep, "status", lc_dep_status(c, doc_str(dep, "id")));
+    doc_set_str(
+        dep, "status",
+        dep_status_name(!ok && (strcmp(type, "deploy") == 0 || strcmp(type, "undeploy") == 0)
+                            ? DEP_FAILED
+                            : lc_dep_status(c, doc_str(dep, "id"))));
     put(c, STORE_DEPLOYMENT, dep);
 }
 
 /* Sets an operation's state and when it entered it (SOL003 stateEnteredTime). */
-static void set_state(json_t *op, const char *state)
+static void set_state(json_t *op, enum op_state state)
 {
-    doc_set_str(op, "state", state);
+    doc_set_str(op, "state", op_state_name(state));
     doc_touch(op, "state_entered");
 }
 
@@ -489,9 +490,11 @@ static json_t *close_fields(const json_t *op, const json_t *dep, const char *res
 
 /* Ends operation op_id in a final state, releases its deployment and tells
  * the observers. */
-static void close_op(struct core *c, const char *op_id, const char *dep_id, const char *state,
+static void close_op(struct core *c, const char *op_id, const char *dep_id, enum op_state state,
                      const char *err)
 {
+    const char *name = op_state_name(state);
+    bool ok = state == OP_COMPLETED;
     json_t *op, *dep;
     uint64_t took;
 
@@ -502,18 +505,16 @@ static void close_op(struct core *c, const char *op_id, const char *dep_id, cons
         goto out;
     took = mono_ms() - (uint64_t)doc_int(op, "_created_ms", (long long)mono_ms());
     set_state(op, state);
-    if (strcmp(state, "completed") != 0 && err)
+    if (!ok && err)
         doc_set_str(op, "error", err);
     json_object_del(op, "_cancel");
     doc_touch(op, "finished");
     put(c, STORE_OP, op);
     if (dep)
         finish_deployment(c, dep, op, state, doc_str(op, "error"));
-    core_event(c, strcmp(state, "completed") == 0 ? "info" : "error", "lifecycle", "operation",
-               close_fields(op, dep, state), "%s of %s %s after %llu ms%s%s", doc_str(op, "type"),
-               dep_id, state, (unsigned long long)took,
-               err && strcmp(state, "completed") ? ": " : "",
-               err && strcmp(state, "completed") ? err : "");
+    core_event(c, ok ? "info" : "error", "lifecycle", "operation", close_fields(op, dep, name),
+               "%s of %s %s after %llu ms%s%s", doc_str(op, "type"), dep_id, name,
+               (unsigned long long)took, err && !ok ? ": " : "", err && !ok ? err : "");
     lc_op_changed(c, op);
     lc_op_ended(c, op);
 out:
@@ -522,7 +523,7 @@ out:
     json_decref(dep);
 }
 
-static void finish(struct oprun *r, const char *state)
+static void finish(struct oprun *r, enum op_state state)
 {
     close_op(r->c, r->id, r->dep, state, *r->err ? r->err : NULL);
     run_free(r);
@@ -540,7 +541,7 @@ static void pause_op(struct oprun *r)
     op = core_load(c, STORE_OP, r->id);
     dep = core_load(c, STORE_DEPLOYMENT, r->dep);
     if (op) {
-        set_state(op, "failed_temp");
+        set_state(op, OP_FAILED_TEMP);
         doc_set_str(op, "error", r->err);
         json_object_del(op, "_cancel");
         put(c, STORE_OP, op);
@@ -550,7 +551,7 @@ static void pause_op(struct oprun *r)
         doc_set_str(dep, "error", r->err);
         put(c, STORE_DEPLOYMENT, dep);
     }
-    core_event(c, "error", "lifecycle", "operation", op_fields(r, "failed_temp"),
+    core_event(c, "error", "lifecycle", "operation", op_fields(r, op_state_name(OP_FAILED_TEMP)),
                "%s of %s stopped in failed_temp at %s: %s; retry, roll back or fail it",
                op ? doc_str(op, "type") : "operation", r->dep, stage_name(cur_step(r)->stage),
                r->err);
@@ -586,7 +587,7 @@ static void op_failed(struct oprun *r)
         return;
     }
     if (!undo) {
-        finish(r, "failed");
+        finish(r, OP_FAILED);
         return;
     }
     core_tx_begin(c);
@@ -598,7 +599,7 @@ static void op_failed(struct oprun *r)
     doc_touch(op, "state_entered"); /* processing, seen as ROLLING_BACK by SOL003 */
     put(c, STORE_OP, op);
     lc_op_changed(c, op);
-    core_event(c, "warn", "lifecycle", "operation", op_fields(r, "rolling_back"),
+    core_event(c, "warn", "lifecycle", "operation", op_fields(r, op_state_name(OP_ROLLING_BACK)),
                "%s of %s failed, rolling back: %s", doc_str(op, "type"), r->dep, r->err);
     core_tx_commit(c);
     json_decref(op);
@@ -642,7 +643,7 @@ static void step_done(struct oprun *r, const char *result)
     if (r->idx < r->plan->n)
         step_begin(r);
     else
-        finish(r, strcmp(r->plan->name, "rollback") == 0 ? "rolled_back" : "completed");
+        finish(r, strcmp(r->plan->name, "rollback") == 0 ? OP_ROLLED_BACK : OP_COMPLETED);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -763,8 +764,8 @@ static int step_enter(struct oprun *r)
     doc_set_str(op, "stage", stage);
     doc_set_int(op, "attempt", r->attempt);
     doc_set_int(op, "_step", r->idx);
-    if (strcmp(doc_str(op, "state"), "starting") == 0) {
-        set_state(op, "processing"); /* SOL003: STARTING -> PROCESSING */
+    if (op_state_of(op) == OP_STARTING) {
+        set_state(op, OP_PROCESSING); /* SOL003: STARTING -> PROCESSING */
         lc_op_changed(c, op);
     }
     skip = (cur_step(r)->flags & STEP_SKIP_EMPTY) && json_array_size(step_targets(r, op)) == 0;
@@ -783,7 +784,7 @@ static void step_run(struct oprun *r, int skip)
 {
     if (skip < 0) {
         snprintf(r->err, sizeof(r->err), "the deployment record %s is gone", r->dep);
-        finish(r, "failed");
+        finish(r, OP_FAILED);
         return;
     }
     r->step_started_ms = mono_ms();
@@ -893,15 +894,15 @@ static void mark_before(struct core *c, json_t *vi, enum vi_action act)
     case VA_START:
     case VA_REBOOT:
         lc_unwatch_vi(c, doc_str(vi, "id"));
-        doc_set_str(vi, "state", "starting");
+        doc_set_str(vi, "state", vi_state_name(VIS_STARTING));
         break;
     case VA_DESTROY:
         lc_unwatch_vi(c, doc_str(vi, "id"));
-        doc_set_str(vi, "state", "destroying");
+        doc_set_str(vi, "state", vi_state_name(VIS_DESTROYING));
         break;
     case VA_STOP:
         lc_unwatch_vi(c, doc_str(vi, "id"));
-        doc_set_str(vi, "state", "stopping");
+        doc_set_str(vi, "state", vi_state_name(VIS_STOPPING));
         break;
     default:
         return;
@@ -916,23 +917,23 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
     if (j->rc) {
         doc_set_str(vi, "error", j->err);
         if (j->act == VA_START || j->act == VA_REBOOT)
-            doc_set_str(vi, "state", "exited");
+            doc_set_str(vi, "state", vi_state_name(VIS_EXITED));
         else if (j->then_start) /* its creation failed: no start began */
-            doc_set_str(vi, "state", "pending");
+            doc_set_str(vi, "state", vi_state_name(VIS_PENDING));
         put(c, STORE_VI, vi);
         return;
     }
     switch (j->act) {
     case VA_CREATE:
         /* a start journalled with the creation may have run (fused_start) */
-        if (strcmp(jv_str(vi, "state", ""), "starting") != 0)
-            doc_set_str(vi, "state", "created");
+        if (vi_state_of(vi) != VIS_STARTING)
+            doc_set_str(vi, "state", vi_state_name(VIS_CREATED));
         break;
     case VA_START:
     case VA_REBOOT:
         if (j->act == VA_REBOOT || strcmp(op_type, "heal") == 0)
             doc_set_int(vi, "restarts", doc_int(vi, "restarts", 0) + 1);
-        doc_set_str(vi, "state", "running");
+        doc_set_str(vi, "state", vi_state_name(VIS_RUNNING));
         doc_set_int(vi, "pid", j->out.pid);
         doc_set_int(vi, "_pid_start", (long long)j->out.pid_start);
         json_object_set_new(vi, "started", json_string(time_fmt(wall_ms(), buf)));
@@ -942,7 +943,7 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
         store_delete(c->st, STORE_VI, doc_str(vi, "id"));
         return;
     case VA_STOP:
-        doc_set_str(vi, "state", "stopped");
+        doc_set_str(vi, "state", vi_state_name(VIS_STOPPED));
         doc_set_int(vi, "pid", 0);
         break;
     default:
@@ -1109,10 +1110,10 @@ static void run_vi_work(struct oprun *r)
         if (jobs[n]) {
             /* "created" is journalled only by a VI deployment that ended
              * well: no start of it can have begun since */
-            jobs[n]->fresh = strcmp(jv_str(vi, "state", ""), "created") == 0;
+            jobs[n]->fresh = vi_state_of(vi) == VIS_CREATED;
             jobs[n]->heal =
                 heal_policy_parse(jv_str(json_object_get(op, "params"), "policy", NULL));
-            if (start_step >= 0 && strcmp(jv_str(vi, "state", ""), "pending") == 0) {
+            if (start_step >= 0 && vi_state_of(vi) == VIS_PENDING) {
                 jobs[n]->then_start = jobs[n]->fresh = true;
                 jobs[n]->start_step = (unsigned)start_step;
                 jobs[n]->no_start = &r->no_start;
@@ -1153,15 +1154,16 @@ static json_t *load_op(struct core *c, const char *op_id, struct result *res, js
     return op;
 }
 
-/* 409 unless op is in one of states (NULL terminated). */
-static int want_state(const json_t *op, const char *task, const char *const *states,
-                      struct result *res)
+#define IN(s) (1u << (s))
+
+/* 409 unless op is in one of states (IN(OP_...) | ...). */
+static int want_state(const json_t *op, const char *task, unsigned states, struct result *res)
 {
+    int state = op_state_of(op);
     char obj[64];
 
-    for (; *states; states++)
-        if (strcmp(doc_str(op, "state"), *states) == 0)
-            return 0;
+    if (state >= 0 && (states & IN(state)))
+        return 0;
     snprintf(obj, sizeof(obj), "operation/%s", doc_str(op, "id"));
     return result_fail(res, 409, "conflict", "object", obj,
                        "operation %s is %s: %s is not possible in that state", doc_str(op, "id"),
@@ -1183,7 +1185,7 @@ static json_t *decided(struct core *c, json_t *op, json_t *dep, const char *what
     return op;
 }
 
-static const char *const paused[] = {"failed_temp", NULL};
+static const unsigned paused = IN(OP_FAILED_TEMP);
 
 json_t *lc_op_retry(struct core *c, const char *op_id, struct result *res)
 {
@@ -1196,7 +1198,7 @@ json_t *lc_op_retry(struct core *c, const char *op_id, struct result *res)
                     "operation %s has been partly rolled back: roll it back or fail it", op_id);
         goto fail;
     }
-    set_state(op, "processing");
+    set_state(op, OP_PROCESSING);
     doc_set_int(op, "attempt", 1);
     doc_set_str(op, "error", NULL);
     if (dep)
@@ -1240,9 +1242,9 @@ json_t *lc_op_rollback(struct core *c, const char *op_id, struct result *res)
         doc_set_int(op, "_step", 0);
         json_object_set_new(op, "_progress", json_object());
     }
-    set_state(op, "rolling_back");
+    set_state(op, OP_ROLLING_BACK);
     doc_set_int(op, "attempt", 1);
-    return decided(c, op, dep, "rolling_back", true);
+    return decided(c, op, dep, op_state_name(OP_ROLLING_BACK), true);
 fail:
     json_decref(op);
     json_decref(dep);
@@ -1260,7 +1262,7 @@ json_t *lc_op_fail(struct core *c, const char *op_id, struct result *res)
         return NULL;
     }
     snprintf(err, sizeof(err), "%s", jv_str(op, "error", "failed by request"));
-    close_op(c, op_id, doc_str(op, "deployment"), "failed", err);
+    close_op(c, op_id, doc_str(op, "deployment"), OP_FAILED, err);
     json_decref(op);
     json_decref(dep);
     return core_load(c, STORE_OP, op_id);
@@ -1284,7 +1286,7 @@ static void cancel_kick(struct core *c, void *arg)
 
 json_t *lc_op_cancel(struct core *c, const char *op_id, const char *mode, struct result *res)
 {
-    static const char *const running[] = {"starting", "processing", "rolling_back", NULL};
+    static const unsigned running = IN(OP_STARTING) | IN(OP_PROCESSING) | IN(OP_ROLLING_BACK);
     json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
 
     if (!op || want_state(op, "cancel", running, res)) {

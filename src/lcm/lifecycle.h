@@ -16,6 +16,7 @@
 #define VNFM_LIFECYCLE_H
 
 #include "core/core.h"
+#include "core/states.h"
 
 struct txn;
 
@@ -79,8 +80,8 @@ void lc_resume_all(struct core *c);
 /* Stops starting new work; running jobs finish and are recorded. */
 void lc_shutdown(struct core *c);
 
-/* "active" when every VI of the deployment runs, else "degraded". */
-const char *lc_dep_status(struct core *c, const char *dep_id);
+/* DEP_ACTIVE when every VI of the deployment runs, else DEP_DEGRADED. */
+enum dep_status lc_dep_status(struct core *c, const char *dep_id);
 /* Sets the deployment's instance counts from its VI records. */
 void lc_recount(struct core *c, json_t *dep);
 

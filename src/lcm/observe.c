@@ -46,7 +46,8 @@ void lc_dep_deleted(struct core *c, const json_t *dep)
             c->observers[i]->dep_deleted(c, dep);
 }
 
-bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, const char *state, const char *err)
+bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
+                  const char *err)
 {
     for (unsigned i = 0; i < c->n_observers; i++)
         if (c->observers[i]->op_finish && c->observers[i]->op_finish(c, dep, op, state, err))

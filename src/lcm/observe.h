@@ -9,6 +9,7 @@
 #define VNFM_OBSERVE_H
 
 #include "core/core.h"
+#include "core/states.h"
 
 struct lc_observer {
     const char *name;
@@ -28,7 +29,7 @@ struct lc_observer {
     /* Sets the deployment's record at the end of an operation of a type
      * the observer owns (SOL003: instantiate, terminate, ...), instead of
      * the engine; returns whether it did. The first that does wins. */
-    bool (*op_finish)(struct core *c, json_t *dep, const json_t *op, const char *state,
+    bool (*op_finish)(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                       const char *err);
 };
 
@@ -41,7 +42,7 @@ void lc_op_changed(struct core *c, const json_t *op);
 void lc_op_ended(struct core *c, const json_t *op);
 void lc_dep_created(struct core *c, const json_t *dep);
 void lc_dep_deleted(struct core *c, const json_t *dep);
-bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, const char *state,
+bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                   const char *err);
 
 #endif

@@ -46,7 +46,7 @@ static void adopt_all(struct core *c)
     {
         struct site_rt *site = site_get(c, doc_str(vi, "site"));
 
-        if (site && site->vim && strcmp(jv_str(vi, "state", ""), "running") == 0)
+        if (site && site->vim && vi_state_of(vi) == VIS_RUNNING)
             adopt(c, site, vi);
     }
     json_decref(vis);

@@ -3,6 +3,7 @@
  * record (the journal), and answers 202; the lifecycle engine does the work
  * once the transaction has committed. */
 #include "lcm/deploy_ops.h"
+#include "core/states.h"
 #include "lcm/observe.h"
 #include "lcm/lifecycle.h"
 #include "lcm/sites.h"
@@ -43,13 +44,13 @@ static json_t *get_idle_deployment(struct core *c, struct txn *t, bool allow_fai
         json_decref(op);
         goto fail;
     }
-    if (strcmp(doc_str(dep, "status"), "not_instantiated") == 0 && !allow_failed) {
+    if (dep_status_of(dep) == DEP_NOT_INSTANTIATED && !allow_failed) {
         /* a SOL003 VNF instance not instantiated yet (docs/SOL003.md) */
         result_fail(&t->res, 409, "conflict", "object", obj,
                     "deployment '%s' is not instantiated; instantiate it first", t->args[0]);
         goto fail;
     }
-    if (!allow_failed && strcmp(doc_str(dep, "status"), "failed") == 0) {
+    if (!allow_failed && dep_status_of(dep) == DEP_FAILED) {
         result_fail(&t->res, 409, "conflict", "object", obj,
                     "deployment '%s' has failed (%s); undeploy it", t->args[0],
                     jv_str(dep, "error", "see its operations"));
@@ -90,9 +91,9 @@ static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, c
                    "s:i, s:n, s:n}",
                    "id", id, "name", name, "deployment", doc_str(dep, "id"), "tenant",
                    doc_str(dep, "tenant"), "site", site->id, "index", index, "vdu",
-                   doc_str(vdu, "id"), "state", "pending", "ip", ip4_fmt(addr, ip), "prefix_len",
-                   site->prefix_len, "gateway", ip4_fmt(site->gateway, gw), "pid", 0, "vcpu",
-                   vnfd_vdu_vcpu_milli(vdu) / 1000.0, "memory_mb",
+                   doc_str(vdu, "id"), "state", vi_state_name(VIS_PENDING), "ip", ip4_fmt(addr, ip),
+                   "prefix_len", site->prefix_len, "gateway", ip4_fmt(site->gateway, gw), "pid", 0,
+                   "vcpu", vnfd_vdu_vcpu_milli(vdu) / 1000.0, "memory_mb",
                    (json_int_t)vnfd_vdu_memory_mb(vdu), "disk_mb",
                    (json_int_t)vnfd_vdu_disk_mb(vdu), "restarts", 0, "started", "error");
     doc_touch(vi, "created");
@@ -215,14 +216,14 @@ static json_t *new_deployment(struct txn *t, struct deploy_req *d)
     json_t *dep, *mon, *rules;
 
     id_random(password, "", 20);
-    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:O, s:s, s:{s:s}, s:O, s:O, s:s}",
-                    "id", jv_str(t->body, "name", ""), "tenant", doc_str(d->tenant, "id"), "vnfd",
-                    doc_str(d->vnfd, "id"), "site", d->site_id, "status", "deploying", "stage",
-                    stage_name(ST_ONBOARDING), "operation", "error", "params", d->params, "license",
-                    jv_str(t->body, "license", ""), "credentials", "username",
-                    jv_str(json_object_get(d->vnfd, "credentials"), "username", "admin"),
-                    "instances", d->instances, "_descriptor", d->vnfd, "_password",
-                    jv_str(creds, "password", password));
+    dep = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:O, s:s, s:{s:s}, s:O, s:O, s:s}", "id",
+        jv_str(t->body, "name", ""), "tenant", doc_str(d->tenant, "id"), "vnfd",
+        doc_str(d->vnfd, "id"), "site", d->site_id, "status", dep_status_name(DEP_DEPLOYING),
+        "stage", stage_name(ST_ONBOARDING), "operation", "error", "params", d->params, "license",
+        jv_str(t->body, "license", ""), "credentials", "username",
+        jv_str(json_object_get(d->vnfd, "credentials"), "username", "admin"), "instances",
+        d->instances, "_descriptor", d->vnfd, "_password", jv_str(creds, "password", password));
     /* the deployment's own monitoring and rules, changeable at run time (F16) */
     mon = json_object_get(d->vnfd, "monitoring");
     rules = json_object_get(d->vnfd, "rules");
@@ -309,7 +310,7 @@ void svc_undeploy(struct core *c, struct txn *t)
 
     if (!dep)
         return;
-    if (strcmp(doc_str(dep, "status"), "not_instantiated") == 0) {
+    if (dep_status_of(dep) == DEP_NOT_INSTANTIATED) {
         undeploy_not_instantiated(c, t, dep); /* nothing runs: the record goes */
         return;
     }
@@ -320,7 +321,7 @@ void svc_undeploy(struct core *c, struct txn *t)
         json_array_append(ids, json_object_get(vi, "id"));
     }
     json_decref(vis);
-    doc_set_str(dep, "status", "undeploying");
+    doc_set_str(dep, "status", dep_status_name(DEP_UNDEPLOYING));
     accepted(t, lc_op_start(c, dep, "undeploy", "undeploy", ids, NULL, t, false));
     json_decref(dep);
 }
@@ -334,7 +335,7 @@ int dep_heal(struct core *c, json_t *dep, json_t *ids, const char *policy, int a
         json_object_set_new(params, "policy", json_string(policy));
     if (attempts > 0)
         json_object_set_new(params, "attempts", json_integer(attempts));
-    doc_set_str(dep, "status", "healing");
+    doc_set_str(dep, "status", dep_status_name(DEP_HEALING));
     *op = lc_op_start(c, dep, "heal", "heal", ids, params, t, automatic);
     (void)res;
     return 0;
@@ -355,7 +356,7 @@ void svc_heal(struct core *c, struct txn *t)
         bool named = want && (strcmp(want, doc_str(vi, "id")) == 0 ||
                               strcmp(want, doc_str(vi, "name")) == 0);
 
-        if (named || (!want && strcmp(doc_str(vi, "state"), "running") != 0))
+        if (named || (!want && vi_state_of(vi) != VIS_RUNNING))
             json_array_append(ids, json_object_get(vi, "id"));
     }
     json_decref(vis);
@@ -479,7 +480,7 @@ int dep_scale_to(struct core *c, json_t *dep, const char *vdu_id, long long targ
     if (!ids)
         return -1;
     json_object_set_new(json_object_get(dep, "instances"), vdu_id, json_integer(target));
-    doc_set_str(dep, "status", "scaling");
+    doc_set_str(dep, "status", dep_status_name(DEP_SCALING));
     *op = lc_op_start(c, dep, "scale", target > cur ? "scale_out" : "scale_in", ids,
                       json_pack("{s:s, s:I, s:I}", "vdu", vdu_id, "from", (json_int_t)cur, "to",
                                 (json_int_t)target),
@@ -541,7 +542,7 @@ int dep_resize(struct core *c, json_t *dep, const char *vdu_id, double vcpu, lon
         json_array_append(ids, json_object_get(vi, "id"));
     }
     json_decref(vis);
-    doc_set_str(dep, "status", "scaling");
+    doc_set_str(dep, "status", dep_status_name(DEP_SCALING));
     *op = lc_op_start(c, dep, "resize", "resize", ids,
                       json_pack("{s:s, s:f, s:I, s:o}", "vdu", vdu_id, "vcpu", vcpu, "memory_mb",
                                 (json_int_t)memory_mb, "from", from),

@@ -454,10 +454,10 @@ static void eval_process(struct mdep *d)
             continue;
         json_array_foreach(d->vis, i, vi)
         {
-            const char *state = jv_str(vi, "state", "");
+            int state = vi_state_of(vi);
 
-            if (may_act(d) && (strcmp(state, "running") == 0 || strcmp(state, "exited") == 0))
-                step(r, doc_str(vi, "id"), strcmp(state, "running") == 0 ? 1 : 0);
+            if (may_act(d) && (state == VIS_RUNNING || state == VIS_EXITED))
+                step(r, doc_str(vi, "id"), state == VIS_RUNNING ? 1 : 0);
         }
     }
 }
@@ -483,9 +483,9 @@ static void dep_free(struct mdep *d)
  * the failure); not while an operation creates, starts or destroys them. */
 static bool probed(const json_t *vi)
 {
-    const char *state = jv_str(vi, "state", "");
+    int state = vi_state_of(vi);
 
-    return strcmp(state, "running") == 0 || strcmp(state, "exited") == 0;
+    return state == VIS_RUNNING || state == VIS_EXITED;
 }
 
 static const json_t *find_vi(const json_t *vis, const char *id)
@@ -619,7 +619,7 @@ static void reload(struct monitor *m, const char *id)
         hmap_put(&m->deps, id, d);
     }
     snprintf(d->tenant, sizeof(d->tenant), "%s", jv_str(dep, "tenant", ""));
-    d->busy = doc_str(dep, "operation") || strcmp(jv_str(dep, "status", ""), "failed") == 0;
+    d->busy = doc_str(dep, "operation") || dep_status_of(dep) == DEP_FAILED;
     d->deciding = json_array_size(running) > 0;
     json_decref(d->vis);
     d->vis = list_of(m->st, STORE_VI, "deployment", id, NULL, NULL, 0);

@@ -20,6 +20,7 @@
  * stages are).
  */
 #include "policy/executor.h"
+#include "core/states.h"
 #include "lcm/deploy_ops.h"
 #include "lcm/lifecycle.h"
 #include "lcm/observe.h"
@@ -646,7 +647,7 @@ static const char *refusal(struct core *c, const json_t *dep, const json_t *rule
         return "the rule is gone or disabled";
     if (doc_str(dep, "operation"))
         return "the deployment is busy with an operation";
-    if (strcmp(jv_str(dep, "status", ""), "failed") == 0)
+    if (dep_status_of(dep) == DEP_FAILED)
         return "the deployment has failed";
     if (store_count(c->st, STORE_DECISION, w, 2) > 0)
         return "another decision of the deployment is running";
@@ -708,6 +709,7 @@ void svc_policy_alarm(struct core *c, struct txn *t)
 static void op_end(struct core *c, const json_t *op)
 {
     const char *id = doc_str(op, "decision"), *state = doc_str(op, "state");
+    bool ok = op_state_of(op) == OP_COMPLETED;
     json_t *d, *a;
     size_t i;
 
@@ -719,8 +721,6 @@ static void op_end(struct core *c, const json_t *op)
     {
         if (strcmp(jv_str(a, "operation", ""), doc_str(op, "id")) == 0 &&
             strcmp(jv_str(a, "state", ""), "running") == 0) {
-            bool ok = strcmp(state, "completed") == 0;
-
             set_state(a, ok ? "completed" : "failed", ok ? NULL : jv_str(op, "error", state));
             save(c, STORE_DECISION, d);
         }
@@ -761,11 +761,10 @@ static void resume_action(struct core *c, const json_t *d, json_t *a, size_t ind
     op = core_load(c, STORE_OP, doc_str(a, "operation"));
     if (!op)
         set_state(a, "failed", "its operation is gone");
-    else if (strcmp(jv_str(op, "state", ""), "processing") != 0)
-        set_state(a, strcmp(jv_str(op, "state", ""), "completed") == 0 ? "completed" : "failed",
-                  strcmp(jv_str(op, "state", ""), "completed") == 0
-                      ? NULL
-                      : jv_str(op, "error", "failed"));
+    else if (op_state_of(op) == OP_COMPLETED)
+        set_state(a, "completed", NULL);
+    else if (op_state_of(op) != OP_PROCESSING)
+        set_state(a, "failed", jv_str(op, "error", "failed"));
     json_decref(op);
 }
 

@@ -1,6 +1,7 @@
 /* Callback notifications (callback.h): the "callback" channel of the
  * outbox, keyed by the Callback URL. */
 #include "rest/callback.h"
+#include "core/states.h"
 #include "rest/xml.h"
 #include "core/outbox.h"
 #include "core/txq.h"
@@ -56,8 +57,8 @@ static void enqueue(struct core *c, const char *url, const json_t *doc, bool xml
 /* The observer of the lifecycle: a finished operation's Callback. */
 static void op_ended(struct core *c, const json_t *op)
 {
-    const char *state = doc_str(op, "state"), *err = doc_str(op, "error"), *id = doc_str(op, "id");
-    bool ok = state && strcmp(state, "completed") == 0;
+    const char *err = doc_str(op, "error"), *id = doc_str(op, "id");
+    bool ok = op_state_of(op) == OP_COMPLETED;
     json_t *pub;
     char what[96], obj[96];
 

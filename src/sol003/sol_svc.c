@@ -60,9 +60,9 @@ static void start_task(struct core *c, struct txn *t, json_t *dep, struct lc_sta
     accepted(t, lc_op_start_ex(c, dep, s));
 }
 
-static bool is_status(const json_t *dep, const char *status)
+static bool is_status(const json_t *dep, enum dep_status status)
 {
-    return strcmp(jv_str(dep, "status", ""), status) == 0;
+    return dep_status_of(dep) == (int)status;
 }
 
 /* The instance of the path, the caller's and not busy; NULL with t->res. */
@@ -74,7 +74,7 @@ static json_t *idle_instance(struct core *c, struct txn *t, bool want_instantiat
     if (!dep)
         return NULL;
     snprintf(obj, sizeof(obj), "vnf_instance/%s", t->args[0]);
-    if (want_instantiated == is_status(dep, "not_instantiated")) {
+    if (want_instantiated == is_status(dep, DEP_NOT_INSTANTIATED)) {
         result_fail(&t->res, 409, "conflict", "object", obj, "VNF instance %s is %s", t->args[0],
                     want_instantiated ? "NOT_INSTANTIATED" : "already INSTANTIATED");
         json_decref(dep);
@@ -93,10 +93,10 @@ static json_t *working_instance(struct core *c, struct txn *t, bool allow_stoppe
     if (!dep)
         return NULL;
     snprintf(obj, sizeof(obj), "vnf_instance/%s", t->args[0]);
-    if (is_status(dep, "failed") || (!allow_stopped && is_status(dep, "stopped"))) {
+    if (is_status(dep, DEP_FAILED) || (!allow_stopped && is_status(dep, DEP_STOPPED))) {
         result_fail(&t->res, 409, "conflict", "object", obj, "VNF instance %s is %s; %s",
                     t->args[0], doc_str(dep, "status"),
-                    is_status(dep, "failed") ? "terminate it" : "operate it to STARTED first");
+                    is_status(dep, DEP_FAILED) ? "terminate it" : "operate it to STARTED first");
         json_decref(dep);
         return NULL;
     }
@@ -142,14 +142,14 @@ static json_t *new_instance(struct core *c, struct txn *t, const char *tenant, c
     json_object_set(info, "vnfInstanceDescription",
                     json_object_get(t->body, "vnfInstanceDescription"));
     json_object_set(info, "metadata", json_object_get(t->body, "metadata"));
-    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:{}, s:s, s:{s:s}, s:{}, s:n, "
-                    "s:n, s:o, s:O, s:s}",
-                    "id", id, "tenant", tenant, "vnfd", doc_str(vnfd, "id"), "site", c->cfg->site,
-                    "status", "not_instantiated", "stage", stage_name(ST_ONBOARDING), "operation",
-                    "error", "params", "license", "", "credentials", "username",
-                    jv_str(json_object_get(d, "credentials"), "username", "admin"), "instances",
-                    "flavour", "instantiation_level", "sol003", info, "_descriptor", d, "_password",
-                    password);
+    dep = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:{}, s:s, s:{s:s}, s:{}, s:n, "
+        "s:n, s:o, s:O, s:s}",
+        "id", id, "tenant", tenant, "vnfd", doc_str(vnfd, "id"), "site", c->cfg->site, "status",
+        dep_status_name(DEP_NOT_INSTANTIATED), "stage", stage_name(ST_ONBOARDING), "operation",
+        "error", "params", "license", "", "credentials", "username",
+        jv_str(json_object_get(d, "credentials"), "username", "admin"), "instances", "flavour",
+        "instantiation_level", "sol003", info, "_descriptor", d, "_password", password);
     doc_touch(dep, "created");
     doc_touch(dep, "updated");
     return dep;
@@ -251,7 +251,7 @@ static json_t *modification(struct core *c, struct txn *t, const json_t *dep)
     if (vnfd_id && strcmp(vnfd_id, doc_str(dep, "vnfd")) != 0) {
         json_t *rec;
 
-        if (!is_status(dep, "not_instantiated")) {
+        if (!is_status(dep, DEP_NOT_INSTANTIATED)) {
             result_fail(&t->res, 409, "conflict", "field", "vnfdId",
                         "the VNFD of an instantiated VNF cannot change (no change_vnfpkg)");
             goto fail;
@@ -398,7 +398,7 @@ void svc_sol_instantiate(struct core *c, struct txn *t)
     json_object_set(dep, "instances", inst);
     doc_set_str(dep, "flavour", flavour);
     doc_set_str(dep, "instantiation_level", level);
-    doc_set_str(dep, "status", "deploying");
+    doc_set_str(dep, "status", dep_status_name(DEP_DEPLOYING));
     doc_set_str(dep, "error", NULL);
     s.vis = ids;
     s.params = json_pack("{s:s, s:s}", "flavour", flavour, "instantiation_level", level);
@@ -443,7 +443,7 @@ void svc_sol_terminate(struct core *c, struct txn *t)
         json_array_append(ids, json_object_get(vi, "id"));
     }
     json_decref(vis);
-    doc_set_str(dep, "status", "undeploying");
+    doc_set_str(dep, "status", dep_status_name(DEP_UNDEPLOYING));
     s.vis = ids;
     s.params = json_pack(
         "{s:s, s:I}", "termination_type", graceful ? "GRACEFUL" : "FORCEFUL", "grace_s",
@@ -497,7 +497,7 @@ void svc_sol_scale(struct core *c, struct txn *t)
     if (!ids)
         goto out;
     json_object_set_new(json_object_get(dep, "instances"), aspect, json_integer(target));
-    doc_set_str(dep, "status", "scaling");
+    doc_set_str(dep, "status", dep_status_name(DEP_SCALING));
     s.plan = out ? "scale_out" : "scale_in";
     s.vis = ids;
     s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", aspect, "from", (json_int_t)cur, "to",
@@ -552,7 +552,7 @@ static void start_rescale(struct core *c, struct txn *t, json_t *dep, const json
         return;
     }
     json_object_update(json_object_get(dep, "instances"), (json_t *)want);
-    doc_set_str(dep, "status", "scaling");
+    doc_set_str(dep, "status", dep_status_name(DEP_SCALING));
     s.vis = add;
     s.params = json_pack("{s:O}", "instances", want);
     s.extra = json_pack("{s:o, s:o}", "vis_in", rm, "_apply", apply);
@@ -703,7 +703,7 @@ void svc_sol_heal(struct core *c, struct txn *t)
         ids = NULL;
     }
     if (ids) {
-        doc_set_str(dep, "status", "healing");
+        doc_set_str(dep, "status", dep_status_name(DEP_HEALING));
         s.vis = ids;
         s.params = json_pack("{s:s?}", "cause", jv_str(t->body, "cause", NULL));
         start_task(c, t, dep, &s);
@@ -714,10 +714,9 @@ void svc_sol_heal(struct core *c, struct txn *t)
 static bool needs_change(const json_t *vi, void *arg)
 {
     bool stop = *(bool *)arg;
-    const char *state = jv_str(vi, "state", "");
+    int state = vi_state_of(vi);
 
-    return stop ? strcmp(state, "stopped") != 0
-                : strcmp(state, "stopped") == 0 || strcmp(state, "exited") == 0;
+    return stop ? state != VIS_STOPPED : state == VIS_STOPPED || state == VIS_EXITED;
 }
 
 void svc_sol_operate(struct core *c, struct txn *t)
@@ -738,7 +737,7 @@ void svc_sol_operate(struct core *c, struct txn *t)
         ids = NULL;
     }
     if (ids) {
-        doc_set_str(dep, "status", "operating");
+        doc_set_str(dep, "status", dep_status_name(DEP_OPERATING));
         s.vis = ids;
         s.params = json_pack("{s:s}", "change_state_to", stop ? "STOPPED" : "STARTED");
         if (forceful)
@@ -904,14 +903,15 @@ void svc_sol_unsubscribe(struct core *c, struct txn *t)
 
 /* ---- the end of a task (an observer's op_finish, lccn.c) ---- */
 
-bool sol_op_finish(struct core *c, json_t *dep, const json_t *op, const char *state,
+bool sol_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                    const char *err)
 {
     static const char *const types[] = {"instantiate",    "terminate",      "operate",
                                         "scale_to_level", "change_flavour", "modify_info"};
-    const char *type = doc_str(op, "type"), *status;
+    const char *type = doc_str(op, "type");
     const json_t *params = json_object_get(op, "params");
-    bool ok = strcmp(state, "completed") == 0, known = false;
+    bool ok = state == OP_COMPLETED, known = false;
+    enum dep_status status;
 
     for (size_t i = 0; i < ARRAY_SIZE(types); i++)
         known = known || strcmp(type, types[i]) == 0;
@@ -920,26 +920,26 @@ bool sol_op_finish(struct core *c, json_t *dep, const json_t *op, const char *st
     lc_recount(c, dep);
     status = lc_dep_status(c, doc_str(dep, "id"));
     if (strcmp(type, "instantiate") == 0 && !ok)
-        status = strcmp(state, "rolled_back") == 0 ? "not_instantiated" : "failed";
+        status = state == OP_ROLLED_BACK ? DEP_NOT_INSTANTIATED : DEP_FAILED;
     if (strcmp(type, "terminate") == 0)
-        status = ok ? "not_instantiated" : "failed";
+        status = ok ? DEP_NOT_INSTANTIATED : DEP_FAILED;
     if (strcmp(type, "operate") == 0 && ok &&
         strcmp(jv_str(params, "change_state_to", ""), "STOPPED") == 0)
-        status = "stopped";
-    if (strcmp(type, "modify_info") == 0 && strcmp(doc_str(dep, "status"), "not_instantiated") == 0)
-        status = "not_instantiated";
+        status = DEP_STOPPED;
+    if (strcmp(type, "modify_info") == 0 && is_status(dep, DEP_NOT_INSTANTIATED))
+        status = DEP_NOT_INSTANTIATED;
     if (ok && json_object_get(op, "_apply")) /* change_flavour, modify_info */
         json_object_update(dep, json_object_get(op, "_apply"));
-    if (strcmp(status, "not_instantiated") == 0) {
+    if (status == DEP_NOT_INSTANTIATED) {
         doc_set_str(dep, "flavour", NULL);
         doc_set_str(dep, "instantiation_level", NULL);
     }
     doc_set_str(dep, "operation", NULL);
-    doc_set_str(dep, "status", status);
+    doc_set_str(dep, "status", dep_status_name(status));
     doc_set_str(dep, "stage",
-                strcmp(status, "not_instantiated") == 0 ? stage_name(ST_ONBOARDING)
-                : ok                                    ? stage_name(ST_MONITORING)
-                                                        : stage_name(ST_FAIL));
+                status == DEP_NOT_INSTANTIATED ? stage_name(ST_ONBOARDING)
+                : ok                           ? stage_name(ST_MONITORING)
+                                               : stage_name(ST_FAIL));
     doc_set_str(dep, "error", ok ? NULL : err);
     doc_touch(dep, "updated");
     if (store_put(c->st, STORE_DEPLOYMENT, dep))

@@ -5,6 +5,7 @@
 #ifndef VNFM_SVC_SOL003_H
 #define VNFM_SVC_SOL003_H
 
+#include "core/states.h"
 #include "core/txq.h"
 
 /* VNF instances (SOL003 5.4.2, 5.4.3). */
@@ -33,7 +34,7 @@ void svc_sol_unsubscribe(struct core *c, struct txn *t);
  * or running, change_flavour and modify_info apply their change only once
  * completed. Inside the open transaction; false for other operation types
  * (the engine's own end applies). The op_finish of SOL003's observer. */
-bool sol_op_finish(struct core *c, json_t *dep, const json_t *op, const char *state,
+bool sol_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                    const char *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* SOL003 views of our records (sol003.h, docs/SOL003.md). */
 #include "sol003/sol_view.h"
+#include "core/states.h"
 #include "util/ids.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -24,11 +25,12 @@ static const char *const op_names[][2] = {
     {"modify_info", "MODIFY_INFO"},
 };
 
-/* Our operation states and LcmOperationStateType (5.5.4.6). */
-static const char *const op_states[][2] = {
-    {"starting", "STARTING"},       {"processing", "PROCESSING"}, {"completed", "COMPLETED"},
-    {"failed_temp", "FAILED_TEMP"}, {"failed", "FAILED"},         {"rolling_back", "ROLLING_BACK"},
-    {"rolled_back", "ROLLED_BACK"},
+/* Our operation states as LcmOperationStateType (5.5.4.6). */
+static const char *const op_states[OP_STATE_COUNT] = {
+    [OP_STARTING] = "STARTING",       [OP_PROCESSING] = "PROCESSING",
+    [OP_COMPLETED] = "COMPLETED",     [OP_FAILED] = "FAILED",
+    [OP_FAILED_TEMP] = "FAILED_TEMP", [OP_ROLLING_BACK] = "ROLLING_BACK",
+    [OP_ROLLED_BACK] = "ROLLED_BACK",
 };
 
 void sol_uuid(char buf[SOL_UUID_LEN + 1])
@@ -54,16 +56,12 @@ const char *sol_op_name(const char *type)
 
 const char *sol_op_state(const json_t *op)
 {
-    const char *state = doc_str(op, "state");
+    int state = op_state_of(op);
 
     /* the native automatic rollback runs in state processing */
-    if (state && strcmp(state, "processing") == 0 &&
-        strcmp(jv_str(op, "_plan", ""), "rollback") == 0)
+    if (state == OP_PROCESSING && strcmp(jv_str(op, "_plan", ""), "rollback") == 0)
         return "ROLLING_BACK";
-    for (size_t i = 0; state && i < ARRAY_SIZE(op_states); i++)
-        if (strcmp(op_states[i][0], state) == 0)
-            return op_states[i][1];
-    return "PROCESSING";
+    return state >= 0 ? op_states[state] : "PROCESSING";
 }
 
 /* ---- scaling aspects ---- */
@@ -130,7 +128,7 @@ json_t *sol_vnf_identity(const json_t *dep)
 
 static bool instantiated(const json_t *dep)
 {
-    return strcmp(jv_str(dep, "status", ""), "not_instantiated") != 0;
+    return dep_status_of(dep) != DEP_NOT_INSTANTIATED;
 }
 
 static json_t *vim_info(const struct sol_ctx *x, const json_t *dep)
@@ -194,7 +192,7 @@ static json_t *vnfc_info(const json_t *vi)
 {
     return json_pack("{s:s, s:s, s:s, s:s}", "id", doc_str(vi, "id"), "vduId",
                      jv_str(vi, "vdu", ""), "vnfcResourceInfoId", doc_str(vi, "id"), "vnfcState",
-                     strcmp(jv_str(vi, "state", ""), "running") == 0 ? "STARTED" : "STOPPED");
+                     vi_state_of(vi) == VIS_RUNNING ? "STARTED" : "STOPPED");
 }
 
 /* scaleStatus and maxScaleLevels: one aspect per VDU (docs/SOL003.md). */
@@ -238,8 +236,7 @@ static json_t *instantiated_info(const struct sol_ctx *x, const json_t *dep, con
         json_array_append_new(vnfcs, vnfc_info(vi));
     }
     info = json_pack("{s:s, s:s, s:o, s:o, s:o}", "flavourId", jv_str(dep, "flavour", "default"),
-                     "vnfState",
-                     strcmp(jv_str(dep, "status", ""), "stopped") == 0 ? "STOPPED" : "STARTED",
+                     "vnfState", dep_status_of(dep) == DEP_STOPPED ? "STOPPED" : "STARTED",
                      "extCpInfo", cps, "vnfcResourceInfo", res, "vnfcInfo", vnfcs);
     scale_status(dep, vis, info);
     if (doc_str(dep, "instantiation_level"))
@@ -351,9 +348,7 @@ static json_t *affected_vnfcs(const json_t *op)
 
 static json_t *op_error(const json_t *op)
 {
-    const char *state = doc_str(op, "state");
-
-    if (!doc_str(op, "error") || strcmp(state, "completed") == 0)
+    if (!doc_str(op, "error") || op_state_of(op) == OP_COMPLETED)
         return NULL;
     return json_pack("{s:s, s:i, s:s}", "title", "Lifecycle operation failed", "status", 422,
                      "detail", doc_str(op, "error"));
