@@ -257,49 +257,43 @@ static void on_signal(uv_signal_t *s, int signum)
     stop(s->data);
 }
 
-/* ---- store checkpoints, off the loop (store_on_wal) ---- */
+/* ---- store maintenance, off the loop (store_on_maintenance) ---- */
 
-#define CHECKPOINT_FRAMES 1000 /* SQLite's own default */
-
-struct ckpt_job {
+struct maint_job {
     struct wjob w;
-    struct core *c;
-    char *path;
+    struct store *st;
     int r;
 };
 
-static void ckpt_work(struct wjob *w)
+static void maint_work(struct wjob *w)
 {
-    struct ckpt_job *j = (struct ckpt_job *)w;
+    struct maint_job *j = (struct maint_job *)w;
 
-    j->r = store_checkpoint(j->path);
+    j->r = store_maintain(j->st);
 }
 
-static void ckpt_done(struct wjob *w)
+static void maint_done(struct wjob *w)
 {
-    struct ckpt_job *j = (struct ckpt_job *)w;
+    struct maint_job *j = (struct maint_job *)w;
 
-    if (j->r && !w->cancelled)
-        log_warn("store: checkpoint failed (%s); the log grows until one succeeds",
-                 strerror(-j->r));
-    j->c->checkpointing = false;
-    free(j->path);
+    if (j->r == -EBUSY)
+        log_debug("store: maintenance waited for readers in vain; again later");
+    else if (j->r && !w->cancelled)
+        log_warn("store: maintenance failed (%s); again after the next commits", strerror(-j->r));
     free(j);
 }
 
-static void on_wal(void *arg, int frames)
+static void on_maintenance_due(void *arg)
 {
     struct core *c = arg;
-    struct ckpt_job *j;
+    struct maint_job *j;
 
-    if (frames < CHECKPOINT_FRAMES || c->checkpointing || c->stopping)
+    if (c->stopping)
         return;
     j = xcalloc(1, sizeof(*j));
-    j->w.work = ckpt_work;
-    j->w.done = ckpt_done;
-    j->c = c;
-    j->path = xasprintf("%s/vnfm.db", c->cfg->data_dir);
-    c->checkpointing = true;
+    j->w.work = maint_work;
+    j->w.done = maint_done;
+    j->st = c->st;
     wpool_submit(c->conf, &j->w);
 }
 
@@ -336,7 +330,7 @@ static int init_core(struct daemon *d)
     outbox_new(c, d->cfg.outbox_key_max, d->cfg.outbox_max);
     lccn_init(c);
     callback_init(c);
-    store_on_wal(c->st, on_wal, c);
+    store_on_maintenance(c->st, on_maintenance_due, c);
     core_tx_begin(c);
     r = svc_bootstrap(c);
     if (r == 0)

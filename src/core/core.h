@@ -38,7 +38,6 @@ struct core {
     struct config *cfg;
     uv_loop_t *loop;
     struct store *st;      /* the only writer */
-    bool checkpointing;    /* a store checkpoint job is queued or running */
     char tag[TAG_LEN + 1]; /* instance tag, in every name this manager creates on a host */
     char *admin_hash;      /* SHA-256 hex of the admin token */
     int64_t started_ms;

@@ -732,11 +732,7 @@ struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
                            .pool_max = cfg->monitor_workers_max,
                            .util_low = cfg->monitor_util_low,
                            .util_high = cfg->monitor_util_high};
-    char *db = xasprintf("%s/vnfm.db", cfg->data_dir);
-    int r = store_open(db, true, &m->st, err, errlen);
-
-    free(db);
-    if (r) {
+    if (store_open_reader(c->st, &m->st, err, errlen)) {
         free(m);
         return NULL;
     }

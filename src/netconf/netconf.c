@@ -53,7 +53,7 @@ struct netconf {
     struct core *c;
     struct ly_ctx *ctx;
     struct nc_pollsession *ps;
-    char *db_path, *host_key;
+    char *host_key;
     struct nc_user *users;
     size_t n_users;
 
@@ -162,7 +162,7 @@ struct store *nc_store(struct netconf *n)
 
     if (tl_store)
         return tl_store;
-    if (store_open(n->db_path, true, &tl_store, err, sizeof(err))) {
+    if (store_open_reader(n->c->st, &tl_store, err, sizeof(err))) {
         log_error("NETCONF: %s", err);
         tl_store = NULL;
         return NULL;
@@ -1122,7 +1122,6 @@ struct netconf *netconf_start(struct core *c, char *err, size_t errlen)
     struct netconf *n = xcalloc(1, sizeof(*n));
 
     n->c = c;
-    n->db_path = xasprintf("%s/vnfm.db", c->cfg->data_dir);
     n->compat = json_object();
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);
@@ -1185,6 +1184,5 @@ void netconf_stop(struct netconf *n)
     pthread_cond_destroy(&n->cv);
     pthread_mutex_destroy(&n->mu);
     free(n->host_key);
-    free(n->db_path);
     free(n);
 }

@@ -21,7 +21,6 @@
 struct http_server {
     struct core *c;
     struct MHD_Daemon *d;
-    char *db_path;
     pthread_mutex_t mu;
     struct store *stores[MAX_THREAD_STORES];
     unsigned n_stores;
@@ -44,7 +43,7 @@ struct store *http_thread_store(struct http_server *s)
 
     if (tl_store)
         return tl_store;
-    if (store_open(s->db_path, true, &tl_store, err, sizeof(err))) {
+    if (store_open_reader(s->c->st, &tl_store, err, sizeof(err))) {
         log_error("REST: %s", err);
         tl_store = NULL;
         return NULL;
@@ -592,7 +591,6 @@ struct http_server *http_start(struct core *c, char *err, size_t errlen)
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->c = c;
-    s->db_path = xasprintf("%s/vnfm.db", c->cfg->data_dir);
     pthread_mutex_init(&s->mu, NULL);
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                             mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -604,7 +602,6 @@ struct http_server *http_start(struct core *c, char *err, size_t errlen)
     if (!s->d) {
         snprintf(err, errlen, "cannot listen on %s:%u (in use, or not an address here?)",
                  c->cfg->listen_host, c->cfg->listen_port);
-        free(s->db_path);
         free(s);
         return NULL;
     }
@@ -619,7 +616,6 @@ void http_stop(struct http_server *s)
     for (unsigned i = 0; i < s->n_stores; i++)
         store_close(s->stores[i]);
     pthread_mutex_destroy(&s->mu);
-    free(s->db_path);
     free(s);
 }
 

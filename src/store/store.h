@@ -7,10 +7,12 @@
  * kind are also kept as indexed columns so that lists can be filtered.
  * Members whose name starts with '_' are internal (never shown by the API).
  *
- * One struct store is one connection and belongs to one thread. The event
- * loop owns the only writer; HTTP threads open read-only handles. The
- * embedded backend is SQLite in WAL mode, so readers see the last committed
- * transaction and never block the writer.
+ * One struct store is one handle on a backend and belongs to one thread.
+ * The event loop owns the only writer; other threads open reader handles
+ * (store_open_reader), which see the last committed transaction and never
+ * block the writer. The backend is chosen by the location: a file path is
+ * SQLite in WAL mode (the embedded default). How backends plug in, and what
+ * each guarantees: store_backend.h.
  */
 #ifndef VNFM_STORE_H
 #define VNFM_STORE_H
@@ -51,25 +53,29 @@ struct store_list_opts {
     bool newest_first;
 };
 
-/* Opens (and for a writer creates and migrates) the store at path.
- * Returns 0 and *out, or a negative errno with a message in err. A writer
+/* Opens (and for a writer creates and migrates) the store at where, a
+ * file path for SQLite. Returns 0 and *out, or a negative errno with a
+ * message in err (-EPROTONOSUPPORT: no backend for its scheme). A writer
  * keeps the records it reads and writes parsed (store_cache.c), so it must
- * be the only connection that writes the database: one per data dir, every
- * other one read-only. */
-int store_open(const char *path, bool readonly, struct store **out, char *err, size_t errlen);
+ * be the only handle that writes the store: one per data dir, every other
+ * one a reader. */
+int store_open(const char *where, bool readonly, struct store **out, char *err, size_t errlen);
+/* A reader handle on the store st writes, for another thread; callable
+ * from any thread while st is in use. */
+int store_open_reader(struct store *st, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
-/* The schema version this build writes, and the one found on disk. */
+/* The schema version this build writes, and the one found in the store. */
 int store_schema_version(void);
 int store_disk_version(struct store *st);
 
-/* Checkpoints of a writer are its owner's: fn(arg, frames) runs after each
- * commit with the frames in the write-ahead log, and store_checkpoint()
- * copies them back from another thread, so that the writer's commits never
- * wait for a checkpoint's disk writes and fsync. */
-void store_on_wal(struct store *st, void (*fn)(void *arg, int frames), void *arg);
-/* A passive checkpoint of the database at path, on a connection of its own
- * (never blocks the writer); for a worker thread. */
-int store_checkpoint(const char *path);
+/* Maintenance of a writer's backend (SQLite: checkpoints of its write-ahead
+ * log) is its owner's, so that commits never wait for it: after a commit
+ * that makes some due, fn(arg) runs (on the writer's thread, at most once
+ * until store_maintain() has ended), and the owner runs store_maintain(st)
+ * on another thread, where it may take a while; st stays in use meanwhile,
+ * and is closed only after it has returned. */
+void store_on_maintenance(struct store *st, void (*fn)(void *arg), void *arg);
+int store_maintain(struct store *st);
 
 int store_begin(struct store *st);
 int store_commit(struct store *st);
@@ -97,7 +103,8 @@ long store_count(struct store *st, enum store_kind kind, const struct store_wher
 int store_meta_get(struct store *st, const char *key, char **out);
 int store_meta_set(struct store *st, const char *key, const char *value);
 
-/* Resources held by the VIs of a site. */
+/* Resources held by the VIs of a site (the totals of their indexed vcpu,
+ * memory_mb and disk_mb). */
 struct store_usage {
     double vcpu;
     long long memory_mb;
@@ -130,7 +137,7 @@ long store_log_prune(struct store *st, long keep);
 int64_t store_log_last_seq(struct store *st);
 
 const char *store_kind_name(enum store_kind kind);
-/* The last SQLite error of this handle, for logs. */
+/* The last error of this handle's backend, for logs. */
 const char *store_errmsg(struct store *st);
 
 #endif

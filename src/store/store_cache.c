@@ -6,12 +6,13 @@
  * database (one vnfmd per data directory; every other connection is read
  * only), so it can keep the records it read or wrote parsed, across
  * transactions: a read gets a copy of the kept record (a copy costs a
- * quarter of a parse), and a write inside a transaction reaches SQLite
- * once, at the commit or before any query that could see it. Records a
- * rolled back transaction wrote are dropped. Reads always return copies,
- * so callers may change what they got.
+ * quarter of a parse), and a write inside a transaction reaches the
+ * backend once, in a batch, at the commit or before any query that could
+ * see it. Records a rolled back transaction wrote are dropped. Reads
+ * always return copies, so callers may change what they got. The cache
+ * knows no backend: store.c hands its batches over.
  */
-#include "store/store_internal.h"
+#include "store/store_backend.h"
 #include "util/mem.h"
 
 #include <errno.h>
@@ -25,18 +26,18 @@
 struct dc_entry {
     enum store_kind kind;
     json_t *doc;
-    json_t *stored;               /* dirty: what SQLite has, when known */
-    bool dirty;                   /* written by the open transaction, not yet to SQLite */
+    json_t *stored;               /* dirty: what the backend has, when known */
+    bool dirty;                   /* written by the open transaction, not yet handed over */
     bool touched;                 /* written by the open transaction (dropped on rollback) */
-    uint64_t order;               /* when it became dirty: writes reach SQLite in this order */
+    uint64_t order;               /* when it became dirty: writes are handed over in this order */
     struct dc_entry *prev, *next; /* most recently used first */
     char key[];
 };
 
 bool dc_cached_kind(enum store_kind kind)
 {
-    /* not tokens: a write must meet the unique index on their hash at once */
-    return kind != STORE_TOKEN;
+    /* a write must meet a unique column at once (tokens' hashes) */
+    return !store_kinds[kind].unique;
 }
 
 /* False for an id too long to key (such a record is not kept). */
@@ -85,7 +86,7 @@ static struct dc_entry *find(struct dcache *c, enum store_kind kind, const char 
     return key_of(kind, id, key, sizeof(key)) ? hmap_get(&c->map, key) : NULL;
 }
 
-/* Drops least recently used records that SQLite has as they are. */
+/* Drops least recently used records that the backend has as they are. */
 static void trim(struct dcache *c)
 {
     struct dc_entry *e = c->tail;
@@ -124,7 +125,7 @@ bool dc_keep(struct dcache *c, enum store_kind kind, const char *id, const json_
     if (e) {
         unlink_entry(c, e);
         if (dirty && !e->dirty && !e->stored)
-            e->stored = e->doc; /* SQLite's version, to write only what changes */
+            e->stored = e->doc; /* the backend's version, to write only what changes */
         else
             json_decref(e->doc);
         if (!dirty) {
@@ -172,13 +173,15 @@ static int by_order(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* In the order the transaction wrote them: new rows get their rowids in
- * that order, and lists (an outbox, say) come back in it. */
-int dc_flush(struct store *st, struct dcache *c, int kind)
+/* In the order the transaction wrote them: new records take their places
+ * in lists in that order (an outbox, say, comes back in it). */
+int dc_flush(struct dcache *c, int kind, int (*fn)(void *arg, const struct store_batch *b),
+             void *arg)
 {
     struct dc_entry **dirty = NULL;
+    struct store_write *w;
     size_t n = 0;
-    int r = 0;
+    int r;
 
     for (struct dc_entry *e = c->head; e; e = e->next)
         if (e->dirty && (kind < 0 || e->kind == (enum store_kind)kind)) {
@@ -187,14 +190,18 @@ int dc_flush(struct store *st, struct dcache *c, int kind)
         }
     if (n > 1)
         qsort(dirty, n, sizeof(*dirty), by_order);
+    w = xcalloc(n ? n : 1, sizeof(*w));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (struct store_write){dirty[i]->kind,
+                                    json_string_value(json_object_get(dirty[i]->doc, "id")),
+                                    dirty[i]->doc, dirty[i]->stored};
+    r = fn(arg, &(struct store_batch){w, n});
     for (size_t i = 0; i < n && r == 0; i++) {
-        r = store_put_now(st, dirty[i]->kind, dirty[i]->doc, dirty[i]->stored);
-        if (r == 0) {
-            dirty[i]->dirty = false;
-            json_decref(dirty[i]->stored);
-            dirty[i]->stored = NULL;
-        }
+        dirty[i]->dirty = false;
+        json_decref(dirty[i]->stored);
+        dirty[i]->stored = NULL;
     }
+    free(w);
     free(dirty);
     return r;
 }

@@ -1,10 +1,17 @@
-/* The embedded store: SQLite in WAL mode with versioned migrations.
+/* The embedded store backend: SQLite in WAL mode with versioned
+ * migrations. A kind is a table with its indexed columns, doc (the public
+ * members as JSON) and priv (the internal ones, NULL when none); lists come
+ * in rowid order, which an upsert keeps.
  *
  * synchronous=NORMAL: in WAL mode a committed transaction survives a crash
  * of the manager (kill -9); only an OS crash or power cut can lose the last
  * ones, and those take the VNF processes with them as well.
+ *
+ * Checkpoints of the write-ahead log are maintain()'s, on its owner's
+ * thread beside the writer, so that the writer's commits never wait for a
+ * checkpoint's disk writes and fsync.
  */
-#include "store/store_internal.h"
+#include "store/store_sqlite.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
 
@@ -15,27 +22,7 @@
 
 #include <sqlite3.h>
 
-#define MAX_COLS   8
-#define STMT_CACHE 48
-
-struct kind_desc {
-    const char *name;
-    const char *table;
-    const char *cols[MAX_COLS]; /* indexed top-level members besides id */
-};
-
-static const struct kind_desc kinds[STORE_KIND_COUNT] = {
-    [STORE_TENANT] = {"tenant", "tenants", {NULL}},
-    [STORE_TOKEN] = {"token", "tokens", {"_hash", "tenant", NULL}},
-    [STORE_VNFD] = {"vnfd", "vnfds", {"tenant", NULL}},
-    [STORE_SITE] = {"site", "sites", {NULL}},
-    [STORE_DEPLOYMENT] = {"deployment", "deployments", {"tenant", "site", "vnfd", "status", NULL}},
-    [STORE_VI] = {"vi", "vis", {"deployment", "site", "vcpu", "memory_mb", "disk_mb", NULL}},
-    [STORE_OP] = {"operation", "ops", {"deployment", "tenant", "type", "state", NULL}},
-    [STORE_DECISION] = {"decision", "decisions", {"deployment", "tenant", "rule", "state", NULL}},
-    [STORE_SUBSCRIPTION] = {"subscription", "subscriptions", {"tenant", NULL}},
-    [STORE_OUTBOX] = {"outbox", "outbox", {"channel", "key", NULL}},
-};
+#define WAL_CKPT_FRAMES 1000 /* SQLite's own default */
 
 /* Adds the priv column to table t and splits each doc into its public and
  * internal members. */
@@ -103,39 +90,17 @@ static const char *const migrations[] = {
     "DROP TABLE notifications;",
 };
 
-struct stmt_slot {
-    char *sql;
-    sqlite3_stmt *stmt;
-};
-
-struct store {
-    sqlite3 *db;
-    bool readonly;
-    bool in_tx; /* a transaction of store_begin is open */
-    unsigned next_evict;
-    struct stmt_slot cache[STMT_CACHE];
-    struct dcache dc; /* a writer's parsed records (store_cache.c) */
-    int64_t log_seq;  /* store_log.c */
-    void (*wal_fn)(void *arg, int frames);
-    void *wal_arg;
-};
-
-const char *store_kind_name(enum store_kind kind)
+static struct sq *sq_of(void *be)
 {
-    return kinds[kind].name;
+    return be;
 }
 
-const char *store_errmsg(struct store *st)
+static const char *sq_errmsg(void *be)
 {
-    return sqlite3_errmsg(st->db);
+    return sqlite3_errmsg(sq_of(be)->db);
 }
 
-int store_schema_version(void)
-{
-    return (int)ARRAY_SIZE(migrations);
-}
-
-int store_sql_err(int rc)
+int sq_err(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -158,42 +123,49 @@ int store_sql_err(int rc)
     }
 }
 
-/* Returns a cached prepared statement for sql, reset and unbound. */
-sqlite3_stmt *store_prepare(struct store *st, const char *sql)
+sqlite3_stmt *sq_prepare(struct sq *q, const char *sql)
 {
-    struct stmt_slot *slot;
+    struct sq_stmt *slot;
 
-    for (unsigned i = 0; i < STMT_CACHE; i++) {
-        slot = &st->cache[i];
+    for (unsigned i = 0; i < SQ_STMT_CACHE; i++) {
+        slot = &q->cache[i];
         if (slot->sql && strcmp(slot->sql, sql) == 0) {
             sqlite3_reset(slot->stmt);
             sqlite3_clear_bindings(slot->stmt);
             return slot->stmt;
         }
     }
-    slot = &st->cache[st->next_evict];
-    st->next_evict = (st->next_evict + 1) % STMT_CACHE;
+    slot = &q->cache[q->next_evict];
+    q->next_evict = (q->next_evict + 1) % SQ_STMT_CACHE;
     if (slot->stmt) {
         sqlite3_finalize(slot->stmt);
         free(slot->sql);
         slot->stmt = NULL;
         slot->sql = NULL;
     }
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
+    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
         SQLITE_OK)
         return NULL;
     slot->sql = xstrdup(sql);
     return slot->stmt;
 }
 
-static int exec(struct store *st, const char *sql)
+int sq_step_done(sqlite3_stmt *s)
 {
-    return store_sql_err(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+    int r = sq_err(sqlite3_step(s));
+
+    sqlite3_reset(s);
+    return r;
 }
 
-int store_disk_version(struct store *st)
+static int exec(struct sq *q, const char *sql)
 {
-    sqlite3_stmt *s = store_prepare(st, "PRAGMA user_version");
+    return sq_err(sqlite3_exec(q->db, sql, NULL, NULL, NULL));
+}
+
+static int sq_disk_version(void *be)
+{
+    sqlite3_stmt *s = sq_prepare(sq_of(be), "PRAGMA user_version");
     int v = -1;
 
     if (s && sqlite3_step(s) == SQLITE_ROW)
@@ -203,10 +175,10 @@ int store_disk_version(struct store *st)
     return v;
 }
 
-static int migrate(struct store *st, char *err, size_t errlen)
+static int migrate(struct sq *q, char *err, size_t errlen)
 {
-    int have = store_disk_version(st);
-    int want = store_schema_version();
+    int have = sq_disk_version(q);
+    int want = (int)ARRAY_SIZE(migrations);
 
     if (have > want) {
         snprintf(err, errlen, "store schema version %d is newer than this build (%d)", have, want);
@@ -215,135 +187,119 @@ static int migrate(struct store *st, char *err, size_t errlen)
     for (int v = have; v < want; v++) {
         char *sql =
             xasprintf("BEGIN IMMEDIATE;%sPRAGMA user_version=%d;COMMIT;", migrations[v], v + 1);
-        int r = exec(st, sql);
+        int r = exec(q, sql);
 
         free(sql);
         if (r) {
             snprintf(err, errlen, "migration to schema version %d failed: %s", v + 1,
-                     sqlite3_errmsg(st->db));
-            exec(st, "ROLLBACK");
+                     sqlite3_errmsg(q->db));
+            exec(q, "ROLLBACK");
             return r;
         }
     }
     return 0;
 }
 
-int store_open(const char *path, bool readonly, struct store **out, char *err, size_t errlen)
-{
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    struct store *st = xcalloc(1, sizeof(*st));
-    int r;
-
-    st->readonly = readonly;
-    dc_init(&st->dc);
-    r = sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-    if (r != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open store %s: %s", path, sqlite3_errstr(r));
-        r = store_sql_err(r);
-        goto fail;
-    }
-    sqlite3_busy_timeout(st->db, 5000);
-    if (!readonly) {
-        r = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-        if (r == 0)
-            r = migrate(st, err, errlen);
-        else
-            snprintf(err, errlen, "cannot use store %s: %s", path, sqlite3_errmsg(st->db));
-        if (r)
-            goto fail;
-    }
-    *out = st;
-    return 0;
-fail:
-    store_close(st);
-    return r ? r : -EIO;
-}
-
-void store_close(struct store *st)
-{
-    if (!st)
-        return;
-    for (unsigned i = 0; i < STMT_CACHE; i++) {
-        sqlite3_finalize(st->cache[i].stmt);
-        free(st->cache[i].sql);
-    }
-    dc_done(&st->dc);
-    sqlite3_close(st->db);
-    free(st);
-}
-
-/* BEGIN, COMMIT and ROLLBACK, prepared once (the loop runs thousands). */
-static int step_sql(struct store *st, const char *sql)
-{
-    sqlite3_stmt *s = store_prepare(st, sql);
-
-    return s ? store_step_done(s) : -EIO;
-}
-
-/* A writer takes the write lock at once; a reader gets a snapshot. */
-int store_begin(struct store *st)
-{
-    int r = step_sql(st, st->readonly ? "BEGIN" : "BEGIN IMMEDIATE");
-
-    st->in_tx = r == 0;
-    return r;
-}
-
-/* On failure the transaction stays open for the caller to roll back. */
-int store_commit(struct store *st)
-{
-    int r = dc_flush(st, &st->dc, -1);
-
-    if (r == 0)
-        r = step_sql(st, "COMMIT");
-    if (r == 0) {
-        st->in_tx = false;
-        dc_end(&st->dc, true);
-    }
-    return r;
-}
-
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-    struct store *st = arg;
-
     (void)db;
     (void)name;
-    st->wal_fn(st->wal_arg, frames);
+    ((struct sq *)arg)->wal_frames = frames;
     return SQLITE_OK;
 }
 
-void store_on_wal(struct store *st, void (*fn)(void *arg, int frames), void *arg)
+static void sq_close(void *be)
 {
-    st->wal_fn = fn;
-    st->wal_arg = arg;
-    sqlite3_wal_hook(st->db, wal_hook, st); /* replaces the automatic checkpoints */
+    struct sq *q = be;
+
+    if (!q)
+        return;
+    for (unsigned i = 0; i < SQ_STMT_CACHE; i++) {
+        sqlite3_finalize(q->cache[i].stmt);
+        free(q->cache[i].sql);
+    }
+    sqlite3_close(q->db);
+    free(q->path);
+    free(q);
 }
 
-int store_checkpoint(const char *path)
+/* A writer's checkpoints are maintain()'s (it replaces SQLite's automatic
+ * ones, which would run inside the writer's commits). */
+static int setup_writer(struct sq *q, char *err, size_t errlen)
 {
-    sqlite3 *db = NULL;
-    int r = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int r = exec(q, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
 
-    if (r == SQLITE_OK)
-        r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    sqlite3_close(db);
-    return store_sql_err(r);
+    if (r) {
+        snprintf(err, errlen, "cannot use store %s: %s", q->path, sqlite3_errmsg(q->db));
+        return r;
+    }
+    sqlite3_wal_hook(q->db, wal_hook, q);
+    return migrate(q, err, errlen);
 }
 
-int64_t *store_log_seq(struct store *st)
+static int sq_open(const char *where, bool readonly, void **be, char *err, size_t errlen)
 {
-    return &st->log_seq;
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    struct sq *q = xcalloc(1, sizeof(*q));
+    int r;
+
+    q->readonly = readonly;
+    q->path = xstrdup(where);
+    r = sqlite3_open_v2(where, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (r != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open store %s: %s", where, sqlite3_errstr(r));
+        r = sq_err(r);
+        goto fail;
+    }
+    sqlite3_busy_timeout(q->db, 5000);
+    if (!readonly && (r = setup_writer(q, err, errlen)))
+        goto fail;
+    *be = q;
+    return 0;
+fail:
+    sq_close(q);
+    return r ? r : -EIO;
 }
 
-void store_rollback(struct store *st)
+static int sq_open_reader(void *writer, void **be, char *err, size_t errlen)
 {
-    st->log_seq = 0;
-    dc_end(&st->dc, false);
-    st->in_tx = false;
-    if (!sqlite3_get_autocommit(st->db))
-        step_sql(st, "ROLLBACK");
+    return sq_open(sq_of(writer)->path, true, be, err, errlen);
 }
+
+/* ---- transactions ---- */
+
+/* BEGIN, COMMIT and ROLLBACK, prepared once (the loop runs thousands). */
+static int step_sql(struct sq *q, const char *sql)
+{
+    sqlite3_stmt *s = sq_prepare(q, sql);
+
+    return s ? sq_step_done(s) : -EIO;
+}
+
+/* A writer takes the write lock at once; a reader takes its snapshot at
+ * once (a deferred BEGIN would take it at the first read). */
+static int sq_begin(void *be)
+{
+    struct sq *q = be;
+    int r = step_sql(q, q->readonly ? "BEGIN" : "BEGIN IMMEDIATE");
+
+    if (r == 0 && q->readonly && sq_disk_version(q) < 0) {
+        step_sql(q, "ROLLBACK");
+        r = -EIO;
+    }
+    return r;
+}
+
+static void sq_rollback(void *be)
+{
+    struct sq *q = be;
+
+    q->log_seq = 0;
+    if (!sqlite3_get_autocommit(q->db))
+        step_sql(q, "ROLLBACK");
+}
+
+/* ---- records ---- */
 
 /* Binds a JSON scalar as the SQL value of an indexed column. */
 static void bind_json(sqlite3_stmt *s, int idx, const json_t *v)
@@ -358,19 +314,6 @@ static void bind_json(sqlite3_stmt *s, int idx, const json_t *v)
         sqlite3_bind_int(s, idx, json_is_true(v));
     else
         sqlite3_bind_null(s, idx);
-}
-
-int store_step_done(sqlite3_stmt *s)
-{
-    int r = store_sql_err(sqlite3_step(s));
-
-    sqlite3_reset(s);
-    return r;
-}
-
-sqlite3 *store_db(struct store *st)
-{
-    return st->db;
 }
 
 static void build_put_sql(const struct kind_desc *k, struct sbuf *b)
@@ -407,33 +350,6 @@ static void split_doc(const json_t *doc, char **pub, char **priv)
     json_decref(q);
 }
 
-/* Records are cached by the writer only: it is the only connection that
- * changes them (store.h). */
-static bool cached(const struct store *st, enum store_kind kind)
-{
-    return !st->readonly && dc_cached_kind(kind);
-}
-
-int store_put(struct store *st, enum store_kind kind, const json_t *doc)
-{
-    const char *id = json_string_value(json_object_get(doc, "id"));
-    int r;
-
-    if (!id)
-        return -EINVAL;
-    if (!cached(st, kind))
-        return store_put_now(st, kind, doc, NULL);
-    if (!st->in_tx) {
-        r = store_put_now(st, kind, doc, dc_stored(&st->dc, kind, id));
-        if (r)
-            dc_forget(&st->dc, kind, id);
-        else
-            dc_keep(&st->dc, kind, id, doc, false);
-        return r;
-    }
-    return dc_keep(&st->dc, kind, id, doc, true) ? 0 : store_put_now(st, kind, doc, NULL);
-}
-
 /* Whether the internal ('_') members of a and b are the same. */
 static bool same_priv(const json_t *a, const json_t *b)
 {
@@ -457,10 +373,9 @@ static bool same_priv(const json_t *a, const json_t *b)
  * indexed columns that changed (an index whose columns an UPDATE sets is
  * rewritten, a page more to the log at every commit) and priv only when it
  * changed. -ENOENT when there is no row. */
-static int update_changed(struct store *st, enum store_kind kind, const json_t *doc,
-                          const json_t *prev)
+static int update_changed(struct sq *q, enum store_kind kind, const json_t *doc, const json_t *prev)
 {
-    const struct kind_desc *k = &kinds[kind];
+    const struct kind_desc *k = &store_kinds[kind];
     bool priv_too = !same_priv(doc, prev);
     struct sbuf sql = SBUF_INIT;
     sqlite3_stmt *s;
@@ -478,7 +393,7 @@ static int update_changed(struct store *st, enum store_kind kind, const json_t *
         if (!json_equal(json_object_get(doc, k->cols[i]), json_object_get(prev, k->cols[i])))
             sbuf_addf(&sql, ", \"%s\" = ?%u", k->cols[i], i + 3);
     sbuf_adds(&sql, " WHERE id = ?2");
-    s = store_prepare(st, sbuf_str(&sql));
+    s = sq_prepare(q, sbuf_str(&sql));
     sbuf_done(&sql);
     if (!s)
         return -EIO;
@@ -489,55 +404,64 @@ static int update_changed(struct store *st, enum store_kind kind, const json_t *
         bind_json(s, (int)i + 3, json_object_get(doc, k->cols[i]));
     if (priv_too)
         sqlite3_bind_text(s, (int)n + 3, priv, -1, free); /* NULL: no internal members */
-    r = store_step_done(s);
-    return r == 0 && sqlite3_changes(st->db) == 0 ? -ENOENT : r;
+    r = sq_step_done(s);
+    return r == 0 && sqlite3_changes(q->db) == 0 ? -ENOENT : r;
 }
 
-int store_put_now(struct store *st, enum store_kind kind, const json_t *doc, const json_t *prev)
+static int put_row(struct sq *q, const struct store_write *w)
 {
-    const struct kind_desc *k = &kinds[kind];
-    const char *id = json_string_value(json_object_get(doc, "id"));
+    const struct kind_desc *k = &store_kinds[w->kind];
     struct sbuf sql = SBUF_INIT;
     sqlite3_stmt *s;
     char *pub, *priv;
     int idx = 1, r;
 
-    if (prev && (r = update_changed(st, kind, doc, prev)) != -ENOENT)
+    if (w->prev && (r = update_changed(q, w->kind, w->doc, w->prev)) != -ENOENT)
         return r;
     build_put_sql(k, &sql);
-    s = store_prepare(st, sbuf_str(&sql));
+    s = sq_prepare(q, sbuf_str(&sql));
     sbuf_done(&sql);
     if (!s)
         return -EIO;
-    split_doc(doc, &pub, &priv);
-    sqlite3_bind_text(s, idx++, id, -1, SQLITE_TRANSIENT);
+    split_doc(w->doc, &pub, &priv);
+    sqlite3_bind_text(s, idx++, w->id, -1, SQLITE_TRANSIENT);
     for (unsigned i = 0; k->cols[i]; i++)
-        bind_json(s, idx++, json_object_get(doc, k->cols[i]));
+        bind_json(s, idx++, json_object_get(w->doc, k->cols[i]));
     sqlite3_bind_text(s, idx++, pub, -1, free);
     if (priv)
         sqlite3_bind_text(s, idx, priv, -1, free);
-    r = store_step_done(s);
-    return r;
+    return sq_step_done(s);
 }
 
-int store_delete(struct store *st, enum store_kind kind, const char *id)
+static int delete_row(struct sq *q, const struct store_write *w)
 {
     char sql[128];
     sqlite3_stmt *s;
-    int r = dc_flush(st, &st->dc, (int)kind); /* a record written, then deleted */
+    int r;
 
-    if (r)
-        return r;
-    dc_forget(&st->dc, kind, id);
-    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", kinds[kind].table);
-    s = store_prepare(st, sql);
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", store_kinds[w->kind].table);
+    s = sq_prepare(q, sql);
     if (!s)
         return -EIO;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-    r = store_step_done(s);
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = -ENOENT;
+    sqlite3_bind_text(s, 1, w->id, -1, SQLITE_TRANSIENT);
+    r = sq_step_done(s);
+    return r == 0 && sqlite3_changes(q->db) == 0 ? -ENOENT : r;
+}
+
+static int sq_write(void *be, const struct store_batch *b)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < b->n && r == 0; i++)
+        r = b->w[i].doc ? put_row(be, &b->w[i]) : delete_row(be, &b->w[i]);
     return r;
+}
+
+static int sq_commit(void *be, const struct store_batch *b)
+{
+    int r = sq_write(be, b);
+
+    return r ? r : step_sql(be, "COMMIT");
 }
 
 /* The record of a row whose columns col, col+1 are doc and priv. */
@@ -556,20 +480,15 @@ static json_t *column_doc(sqlite3_stmt *s, int col)
     return doc;
 }
 
-int store_get(struct store *st, enum store_kind kind, const char *id, json_t **out)
+static int sq_get(void *be, enum store_kind kind, const char *id, json_t **out)
 {
     char sql[128];
     sqlite3_stmt *s;
     json_t *doc = NULL;
-    bool keep = cached(st, kind);
     int rc;
 
-    if (keep && (doc = dc_get(&st->dc, kind, id))) {
-        *out = doc;
-        return 0;
-    }
-    snprintf(sql, sizeof(sql), "SELECT doc, priv FROM %s WHERE id = ?", kinds[kind].table);
-    s = store_prepare(st, sql);
+    snprintf(sql, sizeof(sql), "SELECT doc, priv FROM %s WHERE id = ?", store_kinds[kind].table);
+    s = sq_prepare(be, sql);
     if (!s)
         return -EIO;
     sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
@@ -580,29 +499,17 @@ int store_get(struct store *st, enum store_kind kind, const char *id, json_t **o
     if (rc == SQLITE_DONE)
         return -ENOENT;
     if (!doc)
-        return rc == SQLITE_ROW ? -EIO : store_sql_err(rc);
-    if (keep)
-        dc_keep(&st->dc, kind, id, doc, false);
+        return rc == SQLITE_ROW ? -EIO : sq_err(rc);
     *out = doc;
     return 0;
 }
 
-static bool known_column(const struct kind_desc *k, const char *col)
-{
-    if (strcmp(col, "id") == 0)
-        return true;
-    for (unsigned i = 0; k->cols[i]; i++)
-        if (strcmp(k->cols[i], col) == 0)
-            return true;
-    return false;
-}
-
 /* Appends " WHERE ..." for the conditions; -EINVAL for an unknown column. */
-static int build_where(const struct kind_desc *k, const struct store_where *w, unsigned n,
+static int build_where(enum store_kind kind, const struct store_where *w, unsigned n,
                        struct sbuf *b)
 {
     for (unsigned i = 0; i < n; i++) {
-        if (!known_column(k, w[i].column))
+        if (!store_kind_indexes(kind, w[i].column))
             return -EINVAL;
         sbuf_adds(b, i ? " AND " : " WHERE ");
         if (w[i].or_null)
@@ -620,18 +527,14 @@ static void bind_where(sqlite3_stmt *s, const struct store_where *w, unsigned n)
 }
 
 /* A prepared SELECT of doc, priv for the list options; NULL with *r set. */
-static sqlite3_stmt *list_stmt(struct store *st, enum store_kind kind,
-                               const struct store_list_opts *o, int *r)
+static sqlite3_stmt *list_stmt(struct sq *q, enum store_kind kind, const struct store_list_opts *o,
+                               int *r)
 {
-    const struct kind_desc *k = &kinds[kind];
     struct sbuf sql = SBUF_INIT;
     sqlite3_stmt *s;
 
-    *r = dc_flush(st, &st->dc, (int)kind);
-    if (*r)
-        return NULL;
-    sbuf_addf(&sql, "SELECT doc, priv FROM %s", k->table);
-    if (build_where(k, o->where, o->n_where, &sql)) {
+    sbuf_addf(&sql, "SELECT doc, priv FROM %s", store_kinds[kind].table);
+    if (build_where(kind, o->where, o->n_where, &sql)) {
         sbuf_done(&sql);
         *r = -EINVAL;
         return NULL;
@@ -639,7 +542,7 @@ static sqlite3_stmt *list_stmt(struct store *st, enum store_kind kind,
     sbuf_addf(&sql, " ORDER BY rowid %s", o->newest_first ? "DESC" : "ASC");
     if (o->limit || o->offset)
         sbuf_addf(&sql, " LIMIT %d OFFSET %u", o->limit ? (int)o->limit : -1, o->offset);
-    s = store_prepare(st, sbuf_str(&sql));
+    s = sq_prepare(q, sbuf_str(&sql));
     sbuf_done(&sql);
     if (!s) {
         *r = -EIO;
@@ -649,14 +552,13 @@ static sqlite3_stmt *list_stmt(struct store *st, enum store_kind kind,
     return s;
 }
 
-int store_list_public(struct store *st, enum store_kind kind, const struct store_list_opts *o,
-                      struct sbuf *out)
+static int sq_list_public(void *be, enum store_kind kind, const struct store_list_opts *o,
+                          struct sbuf *out)
 {
-    static const struct store_list_opts none;
     sqlite3_stmt *s;
     int rc, r = 0, n = 0;
 
-    s = list_stmt(st, kind, o ? o : &none, &r);
+    s = list_stmt(be, kind, o, &r);
     if (!s)
         return r;
     sbuf_addc(out, '[');
@@ -670,15 +572,13 @@ int store_list_public(struct store *st, enum store_kind kind, const struct store
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int store_list(struct store *st, enum store_kind kind, const struct store_list_opts *o,
-               json_t **out)
+static int sq_list(void *be, enum store_kind kind, const struct store_list_opts *o, json_t **out)
 {
-    static const struct store_list_opts none;
     sqlite3_stmt *s;
     json_t *arr;
     int rc, r = 0;
 
-    s = list_stmt(st, kind, o ? o : &none, &r);
+    s = list_stmt(be, kind, o, &r);
     if (!s)
         return r;
     arr = json_array();
@@ -691,42 +591,50 @@ int store_list(struct store *st, enum store_kind kind, const struct store_list_o
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
-        return store_sql_err(rc) ? store_sql_err(rc) : -EIO;
+        return sq_err(rc) ? sq_err(rc) : -EIO;
     }
     *out = arr;
     return 0;
 }
 
-long store_count(struct store *st, enum store_kind kind, const struct store_where *where,
-                 unsigned n_where)
+static long sq_count(void *be, enum store_kind kind, const struct store_where *w, unsigned n,
+                     const char *const *cols, double *sums)
 {
-    const struct kind_desc *k = &kinds[kind];
     struct sbuf sql = SBUF_INIT;
-    sqlite3_stmt *s;
-    long n = dc_flush(st, &st->dc, (int)kind);
+    sqlite3_stmt *s = NULL;
+    unsigned nc = 0;
+    long r = -EINVAL;
 
-    if (n)
-        return n;
-    n = -EIO;
-    sbuf_addf(&sql, "SELECT count(*) FROM %s", k->table);
-    if (build_where(k, where, n_where, &sql)) {
-        sbuf_done(&sql);
-        return -EINVAL;
+    sbuf_adds(&sql, "SELECT count(*)");
+    for (; cols && cols[nc]; nc++) {
+        if (!store_kind_indexes(kind, cols[nc]))
+            goto out;
+        sbuf_addf(&sql, ", total(\"%s\")", cols[nc]);
     }
-    s = store_prepare(st, sbuf_str(&sql));
-    sbuf_done(&sql);
+    sbuf_addf(&sql, " FROM %s", store_kinds[kind].table);
+    if (build_where(kind, w, n, &sql))
+        goto out;
+    r = -EIO;
+    s = sq_prepare(be, sbuf_str(&sql));
     if (!s)
-        return -EIO;
-    bind_where(s, where, n_where);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        n = (long)sqlite3_column_int64(s, 0);
+        goto out;
+    bind_where(s, w, n);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        r = (long)sqlite3_column_int64(s, 0);
+        for (unsigned i = 0; i < nc; i++)
+            sums[i] = sqlite3_column_double(s, (int)i + 1);
+    }
     sqlite3_reset(s);
-    return n;
+out:
+    sbuf_done(&sql);
+    return r;
 }
 
-int store_meta_get(struct store *st, const char *key, char **out)
+/* ---- meta ---- */
+
+static int sq_meta_get(void *be, const char *key, char **out)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT value FROM meta WHERE key = ?");
+    sqlite3_stmt *s = sq_prepare(be, "SELECT value FROM meta WHERE key = ?");
     int rc;
 
     if (!s)
@@ -738,39 +646,64 @@ int store_meta_get(struct store *st, const char *key, char **out)
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
         return -ENOENT;
-    return rc == SQLITE_ROW ? 0 : store_sql_err(rc);
+    return rc == SQLITE_ROW ? 0 : sq_err(rc);
 }
 
-int store_meta_set(struct store *st, const char *key, const char *value)
+static int sq_meta_set(void *be, const char *key, const char *value)
 {
-    sqlite3_stmt *s = store_prepare(st, "INSERT INTO meta (key, value) VALUES (?, ?) "
-                                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    sqlite3_stmt *s = sq_prepare(be, "INSERT INTO meta (key, value) VALUES (?, ?) "
+                                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
 
     if (!s)
         return -EIO;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT);
-    return store_step_done(s);
+    return sq_step_done(s);
 }
 
-int store_site_usage(struct store *st, const char *site, struct store_usage *u)
+/* ---- maintenance: checkpoints of the write-ahead log ---- */
+
+static bool sq_maintenance_due(void *be)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT total(vcpu), total(memory_mb), total(disk_mb), "
-                                        "count(*) FROM vis WHERE site = ?");
-    int rc = dc_flush(st, &st->dc, STORE_VI);
-
-    if (rc)
-        return rc;
-    if (!s)
-        return -EIO;
-    sqlite3_bind_text(s, 1, site, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        u->vcpu = sqlite3_column_double(s, 0);
-        u->memory_mb = (long long)sqlite3_column_double(s, 1);
-        u->disk_mb = (long long)sqlite3_column_double(s, 2);
-        u->vis = sqlite3_column_int64(s, 3);
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : -EIO;
+    return ((struct sq *)be)->wal_frames >= WAL_CKPT_FRAMES;
 }
+
+/* A passive checkpoint on a connection of its own (never blocks the
+ * writer). */
+static int sq_maintain(void *be)
+{
+    sqlite3 *db = NULL;
+    int r =
+        sqlite3_open_v2(sq_of(be)->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+    if (r == SQLITE_OK)
+        r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sqlite3_close(db);
+    return sq_err(r);
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .schema_version = (int)ARRAY_SIZE(migrations),
+    .open = sq_open,
+    .open_reader = sq_open_reader,
+    .close = sq_close,
+    .disk_version = sq_disk_version,
+    .begin = sq_begin,
+    .write = sq_write,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .get = sq_get,
+    .list = sq_list,
+    .list_public = sq_list_public,
+    .count = sq_count,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .log_append = sq_log_append,
+    .log_query = sq_log_query,
+    .log_prune = sq_log_prune,
+    .log_last_seq = sq_log_last_seq,
+    .maintenance_due = sq_maintenance_due,
+    .maintain = sq_maintain,
+    .errmsg = sq_errmsg,
+};

@@ -1,5 +1,6 @@
-/* The event log table of the SQLite store (seed para 52, F10). */
-#include "store/store_internal.h"
+/* The event log of the SQLite backend (seed para 52, F10): a table with
+ * the filtered members as columns and an AUTOINCREMENT seq. */
+#include "store/store_sqlite.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
 #include "util/timeutil.h"
@@ -41,11 +42,12 @@ static int64_t record_time(json_t *rec)
     return ms;
 }
 
-int store_log_append(struct store *st, json_t *rec)
+int sq_log_append(void *be, json_t *rec)
 {
-    sqlite3_stmt *s = store_prepare(st, "INSERT INTO logs (ts, level, category, event, tenant, "
-                                        "object, deployment, operation, vi, tags, doc) VALUES "
-                                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    struct sq *q = be;
+    sqlite3_stmt *s = sq_prepare(q, "INSERT INTO logs (ts, level, category, event, tenant, "
+                                    "object, deployment, operation, vi, tags, doc) VALUES "
+                                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     int64_t ts = record_time(rec);
     int64_t seq;
     int idx = 2, r;
@@ -53,7 +55,7 @@ int store_log_append(struct store *st, json_t *rec)
     if (!s)
         return -EIO;
     /* AUTOINCREMENT: the row will get exactly this */
-    seq = (*store_log_seq(st) ? *store_log_seq(st) : store_log_last_seq(st)) + 1;
+    seq = (q->log_seq ? q->log_seq : sq_log_last_seq(q)) + 1;
     json_object_set_new(rec, "seq", json_integer(seq));
     sqlite3_bind_int64(s, 1, ts);
     for (unsigned i = 0; i < ARRAY_SIZE(log_cols); i++) {
@@ -63,16 +65,16 @@ int store_log_append(struct store *st, json_t *rec)
     }
     sqlite3_bind_text(s, idx++, tags_column(json_object_get(rec, "tags")), -1, free);
     sqlite3_bind_text(s, idx, json_dumps(rec, JSON_COMPACT), -1, free);
-    r = store_step_done(s);
-    if (r == 0 && sqlite3_last_insert_rowid(store_db(st)) != seq)
-        json_object_set_new(rec, "seq", json_integer(sqlite3_last_insert_rowid(store_db(st))));
-    *store_log_seq(st) = r == 0 ? sqlite3_last_insert_rowid(store_db(st)) : 0;
+    r = sq_step_done(s);
+    if (r == 0 && sqlite3_last_insert_rowid(q->db) != seq)
+        json_object_set_new(rec, "seq", json_integer(sqlite3_last_insert_rowid(q->db)));
+    q->log_seq = r == 0 ? sqlite3_last_insert_rowid(q->db) : 0;
     return r;
 }
 
-int64_t store_log_last_seq(struct store *st)
+int64_t sq_log_last_seq(void *be)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT seq FROM sqlite_sequence WHERE name = 'logs'");
+    sqlite3_stmt *s = sq_prepare(be, "SELECT seq FROM sqlite_sequence WHERE name = 'logs'");
     int64_t seq = 0;
 
     if (s && sqlite3_step(s) == SQLITE_ROW)
@@ -123,7 +125,7 @@ static void bind_log_query(sqlite3_stmt *s, const struct log_query *q)
             sqlite3_bind_int64(s, (int)i + 9, ints[i]);
 }
 
-int store_log_query(struct store *st, const struct log_query *q, json_t **out)
+int sq_log_query(void *be, const struct log_query *q, json_t **out)
 {
     struct sbuf sql = SBUF_INIT;
     unsigned limit = q->limit ? q->limit : 1000;
@@ -133,7 +135,7 @@ int store_log_query(struct store *st, const struct log_query *q, json_t **out)
 
     build_log_query(q, &sql);
     sbuf_addf(&sql, " ORDER BY seq %s LIMIT %u", q->tail ? "DESC" : "ASC", limit);
-    s = store_prepare(st, sbuf_str(&sql));
+    s = sq_prepare(be, sbuf_str(&sql));
     sbuf_done(&sql);
     if (!s)
         return -EIO;
@@ -159,16 +161,17 @@ int store_log_query(struct store *st, const struct log_query *q, json_t **out)
     return 0;
 }
 
-long store_log_prune(struct store *st, long keep)
+long sq_log_prune(void *be, long keep)
 {
-    sqlite3_stmt *s = store_prepare(
-        st, "DELETE FROM logs WHERE seq <= (SELECT seq FROM logs ORDER BY seq DESC LIMIT 1 "
-            "OFFSET ?)");
+    struct sq *q = be;
+    sqlite3_stmt *s = sq_prepare(
+        q, "DELETE FROM logs WHERE seq <= (SELECT seq FROM logs ORDER BY seq DESC LIMIT 1 "
+           "OFFSET ?)");
     int r;
 
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, keep);
-    r = store_step_done(s);
-    return r ? r : sqlite3_changes(store_db(st));
+    r = sq_step_done(s);
+    return r ? r : sqlite3_changes(q->db);
 }

@@ -1,0 +1,430 @@
+/* The store as callers see it, over any backend (store_backend.h).
+ *
+ * A handle is a backend's handle plus, for the writer, the cache of parsed
+ * records (store_cache.c): writes of kinds the cache keeps wait in it until
+ * the commit, or until a query that could see them, and reach the backend
+ * as one batch. Everything else goes straight to the backend.
+ */
+#include "store/store_backend.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    const struct store_ops *ops;
+    void *be;
+    bool readonly;
+    bool in_tx;       /* a transaction of store_begin is open */
+    struct dcache dc; /* a writer's parsed records */
+    void (*due)(void *arg);
+    void *due_arg;
+    atomic_bool maintaining; /* due() was called; store_maintain() has yet to end */
+};
+
+const struct kind_desc store_kinds[STORE_KIND_COUNT] = {
+    [STORE_TENANT] = {"tenant", "tenants", {NULL}, NULL},
+    [STORE_TOKEN] = {"token", "tokens", {"_hash", "tenant", NULL}, "_hash"},
+    [STORE_VNFD] = {"vnfd", "vnfds", {"tenant", NULL}, NULL},
+    [STORE_SITE] = {"site", "sites", {NULL}, NULL},
+    [STORE_DEPLOYMENT] = {"deployment",
+                          "deployments",
+                          {"tenant", "site", "vnfd", "status", NULL},
+                          NULL},
+    [STORE_VI] = {"vi", "vis", {"deployment", "site", "vcpu", "memory_mb", "disk_mb", NULL}, NULL},
+    [STORE_OP] = {"operation", "ops", {"deployment", "tenant", "type", "state", NULL}, NULL},
+    [STORE_DECISION] = {"decision",
+                        "decisions",
+                        {"deployment", "tenant", "rule", "state", NULL},
+                        NULL},
+    [STORE_SUBSCRIPTION] = {"subscription", "subscriptions", {"tenant", NULL}, NULL},
+    [STORE_OUTBOX] = {"outbox", "outbox", {"channel", "key", NULL}, NULL},
+};
+
+static const struct store_ops *const backends[] = {
+    &store_sqlite_ops, /* the default: a file path */
+};
+
+bool store_kind_indexes(enum store_kind kind, const char *col)
+{
+    const struct kind_desc *k = &store_kinds[kind];
+
+    if (strcmp(col, "id") == 0)
+        return true;
+    for (unsigned i = 0; k->cols[i]; i++)
+        if (strcmp(k->cols[i], col) == 0)
+            return true;
+    return false;
+}
+
+const char *store_kind_name(enum store_kind kind)
+{
+    return store_kinds[kind].name;
+}
+
+/* The backend of a location: the one whose scheme prefixes it, else the
+ * default for a plain path; NULL for an unknown scheme. */
+static const struct store_ops *backend_of(const char *where)
+{
+    const struct store_ops *dflt = NULL;
+
+    for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+        const char *scheme = backends[i]->scheme;
+
+        if (!scheme)
+            dflt = backends[i];
+        else if (strncmp(where, scheme, strlen(scheme)) == 0)
+            return backends[i];
+    }
+    return strstr(where, "://") ? NULL : dflt;
+}
+
+static struct store *wrap(const struct store_ops *ops, void *be, bool readonly)
+{
+    struct store *st = xcalloc(1, sizeof(*st));
+
+    st->ops = ops;
+    st->be = be;
+    st->readonly = readonly;
+    dc_init(&st->dc);
+    return st;
+}
+
+int store_open(const char *where, bool readonly, struct store **out, char *err, size_t errlen)
+{
+    const struct store_ops *ops = backend_of(where);
+    void *be;
+    int r;
+
+    if (!ops) {
+        snprintf(err, errlen, "no store backend for %s", where);
+        return -EPROTONOSUPPORT;
+    }
+    r = ops->open(where, readonly, &be, err, errlen);
+    if (r)
+        return r;
+    *out = wrap(ops, be, readonly);
+    return 0;
+}
+
+int store_open_reader(struct store *st, struct store **out, char *err, size_t errlen)
+{
+    void *be;
+    int r = st->ops->open_reader(st->be, &be, err, errlen);
+
+    if (r)
+        return r;
+    *out = wrap(st->ops, be, true);
+    return 0;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    dc_done(&st->dc);
+    st->ops->close(st->be);
+    free(st);
+}
+
+int store_schema_version(void)
+{
+    return store_sqlite_ops.schema_version;
+}
+
+int store_disk_version(struct store *st)
+{
+    return st->ops->disk_version(st->be);
+}
+
+const char *store_errmsg(struct store *st)
+{
+    return st->ops->errmsg(st->be);
+}
+
+/* ---- transactions ---- */
+
+int store_begin(struct store *st)
+{
+    int r = st->ops->begin(st->be);
+
+    st->in_tx = r == 0;
+    return r;
+}
+
+static int commit_batch(void *arg, const struct store_batch *b)
+{
+    struct store *st = arg;
+
+    return st->ops->commit(st->be, b);
+}
+
+/* Asks the owner for maintenance when the backend wants some and none is
+ * asked for or running (only the writer's thread sets the flag). */
+static void maybe_maintain(struct store *st)
+{
+    if (!st->due || !st->ops->maintenance_due || atomic_load(&st->maintaining) ||
+        !st->ops->maintenance_due(st->be))
+        return;
+    atomic_store(&st->maintaining, true);
+    st->due(st->due_arg);
+}
+
+/* On failure the transaction stays open for the caller to roll back. */
+int store_commit(struct store *st)
+{
+    int r = dc_flush(&st->dc, -1, commit_batch, st);
+
+    if (r)
+        return r;
+    st->in_tx = false;
+    dc_end(&st->dc, true);
+    maybe_maintain(st);
+    return 0;
+}
+
+void store_rollback(struct store *st)
+{
+    dc_end(&st->dc, false);
+    st->in_tx = false;
+    st->ops->rollback(st->be);
+}
+
+static int stage(void *arg, const struct store_batch *b)
+{
+    struct store *st = arg;
+
+    return b->n ? st->ops->write(st->be, b) : 0;
+}
+
+/* Hands the writes of kind (-1: all) the cache holds to the backend, before
+ * a query that could see them. */
+static int flush(struct store *st, int kind)
+{
+    return st->in_tx ? dc_flush(&st->dc, kind, stage, st) : 0;
+}
+
+/* Writes b at once: inside the open transaction, or in one of its own. */
+static int write_now(struct store *st, const struct store_batch *b)
+{
+    int r;
+
+    if (st->readonly)
+        return -EROFS;
+    if (st->in_tx)
+        return st->ops->write(st->be, b);
+    r = st->ops->begin(st->be);
+    if (r == 0)
+        r = st->ops->commit(st->be, b);
+    if (r)
+        st->ops->rollback(st->be);
+    else
+        maybe_maintain(st);
+    return r;
+}
+
+/* ---- records ---- */
+
+/* Records are cached by the writer only: it is the only handle that
+ * changes them (store.h). */
+static bool cached(const struct store *st, enum store_kind kind)
+{
+    return !st->readonly && dc_cached_kind(kind);
+}
+
+static int put_now(struct store *st, enum store_kind kind, const char *id, const json_t *doc,
+                   const json_t *prev)
+{
+    struct store_write w = {kind, id, doc, prev};
+
+    return write_now(st, &(struct store_batch){&w, 1});
+}
+
+int store_put(struct store *st, enum store_kind kind, const json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    int r;
+
+    if (!id)
+        return -EINVAL;
+    if (!cached(st, kind))
+        return put_now(st, kind, id, doc, NULL);
+    if (!st->in_tx) {
+        r = put_now(st, kind, id, doc, dc_stored(&st->dc, kind, id));
+        if (r)
+            dc_forget(&st->dc, kind, id);
+        else
+            dc_keep(&st->dc, kind, id, doc, false);
+        return r;
+    }
+    return dc_keep(&st->dc, kind, id, doc, true) ? 0 : put_now(st, kind, id, doc, NULL);
+}
+
+int store_delete(struct store *st, enum store_kind kind, const char *id)
+{
+    int r = flush(st, (int)kind); /* a record written, then deleted */
+
+    if (r)
+        return r;
+    dc_forget(&st->dc, kind, id);
+    return put_now(st, kind, id, NULL, NULL);
+}
+
+int store_get(struct store *st, enum store_kind kind, const char *id, json_t **out)
+{
+    json_t *doc = NULL;
+    bool keep = cached(st, kind);
+    int r;
+
+    if (keep && (doc = dc_get(&st->dc, kind, id))) {
+        *out = doc;
+        return 0;
+    }
+    r = st->ops->get(st->be, kind, id, &doc);
+    if (r)
+        return r;
+    if (keep)
+        dc_keep(&st->dc, kind, id, doc, false);
+    *out = doc;
+    return 0;
+}
+
+static const struct store_list_opts no_opts;
+
+int store_list(struct store *st, enum store_kind kind, const struct store_list_opts *o,
+               json_t **out)
+{
+    int r = flush(st, (int)kind);
+
+    return r ? r : st->ops->list(st->be, kind, o ? o : &no_opts, out);
+}
+
+int store_list_public(struct store *st, enum store_kind kind, const struct store_list_opts *o,
+                      struct sbuf *out)
+{
+    int r = flush(st, (int)kind);
+
+    return r ? r : st->ops->list_public(st->be, kind, o ? o : &no_opts, out);
+}
+
+long store_count(struct store *st, enum store_kind kind, const struct store_where *where,
+                 unsigned n_where)
+{
+    long r = flush(st, (int)kind);
+
+    return r ? r : st->ops->count(st->be, kind, where, n_where, NULL, NULL);
+}
+
+/* Computed from the VIs' indexed columns, by any backend. */
+int store_site_usage(struct store *st, const char *site, struct store_usage *u)
+{
+    static const char *const cols[] = {"vcpu", "memory_mb", "disk_mb", NULL};
+    struct store_where w = {"site", site, false};
+    double sums[3];
+    long n = flush(st, STORE_VI);
+
+    if (n == 0)
+        n = st->ops->count(st->be, STORE_VI, &w, 1, cols, sums);
+    if (n < 0)
+        return (int)n;
+    u->vcpu = sums[0];
+    u->memory_mb = (long long)sums[1];
+    u->disk_mb = (long long)sums[2];
+    u->vis = n;
+    return 0;
+}
+
+/* ---- meta and the event log ---- */
+
+int store_meta_get(struct store *st, const char *key, char **out)
+{
+    return st->ops->meta_get(st->be, key, out);
+}
+
+/* A write that is not a record (meta, the event log) made outside a
+ * transaction gets one of its own. */
+static int begin_own(struct store *st, bool *own)
+{
+    int r;
+
+    *own = false;
+    if (st->readonly)
+        return -EROFS;
+    if (st->in_tx)
+        return 0;
+    r = st->ops->begin(st->be);
+    *own = r == 0;
+    return r;
+}
+
+static long end_own(struct store *st, bool own, long r)
+{
+    static const struct store_batch none;
+
+    if (!own)
+        return r;
+    if (r >= 0) {
+        int c = st->ops->commit(st->be, &none);
+
+        if (c == 0) {
+            maybe_maintain(st);
+            return r;
+        }
+        r = c;
+    }
+    st->ops->rollback(st->be);
+    return r;
+}
+
+int store_meta_set(struct store *st, const char *key, const char *value)
+{
+    bool own;
+    int r = begin_own(st, &own);
+
+    return r ? r : (int)end_own(st, own, st->ops->meta_set(st->be, key, value));
+}
+
+int store_log_append(struct store *st, json_t *rec)
+{
+    bool own;
+    int r = begin_own(st, &own);
+
+    return r ? r : (int)end_own(st, own, st->ops->log_append(st->be, rec));
+}
+
+long store_log_prune(struct store *st, long keep)
+{
+    bool own;
+    int r = begin_own(st, &own);
+
+    return r ? r : end_own(st, own, st->ops->log_prune(st->be, keep));
+}
+
+int store_log_query(struct store *st, const struct log_query *q, json_t **out)
+{
+    return st->ops->log_query(st->be, q, out);
+}
+
+int64_t store_log_last_seq(struct store *st)
+{
+    return st->ops->log_last_seq(st->be);
+}
+
+/* ---- maintenance ---- */
+
+void store_on_maintenance(struct store *st, void (*due)(void *arg), void *arg)
+{
+    st->due = due;
+    st->due_arg = arg;
+}
+
+int store_maintain(struct store *st)
+{
+    int r = st->ops->maintain ? st->ops->maintain(st->be) : 0;
+
+    atomic_store(&st->maintaining, false);
+    return r;
+}

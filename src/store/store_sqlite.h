@@ -1,0 +1,40 @@
+/* Shared between the files of the SQLite backend (store_sqlite.c, its
+ * records and transactions; store_sqlite_log.c, its event log). */
+#ifndef VNFM_STORE_SQLITE_H
+#define VNFM_STORE_SQLITE_H
+
+#include "store/store_backend.h"
+
+#include <sqlite3.h>
+
+#define SQ_STMT_CACHE 48
+
+struct sq_stmt {
+    char *sql;
+    sqlite3_stmt *stmt;
+};
+
+/* One connection. */
+struct sq {
+    sqlite3 *db;
+    char *path;
+    bool readonly;
+    unsigned next_evict;
+    struct sq_stmt cache[SQ_STMT_CACHE];
+    int64_t log_seq; /* the writer's last event log seq, 0 when not known (after a rollback) */
+    int wal_frames;  /* in the writer's write-ahead log after its last commit */
+};
+
+/* A cached prepared statement for sql, reset and unbound; NULL on error. */
+sqlite3_stmt *sq_prepare(struct sq *q, const char *sql);
+/* Maps an SQLite result code to 0 or a negative errno. */
+int sq_err(int rc);
+/* Steps a statement that returns no rows, then resets it. */
+int sq_step_done(sqlite3_stmt *s);
+
+int sq_log_append(void *be, json_t *rec);
+int sq_log_query(void *be, const struct log_query *q, json_t **out);
+long sq_log_prune(void *be, long keep);
+int64_t sq_log_last_seq(void *be);
+
+#endif
