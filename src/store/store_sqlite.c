@@ -7,9 +7,16 @@
  * of the manager (kill -9); only an OS crash or power cut can lose the last
  * ones, and those take the VNF processes with them as well.
  *
- * Checkpoints of the write-ahead log are maintain()'s, on its owner's
- * thread beside the writer, so that the writer's commits never wait for a
- * checkpoint's disk writes and fsync.
+ * The write-ahead log is kept bounded by maintain(), on its owner's thread
+ * beside the writer, never inside the writer's commits: passive checkpoints
+ * each time the log has grown by WAL_CKPT_FRAMES pages, after which the
+ * writer starts the log over (cut to WAL_KEEP_BYTES) at its next begin; a
+ * RESTART checkpoint when a writer that commits without pause outran them;
+ * and a TRUNCATE one once the file has passed WAL_MAX_BYTES all the same
+ * (readers that kept the log in use). Those two wait up to WAL_WAIT_MS for
+ * readers, and the writer's next begin waits for them. Readers hold no
+ * snapshot between calls (every statement is reset once stepped), so that
+ * wait is short.
  */
 #include "store/store_sqlite.h"
 #include "util/mem.h"
@@ -19,10 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
-#define WAL_CKPT_FRAMES 1000 /* SQLite's own default */
+#define WAL_CKPT_FRAMES 1000                 /* SQLite's own default */
+#define WAL_KEEP_BYTES  (4LL * 1024 * 1024)  /* journal_size_limit */
+#define WAL_MAX_BYTES   (16LL * 1024 * 1024) /* past it, a truncating checkpoint */
+#define WAL_WAIT_MS     200                  /* what that one waits for readers */
 
 /* Adds the priv column to table t and splits each doc into its public and
  * internal members. */
@@ -218,7 +229,10 @@ static void sq_close(void *be)
         sqlite3_finalize(q->cache[i].stmt);
         free(q->cache[i].sql);
     }
+    sqlite3_close(q->maint);
     sqlite3_close(q->db);
+    pthread_mutex_destroy(&q->gate_mu);
+    pthread_cond_destroy(&q->gate_cv);
     free(q->path);
     free(q);
 }
@@ -227,13 +241,19 @@ static void sq_close(void *be)
  * ones, which would run inside the writer's commits). */
 static int setup_writer(struct sq *q, char *err, size_t errlen)
 {
-    int r = exec(q, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    char pragmas[128];
+    int r;
 
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=%lld;",
+             WAL_KEEP_BYTES);
+    r = exec(q, pragmas);
     if (r) {
         snprintf(err, errlen, "cannot use store %s: %s", q->path, sqlite3_errmsg(q->db));
         return r;
     }
     sqlite3_wal_hook(q->db, wal_hook, q);
+    q->wal_next = WAL_CKPT_FRAMES;
     return migrate(q, err, errlen);
 }
 
@@ -245,6 +265,8 @@ static int sq_open(const char *where, bool readonly, void **be, char *err, size_
 
     q->readonly = readonly;
     q->path = xstrdup(where);
+    pthread_mutex_init(&q->gate_mu, NULL);
+    pthread_cond_init(&q->gate_cv, NULL);
     r = sqlite3_open_v2(where, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (r != SQLITE_OK) {
         snprintf(err, errlen, "cannot open store %s: %s", where, sqlite3_errstr(r));
@@ -281,7 +303,15 @@ static int step_sql(struct sq *q, const char *sql)
 static int sq_begin(void *be)
 {
     struct sq *q = be;
-    int r = step_sql(q, q->readonly ? "BEGIN" : "BEGIN IMMEDIATE");
+    int r;
+
+    if (!q->readonly) {
+        pthread_mutex_lock(&q->gate_mu);
+        while (q->gate_closed)
+            pthread_cond_wait(&q->gate_cv, &q->gate_mu);
+        pthread_mutex_unlock(&q->gate_mu);
+    }
+    r = step_sql(q, q->readonly ? "BEGIN" : "BEGIN IMMEDIATE");
 
     if (r == 0 && q->readonly && sq_disk_version(q) < 0) {
         step_sql(q, "ROLLBACK");
@@ -663,23 +693,104 @@ static int sq_meta_set(void *be, const char *key, const char *value)
 
 /* ---- maintenance: checkpoints of the write-ahead log ---- */
 
+/* Each time the log has grown by WAL_CKPT_FRAMES pages since the last time
+ * it was asked for, or since the log started over. */
 static bool sq_maintenance_due(void *be)
 {
-    return ((struct sq *)be)->wal_frames >= WAL_CKPT_FRAMES;
+    struct sq *q = be;
+
+    if (q->wal_frames < q->wal_seen)
+        q->wal_next = WAL_CKPT_FRAMES; /* the writer started the log over */
+    q->wal_seen = q->wal_frames;
+    if (q->wal_frames < q->wal_next)
+        return false;
+    q->wal_next = q->wal_frames + WAL_CKPT_FRAMES;
+    return true;
 }
 
-/* A passive checkpoint on a connection of its own (never blocks the
- * writer). */
+static long long file_size(const char *path)
+{
+    struct stat sb;
+
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+/* The maintenance connection. It reads once before a checkpoint: a
+ * connection that has not read yet has not opened the log, and its
+ * checkpoint silently does nothing (which left a 273 MB log behind). */
+static int maint_conn(struct sq *q)
+{
+    int r = SQLITE_OK;
+
+    if (!q->maint) {
+        r = sqlite3_open_v2(q->path, &q->maint, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (r == SQLITE_OK)
+            sqlite3_busy_timeout(q->maint, WAL_WAIT_MS);
+    }
+    if (r == SQLITE_OK)
+        r = sqlite3_exec(q->maint, "PRAGMA user_version", NULL, NULL, NULL);
+    if (r != SQLITE_OK) {
+        sqlite3_close(q->maint);
+        q->maint = NULL;
+    }
+    return sq_err(r);
+}
+
+/* Passive checkpoints, which wait for no one, until one finds no frame
+ * committed since the one before, or readers keep frames from it. Sets
+ * *outrun when the writer kept committing: the log starts over only at a
+ * writer's begin that finds every frame copied back. */
+static int checkpoint_passive(struct sq *q, bool *outrun)
+{
+    int last = -1, frames = 0, copied = 0, r = 0;
+
+    for (int pass = 0; pass < 4 && r == 0 && frames != last && copied == frames; pass++) {
+        last = frames;
+        r = sq_err(
+            sqlite3_wal_checkpoint_v2(q->maint, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied));
+    }
+    *outrun = r == 0 && copied == frames && frames != last;
+    return r;
+}
+
+static void gate(struct sq *q, bool closed)
+{
+    pthread_mutex_lock(&q->gate_mu);
+    q->gate_closed = closed;
+    pthread_cond_broadcast(&q->gate_cv);
+    pthread_mutex_unlock(&q->gate_mu);
+}
+
+/* A checkpoint that copies what is left, waits up to WAL_WAIT_MS for
+ * readers to leave the log, and makes the writer start it over (RESTART;
+ * TRUNCATE also empties the file). The writer's next begin waits for it:
+ * SQLite's busy handler polls for the write lock, which a writer that
+ * commits without pause would take first every time. */
+static int checkpoint_blocking(struct sq *q, int mode)
+{
+    int r;
+
+    gate(q, true);
+    r = sq_err(sqlite3_wal_checkpoint_v2(q->maint, NULL, mode, NULL, NULL));
+    gate(q, false);
+    return r;
+}
+
 static int sq_maintain(void *be)
 {
-    sqlite3 *db = NULL;
-    int r =
-        sqlite3_open_v2(sq_of(be)->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    struct sq *q = be;
+    char *wal = xasprintf("%s-wal", q->path);
+    bool outrun = false;
+    int r = maint_conn(q);
 
-    if (r == SQLITE_OK)
-        r = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    sqlite3_close(db);
-    return sq_err(r);
+    if (r == 0)
+        r = checkpoint_passive(q, &outrun);
+    if (r == 0 && outrun)
+        r = checkpoint_blocking(q, SQLITE_CHECKPOINT_RESTART); /* then cut to WAL_KEEP_BYTES */
+    else if (r == 0 && file_size(wal) > WAL_MAX_BYTES)
+        r = checkpoint_blocking(q, SQLITE_CHECKPOINT_TRUNCATE);
+    free(wal);
+    return r;
 }
 
 const struct store_ops store_sqlite_ops = {

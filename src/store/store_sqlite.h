@@ -5,6 +5,8 @@
 
 #include "store/store_backend.h"
 
+#include <pthread.h>
+
 #include <sqlite3.h>
 
 #define SQ_STMT_CACHE 48
@@ -22,7 +24,13 @@ struct sq {
     unsigned next_evict;
     struct sq_stmt cache[SQ_STMT_CACHE];
     int64_t log_seq; /* the writer's last event log seq, 0 when not known (after a rollback) */
-    int wal_frames;  /* in the writer's write-ahead log after its last commit */
+    /* The writer's write-ahead log, as its commits leave it (on its thread). */
+    int wal_frames, wal_seen, wal_next;
+    sqlite3 *maint; /* the writer's connection for checkpoints (maintain's thread) */
+    /* Closed by a truncating checkpoint: the writer's next begin waits. */
+    pthread_mutex_t gate_mu;
+    pthread_cond_t gate_cv;
+    bool gate_closed;
 };
 
 /* A cached prepared statement for sql, reset and unbound; NULL on error. */

@@ -1,5 +1,6 @@
-/* What only the SQLite backend does: versioned migrations. What every
- * backend does is in test_store_contract.c. */
+/* What only the SQLite backend does: versioned migrations, and a
+ * write-ahead log kept bounded. What every backend does is in
+ * test_store_contract.c. */
 #include "unit.h"
 
 #include "store/store.h"
@@ -7,6 +8,9 @@
 #include "util/sbuf.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 
 struct fx {
     char *dir, *path;
@@ -145,12 +149,151 @@ static void migrates_notifications_to_the_outbox(void **state)
     free(old);
 }
 
+/* ---- the write-ahead log ---- */
+
+#define MB (1024 * 1024)
+
+static long long file_size(const struct fx *f, const char *suffix)
+{
+    char *p = xasprintf("%s%s", f->path, suffix);
+    struct stat sb;
+    long long n = stat(p, &sb) == 0 ? (long long)sb.st_size : 0;
+
+    free(p);
+    return n;
+}
+
+struct maint {
+    struct store *st;
+    atomic_int asked;
+    pthread_t th;
+    bool running;
+};
+
+static void on_due(void *arg)
+{
+    atomic_fetch_add(&((struct maint *)arg)->asked, 1);
+}
+
+static void *maintain(void *arg)
+{
+    return (void *)(long)store_maintain(arg);
+}
+
+/* Commits records of pad bytes each, running maintenance on a thread of
+ * its own whenever the store asks for it; the largest the log was. */
+static long long write_load(const struct fx *f, struct maint *m, int n, size_t pad)
+{
+    char *big = xcalloc(1, pad + 1);
+    long long most = 0;
+    int asked = 0;
+
+    memset(big, 'x', pad);
+    for (int i = 0; i < n; i++) {
+        json_t *vi =
+            json_pack("{s:o, s:s, s:s}", "id", json_sprintf("vi%d", i), "site", "s", "blob", big);
+
+        assert_int_equal(store_begin(m->st), 0);
+        assert_int_equal(store_put(m->st, STORE_VI, vi), 0);
+        assert_int_equal(store_commit(m->st), 0);
+        json_decref(vi);
+        if (file_size(f, "-wal") > most)
+            most = file_size(f, "-wal");
+        if (atomic_load(&m->asked) > asked) {
+            if (m->running)
+                pthread_join(m->th, NULL);
+            asked = atomic_load(&m->asked);
+            assert_int_equal(pthread_create(&m->th, NULL, maintain, m->st), 0);
+            m->running = true;
+        }
+    }
+    if (m->running)
+        pthread_join(m->th, NULL);
+    m->running = false;
+    free(big);
+    return most;
+}
+
+/* Checkpoints copy the log back into the database, and the writer starts
+ * the log over, also one that commits without pause: the log stays within
+ * its bound (16 MB, looked at every 4 MB) however much is written. A
+ * checkpoint on a connection that had not read did nothing: the log grew
+ * with every commit while the database stayed at 4 KB. */
+static void wal_checkpointed_and_started_over(void **state)
+{
+    struct fx *f = *state;
+    struct maint m = {.st = f->st};
+    long long most;
+
+    store_on_maintenance(f->st, on_due, &m);
+    most = write_load(f, &m, 4000, 200); /* 60 MB of log without checkpoints */
+
+    assert_true(atomic_load(&m.asked) >= 3);
+    assert_true(file_size(f, "") > MB / 2);
+    if (most > 24 * MB)
+        fail_msg("the log reached %lld MB", most / MB);
+}
+
+static void reader_calls(struct store *rd)
+{
+    struct store_where w = {"site", "s", false};
+    struct store_list_opts o = {.where = &w, .n_where = 1, .limit = 1};
+    struct store_usage u;
+    struct sbuf b = SBUF_INIT;
+    json_t *out = NULL;
+    char *v = NULL;
+
+    assert_int_equal(store_get(rd, STORE_VI, "vi1", &out), 0);
+    json_decref(out);
+    assert_int_equal(store_list(rd, STORE_VI, &o, &out), 0);
+    json_decref(out);
+    assert_int_equal(store_list_public(rd, STORE_VI, &o, &b), 0);
+    sbuf_done(&b);
+    assert_true(store_count(rd, STORE_VI, &w, 1) > 0);
+    assert_int_equal(store_site_usage(rd, "s", &u), 0);
+    assert_int_equal(store_log_query(rd, &(struct log_query){.limit = 1}, &out), 0);
+    json_decref(out);
+    store_log_last_seq(rd);
+    assert_int_equal(store_meta_get(rd, "none", &v), -ENOENT);
+}
+
+/* A log that grew past its bound while a reader kept it in use is
+ * truncated by the next maintenance after that reader is done; a reader
+ * that only reads, outside a transaction, keeps nothing in use. */
+static void wal_truncated_past_its_bound(void **state)
+{
+    struct fx *f = *state;
+    struct maint m = {.st = f->st};
+    struct store *rd;
+    char err[256];
+    json_t *got;
+
+    assert_int_equal(store_open_reader(f->st, &rd, err, sizeof(err)), 0);
+    write_load(f, &m, 2, 100);
+    assert_int_equal(store_begin(rd), 0);
+    assert_int_equal(store_get(rd, STORE_VI, "vi1", &got), 0); /* a snapshot, held */
+    json_decref(got);
+    write_load(f, &m, 400, 48 * 1024);
+    assert_true(file_size(f, "-wal") > 16 * MB);
+    assert_int_equal(store_maintain(f->st), -EBUSY);
+    assert_true(file_size(f, "-wal") > 16 * MB);
+    store_rollback(rd);
+    reader_calls(rd);
+    assert_int_equal(store_maintain(f->st), 0);
+    assert_int_equal(file_size(f, "-wal"), 0);
+    assert_true(file_size(f, "") > 16 * MB);
+    reader_calls(rd);
+    store_close(rd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_notifications_to_the_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(wal_checkpointed_and_started_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(wal_truncated_past_its_bound, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

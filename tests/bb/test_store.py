@@ -1,0 +1,115 @@
+"""The store under sustained load (issue 10, finding 17): the SQLite
+write-ahead log stays bounded while records are created and deleted,
+deployments come and go, REST threads read, and an event stream is open.
+
+Before the fix the log was never checkpointed (a checkpoint on a fresh
+connection did nothing) and grew with every commit, the main file staying
+at its first 4 KB."""
+import copy
+import json
+import os
+import threading
+import time
+import unittest
+import urllib.request
+
+import vnfm
+
+MB = 1024 * 1024
+# src/store/store_sqlite.c: checkpoints every 1000 pages (4 MB) of log, and
+# a truncating one once the log has passed 16 MB; some room for the pages
+# written while one runs
+WAL_BOUND = 24 * MB
+CYCLES = 600  # VNFD create/delete cycles: some 70 MB of log without checkpoints
+
+
+def big_vnfd(vnfd_id):
+    """The sample VNFD with long parameter descriptions (a record that fills
+    a few pages, so that the load writes the log quickly)."""
+    with open(os.path.join(vnfm.VNFDS, "demo-web.json")) as f:
+        doc = json.load(f)
+    doc["id"] = vnfd_id
+    for i in range(16):
+        doc["params"]["p%d" % i] = {"type": "string", "default": "x",
+                                    "description": ("parameter %d " % i) * 70}
+    return doc
+
+
+class StoreUnderLoad(vnfm.DaemonTest):
+
+    def size(self, name):
+        try:
+            return os.path.getsize(os.path.join(self.d.dir, name))
+        except OSError:
+            return 0
+
+    def test_wal_bounded_under_sustained_load(self):
+        d = self.d
+        d.onboard("demo-web")
+        stop = threading.Event()
+        errors, events, max_wal = [], [], [0]
+
+        def guarded(fn):
+            def run():
+                try:
+                    fn()
+                except Exception as e:  # reported by the test thread
+                    errors.append(repr(e))
+            return run
+
+        def reader():
+            while not stop.is_set():
+                for path in ("/v0/deployments", "/v0/vnfds", "/v0/logs?tail=1&limit=50",
+                             "/v0/sites/local", "/v0/operations"):
+                    status, _, _ = d.get(path)
+                    assert status == 200, (path, status)
+
+        def stream():
+            req = urllib.request.Request(d.url + "/v0/events",
+                                         headers={"Authorization": "Bearer " + d.token})
+            with urllib.request.urlopen(req, timeout=60) as s:
+                while not stop.is_set():
+                    line = s.readline()
+                    if line.startswith(b"data:"):
+                        events.append(line)
+
+        def deployments():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                d.deploy("load%d" % n, "demo-web")
+                op = d.ok("DELETE", "/v0/deployments/load%d" % n, expect=(202,))
+                assert d.wait_op(op["id"])["state"] == "completed"
+
+        def sampler():
+            while not stop.is_set():
+                max_wal[0] = max(max_wal[0], self.size("vnfm.db-wal"))
+                time.sleep(0.02)
+
+        threads = [threading.Thread(target=guarded(f), daemon=True)
+                   for f in (reader, reader, stream, deployments, sampler)]
+        for t in threads:
+            t.start()
+        try:
+            doc = big_vnfd("bulk")
+            for i in range(CYCLES):
+                doc["id"] = "bulk%d" % i
+                d.ok("POST", "/v0/vnfds", copy.deepcopy(doc), expect=(201,))
+                d.ok("DELETE", "/v0/vnfds/bulk%d" % i)
+                self.assertEqual(errors, [])
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        self.assertEqual(errors, [])
+        self.assertTrue(events, "the event stream delivered nothing during the load")
+        wal, db = self.size("vnfm.db-wal"), self.size("vnfm.db")
+        self.assertLessEqual(max_wal[0], WAL_BOUND,
+                             "write-ahead log reached %.1f MB (main file %d bytes)"
+                             % (max_wal[0] / MB, db))
+        # the records reached the main file: checkpoints ran
+        self.assertGreater(db, 64 * 1024, "main file %d bytes, log %d" % (db, wal))
+
+
+if __name__ == "__main__":
+    unittest.main()
