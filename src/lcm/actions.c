@@ -76,19 +76,22 @@ static int run_one(struct actjob *j, const json_t *a)
     char **argv = xcalloc(n + 2, sizeof(*argv)), st_buf[64];
     struct sbuf out = SBUF_INIT;
     const char *script = jv_str(a, "script", "");
+    struct spawn_req rq;
     int status = 0, r;
 
     argv[0] = (char *)script;
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = (char *)json_string_value(json_array_get(args, i));
-    r = spawn_run(argv, j->envp, j->input, (unsigned)jv_int(a, "timeout_s", 60) * 1000, &out,
-                  OUTPUT_MAX, &status);
+    rq = (struct spawn_req){
+        argv, j->envp, j->input, (unsigned)jv_int(a, "timeout_s", 60) * 1000, OUTPUT_MAX, NULL};
+    r = spawn_run(&rq, &out, &status);
     free(argv);
     if (r == -ETIMEDOUT)
         snprintf(j->err, sizeof(j->err), "action %s timed out after %llds: %s", script,
                  jv_int(a, "timeout_s", 60), sbuf_str(&out));
     else if (r)
-        snprintf(j->err, sizeof(j->err), "action %s could not start: %s", script, strerror(-r));
+        snprintf(j->err, sizeof(j->err), "action %s could not start: %s (%s)", script, strerror(-r),
+                 sbuf_str(&out));
     else if (status != 0)
         snprintf(j->err, sizeof(j->err), "action %s %s: %s", script,
                  spawn_status_str(status, st_buf, sizeof(st_buf)), sbuf_str(&out));

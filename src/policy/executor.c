@@ -309,15 +309,17 @@ struct exjob {
 static void script_work(struct wjob *w)
 {
     struct exjob *j = (struct exjob *)w;
+    struct spawn_req rq = {j->argv, j->envp, j->body, j->timeout_ms, SCRIPT_OUT_MAX, NULL};
     struct sbuf out = SBUF_INIT;
-    int status = 0,
-        r = spawn_run(j->argv, j->envp, j->body, j->timeout_ms, &out, SCRIPT_OUT_MAX, &status);
+    int status = 0, r = spawn_run(&rq, &out, &status);
     char how[64];
 
     j->rc = r ? r : WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-    if (r)
-        snprintf(j->err, sizeof(j->err), "%s: %s", j->argv[0],
-                 r == -ETIMEDOUT ? "killed at its timeout" : strerror(-r));
+    if (r == -ETIMEDOUT)
+        snprintf(j->err, sizeof(j->err), "%s: killed at its timeout", j->argv[0]);
+    else if (r)
+        snprintf(j->err, sizeof(j->err), "%s: %s (%.300s)", j->argv[0], strerror(-r),
+                 sbuf_str(&out));
     else if (j->rc)
         snprintf(j->err, sizeof(j->err), "%s %s: %.300s", j->argv[0],
                  spawn_status_str(status, how, sizeof(how)), sbuf_str(&out));

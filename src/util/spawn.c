@@ -1,40 +1,108 @@
 #include "util/spawn.h"
+#include "util/mem.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sanitizer/asan_interface.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int start(char *const argv[], char *const envp[], int in_fd, int out_fd, pid_t *pid)
+#define CHILD_STACK (256 * 1024)
+
+pid_t spawn_clone(int (*fn)(void *arg), void *arg, int flags)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, all;
+    char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    sigset_t all, old;
+    pid_t pid;
+    int err;
+
+    if (stack == MAP_FAILED)
+        return -errno;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid = clone(fn, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD | flags, arg);
+    err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* the child's frames left the sanitizer's marks on this stack: clear
+     * them before the pages go back, or the next user of the addresses
+     * trips over them */
+    ASAN_UNPOISON_MEMORY_REGION(stack, CHILD_STACK);
+    munmap(stack, CHILD_STACK);
+    return pid < 0 ? -err : pid;
+}
+
+char *spawn_find(const char *argv0, char *const *envp)
+{
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    char *dirs, *dir, *save, *found = NULL;
+
+    if (strchr(argv0, '/'))
+        return access(argv0, X_OK) == 0 ? xstrdup(argv0) : NULL;
+    for (char *const *e = envp; e && *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            path = *e + 5;
+    dirs = xstrdup(path);
+    for (dir = strtok_r(dirs, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *cand = xasprintf("%s/%s", dir, argv0);
+        struct stat st;
+
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+            found = cand;
+        else
+            free(cand);
+    }
+    free(dirs);
+    return found;
+}
+
+/* What the child of spawn_run needs, in memory it shares with its parent. */
+struct child {
+    const struct spawn_req *rq;
+    char *path;
+    int in, out;
+    int err; /* set by the child when it cannot exec */
+    const char *step;
+};
+
+static int child_main(void *arg)
+{
+    struct child *x = arg;
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
     int r;
 
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-    posix_spawnattr_init(&attr);
+    setpgid(0, 0);
+    x->step = "redirect";
+    if (dup2(x->in, 0) < 0 || dup2(x->out, 1) < 0 || dup2(x->out, 2) < 0)
+        goto fail;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    if (x->rq->sandbox && (r = sandbox_enter(x->rq->sandbox, &x->step)) < 0) {
+        errno = -r;
+        goto fail;
+    }
     sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    r = posix_spawnp(pid, argv[0], &fa, &attr, argv, envp);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    return -r;
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* no descriptor of the manager's (its store, say) outlives the exec */
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    x->step = "exec";
+    execve(x->path, x->rq->argv, x->rq->envp);
+fail:
+    x->err = errno ? errno : EIO;
+    _exit(127);
 }
 
 static void keep_tail(struct sbuf *out, size_t max)
@@ -103,8 +171,30 @@ static void drain(int fd, struct sbuf *out, size_t out_max)
     }
 }
 
-int spawn_run(char *const argv[], char *const envp[], const char *input, unsigned timeout_ms,
-              struct sbuf *out, size_t out_max, int *status)
+/* Starts the child; on failure out says which step failed. */
+static pid_t start(const struct spawn_req *rq, int in, int out_fd, struct sbuf *out)
+{
+    struct child x = {rq, NULL, in, out_fd, 0, NULL};
+    pid_t pid;
+
+    x.path = spawn_find(rq->argv[0], rq->envp);
+    if (!x.path) {
+        sbuf_addf(out, "%s: no such executable", rq->argv[0]);
+        return -ENOENT;
+    }
+    pid = spawn_clone(child_main, &x, rq->sandbox ? sandbox_clone_flags(rq->sandbox) : 0);
+    if (pid < 0) {
+        sbuf_addf(out, "clone");
+    } else if (x.err) {
+        waitpid(pid, NULL, 0);
+        sbuf_addf(out, "%s%s", rq->sandbox && strcmp(x.step, "exec") ? "sandbox: " : "", x.step);
+        pid = -x.err;
+    }
+    free(x.path);
+    return pid;
+}
+
+int spawn_run(const struct spawn_req *rq, struct sbuf *out, int *status)
 {
     int in_pipe[2], out_pipe[2], r;
     struct io io;
@@ -116,28 +206,30 @@ int spawn_run(char *const argv[], char *const envp[], const char *input, unsigne
         r = -errno;
         goto close_in;
     }
-    r = start(argv, envp, in_pipe[0], out_pipe[1], &pid);
+    pid = start(rq, in_pipe[0], out_pipe[1], out);
     close(in_pipe[0]);
     close(out_pipe[1]);
     in_pipe[0] = out_pipe[1] = -1;
-    if (r)
+    if (pid < 0) {
+        r = pid;
         goto close_out;
+    }
     io = (struct io){.in = in_pipe[1],
                      .out = out_pipe[0],
                      .pidfd = pidfd_open(pid, 0),
-                     .input = input ? input : "",
-                     .input_left = input ? strlen(input) : 0};
+                     .input = rq->input ? rq->input : "",
+                     .input_left = rq->input ? strlen(rq->input) : 0};
     fcntl(io.in, F_SETFL, O_NONBLOCK);
     fcntl(io.out, F_SETFL, O_NONBLOCK);
     if (io.input_left == 0) {
         close(io.in);
         io.in = -1;
     }
-    r = io.pidfd < 0 ? -errno : pump(&io, mono_ms() + timeout_ms, out, out_max);
+    r = io.pidfd < 0 ? -errno : pump(&io, mono_ms() + rq->timeout_ms, out, rq->out_max);
     if (r)
         kill(-pid, SIGKILL);
     waitpid(pid, status, 0);
-    drain(io.out, out, out_max);
+    drain(io.out, out, rq->out_max);
     if (io.pidfd >= 0)
         close(io.pidfd);
     in_pipe[1] = io.in;

@@ -57,6 +57,7 @@ static void script_run(struct probe_call *call)
     char *argv[MAX_ARGS + 2] = {(char *)jv_str(spec, "script", "")}, ip[IP4_STR_MAX];
     char *env[8], how[64];
     struct sbuf out = SBUF_INIT;
+    struct spawn_req rq;
     int status = 0, r;
     size_t i, n = 1;
 
@@ -69,11 +70,12 @@ static void script_run(struct probe_call *call)
     env[4] = xasprintf("VNFM_DEPLOYMENT=%s", call->t->deployment);
     env[5] = xasprintf("VNFM_METRIC=%s", call->t->metric);
     env[6] = NULL;
-    r = spawn_run(argv, env, NULL, call->timeout_ms, &out, SCRIPT_OUT_MAX, &status);
+    rq = (struct spawn_req){argv, env, NULL, call->timeout_ms, SCRIPT_OUT_MAX, NULL};
+    r = spawn_run(&rq, &out, &status);
     if (r == -ETIMEDOUT)
         probe_fail(call, "script killed after %u ms", call->timeout_ms);
     else if (r)
-        probe_fail(call, "cannot run %s: %s", argv[0], strerror(-r));
+        probe_fail(call, "cannot run %s: %s (%s)", argv[0], strerror(-r), sbuf_str(&out));
     else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         probe_fail(call, "script %s", spawn_status_str(status, how, sizeof(how)));
     else

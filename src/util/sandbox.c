@@ -1,0 +1,250 @@
+#include "util/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* capabilities(7), in the kernel's order, four a line */
+/* clang-format off */
+static const char *const cap_names[] = {
+    "chown", "dac_override", "dac_read_search", "fowner",
+    "fsetid", "kill", "setgid", "setuid",
+    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast",
+    "net_admin", "net_raw", "ipc_lock", "ipc_owner",
+    "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace",
+    "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+    "sys_resource", "sys_time", "sys_tty_config", "mknod",
+    "lease", "audit_write", "audit_control", "setfcap",
+    "mac_override", "mac_admin", "syslog", "wake_alarm",
+    "block_suspend", "audit_read", "perfmon", "bpf",
+    "checkpoint_restore",
+};
+/* clang-format on */
+
+int sandbox_cap_find(const char *name)
+{
+    if (strncasecmp(name, "cap_", 4) == 0)
+        name += 4;
+    for (int i = 0; i < (int)(sizeof(cap_names) / sizeof(cap_names[0])); i++)
+        if (strcasecmp(name, cap_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *sandbox_cap_name(int n)
+{
+    return n >= 0 && n < (int)(sizeof(cap_names) / sizeof(cap_names[0])) ? cap_names[n] : NULL;
+}
+
+int sandbox_clone_flags(const struct sandbox *sb)
+{
+    return CLONE_NEWNS | (sb->flags & SANDBOX_OWN_PIDS ? CLONE_NEWPID : 0) |
+           (sb->flags & SANDBOX_OWN_IPC ? CLONE_NEWIPC : 0);
+}
+
+/* ---- in the child: no allocation, no stdio, no locks ---- */
+
+static int fail(const char **step, const char *what)
+{
+    *step = what;
+    return errno ? -errno : -EIO;
+}
+
+/* "mode=MODE,size=Nm" into buf (snprintf(3) is not async-signal-safe). */
+static void tmpfs_opts(char *buf, const char *mode, unsigned mb)
+{
+    char digits[12];
+    int n = 0;
+
+    strcpy(buf, "mode=");
+    strcat(buf, mode);
+    strcat(buf, ",size=");
+    do {
+        digits[n++] = (char)('0' + mb % 10);
+        mb /= 10;
+    } while (mb);
+    buf += strlen(buf);
+    while (n)
+        *buf++ = digits[--n];
+    strcpy(buf, "m");
+}
+
+/* Detaches whatever is mounted on path (the netns mounts of other VIs
+ * under /run/netns, say, which the namespace would otherwise keep a copy
+ * of) and covers it with an empty tmpfs. A path that no longer exists is
+ * under an earlier cover already. */
+static int cover(const char *path, const char *opts, const char **step)
+{
+    for (int i = 0; i < 8 && umount2(path, MNT_DETACH) == 0; i++)
+        ;
+    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0 || errno == ENOENT)
+        return 0;
+    return fail(step, "cover a hidden directory");
+}
+
+/* mkdir -p, for the mount point of a writable directory inside a cover. */
+static int make_path(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1;; p++) {
+        char c = *p;
+
+        if (c != '/' && c != '\0')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        if (!c)
+            return 0;
+        *p = c;
+    }
+}
+
+static int private_tmp(const struct sandbox *sb, const char **step)
+{
+    static const char *const dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
+    char opts[64];
+
+    tmpfs_opts(opts, "1777", sb->tmp_mb ? sb->tmp_mb : 64);
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        int r = cover(dirs[i], opts, step);
+
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* Binds the clones of the writable directories, taken before anything
+ * was made read-only or covered, back at their paths. */
+static int rebind(const struct sandbox *sb, const int *fds, int n, const char **step)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+
+    for (int i = 0; i < n; i++) {
+        int r = make_path(sb->writable[i]);
+
+        if (r) {
+            errno = -r;
+            return fail(step, "make the mount point of a writable directory");
+        }
+        if (mount_setattr(fds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0 ||
+            move_mount(fds[i], "", AT_FDCWD, sb->writable[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            return fail(step, "bind a writable directory");
+    }
+    return 0;
+}
+
+static int setup_mounts(const struct sandbox *sb, const char **step)
+{
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+    int fds[SANDBOX_MAX_PATHS], n, r = 0;
+    char opts[64];
+
+    /* unmounts on the host still reach us; nothing of ours reaches it */
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return fail(step, "make the mount namespace a slave");
+    for (n = 0; n < SANDBOX_MAX_PATHS && sb->writable[n]; n++) {
+        fds[n] = open_tree(AT_FDCWD, sb->writable[n],
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (fds[n] < 0) {
+            r = fail(step, "clone a writable directory");
+            goto close;
+        }
+    }
+    if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0) {
+        r = fail(step, "make / read-only");
+        goto close;
+    }
+    tmpfs_opts(opts, "0755", 1);
+    for (int i = 0; i < SANDBOX_MAX_PATHS && sb->hidden[i] && r == 0; i++)
+        r = cover(sb->hidden[i], opts, step);
+    if (r == 0 && (sb->flags & SANDBOX_PRIVATE_TMP))
+        r = private_tmp(sb, step);
+    if (r == 0)
+        r = rebind(sb, fds, n, step);
+    /* a /proc of its own: its PID namespace's, or only its uid's processes */
+    if (r == 0 && (sb->flags & (SANDBOX_OWN_PIDS | SANDBOX_HIDE_PIDS)) &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              sb->flags & SANDBOX_HIDE_PIDS ? "hidepid=invisible" : NULL) < 0)
+        r = fail(step, "mount /proc");
+close:
+    while (n > 0)
+        close(fds[--n]);
+    return r;
+}
+
+/* Bounding set first (that needs CAP_SETPCAP, gone with the uid), then
+ * the ids, then the capabilities kept: permitted, effective, inheritable
+ * and ambient, so that they survive execve(2) of an ordinary binary. */
+static int drop_rights(const struct sandbox *sb, const char **step)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    uint32_t lo = (uint32_t)sb->caps, hi = (uint32_t)(sb->caps >> 32);
+
+    for (int c = 0; c < 64; c++) {
+        if (sb->caps & (1ull << c))
+            continue;
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+            if (errno == EINVAL)
+                break; /* past the kernel's last capability */
+            return fail(step, "drop the capability bounding set");
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+        prctl(PR_SET_KEEPCAPS, sb->caps ? 1 : 0, 0, 0, 0) < 0)
+        return fail(step, "clear the ambient capabilities");
+    /* raw calls: glibc's wrappers would signal the parent's threads */
+    if (syscall(SYS_setgroups, 0, NULL) < 0)
+        return fail(step, "setgroups");
+    if (syscall(SYS_setresgid, sb->uid, sb->uid, sb->uid) < 0)
+        return fail(step, "setresgid");
+    if (syscall(SYS_setresuid, sb->uid, sb->uid, sb->uid) < 0)
+        return fail(step, "setresuid");
+    data[0] = (struct __user_cap_data_struct){lo, lo, lo};
+    data[1] = (struct __user_cap_data_struct){hi, hi, hi};
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return fail(step, "capset");
+    for (int c = 0; c < 64; c++)
+        if ((sb->caps & (1ull << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            return fail(step, "raise an ambient capability");
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return fail(step, "no_new_privs");
+    return 0;
+}
+
+int sandbox_enter(const struct sandbox *sb, const char **step)
+{
+    struct rlimit nproc = {sb->nproc, sb->nproc};
+    int r;
+
+    if (sb->uid == 0) {
+        errno = EPERM;
+        return fail(step, "uid 0 is not a sandbox");
+    }
+    r = setup_mounts(sb, step);
+    if (r)
+        return r;
+    if (chdir(sb->cwd ? sb->cwd : "/") < 0)
+        return fail(step, "chdir");
+    /* counted against the new uid from setresuid(2) on */
+    if (sb->nproc && setrlimit(RLIMIT_NPROC, &nproc) < 0)
+        return fail(step, "RLIMIT_NPROC");
+    return drop_rights(sb, step);
+}
