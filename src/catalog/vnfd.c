@@ -330,6 +330,49 @@ static int check_scaling_bounds(const json_t *vdu, const char *sub, struct jv_er
     return check_vertical(vdu, sub, err);
 }
 
+/* Names the driver writes in a VI's directory itself. */
+static const char *const day0_reserved[] = {"day0.json", "console.log", NULL};
+
+/* A day-0 path is a plain relative path: components of 1 to 255 bytes,
+ * none empty, "." or "..", no control characters, and not one of the
+ * driver's own files. Returns NULL or why not. */
+static const char *day0_path_error(const char *path)
+{
+    const char *p = path, *slash;
+
+    if (path[0] == '/')
+        return "must be relative to the VI's directory";
+    for (;; p = slash + 1) {
+        size_t n;
+
+        slash = strchr(p, '/');
+        n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0)
+            return "must not have an empty component ('//' or a trailing '/')";
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return "must not have a '.' or '..' component";
+        if (n > 255)
+            return "must not have a component longer than 255 bytes";
+        if (!slash)
+            break;
+    }
+    for (p = path; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return "must not hold control characters";
+    for (const char *const *r = day0_reserved; *r; r++)
+        if (strcmp(path, *r) == 0)
+            return "is a file the manager writes itself";
+    return NULL;
+}
+
+/* Whether path a is a directory on the way to b ("x" of "x/y"). */
+static bool is_parent(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+
+    return strncmp(a, b, n) == 0 && b[n] == '/';
+}
+
 static int check_day0(const json_t *day0, const json_t *params, const char *field,
                       struct jv_error *err)
 {
@@ -339,19 +382,20 @@ static int check_day0(const json_t *day0, const json_t *params, const char *fiel
 
     json_array_foreach(day0, i, f)
     {
-        const char *path = json_string_value(json_object_get(f, "path"));
+        const char *path = json_string_value(json_object_get(f, "path")), *why;
 
         snprintf(sub, sizeof(sub), "%s.day0[%zu].path", field, i);
-        if (path[0] == '/' || strstr(path, "..") || strcmp(path, "day0.json") == 0 ||
-            strcmp(path, "console.log") == 0) {
-            jv_fail(err, "invalid-value", sub,
-                    "must be a relative path without '..' (and not day0.json or console.log)");
+        why = day0_path_error(path);
+        if (why) {
+            jv_fail(err, "invalid-value", sub, "'%.64s' %s", path, why);
             return -EINVAL;
         }
         for (j = 0; j < i; j++) {
-            if (strcmp(path, json_string_value(json_object_get(json_array_get(day0, j), "path"))) ==
-                0) {
-                jv_fail(err, "invalid-value", sub, "duplicate path '%s'", path);
+            const char *other = json_string_value(json_object_get(json_array_get(day0, j), "path"));
+
+            if (strcmp(path, other) == 0 || is_parent(path, other) || is_parent(other, path)) {
+                jv_fail(err, "invalid-value", sub, "'%.64s' collides with day0[%zu].path '%.64s'",
+                        path, j, other);
                 return -EINVAL;
             }
         }

@@ -141,6 +141,21 @@ static void vnfd_validation(void **state)
     expect_vnfd_error("vdus/0/command", "[\"x\",\"{{nope}}\"]", "vdus[0].command[1]");
     expect_vnfd_error("vdus/0/day0", "[{\"path\":\"../x\",\"template\":\"\"}]",
                       "vdus[0].day0[0].path");
+    /* the driver's own files and every other way to name something else */
+    for (const char *const *p = (const char *const[]){"./day0.json", "console.log", ".", "sub/",
+                                                      "a//b", "/etc/x", "x/./y", NULL};
+         *p; p++) {
+        char day0[128];
+
+        snprintf(day0, sizeof(day0),
+                 "[{\"path\":\"ok\",\"template\":\"\"},"
+                 "{\"path\":\"%s\",\"template\":\"\"}]",
+                 *p);
+        expect_vnfd_error("vdus/0/day0", day0, "vdus[0].day0[1].path");
+    }
+    expect_vnfd_error("vdus/0/day0",
+                      "[{\"path\":\"a\",\"template\":\"\"},{\"path\":\"a/b\",\"template\":\"\"}]",
+                      "vdus[0].day0[1].path");
     expect_vnfd_error("vdus/0/ready", "{\"tcp\":1,\"http\":{\"port\":2}}", "vdus[0].ready");
     expect_vnfd_error("vdus/0/colour", "1", "vdus[0].colour");
     expect_vnfd_error("params/greeting", "{\"type\":\"integer\",\"default\":\"x\"}",
