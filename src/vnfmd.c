@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/core.h"
 #include "core/health.h"
+#include "core/runas.h"
 #include "core/service.h"
 #include "sol003/lccn.h"
 #include "core/outbox.h"
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BUS_RING      4096
@@ -89,6 +91,38 @@ static int prepare_data_dir(struct config *cfg, int *lock_fd)
         usleep(50000);
     }
     return 0;
+}
+
+/* --script-dir, made absolute: only root may change what is in it, and it
+ * holds none of the VIs' directories (what a VNF writes never runs with
+ * the manager's rights). */
+static int check_script_dir(struct config *cfg)
+{
+    char real[PATH_MAX], *vis;
+    struct stat st;
+    size_t n;
+    int r = -1;
+
+    if (!cfg->script_dir)
+        return 0;
+    if (!realpath(cfg->script_dir, real) || stat(real, &st) < 0) {
+        log_error("cannot use --script-dir %s: %s", cfg->script_dir, strerror(errno));
+        return -1;
+    }
+    vis = xasprintf("%s/vi", cfg->data_dir);
+    n = strlen(real);
+    if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+        log_error("--script-dir %s must be a directory of root's that only root may write", real);
+    else if (strncmp(vis, real, n) == 0 && (vis[n] == '/' || vis[n] == '\0'))
+        log_error("--script-dir %s must not hold the VIs' directories (%s)", real, vis);
+    else if (strncmp(real, vis, strlen(vis)) == 0 && real[strlen(vis)] == '/')
+        log_error("--script-dir %s must not be in a VI's directory", real);
+    else
+        r = 0;
+    free(vis);
+    free(cfg->script_dir);
+    cfg->script_dir = xstrdup(real);
+    return r;
 }
 
 static int load_tag(struct core *c)
@@ -334,6 +368,8 @@ static int init_core(struct daemon *d)
     core_tx_begin(c);
     r = svc_bootstrap(c);
     if (r == 0)
+        r = runas_reconcile(c);
+    if (r == 0)
         r = sites_init(c);
     if (r) {
         log_error("cannot initialise the store: %s",
@@ -464,6 +500,8 @@ int main(int argc, char **argv)
     uv_loop_init(&d.loop);
     d.core.services = services_new();
     r = prepare_data_dir(&d.cfg, &d.lock_fd);
+    if (r == 0)
+        r = check_script_dir(&d.cfg);
     if (r == 0)
         r = init_core(&d);
     if (r == 0)

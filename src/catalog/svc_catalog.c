@@ -2,6 +2,7 @@
 #include "catalog/svc_catalog.h"
 #include "catalog/vnfd.h"
 #include "core/auth.h"
+#include "core/runas.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/log.h"
@@ -46,6 +47,18 @@ static json_t *new_tenant(const char *id, const json_t *body)
     return doc;
 }
 
+/* The tenant's own uid, that its scripts run as (core/runas.h). */
+static int claim_uid(struct core *c, struct txn *t, json_t *doc)
+{
+    uid_t uid;
+
+    if (runas_claim(c, &uid))
+        return result_fail(&t->res, 503, "unavailable", NULL, NULL,
+                           "no sandbox identity is left for a new tenant");
+    doc_set_int(doc, "_uid", uid);
+    return 0;
+}
+
 void svc_tenant_create(struct core *c, struct txn *t)
 {
     const char *id = t->args[0] ? t->args[0] : jv_str(t->body, "id", NULL);
@@ -68,7 +81,7 @@ void svc_tenant_create(struct core *c, struct txn *t)
         return;
     }
     doc = new_tenant(id, t->body);
-    if (save(c, t, STORE_TENANT, doc) == 0) {
+    if (claim_uid(c, t, doc) == 0 && save(c, t, STORE_TENANT, doc) == 0) {
         core_audit(c, &t->who, "tenant", id, "created");
         snprintf(t->res.location, sizeof(t->res.location), "/v0/tenants/%s", id);
         result_ok(&t->res, 201, doc_public(doc));
@@ -129,10 +142,13 @@ void svc_tenant_delete(struct core *c, struct txn *t)
         result_not_found(&t->res, "tenant", t->args[0]);
         return;
     }
-    json_decref(doc);
-    if (tenant_in_use(c, t, t->args[0]))
+    if (tenant_in_use(c, t, t->args[0])) {
+        json_decref(doc);
         return;
+    }
     store_delete(c->st, STORE_TENANT, t->args[0]);
+    runas_release(c, doc);
+    json_decref(doc);
     core_audit(c, &t->who, "tenant", t->args[0], "deleted");
     result_ok(&t->res, 204, NULL);
 }
@@ -219,6 +235,8 @@ void svc_vnfd_create(struct core *c, struct txn *t)
                     "vendor", jv_str(t->body, "vendor", ""), "description",
                     jv_str(t->body, "description", ""), "tenant", owner, "vdus", vdus, "descriptor",
                     t->body);
+    if (t->who.admin)
+        json_object_set_new(doc, "_admin", json_true());
     doc_touch(doc, "created");
     if (save(c, t, STORE_VNFD, doc) == 0) {
         core_audit(c, &t->who, "vnfd", id, "on-boarded");

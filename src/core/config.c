@@ -43,6 +43,11 @@ static const struct opt opts[] = {
      "admin bearer token (default: generated into DIR/admin.token)"},
     {"vnf-path", OPT_STR, O(vnf_path), "DIRS",
      "':'-separated dirs searched first for VNF commands"},
+    {"script-dir", OPT_STR, O(script_dir), "DIR",
+     "scripts here named by an admin's VNFD or rules run with the manager's rights (default: "
+     "none; every script runs sandboxed)"},
+    {"sandbox-uids", OPT_STR, O(sandbox_uids), "FIRST-LAST",
+     "uids (and gids) given to VIs and tenants, one each (default 1879048192-1879113727)"},
     {"subnet", OPT_STR, O(subnet), "CIDR", "network of the site's VIs (default 10.77.0.0/24)"},
     {"site-vcpu", OPT_DOUBLE, O(site_vcpu), "N",
      "vCPU capacity of a new site (default: host CPUs)"},
@@ -294,6 +299,7 @@ static void set_defaults(struct config *cfg)
     set_default_str(&cfg->subnet, "10.77.0.0/24");
     set_default_str(&cfg->log_level, "info");
     set_default_str(&cfg->vnf_path, "");
+    set_default_str(&cfg->sandbox_uids, "1879048192-1879113727"); /* 0x70000000 + 64 Ki */
     if (!cfg->http_threads)
         cfg->http_threads = 2;
     if (!cfg->workers)
@@ -317,8 +323,37 @@ static void set_defaults(struct config *cfg)
         cfg->netconf_threads = 2;
 }
 
-static int check(const struct config *cfg)
+/* "FIRST-LAST": a range without root, nobody (65534) or (uid_t)-1. */
+static int parse_uids(struct config *cfg)
 {
+    unsigned long a, b;
+    char *end;
+
+    errno = 0;
+    a = strtoul(cfg->sandbox_uids, &end, 10);
+    if (*end != '-' || errno || !isdigit((unsigned char)cfg->sandbox_uids[0]))
+        return -EINVAL;
+    b = strtoul(end + 1, &end, 10);
+    if (*end || errno || a < 1000 || b < a || b >= 0xffffffffUL || (a <= 65534 && 65534 <= b))
+        return -EINVAL;
+    cfg->uid_first = (uid_t)a;
+    cfg->uid_last = (uid_t)b;
+    return 0;
+}
+
+static int check(struct config *cfg)
+{
+    if (parse_uids(cfg)) {
+        fprintf(stderr,
+                "vnfmd: --sandbox-uids must be FIRST-LAST, from 1000 up, without 65534 "
+                "(nobody), not '%s'\n",
+                cfg->sandbox_uids);
+        return -1;
+    }
+    if (cfg->script_dir && cfg->script_dir[0] != '/') {
+        fprintf(stderr, "vnfmd: --script-dir must be an absolute path\n");
+        return -1;
+    }
     if (cfg->monitor_util_low >= cfg->monitor_util_high || cfg->monitor_util_high > 1) {
         fprintf(stderr, "vnfmd: need 0 < --monitor-util-low < --monitor-util-high <= 1\n");
         return -1;
@@ -432,6 +467,8 @@ void config_done(struct config *cfg)
     free(cfg->site);
     free(cfg->admin_token);
     free(cfg->vnf_path);
+    free(cfg->script_dir);
+    free(cfg->sandbox_uids);
     free(cfg->subnet);
     free(cfg->log_level);
     free(cfg->config_file);

@@ -5,6 +5,7 @@
 #define VNFM_CONFIG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 struct config {
@@ -14,9 +15,12 @@ struct config {
     char *role; /* "cloud" or "local" */
     char *site;
     char *admin_token;
-    char *vnf_path;   /* ':'-separated dirs put first in the VNFs' PATH */
-    char *subnet;     /* of the default site, CIDR */
-    double site_vcpu; /* 0 = from the host */
+    char *vnf_path;     /* ':'-separated dirs put first in the VNFs' PATH */
+    char *script_dir;   /* scripts an admin's descriptor names here run unsandboxed; NULL = none */
+    char *sandbox_uids; /* "FIRST-LAST" */
+    uid_t uid_first, uid_last; /* parsed from it */
+    char *subnet;              /* of the default site, CIDR */
+    double site_vcpu;          /* 0 = from the host */
     long site_memory_mb;
     unsigned site_warm_vis; /* warm VI slots of a new site (proc VIM option warm_vis) */
     long site_disk_mb;

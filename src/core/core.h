@@ -40,6 +40,7 @@ struct core {
     struct store *st;      /* the only writer */
     char tag[TAG_LEN + 1]; /* instance tag, in every name this manager creates on a host */
     char *admin_hash;      /* SHA-256 hex of the admin token */
+    uid_t uid_next;        /* where runas_claim() looks first */
     int64_t started_ms;
 
     struct wpool *prov; /* provisioning: VIM calls (seed para 54) */

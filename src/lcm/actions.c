@@ -1,6 +1,7 @@
 #include "lcm/actions.h"
 #include "catalog/template.h"
 #include "catalog/vnfd.h"
+#include "core/runas.h"
 #include "util/mem.h"
 #include "util/spawn.h"
 
@@ -77,13 +78,16 @@ static int run_one(struct actjob *j, const json_t *a)
     struct sbuf out = SBUF_INIT;
     const char *script = jv_str(a, "script", "");
     struct spawn_req rq;
+    struct sandbox sb;
     int status = 0, r;
 
     argv[0] = (char *)script;
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = (char *)json_string_value(json_array_get(args, i));
     rq = (struct spawn_req){
-        argv, j->envp, j->input, (unsigned)jv_int(a, "timeout_s", 60) * 1000, OUTPUT_MAX, NULL};
+        argv,       j->envp,
+        j->input,   (unsigned)jv_int(a, "timeout_s", 60) * 1000,
+        OUTPUT_MAX, runas_script(j->c->cfg, script, j->admin_wrote, j->tenant_uid, &sb)};
     r = spawn_run(&rq, &out, &status);
     free(argv);
     if (r == -ETIMEDOUT)
@@ -121,6 +125,18 @@ static void act_done(struct wjob *w)
     j->on_done(j);
 }
 
+/* Who wrote the scripts (the VNFD's on-boarder), and the tenant's uid. */
+static void who_runs(struct core *c, const json_t *dep, struct actjob *j)
+{
+    json_t *vnfd = core_load(c, STORE_VNFD, doc_str(dep, "vnfd"));
+    json_t *tenant = core_load(c, STORE_TENANT, doc_str(dep, "tenant"));
+
+    j->admin_wrote = runas_vnfd_admin(vnfd);
+    j->tenant_uid = runas_uid(tenant);
+    json_decref(vnfd);
+    json_decref(tenant);
+}
+
 struct actjob *actjob_new(struct core *c, enum stage st, const json_t *dep, const json_t *op)
 {
     const json_t *list = vnfd_actions(json_object_get(dep, "_descriptor"), st);
@@ -138,6 +154,7 @@ struct actjob *actjob_new(struct core *c, enum stage st, const json_t *dep, cons
     j->actions = render_actions(list, vars);
     json_decref(vars);
     j->envp = action_env(st, dep, op);
+    who_runs(c, dep, j);
     event = json_pack("{s:s, s:o, s:o}", "stage", stage_name(st), "deployment", doc_public(dep),
                       "operation", doc_public(op));
     j->input = json_dumps(event, JSON_COMPACT);

@@ -2,7 +2,8 @@
  * stage. They run one after the other on the configuration pool; the first
  * failure stops the chain and fails the stage. Each script gets the event
  * in its environment (VNFM_STAGE, VNFM_DEPLOYMENT, ...) and as JSON on
- * stdin. */
+ * stdin. A script runs sandboxed as the deployment's tenant unless an admin
+ * on-boarded the VNFD and it lies in --script-dir (core/runas.h). */
 #ifndef VNFM_ACTIONS_H
 #define VNFM_ACTIONS_H
 
@@ -18,6 +19,8 @@ struct actjob {
     json_t *actions; /* [{script, args (rendered), timeout_s}] */
     char **envp;
     char *input;
+    bool admin_wrote; /* the descriptor was on-boarded by an admin (core/runas.h) */
+    uid_t tenant_uid; /* what the scripts run as unless they may run unsandboxed */
     int rc;
     char err[768];
     void (*on_done)(struct actjob *j);

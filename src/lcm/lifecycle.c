@@ -1,6 +1,7 @@
 #include "lcm/lifecycle.h"
 #include "lcm/actions.h"
 #include "lcm/observe.h"
+#include "core/runas.h"
 #include "core/txq.h"
 #include "lcm/vi_job.h"
 #include "catalog/vnfd.h"
@@ -941,6 +942,7 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
         break;
     case VA_DESTROY:
         store_delete(c->st, STORE_VI, doc_str(vi, "id"));
+        runas_release(c, vi);
         return;
     case VA_STOP:
         doc_set_str(vi, "state", vi_state_name(VIS_STOPPED));

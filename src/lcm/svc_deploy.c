@@ -8,6 +8,7 @@
 #include "lcm/lifecycle.h"
 #include "lcm/sites.h"
 #include "lcm/svc_lcm.h"
+#include "core/runas.h"
 #include "catalog/vnfd.h"
 #include "util/jsonv.h"
 #include "util/mem.h"
@@ -78,11 +79,17 @@ static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, c
 {
     char id[VIM_ID_MAX], name[VIM_NAME_MAX], ip[IP4_STR_MAX], gw[IP4_STR_MAX];
     uint32_t addr;
+    uid_t uid;
     json_t *vi;
 
     if (site_alloc_ip(c, site, &addr)) {
         result_fail(res, 409, "insufficient-capacity", "object", "site",
                     "site %s has no free address left in its subnet", site->id);
+        return NULL;
+    }
+    if (runas_claim(c, &uid)) {
+        result_fail(res, 503, "unavailable", NULL, NULL,
+                    "no sandbox identity is left for a new VI (--sandbox-uids)");
         return NULL;
     }
     id_random(id, "", 10);
@@ -96,6 +103,7 @@ static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, c
                    "vcpu", vnfd_vdu_vcpu_milli(vdu) / 1000.0, "memory_mb",
                    (json_int_t)vnfd_vdu_memory_mb(vdu), "disk_mb",
                    (json_int_t)vnfd_vdu_disk_mb(vdu), "restarts", 0, "started", "error");
+    doc_set_int(vi, "_uid", uid);
     doc_touch(vi, "created");
     doc_touch(vi, "updated");
     if (store_put(c->st, STORE_VI, vi)) {

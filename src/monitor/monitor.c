@@ -1,5 +1,6 @@
 #include "monitor/monitor.h"
 #include "core/bus.h"
+#include "core/runas.h"
 #include "lcm/sites.h"
 #include "policy/svc_policy.h"
 #include "core/txq.h"
@@ -35,6 +36,7 @@ struct mseries {
     char vi_name[VIM_NAME_MAX];
     char vdu[72];
     long long pid; /* of the VI when the series was made: a new process is a new series */
+    bool admin;    /* an admin wrote its definition (core/runas.h) when it was made */
     json_t *spec;
     const struct probe_ops *ops;
     struct sched_entry *entry;
@@ -63,6 +65,8 @@ struct mdep {
     struct monitor *m;
     char id[72];
     char tenant[72];
+    uid_t tenant_uid;  /* what its script probes run as */
+    bool policy_admin; /* an admin wrote its monitoring and rules */
     json_t *monitoring, *rules, *vis;
     bool busy;          /* a lifecycle operation runs, or the deployment failed */
     bool deciding;      /* a decision of the rules engine runs */
@@ -133,6 +137,8 @@ static struct probe_target *make_target(struct monitor *m, const struct mseries 
     snprintf(t->deployment, sizeof(t->deployment), "%s", se->d->id);
     snprintf(t->metric, sizeof(t->metric), "%s", se->metric);
     t->spec = json_incref(se->spec);
+    t->sandbox = runas_script(m->c->cfg, jv_str(se->spec, "script", ""), se->admin,
+                              se->d->tenant_uid, &t->sb);
     if (site) {
         t->vim_ops = site->ops;
         t->vim = site->vim;
@@ -155,6 +161,7 @@ static struct mseries *series_new(struct mdep *d, const char *metric, const json
     snprintf(se->vi_name, sizeof(se->vi_name), "%s", doc_str(vi, "name"));
     snprintf(se->vdu, sizeof(se->vdu), "%s", doc_str(vi, "vdu"));
     se->pid = doc_int(vi, "pid", 0);
+    se->admin = d->policy_admin;
     se->spec = json_incref((json_t *)spec);
     se->ops = probe_find(jv_str(spec, "probe", ""));
     se->interval_ms = interval_of(d->monitoring, spec);
@@ -529,7 +536,7 @@ static void sync_series(struct mdep *d)
         next = hmap_next(&d->series, e, &i);
         spec = json_object_get(metrics, se->metric);
         if (!now || !probed(now) || !spec || !json_equal(spec, se->spec) ||
-            doc_int(now, "pid", 0) != se->pid) {
+            doc_int(now, "pid", 0) != se->pid || se->admin != d->policy_admin) {
             if (!now || doc_int(now, "pid", 0) != se->pid)
                 forget_vi(d, se->vi);
             series_free(hmap_del(&d->series, e->key));
@@ -595,6 +602,19 @@ static void apply_config(struct mdep *d, const json_t *dep)
     sync_series(d);
 }
 
+/* Who wrote the deployment's script probes, and its tenant's uid. */
+static void who_runs(struct monitor *m, struct mdep *d, const json_t *dep)
+{
+    json_t *vnfd = NULL, *tenant = NULL;
+
+    store_get(m->st, STORE_VNFD, jv_str(dep, "vnfd", ""), &vnfd);
+    store_get(m->st, STORE_TENANT, d->tenant, &tenant);
+    d->policy_admin = runas_policy_admin(dep, vnfd);
+    d->tenant_uid = runas_uid(tenant);
+    json_decref(vnfd);
+    json_decref(tenant);
+}
+
 static void reload(struct monitor *m, const char *id)
 {
     json_t *dep = NULL, *running;
@@ -619,6 +639,7 @@ static void reload(struct monitor *m, const char *id)
         hmap_put(&m->deps, id, d);
     }
     snprintf(d->tenant, sizeof(d->tenant), "%s", jv_str(dep, "tenant", ""));
+    who_runs(m, d, dep);
     d->busy = doc_str(dep, "operation") || dep_status_of(dep) == DEP_FAILED;
     d->deciding = json_array_size(running) > 0;
     json_decref(d->vis);

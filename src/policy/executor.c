@@ -26,6 +26,7 @@
 #include "lcm/observe.h"
 #include "policy/svc_policy.h"
 #include "core/outbox.h"
+#include "core/runas.h"
 #include "core/txq.h"
 #include "core/wpool.h"
 #include "catalog/vnfd.h"
@@ -301,6 +302,8 @@ struct exjob {
     size_t index;
     char *body;
     char **argv, **envp;
+    const struct sandbox *sandbox; /* &sb, or NULL: with the manager's rights */
+    struct sandbox sb;
     unsigned timeout_ms;
     int rc;
     char err[512];
@@ -309,7 +312,7 @@ struct exjob {
 static void script_work(struct wjob *w)
 {
     struct exjob *j = (struct exjob *)w;
-    struct spawn_req rq = {j->argv, j->envp, j->body, j->timeout_ms, SCRIPT_OUT_MAX, NULL};
+    struct spawn_req rq = {j->argv, j->envp, j->body, j->timeout_ms, SCRIPT_OUT_MAX, j->sandbox};
     struct sbuf out = SBUF_INIT;
     int status = 0, r = spawn_run(&rq, &out, &status);
     char how[64];
@@ -385,7 +388,22 @@ static char **script_env(const json_t *d)
     return envp;
 }
 
-static void start_script(struct core *c, json_t *d, json_t *a, size_t index)
+/* A script action runs sandboxed as the deployment's tenant, unless an
+ * admin wrote the rules and the script lies in --script-dir. */
+static const struct sandbox *script_sandbox(struct core *c, const json_t *dep, const char *script,
+                                            struct sandbox *sb)
+{
+    json_t *vnfd = core_load(c, STORE_VNFD, doc_str(dep, "vnfd"));
+    json_t *tenant = core_load(c, STORE_TENANT, doc_str(dep, "tenant"));
+    const struct sandbox *r =
+        runas_script(c->cfg, script, runas_policy_admin(dep, vnfd), runas_uid(tenant), sb);
+
+    json_decref(vnfd);
+    json_decref(tenant);
+    return r;
+}
+
+static void start_script(struct core *c, json_t *d, json_t *a, size_t index, const json_t *dep)
 {
     const json_t *p = json_object_get(a, "params");
     struct exjob *j = xcalloc(1, sizeof(*j));
@@ -400,6 +418,7 @@ static void start_script(struct core *c, json_t *d, json_t *a, size_t index)
     json_decref(pub);
     j->argv = script_argv(p);
     j->envp = script_env(d);
+    j->sandbox = script_sandbox(c, dep, j->argv[0], &j->sb);
     j->timeout_ms = (unsigned)jv_int(p, "timeout_s", 60) * 1000;
     set_state(a, "running", NULL);
     wpool_submit(c->conf, &j->w);
@@ -427,7 +446,7 @@ static void start_action(struct core *c, json_t *d, size_t index, json_t *dep)
     else if (strcmp(kind, "notify") == 0)
         start_notify(c, d, a, index);
     else
-        start_script(c, d, a, index);
+        start_script(c, d, a, index, dep);
     if (doc_str(a, "operation")) { /* the deployment record changed: read it again */
         json_t *fresh = core_load(c, STORE_DEPLOYMENT, doc_str(dep, "id"));
 

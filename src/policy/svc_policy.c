@@ -32,6 +32,8 @@ void svc_rules_update(struct core *c, struct txn *t)
     }
     json_object_set_new(dep, "monitoring", mon ? json_incref((json_t *)mon) : json_object());
     json_object_set_new(dep, "rules", rules ? json_incref((json_t *)rules) : json_array());
+    /* whose scripts they name now (core/runas.h) */
+    json_object_set_new(dep, "_policy_admin", json_boolean(t->who.admin));
     doc_touch(dep, "updated");
     if (store_put(c->st, STORE_DEPLOYMENT, dep)) {
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the deployment");

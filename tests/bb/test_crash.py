@@ -51,7 +51,7 @@ class CrashTest(unittest.TestCase):
         self.assertEqual(len(mine), n_vis, "VNF processes: %s" % mine)
 
     def test_kill9_mid_deploy_at_each_stage(self):
-        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 0.5\n")
+        slow = script(os.path.join(self.d.scripts, "slow.sh"), "sleep 0.5\n")
         v = demo("demo-crash")
         v["vdus"][0]["scaling"] = {"min": 1, "max": 3, "initial": 2}
         v["lifecycle"] = {"pre_deployment": [{"script": slow}],
@@ -101,7 +101,7 @@ class CrashTest(unittest.TestCase):
         self.assertEqual(self.d.netns(), [])
 
     def test_kill9_mid_undeploy(self):
-        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 0.5\n")
+        slow = script(os.path.join(self.d.scripts, "slow.sh"), "sleep 0.5\n")
         v = demo("demo-undeploy")
         v["lifecycle"] = {"undeployment": [{"script": slow}]}
         self.d.onboard(v)
@@ -197,7 +197,7 @@ class CrashTest(unittest.TestCase):
         """A rule fired and its scale-out is under way when the manager dies:
         after the restart the operation resumes, the decision completes with
         it, and the rule does not fire a second time for the same cause."""
-        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 1\n")
+        slow = script(os.path.join(self.d.scripts, "slow.sh"), "sleep 1\n")
         v = demo("demo-decide")
         v["vdus"][0]["scaling"] = {"min": 1, "max": 3}
         v["lifecycle"] = {"post_deployment": [{"script": slow}]}

@@ -154,7 +154,7 @@ class DeployTest(DaemonTest):
 
     def test_stage_retries_then_succeeds(self):
         counter = os.path.join(self.d.dir, "count")
-        act = script(os.path.join(self.d.dir, "flaky.sh"),
+        act = script(os.path.join(self.d.scripts, "flaky.sh"),
                      'n=$(cat %s 2>/dev/null || echo 0); echo $((n+1)) > %s\n'
                      '[ "$n" -ge 2 ] || { echo "not yet ($n)"; exit 1; }\n' % (counter, counter))
         v = demo("demo-flaky")
@@ -189,7 +189,7 @@ class DeployTest(DaemonTest):
 
     def test_busy_deployment_409_and_callback(self):
         hook = Webhook()
-        slow = script(os.path.join(self.d.dir, "slow.sh"), "sleep 1\n")
+        slow = script(os.path.join(self.d.scripts, "slow.sh"), "sleep 1\n")
         v = demo("demo-slow")
         v["lifecycle"] = {"pre_deployment": [{"script": slow}]}
         self.d.onboard(v)

@@ -179,7 +179,7 @@ class MonitorTest(DaemonTest):
         self.assertIn("no SNMP answer", m["wrong"]["vis"][0]["error"])
 
     def test_script_and_push_metrics_drive_chained_actions(self):
-        tmp = tempfile.mkdtemp()
+        tmp = tempfile.mkdtemp(dir=self.d.scripts)
         probe = os.path.join(tmp, "probe.sh")
         with open(probe, "w") as f:
             f.write("#!/bin/sh\n[ -e %s/sick ] && exit 3\necho \"queue 7\"\necho \"vi $VNFM_VI_NAME\"\n"
@@ -358,7 +358,7 @@ class MonitorTest(DaemonTest):
         self.assertEqual(again["restarts"], 2)
 
     def test_sequence_and_parallel_actions(self):
-        tmp = tempfile.mkdtemp()
+        tmp = tempfile.mkdtemp(dir=self.d.scripts)
         ok = os.path.join(tmp, "ok.sh")
         with open(ok, "w") as f:
             f.write("#!/bin/sh\necho \"$VNFM_RULE\" >> %s/ran\n" % tmp)
@@ -398,7 +398,7 @@ class MonitorTest(DaemonTest):
             shutil.rmtree(tmp)
 
     def test_monitoring_pool_sizes_itself(self):
-        tmp = tempfile.mkdtemp()
+        tmp = tempfile.mkdtemp(dir=self.d.scripts)
         slow = os.path.join(tmp, "slow.sh")
         with open(slow, "w") as f:
             f.write("#!/bin/sh\nsleep 0.3\necho 1\n")

@@ -26,7 +26,7 @@ def gate(d, name):
     it returns, at most 30 s): the test acts while the operation is surely
     in that stage, however slow the machine."""
     opened = os.path.join(d.dir, name + ".open")
-    return script(os.path.join(d.dir, name + ".sh"),
+    return script(os.path.join(d.scripts, name + ".sh"),
                   "for i in $(seq 600); do [ -e %s ] && exit 0; sleep 0.05; done\n" % opened), opened
 
 
@@ -323,7 +323,7 @@ class Sol003Test(DaemonTest):
 
     def flaky_vnfd(self, vnfd_id, marker):
         """Its post_deployment action fails until marker exists."""
-        act = script(os.path.join(self.d.dir, vnfd_id + ".sh"),
+        act = script(os.path.join(self.d.scripts, vnfd_id + ".sh"),
                      '[ -e %s ] || { echo "waiting for %s"; exit 1; }\n' % (marker, marker))
         v = sol_vnfd(vnfd_id)
         v["lifecycle"] = {"post_deployment": [{"script": act}]}
@@ -638,9 +638,9 @@ class Sol003CrashTest(unittest.TestCase):
 
     def test_kill9_while_processing(self):
         d, sol = self.d, self.sol
-        slow = script(os.path.join(d.dir, "slow.sh"), "sleep 0.5\n")
+        slow = script(os.path.join(d.scripts, "slow.sh"), "sleep 0.5\n")
         marker = os.path.join(d.dir, "never")
-        bad = script(os.path.join(d.dir, "bad.sh"), "[ -e %s ] || exit 1\n" % marker)
+        bad = script(os.path.join(d.scripts, "bad.sh"), "[ -e %s ] || exit 1\n" % marker)
         v = sol_vnfd("sol-crash")
         v["lifecycle"] = {"pre_deployment": [{"script": slow}]}
         d.onboard(v)

@@ -11,6 +11,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -25,6 +26,8 @@ VNFMD = os.path.join(BUILD, "vnfmd")
 VNFMCTL = os.path.join(BUILD, "vnfmctl")
 EXAMPLES_BIN = os.path.join(BUILD, "examples")
 VNFDS = os.path.join(ROOT, "examples", "vnfds")
+UIDS = "/run/vnfm/uids"  # the host-wide registry of sandbox uids (core/runas.h)
+SCRATCH = os.path.join(BUILD, "bb")  # files the tests' sandboxed scripts and VNFs may read
 
 
 def free_port():
@@ -110,6 +113,11 @@ class Daemon:
 
     def __init__(self, *extra, subnet=None, role="local", site="local"):
         self.dir = tempfile.mkdtemp(prefix="vnfm-bb-")
+        # --script-dir: what an admin's descriptor names here runs unsandboxed.
+        # Not in the data dir, nor in /tmp: both are hidden from a sandbox.
+        os.makedirs(SCRATCH, exist_ok=True)
+        self.scripts = tempfile.mkdtemp(prefix="scripts-", dir=SCRATCH)
+        os.chmod(self.scripts, 0o755)
         self.port = free_port()
         self.subnet = subnet or unique_subnet()
         self.extra = list(extra)
@@ -123,7 +131,7 @@ class Daemon:
         return [VNFMD, "--data-dir", self.dir, "--listen", "127.0.0.1:%d" % self.port,
                 "--subnet", self.subnet, "--vnf-path", EXAMPLES_BIN, "--role", self.role,
                 "--site", self.site, "--site-vcpu", "8", "--site-memory-mb", "4096",
-                "--log-level", "debug"] + self.extra
+                "--script-dir", self.scripts, "--log-level", "debug"] + self.extra
 
     def start(self):
         log = open(self.logfile, "ab")
@@ -220,9 +228,9 @@ class Daemon:
             return op if op["state"] not in ("starting", "processing", "rolling_back") else None
         return wait_for(done, timeout, 0.05, "operation " + op_id)
 
-    def deploy(self, name, vnfd, expect_state="completed", timeout=60, **body):
+    def deploy(self, name, vnfd, expect_state="completed", timeout=60, token="admin", **body):
         body.update(name=name, vnfd=vnfd)
-        op = self.ok("POST", "/v0/deployments", body, expect=(202,))
+        op = self.ok("POST", "/v0/deployments", body, expect=(202,), token=token)
         op = self.wait_op(op["id"], timeout)
         assert op["state"] == expect_state, "deploy %s: %s" % (name, json.dumps(op, indent=1))
         return op
@@ -300,7 +308,34 @@ class Daemon:
                 self.kill9()
             if self.tag:
                 self.purge_host()
-            subprocess.run(["rm", "-rf", self.dir])
+            for uid in self.claims():  # the data dir goes: its tenants' uids are free
+                os.unlink(os.path.join(UIDS, str(uid)))
+            subprocess.run(["rm", "-rf", self.dir, self.scripts])
+
+    def instance_tag(self):
+        """The tag, also of a manager that never answered (it may have claimed uids)."""
+        if self.tag:
+            return self.tag
+        try:
+            con = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.dir, "vnfm.db"), uri=True)
+            try:
+                row = con.execute("SELECT value FROM meta WHERE key = 'instance_tag'").fetchone()
+            finally:
+                con.close()
+            return row[0] if row else None
+        except sqlite3.Error:
+            return None
+
+    def claims(self):
+        """The uids this manager has claimed on the host (its VIs' and tenants')."""
+        tag, out = self.instance_tag(), []
+        for name in os.listdir(UIDS) if tag and os.path.isdir(UIDS) else []:
+            try:
+                if slurp(os.path.join(UIDS, name)) == tag:
+                    out.append(int(name))
+            except OSError:
+                pass
+        return sorted(out)
 
     def purge_host(self):
         """Removes whatever a failed test left of this manager on the host."""

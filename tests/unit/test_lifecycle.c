@@ -12,6 +12,7 @@
 #include "core/bus.h"
 #include "core/outbox.h"
 #include "sol003/lccn.h"
+#include "core/runas.h"
 #include "lcm/lifecycle.h"
 #include "lcm/observe.h"
 #include "lcm/sites.h"
@@ -19,10 +20,12 @@
 #include "lcm/svc_lcm.h"
 #include "sol003/sol_svc.h"
 #include "core/wpool.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
+#include <dirent.h>
 #include <pthread.h>
 
 void lc_free_runs(struct core *c);
@@ -171,7 +174,10 @@ static int setup(void **state)
     cfg.data_dir = dir;
     cfg.site = "s1";
     cfg.vnf_path = "";
+    cfg.uid_first = 1879048192;
+    cfg.uid_last = 1879113727;
     memset(&C, 0, sizeof(C));
+    snprintf(C.tag, sizeof(C.tag), "%06x", (unsigned)getpid() & 0xffffff);
     uv_loop_init(&loop);
     C.cfg = &cfg;
     C.loop = &loop;
@@ -212,6 +218,25 @@ static int setup(void **state)
     return 0;
 }
 
+/* The uids this test's manager claimed on the host (core/runas.h). */
+static void free_claims(void)
+{
+    DIR *d = opendir(RUNAS_REGISTRY);
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        char *path = xasprintf("%s/%s", RUNAS_REGISTRY, e->d_name), *text = NULL;
+
+        if (e->d_name[0] != '.' && read_file(path, 64, &text, NULL) == 0 &&
+            strcmp(text, C.tag) == 0)
+            unlink(path);
+        free(text);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -230,6 +255,7 @@ static int teardown(void **state)
     store_close(C.st);
     uv_loop_close(&loop);
     test_rmdir(dir);
+    free_claims();
     return 0;
 }
 

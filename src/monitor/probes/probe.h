@@ -12,6 +12,7 @@
 #define VNFM_PROBE_H
 
 #include "util/jsonv.h"
+#include "util/sandbox.h"
 #include "vim/vim.h"
 
 #include <stdbool.h>
@@ -29,6 +30,9 @@ struct probe_target {
     char deployment[72];
     char metric[72];
     json_t *spec; /* the metric's definition (a reference owned by the target) */
+    /* script probe: the sandbox it runs in (&sb), or NULL for the manager's rights */
+    const struct sandbox *sandbox;
+    struct sandbox sb;
     /* cgroup probe: the VI's VIM (thread-safe operations) and limits */
     const struct vim_ops *vim_ops;
     void *vim;

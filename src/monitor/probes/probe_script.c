@@ -3,7 +3,8 @@
  * values, one per line, as "VALUE", "NAME VALUE" or "NAME=VALUE". The
  * metric takes the value named by its `value` member, or the first one.
  * The script gets the target in its environment: VNFM_IP, VNFM_VI_ID,
- * VNFM_VI_NAME, VNFM_DEPLOYMENT, VNFM_METRIC. */
+ * VNFM_VI_NAME, VNFM_DEPLOYMENT, VNFM_METRIC. It runs in the target's
+ * sandbox (monitor.c decides which, core/runas.h). */
 #include "monitor/probes/probe.h"
 #include "util/jsonv.h"
 #include "util/mem.h"
@@ -70,7 +71,7 @@ static void script_run(struct probe_call *call)
     env[4] = xasprintf("VNFM_DEPLOYMENT=%s", call->t->deployment);
     env[5] = xasprintf("VNFM_METRIC=%s", call->t->metric);
     env[6] = NULL;
-    rq = (struct spawn_req){argv, env, NULL, call->timeout_ms, SCRIPT_OUT_MAX, NULL};
+    rq = (struct spawn_req){argv, env, NULL, call->timeout_ms, SCRIPT_OUT_MAX, call->t->sandbox};
     r = spawn_run(&rq, &out, &status);
     if (r == -ETIMEDOUT)
         probe_fail(call, "script killed after %u ms", call->timeout_ms);

@@ -1,0 +1,235 @@
+#include "core/runas.h"
+#include "util/doc.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SCRIPT_TMP_MB 64  /* each of a script's private /tmp, /var/tmp, /dev/shm */
+#define SCRIPT_NPROC  256 /* processes of a tenant's scripts together */
+
+uid_t runas_uid(const json_t *doc)
+{
+    return (uid_t)doc_int(doc, "_uid", 0);
+}
+
+/* ---- the host-wide registry ---- */
+
+static void reg_path(uid_t uid, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%u", RUNAS_REGISTRY, (unsigned)uid);
+}
+
+static bool reg_ours(const struct core *c, const char *path)
+{
+    char *text = NULL;
+    bool ours = read_file(path, 64, &text, NULL) == 0 && strcmp(text, c->tag) == 0;
+
+    free(text);
+    return ours;
+}
+
+/* Creates the claim of uid, with our tag in it from the first moment
+ * (written to an unnamed file, then linked): 0, or -EEXIST when someone
+ * holds it already. */
+static int reg_create(const struct core *c, uid_t uid)
+{
+    char path[64], fdpath[64];
+    int fd = open(RUNAS_REGISTRY, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600), r = 0;
+
+    if (fd < 0)
+        return -errno;
+    reg_path(uid, path, sizeof(path));
+    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+    if (write(fd, c->tag, strlen(c->tag)) != (ssize_t)strlen(c->tag) ||
+        linkat(AT_FDCWD, fdpath, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+        r = errno ? -errno : -EIO;
+    close(fd);
+    return r;
+}
+
+static void reg_free(const struct core *c, uid_t uid)
+{
+    char path[64];
+
+    reg_path(uid, path, sizeof(path));
+    if (reg_ours(c, path) && unlink(path) < 0)
+        log_warn("cannot free uid %u in %s: %s", (unsigned)uid, RUNAS_REGISTRY, strerror(errno));
+}
+
+int runas_claim(struct core *c, uid_t *uid)
+{
+    uid_t first = c->cfg->uid_first, n = c->cfg->uid_last - first + 1;
+
+    if (c->uid_next < first || c->uid_next > c->cfg->uid_last)
+        c->uid_next = first;
+    for (uid_t i = 0; i < n; i++) {
+        uid_t u = first + (c->uid_next - first + i) % n;
+        int r = reg_create(c, u);
+
+        if (r == 0) {
+            c->uid_next = u + 1;
+            *uid = u;
+            return 0;
+        }
+        if (r != -EEXIST) {
+            log_error("cannot claim a uid in %s: %s", RUNAS_REGISTRY, strerror(-r));
+            return r;
+        }
+    }
+    log_error("every uid of --sandbox-uids %u-%u is taken", (unsigned)first,
+              (unsigned)c->cfg->uid_last);
+    return -ENOSPC;
+}
+
+static void release_cb(struct core *c, void *arg)
+{
+    reg_free(c, (uid_t)(uintptr_t)arg);
+}
+
+void runas_release(struct core *c, const json_t *doc)
+{
+    uid_t uid = runas_uid(doc);
+
+    if (uid)
+        core_after_commit(c, release_cb, (void *)(uintptr_t)uid, NULL);
+}
+
+/* ---- start-up ---- */
+
+struct held {
+    uid_t *v;
+    size_t n;
+};
+
+static bool held_has(const struct held *h, uid_t uid)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->v[i] == uid)
+            return true;
+    return false;
+}
+
+/* The recorded uid claimed again, or a new one; added to h. */
+static int reconcile_doc(struct core *c, enum store_kind k, json_t *doc, struct held *h)
+{
+    uid_t uid = runas_uid(doc);
+    char path[64];
+    int r;
+
+    reg_path(uid, path, sizeof(path));
+    if (uid && !held_has(h, uid) &&
+        ((r = reg_create(c, uid)) == 0 || (r == -EEXIST && reg_ours(c, path))))
+        goto keep;
+    if (uid)
+        log_warn("%s %s: uid %u is taken by another manager; it gets a new one", store_kind_name(k),
+                 doc_str(doc, "id"), (unsigned)uid);
+    r = runas_claim(c, &uid);
+    if (r)
+        return r;
+    doc_set_int(doc, "_uid", uid);
+    r = store_put(c->st, k, doc);
+    if (r)
+        return r;
+keep:
+    h->v = xrealloc(h->v, (h->n + 1) * sizeof(*h->v));
+    h->v[h->n++] = uid;
+    if (uid >= c->uid_next && uid <= c->cfg->uid_last)
+        c->uid_next = uid + 1;
+    return 0;
+}
+
+/* Frees the claims of ours that no record holds (a crash between a claim
+ * and its commit). */
+static void sweep(struct core *c, const struct held *h)
+{
+    DIR *d = opendir(RUNAS_REGISTRY);
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        char *end;
+        unsigned long uid = strtoul(e->d_name, &end, 10);
+
+        if (e->d_name[0] != '.' && *end == '\0' && !held_has(h, (uid_t)uid))
+            reg_free(c, (uid_t)uid);
+    }
+    if (d)
+        closedir(d);
+}
+
+int runas_reconcile(struct core *c)
+{
+    static const enum store_kind kinds[] = {STORE_TENANT, STORE_VI};
+    struct held h = {NULL, 0};
+    int r = mkdir_p(RUNAS_REGISTRY, 0700);
+
+    c->uid_next = c->cfg->uid_first;
+    for (size_t k = 0; r == 0 && k < ARRAY_SIZE(kinds); k++) {
+        json_t *docs = NULL, *doc;
+        size_t i;
+
+        r = store_list(c->st, kinds[k], NULL, &docs);
+        json_array_foreach(docs, i, doc)
+        {
+            if (r == 0)
+                r = reconcile_doc(c, kinds[k], doc, &h);
+        }
+        json_decref(docs);
+    }
+    if (r == 0)
+        sweep(c, &h);
+    else
+        log_error("sandbox identities: %s", strerror(r < 0 ? -r : EIO));
+    free(h.v);
+    return r;
+}
+
+/* ---- scripts ---- */
+
+bool runas_vnfd_admin(const json_t *vnfd)
+{
+    return vnfd && (json_is_true(json_object_get(vnfd, "_admin")) || !doc_str(vnfd, "tenant"));
+}
+
+bool runas_policy_admin(const json_t *dep, const json_t *vnfd)
+{
+    const json_t *v = json_object_get(dep, "_policy_admin");
+
+    return json_is_boolean(v) ? json_is_true(v) : runas_vnfd_admin(vnfd);
+}
+
+/* script names a file under dir, without a way out ("..", "."). */
+static bool in_dir(const char *dir, const char *script)
+{
+    size_t n = dir ? strlen(dir) : 0;
+
+    if (!n || strncmp(script, dir, n) != 0 || script[n] != '/')
+        return false;
+    for (const char *p = script + n; *p; p++)
+        if (p[0] == '/' && (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == '\0')) ||
+                            (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))
+            return false;
+    return true;
+}
+
+const struct sandbox *runas_script(const struct config *cfg, const char *script, bool admin_wrote,
+                                   uid_t tenant_uid, struct sandbox *sb)
+{
+    if (admin_wrote && in_dir(cfg->script_dir, script))
+        return NULL;
+    *sb = (struct sandbox){.uid = tenant_uid,
+                           .flags = SANDBOX_PRIVATE_TMP | SANDBOX_OWN_PIDS | SANDBOX_OWN_IPC,
+                           .tmp_mb = SCRIPT_TMP_MB,
+                           .nproc = SCRIPT_NPROC,
+                           .cwd = "/tmp",
+                           /* iproute2's network namespaces: nothing to copy */
+                           .hidden = {cfg->data_dir, "/run/netns"}};
+    return sb;
+}
