@@ -180,4 +180,4 @@ class StartupTest(unittest.TestCase):
                     row = conn.execute("SELECT value FROM meta WHERE key = 'instance_tag'")
                     second.tag = (row.fetchone() or [None])[0]
                 second.purge_host()
-            subprocess.run(["rm", "-rf", second.dir])
+            second.forget()

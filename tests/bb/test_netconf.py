@@ -620,7 +620,7 @@ class NetconfConfigTest(unittest.TestCase):
             if gw in line and name.startswith("vb"):
                 d.tag = name[2:-1]
                 d.purge_host()
-        subprocess.run(["rm", "-rf", d.dir])
+        d.forget()
 
 
 class NetconfHealthTest(unittest.TestCase):

@@ -308,9 +308,13 @@ class Daemon:
                 self.kill9()
             if self.tag:
                 self.purge_host()
-            for uid in self.claims():  # the data dir goes: its tenants' uids are free
-                os.unlink(os.path.join(UIDS, str(uid)))
-            subprocess.run(["rm", "-rf", self.dir, self.scripts])
+            self.forget()
+
+    def forget(self):
+        """Removes the data dir for good, and so frees this manager's uids."""
+        for uid in self.claims():
+            os.unlink(os.path.join(UIDS, str(uid)))
+        subprocess.run(["rm", "-rf", self.dir, self.scripts])
 
     def instance_tag(self):
         """The tag, also of a manager that never answered (it may have claimed uids)."""
