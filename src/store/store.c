@@ -207,23 +207,47 @@ static int flush(struct store *st, int kind)
     return st->in_tx ? dc_flush(&st->dc, kind, stage, st) : 0;
 }
 
-/* Writes b at once: inside the open transaction, or in one of its own. */
-static int write_now(struct store *st, const struct store_batch *b)
+/* A write made outside a transaction gets one of its own. */
+static int begin_own(struct store *st, bool *own)
 {
     int r;
 
+    *own = false;
     if (st->readonly)
         return -EROFS;
     if (st->in_tx)
-        return st->ops->write(st->be, b);
+        return 0;
     r = st->ops->begin(st->be);
-    if (r == 0)
-        r = st->ops->commit(st->be, b);
-    if (r)
-        st->ops->rollback(st->be);
-    else
-        maybe_maintain(st);
+    *own = r == 0;
     return r;
+}
+
+static long end_own(struct store *st, bool own, long r)
+{
+    static const struct store_batch none;
+
+    if (!own)
+        return r;
+    if (r >= 0) {
+        int c = st->ops->commit(st->be, &none);
+
+        if (c == 0) {
+            maybe_maintain(st);
+            return r;
+        }
+        r = c;
+    }
+    st->ops->rollback(st->be);
+    return r;
+}
+
+/* Writes b at once: inside the open transaction, or in one of its own. */
+static int write_now(struct store *st, const struct store_batch *b)
+{
+    bool own;
+    int r = begin_own(st, &own);
+
+    return r ? r : (int)end_own(st, own, st->ops->write(st->be, b));
 }
 
 /* ---- records ---- */
@@ -342,41 +366,6 @@ int store_site_usage(struct store *st, const char *site, struct store_usage *u)
 int store_meta_get(struct store *st, const char *key, char **out)
 {
     return st->ops->meta_get(st->be, key, out);
-}
-
-/* A write that is not a record (meta, the event log) made outside a
- * transaction gets one of its own. */
-static int begin_own(struct store *st, bool *own)
-{
-    int r;
-
-    *own = false;
-    if (st->readonly)
-        return -EROFS;
-    if (st->in_tx)
-        return 0;
-    r = st->ops->begin(st->be);
-    *own = r == 0;
-    return r;
-}
-
-static long end_own(struct store *st, bool own, long r)
-{
-    static const struct store_batch none;
-
-    if (!own)
-        return r;
-    if (r >= 0) {
-        int c = st->ops->commit(st->be, &none);
-
-        if (c == 0) {
-            maybe_maintain(st);
-            return r;
-        }
-        r = c;
-    }
-    st->ops->rollback(st->be);
-    return r;
 }
 
 int store_meta_set(struct store *st, const char *key, const char *value)

@@ -188,9 +188,10 @@ int dc_flush(struct dcache *c, int kind, int (*fn)(void *arg, const struct store
             dirty = xrealloc(dirty, (n + 1) * sizeof(*dirty));
             dirty[n++] = e;
         }
-    if (n > 1)
-        qsort(dirty, n, sizeof(*dirty), by_order);
-    w = xcalloc(n ? n : 1, sizeof(*w));
+    if (n == 0)
+        return fn(arg, &(struct store_batch){NULL, 0});
+    qsort(dirty, n, sizeof(*dirty), by_order);
+    w = xcalloc(n, sizeof(*w));
     for (size_t i = 0; i < n; i++)
         w[i] = (struct store_write){dirty[i]->kind,
                                     json_string_value(json_object_get(dirty[i]->doc, "id")),
