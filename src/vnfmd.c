@@ -341,7 +341,6 @@ static int init_core(struct daemon *d)
     c->loop = &d->loop;
     c->started_ms = wall_ms();
     c->beat_ms = mono_ms();
-    hmap_init(&c->sites);
     hmap_init(&c->runs);
     hmap_init(&c->vis);
     db = xasprintf("%s/vnfm.db", d->cfg.data_dir);

@@ -3,8 +3,10 @@
 #include "catalog/vnfd_policy.h"
 #include "util/ids.h"
 #include "util/mem.h"
+#include "vim/vim.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,15 +70,10 @@ static const struct jv_field scaling_fields[] = {
     END,
 };
 
-static const struct jv_field vdu_fields[] = {
+/* The members of a VDU every VIM driver understands; the drivers add their
+ * own (vim.h vdu_fields: proc's command and env). */
+static const struct jv_field common_vdu_fields[] = {
     STR("id", JV_REQUIRED | JV_NAME, 0, 0),
-    {.name = "command",
-     .type = JV_ARRAY,
-     .flags = JV_REQUIRED,
-     .min = 1,
-     .max = 128,
-     .item = &any_string},
-    {.name = "env", .type = JV_MAP, .item = &any_string},
     {.name = "vcpu", .type = JV_NUMBER, .min = 0.01, .max = 64},
     INT("memory_mb", 0, 4, 1048576),
     INT("disk_mb", 0, 0, 16777216),
@@ -86,7 +83,39 @@ static const struct jv_field vdu_fields[] = {
     INT("stop_grace_s", 0, 0, 300),
     END,
 };
-static const struct jv_field vdu_item = {.type = JV_OBJECT, .fields = vdu_fields};
+/* Every VDU member: the common ones and those of every driver (none of the
+ * drivers' required here: which driver runs a VDU is known at deploy). */
+static struct jv_field *vdu_fields;
+static struct jv_field vdu_item = {.type = JV_OBJECT};
+static pthread_once_t vdu_once = PTHREAD_ONCE_INIT;
+
+static bool has_field(const struct jv_field *fields, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fields[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static void vdu_fields_build(void)
+{
+    size_t n = ARRAY_SIZE(common_vdu_fields) - 1, cap = n + 1;
+
+    for (const char *const *d = vim_driver_names(); *d; d++)
+        for (const struct jv_field *f = vim_driver_find(*d)->vdu_fields; f && f->name; f++)
+            cap++;
+    vdu_fields = xcalloc(cap, sizeof(*vdu_fields));
+    memcpy(vdu_fields, common_vdu_fields, n * sizeof(*vdu_fields));
+    for (const char *const *d = vim_driver_names(); *d; d++) {
+        for (const struct jv_field *f = vim_driver_find(*d)->vdu_fields; f && f->name; f++) {
+            if (has_field(vdu_fields, n, f->name))
+                continue;
+            vdu_fields[n] = *f;
+            vdu_fields[n++].flags &= ~JV_REQUIRED;
+        }
+    }
+    vdu_item.fields = vdu_fields;
+}
 
 static const struct jv_field action_fields[] = {
     STR("script", JV_REQUIRED, 1, 4096),
@@ -233,8 +262,9 @@ static int check_tmpl(const char *tmpl, const json_t *params, const char *field,
     return 0;
 }
 
-/* Checks every string of an array (or map) of templates. */
-static int check_tmpl_list(const json_t *list, const json_t *params, const char *field,
+/* Checks every string in value (an array, an object, or one string) as a
+ * template. */
+static int check_tmpl_list(const json_t *value, const json_t *params, const char *field,
                            struct jv_error *err)
 {
     char sub[256];
@@ -242,20 +272,19 @@ static int check_tmpl_list(const json_t *list, const json_t *params, const char 
     json_t *v;
     size_t i;
 
-    if (json_is_array(list)) {
-        json_array_foreach(list, i, v)
-        {
-            snprintf(sub, sizeof(sub), "%s[%zu]", field, i);
-            if (check_tmpl(json_string_value(v), params, sub, err))
-                return -EINVAL;
-        }
-    } else if (json_is_object(list)) {
-        json_object_foreach((json_t *)list, key, v)
-        {
-            snprintf(sub, sizeof(sub), "%s.%s", field, key);
-            if (check_tmpl(json_string_value(v), params, sub, err))
-                return -EINVAL;
-        }
+    if (json_is_string(value))
+        return check_tmpl(json_string_value(value), params, field, err);
+    json_array_foreach(value, i, v)
+    {
+        snprintf(sub, sizeof(sub), "%s[%zu]", field, i);
+        if (check_tmpl_list(v, params, sub, err))
+            return -EINVAL;
+    }
+    json_object_foreach((json_t *)(json_is_object(value) ? value : NULL), key, v)
+    {
+        snprintf(sub, sizeof(sub), "%s.%s", field, key);
+        if (check_tmpl_list(v, params, sub, err))
+            return -EINVAL;
     }
     return 0;
 }
@@ -434,12 +463,14 @@ static int check_vdu(const json_t *vdus, size_t i, const json_t *params, struct 
             return -EINVAL;
         }
     }
-    snprintf(sub, sizeof(sub), "%s.command", field);
-    if (check_tmpl_list(json_object_get(vdu, "command"), params, sub, err))
-        return -EINVAL;
-    snprintf(sub, sizeof(sub), "%s.env", field);
-    if (check_tmpl_list(json_object_get(vdu, "env"), params, sub, err))
-        return -EINVAL;
+    /* every string of a driver's member is a template (vi_job.c renders it) */
+    for (const struct jv_field *f = vdu_fields; f->name; f++) {
+        if (has_field(common_vdu_fields, ARRAY_SIZE(common_vdu_fields) - 1, f->name))
+            continue;
+        snprintf(sub, sizeof(sub), "%s.%s", field, f->name);
+        if (check_tmpl_list(json_object_get(vdu, f->name), params, sub, err))
+            return -EINVAL;
+    }
     if (check_scaling(vdu, field, err) || check_ready(json_object_get(vdu, "ready"), field, err))
         return -EINVAL;
     return check_day0(json_object_get(vdu, "day0"), params, field, err);
@@ -475,6 +506,7 @@ int vnfd_validate(const json_t *doc, struct jv_error *err)
 {
     const json_t *params, *vdus;
 
+    pthread_once(&vdu_once, vdu_fields_build);
     if (jv_check(doc, &vnfd_schema, err))
         return -EINVAL;
     params = json_object_get(doc, "params");
@@ -605,7 +637,32 @@ const json_t *vnfd_actions(const json_t *vnfd, enum stage st)
 
 const struct jv_field *vnfd_body_schema(void)
 {
+    pthread_once(&vdu_once, vdu_fields_build);
     return &vnfd_schema;
+}
+
+int vnfd_check_driver(const json_t *vnfd, const struct vim_ops *ops, struct jv_error *err)
+{
+    const struct jv_field mine = {.type = JV_OBJECT, .fields = ops->vdu_fields};
+    const json_t *vdu;
+    char field[64];
+    size_t i;
+
+    json_array_foreach(json_object_get(vnfd, "vdus"), i, vdu)
+    {
+        json_t *part = json_object();
+        int r;
+
+        for (const struct jv_field *f = ops->vdu_fields; f && f->name; f++)
+            if (json_object_get(vdu, f->name))
+                json_object_set(part, f->name, json_object_get(vdu, f->name));
+        snprintf(field, sizeof(field), "vdus[%zu]", i);
+        r = ops->vdu_fields ? jv_check_at(part, &mine, field, err) : 0;
+        json_decref(part);
+        if (r)
+            return r;
+    }
+    return 0;
 }
 
 /* ---- deployment flavours and instantiation levels ---- */

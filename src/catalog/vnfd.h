@@ -64,6 +64,11 @@ int vnfd_flavoured(const json_t *vnfd, const char *flavour, json_t **out);
 int vnfd_level(const json_t *flavoured, const char *flavour, const char *level, json_t **out,
                const char **level_id);
 
+/* Whether the descriptor's VDUs have what the VIM driver ops needs (its
+ * required vdu_fields): 0, or -EINVAL with err naming "vdus[N].MEMBER". */
+struct vim_ops;
+int vnfd_check_driver(const json_t *vnfd, const struct vim_ops *ops, struct jv_error *err);
+
 /* The descriptor's schema, for front ends that must type a document before
  * validating it (XML bodies). */
 const struct jv_field *vnfd_body_schema(void);

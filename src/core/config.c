@@ -55,6 +55,8 @@ static const struct opt opts[] = {
      "memory capacity of a new site (default: host)"},
     {"site-disk-mb", OPT_LONG, O(site_disk_mb), "MB",
      "disk capacity of a new site (default: free space)"},
+    {"site-driver", OPT_STR, O(site_driver), "NAME",
+     "VIM driver of a new site (default proc: processes in namespaces and cgroups)"},
     {"site-warm-vis", OPT_UINT, O(site_warm_vis), "N",
      "VIs a new site keeps made in advance for fast deploys (option warm_vis; default 2)"},
     {"http-threads", OPT_UINT, O(http_threads), "N", "REST server threads (default 2)"},
@@ -297,6 +299,7 @@ static void set_defaults(struct config *cfg)
     set_default_str(&cfg->role, "local");
     set_default_str(&cfg->site, "local");
     set_default_str(&cfg->subnet, "10.77.0.0/24");
+    set_default_str(&cfg->site_driver, "proc");
     set_default_str(&cfg->log_level, "info");
     set_default_str(&cfg->vnf_path, "");
     set_default_str(&cfg->sandbox_uids, "1879048192-1879113727"); /* 0x70000000 + 64 Ki */
@@ -371,8 +374,11 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --callback-base must be an absolute http:// or https:// URL\n");
         return -1;
     }
-    if (cfg->site_warm_vis > PROC_WARM_MAX) {
-        fprintf(stderr, "vnfmd: --site-warm-vis must be at most %d\n", PROC_WARM_MAX);
+    if (!vim_driver_find(cfg->site_driver)) {
+        fprintf(stderr, "vnfmd: --site-driver: no VIM driver '%s' (", cfg->site_driver);
+        for (const char *const *n = vim_driver_names(); *n; n++)
+            fprintf(stderr, "%s%s", n == vim_driver_names() ? "" : ", ", *n);
+        fprintf(stderr, ")\n");
         return -1;
     }
     if (cfg->cleanup &&
@@ -470,6 +476,7 @@ void config_done(struct config *cfg)
     free(cfg->script_dir);
     free(cfg->sandbox_uids);
     free(cfg->subnet);
+    free(cfg->site_driver);
     free(cfg->log_level);
     free(cfg->config_file);
     free(cfg->cleanup);

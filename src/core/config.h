@@ -20,9 +20,10 @@ struct config {
     char *sandbox_uids; /* "FIRST-LAST" */
     uid_t uid_first, uid_last; /* parsed from it */
     char *subnet;              /* of the default site, CIDR */
+    char *site_driver;         /* VIM driver of the default site when it is made */
     double site_vcpu;          /* 0 = from the host */
     long site_memory_mb;
-    unsigned site_warm_vis; /* warm VI slots of a new site (proc VIM option warm_vis) */
+    unsigned site_warm_vis; /* warm VI slots of a new site (its driver's option warm_vis) */
     long site_disk_mb;
     unsigned http_threads;
     unsigned workers;

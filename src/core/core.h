@@ -55,9 +55,9 @@ struct core {
     const struct lc_observer *observers[CORE_OBSERVERS_MAX];
     unsigned n_observers;
 
-    struct hmap sites; /* id -> struct site_rt */
-    struct hmap runs;  /* operation id -> struct oprun */
-    struct hmap vis;   /* VI id -> struct vi_watch */
+    struct sites *sites; /* lcm/sites.c */
+    struct hmap runs;    /* operation id -> struct oprun */
+    struct hmap vis;     /* VI id -> struct vi_watch */
 
     int tx_depth;
     json_t *tx_events;         /* logged in the open transaction, published on commit */

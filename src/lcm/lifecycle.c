@@ -3,10 +3,12 @@
 #include "lcm/observe.h"
 #include "core/runas.h"
 #include "core/txq.h"
+#include "lcm/sites.h"
 #include "lcm/vi_job.h"
 #include "catalog/vnfd.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/net4.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -911,10 +913,23 @@ static void mark_before(struct core *c, json_t *vi, enum vi_action act)
     put(c, STORE_VI, vi);
 }
 
+/* What the driver reported of the VI: its reference, and the address it
+ * gave it. */
+static void record_out(json_t *vi, const struct vijob *j)
+{
+    char ip[IP4_STR_MAX];
+
+    if (j->out.ref)
+        json_object_set(vi, "_vim", j->out.ref);
+    if (j->made && j->site->ops->addressing == VIM_ADDR_DRIVER && j->out.addr[0])
+        doc_set_str(vi, "ip", ip4_fmt(j->out.addr[0], ip));
+}
+
 static void apply_result(struct core *c, json_t *vi, const struct vijob *j, const char *op_type)
 {
     char buf[TIME_STR_MAX];
 
+    record_out(vi, j);
     if (j->rc) {
         doc_set_str(vi, "error", j->err);
         if (j->act == VA_START || j->act == VA_REBOOT)
@@ -936,7 +951,6 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
             doc_set_int(vi, "restarts", doc_int(vi, "restarts", 0) + 1);
         doc_set_str(vi, "state", vi_state_name(VIS_RUNNING));
         doc_set_int(vi, "pid", j->out.pid);
-        doc_set_int(vi, "_pid_start", (long long)j->out.pid_start);
         json_object_set_new(vi, "started", json_string(time_fmt(wall_ms(), buf)));
         json_object_set_new(vi, "exit_status", json_null());
         break;
@@ -1011,16 +1025,16 @@ static void fused_done(struct oprun *r, json_t *vi, json_t *op, struct vijob *j)
     put(c, STORE_OP, op);
     f = op_fields(r, "ok");
     json_object_set_new(f, "vi", json_string(j->vi));
-    core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (create)", j->spec.name,
+    core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (create)", j->name,
                stage_name(cur_step(r)->stage));
     f = stage_fields(r->dep, r->id, st->stage, j->rc ? "failed" : "ok", r->common);
     json_object_set_new(f, "vi", json_string(j->vi));
     if (j->rc) {
         r->fused_failed = (int)j->start_step;
         core_event(c, "warn", "lifecycle", "vi", f, "%s: start failed, its stage retries it: %s",
-                   j->spec.name, j->err);
+                   j->name, j->err);
     } else {
-        core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (start%s)", j->spec.name,
+        core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (start%s)", j->name,
                    stage_name(st->stage), pid_note(j));
     }
 }
@@ -1057,16 +1071,18 @@ static void vi_job_done(struct wjob *w)
         f = op_fields(r, j->rc ? "failed" : "ok");
         json_object_set_new(f, "vi", json_string(j->vi));
         if (j->rc)
-            core_event(c, "warn", "lifecycle", "vi", f, "%s: %s failed: %s", j->spec.name,
+            core_event(c, "warn", "lifecycle", "vi", f, "%s: %s failed: %s", j->name,
                        stage_name(cur_step(r)->stage), j->err);
         else
-            core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (%s%s)", j->spec.name,
+            core_event(c, "info", "lifecycle", "vi", f, "%s: %s done (%s%s)", j->name,
                        stage_name(cur_step(r)->stage), vi_action_name(j->act), pid_note(j));
     }
     if (j->rc && !j->created)
-        note_failure(r, "%s: %s", j->spec.name, j->err);
-    if (vi && !j->rc && (j->act == VA_START || j->act == VA_REBOOT))
-        lc_watch_vi(c, vi);
+        note_failure(r, "%s: %s", j->name, j->err);
+    if (vi && !j->rc && (j->act == VA_START || j->act == VA_REBOOT)) {
+        lc_watch_vi(c, vi, j->exit_fd);
+        j->exit_fd = -1;
+    }
     json_decref(vi);
     json_decref(op);
     vijob_free(j);

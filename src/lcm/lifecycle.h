@@ -85,8 +85,10 @@ enum dep_status lc_dep_status(struct core *c, const char *dep_id);
 /* Sets the deployment's instance counts from its VI records. */
 void lc_recount(struct core *c, json_t *dep);
 
-/* Exit watches of running VIs (vi_watch.c). */
-void lc_watch_vi(struct core *c, const json_t *vi);
+/* Exit watches of running VIs (vi_watch.c): fd, which it takes, is what the
+ * VIM gave for the VI's end on a worker (vim_ops.exit_fd); -1 when it gave
+ * none, or could not because the VI had ended already. */
+void lc_watch_vi(struct core *c, const json_t *vi, int fd);
 void lc_unwatch_vi(struct core *c, const char *vi_id);
 void lc_unwatch_all(struct core *c);
 /* Records that a running VI's process ended (why: for the event). */

@@ -4,7 +4,6 @@
 #include "lcm/vi_job.h"
 #include "core/states.h"
 #include "util/doc.h"
-#include "util/fsutil.h"
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -13,7 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A VI recorded as running: adopt it, or record that it died. */
+/* A record of a manager from before driver references (pid and _pid_start
+ * of the proc VIM) gets the reference the proc VIM makes of them. */
+static void upgrade_ref(struct core *c, json_t *vi)
+{
+    if (json_object_get(vi, "_vim") || doc_int(vi, "pid", 0) <= 0)
+        return;
+    json_object_set_new(vi, "_vim",
+                        json_pack("{s:s, s:I, s:I}", "ip", jv_str(vi, "ip", ""), "pid",
+                                  (json_int_t)doc_int(vi, "pid", 0), "start",
+                                  (json_int_t)doc_int(vi, "_pid_start", 0)));
+    json_object_del(vi, "_pid_start");
+    store_put(c->st, STORE_VI, vi);
+}
+
+/* A VI recorded as running: adopt it, or record that it died. This and the
+ * orphan sweep run at start-up, before the loop does: the only VIM calls
+ * not made on a worker. */
 static void adopt(struct core *c, struct site_rt *site, json_t *vi)
 {
     struct vi_status st = {VI_ABSENT, -1};
@@ -21,15 +36,17 @@ static void adopt(struct core *c, struct site_rt *site, json_t *vi)
     struct vi_handle h;
     char obj[96];
 
+    upgrade_ref(c, vi);
     vi_handle_from_doc(vi, &h);
     snprintf(obj, sizeof(obj), "deployment/%s", doc_str(vi, "deployment"));
     if (site->ops->status(site->vim, &h, &st, &e) == 0 && st.state == VI_RUNNING) {
-        lc_watch_vi(c, vi);
+        lc_watch_vi(c, vi, site->ops->exit_fd ? site->ops->exit_fd(site->vim, &h) : -1);
         core_event(c, "info", "lifecycle", "vi",
                    json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment",
                              doc_str(vi, "deployment"), "vi", h.id, "result", "adopted", "tenant",
                              doc_str(vi, "tenant")),
-                   "%s: adopted running VNF process %d", doc_str(vi, "name"), (int)h.pid);
+                   "%s: adopted running VNF process %lld", doc_str(vi, "name"),
+                   doc_int(vi, "pid", 0));
         return;
     }
     lc_vi_exited(c, h.id, -1, "ended while the manager was down");
@@ -59,6 +76,8 @@ static void sweep_site(struct core *c, struct site_rt *site)
     char **ids = NULL;
     size_t n = 0;
 
+    if (!site->vim)
+        return;
     if (site->ops->list(site->vim, &ids, &n, &e)) {
         log_warn("site %s: cannot list VIs for the orphan sweep: %s", site->id, e.msg);
         return;
@@ -66,7 +85,6 @@ static void sweep_site(struct core *c, struct site_rt *site)
     for (size_t i = 0; i < n; i++) {
         json_t *vi = NULL;
         struct vi_handle h = {0};
-        char *dir;
 
         if (store_get(c->st, STORE_VI, ids[i], &vi) == 0) {
             json_decref(vi);
@@ -75,9 +93,6 @@ static void sweep_site(struct core *c, struct site_rt *site)
         snprintf(h.id, sizeof(h.id), "%s", ids[i]);
         e.msg[0] = '\0';
         site->ops->destroy(site->vim, &h, &e);
-        dir = vi_workdir(c, ids[i]);
-        rm_rf(dir);
-        free(dir);
         core_event(c, *e.msg ? "error" : "warn", "vim", "orphan",
                    json_pack("{s:s, s:s, s:s}", "object", "site", "vi", ids[i], "result",
                              *e.msg ? "failed" : "destroyed"),
@@ -89,18 +104,11 @@ static void sweep_site(struct core *c, struct site_rt *site)
 
 int recovery_run(struct core *c)
 {
-    struct hmap_entry *e;
-    size_t i;
     int r = core_tx_begin(c);
 
     if (r)
         return r;
     adopt_all(c);
-    for (e = hmap_first(&c->sites, &i); e; e = hmap_next(&c->sites, e, &i)) {
-        struct site_rt *site = e->value;
-
-        if (site->vim)
-            sweep_site(c, site);
-    }
+    sites_each(c, sweep_site);
     return core_tx_commit(c);
 }

@@ -1,7 +1,6 @@
 #include "lcm/sites.h"
 #include "core/health.h"
 #include "core/wpool.h"
-#include "core/states.h"
 #include "util/doc.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -9,11 +8,18 @@
 #include "util/net4.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+struct sites {
+    struct hmap map; /* id -> struct site_rt (the loop's) */
+    pthread_mutex_t mu;
+    struct sites_snap *snap; /* what other threads read, under mu */
+};
 
 const char *vim_health_name(enum vim_health h)
 {
@@ -27,6 +33,80 @@ const char *vim_health_name(enum vim_health h)
     }
     return "unknown";
 }
+
+/* The VIM health of a site as the API says it. */
+static const char *state_name(const struct site_rt *s)
+{
+    return s->opening ? "opening" : vim_health_name(s->health);
+}
+
+/* ---- the snapshot ---- */
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct site_info *)a)->id, ((const struct site_info *)b)->id);
+}
+
+/* Replaces the snapshot with one of the sites as they are now. */
+static void publish(struct core *c)
+{
+    struct sites *ss = c->sites;
+    struct sites_snap *snap, *old;
+    struct hmap_entry *e;
+    size_t i, n = 0;
+
+    snap = xcalloc(1, sizeof(*snap) + ss->map.size * sizeof(snap->sites[0]));
+    snap->refs = 1;
+    for (e = hmap_first(&ss->map, &i); e; e = hmap_next(&ss->map, e, &i)) {
+        const struct site_rt *s = e->value;
+        struct site_info *info = &snap->sites[n++];
+
+        snprintf(info->id, sizeof(info->id), "%s", s->id);
+        info->ops = s->ops;
+        info->vim = s->vim;
+        info->health = state_name(s);
+        snprintf(info->health_msg, sizeof(info->health_msg), "%s", s->health_msg);
+    }
+    snap->n = n;
+    qsort(snap->sites, n, sizeof(snap->sites[0]), by_id);
+    pthread_mutex_lock(&ss->mu);
+    old = ss->snap;
+    ss->snap = snap;
+    pthread_mutex_unlock(&ss->mu);
+    sites_snap_put(old);
+}
+
+const struct sites_snap *sites_snap_get(struct core *c)
+{
+    struct sites *ss = c->sites;
+    struct sites_snap *snap;
+
+    pthread_mutex_lock(&ss->mu);
+    snap = ss->snap;
+    __atomic_add_fetch(&snap->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&ss->mu);
+    return snap;
+}
+
+void sites_snap_put(const struct sites_snap *s)
+{
+    struct sites_snap *snap = (struct sites_snap *)s;
+
+    if (snap && __atomic_sub_fetch(&snap->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(snap);
+}
+
+const struct site_info *sites_snap_find(const struct sites_snap *s, const char *id)
+{
+    struct site_info key;
+
+    if (!id)
+        return NULL;
+    snprintf(key.id, sizeof(key.id), "%s", id);
+    return bsearch(&key, s->sites, s->n, sizeof(s->sites[0]), by_id);
+}
+
+/* ---- sites of the loop ---- */
 
 static long long host_memory_mb(void)
 {
@@ -44,31 +124,65 @@ static long long free_disk_mb(const char *dir)
     return (long long)(sv.f_bavail * sv.f_frsize / (1024 * 1024));
 }
 
+int site_check_options(const struct vim_ops *ops, const json_t *options, struct jv_error *err)
+{
+    const struct jv_field table = {.type = JV_OBJECT, .fields = ops->site_options};
+    static const struct jv_field none[] = {{.name = NULL}};
+
+    if (!ops->site_options)
+        return jv_check_at(options, &(const struct jv_field){.type = JV_OBJECT, .fields = none},
+                           "options", err);
+    return jv_check_at(options, &table, "options", err);
+}
+
+/* The driver's site option called name, or NULL. */
+static const struct jv_field *option(const struct vim_ops *ops, const char *name)
+{
+    for (const struct jv_field *f = ops->site_options; f && f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
 /* The record of the manager's own site, from the command line. */
 static json_t *default_site(struct core *c, unsigned index)
 {
     const struct config *cfg = c->cfg;
+    const struct vim_ops *ops = vim_driver_find(cfg->site_driver);
+    const struct jv_field *warm;
     char bridge[16], gw[IP4_STR_MAX];
+    struct jv_error err;
     uint32_t net;
     unsigned plen;
     json_t *doc;
 
-    if (cidr_parse(cfg->subnet, &net, &plen)) {
-        log_error("--subnet '%s' is not an IPv4 network (a.b.c.0/8..30)", cfg->subnet);
-        return NULL;
-    }
-    snprintf(bridge, sizeof(bridge), "vb%s%u", c->tag, index % 100);
     doc = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:{s:f, s:I, s:I}, s:{}}", "id", cfg->site, "driver", "proc",
-        "subnet", cfg->subnet, "gateway", ip4_fmt(net + 1, gw), "bridge", bridge, "capacity",
+        "{s:s, s:s, s:{s:f, s:I, s:I}, s:{}}", "id", cfg->site, "driver", ops->name, "capacity",
         "vcpu", cfg->site_vcpu > 0 ? cfg->site_vcpu : (double)sysconf(_SC_NPROCESSORS_ONLN),
         "memory_mb", (json_int_t)(cfg->site_memory_mb ? cfg->site_memory_mb : host_memory_mb()),
         "disk_mb",
         (json_int_t)(cfg->site_disk_mb ? cfg->site_disk_mb : free_disk_mb(cfg->data_dir)),
         "options");
-    if (cfg->site_warm_vis)
+    if (ops->addressing == VIM_ADDR_SITE) {
+        if (cidr_parse(cfg->subnet, &net, &plen)) {
+            log_error("--subnet '%s' is not an IPv4 network (a.b.c.0/8..30)", cfg->subnet);
+            json_decref(doc);
+            return NULL;
+        }
+        snprintf(bridge, sizeof(bridge), "vb%s%u", c->tag, index % 100);
+        json_object_set_new(doc, "subnet", json_string(cfg->subnet));
+        json_object_set_new(doc, "gateway", json_string(ip4_fmt(net + 1, gw)));
+        json_object_set_new(doc, "bridge", json_string(bridge));
+    }
+    warm = option(ops, "warm_vis");
+    if (cfg->site_warm_vis && warm)
         json_object_set_new(json_object_get(doc, "options"), "warm_vis",
                             json_integer(cfg->site_warm_vis));
+    if (site_check_options(ops, json_object_get(doc, "options"), &err)) {
+        log_error("--site-warm-vis must be at most %d", warm ? (int)warm->max : 0);
+        json_decref(doc);
+        return NULL;
+    }
     doc_touch(doc, "created");
     doc_touch(doc, "updated");
     return doc;
@@ -81,7 +195,7 @@ static int ensure_default_site(struct core *c)
     int r;
 
     if (store_get(c->st, STORE_SITE, c->cfg->site, &doc) == 0) {
-        if (strcmp(doc_str(doc, "subnet"), c->cfg->subnet) != 0)
+        if (doc_str(doc, "subnet") && strcmp(doc_str(doc, "subnet"), c->cfg->subnet) != 0)
             log_warn("site %s keeps its subnet %s (--subnet %s applies to new sites only)",
                      c->cfg->site, doc_str(doc, "subnet"), c->cfg->subnet);
         json_decref(doc);
@@ -96,19 +210,13 @@ static int ensure_default_site(struct core *c)
     return r;
 }
 
-static void site_free(struct site_rt *s)
-{
-    if (s->vim)
-        s->ops->close(s->vim);
-    free(s);
-}
-
 /* What the driver of site s is opened with; its strings live in doc. */
 static struct vim_site vim_site_of(struct core *c, const struct site_rt *s, const json_t *doc)
 {
     return (struct vim_site){.name = s->id,
                              .tag = c->tag,
                              .data_dir = c->cfg->data_dir,
+                             .cmd_path = c->cfg->vnf_path,
                              .bridge = s->bridge,
                              .gateway = s->gateway,
                              .prefix_len = s->prefix_len,
@@ -122,32 +230,59 @@ static enum vim_health open_health(int r)
     return r == -EPERM || r == -EACCES ? VIM_NO_CREDENTIALS : VIM_UNREACHABLE;
 }
 
-static struct site_rt *site_open(struct core *c, const json_t *doc)
+/* A site of record doc, not open yet; its driver ops, or by its name. */
+static struct site_rt *site_new(const json_t *doc, const struct vim_ops *ops)
 {
     struct site_rt *s = xcalloc(1, sizeof(*s));
-    struct vim_err err = {""};
-    struct vim_site vs;
-    int r;
 
     snprintf(s->id, sizeof(s->id), "%s", doc_str(doc, "id"));
-    snprintf(s->bridge, sizeof(s->bridge), "%s", doc_str(doc, "bridge"));
-    s->ops = vim_driver_find(doc_str(doc, "driver"));
-    if (!s->ops || cidr_parse(doc_str(doc, "subnet"), &s->net, &s->prefix_len)) {
+    snprintf(s->bridge, sizeof(s->bridge), "%s", jv_str(doc, "bridge", ""));
+    s->ops = ops ? ops : vim_driver_find(jv_str(doc, "driver", ""));
+    s->health = VIM_UNREACHABLE;
+    if (!s->ops) {
+        snprintf(s->health_msg, sizeof(s->health_msg), "site %s: no VIM driver '%s'", s->id,
+                 jv_str(doc, "driver", ""));
+    } else if (s->ops->addressing == VIM_ADDR_SITE &&
+               cidr_parse(jv_str(doc, "subnet", ""), &s->net, &s->prefix_len)) {
         s->ops = NULL;
-        s->health = VIM_UNREACHABLE;
-        snprintf(s->health_msg, sizeof(s->health_msg), "site %s: unknown driver or subnet", s->id);
-        return s;
+        snprintf(s->health_msg, sizeof(s->health_msg), "site %s: no valid subnet", s->id);
+    } else {
+        s->gateway = s->net ? s->net + 1 : 0;
+        snprintf(s->health_msg, sizeof(s->health_msg), "opening the %s VIM", s->ops->name);
+        s->opening = true;
     }
-    s->gateway = s->net + 1;
-    vs = vim_site_of(c, s, doc);
-    r = s->ops->open(&vs, &s->vim, &err);
+    return s;
+}
+
+static void site_add_rt(struct core *c, struct site_rt *s)
+{
+    hmap_put(&c->sites->map, s->id, s);
+    if (c->health) /* none in a test's core */
+        health_set_vim(c->health, s->id, state_name(s), s->health_msg);
+}
+
+static void open_now(struct core *c, struct site_rt *s, const json_t *doc)
+{
+    struct vim_site vs = vim_site_of(c, s, doc);
+    struct vim_err err = {""};
+    int r = s->ops->open(&vs, &s->vim, &err);
+
     if (r) {
         s->vim = NULL;
         s->health = open_health(r);
         snprintf(s->health_msg, sizeof(s->health_msg), "%s", err.msg);
         log_error("site %s: cannot open the %s VIM: %s", s->id, s->ops->name, err.msg);
+    } else {
+        s->health = VIM_OK;
+        s->health_msg[0] = '\0';
     }
-    return s;
+}
+
+static void sites_alloc(struct core *c)
+{
+    c->sites = xcalloc(1, sizeof(*c->sites));
+    hmap_init(&c->sites->map);
+    pthread_mutex_init(&c->sites->mu, NULL);
 }
 
 int sites_init(struct core *c)
@@ -156,21 +291,41 @@ int sites_init(struct core *c)
     size_t i;
     int r;
 
+    sites_alloc(c);
     r = ensure_default_site(c);
-    if (r)
+    if (r == 0)
+        r = store_list(c->st, STORE_SITE, NULL, &docs);
+    if (r) {
+        publish(c);
         return r;
-    r = store_list(c->st, STORE_SITE, NULL, &docs);
-    if (r)
-        return r;
+    }
     json_array_foreach(docs, i, doc)
     {
-        struct site_rt *s = site_open(c, doc);
+        struct site_rt *s = site_new(doc, NULL);
 
-        hmap_put(&c->sites, s->id, s);
-        health_set_vim(c->health, s->id, vim_health_name(s->health), s->health_msg);
+        s->opening = false;
+        if (s->ops)
+            open_now(c, s, doc); /* before the loop runs: recovery needs them */
+        site_add_rt(c, s);
     }
     json_decref(docs);
+    publish(c);
     return 0;
+}
+
+void sites_attach(struct core *c, const json_t *doc, const struct vim_ops *ops, void *vim)
+{
+    struct site_rt *s;
+
+    if (!c->sites)
+        sites_alloc(c);
+    s = site_new(doc, ops);
+    s->opening = false;
+    s->vim = vim;
+    s->health = VIM_OK;
+    s->health_msg[0] = '\0';
+    site_add_rt(c, s);
+    publish(c);
 }
 
 void sites_close(struct core *c)
@@ -178,89 +333,110 @@ void sites_close(struct core *c)
     struct hmap_entry *e;
     size_t i;
 
-    for (e = hmap_first(&c->sites, &i); e; e = hmap_next(&c->sites, e, &i))
-        site_free(e->value);
-    hmap_done(&c->sites);
+    if (!c->sites)
+        return;
+    for (e = hmap_first(&c->sites->map, &i); e; e = hmap_next(&c->sites->map, e, &i)) {
+        struct site_rt *s = e->value;
+
+        if (s->vim)
+            s->ops->close(s->vim);
+        free(s);
+    }
+    hmap_done(&c->sites->map);
+    sites_snap_put(c->sites->snap);
+    pthread_mutex_destroy(&c->sites->mu);
+    free(c->sites);
+    c->sites = NULL;
 }
 
 struct site_rt *site_get(struct core *c, const char *id)
 {
-    return id ? hmap_get(&c->sites, id) : NULL;
+    return id && c->sites ? hmap_get(&c->sites->map, id) : NULL;
 }
 
-struct check_job {
-    struct wjob w;
-    struct core *c;
-    struct site_rt *site;
-    enum vim_health health;
-    struct vim_err err;
-};
-
-static void check_work(struct wjob *w)
+void sites_each(struct core *c, void (*fn)(struct core *c, struct site_rt *s))
 {
-    struct check_job *j = (struct check_job *)w;
+    struct hmap_entry *e;
+    size_t i;
 
-    j->err.msg[0] = '\0';
-    j->health = j->site->ops->check(j->site->vim, &j->err);
+    for (e = hmap_first(&c->sites->map, &i); e; e = hmap_next(&c->sites->map, e, &i))
+        fn(c, e->value);
 }
 
-/* A site's VIM health changed: an event, and the health service told. */
+/* A site's VIM health changed: an event, the health service told, and a
+ * new snapshot. */
 static void site_set_health(struct core *c, struct site_rt *s, enum vim_health h, const char *msg)
 {
-    if (h == s->health && strcmp(msg, s->health_msg) == 0)
+    bool was_opening = s->opening;
+
+    s->opening = false;
+    if (!was_opening && h == s->health && strcmp(msg, s->health_msg) == 0)
         return;
     core_event(c, h == VIM_OK ? "info" : "error", "vim", "health",
                json_pack("{s:s, s:s}", "object", "site", "result", vim_health_name(h)),
                "site %s: VIM %s%s%s", s->id, vim_health_name(h), *msg ? ": " : "", msg);
     s->health = h;
     snprintf(s->health_msg, sizeof(s->health_msg), "%s", msg);
-    health_set_vim(c->health, s->id, vim_health_name(s->health), s->health_msg);
+    health_set_vim(c->health, s->id, state_name(s), s->health_msg);
+    publish(c);
 }
 
-static void check_done(struct wjob *w)
-{
-    struct check_job *j = (struct check_job *)w;
+/* ---- driver work on the provisioning pool ---- */
 
-    j->site->checking = false;
-    if (!w->cancelled)
-        site_set_health(j->c, j->site, j->health, j->err.msg);
-    free(j);
-}
+enum site_work { SW_CHECK, SW_OPEN, SW_CONFIGURE };
 
-/* A site whose driver did not open is tried again (its subnet may have
- * become free, its bridge been removed: issue 10 finding 11). */
-struct open_job {
+struct site_job {
     struct wjob w;
     struct core *c;
     struct site_rt *site;
-    json_t *doc;
-    void *vim;
+    enum site_work what;
+    json_t *doc; /* SW_OPEN, SW_CONFIGURE: the site's record */
+    void *vim;   /* SW_OPEN: what the driver opened */
     int r;
+    enum vim_health health;
     struct vim_err err;
 };
 
-static void open_work(struct wjob *w)
+static void site_work(struct wjob *w)
 {
-    struct open_job *j = (struct open_job *)w;
-    struct vim_site vs = vim_site_of(j->c, j->site, j->doc);
+    struct site_job *j = (struct site_job *)w;
+    struct site_rt *s = j->site;
+    struct vim_site vs;
 
-    j->r = j->site->ops->open(&vs, &j->vim, &j->err);
+    j->err.msg[0] = '\0';
+    switch (j->what) {
+    case SW_CHECK:
+        j->health = s->ops->check(s->vim, &j->err);
+        break;
+    case SW_OPEN:
+        vs = vim_site_of(j->c, s, j->doc);
+        j->r = s->ops->open(&vs, &j->vim, &j->err);
+        break;
+    case SW_CONFIGURE:
+        j->r = s->ops->configure(s->vim, json_object_get(j->doc, "options"), &j->err);
+        break;
+    }
 }
 
-static void open_done(struct wjob *w)
+static void site_done(struct wjob *w)
 {
-    struct open_job *j = (struct open_job *)w;
+    struct site_job *j = (struct site_job *)w;
     struct site_rt *s = j->site;
 
-    s->checking = false;
+    s->busy = false;
     if (w->cancelled) {
-        if (j->r == 0)
+        if (j->what == SW_OPEN && j->r == 0)
             s->ops->close(j->vim);
+    } else if (j->what == SW_CHECK) {
+        site_set_health(j->c, s, j->health, j->err.msg);
+    } else if (j->what == SW_CONFIGURE) {
+        if (j->r)
+            log_error("site %s: the VIM refused its new options: %s", s->id, j->err.msg);
     } else if (j->r == 0) {
         s->vim = j->vim;
-        j->err.msg[0] = '\0';
-        site_set_health(j->c, s, VIM_OK, "");
         log_info("site %s: the %s VIM opened", s->id, s->ops->name);
+        site_set_health(j->c, s, VIM_OK, "");
+        publish(j->c);
     } else {
         site_set_health(j->c, s, open_health(j->r), j->err.msg);
     }
@@ -268,20 +444,20 @@ static void open_done(struct wjob *w)
     free(j);
 }
 
-static void submit_open(struct core *c, struct site_rt *s)
+static void submit(struct core *c, struct site_rt *s, enum site_work what)
 {
-    struct open_job *j = xcalloc(1, sizeof(*j));
+    struct site_job *j = xcalloc(1, sizeof(*j));
 
-    j->doc = core_load(c, STORE_SITE, s->id);
-    if (!j->doc) {
+    if (what != SW_CHECK && !(j->doc = core_load(c, STORE_SITE, s->id))) {
         free(j);
         return;
     }
-    j->w.work = open_work;
-    j->w.done = open_done;
+    j->w.work = site_work;
+    j->w.done = site_done;
     j->c = c;
     j->site = s;
-    s->checking = true;
+    j->what = what;
+    s->busy = true;
     wpool_submit(c->prov, &j->w);
 }
 
@@ -290,25 +466,36 @@ void sites_check_all(struct core *c)
     struct hmap_entry *e;
     size_t i;
 
-    for (e = hmap_first(&c->sites, &i); e; e = hmap_next(&c->sites, e, &i)) {
+    for (e = hmap_first(&c->sites->map, &i); e; e = hmap_next(&c->sites->map, e, &i)) {
         struct site_rt *s = e->value;
-        struct check_job *j;
 
-        if (!s->ops || s->checking)
-            continue;
-        if (!s->vim) {
-            submit_open(c, s);
-            continue;
-        }
-        j = xcalloc(1, sizeof(*j));
-        j->w.work = check_work;
-        j->w.done = check_done;
-        j->c = c;
-        j->site = s;
-        s->checking = true;
-        wpool_submit(c->prov, &j->w);
+        /* a site that did not open is tried again: its subnet may be free
+         * now, its bridge removed (issue 10 finding 11) */
+        if (s->ops && !s->busy)
+            submit(c, s, s->vim ? SW_CHECK : SW_OPEN);
     }
 }
+
+void site_add(struct core *c, const json_t *doc)
+{
+    struct site_rt *s = site_new(doc, NULL);
+
+    site_add_rt(c, s);
+    publish(c);
+    if (s->ops)
+        submit(c, s, SW_OPEN);
+}
+
+void site_configure(struct core *c, const char *id)
+{
+    struct site_rt *s = site_get(c, id);
+
+    /* a site whose driver has not opened yet takes the options when it does */
+    if (s && s->vim && s->ops->configure)
+        submit(c, s, SW_CONFIGURE);
+}
+
+/* ---- addresses, capacity, the view ---- */
 
 int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip)
 {
@@ -373,7 +560,7 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
     return 0;
 }
 
-json_t *site_view(struct store *st, const json_t *doc, const char *health, const char *msg)
+json_t *site_view(struct store *st, const json_t *doc, const struct site_info *info)
 {
     json_t *v = doc_public(doc), *cap = json_object_get(doc, "capacity");
     struct store_usage u = {0};
@@ -388,6 +575,10 @@ json_t *site_view(struct store *st, const json_t *doc, const char *health, const
                                   "memory_mb",
                                   (json_int_t)(jv_int(cap, "memory_mb", 0) - u.memory_mb),
                                   "disk_mb", (json_int_t)(jv_int(cap, "disk_mb", 0) - u.disk_mb)));
-    json_object_set_new(v, "vim", json_pack("{s:s, s:s}", "health", health, "message", msg));
+    json_object_set_new(v, "vim",
+                        json_pack("{s:s, s:s}", "health", info ? info->health : "unknown",
+                                  "message", info ? info->health_msg : ""));
+    if (info && info->vim && info->ops->view)
+        info->ops->view(info->vim, v);
     return v;
 }

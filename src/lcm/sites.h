@@ -1,39 +1,87 @@
-/* Sites (F1 resource records, F7): each has one VIM driver, a subnet for its
- * VIs, a capacity, and what its VIs hold. The manager's own site is created
- * from the command line at first start; others are added through the API. */
+/* Sites (F1 resource records, F7): each has one VIM driver, a capacity, and
+ * for a driver that takes the site's addresses (vim.h VIM_ADDR_SITE) a
+ * subnet and a network on the host; what its VIs hold is in the store. The
+ * manager's own site is made from the command line at first start
+ * (--site-driver, --subnet, ...); others through POST /v0/sites.
+ *
+ * The loop owns the sites: it opens their drivers (on a worker, but at
+ * start-up), checks them and changes them. Other threads (REST, the
+ * monitor, NETCONF) read them from a snapshot: an immutable, refcounted
+ * list the loop replaces whenever a site changes. A driver stays open until
+ * the manager stops, so what a snapshot points at outlives it. */
 #ifndef VNFM_SITES_H
 #define VNFM_SITES_H
 
 #include "core/core.h"
 #include "vim/vim.h"
 
+/* A site as the loop knows it (loop thread only). */
 struct site_rt {
     char id[ID_BUF_MAX];
-    const struct vim_ops *ops;
-    void *vim; /* driver state; NULL when the driver could not be opened */
-    uint32_t net, gateway;
+    const struct vim_ops *ops; /* NULL: the record names no known driver */
+    void *vim;                 /* driver state; NULL until the driver opened */
+    uint32_t net, gateway;     /* VIM_ADDR_SITE: the subnet */
     unsigned prefix_len;
     char bridge[16];
     enum vim_health health;
     char health_msg[VIM_ERR_MAX];
-    bool checking;
+    bool opening; /* made by a request, its driver not tried yet */
+    bool busy;    /* a check, an open or a change of options is under way */
+};
+
+/* What other threads see of a site. */
+struct site_info {
+    char id[ID_BUF_MAX];
+    const struct vim_ops *ops; /* NULL: unknown driver */
+    void *vim;                 /* NULL: not open; else valid while the manager runs */
+    const char *health;        /* "ok", "unreachable", "no-credentials", "opening" */
+    char health_msg[VIM_ERR_MAX];
+};
+
+struct sites_snap {
+    int refs; /* atomic */
+    size_t n;
+    struct site_info sites[]; /* by id */
 };
 
 /* Creates the default site record if needed and opens every site's driver.
  * Runs before the loop starts. Returns 0 or -errno after logging. */
 int sites_init(struct core *c);
+/* Closes the drivers, once no other thread reads the sites any more. */
 void sites_close(struct core *c);
 struct site_rt *site_get(struct core *c, const char *id);
-/* Starts a VIM self check of every site on the provisioning pool. */
+/* Calls fn for every site (loop thread, or start-up). */
+void sites_each(struct core *c, void (*fn)(struct core *c, struct site_rt *s));
+/* Adds the site of record doc with a driver given as it is, open (a test's
+ * scripted driver, which the registry does not have). */
+void sites_attach(struct core *c, const json_t *doc, const struct vim_ops *ops, void *vim);
+/* Starts a VIM self check of every open site, and an open of every site
+ * whose driver did not open yet, on the provisioning pool. */
 void sites_check_all(struct core *c);
+
+/* The current snapshot (any thread), held until sites_snap_put(). */
+const struct sites_snap *sites_snap_get(struct core *c);
+void sites_snap_put(const struct sites_snap *s);
+const struct site_info *sites_snap_find(const struct sites_snap *s, const char *id);
 
 /* The lowest free address of the site's subnet. -ENOSPC when full. */
 int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip);
 /* Fails r with 409 insufficient-capacity when the request does not fit. */
 int site_admit(struct core *c, const char *site, double vcpu, long long memory_mb,
                long long disk_mb, struct result *r);
-/* Site record for the API, with allocation, free capacity and VIM health. */
-json_t *site_view(struct store *st, const json_t *doc, const char *health, const char *msg);
+/* Site record for the API: allocation, free capacity, VIM health, and what
+ * the driver shows (info may be NULL: health unknown). */
+json_t *site_view(struct store *st, const json_t *doc, const struct site_info *info);
 const char *vim_health_name(enum vim_health h);
+
+/* The options of a site of driver ops checked against its table (vim.h
+ * site_options); errors name "options.NAME". */
+int site_check_options(const struct vim_ops *ops, const json_t *options, struct jv_error *err);
+/* After the commit that made site doc: it joins the running sites and its
+ * driver opens on a worker. */
+void site_add(struct core *c, const json_t *doc);
+/* After the commit that changed site id's options: its driver takes them
+ * on a worker. */
+void site_configure(struct core *c, const char *id);
 
 #endif

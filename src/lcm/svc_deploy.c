@@ -73,16 +73,18 @@ static json_t *vi_list(struct core *c, const char *dep_id)
     return vis ? vis : json_array();
 }
 
-/* Adds a pending VI record with the next free address of the site. */
+/* Adds a pending VI record with the next free address of the site, unless
+ * the site's driver gives VIs their addresses (then it has none yet). */
 static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, const json_t *vdu,
                       unsigned index, struct result *res)
 {
-    char id[VIM_ID_MAX], name[VIM_NAME_MAX], ip[IP4_STR_MAX], gw[IP4_STR_MAX];
+    char id[VIM_ID_MAX], name[VIM_NAME_MAX], ip[IP4_STR_MAX] = "", gw[IP4_STR_MAX] = "";
+    bool by_site = site->ops->addressing == VIM_ADDR_SITE;
     uint32_t addr;
     uid_t uid;
     json_t *vi;
 
-    if (site_alloc_ip(c, site, &addr)) {
+    if (by_site && site_alloc_ip(c, site, &addr)) {
         result_fail(res, 409, "insufficient-capacity", "object", "site",
                     "site %s has no free address left in its subnet", site->id);
         return NULL;
@@ -92,16 +94,20 @@ static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, c
                     "no sandbox identity is left for a new VI (--sandbox-uids)");
         return NULL;
     }
+    if (by_site) {
+        ip4_fmt(addr, ip);
+        ip4_fmt(site->gateway, gw);
+    }
     id_random(id, "", 10);
     snprintf(name, sizeof(name), "%s/%s/%u", doc_str(dep, "id"), doc_str(vdu, "id"), index);
-    vi = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:s, s:i, s:f, s:I, s:I, "
+    vi = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:i, s:s?, s:i, s:f, s:I, s:I, "
                    "s:i, s:n, s:n}",
                    "id", id, "name", name, "deployment", doc_str(dep, "id"), "tenant",
                    doc_str(dep, "tenant"), "site", site->id, "index", index, "vdu",
-                   doc_str(vdu, "id"), "state", vi_state_name(VIS_PENDING), "ip", ip4_fmt(addr, ip),
-                   "prefix_len", site->prefix_len, "gateway", ip4_fmt(site->gateway, gw), "pid", 0,
-                   "vcpu", vnfd_vdu_vcpu_milli(vdu) / 1000.0, "memory_mb",
-                   (json_int_t)vnfd_vdu_memory_mb(vdu), "disk_mb",
+                   doc_str(vdu, "id"), "state", vi_state_name(VIS_PENDING), "ip",
+                   by_site ? ip : NULL, "prefix_len", site->prefix_len, "gateway",
+                   by_site ? gw : NULL, "pid", 0, "vcpu", vnfd_vdu_vcpu_milli(vdu) / 1000.0,
+                   "memory_mb", (json_int_t)vnfd_vdu_memory_mb(vdu), "disk_mb",
                    (json_int_t)vnfd_vdu_disk_mb(vdu), "restarts", 0, "started", "error");
     doc_set_int(vi, "_uid", uid);
     doc_touch(vi, "created");
@@ -160,6 +166,19 @@ static int check_vnfd(struct core *c, struct txn *t, struct deploy_req *d)
     return 0;
 }
 
+/* 409 when the site's driver lacks what it needs in the descriptor's VDUs
+ * (vim.h vdu_fields: proc runs a command). */
+static int check_driver(const struct site_rt *site, const json_t *vnfd, struct result *res)
+{
+    struct jv_error err;
+
+    if (vnfd_check_driver(vnfd, site->ops, &err) == 0)
+        return 0;
+    return result_fail(res, 409, "conflict", "field", "vnfd",
+                       "VNFD '%s' cannot run on site '%s' (the %s VIM): %s", doc_str(vnfd, "id"),
+                       site->id, site->ops->name, err.message);
+}
+
 static int check_site(struct core *c, struct txn *t, struct deploy_req *d)
 {
     d->site_id = jv_str(t->body, "site", c->cfg->site);
@@ -171,7 +190,7 @@ static int check_site(struct core *c, struct txn *t, struct deploy_req *d)
         return result_fail(&t->res, 503, "unavailable", "field", "site",
                            "the VIM of site '%s' is not available: %s", d->site_id,
                            d->site->health_msg);
-    return 0;
+    return check_driver(d->site, d->vnfd, &t->res);
 }
 
 /* instances: the VDUs' initial counts, overridden by the request. */
@@ -450,6 +469,8 @@ static json_t *scale_out(struct core *c, struct result *res, json_t *dep, const 
                     "the VIM of site '%s' is not available", doc_str(dep, "site"));
         goto fail;
     }
+    if (check_driver(site, json_object_get(dep, "_descriptor"), res))
+        goto fail;
     if (site_admit(c, site->id, n * (vnfd_vdu_vcpu_milli(vdu) / 1000.0),
                    n * vnfd_vdu_memory_mb(vdu), n * vnfd_vdu_disk_mb(vdu), res))
         goto fail;

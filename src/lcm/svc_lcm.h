@@ -7,6 +7,8 @@
 
 #include "core/txq.h"
 
+/* POST /v0/sites, PUT /v0/sites/{id} (svc_site.c). */
+void svc_site_create(struct core *c, struct txn *t);
 void svc_site_update(struct core *c, struct txn *t);
 
 void svc_deploy(struct core *c, struct txn *t);

@@ -1,7 +1,9 @@
 /* Work on one VI instance, done by a provisioning worker (seed para 54, 57):
- * create its isolation, render its day-0 files and start it, wait until it
- * answers, reboot it, destroy it. A job is built on the loop thread from the
- * records (so the worker never touches the store) and reports back there. */
+ * make it, start it, wait until it answers, restart it, stop it, destroy it.
+ * A job is built on the loop thread from copies of the records, so that the
+ * worker never touches the store; the worker renders what the VI gets (its
+ * template variables, the driver's VDU members, its day-0 files), makes
+ * every VIM call, and reports back to the loop. */
 #ifndef VNFM_VI_JOB_H
 #define VNFM_VI_JOB_H
 
@@ -40,13 +42,11 @@ struct vijob {
     struct core *c;
     char op[40];
     char vi[VIM_ID_MAX];
+    char name[VIM_NAME_MAX]; /* "deployment/vdu/index" */
     enum vi_action act;
     struct site_rt *site;
-    struct vi_spec spec;
-    char **argv, **envp;
-    char *workdir;
-    json_t *files; /* [[path, content], ...] day-0 files */
-    struct vi_handle h;
+    json_t *dep, *vdu, *rec; /* the worker's copies: deployment, its VDU, the VI record */
+    struct vi_handle h;      /* h.ref borrowed from rec (or from out.ref once there is one) */
     unsigned grace_ms;
     enum heal_policy heal;
     int grace_override_ms; /* >= 0: the operation's grace (operate, graceful terminate) */
@@ -62,7 +62,9 @@ struct vijob {
     /* results */
     int rc;
     char err[512];
-    struct vi_handle out;
+    struct vi_out out; /* out.ref owned by the job */
+    bool made;         /* create() ran and succeeded: out.addr holds what a driver gave */
+    int exit_fd;       /* after a start: what becomes readable when the VI ends, or -1 */
     void (*on_done)(struct vijob *j);
 };
 
@@ -75,11 +77,7 @@ void vijob_free(struct vijob *j);
 void vijob_work(struct wjob *w);
 const char *vi_action_name(enum vi_action a);
 
-/* The VI's work directory: DATA_DIR/vi/ID (malloc'd). */
-char *vi_workdir(struct core *c, const char *vi_id);
-/* Fills h from a VI record. */
+/* Fills h from a VI record (h->ref borrowed from it). */
 void vi_handle_from_doc(const json_t *vi, struct vi_handle *h);
-/* The template variables of a VI (a new object). */
-json_t *vi_vars(struct core *c, const json_t *dep, const json_t *vi);
 
 #endif

@@ -26,6 +26,7 @@ struct exit_job {
     struct wjob w;
     struct core *c;
     struct site_rt *site;
+    json_t *rec; /* the VI's record, which h.ref is part of */
     struct vi_handle h;
     struct vi_status st;
     int rc;
@@ -103,6 +104,7 @@ static void exit_done(struct wjob *w)
     if (!w->cancelled && j->rc == 0 && j->st.state != VI_RUNNING)
         lc_vi_exited(j->c, j->h.id, j->st.exit_status,
                      j->st.exit_status >= 0 ? "exited" : "exited (not our child: status unknown)");
+    json_decref(j->rec);
     free(j);
 }
 
@@ -121,28 +123,31 @@ static void on_readable(uv_poll_t *p, int status, int events)
         j->w.done = exit_done;
         j->c = c;
         j->site = site_get(c, doc_str(vi, "site"));
+        j->rec = vi;
         vi_handle_from_doc(vi, &j->h);
-        if (j->site && j->site->vim)
+        if (j->site && j->site->vim) {
             wpool_submit(c->prov, &j->w);
-        else
+        } else {
+            json_decref(vi);
             free(j);
-        json_decref(vi);
+        }
     }
     lc_unwatch_vi(c, w->vi);
 }
 
-void lc_watch_vi(struct core *c, const json_t *vi)
+void lc_watch_vi(struct core *c, const json_t *vi, int fd)
 {
     struct site_rt *site = site_get(c, doc_str(vi, "site"));
     struct vi_handle h;
     struct vi_watch *w;
-    int fd;
 
     lc_unwatch_vi(c, doc_str(vi, "id"));
-    if (!site || !site->vim || !site->ops->exit_fd)
+    if (!site || !site->vim || !site->ops->exit_fd) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     vi_handle_from_doc(vi, &h);
-    fd = site->ops->exit_fd(site->vim, &h);
     if (fd < 0) {
         lc_vi_exited(c, h.id, -1, "is gone");
         return;

@@ -129,7 +129,8 @@ static struct probe_target *make_target(struct monitor *m, const struct mseries 
                                         const json_t *vi)
 {
     struct probe_target *t = xcalloc(1, sizeof(*t));
-    struct site_rt *site = site_get(m->c, doc_str(vi, "site"));
+    const struct sites_snap *snap = sites_snap_get(m->c);
+    const struct site_info *site = sites_snap_find(snap, doc_str(vi, "site"));
 
     ip4_parse(jv_str(vi, "ip", ""), &t->ip);
     snprintf(t->vi, sizeof(t->vi), "%s", se->vi);
@@ -139,11 +140,14 @@ static struct probe_target *make_target(struct monitor *m, const struct mseries 
     t->spec = json_incref(se->spec);
     t->sandbox = runas_script(m->c->cfg, jv_str(se->spec, "script", ""), se->admin,
                               se->d->tenant_uid, &t->sb);
-    if (site) {
+    if (site && site->vim) { /* open until the manager stops (lcm/sites.h) */
         t->vim_ops = site->ops;
         t->vim = site->vim;
     }
-    vi_handle_from_doc(vi, &t->h);
+    sites_snap_put(snap);
+    snprintf(t->h.id, sizeof(t->h.id), "%s", se->vi);
+    t->vim_ref = json_deep_copy(json_object_get(vi, "_vim"));
+    t->h.ref = t->vim_ref;
     t->vcpu_milli = (unsigned)(jv_num(vi, "vcpu", 1) * 1000.0 + 0.5);
     t->memory_bytes = (uint64_t)jv_int(vi, "memory_mb", 0) << 20;
     return t;

@@ -325,24 +325,23 @@ static void build_sites(const struct build *b, struct lyd_node *root)
 {
     json_t *docs = list_kind(b->st, STORE_SITE, NULL, 0), *d;
     struct lyd_node *list = inner(b, root, "sites");
-    struct core *c = nc_core(b->n);
+    const struct sites_snap *snap = sites_snap_get(nc_core(b->n));
     size_t i;
 
     json_array_foreach(docs, i, d)
     {
         struct lyd_node *node = entry(list, "site", doc_str(d, "id"));
-        char state[24], msg[256];
         json_t *view;
 
         if (!node)
             continue;
-        health_get_vim(c->health, doc_str(d, "id"), state, sizeof(state), msg, sizeof(msg));
-        view = site_view(b->st, d, state, msg);
+        view = site_view(b->st, d, sites_snap_find(snap, doc_str(d, "id")));
         put_resources(b, inner(b, node, "capacity"), json_object_get(view, "capacity"));
         if (b->state)
             build_site_state(b, node, view);
         json_decref(view);
     }
+    sites_snap_put(snap);
     json_decref(docs);
 }
 

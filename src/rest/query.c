@@ -175,23 +175,14 @@ void q_vnfd(struct rctx *r)
     result_not_found(&r->res, "vnfd", r->args[0]);
 }
 
-/* The site view, with the warm VIs of its driver when it keeps some (the
- * sites and their drivers stay open while the REST server runs). */
+/* The site view, with its VIM's health and what its driver shows, from the
+ * sites' snapshot (lcm/sites.h). */
 static json_t *site_answer(struct rctx *r, const json_t *doc)
 {
-    const struct site_rt *s = site_get(r->c, doc_str(doc, "id"));
-    char state[24], msg[256];
-    unsigned ready, target = 0;
-    json_t *v;
+    const struct sites_snap *snap = sites_snap_get(r->c);
+    json_t *v = site_view(r->st, doc, sites_snap_find(snap, doc_str(doc, "id")));
 
-    health_get_vim(r->c->health, doc_str(doc, "id"), state, sizeof(state), msg, sizeof(msg));
-    v = site_view(r->st, doc, state, msg);
-    if (s && s->vim && s->ops->warm) {
-        ready = s->ops->warm(s->vim, &target);
-        if (target)
-            json_object_set_new(v, "warm_vis",
-                                json_pack("{s:i, s:i}", "target", target, "ready", ready));
-    }
+    sites_snap_put(snap);
     return v;
 }
 

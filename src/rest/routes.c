@@ -7,7 +7,6 @@
 #include "core/health.h"
 #include "catalog/vnfd.h"
 #include "util/mem.h"
-#include "vim/vim.h"
 
 #define FIELD(n, t, fl, lo, hi)                                 \
     {                                                           \
@@ -51,13 +50,23 @@ static const struct jv_field capacity_fields[] = {
     FIELD("disk_mb", JV_INT, 0, 0, 1e10),
     END,
 };
-static const struct jv_field site_option_fields[] = {
-    FIELD("warm_vis", JV_INT, 0, 0, PROC_WARM_MAX), /* docs/VIM_PROC.md */
-    END,
-};
 static const struct jv_field site_fields[] = {
     {.name = "capacity", .type = JV_OBJECT, .fields = capacity_fields},
-    {.name = "options", .type = JV_OBJECT, .fields = site_option_fields},
+    {.name = "options", .type = JV_OBJECT}, /* the site's driver's (svc_site.c) */
+    END,
+};
+static const struct jv_field new_capacity_fields[] = {
+    FIELD("vcpu", JV_NUMBER, JV_REQUIRED, 0, 100000),
+    FIELD("memory_mb", JV_INT, JV_REQUIRED, 0, 1e9),
+    FIELD("disk_mb", JV_INT, 0, 0, 1e10),
+    END,
+};
+static const struct jv_field site_create_fields[] = {
+    FIELD("id", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("driver", JV_STRING, JV_REQUIRED, 1, 32),
+    FIELD("subnet", JV_STRING, 0, 9, 18),
+    {.name = "capacity", .type = JV_OBJECT, .flags = JV_REQUIRED, .fields = new_capacity_fields},
+    {.name = "options", .type = JV_OBJECT}, /* the driver's (svc_site.c) */
     END,
 };
 static const struct jv_field count_item = {.type = JV_INT, .min = 0, .max = 64};
@@ -102,6 +111,7 @@ static const struct jv_field tenant_create_schema = OBJECT(tenant_create_fields)
 static const struct jv_field tenant_update_schema = OBJECT(tenant_update_fields);
 static const struct jv_field token_schema = OBJECT(token_fields);
 static const struct jv_field site_schema = OBJECT(site_fields);
+static const struct jv_field site_create_schema = OBJECT(site_create_fields);
 static const struct jv_field deploy_schema = OBJECT(deploy_fields);
 static const struct jv_field heal_schema = OBJECT(heal_fields);
 static const struct jv_field scale_schema = OBJECT(scale_fields);
@@ -189,6 +199,8 @@ const struct route api_routes[] = {
     GET("/v0/vnfds/{id}", "show VNFD", 0, q_vnfd, no_params),
     WRITE("DELETE", "/v0/vnfds/{id}", "delete VNFD", 0, svc_vnfd_delete, NULL),
     GET("/v0/sites", "list sites", 0, q_sites, no_params),
+    WRITE("POST", "/v0/sites", "create site", R_ADMIN | R_BODY, svc_site_create,
+          &site_create_schema),
     GET("/v0/sites/{id}", "show site", 0, q_site, no_params),
     WRITE("PUT", "/v0/sites/{id}", "update site", R_ADMIN | R_BODY, svc_site_update, &site_schema),
     GET("/v0/deployments", "list deployments", 0, q_deployments, dep_params),

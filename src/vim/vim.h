@@ -1,23 +1,42 @@
-/* The VIM driver interface (seed para 49, F7).
+/* The VIM driver interface (seed para 49, F7): the contract every driver
+ * keeps, checked for each of them by tests/unit/test_vim_contract.c.
  *
- * A driver starts and stops the virtual infrastructure (VI) instances of one
- * site. Each driver is a `static const struct vim_ops` in its own file
- * (vim_proc.c, ...), found by name with vim_driver_find(). Every operation
- * may block (fork/exec, netlink, file systems): the core calls them from its
- * provisioning worker threads, never from the event loop. Operations on
- * different VIs of one site may run concurrently, so a driver protects any
- * shared state of its own.
+ * A driver makes, runs and removes the virtual infrastructure (VI)
+ * instances of one site. Each is a `static const struct vim_ops` in its own
+ * folder (vim/proc/, vim/sim/), found by name with vim_driver_find().
  *
- * Names of everything a driver creates on the host are derived from the
- * manager's instance tag and the VI id alone, so that destroy() and list()
- * work from nothing but those two after a crash. All operations are
- * idempotent: creating what exists, or destroying what is gone, succeeds.
+ * Threads. Every operation may block (fork/exec, netlink, file systems, a
+ * remote API): the core calls them from its worker threads, never from its
+ * event loop. Operations on different VIs of one site may run at the same
+ * time, so a driver protects whatever state of its own they share.
  *
- * Return values: 0 or a negative errno. On failure the driver fills
- * `err` (when given) with one line for the operator.
+ * Names. What a driver makes for a VI is named after the manager's instance
+ * tag and the VI id alone, so that status(), destroy() and list() find it
+ * with nothing else after a crash, when the core may have lost the
+ * reference the driver returned.
+ *
+ * References. A VI is the driver's: create() and start() may return a
+ * reference to it (a JSON object: a process id and its start time, a
+ * server id of a cloud API), which the core stores in the VI's record as it
+ * is and hands back in every later vi_handle. The core never looks inside,
+ * except for what vi_out reports beside it. A handle without a reference
+ * (never made, or made by a run that crashed before it was recorded) must
+ * still work.
+ *
+ * Idempotency. Creating what exists, starting what runs, stopping what is
+ * stopped, destroying what is gone: each succeeds, and a call repeated after
+ * a crash of the manager at any point finishes the job.
+ *
+ * Adoption. VIs outlive the manager: after a restart, status() of a handle
+ * the previous run recorded tells whether the VI still runs.
+ *
+ * Return values: 0 or a negative errno. On failure the driver fills `err`
+ * (when given) with one line for the operator, naming the VI or the site.
  */
 #ifndef VNFM_VIM_H
 #define VNFM_VIM_H
+
+#include "util/jsonv.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,49 +55,66 @@ struct vim_err {
 
 /* What a site's driver is opened with. */
 struct vim_site {
-    const char *name;      /* site name */
-    const char *tag;       /* manager instance tag, 6 hex digits, in every host name */
-    const char *data_dir;  /* manager data dir; VI work dirs live under it */
-    const char *bridge;    /* the site's bridge (<= 15 chars) */
-    uint32_t gateway;      /* bridge address, host byte order */
-    unsigned prefix_len;   /* of the site subnet */
-    const json_t *options; /* driver specific options from the site config, or NULL */
+    const char *name;     /* site name */
+    const char *tag;      /* manager instance tag, 6 hex digits */
+    const char *data_dir; /* the manager's; a driver keeps files of its own under it */
+    const char *cmd_path; /* ':'-separated dirs searched first for VI commands (--vnf-path) */
+    const char *bridge;   /* the site's network on the host (<= 15 chars), for drivers that
+                           * attach VIs to one */
+    uint32_t gateway;     /* the site's subnet (host byte order), when it has one */
+    unsigned prefix_len;
+    const json_t *options; /* the site's options, valid for site_options */
 };
 
 struct vi_nic {
-    char bridge[16]; /* host bridge the interface is plugged into */
+    char bridge[16]; /* the host network the interface is attached to */
     char ifname[16]; /* name inside the VI, e.g. "eth0" */
-    uint32_t addr;   /* host byte order; 0 = no address */
+    uint32_t addr;   /* host byte order; 0 = the driver gives one (VIM_ADDR_DRIVER) */
     unsigned prefix_len;
     uint32_t gateway; /* default route via this address; 0 = none */
 };
 
-/* Everything needed to create and start one VI. */
+/* Everything needed to make and start one VI. */
 struct vi_spec {
     char id[VIM_ID_MAX];
-    char name[VIM_NAME_MAX]; /* "deployment/group/index", for logs only */
-    const char *workdir;     /* exists; day-0 files are already rendered into it */
-    char *const *argv;       /* command, argv[0] searched in PATH */
-    char *const *envp;       /* complete environment for the VNF */
-    unsigned vcpu_milli;     /* CPU limit, 1000 = one CPU */
-    uint64_t memory_bytes;   /* memory limit */
-    uint64_t disk_bytes;     /* accounted by the core; drivers may enforce */
+    char name[VIM_NAME_MAX]; /* "deployment/vdu/index", for messages */
+    /* The driver's members of the VDU (its vdu_fields: command and env for
+     * proc), every string in them rendered with the VI's template
+     * variables. Never NULL. */
+    const json_t *vdu;
+    /* The VI's template variables (docs/VNFD.md), for drivers that hand
+     * some on to the VI (proc: its VNFM_* environment). */
+    const json_t *vars;
+    /* The rendered day-0 files, [[path, content], ...] (seed para 57): the
+     * driver puts them into the VI, mode 0600 (they carry credentials),
+     * at create() and again at every start() but a fresh one. */
+    const json_t *files;
+    bool fresh;            /* start(): nothing has run in the VI since create() put its files in */
+    unsigned vcpu_milli;   /* CPU limit, 1000 = one CPU */
+    uint64_t memory_bytes; /* memory limit */
+    uint64_t disk_bytes;   /* accounted by the core; drivers may enforce */
     unsigned n_nics;
     struct vi_nic nics[VIM_MAX_NICS];
 };
 
-/* What identifies a started VI; the core stores it in the VI record. */
+/* A VI as the core knows it: its id, and what the driver returned last. */
 struct vi_handle {
     char id[VIM_ID_MAX];
-    pid_t pid;          /* main process, 0 = not started */
-    uint64_t pid_start; /* start time of pid (field 22 of /proc/PID/stat) */
+    const json_t *ref; /* the driver's reference, NULL when there is none */
+};
+
+/* What create() and start() report. */
+struct vi_out {
+    json_t *ref; /* a new reference to the VI (owned by the caller), or NULL for none */
+    pid_t pid;   /* the VI's main process as the host sees it (the VI's `pid`), 0 = none */
+    uint32_t addr[VIM_MAX_NICS]; /* create(), VIM_ADDR_DRIVER: the addresses it gave */
 };
 
 enum vi_run_state {
     VI_ABSENT,  /* nothing of it exists on the VIM */
-    VI_CREATED, /* resources exist, no process */
+    VI_CREATED, /* it exists, nothing runs */
     VI_RUNNING,
-    VI_EXITED, /* resources exist, the process has ended */
+    VI_EXITED, /* it exists, and what ran has ended */
 };
 
 struct vi_status {
@@ -99,22 +135,43 @@ enum vim_health {
     VIM_NO_CREDENTIALS, /* health code 2030 */
 };
 
+/* Who gives a VI its addresses. */
+enum vim_addressing {
+    VIM_ADDR_SITE,   /* the core, from the site's subnet (proc) */
+    VIM_ADDR_DRIVER, /* the driver, in create() (a cloud's DHCP, the sim) */
+};
+
 struct vim_ops {
     const char *name;
-    /* Prepares the site (bridge with the gateway address, cgroup parents)
-     * and returns the driver's private state. */
+    /* One line for `--help` and the docs. */
+    const char *summary;
+    enum vim_addressing addressing;
+    /* The site's options (POST/PUT /v0/sites "options"), checked against
+     * this table before open() or configure() sees them. */
+    const struct jv_field *site_options;
+    /* The members of a VDU that are this driver's (a NULL-terminated
+     * table), checked at on-boarding; a VDU deployed to the driver's sites
+     * must have the ones marked required. Strings in them are templates. */
+    const struct jv_field *vdu_fields;
+
+    /* Prepares the site (proc: the bridge, cgroup parents) and returns the
+     * driver's private state. */
     int (*open)(const struct vim_site *site, void **data, struct vim_err *err);
-    /* Takes new driver options of the site (site->options) while it runs.
-     * Optional; -EINVAL with a reason for options it refuses. */
+    /* Takes new options of the site while it runs. Optional (without it
+     * the options of an open site cannot change). */
     int (*configure)(void *data, const json_t *options, struct vim_err *err);
+    /* Lets go of the site; the VIs keep running. */
     void (*close)(void *data);
     /* Cheap self check for the health API. */
     enum vim_health (*check)(void *data, struct vim_err *err);
-    /* Creates the VI's isolation (namespaces, interfaces, cgroups, limits). */
-    int (*create)(void *data, const struct vi_spec *spec, struct vim_err *err);
-    /* Starts the VI's process in what create() made; fills h. */
-    int (*start)(void *data, const struct vi_spec *spec, struct vi_handle *h, struct vim_err *err);
-    /* Stops every process of the VI: SIGTERM, then SIGKILL after grace_ms. */
+
+    /* Makes the VI (isolation, network, limits) and puts its day-0 files in;
+     * nothing runs yet. */
+    int (*create)(void *data, const struct vi_spec *spec, struct vi_out *out, struct vim_err *err);
+    /* Starts what the VI runs, in what create() made. */
+    int (*start)(void *data, const struct vi_spec *spec, const struct vi_handle *h,
+                 struct vi_out *out, struct vim_err *err);
+    /* Stops everything the VI runs: asks first, ends it after grace_ms. */
     int (*stop)(void *data, const struct vi_handle *h, unsigned grace_ms, struct vim_err *err);
     /* Stops the VI if needed and removes everything create() made. */
     int (*destroy)(void *data, const struct vi_handle *h, struct vim_err *err);
@@ -123,25 +180,30 @@ struct vim_ops {
                   struct vim_err *err);
     /* Reads usage figures. Optional. */
     int (*stats)(void *data, const struct vi_handle *h, struct vi_stats *out, struct vim_err *err);
-    /* Tells whether the VI still runs (also after a restart of the manager,
-     * when its processes are no longer our children: adoption). Reaps the
-     * process when it is our exited child. */
+    /* Where the VI is (also after a restart of the manager: adoption). */
     int (*status)(void *data, const struct vi_handle *h, struct vi_status *st, struct vim_err *err);
-    /* Returns a new file descriptor that becomes readable when the VI's
-     * main process ends (a pidfd), owned by the caller. Optional. */
+    /* Whether the VI is ready to serve, for VIs the host cannot reach to
+     * probe (the core probes the VDU's ready port itself otherwise). 0 when
+     * ready; waits at most timeout_ms. Optional. */
+    int (*ready)(void *data, const struct vi_handle *h, unsigned timeout_ms, struct vim_err *err);
+    /* A new file descriptor, owned by the caller, that becomes readable
+     * when what the VI runs has ended (a pidfd). Optional. */
     int (*exit_fd)(void *data, const struct vi_handle *h);
-    /* Lists the ids of all VIs of this manager instance that exist on the
-     * VIM, for the orphan sweep after a crash. *ids is an array of strings
-     * the caller frees with vim_ids_free(). */
+    /* Where the VI finds its day-0 files, as it sees them (the template
+     * variable day0_dir). Optional: without it day0_dir is empty. */
+    void (*day0_dir)(void *data, const char *vi, char *buf, size_t len);
+    /* The last lines the VI printed, to explain why it did not come up.
+     * Optional. */
+    void (*console)(void *data, const struct vi_handle *h, char *buf, size_t len);
+    /* The ids of every VI of this manager instance on the VIM, for the
+     * orphan sweep; *ids is an array the caller frees with vim_ids_free(). */
     int (*list)(void *data, char ***ids, size_t *n, struct vim_err *err);
-    /* VIs made in advance and ready to be taken (*target kept), for the
-     * site view. Optional; callable from any thread. */
-    unsigned (*warm)(void *data, unsigned *target);
-    /* Removes what the manager instance tag, dead, left on this VIM (every
-     * VI, network and group named after it), with no site open: `vnfmd
-     * --cleanup TAG`. Refuses with -EBUSY while that manager runs or VNF
-     * processes of it still run. Puts one line for the operator in report.
-     * Optional (a driver whose VIs live in the manager needs none). */
+    /* Adds what the driver shows of the site to its view (proc: its warm
+     * VIs; sim: that it is a simulation). Optional; any thread. */
+    void (*view)(void *data, json_t *site_view);
+    /* Removes what the dead manager instance tag left on this VIM, with no
+     * site open (`vnfmd --cleanup TAG`). -EBUSY while that manager or VIs of
+     * it still run. One line for the operator in report. Optional. */
     int (*cleanup)(const char *tag, char *report, size_t len);
 };
 
@@ -151,7 +213,5 @@ const char *const *vim_driver_names(void);
 void vim_ids_free(char **ids, size_t n);
 
 extern const struct vim_ops vim_proc_ops;
-/* The most warm VIs a proc site may keep (its option warm_vis). */
-#define PROC_WARM_MAX 64
 
 #endif

@@ -65,12 +65,13 @@ static enum vim_health f_check(void *d, struct vim_err *e)
     return VIM_OK;
 }
 
-static int f_create(void *d, const struct vi_spec *s, struct vim_err *e)
+static int f_create(void *d, const struct vi_spec *s, struct vi_out *o, struct vim_err *e)
 {
     int r = 0;
 
     (void)d;
     (void)s;
+    (void)o;
     pthread_mutex_lock(&fv.mu);
     while (fv.hold_creates)
         pthread_cond_wait(&fv.cond, &fv.mu);
@@ -82,9 +83,11 @@ static int f_create(void *d, const struct vi_spec *s, struct vim_err *e)
     return r;
 }
 
-static int f_start(void *d, const struct vi_spec *s, struct vi_handle *h, struct vim_err *e)
+static int f_start(void *d, const struct vi_spec *s, const struct vi_handle *h, struct vi_out *o,
+                   struct vim_err *e)
 {
     (void)d;
+    (void)h;
     pthread_mutex_lock(&fv.mu);
     fv.starts++;
     if (!fv.fail_starts && fv.n_started < 16)
@@ -94,9 +97,8 @@ static int f_start(void *d, const struct vi_spec *s, struct vi_handle *h, struct
         snprintf(e->msg, sizeof(e->msg), "scripted start failure");
         return -EIO;
     }
-    snprintf(h->id, sizeof(h->id), "%s", s->id);
-    h->pid = 4242;
-    h->pid_start = 1;
+    o->ref = json_pack("{s:i}", "pid", 4242);
+    o->pid = 4242;
     return 0;
 }
 
@@ -124,7 +126,7 @@ static int f_status(void *d, const struct vi_handle *h, struct vi_status *st, st
 {
     (void)d;
     (void)e;
-    st->state = h->pid ? VI_RUNNING : VI_CREATED;
+    st->state = json_object_get(h->ref, "pid") ? VI_RUNNING : VI_CREATED;
     st->exit_status = -1;
     return 0;
 }
@@ -161,7 +163,6 @@ static char *dir;
 static int setup(void **state)
 {
     char err[256], *db;
-    struct site_rt *site = xcalloc(1, sizeof(*site));
     json_t *vnfd, *site_doc;
 
     (void)state;
@@ -181,7 +182,6 @@ static int setup(void **state)
     uv_loop_init(&loop);
     C.cfg = &cfg;
     C.loop = &loop;
-    hmap_init(&C.sites);
     hmap_init(&C.runs);
     hmap_init(&C.vis);
     db = xasprintf("%s/vnfm.db", dir);
@@ -193,14 +193,6 @@ static int setup(void **state)
     C.conf = wpool_new(&loop, "configuration", 1);
     outbox_new(&C, 0, 0); /* not started: what it holds stays to be seen */
     lccn_init(&C);
-    snprintf(site->id, sizeof(site->id), "s1");
-    snprintf(site->bridge, sizeof(site->bridge), "vbtest");
-    site->ops = &fake_ops;
-    site->vim = &fv;
-    site->net = 0x0a000000;
-    site->gateway = 0x0a000001;
-    site->prefix_len = 24;
-    hmap_put(&C.sites, "s1", site);
     vnfd = json_pack("{s:s, s:o}", "id", "t", "descriptor",
                      json_pack("{s:s, s:[{s:s, s:[s], s:f, s:i, s:{s:i, s:i, s:i}}], s:{s:i, s:i}}",
                                "id", "t", "vdus", "id", "web", "command", "true", "vcpu", 0.1,
@@ -208,9 +200,11 @@ static int setup(void **state)
                                "retry", "attempts", 3, "backoff_ms", 10));
     core_tx_begin(&C);
     store_put(C.st, STORE_VNFD, vnfd);
-    site_doc = json_pack("{s:s, s:{s:i, s:i, s:i}}", "id", "s1", "capacity", "vcpu", 8, "memory_mb",
-                         4096, "disk_mb", 4096);
+    site_doc = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i, s:i}}", "id", "s1", "driver", "fake",
+                         "subnet", "10.0.0.0/24", "bridge", "vbtest", "capacity", "vcpu", 8,
+                         "memory_mb", 4096, "disk_mb", 4096);
     store_put(C.st, STORE_SITE, site_doc);
+    sites_attach(&C, site_doc, &fake_ops, &fv);
     json_decref(site_doc);
     svc_bootstrap(&C);
     core_tx_commit(&C);
@@ -247,8 +241,7 @@ static int teardown(void **state)
     outbox_free(C.outbox);
     lc_free_runs(&C);
     uv_run(&loop, UV_RUN_DEFAULT);
-    free(hmap_del(&C.sites, "s1"));
-    hmap_done(&C.sites);
+    sites_close(&C);
     hmap_done(&C.runs);
     hmap_done(&C.vis);
     bus_free(C.bus);
@@ -440,6 +433,7 @@ static void resume_from_journal(void **state)
     vi = get(STORE_VI, todo_vi);
     json_object_set_new(vi, "state", json_string("starting"));
     json_object_set_new(vi, "pid", json_integer(0));
+    json_object_del(vi, "_vim"); /* never started: the VIM gave no reference yet */
     store_put(C.st, STORE_VI, vi);
     core_tx_commit(&C);
     fv.n_started = 0;

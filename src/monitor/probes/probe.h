@@ -36,7 +36,8 @@ struct probe_target {
     /* cgroup probe: the VI's VIM (thread-safe operations) and limits */
     const struct vim_ops *vim_ops;
     void *vim;
-    struct vi_handle h;
+    struct vi_handle h; /* h.ref is vim_ref */
+    json_t *vim_ref;    /* the driver's reference to the VI (a copy owned by the target) */
     unsigned vcpu_milli;
     uint64_t memory_bytes;
 };

@@ -65,6 +65,7 @@ void probe_target_free(struct probe_target *t)
     if (!t)
         return;
     json_decref(t->spec);
+    json_decref(t->vim_ref);
     free(t);
 }
 

@@ -16,12 +16,25 @@ struct proc_vim {
     char site[64];
     char tag[16];
     char bridge[16];
+    char *data_dir, *cmd_path;
     uint32_t gateway;
     unsigned prefix_len;
     struct cgroups cg;
     struct slots *slots;     /* warm VI slots (its thread runs even when it keeps none) */
     pthread_mutex_t plug_mu; /* choosing a bridge with a free port (proc_bridge.c) */
 };
+
+/* What the driver's reference to a VI holds (vim.h "References"). */
+struct pref {
+    const char *vi;
+    pid_t pid;      /* the VI's main process, 0 = not started */
+    uint64_t start; /* its start time (field 22 of /proc/PID/stat): a reused pid is not it */
+    uint32_t addr;  /* eth0's address, 0 = unknown */
+};
+
+void pref_of(const struct vi_handle *h, struct pref *p);
+/* {"ip": ..., "pid": ..., "start": ...}, a new object. */
+json_t *pref_json(const struct pref *p);
 
 /* Fills err (when given) with "what: strerror(-r)" and returns r. */
 int proc_fail(struct vim_err *err, int r, const char *fmt, ...)
@@ -31,6 +44,33 @@ int proc_fail(struct vim_err *err, int r, const char *fmt, ...)
 void proc_ns_name(const struct proc_vim *v, const char *vi, char *buf, size_t len);
 /* Host side of a VI's interface k: "vh" + VI id (+ k), at most 13 chars. */
 void proc_host_if(const char *vi, unsigned k, char *buf, size_t len);
+
+/* ---- processes (proc_spawn.c) ---- */
+
+/* vim_ops.start: the VI's process, in what create() made. */
+int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h,
+               struct vi_out *out, struct vim_err *err);
+/* vim_ops.exit_fd: a pidfd of the VI's main process. */
+int proc_exit_fd(void *data, const struct vi_handle *h);
+/* Whether the VI's main process still runs (same start time; a zombie
+ * leader whose other threads still run counts as running). */
+bool proc_main_alive(const struct pref *p);
+
+/* ---- the VI's directory (proc_files.c) ---- */
+
+/* DATA_DIR/vi/ID (malloc'd). */
+char *vi_dir_path(const struct proc_vim *v, const char *vi);
+/* Opens the VI's directory, made when missing, without following a link:
+ * an O_DIRECTORY fd or -errno. */
+int vi_dir_open(const struct proc_vim *v, const char *vi);
+/* Writes the day-0 files ([[path, content], ...]) below dfd, mode 0600,
+ * never through a link the VNF put in their way. */
+int vi_files_write(int dfd, const json_t *files, const char *vi_name, struct vim_err *err);
+/* console.log in dfd for appending: a regular file of its own. fd or -errno. */
+int vi_console_open(int dfd);
+/* The last lines of the VI's console.log, '|' between them ("" without). */
+void vi_console_tail(const struct proc_vim *v, const char *vi, char *out, size_t len);
+int vi_dir_remove(const struct proc_vim *v, const char *vi);
 
 /* ---- the site's bridges (proc_bridge.c) ---- */
 

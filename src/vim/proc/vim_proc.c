@@ -1,11 +1,13 @@
 /* The proc VIM driver (F7, F11): each VI is a process group started from the
  * VNFD's command, in a network namespace of its own that a veth pair joins
- * to the site's bridge, with CPU, memory and pids limits in its own cgroup.
- * VNF processes outlive the manager: they are session leaders, and the
- * manager finds them again by pid and start time (docs/VIM_PROC.md). */
+ * to the site's bridge, with CPU, memory and pids limits in its own cgroup
+ * and a directory of its own with its day-0 files. VNF processes outlive
+ * the manager: they are session leaders, and the manager finds them again
+ * by pid and start time (docs/VIM_PROC.md). This file has the driver's
+ * table and the life of a VI; proc_spawn.c starts its process. */
 #include "util/beside.h"
-#include "util/fsutil.h"
 #include "util/mem.h"
+#include "util/net4.h"
 #include "util/timeutil.h"
 #include "vim/proc/cgroup.h"
 #include "vim/proc/netlink.h"
@@ -13,30 +15,22 @@
 #include "vim/proc/proc_internal.h"
 #include "vim/vim.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sanitizer/asan_interface.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/pidfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define KILL_WAIT_MS 2000
+#define WARM_MAX     64 /* the most warm VIs a site keeps */
 
 int proc_fail(struct vim_err *err, int r, const char *fmt, ...)
 {
@@ -65,319 +59,125 @@ void proc_host_if(const char *vi, unsigned k, char *buf, size_t len)
         snprintf(buf, len, "vh%.10s%u", vi, k % 10);
 }
 
-/* ---- processes ---- */
+/* ---- references: {"ip": "10.77.0.2", "pid": 1234, "start": 56789} ---- */
 
-struct pstat {
-    char state;
-    uint64_t start;
-};
-
-/* Fields 3 and 22 of /proc/PID/stat (proc(5)). */
-static int proc_stat(pid_t pid, struct pstat *ps)
+void pref_of(const struct vi_handle *h, struct pref *p)
 {
-    char path[64], *text = NULL, *p;
-    unsigned long long start = 0;
-    int r;
+    const json_t *pid = json_object_get(h->ref, "pid"), *start = json_object_get(h->ref, "start");
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    r = read_file(path, 4096, &text, NULL);
-    if (r)
-        return r;
-    p = strrchr(text, ')');
-    if (!p || sscanf(p + 2,
-                     "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-                     "%*s %*s %llu",
-                     &ps->state, &start) != 2) {
-        free(text);
-        return -EIO;
+    memset(p, 0, sizeof(*p));
+    p->vi = h->id;
+    p->pid = (pid_t)json_integer_value(pid);
+    p->start = (uint64_t)json_integer_value(start);
+    if (ip4_parse(json_string_value(json_object_get(h->ref, "ip")) ?: "", &p->addr))
+        p->addr = 0;
+}
+
+json_t *pref_json(const struct pref *p)
+{
+    char ip[IP4_STR_MAX];
+    json_t *ref = json_object();
+
+    if (p->addr)
+        json_object_set_new(ref, "ip", json_string(ip4_fmt(p->addr, ip)));
+    if (p->pid > 0) {
+        json_object_set_new(ref, "pid", json_integer(p->pid));
+        json_object_set_new(ref, "start", json_integer((json_int_t)p->start));
     }
-    ps->start = start;
-    free(text);
-    return 0;
-}
-
-/* Whether the thread group of pid has ended: its pidfd is readable. */
-static bool group_ended(pid_t pid)
-{
-    int fd = pidfd_open(pid, 0);
-    struct pollfd p = {fd, POLLIN, 0};
-    bool ended = fd < 0 || poll(&p, 1, 0) == 1;
-
-    if (fd >= 0)
-        close(fd);
-    return ended;
-}
-
-/* The VI's main process when it still runs (same start time; a zombie
- * leader whose other threads still run counts as running). */
-static bool main_alive(const struct vi_handle *h)
-{
-    struct pstat ps;
-
-    if (h->pid <= 0 || proc_stat(h->pid, &ps) || ps.start != h->pid_start)
-        return false;
-    return (ps.state != 'Z' && ps.state != 'X') || !group_ended(h->pid);
-}
-
-/* Finds argv0 in the PATH of the VNF's environment (execvpe(3) would use
- * ours). Returns a malloc'd path or NULL. */
-static char *find_command(const char *argv0, char *const *envp)
-{
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    char *dirs, *dir, *save, *found = NULL;
-
-    if (strchr(argv0, '/'))
-        return access(argv0, X_OK) == 0 ? xstrdup(argv0) : NULL;
-    for (char *const *e = envp; *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0)
-            path = *e + 5;
-    dirs = xstrdup(path);
-    for (dir = strtok_r(dirs, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-        char *cand = xasprintf("%s/%s", dir, argv0);
-        struct stat st;
-
-        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
-            found = cand;
-        else
-            free(cand);
-    }
-    free(dirs);
-    return found;
-}
-
-struct child_fds {
-    int cg[CG_MAX_DIRS];
-    int n_cg;
-    int netns, console, devnull;
-};
-
-/* What the child of proc_start needs, in memory it shares with its parent
- * until it execs (CLONE_VM | CLONE_VFORK). */
-struct child_ctx {
-    const struct child_fds *f;
-    const char *workdir, *path;
-    char *const *argv, *const *envp;
-    int err; /* set by the child when it cannot exec */
-};
-
-/* Runs in the child, on its own stack in the parent's memory, while the
- * parent waits: raw system calls only, no allocation, no locks. */
-static int child(void *arg)
-{
-    struct child_ctx *x = arg;
-    const struct child_fds *f = x->f;
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    sigset_t none;
-
-    setsid();
-    for (int i = 0; i < f->n_cg; i++)
-        if (write(f->cg[i], "0", 1) != 1)
-            goto fail;
-    if (setns(f->netns, CLONE_NEWNET) < 0 || dup2(f->devnull, 0) < 0 || dup2(f->console, 1) < 0 ||
-        dup2(f->console, 2) < 0 || chdir(x->workdir) < 0)
-        goto fail;
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-    execve(x->path, x->argv, x->envp);
-fail:
-    x->err = errno ? errno : EIO;
-    _exit(127);
-}
-
-#define CHILD_STACK (64 * 1024)
-
-/* Starts the child like posix_spawn(3) does: it shares our memory until it
- * execs, so nothing of the manager's (large, many-threaded) address space
- * is copied, and its exec failure comes back in x->err. Signals stay
- * blocked here until it has its own dispositions. The child's frames never
- * return: under AddressSanitizer their redzones would stay poisoned in
- * memory mapped there next, so the stack is cleared before it goes. */
-static pid_t spawn_child(struct child_ctx *x)
-{
-    char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    sigset_t all, old;
-    pid_t pid;
-
-    if (stack == MAP_FAILED)
-        return -1;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, x);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    ASAN_UNPOISON_MEMORY_REGION(stack, CHILD_STACK);
-    munmap(stack, CHILD_STACK);
-    return pid;
-}
-
-static void close_fds(struct child_fds *f)
-{
-    for (int i = 0; i < f->n_cg; i++)
-        close(f->cg[i]);
-    if (f->netns >= 0)
-        close(f->netns);
-    if (f->console >= 0)
-        close(f->console);
-    if (f->devnull >= 0)
-        close(f->devnull);
-}
-
-static int open_fds(struct proc_vim *v, const struct vi_spec *spec, struct child_fds *f,
-                    struct vim_err *err)
-{
-    char ns[96], *log = xasprintf("%s/console.log", spec->workdir);
-    int r;
-
-    *f = (struct child_fds){.netns = -1, .console = -1, .devnull = -1};
-    proc_ns_name(v, spec->id, ns, sizeof(ns));
-    f->n_cg = cg_open_procs(&v->cg, spec->id, f->cg);
-    if (f->n_cg < 0) {
-        r = proc_fail(err, f->n_cg, "%s: cgroup", spec->name);
-        f->n_cg = 0;
-        goto out;
-    }
-    f->netns = netns_open(ns);
-    if (f->netns < 0) {
-        r = proc_fail(err, f->netns, "%s: network namespace %s", spec->name, ns);
-        goto out;
-    }
-    f->console = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    f->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    r = f->console < 0 || f->devnull < 0 ? proc_fail(err, -errno, "%s", log) : 0;
-out:
-    free(log);
-    if (r)
-        close_fds(f);
-    return r;
-}
-
-static int proc_start(void *data, const struct vi_spec *spec, struct vi_handle *h,
-                      struct vim_err *err)
-{
-    struct proc_vim *v = data;
-    char *path = find_command(spec->argv[0], spec->envp);
-    struct child_fds f;
-    struct child_ctx x;
-    struct pstat ps;
-    pid_t pid;
-    int r, pidfd;
-
-    if (!path)
-        return proc_fail(err, -ENOENT, "%s: command '%s' not found in the VNF's PATH", spec->name,
-                         spec->argv[0]);
-    r = open_fds(v, spec, &f, err);
-    if (r)
-        goto out_path;
-    x = (struct child_ctx){&f, spec->workdir, path, spec->argv, spec->envp, 0};
-    pid = spawn_child(&x);
-    if (pid < 0) {
-        r = proc_fail(err, -errno, "%s: clone", spec->name);
-    } else if (x.err) {
-        waitpid(pid, NULL, 0);
-        r = proc_fail(err, -x.err, "%s: cannot start %s", spec->name, path);
-    } else if (proc_stat(pid, &ps) == 0 && (pidfd = pidfd_open(pid, 0)) >= 0) {
-        memset(h, 0, sizeof(*h));
-        snprintf(h->id, sizeof(h->id), "%s", spec->id);
-        h->pid = pid;
-        h->pid_start = ps.start;
-        reaper_add(pid, ps.start, pidfd);
-    } else {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        r = proc_fail(err, -ESRCH, "%s: %s ended at once", spec->name, path);
-    }
-    close_fds(&f);
-out_path:
-    free(path);
-    return r;
+    return ref;
 }
 
 /* ---- stopping ---- */
 
-static void signal_all(const struct proc_vim *v, const struct vi_handle *h, int sig)
+static void signal_all(const struct proc_vim *v, const struct pref *p, int sig)
 {
     pid_t *pids;
     size_t n;
 
-    if (main_alive(h))
-        kill(-h->pid, sig); /* its process group: it is a session leader */
-    if (cg_pids(&v->cg, h->id, &pids, &n) == 0) {
+    if (proc_main_alive(p))
+        kill(-p->pid, sig); /* its process group: it is a session leader */
+    if (cg_pids(&v->cg, p->vi, &pids, &n) == 0) {
         for (size_t i = 0; i < n; i++)
             kill(pids[i], sig);
         free(pids);
     }
 }
 
-static bool all_gone(const struct proc_vim *v, const struct vi_handle *h)
+static bool all_gone(const struct proc_vim *v, const struct pref *p)
 {
     pid_t *pids;
     size_t n = 0;
 
-    if (main_alive(h))
+    if (proc_main_alive(p))
         return false;
-    if (cg_pids(&v->cg, h->id, &pids, &n) == 0)
+    if (cg_pids(&v->cg, p->vi, &pids, &n) == 0)
         free(pids);
     return n == 0;
 }
 
 /* Waits until every process of the VI has ended, or the deadline. The main
  * process is waited for on its pidfd; the rest by looking at the cgroup. */
-static bool wait_gone(const struct proc_vim *v, const struct vi_handle *h, uint64_t deadline)
+static bool wait_gone(const struct proc_vim *v, const struct pref *p, uint64_t deadline)
 {
-    int fd = main_alive(h) ? pidfd_open(h->pid, 0) : -1;
+    int fd = proc_main_alive(p) ? pidfd_open(p->pid, 0) : -1;
 
     for (;;) {
         uint64_t now = mono_ms();
 
-        if (all_gone(v, h))
+        if (all_gone(v, p) || now >= deadline)
             break;
-        if (now >= deadline)
-            break;
-        if (fd >= 0 && main_alive(h)) {
-            struct pollfd p = {fd, POLLIN, 0};
+        if (fd >= 0 && proc_main_alive(p)) {
+            struct pollfd pfd = {fd, POLLIN, 0};
 
-            poll(&p, 1, (int)(deadline - now));
+            poll(&pfd, 1, (int)(deadline - now));
         } else {
             usleep(5000); /* stragglers of the group: nothing to wait on but the cgroup */
         }
     }
     if (fd >= 0)
         close(fd);
-    return all_gone(v, h);
+    return all_gone(v, p);
+}
+
+static int stop_pref(struct proc_vim *v, const struct pref *p, unsigned grace_ms,
+                     struct vim_err *err)
+{
+    if (!all_gone(v, p)) {
+        if (grace_ms > 0) {
+            signal_all(v, p, SIGTERM);
+            wait_gone(v, p, mono_ms() + grace_ms);
+        }
+        for (uint64_t deadline = mono_ms() + KILL_WAIT_MS; !all_gone(v, p);) {
+            signal_all(v, p, SIGKILL);
+            if (wait_gone(v, p, mono_ms() + 50) || mono_ms() > deadline)
+                break;
+        }
+    }
+    if (!all_gone(v, p))
+        return proc_fail(err, -EBUSY, "VI %s: processes survive SIGKILL", p->vi);
+    /* reaped (when it is our child) before the stop counts as done */
+    reaper_status(p->pid, p->start, mono_ms() + KILL_WAIT_MS);
+    reaper_forget(p->pid, p->start);
+    return 0;
 }
 
 static int proc_stop(void *data, const struct vi_handle *h, unsigned grace_ms, struct vim_err *err)
 {
-    struct proc_vim *v = data;
+    struct pref p;
 
-    if (!all_gone(v, h)) {
-        if (grace_ms > 0) {
-            signal_all(v, h, SIGTERM);
-            wait_gone(v, h, mono_ms() + grace_ms);
-        }
-        for (uint64_t deadline = mono_ms() + KILL_WAIT_MS; !all_gone(v, h);) {
-            signal_all(v, h, SIGKILL);
-            if (wait_gone(v, h, mono_ms() + 50) || mono_ms() > deadline)
-                break;
-        }
-    }
-    if (!all_gone(v, h))
-        return proc_fail(err, -EBUSY, "VI %s: processes survive SIGKILL", h->id);
-    /* reaped (when it is our child) before the stop counts as done */
-    reaper_status(h->pid, h->pid_start, mono_ms() + KILL_WAIT_MS);
-    reaper_forget(h->pid, h->pid_start);
-    return 0;
+    pref_of(h, &p);
+    return stop_pref(data, &p, grace_ms, err);
 }
 
 static int proc_destroy(void *data, const struct vi_handle *h, struct vim_err *err)
 {
     struct proc_vim *v = data;
     char ns[96], name[16];
-    int r = proc_stop(data, h, 0, err);
+    struct pref p;
+    int r, br;
 
+    pref_of(h, &p);
+    r = stop_pref(v, &p, 0, err);
     if (r)
         return r;
     proc_ns_name(v, h->id, ns, sizeof(ns));
@@ -392,13 +192,18 @@ static int proc_destroy(void *data, const struct vi_handle *h, struct vim_err *e
         if (idx > 0 && (r = nl_link_del(idx)) && r != -ENODEV)
             return proc_fail(err, r, "VI %s: delete interface %s", h->id, name);
     }
+    if (p.addr && (br = nl_ifindex(v->bridge)) > 0)
+        nl_neigh_del(br, p.addr); /* its entry on the host, permanent (proc_bridge.c) */
     for (uint64_t deadline = mono_ms() + KILL_WAIT_MS;;) {
         r = cg_destroy(&v->cg, h->id);
         if (r != -EBUSY || mono_ms() > deadline)
             break;
         usleep(10000); /* the kernel frees a cgroup a moment after its last task */
     }
-    return r ? proc_fail(err, r, "VI %s: remove cgroup", h->id) : 0;
+    if (r)
+        return proc_fail(err, r, "VI %s: remove cgroup", h->id);
+    r = vi_dir_remove(v, h->id);
+    return r ? proc_fail(err, r, "VI %s: remove its directory", h->id) : 0;
 }
 
 /* ---- state ---- */
@@ -419,41 +224,22 @@ static int proc_status(void *data, const struct vi_handle *h, struct vi_status *
                        struct vim_err *err)
 {
     struct proc_vim *v = data;
-    bool exist;
+    struct pref p;
 
     (void)err;
+    pref_of(h, &p);
     st->exit_status = -1;
-    if (main_alive(h)) {
+    if (proc_main_alive(&p)) {
         st->state = VI_RUNNING;
         return 0;
     }
-    if (h->pid > 0)
-        st->exit_status = reaper_status(h->pid, h->pid_start, 0);
-    exist = resources_exist(v, h->id);
-    if (!exist)
+    if (p.pid > 0)
+        st->exit_status = reaper_status(p.pid, p.start, 0);
+    if (!resources_exist(v, h->id))
         st->state = VI_ABSENT;
     else
-        st->state = h->pid > 0 ? VI_EXITED : VI_CREATED;
+        st->state = p.pid > 0 ? VI_EXITED : VI_CREATED;
     return 0;
-}
-
-static int proc_exit_fd(void *data, const struct vi_handle *h)
-{
-    struct pstat ps;
-    int fd;
-
-    (void)data;
-    if (h->pid <= 0)
-        return -ESRCH;
-    fd = pidfd_open(h->pid, 0);
-    if (fd < 0)
-        return -errno;
-    /* the pid could have been reused before we opened it */
-    if (proc_stat(h->pid, &ps) || ps.start != h->pid_start) {
-        close(fd);
-        return -ESRCH;
-    }
-    return fd;
 }
 
 static void add_id(char ***ids, size_t *n, const char *id)
@@ -463,13 +249,6 @@ static void add_id(char ***ids, size_t *n, const char *id)
             return;
     *ids = xrealloc(*ids, (*n + 1) * sizeof(**ids));
     (*ids)[(*n)++] = xstrdup(id);
-}
-
-static unsigned proc_warm(void *data, unsigned *target)
-{
-    struct proc_vim *v = data;
-
-    return slots_ready(v->slots, target);
 }
 
 /* Warm slots are not VIs: the orphan sweep must leave them alone. */
@@ -505,6 +284,29 @@ static int proc_list(void *data, char ***ids, size_t *n, struct vim_err *err)
             add_id(ids, n, e->d_name + strlen(prefix));
     closedir(d);
     return 0;
+}
+
+static void proc_view(void *data, json_t *view)
+{
+    struct proc_vim *v = data;
+    unsigned target, ready = slots_ready(v->slots, &target);
+
+    if (target)
+        json_object_set_new(view, "warm_vis",
+                            json_pack("{s:i, s:i}", "target", target, "ready", ready));
+}
+
+static void proc_day0_dir(void *data, const char *vi, char *buf, size_t len)
+{
+    char *dir = vi_dir_path(data, vi);
+
+    snprintf(buf, len, "%s", dir);
+    free(dir);
+}
+
+static void proc_console(void *data, const struct vi_handle *h, char *buf, size_t len)
+{
+    vi_console_tail(data, h->id, buf, len);
 }
 
 /* ---- health ---- */
@@ -648,25 +450,60 @@ static bool vi_leftovers(const struct proc_vim *v, const struct vi_spec *spec)
     return resources_exist(v, spec->id) || nl_ifindex(host) > 0;
 }
 
-/* The cgroups are made on a thread of their own while the network is set
- * up: the two do not depend on each other, and the kernel takes a while
- * over each (a VI deployment is on the critical path of every deploy). */
-static int proc_create(void *data, const struct vi_spec *spec, struct vim_err *err)
+struct files_task {
+    struct proc_vim *v;
+    const struct vi_spec *spec;
+    struct vim_err err;
+    int r;
+};
+
+static void *files_thread(void *arg)
+{
+    struct files_task *t = arg;
+    int fd = vi_dir_open(t->v, t->spec->id);
+
+    if (fd < 0) {
+        t->r = proc_fail(&t->err, fd, "%s: its directory", t->spec->name);
+        return NULL;
+    }
+    t->r = vi_files_write(fd, t->spec->files, t->spec->name, &t->err);
+    close(fd);
+    return NULL;
+}
+
+/* The VI's directory with its day-0 files, and its cgroups, are made on
+ * threads of their own while the network is set up: none depends on the
+ * others, and the kernel takes a while over each (a VI deployment is on
+ * the critical path of every deploy). */
+static int proc_create(void *data, const struct vi_spec *spec, struct vi_out *out,
+                       struct vim_err *err)
 {
     struct proc_vim *v = data;
+    struct files_task files = {v, spec, {""}, 0};
     struct cg_task cg = {v, spec, 0};
-    struct beside b;
+    struct pref p = {.vi = spec->id, .addr = spec->n_nics ? spec->nics[0].addr : 0};
+    struct beside bf, bc;
     int r;
 
+    beside_start(&bf, files_thread, &files);
     /* a VI that exists in part (a retry, a restart) is made from scratch,
      * which takes what is there; a slot would collide with it */
-    if (!vi_leftovers(v, spec) && slots_claim(v->slots, spec) == 0)
-        return 0;
-    beside_start(&b, cg_thread, &cg);
-    r = create_net(v, spec, err);
-    beside_join(&b);
-    if (r == 0 && cg.r)
-        r = proc_fail(err, cg.r, "%s: cgroup", spec->name);
+    if (!vi_leftovers(v, spec) && slots_claim(v->slots, spec) == 0) {
+        r = 0;
+    } else {
+        beside_start(&bc, cg_thread, &cg);
+        r = create_net(v, spec, err);
+        beside_join(&bc);
+        if (r == 0 && cg.r)
+            r = proc_fail(err, cg.r, "%s: cgroup", spec->name);
+    }
+    beside_join(&bf);
+    if (r == 0 && files.r) {
+        snprintf(err->msg, sizeof(err->msg), "%s", files.err.msg);
+        r = files.r;
+    }
+    if (r == 0)
+        out->ref = pref_json(&p);
     return r;
 }
 
@@ -695,47 +532,45 @@ static int proc_stats(void *data, const struct vi_handle *h, struct vi_stats *ou
     return 0;
 }
 
-/* The driver's options of a site: warm_vis (proc_slots.c) and nothing else. */
-static int parse_options(const char *site, const json_t *options, unsigned *warm,
-                         struct vim_err *err)
-{
-    const char *key;
-    json_t *val;
+/* ---- the site ---- */
 
-    *warm = 0;
-    json_object_foreach((json_t *)options, key, val)
-    {
-        if (strcmp(key, "warm_vis") != 0)
-            return proc_fail(err, -EINVAL, "proc VIM of site %s: unknown option '%s'", site, key);
-        if (!json_is_integer(val) || json_integer_value(val) < 0 ||
-            json_integer_value(val) > PROC_WARM_MAX)
-            return proc_fail(err, -EINVAL, "proc VIM of site %s: warm_vis must be 0 to %d", site,
-                             PROC_WARM_MAX);
-        *warm = (unsigned)json_integer_value(val);
-    }
-    return 0;
+static const struct jv_field site_options[] = {
+    {.name = "warm_vis", .type = JV_INT, .min = 0, .max = WARM_MAX}, /* proc_slots.c */
+    {.name = NULL},
+};
+
+static const struct jv_field any_string = {.type = JV_STRING, .max = 65536};
+static const struct jv_field vdu_fields[] = {
+    {.name = "command",
+     .type = JV_ARRAY,
+     .flags = JV_REQUIRED,
+     .min = 1,
+     .max = 128,
+     .item = &any_string},
+    {.name = "env", .type = JV_MAP, .item = &any_string},
+    {.name = NULL},
+};
+
+/* The warm VIs a site keeps (its options are valid: site_options). */
+static unsigned warm_vis(const json_t *options)
+{
+    return (unsigned)jv_int(options, "warm_vis", 0);
 }
 
 static int proc_configure(void *data, const json_t *options, struct vim_err *err)
 {
     struct proc_vim *v = data;
-    unsigned warm;
-    int r = parse_options(v->site, options, &warm, err);
 
-    if (r == 0)
-        slots_set_target(v->slots, warm);
-    return r;
+    (void)err;
+    slots_set_target(v->slots, warm_vis(options));
+    return 0;
 }
 
 static int proc_open(const struct vim_site *site, void **data, struct vim_err *err)
 {
     struct proc_vim *v;
-    unsigned warm;
     int r;
 
-    r = parse_options(site->name, site->options, &warm, err);
-    if (r)
-        return r;
     if (!has_caps())
         return proc_fail(err, -EPERM, "proc VIM of site %s needs CAP_NET_ADMIN and CAP_SYS_ADMIN",
                          site->name);
@@ -743,6 +578,8 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
     snprintf(v->site, sizeof(v->site), "%s", site->name);
     snprintf(v->tag, sizeof(v->tag), "%s", site->tag);
     snprintf(v->bridge, sizeof(v->bridge), "%s", site->bridge);
+    v->data_dir = xstrdup(site->data_dir);
+    v->cmd_path = xstrdup(site->cmd_path ? site->cmd_path : "");
     v->gateway = site->gateway;
     v->prefix_len = site->prefix_len;
     pthread_mutex_init(&v->plug_mu, NULL);
@@ -765,7 +602,7 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
         proc_fail(err, r, "site %s: the thread that reaps VNF processes", site->name);
         goto out_cgroups;
     }
-    v->slots = slots_start(v, warm);
+    v->slots = slots_start(v, warm_vis(site->options));
     *data = v;
     return 0;
 out_cgroups:
@@ -776,6 +613,8 @@ out_lock:
     instance_unlock(v->tag);
 out_free:
     pthread_mutex_destroy(&v->plug_mu);
+    free(v->data_dir);
+    free(v->cmd_path);
     free(v);
     return r;
 }
@@ -793,11 +632,18 @@ static void proc_close(void *data)
     bridge_close(v);
     instance_unlock(v->tag);
     pthread_mutex_destroy(&v->plug_mu);
+    free(v->data_dir);
+    free(v->cmd_path);
     free(v);
 }
 
 const struct vim_ops vim_proc_ops = {
     .name = "proc",
+    .summary = "each VI a process group in a network namespace and cgroups of its own, on this "
+               "host (needs root)",
+    .addressing = VIM_ADDR_SITE,
+    .site_options = site_options,
+    .vdu_fields = vdu_fields,
     .open = proc_open,
     .configure = proc_configure,
     .close = proc_close,
@@ -810,7 +656,9 @@ const struct vim_ops vim_proc_ops = {
     .stats = proc_stats,
     .status = proc_status,
     .exit_fd = proc_exit_fd,
+    .day0_dir = proc_day0_dir,
+    .console = proc_console,
     .list = proc_list,
+    .view = proc_view,
     .cleanup = proc_cleanup,
-    .warm = proc_warm,
 };

@@ -1,0 +1,372 @@
+/* The processes of the proc VIM (proc_internal.h): starting a VI's process
+ * in what create() made, and knowing it again by pid and start time.
+ *
+ * The child is started the way posix_spawn(3) starts one: it shares the
+ * manager's memory until it execs (CLONE_VM | CLONE_VFORK), so nothing of
+ * the manager's large, many-threaded address space is copied, and an exec
+ * failure comes back at once. In the child: its cgroups, its session, its
+ * network namespace, its directory and console, then its identity (the one
+ * place where who the VNF runs as is decided), then exec. */
+#include "util/fsutil.h"
+#include "util/mem.h"
+#include "util/sbuf.h"
+#include "vim/proc/cgroup.h"
+#include "vim/proc/netns.h"
+#include "vim/proc/proc_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sanitizer/asan_interface.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BASE_PATH   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CHILD_STACK (64 * 1024)
+
+/* ---- knowing a process again ---- */
+
+struct pstat {
+    char state;
+    uint64_t start;
+};
+
+/* Fields 3 and 22 of /proc/PID/stat (proc(5)). */
+static int proc_stat(pid_t pid, struct pstat *ps)
+{
+    char path[64], *text = NULL, *p;
+    unsigned long long start = 0;
+    int r;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    r = read_file(path, 4096, &text, NULL);
+    if (r)
+        return r;
+    p = strrchr(text, ')');
+    if (!p || sscanf(p + 2,
+                     "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                     "%*s %*s %llu",
+                     &ps->state, &start) != 2) {
+        free(text);
+        return -EIO;
+    }
+    ps->start = start;
+    free(text);
+    return 0;
+}
+
+/* Whether the thread group of pid has ended: its pidfd is readable. */
+static bool group_ended(pid_t pid)
+{
+    int fd = pidfd_open(pid, 0);
+    struct pollfd p = {fd, POLLIN, 0};
+    bool ended = fd < 0 || poll(&p, 1, 0) == 1;
+
+    if (fd >= 0)
+        close(fd);
+    return ended;
+}
+
+bool proc_main_alive(const struct pref *p)
+{
+    struct pstat ps;
+
+    if (p->pid <= 0 || proc_stat(p->pid, &ps) || ps.start != p->start)
+        return false;
+    /* a zombie leader whose other threads still run is running */
+    return (ps.state != 'Z' && ps.state != 'X') || !group_ended(p->pid);
+}
+
+int proc_exit_fd(void *data, const struct vi_handle *h)
+{
+    struct pref p;
+    struct pstat ps;
+    int fd;
+
+    (void)data;
+    pref_of(h, &p);
+    if (p.pid <= 0)
+        return -ESRCH;
+    fd = pidfd_open(p.pid, 0);
+    if (fd < 0)
+        return -errno;
+    /* the pid could have been reused before we opened it */
+    if (proc_stat(p.pid, &ps) || ps.start != p.start) {
+        close(fd);
+        return -ESRCH;
+    }
+    return fd;
+}
+
+/* ---- what the process gets ---- */
+
+/* The command's arguments: the VDU's command, rendered (vdu_fields). */
+static char **make_argv(const json_t *vdu)
+{
+    const json_t *cmd = json_object_get(vdu, "command");
+    size_t n = json_array_size(cmd);
+    char **argv = xcalloc(n + 1, sizeof(*argv));
+
+    for (size_t i = 0; i < n; i++)
+        argv[i] = xstrdup(json_string_value(json_array_get(cmd, i)));
+    return argv;
+}
+
+/* The VNF's whole environment: PATH with the site's command path first,
+ * HOME its directory, the VNFM_* variables, and the VDU's env. */
+static char **make_envp(const struct proc_vim *v, const struct vi_spec *spec, const char *dir)
+{
+    static const char *const exported[][2] = {
+        {"VNFM_VI_ID", "vi.id"},
+        {"VNFM_VI_NAME", "vi.name"},
+        {"VNFM_DEPLOYMENT", "deployment"},
+        {"VNFM_TENANT", "tenant"},
+        {"VNFM_SITE", "site"},
+        {"VNFM_IP", "ip"},
+        {"VNFM_PREFIX_LEN", "prefix_len"},
+        {"VNFM_GATEWAY", "gateway"},
+        {"VNFM_DAY0_DIR", "day0_dir"},
+    };
+    const json_t *env = json_object_get(spec->vdu, "env");
+    size_t n = 0, cap = ARRAY_SIZE(exported) + json_object_size(env) + 4;
+    char **envp = xcalloc(cap, sizeof(*envp));
+    const char *key;
+    json_t *val;
+
+    envp[n++] =
+        *v->cmd_path ? xasprintf("PATH=%s:%s", v->cmd_path, BASE_PATH) : xstrdup("PATH=" BASE_PATH);
+    envp[n++] = xasprintf("HOME=%s", dir);
+    envp[n++] = xstrdup("LANG=C.UTF-8");
+    for (size_t i = 0; i < ARRAY_SIZE(exported); i++) {
+        struct sbuf b = SBUF_INIT;
+
+        val = json_object_get(spec->vars, exported[i][1]);
+        sbuf_addf(&b, "%s=", exported[i][0]);
+        if (json_is_integer(val))
+            sbuf_addf(&b, "%lld", (long long)json_integer_value(val));
+        else
+            sbuf_adds(&b, json_string_value(val) ? json_string_value(val) : "");
+        envp[n++] = sbuf_take(&b);
+    }
+    json_object_foreach((json_t *)env, key, val)
+    {
+        envp[n++] = xasprintf("%s=%s", key, json_string_value(val));
+    }
+    return envp;
+}
+
+static void strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+/* Finds argv0 in the PATH of the VNF's environment (execvpe(3) would use
+ * ours). Returns a malloc'd path or NULL. */
+static char *find_command(const char *argv0, char *const *envp)
+{
+    const char *path = BASE_PATH;
+    char *dirs, *dir, *save, *found = NULL;
+
+    if (strchr(argv0, '/'))
+        return access(argv0, X_OK) == 0 ? xstrdup(argv0) : NULL;
+    for (char *const *e = envp; *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            path = *e + 5;
+    dirs = xstrdup(path);
+    for (dir = strtok_r(dirs, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *cand = xasprintf("%s/%s", dir, argv0);
+        struct stat st;
+
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+            found = cand;
+        else
+            free(cand);
+    }
+    free(dirs);
+    return found;
+}
+
+/* ---- the child ---- */
+
+/* What the child needs, in memory it shares with its parent until it
+ * execs. */
+struct child {
+    int cg[CG_MAX_DIRS];
+    int n_cg;
+    int netns, dir, console, devnull; /* its namespace, directory, stdout and stdin */
+    const char *path;
+    char **argv, **envp;
+    int err; /* set by the child when it cannot exec */
+};
+
+/* Who the VNF runs as. Today the manager's own identity; the place where a
+ * VNF is given an identity of its own (uid, gid, capabilities, its mount
+ * namespace) before it execs. 0 or -errno, raw system calls only. */
+static int child_identity(const struct child *x)
+{
+    (void)x;
+    return 0;
+}
+
+/* Runs in the child, on its own stack in the parent's memory, while the
+ * parent waits: raw system calls only, no allocation, no locks. */
+static int child_main(void *arg)
+{
+    struct child *x = arg;
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
+    int r;
+
+    setsid();
+    for (int i = 0; i < x->n_cg; i++)
+        if (write(x->cg[i], "0", 1) != 1)
+            goto fail;
+    if (setns(x->netns, CLONE_NEWNET) < 0 || dup2(x->devnull, 0) < 0 || dup2(x->console, 1) < 0 ||
+        dup2(x->console, 2) < 0 || fchdir(x->dir) < 0)
+        goto fail;
+    r = child_identity(x);
+    if (r) {
+        errno = -r;
+        goto fail;
+    }
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    execve(x->path, x->argv, x->envp);
+fail:
+    x->err = errno ? errno : EIO;
+    _exit(127);
+}
+
+/* Starts the child; its exec failure comes back in x->err. Signals stay
+ * blocked here until it has its own dispositions. The child's frames never
+ * return: under AddressSanitizer their redzones would stay poisoned in
+ * memory mapped there next, so the stack is cleared before it goes. */
+static pid_t spawn_child(struct child *x)
+{
+    char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    sigset_t all, old;
+    pid_t pid;
+
+    if (stack == MAP_FAILED)
+        return -1;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, x);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    ASAN_UNPOISON_MEMORY_REGION(stack, CHILD_STACK);
+    munmap(stack, CHILD_STACK);
+    return pid;
+}
+
+static void child_done(struct child *x)
+{
+    for (int i = 0; i < x->n_cg; i++)
+        close(x->cg[i]);
+    if (x->netns >= 0)
+        close(x->netns);
+    if (x->dir >= 0)
+        close(x->dir);
+    if (x->console >= 0)
+        close(x->console);
+    if (x->devnull >= 0)
+        close(x->devnull);
+    strv_free(x->argv);
+    strv_free(x->envp);
+}
+
+/* Everything the child needs, its day-0 files written first unless
+ * create() has just put them there. */
+static int child_prepare(struct proc_vim *v, const struct vi_spec *spec, struct child *x,
+                         struct vim_err *err)
+{
+    char ns[96], *dir = vi_dir_path(v, spec->id);
+    int r;
+
+    *x = (struct child){.netns = -1, .dir = -1, .console = -1, .devnull = -1};
+    x->argv = make_argv(spec->vdu);
+    x->envp = make_envp(v, spec, dir);
+    free(dir);
+    if (!x->argv[0])
+        return proc_fail(err, -EINVAL, "%s: the VDU has no command", spec->name);
+    x->n_cg = cg_open_procs(&v->cg, spec->id, x->cg);
+    if (x->n_cg < 0) {
+        r = x->n_cg;
+        x->n_cg = 0;
+        return proc_fail(err, r, "%s: cgroup", spec->name);
+    }
+    proc_ns_name(v, spec->id, ns, sizeof(ns));
+    x->netns = netns_open(ns);
+    if (x->netns < 0)
+        return proc_fail(err, x->netns, "%s: network namespace %s", spec->name, ns);
+    x->dir = vi_dir_open(v, spec->id);
+    if (x->dir < 0)
+        return proc_fail(err, x->dir, "%s: its directory", spec->name);
+    if (!spec->fresh && (r = vi_files_write(x->dir, spec->files, spec->name, err)))
+        return r;
+    x->console = vi_console_open(x->dir);
+    if (x->console < 0)
+        return proc_fail(err, x->console, "%s: console.log", spec->name);
+    x->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return x->devnull < 0 ? proc_fail(err, -errno, "/dev/null") : 0;
+}
+
+int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h,
+               struct vi_out *out, struct vim_err *err)
+{
+    struct proc_vim *v = data;
+    struct pref p;
+    struct child x;
+    struct pstat ps;
+    pid_t pid;
+    int r, pidfd;
+
+    pref_of(h, &p);
+    if (!p.addr && spec->n_nics)
+        p.addr = spec->nics[0].addr;
+    r = child_prepare(v, spec, &x, err);
+    if (r)
+        goto out;
+    x.path = find_command(x.argv[0], x.envp);
+    if (!x.path) {
+        r = proc_fail(err, -ENOENT, "%s: command '%s' not found in the VNF's PATH", spec->name,
+                      x.argv[0]);
+        goto out;
+    }
+    pid = spawn_child(&x);
+    if (pid < 0) {
+        r = proc_fail(err, -errno, "%s: clone", spec->name);
+    } else if (x.err) {
+        waitpid(pid, NULL, 0);
+        r = proc_fail(err, -x.err, "%s: cannot start %s", spec->name, x.path);
+    } else if (proc_stat(pid, &ps) == 0 && (pidfd = pidfd_open(pid, 0)) >= 0) {
+        reaper_add(pid, ps.start, pidfd);
+        p.pid = pid;
+        p.start = ps.start;
+        out->ref = pref_json(&p);
+        out->pid = pid;
+    } else {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        r = proc_fail(err, -ESRCH, "%s: %s ended at once", spec->name, x.path);
+    }
+    free((char *)x.path);
+out:
+    child_done(&x);
+    return r;
+}
