@@ -56,7 +56,8 @@ static const struct opt opts[] = {
     {"site-disk-mb", OPT_LONG, O(site_disk_mb), "MB",
      "disk capacity of a new site (default: free space)"},
     {"site-driver", OPT_STR, O(site_driver), "NAME",
-     "VIM driver of a new site (default proc: processes in namespaces and cgroups)"},
+     "VIM driver of a new site: proc (processes in namespaces and cgroups, the default) or sim "
+     "(a simulated VIM: docs/VIM_SIM.md)"},
     {"site-warm-vis", OPT_UINT, O(site_warm_vis), "N",
      "VIs a new site keeps made in advance for fast deploys (option warm_vis; default 2)"},
     {"http-threads", OPT_UINT, O(http_threads), "N", "REST server threads (default 2)"},

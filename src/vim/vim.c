@@ -5,9 +5,10 @@
 
 static const struct vim_ops *const drivers[] = {
     &vim_proc_ops,
+    &vim_sim_ops,
 };
 
-static const char *const driver_names[] = {"proc", NULL};
+static const char *const driver_names[] = {"proc", "sim", NULL};
 
 const struct vim_ops *vim_driver_find(const char *name)
 {

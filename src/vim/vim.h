@@ -213,5 +213,6 @@ const char *const *vim_driver_names(void);
 void vim_ids_free(char **ids, size_t n);
 
 extern const struct vim_ops vim_proc_ops;
+extern const struct vim_ops vim_sim_ops;
 
 #endif

@@ -84,6 +84,11 @@ static int proc_setup(void **state)
     return env_setup(state, "proc", json_pack("{s:i}", "warm_vis", 0));
 }
 
+static int sim_setup(void **state)
+{
+    return env_setup(state, "sim", json_pack("{s:i}", "seed", 7));
+}
+
 static int env_teardown(void **state)
 {
     struct env *e = *state;
@@ -559,8 +564,16 @@ int main(void)
         cmocka_unit_test(proc_close_removes_an_empty_bridge),
         cmocka_unit_test(proc_day0_files_follow_no_link),
     };
+    const struct CMUnitTest sim_tests[] = {
+        cmocka_unit_test(contract_life_is_idempotent),
+        cmocka_unit_test(contract_adoption_after_a_restart),
+        cmocka_unit_test(contract_names_from_tag_and_id),
+        cmocka_unit_test(contract_addresses),
+        cmocka_unit_test(contract_end_or_ready_is_known),
+    };
     int failed = 0;
 
     failed += cmocka_run_group_tests_name("proc driver", proc_tests, proc_setup, env_teardown);
+    failed += cmocka_run_group_tests_name("sim driver", sim_tests, sim_setup, env_teardown);
     return failed;
 }
