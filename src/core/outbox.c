@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CHANNELS     8
 #define KEY_MAX_DEFAULT  1000
 #define MAX_DEFAULT      20000
 #define BACKOFF_MS       500
@@ -46,7 +45,7 @@ struct okey {
 
 struct outbox {
     struct core *c;
-    struct chan ch[MAX_CHANNELS];
+    struct chan ch[OUTBOX_CHANNELS_MAX];
     unsigned n_ch;
     struct hmap keys; /* key -> struct okey */
     atomic_uint n_keys;
@@ -119,8 +118,8 @@ static uint64_t backoff(unsigned streak)
 
 struct change {
     struct outbox *ob;
-    struct chan *ch; /* NULL: no count changes */
-    int delta;       /* entries added (+1) or removed (-1) */
+    struct chan *ch; /* the entry's channel; NULL: not registered, or no entry */
+    int delta;       /* entries added (+1) or removed (-1), or 0 */
     bool dropped;
     bool wake; /* the key's queue may have something to send */
     char key[];
@@ -137,7 +136,7 @@ static void changed(struct core *c, void *arg)
             atomic_fetch_add(&x->ch->dropped, 1);
     }
     atomic_fetch_add(&x->ob->total, x->delta);
-    if (x->wake && x->ob->c->outbox == x->ob)
+    if (x->wake)
         kick(x->ob, x->key);
 }
 
@@ -511,7 +510,7 @@ struct outbox *outbox_new(struct core *c, unsigned key_max, unsigned max)
 
 void outbox_register(struct outbox *ob, const struct outbox_channel *ch)
 {
-    if (ob->n_ch == MAX_CHANNELS) {
+    if (ob->n_ch == OUTBOX_CHANNELS_MAX) {
         log_error("outbox: no room for channel %s", ch->name);
         return;
     }

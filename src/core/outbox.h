@@ -32,7 +32,8 @@
 
 #include <stdint.h>
 
-#define OUTBOX_HEADERS_MAX 8
+#define OUTBOX_HEADERS_MAX  8
+#define OUTBOX_CHANNELS_MAX 8
 
 /* The request of an entry, as it goes on the wire; a channel's prepare may
  * complete it (strings are malloc'd and owned by the outbox). */
@@ -91,7 +92,8 @@ struct outbox;
 /* Creates the outbox of c (c->outbox), delivering nothing before
  * outbox_start(). key_max and max: the bounds (0: the defaults). */
 struct outbox *outbox_new(struct core *c, unsigned key_max, unsigned max);
-/* Registers a channel (ch must outlive the outbox). */
+/* Registers a channel (ch must outlive the outbox); at most
+ * OUTBOX_CHANNELS_MAX. */
 void outbox_register(struct outbox *ob, const struct outbox_channel *ch);
 /* Starts delivering what the store holds (after recovery). */
 void outbox_start(struct outbox *ob);
@@ -121,7 +123,7 @@ struct outbox_stats {
     unsigned keys;  /* destinations with entries */
     uint64_t reads; /* entries read from the store (work, for tests and /metrics) */
     unsigned n;
-    struct outbox_channel_stats ch[8];
+    struct outbox_channel_stats ch[OUTBOX_CHANNELS_MAX];
 };
 
 /* Any thread. */

@@ -228,7 +228,7 @@ static json_t *merge_patch(const json_t *target, const json_t *patch)
 }
 
 /* The VnfInfoModificationRequest's change, applied when the operation
- * completes (lifecycle.c finish_sol); vnfdId only before instantiation. */
+ * completes (sol_op_finish); vnfdId only before instantiation. */
 static json_t *modification(struct core *c, struct txn *t, const json_t *dep)
 {
     static const char *const merged[] = {"metadata", "extensions", "vnfConfigurableProperties"};
