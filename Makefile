@@ -44,6 +44,7 @@ all: $(BUILD)/vnfmd $(BUILD)/vnfmctl $(EXAMPLE_BINS)
 
 $(BUILD)/libvnfm.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/vnfmd: $(BUILD)/src/vnfmd.o $(BUILD)/libvnfm.a
