@@ -188,7 +188,11 @@ static bool loop_alive(void *arg, uint64_t now)
 {
     struct core *c = arg;
 
-    return now - __atomic_load_n(&c->beat_ms, __ATOMIC_RELAXED) < LOOP_STALE_MS;
+    uint64_t beat = __atomic_load_n(&c->beat_ms, __ATOMIC_RELAXED);
+
+    /* 0: start-up has not finished (recovery, adoption), the loop is not
+     * running yet and nothing answers; its first beat is the end of start() */
+    return beat == 0 || now - beat < LOOP_STALE_MS;
 }
 
 static void loop_sleep(struct core *c, void *arg)
@@ -340,7 +344,7 @@ static int init_core(struct daemon *d)
     c->cfg = &d->cfg;
     c->loop = &d->loop;
     c->started_ms = wall_ms();
-    c->beat_ms = mono_ms();
+    c->beat_ms = 0; /* starting: see loop_alive */
     hmap_init(&c->runs);
     hmap_init(&c->vis);
     db = xasprintf("%s/vnfm.db", d->cfg.data_dir);
@@ -430,6 +434,7 @@ static int start(struct daemon *d)
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     d->running = true;
+    __atomic_store_n(&c->beat_ms, mono_ms(), __ATOMIC_RELAXED);
     core_event(c, "info", "system", "start",
                json_pack("{s:s, s:s}", "object", "vnfm", "result", "started"),
                "vnfmd %s started as %s VNFM of site %s, REST API on http://%s:%u", VNFM_VERSION,
