@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -463,6 +464,20 @@ static void cleanup(struct daemon *d)
     httpc_global_cleanup();
 }
 
+/* A running VI holds two descriptors (its exit watch, its reaper's pidfd):
+ * the soft limit of open files goes up to the hard one (a service's soft
+ * limit is often 1024). VNFs get the usual soft limit back (proc_spawn.c). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn("cannot raise the limit of open files: %s", strerror(errno));
+    }
+}
+
 /* vnfmd --cleanup TAG: each driver removes what the dead instance left. */
 static int cleanup_instance(const char *tag)
 {
@@ -500,6 +515,7 @@ int main(int argc, char **argv)
         return r;
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     httpc_global_init();
     uv_loop_init(&d.loop);
     d.core.services = services_new();

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +34,7 @@
 
 #define BASE_PATH   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CHILD_STACK (64 * 1024)
+#define NOFILE_VNF  1024 /* a VNF's soft limit of open files, as a login's */
 
 /* ---- knowing a process again ---- */
 
@@ -208,7 +210,8 @@ struct child {
     int netns, dir, console, devnull; /* its namespace, directory, stdout and stdin */
     const char *path;
     char **argv, **envp;
-    int err; /* set by the child when it cannot exec */
+    struct rlimit nofile; /* the usual soft limit of open files */
+    int err;              /* set by the child when it cannot exec */
 };
 
 /* Who the VNF runs as. Today the manager's own identity; the place where a
@@ -241,6 +244,7 @@ static int child_main(void *arg)
         errno = -r;
         goto fail;
     }
+    setrlimit(RLIMIT_NOFILE, &x->nofile); /* the manager raised its own */
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, &dfl, NULL);
     sigemptyset(&none);
@@ -323,7 +327,12 @@ static int child_prepare(struct proc_vim *v, const struct vi_spec *spec, struct 
     if (x->console < 0)
         return proc_fail(err, x->console, "%s: console.log", spec->name);
     x->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    return x->devnull < 0 ? proc_fail(err, -errno, "/dev/null") : 0;
+    if (x->devnull < 0)
+        return proc_fail(err, -errno, "/dev/null");
+    getrlimit(RLIMIT_NOFILE, &x->nofile);
+    if (x->nofile.rlim_cur > NOFILE_VNF)
+        x->nofile.rlim_cur = NOFILE_VNF;
+    return 0;
 }
 
 int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h,
