@@ -435,8 +435,7 @@ static void site_done(struct wjob *w)
     } else if (j->r == 0) {
         s->vim = j->vim;
         log_info("site %s: the %s VIM opened", s->id, s->ops->name);
-        site_set_health(j->c, s, VIM_OK, "");
-        publish(j->c);
+        site_set_health(j->c, s, VIM_OK, ""); /* a change: publishes the site open */
     } else {
         site_set_health(j->c, s, open_health(j->r), j->err.msg);
     }

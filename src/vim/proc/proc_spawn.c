@@ -1,8 +1,8 @@
 /* The processes of the proc VIM (proc_internal.h): starting a VI's process
  * in what create() made, and knowing it again by pid and start time.
  *
- * The child is started the way posix_spawn(3) starts one: it shares the
- * manager's memory until it execs (CLONE_VM | CLONE_VFORK), so nothing of
+ * The child is started the way posix_spawn(3) starts one (util/spawn.h
+ * spawn_clone): it shares the manager's memory until it execs, so nothing of
  * the manager's large, many-threaded address space is copied, and an exec
  * failure comes back at once. In the child: its cgroups, its session, its
  * network namespace, its directory and console, then its identity (the one
@@ -10,6 +10,7 @@
 #include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
+#include "util/spawn.h"
 #include "vim/proc/cgroup.h"
 #include "vim/proc/netns.h"
 #include "vim/proc/proc_internal.h"
@@ -17,24 +18,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sanitizer/asan_interface.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BASE_PATH   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define CHILD_STACK (64 * 1024)
-#define NOFILE_VNF  1024 /* a VNF's soft limit of open files, as a login's */
+#define BASE_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define NOFILE_VNF 1024 /* a VNF's soft limit of open files, as a login's */
 
 /* ---- knowing a process again ---- */
 
@@ -174,32 +170,6 @@ static void strv_free(char **v)
     free(v);
 }
 
-/* Finds argv0 in the PATH of the VNF's environment (execvpe(3) would use
- * ours). Returns a malloc'd path or NULL. */
-static char *find_command(const char *argv0, char *const *envp)
-{
-    const char *path = BASE_PATH;
-    char *dirs, *dir, *save, *found = NULL;
-
-    if (strchr(argv0, '/'))
-        return access(argv0, X_OK) == 0 ? xstrdup(argv0) : NULL;
-    for (char *const *e = envp; *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0)
-            path = *e + 5;
-    dirs = xstrdup(path);
-    for (dir = strtok_r(dirs, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-        char *cand = xasprintf("%s/%s", dir, argv0);
-        struct stat st;
-
-        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
-            found = cand;
-        else
-            free(cand);
-    }
-    free(dirs);
-    return found;
-}
-
 /* ---- the child ---- */
 
 /* What the child needs, in memory it shares with its parent until it
@@ -254,28 +224,6 @@ static int child_main(void *arg)
 fail:
     x->err = errno ? errno : EIO;
     _exit(127);
-}
-
-/* Starts the child; its exec failure comes back in x->err. Signals stay
- * blocked here until it has its own dispositions. The child's frames never
- * return: under AddressSanitizer their redzones would stay poisoned in
- * memory mapped there next, so the stack is cleared before it goes. */
-static pid_t spawn_child(struct child *x)
-{
-    char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    sigset_t all, old;
-    pid_t pid;
-
-    if (stack == MAP_FAILED)
-        return -1;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, x);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    ASAN_UNPOISON_MEMORY_REGION(stack, CHILD_STACK);
-    munmap(stack, CHILD_STACK);
-    return pid;
 }
 
 static void child_done(struct child *x)
@@ -351,15 +299,15 @@ int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h
     r = child_prepare(v, spec, &x, err);
     if (r)
         goto out;
-    x.path = find_command(x.argv[0], x.envp);
+    x.path = spawn_find(x.argv[0], x.envp);
     if (!x.path) {
         r = proc_fail(err, -ENOENT, "%s: command '%s' not found in the VNF's PATH", spec->name,
                       x.argv[0]);
         goto out;
     }
-    pid = spawn_child(&x);
+    pid = spawn_clone(child_main, &x, 0);
     if (pid < 0) {
-        r = proc_fail(err, -errno, "%s: clone", spec->name);
+        r = proc_fail(err, pid, "%s: clone", spec->name);
     } else if (x.err) {
         waitpid(pid, NULL, 0);
         r = proc_fail(err, -x.err, "%s: cannot start %s", spec->name, x.path);
