@@ -16,7 +16,7 @@ BUILD := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-PKGS := libuv libmicrohttpd jansson sqlite3 libcurl libxml-2.0 libcrypto netsnmp
+PKGS := libuv jansson sqlite3 libcurl libxml-2.0 libcrypto netsnmp
 PKGS += libyang libnetconf2 libssh
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -24,6 +24,8 @@ CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -
           -Isrc $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+# Unit tests only: test_outbox's destination is a libmicrohttpd server.
+TEST_LDLIBS := $(shell pkg-config --libs libmicrohttpd) -lcmocka
 
 LIB_SRCS := $(wildcard src/*/*.c src/*/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -55,7 +57,7 @@ $(BUILD)/vnfmctl: $(CLI_OBJS) $(BUILD)/libvnfm.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvnfm.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvnfm.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvnfm.a $(LDLIBS) $(TEST_LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(@D)

@@ -1,6 +1,7 @@
 /* vnfmd: the VNF manager daemon. See config.c (--help) and README.md. */
 #include "rest/api.h"
 #include "rest/callback.h"
+#include "rest/router.h"
 #include "netconf/netconf.h"
 #include "core/auth.h"
 #include "core/bus.h"
@@ -11,6 +12,7 @@
 #include "core/service.h"
 #include "sol003/lccn.h"
 #include "core/outbox.h"
+#include "sol003/sol_http.h"
 #include "lcm/lifecycle.h"
 #include "lcm/recovery.h"
 #include "lcm/sites.h"
@@ -58,6 +60,7 @@ struct daemon {
     struct pool_svc prov_svc, conf_svc;
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
+    struct router *http;
     bool running; /* start() succeeded: its handles exist */
     int lock_fd;
     unsigned ticks;
@@ -261,6 +264,7 @@ static void stop(struct daemon *d)
     if (c->stopping)
         return;
     log_info("stopping (VNFs keep running)");
+    router_stop(d->http); /* no request starts any more; those waiting stay */
     service_unregister(c->services, "monitor");
     monitor_stop(c->monitor);
     lc_shutdown(c);
@@ -276,16 +280,18 @@ static void stop(struct daemon *d)
         netconf_stop(d->netconf); /* before the transactor goes: its waiters give up */
         d->netconf = NULL;
     }
-    txq_free(c->txq);
+    txq_free(c->txq); /* completes what waits: the requests are answered */
     c->txq = NULL;
-    http_stop(c->http);
-    c->http = NULL;
     outbox_stop(c->outbox);
     service_unregister(c->services, "vim");
     service_unregister(c->services, "configuration");
     wpool_free(c->prov);
-    wpool_free(c->conf); /* deliveries in flight record their end */
+    /* deliveries in flight record their end; requests waiting for a worker
+     * are answered */
+    wpool_free(c->conf);
     outbox_free(c->outbox);
+    router_free(d->http);
+    d->http = NULL;
     lc_free_runs(c);
     lc_unwatch_all(c);
 }
@@ -421,8 +427,11 @@ static int start(struct daemon *d)
                                                         .inject = netconf_fault_stop,
                                                         .arg = d->netconf});
     }
-    c->http = http_start(c, err, sizeof(err));
-    if (!c->http) {
+    d->http = router_new(c);
+    router_mount(d->http, &rest_mount);
+    for (size_t i = 0; i < sol_n_mounts; i++)
+        router_mount(d->http, &sol_mounts[i]);
+    if (router_start(d->http, err, sizeof(err))) {
         log_error("%s", err);
         return -EADDRINUSE;
     }
@@ -467,17 +476,6 @@ static void cleanup(struct daemon *d)
 /* A running VI holds two descriptors (its exit watch, its reaper's pidfd):
  * the soft limit of open files goes up to the hard one (a service's soft
  * limit is often 1024). VNFs get the usual soft limit back (proc_spawn.c). */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            log_warn("cannot raise the limit of open files: %s", strerror(errno));
-    }
-}
-
 /* vnfmd --cleanup TAG: each driver removes what the dead instance left. */
 static int cleanup_instance(const char *tag)
 {
@@ -499,6 +497,25 @@ static int cleanup_instance(const char *tag)
     return rc;
 }
 
+/* Room for --http-max-conns connections besides the store, the VIM's and
+ * the VNFs' descriptors: the soft limit up to the hard one. */
+static void raise_fd_limit(const struct config *cfg)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->http_max_conns + 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn("cannot raise the limit of open files: %s", strerror(errno));
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
+        log_warn("only %llu file descriptors (--http-max-conns %u needs about %llu)",
+                 (unsigned long long)rl.rlim_cur, cfg->http_max_conns, (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
     struct daemon d = {.lock_fd = -1};
@@ -515,7 +532,7 @@ int main(int argc, char **argv)
         return r;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
+    raise_fd_limit(&d.cfg);
     httpc_global_init();
     uv_loop_init(&d.loop);
     d.core.services = services_new();

@@ -17,7 +17,9 @@ struct bus_sub {
 
 struct bus {
     pthread_mutex_t mu;
-    json_t **ring; /* ring[seq % size] */
+    pthread_cond_t woken; /* no wake callback runs any more */
+    unsigned waking;      /* wake callbacks running outside the lock */
+    json_t **ring;        /* ring[seq % size] */
     size_t size;
     int64_t last; /* seq of the newest record */
     bool closed;
@@ -29,6 +31,7 @@ struct bus *bus_new(size_t ring_size)
     struct bus *b = xcalloc(1, sizeof(*b));
 
     pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->woken, NULL);
     b->size = ring_size;
     b->ring = xcalloc(ring_size, sizeof(*b->ring));
     return b;
@@ -41,11 +44,13 @@ void bus_free(struct bus *b)
     for (size_t i = 0; i < b->size; i++)
         json_decref(b->ring[i]);
     free(b->ring);
+    pthread_cond_destroy(&b->woken);
     pthread_mutex_destroy(&b->mu);
     free(b);
 }
 
-/* Collects parked subscribers into a wake list (bus lock held). */
+/* Collects parked subscribers into a wake list (bus lock held); their
+ * wake callbacks are running from now until wake_list() has returned. */
 static size_t unpark_all(struct bus *b, struct bus_sub ***list)
 {
     size_t n = 0, cap = 0;
@@ -62,16 +67,22 @@ static size_t unpark_all(struct bus *b, struct bus_sub ***list)
         out[n++] = s;
     }
     *list = out;
+    b->waking++;
     return n;
 }
 
-/* Calls the wake callbacks outside the lock. A parked subscriber cannot be
- * unsubscribed before it is woken, so the pointers stay valid. */
-static void wake_list(struct bus_sub **list, size_t n)
+/* Calls the wake callbacks outside the lock; bus_unsubscribe() waits for
+ * them, so that a subscriber that leaves while parked (its client went
+ * away) is never woken after it is gone. */
+static void wake_list(struct bus *b, struct bus_sub **list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         list[i]->wake(list[i]->arg);
     free(list);
+    pthread_mutex_lock(&b->mu);
+    if (--b->waking == 0)
+        pthread_cond_broadcast(&b->woken);
+    pthread_mutex_unlock(&b->mu);
 }
 
 void bus_publish(struct bus *b, const json_t *rec)
@@ -90,7 +101,7 @@ void bus_publish(struct bus *b, const json_t *rec)
     b->last = seq;
     n = unpark_all(b, &list);
     pthread_mutex_unlock(&b->mu);
-    wake_list(list, n);
+    wake_list(b, list, n);
 }
 
 void bus_wake_all(struct bus *b)
@@ -101,7 +112,7 @@ void bus_wake_all(struct bus *b)
     pthread_mutex_lock(&b->mu);
     n = unpark_all(b, &list);
     pthread_mutex_unlock(&b->mu);
-    wake_list(list, n);
+    wake_list(b, list, n);
 }
 
 void bus_close(struct bus *b)
@@ -169,6 +180,8 @@ void bus_unsubscribe(struct bus_sub *s)
         b->subs = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    while (b->waking)
+        pthread_cond_wait(&b->woken, &b->mu);
     pthread_mutex_unlock(&b->mu);
     free(s->f.deployment);
     free(s->f.operation);

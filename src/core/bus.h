@@ -38,13 +38,15 @@ void bus_set_last(struct bus *b, int64_t seq);
  * for a reader that parked itself with BUS_PARK. */
 struct bus_sub *bus_subscribe(struct bus *b, const struct bus_filter *f, int64_t after,
                               void (*wake)(void *arg), void *arg);
+/* Ends a subscription, parked or not; returns once no wake callback runs,
+ * so that its arg may be freed (a wake must not unsubscribe). */
 void bus_unsubscribe(struct bus_sub *s);
 
 /* Outcome of bus_read(). */
 enum bus_read_rc {
     BUS_DATA,   /* *out holds the next matching record (new reference) */
     BUS_PARK,   /* nothing new: the reader was parked and park(arg) was called under
-                   the bus lock (e.g. MHD_suspend_connection); wake() follows */
+                   the bus lock; wake() follows */
     BUS_BEHIND, /* the ring no longer holds seq after+1: read the store from *after */
     BUS_CLOSED,
 };

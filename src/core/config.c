@@ -61,6 +61,15 @@ static const struct opt opts[] = {
     {"site-warm-vis", OPT_UINT, O(site_warm_vis), "N",
      "VIs a new site keeps made in advance for fast deploys (option warm_vis; default 2)"},
     {"http-threads", OPT_UINT, O(http_threads), "N", "REST server threads (default 2)"},
+    {"http-max-conns", OPT_UINT, O(http_max_conns), "N",
+     "REST connections in all; at the limit the oldest idle one is closed (default 4096)"},
+    {"http-max-conns-per-client", OPT_UINT, O(http_max_conns_per_client), "N",
+     "REST connections of one client address (IPv6: its /64); more are refused (default 256)"},
+    {"http-request-timeout-s", OPT_UINT, O(http_request_timeout_s), "S",
+     "a request must arrive whole within S seconds of its first byte, and a new connection "
+     "must send one as soon (default 10)"},
+    {"http-idle-timeout-s", OPT_UINT, O(http_idle_timeout_s), "S",
+     "an idle kept-alive REST connection is closed after S seconds (default 60)"},
     {"workers", OPT_UINT, O(workers), "N", "provisioning worker threads (default 8)"},
     {"log-keep", OPT_UINT, O(log_keep), "N", "event log records kept (default 100000)"},
     {"vim-watchdog-s", OPT_UINT, O(vim_watchdog_s), "S",
@@ -306,6 +315,14 @@ static void set_defaults(struct config *cfg)
     set_default_str(&cfg->sandbox_uids, "1879048192-1879113727"); /* 0x70000000 + 64 Ki */
     if (!cfg->http_threads)
         cfg->http_threads = 2;
+    if (!cfg->http_max_conns)
+        cfg->http_max_conns = 4096;
+    if (!cfg->http_max_conns_per_client)
+        cfg->http_max_conns_per_client = 256;
+    if (!cfg->http_request_timeout_s)
+        cfg->http_request_timeout_s = 10;
+    if (!cfg->http_idle_timeout_s)
+        cfg->http_idle_timeout_s = 60;
     if (!cfg->workers)
         cfg->workers = 8;
     if (!cfg->log_keep)

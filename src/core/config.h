@@ -26,6 +26,9 @@ struct config {
     unsigned site_warm_vis; /* warm VI slots of a new site (its driver's option warm_vis) */
     long site_disk_mb;
     unsigned http_threads;
+    /* the REST server's limits (docs/SECURITY.md) */
+    unsigned http_max_conns, http_max_conns_per_client;
+    unsigned http_request_timeout_s, http_idle_timeout_s;
     unsigned workers;
     unsigned log_keep; /* event log records kept */
     unsigned vim_watchdog_s;

@@ -26,7 +26,6 @@ struct txq;
 struct wpool;
 struct pool_job;
 struct health;
-struct http_server;
 struct services;
 struct outbox;
 struct lc_observer;
@@ -49,7 +48,6 @@ struct core {
     struct bus *bus;
     struct health *health;
     struct services *services; /* what health and fault injection walk (service.h) */
-    struct http_server *http;
     struct monitor *monitor;
     /* What the lifecycle engine tells (lcm/observe.h). */
     const struct lc_observer *observers[CORE_OBSERVERS_MAX];

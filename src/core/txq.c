@@ -15,6 +15,7 @@ struct txq {
     uint64_t next_seq, applied;
     txq_applied_fn on_applied[MAX_ON_APPLIED];
     unsigned n_on_applied;
+    bool closed; /* txq_free has run: what comes later is refused at once */
 };
 
 struct txn *txn_new(txn_apply_fn apply, const char *name)
@@ -128,6 +129,9 @@ void txq_free(struct txq *q)
 
     if (!q)
         return;
+    pthread_mutex_lock(&q->mu);
+    q->closed = true;
+    pthread_mutex_unlock(&q->mu);
     t = take_all(q);
     while (t) {
         struct txn *next = t->next;
@@ -142,6 +146,12 @@ void txq_free(struct txq *q)
 void txq_submit(struct txq *q, struct txn *t)
 {
     pthread_mutex_lock(&q->mu);
+    if (q->closed) { /* a front end still running while the manager stops */
+        pthread_mutex_unlock(&q->mu);
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "the manager is stopping");
+        t->complete(t);
+        return;
+    }
     t->seq = ++q->next_seq;
     t->next = NULL;
     if (q->tail)

@@ -45,7 +45,8 @@ void txq_on_applied(struct txq *q, txq_applied_fn fn);
 struct txq *txq_new(struct core *c);
 /* Completes what is queued with 503 and releases the queue. */
 void txq_free(struct txq *q);
-/* Thread-safe. Takes ownership of t until t->complete is called. */
+/* Thread-safe. Takes ownership of t until t->complete is called (at once,
+ * with 503, once txq_free has begun). */
 void txq_submit(struct txq *q, struct txn *t);
 /* Requests applied so far. */
 uint64_t txq_applied(struct txq *q);

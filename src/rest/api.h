@@ -1,58 +1,23 @@
-/* The REST API (seed para 46-47, F3): native /v0 resources in JSON.
+/* The REST API (seed para 46-47, F3): native /v0 resources in JSON (and
+ * XML), a mount of the router (rest/router.h) at the root.
  *
- * libmicrohttpd threads parse, authenticate and validate each request.
- * Reads are answered on those threads from a read-only store handle of
- * their own (WAL readers see the last committed state). Every mutating
- * request becomes a struct txn on the transactor queue; its connection is
- * suspended until the loop has applied it and resumed.
+ * The HTTP threads parse, authenticate and validate each request. Reads are
+ * answered on those threads from a read-only store handle of their own (WAL
+ * readers see the last committed state). Every mutating request becomes a
+ * struct txn on the transactor queue; its connection is suspended until the
+ * loop has applied it and resumed.
  */
 #ifndef VNFM_API_H
 #define VNFM_API_H
 
-#include "core/core.h"
-#include "core/txq.h"
-#include "util/jsonv.h"
-
-struct http_server;
-
-/* A read request, handled on an HTTP thread. */
-struct rctx {
-    struct core *c;   /* only thread-safe parts: cfg, health, bus, tag */
-    struct store *st; /* this thread's read handle */
-    struct principal who;
-    char *args[3];
-    json_t *query;
-    struct result res;
-};
-
-typedef void (*read_fn)(struct rctx *r);
-
-#define R_PUBLIC  (1u << 0) /* no token needed */
-#define R_ADMIN   (1u << 1) /* admin token only */
-#define R_STREAM  (1u << 2) /* server-sent events */
-#define R_BODY    (1u << 3) /* a JSON object body is required */
-#define R_METRICS (1u << 4) /* public when vnfmd runs with --metrics-public */
-
-struct route {
-    const char *method;
-    const char *pattern; /* "/v0/deployments/{id}/heal" */
-    const char *name;
-    unsigned flags;
-    read_fn read;
-    txn_apply_fn apply;
-    const struct jv_field *schema;                           /* body schema, or */
-    int (*validate)(const json_t *body, struct jv_error *e); /* a validator */
-    const char *const *params;                               /* allowed query parameters */
-};
+#include "rest/router.h"
 
 extern const struct route api_routes[];
 extern const size_t api_n_routes;
+/* The native mount: api_routes at the root. */
+extern const struct mount rest_mount;
 /* The schema that types an XML body of rt, or NULL (routes.c). */
 const struct jv_field *route_body_schema(const struct route *rt);
-
-struct http_server *http_start(struct core *c, char *err, size_t errlen);
-/* Stops accepting connections, ends event streams, closes the server. */
-void http_stop(struct http_server *s);
 
 /* Read handlers (query.c). */
 void q_health(struct rctx *r);

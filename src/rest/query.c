@@ -12,6 +12,7 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,12 +102,44 @@ json_t *q_visible(struct rctx *r, enum store_kind k, const char *kind_name)
     return NULL;
 }
 
+/* The health document, kept serialized for HEALTH_CACHE_MS: the health
+ * thread recomputes it once a second, and monitoring systems and load
+ * balancers poll it far more often than that. */
+#define HEALTH_CACHE_MS 100
+
+static struct {
+    pthread_mutex_t mu;
+    char *text;
+    int status;
+    uint64_t until_ms;
+} health_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
 void q_health(struct rctx *r)
 {
-    int code;
-    json_t *rep = health_report(r->c->health, &code);
+    uint64_t now = mono_ms();
+    char *text = NULL;
+    int code, status = 0;
+    json_t *rep;
 
-    result_ok(&r->res, code >= 5000 ? 503 : 200, rep);
+    pthread_mutex_lock(&health_cache.mu);
+    if (health_cache.text && now < health_cache.until_ms) {
+        text = xstrdup(health_cache.text);
+        status = health_cache.status;
+    }
+    pthread_mutex_unlock(&health_cache.mu);
+    if (!text) {
+        rep = health_report(r->c->health, &code);
+        status = code >= 5000 ? 503 : 200;
+        text = json_dumps(rep, JSON_COMPACT);
+        json_decref(rep);
+        pthread_mutex_lock(&health_cache.mu);
+        free(health_cache.text);
+        health_cache.text = xstrdup(text);
+        health_cache.status = status;
+        health_cache.until_ms = now + HEALTH_CACHE_MS;
+        pthread_mutex_unlock(&health_cache.mu);
+    }
+    result_raw(&r->res, status, text);
 }
 
 void q_version(struct rctx *r)

@@ -245,3 +245,12 @@ const struct jv_field *route_body_schema(const struct route *rt)
         return vnfd_body_schema();
     return NULL;
 }
+
+/* The native API at the root of the router (/v0 and /metrics). */
+const struct mount rest_mount = {
+    .prefix = "",
+    .routes = api_routes,
+    .n_routes = ARRAY_SIZE(api_routes),
+    .style = STYLE_NATIVE,
+    .xml_schema = route_body_schema,
+};

@@ -4,7 +4,8 @@
  * the bus's ring no longer holds is read back from the store. A reader with
  * nothing to send suspends its connection until the bus wakes it; comments
  * keep idle streams alive through proxies. */
-#include "rest/http_internal.h"
+#include "rest/api.h"
+#include "rest/router_internal.h"
 #include "core/bus.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
@@ -17,8 +18,8 @@
 #define CATCHUP_BATCH 200
 
 struct sse {
-    struct http_server *srv;
-    struct MHD_Connection *conn;
+    struct router *rt;
+    struct httpd_conn *conn;
     struct bus_sub *sub;
     struct log_query q; /* for catching up from the store */
     char *strings[4];   /* owned copies behind q's filters */
@@ -46,7 +47,7 @@ static void add_record(struct sse *e, const json_t *rec)
  * the newest one committed when the query starts. */
 static void catch_up(struct sse *e)
 {
-    struct store *st = http_thread_store(e->srv);
+    struct store *st = router_thread_store(e->rt);
     json_t *recs = NULL, *rec;
     int64_t upto;
     size_t i;
@@ -68,18 +69,17 @@ static void catch_up(struct sse *e)
     bus_sub_seek(e->sub, upto);
 }
 
+/* A parked reader waits for wake(); the engine keeps watching its client. */
 static void park(void *arg)
 {
-    struct sse *e = arg;
-
-    MHD_suspend_connection(e->conn);
+    (void)arg;
 }
 
 static void wake(void *arg)
 {
     struct sse *e = arg;
 
-    MHD_resume_connection(e->conn);
+    httpd_resume(e->conn);
 }
 
 static ssize_t copy_out(struct sse *e, char *buf, size_t max)
@@ -97,12 +97,11 @@ static ssize_t copy_out(struct sse *e, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+static ssize_t reader(void *cls, char *buf, size_t max)
 {
     struct sse *e = cls;
     json_t *rec;
 
-    (void)pos;
     for (;;) {
         if (e->out.len > e->off)
             return copy_out(e, buf, max);
@@ -126,7 +125,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
         case BUS_PARK:
             return 0;
         case BUS_CLOSED:
-            return MHD_CONTENT_READER_END_OF_STREAM;
+            return -1;
         }
     }
 }
@@ -148,25 +147,24 @@ static const char *keep(struct sse *e, unsigned i, const char *s)
     return e->strings[i];
 }
 
-enum MHD_Result sse_start(struct http_server *s, struct MHD_Connection *conn, struct rctx *r)
+int sse_start(struct router *rt, struct httpd_conn *conn, struct rctx *r)
 {
-    const char *last_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-    struct sse *e = xcalloc(1, sizeof(*e));
+    static const struct httpd_kv hdrs[] = {{"Content-Type", "text/event-stream"},
+                                           {"Cache-Control", "no-cache"}};
+    const char *last_id = rctx_header(r, "Last-Event-ID");
+    struct sse *e;
     struct bus_filter f;
-    struct MHD_Response *resp;
     struct log_query q;
-    enum MHD_Result ret;
     int64_t after = -1;
 
-    if (q_log_filter(r, &q)) {
-        free(e);
-        return http_respond(conn, &r->res, NULL);
-    }
+    if (q_log_filter(r, &q))
+        return -1;
     if (last_id)
         after = strtoll(last_id, NULL, 10);
     else if (json_object_get(r->query, "after"))
         after = q.after_seq;
-    e->srv = s;
+    e = xcalloc(1, sizeof(*e));
+    e->rt = rt;
     e->conn = conn;
     e->q = (struct log_query){.deployment = keep(e, 0, q.deployment),
                               .operation = keep(e, 1, q.operation),
@@ -176,10 +174,6 @@ enum MHD_Result sse_start(struct http_server *s, struct MHD_Connection *conn, st
     e->sub = bus_subscribe(r->c->bus, &f, after, wake, e);
     e->last_write_ms = mono_ms();
     sbuf_adds(&e->out, ": vnfm event stream\n\n");
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, e, sse_free);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    ret = MHD_queue_response(conn, 200, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    httpd_stream(conn, 200, hdrs, ARRAY_SIZE(hdrs), reader, sse_free, e);
+    return 0;
 }

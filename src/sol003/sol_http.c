@@ -1,18 +1,18 @@
 /* The ETSI NFV SOL003 VNF lifecycle management interface (F6,
  * docs/SOL003.md): /vnflcm/v1 (interface version 1.3.0, SOL003 v2.6.1) and
- * /vnflcm/v2 (2.0.0, SOL003 v3.3.1) on the same server as the native API.
+ * /vnflcm/v2 (2.0.0, SOL003 v3.3.1), mounts of the router (rest/router.h)
+ * beside the native API.
  *
  * One set of semantics: reads are views (sol003/sol_view.h) of the native
  * records, read on the HTTP thread; every change is a request on the same
  * transactor (sol003/sol_svc.h) as the native API. Errors are
  * ProblemDetails (SOL013 6.4, application/problem+json); every answer
  * carries the Version header of its interface. */
-#include "rest/http_internal.h"
+#include "sol003/sol_http.h"
 #include "sol003/sol_svc.h"
 #include "sol003/sol_view.h"
 #include "util/httpc.h"
 #include "util/mem.h"
-#include "util/sbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,24 +20,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define S_BODY     (1u << 0) /* a JSON object body is required */
-#define S_PATCH    (1u << 1) /* application/merge-patch+json accepted */
-#define S_TEST_CB  (1u << 2) /* the callbackUri is tested first (SOL013 5.5.2.3.2) */
-#define S_LIST     (1u << 3) /* takes the attribute filter (SOL013 5.2) */
-#define S_NOTSUPP  (1u << 4) /* a task this VNFM cannot do: 422 */
-#define CB_TEST_MS 5000L
-
-typedef void (*sol_read_fn)(struct rctx *r, const struct sol_ctx *x);
-
-struct sol_route {
-    const char *method;
-    const char *pattern; /* below /vnflcm/vN/ */
-    unsigned flags;
-    sol_read_fn read;
-    txn_apply_fn apply;
-    const struct jv_field *schema;
-    const char *why; /* S_NOTSUPP: the reason */
-};
+#define CB_TEST_MS 5000
+#define ROOT_MAX   300
 
 /* ---- request schemas (SOL003 5.5.2) ---- */
 
@@ -232,81 +216,95 @@ static const struct jv_field terminate_schema = SCHEMA(terminate_fields);
 static const struct jv_field heal_schema = SCHEMA(heal_fields);
 static const struct jv_field operate_schema = SCHEMA(operate_fields);
 static const struct jv_field cancel_schema = SCHEMA(cancel_fields);
+static const struct jv_field empty_fields[] = {END}; /* retry, rollback, fail: no body */
+static const struct jv_field empty_schema = SCHEMA(empty_fields);
 static const struct jv_field subscription_schema = SCHEMA(subscription_fields);
 
-/* ---- reads ---- */
+/* ---- routes (below /vnflcm/vN) ---- */
 
-static void read_versions(struct rctx *r, const struct sol_ctx *x);
-static void read_instances(struct rctx *r, const struct sol_ctx *x);
-static void read_instance(struct rctx *r, const struct sol_ctx *x);
-static void read_occs(struct rctx *r, const struct sol_ctx *x);
-static void read_occ(struct rctx *r, const struct sol_ctx *x);
-static void read_subscriptions(struct rctx *r, const struct sol_ctx *x);
-static void read_subscription(struct rctx *r, const struct sol_ctx *x);
+static void read_versions(struct rctx *r);
+static void read_instances(struct rctx *r);
+static void read_instance(struct rctx *r);
+static void read_occs(struct rctx *r);
+static void read_occ(struct rctx *r);
+static void read_subscriptions(struct rctx *r);
+static void read_subscription(struct rctx *r);
+static int check_subscription(const json_t *body, struct jv_error *e);
+static void test_callback(struct core *c, struct txn *t);
 
-#define NOTSUPP(m, p, w)                                        \
+/* Lists take the SOL013 5.2-5.3 parameters: only "filter" has an effect;
+ * the attribute selectors are accepted and every attribute is returned. */
+static const char *const list_params[] = {
+    "filter", "all_fields", "fields", "exclude_fields", "exclude_default", "nextpage_opaque_marker",
+    NULL};
+
+#define READ(p, fn, qp)                                         \
     {                                                           \
-        .method = m, .pattern = p, .flags = S_NOTSUPP, .why = w \
+        .method = "GET", .pattern = p, .read = fn, .params = qp \
+    }
+#define WRITE(m, p, fl, fn, s)                                           \
+    {                                                                    \
+        .method = m, .pattern = p, .flags = fl, .apply = fn, .schema = s \
+    }
+#define NOTSUPP(p, w)                                                \
+    {                                                                \
+        .method = "POST", .pattern = p, .flags = R_NOTSUPP, .why = w \
     }
 
-static const struct sol_route sol_routes[] = {
-    {"GET", "api_versions", 0, read_versions},
-    {"GET", "vnf_instances", S_LIST, read_instances},
-    {"POST", "vnf_instances", S_BODY, NULL, svc_sol_create, &create_schema},
-    {"GET", "vnf_instances/{id}", 0, read_instance},
-    {"PATCH", "vnf_instances/{id}", S_BODY | S_PATCH, NULL, svc_sol_modify, &modify_schema},
-    {"DELETE", "vnf_instances/{id}", 0, NULL, svc_sol_delete},
-    {"POST", "vnf_instances/{id}/instantiate", S_BODY, NULL, svc_sol_instantiate,
-     &instantiate_schema},
-    {"POST", "vnf_instances/{id}/scale", S_BODY, NULL, svc_sol_scale, &scale_schema},
-    {"POST", "vnf_instances/{id}/scale_to_level", S_BODY, NULL, svc_sol_scale_to_level,
-     &scale_level_schema},
-    {"POST", "vnf_instances/{id}/change_flavour", S_BODY, NULL, svc_sol_change_flavour,
-     &flavour_schema},
-    {"POST", "vnf_instances/{id}/terminate", S_BODY, NULL, svc_sol_terminate, &terminate_schema},
-    {"POST", "vnf_instances/{id}/heal", 0, NULL, svc_sol_heal, &heal_schema},
-    {"POST", "vnf_instances/{id}/operate", S_BODY, NULL, svc_sol_operate, &operate_schema},
-    NOTSUPP("POST", "vnf_instances/{id}/change_ext_conn",
+static const struct route sol_routes[] = {
+    READ("/api_versions", read_versions, NULL),
+    READ("/vnf_instances", read_instances, list_params),
+    WRITE("POST", "/vnf_instances", R_BODY, svc_sol_create, &create_schema),
+    READ("/vnf_instances/{id}", read_instance, NULL),
+    WRITE("PATCH", "/vnf_instances/{id}", R_BODY | R_PATCH, svc_sol_modify, &modify_schema),
+    WRITE("DELETE", "/vnf_instances/{id}", 0, svc_sol_delete, NULL),
+    WRITE("POST", "/vnf_instances/{id}/instantiate", R_BODY, svc_sol_instantiate,
+          &instantiate_schema),
+    WRITE("POST", "/vnf_instances/{id}/scale", R_BODY, svc_sol_scale, &scale_schema),
+    WRITE("POST", "/vnf_instances/{id}/scale_to_level", R_BODY, svc_sol_scale_to_level,
+          &scale_level_schema),
+    WRITE("POST", "/vnf_instances/{id}/change_flavour", R_BODY, svc_sol_change_flavour,
+          &flavour_schema),
+    WRITE("POST", "/vnf_instances/{id}/terminate", R_BODY, svc_sol_terminate, &terminate_schema),
+    WRITE("POST", "/vnf_instances/{id}/heal", 0, svc_sol_heal, &heal_schema),
+    WRITE("POST", "/vnf_instances/{id}/operate", R_BODY, svc_sol_operate, &operate_schema),
+    NOTSUPP("/vnf_instances/{id}/change_ext_conn",
             "every VNFC has one interface on its site's network; external connectivity "
             "cannot be changed"),
-    NOTSUPP("POST", "vnf_instances/{id}/change_vnfpkg",
+    NOTSUPP("/vnf_instances/{id}/change_vnfpkg",
             "a VNF instance keeps the VNFD it was created with; terminate, modify vnfdId and "
             "instantiate again"),
-    NOTSUPP("POST", "vnf_instances/{id}/create_snapshot", "VNF snapshots are not supported"),
-    NOTSUPP("POST", "vnf_instances/{id}/revert_to_snapshot", "VNF snapshots are not supported"),
-    {"GET", "vnf_lcm_op_occs", S_LIST, read_occs},
-    {"GET", "vnf_lcm_op_occs/{id}", 0, read_occ},
-    {"POST", "vnf_lcm_op_occs/{id}/retry", 0, NULL, svc_sol_retry},
-    {"POST", "vnf_lcm_op_occs/{id}/rollback", 0, NULL, svc_sol_rollback},
-    {"POST", "vnf_lcm_op_occs/{id}/fail", 0, NULL, svc_sol_fail},
-    {"POST", "vnf_lcm_op_occs/{id}/cancel", S_BODY, NULL, svc_sol_cancel, &cancel_schema},
-    {"GET", "subscriptions", S_LIST, read_subscriptions},
-    {"POST", "subscriptions", S_BODY | S_TEST_CB, NULL, svc_sol_subscribe, &subscription_schema},
-    {"GET", "subscriptions/{id}", 0, read_subscription},
-    {"DELETE", "subscriptions/{id}", 0, NULL, svc_sol_unsubscribe},
+    NOTSUPP("/vnf_instances/{id}/create_snapshot", "VNF snapshots are not supported"),
+    NOTSUPP("/vnf_instances/{id}/revert_to_snapshot", "VNF snapshots are not supported"),
+    READ("/vnf_lcm_op_occs", read_occs, list_params),
+    READ("/vnf_lcm_op_occs/{id}", read_occ, NULL),
+    WRITE("POST", "/vnf_lcm_op_occs/{id}/retry", 0, svc_sol_retry, &empty_schema),
+    WRITE("POST", "/vnf_lcm_op_occs/{id}/rollback", 0, svc_sol_rollback, &empty_schema),
+    WRITE("POST", "/vnf_lcm_op_occs/{id}/fail", 0, svc_sol_fail, &empty_schema),
+    WRITE("POST", "/vnf_lcm_op_occs/{id}/cancel", R_BODY, svc_sol_cancel, &cancel_schema),
+    READ("/subscriptions", read_subscriptions, list_params),
+    {.method = "POST",
+     .pattern = "/subscriptions",
+     .flags = R_BODY,
+     .apply = svc_sol_subscribe,
+     .schema = &subscription_schema,
+     .validate = check_subscription,
+     .before = test_callback},
+    READ("/subscriptions/{id}", read_subscription, NULL),
+    WRITE("DELETE", "/subscriptions/{id}", 0, svc_sol_unsubscribe, NULL),
 };
 
-/* ---- one request ---- */
-
-struct sol_req {
-    struct http_server *s;
-    struct MHD_Connection *conn;
-    struct req *rq;
-    struct http_fmt *fmt;
-    struct sol_ctx x;
-    char api_root[300];
-    struct rctx r;
+/* /vnflcm itself: every major version (SOL013 9.3.2). */
+static const struct route version_routes[] = {
+    READ("/api_versions", read_versions, NULL),
 };
 
-static enum MHD_Result answer(struct sol_req *q)
-{
-    return http_respond_fmt(q->conn, &q->r.res, NULL, q->fmt);
-}
+/* ---- the mounts ---- */
 
-static enum MHD_Result problem(struct sol_req *q, int status, const char *fmt, ...)
+static int problem(struct rctx *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static enum MHD_Result problem(struct sol_req *q, int status, const char *fmt, ...)
+static int problem(struct rctx *r, int status, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -314,206 +312,149 @@ static enum MHD_Result problem(struct sol_req *q, int status, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    result_fail(&q->r.res, status, "error", NULL, NULL, "%s", msg);
-    return answer(q);
+    return result_fail(&r->res, status, "error", NULL, NULL, "%s", msg);
 }
 
-/* Matches "a/{id}/b" against path, capturing {id} into args[0]. */
-static bool sol_match(const char *pattern, const char *path, char **args)
+static int version_of(const struct rctx *r)
 {
-    const char *p = strstr(pattern, "{id}");
-    size_t pre = p ? (size_t)(p - pattern) : strlen(pattern), n;
-    const char *rest;
-
-    if (strncmp(pattern, path, pre) != 0)
-        return false;
-    if (!p)
-        return path[pre] == '\0' || (path[pre] == '/' && path[pre + 1] == '\0');
-    n = strcspn(path + pre, "/");
-    rest = path + pre + n;
-    if (n == 0 || strcmp(p + 4, rest) != 0)
-        return false;
-    args[0] = xstrndup(path + pre, n);
-    return true;
-}
-
-static const struct sol_route *sol_find(const char *method, const char *path, char **args,
-                                        bool *other_method)
-{
-    *other_method = false;
-    for (size_t i = 0; i < ARRAY_SIZE(sol_routes); i++) {
-        char *arg = NULL;
-
-        if (!sol_match(sol_routes[i].pattern, path, &arg))
-            continue;
-        if (strcmp(sol_routes[i].method, method) == 0) {
-            args[0] = arg;
-            return &sol_routes[i];
-        }
-        free(arg);
-        *other_method = true;
-    }
-    return NULL;
+    return *(const int *)r->mount->data;
 }
 
 /* SOL013 4.6 (Version header): v1 takes 1.0.0-1.3.x and may omit it, v2
- * needs 2.0.x. Returns 0, or answers (400, 406) and returns -1. */
-static int check_version(struct sol_req *q, enum MHD_Result *ret)
+ * needs 2.0.x. */
+static int check_version(struct rctx *r)
 {
-    const char *v = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Version");
+    const char *v = rctx_header(r, "Version");
+    int ver = version_of(r);
     unsigned major, minor, patch;
     char tail[64] = "";
     int n;
 
-    if (!v) {
-        if (q->x.ver == 1)
-            return 0;
-        *ret = problem(q, 400, "the 'Version' header is required (interface version %s)",
-                       SOL_V2_VERSION);
-        return -1;
-    }
+    if (!v)
+        return ver == 1 ? 0
+                        : problem(r, 400, "the 'Version' header is required (interface version %s)",
+                                  SOL_V2_VERSION);
     n = sscanf(v, "%u.%u.%u%63s", &major, &minor, &patch, tail);
-    if (n < 3 || (n == 4 && strncmp(tail, "-impl:", 6) != 0)) {
-        *ret = problem(q, 400, "Version '%s' is not MAJOR.MINOR.PATCH", v);
-        return -1;
-    }
-    if ((int)major != q->x.ver || (major == 1 && minor > 3) || (major == 2 && minor > 0)) {
-        *ret = problem(q, 406, "Version %s is not supported here; this is interface version %s", v,
-                       q->x.ver == 1 ? SOL_V1_VERSION : SOL_V2_VERSION);
-        return -1;
-    }
+    if (n < 3 || (n == 4 && strncmp(tail, "-impl:", 6) != 0))
+        return problem(r, 400, "Version '%s' is not MAJOR.MINOR.PATCH", v);
+    if ((int)major != ver || (major == 1 && minor > 3) || (major == 2 && minor > 0))
+        return problem(r, 406, "Version %s is not supported here; this is interface version %s", v,
+                       ver == 1 ? SOL_V1_VERSION : SOL_V2_VERSION);
     return 0;
 }
 
 /* SOL013 4.7: answers are application/json (errors problem+json). */
-static int check_accept(struct sol_req *q, enum MHD_Result *ret)
+static int check_accept(struct rctx *r)
 {
-    const char *a = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Accept");
+    const char *a = rctx_header(r, "Accept");
 
     if (!a || strcasestr(a, "json") || strstr(a, "*/*") || strcasestr(a, "application/*"))
         return 0;
-    *ret = problem(q, 406, "this API answers application/json, not '%s'", a);
-    return -1;
-}
-
-static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    (void)kind;
-    json_object_set_new(cls, key, json_string(value ? value : ""));
-    return MHD_YES;
-}
-
-/* Query parameters: lists take the SOL013 5.2-5.3 ones (only "filter" has
- * an effect; the attribute selectors are accepted and every attribute is
- * returned). */
-static int check_query(struct sol_req *q, const struct sol_route *rt, enum MHD_Result *ret)
-{
-    static const char *const list_params[] = {"filter",
-                                              "all_fields",
-                                              "fields",
-                                              "exclude_fields",
-                                              "exclude_default",
-                                              "nextpage_opaque_marker",
-                                              NULL};
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(q->r.query, key, v)
-    {
-        const char *const *p = list_params;
-
-        while (rt->flags & S_LIST && *p && strcmp(*p, key) != 0)
-            p++;
-        if (!(rt->flags & S_LIST) || !*p) {
-            *ret = problem(q, 400, "unknown query parameter '%s'", key);
-            return -1;
-        }
-    }
-    return 0;
+    return problem(r, 406, "this API answers application/json, not '%s'", a);
 }
 
 static int filter_match(const char *filter, const json_t *doc);
 
 /* A filter that does not parse is refused even when nothing is listed. */
-static int check_filter(struct sol_req *q, enum MHD_Result *ret)
+static int check_filter(struct rctx *r)
 {
-    const char *f = json_string_value(json_object_get(q->r.query, "filter"));
+    const char *f = json_string_value(json_object_get(r->query, "filter"));
     json_t *empty = json_object();
-    int r = f ? filter_match(f, empty) : 0;
+    int m = f ? filter_match(f, empty) : 0;
 
     json_decref(empty);
-    if (r >= 0)
+    if (m >= 0)
         return 0;
-    result_fail(&q->r.res, 400, "invalid-value", "field", "filter",
-                "filter: expected (op,attribute,value...) terms joined by ';', with op one of eq, "
-                "neq, in, nin, gt, gte, lt, lte, cont, ncont");
-    *ret = answer(q);
-    return -1;
+    return result_fail(&r->res, 400, "invalid-value", "field", "filter",
+                       "filter: expected (op,attribute,value...) terms joined by ';', with op "
+                       "one of eq, neq, in, nin, gt, gte, lt, lte, cont, ncont");
 }
 
-/* ---- writes ---- */
-
-static json_t *parse_body(struct sol_req *q, const struct sol_route *rt, enum MHD_Result *ret)
+static int sol_check(struct rctx *r, const struct route *rt)
 {
-    const char *ct = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Type");
-    bool too_large;
-    const struct sbuf *b = http_req_body(q->rq, &too_large);
-    struct jv_error jerr;
-    json_error_t e;
-    json_t *body;
+    if (rt->read != read_versions && check_version(r))
+        return -1;
+    return check_accept(r) || check_filter(r) ? -1 : 0;
+}
 
-    if (too_large) {
-        *ret = problem(q, 413, "the body is larger than 1 MiB");
-        return NULL;
-    }
-    if (b->len == 0) {
-        if (rt->flags & S_BODY) {
-            *ret = problem(q, 400, "a JSON object body is required");
-            return NULL;
-        }
-        return json_object();
-    }
-    if (ct && !strcasestr(ct, "application/json") &&
-        !(rt->flags & S_PATCH && strcasestr(ct, "application/merge-patch+json"))) {
-        *ret = problem(q, 415, "Content-Type '%s' is not supported; send %s", ct,
-                       rt->flags & S_PATCH ? "application/merge-patch+json" : "application/json");
-        return NULL;
-    }
-    body = json_loadb(b->s, b->len, JSON_REJECT_DUPLICATES, &e);
-    if (!body || !json_is_object(body)) {
-        json_decref(body);
-        *ret = body ? problem(q, 400, "the body must be a JSON object")
-                    : problem(q, 400, "malformed JSON at line %d column %d: %s", e.line, e.column,
-                              e.text);
-        return NULL;
-    }
-    if (rt->schema && jv_check(body, rt->schema, &jerr)) {
-        json_decref(body);
-        result_fail(&q->r.res, 400, jerr.reason, "field", jerr.field, "%s", jerr.message);
-        *ret = answer(q);
-        return NULL;
-    }
-    return body;
+/* Where links point: the Host the client used, else --listen. */
+static struct sol_ctx ctx_of(const struct rctx *r, char root[ROOT_MAX])
+{
+    const char *host = rctx_header(r, "Host");
+    const struct config *cfg = r->c->cfg;
+
+    if (host && *host && !strpbrk(host, "/ \"<>"))
+        snprintf(root, ROOT_MAX, "http://%s", host);
+    else
+        snprintf(root, ROOT_MAX, "http://%s:%u", cfg->listen_host, cfg->listen_port);
+    return (struct sol_ctx){version_of(r), root};
+}
+
+/* The views of a write's answer need the interface version and API root. */
+static void sol_prepare(struct rctx *r, struct txn *t)
+{
+    char root[ROOT_MAX];
+    struct sol_ctx x = ctx_of(r, root);
+
+    json_decref(t->query);
+    t->query = json_pack("{s:i, s:s}", "sol_version", x.ver, "api_root", x.api_root);
+}
+
+static const int v0 = 0, v1 = 1, v2 = 2;
+
+const struct mount sol_mounts[] = {
+    {.prefix = "/vnflcm/v1",
+     .routes = sol_routes,
+     .n_routes = ARRAY_SIZE(sol_routes),
+     .style = STYLE_PROBLEM,
+     .version = SOL_V1_VERSION,
+     .check = sol_check,
+     .prepare = sol_prepare,
+     .data = &v1},
+    {.prefix = "/vnflcm/v2",
+     .routes = sol_routes,
+     .n_routes = ARRAY_SIZE(sol_routes),
+     .style = STYLE_PROBLEM,
+     .version = SOL_V2_VERSION,
+     .check = sol_check,
+     .prepare = sol_prepare,
+     .data = &v2},
+    {.prefix = "/vnflcm",
+     .routes = version_routes,
+     .n_routes = ARRAY_SIZE(version_routes),
+     .style = STYLE_PROBLEM,
+     .version = SOL_V1_VERSION,
+     .check = sol_check,
+     .data = &v0},
+};
+const size_t sol_n_mounts = ARRAY_SIZE(sol_mounts);
+
+/* ---- subscriptions ---- */
+
+static int check_subscription(const json_t *body, struct jv_error *e)
+{
+    const char *url = json_string_value(json_object_get(body, "callbackUri"));
+
+    if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+        return 0;
+    jv_fail(e, "invalid-value", "callbackUri",
+            "callbackUri: must be an absolute http:// or https:// URI");
+    return -EINVAL;
 }
 
 /* SOL013 5.5.2.3.2 (test the notification endpoint): a GET of the
  * callbackUri, which the subscriber answers 204, before the subscription
- * is accepted. Runs on this HTTP thread (at most CB_TEST_MS). */
-static int test_callback(struct sol_req *q, const json_t *body, enum MHD_Result *ret)
+ * is accepted. Runs on the configuration pool (at most CB_TEST_MS). */
+static void test_callback(struct core *c, struct txn *t)
 {
-    const char *url = json_string_value(json_object_get(body, "callbackUri"));
-    const json_t *basic = json_object_get(json_object_get(body, "authentication"), "paramsBasic");
+    const char *url = json_string_value(json_object_get(t->body, "callbackUri"));
+    const json_t *basic =
+        json_object_get(json_object_get(t->body, "authentication"), "paramsBasic");
     struct httpc_req rq = {.url = url, .timeout_ms = CB_TEST_MS};
     struct httpc_resp resp;
     char why[HTTPC_ERR_MAX];
 
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        result_fail(&q->r.res, 400, "invalid-value", "field", "callbackUri",
-                    "callbackUri: must be an absolute http:// or https:// URI");
-        *ret = answer(q);
-        return -1;
-    }
+    (void)c;
     if (basic) {
         rq.user = json_string_value(json_object_get(basic, "userName"));
         rq.password = json_string_value(json_object_get(basic, "password"));
@@ -521,125 +462,10 @@ static int test_callback(struct sol_req *q, const json_t *body, enum MHD_Result 
     httpc_do(&rq, &resp);
     httpc_resp_done(&resp);
     if (resp.status == 204)
-        return 0;
-    result_fail(&q->r.res, 422, "unprocessable", "field", "callbackUri",
+        return;
+    result_fail(&t->res, 422, "unprocessable", "field", "callbackUri",
                 "callbackUri: the notification endpoint did not answer 204 to a test GET (%s)",
                 httpc_outcome(&resp, why, sizeof(why)));
-    *ret = answer(q);
-    return -1;
-}
-
-static enum MHD_Result submit(struct sol_req *q, const struct sol_route *rt)
-{
-    enum MHD_Result ret;
-    json_t *body = parse_body(q, rt, &ret);
-    struct txn *t;
-
-    if (!body)
-        return ret;
-    if (rt->flags & S_TEST_CB && test_callback(q, body, &ret)) {
-        json_decref(body);
-        return ret;
-    }
-    t = txn_new(rt->apply, rt->pattern);
-    t->who = q->r.who;
-    t->body = body;
-    memcpy(t->args, q->r.args, sizeof(t->args));
-    memset(q->r.args, 0, sizeof(q->r.args));
-    t->query = json_pack("{s:i, s:s}", "sol_version", q->x.ver, "api_root", q->api_root);
-    return http_submit(q->s, q->conn, q->rq, t);
-}
-
-/* ---- dispatch ---- */
-
-static void api_root(struct sol_req *q)
-{
-    const char *host = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Host");
-    struct config *cfg = http_core(q->s)->cfg;
-
-    if (host && *host && !strpbrk(host, "/ \"<>"))
-        snprintf(q->api_root, sizeof(q->api_root), "http://%s", host);
-    else
-        snprintf(q->api_root, sizeof(q->api_root), "http://%s:%u", cfg->listen_host,
-                 cfg->listen_port);
-}
-
-/* "/vnflcm/v1/rest" -> 1 and "rest"; "/vnflcm/api_versions" -> 0. */
-static int split_url(const char *url, const char **rest)
-{
-    url += strlen("/vnflcm");
-    if (strcmp(url, "/api_versions") == 0 || strcmp(url, "/api_versions/") == 0) {
-        *rest = "api_versions";
-        return 0;
-    }
-    if ((strncmp(url, "/v1/", 4) == 0 || strncmp(url, "/v2/", 4) == 0) && url[4]) {
-        *rest = url + 4;
-        return url[2] - '0';
-    }
-    return -1;
-}
-
-static enum MHD_Result route(struct sol_req *q, const char *method, const char *rest)
-{
-    bool other;
-    const struct sol_route *rt = sol_find(method, rest, q->r.args, &other);
-    enum MHD_Result ret;
-
-    if (!rt)
-        return other ? problem(q, 405, "method %s is not allowed on this resource", method)
-                     : problem(q, 404, "no such resource: %s", rest);
-    if (strcmp(rt->pattern, "api_versions") != 0 && check_version(q, &ret))
-        return ret;
-    if (check_accept(q, &ret) || check_query(q, rt, &ret) || check_filter(q, &ret))
-        return ret;
-    q->r.st = http_thread_store(q->s);
-    if (!q->r.st)
-        return problem(q, 503, "the store cannot be read");
-    if (http_authenticate(q->s, q->conn, q->r.st, &q->r.who, &q->r.res))
-        return answer(q);
-    if (rt->flags & S_NOTSUPP)
-        return problem(q, 422, "%s is not supported by this VNFM: %s",
-                       strrchr(rt->pattern, '/') + 1, rt->why);
-    if (rt->read) {
-        rt->read(&q->r, &q->x);
-        return answer(q);
-    }
-    return submit(q, rt);
-}
-
-enum MHD_Result sol_dispatch(struct http_server *s, struct MHD_Connection *conn, const char *url,
-                             const char *method, struct req *rq)
-{
-    struct sol_req q = {s, conn, rq, http_req_fmt(rq)};
-    const char *rest = "";
-    int ver = split_url(url, &rest);
-    enum MHD_Result ret;
-
-    memset(q.fmt, 0, sizeof(*q.fmt));
-    q.fmt->style = HTTP_SOL003;
-    q.x.ver = ver > 0 ? ver : 0;
-    snprintf(q.fmt->version, sizeof(q.fmt->version), "%s",
-             ver == 2 ? SOL_V2_VERSION : SOL_V1_VERSION);
-    api_root(&q);
-    q.x.api_root = q.api_root;
-    q.r.c = http_core(s);
-    q.r.query = json_object();
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, q.r.query);
-    if (ver < 0 || (ver == 0 && strcmp(method, "GET") != 0))
-        ret = ver < 0 ? problem(&q, 404,
-                                "no such resource: %s (the interfaces are /vnflcm/v1 "
-                                "and /vnflcm/v2)",
-                                url)
-                      : problem(&q, 405, "method %s is not allowed on this resource", method);
-    else if (ver == 0)
-        ret = route(&q, method, "api_versions");
-    else
-        ret = route(&q, method, rest);
-    result_done(&q.r.res);
-    json_decref(q.r.query);
-    for (unsigned i = 0; i < 3; i++)
-        free(q.r.args[i]);
-    return ret;
 }
 
 /* ---- the attribute filter (SOL013 5.2: "(op,attr,value[,value...])" joined by ';') ---- */
@@ -772,8 +598,10 @@ static int keep(struct rctx *r, json_t *list, json_t *view)
 
 /* ---- read handlers ---- */
 
-static void read_versions(struct rctx *r, const struct sol_ctx *x)
+static void read_versions(struct rctx *r)
 {
+    char root[ROOT_MAX];
+    struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     json_t *v1 = json_pack("{s:s, s:b}", "version", SOL_V1_VERSION, "isDeprecated", 0);
     json_t *v2 = json_pack("{s:s, s:b}", "version", SOL_V2_VERSION, "isDeprecated", 0);
     json_t *body;
@@ -812,8 +640,10 @@ static json_t *instance_view(struct rctx *r, const struct sol_ctx *x, const json
     return v;
 }
 
-static void read_instances(struct rctx *r, const struct sol_ctx *x)
+static void read_instances(struct rctx *r)
 {
+    char root[ROOT_MAX];
+    struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     struct store_where w = {"tenant", r->who.tenant, false};
     struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
     json_t *deps, *dep, *out = json_array();
@@ -849,8 +679,10 @@ static json_t *visible(struct rctx *r, enum store_kind k, const char *what)
     return NULL;
 }
 
-static void read_instance(struct rctx *r, const struct sol_ctx *x)
+static void read_instance(struct rctx *r)
 {
+    char root[ROOT_MAX];
+    struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     json_t *dep = visible(r, STORE_DEPLOYMENT, "vnf_instance");
 
     if (dep)
@@ -858,8 +690,10 @@ static void read_instance(struct rctx *r, const struct sol_ctx *x)
     json_decref(dep);
 }
 
-static void read_occs(struct rctx *r, const struct sol_ctx *x)
+static void read_occs(struct rctx *r)
 {
+    char root[ROOT_MAX];
+    struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     struct store_where w = {"tenant", r->who.tenant, false};
     struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
     json_t *ops, *op, *out = json_array();
@@ -882,8 +716,10 @@ static void read_occs(struct rctx *r, const struct sol_ctx *x)
         result_ok(&r->res, 200, out);
 }
 
-static void read_occ(struct rctx *r, const struct sol_ctx *x)
+static void read_occ(struct rctx *r)
 {
+    char root[ROOT_MAX];
+    struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     json_t *op = visible(r, STORE_OP, "vnf_lcm_op_occ");
 
     if (op && !sol_op_name(doc_str(op, "type")))
@@ -900,8 +736,10 @@ static bool sub_visible(const struct rctx *r, const json_t *sub)
     return r->who.admin || (owner && strcmp(owner, r->who.tenant) == 0);
 }
 
-static void read_subscriptions(struct rctx *r, const struct sol_ctx *x)
+static void read_subscriptions(struct rctx *r)
 {
+    char root[ROOT_MAX];
+    struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     json_t *subs, *sub, *out = json_array();
     size_t i;
 
@@ -923,8 +761,10 @@ static void read_subscriptions(struct rctx *r, const struct sol_ctx *x)
         result_ok(&r->res, 200, out);
 }
 
-static void read_subscription(struct rctx *r, const struct sol_ctx *x)
+static void read_subscription(struct rctx *r)
 {
+    char root[ROOT_MAX];
+    struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     json_t *sub = NULL;
 
     if (store_get(r->st, STORE_SUBSCRIPTION, r->args[0], &sub) == 0 && sub_visible(r, sub))
