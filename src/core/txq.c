@@ -1,8 +1,11 @@
 #include "core/txq.h"
+#include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define MAX_ON_APPLIED 4
@@ -16,6 +19,9 @@ struct txq {
     txq_applied_fn on_applied[MAX_ON_APPLIED];
     unsigned n_on_applied;
     bool closed; /* txq_free has run: what comes later is refused at once */
+    /* the lock of the configuration: written on the loop only */
+    _Atomic uint32_t lock_session; /* 0: not held */
+    char lock_holder[128];         /* who holds it, for refusals */
 };
 
 struct txn *txn_new(txn_apply_fn apply, const char *name)
@@ -24,6 +30,7 @@ struct txn *txn_new(txn_apply_fn apply, const char *name)
 
     t->apply = apply;
     t->name = name;
+    t->failed_part = -1;
     return t;
 }
 
@@ -39,6 +46,9 @@ void txn_free(struct txn *t)
     free(t->callback);
     free(t->xml_root);
     result_done(&t->res);
+    for (size_t i = 0; i < t->n_parts; i++)
+        txn_free(t->parts[i]);
+    free(t->parts);
     free(t);
 }
 
@@ -48,7 +58,110 @@ void txq_on_applied(struct txq *q, txq_applied_fn fn)
         q->on_applied[q->n_on_applied++] = fn;
 }
 
-/* One request: authorization is part of apply (it knows the objects). */
+/* Admin-only requests, then the request's own apply (authorization on the
+ * objects is part of it: it knows them). */
+static void apply_one(struct core *c, struct txn *t)
+{
+    if (t->admin_only && !t->who.admin)
+        result_fail(&t->res, 403, "forbidden", NULL, NULL, "'%s' needs the admin token", t->name);
+    else
+        t->apply(c, t);
+    if (t->res.status == 0)
+        result_fail(&t->res, 500, "internal", NULL, NULL, "request '%s' produced no result",
+                    t->name);
+}
+
+/* ---- batches ---- */
+
+static void batch_apply(struct core *c, struct txn *t)
+{
+    for (size_t i = 0; i < t->n_parts; i++) {
+        struct txn *p = t->parts[i];
+
+        apply_one(c, p);
+        if (p->res.status >= 400) {
+            t->failed_part = (long)i;
+            t->res.status = p->res.status;
+            t->res.body = json_incref(p->res.body);
+            return;
+        }
+    }
+    result_ok(&t->res, 200, NULL);
+}
+
+struct txn *txn_batch_new(const char *name)
+{
+    return txn_new(batch_apply, name);
+}
+
+void txn_batch_add(struct txn *batch, struct txn *part)
+{
+    batch->parts = xrealloc(batch->parts, (batch->n_parts + 1) * sizeof(*batch->parts));
+    batch->parts[batch->n_parts++] = part;
+}
+
+/* ---- the lock of the configuration (RFC 6241 7.5) ---- */
+
+/* Whether the lock refuses t (the refusal is in t->res). */
+static bool locked_out(struct txq *q, struct txn *t)
+{
+    uint32_t holder = atomic_load(&q->lock_session);
+
+    if (!holder || holder == t->session || t->lock_exempt || t->apply == txq_unlock_apply)
+        return false;
+    result_fail(&t->res, 409, "locked", NULL, NULL,
+                "the configuration is locked by %s: a lock excludes every other management "
+                "session until it is released (RFC 6241 7.5)",
+                q->lock_holder);
+    json_object_set_new(t->res.body, "session", json_integer(holder));
+    return true;
+}
+
+void txq_lock_apply(struct core *c, struct txn *t)
+{
+    struct txq *q = c->txq;
+
+    if (!t->session) {
+        result_fail(&t->res, 400, "invalid-value", NULL, NULL, "only a session can hold the lock");
+        return;
+    }
+    if (atomic_load(&q->lock_session)) { /* held by this session: locked_out let it through */
+        result_fail(&t->res, 409, "locked", NULL, NULL, "the configuration is locked by %s",
+                    q->lock_holder);
+        json_object_set_new(t->res.body, "session", json_integer(atomic_load(&q->lock_session)));
+        return;
+    }
+    snprintf(q->lock_holder, sizeof(q->lock_holder), "%s",
+             jv_str(t->body, "holder", "another session"));
+    atomic_store(&q->lock_session, t->session);
+    log_info("transactor: the configuration is locked by %s", q->lock_holder);
+    result_ok(&t->res, 200, NULL);
+}
+
+void txq_unlock_apply(struct core *c, struct txn *t)
+{
+    struct txq *q = c->txq;
+    uint32_t holder = atomic_load(&q->lock_session);
+
+    if (!holder || holder != t->session) {
+        result_fail(&t->res, 409, "conflict", NULL, NULL,
+                    holder ? "the lock is held by %s, not by this session" : "%s",
+                    holder ? q->lock_holder : "the configuration is not locked");
+        if (holder)
+            json_object_set_new(t->res.body, "session", json_integer(holder));
+        return;
+    }
+    atomic_store(&q->lock_session, 0);
+    log_info("transactor: %s released the lock of the configuration", q->lock_holder);
+    result_ok(&t->res, 200, NULL);
+}
+
+uint32_t txq_lock_holder(struct txq *q)
+{
+    return atomic_load(&q->lock_session);
+}
+
+/* One request, one transaction. */
 static void run_one(struct txq *q, struct txn *t)
 {
     struct core *c = q->core;
@@ -58,13 +171,8 @@ static void run_one(struct txq *q, struct txn *t)
         t->complete(t);
         return;
     }
-    if (t->admin_only && !t->who.admin)
-        result_fail(&t->res, 403, "forbidden", NULL, NULL, "'%s' needs the admin token", t->name);
-    else
-        t->apply(c, t);
-    if (t->res.status == 0)
-        result_fail(&t->res, 500, "internal", NULL, NULL, "request '%s' produced no result",
-                    t->name);
+    if (!locked_out(q, t))
+        apply_one(c, t);
     if (t->res.status >= 400) {
         core_tx_abort(c);
     } else {

@@ -34,6 +34,17 @@ struct txn {
      * under this root element, with the ESC-* headers. */
     bool xml;
     char *xml_root; /* owned; NULL = "result" */
+    /* The lock of the configuration (RFC 6241 7.5): the management session
+     * that makes the request (a NETCONF session's id; 0 for REST, SOL003
+     * and the CLI), and whether no lock stops it (the manager's own
+     * requests, values pushed by VNFs: they change no configuration). */
+    uint32_t session;
+    bool lock_exempt;
+    /* A batch (txn_batch_add): its parts, applied in order in this one
+     * transaction; the first that fails rolls them all back. */
+    struct txn **parts; /* owned */
+    size_t n_parts;
+    long failed_part; /* after a batch completed: the index of the part that failed, or -1 */
 };
 
 /* Observers of requests: fn runs for every request applied without error
@@ -52,6 +63,36 @@ void txq_submit(struct txq *q, struct txn *t);
 uint64_t txq_applied(struct txq *q);
 
 struct txn *txn_new(txn_apply_fn apply, const char *name);
+/* Frees t and its parts. Accepts NULL. */
 void txn_free(struct txn *t);
+
+/* ---- all or nothing (NETCONF rollback-on-error) ---- */
+
+/* A request made of several: submitted as one, its parts (txn_batch_add)
+ * are applied in order in one store transaction, each with its own
+ * authorization. The first part that fails rolls back every part; the
+ * batch's result is then that part's and failed_part its index. When all
+ * succeed the result is 200 and each part keeps its own. A part's work
+ * that starts after the commit (lifecycle operations) starts only then. */
+struct txn *txn_batch_new(const char *name);
+/* Appends part (taken); its complete callback is not used. */
+void txn_batch_add(struct txn *batch, struct txn *part);
+
+/* ---- the lock of the configuration (RFC 6241 7.5) ----
+ *
+ * Held by one management session (a NETCONF session), it makes the
+ * transactor refuse, with 409 `locked` naming the holder, every request of
+ * any other session, REST and SOL003 included, that is not lock_exempt.
+ * Taking and releasing it are requests too, so they are ordered with the
+ * writes around them. */
+
+/* Apply functions: t->session takes the lock, t->body {"holder": "..."}
+ * naming it in refusals (409 `locked` with {"session": holder} when another
+ * holds it); unlock releases it (409 when this session does not hold it).
+ * txq_unlock_apply of a session that does not hold it is harmless. */
+void txq_lock_apply(struct core *c, struct txn *t);
+void txq_unlock_apply(struct core *c, struct txn *t);
+/* The session holding the lock, 0 when none. Any thread. */
+uint32_t txq_lock_holder(struct txq *q);
 
 #endif

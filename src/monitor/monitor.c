@@ -317,6 +317,7 @@ static void submit(struct monitor *m, txn_apply_fn apply, const char *name, json
     struct txn *t = txn_new(apply, name);
 
     t->who.admin = true;
+    t->lock_exempt = true; /* the manager's own decision, not a management session's */
     snprintf(t->who.token_id, sizeof(t->who.token_id), "rules-engine");
     t->body = body;
     t->complete = f ? fire_complete : txn_free;

@@ -6,7 +6,9 @@
  * same body validation, same transactor, same authorization, one store
  * transaction each. The first failing request stops the edit (or, with
  * continue-on-error, is reported and skipped); what was applied before it
- * stays applied: an edit is not all-or-nothing (docs/NETCONF.md). */
+ * stays applied. With rollback-on-error the requests are collected and
+ * submitted as one batch (core/txq.h), applied in one store transaction:
+ * all or nothing (docs/NETCONF.md). */
 #include "rest/api.h"
 #include "netconf/nc_internal.h"
 #include "core/states.h"
@@ -54,6 +56,12 @@ struct edit {
     struct nc_error *errs;
     size_t n_errs;
     bool stop;
+    json_t *new_vnfds; /* id -> descriptor of the VNFDs this edit creates */
+    /* rollback-on-error: the requests, submitted together at the end, and
+     * for each the change it makes (k, key and path only) */
+    struct txn *batch;
+    struct change *parts;
+    size_t n_parts;
 };
 
 /* ---- errors ---- */
@@ -61,7 +69,7 @@ struct edit {
 static struct nc_error *add_error(struct edit *x)
 {
     x->errs = xrealloc(x->errs, (x->n_errs + 1) * sizeof(*x->errs));
-    if (x->errmode == NCE_STOP)
+    if (x->errmode != NCE_CONTINUE)
         x->stop = true;
     return &x->errs[x->n_errs++];
 }
@@ -382,6 +390,40 @@ static int check_body(struct edit *x, const struct change *ch, const struct rout
     return -1;
 }
 
+/* rollback-on-error: t becomes a part of the edit's batch. */
+static void batch_add(struct edit *x, const struct change *ch, struct txn *t)
+{
+    struct change *p;
+
+    if (!x->batch)
+        x->batch = txn_batch_new("edit-config");
+    x->parts = xrealloc(x->parts, (x->n_parts + 1) * sizeof(*x->parts));
+    p = &x->parts[x->n_parts++];
+    *p = (struct change){.k = ch->k, .path = xstrdup(ch->path)};
+    snprintf(p->key, sizeof(p->key), "%s", ch->key);
+    txn_batch_add(x->batch, t);
+}
+
+/* Applies the batch in one transaction; its failing part is the error. */
+static void batch_submit(struct edit *x)
+{
+    struct txn *b = x->batch;
+    struct change whole = {.path = ""};
+    struct result res = {0};
+    long failed = -1;
+
+    b->who = x->s->who;
+    b->session = x->s->id;
+    x->batch = NULL;
+    if (nc_submit(x->n, b, &res, &failed)) {
+        fail(x, NC_ERR_OP_FAILED, NULL, "the manager is stopping%s", NULL);
+        return;
+    }
+    if (res.status >= 400)
+        fail_result(x, failed >= 0 ? &x->parts[failed] : &whole, &res);
+    result_done(&res);
+}
+
 /* One REST request through the transactor; body and query are stolen. */
 static int request(struct edit *x, const struct change *ch, const char *method, const char *pattern,
                    json_t *body, json_t *query)
@@ -408,11 +450,16 @@ static int request(struct edit *x, const struct change *ch, const char *method, 
     t->query = query;
     t->args[0] = strstr(pattern, "{id}") ? xstrdup(ch->key) : NULL;
     t->client_txn_id = xasprintf("netconf-%u", x->s->id);
+    t->session = x->s->id;
     if (ch->k->compat) {
         snprintf(obj, sizeof(obj), "%s/%s", ch->k->object, ch->key);
         nc_mark_compat(x->n, obj);
     }
-    r = nc_submit(x->n, t, &res);
+    if (x->errmode == NCE_ROLLBACK) {
+        batch_add(x, ch, t);
+        return 0;
+    }
+    r = nc_submit(x->n, t, &res, NULL);
     if (r) {
         fail(x, NC_ERR_OP_FAILED, ch->path, "the manager is stopping%s", NULL);
         return -1;
@@ -591,6 +638,7 @@ static void apply_vnfd(struct edit *x, struct change *ch)
     if (!(doc = parse_descriptor(x, ch)))
         goto out;
     if (!rec) {
+        json_object_set(x->new_vnfds, ch->key, doc);
         request(x, ch, "POST", "/v0/vnfds", doc,
                 tenant ? json_pack("{s:O}", "tenant", tenant) : NULL);
         goto out;
@@ -611,7 +659,9 @@ static json_t *typed_params(struct edit *x, const json_t *given, const char *vnf
     json_t *vnfd = NULL, *out = json_object(), *v, *decl;
     const char *name;
 
-    if (x->st && vnfd_id)
+    if (vnfd_id && (vnfd = json_object_get(x->new_vnfds, vnfd_id)))
+        vnfd = json_pack("{s:O}", "descriptor", vnfd);
+    else if (x->st && vnfd_id)
         store_get(x->st, STORE_VNFD, vnfd_id, &vnfd);
     decl = json_object_get(json_object_get(vnfd, "descriptor"), "params");
     json_object_foreach((json_t *)given, name, v)
@@ -823,7 +873,8 @@ static void walk_top(struct edit *x, const struct lyd_node *top, enum op dflt)
 size_t nce_edit(struct ncs *s, const struct lyd_node *cfg, const char *default_op,
                 enum nce_mode mode, enum nce_errmode errmode, struct nc_error **errs)
 {
-    struct edit x = {.s = s, .n = s->srv, .mode = mode, .errmode = errmode};
+    struct edit x = {
+        .s = s, .n = s->srv, .mode = mode, .errmode = errmode, .new_vnfds = json_object()};
     enum op dflt = !strcmp(default_op, "replace") ? OP_REPLACE
                    : !strcmp(default_op, "none")  ? OP_NONE
                                                   : OP_MERGE;
@@ -856,7 +907,14 @@ size_t nce_edit(struct ncs *s, const struct lyd_node *cfg, const char *default_o
         }
         walk_top(&x, top, dflt);
     }
+    if (x.batch && !x.n_errs)
+        batch_submit(&x);
 out:
+    for (size_t i = 0; i < x.n_parts; i++)
+        free(x.parts[i].path);
+    free(x.parts);
+    txn_free(x.batch); /* not submitted: an error came first */
+    json_decref(x.new_vnfds);
     *errs = x.errs;
     return x.n_errs;
 }
@@ -917,7 +975,10 @@ struct nc_server_reply *ncr_edit(struct lyd_node *rpc, struct nc_session *ns)
     if (cfg)
         n = nce_edit(s, cfg, leaf_value(rpc, "default-operation", "merge"),
                      !strcmp(test, "test-only") ? NCE_TEST_ONLY : NCE_APPLY,
-                     !strcmp(onerr, "continue-on-error") ? NCE_CONTINUE : NCE_STOP, &errs);
+                     !strcmp(onerr, "continue-on-error")   ? NCE_CONTINUE
+                     : !strcmp(onerr, "rollback-on-error") ? NCE_ROLLBACK
+                                                           : NCE_STOP,
+                     &errs);
     return answer(s, errs, n);
 }
 

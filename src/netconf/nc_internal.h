@@ -53,13 +53,14 @@ struct core *nc_core(struct netconf *n);
 /* The calling thread's read-only store handle, or NULL. */
 struct store *nc_store(struct netconf *n);
 /* Submits t to the transactor and waits for its result, which is moved to
- * *res. t is consumed. -ECANCELED when the manager stops first. */
-int nc_submit(struct netconf *n, struct txn *t, struct result *res);
+ * *res (and a batch's failed part to *failed_part, when not NULL). t is
+ * consumed. -ECANCELED when the manager stops first. */
+int nc_submit(struct netconf *n, struct txn *t, struct result *res, long *failed_part);
 /* Remembers that an object came in through the esc_datamodel of Table 1,
  * so that its events are also sent as escEvent (Table 2). */
 void nc_mark_compat(struct netconf *n, const char *object);
 /* 0, or -EBUSY with the holder's session id when another session holds the
- * lock of running (RFC 6241 7.5). */
+ * lock of running (RFC 6241 7.5; the transactor's, core/txq.h). */
 int nc_lock_check(struct netconf *n, uint32_t sid, uint32_t *holder);
 
 /* The subtree filter of a get, get-config or create-subscription: *out is
@@ -87,7 +88,9 @@ struct lyd_node *ncd_esc_notif(struct ly_ctx *ctx, const json_t *rec);
 
 /* edit-config and validate (nc_edit.c). */
 enum nce_mode { NCE_APPLY, NCE_TEST_ONLY };
-enum nce_errmode { NCE_STOP, NCE_CONTINUE };
+/* error-option (RFC 6241 7.2): stop-on-error, continue-on-error,
+ * rollback-on-error (every request in one transaction: all or nothing). */
+enum nce_errmode { NCE_STOP, NCE_CONTINUE, NCE_ROLLBACK };
 /* Applies the <config> content cfg (the value of the anyxml node) as s;
  * default_op is "merge", "replace" or "none". Errors are added to reply
  * errors in *errs (an array of struct nc_error the caller frees). Returns

@@ -66,8 +66,7 @@ struct netconf {
     pthread_mutex_t mu; /* everything below */
     pthread_cond_t cv;  /* txn completions, notification wake-ups, new sessions */
     struct ncs *sessions;
-    uint32_t lock_sid; /* holder of the lock of running, 0 = none (RFC 6241 7.5) */
-    json_t *compat;    /* objects made through esc_datamodel: set of "kind/id" */
+    json_t *compat; /* objects made through esc_datamodel: set of "kind/id" */
     bool notif_woken;
 
     pthread_mutex_t stores_mu;
@@ -198,7 +197,7 @@ static void txn_done(struct txn *t)
     pthread_mutex_unlock(&n->mu);
 }
 
-int nc_submit(struct netconf *n, struct txn *t, struct result *res)
+int nc_submit(struct netconf *n, struct txn *t, struct result *res, long *failed_part)
 {
     struct wait *w = xcalloc(1, sizeof(*w));
 
@@ -223,6 +222,8 @@ int nc_submit(struct netconf *n, struct txn *t, struct result *res)
     pthread_mutex_unlock(&n->mu);
     *res = t->res;
     memset(&t->res, 0, sizeof(t->res));
+    if (failed_part)
+        *failed_part = t->failed_part;
     txn_free(t);
     free(w);
     return 0;
@@ -237,13 +238,8 @@ void nc_mark_compat(struct netconf *n, const char *object)
 
 int nc_lock_check(struct netconf *n, uint32_t sid, uint32_t *holder)
 {
-    int r;
-
-    pthread_mutex_lock(&n->mu);
-    *holder = n->lock_sid;
-    r = n->lock_sid && n->lock_sid != sid ? -EBUSY : 0;
-    pthread_mutex_unlock(&n->mu);
-    return r;
+    *holder = txq_lock_holder(n->c->txq);
+    return *holder && *holder != sid ? -EBUSY : 0;
 }
 
 static struct ncs *session_of(struct nc_session *ns)
@@ -253,38 +249,53 @@ static struct ncs *session_of(struct nc_session *ns)
 
 /* ---- protocol operations (RFC 6241 7) ---- */
 
-/* <lock>/<unlock> of running; the other datastores are not in the model. */
+/* A lock or unlock request of session s on the transactor (core/txq.h):
+ * the lock of running is the transactor's, so that it also stops REST and
+ * SOL003 writes, in order with them. */
+static struct txn *lock_txn(struct ncs *s, bool lock)
+{
+    struct txn *t = txn_new(lock ? txq_lock_apply : txq_unlock_apply, lock ? "lock" : "unlock");
+
+    t->who = s->who;
+    t->session = s->id;
+    t->body =
+        json_pack("{s:o}", "holder", json_sprintf("NETCONF session %u (user %s)", s->id, s->user));
+    return t;
+}
+
+/* <lock>/<unlock> of running (RFC 6241 7.5); the other datastores are not
+ * in the model. Only admins may lock: a lock stops every other user,
+ * tenants' included. */
 static struct nc_server_reply *rpc_lock(struct lyd_node *rpc, struct nc_session *ns)
 {
     struct ncs *s = session_of(ns);
     struct netconf *n = s->srv;
     bool lock = strcmp(rpc->schema->name, "lock") == 0;
+    struct result res = {0};
     struct nc_error e;
-    uint32_t holder;
+    const char *msg;
 
-    pthread_mutex_lock(&n->mu);
-    holder = n->lock_sid;
-    if (lock && !holder)
-        n->lock_sid = s->id;
-    else if (!lock && holder == s->id)
-        n->lock_sid = 0;
-    pthread_mutex_unlock(&n->mu);
-    if (lock && holder) {
-        nc_fail(&e, NC_ERR_LOCK_DENIED, NC_ERR_TYPE_PROT, NULL,
-                "the running datastore is locked by session %u", holder);
-        e.sid = holder;
+    if (lock && !s->who.admin) {
+        nc_fail(&e, NC_ERR_ACCESS_DENIED, NC_ERR_TYPE_PROT, "/ietf-netconf:lock",
+                "only an admin user may lock running: a lock stops every other user");
         return reply_error(n, &e);
     }
-    if (!lock && holder != s->id) {
-        if (holder)
-            nc_fail(&e, NC_ERR_OP_FAILED, NC_ERR_TYPE_PROT, NULL,
-                    "the lock of running is held by session %u, not this one", holder);
-        else
-            nc_fail(&e, NC_ERR_OP_FAILED, NC_ERR_TYPE_PROT, NULL, "running is not locked");
+    if (nc_submit(n, lock_txn(s, lock), &res, NULL)) {
+        nc_fail(&e, NC_ERR_OP_FAILED, NC_ERR_TYPE_APP, NULL, "the manager is stopping");
         return reply_error(n, &e);
     }
-    log_info("NETCONF: session %u (%s) %s running", s->id, s->user, lock ? "locked" : "unlocked");
-    return nc_server_reply_ok();
+    msg = json_string_value(json_object_get(res.body, "message"));
+    if (res.status >= 400 && lock) {
+        nc_fail(&e, NC_ERR_LOCK_DENIED, NC_ERR_TYPE_PROT, NULL, "%s", msg ? msg : "lock denied");
+        e.sid = (uint32_t)json_integer_value(json_object_get(res.body, "session"));
+    } else if (res.status >= 400) {
+        nc_fail(&e, NC_ERR_OP_FAILED, NC_ERR_TYPE_PROT, NULL, "%s", msg ? msg : "unlock failed");
+    }
+    if (res.status < 400)
+        log_info("NETCONF: session %u (%s) %s running", s->id, s->user,
+                 lock ? "locked" : "unlocked");
+    result_done(&res);
+    return res.status >= 400 ? reply_error(n, &e) : nc_server_reply_ok();
 }
 
 /* Marks session sid killed; its polling thread ends it. Under mu: a
@@ -639,7 +650,8 @@ static char *patch_ietf_netconf(char *text)
 
 static int load_ietf_netconf(struct ly_ctx *ctx)
 {
-    static const char *const features[] = {"writable-running", "validate", NULL};
+    static const char *const features[] = {"writable-running", "validate", "rollback-on-error",
+                                           NULL};
     char *text = NULL, *patched;
     int r = -ENOENT;
 
@@ -738,9 +750,13 @@ static void session_ended(struct netconf *n, struct nc_session *ns)
             break;
         }
     }
-    if (s && n->lock_sid == s->id)
-        n->lock_sid = 0;
     pthread_mutex_unlock(&n->mu);
+    if (s && txq_lock_holder(n->c->txq) == s->id) { /* no need to wait for it */
+        struct txn *t = lock_txn(s, false);
+
+        t->complete = txn_free;
+        txq_submit(n->c->txq, t);
+    }
     if (s)
         log_info("NETCONF: session %u (%s) ended (reason %d)", s->id, s->user,
                  (int)nc_session_get_term_reason(ns));

@@ -786,6 +786,7 @@ static void submit_write(struct router *rt, struct httpd_conn *conn, const struc
     }
     t = txn_new(route->apply, route->name ? route->name : route->pattern);
     t->admin_only = route->flags & R_ADMIN;
+    t->lock_exempt = route->flags & R_NOLOCK;
     t->who = r->who;
     t->body = body;
     memcpy(t->args, r->args, sizeof(t->args));

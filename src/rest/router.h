@@ -43,6 +43,7 @@ typedef void (*read_fn)(struct rctx *r);
 #define R_STREAM  (1u << 2) /* server-sent events */
 #define R_BODY    (1u << 3) /* a JSON object body is required */
 #define R_METRICS (1u << 4) /* public when vnfmd runs with --metrics-public */
+#define R_NOLOCK  (1u << 5) /* changes no configuration: a NETCONF lock does not stop it */
 #define R_PATCH   (1u << 5) /* application/merge-patch+json is accepted too */
 #define R_NOTSUPP (1u << 6) /* a task the manager cannot do: 422 with .why */
 

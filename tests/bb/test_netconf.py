@@ -386,6 +386,77 @@ class NetconfProtocolTest(NetconfCase):
         except RPCError:
             return False
 
+    def test_10b_lock_stops_rest_and_sol003(self):
+        """RFC 6241 7.5: a lock excludes every other management session, not
+        only NETCONF ones. Refused with 409 `locked` naming the session."""
+        a = self.connect()
+        tok = self.d.ok("POST", "/v0/tenants/acme/tokens")["token"]
+        a.lock("running")
+        before = self.rest_state()
+        for who in ("admin", tok):
+            status, doc, _ = self.d.post("/v0/tenants/locked1", {}, token=who)
+            self.assertEqual((status, doc["error"], doc["session"]),
+                             (409, "locked", int(a.session_id)), doc)
+            self.assertIn("NETCONF session %s (user admin)" % a.session_id, doc["message"])
+        status, doc, _ = self.d.request("POST", "/vnflcm/v1/vnf_instances", {"vnfdId": "x"},
+                                        headers={"Version": "1.3.0"})
+        self.assertEqual(status, 409, doc)
+        self.assertIn("NETCONF session %s" % a.session_id, doc["detail"])
+        self.assertEqual(self.rest_state(), before)
+        # reads go on; the holder edits; a tenant user may not lock at all
+        self.assertEqual(self.d.get("/v0/tenants")[0], 200)
+        self.edit(a, tenant("locked2"))
+        self.rpc_error(lambda: self.connect("alice", ALICE_PW).lock("running"), "access-denied",
+                       etype="protocol")
+        a.unlock("running")
+        self.d.ok("POST", "/v0/tenants/locked1", {})
+        # the lock ends with its session: REST writes again at once
+        a.lock("running")
+        self.assertEqual(self.d.request("DELETE", "/v0/tenants/locked1")[0], 409)
+        a.close_session()
+        wait_for(lambda: self.d.request("DELETE", "/v0/tenants/locked1")[0] == 204, 10, 0.1,
+                 "the lock released with its session")
+        self.d.ok("DELETE", "/v0/tenants/locked2")
+
+    def test_10c_error_options(self):
+        """stop-on-error keeps what came before the error (RFC 6241 7.2),
+        continue-on-error applies every change that can be, and
+        rollback-on-error (:rollback-on-error) applies all or nothing."""
+        m = self.connect()
+        self.assertIn("urn:ietf:params:netconf:capability:rollback-on-error:1.0",
+                      list(m.server_capabilities))
+        desc = '{"vdus":[{"id":"w","command":["vnf-demo","--listen","{{ip}}:8080"]}]}'
+
+        def body(tag):  # a tenant, a VNFD, then a deployment whose VNFD does not exist
+            return vnfm("<tenants><tenant><id>%s</id></tenant></tenants>"
+                        "<vnfds><vnfd><id>%s-v</id><descriptor>%s</descriptor></vnfd></vnfds>"
+                        "<deployments><deployment><name>%s-d</name><vnfd>nope</vnfd>"
+                        "</deployment></deployments>" % (tag, tag, desc, tag))
+        before = self.rest_state()
+        self.rpc_error(lambda: self.edit(m, body("eo1"), error_option="rollback-on-error"),
+                       "data-missing", "/vnfm:vnfm/deployments/deployment[name='eo1-d']/vnfd")
+        self.assertEqual(self.rest_state(), before)  # the tenant and the VNFD are gone too
+        self.rpc_error(lambda: self.edit(m, body("eo2")), "data-missing")  # stop-on-error
+        self.assertIn("eo2", self.tenants())
+        self.assertEqual(self.d.get("/v0/vnfds/eo2-v")[0], 200)
+        # continue-on-error: the failing change is reported, the others applied
+        body3 = vnfm("<tenants><tenant><id>eo3a</id></tenant>"
+                     "<tenant nc:operation=\"delete\"><id>eo3-missing</id></tenant>"
+                     "<tenant><id>eo3b</id></tenant></tenants>")
+        self.rpc_error(lambda: self.edit(m, body3, error_option="continue-on-error"),
+                       "data-missing", "/vnfm:vnfm/tenants/tenant[id='eo3-missing']")
+        self.assertTrue({"eo3a", "eo3b"} <= set(self.tenants()))
+        # and rollback-on-error that succeeds applies everything
+        self.edit(m, vnfm("<tenants><tenant><id>eo4</id></tenant>"
+                          '<tenant nc:operation="delete"><id>eo2</id></tenant>'
+                          '<tenant nc:operation="delete"><id>eo3a</id></tenant>'
+                          '<tenant nc:operation="delete"><id>eo3b</id></tenant></tenants>'
+                          '<vnfds><vnfd nc:operation="delete"><id>eo2-v</id></vnfd></vnfds>'),
+                  error_option="rollback-on-error")
+        self.assertEqual([t for t in self.tenants() if t.startswith("eo")], ["eo4"])
+        self.assertEqual(self.d.get("/v0/vnfds/eo2-v")[0], 404)
+        self.edit(m, tenant("eo4", op="delete"))
+
     def test_11_kill_and_close_session(self):
         admin, alice = self.connect(), self.connect("alice", ALICE_PW)
         self.rpc_error(lambda: admin.kill_session(admin.session_id), "invalid-value",
@@ -529,6 +600,23 @@ class NetconfLifecycleTest(NetconfCase):
                           '</deployment></deployments>'))
         self.notifications(m, "UNDEPLOY_COMPLETED", 60)
         wait_for(lambda: self.d.get("/v0/deployments/nc1")[0] == 404, 60, 0.2, "undeployed")
+        # all or nothing: a VNFD and a deployment of it with typed parameters in one
+        # edit, the deployment's parameters typed from the VNFD of the same edit
+        with open(os.path.join(ROOT, "examples", "vnfds", "demo-web.json")) as f:
+            v = json.load(f)
+        v["id"] = "nc-web2"
+        self.edit(m, vnfm("<vnfds><vnfd><id>nc-web2</id><descriptor>%s</descriptor></vnfd>"
+                          "</vnfds><deployments><deployment><name>nc3</name><vnfd>nc-web2</vnfd>"
+                          "<param><name>greeting</name><value>hi</value></param>"
+                          "<param><name>threads</name><value>2</value></param></deployment>"
+                          "</deployments>" % json.dumps(v).replace("&", "&amp;")
+                          .replace("<", "&lt;")), error_option="rollback-on-error")
+        dep = wait_for(lambda: self.dep_state("nc3"), 60, 0.2, "deployment nc3")
+        self.assertEqual((dep["status"], dep["params"]["threads"]), ("active", 2))
+        self.edit(m, vnfm('<deployments><deployment nc:operation="delete"><name>nc3</name>'
+                          '</deployment></deployments>'))
+        wait_for(lambda: self.d.get("/v0/deployments/nc3")[0] == 404, 60, 0.2, "undeployed")
+        self.edit(m, vnfm('<vnfds><vnfd nc:operation="delete"><id>nc-web2</id></vnfd></vnfds>'))
         # VNFDs: create through NETCONF, immutable, delete
         desc = '{"vdus":[{"id":"w","command":["vnf-demo","--listen","{{ip}}:8080"]}]}'
         self.edit(m, vnfm("<vnfds><vnfd><id>nc-vnfd</id><descriptor>%s</descriptor></vnfd>"

@@ -294,6 +294,8 @@ class OpenApiDocumentTest(unittest.TestCase):
                 self.assertIn("401", op["responses"], where)
             if "R_ADMIN" in rt["flags"]:
                 self.assertIn("403", op["responses"], where)
+            if method != "GET" and "R_NOLOCK" not in rt["flags"]:
+                self.assertIn("409", op["responses"], where + ": a NETCONF lock answers 409")
             query = sorted(p["name"] for p in parameters(self.spec, method, path)
                            if p["in"] == "query")
             self.assertEqual(query, sorted(rt["params"]), where + ": query parameters")

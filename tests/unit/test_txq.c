@@ -147,11 +147,115 @@ static void admin_only_refused(void **state)
     assert_int_equal(store_count(g->c.st, STORE_TENANT, NULL, 0), 0);
 }
 
+/* ---- batches and the lock ---- */
+
+static void stop_loop(struct txn *t)
+{
+    (void)t;
+    uv_stop(&g->loop);
+}
+
+/* Submits t, runs the loop until it completed; the caller frees it. */
+static struct txn *run(struct txn *t)
+{
+    t->complete = stop_loop;
+    txq_submit(g->c.txq, t);
+    uv_run(&g->loop, UV_RUN_DEFAULT);
+    return t;
+}
+
+static struct txn *part(int n, bool fail, uint32_t session)
+{
+    struct txn *t = txn_new(apply, "test");
+
+    t->body = json_pack("{s:i, s:i, s:b}", "thread", 0, "n", n, "fail", fail);
+    t->session = session;
+    return t;
+}
+
+static void batch_is_all_or_nothing(void **state)
+{
+    struct txn *b = txn_batch_new("edit");
+    json_t *got = NULL;
+
+    (void)state;
+    txn_batch_add(b, part(0, false, 0));
+    txn_batch_add(b, part(1, false, 0));
+    txn_batch_add(b, part(2, true, 0));
+    txn_batch_add(b, part(3, false, 0));
+    run(b);
+    assert_int_equal(b->res.status, 409);
+    assert_int_equal(b->failed_part, 2);
+    assert_int_equal(g->n_applied, 3); /* the fourth never ran */
+    assert_int_equal(store_count(g->c.st, STORE_TENANT, NULL, 0), 0);
+    assert_int_equal(store_get(g->c.st, STORE_TENANT, "t0-0", &got), -ENOENT);
+    assert_int_equal(bus_last_seq(g->c.bus), 0);
+    txn_free(b);
+
+    b = txn_batch_new("edit");
+    txn_batch_add(b, part(4, false, 0));
+    txn_batch_add(b, part(5, false, 0));
+    run(b);
+    assert_int_equal(b->res.status, 200);
+    assert_int_equal(b->failed_part, -1);
+    assert_int_equal(b->parts[1]->res.status, 201);
+    assert_int_equal(store_count(g->c.st, STORE_TENANT, NULL, 0), 2);
+    assert_int_equal(bus_last_seq(g->c.bus), 2);
+    txn_free(b);
+}
+
+static int status_of(struct txn *t)
+{
+    int status = run(t)->res.status;
+
+    txn_free(t);
+    return status;
+}
+
+static struct txn *lock(bool take, uint32_t session)
+{
+    struct txn *t = txn_new(take ? txq_lock_apply : txq_unlock_apply, "lock");
+
+    t->session = session;
+    t->body = json_pack("{s:s}", "holder", "NETCONF session 7");
+    return t;
+}
+
+static void lock_excludes_other_sessions(void **state)
+{
+    struct txn *t;
+
+    (void)state;
+    assert_int_equal(status_of(lock(true, 7)), 200);
+    assert_int_equal(txq_lock_holder(g->c.txq), 7);
+    t = run(part(0, false, 0)); /* REST, SOL003 */
+    assert_int_equal(t->res.status, 409);
+    assert_string_equal(json_string_value(json_object_get(t->res.body, "error")), "locked");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(t->res.body, "message")), "NETCONF session 7"));
+    assert_int_equal(json_integer_value(json_object_get(t->res.body, "session")), 7);
+    txn_free(t);
+    assert_int_equal(g->n_applied, 0);
+    assert_int_equal(status_of(part(1, false, 8)), 409); /* another NETCONF session */
+    assert_int_equal(status_of(lock(true, 8)), 409);
+    assert_int_equal(status_of(lock(false, 8)), 409); /* only the holder unlocks */
+    assert_int_equal(status_of(part(2, false, 7)), 201);
+    t = part(3, false, 0);
+    t->lock_exempt = true; /* the manager's own requests */
+    assert_int_equal(status_of(t), 201);
+    assert_int_equal(status_of(lock(false, 7)), 200);
+    assert_int_equal(txq_lock_holder(g->c.txq), 0);
+    assert_int_equal(status_of(part(4, false, 0)), 201);
+    assert_int_equal(store_count(g->c.st, STORE_TENANT, NULL, 0), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(fifo_order_from_many_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(admin_only_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_is_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(lock_excludes_other_sessions, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
