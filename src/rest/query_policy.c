@@ -93,7 +93,9 @@ static void pool_metrics(struct sbuf *b, struct wpool *const *pools, size_t n)
 
     n = n < ARRAY_SIZE(v) ? n : ARRAY_SIZE(v);
     for (size_t i = 0; i < n; i++) {
-        wpool_stats(pools[i], &st);
+        memset(&st, 0, sizeof(st));
+        if (pools[i])
+            wpool_stats(pools[i], &st);
         v[i][0] = st.threads;
         v[i][1] = st.busy;
         v[i][2] = st.queued;
@@ -102,7 +104,8 @@ static void pool_metrics(struct sbuf *b, struct wpool *const *pools, size_t n)
     for (size_t f = 0; f < ARRAY_SIZE(fams); f++) {
         family(b, fams[f].name, fams[f].type, fams[f].help);
         for (size_t i = 0; i < n; i++)
-            sbuf_addf(b, "%s{pool=\"%s\"} %llu\n", fams[f].name, wpool_name(pools[i]), v[i][f]);
+            if (pools[i])
+                sbuf_addf(b, "%s{pool=\"%s\"} %llu\n", fams[f].name, wpool_name(pools[i]), v[i][f]);
     }
 }
 

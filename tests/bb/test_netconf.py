@@ -629,7 +629,8 @@ class NetconfLifecycleTest(NetconfCase):
         self.assertEqual(self.d.get("/v0/vnfds/nc-vnfd")[0], 404)
 
     def test_rules_decisions_and_metrics_in_operational_data(self):
-        v = json.load(open(os.path.join(ROOT, "examples", "vnfds", "demo-web.json")))
+        with open(os.path.join(ROOT, "examples", "vnfds", "demo-web.json")) as f:
+            v = json.load(f)
         v["id"] = "nc-mon"
         v["monitoring"] = {"interval_s": 0.5, "metrics": {
             "health": {"probe": "tcp", "port": 8080}, "load": {"probe": "push"}}}
@@ -637,11 +638,17 @@ class NetconfLifecycleTest(NetconfCase):
                        "stage": "overloaded", "actions": [{"action": "log"}]}]
         self.d.onboard(v)
         self.d.deploy("ncm1", "nc-mon")
+        # a lock of running stops configuration changes, not values pushed by
+        # VNFs nor the rules engine's own decisions
+        m = self.connect()
+        m.lock("running")
         self.d.ok("POST", "/v0/deployments/ncm1/metrics", {"values": {"load": 50}},
                   expect=(202,))
         wait_for(lambda: [x for x in self.d.get("/v0/decisions?deployment=ncm1")[1]
                           ["decisions"] if x["state"] == "completed"], 20, 0.2, "a decision")
-        m = self.connect()
+        self.assertEqual(self.d.request("PUT", "/v0/deployments/ncm1/rules",
+                                        {"rules": []})[0], 409)
+        m.unlock("running")
         data = m.get(filter=("subtree", '<vnfm xmlns="%s"/>' % VNFM)).data_ele
         rule = data.find(q(VNFM, "vnfm/rules/rule"))
         self.assertEqual(rule.findtext(q(VNFM, "name")), "ncm1/busy")
