@@ -78,9 +78,11 @@ $(BUILD)/src/netconf/nc_yang.o: src/netconf/nc_yang.S $(YANG)
 unit: $(UNIT_BINS)
 
 # The test suite always runs the sanitizer build, after the layer rule of
-# docs/ARCHITECTURE.md (which folder may include which).
+# docs/ARCHITECTURE.md (which folder may include which), and the fuzz
+# targets for FUZZ_SECONDS each (tests/run).
 test: check-layers
 	$(MAKE) SAN=1 all unit
+	$(MAKE) fuzz
 	BUILD=build/san tests/run
 
 check-layers:
@@ -105,13 +107,30 @@ check-format:
 clean:
 	rm -rf build
 
-# libFuzzer targets of the parsers (clang): make fuzz; build/fuzz/fuzz_xml -max_total_time=60
-FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Isrc $(shell pkg-config --cflags $(PKGS)) \
-              -fsanitize=fuzzer,address,undefined
-fuzz: build/fuzz/fuzz_xml
+# libFuzzer targets of the parsers (clang, fuzz/README.md): make fuzz builds
+# them on the library compiled for fuzzing into build/fuzz; make test runs
+# each for FUZZ_SECONDS (tests/fuzz). By hand: build/fuzz/fuzz_xml -max_total_time=60
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -I. -Isrc -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers \
+               $(shell pkg-config --cflags $(PKGS)) -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -MMD -MP
+FUZZ_OBJS := $(LIB_SRCS:%.c=build/fuzz/%.o) build/fuzz/src/netconf/nc_yang.o
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 
-build/fuzz/fuzz_xml: fuzz/fuzz_xml.c src/rest/xml.c src/util/jsonv.c src/util/mem.c src/util/ids.c
+fuzz: $(FUZZ_BINS)
+
+build/fuzz/src/%.o: src/%.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -o $@ $^ $(shell pkg-config --libs jansson libxml-2.0 libcrypto)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/vnfmd.d
+build/fuzz/src/netconf/nc_yang.o: src/netconf/nc_yang.S $(YANG)
+	@mkdir -p $(@D)
+	clang -c -o $@ $<
+
+build/fuzz/libvnfm.a: $(FUZZ_OBJS)
+	$(AR) rcs $@ $^
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h build/fuzz/libvnfm.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libvnfm.a $(LDLIBS)
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/vnfmd.d $(FUZZ_OBJS:.o=.d)

@@ -14,8 +14,9 @@ RUN_PKGS_NC="libyuma-base"
 TEST_PKGS_NC="libyang2-tools python3-ncclient"
 RUN_PKGS="iproute2 nginx-light haproxy curl"
 TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
-# promtool (Debian ships it in prometheus) checks GET /metrics in the tests.
-TEST_PKGS="$TEST_PKGS prometheus"
+# promtool (Debian ships it in prometheus) checks GET /metrics in the tests;
+# clang builds the libFuzzer targets (make fuzz), xxd shows what they found.
+TEST_PKGS="$TEST_PKGS prometheus clang xxd"
 
 missing=()
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS $RUN_PKGS_NC $TEST_PKGS_NC; do

@@ -180,8 +180,9 @@ static const struct jv_field vnfd_fields[] = {
      .item = &vdu_item},
     {.name = "lifecycle", .type = JV_OBJECT, .fields = lifecycle_fields},
     {.name = "retry", .type = JV_OBJECT, .fields = retry_fields},
-    {.name = "monitoring", .type = JV_OBJECT, .fields = NULL}, /* policy/rules.c */
-    {.name = "rules", .type = JV_ARRAY, .item = NULL},
+    /* typed here too, so that an XML VNFD's rules and metrics are typed */
+    {.name = "monitoring", .type = JV_OBJECT, .fields = monitoring_fields},
+    {.name = "rules", .type = JV_ARRAY, .max = 64, .item = &rule_item},
     {.name = "flavours", .type = JV_ARRAY, .max = 16, .item = &flavour_item},
     END,
 };

@@ -61,7 +61,7 @@ static const struct jv_field metric_fields[] = {
 };
 static const struct jv_field metric_item = {.type = JV_OBJECT, .fields = metric_fields};
 
-static const struct jv_field monitoring_fields[] = {
+const struct jv_field monitoring_fields[] = {
     {.name = "interval_s", .type = JV_NUMBER, .min = 0.05, .max = 3600},
     {.name = "metrics", .type = JV_MAP, .max = 64, .item = &metric_item},
     END,
@@ -108,7 +108,7 @@ static const struct jv_field rule_fields[] = {
      .item = &action_item},
     END,
 };
-static const struct jv_field rule_item = {.type = JV_OBJECT, .fields = rule_fields};
+const struct jv_field rule_item = {.type = JV_OBJECT, .fields = rule_fields};
 const struct jv_field rules_schema = {.type = JV_ARRAY, .max = 64, .item = &rule_item};
 
 /* ---- cross-field checks ---- */

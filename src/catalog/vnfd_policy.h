@@ -8,6 +8,9 @@
 /* Schemas of the VNFD's (and the deployment's) `monitoring` and `rules`. */
 extern const struct jv_field monitoring_schema;
 extern const struct jv_field rules_schema;
+/* Their parts, for schemas that contain them (the VNFD's). */
+extern const struct jv_field monitoring_fields[];
+extern const struct jv_field rule_item;
 
 /* Checks what the schemas cannot: probe members and probe-specific values,
  * metrics and VDUs that exist, thresholds that make sense (an underload

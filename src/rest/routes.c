@@ -1,5 +1,6 @@
 /* Every REST route in one table (docs/API.md, docs/api/openapi.yaml). */
 #include "rest/api.h"
+#include "catalog/vnfd_policy.h"
 #include "catalog/svc_catalog.h"
 #include "lcm/svc_lcm.h"
 #include "policy/svc_policy.h"
@@ -123,8 +124,9 @@ static const struct jv_field resize_fields[] = {
 };
 static const struct jv_field resize_schema = OBJECT(resize_fields);
 static const struct jv_field rules_update_fields[] = {
-    {.name = "monitoring", .type = JV_OBJECT}, /* checked with the deployment's VNFD */
-    {.name = "rules", .type = JV_ARRAY},
+    /* typed for XML bodies; checked again with the deployment's VNFD */
+    {.name = "monitoring", .type = JV_OBJECT, .fields = monitoring_fields},
+    {.name = "rules", .type = JV_ARRAY, .max = 64, .item = &rule_item},
     END,
 };
 static const struct jv_field rules_update_schema = OBJECT(rules_update_fields);

@@ -269,6 +269,23 @@ class XmlTest(DaemonTest):
         self.assertEqual((status, ET.fromstring(text).findtext("error")), (404, "not-found"))
         self.d.ok("DELETE", "/v0/vnfds/demo-xml")
 
+    def test_vnfd_with_monitoring_and_rules_in_xml(self):
+        """A rule with one action is an array in XML too: the VNFD's rules
+        and metrics are typed by their schemas (found by fuzz_body)."""
+        xml_vnfd = (
+            '<vnfd><id>demo-xml-rules</id><vdus><vdu><id>web</id><command><item>vnf-demo'
+            '</item></command></vdu></vdus>'
+            '<monitoring><interval_s>1</interval_s><metrics><load><probe>push</probe></load>'
+            '</metrics></monitoring>'
+            '<rules><rule><name>busy</name><metric>load</metric><op>&gt;</op>'
+            '<threshold>10</threshold><actions><action><action>log</action></action></actions>'
+            '</rule></rules></vnfd>')
+        self.xml_ok("POST", "/v0/vnfds", xml_vnfd, expect=201)
+        rules = self.d.get("/v0/vnfds/demo-xml-rules")[1]["descriptor"]["rules"]
+        self.assertEqual(rules[0]["actions"], [{"action": "log"}])
+        self.assertEqual(rules[0]["threshold"], 10)
+        self.d.ok("DELETE", "/v0/vnfds/demo-xml-rules")
+
 
 if __name__ == "__main__":
     unittest.main()
