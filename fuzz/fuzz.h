@@ -42,8 +42,8 @@ static const char *const fuzz_records[][2] = {
 
 static inline enum store_kind fuzz_kind(const char *name)
 {
-    static const char *const names[] = {"tenant", "token", "vnfd", "site", "deployment",
-                                        "vi",     "operation"};
+    static const char *const names[] = {"tenant",     "token", "vnfd",     "site",
+                                        "deployment", "vi",    "operation"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(names[i], name) == 0)
@@ -71,12 +71,11 @@ static inline const char *fuzz_store_path(void)
     }
     for (size_t i = 0; i < sizeof(fuzz_records) / sizeof(fuzz_records[0]); i++) {
         json_t *doc = json_loads(fuzz_records[i][1], 0, NULL);
-        json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "level", "info", "category",
-                               "lifecycle", "event", "operation", "deployment", "d1", "message",
-                               fuzz_records[i][0]);
+        json_t *ev =
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "level", "info", "category", "lifecycle",
+                      "event", "operation", "deployment", "d1", "message", fuzz_records[i][0]);
 
-        if (!doc || store_put(st, fuzz_kind(fuzz_records[i][0]), doc) ||
-            store_log_append(st, ev))
+        if (!doc || store_put(st, fuzz_kind(fuzz_records[i][0]), doc) || store_log_append(st, ev))
             abort();
         json_decref(doc);
         json_decref(ev);
@@ -100,7 +99,8 @@ static inline struct store *fuzz_store(void)
 
 /* Splits the input at the first NUL or newline: *head (a new string) and
  * the rest. */
-static inline const char *fuzz_split(const uint8_t *data, size_t size, char **head, size_t *rest_len)
+static inline const char *fuzz_split(const uint8_t *data, size_t size, char **head,
+                                     size_t *rest_len)
 {
     size_t n = 0;
 
