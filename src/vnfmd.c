@@ -412,6 +412,9 @@ static int start(struct daemon *d)
                                                     .fault = "monitor-stall",
                                                     .inject = monitor_fault_stall,
                                                     .arg = c->monitor});
+    /* The loop has been busy starting, not stalled: its heartbeat starts now
+     * (a slow start-up under load answered 5010 at once). */
+    __atomic_store_n(&c->beat_ms, mono_ms(), __ATOMIC_RELAXED);
     if (health_start(c->health))
         return -EIO;
     if (d->cfg.netconf) { /* before REST: a manager that answers has NETCONF up */
