@@ -131,6 +131,6 @@ build/fuzz/libvnfm.a: $(FUZZ_OBJS)
 	$(AR) rcs $@ $^
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h build/fuzz/libvnfm.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libvnfm.a $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< build/fuzz/libvnfm.a $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/vnfmd.d $(FUZZ_OBJS:.o=.d)

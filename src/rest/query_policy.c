@@ -17,21 +17,20 @@
 
 void q_monitoring(struct rctx *r)
 {
-    json_t *dep = q_visible(r, STORE_DEPLOYMENT, "deployment"), *live, *out;
+    json_t *dep = q_visible(r, STORE_DEPLOYMENT, "deployment"), *live, *out, *metrics, *states;
 
     if (!dep)
         return;
     live = r->c->monitor ? monitor_view(r->c->monitor, r->args[0]) : NULL;
+    metrics = json_object_get(live, "metrics") ? json_incref(json_object_get(live, "metrics"))
+                                               : json_object();
+    states =
+        json_object_get(live, "rules") ? json_incref(json_object_get(live, "rules")) : json_array();
     out = json_pack(
         "{s:s, s:O, s:O, s:o, s:o}", "deployment", r->args[0], "monitoring",
         json_object_get(dep, "monitoring") ? json_object_get(dep, "monitoring") : json_null(),
         "rules", json_object_get(dep, "rules") ? json_object_get(dep, "rules") : json_null(),
-        "metrics",
-        json_incref(json_object_get(live, "metrics") ? json_object_get(live, "metrics")
-                                                     : json_object()),
-        "rule_states",
-        json_incref(json_object_get(live, "rules") ? json_object_get(live, "rules")
-                                                   : json_array()));
+        "metrics", metrics, "rule_states", states);
     result_ok(&r->res, 200, out);
     json_decref(live);
     json_decref(dep);
