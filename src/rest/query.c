@@ -32,7 +32,7 @@ int q_uint(struct rctx *r, const char *key, unsigned max, unsigned *out)
     if (!s)
         return 0;
     v = strtoul(s, &end, 10);
-    if (*s == '-' || *end || v > max)
+    if (!*s || *s == '-' || *end || v > max) /* "limit=" is not 0 */
         return result_fail(&r->res, 400, "invalid-value", "field", key,
                            "query parameter '%s' must be an integer 0..%u", key, max);
     *out = (unsigned)v;
