@@ -1,4 +1,5 @@
 #include "vim/proc/cgroup.h"
+#include "vim/vim.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 
@@ -351,29 +352,51 @@ int cg_usage(const struct cgroups *cg, const char *vi, uint64_t *cpu_ns, uint64_
     return r;
 }
 
-int cg_list(const struct cgroups *cg, char ***ids, size_t *n)
+/* Adds the groups under base to ids, those not there yet. */
+static int list_base(const struct cgroups *cg, int base, char ***ids, size_t *n, size_t *cap)
 {
-    char *p = path_of(cg, cg->memory, NULL, NULL);
+    char *p = path_of(cg, base, NULL, NULL);
     DIR *d = opendir(p);
     struct dirent *e;
-    size_t cap = 0;
+    size_t i;
 
     free(p);
-    *ids = NULL;
-    *n = 0;
     if (!d)
         return errno == ENOENT ? 0 : -errno;
     while ((e = readdir(d))) {
         if (e->d_type != DT_DIR || e->d_name[0] == '.')
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            *ids = xrealloc(*ids, cap * sizeof(**ids));
+        for (i = 0; i < *n && strcmp((*ids)[i], e->d_name) != 0; i++)
+            ;
+        if (i < *n)
+            continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 8;
+            *ids = xrealloc(*ids, *cap * sizeof(**ids));
         }
         (*ids)[(*n)++] = xstrdup(e->d_name);
     }
     closedir(d);
     return 0;
+}
+
+/* Every controller's: a manager killed while it made, renamed or removed a
+ * group (one controller after the other on v1) left it in some only. */
+int cg_list(const struct cgroups *cg, char ***ids, size_t *n)
+{
+    size_t cap = 0;
+    int r = 0;
+
+    *ids = NULL;
+    *n = 0;
+    for (unsigned i = 0; i < cg->n_base && r == 0; i++)
+        r = list_base(cg, (int)i, ids, n, &cap);
+    if (r) {
+        vim_ids_free(*ids, *n);
+        *ids = NULL;
+        *n = 0;
+    }
+    return r;
 }
 
 bool cg_usable(const struct cgroups *cg, char *why, size_t len)

@@ -44,7 +44,8 @@ void cg_release(const struct cgroups *cg);
 int cg_rename(const struct cgroups *cg, const char *from, const char *to);
 int cg_usage(const struct cgroups *cg, const char *vi, uint64_t *cpu_ns, uint64_t *mem,
              uint64_t *mem_limit);
-/* Names of the VI groups of this manager; *ids is an array of malloc'd strings. */
+/* Names of the VI groups of this manager, in any of its controllers; *ids
+ * is an array of malloc'd strings. */
 int cg_list(const struct cgroups *cg, char ***ids, size_t *n);
 /* Whether this manager's parent group is still there and writable. */
 bool cg_usable(const struct cgroups *cg, char *why, size_t len);
