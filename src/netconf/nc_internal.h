@@ -68,6 +68,10 @@ int nc_lock_check(struct netconf *n, uint32_t sid, uint32_t *holder);
 int nc_get_filter(struct lyd_node *rpc, const char *rpc_path, const struct lyd_node **out,
                   struct nc_error *e);
 
+/* The guard in front of libyang's parser of messages (nc_guard.c): call
+ * before any session; -ENOSYS when libyang's own parser is not found. */
+int nc_guard_init(void);
+
 /* RPC handlers (nc_data.c, nc_edit.c). */
 struct nc_server_reply *ncr_get(struct lyd_node *rpc, struct nc_session *ns);
 struct nc_server_reply *ncr_edit(struct lyd_node *rpc, struct nc_session *ns);

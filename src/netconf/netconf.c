@@ -1144,6 +1144,11 @@ struct netconf *netconf_start(struct core *c, char *err, size_t errlen)
     pthread_mutex_init(&n->stores_mu, NULL);
     nc_set_print_clb_session(nc_log);
     nc_verbosity(NC_VERB_WARNING);
+    if (nc_guard_init()) {
+        snprintf(err, errlen, "NETCONF: libyang's lyd_parse_op cannot be found (nc_guard.c)");
+        netconf_stop(n);
+        return NULL;
+    }
     if (load_modules(n, err, errlen) || init_server(n) || !(n->ps = nc_ps_new()) ||
         ensure_host_key(n, err, errlen) || load_users(n, err, errlen) ||
         setup_endpoint(n, err, errlen) ||
