@@ -30,8 +30,8 @@ static parse_op_fn real_parse_op;
 static bool qualified(const xmlNode *n)
 {
     for (; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && (!n->ns || !n->ns->href || !*n->ns->href ||
-                                            !qualified(n->children)))
+        if (n->type == XML_ELEMENT_NODE &&
+            (!n->ns || !n->ns->href || !*n->ns->href || !qualified(n->children)))
             return false;
     return true;
 }
