@@ -128,6 +128,7 @@ build/fuzz/src/netconf/nc_yang.o: src/netconf/nc_yang.S $(YANG)
 	clang -c -o $@ $<
 
 build/fuzz/libvnfm.a: $(FUZZ_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h build/fuzz/libvnfm.a
