@@ -139,7 +139,12 @@ class Daemon:
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         self.proc = subprocess.Popen(self.args(), stdout=log, stderr=log, env=env)
         log.close()
-        wait_for(self.healthy, 20, what="vnfmd health at " + self.url)
+        try:
+            wait_for(self.healthy, 20, what="vnfmd health at " + self.url)
+        except AssertionError as e:
+            log = self.log()[-3000:]
+            self.abandon()
+            raise AssertionError("%s\nvnfmd log:\n%s" % (e, log)) from None
         with open(os.path.join(self.dir, "admin.token")) as f:
             self.token = f.read().strip()
         self.tag = self.get("/v0/version")[1]["instance"]
@@ -309,6 +314,16 @@ class Daemon:
             if self.tag:
                 self.purge_host()
             self.forget()
+
+    def abandon(self):
+        """A manager that never answered: it goes with what it made on the
+        host, so that no test leaves a vnfmd running for good."""
+        if self.proc and self.proc.poll() is None:
+            self.kill9()
+        self.tag = self.instance_tag()
+        if self.tag:
+            self.purge_host()
+        self.forget()
 
     def forget(self):
         """Removes the data dir for good, and so frees this manager's uids."""
