@@ -378,7 +378,7 @@ static int init_core(struct daemon *d)
     core_tx_begin(c);
     r = svc_bootstrap(c);
     if (r == 0)
-        r = runas_reconcile(c);
+        r = runas_open(c);
     if (r == 0)
         r = sites_init(c);
     if (r) {
@@ -463,6 +463,7 @@ static void cleanup(struct daemon *d)
     services_free(c->services);
     monitor_free(c->monitor);
     sites_close(c);
+    runas_close(c);
     hmap_done(&c->runs);
     hmap_done(&c->vis);
     bus_free(c->bus);
@@ -497,6 +498,8 @@ static int cleanup_instance(const char *tag)
             printf("%s VIM: %s\n", ops->name, report);
         }
     }
+    if (rc == 0) /* nothing of it runs any more: nothing uses its uids */
+        printf("sandbox uids: %d freed\n", runas_forget(tag));
     return rc;
 }
 

@@ -29,6 +29,7 @@ struct health;
 struct services;
 struct outbox;
 struct lc_observer;
+struct sandbox_base;
 
 #define TAG_LEN            6
 #define CORE_OBSERVERS_MAX 8 /* lcm/observe.h */
@@ -40,6 +41,7 @@ struct core {
     char tag[TAG_LEN + 1]; /* instance tag, in every name this manager creates on a host */
     char *admin_hash;      /* SHA-256 hex of the admin token */
     uid_t uid_next;        /* where runas_claim() looks first */
+    struct sandbox_base *script_base; /* what tenant scripts start from (core/runas.h) */
     int64_t started_ms;
 
     struct wpool *prov; /* provisioning: VIM calls (seed para 54) */

@@ -27,13 +27,18 @@ static void reg_path(uid_t uid, char *buf, size_t len)
     snprintf(buf, len, "%s/%u", RUNAS_REGISTRY, (unsigned)uid);
 }
 
-static bool reg_ours(const struct core *c, const char *path)
+static bool reg_holds(const char *tag, const char *path)
 {
     char *text = NULL;
-    bool ours = read_file(path, 64, &text, NULL) == 0 && strcmp(text, c->tag) == 0;
+    bool ours = read_file(path, 64, &text, NULL) == 0 && strcmp(text, tag) == 0;
 
     free(text);
     return ours;
+}
+
+static bool reg_ours(const struct core *c, const char *path)
+{
+    return reg_holds(c->tag, path);
 }
 
 /* Creates the claim of uid, with our tag in it from the first moment
@@ -164,7 +169,7 @@ static void sweep(struct core *c, const struct held *h)
         closedir(d);
 }
 
-int runas_reconcile(struct core *c)
+static int reconcile(struct core *c)
 {
     static const enum store_kind kinds[] = {STORE_TENANT, STORE_VI};
     struct held h = {NULL, 0};
@@ -189,6 +194,52 @@ int runas_reconcile(struct core *c)
         log_error("sandbox identities: %s", strerror(r < 0 ? -r : EIO));
     free(h.v);
     return r;
+}
+
+/* The namespace tenant scripts start from (util/sandbox.h): made once. */
+static const char *const *script_hidden(const struct core *c, const char *v[3])
+{
+    v[0] = c->cfg->data_dir;
+    v[1] = "/run/netns"; /* iproute2's network namespaces: nothing to copy */
+    v[2] = NULL;
+    return v;
+}
+
+int runas_open(struct core *c)
+{
+    const char *hidden[3], *step;
+    int r = reconcile(c);
+
+    if (r)
+        return r;
+    c->script_base = sandbox_base_new(script_hidden(c, hidden), &step);
+    if (!c->script_base) /* each script then prepares its own: slower, as safe */
+        log_warn("tenant scripts: no base mount namespace (%s: %s)", step, strerror(errno));
+    return 0;
+}
+
+void runas_close(struct core *c)
+{
+    sandbox_base_free(c->script_base);
+    c->script_base = NULL;
+}
+
+int runas_forget(const char *tag)
+{
+    DIR *d = opendir(RUNAS_REGISTRY);
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d))) {
+        char path[300];
+
+        snprintf(path, sizeof(path), "%s/%s", RUNAS_REGISTRY, e->d_name);
+        if (e->d_name[0] != '.' && reg_holds(tag, path) && unlink(path) == 0)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
 }
 
 /* ---- scripts ---- */
@@ -219,17 +270,20 @@ static bool in_dir(const char *dir, const char *script)
     return true;
 }
 
-const struct sandbox *runas_script(const struct config *cfg, const char *script, bool admin_wrote,
+const struct sandbox *runas_script(const struct core *c, const char *script, bool admin_wrote,
                                    uid_t tenant_uid, struct sandbox *sb)
 {
-    if (admin_wrote && in_dir(cfg->script_dir, script))
+    const char *hidden[3];
+
+    if (admin_wrote && in_dir(c->cfg->script_dir, script))
         return NULL;
+    script_hidden(c, hidden);
     *sb = (struct sandbox){.uid = tenant_uid,
                            .flags = SANDBOX_PRIVATE_TMP | SANDBOX_OWN_PIDS | SANDBOX_OWN_IPC,
                            .tmp_mb = SCRIPT_TMP_MB,
                            .nproc = SCRIPT_NPROC,
                            .cwd = "/tmp",
-                           /* iproute2's network namespaces: nothing to copy */
-                           .hidden = {cfg->data_dir, "/run/netns"}};
+                           .hidden = {hidden[0], hidden[1]},
+                           .base = c->script_base};
     return sb;
 }

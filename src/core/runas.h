@@ -8,7 +8,7 @@
  * tenant's deployments as the tenant's. Several managers may share a host,
  * so a uid is claimed host-wide too: a file named by the number in
  * RUNAS_REGISTRY holds the instance tag of the manager that claimed it. The
- * records are the truth; at start-up runas_reconcile() makes the registry
+ * records are the truth; at start-up runas_open() makes the registry
  * agree with them (claims a crash left without a record are freed).
  */
 #ifndef VNFM_RUNAS_H
@@ -25,8 +25,14 @@
 /* At start-up, inside a transaction: claims the uid of every VI and tenant
  * record, gives one to a record without (or whose uid another manager has
  * claimed meanwhile, after a reboot), and frees this manager's claims that
- * no record holds. 0 or a negative errno (logged). */
-int runas_reconcile(struct core *c);
+ * no record holds; prepares the mount namespace tenant scripts start from.
+ * 0 or a negative errno (logged). */
+int runas_open(struct core *c);
+void runas_close(struct core *c);
+
+/* vnfmd --cleanup TAG: frees every uid the dead instance tag claimed.
+ * Returns how many. */
+int runas_forget(const char *tag);
 
 /* Claims a free uid for a record that the open transaction writes with it
  * as "_uid". -ENOSPC when the whole range is taken. A transaction that
@@ -48,7 +54,7 @@ bool runas_policy_admin(const json_t *dep, const json_t *vnfd);
 /* The sandbox a script runs in, filled into *sb and returned; NULL when it
  * runs with the manager's rights: an admin wrote its reference and it lies
  * in --script-dir. Otherwise it runs as the tenant's uid. */
-const struct sandbox *runas_script(const struct config *cfg, const char *script, bool admin_wrote,
+const struct sandbox *runas_script(const struct core *c, const char *script, bool admin_wrote,
                                    uid_t tenant_uid, struct sandbox *sb);
 
 /* The uid kept in a record, 0 when it has none. */

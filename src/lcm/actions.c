@@ -84,10 +84,13 @@ static int run_one(struct actjob *j, const json_t *a)
     argv[0] = (char *)script;
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = (char *)json_string_value(json_array_get(args, i));
-    rq = (struct spawn_req){
-        argv,       j->envp,
-        j->input,   (unsigned)jv_int(a, "timeout_s", 60) * 1000,
-        OUTPUT_MAX, runas_script(j->c->cfg, script, j->admin_wrote, j->tenant_uid, &sb)};
+    rq = (struct spawn_req){.argv = argv,
+                            .envp = j->envp,
+                            .input = j->input,
+                            .timeout_ms = (unsigned)jv_int(a, "timeout_s", 60) * 1000,
+                            .out_max = OUTPUT_MAX,
+                            .sandbox =
+                                runas_script(j->c, script, j->admin_wrote, j->tenant_uid, &sb)};
     r = spawn_run(&rq, &out, &status);
     free(argv);
     if (r == -ETIMEDOUT)

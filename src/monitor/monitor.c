@@ -138,8 +138,8 @@ static struct probe_target *make_target(struct monitor *m, const struct mseries 
     snprintf(t->deployment, sizeof(t->deployment), "%s", se->d->id);
     snprintf(t->metric, sizeof(t->metric), "%s", se->metric);
     t->spec = json_incref(se->spec);
-    t->sandbox = runas_script(m->c->cfg, jv_str(se->spec, "script", ""), se->admin,
-                              se->d->tenant_uid, &t->sb);
+    t->sandbox =
+        runas_script(m->c, jv_str(se->spec, "script", ""), se->admin, se->d->tenant_uid, &t->sb);
     if (site && site->vim) { /* open until the manager stops (lcm/sites.h) */
         t->vim_ops = site->ops;
         t->vim = site->vim;

@@ -396,7 +396,7 @@ static const struct sandbox *script_sandbox(struct core *c, const json_t *dep, c
     json_t *vnfd = core_load(c, STORE_VNFD, doc_str(dep, "vnfd"));
     json_t *tenant = core_load(c, STORE_TENANT, doc_str(dep, "tenant"));
     const struct sandbox *r =
-        runas_script(c->cfg, script, runas_policy_admin(dep, vnfd), runas_uid(tenant), sb);
+        runas_script(c, script, runas_policy_admin(dep, vnfd), runas_uid(tenant), sb);
 
     json_decref(vnfd);
     json_decref(tenant);

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mount.h>
@@ -48,7 +50,8 @@ const char *sandbox_cap_name(int n)
 
 int sandbox_clone_flags(const struct sandbox *sb)
 {
-    return CLONE_NEWNS | (sb->flags & SANDBOX_OWN_PIDS ? CLONE_NEWPID : 0) |
+    /* with a base, the child makes its namespace as a copy of that */
+    return (sb->base ? 0 : CLONE_NEWNS) | (sb->flags & SANDBOX_OWN_PIDS ? CLONE_NEWPID : 0) |
            (sb->flags & SANDBOX_OWN_IPC ? CLONE_NEWIPC : 0);
 }
 
@@ -79,13 +82,13 @@ static void tmpfs_opts(char *buf, const char *mode, unsigned mb)
     strcpy(buf, "m");
 }
 
-/* Detaches whatever is mounted on path (the netns mounts of other VIs
- * under /run/netns, say, which the namespace would otherwise keep a copy
- * of) and covers it with an empty tmpfs. A path that no longer exists is
- * under an earlier cover already. */
-static int cover(const char *path, const char *opts, const char **step)
+/* Covers path with an empty tmpfs, after detaching whatever is mounted
+ * there when asked (the netns mounts of other VIs under /run/netns, say,
+ * which the namespace would otherwise keep copies of). A path that no
+ * longer exists is under an earlier cover already. */
+static int cover(const char *path, const char *opts, bool detach, const char **step)
 {
-    for (int i = 0; i < 8 && umount2(path, MNT_DETACH) == 0; i++)
+    for (int i = 0; detach && i < 8 && umount2(path, MNT_DETACH) == 0; i++)
         ;
     if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0 || errno == ENOENT)
         return 0;
@@ -122,7 +125,7 @@ static int private_tmp(const struct sandbox *sb, const char **step)
 
     tmpfs_opts(opts, "1777", sb->tmp_mb ? sb->tmp_mb : 64);
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        int r = cover(dirs[i], opts, step);
+        int r = cover(dirs[i], opts, false, step);
 
         if (r)
             return r;
@@ -150,15 +153,51 @@ static int rebind(const struct sandbox *sb, const int *fds, int n, const char **
     return 0;
 }
 
-static int setup_mounts(const struct sandbox *sb, const char **step)
+/* What every sandbox hiding the same directories starts from: the
+ * host's mounts as a slave (unmounts on the host still reach it, nothing
+ * of it reaches the host), read-only, the hidden directories emptied. In
+ * the child's own namespace without a base, in the base's once with one:
+ * detaching and the copy of many mounts are what a spawn pays most for. */
+static int host_view(const char *const *hidden, const char **step)
 {
     struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
-    int fds[SANDBOX_MAX_PATHS], n, r = 0;
     char opts[64];
+    int r = 0;
 
-    /* unmounts on the host still reach us; nothing of ours reaches it */
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         return fail(step, "make the mount namespace a slave");
+    if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+        return fail(step, "make / read-only");
+    tmpfs_opts(opts, "0755", 1);
+    for (int i = 0; i < SANDBOX_MAX_PATHS && hidden[i] && r == 0; i++)
+        r = cover(hidden[i], opts, true, step);
+    return r;
+}
+
+/* A copy of the base's namespace, read-only again (for what reached the
+ * base from the host since it was made), with covers of its own over the
+ * hidden directories, in which its writable ones get their mount points. */
+static int from_base(const struct sandbox *sb, const char **step)
+{
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+    char opts[64];
+    int r = 0;
+
+    if (setns(sb->base->fd, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0)
+        return fail(step, "enter the base mount namespace");
+    if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+        return fail(step, "make / read-only");
+    tmpfs_opts(opts, "0755", 1);
+    for (int i = 0; i < SANDBOX_MAX_PATHS && sb->hidden[i] && r == 0; i++)
+        r = cover(sb->hidden[i], opts, false, step);
+    return r;
+}
+
+static int setup_mounts(const struct sandbox *sb, const char **step)
+{
+    int fds[SANDBOX_MAX_PATHS], n, r = 0;
+
+    /* the writable directories, cloned while the host's are in sight */
     for (n = 0; n < SANDBOX_MAX_PATHS && sb->writable[n]; n++) {
         fds[n] = open_tree(AT_FDCWD, sb->writable[n],
                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -167,13 +206,7 @@ static int setup_mounts(const struct sandbox *sb, const char **step)
             goto close;
         }
     }
-    if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0) {
-        r = fail(step, "make / read-only");
-        goto close;
-    }
-    tmpfs_opts(opts, "0755", 1);
-    for (int i = 0; i < SANDBOX_MAX_PATHS && sb->hidden[i] && r == 0; i++)
-        r = cover(sb->hidden[i], opts, step);
+    r = sb->base ? from_base(sb, step) : host_view(sb->hidden, step);
     if (r == 0 && (sb->flags & SANDBOX_PRIVATE_TMP))
         r = private_tmp(sb, step);
     if (r == 0)
@@ -247,4 +280,62 @@ int sandbox_enter(const struct sandbox *sb, const char **step)
     if (sb->nproc && setrlimit(RLIMIT_NPROC, &nproc) < 0)
         return fail(step, "RLIMIT_NPROC");
     return drop_rights(sb, step);
+}
+
+/* ---- bases ---- */
+
+struct base_job {
+    const char *const *hidden;
+    int fd;
+    const char *step;
+};
+
+/* A thread of ours unshares its mount namespace (its fs_struct with it),
+ * prepares it, and keeps it alive by a descriptor when it ends. */
+static void *make_base(void *arg)
+{
+    struct base_job *j = arg;
+    int r = unshare(CLONE_NEWNS) < 0 ? fail(&j->step, "unshare") : host_view(j->hidden, &j->step);
+
+    j->fd = r ? r : open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (j->fd < 0 && !r)
+        j->fd = fail(&j->step, "open the namespace");
+    return NULL;
+}
+
+struct sandbox_base *sandbox_base_new(const char *const hidden[], const char **step)
+{
+    struct base_job j = {hidden, -1, NULL};
+    struct sandbox_base *b;
+    pthread_t th;
+    int r = pthread_create(&th, NULL, make_base, &j);
+
+    if (r) {
+        *step = "start a thread";
+        errno = r;
+        return NULL;
+    }
+    pthread_join(th, NULL);
+    if (j.fd < 0) {
+        *step = j.step;
+        errno = -j.fd;
+        return NULL;
+    }
+    b = malloc(sizeof(*b));
+    if (!b) {
+        close(j.fd);
+        *step = "malloc";
+        errno = ENOMEM;
+        return NULL;
+    }
+    b->fd = j.fd;
+    return b;
+}
+
+void sandbox_base_free(struct sandbox_base *b)
+{
+    if (!b)
+        return;
+    close(b->fd);
+    free(b);
 }

@@ -31,6 +31,11 @@ enum sandbox_flags {
     SANDBOX_HIDE_PIDS = 1 << 3,   /* /proc shows only the processes of its own uid */
 };
 
+/* A mount namespace prepared for many sandboxes (sandbox_base_new()). */
+struct sandbox_base {
+    int fd;
+};
+
 struct sandbox {
     uid_t uid;     /* never 0; gid the same number */
     uint64_t caps; /* capabilities kept, bit n = capability n (capabilities(7)) */
@@ -41,6 +46,10 @@ struct sandbox {
     /* absolute paths, NULL after the last one */
     const char *writable[SANDBOX_MAX_PATHS];
     const char *hidden[SANDBOX_MAX_PATHS];
+    /* made for these hidden directories, or NULL: the child then copies
+     * and prepares the caller's mount namespace itself, which costs a
+     * spawn more the more mounts the host has */
+    const struct sandbox_base *base;
 };
 
 /* The namespace flags for clone(2) of the child (CLONE_NEWNS, ...). */
@@ -50,6 +59,13 @@ int sandbox_clone_flags(const struct sandbox *sb);
  * Returns 0, or a negative errno with *step naming what failed ("mount
  * /tmp", "setresuid", ...). */
 int sandbox_enter(const struct sandbox *sb, const char **step);
+
+/* Prepares the mount namespace that the children of sandboxes hiding the
+ * given directories (NULL terminated) start from: the host's mounts,
+ * read-only, the hidden ones emptied, made once instead of in each child.
+ * NULL with errno and *step on failure. */
+struct sandbox_base *sandbox_base_new(const char *const hidden[], const char **step);
+void sandbox_base_free(struct sandbox_base *b);
 
 /* The number of a capability named like "net_raw" or "CAP_NET_RAW", or -1. */
 int sandbox_cap_find(const char *name);

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHILD_STACK (256 * 1024)
+#define CHILD_STACK (64 * 1024)
 
 pid_t spawn_clone(int (*fn)(void *arg), void *arg, int flags)
 {

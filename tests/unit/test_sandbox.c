@@ -98,10 +98,9 @@ static void identity_and_capabilities(void **state)
     sbuf_done(&out);
 }
 
-static void files(void **state)
+/* What a VNF of f sees of the files, from sb (base or not). */
+static void check_files(struct fixture *f, struct sandbox sb)
 {
-    struct fixture *f = *state;
-    struct sandbox sb = vnf_box(f);
     struct sbuf out = SBUF_INIT;
     char script[1024];
 
@@ -123,6 +122,25 @@ static void files(void **state)
     snprintf(script, sizeof(script), "%s\nx\n", f->root + 5); /* the way to its directory */
     assert_string_equal(sbuf_str(&out), script);
     assert_int_equal(access("/tmp/x", F_OK), -1);
+    sbuf_done(&out);
+}
+
+static void files(void **state)
+{
+    struct fixture *f = *state;
+    struct sandbox sb = vnf_box(f);
+    const char *hidden[] = {f->root, NULL}, *step;
+    struct sbuf out = SBUF_INIT;
+    char script[1024];
+
+    check_files(f, sb);
+    /* the same from a base prepared once (what the proc VIM and the tenant
+     * scripts use), twice: the base itself stays as it was */
+    sb.base = sandbox_base_new(hidden, &step);
+    assert_non_null(sb.base);
+    check_files(f, sb);
+    check_files(f, sb);
+    sandbox_base_free((struct sandbox_base *)sb.base);
     /* without covers: the writable directory's mount point is on the read-only host */
     sb = (struct sandbox){.uid = UID, .writable = {f->vi}};
     snprintf(script, sizeof(script), "touch %s/again && touch /tmp/x", f->vi);
