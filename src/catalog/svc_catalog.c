@@ -210,6 +210,30 @@ static int vnfd_owner(struct core *c, struct txn *t, const char **owner)
     return 0;
 }
 
+/* What only an admin's descriptor may ask for: capabilities for its VNF
+ * processes (docs/VNFD.md). */
+static int admin_only_fields(struct txn *t)
+{
+    const json_t *vdu;
+    size_t i;
+
+    if (t->who.admin)
+        return 0;
+    json_array_foreach(json_object_get(t->body, "vdus"), i, vdu)
+    {
+        char field[64];
+
+        if (json_array_size(json_object_get(vdu, "capabilities")) == 0)
+            continue;
+        snprintf(field, sizeof(field), "vdus[%zu].capabilities", i);
+        return result_fail(&t->res, 403, "forbidden", "field", field,
+                           "%s: only an admin may on-board a VNFD whose processes keep "
+                           "capabilities",
+                           field);
+    }
+    return 0;
+}
+
 void svc_vnfd_create(struct core *c, struct txn *t)
 {
     const char *id = jv_str(t->body, "id", "");
@@ -217,7 +241,7 @@ void svc_vnfd_create(struct core *c, struct txn *t)
     json_t *doc, *vdus, *v;
     size_t i;
 
-    if (vnfd_owner(c, t, &owner))
+    if (vnfd_owner(c, t, &owner) || admin_only_fields(t))
         return;
     doc = core_load(c, STORE_VNFD, id);
     if (doc) {

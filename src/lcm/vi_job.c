@@ -2,6 +2,7 @@
 #include "lcm/sites.h"
 #include "catalog/template.h"
 #include "catalog/vnfd.h"
+#include "core/runas.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/net4.h"
@@ -190,6 +191,8 @@ static void spec_make(struct vijob *j, struct vi_spec *spec)
                            : vnfd_vdu_vcpu_milli(j->vdu);
     spec->memory_bytes = (uint64_t)jv_int(j->rec, "memory_mb", vnfd_vdu_memory_mb(j->vdu)) << 20;
     spec->disk_bytes = (uint64_t)vnfd_vdu_disk_mb(j->vdu) << 20;
+    spec->uid = runas_uid(j->rec);
+    spec->admin_vnfd = j->admin_vnfd;
     fill_nic(j, spec);
 }
 
@@ -232,6 +235,17 @@ static json_t *dep_copy(const json_t *dep)
     return out;
 }
 
+/* Whether an admin on-boarded the deployment's VNFD: only then does its VI
+ * get what the VDU asks for beyond a tenant's rights. */
+static bool vnfd_admin(struct core *c, const json_t *dep)
+{
+    json_t *vnfd = core_load(c, STORE_VNFD, doc_str(dep, "vnfd"));
+    bool admin = runas_vnfd_admin(vnfd);
+
+    json_decref(vnfd);
+    return admin;
+}
+
 struct vijob *vijob_new(struct core *c, enum vi_action act, const json_t *dep, const json_t *vi,
                         char *err, size_t errlen)
 {
@@ -264,6 +278,7 @@ struct vijob *vijob_new(struct core *c, enum vi_action act, const json_t *dep, c
     j->vdu = json_deep_copy(vdu);
     j->rec = json_deep_copy(vi);
     vi_handle_from_doc(j->rec, &j->h);
+    j->admin_vnfd = vnfd_admin(c, dep);
     j->grace_ms = (unsigned)jv_int(vdu, "stop_grace_s", 5) * 1000;
     j->grace_override_ms = -1;
     fill_ready(j, vdu);

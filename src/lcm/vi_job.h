@@ -51,6 +51,7 @@ struct vijob {
     enum heal_policy heal;
     int grace_override_ms; /* >= 0: the operation's grace (operate, graceful terminate) */
     bool fresh;            /* never started: nothing of an earlier attempt to clear */
+    bool admin_vnfd;       /* an admin on-boarded the VNFD (core/runas.h) */
     /* VA_CREATE that goes on to start the VI when it succeeded (the
      * lifecycle engine journalled both before: lifecycle.c, fused_start) */
     bool then_start;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,30 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     if (flag == FTW_DP ? rmdir(path) : unlink(path))
         return errno == ENOENT ? 0 : -errno;
     return 0;
+}
+
+static uid_t chown_to;
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)flag;
+    (void)ftw;
+    if ((st->st_uid != chown_to || st->st_gid != chown_to) &&
+        lchown(path, chown_to, chown_to) < 0 && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
+int chown_tree(const char *path, uid_t uid)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* nftw(3) takes no argument */
+    int r;
+
+    pthread_mutex_lock(&mu);
+    chown_to = uid;
+    r = nftw(path, chown_one, 16, FTW_PHYS);
+    pthread_mutex_unlock(&mu);
+    return r;
 }
 
 int rm_rf(const char *path)

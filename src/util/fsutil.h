@@ -16,6 +16,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 int read_file(const char *path, size_t max, char **out, size_t *len);
 /* Writes a short string to an existing file, e.g. a cgroup or sysfs knob. */
 int write_knob(const char *path, const char *value);
+/* Gives path and everything beneath it to uid:uid, following no link. */
+int chown_tree(const char *path, uid_t uid);
 /* Removes path recursively; a missing path is not an error. */
 int rm_rf(const char *path);
 

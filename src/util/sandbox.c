@@ -18,7 +18,7 @@
 
 /* capabilities(7), in the kernel's order, four a line */
 /* clang-format off */
-static const char *const cap_names[] = {
+const char *const sandbox_cap_names[] = {
     "chown", "dac_override", "dac_read_search", "fowner",
     "fsetid", "kill", "setgid", "setuid",
     "setpcap", "linux_immutable", "net_bind_service", "net_broadcast",
@@ -29,23 +29,25 @@ static const char *const cap_names[] = {
     "lease", "audit_write", "audit_control", "setfcap",
     "mac_override", "mac_admin", "syslog", "wake_alarm",
     "block_suspend", "audit_read", "perfmon", "bpf",
-    "checkpoint_restore",
+    "checkpoint_restore", NULL,
 };
 /* clang-format on */
+
+#define N_CAPS ((int)(sizeof(sandbox_cap_names) / sizeof(sandbox_cap_names[0])) - 1)
 
 int sandbox_cap_find(const char *name)
 {
     if (strncasecmp(name, "cap_", 4) == 0)
         name += 4;
-    for (int i = 0; i < (int)(sizeof(cap_names) / sizeof(cap_names[0])); i++)
-        if (strcasecmp(name, cap_names[i]) == 0)
+    for (int i = 0; i < N_CAPS; i++)
+        if (strcasecmp(name, sandbox_cap_names[i]) == 0)
             return i;
     return -1;
 }
 
 const char *sandbox_cap_name(int n)
 {
-    return n >= 0 && n < (int)(sizeof(cap_names) / sizeof(cap_names[0])) ? cap_names[n] : NULL;
+    return n >= 0 && n < N_CAPS ? sandbox_cap_names[n] : NULL;
 }
 
 int sandbox_clone_flags(const struct sandbox *sb)

@@ -67,6 +67,9 @@ int sandbox_enter(const struct sandbox *sb, const char **step);
 struct sandbox_base *sandbox_base_new(const char *const hidden[], const char **step);
 void sandbox_base_free(struct sandbox_base *b);
 
+/* The capabilities' names, lower case without "cap_", in the kernel's
+ * order (capability n is sandbox_cap_names[n]), NULL terminated. */
+extern const char *const sandbox_cap_names[];
 /* The number of a capability named like "net_raw" or "CAP_NET_RAW", or -1. */
 int sandbox_cap_find(const char *name);
 /* The name of capability n ("net_raw"), or NULL. */

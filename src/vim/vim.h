@@ -93,6 +93,12 @@ struct vi_spec {
     unsigned vcpu_milli;   /* CPU limit, 1000 = one CPU */
     uint64_t memory_bytes; /* memory limit */
     uint64_t disk_bytes;   /* accounted by the core; drivers may enforce */
+    /* Who runs in the VI, for drivers that run its processes on the host
+     * (proc): the VI's own uid, also its gid (core/runas.h), and whether an
+     * admin on-boarded its VNFD, so that what the VDU asks for beyond a
+     * tenant's rights (proc: capabilities) is granted. */
+    uid_t uid;
+    bool admin_vnfd;
     unsigned n_nics;
     struct vi_nic nics[VIM_MAX_NICS];
 };

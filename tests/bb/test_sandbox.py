@@ -3,10 +3,13 @@ the exploits of the review, each through the real API of a real daemon,
 end in a refused request or a permission error inside the VNF or script,
 and the manager's files stay out of reach (docs/SECURITY.md "VNFs and
 tenant scripts")."""
+import json
 import os
+import shutil
+import sqlite3
 import unittest
 
-from vnfm import DaemonTest, wait_for
+from vnfm import DaemonTest, SCRATCH, VNFDS, http_get, pid_alive, slurp, wait_for
 from test_deploy import demo, script
 
 RANGE = range(1879048192, 1879113728)  # the default --sandbox-uids
@@ -48,17 +51,23 @@ class OnboardingTest(SandboxTest):
         self.d.ok("DELETE", "/v0/vnfds/day0-good", token=tok)
 
 
-def loot(d, victim_day0):
+def loot(d, victim_day0, end="exit 1"):
     """A shell that reports its uid, then tries to read the manager's files
     and another tenant's day-0 file and to write to the host."""
     return ("id -u; touch /etc/vnfm-pwned-%s; for f in %s/vnfm.db %s/admin.token %s; do "
-            "cat $f >/dev/null && echo STOLE $f; done; cat %s; exit 1"
-            % (d.tag, d.dir, d.dir, victim_day0, victim_day0))
+            "cat $f >/dev/null && echo STOLE $f; done; cat %s; %s"
+            % (d.tag, d.dir, d.dir, victim_day0, victim_day0, end))
 
 
-class TenantScriptTest(SandboxTest):
-    """Custom actions, script probes and rule script actions of a tenant run
-    sandboxed as the tenant's own uid."""
+def proc_status(pid):
+    """The fields of /proc/PID/status."""
+    return dict((k, v.strip()) for k, v in
+                (l.split(":", 1) for l in slurp("/proc/%d/status" % pid).splitlines()))
+
+
+class VictimTest(SandboxTest):
+    """A tenant "acme" with a token, and another tenant's deployment with a
+    password in its day-0 file, that every test of the class attacks."""
 
     @classmethod
     def setUpClass(cls):
@@ -71,6 +80,7 @@ class TenantScriptTest(SandboxTest):
         cls.victim_day0 = os.path.join(cls.d.dir, "vi", vi["id"], "demo.conf")
         with open(cls.victim_day0) as f:
             assert "s3cret-pw" in f.read()
+        cls.victim_pid = vi["pid"]
 
     def tearDown(self):
         deps = self.d.get("/v0/deployments")[1]["deployments"]
@@ -95,6 +105,11 @@ class TenantScriptTest(SandboxTest):
         self.assertIn("Read-only file system", text)
         self.assertFalse(os.path.exists("/etc/vnfm-pwned-" + self.d.tag))
         return uids[0]
+
+
+class TenantScriptTest(VictimTest):
+    """Custom actions, script probes and rule script actions of a tenant run
+    sandboxed as the tenant's own uid."""
 
     def test_custom_action_with_args(self):
         v = demo("evil-action")
@@ -191,6 +206,146 @@ class TenantScriptTest(SandboxTest):
                 self.d.ok("DELETE", "/v0/tokens/" + tok["id"])
         self.d.ok("DELETE", "/v0/tenants/short-lived")
         self.assertEqual(self.d.claims(), before)
+
+
+class VnfTest(VictimTest):
+    """Every VNF process runs as its VI's own uid, without capabilities
+    unless an admin's descriptor asks for them, in its own mount namespace
+    where its VI directory is writable, the host read-only, and the
+    manager's data directory and the other VIs' directories invisible."""
+
+    def shell_vnf(self, vnfd_id, shell, **vdu):
+        """demo whose command runs shell first (its output in out.txt of
+        the VI's directory), then serves."""
+        return demo(vnfd_id, command=[
+            "/bin/sh", "-c", "(%s) > {{day0_dir}}/out.txt 2>&1; exec vnf-demo --listen "
+            "{{ip}}:8080 --config {{day0_dir}}/demo.conf" % shell], **vdu)
+
+    def vi_dir(self, vi):
+        return os.path.join(self.d.dir, "vi", vi["id"])
+
+    def test_vnf_command_is_sandboxed(self):
+        shell = loot(self.d, self.victim_day0, end="") + (
+            "kill -9 %d; ls /proc | grep -c '^[0-9]'; ls -A /run/netns | wc -l; echo mine > mine"
+            % self.victim_pid)
+        self.d.onboard(self.shell_vnf("evil-vnf", shell), token=self.tok)
+        self.d.deploy("evil4", "evil-vnf", token=self.tok)
+        [vi] = self.d.deployment("evil4")["vis"]
+        out = slurp(os.path.join(self.vi_dir(vi), "out.txt"))
+        uid = self.assertSandboxed(out)
+        # another VNF cannot be signalled, nor seen; no namespace either
+        self.assertIn("kill: Operation not permitted", out)
+        self.assertTrue(pid_alive(self.victim_pid))
+        procs, netns = out.split()[-2:]
+        self.assertLessEqual(int(procs), 4, out)  # its two shells, ls and grep
+        self.assertEqual(netns, "0", out)
+        # what the host sees of it: its uid, no capability, no way to gain one
+        st = proc_status(vi["pid"])
+        self.assertEqual(st["Uid"].split(), [str(uid)] * 4)
+        self.assertEqual(st["Gid"].split(), [str(uid)] * 4)
+        self.assertEqual(st["Groups"], "")
+        for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            self.assertEqual(int(st[cap], 16), 0, cap)
+        self.assertEqual(st["NoNewPrivs"], "1")
+        self.assertNotEqual(os.readlink("/proc/%d/ns/mnt" % vi["pid"]),
+                            os.readlink("/proc/self/ns/mnt"))
+        # its directory and day-0 files are its own; the victim's are another uid's
+        vi_dir = self.vi_dir(vi)
+        self.assertEqual((os.stat(vi_dir).st_uid, os.stat(vi_dir).st_gid), (uid, uid))
+        conf = os.stat(os.path.join(vi_dir, "demo.conf"))
+        self.assertEqual((conf.st_uid, conf.st_mode & 0o777), (uid, 0o600))
+        self.assertEqual(os.stat(os.path.join(vi_dir, "mine")).st_uid, uid)
+        self.assertNotEqual(os.stat(self.victim_day0).st_uid, uid)
+        self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
+
+    def test_capabilities_only_from_an_admin(self):
+        v = demo("caps", capabilities=["net_raw"])
+        self.assertError(self.d.post("/v0/vnfds", v, token=self.tok), 403,
+                         field="vdus[0].capabilities")
+        self.assertError(self.d.post("/v0/vnfds", demo("caps-bad", capabilities=["root"])), 400,
+                         field="vdus[0].capabilities[0]")
+        self.d.ok("POST", "/v0/vnfds", v)  # global: the tenant deploys it
+        self.d.deploy("caps1", "caps", token=self.tok)
+        [vi] = self.d.deployment("caps1")["vis"]
+        st = proc_status(vi["pid"])
+        for cap in ("CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            self.assertEqual(int(st[cap], 16), 1 << 13, cap)  # CAP_NET_RAW, and nothing else
+        self.assertNotEqual(st["Uid"].split()[0], "0")
+
+    def test_samples_work(self):
+        """nginx and haproxy load balancers (examples/vnfds) in front of a
+        vnf-demo, each VNF as its own uid, binding port 80 without a
+        capability. (snmpd on 161: test_monitor.)"""
+        self.d.onboard(demo("backend"))
+        self.d.deploy("backend1", "backend", params={"greeting": "from-the-backend"})
+        [be] = self.d.deployment("backend1")["vis"]
+        uids = {be["pid"]: proc_status(be["pid"])["Uid"].split()[0]}
+        for name in ("nginx-lb", "haproxy-lb"):
+            if not shutil.which(name.split("-")[0]):
+                continue
+            self.d.onboard(name)
+            self.d.deploy(name + "1", name, params={"backends": ["%s:8080" % be["ip"]]})
+            [lb] = self.d.deployment(name + "1")["vis"]
+            status, body = http_get("http://%s/" % lb["ip"])
+            self.assertEqual(status, 200)
+            self.assertIn("from-the-backend", body)
+            uids[lb["pid"]] = proc_status(lb["pid"])["Uid"].split()[0]
+        self.assertNotIn("0", uids.values())
+        self.assertEqual(len(set(uids.values())), len(uids), uids)  # one uid per VI
+
+    def test_planted_links_are_not_followed(self):
+        """The VNF owns its directory: at its first start it replaces its
+        console.log, and a directory of its day-0 files, with links to the
+        host's files. A heal starts it again: the manager writes through
+        neither link, it replaces them."""
+        target = os.path.join(SCRATCH, "planted-%s" % self.d.tag)
+        os.makedirs(target, exist_ok=True)
+        with open(os.path.join(target, "console.log"), "w") as f:
+            f.write("original\n")
+        try:
+            for name, plant in (("log", "ln -sf %s/console.log console.log" % target),
+                                ("etc", "rm -rf etc; ln -s %s etc" % target)):
+                v = demo("planter-" + name, command=[
+                    "/bin/sh", "-c", "[ -e planted ] || { touch planted; %s; }; exec vnf-demo "
+                    "--listen {{ip}}:8080 --config {{day0_dir}}/demo.conf" % plant])
+                v["vdus"][0]["day0"].append({"path": "etc/app.conf", "template": "written"})
+                self.d.onboard(v, token=self.tok)
+                self.d.deploy("plant-" + name, "planter-" + name, token=self.tok)
+                [vi] = self.d.deployment("plant-" + name)["vis"]
+                self.assertTrue(os.path.islink(os.path.join(self.vi_dir(vi), name if name == "etc"
+                                                            else "console.log")))
+                op = self.d.ok("POST", "/v0/deployments/plant-%s/heal" % name,
+                               {"vi": vi["id"]}, token=self.tok)
+                op = self.d.wait_op(op["id"])
+                self.assertEqual(op["state"], "completed", op)
+                [vi] = self.d.deployment("plant-" + name)["vis"]
+                self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
+                # the links were replaced, not followed; what replaced them is the VNF's
+                vi_dir = self.vi_dir(vi)
+                for path in ("console.log", "etc", "etc/app.conf"):
+                    self.assertFalse(os.path.islink(os.path.join(vi_dir, path)), path)
+                uid = int(proc_status(vi["pid"])["Uid"].split()[0])
+                self.assertEqual(os.stat(os.path.join(vi_dir, "etc/app.conf")).st_uid, uid)
+            self.assertEqual(os.listdir(target), ["console.log"])
+            self.assertEqual(slurp(os.path.join(target, "console.log")), "original\n")
+        finally:
+            shutil.rmtree(target)
+
+    def test_adoption_checks_the_recorded_uid(self):
+        """After a kill -9 of the manager the VNF is adopted: same pid, same
+        start time, and the uid its record names."""
+        self.d.onboard(demo("adopted"), token=self.tok)
+        self.d.deploy("adopted1", "adopted", token=self.tok)
+        [vi] = self.d.deployment("adopted1")["vis"]
+        uid = proc_status(vi["pid"])["Uid"].split()[0]
+        self.d.kill9()
+        self.d.restart()
+        [again] = self.d.deployment("adopted1")["vis"]
+        self.assertEqual((again["state"], again["pid"], again["restarts"]),
+                         ("running", vi["pid"], vi["restarts"]))
+        self.assertEqual(proc_status(vi["pid"])["Uid"].split()[0], uid)
+        self.assertIn(int(uid), self.d.claims())
+        self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,8 @@ static void vi_init(struct env *e, struct vi *v, unsigned host, const char *cmd)
         json_pack("[[s, s], [s, s]]", "app.conf", "greeting=hello\n", "sub/deeper.conf", "x=1\n");
     v->spec.vcpu_milli = 200;
     v->spec.memory_bytes = 32u << 20;
+    /* its own uid: one above vnfmd's default range, which no manager hands out */
+    v->spec.uid = 1879113728u + (unsigned)getpid() % 4096;
     v->spec.n_nics = 1;
     snprintf(v->spec.nics[0].bridge, sizeof(v->spec.nics[0].bridge), "%s", e->bridge);
     snprintf(v->spec.nics[0].ifname, sizeof(v->spec.nics[0].ifname), "eth0");
@@ -542,11 +544,44 @@ static void proc_day0_files_follow_no_link(void **state)
     assert_true(sh("test -d %s/sub -a ! -L %s/sub -a -f %s/sub/deeper.conf", vdir, vdir, vdir));
     assert_true(sh("test \"$(stat -c %%h %s/console.log)\" = 1", vdir));
     assert_true(sh("test \"$(stat -c %%a %s/app.conf)\" = 600", vdir));
+    /* the VNF's, as its directory and what is made for its files */
+    assert_true(
+        sh("test \"$(stat -c %%u:%%g %s %s/app.conf %s/sub %s/sub/deeper.conf | sort -u)\" = "
+           "%u:%u",
+           vdir, vdir, vdir, vdir, v.spec.uid, v.spec.uid));
     vi_gone(e, &v);
     assert_false(sh("test -e %s", vdir));
     assert_true(sh("test -f %s", victim));
     free(vdir);
     free(victim);
+    vi_done(&v);
+}
+
+/* The VNF runs as its VI's uid, sandboxed (util/sandbox.h); adoption (the
+ * status after a restart of the manager) takes a process of another uid
+ * with the same pid and start time for gone (issue 10). */
+static void proc_vnf_runs_as_its_uid(void **state)
+{
+    struct env *e = *state;
+    json_t *other;
+    struct vi v;
+    pid_t pid;
+
+    vi_init(e, &v, 51, "exec sleep 100");
+    vi_up(e, &v);
+    pid = (pid_t)json_integer_value(json_object_get(v.h.ref, "pid"));
+    assert_true(sh("grep -q '^Uid:.%u.%u.%u.%u$' /proc/%d/status", v.spec.uid, v.spec.uid,
+                   v.spec.uid, v.spec.uid, (int)pid));
+    assert_true(sh("grep -q '^CapEff:.0000000000000000$' /proc/%d/status", (int)pid));
+    assert_true(sh("grep -q '^NoNewPrivs:.1$' /proc/%d/status", (int)pid));
+    assert_int_equal(state_of(e, &v.h), VI_RUNNING);
+    other = json_deep_copy(v.h.ref);
+    json_object_set_new(other, "uid", json_integer(v.spec.uid + 1));
+    v.h.ref = other;
+    assert_int_not_equal(state_of(e, &v.h), VI_RUNNING);
+    v.h.ref = v.ref;
+    json_decref(other);
+    vi_gone(e, &v);
     vi_done(&v);
 }
 
@@ -563,6 +598,7 @@ int main(void)
         cmocka_unit_test(proc_full_bridge_grows_a_leaf),
         cmocka_unit_test(proc_close_removes_an_empty_bridge),
         cmocka_unit_test(proc_day0_files_follow_no_link),
+        cmocka_unit_test(proc_vnf_runs_as_its_uid),
     };
     const struct CMUnitTest sim_tests[] = {
         cmocka_unit_test(contract_life_is_idempotent),

@@ -1,4 +1,5 @@
 #include "vim/proc/netns.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 
 #include <errno.h>
@@ -178,4 +179,11 @@ int netns_run(int fd, int (*fn)(void *arg), void *arg)
         return -r;
     pthread_join(th, NULL);
     return a.ret;
+}
+
+int netns_unprivileged(void)
+{
+    int r = write_knob("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+
+    return r ? r : write_knob("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
 }

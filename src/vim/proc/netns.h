@@ -19,5 +19,9 @@ int netns_delete(const char *name);
 /* Runs fn(arg) on a thread that has joined the namespace of fd, and
  * returns what fn returned. */
 int netns_run(int fd, int (*fn)(void *arg), void *arg);
+/* Called inside a VI's namespace: its processes, which run unprivileged,
+ * may bind every port (snmpd on 161) and use ICMP echo sockets (ping),
+ * without a capability; both settings are the namespace's own. */
+int netns_unprivileged(void);
 
 #endif

@@ -1,8 +1,9 @@
 /* A VI's directory, DATA_DIR/vi/ID (proc_internal.h): its day-0 files and
- * console.log. The VNF runs with it as its working directory and may put
- * anything there, links included, so the manager never follows a name in
- * it: every step is an openat(2) with O_NOFOLLOW relative to the fd of the
- * directory above, and a day-0 file is written to a new file that then
+ * console.log. The VNF runs with it as its working directory, owns it and
+ * everything the manager writes in it (as its VI's uid: it reads its day-0
+ * files and writes beside them), and may put anything there, links
+ * included, so the manager never follows a name in it: every step is an openat(2) with O_NOFOLLOW
+ * relative to the fd of the directory above, and a day-0 file is written to a new file that then
  * replaces the name (renameat), so that neither a symbolic nor a hard link
  * planted by the VNF makes the manager write anywhere else (issue 10).
  */
@@ -24,20 +25,38 @@ char *vi_dir_path(const struct proc_vim *v, const char *vi)
     return xasprintf("%s/vi/%s", v->data_dir, vi);
 }
 
-/* The subdirectory name of dfd, made when missing; whatever else has that
- * name (a link, a file) is replaced. Returns an fd or -errno. */
-static int subdir(int dfd, const char *name)
+/* Gives the directory fd to uid (gid the same), unless uid is 0. */
+static int give(int fd, uid_t uid)
 {
-    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
 
-    if (fd >= 0 || (errno != ENOENT && errno != ELOOP && errno != ENOTDIR))
-        return fd >= 0 ? fd : -errno;
-    if (errno != ENOENT && unlinkat(dfd, name, 0) < 0)
+    if (!uid || (fstat(fd, &st) == 0 && st.st_uid == uid && st.st_gid == uid))
+        return 0;
+    return fchown(fd, uid, uid) < 0 ? -errno : 0;
+}
+
+/* The subdirectory name of dfd, made when missing and given to uid;
+ * whatever else has that name (a link, a file) is replaced. Returns an fd
+ * or -errno. */
+static int subdir(int dfd, const char *name, uid_t uid)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r;
+
+    if (fd < 0 && (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)) {
+        if (errno != ENOENT && unlinkat(dfd, name, 0) < 0)
+            return -errno;
+        if (mkdirat(dfd, name, 0750) < 0 && errno != EEXIST)
+            return -errno;
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0)
         return -errno;
-    if (mkdirat(dfd, name, 0750) < 0 && errno != EEXIST)
-        return -errno;
-    fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    return fd >= 0 ? fd : -errno;
+    r = give(fd, uid);
+    if (r) {
+        close(fd);
+        return r;
+    }
+    return fd;
 }
 
 int vi_dir_open(const struct proc_vim *v, const char *vi)
@@ -53,9 +72,27 @@ int vi_dir_open(const struct proc_vim *v, const char *vi)
     free(top);
     if (dfd < 0)
         return -errno;
-    fd = subdir(dfd, vi);
+    fd = subdir(dfd, vi, 0);
     close(dfd);
     return fd;
+}
+
+int vi_dir_give(const struct proc_vim *v, int dfd, const char *vi, uid_t uid)
+{
+    struct stat st;
+    char *path;
+    int r;
+
+    if (fstat(dfd, &st) < 0)
+        return -errno;
+    if (st.st_uid == uid)
+        return 0;
+    /* an earlier VNF of another uid (a manager before the sandbox, as root)
+     * wrote here: all of it becomes this VI's, once */
+    path = vi_dir_path(v, vi);
+    r = chown_tree(path, uid);
+    free(path);
+    return r;
 }
 
 /* Whether rel is a path of names inside the directory: no empty name, no
@@ -78,8 +115,9 @@ static bool plain_path(const char *rel)
     return true;
 }
 
-/* Writes content to name in dfd: a new file, then renamed over the name. */
-static int put_file(int dfd, const char *name, const char *content)
+/* Writes content to name in dfd: a new file of uid's, then renamed over
+ * the name. */
+static int put_file(int dfd, const char *name, const char *content, uid_t uid)
 {
     char tmp[32];
     size_t len = strlen(content), off = 0;
@@ -97,6 +135,8 @@ static int put_file(int dfd, const char *name, const char *content)
         else if (n > 0)
             off += (size_t)n;
     }
+    if (r == 0 && uid && fchown(fd, uid, uid) < 0)
+        r = -errno;
     if (close(fd) < 0 && r == 0)
         r = -errno;
     if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
@@ -107,7 +147,7 @@ static int put_file(int dfd, const char *name, const char *content)
 }
 
 /* One day-0 file at rel below dfd. */
-static int put_path(int dfd, const char *rel, const char *content)
+static int put_path(int dfd, const char *rel, const char *content, uid_t uid)
 {
     char *path = xstrdup(rel), *name = path, *slash;
     int fd = dup(dfd), r = fd < 0 ? -errno : 0;
@@ -116,21 +156,22 @@ static int put_path(int dfd, const char *rel, const char *content)
         int sub;
 
         *slash = '\0';
-        sub = subdir(fd, name);
+        sub = subdir(fd, name, uid);
         close(fd);
         fd = sub;
         r = sub < 0 ? sub : 0;
         name = slash + 1;
     }
     if (r == 0)
-        r = put_file(fd, name, content);
+        r = put_file(fd, name, content, uid);
     if (fd >= 0)
         close(fd);
     free(path);
     return r;
 }
 
-int vi_files_write(int dfd, const json_t *files, const char *vi_name, struct vim_err *err)
+int vi_files_write(int dfd, const json_t *files, uid_t uid, const char *vi_name,
+                   struct vim_err *err)
 {
     const json_t *f;
     size_t i;
@@ -144,7 +185,7 @@ int vi_files_write(int dfd, const json_t *files, const char *vi_name, struct vim
         if (!rel || !content || !plain_path(rel))
             return proc_fail(err, -EINVAL, "%s: day-0 file '%s': not a path inside the VI", vi_name,
                              rel ? rel : "?");
-        r = put_path(dfd, rel, content);
+        r = put_path(dfd, rel, content, uid);
         if (r)
             return proc_fail(err, r, "%s: day-0 file %s", vi_name, rel);
     }

@@ -11,12 +11,14 @@
 #include <sys/types.h>
 
 struct slots;
+struct sandbox_base;
 
 struct proc_vim {
     char site[64];
     char tag[16];
     char bridge[16];
     char *data_dir, *cmd_path;
+    struct sandbox_base *sandbox_base; /* what VNFs' mount namespaces copy, or NULL */
     uint32_t gateway;
     unsigned prefix_len;
     struct cgroups cg;
@@ -30,6 +32,7 @@ struct pref {
     pid_t pid;      /* the VI's main process, 0 = not started */
     uint64_t start; /* its start time (field 22 of /proc/PID/stat): a reused pid is not it */
     uint32_t addr;  /* eth0's address, 0 = unknown */
+    uid_t uid;      /* what it runs as (vi_spec.uid): a process of another uid is not it */
 };
 
 void pref_of(const struct vi_handle *h, struct pref *p);
@@ -52,8 +55,8 @@ int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h
                struct vi_out *out, struct vim_err *err);
 /* vim_ops.exit_fd: a pidfd of the VI's main process. */
 int proc_exit_fd(void *data, const struct vi_handle *h);
-/* Whether the VI's main process still runs (same start time; a zombie
- * leader whose other threads still run counts as running). */
+/* Whether the VI's main process still runs (same start time and uid; a
+ * zombie leader whose other threads still run counts as running). */
 bool proc_main_alive(const struct pref *p);
 
 /* ---- the VI's directory (proc_files.c) ---- */
@@ -63,9 +66,14 @@ char *vi_dir_path(const struct proc_vim *v, const char *vi);
 /* Opens the VI's directory, made when missing, without following a link:
  * an O_DIRECTORY fd or -errno. */
 int vi_dir_open(const struct proc_vim *v, const char *vi);
+/* Gives the VI's directory (dfd) to uid, with everything in it when it
+ * was another's. */
+int vi_dir_give(const struct proc_vim *v, int dfd, const char *vi, uid_t uid);
 /* Writes the day-0 files ([[path, content], ...]) below dfd, mode 0600,
- * never through a link the VNF put in their way. */
-int vi_files_write(int dfd, const json_t *files, const char *vi_name, struct vim_err *err);
+ * owned by uid (unless 0) like the directories made for them, never
+ * through a link the VNF put in their way. */
+int vi_files_write(int dfd, const json_t *files, uid_t uid, const char *vi_name,
+                   struct vim_err *err);
 /* console.log in dfd for appending: a regular file of its own. fd or -errno. */
 int vi_console_open(int dfd);
 /* The last lines of the VI's console.log, '|' between them ("" without). */

@@ -93,6 +93,8 @@ static int slot_inside(void *arg)
     struct slot *s = arg;
     int lo = nl_ifindex("lo"), r = lo > 0 ? nl_link_set(lo, true, 0) : lo;
 
+    if (r == 0)
+        r = netns_unprivileged();
     s->eth_idx = nl_ifindex("eth0");
     if (r == 0 && s->eth_idx < 0)
         r = s->eth_idx;

@@ -1,14 +1,15 @@
 /* The processes of the proc VIM (proc_internal.h): starting a VI's process
- * in what create() made, and knowing it again by pid and start time.
+ * in what create() made, and knowing it again by pid, start time and uid.
  *
  * The child is started the way posix_spawn(3) starts one (util/spawn.h
  * spawn_clone): it shares the manager's memory until it execs, so nothing of
  * the manager's large, many-threaded address space is copied, and an exec
  * failure comes back at once. In the child: its cgroups, its session, its
  * network namespace, its directory and console, then its identity (the one
- * place where who the VNF runs as is decided), then exec. */
+ * place where who the VNF runs as is decided: its sandbox), then exec. */
 #include "util/fsutil.h"
 #include "util/mem.h"
+#include "util/sandbox.h"
 #include "util/sbuf.h"
 #include "util/spawn.h"
 #include "vim/proc/cgroup.h"
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,11 +77,26 @@ static bool group_ended(pid_t pid)
     return ended;
 }
 
+/* The real uid of pid (the "Uid:" line of /proc/PID/status), or -1. */
+static long proc_uid(pid_t pid)
+{
+    char path[64], *text = NULL, *p;
+    long uid = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (read_file(path, 16384, &text, NULL) == 0 && (p = strstr(text, "\nUid:")))
+        uid = strtol(p + 5, NULL, 10);
+    free(text);
+    return uid;
+}
+
 bool proc_main_alive(const struct pref *p)
 {
     struct pstat ps;
 
     if (p->pid <= 0 || proc_stat(p->pid, &ps) || ps.start != p->start)
+        return false;
+    if (p->uid && proc_uid(p->pid) != (long)p->uid)
         return false;
     /* a zombie leader whose other threads still run is running */
     return (ps.state != 'Z' && ps.state != 'X') || !group_ended(p->pid);
@@ -181,16 +198,38 @@ struct child {
     const char *path;
     char **argv, **envp;
     struct rlimit nofile; /* the usual soft limit of open files */
-    int err;              /* set by the child when it cannot exec */
+    struct sandbox sb;
+    int err;          /* set by the child when it cannot exec */
+    const char *step; /* and what it was doing */
 };
 
-/* Who the VNF runs as. Today the manager's own identity; the place where a
- * VNF is given an identity of its own (uid, gid, capabilities, its mount
- * namespace) before it execs. 0 or -errno, raw system calls only. */
-static int child_identity(const struct child *x)
+/* Who the VNF runs as (docs/VIM_PROC.md "The sandbox"): its VI's own uid
+ * and gid, no capabilities but those an admin's VNFD asks for, no way to
+ * gain one; its own mount namespace, a copy of the site's base, in which
+ * the host is read-only, its directory writable, the data dir (every other
+ * VI's directory with it) and /run/netns empty; its own /tmp, System V IPC
+ * and view of /proc. */
+static void child_sandbox(const struct proc_vim *v, const struct vi_spec *spec, const char *dir,
+                          struct sandbox *sb)
 {
-    (void)x;
-    return 0;
+    uint64_t caps = 0;
+    const json_t *cap;
+    size_t i;
+
+    json_array_foreach(spec->admin_vnfd ? json_object_get(spec->vdu, "capabilities") : NULL, i, cap)
+    {
+        int n = sandbox_cap_find(json_string_value(cap));
+
+        caps |= n >= 0 ? 1ull << n : 0;
+    }
+    *sb = (struct sandbox){.uid = spec->uid,
+                           .caps = caps,
+                           .flags = SANDBOX_PRIVATE_TMP | SANDBOX_OWN_IPC | SANDBOX_HIDE_PIDS,
+                           .tmp_mb = (unsigned)(spec->memory_bytes >> 20),
+                           .cwd = dir,
+                           .writable = {dir},
+                           .hidden = {v->data_dir, NETNS_DIR},
+                           .base = v->sandbox_base};
 }
 
 /* Runs in the child, on its own stack in the parent's memory, while the
@@ -203,13 +242,15 @@ static int child_main(void *arg)
     int r;
 
     setsid();
+    x->step = "join its cgroups";
     for (int i = 0; i < x->n_cg; i++)
         if (write(x->cg[i], "0", 1) != 1)
             goto fail;
+    x->step = "join its network namespace";
     if (setns(x->netns, CLONE_NEWNET) < 0 || dup2(x->devnull, 0) < 0 || dup2(x->console, 1) < 0 ||
         dup2(x->console, 2) < 0 || fchdir(x->dir) < 0)
         goto fail;
-    r = child_identity(x);
+    r = sandbox_enter(&x->sb, &x->step);
     if (r) {
         errno = -r;
         goto fail;
@@ -220,6 +261,7 @@ static int child_main(void *arg)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    x->step = "exec";
     execve(x->path, x->argv, x->envp);
 fail:
     x->err = errno ? errno : EIO;
@@ -240,6 +282,7 @@ static void child_done(struct child *x)
         close(x->devnull);
     strv_free(x->argv);
     strv_free(x->envp);
+    free((char *)x->sb.cwd);
 }
 
 /* Everything the child needs, its day-0 files written first unless
@@ -253,7 +296,7 @@ static int child_prepare(struct proc_vim *v, const struct vi_spec *spec, struct 
     *x = (struct child){.netns = -1, .dir = -1, .console = -1, .devnull = -1};
     x->argv = make_argv(spec->vdu);
     x->envp = make_envp(v, spec, dir);
-    free(dir);
+    child_sandbox(v, spec, dir, &x->sb); /* borrows dir: freed in child_done */
     if (!x->argv[0])
         return proc_fail(err, -EINVAL, "%s: the VDU has no command", spec->name);
     x->n_cg = cg_open_procs(&v->cg, spec->id, x->cg);
@@ -269,7 +312,10 @@ static int child_prepare(struct proc_vim *v, const struct vi_spec *spec, struct 
     x->dir = vi_dir_open(v, spec->id);
     if (x->dir < 0)
         return proc_fail(err, x->dir, "%s: its directory", spec->name);
-    if (!spec->fresh && (r = vi_files_write(x->dir, spec->files, spec->name, err)))
+    r = vi_dir_give(v, x->dir, spec->id, spec->uid);
+    if (r)
+        return proc_fail(err, r, "%s: its directory", spec->name);
+    if (!spec->fresh && (r = vi_files_write(x->dir, spec->files, spec->uid, spec->name, err)))
         return r;
     x->console = vi_console_open(x->dir);
     if (x->console < 0)
@@ -305,16 +351,17 @@ int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h
                       x.argv[0]);
         goto out;
     }
-    pid = spawn_clone(child_main, &x, 0);
+    pid = spawn_clone(child_main, &x, sandbox_clone_flags(&x.sb));
     if (pid < 0) {
         r = proc_fail(err, pid, "%s: clone", spec->name);
     } else if (x.err) {
         waitpid(pid, NULL, 0);
-        r = proc_fail(err, -x.err, "%s: cannot start %s", spec->name, x.path);
+        r = proc_fail(err, -x.err, "%s: cannot start %s (%s)", spec->name, x.path, x.step);
     } else if (proc_stat(pid, &ps) == 0 && (pidfd = pidfd_open(pid, 0)) >= 0) {
         reaper_add(pid, ps.start, pidfd);
         p.pid = pid;
         p.start = ps.start;
+        p.uid = spec->uid;
         out->ref = pref_json(&p);
         out->pid = pid;
     } else {

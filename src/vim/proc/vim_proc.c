@@ -6,8 +6,10 @@
  * by pid and start time (docs/VIM_PROC.md). This file has the driver's
  * table and the life of a VI; proc_spawn.c starts its process. */
 #include "util/beside.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/net4.h"
+#include "util/sandbox.h"
 #include "util/timeutil.h"
 #include "vim/proc/cgroup.h"
 #include "vim/proc/netlink.h"
@@ -59,7 +61,9 @@ void proc_host_if(const char *vi, unsigned k, char *buf, size_t len)
         snprintf(buf, len, "vh%.10s%u", vi, k % 10);
 }
 
-/* ---- references: {"ip": "10.77.0.2", "pid": 1234, "start": 56789} ---- */
+/* ---- references: {"ip": "10.77.0.2", "pid": 1234, "start": 56789, "uid": 1879048200} ----
+ * (a reference of a manager before the sandbox has no uid: its VNF, started
+ * as root, is taken for what it is until its next start) */
 
 void pref_of(const struct vi_handle *h, struct pref *p)
 {
@@ -69,6 +73,7 @@ void pref_of(const struct vi_handle *h, struct pref *p)
     p->vi = h->id;
     p->pid = (pid_t)json_integer_value(pid);
     p->start = (uint64_t)json_integer_value(start);
+    p->uid = (uid_t)json_integer_value(json_object_get(h->ref, "uid"));
     if (ip4_parse(json_string_value(json_object_get(h->ref, "ip")) ?: "", &p->addr))
         p->addr = 0;
 }
@@ -83,6 +88,8 @@ json_t *pref_json(const struct pref *p)
     if (p->pid > 0) {
         json_object_set_new(ref, "pid", json_integer(p->pid));
         json_object_set_new(ref, "start", json_integer((json_int_t)p->start));
+        if (p->uid)
+            json_object_set_new(ref, "uid", json_integer(p->uid));
     }
     return ref;
 }
@@ -351,6 +358,8 @@ static int configure_inside(void *arg)
     uint8_t mac[6];
 
     r = lo > 0 ? nl_link_set(lo, true, 0) : lo;
+    if (r == 0)
+        r = netns_unprivileged();
     for (unsigned k = 0; r == 0 && k < spec->n_nics; k++) {
         const struct vi_nic *nic = &spec->nics[k];
         int idx = nl_ifindex(nic->ifname);
@@ -466,7 +475,11 @@ static void *files_thread(void *arg)
         t->r = proc_fail(&t->err, fd, "%s: its directory", t->spec->name);
         return NULL;
     }
-    t->r = vi_files_write(fd, t->spec->files, t->spec->name, &t->err);
+    t->r = vi_dir_give(t->v, fd, t->spec->id, t->spec->uid);
+    if (t->r)
+        proc_fail(&t->err, t->r, "%s: its directory", t->spec->name);
+    else
+        t->r = vi_files_write(fd, t->spec->files, t->spec->uid, t->spec->name, &t->err);
     close(fd);
     return NULL;
 }
@@ -540,6 +553,7 @@ static const struct jv_field site_options[] = {
 };
 
 static const struct jv_field any_string = {.type = JV_STRING, .max = 65536};
+static const struct jv_field cap_name = {.type = JV_STRING, .choices = sandbox_cap_names};
 static const struct jv_field vdu_fields[] = {
     {.name = "command",
      .type = JV_ARRAY,
@@ -548,6 +562,8 @@ static const struct jv_field vdu_fields[] = {
      .max = 128,
      .item = &any_string},
     {.name = "env", .type = JV_MAP, .item = &any_string},
+    /* kept by its processes; only from a VNFD an admin on-boarded (vi_spec) */
+    {.name = "capabilities", .type = JV_ARRAY, .max = 64, .item = &cap_name},
     {.name = NULL},
 };
 
@@ -564,6 +580,20 @@ static int proc_configure(void *data, const json_t *options, struct vim_err *err
     (void)err;
     slots_set_target(v->slots, warm_vis(options));
     return 0;
+}
+
+/* The base of the VNFs' mount namespaces (util/sandbox.h): the host
+ * read-only, the data dir and /run/netns emptied, made once, so that a VNF's
+ * start copies a few mounts instead of preparing the host's many, one per
+ * VI. Without it each start does that work itself: slower, as safe. */
+static void make_sandbox_base(struct proc_vim *v)
+{
+    const char *hidden[] = {v->data_dir, NETNS_DIR, NULL}, *step;
+
+    v->sandbox_base = sandbox_base_new(hidden, &step);
+    if (!v->sandbox_base)
+        log_warn("proc VIM of site %s: no base for the VNFs' mount namespaces (%s: %s)", v->site,
+                 step, strerror(errno));
 }
 
 static int proc_open(const struct vim_site *site, void **data, struct vim_err *err)
@@ -602,6 +632,7 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
         proc_fail(err, r, "site %s: the thread that reaps VNF processes", site->name);
         goto out_cgroups;
     }
+    make_sandbox_base(v);
     v->slots = slots_start(v, warm_vis(site->options));
     *data = v;
     return 0;
@@ -632,6 +663,7 @@ static void proc_close(void *data)
     bridge_close(v);
     instance_unlock(v->tag);
     pthread_mutex_destroy(&v->plug_mu);
+    sandbox_base_free(v->sandbox_base);
     free(v->data_dir);
     free(v->cmd_path);
     free(v);
