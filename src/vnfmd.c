@@ -398,9 +398,11 @@ static int start(struct daemon *d)
     if (recovery_run(c))
         return -EIO;
     exec_init(c);
+    lc_restart_init(c);
     lc_resume_all(c);
     outbox_start(c->outbox);
     exec_resume_all(c);
+    lc_restart_resume(c);
     c->monitor = monitor_new(c, err, sizeof(err));
     if (!c->monitor) {
         log_error("monitoring: %s", err);

@@ -143,6 +143,17 @@ static const struct jv_field retry_fields[] = {
     END,
 };
 
+/* Restart of a VI whose process ended (docs/VNFD.md "restart"). */
+static const char *const restart_policies[] = {"always", "never", NULL};
+static const struct jv_field restart_fields[] = {
+    {.name = "policy", .type = JV_STRING, .choices = restart_policies},
+    INT("burst", 0, 0, RESTART_BURST_MAX),
+    INT("window_s", 0, 1, 86400),
+    INT("delay_ms", 0, 0, 3600000),
+    INT("max_delay_s", 0, 1, 86400),
+    END,
+};
+
 static const struct jv_field credentials_fields[] = {
     STR("username", 0, 1, 64),
     END,
@@ -180,6 +191,7 @@ static const struct jv_field vnfd_fields[] = {
      .item = &vdu_item},
     {.name = "lifecycle", .type = JV_OBJECT, .fields = lifecycle_fields},
     {.name = "retry", .type = JV_OBJECT, .fields = retry_fields},
+    {.name = "restart", .type = JV_OBJECT, .fields = restart_fields},
     /* typed here too, so that an XML VNFD's rules and metrics are typed */
     {.name = "monitoring", .type = JV_OBJECT, .fields = monitoring_fields},
     {.name = "rules", .type = JV_ARRAY, .max = 64, .item = &rule_item},
@@ -503,6 +515,17 @@ static int check_actions(const json_t *lifecycle, const json_t *params, struct j
 
 static int check_flavours(const json_t *doc, struct jv_error *err);
 
+static int check_restart(const json_t *restart, struct jv_error *err)
+{
+    if (json_is_integer(json_object_get(restart, "delay_ms")) &&
+        json_is_integer(json_object_get(restart, "max_delay_s")) &&
+        jv_int(restart, "delay_ms", 0) > jv_int(restart, "max_delay_s", 0) * 1000) {
+        jv_fail(err, "invalid-value", "restart.delay_ms", "must not exceed max_delay_s");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int vnfd_validate(const json_t *doc, struct jv_error *err)
 {
     const json_t *params, *vdus;
@@ -517,7 +540,8 @@ int vnfd_validate(const json_t *doc, struct jv_error *err)
     for (size_t i = 0; i < json_array_size(vdus); i++)
         if (check_vdu(vdus, i, params, err))
             return -EINVAL;
-    if (check_flavours(doc, err) || check_actions(json_object_get(doc, "lifecycle"), params, err))
+    if (check_flavours(doc, err) || check_actions(json_object_get(doc, "lifecycle"), params, err) ||
+        check_restart(json_object_get(doc, "restart"), err))
         return -EINVAL;
     return vnfd_check_policy(doc, json_object_get(doc, "monitoring"), json_object_get(doc, "rules"),
                              err);
@@ -629,6 +653,22 @@ void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r)
 
     r->attempts = (unsigned)jv_int(rt, "attempts", 3);
     r->backoff_ms = (unsigned)jv_int(rt, "backoff_ms", 500);
+}
+
+void vnfd_restart(const json_t *vnfd, const struct vnfd_restart *dflt, struct vnfd_restart *r)
+{
+    const json_t *rs = json_object_get(vnfd, "restart");
+    const char *policy = jv_str(rs, "policy", NULL);
+
+    *r = *dflt;
+    if (policy)
+        r->always = strcmp(policy, "always") == 0;
+    r->burst = (unsigned)jv_int(rs, "burst", dflt->burst);
+    r->window_s = (unsigned)jv_int(rs, "window_s", dflt->window_s);
+    r->delay_ms = (unsigned)jv_int(rs, "delay_ms", dflt->delay_ms);
+    r->max_delay_s = (unsigned)jv_int(rs, "max_delay_s", dflt->max_delay_s);
+    if (r->delay_ms > r->max_delay_s * 1000u) /* a daemon default against the VNFD's own */
+        r->delay_ms = r->max_delay_s * 1000u;
 }
 
 const json_t *vnfd_actions(const json_t *vnfd, enum stage st)

@@ -3,6 +3,7 @@
 #ifndef VNFM_VNFD_H
 #define VNFM_VNFD_H
 
+#include "core/config.h"
 #include "core/states.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
@@ -23,6 +24,16 @@ struct vnfd_vertical {
 struct vnfd_retry {
     unsigned attempts;
     unsigned backoff_ms;
+};
+
+/* Restart of a VI whose process ended (docs/VNFD.md "restart"): the
+ * first `burst` deaths within `window_s` are restarted at once; after
+ * that the VI is crash looping and each restart waits, from `delay_ms`
+ * doubling up to `max_delay_s`, until it has run `window_s` again. */
+#define RESTART_RULE "process-exit" /* the built-in rule whose decisions restarts are */
+struct vnfd_restart {
+    bool always; /* policy "always"; false: "never" */
+    unsigned burst, window_s, delay_ms, max_delay_s;
 };
 
 /* Validates a whole descriptor: schema, cross-field rules, template names,
@@ -48,6 +59,8 @@ long long vnfd_vdu_disk_mb(const json_t *vdu);
 void vnfd_vdu_scaling(const json_t *vdu, struct vnfd_scaling *s);
 void vnfd_vdu_vertical(const json_t *vdu, struct vnfd_vertical *v);
 void vnfd_retry(const json_t *vnfd, struct vnfd_retry *r);
+/* The descriptor's restart settings, each defaulting to dflt's (the daemon's). */
+void vnfd_restart(const json_t *vnfd, const struct vnfd_restart *dflt, struct vnfd_restart *r);
 /* The custom actions of a stage (an array) or NULL. */
 const json_t *vnfd_actions(const json_t *vnfd, enum stage st);
 /* Deployment flavours (docs/VNFD.md "Flavours"): "default" is the

@@ -284,6 +284,12 @@ static int check_rule(const json_t *rules, size_t i, const json_t *monitoring, c
     bool up, builtin;
 
     snprintf(field, sizeof(field), "rules[%zu]", i);
+    if (strcmp(name, RESTART_RULE) == 0) {
+        snprintf(sub, sizeof(sub), "%s.name", field);
+        jv_fail(err, "invalid-value", sub,
+                "'%s' is the built-in rule of restarts on exit: choose another name", name);
+        return -EINVAL;
+    }
     for (size_t j = 0; j < i; j++) {
         if (strcmp(name, jv_str(json_array_get(rules, j), "name", "")) == 0) {
             snprintf(sub, sizeof(sub), "%s.name", field);

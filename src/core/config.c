@@ -82,6 +82,16 @@ static const struct opt opts[] = {
      "monitoring pool shrinks below this utilization, 0..1 (default 0.3)"},
     {"monitor-util-high", OPT_DOUBLE, O(monitor_util_high), "F",
      "monitoring pool grows above this utilization, 0..1 (default 0.8)"},
+    {"restart-policy", OPT_STR, O(restart_policy), "always|never",
+     "restart a VNF whose process ended, unless its VNFD says (default always)"},
+    {"restart-burst", OPT_UINT, O(restart_burst), "N",
+     "deaths of a VNF restarted at once within the window (default 3)"},
+    {"restart-window-s", OPT_UINT, O(restart_window_s), "S",
+     "the window of the burst, and how long a VNF runs to leave a crash loop (default 60)"},
+    {"restart-delay-ms", OPT_UINT, O(restart_delay_ms), "MS",
+     "first wait of a crash-looping VNF's restart, doubling each time (default 1000)"},
+    {"restart-max-delay-s", OPT_UINT, O(restart_max_delay_s), "S",
+     "longest wait of a crash-looping VNF's restart (default 60)"},
     {"metrics-public", OPT_BOOL, O(metrics_public), NULL,
      "serve GET /metrics without a token (for Prometheus scrapers)"},
     {"log-level", OPT_STR, O(log_level), "LEVEL", "error, warn, info or debug (default info)"},
@@ -337,6 +347,7 @@ static void set_defaults(struct config *cfg)
         cfg->monitor_util_low = 0.3;
     if (cfg->monitor_util_high <= 0)
         cfg->monitor_util_high = 0.8;
+    set_default_str(&cfg->restart_policy, "always");
     set_default_str(&cfg->netconf_host, "127.0.0.1");
     if (!cfg->netconf_port)
         cfg->netconf_port = 830; /* RFC 6242 3 */
@@ -405,6 +416,21 @@ static int check(struct config *cfg)
                         "/v0/version shows it\n");
         return -1;
     }
+    if (strcmp(cfg->restart_policy, "always") && strcmp(cfg->restart_policy, "never")) {
+        fprintf(stderr, "vnfmd: --restart-policy must be 'always' or 'never'\n");
+        return -1;
+    }
+    if (cfg->restart_burst > RESTART_BURST_MAX || cfg->restart_window_s < 1 ||
+        cfg->restart_window_s > 86400 || cfg->restart_max_delay_s < 1 ||
+        cfg->restart_max_delay_s > 86400 || cfg->restart_delay_ms > 3600000 ||
+        cfg->restart_delay_ms > cfg->restart_max_delay_s * 1000u) {
+        fprintf(stderr,
+                "vnfmd: need --restart-burst <= %d, --restart-window-s and "
+                "--restart-max-delay-s 1..86400, --restart-delay-ms <= "
+                "--restart-max-delay-s\n",
+                RESTART_BURST_MAX);
+        return -1;
+    }
     if (cfg->admin_token && strlen(cfg->admin_token) < 16) {
         fprintf(stderr, "vnfmd: --admin-token must be at least 16 characters\n");
         return -1;
@@ -458,6 +484,10 @@ int config_parse(struct config *cfg, int argc, char **argv)
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->site_warm_vis = 2; /* a flag of 0 turns them off: no "unset" test */
+    cfg->restart_burst = 3; /* 0 is a value too (every restart waits) */
+    cfg->restart_window_s = 60;
+    cfg->restart_delay_ms = 1000;
+    cfg->restart_max_delay_s = 60;
     r = parse_args(cfg, argc, argv, false);
     if (r)
         return r;
@@ -499,6 +529,7 @@ void config_done(struct config *cfg)
     free(cfg->config_file);
     free(cfg->cleanup);
     free(cfg->callback_base);
+    free(cfg->restart_policy);
     free(cfg->netconf_host);
     free_list(cfg->netconf_users, cfg->n_netconf_users);
     free(cfg->netconf_host_key);

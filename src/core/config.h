@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <stdio.h>
 
+#define RESTART_BURST_MAX 30 /* --restart-burst, a VNFD's restart.burst */
+
 struct config {
     char *listen_host;
     unsigned listen_port;
@@ -35,6 +37,10 @@ struct config {
     unsigned monitor_workers_min, monitor_workers_max;
     double monitor_util_low, monitor_util_high; /* band of the monitoring pool's utilization */
     bool metrics_public;                        /* GET /metrics without a token */
+    /* Restart of a VNF whose process ended: the defaults of a VNFD's
+     * "restart" (docs/VNFD.md, docs/MONITORING.md "Restart on exit") */
+    char *restart_policy; /* "always" or "never" */
+    unsigned restart_burst, restart_window_s, restart_delay_ms, restart_max_delay_s;
     char *log_level;
     char *config_file;
     char *cleanup; /* --cleanup TAG: remove what a dead instance left, then exit */

@@ -91,7 +91,18 @@ void lc_recount(struct core *c, json_t *dep);
 void lc_watch_vi(struct core *c, const json_t *vi, int fd);
 void lc_unwatch_vi(struct core *c, const char *vi_id);
 void lc_unwatch_all(struct core *c);
-/* Records that a running VI's process ended (why: for the event). */
+/* Records that a running VI's process ended (exit_status: its wait status,
+ * or -1 and why, for the event), and plans its restart. */
 void lc_vi_exited(struct core *c, const char *vi_id, int exit_status, const char *why);
+
+/* Restarts on exit (vi_watch.c, docs/MONITORING.md "Restart on exit"). */
+/* Whether the exit watch restarts vi (a record of deployment dep): it
+ * ended by itself and its VNFD does not opt out. */
+bool lc_restart_owns(struct core *c, const json_t *dep, const json_t *vi);
+/* Registers the observer through which the end of an operation lets the
+ * restarts it held up go on (start-up, after the rules engine's). */
+void lc_restart_init(struct core *c);
+/* Start-up: the restarts pending at the last stop, or of VIs found dead. */
+void lc_restart_resume(struct core *c);
 
 #endif

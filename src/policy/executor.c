@@ -197,24 +197,45 @@ static void start_resize(struct core *c, json_t *d, json_t *a, json_t *dep, bool
     result_done(&res);
 }
 
-static void start_heal(struct core *c, json_t *d, json_t *a, json_t *dep)
+/* The VIs of decision d that a heal action of it heals: those of the
+ * deployment that are not restarted by their exit watch already (one heal
+ * per death; docs/MONITORING.md "Restart on exit"). *owned counts those. */
+static json_t *heal_targets(struct core *c, const json_t *d, const json_t *dep, size_t *owned)
 {
-    const json_t *p = json_object_get(a, "params"), *id;
-    json_t *ids = json_array(), *op;
-    struct result res = {0};
+    json_t *ids = json_array();
+    const json_t *id;
     size_t i;
 
+    *owned = 0;
     json_array_foreach(json_object_get(d, "targets"), i, id)
     {
         json_t *vi = core_load(c, STORE_VI, json_string_value(id));
 
-        if (vi && strcmp(doc_str(vi, "deployment"), doc_str(dep, "id")) == 0)
-            json_array_append(ids, (json_t *)id);
+        if (vi && strcmp(doc_str(vi, "deployment"), doc_str(dep, "id")) == 0) {
+            if (lc_restart_owns(c, dep, vi))
+                (*owned)++;
+            else
+                json_array_append(ids, (json_t *)id);
+        }
         json_decref(vi);
     }
+    return ids;
+}
+
+static void start_heal(struct core *c, json_t *d, json_t *a, json_t *dep)
+{
+    const json_t *p = json_object_get(a, "params");
+    struct result res = {0};
+    json_t *ids, *op;
+    size_t owned;
+
+    ids = heal_targets(c, d, dep, &owned);
     if (json_array_size(ids) == 0) {
         json_decref(ids);
-        set_state(a, "skipped", "the VIs it was about are gone");
+        set_state(a, "skipped",
+                  owned ? "its exit watch restarts the VI (crash-loop backoff: see the VI's "
+                          "restart)"
+                        : "the VIs it was about are gone");
     } else if (dep_heal(c, dep, ids, jv_str(p, "policy", NULL), (int)jv_int(p, "attempts", 0), NULL,
                         true, &res, &op) == 0) {
         started_op(c, d, a, op);
@@ -628,8 +649,24 @@ static json_t *new_decision(const json_t *dep, const json_t *rule, const json_t 
     return d;
 }
 
+/* Whether a heal of the firing's targets would find them all restarted by
+ * their exit watch. */
+static bool heals_nothing(struct core *c, const json_t *firing, const json_t *dep)
+{
+    json_t *d = json_pack("{s:O}", "targets", json_object_get(firing, "targets")), *ids;
+    size_t owned;
+    bool none;
+
+    ids = heal_targets(c, d, dep, &owned);
+    none = json_array_size(ids) == 0 && owned > 0;
+    json_decref(ids);
+    json_decref(d);
+    return none;
+}
+
 /* Whether every action of the rule would do nothing now (scale at a
- * bound): then no decision is recorded, and the rule waits its cooldown. */
+ * bound, heal of VIs that their exit watch restarts): then no decision is
+ * recorded, and the rule waits its cooldown. */
 static bool all_noop(struct core *c, const json_t *dep, const json_t *rule, const json_t *b)
 {
     const json_t *vnfd = json_object_get(dep, "_descriptor"), *a;
@@ -650,6 +687,8 @@ static bool all_noop(struct core *c, const json_t *dep, const json_t *rule, cons
                     cur == target;
         else if (strcmp(kind, "scale_up") == 0 || strcmp(kind, "scale_down") == 0)
             noop &= !resize_plan(c, dep, vdu, strcmp(kind, "scale_up") == 0, a, &vcpu, &mem);
+        else if (strcmp(kind, "heal") == 0)
+            noop &= heals_nothing(c, b, dep);
         else
             noop = false;
         json_decref(wrap);
@@ -673,7 +712,8 @@ static const char *refusal(struct core *c, const json_t *dep, const json_t *rule
     if (store_count(c->st, STORE_DECISION, w, 2) > 0)
         return "another decision of the deployment is running";
     if (all_noop(c, dep, rule, b))
-        return "nothing to do: its scaling actions are at their bounds";
+        return "nothing to do: its scaling actions are at their bounds, or its exit watch "
+               "restarts the VIs it would heal";
     return NULL;
 }
 

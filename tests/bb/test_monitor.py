@@ -103,8 +103,10 @@ class MonitorTest(DaemonTest):
              "stage": "vnf_failure", "actions": [{"action": "heal", "policy": "reboot"}]},
             {"name": "died", "metric": "process.up", "op": "==", "threshold": 0,
              "stage": "vnf_failure", "actions": [{"action": "heal"}]}]
-        self.d.onboard(monitored("mon-heal", {"health": {"probe": "tcp", "port": 8080,
-                                                         "timeout_ms": 300}}, rules))
+        v = monitored("mon-heal", {"health": {"probe": "tcp", "port": 8080, "timeout_ms": 300}},
+                      rules)
+        v["restart"] = {"policy": "never"}  # the rules heal it, not its exit watch (test_heal)
+        self.d.onboard(v)
         self.d.deploy("heal1", "mon-heal")
         [vi] = self.vis("heal1")
         wait_for(lambda: self.series("heal1", "health") and

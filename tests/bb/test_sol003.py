@@ -39,6 +39,7 @@ def sol_vnfd(vnfd_id="sol-web", **vdu_patch):
                       "scaling": {"web": {"min": 2, "max": 4}},
                       "instantiation_levels": {"two": {"web": 2}, "four": {"web": 4}},
                       "default_level": "two"}]
+    v["restart"] = {"policy": "never"}  # an NFVO heals it (restarts on exit: test_heal)
     return v
 
 
