@@ -49,7 +49,8 @@ Try:
   curl http://$ip:8080/stats                      # the sample VNF, on its own namespace address
   $ctl deployments                          # what runs
   $ctl scale demo --vdu web --delta 1 --wait    # one more instance
-  $ctl heal demo --wait                      # after: kill -9 <pid from 'deployment show'>
+  kill -9 <pid from 'deployment show'>      # the VNF is back at once, by itself
+  $ctl decisions --deployment demo          # why (rule process-exit), and when the next may be
   $ctl logs --object demo                   # the lifecycle event log
   $ctl events                               # live events (Ctrl-C to stop)
   $ctl undeploy demo --wait
