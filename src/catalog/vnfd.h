@@ -27,9 +27,9 @@ struct vnfd_retry {
 };
 
 /* Restart of a VI whose process ended (docs/VNFD.md "restart"): the
- * first `burst` deaths within `window_s` are restarted at once; after
- * that the VI is crash looping and each restart waits, from `delay_ms`
- * doubling up to `max_delay_s`, until it has run `window_s` again. */
+ * first `burst` deaths within any `window_s` are restarted at once; each
+ * further one waits, from `delay_ms` doubling up to `max_delay_s`, the
+ * doubling starting over once the VI has run `window_s` (lcm/restart.h). */
 #define RESTART_RULE "process-exit" /* the built-in rule whose decisions restarts are */
 struct vnfd_restart {
     bool always; /* policy "always"; false: "never" */

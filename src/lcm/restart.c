@@ -41,7 +41,7 @@ uint64_t restart_death(const struct vnfd_restart *p, struct restart_hist *h, int
         h->n--;
     }
     h->deaths[h->n++] = now;
-    if (!h->step && h->n <= p->burst)
+    if (h->n <= p->burst)
         return 0;
     h->step++;
     return step_wait(p, h->step);

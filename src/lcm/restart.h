@@ -1,11 +1,13 @@
 /* The crash-loop backoff of restarts on exit (docs/MONITORING.md "Restart
  * on exit"; the settings are a VNFD's "restart", struct vnfd_restart).
  *
- * The first `burst` deaths of a VI within `window_s` are restarted at once.
- * One more within the window and the VI is crash looping: each of its
- * restarts waits, `delay_ms` the first, twice as long each next, at most
- * `max_delay_s`. A VI that has run `window_s` without dying has left the
- * loop: its history starts over, and its next death is restarted at once.
+ * The first `burst` deaths of a VI within any `window_s` are restarted at
+ * once. A death with `burst` others in the window before it is a crash
+ * loop's: its restart waits, `delay_ms` the first time, twice as long each
+ * next, at most `max_delay_s`. The doubling starts over once the VI has run
+ * `window_s` without dying (a stable period), and a death with fewer than
+ * `burst` others in its window is restarted at once whatever came before:
+ * so the first `burst` deaths in any window always come back at once.
  *
  * This is arithmetic on a VI's history only; vi_watch.c keeps the history
  * in the VI's record (restart_hist_load/save) and acts on it.

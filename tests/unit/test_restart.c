@@ -1,8 +1,8 @@
 /* The crash-loop backoff of restarts on exit (lcm/restart.c): the first
- * deaths within the window are restarted at once, then each restart waits
- * twice as long up to the cap, a VI that ran a whole window leaves the
- * loop, deaths spread wider than the window never wait, and the history
- * survives its round trip through a VI record. */
+ * deaths within any window are restarted at once, then each restart waits
+ * twice as long up to the cap, a VI that ran a whole window starts the
+ * doubling over, deaths spread wider than the window never wait, and the
+ * history survives its round trip through a VI record. */
 #include "unit.h"
 
 #include "lcm/restart.h"
@@ -14,7 +14,10 @@ static const struct vnfd_restart dflt = {true, 3, 60, 1000, 60};
 static void burst_then_doubling_to_the_cap(void **state)
 {
     struct restart_hist h = {0};
-    uint64_t want[] = {0, 0, 0, 1 * S, 2 * S, 4 * S, 8 * S, 16 * S, 32 * S, 60 * S, 60 * S};
+    /* once a wait is longer than the window, the window holds one death
+     * again: three at once, then the doubling goes on from the cap */
+    uint64_t want[] = {0,      0,      0,      1 * S, 2 * S, 4 * S, 8 * S,
+                       16 * S, 32 * S, 60 * S, 0,     0,     0,     60 * S};
     int64_t t = 1000000 * (int64_t)S;
 
     (void)state;
@@ -75,8 +78,10 @@ static void unknown_start_and_settings(void **state)
     assert_int_equal(restart_death(&small, &h, t + 1, 0), 300);
     assert_int_equal(restart_death(&small, &h, t + 2, 0), 600);
     assert_int_equal(restart_death(&small, &h, t + 3, 0), 1000);
-    /* an unknown start (0) never counts as a stable run */
-    assert_int_equal(restart_death(&small, &h, t + 100 * S, 0), 1000);
+    /* alone in its window: at once; an unknown start (0) is no stable run,
+     * so the next one goes on from the cap */
+    assert_int_equal(restart_death(&small, &h, t + 100 * S, 0), 0);
+    assert_int_equal(restart_death(&small, &h, t + 100 * S + 1, 0), 1000);
     /* more deaths than are remembered */
     for (int i = 0; i < 3 * RESTART_KEEP; i++)
         restart_death(&dflt, &h, t + 200 * S + i, 0);
