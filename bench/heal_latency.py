@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Failure to heal start, in probe intervals: kill -9 a VNF's process and
 time until the rules engine has started its heal operation (the operation's
-creation), for two rules side by side on the same manager:
+creation), for two rules side by side on the same manager (the VNFDs opt out
+of restarts on exit, which would heal first: bench/restart_latency.py):
 
   probe:   a TCP probe every INTERVAL s, rule health.up == 0 (1 occurrence)
   process: the manager's own exit watch (pidfd), rule process.up == 0
@@ -45,7 +46,8 @@ def vnfd(name, rule):
         "monitoring": {"interval_s": INTERVAL, "metrics": {
             "health": {"probe": "tcp", "port": 8080, "timeout_ms": 200}}},
         "rules": [dict(rule, name="heal", stage="vnf_failure", cooldown_s=0,
-                       actions=[{"action": "heal", "policy": "reboot"}])]}
+                       actions=[{"action": "heal", "policy": "reboot"}])],
+        "restart": {"policy": "never"}}
 
 
 def wait(pred, timeout=60):
