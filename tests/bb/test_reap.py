@@ -56,11 +56,11 @@ class ReapTest(DaemonTest):
         op = d.ok("POST", "/v0/deployments/rn/heal", {"vi": vi["id"], "policy": "redeploy"})
         self.assertEqual(d.wait_op(op["id"])["state"], "completed")
         self.assertReaped("heal (redeploy)")
-        # killed by someone else: the exit watch, or the heal that follows, reaps it
+        # killed by someone else: the exit watch, or the restart that follows, reaps it
         [vi] = self.vis("rn")
         os.kill(vi["pid"], signal.SIGKILL)
-        wait_for(lambda: self.vis("rn")[0]["pid"] != vi["pid"] or
-                 self.vis("rn")[0]["state"] != "running", 10, what="the kill noticed")
+        wait_for(lambda: self.vis("rn")[0]["pid"] != vi["pid"] and
+                 not d.deployment("rn")["operation"], 30, what="the restart")
         wait_for(lambda: not self.zombies(), 5, what="the killed VNF reaped")
         op = d.ok("DELETE", "/v0/deployments/rn", expect=(202,))
         self.assertEqual(d.wait_op(op["id"])["state"], "completed")
