@@ -839,23 +839,6 @@ static void on_done(void *arg, void *data)
 
 /* ---- dispatch ---- */
 
-/* 404 or 405 for a path that matched no route of its method. */
-static void no_route(struct httpd_conn *conn, const struct match *mt, const char *method,
-                     struct fmt *f)
-{
-    struct result r = {0};
-
-    if (mt->node && mt->node->n_routes) {
-        result_fail(&r, 405, "method-not-allowed", NULL, NULL,
-                    "method %s is not allowed on this resource", method);
-        r.allow = mt->node->allow;
-    } else {
-        result_fail(&r, 404, "not-found", NULL, NULL, "no such resource");
-    }
-    respond(conn, f, &r, NULL);
-    result_done(&r);
-}
-
 static const struct route *find_method(const struct rnode *n, const char *method)
 {
     for (unsigned i = 0; i < n->n_routes; i++)
@@ -864,12 +847,44 @@ static const struct route *find_method(const struct rnode *n, const char *method
     return NULL;
 }
 
+int router_find(const struct router *rt, const char *method, const char *path, const char *query,
+                struct rctx *r, const struct route **route)
+{
+    char buf[HTTPD_TARGET_MAX + 1];
+    char *segs[MAX_DEPTH];
+    size_t lens[MAX_DEPTH];
+    unsigned n = 0;
+    struct match mt = {0};
+
+    *route = NULL;
+    if (strlen(path) > HTTPD_TARGET_MAX)
+        return result_fail(&r->res, 414, "uri-too-long", NULL, NULL, "the path is too long");
+    if (split_path(path, buf, segs, lens, &n, &r->res) == 0 &&
+        match(rt->root, segs, lens, n, &mt, 0))
+        *route = find_method(mt.node, method);
+    r->mount = mt.node ? mt.node->mount : mount_of(rt->root, segs, lens, n);
+    if (r->res.status)
+        return -1;
+    if (!*route && mt.node && mt.node->n_routes) {
+        result_fail(&r->res, 405, "method-not-allowed", NULL, NULL,
+                    "method %s is not allowed on this resource", method);
+        r->res.allow = mt.node->allow;
+        return -1;
+    }
+    if (!*route)
+        return result_fail(&r->res, 404, "not-found", NULL, NULL, "no such resource");
+    for (unsigned i = 0; i < 3 && mt.args[i]; i++)
+        r->args[i] = xstrndup(mt.args[i], mt.arg_len[i]);
+    return parse_query(query, &r->query, &r->res) || check_query(*route, r->query, &r->res) ? -1
+                                                                                            : 0;
+}
+
 /* Authentication and the checks before the handler; 0 or -1 with r->res. */
 static int admit(struct router *rt, const struct route *route, struct rctx *r)
 {
     const struct mount *m = r->mount;
 
-    if (check_query(route, r->query, &r->res) || (m->check && m->check(r, route)))
+    if (m->check && m->check(r, route))
         return -1;
     r->st = router_thread_store(rt);
     if (!r->st)
@@ -891,37 +906,21 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
 {
     struct router *rt = arg;
     const char *txid = txid_of(rq);
-    char buf[HTTPD_TARGET_MAX + 1];
-    char *segs[MAX_DEPTH];
-    size_t lens[MAX_DEPTH];
-    unsigned n = 0;
-    struct match mt = {0};
-    const struct route *route = NULL;
+    const struct route *route;
     struct rctx r = {.c = rt->c, .http = rq};
     struct fmt f;
+    int bad = router_find(rt, rq->method, rq->path, rq->query, &r, &route);
 
-    if (split_path(rq->path, buf, segs, lens, &n, &r.res) == 0 &&
-        match(rt->root, segs, lens, n, &mt, 0))
-        route = find_method(mt.node, rq->method);
-    r.mount = mt.node ? mt.node->mount : mount_of(rt->root, segs, lens, n);
     native_fmt(rq, r.mount, route, &f);
-    if (r.res.status) {
-        respond(conn, &f, &r.res, NULL);
-    } else if (!route) {
-        no_route(conn, &mt, rq->method, &f);
+    if (bad || admit(rt, route, &r) || (route->flags & R_STREAM && sse_start(rt, conn, &r))) {
+        respond(conn, &f, &r.res, route ? txid : NULL);
+    } else if (route->flags & R_STREAM) {
+        ;
+    } else if (route->read) {
+        route->read(&r);
+        respond(conn, &f, &r.res, txid);
     } else {
-        for (unsigned i = 0; i < 3 && mt.args[i]; i++)
-            r.args[i] = xstrndup(mt.args[i], mt.arg_len[i]);
-        if (parse_query(rq->query, &r.query, &r.res) || admit(rt, route, &r) ||
-            (route->flags & R_STREAM && sse_start(rt, conn, &r)))
-            respond(conn, &f, &r.res, txid);
-        else if (route->flags & R_STREAM)
-            ;
-        else if (route->read) {
-            route->read(&r);
-            respond(conn, &f, &r.res, txid);
-        } else
-            submit_write(rt, conn, route, &r, &f);
+        submit_write(rt, conn, route, &r, &f);
     }
     result_done(&r.res);
     json_decref(r.query);

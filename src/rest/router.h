@@ -43,7 +43,7 @@ typedef void (*read_fn)(struct rctx *r);
 #define R_STREAM  (1u << 2) /* server-sent events */
 #define R_BODY    (1u << 3) /* a JSON object body is required */
 #define R_METRICS (1u << 4) /* public when vnfmd runs with --metrics-public */
-#define R_NOLOCK  (1u << 5) /* changes no configuration: a NETCONF lock does not stop it */
+#define R_NOLOCK  (1u << 7) /* changes no configuration: a NETCONF lock does not stop it */
 #define R_PATCH   (1u << 5) /* application/merge-patch+json is accepted too */
 #define R_NOTSUPP (1u << 6) /* a task the manager cannot do: 422 with .why */
 
@@ -98,6 +98,14 @@ struct router;
 struct router *router_new(struct core *c);
 /* Adds a mount (kept by reference); before router_start. */
 void router_mount(struct router *rt, const struct mount *m);
+/* The route of method on path (its "{x}" segments decoded into r->args)
+ * and the decoded query (r->query), checked against the route's
+ * parameters; r->mount is the mount the path falls under. 0, or -1 with
+ * r->res set (400, 404, 405 with Allow, 414), *route NULL unless it was the
+ * query that failed. What every request goes through before
+ * authentication; the fuzz targets call it too. */
+int router_find(const struct router *rt, const char *method, const char *path, const char *query,
+                struct rctx *r, const struct route **route);
 /* Listens on --listen and serves. -1 with err set on failure. */
 int router_start(struct router *rt, char *err, size_t errlen);
 /* Stops accepting and serving. Requests suspended on the transactor or a
