@@ -14,6 +14,7 @@
 #include "store/store.h"
 #include "util/hmap.h"
 #include "util/ids.h"
+#include "util/sandbox.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +43,8 @@ struct core {
     char *admin_hash;      /* SHA-256 hex of the admin token */
     uid_t uid_next;        /* where runas_claim() looks first */
     struct sandbox_base *script_base; /* what tenant scripts start from (core/runas.h) */
+    const char
+        *program_dirs[SANDBOX_MAX_PATHS]; /* --script-dir and --vnf-path: kept in their sight */
     int64_t started_ms;
 
     struct wpool *prov; /* provisioning: VIM calls (seed para 54) */

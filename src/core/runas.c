@@ -212,6 +212,10 @@ int runas_open(struct core *c)
 
     if (r)
         return r;
+    if (*c->cfg->script_dir)
+        c->program_dirs[0] = xstrdup(c->cfg->script_dir);
+    sandbox_dirs_add(c->program_dirs, c->program_dirs[0] ? 1 : 0, SANDBOX_MAX_PATHS,
+                     c->cfg->vnf_path);
     c->script_base = sandbox_base_new(script_hidden(c, hidden), &step);
     if (!c->script_base) /* each script then prepares its own: slower, as safe */
         log_warn("tenant scripts: no base mount namespace (%s: %s)", step, strerror(errno));
@@ -222,6 +226,10 @@ void runas_close(struct core *c)
 {
     sandbox_base_free(c->script_base);
     c->script_base = NULL;
+    for (int i = 0; i < SANDBOX_MAX_PATHS && c->program_dirs[i]; i++) {
+        free((char *)c->program_dirs[i]);
+        c->program_dirs[i] = NULL;
+    }
 }
 
 int runas_forget(const char *tag)
@@ -285,5 +293,6 @@ const struct sandbox *runas_script(const struct core *c, const char *script, boo
                            .cwd = "/tmp",
                            .hidden = {hidden[0], hidden[1]},
                            .base = c->script_base};
+    memcpy(sb->readonly, c->program_dirs, sizeof(sb->readonly));
     return sb;
 }

@@ -1,5 +1,7 @@
 #include "util/sandbox.h"
 
+#include "util/mem.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -135,22 +137,36 @@ static int private_tmp(const struct sandbox *sb, const char **step)
     return 0;
 }
 
-/* Binds the clones of the writable directories, taken before anything
- * was made read-only or covered, back at their paths. */
-static int rebind(const struct sandbox *sb, const int *fds, int n, const char **step)
+/* Whether path lies under one of the directories a private /tmp covers. */
+static bool under_tmp(const char *path)
 {
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    static const char *const dirs[] = {"/tmp/", "/var/tmp/", "/dev/shm/"};
+
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Binds the clones of directories, taken before anything was made
+ * read-only or covered, back at their paths with attributes attr. */
+static int rebind(const char *const *paths, const int *fds, int n, uint64_t attr, const char **step)
+{
+    struct mount_attr a = {.attr_set = attr};
 
     for (int i = 0; i < n; i++) {
-        int r = make_path(sb->writable[i]);
+        int r;
 
+        if (fds[i] < 0)
+            continue;
+        r = make_path(paths[i]);
         if (r) {
             errno = -r;
-            return fail(step, "make the mount point of a writable directory");
+            return fail(step, "make the mount point of a directory bound back");
         }
-        if (mount_setattr(fds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0 ||
-            move_mount(fds[i], "", AT_FDCWD, sb->writable[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
-            return fail(step, "bind a writable directory");
+        if (mount_setattr(fds[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 ||
+            move_mount(fds[i], "", AT_FDCWD, paths[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            return fail(step, "bind a directory back");
     }
     return 0;
 }
@@ -195,32 +211,70 @@ static int from_base(const struct sandbox *sb, const char **step)
     return r;
 }
 
-static int setup_mounts(const struct sandbox *sb, const char **step)
+/* Clones of the trees at paths[0..n) while the host's are in sight; -1
+ * for those skip() says need none and those that do not exist. The
+ * count, or a negative errno. */
+static int clone_trees(const char *const *paths, int *fds, bool (*skip)(const char *),
+                       const char **step)
 {
-    int fds[SANDBOX_MAX_PATHS], n, r = 0;
+    int n;
 
-    /* the writable directories, cloned while the host's are in sight */
-    for (n = 0; n < SANDBOX_MAX_PATHS && sb->writable[n]; n++) {
-        fds[n] = open_tree(AT_FDCWD, sb->writable[n],
-                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-        if (fds[n] < 0) {
-            r = fail(step, "clone a writable directory");
-            goto close;
+    for (n = 0; n < SANDBOX_MAX_PATHS && paths[n]; n++) {
+        fds[n] = -1;
+        if (skip && skip(paths[n]))
+            continue;
+        fds[n] = open_tree(AT_FDCWD, paths[n], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (fds[n] < 0 && (errno != ENOENT || !skip)) {
+            int r = fail(step, "clone a directory to bind back");
+
+            while (n > 0)
+                if (fds[--n] >= 0)
+                    close(fds[n]);
+            return r;
         }
     }
+    return n;
+}
+
+static bool not_under_tmp(const char *path)
+{
+    return !under_tmp(path);
+}
+
+static int setup_mounts(const struct sandbox *sb, const char **step)
+{
+    int wfds[SANDBOX_MAX_PATHS], rfds[SANDBOX_MAX_PATHS], nw, nr = 0, r = 0;
+    bool tmp = sb->flags & SANDBOX_PRIVATE_TMP;
+
+    nw = clone_trees(sb->writable, wfds, NULL, step);
+    if (nw < 0)
+        return nw;
+    if (tmp) /* what a private /tmp would hide */
+        nr = clone_trees(sb->readonly, rfds, not_under_tmp, step);
+    if (nr < 0) {
+        r = nr;
+        nr = 0;
+        goto close;
+    }
     r = sb->base ? from_base(sb, step) : host_view(sb->hidden, step);
-    if (r == 0 && (sb->flags & SANDBOX_PRIVATE_TMP))
+    if (r == 0 && tmp)
         r = private_tmp(sb, step);
     if (r == 0)
-        r = rebind(sb, fds, n, step);
+        r = rebind(sb->readonly, rfds, nr, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                   step);
+    if (r == 0)
+        r = rebind(sb->writable, wfds, nw, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, step);
     /* a /proc of its own: its PID namespace's, or only its uid's processes */
     if (r == 0 && (sb->flags & (SANDBOX_OWN_PIDS | SANDBOX_HIDE_PIDS)) &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               sb->flags & SANDBOX_HIDE_PIDS ? "hidepid=invisible" : NULL) < 0)
         r = fail(step, "mount /proc");
 close:
-    while (n > 0)
-        close(fds[--n]);
+    while (nw > 0)
+        close(wfds[--nw]);
+    while (nr > 0)
+        if (rfds[--nr] >= 0)
+            close(rfds[nr]);
     return r;
 }
 
@@ -340,4 +394,18 @@ void sandbox_base_free(struct sandbox_base *b)
         return;
     close(b->fd);
     free(b);
+}
+
+int sandbox_dirs_add(const char **out, int n, int max, const char *list)
+{
+    for (const char *p = list; p && *p && n < max;) {
+        size_t len = strcspn(p, ":");
+
+        if (len && *p == '/')
+            out[n++] = xstrndup(p, len);
+        p += len + (p[len] == ':');
+    }
+    if (n < max)
+        out[n] = NULL;
+    return n;
 }

@@ -7,9 +7,11 @@
  * read-only, the hidden directories (the manager's data directory: its
  * store, its token, every VI's directory) are covered by an empty tmpfs,
  * and the writable ones (the VI's own directory) are bound back in place,
- * writable. Then the child becomes an unprivileged uid/gid without
- * supplementary groups, with no_new_privs and every capability dropped
- * from every set but those in caps.
+ * writable. A private /tmp hides what the host has there; the read-only
+ * directories (the admin's places of programs: --vnf-path, --script-dir)
+ * that lie under it are bound back in place, read-only. Then the child becomes an unprivileged
+ * uid/gid without supplementary groups, with no_new_privs and every capability dropped from every
+ * set but those in caps.
  *
  * sandbox_enter() makes raw system calls only (no allocation, no locks, no
  * glibc set*id broadcast to the parent's threads), so it is safe in a child
@@ -46,11 +48,17 @@ struct sandbox {
     /* absolute paths, NULL after the last one */
     const char *writable[SANDBOX_MAX_PATHS];
     const char *hidden[SANDBOX_MAX_PATHS];
+    const char *readonly[SANDBOX_MAX_PATHS]; /* kept in sight under a private /tmp */
     /* made for these hidden directories, or NULL: the child then copies
      * and prepares the caller's mount namespace itself, which costs a
      * spawn more the more mounts the host has */
     const struct sandbox_base *base;
 };
+
+/* Splits a ':'-separated list of absolute directories (--vnf-path) into
+ * out[0..max) after the n already there, NULL terminated when there is
+ * room; the strings are copies (free them). Returns the new count. */
+int sandbox_dirs_add(const char **out, int n, int max, const char *list);
 
 /* The namespace flags for clone(2) of the child (CLONE_NEWNS, ...). */
 int sandbox_clone_flags(const struct sandbox *sb);

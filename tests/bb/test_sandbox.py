@@ -7,9 +7,10 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
 import unittest
 
-from vnfm import DaemonTest, SCRATCH, VNFDS, http_get, pid_alive, slurp, wait_for
+from vnfm import DaemonTest, EXAMPLES_BIN, SCRATCH, VNFDS, http_get, pid_alive, slurp, wait_for
 from test_deploy import demo, script
 
 RANGE = range(1879048192, 1879113728)  # the default --sandbox-uids
@@ -346,6 +347,42 @@ class VnfTest(VictimTest):
         self.assertEqual(proc_status(vi["pid"])["Uid"].split()[0], uid)
         self.assertIn(int(uid), self.d.claims())
         self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
+
+
+class ProgramsUnderTmpTest(SandboxTest):
+    """A VNF has a /tmp of its own, yet the admin's places of programs
+    (--vnf-path) stay in its sight where they lie under the host's /tmp
+    (a checkout in /tmp, say); the rest of the host's /tmp does not."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.bin = tempfile.mkdtemp(prefix="vnfm-bin-", dir="/tmp")
+        shutil.copy(os.path.join(EXAMPLES_BIN, "vnf-demo"), os.path.join(cls.bin, "vnf-tmpdemo"))
+        os.chmod(cls.bin, 0o755)
+        cls.secret = tempfile.mkdtemp(prefix="vnfm-secret-", dir="/tmp")
+        with open(os.path.join(cls.secret, "s"), "w") as f:
+            f.write("host-tmp-secret")
+        os.chmod(cls.secret, 0o755)
+        os.chmod(os.path.join(cls.secret, "s"), 0o644)
+        cls.daemon_args = ("--vnf-path", cls.bin + ":" + EXAMPLES_BIN)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.bin)
+        shutil.rmtree(cls.secret)
+
+    def test_vnf_path_under_tmp(self):
+        self.d.onboard(demo("tmpdemo", command=[
+            "/bin/sh", "-c", "cat %s/s > {{day0_dir}}/out.txt 2>&1; exec vnf-tmpdemo --listen "
+            "{{ip}}:8080 --config {{day0_dir}}/demo.conf" % self.secret]))
+        self.d.deploy("tmpdemo1", "tmpdemo")
+        [vi] = self.d.deployment("tmpdemo1")["vis"]
+        self.assertEqual(http_get("http://%s:8080/" % vi["ip"])[0], 200)
+        out = slurp(os.path.join(self.d.dir, "vi", vi["id"], "out.txt"))
+        self.assertIn("No such file or directory", out)
+        self.assertNotIn("host-tmp-secret", out)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #ifndef VNFM_PROC_INTERNAL_H
 #define VNFM_PROC_INTERNAL_H
 
+#include "util/sandbox.h"
 #include "vim/proc/cgroup.h"
 #include "vim/vim.h"
 
@@ -18,7 +19,9 @@ struct proc_vim {
     char tag[16];
     char bridge[16];
     char *data_dir, *cmd_path;
-    struct sandbox_base *sandbox_base; /* what VNFs' mount namespaces copy, or NULL */
+    const char *
+        program_dirs[SANDBOX_MAX_PATHS]; /* cmd_path's: kept in sight of VNFs with a private /tmp */
+    struct sandbox_base *sandbox_base;   /* what VNFs' mount namespaces copy, or NULL */
     uint32_t gateway;
     unsigned prefix_len;
     struct cgroups cg;

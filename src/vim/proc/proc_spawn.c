@@ -230,6 +230,7 @@ static void child_sandbox(const struct proc_vim *v, const struct vi_spec *spec, 
                            .writable = {dir},
                            .hidden = {v->data_dir, NETNS_DIR},
                            .base = v->sandbox_base};
+    memcpy(sb->readonly, v->program_dirs, sizeof(sb->readonly));
 }
 
 /* Runs in the child, on its own stack in the parent's memory, while the

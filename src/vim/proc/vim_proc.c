@@ -596,6 +596,14 @@ static void make_sandbox_base(struct proc_vim *v)
                  step, strerror(errno));
 }
 
+static void proc_free_paths(struct proc_vim *v)
+{
+    free(v->data_dir);
+    free(v->cmd_path);
+    for (int i = 0; i < SANDBOX_MAX_PATHS && v->program_dirs[i]; i++)
+        free((char *)v->program_dirs[i]);
+}
+
 static int proc_open(const struct vim_site *site, void **data, struct vim_err *err)
 {
     struct proc_vim *v;
@@ -610,6 +618,7 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
     snprintf(v->bridge, sizeof(v->bridge), "%s", site->bridge);
     v->data_dir = xstrdup(site->data_dir);
     v->cmd_path = xstrdup(site->cmd_path ? site->cmd_path : "");
+    sandbox_dirs_add(v->program_dirs, 0, SANDBOX_MAX_PATHS, v->cmd_path);
     v->gateway = site->gateway;
     v->prefix_len = site->prefix_len;
     pthread_mutex_init(&v->plug_mu, NULL);
@@ -644,8 +653,7 @@ out_lock:
     instance_unlock(v->tag);
 out_free:
     pthread_mutex_destroy(&v->plug_mu);
-    free(v->data_dir);
-    free(v->cmd_path);
+    proc_free_paths(v);
     free(v);
     return r;
 }
@@ -664,8 +672,7 @@ static void proc_close(void *data)
     instance_unlock(v->tag);
     pthread_mutex_destroy(&v->plug_mu);
     sandbox_base_free(v->sandbox_base);
-    free(v->data_dir);
-    free(v->cmd_path);
+    proc_free_paths(v);
     free(v);
 }
 
