@@ -212,7 +212,7 @@ int runas_open(struct core *c)
 
     if (r)
         return r;
-    if (*c->cfg->script_dir)
+    if (c->cfg->script_dir && *c->cfg->script_dir)
         c->program_dirs[0] = xstrdup(c->cfg->script_dir);
     sandbox_dirs_add(c->program_dirs, c->program_dirs[0] ? 1 : 0, SANDBOX_MAX_PATHS,
                      c->cfg->vnf_path);
