@@ -17,6 +17,7 @@
 #include "util/sbuf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -564,12 +565,17 @@ void httpd_resume(struct httpd_conn *c)
 static int send_pending(struct httpd_conn *c)
 {
     while (c->out_off < c->out.len || c->obody_off < c->obody_len) {
-        struct iovec iov[2] = {{c->out.s + c->out_off, c->out.len - c->out_off},
-                               {c->obody + c->obody_off, c->obody_len - c->obody_off}};
-        struct msghdr mh = {.msg_iov = iov + (c->out_off == c->out.len),
-                            .msg_iovlen = 2 - (c->out_off == c->out.len)};
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        struct iovec iov[2];
+        struct msghdr mh = {.msg_iov = iov};
+        ssize_t n;
         size_t k;
+
+        if (c->out_off < c->out.len) /* (no arithmetic on a NULL buffer) */
+            iov[mh.msg_iovlen++] = (struct iovec){c->out.s + c->out_off, c->out.len - c->out_off};
+        if (c->obody_off < c->obody_len)
+            iov[mh.msg_iovlen++] =
+                (struct iovec){c->obody + c->obody_off, c->obody_len - c->obody_off};
+        n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -842,24 +848,28 @@ static int frame(struct httpd_conn *c)
 static int parse_head(struct httpd_conn *c)
 {
     size_t end;
-    char *p;
+    char *p, *nl;
     int st;
 
     while (c->in_len && (c->in[0] == '\r' || c->in[0] == '\n')) { /* RFC 9112 2.2 */
         memmove(c->in, c->in + 1, --c->in_len);
     }
+    /* the same answer however the request arrives: the line's length first */
+    nl = memchr(c->in, '\n', c->in_len);
+    if ((nl ? (size_t)(nl - c->in) : c->in_len) > HTTPD_TARGET_MAX + 64) {
+        char *sp = memchr(c->in, ' ', 64);
+
+        if (sp && sp[1] == '/') { /* the target's start, for the style of the answer */
+            sp[256] = '\0';
+            c->rq.path = sp + 1;
+        }
+        refuse(c, 414, "the request line is longer than 8 KiB");
+        return 1;
+    }
     end = head_end(c->in, c->in_len);
     if (!end) {
-        char *nl = memchr(c->in, '\n', c->in_len);
-
-        if (!nl && c->in_len > HTTPD_TARGET_MAX + 64) {
-            refuse(c, 414, "the request line is longer than 8 KiB");
-            return 1;
-        }
         if (c->in_len == HTTPD_HEAD_MAX) {
-            refuse(c, nl ? 431 : 414,
-                   nl ? "the request's headers are larger than 16 KiB"
-                      : "the request line is longer than 8 KiB");
+            refuse(c, 431, "the request's headers are larger than 16 KiB");
             return 1;
         }
         return 0;
@@ -1225,6 +1235,47 @@ static void drop_now(int fd)
     close(fd);
 }
 
+/* Serves fd, a connection of the client at ss; false when it is refused
+ * (too many of its client's or in all: fd is reset). */
+static bool conn_add(struct httpd_thread *th, int fd, const struct sockaddr_storage *ss)
+{
+    struct httpd *h = th->h;
+    struct httpd_conn *c;
+    struct client *cl = client_take(h, ss);
+    struct epoll_event ev;
+    int one = 1;
+
+    if (!cl) {
+        drop_now(fd);
+        return false;
+    }
+    if (__atomic_load_n(&h->n_conns, __ATOMIC_RELAXED) >= h->cfg.max_conns && !evict_one(th)) {
+        client_drop(h, cl);
+        drop_now(fd);
+        return false;
+    }
+    __atomic_add_fetch(&h->n_conns, 1, __ATOMIC_RELAXED);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c = xcalloc(1, sizeof(*c));
+    c->th = th;
+    c->fd = fd;
+    c->client = cl;
+    c->tl = T_NONE;
+    c->peer = *ss;
+    c->in = xmalloc(HTTPD_HEAD_MAX);
+    reset_request(c);
+    c->anext = th->all;
+    if (th->all)
+        th->all->aprev = c;
+    th->all = c;
+    c->events = EPOLLIN | EPOLLRDHUP;
+    ev = (struct epoll_event){.events = c->events, .data.ptr = c};
+    epoll_ctl(th->ep, EPOLL_CTL_ADD, fd, &ev);
+    /* a new connection must send its request soon (half-open ones go) */
+    start_head(c, h->cfg.request_timeout_ms, T_REQUEST);
+    return true;
+}
+
 static void accept_some(struct httpd_thread *th)
 {
     struct httpd *h = th->h;
@@ -1233,45 +1284,13 @@ static void accept_some(struct httpd_thread *th)
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         int fd = accept4(h->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        struct httpd_conn *c;
-        struct client *cl;
-        struct epoll_event ev;
-        int one = 1;
 
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 log_warn("HTTP server: out of file descriptors (%s)", strerror(errno));
             return;
         }
-        cl = client_take(h, &ss);
-        if (!cl) {
-            drop_now(fd);
-            continue;
-        }
-        if (__atomic_load_n(&h->n_conns, __ATOMIC_RELAXED) >= h->cfg.max_conns && !evict_one(th)) {
-            client_drop(h, cl);
-            drop_now(fd);
-            continue;
-        }
-        __atomic_add_fetch(&h->n_conns, 1, __ATOMIC_RELAXED);
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        c = xcalloc(1, sizeof(*c));
-        c->th = th;
-        c->fd = fd;
-        c->client = cl;
-        c->tl = T_NONE;
-        c->peer = ss;
-        c->in = xmalloc(HTTPD_HEAD_MAX);
-        reset_request(c);
-        c->anext = th->all;
-        if (th->all)
-            th->all->aprev = c;
-        th->all = c;
-        c->events = EPOLLIN | EPOLLRDHUP;
-        ev = (struct epoll_event){.events = c->events, .data.ptr = c};
-        epoll_ctl(th->ep, EPOLL_CTL_ADD, fd, &ev);
-        /* a new connection must send its request soon (half-open ones go) */
-        start_head(c, h->cfg.request_timeout_ms, T_REQUEST);
+        conn_add(th, fd, &ss);
     }
 }
 
@@ -1306,26 +1325,34 @@ static int next_timeout(struct httpd_thread *th)
     return next > now ? (int)(next - now) : 0;
 }
 
+/* One round of a thread's loop: the events of up to timeout_ms, then the
+ * timeouts. Returns the number of events. */
+static int run_once(struct httpd_thread *th, int timeout_ms)
+{
+    struct httpd *h = th->h;
+    struct epoll_event ev[EPOLL_BATCH];
+    int next = next_timeout(th);
+    int n = epoll_wait(th->ep, ev, EPOLL_BATCH, timeout_ms < next ? timeout_ms : next);
+
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.ptr == &h->lfd)
+            accept_some(th);
+        else if (ev[i].data.ptr == &th->evfd)
+            drain_resumed(th);
+        else
+            on_event(ev[i].data.ptr, ev[i].events);
+    }
+    expire(th);
+    bury(th);
+    return n < 0 ? 0 : n;
+}
+
 static void *thread_main(void *arg)
 {
     struct httpd_thread *th = arg;
-    struct httpd *h = th->h;
-    struct epoll_event ev[EPOLL_BATCH];
 
-    while (!__atomic_load_n(&h->stopping, __ATOMIC_RELAXED)) {
-        int n = epoll_wait(th->ep, ev, EPOLL_BATCH, next_timeout(th));
-
-        for (int i = 0; i < n; i++) {
-            if (ev[i].data.ptr == &h->lfd)
-                accept_some(th);
-            else if (ev[i].data.ptr == &th->evfd)
-                drain_resumed(th);
-            else
-                on_event(ev[i].data.ptr, ev[i].events);
-        }
-        expire(th);
-        bury(th);
-    }
+    while (!__atomic_load_n(&th->h->stopping, __ATOMIC_RELAXED))
+        run_once(th, INT_MAX);
     return NULL;
 }
 
@@ -1365,11 +1392,14 @@ static int thread_init(struct httpd *h, struct httpd_thread *th)
     pthread_mutex_init(&th->mu, NULL);
     for (int l = 0; l < T_N; l++)
         th->lists_head[l] = th->lists_tail[l] = NULL;
-    if (th->ep < 0 || th->evfd < 0 || epoll_ctl(th->ep, EPOLL_CTL_ADD, h->lfd, &ev))
+    if (th->ep < 0 || th->evfd < 0 ||
+        (h->lfd >= 0 && epoll_ctl(th->ep, EPOLL_CTL_ADD, h->lfd, &ev)))
         return -errno;
     ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &th->evfd};
     if (epoll_ctl(th->ep, EPOLL_CTL_ADD, th->evfd, &ev))
         return -errno;
+    if (h->lfd < 0) /* driven by httpd_poll */
+        return 0;
     if (pthread_create(&th->tid, NULL, thread_main, th))
         return -EAGAIN;
     th->started = true;
@@ -1383,11 +1413,11 @@ struct httpd *httpd_start(const struct httpd_config *cfg, char *err, size_t errl
     h->cfg = *cfg;
     h->lfd = -1;
     pthread_mutex_init(&h->cmu, NULL);
-    h->n_threads = cfg->threads ? cfg->threads : 1;
+    h->n_threads = cfg->threads && cfg->addr ? cfg->threads : 1;
     h->threads = xcalloc(h->n_threads, sizeof(*h->threads));
     for (unsigned i = 0; i < h->n_threads; i++)
         h->threads[i].ep = h->threads[i].evfd = -1;
-    if (listen_on(h, err, errlen)) {
+    if (cfg->addr && listen_on(h, err, errlen)) {
         httpd_free(h);
         return NULL;
     }
@@ -1442,6 +1472,24 @@ void httpd_free(struct httpd *h)
     pthread_mutex_destroy(&h->cmu);
     free(h->threads);
     free(h);
+}
+
+bool httpd_adopt(struct httpd *h, int fd, const struct sockaddr *peer, socklen_t len)
+{
+    struct sockaddr_storage ss = {0};
+
+    memcpy(&ss, peer, len < sizeof(ss) ? len : sizeof(ss));
+    return conn_add(&h->threads[0], fd, &ss);
+}
+
+int httpd_poll(struct httpd *h, int timeout_ms)
+{
+    return run_once(&h->threads[0], timeout_ms);
+}
+
+unsigned httpd_conns(const struct httpd *h)
+{
+    return __atomic_load_n(&h->n_conns, __ATOMIC_RELAXED);
 }
 
 unsigned httpd_port(const struct httpd *h)

@@ -110,6 +110,18 @@ void httpd_suspend(struct httpd_conn *c, void *data);
  * thread. A connection whose client has gone is closed instead. */
 void httpd_resume(struct httpd_conn *c);
 
+/* Without a listener (cfg->addr NULL): no threads either; the caller
+ * hands connections over with httpd_adopt and serves them with httpd_poll
+ * on its own thread. The fuzz target drives the parser this way. */
+/* Serves fd (non-blocking), a connection of peer; false when refused (fd
+ * is closed), as accepting it would. */
+bool httpd_adopt(struct httpd *h, int fd, const struct sockaddr *peer, socklen_t len);
+/* Handles what happened within timeout_ms, then the timeouts: the number
+ * of events handled. */
+int httpd_poll(struct httpd *h, int timeout_ms);
+/* Connections open now. */
+unsigned httpd_conns(const struct httpd *h);
+
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char *httpd_reason(int status);
 /* The listening port (useful with port 0). */
