@@ -16,7 +16,7 @@ BUILD := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-PKGS := libuv jansson sqlite3 libcurl libxml-2.0 libcrypto netsnmp
+PKGS := libuv jansson sqlite3 libcurl libxml-2.0 libssl libcrypto netsnmp
 PKGS += libyang libnetconf2 libssh
 CC ?= cc
 CFLAGS ?= -O2 -g

@@ -71,6 +71,10 @@ int args_global(int argc, char **argv, int *i, struct ctl *c, struct globals *g)
         c->token = xstrdup(v);
         return 1;
     }
+    if (is_word(w, "--cacert")) {
+        rc = value_of(NULL, argc, argv, i, "--cacert", &c->cacert);
+        return rc ? rc : 1;
+    }
     if (is_word(w, "--token-file")) {
         rc = value_of(NULL, argc, argv, i, "--token-file", &g->token_file);
         return rc ? rc : 1;

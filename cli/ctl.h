@@ -23,8 +23,9 @@ enum {
 /* Where the manager is, who we are, and how to print. */
 struct ctl {
     const char *url;
-    char *token; /* NULL: no Authorization header */
-    bool json;   /* -o json */
+    const char *cacert; /* PEM CA certificates of an https:// URL; NULL: the system's */
+    char *token;        /* NULL: no Authorization header */
+    bool json;          /* -o json */
 };
 
 /* An option of a command: "--name ARG", or a flag when arg is NULL. */

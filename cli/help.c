@@ -94,8 +94,8 @@ static void options(const struct command *cmd)
         wrapped(stdout, o->help, col, OPT_WIDTH);
         free(label);
     }
-    printf("  Global options (--url, --token, --token-file, -o json) work here too;\n"
-           "  see 'vnfmctl --help'.\n");
+    printf("  Global options (--url, --cacert, --token, --token-file, -o json) work\n"
+           "  here too; see 'vnfmctl --help'.\n");
 }
 
 void help_command(const struct command *cmd, const char *name)
@@ -143,7 +143,10 @@ void help_overview(FILE *out)
             fprintf(out, "  %-*svnfmctl %s\n", LIST_WIDTH - 2, c->name, c->alias_of);
     fprintf(out, "\nGlobal options (before or after the command):\n"
                  "  --url URL          the manager's REST API (env VNFM_URL;\n"
-                 "                     default http://127.0.0.1:8080)\n"
+                 "                     default http://127.0.0.1:8080; https:// when vnfmd\n"
+                 "                     runs with --tls-cert)\n"
+                 "  --cacert FILE      the CA (PEM) that signed an https:// manager's\n"
+                 "                     certificate (env VNFM_CA; default: the system's CAs)\n"
                  "  --token TOKEN      bearer token (env VNFM_TOKEN)\n"
                  "  --token-file FILE  read the token from FILE (env VNFM_TOKEN_FILE; default\n"
                  "                     ./var/admin.token when it exists)\n"

@@ -41,11 +41,14 @@ static struct curl_slist *headers(const struct ctl *c, const char *accept, const
     return h;
 }
 
-static CURL *easy(const char *url, struct curl_slist *h, char *err)
+static CURL *easy(const struct ctl *c, const char *url, struct curl_slist *h, char *err)
 {
     CURL *curl = curl_easy_init();
 
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (c->cacert) /* https:// checked against this CA instead of the system's */
+        curl_easy_setopt(curl, CURLOPT_CAINFO, c->cacert);
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "vnfmctl/" VNFM_VERSION);
@@ -77,7 +80,7 @@ int ctl_http(struct ctl *c, const char *method, const char *path, const json_t *
     char *url = xasprintf("%s%s", c->url, path), *text = NULL, err[CURL_ERROR_SIZE];
     struct curl_slist *h = headers(c, "Accept: application/json", extra);
     struct sbuf resp = SBUF_INIT;
-    CURL *curl = easy(url, h, err);
+    CURL *curl = easy(c, url, h, err);
     long status = 0;
     CURLcode rc;
 
@@ -205,7 +208,7 @@ static CURLcode stream_once(struct ctl *c, const char *query, struct stream *s, 
         last = xasprintf("Last-Event-ID: %lld", s->last_id);
         h = curl_slist_append(h, last);
     }
-    s->curl = easy(url, h, err);
+    s->curl = easy(c, url, h, err);
     s->status = 0;
     s->buf.len = 0;
     curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_stream);

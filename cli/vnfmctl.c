@@ -222,8 +222,9 @@ static int globals(int argc, char **argv, struct ctl *c, struct globals *g, int 
 
 int main(int argc, char **argv)
 {
-    const char *env_url = getenv("VNFM_URL");
-    struct ctl c = {.url = env_url && *env_url ? env_url : DEFAULT_URL};
+    const char *env_url = getenv("VNFM_URL"), *env_ca = getenv("VNFM_CA");
+    struct ctl c = {.url = env_url && *env_url ? env_url : DEFAULT_URL,
+                    .cacert = env_ca && *env_ca ? env_ca : NULL};
     struct globals g = {0};
     char *url = NULL;
     int rc = EXIT_OK, first = globals(argc, argv, &c, &g, &rc);

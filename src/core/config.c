@@ -70,6 +70,9 @@ static const struct opt opts[] = {
      "must send one as soon (default 10)"},
     {"http-idle-timeout-s", OPT_UINT, O(http_idle_timeout_s), "S",
      "an idle kept-alive REST connection is closed after S seconds (default 60)"},
+    {"tls-cert", OPT_STR, O(tls_cert), "FILE",
+     "serve the REST API over HTTPS only, with this PEM certificate (chain) (docs/SECURITY.md)"},
+    {"tls-key", OPT_STR, O(tls_key), "FILE", "the PEM private key of --tls-cert"},
     {"workers", OPT_UINT, O(workers), "N", "provisioning worker threads (default 8)"},
     {"log-keep", OPT_UINT, O(log_keep), "N", "event log records kept (default 100000)"},
     {"vim-watchdog-s", OPT_UINT, O(vim_watchdog_s), "S",
@@ -431,6 +434,10 @@ static int check(struct config *cfg)
                 RESTART_BURST_MAX);
         return -1;
     }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        fprintf(stderr, "vnfmd: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
     if (cfg->admin_token && strlen(cfg->admin_token) < 16) {
         fprintf(stderr, "vnfmd: --admin-token must be at least 16 characters\n");
         return -1;
@@ -529,6 +536,8 @@ void config_done(struct config *cfg)
     free(cfg->config_file);
     free(cfg->cleanup);
     free(cfg->callback_base);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
     free(cfg->restart_policy);
     free(cfg->netconf_host);
     free_list(cfg->netconf_users, cfg->n_netconf_users);

@@ -31,6 +31,7 @@ struct config {
     /* the REST server's limits (docs/SECURITY.md) */
     unsigned http_max_conns, http_max_conns_per_client;
     unsigned http_request_timeout_s, http_idle_timeout_s;
+    char *tls_cert, *tls_key; /* HTTPS only when set (PEM files) */
     unsigned workers;
     unsigned log_keep; /* event log records kept */
     unsigned vim_watchdog_s;

@@ -1014,6 +1014,8 @@ int router_start(struct router *rt, char *err, size_t errlen)
         .request_timeout_ms = cfg->http_request_timeout_s * 1000,
         .idle_timeout_ms = cfg->http_idle_timeout_s * 1000,
         .body_max = BODY_MAX,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
         .ops = &router_ops,
         .arg = rt,
     };

@@ -5,7 +5,8 @@
  * send and a share of one epoll_wait; epoll_ctl only when a connection
  * waits to write, is suspended with input pending, or ends.
  *
- * A connection moves through HEAD (reading the request line and headers
+ * A connection moves through HANDSHAKE (with TLS only: OpenSSL driven by
+ * the same events, non-blocking), HEAD (reading the request line and headers
  * into its buffer), BODY, HANDLING (request() runs), then WRITING (an
  * answer), SUSPENDED (resumed later) or STREAM, and back to HEAD when it is
  * kept alive, or LINGER (its write side shut, input drained until the
@@ -20,6 +21,8 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +41,7 @@
 #define CLIENT_BUCKETS 1024
 #define DISCARD_FACTOR 16 /* a body up to 16 times the limit is read and dropped before the 413 */
 
-enum cstate { C_HEAD, C_BODY, C_HANDLING, C_SUSPENDED, C_WRITING, C_STREAM, C_LINGER };
+enum cstate { C_HANDSHAKE, C_HEAD, C_BODY, C_HANDLING, C_SUSPENDED, C_WRITING, C_STREAM, C_LINGER };
 enum tlist { T_IDLE, T_REQUEST, T_LINGER, T_N, T_NONE = T_N };
 /* chunked request bodies (RFC 9112 7.1) */
 enum chunk { K_SIZE, K_EXT, K_DATA, K_DATA_END, K_TRAILER, K_DONE };
@@ -53,6 +56,7 @@ struct client {
 struct httpd_conn {
     struct httpd_thread *th;
     int fd;
+    SSL *ssl; /* NULL: plain HTTP */
     enum cstate state;
     bool closed, gone, keep_alive, head_method, queued, chunked_out, ending;
     unsigned events; /* registered with epoll */
@@ -104,6 +108,7 @@ struct httpd_thread {
 
 struct httpd {
     struct httpd_config cfg;
+    SSL_CTX *tls; /* NULL: plain HTTP */
     int lfd;
     unsigned port;
     struct httpd_thread *threads;
@@ -360,6 +365,8 @@ static void close_conn(struct httpd_conn *c)
         h->cfg.ops->done(h->cfg.arg, c->data);
     c->data = NULL;
     unwatch(c);
+    SSL_free(c->ssl);
+    c->ssl = NULL;
     close(c->fd);
     client_drop(h, c->client);
     __atomic_sub_fetch(&h->n_conns, 1, __ATOMIC_RELAXED);
@@ -395,6 +402,8 @@ static void linger(struct httpd_conn *c)
         close_conn(c);
         return;
     }
+    if (c->ssl)
+        SSL_shutdown(c->ssl); /* close_notify, once, without waiting for the client's */
     shutdown(c->fd, SHUT_WR);
     c->state = C_LINGER;
     tl_set(c, T_LINGER, LINGER_MS);
@@ -506,6 +515,11 @@ void httpd_respond(struct httpd_conn *c, int status, const struct httpd_kv *hdrs
         body = NULL;
         len = 0;
     }
+    if (body && c->ssl) { /* one record rather than two */
+        sbuf_add(&c->out, body, len);
+        free(body);
+        body = NULL;
+    }
     c->obody = body;
     c->obody_len = body ? len : 0;
     c->obody_off = 0;
@@ -560,22 +574,76 @@ void httpd_resume(struct httpd_conn *c)
         log_debug("HTTP server: cannot wake a thread: %s", strerror(errno));
 }
 
+/* ---- input and output, plain or TLS ---- */
+
+/* SSL_read's or SSL_write's failure r as recv(2)'s: 0 at the end, else -1
+ * with errno (EAGAIN: try again when the socket is ready). */
+static ssize_t tls_fail(struct httpd_conn *c, int r)
+{
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN: /* the client's close_notify */
+        return 0;
+    default:
+        ERR_clear_error();
+        errno = ECONNRESET;
+        return -1;
+    }
+}
+
+/* recv(2) of the plaintext (peek: MSG_PEEK). */
+static ssize_t conn_recv(struct httpd_conn *c, void *buf, size_t n, bool peek)
+{
+    int r, len = n > INT_MAX ? INT_MAX : (int)n;
+
+    if (!c->ssl)
+        return recv(c->fd, buf, n, peek ? MSG_PEEK : 0);
+    r = peek ? SSL_peek(c->ssl, buf, len) : SSL_read(c->ssl, buf, len);
+    return r > 0 ? r : tls_fail(c, r);
+}
+
+/* send(2) of the plaintext, never raising SIGPIPE on a plain socket (with
+ * TLS, vnfmd ignores SIGPIPE). */
+static ssize_t conn_send(struct httpd_conn *c, const struct iovec *iov, int n)
+{
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    int r;
+
+    if (!c->ssl)
+        return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+    /* one buffer with TLS (httpd_respond puts the body after the head) */
+    r = SSL_write(c->ssl, iov[0].iov_base,
+                  iov[0].iov_len > INT_MAX ? INT_MAX : (int)iov[0].iov_len);
+    return r > 0 ? r : tls_fail(c, r);
+}
+
+/* Plaintext that TLS has decrypted but the connection has not read yet
+ * raises no event: have the thread come back for it. */
+static void tls_more(struct httpd_conn *c)
+{
+    if (c->ssl && !c->closed && (c->state == C_HEAD || c->state == C_BODY) &&
+        SSL_pending(c->ssl) > 0)
+        httpd_resume(c);
+}
+
 /* Sends what is pending: 1 when all is sent, 0 when the socket is full
  * (EPOLLOUT is watched), -1 when the connection failed (it is closed). */
 static int send_pending(struct httpd_conn *c)
 {
     while (c->out_off < c->out.len || c->obody_off < c->obody_len) {
         struct iovec iov[2];
-        struct msghdr mh = {.msg_iov = iov};
+        int niov = 0;
         ssize_t n;
         size_t k;
 
         if (c->out_off < c->out.len) /* (no arithmetic on a NULL buffer) */
-            iov[mh.msg_iovlen++] = (struct iovec){c->out.s + c->out_off, c->out.len - c->out_off};
+            iov[niov++] = (struct iovec){c->out.s + c->out_off, c->out.len - c->out_off};
         if (c->obody_off < c->obody_len)
-            iov[mh.msg_iovlen++] =
-                (struct iovec){c->obody + c->obody_off, c->obody_len - c->obody_off};
-        n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+            iov[niov++] = (struct iovec){c->obody + c->obody_off, c->obody_len - c->obody_off};
+        n = conn_send(c, iov, niov);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -834,9 +902,12 @@ static int frame(struct httpd_conn *c)
             return 413; /* answered at once; the connection closes */
         c->discard = c->too_large = true;
     }
-    if (expect && (c->body_left || c->chunked) && !rq->http10 &&
-        send(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL) < 0)
-        return 400;
+    if (expect && (c->body_left || c->chunked) && !rq->http10) {
+        struct iovec iov = {"HTTP/1.1 100 Continue\r\n\r\n", 25};
+
+        if (conn_send(c, &iov, 1) < 0)
+            return 400;
+    }
     if (!c->discard && c->body_left) { /* the whole body in one piece */
         c->body.cap = c->body_left + 1;
         c->body.s = xrealloc(c->body.s, c->body.cap);
@@ -1018,7 +1089,7 @@ static void read_body(struct httpd_conn *c)
 
         if (want > c->body_left)
             want = (size_t)c->body_left;
-        n = recv(c->fd, dst, want, 0);
+        n = conn_recv(c, dst, want, false);
         if (n > 0) {
             if (c->discard)
                 c->discarded += (size_t)n;
@@ -1035,7 +1106,7 @@ static void read_body(struct httpd_conn *c)
             refuse(c, 431, "the request's head leaves no room for its chunked body");
             return; /* answered by the caller's drive() */
         }
-        n = recv(c->fd, c->in + c->in_len, HTTPD_HEAD_MAX - c->in_len, 0);
+        n = conn_recv(c, c->in + c->in_len, HTTPD_HEAD_MAX - c->in_len, false);
         if (n > 0)
             c->in_len += (size_t)n;
     }
@@ -1087,6 +1158,7 @@ static void drive(struct httpd_conn *c)
         case C_STREAM:
             pump(c);
             return;
+        case C_HANDSHAKE:
         case C_SUSPENDED:
         case C_LINGER:
             return;
@@ -1103,7 +1175,7 @@ static void on_readable(struct httpd_conn *c)
 
     switch (c->state) {
     case C_HEAD: /* never full here: a full head is refused */
-        n = recv(c->fd, c->in + c->in_len, HTTPD_HEAD_MAX - c->in_len, 0);
+        n = conn_recv(c, c->in + c->in_len, HTTPD_HEAD_MAX - c->in_len, false);
         if (n > 0) {
             if (c->tl != T_REQUEST || c->in_len == 0)
                 tl_set(c, T_REQUEST, h->cfg.request_timeout_ms);
@@ -1118,11 +1190,13 @@ static void on_readable(struct httpd_conn *c)
             drive(c);
         return;
     case C_STREAM: /* the client has nothing to say: only its going matters */
-    case C_LINGER:
+        n = conn_recv(c, c->th->scratch, sizeof(c->th->scratch), false);
+        break;
+    case C_LINGER: /* drained as it comes, TLS or not */
         n = recv(c->fd, c->th->scratch, sizeof(c->th->scratch), 0);
         break;
     case C_SUSPENDED:
-        n = recv(c->fd, &peek, 1, MSG_PEEK);
+        n = conn_recv(c, &peek, 1, true);
         if (n > 0) { /* a pipelined request: it waits for this one */
             watch(c, 0);
             return;
@@ -1142,6 +1216,52 @@ static void on_readable(struct httpd_conn *c)
     }
 }
 
+/* A step of a TLS handshake. What is not TLS gets a plain 400. */
+static void handshake(struct httpd_conn *c)
+{
+    unsigned char first;
+    ssize_t n = recv(c->fd, &first, 1, MSG_PEEK);
+    int r;
+
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        c->gone = true;
+        close_conn(c);
+        return;
+    }
+    if (n > 0 && first != 0x16 && SSL_in_before(c->ssl)) { /* not a TLS handshake record */
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        c->state = C_HEAD;
+        refuse(c, 400, "this port serves HTTPS only");
+        drive(c);
+        return;
+    }
+    ERR_clear_error();
+    r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->state = C_HEAD; /* the timer of the connection's first request runs on */
+        watch(c, EPOLLIN | EPOLLRDHUP);
+        tls_more(c);
+        return;
+    }
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        watch(c, EPOLLIN | EPOLLRDHUP);
+        return;
+    case SSL_ERROR_WANT_WRITE:
+        watch(c, EPOLLOUT);
+        return;
+    default:
+        log_debug("HTTP server: TLS handshake failed: %s",
+                  ERR_reason_error_string(ERR_peek_error())
+                      ? ERR_reason_error_string(ERR_peek_error())
+                      : "connection closed");
+        ERR_clear_error();
+        c->gone = true;
+        close_conn(c);
+    }
+}
+
 static void on_event(struct httpd_conn *c, unsigned events)
 {
     if (c->closed)
@@ -1154,12 +1274,17 @@ static void on_event(struct httpd_conn *c, unsigned events)
             close_conn(c);
         return;
     }
+    if (c->state == C_HANDSHAKE) {
+        handshake(c);
+        return;
+    }
     if (events & (EPOLLIN | EPOLLRDHUP))
         on_readable(c);
     if (!c->closed && events & EPOLLOUT) {
         watch(c, c->state == C_STREAM ? EPOLLIN | EPOLLRDHUP : 0);
         drive(c);
     }
+    tls_more(c);
 }
 
 static void resumed(struct httpd_conn *c)
@@ -1169,6 +1294,11 @@ static void resumed(struct httpd_conn *c)
 
     if (c->closed)
         return;
+    if (c->ssl && (c->state == C_HEAD || c->state == C_BODY)) { /* tls_more */
+        on_readable(c);
+        tls_more(c);
+        return;
+    }
     if (c->state == C_STREAM) {
         pump(c);
         return;
@@ -1185,6 +1315,7 @@ static void resumed(struct httpd_conn *c)
         httpd_respond(c, 500, NULL, 0, NULL, 0);
     watch(c, EPOLLIN | EPOLLRDHUP);
     drive(c);
+    tls_more(c);
 }
 
 static void drain_resumed(struct httpd_thread *th)
@@ -1263,6 +1394,18 @@ static bool conn_add(struct httpd_thread *th, int fd, const struct sockaddr_stor
     c->tl = T_NONE;
     c->peer = *ss;
     c->in = xmalloc(HTTPD_HEAD_MAX);
+    if (h->tls && (!(c->ssl = SSL_new(h->tls)) || !SSL_set_fd(c->ssl, fd))) {
+        log_warn("HTTP server: cannot start TLS on a connection");
+        SSL_free(c->ssl);
+        free(c->in);
+        free(c);
+        client_drop(h, cl);
+        __atomic_sub_fetch(&h->n_conns, 1, __ATOMIC_RELAXED);
+        drop_now(fd);
+        return false;
+    }
+    if (c->ssl)
+        SSL_set_accept_state(c->ssl);
     reset_request(c);
     c->anext = th->all;
     if (th->all)
@@ -1271,8 +1414,11 @@ static bool conn_add(struct httpd_thread *th, int fd, const struct sockaddr_stor
     c->events = EPOLLIN | EPOLLRDHUP;
     ev = (struct epoll_event){.events = c->events, .data.ptr = c};
     epoll_ctl(th->ep, EPOLL_CTL_ADD, fd, &ev);
-    /* a new connection must send its request soon (half-open ones go) */
+    /* a new connection must send its request soon (half-open ones go);
+     * with TLS, its handshake comes first within the same time */
     start_head(c, h->cfg.request_timeout_ms, T_REQUEST);
+    if (c->ssl)
+        c->state = C_HANDSHAKE;
     return true;
 }
 
@@ -1406,6 +1552,44 @@ static int thread_init(struct httpd *h, struct httpd_thread *th)
     return 0;
 }
 
+/* TLS 1.2 and 1.3 only; in 1.2 only forward-secret AEAD suites (1.3 has
+ * nothing else); no renegotiation, no compression. */
+#define TLS12_CIPHERS                                                                          \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+static SSL_CTX *tls_context(const struct httpd_config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *what = "cannot make a TLS context";
+
+    if (!ctx)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    if (!SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS))
+        goto fail;
+    what = cfg->tls_cert;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1)
+        goto fail;
+    what = cfg->tls_key;
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    return ctx;
+fail:
+    snprintf(err, errlen, "%s: %s", what,
+             ERR_reason_error_string(ERR_peek_last_error())
+                 ? ERR_reason_error_string(ERR_peek_last_error())
+                 : "unknown error");
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
 struct httpd *httpd_start(const struct httpd_config *cfg, char *err, size_t errlen)
 {
     struct httpd *h = xcalloc(1, sizeof(*h));
@@ -1417,6 +1601,10 @@ struct httpd *httpd_start(const struct httpd_config *cfg, char *err, size_t errl
     h->threads = xcalloc(h->n_threads, sizeof(*h->threads));
     for (unsigned i = 0; i < h->n_threads; i++)
         h->threads[i].ep = h->threads[i].evfd = -1;
+    if (cfg->tls_cert && !(h->tls = tls_context(cfg, err, errlen))) {
+        httpd_free(h);
+        return NULL;
+    }
     if (cfg->addr && listen_on(h, err, errlen)) {
         httpd_free(h);
         return NULL;
@@ -1470,6 +1658,7 @@ void httpd_free(struct httpd *h)
         pthread_mutex_destroy(&th->mu);
     }
     pthread_mutex_destroy(&h->cmu);
+    SSL_CTX_free(h->tls);
     free(h->threads);
     free(h);
 }

@@ -13,6 +13,8 @@
  * (httpd_resume), e.g. when the transactor has applied a write. A suspended
  * or streaming connection still notices when its client goes away.
  *
+ * With a certificate and its key it speaks HTTPS only (OpenSSL, TLS 1.2+).
+ *
  * Threads: request(), refuse(), resume(), done() and the stream's read and
  * free run on the connection's thread; httpd_resume() is the only call that
  * may come from elsewhere.
@@ -81,6 +83,10 @@ struct httpd_config {
     unsigned request_timeout_ms;   /* from a request's first byte to its end */
     unsigned idle_timeout_ms;      /* a kept-alive connection without a request */
     size_t body_max;
+    /* HTTPS only when set (PEM files: the certificate chain, its key): TLS
+     * 1.2+, the handshake within request_timeout_ms of the connection; a
+     * plain request gets a 400. The process must ignore SIGPIPE. */
+    const char *tls_cert, *tls_key;
     const struct httpd_ops *ops;
     void *arg;
 };

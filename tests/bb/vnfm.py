@@ -12,6 +12,7 @@ import random
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -111,7 +112,7 @@ class Webhook:
 class Daemon:
     """One vnfmd with its own data dir, port, subnet and instance tag."""
 
-    def __init__(self, *extra, subnet=None, role="local", site="local"):
+    def __init__(self, *extra, subnet=None, role="local", site="local", ca=None):
         self.dir = tempfile.mkdtemp(prefix="vnfm-bb-")
         # --script-dir: what an admin's descriptor names here runs unsandboxed.
         # Not in the data dir, nor in /tmp: both are hidden from a sandbox.
@@ -123,7 +124,10 @@ class Daemon:
         self.extra = list(extra)
         self.role, self.site = role, site
         self.proc = None
-        self.url = "http://127.0.0.1:%d" % self.port
+        # ca: the daemon serves HTTPS (--tls-cert) with a certificate this CA signed
+        self.ca = ca
+        self.tls = ssl.create_default_context(cafile=ca) if ca else None
+        self.url = "%s://127.0.0.1:%d" % ("https" if ca else "http", self.port)
         self.logfile = os.path.join(self.dir, "vnfmd.log")
         self.tag = None
 
@@ -196,7 +200,7 @@ class Daemon:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self.tls) as r:
                 text = r.read().decode()
                 return r.status, (json.loads(text) if text else None), dict(r.headers)
         except urllib.error.HTTPError as e:
@@ -265,6 +269,8 @@ class Daemon:
     # ---- CLI ----
     def ctl(self, *args, token="admin", timeout=120):
         env = dict(os.environ, VNFM_URL=self.url)
+        if self.ca:
+            env["VNFM_CA"] = self.ca
         env["VNFM_TOKEN"] = self.token if token == "admin" else (token or "")
         return subprocess.run([VNFMCTL] + list(args), capture_output=True, text=True, env=env,
                               timeout=timeout)
