@@ -24,8 +24,7 @@ CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -
           -Isrc $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
-# Unit tests only: test_outbox's destination is a libmicrohttpd server.
-TEST_LDLIBS := $(shell pkg-config --libs libmicrohttpd) -lcmocka
+TEST_LDLIBS := -lcmocka
 
 LIB_SRCS := $(wildcard src/*/*.c src/*/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -5,8 +5,6 @@ set -euo pipefail
 
 BUILD_PKGS="build-essential pkg-config libuv1-dev libjansson-dev libxml2-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libsnmp-dev"
-# the unit tests' HTTP destination (tests/unit/test_outbox.c)
-BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev"
 # NETCONF (docs/NETCONF.md): libyang 2, libnetconf2 2.0, libssh; IETF YANG modules
 # from libyuma-base; yanglint and ncclient for the tests.
 BUILD_PKGS="$BUILD_PKGS libyang2-dev libnetconf2-dev libssh-dev"

@@ -9,13 +9,18 @@
 #include "core/outbox.h"
 #include "core/wpool.h"
 #include "util/doc.h"
+#include "util/httpd.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#include <microhttpd.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 
 /* ---- the destination: records bodies per path, fails the first N ---- */
+
+/* Each request is held 20 ms (long enough for a second delivery to the key
+ * to overlap), suspended, and resumed by the holder thread. */
+#define HELD_MAX 64
 
 static struct {
     pthread_mutex_t mu;
@@ -23,46 +28,136 @@ static struct {
     int n_got;
     int fail;                 /* answer the next N POSTs 503 */
     int busy[2], max_busy[2]; /* requests at once to /a and to /b */
+    struct httpd *h;
+    pthread_t holder;
+    bool stop;
+    struct {
+        struct httpd_conn *c;
+        struct timespec due;
+    } held[HELD_MAX];
+    int n_held;
 } srv;
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *version, const char *data,
-                              size_t *size, void **ctx)
-{
-    char *buf = *ctx;
-    int k = url[1] == 'b', status = 204;
-    struct MHD_Response *resp;
-    enum MHD_Result r;
+struct req {
+    int k;
+    char line[64];
+};
 
-    (void)cls, (void)method, (void)version;
-    if (!buf) { /* the first call: headers only */
-        *ctx = xcalloc(1, 64);
-        pthread_mutex_lock(&srv.mu);
-        if (++srv.busy[k] > srv.max_busy[k])
-            srv.max_busy[k] = srv.busy[k];
-        pthread_mutex_unlock(&srv.mu);
-        return MHD_YES;
-    }
-    if (*size) {
-        snprintf(buf, 64, "%.*s", (int)*size, data);
-        *size = 0;
-        return MHD_YES;
-    }
-    usleep(20000); /* long enough for a second delivery to the key to overlap */
+static bool due(const struct timespec *t)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static void *holder(void *arg)
+{
+    (void)arg;
     pthread_mutex_lock(&srv.mu);
-    srv.busy[k]--;
+    while (!srv.stop) {
+        for (int i = 0; i < srv.n_held; i++) {
+            if (due(&srv.held[i].due)) {
+                httpd_resume(srv.held[i].c);
+                srv.held[i--] = srv.held[--srv.n_held];
+            }
+        }
+        pthread_mutex_unlock(&srv.mu);
+        usleep(1000);
+        pthread_mutex_lock(&srv.mu);
+    }
+    pthread_mutex_unlock(&srv.mu);
+    return NULL;
+}
+
+static void on_request(void *arg, struct httpd_conn *c, struct httpd_req *rq)
+{
+    struct req *r = xcalloc(1, sizeof(*r));
+
+    (void)arg;
+    r->k = rq->path[1] == 'b';
+    snprintf(r->line, sizeof(r->line), "%s %.*s", rq->path, (int)rq->body_len,
+             rq->body ? rq->body : "");
+    httpd_suspend(c, r);
+    pthread_mutex_lock(&srv.mu);
+    if (++srv.busy[r->k] > srv.max_busy[r->k])
+        srv.max_busy[r->k] = srv.busy[r->k];
+    assert_true(srv.n_held < HELD_MAX);
+    srv.held[srv.n_held].c = c;
+    clock_gettime(CLOCK_MONOTONIC, &srv.held[srv.n_held].due);
+    srv.held[srv.n_held].due.tv_nsec += 20000000;
+    if (srv.held[srv.n_held].due.tv_nsec >= 1000000000) {
+        srv.held[srv.n_held].due.tv_sec++;
+        srv.held[srv.n_held].due.tv_nsec -= 1000000000;
+    }
+    srv.n_held++;
+    pthread_mutex_unlock(&srv.mu);
+}
+
+static void on_resume(void *arg, struct httpd_conn *c, void *data)
+{
+    struct req *r = data;
+    int status = 204;
+
+    (void)arg;
+    pthread_mutex_lock(&srv.mu);
+    srv.busy[r->k]--;
     if (srv.fail > 0) {
         srv.fail--;
         status = 503;
     } else if (srv.n_got < 64) {
-        snprintf(srv.got[srv.n_got++], 64, "%s %s", url, buf);
+        snprintf(srv.got[srv.n_got++], 64, "%s", r->line);
     }
     pthread_mutex_unlock(&srv.mu);
-    free(buf);
-    resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    r = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return r;
+    httpd_respond(c, status, NULL, 0, NULL, 0);
+}
+
+static void on_refuse(void *arg, struct httpd_conn *c, const struct httpd_req *rq, int status,
+                      const char *msg)
+{
+    (void)arg, (void)rq, (void)msg;
+    httpd_respond(c, status, NULL, 0, NULL, 0);
+}
+
+static void on_done(void *arg, void *data)
+{
+    (void)arg;
+    free(data);
+}
+
+static const struct httpd_ops srv_ops = {on_request, on_refuse, on_resume, on_done};
+
+static unsigned srv_start(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct httpd_config hc = {
+        .addr = (struct sockaddr *)&sin,
+        .addr_len = sizeof(sin),
+        .threads = 2,
+        .max_conns = 64,
+        .max_conns_per_client = 64,
+        .request_timeout_ms = 10000,
+        .idle_timeout_ms = 10000,
+        .body_max = 4096,
+        .ops = &srv_ops,
+    };
+    char err[128];
+
+    srv.h = httpd_start(&hc, err, sizeof(err));
+    assert_non_null(srv.h);
+    assert_int_equal(pthread_create(&srv.holder, NULL, holder, NULL), 0);
+    return httpd_port(srv.h);
+}
+
+static void srv_stop(void)
+{
+    httpd_stop(srv.h);
+    pthread_mutex_lock(&srv.mu);
+    srv.stop = true;
+    pthread_mutex_unlock(&srv.mu);
+    pthread_join(srv.holder, NULL);
+    httpd_free(srv.h);
+    pthread_mutex_destroy(&srv.mu);
 }
 
 /* ---- a core with an outbox and a channel that remembers what it heard ---- */
@@ -71,7 +166,6 @@ static struct core C;
 static struct config cfg;
 static uv_loop_t loop;
 static char *dir;
-static struct MHD_Daemon *mhd;
 static unsigned port;
 static char heard[64][48]; /* "RESULT ID" */
 static int n_heard;
@@ -95,10 +189,7 @@ static int setup(void **state)
     log_set_level(LOG_LVL_ERROR);
     memset(&srv, 0, sizeof(srv));
     pthread_mutex_init(&srv.mu, NULL);
-    mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
-                           NULL, handle, NULL, MHD_OPTION_END);
-    assert_non_null(mhd);
-    port = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+    port = srv_start();
     dir = test_tmpdir();
     memset(&cfg, 0, sizeof(cfg));
     cfg.data_dir = dir;
@@ -127,7 +218,7 @@ static int teardown(void **state)
     bus_free(C.bus);
     store_close(C.st);
     uv_loop_close(&loop);
-    MHD_stop_daemon(mhd);
+    srv_stop();
     test_rmdir(dir);
     return 0;
 }
