@@ -53,6 +53,7 @@ struct router {
     pthread_mutex_t mu;
     struct store *stores[MAX_THREAD_STORES];
     unsigned n_stores;
+    unsigned long acks; /* writes acknowledged (atomic): see batch_store */
 };
 
 /* How an answer is written. */
@@ -76,7 +77,21 @@ static const struct mount fallback_mount = {.prefix = "", .style = STYLE_NATIVE}
 
 static __thread struct store *tl_store;
 
-struct store *router_thread_store(struct router *rt)
+/* tl_store holds a read transaction for the requests of the thread's batch
+ * of events, begun when rt->acks was tl_batch_acks. */
+static __thread bool tl_batch;
+static __thread unsigned long tl_batch_acks;
+
+static void batch_end(void *arg)
+{
+    (void)arg;
+    if (tl_batch)
+        store_rollback(tl_store);
+    tl_batch = false;
+}
+
+/* The thread's reader handle, opened on first use. */
+static struct store *thread_reader(struct router *rt)
 {
     char err[256];
 
@@ -92,6 +107,33 @@ struct store *router_thread_store(struct router *rt)
         rt->stores[rt->n_stores++] = tl_store;
     pthread_mutex_unlock(&rt->mu);
     return tl_store;
+}
+
+struct store *router_thread_store(struct router *rt)
+{
+    batch_end(rt); /* reads at this moment (streams) */
+    return thread_reader(rt);
+}
+
+/* The thread's store for the reads of a request. The requests of one batch
+ * of events (httpd_ops.batch_end) share one read transaction: SQLite's read
+ * locks cost more than a small read. A client reads what was there when the
+ * batch began, and what it wrote: the transaction begins again after any
+ * write has been acknowledged. */
+static struct store *batch_store(struct router *rt)
+{
+    unsigned long acks = __atomic_load_n(&rt->acks, __ATOMIC_ACQUIRE);
+    struct store *st;
+
+    if (tl_batch && tl_batch_acks == acks)
+        return tl_store;
+    batch_end(rt);
+    st = thread_reader(rt);
+    if (st && store_begin(st) == 0) {
+        tl_batch = true;
+        tl_batch_acks = acks;
+    }
+    return st;
 }
 
 const char *rctx_header(const struct rctx *r, const char *name)
@@ -745,6 +787,7 @@ static void txn_complete(struct txn *t)
 {
     struct rreq *q = t->complete_data;
 
+    __atomic_add_fetch(&q->rt->acks, 1, __ATOMIC_RELEASE); /* before the answer: batch_store */
     httpd_resume(q->conn);
 }
 
@@ -886,7 +929,7 @@ static int admit(struct router *rt, const struct route *route, struct rctx *r)
 
     if (m->check && m->check(r, route))
         return -1;
-    r->st = router_thread_store(rt);
+    r->st = route->flags & R_PUBLIC ? thread_reader(rt) : batch_store(rt);
     if (!r->st)
         return result_fail(&r->res, 503, "unavailable", NULL, NULL, "the store cannot be read");
     if (!(route->flags & R_PUBLIC) && !(route->flags & R_METRICS && rt->c->cfg->metrics_public) &&
@@ -1001,6 +1044,7 @@ static const struct httpd_ops router_ops = {
     .refuse = on_refuse,
     .resume = on_resume,
     .done = on_done,
+    .batch_end = batch_end,
 };
 
 int router_start(struct router *rt, char *err, size_t errlen)

@@ -1490,6 +1490,8 @@ static int run_once(struct httpd_thread *th, int timeout_ms)
     }
     expire(th);
     bury(th);
+    if (h->cfg.ops->batch_end)
+        h->cfg.ops->batch_end(h->cfg.arg);
     return n < 0 ? 0 : n;
 }
 

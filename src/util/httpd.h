@@ -72,6 +72,8 @@ struct httpd_ops {
     /* The request ended (answered, or its client went away): release data
      * (httpd_set_data). Not called when data is NULL. */
     void (*done)(void *arg, void *data);
+    /* The thread has handled a batch of events (may be NULL). */
+    void (*batch_end)(void *arg);
 };
 
 struct httpd_config {
