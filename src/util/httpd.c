@@ -601,6 +601,7 @@ static ssize_t conn_recv(struct httpd_conn *c, void *buf, size_t n, bool peek)
 
     if (!c->ssl)
         return recv(c->fd, buf, n, peek ? MSG_PEEK : 0);
+    ERR_clear_error(); /* SSL_get_error reads the thread's queue */
     r = peek ? SSL_peek(c->ssl, buf, len) : SSL_read(c->ssl, buf, len);
     return r > 0 ? r : tls_fail(c, r);
 }
@@ -615,6 +616,7 @@ static ssize_t conn_send(struct httpd_conn *c, const struct iovec *iov, int n)
     if (!c->ssl)
         return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
     /* one buffer with TLS (httpd_respond puts the body after the head) */
+    ERR_clear_error();
     r = SSL_write(c->ssl, iov[0].iov_base,
                   iov[0].iov_len > INT_MAX ? INT_MAX : (int)iov[0].iov_len);
     return r > 0 ? r : tls_fail(c, r);
