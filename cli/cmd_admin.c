@@ -3,6 +3,8 @@
 #include "cli/ctl.h"
 #include "util/mem.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,14 +142,51 @@ int cmd_tenant_delete(struct ctl *c, const struct args *a)
     return rc;
 }
 
+/* --ttl: seconds, or a number with a unit (s, m, h, d). */
+static int ttl_of(const struct args *a, long long *secs)
+{
+    static const struct {
+        char unit;
+        long long secs;
+    } units[] = {{'\0', 1}, {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+    const char *v = arg_opt(a, "ttl");
+    long long n, unit = 0;
+    char *end;
+
+    *secs = 0;
+    if (!v)
+        return 0;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+        if (*end == units[i].unit && (!*end || !end[1]))
+            unit = units[i].secs;
+    if (end == v || errno || n <= 0 || !unit || n > LLONG_MAX / unit)
+        return fail_usage(a->cmd,
+                          "--ttl needs a positive number of seconds, or one with s, m, h or d "
+                          "(90d), not '%s'",
+                          v);
+    *secs = n * unit;
+    return 0;
+}
+
 int cmd_token_create(struct ctl *c, const struct args *a)
 {
-    char *p = ctl_path("/v0/tenants/%s/tokens", a->pos[0]);
-    json_t *body = json_object(), *doc = NULL;
+    char *p;
+    json_t *body, *doc = NULL;
+    long long ttl;
     int rc;
 
+    if (ttl_of(a, &ttl))
+        return EXIT_USAGE;
+    body = json_object();
     if (arg_opt(a, "description"))
         json_object_set_new(body, "description", json_string(arg_opt(a, "description")));
+    if (ttl)
+        json_object_set_new(body, "ttl_s", json_integer(ttl));
+    if (arg_opt(a, "expires"))
+        json_object_set_new(body, "expires", json_string(arg_opt(a, "expires")));
+    p = ctl_path("/v0/tenants/%s/tokens", a->pos[0]);
     rc = ctl_call(c, "POST", p, body, NULL, &doc);
     json_decref(body);
     free(p);
@@ -167,9 +206,13 @@ int cmd_token_create(struct ctl *c, const struct args *a)
 
 int cmd_token_list(struct ctl *c, const struct args *a)
 {
-    static const struct column cols[] = {
-        {"ID", "id"},           {"TENANT", "tenant"},           {"ROLE", "role"},
-        {"CREATED", "created"}, {"DESCRIPTION", "description"}, {NULL}};
+    static const struct column cols[] = {{"ID", "id"},
+                                         {"TENANT", "tenant"},
+                                         {"ROLE", "role"},
+                                         {"CREATED", "created"},
+                                         {"EXPIRES", "expires"},
+                                         {"DESCRIPTION", "description"},
+                                         {NULL}};
 
     (void)a;
     return show_list(c, "/v0/tokens", "tokens", cols);

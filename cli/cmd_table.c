@@ -52,6 +52,9 @@ static const struct optspec tenant_update_opts[] = {
 };
 static const struct optspec token_opts[] = {
     {"description", "TEXT", "what the token is for (shown by 'token list')"},
+    {"ttl", "DURATION",
+     "the token expires DURATION from now: seconds, or a number with s, m, h or d (90d)"},
+    {"expires", "TIME", "the token expires at TIME (RFC 3339)"},
     END_OPTS,
 };
 static const struct optspec onboard_opts[] = {
@@ -254,9 +257,12 @@ const struct command ctl_commands[] = {
         .summary = "create a tenant's token (admin)",
         .description = "The token sees and changes only TENANT's objects. Its secret is printed\n"
                        "this once and cannot be shown again: store it (e.g. in a file for\n"
-                       "--token-file). With -o json the secret is the \"token\" member.\n",
+                       "--token-file). With -o json the secret is the \"token\" member.\n"
+                       "With --ttl or --expires it is refused from then on (401), and its\n"
+                       "open event streams end.\n",
         .opts = token_opts,
         .examples = "vnfmctl token create acme --description 'CI pipeline'\n"
+                    "vnfmctl token create acme --ttl 8h --description 'on-call'\n"
                     "vnfmctl -o json token create acme | jq -r .token > acme.token\n"
                     "vnfmctl --token-file acme.token deployments",
         .run = cmd_token_create,

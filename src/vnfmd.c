@@ -270,6 +270,7 @@ static void stop(struct daemon *d)
     lc_shutdown(c);
     if (d->running) {
         uv_close((uv_handle_t *)&c->beat_timer, NULL);
+        auth_stop(c);
         uv_close((uv_handle_t *)&d->sigterm, NULL);
         uv_close((uv_handle_t *)&d->sigint, NULL);
     }
@@ -443,6 +444,7 @@ static int start(struct daemon *d)
     uv_timer_init(c->loop, &c->beat_timer);
     c->beat_timer.data = d;
     uv_timer_start(&c->beat_timer, on_tick, 1000, 1000);
+    auth_start(c);
     uv_signal_init(c->loop, &d->sigterm);
     uv_signal_init(c->loop, &d->sigint);
     d->sigterm.data = d->sigint.data = d;

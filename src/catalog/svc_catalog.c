@@ -7,6 +7,7 @@
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,7 @@ void svc_tenant_update(struct core *c, struct txn *t)
     }
     if (save(c, t, STORE_TENANT, doc) == 0) {
         core_audit(c, &t->who, "tenant", t->args[0], "updated");
+        auth_revoke_after_commit(c); /* disabled: its tokens' event streams end */
         result_ok(&t->res, 200, doc_public(doc));
     }
     json_decref(doc);
@@ -153,24 +155,54 @@ void svc_tenant_delete(struct core *c, struct txn *t)
     result_ok(&t->res, 204, NULL);
 }
 
+/* When a new token expires (wall ms, 0: never): its ttl_s from now, or its
+ * expires (RFC 3339, in the future). */
+static int token_expiry(struct txn *t, int64_t *ms)
+{
+    const char *at = jv_str(t->body, "expires", NULL);
+    long long ttl = jv_int(t->body, "ttl_s", 0);
+    int64_t now = wall_ms();
+
+    *ms = 0;
+    if (ttl && at)
+        return result_bad_field(&t->res, "invalid-value", "expires",
+                                "expires: give ttl_s or expires, not both");
+    if (ttl)
+        *ms = now + ttl * 1000;
+    else if (at && time_parse(at, ms))
+        return result_bad_field(&t->res, "invalid-value", "expires",
+                                "expires: must be an RFC 3339 time (2026-11-24T09:00:00Z)");
+    else if (at && *ms <= now)
+        return result_bad_field(&t->res, "invalid-value", "expires",
+                                "expires: must be in the future");
+    return 0;
+}
+
 void svc_token_create(struct core *c, struct txn *t)
 {
-    char token[46], hash[TOKEN_HASH_LEN + 1], id[24];
+    char token[46], hash[TOKEN_HASH_LEN + 1], id[24], at[TIME_STR_MAX];
     json_t *tenant = core_load(c, STORE_TENANT, t->args[0]), *doc, *out;
+    int64_t expires;
 
     if (!tenant) {
         result_not_found(&t->res, "tenant", t->args[0]);
         return;
     }
     json_decref(tenant);
+    if (token_expiry(t, &expires))
+        return;
     token_generate(token);
     token_hash(token, hash);
     id_random(id, "tok-", 12);
     doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "tenant", t->args[0], "role", "tenant",
                     "description", jv_str(t->body, "description", ""), "_hash", hash);
     doc_touch(doc, "created");
+    if (expires)
+        doc_set_str(doc, "expires", time_fmt(expires, at));
     if (save(c, t, STORE_TOKEN, doc) == 0) {
         core_audit(c, &t->who, "token", id, "created");
+        if (expires)
+            auth_expiry_add(c, expires);
         out = doc_public(doc);
         json_object_set_new(out, "token", json_string(token));
         result_ok(&t->res, 201, out);
@@ -185,6 +217,7 @@ void svc_token_delete(struct core *c, struct txn *t)
         return;
     }
     core_audit(c, &t->who, "token", t->args[0], "deleted");
+    auth_revoke_after_commit(c); /* its event streams end */
     result_ok(&t->res, 204, NULL);
 }
 

@@ -71,6 +71,11 @@ struct core {
     uint64_t beat_ms;      /* monotonic ms of the last heartbeat (read by other threads) */
     bool stopping;
     struct outbox *outbox; /* messages to other systems (outbox.h) */
+
+    /* core/auth.h: taking rights back from event streams */
+    uint64_t auth_gen;     /* the generation of rights (other threads read it) */
+    uv_timer_t auth_timer; /* the earliest token expiry */
+    int64_t auth_next_ms;  /* when (wall clock), 0: none */
 };
 
 /* Who makes a request. */
@@ -78,6 +83,7 @@ struct principal {
     bool admin;
     char tenant[ID_BUF_MAX]; /* tenant of a tenant token */
     char token_id[32];
+    int64_t expires_ms; /* the token's expiry (wall clock), 0: never */
 };
 
 /* Opens a transaction (nesting counts). */

@@ -659,6 +659,8 @@ static int authenticate(struct router *rt, struct rctx *r)
     e = auth_resolve(r->st, rt->c->admin_hash, token, &r->who);
     if (e == -EPERM)
         return result_fail(&r->res, 403, "forbidden", NULL, NULL, "the token's tenant is disabled");
+    if (e == -EKEYEXPIRED)
+        return result_fail(&r->res, 401, "unauthorized", NULL, NULL, "the token has expired");
     if (e)
         return result_fail(&r->res, 401, "unauthorized", NULL, NULL, "invalid token");
     return 0;

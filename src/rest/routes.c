@@ -43,6 +43,8 @@ static const struct jv_field tenant_update_fields[] = {
 };
 static const struct jv_field token_fields[] = {
     FIELD("description", JV_STRING, 0, 0, 256),
+    FIELD("ttl_s", JV_INT, 0, 1, 315360000), /* ten years */
+    FIELD("expires", JV_STRING, 0, 1, 40),
     END,
 };
 static const struct jv_field capacity_fields[] = {

@@ -3,9 +3,11 @@
  * client reconnects with Last-Event-ID (or ?after=) and misses nothing: what
  * the bus's ring no longer holds is read back from the store. A reader with
  * nothing to send suspends its connection until the bus wakes it; comments
- * keep idle streams alive through proxies. */
+ * keep idle streams alive through proxies. A stream ends when its token no
+ * longer holds: deleted, expired, or its tenant disabled (core/auth.h). */
 #include "rest/api.h"
 #include "rest/router_internal.h"
+#include "core/auth.h"
 #include "core/bus.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
@@ -19,6 +21,9 @@
 
 struct sse {
     struct router *rt;
+    struct core *c;
+    struct principal who; /* checked again when the generation of rights moves */
+    uint64_t gen;
     struct httpd_conn *conn;
     struct bus_sub *sub;
     struct log_query q; /* for catching up from the store */
@@ -97,11 +102,26 @@ static ssize_t copy_out(struct sse *e, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* Whether the stream's token still holds (core/auth.h). */
+static bool allowed(struct sse *e)
+{
+    uint64_t gen = auth_generation(e->c);
+    struct store *st;
+
+    if (gen == e->gen && !(e->who.expires_ms && wall_ms() >= e->who.expires_ms))
+        return true;
+    e->gen = gen;
+    st = router_thread_store(e->rt);
+    return st && auth_recheck(st, &e->who, wall_ms()) == 0;
+}
+
 static ssize_t reader(void *cls, char *buf, size_t max)
 {
     struct sse *e = cls;
     json_t *rec;
 
+    if (!allowed(e))
+        return -1;
     for (;;) {
         if (e->out.len > e->off)
             return copy_out(e, buf, max);
@@ -165,6 +185,11 @@ int sse_start(struct router *rt, struct httpd_conn *conn, struct rctx *r)
         after = q.after_seq;
     e = xcalloc(1, sizeof(*e));
     e->rt = rt;
+    e->c = r->c;
+    e->who = r->who;
+    /* one behind: the first read checks the token again, in case it went
+     * between the request's authentication and now */
+    e->gen = auth_generation(r->c) - 1;
     e->conn = conn;
     e->q = (struct log_query){.deployment = keep(e, 0, q.deployment),
                               .operation = keep(e, 1, q.operation),
