@@ -1,6 +1,7 @@
 /* Catalogue requests: tenants, tokens, VNF descriptors. */
 #include "catalog/svc_catalog.h"
 #include "catalog/vnfd.h"
+#include "catalog/vnfd_policy.h"
 #include "core/auth.h"
 #include "core/runas.h"
 #include "util/doc.h"
@@ -267,6 +268,18 @@ static int admin_only_fields(struct txn *t)
     return 0;
 }
 
+/* A tenant's descriptor: its webhooks reach only what --tenant-destinations
+ * allows (400 naming the action's url). */
+static int tenant_destinations(struct core *c, struct txn *t)
+{
+    struct jv_error err;
+
+    if (t->who.admin ||
+        !policy_check_destinations(json_object_get(t->body, "rules"), c->cfg->tenant_deny, &err))
+        return 0;
+    return result_fail(&t->res, 400, err.reason, "field", err.field, "%s", err.message);
+}
+
 void svc_vnfd_create(struct core *c, struct txn *t)
 {
     const char *id = jv_str(t->body, "id", "");
@@ -274,7 +287,7 @@ void svc_vnfd_create(struct core *c, struct txn *t)
     json_t *doc, *vdus, *v;
     size_t i;
 
-    if (vnfd_owner(c, t, &owner) || admin_only_fields(t))
+    if (vnfd_owner(c, t, &owner) || admin_only_fields(t) || tenant_destinations(c, t))
         return;
     doc = core_load(c, STORE_VNFD, id);
     if (doc) {

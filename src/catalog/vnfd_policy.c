@@ -1,6 +1,7 @@
 #include "catalog/vnfd_policy.h"
 #include "catalog/vnfd.h"
 #include "monitor/probes/probe.h"
+#include "util/httpc.h"
 #include "util/mstat.h"
 
 #include <errno.h>
@@ -357,4 +358,27 @@ int policy_validate(const json_t *monitoring, const json_t *rules, const json_t 
         if (check_rule(rules, i, monitoring, vnfd, err))
             return -EINVAL;
     return check_thresholds(rules, err);
+}
+
+int policy_check_destinations(const json_t *rules, unsigned deny, struct jv_error *err)
+{
+    const json_t *rule, *a;
+    char field[96];
+    size_t i, j;
+
+    json_array_foreach(rules, i, rule)
+    {
+        json_array_foreach(json_object_get(rule, "actions"), j, a)
+        {
+            if (strcmp(jv_str(a, "action", ""), "notify") != 0 ||
+                !httpc_url_denied(jv_str(a, "url", ""), deny))
+                continue;
+            snprintf(field, sizeof(field), "rules[%zu].actions[%zu].url", i, j);
+            jv_fail(err, "invalid-value", field,
+                    "a tenant's webhook may not go to this address (loopback, link-local and "
+                    "private ones need vnfmd --tenant-destinations)");
+            return -EACCES;
+        }
+    }
+    return 0;
 }

@@ -20,5 +20,9 @@ extern const struct jv_field rule_item;
  * 0 or -EINVAL with err. */
 int policy_validate(const json_t *monitoring, const json_t *rules, const json_t *vnfd,
                     struct jv_error *err);
+/* Refuses (-EACCES with err naming rules[N].actions[M].url) a notify
+ * action whose URL deny (HTTPC_DENY_*, the --tenant-destinations of a
+ * tenant's rules) keeps out without resolving anything (util/httpc.h). */
+int policy_check_destinations(const json_t *rules, unsigned deny, struct jv_error *err);
 
 #endif

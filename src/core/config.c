@@ -1,5 +1,6 @@
 #include "core/config.h"
 #include "core/version.h"
+#include "util/httpc.h"
 #include "util/mem.h"
 #include "vim/vim.h"
 
@@ -107,6 +108,9 @@ static const struct opt opts[] = {
     {"callback-base", OPT_STR, O(callback_base), "URL",
      "where a relative Callback header (seed Table 3: 'Callback: /path') is sent (default: "
      "http://CLIENT-ADDRESS)"},
+    {"tenant-destinations", OPT_STR, O(tenant_destinations), "LIST",
+     "what a tenant's callbacks, SOL003 subscriptions and webhooks may reach besides public "
+     "addresses: 'none' (default) or a comma list of loopback, link-local, private; 'all'"},
     {"outbox-key-max", OPT_UINT, O(outbox_key_max), "N",
      "notifications and callbacks kept undelivered per destination; beyond, the oldest is "
      "dropped (default 1000)"},
@@ -376,6 +380,40 @@ static int parse_uids(struct config *cfg)
     return 0;
 }
 
+/* --tenant-destinations into tenant_deny: what stays denied. */
+static int parse_destinations(struct config *cfg)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } kinds[] = {{"none", 0},
+                 {"loopback", HTTPC_DENY_LOOPBACK},
+                 {"link-local", HTTPC_DENY_LINK_LOCAL},
+                 {"private", HTTPC_DENY_PRIVATE},
+                 {"all", HTTPC_DENY_ALL}};
+    const char *p = cfg->tenant_destinations ? cfg->tenant_destinations : "none";
+    unsigned allow = 0;
+
+    while (*p) {
+        size_t n = strcspn(p, ","), i;
+
+        for (i = 0; i < ARRAY_SIZE(kinds); i++)
+            if (strlen(kinds[i].name) == n && strncmp(p, kinds[i].name, n) == 0)
+                break;
+        if (i == ARRAY_SIZE(kinds)) {
+            fprintf(stderr,
+                    "vnfmd: --tenant-destinations: '%.*s' is none of none, loopback, "
+                    "link-local, private, all\n",
+                    (int)n, p);
+            return -1;
+        }
+        allow |= kinds[i].bits;
+        p += n + (p[n] == ',');
+    }
+    cfg->tenant_deny = HTTPC_DENY_ALL & ~allow;
+    return 0;
+}
+
 static int check(struct config *cfg)
 {
     if (parse_uids(cfg)) {
@@ -406,6 +444,8 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --callback-base must be an absolute http:// or https:// URL\n");
         return -1;
     }
+    if (parse_destinations(cfg))
+        return -1;
     if (!vim_driver_find(cfg->site_driver)) {
         fprintf(stderr, "vnfmd: --site-driver: no VIM driver '%s' (", cfg->site_driver);
         for (const char *const *n = vim_driver_names(); *n; n++)
@@ -538,6 +578,7 @@ void config_done(struct config *cfg)
     free(cfg->callback_base);
     free(cfg->tls_cert);
     free(cfg->tls_key);
+    free(cfg->tenant_destinations);
     free(cfg->restart_policy);
     free(cfg->netconf_host);
     free_list(cfg->netconf_users, cfg->n_netconf_users);

@@ -46,9 +46,11 @@ struct config {
     char *config_file;
     char *cleanup; /* --cleanup TAG: remove what a dead instance left, then exit */
     bool fault_injection;
-    char *callback_base;     /* absolute URL that relative Callback headers resolve against */
-    unsigned outbox_key_max; /* outbox entries kept per destination (core/outbox.h) */
-    unsigned outbox_max;     /* outbox entries kept in all */
+    char *callback_base;       /* absolute URL that relative Callback headers resolve against */
+    char *tenant_destinations; /* --tenant-destinations: what tenants' callbacks may reach */
+    unsigned tenant_deny;      /* the rest of it: HTTPC_DENY_* (util/httpc.h) */
+    unsigned outbox_key_max;   /* outbox entries kept per destination (core/outbox.h) */
+    unsigned outbox_max;       /* outbox entries kept in all */
     /* NETCONF northbound interface (docs/NETCONF.md) */
     bool netconf;          /* --netconf, or implied by --netconf-listen */
     char *netconf_host;    /* default 127.0.0.1 */

@@ -267,6 +267,8 @@ int outbox_put(struct core *c, struct outbox_msg *m)
                     "_next_ms", (json_int_t)0);
     if (m->headers)
         json_object_set_new(rec, "_headers", m->headers);
+    if (m->by_tenant)
+        json_object_set_new(rec, "_by_tenant", json_true());
     if (m->extra)
         json_object_update(rec, m->extra);
     json_decref(m->extra);
@@ -341,7 +343,8 @@ static void send_work(struct wjob *w)
                            .headers = (const char *const *)j->rq.headers,
                            .user = j->rq.user,
                            .password = j->rq.password,
-                           .timeout_ms = SEND_TIMEOUT_MS};
+                           .timeout_ms = SEND_TIMEOUT_MS,
+                           .deny = j->rq.deny};
 
     httpc_do(&rq, &j->resp);
 }
@@ -435,6 +438,8 @@ static struct send_job *job_new(struct outbox *ob, const json_t *rec, bool *unkn
     {
         outbox_req_header(&j->rq, "%s", json_string_value(h));
     }
+    if (json_is_true(json_object_get(rec, "_by_tenant"))) /* as configured now */
+        j->rq.deny = ob->c->cfg->tenant_deny;
     if (ch->ops->prepare && ch->ops->prepare(ob->c, rec, &j->rq) == -ENOENT) {
         job_free(j);
         return NULL;

@@ -41,6 +41,7 @@ struct outbox_req {
     char *url, *body;
     char *headers[OUTBOX_HEADERS_MAX + 1]; /* "Name: value", NULL terminated */
     char *user, *password;                 /* HTTP Basic authentication when user is set */
+    unsigned deny;                         /* addresses it may not reach (HTTPC_DENY_*) */
 };
 
 /* Adds a header line "Name: value" (formatted) to rq; beyond
@@ -85,6 +86,7 @@ struct outbox_msg {
     json_t *body;    /* stolen: a JSON document, or a JSON string sent as it is */
     json_t *headers; /* stolen, may be NULL: array of "Name: value" strings */
     json_t *extra;   /* stolen, may be NULL: members merged into the entry (the channel's) */
+    bool by_tenant;  /* a tenant gave the destination: --tenant-destinations applies */
 };
 
 struct outbox;

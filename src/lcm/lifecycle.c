@@ -244,6 +244,8 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
     json_object_set(op, "state_entered", json_object_get(op, "created"));
     if (t && t->xml)
         json_object_set_new(op, "_callback_xml", json_true()); /* XML client (F3) */
+    if (t && t->callback && !t->who.admin) /* --tenant-destinations (rest/callback.h) */
+        json_object_set_new(op, "_callback_tenant", json_true());
     if (s->pause)
         json_object_set_new(op, "_on_failure", json_string("pause"));
     if (s->extra)

@@ -263,6 +263,19 @@ static void notify_id(const char *decision, size_t index, char *buf, size_t size
     snprintf(buf, size, "%s.%zu", decision, index);
 }
 
+/* Whether a tenant wrote the rules of decision d's deployment: its webhooks
+ * may reach only what --tenant-destinations allows. */
+static bool rules_by_tenant(struct core *c, const json_t *d)
+{
+    json_t *dep = core_load(c, STORE_DEPLOYMENT, doc_str(d, "deployment"));
+    json_t *vnfd = dep ? core_load(c, STORE_VNFD, doc_str(dep, "vnfd")) : NULL;
+    bool r = !dep || !runas_policy_admin(dep, vnfd);
+
+    json_decref(vnfd);
+    json_decref(dep);
+    return r;
+}
+
 static void start_notify(struct core *c, json_t *d, json_t *a, size_t index)
 {
     char id[64], obj[64];
@@ -274,7 +287,8 @@ static void start_notify(struct core *c, json_t *d, json_t *a, size_t index)
                            .body = doc_public(d),
                            .headers = json_pack("[s]", "Content-Type: application/json"),
                            .extra = json_pack("{s:s, s:I}", "_decision", doc_str(d, "id"), "_index",
-                                              (json_int_t)index)};
+                                              (json_int_t)index),
+                           .by_tenant = rules_by_tenant(c, d)};
 
     notify_id(doc_str(d, "id"), index, id, sizeof(id));
     snprintf(obj, sizeof(obj), "decision/%s", doc_str(d, "id"));

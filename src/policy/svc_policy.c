@@ -1,6 +1,7 @@
 /* A running deployment's rules and metric definitions changed at run time
  * (seed para 88, F16). */
 #include "catalog/vnfd.h"
+#include "catalog/vnfd_policy.h"
 #include "policy/svc_policy.h"
 #include "util/doc.h"
 #include "util/mem.h"
@@ -26,7 +27,8 @@ void svc_rules_update(struct core *c, struct txn *t)
         mon = json_object_get(dep, "monitoring");
     if (!rules)
         rules = json_object_get(dep, "rules");
-    if (vnfd_check_policy(json_object_get(dep, "_descriptor"), mon, rules, &err)) {
+    if (vnfd_check_policy(json_object_get(dep, "_descriptor"), mon, rules, &err) ||
+        (!t->who.admin && policy_check_destinations(rules, c->cfg->tenant_deny, &err))) {
         result_fail(&t->res, 400, err.reason, "field", err.field, "%s", err.message);
         goto out;
     }

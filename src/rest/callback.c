@@ -7,6 +7,7 @@
 #include "core/txq.h"
 #include "lcm/observe.h"
 #include "util/doc.h"
+#include "util/httpc.h"
 #include "util/jsonv.h"
 #include "util/mem.h"
 
@@ -22,11 +23,12 @@
  * op is the operation's id or NULL. */
 static void enqueue(struct core *c, const char *url, const json_t *doc, bool xml, const char *root,
                     const char *txid, int code, const char *msg, const char *what,
-                    const char *object, const char *op)
+                    const char *object, const char *op, bool by_tenant)
 {
     json_t *hdrs = json_array();
     char line[600];
-    struct outbox_msg m = {.channel = "callback", .key = url, .object = object, .url = url};
+    struct outbox_msg m = {
+        .channel = "callback", .key = url, .object = object, .url = url, .by_tenant = by_tenant};
 
     json_array_append_new(hdrs, json_string(xml ? "Content-Type: " XML_MEDIA_TYPE
                                                 : "Content-Type: application/json"));
@@ -72,7 +74,7 @@ static void op_ended(struct core *c, const json_t *op)
             ok    ? "Success"
             : err ? err
                   : "Failure",
-            what, obj, id);
+            what, obj, id, json_is_true(json_object_get(op, "_callback_tenant")));
     json_decref(pub);
 }
 
@@ -97,7 +99,7 @@ static void applied(struct core *c, const struct txn *t)
     else
         snprintf(obj, sizeof(obj), "%s", t->name);
     enqueue(c, t->callback, doc, t->xml, t->xml_root, t->client_txn_id, 200, "Success", what, obj,
-            NULL);
+            NULL, !t->who.admin);
     json_decref(doc);
 }
 
@@ -128,6 +130,15 @@ static const struct outbox_channel channel = {
 };
 
 static const struct lc_observer observer = {.name = "callback", .op_ended = op_ended};
+
+int callback_check(struct core *c, const struct principal *who, const char *url, struct result *res)
+{
+    if (!url || who->admin || !httpc_url_denied(url, c->cfg->tenant_deny))
+        return 0;
+    return result_fail(res, 400, "invalid-value", "field", "Callback",
+                       "Callback: a tenant's callbacks may not go to this address (loopback, "
+                       "link-local and private ones need vnfmd --tenant-destinations)");
+}
 
 void callback_init(struct core *c)
 {

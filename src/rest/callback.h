@@ -15,5 +15,11 @@
  * of requests applied at once, and with the lifecycle (lcm/observe.h)
  * those of operations that end. */
 void callback_init(struct core *c);
+/* 0, or 400 in res (field Callback) when who is a tenant and url a
+ * destination that vnfmd --tenant-destinations keeps from tenants (a
+ * literal address or localhost; a name is checked on the address it
+ * resolves to at each delivery). url may be NULL. */
+int callback_check(struct core *c, const struct principal *who, const char *url,
+                   struct result *res);
 
 #endif

@@ -6,6 +6,7 @@
  * ends on lists its routes per method. The deepest mount on the way gives
  * the style of a 404.
  */
+#include "rest/callback.h"
 #include "rest/router_internal.h"
 #include "rest/xml.h"
 #include "core/auth.h"
@@ -821,11 +822,16 @@ static void submit_write(struct router *rt, struct httpd_conn *conn, const struc
     bool native = f->m->style == STYLE_NATIVE;
     const char *txid = native ? httpd_header(rq, "Client-Transaction-Id") : NULL;
     json_t *body = NULL;
+    char *cb = NULL;
     struct rreq *q;
     struct txn *t;
 
     if ((native && check_write_headers(rq, &r->res)) ||
+        (native &&
+         callback_check(rt->c, &r->who, cb = resolve_callback(rt, rq, httpd_header(rq, "Callback")),
+                        &r->res)) ||
         !(body = parse_body(rq, f->m, route, &r->res))) {
+        free(cb);
         respond(conn, f, &r->res, txid_of(rq));
         return;
     }
@@ -839,7 +845,7 @@ static void submit_write(struct router *rt, struct httpd_conn *conn, const struc
     t->query = r->query ? json_incref(r->query) : json_object();
     if (native) {
         t->client_txn_id = xstrdup(txid);
-        t->callback = resolve_callback(rt, rq, httpd_header(rq, "Callback"));
+        t->callback = cb;
         t->xml = f->xml;
         if (!*f->root)
             route_root(route->pattern, f->root, sizeof(f->root));

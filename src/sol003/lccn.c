@@ -38,7 +38,8 @@ static void enqueue(struct core *c, const json_t *sub, json_t *body)
                            .id = id,
                            .object = obj,
                            .url = jv_str(sub, "callbackUri", ""),
-                           .body = body};
+                           .body = body,
+                           .by_tenant = doc_str(sub, "tenant") != NULL};
 
     sol_uuid(id);
     snprintf(obj, sizeof(obj), "subscription/%s", doc_str(sub, "id"));

@@ -1,12 +1,14 @@
 #include "util/httpc.h"
 #include "util/mem.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
@@ -40,6 +42,37 @@ static bool v6_denied(const struct in6_addr *a, unsigned deny)
     if ((deny & HTTPC_DENY_LINK_LOCAL) && IN6_IS_ADDR_LINKLOCAL(a))
         return true;
     return (deny & HTTPC_DENY_PRIVATE) && (b[0] & 0xfe) == 0xfc;
+}
+
+bool httpc_url_denied(const char *url, unsigned deny)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    struct in6_addr a6;
+    struct in_addr a4;
+    bool denied = false;
+    size_t n;
+
+    if (u && deny && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        n = strlen(host);
+        if (n > 2 && host[0] == '[' && host[n - 1] == ']') { /* IPv6, zone id aside */
+            host[n - 1] = '\0';
+            host[strcspn(host, "%")] = '\0';
+            denied = inet_pton(AF_INET6, host + 1, &a6) == 1 && v6_denied(&a6, deny);
+        } else if (inet_aton(host, &a4)) { /* also 2130706433, 0x7f.1 */
+            denied = v4_denied(ntohl(a4.s_addr), deny);
+        } else {
+            while (n && host[n - 1] == '.')
+                host[--n] = '\0';
+            denied = (deny & HTTPC_DENY_LOOPBACK) &&
+                     (strcasecmp(host, "localhost") == 0 ||
+                      (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0));
+        }
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return denied;
 }
 
 /* Called by libcurl for every address it is about to connect to. */

@@ -19,6 +19,7 @@
 #define HTTPC_DENY_LOOPBACK   (1u << 0) /* 127.0.0.0/8, ::1 */
 #define HTTPC_DENY_LINK_LOCAL (1u << 1) /* 169.254.0.0/16, fe80::/10 */
 #define HTTPC_DENY_PRIVATE    (1u << 2) /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
+#define HTTPC_DENY_ALL        (HTTPC_DENY_LOOPBACK | HTTPC_DENY_LINK_LOCAL | HTTPC_DENY_PRIVATE)
 
 struct httpc_req {
     const char *method;          /* NULL: POST with a body, GET without */
@@ -48,6 +49,12 @@ struct httpc_resp {
  * httpc_resp_done(). */
 int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp);
 void httpc_resp_done(struct httpc_resp *resp);
+
+/* Whether the host of url is one that deny refuses without resolving
+ * anything: a literal address of a denied kind, or "localhost" (and
+ * names under it) when loopback is denied. A check at registration; the
+ * request itself checks the address it connects to. */
+bool httpc_url_denied(const char *url, unsigned deny);
 
 /* Whether status is 2xx. */
 static inline bool httpc_ok(const struct httpc_resp *r)
