@@ -176,12 +176,13 @@ static void run_one(struct txq *q, struct txn *t)
     if (t->res.status >= 400) {
         core_tx_abort(c);
     } else {
-        for (unsigned i = 0; i < q->n_on_applied; i++)
+        for (unsigned i = 0; !t->kept && i < q->n_on_applied; i++)
             q->on_applied[i](c, t);
         if (core_tx_commit(c))
             result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store could not commit");
     }
-    t->complete(t);
+    if (!t->kept)
+        t->complete(t);
 }
 
 static struct txn *take_all(struct txq *q)

@@ -28,6 +28,11 @@ struct txn {
      * not). It must not block; it hands the result back to the front end. */
     void (*complete)(struct txn *t);
     void *complete_data;
+    /* Set by apply when it answers later: the transactor ends the
+     * transaction but neither completes t nor tells the observers of
+     * applied requests; apply's own code calls t->complete(t) once, on the
+     * loop (monitor/svc_monitor.c). */
+    bool kept;
     uint64_t seq; /* position in the FIFO, set by txq_submit */
     struct txn *next;
     /* XML front end (F3, seed para 47): the Callback gets the result in XML

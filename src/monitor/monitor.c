@@ -85,7 +85,8 @@ struct monitor {
     struct bus_sub *sub;
     atomic_bool drain_queued;
     int64_t synced;           /* under mu: the bus seq up to which deps follow the store */
-    pthread_cond_t synced_cv; /* synced moved */
+    struct sync_waits *waits; /* the loop's: who waits for synced to move */
+    atomic_bool waiting;      /* waits holds some */
 };
 
 static void eval_sample(struct mseries *se);
@@ -698,6 +699,8 @@ static void park(void *arg)
     (void)arg;
 }
 
+static void waits_wake(struct sync_waits *w);
+
 static void drain(void *arg)
 {
     struct monitor *m = arg;
@@ -728,8 +731,9 @@ static void drain(void *arg)
     hmap_done(&todo);
     pthread_mutex_lock(&m->mu);
     m->synced = bus_sub_pos(m->sub);
-    pthread_cond_broadcast(&m->synced_cv);
     pthread_mutex_unlock(&m->mu);
+    if (atomic_load(&m->waiting))
+        waits_wake(m->waits);
 }
 
 /* From the thread that published (the loop): hand over to the scheduler. */
@@ -749,6 +753,9 @@ static void start(void *arg)
     drain(m);
 }
 
+static void waits_new(struct monitor *m);
+static void waits_close(struct sync_waits *w);
+
 struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
 {
     struct monitor *m = xcalloc(1, sizeof(*m));
@@ -764,7 +771,6 @@ struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
     }
     m->c = c;
     pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->synced_cv, NULL);
     hmap_init(&m->deps);
     m->s = sched_new(&o);
     if (!m->s) {
@@ -773,6 +779,7 @@ struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
         free(m);
         return NULL;
     }
+    waits_new(m);
     m->sub = bus_subscribe(c->bus, &(struct bus_filter){0}, bus_last_seq(c->bus), on_bus, m);
     sched_call(m->s, start, m);
     return m;
@@ -801,6 +808,8 @@ void monitor_stop(struct monitor *m)
     m->s = NULL;
     bus_unsubscribe(m->sub);
     m->sub = NULL;
+    waits_close(m->waits); /* what waits hears that the manager stops */
+    m->waits = NULL;
 }
 
 void monitor_free(struct monitor *m)
@@ -810,7 +819,6 @@ void monitor_free(struct monitor *m)
     monitor_stop(m);
     hmap_done(&m->deps);
     store_close(m->st);
-    pthread_cond_destroy(&m->synced_cv);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -894,56 +902,151 @@ static struct mseries *push_target(struct mdep *d, const char *metric, const cha
     return NULL;
 }
 
-/* Called with mu held. Waits until the monitor has read the bus up to
- * seq, at most PUSH_SYNC_MS: false when it did not get there. */
-static bool wait_synced(struct monitor *m, int64_t seq)
+int monitor_push(struct monitor *m, const char *dep, const char *vi, const json_t *values,
+                 int64_t seq, char *field, size_t fieldlen, char *msg, size_t msglen)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += PUSH_SYNC_MS / 1000;
-    while (m->synced < seq)
-        if (pthread_cond_timedwait(&m->synced_cv, &m->mu, &ts))
-            return false;
-    return true;
-}
-
-/* A push that comes right after the commit that made its VI run may find
- * the monitor still reading that commit from the bus: it then waits for
- * the monitor to catch up with what is committed before it answers. */
-int monitor_push(struct monitor *m, const char *dep, const char *vi, const char *metric, double v,
-                 char *msg, size_t msglen)
-{
-    int64_t committed = bus_last_seq(m->c->bus);
-    struct pushed *p;
-    struct mseries *se;
+    struct mseries *targets[PUSH_VALUES_MAX];
+    const char *metric;
     struct mdep *d;
-    bool synced = false;
-    int r;
+    json_t *v;
+    size_t n = 0;
+    int r = 0;
 
     pthread_mutex_lock(&m->mu);
-    for (;;) {
-        r = -ENOENT;
-        d = hmap_get(&m->deps, dep);
-        if (!d)
+    d = hmap_get(&m->deps, dep);
+    json_object_foreach((json_t *)values, metric, v)
+    {
+        snprintf(field, fieldlen, "values.%s", metric);
+        if (!d) {
+            r = -ENOENT;
             snprintf(msg, msglen, "the deployment is not monitored");
-        se = d ? push_target(d, metric, vi, &r, msg, msglen) : NULL;
-        if (se || r != -ENOENT || synced || m->synced >= committed || !wait_synced(m, committed))
+        } else if (n == PUSH_VALUES_MAX) {
+            r = -EINVAL;
+            snprintf(msg, msglen, "more than %d values", PUSH_VALUES_MAX);
+        } else {
+            targets[n++] = push_target(d, metric, vi, &r, msg, msglen);
+        }
+        if (r)
             break;
-        synced = true;
     }
-    if (se) {
-        p = xcalloc(1, sizeof(*p));
+    if (r == -ENOENT && m->synced < seq)
+        r = -EAGAIN; /* it may be in what the monitor has not read yet */
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        struct pushed *p = xcalloc(1, sizeof(*p));
+
         p->m = m;
-        p->v = v;
+        p->v = json_number_value(json_object_get(values, targets[i]->metric));
         snprintf(p->dep, sizeof(p->dep), "%s", dep);
-        series_key(se->metric, se->vi, p->key, sizeof(p->key));
+        series_key(targets[i]->metric, targets[i]->vi, p->key, sizeof(p->key));
         sched_call(m->s, push_on_sched, p);
     }
     pthread_mutex_unlock(&m->mu);
     return r;
 }
 
+/* ---- waiting for the monitor to read the bus (on the loop) ---- */
+
+struct sync_wait {
+    int64_t seq;
+    uint64_t deadline_ms;
+    void (*fn)(struct core *c, void *arg, bool stopping);
+    void *arg;
+    struct sync_wait *next;
+};
+
+/* Freed by the close of its handles, which may outlive the monitor. */
+struct sync_waits {
+    struct monitor *m;
+    uv_async_t wake;  /* the monitor read further */
+    uv_timer_t timer; /* the earliest deadline */
+    struct sync_wait *head;
+    int open_handles;
+};
+
+static void on_wait_timer(uv_timer_t *t);
+
+/* Calls (and drops) the waits that are over: the monitor got there, their
+ * deadline passed, or everything stops. */
+static void waits_run(struct sync_waits *w, bool stopping)
+{
+    struct monitor *m = w->m;
+    uint64_t now = mono_ms(), next = 0;
+    struct sync_wait **pp = &w->head, *x;
+    int64_t synced;
+
+    pthread_mutex_lock(&m->mu);
+    synced = m->synced;
+    pthread_mutex_unlock(&m->mu);
+    while ((x = *pp)) {
+        if (stopping || x->seq <= synced || now >= x->deadline_ms) {
+            *pp = x->next;
+            x->fn(m->c, x->arg, stopping);
+            free(x);
+            continue;
+        }
+        next = next && next < x->deadline_ms ? next : x->deadline_ms;
+        pp = &x->next;
+    }
+    atomic_store(&m->waiting, w->head != NULL);
+    if (next && !stopping)
+        uv_timer_start(&w->timer, on_wait_timer, next - now, 0);
+}
+
+/* Any thread. */
+static void waits_wake(struct sync_waits *w)
+{
+    uv_async_send(&w->wake);
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+    waits_run(t->data, false);
+}
+
+static void on_wait_wake(uv_async_t *a)
+{
+    waits_run(a->data, false);
+}
+
+static void waits_new(struct monitor *m)
+{
+    struct sync_waits *w = xcalloc(1, sizeof(*w));
+
+    w->m = m;
+    uv_async_init(m->c->loop, &w->wake, on_wait_wake);
+    uv_timer_init(m->c->loop, &w->timer);
+    w->wake.data = w->timer.data = w;
+    w->open_handles = 2;
+    m->waits = w;
+}
+
+static void waits_closed(uv_handle_t *h)
+{
+    struct sync_waits *w = h->data;
+
+    if (--w->open_handles == 0)
+        free(w);
+}
+
+static void waits_close(struct sync_waits *w)
+{
+    if (!w)
+        return;
+    waits_run(w, true);
+    uv_close((uv_handle_t *)&w->wake, waits_closed);
+    uv_close((uv_handle_t *)&w->timer, waits_closed);
+}
+
+void monitor_when_synced(struct monitor *m, int64_t seq,
+                         void (*fn)(struct core *c, void *arg, bool stopping), void *arg)
+{
+    struct sync_wait *x = xcalloc(1, sizeof(*x));
+
+    *x = (struct sync_wait){seq, mono_ms() + PUSH_WAIT_MS, fn, arg, m->waits->head};
+    m->waits->head = x;
+    atomic_store(&m->waiting, true); /* before waits_run() reads synced: drain() wakes us */
+    waits_run(m->waits, false);
+}
 /* ---- views ---- */
 
 static void add_stat(json_t *o, const char *key, const struct mstat *s, enum mstat_kind k)

@@ -39,13 +39,24 @@ void monitor_fault_stall(void *arg, unsigned seconds);
 
 /* The rest is thread-safe. */
 
-/* Feeds a pushed value of a `push` metric (on the loop: a push right after
- * a commit waits up to PUSH_SYNC_MS for the monitor to have read it). vi is a VI id or name, or
- * NULL when the metric has a single VI. 0, -ENOENT (no such deployment, metric or VI: msg says
- * which) or -EINVAL (not a push metric, or several VIs and none named). */
-#define PUSH_SYNC_MS 1000
-int monitor_push(struct monitor *m, const char *dep, const char *vi, const char *metric, double v,
-                 char *msg, size_t msglen);
+/* Feeds pushed values (values: metric -> number) of `push` metrics, all
+ * or none. vi is a VI id or name, or NULL when a metric has a single VI.
+ * 0, -ENOENT (no such deployment, metric or VI), -EINVAL (not a push
+ * metric, or several VIs and none named), with field ("values.NAME") and
+ * msg saying which; -EAGAIN instead of -ENOENT while the monitor has not
+ * read the event bus up to seq (a change committed before the push that
+ * it does not know yet): monitor_when_synced() tells when to try again,
+ * with seq 0. Never blocks. */
+#define PUSH_VALUES_MAX 64
+int monitor_push(struct monitor *m, const char *dep, const char *vi, const json_t *values,
+                 int64_t seq, char *field, size_t fieldlen, char *msg, size_t msglen);
+/* On the loop: calls fn(c, arg, false) on the loop once the monitor has
+ * read the bus up to seq, or PUSH_WAIT_MS later, or fn(c, arg, true) when
+ * the monitor stops first. PUSH_WAIT_MS is a bound for a monitor that does
+ * not go on (it is reported down after MONITOR_STALE_MS), not a wait. */
+#define PUSH_WAIT_MS MONITOR_STALE_MS
+void monitor_when_synced(struct monitor *m, int64_t seq,
+                         void (*fn)(struct core *c, void *arg, bool stopping), void *arg);
 /* {"metrics": {...}, "rules": [...]} of a deployment, or NULL when the
  * monitor does not know it. */
 json_t *monitor_view(struct monitor *m, const char *dep);

@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -467,17 +468,39 @@ class MonitorCatchUpTest(DaemonTest):
     def test_push_right_after_a_commit_waits_for_the_monitor(self):
         """The monitor learns of changes from the event bus, a moment after
         the commit: a push that follows the change at once (here while the
-        monitor is held up for a second) is accepted, not a 404."""
+        monitor is held up for 3 s) is answered 202 once the monitor has read
+        the change, not 404; meanwhile the loop goes on: a write sent after
+        the push is answered before it (the push used to wait on the loop)."""
         self.d.onboard(monitored("mon-sync", {"a": {"probe": "push"}}, []))
         self.d.deploy("sync1", "mon-sync")
-        self.d.ok("POST", "/v0/debug/faults", {"fault": "monitor-stall", "seconds": 1})
+        self.d.ok("POST", "/v0/debug/faults", {"fault": "monitor-stall", "seconds": 3})
         self.d.ok("PUT", "/v0/deployments/sync1/rules",
                   {"monitoring": {"metrics": {"b": {"probe": "push"}}}})
-        self.d.ok("POST", "/v0/deployments/sync1/metrics", {"values": {"b": 5}}, expect=(202,))
+        answers = []
+
+        def push():
+            answers.append(("push", self.d.post("/v0/deployments/sync1/metrics",
+                                                {"values": {"b": 5}})))
+
+        pusher = threading.Thread(target=push)
+        pusher.start()
+        time.sleep(0.3)  # the push first; were it later, the order below would still hold
+        answers.append(("write", self.d.post("/v0/tenants", {"id": "sync-meanwhile"})))
+        pusher.join(30)
+        self.assertEqual([(what, a[0]) for what, a in answers], [("write", 201), ("push", 202)],
+                         answers)
         # what does not exist is still refused, without waiting
         status, doc, _ = self.d.post("/v0/deployments/sync1/metrics", {"values": {"a": 1}})
         self.assertEqual((status, doc["field"]), (404, "values.a"))
-
+        # all or nothing: one unknown metric, and the known one is not taken either
+        status, doc, _ = self.d.post("/v0/deployments/sync1/metrics",
+                                     {"values": {"b": 7, "a": 1}})
+        self.assertEqual((status, doc["field"]), (404, "values.a"))
+        view = lambda: self.d.get("/v0/deployments/sync1/monitoring")[1]["metrics"]["b"]["vis"][0]
+        wait_for(lambda: view()["samples"] == 1, 10, what="the first push's sample")
+        self.d.ok("POST", "/v0/deployments/sync1/metrics", {"values": {"b": 9}}, expect=(202,))
+        wait_for(lambda: view()["samples"] == 2, 10, what="the last push's sample")
+        self.assertEqual((view()["last"], view()["max"]), (9, 9))
 
 if __name__ == "__main__":
     unittest.main()
