@@ -172,6 +172,8 @@ static void on_expiry(uv_timer_t *t)
 
 void auth_expiry_add(struct core *c, int64_t ms)
 {
+    if (!c->auth_timer.data) /* before auth_start(), which reads it from the store */
+        return;
     if (!c->auth_next_ms || ms < c->auth_next_ms)
         arm(c, ms);
 }
