@@ -54,7 +54,7 @@ int monitor_push(struct monitor *m, const char *dep, const char *vi, const json_
  * read the bus up to seq, or PUSH_WAIT_MS later, or fn(c, arg, true) when
  * the monitor stops first. PUSH_WAIT_MS is a bound for a monitor that does
  * not go on (it is reported down after MONITOR_STALE_MS), not a wait. */
-#define PUSH_WAIT_MS MONITOR_STALE_MS
+#define PUSH_WAIT_MS (2 * MONITOR_STALE_MS)
 void monitor_when_synced(struct monitor *m, int64_t seq,
                          void (*fn)(struct core *c, void *arg, bool stopping), void *arg);
 /* {"metrics": {...}, "rules": [...]} of a deployment, or NULL when the

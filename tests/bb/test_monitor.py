@@ -468,12 +468,12 @@ class MonitorCatchUpTest(DaemonTest):
     def test_push_right_after_a_commit_waits_for_the_monitor(self):
         """The monitor learns of changes from the event bus, a moment after
         the commit: a push that follows the change at once (here while the
-        monitor is held up for 3 s) is answered 202 once the monitor has read
+        monitor is held up for 4 s) is answered 202 once the monitor has read
         the change, not 404; meanwhile the loop goes on: a write sent after
         the push is answered before it (the push used to wait on the loop)."""
         self.d.onboard(monitored("mon-sync", {"a": {"probe": "push"}}, []))
         self.d.deploy("sync1", "mon-sync")
-        self.d.ok("POST", "/v0/debug/faults", {"fault": "monitor-stall", "seconds": 3})
+        self.d.ok("POST", "/v0/debug/faults", {"fault": "monitor-stall", "seconds": 4})
         self.d.ok("PUT", "/v0/deployments/sync1/rules",
                   {"monitoring": {"metrics": {"b": {"probe": "push"}}}})
         answers = []
