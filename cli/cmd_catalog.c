@@ -184,6 +184,7 @@ int cmd_site_list(struct ctl *c, const struct args *a)
                                          {"DISK_MB FREE/CAP", NULL, col_disk},
                                          {"VIS", "allocated.vis"},
                                          {"VIM", "vim.health"},
+                                         {"MANAGERS", "managers"},
                                          {NULL}};
 
     (void)a;

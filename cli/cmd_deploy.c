@@ -165,10 +165,11 @@ static char *col_vis(const json_t *row)
 int cmd_deployment_list(struct ctl *c, const struct args *a)
 {
     static const char *const q[] = {"tenant", "site", "status", "vnfd", NULL};
-    static const struct column cols[] = {
-        {"NAME", "id"},         {"TENANT", "tenant"},       {"VNFD", "vnfd"},
-        {"SITE", "site"},       {"STATUS", "status"},       {"STAGE", "stage"},
-        {"VIS", NULL, col_vis}, {"OPERATION", "operation"}, {NULL}};
+    static const struct column cols[] = {{"NAME", "id"},         {"TENANT", "tenant"},
+                                         {"VNFD", "vnfd"},       {"SITE", "site"},
+                                         {"STATUS", "status"},   {"STAGE", "stage"},
+                                         {"VIS", NULL, col_vis}, {"OPERATION", "operation"},
+                                         {"MANAGER", "manager"}, {NULL}};
     char *path = arg_query("/v0/deployments", a, q);
     int rc = show_list(c, path, "deployments", cols);
 

@@ -50,6 +50,11 @@ static const struct optspec tenant_update_opts[] = {
     {"disable", NULL, "disable the tenant: its tokens are refused"},
     END_OPTS,
 };
+static const struct optspec join_token_opts[] = {
+    {"ttl", "DURATION", "how long the token may be used: 30m, 1h (the default), 2d"},
+    {"description", "TEXT", "what the token is for (shown by 'join-token list')"},
+    END_OPTS,
+};
 static const struct optspec token_opts[] = {
     {"description", "TEXT", "what the token is for (shown by 'token list')"},
     {"ttl", "DURATION",
@@ -617,6 +622,52 @@ const struct command ctl_commands[] = {
                        "  3  the manager cannot be reached\n",
         .run = cmd_events,
     },
+    {
+        .name = "join-token create",
+        .usage = "SITE",
+        .n_pos = 1,
+        .summary = "a single-use token a branch manager of SITE joins with (admin, cloud)",
+        .description =
+            "On a cloud VNFM (--role cloud). The token is shown this once; the cloud keeps\n"
+            "only its hash. The branch manager joins with it at its first start:\n"
+            "vnfmd --role local --site SITE --cloud-url URL --join-token TOKEN, and keeps the\n"
+            "credential it gets in its data dir (a restart needs no token). A token that is\n"
+            "wrong, expired, used already or for another site is refused (docs/FEDERATION.md).\n",
+        .opts = join_token_opts,
+        .examples = "vnfmctl join-token create branch-paris --ttl 2h\n"
+                    "vnfmctl -o json join-token create branch-oslo | jq -r .token",
+        .run = cmd_join_token_create,
+    },
+    {
+        .name = "join-token list",
+        .usage = "",
+        .summary = "list join tokens, without secrets: site, expiry, use (admin, cloud)",
+        .examples = "vnfmctl join-token list",
+        .run = cmd_join_token_list,
+    },
+    {
+        .name = "manager list",
+        .usage = "",
+        .summary = "the branch managers of the estate: site, state, reachability, load (admin)",
+        .description =
+            "On a cloud VNFM. STATE is active, or unreachable after --fed-missed report\n"
+            "intervals without a report (SINCE: its last report); REACHABLE says 'stale' when\n"
+            "the data shown is older than that. LOAD is the manager's load with the parts it\n"
+            "is made of: cpu (the manager's own, share of a core), vcpu and memory (share of\n"
+            "the site's capacity allocated).\n",
+        .examples = "vnfmctl managers\nvnfmctl -o json managers | jq '.managers[].load'",
+        .run = cmd_manager_list,
+    },
+    {
+        .name = "manager show",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "show a branch manager (admin)",
+        .examples = "vnfmctl manager show mgr-3f2a9c01bd",
+        .run = cmd_manager_show,
+    },
+    {.name = "managers", .alias_of = "manager list"},
+    {.name = "sites", .alias_of = "site list"},
     {.name = "deployments", .alias_of = "deployment list"},
     {.name = "undeploy", .alias_of = "deployment undeploy"},
     {.name = "heal", .alias_of = "deployment heal"},

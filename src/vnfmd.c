@@ -13,6 +13,7 @@
 #include "sol003/lccn.h"
 #include "core/outbox.h"
 #include "sol003/sol_http.h"
+#include "fed/fed.h"
 #include "lcm/lifecycle.h"
 #include "lcm/recovery.h"
 #include "lcm/sites.h"
@@ -265,6 +266,7 @@ static void stop(struct daemon *d)
         return;
     log_info("stopping (VNFs keep running)");
     router_stop(d->http); /* no request starts any more; those waiting stay */
+    fed_stop(c);
     service_unregister(c->services, "monitor");
     monitor_stop(c->monitor);
     lc_shutdown(c);
@@ -293,6 +295,7 @@ static void stop(struct daemon *d)
     outbox_free(c->outbox);
     router_free(d->http);
     d->http = NULL;
+    fed_free(c);
     lc_free_runs(c);
     lc_unwatch_all(c);
 }
@@ -375,6 +378,8 @@ static int init_core(struct daemon *d)
     outbox_new(c, d->cfg.outbox_key_max, d->cfg.outbox_max);
     lccn_init(c);
     callback_init(c);
+    if (fed_init(c))
+        return -EINVAL;
     store_on_maintenance(c->st, on_maintenance_due, c);
     core_tx_begin(c);
     r = svc_bootstrap(c);
@@ -433,10 +438,14 @@ static int start(struct daemon *d)
                                                         .inject = netconf_fault_stop,
                                                         .arg = d->netconf});
     }
+    if (fed_start(c)) /* a branch joins its cloud before it answers */
+        return -EIO;
     d->http = router_new(c);
     router_mount(d->http, &rest_mount);
     for (size_t i = 0; i < sol_n_mounts; i++)
         router_mount(d->http, &sol_mounts[i]);
+    router_mount(d->http, &fed_api_mount);
+    router_mount(d->http, &fed_mount);
     if (router_start(d->http, err, sizeof(err))) {
         log_error("%s", err);
         return -EADDRINUSE;

@@ -125,6 +125,20 @@ static const struct opt opts[] = {
     {"netconf-host-key", OPT_STR, O(netconf_host_key), "FILE",
      "SSH host key (default: generated into DIR/netconf_host_key)"},
     {"netconf-threads", OPT_UINT, O(netconf_threads), "N", "NETCONF session threads (default 2)"},
+    {"cloud-url", OPT_STR, O(cloud_url), "URL",
+     "--role local: the cloud VNFM this branch manager joins and reports to "
+     "(docs/FEDERATION.md)"},
+    {"join-token", OPT_STR, O(join_token), "TOKEN",
+     "--role local: the single-use token of the first join (vnfmctl join-token create); a "
+     "restart needs none"},
+    {"cloud-ca", OPT_STR, O(cloud_ca), "FILE",
+     "--role local: CA certificates the cloud's certificate is checked against"},
+    {"fed-insecure", OPT_BOOL, O(fed_insecure), NULL,
+     "--role local: allow a plain http:// --cloud-url (debugging only)"},
+    {"fed-report-interval-ms", OPT_UINT, O(fed_report_ms), "MS",
+     "--role cloud: how often branch managers report (default 1000)"},
+    {"fed-missed", OPT_UINT, O(fed_missed), "N",
+     "--role cloud: reports missed before a branch manager is unreachable (default 3)"},
 };
 
 void config_usage(FILE *out)
@@ -360,6 +374,10 @@ static void set_defaults(struct config *cfg)
         cfg->netconf_port = 830; /* RFC 6242 3 */
     if (!cfg->netconf_threads)
         cfg->netconf_threads = 2;
+    if (!cfg->fed_report_ms)
+        cfg->fed_report_ms = 1000;
+    if (!cfg->fed_missed)
+        cfg->fed_missed = 3;
 }
 
 /* "FIRST-LAST": a range without root, nobody (65534) or (uid_t)-1. */
@@ -437,6 +455,20 @@ static int check(struct config *cfg)
     }
     if (strcmp(cfg->role, "cloud") && strcmp(cfg->role, "local")) {
         fprintf(stderr, "vnfmd: --role must be 'cloud' or 'local', not '%s'\n", cfg->role);
+        return -1;
+    }
+    if (cfg->cloud_url && strcmp(cfg->role, "local")) {
+        fprintf(stderr, "vnfmd: --cloud-url is for a branch manager (--role local)\n");
+        return -1;
+    }
+    if (cfg->join_token && !cfg->cloud_url) {
+        fprintf(stderr, "vnfmd: --join-token needs --cloud-url\n");
+        return -1;
+    }
+    if (cfg->cloud_url && strncmp(cfg->cloud_url, "https://", 8) &&
+        !(cfg->fed_insecure && strncmp(cfg->cloud_url, "http://", 7) == 0)) {
+        fprintf(stderr, "vnfmd: --cloud-url must be https:// (plain http:// only with "
+                        "--fed-insecure)\n");
         return -1;
     }
     if (cfg->callback_base && strncmp(cfg->callback_base, "http://", 7) != 0 &&
@@ -583,4 +615,7 @@ void config_done(struct config *cfg)
     free(cfg->netconf_host);
     free_list(cfg->netconf_users, cfg->n_netconf_users);
     free(cfg->netconf_host_key);
+    free(cfg->cloud_url);
+    free(cfg->join_token);
+    free(cfg->cloud_ca);
 }

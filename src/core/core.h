@@ -71,6 +71,7 @@ struct core {
     uint64_t beat_ms;      /* monotonic ms of the last heartbeat (read by other threads) */
     bool stopping;
     struct outbox *outbox; /* messages to other systems (outbox.h) */
+    struct fed *fed;       /* the estate: a cloud's branch managers, a branch's uplink (fed/) */
 
     /* core/auth.h: taking rights back from event streams */
     uint64_t auth_gen;     /* the generation of rights (other threads read it) */

@@ -301,8 +301,11 @@ int sites_init(struct core *c)
     }
     json_array_foreach(docs, i, doc)
     {
-        struct site_rt *s = site_new(doc, NULL);
+        struct site_rt *s;
 
+        if (site_is_branch(doc)) /* a branch manager's: no driver here (src/fed/) */
+            continue;
+        s = site_new(doc, NULL);
         s->opening = false;
         if (s->ops)
             open_now(c, s, doc); /* before the loop runs: recovery needs them */
@@ -559,11 +562,30 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
     return 0;
 }
 
+bool site_is_branch(const json_t *doc)
+{
+    return strcmp(jv_str(doc, "kind", ""), "branch") == 0;
+}
+
 json_t *site_view(struct store *st, const json_t *doc, const struct site_info *info)
 {
     json_t *v = doc_public(doc), *cap = json_object_get(doc, "capacity");
     struct store_usage u = {0};
 
+    if (site_is_branch(doc)) { /* what its manager reported (src/fed/) */
+        const json_t *a = json_object_get(doc, "allocated");
+
+        json_object_set_new(
+            v, "free",
+            json_pack(
+                "{s:f, s:I, s:I}", "vcpu", jv_num(cap, "vcpu", 0) - jv_num(a, "vcpu", 0),
+                "memory_mb", (json_int_t)(jv_int(cap, "memory_mb", 0) - jv_int(a, "memory_mb", 0)),
+                "disk_mb", (json_int_t)(jv_int(cap, "disk_mb", 0) - jv_int(a, "disk_mb", 0))));
+        json_object_set_new(v, "vim",
+                            json_pack("{s:s, s:s}", "health", jv_str(doc, "state", "unknown"),
+                                      "message", "run by the branch's manager"));
+        return v;
+    }
     store_site_usage(st, doc_str(doc, "id"), &u);
     json_object_set_new(v, "allocated",
                         json_pack("{s:f, s:I, s:I, s:I}", "vcpu", u.vcpu, "memory_mb",

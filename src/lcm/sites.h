@@ -72,6 +72,9 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
 /* Site record for the API: allocation, free capacity, VIM health, and what
  * the driver shows (info may be NULL: health unknown). */
 json_t *site_view(struct store *st, const json_t *doc, const struct site_info *info);
+/* Whether the site record doc is a branch's on a cloud VNFM (kind
+ * "branch"): its manager runs it, this one opens no driver for it. */
+bool site_is_branch(const json_t *doc);
 const char *vim_health_name(enum vim_health h);
 
 /* The options of a site of driver ops checked against its table (vim.h

@@ -288,7 +288,10 @@ void q_deployment(struct rctx *r)
         return;
     }
     out = doc_public(doc);
-    json_object_set_new(out, "vis", publics(vis));
+    if (!json_object_get(doc, "manager")) /* else a branch's: the VIs its manager reported */
+        json_object_set_new(out, "vis", publics(vis));
+    else
+        json_decref(vis);
     json_decref(doc);
     result_ok(&r->res, 200, out);
 }

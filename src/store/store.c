@@ -42,6 +42,9 @@ const struct kind_desc store_kinds[STORE_KIND_COUNT] = {
                         NULL},
     [STORE_SUBSCRIPTION] = {"subscription", "subscriptions", {"tenant", NULL}, NULL},
     [STORE_OUTBOX] = {"outbox", "outbox", {"channel", "key", NULL}, NULL},
+    [STORE_JOIN_TOKEN] = {"join_token", "join_tokens", {"_hash", "site", NULL}, "_hash"},
+    [STORE_MANAGER] = {"manager", "managers", {"site", NULL}, NULL},
+    [STORE_INSTRUCTION] = {"instruction", "instructions", {"manager", "state", NULL}, NULL},
 };
 
 static const struct store_ops *const backends[] = {

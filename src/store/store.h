@@ -33,6 +33,9 @@ enum store_kind {
     STORE_DECISION,
     STORE_SUBSCRIPTION, /* SOL003 LCCN subscriptions (schema 4) */
     STORE_OUTBOX,       /* messages not yet delivered, by channel and key (schema 5) */
+    STORE_JOIN_TOKEN,   /* federation: single-use tokens a branch joins with (schema 6) */
+    STORE_MANAGER,      /* federation: the branch managers of the estate (schema 6) */
+    STORE_INSTRUCTION,  /* federation: what the cloud asks a branch manager to do (schema 6) */
     STORE_KIND_COUNT,
 };
 

@@ -99,6 +99,15 @@ static const char *const migrations[] = {
     "    json_set(doc, '$.channel', 'sol003', '$.key', subscription), priv"
     "  FROM notifications ORDER BY rowid;"
     "DROP TABLE notifications;",
+    /* 5 -> 6: the estate of a cloud VNFM (src/fed/, docs/FEDERATION.md): join
+     * tokens (kept hashed), branch managers, and the instructions sent to
+     * them, in the order of their manager's seq. */
+    "CREATE TABLE join_tokens (id TEXT PRIMARY KEY, _hash TEXT UNIQUE, site TEXT,"
+    "  doc TEXT NOT NULL, priv TEXT);"
+    "CREATE TABLE managers (id TEXT PRIMARY KEY, site TEXT, doc TEXT NOT NULL, priv TEXT);"
+    "CREATE TABLE instructions (id TEXT PRIMARY KEY, manager TEXT, state TEXT,"
+    "  doc TEXT NOT NULL, priv TEXT);"
+    "CREATE INDEX instructions_manager ON instructions(manager, state);",
 };
 
 static struct sq *sq_of(void *be)

@@ -102,6 +102,8 @@ static size_t keep(char *p, size_t size, size_t n, void *arg)
     struct httpc_resp *r = k->resp;
     size_t len = size * n, room;
 
+    if (k->rq->on_data)
+        return k->rq->on_data(k->rq->data_arg, p, len) ? len : 0;
     if (!k->rq->max_response)
         return len;
     room = k->rq->max_response - r->body_len;
@@ -150,7 +152,14 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+    if (rq->on_data) { /* a stream: no end in sight, but never silent for long */
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((timeout + 999) / 1000));
+    } else {
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+    }
+    if (rq->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(rq->connect_timeout_ms ? rq->connect_timeout_ms : timeout));
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);

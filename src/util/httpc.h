@@ -31,6 +31,14 @@ struct httpc_req {
     unsigned connect_timeout_ms; /* 0 = the whole timeout */
     size_t max_response;         /* keep up to this many bytes of the answer; 0 = discard it */
     unsigned deny;               /* HTTPC_DENY_* */
+    const char *ca_file;         /* https: the CA certificates to check the server's with; NULL:
+                                    the system's */
+    /* Optional: the answer's body as it arrives (a stream: the federation
+     * channel), instead of keeping it. Returns false to end the request
+     * (then the call fails with -EIO and err "aborted"). timeout_ms then
+     * bounds only the time without a byte (low speed limit). */
+    bool (*on_data)(void *arg, const char *p, size_t n);
+    void *data_arg;
 };
 
 struct httpc_resp {

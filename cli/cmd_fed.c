@@ -1,0 +1,128 @@
+/* The estate on a cloud VNFM (docs/FEDERATION.md): join tokens for new
+ * branch managers, and the managers that joined. */
+#include "ctl.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "90", "90s", "10m", "1h", "2d" into seconds; -1 when it is none of them. */
+static long long duration_s(const char *s)
+{
+    char *end;
+    long long n = strtoll(s, &end, 10);
+
+    if (end == s || n <= 0)
+        return -1;
+    if (!*end || strcmp(end, "s") == 0)
+        return n;
+    if (strcmp(end, "m") == 0)
+        return n * 60;
+    if (strcmp(end, "h") == 0)
+        return n * 3600;
+    if (strcmp(end, "d") == 0)
+        return n * 86400;
+    return -1;
+}
+
+int cmd_join_token_create(struct ctl *c, const struct args *a)
+{
+    json_t *body = json_pack("{s:s}", "site", a->pos[0]), *doc = NULL;
+    const char *ttl = arg_opt(a, "ttl");
+    int rc;
+
+    if (ttl && duration_s(ttl) < 0) {
+        json_decref(body);
+        return fail_usage(a->cmd, "--ttl must be a duration such as 30m, 1h or 2d, not '%s'",
+                          ttl);
+    }
+    if (ttl)
+        json_object_set_new(body, "ttl_s", json_integer(duration_s(ttl)));
+    if (arg_opt(a, "description"))
+        json_object_set_new(body, "description", json_string(arg_opt(a, "description")));
+    rc = ctl_call(c, "POST", "/v0/join-tokens", body, NULL, &doc);
+    json_decref(body);
+    if (rc)
+        return rc;
+    if (c->json)
+        print_json(doc);
+    else
+        printf("Join token %s for site %s, valid once until %s:\n\n"
+               "    %s\n\n"
+               "At the branch: vnfmd --role local --site %s --cloud-url URL --join-token TOKEN\n",
+               json_string_value(json_object_get(doc, "id")), a->pos[0],
+               json_string_value(json_object_get(doc, "expires")),
+               json_string_value(json_object_get(doc, "token")), a->pos[0]);
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+int cmd_join_token_list(struct ctl *c, const struct args *a)
+{
+    static const struct column cols[] = {
+        {"ID", "id"},     {"SITE", "site"},       {"EXPIRES", "expires"},
+        {"USED", "used"}, {"BY", "used_by"},      {"DESCRIPTION", "description"},
+        {NULL}};
+
+    (void)a;
+    return show_list(c, "/v0/join-tokens", "join_tokens", cols);
+}
+
+static char *col_load(const json_t *row)
+{
+    const json_t *load = json_object_get(row, "load");
+    const json_t *parts = json_object_get(load, "parts");
+    const char *k;
+    json_t *v;
+    char *out, *next;
+
+    if (!json_is_number(json_object_get(load, "value")))
+        return xstrdup("");
+    out = xasprintf("%.2f", json_number_value(json_object_get(load, "value")));
+    json_object_foreach((json_t *)parts, k, v)
+    {
+        next = xasprintf("%s %s=%.2f", out, k, json_number_value(v));
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
+static char *col_reach(const json_t *row)
+{
+    bool stale = json_is_true(json_object_get(row, "stale"));
+
+    return xstrdup(json_is_true(json_object_get(row, "reachable")) ? (stale ? "yes (stale)" : "yes")
+                                                                    : "no");
+}
+
+int cmd_manager_list(struct ctl *c, const struct args *a)
+{
+    static const struct column cols[] = {{"ID", "id"},
+                                         {"SITE", "site"},
+                                         {"ROLE", "role"},
+                                         {"STATE", "state"},
+                                         {"SINCE", "since"},
+                                         {"REACHABLE", NULL, col_reach},
+                                         {"LAST REPORT", "last_report"},
+                                         {"DEPLOYMENTS", "deployments"},
+                                         {"LOAD (PARTS)", NULL, col_load},
+                                         {NULL}};
+
+    (void)a;
+    return show_list(c, "/v0/managers", "managers", cols);
+}
+
+int cmd_manager_show(struct ctl *c, const struct args *a)
+{
+    static const char *const keys[] = {"id",      "site",    "role",       "state",
+                                       "since",   "reachable", "last_report", "stale",
+                                       "reports", "deployments", "load",    "host",
+                                       "tag",     "version", "joined",     NULL};
+    char *p = ctl_path("/v0/managers/%s", a->pos[0]);
+    int rc = show_one(c, p, keys);
+
+    free(p);
+    return rc;
+}

@@ -1,0 +1,484 @@
+/* A branch manager's side of the estate (docs/FEDERATION.md): it joins its
+ * cloud VNFM once with a single-use token and keeps the credential it gets
+ * in DATA_DIR/fed.json; then it reports (seed para 102-103) every report
+ * interval and at once, batched, when a lifecycle operation starts, moves
+ * or ends, or a deployment comes or goes. A report carries the manager's
+ * load with its parts, the site's capacity and allocation, every
+ * deployment with its VIs, and the events the cloud has not stored yet.
+ * The branch dials out: nothing of this listens. A cloud that does not
+ * answer changes nothing here: the VNFs keep running, healing and scaling
+ * on this manager alone, and the next report that gets through carries
+ * the current state and the events of meanwhile. */
+#include "fed/fed_internal.h"
+#include "lcm/observe.h"
+#include "core/version.h"
+#include "core/wpool.h"
+#include "util/doc.h"
+#include "util/fsutil.h"
+#include "util/httpc.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define REPORT_TIMEOUT_MS 3000
+#define CONNECT_MS        1500
+#define JOIN_TIMEOUT_MS   10000
+#define ANSWER_MAX        (64 * 1024)
+#define META_EVENT_SEQ    "fed_event_seq"
+
+static char *fed_json_path(const struct core *c)
+{
+    return xasprintf("%s/fed.json", c->cfg->data_dir);
+}
+
+static void set_credential(struct fed *f, const char *mgr, const char *cred, const char *url)
+{
+    free(f->mgr_id);
+    free(f->cred);
+    free(f->cloud_url);
+    f->mgr_id = xstrdup(mgr);
+    f->cred = xstrdup(cred);
+    f->cloud_url = xstrdup(url);
+}
+
+/* DATA_DIR/fed.json: 0 when it holds a credential, -ENOENT when there is none. */
+static int load_credential(struct fed *f)
+{
+    char *path = fed_json_path(f->c), *text = NULL;
+    json_t *doc = NULL;
+    int r = read_file(path, 64 * 1024, &text, NULL);
+
+    if (r == 0 && !(doc = json_loads(text, 0, NULL)))
+        r = -EINVAL;
+    if (r == 0 && (!doc_str(doc, "manager") || !doc_str(doc, "credential")))
+        r = -EINVAL;
+    if (r == 0)
+        set_credential(f, doc_str(doc, "manager"), doc_str(doc, "credential"),
+                       f->c->cfg->cloud_url);
+    if (r && r != -ENOENT)
+        log_error("fed: %s is unreadable (%s): remove it to join again with a new token", path,
+                  strerror(-r));
+    json_decref(doc);
+    free(text);
+    free(path);
+    return r;
+}
+
+static int save_credential(struct fed *f, const json_t *answer)
+{
+    char *path = fed_json_path(f->c), *text;
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "manager", jv_str(answer, "manager", ""),
+                            "credential", jv_str(answer, "credential", ""), "cloud_url",
+                            f->c->cfg->cloud_url, "site", f->c->cfg->site);
+    int r;
+
+    doc_touch(doc, "joined");
+    text = json_dumps(doc, JSON_INDENT(2));
+    r = write_file_atomic(path, text, strlen(text), 0600, true);
+    if (r)
+        log_error("fed: cannot write %s: %s", path, strerror(-r));
+    free(text);
+    json_decref(doc);
+    free(path);
+    return r;
+}
+
+/* ---- what a report carries ---- */
+
+static void load_parts(struct fed *f, const json_t *site_state, json_t *load)
+{
+    const json_t *cap = json_object_get(site_state, "capacity");
+    const json_t *alloc = json_object_get(site_state, "allocated");
+    double vcpu_cap = jv_num(cap, "vcpu", 0), mem_cap = (double)jv_int(cap, "memory_mb", 0);
+    double vcpu = vcpu_cap > 0 ? jv_num(alloc, "vcpu", 0) / vcpu_cap : 0;
+    double mem = mem_cap > 0 ? (double)jv_int(alloc, "memory_mb", 0) / mem_cap : 0;
+    struct rusage ru;
+    uint64_t now = mono_ms(), us;
+    double value;
+
+    getrusage(RUSAGE_SELF, &ru);
+    us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec +
+         (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+    if (f->cpu_at_ms && now > f->cpu_at_ms)
+        f->cpu = (double)(us - f->cpu_us) / 1000.0 / (double)(now - f->cpu_at_ms);
+    f->cpu_us = us;
+    f->cpu_at_ms = now;
+    value = f->cpu > vcpu ? f->cpu : vcpu;
+    value = mem > value ? mem : value;
+    json_object_set_new(load, "value", json_real(value));
+    json_object_set_new(load, "parts", json_pack("{s:f, s:f, s:f}", "cpu", f->cpu, "vcpu", vcpu,
+                                                 "memory", mem));
+}
+
+static json_t *site_state(struct core *c)
+{
+    json_t *site = core_load(c, STORE_SITE, c->cfg->site), *out;
+    struct store_usage u = {0};
+
+    store_site_usage(c->st, c->cfg->site, &u);
+    out = json_pack("{s:O?, s:{s:f, s:I, s:I, s:I}, s:s}", "capacity",
+                    json_object_get(site, "capacity"), "allocated", "vcpu", u.vcpu, "memory_mb",
+                    (json_int_t)u.memory_mb, "disk_mb", (json_int_t)u.disk_mb, "vis",
+                    (json_int_t)u.vis, "vim", jv_str(site, "driver", "proc"));
+    json_decref(site);
+    return out;
+}
+
+/* Every deployment with its VIs, as the cloud mirrors them. */
+static json_t *deployments(struct core *c)
+{
+    static const char *const dep_keys[] = {"id",        "tenant",    "vnfd",    "status", "stage",
+                                           "operation", "instances", "created", NULL};
+    static const char *const vi_keys[] = {"id", "vdu", "index", "state", "ip", NULL};
+    json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v;
+    struct hmap by_dep;
+    size_t i;
+
+    if (store_list(c->st, STORE_DEPLOYMENT, NULL, &deps) ||
+        store_list(c->st, STORE_VI, NULL, &vis)) {
+        json_decref(deps);
+        return out;
+    }
+    hmap_init(&by_dep);
+    json_array_foreach(deps, i, d)
+    {
+        json_t *one = json_object();
+
+        for (const char *const *k = dep_keys; *k; k++)
+            if (json_object_get(d, *k))
+                json_object_set(one, *k, json_object_get(d, *k));
+        json_object_set_new(one, "vis", json_array());
+        json_array_append_new(out, one);
+        hmap_put(&by_dep, jv_str(d, "id", ""), one);
+    }
+    json_array_foreach(vis, i, v)
+    {
+        json_t *one = hmap_get(&by_dep, jv_str(v, "deployment", "")), *vi;
+
+        if (!one)
+            continue;
+        vi = json_object();
+        for (const char *const *k = vi_keys; *k; k++)
+            if (json_object_get(v, *k))
+                json_object_set(vi, *k, json_object_get(v, *k));
+        json_array_append_new(json_object_get(one, "vis"), vi);
+    }
+    hmap_done(&by_dep);
+    json_decref(deps);
+    json_decref(vis);
+    return out;
+}
+
+/* The events the cloud has not stored, oldest first, at most
+ * FED_EVENTS_MAX; when more than FED_BACKLOG_MAX wait (a long cut), the
+ * oldest are summarised in one event instead. */
+static json_t *events(struct fed *f, int64_t *last)
+{
+    struct core *c = f->c;
+    struct log_query q = {.after_seq = f->event_acked, .limit = FED_EVENTS_MAX};
+    json_t *out = NULL;
+
+    *last = store_log_last_seq(c->st);
+    if (*last - f->event_acked > FED_BACKLOG_MAX) {
+        int64_t skip_to = *last - FED_BACKLOG_MAX;
+        json_t *sum = json_pack(
+            "{s:I, s:s, s:s, s:s}", "seq", (json_int_t)skip_to, "level", "warn", "category", "fed",
+            "event", "events-dropped");
+
+        json_object_set_new(sum, "message",
+                            json_sprintf("%lld events from seq %lld to %lld were not forwarded "
+                                         "(more than %d waited); see the branch manager's log",
+                                         (long long)(skip_to - f->event_acked),
+                                         (long long)f->event_acked + 1, (long long)skip_to,
+                                         FED_BACKLOG_MAX));
+        q.after_seq = skip_to;
+        q.limit = FED_EVENTS_MAX - 1;
+        if (store_log_query(c->st, &q, &out))
+            out = json_array();
+        json_array_insert_new(out, 0, sum);
+        return out;
+    }
+    if (store_log_query(c->st, &q, &out))
+        out = json_array();
+    return out;
+}
+
+static json_t *build_report(struct fed *f)
+{
+    struct core *c = f->c;
+    json_t *site = site_state(c), *load = json_object(), *rep;
+    int64_t last;
+
+    load_parts(f, site, load);
+    rep = json_pack("{s:s, s:I, s:o, s:o, s:o}", "boot", f->boot, "seq", (json_int_t)++f->seq,
+                    "load", load, "site_state", site, "deployments", deployments(c));
+    json_object_set_new(rep, "events", events(f, &last));
+    json_object_set_new(rep, "event_last", json_integer(last));
+    return rep;
+}
+
+/* ---- sending, on the configuration pool ---- */
+
+struct report_job {
+    struct wjob w;
+    struct fed *f;
+    char *url, *auth, *body, *ca;
+    struct httpc_resp resp;
+    int r;
+};
+
+static void report_work(struct wjob *w)
+{
+    struct report_job *j = (struct report_job *)w;
+    const char *hdrs[] = {"Content-Type: application/json", j->auth, NULL};
+    struct httpc_req rq = {.url = j->url,
+                           .body = j->body,
+                           .headers = hdrs,
+                           .timeout_ms = REPORT_TIMEOUT_MS,
+                           .connect_timeout_ms = CONNECT_MS,
+                           .max_response = ANSWER_MAX,
+                           .ca_file = j->ca};
+
+    j->r = httpc_do(&rq, &j->resp);
+}
+
+static void send_report(struct fed *f);
+
+static void connected(struct fed *f, bool up, const char *why)
+{
+    struct core *c = f->c;
+
+    if (up == f->connected)
+        return;
+    f->connected = up;
+    if (up)
+        core_event(c, "info", "fed", "cloud-reachable",
+                   json_pack("{s:s, s:s}", "object", f->mgr_id, "manager", f->mgr_id),
+                   "reporting to the cloud at %s as manager %s", f->cloud_url, f->mgr_id);
+    else
+        core_event(c, "warn", "fed", "cloud-unreachable",
+                   json_pack("{s:s, s:s}", "object", f->mgr_id, "manager", f->mgr_id),
+                   "the cloud at %s does not take reports (%s): this manager goes on alone",
+                   f->cloud_url, why);
+}
+
+static void acked(struct fed *f, const json_t *answer)
+{
+    int64_t seq = jv_int(answer, "event_seq", 0);
+    char buf[32];
+
+    if (seq <= f->event_acked)
+        return;
+    f->event_acked = seq;
+    snprintf(buf, sizeof(buf), "%lld", (long long)seq);
+    if (store_meta_set(f->c->st, META_EVENT_SEQ, buf))
+        log_warn("fed: cannot record the events the cloud has: %s", store_errmsg(f->c->st));
+}
+
+static void report_done(struct wjob *w)
+{
+    struct report_job *j = (struct report_job *)w;
+    struct fed *f = j->f;
+    char why[HTTPC_ERR_MAX];
+    json_t *answer = NULL;
+
+    f->in_flight = false;
+    if (!w->cancelled && !f->c->stopping) {
+        if (j->r == 0 && httpc_ok(&j->resp) && (answer = json_loads(j->resp.body, 0, NULL))) {
+            connected(f, true, NULL);
+            f->refused = false;
+            acked(f, answer);
+        } else if (j->resp.status == 401) {
+            if (!f->refused)
+                log_error("fed: the cloud at %s refuses manager %s: %s", f->cloud_url, f->mgr_id,
+                          j->resp.body ? j->resp.body : "");
+            f->refused = true;
+        } else {
+            connected(f, false, httpc_outcome(&j->resp, why, sizeof(why)));
+        }
+        if (f->again)
+            send_report(f);
+    }
+    json_decref(answer);
+    httpc_resp_done(&j->resp);
+    free(j->url);
+    free(j->auth);
+    free(j->body);
+    free(j->ca);
+    free(j);
+}
+
+static void send_report(struct fed *f)
+{
+    struct core *c = f->c;
+    struct report_job *j;
+    json_t *rep;
+
+    if (f->in_flight) {
+        f->again = true;
+        return;
+    }
+    f->again = false;
+    rep = build_report(f);
+    j = xcalloc(1, sizeof(*j));
+    j->w.work = report_work;
+    j->w.done = report_done;
+    j->f = f;
+    j->url = xasprintf("%s/fed/v1/report", f->cloud_url);
+    j->auth = xasprintf("Authorization: Bearer %s", f->cred);
+    j->body = json_dumps(rep, JSON_COMPACT);
+    j->ca = c->cfg->cloud_ca ? xstrdup(c->cfg->cloud_ca) : NULL;
+    json_decref(rep);
+    f->in_flight = true;
+    wpool_submit(c->conf, &j->w);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    struct fed *f = h->data;
+
+    if (!f->c->stopping)
+        send_report(f);
+}
+
+/* ---- triggers (seed para 103): a report at once, batched ---- */
+
+static void report_now(struct core *c, void *arg)
+{
+    (void)arg;
+    if (c->fed && c->fed->timer_on && !c->stopping)
+        send_report(c->fed);
+}
+
+static void trigger(struct core *c)
+{
+    core_after_commit(c, report_now, NULL, NULL);
+}
+
+static void on_op_started(struct core *c, json_t *op, const json_t *dep)
+{
+    (void)op;
+    (void)dep;
+    trigger(c);
+}
+
+static void on_op(struct core *c, const json_t *op)
+{
+    (void)op;
+    trigger(c);
+}
+
+static void on_dep(struct core *c, const json_t *dep)
+{
+    (void)dep;
+    trigger(c);
+}
+
+const struct lc_observer fed_branch_observer = {
+    .name = "federation",
+    .op_started = on_op_started,
+    .op_changed = on_op,
+    .op_ended = on_op,
+    .dep_created = on_dep,
+    .dep_deleted = on_dep,
+};
+
+/* ---- joining (seed para 67) ---- */
+
+/* Exchanges --join-token for a credential, before the loop runs. */
+static int join(struct fed *f)
+{
+    struct core *c = f->c;
+    const struct config *cfg = c->cfg;
+    char host[256] = "", *url, *body;
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    struct httpc_resp resp;
+    json_t *req, *answer = NULL;
+    int r;
+
+    gethostname(host, sizeof(host) - 1);
+    req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "token", cfg->join_token, "site", cfg->site,
+                    "tag", c->tag, "host", host, "version", VNFM_VERSION, "site_state",
+                    site_state(c));
+    body = json_dumps(req, JSON_COMPACT);
+    url = xasprintf("%s/fed/v1/join", cfg->cloud_url);
+    r = httpc_do(&(struct httpc_req){.url = url,
+                                     .body = body,
+                                     .headers = hdrs,
+                                     .timeout_ms = JOIN_TIMEOUT_MS,
+                                     .max_response = ANSWER_MAX,
+                                     .ca_file = cfg->cloud_ca},
+                 &resp);
+    if (r == 0 && resp.body)
+        answer = json_loads(resp.body, 0, NULL);
+    if (r == 0 && resp.status == 201 && doc_str(answer, "credential")) {
+        r = save_credential(f, answer);
+        if (r == 0) {
+            set_credential(f, doc_str(answer, "manager"), doc_str(answer, "credential"),
+                           cfg->cloud_url);
+            log_info("fed: joined the cloud at %s as manager %s of site %s", cfg->cloud_url,
+                     f->mgr_id, cfg->site);
+        }
+    } else {
+        char why[HTTPC_ERR_MAX];
+
+        log_error("cannot join the cloud at %s: %s", cfg->cloud_url,
+                  answer && doc_str(answer, "message") ? doc_str(answer, "message")
+                                                       : httpc_outcome(&resp, why, sizeof(why)));
+        r = -EACCES;
+    }
+    json_decref(answer);
+    httpc_resp_done(&resp);
+    json_decref(req);
+    free(body);
+    free(url);
+    return r;
+}
+
+int fed_branch_start(struct fed *f)
+{
+    struct core *c = f->c;
+    char *seq = NULL;
+    int r = load_credential(f);
+
+    if (r == 0 && c->cfg->join_token)
+        log_info("fed: --join-token ignored: this manager joined already (%s/fed.json)",
+                 c->cfg->data_dir);
+    if (r == -ENOENT && !c->cfg->join_token) {
+        log_error("cannot join the cloud at %s: no --join-token, and no credential of an "
+                  "earlier join in %s/fed.json",
+                  c->cfg->cloud_url, c->cfg->data_dir);
+        return -1;
+    }
+    if (r == -ENOENT)
+        r = join(f);
+    if (r)
+        return -1;
+    if (store_meta_get(c->st, META_EVENT_SEQ, &seq) == 0)
+        f->event_acked = strtoll(seq, NULL, 10);
+    free(seq);
+    id_random(f->boot, "", FED_BOOT_LEN);
+    uv_timer_init(c->loop, &f->timer);
+    f->timer.data = f;
+    f->timer_on = true;
+    uv_timer_start(&f->timer, on_timer, 0, c->cfg->fed_report_ms);
+    return 0;
+}
+
+void fed_branch_stop(struct fed *f)
+{
+    (void)f;
+}
+
+void fed_branch_free(struct fed *f)
+{
+    free(f->mgr_id);
+    free(f->cred);
+    free(f->cloud_url);
+}

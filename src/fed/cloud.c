@@ -1,0 +1,590 @@
+/* The cloud's side of the estate (docs/FEDERATION.md): branch managers join
+ * with a single-use token, then report; the cloud mirrors their
+ * deployments and events into its own store and log, keeps their load in
+ * memory, and marks a manager unreachable when its reports stop. */
+#include "fed/fed_internal.h"
+#include "lcm/observe.h"
+#include "core/txq.h"
+#include "util/doc.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <string.h>
+
+static struct fed_mgr *mgr_new(const json_t *doc)
+{
+    struct fed_mgr *m = xcalloc(1, sizeof(*m));
+
+    snprintf(m->id, sizeof(m->id), "%s", jv_str(doc, "id", ""));
+    snprintf(m->site, sizeof(m->site), "%s", jv_str(doc, "site", ""));
+    snprintf(m->cred, sizeof(m->cred), "%s", jv_str(doc, "_cred", ""));
+    snprintf(m->state, sizeof(m->state), "%s", jv_str(doc, "state", "active"));
+    if (time_parse(jv_str(doc, "state_since", ""), &m->since_ms))
+        m->since_ms = wall_ms();
+    m->event_seq = jv_int(doc, "_event_seq", 0);
+    hmap_init(&m->deps);
+    return m;
+}
+
+static void mgr_free(struct fed_mgr *m)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    if (!m)
+        return;
+    for (e = hmap_first(&m->deps, &i); e; e = hmap_next(&m->deps, e, &i))
+        free(e->value);
+    hmap_done(&m->deps);
+    json_decref(m->load);
+    json_decref(m->site_state);
+    free(m);
+}
+
+/* Adds m to the tables, replacing the manager of the same id (a rejoin). */
+static void mgr_add(struct fed *f, struct fed_mgr *m)
+{
+    struct fed_mgr *old;
+
+    pthread_mutex_lock(&f->mu);
+    old = hmap_put(&f->mgrs, m->id, m);
+    if (old)
+        hmap_del(&f->creds, old->cred);
+    hmap_put(&f->creds, m->cred, m);
+    pthread_mutex_unlock(&f->mu);
+    mgr_free(old);
+}
+
+/* A manager waiting for its join's commit. */
+struct joined {
+    struct fed_mgr *m; /* NULL once in the tables */
+};
+
+static void joined_free(void *arg)
+{
+    struct joined *j = arg;
+
+    mgr_free(j->m);
+    free(j);
+}
+
+/* A join has committed: its manager may report. */
+static void join_committed(struct core *c, void *arg)
+{
+    struct joined *j = arg;
+
+    mgr_add(c->fed, j->m);
+    j->m = NULL;
+}
+
+/* ---- the records of a manager and its site ---- */
+
+static int put(struct core *c, struct txn *t, enum store_kind k, json_t *doc)
+{
+    doc_touch(doc, "updated");
+    if (store_put(c->st, k, doc) == 0)
+        return 0;
+    if (t)
+        return result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the %s: %s",
+                           store_kind_name(k), store_errmsg(c->st));
+    log_error("fed: cannot write the %s: %s", store_kind_name(k), store_errmsg(c->st));
+    return -1;
+}
+
+/* Writes m's state (and what the cloud stored of its events) into its record. */
+static int mgr_save(struct core *c, struct fed_mgr *m)
+{
+    json_t *doc = core_load(c, STORE_MANAGER, m->id);
+    char since[TIME_STR_MAX];
+    int r;
+
+    if (!doc)
+        return -ENOENT;
+    doc_set_str(doc, "state", m->state);
+    doc_set_str(doc, "state_since", time_fmt(m->since_ms, since));
+    doc_set_int(doc, "_event_seq", m->event_seq);
+    r = put(c, NULL, STORE_MANAGER, doc);
+    json_decref(doc);
+    return r;
+}
+
+/* The branch's site as the cloud shows it (its record, kind "branch"):
+ * what the manager reported of its capacity and allocation, the managers
+ * serving it and their reachability. Written only when it changed. */
+static int site_save(struct core *c, struct txn *t, struct fed_mgr *m, const json_t *reported)
+{
+    json_t *doc = core_load(c, STORE_SITE, m->site), *was;
+    bool changed;
+    int r = 0;
+
+    if (!doc)
+        doc = json_pack("{s:s, s:s, s:[s]}", "id", m->site, "kind", "branch", "managers", m->id);
+    was = json_deep_copy(doc);
+    if (reported) {
+        json_t *cap = json_object_get(reported, "capacity");
+        json_t *alloc = json_object_get(reported, "allocated");
+
+        if (cap)
+            json_object_set(doc, "capacity", cap);
+        if (alloc)
+            json_object_set(doc, "allocated", alloc);
+        if (json_object_get(reported, "vim")) /* the branch's VIM, which it runs itself */
+            json_object_set(doc, "driver", json_object_get(reported, "vim"));
+    }
+    doc_set_str(doc, "state", m->state);
+    doc_set_str(doc, "manager", m->id);
+    json_object_set_new(doc, "managers", json_pack("[s]", m->id));
+    changed = !json_equal(doc, was);
+    if (changed)
+        r = put(c, t, STORE_SITE, doc);
+    json_decref(was);
+    json_decref(doc);
+    return r;
+}
+
+/* ---- joining (seed para 67) ---- */
+
+static int refuse(struct txn *t, const char *site, const char *fmt, const char *a, const char *b)
+{
+    char why[256];
+
+    snprintf(why, sizeof(why), fmt, a, b ? b : "");
+    log_warn("fed: join of site %s refused: %s", site, why);
+    return result_fail(&t->res, 403, "join-refused", "field", "token", "join refused: %s", why);
+}
+
+/* The join token of t's body, unused, unexpired and for its site; else
+ * NULL with t->res set. */
+static json_t *check_token(struct core *c, struct txn *t, const char *site)
+{
+    char hash[TOKEN_HASH_LEN + 1];
+    struct store_where w = {"_hash", hash, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *list = NULL, *tok;
+    int64_t exp = 0;
+
+    token_hash(jv_str(t->body, "token", ""), hash);
+    if (store_list(c->st, STORE_JOIN_TOKEN, &o, &list) || json_array_size(list) != 1) {
+        json_decref(list);
+        refuse(t, site, "unknown join token%s%s", "", NULL);
+        return NULL;
+    }
+    tok = json_incref(json_array_get(list, 0));
+    json_decref(list);
+    if (doc_str(tok, "used"))
+        refuse(t, site, "the join token was already used (at %s, by manager %s)",
+               doc_str(tok, "used"), jv_str(tok, "used_by", "?"));
+    else if (time_parse(jv_str(tok, "expires", ""), &exp) || exp <= wall_ms())
+        refuse(t, site, "the join token expired at %s%s", jv_str(tok, "expires", "?"), NULL);
+    else if (strcmp(jv_str(tok, "site", ""), site))
+        refuse(t, site, "the join token is for site %s, not %s", jv_str(tok, "site", ""), site);
+    else
+        return tok;
+    json_decref(tok);
+    return NULL;
+}
+
+/* The manager a join makes: the site's manager of the same instance tag
+ * when it joins again (its fed.json lost), else a new one. */
+static json_t *join_manager(struct core *c, struct txn *t, const char *site, const char *cred_hash)
+{
+    struct store_where w = {"site", site, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    const char *tag = jv_str(t->body, "tag", "");
+    json_t *list = NULL, *doc = NULL, *d;
+    char id[32];
+    size_t i;
+
+    store_list(c->st, STORE_MANAGER, &o, &list);
+    json_array_foreach(list, i, d)
+    {
+        if (!doc && *tag && strcmp(jv_str(d, "tag", ""), tag) == 0)
+            doc = json_incref(d);
+    }
+    json_decref(list);
+    if (!doc) {
+        id_random(id, "mgr-", 10);
+        doc = json_pack("{s:s, s:s, s:s}", "id", id, "site", site, "role", "local");
+        doc_touch(doc, "joined");
+    }
+    doc_set_str(doc, "state", "active");
+    doc_set_str(doc, "tag", tag);
+    doc_set_str(doc, "host", jv_str(t->body, "host", ""));
+    doc_set_str(doc, "version", jv_str(t->body, "version", ""));
+    doc_set_str(doc, "_cred", cred_hash);
+    doc_set_int(doc, "_event_seq", 0);
+    return doc;
+}
+
+void fed_join_apply(struct core *c, struct txn *t)
+{
+    struct fed *f = c->fed;
+    const char *site = jv_str(t->body, "site", "");
+    char cred[46], hash[TOKEN_HASH_LEN + 1], now[TIME_STR_MAX];
+    json_t *tok, *doc, *existing;
+    struct fed_mgr *m;
+
+    if (!f || !f->cloud) {
+        result_fail(&t->res, 404, "not-found", NULL, NULL,
+                    "this manager is not a cloud VNFM (--role cloud)");
+        return;
+    }
+    if (!(tok = check_token(c, t, site)))
+        return;
+    existing = core_load(c, STORE_SITE, site);
+    if (existing && strcmp(jv_str(existing, "kind", ""), "branch")) {
+        json_decref(existing);
+        json_decref(tok);
+        refuse(t, site, "site %s is a site of the cloud VNFM itself%s", site, NULL);
+        return;
+    }
+    json_decref(existing);
+    token_generate(cred);
+    memcpy(cred, "mgr_", 4); /* a manager credential is not an API token */
+    token_hash(cred, hash);
+    doc = join_manager(c, t, site, hash);
+    doc_set_str(tok, "used", time_fmt(wall_ms(), now));
+    doc_set_str(tok, "used_by", doc_str(doc, "id"));
+    m = mgr_new(doc);
+    if (put(c, t, STORE_JOIN_TOKEN, tok) || put(c, t, STORE_MANAGER, doc) ||
+        site_save(c, t, m, json_object_get(t->body, "site_state"))) {
+        mgr_free(m);
+    } else {
+        m->last_report_mono = mono_ms();
+        core_event(c, "info", "fed", "join",
+                   json_pack("{s:s, s:s, s:s}", "object", doc_str(doc, "id"), "site", site,
+                             "manager", doc_str(doc, "id")),
+                   "branch manager %s of site %s joined (host %s, instance %s)",
+                   doc_str(doc, "id"), site, jv_str(doc, "host", "?"), jv_str(doc, "tag", "?"));
+        struct joined *j = xmalloc(sizeof(*j));
+
+        j->m = m;
+        core_after_commit(c, join_committed, j, joined_free);
+        result_ok(&t->res, 201,
+                  json_pack("{s:s, s:s, s:s, s:I, s:I}", "manager", doc_str(doc, "id"), "site",
+                            site, "credential", cred, "report_interval_ms",
+                            (json_int_t)c->cfg->fed_report_ms, "missed",
+                            (json_int_t)c->cfg->fed_missed));
+    }
+    json_decref(doc);
+    json_decref(tok);
+}
+
+/* ---- reports (seed para 102-103) ---- */
+
+/* What the cloud keeps of a branch deployment: the branch's view of it,
+ * with its site and the manager that runs it. */
+static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
+{
+    static const char *const keep[] = {"tenant", "vnfd", "status", "stage", "operation",
+                                       "vis",    "instances", "created", NULL};
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site,
+                            "manager", m->id);
+
+    for (const char *const *k = keep; *k; k++)
+        if (json_object_get(d, *k))
+            json_object_set(doc, *k, json_object_get(d, *k));
+    if (was && json_object_get(was, "created") && !json_object_get(doc, "created"))
+        json_object_set(doc, "created", json_object_get(was, "created"));
+    return doc;
+}
+
+static bool ours(const json_t *doc, const struct fed_mgr *m)
+{
+    return doc && strcmp(jv_str(doc, "manager", ""), m->id) == 0;
+}
+
+/* The first report since the cloud started: what the store mirrors of the
+ * manager is compared with it, so that what went meanwhile goes here too. */
+static void seed_mirror(struct core *c, struct fed_mgr *m)
+{
+    struct store_where w = {"site", m->site, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *list = NULL, *d;
+    size_t i;
+
+    if (store_list(c->st, STORE_DEPLOYMENT, &o, &list))
+        return;
+    json_array_foreach(list, i, d)
+    {
+        if (ours(d, m) && !hmap_get(&m->deps, doc_str(d, "id")))
+            hmap_put(&m->deps, doc_str(d, "id"), xstrdup(""));
+    }
+    json_decref(list);
+}
+
+static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
+{
+    const char *id = doc_str(d, "id");
+    char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS), *old;
+    json_t *was, *doc;
+
+    old = id ? hmap_get(&m->deps, id) : NULL;
+    if (!id || !id_valid(id) || (old && strcmp(old, text) == 0)) {
+        free(text);
+        return;
+    }
+    was = core_load(c, STORE_DEPLOYMENT, id);
+    if (was && !ours(was, m)) {
+        if (!old) /* once per run of the cloud */
+            log_warn("fed: deployment %s of manager %s (site %s) is not mirrored: the cloud "
+                     "has a deployment of that name already",
+                     id, m->id, m->site);
+    } else {
+        doc = mirror_doc(m, d, was);
+        put(c, NULL, STORE_DEPLOYMENT, doc);
+        json_decref(doc);
+    }
+    json_decref(was);
+    free(hmap_put(&m->deps, id, text));
+}
+
+/* Mirrors the report's deployments (all of the branch's): the changed
+ * ones are written, those it no longer has are deleted. */
+static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps)
+{
+    struct hmap seen;
+    struct hmap_entry *e, *next;
+    const json_t *d;
+    size_t i;
+
+    hmap_init(&seen);
+    json_array_foreach(deps, i, d)
+    {
+        mirror_one(c, m, d);
+        if (doc_str(d, "id"))
+            hmap_put(&seen, doc_str(d, "id"), (void *)d);
+    }
+    for (e = hmap_first(&m->deps, &i); e; e = next) {
+        next = hmap_next(&m->deps, e, &i);
+        if (hmap_get(&seen, e->key))
+            continue;
+        json_t *was = core_load(c, STORE_DEPLOYMENT, e->key);
+
+        if (ours(was, m))
+            store_delete(c->st, STORE_DEPLOYMENT, e->key);
+        json_decref(was);
+        free(hmap_del(&m->deps, e->key));
+    }
+    hmap_done(&seen);
+}
+
+/* The branch's events into the cloud's log, tagged with site and manager;
+ * those stored already (a report sent again) are skipped. */
+static void take_events(struct core *c, struct fed_mgr *m, const json_t *events)
+{
+    static const char *const skip[] = {"seq", "ts", "time", "level", "category", "event",
+                                       "message", NULL};
+    const json_t *ev;
+    size_t i;
+
+    json_array_foreach(events, i, ev)
+    {
+        int64_t seq = jv_int(ev, "seq", 0);
+        json_t *fields;
+
+        if (seq <= m->event_seq)
+            continue;
+        fields = json_deep_copy(ev);
+        for (const char *const *k = skip; *k; k++)
+            json_object_del(fields, *k);
+        json_object_set_new(fields, "site", json_string(m->site));
+        json_object_set_new(fields, "manager", json_string(m->id));
+        json_object_set_new(fields, "branch_seq", json_integer(seq));
+        if (json_object_get(ev, "time"))
+            json_object_set(fields, "branch_time", json_object_get(ev, "time"));
+        core_event(c, jv_str(ev, "level", "info"), jv_str(ev, "category", "fed"),
+                   jv_str(ev, "event", "event"), fields, "%s", jv_str(ev, "message", ""));
+        m->event_seq = seq;
+    }
+}
+
+/* unreachable -> active, or a first report since the cloud started */
+static void set_state(struct core *c, struct fed_mgr *m, const char *state)
+{
+    if (strcmp(m->state, state) == 0)
+        return;
+    pthread_mutex_lock(&c->fed->mu);
+    snprintf(m->state, sizeof(m->state), "%s", state);
+    m->since_ms = wall_ms();
+    pthread_mutex_unlock(&c->fed->mu);
+}
+
+static struct fed_mgr *mgr_of_request(struct fed *f, struct txn *t)
+{
+    char hash[TOKEN_HASH_LEN + 1];
+    const char *cred = jv_str(t->query, "_bearer", NULL);
+    struct fed_mgr *m;
+
+    if (!f || !f->cloud) {
+        result_fail(&t->res, 404, "not-found", NULL, NULL,
+                    "this manager is not a cloud VNFM (--role cloud)");
+        return NULL;
+    }
+    if (cred)
+        token_hash(cred, hash);
+    m = cred ? hmap_get(&f->creds, hash) : NULL;
+    if (!m || strcmp(m->state, "removed") == 0) {
+        log_warn("fed: %s refused: %s manager credential", t->name,
+                 !cred ? "no" : m ? "a removed" : "an unknown");
+        result_fail(&t->res, 401, "unauthorized", NULL, NULL,
+                    "%s manager credential: join again with a new token",
+                    !cred ? "missing" : m ? "the manager was removed; its" : "unknown");
+        return NULL;
+    }
+    return m;
+}
+
+void fed_report_apply(struct core *c, struct txn *t)
+{
+    struct fed *f = c->fed;
+    struct fed_mgr *m = mgr_of_request(f, t);
+    const char *boot = jv_str(t->body, "boot", "");
+    uint64_t seq = (uint64_t)jv_int(t->body, "seq", 0);
+    bool first = m && m->reports == 0;
+
+    if (!m)
+        return;
+    if (strcmp(boot, m->boot) == 0 && seq <= m->seq) { /* a duplicate or a late one */
+        result_ok(&t->res, 200,
+                  json_pack("{s:I, s:I, s:b}", "seq", (json_int_t)m->seq, "event_seq",
+                            (json_int_t)m->event_seq, "duplicate", 1));
+        return;
+    }
+    pthread_mutex_lock(&f->mu);
+    snprintf(m->boot, sizeof(m->boot), "%s", boot);
+    m->seq = seq;
+    m->reports++;
+    m->last_report_ms = wall_ms();
+    m->last_report_mono = mono_ms();
+    json_decref(m->load);
+    m->load = json_incref(json_object_get(t->body, "load"));
+    json_decref(m->site_state);
+    m->site_state = json_incref(json_object_get(t->body, "site_state"));
+    pthread_mutex_unlock(&f->mu);
+    if (strcmp(m->state, "active")) {
+        core_event(c, "info", "fed", "reachable",
+                   json_pack("{s:s, s:s, s:s}", "object", m->id, "site", m->site, "manager", m->id),
+                   "branch manager %s of site %s reports again (%s since %lld ms)", m->id,
+                   m->site, m->state, (long long)(wall_ms() - m->since_ms));
+        set_state(c, m, "active");
+    }
+    if (first)
+        seed_mirror(c, m);
+    if (json_is_array(json_object_get(t->body, "deployments")))
+        mirror(c, m, json_object_get(t->body, "deployments"));
+    take_events(c, m, json_object_get(t->body, "events"));
+    mgr_save(c, m);
+    site_save(c, NULL, m, json_object_get(t->body, "site_state"));
+    result_ok(&t->res, 200,
+              json_pack("{s:I, s:I}", "seq", (json_int_t)seq, "event_seq",
+                        (json_int_t)m->event_seq));
+}
+
+/* ---- reachability ---- */
+
+static void mark_unreachable(struct core *c, struct fed_mgr *m, uint64_t silent_ms)
+{
+    char since[TIME_STR_MAX];
+
+    set_state(c, m, "unreachable");
+    pthread_mutex_lock(&c->fed->mu);
+    if (m->last_report_ms)
+        m->since_ms = m->last_report_ms;
+    pthread_mutex_unlock(&c->fed->mu);
+    core_event(c, "warn", "fed", "unreachable",
+               json_pack("{s:s, s:s, s:s}", "object", m->id, "site", m->site, "manager", m->id),
+               "branch manager %s of site %s is unreachable: no report for %llu ms (last at %s)",
+               m->id, m->site, (unsigned long long)silent_ms,
+               m->last_report_ms ? time_fmt(m->last_report_ms, since) : "none since the start");
+    mgr_save(c, m);
+    site_save(c, NULL, m, NULL);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    struct fed *f = h->data;
+    struct core *c = f->c;
+    uint64_t now = mono_ms(), limit = (uint64_t)c->cfg->fed_report_ms * c->cfg->fed_missed;
+    struct hmap_entry *e;
+    size_t i;
+    bool open = false;
+
+    if (c->stopping)
+        return;
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        struct fed_mgr *m = e->value;
+
+        if (strcmp(m->state, "active") || now - m->last_report_mono <= limit)
+            continue;
+        if (!open && core_tx_begin(c) == 0)
+            open = true;
+        mark_unreachable(c, m, now - m->last_report_mono);
+    }
+    if (open)
+        core_tx_commit(c);
+}
+
+int fed_cloud_start(struct fed *f)
+{
+    struct core *c = f->c;
+    json_t *list = NULL, *d;
+    size_t i;
+
+    if (store_list(c->st, STORE_MANAGER, NULL, &list)) {
+        log_error("fed: cannot read the managers: %s", store_errmsg(c->st));
+        return -1;
+    }
+    json_array_foreach(list, i, d)
+    {
+        struct fed_mgr *m = mgr_new(d);
+
+        m->last_report_mono = mono_ms(); /* a grace of --fed-missed reports after a start */
+        mgr_add(f, m);
+    }
+    json_decref(list);
+    uv_timer_init(c->loop, &f->timer);
+    f->timer.data = f;
+    f->timer_on = true;
+    uv_timer_start(&f->timer, on_timer, c->cfg->fed_report_ms, c->cfg->fed_report_ms);
+    return 0;
+}
+
+void fed_cloud_free(struct fed *f)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i))
+        mgr_free(e->value);
+    hmap_done(&f->mgrs);
+    hmap_done(&f->creds);
+}
+
+json_t *fed_mgr_view(struct fed *f, const json_t *doc)
+{
+    json_t *v = doc_public(doc);
+    struct fed_mgr *m;
+    char when[TIME_STR_MAX];
+    uint64_t limit = (uint64_t)f->c->cfg->fed_report_ms * f->c->cfg->fed_missed;
+
+    json_object_del(v, "state_since");
+    m = hmap_get(&f->mgrs, jv_str(doc, "id", ""));
+    if (!m)
+        return v;
+    json_object_set_new(v, "state", json_string(m->state));
+    json_object_set_new(v, "since", json_string(time_fmt(m->since_ms, when)));
+    json_object_set_new(v, "reachable", json_boolean(strcmp(m->state, "active") == 0));
+    json_object_set_new(v, "last_report",
+                        m->last_report_ms ? json_string(time_fmt(m->last_report_ms, when))
+                                          : json_null());
+    json_object_set_new(v, "stale", json_boolean(!m->last_report_ms ||
+                                                 mono_ms() - m->last_report_mono > limit));
+    json_object_set_new(v, "reports", json_integer((json_int_t)m->reports));
+    json_object_set_new(v, "load", m->load ? json_deep_copy(m->load) : json_null());
+    json_object_set_new(v, "deployments", json_integer((json_int_t)m->deps.size));
+    return v;
+}

@@ -1,0 +1,72 @@
+/* Shared by the files of src/fed/ (cloud.c, branch.c, fed_routes.c). */
+#ifndef VNFM_FED_INTERNAL_H
+#define VNFM_FED_INTERNAL_H
+
+#include "fed/fed.h"
+#include "core/auth.h"
+
+#include <pthread.h>
+
+#define FED_BOOT_LEN    16
+#define FED_EVENTS_MAX  200   /* branch events per report */
+#define FED_BACKLOG_MAX 10000 /* branch events waiting beyond which the oldest are summarised */
+
+/* Cloud: one branch manager. The loop writes it under fed.mu; the HTTP
+ * threads read it under fed.mu (GET /v0/managers). */
+struct fed_mgr {
+    char id[32];
+    char site[ID_BUF_MAX];
+    char cred[TOKEN_HASH_LEN + 1]; /* hash of its credential */
+    char state[16];                /* active, unreachable, removed */
+    int64_t since_ms;              /* wall time of the last change of state */
+    int64_t last_report_ms;        /* wall time of the last report, 0: none since the cloud started */
+    uint64_t last_report_mono;
+    char boot[FED_BOOT_LEN + 1]; /* the branch manager's run the seqs belong to */
+    uint64_t seq;                /* the last report's seq in that run */
+    uint64_t reports;
+    int64_t event_seq;  /* the last branch event stored here */
+    json_t *load;       /* the last report's load with its parts, or NULL */
+    json_t *site_state; /* the last report's site capacity and allocation, or NULL */
+    struct hmap deps;   /* deployment id -> malloc'd text of what was last mirrored */
+};
+
+struct fed {
+    struct core *c;
+    bool cloud;
+    uv_timer_t timer;
+    bool timer_on;
+
+    /* cloud */
+    pthread_mutex_t mu;
+    struct hmap mgrs;  /* id -> struct fed_mgr */
+    struct hmap creds; /* credential hash -> struct fed_mgr */
+
+    /* branch */
+    char *mgr_id, *cred, *cloud_url;
+    char boot[FED_BOOT_LEN + 1];
+    uint64_t seq;
+    int64_t event_acked; /* the last of our event seqs the cloud stored */
+    bool in_flight, again, connected, refused;
+    uint64_t cpu_us, cpu_at_ms; /* for the load's cpu part */
+    double cpu;
+};
+
+/* cloud.c */
+int fed_cloud_start(struct fed *f);
+void fed_cloud_free(struct fed *f);
+/* POST /fed/v1/join, POST /fed/v1/report (apply on the loop). */
+void fed_join_apply(struct core *c, struct txn *t);
+void fed_report_apply(struct core *c, struct txn *t);
+/* The view of a manager for GET /v0/managers (under f->mu). */
+json_t *fed_mgr_view(struct fed *f, const json_t *doc);
+
+/* branch.c */
+int fed_branch_start(struct fed *f);
+void fed_branch_stop(struct fed *f);
+void fed_branch_free(struct fed *f);
+extern const struct lc_observer fed_branch_observer;
+
+/* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */
+void fed_token_generate(char *out);
+
+#endif

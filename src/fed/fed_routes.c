@@ -1,0 +1,294 @@
+/* The estate's routes: the federation mount /fed/v1 that branch managers
+ * speak to (join, reports), and the native routes of the estate on a cloud
+ * (/v0/join-tokens, /v0/managers); and the start-up of src/fed/. */
+#include "fed/fed_internal.h"
+#include "lcm/observe.h"
+#include "util/doc.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <string.h>
+
+#define TOKEN_TTL_S     3600
+#define TOKEN_TTL_MAX_S (30 * 86400)
+
+#define FIELD(n, t, fl, lo, hi)                                 \
+    {                                                           \
+        .name = n, .type = t, .flags = fl, .min = lo, .max = hi \
+    }
+#define END          \
+    {                \
+        .name = NULL \
+    }
+
+static const char *const no_params[] = {NULL};
+
+/* ---- join tokens (admin, on the cloud) ---- */
+
+static const struct jv_field join_token_fields[] = {
+    FIELD("site", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("ttl_s", JV_INT, 0, 1, TOKEN_TTL_MAX_S),
+    FIELD("description", JV_STRING, 0, 0, 256),
+    END,
+};
+static const struct jv_field join_token_schema = {.type = JV_OBJECT, .fields = join_token_fields};
+
+void fed_token_generate(char *out)
+{
+    token_generate(out); /* "vnfm_" + 40 hex */
+    memcpy(out, "join_", 5);
+}
+
+static int not_cloud(struct core *c, struct result *res)
+{
+    if (c->fed && c->fed->cloud)
+        return 0;
+    return result_fail(res, 409, "not-a-cloud", NULL, NULL,
+                       "this manager is not a cloud VNFM: start it with --role cloud");
+}
+
+static void join_token_create(struct core *c, struct txn *t)
+{
+    const char *site = jv_str(t->body, "site", "");
+    char token[46], hash[TOKEN_HASH_LEN + 1], id[24], exp[TIME_STR_MAX];
+    json_t *existing, *doc, *out;
+
+    if (not_cloud(c, &t->res))
+        return;
+    existing = core_load(c, STORE_SITE, site);
+    if (existing && strcmp(jv_str(existing, "kind", ""), "branch")) {
+        json_decref(existing);
+        result_fail(&t->res, 409, "conflict", "field", "site",
+                    "site '%s' is a site of this manager, not a branch", site);
+        return;
+    }
+    json_decref(existing);
+    fed_token_generate(token);
+    token_hash(token, hash);
+    id_random(id, "jt-", 10);
+    time_fmt(wall_ms() + jv_int(t->body, "ttl_s", TOKEN_TTL_S) * 1000, exp);
+    doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "site", site, "expires", exp,
+                    "description", jv_str(t->body, "description", ""), "_hash", hash);
+    doc_touch(doc, "created");
+    if (store_put(c->st, STORE_JOIN_TOKEN, doc)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the join token: %s",
+                    store_errmsg(c->st));
+    } else {
+        core_audit(c, &t->who, "join_token", id, "created");
+        out = doc_public(doc);
+        json_object_set_new(out, "token", json_string(token));
+        result_ok(&t->res, 201, out);
+    }
+    json_decref(doc);
+}
+
+static void join_token_delete(struct core *c, struct txn *t)
+{
+    if (store_delete(c->st, STORE_JOIN_TOKEN, t->args[0])) {
+        result_not_found(&t->res, "join token", t->args[0]);
+        return;
+    }
+    core_audit(c, &t->who, "join_token", t->args[0], "deleted");
+    result_ok(&t->res, 204, NULL);
+}
+
+static void q_join_tokens(struct rctx *r)
+{
+    json_t *list = NULL;
+
+    if (store_list(r->st, STORE_JOIN_TOKEN, NULL, &list)) {
+        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the store");
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(list); i++)
+        json_array_set_new(list, i, doc_public(json_array_get(list, i)));
+    result_ok(&r->res, 200, json_pack("{s:o}", "join_tokens", list));
+}
+
+/* ---- managers ---- */
+
+static json_t *managers_of(struct rctx *r, const char *id)
+{
+    struct fed *f = r->c->fed;
+    json_t *list = NULL, *out = json_array();
+    size_t i;
+
+    if (!f || !f->cloud || store_list(r->st, STORE_MANAGER, NULL, &list))
+        return out;
+    pthread_mutex_lock(&f->mu);
+    for (i = 0; i < json_array_size(list); i++) {
+        const json_t *d = json_array_get(list, i);
+
+        if (!id || strcmp(jv_str(d, "id", ""), id) == 0)
+            json_array_append_new(out, fed_mgr_view(f, d));
+    }
+    pthread_mutex_unlock(&f->mu);
+    json_decref(list);
+    return out;
+}
+
+static void q_managers(struct rctx *r)
+{
+    result_ok(&r->res, 200, json_pack("{s:o}", "managers", managers_of(r, NULL)));
+}
+
+static void q_manager(struct rctx *r)
+{
+    json_t *list = managers_of(r, r->args[0]);
+
+    if (json_array_size(list) == 1)
+        result_ok(&r->res, 200, json_incref(json_array_get(list, 0)));
+    else
+        result_not_found(&r->res, "manager", r->args[0]);
+    json_decref(list);
+}
+
+#define GET(p, n, fl, fn)                                                                      \
+    {                                                                                          \
+        .method = "GET", .pattern = p, .name = n, .flags = fl, .read = fn, .params = no_params \
+    }
+#define WRITE(m, p, n, fl, fn, s)                                                    \
+    {                                                                                \
+        .method = m, .pattern = p, .name = n, .flags = fl, .apply = fn, .schema = s, \
+        .params = no_params                                                          \
+    }
+
+static const struct route api_routes[] = {
+    GET("/v0/join-tokens", "list join tokens", R_ADMIN, q_join_tokens),
+    WRITE("POST", "/v0/join-tokens", "create join token", R_ADMIN | R_BODY, join_token_create,
+          &join_token_schema),
+    WRITE("DELETE", "/v0/join-tokens/{id}", "delete join token", R_ADMIN, join_token_delete, NULL),
+    GET("/v0/managers", "list managers", R_ADMIN, q_managers),
+    GET("/v0/managers/{id}", "show manager", R_ADMIN, q_manager),
+};
+
+const struct mount fed_api_mount = {
+    .prefix = "",
+    .routes = api_routes,
+    .n_routes = ARRAY_SIZE(api_routes),
+    .style = STYLE_NATIVE,
+};
+
+/* ---- the federation mount (/fed/v1) ---- */
+
+static const struct jv_field capacity_fields[] = {
+    FIELD("vcpu", JV_NUMBER, 0, 0, 1e6),
+    FIELD("memory_mb", JV_INT, 0, 0, 1e12),
+    FIELD("disk_mb", JV_INT, 0, 0, 1e13),
+    END,
+};
+static const struct jv_field allocated_fields[] = {
+    FIELD("vcpu", JV_NUMBER, 0, -1e6, 1e6),  FIELD("memory_mb", JV_INT, 0, -1e12, 1e12),
+    FIELD("disk_mb", JV_INT, 0, -1e13, 1e13), FIELD("vis", JV_INT, 0, 0, 1e9),
+    END,
+};
+static const struct jv_field site_state_fields[] = {
+    {.name = "capacity", .type = JV_OBJECT, .fields = capacity_fields},
+    {.name = "allocated", .type = JV_OBJECT, .fields = allocated_fields},
+    FIELD("vim", JV_STRING, 0, 1, 32),
+    END,
+};
+static const struct jv_field join_fields[] = {
+    FIELD("token", JV_STRING, JV_REQUIRED, 1, 128),
+    FIELD("site", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("tag", JV_STRING, 0, 0, 16),
+    FIELD("host", JV_STRING, 0, 0, 256),
+    FIELD("version", JV_STRING, 0, 0, 64),
+    {.name = "site_state", .type = JV_OBJECT, .fields = site_state_fields},
+    END,
+};
+static const struct jv_field join_schema = {.type = JV_OBJECT, .fields = join_fields};
+static const struct jv_field any_item = {.type = JV_ANY};
+static const struct jv_field report_fields[] = {
+    FIELD("boot", JV_STRING, JV_REQUIRED, 1, FED_BOOT_LEN),
+    FIELD("seq", JV_INT, JV_REQUIRED, 0, 9e15),
+    {.name = "load", .type = JV_OBJECT},
+    {.name = "site_state", .type = JV_OBJECT, .fields = site_state_fields},
+    {.name = "deployments", .type = JV_ARRAY, .max = 100000, .item = &any_item},
+    {.name = "events", .type = JV_ARRAY, .max = FED_EVENTS_MAX + 1, .item = &any_item},
+    FIELD("event_last", JV_INT, 0, 0, 9e15),
+    END,
+};
+static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
+
+/* The manager credential goes to the request (its bearer is checked on
+ * the loop, against the managers the cloud knows). */
+static void fed_prepare(struct rctx *r, struct txn *t)
+{
+    const char *h = rctx_header(r, "Authorization");
+
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        json_object_set_new(t->query, "_bearer", json_string(h + 7));
+    t->lock_exempt = true; /* the estate's state, not the configuration */
+}
+
+static const struct route fed_routes[] = {
+    WRITE("POST", "/join", "join", R_PUBLIC | R_BODY, fed_join_apply, &join_schema),
+    WRITE("POST", "/report", "report", R_PUBLIC | R_BODY, fed_report_apply, &report_schema),
+};
+
+const struct mount fed_mount = {
+    .prefix = "/fed/v1",
+    .routes = fed_routes,
+    .n_routes = ARRAY_SIZE(fed_routes),
+    .style = STYLE_NATIVE,
+    .prepare = fed_prepare,
+};
+
+/* ---- start-up ---- */
+
+int fed_init(struct core *c)
+{
+    struct fed *f = xcalloc(1, sizeof(*f));
+
+    f->c = c;
+    f->cloud = strcmp(c->cfg->role, "cloud") == 0;
+    pthread_mutex_init(&f->mu, NULL);
+    hmap_init(&f->mgrs);
+    hmap_init(&f->creds);
+    c->fed = f;
+    if (!f->cloud && c->cfg->cloud_url)
+        lc_observe(c, &fed_branch_observer);
+    return 0;
+}
+
+int fed_start(struct core *c)
+{
+    struct fed *f = c->fed;
+
+    if (f->cloud)
+        return fed_cloud_start(f);
+    if (c->cfg->cloud_url)
+        return fed_branch_start(f);
+    return 0;
+}
+
+void fed_stop(struct core *c)
+{
+    struct fed *f = c->fed;
+
+    if (!f)
+        return;
+    if (f->timer_on) {
+        uv_timer_stop(&f->timer);
+        uv_close((uv_handle_t *)&f->timer, NULL);
+        f->timer_on = false;
+    }
+    if (!f->cloud)
+        fed_branch_stop(f);
+}
+
+void fed_free(struct core *c)
+{
+    struct fed *f = c->fed;
+
+    if (!f)
+        return;
+    fed_cloud_free(f);
+    fed_branch_free(f);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+    c->fed = NULL;
+}

@@ -1,0 +1,174 @@
+"""The hybrid estate (docs/FEDERATION.md, issue 11): a cloud VNFM and branch
+VNFMs that join it with single-use tokens, report to it, and show on it as
+one estate. Real daemons: one cloud, two branches (one with the process
+VIM running a real VNF, one simulated)."""
+import json
+import os
+import stat
+import subprocess
+import time
+import unittest
+
+from vnfm import Daemon, tcp_answers, wait_for
+from test_deploy import demo
+
+
+def join_token(cloud, site, **body):
+    body["site"] = site
+    return cloud.ok("POST", "/v0/join-tokens", body, expect=(201,))["token"]
+
+
+def branch(cloud, site, token, *extra):
+    return Daemon("--cloud-url", cloud.url, "--fed-insecure", "--join-token", token, *extra,
+                  role="local", site=site)
+
+
+def manager_of(cloud, site):
+    ms = [m for m in cloud.get("/v0/managers")[1]["managers"] if m["site"] == site]
+    return ms[0] if len(ms) == 1 else None
+
+
+class FedTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud").start()
+        cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1")).start()
+        cls.b2 = branch(cls.cloud, "b2", join_token(cls.cloud, "b2"), "--site-driver",
+                        "sim").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.b1, cls.b2, cls.cloud):
+            d.cleanup()
+
+    def tearDown(self):
+        for b in (self.b1, self.b2):
+            if b.proc and b.proc.poll() is None:
+                b.undeploy_all()
+
+    def refused(self, site, token, why):
+        """A branch that must not join: it exits 1 and says why."""
+        d = branch(self.cloud, site, token)
+        p = subprocess.run(d.args(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("cannot join the cloud at " + self.cloud.url, p.stderr)
+        self.assertIn(why, p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d.dir, "fed.json")))
+        d.cleanup()
+
+    def test_join(self):
+        for b in (self.b1, self.b2):
+            m = wait_for(lambda: manager_of(self.cloud, b.site), 10, what="manager of " + b.site)
+            self.assertEqual((m["role"], m["state"], m["reachable"]), ("local", "active", True))
+            self.assertEqual(m["tag"], b.tag)
+            self.assertIn("cpu", m["load"]["parts"])
+            path = os.path.join(b.dir, "fed.json")
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+            with open(path) as f:
+                self.assertEqual(json.load(f)["manager"], m["id"])
+        sites = {s["id"]: s for s in self.cloud.get("/v0/sites")[1]["sites"]}
+        self.assertEqual((sites["b1"]["kind"], sites["b1"]["driver"]), ("branch", "proc"))
+        self.assertEqual(sites["b2"]["driver"], "sim")
+        self.assertEqual(sites["b1"]["capacity"]["vcpu"], 8)
+        self.assertEqual(sites["b1"]["managers"], [manager_of(self.cloud, "b1")["id"]])
+        out = self.cloud.ctl("managers")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("b1", out.stdout)
+        self.assertIn("LOAD (PARTS)", out.stdout)
+        self.assertIn("b2", self.cloud.ctl("sites").stdout)
+        # the tokens are used, and never shown again
+        toks = [t for t in self.cloud.get("/v0/join-tokens")[1]["join_tokens"]
+                if t["site"] in ("b1", "b2")]
+        self.assertEqual(len(toks), 2)
+        self.assertTrue(all(t["used"] and "token" not in t and "_hash" not in t for t in toks))
+        # join tokens and managers are the admin's
+        self.assertEqual(self.cloud.get("/v0/managers", token="nope")[0], 401)
+        # a report without a known credential is refused
+        status, doc, _ = self.cloud.request("POST", "/fed/v1/report", {"boot": "x", "seq": 1},
+                                            token="mgr_0123")
+        self.assertEqual(status, 401, doc)
+
+    def test_bad_tokens(self):
+        used = join_token(self.cloud, "b7")
+        d = branch(self.cloud, "b7", used, "--site-driver", "sim").start()
+        d.stop()
+        d.cleanup()
+        self.refused("b8", used, "join token was already used")
+        self.refused("b8", "join_" + "0" * 40, "unknown join token")
+        self.refused("b8", join_token(self.cloud, "b9"), "join token is for site b9, not b8")
+        short = join_token(self.cloud, "b8", ttl_s=1)
+        time.sleep(1.2)
+        self.refused("b8", short, "join token expired")
+        # a site of the cloud's own cannot be a branch
+        status, doc, _ = self.cloud.request("POST", "/v0/join-tokens", {"site": "cloud"})
+        self.assertEqual((status, doc.get("field")), (409, "site"), doc)
+        self.assertIn("join of site b8 refused: the join token expired", self.cloud.log())
+
+    def test_branch_deployment_on_the_cloud(self):
+        b1, cloud = self.b1, self.cloud
+        b1.onboard(demo("fed-web"))
+        op = b1.ok("POST", "/v0/deployments", {"name": "fw1", "vnfd": "fed-web"}, expect=(202,))
+        op = b1.wait_op(op["id"])
+        t0 = time.time()
+        self.assertEqual(op["state"], "completed")
+        dep = wait_for(lambda: (lambda d: d if d.get("status") == "active" else None)(
+            cloud.get("/v0/deployments/fw1")[1]), 5, 0.02, "fw1 active on the cloud")
+        self.assertLess(time.time() - t0, 1.0)  # a status change shows within a second
+        m = manager_of(cloud, "b1")
+        self.assertEqual((dep["site"], dep["manager"]), ("b1", m["id"]))
+        [vi] = dep["vis"]
+        self.assertEqual(vi["state"], "running")
+        self.assertTrue(tcp_answers(vi["ip"], 8080))  # the VNF the cloud shows answers
+        self.assertIn("fw1", cloud.ctl("deployments").stdout)
+        logs = cloud.get("/v0/logs?deployment=fw1")[1]["logs"]
+        self.assertTrue(logs)
+        self.assertTrue(all(r["site"] == "b1" and r["manager"] == m["id"] for r in logs))
+        self.assertIn("completed", " ".join(r["message"] for r in logs))
+        op = b1.ok("DELETE", "/v0/deployments/fw1", expect=(202,))
+        b1.wait_op(op["id"])
+        wait_for(lambda: cloud.get("/v0/deployments/fw1")[0] == 404, 2, 0.02, "fw1 gone")
+
+    def test_unreachable_and_back(self):
+        b2, cloud = self.b2, self.cloud
+        before = manager_of(cloud, "b2")
+        n_managers = len(cloud.get("/v0/managers")[1]["managers"])
+        b2.kill9()
+        m = wait_for(lambda: (lambda m: m if m["state"] == "unreachable" else None)(
+            manager_of(cloud, "b2")), 10, 0.1, "b2 unreachable")
+        self.assertFalse(m["reachable"])
+        self.assertTrue(m["stale"])
+        self.assertEqual(m["since"], m["last_report"])
+        site = cloud.get("/v0/sites/b2")[1]
+        self.assertEqual(site["vim"]["health"], "unreachable")
+        # a restart needs no token: it reconnects as the same manager
+        i = b2.extra.index("--join-token")
+        b2.extra[i:i + 2] = []
+        b2.start()
+        m = wait_for(lambda: (lambda m: m if m["state"] == "active" else None)(
+            manager_of(cloud, "b2")), 10, 0.1, "b2 active again")
+        self.assertEqual(m["id"], before["id"])
+        self.assertEqual(len(cloud.get("/v0/managers")[1]["managers"]), n_managers)
+
+    def test_cloud_kill9(self):
+        b2, cloud = self.b2, self.cloud
+        b2.onboard(demo("fed-sim"))
+        b2.deploy("fs1", "fed-sim")
+        wait_for(lambda: cloud.get("/v0/deployments/fs1")[0] == 200, 5, 0.05, "fs1 on the cloud")
+        n_events = len(cloud.get("/v0/logs?deployment=fs1")[1]["logs"])
+        cloud.kill9()
+        op = b2.ok("POST", "/v0/deployments/fs1/scale", {"vdu": "web", "count": 2},
+                   expect=(202,))
+        b2.wait_op(op["id"])  # the branch goes on alone
+        cloud.restart()
+        dep = wait_for(lambda: (lambda d: d if len(d.get("vis", [])) == 2 else None)(
+            cloud.get("/v0/deployments/fs1")[1]), 10, 0.1, "fs1 scaled on the cloud")
+        self.assertEqual(dep["manager"], manager_of(cloud, "b2")["id"])
+        logs = cloud.get("/v0/logs?deployment=fs1")[1]["logs"]
+        seqs = [r["branch_seq"] for r in logs]
+        self.assertEqual(len(seqs), len(set(seqs)))  # no event stored twice
+        self.assertGreater(len(logs), n_events)  # the scale's, sent after the cut
+        self.assertEqual(manager_of(cloud, "b2")["state"], "active")
+
+
+if __name__ == "__main__":
+    unittest.main()
