@@ -34,8 +34,7 @@ int cmd_join_token_create(struct ctl *c, const struct args *a)
 
     if (ttl && duration_s(ttl) < 0) {
         json_decref(body);
-        return fail_usage(a->cmd, "--ttl must be a duration such as 30m, 1h or 2d, not '%s'",
-                          ttl);
+        return fail_usage(a->cmd, "--ttl must be a duration such as 30m, 1h or 2d, not '%s'", ttl);
     }
     if (ttl)
         json_object_set_new(body, "ttl_s", json_integer(duration_s(ttl)));
@@ -60,10 +59,13 @@ int cmd_join_token_create(struct ctl *c, const struct args *a)
 
 int cmd_join_token_list(struct ctl *c, const struct args *a)
 {
-    static const struct column cols[] = {
-        {"ID", "id"},     {"SITE", "site"},       {"EXPIRES", "expires"},
-        {"USED", "used"}, {"BY", "used_by"},      {"DESCRIPTION", "description"},
-        {NULL}};
+    static const struct column cols[] = {{"ID", "id"},
+                                         {"SITE", "site"},
+                                         {"EXPIRES", "expires"},
+                                         {"USED", "used"},
+                                         {"BY", "used_by"},
+                                         {"DESCRIPTION", "description"},
+                                         {NULL}};
 
     (void)a;
     return show_list(c, "/v0/join-tokens", "join_tokens", cols);
@@ -94,7 +96,7 @@ static char *col_reach(const json_t *row)
     bool stale = json_is_true(json_object_get(row, "stale"));
 
     return xstrdup(json_is_true(json_object_get(row, "reachable")) ? (stale ? "yes (stale)" : "yes")
-                                                                    : "no");
+                                                                   : "no");
 }
 
 int cmd_manager_list(struct ctl *c, const struct args *a)
@@ -116,10 +118,9 @@ int cmd_manager_list(struct ctl *c, const struct args *a)
 
 int cmd_manager_show(struct ctl *c, const struct args *a)
 {
-    static const char *const keys[] = {"id",      "site",    "role",       "state",
-                                       "since",   "reachable", "last_report", "stale",
-                                       "reports", "deployments", "load",    "host",
-                                       "tag",     "version", "joined",     NULL};
+    static const char *const keys[] = {
+        "id",      "site",        "role", "state", "since", "reachable", "last_report", "stale",
+        "reports", "deployments", "load", "host",  "tag",   "version",   "joined",      NULL};
     char *p = ctl_path("/v0/managers/%s", a->pos[0]);
     int rc = show_one(c, p, keys);
 

@@ -112,8 +112,8 @@ static void load_parts(struct fed *f, const json_t *site_state, json_t *load)
     value = f->cpu > vcpu ? f->cpu : vcpu;
     value = mem > value ? mem : value;
     json_object_set_new(load, "value", json_real(value));
-    json_object_set_new(load, "parts", json_pack("{s:f, s:f, s:f}", "cpu", f->cpu, "vcpu", vcpu,
-                                                 "memory", mem));
+    json_object_set_new(load, "parts",
+                        json_pack("{s:f, s:f, s:f}", "cpu", f->cpu, "vcpu", vcpu, "memory", mem));
 }
 
 static json_t *site_state(struct core *c)
@@ -187,9 +187,8 @@ static json_t *events(struct fed *f, int64_t *last)
     *last = store_log_last_seq(c->st);
     if (*last - f->event_acked > FED_BACKLOG_MAX) {
         int64_t skip_to = *last - FED_BACKLOG_MAX;
-        json_t *sum = json_pack(
-            "{s:I, s:s, s:s, s:s}", "seq", (json_int_t)skip_to, "level", "warn", "category", "fed",
-            "event", "events-dropped");
+        json_t *sum = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)skip_to, "level", "warn",
+                                "category", "fed", "event", "events-dropped");
 
         json_object_set_new(sum, "message",
                             json_sprintf("%lld events from seq %lld to %lld were not forwarded "

@@ -257,8 +257,8 @@ void fed_join_apply(struct core *c, struct txn *t)
         core_event(c, "info", "fed", "join",
                    json_pack("{s:s, s:s, s:s}", "object", doc_str(doc, "id"), "site", site,
                              "manager", doc_str(doc, "id")),
-                   "branch manager %s of site %s joined (host %s, instance %s)",
-                   doc_str(doc, "id"), site, jv_str(doc, "host", "?"), jv_str(doc, "tag", "?"));
+                   "branch manager %s of site %s joined (host %s, instance %s)", doc_str(doc, "id"),
+                   site, jv_str(doc, "host", "?"), jv_str(doc, "tag", "?"));
         struct joined *j = xmalloc(sizeof(*j));
 
         j->m = m;
@@ -279,10 +279,10 @@ void fed_join_apply(struct core *c, struct txn *t)
  * with its site and the manager that runs it. */
 static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
 {
-    static const char *const keep[] = {"tenant", "vnfd", "status", "stage", "operation",
+    static const char *const keep[] = {"tenant", "vnfd",      "status",  "stage", "operation",
                                        "vis",    "instances", "created", NULL};
-    json_t *doc = json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site,
-                            "manager", m->id);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site, "manager", m->id);
 
     for (const char *const *k = keep; *k; k++)
         if (json_object_get(d, *k))
@@ -376,8 +376,8 @@ static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps)
  * those stored already (a report sent again) are skipped. */
 static void take_events(struct core *c, struct fed_mgr *m, const json_t *events)
 {
-    static const char *const skip[] = {"seq", "ts", "time", "level", "category", "event",
-                                       "message", NULL};
+    static const char *const skip[] = {"seq",      "ts",    "time",    "level",
+                                       "category", "event", "message", NULL};
     const json_t *ev;
     size_t i;
 
@@ -429,10 +429,14 @@ static struct fed_mgr *mgr_of_request(struct fed *f, struct txn *t)
     m = cred ? hmap_get(&f->creds, hash) : NULL;
     if (!m || strcmp(m->state, "removed") == 0) {
         log_warn("fed: %s refused: %s manager credential", t->name,
-                 !cred ? "no" : m ? "a removed" : "an unknown");
+                 !cred ? "no"
+                 : m   ? "a removed"
+                       : "an unknown");
         result_fail(&t->res, 401, "unauthorized", NULL, NULL,
                     "%s manager credential: join again with a new token",
-                    !cred ? "missing" : m ? "the manager was removed; its" : "unknown");
+                    !cred ? "missing"
+                    : m   ? "the manager was removed; its"
+                          : "unknown");
         return NULL;
     }
     return m;
@@ -468,8 +472,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     if (strcmp(m->state, "active")) {
         core_event(c, "info", "fed", "reachable",
                    json_pack("{s:s, s:s, s:s}", "object", m->id, "site", m->site, "manager", m->id),
-                   "branch manager %s of site %s reports again (%s since %lld ms)", m->id,
-                   m->site, m->state, (long long)(wall_ms() - m->since_ms));
+                   "branch manager %s of site %s reports again (%s since %lld ms)", m->id, m->site,
+                   m->state, (long long)(wall_ms() - m->since_ms));
         set_state(c, m, "active");
     }
     if (first)
@@ -479,9 +483,9 @@ void fed_report_apply(struct core *c, struct txn *t)
     take_events(c, m, json_object_get(t->body, "events"));
     mgr_save(c, m);
     site_save(c, NULL, m, json_object_get(t->body, "site_state"));
-    result_ok(&t->res, 200,
-              json_pack("{s:I, s:I}", "seq", (json_int_t)seq, "event_seq",
-                        (json_int_t)m->event_seq));
+    result_ok(
+        &t->res, 200,
+        json_pack("{s:I, s:I}", "seq", (json_int_t)seq, "event_seq", (json_int_t)m->event_seq));
 }
 
 /* ---- reachability ---- */
@@ -581,8 +585,8 @@ json_t *fed_mgr_view(struct fed *f, const json_t *doc)
     json_object_set_new(v, "last_report",
                         m->last_report_ms ? json_string(time_fmt(m->last_report_ms, when))
                                           : json_null());
-    json_object_set_new(v, "stale", json_boolean(!m->last_report_ms ||
-                                                 mono_ms() - m->last_report_mono > limit));
+    json_object_set_new(
+        v, "stale", json_boolean(!m->last_report_ms || mono_ms() - m->last_report_mono > limit));
     json_object_set_new(v, "reports", json_integer((json_int_t)m->reports));
     json_object_set_new(v, "load", m->load ? json_deep_copy(m->load) : json_null());
     json_object_set_new(v, "deployments", json_integer((json_int_t)m->deps.size));

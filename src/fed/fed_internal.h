@@ -19,7 +19,7 @@ struct fed_mgr {
     char cred[TOKEN_HASH_LEN + 1]; /* hash of its credential */
     char state[16];                /* active, unreachable, removed */
     int64_t since_ms;              /* wall time of the last change of state */
-    int64_t last_report_ms;        /* wall time of the last report, 0: none since the cloud started */
+    int64_t last_report_ms; /* wall time of the last report, 0: none since the cloud started */
     uint64_t last_report_mono;
     char boot[FED_BOOT_LEN + 1]; /* the branch manager's run the seqs belong to */
     uint64_t seq;                /* the last report's seq in that run */

@@ -180,8 +180,10 @@ static const struct jv_field capacity_fields[] = {
     END,
 };
 static const struct jv_field allocated_fields[] = {
-    FIELD("vcpu", JV_NUMBER, 0, -1e6, 1e6),  FIELD("memory_mb", JV_INT, 0, -1e12, 1e12),
-    FIELD("disk_mb", JV_INT, 0, -1e13, 1e13), FIELD("vis", JV_INT, 0, 0, 1e9),
+    FIELD("vcpu", JV_NUMBER, 0, -1e6, 1e6),
+    FIELD("memory_mb", JV_INT, 0, -1e12, 1e12),
+    FIELD("disk_mb", JV_INT, 0, -1e13, 1e13),
+    FIELD("vis", JV_INT, 0, 0, 1e9),
     END,
 };
 static const struct jv_field site_state_fields[] = {
