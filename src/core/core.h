@@ -31,6 +31,7 @@ struct services;
 struct outbox;
 struct lc_observer;
 struct sandbox_base;
+struct lc_remote;
 
 #define TAG_LEN            6
 #define CORE_OBSERVERS_MAX 8 /* lcm/observe.h */
@@ -72,6 +73,7 @@ struct core {
     bool stopping;
     struct outbox *outbox; /* messages to other systems (outbox.h) */
     struct fed *fed;       /* the estate: a cloud's branch managers, a branch's uplink (fed/) */
+    const struct lc_remote *remote; /* sites another manager runs (lcm/remote.h), or NULL */
 
     /* core/auth.h: taking rights back from event streams */
     uint64_t auth_gen;     /* the generation of rights (other threads read it) */

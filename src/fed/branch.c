@@ -31,6 +31,7 @@
 #define JOIN_TIMEOUT_MS   10000
 #define ANSWER_MAX        (64 * 1024)
 #define META_EVENT_SEQ    "fed_event_seq"
+#define OPS_REPORTED      20 /* the latest operations a report carries */
 
 static char *fed_json_path(const struct core *c)
 {
@@ -208,6 +209,34 @@ static json_t *events(struct fed *f, int64_t *last)
     return out;
 }
 
+/* The latest operations started by the cloud's instructions (their
+ * Client-Transaction-Id is the cloud's operation), for it to follow. */
+static json_t *instructed_ops(struct core *c)
+{
+    static const char *const keys[] = {
+        "id", "client_transaction_id", "type", "state", "stage", "error", "ended", NULL};
+    struct store_list_opts o = {.limit = OPS_REPORTED, .newest_first = true};
+    json_t *ops = NULL, *out = json_array(), *op;
+    size_t i;
+
+    if (store_list(c->st, STORE_OP, &o, &ops))
+        return out;
+    json_array_foreach(ops, i, op)
+    {
+        json_t *one;
+
+        if (strncmp(jv_str(op, "client_transaction_id", ""), "op-", 3))
+            continue;
+        one = json_object();
+        for (const char *const *k = keys; *k; k++)
+            if (json_object_get(op, *k))
+                json_object_set(one, *k, json_object_get(op, *k));
+        json_array_append_new(out, one);
+    }
+    json_decref(ops);
+    return out;
+}
+
 static json_t *build_report(struct fed *f)
 {
     struct core *c = f->c;
@@ -219,6 +248,8 @@ static json_t *build_report(struct fed *f)
                     "load", load, "site_state", site, "deployments", deployments(c));
     json_object_set_new(rep, "events", events(f, &last));
     json_object_set_new(rep, "event_last", json_integer(last));
+    json_object_set_new(rep, "results", f->results ? json_deep_copy(f->results) : json_array());
+    json_object_set_new(rep, "operations", instructed_ops(c));
     return rep;
 }
 
@@ -267,11 +298,28 @@ static void connected(struct fed *f, bool up, const char *why)
                    f->cloud_url, why);
 }
 
+/* Drops the results the cloud has. */
+static void results_acked(struct fed *f, const json_t *ids)
+{
+    const json_t *id;
+    size_t i, j;
+
+    json_array_foreach(ids, i, id)
+    {
+        for (j = 0; j < json_array_size(f->results); j++)
+            if (json_equal(json_object_get(json_array_get(f->results, j), "id"), id)) {
+                json_array_remove(f->results, j);
+                break;
+            }
+    }
+}
+
 static void acked(struct fed *f, const json_t *answer)
 {
     int64_t seq = jv_int(answer, "event_seq", 0);
     char buf[32];
 
+    results_acked(f, json_object_get(answer, "results"));
     if (seq <= f->event_acked)
         return;
     f->event_acked = seq;
@@ -348,11 +396,33 @@ static void on_timer(uv_timer_t *h)
 
 /* ---- triggers (seed para 103): a report at once, batched ---- */
 
+static void on_wake(uv_async_t *h)
+{
+    struct fed *f = h->data;
+
+    if (!f->c->stopping)
+        send_report(f);
+}
+
+void fed_report_soon(struct fed *f)
+{
+    if (f->wake_on)
+        uv_async_send(&f->wake);
+}
+
 static void report_now(struct core *c, void *arg)
 {
     (void)arg;
     if (c->fed && c->fed->timer_on && !c->stopping)
         send_report(c->fed);
+}
+
+void fed_result_add(struct fed *f, const json_t *result)
+{
+    if (!f->results)
+        f->results = json_array();
+    json_array_append(f->results, (json_t *)result);
+    core_after_commit(f->c, report_now, NULL, NULL);
 }
 
 static void trigger(struct core *c)
@@ -467,16 +537,24 @@ int fed_branch_start(struct fed *f)
     f->timer.data = f;
     f->timer_on = true;
     uv_timer_start(&f->timer, on_timer, 0, c->cfg->fed_report_ms);
-    return 0;
+    uv_async_init(c->loop, &f->wake, on_wake);
+    f->wake.data = f;
+    f->wake_on = true;
+    return fed_downlink_start(f);
 }
 
 void fed_branch_stop(struct fed *f)
 {
-    (void)f;
+    fed_downlink_stop(f);
+    if (f->wake_on) {
+        uv_close((uv_handle_t *)&f->wake, NULL);
+        f->wake_on = false;
+    }
 }
 
 void fed_branch_free(struct fed *f)
 {
+    json_decref(f->results);
     free(f->mgr_id);
     free(f->cred);
     free(f->cloud_url);

@@ -4,6 +4,7 @@
  * memory, and marks a manager unreachable when its reports stop. */
 #include "fed/fed_internal.h"
 #include "lcm/observe.h"
+#include "lcm/remote.h"
 #include "core/txq.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
@@ -25,6 +26,7 @@ static struct fed_mgr *mgr_new(const json_t *doc)
     if (time_parse(jv_str(doc, "state_since", ""), &m->since_ms))
         m->since_ms = wall_ms();
     m->event_seq = jv_int(doc, "_event_seq", 0);
+    m->next_seq = (uint64_t)jv_int(doc, "_seq", 0);
     hmap_init(&m->deps);
     return m;
 }
@@ -51,8 +53,11 @@ static void mgr_add(struct fed *f, struct fed_mgr *m)
 
     pthread_mutex_lock(&f->mu);
     old = hmap_put(&f->mgrs, m->id, m);
-    if (old)
+    if (old) {
         hmap_del(&f->creds, old->cred);
+        fed_channel_drop(old);
+        m->next_seq = old->next_seq > m->next_seq ? old->next_seq : m->next_seq;
+    }
     hmap_put(&f->creds, m->cred, m);
     pthread_mutex_unlock(&f->mu);
     mgr_free(old);
@@ -106,9 +111,38 @@ static int mgr_save(struct core *c, struct fed_mgr *m)
     doc_set_str(doc, "state", m->state);
     doc_set_str(doc, "state_since", time_fmt(m->since_ms, since));
     doc_set_int(doc, "_event_seq", m->event_seq);
+    doc_set_int(doc, "_seq", (long long)m->next_seq);
     r = put(c, NULL, STORE_MANAGER, doc);
     json_decref(doc);
     return r;
+}
+
+int fed_mgr_save_seq(struct core *c, struct fed_mgr *m)
+{
+    return mgr_save(c, m);
+}
+
+static void push_instruction(struct core *c, void *arg)
+{
+    json_t *msg = arg;
+    struct fed_mgr *m = hmap_get(&c->fed->mgrs, jv_str(msg, "_manager", ""));
+
+    json_object_del(msg, "_manager");
+    if (m)
+        fed_channel_push(c->fed, m, "instruction", msg, jv_int(msg, "seq", 0));
+}
+
+static void json_free_arg(void *arg)
+{
+    json_decref(arg);
+}
+
+void fed_after_instruct(struct core *c, struct fed_mgr *m, const json_t *ins)
+{
+    json_t *msg = fed_instruction_msg(ins);
+
+    json_object_set_new(msg, "_manager", json_string(m->id));
+    core_after_commit(c, push_instruction, msg, json_free_arg);
 }
 
 /* The branch's site as the cloud shows it (its record, kind "branch"):
@@ -215,7 +249,6 @@ static json_t *join_manager(struct core *c, struct txn *t, const char *site, con
     doc_set_str(doc, "host", jv_str(t->body, "host", ""));
     doc_set_str(doc, "version", jv_str(t->body, "version", ""));
     doc_set_str(doc, "_cred", cred_hash);
-    doc_set_int(doc, "_event_seq", 0);
     return doc;
 }
 
@@ -442,6 +475,21 @@ static struct fed_mgr *mgr_of_request(struct fed *f, struct txn *t)
     return m;
 }
 
+/* The ids of the results the branch may stop sending. */
+static json_t *results_acked(const json_t *body)
+{
+    json_t *ids = json_array();
+    const json_t *r;
+    size_t i;
+
+    json_array_foreach(json_object_get(body, "results"), i, r)
+    {
+        if (json_object_get(r, "id"))
+            json_array_append(ids, json_object_get(r, "id"));
+    }
+    return ids;
+}
+
 void fed_report_apply(struct core *c, struct txn *t)
 {
     struct fed *f = c->fed;
@@ -454,8 +502,9 @@ void fed_report_apply(struct core *c, struct txn *t)
         return;
     if (strcmp(boot, m->boot) == 0 && seq <= m->seq) { /* a duplicate or a late one */
         result_ok(&t->res, 200,
-                  json_pack("{s:I, s:I, s:b}", "seq", (json_int_t)m->seq, "event_seq",
-                            (json_int_t)m->event_seq, "duplicate", 1));
+                  json_pack("{s:I, s:I, s:b, s:o}", "seq", (json_int_t)m->seq, "event_seq",
+                            (json_int_t)m->event_seq, "duplicate", 1, "results",
+                            results_acked(t->body)));
         return;
     }
     pthread_mutex_lock(&f->mu);
@@ -481,11 +530,13 @@ void fed_report_apply(struct core *c, struct txn *t)
     if (json_is_array(json_object_get(t->body, "deployments")))
         mirror(c, m, json_object_get(t->body, "deployments"));
     take_events(c, m, json_object_get(t->body, "events"));
+    fed_take_results(c, m, json_object_get(t->body, "results"));
+    fed_follow_ops(c, m, json_object_get(t->body, "operations"));
     mgr_save(c, m);
     site_save(c, NULL, m, json_object_get(t->body, "site_state"));
-    result_ok(
-        &t->res, 200,
-        json_pack("{s:I, s:I}", "seq", (json_int_t)seq, "event_seq", (json_int_t)m->event_seq));
+    result_ok(&t->res, 200,
+              json_pack("{s:I, s:I, s:o}", "seq", (json_int_t)seq, "event_seq",
+                        (json_int_t)m->event_seq, "results", results_acked(t->body)));
 }
 
 /* ---- reachability ---- */
@@ -519,6 +570,7 @@ static void on_timer(uv_timer_t *h)
 
     if (c->stopping)
         return;
+    fed_channel_keepalive(f);
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *m = e->value;
 

@@ -24,10 +24,12 @@ struct fed_mgr {
     char boot[FED_BOOT_LEN + 1]; /* the branch manager's run the seqs belong to */
     uint64_t seq;                /* the last report's seq in that run */
     uint64_t reports;
-    int64_t event_seq;  /* the last branch event stored here */
-    json_t *load;       /* the last report's load with its parts, or NULL */
-    json_t *site_state; /* the last report's site capacity and allocation, or NULL */
-    struct hmap deps;   /* deployment id -> malloc'd text of what was last mirrored */
+    int64_t event_seq;     /* the last branch event stored here */
+    json_t *load;          /* the last report's load with its parts, or NULL */
+    json_t *site_state;    /* the last report's site capacity and allocation, or NULL */
+    struct hmap deps;      /* deployment id -> malloc'd text of what was last mirrored */
+    uint64_t next_seq;     /* the last instruction seq given (stored: _seq) */
+    struct fed_chan *chan; /* its channel, under fed.mu (channel.c) */
 };
 
 struct fed {
@@ -49,6 +51,11 @@ struct fed {
     bool in_flight, again, connected, refused;
     uint64_t cpu_us, cpu_at_ms; /* for the load's cpu part */
     double cpu;
+    json_t *results; /* results of instructions the cloud has not acknowledged */
+    pthread_t chan_thread;
+    bool chan_running, chan_stop;
+    uv_async_t wake; /* fed_report_soon from another thread */
+    bool wake_on;
 };
 
 /* cloud.c */
@@ -59,6 +66,33 @@ void fed_join_apply(struct core *c, struct txn *t);
 void fed_report_apply(struct core *c, struct txn *t);
 /* The view of a manager for GET /v0/managers (under f->mu). */
 json_t *fed_mgr_view(struct fed *f, const json_t *doc);
+
+/* channel.c (cloud): GET /fed/v1/channel (a route's stream hook); pushing
+ * an event to a manager's channel, if it has one (loop; data sent as JSON
+ * with "id: id" unless id < 0); keep-alives; letting a channel go (f->mu held). */
+int fed_channel_start(struct rctx *r, struct httpd_conn *conn);
+void fed_channel_push(struct fed *f, struct fed_mgr *m, const char *event, const json_t *data,
+                      long long id);
+void fed_channel_keepalive(struct fed *f);
+void fed_channel_drop(struct fed_mgr *m);
+
+/* instr.c (cloud): the hooks of lcm/remote.h; an instruction as sent on
+ * the channel (new reference); what a report says of them. */
+extern const struct lc_remote fed_remote;
+json_t *fed_instruction_msg(const json_t *ins);
+void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results);
+void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops);
+/* cloud.c, for instr.c: stores m's seq; sends ins once its transaction committed. */
+int fed_mgr_save_seq(struct core *c, struct fed_mgr *m);
+void fed_after_instruct(struct core *c, struct fed_mgr *m, const json_t *ins);
+
+/* downlink.c (branch): the channel thread; results of instructions for
+ * the next reports (branch.c). */
+int fed_downlink_start(struct fed *f);
+void fed_downlink_stop(struct fed *f);
+void fed_result_add(struct fed *f, const json_t *result);
+/* A report at once (any thread). */
+void fed_report_soon(struct fed *f);
 
 /* branch.c */
 int fed_branch_start(struct fed *f);

@@ -211,6 +211,8 @@ static const struct jv_field report_fields[] = {
     {.name = "deployments", .type = JV_ARRAY, .max = 100000, .item = &any_item},
     {.name = "events", .type = JV_ARRAY, .max = FED_EVENTS_MAX + 1, .item = &any_item},
     FIELD("event_last", JV_INT, 0, 0, 9e15),
+    {.name = "results", .type = JV_ARRAY, .max = 10000, .item = &any_item},
+    {.name = "operations", .type = JV_ARRAY, .max = 1000, .item = &any_item},
     END,
 };
 static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
@@ -229,6 +231,12 @@ static void fed_prepare(struct rctx *r, struct txn *t)
 static const struct route fed_routes[] = {
     WRITE("POST", "/join", "join", R_PUBLIC | R_BODY, fed_join_apply, &join_schema),
     WRITE("POST", "/report", "report", R_PUBLIC | R_BODY, fed_report_apply, &report_schema),
+    {.method = "GET",
+     .pattern = "/channel",
+     .name = "channel",
+     .flags = R_PUBLIC | R_STREAM,
+     .params = no_params,
+     .stream = fed_channel_start},
 };
 
 const struct mount fed_mount = {
@@ -251,6 +259,8 @@ int fed_init(struct core *c)
     hmap_init(&f->mgrs);
     hmap_init(&f->creds);
     c->fed = f;
+    if (f->cloud)
+        c->remote = &fed_remote;
     if (!f->cloud && c->cfg->cloud_url)
         lc_observe(c, &fed_branch_observer);
     return 0;
@@ -290,6 +300,7 @@ void fed_free(struct core *c)
         return;
     fed_cloud_free(f);
     fed_branch_free(f);
+    c->remote = NULL;
     pthread_mutex_destroy(&f->mu);
     free(f);
     c->fed = NULL;

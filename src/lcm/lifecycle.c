@@ -367,6 +367,8 @@ static void resume_state(struct core *c, enum op_state state)
         return;
     json_array_foreach(ops, i, op)
     {
+        if (doc_str(op, "manager")) /* a branch's, which its manager runs (lcm/remote.h) */
+            continue;
         core_event(c, "info", "lifecycle", "operation",
                    json_pack("{s:s, s:s, s:s}", "deployment", doc_str(op, "deployment"),
                              "operation", doc_str(op, "id"), "result", "resumed"),

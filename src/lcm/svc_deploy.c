@@ -7,6 +7,7 @@
 #include "lcm/observe.h"
 #include "lcm/lifecycle.h"
 #include "lcm/sites.h"
+#include "lcm/remote.h"
 #include "lcm/svc_lcm.h"
 #include "core/runas.h"
 #include "catalog/vnfd.h"
@@ -33,6 +34,10 @@ static json_t *get_idle_deployment(struct core *c, struct txn *t, bool allow_fai
 
     if (!dep || !principal_owns(&t->who, doc_str(dep, "tenant"))) {
         result_not_found(&t->res, "deployment", t->args[0]);
+        goto fail;
+    }
+    if (c->remote && doc_str(dep, "manager")) { /* another manager runs it */
+        c->remote->operate(c, t, dep);
         goto fail;
     }
     snprintf(obj, sizeof(obj), "deployment/%s", t->args[0]);
@@ -179,6 +184,23 @@ static int check_driver(const struct site_rt *site, const json_t *vnfd, struct r
                        site->id, site->ops->name, err.message);
 }
 
+/* A site another manager runs: the deploy is its (lcm/remote.h); 1 then. */
+static int remote_site(struct core *c, struct txn *t, struct deploy_req *d)
+{
+    json_t *site;
+    int r = 0;
+
+    if (!c->remote)
+        return 0;
+    site = core_load(c, STORE_SITE, jv_str(t->body, "site", c->cfg->site));
+    if (site && site_is_branch(site)) {
+        c->remote->deploy(c, t, site, d->tenant, d->vnfd);
+        r = 1;
+    }
+    json_decref(site);
+    return r;
+}
+
 static int check_site(struct core *c, struct txn *t, struct deploy_req *d)
 {
     d->site_id = jv_str(t->body, "site", c->cfg->site);
@@ -296,7 +318,8 @@ void svc_deploy(struct core *c, struct txn *t)
                     name);
         goto out;
     }
-    if (check_tenant(c, t, &d) || check_vnfd(c, t, &d) || check_site(c, t, &d))
+    if (check_tenant(c, t, &d) || check_vnfd(c, t, &d) || remote_site(c, t, &d) ||
+        check_site(c, t, &d))
         goto out;
     if (vnfd_resolve_params(d.vnfd, json_object_get(t->body, "params"), &d.params, &err)) {
         result_fail(&t->res, 400, err.reason, "field", err.field, "%s", err.message);

@@ -963,7 +963,9 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
     int bad = router_find(rt, rq->method, rq->path, rq->query, &r, &route);
 
     native_fmt(rq, r.mount, route, &f);
-    if (bad || admit(rt, route, &r) || (route->flags & R_STREAM && sse_start(rt, conn, &r))) {
+    if (bad || admit(rt, route, &r) ||
+        (route->flags & R_STREAM &&
+         (route->stream ? route->stream(&r, conn) : sse_start(rt, conn, &r)))) {
         respond(conn, &f, &r.res, route ? txid : NULL);
     } else if (route->flags & R_STREAM) {
         ;

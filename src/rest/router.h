@@ -62,6 +62,9 @@ struct route {
      * request by setting t->res. */
     void (*before)(struct core *c, struct txn *t);
     const char *why; /* R_NOTSUPP: the reason */
+    /* R_STREAM: starts the stream of its own (httpd_stream), or -1 with
+     * r->res set; NULL: the event log's (GET /v0/events). */
+    int (*stream)(struct rctx *r, struct httpd_conn *conn);
 };
 
 /* How a mount writes its answers. */

@@ -119,6 +119,14 @@ static size_t keep(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+static int progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    const bool *cancel = arg;
+
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return __atomic_load_n(cancel, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
 static bool http_url(const char *url)
 {
     return url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
@@ -157,6 +165,11 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((timeout + 999) / 1000));
     } else {
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+    }
+    if (rq->cancel) {
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)rq->cancel);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     }
     if (rq->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);

@@ -39,6 +39,9 @@ struct httpc_req {
      * bounds only the time without a byte (low speed limit). */
     bool (*on_data)(void *arg, const char *p, size_t n);
     void *data_arg;
+    /* Optional: the request ends (-EIO, "aborted") soon after *cancel
+     * becomes true (read atomically), even when nothing arrives. */
+    const bool *cancel;
 };
 
 struct httpc_resp {

@@ -46,6 +46,15 @@ class FedTest(unittest.TestCase):
             if b.proc and b.proc.poll() is None:
                 b.undeploy_all()
 
+    def restart_b2(self):
+        """b2 started again after a kill: no token needed, the same manager."""
+        if "--join-token" in self.b2.extra:
+            i = self.b2.extra.index("--join-token")
+            self.b2.extra[i:i + 2] = []
+        self.b2.start()
+        return wait_for(lambda: (lambda m: m if m["state"] == "active" else None)(
+            manager_of(self.cloud, "b2")), 10, 0.1, "b2 active again")
+
     def refused(self, site, token, why):
         """A branch that must not join: it exits 1 and says why."""
         d = branch(self.cloud, site, token)
@@ -141,11 +150,7 @@ class FedTest(unittest.TestCase):
         site = cloud.get("/v0/sites/b2")[1]
         self.assertEqual(site["vim"]["health"], "unreachable")
         # a restart needs no token: it reconnects as the same manager
-        i = b2.extra.index("--join-token")
-        b2.extra[i:i + 2] = []
-        b2.start()
-        m = wait_for(lambda: (lambda m: m if m["state"] == "active" else None)(
-            manager_of(cloud, "b2")), 10, 0.1, "b2 active again")
+        m = self.restart_b2()
         self.assertEqual(m["id"], before["id"])
         self.assertEqual(len(cloud.get("/v0/managers")[1]["managers"]), n_managers)
 
@@ -168,6 +173,73 @@ class FedTest(unittest.TestCase):
         self.assertEqual(len(seqs), len(set(seqs)))  # no event stored twice
         self.assertGreater(len(logs), n_events)  # the scale's, sent after the cut
         self.assertEqual(manager_of(cloud, "b2")["state"], "active")
+
+    def test_deploy_through_the_cloud(self):
+        b1, cloud = self.b1, self.cloud
+        cloud.onboard(demo("fed-cw"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "cw1", "vnfd": "fed-cw", "site": "b1"},
+                      expect=(202,))
+        self.assertEqual((op["site"], op["type"]), ("b1", "deploy"))
+        op = cloud.wait_op(op["id"])
+        self.assertEqual(op["state"], "completed", op)
+        dep = cloud.deployment("cw1")
+        self.assertEqual((dep["status"], dep["manager"]), ("active", manager_of(cloud, "b1")["id"]))
+        [vi] = dep["vis"]
+        self.assertTrue(tcp_answers(vi["ip"], 8080))  # the VNF at the branch answers
+        # the branch ran it with its own engine, keyed by the cloud's operation
+        bops = b1.get("/v0/operations?deployment=cw1")[1]["operations"]
+        self.assertEqual([o["client_transaction_id"] for o in bops], [op["id"]])
+        op = cloud.ok("POST", "/v0/deployments/cw1/scale", {"vdu": "web", "count": 2},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        wait_for(lambda: len(cloud.deployment("cw1")["vis"]) == 2, 3, 0.05, "2 VIs on the cloud")
+        self.assertEqual(len(b1.deployment("cw1")["vis"]), 2)
+        op = cloud.ok("DELETE", "/v0/deployments/cw1", expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        wait_for(lambda: cloud.get("/v0/deployments/cw1")[0] == 404, 3, 0.05, "cw1 gone")
+        self.assertEqual(b1.get("/v0/deployments/cw1")[0], 404)
+        # what the branch refuses ends the cloud's operation with its reason
+        op = cloud.ok("POST", "/v0/deployments", {"name": "cw2", "vnfd": "fed-cw", "site": "b1",
+                                                  "instances": {"web": 9}}, expect=(202,))
+        op = cloud.wait_op(op["id"])
+        self.assertEqual(op["state"], "failed")
+        self.assertIn("scaling.max", op["error"])  # the branch's reason
+        self.assertEqual(cloud.get("/v0/deployments/cw2")[0], 404)
+
+    def test_unreachable_site_refuses(self):
+        b2, cloud = self.b2, self.cloud
+        cloud.onboard(demo("fed-u"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "u1", "vnfd": "fed-u", "site": "b2"},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        b2.kill9()
+        wait_for(lambda: manager_of(cloud, "b2")["state"] == "unreachable", 10, 0.1,
+                 "b2 unreachable")
+        status, doc, _ = cloud.request("POST", "/v0/deployments",
+                                       {"name": "u2", "vnfd": "fed-u", "site": "b2"})
+        self.assertEqual((status, doc["error"], doc["object"]), (503, "site-unreachable", "b2"))
+        self.assertIn("unreachable since", doc["message"])
+        status, doc, _ = cloud.request("DELETE", "/v0/deployments/u1")
+        self.assertEqual(status, 503, doc)
+        self.restart_b2()
+        # the simulated VIs went with their manager: it deploys them again first
+        wait_for(lambda: cloud.deployment("u1").get("status") == "active" and
+                 not cloud.deployment("u1").get("operation"), 10, 0.1, "u1 idle")
+        op = cloud.ok("DELETE", "/v0/deployments/u1", expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+
+    def test_instruction_applied_once(self):
+        """An instruction in flight when the branch is killed is sent again
+        on the new channel, and applied once."""
+        b2, cloud = self.b2, self.cloud
+        cloud.onboard(demo("fed-o"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "o1", "vnfd": "fed-o", "site": "b2"},
+                      expect=(202,))
+        b2.kill9()
+        self.restart_b2()
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        bops = b2.get("/v0/operations?deployment=o1")[1]["operations"]
+        self.assertEqual(len([o for o in bops if o["type"] == "deploy"]), 1, bops)
 
 
 if __name__ == "__main__":

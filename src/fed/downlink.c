@@ -1,0 +1,290 @@
+/* A branch manager's end of the channel (docs/FEDERATION.md): a thread of
+ * its own holds GET /fed/v1/channel open to the cloud (the branch dials
+ * out), reads its server-sent events, and hands each instruction to the
+ * transactor, as a request of the admin's keyed by the instruction id.
+ * Instructions are applied in the order they come (their seq), each once:
+ * the ids applied and their results are kept in the store (meta
+ * fed_applied) in the transaction of the change, and the result goes to
+ * the cloud in the next reports until it acknowledges it. */
+#include "fed/fed_internal.h"
+#include "catalog/svc_catalog.h"
+#include "lcm/svc_lcm.h"
+#include "core/txq.h"
+#include "util/doc.h"
+#include "util/httpc.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/sbuf.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#define META_APPLIED   "fed_applied"
+#define APPLIED_KEEP   256 /* results kept of the instructions applied last */
+#define SILENCE_S      20  /* a channel without a byte (keep-alives come every 5 s) is dead */
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 10000
+#define EVENT_MAX      (4 * 1024 * 1024)
+
+/* ---- applying an instruction (on the loop) ---- */
+
+/* The applied instructions: {"seq": highest applied, "ids": {id: result}}. */
+static json_t *applied_load(struct core *c)
+{
+    char *text = NULL;
+    json_t *doc = NULL;
+
+    if (store_meta_get(c->st, META_APPLIED, &text) == 0)
+        doc = json_loads(text, 0, NULL);
+    free(text);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = json_pack("{s:I, s:{}, s:[]}", "seq", (json_int_t)0, "ids", "order");
+    }
+    return doc;
+}
+
+static void applied_save(struct core *c, json_t *doc, const char *id, const json_t *result)
+{
+    json_t *ids = json_object_get(doc, "ids"), *order = json_object_get(doc, "order");
+    char *text;
+
+    json_object_set(ids, id, (json_t *)result);
+    json_array_append_new(order, json_string(id));
+    while (json_array_size(order) > APPLIED_KEEP) {
+        json_object_del(ids, json_string_value(json_array_get(order, 0)));
+        json_array_remove(order, 0);
+    }
+    text = json_dumps(doc, JSON_COMPACT);
+    store_meta_set(c->st, META_APPLIED, text);
+    free(text);
+}
+
+/* What the cloud gets back: the request's status, and the operation or
+ * the error. */
+static json_t *result_of(const char *id, const struct result *res)
+{
+    json_t *r = json_pack("{s:s, s:i}", "id", id, "status", res->status);
+
+    if (res->status < 400 && doc_str(res->body, "id"))
+        json_object_set(r, "operation", json_object_get(res->body, "id"));
+    if (res->status >= 400)
+        json_object_set_new(r, "message",
+                            json_string(jv_str(res->body, "message", "refused by the branch")));
+    return r;
+}
+
+/* A deploy brings the cloud's VNFD and tenant along: what the branch lacks
+ * of them is recorded here first. */
+static void adopt(struct core *c, enum store_kind k, const json_t *doc)
+{
+    json_t *have;
+
+    if (!doc_str(doc, "id"))
+        return;
+    have = core_load(c, k, doc_str(doc, "id"));
+    if (!have)
+        store_put(c->st, k, doc);
+    json_decref(have);
+}
+
+static void apply_deploy(struct core *c, struct txn *t)
+{
+    adopt(c, STORE_TENANT, json_object_get(t->body, "_tenant"));
+    adopt(c, STORE_VNFD, json_object_get(t->body, "_vnfd"));
+    json_object_del(t->body, "_tenant");
+    json_object_del(t->body, "_vnfd");
+    json_object_set_new(t->body, "site", json_string(c->cfg->site));
+    svc_deploy(c, t);
+}
+
+static const struct {
+    const char *type;
+    txn_apply_fn apply;
+} kinds[] = {
+    {"deploy", apply_deploy}, {"undeploy", svc_undeploy}, {"heal", svc_heal},
+    {"scale", svc_scale},     {"resize", svc_resize},
+};
+
+static void instruction_apply(struct core *c, struct txn *t)
+{
+    json_t *ins = json_object_get(t->query, "instruction"), *applied = applied_load(c), *r;
+    const char *id = jv_str(ins, "id", ""), *type = jv_str(ins, "type", "");
+    txn_apply_fn fn = NULL;
+
+    if ((r = json_object_get(json_object_get(applied, "ids"), id))) {
+        result_ok(&t->res, 200, json_pack("{s:O, s:b}", "result", r, "duplicate", 1));
+        json_decref(applied);
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+        if (strcmp(type, kinds[i].type) == 0)
+            fn = kinds[i].apply;
+    if (!fn)
+        result_fail(&t->res, 400, "bad-instruction", "field", "type",
+                    "unknown instruction type '%s'", type);
+    else
+        fn(c, t);
+    r = result_of(id, &t->res);
+    log_info("fed: instruction %s (%s, seq %lld): HTTP %d %s", id, type,
+             (long long)jv_int(ins, "seq", 0), t->res.status, jv_str(t->res.body, "message", ""));
+    if (t->res.status < 400)
+        applied_save(c, applied, id, r); /* with the change: applied once */
+    fed_result_add(c->fed, r);
+    json_decref(r);
+    json_decref(applied);
+}
+
+static void instruction_done(struct txn *t)
+{
+    txn_free(t);
+}
+
+static void submit(struct fed *f, json_t *ins)
+{
+    const char *type = jv_str(ins, "type", "");
+    struct txn *t = txn_new(instruction_apply, type);
+    json_t *body = json_object_get(ins, "body");
+
+    t->who.admin = true;
+    snprintf(t->who.token_id, sizeof(t->who.token_id), "cloud");
+    t->body = json_is_object(body) ? json_deep_copy(body) : json_object();
+    t->query = json_pack("{s:O}", "instruction", ins);
+    t->client_txn_id = xstrdup(jv_str(ins, "id", ""));
+    t->args[0] = xstrdup(jv_str(ins, "deployment", jv_str(body, "name", "")));
+    t->complete = instruction_done;
+    txq_submit(f->c->txq, t);
+}
+
+/* ---- the channel thread ---- */
+
+struct reader {
+    struct fed *f;
+    struct sbuf line; /* the line being read */
+    struct sbuf buf;  /* the data of the current event */
+    char event[32];
+    bool saw_data;
+};
+
+static void reset(struct sbuf *b)
+{
+    b->len = 0;
+    if (b->s)
+        b->s[0] = '\0';
+}
+
+/* One whole event (its lines in r->buf as data). */
+static void dispatch(struct reader *r, const char *data)
+{
+    json_t *ins;
+
+    if (strcmp(r->event, "instruction") == 0) {
+        ins = json_loads(data, 0, NULL);
+        if (json_is_object(ins) && doc_str(ins, "id"))
+            submit(r->f, ins);
+        else
+            log_warn("fed: an instruction the cloud sent is not JSON; ignored");
+        json_decref(ins);
+    } else if (strcmp(r->event, "report") == 0) {
+        fed_report_soon(r->f); /* a pull (seed para 102) */
+    }
+}
+
+/* Parses the stream line by line (text/event-stream, WHATWG HTML 9.2). */
+static bool on_data(void *arg, const char *p, size_t n)
+{
+    struct reader *r = arg;
+    struct sbuf *line = &r->line;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\n') {
+            sbuf_addc(line, p[i]);
+            if (line->len > EVENT_MAX)
+                return false;
+            continue;
+        }
+        const char *l = sbuf_str(line);
+
+        if (!*l) { /* the end of an event */
+            if (r->saw_data)
+                dispatch(r, sbuf_str(&r->buf));
+            reset(&r->buf);
+            r->event[0] = '\0';
+            r->saw_data = false;
+        } else if (strncmp(l, "event: ", 7) == 0) {
+            snprintf(r->event, sizeof(r->event), "%s", l + 7);
+        } else if (strncmp(l, "data: ", 6) == 0) {
+            sbuf_adds(&r->buf, l + 6);
+            r->saw_data = true;
+        }
+        reset(line);
+    }
+    return !__atomic_load_n(&r->f->chan_stop, __ATOMIC_RELAXED);
+}
+
+static void nap(struct fed *f, unsigned ms)
+{
+    for (unsigned slept = 0; slept < ms && !__atomic_load_n(&f->chan_stop, __ATOMIC_RELAXED);
+         slept += 50)
+        nanosleep(&(struct timespec){0, 50 * 1000000}, NULL);
+}
+
+static void *channel_main(void *arg)
+{
+    struct fed *f = arg;
+    char *url = xasprintf("%s/fed/v1/channel", f->cloud_url);
+    char *auth = xasprintf("Authorization: Bearer %s", f->cred);
+    const char *hdrs[] = {"Accept: text/event-stream", auth, NULL};
+    unsigned backoff = BACKOFF_MIN_MS;
+
+    while (!__atomic_load_n(&f->chan_stop, __ATOMIC_RELAXED)) {
+        struct reader r = {.f = f};
+        struct httpc_resp resp;
+        uint64_t t0 = mono_ms();
+
+        httpc_do(&(struct httpc_req){.method = "GET",
+                                     .url = url,
+                                     .headers = hdrs,
+                                     .timeout_ms = SILENCE_S * 1000,
+                                     .connect_timeout_ms = 2000,
+                                     .ca_file = f->c->cfg->cloud_ca,
+                                     .on_data = on_data,
+                                     .data_arg = &r,
+                                     .cancel = &f->chan_stop},
+                 &resp);
+        if (resp.status && !httpc_ok(&resp))
+            log_warn("fed: the cloud refused the channel: HTTP %ld", resp.status);
+        httpc_resp_done(&resp);
+        sbuf_done(&r.buf);
+        sbuf_done(&r.line);
+        if (mono_ms() - t0 > 5000)
+            backoff = BACKOFF_MIN_MS; /* it was up a while: at once again */
+        nap(f, backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    free(url);
+    free(auth);
+    return NULL;
+}
+
+int fed_downlink_start(struct fed *f)
+{
+    if (pthread_create(&f->chan_thread, NULL, channel_main, f)) {
+        log_error("fed: cannot start the channel thread");
+        return -1;
+    }
+    f->chan_running = true;
+    return 0;
+}
+
+void fed_downlink_stop(struct fed *f)
+{
+    if (!f->chan_running)
+        return;
+    __atomic_store_n(&f->chan_stop, true, __ATOMIC_RELAXED);
+    pthread_join(f->chan_thread, NULL);
+    f->chan_running = false;
+}

@@ -1,0 +1,283 @@
+/* One control point (docs/FEDERATION.md): on the cloud, a lifecycle request
+ * aimed at a branch site or a branch deployment becomes an instruction to
+ * the branch's manager, written in the request's transaction with the
+ * manager's next seq, with an operation record of the cloud's that follows
+ * the branch's operation stage by stage (from its reports) to its end.
+ * The instruction's id is that operation's id, and it is the branch's
+ * Client-Transaction-Id: the branch applies each once, and reports the
+ * operations it started under it. */
+#include "fed/fed_internal.h"
+#include "lcm/remote.h"
+#include "core/states.h"
+#include "util/doc.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <string.h>
+
+json_t *fed_instruction_msg(const json_t *ins)
+{
+    return json_pack("{s:s, s:I, s:s, s:s, s:O}", "id", jv_str(ins, "id", ""), "seq",
+                     (json_int_t)jv_int(ins, "seq", 0), "type", jv_str(ins, "type", ""),
+                     "deployment", jv_str(ins, "deployment", ""), "body",
+                     json_object_get(ins, "body"));
+}
+
+/* The manager running site, reachable; else NULL with t->res set (503
+ * naming the site and since when). */
+static struct fed_mgr *site_manager(struct fed *f, struct txn *t, const char *site)
+{
+    struct fed_mgr *m = NULL;
+    struct hmap_entry *e;
+    char since[TIME_STR_MAX];
+    size_t i;
+
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        struct fed_mgr *x = e->value;
+
+        if (strcmp(x->site, site) == 0 && (!m || strcmp(x->state, "active") == 0))
+            m = x;
+    }
+    if (!m) {
+        result_fail(&t->res, 503, "unavailable", "object", site, "branch site %s has no manager",
+                    site);
+        return NULL;
+    }
+    if (strcmp(m->state, "active")) {
+        result_fail(&t->res, 503, "site-unreachable", "object", site,
+                    "branch site %s is unreachable since %s: its manager %s does not report", site,
+                    time_fmt(m->since_ms, since), m->id);
+        return NULL;
+    }
+    return m;
+}
+
+/* The instruction of type for m, and the cloud's operation that follows it. */
+static json_t *instruct(struct core *c, struct txn *t, struct fed_mgr *m, const char *type,
+                        const char *dep_id, const char *tenant, json_t *body)
+{
+    char id[32];
+    json_t *ins, *op;
+
+    id_random(id, "op-", 12);
+    m->next_seq++;
+    ins = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "id", id, "manager", m->id, "seq",
+                    (json_int_t)m->next_seq, "type", type, "state", "pending", "deployment", dep_id,
+                    "body", body);
+    doc_touch(ins, "created");
+    op = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s, s:s, s:n}", "id", id, "deployment",
+                   dep_id, "tenant", tenant, "type", type, "state", op_state_name(OP_STARTING),
+                   "client_transaction_id", t->client_txn_id, "site", m->site, "manager", m->id,
+                   "instruction", id, "stage");
+    doc_touch(op, "created");
+    doc_touch(op, "updated");
+    if (store_put(c->st, STORE_INSTRUCTION, ins) || store_put(c->st, STORE_OP, op) ||
+        fed_mgr_save_seq(c, m)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
+                    store_errmsg(c->st));
+        json_decref(ins);
+        json_decref(op);
+        return NULL;
+    }
+    core_event(c, "info", "fed", "instruction",
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", id, "deployment", dep_id,
+                         "operation", id, "site", m->site, "manager", m->id),
+               "%s of %s sent to manager %s of site %s (instruction %s, seq %llu)", type, dep_id,
+               m->id, m->site, id, (unsigned long long)m->next_seq);
+    fed_after_instruct(c, m, ins);
+    snprintf(t->res.location, sizeof(t->res.location), "/v0/operations/%s", id);
+    result_ok(&t->res, 202, doc_public(op));
+    json_decref(op);
+    return ins;
+}
+
+static void remote_deploy(struct core *c, struct txn *t, const json_t *site, const json_t *tenant,
+                          const json_t *vnfd)
+{
+    struct fed *f = c->fed;
+    const char *name = jv_str(t->body, "name", "");
+    struct fed_mgr *m = site_manager(f, t, jv_str(site, "id", ""));
+    json_t *body, *dep, *ins;
+
+    if (!m)
+        return;
+    body = json_deep_copy(t->body);
+    json_object_set(body, "tenant", json_object_get(tenant, "id"));
+    /* what the branch may lack: the VNFD's record, the tenant's (public part) */
+    json_object_set_new(body, "_vnfd", core_load(c, STORE_VNFD, doc_str(vnfd, "id")));
+    json_object_set_new(body, "_tenant", doc_public(tenant));
+    json_object_del(body, "site");
+    ins = instruct(c, t, m, "deploy", name, doc_str(tenant, "id"), body);
+    if (!ins)
+        return;
+    /* the name is taken now; the reports fill in the rest */
+    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "id", name, "tenant",
+                    doc_str(tenant, "id"), "vnfd", doc_str(vnfd, "id"), "site", m->site, "manager",
+                    m->id, "status", "deploying", "operation", doc_str(ins, "id"), "vis");
+    doc_touch(dep, "created");
+    doc_touch(dep, "updated");
+    if (store_put(c->st, STORE_DEPLOYMENT, dep))
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the deployment");
+    json_decref(dep);
+    json_decref(ins);
+}
+
+static const char *const op_types[][2] = {
+    {"undeploy", "undeploy"},
+    {"heal", "heal"},
+    {"scale", "scale"},
+    {"resize", "resize"},
+};
+
+static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
+{
+    const char *type = NULL, *id = jv_str(dep, "id", "");
+    struct fed_mgr *m;
+    json_t *ins;
+
+    for (size_t i = 0; i < ARRAY_SIZE(op_types); i++)
+        if (strcmp(t->name, op_types[i][0]) == 0)
+            type = op_types[i][1];
+    if (!type) {
+        result_fail(&t->res, 422, "not-supported", "object", id,
+                    "%s of a branch deployment through the cloud is not supported yet; ask "
+                    "its manager (site %s)",
+                    t->name, jv_str(dep, "site", "?"));
+        return;
+    }
+    if (!(m = site_manager(c->fed, t, jv_str(dep, "site", ""))))
+        return;
+    if (doc_str(dep, "operation")) {
+        result_fail(&t->res, 409, "conflict", "object", id,
+                    "deployment '%s' is busy with operation %s; try again when it ends", id,
+                    doc_str(dep, "operation"));
+        return;
+    }
+    ins = instruct(c, t, m, type, id, doc_str(dep, "tenant"),
+                   t->body ? json_incref(t->body) : json_object());
+    json_decref(ins);
+}
+
+const struct lc_remote fed_remote = {
+    .deploy = remote_deploy,
+    .operate = remote_operate,
+};
+
+/* ---- from the branch's reports ---- */
+
+static bool op_final(const json_t *op)
+{
+    int s = op_state_of(op);
+
+    return s == OP_COMPLETED || s == OP_FAILED || s == OP_ROLLED_BACK;
+}
+
+/* The end of a cloud operation, as the engine tells its own (what
+ * `vnfmctl ... --wait` and Callbacks follow). */
+static void op_ended(struct core *c, struct fed_mgr *m, const json_t *op)
+{
+    core_event(c, op_state_of(op) == OP_COMPLETED ? "info" : "warn", "lifecycle", "operation",
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "deployment", jv_str(op, "deployment", ""),
+                         "operation", jv_str(op, "id", ""), "result", jv_str(op, "state", ""),
+                         "site", m->site, "manager", m->id),
+               "%s of %s %s at branch site %s (manager %s, its operation %s)%s%s",
+               jv_str(op, "type", ""), jv_str(op, "deployment", ""), jv_str(op, "state", ""),
+               m->site, m->id, jv_str(op, "branch_operation", "?"),
+               doc_str(op, "error") ? ": " : "", jv_str(op, "error", ""));
+}
+
+/* The branch's answer to an instruction: an error ends the cloud's
+ * operation (and a deploy's placeholder); else the operation it started
+ * is followed. */
+void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
+{
+    const json_t *r;
+    size_t i;
+
+    json_array_foreach(results, i, r)
+    {
+        json_t *ins = core_load(c, STORE_INSTRUCTION, jv_str(r, "id", ""));
+        bool ok = jv_int(r, "status", 0) < 400;
+
+        if (!ins || strcmp(jv_str(ins, "manager", ""), m->id) ||
+            strcmp(jv_str(ins, "state", ""), "pending")) {
+            json_decref(ins);
+            continue;
+        }
+        doc_set_str(ins, "state", ok ? "applied" : "failed");
+        json_object_set(ins, "result", (json_t *)r);
+        doc_touch(ins, "updated");
+        store_put(c->st, STORE_INSTRUCTION, ins);
+        if (!ok) {
+            json_t *op = core_load(c, STORE_OP, doc_str(ins, "id"));
+            json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(ins, "deployment", ""));
+
+            if (op) {
+                doc_set_str(op, "state", op_state_name(OP_FAILED));
+                doc_set_str(op, "error", jv_str(r, "message", "refused by the branch"));
+                doc_touch(op, "updated");
+                doc_touch(op, "finished");
+                store_put(c->st, STORE_OP, op);
+                op_ended(c, m, op);
+            }
+            if (dep && strcmp(jv_str(dep, "operation", ""), doc_str(ins, "id")) == 0) {
+                if (strcmp(jv_str(ins, "type", ""), "deploy") == 0) {
+                    store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
+                } else {
+                    json_object_set_new(dep, "operation", json_null());
+                    store_put(c->st, STORE_DEPLOYMENT, dep);
+                }
+            }
+            core_event(c, "warn", "fed", "instruction",
+                       json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", doc_str(ins, "id"),
+                                 "operation", doc_str(ins, "id"), "deployment",
+                                 jv_str(ins, "deployment", ""), "site", m->site, "manager", m->id),
+                       "manager %s refused %s of %s: %s", m->id, jv_str(ins, "type", ""),
+                       jv_str(ins, "deployment", ""), jv_str(r, "message", "?"));
+            json_decref(op);
+            json_decref(dep);
+        }
+        json_decref(ins);
+    }
+}
+
+/* The branch's operations started by instructions: the cloud's operation
+ * of the same id takes their state and stage. */
+void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
+{
+    static const char *const keep[] = {"state", "stage", "error", "finished", NULL};
+    const json_t *bop;
+    size_t i;
+
+    json_array_foreach(ops, i, bop)
+    {
+        json_t *op = core_load(c, STORE_OP, jv_str(bop, "client_transaction_id", ""));
+        bool changed = false;
+
+        if (!op || strcmp(jv_str(op, "manager", ""), m->id)) {
+            json_decref(op);
+            continue;
+        }
+        for (const char *const *k = keep; *k; k++) {
+            json_t *v = json_object_get(bop, *k);
+
+            if (v && !json_equal(v, json_object_get(op, *k))) {
+                json_object_set(op, *k, v);
+                changed = true;
+            }
+        }
+        if (!doc_str(op, "branch_operation")) {
+            doc_set_str(op, "branch_operation", jv_str(bop, "id", ""));
+            changed = true;
+        }
+        if (changed) {
+            doc_touch(op, "updated");
+            store_put(c->st, STORE_OP, op);
+            if (op_final(op))
+                op_ended(c, m, op);
+        }
+        json_decref(op);
+    }
+}

@@ -1,0 +1,21 @@
+/* Sites and deployments another manager runs: on a cloud VNFM, a branch's
+ * (src/fed/, docs/FEDERATION.md). The lifecycle requests aimed at them are
+ * not run by this engine: they go to the hooks the upper layer registered
+ * (c->remote), which make them instructions to that manager. */
+#ifndef VNFM_REMOTE_H
+#define VNFM_REMOTE_H
+
+#include "core/txq.h"
+
+struct lc_remote {
+    /* POST /v0/deployments at site (a record of kind "branch"), with the
+     * caller's tenant and the VNFD checked already; sets t->res. */
+    void (*deploy)(struct core *c, struct txn *t, const json_t *site, const json_t *tenant,
+                   const json_t *vnfd);
+    /* An operation (t->name: undeploy, heal, scale, resize, ...) on dep, a
+     * deployment another manager runs (it names its "manager"), owned by
+     * the caller; sets t->res. */
+    void (*operate)(struct core *c, struct txn *t, const json_t *dep);
+};
+
+#endif
