@@ -496,7 +496,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     struct fed_mgr *m = mgr_of_request(f, t);
     const char *boot = jv_str(t->body, "boot", "");
     uint64_t seq = (uint64_t)jv_int(t->body, "seq", 0);
-    bool first = m && m->reports == 0;
+    bool first = m && m->reports == 0, was_active;
+    int64_t event_seq = m ? m->event_seq : 0;
 
     if (!m)
         return;
@@ -518,7 +519,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     json_decref(m->site_state);
     m->site_state = json_incref(json_object_get(t->body, "site_state"));
     pthread_mutex_unlock(&f->mu);
-    if (strcmp(m->state, "active")) {
+    was_active = strcmp(m->state, "active") == 0;
+    if (!was_active) {
         core_event(c, "info", "fed", "reachable",
                    json_pack("{s:s, s:s, s:s}", "object", m->id, "site", m->site, "manager", m->id),
                    "branch manager %s of site %s reports again (%s since %lld ms)", m->id, m->site,
@@ -532,7 +534,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     take_events(c, m, json_object_get(t->body, "events"));
     fed_take_results(c, m, json_object_get(t->body, "results"));
     fed_follow_ops(c, m, json_object_get(t->body, "operations"));
-    mgr_save(c, m);
+    if (m->event_seq != event_seq || !was_active) /* soft state is not journalled */
+        mgr_save(c, m);
     site_save(c, NULL, m, json_object_get(t->body, "site_state"));
     result_ok(&t->res, 200,
               json_pack("{s:I, s:I, s:o}", "seq", (json_int_t)seq, "event_seq",

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from vnfm import Daemon, tcp_answers, wait_for
+from vnfm import Daemon, Wan, tcp_answers, wait_for
 from test_deploy import demo
 
 
@@ -240,6 +240,72 @@ class FedTest(unittest.TestCase):
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
         bops = b2.get("/v0/operations?deployment=o1")[1]["operations"]
         self.assertEqual(len([o for o in bops if o["type"] == "deploy"]), 1, bops)
+
+
+class WanCutTest(unittest.TestCase):
+    """A branch manager in a network namespace of its own, reaching the
+    cloud over a veth 'WAN' link that the test cuts (ip link set down)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.wan = Wan()
+        cls.cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud",
+                           host="0.0.0.0").start()
+        tok = join_token(cls.cloud, "bw")
+        # simulated VIs: the process VIM does not run under nsenter --net yet
+        # (it finds its bridge through the host's /sys/class/net)
+        cls.b = Daemon("--cloud-url", "http://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
+                       "--fed-insecure", "--join-token", tok, "--site-driver", "sim",
+                       role="local", site="bw",
+                       host=cls.wan.branch_ip, netns=cls.wan.ns).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.wan.up()
+        for d in (cls.b, cls.cloud):
+            d.cleanup()
+        cls.wan.close()
+
+    def branch(self, path, method="GET", body=None):
+        """The branch's REST API from inside its namespace (the WAN may be down)."""
+        cmd = ["curl", "-s", "-X", method, "-H", "Authorization: Bearer " + self.b.token]
+        if body is not None:
+            cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+        out = subprocess.run(self.wan.inside(*cmd, self.b.url + path), capture_output=True,
+                             text=True, timeout=30).stdout
+        return json.loads(out)
+
+    def test_cut_wan(self):
+        cloud, b, wan = self.cloud, self.b, self.wan
+        cloud.onboard(demo("fed-wan"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "wv1", "vnfd": "fed-wan",
+                                                  "site": "bw"}, expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        wan.down()
+        m = wait_for(lambda: (lambda m: m if m["state"] == "unreachable" else None)(
+            manager_of(cloud, "bw")), 10, 0.1, "bw unreachable")
+        status, doc, _ = cloud.request("POST", "/v0/deployments/wv1/scale",
+                                       {"vdu": "web", "count": 2})
+        self.assertEqual((status, doc["error"], doc["object"]), (503, "site-unreachable", "bw"))
+        # the branch goes on alone (its own operations, its events kept)
+        op = self.branch("/v0/deployments/wv1/scale", "POST", {"vdu": "web", "count": 2})
+        wait_for(lambda: self.branch("/v0/operations/" + op["id"])["state"] == "completed", 30,
+                 0.2, "the scale at the branch")
+        self.assertEqual(cloud.deployment("wv1")["vis"].__len__(), 1)  # stale, as shown
+        self.assertTrue(manager_of(cloud, "bw")["stale"])
+        wan.up()
+        wait_for(lambda: manager_of(cloud, "bw")["state"] == "active", 15, 0.1, "bw back")
+        # both agree again, and what happened meanwhile reached the cloud once
+        blogs = self.branch("/v0/logs?deployment=wv1&limit=1000")["logs"]
+        wait_for(lambda: len(cloud.get("/v0/logs?deployment=wv1&limit=1000")[1]["logs"]) >=
+                 len(blogs), 10, 0.1, "the branch's events on the cloud")
+        clogs = [r for r in cloud.get("/v0/logs?deployment=wv1&limit=1000")[1]["logs"]
+                 if "branch_seq" in r]
+        self.assertEqual(sorted(r["branch_seq"] for r in clogs), [r["seq"] for r in blogs])
+        wait_for(lambda: len(cloud.deployment("wv1")["vis"]) == 2, 5, 0.1, "2 VIs on the cloud")
+        self.assertEqual(cloud.deployment("wv1")["status"], "active")
+        op = cloud.ok("DELETE", "/v0/deployments/wv1", expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
 
 
 if __name__ == "__main__":

@@ -109,10 +109,46 @@ class Webhook:
         self.srv.server_close()
 
 
+class Wan:
+    """A branch's WAN link: a network namespace joined to the host by a veth
+    pair, so that cutting the WAN is a real link going down. The cloud is
+    at .1 on the host's end, the branch at .2 in the namespace (nsenter
+    --net, which keeps /sys and the cgroups in view)."""
+
+    def __init__(self):
+        net = unique_subnet().rsplit(".", 1)[0]
+        n = random.randint(0, 99999)
+        self.ns, self.veth = "fedwan%d" % n, "fw%d" % n
+        self.cloud_ip, self.branch_ip = net + ".1", net + ".2"
+        for cmd in (["ip", "netns", "add", self.ns],
+                    ["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "wan0",
+                     "netns", self.ns],
+                    ["ip", "addr", "add", self.cloud_ip + "/24", "dev", self.veth],
+                    ["ip", "link", "set", self.veth, "up"],
+                    self.inside("ip", "addr", "add", self.branch_ip + "/24", "dev", "wan0"),
+                    self.inside("ip", "link", "set", "wan0", "up"),
+                    self.inside("ip", "link", "set", "lo", "up")):
+            subprocess.run(cmd, check=True, capture_output=True)
+
+    def inside(self, *cmd):
+        return ["nsenter", "--net=/run/netns/" + self.ns] + list(cmd)
+
+    def down(self):
+        subprocess.run(["ip", "link", "set", self.veth, "down"], check=True)
+
+    def up(self):
+        subprocess.run(["ip", "link", "set", self.veth, "up"], check=True)
+
+    def close(self):
+        subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+
 class Daemon:
     """One vnfmd with its own data dir, port, subnet and instance tag."""
 
-    def __init__(self, *extra, subnet=None, role="local", site="local", ca=None):
+    def __init__(self, *extra, subnet=None, role="local", site="local", ca=None,
+                 host="127.0.0.1", netns=None):
         self.dir = tempfile.mkdtemp(prefix="vnfm-bb-")
         # --script-dir: what an admin's descriptor names here runs unsandboxed.
         # Not in the data dir, nor in /tmp: both are hidden from a sandbox.
@@ -123,16 +159,21 @@ class Daemon:
         self.subnet = subnet or unique_subnet()
         self.extra = list(extra)
         self.role, self.site = role, site
+        # host: the address it listens on (0.0.0.0: all, asked at 127.0.0.1);
+        # netns: the network namespace it runs in (a branch behind its WAN link)
+        self.host, self.ns = host, netns
         self.proc = None
         # ca: the daemon serves HTTPS (--tls-cert) with a certificate this CA signed
         self.ca = ca
         self.tls = ssl.create_default_context(cafile=ca) if ca else None
-        self.url = "%s://127.0.0.1:%d" % ("https" if ca else "http", self.port)
+        self.url = "%s://%s:%d" % ("https" if ca else "http",
+                                   "127.0.0.1" if host == "0.0.0.0" else host, self.port)
         self.logfile = os.path.join(self.dir, "vnfmd.log")
         self.tag = None
 
     def args(self):
-        return [VNFMD, "--data-dir", self.dir, "--listen", "127.0.0.1:%d" % self.port,
+        pre = ["nsenter", "--net=/run/netns/" + self.ns] if self.ns else []
+        return pre + [VNFMD, "--data-dir", self.dir, "--listen", "%s:%d" % (self.host, self.port),
                 "--subnet", self.subnet, "--vnf-path", EXAMPLES_BIN, "--role", self.role,
                 "--site", self.site, "--site-vcpu", "8", "--site-memory-mb", "4096",
                 "--script-dir", self.scripts, "--log-level", "debug"] + self.extra
