@@ -18,6 +18,8 @@ endif
 
 PKGS := libuv jansson sqlite3 libcurl libxml-2.0 libssl libcrypto netsnmp
 PKGS += libyang libnetconf2 libssh
+# VNF packages (docs/PACKAGES.md): zip archives and their TOSCA YAML
+PKGS += libzip yaml-0.1
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE \
@@ -37,11 +39,16 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+# The sample VNF packages (SOL004 CSARs, docs/PACKAGES.md), packed from
+# their sources by vnfmctl package build.
+PACKAGE_NAMES := $(notdir $(patsubst %/,%,$(wildcard examples/packages/*/)))
+PACKAGES := $(PACKAGE_NAMES:%=$(BUILD)/examples/packages/%.zip)
+PACKAGE_FILES := $(shell find examples/packages -type f -o -type l)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test unit bench run clean format check-format check-layers deps fuzz
-all: $(BUILD)/vnfmd $(BUILD)/vnfmctl $(EXAMPLE_BINS)
+all: $(BUILD)/vnfmd $(BUILD)/vnfmctl $(EXAMPLE_BINS) $(PACKAGES)
 
 $(BUILD)/libvnfm.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -61,6 +68,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvnfm.a
 $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread -lm
+
+$(BUILD)/examples/packages/%.zip: $(BUILD)/vnfmctl $(PACKAGE_FILES)
+	@mkdir -p $(@D)
+	$(BUILD)/vnfmctl package build examples/packages/$* $@
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvnfm.a
 	@mkdir -p $(@D)

@@ -308,6 +308,25 @@ const struct command ctl_commands[] = {
         .run = cmd_vnfd_onboard,
     },
     {
+        .name = "package build",
+        .usage = "DIR FILE",
+        .n_pos = 2,
+        .summary = "pack a directory into a VNF package (SOL004 CSAR)",
+        .description =
+            "Packs every file under DIR (hidden ones left out) into the zip archive FILE.\n"
+            "The manifest (TOSCA-Metadata/TOSCA.meta's ETSI-Entry-Manifest, or for a\n"
+            "package without TOSCA-Metadata the root YAML's name with .mf) is written\n"
+            "from its source in DIR, which holds the metadata block, with a SHA-256\n"
+            "entry for every other file. FILE is then opened as the manager would\n"
+            "(docs/PACKAGES.md): layout, entries and checksums. Needs no manager.\n",
+        .examples = "vnfmctl package build examples/packages/demo-web demo-web.zip",
+        .exit_status =
+            "  0  built\n"
+            "  1  DIR cannot be read, FILE cannot be written, or it is no valid package\n"
+            "  2  usage error\n",
+        .run = cmd_package_build,
+    },
+    {
         .name = "vnfd list",
         .usage = "",
         .summary = "list the VNFD catalogue",

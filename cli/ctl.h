@@ -189,6 +189,7 @@ int cmd_vnfd_onboard(struct ctl *c, const struct args *a);
 int cmd_vnfd_list(struct ctl *c, const struct args *a);
 int cmd_vnfd_show(struct ctl *c, const struct args *a);
 int cmd_vnfd_delete(struct ctl *c, const struct args *a);
+int cmd_package_build(struct ctl *c, const struct args *a);
 int cmd_site_list(struct ctl *c, const struct args *a);
 int cmd_join_token_create(struct ctl *c, const struct args *a);
 int cmd_join_token_list(struct ctl *c, const struct args *a);

@@ -8,6 +8,8 @@ BUILD_PKGS="build-essential pkg-config libuv1-dev libjansson-dev libxml2-dev
 # NETCONF (docs/NETCONF.md): libyang 2, libnetconf2 2.0, libssh; IETF YANG modules
 # from libyuma-base; yanglint and ncclient for the tests.
 BUILD_PKGS="$BUILD_PKGS libyang2-dev libnetconf2-dev libssh-dev"
+# VNF packages (docs/PACKAGES.md): zip archives (libzip) and TOSCA YAML (libyaml).
+BUILD_PKGS="$BUILD_PKGS libzip-dev libyaml-dev"
 RUN_PKGS_NC="libyuma-base"
 TEST_PKGS_NC="libyang2-tools python3-ncclient"
 RUN_PKGS="iproute2 nginx-light haproxy curl"

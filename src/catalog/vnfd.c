@@ -81,6 +81,7 @@ static const struct jv_field common_vdu_fields[] = {
     {.name = "day0", .type = JV_ARRAY, .max = 64, .item = &day0_item},
     {.name = "ready", .type = JV_OBJECT, .fields = ready_fields},
     INT("stop_grace_s", 0, 0, 300),
+    STR("aspect", JV_NAME, 0, 0),
     END,
 };
 /* Every VDU member: the common ones and those of every driver (none of the
@@ -476,6 +477,16 @@ static int check_vdu(const json_t *vdus, size_t i, const json_t *params, struct 
             return -EINVAL;
         }
     }
+    for (size_t j = 0; j < i; j++) {
+        const json_t *other = json_array_get(vdus, j);
+
+        if (strcmp(vnfd_vdu_aspect(vdu), vnfd_vdu_aspect(other)) == 0) {
+            snprintf(sub, sizeof(sub), "%s.aspect", field);
+            jv_fail(err, "invalid-value", sub, "aspect '%s' scales vdus[%zu] already",
+                    vnfd_vdu_aspect(vdu), j);
+            return -EINVAL;
+        }
+    }
     /* every string of a driver's member is a template (vi_job.c renders it) */
     for (const struct jv_field *f = vdu_fields; f->name; f++) {
         if (has_field(common_vdu_fields, ARRAY_SIZE(common_vdu_fields) - 1, f->name))
@@ -607,6 +618,23 @@ const json_t *vnfd_vdu(const json_t *vnfd, const char *id)
         if (strcmp(json_string_value(json_object_get(v, "id")), id) == 0)
             return v;
     }
+    return NULL;
+}
+
+const char *vnfd_vdu_aspect(const json_t *vdu)
+{
+    const char *a = json_string_value(json_object_get(vdu, "aspect"));
+
+    return a ? a : json_string_value(json_object_get(vdu, "id"));
+}
+
+const json_t *vnfd_aspect_vdu(const json_t *vnfd, const char *aspect)
+{
+    const json_t *vdus = json_object_get(vnfd, "vdus");
+
+    for (size_t i = 0; i < json_array_size(vdus); i++)
+        if (strcmp(vnfd_vdu_aspect(json_array_get(vdus, i)), aspect) == 0)
+            return json_array_get(vdus, i);
     return NULL;
 }
 

@@ -53,6 +53,10 @@ int vnfd_resolve_params(const json_t *vnfd, const json_t *given, json_t **out,
                         struct jv_error *err);
 
 const json_t *vnfd_vdu(const json_t *vnfd, const char *id);
+/* The SOL003 scaling aspect of a VDU: its "aspect", else its id (one
+ * aspect per VDU), and the VDU an aspect scales, or NULL. */
+const char *vnfd_vdu_aspect(const json_t *vdu);
+const json_t *vnfd_aspect_vdu(const json_t *vnfd, const char *aspect);
 unsigned vnfd_vdu_vcpu_milli(const json_t *vdu);
 long long vnfd_vdu_memory_mb(const json_t *vdu);
 long long vnfd_vdu_disk_mb(const json_t *vdu);
