@@ -61,7 +61,7 @@ static void attribute_filter(const char *text, size_t len)
     if (!doc)
         doc = json_pack("{s:s, s:[{s:s}], s:{s:i}}", "id", "i-1", "vnfcResourceInfo", "vduId",
                         "web", "instantiatedVnfInfo", "scaleLevel", 2);
-    (void)filter_match(expr, doc);
+    (void)sol_filter_eval(expr, doc);
     json_decref(doc);
     free(expr);
 }

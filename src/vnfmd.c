@@ -14,6 +14,8 @@
 #include "core/outbox.h"
 #include "sol003/sol_http.h"
 #include "fed/fed.h"
+#include "sol003/pkgm.h"
+#include "catalog/svc_package.h"
 #include "lcm/lifecycle.h"
 #include "lcm/recovery.h"
 #include "lcm/sites.h"
@@ -377,6 +379,7 @@ static int init_core(struct daemon *d)
     register_services(d);
     outbox_new(c, d->cfg.outbox_key_max, d->cfg.outbox_max);
     lccn_init(c);
+    pkgm_init(c);
     callback_init(c);
     if (fed_init(c))
         return -EINVAL;
@@ -399,6 +402,8 @@ static int init_core(struct daemon *d)
 static int start(struct daemon *d)
 {
     struct core *c = &d->core;
+    const struct mount *pkgm;
+    size_t n_pkgm;
     char err[256];
 
     if (recovery_run(c))
@@ -406,6 +411,7 @@ static int start(struct daemon *d)
     exec_init(c);
     lc_restart_init(c);
     lc_resume_all(c);
+    pkg_resume(c);
     outbox_start(c->outbox);
     exec_resume_all(c);
     lc_restart_resume(c);
@@ -446,6 +452,9 @@ static int start(struct daemon *d)
         router_mount(d->http, &sol_mounts[i]);
     router_mount(d->http, &fed_api_mount);
     router_mount(d->http, &fed_mount);
+    pkgm = pkgm_mounts(&d->cfg, &n_pkgm);
+    for (size_t i = 0; i < n_pkgm; i++)
+        router_mount(d->http, &pkgm[i]);
     if (router_start(d->http, err, sizeof(err))) {
         log_error("%s", err);
         return -EADDRINUSE;

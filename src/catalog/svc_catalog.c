@@ -280,12 +280,32 @@ static int tenant_destinations(struct core *c, struct txn *t)
     return result_fail(&t->res, 400, err.reason, "field", err.field, "%s", err.message);
 }
 
+json_t *vnfd_record(const json_t *descriptor, const char *owner, bool admin)
+{
+    const char *id = jv_str(descriptor, "id", "");
+    json_t *doc, *vdus = json_array(), *v;
+    size_t i;
+
+    json_array_foreach(json_object_get(descriptor, "vdus"), i, v)
+    {
+        json_array_append(vdus, json_object_get(v, "id"));
+    }
+    doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:O}", "id", id, "name",
+                    jv_str(descriptor, "name", id), "version", jv_str(descriptor, "version", "1.0"),
+                    "vendor", jv_str(descriptor, "vendor", ""), "description",
+                    jv_str(descriptor, "description", ""), "tenant", owner, "vdus", vdus,
+                    "descriptor", descriptor);
+    if (admin)
+        json_object_set_new(doc, "_admin", json_true());
+    doc_touch(doc, "created");
+    return doc;
+}
+
 void svc_vnfd_create(struct core *c, struct txn *t)
 {
     const char *id = jv_str(t->body, "id", "");
     const char *owner;
-    json_t *doc, *vdus, *v;
-    size_t i;
+    json_t *doc;
 
     if (vnfd_owner(c, t, &owner) || admin_only_fields(t) || tenant_destinations(c, t))
         return;
@@ -295,19 +315,7 @@ void svc_vnfd_create(struct core *c, struct txn *t)
         result_fail(&t->res, 409, "conflict", "field", "id", "VNFD '%s' is already on-boarded", id);
         return;
     }
-    vdus = json_array();
-    json_array_foreach(json_object_get(t->body, "vdus"), i, v)
-    {
-        json_array_append(vdus, json_object_get(v, "id"));
-    }
-    doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:O}", "id", id, "name",
-                    jv_str(t->body, "name", id), "version", jv_str(t->body, "version", "1.0"),
-                    "vendor", jv_str(t->body, "vendor", ""), "description",
-                    jv_str(t->body, "description", ""), "tenant", owner, "vdus", vdus, "descriptor",
-                    t->body);
-    if (t->who.admin)
-        json_object_set_new(doc, "_admin", json_true());
-    doc_touch(doc, "created");
+    doc = vnfd_record(t->body, owner, t->who.admin);
     if (save(c, t, STORE_VNFD, doc) == 0) {
         core_audit(c, &t->who, "vnfd", id, "on-boarded");
         snprintf(t->res.location, sizeof(t->res.location), "/v0/vnfds/%s", id);
@@ -330,6 +338,12 @@ void svc_vnfd_delete(struct core *c, struct txn *t)
     if (!principal_owns(&t->who, owner)) {
         result_fail(&t->res, 403, "forbidden", "object", "vnfd",
                     "VNFD '%s' is global: only the admin may delete it", t->args[0]);
+        goto out;
+    }
+    if (doc_str(doc, "package")) {
+        result_fail(&t->res, 409, "conflict", "object", "vnfd",
+                    "VNFD '%s' comes from VNF package %s: delete the package (docs/PACKAGES.md)",
+                    t->args[0], doc_str(doc, "package"));
         goto out;
     }
     n = store_count(c->st, STORE_DEPLOYMENT, &w, 1);

@@ -5,6 +5,8 @@
 
 #include "core/txq.h"
 
+#include <stdbool.h>
+
 void svc_tenant_create(struct core *c, struct txn *t);
 void svc_tenant_update(struct core *c, struct txn *t);
 void svc_tenant_delete(struct core *c, struct txn *t);
@@ -12,6 +14,11 @@ void svc_token_create(struct core *c, struct txn *t);
 void svc_token_delete(struct core *c, struct txn *t);
 void svc_vnfd_create(struct core *c, struct txn *t);
 void svc_vnfd_delete(struct core *c, struct txn *t);
+
+/* A VNFD record of the catalogue (kind vnfd) for a validated descriptor
+ * (referenced), private to tenant owner (NULL: global); admin: an admin
+ * on-boarded it (core/runas.h). A new object. */
+json_t *vnfd_record(const json_t *descriptor, const char *owner, bool admin);
 
 /* Creates the "default" tenant at first start. */
 int svc_bootstrap(struct core *c);

@@ -116,6 +116,11 @@ static const struct opt opts[] = {
      "dropped (default 1000)"},
     {"outbox-max", OPT_UINT, O(outbox_max), "N",
      "notifications and callbacks kept undelivered in all (default 20000)"},
+    {"package-max-mb", OPT_UINT, O(package_max_mb), "MB",
+     "largest VNF package an upload may be (docs/PACKAGES.md; default 1024)"},
+    {"package-uri", OPT_LIST, O(package_uris), "PREFIX",
+     "VNF packages may be fetched from URIs that start with PREFIX (upload_from_uri; "
+     "repeatable; default: from none)"},
     {"netconf", OPT_BOOL, O(netconf), NULL, "serve NETCONF over SSH (docs/NETCONF.md)"},
     {"netconf-listen", OPT_NC_LISTEN, 0, "HOST:PORT",
      "NETCONF address; implies --netconf (default 127.0.0.1:830)"},
@@ -378,6 +383,8 @@ static void set_defaults(struct config *cfg)
         cfg->fed_report_ms = 1000;
     if (!cfg->fed_missed)
         cfg->fed_missed = 3;
+    if (!cfg->package_max_mb)
+        cfg->package_max_mb = 1024;
 }
 
 /* "FIRST-LAST": a range without root, nobody (65534) or (uid_t)-1. */
@@ -618,4 +625,5 @@ void config_done(struct config *cfg)
     free(cfg->cloud_url);
     free(cfg->join_token);
     free(cfg->cloud_ca);
+    free_list(cfg->package_uris, cfg->n_package_uris);
 }

@@ -51,6 +51,10 @@ struct config {
     unsigned tenant_deny;      /* the rest of it: HTTPC_DENY_* (util/httpc.h) */
     unsigned outbox_key_max;   /* outbox entries kept per destination (core/outbox.h) */
     unsigned outbox_max;       /* outbox entries kept in all */
+    /* VNF packages (docs/PACKAGES.md) */
+    unsigned package_max_mb; /* largest upload */
+    char **package_uris;     /* prefixes of the URIs packages may be fetched from */
+    size_t n_package_uris;
     /* NETCONF northbound interface (docs/NETCONF.md) */
     bool netconf;          /* --netconf, or implied by --netconf-listen */
     char *netconf_host;    /* default 127.0.0.1 */

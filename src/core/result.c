@@ -54,8 +54,10 @@ void result_done(struct result *r)
 {
     json_decref(r->body);
     free(r->raw);
+    free(r->file);
     r->body = NULL;
     r->raw = NULL;
+    r->file = NULL;
     r->ctype = NULL;
     r->allow = NULL;
 }

@@ -11,6 +11,7 @@ struct result {
     json_t *body;       /* owned */
     char *raw;          /* or the body already serialized (owned) */
     const char *ctype;  /* Content-Type of raw; NULL = application/json */
+    char *file;         /* or a file sent as it is, of type ctype (owned path) */
     char location[192]; /* Location header, or empty */
     const char *allow;  /* Allow header of a 405, or NULL (not owned) */
 };

@@ -18,7 +18,11 @@ struct txn {
     const char *name; /* for logs, e.g. "deploy" */
     bool admin_only;  /* refused with 403 unless who.admin */
     struct principal who;
-    json_t *body;  /* owned; may be NULL */
+    json_t *body; /* owned; may be NULL */
+    /* The body as it came, of a route that takes it so (a VNF package's
+     * archive): the front end's, valid until complete() has run. */
+    const char *raw;
+    size_t raw_len;
     char *args[3]; /* path parameters, owned */
     json_t *query; /* query parameters as strings, owned; may be NULL */
     char *client_txn_id;

@@ -166,6 +166,11 @@ static int check_vnfd(struct core *c, struct txn *t, struct deploy_req *d)
         json_decref(rec);
         return result_fail(&t->res, 404, "not-found", "field", "vnfd", "VNFD '%s' not found", id);
     }
+    if (json_is_true(json_object_get(rec, "disabled"))) { /* its VNF package's (PACKAGES.md) */
+        json_decref(rec);
+        return result_fail(&t->res, 409, "conflict", "field", "vnfd",
+                           "VNFD '%s' comes from a DISABLED VNF package: enable it first", id);
+    }
     d->vnfd = json_incref(json_object_get(rec, "descriptor"));
     json_decref(rec);
     return 0;

@@ -17,12 +17,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define BODY_MAX          (1u << 20)
 #define MAX_THREAD_STORES 64
@@ -576,6 +578,38 @@ static void esc_status(const struct result *r, char code[8], char *msg, size_t s
     json_decref(doc);
 }
 
+static ssize_t file_read(void *cls, char *buf, size_t max)
+{
+    ssize_t n = read(*(int *)cls, buf, max);
+
+    return n > 0 ? n : -1;
+}
+
+static void file_release(void *cls)
+{
+    close(*(int *)cls);
+    free(cls);
+}
+
+/* A file answer (result.file), streamed: 0, or -1 with r an error. */
+static int respond_file(struct httpd_conn *conn, const struct fmt *f, struct result *r)
+{
+    struct httpd_kv h[2] = {{"Content-Type", r->ctype ? r->ctype : "application/octet-stream"}};
+    int *fd = xmalloc(sizeof(*fd));
+
+    *fd = open(r->file, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
+        free(fd);
+        result_fail(r, errno == ENOENT ? 404 : 503, "unavailable", NULL, NULL,
+                    "the file cannot be read: %s", strerror(errno));
+        return -1;
+    }
+    if (f->m->version)
+        h[1] = (struct httpd_kv){"Version", f->m->version};
+    httpd_stream(conn, r->status, h, f->m->version ? 2 : 1, file_read, file_release, fd);
+    return 0;
+}
+
 static void respond(struct httpd_conn *conn, const struct fmt *f, struct result *r,
                     const char *txid)
 {
@@ -585,6 +619,8 @@ static void respond(struct httpd_conn *conn, const struct fmt *f, struct result 
     size_t len = 0;
     char code[8], msg[512], *text;
 
+    if (r->file && r->status < 300 && respond_file(conn, f, r) == 0)
+        return;
     if (f->m->style == STYLE_NATIVE)
         esc_status(r, code, msg, sizeof(msg));
     text = body_text(r, f, &ctype, &len);
@@ -689,10 +725,12 @@ static json_t *parse_body(const struct httpd_req *rq, const struct mount *m,
     json_t *body;
 
     if (rq->body_too_large) {
-        result_fail(res, 413, "too-large", NULL, NULL, "the body is larger than %u bytes",
-                    BODY_MAX);
+        result_fail(res, 413, "too-large", NULL, NULL, "the body is larger than %zu bytes",
+                    route->flags & R_RAW ? m->raw_max : BODY_MAX);
         return NULL;
     }
+    if (route->flags & R_RAW) /* the route's before() reads t->raw */
+        return json_object();
     if (!rq->body_len) {
         if (route->flags & R_BODY)
             result_fail(res, 400, "bad-json", NULL, NULL, "a JSON object body is required");
@@ -840,6 +878,10 @@ static void submit_write(struct router *rt, struct httpd_conn *conn, const struc
     t->lock_exempt = route->flags & R_NOLOCK;
     t->who = r->who;
     t->body = body;
+    if (route->flags & R_RAW) {
+        t->raw = rq->body;
+        t->raw_len = rq->body_len;
+    }
     memcpy(t->args, r->args, sizeof(t->args));
     memset(r->args, 0, sizeof(r->args));
     t->query = r->query ? json_incref(r->query) : json_object();
@@ -981,6 +1023,22 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
         free(r.args[i]);
 }
 
+/* R_RAW routes take bodies up to their mount's raw_max. */
+static size_t on_body_max(void *arg, const struct httpd_req *rq)
+{
+    const struct route *route;
+    struct rctx r = {0};
+    size_t max = 0;
+
+    if (router_find(arg, rq->method, rq->path, NULL, &r, &route) == 0 && route->flags & R_RAW)
+        max = r.mount->raw_max;
+    result_done(&r.res);
+    json_decref(r.query);
+    for (unsigned i = 0; i < 3; i++)
+        free(r.args[i]);
+    return max;
+}
+
 static void on_refuse(void *arg, struct httpd_conn *conn, const struct httpd_req *rq, int status,
                       const char *msg)
 {
@@ -1051,6 +1109,7 @@ static int resolve(const struct config *cfg, struct sockaddr_storage *ss, sockle
 
 static const struct httpd_ops router_ops = {
     .request = on_request,
+    .body_max = on_body_max,
     .refuse = on_refuse,
     .resume = on_resume,
     .done = on_done,

@@ -9,7 +9,9 @@
  * the query against the route's parameters, authenticates, parses and
  * validates the body with one parser, and then answers a read on the HTTP
  * thread or queues a write on the transactor and answers when it has been
- * applied (docs/ARCHITECTURE.md).
+ * applied (docs/ARCHITECTURE.md). A route may take its body as it is
+ * (R_RAW: a VNF package's archive) and a read may answer a file
+ * (result.file), streamed.
  */
 #ifndef VNFM_ROUTER_H
 #define VNFM_ROUTER_H
@@ -46,6 +48,7 @@ typedef void (*read_fn)(struct rctx *r);
 #define R_NOLOCK  (1u << 7) /* changes no configuration: a NETCONF lock does not stop it */
 #define R_PATCH   (1u << 5) /* application/merge-patch+json is accepted too */
 #define R_NOTSUPP (1u << 6) /* a task the manager cannot do: 422 with .why */
+#define R_RAW     (1u << 8) /* the body is not parsed: t->raw, up to the mount's raw_max bytes */
 
 struct route {
     const char *method;
@@ -94,6 +97,7 @@ struct mount {
      * that takes XML; NULL: JSON only. */
     const struct jv_field *(*xml_schema)(const struct route *rt);
     const void *data; /* the mount's own */
+    size_t raw_max;   /* the largest body of its R_RAW routes */
 };
 
 struct router;

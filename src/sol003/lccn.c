@@ -32,7 +32,7 @@ const char *lccn_api_root(const struct core *c, char *buf, size_t size)
 /* Writes one notification for sub into the outbox of the open transaction. */
 static void enqueue(struct core *c, const json_t *sub, json_t *body)
 {
-    char id[SOL_UUID_LEN + 1], obj[64];
+    char id[ID_UUID_LEN + 1], obj[64];
     struct outbox_msg m = {.channel = "sol003",
                            .key = doc_str(sub, "id"),
                            .id = id,
@@ -41,7 +41,7 @@ static void enqueue(struct core *c, const json_t *sub, json_t *body)
                            .body = body,
                            .by_tenant = doc_str(sub, "tenant") != NULL};
 
-    sol_uuid(id);
+    id_uuid(id);
     snprintf(obj, sizeof(obj), "subscription/%s", doc_str(sub, "id"));
     outbox_put(c, &m);
 }

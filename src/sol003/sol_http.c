@@ -354,14 +354,12 @@ static int check_accept(struct rctx *r)
     return problem(r, 406, "this API answers application/json, not '%s'", a);
 }
 
-static int filter_match(const char *filter, const json_t *doc);
-
 /* A filter that does not parse is refused even when nothing is listed. */
 static int check_filter(struct rctx *r)
 {
     const char *f = json_string_value(json_object_get(r->query, "filter"));
     json_t *empty = json_object();
-    int m = f ? filter_match(f, empty) : 0;
+    int m = f ? sol_filter_eval(f, empty) : 0;
 
     json_decref(empty);
     if (m >= 0)
@@ -556,8 +554,7 @@ static bool known_op(const char *op)
     return false;
 }
 
-/* Whether doc passes filter; -EINVAL for a filter that does not parse. */
-static int filter_match(const char *filter, const json_t *doc)
+int sol_filter_eval(const char *filter, const json_t *doc)
 {
     char *copy = xstrdup(filter), *save = NULL, *term;
     int r = 1;
@@ -592,7 +589,7 @@ static int filter_match(const char *filter, const json_t *doc)
 static int keep(struct rctx *r, json_t *list, json_t *view)
 {
     const char *f = json_string_value(json_object_get(r->query, "filter"));
-    int m = f ? filter_match(f, view) : 1;
+    int m = f ? sol_filter_eval(f, view) : 1;
 
     if (m < 0) {
         json_decref(view);

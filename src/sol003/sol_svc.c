@@ -127,16 +127,23 @@ static json_t *visible_vnfd(struct core *c, struct txn *t, const char *tenant, c
                     "vnfdId '%s' is not on-boarded in the catalogue", id);
         return NULL;
     }
+    if (json_is_true(json_object_get(rec, "disabled"))) {
+        result_fail(&t->res, 422, "unprocessable", "field", "vnfdId",
+                    "vnfdId '%s': its VNF package %s is DISABLED (SOL005 operationalState)", id,
+                    jv_str(rec, "package", ""));
+        json_decref(rec);
+        return NULL;
+    }
     return rec;
 }
 
 static json_t *new_instance(struct core *c, struct txn *t, const char *tenant, const json_t *vnfd)
 {
     const json_t *d = json_object_get(vnfd, "descriptor");
-    char id[SOL_UUID_LEN + 1], password[21];
+    char id[ID_UUID_LEN + 1], password[21];
     json_t *dep, *info = json_object();
 
-    sol_uuid(id);
+    id_uuid(id);
     id_random(password, "", 20);
     json_object_set(info, "vnfInstanceName", json_object_get(t->body, "vnfInstanceName"));
     json_object_set(info, "vnfInstanceDescription",
@@ -860,7 +867,7 @@ void svc_sol_subscribe(struct core *c, struct txn *t)
 {
     const char *tenant = t->who.admin ? NULL : t->who.tenant;
     struct sol_ctx x = ctx_of(t);
-    char id[SOL_UUID_LEN + 1];
+    char id[ID_UUID_LEN + 1];
     json_t *auth, *sub = duplicate(c, t, tenant);
 
     if (sub) {
@@ -871,7 +878,7 @@ void svc_sol_subscribe(struct core *c, struct txn *t)
     }
     if (check_auth(t, json_object_get(t->body, "authentication"), &auth))
         return;
-    sol_uuid(id);
+    id_uuid(id);
     sub = json_pack("{s:s, s:s?, s:s, s:O?, s:s, s:i, s:o?}", "id", id, "tenant", tenant,
                     "callbackUri", jv_str(t->body, "callbackUri", ""), "filter",
                     json_object_get(t->body, "filter"), "verbosity",

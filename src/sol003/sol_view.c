@@ -33,19 +33,6 @@ static const char *const op_states[OP_STATE_COUNT] = {
     [OP_ROLLED_BACK] = "ROLLED_BACK",
 };
 
-void sol_uuid(char buf[SOL_UUID_LEN + 1])
-{
-    unsigned char b[16];
-
-    random_bytes(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(buf, SOL_UUID_LEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-}
-
 const char *sol_op_name(const char *type)
 {
     for (size_t i = 0; type && i < ARRAY_SIZE(op_names); i++)
@@ -416,10 +403,10 @@ json_t *sol_subscription(const struct sol_ctx *x, const json_t *sub)
 
 static json_t *notification(const struct sol_ctx *x, const char *type, const char *sub_id)
 {
-    char id[SOL_UUID_LEN + 1], now[TIME_STR_MAX];
+    char id[ID_UUID_LEN + 1], now[TIME_STR_MAX];
 
     (void)x;
-    sol_uuid(id);
+    id_uuid(id);
     return json_pack("{s:s, s:s, s:s, s:s}", "id", id, "notificationType", type, "subscriptionId",
                      sub_id, "timeStamp", time_fmt(wall_ms(), now));
 }

@@ -12,13 +12,14 @@
 
 #include "catalog/vnfd.h"
 
+#include "util/ids.h"
+
 #include <stdbool.h>
 
 #include <jansson.h>
 
 #define SOL_V1_VERSION "1.3.0"
 #define SOL_V2_VERSION "2.0.0"
-#define SOL_UUID_LEN   36
 
 /* Where the views point: the interface version and the API root
  * ("http://host:port") of absolute links. */
@@ -26,9 +27,6 @@ struct sol_ctx {
     int ver; /* 1 or 2 */
     const char *api_root;
 };
-
-/* A random (version 4) UUID, the identifiers SOL003 clients expect. */
-void sol_uuid(char buf[SOL_UUID_LEN + 1]);
 
 /* The SOL003 operation (LcmOperationType) of one of our operation types, or
  * NULL when it has none (the operation is not shown through SOL003). */

@@ -45,6 +45,11 @@ const struct kind_desc store_kinds[STORE_KIND_COUNT] = {
     [STORE_JOIN_TOKEN] = {"join_token", "join_tokens", {"_hash", "site", NULL}, "_hash"},
     [STORE_MANAGER] = {"manager", "managers", {"site", NULL}, NULL},
     [STORE_INSTRUCTION] = {"instruction", "instructions", {"manager", "state", NULL}, NULL},
+    [STORE_PACKAGE] = {"package", "packages", {"tenant", "vnfdId", "onboardingState", NULL}, NULL},
+    [STORE_PKG_SUBSCRIPTION] = {"package subscription",
+                                "pkg_subscriptions",
+                                {"tenant", NULL},
+                                NULL},
 };
 
 static const struct store_ops *const backends[] = {

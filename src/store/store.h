@@ -1,7 +1,8 @@
 /* The record store (F1, F2): tenants, tokens, VNFDs, sites, deployments,
  * VI instances, lifecycle operations (the operation journal), the
  * decisions of the rules engine, SOL003 subscriptions, the outbox of
- * messages to other systems (core/outbox.h), and the event log.
+ * messages to other systems (core/outbox.h), VNF packages and their
+ * subscriptions, and the event log.
  *
  * Records are JSON documents keyed by "id"; a few top-level members of each
  * kind are also kept as indexed columns so that lists can be filtered.
@@ -36,6 +37,8 @@ enum store_kind {
     STORE_JOIN_TOKEN,   /* federation: single-use tokens a branch joins with (schema 6) */
     STORE_MANAGER,      /* federation: the branch managers of the estate (schema 6) */
     STORE_INSTRUCTION,  /* federation: what the cloud asks a branch manager to do (schema 6) */
+    STORE_PACKAGE,          /* VNF packages (SOL005 VnfPkgInfo, docs/PACKAGES.md; schema 7) */
+    STORE_PKG_SUBSCRIPTION, /* SOL005 VNF package management subscriptions (schema 7) */
     STORE_KIND_COUNT,
 };
 

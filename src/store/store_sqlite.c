@@ -108,6 +108,14 @@ static const char *const migrations[] = {
     "CREATE TABLE instructions (id TEXT PRIMARY KEY, manager TEXT, state TEXT,"
     "  doc TEXT NOT NULL, priv TEXT);"
     "CREATE INDEX instructions_manager ON instructions(manager, state);",
+    /* 6 -> 7: VNF packages (catalog/svc_package.c, SOL005 VnfPkgInfo) and
+     * the subscriptions to their notifications. */
+    "CREATE TABLE packages (id TEXT PRIMARY KEY, tenant TEXT, vnfdId TEXT, onboardingState TEXT,"
+    "  doc TEXT NOT NULL, priv TEXT);"
+    "CREATE INDEX packages_vnfd ON packages(vnfdId);"
+    "CREATE INDEX packages_state ON packages(onboardingState);"
+    "CREATE TABLE pkg_subscriptions (id TEXT PRIMARY KEY, tenant TEXT, doc TEXT NOT NULL,"
+    "  priv TEXT);",
 };
 
 static struct sq *sq_of(void *be)

@@ -75,6 +75,7 @@ struct httpd_conn {
     /* request body */
     struct sbuf body;
     uint64_t body_left;
+    size_t body_max; /* this request's (httpd_ops.body_max) */
     bool chunked, discard, too_large;
     enum chunk kstate;
     uint64_t discarded;
@@ -899,8 +900,11 @@ static int frame(struct httpd_conn *c)
     c->chunked = te != NULL;
     if (expect && strcasecmp(expect, "100-continue") != 0)
         return 417;
-    if (c->body_left > h->cfg.body_max) {
-        if (expect || c->body_left > h->cfg.body_max * DISCARD_FACTOR)
+    c->body_max = h->cfg.ops->body_max ? h->cfg.ops->body_max(h->cfg.arg, rq) : 0;
+    if (!c->body_max)
+        c->body_max = h->cfg.body_max;
+    if (c->body_left > c->body_max) {
+        if (expect || c->body_left > c->body_max * DISCARD_FACTOR)
             return 413; /* answered at once; the connection closes */
         c->discard = c->too_large = true;
     }
@@ -973,9 +977,7 @@ static int parse_head(struct httpd_conn *c)
 /* Takes body bytes from p[0..n): returns how many were used. */
 static size_t body_bytes(struct httpd_conn *c, const char *p, size_t n)
 {
-    size_t body_max = c->th->h->cfg.body_max;
-
-    if (c->discard || c->body.len + n > body_max) {
+    if (c->discard || c->body.len + n > c->body_max) {
         c->discard = c->too_large = true;
         c->discarded += n;
         sbuf_done(&c->body);
@@ -1046,7 +1048,7 @@ static int dechunk(struct httpd_conn *c)
         }
         if (c->kstate == K_DONE)
             return 1;
-        if (c->discarded > c->th->h->cfg.body_max * DISCARD_FACTOR)
+        if (c->discarded > c->body_max * DISCARD_FACTOR)
             return -1;
     }
     return c->kstate == K_DONE;

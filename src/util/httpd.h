@@ -63,6 +63,9 @@ struct httpd_kv {
 struct httpd_ops {
     /* A complete request: answer it, stream, or suspend. */
     void (*request)(void *arg, struct httpd_conn *c, struct httpd_req *rq);
+    /* Optional: the largest body of the request whose head is rq (method,
+     * path, headers), when it is not httpd_config.body_max; 0: that one. */
+    size_t (*body_max)(void *arg, const struct httpd_req *rq);
     /* A request the engine refused (rq may lack its path); answer it with
      * httpd_respond. The connection closes after the answer. */
     void (*refuse)(void *arg, struct httpd_conn *c, const struct httpd_req *rq, int status,

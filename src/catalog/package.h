@@ -1,0 +1,66 @@
+/* VNF packages (docs/PACKAGES.md): their records, their files, and how
+ * SOL005 shows them.
+ *
+ * A package record (store kind package) holds the members of SOL005's
+ * VnfPkgInfo (v2.6.1; with v3's onboardingState ERROR and
+ * onboardingFailureDetails), and:
+ *   tenant   the owner's tenant; absent when an admin created it (its VNFD
+ *            is then global, like an admin's native VNFD);
+ *   _admin   an admin created it;
+ *   _upload  {"uri", "userName", "password"} of an upload from a URI in
+ *            progress;
+ *   _notes   what the translation of its VNFD ignored (tosca.h).
+ * Its files are in DATA_DIR/packages/ID: package.zip, the archive as it
+ * was uploaded, and scripts/, its LCM scripts, written at on-boarding and
+ * named by the custom actions of its VNFD.
+ *
+ * On-boarding (catalog/svc_package.c):
+ *
+ *   CREATED --PUT package_content--------------> PROCESSING --> ONBOARDED
+ *      |    \--upload_from_uri--> UPLOADING ----^         \---> ERROR
+ *      \<---------------- (an upload again) -------------------/
+ *
+ * operationalState is DISABLED until ONBOARDED, then ENABLED (a PATCH
+ * switches it); usageState is IN_USE while a deployment (a VNF instance)
+ * uses its VNFD, computed when it is read.
+ */
+#ifndef VNFM_PACKAGE_H
+#define VNFM_PACKAGE_H
+
+#include "core/config.h"
+#include "core/core.h"
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#define PKG_CREATED    "CREATED"
+#define PKG_UPLOADING  "UPLOADING"
+#define PKG_PROCESSING "PROCESSING"
+#define PKG_ONBOARDED  "ONBOARDED"
+#define PKG_ERROR      "ERROR"
+#define PKG_ENABLED    "ENABLED"
+#define PKG_DISABLED   "DISABLED"
+
+#define PKG_ARCHIVE_NAME "package.zip"
+
+/* Paths of a package's files (malloc'd): its directory, its archive, the
+ * directory of its scripts; and the directory that uploads are received
+ * into (cleared at start-up). */
+char *pkg_dir(const struct config *cfg, const char *id);
+char *pkg_archive(const struct config *cfg, const char *id);
+char *pkg_scripts(const struct config *cfg, const char *id);
+char *pkg_upload_dir(const struct config *cfg);
+
+/* Whether who may see (and act on) a package: the admin every one, a
+ * tenant its own. */
+bool pkg_visible(const struct principal *who, const json_t *rec);
+
+/* SOL005 VnfPkgInfo of a record (a new object): its public members, the
+ * usage state, and _links under base ("http://host:port/vnfpkgm/v1"). */
+json_t *pkg_info(const json_t *rec, const char *base, bool in_use);
+
+/* Whether a deployment uses the package's VNFD (store st). */
+bool pkg_in_use(struct store *st, const json_t *rec);
+
+#endif

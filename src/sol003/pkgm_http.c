@@ -1,0 +1,521 @@
+/* The ETSI SOL005 VNF package management interface (docs/PACKAGES.md):
+ * /vnfpkgm/v1 (interface version 2.1.0, SOL005 v2.6.1, with v3's
+ * onboardingState ERROR) and /vnfpkgm (its api_versions), mounts of the
+ * router beside SOL003's, in the same style: ProblemDetails, the Version
+ * header, reads on the HTTP thread, changes on the transactor
+ * (catalog/svc_package.h). An archive arrives as the body of a PUT of
+ * package_content (application/zip, up to --package-max-mb), is written
+ * into the packages' upload directory on the configuration pool, and
+ * on-boarding takes it over from there. */
+#include "sol003/pkgm.h"
+#include "catalog/csar.h"
+#include "catalog/package.h"
+#include "catalog/svc_package.h"
+#include "sol003/sol_http.h"
+#include "util/doc.h"
+#include "util/httpc.h"
+#include "util/ids.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define BASE_MAX   320
+#define CB_TEST_MS 5000
+#define VNFD_MAX   (4u << 20)
+
+/* ---- request schemas (SOL005 9.5.2) ---- */
+
+static const char *const op_states[] = {"ENABLED", "DISABLED", NULL};
+static const char *const notif_types[] = {"VnfPackageOnboardingNotification",
+                                          "VnfPackageChangeNotification", NULL};
+static const char *const auth_types[] = {"BASIC", "OAUTH2_CLIENT_CREDENTIALS", "TLS_CERT", NULL};
+static const struct jv_field id_item = {.type = JV_STRING, .min = 1, .max = 255};
+static const struct jv_field notif_item = {.type = JV_STRING, .choices = notif_types};
+static const struct jv_field opstate_item = {.type = JV_STRING, .choices = op_states};
+static const struct jv_field auth_item = {.type = JV_STRING, .choices = auth_types};
+
+static const struct jv_field create_fields[] = {
+    {.name = "userDefinedData", .type = JV_OBJECT},
+    {.name = NULL},
+};
+static const struct jv_field modify_fields[] = {
+    {.name = "operationalState", .type = JV_STRING, .choices = op_states},
+    {.name = "userDefinedData", .type = JV_OBJECT},
+    {.name = NULL},
+};
+static const struct jv_field uri_fields[] = {
+    {.name = "addressInformation", .type = JV_STRING, .flags = JV_REQUIRED, .min = 8, .max = 2048},
+    {.name = "userName", .type = JV_STRING, .max = 255},
+    {.name = "password", .type = JV_STRING, .max = 255},
+    {.name = NULL},
+};
+static const struct jv_field filter_fields[] = {
+    {.name = "notificationTypes", .type = JV_ARRAY, .item = &notif_item},
+    {.name = "vnfdId", .type = JV_ARRAY, .item = &id_item},
+    {.name = "vnfPkgId", .type = JV_ARRAY, .item = &id_item},
+    {.name = "operationalState", .type = JV_ARRAY, .item = &opstate_item},
+    {.name = "usageState", .type = JV_ARRAY, .item = &id_item},
+    {.name = "vnfProductsFromProviders", .type = JV_ARRAY},
+    {.name = NULL},
+};
+static const struct jv_field basic_fields[] = {
+    {.name = "userName", .type = JV_STRING, .flags = JV_REQUIRED, .min = 1, .max = 255},
+    {.name = "password", .type = JV_STRING, .flags = JV_REQUIRED, .max = 255},
+    {.name = NULL},
+};
+static const struct jv_field auth_fields[] = {
+    {.name = "authType",
+     .type = JV_ARRAY,
+     .flags = JV_REQUIRED,
+     .min = 1,
+     .max = 3,
+     .item = &auth_item},
+    {.name = "paramsBasic", .type = JV_OBJECT, .fields = basic_fields},
+    {.name = "paramsOauth2ClientCredentials", .type = JV_OBJECT},
+    {.name = NULL},
+};
+static const struct jv_field subscription_fields[] = {
+    {.name = "filter", .type = JV_OBJECT, .fields = filter_fields},
+    {.name = "callbackUri", .type = JV_STRING, .flags = JV_REQUIRED, .min = 8, .max = 2048},
+    {.name = "authentication", .type = JV_OBJECT, .fields = auth_fields},
+    {.name = NULL},
+};
+static const struct jv_field create_schema = {.type = JV_OBJECT, .fields = create_fields};
+static const struct jv_field modify_schema = {.type = JV_OBJECT, .fields = modify_fields};
+static const struct jv_field uri_schema = {.type = JV_OBJECT, .fields = uri_fields};
+static const struct jv_field subscription_schema = {.type = JV_OBJECT,
+                                                    .fields = subscription_fields};
+
+/* ---- routes (below /vnfpkgm/v1) ---- */
+
+static void read_versions(struct rctx *r);
+static void read_packages(struct rctx *r);
+static void read_package(struct rctx *r);
+static void read_content(struct rctx *r);
+static void read_vnfd(struct rctx *r);
+static void read_subscriptions(struct rctx *r);
+static void read_subscription(struct rctx *r);
+static int check_modify(const json_t *body, struct jv_error *e);
+static int check_subscription(const json_t *body, struct jv_error *e);
+static void save_upload(struct core *c, struct txn *t);
+static void test_callback(struct core *c, struct txn *t);
+
+static const char *const list_params[] = {
+    "filter", "all_fields", "fields", "exclude_fields", "exclude_default", "nextpage_opaque_marker",
+    NULL};
+
+#define READ(p, fn, qp)                                         \
+    {                                                           \
+        .method = "GET", .pattern = p, .read = fn, .params = qp \
+    }
+
+static const struct route pkgm_routes[] = {
+    READ("/api_versions", read_versions, NULL),
+    READ("/vnf_packages", read_packages, list_params),
+    {.method = "POST",
+     .pattern = "/vnf_packages",
+     .apply = svc_pkg_create,
+     .schema = &create_schema},
+    READ("/vnf_packages/{id}", read_package, NULL),
+    {.method = "PATCH",
+     .pattern = "/vnf_packages/{id}",
+     .flags = R_BODY | R_PATCH,
+     .apply = svc_pkg_update,
+     .schema = &modify_schema,
+     .validate = check_modify},
+    {.method = "DELETE", .pattern = "/vnf_packages/{id}", .apply = svc_pkg_delete},
+    READ("/vnf_packages/{id}/package_content", read_content, NULL),
+    {.method = "PUT",
+     .pattern = "/vnf_packages/{id}/package_content",
+     .flags = R_RAW,
+     .apply = svc_pkg_upload,
+     .before = save_upload},
+    {.method = "POST",
+     .pattern = "/vnf_packages/{id}/package_content/upload_from_uri",
+     .flags = R_BODY,
+     .apply = svc_pkg_upload_uri,
+     .schema = &uri_schema},
+    READ("/vnf_packages/{id}/vnfd", read_vnfd, NULL),
+    READ("/subscriptions", read_subscriptions, list_params),
+    {.method = "POST",
+     .pattern = "/subscriptions",
+     .flags = R_BODY,
+     .apply = svc_pkgm_subscribe,
+     .schema = &subscription_schema,
+     .validate = check_subscription,
+     .before = test_callback},
+    READ("/subscriptions/{id}", read_subscription, NULL),
+    {.method = "DELETE", .pattern = "/subscriptions/{id}", .apply = svc_pkgm_unsubscribe},
+};
+
+static const struct route version_routes[] = {
+    READ("/api_versions", read_versions, NULL),
+};
+
+/* ---- the mount ---- */
+
+static int problem(struct rctx *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int problem(struct rctx *r, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return result_fail(&r->res, status, "error", NULL, NULL, "%s", msg);
+}
+
+/* SOL013 4.6: a Version header, when sent, is 1.x or 2.x (Tacker's client
+ * sends none). */
+static int check_version(struct rctx *r)
+{
+    const char *v = rctx_header(r, "Version");
+
+    if (!v || strncmp(v, "2.", 2) == 0 || strncmp(v, "1.", 2) == 0)
+        return 0;
+    return problem(r, 406, "Version %s is not supported here; this is interface version %s", v,
+                   PKGM_VERSION);
+}
+
+/* An archive comes as application/zip (SOL005 9.4.5.3.3), or as bytes. */
+static int check_media(struct rctx *r, const struct route *rt)
+{
+    const char *ct = rctx_header(r, "Content-Type");
+
+    if (!(rt->flags & R_RAW) || !ct || strncasecmp(ct, "application/zip", 15) == 0 ||
+        strncasecmp(ct, "application/octet-stream", 24) == 0)
+        return 0;
+    return result_fail(&r->res, 415, "unsupported-media-type", NULL, NULL,
+                       "Content-Type '%s' is not supported; send the package as application/zip",
+                       ct);
+}
+
+static int check_filter(struct rctx *r)
+{
+    const char *f = json_string_value(json_object_get(r->query, "filter"));
+    json_t *empty = json_object();
+    int m = f ? sol_filter_eval(f, empty) : 0;
+
+    json_decref(empty);
+    if (m >= 0)
+        return 0;
+    return result_fail(&r->res, 400, "invalid-value", "field", "filter",
+                       "filter: expected (op,attribute,value...) terms joined by ';', with op "
+                       "one of eq, neq, in, nin, gt, gte, lt, lte, cont, ncont");
+}
+
+static int pkgm_check(struct rctx *r, const struct route *rt)
+{
+    return check_version(r) || check_media(r, rt) || check_filter(r) ? -1 : 0;
+}
+
+/* The base of links: the Host the client used, else --listen. */
+static const char *base_of(const struct rctx *r, char base[BASE_MAX])
+{
+    const char *host = rctx_header(r, "Host");
+    const struct config *cfg = r->c->cfg;
+
+    if (host && *host && strlen(host) < 256 && !strpbrk(host, "/ \"<>"))
+        snprintf(base, BASE_MAX, "http://%s/vnfpkgm/v1", host);
+    else
+        snprintf(base, BASE_MAX, "http://%s:%u/vnfpkgm/v1", cfg->listen_host, cfg->listen_port);
+    return base;
+}
+
+static void pkgm_prepare(struct rctx *r, struct txn *t)
+{
+    char base[BASE_MAX];
+
+    json_decref(t->query);
+    t->query = json_pack("{s:s}", "pkg_base", base_of(r, base));
+}
+
+static struct mount mounts[] = {
+    {.prefix = "/vnfpkgm/v1",
+     .routes = pkgm_routes,
+     .n_routes = ARRAY_SIZE(pkgm_routes),
+     .style = STYLE_PROBLEM,
+     .version = PKGM_VERSION,
+     .check = pkgm_check,
+     .prepare = pkgm_prepare},
+    {.prefix = "/vnfpkgm",
+     .routes = version_routes,
+     .n_routes = ARRAY_SIZE(version_routes),
+     .style = STYLE_PROBLEM,
+     .version = PKGM_VERSION,
+     .check = pkgm_check},
+};
+
+const struct mount *pkgm_mounts(const struct config *cfg, size_t *n)
+{
+    mounts[0].raw_max = (size_t)cfg->package_max_mb << 20;
+    *n = ARRAY_SIZE(mounts);
+    return mounts;
+}
+
+/* ---- writes ---- */
+
+static int check_modify(const json_t *body, struct jv_error *e)
+{
+    if (json_object_get(body, "operationalState") || json_object_get(body, "userDefinedData"))
+        return 0;
+    jv_fail(e, "missing-field", "operationalState",
+            "operationalState or userDefinedData: a modification needs one of them");
+    return -EINVAL;
+}
+
+static int check_subscription(const json_t *body, struct jv_error *e)
+{
+    const char *url = json_string_value(json_object_get(body, "callbackUri"));
+
+    if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+        return 0;
+    jv_fail(e, "invalid-value", "callbackUri",
+            "callbackUri: must be an absolute http:// or https:// URI");
+    return -EINVAL;
+}
+
+/* Writes the archive the client sent into the upload directory (on the
+ * configuration pool): svc_pkg_upload takes the file over. */
+static void save_upload(struct core *c, struct txn *t)
+{
+    char *dir = pkg_upload_dir(c->cfg), id[ID_UUID_LEN + 1], *path;
+    const char *p = t->raw;
+    size_t left = t->raw_len;
+    int fd;
+
+    id_uuid(id);
+    path = xasprintf("%s/%s.zip", dir, id);
+    free(dir);
+    if (!t->raw_len) {
+        result_fail(&t->res, 400, "missing-field", NULL, NULL,
+                    "the body must be the VNF package (a zip archive)");
+        goto out;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    while (fd >= 0 && left > 0) {
+        ssize_t w = write(fd, p, left);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            break;
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fd < 0 || left || fsync(fd) < 0) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot keep the package: %s",
+                    strerror(errno));
+        unlink(path);
+    } else {
+        json_object_set_new(t->body, "file", json_string(path));
+    }
+    if (fd >= 0)
+        close(fd);
+out:
+    free(path);
+}
+
+/* SOL013 5.5.2.3.2: the notification endpoint answers a test GET with 204
+ * before the subscription is accepted (on the configuration pool). */
+static void test_callback(struct core *c, struct txn *t)
+{
+    const char *url = json_string_value(json_object_get(t->body, "callbackUri"));
+    const json_t *basic =
+        json_object_get(json_object_get(t->body, "authentication"), "paramsBasic");
+    struct httpc_req rq = {.url = url, .timeout_ms = CB_TEST_MS};
+    struct httpc_resp resp;
+    char why[HTTPC_ERR_MAX];
+
+    (void)c;
+    if (basic) {
+        rq.user = json_string_value(json_object_get(basic, "userName"));
+        rq.password = json_string_value(json_object_get(basic, "password"));
+    }
+    httpc_do(&rq, &resp);
+    httpc_resp_done(&resp);
+    if (resp.status == 204)
+        return;
+    result_fail(&t->res, 422, "unprocessable", "field", "callbackUri",
+                "callbackUri: the notification endpoint did not answer 204 to a test GET (%s)",
+                httpc_outcome(&resp, why, sizeof(why)));
+}
+
+/* ---- reads ---- */
+
+static void read_versions(struct rctx *r)
+{
+    result_ok(&r->res, 200,
+              json_pack("{s:s, s:[{s:s, s:b}]}", "uriPrefix", "/vnfpkgm/v1", "apiVersions",
+                        "version", PKGM_VERSION, "isDeprecated", 0));
+}
+
+static int store_failed(struct rctx *r)
+{
+    return result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the store: %s",
+                       store_errmsg(r->st));
+}
+
+static void read_packages(struct rctx *r)
+{
+    const char *f = json_string_value(json_object_get(r->query, "filter"));
+    char base[BASE_MAX];
+    json_t *pkgs, *pkg, *out = json_array();
+    size_t i;
+
+    if (store_list(r->st, STORE_PACKAGE, NULL, &pkgs)) {
+        json_decref(out);
+        store_failed(r);
+        return;
+    }
+    base_of(r, base);
+    json_array_foreach(pkgs, i, pkg)
+    {
+        json_t *v;
+
+        if (!pkg_visible(&r->who, pkg))
+            continue;
+        v = pkg_info(pkg, base, pkg_in_use(r->st, pkg));
+        if (!f || sol_filter_eval(f, v) == 1)
+            json_array_append(out, v);
+        json_decref(v);
+    }
+    json_decref(pkgs);
+    result_ok(&r->res, 200, out);
+}
+
+/* The package of the path that r may see, or NULL after a 404. */
+static json_t *visible(struct rctx *r)
+{
+    json_t *pkg = NULL;
+
+    if (store_get(r->st, STORE_PACKAGE, r->args[0], &pkg) == 0 && pkg_visible(&r->who, pkg))
+        return pkg;
+    json_decref(pkg);
+    result_not_found(&r->res, "vnf_package", r->args[0]);
+    return NULL;
+}
+
+static void read_package(struct rctx *r)
+{
+    char base[BASE_MAX];
+    json_t *pkg = visible(r);
+
+    if (pkg)
+        result_ok(&r->res, 200, pkg_info(pkg, base_of(r, base), pkg_in_use(r->st, pkg)));
+    json_decref(pkg);
+}
+
+/* 409 unless the package is ONBOARDED (SOL005 9.4.5.3.2, 9.4.4.3.2). */
+static json_t *onboarded(struct rctx *r)
+{
+    json_t *pkg = visible(r);
+
+    if (pkg && strcmp(jv_str(pkg, "onboardingState", ""), PKG_ONBOARDED) != 0) {
+        problem(r, 409, "package %s is %s: its content can be read once it is ONBOARDED",
+                r->args[0], jv_str(pkg, "onboardingState", ""));
+        json_decref(pkg);
+        return NULL;
+    }
+    return pkg;
+}
+
+static void read_content(struct rctx *r)
+{
+    json_t *pkg = onboarded(r);
+
+    if (!pkg)
+        return;
+    r->res.status = 200;
+    r->res.file = pkg_archive(r->c->cfg, r->args[0]);
+    r->res.ctype = "application/zip";
+    json_decref(pkg);
+}
+
+/* The VNFD's main service template, as text/plain (SOL005 9.4.4.3.2);
+ * a VNFD of several files answers its main one all the same, which names
+ * the others. A client that accepts only a zip archive gets a 406. */
+static void read_vnfd(struct rctx *r)
+{
+    const char *accept = rctx_header(r, "Accept");
+    json_t *pkg = onboarded(r);
+    char *path = NULL, *text = NULL, err[CSAR_ERR_MAX];
+    struct csar *a = NULL;
+
+    if (!pkg)
+        return;
+    if (accept && !strcasestr(accept, "text/plain") && !strstr(accept, "*/*")) {
+        problem(r, 406, "the VNFD is answered as text/plain (its main service template), not '%s'",
+                accept);
+        goto out;
+    }
+    path = pkg_archive(r->c->cfg, r->args[0]);
+    if (csar_open(path, NULL, &a, err, sizeof(err)) ||
+        csar_read(a, csar_entry(a), VNFD_MAX, &text, NULL, err, sizeof(err))) {
+        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
+        goto out;
+    }
+    r->res.status = 200;
+    r->res.raw = text;
+    r->res.ctype = "text/plain";
+out:
+    csar_free(a);
+    free(path);
+    json_decref(pkg);
+}
+
+static bool sub_visible(const struct rctx *r, const json_t *sub)
+{
+    const char *owner = doc_str(sub, "tenant");
+
+    return r->who.admin || (owner && strcmp(owner, r->who.tenant) == 0);
+}
+
+static void read_subscriptions(struct rctx *r)
+{
+    const char *f = json_string_value(json_object_get(r->query, "filter"));
+    char base[BASE_MAX];
+    json_t *subs, *sub, *out = json_array();
+    size_t i;
+
+    if (store_list(r->st, STORE_PKG_SUBSCRIPTION, NULL, &subs)) {
+        json_decref(out);
+        store_failed(r);
+        return;
+    }
+    base_of(r, base);
+    json_array_foreach(subs, i, sub)
+    {
+        json_t *v;
+
+        if (!sub_visible(r, sub))
+            continue;
+        v = pkgm_subscription(sub, base);
+        if (!f || sol_filter_eval(f, v) == 1)
+            json_array_append(out, v);
+        json_decref(v);
+    }
+    json_decref(subs);
+    result_ok(&r->res, 200, out);
+}
+
+static void read_subscription(struct rctx *r)
+{
+    char base[BASE_MAX];
+    json_t *sub = NULL;
+
+    if (store_get(r->st, STORE_PKG_SUBSCRIPTION, r->args[0], &sub) == 0 && sub_visible(r, sub))
+        result_ok(&r->res, 200, pkgm_subscription(sub, base_of(r, base)));
+    else
+        result_not_found(&r->res, "subscription", r->args[0]);
+    json_decref(sub);
+}

@@ -1,0 +1,272 @@
+"""ETSI SOL005 VNF package management (/vnfpkgm/v1, docs/PACKAGES.md) driven
+by OpenStack's own client (Debian python3-tackerclient through the
+openstack command, run in this process) against the real daemon: a sample
+CSAR built by make is created, uploaded, on-boarded, used by a SOL003 VNF
+instance through its vnfdId, disabled and deleted; bad packages (a wrong
+checksum, no VNFD, an unmappable TOSCA node, a zip bomb, a path climbing out,
+a symbolic link) end in ERROR with the reason and nothing of them kept;
+subscribers get the SOL005 notifications."""
+import contextlib
+import io
+import json
+import os
+import unittest
+import zipfile
+
+from vnfm import BUILD, Daemon, DaemonTest, wait_for
+from test_sol003 import Listener
+
+PKGM = "/vnfpkgm/v1"
+V1 = "/vnflcm/v1"
+H1 = {"Version": "1.3.0"}
+SAMPLES = os.path.join(BUILD, "examples", "packages")
+
+
+def osc(d, *args):
+    """openstack ARGS against d (no Keystone: the token and the endpoint
+    given), in this process: (exit status, stdout, stderr)."""
+    from openstackclient import shell
+    for k in [k for k in os.environ if k.startswith("OS_")]:
+        del os.environ[k]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = shell.OpenStackShell().run(
+                ["--os-auth-type", "admin_token", "--os-endpoint", d.url, "--os-token", d.token]
+                + list(args))
+        except SystemExit as e:
+            rc = e.code
+    return rc, out.getvalue(), err.getvalue()
+
+
+def osc_json(d, *args):
+    rc, out, err = osc(d, *args, "-f", "json")
+    assert rc == 0, "openstack %s -> %s %s %s" % (" ".join(args), rc, out, err)
+    return json.loads(out)
+
+
+def sample(name):
+    with open(os.path.join(SAMPLES, name + ".zip"), "rb") as f:
+        return f.read()
+
+
+def repack(name, change=None, extra=()):
+    """The sample package name's files as a zip, each file's bytes passed
+    through change(path, data) (None drops it), plus extra (ZipInfo, data)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(sample(name))) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if change:
+                data = change(info.filename, data)
+            if data is not None:
+                dst.writestr(info.filename, data)
+        for info, data in extra:
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+class PackageTest(DaemonTest):
+    def create(self):
+        st, doc, h = self.d.post(PKGM + "/vnf_packages", {})
+        self.assertEqual(st, 201, doc)
+        self.assertTrue(h["Location"].endswith(doc["id"]))
+        return doc["id"]
+
+    def upload(self, pid, data):
+        return self.d.request("PUT", "%s/vnf_packages/%s/package_content" % (PKGM, pid),
+                              raw=data, headers={"Content-Type": "application/zip"})
+
+    def settled(self, pid):
+        def ended():
+            doc = self.d.get("%s/vnf_packages/%s" % (PKGM, pid))[1]
+            return doc if doc["onboardingState"] in ("ONBOARDED", "ERROR") else None
+        return wait_for(ended, 60, what="package %s on-boarded or in error" % pid)
+
+    def pkg_dir(self, pid):
+        return os.path.join(self.d.dir, "packages", pid)
+
+
+class TestTacker(PackageTest):
+    def test_lifecycle_with_openstack_client(self):
+        d = self.d
+        pkg = osc_json(d, "vnf", "package", "create", "--user-data", "owner=nfvo")
+        pid = pkg["ID"]
+        self.assertEqual(pkg["Onboarding State"], "CREATED")
+        rc, out, err = osc(d, "vnf", "package", "upload", "--path",
+                           os.path.join(SAMPLES, "demo-web.zip"), pid)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("has been accepted", out)
+        self.settled(pid)
+        shown = osc_json(d, "vnf", "package", "show", pid)
+        self.assertEqual(shown["Onboarding State"], "ONBOARDED", shown)
+        self.assertEqual(shown["Operational State"], "ENABLED")
+        self.assertEqual(shown["Usage State"], "NOT_IN_USE")
+        self.assertEqual(shown["VNF Provider"] if "VNF Provider" in shown
+                         else shown.get("Vnf Provider", "vnfm examples"), "vnfm examples")
+        vnfd_id = shown.get("VNFD ID") or shown.get("Vnfd Id")
+        self.assertTrue(vnfd_id, shown)
+        listed = osc_json(d, "vnf", "package", "list")
+        self.assertEqual([p["Id"] for p in listed], [pid])
+        # SOL003: an instance of the package's VNFD, instantiated and gone again
+        st, inst, _ = d.request("POST", V1 + "/vnf_instances", {"vnfdId": vnfd_id},
+                                headers=H1)
+        self.assertEqual(st, 201, inst)
+        self.assertEqual(inst["vnfdId"], vnfd_id)
+        self.assertEqual(osc_json(d, "vnf", "package", "show", pid)["Usage State"], "IN_USE")
+        # in use and enabled: not deleted
+        rc, out, err = osc(d, "vnf", "package", "delete", pid)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("ENABLED", out + err)
+        d.ok("DELETE", "%s/vnf_instances/%s" % (V1, inst["id"]), headers=H1)
+        upd = osc_json(d, "vnf", "package", "update", "--operational-state", "DISABLED", pid)
+        self.assertEqual(upd["Operational State"], "DISABLED")
+        # a disabled package's VNFD makes no new instance
+        st, doc, _ = d.request("POST", V1 + "/vnf_instances", {"vnfdId": vnfd_id}, headers=H1)
+        self.assertEqual(st, 422, doc)
+        self.assertIn("DISABLED", doc["detail"])
+        rc, out, err = osc(d, "vnf", "package", "delete", pid)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(d.get("%s/vnf_packages/%s" % (PKGM, pid))[0], 404)
+        self.assertEqual(d.get("/v0/vnfds/" + vnfd_id)[0], 404)
+        wait_for(lambda: not os.path.exists(self.pkg_dir(pid)), 10, what="package files removed")
+
+
+class TestContent(PackageTest):
+    def test_content_vnfd_and_links(self):
+        d = self.d
+        pid = self.create()
+        st, doc, _ = d.get("%s/vnf_packages/%s/package_content" % (PKGM, pid))
+        self.assertEqual(st, 409, doc)
+        self.assertEqual(doc["status"], 409)
+        data = sample("nginx-lb")
+        st, doc, _ = self.upload(pid, data)
+        self.assertEqual(st, 202, doc)
+        pkg = self.settled(pid)
+        self.assertEqual(pkg["onboardingState"], "ONBOARDED", pkg)
+        self.assertIn("vnfd", pkg["_links"])
+        import urllib.request
+        req = urllib.request.Request(d.url + "%s/vnf_packages/%s/package_content" % (PKGM, pid),
+                                     headers={"Authorization": "Bearer " + d.token})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            self.assertEqual(r.headers["Content-Type"], "application/zip")
+            self.assertEqual(r.read(), data)
+        req = urllib.request.Request(d.url + "%s/vnf_packages/%s/vnfd" % (PKGM, pid),
+                                     headers={"Authorization": "Bearer " + d.token,
+                                              "Accept": "text/plain"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            self.assertIn("tosca_definitions_version", r.read().decode())
+        # a second upload of an on-boarded package is refused
+        st, doc, _ = self.upload(pid, data)
+        self.assertEqual(st, 409, doc)
+        self.assertEqual(d.request("DELETE", "%s/vnf_packages/%s" % (PKGM, pid))[0], 409)
+
+
+class TestBadPackages(PackageTest):
+    def refused(self, data, *words):
+        pid = self.create()
+        st, doc, _ = self.upload(pid, data)
+        self.assertEqual(st, 202, doc)
+        pkg = self.settled(pid)
+        self.assertEqual(pkg["onboardingState"], "ERROR", pkg)
+        detail = pkg["onboardingFailureDetails"]["detail"]
+        for w in words:
+            self.assertIn(w, detail)
+        wait_for(lambda: not os.path.exists(self.pkg_dir(pid)), 10, what="nothing kept")
+        self.assertEqual([v for v in self.d.get("/v0/vnfds")[1]["vnfds"]
+                          if v.get("package") == pid], [])
+        return detail
+
+    def test_wrong_checksum(self):
+        self.refused(repack("demo-web", lambda p, b: b + b"#" if p == "Scripts/register.sh"
+                            else b), "Scripts/register.sh", "checksum")
+
+    def test_missing_vnfd(self):
+        self.refused(repack("nginx-lb", lambda p, b: None if p == "nginx_lb.yaml" else b))
+
+    def test_unmappable_node(self):
+        def change(path, data):
+            if path != "nginx_lb.yaml":
+                return data
+            return data.replace(b"type: vnfm.nodes.Vdu.Process", b"type: tosca.nodes.nfv.Vdu.Compute")
+        self.refused(repack("nginx-lb", change), "nginx_lb.yaml", "lb")
+
+    def test_zip_bomb(self):
+        bomb = zipfile.ZipInfo("Files/zeros.bin")
+        bomb.compress_type = zipfile.ZIP_DEFLATED
+        self.refused(repack("nginx-lb", extra=[(bomb, bytes(64 << 20))]), "zip bomb")
+
+    def test_path_traversal(self):
+        self.refused(repack("nginx-lb", extra=[(zipfile.ZipInfo("Files/../../evil.sh"),
+                                                b"#!/bin/sh\n")]), "..")
+        self.assertFalse(os.path.exists(os.path.join(self.d.dir, "evil.sh")))
+
+    def test_symlink(self):
+        link = zipfile.ZipInfo("Files/passwd")
+        link.external_attr = (0o120777 << 16)
+        link.create_system = 3
+        self.refused(repack("nginx-lb", extra=[(link, b"/etc/passwd")]), "Files/passwd")
+
+    def test_not_a_zip(self):
+        self.refused(b"PK\x03\x04 this is no archive" * 10)
+
+    def test_bad_requests(self):
+        d = self.d
+        pid = self.create()
+        st, doc, _ = d.request("PUT", "%s/vnf_packages/%s/package_content" % (PKGM, pid),
+                               raw=sample("nginx-lb"), headers={"Content-Type": "text/yaml"})
+        self.assertEqual(st, 415, doc)
+        st, doc, _ = d.request("PATCH", "%s/vnf_packages/%s" % (PKGM, pid),
+                               {"operationalState": "SLEEPING"})
+        self.assertEqual(st, 400, doc)
+        self.assertIn("operationalState", doc["detail"])
+        st, doc, _ = d.post("%s/vnf_packages/%s/package_content/upload_from_uri" % (PKGM, pid),
+                            {"addressInformation": "http://169.254.169.254/latest"})
+        self.assertEqual(st, 422, doc)
+        self.assertIn("--package-uri", doc["detail"])
+        self.assertEqual(d.get("%s/vnf_packages/nope" % PKGM)[0], 404)
+        self.assertEqual(d.get(PKGM + "/vnf_packages/" + pid)[1]["onboardingState"], "CREATED")
+
+
+class TestLimits(PackageTest):
+    daemon_args = ("--package-max-mb", "1")
+
+    def test_too_large(self):
+        pid = self.create()
+        st, doc, _ = self.upload(pid, bytes(2 << 20))
+        self.assertEqual(st, 413, doc)
+        self.assertEqual(self.d.get(PKGM + "/vnf_packages/" + pid)[1]["onboardingState"],
+                         "CREATED")
+
+
+class TestNotifications(PackageTest):
+    def test_onboarding_and_change(self):
+        d = self.d
+        lst = Listener()
+        try:
+            st, sub, _ = d.post(PKGM + "/subscriptions", {"callbackUri": lst.url})
+            self.assertEqual(st, 201, sub)
+            # the same again is a second subscription, not a 303 (docs/SOL003.md)
+            st, sub2, _ = d.post(PKGM + "/subscriptions", {"callbackUri": lst.url})
+            self.assertEqual(st, 201, sub2)
+            d.ok("DELETE", PKGM + "/subscriptions/" + sub2["id"])
+            pid = self.create()
+            self.upload(pid, sample("nginx-lb"))
+            self.settled(pid)
+            d.ok("PATCH", "%s/vnf_packages/%s" % (PKGM, pid), {"operationalState": "DISABLED"})
+            d.ok("DELETE", "%s/vnf_packages/%s" % (PKGM, pid))
+            wait_for(lambda: len(lst.got) >= 3, 30, what="three notifications")
+            kinds = [(n["notificationType"], n.get("changeType")) for n in lst.got]
+            self.assertEqual(kinds, [("VnfPackageOnboardingNotification", None),
+                                     ("VnfPackageChangeNotification", "OP_STATE_CHANGE"),
+                                     ("VnfPackageChangeNotification", "PKG_DELETE")])
+            for n in lst.got:
+                self.assertEqual(n["vnfPkgId"], pid)
+                self.assertEqual(n["subscriptionId"], sub["id"])
+        finally:
+            lst.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
