@@ -124,7 +124,7 @@ static void op_notify(struct core *c, const json_t *op, bool start)
         if (may_see(sub, doc_str(op, "tenant")) &&
             sol_filter_match(json_object_get(sub, "filter"),
                              "VnfLcmOperationOccurrenceNotification", id, name, state))
-            enqueue(c, sub, sol_op_notification(&x, op, doc_str(sub, "id"), start));
+            enqueue(c, sub, sol_op_notification(&x, op, sub, start));
     }
     json_decref(subs);
 }

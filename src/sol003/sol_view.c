@@ -105,12 +105,12 @@ json_t *sol_vnf_identity(const json_t *dep)
     const json_t *d = json_object_get(dep, "_descriptor");
     const char *version = jv_str(d, "version", "1.0");
 
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "vnfInstanceId", doc_str(dep, "id"),
-                     "vnfInstanceName",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "vnfInstanceId",
+                     doc_str(dep, "id"), "vnfInstanceName",
                      jv_str(sol_info(dep), "vnfInstanceName", doc_str(dep, "id")), "vnfdId",
                      jv_str(dep, "vnfd", ""), "vnfProvider", jv_str(d, "vendor", "unknown"),
                      "vnfProductName", jv_str(d, "name", jv_str(d, "id", "")), "vnfSoftwareVersion",
-                     version, "vnfdVersion", version);
+                     version, "vnfdVersion", version, "site", jv_str(dep, "site", "local"));
 }
 
 static bool instantiated(const json_t *dep)
@@ -308,15 +308,18 @@ static const char *change_type(const json_t *op)
 static void add_vnfcs(json_t *out, const json_t *op, const char *key, const char *type)
 {
     const json_t *vdus = json_object_get(op, "_vdus"), *id;
+    const char *site = jv_str(json_object_get(op, "_vnf"), "site", "local");
     size_t i;
 
     json_array_foreach(json_object_get(op, key), i, id)
     {
         const char *vi = json_string_value(id);
 
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:{s:s}}", "id", vi, "vduId",
-                                             jv_str(vdus, vi, ""), "changeType", type,
-                                             "computeResource", "resourceId", vi));
+        json_array_append_new(out,
+                              json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "id", vi, "vduId",
+                                        jv_str(vdus, vi, ""), "changeType", type, "computeResource",
+                                        "vimConnectionId", site, "resourceId", vi,
+                                        "vimLevelResourceType", "netns+cgroup"));
     }
 }
 
@@ -411,9 +414,11 @@ static json_t *notification(const struct sol_ctx *x, const char *type, const cha
                      sub_id, "timeStamp", time_fmt(wall_ms(), now));
 }
 
-json_t *sol_op_notification(const struct sol_ctx *x, const json_t *op, const char *sub_id,
+json_t *sol_op_notification(const struct sol_ctx *x, const json_t *op, const json_t *sub,
                             bool start)
 {
+    const char *sub_id = doc_str(sub, "id");
+    bool brief = x->ver == 2 && strcmp(jv_str(sub, "verbosity", "FULL"), "SHORT") == 0;
     json_t *n = notification(x, "VnfLcmOperationOccurrenceNotification", sub_id);
     const char *id = doc_str(op, "id"), *dep = doc_str(op, "deployment");
     json_t *err = op_error(op), *vnfcs = affected_vnfcs(op);
@@ -426,9 +431,9 @@ json_t *sol_op_notification(const struct sol_ctx *x, const json_t *op, const cha
                      "vnfLcmOpOccId", id, "_links", "vnfInstance", link(x, "vnf_instances/%s", dep),
                      "subscription", link(x, "subscriptions/%s", sub_id), "vnfLcmOpOcc",
                      link(x, "vnf_lcm_op_occs/%s", id)));
-    if (x->ver == 2)
-        json_object_set_new(n, "verbosity", json_string("FULL"));
-    if (!start && json_array_size(vnfcs))
+    if (x->ver == 2) /* SHORT: what changed is read from the occurrence (SOL003 v3 6.5.2.2) */
+        json_object_set_new(n, "verbosity", json_string(brief ? "SHORT" : "FULL"));
+    if (!start && !brief && json_array_size(vnfcs))
         json_object_set(n, "affectedVnfcs", vnfcs);
     json_decref(vnfcs);
     if (err)

@@ -47,9 +47,10 @@ json_t *sol_op_occ(const struct sol_ctx *x, const json_t *op);
 json_t *sol_subscription(const struct sol_ctx *x, const json_t *sub);
 
 /* VnfLcmOperationOccurrenceNotification (SOL003 5.5.2.17) of op for a
- * subscription; start: notificationStatus START (the occurrence's first),
- * else RESULT. */
-json_t *sol_op_notification(const struct sol_ctx *x, const json_t *op, const char *sub_id,
+ * subscription record sub (a v2 one of verbosity SHORT leaves out what
+ * changed); start: notificationStatus START (the occurrence's first), else
+ * RESULT. */
+json_t *sol_op_notification(const struct sol_ctx *x, const json_t *op, const json_t *sub,
                             bool start);
 /* VnfIdentifierCreationNotification or ...DeletionNotification (5.5.2.18-19). */
 json_t *sol_id_notification(const struct sol_ctx *x, const char *type, const char *vnf_id,

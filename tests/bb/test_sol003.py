@@ -209,6 +209,9 @@ class Sol003Test(DaemonTest):
                          ("INSTANTIATE", "COMPLETED", False))
         self.assertEqual(occ["operationParams"]["flavourId"], "default")
         self.assertEqual(occ["resourceChanges"]["affectedVnfcs"][0]["changeType"], "ADDED")
+        self.assertEqual(
+            occ["resourceChanges"]["affectedVnfcs"][0]["computeResource"]["vimConnectionId"],
+            "local")
         inst = sol.instance(iid)
         info = inst["instantiatedVnfInfo"]
         self.assertEqual((inst["instantiationState"], info["flavourId"], info["vnfState"]),
@@ -348,7 +351,9 @@ class Sol003Test(DaemonTest):
         self.assertProblem(sol.call("POST", "/vnf_lcm_op_occs/%s/cancel" % occ_id,
                                     {"cancelMode": "GRACEFUL"}), 409)
         open(marker, "w").close()
-        sol.ok("POST", "/vnf_lcm_op_occs/%s/retry" % occ_id, expect=(202,))
+        _, hdrs = sol.ok("POST", "/vnf_lcm_op_occs/%s/retry" % occ_id, expect=(202,))
+        # the occurrence to poll, as a task's 202 has it (issue 15 item 4)
+        self.assertTrue(hdrs["Location"].endswith("/vnf_lcm_op_occs/" + occ_id), hdrs)
         occ = sol.wait(occ_id)
         self.assertEqual(occ["operationState"], "COMPLETED", occ)
         self.assertNotIn("error", occ)
@@ -365,13 +370,16 @@ class Sol003Test(DaemonTest):
         occ_id = sol.task(iid, "instantiate", {"flavourId": "large"})
         self.assertEqual(sol.wait(occ_id)["operationState"], "FAILED_TEMP")
         self.assertEqual(len(self.d.netns()), 2)  # paused: what it made is still there
-        sol.ok("POST", "/vnf_lcm_op_occs/%s/rollback" % occ_id, expect=(202,))
+        _, hdrs = sol.ok("POST", "/vnf_lcm_op_occs/%s/rollback" % occ_id, expect=(202,))
+        self.assertTrue(hdrs["Location"].endswith("/vnf_lcm_op_occs/" + occ_id), hdrs)
         occ = sol.wait(occ_id)
         self.assertEqual(occ["operationState"], "ROLLED_BACK", occ)
         self.assertEqual(occ["resourceChanges"]["affectedVnfcs"], [])
         self.assertEqual(sol.instance(iid)["instantiationState"], "NOT_INSTANTIATED")
         self.host_clean()
-        self.assertProblem(sol.call("POST", "/vnf_lcm_op_occs/%s/rollback" % occ_id), 409)
+        # the state is named as SOL003 names it (issue 15 item 9)
+        self.assertProblem(sol.call("POST", "/vnf_lcm_op_occs/%s/rollback" % occ_id), 409,
+                           detail="is ROLLED_BACK: rollback needs FAILED_TEMP")
 
         # again, and give up: FAILED; the instance can only be terminated
         occ_id = sol.task(iid, "instantiate", {"flavourId": "default"})
@@ -429,7 +437,8 @@ class Sol003Test(DaemonTest):
                                      "operationTypes": ["INSTANTIATE"],
                                      "operationStates": ["COMPLETED"]})
         self.subscribe(other, filter={"vnfInstanceSubscriptionFilter": {"vnfdIds": ["other"]}})
-        # the same again: 303 to the existing one (not followed, to see it)
+        # the same again is a second subscription (201), not a 303, which
+        # OpenStack's clients follow with a POST (405) (issue 15 item 1)
         conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=30)
         conn.request("POST", V1 + "/subscriptions", json.dumps({
             "callbackUri": every.url, "authentication": {
@@ -437,10 +446,12 @@ class Sol003Test(DaemonTest):
             {"Content-Type": "application/json", "Version": "1.3.0",
              "Authorization": "Bearer " + self.d.token})
         resp = conn.getresponse()
-        resp.read()
+        again = json.loads(resp.read())
         conn.close()
-        self.assertEqual(resp.status, 303)
-        self.assertTrue(resp.getheader("Location").endswith("/subscriptions/" + s_every["id"]))
+        self.assertEqual(resp.status, 201)
+        self.assertNotEqual(again["id"], s_every["id"])
+        self.assertTrue(resp.getheader("Location").endswith("/subscriptions/" + again["id"]))
+        sol.ok("DELETE", "/subscriptions/" + again["id"], expect=(204,))
         self.assertEqual(sol.ok("GET", "/subscriptions/" + s_every["id"])[0]["callbackUri"],
                          every.url)
         self.assertNotIn("authentication", json.dumps(sol.ok("GET", "/subscriptions")[0]))
@@ -567,6 +578,11 @@ class Sol003Test(DaemonTest):
                                                    "verbosity": "FULL"}, expect=(201,))
         self.addCleanup(sol.call, "DELETE", "/subscriptions/" + sub["id"])
         self.assertEqual(sub["verbosity"], "FULL")
+        brief = Listener()
+        self.addCleanup(brief.close)
+        short, _ = sol.ok("POST", "/subscriptions", {"callbackUri": brief.url,
+                                                     "verbosity": "SHORT"}, expect=(201,))
+        self.addCleanup(sol.call, "DELETE", "/subscriptions/" + short["id"])
         self.assertNotIn(sub["id"], [x["id"] for x in self.sol.ok("GET", "/subscriptions")[0]])
         iid = sol.create()["id"]
         occ = sol.run(iid, "instantiate", {"flavourId": "large", "instantiationLevelId": "two",
@@ -582,6 +598,15 @@ class Sol003Test(DaemonTest):
         wait_for(lambda: hook.for_op(occ["id"])[-1:] == [("RESULT", "COMPLETED")], 10)
         n = [x for x in hook.got if x.get("vnfLcmOpOccId") == occ["id"]][-1]
         self.assertIn("/vnflcm/v2/subscriptions/", n["_links"]["subscription"]["href"])
+        # FULL: what changed, each VNFC's resource with its VIM connection
+        # (issue 15 item 7); SHORT: none of it (item 6)
+        self.assertEqual(n["verbosity"], "FULL")
+        self.assertEqual({c["computeResource"]["vimConnectionId"] for c in n["affectedVnfcs"]},
+                         {"local"})
+        wait_for(lambda: brief.for_op(occ["id"])[-1:] == [("RESULT", "COMPLETED")], 10)
+        for b in brief.of_type("VnfLcmOperationOccurrenceNotification"):
+            self.assertEqual(b["verbosity"], "SHORT", b)
+            self.assertNotIn("affectedVnfcs", b)
         sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
         sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
 

@@ -147,7 +147,7 @@ static void op_views(void **state)
                            "op-1", "type", "heal", "deployment", "d1", "state", "processing",
                            "automatic", 1, "_plan", "heal", "vis", "vi1", "_vdus", "vi1", "web",
                            "created", "t0", "state_entered", "t1", "params", json_object());
-    json_t *occ = sol_op_occ(&x, op), *n;
+    json_t *occ = sol_op_occ(&x, op), *n, *sub;
 
     (void)state;
     assert_string_equal(str_at(occ, "operation", NULL), "HEAL");
@@ -166,11 +166,13 @@ static void op_views(void **state)
     assert_string_equal(str_at(occ, "error", "detail"), "boom");
     assert_non_null(json_object_get(json_object_get(occ, "_links"), "retry"));
     json_decref(occ);
-    n = sol_op_notification(&x, op, "s1", false);
+    sub = json_pack("{s:s}", "id", "s1");
+    n = sol_op_notification(&x, op, sub, false);
     assert_string_equal(str_at(n, "notificationStatus", NULL), "RESULT");
     assert_string_equal(str_at(n, "operationState", NULL), "FAILED_TEMP");
     assert_true(json_is_true(json_object_get(n, "isAutomaticInvocation")));
     json_decref(n);
+    json_decref(sub);
     json_object_set_new(op, "type", json_string("resize"));
     assert_null(sol_op_name("resize")); /* not a SOL003 operation: not shown */
     json_decref(op);
