@@ -60,4 +60,5 @@ void result_done(struct result *r)
     r->file = NULL;
     r->ctype = NULL;
     r->allow = NULL;
+    r->version = NULL;
 }

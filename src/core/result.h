@@ -8,12 +8,13 @@
 
 struct result {
     int status;
-    json_t *body;       /* owned */
-    char *raw;          /* or the body already serialized (owned) */
-    const char *ctype;  /* Content-Type of raw; NULL = application/json */
-    char *file;         /* or a file sent as it is, of type ctype (owned path) */
-    char location[192]; /* Location header, or empty */
-    const char *allow;  /* Allow header of a 405, or NULL (not owned) */
+    json_t *body;        /* owned */
+    char *raw;           /* or the body already serialized (owned) */
+    const char *ctype;   /* Content-Type of raw; NULL = application/json */
+    char *file;          /* or a file sent as it is, of type ctype (owned path) */
+    char location[192];  /* Location header, or empty */
+    const char *allow;   /* Allow header of a 405, or NULL (not owned) */
+    const char *version; /* Version header (SOL013 4.6), when not the mount's (not owned) */
 };
 
 /* Sets status and takes ownership of body. Returns 0. */

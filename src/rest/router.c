@@ -638,8 +638,8 @@ static void respond(struct httpd_conn *conn, const struct fmt *f, struct result 
         if (txid)
             h[n++] = (struct httpd_kv){"ESC-Transaction-Id", txid};
     }
-    if (f->m->version)
-        h[n++] = (struct httpd_kv){"Version", f->m->version};
+    if (r->version || f->m->version)
+        h[n++] = (struct httpd_kv){"Version", r->version ? r->version : f->m->version};
     httpd_respond(conn, r->status, h, n, text, len);
 }
 

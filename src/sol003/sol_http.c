@@ -609,6 +609,7 @@ static void read_versions(struct rctx *r)
 {
     char root[ROOT_MAX];
     struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
+    const char *asked = rctx_header(r, "Version");
     json_t *v1 = json_pack("{s:s, s:b}", "version", SOL_V1_VERSION, "isDeprecated", 0);
     json_t *v2 = json_pack("{s:s, s:b}", "version", SOL_V2_VERSION, "isDeprecated", 0);
     json_t *body;
@@ -622,6 +623,9 @@ static void read_versions(struct rctx *r)
         json_decref(v2);
     }
     result_ok(&r->res, 200, body);
+    /* answered in the version asked for, when it is one of ours (SOL013 4.6) */
+    if (x->ver == 0 && asked && strncmp(asked, "2.", 2) == 0)
+        r->res.version = SOL_V2_VERSION;
 }
 
 static int store_failed(struct rctx *r)

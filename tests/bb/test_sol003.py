@@ -499,6 +499,10 @@ class Sol003Test(DaemonTest):
         self.assertEqual((status, doc["apiVersions"][0]["version"], hdrs["Version"]),
                          (200, "2.0.0", "2.0.0"))
         self.assertEqual(len(d.get("/vnflcm/api_versions")[1]["apiVersions"]), 2)
+        # asked in 2.0.0, answered in 2.0.0, not 1.3.0 (issue 15 item 9)
+        hdrs = d.get("/vnflcm/api_versions", headers={"Version": "2.0.0"})[2]
+        self.assertEqual(hdrs["Version"], "2.0.0")
+        self.assertEqual(d.get("/vnflcm/api_versions")[2]["Version"], "1.3.0")
         # auth: none -> 401; X-Auth-Token carries one of our tokens
         self.assertProblem(sol.call("GET", "/vnf_instances", token=None), 401)
         self.assertProblem(sol.call("GET", "/vnf_instances", token="nope"), 401)
