@@ -116,6 +116,9 @@ static const struct opt opts[] = {
      "dropped (default 1000)"},
     {"outbox-max", OPT_UINT, O(outbox_max), "N",
      "notifications and callbacks kept undelivered in all (default 20000)"},
+    {"sol-page-size", OPT_UINT, O(sol_page_size), "N",
+     "entries per page of SOL003/SOL005 lists (SOL013 5.4; default 100; 0: no paging, and a "
+     "list longer than 10000 is refused)"},
     {"package-max-mb", OPT_UINT, O(package_max_mb), "MB",
      "largest VNF package an upload may be (docs/PACKAGES.md; default 1024)"},
     {"package-uri", OPT_LIST, O(package_uris), "PREFIX",
@@ -569,8 +572,9 @@ int config_parse(struct config *cfg, int argc, char **argv)
     int r;
 
     memset(cfg, 0, sizeof(*cfg));
-    cfg->site_warm_vis = 2; /* a flag of 0 turns them off: no "unset" test */
-    cfg->restart_burst = 3; /* 0 is a value too (every restart waits) */
+    cfg->site_warm_vis = 2;   /* a flag of 0 turns them off: no "unset" test */
+    cfg->restart_burst = 3;   /* 0 is a value too (every restart waits) */
+    cfg->sol_page_size = 100; /* 0 too: no paging */
     cfg->restart_window_s = 60;
     cfg->restart_delay_ms = 1000;
     cfg->restart_max_delay_s = 60;

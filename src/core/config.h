@@ -51,6 +51,7 @@ struct config {
     unsigned tenant_deny;      /* the rest of it: HTTPC_DENY_* (util/httpc.h) */
     unsigned outbox_key_max;   /* outbox entries kept per destination (core/outbox.h) */
     unsigned outbox_max;       /* outbox entries kept in all */
+    unsigned sol_page_size;    /* SOL003/SOL005 list pages (SOL013 5.4); 0: no paging */
     /* VNF packages (docs/PACKAGES.md) */
     unsigned package_max_mb; /* largest upload */
     char **package_uris;     /* prefixes of the URIs packages may be fetched from */

@@ -55,6 +55,8 @@ void result_done(struct result *r)
     json_decref(r->body);
     free(r->raw);
     free(r->file);
+    free(r->link);
+    r->link = NULL;
     r->body = NULL;
     r->raw = NULL;
     r->file = NULL;

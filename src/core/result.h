@@ -13,6 +13,7 @@ struct result {
     const char *ctype;   /* Content-Type of raw; NULL = application/json */
     char *file;          /* or a file sent as it is, of type ctype (owned path) */
     char location[192];  /* Location header, or empty */
+    char *link;          /* Link header (SOL013 5.4 paging), or NULL (owned) */
     const char *allow;   /* Allow header of a 405, or NULL (not owned) */
     const char *version; /* Version header (SOL013 4.6), when not the mount's (not owned) */
 };

@@ -12,6 +12,7 @@
 #include "catalog/package.h"
 #include "catalog/svc_package.h"
 #include "sol003/sol_http.h"
+#include "sol003/sol_list.h"
 #include "util/doc.h"
 #include "util/httpc.h"
 #include "util/ids.h"
@@ -106,10 +107,6 @@ static int check_subscription(const json_t *body, struct jv_error *e);
 static void save_upload(struct core *c, struct txn *t);
 static void test_callback(struct core *c, struct txn *t);
 
-static const char *const list_params[] = {
-    "filter", "all_fields", "fields", "exclude_fields", "exclude_default", "nextpage_opaque_marker",
-    NULL};
-
 #define READ(p, fn, qp)                                         \
     {                                                           \
         .method = "GET", .pattern = p, .read = fn, .params = qp \
@@ -117,7 +114,7 @@ static const char *const list_params[] = {
 
 static const struct route pkgm_routes[] = {
     READ("/api_versions", read_versions, NULL),
-    READ("/vnf_packages", read_packages, list_params),
+    READ("/vnf_packages", read_packages, sol_list_params),
     {.method = "POST",
      .pattern = "/vnf_packages",
      .apply = svc_pkg_create,
@@ -142,7 +139,7 @@ static const struct route pkgm_routes[] = {
      .apply = svc_pkg_upload_uri,
      .schema = &uri_schema},
     READ("/vnf_packages/{id}/vnfd", read_vnfd, NULL),
-    READ("/subscriptions", read_subscriptions, list_params),
+    READ("/subscriptions", read_subscriptions, sol_list_params),
     {.method = "POST",
      .pattern = "/subscriptions",
      .flags = R_BODY,
@@ -367,30 +364,25 @@ static int store_failed(struct rctx *r)
 
 static void read_packages(struct rctx *r)
 {
-    const char *f = json_string_value(json_object_get(r->query, "filter"));
     char base[BASE_MAX];
-    json_t *pkgs, *pkg, *out = json_array();
+    json_t *pkgs, *pkg, *out;
     size_t i;
 
+    if (sol_list_check(r, &sol_package_shape))
+        return;
     if (store_list(r->st, STORE_PACKAGE, NULL, &pkgs)) {
-        json_decref(out);
         store_failed(r);
         return;
     }
     base_of(r, base);
+    out = json_array();
     json_array_foreach(pkgs, i, pkg)
     {
-        json_t *v;
-
-        if (!pkg_visible(&r->who, pkg))
-            continue;
-        v = pkg_info(pkg, base, pkg_in_use(r->st, pkg));
-        if (!f || sol_filter_eval(f, v) == 1)
-            json_array_append(out, v);
-        json_decref(v);
+        if (pkg_visible(&r->who, pkg))
+            json_array_append_new(out, pkg_info(pkg, base, pkg_in_use(r->st, pkg)));
     }
     json_decref(pkgs);
-    result_ok(&r->res, 200, out);
+    sol_list_answer(r, &sol_package_shape, out);
 }
 
 /* The package of the path that r may see, or NULL after a 404. */
@@ -482,30 +474,25 @@ static bool sub_visible(const struct rctx *r, const json_t *sub)
 
 static void read_subscriptions(struct rctx *r)
 {
-    const char *f = json_string_value(json_object_get(r->query, "filter"));
     char base[BASE_MAX];
-    json_t *subs, *sub, *out = json_array();
+    json_t *subs, *sub, *out;
     size_t i;
 
+    if (sol_list_check(r, &sol_pkgm_subscription_shape))
+        return;
     if (store_list(r->st, STORE_PKG_SUBSCRIPTION, NULL, &subs)) {
-        json_decref(out);
         store_failed(r);
         return;
     }
     base_of(r, base);
+    out = json_array();
     json_array_foreach(subs, i, sub)
     {
-        json_t *v;
-
-        if (!sub_visible(r, sub))
-            continue;
-        v = pkgm_subscription(sub, base);
-        if (!f || sol_filter_eval(f, v) == 1)
-            json_array_append(out, v);
-        json_decref(v);
+        if (sub_visible(r, sub))
+            json_array_append_new(out, pkgm_subscription(sub, base));
     }
     json_decref(subs);
-    result_ok(&r->res, 200, out);
+    sol_list_answer(r, &sol_pkgm_subscription_shape, out);
 }
 
 static void read_subscription(struct rctx *r)

@@ -9,6 +9,7 @@
  * ProblemDetails (SOL013 6.4, application/problem+json); every answer
  * carries the Version header of its interface. */
 #include "sol003/sol_http.h"
+#include "sol003/sol_list.h"
 #include "sol003/sol_svc.h"
 #include "sol003/sol_view.h"
 #include "util/httpc.h"
@@ -233,12 +234,6 @@ static void read_subscription(struct rctx *r);
 static int check_subscription(const json_t *body, struct jv_error *e);
 static void test_callback(struct core *c, struct txn *t);
 
-/* Lists take the SOL013 5.2-5.3 parameters: only "filter" has an effect;
- * the attribute selectors are accepted and every attribute is returned. */
-static const char *const list_params[] = {
-    "filter", "all_fields", "fields", "exclude_fields", "exclude_default", "nextpage_opaque_marker",
-    NULL};
-
 #define READ(p, fn, qp)                                         \
     {                                                           \
         .method = "GET", .pattern = p, .read = fn, .params = qp \
@@ -254,7 +249,7 @@ static const char *const list_params[] = {
 
 static const struct route sol_routes[] = {
     READ("/api_versions", read_versions, NULL),
-    READ("/vnf_instances", read_instances, list_params),
+    READ("/vnf_instances", read_instances, sol_list_params),
     WRITE("POST", "/vnf_instances", R_BODY, svc_sol_create, &create_schema),
     READ("/vnf_instances/{id}", read_instance, NULL),
     WRITE("PATCH", "/vnf_instances/{id}", R_BODY | R_PATCH, svc_sol_modify, &modify_schema),
@@ -277,13 +272,13 @@ static const struct route sol_routes[] = {
             "instantiate again"),
     NOTSUPP("/vnf_instances/{id}/create_snapshot", "VNF snapshots are not supported"),
     NOTSUPP("/vnf_instances/{id}/revert_to_snapshot", "VNF snapshots are not supported"),
-    READ("/vnf_lcm_op_occs", read_occs, list_params),
+    READ("/vnf_lcm_op_occs", read_occs, sol_list_params),
     READ("/vnf_lcm_op_occs/{id}", read_occ, NULL),
     WRITE("POST", "/vnf_lcm_op_occs/{id}/retry", 0, svc_sol_retry, &empty_schema),
     WRITE("POST", "/vnf_lcm_op_occs/{id}/rollback", 0, svc_sol_rollback, &empty_schema),
     WRITE("POST", "/vnf_lcm_op_occs/{id}/fail", 0, svc_sol_fail, &empty_schema),
     WRITE("POST", "/vnf_lcm_op_occs/{id}/cancel", R_BODY, svc_sol_cancel, &cancel_schema),
-    READ("/subscriptions", read_subscriptions, list_params),
+    READ("/subscriptions", read_subscriptions, sol_list_params),
     {.method = "POST",
      .pattern = "/subscriptions",
      .flags = R_BODY,
@@ -585,24 +580,6 @@ int sol_filter_eval(const char *filter, const json_t *doc)
     return r;
 }
 
-/* Appends view to list unless the request's filter rejects it (taken). */
-static int keep(struct rctx *r, json_t *list, json_t *view)
-{
-    const char *f = json_string_value(json_object_get(r->query, "filter"));
-    int m = f ? sol_filter_eval(f, view) : 1;
-
-    if (m < 0) {
-        json_decref(view);
-        return result_fail(&r->res, 400, "invalid-value", "field", "filter",
-                           "filter: expected (op,attribute,value...) terms joined by ';', with op "
-                           "one of eq, neq, in, nin, gt, gte, lt, lte, cont, ncont");
-    }
-    if (m)
-        json_array_append(list, view);
-    json_decref(view);
-    return 0;
-}
-
 /* ---- read handlers ---- */
 
 static void read_versions(struct rctx *r)
@@ -657,24 +634,22 @@ static void read_instances(struct rctx *r)
     struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     struct store_where w = {"tenant", r->who.tenant, false};
     struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
-    json_t *deps, *dep, *out = json_array();
+    json_t *deps, *dep, *out;
     size_t i;
 
+    if (sol_list_check(r, &sol_instance_shape))
+        return;
     if (store_list(r->st, STORE_DEPLOYMENT, &o, &deps)) {
-        json_decref(out);
         store_failed(r);
         return;
     }
+    out = json_array();
     json_array_foreach(deps, i, dep)
     {
-        if (keep(r, out, instance_view(r, x, dep)))
-            break;
+        json_array_append_new(out, instance_view(r, x, dep));
     }
     json_decref(deps);
-    if (r->res.status)
-        json_decref(out);
-    else
-        result_ok(&r->res, 200, out);
+    sol_list_answer(r, &sol_instance_shape, out);
 }
 
 static json_t *visible(struct rctx *r, enum store_kind k, const char *what)
@@ -707,24 +682,23 @@ static void read_occs(struct rctx *r)
     struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     struct store_where w = {"tenant", r->who.tenant, false};
     struct store_list_opts o = {.where = &w, .n_where = r->who.admin ? 0 : 1};
-    json_t *ops, *op, *out = json_array();
+    json_t *ops, *op, *out;
     size_t i;
 
+    if (sol_list_check(r, &sol_occ_shape))
+        return;
     if (store_list(r->st, STORE_OP, &o, &ops)) {
-        json_decref(out);
         store_failed(r);
         return;
     }
+    out = json_array();
     json_array_foreach(ops, i, op)
     {
-        if (sol_op_name(doc_str(op, "type")) && keep(r, out, sol_op_occ(x, op)))
-            break;
+        if (sol_op_name(doc_str(op, "type")))
+            json_array_append_new(out, sol_op_occ(x, op));
     }
     json_decref(ops);
-    if (r->res.status)
-        json_decref(out);
-    else
-        result_ok(&r->res, 200, out);
+    sol_list_answer(r, &sol_occ_shape, out);
 }
 
 static void read_occ(struct rctx *r)
@@ -751,25 +725,23 @@ static void read_subscriptions(struct rctx *r)
 {
     char root[ROOT_MAX];
     struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
-    json_t *subs, *sub, *out = json_array();
+    json_t *subs, *sub, *out;
     size_t i;
 
+    if (sol_list_check(r, &sol_subscription_shape))
+        return;
     if (store_list(r->st, STORE_SUBSCRIPTION, NULL, &subs)) {
-        json_decref(out);
         store_failed(r);
         return;
     }
+    out = json_array();
     json_array_foreach(subs, i, sub)
     {
-        if (sub_visible(r, sub) && jv_int(sub, "version", 1) == x->ver &&
-            keep(r, out, sol_subscription(x, sub)))
-            break;
+        if (sub_visible(r, sub) && jv_int(sub, "version", 1) == x->ver)
+            json_array_append_new(out, sol_subscription(x, sub));
     }
     json_decref(subs);
-    if (r->res.status)
-        json_decref(out);
-    else
-        result_ok(&r->res, 200, out);
+    sol_list_answer(r, &sol_subscription_shape, out);
 }
 
 static void read_subscription(struct rctx *r)

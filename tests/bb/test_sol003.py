@@ -705,5 +705,62 @@ class Sol003CrashTest(unittest.TestCase):
             sol.ok("DELETE", "/vnf_instances/" + i, expect=(204,))
 
 
+class SolListTest(DaemonTest):
+    """SOL013 5.2-5.4 on the lists (issue 15 items 2 and 3): attribute
+    selectors for real, Tacker's "exclude-fields" spelling, an unknown
+    attribute in a selector or a filter refused, pages of --sol-page-size
+    with a Link to the next."""
+
+    daemon_args = ("--sol-page-size", "2")
+
+    def test_selectors_filters_and_pages(self):
+        self.d.onboard(sol_vnfd())
+        sol = SolClient(self.d)
+        ids = [sol.create(vnfInstanceName="n%d" % i, metadata={"k": i})["id"] for i in range(5)]
+        self.addCleanup(lambda: [sol.call("DELETE", "/vnf_instances/" + i) for i in ids])
+        # pages of two, each with a Link to the next, until the last
+        got, url, pages = [], "/vnf_instances", 0
+        while url:
+            status, page, hdrs = sol.call("GET", url)
+            self.assertEqual(status, 200, page)
+            self.assertLessEqual(len(page), 2)
+            got += [i["id"] for i in page]
+            pages += 1
+            link = hdrs.get("Link")
+            url = None
+            if link:
+                self.assertTrue(link.endswith('>; rel="next"'), link)
+                url = link[link.index("/vnflcm/v1") + len("/vnflcm/v1"):link.index(">")]
+        self.assertEqual((got, pages), (ids, 3))
+        self.assertProblem(sol.call("GET", "/vnf_instances?nextpage_opaque_marker=zz"), 400,
+                           field="nextpage_opaque_marker")
+        # a filter and the page's Link keep each other
+        status, page, hdrs = sol.call("GET", "/vnf_instances?filter=(neq,vnfInstanceName,n0)")
+        self.assertEqual([i["id"] for i in page], ids[1:3])
+        self.assertIn("filter=(neq,vnfInstanceName,n0)", hdrs["Link"])
+        # complex attributes: out by default, in when asked
+        first = "/vnf_instances?filter=(eq,id,%s)" % ids[0]
+        self.assertNotIn("metadata", sol.ok("GET", first)[0][0])
+        self.assertEqual(sol.ok("GET", first + "&all_fields")[0][0]["metadata"], {"k": 0})
+        self.assertEqual(sol.ok("GET", first + "&fields=metadata")[0][0]["metadata"], {"k": 0})
+        for spelling in ("exclude_fields", "exclude-fields"):
+            inst = sol.ok("GET", first + "&%s=vnfdId,_links/self" % spelling)[0][0]
+            self.assertNotIn("vnfdId", inst)
+            self.assertNotIn("self", inst["_links"])
+            self.assertIn("metadata", inst)
+        # what the resource lacks is refused, naming the parameter
+        self.assertProblem(sol.call("GET", "/vnf_instances?fields=colour"), 400, field="fields")
+        self.assertProblem(sol.call("GET", "/vnf_instances?exclude-fields=colour"), 400,
+                           field="exclude_fields")
+        self.assertProblem(sol.call("GET", "/vnf_instances?filter=(eq,colour,red)"), 400,
+                           field="filter")
+        self.assertProblem(sol.call("GET", "/vnf_instances?all_fields&fields=metadata"), 400,
+                           field="all_fields")
+        self.assertProblem(sol.call("GET", "/vnf_lcm_op_occs?filter=(eq,vnfdId,x)"), 400,
+                           field="filter")
+
+    assertProblem = Sol003Test.assertProblem
+
+
 if __name__ == "__main__":
     unittest.main()
