@@ -600,10 +600,18 @@ void svc_pkg_update(struct core *c, struct txn *t)
 {
     const char *state = jv_str(t->body, "operationalState", NULL);
     const json_t *udd = json_object_get(t->body, "userDefinedData");
+    const char *if_match = jv_str(t->query, "if_match", NULL);
     json_t *pkg = load(c, t);
+    char etag[DOC_ETAG_MAX];
 
     if (!pkg || may_change(t, pkg))
         goto out;
+    doc_etag(pkg, etag);
+    if (if_match && !etag_matches(if_match, etag)) { /* SOL013 4.5 */
+        result_fail(&t->res, 412, "precondition-failed", "field", "If-Match",
+                    "If-Match: package %s has changed (its ETag is now %s)", t->args[0], etag);
+        goto out;
+    }
     if (state && change_op_state(c, t, pkg, state))
         goto out;
     if (udd)
@@ -611,6 +619,7 @@ void svc_pkg_update(struct core *c, struct txn *t)
     if (save(c, t, pkg) == 0) {
         core_audit(c, &t->who, "vnf_package", doc_str(pkg, "id"), "modified");
         result_ok(&t->res, 200, json_deep_copy(t->body));
+        doc_etag(pkg, t->res.etag);
     }
 out:
     json_decref(pkg);

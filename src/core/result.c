@@ -57,6 +57,7 @@ void result_done(struct result *r)
     free(r->file);
     free(r->link);
     r->link = NULL;
+    r->etag[0] = '\0';
     r->body = NULL;
     r->raw = NULL;
     r->file = NULL;

@@ -14,6 +14,7 @@ struct result {
     char *file;          /* or a file sent as it is, of type ctype (owned path) */
     char location[192];  /* Location header, or empty */
     char *link;          /* Link header (SOL013 5.4 paging), or NULL (owned) */
+    char etag[48];       /* ETag header, or empty */
     const char *allow;   /* Allow header of a 405, or NULL (not owned) */
     const char *version; /* Version header (SOL013 4.6), when not the mount's (not owned) */
 };

@@ -613,7 +613,7 @@ static int respond_file(struct httpd_conn *conn, const struct fmt *f, struct res
 static void respond(struct httpd_conn *conn, const struct fmt *f, struct result *r,
                     const char *txid)
 {
-    struct httpd_kv h[10];
+    struct httpd_kv h[11];
     unsigned n = 0;
     const char *ctype;
     size_t len = 0;
@@ -630,6 +630,8 @@ static void respond(struct httpd_conn *conn, const struct fmt *f, struct result 
         h[n++] = (struct httpd_kv){"Location", r->location};
     if (r->link)
         h[n++] = (struct httpd_kv){"Link", r->link};
+    if (*r->etag)
+        h[n++] = (struct httpd_kv){"ETag", r->etag};
     if (r->allow)
         h[n++] = (struct httpd_kv){"Allow", r->allow};
     if (f->m->style == STYLE_NATIVE) {

@@ -233,7 +233,8 @@ static void pkgm_prepare(struct rctx *r, struct txn *t)
     char base[BASE_MAX];
 
     json_decref(t->query);
-    t->query = json_pack("{s:s}", "pkg_base", base_of(r, base));
+    t->query = json_pack("{s:s, s:s?}", "pkg_base", base_of(r, base), "if_match",
+                         rctx_header(r, "If-Match"));
 }
 
 static struct mount mounts[] = {
@@ -402,8 +403,10 @@ static void read_package(struct rctx *r)
     char base[BASE_MAX];
     json_t *pkg = visible(r);
 
-    if (pkg)
+    if (pkg) {
         result_ok(&r->res, 200, pkg_info(pkg, base_of(r, base), pkg_in_use(r->st, pkg)));
+        doc_etag(pkg, r->res.etag);
+    }
     json_decref(pkg);
 }
 

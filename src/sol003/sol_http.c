@@ -391,7 +391,8 @@ static void sol_prepare(struct rctx *r, struct txn *t)
     struct sol_ctx x = ctx_of(r, root);
 
     json_decref(t->query);
-    t->query = json_pack("{s:i, s:s}", "sol_version", x.ver, "api_root", x.api_root);
+    t->query = json_pack("{s:i, s:s, s:s?}", "sol_version", x.ver, "api_root", x.api_root,
+                         "if_match", rctx_header(r, "If-Match"));
 }
 
 static const int v0 = 0, v1 = 1, v2 = 2;
@@ -671,8 +672,10 @@ static void read_instance(struct rctx *r)
     struct sol_ctx ctx = ctx_of(r, root), *x = &ctx;
     json_t *dep = visible(r, STORE_DEPLOYMENT, "vnf_instance");
 
-    if (dep)
+    if (dep) {
         result_ok(&r->res, 200, instance_view(r, x, dep));
+        doc_etag(dep, r->res.etag);
+    }
     json_decref(dep);
 }
 

@@ -12,33 +12,83 @@
 
 #define LIST_MAX 10000 /* entries of a list answered whole (paging off) */
 
-const char *const sol_list_params[] = {"filter",          "all_fields",     "fields",
-                                       "exclude_fields",  "exclude-fields", "exclude_default",
-                                       "nextpage_opaque_marker", NULL};
+const char *const sol_list_params[] = {"filter",
+                                       "all_fields",
+                                       "fields",
+                                       "exclude_fields",
+                                       "exclude-fields",
+                                       "exclude_default",
+                                       "nextpage_opaque_marker",
+                                       NULL};
 
 /* SOL003 5.5.2.2, 5.5.2.13, 5.5.2.16; SOL005 9.5.2.5, 9.5.2.4. */
-static const char *const instance_attrs[] = {
-    "id", "vnfInstanceName", "vnfInstanceDescription", "vnfdId", "vnfProvider", "vnfProductName",
-    "vnfSoftwareVersion", "vnfdVersion", "vnfPkgId", "vnfConfigurableProperties",
-    "vimConnectionInfo", "instantiationState", "instantiatedVnfInfo", "metadata", "extensions",
-    "_links", NULL};
-static const char *const instance_complex[] = {"vnfConfigurableProperties", "vimConnectionInfo",
-                                               "instantiatedVnfInfo", "metadata", "extensions",
+static const char *const instance_attrs[] = {"id",
+                                             "vnfInstanceName",
+                                             "vnfInstanceDescription",
+                                             "vnfdId",
+                                             "vnfProvider",
+                                             "vnfProductName",
+                                             "vnfSoftwareVersion",
+                                             "vnfdVersion",
+                                             "vnfPkgId",
+                                             "vnfConfigurableProperties",
+                                             "vimConnectionInfo",
+                                             "instantiationState",
+                                             "instantiatedVnfInfo",
+                                             "metadata",
+                                             "extensions",
+                                             "_links",
+                                             NULL};
+static const char *const instance_complex[] = {"vnfConfigurableProperties",
+                                               "vimConnectionInfo",
+                                               "instantiatedVnfInfo",
+                                               "metadata",
+                                               "extensions",
                                                NULL};
-static const char *const occ_attrs[] = {
-    "id", "operationState", "stateEnteredTime", "startTime", "vnfInstanceId", "grantId",
-    "operation", "isAutomaticInvocation", "operationParams", "isCancelPending", "cancelMode",
-    "error", "resourceChanges", "changedInfo", "changedExtConnectivity", "lcmCoordinations",
-    "rejectedLcmCoordinations", "warnings", "_links", NULL};
-static const char *const occ_complex[] = {"operationParams", "error", "resourceChanges",
-                                          "changedInfo", "changedExtConnectivity", NULL};
-static const char *const subscription_attrs[] = {"id", "filter", "callbackUri", "verbosity",
-                                                 "_links", NULL};
-static const char *const package_attrs[] = {
-    "id", "vnfdId", "vnfProvider", "vnfProductName", "vnfSoftwareVersion", "vnfdVersion",
-    "compatibleSpecificationVersions", "checksum", "packageSecurityOption", "signingCertificate",
-    "softwareImages", "additionalArtifacts", "onboardingState", "operationalState", "usageState",
-    "vnfmInfo", "userDefinedData", "onboardingFailureDetails", "_links", NULL};
+static const char *const occ_attrs[] = {"id",
+                                        "operationState",
+                                        "stateEnteredTime",
+                                        "startTime",
+                                        "vnfInstanceId",
+                                        "grantId",
+                                        "operation",
+                                        "isAutomaticInvocation",
+                                        "operationParams",
+                                        "isCancelPending",
+                                        "cancelMode",
+                                        "error",
+                                        "resourceChanges",
+                                        "changedInfo",
+                                        "changedExtConnectivity",
+                                        "lcmCoordinations",
+                                        "rejectedLcmCoordinations",
+                                        "warnings",
+                                        "_links",
+                                        NULL};
+static const char *const occ_complex[] = {
+    "operationParams", "error", "resourceChanges", "changedInfo", "changedExtConnectivity", NULL};
+static const char *const subscription_attrs[] = {"id",        "filter", "callbackUri",
+                                                 "verbosity", "_links", NULL};
+static const char *const package_attrs[] = {"id",
+                                            "vnfdId",
+                                            "vnfProvider",
+                                            "vnfProductName",
+                                            "vnfSoftwareVersion",
+                                            "vnfdVersion",
+                                            "compatibleSpecificationVersions",
+                                            "checksum",
+                                            "packageSecurityOption",
+                                            "signingCertificate",
+                                            "softwareImages",
+                                            "additionalArtifacts",
+                                            "onboardingState",
+                                            "operationalState",
+                                            "usageState",
+                                            "vnfmInfo",
+                                            "userDefinedData",
+                                            "onboardingFailureDetails",
+                                            "_links",
+                                            NULL};
 static const char *const package_complex[] = {"softwareImages", "additionalArtifacts",
                                               "userDefinedData", "checksum", NULL};
 static const char *const none[] = {NULL};
@@ -118,8 +168,8 @@ int sol_list_check(struct rctx *r, const struct sol_shape *shape)
     if (excl && (fields || exdef))
         return result_fail(&r->res, 400, "invalid-value", "field", "exclude_fields",
                            "exclude_fields: not with fields or exclude_default");
-    if (marker && (!*marker || strspn(marker, "0123456789") != strlen(marker) ||
-                   strlen(marker) > 9))
+    if (marker &&
+        (!*marker || strspn(marker, "0123456789") != strlen(marker) || strlen(marker) > 9))
         return result_fail(&r->res, 400, "invalid-value", "field", "nextpage_opaque_marker",
                            "nextpage_opaque_marker: not one this manager gave");
     return check_paths(r, "fields", fields, shape) ||
@@ -241,13 +291,12 @@ void sol_list_answer(struct rctx *r, const struct sol_shape *shape, json_t *view
                     "0); ask with a filter",
                     json_array_size(kept));
     } else {
-        size_t end = page && from + page < json_array_size(kept) ? from + page
-                                                                  : json_array_size(kept);
+        size_t end =
+            page && from + page < json_array_size(kept) ? from + page : json_array_size(kept);
 
         out = json_array();
         for (i = from; i < end; i++)
-            json_array_append_new(out,
-                                  select_view(r, shape, json_incref(json_array_get(kept, i))));
+            json_array_append_new(out, select_view(r, shape, json_incref(json_array_get(kept, i))));
         result_ok(&r->res, 200, out);
         if (end < json_array_size(kept))
             r->res.link = next_link(r, end);

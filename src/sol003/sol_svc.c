@@ -278,11 +278,20 @@ fail:
 
 void svc_sol_modify(struct core *c, struct txn *t)
 {
+    const char *if_match = jv_str(t->query, "if_match", NULL);
     json_t *dep = svc_idle_deployment(c, t, true), *apply;
     struct lc_start s = {"modify_info", "modify"};
+    char etag[DOC_ETAG_MAX];
 
     if (!dep)
         return;
+    doc_etag(dep, etag);
+    if (if_match && !etag_matches(if_match, etag)) { /* SOL013 4.5 */
+        result_fail(&t->res, 412, "precondition-failed", "field", "If-Match",
+                    "If-Match: VNF instance %s has changed (its ETag is now %s)", t->args[0], etag);
+        json_decref(dep);
+        return;
+    }
     apply = modification(c, t, dep);
     if (apply) {
         s.vis = json_array();

@@ -1,6 +1,12 @@
 #include "util/doc.h"
 #include "util/timeutil.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
 void doc_touch(json_t *doc, const char *key)
 {
     char buf[TIME_STR_MAX];
@@ -42,4 +48,39 @@ json_t *doc_public(const json_t *doc)
             json_object_set(out, key, v);
     }
     return out;
+}
+
+void doc_etag(const json_t *doc, char out[DOC_ETAG_MAX])
+{
+    json_t *pub = doc_public(doc);
+    char *text = json_dumps(pub, JSON_COMPACT | JSON_SORT_KEYS);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+
+    EVP_Digest(text ? text : "", text ? strlen(text) : 0, md, &n, EVP_sha256(), NULL);
+    out[0] = '"';
+    out[1] = '\0';
+    for (unsigned i = 0; i < 16 && i < n; i++)
+        snprintf(out + 1 + 2 * i, 3, "%02x", md[i]);
+    strcat(out, "\"");
+    free(text);
+    json_decref(pub);
+}
+
+bool etag_matches(const char *if_match, const char *etag)
+{
+    size_t len = strlen(etag);
+
+    for (const char *p = if_match; *p;) {
+        size_t n;
+
+        p += strspn(p, " \t,");
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        n = strcspn(p, " \t,");
+        if ((n == 1 && *p == '*') || (n == len && strncmp(p, etag, n) == 0))
+            return true;
+        p += n;
+    }
+    return false;
 }

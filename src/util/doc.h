@@ -3,6 +3,8 @@
 #ifndef VNFM_DOC_H
 #define VNFM_DOC_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 void doc_touch(json_t *doc, const char *key); /* sets key to the current time */
@@ -12,5 +14,14 @@ const char *doc_str(const json_t *doc, const char *key); /* NULL when absent or 
 long long doc_int(const json_t *doc, const char *key, long long def);
 /* Copy of doc without the internal '_' members, for API answers. */
 json_t *doc_public(const json_t *doc);
+
+#define DOC_ETAG_MAX 40
+
+/* The entity tag of a record (RFC 9110 8.8.3, quoted; SOL013 4.5 ETag and
+ * If-Match): a digest of its public members, which changes with any of
+ * them. */
+void doc_etag(const json_t *doc, char out[DOC_ETAG_MAX]);
+/* Whether an If-Match value ("*", or a list of tags) matches etag. */
+bool etag_matches(const char *if_match, const char *etag);
 
 #endif

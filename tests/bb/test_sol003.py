@@ -759,6 +759,29 @@ class SolListTest(DaemonTest):
         self.assertProblem(sol.call("GET", "/vnf_lcm_op_occs?filter=(eq,vnfdId,x)"), 400,
                            field="filter")
 
+    def test_etag_and_if_match(self):
+        """PATCH honours If-Match; a read carries the ETag (issue 15 item 5)."""
+        self.d.onboard(sol_vnfd())
+        sol = SolClient(self.d)
+        iid = sol.create(vnfInstanceName="tagged")["id"]
+        self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+        status, _, hdrs = sol.call("GET", "/vnf_instances/" + iid)
+        tag = hdrs["ETag"]
+        self.assertRegex(tag, r'^"[0-9a-f]{32}"$')
+        self.assertEqual(sol.call("GET", "/vnf_instances/" + iid)[2]["ETag"], tag)  # stable
+        self.assertProblem(sol.call("PATCH", "/vnf_instances/" + iid, {"vnfInstanceName": "x"},
+                                    headers={"If-Match": '"0000"'}), 412, field="If-Match")
+        self.assertEqual(sol.instance(iid)["vnfInstanceName"], "tagged")
+        occ_id = sol.call("PATCH", "/vnf_instances/" + iid, {"vnfInstanceName": "y"},
+                          headers={"If-Match": tag})[2]["Location"].rsplit("/", 1)[1]
+        sol.wait(occ_id)
+        self.assertEqual(sol.instance(iid)["vnfInstanceName"], "y")
+        new = sol.call("GET", "/vnf_instances/" + iid)[2]["ETag"]
+        self.assertNotEqual(new, tag)
+        # the old tag no longer matches
+        self.assertProblem(sol.call("PATCH", "/vnf_instances/" + iid, {"vnfInstanceName": "z"},
+                                    headers={"If-Match": tag}), 412)
+
     assertProblem = Sol003Test.assertProblem
 
 

@@ -163,6 +163,25 @@ class TestContent(PackageTest):
         self.assertEqual(d.request("DELETE", "%s/vnf_packages/%s" % (PKGM, pid))[0], 409)
 
 
+class TestETag(PackageTest):
+    def test_patch_if_match(self):
+        """PATCH of a package honours If-Match (issue 15 item 5)."""
+        d = self.d
+        pid = self.create()
+        url = "%s/vnf_packages/%s" % (PKGM, pid)
+        tag = d.get(url)[2]["ETag"]
+        st, doc, _ = d.request("PATCH", url, {"userDefinedData": {"a": "1"}},
+                               headers={"If-Match": '"stale"'})
+        self.assertEqual(st, 412, doc)
+        self.assertEqual(d.get(url)[1]["userDefinedData"], {})
+        st, doc, h = d.request("PATCH", url, {"userDefinedData": {"a": "1"}},
+                               headers={"If-Match": tag})
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(h["ETag"], d.get(url)[2]["ETag"])
+        self.assertNotEqual(h["ETag"], tag)
+        self.assertEqual(d.get(url)[1]["userDefinedData"], {"a": "1"})
+
+
 class TestBadPackages(PackageTest):
     def refused(self, data, *words):
         pid = self.create()
