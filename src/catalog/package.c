@@ -3,6 +3,7 @@
 #include "util/doc.h"
 #include "util/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 char *pkg_dir(const struct config *cfg, const char *id)
@@ -15,9 +16,18 @@ char *pkg_archive(const struct config *cfg, const char *id)
     return xasprintf("%s/packages/%s/" PKG_ARCHIVE_NAME, cfg->data_dir, id);
 }
 
+char *pkg_scripts_root(const struct config *cfg)
+{
+    return cfg->package_scripts ? xstrdup(cfg->package_scripts)
+                                : xasprintf("%s-package-scripts", cfg->data_dir);
+}
+
 char *pkg_scripts(const struct config *cfg, const char *id)
 {
-    return xasprintf("%s/packages/%s/scripts", cfg->data_dir, id);
+    char *root = pkg_scripts_root(cfg), *dir = xasprintf("%s/%s", root, id);
+
+    free(root);
+    return dir;
 }
 
 char *pkg_upload_dir(const struct config *cfg)

@@ -10,9 +10,13 @@
  *   _upload  {"uri", "userName", "password"} of an upload from a URI in
  *            progress;
  *   _notes   what the translation of its VNFD ignored (tosca.h).
- * Its files are in DATA_DIR/packages/ID: package.zip, the archive as it
- * was uploaded, and scripts/, its LCM scripts, written at on-boarding and
- * named by the custom actions of its VNFD.
+ * Its archive, as it was uploaded, is DATA_DIR/packages/ID/package.zip;
+ * its LCM scripts, written at on-boarding and named by the custom actions
+ * of its VNFD, are in SCRIPTS/ID (--package-scripts, default
+ * DATA_DIR-package-scripts): outside the data directory, which tenants'
+ * sandboxed scripts do not see (core/runas.h). SCRIPTS is mode 0711, so
+ * that a tenant's script reads its own package's scripts by their path
+ * (a random UUID) but lists no other's.
  *
  * On-boarding (catalog/svc_package.c):
  *
@@ -45,11 +49,12 @@
 #define PKG_ARCHIVE_NAME "package.zip"
 
 /* Paths of a package's files (malloc'd): its directory, its archive, the
- * directory of its scripts; and the directory that uploads are received
- * into (cleared at start-up). */
+ * directory of its scripts and the one of every package's scripts; and the
+ * directory that uploads are received into (cleared at start-up). */
 char *pkg_dir(const struct config *cfg, const char *id);
 char *pkg_archive(const struct config *cfg, const char *id);
 char *pkg_scripts(const struct config *cfg, const char *id);
+char *pkg_scripts_root(const struct config *cfg);
 char *pkg_upload_dir(const struct config *cfg);
 
 /* Whether who may see (and act on) a package: the admin every one, a

@@ -325,10 +325,12 @@ static void job_work(struct wjob *w)
 /* Nothing of a package that failed is kept: its archive and scripts. */
 static void remove_files(struct core *c, void *arg)
 {
-    char *dir = pkg_dir(c->cfg, arg);
+    char *dir = pkg_dir(c->cfg, arg), *scripts = pkg_scripts(c->cfg, arg);
 
     rm_rf(dir);
+    rm_rf(scripts);
     free(dir);
+    free(scripts);
 }
 
 static void fail_pkg(struct core *c, json_t *pkg, const char *why)
@@ -669,11 +671,14 @@ out:
 void pkg_resume(struct core *c)
 {
     static const char *const busy[] = {PKG_UPLOADING, PKG_PROCESSING};
-    char *uploads = pkg_upload_dir(c->cfg);
+    char *uploads = pkg_upload_dir(c->cfg), *scripts = pkg_scripts_root(c->cfg);
 
     rm_rf(uploads); /* bodies a stop cut short */
     mkdir_p(uploads, 0700);
     free(uploads);
+    if (mkdir_p(scripts, 0711) || chmod(scripts, 0711))
+        log_error("cannot make the packages' scripts directory %s: %s", scripts, strerror(errno));
+    free(scripts);
     for (size_t i = 0; i < ARRAY_SIZE(busy); i++) {
         struct store_where w = {"onboardingState", busy[i], false};
         struct store_list_opts o = {.where = &w, .n_where = 1};

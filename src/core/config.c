@@ -121,6 +121,9 @@ static const struct opt opts[] = {
      "list longer than 10000 is refused)"},
     {"package-max-mb", OPT_UINT, O(package_max_mb), "MB",
      "largest VNF package an upload may be (docs/PACKAGES.md; default 1024)"},
+    {"package-scripts", OPT_STR, O(package_scripts), "DIR",
+     "where the LCM scripts of VNF packages are written, outside the data dir so that "
+     "sandboxed scripts see them (default DATA_DIR-package-scripts)"},
     {"package-uri", OPT_LIST, O(package_uris), "PREFIX",
      "VNF packages may be fetched from URIs that start with PREFIX (upload_from_uri; "
      "repeatable; default: from none)"},
@@ -455,6 +458,10 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --script-dir must be an absolute path\n");
         return -1;
     }
+    if (cfg->package_scripts && cfg->package_scripts[0] != '/') {
+        fprintf(stderr, "vnfmd: --package-scripts must be an absolute path\n");
+        return -1;
+    }
     if (cfg->monitor_util_low >= cfg->monitor_util_high || cfg->monitor_util_high > 1) {
         fprintf(stderr, "vnfmd: need 0 < --monitor-util-low < --monitor-util-high <= 1\n");
         return -1;
@@ -630,4 +637,5 @@ void config_done(struct config *cfg)
     free(cfg->join_token);
     free(cfg->cloud_ca);
     free_list(cfg->package_uris, cfg->n_package_uris);
+    free(cfg->package_scripts);
 }

@@ -55,7 +55,8 @@ struct config {
     /* VNF packages (docs/PACKAGES.md) */
     unsigned package_max_mb; /* largest upload */
     char **package_uris;     /* prefixes of the URIs packages may be fetched from */
-    size_t n_package_uris;
+    size_t n_package_uris;   /* (an OPT_LIST's count follows its list) */
+    char *package_scripts;   /* their LCM scripts (absolute), or NULL: DATA_DIR-package-scripts */
     /* NETCONF northbound interface (docs/NETCONF.md) */
     bool netconf;          /* --netconf, or implied by --netconf-listen */
     char *netconf_host;    /* default 127.0.0.1 */

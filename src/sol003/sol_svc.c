@@ -479,19 +479,21 @@ void svc_sol_scale(struct core *c, struct txn *t)
     json_t *dep = working_instance(c, t, false), *vis = NULL, *ids = NULL;
     struct lc_start s = {"scale", NULL};
     const json_t *vdu;
+    const char *vdu_id;
     struct vnfd_scaling sc;
     unsigned next;
 
     if (!dep)
         return;
-    vdu = vnfd_vdu(json_object_get(dep, "_descriptor"), aspect);
+    vdu = vnfd_aspect_vdu(json_object_get(dep, "_descriptor"), aspect);
     if (!vdu) {
         result_fail(&t->res, 400, "invalid-value", "field", "aspectId",
-                    "aspectId: the VNF has no scaling aspect '%s' (aspects are its VDUs)", aspect);
+                    "aspectId: the VNF has no scaling aspect '%s' (docs/SOL003.md)", aspect);
         goto out;
     }
+    vdu_id = doc_str(vdu, "id");
     vnfd_vdu_scaling(vdu, &sc);
-    vis = svc_vdu_vis(c, t->args[0], aspect, &next);
+    vis = svc_vdu_vis(c, t->args[0], vdu_id, &next);
     cur = (long long)json_array_size(vis);
     level = (long long)sol_scale_level((unsigned)cur, &sc) + (out ? steps : -steps);
     if (level < 0 || level > (long long)sol_max_scale_level(&sc) ||
@@ -512,11 +514,11 @@ void svc_sol_scale(struct core *c, struct txn *t)
     }
     if (!ids)
         goto out;
-    json_object_set_new(json_object_get(dep, "instances"), aspect, json_integer(target));
+    json_object_set_new(json_object_get(dep, "instances"), vdu_id, json_integer(target));
     doc_set_str(dep, "status", dep_status_name(DEP_SCALING));
     s.plan = out ? "scale_out" : "scale_in";
     s.vis = ids;
-    s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", aspect, "from", (json_int_t)cur, "to",
+    s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", vdu_id, "from", (json_int_t)cur, "to",
                          (json_int_t)target, "aspect", aspect, "steps", (json_int_t)steps);
     start_task(c, t, dep, &s);
 out:
@@ -585,7 +587,7 @@ static json_t *scale_info_target(struct core *c, struct txn *t, const json_t *vn
     json_array_foreach(json_object_get(t->body, "scaleInfo"), i, si)
     {
         const char *aspect = jv_str(si, "aspectId", "");
-        const json_t *vdu = vnfd_vdu(vnfd, aspect);
+        const json_t *vdu = vnfd_aspect_vdu(vnfd, aspect);
         long long level = jv_int(si, "scaleLevel", 0);
         struct vnfd_scaling sc;
         char field[64];
@@ -606,7 +608,8 @@ static json_t *scale_info_target(struct core *c, struct txn *t, const json_t *vn
             json_decref(want);
             return NULL;
         }
-        json_object_set_new(want, aspect, json_integer(sol_level_instances((unsigned)level, &sc)));
+        json_object_set_new(want, doc_str(vdu, "id"),
+                            json_integer(sol_level_instances((unsigned)level, &sc)));
     }
     return want;
 }

@@ -199,10 +199,10 @@ static void scale_status(const json_t *dep, const json_t *vis, json_t *info)
         {
             n += strcmp(jv_str(vi, "vdu", ""), doc_str(vdu, "id")) == 0;
         }
-        json_array_append_new(status, json_pack("{s:s, s:s, s:i}", "aspectId", doc_str(vdu, "id"),
+        json_array_append_new(status, json_pack("{s:s, s:s, s:i}", "aspectId", vnfd_vdu_aspect(vdu),
                                                 "vnfdId", jv_str(dep, "vnfd", ""), "scaleLevel",
                                                 sol_scale_level(n, &s)));
-        json_array_append_new(max, json_pack("{s:s, s:s, s:i}", "aspectId", doc_str(vdu, "id"),
+        json_array_append_new(max, json_pack("{s:s, s:s, s:i}", "aspectId", vnfd_vdu_aspect(vdu),
                                              "vnfdId", jv_str(dep, "vnfd", ""), "scaleLevel",
                                              sol_max_scale_level(&s)));
     }
@@ -288,7 +288,7 @@ static json_t *native_params(const json_t *op)
         long long from = jv_int(p, "from", 0), to = jv_int(p, "to", 0);
 
         return json_pack("{s:s, s:s, s:I}", "type", to > from ? "SCALE_OUT" : "SCALE_IN",
-                         "aspectId", jv_str(p, "vdu", ""), "numberOfSteps",
+                         "aspectId", jv_str(p, "aspect", jv_str(p, "vdu", "")), "numberOfSteps",
                          (json_int_t)(to > from ? to - from : from - to));
     }
     return json_deep_copy(p);

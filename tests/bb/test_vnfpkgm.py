@@ -13,7 +13,7 @@ import os
 import unittest
 import zipfile
 
-from vnfm import BUILD, Daemon, DaemonTest, wait_for
+from vnfm import BUILD, SCRATCH, Daemon, DaemonTest, wait_for
 from test_sol003 import Listener
 
 PKGM = "/vnfpkgm/v1"
@@ -68,6 +68,9 @@ def repack(name, change=None, extra=()):
 
 
 class PackageTest(DaemonTest):
+    # the packages' scripts where sandboxed scripts see them (not under /tmp)
+    daemon_args = ("--package-scripts", os.path.join(SCRATCH, "package-scripts-%d" % os.getpid()))
+
     def create(self):
         st, doc, h = self.d.post(PKGM + "/vnf_packages", {})
         self.assertEqual(st, 201, doc)
@@ -89,6 +92,18 @@ class PackageTest(DaemonTest):
 
 
 class TestTacker(PackageTest):
+    def ops_done(self, iid):
+        """Waits until no operation of VNF instance iid runs; none failed."""
+        url = V1 + "/vnf_lcm_op_occs?filter=(eq,vnfInstanceId,%s)" % iid
+
+        def ended():
+            ops = self.d.get(url, headers=H1)[1]
+            return all(o["operationState"] not in ("STARTING", "PROCESSING", "ROLLING_BACK")
+                       for o in ops) and ops
+        ops = wait_for(ended, 60, what="operations of %s ended" % iid)
+        for o in ops:
+            self.assertEqual(o["operationState"], "COMPLETED", o)
+
     def test_lifecycle_with_openstack_client(self):
         d = self.d
         pkg = osc_json(d, "vnf", "package", "create", "--user-data", "owner=nfvo")
@@ -109,17 +124,35 @@ class TestTacker(PackageTest):
         self.assertTrue(vnfd_id, shown)
         listed = osc_json(d, "vnf", "package", "list")
         self.assertEqual([p["Id"] for p in listed], [pid])
-        # SOL003: an instance of the package's VNFD, instantiated and gone again
-        st, inst, _ = d.request("POST", V1 + "/vnf_instances", {"vnfdId": vnfd_id},
-                                headers=H1)
-        self.assertEqual(st, 201, inst)
-        self.assertEqual(inst["vnfdId"], vnfd_id)
+        # SOL003 with the same client: an instance of the package's VNFD,
+        # instantiated, scaled out, healed, terminated and deleted
+        inst = osc_json(d, "vnflcm", "create", vnfd_id, "--name", "web1")
+        iid = inst["ID"]
+        self.assertEqual(inst["VNFD ID"], vnfd_id)
         self.assertEqual(osc_json(d, "vnf", "package", "show", pid)["Usage State"], "IN_USE")
         # in use and enabled: not deleted
         rc, out, err = osc(d, "vnf", "package", "delete", pid)
         self.assertNotEqual(rc, 0)
         self.assertIn("ENABLED", out + err)
-        d.ok("DELETE", "%s/vnf_instances/%s" % (V1, inst["id"]), headers=H1)
+        req = os.path.join(d.dir, "instantiate.json")
+        with open(req, "w") as f:
+            json.dump({"flavourId": "simple"}, f)
+        steps = [("instantiate", iid, req), ("scale", "--type", "SCALE_OUT", "--aspect-id",
+                                             "web_servers", iid), ("heal", iid),
+                 ("terminate", iid)]
+        for step in steps:
+            rc, out, err = osc(d, "vnflcm", *step)
+            self.assertEqual(rc, 0, "%s: %s %s" % (step[0], out, err))
+            self.ops_done(iid)
+            if step[0] == "scale":
+                vnfcs = osc_json(d, "vnflcm", "show", iid)["Instantiated Vnf Info"]["vnfcInfo"]
+                self.assertEqual(len(vnfcs), 2)
+        ops = osc_json(d, "vnflcm", "op", "list")
+        self.assertEqual(sorted(o["Operation"] for o in ops),
+                         ["HEAL", "INSTANTIATE", "SCALE", "TERMINATE"])
+        self.assertEqual({o["Operation State"] for o in ops}, {"COMPLETED"})
+        rc, out, err = osc(d, "vnflcm", "delete", iid)
+        self.assertEqual(rc, 0, out + err)
         upd = osc_json(d, "vnf", "package", "update", "--operational-state", "DISABLED", pid)
         self.assertEqual(upd["Operational State"], "DISABLED")
         # a disabled package's VNFD makes no new instance
@@ -249,7 +282,7 @@ class TestBadPackages(PackageTest):
 
 
 class TestLimits(PackageTest):
-    daemon_args = ("--package-max-mb", "1")
+    daemon_args = PackageTest.daemon_args + ("--package-max-mb", "1")
 
     def test_too_large(self):
         pid = self.create()
