@@ -119,6 +119,12 @@ static const struct opt opts[] = {
     {"sol-page-size", OPT_UINT, O(sol_page_size), "N",
      "entries per page of SOL003/SOL005 lists (SOL013 5.4; default 100; 0: no paging, and a "
      "list longer than 10000 is refused)"},
+    {"vim-connection", OPT_LIST, O(vim_connections), "VIMID=SITE",
+     "an NFVO's VIM connection (its vimId in SOL003 vimConnectionInfo) that is site SITE here "
+     "(repeatable; docs/SOL003.md)"},
+    {"vim-connection-policy", OPT_STR, O(vim_connection_policy), "registered|any",
+     "vimConnectionInfo an NFVO passes: only site names and --vim-connection ids (registered, "
+     "the default), or any id, kept as given (any)"},
     {"package-max-mb", OPT_UINT, O(package_max_mb), "MB",
      "largest VNF package an upload may be (docs/PACKAGES.md; default 1024)"},
     {"package-scripts", OPT_STR, O(package_scripts), "DIR",
@@ -458,6 +464,20 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --script-dir must be an absolute path\n");
         return -1;
     }
+    if (cfg->vim_connection_policy && strcmp(cfg->vim_connection_policy, "registered") != 0 &&
+        strcmp(cfg->vim_connection_policy, "any") != 0) {
+        fprintf(stderr, "vnfmd: --vim-connection-policy is registered or any\n");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_vim_connections; i++) {
+        const char *eq = strchr(cfg->vim_connections[i], '=');
+
+        if (!eq || eq == cfg->vim_connections[i] || !eq[1]) {
+            fprintf(stderr, "vnfmd: --vim-connection %s: expected VIMID=SITE\n",
+                    cfg->vim_connections[i]);
+            return -1;
+        }
+    }
     if (cfg->package_scripts && cfg->package_scripts[0] != '/') {
         fprintf(stderr, "vnfmd: --package-scripts must be an absolute path\n");
         return -1;
@@ -637,5 +657,7 @@ void config_done(struct config *cfg)
     free(cfg->join_token);
     free(cfg->cloud_ca);
     free_list(cfg->package_uris, cfg->n_package_uris);
+    free_list(cfg->vim_connections, cfg->n_vim_connections);
+    free(cfg->vim_connection_policy);
     free(cfg->package_scripts);
 }

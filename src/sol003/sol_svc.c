@@ -317,34 +317,85 @@ static int resolve_params(struct txn *t, const json_t *vnfd, json_t **params)
                        strchr(err.message, ':') ? strchr(err.message, ':') + 2 : err.message);
 }
 
-/* External links cannot be honoured: every VI is on its site's network. */
-static int check_connectivity(struct core *c, struct txn *t, const json_t *dep)
+/* The site of an NFVO's VIM id: the id itself when it names a site, or
+ * its --vim-connection; NULL when neither. */
+static const char *vim_site(const struct config *cfg, const char *vim_id, const char *site)
+{
+    size_t n = strlen(vim_id);
+
+    if (strcmp(vim_id, site) == 0)
+        return site;
+    for (size_t i = 0; i < cfg->n_vim_connections; i++)
+        if (strncmp(cfg->vim_connections[i], vim_id, n) == 0 && cfg->vim_connections[i][n] == '=')
+            return cfg->vim_connections[i] + n + 1;
+    return NULL;
+}
+
+/* One VimConnectionInfo of the request (key: its v1 id or v2 map key):
+ * checked against the policy, kept without its accessInfo (credentials
+ * are never shown back, SOL003 5.5.3.4). */
+static int vim_connection(struct core *c, struct txn *t, const char *key, const json_t *v,
+                          const char *site, json_t *keep)
+{
+    const char *vim_id = jv_str(v, "vimId", site), *mapped = vim_site(c->cfg, vim_id, site);
+    bool any = c->cfg->vim_connection_policy && strcmp(c->cfg->vim_connection_policy, "any") == 0;
+    json_t *entry;
+
+    if (mapped && strcmp(mapped, site) != 0)
+        return result_fail(&t->res, 422, "unprocessable", "field", "vimConnectionInfo",
+                           "vimConnectionInfo: VIM '%s' is site '%s' here, and this VNF "
+                           "instance is at site '%s'",
+                           vim_id, mapped, site);
+    if (!mapped && !any)
+        return result_fail(&t->res, 422, "unprocessable", "field", "vimConnectionInfo",
+                           "vimConnectionInfo: VIM '%s' is not known here: an admin registers "
+                           "it (--vim-connection %s=SITE) or accepts any "
+                           "(--vim-connection-policy any); this VNF instance is at site '%s'",
+                           vim_id, vim_id, site);
+    entry = json_deep_copy(v);
+    json_object_del(entry, "accessInfo");
+    json_object_del(entry, "id");
+    json_object_set_new(entry, "vimId", json_string(vim_id));
+    json_object_set_new(keep, key, entry);
+    return 0;
+}
+
+/* External links cannot be honoured: every VI is on its site's network.
+ * The NFVO's vimConnectionInfo (a v1 array or a v2 map) is checked and
+ * kept in the instance's SOL003 information. */
+static int check_connectivity(struct core *c, struct txn *t, json_t *dep)
 {
     const json_t *vim = json_object_get(t->body, "vimConnectionInfo"), *v;
-    const char *key;
+    const char *key, *site = jv_str(dep, "site", c->cfg->site);
+    json_t *keep = json_object(), *info;
     size_t i;
+    int r = 0;
 
-    (void)c;
     if (json_array_size(json_object_get(t->body, "extVirtualLinks")) ||
         json_array_size(json_object_get(t->body, "extManagedVirtualLinks")))
-        return result_fail(&t->res, 422, "unprocessable", "field", "extVirtualLinks",
-                           "external virtual links are not supported: each VNFC has one "
-                           "interface on its site's network (docs/SOL003.md)");
+        r = result_fail(&t->res, 422, "unprocessable", "field", "extVirtualLinks",
+                        "external virtual links are not supported: each VNFC has one "
+                        "interface on its site's network (docs/SOL003.md)");
     json_array_foreach(json_is_array(vim) ? vim : NULL, i, v)
     {
-        if (strcmp(jv_str(v, "vimId", doc_str(dep, "site")), doc_str(dep, "site")) != 0)
-            return result_fail(&t->res, 422, "unprocessable", "field", "vimConnectionInfo",
-                               "VIM '%s' is not this VNF instance's site '%s'",
-                               jv_str(v, "vimId", ""), doc_str(dep, "site"));
+        if (!r)
+            r = vim_connection(c, t, jv_str(v, "id", jv_str(v, "vimId", site)), v, site, keep);
     }
     json_object_foreach((json_t *)(json_is_object(vim) ? vim : NULL), key, v)
     {
-        if (strcmp(jv_str(v, "vimId", doc_str(dep, "site")), doc_str(dep, "site")) != 0)
-            return result_fail(&t->res, 422, "unprocessable", "field", "vimConnectionInfo",
-                               "VIM '%s' is not this VNF instance's site '%s'",
-                               jv_str(v, "vimId", ""), doc_str(dep, "site"));
+        if (!r)
+            r = vim_connection(c, t, key, v, site, keep);
     }
-    return 0;
+    if (!r && json_object_size(keep)) {
+        info = json_object_get(dep, "sol003");
+        if (!json_is_object(info)) {
+            info = json_object();
+            json_object_set_new(dep, "sol003", info);
+        }
+        json_object_set(info, "vimConnectionInfo", keep);
+    }
+    json_decref(keep);
+    return r;
 }
 
 /* The flavoured descriptor and instance counts of flavour/level. */

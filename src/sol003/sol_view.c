@@ -118,11 +118,28 @@ static bool instantiated(const json_t *dep)
     return dep_status_of(dep) != DEP_NOT_INSTANTIATED;
 }
 
+/* The NFVO's vimConnectionInfo as it gave it (without credentials), else
+ * the instance's site as the one VIM; an array with ids in v1, a map in v2. */
 static json_t *vim_info(const struct sol_ctx *x, const json_t *dep)
 {
-    const char *site = jv_str(dep, "site", "local");
-    json_t *v = json_pack("{s:s, s:s, s:{s:s}}", "vimId", site, "vimType", "VNFM.SITE", "extra",
-                          "site", site);
+    const json_t *given = json_object_get(sol_info(dep), "vimConnectionInfo"), *e;
+    const char *site = jv_str(dep, "site", "local"), *key;
+    json_t *v, *list;
+
+    if (json_object_size(given) && x->ver == 2)
+        return json_deep_copy(given);
+    if (json_object_size(given)) {
+        list = json_array();
+        json_object_foreach((json_t *)given, key, e)
+        {
+            v = json_deep_copy(e);
+            json_object_set_new(v, "id", json_string(key));
+            json_array_append_new(list, v);
+        }
+        return list;
+    }
+    v = json_pack("{s:s, s:s, s:{s:s}}", "vimId", site, "vimType", "VNFM.SITE", "extra", "site",
+                  site);
 
     if (x->ver == 1) { /* v1: an array of VimConnectionInfo with an id */
         json_object_set_new(v, "id", json_string(site));
@@ -258,6 +275,7 @@ json_t *sol_instance(const struct sol_ctx *x, const json_t *dep, const json_t *v
 
     json_object_set(inst, "id", json_object_get(inst, "vnfInstanceId"));
     json_object_del(inst, "vnfInstanceId");
+    json_object_del(inst, "site"); /* the identity's, for occurrences: not a VnfInstance member */
     for (size_t i = 0; i < ARRAY_SIZE(optional); i++)
         if (json_object_get(sol_info(dep), optional[i]))
             json_object_set(inst, optional[i], json_object_get(sol_info(dep), optional[i]));

@@ -711,7 +711,8 @@ class SolListTest(DaemonTest):
     attribute in a selector or a filter refused, pages of --sol-page-size
     with a Link to the next."""
 
-    daemon_args = ("--sol-page-size", "2")
+    daemon_args = ("--sol-page-size", "2", "--vim-connection", "openstack-vim-1=local",
+                   "--vim-connection", "far-vim=elsewhere")
 
     def test_selectors_filters_and_pages(self):
         self.d.onboard(sol_vnfd())
@@ -781,6 +782,30 @@ class SolListTest(DaemonTest):
         # the old tag no longer matches
         self.assertProblem(sol.call("PATCH", "/vnf_instances/" + iid, {"vnfInstanceName": "z"},
                                     headers={"If-Match": tag}), 412)
+
+    def test_nfvo_vim_connections(self):
+        """An NFVO's own VIM ids: registered ones map to a site, others are
+        refused naming the option, credentials never shown (item 8)."""
+        self.d.onboard(sol_vnfd())
+        sol = SolClient(self.d)
+        iid = sol.create(vnfInstanceName="vims")["id"]
+        self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+        vim = {"id": "vim-a", "vimId": "openstack-vim-1",
+               "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3",
+               "accessInfo": {"username": "nfvo", "password": "s3cret-pw"}}
+        for bad, words in ((dict(vim, vimId="unknown-vim"), "--vim-connection unknown-vim=SITE"),
+                           (dict(vim, vimId="far-vim"), "is site 'elsewhere'")):
+            self.assertProblem(sol.call("POST", "/vnf_instances/%s/instantiate" % iid,
+                                        {"flavourId": "default", "vimConnectionInfo": [bad]}),
+                               422, detail=words, field="vimConnectionInfo")
+        sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": [vim]})
+        status, inst, _ = sol.call("GET", "/vnf_instances/" + iid)
+        self.assertEqual(inst["vimConnectionInfo"],
+                         [{"id": "vim-a", "vimId": "openstack-vim-1",
+                           "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3"}])
+        self.assertNotIn("s3cret-pw", json.dumps(inst))
+        self.assertNotIn("site", inst)
+        sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
 
     assertProblem = Sol003Test.assertProblem
 
