@@ -404,7 +404,7 @@ static int parse_query(const char *q, json_t **out, struct result *res)
     *out = NULL;
     if (!qlen)
         return 0;
-    buf = xmalloc(qlen + 1);
+    buf = xmalloc(qlen + 2); /* a last key without '=': its NUL, then its empty value's */
     for (const char *p = q; *p && !r;) {
         size_t len = strcspn(p, "&"), klen = strcspn(p, "=");
         ssize_t kd, vd;
