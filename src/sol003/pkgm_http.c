@@ -14,7 +14,6 @@
 #include "sol003/sol_http.h"
 #include "sol003/sol_list.h"
 #include "util/doc.h"
-#include "util/httpc.h"
 #include "util/ids.h"
 #include "util/mem.h"
 
@@ -26,9 +25,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define BASE_MAX   320
-#define CB_TEST_MS 5000
-#define VNFD_MAX   (4u << 20)
+#define BASE_MAX 320
+#define VNFD_MAX (4u << 20)
 
 /* ---- request schemas (SOL005 9.5.2) ---- */
 
@@ -103,9 +101,7 @@ static void read_vnfd(struct rctx *r);
 static void read_subscriptions(struct rctx *r);
 static void read_subscription(struct rctx *r);
 static int check_modify(const json_t *body, struct jv_error *e);
-static int check_subscription(const json_t *body, struct jv_error *e);
 static void save_upload(struct core *c, struct txn *t);
-static void test_callback(struct core *c, struct txn *t);
 
 #define READ(p, fn, qp)                                         \
     {                                                           \
@@ -145,8 +141,8 @@ static const struct route pkgm_routes[] = {
      .flags = R_BODY,
      .apply = svc_pkgm_subscribe,
      .schema = &subscription_schema,
-     .validate = check_subscription,
-     .before = test_callback},
+     .validate = sol_check_callback,
+     .before = sol_test_callback},
     READ("/subscriptions/{id}", read_subscription, NULL),
     {.method = "DELETE", .pattern = "/subscriptions/{id}", .apply = svc_pkgm_unsubscribe},
 };
@@ -196,23 +192,9 @@ static int check_media(struct rctx *r, const struct route *rt)
                        ct);
 }
 
-static int check_filter(struct rctx *r)
-{
-    const char *f = json_string_value(json_object_get(r->query, "filter"));
-    json_t *empty = json_object();
-    int m = f ? sol_filter_eval(f, empty) : 0;
-
-    json_decref(empty);
-    if (m >= 0)
-        return 0;
-    return result_fail(&r->res, 400, "invalid-value", "field", "filter",
-                       "filter: expected (op,attribute,value...) terms joined by ';', with op "
-                       "one of eq, neq, in, nin, gt, gte, lt, lte, cont, ncont");
-}
-
 static int pkgm_check(struct rctx *r, const struct route *rt)
 {
-    return check_version(r) || check_media(r, rt) || check_filter(r) ? -1 : 0;
+    return check_version(r) || check_media(r, rt) || sol_check_filter(r) ? -1 : 0;
 }
 
 /* The base of links: the Host the client used, else --listen. */
@@ -271,17 +253,6 @@ static int check_modify(const json_t *body, struct jv_error *e)
     return -EINVAL;
 }
 
-static int check_subscription(const json_t *body, struct jv_error *e)
-{
-    const char *url = json_string_value(json_object_get(body, "callbackUri"));
-
-    if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
-        return 0;
-    jv_fail(e, "invalid-value", "callbackUri",
-            "callbackUri: must be an absolute http:// or https:// URI");
-    return -EINVAL;
-}
-
 /* Writes the archive the client sent into the upload directory (on the
  * configuration pool): svc_pkg_upload takes the file over. */
 static void save_upload(struct core *c, struct txn *t)
@@ -321,31 +292,6 @@ static void save_upload(struct core *c, struct txn *t)
         close(fd);
 out:
     free(path);
-}
-
-/* SOL013 5.5.2.3.2: the notification endpoint answers a test GET with 204
- * before the subscription is accepted (on the configuration pool). */
-static void test_callback(struct core *c, struct txn *t)
-{
-    const char *url = json_string_value(json_object_get(t->body, "callbackUri"));
-    const json_t *basic =
-        json_object_get(json_object_get(t->body, "authentication"), "paramsBasic");
-    struct httpc_req rq = {.url = url, .timeout_ms = CB_TEST_MS};
-    struct httpc_resp resp;
-    char why[HTTPC_ERR_MAX];
-
-    (void)c;
-    if (basic) {
-        rq.user = json_string_value(json_object_get(basic, "userName"));
-        rq.password = json_string_value(json_object_get(basic, "password"));
-    }
-    httpc_do(&rq, &resp);
-    httpc_resp_done(&resp);
-    if (resp.status == 204)
-        return;
-    result_fail(&t->res, 422, "unprocessable", "field", "callbackUri",
-                "callbackUri: the notification endpoint did not answer 204 to a test GET (%s)",
-                httpc_outcome(&resp, why, sizeof(why)));
 }
 
 /* ---- reads ---- */

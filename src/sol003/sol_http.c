@@ -231,8 +231,6 @@ static void read_occs(struct rctx *r);
 static void read_occ(struct rctx *r);
 static void read_subscriptions(struct rctx *r);
 static void read_subscription(struct rctx *r);
-static int check_subscription(const json_t *body, struct jv_error *e);
-static void test_callback(struct core *c, struct txn *t);
 
 #define READ(p, fn, qp)                                         \
     {                                                           \
@@ -284,8 +282,8 @@ static const struct route sol_routes[] = {
      .flags = R_BODY,
      .apply = svc_sol_subscribe,
      .schema = &subscription_schema,
-     .validate = check_subscription,
-     .before = test_callback},
+     .validate = sol_check_callback,
+     .before = sol_test_callback},
     READ("/subscriptions/{id}", read_subscription, NULL),
     WRITE("DELETE", "/subscriptions/{id}", 0, svc_sol_unsubscribe, NULL),
 };
@@ -350,7 +348,7 @@ static int check_accept(struct rctx *r)
 }
 
 /* A filter that does not parse is refused even when nothing is listed. */
-static int check_filter(struct rctx *r)
+int sol_check_filter(struct rctx *r)
 {
     const char *f = json_string_value(json_object_get(r->query, "filter"));
     json_t *empty = json_object();
@@ -368,7 +366,7 @@ static int sol_check(struct rctx *r, const struct route *rt)
 {
     if (rt->read != read_versions && check_version(r))
         return -1;
-    return check_accept(r) || check_filter(r) ? -1 : 0;
+    return check_accept(r) || sol_check_filter(r) ? -1 : 0;
 }
 
 /* Where links point: the Host the client used, else --listen. */
@@ -426,7 +424,7 @@ const size_t sol_n_mounts = ARRAY_SIZE(sol_mounts);
 
 /* ---- subscriptions ---- */
 
-static int check_subscription(const json_t *body, struct jv_error *e)
+int sol_check_callback(const json_t *body, struct jv_error *e)
 {
     const char *url = json_string_value(json_object_get(body, "callbackUri"));
 
@@ -443,7 +441,7 @@ static int check_subscription(const json_t *body, struct jv_error *e)
  * tenant's may reach only what --tenant-destinations allows; why a test
  * failed is told in the manager's log, not to the caller (a tenant would
  * learn which ports answer where). */
-static void test_callback(struct core *c, struct txn *t)
+void sol_test_callback(struct core *c, struct txn *t)
 {
     const char *url = json_string_value(json_object_get(t->body, "callbackUri"));
     const json_t *basic =
