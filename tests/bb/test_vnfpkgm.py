@@ -7,13 +7,15 @@ checksum, no VNFD, an unmappable TOSCA node, a zip bomb, a path climbing out,
 a symbolic link) end in ERROR with the reason and nothing of them kept;
 subscribers get the SOL005 notifications."""
 import contextlib
+import http.server
 import io
 import json
 import os
+import threading
 import unittest
 import zipfile
 
-from vnfm import BUILD, SCRATCH, Daemon, DaemonTest, wait_for
+from vnfm import BUILD, SCRATCH, Daemon, DaemonTest, free_port, wait_for
 from test_sol003 import Listener
 
 PKGM = "/vnfpkgm/v1"
@@ -279,6 +281,68 @@ class TestBadPackages(PackageTest):
         self.assertIn("--package-uri", doc["detail"])
         self.assertEqual(d.get("%s/vnf_packages/nope" % PKGM)[0], 404)
         self.assertEqual(d.get(PKGM + "/vnf_packages/" + pid)[1]["onboardingState"], "CREATED")
+
+
+class TestFromUri(PackageTest):
+    """upload_from_uri from a prefix the admin allowed (--package-uri)."""
+
+    port = free_port()
+    daemon_args = PackageTest.daemon_args + (
+        "--package-uri", "http://127.0.0.1:%d/allowed/" % port)
+
+    def test_fetched_and_onboarded(self):
+        data = sample("nginx-lb")
+
+        class Serve(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200 if self.path == "/allowed/nginx-lb.zip" else 404)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Serve)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        pid = self.create()
+        url = "%s/vnf_packages/%s/package_content/upload_from_uri" % (PKGM, pid)
+        base = "http://127.0.0.1:%d/" % self.port
+        st, doc, _ = self.d.post(url, {"addressInformation": base + "other/nginx-lb.zip"})
+        self.assertEqual(st, 422, doc)
+        st, doc, _ = self.d.post(url, {"addressInformation": base + "allowed/missing.zip"})
+        self.assertEqual(st, 202, doc)
+        pkg = self.settled(pid)
+        self.assertEqual(pkg["onboardingState"], "ERROR", pkg)
+        self.assertIn("404", pkg["onboardingFailureDetails"]["detail"])
+        st, doc, _ = self.d.post(url, {"addressInformation": base + "allowed/nginx-lb.zip"})
+        self.assertEqual(st, 202, doc)
+        pkg = self.settled(pid)
+        self.assertEqual(pkg["onboardingState"], "ONBOARDED", pkg)
+        self.assertEqual(pkg["vnfProductName"], "nginx load balancer")
+
+
+class TestCrash(PackageTest):
+    def test_kill9_while_processing(self):
+        """A package the manager was processing when it was killed is
+        processed again at the next start; nothing is lost or half kept."""
+        big = repack("nginx-lb", extra=[(zipfile.ZipInfo("Files/random.bin"),
+                                         os.urandom(48 << 20))])
+        # the random artifact is not in the manifest: give it its checksum
+        pid = self.create()
+        st, doc, _ = self.upload(pid, big)
+        self.assertEqual(st, 202, doc)
+        state = self.d.get("%s/vnf_packages/%s" % (PKGM, pid))[1]["onboardingState"]
+        self.d.kill9()
+        if state != "PROCESSING":
+            self.skipTest("on-boarding ended before the kill (%s)" % state)
+        self.d.restart()
+        pkg = self.settled(pid)
+        self.assertEqual(pkg["onboardingState"], "ONBOARDED", pkg)
+        self.assertIn("PROCESSING at the last stop", self.d.log())
+        self.assertEqual(self.d.get("/v0/vnfds/" + pkg["vnfdId"])[0], 200)
 
 
 class TestLimits(PackageTest):
