@@ -94,19 +94,59 @@ static bool in(const json_t *list, const char *v)
     return false;
 }
 
+/* vnfProductsFromProviders (SOL005 9.5.3.2): one entry whose provider
+ * matches and, when it lists products, one whose name and (listed)
+ * software versions match. */
+static bool product_in(const json_t *providers, const json_t *pkg)
+{
+    const json_t *p, *prod, *ver;
+    size_t i, k, v;
+
+    if (!json_is_array(providers))
+        return true;
+    json_array_foreach(providers, i, p)
+    {
+        const json_t *prods = json_object_get(p, "vnfProducts");
+
+        if (strcmp(jv_str(p, "vnfProvider", ""), jv_str(pkg, "vnfProvider", "")) != 0)
+            continue;
+        if (!json_array_size(prods))
+            return true;
+        json_array_foreach(prods, k, prod)
+        {
+            const json_t *vers = json_object_get(prod, "versions");
+
+            if (strcmp(jv_str(prod, "vnfProductName", ""), jv_str(pkg, "vnfProductName", "")))
+                continue;
+            if (!json_array_size(vers))
+                return true;
+            json_array_foreach(vers, v, ver)
+            {
+                if (!strcmp(jv_str(ver, "vnfSoftwareVersion", ""),
+                            jv_str(pkg, "vnfSoftwareVersion", "")))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* PkgmNotificationsFilter (SOL005 9.5.3.2): every member present must
  * match. */
-static bool wants(const json_t *sub, const json_t *pkg, const char *type)
+static bool wants(struct core *c, const json_t *sub, const json_t *pkg, const char *type)
 {
     const json_t *f = json_object_get(sub, "filter");
     const char *owner = doc_str(sub, "tenant"), *pkg_owner = doc_str(pkg, "tenant");
+    const char *usage = pkg_in_use(c->st, pkg) ? "IN_USE" : "NOT_IN_USE";
 
     if (owner && pkg_owner && strcmp(owner, pkg_owner) != 0)
         return false;
     return in(json_object_get(f, "notificationTypes"), type) &&
            in(json_object_get(f, "vnfPkgId"), doc_str(pkg, "id")) &&
            in(json_object_get(f, "vnfdId"), doc_str(pkg, "vnfdId")) &&
-           in(json_object_get(f, "operationalState"), doc_str(pkg, "operationalState"));
+           in(json_object_get(f, "operationalState"), doc_str(pkg, "operationalState")) &&
+           in(json_object_get(f, "usageState"), usage) &&
+           product_in(json_object_get(f, "vnfProductsFromProviders"), pkg);
 }
 
 static void notify(struct core *c, const json_t *pkg, const char *type, const char *change)
@@ -126,7 +166,7 @@ static void notify(struct core *c, const json_t *pkg, const char *type, const ch
                                .url = jv_str(sub, "callbackUri", "")};
         char obj[64];
 
-        if (!wants(sub, pkg, type))
+        if (!wants(c, sub, pkg, type))
             continue;
         id_uuid(id);
         m.body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:{s:{s:s++}, s:{s:s++}}}", "id", id,

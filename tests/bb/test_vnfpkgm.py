@@ -367,6 +367,23 @@ class TestNotifications(PackageTest):
             st, sub2, _ = d.post(PKGM + "/subscriptions", {"callbackUri": lst.url})
             self.assertEqual(st, 201, sub2)
             d.ok("DELETE", PKGM + "/subscriptions/" + sub2["id"])
+            # filters that this package never passes: nothing for them
+            other = Listener()
+            self.addCleanup(other.close)
+            for f in ({"vnfProductsFromProviders": [{"vnfProvider": "someone else"}]},
+                      {"vnfProductsFromProviders": [{"vnfProvider": "vnfm examples",
+                                                     "vnfProducts": [{"vnfProductName": "x"}]}]},
+                      {"usageState": ["IN_USE"]}):
+                st, doc, _ = d.post(PKGM + "/subscriptions", {"callbackUri": other.url,
+                                                               "filter": f})
+                self.assertEqual(st, 201, doc)
+            st, doc, _ = d.post(PKGM + "/subscriptions", {
+                "callbackUri": other.url, "filter": {"vnfProductsFromProviders": [{
+                    "vnfProvider": "vnfm examples", "vnfProducts": [{
+                        "vnfProductName": "nginx load balancer",
+                        "versions": [{"vnfSoftwareVersion": "1.22"}]}]}],
+                    "notificationTypes": ["VnfPackageOnboardingNotification"]}})
+            self.assertEqual(st, 201, doc)
             pid = self.create()
             self.upload(pid, sample("nginx-lb"))
             self.settled(pid)
@@ -380,6 +397,10 @@ class TestNotifications(PackageTest):
             for n in lst.got:
                 self.assertEqual(n["vnfPkgId"], pid)
                 self.assertEqual(n["subscriptionId"], sub["id"])
+            # of the four filtered subscriptions, only the matching one got one
+            wait_for(lambda: other.got, 30, what="the filtered notification")
+            self.assertEqual([(n["notificationType"], n["subscriptionId"]) for n in other.got],
+                             [("VnfPackageOnboardingNotification", doc["id"])])
         finally:
             lst.close()
 
