@@ -13,10 +13,12 @@ BUILD_PKGS="$BUILD_PKGS libzip-dev libyaml-dev"
 RUN_PKGS_NC="libyuma-base"
 TEST_PKGS_NC="libyang2-tools python3-ncclient"
 RUN_PKGS="iproute2 nginx-light haproxy curl"
+# The distributed store and HA (docs/HA.md); keepalived is the benchmark's yardstick.
+RUN_PKGS="$RUN_PKGS etcd-server"
 TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
 # promtool (Debian ships it in prometheus) checks GET /metrics in the tests;
 # clang builds the libFuzzer targets (make fuzz), xxd shows what they found.
-TEST_PKGS="$TEST_PKGS prometheus clang xxd"
+TEST_PKGS="$TEST_PKGS prometheus clang xxd keepalived"
 
 missing=()
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS $RUN_PKGS_NC $TEST_PKGS_NC; do
@@ -31,7 +33,8 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# nginx and haproxy are sample VNFs, prometheus is there for promtool: not host services.
-for svc in nginx haproxy snmpd prometheus; do
+# nginx and haproxy are sample VNFs, prometheus is there for promtool, etcd and keepalived
+# are started by the tests and benchmarks themselves: not host services.
+for svc in nginx haproxy snmpd prometheus etcd keepalived; do
     pkill -x "$svc" 2>/dev/null || true
 done

@@ -149,7 +149,8 @@ void q_version(struct rctx *r)
     result_ok(&r->res, 200,
               json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "version", VNFM_VERSION, "role",
                         r->c->cfg->role, "site", r->c->cfg->site, "instance", r->c->tag, "started",
-                        time_fmt(r->c->started_ms, started), "schema", store_schema_version()));
+                        time_fmt(r->c->started_ms, started), "schema",
+                        store_schema_version(r->st)));
 }
 
 void q_tenants(struct rctx *r)

@@ -54,6 +54,7 @@ const struct kind_desc store_kinds[STORE_KIND_COUNT] = {
 
 static const struct store_ops *const backends[] = {
     &store_sqlite_ops, /* the default: a file path */
+    &store_etcd_ops,   /* etcd://HOST:PORT[,HOST:PORT...][/PREFIX] */
 };
 
 bool store_kind_indexes(enum store_kind kind, const char *col)
@@ -138,9 +139,14 @@ void store_close(struct store *st)
     free(st);
 }
 
-int store_schema_version(void)
+int store_schema_version(struct store *st)
 {
-    return store_sqlite_ops.schema_version;
+    return st->ops->schema_version;
+}
+
+const char *store_backend_name(struct store *st)
+{
+    return st->ops->name;
 }
 
 int store_disk_version(struct store *st)
@@ -408,6 +414,18 @@ int store_log_query(struct store *st, const struct log_query *q, json_t **out)
 int64_t store_log_last_seq(struct store *st)
 {
     return st->ops->log_last_seq(st->be);
+}
+
+/* ---- fencing ---- */
+
+int store_fence(struct store *st, const char *key, int64_t rev, const char *marker,
+                unsigned timeout_ms)
+{
+    if (st->readonly)
+        return -EROFS;
+    if (!st->ops->fence)
+        return -EOPNOTSUPP;
+    return st->ops->fence(st->be, key, rev, marker, timeout_ms);
 }
 
 /* ---- maintenance ---- */

@@ -12,8 +12,9 @@
  * The event loop owns the only writer; other threads open reader handles
  * (store_open_reader), which see the last committed transaction and never
  * block the writer. The backend is chosen by the location: a file path is
- * SQLite in WAL mode (the embedded default). How backends plug in, and what
- * each guarantees: store_backend.h.
+ * SQLite in WAL mode (the embedded default); etcd://HOST:PORT[,...][/PREFIX]
+ * is etcd, which several managers share (one primary writes, docs/HA.md).
+ * How backends plug in, and what each guarantees: store_backend.h.
  */
 #ifndef VNFM_STORE_H
 #define VNFM_STORE_H
@@ -70,9 +71,12 @@ int store_open(const char *where, bool readonly, struct store **out, char *err, 
  * from any thread while st is in use. */
 int store_open_reader(struct store *st, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
-/* The schema version this build writes, and the one found in the store. */
-int store_schema_version(void);
+/* The schema version this build writes for the store's backend, and the
+ * one found in the store. */
+int store_schema_version(struct store *st);
 int store_disk_version(struct store *st);
+/* "sqlite", "etcd". */
+const char *store_backend_name(struct store *st);
 
 /* Maintenance of a writer's backend (SQLite: checkpoints of its write-ahead
  * log) is its owner's, so that commits never wait for it: after a commit
@@ -82,6 +86,16 @@ int store_disk_version(struct store *st);
  * and is closed only after it has returned. */
 void store_on_maintenance(struct store *st, void (*fn)(void *arg), void *arg);
 int store_maintain(struct store *st);
+
+/* Fencing, for a store that several managers share (etcd): from now on
+ * every commit of the writer st is conditional on key (the leader's key
+ * of leader election) still having create revision rev, so that a primary
+ * that lost its leadership cannot commit (-EPERM); a commit that finds a
+ * record changed under it fails too (-ESTALE). Writes marker (who fenced)
+ * into the store and returns once st reads every commit made before it,
+ * or -ETIMEDOUT after timeout_ms. -EOPNOTSUPP for SQLite. */
+int store_fence(struct store *st, const char *key, int64_t rev, const char *marker,
+                unsigned timeout_ms);
 
 int store_begin(struct store *st);
 int store_commit(struct store *st);

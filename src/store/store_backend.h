@@ -137,11 +137,18 @@ struct store_ops {
      * use, never two at once. Optional. */
     int (*maintain)(void *be);
 
+    /* Makes every later commit of the writer conditional on key having
+     * create revision rev (store_fence), writes marker, and returns once
+     * the writer's reads reflect every commit made before. Optional: only
+     * a backend that several managers share has it. */
+    int (*fence)(void *be, const char *key, int64_t rev, const char *marker, unsigned timeout_ms);
+
     /* The last error of this handle, for logs; never NULL. */
     const char *(*errmsg)(void *be);
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_etcd_ops;
 
 /* ---- the writer's cache (store_cache.c) ---- */
 

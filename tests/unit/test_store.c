@@ -91,7 +91,7 @@ static void migrates_version_1(void **state)
     f->st = NULL;
     if (store_open(old, false, &f->st, err, sizeof(err)))
         fail_msg("%s", err);
-    assert_int_equal(store_disk_version(f->st), store_schema_version());
+    assert_int_equal(store_disk_version(f->st), store_schema_version(f->st));
     assert_int_equal(store_get(f->st, STORE_TOKEN, "t1", &got), 0);
     assert_string_equal(json_string_value(json_object_get(got, "_hash")), "h");
     json_decref(got);
@@ -134,7 +134,7 @@ static void migrates_notifications_to_the_outbox(void **state)
     f->st = NULL;
     if (store_open(old, false, &f->st, err, sizeof(err)))
         fail_msg("%s", err);
-    assert_int_equal(store_disk_version(f->st), store_schema_version());
+    assert_int_equal(store_disk_version(f->st), store_schema_version(f->st));
     assert_int_equal(store_get(f->st, STORE_OUTBOX, "n2", &got), 0);
     assert_string_equal(json_string_value(json_object_get(got, "channel")), "sol003");
     assert_string_equal(json_string_value(json_object_get(got, "key")), "s1");

@@ -1,9 +1,10 @@
 /* The store's contract (src/store/store_backend.h), run against every
- * backend in backends[]: records, lists and their filters and order,
- * counts, meta, the event log, transactions, readers, the writer's cache
- * and maintenance. A new backend is one more entry in that table. What only
- * SQLite does (migrations, its write-ahead log) is in test_store.c. */
+ * backend in backends[] (SQLite, and etcd on a real server): records, lists and their filters and
+ * order, counts, meta, the event log, transactions, readers, the writer's cache and maintenance. A
+ * new backend is one more entry in that table. What only SQLite does (migrations, its write-ahead
+ * log) is in test_store.c. */
 #include "unit.h"
+#include "unit_etcd.h"
 
 #include "store/store.h"
 #include "util/mem.h"
@@ -18,6 +19,8 @@ struct backend {
     const char *name;
     char *(*create)(void);        /* a location for store_open (malloc'd) */
     void (*destroy)(char *where); /* removes the store, frees where */
+    int (*start)(void **state);   /* before its group: starts its server; may be NULL */
+    int (*stop)(void **state);    /* after its group */
 };
 
 static char *sqlite_create(void)
@@ -34,8 +37,38 @@ static void sqlite_destroy(char *where)
     test_rmdir(where);
 }
 
+/* etcd: one real server for the whole run (unit_etcd.h); each test case
+ * gets a key prefix of its own. */
+static struct test_etcd *etcd;
+static unsigned etcd_cases;
+
+static int etcd_start(void **state)
+{
+    (void)state;
+    etcd = test_etcd_start(1);
+    return 0;
+}
+
+static int etcd_stop(void **state)
+{
+    (void)state;
+    test_etcd_stop(etcd);
+    return 0;
+}
+
+static char *etcd_create(void)
+{
+    return xasprintf("etcd://%s/unit/c%u", etcd->endpoints, ++etcd_cases);
+}
+
+static void etcd_destroy(char *where)
+{
+    free(where); /* its keys go with the server */
+}
+
 static const struct backend backends[] = {
-    {"sqlite", sqlite_create, sqlite_destroy},
+    {"sqlite", sqlite_create, sqlite_destroy, NULL, NULL},
+    {"etcd", etcd_create, etcd_destroy, etcd_start, etcd_stop},
 };
 
 static const struct backend *cur; /* the backend the running group tests */
@@ -961,7 +994,7 @@ static void reopened(void **state)
     store_close(f->st);
     assert_int_equal(store_open(f->where, false, &f->st, err, sizeof(err)), 0);
     assert_int_equal(store_open_reader(f->st, &f->rd, err, sizeof(err)), 0);
-    assert_int_equal(store_disk_version(f->rd), store_schema_version());
+    assert_int_equal(store_disk_version(f->rd), store_schema_version(f->rd));
     assert_true(has(f->rd, STORE_DEPLOYMENT, "a"));
     assert_int_equal(store_meta_get(f->rd, "k", &v), 0);
     free(v);
@@ -1025,7 +1058,7 @@ int main(void)
 
     for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
         cur = &backends[i];
-        failed += cmocka_run_group_tests_name(cur->name, tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name(cur->name, tests, cur->start, cur->stop);
     }
     return failed;
 }
