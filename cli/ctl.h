@@ -20,13 +20,24 @@ enum {
 #define MAX_POS  4
 #define MAX_OPTS 64
 
-/* Where the manager is, who we are, and how to print. */
+#define CTL_URLS_MAX 8
+
+/* Where the manager is, who we are, and how to print. The managers of a
+ * cluster are several URLs (VNFM_URL=URL1,URL2; docs/HA.md): requests go to
+ * the one that answered last. */
 struct ctl {
-    const char *url;
+    const char *url; /* the one requests go to now: urls[cur] */
+    char *urls[CTL_URLS_MAX];
+    unsigned n_urls, cur;
     const char *cacert; /* PEM CA certificates of an https:// URL; NULL: the system's */
     char *token;        /* NULL: no Authorization header */
     bool json;          /* -o json */
 };
+
+/* Splits list ("URL1,URL2", trailing '/' ignored) into c's URLs. -1 when
+ * there are more than CTL_URLS_MAX or an empty one. */
+int ctl_set_urls(struct ctl *c, const char *list);
+void ctl_free_urls(struct ctl *c);
 
 /* An option of a command: "--name ARG", or a flag when arg is NULL. */
 struct optspec {

@@ -142,9 +142,10 @@ void help_overview(FILE *out)
         if (c->alias_of)
             fprintf(out, "  %-*svnfmctl %s\n", LIST_WIDTH - 2, c->name, c->alias_of);
     fprintf(out, "\nGlobal options (before or after the command):\n"
-                 "  --url URL          the manager's REST API (env VNFM_URL;\n"
-                 "                     default http://127.0.0.1:8080; https:// when vnfmd\n"
-                 "                     runs with --tls-cert)\n"
+                 "  --url URL[,URL]    the manager's REST API (env VNFM_URL; default\n"
+                 "                     http://127.0.0.1:8080; https:// when vnfmd runs\n"
+                 "                     with --tls-cert); several: the managers of a\n"
+                 "                     cluster, the primary found and followed (docs/HA.md)\n"
                  "  --cacert FILE      the CA (PEM) that signed an https:// manager's\n"
                  "                     certificate (env VNFM_CA; default: the system's CAs)\n"
                  "  --token TOKEN      bearer token (env VNFM_TOKEN)\n"

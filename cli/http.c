@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -19,6 +20,56 @@
 #define CONNECT_TIMEOUT_S 10
 #define STALL_S           45 /* the server comments every 15 s on an idle stream */
 #define RETRY_MAX_MS      2000
+#define FAILOVER_MS       15000 /* how long a cluster may have no primary (docs/HA.md) */
+#define REDIRECTS_MAX     2
+
+int ctl_set_urls(struct ctl *c, const char *list)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    int r = 0;
+
+    for (char *u = strtok_r(copy, ",", &save); u && r == 0; u = strtok_r(NULL, ",", &save)) {
+        size_t n = strlen(u);
+
+        while (n && u[n - 1] == '/')
+            n--;
+        if (c->n_urls == CTL_URLS_MAX || !n)
+            r = -1;
+        else
+            c->urls[c->n_urls++] = xstrndup(u, n);
+    }
+    free(copy);
+    if (!c->n_urls)
+        r = -1;
+    c->url = c->n_urls ? c->urls[0] : list;
+    return r;
+}
+
+void ctl_free_urls(struct ctl *c)
+{
+    for (unsigned i = 0; i < c->n_urls; i++)
+        free(c->urls[i]);
+    c->n_urls = 0;
+}
+
+/* Requests go to URL i from now on. */
+static void use_url(struct ctl *c, unsigned i)
+{
+    c->cur = i % c->n_urls;
+    c->url = c->urls[c->cur];
+}
+
+/* The URL of c's list that location (an answer's Location) is on, or -1. */
+static int url_of(const struct ctl *c, const char *location)
+{
+    for (unsigned i = 0; i < c->n_urls; i++) {
+        size_t n = strlen(c->urls[i]);
+
+        if (strncmp(location, c->urls[i], n) == 0 && (location[n] == '/' || !location[n]))
+            return (int)i;
+    }
+    return -1;
+}
 
 static size_t collect(char *p, size_t size, size_t n, void *arg)
 {
@@ -58,6 +109,13 @@ static CURL *easy(const struct ctl *c, const char *url, struct curl_slist *h, ch
     return curl;
 }
 
+static void pause_ms(uint64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+
+    nanosleep(&ts, NULL);
+}
+
 /* Says why there was no answer; returns the exit status. */
 static int unreachable(const struct ctl *c, CURLcode rc, const char *err)
 {
@@ -74,38 +132,119 @@ static int unreachable(const struct ctl *c, CURLcode rc, const char *err)
     return EXIT_CONNECT;
 }
 
+/* What one request got. */
+struct answer {
+    long status; /* 0: none */
+    CURLcode rc;
+    bool sent;          /* it may have reached the server (no answer after sending) */
+    char location[512]; /* of a 307 or 308 */
+    char err[CURL_ERROR_SIZE];
+};
+
+static size_t header_line(char *p, size_t size, size_t n, void *arg)
+{
+    struct answer *a = arg;
+    size_t len = size * n;
+
+    if (len > 10 && strncasecmp(p, "Location:", 9) == 0) {
+        const char *v = p + 9;
+        size_t vl;
+
+        while (*v == ' ')
+            v++;
+        vl = strcspn(v, "\r\n");
+        snprintf(a->location, sizeof(a->location), "%.*s", (int)vl, v);
+    }
+    return len;
+}
+
+static void http_once(struct ctl *c, const char *method, const char *url, const char *body,
+                      const char *const *extra, struct sbuf *resp, struct answer *a)
+{
+    struct curl_slist *h = headers(c, "Accept: application/json", extra);
+    CURL *curl = easy(c, url, h, a->err);
+    curl_off_t pre = 0;
+
+    if (body) {
+        h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    }
+    resp->len = 0;
+    a->location[0] = '\0';
+    a->status = 0;
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_line);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT_S);
+    a->rc = curl_easy_perform(curl);
+    if (a->rc == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
+    curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    a->sent = a->rc != CURLE_OK && a->rc != CURLE_COULDNT_CONNECT &&
+              a->rc != CURLE_COULDNT_RESOLVE_HOST && pre > 0;
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(h);
+}
+
+/* One request at the current URL, following a standby's redirect to the
+ * primary (307 keeps the method and the body). */
+static void request_at(struct ctl *c, const char *method, const char *path, const char *body,
+                       const char *const *extra, struct sbuf *resp, struct answer *a)
+{
+    char *url = xasprintf("%s%s", c->url, path);
+
+    http_once(c, method, url, body, extra, resp, a);
+    for (int hops = 0;
+         hops < REDIRECTS_MAX && (a->status == 307 || a->status == 308) && a->location[0]; hops++) {
+        int i = url_of(c, a->location);
+
+        free(url);
+        url = xstrdup(a->location);
+        if (i >= 0)
+            use_url(c, (unsigned)i);
+        http_once(c, method, url, body, extra, resp, a);
+    }
+    free(url);
+}
+
+/* Whether to try the next manager: this one is not there (the request never
+ * left), or says it is not the primary (503: nothing was done). A GET may
+ * be asked again whatever happened to it. */
+static bool next_manager(const struct ctl *c, const char *method, const struct answer *a)
+{
+    if (c->n_urls < 2)
+        return false;
+    if (a->status)
+        return a->status == 503;
+    return !a->sent || strcmp(method, "GET") == 0;
+}
+
+/* The managers of a cluster (docs/HA.md): the one that answered last, then
+ * the others in turn, until one answers or FAILOVER_MS have passed. */
 int ctl_http(struct ctl *c, const char *method, const char *path, const json_t *body,
              const char *const *extra, json_t **out)
 {
-    char *url = xasprintf("%s%s", c->url, path), *text = NULL, err[CURL_ERROR_SIZE];
-    struct curl_slist *h = headers(c, "Accept: application/json", extra);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    uint64_t deadline = mono_ms() + FAILOVER_MS;
     struct sbuf resp = SBUF_INIT;
-    CURL *curl = easy(c, url, h, err);
-    long status = 0;
-    CURLcode rc;
+    struct answer a;
 
-    if (body) {
-        text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
+    for (unsigned tries = 1;; tries++) {
+        request_at(c, method, path, text, extra, &resp, &a);
+        if (!next_manager(c, method, &a) || mono_ms() >= deadline)
+            break;
+        use_url(c, c->cur + 1);
+        if (tries % c->n_urls == 0)
+            pause_ms(200); /* a round without a primary: one is being elected */
     }
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT_S);
-    rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        if (out)
-            *out = resp.len ? json_loadb(resp.s, resp.len, 0, NULL) : NULL;
-    }
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(h);
+    if (a.status && out)
+        *out = resp.len ? json_loadb(resp.s, resp.len, 0, NULL) : NULL;
     sbuf_done(&resp);
     free(text);
-    free(url);
-    return rc == CURLE_OK ? (int)status : -unreachable(c, rc, err);
+    return a.status ? (int)a.status : -unreachable(c, a.rc, a.err);
 }
 
 int ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body,
@@ -228,13 +367,6 @@ static CURLcode stream_once(struct ctl *c, const char *query, struct stream *s, 
     return rc;
 }
 
-static void pause_ms(uint64_t ms)
-{
-    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
 /* The server refused the stream: its error document is in s->buf. */
 static int refused(struct stream *s)
 {
@@ -251,33 +383,37 @@ int ctl_follow(struct ctl *c, const char *query, long long timeout_ms, ctl_event
     uint64_t deadline = timeout_ms > 0 ? mono_ms() + (uint64_t)timeout_ms : UINT64_MAX;
     uint64_t retry_ms = 100;
     bool reached = false, lost = false;
+    unsigned unreached = 0;
     char err[CURL_ERROR_SIZE];
     int rc = EXIT_TIMEOUT;
 
     for (;;) {
         CURLcode cc = stream_once(c, query, &s, deadline, err);
+        bool elsewhere = c->n_urls > 1 && (s.status == 503 || s.status == 307 || !s.status);
 
         if (s.done) {
             rc = EXIT_OK;
             break;
         }
-        if (s.status && s.status != 200) {
+        if (s.status && s.status != 200 && !elsewhere) {
             rc = refused(&s);
             break;
         }
-        if (s.status) {
+        if (s.status == 200) {
             reached = true;
             lost = false;
             retry_ms = 100;
         }
         if (mono_ms() >= deadline)
             break;
-        if (!reached) {
-            rc = unreachable(c, cc, err);
+        if (elsewhere) /* a standby, or a manager gone: the stream is the primary's */
+            use_url(c, c->cur + 1);
+        if (!reached && (!elsewhere || ++unreached >= c->n_urls * 8)) {
+            rc = s.status ? refused(&s) : unreachable(c, cc, err);
             break;
         }
-        if (!s.status && !lost) {
-            fprintf(stderr, "vnfmctl: lost the event stream of %s (%s); reconnecting\n", c->url,
+        if (reached && !s.status && !lost) {
+            fprintf(stderr, "vnfmctl: lost the event stream (%s); reconnecting\n",
                     *err ? err : curl_easy_strerror(cc));
             lost = true;
         }

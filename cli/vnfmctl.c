@@ -195,16 +195,6 @@ static int dispatch(struct ctl *c, int argc, char **argv, struct globals *g)
     return rc ? rc : cmd->run(c, &a);
 }
 
-/* How many times ch ends s. */
-static size_t strspn_end(const char *s, char ch)
-{
-    size_t n = strlen(s), k = 0;
-
-    while (k < n && s[n - 1 - k] == ch)
-        k++;
-    return k;
-}
-
 /* Global options before the command; returns the index of the command. */
 static int globals(int argc, char **argv, struct ctl *c, struct globals *g, int *rc)
 {
@@ -226,7 +216,6 @@ int main(int argc, char **argv)
     struct ctl c = {.url = env_url && *env_url ? env_url : DEFAULT_URL,
                     .cacert = env_ca && *env_ca ? env_ca : NULL};
     struct globals g = {0};
-    char *url = NULL;
     int rc = EXIT_OK, first = globals(argc, argv, &c, &g, &rc);
 
     if (rc == EXIT_OK && first == argc) {
@@ -237,13 +226,15 @@ int main(int argc, char **argv)
         rc = g.help || g.version ? EXIT_OK : EXIT_USAGE;
     } else if (rc == EXIT_OK && strcmp(argv[first], "help") == 0) {
         rc = help(argc - first - 1, argv + first + 1);
+    } else if (rc == EXIT_OK && ctl_set_urls(&c, c.url)) {
+        rc = fail_usage(NULL, "--url (VNFM_URL) takes up to %d URLs separated by commas",
+                        CTL_URLS_MAX);
     } else if (rc == EXIT_OK) {
-        c.url = url = xstrndup(c.url, strlen(c.url) - strspn_end(c.url, '/'));
         curl_global_init(CURL_GLOBAL_DEFAULT);
         rc = dispatch(&c, argc - first, argv + first, &g);
         curl_global_cleanup();
     }
     free(c.token);
-    free(url);
+    ctl_free_urls(&c);
     return rc;
 }
