@@ -5,6 +5,7 @@
 #include "netconf/netconf.h"
 #include "core/auth.h"
 #include "core/bus.h"
+#include "core/cluster.h"
 #include "core/config.h"
 #include "core/core.h"
 #include "core/health.h"
@@ -23,8 +24,10 @@
 #include "core/txq.h"
 #include "core/version.h"
 #include "core/wpool.h"
+#include "ha/ha.h"
 #include "monitor/monitor.h"
 #include "policy/executor.h"
+#include "util/etcd.h"
 #include "util/fsutil.h"
 #include "util/httpc.h"
 #include "util/log.h"
@@ -34,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +51,9 @@
 #define BUS_RING      4096
 #define CONF_WORKERS  4
 #define LOOP_STALE_MS 5000 /* a heartbeat older than this: the loop is not running (5010) */
+#define FENCE_WAIT_MS 5000 /* a new primary waits this long for its copy of the store */
+#define EXIT_NO_STORE 69   /* the store cannot be reached (EX_UNAVAILABLE) */
+#define REJOIN_ENV    "VNFM_HA_REJOIN" /* set when a manager that stepped down starts again */
 
 void lc_free_runs(struct core *c);
 
@@ -64,9 +71,19 @@ struct daemon {
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
     struct router *http;
-    bool running; /* start() succeeded: its handles exist */
+    bool running; /* start_front() succeeded: its handles exist */
     int lock_fd;
     unsigned ticks;
+    /* a cluster on a shared store (docs/HA.md) */
+    bool shared;         /* --store etcd://... */
+    bool primary;        /* the primary's parts run (always, alone on SQLite) */
+    bool rejoining;      /* started again after stepping down: waits for the store */
+    bool rejoin;         /* stepped down: start again as a standby once stopped */
+    bool no_store;       /* the store could not be reached at start */
+    struct ha *ha;       /* leader election */
+    uv_async_t ha_async; /* its orders, and a commit the store refused (lost) */
+    bool ha_async_init;
+    atomic_bool lost;
 };
 
 /* The data dir, made absolute, and locked so that two managers never share it. */
@@ -81,6 +98,10 @@ static int prepare_data_dir(struct config *cfg, int *lock_fd)
     }
     free(cfg->data_dir);
     cfg->data_dir = xstrdup(real);
+    /* managers on a shared store may share the data dir (the VIs' own
+     * directories, the admin token): their lease decides who acts */
+    if (config_shared_store(cfg))
+        return 0;
     lock = xasprintf("%s/vnfmd.lock", real);
     *lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     free(lock);
@@ -132,11 +153,15 @@ static int check_script_dir(struct config *cfg)
     return r;
 }
 
-static int load_tag(struct core *c)
+/* The instance tag; made and stored at the first start (write: only a
+ * manager that may write; a standby of a new cluster has none yet). */
+static int load_tag(struct core *c, bool write)
 {
     char *tag = NULL;
     int r = store_meta_get(c->st, "instance_tag", &tag);
 
+    if (r == -ENOENT && !write)
+        return 0;
     if (r == -ENOENT) {
         id_random(c->tag, "", TAG_LEN);
         return store_meta_set(c->st, "instance_tag", c->tag);
@@ -146,6 +171,19 @@ static int load_tag(struct core *c)
     snprintf(c->tag, sizeof(c->tag), "%s", tag);
     free(tag);
     return 0;
+}
+
+/* Writes a new file at path, unless one is there already (-EEXIST). */
+static int create_once(const char *path, const char *text)
+{
+    char *tmp = xasprintf("%s.%d", path, (int)getpid());
+    int r = write_file_atomic(tmp, text, strlen(text), 0600, true);
+
+    if (r == 0 && link(tmp, path) < 0)
+        r = -errno;
+    unlink(tmp);
+    free(tmp);
+    return r;
 }
 
 /* The admin token: --admin-token, or DATA_DIR/admin.token (made once). */
@@ -162,15 +200,44 @@ static int load_admin_token(struct core *c)
     } else {
         token_generate(fresh);
         tok = xasprintf("%s\n", fresh);
-        r = write_file_atomic(path, tok, strlen(tok), 0600, true);
-        tok[strlen(fresh)] = '\0';
+        r = create_once(path, tok);
+        if (r == -EEXIST) { /* another manager sharing the data dir made it first */
+            free(tok);
+            tok = NULL;
+            r = read_file(path, 4096, &tok, NULL);
+            if (r == 0)
+                tok[strcspn(tok, "\r\n")] = '\0';
+        } else {
+            tok[strlen(fresh)] = '\0';
+        }
         if (r)
             log_error("cannot write %s: %s", path, strerror(-r));
     }
-    token_hash(tok, hash);
-    c->admin_hash = xstrdup(hash);
+    if (tok) {
+        token_hash(tok, hash);
+        c->admin_hash = xstrdup(hash);
+    }
     free(tok);
     free(path);
+    return r;
+}
+
+/* All managers of a cluster have one admin token: its hash is in the
+ * store; a manager with another one is refused (write: record it, the
+ * first time). */
+static int check_admin_token(struct core *c, bool write)
+{
+    char *stored = NULL;
+    int r = store_meta_get(c->st, "admin_token_hash", &stored);
+
+    if (r == -ENOENT)
+        return write ? store_meta_set(c->st, "admin_token_hash", c->admin_hash) : 0;
+    if (r == 0 && strcmp(stored, c->admin_hash) != 0) {
+        log_error("this manager's admin token is not its cluster's: give every manager of the "
+                  "cluster the same --admin-token (or admin.token file)");
+        r = -EACCES;
+    }
+    free(stored);
     return r;
 }
 
@@ -181,6 +248,8 @@ static void on_tick(uv_timer_t *t)
 
     __atomic_store_n(&c->beat_ms, mono_ms(), __ATOMIC_RELAXED);
     d->ticks++;
+    if (!d->primary)
+        return;
     if (d->ticks % 5 == 0)
         sites_check_all(c);
     if (d->ticks % 15 == 0)
@@ -225,6 +294,12 @@ static void pool_stall(void *arg, unsigned seconds)
     wpool_stall(((struct pool_svc *)arg)->pool, seconds);
 }
 
+static bool store_alive(void *arg, uint64_t now)
+{
+    (void)now;
+    return !cluster_store_down(arg);
+}
+
 static const struct service netconf_off = {.name = "netconf",
                                            .down_code = HEALTH_NETCONF_DOWN,
                                            .disabled = true,
@@ -254,6 +329,11 @@ static void register_services(struct daemon *d)
                                                     .inject = pool_stall,
                                                     .arg = &d->prov_svc});
     service_register(c->services, &netconf_off);
+    if (c->cluster) /* without its store, the manager cannot do anything */
+        service_register(c->services, &(struct service){.name = "store",
+                                                        .down_code = HEALTH_VNFM_DOWN,
+                                                        .alive = store_alive,
+                                                        .arg = c->cluster});
     /* scripts and notifications: Table 5 has no code for it, so it is shown only */
     service_register(
         c->services,
@@ -300,6 +380,11 @@ static void stop(struct daemon *d)
     fed_free(c);
     lc_free_runs(c);
     lc_unwatch_all(c);
+    /* last: a standby takes over once nothing of this one acts any more */
+    ha_stop(d->ha);
+    d->ha = NULL;
+    if (d->ha_async_init)
+        uv_close((uv_handle_t *)&d->ha_async, NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -348,10 +433,36 @@ static void on_maintenance_due(void *arg)
     wpool_submit(c->conf, &j->w);
 }
 
+/* The store: a file of the data dir, or --store. A manager that stepped
+ * down waits for a shared store that does not answer; at a first start
+ * that is an error. */
+static int open_store(struct daemon *d)
+{
+    struct core *c = &d->core;
+    char *where = d->cfg.store ? xstrdup(d->cfg.store) : xasprintf("%s/vnfm.db", d->cfg.data_dir);
+    char err[512];
+    int r;
+
+    for (unsigned tries = 0;; tries++) {
+        r = store_open(where, false, &c->st, err, sizeof(err));
+        if (r == 0 || !d->rejoining || (r != -ENOTCONN && r != -ETIMEDOUT))
+            break;
+        if (tries == 0)
+            log_warn("store %s: %s; waiting for it", where, err);
+        sleep(1);
+    }
+    if (r) {
+        log_error("cannot open the store %s: %s", where, err);
+        d->no_store = r == -ENOTCONN || r == -ETIMEDOUT;
+    }
+    free(where);
+    return r;
+}
+
+/* What every manager has, primary or standby. */
 static int init_core(struct daemon *d)
 {
     struct core *c = &d->core;
-    char err[256], *db;
     int r;
 
     c->cfg = &d->cfg;
@@ -360,14 +471,15 @@ static int init_core(struct daemon *d)
     c->beat_ms = 0; /* starting: see loop_alive */
     hmap_init(&c->runs);
     hmap_init(&c->vis);
-    db = xasprintf("%s/vnfm.db", d->cfg.data_dir);
-    r = store_open(db, false, &c->st, err, sizeof(err));
-    free(db);
-    if (r) {
-        log_error("%s", err);
+    r = open_store(d);
+    if (r)
         return r;
+    if (d->shared) {
+        c->cluster = cluster_new(d->cfg.ha_url);
+        store_require_fence(c->st); /* a standby writes nothing */
     }
-    if (load_tag(c) || load_admin_token(c))
+    if (load_tag(c, !d->shared) || load_admin_token(c) ||
+        (d->shared && check_admin_token(c, false)))
         return -EIO;
     c->bus = bus_new(BUS_RING);
     bus_set_last(c->bus, store_log_last_seq(c->st));
@@ -384,6 +496,18 @@ static int init_core(struct daemon *d)
     if (fed_init(c))
         return -EINVAL;
     store_on_maintenance(c->st, on_maintenance_due, c);
+    return 0;
+}
+
+/* What only the manager that writes does first: the tag and the admin
+ * token of a new store, the bootstrap records, the sites. */
+static int init_primary(struct daemon *d)
+{
+    struct core *c = &d->core;
+    int r = 0;
+
+    if (d->shared && (load_tag(c, true) || check_admin_token(c, true)))
+        return -EIO;
     core_tx_begin(c);
     r = svc_bootstrap(c);
     if (r == 0)
@@ -399,7 +523,9 @@ static int init_core(struct daemon *d)
     return core_tx_commit(c);
 }
 
-static int start(struct daemon *d)
+/* The primary's work: the journal resumed, VNFs adopted, deliveries and
+ * monitoring. */
+static int start_primary(struct daemon *d)
 {
     struct core *c = &d->core;
     const struct mount *pkgm;
@@ -429,6 +555,16 @@ static int start(struct daemon *d)
     /* The loop has been busy starting, not stalled: its heartbeat starts now
      * (a slow start-up under load answered 5010 at once). */
     __atomic_store_n(&c->beat_ms, mono_ms(), __ATOMIC_RELAXED);
+    d->primary = true;
+    return 0;
+}
+
+/* What answers: health, NETCONF, REST, the loop's heartbeat, signals. */
+static int start_front(struct daemon *d)
+{
+    struct core *c = &d->core;
+    char err[256];
+
     if (health_start(c->health))
         return -EIO;
     if (d->cfg.netconf) { /* before REST: a manager that answers has NETCONF up */
@@ -470,11 +606,141 @@ static int start(struct daemon *d)
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     d->running = true;
     __atomic_store_n(&c->beat_ms, mono_ms(), __ATOMIC_RELAXED);
+    return 0;
+}
+
+static void started_event(struct daemon *d, const char *what)
+{
+    struct core *c = &d->core;
+
     core_event(c, "info", "system", "start",
                json_pack("{s:s, s:s}", "object", "vnfm", "result", "started"),
-               "vnfmd %s started as %s VNFM of site %s, REST API on http://%s:%u", VNFM_VERSION,
+               "vnfmd %s %s as %s VNFM of site %s, REST API on http://%s:%u", VNFM_VERSION, what,
                d->cfg.role, d->cfg.site, d->cfg.listen_host, d->cfg.listen_port);
-    return 0;
+}
+
+/* ---- a cluster on a shared store (ha/ha.h, docs/HA.md) ---- */
+
+/* Stops everything this manager does, and starts it again as a standby:
+ * its in-memory state (operations in flight, timers, watches) may no
+ * longer be the store's, and the next primary resumes from the journal. */
+static void step_down(struct daemon *d, const char *why)
+{
+    if (d->core.stopping)
+        return;
+    log_warn("ha: %s: stopping, to start again as a standby", why);
+    d->rejoin = true;
+    stop(d);
+}
+
+/* The store was fenced on the leader key of revision rev: take over. */
+static void promote(struct daemon *d, const char *key, int64_t rev)
+{
+    struct core *c = &d->core;
+    uint64_t t0 = mono_ms();
+    char *marker;
+    int r;
+
+    if (d->primary || c->stopping)
+        return;
+    marker = xasprintf("{\"url\": \"%s\", \"time\": %lld}", d->cfg.ha_url, (long long)wall_ms());
+    r = store_fence(c->st, key, rev, marker, FENCE_WAIT_MS);
+    free(marker);
+    if (r)
+        log_error("ha: cannot fence the store: %s", store_errmsg(c->st));
+    if (r == 0)
+        r = init_primary(d);
+    if (r == 0)
+        r = start_primary(d);
+    if (r) {
+        step_down(d, "cannot take over");
+        return;
+    }
+    ha_primary(d->ha);
+    started_event(d, "took over");
+    log_info("ha: the primary now (took over in %llu ms)", (unsigned long long)(mono_ms() - t0));
+}
+
+static void on_ha(uv_async_t *a)
+{
+    struct daemon *d = a->data;
+    char key[256];
+    int64_t rev;
+
+    if (atomic_exchange(&d->lost, false)) {
+        step_down(d, "the store refused a commit: another manager is the primary");
+        return;
+    }
+    switch (ha_take_order(d->ha, key, sizeof(key), &rev)) {
+    case HA_PROMOTE:
+        promote(d, key, rev);
+        break;
+    case HA_DEMOTE:
+        step_down(d, "no longer the primary");
+        break;
+    case HA_NONE:
+        break;
+    }
+}
+
+static void wake_loop(void *arg)
+{
+    uv_async_send(&((struct daemon *)arg)->ha_async);
+}
+
+/* A fenced commit refused (on the loop, inside the commit): step down
+ * from the top of the loop. */
+static void on_store_lost(void *arg, int err)
+{
+    struct daemon *d = arg;
+
+    (void)err;
+    atomic_store(&d->lost, true);
+    uv_async_send(&d->ha_async);
+}
+
+/* Joins the cluster as a standby; leader election says when to take over. */
+static int start_ha(struct daemon *d)
+{
+    struct core *c = &d->core;
+    char err[512], *endpoints = NULL, *prefix = NULL, *hb = xstrdup(d->cfg.ha_listen);
+    char *colon = strrchr(hb, ':');
+    struct ha_opts o = {.url = d->cfg.ha_url,
+                        .lease_ms = d->cfg.ha_lease_ms,
+                        .hb_ms = d->cfg.ha_heartbeat_ms,
+                        .dead_ms = d->cfg.ha_dead_ms};
+    int r = etcd_location(d->cfg.store, &endpoints, &prefix, err, sizeof(err));
+
+    if (r == 0 && !colon) {
+        snprintf(err, sizeof(err), "--ha-listen must be HOST:PORT, not %s", hb);
+        r = -EINVAL;
+    }
+    if (r == 0) {
+        *colon = '\0';
+        o = (struct ha_opts){endpoints,
+                             prefix,
+                             d->cfg.ha_url,
+                             hb,
+                             (unsigned)atoi(colon + 1),
+                             d->cfg.ha_lease_ms,
+                             d->cfg.ha_heartbeat_ms,
+                             d->cfg.ha_dead_ms};
+        uv_async_init(c->loop, &d->ha_async, on_ha);
+        d->ha_async.data = d;
+        d->ha_async_init = true;
+        store_on_lost(c->st, on_store_lost, d);
+        d->ha = ha_start(&o, c->st, c->cluster, wake_loop, d, err, sizeof(err));
+        r = d->ha ? 0 : -EIO;
+    }
+    if (r)
+        log_error("ha: %s", err);
+    else
+        log_info("vnfmd %s started as a standby of the cluster on %s, REST API on %s", VNFM_VERSION,
+                 d->cfg.store, d->cfg.ha_url);
+    free(hb);
+    free(endpoints);
+    free(prefix);
+    return r;
 }
 
 static void cleanup(struct daemon *d)
@@ -490,6 +756,7 @@ static void cleanup(struct daemon *d)
     hmap_done(&c->vis);
     bus_free(c->bus);
     store_close(c->st);
+    cluster_free(c->cluster);
     free(c->admin_hash);
     uv_run(&d->loop, UV_RUN_DEFAULT); /* close callbacks */
     uv_loop_close(&d->loop);
@@ -544,6 +811,34 @@ static void raise_fd_limit(const struct config *cfg)
                  (unsigned long long)rl.rlim_cur, cfg->http_max_conns, (unsigned long long)want);
 }
 
+/* A manager that stepped down starts again, as a standby, in the same
+ * process (the same pid: its VNFs' watches are found again). */
+static void rejoin(char **argv)
+{
+    setenv(REJOIN_ENV, "1", 1);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "vnfmd: cannot start again as a standby: %s\n", strerror(errno));
+}
+
+/* SQLite: the manager writes from the start. A shared store: it starts as
+ * a standby, and leader election says when to take over. */
+static int start(struct daemon *d)
+{
+    int r = init_core(d);
+
+    if (r == 0 && !d->shared)
+        r = init_primary(d);
+    if (r == 0 && !d->shared)
+        r = start_primary(d);
+    if (r == 0)
+        r = start_front(d);
+    if (r == 0 && !d->shared)
+        started_event(d, "started");
+    if (r == 0 && d->shared)
+        r = start_ha(d);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon d = {.lock_fd = -1};
@@ -559,6 +854,9 @@ int main(int argc, char **argv)
         config_done(&d.cfg);
         return r;
     }
+    d.shared = config_shared_store(&d.cfg);
+    d.rejoining = getenv(REJOIN_ENV) != NULL;
+    unsetenv(REJOIN_ENV);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit(&d.cfg);
     httpc_global_init();
@@ -568,8 +866,6 @@ int main(int argc, char **argv)
     if (r == 0)
         r = check_script_dir(&d.cfg);
     if (r == 0)
-        r = init_core(&d);
-    if (r == 0)
         r = start(&d);
     if (r == 0) {
         uv_run(&d.loop, UV_RUN_DEFAULT);
@@ -577,5 +873,7 @@ int main(int argc, char **argv)
         stop(&d);
     }
     cleanup(&d);
-    return r ? 1 : 0;
+    if (r == 0 && d.rejoin)
+        rejoin(argv);
+    return r ? (d.no_store ? EXIT_NO_STORE : 1) : 0;
 }

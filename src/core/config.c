@@ -37,6 +37,23 @@ static const struct opt opts[] = {
     {"listen", OPT_LISTEN, 0, "HOST:PORT", "REST API address (default 127.0.0.1:8080)"},
     {"data-dir", OPT_STR, O(data_dir), "DIR",
      "store, VI work dirs and admin.token (default ./var)"},
+    {"store", OPT_STR, O(store), "LOCATION",
+     "where the records are: a file (default DIR/vnfm.db, SQLite) or "
+     "etcd://HOST:PORT[,HOST:PORT...][/PREFIX], shared by the primary and its standbys "
+     "(docs/HA.md)"},
+    {"ha-url", OPT_STR, O(ha_url), "URL",
+     "with etcd: the REST URL the other managers give clients for this one (default "
+     "http://LISTEN)"},
+    {"ha-listen", OPT_STR, O(ha_listen), "HOST:PORT",
+     "with etcd: UDP address of the direct heartbeats (default: the --listen address)"},
+    {"ha-lease-ms", OPT_UINT, O(ha_lease_ms), "MS",
+     "with etcd: TTL of this manager's lease; a primary cut off from etcd this long steps down "
+     "(default 3000)"},
+    {"ha-heartbeat-ms", OPT_UINT, O(ha_heartbeat_ms), "MS",
+     "with etcd: between two heartbeats of a standby to the primary (default 100)"},
+    {"ha-dead-ms", OPT_UINT, O(ha_dead_ms), "MS",
+     "with etcd: a primary that answers no heartbeat this long (or whose port is closed) is "
+     "taken over at once (default 1000)"},
     {"role", OPT_STR, O(role), "cloud|local",
      "run as cloud VNFM or local (branch) VNFM (default local)"},
     {"site", OPT_STR, O(site), "NAME", "name of this manager's site (default local)"},
@@ -397,6 +414,22 @@ static void set_defaults(struct config *cfg)
         cfg->fed_missed = 3;
     if (!cfg->package_max_mb)
         cfg->package_max_mb = 1024;
+    if (!cfg->ha_lease_ms)
+        cfg->ha_lease_ms = 3000;
+    if (!cfg->ha_heartbeat_ms)
+        cfg->ha_heartbeat_ms = 100;
+    if (!cfg->ha_dead_ms)
+        cfg->ha_dead_ms = 1000;
+    if (!cfg->ha_listen)
+        cfg->ha_listen = xasprintf("%s:%u", cfg->listen_host, cfg->listen_port);
+    if (!cfg->ha_url)
+        cfg->ha_url = xasprintf("%s://%s:%u", cfg->tls_cert ? "https" : "http", cfg->listen_host,
+                                cfg->listen_port);
+}
+
+bool config_shared_store(const struct config *cfg)
+{
+    return cfg->store && strncmp(cfg->store, "etcd://", 7) == 0;
 }
 
 /* "FIRST-LAST": a range without root, nobody (65534) or (uid_t)-1. */
@@ -547,6 +580,18 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --tls-cert and --tls-key go together\n");
         return -1;
     }
+    if (config_shared_store(cfg) && (cfg->ha_lease_ms < 1000 || cfg->ha_heartbeat_ms < 10 ||
+                                     cfg->ha_dead_ms < 2 * cfg->ha_heartbeat_ms)) {
+        fprintf(stderr, "vnfmd: need --ha-lease-ms >= 1000, --ha-heartbeat-ms >= 10 and "
+                        "--ha-dead-ms >= twice --ha-heartbeat-ms\n");
+        return -1;
+    }
+    if (config_shared_store(cfg) && !strcmp(cfg->listen_host, "0.0.0.0") &&
+        !strncmp(cfg->ha_url, "http://0.0.0.0", 14)) {
+        fprintf(stderr, "vnfmd: listening on 0.0.0.0, --ha-url must say where clients reach "
+                        "this manager\n");
+        return -1;
+    }
     if (cfg->admin_token && strlen(cfg->admin_token) < 16) {
         fprintf(stderr, "vnfmd: --admin-token must be at least 16 characters\n");
         return -1;
@@ -633,6 +678,9 @@ int config_parse(struct config *cfg, int argc, char **argv)
 void config_done(struct config *cfg)
 {
     free(cfg->listen_host);
+    free(cfg->store);
+    free(cfg->ha_url);
+    free(cfg->ha_listen);
     free(cfg->data_dir);
     free(cfg->role);
     free(cfg->site);

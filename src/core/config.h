@@ -14,6 +14,11 @@ struct config {
     char *listen_host;
     unsigned listen_port;
     char *data_dir;
+    char *store; /* --store: NULL = DATA_DIR/vnfm.db */
+    /* with a shared store (etcd): leader election and heartbeats (ha/ha.h) */
+    char *ha_url;    /* this manager's REST URL, as the others hand it out */
+    char *ha_listen; /* UDP HOST:PORT of the heartbeats */
+    unsigned ha_lease_ms, ha_heartbeat_ms, ha_dead_ms;
     char *role; /* "cloud" or "local" */
     char *site;
     char *admin_token;
@@ -82,6 +87,8 @@ struct config {
  * printing an error. */
 int config_parse(struct config *cfg, int argc, char **argv);
 void config_done(struct config *cfg);
+/* Whether --store names a store that several managers share (etcd). */
+bool config_shared_store(const struct config *cfg);
 void config_usage(FILE *out);
 
 #endif

@@ -28,6 +28,7 @@ struct wpool;
 struct pool_job;
 struct health;
 struct services;
+struct cluster;
 struct outbox;
 struct lc_observer;
 struct sandbox_base;
@@ -54,6 +55,7 @@ struct core {
     struct bus *bus;
     struct health *health;
     struct services *services; /* what health and fault injection walk (service.h) */
+    struct cluster *cluster;   /* its place in a cluster on a shared store; NULL: alone */
     struct monitor *monitor;
     /* What the lifecycle engine tells (lcm/observe.h). */
     const struct lc_observer *observers[CORE_OBSERVERS_MAX];

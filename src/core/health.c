@@ -1,4 +1,5 @@
 #include "core/health.h"
+#include "core/cluster.h"
 #include "core/core.h"
 #include "core/service.h"
 #include "util/mem.h"
@@ -85,11 +86,13 @@ struct health *health_new(struct core *c)
 }
 
 /* Called with mu held: the worst code of the services (Table 5 lists the
- * worse first), else of the sites' VIMs. */
+ * worse first), else of the HA peer (a manager of the cluster that does
+ * not answer its direct heartbeats) and the sites' VIMs. */
 static int compute(struct health *h, uint64_t now)
 {
     int down = services_check(h->core->services, now);
     bool unreachable = false, no_creds = false;
+    bool peer = h->core->cluster && cluster_peer_down(h->core->cluster);
 
     if (down)
         return down;
@@ -97,6 +100,8 @@ static int compute(struct health *h, uint64_t now)
         unreachable |= strcmp(h->vims[i].state, "unreachable") == 0;
         no_creds |= strcmp(h->vims[i].state, "no-credentials") == 0;
     }
+    if (peer)
+        return unreachable ? HEALTH_HA_AND_VIM_UNREACHABLE : HEALTH_HA_UNREACHABLE;
     if (unreachable)
         return HEALTH_VIM_UNREACHABLE;
     return no_creds ? HEALTH_VIM_NO_CREDENTIALS : HEALTH_OK;
@@ -205,5 +210,7 @@ json_t *health_report(struct health *h, int *code)
     rep = json_pack("{s:i, s:s, s:o, s:o}", "code", *code, "message", health_message(*code),
                     "services", services, "vims", vims);
     pthread_mutex_unlock(&h->mu);
+    if (h->core->cluster)
+        json_object_set_new(rep, "ha", cluster_report(h->core->cluster));
     return rep;
 }

@@ -12,7 +12,7 @@ struct result {
     char *raw;           /* or the body already serialized (owned) */
     const char *ctype;   /* Content-Type of raw; NULL = application/json */
     char *file;          /* or a file sent as it is, of type ctype (owned path) */
-    char location[192];  /* Location header, or empty */
+    char location[512];  /* Location header, or empty */
     char *link;          /* Link header (SOL013 5.4 paging), or NULL (owned) */
     char etag[48];       /* ETag header, or empty */
     const char *allow;   /* Allow header of a 405, or NULL (not owned) */

@@ -1,4 +1,5 @@
 #include "core/txq.h"
+#include "core/cluster.h"
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -161,11 +162,31 @@ uint32_t txq_lock_holder(struct txq *q)
     return atomic_load(&q->lock_session);
 }
 
+/* Whether this manager may write: alone, or the primary of its cluster
+ * (a front end sends writes to the primary before they get here; this is
+ * for those that come while the primary changes). */
+static bool refused_here(struct core *c, struct txn *t)
+{
+    char primary[CLUSTER_URL_MAX];
+
+    if (!c->cluster || cluster_role(c->cluster, primary, sizeof(primary)) == CLUSTER_PRIMARY)
+        return false;
+    result_fail(&t->res, 503, "not-primary", NULL, NULL,
+                "this manager is not the primary of its cluster%s%s; try again there",
+                primary[0] ? ", the primary is " : " (one is being elected)", primary);
+    if (primary[0])
+        json_object_set_new(t->res.body, "primary", json_string(primary));
+    t->complete(t);
+    return true;
+}
+
 /* One request, one transaction. */
 static void run_one(struct txq *q, struct txn *t)
 {
     struct core *c = q->core;
 
+    if (refused_here(c, t))
+        return;
     if (core_tx_begin(c)) {
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "the store is not available");
         t->complete(t);

@@ -15,6 +15,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#define HELD_WAIT_MS 10000 /* open_now: how long a held instance is waited for */
+
 struct sites {
     struct hmap map; /* id -> struct site_rt (the loop's) */
     pthread_mutex_t mu;
@@ -261,11 +263,23 @@ static void site_add_rt(struct core *c, struct site_rt *s)
         health_set_vim(c->health, s->id, state_name(s), s->health_msg);
 }
 
+/* Opens a site's driver before the loop runs (start-up, or a standby taking
+ * over, docs/HA.md). A driver that finds its instance held (-EAGAIN: the
+ * manager of this tag that ran before is still ending, after a takeover or a
+ * restart) is asked again for up to HELD_WAIT_MS: acting on the host's VIs
+ * beside it would be worse than waiting. */
 static void open_now(struct core *c, struct site_rt *s, const json_t *doc)
 {
     struct vim_site vs = vim_site_of(c, s, doc);
     struct vim_err err = {""};
     int r = s->ops->open(&vs, &s->vim, &err);
+
+    for (unsigned waited = 0; r == -EAGAIN && waited < HELD_WAIT_MS; waited += 100) {
+        if (waited == 0)
+            log_warn("site %s: %s; waiting", s->id, err.msg);
+        usleep(100 * 1000);
+        r = s->ops->open(&vs, &s->vim, &err);
+    }
 
     if (r) {
         s->vim = NULL;

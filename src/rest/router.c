@@ -10,6 +10,7 @@
 #include "rest/router_internal.h"
 #include "rest/xml.h"
 #include "core/auth.h"
+#include "core/cluster.h"
 #include "core/wpool.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -857,6 +858,31 @@ static void before_done(struct wjob *w)
         txq_submit(c->txq, q->t);
 }
 
+/* A standby of a cluster (docs/HA.md) takes no write, nor an event stream
+ * (its bus sees no commit): 307 to the primary
+ * (a 307 keeps the method and the body), with the primary's URL in the
+ * body too; 503 while one is being elected. 0 on the primary, or alone. */
+static int not_primary(const struct router *rt, const struct httpd_req *rq, struct result *res)
+{
+    char primary[CLUSTER_URL_MAX];
+    enum cluster_role role;
+
+    if (!rt->c->cluster)
+        return 0;
+    role = cluster_role(rt->c->cluster, primary, sizeof(primary));
+    if (role == CLUSTER_PRIMARY)
+        return 0;
+    if (role == CLUSTER_PROMOTING || !*primary)
+        return result_fail(res, 503, "not-primary", NULL, NULL,
+                           "no primary: one is being elected; try again");
+    result_fail(res, 307, "not-primary", NULL, NULL, "this manager is a standby; the primary is %s",
+                primary);
+    json_object_set_new(res->body, "primary", json_string(primary));
+    snprintf(res->location, sizeof(res->location), "%s%s%s%s", primary, rq->path,
+             rq->query ? "?" : "", rq->query ? rq->query : "");
+    return -1;
+}
+
 static void submit_write(struct router *rt, struct httpd_conn *conn, const struct route *route,
                          struct rctx *r, struct fmt *f)
 {
@@ -868,7 +894,7 @@ static void submit_write(struct router *rt, struct httpd_conn *conn, const struc
     struct rreq *q;
     struct txn *t;
 
-    if ((native && check_write_headers(rq, &r->res)) ||
+    if (not_primary(rt, rq, &r->res) || (native && check_write_headers(rq, &r->res)) ||
         (native &&
          callback_check(rt->c, &r->who, cb = resolve_callback(rt, rq, httpd_header(rq, "Callback")),
                         &r->res)) ||
@@ -1011,7 +1037,8 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
     native_fmt(rq, r.mount, route, &f);
     if (bad || admit(rt, route, &r) ||
         (route->flags & R_STREAM &&
-         (route->stream ? route->stream(&r, conn) : sse_start(rt, conn, &r)))) {
+         (not_primary(rt, rq, &r.res) ||
+          (route->stream ? route->stream(&r, conn) : sse_start(rt, conn, &r))))) {
         respond(conn, &f, &r.res, route ? txid : NULL);
     } else if (route->flags & R_STREAM) {
         ;

@@ -22,6 +22,11 @@ struct store {
     struct dcache dc; /* a writer's parsed records */
     void (*due)(void *arg);
     void *due_arg;
+    void (*lost)(void *arg, int err);
+    void *lost_arg;
+    bool need_fence;         /* store_require_fence: no commit until store_fence() */
+    bool fenced;             /* store_fence() succeeded */
+    const char *refusal;     /* why store.c itself refused the last commit, for errmsg */
     atomic_bool maintaining; /* due() was called; store_maintain() has yet to end */
 };
 
@@ -156,7 +161,7 @@ int store_disk_version(struct store *st)
 
 const char *store_errmsg(struct store *st)
 {
-    return st->ops->errmsg(st->be);
+    return st->refusal ? st->refusal : st->ops->errmsg(st->be);
 }
 
 /* ---- transactions ---- */
@@ -169,11 +174,28 @@ int store_begin(struct store *st)
     return r;
 }
 
+/* A commit refused because the fenced writer may not write any more is
+ * told to the owner. */
+static int committed(struct store *st, int r)
+{
+    if ((r == -EPERM || r == -ESTALE) && st->fenced && st->lost)
+        st->lost(st->lost_arg, r);
+    return r;
+}
+
+static int commit_now(struct store *st, const struct store_batch *b)
+{
+    st->refusal = NULL;
+    if (st->need_fence && !st->fenced) {
+        st->refusal = "this manager is not the primary: its store is not fenced";
+        return -EPERM;
+    }
+    return committed(st, st->ops->commit(st->be, b));
+}
+
 static int commit_batch(void *arg, const struct store_batch *b)
 {
-    struct store *st = arg;
-
-    return st->ops->commit(st->be, b);
+    return commit_now(arg, b);
 }
 
 /* Asks the owner for maintenance when the backend wants some and none is
@@ -243,7 +265,7 @@ static long end_own(struct store *st, bool own, long r)
     if (!own)
         return r;
     if (r >= 0) {
-        int c = st->ops->commit(st->be, &none);
+        int c = commit_now(st, &none);
 
         if (c == 0) {
             maybe_maintain(st);
@@ -421,11 +443,32 @@ int64_t store_log_last_seq(struct store *st)
 int store_fence(struct store *st, const char *key, int64_t rev, const char *marker,
                 unsigned timeout_ms)
 {
+    int r;
+
     if (st->readonly)
         return -EROFS;
     if (!st->ops->fence)
         return -EOPNOTSUPP;
-    return st->ops->fence(st->be, key, rev, marker, timeout_ms);
+    r = st->ops->fence(st->be, key, rev, marker, timeout_ms);
+    st->fenced = r == 0;
+    return r;
+}
+
+void store_require_fence(struct store *st)
+{
+    st->need_fence = true;
+}
+
+void store_unfence(struct store *st)
+{
+    if (st->ops->unfence)
+        st->ops->unfence(st->be);
+}
+
+void store_on_lost(struct store *st, void (*fn)(void *arg, int err), void *arg)
+{
+    st->lost = fn;
+    st->lost_arg = arg;
 }
 
 /* ---- maintenance ---- */

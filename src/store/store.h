@@ -96,6 +96,16 @@ int store_maintain(struct store *st);
  * or -ETIMEDOUT after timeout_ms. -EOPNOTSUPP for SQLite. */
 int store_fence(struct store *st, const char *key, int64_t rev, const char *marker,
                 unsigned timeout_ms);
+/* Commits of the writer st fail with -EPERM until store_fence() has
+ * succeeded: a standby of a cluster writes nothing. */
+void store_require_fence(struct store *st);
+/* Any thread: the fence is lost (leader election found this manager's
+ * lease gone). A fenced commit waits for etcd while it does not answer;
+ * this makes it, and every later one, fail with -EPERM. */
+void store_unfence(struct store *st);
+/* fn(arg, err) runs on the writer's thread when a commit failed because
+ * the writer may not write any more (-EPERM, -ESTALE above). */
+void store_on_lost(struct store *st, void (*fn)(void *arg, int err), void *arg);
 
 int store_begin(struct store *st);
 int store_commit(struct store *st);

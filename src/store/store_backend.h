@@ -142,6 +142,9 @@ struct store_ops {
      * the writer's reads reflect every commit made before. Optional: only
      * a backend that several managers share has it. */
     int (*fence)(void *be, const char *key, int64_t rev, const char *marker, unsigned timeout_ms);
+    /* Any thread: makes a commit that waits for the backend, and every
+     * later one, fail with -EPERM. With fence. */
+    void (*unfence)(void *be);
 
     /* The last error of this handle, for logs; never NULL. */
     const char *(*errmsg)(void *be);

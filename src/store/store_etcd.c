@@ -505,6 +505,8 @@ static int send_txn(struct eh *h, json_t *req)
     for (unsigned attempt = 0;; attempt++) {
         json_t *resp = NULL;
 
+        if (atomic_load(&h->unfenced))
+            return eh_fail(h, -EPERM, "%s", "not the primary any more: its lease is lost");
         r = etcd_call(h->cl, "/v3/kv/txn", req, &resp);
         if (r == 0 && json_is_true(json_object_get(resp, "succeeded")))
             rev = etcd_int(json_object_get(json_object_get(resp, "header"), "revision"));
@@ -513,7 +515,8 @@ static int send_txn(struct eh *h, json_t *req)
         json_decref(resp);
         if (r == -E2BIG)
             return eh_fail(h, r, "%s: raise etcd's --max-txn-ops (docs/HA.md)", etcd_errmsg(h->cl));
-        if ((r != -ETIMEDOUT && r != -ENOTCONN) || mono_ms() >= deadline)
+        /* fenced: the lease decides how long to wait (store_unfence) */
+        if ((r != -ETIMEDOUT && r != -ENOTCONN) || (!h->fence_key && mono_ms() >= deadline))
             break;
     }
     if (r == -ETIMEDOUT || r == -ENOTCONN)
@@ -892,25 +895,6 @@ static struct eh *eh_new(struct ecopy *cp, bool writer)
     return h;
 }
 
-/* "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]" into its endpoints and the
- * prefix of the store's keys ("PREFIX/d/"). */
-static int parse_location(const char *where, char **endpoints, char **prefix, char *err,
-                          size_t errlen)
-{
-    const char *p = where + strlen("etcd://"), *slash = strchr(p, '/');
-    const char *pre = slash && slash[1] ? slash + 1 : DEFAULT_PREFIX;
-
-    if (strspn(pre, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
-            strlen(pre) ||
-        pre[strlen(pre) - 1] == '/') {
-        snprintf(err, errlen, "bad key prefix '%s' in %s (letters, digits, . _ - /)", pre, where);
-        return -EINVAL;
-    }
-    *endpoints = slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(p);
-    *prefix = xasprintf("%s/d/", pre);
-    return 0;
-}
-
 /* A new store gets its schema version; one of a newer build is refused. */
 static int check_version(struct eh *h, char *err, size_t errlen)
 {
@@ -953,10 +937,13 @@ static int ee_open(const char *where, bool readonly, void **be, char *err, size_
     char *endpoints = NULL, *prefix = NULL;
     struct ecopy *cp = NULL;
     struct eh *h;
-    int r = parse_location(where, &endpoints, &prefix, err, errlen);
+    char *data = NULL;
+    int r = etcd_location(where, &endpoints, &prefix, err, errlen);
 
-    if (r == 0)
-        r = ecopy_open(endpoints, prefix, &cp, err, errlen);
+    if (r == 0) {
+        data = xasprintf("%s/d/", prefix);
+        r = ecopy_open(endpoints, data, &cp, err, errlen);
+    }
     if (r)
         goto out;
     h = eh_new(cp, !readonly);
@@ -973,6 +960,7 @@ static int ee_open(const char *where, bool readonly, void **be, char *err, size_
 out:
     free(endpoints);
     free(prefix);
+    free(data);
     return r;
 }
 
@@ -1044,6 +1032,11 @@ out:
     return r;
 }
 
+static void ee_unfence(void *be)
+{
+    atomic_store(&eh_of(be)->unfenced, true);
+}
+
 /* ---- maintenance: compaction of etcd's history ---- */
 
 static bool ee_maintenance_due(void *be)
@@ -1107,5 +1100,6 @@ const struct store_ops store_etcd_ops = {
     .maintenance_due = ee_maintenance_due,
     .maintain = ee_maintain,
     .fence = ee_fence,
+    .unfence = ee_unfence,
     .errmsg = ee_errmsg,
 };

@@ -129,10 +129,11 @@ struct eh {
     /* fencing: commits require key fence_key to have create revision fence_rev */
     char *fence_key;
     int64_t fence_rev;
-    char uid[16];      /* this handle, in transaction markers */
-    uint64_t txn_no;   /* its transactions */
-    char txn_mark[40]; /* the marker of the one being sent */
-    unsigned commits;  /* since the last compaction was asked for */
+    atomic_bool unfenced; /* store_unfence: the fence is lost */
+    char uid[16];         /* this handle, in transaction markers */
+    uint64_t txn_no;      /* its transactions */
+    char txn_mark[40];    /* the marker of the one being sent */
+    unsigned commits;     /* since the last compaction was asked for */
     int64_t compacted;
     struct esnap *snap; /* a reader's open transaction */
     char err[256];

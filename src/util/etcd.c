@@ -110,6 +110,22 @@ char *etcd_prefix_end(const char *prefix)
 
 /* ---- the client ---- */
 
+int etcd_location(const char *where, char **endpoints, char **prefix, char *err, size_t errlen)
+{
+    const char *p = where + (strncmp(where, "etcd://", 7) == 0 ? 7 : 0), *slash = strchr(p, '/');
+    const char *pre = slash && slash[1] ? slash + 1 : "vnfm";
+
+    if (strspn(pre, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
+            strlen(pre) ||
+        pre[strlen(pre) - 1] == '/') {
+        snprintf(err, errlen, "bad key prefix '%s' in %s (letters, digits, . _ - /)", pre, where);
+        return -EINVAL;
+    }
+    *endpoints = slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(p);
+    *prefix = xstrdup(pre);
+    return 0;
+}
+
 int etcd_open(const char *endpoints, unsigned timeout_ms, struct etcd **out, char *err,
               size_t errlen)
 {

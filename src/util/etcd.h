@@ -29,6 +29,11 @@ int etcd_open(const char *endpoints, unsigned timeout_ms, struct etcd **out, cha
 /* Accepts NULL. */
 void etcd_close(struct etcd *e);
 
+/* A store's location "etcd://HOST:PORT[,HOST:PORT...][/PREFIX]" into its
+ * endpoints and the prefix of its keys ("vnfm" when none), both malloc'd.
+ * -EINVAL with err for a prefix of other than letters, digits, . _ - /. */
+int etcd_location(const char *where, char **endpoints, char **prefix, char *err, size_t errlen);
+
 /* POSTs body to path ("/v3/kv/txn") and parses the answer into *out (a new
  * reference). Returns 0 for an answer of 200; -EIO for a refusal by etcd
  * (etcd_errmsg() says why; -E2BIG when it is "too many operations in txn

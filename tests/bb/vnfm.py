@@ -4,6 +4,8 @@ namespaces, veths, cgroups, processes) to prove what a user would see.
 
 Only the Python standard library is used; run with /usr/bin/python3.
 """
+import atexit
+import base64
 import glob
 import http.server
 import json
@@ -144,12 +146,118 @@ class Wan:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
+class Etcd:
+    """A real etcd cluster (Debian's etcd-server) of n members on loopback
+    ports nobody uses, its data in memory (/dev/shm). Members can be killed
+    and started again on their data; nothing outlives the test process."""
+
+    def __init__(self, n=1):
+        self.dir = tempfile.mkdtemp(prefix="vnfm-etcd-", dir="/dev/shm")
+        self.client = [free_port() for _ in range(n)]
+        self.peer = [free_port() for _ in range(n)]
+        self.procs = [None] * n
+        self.endpoints = ",".join("127.0.0.1:%d" % p for p in self.client)
+        for i in range(n):
+            self.run(i)
+        wait_for(self.answers, 20, 0.1, "etcd at " + self.endpoints)
+        atexit.register(self.stop)
+
+    def run(self, i):
+        name, data = "m%d" % i, os.path.join(self.dir, "m%d" % i)
+        cluster = ",".join("m%d=http://127.0.0.1:%d" % (j, p) for j, p in enumerate(self.peer))
+        url, purl = "http://127.0.0.1:%d" % self.client[i], "http://127.0.0.1:%d" % self.peer[i]
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
+        # elections of a few hundred ms: a member killed is a short pause; transactions as
+        # large as the manager's (docs/HA.md)
+        self.procs[i] = subprocess.Popen(
+            ["etcd", "--name", name, "--data-dir", data, "--listen-client-urls", url,
+             "--advertise-client-urls", url, "--listen-peer-urls", purl,
+             "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster,
+             "--initial-cluster-state", "existing" if os.path.exists(data) else "new",
+             "--heartbeat-interval", "50", "--election-timeout", "500", "--max-txn-ops", "10000",
+             "--logger", "zap", "--log-level", "warn"], stdout=log, stderr=log)
+        log.close()
+
+    def kill(self, i):
+        if self.procs[i] and self.procs[i].poll() is None:
+            self.procs[i].kill()
+            self.procs[i].wait()
+
+    def call(self, path, body, endpoint=None, timeout=2.0):
+        return etcd_call(endpoint or self.endpoints.split(",")[0], path, body, timeout)
+
+    def get(self, key):
+        return etcd_get(self.endpoints, key)
+
+    def answers(self):
+        for i, p in enumerate(self.procs):
+            if p and p.poll() is not None and i == 0 and len(self.procs) == 1:
+                raise AssertionError("etcd exited:\n" + slurp(os.path.join(self.dir, "m0.log")))
+        try:
+            self.call("/v3/kv/range", {"key": b64("probe")})
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        for i in range(len(self.procs)):
+            self.kill(i)
+        subprocess.run(["rm", "-rf", self.dir])
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def etcd_call(endpoint, path, body, timeout=2.0):
+    """A call of etcd's JSON gateway at endpoint ("HOST:PORT")."""
+    req = urllib.request.Request("http://%s%s" % (endpoint, path), data=json.dumps(body).encode(),
+                                 method="POST")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read().decode())
+
+
+def etcd_get(endpoints, key):
+    """The value of key (text), or None; from any of endpoints that answers."""
+    for ep in endpoints.split(","):
+        try:
+            kvs = etcd_call(ep, "/v3/kv/range", {"key": b64(key)}).get("kvs", [])
+            return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+        except OSError:
+            continue
+    return None
+
+
+_shared_etcd = None
+
+
+def shared_etcd():
+    """One etcd for every daemon of this process (STORE=etcd)."""
+    global _shared_etcd
+    if _shared_etcd is None:
+        _shared_etcd = Etcd(1)
+    return _shared_etcd
+
+
+def store_location(prefix):
+    """--store for a daemon: SQLite in its data dir (None), or with STORE=etcd a key prefix
+    of its own in this process's etcd, so that every test of a module can run on both."""
+    if os.environ.get("STORE") != "etcd":
+        return None
+    return "etcd://%s/%s" % (shared_etcd().endpoints, prefix)
+
+
 class Daemon:
-    """One vnfmd with its own data dir, port, subnet and instance tag."""
+    """One vnfmd with its own data dir, port, subnet and instance tag; its store is SQLite
+    in the data dir, etcd (store=etcd://...; or STORE=etcd, see store_location), and it
+    may share a data dir and a store with other managers of a cluster (docs/HA.md)."""
 
     def __init__(self, *extra, subnet=None, role="local", site="local", ca=None,
-                 host="127.0.0.1", netns=None):
-        self.dir = tempfile.mkdtemp(prefix="vnfm-bb-")
+                 host="127.0.0.1", netns=None, store=None, data=None, token=None):
+        self.dir = data or tempfile.mkdtemp(prefix="vnfm-bb-")
+        self.shared_dir = data is not None
+        self.store = store or store_location(os.path.basename(self.dir))
+        self.admin_token = token
         # --script-dir: what an admin's descriptor names here runs unsandboxed.
         # Not in the data dir, nor in /tmp: both are hidden from a sandbox.
         os.makedirs(SCRATCH, exist_ok=True)
@@ -172,13 +280,17 @@ class Daemon:
         self.tag = None
 
     def args(self):
+        store = ["--store", self.store] if self.store else []
+        token = ["--admin-token", self.admin_token] if self.admin_token else []
         pre = ["nsenter", "--net=/run/netns/" + self.ns] if self.ns else []
         return pre + [VNFMD, "--data-dir", self.dir, "--listen", "%s:%d" % (self.host, self.port),
                 "--subnet", self.subnet, "--vnf-path", EXAMPLES_BIN, "--role", self.role,
                 "--site", self.site, "--site-vcpu", "8", "--site-memory-mb", "4096",
-                "--script-dir", self.scripts, "--log-level", "debug"] + self.extra
+                "--script-dir", self.scripts, "--log-level", "debug"] + store + token + self.extra
 
-    def start(self):
+    def start(self, primary=True):
+        """Starts vnfmd; on a shared store, waits until it is the primary (primary=False:
+        until it answers, as a standby)."""
         log = open(self.logfile, "ab")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
@@ -190,10 +302,22 @@ class Daemon:
             log = self.log()[-3000:]
             self.abandon()
             raise AssertionError("%s\nvnfmd log:\n%s" % (e, log)) from None
-        with open(os.path.join(self.dir, "admin.token")) as f:
-            self.token = f.read().strip()
+        if self.admin_token:
+            self.token = self.admin_token
+        else:
+            with open(os.path.join(self.dir, "admin.token")) as f:
+                self.token = f.read().strip()
+        if self.store and primary:
+            wait_for(lambda: self.ha_state() == "primary", 20, what="vnfmd primary at " + self.url)
         self.tag = self.get("/v0/version")[1]["instance"]
         return self
+
+    def ha_state(self):
+        """"primary", "promoting" or "standby" on a shared store; None when it does not say."""
+        try:
+            return self.request("GET", "/v0/health", token=None)[1].get("ha", {}).get("state")
+        except OSError:
+            return None
 
     def healthy(self):
         if self.proc.poll() is not None:
@@ -373,15 +497,18 @@ class Daemon:
         self.forget()
 
     def forget(self):
-        """Removes the data dir for good, and so frees this manager's uids."""
+        """Removes the data dir for good (unless shared), and so frees this manager's uids."""
         for uid in self.claims():
             os.unlink(os.path.join(UIDS, str(uid)))
-        subprocess.run(["rm", "-rf", self.dir, self.scripts])
+        subprocess.run(["rm", "-rf", self.scripts] + ([] if self.shared_dir else [self.dir]))
 
     def instance_tag(self):
         """The tag, also of a manager that never answered (it may have claimed uids)."""
         if self.tag:
             return self.tag
+        if self.store:
+            eps, prefix = self.store[len("etcd://"):].split("/", 1)
+            return etcd_get(eps, "%s/d/m/instance_tag" % prefix)
         try:
             con = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.dir, "vnfm.db"), uri=True)
             try:

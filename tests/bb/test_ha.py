@@ -1,0 +1,407 @@
+"""Primary/standby managers on etcd (docs/HA.md): a 3-member etcd on loopback, two managers
+that share it, their data dir and the host's VNFs. Kill -9 of the primary while a client keeps
+writing: a standby takes over and nothing acknowledged is lost; its VNFs are adopted, not
+deployed again. Standbys send writes to the primary; health says who is who. etcd members
+killed, etcd lost and back, etcd out of reach at start, a primary cut off from etcd."""
+import json
+import os
+import random
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from test_deploy import demo
+from vnfm import VNFMCTL, Daemon, Etcd, free_port, http_get, unique_subnet, wait_for
+
+TOKEN = "ha-test-admin-token-0123456789"
+
+
+class Client:
+    """A client that follows the documented rule (docs/HA.md): it knows every manager's URL,
+    talks to the last one that answered, follows a 307 to the primary, and on no answer or a
+    503 tries the next one."""
+
+    def __init__(self, urls):
+        self.urls = list(urls)
+        self.cur = 0
+
+    def request(self, method, path, body=None, deadline=30.0):
+        end = time.time() + deadline
+        while time.time() < end:
+            url = self.urls[self.cur] + path
+            for _ in range(3):  # a redirect or two
+                try:
+                    status, doc, headers = call(method, url, body)
+                except OSError:
+                    break
+                if status == 307:
+                    url = headers["Location"]
+                    continue
+                if status == 503:
+                    break
+                self.cur = next((i for i, u in enumerate(self.urls) if url.startswith(u)),
+                                self.cur)
+                return status, doc
+            self.cur = (self.cur + 1) % len(self.urls)
+            time.sleep(0.02)
+        raise AssertionError("no manager took %s %s within %.0fs" % (method, path, deadline))
+
+
+def call(method, url, body=None, timeout=5.0):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", "Bearer " + TOKEN)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **kw):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=timeout) as r:
+            text = r.read().decode()
+            return r.status, (json.loads(text) if text else None), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        text = e.read().decode()
+        return e.code, (json.loads(text) if text else None), dict(e.headers)
+
+
+class Writer(threading.Thread):
+    """Creates tenants w0, w1, ... one after the other through a Client; remembers those
+    acknowledged (201) and when each was."""
+
+    def __init__(self, urls):
+        super().__init__(daemon=True)
+        self.client = Client(urls)
+        self.acked = []  # (id, time, url index)
+        self.stop = threading.Event()
+        self.error = None
+
+    def run(self):
+        i = 0
+        try:
+            while not self.stop.is_set():
+                tid = "w%d" % i
+                status, doc = self.client.request("POST", "/v0/tenants", {"id": tid})
+                if status == 201:
+                    self.acked.append((tid, time.time(), self.client.cur))
+                elif status != 409:  # 409: it did go through, before an answer was lost
+                    raise AssertionError("POST /v0/tenants %s -> %s %s" % (tid, status, doc))
+                i += 1
+        except Exception as e:  # reported by the test
+            self.error = e
+
+
+class Proxy:
+    """A TCP relay to etcd that can be cut like a network: cut, nothing passes any more
+    and new connections hang; the managers behind it see etcd go silent."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.cut = threading.Event()
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(64)
+        self.socks = []  # every connection, closed with the proxy
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            self.socks.append(c)
+            if self.cut.is_set():
+                continue  # accepted by the kernel, never answered
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                continue
+            self.socks.append(u)
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    def pipe(self, a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                if not self.cut.is_set():
+                    b.sendall(data)
+        except OSError:
+            pass
+        if not self.cut.is_set():
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.srv.close()
+        for s in self.socks:
+            s.close()
+
+
+class HATest(unittest.TestCase):
+    """Two managers, a and b, on one 3-member etcd: a starts first and is the primary."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.etcd = Etcd(3)
+        cls.data = tempfile.mkdtemp(prefix="vnfm-bb-ha-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.etcd.stop()
+        subprocess.run(["rm", "-rf", cls.data])
+
+    def setUp(self):
+        self.store = "etcd://%s/ha%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
+        subnet = unique_subnet()
+        self.a = self.manager(subnet).start()
+        self.b = self.manager(subnet).start(primary=False)
+        self.managers = [self.a, self.b]
+
+    def manager(self, subnet, store=None, extra=()):
+        return Daemon(*extra, subnet=subnet, store=store or self.store, data=self.data,
+                      token=TOKEN)
+
+    def tearDown(self):
+        for m in self.managers:  # the primary undeploys, every one stops cleanly
+            if m.proc and m.proc.poll() is None and m.ha_state() == "primary":
+                m.undeploy_all()
+        for m in self.managers:
+            m.stop() if m.proc and m.proc.poll() is None else None
+            m.check_sanitizers()
+        for m in self.managers:
+            if m.tag:
+                m.purge_host()
+            m.forget()
+
+    def health(self, m):
+        return m.request("GET", "/v0/health", token=None)[1]
+
+    # ---- cases ----
+
+    def test_health_says_who_is_primary(self):
+        ha = self.health(self.a)["ha"]
+        self.assertEqual(ha["state"], "primary")
+        self.assertEqual(ha["primary"], self.a.url)
+        self.assertEqual(ha["store"], "reachable")
+        wait_for(lambda: self.health(self.b)["ha"]["primary"] == self.a.url, 10,
+                 what="b knows the primary")
+        ha = self.health(self.b)
+        self.assertEqual(ha["code"], 2000, ha)
+        self.assertEqual(ha["ha"]["state"], "standby")
+        self.assertEqual(ha["ha"]["primary"], self.a.url)
+        self.assertEqual(ha["ha"]["self"], self.b.url)
+
+    def test_standby_reads_and_sends_writes_to_the_primary(self):
+        self.a.ok("POST", "/v0/tenants", {"id": "acme"}, expect=(201,))
+        wait_for(lambda: self.b.get("/v0/tenants/acme")[0] == 200, 10, what="b's copy")
+        status, doc, headers = call("POST", self.b.url + "/v0/tenants", {"id": "other"})
+        self.assertEqual(status, 307, doc)
+        self.assertEqual(headers["Location"], self.a.url + "/v0/tenants")
+        self.assertEqual(doc["primary"], self.a.url)
+        self.assertEqual(doc["error"], "not-primary")
+        status, doc = Client([self.b.url, self.a.url]).request("POST", "/v0/tenants",
+                                                               {"id": "other"})
+        self.assertEqual(status, 201, doc)
+
+    def test_kill_primary_during_writes_loses_nothing(self):
+        """The standby takes over; every write acknowledged before, during and after is
+        there; the VNF the primary deployed keeps running and is adopted, not deployed
+        again; the killed one comes back as a standby."""
+        self.a.onboard("demo-web")
+        self.a.deploy("web", "demo-web")
+        vi = self.a.deployment("web")["vis"][0]
+        w = Writer([self.a.url, self.b.url])
+        w.start()
+        wait_for(lambda: len(w.acked) >= 20, 30, what="writes acknowledged by a")
+        killed = time.time()
+        self.a.kill9()
+        wait_for(lambda: any(t > killed and u == 1 for _, t, u in w.acked), 30,
+                 what="a write acknowledged by b")
+        first = min(t for _, t, u in w.acked if t > killed and u == 1)
+        n = len(w.acked)
+        wait_for(lambda: len(w.acked) >= n + 20, 30, what="more writes on b")
+        w.stop.set()
+        w.join(30)
+        self.assertIsNone(w.error)
+        print("failover: kill -9 of the primary to the first write b acknowledged: %.3f s"
+              % (first - killed))
+        self.assertEqual(self.b.ha_state(), "primary")
+        have = {t["id"] for t in self.b.get("/v0/tenants")[1]["tenants"]}
+        lost = [tid for tid, _, _ in w.acked if tid not in have]
+        self.assertEqual(lost, [], "acknowledged writes lost")
+        # the VNF: same process, adopted
+        after = self.b.deployment("web")["vis"][0]
+        self.assertEqual(after["state"], "running", after)
+        self.assertEqual(after["pid"], vi["pid"])
+        self.assertIn("adopt", self.b.log())
+        # a again: a standby of b
+        self.a.start(primary=False)
+        wait_for(lambda: self.health(self.a)["ha"]["primary"] == self.b.url, 10,
+                 what="a sees b as the primary")
+        self.assertEqual(self.a.ha_state(), "standby")
+
+    def test_takeover_resumes_an_operation_in_flight(self):
+        """A deploy whose VNF is still starting when the primary dies: the new primary
+        resumes it from the journal (same VI, same process), never deploys it again."""
+        v = demo("demo-slow")
+        v["vdus"][0]["command"] = ["sh", "-c", "sleep 2; exec vnf-demo --listen {{ip}}:8080"]
+        self.a.onboard(v)
+        op = self.a.ok("POST", "/v0/deployments", {"name": "slow", "vnfd": "demo-slow"},
+                       expect=(202,))
+        wait_for(lambda: any(l.get("stage") == "post_deployment" and l["result"] == "started"
+                             for l in self.a.get("/v0/logs?operation=%s&event=stage"
+                                                 % op["id"])[1]["logs"]),
+                 20, 0.01, "post_deployment started")
+        vi = self.a.deployment("slow")["vis"][0]
+        self.a.kill9()
+        wait_for(lambda: self.b.ha_state() == "primary", 10, what="b takes over")
+        done = self.b.wait_op(op["id"])
+        self.assertEqual(done["state"], "completed", done)
+        logs = self.b.get("/v0/logs?operation=%s&event=operation" % op["id"])[1]["logs"]
+        self.assertTrue(any(l["result"] == "resumed" for l in logs), logs)
+        after = self.b.deployment("slow")["vis"]
+        self.assertEqual([x["id"] for x in after], [vi["id"]])
+        self.assertEqual(after[0]["pid"], vi["pid"])
+        self.assertEqual(http_get("http://%s:8080/" % after[0]["ip"])[0], 200)
+
+    def test_standby_gone_is_health_2010_until_its_lease_ends(self):
+        wait_for(lambda: self.health(self.a)["code"] == 2000, 10, what="a healthy")
+        self.b.kill9()
+        wait_for(lambda: self.health(self.a)["code"] == 2010, 10, what="2010 on a")
+        self.assertIn("standby", self.health(self.a)["ha"]["peer"])
+        # etcd lets its lease go: it is no member any more
+        wait_for(lambda: self.health(self.a)["code"] == 2000, 20, what="2000 once b's lease ended")
+
+    def test_vnfmctl_follows_the_primary(self):
+        env = dict(os.environ, VNFM_URL="%s,%s" % (self.b.url, self.a.url), VNFM_TOKEN=TOKEN)
+        r = subprocess.run([VNFMCTL, "tenant", "create", "viactl"], capture_output=True,
+                           text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.a.get("/v0/tenants/viactl")[0], 200)
+        self.a.kill9()
+        # the first URL is now the primary's; the second does not answer
+        env["VNFM_URL"] = "%s,%s" % (self.a.url, self.b.url)
+        r = subprocess.run([VNFMCTL, "tenant", "create", "afterwards"], capture_output=True,
+                           text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.b.get("/v0/tenants/afterwards")[0], 200)
+
+    def test_clean_stop_hands_over_at_once(self):
+        self.a.stop()
+        wait_for(lambda: self.b.ha_state() == "primary", 5, what="b takes over")
+        self.b.ok("POST", "/v0/tenants", {"id": "after"}, expect=(201,))
+
+    def test_etcd_member_killed_no_interruption(self):
+        w = Writer([self.a.url, self.b.url])
+        w.start()
+        wait_for(lambda: len(w.acked) >= 10, 30, what="writes")
+        self.etcd.kill(0)  # the member both managers talk to first
+        try:
+            n = len(w.acked)
+            wait_for(lambda: len(w.acked) >= n + 30, 30, what="writes with a member down")
+            w.stop.set()
+            w.join(30)
+            self.assertIsNone(w.error)
+            self.assertEqual(self.a.ha_state(), "primary")
+            self.assertTrue(all(u == 0 for _, _, u in w.acked), "a write went elsewhere")
+        finally:
+            self.etcd.run(0)
+        wait_for(self.etcd.answers, 20, what="etcd member back")
+
+
+class HAFaultTest(unittest.TestCase):
+    """etcd out of reach: at start, while running, and for the primary alone."""
+
+    def setUp(self):
+        self.etcd = Etcd(1)
+        self.data = tempfile.mkdtemp(prefix="vnfm-bb-ha-")
+        self.managers = []
+
+    def tearDown(self):
+        for m in self.managers:
+            if m.proc and m.proc.poll() is None and m.ha_state() == "primary":
+                m.undeploy_all()
+        for m in self.managers:
+            if not m.proc:
+                continue
+            m.stop() if m.proc.poll() is None else None
+            m.check_sanitizers()
+            if m.tag:
+                m.purge_host()
+            m.forget()
+        self.etcd.stop()
+        subprocess.run(["rm", "-rf", self.data])
+
+    def manager(self, store, subnet=None, extra=()):
+        m = Daemon(*extra, subnet=subnet, store=store, data=self.data, token=TOKEN)
+        self.managers.append(m)
+        return m
+
+    def test_unreachable_at_start(self):
+        m = self.manager("etcd://127.0.0.1:%d/x" % free_port())
+        r = subprocess.run(m.args(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 69, r.stderr)
+        self.assertIn("cannot open the store etcd://127.0.0.1", r.stderr)
+
+    def test_etcd_lost_and_back(self):
+        m = self.manager("etcd://%s/lost" % self.etcd.endpoints).start()
+        m.ok("POST", "/v0/tenants", {"id": "before"}, expect=(201,))
+        self.etcd.kill(0)
+        wait_for(lambda: self.health_code(m) == 5010, 10, what="5010 without etcd")
+        self.assertIn("unreachable", m.request("GET", "/v0/health", token=None)[1]["ha"]["store"])
+        status, doc, _ = m.request("POST", "/v0/tenants", {"id": "lost"})
+        self.assertGreaterEqual(status, 500, doc)
+        self.etcd.run(0)
+        wait_for(lambda: m.ha_state() == "primary" and self.health_code(m) == 2000, 60,
+                 what="primary again once etcd is back")
+        m.ok("POST", "/v0/tenants", {"id": "after"}, expect=(201,))
+        have = {t["id"] for t in m.get("/v0/tenants")[1]["tenants"]}
+        self.assertIn("before", have)
+        self.assertNotIn("lost", have)
+
+    def health_code(self, m):
+        try:
+            return m.request("GET", "/v0/health", token=None)[1]["code"]
+        except OSError:
+            return None
+
+    def test_primary_cut_off_steps_down_within_its_ttl(self):
+        proxy = Proxy(int(self.etcd.endpoints.split(":")[1]))
+        self.addCleanup(proxy.close)
+        subnet = unique_subnet()
+        a = self.manager("etcd://127.0.0.1:%d/cut" % proxy.port, subnet,
+                         ("--ha-lease-ms", "2000")).start()
+        b = self.manager("etcd://%s/cut" % self.etcd.endpoints, subnet).start(primary=False)
+        a.ok("POST", "/v0/tenants", {"id": "before"}, expect=(201,))
+        cut = time.time()
+        proxy.cut.set()
+        # a steps down before its lease of 2 s can run out; b takes over when etcd lets the
+        # lease go (b still hears a's heartbeats: a is alive)
+        wait_for(lambda: "stepping down as the primary" in a.log(), 10, what="a steps down")
+        stepped = time.time() - cut
+        wait_for(lambda: b.ha_state() == "primary", 20, what="b takes over")
+        self.assertLess(stepped, 2.5, "a stepped down %.1f s after the cut" % stepped)
+        b.ok("POST", "/v0/tenants", {"id": "after"}, expect=(201,))
+        proxy.cut.clear()
+        wait_for(lambda: a.ha_state() == "standby", 30, what="a rejoins as a standby")
+
+
+if __name__ == "__main__":
+    unittest.main()
