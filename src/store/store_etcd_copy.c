@@ -19,6 +19,7 @@
 
 #define PAGE        1000 /* keys a load asks for at a time */
 #define BACKOFF_MAX 2000 /* ms between two watches that would not start */
+#define LOAD_TRIES  20   /* loads started over after a compaction (load) */
 
 static const char *const log_fields[ELOG_FIELDS] = {"level",  "category",   "event",     "tenant",
                                                     "object", "deployment", "operation", "vi"};
@@ -392,7 +393,7 @@ static void apply_kv(struct edata *d, const char *prefix, const json_t *kv, bool
 }
 
 /* Loads every key under prefix, page by page at one revision (*rev). */
-static int load(struct etcd *cl, const char *prefix, struct edata *d, int64_t *rev)
+static int load_at_one_revision(struct etcd *cl, const char *prefix, struct edata *d, int64_t *rev)
 {
     char *end = etcd_prefix_end(prefix), *from = xstrdup(prefix);
     size_t from_len = strlen(from);
@@ -433,6 +434,23 @@ static int load(struct etcd *cl, const char *prefix, struct edata *d, int64_t *r
     free(end);
     if (r == 0)
         *rev = at;
+    return r;
+}
+
+/* Reads the whole store at one revision, page by page; starts over
+ * (LOAD_TRIES times) when the primary's maintenance compacted that revision
+ * away meanwhile. */
+static int load(struct etcd *cl, const char *prefix, struct edata *d, int64_t *rev)
+{
+    int r = -ESTALE;
+
+    for (unsigned tries = 0; r == -ESTALE && tries < LOAD_TRIES; tries++) {
+        if (tries) {
+            edata_done(d);
+            edata_init(d);
+        }
+        r = load_at_one_revision(cl, prefix, d, rev);
+    }
     return r;
 }
 

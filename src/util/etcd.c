@@ -229,6 +229,9 @@ static int refusal(struct etcd *e, long status, const char *text)
     /* a member without a leader applied nothing; another one may have one */
     if (strstr(e->err, "no leader"))
         return -ENOTCONN;
+    /* a read at a revision etcd has compacted away since */
+    if (strstr(e->err, "required revision has been compacted"))
+        return -ESTALE;
     return -EIO;
 }
 
