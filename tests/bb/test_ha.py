@@ -74,11 +74,12 @@ def call(method, url, body=None, timeout=5.0):
 
 
 class Writer(threading.Thread):
-    """Creates tenants w0, w1, ... one after the other through a Client; remembers those
-    acknowledged (201) and when each was."""
+    """Creates tenants w0, w1, ... (or what doc makes of each id, at path) one after the
+    other through a Client; remembers those acknowledged (201) and when each was."""
 
-    def __init__(self, urls):
+    def __init__(self, urls, path="/v0/tenants", doc=lambda tid: {"id": tid}):
         super().__init__(daemon=True)
+        self.path, self.doc = path, doc
         self.client = Client(urls)
         self.acked = []  # (id, time, url index)
         self.stop = threading.Event()
@@ -89,11 +90,11 @@ class Writer(threading.Thread):
         try:
             while not self.stop.is_set():
                 tid = "w%d" % i
-                status, doc = self.client.request("POST", "/v0/tenants", {"id": tid})
+                status, doc = self.client.request("POST", self.path, self.doc(tid))
                 if status == 201:
                     self.acked.append((tid, time.time(), self.client.cur))
                 elif status != 409:  # 409: it did go through, before an answer was lost
-                    raise AssertionError("POST /v0/tenants %s -> %s %s" % (tid, status, doc))
+                    raise AssertionError("POST %s %s -> %s %s" % (self.path, tid, status, doc))
                 i += 1
         except Exception as e:  # reported by the test
             self.error = e
@@ -319,7 +320,7 @@ class HATest(unittest.TestCase):
             w.stop.set()
             w.join(30)
             self.assertIsNone(w.error)
-            self.assertEqual(self.a.ha_state(), "primary")
+            self.assertEqual(self.a.ha_state(), "primary", self.a.log()[-3000:])
             self.assertTrue(all(u == 0 for _, _, u in w.acked), "a write went elsewhere")
         finally:
             self.etcd.run(0)
