@@ -167,7 +167,8 @@ static void on_done(void *arg, void *data)
     free(data);
 }
 
-static const struct httpd_ops ops = {on_request, on_refuse, on_resume, on_done};
+static const struct httpd_ops ops = {
+    .request = on_request, .refuse = on_refuse, .resume = on_resume, .done = on_done};
 
 /* Serves until nothing happens; reads what the client is sent. */
 static void settle(struct httpd *h, int fd, struct sbuf *out)

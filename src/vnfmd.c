@@ -528,8 +528,6 @@ static int init_primary(struct daemon *d)
 static int start_primary(struct daemon *d)
 {
     struct core *c = &d->core;
-    const struct mount *pkgm;
-    size_t n_pkgm;
     char err[256];
 
     if (recovery_run(c))
@@ -562,6 +560,8 @@ static int start_primary(struct daemon *d)
 /* What answers: health, NETCONF, REST, the loop's heartbeat, signals. */
 static int start_front(struct daemon *d)
 {
+    const struct mount *pkgm;
+    size_t n_pkgm;
     struct core *c = &d->core;
     char err[256];
 

@@ -183,7 +183,8 @@ static bool fetch_write(void *arg, const char *p, size_t n)
 static int fetch(struct pkg_job *j)
 {
     char *part = xasprintf("%s.part", j->archive), how[128];
-    struct fetch_sink s = {open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), 0, j->max, 0};
+    struct fetch_sink s = {open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), 0, j->max,
+                           0};
     struct httpc_req rq = {.method = "GET",
                            .url = j->uri,
                            .user = j->user,

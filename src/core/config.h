@@ -57,7 +57,7 @@ struct config {
     unsigned outbox_key_max;   /* outbox entries kept per destination (core/outbox.h) */
     unsigned outbox_max;       /* outbox entries kept in all */
     unsigned sol_page_size;    /* SOL003/SOL005 list pages (SOL013 5.4); 0: no paging */
-    char **vim_connections;  /* "VIMID=SITE": an NFVO's VIM ids that are our sites */
+    char **vim_connections;    /* "VIMID=SITE": an NFVO's VIM ids that are our sites */
     size_t n_vim_connections;
     char *vim_connection_policy; /* "registered" (default) or "any" */
     /* VNF packages (docs/PACKAGES.md) */

@@ -33,11 +33,11 @@ enum store_kind {
     STORE_VI,
     STORE_OP,
     STORE_DECISION,
-    STORE_SUBSCRIPTION, /* SOL003 LCCN subscriptions (schema 4) */
-    STORE_OUTBOX,       /* messages not yet delivered, by channel and key (schema 5) */
-    STORE_JOIN_TOKEN,   /* federation: single-use tokens a branch joins with (schema 6) */
-    STORE_MANAGER,      /* federation: the branch managers of the estate (schema 6) */
-    STORE_INSTRUCTION,  /* federation: what the cloud asks a branch manager to do (schema 6) */
+    STORE_SUBSCRIPTION,     /* SOL003 LCCN subscriptions (schema 4) */
+    STORE_OUTBOX,           /* messages not yet delivered, by channel and key (schema 5) */
+    STORE_JOIN_TOKEN,       /* federation: single-use tokens a branch joins with (schema 6) */
+    STORE_MANAGER,          /* federation: the branch managers of the estate (schema 6) */
+    STORE_INSTRUCTION,      /* federation: what the cloud asks a branch manager to do (schema 6) */
     STORE_PACKAGE,          /* VNF packages (SOL005 VnfPkgInfo, docs/PACKAGES.md; schema 7) */
     STORE_PKG_SUBSCRIPTION, /* SOL005 VNF package management subscriptions (schema 7) */
     STORE_KIND_COUNT,

@@ -125,7 +125,8 @@ static void on_done(void *arg, void *data)
     free(data);
 }
 
-static const struct httpd_ops srv_ops = {on_request, on_refuse, on_resume, on_done};
+static const struct httpd_ops srv_ops = {
+    .request = on_request, .refuse = on_refuse, .resume = on_resume, .done = on_done};
 
 static unsigned srv_start(void)
 {
