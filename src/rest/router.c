@@ -221,7 +221,10 @@ static void add_mount(struct router *rt, const struct mount *m)
 {
     struct rnode *base = walk_pattern(rt->root, m->prefix);
 
-    claim(base, base->mount, m);
+    /* a second mount at the same prefix adds routes; the first one's style,
+     * checks and hooks apply to them (fed's /v0 routes under the native) */
+    if (base->mount == &fallback_mount || strcmp(base->mount->prefix, m->prefix) != 0)
+        claim(base, base->mount, m);
     for (size_t i = 0; i < m->n_routes; i++) {
         const struct route *r = &m->routes[i];
         struct rnode *n = walk_pattern(base, r->pattern);
