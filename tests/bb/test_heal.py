@@ -225,7 +225,10 @@ class RestartTest(Heal, DaemonTest):
         self.d.deploy("hr1", "heal-rules")
 
         def probed():
-            s = self.d.get("/v0/deployments/hr1/monitoring")[1]["metrics"]["health"]["vis"]
+            # the monitor reads the deployment from the bus a moment after
+            # the deploy's commit: until then it has no series of it
+            m = self.d.get("/v0/deployments/hr1/monitoring")[1]["metrics"]
+            s = m.get("health", {}).get("vis")
             return s and s[0]["up"]
         for n in (1, 2):
             wait_for(probed, 10, what="a healthy probe")
