@@ -163,7 +163,8 @@ static void notify(struct core *c, const json_t *pkg, const char *type, const ch
         struct outbox_msg m = {.channel = "sol005",
                                .key = doc_str(sub, "id"),
                                .id = id,
-                               .url = jv_str(sub, "callbackUri", "")};
+                               .url = jv_str(sub, "callbackUri", ""),
+                               .by_tenant = doc_str(sub, "tenant") != NULL};
         char obj[64];
 
         if (!wants(c, sub, pkg, type))
