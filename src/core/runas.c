@@ -208,14 +208,17 @@ static const char *const *script_hidden(const struct core *c, const char *v[3])
 int runas_open(struct core *c)
 {
     const char *hidden[3], *step;
-    int r = reconcile(c);
+    int r = reconcile(c), n = 0;
 
     if (r)
         return r;
     if (c->cfg->script_dir && *c->cfg->script_dir)
-        c->program_dirs[0] = xstrdup(c->cfg->script_dir);
-    sandbox_dirs_add(c->program_dirs, c->program_dirs[0] ? 1 : 0, SANDBOX_MAX_PATHS,
-                     c->cfg->vnf_path);
+        c->program_dirs[n++] = xstrdup(c->cfg->script_dir);
+    /* the LCM scripts of VNF packages (catalog/package.c pkg_scripts_root) */
+    c->program_dirs[n++] = c->cfg->package_scripts
+                               ? xstrdup(c->cfg->package_scripts)
+                               : xasprintf("%s-package-scripts", c->cfg->data_dir);
+    sandbox_dirs_add(c->program_dirs, n, SANDBOX_MAX_PATHS, c->cfg->vnf_path);
     c->script_base = sandbox_base_new(script_hidden(c, hidden), &step);
     if (!c->script_base) /* each script then prepares its own: slower, as safe */
         log_warn("tenant scripts: no base mount namespace (%s: %s)", step, strerror(errno));

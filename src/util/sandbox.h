@@ -8,7 +8,8 @@
  * store, its token, every VI's directory) are covered by an empty tmpfs,
  * and the writable ones (the VI's own directory) are bound back in place,
  * writable. A private /tmp hides what the host has there; the read-only
- * directories (the admin's places of programs: --vnf-path, --script-dir)
+ * directories (the admin's places of programs: --vnf-path, --script-dir, the scripts
+ * of VNF packages)
  * that lie under it are bound back in place, read-only. Then the child becomes an unprivileged
  * uid/gid without supplementary groups, with no_new_privs and every capability dropped from every
  * set but those in caps.
