@@ -297,7 +297,9 @@ class Daemon:
         self.proc = subprocess.Popen(self.args(), stdout=log, stderr=log, env=env)
         log.close()
         try:
-            wait_for(self.healthy, 20, what="vnfmd health at " + self.url)
+            # 60 s: a start-up now and then takes more than 20 s with an empty log
+            # (not understood yet; see the closing note of 2026-12-02)
+            wait_for(self.healthy, 60, what="vnfmd health at " + self.url)
         except AssertionError as e:
             log = self.log()[-3000:]
             self.abandon()
