@@ -153,20 +153,6 @@ static const struct route version_routes[] = {
 
 /* ---- the mount ---- */
 
-static int problem(struct rctx *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int problem(struct rctx *r, int status, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return result_fail(&r->res, status, "error", NULL, NULL, "%s", msg);
-}
-
 /* SOL013 4.6: a Version header, when sent, is 1.x or 2.x (Tacker's client
  * sends none). */
 static int check_version(struct rctx *r)
@@ -175,8 +161,8 @@ static int check_version(struct rctx *r)
 
     if (!v || strncmp(v, "2.", 2) == 0 || strncmp(v, "1.", 2) == 0)
         return 0;
-    return problem(r, 406, "Version %s is not supported here; this is interface version %s", v,
-                   PKGM_VERSION);
+    return sol_problem(r, 406, "Version %s is not supported here; this is interface version %s", v,
+                       PKGM_VERSION);
 }
 
 /* An archive comes as application/zip (SOL005 9.4.5.3.3), or as bytes. */
@@ -362,8 +348,8 @@ static json_t *onboarded(struct rctx *r)
     json_t *pkg = visible(r);
 
     if (pkg && strcmp(jv_str(pkg, "onboardingState", ""), PKG_ONBOARDED) != 0) {
-        problem(r, 409, "package %s is %s: its content can be read once it is ONBOARDED",
-                r->args[0], jv_str(pkg, "onboardingState", ""));
+        sol_problem(r, 409, "package %s is %s: its content can be read once it is ONBOARDED",
+                    r->args[0], jv_str(pkg, "onboardingState", ""));
         json_decref(pkg);
         return NULL;
     }
@@ -395,8 +381,9 @@ static void read_vnfd(struct rctx *r)
     if (!pkg)
         return;
     if (accept && !strcasestr(accept, "text/plain") && !strstr(accept, "*/*")) {
-        problem(r, 406, "the VNFD is answered as text/plain (its main service template), not '%s'",
-                accept);
+        sol_problem(r, 406,
+                    "the VNFD is answered as text/plain (its main service template), not '%s'",
+                    accept);
         goto out;
     }
     path = pkg_archive(r->c->cfg, r->args[0]);

@@ -295,10 +295,7 @@ static const struct route version_routes[] = {
 
 /* ---- the mounts ---- */
 
-static int problem(struct rctx *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int problem(struct rctx *r, int status, const char *fmt, ...)
+int sol_problem(struct rctx *r, int status, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -325,15 +322,16 @@ static int check_version(struct rctx *r)
     int n;
 
     if (!v)
-        return ver == 1 ? 0
-                        : problem(r, 400, "the 'Version' header is required (interface version %s)",
-                                  SOL_V2_VERSION);
+        return ver == 1
+                   ? 0
+                   : sol_problem(r, 400, "the 'Version' header is required (interface version %s)",
+                                 SOL_V2_VERSION);
     n = sscanf(v, "%u.%u.%u%63s", &major, &minor, &patch, tail);
     if (n < 3 || (n == 4 && strncmp(tail, "-impl:", 6) != 0))
-        return problem(r, 400, "Version '%s' is not MAJOR.MINOR.PATCH", v);
+        return sol_problem(r, 400, "Version '%s' is not MAJOR.MINOR.PATCH", v);
     if ((int)major != ver || (major == 1 && minor > 3) || (major == 2 && minor > 0))
-        return problem(r, 406, "Version %s is not supported here; this is interface version %s", v,
-                       ver == 1 ? SOL_V1_VERSION : SOL_V2_VERSION);
+        return sol_problem(r, 406, "Version %s is not supported here; this is interface version %s",
+                           v, ver == 1 ? SOL_V1_VERSION : SOL_V2_VERSION);
     return 0;
 }
 
@@ -344,7 +342,7 @@ static int check_accept(struct rctx *r)
 
     if (!a || strcasestr(a, "json") || strstr(a, "*/*") || strcasestr(a, "application/*"))
         return 0;
-    return problem(r, 406, "this API answers application/json, not '%s'", a);
+    return sol_problem(r, 406, "this API answers application/json, not '%s'", a);
 }
 
 /* A filter that does not parse is refused even when nothing is listed. */

@@ -14,6 +14,9 @@ int sol_filter_eval(const char *filter, const json_t *doc);
 /* A request's filter that does not parse: -1 with a 400 in r (even when
  * nothing is listed). */
 int sol_check_filter(struct rctx *r);
+/* Fails r with status and a ProblemDetails-style message (-1). */
+int sol_problem(struct rctx *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A subscription's callbackUri: an absolute http:// or https:// URI. */
 int sol_check_callback(const json_t *body, struct jv_error *e);
 /* SOL013 5.5.2.3.2: the callbackUri (with the BASIC credentials of
