@@ -212,6 +212,10 @@ class HATest(unittest.TestCase):
     def test_standby_reads_and_sends_writes_to_the_primary(self):
         self.a.ok("POST", "/v0/tenants", {"id": "acme"}, expect=(201,))
         wait_for(lambda: self.b.get("/v0/tenants/acme")[0] == 200, 10, what="b's copy")
+        # b's copy of the store and its view of who leads follow two watches:
+        # the copy can be there first (until then b answers 503, electing)
+        wait_for(lambda: self.health(self.b)["ha"]["primary"] == self.a.url, 10,
+                 what="b knows the primary")
         status, doc, headers = call("POST", self.b.url + "/v0/tenants", {"id": "other"})
         self.assertEqual(status, 307, doc)
         self.assertEqual(headers["Location"], self.a.url + "/v0/tenants")
