@@ -247,10 +247,29 @@ def store_location(prefix):
     return "etcd://%s/%s" % (shared_etcd().endpoints, prefix)
 
 
+def _dump_logs_on_failure():
+    """A failing test prints the last lines of the logs of the managers it ran, while
+    they still exist (Python 3.11 reports a failure before tearDown runs): the log of
+    a CI run is often the only trace of a failure seen under load."""
+    def wrap(report):
+        def reported(result, test, err):
+            report(result, test, err)
+            for d in list(Daemon.live):
+                lines = d.log().splitlines()[-40:] if os.path.exists(d.logfile) else []
+                if lines:
+                    result.stream.write("\n-- last lines of %s (%s):\n%s\n" % (
+                        d.logfile, d.url, "\n".join(lines)))
+        return reported
+    unittest.TextTestResult.addFailure = wrap(unittest.TextTestResult.addFailure)
+    unittest.TextTestResult.addError = wrap(unittest.TextTestResult.addError)
+
+
 class Daemon:
     """One vnfmd with its own data dir, port, subnet and instance tag; its store is SQLite
     in the data dir, etcd (store=etcd://...; or STORE=etcd, see store_location), and it
     may share a data dir and a store with other managers of a cluster (docs/HA.md)."""
+
+    live = []  # every manager not forgotten yet
 
     def __init__(self, *extra, subnet=None, role="local", site="local", ca=None,
                  host="127.0.0.1", netns=None, store=None, data=None, token=None):
@@ -278,6 +297,7 @@ class Daemon:
                                    "127.0.0.1" if host == "0.0.0.0" else host, self.port)
         self.logfile = os.path.join(self.dir, "vnfmd.log")
         self.tag = None
+        Daemon.live.append(self)
 
     def args(self):
         store = ["--store", self.store] if self.store else []
@@ -500,6 +520,8 @@ class Daemon:
 
     def forget(self):
         """Removes the data dir for good (unless shared), and so frees this manager's uids."""
+        if self in Daemon.live:
+            Daemon.live.remove(self)
         for uid in self.claims():
             os.unlink(os.path.join(UIDS, str(uid)))
         subprocess.run(["rm", "-rf", self.scripts] + ([] if self.shared_dir else [self.dir]))
@@ -562,6 +584,9 @@ class Daemon:
 def is_slot(name):
     """Warm VI slots of the process VIM are named slot + 6 hex digits."""
     return name.startswith("slot")
+
+
+_dump_logs_on_failure()
 
 
 class DaemonTest(unittest.TestCase):
