@@ -19,6 +19,8 @@ TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
 # promtool (Debian ships it in prometheus) checks GET /metrics in the tests;
 # clang builds the libFuzzer targets (make fuzz), xxd shows what they found.
 TEST_PKGS="$TEST_PKGS prometheus clang xxd keepalived"
+# gdb: the tests print the threads of a manager that does not answer at start.
+TEST_PKGS="$TEST_PKGS gdb"
 
 missing=()
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS $RUN_PKGS_NC $TEST_PKGS_NC; do

@@ -47,6 +47,16 @@ def unique_subnet():
             return net
 
 
+def wait_for_or_none(pred, timeout, interval=0.05):
+    """Polls pred() until it returns a true value, or None after timeout."""
+    try:
+        return wait_for(pred, timeout, interval)
+    except AssertionError as e:
+        if str(e).startswith("timed out"):
+            return None
+        raise
+
+
 def wait_for(pred, timeout=30.0, interval=0.05, what="condition"):
     """Polls pred() until it returns a true value; the test fails on timeout."""
     deadline = time.time() + timeout
@@ -318,8 +328,11 @@ class Daemon:
         log.close()
         try:
             # 60 s: a start-up now and then takes more than 20 s with an empty log
-            # (not understood yet; see the closing note of 2026-12-02)
-            wait_for(self.healthy, 60, what="vnfmd health at " + self.url)
+            # (not understood yet; see the closing note of 2026-12-02). One that
+            # takes 20 s prints where its threads are, to find out.
+            if not wait_for_or_none(self.healthy, 20):
+                self.print_stacks("no answer to /v0/health after 20 s")
+                wait_for(self.healthy, 40, what="vnfmd health at " + self.url)
         except AssertionError as e:
             log = self.log()[-3000:]
             self.abandon()
@@ -333,6 +346,17 @@ class Daemon:
             wait_for(lambda: self.ha_state() == "primary", 20, what="vnfmd primary at " + self.url)
         self.tag = self.get("/v0/version")[1]["instance"]
         return self
+
+    def print_stacks(self, why):
+        """Prints the threads' stacks of this vnfmd (gdb) and its log so far."""
+        gdb = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex",
+                              "thread apply all bt"], capture_output=True, text=True,
+                             timeout=60).stdout if os.path.exists("/usr/bin/gdb") else "(no gdb)"
+        print("\n-- %s: vnfmd %d (%s), its threads:\n%s\n-- its log:\n%s" % (
+            why, self.proc.pid, self.url, "\n".join(
+                l for l in gdb.splitlines()  # each thread's syscall and our frames
+                if l.startswith(("Thread", "#0 ")) or (l.startswith("#") and " src/" in l)),
+            self.log()[-2000:]), flush=True)
 
     def ha_state(self):
         """"primary", "promoting" or "standby" on a shared store; None when it does not say."""
