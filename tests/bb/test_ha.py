@@ -176,8 +176,11 @@ class HATest(unittest.TestCase):
         self.managers = [self.a, self.b]
 
     def manager(self, subnet, store=None, extra=()):
-        return Daemon(*extra, subnet=subnet, store=store or self.store, data=self.data,
-                      token=TOKEN)
+        # a 6 s lease: the primary steps down after 3/4 of it without a renewal,
+        # and with the default 3 s an etcd election after a member is killed
+        # took longer than that under a loaded CI run (docs/HA.md, "Timers")
+        return Daemon("--ha-lease-ms", "6000", *extra, subnet=subnet, store=store or self.store,
+                      data=self.data, token=TOKEN)
 
     def tearDown(self):
         for m in self.managers:  # the primary undeploys, every one stops cleanly

@@ -264,11 +264,13 @@ def _dump_logs_on_failure():
     def wrap(report):
         def reported(result, test, err):
             report(result, test, err)
-            for d in list(Daemon.live):
-                lines = d.log().splitlines()[-40:] if os.path.exists(d.logfile) else []
-                if lines:
-                    result.stream.write("\n-- last lines of %s (%s):\n%s\n" % (
-                        d.logfile, d.url, "\n".join(lines)))
+            for logfile in dict.fromkeys(d.logfile for d in Daemon.live):  # shared dirs once
+                lines = slurp(logfile).splitlines() if os.path.exists(logfile) else []
+                if lines:  # its warnings and errors, then its last lines
+                    bad = [l for l in lines[:-40] if " warn " in l or " error " in l][-20:]
+                    result.stream.write("\n-- %s: warnings before its last lines:\n%s\n"
+                                        "-- its last lines:\n%s\n" % (
+                                            logfile, "\n".join(bad), "\n".join(lines[-40:])))
         return reported
     unittest.TextTestResult.addFailure = wrap(unittest.TextTestResult.addFailure)
     unittest.TextTestResult.addError = wrap(unittest.TextTestResult.addError)
