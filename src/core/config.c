@@ -599,15 +599,21 @@ static int check(struct config *cfg)
     return 0;
 }
 
+#define OPT_VAL_BASE 256
+
 static int parse_args(struct config *cfg, int argc, char **argv, bool quiet)
 {
     struct option lopts[ARRAY_SIZE(opts) + 3];
+    const struct opt *o;
     size_t n = 0;
     int c;
 
+    /* getopt_long gives back each option's index past OPT_VAL_BASE: an index
+     * must not read as '?', 'h' or 'V' (the 64th option did: '?') */
     for (; n < ARRAY_SIZE(opts); n++)
-        lopts[n] = (struct option){
-            opts[n].name, opts[n].type == OPT_BOOL ? no_argument : required_argument, NULL, (int)n};
+        lopts[n] = (struct option){opts[n].name,
+                                   opts[n].type == OPT_BOOL ? no_argument : required_argument,
+                                   NULL, OPT_VAL_BASE + (int)n};
     lopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
     lopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
     lopts[n] = (struct option){NULL, 0, NULL, 0};
@@ -625,10 +631,11 @@ static int parse_args(struct config *cfg, int argc, char **argv, bool quiet)
                 printf("vnfmd %s\n", VNFM_VERSION);
             return 1;
         }
-        if (quiet && opts[c].type == OPT_LIST)
+        o = &opts[c - OPT_VAL_BASE];
+        if (quiet && o->type == OPT_LIST)
             continue; /* appended in the first pass already */
-        if (set_opt(cfg, &opts[c], opts[c].type == OPT_BOOL ? "true" : optarg)) {
-            fprintf(stderr, "vnfmd: invalid value for --%s: '%s'\n", opts[c].name, optarg);
+        if (set_opt(cfg, o, o->type == OPT_BOOL ? "true" : optarg)) {
+            fprintf(stderr, "vnfmd: invalid value for --%s: '%s'\n", o->name, optarg);
             return -1;
         }
     }
