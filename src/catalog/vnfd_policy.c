@@ -360,6 +360,79 @@ int policy_validate(const json_t *monitoring, const json_t *rules, const json_t 
     return check_thresholds(rules, err);
 }
 
+const char *const estate_targets[] = {"manager.load",   "manager.cpu", "manager.vcpu",
+                                      "manager.memory", "site.load",   "site.vcpu",
+                                      "site.memory",    NULL};
+const char *const estate_actions[] = {"scale_out", "scale_in", "notify", "log", NULL};
+
+/* Why rule r of the cloud's cannot be, or NULL; *what is the member. */
+static const char *estate_refusal(const json_t *r, const json_t *monitoring, const char **what,
+                                  size_t *action)
+{
+    const char *metric = jv_str(r, "metric", "");
+    const json_t *a;
+    size_t i;
+
+    *what = "metric";
+    if (!json_object_get(json_object_get(monitoring, "metrics"), metric) &&
+        !in_list(estate_targets, metric))
+        return "unknown metric: name a metric the branch reports of the deployment (its "
+               "monitoring.metrics), or manager.load, manager.cpu, manager.vcpu, "
+               "manager.memory, site.load, site.vcpu or site.memory";
+    *what = "scope";
+    if (strcmp(jv_str(r, "scope", "vdu"), "vdu"))
+        return "a cloud rule sees what the branch reports: the VDU's aggregate, not each VI";
+    *what = "action";
+    json_array_foreach(json_object_get(r, "actions"), i, a)
+    {
+        *action = i;
+        if (!in_list(estate_actions, jv_str(a, "action", "")))
+            return "a cloud rule acts through the branch's manager: scale_out, scale_in, "
+                   "notify or log";
+    }
+    return NULL;
+}
+
+static int check_estate_rule(const json_t *rules, size_t i, const json_t *monitoring,
+                             const json_t *vnfd, struct jv_error *err)
+{
+    const json_t *r = json_array_get(rules, i);
+    const json_t *m =
+        json_object_get(json_object_get(monitoring, "metrics"), jv_str(r, "metric", ""));
+    const char *what, *why;
+    char field[64], sub[160];
+    size_t k = 0;
+
+    snprintf(field, sizeof(field), "rules[%zu]", i);
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(jv_str(r, "name", ""), jv_str(json_array_get(rules, j), "name", "")) == 0) {
+            snprintf(sub, sizeof(sub), "%s.name", field);
+            jv_fail(err, "invalid-value", sub, "duplicate rule name '%s'", jv_str(r, "name", ""));
+            return -EINVAL;
+        }
+    }
+    if ((why = estate_refusal(r, monitoring, &what, &k))) {
+        if (strcmp(what, "action") == 0)
+            snprintf(sub, sizeof(sub), "%s.actions[%zu].action", field, k);
+        else
+            snprintf(sub, sizeof(sub), "%s.%s", field, what);
+        jv_fail(err, "invalid-value", sub, "%s", why);
+        return -EINVAL;
+    }
+    return check_actions(r, field, vnfd, jv_str(m, "vdu", NULL), err);
+}
+
+int policy_validate_estate(const json_t *monitoring, const json_t *rules, const json_t *vnfd,
+                           struct jv_error *err)
+{
+    if (rules && jv_check_at(rules, &rules_schema, "rules", err))
+        return -EINVAL;
+    for (size_t i = 0; i < json_array_size(rules); i++)
+        if (check_estate_rule(rules, i, monitoring, vnfd, err))
+            return -EINVAL;
+    return check_thresholds(rules, err);
+}
+
 int policy_check_destinations(const json_t *rules, unsigned deny, struct jv_error *err)
 {
     const json_t *rule, *a;

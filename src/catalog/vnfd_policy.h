@@ -20,6 +20,16 @@ extern const struct jv_field rule_item;
  * 0 or -EINVAL with err. */
 int policy_validate(const json_t *monitoring, const json_t *rules, const json_t *vnfd,
                     struct jv_error *err);
+/* The cloud's rules over what a branch reports of a deployment it runs
+ * (docs/FEDERATION.md "Cloud rules over branch reports"): their metric is
+ * one of monitoring's (the branch's definitions: the value it reports is
+ * the VDU-wide aggregate) or one of estate_targets (the load of the
+ * manager, and of the site, with their parts); they act only by
+ * estate_actions. Checks the schema too. 0 or -EINVAL with err. */
+extern const char *const estate_targets[];
+extern const char *const estate_actions[];
+int policy_validate_estate(const json_t *monitoring, const json_t *rules, const json_t *vnfd,
+                           struct jv_error *err);
 /* Refuses (-EACCES with err naming rules[N].actions[M].url) a notify
  * action whose URL deny (HTTPC_DENY_*, the --tenant-destinations of a
  * tenant's rules) keeps out without resolving anything (util/httpc.h). */

@@ -612,8 +612,8 @@ static int parse_args(struct config *cfg, int argc, char **argv, bool quiet)
      * must not read as '?', 'h' or 'V' (the 64th option did: '?') */
     for (; n < ARRAY_SIZE(opts); n++)
         lopts[n] = (struct option){opts[n].name,
-                                   opts[n].type == OPT_BOOL ? no_argument : required_argument,
-                                   NULL, OPT_VAL_BASE + (int)n};
+                                   opts[n].type == OPT_BOOL ? no_argument : required_argument, NULL,
+                                   OPT_VAL_BASE + (int)n};
     lopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
     lopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
     lopts[n] = (struct option){NULL, 0, NULL, 0};

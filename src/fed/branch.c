@@ -11,6 +11,7 @@
  * the current state and the events of meanwhile. */
 #include "fed/fed_internal.h"
 #include "lcm/observe.h"
+#include "monitor/monitor.h"
 #include "core/version.h"
 #include "core/wpool.h"
 #include "util/doc.h"
@@ -134,8 +135,10 @@ static json_t *site_state(struct core *c)
 /* Every deployment with its VIs, as the cloud mirrors them. */
 static json_t *deployments(struct core *c)
 {
-    static const char *const dep_keys[] = {"id",        "tenant",    "vnfd",    "status", "stage",
-                                           "operation", "instances", "created", NULL};
+    static const char *const dep_keys[] = {
+        "id",        "tenant",  "vnfd",       "status",      "stage",           "operation",
+        "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
+        NULL};
     static const char *const vi_keys[] = {"id", "vdu", "index", "state", "ip", NULL};
     json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v;
     struct hmap by_dep;
@@ -237,15 +240,33 @@ static json_t *instructed_ops(struct core *c)
     return out;
 }
 
+/* What the monitor sees of each deployment now: {id: {metric: value}},
+ * each value the VDU-wide aggregate its rules look at (the cloud's rules
+ * look at it too: cloud_rules.c). */
+static json_t *metrics(struct core *c, const json_t *deps)
+{
+    json_t *out = json_object(), *v;
+    const json_t *d;
+    size_t i;
+
+    json_array_foreach(deps, i, d)
+    {
+        if (c->monitor && (v = monitor_values(c->monitor, jv_str(d, "id", ""))))
+            json_object_set_new(out, jv_str(d, "id", ""), v);
+    }
+    return out;
+}
+
 static json_t *build_report(struct fed *f)
 {
     struct core *c = f->c;
-    json_t *site = site_state(c), *load = json_object(), *rep;
+    json_t *site = site_state(c), *load = json_object(), *rep, *deps = deployments(c);
     int64_t last;
 
     load_parts(f, site, load);
-    rep = json_pack("{s:s, s:I, s:o, s:o, s:o}", "boot", f->boot, "seq", (json_int_t)++f->seq,
-                    "load", load, "site_state", site, "deployments", deployments(c));
+    rep = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "boot", f->boot, "seq", (json_int_t)++f->seq,
+                    "load", load, "site_state", site, "metrics", metrics(c, deps), "deployments",
+                    deps);
     json_object_set_new(rep, "events", events(f, &last));
     json_object_set_new(rep, "event_last", json_integer(last));
     json_object_set_new(rep, "results", f->results ? json_deep_copy(f->results) : json_array());
@@ -287,6 +308,7 @@ static void connected(struct fed *f, bool up, const char *why)
     if (up == f->connected)
         return;
     f->connected = up;
+    fed_owner_follow(f, up);
     if (up)
         core_event(c, "info", "fed", "cloud-reachable",
                    json_pack("{s:s, s:s}", "object", f->mgr_id, "manager", f->mgr_id),
@@ -533,6 +555,7 @@ int fed_branch_start(struct fed *f)
         f->event_acked = strtoll(seq, NULL, 10);
     free(seq);
     id_random(f->boot, "", FED_BOOT_LEN);
+    fed_owner_follow(f, false); /* the branch's rules decide until the cloud takes a report */
     uv_timer_init(c->loop, &f->timer);
     f->timer.data = f;
     f->timer_on = true;

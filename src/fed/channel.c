@@ -17,6 +17,7 @@
 #include "util/sbuf.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define KEEPALIVE_MS 5000
@@ -119,6 +120,22 @@ void fed_channel_push(struct fed *f, struct fed_mgr *m, const char *event, const
     sbuf_done(&b);
 }
 
+int fed_pull(struct fed *f, struct fed_mgr *m)
+{
+    json_t *data;
+    bool open;
+
+    pthread_mutex_lock(&f->mu);
+    open = m->chan != NULL;
+    pthread_mutex_unlock(&f->mu);
+    if (!open)
+        return -ENOTCONN;
+    data = json_pack("{s:s}", "why", "asked");
+    fed_channel_push(f, m, "report", data, -1);
+    json_decref(data);
+    return 0;
+}
+
 void fed_channel_keepalive(struct fed *f)
 {
     uint64_t now = mono_ms();
@@ -165,6 +182,7 @@ int fed_channel_start(struct rctx *r, struct httpd_conn *conn)
     char hash[TOKEN_HASH_LEN + 1], id[32];
     struct fed_chan *ch;
     struct fed_mgr *m;
+    json_t *why;
     bool resume;
 
     if (!f || !f->cloud)
@@ -193,6 +211,11 @@ int fed_channel_start(struct rctx *r, struct httpd_conn *conn)
     pthread_mutex_unlock(&f->mu);
     sbuf_addf(&ch->out, ": channel of manager %s\n\n", id);
     add_pending(r->st, id, &ch->out);
+    /* a full report at once: the cloud is in agreement with the branch
+     * within a round trip of the reconnection, not a report interval */
+    why = json_pack("{s:s}", "why", "channel");
+    add_event(&ch->out, "report", why, -1);
+    json_decref(why);
     httpd_stream(conn, 200, hdrs, ARRAY_SIZE(hdrs), chan_read, chan_release, ch);
     pthread_mutex_lock(&ch->mu);
     ch->streaming = true;

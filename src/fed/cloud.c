@@ -28,6 +28,7 @@ static struct fed_mgr *mgr_new(const json_t *doc)
     m->event_seq = jv_int(doc, "_event_seq", 0);
     m->next_seq = (uint64_t)jv_int(doc, "_seq", 0);
     hmap_init(&m->deps);
+    hmap_init(&m->rules);
     return m;
 }
 
@@ -41,6 +42,7 @@ static void mgr_free(struct fed_mgr *m)
     for (e = hmap_first(&m->deps, &i); e; e = hmap_next(&m->deps, e, &i))
         free(e->value);
     hmap_done(&m->deps);
+    fed_rules_free(m);
     json_decref(m->load);
     json_decref(m->site_state);
     free(m);
@@ -309,17 +311,25 @@ void fed_join_apply(struct core *c, struct txn *t)
 /* ---- reports (seed para 102-103) ---- */
 
 /* What the cloud keeps of a branch deployment: the branch's view of it,
- * with its site and the manager that runs it. */
+ * with its site and the manager that runs it, and what is the cloud's own
+ * (its rules over the deployment's reports, and whether its operator
+ * wants them to decide). */
 static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
 {
-    static const char *const keep[] = {"tenant", "vnfd",      "status",  "stage", "operation",
-                                       "vis",    "instances", "created", NULL};
+    static const char *const keep[] = {
+        "tenant",    "vnfd",    "status",     "stage",       "operation",       "vis",
+        "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
+        NULL};
+    static const char *const cloud_own[] = {"rules", "rules_owner_wanted", "_policy_admin", NULL};
     json_t *doc =
         json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site, "manager", m->id);
 
     for (const char *const *k = keep; *k; k++)
         if (json_object_get(d, *k))
             json_object_set(doc, *k, json_object_get(d, *k));
+    for (const char *const *k = cloud_own; *k; k++)
+        if (was && json_object_get(was, *k))
+            json_object_set(doc, *k, json_object_get(was, *k));
     if (was && json_object_get(was, "created") && !json_object_get(doc, "created"))
         json_object_set(doc, "created", json_object_get(was, "created"));
     return doc;
@@ -345,6 +355,8 @@ static void seed_mirror(struct core *c, struct fed_mgr *m)
     {
         if (ours(d, m) && !hmap_get(&m->deps, doc_str(d, "id")))
             hmap_put(&m->deps, doc_str(d, "id"), xstrdup(""));
+        if (ours(d, m))
+            fed_rules_load(m, d);
     }
     json_decref(list);
 }
@@ -376,33 +388,32 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
 }
 
 /* Mirrors the report's deployments (all of the branch's): the changed
- * ones are written, those it no longer has are deleted. */
-static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps)
+ * ones are written, those it no longer has are deleted. seen gets what
+ * the report says of each (id -> its member of deps). */
+static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps, struct hmap *seen)
 {
-    struct hmap seen;
     struct hmap_entry *e, *next;
     const json_t *d;
     size_t i;
 
-    hmap_init(&seen);
     json_array_foreach(deps, i, d)
     {
         mirror_one(c, m, d);
         if (doc_str(d, "id"))
-            hmap_put(&seen, doc_str(d, "id"), (void *)d);
+            hmap_put(seen, doc_str(d, "id"), (void *)d);
     }
     for (e = hmap_first(&m->deps, &i); e; e = next) {
         next = hmap_next(&m->deps, e, &i);
-        if (hmap_get(&seen, e->key))
+        if (hmap_get(seen, e->key))
             continue;
         json_t *was = core_load(c, STORE_DEPLOYMENT, e->key);
 
         if (ours(was, m))
             store_delete(c->st, STORE_DEPLOYMENT, e->key);
         json_decref(was);
+        fed_rules_drop(m, e->key);
         free(hmap_del(&m->deps, e->key));
     }
-    hmap_done(&seen);
 }
 
 /* The branch's events into the cloud's log, tagged with site and manager;
@@ -498,6 +509,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     uint64_t seq = (uint64_t)jv_int(t->body, "seq", 0);
     bool first = m && m->reports == 0, was_active;
     int64_t event_seq = m ? m->event_seq : 0;
+    uint64_t arrived_us = (uint64_t)jv_int(t->query, "_arrived_us", 0);
+    struct hmap seen;
 
     if (!m)
         return;
@@ -529,11 +542,14 @@ void fed_report_apply(struct core *c, struct txn *t)
     }
     if (first)
         seed_mirror(c, m);
+    hmap_init(&seen);
     if (json_is_array(json_object_get(t->body, "deployments")))
-        mirror(c, m, json_object_get(t->body, "deployments"));
+        mirror(c, m, json_object_get(t->body, "deployments"), &seen);
     take_events(c, m, json_object_get(t->body, "events"));
     fed_take_results(c, m, json_object_get(t->body, "results"));
     fed_follow_ops(c, m, json_object_get(t->body, "operations"));
+    fed_rules_eval(c, m, t->body, &seen, arrived_us);
+    hmap_done(&seen);
     if (m->event_seq != event_seq || !was_active) /* soft state is not journalled */
         mgr_save(c, m);
     site_save(c, NULL, m, json_object_get(t->body, "site_state"));

@@ -101,12 +101,38 @@ static void apply_deploy(struct core *c, struct txn *t)
     svc_deploy(c, t);
 }
 
+/* An instruction of a decision of the cloud's rules ("_rules": its
+ * decision and the generation of the ownership it saw) is applied only if
+ * the cloud's rules own the deployment still in that generation (owner.c):
+ * else 409, and the decision's action fails on the cloud. */
+static int owned_by_cloud(struct core *c, struct txn *t)
+{
+    const json_t *r = json_object_get(t->body, "_rules");
+    json_t *dep;
+    int ret = 0;
+
+    if (!r)
+        return 0;
+    dep = core_load(c, STORE_DEPLOYMENT, t->args[0] ? t->args[0] : "");
+    if (dep && (strcmp(jv_str(dep, "rules_owner", "branch"), "cloud") ||
+                doc_int(dep, "rules_owner_gen", 0) != jv_int(r, "gen", -1)))
+        ret = result_fail(&t->res, 409, "conflict", "field", "rules_owner",
+                          "the cloud's rules do not own deployment '%s' now (rules_owner %s, "
+                          "generation %lld; decision %s saw generation %lld): not applied",
+                          t->args[0], jv_str(dep, "rules_owner", "branch"),
+                          (long long)doc_int(dep, "rules_owner_gen", 0), jv_str(r, "decision", "?"),
+                          (long long)jv_int(r, "gen", -1));
+    json_decref(dep);
+    json_object_del(t->body, "_rules");
+    return ret;
+}
+
 static const struct {
     const char *type;
     txn_apply_fn apply;
 } kinds[] = {
     {"deploy", apply_deploy}, {"undeploy", svc_undeploy}, {"heal", svc_heal},
-    {"scale", svc_scale},     {"resize", svc_resize},
+    {"scale", svc_scale},     {"resize", svc_resize},     {"rules_owner", fed_owner_apply},
 };
 
 static void instruction_apply(struct core *c, struct txn *t)
@@ -126,7 +152,7 @@ static void instruction_apply(struct core *c, struct txn *t)
     if (!fn)
         result_fail(&t->res, 400, "bad-instruction", "field", "type",
                     "unknown instruction type '%s'", type);
-    else
+    else if (owned_by_cloud(c, t) == 0)
         fn(c, t);
     r = result_of(id, &t->res);
     log_info("fed: instruction %s (%s, seq %lld): HTTP %d %s", id, type,

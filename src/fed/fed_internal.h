@@ -28,6 +28,7 @@ struct fed_mgr {
     json_t *load;          /* the last report's load with its parts, or NULL */
     json_t *site_state;    /* the last report's site capacity and allocation, or NULL */
     struct hmap deps;      /* deployment id -> malloc'd text of what was last mirrored */
+    struct hmap rules;     /* deployment id -> struct fed_drules: the cloud's rules over it */
     uint64_t next_seq;     /* the last instruction seq given (stored: _seq) */
     struct fed_chan *chan; /* its channel, under fed.mu (channel.c) */
 };
@@ -74,6 +75,9 @@ int fed_channel_start(struct rctx *r, struct httpd_conn *conn);
 void fed_channel_push(struct fed *f, struct fed_mgr *m, const char *event, const json_t *data,
                       long long id);
 void fed_channel_keepalive(struct fed *f);
+/* Asks m for a report now (`event: report`, a pull): 0, or -ENOTCONN when
+ * it has no channel open. */
+int fed_pull(struct fed *f, struct fed_mgr *m);
 void fed_channel_drop(struct fed_mgr *m);
 
 /* instr.c (cloud): the hooks of lcm/remote.h; an instruction as sent on
@@ -85,6 +89,26 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops);
 /* cloud.c, for instr.c: stores m's seq; sends ins once its transaction committed. */
 int fed_mgr_save_seq(struct core *c, struct fed_mgr *m);
 void fed_after_instruct(struct core *c, struct fed_mgr *m, const json_t *ins);
+
+/* cloud_rules.c (cloud): the cloud's rules over a manager's deployments,
+ * as its records say (`rules`, `rules_owner_wanted`): loaded (again) from
+ * a record, dropped with it, and evaluated over a report as it arrives
+ * (reported: deployment id -> what the report said of it; arrived_us:
+ * mono_us() when it came), in its transaction. fed_rules_changed is the
+ * hook of lcm/remote.h. */
+void fed_rules_load(struct fed_mgr *m, const json_t *dep);
+void fed_rules_drop(struct fed_mgr *m, const char *dep);
+void fed_rules_free(struct fed_mgr *m);
+void fed_rules_changed(struct core *c, const json_t *dep);
+void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body,
+                    const struct hmap *reported, uint64_t arrived_us);
+
+/* owner.c: PUT /v0/deployments/{id}/rules-owner, and the instruction
+ * "rules_owner" (branch): who decides for a deployment; on a branch, its
+ * rules taken back while the cloud is away and given back when it
+ * returns (up: the cloud takes reports again). */
+void fed_owner_apply(struct core *c, struct txn *t);
+void fed_owner_follow(struct fed *f, bool up);
 
 /* downlink.c (branch): the channel thread; results of instructions for
  * the next reports (branch.c). */

@@ -145,6 +145,36 @@ static void q_manager(struct rctx *r)
     json_decref(list);
 }
 
+/* POST /v0/managers/{id}/report: a report now (a pull, seed para 102),
+ * asked over the manager's channel; 202, or 503 when it has none open. */
+static void manager_pull(struct core *c, struct txn *t)
+{
+    struct fed_mgr *m;
+
+    if (not_cloud(c, &t->res))
+        return;
+    m = hmap_get(&c->fed->mgrs, t->args[0]);
+    if (!m) {
+        result_not_found(&t->res, "manager", t->args[0]);
+        return;
+    }
+    if (fed_pull(c->fed, m))
+        result_fail(&t->res, 503, "site-unreachable", "object", m->site,
+                    "manager %s of site %s has no channel open to the cloud (%s)", m->id, m->site,
+                    m->state);
+    else
+        result_ok(&t->res, 202,
+                  json_pack("{s:s, s:s, s:I}", "manager", m->id, "site", m->site, "reports",
+                            (json_int_t)m->reports));
+}
+
+static const char *const owners[] = {"branch", "cloud", NULL};
+static const struct jv_field owner_fields[] = {
+    {.name = "owner", .type = JV_STRING, .flags = JV_REQUIRED, .choices = owners},
+    END,
+};
+static const struct jv_field owner_schema = {.type = JV_OBJECT, .fields = owner_fields};
+
 #define GET(p, n, fl, fn)                                                                      \
     {                                                                                          \
         .method = "GET", .pattern = p, .name = n, .flags = fl, .read = fn, .params = no_params \
@@ -162,6 +192,9 @@ static const struct route api_routes[] = {
     WRITE("DELETE", "/v0/join-tokens/{id}", "delete join token", R_ADMIN, join_token_delete, NULL),
     GET("/v0/managers", "list managers", R_ADMIN, q_managers),
     GET("/v0/managers/{id}", "show manager", R_ADMIN, q_manager),
+    WRITE("POST", "/v0/managers/{id}/report", "pull report", R_ADMIN, manager_pull, NULL),
+    WRITE("PUT", "/v0/deployments/{id}/rules-owner", "rules owner", R_BODY, fed_owner_apply,
+          &owner_schema),
 };
 
 const struct mount fed_api_mount = {
@@ -213,6 +246,7 @@ static const struct jv_field report_fields[] = {
     FIELD("event_last", JV_INT, 0, 0, 9e15),
     {.name = "results", .type = JV_ARRAY, .max = 10000, .item = &any_item},
     {.name = "operations", .type = JV_ARRAY, .max = 1000, .item = &any_item},
+    {.name = "metrics", .type = JV_OBJECT}, /* deployment id -> {metric: value} */
     END,
 };
 static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
@@ -225,6 +259,8 @@ static void fed_prepare(struct rctx *r, struct txn *t)
 
     if (h && strncasecmp(h, "Bearer ", 7) == 0)
         json_object_set_new(t->query, "_bearer", json_string(h + 7));
+    /* from here to a cloud rule's decision (report_to_decision_us) */
+    json_object_set_new(t->query, "_arrived_us", json_integer((json_int_t)mono_us()));
     t->lock_exempt = true; /* the estate's state, not the configuration */
 }
 

@@ -7,6 +7,7 @@
  * Client-Transaction-Id: the branch applies each once, and reports the
  * operations it started under it. */
 #include "fed/fed_internal.h"
+#include "lcm/observe.h"
 #include "lcm/remote.h"
 #include "core/states.h"
 #include "util/doc.h"
@@ -25,9 +26,9 @@ json_t *fed_instruction_msg(const json_t *ins)
                      json_object_get(ins, "body"));
 }
 
-/* The manager running site, reachable; else NULL with t->res set (503
+/* The manager running site, reachable; else NULL with res set (503
  * naming the site and since when). */
-static struct fed_mgr *site_manager(struct fed *f, struct txn *t, const char *site)
+static struct fed_mgr *site_manager(struct fed *f, struct result *res, const char *site)
 {
     struct fed_mgr *m = NULL;
     struct hmap_entry *e;
@@ -41,12 +42,11 @@ static struct fed_mgr *site_manager(struct fed *f, struct txn *t, const char *si
             m = x;
     }
     if (!m) {
-        result_fail(&t->res, 503, "unavailable", "object", site, "branch site %s has no manager",
-                    site);
+        result_fail(res, 503, "unavailable", "object", site, "branch site %s has no manager", site);
         return NULL;
     }
     if (strcmp(m->state, "active")) {
-        result_fail(&t->res, 503, "site-unreachable", "object", site,
+        result_fail(res, 503, "site-unreachable", "object", site,
                     "branch site %s is unreachable since %s: its manager %s does not report", site,
                     time_fmt(m->since_ms, since), m->id);
         return NULL;
@@ -54,9 +54,12 @@ static struct fed_mgr *site_manager(struct fed *f, struct txn *t, const char *si
     return m;
 }
 
-/* The instruction of type for m, and the cloud's operation that follows it. */
-static json_t *instruct(struct core *c, struct txn *t, struct fed_mgr *m, const char *type,
-                        const char *dep_id, const char *tenant, json_t *body)
+/* The instruction of type for m (a new reference), and in *op the cloud's
+ * operation that follows it; NULL with res set. ctid: the request's
+ * Client-Transaction-Id, or NULL. */
+static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, const char *dep_id,
+                        const char *tenant, json_t *body, const char *ctid, struct result *res,
+                        json_t **op_out)
 {
     char id[32];
     json_t *ins, *op;
@@ -69,13 +72,13 @@ static json_t *instruct(struct core *c, struct txn *t, struct fed_mgr *m, const 
     doc_touch(ins, "created");
     op = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s, s:s, s:n}", "id", id, "deployment",
                    dep_id, "tenant", tenant, "type", type, "state", op_state_name(OP_STARTING),
-                   "client_transaction_id", t->client_txn_id, "site", m->site, "manager", m->id,
-                   "instruction", id, "stage");
+                   "client_transaction_id", ctid, "site", m->site, "manager", m->id, "instruction",
+                   id, "stage");
     doc_touch(op, "created");
     doc_touch(op, "updated");
     if (store_put(c->st, STORE_INSTRUCTION, ins) || store_put(c->st, STORE_OP, op) ||
         fed_mgr_save_seq(c, m)) {
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
+        result_fail(res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
                     store_errmsg(c->st));
         json_decref(ins);
         json_decref(op);
@@ -87,7 +90,19 @@ static json_t *instruct(struct core *c, struct txn *t, struct fed_mgr *m, const 
                "%s of %s sent to manager %s of site %s (instruction %s, seq %llu)", type, dep_id,
                m->id, m->site, id, (unsigned long long)m->next_seq);
     fed_after_instruct(c, m, ins);
-    snprintf(t->res.location, sizeof(t->res.location), "/v0/operations/%s", id);
+    *op_out = op;
+    return ins;
+}
+
+/* instruct() for a request: 202 with the operation. */
+static json_t *instruct_txn(struct core *c, struct txn *t, struct fed_mgr *m, const char *type,
+                            const char *dep_id, const char *tenant, json_t *body)
+{
+    json_t *op, *ins = instruct(c, m, type, dep_id, tenant, body, t->client_txn_id, &t->res, &op);
+
+    if (!ins)
+        return NULL;
+    snprintf(t->res.location, sizeof(t->res.location), "/v0/operations/%s", doc_str(op, "id"));
     result_ok(&t->res, 202, doc_public(op));
     json_decref(op);
     return ins;
@@ -98,7 +113,7 @@ static void remote_deploy(struct core *c, struct txn *t, const json_t *site, con
 {
     struct fed *f = c->fed;
     const char *name = jv_str(t->body, "name", "");
-    struct fed_mgr *m = site_manager(f, t, jv_str(site, "id", ""));
+    struct fed_mgr *m = site_manager(f, &t->res, jv_str(site, "id", ""));
     json_t *body, *dep, *ins;
 
     if (!m)
@@ -109,7 +124,7 @@ static void remote_deploy(struct core *c, struct txn *t, const json_t *site, con
     json_object_set_new(body, "_vnfd", core_load(c, STORE_VNFD, doc_str(vnfd, "id")));
     json_object_set_new(body, "_tenant", doc_public(tenant));
     json_object_del(body, "site");
-    ins = instruct(c, t, m, "deploy", name, doc_str(tenant, "id"), body);
+    ins = instruct_txn(c, t, m, "deploy", name, doc_str(tenant, "id"), body);
     if (!ins)
         return;
     /* the name is taken now; the reports fill in the rest */
@@ -125,10 +140,8 @@ static void remote_deploy(struct core *c, struct txn *t, const json_t *site, con
 }
 
 static const char *const op_types[][2] = {
-    {"undeploy", "undeploy"},
-    {"heal", "heal"},
-    {"scale", "scale"},
-    {"resize", "resize"},
+    {"undeploy", "undeploy"},       {"heal", "heal"}, {"scale", "scale"}, {"resize", "resize"},
+    {"rules owner", "rules_owner"},
 };
 
 static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
@@ -147,22 +160,49 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
                     t->name, jv_str(dep, "site", "?"));
         return;
     }
-    if (!(m = site_manager(c->fed, t, jv_str(dep, "site", ""))))
+    if (!(m = site_manager(c->fed, &t->res, jv_str(dep, "site", ""))))
         return;
-    if (doc_str(dep, "operation")) {
+    if (doc_str(dep, "operation") && strcmp(type, "rules_owner")) {
         result_fail(&t->res, 409, "conflict", "object", id,
                     "deployment '%s' is busy with operation %s; try again when it ends", id,
                     doc_str(dep, "operation"));
         return;
     }
-    ins = instruct(c, t, m, type, id, doc_str(dep, "tenant"),
-                   t->body ? json_incref(t->body) : json_object());
+    ins = instruct_txn(c, t, m, type, id, doc_str(dep, "tenant"),
+                       t->body ? json_incref(t->body) : json_object());
     json_decref(ins);
+}
+
+/* The instruction carries the decision and the generation of the
+ * ownership the cloud saw: the branch applies it only if the cloud's rules
+ * still own the deployment in that generation (docs/FEDERATION.md). */
+static int remote_decided(struct core *c, const json_t *dep, const char *type, json_t *body,
+                          const json_t *decision, struct result *res, json_t **op)
+{
+    const char *id = jv_str(dep, "id", "");
+    struct fed_mgr *m = site_manager(c->fed, res, jv_str(dep, "site", ""));
+    json_t *ins;
+
+    if (!m) {
+        json_decref(body);
+        return -1;
+    }
+    json_object_set_new(body, "_rules",
+                        json_pack("{s:s, s:I}", "decision", jv_str(decision, "id", ""), "gen",
+                                  (json_int_t)jv_int(dep, "rules_owner_gen", 0)));
+    ins = instruct(c, m, type, id, jv_str(dep, "tenant", NULL), body, NULL, res, op);
+    if (!ins)
+        return -1;
+    json_object_set_new(*op, "automatic", json_true());
+    json_decref(ins);
+    return 0;
 }
 
 const struct lc_remote fed_remote = {
     .deploy = remote_deploy,
     .operate = remote_operate,
+    .decided = remote_decided,
+    .rules_changed = fed_rules_changed,
 };
 
 /* ---- from the branch's reports ---- */
@@ -186,6 +226,25 @@ static void op_ended(struct core *c, struct fed_mgr *m, const json_t *op)
                jv_str(op, "type", ""), jv_str(op, "deployment", ""), jv_str(op, "state", ""),
                m->site, m->id, jv_str(op, "branch_operation", "?"),
                doc_str(op, "error") ? ": " : "", jv_str(op, "error", ""));
+    lc_op_ended(c, op); /* the rules engine's decision that started it goes on */
+}
+
+/* Ends the cloud's operation id in state (err: why it failed). */
+static void end_op(struct core *c, struct fed_mgr *m, const char *id, enum op_state state,
+                   const char *err)
+{
+    json_t *op = core_load(c, STORE_OP, id);
+
+    if (!op)
+        return;
+    doc_set_str(op, "state", op_state_name(state));
+    if (err)
+        doc_set_str(op, "error", err);
+    doc_touch(op, "updated");
+    doc_touch(op, "finished");
+    store_put(c->st, STORE_OP, op);
+    op_ended(c, m, op);
+    json_decref(op);
 }
 
 /* The branch's answer to an instruction: an error ends the cloud's
@@ -210,18 +269,13 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
         json_object_set(ins, "result", (json_t *)r);
         doc_touch(ins, "updated");
         store_put(c->st, STORE_INSTRUCTION, ins);
+        if (ok && strcmp(jv_str(ins, "type", ""), "rules_owner") == 0) /* done once applied */
+            end_op(c, m, doc_str(ins, "id"), OP_COMPLETED, NULL);
         if (!ok) {
-            json_t *op = core_load(c, STORE_OP, doc_str(ins, "id"));
             json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(ins, "deployment", ""));
 
-            if (op) {
-                doc_set_str(op, "state", op_state_name(OP_FAILED));
-                doc_set_str(op, "error", jv_str(r, "message", "refused by the branch"));
-                doc_touch(op, "updated");
-                doc_touch(op, "finished");
-                store_put(c->st, STORE_OP, op);
-                op_ended(c, m, op);
-            }
+            end_op(c, m, doc_str(ins, "id"), OP_FAILED,
+                   jv_str(r, "message", "refused by the branch"));
             if (dep && strcmp(jv_str(dep, "operation", ""), doc_str(ins, "id")) == 0) {
                 if (strcmp(jv_str(ins, "type", ""), "deploy") == 0) {
                     store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
@@ -236,7 +290,6 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
                                  jv_str(ins, "deployment", ""), "site", m->site, "manager", m->id),
                        "manager %s refused %s of %s: %s", m->id, jv_str(ins, "type", ""),
                        jv_str(ins, "deployment", ""), jv_str(r, "message", "?"));
-            json_decref(op);
             json_decref(dep);
         }
         json_decref(ins);

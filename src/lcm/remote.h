@@ -16,6 +16,16 @@ struct lc_remote {
      * deployment another manager runs (it names its "manager"), owned by
      * the caller; sets t->res. */
     void (*operate)(struct core *c, struct txn *t, const json_t *dep);
+    /* An operation of type ("scale") with body (taken) that the rules
+     * engine decided for dep (decision: its record): written like
+     * operate's, the instruction carrying the decision; the operation in
+     * *op (a new reference), or -1 with res set. */
+    int (*decided)(struct core *c, const json_t *dep, const char *type, json_t *body,
+                   const json_t *decision, struct result *res, json_t **op);
+    /* The `rules` or `rules_owner_wanted` of dep changed in the open
+     * transaction (policy/svc_policy.c): the cloud's rules over dep's
+     * reports follow once it commits. */
+    void (*rules_changed)(struct core *c, const json_t *dep);
 };
 
 #endif

@@ -69,6 +69,7 @@ struct mdep {
     bool policy_admin; /* an admin wrote its monitoring and rules */
     json_t *monitoring, *rules, *vis;
     bool busy;          /* a lifecycle operation runs, or the deployment failed */
+    bool ceded;         /* the cloud's rules decide for it (rules_owner, fed/owner.c) */
     bool deciding;      /* a decision of the rules engine runs */
     bool firing;        /* a firing is on its way to the loop */
     struct hmap series; /* "metric/vi" -> struct mseries */
@@ -263,7 +264,7 @@ static struct rule_state *state_of(struct mrule *r, const char *key)
  * one decision at a time, none while an operation runs). */
 static bool may_act(const struct mdep *d)
 {
-    return !d->busy && !d->deciding && !d->firing;
+    return !d->busy && !d->deciding && !d->firing && !d->ceded;
 }
 
 /* ---- firing: through the transactor to the loop ---- */
@@ -626,7 +627,9 @@ static void reload(struct monitor *m, const char *id)
     json_t *dep = NULL, *running;
     struct mdep *d;
 
-    if (store_get(m->st, STORE_DEPLOYMENT, id, &dep)) {
+    /* a branch's deployment on a cloud: its manager monitors it */
+    if (store_get(m->st, STORE_DEPLOYMENT, id, &dep) || doc_str(dep, "manager")) {
+        json_decref(dep);
         pthread_mutex_lock(&m->mu);
         d = hmap_del(&m->deps, id);
         if (d)
@@ -647,6 +650,7 @@ static void reload(struct monitor *m, const char *id)
     snprintf(d->tenant, sizeof(d->tenant), "%s", jv_str(dep, "tenant", ""));
     who_runs(m, d, dep);
     d->busy = doc_str(dep, "operation") || dep_status_of(dep) == DEP_FAILED;
+    d->ceded = strcmp(jv_str(dep, "rules_owner", "branch"), "cloud") == 0;
     d->deciding = json_array_size(running) > 0;
     json_decref(d->vis);
     d->vis = list_of(m->st, STORE_VI, "deployment", id, NULL, NULL, 0);
@@ -1130,6 +1134,43 @@ json_t *monitor_view(struct monitor *m, const char *dep)
     out = json_pack("{s:s, s:o, s:o, s:b, s:b}", "deployment", d->id, "metrics", metrics, "rules",
                     rules, "busy", d->busy, "deciding", d->deciding);
 out:
+    pthread_mutex_unlock(&m->mu);
+    return out;
+}
+
+json_t *monitor_values(struct monitor *m, const char *dep)
+{
+    uint64_t now = mono_ms();
+    json_t *out = NULL;
+    const json_t *spec;
+    const char *name;
+    struct mdep *d;
+
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, dep);
+    json_object_foreach(d ? json_object_get(d->monitoring, "metrics") : NULL, name, spec)
+    {
+        const char *how = jv_str(spec, "aggregate", "avg");
+        struct hmap_entry *e;
+        double acc = 0, v;
+        unsigned n = 0;
+        size_t i;
+
+        for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i)) {
+            struct mseries *se = e->value;
+
+            if (strcmp(se->metric, name) ||
+                mstat_age(&se->val, now) > (uint64_t)se->interval_ms * FRESH_INTERVALS ||
+                !mstat_get(&se->val, MSTAT_LAST, &v))
+                continue;
+            acc = aggregate(how, acc, v, n++);
+        }
+        if (n == 0)
+            continue;
+        if (!out)
+            out = json_object();
+        json_object_set_new(out, name, json_real(strcmp(how, "avg") == 0 ? acc / n : acc));
+    }
     pthread_mutex_unlock(&m->mu);
     return out;
 }

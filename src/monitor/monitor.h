@@ -60,6 +60,11 @@ void monitor_when_synced(struct monitor *m, int64_t seq,
 /* {"metrics": {...}, "rules": [...]} of a deployment, or NULL when the
  * monitor does not know it. */
 json_t *monitor_view(struct monitor *m, const char *dep);
+/* {metric: value} of a deployment: for each metric of its monitoring, the
+ * aggregate of its VIs' fresh last values that its VDU-wide rules look at
+ * (what a branch reports to its cloud, fed/branch.c); NULL when the
+ * monitor has no fresh value of it. */
+json_t *monitor_values(struct monitor *m, const char *dep);
 /* Every series in Prometheus text format; tenant NULL = all. */
 void monitor_prometheus(struct monitor *m, struct sbuf *out, const char *tenant);
 

@@ -24,6 +24,7 @@
 #include "lcm/deploy_ops.h"
 #include "lcm/lifecycle.h"
 #include "lcm/observe.h"
+#include "lcm/remote.h"
 #include "policy/svc_policy.h"
 #include "core/outbox.h"
 #include "core/runas.h"
@@ -110,45 +111,100 @@ static void started_op(struct core *c, json_t *d, json_t *a, json_t *op)
     json_decref(op);
 }
 
+/* Whether another manager runs dep (a branch's, on a cloud VNFM: lcm/remote.h). */
+static bool is_remote(struct core *c, const json_t *dep)
+{
+    return c->remote && doc_str(dep, "manager");
+}
+
+/* The descriptor of dep's VNFD (a new reference, or NULL): its own copy,
+ * or for a branch's deployment, mirrored without one, the VNFD record's. */
+static json_t *descriptor_of(struct core *c, const json_t *dep)
+{
+    json_t *rec, *d;
+
+    if (json_object_get(dep, "_descriptor"))
+        return json_incref(json_object_get(dep, "_descriptor"));
+    rec = core_load(c, STORE_VNFD, jv_str(dep, "vnfd", ""));
+    d = rec ? json_incref(json_object_get(rec, "descriptor")) : NULL;
+    json_decref(rec);
+    return d;
+}
+
+/* The instances of vdu: its VI records, or the VIs its manager reported. */
+static long long vdu_count(struct core *c, const json_t *dep, const char *vdu)
+{
+    const json_t *vi;
+    long long n = 0;
+    size_t i;
+
+    if (!is_remote(c, dep))
+        return dep_vdu_count(c, doc_str(dep, "id"), vdu);
+    json_array_foreach(json_object_get(dep, "vis"), i, vi)
+    {
+        n += strcmp(jv_str(vi, "vdu", ""), vdu) == 0;
+    }
+    return n;
+}
+
 /* Where a scale out/in action would take its VDU: *cur and *target
  * (equal at a bound). The VDU, or NULL when the deployment has none. */
-static const char *scale_plan(struct core *c, const json_t *dep, const char *vdu_id, bool out,
-                              const json_t *p, long long *cur, long long *target)
+static const char *scale_plan(struct core *c, const json_t *dep, const json_t *vnfd,
+                              const char *vdu_id, bool out, const json_t *p, long long *cur,
+                              long long *target)
 {
-    const json_t *vdu = vdu_id ? vnfd_vdu(json_object_get(dep, "_descriptor"), vdu_id) : NULL;
+    const json_t *vdu = vdu_id ? vnfd_vdu(vnfd, vdu_id) : NULL;
     struct vnfd_scaling s;
 
     if (!vdu)
         return NULL;
     vnfd_vdu_scaling(vdu, &s);
-    *cur = dep_vdu_count(c, doc_str(dep, "id"), vdu_id);
+    *cur = vdu_count(c, dep, vdu_id);
     *target = *cur + (out ? 1 : -1) * jv_int(p, "step", s.step);
     *target = *target > s.max ? s.max : *target < s.min ? s.min : *target;
     return vdu_id;
 }
 
+/* A scale of a branch's deployment: an instruction to its manager,
+ * carrying the decision (lcm/remote.h). */
+static int scale_remote(struct core *c, json_t *d, json_t *dep, const char *vdu_id,
+                        long long target, struct result *res, json_t **op)
+{
+    return c->remote->decided(c, dep, "scale",
+                              json_pack("{s:s, s:I}", "vdu", vdu_id, "count", (json_int_t)target),
+                              d, res, op);
+}
+
 static void start_scale(struct core *c, json_t *d, json_t *a, json_t *dep, bool out)
 {
-    const char *vdu_id = action_vdu(d, a, json_object_get(dep, "_descriptor"));
+    json_t *vnfd = descriptor_of(c, dep), *op;
+    const char *vdu_id = action_vdu(d, a, vnfd);
     struct result res = {0};
     long long cur, target;
     char note[160];
-    json_t *op;
+    int r;
 
-    if (!scale_plan(c, dep, vdu_id, out, json_object_get(a, "params"), &cur, &target)) {
-        set_state(a, "failed", "the deployment has no such VDU");
-        return;
+    if (!scale_plan(c, dep, vnfd, vdu_id, out, json_object_get(a, "params"), &cur, &target)) {
+        set_state(a, "failed",
+                  vnfd ? "the deployment has no such VDU"
+                       : "the VNFD of the deployment is unknown here");
+        goto out;
     }
     if (target == cur) {
         snprintf(note, sizeof(note), "VDU %s is at its %s (%lld instance%s)", vdu_id,
                  out ? "maximum" : "minimum", cur, cur == 1 ? "" : "s");
         set_state(a, "skipped", note);
-    } else if (dep_scale_to(c, dep, vdu_id, target, NULL, true, &res, &op) == 0) {
-        started_op(c, d, a, op);
-    } else {
-        set_state(a, "failed", jv_str(res.body, "message", "refused"));
+        goto out;
     }
+    r = is_remote(c, dep) ? scale_remote(c, d, dep, vdu_id, target, &res, &op)
+                          : dep_scale_to(c, dep, vdu_id, target, NULL, true, &res, &op);
+    if (r == 0)
+        started_op(c, d, a, op);
+    else
+        set_state(a, "failed", jv_str(res.body, "message", "refused"));
     result_done(&res);
+out:
+    json_decref(vnfd);
 }
 
 static double clampd(double v, double lo, double hi)
@@ -515,7 +571,7 @@ static void finish(struct core *c, json_t *d, json_t *dep)
     doc_set_str(d, "state", failed ? "failed" : "completed");
     json_object_set_new(d, "finished", json_string(time_fmt(wall_ms(), now)));
     save(c, STORE_DECISION, d);
-    if (dep && !doc_str(dep, "operation")) {
+    if (dep && !doc_str(dep, "operation") && !is_remote(c, dep)) {
         doc_set_str(dep, "stage", stage_name(ST_MONITORING));
         save(c, STORE_DEPLOYMENT, dep);
     }
@@ -629,9 +685,33 @@ static char *reason(const json_t *b, const json_t *rule)
         snprintf(metric, sizeof(metric), "%s.up", jv_str(b, "metric", ""));
     else
         snprintf(metric, sizeof(metric), "%s %s", jv_str(b, "metric", ""), jv_str(b, "stat", ""));
+    if (jv_str(b, "manager", NULL)) /* a cloud rule over a branch's reports */
+        return xasprintf("%s %s %g: %g (%s), as manager %s of site %s reported", metric,
+                         jv_str(b, "op", ""), jv_num(b, "threshold", 0), jv_num(b, "value", 0),
+                         held, jv_str(b, "manager", ""), jv_str(b, "site", ""));
     return xasprintf("%s %s %g on %s %s: %g (%s)", metric, jv_str(b, "op", ""),
                      jv_num(b, "threshold", 0), per_vi ? "VI" : "VDU",
                      strcmp(target, "*") == 0 ? "(all)" : target, jv_num(b, "value", 0), held);
+}
+
+/* What a firing from a branch's report adds to the inputs: the report it
+ * came from (what it said of the deployment and its manager), and how long
+ * after the report's arrival the decision was taken. */
+static void report_inputs(json_t *in, const json_t *b)
+{
+    static const char *const keys[] = {"manager",         "site",   "report_seq",
+                                       "report_received", "values", NULL};
+    json_t *v;
+
+    if (!jv_str(b, "manager", NULL))
+        return;
+    for (const char *const *k = keys; *k; k++)
+        if ((v = json_object_get(b, *k)))
+            json_object_set(in, *k, v);
+    if (jv_int(b, "_arrived_us", 0) > 0)
+        json_object_set_new(
+            in, "report_to_decision_us",
+            json_integer((json_int_t)(mono_us() - (uint64_t)jv_int(b, "_arrived_us", 0))));
 }
 
 static json_t *new_decision(const json_t *dep, const json_t *rule, const json_t *b)
@@ -659,6 +739,7 @@ static json_t *new_decision(const json_t *dep, const json_t *rule, const json_t 
                   json_object_get(b, "per_vi"), "targets", json_object_get(b, "targets"), "actions",
                   acts, "state", "running", "finished");
     free(why);
+    report_inputs(json_object_get(d, "inputs"), b);
     doc_touch(d, "created");
     return d;
 }
@@ -683,8 +764,8 @@ static bool heals_nothing(struct core *c, const json_t *firing, const json_t *de
  * recorded, and the rule waits its cooldown. */
 static bool all_noop(struct core *c, const json_t *dep, const json_t *rule, const json_t *b)
 {
-    const json_t *vnfd = json_object_get(dep, "_descriptor"), *a;
-    json_t *probe = json_pack("{s:O}", "inputs", b);
+    json_t *vnfd = descriptor_of(c, dep), *probe = json_pack("{s:O}", "inputs", b);
+    const json_t *a;
     bool noop = true;
     size_t i;
 
@@ -697,8 +778,9 @@ static bool all_noop(struct core *c, const json_t *dep, const json_t *rule, cons
         double vcpu;
 
         if (strcmp(kind, "scale_out") == 0 || strcmp(kind, "scale_in") == 0)
-            noop &= scale_plan(c, dep, vdu, strcmp(kind, "scale_out") == 0, a, &cur, &target) &&
-                    cur == target;
+            noop &=
+                scale_plan(c, dep, vnfd, vdu, strcmp(kind, "scale_out") == 0, a, &cur, &target) &&
+                cur == target;
         else if (strcmp(kind, "scale_up") == 0 || strcmp(kind, "scale_down") == 0)
             noop &= !resize_plan(c, dep, vdu, strcmp(kind, "scale_up") == 0, a, &vcpu, &mem);
         else if (strcmp(kind, "heal") == 0)
@@ -708,7 +790,24 @@ static bool all_noop(struct core *c, const json_t *dep, const json_t *rule, cons
         json_decref(wrap);
     }
     json_decref(probe);
+    json_decref(vnfd);
     return noop;
+}
+
+/* Why this manager's rules may not decide for dep, or NULL: one owner
+ * decides per deployment (docs/FEDERATION.md "One owner per deployment").
+ * A branch's own rules decide unless it gave its rules to the cloud; the
+ * cloud's decide for a branch's deployment only once the branch reported
+ * that it gave them, and while the cloud's operator still wants them. */
+static const char *not_owner(struct core *c, const json_t *dep)
+{
+    bool cloud = strcmp(jv_str(dep, "rules_owner", "branch"), "cloud") == 0;
+
+    if (!is_remote(c, dep))
+        return cloud ? "the cloud's rules decide for the deployment (rules_owner)" : NULL;
+    if (!cloud || strcmp(jv_str(dep, "rules_owner_wanted", "cloud"), "cloud"))
+        return "the branch's own rules decide for the deployment (rules_owner)";
+    return NULL;
 }
 
 /* Why the deployment cannot take a decision now, or NULL. */
@@ -719,6 +818,8 @@ static const char *refusal(struct core *c, const json_t *dep, const json_t *rule
 
     if (!rule || !jv_bool(rule, "enabled", 1))
         return "the rule is gone or disabled";
+    if (not_owner(c, dep))
+        return not_owner(c, dep);
     if (doc_str(dep, "operation"))
         return "the deployment is busy with an operation";
     if (dep_status_of(dep) == DEP_FAILED)
@@ -731,34 +832,44 @@ static const char *refusal(struct core *c, const json_t *dep, const json_t *rule
     return NULL;
 }
 
-void svc_policy_fire(struct core *c, struct txn *t)
+json_t *exec_decide(struct core *c, const json_t *b, struct result *res)
 {
-    const json_t *b = t->body, *rule;
     json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(b, "deployment", "")), *d;
+    const json_t *rule;
     const char *why;
 
     if (!dep) {
-        result_not_found(&t->res, "deployment", jv_str(b, "deployment", ""));
-        return;
+        result_not_found(res, "deployment", jv_str(b, "deployment", ""));
+        return NULL;
     }
     rule = find_rule(dep, jv_str(b, "rule", ""));
     why = refusal(c, dep, rule, b);
     if (why) {
-        result_fail(&t->res, 409, "conflict", "object", "deployment", "%s", why);
+        result_fail(res, 409, "conflict", "object", "deployment", "%s", why);
         json_decref(dep);
-        return;
+        return NULL;
     }
     d = new_decision(dep, rule, b);
     save(c, STORE_DECISION, d);
-    doc_set_str(dep, "stage", jv_str(rule, "stage", "custom"));
-    save(c, STORE_DEPLOYMENT, dep);
+    if (!is_remote(c, dep)) { /* a branch's deployment shows the stage its manager reports */
+        doc_set_str(dep, "stage", jv_str(rule, "stage", "custom"));
+        save(c, STORE_DEPLOYMENT, dep);
+    }
     core_event(c, "warn", "policy", "decision", dec_fields(d, "fired"),
                "rule %s fired for %s (%s): %s", doc_str(d, "rule"), doc_str(dep, "id"),
                doc_str(d, "stage"), doc_str(d, "reason"));
     core_after_commit(c, kick_after_commit, xstrdup(doc_str(d, "id")), free);
-    result_ok(&t->res, 201, doc_public(d));
-    json_decref(d);
     json_decref(dep);
+    return d;
+}
+
+void svc_policy_fire(struct core *c, struct txn *t)
+{
+    json_t *d = exec_decide(c, t->body, &t->res);
+
+    if (d)
+        result_ok(&t->res, 201, doc_public(d));
+    json_decref(d);
 }
 
 void svc_policy_alarm(struct core *c, struct txn *t)
