@@ -440,6 +440,7 @@ static int open_store(struct daemon *d)
 {
     struct core *c = &d->core;
     char *where = d->cfg.store ? xstrdup(d->cfg.store) : xasprintf("%s/vnfm.db", d->cfg.data_dir);
+    struct router_waiting *waiting = NULL;
     char err[512];
     int r;
 
@@ -447,10 +448,13 @@ static int open_store(struct daemon *d)
         r = store_open(where, false, &c->st, err, sizeof(err));
         if (r == 0 || !d->rejoining || (r != -ENOTCONN && r != -ETIMEDOUT))
             break;
-        if (tries == 0)
+        if (tries == 0) { /* health says 5010 meanwhile, as before it stepped down */
+            waiting = router_waiting_start(&d->cfg, err);
             log_warn("store %s: %s; waiting for it", where, err);
+        }
         sleep(1);
     }
+    router_waiting_stop(waiting);
     if (r) {
         log_error("cannot open the store %s: %s", where, err);
         d->no_store = r == -ENOTCONN || r == -ETIMEDOUT;

@@ -11,6 +11,7 @@
 #include "rest/xml.h"
 #include "core/auth.h"
 #include "core/cluster.h"
+#include "core/health.h"
 #include "core/wpool.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -1185,6 +1186,88 @@ int router_start(struct router *rt, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* ---- while waiting for the store ---- */
+
+struct router_waiting {
+    const struct config *cfg;
+    char why[256];
+    struct httpd *h;
+};
+
+static void waiting_answer(struct httpd_conn *c, const struct router_waiting *w, bool health)
+{
+    static const struct httpd_kv hdrs[] = {{"Content-Type", "application/json"},
+                                           {"Retry-After", "1"}};
+    json_t *doc =
+        health ? json_pack("{s:i, s:s, s:{s:s, s:s, s:s+}}", "code", HEALTH_VNFM_DOWN, "message",
+                           health_message(HEALTH_VNFM_DOWN), "ha", "state", "standby", "self",
+                           w->cfg->ha_url ? w->cfg->ha_url : "", "store", "unreachable: ", w->why)
+               : json_pack("{s:i, s:s, s:s+}", "status", 503, "error", "store-unreachable",
+                           "message", "this manager waits for its store: ", w->why);
+    char *body = json_dumps(doc, JSON_COMPACT);
+
+    httpd_respond(c, 503, hdrs, 2, body, strlen(body)); /* takes body */
+    json_decref(doc);
+}
+
+static void waiting_request(void *arg, struct httpd_conn *c, struct httpd_req *rq)
+{
+    waiting_answer(c, arg, strcmp(rq->method, "GET") == 0 && strcmp(rq->path, "/v0/health") == 0);
+}
+
+static void waiting_refuse(void *arg, struct httpd_conn *c, const struct httpd_req *rq, int status,
+                           const char *message)
+{
+    (void)rq;
+    (void)status;
+    (void)message;
+    waiting_answer(c, arg, false); /* whatever it was: not now */
+}
+
+static const struct httpd_ops waiting_ops = {.request = waiting_request, .refuse = waiting_refuse};
+
+struct router_waiting *router_waiting_start(const struct config *cfg, const char *why)
+{
+    struct router_waiting *w = xcalloc(1, sizeof(*w));
+    struct sockaddr_storage ss;
+    struct httpd_config hc = {
+        .threads = 1,
+        .max_conns = 64,
+        .max_conns_per_client = 16,
+        .request_timeout_ms = 5000,
+        .idle_timeout_ms = 5000,
+        .body_max = BODY_MAX,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .ops = &waiting_ops,
+        .arg = w,
+    };
+    char err[256];
+
+    w->cfg = cfg;
+    snprintf(w->why, sizeof(w->why), "%s", why);
+    if (resolve(cfg, &ss, &hc.addr_len, err, sizeof(err)) == 0) {
+        hc.addr = (struct sockaddr *)&ss;
+        w->h = httpd_start(&hc, err, sizeof(err));
+    }
+    if (!w->h) {
+        log_warn("cannot answer on %s:%u while waiting for the store: %s", cfg->listen_host,
+                 cfg->listen_port, err);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void router_waiting_stop(struct router_waiting *w)
+{
+    if (!w)
+        return;
+    httpd_stop(w->h);
+    httpd_free(w->h);
+    free(w);
 }
 
 void router_stop(struct router *rt)

@@ -121,4 +121,11 @@ int router_start(struct router *rt, char *err, size_t errlen);
 void router_stop(struct router *rt);
 void router_free(struct router *rt);
 
+/* A manager that stepped down from primary and waits for its store
+ * (docs/HA.md): until router_waiting_stop, every request on --listen gets
+ * 503, and GET /v0/health the code 5010 with the store "unreachable: why".
+ * NULL when it cannot listen (the caller waits all the same). */
+struct router_waiting *router_waiting_start(const struct config *cfg, const char *why);
+void router_waiting_stop(struct router_waiting *w);
+
 #endif
