@@ -18,6 +18,7 @@
  */
 #include "store/store_etcd.h"
 #include "util/ids.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
 #include "util/timeutil.h"
@@ -464,7 +465,11 @@ static void apply_commit(struct eh *h, int64_t rev)
 /* Why etcd refused the transaction's compares: failure returned the
  * leader's key (when fenced), then the transaction marker. An earlier
  * attempt of this very transaction that went through after all is success,
- * at the revision it was applied (*rev). */
+ * at the revision it was applied (*rev). Even a first attempt may meet its
+ * own earlier self: libcurl sends a request again on a fresh connection
+ * when a reused one dies without an answer, and a member killed right after
+ * it proposed the transaction gives no answer (seen as "could not
+ * connect" to it), while the next leader commits it. */
 static int refused(struct eh *h, json_t *resp, int64_t *rev)
 {
     json_t *rs = json_object_get(resp, "responses");
@@ -482,13 +487,47 @@ static int refused(struct eh *h, json_t *resp, int64_t *rev)
     kv = json_array_get(
         json_object_get(json_object_get(json_array_get(rs, i), "response_range"), "kvs"), 0);
     mark = etcd_unb64(json_string_value(json_object_get(kv, "value")) ?: "", NULL);
-    if (rev && mark && strcmp(mark, h->txn_mark) == 0) {
+    if (mark && strcmp(mark, h->txn_mark) == 0) {
         *rev = etcd_int(json_object_get(kv, "mod_revision"));
         free(mark);
         return 0;
     }
     free(mark);
     return eh_fail(h, -ESTALE, "%s", "a record changed in etcd since this manager read it");
+}
+
+/* A transaction refused on its compares: which key this manager's copy had
+ * at another revision than etcd (the log says, to find how a copy can fall
+ * behind its own writer). */
+static void explain_stale(struct eh *h, const json_t *req)
+{
+    const json_t *c;
+    size_t i;
+
+    json_array_foreach(json_object_get(req, "compare"), i, c)
+    {
+        const char *k64 = json_string_value(json_object_get(c, "key"));
+        json_t *q = json_pack("{s:s}", "key", k64), *resp = NULL;
+        int64_t want = etcd_int(json_object_get(c, "mod_revision")), have;
+
+        if (strcmp(json_string_value(json_object_get(c, "target")) ?: "", "MOD") ||
+            etcd_call(h->cl, "/v3/kv/range", q, &resp)) {
+            json_decref(q);
+            continue;
+        }
+        have = etcd_int(
+            json_object_get(json_array_get(json_object_get(resp, "kvs"), 0), "mod_revision"));
+        if (have != want) {
+            char *key = etcd_unb64(k64, NULL);
+
+            log_warn("store: %s is at revision %lld in etcd, at %lld in this manager's copy "
+                     "(copy at %lld)",
+                     key ? key : "?", (long long)have, (long long)want, (long long)h->cp->rev);
+            free(key);
+        }
+        json_decref(resp);
+        json_decref(q);
+    }
 }
 
 /* Sends the transaction until etcd has answered whether it applied it. An
@@ -502,7 +541,7 @@ static int send_txn(struct eh *h, json_t *req)
     int64_t rev = 0;
     int r;
 
-    for (unsigned attempt = 0;; attempt++) {
+    for (;;) {
         json_t *resp = NULL;
 
         if (atomic_load(&h->unfenced))
@@ -511,7 +550,7 @@ static int send_txn(struct eh *h, json_t *req)
         if (r == 0 && json_is_true(json_object_get(resp, "succeeded")))
             rev = etcd_int(json_object_get(json_object_get(resp, "header"), "revision"));
         else if (r == 0)
-            r = refused(h, resp, attempt ? &rev : NULL);
+            r = refused(h, resp, &rev);
         json_decref(resp);
         if (r == -E2BIG)
             return eh_fail(h, r, "%s: raise etcd's --max-txn-ops (docs/HA.md)", etcd_errmsg(h->cl));
@@ -521,6 +560,8 @@ static int send_txn(struct eh *h, json_t *req)
     }
     if (r == -ETIMEDOUT || r == -ENOTCONN)
         return eh_fail(h, r, "%s", etcd_errmsg(h->cl));
+    if (r == -ESTALE)
+        explain_stale(h, req);
     if (r == 0)
         apply_commit(h, rev);
     return r;
