@@ -354,6 +354,16 @@ class Daemon:
         gdb = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex",
                               "thread apply all bt"], capture_output=True, text=True,
                              timeout=60).stdout if os.path.exists("/usr/bin/gdb") else "(no gdb)"
+        # where its sockets are: its network namespace against ours, and who
+        # listens on its port (a start that logged "started" and never answered)
+        try:
+            ns = "its network namespace %s, the tests' %s" % (
+                os.readlink("/proc/%d/ns/net" % self.proc.pid), os.readlink("/proc/self/ns/net"))
+        except OSError as e:
+            ns = str(e)
+        ss = subprocess.run(["ss", "-ltnpH", "sport = :%d" % self.port], capture_output=True,
+                            text=True).stdout.strip()
+        print("\n-- %s: %s; listening on port %d: %s" % (why, ns, self.port, ss or "nobody"))
         print("\n-- %s: vnfmd %d (%s), its threads:\n%s\n-- its log:\n%s" % (
             why, self.proc.pid, self.url, "\n".join(
                 l for l in gdb.splitlines()  # each thread's syscall and our frames
