@@ -252,11 +252,9 @@ class WanCutTest(unittest.TestCase):
         cls.cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud",
                            host="0.0.0.0").start()
         tok = join_token(cls.cloud, "bw")
-        # simulated VIs: the process VIM does not run under nsenter --net yet
-        # (it finds its bridge through the host's /sys/class/net)
+        # the process VIM, its bridge and VIs in the branch's namespace
         cls.b = Daemon("--cloud-url", "http://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
-                       "--fed-insecure", "--join-token", tok, "--site-driver", "sim",
-                       role="local", site="bw",
+                       "--fed-insecure", "--join-token", tok, role="local", site="bw",
                        host=cls.wan.branch_ip, netns=cls.wan.ns).start()
 
     @classmethod
@@ -275,12 +273,20 @@ class WanCutTest(unittest.TestCase):
                              text=True, timeout=30).stdout
         return json.loads(out)
 
+    def answers(self, vi):
+        """What the VNF of vi answers over HTTP, asked from the branch's namespace
+        (its site's bridge is there, not on the host)."""
+        return self.b.on_host("curl", "-s", "-m", "5", "http://%s:8080/" % vi["ip"],
+                              capture_output=True, text=True, timeout=30).stdout
+
     def test_cut_wan(self):
         cloud, b, wan = self.cloud, self.b, self.wan
         cloud.onboard(demo("fed-wan"))
         op = cloud.ok("POST", "/v0/deployments", {"name": "wv1", "vnfd": "fed-wan",
                                                   "site": "bw"}, expect=(202,))
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        [vi] = cloud.deployment("wv1")["vis"]
+        self.assertIn("hello", self.answers(vi))  # the VNF the cloud shows, at the branch
         wan.down()
         m = wait_for(lambda: (lambda m: m if m["state"] == "unreachable" else None)(
             manager_of(cloud, "bw")), 10, 0.1, "bw unreachable")
@@ -291,6 +297,16 @@ class WanCutTest(unittest.TestCase):
         op = self.branch("/v0/deployments/wv1/scale", "POST", {"vdu": "web", "count": 2})
         wait_for(lambda: self.branch("/v0/operations/" + op["id"])["state"] == "completed", 30,
                  0.2, "the scale at the branch")
+        # and heals a VNF killed meanwhile
+        vi = [v for v in self.branch("/v0/deployments/wv1")["vis"] if v["id"] == vi["id"]][0]
+        os.kill(vi["pid"], 9)
+        def healed():
+            d = self.branch("/v0/deployments/wv1")
+            return not d["operation"] and [v for v in d["vis"] if v["id"] == vi["id"] and
+                                           v["state"] == "running" and v["pid"] != vi["pid"]]
+        healed = wait_for(healed, 30, 0.2, "wv1's VI healed")[0]
+        self.assertEqual(healed["restarts"], 1)
+        self.assertIn("hello", self.answers(healed))
         self.assertEqual(cloud.deployment("wv1")["vis"].__len__(), 1)  # stale, as shown
         self.assertTrue(manager_of(cloud, "bw")["stale"])
         wan.up()
@@ -304,6 +320,8 @@ class WanCutTest(unittest.TestCase):
         self.assertEqual(sorted(r["branch_seq"] for r in clogs), [r["seq"] for r in blogs])
         wait_for(lambda: len(cloud.deployment("wv1")["vis"]) == 2, 5, 0.1, "2 VIs on the cloud")
         self.assertEqual(cloud.deployment("wv1")["status"], "active")
+        for v in cloud.deployment("wv1")["vis"]:
+            self.assertIn("hello", self.answers(v))
         op = cloud.ok("DELETE", "/v0/deployments/wv1", expect=(202,))
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
 

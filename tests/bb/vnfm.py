@@ -499,6 +499,12 @@ class Daemon:
                               timeout=timeout)
 
     # ---- host ----
+    def on_host(self, *cmd, **kw):
+        """Runs cmd in the network namespace the manager runs in (its bridge and
+        veths are there)."""
+        pre = ["nsenter", "--net=/run/netns/" + self.ns] if self.ns else []
+        return subprocess.run(pre + list(cmd), **kw)
+
     def netns(self, slots=False):
         """The VIs' namespaces (slots=True: the warm slots' instead)."""
         out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
@@ -511,12 +517,12 @@ class Daemon:
                 if os.path.isdir(p) and is_slot(os.path.basename(p)) == slots]
 
     def veths(self, vi_ids):
-        out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        out = self.on_host("ip", "-o", "link", capture_output=True, text=True).stdout
         return [v for v in vi_ids if ("vh" + v) in out]
 
     def has_bridge(self):
-        return subprocess.run(["ip", "link", "show", "vb%s0" % self.tag],
-                              capture_output=True).returncode == 0
+        return self.on_host("ip", "link", "show", "vb%s0" % self.tag,
+                            capture_output=True).returncode == 0
 
     def bridge(self):
         return self.get("/v0/sites/" + self.site)[1]["bridge"]
@@ -614,7 +620,7 @@ class Daemon:
                 os.rmdir(cg)
             except OSError:
                 pass
-        subprocess.run(["ip", "link", "delete", "vb%s0" % self.tag], stderr=subprocess.DEVNULL)
+        self.on_host("ip", "link", "delete", "vb%s0" % self.tag, stderr=subprocess.DEVNULL)
 
 
 def is_slot(name):

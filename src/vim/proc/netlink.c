@@ -1,4 +1,5 @@
 #include "vim/proc/netlink.h"
+#include "util/mem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,12 +10,14 @@
 #include <linux/veth.h>
 #include <net/if.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NL_BUF 4096
+#define NL_BUF      4096
+#define NL_DUMP_BUF 32768 /* a dump answer is one or more links (about 1.5 KiB each) */
 
 struct nlreq {
     union {
@@ -77,6 +80,28 @@ void nl_use(int fd)
     used_fd = fd;
 }
 
+static struct ifinfomsg *link_msg(struct nlreq *r, unsigned short type, unsigned short flags)
+{
+    struct ifinfomsg *ifi;
+
+    init(r, type, flags);
+    ifi = put(r, sizeof(*ifi));
+    ifi->ifi_family = AF_UNSPEC;
+    return ifi;
+}
+
+/* The IFLA_MASTER of a link in a RTM_NEWLINK answer; 0 without one. */
+static int link_master(struct nlmsghdr *h)
+{
+    struct rtattr *a = IFLA_RTA(NLMSG_DATA(h));
+    int len = (int)IFLA_PAYLOAD(h);
+
+    for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+        if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+            return (int)*(uint32_t *)RTA_DATA(a);
+    return 0;
+}
+
 /* Sends the request and returns the kernel's answer to it (0 or -errno). */
 static int talk(struct nlreq *r)
 {
@@ -107,21 +132,58 @@ out:
     return ret;
 }
 
+/* The links whose master is master (a bridge's ports), by a dump of the
+ * calling thread's namespace: the kernel filters on IFLA_MASTER (4.10 and
+ * later), and each answer is checked again for an older one. */
+int nl_link_ports(int master, int *idx, size_t max)
+{
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    uint32_t m = (uint32_t)master;
+    int fd = nl_socket(), n = 0, ret = -EIO;
+    char *buf = NULL;
+    struct nlreq r;
+    ssize_t len;
+
+    if (fd < 0)
+        return fd;
+    link_msg(&r, RTM_GETLINK, NLM_F_DUMP);
+    r.h.nlmsg_flags &= (unsigned short)~NLM_F_ACK;
+    attr(&r, IFLA_MASTER, &m, sizeof(m));
+    if (sendto(fd, r.buf, r.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        ret = -errno;
+        goto out;
+    }
+    buf = xmalloc(NL_DUMP_BUF);
+    while ((len = recv(fd, buf, NL_DUMP_BUF, 0)) > 0) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len);
+             h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                ret = n;
+                goto out;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                ret = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+                goto out;
+            }
+            if (h->nlmsg_type == RTM_NEWLINK && link_master(h) == master) {
+                if (idx && (size_t)n < max)
+                    idx[n] = ((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index;
+                n++;
+            }
+        }
+    }
+    ret = len < 0 ? -errno : -EIO;
+out:
+    free(buf);
+    close(fd);
+    return ret;
+}
+
 int nl_ifindex(const char *name)
 {
     unsigned idx = if_nametoindex(name);
 
     return idx ? (int)idx : -ENODEV;
-}
-
-static struct ifinfomsg *link_msg(struct nlreq *r, unsigned short type, unsigned short flags)
-{
-    struct ifinfomsg *ifi;
-
-    init(r, type, flags);
-    ifi = put(r, sizeof(*ifi));
-    ifi->ifi_family = AF_UNSPEC;
-    return ifi;
 }
 
 int nl_bridge_add(const char *name, const uint8_t *mac)

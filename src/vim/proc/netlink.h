@@ -6,6 +6,7 @@
 #define VNFM_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A NETLINK_ROUTE socket of the calling thread's namespace, or -errno. */
@@ -17,6 +18,10 @@ void nl_use(int fd);
 
 /* Interface index by name, or -ENODEV. */
 int nl_ifindex(const char *name);
+/* How many links have master (a bridge's ports); the first max of their
+ * indexes go into idx (which may be NULL). Read from the kernel, not from
+ * /sys/class/net, which shows the namespace of whoever mounted /sys. */
+int nl_link_ports(int master, int *idx, size_t max);
 /* A bridge with the MAC address mac (6 bytes): a bridge without one of
  * its own takes the lowest of its ports', which changes as ports come and
  * go, and the hosts that cached the old one lose it. */

@@ -53,19 +53,9 @@ static void leaf_names(const char *bridge, unsigned k, char leaf[16], char up[16
 /* The ports of bridge name; -ENODEV when it does not exist. */
 static int bridge_ports(const char *name)
 {
-    char path[64];
-    struct dirent *e;
-    DIR *d;
-    int n = 0;
+    int idx = nl_ifindex(name);
 
-    snprintf(path, sizeof(path), "/sys/class/net/%s/brif", name);
-    d = opendir(path);
-    if (!d)
-        return errno == ENOENT ? -ENODEV : -errno;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
+    return idx < 0 ? idx : nl_link_ports(idx, NULL, 0);
 }
 
 /* Makes leaf k and its uplink into the site's bridge; returns its index. */
@@ -271,24 +261,18 @@ static size_t live_ports(const struct proc_vim *v, int *idx, size_t max)
     return n;
 }
 
-/* Whether bridge has a port other than an uplink that is in live. */
+/* Whether bridge has a port that is in live. */
 static bool has_live_port(const char *bridge, const int *live, size_t n_live)
 {
-    char path[64];
-    struct dirent *e;
+    int br = nl_ifindex(bridge), *port = xcalloc(BR_PORTS, sizeof(*port)), n;
     bool any = false;
-    DIR *d;
 
-    snprintf(path, sizeof(path), "/sys/class/net/%s/brif", bridge);
-    d = opendir(path);
-    while (d && !any && (e = readdir(d))) {
-        int i = e->d_name[0] == '.' ? -1 : nl_ifindex(e->d_name);
-
-        for (size_t k = 0; i > 0 && k < n_live && !any; k++)
-            any = live[k] == i;
-    }
-    if (d)
-        closedir(d);
+    n = br > 0 ? nl_link_ports(br, port, BR_PORTS) : 0;
+    any = n < 0; /* unknown: keep the bridge */
+    for (int i = 0; i < n && i < BR_PORTS && !any; i++)
+        for (size_t k = 0; k < n_live && !any; k++)
+            any = live[k] == port[i];
+    free(port);
     return any;
 }
 

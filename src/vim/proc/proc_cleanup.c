@@ -14,6 +14,7 @@
 #include "vim/proc/proc_internal.h"
 
 #include <dirent.h>
+#include <net/if.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -179,26 +180,21 @@ static void remove_vi(const char *tag, const struct cgroups *cg, const char *id,
         l->removed_cg++;
 }
 
-/* Bridges, leaves and uplinks whose names start with vb and the tag. */
+/* Bridges, leaves and uplinks whose names start with vb and the tag, in
+ * the namespace of the caller (if_nameindex asks the kernel; /sys/class/net
+ * shows the namespace of whoever mounted /sys). */
 static unsigned remove_bridges(const char *tag)
 {
+    struct if_nameindex *all = if_nameindex();
     char prefix[16];
-    struct dirent *e;
     unsigned n = 0;
-    DIR *d;
 
     snprintf(prefix, sizeof(prefix), "vb%s", tag);
-    d = opendir("/sys/class/net");
-    while (d && (e = readdir(d))) {
-        int idx;
-
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || (idx = nl_ifindex(e->d_name)) <= 0)
-            continue;
-        if (nl_link_del(idx) == 0)
+    for (struct if_nameindex *i = all; i && i->if_index; i++)
+        if (strncmp(i->if_name, prefix, strlen(prefix)) == 0 && nl_link_del((int)i->if_index) == 0)
             n++;
-    }
-    if (d)
-        closedir(d);
+    if (all)
+        if_freenameindex(all);
     return n;
 }
 
