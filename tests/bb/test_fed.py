@@ -1,16 +1,39 @@
 """The hybrid estate (docs/FEDERATION.md, issue 11): a cloud VNFM and branch
 VNFMs that join it with single-use tokens, report to it, and show on it as
 one estate. Real daemons: one cloud, two branches (one with the process
-VIM running a real VNF, one simulated)."""
+VIM running a real VNF, one simulated). The WAN is TLS: the cloud serves
+with a certificate signed by a CA made here with openssl, and branches
+check it (--cloud-ca); plain HTTP (--fed-insecure) only in InsecureTest."""
 import json
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 import unittest
 
 from vnfm import Daemon, Wan, tcp_answers, wait_for
 from test_deploy import demo
+from test_tls import make_ca, make_server_cert
+
+
+class Pki:
+    """A CA made with openssl, and a certificate of the cloud's it signed for ips."""
+
+    def __init__(self, ips=("127.0.0.1",)):
+        self.dir = tempfile.mkdtemp(prefix="vnfm-fed-pki-")
+        ca = make_ca(self.dir, "ca")
+        self.ca = ca[0]
+        self.cert, self.key = make_server_cert(self.dir, ca, ips)
+
+    def cloud(self, **kw):
+        """A cloud VNFM (simulated VIM of its own) serving HTTPS with that certificate."""
+        return Daemon("--site-driver", "sim", "--tls-cert", self.cert, "--tls-key", self.key,
+                      ca=self.ca, role="cloud", site="cloud", **kw)
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def join_token(cloud, site, **body):
@@ -18,9 +41,10 @@ def join_token(cloud, site, **body):
     return cloud.ok("POST", "/v0/join-tokens", body, expect=(201,))["token"]
 
 
-def branch(cloud, site, token, *extra):
-    return Daemon("--cloud-url", cloud.url, "--fed-insecure", "--join-token", token, *extra,
-                  role="local", site=site)
+def branch(cloud, site, token, *extra, url=None, **kw):
+    """A branch manager joining cloud over TLS, checking its certificate (--cloud-ca)."""
+    return Daemon("--cloud-url", url or cloud.url, "--cloud-ca", cloud.ca, "--join-token", token,
+                  *extra, role="local", site=site, **kw)
 
 
 def manager_of(cloud, site):
@@ -28,10 +52,20 @@ def manager_of(cloud, site):
     return ms[0] if len(ms) == 1 else None
 
 
+def run_refused(d):
+    """Runs the branch manager d, which must exit 1: its stderr."""
+    p = subprocess.run(d.args(), capture_output=True, text=True, timeout=60)
+    d.cleanup()
+    assert p.returncode == 1, "exit status %s:\n%s" % (p.returncode, p.stderr)
+    assert not os.path.exists(os.path.join(d.dir, "fed.json"))
+    return p.stderr
+
+
 class FedTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud").start()
+        cls.pki = Pki()
+        cls.cloud = cls.pki.cloud().start()
         cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1")).start()
         cls.b2 = branch(cls.cloud, "b2", join_token(cls.cloud, "b2"), "--site-driver",
                         "sim").start()
@@ -40,6 +74,7 @@ class FedTest(unittest.TestCase):
     def tearDownClass(cls):
         for d in (cls.b1, cls.b2, cls.cloud):
             d.cleanup()
+        cls.pki.close()
 
     def tearDown(self):
         for b in (self.b1, self.b2):
@@ -57,13 +92,9 @@ class FedTest(unittest.TestCase):
 
     def refused(self, site, token, why):
         """A branch that must not join: it exits 1 and says why."""
-        d = branch(self.cloud, site, token)
-        p = subprocess.run(d.args(), capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("cannot join the cloud at " + self.cloud.url, p.stderr)
-        self.assertIn(why, p.stderr)
-        self.assertFalse(os.path.exists(os.path.join(d.dir, "fed.json")))
-        d.cleanup()
+        err = run_refused(branch(self.cloud, site, token))
+        self.assertIn("cannot join the cloud at " + self.cloud.url, err)
+        self.assertIn(why, err)
 
     def test_join(self):
         for b in (self.b1, self.b2):
@@ -112,6 +143,30 @@ class FedTest(unittest.TestCase):
         status, doc, _ = self.cloud.request("POST", "/v0/join-tokens", {"site": "cloud"})
         self.assertEqual((status, doc.get("field")), (409, "site"), doc)
         self.assertIn("join of site b8 refused: the join token expired", self.cloud.log())
+
+    def test_tls_checked(self):
+        """A branch checks the cloud's certificate: one that trusts another CA (or the
+        system's) does not join, and its token stays unused; plain HTTP is refused."""
+        tok = join_token(self.cloud, "b6")
+        other = tempfile.mkdtemp(prefix="vnfm-fed-other-")
+        try:
+            wrong_ca = make_ca(other, "other")[0]
+            for ca in (["--cloud-ca", wrong_ca], []):
+                d = Daemon("--cloud-url", self.cloud.url, "--join-token", tok, *ca,
+                           role="local", site="b6")
+                err = run_refused(d)
+                self.assertIn("cannot join the cloud at " + self.cloud.url, err)
+                self.assertIn("certificate", err)
+        finally:
+            shutil.rmtree(other, ignore_errors=True)
+        [t] = [t for t in self.cloud.get("/v0/join-tokens")[1]["join_tokens"]
+               if t["site"] == "b6"]
+        self.assertNotIn("used", t)
+        # a cloud URL of plain http:// needs --fed-insecure (InsecureTest)
+        err = run_refused(branch(self.cloud, "b6", tok,
+                                 url=self.cloud.url.replace("https://", "http://")))
+        self.assertIn("--cloud-url must be https:// (plain http:// only with --fed-insecure)",
+                      err)
 
     def test_branch_deployment_on_the_cloud(self):
         b1, cloud = self.b1, self.cloud
@@ -249,12 +304,12 @@ class WanCutTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.wan = Wan()
-        cls.cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud",
-                           host="0.0.0.0").start()
+        cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
+        cls.cloud = cls.pki.cloud(host="0.0.0.0").start()
         tok = join_token(cls.cloud, "bw")
         # the process VIM, its bridge and VIs in the branch's namespace
-        cls.b = Daemon("--cloud-url", "http://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
-                       "--fed-insecure", "--join-token", tok, role="local", site="bw",
+        cls.b = branch(cls.cloud, "bw", tok,
+                       url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
                        host=cls.wan.branch_ip, netns=cls.wan.ns).start()
 
     @classmethod
@@ -263,6 +318,7 @@ class WanCutTest(unittest.TestCase):
         for d in (cls.b, cls.cloud):
             d.cleanup()
         cls.wan.close()
+        cls.pki.close()
 
     def branch(self, path, method="GET", body=None):
         """The branch's REST API from inside its namespace (the WAN may be down)."""
@@ -324,6 +380,29 @@ class WanCutTest(unittest.TestCase):
             self.assertIn("hello", self.answers(v))
         op = cloud.ok("DELETE", "/v0/deployments/wv1", expect=(202,))
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+
+
+class InsecureTest(unittest.TestCase):
+    """Plain HTTP to a cloud, for debugging: only with --fed-insecure
+    (docs/FEDERATION.md "Transport and security")."""
+
+    def test_plain_http_only_when_asked(self):
+        cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud").start()
+        b = None
+        try:
+            tok = join_token(cloud, "bi")
+            plain = ("--cloud-url", cloud.url, "--join-token", tok, "--site-driver", "sim")
+            err = run_refused(Daemon(*plain, role="local", site="bi"))
+            self.assertIn("--cloud-url must be https:// (plain http:// only with "
+                          "--fed-insecure)", err)
+            b = Daemon(*plain, "--fed-insecure", role="local", site="bi").start()
+            m = wait_for(lambda: (lambda m: m if m and m["state"] == "active" else None)(
+                manager_of(cloud, "bi")), 10, 0.1, "bi active")
+            self.assertEqual(m["tag"], b.tag)
+        finally:
+            for d in (b, cloud):
+                if d:
+                    d.cleanup()
 
 
 if __name__ == "__main__":

@@ -32,12 +32,13 @@ def make_ca(d, name):
     return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
 
 
-def make_server_cert(d, ca):
-    """A certificate for 127.0.0.1 signed by ca: (cert path, key path)."""
+def make_server_cert(d, ca, ips=("127.0.0.1",)):
+    """A certificate for ips and localhost signed by ca: (cert path, key path)."""
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=vnfmd", "-keyout",
             "server.key", "-out", "server.csr", cwd=d)
     with open(os.path.join(d, "ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        f.write("subjectAltName=%s,DNS:localhost\nextendedKeyUsage=serverAuth\n" %
+                ",".join("IP:" + ip for ip in ips))
     openssl("x509", "-req", "-in", "server.csr", "-CA", ca[0], "-CAkey", ca[1],
             "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", "server.pem", cwd=d)
     return os.path.join(d, "server.pem"), os.path.join(d, "server.key")
