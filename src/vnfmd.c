@@ -855,8 +855,10 @@ int main(int argc, char **argv)
     enum log_level lvl;
     int r = config_parse(&d.cfg, argc, argv);
 
-    if (r)
+    if (r) {
+        config_done(&d.cfg); /* LeakSanitizer fails a refused configuration otherwise */
         return r > 0 ? 0 : 1;
+    }
     if (log_level_parse(d.cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
     if (d.cfg.cleanup) {
