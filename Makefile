@@ -47,7 +47,7 @@ PACKAGE_FILES := $(shell find examples/packages -type f -o -type l)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit bench run clean format check-format check-layers deps fuzz
+.PHONY: all test unit bench run hybrid hybrid-stop clean format check-format check-layers deps fuzz
 all: $(BUILD)/vnfmd $(BUILD)/vnfmctl $(EXAMPLE_BINS) $(PACKAGES)
 
 $(BUILD)/libvnfm.a: $(LIB_OBJS)
@@ -104,6 +104,14 @@ bench:
 
 run:
 	scripts/run.sh
+
+# A cloud VNFM and three branch VNFMs on this machine, each branch behind a WAN
+# link of its own, over TLS (docs/FEDERATION.md "Trying it: make hybrid").
+hybrid:
+	scripts/hybrid start
+
+hybrid-stop:
+	scripts/hybrid stop
 
 deps:
 	scripts/deps.sh

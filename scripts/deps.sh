@@ -12,7 +12,7 @@ BUILD_PKGS="$BUILD_PKGS libyang2-dev libnetconf2-dev libssh-dev"
 BUILD_PKGS="$BUILD_PKGS libzip-dev libyaml-dev"
 RUN_PKGS_NC="libyuma-base"
 TEST_PKGS_NC="libyang2-tools python3-ncclient"
-RUN_PKGS="iproute2 nginx-light haproxy curl"
+RUN_PKGS="iproute2 nginx-light haproxy curl openssl"
 # The distributed store and HA (docs/HA.md); keepalived is the benchmark's yardstick.
 RUN_PKGS="$RUN_PKGS etcd-server"
 TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
