@@ -39,13 +39,27 @@ class HybridTest(unittest.TestCase):
         os.rmdir(self.dir)  # the script makes it
         self.port, self.net = free_port(), free_net()
         self.prefix = "ht%d" % random.randint(0, 9999)
+        self.logs = tempfile.mkdtemp(prefix="vnfm-hybrid-logs-")
         self.env = dict(os.environ, HYBRID_DIR=self.dir, HYBRID_PORT=str(self.port),
-                        HYBRID_NET=self.net, HYBRID_PREFIX=self.prefix, HYBRID_BUILD=BUILD)
+                        HYBRID_NET=self.net, HYBRID_PREFIX=self.prefix, HYBRID_BUILD=BUILD,
+                        HYBRID_LOGS=self.logs)
 
     def tearDown(self):
         if os.path.isdir(self.dir):  # a failed test: stop removes what it can
             self.hybrid("stop")
             shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.logs, ignore_errors=True)
+
+    def check_logs(self):
+        """The managers stopped cleanly: no sanitizer report in their logs."""
+        names = sorted(os.listdir(self.logs))
+        self.assertEqual(names, sorted(["cloud.log"] + [s + ".log" for s in SITES]))
+        for name in names:
+            with open(os.path.join(self.logs, name)) as f:
+                text = f.read()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                self.assertNotIn(marker, text, "%s:\n%s" % (name, text[-5000:]))
+            self.assertIn("stopping (VNFs keep running)", text, name)
 
     def hybrid(self, what):
         return subprocess.run([SCRIPT, what], env=self.env, capture_output=True, text=True,
@@ -124,6 +138,7 @@ class HybridTest(unittest.TestCase):
         p = self.hybrid("stop")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(self.leftovers(tags), [])
+        self.check_logs()
 
 
 if __name__ == "__main__":
