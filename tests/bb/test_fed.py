@@ -27,10 +27,10 @@ class Pki:
         self.ca = ca[0]
         self.cert, self.key = make_server_cert(self.dir, ca, ips)
 
-    def cloud(self, **kw):
+    def cloud(self, *extra, **kw):
         """A cloud VNFM (simulated VIM of its own) serving HTTPS with that certificate."""
         return Daemon("--site-driver", "sim", "--tls-cert", self.cert, "--tls-key", self.key,
-                      ca=self.ca, role="cloud", site="cloud", **kw)
+                      *extra, ca=self.ca, role="cloud", site="cloud", **kw)
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -12,8 +12,8 @@ import subprocess
 import time
 import unittest
 
-from vnfm import Daemon, wait_for
-from test_fed import branch, join_token, manager_of
+from vnfm import wait_for
+from test_fed import Pki, branch, join_token, manager_of
 from test_monitor import monitored
 
 PULL_INTERVAL_MS = 20000  # b2 reports this seldom by itself: what comes sooner was pulled
@@ -41,8 +41,8 @@ CLOUD_RULES = [
 class FedRulesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cloud = Daemon("--site-driver", "sim", "--fed-missed", "30", role="cloud",
-                           site="cloud").start()
+        cls.pki = Pki()  # the WAN is TLS (test_fed.py)
+        cls.cloud = cls.pki.cloud("--fed-missed", "30").start()
         cls.b1 = branch(cls.cloud, "r1", join_token(cls.cloud, "r1")).start()
         cls.b2 = branch(cls.cloud, "r2", join_token(cls.cloud, "r2"), "--site-driver", "sim",
                         "--fed-report-interval-ms", str(PULL_INTERVAL_MS)).start()
@@ -56,6 +56,7 @@ class FedRulesTest(unittest.TestCase):
                 except OSError:
                     pass
             d.cleanup()
+        cls.pki.close()
 
     def tearDown(self):
         for b in (self.b1, self.b2):
