@@ -5,6 +5,7 @@
 #include "fed/fed_internal.h"
 #include "lcm/observe.h"
 #include "lcm/remote.h"
+#include "core/states.h"
 #include "core/txq.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
@@ -320,7 +321,10 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
         "tenant",    "vnfd",    "status",     "stage",       "operation",       "vis",
         "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
         NULL};
-    static const char *const cloud_own[] = {"rules", "rules_owner_wanted", "_policy_admin", NULL};
+    /* the cloud's rules; a SOL003 VNF instance's information, flavour and descriptor */
+    static const char *const cloud_own[] = {
+        "rules",   "rules_owner_wanted",  "_policy_admin", "sol003",
+        "flavour", "instantiation_level", "_descriptor",   NULL};
     json_t *doc =
         json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site, "manager", m->id);
 
@@ -333,6 +337,26 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
     if (was && json_object_get(was, "created") && !json_object_get(doc, "created"))
         json_object_set(doc, "created", json_object_get(was, "created"));
     return doc;
+}
+
+void fed_unmirror(struct core *c, json_t *dep)
+{
+    static const char *const cleared[] = {"operation", "flavour", "instantiation_level", "error"};
+
+    if (!json_object_get(dep, "sol003")) {
+        store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(cleared); i++)
+        json_object_set_new(dep, cleared[i], json_null());
+    json_object_del(dep, "manager");
+    json_object_del(dep, "vis");
+    doc_set_str(dep, "site", c->cfg->site);
+    doc_set_str(dep, "status", dep_status_name(DEP_NOT_INSTANTIATED));
+    doc_set_str(dep, "stage", stage_name(ST_ONBOARDING));
+    json_object_set_new(dep, "instances", json_object());
+    doc_touch(dep, "updated");
+    store_put(c->st, STORE_DEPLOYMENT, dep);
 }
 
 static bool ours(const json_t *doc, const struct fed_mgr *m)
@@ -409,7 +433,7 @@ static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps, struct
         json_t *was = core_load(c, STORE_DEPLOYMENT, e->key);
 
         if (ours(was, m))
-            store_delete(c->st, STORE_DEPLOYMENT, e->key);
+            fed_unmirror(c, was);
         json_decref(was);
         fed_rules_drop(m, e->key);
         free(hmap_del(&m->deps, e->key));

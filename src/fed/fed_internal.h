@@ -85,6 +85,10 @@ void fed_channel_drop(struct fed_mgr *m);
 extern const struct lc_remote fed_remote;
 json_t *fed_instruction_msg(const json_t *ins);
 void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results);
+/* cloud.c: the record of a branch deployment its manager no longer has
+ * (or never made): deleted, unless it is a SOL003 VNF instance, which is
+ * NOT_INSTANTIATED again at the cloud's own site. */
+void fed_unmirror(struct core *c, json_t *dep);
 void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops);
 /* cloud.c, for instr.c: stores m's seq; sends ins once its transaction committed. */
 int fed_mgr_save_seq(struct core *c, struct fed_mgr *m);

@@ -54,13 +54,15 @@ static struct fed_mgr *site_manager(struct fed *f, struct result *res, const cha
     return m;
 }
 
-/* The instruction of type for m (a new reference), and in *op the cloud's
- * operation that follows it; NULL with res set. ctid: the request's
- * Client-Transaction-Id, or NULL. */
-static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, const char *dep_id,
-                        const char *tenant, json_t *body, const char *ctid, struct result *res,
+/* The instruction of type for m about dep (a new reference), and in *op
+ * the cloud's operation that follows it, with the members of op_extra
+ * (taken, may be NULL); the observers are told it started. NULL with res
+ * set. ctid: the request's Client-Transaction-Id, or NULL. */
+static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, const json_t *dep,
+                        json_t *body, const char *ctid, json_t *op_extra, struct result *res,
                         json_t **op_out)
 {
+    const char *dep_id = jv_str(dep, "id", ""), *tenant = doc_str(dep, "tenant");
     char id[32];
     json_t *ins, *op;
 
@@ -70,12 +72,16 @@ static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, con
                     (json_int_t)m->next_seq, "type", type, "state", "pending", "deployment", dep_id,
                     "body", body);
     doc_touch(ins, "created");
-    op = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s, s:s, s:n}", "id", id, "deployment",
-                   dep_id, "tenant", tenant, "type", type, "state", op_state_name(OP_STARTING),
-                   "client_transaction_id", ctid, "site", m->site, "manager", m->id, "instruction",
-                   id, "stage");
+    op = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s, s:s, s:n, s:[]}", "id", id,
+                   "deployment", dep_id, "tenant", tenant, "type", type, "state",
+                   op_state_name(OP_STARTING), "client_transaction_id", ctid, "site", m->site,
+                   "manager", m->id, "instruction", id, "stage", "vis");
+    if (op_extra)
+        json_object_update(op, op_extra);
+    json_decref(op_extra);
     doc_touch(op, "created");
     doc_touch(op, "updated");
+    lc_op_started(c, op, dep); /* SOL003 notifications, as of the cloud's own */
     if (store_put(c->st, STORE_INSTRUCTION, ins) || store_put(c->st, STORE_OP, op) ||
         fed_mgr_save_seq(c, m)) {
         result_fail(res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
@@ -96,9 +102,9 @@ static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, con
 
 /* instruct() for a request: 202 with the operation. */
 static json_t *instruct_txn(struct core *c, struct txn *t, struct fed_mgr *m, const char *type,
-                            const char *dep_id, const char *tenant, json_t *body)
+                            const json_t *dep, json_t *body)
 {
-    json_t *op, *ins = instruct(c, m, type, dep_id, tenant, body, t->client_txn_id, &t->res, &op);
+    json_t *op, *ins = instruct(c, m, type, dep, body, t->client_txn_id, NULL, &t->res, &op);
 
     if (!ins)
         return NULL;
@@ -106,6 +112,18 @@ static json_t *instruct_txn(struct core *c, struct txn *t, struct fed_mgr *m, co
     result_ok(&t->res, 202, doc_public(op));
     json_decref(op);
     return ins;
+}
+
+/* What the branch may lack for a deploy: the VNFD's record, the tenant's
+ * (its public part). */
+static void add_records(struct core *c, json_t *body, const char *tenant, const char *vnfd)
+{
+    json_t *ten = core_load(c, STORE_TENANT, tenant);
+
+    json_object_set_new(body, "tenant", json_string(tenant));
+    json_object_set_new(body, "_vnfd", core_load(c, STORE_VNFD, vnfd));
+    json_object_set_new(body, "_tenant", ten ? doc_public(ten) : json_null());
+    json_decref(ten);
 }
 
 static void remote_deploy(struct core *c, struct txn *t, const json_t *site, const json_t *tenant,
@@ -119,22 +137,20 @@ static void remote_deploy(struct core *c, struct txn *t, const json_t *site, con
     if (!m)
         return;
     body = json_deep_copy(t->body);
-    json_object_set(body, "tenant", json_object_get(tenant, "id"));
-    /* what the branch may lack: the VNFD's record, the tenant's (public part) */
-    json_object_set_new(body, "_vnfd", core_load(c, STORE_VNFD, doc_str(vnfd, "id")));
-    json_object_set_new(body, "_tenant", doc_public(tenant));
     json_object_del(body, "site");
-    ins = instruct_txn(c, t, m, "deploy", name, doc_str(tenant, "id"), body);
-    if (!ins)
-        return;
+    add_records(c, body, doc_str(tenant, "id"), doc_str(vnfd, "id"));
     /* the name is taken now; the reports fill in the rest */
-    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "id", name, "tenant",
+    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "id", name, "tenant",
                     doc_str(tenant, "id"), "vnfd", doc_str(vnfd, "id"), "site", m->site, "manager",
-                    m->id, "status", "deploying", "operation", doc_str(ins, "id"), "vis");
+                    m->id, "status", "deploying", "vis");
     doc_touch(dep, "created");
     doc_touch(dep, "updated");
-    if (store_put(c->st, STORE_DEPLOYMENT, dep))
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the deployment");
+    ins = instruct_txn(c, t, m, "deploy", dep, body);
+    if (ins) {
+        doc_set_str(dep, "operation", doc_str(ins, "id"));
+        if (store_put(c->st, STORE_DEPLOYMENT, dep))
+            result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the deployment");
+    }
     json_decref(dep);
     json_decref(ins);
 }
@@ -168,8 +184,7 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
                     doc_str(dep, "operation"));
         return;
     }
-    ins = instruct_txn(c, t, m, type, id, doc_str(dep, "tenant"),
-                       t->body ? json_incref(t->body) : json_object());
+    ins = instruct_txn(c, t, m, type, dep, t->body ? json_incref(t->body) : json_object());
     json_decref(ins);
 }
 
@@ -179,7 +194,6 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
 static int remote_decided(struct core *c, const json_t *dep, const char *type, json_t *body,
                           const json_t *decision, struct result *res, json_t **op)
 {
-    const char *id = jv_str(dep, "id", "");
     struct fed_mgr *m = site_manager(c->fed, res, jv_str(dep, "site", ""));
     json_t *ins;
 
@@ -190,12 +204,40 @@ static int remote_decided(struct core *c, const json_t *dep, const char *type, j
     json_object_set_new(body, "_rules",
                         json_pack("{s:s, s:I}", "decision", jv_str(decision, "id", ""), "gen",
                                   (json_int_t)jv_int(dep, "rules_owner_gen", 0)));
-    ins = instruct(c, m, type, id, jv_str(dep, "tenant", NULL), body, NULL, res, op);
+    ins = instruct(c, m, type, dep, body, NULL, json_pack("{s:b}", "automatic", 1), res, op);
     if (!ins)
         return -1;
-    json_object_set_new(*op, "automatic", json_true());
     json_decref(ins);
     return 0;
+}
+
+static json_t *remote_instruct(struct core *c, struct txn *t, json_t *dep, const char *site,
+                               const char *type, json_t *body, json_t *op_extra)
+{
+    struct fed_mgr *m = site_manager(c->fed, &t->res, site);
+    json_t *ins, *op = NULL;
+
+    if (!m) {
+        json_decref(body);
+        json_decref(op_extra);
+        return NULL;
+    }
+    if (strcmp(type, "deploy") == 0)
+        add_records(c, body, jv_str(dep, "tenant", ""), jv_str(dep, "vnfd", ""));
+    doc_set_str(dep, "site", m->site);
+    doc_set_str(dep, "manager", m->id);
+    ins = instruct(c, m, type, dep, body, t->client_txn_id, op_extra, &t->res, &op);
+    if (!ins)
+        return NULL;
+    doc_set_str(dep, "operation", doc_str(ins, "id"));
+    doc_touch(dep, "updated");
+    json_decref(ins);
+    if (store_put(c->st, STORE_DEPLOYMENT, dep)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the deployment");
+        json_decref(op);
+        return NULL;
+    }
+    return op;
 }
 
 const struct lc_remote fed_remote = {
@@ -203,6 +245,7 @@ const struct lc_remote fed_remote = {
     .operate = remote_operate,
     .decided = remote_decided,
     .rules_changed = fed_rules_changed,
+    .instruct = remote_instruct,
 };
 
 /* ---- from the branch's reports ---- */
@@ -243,6 +286,7 @@ static void end_op(struct core *c, struct fed_mgr *m, const char *id, enum op_st
     doc_touch(op, "updated");
     doc_touch(op, "finished");
     store_put(c->st, STORE_OP, op);
+    lc_op_changed(c, op);
     op_ended(c, m, op);
     json_decref(op);
 }
@@ -278,7 +322,7 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
                    jv_str(r, "message", "refused by the branch"));
             if (dep && strcmp(jv_str(dep, "operation", ""), doc_str(ins, "id")) == 0) {
                 if (strcmp(jv_str(ins, "type", ""), "deploy") == 0) {
-                    store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
+                    fed_unmirror(c, dep);
                 } else {
                     json_object_set_new(dep, "operation", json_null());
                     store_put(c->st, STORE_DEPLOYMENT, dep);
@@ -296,6 +340,19 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
     }
 }
 
+/* Tells the observers that op was processing (SOL003 5.6.2.2: an NFVO
+ * expects that before the end), when the branch ended it before a report
+ * showed it so. */
+static void processing(struct core *c, const json_t *op)
+{
+    json_t *mid = json_deep_copy(op);
+
+    doc_set_str(mid, "state", op_state_name(OP_PROCESSING));
+    json_object_del(mid, "error");
+    lc_op_changed(c, mid);
+    json_decref(mid);
+}
+
 /* The branch's operations started by instructions: the cloud's operation
  * of the same id takes their state and stage. */
 void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
@@ -307,18 +364,21 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
     json_array_foreach(ops, i, bop)
     {
         json_t *op = core_load(c, STORE_OP, jv_str(bop, "client_transaction_id", ""));
-        bool changed = false;
+        bool changed = false, moved = false;
+        int was;
 
         if (!op || strcmp(jv_str(op, "manager", ""), m->id)) {
             json_decref(op);
             continue;
         }
+        was = op_state_of(op);
         for (const char *const *k = keep; *k; k++) {
             json_t *v = json_object_get(bop, *k);
 
             if (v && !json_equal(v, json_object_get(op, *k))) {
                 json_object_set(op, *k, v);
                 changed = true;
+                moved = moved || k == keep; /* its state */
             }
         }
         if (!doc_str(op, "branch_operation")) {
@@ -328,7 +388,11 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
         if (changed) {
             doc_touch(op, "updated");
             store_put(c->st, STORE_OP, op);
-            if (op_final(op))
+            if (moved && was == OP_STARTING && op_final(op))
+                processing(c, op); /* it went through it between two reports */
+            if (moved)
+                lc_op_changed(c, op); /* SOL003 notifications, as of the cloud's own */
+            if (moved && op_final(op))
                 op_ended(c, m, op);
         }
         json_decref(op);

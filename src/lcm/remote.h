@@ -26,6 +26,16 @@ struct lc_remote {
      * transaction (policy/svc_policy.c): the cloud's rules over dep's
      * reports follow once it commits. */
     void (*rules_changed)(struct core *c, const json_t *dep);
+    /* A task of another front end (SOL003) for a branch: an instruction of
+     * type (a native request: deploy, undeploy, scale, heal) with body
+     * (taken) to the manager of site, about dep (the cloud's record, the
+     * caller's checks done; written with its site, manager and the new
+     * operation), and the cloud's operation that follows it, with the
+     * members of op_extra (taken; "type" names the task). Returns that
+     * operation (new reference; the observers were told it started), or
+     * NULL with t->res set. */
+    json_t *(*instruct)(struct core *c, struct txn *t, json_t *dep, const char *site,
+                        const char *type, json_t *body, json_t *op_extra);
 };
 
 #endif

@@ -26,8 +26,9 @@ static void accepted(struct txn *t, json_t *op)
     json_decref(op);
 }
 
-/* The deployment of the path, owned by the caller and not busy. */
-static json_t *get_idle_deployment(struct core *c, struct txn *t, bool allow_failed)
+/* The deployment of the path, owned by the caller and not busy; one that
+ * another manager runs goes to the remote hooks unless remote_ok. */
+static json_t *idle_deployment(struct core *c, struct txn *t, bool allow_failed, bool remote_ok)
 {
     json_t *dep = core_load(c, STORE_DEPLOYMENT, t->args[0]);
     char obj[96];
@@ -36,7 +37,7 @@ static json_t *get_idle_deployment(struct core *c, struct txn *t, bool allow_fai
         result_not_found(&t->res, "deployment", t->args[0]);
         goto fail;
     }
-    if (c->remote && doc_str(dep, "manager")) { /* another manager runs it */
+    if (c->remote && doc_str(dep, "manager") && !remote_ok) { /* another manager runs it */
         c->remote->operate(c, t, dep);
         goto fail;
     }
@@ -66,6 +67,11 @@ static json_t *get_idle_deployment(struct core *c, struct txn *t, bool allow_fai
 fail:
     json_decref(dep);
     return NULL;
+}
+
+static json_t *get_idle_deployment(struct core *c, struct txn *t, bool allow_failed)
+{
+    return idle_deployment(c, t, allow_failed, false);
 }
 
 static json_t *vi_list(struct core *c, const char *dep_id)
@@ -663,7 +669,7 @@ out:
 
 json_t *svc_idle_deployment(struct core *c, struct txn *t, bool allow_failed)
 {
-    return get_idle_deployment(c, t, allow_failed);
+    return idle_deployment(c, t, allow_failed, true);
 }
 
 json_t *svc_vi_list(struct core *c, const char *dep_id)

@@ -26,7 +26,9 @@ void svc_op_cancel(struct core *c, struct txn *t);
 
 /* Helpers of svc_deploy.c for the SOL003 requests (svc_sol003.c). */
 /* The deployment of t->args[0], owned by the caller and not busy (else
- * NULL with t->res set); a failed one only with allow_failed. */
+ * NULL with t->res set); a failed one only with allow_failed. One another
+ * manager runs (it has a "manager") is returned too: the caller sends it
+ * there (lcm/remote.h). */
 json_t *svc_idle_deployment(struct core *c, struct txn *t, bool allow_failed);
 /* The VI records of a deployment (a new array). */
 json_t *svc_vi_list(struct core *c, const char *dep_id);

@@ -608,18 +608,29 @@ static int store_failed(struct rctx *r)
                        store_errmsg(r->st));
 }
 
-static json_t *vis_of(struct rctx *r, const char *dep_id)
+/* The VIs of dep: its records, or those its branch reports (on a cloud,
+ * for a deployment another manager runs), at the branch's site. */
+static json_t *vis_of(struct rctx *r, const json_t *dep)
 {
-    struct store_where w = {"deployment", dep_id, false};
+    struct store_where w = {"deployment", doc_str(dep, "id"), false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
-    json_t *vis = NULL;
+    json_t *vis = NULL, *vi;
+    size_t i;
 
+    if (doc_str(dep, "manager")) {
+        vis = json_deep_copy(json_object_get(dep, "vis"));
+        json_array_foreach(vis, i, vi)
+        {
+            json_object_set(vi, "site", json_object_get(dep, "site"));
+        }
+        return vis ? vis : json_array();
+    }
     return store_list(r->st, STORE_VI, &o, &vis) == 0 ? vis : json_array();
 }
 
 static json_t *instance_view(struct rctx *r, const struct sol_ctx *x, const json_t *dep)
 {
-    json_t *vis = vis_of(r, doc_str(dep, "id")), *v = sol_instance(x, dep, vis);
+    json_t *vis = vis_of(r, dep), *v = sol_instance(x, dep, vis);
 
     json_decref(vis);
     return v;

@@ -11,6 +11,7 @@
 #include "core/states.h"
 #include "lcm/lifecycle.h"
 #include "lcm/observe.h"
+#include "lcm/remote.h"
 #include "lcm/sites.h"
 #include "lcm/svc_lcm.h"
 #include "sol003/sol_view.h"
@@ -58,6 +59,63 @@ static void start_task(struct core *c, struct txn *t, json_t *dep, struct lc_sta
     s->pause = true;
     s->starting = true;
     accepted(t, lc_op_start_ex(c, dep, s));
+}
+
+/* ---- VNF instances at a branch site (on the cloud, docs/FEDERATION.md) ---- */
+
+/* The branch site of an instance another manager runs, or NULL. */
+static const char *branch_of(const json_t *dep)
+{
+    return doc_str(dep, "manager") ? jv_str(dep, "site", "?") : NULL;
+}
+
+/* A task that has no native request at the branch: refused (422), true. */
+static bool refused_at_branch(struct txn *t, const json_t *dep, const char *task)
+{
+    if (!branch_of(dep))
+        return false;
+    result_fail(&t->res, 422, "not-supported", "object", "vnf_instance",
+                "%s of a VNF instance at branch site %s is not supported through the cloud; "
+                "instantiate, scale, heal and terminate are (docs/SOL003.md)",
+                task, branch_of(dep));
+    return true;
+}
+
+/* Starts a task at the branch: the native request type with body there,
+ * followed by the cloud's occurrence of s's type and params. */
+static void at_branch(struct core *c, struct txn *t, json_t *dep, const char *type, json_t *body,
+                      struct lc_start *s)
+{
+    json_t *extra = json_pack("{s:s, s:O?, s:o}", "type", s->type, "_sol_request", t->body,
+                              "params", s->params ? s->params : json_object());
+    json_t *op = c->remote->instruct(c, t, dep, jv_str(dep, "site", ""), type, body, extra);
+
+    s->params = NULL; /* taken */
+    if (op)
+        accepted(t, op);
+}
+
+/* The VIs of vdu among vis (new array). */
+static json_t *vdu_only(const json_t *vis, const char *vdu)
+{
+    json_t *out = json_array();
+    const json_t *vi;
+    size_t i;
+
+    json_array_foreach(vis, i, vi)
+    {
+        if (strcmp(jv_str(vi, "vdu", ""), vdu) == 0)
+            json_array_append(out, (json_t *)vi);
+    }
+    return out;
+}
+
+/* The VIs of an instance: the cloud's records, or what the branch reports. */
+static json_t *instance_vis(struct core *c, const json_t *dep)
+{
+    if (branch_of(dep))
+        return json_incref(json_object_get(dep, "vis"));
+    return svc_vi_list(c, doc_str(dep, "id"));
 }
 
 static bool is_status(const json_t *dep, enum dep_status status)
@@ -285,6 +343,10 @@ void svc_sol_modify(struct core *c, struct txn *t)
 
     if (!dep)
         return;
+    if (refused_at_branch(t, dep, "modify")) {
+        json_decref(dep);
+        return;
+    }
     doc_etag(dep, etag);
     if (if_match && !etag_matches(if_match, etag)) { /* SOL013 4.5 */
         result_fail(&t->res, 412, "precondition-failed", "field", "If-Match",
@@ -443,23 +505,62 @@ static json_t *add_all_vis(struct core *c, struct txn *t, json_t *dep, const jso
     return ids;
 }
 
+/* Whether the VIM of v is a branch site's (its name, or an --vim-connection
+ * to it); its name into buf then. */
+static bool branch_vim(struct core *c, const json_t *v, char *buf, size_t size)
+{
+    const char *id = jv_str(v, "vimId", ""), *mapped = vim_site(c->cfg, id, "");
+    json_t *site = core_load(c, STORE_SITE, mapped ? mapped : id);
+    bool yes = site && site_is_branch(site);
+
+    if (yes)
+        snprintf(buf, size, "%s", doc_str(site, "id"));
+    json_decref(site);
+    return yes;
+}
+
+/* On a cloud, the branch site the request's vimConnectionInfo (a v1 array
+ * or a v2 map) names, into buf; NULL when it names none. */
+static const char *branch_target(struct core *c, struct txn *t, char *buf, size_t size)
+{
+    const json_t *vim = c->remote ? json_object_get(t->body, "vimConnectionInfo") : NULL, *v;
+    const char *key;
+    size_t i;
+
+    json_array_foreach(json_is_array(vim) ? vim : NULL, i, v)
+    {
+        if (branch_vim(c, v, buf, size))
+            return buf;
+    }
+    json_object_foreach((json_t *)(json_is_object(vim) ? vim : NULL), key, v)
+    {
+        if (branch_vim(c, v, buf, size))
+            return buf;
+    }
+    return NULL;
+}
+
 void svc_sol_instantiate(struct core *c, struct txn *t)
 {
     const char *flavour = jv_str(t->body, "flavourId", "");
     json_t *dep = idle_instance(c, t, false), *vnfd = NULL, *inst = NULL, *params = NULL, *ids;
     struct lc_start s = {"instantiate", "deploy"};
-    const char *level;
+    const char *level, *branch;
+    char site[128];
 
     if (!dep)
         return;
+    branch = branch_target(c, t, site, sizeof(site));
+    if (branch) /* its manager instantiates it there */
+        doc_set_str(dep, "site", branch);
     if (check_connectivity(c, t, dep) ||
         flavour_and_level(c, t, dep, flavour, "flavourId",
                           jv_str(t->body, "instantiationLevelId", NULL), &vnfd, &inst, &level) ||
         resolve_params(t, vnfd, &params))
         goto out;
     json_object_set(dep, "_descriptor", vnfd); /* VIs are built from the flavoured one */
-    ids = add_all_vis(c, t, dep, vnfd, inst);
-    if (!ids)
+    ids = branch ? NULL : add_all_vis(c, t, dep, vnfd, inst);
+    if (!branch && !ids)
         goto out;
     json_object_set(dep, "params", params);
     json_object_set(dep, "instances", inst);
@@ -469,7 +570,14 @@ void svc_sol_instantiate(struct core *c, struct txn *t)
     doc_set_str(dep, "error", NULL);
     s.vis = ids;
     s.params = json_pack("{s:s, s:s}", "flavour", flavour, "instantiation_level", level);
-    start_task(c, t, dep, &s);
+    if (branch) { /* the level's counts; the branch checks them against the VNFD */
+        at_branch(c, t, dep, "deploy",
+                  json_pack("{s:s, s:s, s:O, s:O}", "name", doc_str(dep, "id"), "vnfd",
+                            doc_str(dep, "vnfd"), "params", params, "instances", inst),
+                  &s);
+    } else {
+        start_task(c, t, dep, &s);
+    }
 out:
     json_decref(params);
     json_decref(inst);
@@ -504,7 +612,7 @@ void svc_sol_terminate(struct core *c, struct txn *t)
         json_decref(ids);
         return;
     }
-    vis = svc_vi_list(c, t->args[0]);
+    vis = instance_vis(c, dep);
     json_array_foreach(vis, i, vi)
     {
         json_array_append(ids, json_object_get(vi, "id"));
@@ -516,7 +624,15 @@ void svc_sol_terminate(struct core *c, struct txn *t)
         "{s:s, s:I}", "termination_type", graceful ? "GRACEFUL" : "FORCEFUL", "grace_s",
         (json_int_t)(graceful ? jv_int(t->body, "gracefulTerminationTimeout", max_grace_s(dep))
                               : 0));
-    start_task(c, t, dep, &s);
+    if (branch_of(dep)) {
+        /* its record outlives the branch's deployment, NOT_INSTANTIATED (fed_unmirror) */
+        if (!json_object_get(dep, "sol003"))
+            json_object_set_new(dep, "sol003", json_object());
+        json_decref(ids);
+        at_branch(c, t, dep, "undeploy", json_object(), &s);
+    } else {
+        start_task(c, t, dep, &s);
+    }
     json_decref(dep);
 }
 
@@ -527,7 +643,7 @@ void svc_sol_scale(struct core *c, struct txn *t)
     const char *aspect = jv_str(t->body, "aspectId", "");
     bool out = strcmp(jv_str(t->body, "type", ""), "SCALE_OUT") == 0;
     long long steps = jv_int(t->body, "numberOfSteps", 1), level, target, cur;
-    json_t *dep = working_instance(c, t, false), *vis = NULL, *ids = NULL;
+    json_t *dep = working_instance(c, t, false), *vis = NULL, *ids = NULL, *vnfd;
     struct lc_start s = {"scale", NULL};
     const json_t *vdu;
     const char *vdu_id;
@@ -536,7 +652,10 @@ void svc_sol_scale(struct core *c, struct txn *t)
 
     if (!dep)
         return;
-    vdu = vnfd_aspect_vdu(json_object_get(dep, "_descriptor"), aspect);
+    /* a branch deployment made through /v0 has the catalogue's */
+    vnfd = json_object_get(dep, "_descriptor") ? json_incref(json_object_get(dep, "_descriptor"))
+                                               : catalogue_vnfd(c, dep);
+    vdu = vnfd_aspect_vdu(vnfd, aspect);
     if (!vdu) {
         result_fail(&t->res, 400, "invalid-value", "field", "aspectId",
                     "aspectId: the VNF has no scaling aspect '%s' (docs/SOL003.md)", aspect);
@@ -544,7 +663,8 @@ void svc_sol_scale(struct core *c, struct txn *t)
     }
     vdu_id = doc_str(vdu, "id");
     vnfd_vdu_scaling(vdu, &sc);
-    vis = svc_vdu_vis(c, t->args[0], vdu_id, &next);
+    vis = branch_of(dep) ? vdu_only(json_object_get(dep, "vis"), vdu_id)
+                         : svc_vdu_vis(c, t->args[0], vdu_id, &next);
     cur = (long long)json_array_size(vis);
     level = (long long)sol_scale_level((unsigned)cur, &sc) + (out ? steps : -steps);
     if (level < 0 || level > (long long)sol_max_scale_level(&sc) ||
@@ -554,6 +674,14 @@ void svc_sol_scale(struct core *c, struct txn *t)
                     "is not possible",
                     aspect, sol_scale_level((unsigned)cur, &sc), sol_max_scale_level(&sc), steps,
                     steps == 1 ? "" : "s", out ? "out" : "in");
+        goto out;
+    }
+    s.plan = out ? "scale_out" : "scale_in";
+    s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", vdu_id, "from", (json_int_t)cur, "to",
+                         (json_int_t)target, "aspect", aspect, "steps", (json_int_t)steps);
+    if (branch_of(dep)) {
+        at_branch(c, t, dep, "scale",
+                  json_pack("{s:s, s:I}", "vdu", vdu_id, "count", (json_int_t)target), &s);
         goto out;
     }
     if (out) {
@@ -567,12 +695,12 @@ void svc_sol_scale(struct core *c, struct txn *t)
         goto out;
     json_object_set_new(json_object_get(dep, "instances"), vdu_id, json_integer(target));
     doc_set_str(dep, "status", dep_status_name(DEP_SCALING));
-    s.plan = out ? "scale_out" : "scale_in";
     s.vis = ids;
-    s.params = json_pack("{s:s, s:I, s:I, s:s, s:I}", "vdu", vdu_id, "from", (json_int_t)cur, "to",
-                         (json_int_t)target, "aspect", aspect, "steps", (json_int_t)steps);
     start_task(c, t, dep, &s);
+    s.params = NULL;
 out:
+    json_decref(s.params);
+    json_decref(vnfd);
     json_decref(vis);
     json_decref(dep);
 }
@@ -671,8 +799,8 @@ void svc_sol_scale_to_level(struct core *c, struct txn *t)
     json_t *dep = working_instance(c, t, false), *want = NULL, *vnfd = NULL;
     const char *level_id = NULL;
 
-    if (!dep)
-        return;
+    if (!dep || refused_at_branch(t, dep, "scale_to_level"))
+        goto out;
     if (!level == !json_object_get(t->body, "scaleInfo")) {
         result_fail(&t->res, 400, "invalid-value", "field", "instantiationLevelId",
                     "give exactly one of instantiationLevelId and scaleInfo");
@@ -697,8 +825,8 @@ void svc_sol_change_flavour(struct core *c, struct txn *t)
     json_t *dep = working_instance(c, t, false), *want = NULL, *vnfd = NULL;
     const char *level_id = NULL;
 
-    if (!dep)
-        return;
+    if (!dep || refused_at_branch(t, dep, "change_flavour"))
+        goto out;
     if (strcmp(flavour, jv_str(dep, "flavour", VNFD_DEFAULT_FLAVOUR)) == 0) {
         result_fail(&t->res, 409, "conflict", "field", "newFlavourId",
                     "newFlavourId: the VNF instance already has flavour '%s'", flavour);
@@ -720,11 +848,11 @@ out:
 /* ---- heal (5.4.9), operate (5.4.10) ---- */
 
 /* The VIs named by vnfcInstanceId (all when absent) that pass keep. */
-static json_t *pick_vis(struct core *c, struct txn *t, bool (*keep)(const json_t *vi, void *arg),
-                        void *arg)
+static json_t *pick_vis(struct core *c, struct txn *t, const json_t *dep,
+                        bool (*keep)(const json_t *vi, void *arg), void *arg)
 {
     const json_t *want = json_object_get(t->body, "vnfcInstanceId"), *w;
-    json_t *vis = svc_vi_list(c, t->args[0]), *ids = json_array(), *vi;
+    json_t *vis = instance_vis(c, dep), *ids = json_array(), *vi;
     size_t i, k;
 
     json_array_foreach(want, i, w)
@@ -765,14 +893,30 @@ void svc_sol_heal(struct core *c, struct txn *t)
 
     if (!dep)
         return;
-    ids = pick_vis(c, t, NULL, NULL); /* whole VNF: every VNFC is restarted */
+    ids = pick_vis(c, t, dep, NULL, NULL); /* whole VNF: every VNFC is restarted */
     if (ids && json_array_size(ids) == 0) {
         result_fail(&t->res, 409, "conflict", "object", "vnf_instance",
                     "VNF instance %s has no VNFC to heal", t->args[0]);
         json_decref(ids);
         ids = NULL;
     }
-    if (ids) {
+    if (ids && branch_of(dep)) {
+        /* the native heal there restarts one VI, or those that are not running */
+        if (json_array_size(ids) > 1 && json_object_get(t->body, "vnfcInstanceId")) {
+            result_fail(&t->res, 422, "not-supported", "field", "vnfcInstanceId",
+                        "vnfcInstanceId: a VNF instance at branch site %s heals one VNFC at a "
+                        "time, or all that are not running (none named)",
+                        branch_of(dep));
+        } else {
+            s.params = json_pack("{s:s?}", "cause", jv_str(t->body, "cause", NULL));
+            at_branch(c, t, dep, "heal",
+                      json_object_get(t->body, "vnfcInstanceId")
+                          ? json_pack("{s:O}", "vi", json_array_get(ids, 0))
+                          : json_object(),
+                      &s);
+        }
+        json_decref(ids);
+    } else if (ids) {
         doc_set_str(dep, "status", dep_status_name(DEP_HEALING));
         s.vis = ids;
         s.params = json_pack("{s:s?}", "cause", jv_str(t->body, "cause", NULL));
@@ -798,7 +942,11 @@ void svc_sol_operate(struct core *c, struct txn *t)
 
     if (!dep)
         return;
-    ids = pick_vis(c, t, needs_change, &stop);
+    if (refused_at_branch(t, dep, "operate")) {
+        json_decref(dep);
+        return;
+    }
+    ids = pick_vis(c, t, dep, needs_change, &stop);
     if (ids && json_array_size(ids) == 0) {
         result_fail(&t->res, 409, "conflict", "field", "changeStateTo",
                     "changeStateTo: the VNF instance's VNFCs are already %s",
@@ -866,8 +1014,19 @@ void svc_sol_rollback(struct core *c, struct txn *t)
 
 void svc_sol_cancel(struct core *c, struct txn *t)
 {
-    if (visible_occ(c, t, "cancel", "STARTING|PROCESSING|ROLLING_BACK") == 0)
+    json_t *op;
+
+    if (visible_occ(c, t, "cancel", "STARTING|PROCESSING|ROLLING_BACK"))
+        return;
+    op = core_load(c, STORE_OP, t->args[0]);
+    if (doc_str(op, "manager")) /* followed from a branch's reports (lcm/remote.h) */
+        result_fail(&t->res, 422, "not-supported", "object", "vnf_lcm_op_occ",
+                    "vnfLcmOpOcc %s runs at branch site %s: it cannot be cancelled through the "
+                    "cloud yet",
+                    t->args[0], jv_str(op, "site", "?"));
+    else
         decided(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "cancelMode", "GRACEFUL"), &t->res));
+    json_decref(op);
 }
 
 void svc_sol_fail(struct core *c, struct txn *t)

@@ -13,8 +13,9 @@ import tempfile
 import time
 import unittest
 
-from vnfm import Daemon, Wan, tcp_answers, wait_for
+from vnfm import Daemon, Wan, http_get, tcp_answers, wait_for
 from test_deploy import demo
+from test_sol003 import Listener, SolClient, sol_vnfd
 from test_tls import make_ca, make_server_cert
 
 
@@ -260,6 +261,71 @@ class FedTest(unittest.TestCase):
         self.assertEqual(op["state"], "failed")
         self.assertIn("scaling.max", op["error"])  # the branch's reason
         self.assertEqual(cloud.get("/v0/deployments/cw2")[0], 404)
+
+    def test_sol003_through_the_cloud(self):
+        """An NFVO sees one VNFM: a VNF instance instantiated on the cloud with a
+        branch's VIM runs at that branch; scale, heal and terminate through the
+        cloud's SOL003 go to its manager, with the cloud's notifications."""
+        b1, cloud = self.b1, self.cloud
+        cloud.onboard(sol_vnfd("fed-sol"))
+        hook = Listener()
+        self.addCleanup(hook.close)
+        sol = SolClient(cloud)
+        sub, _ = sol.ok("POST", "/subscriptions", {"callbackUri": hook.url}, expect=(201,))
+        self.addCleanup(sol.call, "DELETE", "/subscriptions/" + sub["id"])
+        iid = sol.create("fed-sol", vnfInstanceName="at-b1")["id"]
+        self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+        vim = [{"id": "branch", "vimId": "b1", "vimType": "vnfm.proc"}]
+        occ = sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim,
+                                           "additionalParams": {"greeting": "from b1"}})
+        self.assertEqual(occ["operation"], "INSTANTIATE")
+        # it runs at the branch, under the cloud's occurrence id, and answers
+        self.assertEqual(cloud.deployment(iid)["manager"], manager_of(cloud, "b1")["id"])
+        bops = b1.get("/v0/operations?deployment=" + iid)[1]["operations"]
+        self.assertEqual([o["client_transaction_id"] for o in bops], [occ["id"]])
+        inst = wait_for(lambda: (lambda i: i if len(i.get("instantiatedVnfInfo", {}).get(
+            "vnfcResourceInfo", [])) == 1 else None)(sol.instance(iid)), 5, 0.05, "its VNFC")
+        self.assertEqual(inst["instantiationState"], "INSTANTIATED")
+        [vnfc] = inst["instantiatedVnfInfo"]["vnfcResourceInfo"]
+        self.assertEqual(vnfc["computeResource"]["vimConnectionId"], "b1")
+        self.assertIn("from b1", http_get("http://%s:8080/" % vnfc["metadata"]["ip"])[1])
+        wait_for(lambda: len(hook.for_op(occ["id"])) == 3, 10, what="instantiate notifications")
+        self.assertEqual(hook.for_op(occ["id"]), [("START", "STARTING"), ("RESULT", "PROCESSING"),
+                                                  ("RESULT", "COMPLETED")])
+        # scale out by the aspect, at the branch
+        occ = sol.run(iid, "scale", {"type": "SCALE_OUT", "aspectId": "web"})
+        self.assertEqual(occ["operation"], "SCALE")
+        self.assertEqual(len(b1.deployment(iid)["vis"]), 2)
+        wait_for(lambda: len(sol.instance(iid)["instantiatedVnfInfo"]["vnfcResourceInfo"]) == 2,
+                 5, 0.05, "2 VNFCs on the cloud")
+        self.assertEqual(sol.instance(iid)["instantiatedVnfInfo"]["scaleStatus"][0]["scaleLevel"],
+                         1)
+        # heal a VNFC killed at the branch (the VNFD's restart policy is never)
+        vi = b1.deployment(iid)["vis"][0]
+        os.kill(vi["pid"], 9)
+        wait_for(lambda: [v for v in b1.deployment(iid)["vis"] if v["id"] == vi["id"] and
+                          v["state"] == "exited"], 10, 0.05, "the exit seen at the branch")
+        occ = sol.run(iid, "heal", {"vnfcInstanceId": [vi["id"]], "cause": "killed"})
+        self.assertEqual(occ["operation"], "HEAL")
+        healed = [v for v in b1.deployment(iid)["vis"] if v["id"] == vi["id"]][0]
+        self.assertEqual(healed["state"], "running")
+        self.assertNotEqual(healed["pid"], vi["pid"])
+        # what a branch cannot do through the cloud is refused, naming the site
+        status, doc, _ = sol.call("POST", "/vnf_instances/%s/operate" % iid,
+                                  {"changeStateTo": "STOPPED"})
+        self.assertEqual(status, 422, doc)
+        self.assertIn("branch site b1", doc["detail"])
+        # terminate: gone at the branch, NOT_INSTANTIATED on the cloud, then deleted
+        occ = sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
+        self.assertEqual(occ["operation"], "TERMINATE")
+        self.assertEqual(b1.get("/v0/deployments/" + iid)[0], 404)
+        inst = wait_for(lambda: (lambda i: i if i["instantiationState"] == "NOT_INSTANTIATED"
+                                 else None)(sol.instance(iid)), 5, 0.05, "NOT_INSTANTIATED")
+        self.assertNotIn("manager", cloud.deployment(iid))
+        wait_for(lambda: len(hook.for_op(occ["id"])) == 3, 10, what="terminate notifications")
+        self.assertEqual(hook.for_op(occ["id"])[-1], ("RESULT", "COMPLETED"))
+        sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
+        wait_for(lambda: hook.of_type("VnfIdentifierDeletionNotification", iid), 10)
 
     def test_unreachable_site_refuses(self):
         b2, cloud = self.b2, self.cloud
