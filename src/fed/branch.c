@@ -32,7 +32,8 @@
 #define JOIN_TIMEOUT_MS   10000
 #define ANSWER_MAX        (64 * 1024)
 #define META_EVENT_SEQ    "fed_event_seq"
-#define OPS_REPORTED      20 /* the latest operations a report carries */
+#define OPS_REPORTED      20  /* the latest operations a report carries */
+#define FULL_EVERY        600 /* reports: a full one now and then, whatever happened */
 
 static char *fed_json_path(const struct core *c)
 {
@@ -257,16 +258,52 @@ static json_t *metrics(struct core *c, const json_t *deps)
     return out;
 }
 
-static json_t *build_report(struct fed *f)
+/* The deployments a report carries: all of them (a full report), or
+ * those that changed since the report the cloud acknowledged last, with
+ * the ids of those gone since (*gone). *hashes gets each one's hash, what
+ * the cloud will have once it acknowledges this report. */
+static json_t *changed(struct fed *f, json_t *deps, bool full, json_t **gone, json_t **hashes)
+{
+    json_t *out = json_array(), *d, *was;
+    const char *id;
+    size_t i;
+
+    *hashes = json_object();
+    *gone = json_array();
+    json_array_foreach(deps, i, d)
+    {
+        json_int_t h = (json_int_t)doc_hash(d);
+
+        id = jv_str(d, "id", "");
+        json_object_set_new(*hashes, id, json_integer(h));
+        was = json_object_get(f->sent, id);
+        if (full || !was || json_integer_value(was) != h)
+            json_array_append(out, d);
+    }
+    json_object_foreach(f->sent, id, was)
+    {
+        if (!json_object_get(*hashes, id))
+            json_array_append_new(*gone, json_string(id));
+    }
+    json_decref(deps);
+    return out;
+}
+
+static json_t *build_report(struct fed *f, json_t **hashes)
 {
     struct core *c = f->c;
-    json_t *site = site_state(c), *load = json_object(), *rep, *deps = deployments(c);
+    json_t *site = site_state(c), *load = json_object(), *rep, *deps = deployments(c), *gone;
+    bool full = f->send_full || f->seq % FULL_EVERY == 0;
     int64_t last;
 
     load_parts(f, site, load);
-    rep = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "boot", f->boot, "seq", (json_int_t)++f->seq,
-                    "load", load, "site_state", site, "metrics", metrics(c, deps), "deployments",
-                    deps);
+    rep = json_pack("{s:s, s:I, s:o, s:o, s:o, s:b}", "boot", f->boot, "seq", (json_int_t)++f->seq,
+                    "load", load, "site_state", site, "metrics", metrics(c, deps), "full", full);
+    json_object_set_new(rep, "deployments", changed(f, deps, full, &gone, hashes));
+    if (full)
+        json_decref(gone);
+    else
+        json_object_set_new(rep, "gone", gone);
     json_object_set_new(rep, "events", events(f, &last));
     json_object_set_new(rep, "event_last", json_integer(last));
     json_object_set_new(rep, "results", f->results ? json_deep_copy(f->results) : json_array());
@@ -280,6 +317,7 @@ struct report_job {
     struct wjob w;
     struct fed *f;
     char *url, *auth, *body, *ca;
+    json_t *hashes; /* of the deployments as the cloud has them once it took this report */
     struct httpc_resp resp;
     int r;
 };
@@ -363,6 +401,12 @@ static void report_done(struct wjob *w)
             connected(f, true, NULL);
             f->refused = false;
             acked(f, answer);
+            if (!jv_bool(answer, "duplicate", 0)) {
+                json_decref(f->sent);
+                f->sent = j->hashes;
+                j->hashes = NULL;
+                f->send_full = jv_bool(answer, "send_full", 0);
+            }
         } else if (j->resp.status == 401) {
             if (!f->refused)
                 log_error("fed: the cloud at %s refuses manager %s: %s", f->cloud_url, f->mgr_id,
@@ -375,6 +419,7 @@ static void report_done(struct wjob *w)
             send_report(f);
     }
     json_decref(answer);
+    json_decref(j->hashes);
     httpc_resp_done(&j->resp);
     free(j->url);
     free(j->auth);
@@ -394,8 +439,8 @@ static void send_report(struct fed *f)
         return;
     }
     f->again = false;
-    rep = build_report(f);
     j = xcalloc(1, sizeof(*j));
+    rep = build_report(f, &j->hashes);
     j->w.work = report_work;
     j->w.done = report_done;
     j->f = f;
@@ -577,6 +622,7 @@ void fed_branch_stop(struct fed *f)
 
 void fed_branch_free(struct fed *f)
 {
+    json_decref(f->sent);
     json_decref(f->results);
     free(f->mgr_id);
     free(f->cred);

@@ -378,7 +378,7 @@ static void seed_mirror(struct core *c, struct fed_mgr *m)
     json_array_foreach(list, i, d)
     {
         if (ours(d, m) && !hmap_get(&m->deps, doc_str(d, "id")))
-            hmap_put(&m->deps, doc_str(d, "id"), xstrdup(""));
+            hmap_put(&m->deps, doc_str(d, "id"), xcalloc(1, sizeof(uint64_t)));
         if (ours(d, m))
             fed_rules_load(m, d);
     }
@@ -388,14 +388,13 @@ static void seed_mirror(struct core *c, struct fed_mgr *m)
 static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
 {
     const char *id = doc_str(d, "id");
-    char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS), *old;
+    uint64_t *old = id ? hmap_get(&m->deps, id) : NULL, h = id ? doc_hash(d) : 0;
     json_t *was, *doc;
 
-    old = id ? hmap_get(&m->deps, id) : NULL;
-    if (!id || !id_valid(id) || (old && strcmp(old, text) == 0)) {
-        free(text);
+    if (!id || !id_valid(id) || (old && *old == h))
         return;
-    }
+    if (!old)
+        old = xcalloc(1, sizeof(*old));
     was = core_load(c, STORE_DEPLOYMENT, id);
     if (was && !ours(was, m)) {
         if (!old) /* once per run of the cloud */
@@ -408,36 +407,53 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
         json_decref(doc);
     }
     json_decref(was);
-    free(hmap_put(&m->deps, id, text));
+    *old = h;
+    hmap_put(&m->deps, id, old);
 }
 
-/* Mirrors the report's deployments (all of the branch's): the changed
- * ones are written, those it no longer has are deleted. seen gets what
- * the report says of each (id -> its member of deps). */
-static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps, struct hmap *seen)
+/* A deployment the branch no longer has. */
+static void unmirror(struct core *c, struct fed_mgr *m, const char *id)
+{
+    json_t *was = core_load(c, STORE_DEPLOYMENT, id);
+
+    if (ours(was, m))
+        fed_unmirror(c, was);
+    json_decref(was);
+    fed_rules_drop(m, id);
+    free(hmap_del(&m->deps, id));
+}
+
+/* Mirrors the report's deployments: the changed ones are written. A full
+ * report has all of the branch's: those it lacks are deleted; another has
+ * those that changed since the last report the cloud acknowledged, and
+ * names those the branch no longer has (gone). */
+static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps, bool full,
+                   const json_t *gone)
 {
     struct hmap_entry *e, *next;
+    struct hmap seen;
     const json_t *d;
     size_t i;
 
+    hmap_init(&seen);
     json_array_foreach(deps, i, d)
     {
         mirror_one(c, m, d);
+        fed_rules_seen(m, d);
         if (doc_str(d, "id"))
-            hmap_put(seen, doc_str(d, "id"), (void *)d);
+            hmap_put(&seen, doc_str(d, "id"), (void *)d);
     }
-    for (e = hmap_first(&m->deps, &i); e; e = next) {
+    json_array_foreach(gone, i, d)
+    {
+        if (json_is_string(d) && hmap_get(&m->deps, json_string_value(d)))
+            unmirror(c, m, json_string_value(d));
+    }
+    for (e = full ? hmap_first(&m->deps, &i) : NULL; e; e = next) {
         next = hmap_next(&m->deps, e, &i);
-        if (hmap_get(seen, e->key))
-            continue;
-        json_t *was = core_load(c, STORE_DEPLOYMENT, e->key);
-
-        if (ours(was, m))
-            fed_unmirror(c, was);
-        json_decref(was);
-        fed_rules_drop(m, e->key);
-        free(hmap_del(&m->deps, e->key));
+        if (!hmap_get(&seen, e->key))
+            unmirror(c, m, e->key);
     }
+    hmap_done(&seen);
 }
 
 /* The branch's events into the cloud's log, tagged with site and manager;
@@ -531,10 +547,10 @@ void fed_report_apply(struct core *c, struct txn *t)
     struct fed_mgr *m = mgr_of_request(f, t);
     const char *boot = jv_str(t->body, "boot", "");
     uint64_t seq = (uint64_t)jv_int(t->body, "seq", 0);
-    bool first = m && m->reports == 0, was_active;
+    bool first = m && m->reports == 0, was_active, site_same;
     int64_t event_seq = m ? m->event_seq : 0;
     uint64_t arrived_us = (uint64_t)jv_int(t->query, "_arrived_us", 0);
-    struct hmap seen;
+    bool full = !json_is_false(json_object_get(t->body, "full")), new_boot;
 
     if (!m)
         return;
@@ -545,6 +561,7 @@ void fed_report_apply(struct core *c, struct txn *t)
                             results_acked(t->body)));
         return;
     }
+    new_boot = first || strcmp(boot, m->boot) != 0;
     pthread_mutex_lock(&f->mu);
     snprintf(m->boot, sizeof(m->boot), "%s", boot);
     m->seq = seq;
@@ -553,6 +570,7 @@ void fed_report_apply(struct core *c, struct txn *t)
     m->last_report_mono = mono_ms();
     json_decref(m->load);
     m->load = json_incref(json_object_get(t->body, "load"));
+    site_same = m->site_state && json_equal(m->site_state, json_object_get(t->body, "site_state"));
     json_decref(m->site_state);
     m->site_state = json_incref(json_object_get(t->body, "site_state"));
     pthread_mutex_unlock(&f->mu);
@@ -566,20 +584,23 @@ void fed_report_apply(struct core *c, struct txn *t)
     }
     if (first)
         seed_mirror(c, m);
-    hmap_init(&seen);
     if (json_is_array(json_object_get(t->body, "deployments")))
-        mirror(c, m, json_object_get(t->body, "deployments"), &seen);
+        mirror(c, m, json_object_get(t->body, "deployments"), full,
+               json_object_get(t->body, "gone"));
     take_events(c, m, json_object_get(t->body, "events"));
     fed_take_results(c, m, json_object_get(t->body, "results"));
     fed_follow_ops(c, m, json_object_get(t->body, "operations"));
-    fed_rules_eval(c, m, t->body, &seen, arrived_us);
-    hmap_done(&seen);
+    fed_rules_eval(c, m, t->body, arrived_us);
     if (m->event_seq != event_seq || !was_active) /* soft state is not journalled */
         mgr_save(c, m);
-    site_save(c, NULL, m, json_object_get(t->body, "site_state"));
+    if (!site_same || !was_active || first) /* else what the site's record shows is the same */
+        site_save(c, NULL, m, json_object_get(t->body, "site_state"));
+    /* a run of the branch or of the cloud that the other did not see yet
+     * begins with all of its deployments */
     result_ok(&t->res, 200,
-              json_pack("{s:I, s:I, s:o}", "seq", (json_int_t)seq, "event_seq",
-                        (json_int_t)m->event_seq, "results", results_acked(t->body)));
+              json_pack("{s:I, s:I, s:o, s:b}", "seq", (json_int_t)seq, "event_seq",
+                        (json_int_t)m->event_seq, "results", results_acked(t->body), "send_full",
+                        new_boot && !full));
 }
 
 /* ---- reachability ---- */

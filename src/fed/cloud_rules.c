@@ -42,6 +42,8 @@ struct crule {
 struct fed_drules {
     json_t *defs; /* the rules as written */
     bool wanted;  /* the cloud's operator wants them to decide (rules_owner_wanted) */
+    bool ceded;   /* the branch reported that the cloud's rules decide (rules_owner) */
+    bool busy;    /* the branch reported an operation running */
     struct crule *r;
     size_t n;
     char deciding[40]; /* the decision of one of them that runs, or "" */
@@ -101,6 +103,17 @@ void fed_rules_load(struct fed_mgr *m, const json_t *dep)
         drules_free(hmap_put(&m->rules, id, dr));
     }
     dr->wanted = strcmp(jv_str(dep, "rules_owner_wanted", "cloud"), "cloud") == 0;
+    fed_rules_seen(m, dep);
+}
+
+void fed_rules_seen(struct fed_mgr *m, const json_t *dep)
+{
+    struct fed_drules *dr = hmap_get(&m->rules, jv_str(dep, "id", ""));
+
+    if (!dr)
+        return;
+    dr->ceded = strcmp(jv_str(dep, "rules_owner", "branch"), "cloud") == 0;
+    dr->busy = doc_str(dep, "operation") != NULL;
 }
 
 void fed_rules_drop(struct fed_mgr *m, const char *dep)
@@ -237,13 +250,12 @@ static bool decided(struct core *c, struct fed_drules *dr, uint64_t now)
 }
 
 static void eval_dep(struct core *c, struct fed_mgr *m, const char *dep, struct fed_drules *dr,
-                     const json_t *reported, const struct report *rep)
+                     const struct report *rep)
 {
     const json_t *vals = json_object_get(json_object_get(rep->body, "metrics"), dep);
     double v;
 
-    if (!dr->wanted || strcmp(jv_str(reported, "rules_owner", "branch"), "cloud") ||
-        doc_str(reported, "operation") || !decided(c, dr, rep->now))
+    if (!dr->wanted || !dr->ceded || dr->busy || !decided(c, dr, rep->now))
         return;
     for (size_t i = 0; i < dr->n && !dr->deciding[0]; i++) {
         struct crule *r = &dr->r[i];
@@ -260,17 +272,12 @@ static void eval_dep(struct core *c, struct fed_mgr *m, const char *dep, struct 
     }
 }
 
-void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body,
-                    const struct hmap *reported, uint64_t arrived_us)
+void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body, uint64_t arrived_us)
 {
     struct report rep = {body, arrived_us, mono_ms()};
     struct hmap_entry *e;
     size_t i;
 
-    for (e = hmap_first(&m->rules, &i); e; e = hmap_next(&m->rules, e, &i)) {
-        const json_t *d = hmap_get(reported, e->key);
-
-        if (d)
-            eval_dep(c, m, e->key, e->value, d, &rep);
-    }
+    for (e = hmap_first(&m->rules, &i); e; e = hmap_next(&m->rules, e, &i))
+        eval_dep(c, m, e->key, e->value, &rep);
 }

@@ -27,7 +27,7 @@ struct fed_mgr {
     int64_t event_seq;     /* the last branch event stored here */
     json_t *load;          /* the last report's load with its parts, or NULL */
     json_t *site_state;    /* the last report's site capacity and allocation, or NULL */
-    struct hmap deps;      /* deployment id -> malloc'd text of what was last mirrored */
+    struct hmap deps;      /* deployment id -> malloc'd hash of what was last mirrored (0: none) */
     struct hmap rules;     /* deployment id -> struct fed_drules: the cloud's rules over it */
     uint64_t next_seq;     /* the last instruction seq given (stored: _seq) */
     struct fed_chan *chan; /* its channel, under fed.mu (channel.c) */
@@ -53,6 +53,8 @@ struct fed {
     uint64_t cpu_us, cpu_at_ms; /* for the load's cpu part */
     double cpu;
     json_t *results; /* results of instructions the cloud has not acknowledged */
+    json_t *sent;    /* deployment id -> hash of it as the cloud acknowledged it last */
+    bool send_full;  /* the cloud asked for all deployments in the next report */
     pthread_t chan_thread;
     bool chan_running, chan_stop;
     uv_async_t wake; /* fed_report_soon from another thread */
@@ -96,16 +98,17 @@ void fed_after_instruct(struct core *c, struct fed_mgr *m, const json_t *ins);
 
 /* cloud_rules.c (cloud): the cloud's rules over a manager's deployments,
  * as its records say (`rules`, `rules_owner_wanted`): loaded (again) from
- * a record, dropped with it, and evaluated over a report as it arrives
- * (reported: deployment id -> what the report said of it; arrived_us:
- * mono_us() when it came), in its transaction. fed_rules_changed is the
- * hook of lcm/remote.h. */
+ * a record, told what a report says of a deployment (whether the branch
+ * gave them its rules, whether an operation runs), dropped with it, and
+ * evaluated over a report as it arrives (arrived_us: mono_us() when it
+ * was read), in its transaction. fed_rules_changed is the hook of
+ * lcm/remote.h. */
 void fed_rules_load(struct fed_mgr *m, const json_t *dep);
+void fed_rules_seen(struct fed_mgr *m, const json_t *dep);
 void fed_rules_drop(struct fed_mgr *m, const char *dep);
 void fed_rules_free(struct fed_mgr *m);
 void fed_rules_changed(struct core *c, const json_t *dep);
-void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body,
-                    const struct hmap *reported, uint64_t arrived_us);
+void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body, uint64_t arrived_us);
 
 /* owner.c: PUT /v0/deployments/{id}/rules-owner, and the instruction
  * "rules_owner" (branch): who decides for a deployment; on a branch, its

@@ -247,6 +247,8 @@ static const struct jv_field report_fields[] = {
     {.name = "results", .type = JV_ARRAY, .max = 10000, .item = &any_item},
     {.name = "operations", .type = JV_ARRAY, .max = 1000, .item = &any_item},
     {.name = "metrics", .type = JV_OBJECT}, /* deployment id -> {metric: value} */
+    {.name = "full", .type = JV_BOOL},      /* deployments holds all of them (default) */
+    {.name = "gone", .type = JV_ARRAY, .max = 100000, .item = &any_item},
     END,
 };
 static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
@@ -260,7 +262,7 @@ static void fed_prepare(struct rctx *r, struct txn *t)
     if (h && strncasecmp(h, "Bearer ", 7) == 0)
         json_object_set_new(t->query, "_bearer", json_string(h + 7));
     /* from here to a cloud rule's decision (report_to_decision_us) */
-    json_object_set_new(t->query, "_arrived_us", json_integer((json_int_t)mono_us()));
+    json_object_set_new(t->query, "_arrived_us", json_integer((json_int_t)r->http->received_us));
     t->lock_exempt = true; /* the estate's state, not the configuration */
 }
 

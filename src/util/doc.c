@@ -84,3 +84,46 @@ bool etag_matches(const char *if_match, const char *etag)
     }
     return false;
 }
+
+/* FNV-1a, 64 bits; an object's members are summed, so their order does not count. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t doc_hash(const json_t *v)
+{
+    uint64_t h = fnv(14695981039346656037ULL, &(int){json_typeof(v)}, sizeof(int)), x, sum = 0;
+    const char *k;
+    json_t *m;
+    size_t i;
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)v, k, m)
+        {
+            x = doc_hash(m);
+            sum += fnv(fnv(h, k, strlen(k)), &x, sizeof(x));
+        }
+        return fnv(h, &sum, sizeof(sum));
+    case JSON_ARRAY:
+        json_array_foreach(v, i, m)
+        {
+            x = doc_hash(m);
+            h = fnv(h, &x, sizeof(x));
+        }
+        return h;
+    case JSON_STRING:
+        return fnv(h, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return fnv(h, &(json_int_t){json_integer_value(v)}, sizeof(json_int_t));
+    case JSON_REAL:
+        return fnv(h, &(double){json_real_value(v)}, sizeof(double));
+    default:
+        return h;
+    }
+}

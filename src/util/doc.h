@@ -4,6 +4,7 @@
 #define VNFM_DOC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -14,6 +15,12 @@ const char *doc_str(const json_t *doc, const char *key); /* NULL when absent or 
 long long doc_int(const json_t *doc, const char *key, long long def);
 /* Copy of doc without the internal '_' members, for API answers. */
 json_t *doc_public(const json_t *doc);
+
+/* A hash of a JSON value (not a digest: 64 bits, no key), the same for
+ * equal values whatever the order of their objects' members: what a branch
+ * sent and the cloud mirrored of a deployment is compared by it without
+ * serialising either. */
+uint64_t doc_hash(const json_t *v);
 
 #define DOC_ETAG_MAX 40
 

@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1134,6 +1135,7 @@ static void handle(struct httpd_conn *c)
         rq->body_len = c->body.len;
     }
     rq->body_too_large = c->too_large;
+    rq->received_us = mono_us();
     h->cfg.ops->request(h->cfg.arg, c, rq);
     if (c->state == C_HANDLING) /* the handler did not answer */
         httpd_respond(c, 500, NULL, 0, NULL, 0);

@@ -49,7 +49,8 @@ struct httpd_req {
     struct httpd_header headers[HTTPD_HEADERS_MAX];
     const char *body; /* NULL when there is none */
     size_t body_len;
-    bool body_too_large; /* longer than body_max: not kept (body is NULL) */
+    bool body_too_large;  /* longer than body_max: not kept (body is NULL) */
+    uint64_t received_us; /* mono_us() when it was all read (before it is parsed) */
     const struct sockaddr *peer;
 };
 

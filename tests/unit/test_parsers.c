@@ -1,9 +1,10 @@
 /* Parsers and validators: JSON bodies (jsonv), VNFDs, day-0 templates,
- * times, IPv4 networks, names. */
+ * times, IPv4 networks, names; the hash of JSON values (util/doc.h). */
 #include "unit.h"
 
 #include "catalog/template.h"
 #include "catalog/vnfd.h"
+#include "util/doc.h"
 #include "util/ids.h"
 #include "util/jsonv.h"
 #include "util/net4.h"
@@ -221,12 +222,46 @@ static void networks_and_names(void **state)
     assert_false(id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 
+/* What the cloud compares a branch's deployments by (fed/cloud.c): the same
+ * for equal values in any member order, another for any change. */
+static void json_hashes(void **state)
+{
+    json_t *a = json_loads("{\"id\": \"d1\", \"vis\": [{\"ip\": \"10.0.0.2\", \"n\": 1}], "
+                           "\"x\": 1.5, \"op\": null}",
+                           0, NULL);
+    json_t *b =
+        json_loads("{\"op\": null, \"x\": 1.5, \"vis\": [{\"n\": 1, \"ip\": \"10.0.0.2\"}], "
+                   "\"id\": \"d1\"}",
+                   0, NULL);
+    const char *changed[] = {
+        "{\"id\": \"d1\", \"vis\": [{\"ip\": \"10.0.0.3\", \"n\": 1}], \"x\": 1.5, \"op\": null}",
+        "{\"id\": \"d1\", \"vis\": [{\"ip\": \"10.0.0.2\", \"n\": 2}], \"x\": 1.5, \"op\": null}",
+        "{\"id\": \"d1\", \"vis\": [{\"ip\": \"10.0.0.2\", \"n\": 1}], \"x\": 1.5, \"op\": false}",
+        "{\"id\": \"d1\", \"vis\": [{\"ip\": \"10.0.0.2\", \"n\": 1}], \"x\": 1.5}",
+        "{\"id\": \"d1\", \"vis\": [{\"ip\": \"10.0.0.2\", \"n\": 1}], \"y\": 1.5, \"op\": null}",
+        "{\"id\": \"d1\", \"vis\": [{\"ip\": \"10.0.0.2\", \"n\": 1}, {}], \"x\": 1.5, \"op\": "
+        "null}",
+        NULL};
+
+    (void)state;
+    assert_true(doc_hash(a) == doc_hash(b));
+    for (const char **c = changed; *c; c++) {
+        json_t *v = json_loads(*c, 0, NULL);
+
+        assert_non_null(v);
+        assert_true(doc_hash(v) != doc_hash(a));
+        json_decref(v);
+    }
+    json_decref(a);
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(jsonv_checks),       cmocka_unit_test(template_render_and_check),
         cmocka_unit_test(vnfd_validation),    cmocka_unit_test(times),
-        cmocka_unit_test(networks_and_names),
+        cmocka_unit_test(networks_and_names), cmocka_unit_test(json_hashes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
