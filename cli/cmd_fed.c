@@ -127,3 +127,30 @@ int cmd_manager_show(struct ctl *c, const struct args *a)
     free(p);
     return rc;
 }
+
+int cmd_manager_report(struct ctl *c, const struct args *a)
+{
+    char *p = ctl_path("/v0/managers/%s/report", a->pos[0]);
+    int rc = show_change(c, "POST", p, NULL, NULL,
+                         "report asked for: the manager sends one now (see its LAST REPORT)");
+
+    free(p);
+    return rc;
+}
+
+int cmd_rules_owner(struct ctl *c, const struct args *a)
+{
+    static const char *const keys[] = {
+        "deployment", "rules_owner", "rules_owner_set", "rules_owner_gen", "id", "state", NULL};
+    json_t *body;
+    char *p;
+    int rc;
+
+    if (strcmp(a->pos[1], "branch") && strcmp(a->pos[1], "cloud"))
+        return fail_usage(a->cmd, "OWNER is branch or cloud, not '%s'", a->pos[1]);
+    body = json_pack("{s:s}", "owner", a->pos[1]);
+    p = ctl_path("/v0/deployments/%s/rules-owner", a->pos[0]);
+    rc = show_change(c, "PUT", p, body, keys, NULL);
+    free(p);
+    return rc;
+}

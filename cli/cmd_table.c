@@ -685,6 +685,31 @@ const struct command ctl_commands[] = {
         .examples = "vnfmctl manager show mgr-3f2a9c01bd",
         .run = cmd_manager_show,
     },
+    {
+        .name = "manager report",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "ask a branch manager for a report now (admin, cloud)",
+        .description =
+            "Sent over the manager's channel (docs/FEDERATION.md \"Pulling a report\");\n"
+            "refused (503) when it has none open.\n",
+        .examples = "vnfmctl manager report mgr-3f2a9c01bd",
+        .run = cmd_manager_report,
+    },
+    {
+        .name = "deployment rules-owner",
+        .usage = "NAME OWNER",
+        .n_pos = 2,
+        .summary = "whose rules decide for a branch deployment: branch or cloud",
+        .description =
+            "One owner decides per deployment (docs/FEDERATION.md \"One owner per\n"
+            "deployment\"). On the cloud, for a branch deployment, an instruction to its\n"
+            "manager: the cloud's rules (vnfmctl rules NAME FILE there) decide once the\n"
+            "branch applied it. At a branch, at once. A branch that loses the cloud takes\n"
+            "its rules back until the cloud takes its reports again.\n",
+        .examples = "vnfmctl rules-owner web1 cloud\nvnfmctl rules-owner web1 branch",
+        .run = cmd_rules_owner,
+    },
     {.name = "managers", .alias_of = "manager list"},
     {.name = "sites", .alias_of = "site list"},
     {.name = "deployments", .alias_of = "deployment list"},
@@ -694,6 +719,7 @@ const struct command ctl_commands[] = {
     {.name = "resize", .alias_of = "deployment resize"},
     {.name = "monitoring", .alias_of = "deployment monitoring"},
     {.name = "rules", .alias_of = "deployment rules"},
+    {.name = "rules-owner", .alias_of = "deployment rules-owner"},
     {.name = "decisions", .alias_of = "decision list"},
     {.name = NULL},
 };
