@@ -162,6 +162,9 @@ struct dcache {
     struct dc_entry *head, *tail;
     unsigned n;
     uint64_t writes; /* numbers the writes, to hand them over in order */
+    /* writes when no record was dirty, and none touched, last: a
+     * transaction that wrote nothing (most) scans nothing */
+    uint64_t clean_at, untouched_at;
 };
 
 void dc_init(struct dcache *c);

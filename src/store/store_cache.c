@@ -183,13 +183,18 @@ int dc_flush(struct dcache *c, int kind, int (*fn)(void *arg, const struct store
     size_t n = 0;
     int r;
 
+    if (c->writes == c->clean_at)
+        return fn(arg, &(struct store_batch){NULL, 0});
     for (struct dc_entry *e = c->head; e; e = e->next)
         if (e->dirty && (kind < 0 || e->kind == (enum store_kind)kind)) {
             dirty = xrealloc(dirty, (n + 1) * sizeof(*dirty));
             dirty[n++] = e;
         }
-    if (n == 0)
+    if (n == 0) {
+        if (kind < 0)
+            c->clean_at = c->writes;
         return fn(arg, &(struct store_batch){NULL, 0});
+    }
     qsort(dirty, n, sizeof(*dirty), by_order);
     w = xcalloc(n, sizeof(*w));
     for (size_t i = 0; i < n; i++)
@@ -202,6 +207,8 @@ int dc_flush(struct dcache *c, int kind, int (*fn)(void *arg, const struct store
         json_decref(dirty[i]->stored);
         dirty[i]->stored = NULL;
     }
+    if (r == 0 && kind < 0)
+        c->clean_at = c->writes;
     free(w);
     free(dirty);
     return r;
@@ -209,8 +216,9 @@ int dc_flush(struct dcache *c, int kind, int (*fn)(void *arg, const struct store
 
 void dc_end(struct dcache *c, bool committed)
 {
-    struct dc_entry *e = c->head;
+    struct dc_entry *e = c->writes == c->untouched_at ? NULL : c->head;
 
+    c->clean_at = c->untouched_at = c->writes;
     while (e) {
         struct dc_entry *next = e->next;
 
