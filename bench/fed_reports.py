@@ -1,36 +1,107 @@
 #!/usr/bin/python3
-"""Report load on a cloud VNFM: N branch managers (joined with real tokens)
-report over kept-alive HTTP connections as fast as one client allows, each
-report with 8 deployments of one VI; prints reports/s and the cloud's CPU
-per 1,000 reports, and its memory per branch (RSS growth / N).
-docs/BENCHMARKS.md "Branch reports on a cloud VNFM".
+"""Branch reports on a cloud VNFM, against nginx answering the same requests
+(docs/BENCHMARKS.md "Branch reports on a cloud VNFM").
 
-  fed_reports.py BUILD_DIR [N] [SECONDS]
+N branch managers join a cloud VNFM (--role cloud, sim site, HTTPS with a
+certificate made here) with real join tokens; each sends a first, full
+report (8 deployments of one VI each, with their monitoring), which the
+cloud mirrors. One branch in ten then gets a rule of the cloud's on one of
+its deployments (requests per second over 100, cooldown 2 s, a log action),
+which every report of it makes fire once the cooldown has passed. wrk
+(bodies made in Lua, each branch's seq rising, round robin over the
+branches, 8 connections) sends the reports over TLS (POST /fed/v1/report,
+the real protocol; no channel is held open):
+
+  1. steady-state reports (load, site, metrics; no deployment changed), as
+     fast as the cloud takes them: reports/s and the cloud's CPU per 1,000
+     reports; then the same requests to nginx (HTTPS, one worker, each
+     answered with a fixed acknowledgement) and its worker's CPU;
+     report-to-decision latency p50/p99 of the decisions taken meanwhile
+     (their inputs' report_to_decision_us: from the moment the report was
+     read off the connection to the decision record);
+  2. the same, paced (wrk waits between an answer and the next report on
+     each connection): CPU per 1,000 reports and latency below saturation;
+  3. full reports (all 8 deployments in each), saturated, cloud and nginx.
+
+Memory per branch: the growth of the cloud's RSS from before the joins to
+after every branch's first report. PERF=FILE records the cloud during 1
+(perf record --call-graph dwarf).
+
+  fed_reports.py BUILD_DIR [N] [SECONDS] [RATE]
 """
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
+import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 B = sys.argv[1]
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-SECS = float(sys.argv[3]) if len(sys.argv) > 3 else 8
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+SECS = float(sys.argv[3]) if len(sys.argv) > 3 else 5
+RATE = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+RULED = max(1, N // 10)
+CONNS = 8
 d = tempfile.mkdtemp(prefix="fedbench-", dir="/var/tmp")
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", d + "/key.pem", "-out",
+                d + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+port, nport = free_port(), free_port()
 p = subprocess.Popen([B + "/vnfmd", "--role", "cloud", "--site", "cloud", "--data-dir", d,
                       "--listen", "127.0.0.1:%d" % port, "--site-driver", "sim",
-                      "--fed-missed", "1000", "--log-level", "warn"],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-time.sleep(1.5)
+                      "--tls-cert", d + "/cert.pem", "--tls-key", d + "/key.pem",
+                      "--fed-missed", "1000000", "--log-level", "warn"],
+                     stdout=subprocess.DEVNULL, stderr=open(d + "/cloud.log", "w"))
+os.makedirs(d + "/ngx")
+with open(d + "/ngx/nginx.conf", "w") as f:
+    f.write("""daemon off;
+worker_processes 1;
+pid %(d)s/ngx/nginx.pid;
+error_log %(d)s/ngx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %(d)s/ngx/body;
+  client_body_buffer_size 64k;
+  server {
+    listen 127.0.0.1:%(port)d ssl;
+    ssl_certificate %(d)s/cert.pem;
+    ssl_certificate_key %(d)s/key.pem;
+    location = /fed/v1/report {
+      default_type application/json;
+      return 200 '{"seq":1,"event_seq":0,"results":[]}';
+    }
+  }
+}
+""" % {"d": d, "port": nport})
+ngx = subprocess.Popen(["nginx", "-c", d + "/ngx/nginx.conf", "-p", d + "/ngx"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+ctx = ssl.create_default_context(cafile=d + "/cert.pem")
+for _ in range(100):
+    try:
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
+        c.request("GET", "/v0/health")
+        c.getresponse().read()
+        break
+    except OSError:
+        time.sleep(0.1)
 tok = open(d + "/admin.token").read().strip()
-c = http.client.HTTPConnection("127.0.0.1", port)
+
 
 def req(method, path, body, auth):
     c.request(method, path, json.dumps(body), {"Content-Type": "application/json",
@@ -38,44 +109,179 @@ def req(method, path, body, auth):
     r = c.getresponse()
     return r.status, json.loads(r.read() or b"null")
 
-def rss():
-    return int(open("/proc/%d/status" % p.pid).read().split("VmRSS:")[1].split()[0])
 
-def cpu():
-    f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
+def status(pid):
+    return open("/proc/%d/status" % pid).read()
+
+
+def rss():
+    return int(status(p.pid).split("VmRSS:")[1].split()[0])
+
+
+def cpu(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def nginx_worker():
+    kids = open("/proc/%d/task/%d/children" % (ngx.pid, ngx.pid)).read().split()
+    return int(kids[0])
+
+
+def deployments(i):
+    mon = {"metrics": {"rps": {"probe": "http", "port": 8080, "path": "/stats",
+                               "json": "requests_per_s_1s"}}}
+    return [{"id": "b%d-d%d" % (i, k), "tenant": "default", "vnfd": "v", "status": "active",
+             "stage": "monitoring", "operation": None, "instances": {"web": 1},
+             "monitoring": mon, "rules_owner": "cloud", "rules_owner_set": "cloud",
+             "rules_owner_gen": 1,
+             "vis": [{"id": "vi-%d-%d" % (i, k), "vdu": "web", "index": 0, "state": "running",
+                      "ip": "10.%d.%d.%d" % (i // 65536, i // 256 % 256, i % 256)}]}
+            for k in range(8)]
+
+
+def metrics(i):
+    return {"b%d-d%d" % (i, k): {"rps": 150 if k == 0 else 50} for k in range(8)}
+
+
+def report(i, seq):
+    return {"boot": "b", "seq": seq,
+            "load": {"value": 0.1, "parts": {"cpu": 0.1, "vcpu": 0.1, "memory": 0.1}},
+            "site_state": {"capacity": {"vcpu": 8, "memory_mb": 4096},
+                           "allocated": {"vcpu": 1, "memory_mb": 256, "disk_mb": 0, "vis": 8}},
+            "metrics": metrics(i), "deployments": deployments(i), "events": [], "results": [],
+            "operations": []}
+
 
 rss0 = rss()
 creds = []
 for i in range(N):
     _, t = req("POST", "/v0/join-tokens", {"site": "b%d" % i}, tok)
-    _, j = req("POST", "/fed/v1/join", {"token": t["token"], "site": "b%d" % i, "tag": "%06x" % i},
-               "")
+    _, j = req("POST", "/fed/v1/join", {"token": t["token"], "site": "b%d" % i,
+                                        "tag": "%06x" % i}, "")
     creds.append(j["credential"])
-deps = [{"id": "d%d" % k, "tenant": "default", "vnfd": "v", "status": "active",
-         "stage": "monitoring", "operation": None,
-         "vis": [{"id": "vi%d" % k, "vdu": "web", "index": 0, "state": "running",
-                  "ip": "10.0.0.%d" % k}]} for k in range(8)]
-seq = [0] * N
-def report(i):
-    seq[i] += 1
-    s, _ = req("POST", "/fed/v1/report", {"boot": "b", "seq": seq[i], "load": {
-        "value": 0.1, "parts": {"cpu": 0.1, "vcpu": 0.1, "memory": 0.1}},
-        "site_state": {"capacity": {"vcpu": 8, "memory_mb": 4096},
-                       "allocated": {"vcpu": 1, "memory_mb": 256, "disk_mb": 0, "vis": 8}},
-        "deployments": deps, "events": [], "results": [], "operations": []}, creds[i])
-    assert s == 200, s
 for i in range(N):  # the first report of each mirrors its deployments
-    report(i)
+    s, _ = req("POST", "/fed/v1/report", report(i, 1), creds[i])
+    assert s == 200, s
 rss1 = rss()
-n, c0, t0 = 0, cpu(), time.time()
-while time.time() - t0 < SECS:
-    report(n % N)
-    n += 1
-dt, dc = time.time() - t0, cpu() - c0
-print("branches %d, reports %d in %.1f s: %.0f reports/s; cloud CPU %.2f s = %.0f ms per 1,000 "
-      "reports; RSS %d KiB -> %d KiB: %.1f KiB per branch (8 deployments each)" %
-      (N, n, dt, n / dt, dc, dc * 1e6 / n, rss0, rss1, (rss1 - rss0) / N))
+rule = {"name": "hot", "metric": "rps", "op": ">", "threshold": 100, "occurrences": 1,
+        "cooldown_s": 2, "stage": "overloaded",
+        "actions": [{"action": "log", "message": "hot"}]}
+for i in range(0, N, N // RULED):
+    s, doc = req("PUT", "/v0/deployments/b%d-d0/rules" % i, {"rules": [rule]}, tok)
+    assert s == 200, doc
+
+# wrk: one Lua state (-t1), so each branch's seq rises; round robin over the
+# branches, so that no two reports of a branch are ever in flight at once
+with open(d + "/creds", "w") as f:
+    for i in range(N):
+        f.write("%s\t%s\t%s\n" % (creds[i], json.dumps(metrics(i)), json.dumps(deployments(i))))
+with open(d + "/report.lua", "w") as f:
+    f.write("""
+local creds, mets, deps, seq, n, i, gap, full = {}, {}, {}, {}, 0, 0, 0, false
+local head = '{"boot":"b","seq":%d,"load":{"value":0.1,"parts":{"cpu":0.1,"vcpu":0.1,' ..
+  '"memory":0.1}},"site_state":{"capacity":{"vcpu":8,"memory_mb":4096},"allocated":' ..
+  '{"vcpu":1,"memory_mb":256,"disk_mb":0,"vis":8}},"metrics":'
+function init(args)
+  local base = tonumber(args[1])
+  gap = tonumber(args[3])
+  full = args[4] == "full"
+  for line in io.lines(args[2]) do
+    local c, m, dp = line:match("([^\\t]*)\\t([^\\t]*)\\t(.*)")
+    n = n + 1
+    creds[n], mets[n], deps[n], seq[n] = c, m, dp, base
+  end
+end
+function delay()
+  return gap
+end
+function request()
+  i = i % n + 1
+  seq[i] = seq[i] + 1
+  local d = full and (',"full":true,"deployments":' .. deps[i]) or ',"full":false,"deployments":[]'
+  local body = string.format(head, seq[i]) .. mets[i] .. d ..
+    ',"events":[],"results":[],"operations":[]}'
+  return wrk.format("POST", "/fed/v1/report", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. creds[i]}, body)
+end
+""")
+
+
+def wrk(url, base, secs, gap_ms=0, full=False):
+    out = subprocess.run(["wrk", "-t1", "-c%d" % CONNS, "-d%ds" % secs, "-s", d + "/report.lua",
+                          url, "--", str(base), d + "/creds", str(gap_ms),
+                          "full" if full else "changed"],
+                         capture_output=True, text=True).stdout
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    return int(out.split(" requests in")[0].split()[-1])
+
+
+def measure(pid, url, base, secs, gap_ms=0, full=False):
+    c0, t0 = cpu(pid), time.time()
+    n = wrk(url, base, secs, gap_ms, full)
+    return n, time.time() - t0, cpu(pid) - c0
+
+
+def decisions(min_seq):
+    out, off = [], 0
+    while True:
+        _, doc = req("GET", "/v0/decisions?limit=10000&offset=%d" % off, None, tok)
+        out += [x["inputs"]["report_to_decision_us"] for x in doc["decisions"]
+                if x["inputs"].get("report_seq", 0) > min_seq]
+        if len(doc["decisions"]) < 10000:
+            return out
+        off += 10000
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+cloud_url, ngx_url = "https://127.0.0.1:%d" % port, "https://127.0.0.1:%d" % nport
+# PERF=FILE: perf record -g of the cloud while it is saturated
+perf = subprocess.Popen(["perf", "record", "--call-graph", "dwarf,16384", "-F", "499", "-o",
+                         os.environ["PERF"], "-p", str(p.pid), "--", "sleep", str(SECS)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL) if os.environ.get("PERF") else None
+n1, dt1, dc1 = measure(p.pid, cloud_url, 10, SECS)
+if perf:
+    perf.wait()
+lat1 = decisions(10)
+nn, dtn, dcn = measure(nginx_worker(), ngx_url, 10, SECS)
+rate = RATE or int(n1 / dt1 / 2)
+gap = max(1, int(CONNS * 1000 / rate))
+n2, dt2, dc2 = measure(p.pid, cloud_url, 10 ** 8, SECS, gap)
+lat2 = decisions(10 ** 8)
+n3, dt3, dc3 = measure(p.pid, cloud_url, 2 * 10 ** 8, SECS, 0, True)
+nf, dtf, dcf = measure(nginx_worker(), ngx_url, 10, SECS, 0, True)
+
+
+def line(what, n, dt, dc):
+    return "%s %.0f reports/s, CPU %.0f ms per 1,000 reports (one core: %.0f reports/s)" % (
+        what, n / dt, dc * 1e6 / n, n / dc)
+
+
+def lat(v):
+    return "%d decisions, p50 %d us, p99 %d us" % (len(v), pct(v, 0.5), pct(v, 0.99)) if v \
+        else "no decision"
+
+
+print("branches %d (%d with a cloud rule), 8 deployments each, reports over TLS, wrk -t1 -c%d"
+      % (N, RULED, CONNS))
+print("reports of the deployments that changed (none; the steady state), saturated:")
+print(line("  cloud", n1, dt1, dc1))
+print(line("  nginx", nn, dtn, dcn))
+print("  report-to-decision: " + lat(lat1))
+print("paced (wrk: %d ms between a connection's answer and its next report; asked %d/s): "
+      "%.0f reports/s, cloud CPU %.0f ms per 1,000 reports; report-to-decision: %s"
+      % (gap, rate, n2 / dt2, dc2 * 1e6 / n2, lat(lat2)))
+print("full reports (all 8 deployments in each), saturated:")
+print(line("  cloud", n3, dt3, dc3))
+print(line("  nginx", nf, dtf, dcf))
+print("memory: RSS %d KiB -> %d KiB: %.1f KiB per branch" % (rss0, rss1, (rss1 - rss0) / N))
 p.send_signal(signal.SIGTERM)
+ngx.send_signal(signal.SIGTERM)
 p.wait()
-subprocess.run(["rm", "-rf", d])
+ngx.wait()
+shutil.rmtree(d)
