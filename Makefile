@@ -33,6 +33,9 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # The NETCONF server's own YANG modules are compiled into the daemon.
 YANG := $(wildcard yang/*.yang)
 LIB_OBJS += $(BUILD)/src/netconf/nc_yang.o
+# The console's files (docs/CONSOLE.md) are compiled into the daemon too.
+WWW := $(sort $(wildcard www/*))
+LIB_OBJS += $(BUILD)/src/ui/www.o
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -85,6 +88,13 @@ $(BUILD)/src/netconf/nc_yang.o: src/netconf/nc_yang.S $(YANG)
 	@mkdir -p $(@D)
 	$(CC) -c -o $@ $<
 
+$(BUILD)/src/ui/www.S: $(WWW) scripts/embed-www
+	@mkdir -p $(@D)
+	scripts/embed-www $(WWW) > $@
+
+$(BUILD)/src/ui/www.o: $(BUILD)/src/ui/www.S
+	$(CC) -c -o $@ $<
+
 unit: $(UNIT_BINS)
 
 # The test suite always runs the sanitizer build, after the layer rule of
@@ -131,7 +141,7 @@ clean:
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -I. -Isrc -D_GNU_SOURCE -Wall -Wextra -Wno-missing-field-initializers \
                $(shell pkg-config --cflags $(PKGS)) -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined -MMD -MP
-FUZZ_OBJS := $(LIB_SRCS:%.c=build/fuzz/%.o) build/fuzz/src/netconf/nc_yang.o
+FUZZ_OBJS := $(LIB_SRCS:%.c=build/fuzz/%.o) build/fuzz/src/netconf/nc_yang.o build/fuzz/src/ui/www.o
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 
@@ -143,6 +153,9 @@ build/fuzz/src/%.o: src/%.c
 
 build/fuzz/src/netconf/nc_yang.o: src/netconf/nc_yang.S $(YANG)
 	@mkdir -p $(@D)
+	clang -c -o $@ $<
+
+build/fuzz/src/ui/www.o: $(BUILD)/src/ui/www.S
 	clang -c -o $@ $<
 
 build/fuzz/libvnfm.a: $(FUZZ_OBJS)

@@ -21,11 +21,15 @@ TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
 TEST_PKGS="$TEST_PKGS prometheus clang xxd keepalived"
 # gdb: the tests print the threads of a manager that does not answer at start.
 TEST_PKGS="$TEST_PKGS gdb"
+# The console's browser tests (docs/CONSOLE.md): Debian's Chromium, driven by
+# playwright-core from npm (tests/gui/package-lock.json) on Node.js 20 or later.
+TEST_PKGS="$TEST_PKGS chromium"
 
 missing=()
 for p in $BUILD_PKGS $RUN_PKGS $TEST_PKGS $RUN_PKGS_NC $TEST_PKGS_NC; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "deps: missing packages: ${missing[*]}; run as root (or: sudo apt-get install -y ${missing[*]})" >&2

@@ -25,6 +25,7 @@
 #include "core/version.h"
 #include "core/wpool.h"
 #include "ha/ha.h"
+#include "ui/ui.h"
 #include "monitor/monitor.h"
 #include "policy/executor.h"
 #include "util/etcd.h"
@@ -592,6 +593,7 @@ static int start_front(struct daemon *d)
         router_mount(d->http, &sol_mounts[i]);
     router_mount(d->http, &fed_api_mount);
     router_mount(d->http, &fed_mount);
+    router_mount(d->http, &ui_mount);
     pkgm = pkgm_mounts(&d->cfg, &n_pkgm);
     for (size_t i = 0; i < n_pkgm; i++)
         router_mount(d->http, &pkgm[i]);

@@ -30,7 +30,7 @@
 
 #define BODY_MAX          (1u << 20)
 #define MAX_THREAD_STORES 64
-#define MAX_MOUNTS        8
+#define MAX_MOUNTS        12
 #define QUERY_MAX_PARAMS  64
 #define TXID_MAX          256  /* Client-Transaction-Id */
 #define CALLBACK_MAX      2048 /* Callback */
@@ -618,7 +618,7 @@ static int respond_file(struct httpd_conn *conn, const struct fmt *f, struct res
 static void respond(struct httpd_conn *conn, const struct fmt *f, struct result *r,
                     const char *txid)
 {
-    struct httpd_kv h[11];
+    struct httpd_kv h[11 + MOUNT_HEADERS_MAX];
     unsigned n = 0;
     const char *ctype;
     size_t len = 0;
@@ -649,6 +649,8 @@ static void respond(struct httpd_conn *conn, const struct fmt *f, struct result 
     }
     if (r->version || f->m->version)
         h[n++] = (struct httpd_kv){"Version", r->version ? r->version : f->m->version};
+    for (unsigned i = 0; i < f->m->n_headers && i < MOUNT_HEADERS_MAX; i++)
+        h[n++] = f->m->headers[i];
     httpd_respond(conn, r->status, h, n, text, len);
 }
 

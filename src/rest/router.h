@@ -98,7 +98,13 @@ struct mount {
     const struct jv_field *(*xml_schema)(const struct route *rt);
     const void *data; /* the mount's own */
     size_t raw_max;   /* the largest body of its R_RAW routes */
+    /* Headers of every answer of the mount (the console's security and
+     * caching headers), at most MOUNT_HEADERS_MAX. */
+    const struct httpd_kv *headers;
+    unsigned n_headers;
 };
+
+#define MOUNT_HEADERS_MAX 8
 
 struct router;
 

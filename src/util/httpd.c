@@ -147,6 +147,7 @@ static const struct {
     {201, "Created"},
     {202, "Accepted"},
     {204, "No Content"},
+    {301, "Moved Permanently"},
     {303, "See Other"},
     {304, "Not Modified"},
     {400, "Bad Request"},

@@ -1,0 +1,254 @@
+// The console in a real browser (docs/CONSOLE.md): Debian's Chromium on a
+// real vnfmd with real VNF processes. Each test asserts what an operator
+// sees; they run in order and share the manager and the browser.
+import {test, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import {readFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {Daemon, browser, signedIn, screenshot, waitFor, VNFDS} from './harness.mjs';
+
+const XSS = '<img src=x onerror="window.__pwned=1">';
+let d, b, page;
+
+before(async () => {
+  d = await new Daemon().start();
+  b = await browser();
+});
+
+after(async () => {
+  await b?.close();
+  try {
+    await d?.undeployAll();
+    await d?.stop();
+  } finally {
+    d?.kill9();
+  }
+});
+
+// The state cell of a VI row, once it reads text.
+const viState = (p, vi, text) =>
+  p.locator(`tr[data-vi="${vi}"] td[data-label="State"]`, {hasText: text}).waitFor({timeout: 90000});
+
+test('the console is served under /ui/ with its types, caching and security headers', async () => {
+  const index = await fetch(`${d.url}/ui/`);
+  assert.equal(index.status, 200);
+  assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8');
+  const csp = index.headers.get('content-security-policy');
+  for (const part of ["default-src 'none'", "script-src 'self'", "require-trusted-types-for 'script'",
+    "frame-ancestors 'none'"])
+    assert.ok(csp.includes(part), `CSP has ${part}: ${csp}`);
+  assert.ok(!csp.includes('unsafe'), csp);
+  assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(index.headers.get('cache-control'), 'no-cache');
+  const types = {'app.js': 'text/javascript; charset=utf-8', 'console.css': 'text/css; charset=utf-8',
+    'favicon.svg': 'image/svg+xml'};
+  for (const [file, type] of Object.entries(types)) {
+    const r = await fetch(`${d.url}/ui/${file}`);
+    assert.equal(r.status, 200, file);
+    assert.equal(r.headers.get('content-type'), type, file);
+    const etag = r.headers.get('etag');
+    assert.match(etag, /^"[0-9a-f]{16}"$/);
+    const again = await fetch(`${d.url}/ui/${file}`, {headers: {'If-None-Match': etag}});
+    assert.equal(again.status, 304, `${file} with its ETag`);
+    assert.equal((await again.text()).length, 0);
+  }
+  const bare = await fetch(`${d.url}/ui`, {redirect: 'manual'});
+  assert.equal(bare.status, 301);
+  assert.equal(bare.headers.get('location'), '/ui/');
+  assert.equal((await fetch(`${d.url}/ui/nope.js`)).status, 404);
+  // the files need no token; the API still does
+  assert.equal((await fetch(`${d.url}/v0/deployments`)).status, 401);
+});
+
+test('a wrong token is refused at its field; the right one shows the estate', async () => {
+  const ctx = await b.newContext({viewport: {width: 1280, height: 800}});
+  const p = await ctx.newPage();
+  await p.goto(`${d.url}/ui/`);
+  await p.fill('#token', 'not-a-token-of-this-manager');
+  await p.click('button[type=submit]');
+  await p.locator('#token-error', {hasText: 'Not signed in'}).waitFor();
+  assert.equal(await p.getAttribute('#token', 'aria-invalid'), 'true');
+  await ctx.close();
+
+  page = await signedIn(b, d);
+  // the token is in session storage, never in the URL
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('vnfm.token')), d.token);
+  assert.ok(!page.url().includes(d.token));
+  await page.locator('tr[data-site="local"] td[data-label="VIM"]', {hasText: 'ok'}).waitFor();
+  assert.match(await page.textContent('header'), /admin/);
+});
+
+test('on-boarding: a bad descriptor shows the error at its field, the fixed one is listed', async () => {
+  const good = readFileSync(join(VNFDS, 'demo-web.json'), 'utf8');
+  const bad = good.replace('"vcpu": 0.5', '"vcpu": 100');
+  assert.notEqual(bad, good);
+  await page.click('nav a[href="#/vnfds"]');
+  await page.click('text=On-board VNFD…');
+  await page.fill('dialog textarea', bad);
+  await page.click('dialog button[type=submit]');
+  const err = page.locator('dialog .field-error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /vdus\[0\]\.vcpu/);
+  // the line of the field, as it is in the text
+  const line = bad.split('\n').findIndex((l) => l.includes('"vcpu": 100')) + 1;
+  assert.equal(await page.getAttribute('dialog pre.excerpt', 'data-line'), String(line));
+  assert.match(await page.textContent('dialog pre.excerpt'), /"vcpu": 100/);
+  assert.equal(await page.getAttribute('dialog textarea', 'aria-invalid'), 'true');
+  await screenshot(page, 'onboard-error');
+  await page.fill('dialog textarea', good);
+  await page.click('dialog button[type=submit]');
+  await page.locator('dialog').waitFor({state: 'detached'});
+  await page.locator('tr[data-vnfd="demo-web"]').waitFor();
+});
+
+test('deploy: the VI appears and becomes running without a reload', async () => {
+  await page.evaluate(() => { window.__same = 1; });
+  await page.click('tr[data-vnfd="demo-web"] button');
+  await page.fill('dialog input[data-field="name"]', 'web1');
+  await page.fill('dialog input[data-field="params.greeting"]', 'hello from the console');
+  await page.click('dialog button[type=submit]');
+  await page.locator('dialog').waitFor({state: 'detached'});
+  await page.locator('.op-progress', {hasText: 'deploy web1'}).waitFor();
+  await page.click('nav a[href="#/deployments"]');
+  await page.click('tr[data-deployment="web1"] a');
+  await viState(page, 'web1/web/0', 'running');
+  await page.locator('.op-progress', {hasText: 'completed'}).waitFor({timeout: 90000});
+  const dep = await d.ok('GET', '/v0/deployments/web1');
+  const vi = dep.vis[0];
+  const row = page.locator('tr[data-vi="web1/web/0"]');
+  assert.equal(await row.locator('td[data-label="Address"]').textContent(), vi.ip);
+  assert.equal(await row.locator('td[data-label="PID"]').textContent(), String(vi.pid));
+  assert.equal(dep.params.greeting, 'hello from the console');
+  assert.equal(await page.evaluate(() => window.__same), 1, 'the page was not reloaded');
+  await screenshot(page, 'deployment');
+});
+
+test('a killed VNF process: the heal shows in the events and the decisions with its reason', async () => {
+  const {pid} = (await d.ok('GET', '/v0/deployments/web1')).vis[0];
+  process.kill(pid, 'SIGKILL');
+  await page.locator('tr[data-vi="web1/web/0"] td[data-label="Restarts"]', {hasText: '1'})
+    .waitFor({timeout: 60000});
+  await viState(page, 'web1/web/0', 'running');
+  const newPid = (await d.ok('GET', '/v0/deployments/web1')).vis[0].pid;
+  assert.notEqual(newPid, pid);
+  await page.locator('tr[data-vi="web1/web/0"] td[data-label="PID"]', {hasText: String(newPid)}).waitFor();
+
+  await page.click('nav a[href="#/events"]');
+  await page.selectOption('select[data-key="log-category"]', 'lifecycle');
+  await page.fill('input[data-key="log-object"]', 'web1');
+  await page.locator('table.events td', {hasText: `process ${pid} killed by signal 9`}).first().waitFor();
+
+  await page.click('nav a[href="#/decisions"]');
+  const decision = page.locator('li.decision', {hasText: 'process-exit'}).first();
+  await decision.waitFor({timeout: 30000});
+  assert.match(await decision.locator('.reason').textContent(), new RegExp(`process ${pid} killed by signal 9`));
+  await decision.locator('.badge', {hasText: 'completed'}).first().waitFor({timeout: 60000});
+  assert.match(await decision.textContent(), /heal/);
+  await screenshot(page, 'decisions');
+});
+
+test('scale out and in (with confirmation)', async () => {
+  await page.goto(`${d.url}/ui/#/deployments/web1`);
+  await page.locator('#conn', {hasText: 'live'}).waitFor();
+  await page.click('text=Scale out web');
+  await viState(page, 'web1/web/1', 'running');
+  await page.locator('.op-progress', {hasText: 'scale out web1/web'}).locator('.badge', {hasText: 'completed'})
+    .waitFor({timeout: 60000});
+  await page.locator('button', {hasText: 'Scale in web'}).and(page.locator(':enabled')).waitFor();
+  await page.click('text=Scale in web');
+  // nothing happens before the confirmation
+  await page.locator('dialog', {hasText: 'Scale in web1?'}).waitFor();
+  assert.equal((await d.ok('GET', '/v0/deployments/web1')).vis.length, 2);
+  await page.click('dialog button[type=submit]');
+  await page.locator('tr[data-vi="web1/web/1"]').waitFor({state: 'detached', timeout: 60000});
+  assert.equal((await d.ok('GET', '/v0/deployments/web1')).vis.length, 1);
+});
+
+test('values from the API render as text, never as HTML', async () => {
+  const vnfd = JSON.parse(readFileSync(join(VNFDS, 'demo-web.json'), 'utf8'));
+  vnfd.id = 'xss-web';
+  vnfd.description = XSS;
+  await d.ok('POST', '/v0/vnfds', vnfd);
+  // a VNF instance named so through SOL003, and a parameter
+  await d.ok('POST', '/vnflcm/v1/vnf_instances', {vnfdId: 'xss-web', vnfInstanceName: XSS});
+  await d.deploy({name: 'xss1', vnfd: 'xss-web', params: {greeting: XSS}});
+  await page.click('nav a[href="#/deployments"]');
+  await page.locator('td', {hasText: XSS}).first().waitFor();
+  await page.click('tr[data-deployment="xss1"] a');
+  await page.locator('dd', {hasText: XSS}).waitFor();
+  await page.click('nav a[href="#/vnfds"]');
+  await page.locator('tr[data-vnfd="xss-web"] td', {hasText: XSS}).waitFor();
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(page.errors, []);
+});
+
+test('a tenant sees only its objects; the admin sees all', async () => {
+  await d.ok('POST', '/v0/tenants', {id: 'acme'});
+  const tok = (await d.ok('POST', '/v0/tenants/acme/tokens', {})).token;
+  await d.ok('POST', '/v0/vnfds', JSON.parse(readFileSync(join(VNFDS, 'demo-web.json'), 'utf8')
+    .replace('"demo-web"', '"acme-web"')), tok);
+  await d.deploy({name: 'acme1', vnfd: 'acme-web'}, tok);
+  const t = await signedIn(b, d, tok);
+  assert.match(await t.textContent('header'), /tenant acme/);
+  await t.click('nav a[href="#/deployments"]');
+  await t.locator('tr[data-deployment="acme1"]').waitFor();
+  assert.deepEqual(await t.locator('tr[data-deployment]').evaluateAll((rows) => rows.map((r) => r.dataset.deployment)), ['acme1']);
+  await t.click('nav a[href="#/events"]');
+  await t.locator('table.events td', {hasText: 'acme1'}).first().waitFor();
+  const objects = await t.locator('table.events td[data-label="Object"]').allTextContents();
+  assert.ok(objects.every((o) => !o.includes('web1') && !o.includes('xss1')), objects.join(', '));
+  await t.goto(`${d.url}/ui/#/deployments/web1`);
+  await t.locator('main', {hasText: 'not visible to this token'}).waitFor();
+  await t.context().close();
+
+  await page.click('nav a[href="#/deployments"]');
+  await page.locator('tr[data-deployment="acme1"] td[data-label="Tenant"]', {hasText: 'acme'}).waitFor();
+  assert.ok(await page.locator('tr[data-deployment="web1"]').count());
+});
+
+test('undeploy asks first, then the deployment goes', async () => {
+  await page.goto(`${d.url}/ui/#/deployments/web1`);
+  await page.locator('#conn', {hasText: 'live'}).waitFor();
+  await page.click('text=Undeploy…');
+  await page.locator('dialog', {hasText: 'Undeploy web1?'}).waitFor();
+  await page.click('dialog button:has-text("Cancel")');
+  assert.equal((await d.request('GET', '/v0/deployments/web1')).status, 200);
+  await page.click('text=Undeploy…');
+  await page.click('dialog button[type=submit]');
+  await page.locator('.op-progress', {hasText: 'undeploy web1'}).locator('.badge', {hasText: 'completed'})
+    .waitFor({timeout: 60000});
+  await page.click('nav a[href="#/deployments"]');
+  await page.locator('tr[data-deployment="web1"]').waitFor({state: 'detached'});
+  assert.equal((await d.request('GET', '/v0/deployments/web1')).status, 404);
+});
+
+test('the event stream reconnects after a restart of the manager and misses nothing', async () => {
+  await page.click('nav a[href="#/events"]');
+  await page.selectOption('select[data-key="log-category"]', '');
+  await page.fill('input[data-key="log-object"]', '');
+  await d.stop();
+  await page.locator('#conn', {hasText: 'reconnecting'}).waitFor();
+  await d.start();
+  await d.deploy({name: 'after1', vnfd: 'demo-web'});
+  await page.locator('#conn', {hasText: 'live'}).waitFor({timeout: 30000});
+  await page.locator('table.events td[data-label="Object"]', {hasText: 'after1'}).first().waitFor();
+  // every record once, in order, with none missing since the page opened
+  const seqs = await page.evaluate(async () => (await import('/ui/app.js')).S.events.map((e) => e.seq));
+  const log = (await d.ok('GET', `/v0/logs?after=${seqs[0] - 1}&limit=10000`)).logs.map((e) => e.seq);
+  assert.deepEqual(seqs, log.slice(0, seqs.length));
+  assert.ok(seqs.length > 10);
+});
+
+test('screenshots at desktop and phone widths', async () => {
+  await page.click('nav a[href="#/"]');
+  await page.locator('tr[data-site="local"]').waitFor();
+  await screenshot(page, 'overview-desktop');
+  const phone = await signedIn(b, d, d.token, {width: 390, height: 844});
+  await phone.click('nav a[href="#/deployments"]');
+  await phone.locator('tr[data-deployment="after1"]').waitFor();
+  // a phone shows the table as cards: no sideways scrolling
+  assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1));
+  await screenshot(phone, 'deployments-phone');
+  await phone.context().close();
+});

@@ -1,0 +1,236 @@
+// What an operator does from the console: each action is a request of the
+// REST API; its errors are shown at the field they name, and an operation
+// it starts is followed until it ends (app.js watch). Destructive actions
+// ask for confirmation first.
+import {h} from './dom.js';
+import {api} from './api.js';
+import {S, draw, watch, reload} from './app.js';
+import {locate} from './jsonpos.js';
+
+// A modal dialog with a form; submit(form) returns true to close it.
+function dialog(title, fields, submitText, submit, opts = {}) {
+  const general = h('p', {class: 'form-error', role: 'alert'});
+  const form = h('form', {method: 'dialog', novalidate: true},
+    h('h2', {id: 'dialog-title'}, title),
+    fields, general,
+    h('div', {class: 'buttons'},
+      h('button', {type: 'submit', class: opts.danger ? 'danger' : null}, submitText),
+      h('button', {type: 'button', onclick: () => dlg.close()}, 'Cancel')));
+  const dlg = h('dialog', {'aria-labelledby': 'dialog-title'}, form);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const btn = form.querySelector('button[type=submit]');
+    btn.disabled = true;
+    try {
+      if (await submit(form, general)) dlg.close();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  return dlg;
+}
+
+function clearErrors(form) {
+  form.querySelectorAll('.field-error').forEach((e) => e.remove());
+  form.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
+  form.querySelector('.form-error').textContent = '';
+}
+
+// An error at its field: the input whose data-field is the error's field
+// (or the nearest enclosing one), else the form's general message.
+function showError(form, general, doc, status) {
+  const msg = doc?.message || `HTTP ${status}`;
+  const field = doc?.field;
+  let input = null;
+  if (field) {
+    const inputs = [...form.querySelectorAll('[data-field]')];
+    input = inputs.find((i) => i.dataset.field === field) ||
+      inputs.filter((i) => field.startsWith(`${i.dataset.field}.`) || field.startsWith(`${i.dataset.field}[`))
+        .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
+  }
+  if (!input) {
+    general.textContent = msg;
+    return;
+  }
+  fieldError(input, msg);
+}
+
+function fieldError(input, msg, extra) {
+  const id = `${input.id || 'f'}-error`;
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', id);
+  input.after(h('div', {class: 'field-error', id, role: 'alert'}, msg, extra || null));
+  input.focus();
+}
+
+function field(label, input, hint) {
+  return h('div', {class: 'field'}, h('label', {for: input.id}, label), hint ? h('p', {class: 'hint'}, hint) : null, input);
+}
+
+let uid = 0;
+const nextId = (p) => `${p}-${++uid}`;
+
+// A lifecycle request answered 202 with its operation: followed.
+async function operate(method, path, body, what, form, general) {
+  const {status, doc} = await api(method, path, body);
+  if (status === 202 && doc?.id) {
+    watch(doc, what);
+    return true;
+  }
+  if (form) showError(form, general, doc, status);
+  else alertBox(`${what}: ${doc?.message || `HTTP ${status}`}`);
+  return false;
+}
+
+function alertBox(message) {
+  dialog('Refused', h('p', {role: 'alert'}, message), 'Close', async () => true);
+}
+
+function confirm(title, text, button, act) {
+  dialog(title, h('p', null, text), button, act, {danger: true});
+}
+
+// ---- on-boarding ----
+
+function onboard() {
+  const text = h('textarea', {id: nextId('vnfd'), rows: 18, spellcheck: 'false',
+    placeholder: '{"id": "my-vnf", "vdus": [...]}'});
+  const file = h('input', {id: nextId('file'), type: 'file', accept: '.json,application/json',
+    onchange: async () => { if (file.files[0]) text.value = await file.files[0].text(); }});
+  dialog('On-board a VNFD', [
+    field('Descriptor (JSON, docs/VNFD.md)', text),
+    field('or upload a file', file),
+  ], 'On-board', async (form, general) => {
+    let doc;
+    try {
+      doc = JSON.parse(text.value);
+    } catch (e) {
+      fieldError(text, `Not JSON: ${e.message}`);
+      return false;
+    }
+    const {status, doc: res} = await api('POST', '/v0/vnfds', doc);
+    if (status === 201) {
+      reload.vnfds();
+      return true;
+    }
+    const where = res?.field ? locate(text.value, res.field) : null;
+    if (!where) {
+      showError(form, general, res, status);
+      return false;
+    }
+    // the line the field is on, shown under the editor and selected in it
+    const lines = text.value.split('\n');
+    fieldError(text, `${res.message}`,
+      h('pre', {class: 'excerpt', 'data-line': where.line},
+        `line ${where.line}: ${lines[where.line - 1].trim()}`));
+    text.setSelectionRange(where.start, where.end);
+    return false;
+  });
+}
+
+// ---- deploying ----
+
+async function deploy(vnfdId) {
+  if (!S.vnfds.length) await reload.vnfds();
+  const pick = vnfdId || S.vnfds[0]?.id;
+  const name = h('input', {id: nextId('name'), 'data-field': 'name', required: true, autocomplete: 'off'});
+  const vnfd = h('select', {id: nextId('vnfd'), 'data-field': 'vnfd'},
+    S.vnfds.map((v) => h('option', {value: v.id, selected: v.id === pick}, v.id)));
+  const site = h('select', {id: nextId('site'), 'data-field': 'site'},
+    h('option', {value: ''}, 'default'),
+    S.sites.map((s) => h('option', {value: s.id}, s.id)));
+  const tenants = S.me.admin ? (await api('GET', '/v0/tenants')).doc?.tenants || [] : [];
+  const tenant = S.me.admin ? h('select', {id: nextId('tenant'), 'data-field': 'tenant'},
+    h('option', {value: ''}, 'default'),
+    tenants.map((t) => h('option', {value: t.id}, t.id))) : null;
+  const params = h('fieldset', {'data-field': 'params'}, h('legend', null, 'Parameters'));
+  const instances = h('fieldset', {'data-field': 'instances'}, h('legend', null, 'Instances per VDU'));
+
+  // the parameters and VDUs of the chosen descriptor
+  async function fill() {
+    params.replaceChildren(h('legend', null, 'Parameters'));
+    instances.replaceChildren(h('legend', null, 'Instances per VDU'));
+    if (!vnfd.value) return;
+    const {status, doc} = await api('GET', `/v0/vnfds/${encodeURIComponent(vnfd.value)}`);
+    if (status !== 200) return;
+    const desc = doc.descriptor || {};
+    for (const [k, p] of Object.entries(desc.params || {})) {
+      const input = h('input', {id: nextId('param'), 'data-field': `params.${k}`, 'data-param': k,
+        'data-type': p.type || 'string', placeholder: p.default === undefined ? '' : String(p.default)});
+      params.append(field(`${k}${p.description ? ` (${p.description})` : ''}`, input));
+    }
+    for (const v of desc.vdus || []) {
+      const input = h('input', {id: nextId('inst'), type: 'number', min: 0, 'data-field': `instances.${v.id}`,
+        'data-vdu': v.id, placeholder: String(v.scaling?.initial ?? 1)});
+      instances.append(field(v.id, input));
+    }
+  }
+  vnfd.addEventListener('change', fill);
+  dialog('Deploy', [field('Name', name, 'letters, digits, ".", "_" or "-"'), field('VNFD', vnfd),
+    field('Site', site), tenant ? field('Tenant', tenant) : null, params, instances],
+  'Deploy', async (form, general) => {
+    const body = {name: name.value.trim(), vnfd: vnfd.value};
+    if (site.value) body.site = site.value;
+    if (tenant?.value) body.tenant = tenant.value;
+    for (const input of params.querySelectorAll('[data-param]')) {
+      if (input.value === '') continue;
+      const n = Number(input.value);
+      (body.params ||= {})[input.dataset.param] =
+        ['integer', 'number'].includes(input.dataset.type) && input.value.trim() !== '' && !isNaN(n) ? n : input.value;
+    }
+    for (const input of instances.querySelectorAll('[data-vdu]'))
+      if (input.value !== '') (body.instances ||= {})[input.dataset.vdu] = Number(input.value);
+    return operate('POST', '/v0/deployments', body, `deploy ${body.name}`, form, general);
+  });
+  await fill();
+  name.focus();
+}
+
+// ---- on a deployment ----
+
+function scale(d, vdu, delta) {
+  const go = () => operate('POST', `/v0/deployments/${encodeURIComponent(d.id)}/scale`, {vdu, delta},
+    `scale ${delta > 0 ? 'out' : 'in'} ${d.id}/${vdu}`);
+  if (delta > 0) return go();
+  confirm(`Scale in ${d.id}?`, `This destroys the highest-numbered VI of ${vdu}.`, `Scale in ${vdu}`, go);
+}
+
+function heal(d) {
+  return operate('POST', `/v0/deployments/${encodeURIComponent(d.id)}/heal`, {}, `heal ${d.id}`);
+}
+
+function undeploy(d) {
+  confirm(`Undeploy ${d.id}?`,
+    `Every VI of ${d.id} is stopped and destroyed, with its namespace and cgroup. This cannot be undone.`,
+    `Undeploy ${d.id}`,
+    () => operate('DELETE', `/v0/deployments/${encodeURIComponent(d.id)}`, undefined, `undeploy ${d.id}`));
+}
+
+// ---- on an operation ----
+
+function operationButtons(o) {
+  const path = (a) => `/v0/operations/${encodeURIComponent(o.id)}/${a}`;
+  const act = async (a, body) => {
+    const {status, doc} = await api('POST', path(a), body || {});
+    if (status === 202 && doc?.id) watch(doc, `${a} ${o.id}`);
+    else if (status !== 200) alertBox(`${a}: ${doc?.message || `HTTP ${status}`}`);
+    reload.operation(o.id);
+  };
+  const b = [];
+  if (['starting', 'processing', 'rolling_back'].includes(o.state))
+    b.push(h('button', {type: 'button', onclick: () => act('cancel')}, 'Cancel'));
+  if (o.state === 'failed_temp') {
+    b.push(h('button', {type: 'button', onclick: () => act('retry')}, 'Retry'));
+    b.push(h('button', {type: 'button', class: 'danger', onclick: () => confirm(`Roll back ${o.id}?`,
+      'What the operation added is destroyed.', 'Roll back', () => act('rollback').then(() => true))}, 'Roll back…'));
+    b.push(h('button', {type: 'button', class: 'danger', onclick: () => confirm(`Fail ${o.id}?`,
+      'The operation ends failed and its deployment is released as it is.', 'Fail', () => act('fail').then(() => true))}, 'Fail…'));
+  }
+  return b.length ? h('div', {class: 'toolbar', role: 'group', 'aria-label': 'Operation actions'}, b) : null;
+}
+
+export const actions = {onboard, deploy, scale, heal, undeploy, operationButtons};

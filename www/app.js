@@ -1,0 +1,564 @@
+// The operator's console (docs/CONSOLE.md): a view of the manager's estate
+// kept live by the event stream, the rules engine's decisions, and the
+// day-to-day actions. It talks only to the public REST API.
+import {h, replace, table, badge, when, link} from './dom.js';
+import {api, token, EventStream} from './api.js';
+import {actions} from './actions.js';
+
+const EVENTS_KEPT = 2000;   // records of the event log kept in the page
+const EVENTS_SHOWN = 300;   // of which the log view shows the newest matching
+const PAGE = 100;           // rows of a list page
+
+// What the page knows; views render from it.
+export const S = {
+  me: null,                 // {admin, tenant, version}
+  sites: [],
+  managers: null,           // on a cloud VNFM (admin): GET /v0/managers
+  deployments: new Map(),   // id -> deployment (list entries)
+  details: new Map(),       // id -> deployment with its VIs
+  operations: new Map(),    // id -> operation
+  decisions: [],
+  vnfds: [],
+  events: [],               // log records, oldest first
+  conn: 'connecting',
+  watched: new Map(),       // operations started here: id -> what was asked
+};
+
+let stream = null;
+let root, mainEl, connEl, progressEl;
+const pending = new Map();  // debounced refreshes: key -> timer
+
+// ---- refreshing what the events name ----
+
+function later(key, ms, fn) {
+  if (pending.has(key)) return;
+  pending.set(key, setTimeout(() => { pending.delete(key); fn(); }, ms));
+}
+
+async function loadDeployment(id) {
+  const {status, doc} = await api('GET', `/v0/deployments/${encodeURIComponent(id)}`);
+  if (status === 200) {
+    S.details.set(id, doc);
+    const {vis, ...entry} = doc;
+    S.deployments.set(id, entry);
+  } else if (status === 404) {
+    S.details.delete(id);
+    S.deployments.delete(id);
+  }
+  draw();
+}
+
+async function loadOperation(id) {
+  const {status, doc} = await api('GET', `/v0/operations/${encodeURIComponent(id)}`);
+  if (status === 200) S.operations.set(id, doc);
+  drawProgress();
+  draw();
+}
+
+async function loadList(path, key, apply) {
+  const {status, doc} = await api('GET', path);
+  if (status === 200) apply(doc[key] || []);
+  draw();
+}
+
+const loadSites = () => loadList('/v0/sites', 'sites', (l) => { S.sites = l; });
+const loadDecisions = () => loadList('/v0/decisions?limit=200', 'decisions', (l) => { S.decisions = l; });
+const loadVnfds = () => loadList('/v0/vnfds', 'vnfds', (l) => { S.vnfds = l; });
+const loadOperations = () => loadList('/v0/operations?limit=200', 'operations', (l) => {
+  for (const op of l) S.operations.set(op.id, op);
+});
+const loadDeployments = () => loadList('/v0/deployments', 'deployments', (l) => {
+  S.deployments = new Map(l.map((d) => [d.id, d]));
+});
+async function loadManagers() {
+  if (!S.me.admin || S.me.version.role !== 'cloud') return;
+  await loadList('/v0/managers', 'managers', (l) => { S.managers = l; });
+}
+
+// One record of the event log: kept, and what it names is read again.
+function onRecord(rec) {
+  S.events.push(rec);
+  if (S.events.length > EVENTS_KEPT) S.events.splice(0, S.events.length - EVENTS_KEPT);
+  if (rec.deployment) later(`d:${rec.deployment}`, 100, () => loadDeployment(rec.deployment));
+  if (rec.operation) later(`o:${rec.operation}`, 100, () => loadOperation(rec.operation));
+  if (rec.category === 'policy') later('decisions', 200, loadDecisions);
+  if (rec.category === 'lifecycle' || rec.category === 'vim') later('sites', 1000, loadSites);
+  // changes of configuration are audit records naming their object ("vnfd/ID")
+  if (rec.category === 'audit' && /^vnfd\//.test(rec.object || '')) later('vnfds', 200, loadVnfds);
+  if (rec.category === 'audit' && /^site\//.test(rec.object || '')) later('sites', 200, loadSites);
+  draw();
+}
+
+// ---- signing in ----
+
+async function signIn(tok) {
+  const v = await api('GET', '/v0/version', undefined, tok);
+  if (v.status !== 200) return v;
+  const tokens = await api('GET', '/v0/tokens', undefined, tok);
+  const tenants = await api('GET', '/v0/tenants', undefined, tok);
+  const admin = tokens.status === 200;
+  S.me = {admin, version: v.doc,
+    tenant: admin ? null : tenants.doc?.tenants?.[0]?.id ?? null};
+  return v;
+}
+
+function signOut(message) {
+  stream?.stop();
+  stream = null;
+  token.clear();
+  S.me = null;
+  showSignIn(message);
+}
+
+function showSignIn(message) {
+  const input = h('input', {id: 'token', name: 'token', type: 'password', autocomplete: 'off',
+    required: true, 'aria-describedby': 'token-error', spellcheck: 'false'});
+  const err = h('p', {id: 'token-error', class: 'field-error', role: 'alert'}, message || '');
+  const form = h('form', {class: 'signin', onsubmit: async (e) => {
+    e.preventDefault();
+    const tok = input.value.trim();
+    const r = await signIn(tok);
+    if (r.status !== 200) {
+      input.setAttribute('aria-invalid', 'true');
+      err.textContent = r.status === 401 || r.status === 403
+        ? `Not signed in: ${r.doc?.message || 'the token was refused'}`
+        : `Not signed in: ${r.doc?.message || `HTTP ${r.status}`}`;
+      input.focus();
+      return;
+    }
+    token.set(tok);
+    start();
+  }},
+  h('h1', null, 'vnfm console'),
+  h('label', {for: 'token'}, 'Token'),
+  h('p', {class: 'hint'}, 'The admin token (DATA_DIR/admin.token) or a tenant token. It is kept only in this tab.'),
+  input, err,
+  h('button', {type: 'submit'}, 'Sign in'));
+  replace(root, form);
+  input.focus();
+}
+
+// ---- the frame ----
+
+const NAV = [
+  ['#/', 'Overview'], ['#/deployments', 'Deployments'], ['#/operations', 'Operations'],
+  ['#/decisions', 'Decisions'], ['#/events', 'Events'], ['#/vnfds', 'VNFDs'],
+];
+
+function frame() {
+  const v = S.me.version;
+  connEl = h('span', {id: 'conn', role: 'status'});
+  mainEl = h('main', {id: 'main', tabindex: '-1'});
+  progressEl = h('aside', {id: 'progress', 'aria-live': 'polite', 'aria-label': 'Operations started here'});
+  replace(root,
+    h('a', {href: '#main', class: 'skip'}, 'Skip to content'),
+    h('header', null,
+      h('span', {class: 'brand'}, 'vnfm'),
+      h('span', {class: 'who'},
+        `${v.role || 'local'} manager ${v.site ? `· site ${v.site}` : ''} · `,
+        S.me.admin ? 'admin' : `tenant ${S.me.tenant ?? ''}`),
+      connEl,
+      h('button', {type: 'button', class: 'link', onclick: () => signOut('Signed out.')}, 'Sign out')),
+    h('nav', {'aria-label': 'Views'}, h('ul', null,
+      NAV.map(([href, text]) => h('li', null, link(href, text, {'data-nav': href}))))),
+    mainEl, progressEl);
+  drawConn();
+}
+
+function drawConn() {
+  if (!connEl) return;
+  const words = {live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…',
+    refused: 'event stream refused'};
+  connEl.className = `conn ${S.conn}`;
+  connEl.textContent = `Events: ${words[S.conn] || S.conn}`;
+}
+
+// ---- routing and drawing ----
+
+function route() {
+  const parts = (location.hash.replace(/^#\/?/, '') || '').split('/').map(decodeURIComponent);
+  return {view: parts[0] || '', id: parts[1] || null};
+}
+
+let drawQueued = false;
+export function draw() {
+  if (drawQueued || !mainEl) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    const r = route();
+    const view = VIEWS[r.view] || notFound;
+    document.querySelectorAll('nav a').forEach((a) => {
+      const on = a.getAttribute('data-nav') === `#/${r.view}`;
+      if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    });
+    replace(mainEl, view(r));
+  });
+}
+
+function drawProgress() {
+  if (!progressEl) return;
+  replace(progressEl, [...S.watched].map(([id, what]) => {
+    const op = S.operations.get(id);
+    const state = op?.state || 'starting';
+    const done = !['starting', 'processing', 'rolling_back'].includes(state);
+    return h('div', {class: 'op-progress', 'data-op': id},
+      h('strong', null, what), ' ', badge(state),
+      op?.stage && !done ? ` stage ${op.stage} (attempt ${op.attempt ?? 1})` : '',
+      op?.error ? h('span', {class: 'error-text'}, ` ${op.error}`) : '', ' ',
+      link(`#/operations/${encodeURIComponent(id)}`, 'details'),
+      done ? h('button', {type: 'button', class: 'link', 'aria-label': `Dismiss ${what}`,
+        onclick: () => { S.watched.delete(id); drawProgress(); }}, 'dismiss') : '');
+  }));
+}
+
+// An operation started from the console: shown until it ends.
+export function watch(op, what) {
+  S.operations.set(op.id, op);
+  S.watched.set(op.id, what);
+  drawProgress();
+  loadOperation(op.id);
+}
+
+function section(title, ...body) {
+  return h('section', null, h('h2', null, title), ...body);
+}
+
+function notFound() {
+  return section('Not found', h('p', null, 'No such view. ', link('#/', 'Overview')));
+}
+
+function sorted(list, key = 'id') {
+  return [...list].sort((a, b) => String(a[key]).localeCompare(String(b[key])));
+}
+
+// ---- views ----
+
+function pct(used, cap) {
+  return cap ? Math.round((100 * (used || 0)) / cap) : 0;
+}
+
+function meter(label, used, cap, unit = '') {
+  const p = pct(used, cap);
+  return h('div', {class: 'meter-row'},
+    h('span', null, `${label} ${used ?? 0}${unit} of ${cap ?? 0}${unit} (${p}%)`),
+    h('meter', {min: 0, max: 100, value: p, 'aria-label': `${label} ${p}%`}));
+}
+
+function sitesTable() {
+  return table([
+    ['Site', (s) => s.id],
+    ['Driver', (s) => `${s.driver}${s.kind === 'branch' ? ' (branch)' : ''}`],
+    ['VIM', (s) => [badge(s.vim?.health), s.vim?.message ? ` ${s.vim.message}` : '']],
+    ['vCPU', (s) => meter('vCPU', s.allocated?.vcpu, s.capacity?.vcpu)],
+    ['Memory', (s) => meter('Memory', s.allocated?.memory_mb, s.capacity?.memory_mb, ' MB')],
+    ['VIs', (s) => String(s.allocated?.vis ?? '')],
+  ], sorted(S.sites), {label: 'Sites', rowAttrs: (s) => ({'data-site': s.id})});
+}
+
+function managersTable() {
+  const load = (m) => (m.load && typeof m.load.value === 'number'
+    ? `${Math.round(m.load.value * 100)}% (${Object.entries(m.load)
+      .filter(([k, v]) => k !== 'value' && typeof v === 'number')
+      .map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(', ')})`
+    : 'no report');
+  return table([
+    ['Manager', (m) => m.id],
+    ['Site', (m) => m.site],
+    ['State', (m) => badge(m.state)],
+    ['Reachable', (m) => (m.reachable ? 'yes' : 'no')],
+    ['Load', load],
+    ['Deployments', (m) => String(m.deployments ?? '')],
+    ['Last report', (m) => (m.last_report ? when(m.last_report) : 'never') + (m.stale ? ' (stale)' : '')],
+  ], sorted(S.managers || []), {label: 'Managers', rowAttrs: (m) => ({'data-manager': m.id})});
+}
+
+function overview() {
+  const counts = {};
+  for (const d of S.deployments.values()) counts[d.status] = (counts[d.status] || 0) + 1;
+  return [
+    h('h1', null, 'Overview'),
+    section('Deployments', h('p', null, S.deployments.size
+      ? Object.entries(counts).map(([s, n]) => [badge(s), ` ${n} `])
+      : 'No deployments yet. ', link('#/deployments', 'All deployments'))),
+    section('Sites', sitesTable()),
+    S.managers ? section('Branch managers', managersTable()) : null,
+  ];
+}
+
+function instancesText(d) {
+  return Object.entries(d.instances || {}).map(([vdu, n]) => `${vdu}: ${n}`).join(', ');
+}
+
+const listState = {filter: '', status: '', page: 0};
+
+function deploymentsView() {
+  const q = listState.filter.toLowerCase();
+  const all = sorted(S.deployments.values()).filter((d) =>
+    (!q || `${d.id} ${d.vnfd} ${d.tenant} ${d.sol003?.vnfInstanceName ?? ''}`.toLowerCase().includes(q)) &&
+    (!listState.status || d.status === listState.status));
+  const pages = Math.max(1, Math.ceil(all.length / PAGE));
+  listState.page = Math.min(listState.page, pages - 1);
+  const rows = all.slice(listState.page * PAGE, (listState.page + 1) * PAGE);
+  const statuses = [...new Set([...S.deployments.values()].map((d) => d.status))].sort();
+  return [
+    h('h1', null, 'Deployments'),
+    h('div', {class: 'toolbar'},
+      h('label', null, 'Filter ', h('input', {type: 'search', 'data-key': 'dep-filter', value: listState.filter,
+        oninput: (e) => { listState.filter = e.target.value; listState.page = 0; draw(); }})),
+      h('label', null, 'Status ', h('select', {'data-key': 'dep-status', onchange: (e) => {
+        listState.status = e.target.value; listState.page = 0; draw();
+      }}, h('option', {value: ''}, 'any'),
+      statuses.map((s) => h('option', {value: s, selected: s === listState.status}, s)))),
+      h('button', {type: 'button', onclick: () => actions.deploy()}, 'Deploy…')),
+    table([
+      ['Name', (d) => [link(`#/deployments/${encodeURIComponent(d.id)}`, d.id),
+        d.sol003?.vnfInstanceName ? h('span', {class: 'sub'}, ` ${d.sol003.vnfInstanceName}`) : '']],
+      S.me.admin ? ['Tenant', (d) => d.tenant] : null,
+      ['VNFD', (d) => d.vnfd],
+      ['Site', (d) => d.site],
+      ['Status', (d) => badge(d.status)],
+      ['Stage', (d) => d.stage || ''],
+      ['Instances', instancesText],
+      ['Operation', (d) => (d.operation ? link(`#/operations/${encodeURIComponent(d.operation)}`, d.operation) : '')],
+      ['Updated', (d) => when(d.updated)],
+    ].filter(Boolean), rows, {label: 'Deployments', empty: 'No deployments.',
+      rowAttrs: (d) => ({'data-deployment': d.id})}),
+    pages > 1 ? h('div', {class: 'pager'},
+      h('button', {type: 'button', disabled: listState.page === 0, 'data-key': 'prev',
+        onclick: () => { listState.page--; draw(); }}, 'Previous'),
+      ` page ${listState.page + 1} of ${pages} (${all.length}) `,
+      h('button', {type: 'button', disabled: listState.page >= pages - 1, 'data-key': 'next',
+        onclick: () => { listState.page++; draw(); }}, 'Next')) : null,
+  ];
+}
+
+function kv(obj) {
+  const entries = Object.entries(obj || {});
+  if (!entries.length) return h('p', {class: 'empty'}, 'none');
+  return h('dl', {class: 'kv'}, entries.map(([k, v]) =>
+    [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))]));
+}
+
+function deploymentView({id}) {
+  const d = S.details.get(id);
+  if (!d) {
+    later(`d:${id}`, 0, () => loadDeployment(id));
+    return [h('h1', null, `Deployment ${id}`), h('p', null, S.deployments.has(id) ? 'Loading…' : 'Loading… (or not visible to this token)')];
+  }
+  const ops = [...S.operations.values()].filter((o) => o.deployment === id)
+    .sort((a, b) => String(b.created).localeCompare(String(a.created))).slice(0, 20);
+  const decisions = S.decisions.filter((x) => x.deployment === id).slice(0, 20);
+  const events = S.events.filter((e) => e.deployment === id).slice(-50).reverse();
+  const busy = !!d.operation;
+  const vdus = Object.keys(d.instances || {});
+  return [
+    h('h1', null, `Deployment ${d.id} `, badge(d.status)),
+    d.sol003?.vnfInstanceName ? h('p', {class: 'sub'}, 'VNF instance name: ', d.sol003.vnfInstanceName) : null,
+    h('p', null, `VNFD ${d.vnfd} · site ${d.site} · tenant ${d.tenant} · stage ${d.stage || '-'}`,
+      d.operation ? [' · running ', link(`#/operations/${encodeURIComponent(d.operation)}`, d.operation)] : ''),
+    d.error ? h('p', {class: 'error-text', role: 'note'}, `Error: ${d.error}`) : null,
+    h('div', {class: 'toolbar', role: 'group', 'aria-label': 'Actions'},
+      vdus.map((vdu) => [
+        h('button', {type: 'button', disabled: busy, onclick: () => actions.scale(d, vdu, 1)}, `Scale out ${vdu}`),
+        h('button', {type: 'button', disabled: busy || !(d.instances[vdu] > 0), onclick: () => actions.scale(d, vdu, -1)}, `Scale in ${vdu}`),
+      ]),
+      h('button', {type: 'button', disabled: busy, onclick: () => actions.heal(d)}, 'Heal'),
+      h('button', {type: 'button', class: 'danger', disabled: busy, onclick: () => actions.undeploy(d)}, 'Undeploy…')),
+    section('VIs', table([
+      ['VI', (v) => v.name],
+      ['VDU', (v) => v.vdu],
+      ['State', (v) => badge(v.state)],
+      ['Address', (v) => v.ip || ''],
+      ['PID', (v) => (v.pid ? String(v.pid) : '')],
+      ['Restarts', (v) => String(v.restarts ?? 0)],
+      ['vCPU', (v) => String(v.vcpu ?? '')],
+      ['Memory', (v) => (v.memory_mb ? `${v.memory_mb} MB` : '')],
+      ['Started', (v) => when(v.started)],
+      ['Error', (v) => v.error || ''],
+    ], sorted(d.vis || [], 'name'), {label: 'VIs', empty: 'No VIs.', rowAttrs: (v) => ({'data-vi': v.name})})),
+    section('Parameters', kv(d.params)),
+    section('Operations', opsTable(ops)),
+    section('Decisions', decisionList(decisions)),
+    section('Events', eventTable(events)),
+  ];
+}
+
+function opsTable(ops) {
+  return table([
+    ['Operation', (o) => link(`#/operations/${encodeURIComponent(o.id)}`, o.id)],
+    ['Type', (o) => o.type + (o.automatic ? ' (automatic)' : '')],
+    ['Deployment', (o) => (o.deployment ? link(`#/deployments/${encodeURIComponent(o.deployment)}`, o.deployment) : '')],
+    ['State', (o) => badge(o.state)],
+    ['Stage', (o) => (o.stage ? `${o.stage} (attempt ${o.attempt ?? 1})` : '')],
+    ['Started', (o) => when(o.created)],
+    ['Finished', (o) => when(o.finished)],
+  ], ops, {label: 'Operations', empty: 'No operations.', rowAttrs: (o) => ({'data-operation': o.id})});
+}
+
+function operationsView() {
+  const ops = [...S.operations.values()]
+    .sort((a, b) => String(b.created).localeCompare(String(a.created))).slice(0, PAGE * 2);
+  return [h('h1', null, 'Operations'), opsTable(ops)];
+}
+
+function duration(a, b) {
+  if (!a) return '';
+  const ms = (b ? new Date(b) : new Date()) - new Date(a);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function operationView({id}) {
+  const o = S.operations.get(id);
+  if (!o) {
+    later(`o:${id}`, 0, () => loadOperation(id));
+    return [h('h1', null, `Operation ${id}`), h('p', null, 'Loading…')];
+  }
+  return [
+    h('h1', null, `Operation ${o.id} `, badge(o.state)),
+    h('p', null, `${o.type}${o.automatic ? ' (automatic)' : ''} of `,
+      o.deployment ? link(`#/deployments/${encodeURIComponent(o.deployment)}`, o.deployment) : '-',
+      o.decision ? [' · decided by ', link(`#/decisions/${encodeURIComponent(o.decision)}`, o.decision)] : '',
+      ` · started ${when(o.created)}`, o.finished ? ` · finished ${when(o.finished)} (${duration(o.created, o.finished)})` : ''),
+    o.error ? h('p', {class: 'error-text', role: 'note'}, `Error: ${o.error}`) : null,
+    actions.operationButtons(o),
+    section('Stages', h('ol', {class: 'timeline'}, (o.stages || []).map((s) =>
+      h('li', {'data-stage': s.stage},
+        h('strong', null, s.stage), ' ', badge(s.result || (s.finished ? 'done' : 'running')),
+        ` ${s.attempts ?? 1} attempt${(s.attempts ?? 1) === 1 ? '' : 's'}`,
+        ` · ${when(s.started)}${s.finished ? ` → ${when(s.finished)} (${duration(s.started, s.finished)})` : ''}`,
+        s.error ? h('div', {class: 'error-text'}, s.error) : '')))),
+    section('Parameters', kv(o.params)),
+    section('Events', eventTable(S.events.filter((e) => e.operation === id).slice(-100).reverse())),
+  ];
+}
+
+function decisionItem(x) {
+  const i = x.inputs || {};
+  return h('li', {class: 'decision', 'data-decision': x.id},
+    h('div', null, h('strong', null, `Rule ${x.rule}`), ' ', badge(x.state),
+      ` on `, link(`#/deployments/${encodeURIComponent(x.deployment)}`, x.deployment),
+      ` · stage ${x.stage || '-'} · ${x.automatic === false ? 'manual' : 'automatic'} · ${when(x.created)} `,
+      link(`#/decisions/${encodeURIComponent(x.id)}`, x.id)),
+    h('p', {class: 'reason'}, 'Why: ', x.reason || ''),
+    Object.keys(i).length ? h('dl', {class: 'kv inputs'}, Object.entries(i).map(([k, v]) =>
+      [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))])) : null,
+    x.targets?.length ? h('p', null, `Targets: ${x.targets.join(', ')}`) : null,
+    h('ol', {class: 'actions'}, (x.actions || []).map((a) => h('li', null,
+      h('span', null, a.action), ' ', badge(a.state),
+      a.operation ? [' ', link(`#/operations/${encodeURIComponent(a.operation)}`, a.operation)] : '',
+      a.error ? h('span', {class: 'error-text'}, ` ${a.error}`) : '',
+      a.note ? h('span', {class: 'sub'}, ` ${a.note}`) : ''))));
+}
+
+function decisionList(list) {
+  return list.length ? h('ol', {class: 'decisions'}, list.map(decisionItem))
+    : h('p', {class: 'empty'}, 'No decisions of the rules engine.');
+}
+
+function decisionsView({id}) {
+  const list = id ? S.decisions.filter((x) => x.id === id) : S.decisions;
+  return [h('h1', null, id ? `Decision ${id}` : 'Decisions of the rules engine'),
+    h('p', {class: 'hint'}, 'Every firing of a rule: what it saw, and what its actions did.'),
+    decisionList(list)];
+}
+
+const logFilter = {category: '', level: '', object: '', tag: ''};
+
+function matches(e) {
+  const f = logFilter;
+  const obj = f.object.toLowerCase();
+  return (!f.category || e.category === f.category) && (!f.level || e.level === f.level) &&
+    (!obj || [e.object, e.deployment, e.operation, e.vi].some((x) => x && String(x).toLowerCase().includes(obj))) &&
+    (!f.tag || (e.tags || []).includes(f.tag));
+}
+
+function eventTable(events) {
+  return table([
+    ['Time', (e) => when(e.time)],
+    ['Level', (e) => badge(e.level)],
+    ['Category', (e) => e.category],
+    ['Event', (e) => [e.event || '', e.result ? ` ${e.result}` : '']],
+    ['Object', (e) => e.object || ''],
+    ['Message', (e) => e.message || ''],
+  ], events, {label: 'Events', class: 'events', empty: 'No events.', rowAttrs: (e) => ({'data-seq': e.seq})});
+}
+
+function eventsView() {
+  const pick = (key, label, values) => h('label', null, `${label} `,
+    h('select', {'data-key': `log-${key}`, onchange: (e) => { logFilter[key] = e.target.value; draw(); }},
+      h('option', {value: ''}, 'any'),
+      values.map((v) => h('option', {value: v, selected: v === logFilter[key]}, v))));
+  const text = (key, label) => h('label', null, `${label} `, h('input', {type: 'search', 'data-key': `log-${key}`,
+    value: logFilter[key], oninput: (e) => { logFilter[key] = e.target.value.trim(); draw(); }}));
+  const seen = (k) => [...new Set(S.events.map((e) => e[k]).filter(Boolean))].sort();
+  const tags = [...new Set(S.events.flatMap((e) => e.tags || []))].sort();
+  const shown = S.events.filter(matches).slice(-EVENTS_SHOWN).reverse();
+  return [
+    h('h1', null, 'Events'),
+    h('div', {class: 'toolbar', role: 'search'},
+      pick('category', 'Category', [...new Set(['lifecycle', 'api', 'vim', 'system', 'audit', 'policy', ...seen('category')])]),
+      pick('level', 'Level', [...new Set(['debug', 'info', 'warn', 'error', ...seen('level')])]),
+      pick('tag', 'Tag', tags),
+      text('object', 'Object')),
+    h('p', {class: 'hint'}, `The newest ${shown.length} matching of the ${S.events.length} events received.`),
+    eventTable(shown),
+  ];
+}
+
+function vnfdsView() {
+  return [
+    h('h1', null, 'VNF descriptors'),
+    h('div', {class: 'toolbar'},
+      h('button', {type: 'button', onclick: () => actions.onboard()}, 'On-board VNFD…')),
+    table([
+      ['VNFD', (v) => v.id],
+      ['Name', (v) => v.name || ''],
+      ['Version', (v) => v.version || ''],
+      ['Vendor', (v) => v.vendor || ''],
+      ['Tenant', (v) => v.tenant ?? 'global'],
+      ['VDUs', (v) => (v.vdus || []).join(', ')],
+      ['Description', (v) => v.description || ''],
+      ['', (v) => h('button', {type: 'button', onclick: () => actions.deploy(v.id)}, `Deploy ${v.id}…`)],
+    ], sorted(S.vnfds), {label: 'VNFDs', empty: 'No VNFDs on-boarded.', rowAttrs: (v) => ({'data-vnfd': v.id})}),
+  ];
+}
+
+const VIEWS = {
+  '': overview,
+  deployments: (r) => (r.id ? deploymentView(r) : deploymentsView()),
+  operations: (r) => (r.id ? operationView(r) : operationsView()),
+  decisions: decisionsView,
+  events: eventsView,
+  vnfds: vnfdsView,
+};
+
+// ---- start ----
+
+async function start() {
+  frame();
+  draw();
+  // the newest records first, then the stream from the last of them
+  const logs = await api('GET', '/v0/logs?tail=1&limit=200');
+  S.events = logs.status === 200 ? logs.doc.logs : [];
+  const after = S.events.length ? S.events[S.events.length - 1].seq : undefined;
+  stream = new EventStream({after, onRecord,
+    onState: (st) => { S.conn = st; drawConn(); }}).start();
+  await Promise.all([loadSites(), loadDeployments(), loadOperations(), loadDecisions(),
+    loadVnfds(), loadManagers()]);
+}
+
+// Reports of branch managers are soft state the event log does not carry:
+// read them again every 5 s while the overview shows them.
+setInterval(() => { if (S.me && S.managers && route().view === '') loadManagers(); }, 5000);
+
+api.onUnauthorized = () => { if (S.me) signOut('The token is no longer valid: sign in again.'); };
+export const reload = {deployment: loadDeployment, vnfds: loadVnfds, operation: loadOperation};
+
+window.addEventListener('hashchange', () => { draw(); mainEl?.focus({preventScroll: true}); });
+window.addEventListener('DOMContentLoaded', async () => {
+  root = document.getElementById('app');
+  const tok = token.get();
+  if (tok && (await signIn(tok)).status === 200) start();
+  else showSignIn(tok ? 'The saved token was refused: sign in again.' : '');
+});

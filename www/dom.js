@@ -1,0 +1,73 @@
+// Building the page: every value goes in as text (textContent or an
+// attribute), never as HTML. The page's Content-Security-Policy requires
+// Trusted Types with no policy, so a string given to innerHTML would throw.
+
+// h('a', {href: '#/x', class: 'y', onclick: fn}, 'text', child, [more]) ->
+// an element. Attributes starting with "on" become listeners; null,
+// undefined and false children and attributes are left out.
+export function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'value' && 'value' in el) el.value = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  add(el, kids);
+  return el;
+}
+
+function add(el, kids) {
+  for (const k of kids) {
+    if (k === null || k === undefined || k === false) continue;
+    if (Array.isArray(k)) add(el, k);
+    else if (k instanceof Node) el.append(k);
+    else el.append(document.createTextNode(String(k)));
+  }
+}
+
+// Replaces the children of el with nodes, keeping the keyboard focus on
+// the element with the same data-key if there is one.
+export function replace(el, ...nodes) {
+  const key = document.activeElement && el.contains(document.activeElement)
+    ? document.activeElement.getAttribute('data-key') : null;
+  el.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
+  if (key) {
+    const again = el.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (again) again.focus();
+  }
+}
+
+// A table: cols are [heading, (row) -> cell content] pairs.
+export function table(cols, rows, opts = {}) {
+  return h('div', {class: 'scroll'},
+    h('table', {class: opts.class || null, 'aria-label': opts.label || null},
+      h('thead', null, h('tr', null, cols.map(([name]) => h('th', {scope: 'col'}, name)))),
+      h('tbody', null, rows.length
+        ? rows.map((r) => h('tr', opts.rowAttrs ? opts.rowAttrs(r) : null,
+          cols.map(([name, f]) => h('td', {'data-label': name}, f(r)))))
+        : h('tr', null, h('td', {colspan: cols.length, class: 'empty'}, opts.empty || 'none')))));
+}
+
+// A state in words and colour: the class is derived from the word, and the
+// word is always shown (readable without colour).
+export function badge(state) {
+  const s = String(state ?? 'unknown');
+  const tone = /^(active|running|completed|ok|primary|fired|raised|info)$/.test(s) ? 'good'
+    : /^(failed|degraded|exited|error|unreachable|rolled_back|failed_temp|no-credentials|critical|cleared-fail)$/.test(s) ? 'bad'
+      : /^(warning|warn|stale|opening|skipped)$/.test(s) ? 'warn' : 'busy';
+  return h('span', {class: `badge ${tone}`}, s.replace(/_/g, ' '));
+}
+
+export function when(t) {
+  if (!t) return '';
+  const d = new Date(t);
+  if (isNaN(d)) return String(t);
+  const age = (Date.now() - d) / 1000;
+  const clock = d.toLocaleTimeString([], {hour12: false});
+  return age < 86400 ? clock : `${d.toLocaleDateString()} ${clock}`;
+}
+
+export function link(href, text, attrs = {}) {
+  return h('a', {href, ...attrs}, text);
+}
