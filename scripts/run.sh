@@ -43,6 +43,7 @@ cat <<MSG
 
 vnfmd is running: REST API $URL (pid $(cat "$DATA/vnfmd.pid" 2>/dev/null || echo "?"))
 Admin token: $DATA/admin.token   (export VNFM_TOKEN_FILE=$DATA/admin.token)
+Web console: $URL/ui/   (sign in with the admin token; docs/CONSOLE.md)
 
 Try:
   export VNFM_URL=$URL VNFM_TOKEN_FILE=$DATA/admin.token
