@@ -30,9 +30,30 @@ const pending = new Map();  // debounced refreshes: key -> timer
 
 // ---- refreshing what the events name ----
 
+// Reads what key names with fn, ms after the first record that asks for it.
+// Reads of one key never overlap: a record that arrives while one is under
+// way has it read once more when it ends, so the last answer applied is
+// never older than the last record (answers may come back out of order).
 function later(key, ms, fn) {
-  if (pending.has(key)) return;
-  pending.set(key, setTimeout(() => { pending.delete(key); fn(); }, ms));
+  const p = pending.get(key);
+  if (p) {
+    p.again = p.running;
+    return;
+  }
+  const run = async () => {
+    const me = pending.get(key);
+    me.running = true;
+    me.again = false;
+    try {
+      await fn();
+    } finally {
+      me.running = false;
+      if (me.again) setTimeout(run, ms);
+      else pending.delete(key);
+    }
+  };
+  pending.set(key, {running: false, again: false});
+  setTimeout(run, ms);
 }
 
 async function loadDeployment(id) {
@@ -217,7 +238,7 @@ export function watch(op, what) {
   S.operations.set(op.id, op);
   S.watched.set(op.id, what);
   drawProgress();
-  loadOperation(op.id);
+  later(`o:${op.id}`, 0, () => loadOperation(op.id));
 }
 
 function section(title, ...body) {
@@ -553,7 +574,8 @@ async function start() {
 setInterval(() => { if (S.me && S.managers && route().view === '') loadManagers(); }, 5000);
 
 api.onUnauthorized = () => { if (S.me) signOut('The token is no longer valid: sign in again.'); };
-export const reload = {deployment: loadDeployment, vnfds: loadVnfds, operation: loadOperation};
+export const reload = {vnfds: loadVnfds,
+  operation: (id) => later(`o:${id}`, 0, () => loadOperation(id))};
 
 window.addEventListener('hashchange', () => { draw(); mainEl?.focus({preventScroll: true}); });
 window.addEventListener('DOMContentLoaded', async () => {
