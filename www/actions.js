@@ -117,19 +117,24 @@ function onboard() {
       reload.vnfds();
       return true;
     }
-    const where = res?.field ? locate(text.value, res.field) : null;
-    if (!where) {
-      showError(form, general, res, status);
-      return false;
-    }
-    // the line the field is on, shown under the editor and selected in it
-    const lines = text.value.split('\n');
-    fieldError(text, `${res.message}`,
-      h('pre', {class: 'excerpt', 'data-line': where.line},
-        `line ${where.line}: ${lines[where.line - 1].trim()}`));
-    text.setSelectionRange(where.start, where.end);
-    return false;
+    return textError(form, general, text, res, status);
   });
+}
+
+// An error about a JSON text: at the line of the member it names, shown
+// under the editor and selected in it. Returns false.
+function textError(form, general, text, res, status, prefix = '') {
+  const where = res?.field ? locate(text.value, prefix + res.field) : null;
+  if (!where) {
+    showError(form, general, res, status);
+    return false;
+  }
+  const lines = text.value.split('\n');
+  fieldError(text, `${res.message}`,
+    h('pre', {class: 'excerpt', 'data-line': where.line},
+      `line ${where.line}: ${lines[where.line - 1].trim()}`));
+  text.setSelectionRange(where.start, where.end);
+  return false;
 }
 
 // ---- deploying ----
@@ -210,6 +215,44 @@ function undeploy(d) {
     () => operate('DELETE', `/v0/deployments/${encodeURIComponent(d.id)}`, undefined, `undeploy ${d.id}`));
 }
 
+// New CPU and memory limits of a VDU's VIs, within its vertical bounds.
+function resize(d) {
+  const vdus = Object.keys(d.instances || {});
+  const vdu = h('select', {id: nextId('vdu'), 'data-field': 'vdu'}, vdus.map((v) => h('option', {value: v}, v)));
+  const vcpu = h('input', {id: nextId('vcpu'), type: 'number', step: 'any', 'data-field': 'vcpu'});
+  const mem = h('input', {id: nextId('mem'), type: 'number', step: 1, 'data-field': 'memory_mb'});
+  dialog(`Resize ${d.id}`, [field('VDU', vdu), field('vCPU', vcpu, 'empty: unchanged'),
+    field('Memory (MB)', mem, 'empty: unchanged')], 'Resize', (form, general) => {
+    const body = {vdu: vdu.value};
+    if (vcpu.value !== '') body.vcpu = Number(vcpu.value);
+    if (mem.value !== '') body.memory_mb = Number(mem.value);
+    return operate('POST', `/v0/deployments/${encodeURIComponent(d.id)}/resize`, body,
+      `resize ${d.id}/${body.vdu}`, form, general);
+  });
+}
+
+// The deployment's monitoring and rules, replaced at once (PUT .../rules).
+function rules(d) {
+  const text = h('textarea', {id: nextId('rules'), rows: 20, spellcheck: 'false'});
+  text.value = JSON.stringify({monitoring: d.monitoring ?? {}, rules: d.rules ?? []}, null, 2);
+  dialog(`Rules of ${d.id}`, field('Monitoring and rules (JSON, docs/MONITORING.md); they take effect at once',
+    text), 'Save', async (form, general) => {
+    let body;
+    try {
+      body = JSON.parse(text.value);
+    } catch (e) {
+      fieldError(text, `Not JSON: ${e.message}`);
+      return false;
+    }
+    const {status, doc} = await api('PUT', `/v0/deployments/${encodeURIComponent(d.id)}/rules`, body);
+    if (status === 200) {
+      reload.deployment(d.id);
+      return true;
+    }
+    return textError(form, general, text, doc, status);
+  });
+}
+
 // ---- on an operation ----
 
 function operationButtons(o) {
@@ -233,4 +276,4 @@ function operationButtons(o) {
   return b.length ? h('div', {class: 'toolbar', role: 'group', 'aria-label': 'Operation actions'}, b) : null;
 }
 
-export const actions = {onboard, deploy, scale, heal, undeploy, operationButtons};
+export const actions = {onboard, deploy, scale, heal, resize, rules, undeploy, operationButtons};

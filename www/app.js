@@ -1,13 +1,15 @@
 // The operator's console (docs/CONSOLE.md): a view of the manager's estate
 // kept live by the event stream, the rules engine's decisions, and the
 // day-to-day actions. It talks only to the public REST API.
-import {h, replace, table, badge, when, link} from './dom.js';
+import {h, replace, table, badge, when, link, sparkline} from './dom.js';
 import {api, token, EventStream} from './api.js';
 import {actions} from './actions.js';
 
 const EVENTS_KEPT = 2000;   // records of the event log kept in the page
 const EVENTS_SHOWN = 300;   // of which the log view shows the newest matching
 const PAGE = 100;           // rows of a list page
+const POINTS = 60;          // samples of a metric kept for its chart
+const MONITOR_MS = 2000;    // how often an open deployment's metrics are read
 
 // What the page knows; views render from it.
 export const S = {
@@ -22,6 +24,7 @@ export const S = {
   events: [],               // log records, oldest first
   conn: 'connecting',
   watched: new Map(),       // operations started here: id -> what was asked
+  monitoring: new Map(),    // deployment -> {view, charts: "metric/vi" -> values}
 };
 
 let stream = null;
@@ -73,6 +76,28 @@ async function loadOperation(id) {
   const {status, doc} = await api('GET', `/v0/operations/${encodeURIComponent(id)}`);
   if (status === 200) S.operations.set(id, doc);
   drawProgress();
+  draw();
+}
+
+// The monitoring view of a deployment (statistics per metric and VI, rule
+// states), and a chart of each series built from the samples seen here.
+async function loadMonitoring(id) {
+  const {status, doc} = await api('GET', `/v0/deployments/${encodeURIComponent(id)}/monitoring`);
+  if (status !== 200) return;
+  const m = S.monitoring.get(id) || {charts: new Map(), probes: new Map()};
+  for (const [metric, def] of Object.entries(doc.metrics || {})) {
+    for (const v of def.vis || []) {
+      const key = `${metric}/${v.name}`;
+      if (typeof v.last !== 'number' || m.probes.get(key) === v.samples) continue;
+      m.probes.set(key, v.samples);
+      const values = m.charts.get(key) || [];
+      values.push(v.last);
+      if (values.length > POINTS) values.shift();
+      m.charts.set(key, values);
+    }
+  }
+  m.view = doc;
+  S.monitoring.set(id, m);
   draw();
 }
 
@@ -217,8 +242,16 @@ export function draw() {
   });
 }
 
+const DISMISS_MS = 15000;   // a completed operation leaves the corner panel after this
+const dismissing = new Set();
+
 function drawProgress() {
   if (!progressEl) return;
+  for (const [id] of S.watched) {
+    if (S.operations.get(id)?.state !== 'completed' || dismissing.has(id)) continue;
+    dismissing.add(id);
+    setTimeout(() => { S.watched.delete(id); dismissing.delete(id); drawProgress(); }, DISMISS_MS);
+  }
   replace(progressEl, [...S.watched].map(([id, what]) => {
     const op = S.operations.get(id);
     const state = op?.state || 'starting';
@@ -372,6 +405,7 @@ function deploymentView({id}) {
   const decisions = S.decisions.filter((x) => x.deployment === id).slice(0, 20);
   const events = S.events.filter((e) => e.deployment === id).slice(-50).reverse();
   const busy = !!d.operation;
+  if (!S.monitoring.has(id)) later(`m:${id}`, 0, () => loadMonitoring(id));
   const vdus = Object.keys(d.instances || {});
   return [
     h('h1', null, `Deployment ${d.id} `, badge(d.status)),
@@ -385,6 +419,8 @@ function deploymentView({id}) {
         h('button', {type: 'button', disabled: busy || !(d.instances[vdu] > 0), onclick: () => actions.scale(d, vdu, -1)}, `Scale in ${vdu}`),
       ]),
       h('button', {type: 'button', disabled: busy, onclick: () => actions.heal(d)}, 'Heal'),
+      h('button', {type: 'button', disabled: busy, onclick: () => actions.resize(d)}, 'Resize…'),
+      h('button', {type: 'button', onclick: () => actions.rules(d)}, 'Edit rules…'),
       h('button', {type: 'button', class: 'danger', disabled: busy, onclick: () => actions.undeploy(d)}, 'Undeploy…')),
     section('VIs', table([
       ['VI', (v) => v.name],
@@ -398,10 +434,61 @@ function deploymentView({id}) {
       ['Started', (v) => when(v.started)],
       ['Error', (v) => v.error || ''],
     ], sorted(d.vis || [], 'name'), {label: 'VIs', empty: 'No VIs.', rowAttrs: (v) => ({'data-vi': v.name})})),
+    metricsSection(d),
     section('Parameters', kv(d.params)),
     section('Operations', opsTable(ops)),
     section('Decisions', decisionList(decisions)),
     section('Events', eventTable(events)),
+  ];
+}
+
+// What a metric's numbers are (docs/MONITORING.md, the probes).
+function unitOf(def) {
+  if (def.probe === 'cgroup') return def.unit === 'cores' ? ' cores' : def.unit === 'mb' ? ' MB' : '%';
+  return '';
+}
+
+function num(v) {
+  return typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : '';
+}
+
+function metricsSection(d) {
+  const m = S.monitoring.get(d.id);
+  if (!m?.view) return section('Metrics', h('p', {class: 'empty'}, 'Reading…'));
+  const rows = [];
+  // CPU and memory first, then the others by name
+  const names = Object.keys(m.view.metrics || {}).sort((a, b) =>
+    (m.view.metrics[b].probe === 'cgroup') - (m.view.metrics[a].probe === 'cgroup') || a.localeCompare(b));
+  for (const metric of names) {
+    const def = m.view.metrics[metric];
+    for (const v of def.vis || []) rows.push({metric, def, v, values: m.charts.get(`${metric}/${v.name}`) || []});
+  }
+  const states = [];
+  for (const r of m.view.rule_states || [])
+    for (const [target, t] of Object.entries(r.targets || {})) states.push({...r, target, t});
+  return [
+    section('Metrics', table([
+      ['Metric', (r) => `${r.metric} (${r.def.probe})`],
+      ['VI', (r) => r.v.name],
+      ['Last', (r) => (r.v.up === false ? 'down' : `${num(r.v.last)}${unitOf(r.def)}`)],
+      ['Average', (r) => num(r.v.avg)],
+      ['p95', (r) => num(r.v.p95)],
+      ['Chart', (r) => (r.values.length ? sparkline(r.values,
+        `${r.metric} of ${r.v.name}: the last ${r.values.length} samples, from ${num(Math.min(...r.values))} to ${num(Math.max(...r.values))}`)
+        : '')],
+      ['Error', (r) => r.v.error || ''],
+    ], rows, {label: 'Metrics', empty: 'No metrics: the VNFD defines no monitoring.',
+      rowAttrs: (r) => ({'data-metric': `${r.metric}/${r.v.name}`})})),
+    section('Rules', table([
+      ['Rule', (r) => r.name],
+      ['Metric', (r) => r.metric],
+      ['Stage', (r) => r.stage],
+      ['Target', (r) => (r.target === '*' ? 'all VIs' : (d.vis || []).find((v) => v.id === r.target)?.name ?? r.target)],
+      ['Enabled', (r) => (r.enabled === false ? 'no' : 'yes')],
+      ['Hits', (r) => String(r.t.hits ?? 0)],
+      ['Raised', (r) => (r.t.raised ? badge('raised') : 'no')],
+      ['Last value', (r) => num(r.t.last_value)],
+    ], states, {label: 'Rules', empty: 'No rules.', rowAttrs: (r) => ({'data-rule': r.name})})),
   ];
 }
 
@@ -462,8 +549,12 @@ function decisionItem(x) {
       ` · stage ${x.stage || '-'} · ${x.automatic === false ? 'manual' : 'automatic'} · ${when(x.created)} `,
       link(`#/decisions/${encodeURIComponent(x.id)}`, x.id)),
     h('p', {class: 'reason'}, 'Why: ', x.reason || ''),
-    Object.keys(i).length ? h('dl', {class: 'kv inputs'}, Object.entries(i).map(([k, v]) =>
-      [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))])) : null,
+    i.metric ? h('p', {class: 'saw'}, `Saw ${i.metric}${i.stat ? ` (${i.stat})` : ''} = ${num(i.value)}`,
+      ` against ${i.op ?? ''} ${num(i.threshold)}`, i.samples ? ` over ${i.samples} sample${i.samples === 1 ? '' : 's'}` : '',
+      i.vdu ? ` on VDU ${i.vdu}${i.per_vi ? ', per VI' : ''}` : '') : null,
+    Object.keys(i).length ? h('details', null, h('summary', null, 'Every input'),
+      h('dl', {class: 'kv inputs'}, Object.entries(i).map(([k, v]) =>
+        [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))]))) : null,
     x.targets?.length ? h('p', null, `Targets: ${x.targets.join(', ')}`) : null,
     h('ol', {class: 'actions'}, (x.actions || []).map((a) => h('li', null,
       h('span', null, a.action), ' ', badge(a.state),
@@ -569,13 +660,24 @@ async function start() {
     loadVnfds(), loadManagers()]);
 }
 
+// Metric samples are not events: an open deployment's monitoring view is
+// read every MONITOR_MS for its charts.
+setInterval(() => {
+  const r = route();
+  if (S.me && r.view === 'deployments' && r.id && S.details.has(r.id)) later(`m:${r.id}`, 0, () => loadMonitoring(r.id));
+}, MONITOR_MS);
+
 // Reports of branch managers are soft state the event log does not carry:
 // read them again every 5 s while the overview shows them.
 setInterval(() => { if (S.me && S.managers && route().view === '') loadManagers(); }, 5000);
 
 api.onUnauthorized = () => { if (S.me) signOut('The token is no longer valid: sign in again.'); };
 export const reload = {vnfds: loadVnfds,
-  operation: (id) => later(`o:${id}`, 0, () => loadOperation(id))};
+  operation: (id) => later(`o:${id}`, 0, () => loadOperation(id)),
+  deployment: (id) => {
+    S.monitoring.delete(id); // the series may have changed
+    later(`d:${id}`, 0, () => loadDeployment(id));
+  }};
 
 window.addEventListener('hashchange', () => { draw(); mainEl?.focus({preventScroll: true}); });
 window.addEventListener('DOMContentLoaded', async () => {

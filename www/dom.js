@@ -31,7 +31,7 @@ function add(el, kids) {
 export function replace(el, ...nodes) {
   const key = document.activeElement && el.contains(document.activeElement)
     ? document.activeElement.getAttribute('data-key') : null;
-  el.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
+  el.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
   if (key) {
     const again = el.querySelector(`[data-key="${CSS.escape(key)}"]`);
     if (again) again.focus();
@@ -70,4 +70,24 @@ export function when(t) {
 
 export function link(href, text, attrs = {}) {
   return h('a', {href, ...attrs}, text);
+}
+
+// A small line chart of values (oldest first), scaled to its own range
+// from 0; its label says what it shows, for those who cannot see it.
+export function sparkline(values, label, width = 120, height = 28) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('width', width);
+  svg.setAttribute('height', height);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('aria-label', label);
+  const max = Math.max(...values, 0) || 1;
+  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  const line = document.createElementNS(NS, 'polyline');
+  line.setAttribute('points', values.map((v, i) =>
+    `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`).join(' '));
+  svg.append(line);
+  return svg;
 }

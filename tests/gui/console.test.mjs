@@ -164,6 +164,51 @@ test('scale out and in (with confirmation)', async () => {
   assert.equal((await d.ok('GET', '/v0/deployments/web1')).vis.length, 1);
 });
 
+test('metrics chart live; rules edited with the error at its field; resize', async () => {
+  await d.ok('POST', '/v0/vnfds', JSON.parse(readFileSync(join(VNFDS, 'demo-autoscale.json'), 'utf8')));
+  await d.deploy({name: 'auto1', vnfd: 'demo-autoscale'});
+  await page.goto(`${d.url}/ui/#/deployments/auto1`);
+  // CPU and memory of the VI (cgroup probes, every second), as numbers and charts that grow
+  const points = (metric) => page.evaluate((sel) =>
+    document.querySelector(sel)?.getAttribute('points').split(' ').length ?? 0,
+  `tr[data-metric="${metric}/auto1/web/0"] svg.spark polyline`);
+  await waitFor(async () => (await points('cpu')) >= 3, 60000, 'a CPU chart of 3 samples');
+  await waitFor(async () => (await points('memory')) >= 3, 30000, 'a memory chart of 3 samples');
+  assert.match(await page.textContent('tr[data-metric="memory/auto1/web/0"] td[data-label="Last"]'), /^[0-9.]+%$/);
+  await page.locator('tr[data-rule="overloaded"]').first().waitFor();
+  await page.evaluate(() => [...document.querySelectorAll('h2')].find((e) => e.textContent === 'Metrics').scrollIntoView());
+  await screenshot(page, 'metrics');
+
+  await page.click('text=Edit rules…');
+  const text = await page.inputValue('dialog textarea');
+  const bad = text.replace('"threshold": 1000', '"threshold": "lots"');
+  assert.notEqual(bad, text);
+  await page.fill('dialog textarea', bad);
+  await page.click('dialog button[type=submit]');
+  await page.locator('dialog .field-error', {hasText: 'threshold'}).waitFor();
+  const line = bad.split('\n').findIndex((l) => l.includes('"threshold": "lots"')) + 1;
+  assert.equal(await page.getAttribute('dialog pre.excerpt', 'data-line'), String(line));
+  const doc = JSON.parse(text);
+  doc.rules = doc.rules.filter((r) => r.name === 'process-died');
+  await page.fill('dialog textarea', JSON.stringify(doc, null, 2));
+  await page.click('dialog button[type=submit]');
+  await page.locator('dialog').waitFor({state: 'detached'});
+  await page.locator('tr[data-rule="overloaded"]').first().waitFor({state: 'detached'});
+  await page.locator('tr[data-rule="process-died"]').first().waitFor();
+  assert.deepEqual((await d.ok('GET', '/v0/deployments/auto1')).rules.map((r) => r.name), ['process-died']);
+
+  await page.click('text=Resize…');
+  await page.fill('dialog input[data-field="vcpu"]', '5');
+  await page.click('dialog button[type=submit]');
+  await page.locator('dialog .field-error', {hasText: 'vcpu_max'}).waitFor();
+  assert.equal(await page.getAttribute('dialog input[data-field="vcpu"]', 'aria-invalid'), 'true');
+  await page.fill('dialog input[data-field="vcpu"]', '1');
+  await page.click('dialog button[type=submit]');
+  await page.locator('.op-progress', {hasText: 'resize auto1/web'}).locator('.badge', {hasText: 'completed'})
+    .waitFor({timeout: 60000});
+  await page.locator('tr[data-vi="auto1/web/0"] td[data-label="vCPU"]', {hasText: /^1$/}).waitFor();
+});
+
 test('values from the API render as text, never as HTML', async () => {
   const vnfd = JSON.parse(readFileSync(join(VNFDS, 'demo-web.json'), 'utf8'));
   vnfd.id = 'xss-web';
