@@ -25,6 +25,7 @@ export const S = {
   conn: 'connecting',
   watched: new Map(),       // operations started here: id -> what was asked
   monitoring: new Map(),    // deployment -> {view, charts: "metric/vi" -> values}
+  counts: {},               // deployments by status
 };
 
 let stream = null;
@@ -64,10 +65,11 @@ async function loadDeployment(id) {
   if (status === 200) {
     S.details.set(id, doc);
     const {vis, ...entry} = doc;
-    S.deployments.set(id, entry);
+    if (S.deployments.has(id)) S.deployments.set(id, entry);
+    else later('page', 300, loadDeployments); // new: it may belong on the page shown
   } else if (status === 404) {
     S.details.delete(id);
-    S.deployments.delete(id);
+    if (S.deployments.delete(id)) later('page', 300, loadDeployments);
   }
   draw();
 }
@@ -108,14 +110,37 @@ async function loadList(path, key, apply) {
 }
 
 const loadSites = () => loadList('/v0/sites', 'sites', (l) => { S.sites = l; });
-const loadDecisions = () => loadList('/v0/decisions?limit=200', 'decisions', (l) => { S.decisions = l; });
+const loadDecisions = () => loadList(`/v0/decisions?limit=${PAGE}`, 'decisions', (l) => { S.decisions = l; });
 const loadVnfds = () => loadList('/v0/vnfds', 'vnfds', (l) => { S.vnfds = l; });
-const loadOperations = () => loadList('/v0/operations?limit=200', 'operations', (l) => {
+// Operations are read when a view shows them (they are the largest records):
+// the newest of all, or of one deployment.
+const loadOperations = (dep) => loadList(`/v0/operations?limit=${dep ? 20 : PAGE}${
+  dep ? `&deployment=${encodeURIComponent(dep)}` : ''}`, 'operations', (l) => {
   for (const op of l) S.operations.set(op.id, op);
 });
-const loadDeployments = () => loadList('/v0/deployments', 'deployments', (l) => {
-  S.deployments = new Map(l.map((d) => [d.id, d]));
-});
+// The page of deployments the list shows, read a page at a time in the
+// order they were made (a text filter reads them all and filters here).
+const listState = {filter: '', status: '', page: 0};
+function loadDeployments() {
+  const q = new URLSearchParams();
+  if (listState.status) q.set('status', listState.status);
+  if (!listState.filter) {
+    q.set('limit', PAGE);
+    q.set('offset', listState.page * PAGE);
+  }
+  return loadList(`/v0/deployments?${q}`, 'deployments', (l) => {
+    S.deployments = new Map(l.map((d) => [d.id, d]));
+  });
+}
+// Deployments by status, all of them: the manager's own count (GET /metrics).
+async function loadCounts() {
+  const {status, doc} = await api('GET', '/metrics');
+  if (status !== 200) return;
+  S.counts = {};
+  for (const [, st, n] of String(doc?.message ?? '').matchAll(/^vnfm_deployments\{status="([^"]+)"\} (\d+)$/gm))
+    if (Number(n)) S.counts[st] = Number(n);
+  draw();
+}
 async function loadManagers() {
   if (!S.me.admin || S.me.version.role !== 'cloud') return;
   await loadList('/v0/managers', 'managers', (l) => { S.managers = l; });
@@ -129,6 +154,7 @@ function onRecord(rec) {
   if (rec.operation) later(`o:${rec.operation}`, 100, () => loadOperation(rec.operation));
   if (rec.category === 'policy') later('decisions', 200, loadDecisions);
   if (rec.category === 'lifecycle' || rec.category === 'vim') later('sites', 1000, loadSites);
+  if (rec.category === 'lifecycle' && rec.event === 'operation') later('counts', 1000, loadCounts);
   // changes of configuration are audit records naming their object ("vnfd/ID")
   if (rec.category === 'audit' && /^vnfd\//.test(rec.object || '')) later('vnfds', 200, loadVnfds);
   if (rec.category === 'audit' && /^site\//.test(rec.object || '')) later('sites', 200, loadSites);
@@ -138,10 +164,9 @@ function onRecord(rec) {
 // ---- signing in ----
 
 async function signIn(tok) {
-  const v = await api('GET', '/v0/version', undefined, tok);
+  const [v, tokens, tenants] = await Promise.all(['/v0/version', '/v0/tokens', '/v0/tenants']
+    .map((path) => api('GET', path, undefined, tok)));
   if (v.status !== 200) return v;
-  const tokens = await api('GET', '/v0/tokens', undefined, tok);
-  const tenants = await api('GET', '/v0/tenants', undefined, tok);
   const admin = tokens.status === 200;
   S.me = {admin, version: v.doc,
     tenant: admin ? null : tenants.doc?.tenants?.[0]?.id ?? null};
@@ -230,7 +255,7 @@ let drawQueued = false;
 export function draw() {
   if (drawQueued || !mainEl) return;
   drawQueued = true;
-  requestAnimationFrame(() => {
+  setTimeout(() => {
     drawQueued = false;
     const r = route();
     const view = VIEWS[r.view] || notFound;
@@ -328,12 +353,11 @@ function managersTable() {
 }
 
 function overview() {
-  const counts = {};
-  for (const d of S.deployments.values()) counts[d.status] = (counts[d.status] || 0) + 1;
+  const counts = Object.entries(S.counts);
   return [
     h('h1', null, 'Overview'),
-    section('Deployments', h('p', null, S.deployments.size
-      ? Object.entries(counts).map(([s, n]) => [badge(s), ` ${n} `])
+    section('Deployments', h('p', {'data-counts': ''}, counts.length
+      ? counts.map(([s, n]) => [badge(s), ` ${n} `])
       : 'No deployments yet. ', link('#/deployments', 'All deployments'))),
     section('Sites', sitesTable()),
     S.managers ? section('Branch managers', managersTable()) : null,
@@ -344,24 +368,30 @@ function instancesText(d) {
   return Object.entries(d.instances || {}).map(([vdu, n]) => `${vdu}: ${n}`).join(', ');
 }
 
-const listState = {filter: '', status: '', page: 0};
-
 function deploymentsView() {
   const q = listState.filter.toLowerCase();
-  const all = sorted(S.deployments.values()).filter((d) =>
+  const rows = [...S.deployments.values()].filter((d) =>
     (!q || `${d.id} ${d.vnfd} ${d.tenant} ${d.sol003?.vnfInstanceName ?? ''}`.toLowerCase().includes(q)) &&
     (!listState.status || d.status === listState.status));
-  const pages = Math.max(1, Math.ceil(all.length / PAGE));
-  listState.page = Math.min(listState.page, pages - 1);
-  const rows = all.slice(listState.page * PAGE, (listState.page + 1) * PAGE);
-  const statuses = [...new Set([...S.deployments.values()].map((d) => d.status))].sort();
+  const total = listState.status ? S.counts[listState.status] || 0
+    : Object.values(S.counts).reduce((a, b) => a + b, 0);
+  const pages = Math.max(1, Math.ceil(total / PAGE));
+  const turn = (n) => { listState.page = n; loadDeployments(); };
+  const statuses = [...new Set([...Object.keys(S.counts), listState.status].filter(Boolean))].sort();
   return [
     h('h1', null, 'Deployments'),
     h('div', {class: 'toolbar'},
       h('label', null, 'Filter ', h('input', {type: 'search', 'data-key': 'dep-filter', value: listState.filter,
-        oninput: (e) => { listState.filter = e.target.value; listState.page = 0; draw(); }})),
+        oninput: (e) => {
+          const all = !listState.filter !== !e.target.value; // all of them, or a page again
+          listState.filter = e.target.value;
+          listState.page = 0;
+          if (all) later('page', 300, loadDeployments);
+          draw();
+        }})),
       h('label', null, 'Status ', h('select', {'data-key': 'dep-status', onchange: (e) => {
-        listState.status = e.target.value; listState.page = 0; draw();
+        listState.status = e.target.value;
+        turn(0);
       }}, h('option', {value: ''}, 'any'),
       statuses.map((s) => h('option', {value: s, selected: s === listState.status}, s)))),
       h('button', {type: 'button', onclick: () => actions.deploy()}, 'Deploy…')),
@@ -378,12 +408,12 @@ function deploymentsView() {
       ['Updated', (d) => when(d.updated)],
     ].filter(Boolean), rows, {label: 'Deployments', empty: 'No deployments.',
       rowAttrs: (d) => ({'data-deployment': d.id})}),
-    pages > 1 ? h('div', {class: 'pager'},
+    !listState.filter && (pages > 1 || listState.page > 0) ? h('div', {class: 'pager'},
       h('button', {type: 'button', disabled: listState.page === 0, 'data-key': 'prev',
-        onclick: () => { listState.page--; draw(); }}, 'Previous'),
-      ` page ${listState.page + 1} of ${pages} (${all.length}) `,
-      h('button', {type: 'button', disabled: listState.page >= pages - 1, 'data-key': 'next',
-        onclick: () => { listState.page++; draw(); }}, 'Next')) : null,
+        onclick: () => turn(listState.page - 1)}, 'Previous'),
+      ` page ${listState.page + 1} of ${pages} (${total} deployments) `,
+      h('button', {type: 'button', disabled: S.deployments.size < PAGE, 'data-key': 'next',
+        onclick: () => turn(listState.page + 1)}, 'Next')) : null,
   ];
 }
 
@@ -405,7 +435,10 @@ function deploymentView({id}) {
   const decisions = S.decisions.filter((x) => x.deployment === id).slice(0, 20);
   const events = S.events.filter((e) => e.deployment === id).slice(-50).reverse();
   const busy = !!d.operation;
-  if (!S.monitoring.has(id)) later(`m:${id}`, 0, () => loadMonitoring(id));
+  if (!S.monitoring.has(id)) {
+    later(`m:${id}`, 0, () => loadMonitoring(id));
+    later(`ops:${id}`, 0, () => loadOperations(id));
+  }
   const vdus = Object.keys(d.instances || {});
   return [
     h('h1', null, `Deployment ${d.id} `, badge(d.status)),
@@ -504,7 +537,12 @@ function opsTable(ops) {
   ], ops, {label: 'Operations', empty: 'No operations.', rowAttrs: (o) => ({'data-operation': o.id})});
 }
 
+let opsRead = false;
 function operationsView() {
+  if (!opsRead) {
+    opsRead = true;
+    later('ops', 0, () => loadOperations());
+  }
   const ops = [...S.operations.values()]
     .sort((a, b) => String(b.created).localeCompare(String(a.created))).slice(0, PAGE * 2);
   return [h('h1', null, 'Operations'), opsTable(ops)];
@@ -650,14 +688,16 @@ const VIEWS = {
 async function start() {
   frame();
   draw();
-  // the newest records first, then the stream from the last of them
-  const logs = await api('GET', '/v0/logs?tail=1&limit=200');
+  // the newest records first, then the stream from the last of them; the
+  // lists meanwhile (what changes in between comes again with the stream)
+  const lists = Promise.all([loadDeployments(), loadCounts(), loadSites(), loadDecisions(),
+    loadVnfds(), loadManagers()]);
+  const logs = await api('GET', `/v0/logs?tail=1&limit=${PAGE}`);
   S.events = logs.status === 200 ? logs.doc.logs : [];
   const after = S.events.length ? S.events[S.events.length - 1].seq : undefined;
   stream = new EventStream({after, onRecord,
     onState: (st) => { S.conn = st; drawConn(); }}).start();
-  await Promise.all([loadSites(), loadDeployments(), loadOperations(), loadDecisions(),
-    loadVnfds(), loadManagers()]);
+  await lists;
 }
 
 // Metric samples are not events: an open deployment's monitoring view is

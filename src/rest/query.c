@@ -269,8 +269,10 @@ void q_deployments(struct rctx *r)
 {
     static const char *const keys[] = {"tenant", "site", "status", "vnfd", NULL};
     struct store_where w[4];
-    struct store_list_opts o = {.where = w};
+    struct store_list_opts o = {.where = w}; /* all of them unless paged (the console) */
 
+    if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
+        return;
     o.n_where = q_where(r, keys, w);
     q_list_public(r, STORE_DEPLOYMENT, &o, "deployments");
 }

@@ -203,6 +203,21 @@ class ApiTest(DaemonTest):
         seq = tail[0]["seq"]
         self.assertEqual(self.d.get("/v0/logs?after=%d" % seq)[1]["logs"], [])
 
+    def test_deployments_paged(self):
+        """limit and offset page the deployments in the order they were made (the
+        console reads them a page at a time); without them, all."""
+        self.d.onboard("demo-web")
+        for i in range(3):  # SOL003 instances not instantiated yet: records without VIs
+            self.d.ok("POST", "/vnflcm/v1/vnf_instances", {"vnfdId": "demo-web",
+                                                             "vnfInstanceName": "page%d" % i})
+        every = [d["id"] for d in self.d.get("/v0/deployments")[1]["deployments"]]
+        self.assertEqual(len(every), 3)
+        page = self.d.get("/v0/deployments?limit=2&offset=1")[1]["deployments"]
+        self.assertEqual([d["id"] for d in page], every[1:3])
+        self.assertEqual(self.d.get("/v0/deployments?limit=2&offset=3")[1]["deployments"], [])
+        self.assertError(self.d.get("/v0/deployments?limit=-1"), 400, "invalid-value", "limit")
+        self.assertError(self.d.get("/v0/deployments?offset=x"), 400, "invalid-value", "offset")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -288,6 +288,9 @@ test('the event stream reconnects after a restart of the manager and misses noth
 test('screenshots at desktop and phone widths', async () => {
   await page.click('nav a[href="#/"]');
   await page.locator('tr[data-site="local"]').waitFor();
+  // the manager's own count of deployments by status, whatever page the list is on
+  const active = (await d.ok('GET', '/v0/deployments?status=active')).deployments.length;
+  await page.locator('p[data-counts]', {hasText: `active ${active}`}).waitFor();
   await screenshot(page, 'overview-desktop');
   const phone = await signedIn(b, d, d.token, {width: 390, height: 844});
   await phone.click('nav a[href="#/deployments"]');
