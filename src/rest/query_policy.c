@@ -170,8 +170,9 @@ static void outbox_metrics(struct sbuf *b, struct outbox *ob)
 
 static void own_metrics(struct rctx *r, struct sbuf *b)
 {
-    static const char *const dep_states[] = {"deploying", "active",      "degraded", "healing",
-                                             "scaling",   "undeploying", "failed",   NULL};
+    static const char *const dep_states[] = {
+        "deploying", "active",           "degraded",  "healing", "scaling", "undeploying",
+        "failed",    "not_instantiated", "operating", "stopped", NULL};
     static const char *const op_states[] = {"processing", "completed", "failed", "rolled_back",
                                             NULL};
     static const char *const dec_states[] = {"running", "completed", "failed", NULL};

@@ -156,8 +156,8 @@ static const struct jv_field cancel_schema = OBJECT(cancel_fields);
 
 static const char *const no_params[] = {NULL};
 static const char *const vnfd_params[] = {"tenant", NULL};
-static const char *const dep_params[] = {"tenant", "site", "status", "vnfd", "limit", "offset",
-                                         NULL};
+static const char *const dep_params[] = {"tenant", "site",   "status", "vnfd",
+                                         "limit",  "offset", NULL};
 static const char *const op_params[] = {"tenant", "deployment", "state", "type",
                                         "limit",  "offset",     NULL};
 static const char *const decision_params[] = {"tenant", "deployment", "rule", "state",

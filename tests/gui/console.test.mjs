@@ -291,6 +291,8 @@ test('screenshots at desktop and phone widths', async () => {
   // the manager's own count of deployments by status, whatever page the list is on
   const active = (await d.ok('GET', '/v0/deployments?status=active')).deployments.length;
   await page.locator('p[data-counts]', {hasText: `active ${active}`}).waitFor();
+  // the SOL003 instance of the XSS test, not instantiated, is counted too
+  await page.locator('p[data-counts]', {hasText: 'not instantiated 1'}).waitFor();
   await screenshot(page, 'overview-desktop');
   const phone = await signedIn(b, d, d.token, {width: 390, height: 844});
   await phone.click('nav a[href="#/deployments"]');
