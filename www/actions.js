@@ -105,13 +105,8 @@ function onboard() {
     field('Descriptor (JSON, docs/VNFD.md)', text),
     field('or upload a file', file),
   ], 'On-board', async (form, general) => {
-    let doc;
-    try {
-      doc = JSON.parse(text.value);
-    } catch (e) {
-      fieldError(text, `Not JSON: ${e.message}`);
-      return false;
-    }
+    const doc = parsed(text);
+    if (!doc) return false;
     const {status, doc: res} = await api('POST', '/v0/vnfds', doc);
     if (status === 201) {
       reload.vnfds();
@@ -121,10 +116,20 @@ function onboard() {
   });
 }
 
+// The JSON of a text area, or null with the parser's error under it.
+function parsed(text) {
+  try {
+    return JSON.parse(text.value);
+  } catch (e) {
+    fieldError(text, `Not JSON: ${e.message}`);
+    return null;
+  }
+}
+
 // An error about a JSON text: at the line of the member it names, shown
 // under the editor and selected in it. Returns false.
-function textError(form, general, text, res, status, prefix = '') {
-  const where = res?.field ? locate(text.value, prefix + res.field) : null;
+function textError(form, general, text, res, status) {
+  const where = res?.field ? locate(text.value, res.field) : null;
   if (!where) {
     showError(form, general, res, status);
     return false;
@@ -237,13 +242,8 @@ function rules(d) {
   text.value = JSON.stringify({monitoring: d.monitoring ?? {}, rules: d.rules ?? []}, null, 2);
   dialog(`Rules of ${d.id}`, field('Monitoring and rules (JSON, docs/MONITORING.md); they take effect at once',
     text), 'Save', async (form, general) => {
-    let body;
-    try {
-      body = JSON.parse(text.value);
-    } catch (e) {
-      fieldError(text, `Not JSON: ${e.message}`);
-      return false;
-    }
+    const body = parsed(text);
+    if (!body) return false;
     const {status, doc} = await api('PUT', `/v0/deployments/${encodeURIComponent(d.id)}/rules`, body);
     if (status === 200) {
       reload.deployment(d.id);
