@@ -66,7 +66,8 @@ async function loadDeployment(id) {
     S.details.set(id, doc);
     const {vis, ...entry} = doc;
     if (S.deployments.has(id)) S.deployments.set(id, entry);
-    else later('page', 300, loadDeployments); // new: it may belong on the page shown
+    // a new one comes last in the list: on the page shown only if it is not full
+    else if (S.deployments.size < PAGE || listState.filter) later('page', 300, loadDeployments);
   } else if (status === 404) {
     S.details.delete(id);
     if (S.deployments.delete(id)) later('page', 300, loadDeployments);
