@@ -76,13 +76,14 @@ struct daemon {
     int lock_fd;
     unsigned ticks;
     /* a cluster on a shared store (docs/HA.md) */
-    bool shared;         /* --store etcd://... */
-    bool primary;        /* the primary's parts run (always, alone on SQLite) */
-    bool rejoining;      /* started again after stepping down: waits for the store */
-    bool rejoin;         /* stepped down: start again as a standby once stopped */
-    bool no_store;       /* the store could not be reached at start */
-    struct ha *ha;       /* leader election */
-    uv_async_t ha_async; /* its orders, and a commit the store refused (lost) */
+    bool shared;          /* --store etcd://... */
+    bool primary;         /* the primary's parts run (always, alone on SQLite) */
+    bool rejoining;       /* started again after stepping down: waits for the store */
+    bool rejoin;          /* stepped down: start again as a standby once stopped */
+    bool no_store;        /* the store could not be reached at start */
+    bool stopped_waiting; /* SIGTERM or SIGINT while it waited for the store */
+    struct ha *ha;        /* leader election */
+    uv_async_t ha_async;  /* its orders, and a commit the store refused (lost) */
     bool ha_async_init;
     atomic_bool lost;
 };
@@ -445,6 +446,16 @@ static int open_store(struct daemon *d)
     char err[512];
     int r;
 
+    sigset_t stops;
+    siginfo_t si;
+    struct timespec second = {1, 0};
+
+    /* SIGTERM or SIGINT while it waits: a clean stop (the loop's handlers
+     * do not run yet) */
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stops, NULL);
     for (unsigned tries = 0;; tries++) {
         r = store_open(where, false, &c->st, err, sizeof(err));
         if (r == 0 || !d->rejoining || (r != -ENOTCONN && r != -ETIMEDOUT))
@@ -453,9 +464,20 @@ static int open_store(struct daemon *d)
             waiting = router_waiting_start(&d->cfg, err);
             log_warn("store %s: %s; waiting for it", where, err);
         }
-        sleep(1);
+        if (sigtimedwait(&stops, &si, &second) > 0) {
+            d->stopped_waiting = true;
+            break;
+        }
     }
     router_waiting_stop(waiting);
+    if (!d->stopped_waiting && sigtimedwait(&stops, &si, &(struct timespec){0, 0}) > 0)
+        d->stopped_waiting = true; /* asked to stop during the last try */
+    pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
+    if (d->stopped_waiting) {
+        log_info("stopped while waiting for the store");
+        free(where);
+        return -ECANCELED;
+    }
     if (r) {
         log_error("cannot open the store %s: %s", where, err);
         d->no_store = r == -ENOTCONN || r == -ETIMEDOUT;
@@ -889,5 +911,7 @@ int main(int argc, char **argv)
     cleanup(&d);
     if (r == 0 && d.rejoin)
         rejoin(argv);
+    if (d.stopped_waiting)
+        return 0;
     return r ? (d.no_store ? EXIT_NO_STORE : 1) : 0;
 }

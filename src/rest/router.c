@@ -1204,7 +1204,7 @@ static void waiting_answer(struct httpd_conn *c, const struct router_waiting *w,
                                            {"Retry-After", "1"}};
     json_t *doc =
         health ? json_pack("{s:i, s:s, s:{s:s, s:s, s:s+}}", "code", HEALTH_VNFM_DOWN, "message",
-                           health_message(HEALTH_VNFM_DOWN), "ha", "state", "standby", "self",
+                           health_message(HEALTH_VNFM_DOWN), "ha", "state", "starting", "self",
                            w->cfg->ha_url ? w->cfg->ha_url : "", "store", "unreachable: ", w->why)
                : json_pack("{s:i, s:s, s:s+}", "status", 503, "error", "store-unreachable",
                            "message", "this manager waits for its store: ", w->why);

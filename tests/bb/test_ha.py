@@ -389,6 +389,14 @@ class HAFaultTest(unittest.TestCase):
         self.assertIn("before", have)
         self.assertNotIn("lost", have)
 
+    def test_stopped_while_waiting_for_etcd(self):
+        m = self.manager("etcd://%s/wait" % self.etcd.endpoints).start()
+        self.etcd.kill(0)
+        wait_for(lambda: "waiting for it" in m.log(), 20, what="the manager waiting for etcd")
+        self.assertEqual(m.ha_state(), "starting")
+        m.stop()  # SIGTERM: exit status 0, no sanitizer report (tearDown)
+        self.assertIn("stopped while waiting for the store", m.log())
+
     def health_code(self, m):
         try:
             return m.request("GET", "/v0/health", token=None)[1]["code"]
