@@ -151,6 +151,84 @@ int cmd_rules_owner(struct ctl *c, const struct args *a)
     body = json_pack("{s:s}", "owner", a->pos[1]);
     p = ctl_path("/v0/deployments/%s/rules-owner", a->pos[0]);
     rc = show_change(c, "PUT", p, body, keys, NULL);
+/* ---- the manager policy of a branch site (elastic managers) ---- */
+
+/* KEY=VALUE into the policy: KEY may be dotted (weights.cpu,
+ * manager.vcpu); VALUE is a number when it reads as one. */
+static int set_field(const char *kv, void *arg)
+{
+    const char *eq = strchr(kv, '='), *dot;
+    json_t *obj = arg, *v;
+    char *key, *end;
+    double n;
+
+    if (!eq || eq == kv)
+        return fail_usage("site managers", "'%s' is not KEY=VALUE", kv);
+    n = strtod(eq + 1, &end);
+    v = (*end || end == eq + 1)     ? json_string(eq + 1)
+        : n == (double)(long long)n ? json_integer((json_int_t)n)
+                                    : json_real(n);
+    key = xstrndup(kv, (size_t)(eq - kv));
+    if ((dot = strchr(key, '.'))) {
+        char *sub = xstrndup(key, (size_t)(dot - key));
+
+        if (!json_is_object(json_object_get(obj, sub)))
+            json_object_set_new(obj, sub, json_object());
+        obj = json_object_get(obj, sub);
+        free(sub);
+        json_object_set_new(obj, dot + 1, v);
+    } else {
+        json_object_set_new(obj, key, v);
+    }
+    free(key);
+    return 0;
+}
+
+static void print_policy(const json_t *doc)
+{
+    static const char *const keys[] = {"active",     "standby",   "min",         "max",
+                                       "overload",   "underload", "for_reports", "for_s",
+                                       "cooldown_s", "lifecycle", "manager",     NULL};
+    static const struct column cols[] = {{"MANAGER", "id"},      {"STATE", "state"},
+                                         {"PARENT", "parent"},   {"LOAD", "load"},
+                                         {"PENDING", "pending"}, {NULL}};
+    const json_t *pol = json_object_get(doc, "policy");
+    char *w = cell(doc, "weights");
+
+    printf("site: %s\n", json_string_value(json_object_get(doc, "site")));
+    if (json_is_object(pol))
+        print_fields(pol, keys);
+    else
+        printf("policy: none (vnfmctl site managers SITE --set overload=N ...)\n");
+    printf("weights: %s\n\n", w);
+    free(w);
+    print_table(json_object_get(doc, "managers"), cols);
+}
+
+int cmd_site_managers(struct ctl *c, const struct args *a)
+{
+    char *p = ctl_path("/v0/sites/%s/managers", a->pos[0]);
+    json_t *doc = NULL, *body;
+    int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
+
+    if (rc == EXIT_OK && arg_opt(a, "set")) {
+        body = json_is_object(json_object_get(doc, "policy"))
+                   ? json_deep_copy(json_object_get(doc, "policy"))
+                   : json_object();
+        json_decref(doc);
+        doc = NULL;
+        rc = arg_each(a, "set", set_field, body);
+        if (rc == 0)
+            rc = ctl_call(c, "PUT", p, body, NULL, &doc);
+        json_decref(body);
+    }
+    if (rc == EXIT_OK) {
+        if (c->json)
+            print_json(doc);
+        else
+            print_policy(doc);
+    }
+    json_decref(doc);
     free(p);
     return rc;
 }

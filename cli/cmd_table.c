@@ -68,6 +68,13 @@ static const struct optspec onboard_opts[] = {
      "tenant token)"},
     END_OPTS,
 };
+static const struct optspec site_managers_opts[] = {
+    {"set", "KEY=VALUE",
+     "set a member of the policy (repeatable; dotted for weights.PART and manager.vcpu, "
+     "manager.memory_mb)",
+     true},
+    END_OPTS,
+};
 static const struct optspec site_opts[] = {
     {"vcpu", "N", "vCPU capacity (a number, may be fractional)"},
     {"memory-mb", "N", "memory capacity in MiB"},
@@ -672,10 +679,33 @@ const struct command ctl_commands[] = {
             "On a cloud VNFM. STATE is active, or unreachable after --fed-missed report\n"
             "intervals without a report (SINCE: its last report); REACHABLE says 'stale' when\n"
             "the data shown is older than that. LOAD is the manager's load with the parts it\n"
-            "is made of: cpu (the manager's own, share of a core), vcpu and memory (share of\n"
-            "the site's capacity allocated).\n",
+            "is made of: vnfs, vis, probes_per_s, ops_running, ops_queued, cpu (cores) and\n"
+            "memory_mb (its cgroup's, or its process's), weighed with the site's policy\n"
+            "(docs/FEDERATION.md \"Elastic managers\"). A manager another one started at its\n"
+            "branch shows its parent; removed is one stopped by a scale-in decision.\n",
         .examples = "vnfmctl managers\nvnfmctl -o json managers | jq '.managers[].load'",
         .run = cmd_manager_list,
+    },
+    {
+        .name = "site managers",
+        .usage = "SITE [--set KEY=VALUE]...",
+        .n_pos = 1,
+        .summary = "show or set the manager policy of a branch site (admin, cloud)",
+        .description =
+            "The elastic managers of a branch site (docs/FEDERATION.md \"Elastic managers\"):\n"
+            "active, min and max managers, the overload and underload thresholds of a\n"
+            "manager's load, for_reports or for_s (how long), cooldown_s, lifecycle (hold,\n"
+            "subtract or ignore: what a lifecycle operation running on a manager does to a\n"
+            "decision), weights.PART of the load's parts and manager.vcpu/memory_mb (the\n"
+            "cgroup limits of a new manager). Without --set it shows the policy and the\n"
+            "site's managers with their load; --set changes the members given and keeps the\n"
+            "rest. A policy that makes no sense is refused with the field named. The\n"
+            "decisions it makes are listed by 'vnfmctl decisions --rule managers'.\n",
+        .opts = site_managers_opts,
+        .examples = "vnfmctl site managers b1\n"
+                    "vnfmctl site managers b1 --set overload=0.8 --set underload=0.2 --set max=3\n"
+                    "vnfmctl -o json site managers b1 --set weights.cpu=2",
+        .run = cmd_site_managers,
     },
     {
         .name = "manager show",

@@ -360,9 +360,11 @@ int policy_validate(const json_t *monitoring, const json_t *rules, const json_t 
     return check_thresholds(rules, err);
 }
 
-const char *const estate_targets[] = {"manager.load",   "manager.cpu", "manager.vcpu",
-                                      "manager.memory", "site.load",   "site.vcpu",
-                                      "site.memory",    NULL};
+/* manager.PART: the parts of a manager's load (fed/load.c) */
+const char *const estate_targets[] = {
+    "manager.load",        "manager.vnfs",       "manager.vis", "manager.probes_per_s",
+    "manager.ops_running", "manager.ops_queued", "manager.cpu", "manager.memory_mb",
+    "site.load",           "site.vcpu",          "site.memory", NULL};
 const char *const estate_actions[] = {"scale_out", "scale_in", "notify", "log", NULL};
 
 /* Why rule r of the cloud's cannot be, or NULL; *what is the member. */
@@ -377,8 +379,8 @@ static const char *estate_refusal(const json_t *r, const json_t *monitoring, con
     if (!json_object_get(json_object_get(monitoring, "metrics"), metric) &&
         !in_list(estate_targets, metric))
         return "unknown metric: name a metric the branch reports of the deployment (its "
-               "monitoring.metrics), or manager.load, manager.cpu, manager.vcpu, "
-               "manager.memory, site.load, site.vcpu or site.memory";
+               "monitoring.metrics), or manager.load, manager.PART (vnfs, vis, probes_per_s, "
+               "ops_running, ops_queued, cpu, memory_mb), site.load, site.vcpu or site.memory";
     *what = "scope";
     if (strcmp(jv_str(r, "scope", "vdu"), "vdu"))
         return "a cloud rule sees what the branch reports: the VDU's aggregate, not each VI";

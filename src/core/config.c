@@ -173,6 +173,13 @@ static const struct opt opts[] = {
      "--role cloud: how often branch managers report (default 1000)"},
     {"fed-missed", OPT_UINT, O(fed_missed), "N",
      "--role cloud: reports missed before a branch manager is unreachable (default 3)"},
+    {"manager-load-weights", OPT_STR, O(manager_load_weights), "PART=W,...",
+     "weights of a manager's load parts (vnfs, vis, probes_per_s, ops_running, ops_queued, "
+     "cpu, memory_mb); the cloud's default for sites whose manager policy has none "
+     "(docs/FEDERATION.md \"Elastic managers\")"},
+    {"manager-cgroup", OPT_STR, O(manager_cgroup), "GROUP",
+     "--role local: the cgroup of this manager's own (under vnfm/, as its parent manager made "
+     "it), read for the cpu and memory parts of its load"},
 };
 
 void config_usage(FILE *out)
@@ -711,6 +718,8 @@ void config_done(struct config *cfg)
     free(cfg->cloud_url);
     free(cfg->join_token);
     free(cfg->cloud_ca);
+    free(cfg->manager_load_weights);
+    free(cfg->manager_cgroup);
     free_list(cfg->package_uris, cfg->n_package_uris);
     free_list(cfg->vim_connections, cfg->n_vim_connections);
     free(cfg->vim_connection_policy);

@@ -74,12 +74,14 @@ struct config {
     char *netconf_host_key;   /* default DATA_DIR/netconf_host_key */
     unsigned netconf_threads; /* session polling threads */
     /* The estate (docs/FEDERATION.md) */
-    char *cloud_url;        /* local role: the cloud VNFM this branch manager joins */
-    char *join_token;       /* local role: the single-use token of the first join */
-    char *cloud_ca;         /* local role: CA certificates the cloud's is checked with */
-    bool fed_insecure;      /* plain http:// to the cloud (debugging only) */
-    unsigned fed_report_ms; /* cloud role: report interval it tells its branches */
-    unsigned fed_missed;    /* cloud role: missed reports before a manager is unreachable */
+    char *cloud_url;            /* local role: the cloud VNFM this branch manager joins */
+    char *join_token;           /* local role: the single-use token of the first join */
+    char *cloud_ca;             /* local role: CA certificates the cloud's is checked with */
+    bool fed_insecure;          /* plain http:// to the cloud (debugging only) */
+    unsigned fed_report_ms;     /* cloud role: report interval it tells its branches */
+    unsigned fed_missed;        /* cloud role: missed reports before a manager is unreachable */
+    char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
+    char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */
 };
 
 /* Parses argv (and the file named by --config). Returns 0, 1 when the

@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #define REPORT_TIMEOUT_MS 3000
@@ -93,31 +92,6 @@ static int save_credential(struct fed *f, const json_t *answer)
 }
 
 /* ---- what a report carries ---- */
-
-static void load_parts(struct fed *f, const json_t *site_state, json_t *load)
-{
-    const json_t *cap = json_object_get(site_state, "capacity");
-    const json_t *alloc = json_object_get(site_state, "allocated");
-    double vcpu_cap = jv_num(cap, "vcpu", 0), mem_cap = (double)jv_int(cap, "memory_mb", 0);
-    double vcpu = vcpu_cap > 0 ? jv_num(alloc, "vcpu", 0) / vcpu_cap : 0;
-    double mem = mem_cap > 0 ? (double)jv_int(alloc, "memory_mb", 0) / mem_cap : 0;
-    struct rusage ru;
-    uint64_t now = mono_ms(), us;
-    double value;
-
-    getrusage(RUSAGE_SELF, &ru);
-    us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec +
-         (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
-    if (f->cpu_at_ms && now > f->cpu_at_ms)
-        f->cpu = (double)(us - f->cpu_us) / 1000.0 / (double)(now - f->cpu_at_ms);
-    f->cpu_us = us;
-    f->cpu_at_ms = now;
-    value = f->cpu > vcpu ? f->cpu : vcpu;
-    value = mem > value ? mem : value;
-    json_object_set_new(load, "value", json_real(value));
-    json_object_set_new(load, "parts",
-                        json_pack("{s:f, s:f, s:f}", "cpu", f->cpu, "vcpu", vcpu, "memory", mem));
-}
 
 static json_t *site_state(struct core *c)
 {
@@ -296,7 +270,7 @@ static json_t *build_report(struct fed *f, json_t **hashes)
     bool full = f->send_full || f->seq % FULL_EVERY == 0;
     int64_t last;
 
-    load_parts(f, site, load);
+    fed_load_measure(f, load);
     rep = json_pack("{s:s, s:I, s:o, s:o, s:o, s:b}", "boot", f->boot, "seq", (json_int_t)++f->seq,
                     "load", load, "site_state", site, "metrics", metrics(c, deps), "full", full);
     json_object_set_new(rep, "deployments", changed(f, deps, full, &gone, hashes));
@@ -308,6 +282,7 @@ static json_t *build_report(struct fed *f, json_t **hashes)
     json_object_set_new(rep, "event_last", json_integer(last));
     json_object_set_new(rep, "results", f->results ? json_deep_copy(f->results) : json_array());
     json_object_set_new(rep, "operations", instructed_ops(c));
+    json_object_set_new(rep, "children", fed_children_report(f));
     return rep;
 }
 
@@ -613,6 +588,7 @@ int fed_branch_start(struct fed *f)
 
 void fed_branch_stop(struct fed *f)
 {
+    fed_spawn_stop_all(f);
     fed_downlink_stop(f);
     if (f->wake_on) {
         uv_close((uv_handle_t *)&f->wake, NULL);

@@ -14,6 +14,7 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct fed_mgr *mgr_new(const json_t *doc)
@@ -28,6 +29,7 @@ static struct fed_mgr *mgr_new(const json_t *doc)
         m->since_ms = wall_ms();
     m->event_seq = jv_int(doc, "_event_seq", 0);
     m->next_seq = (uint64_t)jv_int(doc, "_seq", 0);
+    snprintf(m->parent, sizeof(m->parent), "%s", jv_str(doc, "parent", ""));
     hmap_init(&m->deps);
     hmap_init(&m->rules);
     return m;
@@ -46,6 +48,7 @@ static void mgr_free(struct fed_mgr *m)
     fed_rules_free(m);
     json_decref(m->load);
     json_decref(m->site_state);
+    json_decref(m->children);
     free(m);
 }
 
@@ -148,6 +151,34 @@ void fed_after_instruct(struct core *c, struct fed_mgr *m, const json_t *ins)
     core_after_commit(c, push_instruction, msg, json_free_arg);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The ids of the managers of m's site, m among them (it may be joining),
+ * sorted (the record changes only when they do). */
+static json_t *site_managers(struct fed *f, const struct fed_mgr *m)
+{
+    const char **ids = xcalloc(f->mgrs.size + 1, sizeof(*ids));
+    json_t *out = json_array();
+    struct hmap_entry *e;
+    size_t i, n = 0;
+
+    ids[n++] = m->id;
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        const struct fed_mgr *x = e->value;
+
+        if (strcmp(x->id, m->id) && strcmp(x->site, m->site) == 0 && strcmp(x->state, "removed"))
+            ids[n++] = x->id;
+    }
+    qsort(ids, n, sizeof(*ids), by_name);
+    for (i = 0; i < n; i++)
+        json_array_append_new(out, json_string(ids[i]));
+    free(ids);
+    return out;
+}
+
 /* The branch's site as the cloud shows it (its record, kind "branch"):
  * what the manager reported of its capacity and allocation, the managers
  * serving it and their reachability. Written only when it changed. */
@@ -160,7 +191,7 @@ static int site_save(struct core *c, struct txn *t, struct fed_mgr *m, const jso
     if (!doc)
         doc = json_pack("{s:s, s:s, s:[s]}", "id", m->site, "kind", "branch", "managers", m->id);
     was = json_deep_copy(doc);
-    if (reported) {
+    if (reported && !*m->parent) { /* a manager another one started reports the same site */
         json_t *cap = json_object_get(reported, "capacity");
         json_t *alloc = json_object_get(reported, "allocated");
 
@@ -171,9 +202,11 @@ static int site_save(struct core *c, struct txn *t, struct fed_mgr *m, const jso
         if (json_object_get(reported, "vim")) /* the branch's VIM, which it runs itself */
             json_object_set(doc, "driver", json_object_get(reported, "vim"));
     }
-    doc_set_str(doc, "state", m->state);
-    doc_set_str(doc, "manager", m->id);
-    json_object_set_new(doc, "managers", json_pack("[s]", m->id));
+    if (!*m->parent) {
+        doc_set_str(doc, "state", m->state);
+        doc_set_str(doc, "manager", m->id);
+    }
+    json_object_set_new(doc, "managers", site_managers(c->fed, m));
     changed = !json_equal(doc, was);
     if (changed)
         r = put(c, t, STORE_SITE, doc);
@@ -282,6 +315,7 @@ void fed_join_apply(struct core *c, struct txn *t)
     memcpy(cred, "mgr_", 4); /* a manager credential is not an API token */
     token_hash(cred, hash);
     doc = join_manager(c, t, site, hash);
+    elastic_joined(c, tok, doc);
     doc_set_str(tok, "used", time_fmt(wall_ms(), now));
     doc_set_str(tok, "used_by", doc_str(doc, "id"));
     m = mgr_new(doc);
@@ -590,6 +624,7 @@ void fed_report_apply(struct core *c, struct txn *t)
     take_events(c, m, json_object_get(t->body, "events"));
     fed_take_results(c, m, json_object_get(t->body, "results"));
     fed_follow_ops(c, m, json_object_get(t->body, "operations"));
+    elastic_report(c, m, t->body); /* the load weighed with the site's policy, first */
     fed_rules_eval(c, m, t->body, arrived_us);
     if (m->event_seq != event_seq || !was_active) /* soft state is not journalled */
         mgr_save(c, m);
@@ -706,5 +741,6 @@ json_t *fed_mgr_view(struct fed *f, const json_t *doc)
     json_object_set_new(v, "reports", json_integer((json_int_t)m->reports));
     json_object_set_new(v, "load", m->load ? json_deep_copy(m->load) : json_null());
     json_object_set_new(v, "deployments", json_integer((json_int_t)m->deps.size));
+    elastic_view(m, v);
     return v;
 }

@@ -131,8 +131,14 @@ static const struct {
     const char *type;
     txn_apply_fn apply;
 } kinds[] = {
-    {"deploy", apply_deploy}, {"undeploy", svc_undeploy}, {"heal", svc_heal},
-    {"scale", svc_scale},     {"resize", svc_resize},     {"rules_owner", fed_owner_apply},
+    {"deploy", apply_deploy},
+    {"undeploy", svc_undeploy},
+    {"heal", svc_heal},
+    {"scale", svc_scale},
+    {"resize", svc_resize},
+    {"rules_owner", fed_owner_apply},
+    {"spawn_manager", fed_spawn_apply},
+    {"stop_manager", fed_unspawn_apply},
 };
 
 static void instruction_apply(struct core *c, struct txn *t)

@@ -4,12 +4,28 @@
 
 #include "fed/fed.h"
 #include "core/auth.h"
+#include "util/jsonv.h"
 
 #include <pthread.h>
 
 #define FED_BOOT_LEN    16
 #define FED_EVENTS_MAX  200   /* branch events per report */
 #define FED_BACKLOG_MAX 10000 /* branch events waiting beyond which the oldest are summarised */
+#define FED_LOAD_PARTS  7
+
+/* The weights of a manager's load parts (load.c). */
+struct fed_weights {
+    double w[FED_LOAD_PARTS];
+};
+
+/* Cloud: what the manager policy of a site has seen of one manager (elastic.c). */
+struct el_mgr {
+    unsigned over_n, under_n;              /* consecutive reports over overload, under underload */
+    int64_t over_since_ms, under_since_ms; /* wall time the streak began */
+    char held_by[32];                      /* the operation a held decision named */
+    char pending[32];                      /* a decision whose new managers have not joined yet */
+    bool refused;                          /* a refusal was recorded for this streak */
+};
 
 /* Cloud: one branch manager. The loop writes it under fed.mu; the HTTP
  * threads read it under fed.mu (GET /v0/managers). */
@@ -31,7 +47,12 @@ struct fed_mgr {
     struct hmap rules;     /* deployment id -> struct fed_drules: the cloud's rules over it */
     uint64_t next_seq;     /* the last instruction seq given (stored: _seq) */
     struct fed_chan *chan; /* its channel, under fed.mu (channel.c) */
+    char parent[32];       /* the manager that started it (elastic managers), or "" */
+    struct el_mgr el;
+    json_t *children; /* the last report's managers it started, or NULL */
 };
+
+struct cgroups;
 
 struct fed {
     struct core *c;
@@ -41,8 +62,10 @@ struct fed {
 
     /* cloud */
     pthread_mutex_t mu;
-    struct hmap mgrs;  /* id -> struct fed_mgr */
-    struct hmap creds; /* credential hash -> struct fed_mgr */
+    struct hmap mgrs;     /* id -> struct fed_mgr */
+    struct hmap creds;    /* credential hash -> struct fed_mgr */
+    struct hmap el_sites; /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
+    struct fed_weights weights; /* --manager-load-weights */
 
     /* branch */
     char *mgr_id, *cred, *cloud_url;
@@ -50,8 +73,15 @@ struct fed {
     uint64_t seq;
     int64_t event_acked; /* the last of our event seqs the cloud stored */
     bool in_flight, again, connected, refused;
-    uint64_t cpu_us, cpu_at_ms; /* for the load's cpu part */
-    double cpu;
+    /* the load's parts over the last interval (load.c) */
+    uint64_t cpu_ns, probes, load_at_ms;
+    double cpu, probes_per_s;
+    struct cgroups *own_cg; /* --manager-cgroup: its own cgroup, or NULL */
+    char *own_vi;
+    struct hmap children;    /* managers it started: name -> struct child (spawn.c) */
+    struct cgroups *kids_cg; /* their cgroups: vnfm/TAG-managers/NAME */
+    uv_timer_t child_timer;
+    bool child_timer_on;
     json_t *results; /* results of instructions the cloud has not acknowledged */
     json_t *sent;    /* deployment id -> hash of it as the cloud acknowledged it last */
     bool send_full;  /* the cloud asked for all deployments in the next report */
@@ -130,6 +160,41 @@ int fed_branch_start(struct fed *f);
 void fed_branch_stop(struct fed *f);
 void fed_branch_free(struct fed *f);
 extern const struct lc_observer fed_branch_observer;
+
+/* load.c: the parts' names; weights; the weighed value of parts
+ * (without_ops: the operations' parts left out, a policy's lifecycle
+ * "subtract"); measuring on the branch. */
+extern const char *const fed_load_parts[FED_LOAD_PARTS];
+void fed_weights_default(struct fed_weights *w);
+int fed_weights_parse(const char *text, struct fed_weights *w, char *err, size_t len);
+void fed_weights_of(const json_t *obj, const struct fed_weights *def, struct fed_weights *w);
+json_t *fed_weights_json(const struct fed_weights *w);
+double fed_load_value(const json_t *parts, const struct fed_weights *w, bool without_ops);
+int fed_load_init(struct fed *f);
+void fed_load_free(struct fed *f);
+void fed_load_measure(struct fed *f, json_t *load);
+
+/* elastic.c (cloud): the manager policy of sites (GET/PUT
+ * /v0/sites/{id}/managers), judged at every report of a manager (after
+ * m->load was set); a join with a token it minted; the branch's answer to
+ * its instructions; a manager's view. */
+void elastic_site_get(struct rctx *r);
+void elastic_site_put(struct core *c, struct txn *t);
+int elastic_policy_check(const json_t *body, struct jv_error *e);
+void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report);
+void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc);
+void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);
+void elastic_view(const struct fed_mgr *m, json_t *view);
+void elastic_free(struct fed *f);
+
+/* spawn.c (branch): starting and stopping managers of this site at the
+ * cloud's instruction (spawn_manager, stop_manager), watched until healthy
+ * and reported ("children" in every report); all stopped when this one
+ * stops. */
+void fed_spawn_apply(struct core *c, struct txn *t);
+void fed_unspawn_apply(struct core *c, struct txn *t);
+json_t *fed_children_report(struct fed *f);
+void fed_spawn_stop_all(struct fed *f);
 
 /* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */
 void fed_token_generate(char *out);

@@ -195,6 +195,14 @@ static const struct route api_routes[] = {
     WRITE("POST", "/v0/managers/{id}/report", "pull report", R_ADMIN, manager_pull, NULL),
     WRITE("PUT", "/v0/deployments/{id}/rules-owner", "rules owner", R_BODY, fed_owner_apply,
           &owner_schema),
+    GET("/v0/sites/{id}/managers", "show site manager policy", R_ADMIN, elastic_site_get),
+    {.method = "PUT",
+     .pattern = "/v0/sites/{id}/managers",
+     .name = "set site manager policy",
+     .flags = R_ADMIN | R_BODY,
+     .apply = elastic_site_put,
+     .validate = elastic_policy_check,
+     .params = no_params},
 };
 
 const struct mount fed_api_mount = {
@@ -249,6 +257,7 @@ static const struct jv_field report_fields[] = {
     {.name = "metrics", .type = JV_OBJECT}, /* deployment id -> {metric: value} */
     {.name = "full", .type = JV_BOOL},      /* deployments holds all of them (default) */
     {.name = "gone", .type = JV_ARRAY, .max = 100000, .item = &any_item},
+    {.name = "children", .type = JV_ARRAY, .max = 1000, .item = &any_item},
     END,
 };
 static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
@@ -296,7 +305,11 @@ int fed_init(struct core *c)
     pthread_mutex_init(&f->mu, NULL);
     hmap_init(&f->mgrs);
     hmap_init(&f->creds);
+    hmap_init(&f->el_sites);
+    hmap_init(&f->children);
     c->fed = f;
+    if (fed_load_init(f))
+        return -1;
     if (f->cloud)
         c->remote = &fed_remote;
     if (!f->cloud && c->cfg->cloud_url)
@@ -338,6 +351,8 @@ void fed_free(struct core *c)
         return;
     fed_cloud_free(f);
     fed_branch_free(f);
+    elastic_free(f);
+    fed_load_free(f);
     c->remote = NULL;
     pthread_mutex_destroy(&f->mu);
     free(f);

@@ -38,7 +38,9 @@ static struct fed_mgr *site_manager(struct fed *f, struct result *res, const cha
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *x = e->value;
 
-        if (strcmp(x->site, site) == 0 && (!m || strcmp(x->state, "active") == 0))
+        /* the first manager of the site before those it started (elastic.c) */
+        if (strcmp(x->site, site) == 0 &&
+            (!m || (strcmp(x->state, "active") == 0 && (strcmp(m->state, "active") || *m->parent))))
             m = x;
     }
     if (!m) {
@@ -315,6 +317,7 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
         store_put(c->st, STORE_INSTRUCTION, ins);
         if (ok && strcmp(jv_str(ins, "type", ""), "rules_owner") == 0) /* done once applied */
             end_op(c, m, doc_str(ins, "id"), OP_COMPLETED, NULL);
+        elastic_result(c, m, ins, r);
         if (!ok) {
             json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(ins, "deployment", ""));
 

@@ -1,0 +1,710 @@
+/* Elastic branch managers, the cloud's side (docs/FEDERATION.md "Elastic
+ * managers"; SPEC F20, F23-F25; seed para 91-98, 104-107, 127-129, FIG. 4A).
+ *
+ * A branch site may have a manager policy (PUT /v0/sites/{id}/managers,
+ * kept in the site's record): how many managers (active, min, max), the
+ * overload and underload thresholds of a manager's load, for how long
+ * (for_reports or for_s), a cooldown, the weights of the load's parts and
+ * what a lifecycle operation running on a manager does to a decision
+ * (hold, subtract, ignore). Every report of a manager is weighed with the
+ * policy's weights and judged here. A manager overloaded long enough makes
+ * a decision to scale out: the cloud mints a join token for each new
+ * manager and instructs the overloaded one (spawn_manager, over the
+ * channel) to start them at its branch (fed/spawn.c); the decision is
+ * completed when they have joined. A manager that its parent started,
+ * underloaded long enough and running no deployment, is stopped through
+ * its parent (stop_manager) and removed. Every decision is a decision
+ * record (GET /v0/decisions, rule "managers") with its inputs, the
+ * policy's thresholds and its reason; so is every decision not taken:
+ * held by a lifecycle operation (with the operation's id), or refused (at
+ * the policy's max or min, or no room at the branch, with the
+ * alternatives). */
+#include "fed/fed_internal.h"
+#include "util/doc.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <math.h>
+#include <string.h>
+
+#define RULE             "managers"
+#define CHILD_TOKEN_TTL  600    /* s: the join token of a manager being started */
+#define PENDING_MAX_MS   180000 /* a new manager that has not joined by then failed */
+#define COUNT_MAX        64
+#define DEFAULT_MAX      4
+#define DEFAULT_REPORTS  3
+#define DEFAULT_COOLDOWN 30
+#define CHILD_VCPU       1.0
+#define CHILD_MEMORY_MB  512
+
+/* ---- the policy ---- */
+
+static const char *const lifecycles[] = {"hold", "subtract", "ignore", NULL};
+
+#define NUM(n, lo, hi)                                     \
+    {                                                      \
+        .name = n, .type = JV_NUMBER, .min = lo, .max = hi \
+    }
+#define INT(n, lo, hi)                                  \
+    {                                                   \
+        .name = n, .type = JV_INT, .min = lo, .max = hi \
+    }
+
+static const struct jv_field weight_fields[] = {
+    NUM("vnfs", 0, 1e6),         NUM("vis", 0, 1e6),
+    NUM("probes_per_s", 0, 1e6), NUM("ops_running", 0, 1e6),
+    NUM("ops_queued", 0, 1e6),   NUM("cpu", 0, 1e6),
+    NUM("memory_mb", 0, 1e6),    {.name = NULL},
+};
+static const struct jv_field child_fields[] = {
+    NUM("vcpu", 0.05, 1024),
+    INT("memory_mb", 64, 1e7),
+    {.name = NULL},
+};
+static const struct jv_field policy_fields[] = {
+    INT("active", 0, COUNT_MAX),
+    INT("standby", 0, COUNT_MAX),
+    INT("min", 0, COUNT_MAX),
+    INT("max", 0, COUNT_MAX),
+    {.name = "overload", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},
+    NUM("underload", 0, 1e9),
+    INT("for_reports", 1, 10000),
+    INT("for_s", 1, 86400),
+    INT("cooldown_s", 0, 86400),
+    {.name = "lifecycle", .type = JV_STRING, .choices = lifecycles},
+    {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
+    {.name = "manager", .type = JV_OBJECT, .fields = child_fields},
+    {.name = NULL},
+};
+static const struct jv_field policy_schema = {.type = JV_OBJECT, .fields = policy_fields};
+
+/* The policy with its defaults filled in (new reference). */
+static json_t *policy_full(const json_t *body)
+{
+    json_t *p = json_deep_copy(body);
+    long long active = jv_int(p, "active", 1);
+
+    if (!json_object_get(p, "active"))
+        json_object_set_new(p, "active", json_integer(1));
+    if (!json_object_get(p, "standby"))
+        json_object_set_new(p, "standby", json_integer(0));
+    if (!json_object_get(p, "min"))
+        json_object_set_new(p, "min", json_integer(1));
+    if (!json_object_get(p, "max"))
+        json_object_set_new(p, "max", json_integer(active > DEFAULT_MAX ? active : DEFAULT_MAX));
+    if (!json_object_get(p, "underload"))
+        json_object_set_new(p, "underload", json_real(0));
+    if (!json_object_get(p, "for_reports") && !json_object_get(p, "for_s"))
+        json_object_set_new(p, "for_reports", json_integer(DEFAULT_REPORTS));
+    if (!json_object_get(p, "cooldown_s"))
+        json_object_set_new(p, "cooldown_s", json_integer(DEFAULT_COOLDOWN));
+    if (!json_object_get(p, "lifecycle"))
+        json_object_set_new(p, "lifecycle", json_string("hold"));
+    if (!json_object_get(p, "manager"))
+        json_object_set_new(p, "manager", json_object());
+    if (!json_object_get(json_object_get(p, "manager"), "vcpu"))
+        json_object_set_new(json_object_get(p, "manager"), "vcpu", json_real(CHILD_VCPU));
+    if (!json_object_get(json_object_get(p, "manager"), "memory_mb"))
+        json_object_set_new(json_object_get(p, "manager"), "memory_mb",
+                            json_integer(CHILD_MEMORY_MB));
+    return p;
+}
+
+int elastic_policy_check(const json_t *body, struct jv_error *e)
+{
+    json_t *p;
+    int r = 0;
+
+    if (jv_check(body, &policy_schema, e))
+        return -1;
+    p = policy_full(body);
+    if (jv_num(p, "underload", 0) >= jv_num(p, "overload", 0) && jv_num(p, "underload", 0) > 0) {
+        jv_fail(e, "invalid-value", "underload", "underload (%g) must be below overload (%g)",
+                jv_num(p, "underload", 0), jv_num(p, "overload", 0));
+        r = -1;
+    } else if (jv_num(p, "overload", 0) <= 0) {
+        jv_fail(e, "invalid-value", "overload", "overload must be above 0");
+        r = -1;
+    } else if (jv_int(p, "min", 0) < 1) {
+        jv_fail(e, "invalid-value", "min",
+                "a site needs at least one manager: min must be 1 or more");
+        r = -1;
+    } else if (jv_int(p, "min", 0) > jv_int(p, "max", 0)) {
+        jv_fail(e, "invalid-value", "min", "min (%lld) is above max (%lld)", jv_int(p, "min", 0),
+                jv_int(p, "max", 0));
+        r = -1;
+    } else if (jv_int(p, "active", 0) < jv_int(p, "min", 0) ||
+               jv_int(p, "active", 0) > jv_int(p, "max", 0)) {
+        jv_fail(e, "invalid-value", "active", "active (%lld) must be from min (%lld) to max (%lld)",
+                jv_int(p, "active", 0), jv_int(p, "min", 0), jv_int(p, "max", 0));
+        r = -1;
+    } else if (json_object_get(body, "for_reports") && json_object_get(body, "for_s")) {
+        jv_fail(e, "invalid-value", "for_s", "give for_reports or for_s, not both");
+        r = -1;
+    } else if (jv_int(p, "standby", 0) > 0) {
+        jv_fail(e, "invalid-value", "standby",
+                "standby managers (N:M) are not built yet: standby must be 0 "
+                "(docs/FEDERATION.md \"Elastic managers\")");
+        r = -1;
+    }
+    json_decref(p);
+    return r;
+}
+
+static bool branch_site(struct core *c, struct result *res, const char *id, json_t **site)
+{
+    if (!c->fed || !c->fed->cloud) {
+        result_fail(res, 409, "not-a-cloud", NULL, NULL,
+                    "this manager is not a cloud VNFM: start it with --role cloud");
+        return false;
+    }
+    if (!*site) {
+        result_not_found(res, "site", id);
+        return false;
+    }
+    if (strcmp(jv_str(*site, "kind", ""), "branch")) {
+        result_fail(res, 409, "conflict", "object", id,
+                    "site '%s' is a site of this manager, not a branch: it has no managers to "
+                    "scale",
+                    id);
+        return false;
+    }
+    return true;
+}
+
+/* What GET and PUT answer: the policy (or null), the weights it weighs
+ * with, and the site's managers with their load (f->mu taken here). */
+static json_t *policy_view(struct fed *f, const char *site, const json_t *pol)
+{
+    struct fed_weights w;
+    json_t *mgrs = json_array();
+    struct hmap_entry *e;
+    size_t i;
+
+    fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
+    pthread_mutex_lock(&f->mu);
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        struct fed_mgr *m = e->value;
+
+        if (strcmp(m->site, site))
+            continue;
+        json_array_append_new(mgrs, json_pack("{s:s, s:s, s:s?, s:O?, s:s?}", "id", m->id, "state",
+                                              m->state, "parent", *m->parent ? m->parent : NULL,
+                                              "load", json_object_get(m->load, "value"), "pending",
+                                              *m->el.pending ? m->el.pending : NULL));
+    }
+    pthread_mutex_unlock(&f->mu);
+    return json_pack("{s:s, s:O?, s:o, s:o}", "site", site, "policy", pol, "weights",
+                     fed_weights_json(&w), "managers", mgrs);
+}
+
+void elastic_site_get(struct rctx *r)
+{
+    json_t *site = NULL;
+
+    store_get(r->st, STORE_SITE, r->args[0], &site);
+    if (branch_site(r->c, &r->res, r->args[0], &site))
+        result_ok(&r->res, 200,
+                  policy_view(r->c->fed, r->args[0], json_object_get(site, "manager_policy")));
+    json_decref(site);
+}
+
+void elastic_site_put(struct core *c, struct txn *t)
+{
+    json_t *site = core_load(c, STORE_SITE, t->args[0]), *pol;
+
+    if (!branch_site(c, &t->res, t->args[0], &site)) {
+        json_decref(site);
+        return;
+    }
+    pol = policy_full(t->body);
+    json_object_set(site, "manager_policy", pol);
+    doc_touch(site, "updated");
+    if (store_put(c->st, STORE_SITE, site)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the site: %s",
+                    store_errmsg(c->st));
+    } else {
+        core_audit(c, &t->who, "site", t->args[0], "manager policy set");
+        result_ok(&t->res, 200, policy_view(c->fed, t->args[0], pol));
+    }
+    json_decref(pol);
+    json_decref(site);
+}
+
+/* ---- decisions ---- */
+
+static bool lifecycle_is(const json_t *pol, const char *what)
+{
+    return strcmp(jv_str(pol, "lifecycle", "hold"), what) == 0;
+}
+
+/* A decision record about manager m, written now; its inputs are m's load. */
+static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, const char *stage,
+                      const char *state, const char *reason)
+{
+    char id[32], obj[64];
+    json_t *d, *th = json_deep_copy(pol);
+    const struct el_mgr *el = &m->el;
+    bool over = strcmp(stage, "manager_overload") == 0;
+    int64_t since = over ? el->over_since_ms : el->under_since_ms;
+
+    json_object_del(th, "weights");
+    json_object_del(th, "manager");
+    id_random(id, "dc-", 12);
+    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:O?, s:O?, s:O?, s:I, s:I}, s:o, s:s}",
+                  "id", id, "rule", RULE, "stage", stage, "site", m->site, "manager", m->id,
+                  "state", state, "action", over ? "scale_out" : "scale_in", "inputs", "value",
+                  json_object_get(m->load, "value"), "parts", json_object_get(m->load, "parts"),
+                  "running", json_object_get(m->load, "running"), "reports",
+                  (json_int_t)(over ? el->over_n : el->under_n), "for_ms",
+                  (json_int_t)(since ? wall_ms() - since : 0), "thresholds", th, "reason", reason);
+    doc_touch(d, "created");
+    doc_touch(d, "updated");
+    if (strcmp(state, "held") == 0 || strcmp(state, "refused") == 0)
+        doc_touch(d, "finished"); /* records of decisions not taken */
+    if (store_put(c->st, STORE_DECISION, d))
+        log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
+    snprintf(obj, sizeof(obj), "manager/%s", m->id);
+    core_event(c, strcmp(state, "refused") ? "info" : "warn", "policy", "decision",
+               json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "object", obj, "site", m->site,
+                         "manager", m->id, "decision", id, "rule", RULE, "result", state),
+               "decision %s on manager %s of site %s: %s", id, m->id, m->site, reason);
+    return d;
+}
+
+/* Ends a decision (completed or failed) with a note on why. */
+static void decision_end(struct core *c, const char *id, const char *state, const char *note)
+{
+    json_t *d = id && *id ? core_load(c, STORE_DECISION, id) : NULL;
+
+    if (!d || strcmp(jv_str(d, "state", ""), "held") == 0 ||
+        strcmp(jv_str(d, "state", ""), "refused") == 0 ||
+        strcmp(jv_str(d, "state", ""), "completed") == 0 ||
+        strcmp(jv_str(d, "state", ""), "failed") == 0) {
+        json_decref(d);
+        return;
+    }
+    doc_set_str(d, "state", state);
+    doc_set_str(d, strcmp(state, "failed") == 0 ? "error" : "note", note);
+    doc_touch(d, "updated");
+    doc_touch(d, "finished");
+    store_put(c->st, STORE_DECISION, d);
+    core_event(c, strcmp(state, "failed") ? "info" : "warn", "policy", "decision",
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "site", jv_str(d, "site", ""), "manager",
+                         jv_str(d, "manager", ""), "decision", id, "rule", RULE, "result", state),
+               "decision %s %s: %s", id, state, note);
+    json_decref(d);
+}
+
+/* The site's managers that count: active, or started and not joined yet. */
+static unsigned site_active(struct fed *f, const char *site, double *total)
+{
+    struct hmap_entry *e;
+    unsigned n = 0;
+    size_t i;
+
+    *total = 0;
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        struct fed_mgr *x = e->value;
+
+        if (strcmp(x->site, site) || strcmp(x->state, "active"))
+            continue;
+        n++;
+        *total += jv_num(x->load, "value", 0);
+    }
+    return n;
+}
+
+static bool cooling(struct fed *f, const char *site, const json_t *pol)
+{
+    int64_t *last = hmap_get(&f->el_sites, site);
+
+    return last && wall_ms() - *last < jv_int(pol, "cooldown_s", 0) * 1000;
+}
+
+static void cooled_from_now(struct fed *f, const char *site)
+{
+    int64_t *last = hmap_get(&f->el_sites, site);
+
+    if (!last) {
+        last = xmalloc(sizeof(*last));
+        hmap_put(&f->el_sites, site, last);
+    }
+    *last = wall_ms();
+}
+
+/* A lifecycle operation running on m holds the decision (policy "hold"):
+ * recorded once per operation. True when held. */
+static bool held(struct core *c, struct fed_mgr *m, const json_t *pol, const char *stage)
+{
+    const char *op = json_string_value(json_array_get(json_object_get(m->load, "running"), 0));
+    char reason[256];
+    json_t *d;
+
+    if (!lifecycle_is(pol, "hold") || !op)
+        return false;
+    if (strcmp(m->el.held_by, op)) {
+        snprintf(reason, sizeof(reason),
+                 "held: manager %s runs lifecycle operation %s (policy lifecycle hold); "
+                 "judged again when it ends",
+                 m->id, op);
+        d = decide(c, m, pol, stage, "held", reason);
+        doc_set_str(d, "held_by", op);
+        store_put(c->st, STORE_DECISION, d);
+        json_decref(d);
+        snprintf(m->el.held_by, sizeof(m->el.held_by), "%s", op);
+    }
+    return true;
+}
+
+static void refuse_once(struct core *c, struct fed_mgr *m, const json_t *pol, const char *stage,
+                        const char *reason)
+{
+    if (m->el.refused)
+        return;
+    json_decref(decide(c, m, pol, stage, "refused", reason));
+    m->el.refused = true;
+}
+
+/* A join token for a manager m starts (minted like POST /v0/join-tokens). */
+static int mint_token(struct core *c, struct fed_mgr *m, const char *decision, char *token)
+{
+    char hash[TOKEN_HASH_LEN + 1], id[24], exp[TIME_STR_MAX];
+    json_t *doc;
+    int r;
+
+    fed_token_generate(token);
+    token_hash(token, hash);
+    id_random(id, "jt-", 10);
+    time_fmt(wall_ms() + CHILD_TOKEN_TTL * 1000, exp);
+    doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "site", m->site, "expires",
+                    exp, "parent", m->id, "decision", decision, "_hash", hash, "description",
+                    "a manager started by decision");
+    doc_touch(doc, "created");
+    r = store_put(c->st, STORE_JOIN_TOKEN, doc);
+    json_decref(doc);
+    return r;
+}
+
+/* An instruction of type for m, not tied to a deployment. Its id, or NULL. */
+static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, json_t *body)
+{
+    char id[32];
+    json_t *ins;
+
+    id_random(id, "in-", 12);
+    m->next_seq++;
+    ins = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "id", id, "manager", m->id, "seq",
+                    (json_int_t)m->next_seq, "type", type, "state", "pending", "deployment", "",
+                    "body", body);
+    doc_touch(ins, "created");
+    if (store_put(c->st, STORE_INSTRUCTION, ins) || fed_mgr_save_seq(c, m)) {
+        json_decref(ins);
+        return NULL;
+    }
+    fed_after_instruct(c, m, ins);
+    return ins;
+}
+
+static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, const char *why)
+{
+    struct fed *f = c->fed;
+    double total, overload = jv_num(pol, "overload", 1);
+    unsigned n = site_active(f, m->site, &total), max = (unsigned)jv_int(pol, "max", 1), count;
+    char reason[1024], token[64];
+    json_t *d, *ids;
+
+    if (held(c, m, pol, "manager_overload") || cooling(f, m->site, pol))
+        return;
+    if (n >= max) {
+        snprintf(reason, sizeof(reason),
+                 "not taken: %s, but site %s has %u managers, the policy's max; alternatives: "
+                 "raise max (vnfmctl site managers %s --set max=%u), or move deployments to "
+                 "the cloud",
+                 why, m->site, n, m->site, n + 1);
+        refuse_once(c, m, pol, "manager_overload", reason);
+        return;
+    }
+    /* enough managers for each to carry less than overload (seed para 105) */
+    count = (unsigned)floor(total / overload) + 1;
+    count = count > n ? count - n : 1;
+    count = count > max - n ? max - n : count;
+    snprintf(reason, sizeof(reason),
+             "%s: %u new manager%s at site %s (%u now, max %u), started by %s", why, count,
+             count == 1 ? "" : "s", m->site, n, max, m->id);
+    d = decide(c, m, pol, "manager_overload", "spawning", reason);
+    ids = json_array();
+    for (unsigned i = 0; i < count; i++) {
+        const json_t *mg = json_object_get(pol, "manager");
+        json_t *ins;
+
+        if (mint_token(c, m, doc_str(d, "id"), token))
+            break;
+        ins = instruct(c, m, "spawn_manager",
+                       json_pack("{s:s, s:s, s:O, s:O}", "token", token, "decision",
+                                 doc_str(d, "id"), "vcpu", json_object_get(mg, "vcpu"), "memory_mb",
+                                 json_object_get(mg, "memory_mb")));
+        if (ins)
+            json_array_append(ids, json_object_get(ins, "id"));
+        json_decref(ins);
+    }
+    json_object_set_new(d, "instructions", ids);
+    json_object_set_new(d, "count", json_integer(count));
+    json_object_set_new(d, "managers", json_array());
+    store_put(c->st, STORE_DECISION, d);
+    snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
+    m->el.over_n = 0;
+    m->el.over_since_ms = 0;
+    cooled_from_now(f, m->site);
+    json_decref(d);
+}
+
+static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const char *why)
+{
+    struct fed *f = c->fed;
+    struct fed_mgr *parent = hmap_get(&f->mgrs, m->parent);
+    double total;
+    unsigned n = site_active(f, m->site, &total), min = (unsigned)jv_int(pol, "min", 1);
+    char reason[1024];
+    json_t *d, *ins;
+
+    if (!*m->parent || n <= min)
+        return; /* a site's first manager stays; so do min managers */
+    if (m->deps.size) {
+        snprintf(reason, sizeof(reason),
+                 "not taken: %s, but it runs %u deployment%s and handing them over (drain) is "
+                 "not built yet",
+                 why, (unsigned)m->deps.size, m->deps.size == 1 ? "" : "s");
+        refuse_once(c, m, pol, "manager_underload", reason);
+        return;
+    }
+    if (held(c, m, pol, "manager_underload") || cooling(f, m->site, pol))
+        return;
+    if (!parent || strcmp(parent->state, "active")) {
+        snprintf(reason, sizeof(reason),
+                 "not taken: %s, but the manager that started it (%s) is not active", why,
+                 m->parent);
+        refuse_once(c, m, pol, "manager_underload", reason);
+        return;
+    }
+    snprintf(reason, sizeof(reason), "%s: stopped by its parent %s (site %s: %u managers, min %u)",
+             why, parent->id, m->site, n, min);
+    d = decide(c, m, pol, "manager_underload", "stopping", reason);
+    ins = instruct(c, parent, "stop_manager",
+                   json_pack("{s:s, s:s}", "manager", m->id, "decision", doc_str(d, "id")));
+    if (ins) {
+        json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
+        store_put(c->st, STORE_DECISION, d);
+    }
+    snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
+    m->el.under_n = 0;
+    m->el.under_since_ms = 0;
+    cooled_from_now(f, m->site);
+    json_decref(ins);
+    json_decref(d);
+}
+
+/* Counts a streak: reports in a row with cond, and since when. */
+static void streak(bool cond, unsigned *n, int64_t *since)
+{
+    if (!cond) {
+        *n = 0;
+        *since = 0;
+        return;
+    }
+    if ((*n)++ == 0)
+        *since = wall_ms();
+}
+
+static bool lasted(const json_t *pol, unsigned n, int64_t since)
+{
+    if (json_object_get(pol, "for_s"))
+        return since && wall_ms() - since >= jv_int(pol, "for_s", 1) * 1000;
+    return n >= (unsigned)jv_int(pol, "for_reports", DEFAULT_REPORTS);
+}
+
+/* What the branch reports of the managers it started: a failed one fails
+ * its decision. */
+static void children_failed(struct core *c, struct fed_mgr *m, const json_t *children)
+{
+    const json_t *ch;
+    size_t i;
+
+    json_array_foreach(children, i, ch)
+    {
+        const char *dec = jv_str(ch, "decision", "");
+        char note[512];
+
+        if (strcmp(jv_str(ch, "state", ""), "failed") || strcmp(dec, m->el.pending))
+            continue;
+        snprintf(note, sizeof(note), "manager %s at the branch failed: %s", jv_str(ch, "name", "?"),
+                 jv_str(ch, "error", "?"));
+        decision_end(c, dec, "failed", note);
+        m->el.pending[0] = '\0';
+    }
+}
+
+static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double value)
+{
+    struct el_mgr *el = &m->el;
+    double over_at = jv_num(pol, "overload", 0), under_at = jv_num(pol, "underload", 0);
+    bool over = value > over_at, under = under_at > 0 && value < under_at;
+    char why[256];
+
+    streak(over, &el->over_n, &el->over_since_ms);
+    streak(under, &el->under_n, &el->under_since_ms);
+    if (!over && !under) {
+        el->held_by[0] = '\0';
+        el->refused = false;
+    }
+    if (*el->pending) {
+        json_t *d = core_load(c, STORE_DECISION, el->pending);
+        int64_t at = 0;
+
+        if (!d || time_parse(jv_str(d, "created", ""), &at) || wall_ms() - at > PENDING_MAX_MS) {
+            decision_end(c, el->pending, "failed", "no new manager joined within 180 s");
+            el->pending[0] = '\0';
+        }
+        json_decref(d);
+        return;
+    }
+    if (over && lasted(pol, el->over_n, el->over_since_ms)) {
+        snprintf(why, sizeof(why), "load %.3f of manager %s above overload %g for %u reports",
+                 value, m->id, over_at, el->over_n);
+        scale_out(c, m, pol, why);
+    } else if (under && lasted(pol, el->under_n, el->under_since_ms)) {
+        snprintf(why, sizeof(why), "load %.3f of manager %s below underload %g for %u reports",
+                 value, m->id, under_at, el->under_n);
+        scale_in(c, m, pol, why);
+    }
+}
+
+void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
+{
+    struct fed *f = c->fed;
+    json_t *site = core_load(c, STORE_SITE, m->site), *load;
+    const json_t *pol = json_object_get(site, "manager_policy");
+    struct fed_weights w;
+    double value;
+
+    if (!m->load) {
+        json_decref(site);
+        return;
+    }
+    fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
+    load = json_deep_copy(m->load);
+    value =
+        fed_load_value(json_object_get(load, "parts"), &w, pol && lifecycle_is(pol, "subtract"));
+    json_object_set_new(load, "value", json_real(value));
+    json_object_set_new(load, "weights", fed_weights_json(&w));
+    if (pol && lifecycle_is(pol, "subtract"))
+        json_object_set_new(load, "with_ops",
+                            json_real(fed_load_value(json_object_get(load, "parts"), &w, false)));
+    pthread_mutex_lock(&f->mu);
+    json_decref(m->load);
+    m->load = load;
+    json_decref(m->children);
+    m->children = json_incref(json_object_get(report, "children"));
+    pthread_mutex_unlock(&f->mu);
+    if (*m->el.pending)
+        children_failed(c, m, json_object_get(report, "children"));
+    if (pol && strcmp(m->state, "active") == 0)
+        judge(c, m, pol, value);
+    json_decref(site);
+}
+
+/* ---- the new managers joining, the branch's answers ---- */
+
+void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc)
+{
+    const char *dec_id = jv_str(token, "decision", NULL), *parent = jv_str(token, "parent", "");
+    struct fed_mgr *p = hmap_get(&c->fed->mgrs, parent);
+    json_t *d, *joined;
+    char note[256];
+
+    if (!dec_id)
+        return;
+    doc_set_str(mgr_doc, "parent", parent);
+    doc_set_str(mgr_doc, "decision", dec_id);
+    if (!(d = core_load(c, STORE_DECISION, dec_id)))
+        return;
+    if (!json_is_array(json_object_get(d, "managers")))
+        json_object_set_new(d, "managers", json_array());
+    joined = json_object_get(d, "managers");
+    json_array_append_new(joined, json_string(doc_str(mgr_doc, "id")));
+    store_put(c->st, STORE_DECISION, d);
+    if (json_array_size(joined) >= (size_t)jv_int(d, "count", 1)) {
+        snprintf(note, sizeof(note), "manager%s joined: ", json_array_size(joined) == 1 ? "" : "s");
+        for (size_t i = 0; i < json_array_size(joined); i++)
+            snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s%s", i ? ", " : "",
+                     json_string_value(json_array_get(joined, i)));
+        decision_end(c, dec_id, "completed", note);
+        if (p && strcmp(p->el.pending, dec_id) == 0)
+            p->el.pending[0] = '\0';
+    }
+    json_decref(d);
+}
+
+static void removed(struct core *c, struct fed_mgr *x)
+{
+    pthread_mutex_lock(&c->fed->mu);
+    snprintf(x->state, sizeof(x->state), "removed");
+    x->since_ms = wall_ms();
+    x->el.pending[0] = '\0';
+    pthread_mutex_unlock(&c->fed->mu);
+    fed_mgr_save_seq(c, x);
+    core_event(c, "info", "fed", "removed",
+               json_pack("{s:s, s:s, s:s}", "object", x->id, "site", x->site, "manager", x->id),
+               "manager %s of site %s stopped and removed", x->id, x->site);
+}
+
+void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result)
+{
+    const char *type = jv_str(ins, "type", "");
+    const json_t *body = json_object_get(ins, "body");
+    const char *dec = jv_str(body, "decision", "");
+    bool ok = jv_int(result, "status", 0) < 400;
+    char note[512];
+
+    if (strcmp(type, "spawn_manager") == 0 && !ok) {
+        snprintf(note, sizeof(note), "manager %s could not start a manager: %s", m->id,
+                 jv_str(result, "message", "?"));
+        decision_end(c, dec, "failed", note);
+        if (strcmp(m->el.pending, dec) == 0)
+            m->el.pending[0] = '\0';
+    } else if (strcmp(type, "stop_manager") == 0) {
+        struct fed_mgr *x = hmap_get(&c->fed->mgrs, jv_str(body, "manager", ""));
+
+        if (ok && x)
+            removed(c, x);
+        else if (x)
+            x->el.pending[0] = '\0';
+        snprintf(note, sizeof(note), "manager %s %s by %s%s%s", jv_str(body, "manager", "?"),
+                 ok ? "stopped" : "not stopped", m->id, ok ? "" : ": ",
+                 ok ? "" : jv_str(result, "message", "?"));
+        decision_end(c, dec, ok ? "completed" : "failed", note);
+    }
+}
+
+/* What GET /v0/managers adds to a manager (f->mu held): the managers it
+ * started at its branch, and the decision it waits for. */
+void elastic_view(const struct fed_mgr *m, json_t *view)
+{
+    if (json_array_size(m->children))
+        json_object_set_new(view, "children", json_deep_copy(m->children));
+    if (*m->el.pending)
+        json_object_set_new(view, "pending", json_string(m->el.pending));
+}
+
+void elastic_free(struct fed *f)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->el_sites, &i); e; e = hmap_next(&f->el_sites, e, &i))
+        free(e->value);
+    hmap_done(&f->el_sites);
+    hmap_done(&f->children); /* emptied by fed_spawn_stop_all */
+}

@@ -1,0 +1,557 @@
+/* Elastic branch managers, the branch's side (docs/FEDERATION.md "Elastic
+ * managers"; FIG. 4A, seed para 91-98): at the cloud's instruction
+ * (spawn_manager) this manager starts another manager of its site.
+ *
+ * The new manager is a real vnfmd in a cgroup of its own
+ * (vnfm/TAG-managers/NAME, TAG this manager's instance tag) with the CPU
+ * and memory limits of the site's policy, its configuration mirrored from
+ * this one (its command line) plus its own identity: a data dir
+ * (DATA_DIR/managers/NAME), a port, a subnet for its VIs, the join token
+ * the cloud minted for it, and its cgroup (--manager-cgroup, read for its
+ * load). There must be room for it: the site's capacity less what its VIs
+ * and the managers started before hold. It is watched every half second
+ * until healthy (it joined the cloud, its fed.json is written, and it
+ * accepts connections on its port) or failed (it exited, or was not
+ * healthy within START_MAX_MS: killed, its cgroup removed); every report
+ * carries what became of it ("children"). stop_manager stops one
+ * (SIGTERM, then SIGKILL after STOP_MAX_MS) and removes its cgroup; this
+ * manager stopping stops them all. */
+#include "fed/fed_internal.h"
+#include "vim/proc/cgroup.h"
+#include "util/doc.h"
+#include "util/fsutil.h"
+#include "util/ids.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/spawn.h"
+#include "util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WATCH_MS     500
+#define START_MAX_MS 90000 /* a sanitizer build under load can take a minute to start */
+#define STOP_MAX_MS  15000
+#define ARGS_MAX     256
+
+extern char **environ;
+
+struct child {
+    char name[16];
+    char decision[32];
+    char manager[32]; /* its manager id, once it joined */
+    char state[12];   /* starting, healthy, stopping, failed, exited */
+    char error[256];
+    char *dir;
+    pid_t pid;
+    unsigned port;
+    double vcpu;
+    long memory_mb;
+    int64_t started_ms, stop_ms;
+};
+
+/* ---- room ---- */
+
+/* What the site has free for another manager, after its VIs and the
+ * managers started already; false (and why) when it has not enough. */
+static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t len)
+{
+    json_t *site = core_load(c, STORE_SITE, c->cfg->site);
+    const json_t *cap = json_object_get(site, "capacity");
+    struct store_usage u = {0};
+    double free_vcpu = jv_num(cap, "vcpu", 0);
+    long free_mb = (long)jv_int(cap, "memory_mb", 0);
+    struct hmap_entry *e;
+    size_t i;
+
+    store_site_usage(c->st, c->cfg->site, &u);
+    free_vcpu -= u.vcpu;
+    free_mb -= (long)u.memory_mb;
+    for (e = hmap_first(&c->fed->children, &i); e; e = hmap_next(&c->fed->children, e, &i)) {
+        const struct child *ch = e->value;
+
+        if (ch->pid <= 0)
+            continue; /* ended */
+        free_vcpu -= ch->vcpu;
+        free_mb -= ch->memory_mb;
+    }
+    json_decref(site);
+    if (free_vcpu + 1e-9 >= vcpu && free_mb >= memory_mb)
+        return true;
+    snprintf(why, len,
+             "no room at site %s for another manager: it needs %g vCPU and %ld MB, %g vCPU and "
+             "%ld MB are free (capacity less its VIs and %u manager%s started here); "
+             "alternatives: give the site more capacity, make the policy's managers smaller "
+             "(manager.vcpu, manager.memory_mb), or move deployments to the cloud",
+             c->cfg->site, vcpu, memory_mb, free_vcpu > 0 ? free_vcpu : 0,
+             free_mb > 0 ? free_mb : 0, (unsigned)c->fed->children.size,
+             c->fed->children.size == 1 ? "" : "s");
+    return false;
+}
+
+/* ---- its identity ---- */
+
+static unsigned free_port(const char *host)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unsigned port = 0;
+
+    if (inet_pton(AF_INET, strcmp(host, "0.0.0.0") ? host : "127.0.0.1", &a.sin_addr) != 1)
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* A /24 under 10.200.0.0/13 that no route of the host covers. */
+static int free_subnet(char *out, size_t len)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        unsigned a = 200 + (unsigned)(random() % 50), b = (unsigned)(random() % 256);
+        uint32_t net = htonl((10u << 24) | (a << 16) | (b << 8));
+        FILE *f = fopen("/proc/net/route", "re");
+        char line[256];
+        bool used = false;
+
+        if (!f)
+            return -errno;
+        while (!used && fgets(line, sizeof(line), f)) {
+            unsigned dst, mask;
+
+            if (sscanf(line, "%*s %x %*x %*x %*d %*d %*d %x", &dst, &mask) == 2 && mask &&
+                ((net & mask) == dst || (dst & htonl(0xffffff00u)) == net))
+                used = true;
+        }
+        fclose(f);
+        if (!used) {
+            snprintf(out, len, "10.%u.%u.0/24", a, b);
+            return 0;
+        }
+    }
+    return -EADDRINUSE;
+}
+
+/* Options of this manager that are its own, not mirrored (each with its value). */
+static bool own_option(const char *arg)
+{
+    static const char *const own[] = {
+        "--data-dir", "--listen",    "--subnet",         "--join-token",     "--store",
+        "--ha-url",   "--ha-listen", "--manager-cgroup", "--netconf-listen", NULL};
+
+    for (const char *const *o = own; *o; o++) {
+        size_t n = strlen(*o);
+
+        if (strncmp(arg, *o, n) == 0 && (arg[n] == '\0' || arg[n] == '='))
+            return true;
+    }
+    return false;
+}
+
+/* This manager's command line less its own options, plus the child's. */
+static char **child_argv(struct core *c, const struct child *ch, const char *token,
+                         const char *subnet)
+{
+    char *text = NULL, *p, **argv = xcalloc(ARGS_MAX, sizeof(*argv));
+    size_t len = 0, n = 0;
+    char exe[4096];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    exe[el > 0 ? el : 0] = '\0';
+    argv[n++] = xstrdup(exe);
+    if (read_file("/proc/self/cmdline", 1 << 20, &text, &len) == 0) {
+        for (p = text + strlen(text) + 1; p < text + len && n < ARGS_MAX - 12; p += strlen(p) + 1) {
+            if (own_option(p)) {
+                if (!strchr(p, '=') && p + strlen(p) + 1 < text + len)
+                    p += strlen(p) + 1; /* its value */
+                continue;
+            }
+            if (strcmp(p, "--netconf") == 0)
+                continue; /* one NETCONF server per host port */
+            argv[n++] = xstrdup(p);
+        }
+    }
+    free(text);
+    argv[n++] = xstrdup("--data-dir");
+    argv[n++] = xstrdup(ch->dir);
+    argv[n++] = xstrdup("--listen");
+    argv[n++] = xasprintf("%s:%u", c->cfg->listen_host, ch->port);
+    argv[n++] = xstrdup("--subnet");
+    argv[n++] = xstrdup(subnet);
+    argv[n++] = xstrdup("--join-token");
+    argv[n++] = xstrdup(token);
+    argv[n++] = xstrdup("--manager-cgroup");
+    argv[n++] = xasprintf("%s-managers/%s", c->tag, ch->name);
+    return argv;
+}
+
+static void argv_free(char **argv)
+{
+    for (char **a = argv; a && *a; a++)
+        free(*a);
+    free(argv);
+}
+
+/* ---- starting it ---- */
+
+struct exec_arg {
+    char **argv;
+    int log, cg[CG_MAX_DIRS], n_cg;
+};
+
+/* In the child, before exec: its cgroups, its log, its own session and
+ * signals (async-signal-safe calls only). */
+static int child_main(void *arg)
+{
+    struct exec_arg *x = arg;
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
+    int null = open("/dev/null", O_RDONLY);
+
+    for (int i = 0; i < x->n_cg; i++)
+        if (write(x->cg[i], "0", 1) != 1)
+            _exit(126);
+    setsid();
+    if (null >= 0)
+        dup2(null, 0);
+    dup2(x->log, 1);
+    dup2(x->log, 2);
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(x->argv[0], x->argv, environ);
+    _exit(127);
+}
+
+static int start(struct core *c, struct child *ch, const char *token, char *why, size_t len)
+{
+    struct fed *f = c->fed;
+    struct exec_arg x = {0};
+    char subnet[32], *log;
+    pid_t pid;
+    int r;
+
+    if ((r = free_subnet(subnet, sizeof(subnet))) || !(ch->port = free_port(c->cfg->listen_host))) {
+        snprintf(why, len, "no free subnet or port for it: %s", strerror(r ? -r : EADDRINUSE));
+        return -1;
+    }
+    if ((r = mkdir_p(ch->dir, 0700))) {
+        snprintf(why, len, "cannot make its data dir %s: %s", ch->dir, strerror(-r));
+        return -1;
+    }
+    r = cg_create(f->kids_cg, ch->name, (unsigned)(ch->vcpu * 1000), (uint64_t)ch->memory_mb << 20);
+    if (r || (x.n_cg = cg_open_procs(f->kids_cg, ch->name, x.cg)) < 0) {
+        snprintf(why, len, "cannot make its cgroup: %s", strerror(r ? -r : -x.n_cg));
+        cg_destroy(f->kids_cg, ch->name);
+        return -1;
+    }
+    log = xasprintf("%s/vnfmd.log", ch->dir);
+    x.log = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    free(log);
+    x.argv = child_argv(c, ch, token, subnet);
+    pid = x.log >= 0 ? spawn_clone(child_main, &x, 0) : -errno;
+    for (int i = 0; i < x.n_cg; i++)
+        close(x.cg[i]);
+    if (x.log >= 0)
+        close(x.log);
+    argv_free(x.argv);
+    if (pid < 0) {
+        snprintf(why, len, "cannot start vnfmd: %s", strerror((int)-pid));
+        cg_destroy(f->kids_cg, ch->name);
+        return -1;
+    }
+    ch->pid = pid;
+    return 0;
+}
+
+static void watch(uv_timer_t *h);
+
+static int kids_cgroups(struct fed *f, char *why, size_t len)
+{
+    char dir[64];
+    int r;
+
+    if (f->kids_cg)
+        return 0;
+    snprintf(dir, sizeof(dir), "%s-managers", f->c->tag);
+    f->kids_cg = xcalloc(1, sizeof(*f->kids_cg));
+    if ((r = cg_init(f->kids_cg, dir))) {
+        snprintf(why, len, "cannot make the managers' cgroups: %s", strerror(-r));
+        free(f->kids_cg);
+        f->kids_cg = NULL;
+        return -1;
+    }
+    uv_timer_init(f->c->loop, &f->child_timer);
+    f->child_timer.data = f;
+    f->child_timer_on = true;
+    uv_timer_start(&f->child_timer, watch, WATCH_MS, WATCH_MS);
+    return 0;
+}
+
+void fed_spawn_apply(struct core *c, struct txn *t)
+{
+    struct fed *f = c->fed;
+    double vcpu = jv_num(t->body, "vcpu", 1);
+    long memory_mb = (long)jv_int(t->body, "memory_mb", 512);
+    const char *token = jv_str(t->body, "token", NULL);
+    char why[768];
+    struct child *ch;
+
+    if (!token || vcpu <= 0 || memory_mb <= 0) {
+        result_fail(&t->res, 400, "bad-instruction", "field", "token",
+                    "spawn_manager needs a join token, vcpu and memory_mb");
+        return;
+    }
+    if (!room(c, vcpu, memory_mb, why, sizeof(why))) {
+        result_fail(&t->res, 409, "no-room", "object", c->cfg->site, "%s", why);
+        return;
+    }
+    if (kids_cgroups(f, why, sizeof(why))) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "%s", why);
+        return;
+    }
+    ch = xcalloc(1, sizeof(*ch));
+    id_random(ch->name, "m", 6);
+    snprintf(ch->decision, sizeof(ch->decision), "%s", jv_str(t->body, "decision", ""));
+    snprintf(ch->state, sizeof(ch->state), "starting");
+    ch->dir = xasprintf("%s/managers/%s", c->cfg->data_dir, ch->name);
+    ch->vcpu = vcpu;
+    ch->memory_mb = memory_mb;
+    ch->started_ms = (int64_t)mono_ms();
+    if (start(c, ch, token, why, sizeof(why))) {
+        log_error("fed: cannot start manager %s: %s", ch->name, why);
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot start a manager: %s", why);
+        free(ch->dir);
+        free(ch);
+        return;
+    }
+    hmap_put(&f->children, ch->name, ch);
+    core_event(c, "info", "fed", "manager-starting",
+               json_pack("{s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision, "site",
+                         c->cfg->site),
+               "starting manager %s of site %s (pid %d, port %u, %g vCPU, %ld MB, cgroup "
+               "vnfm/%s-managers/%s) for decision %s of the cloud",
+               ch->name, c->cfg->site, (int)ch->pid, ch->port, vcpu, memory_mb, c->tag, ch->name,
+               ch->decision);
+    result_ok(&t->res, 202,
+              json_pack("{s:s, s:i, s:i, s:s}", "id", ch->name, "pid", (int)ch->pid, "port",
+                        (int)ch->port, "state", ch->state));
+}
+
+/* ---- watching it ---- */
+
+/* Its manager id once it joined (DATA_DIR/fed.json); "" before. */
+static void joined_as(struct child *ch)
+{
+    char *path = xasprintf("%s/fed.json", ch->dir), *text = NULL;
+    json_t *doc;
+
+    if (read_file(path, 64 * 1024, &text, NULL) == 0 && (doc = json_loads(text, 0, NULL))) {
+        snprintf(ch->manager, sizeof(ch->manager), "%s", jv_str(doc, "manager", ""));
+        json_decref(doc);
+    }
+    free(text);
+    free(path);
+}
+
+static bool accepts(const struct core *c, unsigned port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    if (inet_pton(AF_INET,
+                  strcmp(c->cfg->listen_host, "0.0.0.0") ? c->cfg->listen_host : "127.0.0.1",
+                  &a.sin_addr) != 1)
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static void set_state(struct core *c, struct child *ch, const char *state, const char *level,
+                      const char *fmt, const char *detail)
+{
+    snprintf(ch->state, sizeof(ch->state), "%s", state);
+    if (strcmp(level, "info"))
+        snprintf(ch->error, sizeof(ch->error), fmt, detail);
+    core_event(c, level, "fed", "manager-state",
+               json_pack("{s:s, s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision,
+                         "site", c->cfg->site, "state", state),
+               "manager %s of site %s (pid %d) %s: %s", ch->name, c->cfg->site, (int)ch->pid, state,
+               *ch->error && strcmp(level, "info") ? ch->error : detail);
+    fed_report_soon(c->fed);
+}
+
+/* It ended: reaped, and its cgroup removed. */
+static void ended(struct core *c, struct child *ch, int status)
+{
+    char how[64];
+
+    spawn_status_str(status, how, sizeof(how));
+    ch->pid = 0;
+    cg_destroy(c->fed->kids_cg, ch->name);
+    if (strcmp(ch->state, "starting") == 0 && *ch->error) { /* killed at START_MAX_MS */
+        char why[sizeof(ch->error)];
+
+        snprintf(why, sizeof(why), "%s", ch->error);
+        set_state(c, ch, "failed", "warn", "%s", why);
+    } else if (strcmp(ch->state, "starting") == 0) {
+        set_state(c, ch, "failed", "warn", "it %s before it was healthy", how);
+    } else if (strcmp(ch->state, "stopping") == 0)
+        set_state(c, ch, "stopped", "info", "%s", how);
+    else if (strcmp(ch->state, "healthy") == 0)
+        set_state(c, ch, "exited", "warn", "it %s", how);
+}
+
+static void watch_one(struct core *c, struct child *ch, int64_t now)
+{
+    int status = 0;
+
+    if (ch->pid > 0 && waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
+        ended(c, ch, status);
+        return;
+    }
+    if (ch->pid <= 0)
+        return;
+    if (strcmp(ch->state, "starting") == 0) {
+        joined_as(ch);
+        if (*ch->manager && accepts(c, ch->port)) {
+            set_state(c, ch, "healthy", "info", "%s", "joined the cloud as manager");
+        } else if (now - ch->started_ms > START_MAX_MS) {
+            kill(ch->pid, SIGKILL);
+            snprintf(ch->error, sizeof(ch->error), "not healthy within %d s: killed",
+                     START_MAX_MS / 1000);
+        }
+    } else if (strcmp(ch->state, "stopping") == 0 && now - ch->stop_ms > STOP_MAX_MS) {
+        kill(ch->pid, SIGKILL);
+    }
+}
+
+static void watch(uv_timer_t *h)
+{
+    struct fed *f = h->data;
+    struct hmap_entry *e;
+    int64_t now = (int64_t)mono_ms();
+    size_t i;
+
+    if (f->c->stopping)
+        return;
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
+        watch_one(f->c, e->value, now);
+}
+
+json_t *fed_children_report(struct fed *f)
+{
+    json_t *out = json_array();
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        const struct child *ch = e->value;
+
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:f, s:I, s:s?}", "name", ch->name,
+                           "state", ch->state, "manager", *ch->manager ? ch->manager : NULL,
+                           "decision", ch->decision, "pid", (int)ch->pid, "port", (int)ch->port,
+                           "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb, "error",
+                           *ch->error ? ch->error : NULL));
+    }
+    return out;
+}
+
+/* ---- stopping ---- */
+
+static struct child *child_of(struct fed *f, const char *manager)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        struct child *ch = e->value;
+
+        if (strcmp(ch->manager, manager) == 0 || strcmp(ch->name, manager) == 0)
+            return ch;
+    }
+    return NULL;
+}
+
+void fed_unspawn_apply(struct core *c, struct txn *t)
+{
+    const char *id = jv_str(t->body, "manager", "");
+    struct child *ch = child_of(c->fed, id);
+
+    if (!ch) {
+        result_not_found(&t->res, "manager started here", id);
+        return;
+    }
+    if (ch->pid > 0 && strcmp(ch->state, "stopping")) {
+        kill(ch->pid, SIGTERM);
+        ch->stop_ms = (int64_t)mono_ms();
+        set_state(c, ch, "stopping", "info", "%s", "at the cloud's instruction");
+    }
+    result_ok(
+        &t->res, 202,
+        json_pack("{s:s, s:s, s:i}", "id", ch->name, "state", ch->state, "pid", (int)ch->pid));
+}
+
+static void stop_now(struct fed *f, struct child *ch)
+{
+    int status;
+
+    if (ch->pid > 0) {
+        kill(ch->pid, SIGTERM);
+        for (int waited = 0; waited < STOP_MAX_MS; waited += 50) {
+            if (waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
+                ch->pid = 0;
+                break;
+            }
+            usleep(50 * 1000);
+        }
+        if (ch->pid > 0) {
+            kill(ch->pid, SIGKILL);
+            waitpid(ch->pid, &status, 0);
+        }
+    }
+    cg_destroy(f->kids_cg, ch->name);
+}
+
+void fed_spawn_stop_all(struct fed *f)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        struct child *ch = e->value;
+
+        stop_now(f, ch);
+        free(ch->dir);
+        free(ch);
+    }
+    hmap_done(&f->children);
+    hmap_init(&f->children);
+    if (f->child_timer_on) {
+        uv_timer_stop(&f->child_timer);
+        uv_close((uv_handle_t *)&f->child_timer, NULL);
+        f->child_timer_on = false;
+    }
+    if (f->kids_cg) {
+        cg_release(f->kids_cg);
+        free(f->kids_cg);
+        f->kids_cg = NULL;
+    }
+}

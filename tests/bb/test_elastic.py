@@ -1,0 +1,229 @@
+"""Elastic branch managers (docs/FEDERATION.md "Elastic managers", issue 12):
+a manager's load with its parts, the manager policy of a branch site on the
+cloud, and the decisions it makes: a branch manager overloaded for the
+policy's duration starts a real vnfmd at its branch, in a cgroup of its
+own, which joins the estate; a lifecycle operation running on it holds the
+decision; at the policy's max the decision is refused with the reason;
+underloaded, the new manager is stopped and removed. Real daemons: one
+cloud, one branch (simulated VIs)."""
+import glob
+import json
+import os
+import time
+import unittest
+
+from vnfm import Daemon, pid_alive, slurp, wait_for
+from test_deploy import demo
+from test_fed import branch, join_token, manager_of
+
+PARTS = ("vnfs", "vis", "probes_per_s", "ops_running", "ops_queued", "cpu", "memory_mb")
+DEFAULT_WEIGHTS = {"vnfs": 0.01, "vis": 0.005, "probes_per_s": 0.002, "ops_running": 0.1,
+                   "ops_queued": 0.05, "cpu": 1.0, "memory_mb": 0.0005}
+# only the deployments count: one deployment weighs 1
+VNFS_ONLY = {p: (1 if p == "vnfs" else 0) for p in PARTS}
+
+
+def decisions(cloud, **kw):
+    q = "&".join("%s=%s" % kv for kv in kw.items())
+    return cloud.get("/v0/decisions?rule=managers" + ("&" + q if q else ""))[1]["decisions"]
+
+
+def decision_in(cloud, state, manager=None):
+    """The newest manager decision in state (of manager), or None."""
+    for d in decisions(cloud):
+        if d["state"] == state and (manager is None or d["manager"] == manager):
+            return d
+    return None
+
+
+def child_cgroups(tag):
+    """The names of the cgroups of the managers the manager of instance tag started
+    (in any controller's hierarchy)."""
+    return sorted(set(os.path.basename(p) for p in glob.glob(
+        "/sys/fs/cgroup/*/vnfm/%s-managers/*" % tag) + glob.glob(
+        "/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)))
+
+
+class ElasticTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud").start()
+        cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1"), "--site-driver",
+                        "sim").start()
+        cls.mgr = wait_for(lambda: manager_of(cls.cloud, "b1"), 10, what="b1 joined")["id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        tag = cls.b1.tag
+        for d in (cls.b1, cls.cloud):
+            d.cleanup()
+        # the branch stopping stopped the managers it started, and removed their cgroups
+        assert child_cgroups(tag) == [], child_cgroups(tag)
+
+    def mgr_view(self, mid):
+        return self.cloud.get("/v0/managers/" + mid)[1]
+
+    def put_policy(self, body, site="b1"):
+        return self.cloud.request("PUT", "/v0/sites/%s/managers" % site, body)
+
+    def test_a_load_parts(self):
+        m = wait_for(lambda: (lambda v: v if v.get("load") else None)(self.mgr_view(self.mgr)),
+                     10, what="a load")
+        load = m["load"]
+        self.assertEqual(set(load["parts"]), set(PARTS))
+        self.assertEqual(load["source"], "process")  # b1 has no cgroup of its own
+        self.assertGreater(load["parts"]["memory_mb"], 1)  # its RSS
+        self.assertEqual(load["weights"], DEFAULT_WEIGHTS)
+        want = sum(DEFAULT_WEIGHTS[p] * load["parts"][p] for p in PARTS)
+        self.assertAlmostEqual(load["value"], want, places=6)
+        out = self.cloud.ctl("managers")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("probes_per_s=", out.stdout)
+
+    def test_b_policy(self):
+        cloud = self.cloud
+        bad = [({"overload": 1, "underload": 1}, "underload"),
+               ({"overload": 1, "min": 3, "max": 2}, "min"),
+               ({"overload": 1, "active": 5, "max": 3}, "active"),
+               ({"overload": 1, "standby": -1}, "standby"),
+               ({"overload": 1, "max": -2}, "max"),
+               ({"overload": 1, "for_reports": 2, "for_s": 5}, "for_s"),
+               ({"overload": 1, "lifecycle": "sometimes"}, "lifecycle"),
+               ({"overload": 1, "weights": {"disk": 1}}, "weights.disk"),
+               ({"overload": 1, "bogus": 1}, "bogus"),
+               ({"underload": 0.1}, "overload")]
+        for body, field in bad:
+            status, doc, _ = self.put_policy(body)
+            self.assertEqual((status, doc.get("field")), (400, field), (body, doc))
+            self.assertIn(field.split(".")[-1], doc["message"])
+        self.assertEqual(cloud.get("/v0/sites/b1/managers")[1]["policy"], None)  # unchanged
+        self.assertEqual(self.put_policy({"overload": 1}, site="nowhere")[0], 404)
+        status, doc, _ = self.put_policy({"overload": 1}, site="cloud")
+        self.assertEqual(status, 409, doc)
+        # a good one, with the defaults filled in; it survives a restart of the cloud
+        status, doc, _ = self.put_policy({"overload": 50, "underload": 0.001, "max": 3,
+                                          "lifecycle": "subtract", "weights": {"cpu": 2}})
+        self.assertEqual(status, 200, doc)
+        pol = doc["policy"]
+        self.assertEqual((pol["active"], pol["min"], pol["max"], pol["for_reports"],
+                          pol["lifecycle"]), (1, 1, 3, 3, "subtract"))
+        self.assertEqual(doc["weights"]["cpu"], 2)
+        self.assertEqual([m["id"] for m in doc["managers"]], [self.mgr])
+        cloud.kill9()
+        cloud.restart()
+        self.assertEqual(cloud.get("/v0/sites/b1/managers")[1]["policy"], pol)
+        # weighed with the site's weights, the operations left out (subtract)
+        m = wait_for(lambda: (lambda v: v if (v.get("load") or {}).get("weights", {}).get("cpu")
+                              == 2 else None)(self.mgr_view(self.mgr)), 10, what="policy weights")
+        parts = m["load"]["parts"]
+        w = dict(DEFAULT_WEIGHTS, cpu=2)
+        self.assertAlmostEqual(m["load"]["value"], sum(
+            w[p] * parts[p] for p in PARTS if not p.startswith("ops_")), places=6)
+        self.assertIn("with_ops", m["load"])
+        # the CLI: --set changes members and keeps the rest
+        r = cloud.ctl("-o", "json", "site", "managers", "b1", "--set", "overload=40",
+                      "--set", "weights.vnfs=0.5", "--set", "lifecycle=hold")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pol = json.loads(r.stdout)["policy"]
+        self.assertEqual((pol["overload"], pol["max"], pol["lifecycle"], pol["weights"]),
+                         (40, 3, "hold", {"cpu": 2, "vnfs": 0.5}))
+        r = cloud.ctl("site", "managers", "b1", "--set", "underload=41")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("underload", r.stderr)
+        r = cloud.ctl("site", "managers", "b1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("overload", r.stdout)
+        self.assertIn(self.mgr, r.stdout)
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+
+    def test_c_scale_out_hold_and_in(self):
+        cloud, b1 = self.cloud, self.b1
+        b1.onboard(demo("el-sim"))
+        b1.deploy("e1", "el-sim")
+        base = {"overload": 0.5, "for_reports": 2, "cooldown_s": 0, "max": 2,
+                "weights": VNFS_ONLY}
+
+        # no room at the branch: the decision says so, with the alternatives
+        self.assertEqual(self.put_policy(dict(base, manager={"vcpu": 64}))[0], 200)
+        d = wait_for(lambda: decision_in(cloud, "failed", self.mgr), 30, 0.1, "no room")
+        self.assertIn("no room at site b1", d["error"])
+        self.assertIn("move deployments to the cloud", d["error"])
+        self.assertEqual(child_cgroups(b1.tag), [])
+
+        # a lifecycle operation running on the manager holds the decision
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        b1.ok("PUT", "/v0/sites/b1", {"options": {"latency_ms": 4000}})
+        op = b1.ok("POST", "/v0/deployments/e1/scale", {"vdu": "web", "count": 2},
+                   expect=(202,))
+        wait_for(lambda: b1.get("/v0/operations/" + op["id"])[1]["state"] == "processing", 10,
+                 0.05, "scale processing")
+        self.assertEqual(self.put_policy(dict(base, manager={"vcpu": 1, "memory_mb": 512}))[0],
+                         200)
+        held = wait_for(lambda: decision_in(cloud, "held", self.mgr), 20, 0.1, "held")
+        self.assertEqual(held["held_by"], op["id"])
+        self.assertIn(op["id"], held["reason"])
+        self.assertIn("lifecycle hold", held["reason"])
+        self.assertEqual(held["inputs"]["running"], [op["id"]])
+        self.assertGreater(held["inputs"]["value"], held["thresholds"]["overload"])
+        self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+        b1.ok("PUT", "/v0/sites/b1", {"options": {"latency_ms": 0}})
+
+        # taken once the operation ended: a new vnfmd at the branch, in its own cgroup
+        d = wait_for(lambda: decision_in(cloud, "completed", self.mgr), 120, 0.2, "scale out")
+        self.assertEqual(d["action"], "scale_out")
+        self.assertIn("above overload 0.5", d["reason"])
+        [new] = d["managers"]
+        m = self.mgr_view(new)
+        self.assertEqual((m["parent"], m["site"], m["state"]), (self.mgr, "b1", "active"))
+        rows = cloud.ctl("managers").stdout
+        self.assertIn(new, rows)
+        parent = wait_for(lambda: (lambda v: v if any(
+            c["state"] == "healthy" for c in v.get("children", [])) else None)(
+                self.mgr_view(self.mgr)), 10, what="the child healthy in b1's report")
+        [child] = parent["children"]
+        self.assertEqual((child["manager"], child["vcpu"], child["memory_mb"]), (new, 1, 512))
+        self.assertEqual(child_cgroups(b1.tag), [child["name"]])
+        procs = set()
+        for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s-managers/%s/cgroup.procs" % (
+                b1.tag, child["name"])):
+            procs |= set(int(x) for x in slurp(p).split())
+        self.assertIn(child["pid"], procs)
+        cmd = slurp("/proc/%d/cmdline" % child["pid"]).split("\0")
+        self.assertTrue(cmd[0].endswith("vnfmd"), cmd)
+        self.assertIn("--manager-cgroup", cmd)
+        data = cmd[cmd.index("--data-dir") + 1]  # its own, not b1's (which is not mirrored)
+        self.assertTrue(data.startswith(b1.dir + "/managers/m"), cmd)
+        self.assertEqual(cmd[cmd.index("--site") + 1], "b1")
+        cpu = glob.glob("/sys/fs/cgroup/cpu/vnfm/%s-managers/%s/cpu.cfs_quota_us" % (
+            b1.tag, child["name"]))
+        if cpu:
+            self.assertEqual(slurp(cpu[0]).strip(), "100000")  # 1 vCPU
+        # the new manager reports its load from its own cgroup
+        nm = wait_for(lambda: (lambda v: v if v.get("load") else None)(self.mgr_view(new)),
+                      10, what="the new manager's load")
+        self.assertEqual(nm["load"]["source"], "cgroup")
+        self.assertIn(new, cloud.get("/v0/sites/b1")[1]["managers"])
+
+        # still overloaded, but at the policy's max: refused, with the reason
+        d = wait_for(lambda: decision_in(cloud, "refused", self.mgr), 20, 0.1, "refused")
+        self.assertIn("the policy's max", d["reason"])
+        self.assertIn("--set max=3", d["reason"])
+        r = cloud.ctl("decisions", "--rule", "managers")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for word in ("held", "refused", "completed", "failed"):
+            self.assertIn(word, r.stdout)
+
+        # underloaded: the new manager is stopped and removed, its cgroup too
+        self.assertEqual(self.put_policy(dict(base, overload=5, underload=0.5))[0], 200)
+        d = wait_for(lambda: (lambda x: x if x and x["action"] == "scale_in" else None)(
+            decision_in(cloud, "completed", new)), 60, 0.2, "scale in")
+        self.assertIn("below underload 0.5", d["reason"])
+        wait_for(lambda: self.mgr_view(new)["state"] == "removed", 10, 0.1, "removed")
+        wait_for(lambda: not pid_alive(child["pid"]), 20, 0.1, "the child gone")
+        wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.1, "its cgroup gone")
+        self.assertNotIn(new, cloud.get("/v0/sites/b1")[1]["managers"])
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
