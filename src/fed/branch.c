@@ -583,6 +583,7 @@ int fed_branch_start(struct fed *f)
     uv_async_init(c->loop, &f->wake, on_wake);
     f->wake.data = f;
     f->wake_on = true;
+    fed_spawn_resume(f);
     return fed_downlink_start(f);
 }
 

@@ -190,10 +190,11 @@ void elastic_free(struct fed *f);
 /* spawn.c (branch): starting and stopping managers of this site at the
  * cloud's instruction (spawn_manager, stop_manager), watched until healthy
  * and reported ("children" in every report); all stopped when this one
- * stops. */
+ * stops; adopted, or started again, when it starts (fed_spawn_resume). */
 void fed_spawn_apply(struct core *c, struct txn *t);
 void fed_unspawn_apply(struct core *c, struct txn *t);
 json_t *fed_children_report(struct fed *f);
+void fed_spawn_resume(struct fed *f);
 void fed_spawn_stop_all(struct fed *f);
 
 /* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */

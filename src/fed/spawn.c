@@ -15,7 +15,11 @@
  * healthy within START_MAX_MS: killed, its cgroup removed); every report
  * carries what became of it ("children"). stop_manager stops one
  * (SIGTERM, then SIGKILL after STOP_MAX_MS) and removes its cgroup; this
- * manager stopping stops them all. */
+ * manager stopping stops them all. The managers it started are kept in
+ * the store (meta fed_children), written with the instruction that
+ * started them: after a kill -9 and a restart, this manager adopts those
+ * still running and starts again those that died (their data dir holds
+ * their credential: no token is needed). */
 #include "fed/fed_internal.h"
 #include "vim/proc/cgroup.h"
 #include "util/doc.h"
@@ -37,10 +41,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define WATCH_MS     500
-#define START_MAX_MS 90000 /* a sanitizer build under load can take a minute to start */
-#define STOP_MAX_MS  15000
-#define ARGS_MAX     256
+#define WATCH_MS      500
+#define START_MAX_MS  90000 /* a sanitizer build under load can take a minute to start */
+#define STOP_MAX_MS   15000
+#define ARGS_MAX      256
+#define META_CHILDREN "fed_children"
 
 extern char **environ;
 
@@ -50,8 +55,10 @@ struct child {
     char manager[32]; /* its manager id, once it joined */
     char state[12];   /* starting, healthy, stopping, failed, exited */
     char error[256];
+    char subnet[32];
     char *dir;
     pid_t pid;
+    bool adopted; /* started by an earlier run of this manager: not its child process */
     unsigned port;
     double vcpu;
     long memory_mb;
@@ -190,8 +197,10 @@ static char **child_argv(struct core *c, const struct child *ch, const char *tok
     argv[n++] = xasprintf("%s:%u", c->cfg->listen_host, ch->port);
     argv[n++] = xstrdup("--subnet");
     argv[n++] = xstrdup(subnet);
-    argv[n++] = xstrdup("--join-token");
-    argv[n++] = xstrdup(token);
+    if (token) { /* none when it starts again: it joined already */
+        argv[n++] = xstrdup("--join-token");
+        argv[n++] = xstrdup(token);
+    }
     argv[n++] = xstrdup("--manager-cgroup");
     argv[n++] = xasprintf("%s-managers/%s", c->tag, ch->name);
     return argv;
@@ -240,11 +249,12 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
 {
     struct fed *f = c->fed;
     struct exec_arg x = {0};
-    char subnet[32], *log;
+    char *log;
     pid_t pid;
-    int r;
+    int r = 0;
 
-    if ((r = free_subnet(subnet, sizeof(subnet))) || !(ch->port = free_port(c->cfg->listen_host))) {
+    if ((!*ch->subnet && (r = free_subnet(ch->subnet, sizeof(ch->subnet)))) ||
+        !(ch->port = free_port(c->cfg->listen_host))) {
         snprintf(why, len, "no free subnet or port for it: %s", strerror(r ? -r : EADDRINUSE));
         return -1;
     }
@@ -261,7 +271,7 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
     log = xasprintf("%s/vnfmd.log", ch->dir);
     x.log = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     free(log);
-    x.argv = child_argv(c, ch, token, subnet);
+    x.argv = child_argv(c, ch, token, ch->subnet);
     pid = x.log >= 0 ? spawn_clone(child_main, &x, 0) : -errno;
     for (int i = 0; i < x.n_cg; i++)
         close(x.cg[i]);
@@ -274,6 +284,8 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
         return -1;
     }
     ch->pid = pid;
+    ch->adopted = false;
+    ch->started_ms = (int64_t)mono_ms();
     return 0;
 }
 
@@ -299,6 +311,40 @@ static int kids_cgroups(struct fed *f, char *why, size_t len)
     f->child_timer_on = true;
     uv_timer_start(&f->child_timer, watch, WATCH_MS, WATCH_MS);
     return 0;
+}
+
+/* ---- kept in the store ---- */
+
+static json_t *child_json(const struct child *ch)
+{
+    return json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:s, s:f, s:I, s:s?}", "name", ch->name,
+                     "state", ch->state, "manager", *ch->manager ? ch->manager : NULL, "decision",
+                     ch->decision, "pid", (int)ch->pid, "port", (int)ch->port, "subnet", ch->subnet,
+                     "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb, "error",
+                     *ch->error ? ch->error : NULL);
+}
+
+json_t *fed_children_report(struct fed *f)
+{
+    json_t *out = json_array();
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
+        json_array_append_new(out, child_json(e->value));
+    return out;
+}
+
+/* Writes the managers started here (in the open transaction, if any). */
+static void children_save(struct core *c)
+{
+    json_t *all = fed_children_report(c->fed);
+    char *text = json_dumps(all, JSON_COMPACT);
+
+    if (store_meta_set(c->st, META_CHILDREN, text))
+        log_warn("fed: cannot record the managers started here: %s", store_errmsg(c->st));
+    free(text);
+    json_decref(all);
 }
 
 void fed_spawn_apply(struct core *c, struct txn *t)
@@ -330,7 +376,6 @@ void fed_spawn_apply(struct core *c, struct txn *t)
     ch->dir = xasprintf("%s/managers/%s", c->cfg->data_dir, ch->name);
     ch->vcpu = vcpu;
     ch->memory_mb = memory_mb;
-    ch->started_ms = (int64_t)mono_ms();
     if (start(c, ch, token, why, sizeof(why))) {
         log_error("fed: cannot start manager %s: %s", ch->name, why);
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot start a manager: %s", why);
@@ -339,6 +384,7 @@ void fed_spawn_apply(struct core *c, struct txn *t)
         return;
     }
     hmap_put(&f->children, ch->name, ch);
+    children_save(c); /* with the instruction: applied once */
     core_event(c, "info", "fed", "manager-starting",
                json_pack("{s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision, "site",
                          c->cfg->site),
@@ -394,6 +440,7 @@ static void set_state(struct core *c, struct child *ch, const char *state, const
                          "site", c->cfg->site, "state", state),
                "manager %s of site %s (pid %d) %s: %s", ch->name, c->cfg->site, (int)ch->pid, state,
                *ch->error && strcmp(level, "info") ? ch->error : detail);
+    children_save(c);
     fed_report_soon(c->fed);
 }
 
@@ -402,7 +449,10 @@ static void ended(struct core *c, struct child *ch, int status)
 {
     char how[64];
 
-    spawn_status_str(status, how, sizeof(how));
+    if (status < 0)
+        snprintf(how, sizeof(how), "ended"); /* adopted: its status went to init */
+    else
+        spawn_status_str(status, how, sizeof(how));
     ch->pid = 0;
     cg_destroy(c->fed->kids_cg, ch->name);
     if (strcmp(ch->state, "starting") == 0 && *ch->error) { /* killed at START_MAX_MS */
@@ -418,12 +468,41 @@ static void ended(struct core *c, struct child *ch, int status)
         set_state(c, ch, "exited", "warn", "it %s", how);
 }
 
+/* Whether the process of ch is its vnfmd, running (not a zombie; an
+ * adopted one is not our child, and its pid may have been reused). */
+static bool alive(const struct child *ch)
+{
+    char *path = xasprintf("/proc/%d/cmdline", (int)ch->pid), *text = NULL;
+    size_t len = 0;
+    bool ok = false;
+
+    if (read_file(path, 1 << 20, &text, &len) == 0)
+        for (char *p = text; p < text + len; p += strlen(p) + 1)
+            if (strcmp(p, ch->dir) == 0) /* its --data-dir */
+                ok = true;
+    free(text);
+    free(path);
+    if (ok) {
+        char stat[64];
+        FILE *f;
+
+        path = xasprintf("/proc/%d/stat", (int)ch->pid);
+        if ((f = fopen(path, "re"))) {
+            if (fscanf(f, "%*d (%*[^)]) %63s", stat) == 1 && strcmp(stat, "Z") == 0)
+                ok = false;
+            fclose(f);
+        }
+        free(path);
+    }
+    return ok;
+}
+
 static void watch_one(struct core *c, struct child *ch, int64_t now)
 {
     int status = 0;
 
-    if (ch->pid > 0 && waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
-        ended(c, ch, status);
+    if (ch->pid > 0 && (ch->adopted ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid)) {
+        ended(c, ch, ch->adopted ? -1 : status);
         return;
     }
     if (ch->pid <= 0)
@@ -455,23 +534,81 @@ static void watch(uv_timer_t *h)
         watch_one(f->c, e->value, now);
 }
 
-json_t *fed_children_report(struct fed *f)
+/* ---- after a restart of this manager ---- */
+
+/* One recorded manager: adopted when it still runs, else started again
+ * (or, when it was being stopped, let go). */
+static void resume_one(struct core *c, const json_t *r)
 {
-    json_t *out = json_array();
-    struct hmap_entry *e;
+    struct child *ch = xcalloc(1, sizeof(*ch));
+    char why[200];
+
+    snprintf(ch->name, sizeof(ch->name), "%s", jv_str(r, "name", ""));
+    snprintf(ch->decision, sizeof(ch->decision), "%s", jv_str(r, "decision", ""));
+    snprintf(ch->manager, sizeof(ch->manager), "%s", jv_str(r, "manager", ""));
+    snprintf(ch->state, sizeof(ch->state), "%s", jv_str(r, "state", ""));
+    snprintf(ch->subnet, sizeof(ch->subnet), "%s", jv_str(r, "subnet", ""));
+    ch->dir = xasprintf("%s/managers/%s", c->cfg->data_dir, ch->name);
+    ch->pid = (pid_t)jv_int(r, "pid", 0);
+    ch->port = (unsigned)jv_int(r, "port", 0);
+    ch->vcpu = jv_num(r, "vcpu", 1);
+    ch->memory_mb = (long)jv_int(r, "memory_mb", 512);
+    ch->adopted = true;
+    ch->started_ms = ch->stop_ms = (int64_t)mono_ms();
+    hmap_put(&c->fed->children, ch->name, ch);
+    if (ch->pid > 0 && alive(ch)) {
+        log_info("fed: manager %s (pid %d) started by an earlier run still runs: adopted", ch->name,
+                 (int)ch->pid);
+        if (strcmp(ch->state, "stopping") == 0)
+            kill(ch->pid, SIGTERM);
+        return;
+    }
+    ch->pid = 0;
+    if (strcmp(ch->state, "stopping") == 0) {
+        cg_destroy(c->fed->kids_cg, ch->name);
+        snprintf(ch->state, sizeof(ch->state), "stopped");
+        return;
+    }
+    snprintf(ch->state, sizeof(ch->state), "starting");
+    if (start(c, ch, NULL, why, sizeof(why))) {
+        snprintf(ch->state, sizeof(ch->state), "failed");
+        snprintf(ch->error, sizeof(ch->error), "cannot start it again: %s", why);
+        log_error("fed: manager %s: %s", ch->name, ch->error);
+        return;
+    }
+    core_event(c, "warn", "fed", "manager-restarted",
+               json_pack("{s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision, "site",
+                         c->cfg->site),
+               "manager %s of site %s was not running after a restart of this one: started "
+               "again (pid %d, port %u)",
+               ch->name, c->cfg->site, (int)ch->pid, ch->port);
+}
+
+void fed_spawn_resume(struct fed *f)
+{
+    struct core *c = f->c;
+    char *text = NULL, why[256];
+    json_t *all = NULL, *r;
     size_t i;
 
-    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
-        const struct child *ch = e->value;
+    if (store_meta_get(c->st, META_CHILDREN, &text) == 0)
+        all = json_loads(text, 0, NULL);
+    free(text);
+    json_array_foreach(all, i, r)
+    {
+        const char *state = jv_str(r, "state", "");
 
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:f, s:I, s:s?}", "name", ch->name,
-                           "state", ch->state, "manager", *ch->manager ? ch->manager : NULL,
-                           "decision", ch->decision, "pid", (int)ch->pid, "port", (int)ch->port,
-                           "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb, "error",
-                           *ch->error ? ch->error : NULL));
+        if (strcmp(state, "starting") && strcmp(state, "healthy") && strcmp(state, "stopping"))
+            continue; /* ended: forgotten */
+        if (kids_cgroups(f, why, sizeof(why))) {
+            log_error("fed: the managers started here are not resumed: %s", why);
+            break;
+        }
+        resume_one(c, r);
     }
-    return out;
+    if (all)
+        children_save(c);
+    json_decref(all);
 }
 
 /* ---- stopping ---- */
@@ -516,7 +653,7 @@ static void stop_now(struct fed *f, struct child *ch)
     if (ch->pid > 0) {
         kill(ch->pid, SIGTERM);
         for (int waited = 0; waited < STOP_MAX_MS; waited += 50) {
-            if (waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
+            if (ch->adopted ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
                 ch->pid = 0;
                 break;
             }
@@ -524,7 +661,10 @@ static void stop_now(struct fed *f, struct child *ch)
         }
         if (ch->pid > 0) {
             kill(ch->pid, SIGKILL);
-            waitpid(ch->pid, &status, 0);
+            if (!ch->adopted)
+                waitpid(ch->pid, &status, 0);
+            for (int waited = 0; ch->adopted && alive(ch) && waited < 2000; waited += 50)
+                usleep(50 * 1000);
         }
     }
     cg_destroy(f->kids_cg, ch->name);

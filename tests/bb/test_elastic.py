@@ -9,7 +9,7 @@ cloud, one branch (simulated VIs)."""
 import glob
 import json
 import os
-import time
+import signal
 import unittest
 
 from vnfm import Daemon, pid_alive, slurp, wait_for
@@ -212,6 +212,28 @@ class ElasticTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         for word in ("held", "refused", "completed", "failed"):
             self.assertIn(word, r.stdout)
+
+        # the branch manager killed with -9 and started again adopts the manager it started
+        b1.kill9()
+        self.assertTrue(pid_alive(child["pid"]))  # it goes on without its parent
+        b1.start()
+        adopted = wait_for(lambda: (lambda v: v if v["state"] == "active" and any(
+            c["pid"] == child["pid"] and c["state"] == "healthy" for c in v.get("children", []))
+            else None)(self.mgr_view(self.mgr)), 30, 0.1, "the child adopted")
+        self.assertEqual([c["name"] for c in adopted["children"]], [child["name"]])
+        self.assertIn("still runs: adopted", b1.log())
+        # both killed: the restarted branch manager starts it again, as the same manager
+        b1.kill9()
+        os.kill(child["pid"], signal.SIGKILL)
+        wait_for(lambda: not pid_alive(child["pid"]), 10, 0.05, "the child killed")
+        b1.start()
+        again = wait_for(lambda: (lambda v: v if v["state"] == "active" and any(
+            c["pid"] != child["pid"] and c["state"] == "healthy" for c in v.get("children", []))
+            else None)(self.mgr_view(self.mgr)), 60, 0.1, "the child started again")
+        [child] = again["children"]
+        self.assertEqual(child["manager"], new)  # its credential was in its data dir
+        self.assertIn("started again", b1.log())
+        wait_for(lambda: self.mgr_view(new)["state"] == "active", 10, 0.1, "it reports again")
 
         # underloaded: the new manager is stopped and removed, its cgroup too
         self.assertEqual(self.put_policy(dict(base, overload=5, underload=0.5))[0], 200)
