@@ -298,18 +298,24 @@ static void decision_end(struct core *c, const char *id, const char *state, cons
     json_decref(d);
 }
 
-/* The site's managers that count: active, or started and not joined yet. */
-static unsigned site_active(struct fed *f, const char *site, double *total)
+/* The site's managers: all that are not removed (*all; an unreachable one
+ * may come back, so it counts against max), and those active (returned,
+ * with the sum of their values in *total). */
+static unsigned site_active(struct fed *f, const char *site, unsigned *all, double *total)
 {
     struct hmap_entry *e;
     unsigned n = 0;
     size_t i;
 
     *total = 0;
+    *all = 0;
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *x = e->value;
 
-        if (strcmp(x->site, site) || strcmp(x->state, "active"))
+        if (strcmp(x->site, site) || strcmp(x->state, "removed") == 0)
+            continue;
+        (*all)++;
+        if (strcmp(x->state, "active"))
             continue;
         n++;
         *total += jv_num(x->load, "value", 0);
@@ -412,12 +418,13 @@ static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, cons
 {
     struct fed *f = c->fed;
     double total, overload = jv_num(pol, "overload", 1);
-    unsigned n = site_active(f, m->site, &total), max = (unsigned)jv_int(pol, "max", 1), count;
+    unsigned n, max = (unsigned)jv_int(pol, "max", 1), count;
     char reason[1024], token[64];
     json_t *d, *ids;
 
     if (held(c, m, pol, "manager_overload") || cooling(f, m->site, pol))
         return;
+    site_active(f, m->site, &n, &total);
     if (n >= max) {
         snprintf(reason, sizeof(reason),
                  "not taken: %s, but site %s has %u managers, the policy's max; alternatives: "
@@ -466,7 +473,7 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
     struct fed *f = c->fed;
     struct fed_mgr *parent = hmap_get(&f->mgrs, m->parent);
     double total;
-    unsigned n = site_active(f, m->site, &total), min = (unsigned)jv_int(pol, "min", 1);
+    unsigned all, n = site_active(f, m->site, &all, &total), min = (unsigned)jv_int(pol, "min", 1);
     char reason[1024];
     json_t *d, *ins;
 
