@@ -20,6 +20,7 @@
  * the policy's max or min, or no room at the branch, with the
  * alternatives). */
 #include "fed/fed_internal.h"
+#include "core/outbox.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/log.h"
@@ -38,6 +39,8 @@
 #define DEFAULT_COOLDOWN 30
 #define CHILD_VCPU       1.0
 #define CHILD_MEMORY_MB  512
+#define CALLBACK_TRIES   5
+#define URL_MAX          2048
 
 /* ---- the policy ---- */
 
@@ -76,6 +79,7 @@ static const struct jv_field policy_fields[] = {
     {.name = "lifecycle", .type = JV_STRING, .choices = lifecycles},
     {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
     {.name = "manager", .type = JV_OBJECT, .fields = child_fields},
+    {.name = "callback", .type = JV_STRING, .min = 8, .max = URL_MAX},
     {.name = NULL},
 };
 static const struct jv_field policy_schema = {.type = JV_OBJECT, .fields = policy_fields};
@@ -142,6 +146,10 @@ int elastic_policy_check(const json_t *body, struct jv_error *e)
         r = -1;
     } else if (json_object_get(body, "for_reports") && json_object_get(body, "for_s")) {
         jv_fail(e, "invalid-value", "for_s", "give for_reports or for_s, not both");
+        r = -1;
+    } else if (json_object_get(p, "callback") && strncmp(jv_str(p, "callback", ""), "http://", 7) &&
+               strncmp(jv_str(p, "callback", ""), "https://", 8)) {
+        jv_fail(e, "invalid-value", "callback", "callback must be an http:// or https:// URL");
         r = -1;
     } else if (jv_int(p, "standby", 0) > 0) {
         jv_fail(e, "invalid-value", "standby",
@@ -240,6 +248,40 @@ static bool lifecycle_is(const json_t *pol, const char *what)
     return strcmp(jv_str(pol, "lifecycle", "hold"), what) == 0;
 }
 
+/* The decision as it is now, to the policy's callback (the orchestrator,
+ * FIG. 4A: the status of a new manager), through the outbox: in the
+ * transaction that changed it, retried. */
+static void tell(struct core *c, const json_t *pol, const json_t *d)
+{
+    const char *url = jv_str(pol, "callback", NULL);
+    char obj[64];
+    struct outbox_msg msg = {.channel = "manager-policy",
+                             .key = url,
+                             .object = obj,
+                             .url = url,
+                             .body = NULL,
+                             .headers = json_pack("[s]", "Content-Type: application/json")};
+
+    if (!url) {
+        json_decref(msg.headers);
+        return;
+    }
+    snprintf(obj, sizeof(obj), "decision/%s", jv_str(d, "id", ""));
+    msg.body = doc_public(d);
+    outbox_put(c, &msg);
+}
+
+static const struct outbox_channel callback_channel = {
+    .name = "manager-policy",
+    .attempts = CALLBACK_TRIES,
+};
+
+void elastic_init(struct core *c)
+{
+    if (c->outbox)
+        outbox_register(c->outbox, &callback_channel);
+}
+
 /* A decision record about manager m, written now; its inputs are m's load. */
 static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, const char *stage,
                       const char *state, const char *reason)
@@ -266,6 +308,8 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
         doc_touch(d, "finished"); /* records of decisions not taken */
     if (store_put(c->st, STORE_DECISION, d))
         log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
+    else if (strcmp(state, "spawning") && strcmp(state, "stopping"))
+        tell(c, pol, d); /* those are told when their instructions are in */
     snprintf(obj, sizeof(obj), "manager/%s", m->id);
     core_event(c, strcmp(state, "refused") ? "info" : "warn", "policy", "decision",
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "object", obj, "site", m->site,
@@ -277,7 +321,7 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
 /* Ends a decision (completed or failed) with a note on why. */
 static void decision_end(struct core *c, const char *id, const char *state, const char *note)
 {
-    json_t *d = id && *id ? core_load(c, STORE_DECISION, id) : NULL;
+    json_t *d = id && *id ? core_load(c, STORE_DECISION, id) : NULL, *site;
 
     if (!d || strcmp(jv_str(d, "state", ""), "held") == 0 ||
         strcmp(jv_str(d, "state", ""), "refused") == 0 ||
@@ -291,6 +335,9 @@ static void decision_end(struct core *c, const char *id, const char *state, cons
     doc_touch(d, "updated");
     doc_touch(d, "finished");
     store_put(c->st, STORE_DECISION, d);
+    site = core_load(c, STORE_SITE, jv_str(d, "site", ""));
+    tell(c, json_object_get(site, "manager_policy"), d);
+    json_decref(site);
     core_event(c, strcmp(state, "failed") ? "info" : "warn", "policy", "decision",
                json_pack("{s:s, s:s, s:s, s:s, s:s}", "site", jv_str(d, "site", ""), "manager",
                          jv_str(d, "manager", ""), "decision", id, "rule", RULE, "result", state),
@@ -321,6 +368,15 @@ static unsigned site_active(struct fed *f, const char *site, unsigned *all, doub
         *total += jv_num(x->load, "value", 0);
     }
     return n;
+}
+
+static unsigned site_count(struct fed *f, const char *site)
+{
+    unsigned all;
+    double total;
+
+    site_active(f, site, &all, &total);
+    return all;
 }
 
 static bool cooling(struct fed *f, const char *site, const json_t *pol)
@@ -414,7 +470,10 @@ static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, jso
     return ins;
 }
 
-static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, const char *why)
+/* want: the managers the site should have at least (the policy's
+ * active), 0 when the load alone decides. */
+static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, const char *why,
+                      unsigned want)
 {
     struct fed *f = c->fed;
     double total, overload = jv_num(pol, "overload", 1);
@@ -435,7 +494,7 @@ static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, cons
         return;
     }
     /* enough managers for each to carry less than overload (seed para 105) */
-    count = (unsigned)floor(total / overload) + 1;
+    count = want ? want : (unsigned)floor(total / overload) + 1;
     count = count > n ? count - n : 1;
     count = count > max - n ? max - n : count;
     snprintf(reason, sizeof(reason),
@@ -461,6 +520,7 @@ static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, cons
     json_object_set_new(d, "count", json_integer(count));
     json_object_set_new(d, "managers", json_array());
     store_put(c->st, STORE_DECISION, d);
+    tell(c, pol, d);
     snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
     m->el.over_n = 0;
     m->el.over_since_ms = 0;
@@ -505,6 +565,7 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
         json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
         store_put(c->st, STORE_DECISION, d);
     }
+    tell(c, pol, d);
     snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
     m->el.under_n = 0;
     m->el.under_since_ms = 0;
@@ -577,10 +638,15 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
         json_decref(d);
         return;
     }
-    if (over && lasted(pol, el->over_n, el->over_since_ms)) {
+    if (!*m->parent && site_count(c->fed, m->site) < (unsigned)jv_int(pol, "active", 1)) {
+        snprintf(why, sizeof(why), "site %s has %u manager%s, the policy's active is %lld", m->site,
+                 site_count(c->fed, m->site), site_count(c->fed, m->site) == 1 ? "" : "s",
+                 jv_int(pol, "active", 1));
+        scale_out(c, m, pol, why, (unsigned)jv_int(pol, "active", 1));
+    } else if (over && lasted(pol, el->over_n, el->over_since_ms)) {
         snprintf(why, sizeof(why), "load %.3f of manager %s above overload %g for %u reports",
                  value, m->id, over_at, el->over_n);
-        scale_out(c, m, pol, why);
+        scale_out(c, m, pol, why, 0);
     } else if (under && lasted(pol, el->under_n, el->under_since_ms)) {
         snprintf(why, sizeof(why), "load %.3f of manager %s below underload %g for %u reports",
                  value, m->id, under_at, el->under_n);

@@ -178,6 +178,7 @@ void fed_load_measure(struct fed *f, json_t *load);
  * /v0/sites/{id}/managers), judged at every report of a manager (after
  * m->load was set); a join with a token it minted; the branch's answer to
  * its instructions; a manager's view. */
+void elastic_init(struct core *c);
 void elastic_site_get(struct rctx *r);
 void elastic_site_put(struct core *c, struct txn *t);
 int elastic_policy_check(const json_t *body, struct jv_error *e);

@@ -311,6 +311,8 @@ int fed_init(struct core *c)
     if (fed_load_init(f))
         return -1;
     if (f->cloud)
+        elastic_init(c);
+    if (f->cloud)
         c->remote = &fed_remote;
     if (!f->cloud && c->cfg->cloud_url)
         lc_observe(c, &fed_branch_observer);

@@ -12,7 +12,7 @@ import os
 import signal
 import unittest
 
-from vnfm import Daemon, pid_alive, slurp, wait_for
+from vnfm import Daemon, Webhook, pid_alive, slurp, wait_for
 from test_deploy import demo
 from test_fed import branch, join_token, manager_of
 
@@ -89,6 +89,8 @@ class ElasticTest(unittest.TestCase):
                ({"overload": 1, "max": -2}, "max"),
                ({"overload": 1, "for_reports": 2, "for_s": 5}, "for_s"),
                ({"overload": 1, "lifecycle": "sometimes"}, "lifecycle"),
+               ({"overload": 1, "callback": "ftp://orchestrator/x"}, "callback"),
+               ({"overload": 1, "standby": 1}, "standby"),
                ({"overload": 1, "weights": {"disk": 1}}, "weights.disk"),
                ({"overload": 1, "bogus": 1}, "bogus"),
                ({"underload": 0.1}, "overload")]
@@ -244,6 +246,24 @@ class ElasticTest(unittest.TestCase):
         wait_for(lambda: not pid_alive(child["pid"]), 20, 0.1, "the child gone")
         wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.1, "its cgroup gone")
         self.assertNotIn(new, cloud.get("/v0/sites/b1")[1]["managers"])
+
+        # fewer managers than the policy's active: one more, whatever the load; the
+        # orchestrator hears of the decision at its callback, from spawning to completed
+        hook = Webhook()
+        self.addCleanup(hook.close)
+        self.assertEqual(self.put_policy({"overload": 1000, "active": 2, "max": 2,
+                                          "cooldown_s": 0, "callback": hook.url})[0], 200)
+
+        def active_decision():
+            return next((d for d in decisions(cloud, state="completed")
+                         if "the policy's active is 2" in d["reason"]), None)
+        d = wait_for(active_decision, 120, 0.2, "a manager for active 2")
+        [third] = d["managers"]
+        wait_for(lambda: [x["state"] for x in hook.got if x["id"] == d["id"]] ==
+                 ["spawning", "completed"], 10, 0.1, "the callbacks")
+        self.assertEqual(self.put_policy({"overload": 1000, "underload": 0.5, "for_reports": 2,
+                                          "cooldown_s": 0, "weights": VNFS_ONLY})[0], 200)
+        wait_for(lambda: self.mgr_view(third)["state"] == "removed", 60, 0.2, "scaled in")
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
 
 
