@@ -66,6 +66,16 @@ static const struct jv_field child_fields[] = {
     INT("memory_mb", 64, 1e7),
     {.name = NULL},
 };
+static const struct jv_field relative_fields[] = {
+    {.name = "within_pct", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 100},
+    {.name = NULL},
+};
+static const struct jv_field rise_fields[] = {
+    {.name = "peers", .type = JV_INT, .flags = JV_REQUIRED, .min = 1, .max = COUNT_MAX},
+    {.name = "above", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},
+    {.name = "to", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},
+    {.name = NULL},
+};
 static const struct jv_field policy_fields[] = {
     INT("active", 0, COUNT_MAX),
     INT("standby", 0, COUNT_MAX),
@@ -80,6 +90,8 @@ static const struct jv_field policy_fields[] = {
     {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
     {.name = "manager", .type = JV_OBJECT, .fields = child_fields},
     {.name = "callback", .type = JV_STRING, .min = 8, .max = URL_MAX},
+    {.name = "relative", .type = JV_OBJECT, .fields = relative_fields},
+    {.name = "rise", .type = JV_OBJECT, .fields = rise_fields},
     {.name = NULL},
 };
 static const struct jv_field policy_schema = {.type = JV_OBJECT, .fields = policy_fields};
@@ -150,6 +162,11 @@ int elastic_policy_check(const json_t *body, struct jv_error *e)
     } else if (json_object_get(p, "callback") && strncmp(jv_str(p, "callback", ""), "http://", 7) &&
                strncmp(jv_str(p, "callback", ""), "https://", 8)) {
         jv_fail(e, "invalid-value", "callback", "callback must be an http:// or https:// URL");
+        r = -1;
+    } else if (json_object_get(p, "rise") &&
+               jv_num(json_object_get(p, "rise"), "to", 0) <= jv_num(p, "overload", 0)) {
+        jv_fail(e, "invalid-value", "rise.to", "rise.to (%g) must be above overload (%g)",
+                jv_num(json_object_get(p, "rise"), "to", 0), jv_num(p, "overload", 0));
         r = -1;
     } else if (jv_int(p, "standby", 0) > 0) {
         jv_fail(e, "invalid-value", "standby",
@@ -470,6 +487,18 @@ static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, jso
     return ins;
 }
 
+/* A decision taken, with its instructions: recorded and told; m waits for
+ * it, its streaks start again, and the site cools down. */
+static void taken(struct core *c, struct fed_mgr *m, const json_t *pol, json_t *d)
+{
+    store_put(c->st, STORE_DECISION, d);
+    tell(c, pol, d);
+    snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
+    m->el.over_n = m->el.under_n = 0;
+    m->el.over_since_ms = m->el.under_since_ms = 0;
+    cooled_from_now(c->fed, m->site);
+}
+
 /* want: the managers the site should have at least (the policy's
  * active), 0 when the load alone decides. */
 static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, const char *why,
@@ -519,12 +548,7 @@ static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, cons
     json_object_set_new(d, "instructions", ids);
     json_object_set_new(d, "count", json_integer(count));
     json_object_set_new(d, "managers", json_array());
-    store_put(c->st, STORE_DECISION, d);
-    tell(c, pol, d);
-    snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
-    m->el.over_n = 0;
-    m->el.over_since_ms = 0;
-    cooled_from_now(f, m->site);
+    taken(c, m, pol, d);
     json_decref(d);
 }
 
@@ -561,15 +585,9 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
     d = decide(c, m, pol, "manager_underload", "stopping", reason);
     ins = instruct(c, parent, "stop_manager",
                    json_pack("{s:s, s:s}", "manager", m->id, "decision", doc_str(d, "id")));
-    if (ins) {
+    if (ins)
         json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
-        store_put(c->st, STORE_DECISION, d);
-    }
-    tell(c, pol, d);
-    snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
-    m->el.under_n = 0;
-    m->el.under_since_ms = 0;
-    cooled_from_now(f, m->site);
+    taken(c, m, pol, d);
     json_decref(ins);
     json_decref(d);
 }
@@ -614,12 +632,56 @@ static void children_failed(struct core *c, struct fed_mgr *m, const json_t *chi
     }
 }
 
+/* The overload threshold m is judged against now, and whether it is
+ * overloaded: above the threshold, which rises to rise.to when rise.peers
+ * other managers of the site are above rise.above (seed para 105); and,
+ * with relative, within relative.within_pct of the highest load of the
+ * site's managers (seed para 104). */
+static bool overloaded(struct fed *f, const struct fed_mgr *m, const json_t *pol, double value,
+                       double *at, char *how, size_t len)
+{
+    const json_t *rise = json_object_get(pol, "rise"), *rel = json_object_get(pol, "relative");
+    double highest = value;
+    unsigned busy = 0;
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        const struct fed_mgr *x = e->value;
+        double v = jv_num(x->load, "value", 0);
+
+        if (x == m || strcmp(x->site, m->site) || strcmp(x->state, "active"))
+            continue;
+        highest = v > highest ? v : highest;
+        busy += rise && v > jv_num(rise, "above", 0);
+    }
+    *at = jv_num(pol, "overload", 0);
+    *how = '\0';
+    if (rise && busy >= (unsigned)jv_int(rise, "peers", 1)) {
+        *at = jv_num(rise, "to", *at);
+        snprintf(how, len, " (risen: %u peers above %g)", busy, jv_num(rise, "above", 0));
+    }
+    if (value <= *at)
+        return false;
+    if (rel && value < highest * (1 - jv_num(rel, "within_pct", 0) / 100)) {
+        snprintf(how + strlen(how), len - strlen(how),
+                 "; not within %g%% of the site's highest load %.3f", jv_num(rel, "within_pct", 0),
+                 highest);
+        return false;
+    }
+    if (rel)
+        snprintf(how + strlen(how), len - strlen(how), ", within %g%% of the site's highest %.3f",
+                 jv_num(rel, "within_pct", 0), highest);
+    return true;
+}
+
 static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double value)
 {
     struct el_mgr *el = &m->el;
-    double over_at = jv_num(pol, "overload", 0), under_at = jv_num(pol, "underload", 0);
-    bool over = value > over_at, under = under_at > 0 && value < under_at;
-    char why[256];
+    double over_at, under_at = jv_num(pol, "underload", 0);
+    char why[512], how[160];
+    bool over = overloaded(c->fed, m, pol, value, &over_at, how, sizeof(how)),
+         under = under_at > 0 && value < under_at;
 
     streak(over, &el->over_n, &el->over_since_ms);
     streak(under, &el->under_n, &el->under_since_ms);
@@ -644,8 +706,8 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
                  jv_int(pol, "active", 1));
         scale_out(c, m, pol, why, (unsigned)jv_int(pol, "active", 1));
     } else if (over && lasted(pol, el->over_n, el->over_since_ms)) {
-        snprintf(why, sizeof(why), "load %.3f of manager %s above overload %g for %u reports",
-                 value, m->id, over_at, el->over_n);
+        snprintf(why, sizeof(why), "load %.3f of manager %s above overload %g%s for %u reports",
+                 value, m->id, over_at, how, el->over_n);
         scale_out(c, m, pol, why, 0);
     } else if (under && lasted(pol, el->under_n, el->under_since_ms)) {
         snprintf(why, sizeof(why), "load %.3f of manager %s below underload %g for %u reports",

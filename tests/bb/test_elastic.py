@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import signal
+import time
 import unittest
 
 from vnfm import Daemon, Webhook, pid_alive, slurp, wait_for
@@ -265,6 +266,49 @@ class ElasticTest(unittest.TestCase):
                                           "cooldown_s": 0, "weights": VNFS_ONLY})[0], 200)
         wait_for(lambda: self.mgr_view(third)["state"] == "removed", 60, 0.2, "scaled in")
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+
+    def test_d_relative_to_peers(self):
+        """Among three managers, a threshold relative to the highest peer picks the busiest."""
+        cloud, b1 = self.cloud, self.b1
+        self.assertEqual(self.put_policy({"overload": 1000, "active": 3, "max": 3,
+                                          "cooldown_s": 0})[0], 200)
+        d = wait_for(lambda: next((x for x in decisions(cloud, state="completed")
+                                   if "the policy's active is 3" in x["reason"]), None),
+                     120, 0.2, "two managers for active 3")
+        self.assertEqual((d["count"], len(d["managers"])), (2, 2))
+        kids = wait_for(lambda: (lambda v: v if sum(
+            c["state"] == "healthy" for c in v.get("children", [])) == 2 else None)(
+                self.mgr_view(self.mgr)), 30, 0.1, "two children healthy")["children"]
+        busy = [c for c in kids if c["state"] == "healthy"][0]
+        # two deployments on one of them, through its own API
+        tok = slurp(os.path.join(b1.dir, "managers", busy["name"], "admin.token")).strip()
+        url = "http://127.0.0.1:%d" % busy["port"]
+        a = Daemon.__new__(Daemon)
+        a.url, a.token, a.tls = url, tok, None
+        a.onboard(demo("el-sim2"))
+        for name in ("r1", "r2"):
+            a.deploy(name, "el-sim2")
+        wait_for(lambda: (self.mgr_view(busy["manager"]).get("load") or {}).get("parts", {})
+                 .get("vnfs") == 2, 10, 0.1, "its load")
+        before = {x["id"] for x in decisions(cloud)}
+        self.assertEqual(self.put_policy({"overload": 0.5, "relative": {"within_pct": 10},
+                                          "active": 3, "max": 3, "for_reports": 2,
+                                          "cooldown_s": 0, "weights": VNFS_ONLY})[0], 200)
+        # b1 (1 deployment) is above 0.5 but not within 10% of 2: only the busy one decides
+        d = wait_for(lambda: decision_in(cloud, "refused", busy["manager"]), 20, 0.1, "refused")
+        self.assertIn("within 10% of the site's highest 2.000", d["reason"])
+        time.sleep(2)  # reports of b1 meanwhile: none made a decision
+        new = [x for x in decisions(cloud) if x["id"] not in before]
+        self.assertEqual([x["manager"] for x in new], [busy["manager"]], new)
+        # rise.to must be above overload
+        status, doc, _ = self.put_policy({"overload": 1, "rise": {"peers": 1, "above": 1,
+                                                                  "to": 1}})
+        self.assertEqual((status, doc.get("field")), (400, "rise.to"), doc)
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        for name in ("r1", "r2"):
+            op = a.ok("DELETE", "/v0/deployments/" + name, expect=(202,))
+            a.wait_op(op["id"])
+        wait_for(lambda: cloud.get("/v0/deployments/r1")[0] == 404, 10, 0.1, "r1 gone")
 
 
 if __name__ == "__main__":
