@@ -86,6 +86,7 @@ static const struct jv_field policy_fields[] = {
     INT("for_reports", 1, 10000),
     INT("for_s", 1, 86400),
     INT("cooldown_s", 0, 86400),
+    INT("hold_s", 0, 86400),
     {.name = "lifecycle", .type = JV_STRING, .choices = lifecycles},
     {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
     {.name = "manager", .type = JV_OBJECT, .fields = child_fields},
@@ -419,16 +420,30 @@ static void cooled_from_now(struct fed *f, const char *site)
 static bool held(struct core *c, struct fed_mgr *m, const json_t *pol, const char *stage)
 {
     const char *op = json_string_value(json_array_get(json_object_get(m->load, "running"), 0));
-    char reason[256];
+    const json_t *ended = json_object_get(m->load, "ended");
+    long long window = jv_int(pol, "hold_s", 0);
+    int64_t at = 0;
+    char reason[320];
     json_t *d;
 
-    if (!lifecycle_is(pol, "hold") || !op)
+    if (!lifecycle_is(pol, "hold"))
         return false;
-    if (strcmp(m->el.held_by, op)) {
+    if (op) {
         snprintf(reason, sizeof(reason),
                  "held: manager %s runs lifecycle operation %s (policy lifecycle hold); "
                  "judged again when it ends",
                  m->id, op);
+    } else if (window > 0 && !time_parse(jv_str(ended, "at", ""), &at) &&
+               wall_ms() - at < window * 1000) {
+        op = jv_str(ended, "id", "?");
+        snprintf(reason, sizeof(reason),
+                 "held: manager %s ran lifecycle operation %s, ended at %s, less than hold_s "
+                 "(%lld s) ago (policy lifecycle hold); judged again after it",
+                 m->id, op, jv_str(ended, "at", "?"), window);
+    } else {
+        return false;
+    }
+    if (strcmp(m->el.held_by, op)) { /* once per operation */
         d = decide(c, m, pol, stage, "held", reason);
         doc_set_str(d, "held_by", op);
         store_put(c->st, STORE_DECISION, d);

@@ -16,6 +16,7 @@
 #include "fed/fed_internal.h"
 #include "monitor/monitor.h"
 #include "vim/proc/cgroup.h"
+#include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -199,6 +200,25 @@ static json_t *running_ids(struct core *c)
     return ids;
 }
 
+/* The operation that ended last ({"id", "at"}), or NULL: what a policy's
+ * hold window after an operation judges by. */
+static json_t *last_ended(struct core *c)
+{
+    struct store_list_opts o = {.limit = RUNNING_IDS_MAX, .newest_first = true};
+    json_t *list = NULL, *op, *out = NULL;
+    size_t i;
+
+    if (store_list(c->st, STORE_OP, &o, &list) == 0)
+        json_array_foreach(list, i, op)
+        {
+            if (!out && doc_str(op, "finished"))
+                out = json_pack("{s:O, s:O}", "id", json_object_get(op, "id"), "at",
+                                json_object_get(op, "finished"));
+        }
+    json_decref(list);
+    return out;
+}
+
 void fed_load_measure(struct fed *f, json_t *load)
 {
     struct core *c = f->c;
@@ -233,4 +253,5 @@ void fed_load_measure(struct fed *f, json_t *load)
     json_object_set_new(load, "parts", parts);
     json_object_set_new(load, "source", json_string(source));
     json_object_set_new(load, "running", running_ids(c));
+    json_object_set_new(load, "ended", last_ended(c));
 }

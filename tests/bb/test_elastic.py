@@ -6,6 +6,7 @@ own, which joins the estate; a lifecycle operation running on it holds the
 decision; at the policy's max the decision is refused with the reason;
 underloaded, the new manager is stopped and removed. Real daemons: one
 cloud, one branch (simulated VIs)."""
+import datetime
 import glob
 import json
 import os
@@ -22,6 +23,11 @@ DEFAULT_WEIGHTS = {"vnfs": 0.01, "vis": 0.005, "probes_per_s": 0.002, "ops_runni
                    "ops_queued": 0.05, "cpu": 1.0, "memory_mb": 0.0005}
 # only the deployments count: one deployment weighs 1
 VNFS_ONLY = {p: (1 if p == "vnfs" else 0) for p in PARTS}
+
+
+def when(text):
+    """Seconds since the epoch of a time the API shows."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def decisions(cloud, **kw):
@@ -160,21 +166,24 @@ class ElasticTest(unittest.TestCase):
                    expect=(202,))
         wait_for(lambda: b1.get("/v0/operations/" + op["id"])[1]["state"] == "processing", 10,
                  0.05, "scale processing")
-        self.assertEqual(self.put_policy(dict(base, manager={"vcpu": 1, "memory_mb": 512}))[0],
-                         200)
+        self.assertEqual(self.put_policy(dict(base, manager={"vcpu": 1, "memory_mb": 512},
+                                              hold_s=3))[0], 200)
         held = wait_for(lambda: decision_in(cloud, "held", self.mgr), 20, 0.1, "held")
         self.assertEqual(held["held_by"], op["id"])
         self.assertIn(op["id"], held["reason"])
         self.assertIn("lifecycle hold", held["reason"])
         self.assertEqual(held["inputs"]["running"], [op["id"]])
         self.assertGreater(held["inputs"]["value"], held["thresholds"]["overload"])
-        self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+        done = b1.wait_op(op["id"])
+        self.assertEqual(done["state"], "completed")
         b1.ok("PUT", "/v0/sites/b1", {"options": {"latency_ms": 0}})
 
         # taken once the operation ended: a new vnfmd at the branch, in its own cgroup
         d = wait_for(lambda: decision_in(cloud, "completed", self.mgr), 120, 0.2, "scale out")
         self.assertEqual(d["action"], "scale_out")
         self.assertIn("above overload 0.5", d["reason"])
+        # taken after the policy's window (hold_s 3) after the operation ended
+        self.assertGreaterEqual(when(d["created"]) - when(done["finished"]), 3)
         [new] = d["managers"]
         m = self.mgr_view(new)
         self.assertEqual((m["parent"], m["site"], m["state"]), (self.mgr, "b1", "active"))
