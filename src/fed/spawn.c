@@ -77,6 +77,7 @@ static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t 
     double free_vcpu = jv_num(cap, "vcpu", 0);
     long free_mb = (long)jv_int(cap, "memory_mb", 0);
     struct hmap_entry *e;
+    unsigned running = 0;
     size_t i;
 
     store_site_usage(c->st, c->cfg->site, &u);
@@ -89,6 +90,7 @@ static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t 
             continue; /* ended */
         free_vcpu -= ch->vcpu;
         free_mb -= ch->memory_mb;
+        running++;
     }
     json_decref(site);
     if (free_vcpu + 1e-9 >= vcpu && free_mb >= memory_mb)
@@ -99,8 +101,7 @@ static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t 
              "alternatives: give the site more capacity, make the policy's managers smaller "
              "(manager.vcpu, manager.memory_mb), or move deployments to the cloud",
              c->cfg->site, vcpu, memory_mb, free_vcpu > 0 ? free_vcpu : 0,
-             free_mb > 0 ? free_mb : 0, (unsigned)c->fed->children.size,
-             c->fed->children.size == 1 ? "" : "s");
+             free_mb > 0 ? free_mb : 0, running, running == 1 ? "" : "s");
     return false;
 }
 
@@ -630,7 +631,7 @@ static struct child *child_of(struct fed *f, const char *manager)
 void fed_unspawn_apply(struct core *c, struct txn *t)
 {
     const char *id = jv_str(t->body, "manager", "");
-    struct child *ch = child_of(c->fed, id);
+    struct child *ch = *id ? child_of(c->fed, id) : NULL;
 
     if (!ch) {
         result_not_found(&t->res, "manager started here", id);
