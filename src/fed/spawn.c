@@ -462,7 +462,7 @@ static void ended(struct core *c, struct child *ch, int status)
         snprintf(why, sizeof(why), "%s", ch->error);
         set_state(c, ch, "failed", "warn", "%s", why);
     } else if (strcmp(ch->state, "starting") == 0) {
-        set_state(c, ch, "failed", "warn", "it %s before it was healthy", how);
+        set_state(c, ch, "failed", "warn", "%s before it was healthy", how);
     } else if (strcmp(ch->state, "stopping") == 0)
         set_state(c, ch, "stopped", "info", "%s", how);
     else if (strcmp(ch->state, "healthy") == 0)

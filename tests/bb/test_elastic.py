@@ -10,6 +10,7 @@ import datetime
 import glob
 import json
 import os
+import re
 import signal
 import time
 import unittest
@@ -318,6 +319,27 @@ class ElasticTest(unittest.TestCase):
             op = a.ok("DELETE", "/v0/deployments/" + name, expect=(202,))
             a.wait_op(op["id"])
         wait_for(lambda: cloud.get("/v0/deployments/r1")[0] == 404, 10, 0.1, "r1 gone")
+
+    @unittest.skipUnless("san" in os.environ.get("BUILD", ""), "a sanitizer build's memory")
+    def test_e_never_healthy(self):
+        """A new manager that dies before it is healthy (a 64 MB memory limit, far below what
+        a sanitizer build of vnfmd takes to start: the kernel kills it): the decision fails
+        with the reason, its cgroup goes, b1 serves on."""
+        cloud, b1 = self.cloud, self.b1
+        b1.onboard(demo("el-sim3"))
+        b1.deploy("f1", "el-sim3")
+        self.assertEqual(self.put_policy({"overload": 0.5, "max": 4, "for_reports": 2,
+                                          "cooldown_s": 0, "weights": VNFS_ONLY,
+                                          "manager": {"vcpu": 1, "memory_mb": 64}})[0], 200)
+        d = wait_for(lambda: next((x for x in decisions(cloud, state="failed")
+                                   if "before it was healthy" in x.get("error", "")), None),
+                     120, 0.2, "the failed start")
+        self.assertIn("killed by signal 9 before it was healthy", d["error"])
+        name = re.search(r"manager (m[0-9a-f]{6}) at the branch failed", d["error"]).group(1)
+        self.assertNotIn(name, child_cgroups(b1.tag))
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        op = b1.ok("DELETE", "/v0/deployments/f1", expect=(202,))
+        self.assertEqual(b1.wait_op(op["id"])["state"], "completed")  # b1 serves on
 
 
 if __name__ == "__main__":
