@@ -338,8 +338,8 @@ function sitesTable() {
 
 function managersTable() {
   const load = (m) => (m.load && typeof m.load.value === 'number'
-    ? `${Math.round(m.load.value * 100)}% (${Object.entries(m.load)
-      .filter(([k, v]) => k !== 'value' && typeof v === 'number')
+    ? `${Math.round(m.load.value * 100)}% (${Object.entries(m.load.parts || {})
+      .filter(([, v]) => typeof v === 'number')
       .map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(', ')})`
     : 'no report');
   return table([
