@@ -320,6 +320,34 @@ test('the event stream reconnects after a restart of the manager and misses noth
   assert.ok(seqs.length > 10);
 });
 
+test('keyboard only: sign in, move between views, open and close a dialog', async () => {
+  const ctx = await b.newContext({viewport: {width: 1280, height: 800}});
+  const k = await ctx.newPage();
+  await k.goto(`${d.url}/ui/`);
+  await k.keyboard.type(d.token); // the token field has the focus
+  await k.keyboard.press('Enter');
+  await k.locator('#conn', {hasText: 'live'}).waitFor();
+  // Tab until a control is reached, then Enter
+  const reach = async (text) => {
+    for (let i = 0; i < 40; i++) {
+      await k.keyboard.press('Tab');
+      if ((await k.evaluate(() => document.activeElement?.textContent?.trim())) === text) return;
+    }
+    assert.fail(`${text} cannot be reached with Tab`);
+  };
+  await k.keyboard.press('Tab'); // the first stop: past the header and the menu
+  assert.equal(await k.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  await reach('Deployments');
+  await k.keyboard.press('Enter');
+  await k.waitForURL(/#\/deployments$/);
+  await reach('Deploy…');
+  await k.keyboard.press('Enter');
+  await k.locator('dialog[open]').waitFor();
+  await k.keyboard.press('Escape');
+  await k.locator('dialog').waitFor({state: 'detached'});
+  await ctx.close();
+});
+
 test('screenshots at desktop and phone widths', async () => {
   await page.click('nav a[href="#/"]');
   await page.locator('tr[data-site="local"]').waitFor();
