@@ -105,6 +105,7 @@ int cmd_manager_list(struct ctl *c, const struct args *a)
                                          {"SITE", "site"},
                                          {"ROLE", "role"},
                                          {"STATE", "state"},
+                                         {"PARENT", "parent"},
                                          {"SINCE", "since"},
                                          {"REACHABLE", NULL, col_reach},
                                          {"LAST REPORT", "last_report"},
@@ -119,8 +120,9 @@ int cmd_manager_list(struct ctl *c, const struct args *a)
 int cmd_manager_show(struct ctl *c, const struct args *a)
 {
     static const char *const keys[] = {
-        "id",      "site",        "role", "state", "since", "reachable", "last_report", "stale",
-        "reports", "deployments", "load", "host",  "tag",   "version",   "joined",      NULL};
+        "id",          "site",    "role",    "state",       "since",    "reachable",
+        "last_report", "stale",   "reports", "deployments", "load",     "host",
+        "tag",         "version", "joined",  "parent",      "children", NULL};
     char *p = ctl_path("/v0/managers/%s", a->pos[0]);
     int rc = show_one(c, p, keys);
 

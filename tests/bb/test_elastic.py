@@ -188,8 +188,8 @@ class ElasticTest(unittest.TestCase):
         [new] = d["managers"]
         m = self.mgr_view(new)
         self.assertEqual((m["parent"], m["site"], m["state"]), (self.mgr, "b1", "active"))
-        rows = cloud.ctl("managers").stdout
-        self.assertIn(new, rows)
+        [row] = [r for r in cloud.ctl("managers").stdout.splitlines() if r.startswith(new)]
+        self.assertIn(self.mgr, row)  # its parent
         parent = wait_for(lambda: (lambda v: v if any(
             c["state"] == "healthy" for c in v.get("children", [])) else None)(
                 self.mgr_view(self.mgr)), 10, what="the child healthy in b1's report")
