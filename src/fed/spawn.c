@@ -46,6 +46,7 @@
 #define STOP_MAX_MS   15000
 #define ARGS_MAX      256
 #define META_CHILDREN "fed_children"
+#define ENDED_KEPT    16 /* managers that ended, kept for the reports */
 
 extern char **environ;
 
@@ -348,6 +349,27 @@ static void children_save(struct core *c)
     json_decref(all);
 }
 
+/* Forgets the managers that ended beyond ENDED_KEPT (the map is not a log). */
+static void prune(struct fed *f)
+{
+    struct hmap_entry *e, *next;
+    size_t i, ended = 0;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
+        ended += ((struct child *)e->value)->pid <= 0;
+    for (e = hmap_first(&f->children, &i); e && ended > ENDED_KEPT; e = next) {
+        struct child *ch = e->value;
+
+        next = hmap_next(&f->children, e, &i);
+        if (ch->pid > 0)
+            continue;
+        hmap_del(&f->children, ch->name);
+        free(ch->dir);
+        free(ch);
+        ended--;
+    }
+}
+
 void fed_spawn_apply(struct core *c, struct txn *t)
 {
     struct fed *f = c->fed;
@@ -384,6 +406,7 @@ void fed_spawn_apply(struct core *c, struct txn *t)
         free(ch);
         return;
     }
+    prune(f);
     hmap_put(&f->children, ch->name, ch);
     children_save(c); /* with the instruction: applied once */
     core_event(c, "info", "fed", "manager-starting",
