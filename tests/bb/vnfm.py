@@ -345,7 +345,12 @@ class Daemon:
             with open(os.path.join(self.dir, "admin.token")) as f:
                 self.token = f.read().strip()
         if self.store and primary:
-            wait_for(lambda: self.ha_state() == "primary", 20, what="vnfmd primary at " + self.url)
+            # taking over opens the sites: on a loaded machine that took 5 s and more
+            # (a bridge and its warm VIs); say where it is after 20 s, wait 40 s more
+            if not wait_for_or_none(lambda: self.ha_state() == "primary", 20):
+                self.print_stacks("not the primary 20 s after it answered")
+                wait_for(lambda: self.ha_state() == "primary", 40,
+                         what="vnfmd primary at " + self.url)
         self.tag = self.get("/v0/version")[1]["instance"]
         return self
 
