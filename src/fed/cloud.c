@@ -423,6 +423,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
 {
     const char *id = doc_str(d, "id");
     uint64_t *old = id ? hmap_get(&m->deps, id) : NULL, h = id ? doc_hash(d) : 0;
+    bool known = old != NULL;
     json_t *was, *doc;
 
     if (!id || !id_valid(id) || (old && *old == h))
@@ -431,7 +432,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
         old = xcalloc(1, sizeof(*old));
     was = core_load(c, STORE_DEPLOYMENT, id);
     if (was && !ours(was, m)) {
-        if (!old) /* once per run of the cloud */
+        if (!known) /* once per run of the cloud */
             log_warn("fed: deployment %s of manager %s (site %s) is not mirrored: the cloud "
                      "has a deployment of that name already",
                      id, m->id, m->site);

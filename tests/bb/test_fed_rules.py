@@ -206,6 +206,28 @@ class FedRulesTest(unittest.TestCase):
         finally:
             cloud.undeploy_all()
 
+    def test_a_name_the_cloud_has(self):
+        """A branch deployment named like one of the cloud's own is not mirrored over it,
+        and the cloud says so once (not at every report)."""
+        cloud, b2 = self.cloud, self.b2
+        cloud.onboard(vnfd("fr-dup"))
+        cloud.deploy("dup1", "fr-dup")
+        try:
+            b2.onboard(vnfd("fr-dup"))
+            b2.deploy("dup1", "fr-dup")
+            m = manager_of(cloud, "r2")
+            for _ in range(2):  # two more reports (r2's own come every 20 s)
+                doc = cloud.ok("POST", "/v0/managers/%s/report" % m["id"], expect=(202,))
+                wait_for(lambda: manager_of(cloud, "r2")["reports"] > doc["reports"], 10, 0.05,
+                         "a report of r2")
+            dep = cloud.deployment("dup1")
+            self.assertEqual(dep["site"], "cloud")
+            self.assertNotIn("manager", dep)
+            self.assertEqual(cloud.log().count("deployment dup1 of manager %s (site r2) is not "
+                                               "mirrored" % m["id"]), 1)
+        finally:
+            cloud.undeploy_all()
+
     def test_pull_report(self):
         cloud = self.cloud
         # its first report, and the one its channel asked for at once (not 20 s later)
