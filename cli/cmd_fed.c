@@ -153,6 +153,10 @@ int cmd_rules_owner(struct ctl *c, const struct args *a)
     body = json_pack("{s:s}", "owner", a->pos[1]);
     p = ctl_path("/v0/deployments/%s/rules-owner", a->pos[0]);
     rc = show_change(c, "PUT", p, body, keys, NULL);
+    free(p);
+    return rc;
+}
+
 /* ---- the manager policy of a branch site (elastic managers) ---- */
 
 /* KEY=VALUE into the policy: KEY may be dotted (weights.cpu,
