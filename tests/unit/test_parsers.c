@@ -257,40 +257,42 @@ static void json_hashes(void **state)
     }
     json_decref(a);
     json_decref(b);
-    /* --manager-load-weights and the weighed value (fed/load.c) */
-    static void load_weights(void **state)
-    {
-        struct fed_weights w;
-        char err[256];
-        json_t *parts =
-            json_pack("{s:i, s:i, s:f, s:i, s:i, s:f, s:f}", "vnfs", 10, "vis", 20, "probes_per_s",
-                      100.0, "ops_running", 2, "ops_queued", 4, "cpu", 0.5, "memory_mb", 1000.0);
+}
 
-        (void)state;
-        fed_weights_default(&w);
-        /* 0.1 + 0.1 + 0.2 + 0.2 + 0.2 + 0.5 + 0.5 */
-        assert_true(fabs(fed_load_value(parts, &w, false) - 1.8) < 1e-9);
-        assert_true(fabs(fed_load_value(parts, &w, true) - 1.4) < 1e-9); /* without ops_* */
-        assert_int_equal(fed_weights_parse("cpu=2,vnfs=0", &w, err, sizeof(err)), 0);
-        assert_true(fabs(fed_load_value(parts, &w, false) - 2.2) < 1e-9);
-        assert_int_equal(fed_weights_parse("disk=1", &w, err, sizeof(err)), -EINVAL);
-        assert_non_null(strstr(err, "'disk=1'"));
-        assert_int_equal(fed_weights_parse("cpu=-1", &w, err, sizeof(err)), -EINVAL);
-        assert_non_null(strstr(err, "cpu"));
-        assert_int_equal(fed_weights_parse("cpu=x", &w, err, sizeof(err)), -EINVAL);
-        assert_int_equal(fed_weights_parse("cpu", &w, err, sizeof(err)), -EINVAL);
-        assert_true(fabs(w.w[5] - 2) < 1e-9); /* untouched on failure */
-        json_decref(parts);
-    }
+/* --manager-load-weights and the weighed value (fed/load.c) */
+static void load_weights(void **state)
+{
+    struct fed_weights w;
+    char err[256];
+    json_t *parts =
+        json_pack("{s:i, s:i, s:f, s:i, s:i, s:f, s:f}", "vnfs", 10, "vis", 20, "probes_per_s",
+                  100.0, "ops_running", 2, "ops_queued", 4, "cpu", 0.5, "memory_mb", 1000.0);
 
-    int main(void)
-    {
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(jsonv_checks),       cmocka_unit_test(template_render_and_check),
-            cmocka_unit_test(vnfd_validation),    cmocka_unit_test(times),
-            cmocka_unit_test(networks_and_names), cmocka_unit_test(json_hashes),
-            cmocka_unit_test(load_weights),
-        };
+    (void)state;
+    fed_weights_default(&w);
+    /* 0.1 + 0.1 + 0.2 + 0.2 + 0.2 + 0.5 + 0.5 */
+    assert_true(fabs(fed_load_value(parts, &w, false) - 1.8) < 1e-9);
+    assert_true(fabs(fed_load_value(parts, &w, true) - 1.4) < 1e-9); /* without ops_* */
+    assert_int_equal(fed_weights_parse("cpu=2,vnfs=0", &w, err, sizeof(err)), 0);
+    assert_true(fabs(fed_load_value(parts, &w, false) - 2.2) < 1e-9);
+    assert_int_equal(fed_weights_parse("disk=1", &w, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "'disk=1'"));
+    assert_int_equal(fed_weights_parse("cpu=-1", &w, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "cpu"));
+    assert_int_equal(fed_weights_parse("cpu=x", &w, err, sizeof(err)), -EINVAL);
+    assert_int_equal(fed_weights_parse("cpu", &w, err, sizeof(err)), -EINVAL);
+    assert_true(fabs(w.w[5] - 2) < 1e-9); /* untouched on failure */
+    json_decref(parts);
+}
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
-    }
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(jsonv_checks),       cmocka_unit_test(template_render_and_check),
+        cmocka_unit_test(vnfd_validation),    cmocka_unit_test(times),
+        cmocka_unit_test(networks_and_names), cmocka_unit_test(json_hashes),
+        cmocka_unit_test(load_weights),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
