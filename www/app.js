@@ -337,10 +337,14 @@ function sitesTable() {
 }
 
 function managersTable() {
+  // the weighed value and its parts, each in its own unit (docs/FEDERATION.md
+  // "Elastic managers": vnfs, vis, probes_per_s, ops_running, ops_queued, cpu
+  // in cores, memory_mb)
+  const num = (v) => String(Math.round(v * 100) / 100);
   const load = (m) => (m.load && typeof m.load.value === 'number'
-    ? `${Math.round(m.load.value * 100)}% (${Object.entries(m.load.parts || {})
+    ? `${num(m.load.value)} (${Object.entries(m.load.parts || {})
       .filter(([, v]) => typeof v === 'number')
-      .map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(', ')})`
+      .map(([k, v]) => `${k} ${num(v)}`).join(', ')})`
     : 'no report');
   return table([
     ['Manager', (m) => m.id],

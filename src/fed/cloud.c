@@ -659,6 +659,11 @@ static void mark_unreachable(struct core *c, struct fed_mgr *m, uint64_t silent_
     site_save(c, NULL, m, NULL);
 }
 
+void fed_site_refresh(struct core *c, struct fed_mgr *m)
+{
+    site_save(c, NULL, m, NULL);
+}
+
 static void on_timer(uv_timer_t *h)
 {
     struct fed *f = h->data;

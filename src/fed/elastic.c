@@ -827,9 +827,10 @@ void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const 
     } else if (strcmp(type, "stop_manager") == 0) {
         struct fed_mgr *x = hmap_get(&c->fed->mgrs, jv_str(body, "manager", ""));
 
-        if (ok && x)
+        if (ok && x) {
             removed(c, x);
-        else if (x)
+            fed_site_refresh(c, m); /* the site's managers without it */
+        } else if (x)
             x->el.pending[0] = '\0';
         snprintf(note, sizeof(note), "manager %s %s by %s%s%s", jv_str(body, "manager", "?"),
                  ok ? "stopped" : "not stopped", m->id, ok ? "" : ": ",

@@ -124,6 +124,9 @@ void fed_unmirror(struct core *c, json_t *dep);
 void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops);
 /* cloud.c, for instr.c: stores m's seq; sends ins once its transaction committed. */
 int fed_mgr_save_seq(struct core *c, struct fed_mgr *m);
+/* The record of m's site again (its managers), after one of them changed
+ * state outside a report of m's (cloud.c). */
+void fed_site_refresh(struct core *c, struct fed_mgr *m);
 void fed_after_instruct(struct core *c, struct fed_mgr *m, const json_t *ins);
 
 /* cloud_rules.c (cloud): the cloud's rules over a manager's deployments,

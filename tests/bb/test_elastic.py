@@ -17,7 +17,7 @@ import unittest
 
 from vnfm import Daemon, Webhook, pid_alive, slurp, wait_for
 from test_deploy import demo
-from test_fed import branch, join_token, manager_of
+from test_fed import Pki, branch, join_token, manager_of
 
 PARTS = ("vnfs", "vis", "probes_per_s", "ops_running", "ops_queued", "cpu", "memory_mb")
 DEFAULT_WEIGHTS = {"vnfs": 0.01, "vis": 0.005, "probes_per_s": 0.002, "ops_running": 0.1,
@@ -55,7 +55,8 @@ def child_cgroups(tag):
 class ElasticTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud").start()
+        cls.pki = Pki()  # the WAN is TLS, as in test_fed.py
+        cls.cloud = cls.pki.cloud().start()
         cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1"), "--site-driver",
                         "sim").start()
         cls.mgr = wait_for(lambda: manager_of(cls.cloud, "b1"), 10, what="b1 joined")["id"]
@@ -65,6 +66,7 @@ class ElasticTest(unittest.TestCase):
         tag = cls.b1.tag
         for d in (cls.b1, cls.cloud):
             d.cleanup()
+        cls.pki.close()
         # the branch stopping stopped the managers it started, and removed their cgroups
         assert child_cgroups(tag) == [], child_cgroups(tag)
 

@@ -35,8 +35,8 @@ test('a cloud VNFM shows its branch managers, reachable with their load, then no
   await cell('Site', 'b1');
   await cell('State', 'active');
   await cell('Reachable', 'yes');
-  // the load is the largest of its parts (docs/FEDERATION.md), each shown
-  await cell('Load', /^\d+% \(cpu \d+%, vcpu \d+%, memory \d+%\)$/);
+  // the weighed load and each of its parts (docs/FEDERATION.md "Elastic managers")
+  await cell('Load', /^[\d.]+ \(vnfs \d+, vis \d+, probes_per_s [\d.]+, ops_running \d+, ops_queued \d+, cpu [\d.]+, memory_mb [\d.]+\)$/);
   // the branch's site, as its manager reports it
   await page.locator('tr[data-site="b1"] td[data-label="Driver"]', {hasText: 'branch'}).waitFor();
   await screenshot(page, 'estate');
