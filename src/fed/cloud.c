@@ -603,8 +603,6 @@ void fed_report_apply(struct core *c, struct txn *t)
     m->reports++;
     m->last_report_ms = wall_ms();
     m->last_report_mono = mono_ms();
-    json_decref(m->load);
-    m->load = json_incref(json_object_get(t->body, "load"));
     site_same = m->site_state && json_equal(m->site_state, json_object_get(t->body, "site_state"));
     json_decref(m->site_state);
     m->site_state = json_incref(json_object_get(t->body, "site_state"));

@@ -734,17 +734,19 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
 void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
 {
     struct fed *f = c->fed;
-    json_t *site = core_load(c, STORE_SITE, m->site), *load;
-    const json_t *pol = json_object_get(site, "manager_policy");
+    const json_t *raw = json_object_get(report, "load");
+    json_t *site, *load;
+    const json_t *pol;
     struct fed_weights w;
     double value;
 
-    if (!m->load) {
-        json_decref(site);
+    if (!json_is_object(raw))
         return;
-    }
+    site = core_load(c, STORE_SITE, m->site);
+    pol = json_object_get(site, "manager_policy");
     fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
-    load = json_deep_copy(m->load);
+    /* readers of m->load see a load once it is weighed, never the raw one */
+    load = json_deep_copy(raw);
     value =
         fed_load_value(json_object_get(load, "parts"), &w, pol && lifecycle_is(pol, "subtract"));
     json_object_set_new(load, "value", json_real(value));
