@@ -443,12 +443,11 @@ static int open_store(struct daemon *d)
     struct core *c = &d->core;
     char *where = d->cfg.store ? xstrdup(d->cfg.store) : xasprintf("%s/vnfm.db", d->cfg.data_dir);
     struct router_waiting *waiting = NULL;
-    char err[512];
-    int r;
-
+    struct timespec second = {1, 0};
     sigset_t stops;
     siginfo_t si;
-    struct timespec second = {1, 0};
+    char err[512];
+    int r;
 
     /* SIGTERM or SIGINT while it waits: a clean stop (the loop's handlers
      * do not run yet) */

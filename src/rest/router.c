@@ -1153,9 +1153,10 @@ static const struct httpd_ops router_ops = {
     .batch_end = batch_end,
 };
 
-int router_start(struct router *rt, char *err, size_t errlen)
+/* Listens on --listen (with its TLS and limits) and serves with ops. */
+static struct httpd *listen_on(const struct config *cfg, const struct httpd_ops *ops, void *arg,
+                               char *err, size_t errlen)
 {
-    const struct config *cfg = rt->c->cfg;
     struct sockaddr_storage ss;
     struct httpd_config hc = {
         .threads = cfg->http_threads,
@@ -1166,11 +1167,24 @@ int router_start(struct router *rt, char *err, size_t errlen)
         .body_max = BODY_MAX,
         .tls_cert = cfg->tls_cert,
         .tls_key = cfg->tls_key,
-        .ops = &router_ops,
-        .arg = rt,
+        .ops = ops,
+        .arg = arg,
     };
+    struct httpd *h;
     char why[256];
 
+    if (resolve(cfg, &ss, &hc.addr_len, err, errlen))
+        return NULL;
+    hc.addr = (struct sockaddr *)&ss;
+    h = httpd_start(&hc, why, sizeof(why));
+    if (!h)
+        snprintf(err, errlen, "cannot listen on %s:%u (%s)", cfg->listen_host, cfg->listen_port,
+                 why);
+    return h;
+}
+
+int router_start(struct router *rt, char *err, size_t errlen)
+{
     /* the root mount first: the others claim their part of its tree */
     for (unsigned i = 0; i < rt->n_mounts; i++)
         if (!*rt->mounts[i]->prefix)
@@ -1178,16 +1192,8 @@ int router_start(struct router *rt, char *err, size_t errlen)
     for (unsigned i = 0; i < rt->n_mounts; i++)
         if (*rt->mounts[i]->prefix)
             add_mount(rt, rt->mounts[i]);
-    if (resolve(cfg, &ss, &hc.addr_len, err, errlen))
-        return -1;
-    hc.addr = (struct sockaddr *)&ss;
-    rt->h = httpd_start(&hc, why, sizeof(why));
-    if (!rt->h) {
-        snprintf(err, errlen, "cannot listen on %s:%u (%s)", cfg->listen_host, cfg->listen_port,
-                 why);
-        return -1;
-    }
-    return 0;
+    rt->h = listen_on(rt->c->cfg, &router_ops, rt, err, errlen);
+    return rt->h ? 0 : -1;
 }
 
 /* ---- while waiting for the store ---- */
@@ -1233,30 +1239,13 @@ static const struct httpd_ops waiting_ops = {.request = waiting_request, .refuse
 struct router_waiting *router_waiting_start(const struct config *cfg, const char *why)
 {
     struct router_waiting *w = xcalloc(1, sizeof(*w));
-    struct sockaddr_storage ss;
-    struct httpd_config hc = {
-        .threads = 1,
-        .max_conns = 64,
-        .max_conns_per_client = 16,
-        .request_timeout_ms = 5000,
-        .idle_timeout_ms = 5000,
-        .body_max = BODY_MAX,
-        .tls_cert = cfg->tls_cert,
-        .tls_key = cfg->tls_key,
-        .ops = &waiting_ops,
-        .arg = w,
-    };
-    char err[256];
+    char err[512];
 
     w->cfg = cfg;
     snprintf(w->why, sizeof(w->why), "%s", why);
-    if (resolve(cfg, &ss, &hc.addr_len, err, sizeof(err)) == 0) {
-        hc.addr = (struct sockaddr *)&ss;
-        w->h = httpd_start(&hc, err, sizeof(err));
-    }
+    w->h = listen_on(cfg, &waiting_ops, w, err, sizeof(err));
     if (!w->h) {
-        log_warn("cannot answer on %s:%u while waiting for the store: %s", cfg->listen_host,
-                 cfg->listen_port, err);
+        log_warn("cannot answer while waiting for the store: %s", err);
         free(w);
         return NULL;
     }
