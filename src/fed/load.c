@@ -15,7 +15,7 @@
  * site's manager policy's on the cloud, which weighs every report again. */
 #include "fed/fed_internal.h"
 #include "monitor/monitor.h"
-#include "vim/proc/cgroup.h"
+#include "util/cgroup.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/log.h"

@@ -21,7 +21,7 @@
  * still running and starts again those that died (their data dir holds
  * their credential: no token is needed). */
 #include "fed/fed_internal.h"
-#include "vim/proc/cgroup.h"
+#include "util/cgroup.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
 #include "util/ids.h"

@@ -8,7 +8,7 @@
  */
 #include "util/fsutil.h"
 #include "util/mem.h"
-#include "vim/proc/cgroup.h"
+#include "util/cgroup.h"
 #include "vim/proc/netlink.h"
 #include "vim/proc/netns.h"
 #include "vim/proc/proc_internal.h"

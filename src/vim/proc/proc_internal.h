@@ -3,7 +3,7 @@
 #define VNFM_PROC_INTERNAL_H
 
 #include "util/sandbox.h"
-#include "vim/proc/cgroup.h"
+#include "util/cgroup.h"
 #include "vim/vim.h"
 
 #include <pthread.h>

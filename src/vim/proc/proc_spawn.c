@@ -12,7 +12,7 @@
 #include "util/sandbox.h"
 #include "util/sbuf.h"
 #include "util/spawn.h"
-#include "vim/proc/cgroup.h"
+#include "util/cgroup.h"
 #include "vim/proc/netns.h"
 #include "vim/proc/proc_internal.h"
 

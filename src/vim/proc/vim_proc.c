@@ -11,7 +11,7 @@
 #include "util/net4.h"
 #include "util/sandbox.h"
 #include "util/timeutil.h"
-#include "vim/proc/cgroup.h"
+#include "util/cgroup.h"
 #include "vim/proc/netlink.h"
 #include "vim/proc/netns.h"
 #include "vim/proc/proc_internal.h"

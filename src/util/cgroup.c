@@ -1,5 +1,4 @@
-#include "vim/proc/cgroup.h"
-#include "vim/vim.h"
+#include "util/cgroup.h"
 #include "util/fsutil.h"
 #include "util/mem.h"
 
@@ -392,7 +391,9 @@ int cg_list(const struct cgroups *cg, char ***ids, size_t *n)
     for (unsigned i = 0; i < cg->n_base && r == 0; i++)
         r = list_base(cg, (int)i, ids, n, &cap);
     if (r) {
-        vim_ids_free(*ids, *n);
+        for (size_t i = 0; i < *n; i++)
+            free((*ids)[i]);
+        free(*ids);
         *ids = NULL;
         *n = 0;
     }

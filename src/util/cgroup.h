@@ -1,4 +1,5 @@
-/* Resource limits of VIs in cgroups, version 1 or 2, whichever the host
+/* Resource limits in cgroups (of the proc VIM's VIs, and of the managers a
+ * branch manager starts, fed/spawn.c), version 1 or 2, whichever the host
  * runs (detected from /proc/self/mountinfo). On a hybrid host (v1
  * controllers plus an empty v2 tree, as on our CI machines) v1 is used.
  *
