@@ -3,6 +3,7 @@ that share it, their data dir and the host's VNFs. Kill -9 of the primary while 
 writing: a standby takes over and nothing acknowledged is lost; its VNFs are adopted, not
 deployed again. Standbys send writes to the primary; health says who is who. etcd members
 killed, etcd lost and back, etcd out of reach at start, a primary cut off from etcd."""
+import http.client
 import json
 import os
 import random
@@ -13,6 +14,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from test_deploy import demo
@@ -224,6 +226,11 @@ class HATest(unittest.TestCase):
         self.assertEqual(headers["Location"], self.a.url + "/v0/tenants")
         self.assertEqual(doc["primary"], self.a.url)
         self.assertEqual(doc["error"], "not-primary")
+        conn = http.client.HTTPConnection(urllib.parse.urlsplit(self.b.url).netloc, timeout=5)
+        conn.request("POST", "/v0/tenants", json.dumps({"id": "other"}),
+                     {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
+        self.assertEqual(conn.getresponse().reason, "Temporary Redirect")
+        conn.close()
         status, doc = Client([self.b.url, self.a.url]).request("POST", "/v0/tenants",
                                                                {"id": "other"})
         self.assertEqual(status, 201, doc)
