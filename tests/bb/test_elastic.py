@@ -14,6 +14,7 @@ import re
 import signal
 import time
 import unittest
+import urllib.request
 
 from vnfm import Daemon, Webhook, free_port, pid_alive, slurp, wait_for
 from test_deploy import demo
@@ -325,6 +326,13 @@ class ElasticTest(unittest.TestCase):
         self.assertIn("within 10% of the site's highest 2.000", d["reason"])
         # over NETCONF, a decision of the manager policy is about its site
         self.assertEqual(self.netconf_decisions().get(d["id"]), "site/b1")
+        # and /metrics counts refused decisions
+        req = urllib.request.Request(cloud.url + "/metrics",
+                                     headers={"Authorization": "Bearer " + cloud.token})
+        with urllib.request.urlopen(req, timeout=10, context=cloud.tls) as r:
+            refused = [l for l in r.read().decode().splitlines()
+                       if l.startswith('vnfm_decisions{state="refused"}')]
+        self.assertTrue(refused and float(refused[0].split()[1]) >= 1, refused)
         time.sleep(2)  # reports of b1 meanwhile: none made a decision
         new = [x for x in decisions(cloud) if x["id"] not in before]
         self.assertEqual([x["manager"] for x in new], [busy["manager"]], new)
