@@ -170,7 +170,8 @@ static const struct opt opts[] = {
     {"fed-insecure", OPT_BOOL, O(fed_insecure), NULL,
      "--role local: allow a plain http:// --cloud-url (debugging only)"},
     {"fed-report-interval-ms", OPT_UINT, O(fed_report_ms), "MS",
-     "--role cloud: how often branch managers report (default 1000)"},
+     "how often branch managers report: a cloud's tells its branches (default 1000); a "
+     "branch's own overrides what its cloud says"},
     {"fed-missed", OPT_UINT, O(fed_missed), "N",
      "--role cloud: reports missed before a branch manager is unreachable (default 3)"},
     {"manager-load-weights", OPT_STR, O(manager_load_weights), "PART=W,...",
@@ -415,8 +416,8 @@ static void set_defaults(struct config *cfg)
         cfg->netconf_port = 830; /* RFC 6242 3 */
     if (!cfg->netconf_threads)
         cfg->netconf_threads = 2;
-    if (!cfg->fed_report_ms)
-        cfg->fed_report_ms = 1000;
+    if (!cfg->fed_report_ms && strcmp(cfg->role, "local"))
+        cfg->fed_report_ms = 1000; /* a branch left at 0 follows its cloud's (fed/branch.c) */
     if (!cfg->fed_missed)
         cfg->fed_missed = 3;
     if (!cfg->package_max_mb)

@@ -78,7 +78,8 @@ struct config {
     char *join_token;           /* local role: the single-use token of the first join */
     char *cloud_ca;             /* local role: CA certificates the cloud's is checked with */
     bool fed_insecure;          /* plain http:// to the cloud (debugging only) */
-    unsigned fed_report_ms;     /* cloud role: report interval it tells its branches */
+    unsigned fed_report_ms;     /* report interval: a cloud's tells its branches; 0 on a branch: its
+                                   cloud's */
     unsigned fed_missed;        /* cloud role: missed reports before a manager is unreachable */
     char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
     char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */

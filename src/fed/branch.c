@@ -349,8 +349,27 @@ static void results_acked(struct fed *f, const json_t *ids)
     }
 }
 
+static void on_timer(uv_timer_t *h);
+
+/* The cloud's report interval (its join and report answers say it), unless
+ * this manager was given one of its own: the cloud counts missed reports by
+ * its own. */
+static void follow_interval(struct fed *f, const json_t *answer)
+{
+    json_int_t ms = jv_int(answer, "report_interval_ms", 0);
+
+    if (f->c->cfg->fed_report_ms || ms < 10 || ms > 3600 * 1000 || (unsigned)ms == f->report_ms)
+        return;
+    log_info("fed: reporting every %lld ms, as the cloud asks (was %u ms)", (long long)ms,
+             f->report_ms);
+    f->report_ms = (unsigned)ms;
+    if (f->timer_on)
+        uv_timer_start(&f->timer, on_timer, f->report_ms, f->report_ms);
+}
+
 static void acked(struct fed *f, const json_t *answer)
 {
+    follow_interval(f, answer);
     int64_t seq = jv_int(answer, "event_seq", 0);
     char buf[32];
 
@@ -529,6 +548,7 @@ static int join(struct fed *f)
     if (r == 0 && resp.body)
         answer = json_loads(resp.body, 0, NULL);
     if (r == 0 && resp.status == 201 && doc_str(answer, "credential")) {
+        follow_interval(f, answer);
         r = save_credential(f, answer);
         if (r == 0) {
             set_credential(f, doc_str(answer, "manager"), doc_str(answer, "credential"),
@@ -556,7 +576,10 @@ int fed_branch_start(struct fed *f)
 {
     struct core *c = f->c;
     char *seq = NULL;
-    int r = load_credential(f);
+    int r;
+
+    f->report_ms = c->cfg->fed_report_ms ? c->cfg->fed_report_ms : 1000;
+    r = load_credential(f);
 
     if (r == 0 && c->cfg->join_token)
         log_info("fed: --join-token ignored: this manager joined already (%s/fed.json)",
@@ -579,7 +602,7 @@ int fed_branch_start(struct fed *f)
     uv_timer_init(c->loop, &f->timer);
     f->timer.data = f;
     f->timer_on = true;
-    uv_timer_start(&f->timer, on_timer, 0, c->cfg->fed_report_ms);
+    uv_timer_start(&f->timer, on_timer, 0, f->report_ms);
     uv_async_init(c->loop, &f->wake, on_wake);
     f->wake.data = f;
     f->wake_on = true;

@@ -591,8 +591,9 @@ void fed_report_apply(struct core *c, struct txn *t)
         return;
     if (strcmp(boot, m->boot) == 0 && seq <= m->seq) { /* a duplicate or a late one */
         result_ok(&t->res, 200,
-                  json_pack("{s:I, s:I, s:b, s:o}", "seq", (json_int_t)m->seq, "event_seq",
-                            (json_int_t)m->event_seq, "duplicate", 1, "results",
+                  json_pack("{s:I, s:I, s:I, s:b, s:o}", "report_interval_ms",
+                            (json_int_t)c->cfg->fed_report_ms, "seq", (json_int_t)m->seq,
+                            "event_seq", (json_int_t)m->event_seq, "duplicate", 1, "results",
                             results_acked(t->body)));
         return;
     }
@@ -632,7 +633,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     /* a run of the branch or of the cloud that the other did not see yet
      * begins with all of its deployments */
     result_ok(&t->res, 200,
-              json_pack("{s:I, s:I, s:o, s:b}", "seq", (json_int_t)seq, "event_seq",
+              json_pack("{s:I, s:I, s:I, s:o, s:b}", "report_interval_ms",
+                        (json_int_t)c->cfg->fed_report_ms, "seq", (json_int_t)seq, "event_seq",
                         (json_int_t)m->event_seq, "results", results_acked(t->body), "send_full",
                         new_boot && !full));
 }

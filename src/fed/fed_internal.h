@@ -69,6 +69,7 @@ struct fed {
 
     /* branch */
     char *mgr_id, *cred, *cloud_url;
+    unsigned report_ms; /* the report interval: --fed-report-interval-ms, else the cloud's */
     char boot[FED_BOOT_LEN + 1];
     uint64_t seq;
     int64_t event_acked; /* the last of our event seqs the cloud stored */
