@@ -91,7 +91,10 @@ static const struct opt opts[] = {
     {"tls-cert", OPT_STR, O(tls_cert), "FILE",
      "serve the REST API over HTTPS only, with this PEM certificate (chain) (docs/SECURITY.md)"},
     {"tls-key", OPT_STR, O(tls_key), "FILE", "the PEM private key of --tls-cert"},
-    {"workers", OPT_UINT, O(workers), "N", "provisioning worker threads (default 8)"},
+    {"workers", OPT_UINT, O(workers), "N",
+     "most provisioning worker threads (default 8; the pool is sized by its load)"},
+    {"workers-min", OPT_UINT, O(workers_min), "N",
+     "fewest provisioning worker threads (default 2, at most --workers)"},
     {"log-keep", OPT_UINT, O(log_keep), "N", "event log records kept (default 100000)"},
     {"vim-watchdog-s", OPT_UINT, O(vim_watchdog_s), "S",
      "VIM manager counts as down when all workers are stuck this long (default 30)"},
@@ -398,6 +401,10 @@ static void set_defaults(struct config *cfg)
         cfg->http_idle_timeout_s = 60;
     if (!cfg->workers)
         cfg->workers = 8;
+    if (!cfg->workers_min)
+        cfg->workers_min = 2;
+    if (cfg->workers_min > cfg->workers)
+        cfg->workers_min = cfg->workers;
     if (!cfg->log_keep)
         cfg->log_keep = 100000;
     if (!cfg->vim_watchdog_s)

@@ -37,8 +37,9 @@ struct config {
     unsigned http_max_conns, http_max_conns_per_client;
     unsigned http_request_timeout_s, http_idle_timeout_s;
     char *tls_cert, *tls_key; /* HTTPS only when set (PEM files) */
-    unsigned workers;
-    unsigned log_keep; /* event log records kept */
+    unsigned workers;         /* most provisioning workers */
+    unsigned workers_min;     /* fewest */
+    unsigned log_keep;        /* event log records kept */
     unsigned vim_watchdog_s;
     unsigned monitor_workers_min, monitor_workers_max;
     double monitor_util_low, monitor_util_high; /* band of the monitoring pool's utilization */

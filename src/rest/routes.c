@@ -181,6 +181,7 @@ static const char *const log_params[] = {"category",   "tag",       "object", "l
 const struct route api_routes[] = {
     GET("/v0/health", "health", R_PUBLIC, q_health, no_params),
     GET("/v0/version", "version", 0, q_version, no_params),
+    GET("/v0/vnfm/components", "list components", R_ADMIN, q_components, no_params),
     GET("/v0/tenants", "list tenants", 0, q_tenants, no_params),
     WRITE("POST", "/v0/tenants", "create tenant", R_ADMIN | R_BODY, svc_tenant_create,
           &tenant_create_schema),
