@@ -264,6 +264,16 @@ class ElasticTest(unittest.TestCase):
         self.assertEqual(child["manager"], new)  # its credential was in its data dir
         self.assertIn("started again", b1.log())
         wait_for(lambda: self.mgr_view(new)["state"] == "active", 10, 0.1, "it reports again")
+        # killed while its parent runs: its parent starts it again, the same manager
+        os.kill(child["pid"], signal.SIGKILL)
+        again = wait_for(lambda: (lambda v: v if any(
+            c["pid"] not in (0, child["pid"]) and c["state"] == "healthy"
+            for c in v.get("children", [])) else None)(self.mgr_view(self.mgr)), 60, 0.1,
+            "the child started again by its running parent")
+        [child] = again["children"]
+        self.assertEqual(child["manager"], new)
+        self.assertIn("killed by signal 9; starting it again in 0 ms", b1.log())
+        wait_for(lambda: self.mgr_view(new)["state"] == "active", 10, 0.1, "it reports again")
 
         # underloaded: the new manager is stopped and removed, its cgroup too
         self.assertEqual(self.put_policy(dict(base, overload=5, underload=0.5))[0], 200)
