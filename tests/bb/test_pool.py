@@ -104,6 +104,10 @@ class PoolTest(unittest.TestCase):
             self.assertEqual((status, doc.get("field")), (400, field), (body, doc))
             self.assertIn(field.split(".")[-1], doc["message"])
         self.assertIsNone(self.pool()["policy"])  # unchanged
+        # a VNFD's placement is one of three
+        status, doc, _ = self.cloud.request("POST", "/v0/vnfds",
+                                            vnfd("pool-bad", 64, "anywhere"))
+        self.assertEqual((status, doc.get("field")), (400, "placement"), doc)
         self.assertEqual(self.put({"overload": 0.5}, site="nowhere")[0], 404)
         self.assertEqual(self.put({"overload": 0.5}, site="cloud")[0], 409)
         status, doc, _ = self.put({"overload": 0.9, "underload": 0.1,
