@@ -283,6 +283,7 @@ static json_t *build_report(struct fed *f, json_t **hashes)
     json_object_set_new(rep, "results", f->results ? json_deep_copy(f->results) : json_array());
     json_object_set_new(rep, "operations", instructed_ops(c));
     json_object_set_new(rep, "children", fed_children_report(f));
+    json_object_set_new(rep, "site_load", fed_site_load(f));
     return rep;
 }
 
@@ -391,6 +392,7 @@ static void report_done(struct wjob *w)
 
     f->in_flight = false;
     if (!w->cancelled && !f->c->stopping) {
+        fed_wan_measured(f, &j->resp, j->r == 0);
         if (j->r == 0 && httpc_ok(&j->resp) && (answer = json_loads(j->resp.body, 0, NULL))) {
             connected(f, true, NULL);
             f->refused = false;

@@ -625,6 +625,7 @@ void fed_report_apply(struct core *c, struct txn *t)
     fed_take_results(c, m, json_object_get(t->body, "results"));
     fed_follow_ops(c, m, json_object_get(t->body, "operations"));
     elastic_report(c, m, t->body); /* the load weighed with the site's policy, first */
+    pool_report(c, m, t->body);
     fed_rules_eval(c, m, t->body, arrived_us);
     if (m->event_seq != event_seq || !was_active) /* soft state is not journalled */
         mgr_save(c, m);
@@ -748,5 +749,6 @@ json_t *fed_mgr_view(struct fed *f, const json_t *doc)
     json_object_set_new(v, "load", m->load ? json_deep_copy(m->load) : json_null());
     json_object_set_new(v, "deployments", json_integer((json_int_t)m->deps.size));
     elastic_view(m, v);
+    pool_view(f, m, v);
     return v;
 }

@@ -127,6 +127,19 @@ static int owned_by_cloud(struct core *c, struct txn *t)
     return ret;
 }
 
+/* A capacity change of this branch's site (the cloud's pool policy,
+ * pool.c: more room before moves): PUT /v0/sites/SITE with the capacity. */
+static void apply_capacity(struct core *c, struct txn *t)
+{
+    free(t->args[0]);
+    t->args[0] = xstrdup(c->cfg->site);
+    json_object_del(t->body, "decision");
+    if (!json_is_object(json_object_get(t->body, "capacity")))
+        result_fail(&t->res, 400, "missing-field", "field", "capacity", "no capacity");
+    else
+        svc_site_update(c, t);
+}
+
 static const struct {
     const char *type;
     txn_apply_fn apply;
@@ -139,6 +152,7 @@ static const struct {
     {"rules_owner", fed_owner_apply},
     {"spawn_manager", fed_spawn_apply},
     {"stop_manager", fed_unspawn_apply},
+    {"site_capacity", apply_capacity},
 };
 
 static void instruction_apply(struct core *c, struct txn *t)

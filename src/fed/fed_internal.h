@@ -18,13 +18,19 @@ struct fed_weights {
     double w[FED_LOAD_PARTS];
 };
 
+/* Cloud: reports in a row over a policy's overload, under its underload,
+ * and the wall time each streak began (judge.c). */
+struct fed_streak {
+    unsigned over_n, under_n;
+    int64_t over_since_ms, under_since_ms;
+};
+
 /* Cloud: what the manager policy of a site has seen of one manager (elastic.c). */
 struct el_mgr {
-    unsigned over_n, under_n;              /* consecutive reports over overload, under underload */
-    int64_t over_since_ms, under_since_ms; /* wall time the streak began */
-    char held_by[32];                      /* the operation a held decision named */
-    char pending[32];                      /* a decision whose new managers have not joined yet */
-    bool refused;                          /* a refusal was recorded for this streak */
+    struct fed_streak st;
+    char held_by[32]; /* the operation a held decision named */
+    char pending[32]; /* a decision whose new managers have not joined yet */
+    bool refused;     /* a refusal was recorded for this streak */
 };
 
 /* Cloud: one branch manager. The loop writes it under fed.mu; the HTTP
@@ -54,6 +60,13 @@ struct fed_mgr {
 
 struct cgroups;
 
+/* Branch: what the reports measured of the WAN to the cloud (site_load.c). */
+struct fed_wan {
+    double latency_ms, rtt_ms, throughput_bps; /* moving averages */
+    double segs, retrans;                      /* decayed sums, for the loss */
+    uint64_t reports, tcp, failed;
+};
+
 struct fed {
     struct core *c;
     bool cloud;
@@ -62,9 +75,10 @@ struct fed {
 
     /* cloud */
     pthread_mutex_t mu;
-    struct hmap mgrs;     /* id -> struct fed_mgr */
-    struct hmap creds;    /* credential hash -> struct fed_mgr */
-    struct hmap el_sites; /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
+    struct hmap mgrs;       /* id -> struct fed_mgr */
+    struct hmap creds;      /* credential hash -> struct fed_mgr */
+    struct hmap el_sites;   /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
+    struct hmap pool_sites; /* site -> struct pool_site: its load, as judged (pool.c) */
     struct fed_weights weights; /* --manager-load-weights */
 
     /* branch */
@@ -83,6 +97,8 @@ struct fed {
     struct cgroups *kids_cg; /* their cgroups: vnfm/TAG-managers/NAME */
     uv_timer_t child_timer;
     bool child_timer_on;
+    struct hmap vi_cpu; /* VI id -> its CPU time at the last report (site_load.c) */
+    struct fed_wan wan;
     json_t *results; /* results of instructions the cloud has not acknowledged */
     json_t *sent;    /* deployment id -> hash of it as the cloud acknowledged it last */
     bool send_full;  /* the cloud asked for all deployments in the next report */
@@ -178,11 +194,68 @@ int fed_load_init(struct fed *f);
 void fed_load_free(struct fed *f);
 void fed_load_measure(struct fed *f, json_t *load);
 
+/* judge.c (cloud): what the manager policy (elastic.c) and the pool
+ * policy (pool.c) judge alike. FED_THRESHOLD_FIELDS are the members of
+ * both policies' schemas that say when a load is too high or too low;
+ * fed_thresholds_check their cross-field rules (full: the policy with its
+ * defaults). A streak counts reports in a row; fed_lasted: it lasted the
+ * policy's for_reports or for_s; fed_cooling: a decision at last_ms is
+ * within cooldown_s. fed_overloaded: value above the overload threshold
+ * (*at), which rises with peers above rise.above (seed para 105), and,
+ * with relative, within relative.within_pct of the highest of value and
+ * peers (para 104); how says which, naming the peers' highest as whose
+ * ("the site's"). fed_held: the policy's lifecycle
+ * "hold" holds a decision on manager mgr, whose load (its report) names
+ * an operation running or ended less than hold_s ago: op is its id,
+ * reason the record's. Decisions (rule "managers" or "pool") are told to
+ * their policy's callback (through the outbox) and ended with a note. */
+#define FED_URL_MAX 2048
+extern const struct jv_field fed_relative_fields[], fed_rise_fields[];
+extern const char *const fed_lifecycles[];
+/* one member a line */
+/* clang-format off */
+#define FED_THRESHOLD_FIELDS                                                                  \
+    {.name = "overload", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},      \
+    {.name = "underload", .type = JV_NUMBER, .min = 0, .max = 1e9},                           \
+    {.name = "for_reports", .type = JV_INT, .min = 1, .max = 10000},                          \
+    {.name = "for_s", .type = JV_INT, .min = 1, .max = 86400},                                \
+    {.name = "cooldown_s", .type = JV_INT, .min = 0, .max = 86400},                           \
+    {.name = "hold_s", .type = JV_INT, .min = 0, .max = 86400},                               \
+    {.name = "lifecycle", .type = JV_STRING, .choices = fed_lifecycles},                      \
+    {.name = "callback", .type = JV_STRING, .min = 8, .max = FED_URL_MAX},                    \
+    {.name = "relative", .type = JV_OBJECT, .fields = fed_relative_fields},                   \
+    {.name = "rise", .type = JV_OBJECT, .fields = fed_rise_fields}
+/* clang-format on */
+int fed_thresholds_check(const json_t *body, const json_t *full, struct jv_error *e);
+void fed_streak_step(struct fed_streak *s, bool over, bool under);
+void fed_streak_reset(struct fed_streak *s);
+bool fed_lasted(const json_t *pol, unsigned n, int64_t since);
+bool fed_cooling(int64_t last_ms, const json_t *pol);
+bool fed_overloaded(const json_t *pol, double value, const double *peers, size_t n,
+                    const char *whose, double *at, char *how, size_t len);
+bool fed_held(const json_t *pol, const json_t *load, const char *mgr, char *op, size_t oplen,
+              char *reason, size_t len);
+void fed_judge_init(struct core *c);
+void fed_decision_tell(struct core *c, const json_t *pol, const json_t *d);
+void fed_decision_end(struct core *c, const char *id, const char *state, const char *note);
+/* An instruction of type for m, not tied to a deployment (body taken),
+ * stored and sent once its transaction commits: the record (new
+ * reference), or NULL. */
+json_t *fed_mgr_instruct(struct core *c, struct fed_mgr *m, const char *type, json_t *body);
+
+/* site_load.c (branch): the site's load for a report (new reference):
+ * its capacity, what its VIs use (per deployment too) and hold, and the
+ * WAN to the cloud as the reports measured it (fed_wan_measured, after
+ * each report: answered or not). */
+struct httpc_resp;
+json_t *fed_site_load(struct fed *f);
+void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answered);
+void fed_site_load_free(struct fed *f);
+
 /* elastic.c (cloud): the manager policy of sites (GET/PUT
  * /v0/sites/{id}/managers), judged at every report of a manager (after
  * m->load was set); a join with a token it minted; the branch's answer to
  * its instructions; a manager's view. */
-void elastic_init(struct core *c);
 void elastic_site_get(struct rctx *r);
 void elastic_site_put(struct core *c, struct txn *t);
 int elastic_policy_check(const json_t *body, struct jv_error *e);
@@ -191,6 +264,18 @@ void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc);
 void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);
 void elastic_view(const struct fed_mgr *m, json_t *view);
 void elastic_free(struct fed *f);
+
+/* pool.c (cloud): the pool policy of branch sites (GET/PUT
+ * /v0/sites/{id}/pool), judged at every report of a site's first manager
+ * (its site_load); the branch's answer to a capacity change; what GET
+ * /v0/managers shows of a manager's site (under f->mu). */
+void pool_site_get(struct rctx *r);
+void pool_site_put(struct core *c, struct txn *t);
+int pool_policy_check(const json_t *body, struct jv_error *e);
+void pool_report(struct core *c, struct fed_mgr *m, const json_t *report);
+void pool_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);
+void pool_view(struct fed *f, const struct fed_mgr *m, json_t *view);
+void pool_free(struct fed *f);
 
 /* spawn.c (branch): starting and stopping managers of this site at the
  * cloud's instruction (spawn_manager, stop_manager), watched until healthy

@@ -318,6 +318,7 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
         if (ok && strcmp(jv_str(ins, "type", ""), "rules_owner") == 0) /* done once applied */
             end_op(c, m, doc_str(ins, "id"), OP_COMPLETED, NULL);
         elastic_result(c, m, ins, r);
+        pool_result(c, m, ins, r);
         if (!ok) {
             json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(ins, "deployment", ""));
 
