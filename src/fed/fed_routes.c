@@ -307,6 +307,7 @@ int fed_init(struct core *c)
     hmap_init(&f->creds);
     hmap_init(&f->el_sites);
     hmap_init(&f->children);
+    hmap_init(&f->moves);
     c->fed = f;
     if (fed_load_init(f))
         return -1;
@@ -314,6 +315,8 @@ int fed_init(struct core *c)
         elastic_init(c);
     if (f->cloud)
         c->remote = &fed_remote;
+    if (f->cloud)
+        lc_observe(c, &fed_move_observer);
     if (!f->cloud && c->cfg->cloud_url)
         lc_observe(c, &fed_branch_observer);
     return 0;
@@ -354,6 +357,7 @@ void fed_free(struct core *c)
     fed_cloud_free(f);
     fed_branch_free(f);
     elastic_free(f);
+    fed_move_free(f);
     fed_load_free(f);
     c->remote = NULL;
     pthread_mutex_destroy(&f->mu);
