@@ -115,7 +115,7 @@ static json_t *deployments(struct core *c)
         "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
         "params",    "license", "_password",  NULL};
     static const char *const vi_keys[] = {"id", "vdu", "index", "state", "ip", NULL};
-    json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v;
+    json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v, *eps;
     struct hmap by_dep;
     size_t i;
 
@@ -125,11 +125,12 @@ static json_t *deployments(struct core *c)
         return out;
     }
     hmap_init(&by_dep);
+    eps = fed_endpoints(c);
     json_array_foreach(deps, i, d)
     {
         json_t *one = json_object();
 
-        char *ep = fed_endpoint_of(c, jv_str(d, "id", ""));
+        char ep[64];
 
         for (const char *const *k = dep_keys; *k; k++)
             if (json_object_get(d, *k))
@@ -137,9 +138,8 @@ static json_t *deployments(struct core *c)
         /* what a move clones (fed/move.c): its own rules, its endpoint */
         if (json_object_get(d, "rules"))
             json_object_set(one, "_branch_rules", json_object_get(d, "rules"));
-        if (ep)
+        if (fed_endpoint_of(eps, jv_str(d, "id", ""), ep, sizeof(ep)))
             json_object_set_new(one, "service_endpoint", json_string(ep));
-        free(ep);
         json_object_set_new(one, "vis", json_array());
         json_array_append_new(out, one);
         hmap_put(&by_dep, jv_str(d, "id", ""), one);
@@ -157,6 +157,7 @@ static json_t *deployments(struct core *c)
         json_array_append_new(json_object_get(one, "vis"), vi);
     }
     hmap_done(&by_dep);
+    json_decref(eps);
     json_decref(deps);
     json_decref(vis);
     return out;

@@ -221,15 +221,18 @@ void fed_endpoint_apply(struct core *c, struct txn *t)
     json_decref(doc);
 }
 
-char *fed_endpoint_of(struct core *c, const char *id)
+json_t *fed_endpoints(struct core *c)
 {
-    json_t *doc = ep_load(c), *ep = json_object_get(doc, id);
-    char *out =
-        ep ? xasprintf("%s:%lld", jv_str(ep, "address", ""), (long long)jv_int(ep, "port", 0))
-           : NULL;
+    return ep_load(c);
+}
 
-    json_decref(doc);
-    return out;
+bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t len)
+{
+    const json_t *ep = json_object_get(endpoints, id);
+
+    if (ep)
+        snprintf(out, len, "%s:%lld", jv_str(ep, "address", ""), (long long)jv_int(ep, "port", 0));
+    return ep != NULL;
 }
 
 void fed_endpoint_start(struct core *c)

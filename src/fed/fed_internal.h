@@ -256,8 +256,10 @@ long long fed_service_port(const json_t *vnfd);
 void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endpoint" */
 void fed_endpoint_refresh(struct core *c);              /* in the open transaction */
 void fed_endpoint_start(struct core *c);
-/* "IP:PORT" of deployment id's endpoint (a new string), or NULL. */
-char *fed_endpoint_of(struct core *c, const char *id);
+/* The endpoints, {deployment: {address, port, ...}} (a new reference);
+ * "IP:PORT" of deployment id's among them into out, or false. */
+json_t *fed_endpoints(struct core *c);
+bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t len);
 
 /* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */
 void fed_token_generate(char *out);
