@@ -571,6 +571,14 @@ static void advance(struct core *c, json_t *op, const json_t *ended)
     if (ended && !ok && strcmp(step, "undeploy")) {
         snprintf(why, sizeof(why), "%s %s: %s", step, op_state_name(op_state_of(ended)),
                  jv_str(ended, "error", "no reason given"));
+        if (strcmp(step, "clone") == 0 && mv_str(op, "to_mgr") &&
+            !doc_str(ended, "branch_operation")) {
+            /* the branch refused the clone: nothing of it to undo there (and
+             * a deployment of that name it may have is not the clone) */
+            stage(c, op, NULL, "failed", why);
+            finish(c, op, OP_ROLLED_BACK, why);
+            return;
+        }
         rollback(c, op, why);
         return;
     }
@@ -783,6 +791,12 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
         return result_fail(res, 409, "conflict", "object", obj,
                            "deployment '%s' is %s: only an active deployment moves", rq->dep,
                            jv_str(dep, "status", "?"));
+    if (!to_branch && !doc_str(dep, "service_endpoint"))
+        return refuse(res, 409, "conflict", "service_endpoint",
+                      "service_endpoint: branch site %s keeps no service endpoint for this "
+                      "deployment (its manager needs --service-address): its clients could not "
+                      "follow it%s",
+                      from, NULL);
     if (!vnfd)
         return refuse(res, 409, "conflict", "vnfd",
                       "vnfd: the cloud has no VNFD '%s' to deploy the clone from; onboard it "
