@@ -740,6 +740,11 @@ static json_t *parse_body(const struct httpd_req *rq, const struct mount *m,
                     route->flags & R_RAW ? m->raw_max : BODY_MAX);
         return NULL;
     }
+    if (route->flags & R_RAW && rq->body_error) {
+        result_fail(res, 503, "unavailable", NULL, NULL, "cannot keep the body: %s",
+                    strerror(rq->body_error));
+        return NULL;
+    }
     if (route->flags & R_RAW) /* the route's before() reads t->raw */
         return json_object();
     if (!rq->body_len) {
@@ -917,6 +922,7 @@ static void submit_write(struct router *rt, struct httpd_conn *conn, const struc
     if (route->flags & R_RAW) {
         t->raw = rq->body;
         t->raw_len = rq->body_len;
+        t->raw_fd = rq->body_fd;
     }
     memcpy(t->args, r->args, sizeof(t->args));
     memset(r->args, 0, sizeof(r->args));
@@ -1060,20 +1066,57 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
         free(r.args[i]);
 }
 
-/* R_RAW routes take bodies up to their mount's raw_max. */
-static size_t on_body_max(void *arg, const struct httpd_req *rq)
+/* The mount of the R_RAW route the head of rq names, or NULL. */
+static const struct mount *raw_mount(void *arg, const struct httpd_req *rq)
 {
     const struct route *route;
     struct rctx r = {0};
-    size_t max = 0;
 
-    if (router_find(arg, rq->method, rq->path, NULL, &r, &route) == 0 && route->flags & R_RAW)
-        max = r.mount->raw_max;
+    if (router_find(arg, rq->method, rq->path, NULL, &r, &route) || !(route->flags & R_RAW))
+        r.mount = NULL;
     result_done(&r.res);
     json_decref(r.query);
     for (unsigned i = 0; i < 3; i++)
         free(r.args[i]);
-    return max;
+    return r.mount;
+}
+
+/* R_RAW routes take bodies up to their mount's raw_max. */
+static size_t on_body_max(void *arg, const struct httpd_req *rq)
+{
+    const struct mount *m = raw_mount(arg, rq);
+
+    return m ? m->raw_max : 0;
+}
+
+/* A file without a name in dir (unlinked at once where O_TMPFILE is not
+ * supported), or -1. */
+static int unnamed_file(const char *dir)
+{
+    char *path;
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+        return fd;
+    path = xasprintf("%s/.body-XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(path);
+    free(path);
+    return fd;
+}
+
+/* The body of an R_RAW route goes into a file of its mount's raw_dir
+ * without a name: a client that goes leaves nothing behind. */
+static int on_body_file(void *arg, const struct httpd_req *rq)
+{
+    const struct mount *m = raw_mount(arg, rq);
+    int fd = m && m->raw_dir ? unnamed_file(m->raw_dir) : -1;
+
+    if (m && m->raw_dir && fd < 0)
+        log_warn("REST: cannot keep a body in %s (held in memory): %s", m->raw_dir,
+                 strerror(errno));
+    return fd;
 }
 
 static void on_refuse(void *arg, struct httpd_conn *conn, const struct httpd_req *rq, int status,
@@ -1147,6 +1190,7 @@ static int resolve(const struct config *cfg, struct sockaddr_storage *ss, sockle
 static const struct httpd_ops router_ops = {
     .request = on_request,
     .body_max = on_body_max,
+    .body_file = on_body_file,
     .refuse = on_refuse,
     .resume = on_resume,
     .done = on_done,

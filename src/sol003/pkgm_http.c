@@ -4,9 +4,10 @@
  * router beside SOL003's, in the same style: ProblemDetails, the Version
  * header, reads on the HTTP thread, changes on the transactor
  * (catalog/svc_package.h). An archive arrives as the body of a PUT of
- * package_content (application/zip, up to --package-max-mb), is written
- * into the packages' upload directory on the configuration pool, and
- * on-boarding takes it over from there. */
+ * package_content (application/zip, up to --package-max-mb), written into
+ * a file of the packages' upload directory as it comes (never held whole),
+ * named on the configuration pool, and on-boarding takes it over from
+ * there. */
 #include "sol003/pkgm.h"
 #include "catalog/csar.h"
 #include "catalog/package.h"
@@ -223,7 +224,12 @@ static struct mount mounts[] = {
 
 const struct mount *pkgm_mounts(const struct config *cfg, size_t *n)
 {
+    static char *uploads;
+
     mounts[0].raw_max = (size_t)cfg->package_max_mb << 20;
+    if (!uploads)
+        uploads = pkg_upload_dir(cfg);
+    mounts[0].raw_dir = uploads;
     *n = ARRAY_SIZE(mounts);
     return mounts;
 }
@@ -239,14 +245,53 @@ static int check_modify(const json_t *body, struct jv_error *e)
     return -EINVAL;
 }
 
-/* Writes the archive the client sent into the upload directory (on the
- * configuration pool): svc_pkg_upload takes the file over. */
+/* Writes buf[0..len) to fd; 0 or -1 with errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Gives the body's file (the router's, without a name) the name path: a
+ * link where it was opened with O_TMPFILE, else a copy. 0 or -1 with errno. */
+static int name_body(int body_fd, const char *path)
+{
+    char proc[32];
+    off_t off = 0;
+    int fd;
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", body_fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return fsync(body_fd);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    for (ssize_t n = 1; n > 0;)
+        n = copy_file_range(body_fd, &off, fd, NULL, 1 << 30, 0);
+    if (off < lseek(body_fd, 0, SEEK_END) || fsync(fd) < 0) {
+        close(fd);
+        return -1;
+    }
+    return close(fd);
+}
+
+/* Keeps the archive the client sent in the upload directory (on the
+ * configuration pool): svc_pkg_upload takes the file over. The HTTP
+ * engine wrote it into a file as it came (mount.raw_dir); held in memory
+ * only when that file could not be made. */
 static void save_upload(struct core *c, struct txn *t)
 {
     char *dir = pkg_upload_dir(c->cfg), id[ID_UUID_LEN + 1], *path;
-    const char *p = t->raw;
-    size_t left = t->raw_len;
-    int fd;
+    int fd = -1, r;
 
     id_uuid(id);
     path = xasprintf("%s/%s.zip", dir, id);
@@ -256,18 +301,13 @@ static void save_upload(struct core *c, struct txn *t)
                     "the body must be the VNF package (a zip archive)");
         goto out;
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    while (fd >= 0 && left > 0) {
-        ssize_t w = write(fd, p, left);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            break;
-        p += w;
-        left -= (size_t)w;
+    if (t->raw_fd >= 0) {
+        r = name_body(t->raw_fd, path);
+    } else {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        r = fd < 0 || write_all(fd, t->raw, t->raw_len) || fsync(fd) ? -1 : 0;
     }
-    if (fd < 0 || left || fsync(fd) < 0) {
+    if (r) {
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot keep the package: %s",
                     strerror(errno));
         unlink(path);

@@ -356,6 +356,74 @@ class TestLimits(PackageTest):
                          "CREATED")
 
 
+class TestStreamedBody(PackageTest):
+    """An archive is written into a file as it arrives, never held whole
+    (util/httpd.c body_file)."""
+
+    def status_kb(self, field):
+        with open("/proc/%d/status" % self.d.proc.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise AssertionError(field)
+
+    def uploads(self):
+        return os.listdir(os.path.join(self.d.dir, "packages", ".uploads"))
+
+    def test_memory_bound(self):
+        """64 MB of package raise the manager's memory peak by far less
+        than 64 MB while they arrive (fails before: +64 MB, the body held
+        whole), and the archive kept is the one sent."""
+        big = repack("nginx-lb", extra=[(zipfile.ZipInfo("Files/random.bin"),
+                                         os.urandom(64 << 20))])
+        pid = self.create()
+        before = self.status_kb("VmRSS")
+        with open("/proc/%d/clear_refs" % self.d.proc.pid, "w") as f:
+            f.write("5")  # VmHWM starts again from VmRSS
+        st, doc, _ = self.upload(pid, big)
+        peak = self.status_kb("VmHWM")
+        self.assertEqual(st, 202, doc)
+        self.assertLess(peak - before, 24 << 10, "peak %d kB, %d kB before" % (peak, before))
+        self.assertEqual(self.settled(pid)["onboardingState"], "ONBOARDED")
+        self.assertEqual(self.uploads(), [])
+        with open(os.path.join(self.pkg_dir(pid), "package.zip"), "rb") as f:
+            self.assertTrue(f.read() == big)
+
+    def test_chunked(self):
+        """A chunked body goes into the file too, chunk by chunk."""
+        import http.client
+        pid = self.create()
+        data = sample("nginx-lb")
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=30)
+        conn.request("PUT", "%s/vnf_packages/%s/package_content" % (PKGM, pid),
+                     body=iter([data[i:i + 1000] for i in range(0, len(data), 1000)]),
+                     headers={"Content-Type": "application/zip",
+                              "Authorization": "Bearer " + self.d.token},
+                     encode_chunked=True)
+        r = conn.getresponse()
+        self.assertEqual(r.status, 202, r.read())
+        conn.close()
+        self.assertEqual(self.settled(pid)["onboardingState"], "ONBOARDED")
+        self.d.ok("PATCH", "%s/vnf_packages/%s" % (PKGM, pid), {"operationalState": "DISABLED"})
+        self.d.ok("DELETE", "%s/vnf_packages/%s" % (PKGM, pid))
+
+    def test_client_goes(self):
+        """A client that goes half-way through its upload leaves no file
+        behind, and the package as it was."""
+        import socket
+        pid = self.create()
+        s = socket.create_connection(("127.0.0.1", self.d.port))
+        s.sendall(("PUT %s/vnf_packages/%s/package_content HTTP/1.1\r\nHost: x\r\n"
+                   "Authorization: Bearer %s\r\nContent-Type: application/zip\r\n"
+                   "Content-Length: %d\r\n\r\n" % (PKGM, pid, self.d.token, 8 << 20)).encode())
+        s.sendall(bytes(1 << 20))
+        self.assertEqual(self.uploads(), [])  # a file without a name while it arrives
+        s.close()
+        self.assertEqual(self.d.get(PKGM + "/vnf_packages/" + pid)[1]["onboardingState"],
+                         "CREATED")
+        self.assertEqual(self.uploads(), [])
+
+
 class TestNotifications(PackageTest):
     def test_onboarding_and_change(self):
         d = self.d
