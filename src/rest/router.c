@@ -43,6 +43,7 @@ struct rnode {
     struct rnode **kids; /* literal children */
     unsigned n_kids;
     struct rnode *param;         /* the "{x}" child */
+    struct rnode *rest;          /* the "{x*}" child: the rest of the path, a leaf */
     const struct mount *mount;   /* the mount whose prefix ends here or above */
     const struct route **routes; /* ending here, in table order */
     unsigned n_routes;
@@ -165,6 +166,7 @@ static void node_free(struct rnode *n)
     for (unsigned i = 0; i < n->n_kids; i++)
         node_free(n->kids[i]);
     node_free(n->param);
+    node_free(n->rest);
     free(n->kids);
     free(n->routes);
     free(n->allow);
@@ -177,6 +179,11 @@ static struct rnode *child(struct rnode *n, const char *seg, size_t len)
 {
     struct rnode *k;
 
+    if (seg[0] == '{' && seg[len - 2] == '*') {
+        if (!n->rest)
+            n->rest = node_new(NULL, 0, n->mount);
+        return n->rest;
+    }
     if (seg[0] == '{') {
         if (!n->param)
             n->param = node_new(NULL, 0, n->mount);
@@ -216,6 +223,8 @@ static void claim(struct rnode *n, const struct mount *from, const struct mount 
         claim(n->kids[i], from, to);
     if (n->param)
         claim(n->param, from, to);
+    if (n->rest)
+        claim(n->rest, from, to);
 }
 
 static void add_mount(struct router *rt, const struct mount *m)
@@ -244,7 +253,21 @@ struct match {
     size_t arg_len[3];
 };
 
-/* Matches segs[0..n) below node: literal children first, then "{x}". */
+/* Whether segs[0..n) may be the rest of a path ("{x*}"): plain names,
+ * none of them empty, "." or "..", nor holding a decoded '/' or '\\'. */
+static bool rest_ok(char **segs, const size_t *lens, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (lens[i] == 0 ||
+            (segs[i][0] == '.' && (lens[i] == 1 || (lens[i] == 2 && segs[i][1] == '.'))) ||
+            memchr(segs[i], '/', lens[i]) || memchr(segs[i], '\\', lens[i]))
+            return false;
+    return n > 0;
+}
+
+/* Matches segs[0..n) below node: literal children first, then "{x}", then
+ * "{x*}" (whose argument spans the rest: its segments are contiguous in
+ * the buffer of split_path, NUL between them). */
 static bool match(const struct rnode *node, char **segs, size_t *lens, unsigned n, struct match *m,
                   unsigned n_args)
 {
@@ -264,6 +287,12 @@ static bool match(const struct rnode *node, char **segs, size_t *lens, unsigned 
         m->arg_len[n_args] = lens[0];
         if (match(node->param, segs + 1, lens + 1, n - 1, m, n_args + 1))
             return true;
+    }
+    if (node->rest && node->rest->n_routes && n_args < 3 && rest_ok(segs, lens, n)) {
+        m->node = node->rest;
+        m->args[n_args] = segs[0];
+        m->arg_len[n_args] = (size_t)(segs[n - 1] + lens[n - 1] - segs[0]);
+        return true;
     }
     return false;
 }
@@ -596,22 +625,33 @@ static void file_release(void *cls)
     free(cls);
 }
 
-/* A file answer (result.file), streamed: 0, or -1 with r an error. */
-static int respond_file(struct httpd_conn *conn, const struct fmt *f, struct result *r)
+/* An answer read in pieces (result.stream_read, or result.file opened as
+ * one), streamed: 0, or -1 with r an error. */
+static int respond_stream(struct httpd_conn *conn, const struct fmt *f, struct result *r)
 {
     struct httpd_kv h[2] = {{"Content-Type", r->ctype ? r->ctype : "application/octet-stream"}};
-    int *fd = xmalloc(sizeof(*fd));
+    int *fd;
 
-    *fd = open(r->file, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) {
-        free(fd);
-        result_fail(r, errno == ENOENT ? 404 : 503, "unavailable", NULL, NULL,
-                    "the file cannot be read: %s", strerror(errno));
-        return -1;
+    if (r->file) {
+        fd = xmalloc(sizeof(*fd));
+        *fd = open(r->file, O_RDONLY | O_CLOEXEC);
+        if (*fd < 0) {
+            free(fd);
+            result_fail(r, errno == ENOENT ? 404 : 503, "unavailable", NULL, NULL,
+                        "the file cannot be read: %s", strerror(errno));
+            return -1;
+        }
+        r->stream_read = file_read;
+        r->stream_release = file_release;
+        r->stream_cls = fd;
     }
     if (f->m->version)
         h[1] = (struct httpd_kv){"Version", f->m->version};
-    httpd_stream(conn, r->status, h, f->m->version ? 2 : 1, file_read, file_release, fd);
+    httpd_stream(conn, r->status, h, f->m->version ? 2 : 1, r->stream_read, r->stream_release,
+                 r->stream_cls);
+    r->stream_read = NULL; /* the engine's now */
+    r->stream_release = NULL;
+    r->stream_cls = NULL;
     return 0;
 }
 
@@ -624,7 +664,7 @@ static void respond(struct httpd_conn *conn, const struct fmt *f, struct result 
     size_t len = 0;
     char code[8], msg[512], *text;
 
-    if (r->file && r->status < 300 && respond_file(conn, f, r) == 0)
+    if ((r->file || r->stream_read) && r->status < 300 && respond_stream(conn, f, r) == 0)
         return;
     if (f->m->style == STYLE_NATIVE)
         esc_status(r, code, msg, sizeof(msg));
@@ -1008,8 +1048,12 @@ int router_find(const struct router *rt, const char *method, const char *path, c
     }
     if (!*route)
         return result_fail(&r->res, 404, "not-found", NULL, NULL, "no such resource");
-    for (unsigned i = 0; i < 3 && mt.args[i]; i++)
-        r->args[i] = xstrndup(mt.args[i], mt.arg_len[i]);
+    for (unsigned i = 0; i < 3 && mt.args[i]; i++) { /* a "{x*}" one's NULs were '/' */
+        r->args[i] = xmalloc(mt.arg_len[i] + 1);
+        for (size_t k = 0; k < mt.arg_len[i]; k++)
+            r->args[i][k] = mt.args[i][k] ? mt.args[i][k] : '/';
+        r->args[i][mt.arg_len[i]] = '\0';
+    }
     return parse_query(query, &r->query, &r->res) || check_query(*route, r->query, &r->res) ? -1
                                                                                             : 0;
 }
