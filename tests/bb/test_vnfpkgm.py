@@ -26,9 +26,10 @@ H1 = {"Version": "1.3.0"}
 SAMPLES = os.path.join(BUILD, "examples", "packages")
 
 
-def osc(d, *args):
+def osc(d, *args, api="1"):
     """openstack ARGS against d (no Keystone: the token and the endpoint
-    given), in this process: (exit status, stdout, stderr)."""
+    given), in this process, Tacker's API version api (2: /vnflcm/v2):
+    (exit status, stdout, stderr)."""
     from openstackclient import shell
     for k in [k for k in os.environ if k.startswith("OS_")]:
         del os.environ[k]
@@ -36,15 +37,15 @@ def osc(d, *args):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             rc = shell.OpenStackShell().run(
-                ["--os-auth-type", "admin_token", "--os-endpoint", d.url, "--os-token", d.token]
-                + list(args))
+                ["--os-auth-type", "admin_token", "--os-endpoint", d.url, "--os-token", d.token,
+                 "--os-tacker-api-version", api] + list(args))
         except SystemExit as e:
             rc = e.code
     return rc, out.getvalue(), err.getvalue()
 
 
-def osc_json(d, *args):
-    rc, out, err = osc(d, *args, "-f", "json")
+def osc_json(d, *args, api="1"):
+    rc, out, err = osc(d, *args, "-f", "json", api=api)
     assert rc == 0, "openstack %s -> %s %s %s" % (" ".join(args), rc, out, err)
     return json.loads(out)
 
@@ -175,7 +176,7 @@ class TestTacker(PackageTest):
             if step[0] == "scale":
                 vnfcs = osc_json(d, "vnflcm", "show", iid)["Instantiated Vnf Info"]["vnfcInfo"]
                 self.assertEqual(len(vnfcs), 2)
-        ops = osc_json(d, "vnflcm", "op", "list")
+        ops = [o for o in osc_json(d, "vnflcm", "op", "list") if o["VNF Instance ID"] == iid]
         self.assertEqual(sorted(o["Operation"] for o in ops),
                          ["HEAL", "INSTANTIATE", "SCALE", "TERMINATE"])
         self.assertEqual({o["Operation State"] for o in ops}, {"COMPLETED"})
@@ -192,6 +193,38 @@ class TestTacker(PackageTest):
         self.assertEqual(d.get("%s/vnf_packages/%s" % (PKGM, pid))[0], 404)
         self.assertEqual(d.get("/v0/vnfds/" + vnfd_id)[0], 404)
         wait_for(lambda: not os.path.exists(self.pkg_dir(pid)), 10, what="package files removed")
+
+    def test_lifecycle_v2_with_openstack_client(self):
+        """The same client on /vnflcm/v2 (--os-tacker-api-version 2)."""
+        d = self.d
+        pid = self.create()
+        self.upload(pid, sample("demo-web"))
+        vnfd_id = self.settled(pid)["vnfdId"]
+        inst = osc_json(d, "vnflcm", "create", vnfd_id, "--name", "web2", api="2")
+        iid = inst["ID"]
+        self.assertEqual(inst["VNFD ID"], vnfd_id)
+        req = os.path.join(d.dir, "instantiate2.json")
+        with open(req, "w") as f:
+            json.dump({"flavourId": "simple"}, f)
+        steps = [("instantiate", iid, req), ("scale", "--type", "SCALE_OUT", "--aspect-id",
+                                             "web_servers", iid), ("heal", iid),
+                 ("terminate", iid)]
+        for step in steps:
+            rc, out, err = osc(d, "vnflcm", *step, api="2")
+            self.assertEqual(rc, 0, "%s: %s %s" % (step[0], out, err))
+            self.ops_done(iid)
+            if step[0] == "scale":
+                shown = osc_json(d, "vnflcm", "show", iid, api="2")
+                self.assertEqual(len(shown["Instantiated Vnf Info"]["vnfcInfo"]), 2)
+        ops = [o for o in osc_json(d, "vnflcm", "op", "list", api="2")
+               if o["VNF Instance ID"] == iid]
+        self.assertEqual(sorted(o["Operation"] for o in ops),
+                         ["HEAL", "INSTANTIATE", "SCALE", "TERMINATE"])
+        self.assertEqual({o["Operation State"] for o in ops}, {"COMPLETED"})
+        rc, out, err = osc(d, "vnflcm", "delete", iid, api="2")
+        self.assertEqual(rc, 0, out + err)
+        d.ok("PATCH", "%s/vnf_packages/%s" % (PKGM, pid), {"operationalState": "DISABLED"})
+        d.ok("DELETE", "%s/vnf_packages/%s" % (PKGM, pid))
 
 
 class TestContent(PackageTest):
