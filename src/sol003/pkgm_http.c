@@ -499,28 +499,38 @@ static void read_vnfd(struct rctx *r)
     const char *accept = rctx_header(r, "Accept");
     bool text = accepts(accept, "text/plain"), zip = accepts(accept, "application/zip");
     json_t *pkg = onboarded(r), *files;
+    size_t n;
     char *body = NULL, err[CSAR_ERR_MAX];
     struct csar *a = NULL;
 
     if (!pkg)
         return;
     files = json_object_get(pkg, "_vnfd_files");
-    if (!text && !zip)
+    n = json_array_size(files);
+    if (!text && !zip) {
         sol_problem(r, 406, "the VNFD is answered as text/plain or application/zip, not '%s'",
                     accept);
-    else if (!zip && json_array_size(files) > 1)
+        goto out;
+    }
+    if (!zip && n > 1) {
         sol_problem(r, 406,
                     "the VNFD is %zu files: it is answered as application/zip, not text/plain "
                     "alone",
-                    json_array_size(files));
-    else if (!(a = open_archive(r)))
-        ;
-    else if (zip && (!text || json_array_size(files) > 1))
+                    n);
+        goto out;
+    }
+    a = open_archive(r);
+    if (!a)
+        goto out;
+    if (zip && (!text || n > 1)) {
         vnfd_zip(r, a, files);
-    else if (csar_read(a, csar_entry(a), VNFD_MAX, &body, NULL, err, sizeof(err)))
+    } else if (csar_read(a, csar_entry(a), VNFD_MAX, &body, NULL, err, sizeof(err))) {
         result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
-    else
-        result_raw(&r->res, 200, body), r->res.ctype = "text/plain";
+    } else {
+        result_raw(&r->res, 200, body);
+        r->res.ctype = "text/plain";
+    }
+out:
     csar_free(a);
     json_decref(pkg);
 }
@@ -531,7 +541,7 @@ static void read_vnfd(struct rctx *r)
 static void read_artifact(struct rctx *r)
 {
     json_t *pkg = onboarded(r), *art;
-    struct csar_stream *s = NULL;
+    struct csar_stream *s;
     struct csar *a;
     char err[CSAR_ERR_MAX];
     bool listed = false;
@@ -543,20 +553,25 @@ static void read_artifact(struct rctx *r)
     {
         listed = listed || strcmp(jv_str(art, "artifactPath", ""), r->args[1]) == 0;
     }
-    if (!listed)
+    json_decref(pkg);
+    if (!listed) {
         result_fail(&r->res, 404, "not-found", "object", r->args[1],
                     "package %s has no artifact '%s' (its manifest lists its artifacts)",
                     r->args[0], r->args[1]);
-    else if ((a = open_archive(r)) && csar_stream_open(a, r->args[1], &s, err, sizeof(err)))
-        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
-    else if (s) {
-        r->res.status = 200;
-        r->res.ctype = "application/octet-stream";
-        r->res.stream_read = csar_stream_read;
-        r->res.stream_release = csar_stream_free;
-        r->res.stream_cls = s;
+        return;
     }
-    json_decref(pkg);
+    a = open_archive(r);
+    if (!a)
+        return;
+    if (csar_stream_open(a, r->args[1], &s, err, sizeof(err))) { /* a is freed */
+        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
+        return;
+    }
+    r->res.status = 200;
+    r->res.ctype = "application/octet-stream";
+    r->res.stream_read = csar_stream_read;
+    r->res.stream_release = csar_stream_free;
+    r->res.stream_cls = s;
 }
 
 static bool sub_visible(const struct rctx *r, const json_t *sub)
