@@ -17,7 +17,7 @@ import threading
 import unittest
 import zipfile
 
-from vnfm import BUILD, SCRATCH, Daemon, DaemonTest, free_port, wait_for
+from vnfm import BUILD, SCRATCH, VNFMD, Daemon, DaemonTest, free_port, wait_for
 from test_sol003 import Listener
 
 PKGM = "/vnfpkgm/v1"
@@ -634,6 +634,12 @@ class TestSignedNoTrust(PackageTest):
         pkg = self.settled(pid)
         self.assertEqual(pkg["onboardingState"], "ERROR", pkg)
         self.assertIn("--package-trust", pkg["onboardingFailureDetails"]["detail"])
+
+    def test_trust_file_checked_at_start(self):
+        for bad in ("/nonexistent/ca.pem", "ca.pem"):
+            out = subprocess.run([VNFMD, "--package-trust", bad], capture_output=True, text=True)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("--package-trust %s: must be a readable file" % bad, out.stderr)
 
 
 class TestNotifications(PackageTest):
