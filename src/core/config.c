@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum opt_type {
     OPT_STR,
@@ -153,6 +154,12 @@ static const struct opt opts[] = {
     {"package-uri", OPT_LIST, O(package_uris), "PREFIX",
      "VNF packages may be fetched from URIs that start with PREFIX (upload_from_uri; "
      "repeatable; default: from none)"},
+    {"package-trust", OPT_STR, O(package_trust), "FILE",
+     "certificates (PEM: CAs, or signers' own) that vouch for signed VNF packages (SOL004 "
+     "security option 1: the manifest's CMS signature; default: none, a signed package is "
+     "refused)"},
+    {"package-unsigned", OPT_BOOL, O(package_unsigned), NULL,
+     "on-board VNF packages without a signature too (default: refused)"},
     {"netconf", OPT_BOOL, O(netconf), NULL, "serve NETCONF over SSH (docs/NETCONF.md)"},
     {"netconf-listen", OPT_NC_LISTEN, 0, "HOST:PORT",
      "NETCONF address; implies --netconf (default 127.0.0.1:830)"},
@@ -533,6 +540,11 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --package-scripts must be an absolute path\n");
         return -1;
     }
+    if (cfg->package_trust && (cfg->package_trust[0] != '/' || access(cfg->package_trust, R_OK))) {
+        fprintf(stderr, "vnfmd: --package-trust %s: must be a readable file, by an absolute path\n",
+                cfg->package_trust);
+        return -1;
+    }
     if (cfg->monitor_util_low >= cfg->monitor_util_high || cfg->monitor_util_high > 1) {
         fprintf(stderr, "vnfmd: need 0 < --monitor-util-low < --monitor-util-high <= 1\n");
         return -1;
@@ -736,4 +748,5 @@ void config_done(struct config *cfg)
     free_list(cfg->vim_connections, cfg->n_vim_connections);
     free(cfg->vim_connection_policy);
     free(cfg->package_scripts);
+    free(cfg->package_trust);
 }

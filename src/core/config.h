@@ -66,6 +66,8 @@ struct config {
     char **package_uris;     /* prefixes of the URIs packages may be fetched from */
     size_t n_package_uris;   /* (an OPT_LIST's count follows its list) */
     char *package_scripts;   /* their LCM scripts (absolute), or NULL: DATA_DIR-package-scripts */
+    char *package_trust;     /* PEM certificates that vouch for signed packages, or NULL */
+    bool package_unsigned;   /* unsigned packages are on-boarded too */
     /* NETCONF northbound interface (docs/NETCONF.md) */
     bool netconf;          /* --netconf, or implied by --netconf-listen */
     char *netconf_host;    /* default 127.0.0.1 */
