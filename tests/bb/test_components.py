@@ -32,7 +32,9 @@ class ComponentsTest(DaemonTest):
         # the stall keeps one job waiting beyond it
         self.d.ok("POST", "/v0/debug/faults", {"fault": "vim-stall", "seconds": 4})
         busy = self.comps()["provisioning"]
-        self.assertEqual((busy["threads"], busy["queued"]), (4, 1), busy)
+        # (the site's own jobs, such as refilling warm VIs, may wait behind the stall too)
+        self.assertEqual(busy["threads"], 4, busy)
+        self.assertGreaterEqual(busy["queued"], 1, busy)
         wait_for(lambda: (1, 4) in self.resizes("provisioning"), 5, 0.2, "the growth logged")
         # and back down once the work is done
         wait_for(lambda: self.resizes("provisioning")[-1] == (2, 1), 30, 0.2, "shrunk again")
