@@ -616,7 +616,7 @@ static ssize_t file_read(void *cls, char *buf, size_t max)
 {
     ssize_t n = read(*(int *)cls, buf, max);
 
-    return n > 0 ? n : -1;
+    return n > 0 ? n : n == 0 ? -1 : -2;
 }
 
 static void file_release(void *cls)

@@ -7,11 +7,13 @@ checksum, no VNFD, an unmappable TOSCA node, a zip bomb, a path climbing out,
 a symbolic link) end in ERROR with the reason and nothing of them kept;
 subscribers get the SOL005 notifications."""
 import contextlib
+import http.client
 import http.server
 import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import threading
 import unittest
@@ -289,6 +291,20 @@ class TestContent(PackageTest):
             st, body, _ = self.fetch(art + bad)
             self.assertEqual(st, 404, (bad, body))
         self.assertEqual(self.fetch(art[:-1])[0], 404)
+        # an artifact spoilt on disk after on-boarding: the answer is cut
+        # short (no last chunk), not ended as if it were whole
+        stored = os.path.join(self.pkg_dir(pid), "package.zip")
+        with zipfile.ZipFile(stored) as z:
+            info = z.getinfo("Files/nginx.conf")
+        with open(stored, "r+b") as f:
+            f.seek(info.header_offset + 26)
+            name_len, extra_len = struct.unpack("<HH", f.read(4))
+            f.seek(info.header_offset + 30 + name_len + extra_len + info.compress_size // 2)
+            byte = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([byte[0] ^ 0xff]))
+        with self.assertRaises(http.client.IncompleteRead):
+            self.fetch(art + "Files/nginx.conf")
         # a second upload of an on-boarded package is refused
         st, doc, _ = self.upload(pid, data)
         self.assertEqual(st, 409, doc)
