@@ -520,6 +520,23 @@ class TestStreamedBody(PackageTest):
         self.d.ok("PATCH", "%s/vnf_packages/%s" % (PKGM, pid), {"operationalState": "DISABLED"})
         self.d.ok("DELETE", "%s/vnf_packages/%s" % (PKGM, pid))
 
+    def test_no_token_no_upload(self):
+        """A client without a valid token may not send a package: a body
+        announced larger than 16 MiB is refused at its head with a 401
+        (fails before: the manager waited for the body, to refuse it once
+        it had it all)."""
+        import socket
+        pid = self.create()
+        for auth in ("", "Authorization: Bearer nope\r\n"):
+            s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+            s.sendall(("PUT %s/vnf_packages/%s/package_content HTTP/1.1\r\nHost: x\r\n%s"
+                       "Content-Type: application/zip\r\nContent-Length: %d\r\n\r\n"
+                       % (PKGM, pid, auth, 64 << 20)).encode())
+            answer = s.recv(4096).decode()
+            s.close()
+            self.assertTrue(answer.startswith("HTTP/1.1 401"), answer)
+            self.assertIn("valid token", answer)
+
     def test_client_goes(self):
         """A client that goes half-way through its upload leaves no file
         behind, and the package as it was."""
