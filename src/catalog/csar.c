@@ -262,7 +262,7 @@ ssize_t csar_stream_read(void *arg, char *buf, size_t max)
     struct csar_stream *s = arg;
     zip_int64_t got = zip_fread(s->f, buf, max);
 
-    return got > 0 ? (ssize_t)got : -1; /* a CRC error ends the answer short */
+    return got > 0 ? (ssize_t)got : got == 0 ? -1 : -2; /* -2: a CRC error, say */
 }
 
 void csar_stream_free(void *arg)

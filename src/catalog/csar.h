@@ -89,7 +89,8 @@ int csar_copy(struct csar *c, const char *path, int (*sink)(void *arg, const voi
 struct csar_stream;
 int csar_stream_open(struct csar *c, const char *path, struct csar_stream **out, char *err,
                      size_t errlen);
-/* Up to max bytes into buf: their number, or -1 at the end or on an error. */
+/* Up to max bytes into buf: their number, -1 at the end, -2 on an error
+ * (as httpd_stream's read). */
 ssize_t csar_stream_read(void *s, char *buf, size_t max);
 /* Accepts NULL. */
 void csar_stream_free(void *s);

@@ -616,7 +616,7 @@ static ssize_t file_read(void *cls, char *buf, size_t max)
 {
     ssize_t n = read(*(int *)cls, buf, max);
 
-    return n > 0 ? n : -1;
+    return n > 0 ? n : n == 0 ? -1 : -2;
 }
 
 static void file_release(void *cls)
@@ -1125,12 +1125,27 @@ static const struct mount *raw_mount(void *arg, const struct httpd_req *rq)
     return r.mount;
 }
 
-/* R_RAW routes take bodies up to their mount's raw_max. */
+/* Whether the head of rq carries a token that names someone. */
+static bool authenticated(struct router *rt, const struct httpd_req *rq)
+{
+    struct rctx r = {.c = rt->c, .http = rq};
+    bool ok;
+
+    r.st = thread_reader(rt);
+    ok = r.st && authenticate(rt, &r) == 0;
+    result_done(&r.res);
+    return ok;
+}
+
+/* R_RAW routes take bodies up to their mount's raw_max, from a client
+ * with a valid token only: anyone else's body is held to the 1 MiB of
+ * every request (a package is never taken in, to memory or to disk, from
+ * someone who will be refused). */
 static size_t on_body_max(void *arg, const struct httpd_req *rq)
 {
     const struct mount *m = raw_mount(arg, rq);
 
-    return m ? m->raw_max : 0;
+    return m && authenticated(arg, rq) ? m->raw_max : 0;
 }
 
 /* A file without a name in dir (unlinked at once where O_TMPFILE is not
@@ -1181,6 +1196,12 @@ static void on_refuse(void *arg, struct httpd_conn *conn, const struct httpd_req
                          : status == 417 ? "expectation-failed"
                                          : "bad-request";
 
+    if (status == 413 && rq->method && rq->path && raw_mount(arg, rq) && !authenticated(rt, rq)) {
+        status = 401;
+        reason = "unauthorized";
+        msg = "a valid token is needed to send a body larger than 1 MiB here "
+              "('Authorization: Bearer TOKEN')";
+    }
     /* its style is the mount's, as far as the path is known */
     snprintf(path, sizeof(path), "%s", rq->path ? rq->path : "");
     split_path(path, buf, segs, lens, &n, &ignored);

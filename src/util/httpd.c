@@ -714,6 +714,10 @@ static void pump(struct httpd_conn *c)
         n = c->sread(c->scls, th->scratch, sizeof(th->scratch));
         if (n == 0)
             return;
+        if (n < -1) { /* failed: cut short, without the last chunk */
+            close_conn(c);
+            return;
+        }
         if (n < 0) {
             c->sfree(c->scls);
             c->sfree = NULL;

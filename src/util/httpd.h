@@ -120,7 +120,9 @@ void httpd_respond(struct httpd_conn *c, int status, const struct httpd_kv *hdrs
                    char *body, size_t len);
 /* Answers with a body of unknown length: read(cls, buf, max) returns bytes
  * written to buf, 0 when it has nothing now (call httpd_resume when it has),
- * or -1 at the end. release(cls) runs when the stream ends or its client goes. */
+ * -1 at the end, or -2 when it failed (the connection closes without the
+ * chunked answer's end: its client sees it cut short). release(cls) runs
+ * when the stream ends or its client goes. */
 void httpd_stream(struct httpd_conn *c, int status, const struct httpd_kv *hdrs, unsigned n,
                   ssize_t (*read)(void *cls, char *buf, size_t max), void (*release)(void *cls),
                   void *cls);

@@ -7,11 +7,13 @@ checksum, no VNFD, an unmappable TOSCA node, a zip bomb, a path climbing out,
 a symbolic link) end in ERROR with the reason and nothing of them kept;
 subscribers get the SOL005 notifications."""
 import contextlib
+import http.client
 import http.server
 import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import threading
 import unittest
@@ -289,6 +291,20 @@ class TestContent(PackageTest):
             st, body, _ = self.fetch(art + bad)
             self.assertEqual(st, 404, (bad, body))
         self.assertEqual(self.fetch(art[:-1])[0], 404)
+        # an artifact spoilt on disk after on-boarding: the answer is cut
+        # short (no last chunk), not ended as if it were whole
+        stored = os.path.join(self.pkg_dir(pid), "package.zip")
+        with zipfile.ZipFile(stored) as z:
+            info = z.getinfo("Files/nginx.conf")
+        with open(stored, "r+b") as f:
+            f.seek(info.header_offset + 26)
+            name_len, extra_len = struct.unpack("<HH", f.read(4))
+            f.seek(info.header_offset + 30 + name_len + extra_len + info.compress_size // 2)
+            byte = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([byte[0] ^ 0xff]))
+        with self.assertRaises(http.client.IncompleteRead):
+            self.fetch(art + "Files/nginx.conf")
         # a second upload of an on-boarded package is refused
         st, doc, _ = self.upload(pid, data)
         self.assertEqual(st, 409, doc)
@@ -503,6 +519,23 @@ class TestStreamedBody(PackageTest):
         self.assertEqual(self.settled(pid)["onboardingState"], "ONBOARDED")
         self.d.ok("PATCH", "%s/vnf_packages/%s" % (PKGM, pid), {"operationalState": "DISABLED"})
         self.d.ok("DELETE", "%s/vnf_packages/%s" % (PKGM, pid))
+
+    def test_no_token_no_upload(self):
+        """A client without a valid token may not send a package: a body
+        announced larger than 16 MiB is refused at its head with a 401
+        (fails before: the manager waited for the body, to refuse it once
+        it had it all)."""
+        import socket
+        pid = self.create()
+        for auth in ("", "Authorization: Bearer nope\r\n"):
+            s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+            s.sendall(("PUT %s/vnf_packages/%s/package_content HTTP/1.1\r\nHost: x\r\n%s"
+                       "Content-Type: application/zip\r\nContent-Length: %d\r\n\r\n"
+                       % (PKGM, pid, auth, 64 << 20)).encode())
+            answer = s.recv(4096).decode()
+            s.close()
+            self.assertTrue(answer.startswith("HTTP/1.1 401"), answer)
+            self.assertIn("valid token", answer)
 
     def test_client_goes(self):
         """A client that goes half-way through its upload leaves no file
