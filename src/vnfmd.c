@@ -35,6 +35,7 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 #include "vim/vim.h"
+#include "vim/endpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -819,6 +820,12 @@ static int cleanup_instance(const char *tag)
         } else {
             printf("%s VIM: %s\n", ops->name, report);
         }
+    }
+    if (ep_cleanup(tag, report, sizeof(report))) { /* its service endpoints (fed/endpoint.c) */
+        fprintf(stderr, "vnfmd: service endpoints: %s\n", report);
+        rc = 1;
+    } else {
+        printf("service endpoints: removed\n");
     }
     if (rc == 0) /* nothing of it runs any more: nothing uses its uids */
         printf("sandbox uids: %d freed\n", runas_forget(tag));

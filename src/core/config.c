@@ -167,6 +167,9 @@ static const struct opt opts[] = {
      "restart needs none"},
     {"cloud-ca", OPT_STR, O(cloud_ca), "FILE",
      "--role local: CA certificates the cloud's certificate is checked against"},
+    {"service-address", OPT_STR, O(service_address), "IP",
+     "--role local: the address of the service endpoints of its deployments (default: the "
+     "--listen address unless it is a wildcard or loopback; docs/FEDERATION.md)"},
     {"fed-insecure", OPT_BOOL, O(fed_insecure), NULL,
      "--role local: allow a plain http:// --cloud-url (debugging only)"},
     {"fed-report-interval-ms", OPT_UINT, O(fed_report_ms), "MS",
@@ -718,6 +721,7 @@ void config_done(struct config *cfg)
     free(cfg->cloud_url);
     free(cfg->join_token);
     free(cfg->cloud_ca);
+    free(cfg->service_address);
     free(cfg->manager_load_weights);
     free(cfg->manager_cgroup);
     free_list(cfg->package_uris, cfg->n_package_uris);

@@ -82,6 +82,7 @@ struct config {
     unsigned fed_missed;        /* cloud role: missed reports before a manager is unreachable */
     char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
     char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */
+    char *service_address;      /* local role: the address of service endpoints (fed/endpoint.c) */
 };
 
 /* Parses argv (and the file named by --config). Returns 0, 1 when the

@@ -113,9 +113,9 @@ static json_t *deployments(struct core *c)
     static const char *const dep_keys[] = {
         "id",        "tenant",  "vnfd",       "status",      "stage",           "operation",
         "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
-        NULL};
+        "params",    "license", "_password",  NULL};
     static const char *const vi_keys[] = {"id", "vdu", "index", "state", "ip", NULL};
-    json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v;
+    json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v, *eps;
     struct hmap by_dep;
     size_t i;
 
@@ -125,13 +125,21 @@ static json_t *deployments(struct core *c)
         return out;
     }
     hmap_init(&by_dep);
+    eps = fed_endpoints(c);
     json_array_foreach(deps, i, d)
     {
         json_t *one = json_object();
 
+        char ep[64];
+
         for (const char *const *k = dep_keys; *k; k++)
             if (json_object_get(d, *k))
                 json_object_set(one, *k, json_object_get(d, *k));
+        /* what a move clones (fed/move.c): its own rules, its endpoint */
+        if (json_object_get(d, "rules"))
+            json_object_set(one, "_branch_rules", json_object_get(d, "rules"));
+        if (fed_endpoint_of(eps, jv_str(d, "id", ""), ep, sizeof(ep)))
+            json_object_set_new(one, "service_endpoint", json_string(ep));
         json_object_set_new(one, "vis", json_array());
         json_array_append_new(out, one);
         hmap_put(&by_dep, jv_str(d, "id", ""), one);
@@ -149,6 +157,7 @@ static json_t *deployments(struct core *c)
         json_array_append_new(json_object_get(one, "vis"), vi);
     }
     hmap_done(&by_dep);
+    json_decref(eps);
     json_decref(deps);
     json_decref(vis);
     return out;
@@ -484,12 +493,14 @@ static void on_op_started(struct core *c, json_t *op, const json_t *dep)
 static void on_op(struct core *c, const json_t *op)
 {
     (void)op;
+    fed_endpoint_refresh(c); /* the endpoints follow the VIs */
     trigger(c);
 }
 
 static void on_dep(struct core *c, const json_t *dep)
 {
     (void)dep;
+    fed_endpoint_refresh(c);
     trigger(c);
 }
 
@@ -586,6 +597,7 @@ int fed_branch_start(struct fed *f)
     f->wake.data = f;
     f->wake_on = true;
     fed_spawn_resume(f);
+    fed_endpoint_start(c);
     return fed_downlink_start(f);
 }
 

@@ -352,13 +352,18 @@ void fed_join_apply(struct core *c, struct txn *t)
 static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
 {
     static const char *const keep[] = {
-        "tenant",    "vnfd",    "status",     "stage",       "operation",       "vis",
-        "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
-        NULL};
-    /* the cloud's rules; a SOL003 VNF instance's information, flavour and descriptor */
-    static const char *const cloud_own[] = {
-        "rules",   "rules_owner_wanted",  "_policy_admin", "sol003",
-        "flavour", "instantiation_level", "_descriptor",   NULL};
+        "tenant",           "vnfd",        "status",          "stage",
+        "operation",        "vis",         "instances",       "created",
+        "monitoring",       "rules_owner", "rules_owner_set", "rules_owner_gen",
+        "params",           "license",     "_password",       "_branch_rules",
+        "service_endpoint", NULL};
+    /* the cloud's rules; a SOL003 VNF instance's information, flavour and
+     * descriptor; the last move (fed/move.c) */
+    static const char *const cloud_own[] = {"rules",         "rules_owner_wanted",
+                                            "_policy_admin", "sol003",
+                                            "flavour",       "instantiation_level",
+                                            "_descriptor",   "move",
+                                            "_move_op",      NULL};
     json_t *doc =
         json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site, "manager", m->id);
 
@@ -370,6 +375,11 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
             json_object_set(doc, *k, json_object_get(was, *k));
     if (was && json_object_get(was, "created") && !json_object_get(doc, "created"))
         json_object_set(doc, "created", json_object_get(was, "created"));
+    if (doc_str(doc, "_move_op")) /* busy with a move until it ends */
+        json_object_set(doc, "operation", json_object_get(doc, "_move_op"));
+    if (doc_str(doc, "service_endpoint")) /* where its endpoint lives: its branch */
+        json_object_set_new(doc, "_endpoint",
+                            json_pack("{s:s, s:s}", "site", m->site, "manager", m->id));
     return doc;
 }
 
@@ -432,7 +442,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
         old = xcalloc(1, sizeof(*old));
     was = core_load(c, STORE_DEPLOYMENT, id);
     if (was && !ours(was, m)) {
-        if (!known) /* once per run of the cloud */
+        if (!known && !doc_str(was, "_move_op")) /* once per run; a move's clone is expected */
             log_warn("fed: deployment %s of manager %s (site %s) is not mirrored: the cloud "
                      "has a deployment of that name already",
                      id, m->id, m->site);
@@ -675,6 +685,7 @@ static void on_timer(uv_timer_t *h)
     if (c->stopping)
         return;
     fed_channel_keepalive(f);
+    fed_move_tick(c);
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *m = e->value;
 
@@ -706,6 +717,7 @@ int fed_cloud_start(struct fed *f)
         mgr_add(f, m);
     }
     json_decref(list);
+    fed_move_resume(c);
     uv_timer_init(c->loop, &f->timer);
     f->timer.data = f;
     f->timer_on = true;

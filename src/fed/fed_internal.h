@@ -105,6 +105,9 @@ struct fed {
     bool chan_running, chan_stop;
     uv_async_t wake; /* fed_report_soon from another thread */
     bool wake_on;
+
+    /* cloud: the moves running (move.c): operation id -> what it waits for */
+    struct hmap moves;
 };
 
 /* cloud.c */
@@ -130,6 +133,19 @@ void fed_channel_drop(struct fed_mgr *m);
 
 /* instr.c (cloud): the hooks of lcm/remote.h; an instruction as sent on
  * the channel (new reference); what a report says of them. */
+/* The manager running site, reachable; else NULL with res set (503
+ * naming the site and since when). */
+struct fed_mgr *fed_site_manager(struct fed *f, struct result *res, const char *site);
+/* The instruction of type for m about dep (a new reference), and in *op
+ * the cloud's operation that follows it, with the members of op_extra
+ * (taken, may be NULL); the observers are told it started. NULL with res
+ * set. ctid: the request's Client-Transaction-Id, or NULL. */
+json_t *fed_instruct(struct core *c, struct fed_mgr *m, const char *type, const json_t *dep,
+                     json_t *body, const char *ctid, json_t *op_extra, struct result *res,
+                     json_t **op);
+/* What a deploy at a branch may lack: the VNFD's record and the tenant's,
+ * added to body. */
+void fed_add_records(struct core *c, json_t *body, const char *tenant, const char *vnfd);
 extern const struct lc_remote fed_remote;
 json_t *fed_instruction_msg(const json_t *ins);
 void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results);
@@ -285,6 +301,50 @@ void fed_unspawn_apply(struct core *c, struct txn *t);
 json_t *fed_children_report(struct fed *f);
 void fed_spawn_resume(struct fed *f);
 void fed_spawn_stop_all(struct fed *f);
+
+/* move.c (cloud): moving a deployment between a branch and a site of the
+ * cloud's own, make-before-break (docs/FEDERATION.md "Moves"). */
+struct fed_move_req {
+    const char *dep;             /* the deployment's id */
+    const char *site;            /* where to */
+    const json_t *why;           /* the decision record that chose it; NULL: an operator */
+    const struct principal *who; /* the caller (ownership), or NULL: the cloud itself */
+    const char *ctid;            /* Client-Transaction-Id, or NULL */
+    int drain_ms;                /* the drain window; < 0: the default (5 s) */
+};
+/* Starts a move on the loop, inside the open transaction (a request's, or a
+ * report's for a decision of the cloud's): checks it (404 deployment or
+ * site, 409 same site, busy naming the operation, placement, no VNFD
+ * here, 422 not between a branch and the cloud, 503 branch unreachable),
+ * writes the operation "move" and starts its first stage. 0 with the
+ * operation in *op (a new reference), or -1 with res set and nothing
+ * changed. */
+int fed_move_begin(struct core *c, const struct fed_move_req *rq, struct result *res, json_t **op);
+/* POST /v0/deployments/{id}/move {"site", "drain_s"?}. */
+void fed_move_apply(struct core *c, struct txn *t);
+/* The lifecycle observer through which the operations a move waits for
+ * move it on; deadlines (the cloud's timer); the moves of the journal at
+ * start-up; the end. */
+extern const struct lc_observer fed_move_observer;
+void fed_move_tick(struct core *c);
+void fed_move_resume(struct core *c);
+void fed_move_free(struct fed *f);
+/* The port a VNFD's service answers on: the readiness port of its first
+ * VDU that has one (ready.http.port, ready.tcp); 0 when none. */
+long long fed_service_port(const json_t *vnfd);
+
+/* endpoint.c (branch): the service endpoints this manager keeps
+ * (docs/FEDERATION.md "The service endpoint"): one per deployment with a
+ * service port, pointing at its VIs (mode local) or at what the cloud
+ * said (remote: a clone in the cloud); kept in the store (meta
+ * fed_endpoints), applied with nftables after each change and at start. */
+void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endpoint" */
+void fed_endpoint_refresh(struct core *c);              /* in the open transaction */
+void fed_endpoint_start(struct core *c);
+/* The endpoints, {deployment: {address, port, ...}} (a new reference);
+ * "IP:PORT" of deployment id's among them into out, or false. */
+json_t *fed_endpoints(struct core *c);
+bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t len);
 
 /* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */
 void fed_token_generate(char *out);

@@ -318,6 +318,7 @@ int fed_init(struct core *c)
     hmap_init(&f->pool_sites);
     hmap_init(&f->children);
     hmap_init(&f->vi_cpu);
+    hmap_init(&f->moves);
     c->fed = f;
     if (fed_load_init(f))
         return -1;
@@ -325,6 +326,8 @@ int fed_init(struct core *c)
         fed_judge_init(c);
     if (f->cloud)
         c->remote = &fed_remote;
+    if (f->cloud)
+        lc_observe(c, &fed_move_observer);
     if (!f->cloud && c->cfg->cloud_url)
         lc_observe(c, &fed_branch_observer);
     return 0;
@@ -367,6 +370,7 @@ void fed_free(struct core *c)
     elastic_free(f);
     pool_free(f);
     fed_site_load_free(f);
+    fed_move_free(f);
     fed_load_free(f);
     c->remote = NULL;
     pthread_mutex_destroy(&f->mu);

@@ -125,6 +125,12 @@ static const struct jv_field resize_fields[] = {
     END,
 };
 static const struct jv_field resize_schema = OBJECT(resize_fields);
+static const struct jv_field move_fields[] = {
+    FIELD("site", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("drain_s", JV_NUMBER, 0, 0, 3600),
+    END,
+};
+static const struct jv_field move_schema = OBJECT(move_fields);
 static const struct jv_field rules_update_fields[] = {
     /* typed for XML bodies; checked again with the deployment's VNFD */
     {.name = "monitoring", .type = JV_OBJECT, .fields = monitoring_fields},
@@ -215,6 +221,7 @@ const struct route api_routes[] = {
     WRITE("POST", "/v0/deployments/{id}/heal", "heal", 0, svc_heal, &heal_schema),
     WRITE("POST", "/v0/deployments/{id}/scale", "scale", R_BODY, svc_scale, &scale_schema),
     WRITE("POST", "/v0/deployments/{id}/resize", "resize", R_BODY, svc_resize, &resize_schema),
+    WRITE("POST", "/v0/deployments/{id}/move", "move", R_BODY, svc_move, &move_schema),
     GET("/v0/deployments/{id}/monitoring", "show monitoring", 0, q_monitoring, no_params),
     WRITE("PUT", "/v0/deployments/{id}/rules", "update rules", R_BODY, svc_rules_update,
           &rules_update_schema),
