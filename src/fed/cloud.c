@@ -645,7 +645,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     result_ok(&t->res, 200,
               json_pack("{s:I, s:I, s:o, s:b}", "seq", (json_int_t)seq, "event_seq",
                         (json_int_t)m->event_seq, "results", results_acked(t->body), "send_full",
-                        new_boot && !full));
+                        (new_boot || m->send_full) && !full));
+    m->send_full = m->send_full && !full;
 }
 
 /* ---- reachability ---- */
