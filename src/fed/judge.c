@@ -105,9 +105,8 @@ bool fed_overloaded(const json_t *pol, double value, const double *peers, size_t
     if (value <= *at)
         return false;
     if (rel && value < highest * (1 - jv_num(rel, "within_pct", 0) / 100)) {
-        snprintf(how + strlen(how), len - strlen(how),
-                 "; not within %g%% of %s highest load %.3f", jv_num(rel, "within_pct", 0), whose,
-                 highest);
+        snprintf(how + strlen(how), len - strlen(how), "; not within %g%% of %s highest load %.3f",
+                 jv_num(rel, "within_pct", 0), whose, highest);
         return false;
     }
     if (rel)

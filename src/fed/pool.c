@@ -34,19 +34,19 @@
 #define DEFAULT_REPORTS  3
 #define DEFAULT_COOLDOWN 60
 #define CANDIDATES_MAX   64
-#define GROW_HEADROOM    0.9     /* a grown site is judged at 90% of its threshold */
-#define PENDING_MAX_MS   300000  /* a decision still under way after this failed */
+#define GROW_HEADROOM    0.9    /* a grown site is judged at 90% of its threshold */
+#define PENDING_MAX_MS   300000 /* a decision still under way after this failed */
 
 /* What the cloud keeps of a branch site (f->pool_sites; f->mu for the
  * readers of load). */
 struct pool_site {
     json_t *load; /* the last report's site load with its value, or NULL */
     struct fed_streak st;
-    int64_t last_ms;   /* the last decision taken (cooldown) */
-    char held_by[32];  /* the operation a held decision named */
-    bool refused;      /* a refusal was recorded for this streak */
-    char pending[32];  /* a decision under way: a capacity change, moves */
-    double grow_vcpu;  /* the capacity a pending grow waits for */
+    int64_t last_ms;  /* the last decision taken (cooldown) */
+    char held_by[32]; /* the operation a held decision named */
+    bool refused;     /* a refusal was recorded for this streak */
+    char pending[32]; /* a decision under way: a capacity change, moves */
+    double grow_vcpu; /* the capacity a pending grow waits for */
     long long grow_mb;
 };
 
@@ -136,8 +136,7 @@ static bool branch_site(struct core *c, struct result *res, const char *id, cons
         result_not_found(res, "site", id);
     else if (strcmp(jv_str(site, "kind", ""), "branch"))
         result_fail(res, 409, "conflict", "object", id,
-                    "site '%s' is a site of this manager, not a branch: it has no pool policy",
-                    id);
+                    "site '%s' is a site of this manager, not a branch: it has no pool policy", id);
     else
         return true;
     return false;
@@ -248,9 +247,10 @@ static json_t *decide(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
     json_t *d;
 
     id_random(id, "dc-", 12);
-    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s}", "id", id, "rule", RULE,
+    /* the inputs are a copy: ps->load is what GET shows, under f->mu */
+    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s}", "id", id, "rule", RULE,
                   "stage", stage, "site", m->site, "manager", m->id, "state", state, "action",
-                  action, "inputs", ps->load, "thresholds", pol, "reason", reason);
+                  action, "inputs", json_deep_copy(ps->load), "thresholds", pol, "reason", reason);
     json_object_set_new(json_object_get(d, "inputs"), "reports",
                         json_integer(over ? ps->st.over_n : ps->st.under_n));
     json_object_set_new(json_object_get(d, "inputs"), "for_ms",
@@ -368,12 +368,12 @@ static bool grow(struct core *c, struct fed_mgr *m, struct pool_site *ps, const 
              pool_value(&u));
     d = decide(c, m, ps, pol, "branch_overload", "growing", "grow", reason);
     ins = fed_mgr_instruct(c, m, "site_capacity",
-                       json_pack("{s:{s:f, s:I}, s:s}", "capacity", "vcpu", vcpu, "memory_mb",
-                                 (json_int_t)mb, "decision", doc_str(d, "id")));
+                           json_pack("{s:{s:f, s:I}, s:s}", "capacity", "vcpu", vcpu, "memory_mb",
+                                     (json_int_t)mb, "decision", doc_str(d, "id")));
     if (ins)
         json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
-    json_object_set_new(d, "capacity", json_pack("{s:f, s:I}", "vcpu", vcpu, "memory_mb",
-                                                 (json_int_t)mb));
+    json_object_set_new(d, "capacity",
+                        json_pack("{s:f, s:I}", "vcpu", vcpu, "memory_mb", (json_int_t)mb));
     store_put(c->st, STORE_DECISION, d);
     taken(ps, d);
     ps->grow_vcpu = vcpu;
@@ -448,8 +448,8 @@ static void cloud_room(struct core *c, const json_t *pol, struct pool_use *u)
 
     store_site_usage(c->st, to, &used);
     u->free_vcpu = fmax(0, jv_num(json_object_get(cs, "capacity"), "vcpu", 0) - used.vcpu);
-    u->free_memory_mb = fmax(
-        0, (double)(jv_int(json_object_get(cs, "capacity"), "memory_mb", 0) - used.memory_mb));
+    u->free_memory_mb =
+        fmax(0, (double)(jv_int(json_object_get(cs, "capacity"), "memory_mb", 0) - used.memory_mb));
     json_decref(cs);
 }
 
@@ -469,16 +469,24 @@ static json_t *cands_json(const struct pool_cand *x, size_t n, bool chosen, cons
 }
 
 /* Starts the move of the deployment of x (a chosen one of decision d) to
- * site `to`: 0 with its operation in x, or -1 with why. */
+ * site `to` (fed/move.c, in the report's transaction): 0 with its
+ * operation in x, or -1 with why (what the move refused). */
 static int move_start(struct core *c, json_t *x, const char *to, const json_t *d, char *why,
                       size_t len)
 {
-    (void)c;
-    (void)x;
-    (void)to;
-    (void)d;
-    snprintf(why, len, "the move operation is not built on this manager yet (issue 13 part A)");
-    return -1;
+    struct fed_move_req rq = {
+        .dep = jv_str(x, "deployment", ""), .site = to, .why = d, .drain_ms = -1};
+    struct result res = {0};
+    json_t *op = NULL;
+    int r = fed_move_begin(c, &rq, &res, &op);
+
+    if (r)
+        snprintf(why, len, "%s", jv_str(res.body, "message", "the move was refused"));
+    else
+        json_object_set(x, "operation", json_object_get(op, "id"));
+    json_decref(op);
+    result_done(&res);
+    return r ? -1 : 0;
 }
 
 /* The moves the pool started away from a site, in its record
@@ -494,13 +502,16 @@ static void remember(struct core *c, const char *site, const json_t *x, const js
         list = json_array();
         json_object_set_new(doc, "pool_moved", list);
     }
-    json_array_append_new(list, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "deployment",
-                                          json_object_get(x, "deployment"), "to",
-                                          json_object_get(x, "to"), "decision",
-                                          json_object_get(d, "id"), "placement",
-                                          json_object_get(x, "placement"), "vcpu",
-                                          json_object_get(x, "vcpu"), "memory_mb",
-                                          json_object_get(x, "memory_mb")));
+    for (size_t i = json_array_size(list); i-- > 0;) /* its last move only */
+        if (json_equal(json_object_get(json_array_get(list, i), "deployment"),
+                       json_object_get(x, "deployment")))
+            json_array_remove(list, i);
+    json_array_append_new(
+        list,
+        json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "deployment", json_object_get(x, "deployment"),
+                  "to", json_object_get(x, "to"), "decision", json_object_get(d, "id"), "placement",
+                  json_object_get(x, "placement"), "vcpu", json_object_get(x, "vcpu"), "memory_mb",
+                  json_object_get(x, "memory_mb")));
     doc_touch(doc, "updated");
     store_put(c->st, STORE_SITE, doc);
     json_decref(doc);
@@ -662,8 +673,8 @@ static json_t *returning(struct core *c, const char *site, const json_t *pol, js
     use_of(ps->load, &u);
     *changed = false;
     for (i = 0; i < json_array_size(moved);) {
-        json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(x = json_array_get(moved, i),
-                                                             "deployment", ""));
+        json_t *dep =
+            core_load(c, STORE_DEPLOYMENT, jv_str(x = json_array_get(moved, i), "deployment", ""));
         struct pool_use back = u;
         char why[256] = "";
 
@@ -681,21 +692,22 @@ static json_t *returning(struct core *c, const char *site, const json_t *pol, js
         else if (doc_str(dep, "operation"))
             snprintf(why, sizeof(why), "busy: operation %s runs", doc_str(dep, "operation"));
         else if (pool_value(&back) >= jv_num(pol, "overload", 1))
-            snprintf(why, sizeof(why), "too big: back, it would put the branch at %.3f, not under %g",
+            snprintf(why, sizeof(why),
+                     "too big: back, it would put the branch at %.3f, not under %g",
                      pool_value(&back), jv_num(pol, "overload", 1));
         else if (pick)
             snprintf(why, sizeof(why), "not now: one deployment comes back at a time");
         if (*why)
-            json_array_append_new(rejected, json_pack("{s:O, s:s}", "deployment",
-                                                      json_object_get(x, "deployment"), "why", why));
+            json_array_append_new(rejected,
+                                  json_pack("{s:O, s:s}", "deployment",
+                                            json_object_get(x, "deployment"), "why", why));
         else
-            pick = json_pack("{s:O, s:O, s:s, s:O, s:O, s:s, s:f}", "deployment",
-                             json_object_get(x, "deployment"), "placement",
-                             json_object_get(x, "placement"), "to", site, "vcpu",
-                             json_object_get(x, "vcpu"), "memory_mb",
-                             json_object_get(x, "memory_mb"), "why",
-                             "prefer-branch, moved by the pool, and it fits", "after",
-                             pool_value(&back));
+            pick = json_pack(
+                "{s:O, s:O, s:s, s:O, s:O, s:s, s:f}", "deployment",
+                json_object_get(x, "deployment"), "placement", json_object_get(x, "placement"),
+                "to", site, "vcpu", json_object_get(x, "vcpu"), "memory_mb",
+                json_object_get(x, "memory_mb"), "why",
+                "prefer-branch, moved by the pool, and it fits", "after", pool_value(&back));
         json_decref(dep);
         i++;
     }
@@ -722,8 +734,8 @@ static void move_back(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
     if (changed)
         store_put(c->st, STORE_SITE, site);
     if (pick) {
-        snprintf(reason, sizeof(reason), "%s: %s comes back to site %s, which puts it at %.3f",
-                 why, jv_str(pick, "deployment", "?"), m->site, jv_num(pick, "after", 0));
+        snprintf(reason, sizeof(reason), "%s: %s comes back to site %s, which puts it at %.3f", why,
+                 jv_str(pick, "deployment", "?"), m->site, jv_num(pick, "after", 0));
         d = decide(c, m, ps, pol, "branch_underload", "moving", "move_back", reason);
         json_object_set_new(d, "chosen", json_pack("[O]", pick));
         json_object_set_new(d, "rejected", json_incref(rejected));

@@ -178,8 +178,10 @@ int pool_choose(const struct pool_use *u, double threshold, struct pool_cand *c,
             snprintf(c[i].why, sizeof(c[i].why), "not considered: more than %zu may move", m);
     }
     if (m == 0) {
-        snprintf(why, len, "no deployment may move: %zu at the branch, none that is not "
-                 "branch-only or busy", n);
+        snprintf(why, len,
+                 "no deployment may move: %zu at the branch, none that is not "
+                 "branch-only or busy",
+                 n);
         return -1;
     }
     ok = m <= SEARCH_MAX ? search(u, threshold, c, idx, m, &best, &tight, &under)
@@ -207,8 +209,8 @@ int pool_choose(const struct pool_use *u, double threshold, struct pool_cand *c,
             snprintf(x->why, sizeof(x->why),
                      "chosen: it uses %.2f vCPU and %.0f MB; %u move%s bring%s the branch from "
                      "%.3f to %.3f, under %g",
-                     x->vcpu, x->memory_mb, best.n, best.n == 1 ? "" : "s",
-                     best.n == 1 ? "s" : "", pool_value(u), best.after, threshold);
+                     x->vcpu, x->memory_mb, best.n, best.n == 1 ? "" : "s", best.n == 1 ? "s" : "",
+                     pool_value(u), best.after, threshold);
         } else {
             rejected(u, threshold, x, &best);
         }

@@ -61,9 +61,9 @@ void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answere
 static json_t *wan_json(const struct fed_wan *w)
 {
     return json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "latency_ms", w->latency_ms, "rtt_ms",
-                     w->rtt_ms, "loss", w->segs > 0 ? w->retrans / w->segs : 0.0,
-                     "throughput_kbps", w->throughput_bps / 1000.0, "reports",
-                     (json_int_t)w->reports, "failed", (json_int_t)w->failed);
+                     w->rtt_ms, "loss", w->segs > 0 ? w->retrans / w->segs : 0.0, "throughput_kbps",
+                     w->throughput_bps / 1000.0, "reports", (json_int_t)w->reports, "failed",
+                     (json_int_t)w->failed);
 }
 
 /* Cores the VI used since the last measurement (0 at the first). */

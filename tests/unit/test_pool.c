@@ -5,12 +5,17 @@
 
 #include "fed/pool.h"
 
-#define CAND(name, cpu, mb, place) \
-    {.id = name, .vcpu = cpu, .memory_mb = mb, .need_vcpu = cpu, .need_memory_mb = mb, \
-     .placement = place}
+#define CAND(name, cpu, mb, place)                                                        \
+    {                                                                                     \
+        .id = name, .vcpu = cpu, .memory_mb = mb, .need_vcpu = cpu, .need_memory_mb = mb, \
+        .placement = place                                                                \
+    }
 
-static const struct pool_use branch = {.vcpu = 1.6, .memory_mb = 900, .cap_vcpu = 2,
-                                       .cap_memory_mb = 1000, .free_vcpu = -1,
+static const struct pool_use branch = {.vcpu = 1.6,
+                                       .memory_mb = 900,
+                                       .cap_vcpu = 2,
+                                       .cap_memory_mb = 1000,
+                                       .free_vcpu = -1,
                                        .free_memory_mb = -1};
 
 static void one_big_move_beats_two_small(void **state)
