@@ -122,6 +122,20 @@ class PoolTest(unittest.TestCase):
         self.cloud.restart()
         self.assertEqual(self.pool()["policy"], pol)
         wait_for(lambda: manager_of(self.cloud, "p1")["state"] == "active", 20, 0.2, "p1 back")
+        # the CLI: --set changes members and keeps the rest
+        r = self.cloud.ctl("-o", "json", "site", "pool", "p1", "--set", "overload=0.95",
+                           "--set", "move_back.after_s=60")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = json.loads(r.stdout)["policy"]
+        self.assertEqual((got["overload"], got["underload"], got["move_back"]),
+                         (0.95, 0.1, {"after_s": 60}))
+        r = self.cloud.ctl("site", "pool", "p1", "--set", "underload=0.99")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("underload", r.stderr)
+        r = self.cloud.ctl("site", "pool", "p1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("overload", r.stdout)
+        self.assertIn("latency_ms", r.stdout)  # the site's load, with the WAN
 
     def test_c_grow_first(self):
         n = self.quiet()
