@@ -13,7 +13,7 @@ import json
 import subprocess
 import unittest
 
-from vnfm import Daemon, Wan, wait_for
+from vnfm import Daemon, Wan, Webhook, wait_for
 from test_deploy import demo
 from test_fed import Pki, branch, join_token, manager_of
 from test_move import Client
@@ -338,9 +338,11 @@ class PoolMoveTest(unittest.TestCase):
         client = Client(self.wan, ep)
         self.addCleanup(client.result)
         n = len(pool_decisions(cloud))
+        hook = Webhook()  # the orchestrator, told of each decision
+        self.addCleanup(hook.close)
         status, doc, _ = cloud.request("PUT", "/v0/sites/pm/pool", {
             "overload": over, "underload": 0.01, "for_reports": 2, "cooldown_s": 0,
-            "move_back": {"after_s": 2}})
+            "move_back": {"after_s": 2}, "callback": hook.url})
         self.assertEqual(status, 200, doc)
         d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
             pool_decisions(cloud)), 30, 0.2, "pm's overload decision")
@@ -358,6 +360,10 @@ class PoolMoveTest(unittest.TestCase):
             cloud.get("/v0/decisions/" + d["id"])[1]), 20, 0.2, "the decision ended")
         self.assertEqual(d["state"], "completed", d)
         self.assertEqual(cloud.deployment("pb")["site"], "cloud")
+        told = wait_for(lambda: [t for t in hook.got if t["id"] == d["id"]] if len(
+            [t for t in hook.got if t["id"] == d["id"]]) == 2 else None, 10, 0.1, "told twice")
+        self.assertEqual([t["state"] for t in told], ["moving", "completed"])
+        self.assertEqual(told[0]["chosen"][0]["operation"], move["id"])  # told once under way
         got = client.result()
         self.assertGreater(got["ok"], 20, got)
         self.assertEqual(got["fail"], 0, got)
