@@ -356,6 +356,9 @@ class PoolMoveTest(unittest.TestCase):
         move = cloud.wait_op(chosen["operation"], timeout=120)
         self.assertEqual((move["type"], move["state"]), ("move", "completed"), move)
         self.assertEqual(move["why"]["id"], d["id"])  # the decision that chose it
+        switched = [st for st in move["stages"] if st["stage"] == "switch"][0]["finished"]
+        print("\npool move of pb: decided %s, switched %s, original undeployed %s (the relief)"
+              % (d["created"], switched, move["finished"]))
         d = wait_for(lambda: (lambda x: x if x["state"] != "moving" else None)(
             cloud.get("/v0/decisions/" + d["id"])[1]), 20, 0.2, "the decision ended")
         self.assertEqual(d["state"], "completed", d)
