@@ -169,7 +169,7 @@ static int set_field(const char *kv, void *arg)
     double n;
 
     if (!eq || eq == kv)
-        return fail_usage("site managers", "'%s' is not KEY=VALUE", kv);
+        return fail_usage("site", "--set: '%s' is not KEY=VALUE", kv);
     n = strtod(eq + 1, &end);
     v = (*end || end == eq + 1)     ? json_string(eq + 1)
         : n == (double)(long long)n ? json_integer((json_int_t)n)
@@ -211,9 +211,12 @@ static void print_policy(const json_t *doc)
     print_table(json_object_get(doc, "managers"), cols);
 }
 
-int cmd_site_managers(struct ctl *c, const struct args *a)
+/* A policy of a branch site (what: "managers", "pool"): shown, or with
+ * --set changed member by member (the rest kept). */
+static int site_policy(struct ctl *c, const struct args *a, const char *what,
+                       void (*print)(const json_t *doc))
 {
-    char *p = ctl_path("/v0/sites/%s/managers", a->pos[0]);
+    char *site = ctl_path("/v0/sites/%s", a->pos[0]), *p = xasprintf("%s/%s", site, what);
     json_t *doc = NULL, *body;
     int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
 
@@ -232,11 +235,44 @@ int cmd_site_managers(struct ctl *c, const struct args *a)
         if (c->json)
             print_json(doc);
         else
-            print_policy(doc);
+            print(doc);
     }
     json_decref(doc);
+    free(site);
     free(p);
     return rc;
+}
+
+int cmd_site_managers(struct ctl *c, const struct args *a)
+{
+    return site_policy(c, a, "managers", print_policy);
+}
+
+/* The pool policy of a branch site and its load (docs/FEDERATION.md "The
+ * branch pool"). */
+static void print_pool(const json_t *doc)
+{
+    static const char *const keys[] = {"overload",   "underload", "for_reports", "for_s",
+                                       "cooldown_s", "lifecycle", "grow",        "cloud_site",
+                                       "move_back",  NULL};
+    static const char *const load_keys[] = {"value",    "cpu", "memory", "used",
+                                            "capacity", "wan", NULL};
+    const json_t *pol = json_object_get(doc, "policy"), *load = json_object_get(doc, "load");
+
+    printf("site: %s\n", json_string_value(json_object_get(doc, "site")));
+    if (json_is_object(pol))
+        print_fields(pol, keys);
+    else
+        printf("policy: none (vnfmctl site pool SITE --set overload=N ...)\n");
+    if (json_is_object(load)) {
+        printf("\n");
+        print_fields(load, load_keys);
+    }
+}
+
+int cmd_site_pool(struct ctl *c, const struct args *a)
+{
+    return site_policy(c, a, "pool", print_pool);
 }
 
 /* vnfmctl move NAME --site SITE [--drain S] (docs/FEDERATION.md "Moves") */

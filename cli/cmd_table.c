@@ -75,6 +75,13 @@ static const struct optspec site_managers_opts[] = {
      true},
     END_OPTS,
 };
+static const struct optspec site_pool_opts[] = {
+    {"set", "KEY=VALUE",
+     "set a member of the policy (repeatable; dotted for grow.vcpu_max, grow.memory_mb_max "
+     "and move_back.after_s)",
+     true},
+    END_OPTS,
+};
 static const struct optspec site_opts[] = {
     {"vcpu", "N", "vCPU capacity (a number, may be fractional)"},
     {"memory-mb", "N", "memory capacity in MiB"},
@@ -712,6 +719,27 @@ const struct command ctl_commands[] = {
                     "vnfmctl site managers b1 --set overload=0.8 --set underload=0.2 --set max=3\n"
                     "vnfmctl -o json site managers b1 --set weights.cpu=2",
         .run = cmd_site_managers,
+    },
+    {
+        .name = "site pool",
+        .usage = "SITE [--set KEY=VALUE]...",
+        .n_pos = 1,
+        .summary = "show or set the pool policy of a branch site, and its load (admin, cloud)",
+        .description =
+            "The branch pool (docs/FEDERATION.md \"The branch pool\"): the overload and\n"
+            "underload thresholds of the site's load (the larger of its CPU and memory used\n"
+            "over its capacity), for_reports or for_s, cooldown_s, lifecycle (hold or ignore),\n"
+            "grow.vcpu_max and grow.memory_mb_max (the ceiling of a capacity change, the first\n"
+            "answer to an overload), cloud_site (where deployments move) and\n"
+            "move_back.after_s. Without --set it shows the policy and the site's load as its\n"
+            "manager reported it (with the WAN figures); --set changes the members given and\n"
+            "keeps the rest. The decisions are listed by 'vnfmctl decisions --rule pool'.\n",
+        .opts = site_pool_opts,
+        .examples = "vnfmctl site pool b1\n"
+                    "vnfmctl site pool b1 --set overload=0.8 --set underload=0.3 "
+                    "--set move_back.after_s=300\n"
+                    "vnfmctl -o json site pool b1 | jq .load.wan",
+        .run = cmd_site_pool,
     },
     {
         .name = "manager show",

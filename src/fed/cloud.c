@@ -647,7 +647,8 @@ void fed_report_apply(struct core *c, struct txn *t)
               json_pack("{s:I, s:I, s:I, s:o, s:b}", "report_interval_ms",
                         (json_int_t)c->cfg->fed_report_ms, "seq", (json_int_t)seq, "event_seq",
                         (json_int_t)m->event_seq, "results", results_acked(t->body), "send_full",
-                        new_boot && !full));
+                        (new_boot || m->send_full) && !full));
+    m->send_full = m->send_full && !full;
 }
 
 /* ---- reachability ---- */

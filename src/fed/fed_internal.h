@@ -52,6 +52,7 @@ struct fed_mgr {
     struct hmap deps;      /* deployment id -> malloc'd hash of what was last mirrored (0: none) */
     struct hmap rules;     /* deployment id -> struct fed_drules: the cloud's rules over it */
     uint64_t next_seq;     /* the last instruction seq given (stored: _seq) */
+    bool send_full;        /* the answer to its next report asks for all its deployments */
     struct fed_chan *chan; /* its channel, under fed.mu (channel.c) */
     char parent[32];       /* the manager that started it (elastic managers), or "" */
     struct el_mgr el;

@@ -458,8 +458,11 @@ static void commit_switch(struct core *c, json_t *op)
                         jv_str(op, "to", ""), "manager", mv_str(op, "to_mgr"), "tenant",
                         doc_str(was, "tenant"), "vnfd", jv_str(was, "vnfd", ""), "status", "active",
                         "vis");
-        if (m) /* its next report writes the mirror whole */
+        if (m) { /* its next report writes the mirror whole: a full one (the branch
+                  * reported the clone already, while the cloud did not mirror it) */
             free(hmap_del(&m->deps, id));
+            m->send_full = true;
+        }
     }
     for (const char *const *k = carried; *k; k++)
         if (json_object_get(was, *k))

@@ -239,7 +239,8 @@ void pool_site_put(struct core *c, struct txn *t)
 
 /* A decision record about site ps of manager m, written now. */
 static json_t *decide(struct core *c, struct fed_mgr *m, struct pool_site *ps, const json_t *pol,
-                      const char *stage, const char *state, const char *action, const char *reason)
+                      const char *stage, const char *state, const char *action, const char *reason,
+                      json_t *extra)
 {
     bool over = strcmp(stage, "branch_overload") == 0;
     int64_t since = over ? ps->st.over_since_ms : ps->st.under_since_ms;
@@ -247,20 +248,25 @@ static json_t *decide(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
     json_t *d;
 
     id_random(id, "dc-", 12);
-    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s}", "id", id, "rule", RULE,
+    /* the inputs are a copy: ps->load is what GET shows, under f->mu */
+    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s}", "id", id, "rule", RULE,
                   "stage", stage, "site", m->site, "manager", m->id, "state", state, "action",
-                  action, "inputs", ps->load, "thresholds", pol, "reason", reason);
+                  action, "inputs", json_deep_copy(ps->load), "thresholds", pol, "reason", reason);
     json_object_set_new(json_object_get(d, "inputs"), "reports",
                         json_integer(over ? ps->st.over_n : ps->st.under_n));
     json_object_set_new(json_object_get(d, "inputs"), "for_ms",
                         json_integer(since ? wall_ms() - since : 0));
+    if (extra)
+        json_object_update(d, extra);
+    json_decref(extra);
     doc_touch(d, "created");
     doc_touch(d, "updated");
     if (strcmp(state, "held") == 0 || strcmp(state, "refused") == 0)
         doc_touch(d, "finished");
     if (store_put(c->st, STORE_DECISION, d))
         log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
-    fed_decision_tell(c, pol, d);
+    if (strcmp(state, "moving") && strcmp(state, "growing"))
+        fed_decision_tell(c, pol, d); /* those are told once their work is under way */
     snprintf(obj, sizeof(obj), "site/%s", m->site);
     core_event(c, strcmp(state, "refused") ? "info" : "warn", "policy", "decision",
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "object", obj, "site", m->site,
@@ -272,18 +278,12 @@ static json_t *decide(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
 static void refuse_once(struct core *c, struct fed_mgr *m, struct pool_site *ps, const json_t *pol,
                         const char *stage, const char *action, const char *reason, json_t *extra)
 {
-    json_t *d;
-
-    if (!ps->refused) {
-        d = decide(c, m, ps, pol, stage, "refused", action, reason);
-        if (extra) {
-            json_object_update(d, extra);
-            store_put(c->st, STORE_DECISION, d);
-        }
-        json_decref(d);
-        ps->refused = true;
+    if (ps->refused) {
+        json_decref(extra);
+        return;
     }
-    json_decref(extra);
+    json_decref(decide(c, m, ps, pol, stage, "refused", action, reason, extra));
+    ps->refused = true;
 }
 
 static bool held(struct core *c, struct fed_mgr *m, struct pool_site *ps, const json_t *pol,
@@ -295,7 +295,7 @@ static bool held(struct core *c, struct fed_mgr *m, struct pool_site *ps, const 
     if (!fed_held(pol, m->load, m->id, op, sizeof(op), reason, sizeof(reason)))
         return false;
     if (strcmp(ps->held_by, op)) { /* once per operation */
-        d = decide(c, m, ps, pol, stage, "held", action, reason);
+        d = decide(c, m, ps, pol, stage, "held", action, reason, NULL);
         doc_set_str(d, "held_by", op);
         store_put(c->st, STORE_DECISION, d);
         json_decref(d);
@@ -365,7 +365,7 @@ static bool grow(struct core *c, struct fed_mgr *m, struct pool_site *ps, const 
              why, m->site, jv_num(json_object_get(ps->load, "capacity"), "vcpu", 0),
              jv_num(json_object_get(ps->load, "capacity"), "memory_mb", 0), vcpu, mb, vmax, mmax,
              pool_value(&u));
-    d = decide(c, m, ps, pol, "branch_overload", "growing", "grow", reason);
+    d = decide(c, m, ps, pol, "branch_overload", "growing", "grow", reason, NULL);
     ins = fed_mgr_instruct(c, m, "site_capacity",
                            json_pack("{s:{s:f, s:I}, s:s}", "capacity", "vcpu", vcpu, "memory_mb",
                                      (json_int_t)mb, "decision", doc_str(d, "id")));
@@ -374,6 +374,7 @@ static bool grow(struct core *c, struct fed_mgr *m, struct pool_site *ps, const 
     json_object_set_new(d, "capacity",
                         json_pack("{s:f, s:I}", "vcpu", vcpu, "memory_mb", (json_int_t)mb));
     store_put(c->st, STORE_DECISION, d);
+    fed_decision_tell(c, pol, d);
     taken(ps, d);
     ps->grow_vcpu = vcpu;
     ps->grow_mb = mb;
@@ -468,16 +469,24 @@ static json_t *cands_json(const struct pool_cand *x, size_t n, bool chosen, cons
 }
 
 /* Starts the move of the deployment of x (a chosen one of decision d) to
- * site `to`: 0 with its operation in x, or -1 with why. */
+ * site `to` (fed/move.c, in the report's transaction): 0 with its
+ * operation in x, or -1 with why (what the move refused). */
 static int move_start(struct core *c, json_t *x, const char *to, const json_t *d, char *why,
                       size_t len)
 {
-    (void)c;
-    (void)x;
-    (void)to;
-    (void)d;
-    snprintf(why, len, "the move operation is not built on this manager yet (issue 13 part A)");
-    return -1;
+    struct fed_move_req rq = {
+        .dep = jv_str(x, "deployment", ""), .site = to, .why = d, .drain_ms = -1};
+    struct result res = {0};
+    json_t *op = NULL;
+    int r = fed_move_begin(c, &rq, &res, &op);
+
+    if (r)
+        snprintf(why, len, "%s", jv_str(res.body, "message", "the move was refused"));
+    else
+        json_object_set(x, "operation", json_object_get(op, "id"));
+    json_decref(op);
+    result_done(&res);
+    return r ? -1 : 0;
 }
 
 /* The moves the pool started away from a site, in its record
@@ -493,6 +502,10 @@ static void remember(struct core *c, const char *site, const json_t *x, const js
         list = json_array();
         json_object_set_new(doc, "pool_moved", list);
     }
+    for (size_t i = json_array_size(list); i-- > 0;) /* its last move only */
+        if (json_equal(json_object_get(json_array_get(list, i), "deployment"),
+                       json_object_get(x, "deployment")))
+            json_array_remove(list, i);
     json_array_append_new(
         list,
         json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "deployment", json_object_get(x, "deployment"),
@@ -506,7 +519,8 @@ static void remember(struct core *c, const char *site, const json_t *x, const js
 
 /* Starts the moves of the chosen of d (away from site, or back to it);
  * the decision fails when none started. */
-static void moves(struct core *c, struct pool_site *ps, json_t *d, const char *site, bool back)
+static void moves(struct core *c, struct pool_site *ps, const json_t *pol, json_t *d,
+                  const char *site, bool back)
 {
     json_t *chosen = json_object_get(d, "chosen"), *x;
     char why[512] = "", note[768];
@@ -523,11 +537,13 @@ static void moves(struct core *c, struct pool_site *ps, json_t *d, const char *s
             remember(c, site, x, d);
     }
     store_put(c->st, STORE_DECISION, d);
-    if (started == 0) {
-        snprintf(note, sizeof(note), "no move started: %s", why);
-        fed_decision_end(c, doc_str(d, "id"), "failed", note);
-        ps->pending[0] = '\0';
+    if (started) {
+        fed_decision_tell(c, pol, d);
+        return;
     }
+    snprintf(note, sizeof(note), "no move started: %s", why);
+    fed_decision_end(c, doc_str(d, "id"), "failed", note);
+    ps->pending[0] = '\0';
 }
 
 static void overload(struct core *c, struct fed_mgr *m, struct pool_site *ps, const json_t *pol,
@@ -575,13 +591,13 @@ static void overload(struct core *c, struct fed_mgr *m, struct pool_site *ps, co
                     json_pack("{s:o, s:o, s:o}", "chosen", json_array(), "rejected",
                               cands_json(x, n, false, to), "alternatives", alts));
     } else {
-        d = decide(c, m, ps, pol, "branch_overload", "moving", "move", reason);
+        d = decide(c, m, ps, pol, "branch_overload", "moving", "move", reason, NULL);
         json_object_set_new(d, "chosen", cands_json(x, n, true, to));
         json_object_set_new(d, "rejected", cands_json(x, n, false, to));
         json_object_set_new(d, "alternatives", alts);
         json_object_set_new(d, "after", json_real(after));
         taken(ps, d);
-        moves(c, ps, d, m->site, false);
+        moves(c, ps, pol, d, m->site, false);
         json_decref(d);
     }
     json_decref(deps);
@@ -723,11 +739,11 @@ static void move_back(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
     if (pick) {
         snprintf(reason, sizeof(reason), "%s: %s comes back to site %s, which puts it at %.3f", why,
                  jv_str(pick, "deployment", "?"), m->site, jv_num(pick, "after", 0));
-        d = decide(c, m, ps, pol, "branch_underload", "moving", "move_back", reason);
+        d = decide(c, m, ps, pol, "branch_underload", "moving", "move_back", reason, NULL);
         json_object_set_new(d, "chosen", json_pack("[O]", pick));
         json_object_set_new(d, "rejected", json_incref(rejected));
         taken(ps, d);
-        moves(c, ps, d, m->site, true);
+        moves(c, ps, pol, d, m->site, true);
         json_decref(d);
     }
     json_decref(pick);

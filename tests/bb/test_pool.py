@@ -10,11 +10,13 @@ and a simulated branch (its VIs use half their memory: loads that do not
 depend on the machine's), and a branch with the process VIM behind a veth
 WAN link running a VNF that really holds memory."""
 import json
+import subprocess
 import unittest
 
-from vnfm import Wan, wait_for
+from vnfm import Daemon, Wan, Webhook, wait_for
 from test_deploy import demo
 from test_fed import Pki, branch, join_token, manager_of
+from test_move import Client
 
 SITE_MB = 2000  # the simulated branch's memory; its VIs use half of what they hold
 
@@ -120,6 +122,20 @@ class PoolTest(unittest.TestCase):
         self.cloud.restart()
         self.assertEqual(self.pool()["policy"], pol)
         wait_for(lambda: manager_of(self.cloud, "p1")["state"] == "active", 20, 0.2, "p1 back")
+        # the CLI: --set changes members and keeps the rest
+        r = self.cloud.ctl("-o", "json", "site", "pool", "p1", "--set", "overload=0.95",
+                           "--set", "move_back.after_s=60")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = json.loads(r.stdout)["policy"]
+        self.assertEqual((got["overload"], got["underload"], got["move_back"]),
+                         (0.95, 0.1, {"after_s": 60}))
+        r = self.cloud.ctl("site", "pool", "p1", "--set", "underload=0.99")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("underload", r.stderr)
+        r = self.cloud.ctl("site", "pool", "p1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("overload", r.stdout)
+        self.assertIn("latency_ms", r.stdout)  # the site's load, with the WAN
 
     def test_c_grow_first(self):
         n = self.quiet()
@@ -244,6 +260,141 @@ class PoolWanTest(unittest.TestCase):
         self.assertEqual(wan["loss"], 0)
         self.assertGreater(wan["throughput_kbps"], 0)
         print("\nWAN figures of branch pw: %s" % json.dumps(wan))
+
+
+def serving_hog(vnfd_id, placement):
+    """vnf-demo (its service, through the branch's endpoint) and, in the same VI,
+    a process that holds 40 MB: a real load of the branch's memory."""
+    doc = demo(vnfd_id, memory_mb=96, vcpu=0.1, command=[
+        "sh", "-c", "python3 -c \"import time\nb = b'x' * (40 << 20)\ntime.sleep(3600)\" & "
+        "exec vnf-demo --listen {{ip}}:8080 --config {{day0_dir}}/demo.conf"])
+    doc["vdus"][0]["ready"] = {"http": {"port": 8080, "path": "/healthz"}, "timeout_s": 10}
+    doc["placement"] = placement
+    return doc
+
+
+class PoolMoveTest(unittest.TestCase):
+    """The pool's decisions carried out by the move operation (part A): a cloud
+    with the process VIM of its own, a branch with the process VIM behind a
+    veth WAN link, real VNFs holding real memory, a client at the branch."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.wan = Wan()
+        cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
+        cls.cloud = Daemon("--tls-cert", cls.pki.cert, "--tls-key", cls.pki.key, ca=cls.pki.ca,
+                           role="cloud", site="cloud", host="0.0.0.0").start()
+        cls.b = branch(cls.cloud, "pm", join_token(cls.cloud, "pm"), "--service-address",
+                       cls.wan.branch_ip,
+                       url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
+                       host=cls.wan.branch_ip, netns=cls.wan.ns).start()
+        subprocess.run(cls.wan.inside("ip", "route", "add", cls.cloud.subnet, "via",
+                                      cls.wan.cloud_ip), check=True)
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            cls.forward = f.read().strip()
+        subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+        wait_for(lambda: (manager_of(cls.cloud, "pm") or {}).get("state") == "active", 20, 0.1,
+                 "pm active")
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=" + cls.forward])
+        # the estate's deployments through the cloud first (a deployment moved back
+        # and then undeployed at the branch itself stays mirrored on the cloud:
+        # a finding of this test, left to the move operation's owner)
+        cls.cloud.undeploy_all()
+        for d in (cls.b, cls.cloud):
+            d.cleanup()
+        cls.wan.close()
+        cls.pki.close()
+
+    def pool(self):
+        return self.cloud.get("/v0/sites/pm/pool")[1]
+
+    def test_overload_moves_and_quiet_brings_back(self):
+        cloud, b = self.cloud, self.b
+        b.ok("PUT", "/v0/sites/pm", {"capacity": {"memory_mb": 400}})
+        for name, doc in (("pb", serving_hog("pool-pbh", "prefer-branch")),
+                          ("pin", serving_hog("pool-pinh", "branch-only")),
+                          ("sm", vnfd("pool-smh", 64, "cloud-allowed"))):
+            cloud.onboard(doc)
+            op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": doc["id"],
+                                                      "site": "pm"}, expect=(202,))
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        ep = wait_for(lambda: cloud.deployment("pb").get("service_endpoint"), 10, 0.1,
+                      "pb's endpoint")
+
+        def measured():
+            load = self.pool()["load"]
+            deps = (load or {}).get("deployments", {})
+            return load if all(deps.get(n, {}).get("memory_mb", 0) > (40 if n != "sm" else 0)
+                               for n in ("pb", "pin", "sm")) else None
+        load = wait_for(measured, 30, 0.2, "the hogs' memory in pm's load")
+        cap = load["capacity"]["memory_mb"]
+        share = {n: load["deployments"][n]["memory_mb"] / cap for n in ("pb", "pin", "sm")}
+        # one hog's move brings pm under; sm's alone does not; pin may not move
+        over = round(load["value"] - share["pb"] / 2, 3)
+        self.assertGreater(share["pb"] / 2, share["sm"])
+        client = Client(self.wan, ep)
+        self.addCleanup(client.result)
+        n = len(pool_decisions(cloud))
+        hook = Webhook()  # the orchestrator, told of each decision
+        self.addCleanup(hook.close)
+        status, doc, _ = cloud.request("PUT", "/v0/sites/pm/pool", {
+            "overload": over, "underload": 0.01, "for_reports": 2, "cooldown_s": 0,
+            "move_back": {"after_s": 2}, "callback": hook.url})
+        self.assertEqual(status, 200, doc)
+        d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
+            pool_decisions(cloud)), 30, 0.2, "pm's overload decision")
+        self.assertEqual((d["action"], d["stage"]), ("move", "branch_overload"), d)
+        self.assertIn(d["state"], ("moving", "completed"), d)
+        [chosen] = d["chosen"]
+        self.assertEqual((chosen["deployment"], chosen["to"]), ("pb", "cloud"))
+        why = {r["deployment"]: r["why"] for r in d["rejected"]}
+        self.assertIn("branch-only", why["pin"])
+        self.assertIn("too small", why["sm"])
+        move = cloud.wait_op(chosen["operation"], timeout=120)
+        self.assertEqual((move["type"], move["state"]), ("move", "completed"), move)
+        self.assertEqual(move["why"]["id"], d["id"])  # the decision that chose it
+        switched = [st for st in move["stages"] if st["stage"] == "switch"][0]["finished"]
+        print("\npool move of pb: decided %s, switched %s, original undeployed %s (the relief)"
+              % (d["created"], switched, move["finished"]))
+        d = wait_for(lambda: (lambda x: x if x["state"] != "moving" else None)(
+            cloud.get("/v0/decisions/" + d["id"])[1]), 20, 0.2, "the decision ended")
+        self.assertEqual(d["state"], "completed", d)
+        self.assertEqual(cloud.deployment("pb")["site"], "cloud")
+        told = wait_for(lambda: [t for t in hook.got if t["id"] == d["id"]] if len(
+            [t for t in hook.got if t["id"] == d["id"]]) == 2 else None, 10, 0.1, "told twice")
+        self.assertEqual([t["state"] for t in told], ["moving", "completed"])
+        self.assertEqual(told[0]["chosen"][0]["operation"], move["id"])  # told once under way
+        got = client.result()
+        self.assertGreater(got["ok"], 20, got)
+        self.assertEqual(got["fail"], 0, got)
+
+        # quiet: the underload rises above the load, and pb comes back after 2 s
+        client = Client(self.wan, ep)
+        self.addCleanup(client.result)
+        n = len(pool_decisions(cloud))
+        self.assertEqual(cloud.request("PUT", "/v0/sites/pm/pool", {
+            "overload": 0.99, "underload": 0.9, "for_reports": 2, "cooldown_s": 0,
+            "move_back": {"after_s": 2}})[0], 200)
+        d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
+            pool_decisions(cloud)), 30, 0.2, "pm's move-back decision")
+        self.assertEqual((d["action"], d["stage"]), ("move_back", "branch_underload"), d)
+        [chosen] = d["chosen"]
+        self.assertEqual((chosen["deployment"], chosen["to"]), ("pb", "pm"))
+        self.assertIn("below underload 0.9 for", d["reason"])
+        move = cloud.wait_op(chosen["operation"], timeout=120)
+        self.assertEqual(move["state"], "completed", move)
+        # mirrored from the branch again, its VI running there
+        wait_for(lambda: (lambda d: d["site"] == "pm" and d.get("manager") and
+                          [v["state"] for v in d["vis"]] == ["running"])(
+                              cloud.deployment("pb")), 20, 0.2, "pb back at pm")
+        self.assertEqual(b.deployment("pb")["status"], "active")
+        got = client.result()
+        self.assertEqual(got["fail"], 0, got)
+        # the branch-only one never moved; nothing came back twice
+        self.assertEqual(cloud.deployment("pin")["site"], "pm")
 
 
 if __name__ == "__main__":
