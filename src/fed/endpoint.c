@@ -101,8 +101,7 @@ static long long free_port(const json_t *doc)
     return 0;
 }
 
-/* "IP:PORT" of each running VI of deployment id. */
-static json_t *local_backends(struct core *c, const char *id, long long port)
+json_t *fed_backends(struct core *c, const char *id, long long port)
 {
     json_t *vis = svc_vi_list(c, id), *out = json_array(), *vi;
     size_t i;
@@ -132,39 +131,26 @@ static json_t *ensure(struct core *c, json_t *doc, const char *id, long long tar
     return ep;
 }
 
-void fed_endpoint_refresh(struct core *c)
+void fed_endpoint_refresh(struct core *c, const char *id)
 {
-    json_t *doc, *was, *deps = NULL, *d, *ep;
-    struct hmap have;
-    const char *id;
-    void *tmp;
-    size_t i;
+    json_t *doc, *was, *dep, *ep;
+    long long port;
 
-    if (!ep_address(c) || store_list(c->st, STORE_DEPLOYMENT, NULL, &deps))
+    if (!ep_address(c) || !id)
         return;
     doc = ep_load(c);
     was = json_deep_copy(doc);
-    hmap_init(&have);
-    json_array_foreach(deps, i, d)
-    {
-        long long port = fed_service_port(json_object_get(d, "_descriptor"));
-
-        id = jv_str(d, "id", "");
-        hmap_put(&have, id, d);
-        if (port <= 0 || !(ep = ensure(c, doc, id, port)))
-            continue;
-        if (strcmp(jv_str(ep, "mode", ""), "local") == 0)
-            json_object_set_new(ep, "backends", local_backends(c, id, port));
-    }
-    json_object_foreach_safe(doc, tmp, id, ep)
-    {
-        if (strcmp(jv_str(ep, "mode", ""), "local") == 0 && !hmap_get(&have, id))
-            json_object_del(doc, id); /* removed with its deployment */
-    }
+    dep = core_load(c, STORE_DEPLOYMENT, id);
+    port = fed_service_port(json_object_get(dep, "_descriptor"));
+    ep = json_object_get(doc, id);
+    if (!dep && ep && strcmp(jv_str(ep, "mode", ""), "local") == 0)
+        json_object_del(doc, id); /* removed with its deployment */
+    else if (dep && port > 0 && (ep = ensure(c, doc, id, port)) &&
+             strcmp(jv_str(ep, "mode", ""), "local") == 0)
+        json_object_set_new(ep, "backends", fed_backends(c, id, port));
     if (!json_equal(doc, was))
         ep_save(c, doc);
-    hmap_done(&have);
-    json_decref(deps);
+    json_decref(dep);
     json_decref(was);
     json_decref(doc);
 }
@@ -200,11 +186,13 @@ void fed_endpoint_apply(struct core *c, struct txn *t)
                     "no endpoint port is left (%d-%d)", PORT_MIN, PORT_MAX);
     } else {
         json_object_set_new(ep, "mode", json_string(mode));
+        /* a backend across the WAN answers through it (vim/endpoint.h) */
+        json_object_set_new(ep, "masquerade", json_boolean(strcmp(mode, "local") != 0));
         if (port > 0)
             json_object_set_new(ep, "target_port", json_integer(port));
         json_object_set_new(ep, "backends",
                             strcmp(mode, "local") == 0
-                                ? local_backends(c, id, jv_int(ep, "target_port", port))
+                                ? fed_backends(c, id, jv_int(ep, "target_port", port))
                                 : json_deep_copy(json_object_get(t->body, "backends")));
         char *addr =
             xasprintf("%s:%lld", jv_str(ep, "address", ""), (long long)jv_int(ep, "port", 0));

@@ -341,11 +341,15 @@ long long fed_service_port(const json_t *vnfd);
  * said (remote: a clone in the cloud); kept in the store (meta
  * fed_endpoints), applied with nftables after each change and at start. */
 void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endpoint" */
-void fed_endpoint_refresh(struct core *c);              /* in the open transaction */
+/* The endpoint of deployment id after a change of it (in the open
+ * transaction): made, pointed at its running VIs, or gone with it. */
+void fed_endpoint_refresh(struct core *c, const char *id);
 void fed_endpoint_start(struct core *c);
 /* The endpoints, {deployment: {address, port, ...}} (a new reference);
  * "IP:PORT" of deployment id's among them into out, or false. */
 json_t *fed_endpoints(struct core *c);
+/* "IP:PORT" of each running VI of deployment id here (a new array). */
+json_t *fed_backends(struct core *c, const char *id, long long port);
 bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t len);
 
 /* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */

@@ -88,23 +88,7 @@ long long fed_service_port(const json_t *vnfd)
     return 0;
 }
 
-/* "IP:PORT" of each running VI of the cloud's deployment dep_id. */
-static json_t *backends_of(struct core *c, const char *dep_id, long long port)
-{
-    json_t *vis = svc_vi_list(c, dep_id), *out = json_array(), *vi;
-    size_t i;
-
-    json_array_foreach(vis, i, vi)
-    {
-        if (vi_state_of(vi) == VIS_RUNNING && doc_str(vi, "ip"))
-            json_array_append_new(out, json_sprintf("%s:%lld", doc_str(vi, "ip"), port));
-    }
-    json_decref(vis);
-    return out;
-}
-
-/* The stages of op, like the engine's: the current one in "stage", those
- * passed in "stages" with their result; the next one starts (NULL: none). */
+/* A stage's event, as the engine's (what `vnfmctl --wait` prints). */
 static void stage_event(struct core *c, const json_t *op, const char *stage, const char *result,
                         const char *detail)
 {
@@ -116,6 +100,8 @@ static void stage_event(struct core *c, const json_t *op, const char *stage, con
                strcmp(result, "ok") ? result : "done", detail ? ": " : "", detail ? detail : "");
 }
 
+/* The stages of op, like the engine's: the current one in "stage", those
+ * passed in "stages" with their result; the next one starts (NULL: none). */
 static void stage(struct core *c, json_t *op, const char *next, const char *result,
                   const char *detail)
 {
@@ -370,6 +356,7 @@ static int step_switch(struct core *c, json_t *op, struct result *res)
     char id[32];
 
     stage(c, op, "switch", NULL, NULL);
+    mv_set(op, "wait", NULL); /* nothing sent yet: a rollback has nothing to restore */
     hm = hmap_get(&c->fed->mgrs, jv_str(mv_of(op), "home_mgr", ""));
     if (!hm || strcmp(hm->state, "active"))
         return result_fail(res, 503, "site-unreachable", "object", mv_str(op, "home"),
@@ -379,7 +366,7 @@ static int step_switch(struct core *c, json_t *op, struct result *res)
     if (mv_str(op, "to_mgr")) {
         body = json_pack("{s:s}", "mode", "local");
     } else {
-        json_t *b = backends_of(c, mv_str(op, "clone"), jv_int(mv_of(op), "port", 0));
+        json_t *b = fed_backends(c, mv_str(op, "clone"), jv_int(mv_of(op), "port", 0));
 
         if (json_array_size(b) == 0) {
             json_decref(b);
@@ -418,9 +405,13 @@ static json_t *rename_dep(struct core *c, const char *from, const char *to)
     doc_set_str(dep, "id", to);
     doc_touch(dep, "updated");
     store_put(c->st, STORE_DEPLOYMENT, dep);
+    /* an event naming each, so that the monitor reads both again */
+    core_event(c, "info", "lifecycle", "renamed",
+               json_pack("{s:s, s:s, s:s}", "object", from, "deployment", from, "now", to),
+               "deployment %s is %s now", from, to);
     core_event(c, "info", "lifecycle", "renamed",
                json_pack("{s:s, s:s, s:s}", "object", to, "deployment", to, "was", from),
-               "deployment %s is %s now", from, to);
+               "deployment %s was %s", to, from);
     return dep;
 }
 
@@ -429,7 +420,11 @@ static void commit_switch(struct core *c, json_t *op)
 {
     const char *id = jv_str(op, "deployment", ""), *clone = mv_str(op, "clone");
     json_t *was = core_load(c, STORE_DEPLOYMENT, id), *dep;
-    static const char *const carried[] = {"service_endpoint", "_endpoint", "created", NULL};
+    /* what stays the deployment's whichever copy it names: its endpoint,
+     * its age, what the cloud holds of a SOL003 VNF instance */
+    static const char *const carried[] = {
+        "service_endpoint", "_endpoint",           "created", "sol003",
+        "flavour",          "instantiation_level", NULL};
 
     if (!was)
         return;
@@ -523,7 +518,7 @@ static void rollback(struct core *c, json_t *op, const char *why)
             json_object_set_new(body, "mode", json_string("remote"));
             json_object_set_new(
                 body, "backends",
-                backends_of(c, jv_str(op, "deployment", ""), jv_int(mv_of(op), "port", 0)));
+                fed_backends(c, jv_str(op, "deployment", ""), jv_int(mv_of(op), "port", 0)));
         }
         stage(c, op, "restore", "failed", why);
         instruct(c, mv_str(op, "home_mgr"), "endpoint", op, body, &res, id, sizeof(id));
@@ -561,6 +556,8 @@ static void advance(struct core *c, json_t *op, const json_t *ended)
     char why[512];
 
     if (op_state_of(op) == OP_ROLLING_BACK) { /* the clone's undeploy ended */
+        if (!ok)                              /* the clone is left: the stage says why */
+            stage(c, op, NULL, "failed", jv_str(ended, "error", "its undeploy did not complete"));
         finish(c, op, OP_ROLLED_BACK, doc_str(op, "error"));
         return;
     }
@@ -790,10 +787,10 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
                       from, to);
     if (busy(c, dep, res, obj))
         return -1;
-    if (dep_status_of(dep) != DEP_ACTIVE)
+    if (dep_status_of(dep) != DEP_ACTIVE && dep_status_of(dep) != DEP_DEGRADED)
         return result_fail(res, 409, "conflict", "object", obj,
-                           "deployment '%s' is %s: only an active deployment moves", rq->dep,
-                           jv_str(dep, "status", "?"));
+                           "deployment '%s' is %s: only an active or degraded deployment moves",
+                           rq->dep, jv_str(dep, "status", "?"));
     if (!to_branch && !doc_str(dep, "service_endpoint"))
         return refuse(res, 409, "conflict", "service_endpoint",
                       "service_endpoint: branch site %s keeps no service endpoint for this "
@@ -886,8 +883,11 @@ int fed_move_begin(struct core *c, const struct fed_move_req *rq, struct result 
     }
     if (!rq->why)
         json_object_set_new(op, "why", json_pack("{s:s}", "reason", "asked by an operator"));
-    if (rq->ctid)
-        doc_set_str(op, "client_transaction_id", rq->ctid);
+    /* the members every operation has (docs/api/openapi.yaml Operation) */
+    json_object_update_new(
+        op, json_pack("{s:{s:s, s:f}, s:[], s:i, s:s?, s:n, s:n}", "params", "site", rq->site,
+                      "drain_s", jv_int(mv, "drain_ms", DRAIN_MS_DEFAULT) / 1000.0, "vis",
+                      "attempt", 1, "client_transaction_id", rq->ctid, "callback", "finished"));
     doc_touch(op, "created");
     lc_op_started(c, op, dep);
     if (step_clone(c, op, dep, res))

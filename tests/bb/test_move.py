@@ -16,6 +16,7 @@ import unittest
 from vnfm import Daemon, Wan, wait_for
 from test_deploy import demo
 from test_fed import Pki, join_token, branch, manager_of
+from test_sol003 import SolClient
 
 # A client at the branch: one new connection per request (no keep-alive),
 # counting answers and failures until the stop file appears.
@@ -154,6 +155,10 @@ class MoveTest(unittest.TestCase):
                          ("bm", "cloud", "completed"))
         self.assertFalse(moved.get("operation"))
         [cvi] = moved["vis"]
+        # an NFVO sees the move on the cloud through SOL003 too (modify info: the VIM changed)
+        occ = SolClient(cloud).occ(op["id"])
+        self.assertEqual((occ["operation"], occ["operationState"], occ["vnfInstanceId"]),
+                         ("MODIFY_INFO", "COMPLETED", "mv1"))
         self.assertIn(cvi["ip"], self.nft())  # the endpoint points at the clone in the cloud
         wait_for(lambda: b.get("/v0/deployments/mv1")[0] == 404, 10, 0.1, "the original gone")
         got = client.result()
@@ -259,6 +264,74 @@ class MoveTest(unittest.TestCase):
         self.one_copy_in_the_cloud("mv6", dep["service_endpoint"])
         got = client.result()
         self.assertEqual(got["fail"], 0, got)
+
+    def test_cloud_kill9_during_the_clone(self):
+        """The cloud killed while its clone starts (it answers only after 5 s): its
+        engine resumes the clone's deploy, and the move goes on from there."""
+        doc = vnfd("mv-k3", command=[
+            "sh", "-c", "[ {{site}} = cloud ] && sleep 5; exec vnf-demo --listen {{ip}}:8080 "
+            "--config {{day0_dir}}/demo.conf"])
+        doc["vdus"][0]["ready"]["timeout_s"] = 30
+        dep = self.deploy_at_branch("mv8", doc)
+        client = self.client(dep["service_endpoint"])
+        op = self.cloud.ok("POST", "/v0/deployments/mv8/move", {"site": "cloud", "drain_s": 1},
+                           expect=(202,))
+        time.sleep(1)
+        self.assertEqual(self.cloud.get("/v0/operations/" + op["id"])[1]["stage"], "clone")
+        self.cloud.kill9()
+        self.cloud.restart()
+        op = self.cloud.wait_op(op["id"], timeout=90)
+        self.assertEqual(op["state"], "completed", json.dumps(op, indent=1))
+        self.one_copy_in_the_cloud("mv8", dep["service_endpoint"])
+        got = client.result()
+        self.assertEqual(got["fail"], 0, got)
+
+    def test_branch_kill9_during_the_clone_of_a_move_back(self):
+        """The branch manager killed while the clone of a move back starts there (its
+        VNF answers 5 s after it starts at the branch): it resumes its deploy when it
+        starts again, and the move completes, back at the branch."""
+        doc = vnfd("mv-k4", command=[
+            "sh", "-c", "[ {{site}} = bm ] && sleep 5; exec vnf-demo --listen {{ip}}:8080 "
+            "--config {{day0_dir}}/demo.conf"])
+        doc["vdus"][0]["ready"]["timeout_s"] = 30
+        dep = self.deploy_at_branch("mv10", doc)
+        self.assertEqual(self.move("mv10", "cloud", drain_s=0)["state"], "completed")
+        client = self.client(dep["service_endpoint"])
+        op = self.cloud.ok("POST", "/v0/deployments/mv10/move", {"site": "bm", "drain_s": 1},
+                           expect=(202,))
+        wait_for(lambda: self.b.get("/v0/deployments/mv10")[0] == 200, 20, 0.05,
+                 "the clone at the branch")
+        self.assertEqual(self.cloud.get("/v0/operations/" + op["id"])[1]["stage"], "clone")
+        self.b.kill9()  # the endpoint still points at the cloud: its clients go on
+        self.restart_branch()
+        op = self.cloud.wait_op(op["id"], timeout=90)
+        self.assertEqual(op["state"], "completed", json.dumps(op, indent=1))
+        back = wait_for(lambda: (lambda d: d if d.get("manager") else None)(
+            self.cloud.deployment("mv10")), 20, 0.1, "mv10 mirrored from the branch again")
+        self.assertEqual((back["site"], back["service_endpoint"]), ("bm", dep["service_endpoint"]))
+        [vi] = self.b.deployment("mv10")["vis"]
+        self.assertIn(vi["ip"], self.nft())
+        wait_for(lambda: [d["id"] for d in self.cloud.get("/v0/deployments")[1]["deployments"]]
+                 == ["mv10"] and not self.cloud.netns(), 20, 0.2, "nothing left in the cloud")
+        got = client.result()
+        self.assertEqual(got["fail"], 0, got)
+
+    def test_wan_cut_after_the_switch(self):
+        """The WAN goes down during the drain: the service is in the cloud, the
+        original's undeploy waits for the branch, and the move completes when the
+        WAN is back, with one copy."""
+        dep = self.deploy_at_branch("mv9", vnfd("mv-w2"))
+        op = self.cloud.ok("POST", "/v0/deployments/mv9/move", {"site": "cloud", "drain_s": 2},
+                           expect=(202,))
+        self.at_stage(op["id"], "drain")
+        self.wan.down()
+        wait_for(lambda: manager_of(self.cloud, "bm")["state"] == "unreachable", 20, 0.1,
+                 "bm unreachable")
+        self.assertEqual(self.cloud.get("/v0/operations/" + op["id"])[1]["stage"], "undeploy")
+        self.wan.up()
+        op = self.cloud.wait_op(op["id"], timeout=60)
+        self.assertEqual(op["state"], "completed", json.dumps(op, indent=1))
+        self.one_copy_in_the_cloud("mv9", dep["service_endpoint"])
 
     def test_wan_cut_during_a_move(self):
         """The WAN goes down while the clone starts: the switch cannot reach the
