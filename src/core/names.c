@@ -1,0 +1,104 @@
+/* Names per tenant: resolving what a caller names to a store key. */
+#include "core/names.h"
+#include "util/doc.h"
+#include "util/ids.h"
+#include "util/mem.h"
+#include "util/sbuf.h"
+
+#include <string.h>
+
+static bool exists(struct store *st, enum store_kind k, const char *key, const char **tenant,
+                   json_t **keep)
+{
+    json_t *doc = NULL;
+
+    if (store_get(st, k, key, &doc))
+        return false;
+    if (tenant)
+        *tenant = doc_str(doc, "tenant");
+    *keep = doc;
+    return true;
+}
+
+/* An admin's bare NAME: the record keyed NAME (a global VNFD, a SOL003
+ * instance), else the one tenant's record that shows as NAME. */
+static char *admin_key(struct store *st, enum store_kind k, const char *name, struct result *r)
+{
+    json_t *tenants = NULL, *t, *doc = NULL;
+    char key[KEY_BUF_MAX], *found = NULL;
+    struct sbuf b = SBUF_INIT;
+    unsigned n = 0;
+    size_t i;
+
+    if (exists(st, k, name, NULL, &doc)) {
+        json_decref(doc);
+        return xstrdup(name);
+    }
+    if (store_list(st, STORE_TENANT, NULL, &tenants) == 0)
+        json_array_foreach(tenants, i, t)
+        {
+            id_scoped(key, doc_str(t, "id"), name);
+            doc = NULL;
+            if (!exists(st, k, key, NULL, &doc))
+                continue;
+            json_decref(doc);
+            if (!n++)
+                found = xstrdup(key);
+            sbuf_addf(&b, "%s'%s'", n > 1 ? ", " : "", key);
+        }
+    json_decref(tenants);
+    if (n > 1) {
+        free(found);
+        found = NULL;
+        result_fail(r, 409, "ambiguous", "field", "id",
+                    "%s '%s' is a name of several tenants: %s (name one as TENANT:NAME)",
+                    k == STORE_VNFD ? "VNFD" : "deployment", name, sbuf_str(&b));
+    }
+    sbuf_done(&b);
+    return n ? found : xstrdup(name);
+}
+
+/* tenant's own name: its scoped key, else name as it is. */
+static char *tenant_key(struct store *st, const char *tenant, enum store_kind k, const char *name)
+{
+    char key[KEY_BUF_MAX];
+    json_t *doc = NULL;
+    bool own;
+
+    id_scoped(key, tenant, name);
+    own = exists(st, k, key, NULL, &doc);
+    json_decref(doc);
+    return xstrdup(own ? key : name);
+}
+
+char *names_key(struct store *st, const char *tenant, enum store_kind k, const char *name,
+                struct result *r)
+{
+    const char *colon = strchr(name, ':');
+    char *owner, *key;
+
+    if (colon) { /* TENANT:NAME, as that tenant names it (whose it is, the caller checks) */
+        owner = xstrndup(name, (size_t)(colon - name));
+        key = tenant_key(st, owner, k, colon + 1);
+        free(owner);
+        return key;
+    }
+    return tenant ? tenant_key(st, tenant, k, name) : admin_key(st, k, name, r);
+}
+
+bool names_taken(struct store *st, const char *tenant, enum store_kind k, const char *name)
+{
+    char key[KEY_BUF_MAX];
+    const char *owner = NULL;
+    json_t *doc = NULL;
+    bool taken;
+
+    id_scoped(key, tenant, name);
+    taken = exists(st, k, key, NULL, &doc);
+    json_decref(doc);
+    doc = NULL;
+    if (!taken && tenant && exists(st, k, name, &owner, &doc))
+        taken = owner && strcmp(owner, tenant) == 0;
+    json_decref(doc);
+    return taken;
+}
