@@ -55,20 +55,28 @@ static char *admin_key(struct store *st, enum store_kind k, const char *name, st
                     k == STORE_VNFD ? "VNFD" : "deployment", name, sbuf_str(&b));
     }
     sbuf_done(&b);
-    return n ? found : xstrdup(name);
+    if (!n) /* no more: the admin's own default tenant's (svc_deploy) */
+        id_scoped(key, "default", name);
+    return n ? found : xstrdup(key);
 }
 
-/* tenant's own name: its scoped key, else name as it is. */
+/* tenant's own name: its scoped key, else name as it is (an unscoped
+ * record), else the scoped key of a record that is no more (the filter of
+ * an undeployed deployment's operations and logs). */
 static char *tenant_key(struct store *st, const char *tenant, enum store_kind k, const char *name)
 {
     char key[KEY_BUF_MAX];
     json_t *doc = NULL;
-    bool own;
+    bool bare;
 
     id_scoped(key, tenant, name);
-    own = exists(st, k, key, NULL, &doc);
+    if (exists(st, k, key, NULL, &doc)) {
+        json_decref(doc);
+        return xstrdup(key);
+    }
+    bare = exists(st, k, name, NULL, &doc);
     json_decref(doc);
-    return xstrdup(own ? key : name);
+    return xstrdup(bare ? name : key);
 }
 
 char *names_key(struct store *st, const char *tenant, enum store_kind k, const char *name,

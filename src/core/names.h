@@ -14,12 +14,15 @@
  * STORE_VNFD). tenant: the caller's tenant, NULL for an admin.
  * - A tenant: its own "TENANT:NAME" when it exists, else name as it is (a
  *   global VNFD, a SOL003 instance's UUID, a record from before names were
- *   scoped; the caller checks its tenant as for any record).
+ *   scoped; the caller checks its tenant as for any record), else
+ *   "TENANT:NAME" (what the operations and logs of an undeployed
+ *   deployment name).
  * - TENANT:NAME: as that tenant means NAME.
  * - An admin's bare NAME: the record keyed NAME (a global VNFD, a SOL003
  *   instance, an old record), else the one tenant's record called NAME;
  *   when several tenants have one, NULL and r is 409 naming them
- *   ("acme:db", "beta:db").
+ *   ("acme:db", "beta:db"); when none, "default:NAME" (the admin's own
+ *   default tenant).
  * Returns a malloc'd key (NULL only with r set). */
 char *names_key(struct store *st, const char *tenant, enum store_kind k, const char *name,
                 struct result *r);

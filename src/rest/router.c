@@ -1025,17 +1025,21 @@ static int named_kind(const char *pattern)
 }
 
 /* What the caller names (the route's {id}, the query's deployment and
- * vnfd) becomes the store key it means (core/names.h); an admin's
- * ?tenant= says whose. */
+ * vnfd, a log query's object when it is a deployment) becomes the store key
+ * it means (core/names.h); an admin's ?tenant= says whose. */
 static int resolve_names(const struct route *route, struct rctx *r)
 {
     static const struct {
         const char *param;
         enum store_kind kind;
-    } params[] = {{"deployment", STORE_DEPLOYMENT}, {"vnfd", STORE_VNFD}};
+        bool existing; /* only a record there is (object: also operations, VIs) */
+    } params[] = {{"deployment", STORE_DEPLOYMENT, false},
+                  {"vnfd", STORE_VNFD, false},
+                  {"object", STORE_DEPLOYMENT, true}};
     const char *tenant =
         r->who.admin ? json_string_value(json_object_get(r->query, "tenant")) : r->who.tenant;
     int k = named_kind(route->pattern);
+    json_t *doc = NULL;
     char *key;
 
     if (k >= 0 && r->args[0]) {
@@ -1051,7 +1055,10 @@ static int resolve_names(const struct route *route, struct rctx *r)
             continue;
         if (!(key = names_key(r->st, tenant, params[i].kind, v, &r->res)))
             return -1;
-        json_object_set_new(r->query, params[i].param, json_string(key));
+        if (!params[i].existing || store_get(r->st, params[i].kind, key, &doc) == 0)
+            json_object_set_new(r->query, params[i].param, json_string(key));
+        json_decref(doc);
+        doc = NULL;
         free(key);
     }
     return 0;
