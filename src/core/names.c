@@ -7,41 +7,39 @@
 
 #include <string.h>
 
-static bool exists(struct store *st, enum store_kind k, const char *key, const char **tenant,
-                   json_t **keep)
+/* The record keyed key (a new reference), or NULL. */
+static json_t *find(struct store *st, enum store_kind k, const char *key)
 {
     json_t *doc = NULL;
 
-    if (store_get(st, k, key, &doc))
-        return false;
-    if (tenant)
-        *tenant = doc_str(doc, "tenant");
-    *keep = doc;
-    return true;
+    return store_get(st, k, key, &doc) == 0 ? doc : NULL;
+}
+
+static bool exists(struct store *st, enum store_kind k, const char *key)
+{
+    json_t *doc = find(st, k, key);
+
+    json_decref(doc);
+    return doc != NULL;
 }
 
 /* An admin's bare NAME: the record keyed NAME (a global VNFD, a SOL003
  * instance), else the one tenant's record that shows as NAME. */
 static char *admin_key(struct store *st, enum store_kind k, const char *name, struct result *r)
 {
-    json_t *tenants = NULL, *t, *doc = NULL;
+    json_t *tenants = NULL, *t;
     char key[KEY_BUF_MAX], *found = NULL;
     struct sbuf b = SBUF_INIT;
     unsigned n = 0;
     size_t i;
 
-    if (exists(st, k, name, NULL, &doc)) {
-        json_decref(doc);
+    if (exists(st, k, name))
         return xstrdup(name);
-    }
     if (store_list(st, STORE_TENANT, NULL, &tenants) == 0)
         json_array_foreach(tenants, i, t)
         {
-            id_scoped(key, doc_str(t, "id"), name);
-            doc = NULL;
-            if (!exists(st, k, key, NULL, &doc))
+            if (!exists(st, k, id_scoped(key, doc_str(t, "id"), name)))
                 continue;
-            json_decref(doc);
             if (!n++)
                 found = xstrdup(key);
             sbuf_addf(&b, "%s'%s'", n > 1 ? ", " : "", key);
@@ -66,17 +64,10 @@ static char *admin_key(struct store *st, enum store_kind k, const char *name, st
 static char *tenant_key(struct store *st, const char *tenant, enum store_kind k, const char *name)
 {
     char key[KEY_BUF_MAX];
-    json_t *doc = NULL;
-    bool bare;
 
-    id_scoped(key, tenant, name);
-    if (exists(st, k, key, NULL, &doc)) {
-        json_decref(doc);
+    if (exists(st, k, id_scoped(key, tenant, name)))
         return xstrdup(key);
-    }
-    bare = exists(st, k, name, NULL, &doc);
-    json_decref(doc);
-    return xstrdup(bare ? name : key);
+    return xstrdup(exists(st, k, name) ? name : key);
 }
 
 char *names_key(struct store *st, const char *tenant, enum store_kind k, const char *name,
@@ -97,16 +88,15 @@ char *names_key(struct store *st, const char *tenant, enum store_kind k, const c
 bool names_taken(struct store *st, const char *tenant, enum store_kind k, const char *name)
 {
     char key[KEY_BUF_MAX];
-    const char *owner = NULL;
-    json_t *doc = NULL;
+    json_t *bare;
     bool taken;
 
-    id_scoped(key, tenant, name);
-    taken = exists(st, k, key, NULL, &doc);
-    json_decref(doc);
-    doc = NULL;
-    if (!taken && tenant && exists(st, k, name, &owner, &doc))
-        taken = owner && strcmp(owner, tenant) == 0;
-    json_decref(doc);
+    if (exists(st, k, id_scoped(key, tenant, name)))
+        return true;
+    if (!tenant) /* a global VNFD's name: its key */
+        return false;
+    bare = find(st, k, name); /* an old record's (util/ids.h) */
+    taken = bare && doc_str(bare, "tenant") && strcmp(doc_str(bare, "tenant"), tenant) == 0;
+    json_decref(bare);
     return taken;
 }

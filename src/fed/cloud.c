@@ -426,7 +426,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
     bool known = old != NULL;
     json_t *was, *doc;
 
-    if (!id || !id_valid(id) || (old && *old == h))
+    if (!id || !id_key_valid(id) || (old && *old == h))
         return;
     if (!old)
         old = xcalloc(1, sizeof(*old));

@@ -55,14 +55,7 @@ json_t *doc_public(const json_t *doc)
 /* A scoped key "TENANT:NAME" (util/ids.h), nothing else that has a ':'. */
 static bool is_scoped(const char *s)
 {
-    const char *colon = s ? strchr(s, ':') : NULL;
-    char tenant[ID_BUF_MAX];
-
-    if (!colon || colon - s > ID_MAX || !id_valid(colon + 1))
-        return false;
-    memcpy(tenant, s, (size_t)(colon - s));
-    tenant[colon - s] = '\0';
-    return id_valid(tenant);
+    return s && strchr(s, ':') && id_key_valid(s);
 }
 
 static void show_name(json_t *obj, const char *key, json_t *v)

@@ -60,6 +60,20 @@ const char *id_scoped(char buf[KEY_BUF_MAX], const char *tenant, const char *nam
     return buf;
 }
 
+bool id_key_valid(const char *key)
+{
+    const char *colon = key ? strchr(key, ':') : NULL;
+    char tenant[ID_BUF_MAX];
+
+    if (!colon)
+        return id_valid(key);
+    if (colon - key > ID_MAX || !id_valid(colon + 1))
+        return false;
+    memcpy(tenant, key, (size_t)(colon - key));
+    tenant[colon - key] = '\0';
+    return id_valid(tenant);
+}
+
 const char *id_name(const char *key)
 {
     const char *colon = key ? strchr(key, ':') : NULL;
@@ -85,13 +99,6 @@ void id_show_names(char *text, const char *tenant)
         else
             p += n;
     }
-}
-
-bool id_in_tenant(const char *key, const char *tenant)
-{
-    size_t n = tenant ? strlen(tenant) : 0;
-
-    return n && key && strncmp(key, tenant, n) == 0 && key[n] == ':';
 }
 
 void id_uuid(char buf[ID_UUID_LEN + 1])

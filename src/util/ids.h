@@ -30,13 +30,13 @@ bool id_valid(const char *s);
 #define KEY_BUF_MAX (2 * ID_MAX + 2)
 /* "TENANT:NAME" into buf (tenant NULL: NAME, a global VNFD's key); buf. */
 const char *id_scoped(char buf[KEY_BUF_MAX], const char *tenant, const char *name);
+/* Whether key is a valid store key: a name (id_valid) or TENANT:NAME. */
+bool id_key_valid(const char *key);
 /* The name a key shows: what follows "TENANT:" (key itself without one;
  * NULL for NULL). */
 const char *id_name(const char *key);
 /* Removes "TENANT:" before the names of tenant's records in text (a
  * message), in place. */
 void id_show_names(char *text, const char *tenant);
-/* Whether key is scoped to tenant ("TENANT:..."). */
-bool id_in_tenant(const char *key, const char *tenant);
 
 #endif
