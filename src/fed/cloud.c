@@ -435,7 +435,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
         if (!known) /* once per run of the cloud */
             log_warn("fed: deployment %s of manager %s (site %s) is not mirrored: the cloud "
                      "has a deployment of that name already",
-                     id, m->id, m->site);
+                     id_name(id), m->id, m->site);
     } else {
         doc = mirror_doc(m, d, was);
         put(c, NULL, STORE_DEPLOYMENT, doc);
