@@ -128,24 +128,23 @@ static void add_records(struct core *c, json_t *body, const char *tenant, const 
     json_decref(ten);
 }
 
-static void remote_deploy(struct core *c, struct txn *t, const json_t *site, const json_t *tenant)
+static void remote_deploy(struct core *c, struct txn *t, const json_t *site, const json_t *tenant,
+                          const json_t *vnfd)
 {
     struct fed *f = c->fed;
-    const char *vnfd_key = jv_str(t->body, "vnfd", ""); /* svc_deploy() resolved it */
+    const char *name = jv_str(t->body, "name", "");
     struct fed_mgr *m = site_manager(f, &t->res, jv_str(site, "id", ""));
-    char key[KEY_BUF_MAX];
     json_t *body, *dep, *ins;
 
     if (!m)
         return;
     body = json_deep_copy(t->body);
     json_object_del(body, "site");
-    add_records(c, body, doc_str(tenant, "id"), vnfd_key);
-    /* the name is taken now (the tenant's, core/names.h); the reports fill in the rest */
-    id_scoped(key, doc_str(tenant, "id"), jv_str(t->body, "name", ""));
-    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "id", key, "tenant",
-                    doc_str(tenant, "id"), "vnfd", vnfd_key, "site", m->site, "manager", m->id,
-                    "status", "deploying", "vis");
+    add_records(c, body, doc_str(tenant, "id"), doc_str(vnfd, "id"));
+    /* the name is taken now; the reports fill in the rest */
+    dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "id", name, "tenant",
+                    doc_str(tenant, "id"), "vnfd", doc_str(vnfd, "id"), "site", m->site, "manager",
+                    m->id, "status", "deploying", "vis");
     doc_touch(dep, "created");
     doc_touch(dep, "updated");
     ins = instruct_txn(c, t, m, "deploy", dep, body);

@@ -9,9 +9,9 @@
 
 struct lc_remote {
     /* POST /v0/deployments at site (a record of kind "branch"), with the
-     * caller's tenant and the VNFD checked already (t->body's "vnfd": its
-     * store key, core/names.h); sets t->res. */
-    void (*deploy)(struct core *c, struct txn *t, const json_t *site, const json_t *tenant);
+     * caller's tenant and the VNFD checked already; sets t->res. */
+    void (*deploy)(struct core *c, struct txn *t, const json_t *site, const json_t *tenant,
+                   const json_t *vnfd);
     /* An operation (t->name: undeploy, heal, scale, resize, ...) on dep, a
      * deployment another manager runs (it names its "manager"), owned by
      * the caller; sets t->res. */

@@ -135,7 +135,7 @@ static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, c
 
 struct deploy_req {
     json_t *tenant, *vnfd, *params, *instances;
-    char *vnfd_key; /* the VNFD's store key (core/names.h) */
+    json_t *vnfd_rec; /* the VNFD's record, keyed as its tenant names it (core/names.h) */
     struct site_rt *site;
     const char *site_id;
 };
@@ -146,7 +146,7 @@ static void deploy_req_done(struct deploy_req *d)
     json_decref(d->vnfd);
     json_decref(d->params);
     json_decref(d->instances);
-    free(d->vnfd_key);
+    json_decref(d->vnfd_rec);
 }
 
 static int check_tenant(struct core *c, struct txn *t, struct deploy_req *d)
@@ -169,13 +169,11 @@ static int check_tenant(struct core *c, struct txn *t, struct deploy_req *d)
 static int check_vnfd(struct core *c, struct txn *t, struct deploy_req *d)
 {
     const char *id = jv_str(t->body, "vnfd", "");
-    json_t *rec;
-    const char *owner;
+    char *key = names_key(c->st, doc_str(d->tenant, "id"), STORE_VNFD, id, &t->res);
+    json_t *rec = core_load(c, STORE_VNFD, key);
+    const char *owner = rec ? doc_str(rec, "tenant") : NULL;
 
-    d->vnfd_key = names_key(c->st, doc_str(d->tenant, "id"), STORE_VNFD, id, &t->res);
-    rec = core_load(c, STORE_VNFD, d->vnfd_key);
-    owner = rec ? doc_str(rec, "tenant") : NULL;
-
+    free(key);
     if (!rec || (owner && strcmp(owner, doc_str(d->tenant, "id")) != 0)) {
         json_decref(rec);
         return result_fail(&t->res, 404, "not-found", "field", "vnfd", "VNFD '%s' not found", id);
@@ -186,7 +184,7 @@ static int check_vnfd(struct core *c, struct txn *t, struct deploy_req *d)
                            "VNFD '%s' comes from a DISABLED VNF package: enable it first", id);
     }
     d->vnfd = json_incref(json_object_get(rec, "descriptor"));
-    json_decref(rec);
+    d->vnfd_rec = rec;
     return 0;
 }
 
@@ -213,9 +211,14 @@ static int remote_site(struct core *c, struct txn *t, struct deploy_req *d)
         return 0;
     site = core_load(c, STORE_SITE, jv_str(t->body, "site", c->cfg->site));
     if (site && site_is_branch(site)) {
-        /* the branch deploys the VNFD this name means here */
-        json_object_set_new(t->body, "vnfd", json_string(d->vnfd_key));
-        c->remote->deploy(c, t, site, d->tenant);
+        char key[KEY_BUF_MAX];
+
+        /* keys, not names (core/names.h): the cloud keys the deployment, and
+         * the branch deploys it and its VNFD, as the tenant means them here */
+        id_scoped(key, doc_str(d->tenant, "id"), jv_str(t->body, "name", ""));
+        json_object_set_new(t->body, "name", json_string(key));
+        json_object_set_new(t->body, "vnfd", json_string(doc_str(d->vnfd_rec, "id")));
+        c->remote->deploy(c, t, site, d->tenant, d->vnfd_rec);
         r = 1;
     }
     json_decref(site);
@@ -299,11 +302,12 @@ static json_t *new_deployment(struct txn *t, struct deploy_req *d)
     deploy_key(t, d, key);
     dep = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:O, s:s, s:{s:s}, s:O, s:O, s:s}", "id", key,
-        "tenant", doc_str(d->tenant, "id"), "vnfd", d->vnfd_key, "site", d->site_id, "status",
-        dep_status_name(DEP_DEPLOYING), "stage", stage_name(ST_ONBOARDING), "operation", "error",
-        "params", d->params, "license", jv_str(t->body, "license", ""), "credentials", "username",
-        jv_str(json_object_get(d->vnfd, "credentials"), "username", "admin"), "instances",
-        d->instances, "_descriptor", d->vnfd, "_password", jv_str(creds, "password", password));
+        "tenant", doc_str(d->tenant, "id"), "vnfd", doc_str(d->vnfd_rec, "id"), "site", d->site_id,
+        "status", dep_status_name(DEP_DEPLOYING), "stage", stage_name(ST_ONBOARDING), "operation",
+        "error", "params", d->params, "license", jv_str(t->body, "license", ""), "credentials",
+        "username", jv_str(json_object_get(d->vnfd, "credentials"), "username", "admin"),
+        "instances", d->instances, "_descriptor", d->vnfd, "_password",
+        jv_str(creds, "password", password));
     /* the deployment's own monitoring and rules, changeable at run time (F16) */
     mon = json_object_get(d->vnfd, "monitoring");
     rules = json_object_get(d->vnfd, "rules");
