@@ -480,10 +480,12 @@ static void build_decisions(const struct build *b, struct lyd_node *root)
     json_decref(deps);
     json_array_foreach(docs, i, d)
     {
+        if (doc_str(d, "deployment")) /* as the caller names it */
+            doc_set_str(d, "deployment", called(b, counts, doc_str(d, "deployment")));
         if (!(e = entry(list, "decision", doc_str(d, "id"))))
             continue;
         put_str(b, e, "time", d, "created");
-        snprintf(text, sizeof(text), "deployment/%s", called(b, counts, doc_str(d, "deployment")));
+        snprintf(text, sizeof(text), "deployment/%s", doc_str(d, "deployment"));
         put(b, e, "object", text);
         actions_text(json_object_get(d, "actions"), "state", text, sizeof(text));
         put(b, e, "action", text);
