@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import unittest
+import urllib.request
 
 from vnfm import Daemon, DaemonTest, VNFDS, pid_alive, wait_for
 
@@ -74,6 +75,22 @@ class TenantNamesTest(DaemonTest):
             self.assertTrue(recs)
             self.assertEqual({r.get("tenant") for r in recs}, {t})
             self.assertFalse([r for r in recs if r.get("deployment") not in (None, "db")], recs)
+        # the event stream and XML show names too
+        for t in ("acme", "beta"):
+            req = urllib.request.Request(self.d.url + "/v0/events?after=0&deployment=db",
+                                         headers={"Authorization": "Bearer " + self.tok[t]})
+            with urllib.request.urlopen(req, timeout=10) as stream:
+                line = next(l for l in stream if l.startswith(b"data: "))
+            rec = json.loads(line[6:])
+            self.assertEqual((rec["deployment"], rec["tenant"]), ("db", t))
+            self.assertNotIn(t + ":", line.decode())
+        req = urllib.request.Request(self.d.url + "/v0/deployments/db",
+                                     headers={"Authorization": "Bearer " + self.tok["acme"],
+                                              "Accept": "application/xml"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            text = r.read().decode()
+        self.assertIn("<id>db</id>", text)
+        self.assertNotIn("acme:", text)
         # the VIs of the two are apart on the host
         vis = [v for t in ("acme", "beta")
                for v in self.as_(t, "GET", "/v0/deployments/db")[1]["vis"]]
