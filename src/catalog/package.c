@@ -1,8 +1,10 @@
 /* VNF package records, files and their SOL005 view (package.h). */
 #include "catalog/package.h"
 #include "util/doc.h"
+#include "util/jsonv.h"
 #include "util/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,12 +44,24 @@ bool pkg_visible(const struct principal *who, const json_t *rec)
     return who->admin || !owner || strcmp(owner, who->tenant) == 0;
 }
 
+const char *pkg_vnfd_key(struct store *st, const json_t *rec, char key[KEY_BUF_MAX])
+{
+    const char *tenant = doc_str(rec, "tenant"), *id = jv_str(rec, "vnfdId", "");
+    json_t *doc = NULL;
+
+    id_scoped(key, tenant, id);
+    if (tenant && store_get(st, STORE_VNFD, key, &doc)) /* on-boarded before names were scoped */
+        snprintf(key, KEY_BUF_MAX, "%s", id);
+    json_decref(doc);
+    return key;
+}
+
 bool pkg_in_use(struct store *st, const json_t *rec)
 {
-    const char *vnfd = doc_str(rec, "vnfdId");
-    struct store_where w = {"vnfd", vnfd, false};
+    char key[KEY_BUF_MAX];
+    struct store_where w = {"vnfd", pkg_vnfd_key(st, rec, key), false};
 
-    return vnfd && strcmp(doc_str(rec, "onboardingState"), PKG_ONBOARDED) == 0 &&
+    return doc_str(rec, "vnfdId") && strcmp(doc_str(rec, "onboardingState"), PKG_ONBOARDED) == 0 &&
            store_count(st, STORE_DEPLOYMENT, &w, 1) > 0;
 }
 

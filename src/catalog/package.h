@@ -65,6 +65,9 @@ bool pkg_visible(const struct principal *who, const json_t *rec);
  * usage state, and _links under base ("http://host:port/vnfpkgm/v1"). */
 json_t *pkg_info(const json_t *rec, const char *base, bool in_use);
 
+/* The store key of the package's VNFD (core/names.h: its tenant's name,
+ * or the bare vnfdId of one on-boarded before names were scoped) in key. */
+const char *pkg_vnfd_key(struct store *st, const json_t *rec, char key[KEY_BUF_MAX]);
 /* Whether a deployment uses the package's VNFD (store st). */
 bool pkg_in_use(struct store *st, const json_t *rec);
 

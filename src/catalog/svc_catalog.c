@@ -3,8 +3,10 @@
 #include "catalog/vnfd.h"
 #include "catalog/vnfd_policy.h"
 #include "core/auth.h"
+#include "core/names.h"
 #include "core/runas.h"
 #include "util/doc.h"
+#include "util/ids.h"
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -305,19 +307,22 @@ void svc_vnfd_create(struct core *c, struct txn *t)
 {
     const char *id = jv_str(t->body, "id", "");
     const char *owner;
+    char key[KEY_BUF_MAX];
     json_t *doc;
 
     if (vnfd_owner(c, t, &owner) || admin_only_fields(t) || tenant_destinations(c, t))
         return;
-    doc = core_load(c, STORE_VNFD, id);
-    if (doc) {
-        json_decref(doc);
+    /* a tenant's own VNFD may have a global one's name: it shadows it for
+     * the tenant (docs/SECURITY.md "Names are per tenant") */
+    if (names_taken(c->st, owner, STORE_VNFD, id)) {
         result_fail(&t->res, 409, "conflict", "field", "id", "VNFD '%s' is already on-boarded", id);
         return;
     }
+    id_scoped(key, owner, id);
     doc = vnfd_record(t->body, owner, t->who.admin);
+    json_object_set_new(doc, "id", json_string(key));
     if (save(c, t, STORE_VNFD, doc) == 0) {
-        core_audit(c, &t->who, "vnfd", id, "on-boarded");
+        core_audit(c, &t->who, "vnfd", key, "on-boarded");
         snprintf(t->res.location, sizeof(t->res.location), "/v0/vnfds/%s", id);
         result_ok(&t->res, 201, doc_public(doc));
     }

@@ -405,9 +405,12 @@ static int add_vnfd(struct core *c, json_t *pkg, const json_t *out, char *why, s
 {
     const json_t *vnfd = json_object_get(out, "vnfd");
     const char *id = doc_str(vnfd, "id");
-    json_t *had = core_load(c, STORE_VNFD, id), *rec;
+    char key[KEY_BUF_MAX];
+    json_t *had, *rec;
     int r;
 
+    /* the tenant's own name (core/names.h): another tenant's is no conflict */
+    had = core_load(c, STORE_VNFD, pkg_vnfd_key(c->st, pkg, key));
     if (had) {
         snprintf(why, n, "VNF: properties.descriptor_id: a VNFD '%s' is on-boarded already (%s)",
                  id, doc_str(had, "package") ? doc_str(had, "package") : "a native VNFD");
@@ -415,6 +418,7 @@ static int add_vnfd(struct core *c, json_t *pkg, const json_t *out, char *why, s
         return -EEXIST;
     }
     rec = vnfd_record(vnfd, doc_str(pkg, "tenant"), json_is_true(json_object_get(pkg, "_admin")));
+    json_object_set_new(rec, "id", json_string(id_scoped(key, doc_str(pkg, "tenant"), id)));
     json_object_set_new(rec, "package", json_string(doc_str(pkg, "id")));
     json_object_set(rec, "descriptor_version", json_object_get(out, "descriptor_version"));
     r = store_put(c->st, STORE_VNFD, rec);
@@ -608,7 +612,8 @@ out:
  * a DISABLED package's VNFD makes no new VNF instances. */
 static void set_vnfd_disabled(struct core *c, const json_t *pkg, bool disabled)
 {
-    json_t *rec = core_load(c, STORE_VNFD, doc_str(pkg, "vnfdId"));
+    char key[KEY_BUF_MAX];
+    json_t *rec = core_load(c, STORE_VNFD, pkg_vnfd_key(c->st, pkg, key));
 
     if (!rec)
         return;
@@ -709,11 +714,12 @@ static int may_delete(struct core *c, struct txn *t, const json_t *pkg)
 void svc_pkg_delete(struct core *c, struct txn *t)
 {
     json_t *pkg = load(c, t);
+    char key[KEY_BUF_MAX];
 
     if (!pkg || may_change(t, pkg) || may_delete(c, t, pkg))
         goto out;
     if (state_is(pkg, PKG_ONBOARDED))
-        store_delete(c->st, STORE_VNFD, doc_str(pkg, "vnfdId"));
+        store_delete(c->st, STORE_VNFD, pkg_vnfd_key(c->st, pkg, key));
     store_delete(c->st, STORE_PACKAGE, doc_str(pkg, "id"));
     tell(c, pkg, "PKG_DELETE");
     core_audit(c, &t->who, "vnf_package", doc_str(pkg, "id"), "deleted");

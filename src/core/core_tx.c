@@ -3,6 +3,7 @@
 #include "core/bus.h"
 #include "core/core.h"
 #include "core/wpool.h"
+#include "util/doc.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -183,6 +184,7 @@ void core_event(struct core *c, const char *level, const char *category, const c
     if (fields)
         json_object_update(rec, fields);
     json_decref(fields);
+    id_show_names(msg, doc_str(rec, "tenant")); /* names, not store keys (util/ids.h) */
     json_object_set_new(rec, "message", json_string(msg));
     if (own_tx && core_tx_begin(c)) {
         json_decref(rec);

@@ -1,4 +1,5 @@
 #include "core/result.h"
+#include "util/ids.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ int result_not_found(struct result *r, const char *kind, const char *id)
 {
     char obj[160];
 
+    id = id_name(id); /* as the caller named it (core/names.h) */
     snprintf(obj, sizeof(obj), "%s/%s", kind, id);
     return result_fail(r, 404, "not-found", "object", obj, "%s '%s' not found", kind, id);
 }

@@ -436,7 +436,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
     bool known = old != NULL;
     json_t *was, *doc;
 
-    if (!id || !id_valid(id) || (old && *old == h))
+    if (!id || !id_key_valid(id) || (old && *old == h))
         return;
     if (!old)
         old = xcalloc(1, sizeof(*old));
@@ -445,7 +445,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
         if (!known && !doc_str(was, "_move_op")) /* once per run; a move's clone is expected */
             log_warn("fed: deployment %s of manager %s (site %s) is not mirrored: the cloud "
                      "has a deployment of that name already",
-                     id, m->id, m->site);
+                     id_name(id), m->id, m->site);
     } else {
         doc = mirror_doc(m, d, was);
         put(c, NULL, STORE_DEPLOYMENT, doc);

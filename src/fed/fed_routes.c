@@ -301,6 +301,7 @@ const struct mount fed_mount = {
     .n_routes = ARRAY_SIZE(fed_routes),
     .style = STYLE_NATIVE,
     .prepare = fed_prepare,
+    .store_keys = true,
 };
 
 /* ---- start-up ---- */

@@ -30,7 +30,7 @@ static void settle(struct core *c, json_t *dep, bool up, const char *why)
 {
     const char *now =
         strcmp(jv_str(dep, "rules_owner_set", "branch"), "cloud") == 0 && up ? "cloud" : "branch";
-    char obj[96];
+    char obj[16 + KEY_BUF_MAX];
 
     if (strcmp(jv_str(dep, "rules_owner", "branch"), now) == 0)
         return;

@@ -18,7 +18,7 @@ static char **action_env(enum stage st, const json_t *dep, const json_t *op)
 
     envp[0] = xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     envp[1] = xasprintf("VNFM_STAGE=%s", stage_name(st));
-    envp[2] = xasprintf("VNFM_DEPLOYMENT=%s", doc_str(dep, "id"));
+    envp[2] = xasprintf("VNFM_DEPLOYMENT=%s", id_name(doc_str(dep, "id")));
     envp[3] = xasprintf("VNFM_TENANT=%s", doc_str(dep, "tenant"));
     envp[4] = xasprintf("VNFM_SITE=%s", doc_str(dep, "site"));
     envp[5] = xasprintf("VNFM_OPERATION=%s", doc_str(op, "id"));
@@ -29,9 +29,9 @@ static char **action_env(enum stage st, const json_t *dep, const json_t *op)
 /* Deployment-level variables for the arguments of an action. */
 static json_t *action_vars(const json_t *dep)
 {
-    json_t *vars = json_pack("{s:s, s:s, s:s, s:s}", "deployment", doc_str(dep, "id"), "tenant",
-                             doc_str(dep, "tenant"), "site", doc_str(dep, "site"), "license",
-                             jv_str(dep, "license", ""));
+    json_t *vars = json_pack("{s:s, s:s, s:s, s:s}", "deployment", id_name(doc_str(dep, "id")),
+                             "tenant", doc_str(dep, "tenant"), "site", doc_str(dep, "site"),
+                             "license", jv_str(dep, "license", ""));
     const char *name;
     json_t *v;
 
@@ -158,8 +158,8 @@ struct actjob *actjob_new(struct core *c, enum stage st, const json_t *dep, cons
     json_decref(vars);
     j->envp = action_env(st, dep, op);
     who_runs(c, dep, j);
-    event = json_pack("{s:s, s:o, s:o}", "stage", stage_name(st), "deployment", doc_public(dep),
-                      "operation", doc_public(op));
+    event = json_pack("{s:s, s:o, s:o}", "stage", stage_name(st), "deployment", doc_shown(dep),
+                      "operation", doc_shown(op));
     j->input = json_dumps(event, JSON_COMPACT);
     json_decref(event);
     return j;

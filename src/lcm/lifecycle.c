@@ -82,7 +82,7 @@ static const struct plan plans[] = {
 struct oprun {
     struct core *c;
     char id[40];
-    char dep[ID_BUF_MAX];
+    char dep[KEY_BUF_MAX];
     const struct plan *plan;
     unsigned idx, attempt, pending, failed;
     unsigned phase;         /* 0, 1: VI work and custom actions, in the step's order */
@@ -143,7 +143,7 @@ static json_t *common_fields(const json_t *dep)
 static json_t *stage_fields(const char *dep, const char *op, enum stage st, const char *result,
                             const json_t *common)
 {
-    char obj[80];
+    char obj[16 + KEY_BUF_MAX];
     json_t *f;
 
     snprintf(obj, sizeof(obj), "deployment/%s", dep);
@@ -227,7 +227,7 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
     /* The first stage is entered in this transaction, unless the operation
      * begins in SOL003 STARTING (it is entered, PROCESSING, when it runs). */
     bool entered = !s->starting && !(p->steps[0].flags & STEP_SKIP_EMPTY);
-    char id[40], obj[80];
+    char id[40], obj[16 + KEY_BUF_MAX];
     json_t *op, *f, *common;
 
     id_random(id, "op-", 12);
@@ -484,7 +484,7 @@ static void set_state(json_t *op, enum op_state state)
 /* Event fields of an operation without a run. */
 static json_t *close_fields(const json_t *op, const json_t *dep, const char *result)
 {
-    char obj[80];
+    char obj[16 + KEY_BUF_MAX];
     json_t *f;
 
     snprintf(obj, sizeof(obj), "deployment/%s", doc_str(op, "deployment"));

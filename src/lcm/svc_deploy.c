@@ -9,6 +9,7 @@
 #include "lcm/sites.h"
 #include "lcm/remote.h"
 #include "lcm/svc_lcm.h"
+#include "core/names.h"
 #include "core/runas.h"
 #include "catalog/vnfd.h"
 #include "util/jsonv.h"
@@ -110,7 +111,8 @@ static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, c
         ip4_fmt(site->gateway, gw);
     }
     id_random(id, "", 10);
-    snprintf(name, sizeof(name), "%s/%s/%u", doc_str(dep, "id"), doc_str(vdu, "id"), index);
+    snprintf(name, sizeof(name), "%s/%s/%u", id_name(doc_str(dep, "id")), doc_str(vdu, "id"),
+             index);
     vi = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:i, s:s?, s:i, s:f, s:I, s:I, "
                    "s:i, s:n, s:n}",
                    "id", id, "name", name, "deployment", doc_str(dep, "id"), "tenant",
@@ -133,6 +135,7 @@ static json_t *new_vi(struct core *c, struct site_rt *site, const json_t *dep, c
 
 struct deploy_req {
     json_t *tenant, *vnfd, *params, *instances;
+    json_t *vnfd_rec; /* the VNFD's record, keyed as its tenant names it (core/names.h) */
     struct site_rt *site;
     const char *site_id;
 };
@@ -143,6 +146,7 @@ static void deploy_req_done(struct deploy_req *d)
     json_decref(d->vnfd);
     json_decref(d->params);
     json_decref(d->instances);
+    json_decref(d->vnfd_rec);
 }
 
 static int check_tenant(struct core *c, struct txn *t, struct deploy_req *d)
@@ -165,9 +169,11 @@ static int check_tenant(struct core *c, struct txn *t, struct deploy_req *d)
 static int check_vnfd(struct core *c, struct txn *t, struct deploy_req *d)
 {
     const char *id = jv_str(t->body, "vnfd", "");
-    json_t *rec = core_load(c, STORE_VNFD, id);
+    char *key = names_key(c->st, doc_str(d->tenant, "id"), STORE_VNFD, id, &t->res);
+    json_t *rec = core_load(c, STORE_VNFD, key);
     const char *owner = rec ? doc_str(rec, "tenant") : NULL;
 
+    free(key);
     if (!rec || (owner && strcmp(owner, doc_str(d->tenant, "id")) != 0)) {
         json_decref(rec);
         return result_fail(&t->res, 404, "not-found", "field", "vnfd", "VNFD '%s' not found", id);
@@ -178,7 +184,7 @@ static int check_vnfd(struct core *c, struct txn *t, struct deploy_req *d)
                            "VNFD '%s' comes from a DISABLED VNF package: enable it first", id);
     }
     d->vnfd = json_incref(json_object_get(rec, "descriptor"));
-    json_decref(rec);
+    d->vnfd_rec = rec;
     return 0;
 }
 
@@ -205,7 +211,14 @@ static int remote_site(struct core *c, struct txn *t, struct deploy_req *d)
         return 0;
     site = core_load(c, STORE_SITE, jv_str(t->body, "site", c->cfg->site));
     if (site && site_is_branch(site)) {
-        c->remote->deploy(c, t, site, d->tenant, d->vnfd);
+        char key[KEY_BUF_MAX];
+
+        /* keys, not names (core/names.h): the cloud keys the deployment, and
+         * the branch deploys it and its VNFD, as the tenant means them here */
+        id_scoped(key, doc_str(d->tenant, "id"), jv_str(t->body, "name", ""));
+        json_object_set_new(t->body, "name", json_string(key));
+        json_object_set_new(t->body, "vnfd", json_string(doc_str(d->vnfd_rec, "id")));
+        c->remote->deploy(c, t, site, d->tenant, d->vnfd_rec);
         r = 1;
     }
     json_decref(site);
@@ -269,21 +282,32 @@ static int check_instances(struct txn *t, struct deploy_req *d, double *vcpu, lo
     return 0;
 }
 
+/* The new deployment's store key: the tenant's name (core/names.h), or the
+ * cloud's key as it is when the cloud instructs this branch (fed/). */
+static void deploy_key(const struct txn *t, const struct deploy_req *d, char key[KEY_BUF_MAX])
+{
+    if (t->args[0])
+        snprintf(key, KEY_BUF_MAX, "%s", t->args[0]);
+    else
+        id_scoped(key, doc_str(d->tenant, "id"), jv_str(t->body, "name", ""));
+}
+
 static json_t *new_deployment(struct txn *t, struct deploy_req *d)
 {
     const json_t *creds = json_object_get(t->body, "credentials");
-    char password[21];
+    char password[21], key[KEY_BUF_MAX];
     json_t *dep, *mon, *rules;
 
     id_random(password, "", 20);
+    deploy_key(t, d, key);
     dep = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:O, s:s, s:{s:s}, s:O, s:O, s:s}", "id",
-        jv_str(t->body, "name", ""), "tenant", doc_str(d->tenant, "id"), "vnfd",
-        doc_str(d->vnfd, "id"), "site", d->site_id, "status", dep_status_name(DEP_DEPLOYING),
-        "stage", stage_name(ST_ONBOARDING), "operation", "error", "params", d->params, "license",
-        jv_str(t->body, "license", ""), "credentials", "username",
-        jv_str(json_object_get(d->vnfd, "credentials"), "username", "admin"), "instances",
-        d->instances, "_descriptor", d->vnfd, "_password", jv_str(creds, "password", password));
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:O, s:s, s:{s:s}, s:O, s:O, s:s}", "id", key,
+        "tenant", doc_str(d->tenant, "id"), "vnfd", doc_str(d->vnfd_rec, "id"), "site", d->site_id,
+        "status", dep_status_name(DEP_DEPLOYING), "stage", stage_name(ST_ONBOARDING), "operation",
+        "error", "params", d->params, "license", jv_str(t->body, "license", ""), "credentials",
+        "username", jv_str(json_object_get(d->vnfd, "credentials"), "username", "admin"),
+        "instances", d->instances, "_descriptor", d->vnfd, "_password",
+        jv_str(creds, "password", password));
     /* the deployment's own monitoring and rules, changeable at run time (F16) */
     mon = json_object_get(d->vnfd, "monitoring");
     rules = json_object_get(d->vnfd, "rules");
@@ -321,16 +345,20 @@ void svc_deploy(struct core *c, struct txn *t)
     const char *name = jv_str(t->body, "name", "");
     double vcpu = 0;
     long long mem = 0, disk = 0;
-    json_t *dep = core_load(c, STORE_DEPLOYMENT, name), *ids;
+    json_t *dep = NULL, *ids;
     struct jv_error err;
+    char key[KEY_BUF_MAX];
 
-    if (dep) {
+    if (check_tenant(c, t, &d))
+        goto out;
+    deploy_key(t, &d, key);
+    if (names_taken(c->st, doc_str(d.tenant, "id"), STORE_DEPLOYMENT, name) ||
+        (dep = core_load(c, STORE_DEPLOYMENT, key))) {
         result_fail(&t->res, 409, "conflict", "field", "name", "deployment '%s' already exists",
                     name);
         goto out;
     }
-    if (check_tenant(c, t, &d) || check_vnfd(c, t, &d) || remote_site(c, t, &d) ||
-        check_site(c, t, &d))
+    if (check_vnfd(c, t, &d) || remote_site(c, t, &d) || check_site(c, t, &d))
         goto out;
     if (vnfd_resolve_params(d.vnfd, json_object_get(t->body, "params"), &d.params, &err)) {
         result_fail(&t->res, 400, err.reason, "field", err.field, "%s", err.message);

@@ -118,7 +118,7 @@ static json_t *vi_vars(const struct vijob *j)
     vars = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, "
         "s:s, s:s}",
-        "deployment", doc_str(dep, "id"), "tenant", doc_str(dep, "tenant"), "site",
+        "deployment", id_name(doc_str(dep, "id")), "tenant", doc_str(dep, "tenant"), "site",
         doc_str(dep, "site"), "vdu", doc_str(vi, "vdu"), "vi.id", j->vi, "vi.name", j->name,
         "vi.index", (json_int_t)doc_int(vi, "index", 0), "ip", ip, "prefix_len", (json_int_t)plen,
         "netmask", *ip ? ip4_fmt(ip4_mask(plen), mask) : "", "cidr", *ip ? cidr : "", "gateway",

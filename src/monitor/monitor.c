@@ -63,7 +63,7 @@ struct mrule {
 
 struct mdep {
     struct monitor *m;
-    char id[72];
+    char id[KEY_BUF_MAX]; /* the store key (util/ids.h) */
     char tenant[72];
     uid_t tenant_uid;  /* what its script probes run as */
     bool policy_admin; /* an admin wrote its monitoring and rules */
@@ -271,7 +271,7 @@ static bool may_act(const struct mdep *d)
 
 struct fired {
     struct monitor *m;
-    char dep[72], rule[72];
+    char dep[KEY_BUF_MAX], rule[72];
     bool ok;
 };
 
@@ -857,7 +857,7 @@ void monitor_fault_stall(void *arg, unsigned seconds)
 
 struct pushed {
     struct monitor *m;
-    char dep[72], key[160];
+    char dep[KEY_BUF_MAX], key[160];
     double v;
 };
 
@@ -1195,7 +1195,7 @@ static void prom_series(struct sbuf *out, const struct mdep *d, const struct mse
 {
     sbuf_adds(out, metric);
     sbuf_addc(out, '{');
-    label(out, "deployment", d->id, false);
+    label(out, "deployment", id_name(d->id), false); /* with tenant: unique */
     label(out, "tenant", d->tenant, false);
     label(out, "vdu", se->vdu, false);
     label(out, "vi", se->vi_name, false);

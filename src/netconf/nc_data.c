@@ -119,6 +119,31 @@ static json_t *list_kind(struct store *st, enum store_kind k, const struct store
     return store_list(st, k, &o, &docs) == 0 ? docs : json_array();
 }
 
+/* How many of docs show as each name (util/ids.h id_name). */
+static json_t *name_counts(const json_t *docs)
+{
+    json_t *counts = json_object(), *d;
+    size_t i;
+
+    json_array_foreach(docs, i, d)
+    {
+        const char *name = id_name(doc_str(d, "id"));
+
+        if (name)
+            json_object_set_new(counts, name, json_integer(jv_int(counts, name, 0) + 1));
+    }
+    return counts;
+}
+
+/* What the caller calls the record keyed key (core/names.h): its name; for
+ * an admin TENANT:NAME when several tenants' records show as that name. */
+static const char *called(const struct build *b, const json_t *counts, const char *key)
+{
+    const char *name = id_name(key);
+
+    return b->who->admin && name && jv_int(counts, name, 0) > 1 ? key : name;
+}
+
 static void build_tenants(const struct build *b, struct lyd_node *root)
 {
     struct store_where w = {"id", b->who->tenant, false};
@@ -146,15 +171,19 @@ static void build_vnfds(const struct build *b, struct lyd_node *root)
 {
     struct store_where w = {"tenant", b->who->tenant, true};
     json_t *docs = list_kind(b->st, STORE_VNFD, &w, b->who->admin ? 0 : 1), *d, *v;
-    struct lyd_node *list = inner(b, root, "vnfds");
+    json_t *counts = name_counts(docs);
+    struct lyd_node *list = inner(b, root, "vnfds"), *node;
     size_t i, j;
 
     json_array_foreach(docs, i, d)
     {
-        struct lyd_node *node = entry(list, "vnfd", doc_str(d, "id"));
+        const char *key = doc_str(d, "id");
         char *text;
 
-        if (!node)
+        /* a global VNFD the tenant's own of that name shadows */
+        if (!b->who->admin && !doc_str(d, "tenant") && jv_int(counts, key, 0) > 1)
+            continue;
+        if (!(node = entry(list, "vnfd", called(b, counts, key))))
             continue;
         put_str(b, node, "tenant", d, "tenant");
         text = json_dumps(json_object_get(d, "descriptor"), JSON_COMPACT | JSON_SORT_KEYS);
@@ -169,6 +198,7 @@ static void build_vnfds(const struct build *b, struct lyd_node *root)
         }
         put_times(b, node, d);
     }
+    json_decref(counts);
     json_decref(docs);
 }
 
@@ -231,9 +261,10 @@ static void build_vi(const struct build *b, struct lyd_node *dep, const json_t *
     put_str(b, node, "started", vi, "started");
 }
 
-static void build_deployment(const struct build *b, struct lyd_node *list, const json_t *d)
+static void build_deployment(const struct build *b, struct lyd_node *list, const json_t *d,
+                             const json_t *counts)
 {
-    struct lyd_node *node = entry(list, "deployment", doc_str(d, "id")), *p;
+    struct lyd_node *node = entry(list, "deployment", called(b, counts, doc_str(d, "id"))), *p;
     struct store_where w = {"deployment", doc_str(d, "id"), false};
     const char *key;
     json_t *v, *vis;
@@ -242,7 +273,7 @@ static void build_deployment(const struct build *b, struct lyd_node *list, const
     if (!node)
         return;
     put_str(b, node, "tenant", d, "tenant");
-    put_str(b, node, "vnfd", d, "vnfd");
+    put(b, node, "vnfd", b->who->admin ? doc_str(d, "vnfd") : id_name(doc_str(d, "vnfd")));
     put_str(b, node, "site", d, "site");
     if (doc_str(d, "license") && *doc_str(d, "license"))
         put_str(b, node, "license", d, "license");
@@ -279,13 +310,15 @@ static void build_deployments(const struct build *b, struct lyd_node *root)
 {
     struct store_where w = {"tenant", b->who->tenant, false};
     json_t *docs = list_kind(b->st, STORE_DEPLOYMENT, &w, b->who->admin ? 0 : 1), *d;
+    json_t *counts = name_counts(docs);
     struct lyd_node *list = inner(b, root, "deployments");
     size_t i;
 
     json_array_foreach(docs, i, d)
     {
-        build_deployment(b, list, d);
+        build_deployment(b, list, d, counts);
     }
+    json_decref(counts);
     json_decref(docs);
 }
 
@@ -401,18 +434,21 @@ static void build_rules(const struct build *b, struct lyd_node *root)
 {
     struct store_where w = {"tenant", b->who->tenant, false};
     json_t *docs = list_kind(b->st, STORE_DEPLOYMENT, &w, b->who->admin ? 0 : 1), *d, *r;
+    json_t *counts = name_counts(docs);
     struct lyd_node *list = inner(b, root, "rules"), *e;
-    char key[160], text[512];
+    char key[80 + KEY_BUF_MAX], text[512];
     size_t i, k;
 
     json_array_foreach(docs, i, d)
     {
+        const char *dep = called(b, counts, doc_str(d, "id"));
+
         json_array_foreach(json_object_get(d, "rules"), k, r)
         {
-            snprintf(key, sizeof(key), "%s/%s", doc_str(d, "id"), jv_str(r, "name", ""));
+            snprintf(key, sizeof(key), "%s/%s", dep, jv_str(r, "name", ""));
             if (!list || !(e = entry(list, "rule", key)))
                 continue;
-            snprintf(text, sizeof(text), "deployment/%s", doc_str(d, "id"));
+            snprintf(text, sizeof(text), "deployment/%s", dep);
             put(b, e, "object", text);
             condition_text(r, text, sizeof(text));
             put(b, e, "condition", text);
@@ -422,6 +458,7 @@ static void build_rules(const struct build *b, struct lyd_node *root)
             put(b, e, "enabled", jv_bool(r, "enabled", 1) ? "true" : "false");
         }
     }
+    json_decref(counts);
     json_decref(docs);
 }
 
@@ -445,14 +482,19 @@ static void build_decisions(const struct build *b, struct lyd_node *root)
     struct store_list_opts o = {
         .where = &w, .n_where = b->who->admin ? 0 : 1, .limit = 100, .newest_first = true};
     struct lyd_node *list = inner(b, root, "decisions"), *e;
-    json_t *docs = NULL, *d;
+    json_t *docs = NULL, *d, *deps, *counts;
     char text[512];
     size_t i;
 
     if (!list || store_list(b->st, STORE_DECISION, &o, &docs))
         return;
+    deps = list_kind(b->st, STORE_DEPLOYMENT, &w, b->who->admin ? 0 : 1);
+    counts = name_counts(deps);
+    json_decref(deps);
     json_array_foreach(docs, i, d)
     {
+        if (doc_str(d, "deployment")) /* as the caller names it */
+            doc_set_str(d, "deployment", called(b, counts, doc_str(d, "deployment")));
         if (!(e = entry(list, "decision", doc_str(d, "id"))))
             continue;
         put_str(b, e, "time", d, "created");
@@ -462,6 +504,7 @@ static void build_decisions(const struct build *b, struct lyd_node *root)
         put_str(b, e, "reason", d, "reason");
         put_str(b, e, "state", d, "state");
     }
+    json_decref(counts);
     json_decref(docs);
 }
 

@@ -11,6 +11,7 @@
  * all or nothing (docs/NETCONF.md). */
 #include "rest/api.h"
 #include "netconf/nc_internal.h"
+#include "core/names.h"
 #include "core/states.h"
 #include "util/doc.h"
 #include "util/mem.h"
@@ -425,18 +426,35 @@ static void batch_submit(struct edit *x)
 }
 
 /* One REST request through the transactor; body and query are stolen. */
+/* The store key of the entry ch names (core/names.h); NULL, with the
+ * error in x, when an admin's bare name is several tenants'. */
+static char *store_key(struct edit *x, const struct change *ch)
+{
+    struct result res = {0};
+    char *key;
+
+    if (!x->st || (ch->k->store != STORE_DEPLOYMENT && ch->k->store != STORE_VNFD))
+        return xstrdup(ch->key);
+    key = names_key(x->st, x->s->who.admin ? NULL : x->s->who.tenant, ch->k->store, ch->key, &res);
+    if (!key)
+        fail(x, NC_ERR_INVALID_VALUE, ch->path, "%s", jv_str(res.body, "message", "ambiguous"));
+    result_done(&res);
+    return key;
+}
+
 static int request(struct edit *x, const struct change *ch, const char *method, const char *pattern,
                    json_t *body, json_t *query)
 {
     const struct route *rt = route(method, pattern);
     struct result res = {0};
     struct txn *t;
-    char obj[192];
+    char obj[192], *key = NULL;
     int r;
 
     if (!body)
         body = json_object();
-    if (!rt || check_body(x, ch, rt, body) || x->mode == NCE_TEST_ONLY) {
+    if (!rt || check_body(x, ch, rt, body) || x->mode == NCE_TEST_ONLY ||
+        (strstr(pattern, "{id}") && !(key = store_key(x, ch)))) {
         if (!rt)
             fail(x, NC_ERR_OP_FAILED, ch->path, "no request for %s", pattern);
         json_decref(body);
@@ -448,7 +466,7 @@ static int request(struct edit *x, const struct change *ch, const char *method, 
     t->who = x->s->who;
     t->body = body;
     t->query = query;
-    t->args[0] = strstr(pattern, "{id}") ? xstrdup(ch->key) : NULL;
+    t->args[0] = key;
     t->client_txn_id = xasprintf("netconf-%u", x->s->id);
     t->session = x->s->id;
     if (ch->k->compat) {
@@ -476,8 +494,11 @@ static json_t *load(struct edit *x, const struct change *ch)
 {
     json_t *doc = NULL;
     const char *tenant;
+    char *key = x->st ? store_key(x, ch) : NULL;
+    int r = key ? store_get(x->st, ch->k->store, key, &doc) : -ENOENT;
 
-    if (!x->st || store_get(x->st, ch->k->store, ch->key, &doc))
+    free(key);
+    if (r)
         return NULL;
     tenant = ch->k->store == STORE_TENANT ? doc_str(doc, "id") : doc_str(doc, "tenant");
     if (ch->k->store == STORE_SITE || principal_owns(&x->s->who, tenant) ||
@@ -814,7 +835,8 @@ static void drop_others(struct edit *x, const struct kind *k, const struct lyd_n
         json_t *rec;
 
         snprintf(ch.key, sizeof(ch.key), "%s", doc_str(d, "id"));
-        if (x->stop || mentioned(list, ch.key))
+        /* by its name, or (an admin's) TENANT:NAME */
+        if (x->stop || mentioned(list, id_name(ch.key)) || mentioned(list, ch.key))
             continue;
         ch.path = xasprintf("%s/%s[%s='%s']", path, k->list, k->key, ch.key);
         if ((rec = load(x, &ch)))

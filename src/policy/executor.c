@@ -340,7 +340,7 @@ static void start_notify(struct core *c, json_t *d, json_t *a, size_t index)
                            .id = id,
                            .object = obj,
                            .url = jv_str(json_object_get(a, "params"), "url", ""),
-                           .body = doc_public(d),
+                           .body = doc_shown(d),
                            .headers = json_pack("[s]", "Content-Type: application/json"),
                            .extra = json_pack("{s:s, s:I}", "_decision", doc_str(d, "id"), "_index",
                                               (json_int_t)index),
@@ -498,7 +498,7 @@ static void start_script(struct core *c, json_t *d, json_t *a, size_t index, con
 {
     const json_t *p = json_object_get(a, "params");
     struct exjob *j = xcalloc(1, sizeof(*j));
-    json_t *pub = doc_public(d);
+    json_t *pub = doc_shown(d);
 
     j->w.work = script_work;
     j->w.done = exjob_done;

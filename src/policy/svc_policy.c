@@ -40,7 +40,7 @@ void svc_rules_update(struct core *c, struct txn *t)
     const json_t *mon, *rules;
     struct jv_error err;
     bool remote;
-    char obj[96];
+    char obj[16 + KEY_BUF_MAX];
 
     if (!dep || !principal_owns(&t->who, doc_str(dep, "tenant"))) {
         result_not_found(&t->res, "deployment", t->args[0]);

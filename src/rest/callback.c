@@ -66,7 +66,7 @@ static void op_ended(struct core *c, const json_t *op)
 
     if (!doc_str(op, "callback"))
         return;
-    pub = doc_public(op);
+    pub = doc_shown(op);
     snprintf(what, sizeof(what), "operation %s", id);
     snprintf(obj, sizeof(obj), "operation/%s", id);
     enqueue(c, doc_str(op, "callback"), pub, json_is_true(json_object_get(op, "_callback_xml")),

@@ -84,7 +84,13 @@ void q_list_public(struct rctx *r, enum store_kind kind, const struct store_list
         return;
     }
     sbuf_addc(&b, '}');
-    result_raw(&r->res, 200, sbuf_take(&b));
+    if (kind == STORE_TENANT || kind == STORE_TOKEN) {
+        result_raw(&r->res, 200, sbuf_take(&b));
+        return;
+    }
+    /* parsed, so that names show instead of store keys (respond()) */
+    result_ok(&r->res, 200, json_loads(sbuf_str(&b), 0, NULL));
+    sbuf_done(&b);
 }
 
 /* Gets a record the caller may see (tenant-scoped unless admin). */

@@ -12,7 +12,9 @@
 #include "core/auth.h"
 #include "core/cluster.h"
 #include "core/health.h"
+#include "core/names.h"
 #include "core/wpool.h"
+#include "util/doc.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
@@ -666,6 +668,8 @@ static void respond(struct httpd_conn *conn, const struct fmt *f, struct result 
 
     if ((r->file || r->stream_read) && r->status < 300 && respond_stream(conn, f, r) == 0)
         return;
+    if (r->body && !f->m->store_keys)
+        doc_show_names(r->body);
     if (f->m->style == STYLE_NATIVE)
         esc_status(r, code, msg, sizeof(msg));
     text = body_text(r, f, &ctype, &len);
@@ -1058,6 +1062,58 @@ int router_find(const struct router *rt, const char *method, const char *path, c
                                                                                             : 0;
 }
 
+/* The kind of record a route's {id} names, when it is one whose names are
+ * per tenant (deployments and SOL003 instances, VNFDs); else -1. */
+static int named_kind(const char *pattern)
+{
+    if (strncmp(pattern, "/v0/deployments/{id}", 20) == 0 ||
+        strncmp(pattern, "/vnf_instances/{id}", 19) == 0)
+        return STORE_DEPLOYMENT;
+    if (strncmp(pattern, "/v0/vnfds/{id}", 14) == 0)
+        return STORE_VNFD;
+    return -1;
+}
+
+/* What the caller names (the route's {id}, the query's deployment and
+ * vnfd, a log query's object when it is a deployment) becomes the store key
+ * it means (core/names.h); an admin's ?tenant= says whose. */
+static int resolve_names(const struct route *route, struct rctx *r)
+{
+    static const struct {
+        const char *param;
+        enum store_kind kind;
+        bool existing; /* only a record there is (object: also operations, VIs) */
+    } params[] = {{"deployment", STORE_DEPLOYMENT, false},
+                  {"vnfd", STORE_VNFD, false},
+                  {"object", STORE_DEPLOYMENT, true}};
+    const char *tenant =
+        r->who.admin ? json_string_value(json_object_get(r->query, "tenant")) : r->who.tenant;
+    int k = named_kind(route->pattern);
+    json_t *doc = NULL;
+    char *key;
+
+    if (k >= 0 && r->args[0]) {
+        if (!(key = names_key(r->st, tenant, k, r->args[0], &r->res)))
+            return -1;
+        free(r->args[0]);
+        r->args[0] = key;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(params); i++) {
+        const char *v = json_string_value(json_object_get(r->query, params[i].param));
+
+        if (!v)
+            continue;
+        if (!(key = names_key(r->st, tenant, params[i].kind, v, &r->res)))
+            return -1;
+        if (!params[i].existing || store_get(r->st, params[i].kind, key, &doc) == 0)
+            json_object_set_new(r->query, params[i].param, json_string(key));
+        json_decref(doc);
+        doc = NULL;
+        free(key);
+    }
+    return 0;
+}
+
 /* Authentication and the checks before the handler; 0 or -1 with r->res. */
 static int admit(struct router *rt, const struct route *route, struct rctx *r)
 {
@@ -1074,6 +1130,8 @@ static int admit(struct router *rt, const struct route *route, struct rctx *r)
     if (route->flags & R_ADMIN && !r->who.admin && route->read)
         return result_fail(&r->res, 403, "forbidden", NULL, NULL, "'%s' needs the admin token",
                            route->name ? route->name : route->pattern);
+    if (!(route->flags & R_PUBLIC) && resolve_names(route, r))
+        return -1;
     if (route->flags & R_NOTSUPP)
         return result_fail(&r->res, 422, "not-supported", NULL, NULL,
                            "%s is not supported by this VNFM: %s", strrchr(route->pattern, '/') + 1,

@@ -105,6 +105,9 @@ struct mount {
      * caching headers), at most MOUNT_HEADERS_MAX. */
     const struct httpd_kv *headers;
     unsigned n_headers;
+    /* Answers carry store keys as they are ("TENANT:NAME", util/ids.h):
+     * the federation's own protocol. Every other mount shows names. */
+    bool store_keys;
 };
 
 #define MOUNT_HEADERS_MAX 8

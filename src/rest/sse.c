@@ -9,6 +9,7 @@
 #include "rest/router_internal.h"
 #include "core/auth.h"
 #include "core/bus.h"
+#include "util/doc.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
 #include "util/timeutil.h"
@@ -35,13 +36,17 @@ struct sse {
 
 static void add_record(struct sse *e, const json_t *rec)
 {
+    json_t *shown;
     char *text;
 
     if (e->q.tenant &&
         !(json_string_value(json_object_get(rec, "tenant")) &&
           strcmp(json_string_value(json_object_get(rec, "tenant")), e->q.tenant) == 0))
         return;
-    text = json_dumps(rec, JSON_COMPACT);
+    shown = json_deep_copy(rec);
+    doc_show_names(shown); /* names, not store keys (util/ids.h) */
+    text = json_dumps(shown, JSON_COMPACT);
+    json_decref(shown);
     sbuf_addf(&e->out, "id: %lld\nevent: %s\ndata: %s\n\n",
               (long long)json_integer_value(json_object_get(rec, "seq")),
               json_string_value(json_object_get(rec, "category")), text);

@@ -159,7 +159,8 @@ static void vnf_identifier(struct core *c, const json_t *dep, bool created)
 
         if (may_see(sub, doc_str(dep, "tenant")) &&
             sol_filter_match(json_object_get(sub, "filter"), type, id, NULL, NULL))
-            enqueue(c, sub, sol_id_notification(&x, type, doc_str(dep, "id"), doc_str(sub, "id")));
+            enqueue(c, sub,
+                    sol_id_notification(&x, type, id_name(doc_str(dep, "id")), doc_str(sub, "id")));
     }
     json_decref(subs);
     json_decref(id);

@@ -7,6 +7,7 @@
  * body against the task's schema and put the interface version and API
  * root into t->query ("sol_version", "api_root"). */
 #include "sol003/sol_svc.h"
+#include "core/names.h"
 #include "core/outbox.h"
 #include "core/states.h"
 #include "lcm/lifecycle.h"
@@ -127,7 +128,7 @@ static bool is_status(const json_t *dep, enum dep_status status)
 static json_t *idle_instance(struct core *c, struct txn *t, bool want_instantiated)
 {
     json_t *dep = svc_idle_deployment(c, t, true);
-    char obj[96];
+    char obj[16 + KEY_BUF_MAX];
 
     if (!dep)
         return NULL;
@@ -146,7 +147,7 @@ static json_t *idle_instance(struct core *c, struct txn *t, bool want_instantiat
 static json_t *working_instance(struct core *c, struct txn *t, bool allow_stopped)
 {
     json_t *dep = idle_instance(c, t, true);
-    char obj[96];
+    char obj[16 + KEY_BUF_MAX];
 
     if (!dep)
         return NULL;
@@ -176,9 +177,11 @@ static json_t *catalogue_vnfd(struct core *c, const json_t *dep)
 
 static json_t *visible_vnfd(struct core *c, struct txn *t, const char *tenant, const char *id)
 {
-    json_t *rec = core_load(c, STORE_VNFD, id);
+    char *key = names_key(c->st, tenant, STORE_VNFD, id, &t->res);
+    json_t *rec = core_load(c, STORE_VNFD, key);
     const char *owner = rec ? doc_str(rec, "tenant") : NULL;
 
+    free(key);
     if (!rec || (owner && strcmp(owner, tenant) != 0)) {
         json_decref(rec);
         result_fail(&t->res, 422, "unprocessable", "field", "vnfdId",

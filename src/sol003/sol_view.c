@@ -108,12 +108,14 @@ json_t *sol_vnf_identity(const json_t *dep)
     const json_t *d = json_object_get(dep, "_descriptor");
     const char *version = jv_str(d, "version", "1.0");
 
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "vnfInstanceId",
-                     doc_str(dep, "id"), "vnfInstanceName",
-                     jv_str(sol_info(dep), "vnfInstanceName", doc_str(dep, "id")), "vnfdId",
-                     jv_str(dep, "vnfd", ""), "vnfProvider", jv_str(d, "vendor", "unknown"),
-                     "vnfProductName", jv_str(d, "name", jv_str(d, "id", "")), "vnfSoftwareVersion",
-                     version, "vnfdVersion", version, "site", jv_str(dep, "site", "local"));
+    const char *id = id_name(doc_str(dep, "id")); /* names, not store keys */
+
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "vnfInstanceId", id,
+                     "vnfInstanceName", jv_str(sol_info(dep), "vnfInstanceName", id), "vnfdId",
+                     id_name(jv_str(dep, "vnfd", "")), "vnfProvider",
+                     jv_str(d, "vendor", "unknown"), "vnfProductName",
+                     jv_str(d, "name", jv_str(d, "id", "")), "vnfSoftwareVersion", version,
+                     "vnfdVersion", version, "site", jv_str(dep, "site", "local"));
 }
 
 static bool instantiated(const json_t *dep)
@@ -220,11 +222,11 @@ static void scale_status(const json_t *dep, const json_t *vis, json_t *info)
             n += strcmp(jv_str(vi, "vdu", ""), doc_str(vdu, "id")) == 0;
         }
         json_array_append_new(status, json_pack("{s:s, s:s, s:i}", "aspectId", vnfd_vdu_aspect(vdu),
-                                                "vnfdId", jv_str(dep, "vnfd", ""), "scaleLevel",
-                                                sol_scale_level(n, &s)));
+                                                "vnfdId", id_name(jv_str(dep, "vnfd", "")),
+                                                "scaleLevel", sol_scale_level(n, &s)));
         json_array_append_new(max, json_pack("{s:s, s:s, s:i}", "aspectId", vnfd_vdu_aspect(vdu),
-                                             "vnfdId", jv_str(dep, "vnfd", ""), "scaleLevel",
-                                             sol_max_scale_level(&s)));
+                                             "vnfdId", id_name(jv_str(dep, "vnfd", "")),
+                                             "scaleLevel", sol_max_scale_level(&s)));
     }
     json_object_set_new(info, "scaleStatus", status);
     json_object_set_new(info, "maxScaleLevels", max);
@@ -258,7 +260,7 @@ static json_t *instance_links(const struct sol_ctx *x, const json_t *dep)
         {"terminate", "terminate"},          {"scale", "scale"}, {"scaleToLevel", "scale_to_level"},
         {"changeFlavour", "change_flavour"}, {"heal", "heal"},   {"operate", "operate"},
     };
-    const char *id = doc_str(dep, "id");
+    const char *id = id_name(doc_str(dep, "id"));
     json_t *l = json_pack("{s:o}", "self", link(x, "vnf_instances/%s", id));
 
     if (!instantiated(dep)) {
@@ -447,10 +449,11 @@ json_t *sol_op_notification(const struct sol_ctx *x, const json_t *op, const jso
     json_object_update_new(
         n, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:{s:o, s:o, s:o}}", "notificationStatus",
                      start ? "START" : "RESULT", "operationState", sol_op_state(op),
-                     "vnfInstanceId", dep, "operation", sol_op_name(doc_str(op, "type")),
+                     "vnfInstanceId", id_name(dep), "operation", sol_op_name(doc_str(op, "type")),
                      "isAutomaticInvocation", json_is_true(json_object_get(op, "automatic")),
-                     "vnfLcmOpOccId", id, "_links", "vnfInstance", link(x, "vnf_instances/%s", dep),
-                     "subscription", link(x, "subscriptions/%s", sub_id), "vnfLcmOpOcc",
+                     "vnfLcmOpOccId", id, "_links", "vnfInstance",
+                     link(x, "vnf_instances/%s", id_name(dep)), "subscription",
+                     link(x, "subscriptions/%s", sub_id), "vnfLcmOpOcc",
                      link(x, "vnf_lcm_op_occs/%s", id)));
     if (x->ver == 2) /* SHORT: what changed is read from the occurrence (SOL003 v3 6.5.2.2) */
         json_object_set_new(n, "verbosity", json_string(brief ? "SHORT" : "FULL"));

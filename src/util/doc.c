@@ -1,4 +1,6 @@
 #include "util/doc.h"
+#include "util/ids.h"
+#include "util/mem.h"
 #include "util/timeutil.h"
 
 #include <stdio.h>
@@ -48,6 +50,74 @@ json_t *doc_public(const json_t *doc)
             json_object_set(out, key, v);
     }
     return out;
+}
+
+/* A scoped key "TENANT:NAME" (util/ids.h), nothing else that has a ':'. */
+static bool is_scoped(const char *s)
+{
+    return s && strchr(s, ':') && id_key_valid(s);
+}
+
+static void show_name(json_t *obj, const char *key, json_t *v)
+{
+    const char *s = json_string_value(v), *slash;
+
+    if (!s)
+        return;
+    if (strcmp(key, "object") == 0) {
+        slash = strchr(s, '/');
+        if (slash && is_scoped(slash + 1)) {
+            char *shown = xasprintf("%.*s%s", (int)(slash + 1 - s), s, id_name(slash + 1));
+
+            json_object_set_new(obj, key, json_string(shown));
+            free(shown);
+        }
+        return;
+    }
+    if (is_scoped(s))
+        json_object_set_new(obj, key, json_string(id_name(s)));
+}
+
+void doc_show_names(json_t *v)
+{
+    static const char *const names[] = {"id",     "deployment",    "vnfd", "vnfdId",
+                                        "object", "vnfInstanceId", NULL};
+    static const char *const user[] = {
+        "params",           "descriptor", "metadata", "extensions", "vnfConfigurableProperties",
+        "additionalParams", NULL};
+    const char *key;
+    json_t *m;
+    size_t i;
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+        {
+            doc_show_names(m);
+        }
+        return;
+    }
+    json_object_foreach(v, key, m)
+    {
+        bool skip = false;
+
+        for (i = 0; user[i] && !skip; i++)
+            skip = strcmp(key, user[i]) == 0;
+        for (i = 0; names[i] && !skip; i++)
+            if (strcmp(key, names[i]) == 0) {
+                show_name(v, key, m);
+                skip = true;
+            }
+        if (!skip)
+            doc_show_names(m);
+    }
+}
+
+json_t *doc_shown(const json_t *doc)
+{
+    json_t *v = doc_public(doc);
+
+    doc_show_names(v);
+    return v;
 }
 
 void doc_etag(const json_t *doc, char out[DOC_ETAG_MAX])

@@ -16,6 +16,17 @@ long long doc_int(const json_t *doc, const char *key, long long def);
 /* Copy of doc without the internal '_' members, for API answers. */
 json_t *doc_public(const json_t *doc);
 
+/* Shows the store keys in v (an answer: a record, a list of them, an
+ * error) as the names their tenants gave them (util/ids.h id_name), in
+ * place: the members that name a deployment or VNFD ("id", "deployment",
+ * "vnfd", "vnfdId", "vnfInstanceId", the KEY of "object": "KIND/KEY"), in
+ * every nested object but those holding what a user wrote (params,
+ * descriptors, metadata). */
+void doc_show_names(json_t *v);
+/* doc_public() with names shown: what leaves for a tenant's endpoint or
+ * script (callbacks, webhooks, lifecycle scripts). */
+json_t *doc_shown(const json_t *doc);
+
 /* A hash of a JSON value (not a digest: 64 bits, no key), the same for
  * equal values whatever the order of their objects' members: what a branch
  * sent and the cloud mirrored of a deployment is compared by it without

@@ -54,6 +54,53 @@ bool id_valid(const char *s)
     return true;
 }
 
+const char *id_scoped(char buf[KEY_BUF_MAX], const char *tenant, const char *name)
+{
+    snprintf(buf, KEY_BUF_MAX, "%s%s%s", tenant ? tenant : "", tenant ? ":" : "", name);
+    return buf;
+}
+
+bool id_key_valid(const char *key)
+{
+    const char *colon = key ? strchr(key, ':') : NULL;
+    char tenant[ID_BUF_MAX];
+
+    if (!colon)
+        return id_valid(key);
+    if (colon - key > ID_MAX || !id_valid(colon + 1))
+        return false;
+    memcpy(tenant, key, (size_t)(colon - key));
+    tenant[colon - key] = '\0';
+    return id_valid(tenant);
+}
+
+const char *id_name(const char *key)
+{
+    const char *colon = key ? strchr(key, ':') : NULL;
+
+    return colon ? colon + 1 : key;
+}
+
+static bool name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-';
+}
+
+void id_show_names(char *text, const char *tenant)
+{
+    size_t n = tenant ? strlen(tenant) : 0;
+    char *p = text;
+
+    if (!n)
+        return;
+    while ((p = strstr(p, tenant))) {
+        if ((p == text || !name_char(p[-1])) && p[n] == ':' && name_char(p[n + 1]))
+            memmove(p, p + n + 1, strlen(p + n + 1) + 1);
+        else
+            p += n;
+    }
+}
+
 void id_uuid(char buf[ID_UUID_LEN + 1])
 {
     unsigned char b[16];

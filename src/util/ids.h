@@ -22,4 +22,21 @@ void random_bytes(void *buf, size_t n);
  * or a digit. */
 bool id_valid(const char *s);
 
+/* Names of deployments and VNFDs are a tenant's own (docs/SECURITY.md
+ * "Names are per tenant"): the store keys a tenant's record "TENANT:NAME",
+ * and every interface shows it as NAME. A key without ':' is a global
+ * VNFD's, a SOL003 instance's UUID, or a record from before names were
+ * scoped. */
+#define KEY_BUF_MAX (2 * ID_MAX + 2)
+/* "TENANT:NAME" into buf (tenant NULL: NAME, a global VNFD's key); buf. */
+const char *id_scoped(char buf[KEY_BUF_MAX], const char *tenant, const char *name);
+/* Whether key is a valid store key: a name (id_valid) or TENANT:NAME. */
+bool id_key_valid(const char *key);
+/* The name a key shows: what follows "TENANT:" (key itself without one;
+ * NULL for NULL). */
+const char *id_name(const char *key);
+/* Removes "TENANT:" before the names of tenant's records in text (a
+ * message), in place. */
+void id_show_names(char *text, const char *tenant);
+
 #endif

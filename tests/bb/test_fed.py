@@ -262,6 +262,35 @@ class FedTest(unittest.TestCase):
         self.assertIn("scaling.max", op["error"])  # the branch's reason
         self.assertEqual(cloud.get("/v0/deployments/cw2")[0], 404)
 
+    def test_two_tenants_one_name_across_the_estate(self):
+        """Names per tenant (docs/SECURITY.md): two tenants deploy `tdb` of their own VNFD
+        `tvnfd` through the cloud onto one branch; the cloud mirrors both, each tenant sees
+        and removes its own."""
+        b2, cloud = self.b2, self.cloud
+        tok = {}
+        for t in ("fed-acme", "fed-beta"):
+            cloud.ok("POST", "/v0/tenants", {"id": t})
+            tok[t] = cloud.ok("POST", "/v0/tenants/%s/tokens" % t)["token"]
+            self.assertEqual(cloud.post("/v0/vnfds", demo("tvnfd"), token=tok[t])[0], 201)
+            op = cloud.ok("POST", "/v0/deployments", {"name": "tdb", "vnfd": "tvnfd",
+                                                      "site": "b2"}, expect=(202,), token=tok[t])
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed", op)
+        for t in tok:
+            dep = wait_for(lambda: (lambda d: d if d.get("status") == "active" else None)(
+                cloud.get("/v0/deployments/tdb", token=tok[t])[1]), 5, 0.05, "tdb of " + t)
+            self.assertEqual((dep["id"], dep["tenant"], dep["vnfd"], dep["site"]),
+                             ("tdb", t, "tvnfd", "b2"))
+            self.assertEqual(b2.get("/v0/deployments/%s:tdb" % t)[1]["tenant"], t)
+        listed = [(d["id"], d["tenant"]) for d in cloud.get("/v0/deployments")[1]["deployments"]]
+        self.assertEqual(sorted(x for x in listed if x[0] == "tdb"),
+                         [("tdb", "fed-acme"), ("tdb", "fed-beta")])
+        for t in tok:
+            op = cloud.ok("DELETE", "/v0/deployments/tdb", expect=(202,), token=tok[t])
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+            self.assertEqual(cloud.get("/v0/deployments/tdb", token=tok[t])[0], 404)
+        wait_for(lambda: not [d for d in cloud.get("/v0/deployments")[1]["deployments"]
+                              if d["id"] == "tdb"], 3, 0.05, "both gone on the cloud")
+
     def test_sol003_through_the_cloud(self):
         """An NFVO sees one VNFM: a VNF instance instantiated on the cloud with a
         branch's VIM runs at that branch; scale, heal and terminate through the

@@ -550,6 +550,27 @@ class NetconfLifecycleTest(NetconfCase):
         status, doc, _ = self.d.get("/v0/deployments/" + name)
         return doc if status == 200 and not doc.get("operation") else None
 
+    def test_names_per_tenant(self):
+        """Names are per tenant (docs/SECURITY.md): acme (alice) and default each have a
+        deployment ncn; alice sees and undeploys hers by that name, the admin sees both as
+        TENANT:NAME."""
+        self.d.onboard("demo-web")
+        acme = self.d.ok("POST", "/v0/tenants/acme/tokens")["token"]
+        for token in ("admin", acme):
+            self.d.deploy("ncn", "demo-web", token=token)
+        alice = self.connect("alice", ALICE_PW)
+        cfg = alice.get_config("running").data_ele
+        names = [e.text for e in cfg.findall(q(VNFM, "vnfm/deployments/deployment/name"))]
+        self.assertEqual(names, ["ncn"])
+        admin = self.connect().get_config("running").data_ele
+        names = sorted(e.text for e in admin.findall(q(VNFM, "vnfm/deployments/deployment/name")))
+        self.assertEqual(names, ["acme:ncn", "default:ncn"])
+        self.edit(alice, vnfm('<deployments><deployment nc:operation="delete"><name>ncn</name>'
+                              "</deployment></deployments>"))
+        wait_for(lambda: self.d.get("/v0/deployments/ncn", token=acme)[0] == 404, 60, 0.2,
+                 "acme's ncn undeployed")
+        self.assertEqual(self.d.deployment("ncn")["tenant"], "default")
+
     def test_deploy_scale_undeploy_through_netconf(self):
         self.d.onboard("demo-web")
         m = self.connect()

@@ -488,7 +488,8 @@ class Daemon:
                 if d.get("operation"):
                     if self.wait_op(d["operation"])["state"] == "failed_temp":
                         self.post("/v0/operations/%s/fail" % d["operation"])  # release it
-                status, op, _ = self.delete("/v0/deployments/" + d["id"])
+                # TENANT:NAME: names are per tenant (docs/SECURITY.md)
+                status, op, _ = self.delete("/v0/deployments/%s:%s" % (d["tenant"], d["id"]))
                 if status in (202,):
                     self.wait_op(op["id"])
             assert time.time() < deadline, "deployments left: %s" % deps

@@ -320,8 +320,8 @@ static const char *stage_of(const json_t *op, size_t i)
 
 static void deploy_moves_through_the_stages(void **state)
 {
-    json_t *op = deploy("d1"), *dep = get(STORE_DEPLOYMENT, "d1");
-    struct store_where w = {"deployment", "d1", false};
+    json_t *op = deploy("d1"), *dep = get(STORE_DEPLOYMENT, "default:d1");
+    struct store_where w = {"deployment", "default:d1", false};
 
     (void)state;
     assert_string_equal(json_string_value(json_object_get(op, "state")), "completed");
@@ -360,13 +360,13 @@ static void failing_stage_retries_and_stays(void **state)
 static void exhausted_budget_rolls_back(void **state)
 {
     json_t *op, *dep;
-    struct store_where w = {"deployment", "d3", false};
+    struct store_where w = {"deployment", "default:d3", false};
     struct txn *t;
 
     (void)state;
     fv.fail_starts = true;
     op = deploy("d3");
-    dep = get(STORE_DEPLOYMENT, "d3");
+    dep = get(STORE_DEPLOYMENT, "default:d3");
     assert_string_equal(json_string_value(json_object_get(op, "state")), "rolled_back");
     assert_non_null(strstr(json_string_value(json_object_get(op, "error")), "scripted start"));
     assert_int_equal(fv.starts, 2 * 3); /* two VIs, three attempts */
@@ -375,15 +375,15 @@ static void exhausted_budget_rolls_back(void **state)
     assert_string_equal(json_string_value(json_object_get(dep, "status")), "failed");
     assert_string_equal(json_string_value(json_object_get(dep, "stage")), "fail");
     /* a failed deployment takes only undeploy */
-    t = submit(svc_heal, "d3", json_object());
+    t = submit(svc_heal, "default:d3", json_object());
     assert_int_equal(t->res.status, 409);
     txn_free(t);
-    t = submit(svc_undeploy, "d3", NULL);
+    t = submit(svc_undeploy, "default:d3", NULL);
     assert_int_equal(t->res.status, 202);
     json_decref(run_op(json_string_value(json_object_get(t->res.body, "id"))));
     txn_free(t);
     json_decref(dep);
-    assert_null(get(STORE_DEPLOYMENT, "d3"));
+    assert_null(get(STORE_DEPLOYMENT, "default:d3"));
     json_decref(op);
 }
 
@@ -391,7 +391,8 @@ static void busy_deployment_conflicts(void **state)
 {
     struct txn *t = submit(svc_deploy, NULL,
                            json_pack("{s:s, s:s, s:s}", "name", "d4", "vnfd", "t", "site", "s1"));
-    struct txn *t2 = submit(svc_scale, "d4", json_pack("{s:s, s:i}", "vdu", "web", "delta", 1));
+    struct txn *t2 =
+        submit(svc_scale, "default:d4", json_pack("{s:s, s:i}", "vdu", "web", "delta", 1));
     char id[64];
 
     (void)state;
@@ -409,7 +410,7 @@ static void busy_deployment_conflicts(void **state)
 static void resume_from_journal(void **state)
 {
     json_t *op = deploy("d5"), *dep, *vis = NULL, *vi;
-    struct store_where w = {"deployment", "d5", false};
+    struct store_where w = {"deployment", "default:d5", false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
     const char *done_vi, *todo_vi;
 
@@ -422,12 +423,12 @@ static void resume_from_journal(void **state)
     core_tx_begin(&C);
     op = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:[s, s], s:[], s:s, s:i, s:{s:i, s:i}, "
                    "s:o}",
-                   "id", "op-journal", "type", "deploy", "deployment", "d5", "tenant", "default",
-                   "state", "processing", "stage", "deployment", "attempt", 1, "vis", done_vi,
-                   todo_vi, "stages", "_plan", "deploy", "_step", 2, "_progress", done_vi, 3,
-                   todo_vi, 2, "params", json_object());
+                   "id", "op-journal", "type", "deploy", "deployment", "default:d5", "tenant",
+                   "default", "state", "processing", "stage", "deployment", "attempt", 1, "vis",
+                   done_vi, todo_vi, "stages", "_plan", "deploy", "_step", 2, "_progress", done_vi,
+                   3, todo_vi, 2, "params", json_object());
     store_put(C.st, STORE_OP, op);
-    dep = get(STORE_DEPLOYMENT, "d5");
+    dep = get(STORE_DEPLOYMENT, "default:d5");
     json_object_set_new(dep, "operation", json_string("op-journal"));
     store_put(C.st, STORE_DEPLOYMENT, dep);
     vi = get(STORE_VI, todo_vi);
@@ -746,21 +747,17 @@ static const struct lc_observer recorder = {"test",    o_started, o_changed, o_e
  * the transaction of its change. */
 static void observers_hear_every_change(void **state)
 {
-    const char *want[] = {"created - o1",
-                          "started deploy processing",
-                          "changed deploy completed",
-                          "ended deploy completed",
-                          "started undeploy processing",
-                          "deleted - o1",
-                          "changed undeploy completed",
-                          "ended undeploy completed"};
+    const char *want[] = {"created - default:o1",        "started deploy processing",
+                          "changed deploy completed",    "ended deploy completed",
+                          "started undeploy processing", "deleted - default:o1",
+                          "changed undeploy completed",  "ended undeploy completed"};
     struct txn *t;
 
     (void)state;
     n_heard = 0;
     lc_observe(&C, &recorder);
     json_decref(deploy("o1"));
-    t = submit(svc_undeploy, "o1", NULL);
+    t = submit(svc_undeploy, "default:o1", NULL);
     assert_int_equal(t->res.status, 202);
     json_decref(run_op(json_string_value(json_object_get(t->res.body, "id"))));
     txn_free(t);

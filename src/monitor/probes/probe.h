@@ -11,6 +11,7 @@
 #ifndef VNFM_PROBE_H
 #define VNFM_PROBE_H
 
+#include "util/ids.h"
 #include "util/jsonv.h"
 #include "util/sandbox.h"
 #include "vim/vim.h"
@@ -27,7 +28,7 @@ struct probe_target {
     uint32_t ip; /* the VI's address, host byte order; 0 = none */
     char vi[VIM_ID_MAX];
     char name[VIM_NAME_MAX]; /* "deployment/vdu/index", for scripts and logs */
-    char deployment[72];
+    char deployment[KEY_BUF_MAX];
     char metric[72];
     json_t *spec; /* the metric's definition (a reference owned by the target) */
     /* script probe: the sandbox it runs in (&sb), or NULL for the manager's rights */
