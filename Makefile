@@ -20,6 +20,8 @@ PKGS := libuv jansson sqlite3 libcurl libxml-2.0 libssl libcrypto netsnmp
 PKGS += libyang libnetconf2 libssh
 # VNF packages (docs/PACKAGES.md): zip archives and their TOSCA YAML
 PKGS += libzip yaml-0.1
+# Service endpoints (docs/FEDERATION.md "Moves"): nftables DNAT
+PKGS += libnftables
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -I. -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE \

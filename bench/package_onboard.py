@@ -3,9 +3,11 @@
 (PUT package_content until GET shows ONBOARDED, polled every 2 ms), RUNS
 times, against the reference of on-boarding the same descriptor natively
 (POST /v0/vnfds of the JSON it translates to); and the memory of vnfmd
-(VmHWM, reset through /proc/PID/clear_refs) while it receives, then while it
-verifies and translates, a package of about BIG_MB MB (the sample with an
-artifact of random bytes, its checksum in the manifest).
+(VmHWM, reset through /proc/PID/clear_refs) while it receives (the body goes
+into a file as it arrives), then while it verifies and translates, a
+package of about BIG_MB MB (the sample with an artifact of random bytes, its
+checksum in the manifest). vnfmd must take unsigned packages
+(--package-unsigned): the samples are not signed.
 
   package_onboard.py URL TOKEN VNFMD_PID VNFMCTL SAMPLE_DIR [RUNS] [BIG_MB]
 """

@@ -238,3 +238,24 @@ int cmd_site_managers(struct ctl *c, const struct args *a)
     free(p);
     return rc;
 }
+
+/* vnfmctl move NAME --site SITE [--drain S] (docs/FEDERATION.md "Moves") */
+int cmd_move(struct ctl *c, const struct args *a)
+{
+    json_t *body;
+    long long drain = -1;
+    char *p;
+    int rc;
+
+    if (!arg_opt(a, "site"))
+        return fail_usage(a->cmd, "move needs --site SITE");
+    if (arg_opt(a, "drain") && arg_int(a, "drain", 0, 3600, &drain))
+        return EXIT_USAGE;
+    body = json_pack("{s:s}", "site", arg_opt(a, "site"));
+    if (drain >= 0)
+        json_object_set_new(body, "drain_s", json_integer(drain));
+    p = ctl_path("/v0/deployments/%s/move", a->pos[0]);
+    rc = ctl_lifecycle(c, a, "POST", p, body);
+    free(p);
+    return rc;
+}

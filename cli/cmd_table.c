@@ -121,6 +121,12 @@ static const struct optspec resize_opts[] = {
     LIFECYCLE_OPTS,
     END_OPTS,
 };
+static const struct optspec move_opts[] = {
+    {"site", "SITE", "where to: a site of the cloud's, or the deployment's branch (required)"},
+    {"drain", "SECONDS", "how long connections open to the original may finish (default 5)"},
+    LIFECYCLE_OPTS,
+    END_OPTS,
+};
 static const struct optspec push_opts[] = {
     {"value", "NAME=N", "a value of push metric NAME (repeatable)", true},
     {"vi", "VI", "the VI the values are about (id or name; needed when the VDU has several)"},
@@ -740,6 +746,25 @@ const struct command ctl_commands[] = {
         .examples = "vnfmctl rules-owner web1 cloud\nvnfmctl rules-owner web1 branch",
         .run = cmd_rules_owner,
     },
+    {
+        .name = "deployment move",
+        .usage = "NAME --site SITE [--drain S]",
+        .n_pos = 1,
+        .summary = "move a deployment between its branch and the cloud (on a cloud VNFM)",
+        .description =
+            "Make-before-break (docs/FEDERATION.md \"Moves\"): a clone at SITE with the\n"
+            "deployment's configuration, its service endpoint at the branch switched to\n"
+            "the clone once it answers, a drain of S seconds (default 5) for the\n"
+            "connections already open, then the original undeployed. A step that fails\n"
+            "rolls back and the original serves on. The deployment keeps its name; its\n"
+            "stages are clone, switch, drain, undeploy (restore, unclone on a "
+            "rollback).\n\n" LIFECYCLE_NOTE,
+        .opts = move_opts,
+        .examples = "vnfmctl move web1 --site cloud --wait\n"
+                    "vnfmctl move web1 --site paris --drain 10 --wait -o json",
+        .exit_status = lifecycle_exit,
+        .run = cmd_move,
+    },
     {.name = "managers", .alias_of = "manager list"},
     {.name = "sites", .alias_of = "site list"},
     {.name = "deployments", .alias_of = "deployment list"},
@@ -750,6 +775,7 @@ const struct command ctl_commands[] = {
     {.name = "monitoring", .alias_of = "deployment monitoring"},
     {.name = "rules", .alias_of = "deployment rules"},
     {.name = "rules-owner", .alias_of = "deployment rules-owner"},
+    {.name = "move", .alias_of = "deployment move"},
     {.name = "decisions", .alias_of = "decision list"},
     {.name = NULL},
 };

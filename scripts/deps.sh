@@ -10,9 +10,11 @@ BUILD_PKGS="build-essential pkg-config libuv1-dev libjansson-dev libxml2-dev
 BUILD_PKGS="$BUILD_PKGS libyang2-dev libnetconf2-dev libssh-dev"
 # VNF packages (docs/PACKAGES.md): zip archives (libzip) and TOSCA YAML (libyaml).
 BUILD_PKGS="$BUILD_PKGS libzip-dev libyaml-dev"
+# Service endpoints of moved VNFs (docs/FEDERATION.md "Moves"): nftables DNAT
+BUILD_PKGS="$BUILD_PKGS libnftables-dev"
 RUN_PKGS_NC="libyuma-base"
 TEST_PKGS_NC="libyang2-tools python3-ncclient"
-RUN_PKGS="iproute2 nginx-light haproxy curl openssl"
+RUN_PKGS="iproute2 nginx-light haproxy curl openssl nftables"
 # The distributed store and HA (docs/HA.md); keepalived is the benchmark's yardstick.
 RUN_PKGS="$RUN_PKGS etcd-server"
 TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"

@@ -6,6 +6,7 @@
 #include "core/auth.h"
 #include "core/bus.h"
 #include "core/cluster.h"
+#include "core/components.h"
 #include "core/config.h"
 #include "core/core.h"
 #include "core/health.h"
@@ -35,6 +36,7 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 #include "vim/vim.h"
+#include "vim/endpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +51,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BUS_RING      4096
-#define CONF_WORKERS  4
+#define BUS_RING     4096
+#define CONF_WORKERS 4
+/* The utilization bounds of the loop's pools (components.h) */
+static const struct wpool_sizer POOL_SIZER = {.low = 0.3, .high = 0.8};
 #define LOOP_STALE_MS 5000 /* a heartbeat older than this: the loop is not running (5010) */
 #define FENCE_WAIT_MS 5000 /* a new primary waits this long for its copy of the store */
 #define EXIT_NO_STORE 69   /* the store cannot be reached (EX_UNAVAILABLE) */
@@ -379,6 +383,8 @@ static void stop(struct daemon *d)
     outbox_free(c->outbox);
     router_free(d->http);
     d->http = NULL;
+    components_free(c->components); /* after the REST threads: they read it */
+    c->components = NULL;
     fed_free(c);
     lc_free_runs(c);
     lc_unwatch_all(c);
@@ -514,6 +520,12 @@ static int init_core(struct daemon *d)
     c->conf = wpool_new(c->loop, "configuration", CONF_WORKERS);
     if (!c->txq || !c->prov || !c->conf)
         return -ENOMEM;
+    /* each starts at its most and is sized by its own load from then on */
+    wpool_set_limits(c->prov, d->cfg.workers_min, d->cfg.workers);
+    wpool_set_limits(c->conf, 1, CONF_WORKERS);
+    c->components = components_new(c);
+    components_add(c->components, c->prov, &POOL_SIZER);
+    components_add(c->components, c->conf, &POOL_SIZER);
     register_services(d);
     outbox_new(c, d->cfg.outbox_key_max, d->cfg.outbox_max);
     lccn_init(c);
@@ -570,6 +582,7 @@ static int start_primary(struct daemon *d)
         log_error("monitoring: %s", err);
         return -EIO;
     }
+    components_add(c->components, sched_pool(monitor_sched(c->monitor)), NULL);
     service_register(c->services, &(struct service){.name = "monitor",
                                                     .down_code = HEALTH_MONITOR_DOWN,
                                                     .alive = monitor_alive,
@@ -819,6 +832,12 @@ static int cleanup_instance(const char *tag)
         } else {
             printf("%s VIM: %s\n", ops->name, report);
         }
+    }
+    if (ep_cleanup(tag, report, sizeof(report))) { /* its service endpoints (fed/endpoint.c) */
+        fprintf(stderr, "vnfmd: service endpoints: %s\n", report);
+        rc = 1;
+    } else {
+        printf("service endpoints: removed\n");
     }
     if (rc == 0) /* nothing of it runs any more: nothing uses its uids */
         printf("sandbox uids: %d freed\n", runas_forget(tag));

@@ -230,6 +230,52 @@ int csar_copy(struct csar *c, const char *path, int (*sink)(void *arg, const voi
     return r;
 }
 
+struct csar_stream {
+    struct csar *c;
+    zip_file_t *f;
+};
+
+int csar_stream_open(struct csar *c, const char *path, struct csar_stream **out, char *err,
+                     size_t errlen)
+{
+    zip_int64_t i = locate(c, path);
+    zip_file_t *f;
+
+    if (i < 0) {
+        csar_free(c);
+        return fail(err, errlen, -ENOENT, "%.200s: not in the package", path);
+    }
+    f = zip_fopen_index(c->za, (zip_uint64_t)i, 0);
+    if (!f) {
+        fail(err, errlen, -EIO, "%.200s: cannot be read: %s", path, zip_strerror(c->za));
+        csar_free(c);
+        return -EIO;
+    }
+    *out = xmalloc(sizeof(**out));
+    (*out)->c = c;
+    (*out)->f = f;
+    return 0;
+}
+
+ssize_t csar_stream_read(void *arg, char *buf, size_t max)
+{
+    struct csar_stream *s = arg;
+    zip_int64_t got = zip_fread(s->f, buf, max);
+
+    return got > 0 ? (ssize_t)got : got == 0 ? -1 : -2; /* -2: a CRC error, say */
+}
+
+void csar_stream_free(void *arg)
+{
+    struct csar_stream *s = arg;
+
+    if (!s)
+        return;
+    zip_fclose(s->f);
+    csar_free(s->c);
+    free(s);
+}
+
 struct membuf {
     char *p;
     size_t len, cap;

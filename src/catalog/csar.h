@@ -60,8 +60,15 @@ const json_t *csar_tosca_meta(const struct csar *c);
  * [{"artifactPath", "checksum": {"algorithm", "hash"}}], and URIs of
  * artifacts outside the package as "artifactURI". Owned by c. */
 const json_t *csar_artifacts(const struct csar *c);
-/* Whether the archive signs its manifest (a CMS block; not verified). */
+/* Whether the archive signs its manifest (a CMS block; csar_verify_signature). */
 bool csar_signed(const struct csar *c);
+/* Verifies the CMS signature of the manifest (SOL004 security option 1;
+ * csar_sign.c) against the certificates of the PEM file trust (CAs, or
+ * the signers' own): 0 with the signer's subject in signer; -ENOENT when
+ * the package is not signed; -EPERM when it is and trust is NULL; else
+ * -EINVAL (-EIO) with err. */
+int csar_verify_signature(struct csar *c, const char *trust, char *signer, size_t signer_len,
+                          char *err, size_t errlen);
 
 /* Verifies every declared checksum. 0, or -EINVAL with err naming the file
  * and where its checksum is declared. */
@@ -77,6 +84,20 @@ int csar_read(struct csar *c, const char *path, size_t max, char **out, size_t *
  * it with that value. */
 int csar_copy(struct csar *c, const char *path, int (*sink)(void *arg, const void *buf, size_t n),
               void *arg, char *err, size_t errlen);
+/* A file read in pieces (an answer streamed from the archive): c is
+ * taken, freed with the stream. 0 and *out, or -ENOENT, -EIO with err. */
+struct csar_stream;
+int csar_stream_open(struct csar *c, const char *path, struct csar_stream **out, char *err,
+                     size_t errlen);
+/* Up to max bytes into buf: their number, -1 at the end, -2 on an error
+ * (as httpd_stream's read). */
+ssize_t csar_stream_read(void *s, char *buf, size_t max);
+/* Accepts NULL. */
+void csar_stream_free(void *s);
+/* The files paths[0..n) of c (each at most max bytes), as a new archive
+ * in memory (*out, *len: the caller frees), or -ENOENT, -EFBIG, -EIO. */
+int csar_subset(struct csar *c, const char *const *paths, size_t n, size_t max, char **out,
+                size_t *len, char *err, size_t errlen);
 /* Writes a file out as dest (created with mode; dest's directory exists). */
 int csar_extract(struct csar *c, const char *path, const char *dest, mode_t mode, char *err,
                  size_t errlen);

@@ -251,3 +251,65 @@ int csar_build(const char *dir, const char *out, char *err, size_t errlen)
     sbuf_done(&mtext);
     return r;
 }
+
+/* The archive of za's source src, closed, into a buffer. */
+static int source_bytes(zip_source_t *src, char **out, size_t *len, char *err, size_t errlen)
+{
+    zip_stat_t st;
+    char *buf;
+    zip_int64_t got;
+
+    if (zip_source_stat(src, &st) < 0 || zip_source_open(src) < 0)
+        return bfail(err, errlen, "cannot make the archive: %s",
+                     zip_error_strerror(zip_source_error(src)));
+    buf = xmalloc(st.size + 1);
+    got = zip_source_read(src, buf, st.size);
+    zip_source_close(src);
+    if (got < 0 || (zip_uint64_t)got != st.size) {
+        free(buf);
+        return bfail(err, errlen, "cannot make the archive: short read");
+    }
+    *out = buf;
+    *len = (size_t)st.size;
+    return 0;
+}
+
+int csar_subset(struct csar *c, const char *const *paths, size_t n, size_t max, char **out,
+                size_t *len, char *err, size_t errlen)
+{
+    zip_error_t ze;
+    zip_source_t *src;
+    zip_t *za;
+    int r = 0;
+
+    zip_error_init(&ze);
+    src = zip_source_buffer_create(NULL, 0, 0, &ze);
+    za = src ? zip_open_from_source(src, ZIP_TRUNCATE, &ze) : NULL;
+    if (!za) {
+        zip_source_free(src);
+        zip_error_fini(&ze);
+        return bfail(err, errlen, "cannot make an archive: %s", zip_error_strerror(&ze));
+    }
+    zip_source_keep(src);
+    for (size_t i = 0; i < n && !r; i++) {
+        char *data;
+        size_t dlen;
+
+        zip_source_t *s = NULL;
+
+        r = csar_read(c, paths[i], max, &data, &dlen, err, errlen);
+        if (!r && !(s = zip_source_buffer(za, data, dlen, 1)))
+            free(data);
+        if (!r)
+            r = add_file(za, paths[i], s, false, err, errlen);
+    }
+    if (!r && zip_close(za) < 0)
+        r = bfail(err, errlen, "cannot make the archive: %s", zip_strerror(za));
+    if (r)
+        zip_discard(za);
+    else
+        r = source_bytes(src, out, len, err, errlen);
+    zip_source_free(src);
+    zip_error_fini(&ze);
+    return r;
+}

@@ -131,7 +131,8 @@ struct pkg_job {
     /* what came of it */
     int r;
     char err[1024];
-    json_t *out; /* tosca_translate's, with the package's checksum and artifacts */
+    char signer[256]; /* the subject of a verified signature's signer */
+    json_t *out;      /* tosca_translate's, with the package's checksum and artifacts */
 };
 
 static void job_free(struct pkg_job *j)
@@ -242,9 +243,30 @@ static int sha256_file(const char *path, char hex[65])
     return got < 0 ? -EIO : 0;
 }
 
+struct vnfd_reader {
+    struct csar *pkg;
+    json_t *files; /* the VNFD's: the service templates read */
+};
+
+/* Reads a file of the package for the translator, and notes the YAML
+ * ones: the files of the VNFD (GET .../vnfd as a zip). */
 static int read_entry(void *arg, const char *path, size_t max, char **out, char *err, size_t errlen)
 {
-    return csar_read(arg, path, max, out, NULL, err, errlen);
+    struct vnfd_reader *v = arg;
+    const char *dot = strrchr(path, '.');
+    int r = csar_read(v->pkg, path, max, out, NULL, err, errlen);
+    size_t i;
+    json_t *x;
+
+    if (r || !dot || (strcmp(dot, ".yaml") != 0 && strcmp(dot, ".yml") != 0))
+        return r;
+    json_array_foreach(v->files, i, x)
+    {
+        if (strcmp(json_string_value(x), path) == 0)
+            return 0;
+    }
+    json_array_append_new(v->files, json_string(path));
+    return 0;
 }
 
 /* Writes the package's scripts, mode 0755, under its scripts directory. */
@@ -274,12 +296,35 @@ static int extract_scripts(struct pkg_job *j, struct csar *pkg)
     return 0;
 }
 
+/* The signature (SOL004 security option 1), as the admin wants it: a
+ * signed package's is verified against --package-trust (refused when it
+ * fails, or when there is nothing to verify it with and unsigned packages
+ * are refused too); an unsigned package only with --package-unsigned. */
+static int check_signature(struct pkg_job *j, struct csar *pkg)
+{
+    const struct config *cfg = j->c->cfg;
+    int r = csar_verify_signature(pkg, cfg->package_trust, j->signer, sizeof(j->signer), j->err,
+                                  sizeof(j->err));
+
+    if (r == -ENOENT && !cfg->package_unsigned) {
+        snprintf(j->err, sizeof(j->err),
+                 "the package is not signed (SOL004 security option 1: a CMS signature at the "
+                 "end of its manifest), and this manager takes signed packages only "
+                 "(--package-unsigned allows others)");
+        return -EPERM;
+    }
+    if (r == -ENOENT || (r == -EPERM && cfg->package_unsigned))
+        return 0; /* unsigned, or not verified: taken as unsigned */
+    return r;
+}
+
 /* Reads, verifies and translates the archive, writes its scripts and
  * validates the descriptor: j->out, or j->err. */
 static int onboard_archive(struct pkg_job *j)
 {
     struct tosca_opts opts = {j->scripts};
     struct csar *pkg = NULL;
+    struct vnfd_reader v = {NULL, json_array()};
     struct tosca_src src;
     struct jv_error jerr;
     char sha[65] = "";
@@ -288,8 +333,11 @@ static int onboard_archive(struct pkg_job *j)
     r = csar_open(j->archive, NULL, &pkg, j->err, sizeof(j->err));
     if (!r)
         r = csar_verify(pkg, j->err, sizeof(j->err));
+    if (!r)
+        r = check_signature(j, pkg);
     if (!r) {
-        src = (struct tosca_src){read_entry, pkg};
+        v.pkg = pkg;
+        src = (struct tosca_src){read_entry, &v};
         r = tosca_translate(&src, csar_entry(pkg), &opts, &j->out, j->err, sizeof(j->err));
     }
     if (!r)
@@ -309,7 +357,11 @@ static int onboard_archive(struct pkg_job *j)
         json_object_set(j->out, "artifacts", (json_t *)csar_artifacts(pkg));
         json_object_set(j->out, "meta", (json_t *)csar_manifest_meta(pkg));
         json_object_set_new(j->out, "signed", json_boolean(csar_signed(pkg)));
+        if (*j->signer)
+            json_object_set_new(j->out, "signer", json_string(j->signer));
+        json_object_set(j->out, "vnfd_files", v.files);
     }
+    json_decref(v.files);
     csar_free(pkg);
     return r;
 }
@@ -394,12 +446,16 @@ static void onboarded(struct core *c, json_t *pkg, const json_t *out)
     json_object_set(pkg, "_notes", json_object_get(out, "notes"));
     json_object_set(pkg, "_manifest", json_object_get(out, "meta"));
     json_object_set(pkg, "_signed", json_object_get(out, "signed"));
+    json_object_set(pkg, "_signer", json_object_get(out, "signer"));
     json_object_set(pkg, "_flavours", json_object_get(out, "flavours"));
+    json_object_set(pkg, "_vnfd_files", json_object_get(out, "vnfd_files"));
     json_object_del(pkg, "_upload");
     core_event(c, "info", "api", "package",
                json_pack("{s:s+, s:s}", "object", "vnf_package/", doc_str(pkg, "id"), "result",
                          "onboarded"),
-               "package %s on-boarded: VNFD %s", doc_str(pkg, "id"), doc_str(pkg, "vnfdId"));
+               "package %s on-boarded: VNFD %s, %s%s", doc_str(pkg, "id"), doc_str(pkg, "vnfdId"),
+               doc_str(out, "signer") ? "signed by " : "not signed",
+               doc_str(out, "signer") ? doc_str(out, "signer") : "");
     tell(c, pkg, NULL);
 }
 

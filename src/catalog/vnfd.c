@@ -175,6 +175,10 @@ static const struct jv_field flavour_fields[] = {
 };
 static const struct jv_field flavour_item = {.type = JV_OBJECT, .fields = flavour_fields};
 
+/* Where its deployments may run in a hybrid estate (docs/VNFD.md
+ * "placement"; the branch pool, fed/pool.c). */
+static const char *const placements[] = {"cloud-allowed", "prefer-branch", "branch-only", NULL};
+
 static const struct jv_field vnfd_fields[] = {
     STR("id", JV_REQUIRED | JV_NAME, 0, 0),
     STR("name", 0, 0, 256),
@@ -197,6 +201,7 @@ static const struct jv_field vnfd_fields[] = {
     {.name = "monitoring", .type = JV_OBJECT, .fields = monitoring_fields},
     {.name = "rules", .type = JV_ARRAY, .max = 64, .item = &rule_item},
     {.name = "flavours", .type = JV_ARRAY, .max = 16, .item = &flavour_item},
+    {.name = "placement", .type = JV_STRING, .choices = placements},
     END,
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum opt_type {
     OPT_STR,
@@ -91,7 +92,10 @@ static const struct opt opts[] = {
     {"tls-cert", OPT_STR, O(tls_cert), "FILE",
      "serve the REST API over HTTPS only, with this PEM certificate (chain) (docs/SECURITY.md)"},
     {"tls-key", OPT_STR, O(tls_key), "FILE", "the PEM private key of --tls-cert"},
-    {"workers", OPT_UINT, O(workers), "N", "provisioning worker threads (default 8)"},
+    {"workers", OPT_UINT, O(workers), "N",
+     "most provisioning worker threads (default 8; the pool is sized by its load)"},
+    {"workers-min", OPT_UINT, O(workers_min), "N",
+     "fewest provisioning worker threads (default 2, at most --workers)"},
     {"log-keep", OPT_UINT, O(log_keep), "N", "event log records kept (default 100000)"},
     {"vim-watchdog-s", OPT_UINT, O(vim_watchdog_s), "S",
      "VIM manager counts as down when all workers are stuck this long (default 30)"},
@@ -150,6 +154,12 @@ static const struct opt opts[] = {
     {"package-uri", OPT_LIST, O(package_uris), "PREFIX",
      "VNF packages may be fetched from URIs that start with PREFIX (upload_from_uri; "
      "repeatable; default: from none)"},
+    {"package-trust", OPT_STR, O(package_trust), "FILE",
+     "certificates (PEM: CAs, or signers' own) that vouch for signed VNF packages (SOL004 "
+     "security option 1: the manifest's CMS signature; default: none, a signed package is "
+     "refused)"},
+    {"package-unsigned", OPT_BOOL, O(package_unsigned), NULL,
+     "on-board VNF packages without a signature too (default: refused)"},
     {"netconf", OPT_BOOL, O(netconf), NULL, "serve NETCONF over SSH (docs/NETCONF.md)"},
     {"netconf-listen", OPT_NC_LISTEN, 0, "HOST:PORT",
      "NETCONF address; implies --netconf (default 127.0.0.1:830)"},
@@ -167,10 +177,14 @@ static const struct opt opts[] = {
      "restart needs none"},
     {"cloud-ca", OPT_STR, O(cloud_ca), "FILE",
      "--role local: CA certificates the cloud's certificate is checked against"},
+    {"service-address", OPT_STR, O(service_address), "IP",
+     "--role local: the address of the service endpoints of its deployments (default: the "
+     "--listen address unless it is a wildcard or loopback; docs/FEDERATION.md)"},
     {"fed-insecure", OPT_BOOL, O(fed_insecure), NULL,
      "--role local: allow a plain http:// --cloud-url (debugging only)"},
     {"fed-report-interval-ms", OPT_UINT, O(fed_report_ms), "MS",
-     "--role cloud: how often branch managers report (default 1000)"},
+     "how often branch managers report: a cloud's tells its branches (default 1000); a "
+     "branch's own overrides what its cloud says"},
     {"fed-missed", OPT_UINT, O(fed_missed), "N",
      "--role cloud: reports missed before a branch manager is unreachable (default 3)"},
     {"manager-load-weights", OPT_STR, O(manager_load_weights), "PART=W,...",
@@ -397,6 +411,10 @@ static void set_defaults(struct config *cfg)
         cfg->http_idle_timeout_s = 60;
     if (!cfg->workers)
         cfg->workers = 8;
+    if (!cfg->workers_min)
+        cfg->workers_min = 2;
+    if (cfg->workers_min > cfg->workers)
+        cfg->workers_min = cfg->workers;
     if (!cfg->log_keep)
         cfg->log_keep = 100000;
     if (!cfg->vim_watchdog_s)
@@ -415,8 +433,8 @@ static void set_defaults(struct config *cfg)
         cfg->netconf_port = 830; /* RFC 6242 3 */
     if (!cfg->netconf_threads)
         cfg->netconf_threads = 2;
-    if (!cfg->fed_report_ms)
-        cfg->fed_report_ms = 1000;
+    if (!cfg->fed_report_ms && strcmp(cfg->role, "local"))
+        cfg->fed_report_ms = 1000; /* a branch left at 0 follows its cloud's (fed/branch.c) */
     if (!cfg->fed_missed)
         cfg->fed_missed = 3;
     if (!cfg->package_max_mb)
@@ -520,6 +538,11 @@ static int check(struct config *cfg)
     }
     if (cfg->package_scripts && cfg->package_scripts[0] != '/') {
         fprintf(stderr, "vnfmd: --package-scripts must be an absolute path\n");
+        return -1;
+    }
+    if (cfg->package_trust && (cfg->package_trust[0] != '/' || access(cfg->package_trust, R_OK))) {
+        fprintf(stderr, "vnfmd: --package-trust %s: must be a readable file, by an absolute path\n",
+                cfg->package_trust);
         return -1;
     }
     if (cfg->monitor_util_low >= cfg->monitor_util_high || cfg->monitor_util_high > 1) {
@@ -718,10 +741,12 @@ void config_done(struct config *cfg)
     free(cfg->cloud_url);
     free(cfg->join_token);
     free(cfg->cloud_ca);
+    free(cfg->service_address);
     free(cfg->manager_load_weights);
     free(cfg->manager_cgroup);
     free_list(cfg->package_uris, cfg->n_package_uris);
     free_list(cfg->vim_connections, cfg->n_vim_connections);
     free(cfg->vim_connection_policy);
     free(cfg->package_scripts);
+    free(cfg->package_trust);
 }

@@ -37,8 +37,9 @@ struct config {
     unsigned http_max_conns, http_max_conns_per_client;
     unsigned http_request_timeout_s, http_idle_timeout_s;
     char *tls_cert, *tls_key; /* HTTPS only when set (PEM files) */
-    unsigned workers;
-    unsigned log_keep; /* event log records kept */
+    unsigned workers;         /* most provisioning workers */
+    unsigned workers_min;     /* fewest */
+    unsigned log_keep;        /* event log records kept */
     unsigned vim_watchdog_s;
     unsigned monitor_workers_min, monitor_workers_max;
     double monitor_util_low, monitor_util_high; /* band of the monitoring pool's utilization */
@@ -65,6 +66,8 @@ struct config {
     char **package_uris;     /* prefixes of the URIs packages may be fetched from */
     size_t n_package_uris;   /* (an OPT_LIST's count follows its list) */
     char *package_scripts;   /* their LCM scripts (absolute), or NULL: DATA_DIR-package-scripts */
+    char *package_trust;     /* PEM certificates that vouch for signed packages, or NULL */
+    bool package_unsigned;   /* unsigned packages are on-boarded too */
     /* NETCONF northbound interface (docs/NETCONF.md) */
     bool netconf;          /* --netconf, or implied by --netconf-listen */
     char *netconf_host;    /* default 127.0.0.1 */
@@ -78,10 +81,12 @@ struct config {
     char *join_token;           /* local role: the single-use token of the first join */
     char *cloud_ca;             /* local role: CA certificates the cloud's is checked with */
     bool fed_insecure;          /* plain http:// to the cloud (debugging only) */
-    unsigned fed_report_ms;     /* cloud role: report interval it tells its branches */
+    unsigned fed_report_ms;     /* report interval: a cloud's tells its branches; 0 on a branch: its
+                                   cloud's */
     unsigned fed_missed;        /* cloud role: missed reports before a manager is unreachable */
     char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
     char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */
+    char *service_address;      /* local role: the address of service endpoints (fed/endpoint.c) */
 };
 
 /* Parses argv (and the file named by --config). Returns 0, 1 when the

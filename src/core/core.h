@@ -25,6 +25,7 @@
 struct bus;
 struct txq;
 struct wpool;
+struct components;
 struct pool_job;
 struct health;
 struct services;
@@ -49,8 +50,9 @@ struct core {
         *program_dirs[SANDBOX_MAX_PATHS]; /* --script-dir and --vnf-path: kept in their sight */
     int64_t started_ms;
 
-    struct wpool *prov; /* provisioning: VIM calls (seed para 54) */
-    struct wpool *conf; /* configuration: custom actions, notifications (para 57) */
+    struct wpool *prov;            /* provisioning: VIM calls (seed para 54) */
+    struct wpool *conf;            /* configuration: custom actions, notifications (para 57) */
+    struct components *components; /* the pools, each sized by its own load (components.h) */
     struct txq *txq;
     struct bus *bus;
     struct health *health;

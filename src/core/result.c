@@ -58,6 +58,11 @@ void result_done(struct result *r)
     free(r->raw);
     free(r->file);
     free(r->link);
+    if (r->stream_release)
+        r->stream_release(r->stream_cls);
+    r->stream_read = NULL;
+    r->stream_release = NULL;
+    r->stream_cls = NULL;
     r->link = NULL;
     r->etag[0] = '\0';
     r->body = NULL;

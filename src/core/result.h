@@ -5,13 +5,19 @@
 #define VNFM_RESULT_H
 
 #include <jansson.h>
+#include <sys/types.h>
 
 struct result {
     int status;
-    json_t *body;        /* owned */
-    char *raw;           /* or the body already serialized (owned) */
-    const char *ctype;   /* Content-Type of raw; NULL = application/json */
-    char *file;          /* or a file sent as it is, of type ctype (owned path) */
+    json_t *body;      /* owned */
+    char *raw;         /* or the body already serialized (owned) */
+    const char *ctype; /* Content-Type of raw; NULL = application/json */
+    char *file;        /* or a file sent as it is, of type ctype (owned path) */
+    /* or a body of type ctype read in pieces (httpd_stream's read; release
+     * frees cls, also when it is not sent) */
+    ssize_t (*stream_read)(void *cls, char *buf, size_t max);
+    void (*stream_release)(void *cls);
+    void *stream_cls;
     char location[512];  /* Location header, or empty */
     char *link;          /* Link header (SOL013 5.4 paging), or NULL (owned) */
     char etag[48];       /* ETag header, or empty */

@@ -32,6 +32,7 @@ struct txn *txn_new(txn_apply_fn apply, const char *name)
     t->apply = apply;
     t->name = name;
     t->failed_part = -1;
+    t->raw_fd = -1;
     return t;
 }
 

@@ -20,9 +20,11 @@ struct txn {
     struct principal who;
     json_t *body; /* owned; may be NULL */
     /* The body as it came, of a route that takes it so (a VNF package's
-     * archive): the front end's, valid until complete() has run. */
+     * archive): the front end's, valid until complete() has run; in memory
+     * (raw), or in a file without a name (raw_fd, else -1) of raw_len bytes. */
     const char *raw;
     size_t raw_len;
+    int raw_fd;
     char *args[3]; /* path parameters, owned */
     json_t *query; /* query parameters as strings, owned; may be NULL */
     char *client_txn_id;

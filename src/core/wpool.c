@@ -3,6 +3,7 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@ struct wpool {
     struct wjob *queue_head, *queue_tail;
     struct wjob *done_head, *done_tail;
     unsigned threads, want, busy, queued;
+    unsigned min, max; /* limits of its sizing, 0: none (wpool_set_limits) */
     uint64_t completed, last_beat;
     uint64_t busy_us; /* time spent in work(), summed over the jobs */
     bool stopping;
@@ -151,11 +153,49 @@ void wpool_resize(struct wpool *p, unsigned n)
     pthread_mutex_unlock(&p->mu);
 }
 
+void wpool_set_limits(struct wpool *p, unsigned min, unsigned max)
+{
+    pthread_mutex_lock(&p->mu);
+    p->min = min ? min : 1;
+    p->max = max > p->min ? max : p->min;
+    pthread_mutex_unlock(&p->mu);
+}
+
+unsigned wpool_autosize(struct wpool *p, struct wpool_sizer *z)
+{
+    struct wpool_stats st;
+    uint64_t now = mono_us();
+    unsigned want;
+
+    wpool_stats(p, &st);
+    z->util = z->at_us && now > z->at_us && st.threads
+                  ? (double)(st.busy_us - z->busy_us) / ((double)(now - z->at_us) * st.threads)
+                  : 0;
+    z->busy_us = st.busy_us;
+    z->at_us = now;
+    want = st.threads;
+    if ((z->util > z->high || st.queued > 0) && st.threads < st.max)
+        want = (unsigned)ceil(st.threads * z->util / ((z->low + z->high) / 2)) + 1;
+    else if (z->util < z->low && st.queued == 0 && st.threads > st.min)
+        want = st.threads - 1;
+    if (want > st.max)
+        want = st.max;
+    if (want < st.min)
+        want = st.min;
+    if (want != st.threads)
+        wpool_resize(p, want);
+    return want;
+}
+
 void wpool_submit(struct wpool *p, struct wjob *job)
 {
     pthread_mutex_lock(&p->mu);
     push(&p->queue_head, &p->queue_tail, job);
     p->queued++;
+    /* every worker taken: one more at once, within the limits */
+    if (p->queued > p->threads - p->busy && p->threads < p->max && !p->stopping &&
+        spawn_worker(p) == 0)
+        p->want = p->threads;
     pthread_cond_signal(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -164,6 +204,8 @@ void wpool_stats(struct wpool *p, struct wpool_stats *st)
 {
     pthread_mutex_lock(&p->mu);
     st->threads = p->threads;
+    st->min = p->max ? p->min : p->threads;
+    st->max = p->max ? p->max : p->threads;
     st->busy = p->busy;
     st->queued = p->queued;
     st->completed = p->completed;
@@ -201,8 +243,8 @@ void wpool_stall(struct wpool *p, unsigned seconds)
 {
     struct wpool_stats st;
 
-    wpool_stats(p, &st);
-    for (unsigned i = 0; i <= st.threads; i++) {
+    wpool_stats(p, &st); /* as many as the pool can grow to, and one more waiting */
+    for (unsigned i = 0; i <= st.max; i++) {
         struct stall *s = xcalloc(1, sizeof(*s));
 
         s->w.work = stall_work;

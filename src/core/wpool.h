@@ -29,8 +29,25 @@ void wpool_submit(struct wpool *p, struct wjob *job);
 /* Grows or shrinks the pool to n threads (at least 1). */
 void wpool_resize(struct wpool *p, unsigned n);
 
+/* Sizing a pool by its own load (F27, FIG. 2C). With limits set, a job
+ * submitted while every worker is taken gets a new worker at once, up to
+ * max; wpool_autosize(), called about once a second by the pool's owner,
+ * grows a pool whose workers were busy more than `high` of the time (or
+ * that has work waiting) and shrinks by one a pool busy less than `low`
+ * with nothing waiting, never below min. */
+void wpool_set_limits(struct wpool *p, unsigned min, unsigned max);
+struct wpool_sizer {
+    double low, high; /* utilization bounds, 0..1 */
+    double util;      /* over the last round */
+    uint64_t busy_us; /* the pool's busy_us at the last round */
+    uint64_t at_us;   /* monotonic us of the last round, 0: none yet */
+};
+/* One round: the pool's size after it (resized when that changed). */
+unsigned wpool_autosize(struct wpool *p, struct wpool_sizer *z);
+
 struct wpool_stats {
     unsigned threads;
+    unsigned min, max; /* its limits (both threads when none were set) */
     unsigned busy;
     unsigned queued;
     uint64_t completed;

@@ -113,9 +113,9 @@ static json_t *deployments(struct core *c)
     static const char *const dep_keys[] = {
         "id",        "tenant",  "vnfd",       "status",      "stage",           "operation",
         "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
-        NULL};
+        "params",    "license", "_password",  NULL};
     static const char *const vi_keys[] = {"id", "vdu", "index", "state", "ip", NULL};
-    json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v;
+    json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v, *eps;
     struct hmap by_dep;
     size_t i;
 
@@ -125,13 +125,21 @@ static json_t *deployments(struct core *c)
         return out;
     }
     hmap_init(&by_dep);
+    eps = fed_endpoints(c);
     json_array_foreach(deps, i, d)
     {
         json_t *one = json_object();
 
+        char ep[64];
+
         for (const char *const *k = dep_keys; *k; k++)
             if (json_object_get(d, *k))
                 json_object_set(one, *k, json_object_get(d, *k));
+        /* what a move clones (fed/move.c): its own rules, its endpoint */
+        if (json_object_get(d, "rules"))
+            json_object_set(one, "_branch_rules", json_object_get(d, "rules"));
+        if (fed_endpoint_of(eps, jv_str(d, "id", ""), ep, sizeof(ep)))
+            json_object_set_new(one, "service_endpoint", json_string(ep));
         json_object_set_new(one, "vis", json_array());
         json_array_append_new(out, one);
         hmap_put(&by_dep, jv_str(d, "id", ""), one);
@@ -149,6 +157,7 @@ static json_t *deployments(struct core *c)
         json_array_append_new(json_object_get(one, "vis"), vi);
     }
     hmap_done(&by_dep);
+    json_decref(eps);
     json_decref(deps);
     json_decref(vis);
     return out;
@@ -283,6 +292,7 @@ static json_t *build_report(struct fed *f, json_t **hashes)
     json_object_set_new(rep, "results", f->results ? json_deep_copy(f->results) : json_array());
     json_object_set_new(rep, "operations", instructed_ops(c));
     json_object_set_new(rep, "children", fed_children_report(f));
+    json_object_set_new(rep, "site_load", fed_site_load(f));
     return rep;
 }
 
@@ -349,8 +359,27 @@ static void results_acked(struct fed *f, const json_t *ids)
     }
 }
 
+static void on_timer(uv_timer_t *h);
+
+/* The cloud's report interval (its join and report answers say it), unless
+ * this manager was given one of its own: the cloud counts missed reports by
+ * its own. */
+static void follow_interval(struct fed *f, const json_t *answer)
+{
+    json_int_t ms = jv_int(answer, "report_interval_ms", 0);
+
+    if (f->c->cfg->fed_report_ms || ms < 10 || ms > 3600 * 1000 || (unsigned)ms == f->report_ms)
+        return;
+    log_info("fed: reporting every %lld ms, as the cloud asks (was %u ms)", (long long)ms,
+             f->report_ms);
+    f->report_ms = (unsigned)ms;
+    if (f->timer_on)
+        uv_timer_start(&f->timer, on_timer, f->report_ms, f->report_ms);
+}
+
 static void acked(struct fed *f, const json_t *answer)
 {
+    follow_interval(f, answer);
     int64_t seq = jv_int(answer, "event_seq", 0);
     char buf[32];
 
@@ -372,6 +401,7 @@ static void report_done(struct wjob *w)
 
     f->in_flight = false;
     if (!w->cancelled && !f->c->stopping) {
+        fed_wan_measured(f, &j->resp, j->r == 0);
         if (j->r == 0 && httpc_ok(&j->resp) && (answer = json_loads(j->resp.body, 0, NULL))) {
             connected(f, true, NULL);
             f->refused = false;
@@ -482,12 +512,14 @@ static void on_op_started(struct core *c, json_t *op, const json_t *dep)
 static void on_op(struct core *c, const json_t *op)
 {
     (void)op;
+    fed_endpoint_refresh(c); /* the endpoints follow the VIs */
     trigger(c);
 }
 
 static void on_dep(struct core *c, const json_t *dep)
 {
     (void)dep;
+    fed_endpoint_refresh(c);
     trigger(c);
 }
 
@@ -529,6 +561,7 @@ static int join(struct fed *f)
     if (r == 0 && resp.body)
         answer = json_loads(resp.body, 0, NULL);
     if (r == 0 && resp.status == 201 && doc_str(answer, "credential")) {
+        follow_interval(f, answer);
         r = save_credential(f, answer);
         if (r == 0) {
             set_credential(f, doc_str(answer, "manager"), doc_str(answer, "credential"),
@@ -556,7 +589,10 @@ int fed_branch_start(struct fed *f)
 {
     struct core *c = f->c;
     char *seq = NULL;
-    int r = load_credential(f);
+    int r;
+
+    f->report_ms = c->cfg->fed_report_ms ? c->cfg->fed_report_ms : 1000;
+    r = load_credential(f);
 
     if (r == 0 && c->cfg->join_token)
         log_info("fed: --join-token ignored: this manager joined already (%s/fed.json)",
@@ -579,11 +615,12 @@ int fed_branch_start(struct fed *f)
     uv_timer_init(c->loop, &f->timer);
     f->timer.data = f;
     f->timer_on = true;
-    uv_timer_start(&f->timer, on_timer, 0, c->cfg->fed_report_ms);
+    uv_timer_start(&f->timer, on_timer, 0, f->report_ms);
     uv_async_init(c->loop, &f->wake, on_wake);
     f->wake.data = f;
     f->wake_on = true;
     fed_spawn_resume(f);
+    fed_endpoint_start(c);
     return fed_downlink_start(f);
 }
 

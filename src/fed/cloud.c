@@ -352,13 +352,18 @@ void fed_join_apply(struct core *c, struct txn *t)
 static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
 {
     static const char *const keep[] = {
-        "tenant",    "vnfd",    "status",     "stage",       "operation",       "vis",
-        "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
-        NULL};
-    /* the cloud's rules; a SOL003 VNF instance's information, flavour and descriptor */
-    static const char *const cloud_own[] = {
-        "rules",   "rules_owner_wanted",  "_policy_admin", "sol003",
-        "flavour", "instantiation_level", "_descriptor",   NULL};
+        "tenant",           "vnfd",        "status",          "stage",
+        "operation",        "vis",         "instances",       "created",
+        "monitoring",       "rules_owner", "rules_owner_set", "rules_owner_gen",
+        "params",           "license",     "_password",       "_branch_rules",
+        "service_endpoint", NULL};
+    /* the cloud's rules; a SOL003 VNF instance's information, flavour and
+     * descriptor; the last move (fed/move.c) */
+    static const char *const cloud_own[] = {"rules",         "rules_owner_wanted",
+                                            "_policy_admin", "sol003",
+                                            "flavour",       "instantiation_level",
+                                            "_descriptor",   "move",
+                                            "_move_op",      NULL};
     json_t *doc =
         json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site, "manager", m->id);
 
@@ -370,6 +375,11 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
             json_object_set(doc, *k, json_object_get(was, *k));
     if (was && json_object_get(was, "created") && !json_object_get(doc, "created"))
         json_object_set(doc, "created", json_object_get(was, "created"));
+    if (doc_str(doc, "_move_op")) /* busy with a move until it ends */
+        json_object_set(doc, "operation", json_object_get(doc, "_move_op"));
+    if (doc_str(doc, "service_endpoint")) /* where its endpoint lives: its branch */
+        json_object_set_new(doc, "_endpoint",
+                            json_pack("{s:s, s:s}", "site", m->site, "manager", m->id));
     return doc;
 }
 
@@ -432,7 +442,7 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
         old = xcalloc(1, sizeof(*old));
     was = core_load(c, STORE_DEPLOYMENT, id);
     if (was && !ours(was, m)) {
-        if (!known) /* once per run of the cloud */
+        if (!known && !doc_str(was, "_move_op")) /* once per run; a move's clone is expected */
             log_warn("fed: deployment %s of manager %s (site %s) is not mirrored: the cloud "
                      "has a deployment of that name already",
                      id_name(id), m->id, m->site);
@@ -591,8 +601,9 @@ void fed_report_apply(struct core *c, struct txn *t)
         return;
     if (strcmp(boot, m->boot) == 0 && seq <= m->seq) { /* a duplicate or a late one */
         result_ok(&t->res, 200,
-                  json_pack("{s:I, s:I, s:b, s:o}", "seq", (json_int_t)m->seq, "event_seq",
-                            (json_int_t)m->event_seq, "duplicate", 1, "results",
+                  json_pack("{s:I, s:I, s:I, s:b, s:o}", "report_interval_ms",
+                            (json_int_t)c->cfg->fed_report_ms, "seq", (json_int_t)m->seq,
+                            "event_seq", (json_int_t)m->event_seq, "duplicate", 1, "results",
                             results_acked(t->body)));
         return;
     }
@@ -624,6 +635,7 @@ void fed_report_apply(struct core *c, struct txn *t)
     fed_take_results(c, m, json_object_get(t->body, "results"));
     fed_follow_ops(c, m, json_object_get(t->body, "operations"));
     elastic_report(c, m, t->body); /* the load weighed with the site's policy, first */
+    pool_report(c, m, t->body);
     fed_rules_eval(c, m, t->body, arrived_us);
     if (m->event_seq != event_seq || !was_active) /* soft state is not journalled */
         mgr_save(c, m);
@@ -632,7 +644,8 @@ void fed_report_apply(struct core *c, struct txn *t)
     /* a run of the branch or of the cloud that the other did not see yet
      * begins with all of its deployments */
     result_ok(&t->res, 200,
-              json_pack("{s:I, s:I, s:o, s:b}", "seq", (json_int_t)seq, "event_seq",
+              json_pack("{s:I, s:I, s:I, s:o, s:b}", "report_interval_ms",
+                        (json_int_t)c->cfg->fed_report_ms, "seq", (json_int_t)seq, "event_seq",
                         (json_int_t)m->event_seq, "results", results_acked(t->body), "send_full",
                         new_boot && !full));
 }
@@ -674,6 +687,7 @@ static void on_timer(uv_timer_t *h)
     if (c->stopping)
         return;
     fed_channel_keepalive(f);
+    fed_move_tick(c);
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *m = e->value;
 
@@ -705,6 +719,7 @@ int fed_cloud_start(struct fed *f)
         mgr_add(f, m);
     }
     json_decref(list);
+    fed_move_resume(c);
     uv_timer_init(c->loop, &f->timer);
     f->timer.data = f;
     f->timer_on = true;
@@ -746,5 +761,6 @@ json_t *fed_mgr_view(struct fed *f, const json_t *doc)
     json_object_set_new(v, "load", m->load ? json_deep_copy(m->load) : json_null());
     json_object_set_new(v, "deployments", json_integer((json_int_t)m->deps.size));
     elastic_view(m, v);
+    pool_view(f, m, v);
     return v;
 }

@@ -71,6 +71,8 @@ static json_t *result_of(const char *id, const struct result *res)
 
     if (res->status < 400 && doc_str(res->body, "id"))
         json_object_set(r, "operation", json_object_get(res->body, "id"));
+    if (res->status < 400 && doc_str(res->body, "service_endpoint"))
+        json_object_set(r, "service_endpoint", json_object_get(res->body, "service_endpoint"));
     if (res->status >= 400)
         json_object_set_new(r, "message",
                             json_string(jv_str(res->body, "message", "refused by the branch")));
@@ -93,12 +95,23 @@ static void adopt(struct core *c, enum store_kind k, const json_t *doc)
 
 static void apply_deploy(struct core *c, struct txn *t)
 {
+    json_t *rules = json_incref(json_object_get(t->body, "rules")), *dep;
+
     adopt(c, STORE_TENANT, json_object_get(t->body, "_tenant"));
     adopt(c, STORE_VNFD, json_object_get(t->body, "_vnfd"));
     json_object_del(t->body, "_tenant");
     json_object_del(t->body, "_vnfd");
+    json_object_del(t->body, "rules");
     json_object_set_new(t->body, "site", json_string(c->cfg->site));
     svc_deploy(c, t);
+    /* a move's clone keeps the rules its original had (fed/move.c) */
+    if (rules && t->res.status < 400 &&
+        (dep = core_load(c, STORE_DEPLOYMENT, jv_str(t->body, "name", "")))) {
+        json_object_set(dep, "rules", rules);
+        store_put(c->st, STORE_DEPLOYMENT, dep);
+        json_decref(dep);
+    }
+    json_decref(rules);
 }
 
 /* An instruction of a decision of the cloud's rules ("_rules": its
@@ -127,6 +140,19 @@ static int owned_by_cloud(struct core *c, struct txn *t)
     return ret;
 }
 
+/* A capacity change of this branch's site (the cloud's pool policy,
+ * pool.c: more room before moves): PUT /v0/sites/SITE with the capacity. */
+static void apply_capacity(struct core *c, struct txn *t)
+{
+    free(t->args[0]);
+    t->args[0] = xstrdup(c->cfg->site);
+    json_object_del(t->body, "decision");
+    if (!json_is_object(json_object_get(t->body, "capacity")))
+        result_fail(&t->res, 400, "missing-field", "field", "capacity", "no capacity");
+    else
+        svc_site_update(c, t);
+}
+
 static const struct {
     const char *type;
     txn_apply_fn apply;
@@ -139,6 +165,8 @@ static const struct {
     {"rules_owner", fed_owner_apply},
     {"spawn_manager", fed_spawn_apply},
     {"stop_manager", fed_unspawn_apply},
+    {"site_capacity", apply_capacity},
+    {"endpoint", fed_endpoint_apply},
 };
 
 static void instruction_apply(struct core *c, struct txn *t)

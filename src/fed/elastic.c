@@ -20,7 +20,6 @@
  * the policy's max or min, or no room at the branch, with the
  * alternatives). */
 #include "fed/fed_internal.h"
-#include "core/outbox.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/log.h"
@@ -39,12 +38,8 @@
 #define DEFAULT_COOLDOWN 30
 #define CHILD_VCPU       1.0
 #define CHILD_MEMORY_MB  512
-#define CALLBACK_TRIES   5
-#define URL_MAX          2048
 
 /* ---- the policy ---- */
-
-static const char *const lifecycles[] = {"hold", "subtract", "ignore", NULL};
 
 #define NUM(n, lo, hi)                                     \
     {                                                      \
@@ -66,33 +61,14 @@ static const struct jv_field child_fields[] = {
     INT("memory_mb", 64, 1e7),
     {.name = NULL},
 };
-static const struct jv_field relative_fields[] = {
-    {.name = "within_pct", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 100},
-    {.name = NULL},
-};
-static const struct jv_field rise_fields[] = {
-    {.name = "peers", .type = JV_INT, .flags = JV_REQUIRED, .min = 1, .max = COUNT_MAX},
-    {.name = "above", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},
-    {.name = "to", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},
-    {.name = NULL},
-};
 static const struct jv_field policy_fields[] = {
     INT("active", 0, COUNT_MAX),
     INT("standby", 0, COUNT_MAX),
     INT("min", 0, COUNT_MAX),
     INT("max", 0, COUNT_MAX),
-    {.name = "overload", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},
-    NUM("underload", 0, 1e9),
-    INT("for_reports", 1, 10000),
-    INT("for_s", 1, 86400),
-    INT("cooldown_s", 0, 86400),
-    INT("hold_s", 0, 86400),
-    {.name = "lifecycle", .type = JV_STRING, .choices = lifecycles},
+    FED_THRESHOLD_FIELDS,
     {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
     {.name = "manager", .type = JV_OBJECT, .fields = child_fields},
-    {.name = "callback", .type = JV_STRING, .min = 8, .max = URL_MAX},
-    {.name = "relative", .type = JV_OBJECT, .fields = relative_fields},
-    {.name = "rise", .type = JV_OBJECT, .fields = rise_fields},
     {.name = NULL},
 };
 static const struct jv_field policy_schema = {.type = JV_OBJECT, .fields = policy_fields};
@@ -137,12 +113,7 @@ int elastic_policy_check(const json_t *body, struct jv_error *e)
     if (jv_check(body, &policy_schema, e))
         return -1;
     p = policy_full(body);
-    if (jv_num(p, "underload", 0) >= jv_num(p, "overload", 0) && jv_num(p, "underload", 0) > 0) {
-        jv_fail(e, "invalid-value", "underload", "underload (%g) must be below overload (%g)",
-                jv_num(p, "underload", 0), jv_num(p, "overload", 0));
-        r = -1;
-    } else if (jv_num(p, "overload", 0) <= 0) {
-        jv_fail(e, "invalid-value", "overload", "overload must be above 0");
+    if (fed_thresholds_check(body, p, e)) {
         r = -1;
     } else if (jv_int(p, "min", 0) < 1) {
         jv_fail(e, "invalid-value", "min",
@@ -156,18 +127,6 @@ int elastic_policy_check(const json_t *body, struct jv_error *e)
                jv_int(p, "active", 0) > jv_int(p, "max", 0)) {
         jv_fail(e, "invalid-value", "active", "active (%lld) must be from min (%lld) to max (%lld)",
                 jv_int(p, "active", 0), jv_int(p, "min", 0), jv_int(p, "max", 0));
-        r = -1;
-    } else if (json_object_get(body, "for_reports") && json_object_get(body, "for_s")) {
-        jv_fail(e, "invalid-value", "for_s", "give for_reports or for_s, not both");
-        r = -1;
-    } else if (json_object_get(p, "callback") && strncmp(jv_str(p, "callback", ""), "http://", 7) &&
-               strncmp(jv_str(p, "callback", ""), "https://", 8)) {
-        jv_fail(e, "invalid-value", "callback", "callback must be an http:// or https:// URL");
-        r = -1;
-    } else if (json_object_get(p, "rise") &&
-               jv_num(json_object_get(p, "rise"), "to", 0) <= jv_num(p, "overload", 0)) {
-        jv_fail(e, "invalid-value", "rise.to", "rise.to (%g) must be above overload (%g)",
-                jv_num(json_object_get(p, "rise"), "to", 0), jv_num(p, "overload", 0));
         r = -1;
     } else if (jv_int(p, "standby", 0) > 0) {
         jv_fail(e, "invalid-value", "standby",
@@ -266,40 +225,6 @@ static bool lifecycle_is(const json_t *pol, const char *what)
     return strcmp(jv_str(pol, "lifecycle", "hold"), what) == 0;
 }
 
-/* The decision as it is now, to the policy's callback (the orchestrator,
- * FIG. 4A: the status of a new manager), through the outbox: in the
- * transaction that changed it, retried. */
-static void tell(struct core *c, const json_t *pol, const json_t *d)
-{
-    const char *url = jv_str(pol, "callback", NULL);
-    char obj[64];
-    struct outbox_msg msg = {.channel = "manager-policy",
-                             .key = url,
-                             .object = obj,
-                             .url = url,
-                             .body = NULL,
-                             .headers = json_pack("[s]", "Content-Type: application/json")};
-
-    if (!url) {
-        json_decref(msg.headers);
-        return;
-    }
-    snprintf(obj, sizeof(obj), "decision/%s", jv_str(d, "id", ""));
-    msg.body = doc_public(d);
-    outbox_put(c, &msg);
-}
-
-static const struct outbox_channel callback_channel = {
-    .name = "manager-policy",
-    .attempts = CALLBACK_TRIES,
-};
-
-void elastic_init(struct core *c)
-{
-    if (c->outbox)
-        outbox_register(c->outbox, &callback_channel);
-}
-
 /* A decision record about manager m, written now; its inputs are m's load. */
 static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, const char *stage,
                       const char *state, const char *reason)
@@ -308,7 +233,7 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
     json_t *d, *th = json_deep_copy(pol);
     const struct el_mgr *el = &m->el;
     bool over = strcmp(stage, "manager_overload") == 0;
-    int64_t since = over ? el->over_since_ms : el->under_since_ms;
+    int64_t since = over ? el->st.over_since_ms : el->st.under_since_ms;
 
     json_object_del(th, "weights");
     json_object_del(th, "manager");
@@ -318,7 +243,7 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
                   "state", state, "action", over ? "scale_out" : "scale_in", "inputs", "value",
                   json_object_get(m->load, "value"), "parts", json_object_get(m->load, "parts"),
                   "running", json_object_get(m->load, "running"), "reports",
-                  (json_int_t)(over ? el->over_n : el->under_n), "for_ms",
+                  (json_int_t)(over ? el->st.over_n : el->st.under_n), "for_ms",
                   (json_int_t)(since ? wall_ms() - since : 0), "thresholds", th, "reason", reason);
     doc_touch(d, "created");
     doc_touch(d, "updated");
@@ -327,40 +252,13 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
     if (store_put(c->st, STORE_DECISION, d))
         log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
     else if (strcmp(state, "spawning") && strcmp(state, "stopping"))
-        tell(c, pol, d); /* those are told when their instructions are in */
+        fed_decision_tell(c, pol, d); /* those are told when their instructions are in */
     snprintf(obj, sizeof(obj), "manager/%s", m->id);
     core_event(c, strcmp(state, "refused") ? "info" : "warn", "policy", "decision",
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "object", obj, "site", m->site,
                          "manager", m->id, "decision", id, "rule", RULE, "result", state),
                "decision %s on manager %s of site %s: %s", id, m->id, m->site, reason);
     return d;
-}
-
-/* Ends a decision (completed or failed) with a note on why. */
-static void decision_end(struct core *c, const char *id, const char *state, const char *note)
-{
-    json_t *d = id && *id ? core_load(c, STORE_DECISION, id) : NULL, *site;
-
-    if (!d || strcmp(jv_str(d, "state", ""), "held") == 0 ||
-        strcmp(jv_str(d, "state", ""), "refused") == 0 ||
-        strcmp(jv_str(d, "state", ""), "completed") == 0 ||
-        strcmp(jv_str(d, "state", ""), "failed") == 0) {
-        json_decref(d);
-        return;
-    }
-    doc_set_str(d, "state", state);
-    doc_set_str(d, strcmp(state, "failed") == 0 ? "error" : "note", note);
-    doc_touch(d, "updated");
-    doc_touch(d, "finished");
-    store_put(c->st, STORE_DECISION, d);
-    site = core_load(c, STORE_SITE, jv_str(d, "site", ""));
-    tell(c, json_object_get(site, "manager_policy"), d);
-    json_decref(site);
-    core_event(c, strcmp(state, "failed") ? "info" : "warn", "policy", "decision",
-               json_pack("{s:s, s:s, s:s, s:s, s:s}", "site", jv_str(d, "site", ""), "manager",
-                         jv_str(d, "manager", ""), "decision", id, "rule", RULE, "result", state),
-               "decision %s %s: %s", id, state, note);
-    json_decref(d);
 }
 
 /* The site's managers: all that are not removed (*all; an unreachable one
@@ -401,7 +299,7 @@ static bool cooling(struct fed *f, const char *site, const json_t *pol)
 {
     int64_t *last = hmap_get(&f->el_sites, site);
 
-    return last && wall_ms() - *last < jv_int(pol, "cooldown_s", 0) * 1000;
+    return last && fed_cooling(*last, pol);
 }
 
 static void cooled_from_now(struct fed *f, const char *site)
@@ -419,30 +317,11 @@ static void cooled_from_now(struct fed *f, const char *site)
  * recorded once per operation. True when held. */
 static bool held(struct core *c, struct fed_mgr *m, const json_t *pol, const char *stage)
 {
-    const char *op = json_string_value(json_array_get(json_object_get(m->load, "running"), 0));
-    const json_t *ended = json_object_get(m->load, "ended");
-    long long window = jv_int(pol, "hold_s", 0);
-    int64_t at = 0;
-    char reason[320];
+    char op[32], reason[320];
     json_t *d;
 
-    if (!lifecycle_is(pol, "hold"))
+    if (!fed_held(pol, m->load, m->id, op, sizeof(op), reason, sizeof(reason)))
         return false;
-    if (op) {
-        snprintf(reason, sizeof(reason),
-                 "held: manager %s runs lifecycle operation %s (policy lifecycle hold); "
-                 "judged again when it ends",
-                 m->id, op);
-    } else if (window > 0 && !time_parse(jv_str(ended, "at", ""), &at) &&
-               wall_ms() - at < window * 1000) {
-        op = jv_str(ended, "id", "?");
-        snprintf(reason, sizeof(reason),
-                 "held: manager %s ran lifecycle operation %s, ended at %s, less than hold_s "
-                 "(%lld s) ago (policy lifecycle hold); judged again after it",
-                 m->id, op, jv_str(ended, "at", "?"), window);
-    } else {
-        return false;
-    }
     if (strcmp(m->el.held_by, op)) { /* once per operation */
         d = decide(c, m, pol, stage, "held", reason);
         doc_set_str(d, "held_by", op);
@@ -482,35 +361,14 @@ static int mint_token(struct core *c, struct fed_mgr *m, const char *decision, c
     return r;
 }
 
-/* An instruction of type for m, not tied to a deployment. Its id, or NULL. */
-static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, json_t *body)
-{
-    char id[32];
-    json_t *ins;
-
-    id_random(id, "in-", 12);
-    m->next_seq++;
-    ins = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "id", id, "manager", m->id, "seq",
-                    (json_int_t)m->next_seq, "type", type, "state", "pending", "deployment", "",
-                    "body", body);
-    doc_touch(ins, "created");
-    if (store_put(c->st, STORE_INSTRUCTION, ins) || fed_mgr_save_seq(c, m)) {
-        json_decref(ins);
-        return NULL;
-    }
-    fed_after_instruct(c, m, ins);
-    return ins;
-}
-
 /* A decision taken, with its instructions: recorded and told; m waits for
  * it, its streaks start again, and the site cools down. */
 static void taken(struct core *c, struct fed_mgr *m, const json_t *pol, json_t *d)
 {
     store_put(c->st, STORE_DECISION, d);
-    tell(c, pol, d);
+    fed_decision_tell(c, pol, d);
     snprintf(m->el.pending, sizeof(m->el.pending), "%s", doc_str(d, "id"));
-    m->el.over_n = m->el.under_n = 0;
-    m->el.over_since_ms = m->el.under_since_ms = 0;
+    fed_streak_reset(&m->el.st);
     cooled_from_now(c->fed, m->site);
 }
 
@@ -552,10 +410,10 @@ static void scale_out(struct core *c, struct fed_mgr *m, const json_t *pol, cons
 
         if (mint_token(c, m, doc_str(d, "id"), token))
             break;
-        ins = instruct(c, m, "spawn_manager",
-                       json_pack("{s:s, s:s, s:O, s:O}", "token", token, "decision",
-                                 doc_str(d, "id"), "vcpu", json_object_get(mg, "vcpu"), "memory_mb",
-                                 json_object_get(mg, "memory_mb")));
+        ins = fed_mgr_instruct(c, m, "spawn_manager",
+                               json_pack("{s:s, s:s, s:O, s:O}", "token", token, "decision",
+                                         doc_str(d, "id"), "vcpu", json_object_get(mg, "vcpu"),
+                                         "memory_mb", json_object_get(mg, "memory_mb")));
         if (ins)
             json_array_append(ids, json_object_get(ins, "id"));
         json_decref(ins);
@@ -598,32 +456,13 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
     snprintf(reason, sizeof(reason), "%s: stopped by its parent %s (site %s: %u managers, min %u)",
              why, parent->id, m->site, n, min);
     d = decide(c, m, pol, "manager_underload", "stopping", reason);
-    ins = instruct(c, parent, "stop_manager",
-                   json_pack("{s:s, s:s}", "manager", m->id, "decision", doc_str(d, "id")));
+    ins = fed_mgr_instruct(c, parent, "stop_manager",
+                           json_pack("{s:s, s:s}", "manager", m->id, "decision", doc_str(d, "id")));
     if (ins)
         json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
     taken(c, m, pol, d);
     json_decref(ins);
     json_decref(d);
-}
-
-/* Counts a streak: reports in a row with cond, and since when. */
-static void streak(bool cond, unsigned *n, int64_t *since)
-{
-    if (!cond) {
-        *n = 0;
-        *since = 0;
-        return;
-    }
-    if ((*n)++ == 0)
-        *since = wall_ms();
-}
-
-static bool lasted(const json_t *pol, unsigned n, int64_t since)
-{
-    if (json_object_get(pol, "for_s"))
-        return since && wall_ms() - since >= jv_int(pol, "for_s", 1) * 1000;
-    return n >= (unsigned)jv_int(pol, "for_reports", DEFAULT_REPORTS);
 }
 
 /* What the branch reports of the managers it started: a failed one fails
@@ -642,52 +481,30 @@ static void children_failed(struct core *c, struct fed_mgr *m, const json_t *chi
             continue;
         snprintf(note, sizeof(note), "manager %s at the branch failed: %s", jv_str(ch, "name", "?"),
                  jv_str(ch, "error", "?"));
-        decision_end(c, dec, "failed", note);
+        fed_decision_end(c, dec, "failed", note);
         m->el.pending[0] = '\0';
     }
 }
 
 /* The overload threshold m is judged against now, and whether it is
- * overloaded: above the threshold, which rises to rise.to when rise.peers
- * other managers of the site are above rise.above (seed para 105); and,
- * with relative, within relative.within_pct of the highest load of the
- * site's managers (seed para 104). */
+ * overloaded (judge.c), its peers the site's other active managers. */
 static bool overloaded(struct fed *f, const struct fed_mgr *m, const json_t *pol, double value,
                        double *at, char *how, size_t len)
 {
-    const json_t *rise = json_object_get(pol, "rise"), *rel = json_object_get(pol, "relative");
-    double highest = value;
-    unsigned busy = 0;
+    double *peers = xcalloc(f->mgrs.size + 1, sizeof(*peers));
     struct hmap_entry *e;
-    size_t i;
+    size_t i, n = 0;
+    bool over;
 
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         const struct fed_mgr *x = e->value;
-        double v = jv_num(x->load, "value", 0);
 
-        if (x == m || strcmp(x->site, m->site) || strcmp(x->state, "active"))
-            continue;
-        highest = v > highest ? v : highest;
-        busy += rise && v > jv_num(rise, "above", 0);
+        if (x != m && strcmp(x->site, m->site) == 0 && strcmp(x->state, "active") == 0)
+            peers[n++] = jv_num(x->load, "value", 0);
     }
-    *at = jv_num(pol, "overload", 0);
-    *how = '\0';
-    if (rise && busy >= (unsigned)jv_int(rise, "peers", 1)) {
-        *at = jv_num(rise, "to", *at);
-        snprintf(how, len, " (risen: %u peers above %g)", busy, jv_num(rise, "above", 0));
-    }
-    if (value <= *at)
-        return false;
-    if (rel && value < highest * (1 - jv_num(rel, "within_pct", 0) / 100)) {
-        snprintf(how + strlen(how), len - strlen(how),
-                 "; not within %g%% of the site's highest load %.3f", jv_num(rel, "within_pct", 0),
-                 highest);
-        return false;
-    }
-    if (rel)
-        snprintf(how + strlen(how), len - strlen(how), ", within %g%% of the site's highest %.3f",
-                 jv_num(rel, "within_pct", 0), highest);
-    return true;
+    over = fed_overloaded(pol, value, peers, n, "the site's", at, how, len);
+    free(peers);
+    return over;
 }
 
 static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double value)
@@ -698,8 +515,7 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
     bool over = overloaded(c->fed, m, pol, value, &over_at, how, sizeof(how)),
          under = under_at > 0 && value < under_at;
 
-    streak(over, &el->over_n, &el->over_since_ms);
-    streak(under, &el->under_n, &el->under_since_ms);
+    fed_streak_step(&el->st, over, under);
     if (!over && !under) {
         el->held_by[0] = '\0';
         el->refused = false;
@@ -709,7 +525,7 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
         int64_t at = 0;
 
         if (!d || time_parse(jv_str(d, "created", ""), &at) || wall_ms() - at > PENDING_MAX_MS) {
-            decision_end(c, el->pending, "failed", "no new manager joined within 180 s");
+            fed_decision_end(c, el->pending, "failed", "no new manager joined within 180 s");
             el->pending[0] = '\0';
         }
         json_decref(d);
@@ -720,13 +536,13 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
                  site_count(c->fed, m->site), site_count(c->fed, m->site) == 1 ? "" : "s",
                  jv_int(pol, "active", 1));
         scale_out(c, m, pol, why, (unsigned)jv_int(pol, "active", 1));
-    } else if (over && lasted(pol, el->over_n, el->over_since_ms)) {
+    } else if (over && fed_lasted(pol, el->st.over_n, el->st.over_since_ms)) {
         snprintf(why, sizeof(why), "load %.3f of manager %s above overload %g%s for %u reports",
-                 value, m->id, over_at, how, el->over_n);
+                 value, m->id, over_at, how, el->st.over_n);
         scale_out(c, m, pol, why, 0);
-    } else if (under && lasted(pol, el->under_n, el->under_since_ms)) {
+    } else if (under && fed_lasted(pol, el->st.under_n, el->st.under_since_ms)) {
         snprintf(why, sizeof(why), "load %.3f of manager %s below underload %g for %u reports",
-                 value, m->id, under_at, el->under_n);
+                 value, m->id, under_at, el->st.under_n);
         scale_in(c, m, pol, why);
     }
 }
@@ -792,7 +608,7 @@ void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc)
         for (size_t i = 0; i < json_array_size(joined); i++)
             snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s%s", i ? ", " : "",
                      json_string_value(json_array_get(joined, i)));
-        decision_end(c, dec_id, "completed", note);
+        fed_decision_end(c, dec_id, "completed", note);
         if (p && strcmp(p->el.pending, dec_id) == 0)
             p->el.pending[0] = '\0';
     }
@@ -823,7 +639,7 @@ void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const 
     if (strcmp(type, "spawn_manager") == 0 && !ok) {
         snprintf(note, sizeof(note), "manager %s could not start a manager: %s", m->id,
                  jv_str(result, "message", "?"));
-        decision_end(c, dec, "failed", note);
+        fed_decision_end(c, dec, "failed", note);
         if (strcmp(m->el.pending, dec) == 0)
             m->el.pending[0] = '\0';
     } else if (strcmp(type, "stop_manager") == 0) {
@@ -837,7 +653,7 @@ void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const 
         snprintf(note, sizeof(note), "manager %s %s by %s%s%s", jv_str(body, "manager", "?"),
                  ok ? "stopped" : "not stopped", m->id, ok ? "" : ": ",
                  ok ? "" : jv_str(result, "message", "?"));
-        decision_end(c, dec, ok ? "completed" : "failed", note);
+        fed_decision_end(c, dec, ok ? "completed" : "failed", note);
     }
 }
 

@@ -18,13 +18,19 @@ struct fed_weights {
     double w[FED_LOAD_PARTS];
 };
 
+/* Cloud: reports in a row over a policy's overload, under its underload,
+ * and the wall time each streak began (judge.c). */
+struct fed_streak {
+    unsigned over_n, under_n;
+    int64_t over_since_ms, under_since_ms;
+};
+
 /* Cloud: what the manager policy of a site has seen of one manager (elastic.c). */
 struct el_mgr {
-    unsigned over_n, under_n;              /* consecutive reports over overload, under underload */
-    int64_t over_since_ms, under_since_ms; /* wall time the streak began */
-    char held_by[32];                      /* the operation a held decision named */
-    char pending[32];                      /* a decision whose new managers have not joined yet */
-    bool refused;                          /* a refusal was recorded for this streak */
+    struct fed_streak st;
+    char held_by[32]; /* the operation a held decision named */
+    char pending[32]; /* a decision whose new managers have not joined yet */
+    bool refused;     /* a refusal was recorded for this streak */
 };
 
 /* Cloud: one branch manager. The loop writes it under fed.mu; the HTTP
@@ -54,6 +60,13 @@ struct fed_mgr {
 
 struct cgroups;
 
+/* Branch: what the reports measured of the WAN to the cloud (site_load.c). */
+struct fed_wan {
+    double latency_ms, rtt_ms, throughput_bps; /* moving averages */
+    double segs, retrans;                      /* decayed sums, for the loss */
+    uint64_t reports, tcp, failed;
+};
+
 struct fed {
     struct core *c;
     bool cloud;
@@ -62,13 +75,15 @@ struct fed {
 
     /* cloud */
     pthread_mutex_t mu;
-    struct hmap mgrs;     /* id -> struct fed_mgr */
-    struct hmap creds;    /* credential hash -> struct fed_mgr */
-    struct hmap el_sites; /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
+    struct hmap mgrs;       /* id -> struct fed_mgr */
+    struct hmap creds;      /* credential hash -> struct fed_mgr */
+    struct hmap el_sites;   /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
+    struct hmap pool_sites; /* site -> struct pool_site: its load, as judged (pool.c) */
     struct fed_weights weights; /* --manager-load-weights */
 
     /* branch */
     char *mgr_id, *cred, *cloud_url;
+    unsigned report_ms; /* the report interval: --fed-report-interval-ms, else the cloud's */
     char boot[FED_BOOT_LEN + 1];
     uint64_t seq;
     int64_t event_acked; /* the last of our event seqs the cloud stored */
@@ -82,6 +97,8 @@ struct fed {
     struct cgroups *kids_cg; /* their cgroups: vnfm/TAG-managers/NAME */
     uv_timer_t child_timer;
     bool child_timer_on;
+    struct hmap vi_cpu; /* VI id -> its CPU time at the last report (site_load.c) */
+    struct fed_wan wan;
     json_t *results; /* results of instructions the cloud has not acknowledged */
     json_t *sent;    /* deployment id -> hash of it as the cloud acknowledged it last */
     bool send_full;  /* the cloud asked for all deployments in the next report */
@@ -89,6 +106,9 @@ struct fed {
     bool chan_running, chan_stop;
     uv_async_t wake; /* fed_report_soon from another thread */
     bool wake_on;
+
+    /* cloud: the moves running (move.c): operation id -> what it waits for */
+    struct hmap moves;
 };
 
 /* cloud.c */
@@ -114,6 +134,19 @@ void fed_channel_drop(struct fed_mgr *m);
 
 /* instr.c (cloud): the hooks of lcm/remote.h; an instruction as sent on
  * the channel (new reference); what a report says of them. */
+/* The manager running site, reachable; else NULL with res set (503
+ * naming the site and since when). */
+struct fed_mgr *fed_site_manager(struct fed *f, struct result *res, const char *site);
+/* The instruction of type for m about dep (a new reference), and in *op
+ * the cloud's operation that follows it, with the members of op_extra
+ * (taken, may be NULL); the observers are told it started. NULL with res
+ * set. ctid: the request's Client-Transaction-Id, or NULL. */
+json_t *fed_instruct(struct core *c, struct fed_mgr *m, const char *type, const json_t *dep,
+                     json_t *body, const char *ctid, json_t *op_extra, struct result *res,
+                     json_t **op);
+/* What a deploy at a branch may lack: the VNFD's record and the tenant's,
+ * added to body. */
+void fed_add_records(struct core *c, json_t *body, const char *tenant, const char *vnfd);
 extern const struct lc_remote fed_remote;
 json_t *fed_instruction_msg(const json_t *ins);
 void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results);
@@ -177,11 +210,68 @@ int fed_load_init(struct fed *f);
 void fed_load_free(struct fed *f);
 void fed_load_measure(struct fed *f, json_t *load);
 
+/* judge.c (cloud): what the manager policy (elastic.c) and the pool
+ * policy (pool.c) judge alike. FED_THRESHOLD_FIELDS are the members of
+ * both policies' schemas that say when a load is too high or too low;
+ * fed_thresholds_check their cross-field rules (full: the policy with its
+ * defaults). A streak counts reports in a row; fed_lasted: it lasted the
+ * policy's for_reports or for_s; fed_cooling: a decision at last_ms is
+ * within cooldown_s. fed_overloaded: value above the overload threshold
+ * (*at), which rises with peers above rise.above (seed para 105), and,
+ * with relative, within relative.within_pct of the highest of value and
+ * peers (para 104); how says which, naming the peers' highest as whose
+ * ("the site's"). fed_held: the policy's lifecycle
+ * "hold" holds a decision on manager mgr, whose load (its report) names
+ * an operation running or ended less than hold_s ago: op is its id,
+ * reason the record's. Decisions (rule "managers" or "pool") are told to
+ * their policy's callback (through the outbox) and ended with a note. */
+#define FED_URL_MAX 2048
+extern const struct jv_field fed_relative_fields[], fed_rise_fields[];
+extern const char *const fed_lifecycles[];
+/* one member a line */
+/* clang-format off */
+#define FED_THRESHOLD_FIELDS                                                                  \
+    {.name = "overload", .type = JV_NUMBER, .flags = JV_REQUIRED, .min = 0, .max = 1e9},      \
+    {.name = "underload", .type = JV_NUMBER, .min = 0, .max = 1e9},                           \
+    {.name = "for_reports", .type = JV_INT, .min = 1, .max = 10000},                          \
+    {.name = "for_s", .type = JV_INT, .min = 1, .max = 86400},                                \
+    {.name = "cooldown_s", .type = JV_INT, .min = 0, .max = 86400},                           \
+    {.name = "hold_s", .type = JV_INT, .min = 0, .max = 86400},                               \
+    {.name = "lifecycle", .type = JV_STRING, .choices = fed_lifecycles},                      \
+    {.name = "callback", .type = JV_STRING, .min = 8, .max = FED_URL_MAX},                    \
+    {.name = "relative", .type = JV_OBJECT, .fields = fed_relative_fields},                   \
+    {.name = "rise", .type = JV_OBJECT, .fields = fed_rise_fields}
+/* clang-format on */
+int fed_thresholds_check(const json_t *body, const json_t *full, struct jv_error *e);
+void fed_streak_step(struct fed_streak *s, bool over, bool under);
+void fed_streak_reset(struct fed_streak *s);
+bool fed_lasted(const json_t *pol, unsigned n, int64_t since);
+bool fed_cooling(int64_t last_ms, const json_t *pol);
+bool fed_overloaded(const json_t *pol, double value, const double *peers, size_t n,
+                    const char *whose, double *at, char *how, size_t len);
+bool fed_held(const json_t *pol, const json_t *load, const char *mgr, char *op, size_t oplen,
+              char *reason, size_t len);
+void fed_judge_init(struct core *c);
+void fed_decision_tell(struct core *c, const json_t *pol, const json_t *d);
+void fed_decision_end(struct core *c, const char *id, const char *state, const char *note);
+/* An instruction of type for m, not tied to a deployment (body taken),
+ * stored and sent once its transaction commits: the record (new
+ * reference), or NULL. */
+json_t *fed_mgr_instruct(struct core *c, struct fed_mgr *m, const char *type, json_t *body);
+
+/* site_load.c (branch): the site's load for a report (new reference):
+ * its capacity, what its VIs use (per deployment too) and hold, and the
+ * WAN to the cloud as the reports measured it (fed_wan_measured, after
+ * each report: answered or not). */
+struct httpc_resp;
+json_t *fed_site_load(struct fed *f);
+void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answered);
+void fed_site_load_free(struct fed *f);
+
 /* elastic.c (cloud): the manager policy of sites (GET/PUT
  * /v0/sites/{id}/managers), judged at every report of a manager (after
  * m->load was set); a join with a token it minted; the branch's answer to
  * its instructions; a manager's view. */
-void elastic_init(struct core *c);
 void elastic_site_get(struct rctx *r);
 void elastic_site_put(struct core *c, struct txn *t);
 int elastic_policy_check(const json_t *body, struct jv_error *e);
@@ -190,6 +280,18 @@ void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc);
 void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);
 void elastic_view(const struct fed_mgr *m, json_t *view);
 void elastic_free(struct fed *f);
+
+/* pool.c (cloud): the pool policy of branch sites (GET/PUT
+ * /v0/sites/{id}/pool), judged at every report of a site's first manager
+ * (its site_load); the branch's answer to a capacity change; what GET
+ * /v0/managers shows of a manager's site (under f->mu). */
+void pool_site_get(struct rctx *r);
+void pool_site_put(struct core *c, struct txn *t);
+int pool_policy_check(const json_t *body, struct jv_error *e);
+void pool_report(struct core *c, struct fed_mgr *m, const json_t *report);
+void pool_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);
+void pool_view(struct fed *f, const struct fed_mgr *m, json_t *view);
+void pool_free(struct fed *f);
 
 /* spawn.c (branch): starting and stopping managers of this site at the
  * cloud's instruction (spawn_manager, stop_manager), watched until healthy
@@ -200,6 +302,50 @@ void fed_unspawn_apply(struct core *c, struct txn *t);
 json_t *fed_children_report(struct fed *f);
 void fed_spawn_resume(struct fed *f);
 void fed_spawn_stop_all(struct fed *f);
+
+/* move.c (cloud): moving a deployment between a branch and a site of the
+ * cloud's own, make-before-break (docs/FEDERATION.md "Moves"). */
+struct fed_move_req {
+    const char *dep;             /* the deployment's id */
+    const char *site;            /* where to */
+    const json_t *why;           /* the decision record that chose it; NULL: an operator */
+    const struct principal *who; /* the caller (ownership), or NULL: the cloud itself */
+    const char *ctid;            /* Client-Transaction-Id, or NULL */
+    int drain_ms;                /* the drain window; < 0: the default (5 s) */
+};
+/* Starts a move on the loop, inside the open transaction (a request's, or a
+ * report's for a decision of the cloud's): checks it (404 deployment or
+ * site, 409 same site, busy naming the operation, placement, no VNFD
+ * here, 422 not between a branch and the cloud, 503 branch unreachable),
+ * writes the operation "move" and starts its first stage. 0 with the
+ * operation in *op (a new reference), or -1 with res set and nothing
+ * changed. */
+int fed_move_begin(struct core *c, const struct fed_move_req *rq, struct result *res, json_t **op);
+/* POST /v0/deployments/{id}/move {"site", "drain_s"?}. */
+void fed_move_apply(struct core *c, struct txn *t);
+/* The lifecycle observer through which the operations a move waits for
+ * move it on; deadlines (the cloud's timer); the moves of the journal at
+ * start-up; the end. */
+extern const struct lc_observer fed_move_observer;
+void fed_move_tick(struct core *c);
+void fed_move_resume(struct core *c);
+void fed_move_free(struct fed *f);
+/* The port a VNFD's service answers on: the readiness port of its first
+ * VDU that has one (ready.http.port, ready.tcp); 0 when none. */
+long long fed_service_port(const json_t *vnfd);
+
+/* endpoint.c (branch): the service endpoints this manager keeps
+ * (docs/FEDERATION.md "The service endpoint"): one per deployment with a
+ * service port, pointing at its VIs (mode local) or at what the cloud
+ * said (remote: a clone in the cloud); kept in the store (meta
+ * fed_endpoints), applied with nftables after each change and at start. */
+void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endpoint" */
+void fed_endpoint_refresh(struct core *c);              /* in the open transaction */
+void fed_endpoint_start(struct core *c);
+/* The endpoints, {deployment: {address, port, ...}} (a new reference);
+ * "IP:PORT" of deployment id's among them into out, or false. */
+json_t *fed_endpoints(struct core *c);
+bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t len);
 
 /* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */
 void fed_token_generate(char *out);

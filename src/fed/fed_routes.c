@@ -203,6 +203,14 @@ static const struct route api_routes[] = {
      .apply = elastic_site_put,
      .validate = elastic_policy_check,
      .params = no_params},
+    GET("/v0/sites/{id}/pool", "show site pool policy", R_ADMIN, pool_site_get),
+    {.method = "PUT",
+     .pattern = "/v0/sites/{id}/pool",
+     .name = "set site pool policy",
+     .flags = R_ADMIN | R_BODY,
+     .apply = pool_site_put,
+     .validate = pool_policy_check,
+     .params = no_params},
 };
 
 const struct mount fed_api_mount = {
@@ -258,6 +266,7 @@ static const struct jv_field report_fields[] = {
     {.name = "full", .type = JV_BOOL},      /* deployments holds all of them (default) */
     {.name = "gone", .type = JV_ARRAY, .max = 100000, .item = &any_item},
     {.name = "children", .type = JV_ARRAY, .max = 1000, .item = &any_item},
+    {.name = "site_load", .type = JV_OBJECT}, /* the branch pool (site_load.c, pool.c) */
     END,
 };
 static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
@@ -307,14 +316,19 @@ int fed_init(struct core *c)
     hmap_init(&f->mgrs);
     hmap_init(&f->creds);
     hmap_init(&f->el_sites);
+    hmap_init(&f->pool_sites);
     hmap_init(&f->children);
+    hmap_init(&f->vi_cpu);
+    hmap_init(&f->moves);
     c->fed = f;
     if (fed_load_init(f))
         return -1;
     if (f->cloud)
-        elastic_init(c);
+        fed_judge_init(c);
     if (f->cloud)
         c->remote = &fed_remote;
+    if (f->cloud)
+        lc_observe(c, &fed_move_observer);
     if (!f->cloud && c->cfg->cloud_url)
         lc_observe(c, &fed_branch_observer);
     return 0;
@@ -355,6 +369,9 @@ void fed_free(struct core *c)
     fed_cloud_free(f);
     fed_branch_free(f);
     elastic_free(f);
+    pool_free(f);
+    fed_site_load_free(f);
+    fed_move_free(f);
     fed_load_free(f);
     c->remote = NULL;
     pthread_mutex_destroy(&f->mu);

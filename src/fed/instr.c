@@ -28,7 +28,7 @@ json_t *fed_instruction_msg(const json_t *ins)
 
 /* The manager running site, reachable; else NULL with res set (503
  * naming the site and since when). */
-static struct fed_mgr *site_manager(struct fed *f, struct result *res, const char *site)
+struct fed_mgr *fed_site_manager(struct fed *f, struct result *res, const char *site)
 {
     struct fed_mgr *m = NULL;
     struct hmap_entry *e;
@@ -60,9 +60,9 @@ static struct fed_mgr *site_manager(struct fed *f, struct result *res, const cha
  * the cloud's operation that follows it, with the members of op_extra
  * (taken, may be NULL); the observers are told it started. NULL with res
  * set. ctid: the request's Client-Transaction-Id, or NULL. */
-static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, const json_t *dep,
-                        json_t *body, const char *ctid, json_t *op_extra, struct result *res,
-                        json_t **op_out)
+json_t *fed_instruct(struct core *c, struct fed_mgr *m, const char *type, const json_t *dep,
+                     json_t *body, const char *ctid, json_t *op_extra, struct result *res,
+                     json_t **op_out)
 {
     const char *dep_id = jv_str(dep, "id", ""), *tenant = doc_str(dep, "tenant");
     char id[32];
@@ -106,7 +106,7 @@ static json_t *instruct(struct core *c, struct fed_mgr *m, const char *type, con
 static json_t *instruct_txn(struct core *c, struct txn *t, struct fed_mgr *m, const char *type,
                             const json_t *dep, json_t *body)
 {
-    json_t *op, *ins = instruct(c, m, type, dep, body, t->client_txn_id, NULL, &t->res, &op);
+    json_t *op, *ins = fed_instruct(c, m, type, dep, body, t->client_txn_id, NULL, &t->res, &op);
 
     if (!ins)
         return NULL;
@@ -118,7 +118,7 @@ static json_t *instruct_txn(struct core *c, struct txn *t, struct fed_mgr *m, co
 
 /* What the branch may lack for a deploy: the VNFD's record, the tenant's
  * (its public part). */
-static void add_records(struct core *c, json_t *body, const char *tenant, const char *vnfd)
+void fed_add_records(struct core *c, json_t *body, const char *tenant, const char *vnfd)
 {
     json_t *ten = core_load(c, STORE_TENANT, tenant);
 
@@ -133,14 +133,14 @@ static void remote_deploy(struct core *c, struct txn *t, const json_t *site, con
 {
     struct fed *f = c->fed;
     const char *name = jv_str(t->body, "name", "");
-    struct fed_mgr *m = site_manager(f, &t->res, jv_str(site, "id", ""));
+    struct fed_mgr *m = fed_site_manager(f, &t->res, jv_str(site, "id", ""));
     json_t *body, *dep, *ins;
 
     if (!m)
         return;
     body = json_deep_copy(t->body);
     json_object_del(body, "site");
-    add_records(c, body, doc_str(tenant, "id"), doc_str(vnfd, "id"));
+    fed_add_records(c, body, doc_str(tenant, "id"), doc_str(vnfd, "id"));
     /* the name is taken now; the reports fill in the rest */
     dep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[]}", "id", name, "tenant",
                     doc_str(tenant, "id"), "vnfd", doc_str(vnfd, "id"), "site", m->site, "manager",
@@ -178,7 +178,7 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
                     t->name, jv_str(dep, "site", "?"));
         return;
     }
-    if (!(m = site_manager(c->fed, &t->res, jv_str(dep, "site", ""))))
+    if (!(m = fed_site_manager(c->fed, &t->res, jv_str(dep, "site", ""))))
         return;
     if (doc_str(dep, "operation") && strcmp(type, "rules_owner")) {
         result_fail(&t->res, 409, "conflict", "object", id,
@@ -196,7 +196,7 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
 static int remote_decided(struct core *c, const json_t *dep, const char *type, json_t *body,
                           const json_t *decision, struct result *res, json_t **op)
 {
-    struct fed_mgr *m = site_manager(c->fed, res, jv_str(dep, "site", ""));
+    struct fed_mgr *m = fed_site_manager(c->fed, res, jv_str(dep, "site", ""));
     json_t *ins;
 
     if (!m) {
@@ -206,7 +206,7 @@ static int remote_decided(struct core *c, const json_t *dep, const char *type, j
     json_object_set_new(body, "_rules",
                         json_pack("{s:s, s:I}", "decision", jv_str(decision, "id", ""), "gen",
                                   (json_int_t)jv_int(dep, "rules_owner_gen", 0)));
-    ins = instruct(c, m, type, dep, body, NULL, json_pack("{s:b}", "automatic", 1), res, op);
+    ins = fed_instruct(c, m, type, dep, body, NULL, json_pack("{s:b}", "automatic", 1), res, op);
     if (!ins)
         return -1;
     json_decref(ins);
@@ -216,7 +216,7 @@ static int remote_decided(struct core *c, const json_t *dep, const char *type, j
 static json_t *remote_instruct(struct core *c, struct txn *t, json_t *dep, const char *site,
                                const char *type, json_t *body, json_t *op_extra)
 {
-    struct fed_mgr *m = site_manager(c->fed, &t->res, site);
+    struct fed_mgr *m = fed_site_manager(c->fed, &t->res, site);
     json_t *ins, *op = NULL;
 
     if (!m) {
@@ -225,10 +225,10 @@ static json_t *remote_instruct(struct core *c, struct txn *t, json_t *dep, const
         return NULL;
     }
     if (strcmp(type, "deploy") == 0)
-        add_records(c, body, jv_str(dep, "tenant", ""), jv_str(dep, "vnfd", ""));
+        fed_add_records(c, body, jv_str(dep, "tenant", ""), jv_str(dep, "vnfd", ""));
     doc_set_str(dep, "site", m->site);
     doc_set_str(dep, "manager", m->id);
-    ins = instruct(c, m, type, dep, body, t->client_txn_id, op_extra, &t->res, &op);
+    ins = fed_instruct(c, m, type, dep, body, t->client_txn_id, op_extra, &t->res, &op);
     if (!ins)
         return NULL;
     doc_set_str(dep, "operation", doc_str(ins, "id"));
@@ -248,6 +248,7 @@ const struct lc_remote fed_remote = {
     .decided = remote_decided,
     .rules_changed = fed_rules_changed,
     .instruct = remote_instruct,
+    .move = fed_move_apply,
 };
 
 /* ---- from the branch's reports ---- */
@@ -315,9 +316,11 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
         json_object_set(ins, "result", (json_t *)r);
         doc_touch(ins, "updated");
         store_put(c->st, STORE_INSTRUCTION, ins);
-        if (ok && strcmp(jv_str(ins, "type", ""), "rules_owner") == 0) /* done once applied */
+        if (ok && (strcmp(jv_str(ins, "type", ""), "rules_owner") == 0 ||
+                   strcmp(jv_str(ins, "type", ""), "endpoint") == 0)) /* done once applied */
             end_op(c, m, doc_str(ins, "id"), OP_COMPLETED, NULL);
         elastic_result(c, m, ins, r);
+        pool_result(c, m, ins, r);
         if (!ok) {
             json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(ins, "deployment", ""));
 

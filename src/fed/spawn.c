@@ -21,6 +21,7 @@
  * still running and starts again those that died (their data dir holds
  * their credential: no token is needed). */
 #include "fed/fed_internal.h"
+#include "lcm/restart.h"
 #include "util/cgroup.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
@@ -64,6 +65,11 @@ struct child {
     double vcpu;
     long memory_mb;
     int64_t started_ms, stop_ms;
+    /* deaths after it was healthy, restarted with the VNFs' crash-loop
+     * backoff (lcm/restart.h, --restart-*) */
+    struct restart_hist deaths;
+    int64_t started_wall; /* wall ms of its start */
+    uint64_t restart_at;  /* mono ms of its next start, 0: none due */
 };
 
 /* ---- room ---- */
@@ -288,6 +294,7 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
     ch->pid = pid;
     ch->adopted = false;
     ch->started_ms = (int64_t)mono_ms();
+    ch->started_wall = wall_ms();
     return 0;
 }
 
@@ -356,12 +363,12 @@ static void prune(struct fed *f)
     size_t i, ended = 0;
 
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
-        ended += ((struct child *)e->value)->pid <= 0;
+        ended += ((struct child *)e->value)->pid <= 0 && !((struct child *)e->value)->restart_at;
     for (e = hmap_first(&f->children, &i); e && ended > ENDED_KEPT; e = next) {
         struct child *ch = e->value;
 
         next = hmap_next(&f->children, e, &i);
-        if (ch->pid > 0)
+        if (ch->pid > 0 || ch->restart_at) /* running, or to start again */
             continue;
         hmap_del(&f->children, ch->name);
         free(ch->dir);
@@ -468,6 +475,43 @@ static void set_state(struct core *c, struct child *ch, const char *state, const
     fed_report_soon(c->fed);
 }
 
+/* A healthy one ended, not by this manager's hand: started again (the
+ * same manager: its credential is in its data dir) at once, or after the
+ * crash-loop backoff of VNFs when it keeps dying; never with
+ * --restart-policy never. */
+static void died(struct core *c, struct child *ch, const char *how)
+{
+    const struct config *cfg = c->cfg;
+    struct vnfd_restart pol = {strcmp(cfg->restart_policy, "always") == 0, cfg->restart_burst,
+                               cfg->restart_window_s, cfg->restart_delay_ms,
+                               cfg->restart_max_delay_s};
+    char detail[128];
+    uint64_t wait;
+
+    if (!pol.always) {
+        set_state(c, ch, "exited", "warn", "it %s", how);
+        return;
+    }
+    wait = restart_death(&pol, &ch->deaths, wall_ms(), ch->started_wall);
+    ch->restart_at = mono_ms() + wait;
+    snprintf(detail, sizeof(detail), "%s; starting it again in %llu ms", how,
+             (unsigned long long)wait);
+    set_state(c, ch, "exited", "warn", "it %s", detail);
+}
+
+static void start_again(struct core *c, struct child *ch)
+{
+    char why[200];
+
+    ch->restart_at = 0;
+    *ch->error = '\0';
+    if (start(c, ch, NULL, why, sizeof(why))) {
+        set_state(c, ch, "failed", "warn", "cannot start it again: %s", why);
+        return;
+    }
+    set_state(c, ch, "starting", "info", "%s", "started again after it exited");
+}
+
 /* It ended: reaped, and its cgroup removed. */
 static void ended(struct core *c, struct child *ch, int status)
 {
@@ -489,7 +533,7 @@ static void ended(struct core *c, struct child *ch, int status)
     } else if (strcmp(ch->state, "stopping") == 0)
         set_state(c, ch, "stopped", "info", "%s", how);
     else if (strcmp(ch->state, "healthy") == 0)
-        set_state(c, ch, "exited", "warn", "it %s", how);
+        died(c, ch, how);
 }
 
 /* Whether the process of ch is its vnfmd, running (not a zombie; an
@@ -529,8 +573,11 @@ static void watch_one(struct core *c, struct child *ch, int64_t now)
         ended(c, ch, ch->adopted ? -1 : status);
         return;
     }
-    if (ch->pid <= 0)
+    if (ch->pid <= 0) {
+        if (ch->restart_at && mono_ms() >= ch->restart_at && !c->stopping)
+            start_again(c, ch);
         return;
+    }
     if (strcmp(ch->state, "starting") == 0) {
         joined_as(ch);
         if (*ch->manager && accepts(c, ch->port)) {
@@ -664,6 +711,9 @@ void fed_unspawn_apply(struct core *c, struct txn *t)
         kill(ch->pid, SIGTERM);
         ch->stop_ms = (int64_t)mono_ms();
         set_state(c, ch, "stopping", "info", "%s", "at the cloud's instruction");
+    } else if (ch->restart_at) { /* exited, waiting to start again: not any more */
+        ch->restart_at = 0;
+        set_state(c, ch, "stopped", "info", "%s", "at the cloud's instruction, while it was down");
     }
     result_ok(
         &t->res, 202,

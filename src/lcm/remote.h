@@ -36,6 +36,9 @@ struct lc_remote {
      * NULL with t->res set. */
     json_t *(*instruct)(struct core *c, struct txn *t, json_t *dep, const char *site,
                         const char *type, json_t *body, json_t *op_extra);
+    /* POST /v0/deployments/{id}/move {site, drain_s?}: a move between a
+     * branch and a site of the cloud's own (fed/move.c); sets t->res. */
+    void (*move)(struct core *c, struct txn *t);
 };
 
 #endif

@@ -693,6 +693,18 @@ out:
     json_decref(dep);
 }
 
+/* ---- moves between a branch and the cloud (docs/FEDERATION.md "Moves") ---- */
+
+void svc_move(struct core *c, struct txn *t)
+{
+    if (!c->remote || !c->remote->move) {
+        result_fail(&t->res, 409, "not-a-cloud", NULL, NULL,
+                    "moves are the cloud VNFM's: this manager is not one (--role cloud)");
+        return;
+    }
+    c->remote->move(c, t);
+}
+
 /* ---- shared with the SOL003 requests (svc_sol003.c) ---- */
 
 json_t *svc_idle_deployment(struct core *c, struct txn *t, bool allow_failed)

@@ -16,6 +16,9 @@ void svc_undeploy(struct core *c, struct txn *t);
 void svc_heal(struct core *c, struct txn *t);
 void svc_scale(struct core *c, struct txn *t);
 void svc_resize(struct core *c, struct txn *t);
+/* POST /v0/deployments/{id}/move: the cloud VNFM's (lcm/remote.h move);
+ * 409 not-a-cloud elsewhere. */
+void svc_move(struct core *c, struct txn *t);
 
 /* Operator decisions on an operation (lifecycle.h): POST
  * /v0/operations/{id}/retry, rollback, fail, cancel (svc_ops.c). */

@@ -462,6 +462,19 @@ static void build_rules(const struct build *b, struct lyd_node *root)
     json_decref(docs);
 }
 
+/* What decision d is about: its deployment, else its site (a manager
+ * policy's decisions), else its rule. */
+static const char *decision_object(const json_t *d, char *out, size_t size)
+{
+    if (doc_str(d, "deployment"))
+        snprintf(out, size, "deployment/%s", doc_str(d, "deployment"));
+    else if (doc_str(d, "site"))
+        snprintf(out, size, "site/%s", doc_str(d, "site"));
+    else
+        snprintf(out, size, "rule/%s", doc_str(d, "rule") ?: "");
+    return out;
+}
+
 /* The newest decisions of the rules engine the caller may see. */
 static void build_decisions(const struct build *b, struct lyd_node *root)
 {
@@ -485,8 +498,7 @@ static void build_decisions(const struct build *b, struct lyd_node *root)
         if (!(e = entry(list, "decision", doc_str(d, "id"))))
             continue;
         put_str(b, e, "time", d, "created");
-        snprintf(text, sizeof(text), "deployment/%s", doc_str(d, "deployment"));
-        put(b, e, "object", text);
+        put(b, e, "object", decision_object(d, text, sizeof(text)));
         actions_text(json_object_get(d, "actions"), "state", text, sizeof(text));
         put(b, e, "action", text);
         put_str(b, e, "reason", d, "reason");

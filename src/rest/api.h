@@ -34,6 +34,7 @@ void q_deployment(struct rctx *r);
 void q_operations(struct rctx *r);
 void q_operation(struct rctx *r);
 void q_logs(struct rctx *r);
+void q_components(struct rctx *r);
 /* Monitoring, rules and decisions (query_policy.c). */
 void q_monitoring(struct rctx *r);
 void q_decisions(struct rctx *r);

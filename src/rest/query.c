@@ -2,6 +2,7 @@
  * handle. A tenant token sees only its tenant's objects; anything else
  * looks like it does not exist. */
 #include "rest/api.h"
+#include "core/components.h"
 #include "core/health.h"
 #include "core/version.h"
 #include "core/states.h"
@@ -157,6 +158,11 @@ void q_version(struct rctx *r)
                         r->c->cfg->role, "site", r->c->cfg->site, "instance", r->c->tag, "started",
                         time_fmt(r->c->started_ms, started), "schema",
                         store_schema_version(r->st)));
+}
+
+void q_components(struct rctx *r)
+{
+    result_ok(&r->res, 200, components_view(r->c->components));
 }
 
 void q_tenants(struct rctx *r)

@@ -175,7 +175,8 @@ static void own_metrics(struct rctx *r, struct sbuf *b)
         "failed",    "not_instantiated", "operating", "stopped", NULL};
     static const char *const op_states[] = {"processing", "completed", "failed", "rolled_back",
                                             NULL};
-    static const char *const dec_states[] = {"running", "completed", "failed", NULL};
+    static const char *const dec_states[] = {"running", "completed", "failed",   "held",
+                                             "refused", "spawning",  "stopping", NULL};
     int code;
     json_t *h = health_report(r->c->health, &code);
 

@@ -45,6 +45,7 @@ struct rnode {
     struct rnode **kids; /* literal children */
     unsigned n_kids;
     struct rnode *param;         /* the "{x}" child */
+    struct rnode *rest;          /* the "{x*}" child: the rest of the path, a leaf */
     const struct mount *mount;   /* the mount whose prefix ends here or above */
     const struct route **routes; /* ending here, in table order */
     unsigned n_routes;
@@ -167,6 +168,7 @@ static void node_free(struct rnode *n)
     for (unsigned i = 0; i < n->n_kids; i++)
         node_free(n->kids[i]);
     node_free(n->param);
+    node_free(n->rest);
     free(n->kids);
     free(n->routes);
     free(n->allow);
@@ -179,6 +181,11 @@ static struct rnode *child(struct rnode *n, const char *seg, size_t len)
 {
     struct rnode *k;
 
+    if (seg[0] == '{' && seg[len - 2] == '*') {
+        if (!n->rest)
+            n->rest = node_new(NULL, 0, n->mount);
+        return n->rest;
+    }
     if (seg[0] == '{') {
         if (!n->param)
             n->param = node_new(NULL, 0, n->mount);
@@ -218,6 +225,8 @@ static void claim(struct rnode *n, const struct mount *from, const struct mount 
         claim(n->kids[i], from, to);
     if (n->param)
         claim(n->param, from, to);
+    if (n->rest)
+        claim(n->rest, from, to);
 }
 
 static void add_mount(struct router *rt, const struct mount *m)
@@ -246,7 +255,21 @@ struct match {
     size_t arg_len[3];
 };
 
-/* Matches segs[0..n) below node: literal children first, then "{x}". */
+/* Whether segs[0..n) may be the rest of a path ("{x*}"): plain names,
+ * none of them empty, "." or "..", nor holding a decoded '/' or '\\'. */
+static bool rest_ok(char **segs, const size_t *lens, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (lens[i] == 0 ||
+            (segs[i][0] == '.' && (lens[i] == 1 || (lens[i] == 2 && segs[i][1] == '.'))) ||
+            memchr(segs[i], '/', lens[i]) || memchr(segs[i], '\\', lens[i]))
+            return false;
+    return n > 0;
+}
+
+/* Matches segs[0..n) below node: literal children first, then "{x}", then
+ * "{x*}" (whose argument spans the rest: its segments are contiguous in
+ * the buffer of split_path, NUL between them). */
 static bool match(const struct rnode *node, char **segs, size_t *lens, unsigned n, struct match *m,
                   unsigned n_args)
 {
@@ -266,6 +289,12 @@ static bool match(const struct rnode *node, char **segs, size_t *lens, unsigned 
         m->arg_len[n_args] = lens[0];
         if (match(node->param, segs + 1, lens + 1, n - 1, m, n_args + 1))
             return true;
+    }
+    if (node->rest && node->rest->n_routes && n_args < 3 && rest_ok(segs, lens, n)) {
+        m->node = node->rest;
+        m->args[n_args] = segs[0];
+        m->arg_len[n_args] = (size_t)(segs[n - 1] + lens[n - 1] - segs[0]);
+        return true;
     }
     return false;
 }
@@ -589,7 +618,7 @@ static ssize_t file_read(void *cls, char *buf, size_t max)
 {
     ssize_t n = read(*(int *)cls, buf, max);
 
-    return n > 0 ? n : -1;
+    return n > 0 ? n : n == 0 ? -1 : -2;
 }
 
 static void file_release(void *cls)
@@ -598,22 +627,33 @@ static void file_release(void *cls)
     free(cls);
 }
 
-/* A file answer (result.file), streamed: 0, or -1 with r an error. */
-static int respond_file(struct httpd_conn *conn, const struct fmt *f, struct result *r)
+/* An answer read in pieces (result.stream_read, or result.file opened as
+ * one), streamed: 0, or -1 with r an error. */
+static int respond_stream(struct httpd_conn *conn, const struct fmt *f, struct result *r)
 {
     struct httpd_kv h[2] = {{"Content-Type", r->ctype ? r->ctype : "application/octet-stream"}};
-    int *fd = xmalloc(sizeof(*fd));
+    int *fd;
 
-    *fd = open(r->file, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) {
-        free(fd);
-        result_fail(r, errno == ENOENT ? 404 : 503, "unavailable", NULL, NULL,
-                    "the file cannot be read: %s", strerror(errno));
-        return -1;
+    if (r->file) {
+        fd = xmalloc(sizeof(*fd));
+        *fd = open(r->file, O_RDONLY | O_CLOEXEC);
+        if (*fd < 0) {
+            free(fd);
+            result_fail(r, errno == ENOENT ? 404 : 503, "unavailable", NULL, NULL,
+                        "the file cannot be read: %s", strerror(errno));
+            return -1;
+        }
+        r->stream_read = file_read;
+        r->stream_release = file_release;
+        r->stream_cls = fd;
     }
     if (f->m->version)
         h[1] = (struct httpd_kv){"Version", f->m->version};
-    httpd_stream(conn, r->status, h, f->m->version ? 2 : 1, file_read, file_release, fd);
+    httpd_stream(conn, r->status, h, f->m->version ? 2 : 1, r->stream_read, r->stream_release,
+                 r->stream_cls);
+    r->stream_read = NULL; /* the engine's now */
+    r->stream_release = NULL;
+    r->stream_cls = NULL;
     return 0;
 }
 
@@ -626,7 +666,7 @@ static void respond(struct httpd_conn *conn, const struct fmt *f, struct result 
     size_t len = 0;
     char code[8], msg[512], *text;
 
-    if (r->file && r->status < 300 && respond_file(conn, f, r) == 0)
+    if ((r->file || r->stream_read) && r->status < 300 && respond_stream(conn, f, r) == 0)
         return;
     if (r->body && !f->m->store_keys)
         doc_show_names(r->body);
@@ -742,6 +782,11 @@ static json_t *parse_body(const struct httpd_req *rq, const struct mount *m,
     if (rq->body_too_large) {
         result_fail(res, 413, "too-large", NULL, NULL, "the body is larger than %zu bytes",
                     route->flags & R_RAW ? m->raw_max : BODY_MAX);
+        return NULL;
+    }
+    if (route->flags & R_RAW && rq->body_error) {
+        result_fail(res, 503, "unavailable", NULL, NULL, "cannot keep the body: %s",
+                    strerror(rq->body_error));
         return NULL;
     }
     if (route->flags & R_RAW) /* the route's before() reads t->raw */
@@ -921,6 +966,7 @@ static void submit_write(struct router *rt, struct httpd_conn *conn, const struc
     if (route->flags & R_RAW) {
         t->raw = rq->body;
         t->raw_len = rq->body_len;
+        t->raw_fd = rq->body_fd;
     }
     memcpy(t->args, r->args, sizeof(t->args));
     memset(r->args, 0, sizeof(r->args));
@@ -1006,8 +1052,12 @@ int router_find(const struct router *rt, const char *method, const char *path, c
     }
     if (!*route)
         return result_fail(&r->res, 404, "not-found", NULL, NULL, "no such resource");
-    for (unsigned i = 0; i < 3 && mt.args[i]; i++)
-        r->args[i] = xstrndup(mt.args[i], mt.arg_len[i]);
+    for (unsigned i = 0; i < 3 && mt.args[i]; i++) { /* a "{x*}" one's NULs were '/' */
+        r->args[i] = xmalloc(mt.arg_len[i] + 1);
+        for (size_t k = 0; k < mt.arg_len[i]; k++)
+            r->args[i][k] = mt.args[i][k] ? mt.args[i][k] : '/';
+        r->args[i][mt.arg_len[i]] = '\0';
+    }
     return parse_query(query, &r->query, &r->res) || check_query(*route, r->query, &r->res) ? -1
                                                                                             : 0;
 }
@@ -1118,20 +1168,72 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
         free(r.args[i]);
 }
 
-/* R_RAW routes take bodies up to their mount's raw_max. */
-static size_t on_body_max(void *arg, const struct httpd_req *rq)
+/* The mount of the R_RAW route the head of rq names, or NULL. */
+static const struct mount *raw_mount(void *arg, const struct httpd_req *rq)
 {
     const struct route *route;
     struct rctx r = {0};
-    size_t max = 0;
 
-    if (router_find(arg, rq->method, rq->path, NULL, &r, &route) == 0 && route->flags & R_RAW)
-        max = r.mount->raw_max;
+    if (router_find(arg, rq->method, rq->path, NULL, &r, &route) || !(route->flags & R_RAW))
+        r.mount = NULL;
     result_done(&r.res);
     json_decref(r.query);
     for (unsigned i = 0; i < 3; i++)
         free(r.args[i]);
-    return max;
+    return r.mount;
+}
+
+/* Whether the head of rq carries a token that names someone. */
+static bool authenticated(struct router *rt, const struct httpd_req *rq)
+{
+    struct rctx r = {.c = rt->c, .http = rq};
+    bool ok;
+
+    r.st = thread_reader(rt);
+    ok = r.st && authenticate(rt, &r) == 0;
+    result_done(&r.res);
+    return ok;
+}
+
+/* R_RAW routes take bodies up to their mount's raw_max, from a client
+ * with a valid token only: anyone else's body is held to the 1 MiB of
+ * every request (a package is never taken in, to memory or to disk, from
+ * someone who will be refused). */
+static size_t on_body_max(void *arg, const struct httpd_req *rq)
+{
+    const struct mount *m = raw_mount(arg, rq);
+
+    return m && authenticated(arg, rq) ? m->raw_max : 0;
+}
+
+/* A file without a name in dir (unlinked at once where O_TMPFILE is not
+ * supported), or -1. */
+static int unnamed_file(const char *dir)
+{
+    char *path;
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+        return fd;
+    path = xasprintf("%s/.body-XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(path);
+    free(path);
+    return fd;
+}
+
+/* The body of an R_RAW route goes into a file of its mount's raw_dir
+ * without a name: a client that goes leaves nothing behind. */
+static int on_body_file(void *arg, const struct httpd_req *rq)
+{
+    const struct mount *m = raw_mount(arg, rq);
+    int fd = m && m->raw_dir ? unnamed_file(m->raw_dir) : -1;
+
+    if (m && m->raw_dir && fd < 0)
+        log_warn("REST: cannot keep a body in %s (held in memory): %s", m->raw_dir,
+                 strerror(errno));
+    return fd;
 }
 
 static void on_refuse(void *arg, struct httpd_conn *conn, const struct httpd_req *rq, int status,
@@ -1152,6 +1254,12 @@ static void on_refuse(void *arg, struct httpd_conn *conn, const struct httpd_req
                          : status == 417 ? "expectation-failed"
                                          : "bad-request";
 
+    if (status == 413 && rq->method && rq->path && raw_mount(arg, rq) && !authenticated(rt, rq)) {
+        status = 401;
+        reason = "unauthorized";
+        msg = "a valid token is needed to send a body larger than 1 MiB here "
+              "('Authorization: Bearer TOKEN')";
+    }
     /* its style is the mount's, as far as the path is known */
     snprintf(path, sizeof(path), "%s", rq->path ? rq->path : "");
     split_path(path, buf, segs, lens, &n, &ignored);
@@ -1205,6 +1313,7 @@ static int resolve(const struct config *cfg, struct sockaddr_storage *ss, sockle
 static const struct httpd_ops router_ops = {
     .request = on_request,
     .body_max = on_body_max,
+    .body_file = on_body_file,
     .refuse = on_refuse,
     .resume = on_resume,
     .done = on_done,

@@ -48,7 +48,7 @@ typedef void (*read_fn)(struct rctx *r);
 #define R_NOLOCK  (1u << 7) /* changes no configuration: a NETCONF lock does not stop it */
 #define R_PATCH   (1u << 5) /* application/merge-patch+json is accepted too */
 #define R_NOTSUPP (1u << 6) /* a task the manager cannot do: 422 with .why */
-#define R_RAW     (1u << 8) /* the body is not parsed: t->raw, up to the mount's raw_max bytes */
+#define R_RAW     (1u << 8) /* the body as it is: t->raw or t->raw_fd, up to the mount's raw_max */
 
 struct route {
     const char *method;
@@ -98,6 +98,9 @@ struct mount {
     const struct jv_field *(*xml_schema)(const struct route *rt);
     const void *data; /* the mount's own */
     size_t raw_max;   /* the largest body of its R_RAW routes */
+    /* Where the body of its R_RAW routes is written as it arrives (a file
+     * without a name, t->raw_fd), rather than held in memory; NULL: held. */
+    const char *raw_dir;
     /* Headers of every answer of the mount (the console's security and
      * caching headers), at most MOUNT_HEADERS_MAX. */
     const struct httpd_kv *headers;

@@ -125,6 +125,12 @@ static const struct jv_field resize_fields[] = {
     END,
 };
 static const struct jv_field resize_schema = OBJECT(resize_fields);
+static const struct jv_field move_fields[] = {
+    FIELD("site", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    FIELD("drain_s", JV_NUMBER, 0, 0, 3600),
+    END,
+};
+static const struct jv_field move_schema = OBJECT(move_fields);
 static const struct jv_field rules_update_fields[] = {
     /* typed for XML bodies; checked again with the deployment's VNFD */
     {.name = "monitoring", .type = JV_OBJECT, .fields = monitoring_fields},
@@ -181,6 +187,7 @@ static const char *const log_params[] = {"category",   "tag",       "object", "l
 const struct route api_routes[] = {
     GET("/v0/health", "health", R_PUBLIC, q_health, no_params),
     GET("/v0/version", "version", 0, q_version, no_params),
+    GET("/v0/vnfm/components", "list components", R_ADMIN, q_components, no_params),
     GET("/v0/tenants", "list tenants", 0, q_tenants, no_params),
     WRITE("POST", "/v0/tenants", "create tenant", R_ADMIN | R_BODY, svc_tenant_create,
           &tenant_create_schema),
@@ -215,6 +222,7 @@ const struct route api_routes[] = {
     WRITE("POST", "/v0/deployments/{id}/heal", "heal", 0, svc_heal, &heal_schema),
     WRITE("POST", "/v0/deployments/{id}/scale", "scale", R_BODY, svc_scale, &scale_schema),
     WRITE("POST", "/v0/deployments/{id}/resize", "resize", R_BODY, svc_resize, &resize_schema),
+    WRITE("POST", "/v0/deployments/{id}/move", "move", R_BODY, svc_move, &move_schema),
     GET("/v0/deployments/{id}/monitoring", "show monitoring", 0, q_monitoring, no_params),
     WRITE("PUT", "/v0/deployments/{id}/rules", "update rules", R_BODY, svc_rules_update,
           &rules_update_schema),

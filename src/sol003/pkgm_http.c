@@ -4,9 +4,10 @@
  * router beside SOL003's, in the same style: ProblemDetails, the Version
  * header, reads on the HTTP thread, changes on the transactor
  * (catalog/svc_package.h). An archive arrives as the body of a PUT of
- * package_content (application/zip, up to --package-max-mb), is written
- * into the packages' upload directory on the configuration pool, and
- * on-boarding takes it over from there. */
+ * package_content (application/zip, up to --package-max-mb), written into
+ * a file of the packages' upload directory as it comes (never held whole),
+ * named on the configuration pool, and on-boarding takes it over from
+ * there. */
 #include "sol003/pkgm.h"
 #include "catalog/csar.h"
 #include "catalog/package.h"
@@ -98,6 +99,7 @@ static void read_packages(struct rctx *r);
 static void read_package(struct rctx *r);
 static void read_content(struct rctx *r);
 static void read_vnfd(struct rctx *r);
+static void read_artifact(struct rctx *r);
 static void read_subscriptions(struct rctx *r);
 static void read_subscription(struct rctx *r);
 static int check_modify(const json_t *body, struct jv_error *e);
@@ -135,6 +137,7 @@ static const struct route pkgm_routes[] = {
      .apply = svc_pkg_upload_uri,
      .schema = &uri_schema},
     READ("/vnf_packages/{id}/vnfd", read_vnfd, NULL),
+    READ("/vnf_packages/{id}/artifacts/{artifactPath*}", read_artifact, NULL),
     READ("/subscriptions", read_subscriptions, sol_list_params),
     {.method = "POST",
      .pattern = "/subscriptions",
@@ -223,7 +226,12 @@ static struct mount mounts[] = {
 
 const struct mount *pkgm_mounts(const struct config *cfg, size_t *n)
 {
+    static char *uploads;
+
     mounts[0].raw_max = (size_t)cfg->package_max_mb << 20;
+    if (!uploads)
+        uploads = pkg_upload_dir(cfg);
+    mounts[0].raw_dir = uploads;
     *n = ARRAY_SIZE(mounts);
     return mounts;
 }
@@ -239,14 +247,53 @@ static int check_modify(const json_t *body, struct jv_error *e)
     return -EINVAL;
 }
 
-/* Writes the archive the client sent into the upload directory (on the
- * configuration pool): svc_pkg_upload takes the file over. */
+/* Writes buf[0..len) to fd; 0 or -1 with errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Gives the body's file (the router's, without a name) the name path: a
+ * link where it was opened with O_TMPFILE, else a copy. 0 or -1 with errno. */
+static int name_body(int body_fd, const char *path)
+{
+    char proc[32];
+    off_t off = 0;
+    int fd;
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", body_fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return fsync(body_fd);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    for (ssize_t n = 1; n > 0;)
+        n = copy_file_range(body_fd, &off, fd, NULL, 1 << 30, 0);
+    if (off < lseek(body_fd, 0, SEEK_END) || fsync(fd) < 0) {
+        close(fd);
+        return -1;
+    }
+    return close(fd);
+}
+
+/* Keeps the archive the client sent in the upload directory (on the
+ * configuration pool): svc_pkg_upload takes the file over. The HTTP
+ * engine wrote it into a file as it came (mount.raw_dir); held in memory
+ * only when that file could not be made. */
 static void save_upload(struct core *c, struct txn *t)
 {
     char *dir = pkg_upload_dir(c->cfg), id[ID_UUID_LEN + 1], *path;
-    const char *p = t->raw;
-    size_t left = t->raw_len;
-    int fd;
+    int fd = -1, r;
 
     id_uuid(id);
     path = xasprintf("%s/%s.zip", dir, id);
@@ -256,18 +303,13 @@ static void save_upload(struct core *c, struct txn *t)
                     "the body must be the VNF package (a zip archive)");
         goto out;
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    while (fd >= 0 && left > 0) {
-        ssize_t w = write(fd, p, left);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            break;
-        p += w;
-        left -= (size_t)w;
+    if (t->raw_fd >= 0) {
+        r = name_body(t->raw_fd, path);
+    } else {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        r = fd < 0 || write_all(fd, t->raw, t->raw_len) || fsync(fd) ? -1 : 0;
     }
-    if (fd < 0 || left || fsync(fd) < 0) {
+    if (r) {
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot keep the package: %s",
                     strerror(errno));
         unlink(path);
@@ -368,37 +410,168 @@ static void read_content(struct rctx *r)
     json_decref(pkg);
 }
 
-/* The VNFD's main service template, as text/plain (SOL005 9.4.4.3.2);
- * a VNFD of several files answers its main one all the same, which names
- * the others. A client that accepts only a zip archive gets a 406. */
+/* Whether an Accept header takes type ("text/plain"), by its name or
+ * its wildcards. */
+static bool accepts(const char *accept, const char *type)
+{
+    char wild[32];
+
+    snprintf(wild, sizeof(wild), "%.*s/*", (int)strcspn(type, "/"), type);
+    return !accept || strcasestr(accept, type) || strcasestr(accept, wild) || strstr(accept, "*/*");
+}
+
+/* An answer in memory of any bytes (result.raw is text), streamed. */
+struct mem_answer {
+    char *p;
+    size_t len, off;
+};
+
+static ssize_t mem_read(void *cls, char *buf, size_t max)
+{
+    struct mem_answer *m = cls;
+    size_t n = m->len - m->off < max ? m->len - m->off : max;
+
+    memcpy(buf, m->p + m->off, n);
+    m->off += n;
+    return n ? (ssize_t)n : -1;
+}
+
+static void mem_release(void *cls)
+{
+    struct mem_answer *m = cls;
+
+    free(m->p);
+    free(m);
+}
+
+/* The package of the path's archive, opened; NULL after a 503. */
+static struct csar *open_archive(struct rctx *r)
+{
+    char *path = pkg_archive(r->c->cfg, r->args[0]), err[CSAR_ERR_MAX];
+    struct csar *a = NULL;
+
+    if (csar_open(path, NULL, &a, err, sizeof(err)))
+        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
+    free(path);
+    return a;
+}
+
+/* The files of the VNFD (the service templates on-boarding read) and
+ * TOSCA.meta, as a zip archive. */
+static int vnfd_zip(struct rctx *r, struct csar *a, const json_t *files)
+{
+    const char **paths = xcalloc(json_array_size(files) + 2, sizeof(*paths));
+    struct mem_answer *m = xcalloc(1, sizeof(*m));
+    char err[CSAR_ERR_MAX];
+    size_t n = 0, i;
+    json_t *x;
+
+    json_array_foreach(files, i, x)
+    {
+        paths[n++] = json_string_value(x);
+    }
+    if (!n) /* on-boarded before the files were noted */
+        paths[n++] = csar_entry(a);
+    if (csar_has(a, "TOSCA-Metadata/TOSCA.meta"))
+        paths[n++] = "TOSCA-Metadata/TOSCA.meta";
+    if (csar_subset(a, paths, n, VNFD_MAX, &m->p, &m->len, err, sizeof(err))) {
+        free(paths);
+        free(m);
+        return result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s",
+                           err);
+    }
+    free(paths);
+    r->res.status = 200;
+    r->res.ctype = "application/zip";
+    r->res.stream_read = mem_read;
+    r->res.stream_release = mem_release;
+    r->res.stream_cls = m;
+    return 0;
+}
+
+/* The VNFD (SOL005 9.4.4.3.2), as its client accepts: text/plain, the
+ * main service template of a VNFD of one file; application/zip, the
+ * VNFD's files in a zip archive with TOSCA.meta; both (or no Accept):
+ * the file when there is one, else the zip. text/plain alone for a VNFD
+ * of several files is 406. */
 static void read_vnfd(struct rctx *r)
 {
     const char *accept = rctx_header(r, "Accept");
-    json_t *pkg = onboarded(r);
-    char *path = NULL, *text = NULL, err[CSAR_ERR_MAX];
+    bool text = accepts(accept, "text/plain"), zip = accepts(accept, "application/zip");
+    json_t *pkg = onboarded(r), *files;
+    size_t n;
+    char *body = NULL, err[CSAR_ERR_MAX];
     struct csar *a = NULL;
 
     if (!pkg)
         return;
-    if (accept && !strcasestr(accept, "text/plain") && !strstr(accept, "*/*")) {
-        sol_problem(r, 406,
-                    "the VNFD is answered as text/plain (its main service template), not '%s'",
+    files = json_object_get(pkg, "_vnfd_files");
+    n = json_array_size(files);
+    if (!text && !zip) {
+        sol_problem(r, 406, "the VNFD is answered as text/plain or application/zip, not '%s'",
                     accept);
         goto out;
     }
-    path = pkg_archive(r->c->cfg, r->args[0]);
-    if (csar_open(path, NULL, &a, err, sizeof(err)) ||
-        csar_read(a, csar_entry(a), VNFD_MAX, &text, NULL, err, sizeof(err))) {
-        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
+    if (!zip && n > 1) {
+        sol_problem(r, 406,
+                    "the VNFD is %zu files: it is answered as application/zip, not text/plain "
+                    "alone",
+                    n);
         goto out;
     }
-    r->res.status = 200;
-    r->res.raw = text;
-    r->res.ctype = "text/plain";
+    a = open_archive(r);
+    if (!a)
+        goto out;
+    if (zip && (!text || n > 1)) {
+        vnfd_zip(r, a, files);
+    } else if (csar_read(a, csar_entry(a), VNFD_MAX, &body, NULL, err, sizeof(err))) {
+        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
+    } else {
+        result_raw(&r->res, 200, body);
+        r->res.ctype = "text/plain";
+    }
 out:
     csar_free(a);
-    free(path);
     json_decref(pkg);
+}
+
+/* An artifact of the package (SOL005 9.4.7.3.2): a file its manifest
+ * lists (additionalArtifacts), streamed from the archive; any other path
+ * is 404, whatever the archive holds. */
+static void read_artifact(struct rctx *r)
+{
+    json_t *pkg = onboarded(r), *art;
+    struct csar_stream *s;
+    struct csar *a;
+    char err[CSAR_ERR_MAX];
+    bool listed = false;
+    size_t i;
+
+    if (!pkg)
+        return;
+    json_array_foreach(json_object_get(pkg, "additionalArtifacts"), i, art)
+    {
+        listed = listed || strcmp(jv_str(art, "artifactPath", ""), r->args[1]) == 0;
+    }
+    json_decref(pkg);
+    if (!listed) {
+        result_fail(&r->res, 404, "not-found", "object", r->args[1],
+                    "package %s has no artifact '%s' (its manifest lists its artifacts)",
+                    r->args[0], r->args[1]);
+        return;
+    }
+    a = open_archive(r);
+    if (!a)
+        return;
+    if (csar_stream_open(a, r->args[1], &s, err, sizeof(err))) { /* a is freed */
+        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the package: %s", err);
+        return;
+    }
+    r->res.status = 200;
+    r->res.ctype = "application/octet-stream";
+    r->res.stream_read = csar_stream_read;
+    r->res.stream_release = csar_stream_free;
+    r->res.stream_cls = s;
 }
 
 static bool sub_visible(const struct rctx *r, const json_t *sub)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/tcp.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
@@ -138,6 +139,28 @@ static int fail(struct httpc_resp *r, int rc, const char *fmt, const char *arg)
     return rc;
 }
 
+static void measured(CURL *e, struct httpc_timing *t)
+{
+    curl_off_t connect = 0, total = 0, up = 0;
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
+    curl_easy_getinfo(e, CURLINFO_SPEED_UPLOAD_T, &up);
+    t->connect_ms = (double)connect / 1000.0;
+    t->total_ms = (double)total / 1000.0;
+    t->upload_bps = (double)up * 8.0;
+    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD &&
+        getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+        t->tcp = true;
+        t->rtt_ms = ti.tcpi_rtt / 1000.0;
+        t->segs_out = ti.tcpi_segs_out;
+        t->retrans = ti.tcpi_total_retrans;
+    }
+}
+
 int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
 {
     struct call k = {rq, resp};
@@ -194,8 +217,10 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
         curl_easy_setopt(e, CURLOPT_PASSWORD, rq->password ? rq->password : "");
     }
     cc = curl_easy_perform(e);
-    if (cc == CURLE_OK)
+    if (cc == CURLE_OK) {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+        measured(e, &resp->timing);
+    }
     curl_easy_cleanup(e);
     curl_slist_free_all(h);
     if (cc == CURLE_OK)

@@ -44,8 +44,22 @@ struct httpc_req {
     const bool *cancel;
 };
 
+/* What a request measured of the path to its server (filled when it was
+ * answered): the TCP handshake (one round trip), the whole request, the
+ * speed its body went up at, and the kernel's view of its connection
+ * (TCP_INFO: smoothed round trip, segments sent and retransmitted). */
+struct httpc_timing {
+    double connect_ms, total_ms;
+    double upload_bps;
+    bool tcp;          /* the TCP_INFO members below are set */
+    double rtt_ms;     /* tcpi_rtt */
+    unsigned segs_out; /* tcpi_segs_out */
+    unsigned retrans;  /* tcpi_total_retrans */
+};
+
 struct httpc_resp {
-    long status;             /* HTTP status, 0 when there was no answer */
+    long status; /* HTTP status, 0 when there was no answer */
+    struct httpc_timing timing;
     char *body;              /* malloc'd, NUL terminated, when max_response; else NULL */
     size_t body_len;         /* bytes kept */
     bool truncated;          /* the answer was longer than max_response */

@@ -77,6 +77,9 @@ struct httpd_conn {
     struct sbuf body;
     uint64_t body_left;
     size_t body_max; /* this request's (httpd_ops.body_max) */
+    int body_fd;     /* httpd_ops.body_file's, or -1 */
+    int body_error;
+    uint64_t spooled; /* bytes written into body_fd */
     bool chunked, discard, too_large;
     enum chunk kstate;
     uint64_t discarded;
@@ -150,6 +153,8 @@ static const struct {
     {301, "Moved Permanently"},
     {303, "See Other"},
     {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
     {400, "Bad Request"},
     {401, "Unauthorized"},
     {403, "Forbidden"},
@@ -337,12 +342,22 @@ static void unwatch(struct httpd_conn *c)
         c->events = UNWATCHED;
 }
 
+static void close_body_file(struct httpd_conn *c)
+{
+    if (c->body_fd >= 0)
+        close(c->body_fd);
+    c->body_fd = -1;
+}
+
 static void reset_request(struct httpd_conn *c)
 {
     memset(&c->rq, 0, sizeof(c->rq));
     c->rq.peer = (const struct sockaddr *)&c->peer;
+    c->rq.body_fd = -1;
     sbuf_done(&c->body);
-    c->body_left = c->discarded = 0;
+    close_body_file(c);
+    c->body_error = 0;
+    c->body_left = c->discarded = c->spooled = 0;
     c->chunked = c->discard = c->too_large = c->head_method = false;
     c->kstate = K_SIZE;
     c->data = NULL;
@@ -367,6 +382,7 @@ static void close_conn(struct httpd_conn *c)
     if (c->data)
         h->cfg.ops->done(h->cfg.arg, c->data);
     c->data = NULL;
+    close_body_file(c);
     unwatch(c);
     SSL_free(c->ssl);
     c->ssl = NULL;
@@ -698,6 +714,10 @@ static void pump(struct httpd_conn *c)
         n = c->sread(c->scls, th->scratch, sizeof(th->scratch));
         if (n == 0)
             return;
+        if (n < -1) { /* failed: cut short, without the last chunk */
+            close_conn(c);
+            return;
+        }
         if (n < 0) {
             c->sfree(c->scls);
             c->sfree = NULL;
@@ -916,7 +936,9 @@ static int frame(struct httpd_conn *c)
         if (conn_send(c, &iov, 1) < 0)
             return 400;
     }
-    if (!c->discard && c->body_left) { /* the whole body in one piece */
+    if (!c->discard && (c->body_left || c->chunked) && h->cfg.ops->body_file)
+        c->body_fd = h->cfg.ops->body_file(h->cfg.arg, rq);
+    if (!c->discard && c->body_left && c->body_fd < 0) { /* the whole body in one piece */
         c->body.cap = c->body_left + 1;
         c->body.s = xrealloc(c->body.s, c->body.cap);
     }
@@ -976,16 +998,38 @@ static int parse_head(struct httpd_conn *c)
     return 1;
 }
 
+/* Writes body bytes into the body's file; after a failure they are
+ * counted only (the handler sees body_error). */
+static void spool(struct httpd_conn *c, const char *p, size_t n)
+{
+    c->spooled += n;
+    while (n && !c->body_error) {
+        ssize_t w = write(c->body_fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            c->body_error = w < 0 ? errno : EIO;
+            break;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
 /* Takes body bytes from p[0..n): returns how many were used. */
 static size_t body_bytes(struct httpd_conn *c, const char *p, size_t n)
 {
-    if (c->discard || c->body.len + n > c->body_max) {
+    if (c->discard || c->body.len + c->spooled + n > c->body_max) {
         c->discard = c->too_large = true;
         c->discarded += n;
         sbuf_done(&c->body);
         return n;
     }
-    sbuf_add(&c->body, p, n);
+    if (c->body_fd >= 0)
+        spool(c, p, n);
+    else
+        sbuf_add(&c->body, p, n);
     return n;
 }
 
@@ -1090,8 +1134,9 @@ static void read_body(struct httpd_conn *c)
     ssize_t n;
 
     if (!c->chunked) {
-        char *dst = c->discard ? c->th->scratch : c->body.s + c->body.len;
-        size_t want = c->discard ? sizeof(c->th->scratch) : (size_t)c->body_left;
+        bool scratch = c->discard || c->body_fd >= 0;
+        char *dst = scratch ? c->th->scratch : c->body.s + c->body.len;
+        size_t want = scratch ? sizeof(c->th->scratch) : (size_t)c->body_left;
 
         if (want > c->body_left)
             want = (size_t)c->body_left;
@@ -1099,6 +1144,8 @@ static void read_body(struct httpd_conn *c)
         if (n > 0) {
             if (c->discard)
                 c->discarded += (size_t)n;
+            else if (c->body_fd >= 0)
+                spool(c, dst, (size_t)n);
             else
                 c->body.len += (size_t)n;
             c->body_left -= (size_t)n;
@@ -1134,6 +1181,10 @@ static void handle(struct httpd_conn *c)
         c->body.s[c->body.len] = '\0';
         rq->body = c->body.s;
         rq->body_len = c->body.len;
+    } else if (c->body_fd >= 0 && !c->too_large) {
+        rq->body_fd = c->body_fd;
+        rq->body_len = c->spooled;
+        rq->body_error = c->body_error;
     }
     rq->body_too_large = c->too_large;
     rq->received_us = mono_us();
@@ -1401,6 +1452,7 @@ static bool conn_add(struct httpd_thread *th, int fd, const struct sockaddr_stor
     c->tl = T_NONE;
     c->peer = *ss;
     c->in = xmalloc(HTTPD_HEAD_MAX);
+    c->body_fd = -1;
     if (h->tls && (!(c->ssl = SSL_new(h->tls)) || !SSL_set_fd(c->ssl, fd))) {
         log_warn("HTTP server: cannot start TLS on a connection");
         SSL_free(c->ssl);

@@ -7,7 +7,9 @@
  * refuses itself (400, 413, 414, 431, 501, 505) goes through the owner's
  * refuse() so that every error has the API's body.
  *
- * A request is handed over complete (head and body). Its handler answers at
+ * A request is handed over complete (head and body): its body in memory, or
+ * written as it arrives into a file its owner gives (body_file: an upload
+ * of any size costs a buffer). Its handler answers at
  * once (httpd_respond), streams an answer of unknown length (httpd_stream),
  * or suspends the connection and has it resumed from any thread
  * (httpd_resume), e.g. when the transactor has applied a write. A suspended
@@ -47,8 +49,10 @@ struct httpd_req {
     bool http10;
     unsigned n_headers;
     struct httpd_header headers[HTTPD_HEADERS_MAX];
-    const char *body; /* NULL when there is none */
+    const char *body; /* NULL when there is none, or when it went to body_fd */
     size_t body_len;
+    int body_fd;          /* the file of httpd_ops.body_file that holds the body, else -1 */
+    int body_error;       /* errno of a failed write into body_fd (the rest was dropped), else 0 */
     bool body_too_large;  /* longer than body_max: not kept (body is NULL) */
     uint64_t received_us; /* mono_us() when it was all read (before it is parsed) */
     const struct sockaddr *peer;
@@ -67,6 +71,11 @@ struct httpd_ops {
     /* Optional: the largest body of the request whose head is rq (method,
      * path, headers), when it is not httpd_config.body_max; 0: that one. */
     size_t (*body_max)(void *arg, const struct httpd_req *rq);
+    /* Optional: a file (an open descriptor, taken: the engine closes it
+     * after done()) into which the body of the request whose head is rq is
+     * written as it arrives, within its body_max; -1: the body is held in
+     * memory. Called for a request that has a body only. */
+    int (*body_file)(void *arg, const struct httpd_req *rq);
     /* A request the engine refused (rq may lack its path); answer it with
      * httpd_respond. The connection closes after the answer. */
     void (*refuse)(void *arg, struct httpd_conn *c, const struct httpd_req *rq, int status,
@@ -111,7 +120,9 @@ void httpd_respond(struct httpd_conn *c, int status, const struct httpd_kv *hdrs
                    char *body, size_t len);
 /* Answers with a body of unknown length: read(cls, buf, max) returns bytes
  * written to buf, 0 when it has nothing now (call httpd_resume when it has),
- * or -1 at the end. release(cls) runs when the stream ends or its client goes. */
+ * -1 at the end, or -2 when it failed (the connection closes without the
+ * chunked answer's end: its client sees it cut short). release(cls) runs
+ * when the stream ends or its client goes. */
 void httpd_stream(struct httpd_conn *c, int status, const struct httpd_kv *hdrs, unsigned n,
                   ssize_t (*read)(void *cls, char *buf, size_t max), void (*release)(void *cls),
                   void *cls);

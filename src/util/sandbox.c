@@ -269,6 +269,11 @@ static int setup_mounts(const struct sandbox *sb, const char **step)
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               sb->flags & SANDBOX_HIDE_PIDS ? "hidepid=invisible" : NULL) < 0)
         r = fail(step, "mount /proc");
+    /* a /sys that shows its own network namespace's interfaces, and not
+     * the host's cgroup tree or other mounts under /sys */
+    if (r == 0 && (sb->flags & SANDBOX_OWN_SYS) &&
+        mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        r = fail(step, "mount /sys");
 close:
     while (nw > 0)
         close(wfds[--nw]);

@@ -32,6 +32,7 @@ enum sandbox_flags {
     SANDBOX_OWN_PIDS = 1 << 1,    /* a PID namespace: whatever it leaves behind dies with it */
     SANDBOX_OWN_IPC = 1 << 2,     /* System V IPC and POSIX message queues of its own */
     SANDBOX_HIDE_PIDS = 1 << 3,   /* /proc shows only the processes of its own uid */
+    SANDBOX_OWN_SYS = 1 << 4,     /* /sys of its network namespace, read-only (no host cgroups) */
 };
 
 /* A mount namespace prepared for many sandboxes (sandbox_base_new()). */

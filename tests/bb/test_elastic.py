@@ -14,11 +14,13 @@ import re
 import signal
 import time
 import unittest
+import urllib.request
 
-from vnfm import Daemon, Webhook, pid_alive, slurp, wait_for
+from vnfm import Daemon, Webhook, free_port, pid_alive, slurp, wait_for
 from test_deploy import demo
 from test_fed import Pki, branch, join_token, manager_of
 
+NC_PW = "elastic-nc-pw"
 PARTS = ("vnfs", "vis", "probes_per_s", "ops_running", "ops_queued", "cpu", "memory_mb")
 DEFAULT_WEIGHTS = {"vnfs": 0.01, "vis": 0.005, "probes_per_s": 0.002, "ops_running": 0.1,
                    "ops_queued": 0.05, "cpu": 1.0, "memory_mb": 0.0005}
@@ -56,7 +58,9 @@ class ElasticTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.pki = Pki()  # the WAN is TLS, as in test_fed.py
-        cls.cloud = cls.pki.cloud().start()
+        cls.ncport = free_port()
+        cls.cloud = cls.pki.cloud("--netconf-listen", "127.0.0.1:%d" % cls.ncport,
+                                  "--netconf-user", "admin:" + NC_PW).start()
         cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1"), "--site-driver",
                         "sim").start()
         cls.mgr = wait_for(lambda: manager_of(cls.cloud, "b1"), 10, what="b1 joined")["id"]
@@ -72,6 +76,17 @@ class ElasticTest(unittest.TestCase):
 
     def mgr_view(self, mid):
         return self.cloud.get("/v0/managers/" + mid)[1]
+
+    def netconf_decisions(self):
+        """Decision id -> object, as the cloud's NETCONF operational data says."""
+        from ncclient import manager  # Debian's python3-ncclient (/usr/bin/python3)
+        ns = "urn:vnfm:params:xml:ns:yang:vnfm"
+        with manager.connect(host="127.0.0.1", port=self.ncport, username="admin",
+                             password=NC_PW, hostkey_verify=False, look_for_keys=False,
+                             allow_agent=False, timeout=30) as m:
+            data = m.get(filter=("subtree", '<vnfm xmlns="%s"><decisions/></vnfm>' % ns)).data_ele
+        return {e.findtext("{%s}id" % ns): e.findtext("{%s}object" % ns)
+                for e in data.iter("{%s}decision" % ns)}
 
     def put_policy(self, body, site="b1"):
         return self.cloud.request("PUT", "/v0/sites/%s/managers" % site, body)
@@ -249,6 +264,16 @@ class ElasticTest(unittest.TestCase):
         self.assertEqual(child["manager"], new)  # its credential was in its data dir
         self.assertIn("started again", b1.log())
         wait_for(lambda: self.mgr_view(new)["state"] == "active", 10, 0.1, "it reports again")
+        # killed while its parent runs: its parent starts it again, the same manager
+        os.kill(child["pid"], signal.SIGKILL)
+        again = wait_for(lambda: (lambda v: v if any(
+            c["pid"] not in (0, child["pid"]) and c["state"] == "healthy"
+            for c in v.get("children", [])) else None)(self.mgr_view(self.mgr)), 60, 0.1,
+            "the child started again by its running parent")
+        [child] = again["children"]
+        self.assertEqual(child["manager"], new)
+        self.assertIn("killed by signal 9; starting it again in 0 ms", b1.log())
+        wait_for(lambda: self.mgr_view(new)["state"] == "active", 10, 0.1, "it reports again")
 
         # underloaded: the new manager is stopped and removed, its cgroup too
         self.assertEqual(self.put_policy(dict(base, overload=5, underload=0.5))[0], 200)
@@ -309,6 +334,15 @@ class ElasticTest(unittest.TestCase):
         # b1 (1 deployment) is above 0.5 but not within 10% of 2: only the busy one decides
         d = wait_for(lambda: decision_in(cloud, "refused", busy["manager"]), 20, 0.1, "refused")
         self.assertIn("within 10% of the site's highest 2.000", d["reason"])
+        # over NETCONF, a decision of the manager policy is about its site
+        self.assertEqual(self.netconf_decisions().get(d["id"]), "site/b1")
+        # and /metrics counts refused decisions
+        req = urllib.request.Request(cloud.url + "/metrics",
+                                     headers={"Authorization": "Bearer " + cloud.token})
+        with urllib.request.urlopen(req, timeout=10, context=cloud.tls) as r:
+            refused = [l for l in r.read().decode().splitlines()
+                       if l.startswith('vnfm_decisions{state="refused"}')]
+        self.assertTrue(refused and float(refused[0].split()[1]) >= 1, refused)
         time.sleep(2)  # reports of b1 meanwhile: none made a decision
         new = [x for x in decisions(cloud) if x["id"] not in before]
         self.assertEqual([x["manager"] for x in new], [busy["manager"]], new)

@@ -482,7 +482,9 @@ class InsecureTest(unittest.TestCase):
     (docs/FEDERATION.md "Transport and security")."""
 
     def test_plain_http_only_when_asked(self):
-        cloud = Daemon("--site-driver", "sim", role="cloud", site="cloud").start()
+        """... and a branch reports at the interval its cloud asks for (200 ms here)."""
+        cloud = Daemon("--site-driver", "sim", "--fed-report-interval-ms", "200", role="cloud",
+                       site="cloud").start()
         b = None
         try:
             tok = join_token(cloud, "bi")
@@ -494,6 +496,12 @@ class InsecureTest(unittest.TestCase):
             m = wait_for(lambda: (lambda m: m if m and m["state"] == "active" else None)(
                 manager_of(cloud, "bi")), 10, 0.1, "bi active")
             self.assertEqual(m["tag"], b.tag)
+            n0, t0 = manager_of(cloud, "bi")["reports"], time.monotonic()
+            time.sleep(3)
+            n = manager_of(cloud, "bi")["reports"] - n0
+            # 15 at 200 ms; at its own default (1 s) the branch would have sent 3 or 4
+            self.assertGreaterEqual(n, 8, "%d reports in %.1f s" % (n, time.monotonic() - t0))
+            self.assertIn("reporting every 200 ms, as the cloud asks", b.log())
         finally:
             for d in (b, cloud):
                 if d:

@@ -3,6 +3,8 @@ that share it, their data dir and the host's VNFs. Kill -9 of the primary while 
 writing: a standby takes over and nothing acknowledged is lost; its VNFs are adopted, not
 deployed again. Standbys send writes to the primary; health says who is who. etcd members
 killed, etcd lost and back, etcd out of reach at start, a primary cut off from etcd."""
+import datetime
+import http.client
 import json
 import os
 import random
@@ -13,6 +15,7 @@ import threading
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from test_deploy import demo
@@ -224,6 +227,11 @@ class HATest(unittest.TestCase):
         self.assertEqual(headers["Location"], self.a.url + "/v0/tenants")
         self.assertEqual(doc["primary"], self.a.url)
         self.assertEqual(doc["error"], "not-primary")
+        conn = http.client.HTTPConnection(urllib.parse.urlsplit(self.b.url).netloc, timeout=5)
+        conn.request("POST", "/v0/tenants", json.dumps({"id": "other"}),
+                     {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
+        self.assertEqual(conn.getresponse().reason, "Temporary Redirect")
+        conn.close()
         status, doc = Client([self.b.url, self.a.url]).request("POST", "/v0/tenants",
                                                                {"id": "other"})
         self.assertEqual(status, 201, doc)
@@ -312,8 +320,15 @@ class HATest(unittest.TestCase):
         self.assertEqual(self.b.get("/v0/tenants/afterwards")[0], 200)
 
     def test_clean_stop_hands_over_at_once(self):
+        """a revokes its lease as it stops: b is elected at once, not a lease TTL (6 s)
+        later. Its takeover then opens the sites, which takes seconds on a loaded machine."""
+        stopped = time.time()
         self.a.stop()
-        wait_for(lambda: self.b.ha_state() == "primary", 5, what="b takes over")
+        wait_for(lambda: "ha: elected primary" in self.b.log(), 5, what="b elected")
+        line = [l for l in self.b.log().splitlines() if "ha: elected primary" in l][-1]
+        elected = datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00"))
+        self.assertLess(elected.timestamp() - stopped, 3, line)
+        wait_for(lambda: self.b.ha_state() == "primary", 30, what="b takes over")
         self.b.ok("POST", "/v0/tenants", {"id": "after"}, expect=(201,))
 
     def test_etcd_member_killed_no_interruption(self):

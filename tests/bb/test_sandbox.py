@@ -227,6 +227,7 @@ class VnfTest(VictimTest):
 
     def test_vnf_command_is_sandboxed(self):
         shell = loot(self.d, self.victim_day0, end="") + (
+            "echo NET $(ls /sys/class/net) END CG $(ls -A /sys/fs/cgroup 2>/dev/null | wc -l); "
             "kill -9 %d; ls /proc | grep -c '^[0-9]'; ls -A /run/netns | wc -l; echo mine > mine"
             % self.victim_pid)
         self.d.onboard(self.shell_vnf("evil-vnf", shell), token=self.tok)
@@ -240,6 +241,12 @@ class VnfTest(VictimTest):
         procs, netns = out.split()[-2:]
         self.assertLessEqual(int(procs), 4, out)  # its two shells, ls and grep
         self.assertEqual(netns, "0", out)
+        # /sys is its network namespace's: its own interfaces, not the host's, no cgroups
+        ifaces = out.split("NET ", 1)[1].split(" END", 1)[0].split()
+        self.assertIn("lo", ifaces)
+        self.assertLessEqual(len(ifaces), 3, out)
+        self.assertFalse([i for i in ifaces if i.startswith("vh")], out)  # the hosts' ends
+        self.assertIn("CG 0", out)
         # what the host sees of it: its uid, no capability, no way to gain one
         st = proc_status(vi["pid"])
         self.assertEqual(st["Uid"].split(), [str(uid)] * 4)

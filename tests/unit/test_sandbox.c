@@ -118,10 +118,16 @@ static void check_files(struct fixture *f, struct sandbox sb)
     /* the host is read-only, /tmp is its own */
     assert_int_not_equal(sh(&sb, "touch /etc/vnfm-sandbox-test", &out), 0);
     assert_non_null(strstr(sbuf_str(&out), "Read-only file system"));
-    assert_int_equal(sh(&sb, "touch /tmp/x /dev/shm/y && ls -A /tmp", &out), 0);
-    snprintf(script, sizeof(script), "%s\nx\n", f->root + 5); /* the way to its directory */
+    /* (a name nobody else uses: the host's /tmp may hold anything) */
+    char mark[64], cmd[160];
+
+    snprintf(mark, sizeof(mark), "x-vnfm-%d", (int)getpid());
+    snprintf(cmd, sizeof(cmd), "touch /tmp/%s /dev/shm/y && ls -A /tmp", mark);
+    assert_int_equal(sh(&sb, cmd, &out), 0);
+    snprintf(script, sizeof(script), "%s\n%s\n", f->root + 5, mark); /* the way to its dir */
     assert_string_equal(sbuf_str(&out), script);
-    assert_int_equal(access("/tmp/x", F_OK), -1);
+    snprintf(cmd, sizeof(cmd), "/tmp/%s", mark);
+    assert_int_equal(access(cmd, F_OK), -1);
     sbuf_done(&out);
 }
 

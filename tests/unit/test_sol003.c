@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include "sol003/sol_view.h"
+#include "sol003/sol_list.h"
 #include "catalog/vnfd.h"
 
 #include <errno.h>
@@ -219,6 +220,44 @@ static void instance_views(void **state)
     json_decref(dep);
 }
 
+/* SOL013 5.4 with paging off (--sol-page-size 0): a list is answered
+ * whole up to 10,000 entries, refused beyond ("response too big", issue
+ * 15 item 3); with paging on, the same list is a page and a Link. */
+static json_t *n_views(size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:I}", "n", (json_int_t)i));
+    return a;
+}
+
+static void unpaged_lists(void **state)
+{
+    struct config cfg = {.sol_page_size = 0};
+    struct core c = {.cfg = &cfg};
+    struct rctx r = {.c = &c};
+
+    (void)state;
+    sol_list_answer(&r, &sol_package_shape, n_views(10000));
+    assert_int_equal(r.res.status, 200);
+    assert_int_equal(json_array_size(r.res.body), 10000);
+    assert_null(r.res.link);
+    result_done(&r.res);
+    r.res = (struct result){0};
+    sol_list_answer(&r, &sol_package_shape, n_views(10001));
+    assert_int_equal(r.res.status, 400);
+    assert_non_null(strstr(json_string_value(json_object_get(r.res.body, "message")), "too big"));
+    result_done(&r.res);
+    r.res = (struct result){0};
+    cfg.sol_page_size = 100;
+    sol_list_answer(&r, &sol_package_shape, n_views(10001));
+    assert_int_equal(r.res.status, 200);
+    assert_int_equal(json_array_size(r.res.body), 100);
+    assert_non_null(strstr(r.res.link, "nextpage_opaque_marker=100"));
+    result_done(&r.res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +267,7 @@ int main(void)
         cmocka_unit_test(filters),
         cmocka_unit_test(op_views),
         cmocka_unit_test(instance_views),
+        cmocka_unit_test(unpaged_lists),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

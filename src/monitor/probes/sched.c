@@ -4,7 +4,6 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -36,7 +35,7 @@ struct sched {
     atomic_uint_least64_t probes, failures, overruns;
     atomic_uint targets, pool_threads, pool_busy, pool_queued, resizes;
     _Atomic double pool_util;
-    uint64_t last_busy_us, last_control_us;
+    struct wpool_sizer sizer;
     atomic_uint_least64_t beat_ms; /* monotonic ms of the last control round (health) */
 };
 
@@ -267,32 +266,18 @@ static void control(uv_timer_t *t)
 {
     struct sched *s = t->data;
     struct wpool_stats st;
-    uint64_t now = mono_us();
-    double util, span = (double)(now - s->last_control_us);
-    unsigned want;
+    unsigned before = atomic_load(&s->pool_threads), now;
 
     atomic_store(&s->beat_ms, mono_ms());
+    now = wpool_autosize(s->pool, &s->sizer);
     wpool_stats(s->pool, &st);
-    util = span > 0 ? (double)(st.busy_us - s->last_busy_us) / (span * st.threads) : 0;
-    s->last_busy_us = st.busy_us;
-    s->last_control_us = now;
-    atomic_store(&s->pool_util, util);
-    atomic_store(&s->pool_threads, st.threads);
+    atomic_store(&s->pool_util, s->sizer.util);
+    atomic_store(&s->pool_threads, now);
     atomic_store(&s->pool_busy, st.busy);
     atomic_store(&s->pool_queued, st.queued);
-    want = st.threads;
-    if ((util > s->o.util_high || st.queued > st.threads) && st.threads < s->o.pool_max)
-        want = (unsigned)ceil(st.threads * util / ((s->o.util_low + s->o.util_high) / 2)) + 1;
-    else if (util < s->o.util_low && st.threads > s->o.pool_min && st.queued == 0)
-        want = st.threads - 1;
-    if (want > s->o.pool_max)
-        want = s->o.pool_max;
-    if (want < s->o.pool_min)
-        want = s->o.pool_min;
-    if (want != st.threads) {
-        log_info("monitoring pool: %u -> %u workers (utilization %.0f%%, %u queued)", st.threads,
-                 want, util * 100, st.queued);
-        wpool_resize(s->pool, want);
+    if (now != before) {
+        log_info("monitoring pool: %u -> %u workers (utilization %.0f%%, %u queued)", before, now,
+                 s->sizer.util * 100, st.queued);
         atomic_fetch_add(&s->resizes, 1);
     }
 }
@@ -362,9 +347,12 @@ struct sched *sched_new(const struct sched_opts *o)
     uv_async_init(&s->loop, &s->wake, on_wake);
     s->wake.data = s;
     s->pool = wpool_new(&s->loop, "monitoring", s->o.pool_min);
+    if (s->pool)
+        wpool_set_limits(s->pool, s->o.pool_min, s->o.pool_max);
+    s->sizer = (struct wpool_sizer){.low = s->o.util_low, .high = s->o.util_high};
+    atomic_init(&s->pool_threads, s->o.pool_min);
     uv_timer_init(&s->loop, &s->control);
     s->control.data = s;
-    s->last_control_us = mono_us();
     atomic_init(&s->beat_ms, mono_ms());
     uv_timer_start(&s->control, control, CONTROL_MS, CONTROL_MS);
     if (!s->pool || pthread_create(&s->thread, NULL, thread_main, s)) {
@@ -407,6 +395,11 @@ void sched_free(struct sched *s)
     uv_loop_close(&s->loop);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+struct wpool *sched_pool(struct sched *s)
+{
+    return s->pool;
 }
 
 void sched_stats(struct sched *s, struct sched_stats *out)

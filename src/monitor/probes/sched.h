@@ -47,6 +47,8 @@ void sched_free(struct sched *s);
 void sched_call(struct sched *s, void (*fn)(void *arg), void *arg);
 /* Thread-safe. */
 void sched_stats(struct sched *s, struct sched_stats *out);
+/* Its worker pool (components.h watches it; the scheduler sizes it). */
+struct wpool *sched_pool(struct sched *s);
 
 /* The rest runs on the scheduler's loop only (from sched_call or result
  * callbacks). */

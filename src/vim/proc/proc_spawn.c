@@ -224,7 +224,8 @@ static void child_sandbox(const struct proc_vim *v, const struct vi_spec *spec, 
     }
     *sb = (struct sandbox){.uid = spec->uid,
                            .caps = caps,
-                           .flags = SANDBOX_PRIVATE_TMP | SANDBOX_OWN_IPC | SANDBOX_HIDE_PIDS,
+                           .flags = SANDBOX_PRIVATE_TMP | SANDBOX_OWN_IPC | SANDBOX_HIDE_PIDS |
+                                    SANDBOX_OWN_SYS,
                            .tmp_mb = (unsigned)(spec->memory_bytes >> 20),
                            .cwd = dir,
                            .writable = {dir},

@@ -1,0 +1,131 @@
+/* Service endpoints with nftables DNAT (endpoint.h). */
+#include "vim/endpoint.h"
+#include "util/sbuf.h"
+
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EP_MARK "0x7e9e0000" /* conntrack mark of the flows an endpoint translated */
+
+/* A backend "IP:PORT" split; false when it is not one. */
+static bool backend(const json_t *b, char ip[16], unsigned *port)
+{
+    const char *s = json_string_value(b), *colon = s ? strrchr(s, ':') : NULL;
+    char *end;
+    unsigned long p;
+
+    if (!colon || colon - s > 15 || strspn(s, "0123456789.:") != strlen(s))
+        return false;
+    p = strtoul(colon + 1, &end, 10);
+    if (*end || p == 0 || p > 65535)
+        return false;
+    memcpy(ip, s, (size_t)(colon - s));
+    ip[colon - s] = '\0';
+    *port = (unsigned)p;
+    return true;
+}
+
+/* One endpoint's rule: to its backend, round robin over several, or a reset. */
+static void rule(struct sbuf *s, const char *addr, long long port, const json_t *backends)
+{
+    char ip[16];
+    unsigned p, n = 0;
+    size_t i;
+    const json_t *b;
+
+    json_array_foreach(backends, i, b)
+    {
+        n += backend(b, ip, &p);
+    }
+    sbuf_addf(s, "    ip daddr %s tcp dport %lld ct mark set " EP_MARK " ", addr, port);
+    if (n == 0) {
+        sbuf_adds(s, "reject with tcp reset\n");
+        return;
+    }
+    if (n == 1) {
+        json_array_foreach(backends, i, b)
+        {
+            if (backend(b, ip, &p))
+                sbuf_addf(s, "dnat ip to %s:%u\n", ip, p);
+        }
+        return;
+    }
+    sbuf_addf(s, "dnat ip to numgen inc mod %u map { ", n);
+    n = 0;
+    json_array_foreach(backends, i, b)
+    {
+        if (!backend(b, ip, &p))
+            continue;
+        sbuf_addf(s, "%s%u : %s . %u", n ? ", " : "", n, ip, p);
+        n++;
+    }
+    sbuf_adds(s, " }\n");
+}
+
+char *ep_render(const char *tag, const json_t *endpoints)
+{
+    static const char *const hooks[][2] = {{"pre", "prerouting priority dstnat"},
+                                           {"out", "output priority -100"}};
+    struct sbuf s = {0};
+    const char *name;
+    json_t *ep;
+
+    /* create-then-delete makes the delete safe when the table is missing;
+     * the whole buffer is one nftables transaction */
+    sbuf_addf(&s, "table ip vnfm_ep_%s\ndelete table ip vnfm_ep_%s\n", tag, tag);
+    if (json_object_size(endpoints) == 0)
+        return sbuf_take(&s);
+    sbuf_addf(&s, "table ip vnfm_ep_%s {\n", tag);
+    for (size_t h = 0; h < 2; h++) {
+        sbuf_addf(&s, "  chain %s {\n    type nat hook %s; policy accept;\n", hooks[h][0],
+                  hooks[h][1]);
+        json_object_foreach((json_t *)endpoints, name, ep)
+        {
+            const char *addr = json_string_value(json_object_get(ep, "address"));
+            long long port = json_integer_value(json_object_get(ep, "port"));
+
+            if (addr && port > 0 && strspn(addr, "0123456789.") == strlen(addr))
+                rule(&s, addr, port, json_object_get(ep, "backends"));
+        }
+        sbuf_adds(&s, "  }\n");
+    }
+    sbuf_adds(&s, "  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+                  "    ct mark " EP_MARK " masquerade\n  }\n}\n");
+    return sbuf_take(&s);
+}
+
+static int run(const char *text, char *err, size_t errlen)
+{
+    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    int r;
+
+    if (!nft) {
+        snprintf(err, errlen, "cannot open nftables");
+        return -1;
+    }
+    nft_ctx_buffer_error(nft);
+    r = nft_run_cmd_from_buffer(nft, text);
+    if (r) {
+        const char *e = nft_ctx_get_error_buffer(nft);
+
+        snprintf(err, errlen, "nftables: %.*s", (int)strcspn(e ? e : "", "\n"), e ? e : "?");
+    }
+    nft_ctx_free(nft);
+    return r ? -1 : 0;
+}
+
+int ep_apply(const char *tag, const json_t *endpoints, char *err, size_t errlen)
+{
+    char *text = ep_render(tag, endpoints);
+    int r = run(text, err, errlen);
+
+    free(text);
+    return r;
+}
+
+int ep_cleanup(const char *tag, char *err, size_t errlen)
+{
+    return ep_apply(tag, NULL, err, errlen);
+}

@@ -1,0 +1,250 @@
+"""The branch pool (docs/FEDERATION.md "The branch pool", issue 13 part B):
+a branch reports its site's load (what its VIs use against its capacity,
+per deployment, and the WAN to the cloud, measured on the reports); the
+cloud keeps it per site and judges it against the site's pool policy. An
+overloaded branch gets more capacity first where the policy allows it,
+else the cloud chooses the fewest deployments whose moves bring it under
+the threshold, honouring each VNFD's placement and the cloud's room, and
+records what it chose, why, and what it rejected. Real daemons: a cloud
+and a simulated branch (its VIs use half their memory: loads that do not
+depend on the machine's), and a branch with the process VIM behind a veth
+WAN link running a VNF that really holds memory."""
+import json
+import unittest
+
+from vnfm import Wan, wait_for
+from test_deploy import demo
+from test_fed import Pki, branch, join_token, manager_of
+
+SITE_MB = 2000  # the simulated branch's memory; its VIs use half of what they hold
+
+
+def vnfd(vnfd_id, memory_mb, placement=None):
+    doc = demo(vnfd_id, memory_mb=memory_mb, vcpu=0.1)
+    if placement:
+        doc["placement"] = placement
+    return doc
+
+
+def pool_decisions(cloud, state=None):
+    ds = cloud.get("/v0/decisions?rule=pool")[1]["decisions"]
+    return [d for d in ds if state is None or d["state"] == state]
+
+
+class PoolTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        cls.cloud = cls.pki.cloud("--fed-missed", "30").start()
+        cls.b = branch(cls.cloud, "p1", join_token(cls.cloud, "p1"), "--site-driver",
+                       "sim").start()
+        wait_for(lambda: manager_of(cls.cloud, "p1"), 10, what="p1 joined")
+        cls.b.ok("PUT", "/v0/sites/p1", {"capacity": {"memory_mb": SITE_MB}})
+        # 0.15, 0.15, 0.05 and 0.10 of the branch's memory: 0.45 in all
+        for vid, mb, place in (("pool-big", 600, None), ("pool-pb", 600, "prefer-branch"),
+                               ("pool-small", 200, "cloud-allowed"),
+                               ("pool-pin", 400, "branch-only")):
+            cls.cloud.onboard(vnfd(vid, mb, place))
+            op = cls.cloud.ok("POST", "/v0/deployments", {"name": vid[5:], "vnfd": vid,
+                                                          "site": "p1"}, expect=(202,))
+            assert cls.cloud.wait_op(op["id"])["state"] == "completed"
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.b, cls.cloud):
+            d.cleanup()
+        cls.pki.close()
+
+    def pool(self):
+        return self.cloud.get("/v0/sites/p1/pool")[1]
+
+    def put(self, body, site="p1"):
+        return self.cloud.request("PUT", "/v0/sites/%s/pool" % site, body)
+
+    def quiet(self):
+        """No policy (nothing judged), and a decision count to compare with."""
+        self.cloud.ok("PUT", "/v0/sites/p1/pool", {"overload": 1000})
+        return len(pool_decisions(self.cloud))
+
+    def test_a_site_load(self):
+        def loaded():
+            load = self.pool()["load"]
+            return load if load and len(load["deployments"]) == 4 and \
+                load["wan"]["reports"] > 1 else None
+        load = wait_for(loaded, 20, 0.2, "the site load of p1 with 4 deployments")
+        self.assertEqual(load["capacity"]["memory_mb"], SITE_MB)
+        self.assertAlmostEqual(load["used"]["memory_mb"], 900, delta=1)
+        self.assertAlmostEqual(load["memory"], 0.45, places=3)
+        self.assertEqual(load["value"], max(load["cpu"], load["memory"]))
+        self.assertAlmostEqual(load["deployments"]["big"]["memory_mb"], 300, delta=1)
+        self.assertEqual(load["allocated"]["memory_mb"], 1800)
+        wan = load["wan"]
+        self.assertGreater(wan["latency_ms"], 0)  # a TCP handshake, measured
+        self.assertLess(wan["latency_ms"], 1000)
+        self.assertGreater(wan["rtt_ms"], 0)
+        self.assertGreaterEqual(wan["loss"], 0)
+        self.assertGreater(wan["throughput_kbps"], 0)
+        # the estate view shows it with the site's manager
+        m = manager_of(self.cloud, "p1")
+        self.assertEqual(m["site_load"]["capacity"]["memory_mb"], SITE_MB)
+
+    def test_b_policy(self):
+        bad = [({"overload": 0.5, "underload": 0.6}, "underload"),
+               ({"underload": 0.1}, "overload"),
+               ({"overload": 0.5, "for_reports": 2, "for_s": 3}, "for_s"),
+               ({"overload": 0.5, "lifecycle": "subtract"}, "lifecycle"),
+               ({"overload": 0.5, "grow": {}}, "grow.vcpu_max"),
+               ({"overload": 0.5, "grow": {"memory_mb_max": 100}}, "grow.memory_mb_max"),
+               ({"overload": 0.5, "move_back": {"after_s": 10}}, "move_back"),
+               ({"overload": 0.5, "cloud_site": "p1"}, "cloud_site"),
+               ({"overload": 0.5, "cloud_site": "nowhere"}, "cloud_site"),
+               ({"overload": 0.5, "placement": "x"}, "placement")]
+        for body, field in bad:
+            status, doc, _ = self.put(body)
+            self.assertEqual((status, doc.get("field")), (400, field), (body, doc))
+            self.assertIn(field.split(".")[-1], doc["message"])
+        self.assertIsNone(self.pool()["policy"])  # unchanged
+        # a VNFD's placement is one of three
+        status, doc, _ = self.cloud.request("POST", "/v0/vnfds",
+                                            vnfd("pool-bad", 64, "anywhere"))
+        self.assertEqual((status, doc.get("field")), (400, "placement"), doc)
+        self.assertEqual(self.put({"overload": 0.5}, site="nowhere")[0], 404)
+        self.assertEqual(self.put({"overload": 0.5}, site="cloud")[0], 409)
+        status, doc, _ = self.put({"overload": 0.9, "underload": 0.1,
+                                   "move_back": {"after_s": 30}})
+        self.assertEqual(status, 200, doc)
+        pol = doc["policy"]
+        self.assertEqual((pol["for_reports"], pol["cooldown_s"], pol["lifecycle"],
+                          pol["cloud_site"]), (3, 60, "hold", "cloud"))
+        self.cloud.kill9()
+        self.cloud.restart()
+        self.assertEqual(self.pool()["policy"], pol)
+        wait_for(lambda: manager_of(self.cloud, "p1")["state"] == "active", 20, 0.2, "p1 back")
+
+    def test_c_grow_first(self):
+        n = self.quiet()
+        status, doc, _ = self.put({"overload": 0.35, "for_reports": 2, "cooldown_s": 0,
+                                   "grow": {"memory_mb_max": 4000}})
+        self.assertEqual(status, 200, doc)
+        d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n and ds[0]["state"] in (
+            "completed", "failed") else None)(pool_decisions(self.cloud)), 30, 0.2, "a grow")
+        self.assertEqual((d["action"], d["stage"], d["state"]),
+                         ("grow", "branch_overload", "completed"), d)
+        # 900 MB used: 2880 MB (64 MB steps) put the branch at 0.3125, 90% of 0.35
+        self.assertEqual(d["capacity"]["memory_mb"], 2880)
+        self.assertIn("above overload 0.35", d["reason"])
+        self.assertIn("no deployment moves", d["reason"])
+        self.assertAlmostEqual(d["inputs"]["value"], 0.45, places=3)
+        self.assertEqual(self.b.get("/v0/sites/p1")[1]["capacity"]["memory_mb"], 2880)
+        wait_for(lambda: self.pool()["load"]["value"] < 0.35, 10, 0.2, "p1 under 0.35")
+        self.quiet()
+        self.b.ok("PUT", "/v0/sites/p1", {"capacity": {"memory_mb": SITE_MB}})
+
+    def test_d_fewest_moves(self):
+        n = self.quiet()
+        wait_for(lambda: self.pool()["load"]["capacity"]["memory_mb"] == SITE_MB, 10, 0.2,
+                 "p1 at its capacity")
+        status, doc, _ = self.put({"overload": 0.35, "for_reports": 2, "cooldown_s": 0})
+        self.assertEqual(status, 200, doc)
+        d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n and ds[0]["action"] == "move"
+                              else None)(pool_decisions(self.cloud)), 30, 0.2, "a move decision")
+        self.quiet()
+        # one move will do: big (cloud-allowed) rather than pb, which prefers the branch
+        self.assertEqual([c["deployment"] for c in d["chosen"]], ["big"], d)
+        [chosen] = d["chosen"]
+        self.assertEqual((chosen["to"], chosen["placement"]), ("cloud", "cloud-allowed"))
+        self.assertIn("1 move brings the branch from 0.450 to 0.300", chosen["why"])
+        why = {r["deployment"]: r["why"] for r in d["rejected"]}
+        self.assertIn("branch-only", why["pin"])
+        self.assertIn("too small", why["small"])
+        self.assertIn("prefer-branch", why["pb"])
+        self.assertEqual(d["alternatives"][0]["action"], "grow")
+        self.assertIn("allows no capacity change", d["alternatives"][0]["why"])
+        self.assertEqual(d["after"], 0.3)
+        self.assertIn("to the cloud's site cloud", d["reason"])
+        self.assertIn(d["id"], self.cloud.ctl("decisions").stdout)
+
+    def test_e_refused(self):
+        # moving every deployment that may move leaves the branch-only one: 0.10
+        n = self.quiet()
+        self.assertEqual(self.put({"overload": 0.08, "for_reports": 2, "cooldown_s": 0})[0], 200)
+        d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
+            pool_decisions(self.cloud)), 30, 0.2, "a refused decision")
+        self.assertEqual(d["state"], "refused", d)
+        self.assertIn("moving all 3 deployments that may move leaves the branch at 0.100",
+                      d["reason"])
+        self.assertEqual(d["chosen"], [])
+        self.assertIn("branch-only", {r["deployment"]: r["why"] for r in d["rejected"]}["pin"])
+        # once per streak
+        n = len(pool_decisions(self.cloud))
+        wait_for(lambda: self.pool()["judged"]["over_reports"] >= 3, 10, 0.2, "more reports")
+        self.assertEqual(len(pool_decisions(self.cloud)), n)
+
+        # a cloud site without room: refused, with what the fewest moves need
+        n = self.quiet()
+        self.cloud.ok("PUT", "/v0/sites/cloud", {"capacity": {"memory_mb": 300}})
+        try:
+            self.assertEqual(self.put({"overload": 0.35, "for_reports": 2,
+                                       "cooldown_s": 0})[0], 200)
+            d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
+                pool_decisions(self.cloud)), 30, 0.2, "no room in the cloud")
+        finally:
+            self.quiet()
+            self.cloud.ok("PUT", "/v0/sites/cloud", {"capacity": {"memory_mb": 4096}})
+        self.assertEqual(d["state"], "refused", d)
+        self.assertIn("the cloud has no room: the fewest moves (1) need", d["reason"])
+
+
+HOG = ["python3", "-c", "import time\nb = b'x' * (48 << 20)\ntime.sleep(3600)\n"]
+
+
+class PoolWanTest(unittest.TestCase):
+    """A branch with the process VIM in a network namespace behind a veth WAN
+    link: its VNF holds 48 MB for real, measured from its cgroup."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.wan = Wan()
+        cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
+        cls.cloud = cls.pki.cloud(host="0.0.0.0").start()
+        cls.b = branch(cls.cloud, "pw", join_token(cls.cloud, "pw"),
+                       url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
+                       host=cls.wan.branch_ip, netns=cls.wan.ns).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.b, cls.cloud):
+            d.cleanup()
+        cls.wan.close()
+        cls.pki.close()
+
+    def test_measured(self):
+        cloud = self.cloud
+        hog = demo("pool-hog", command=HOG, memory_mb=128, vcpu=0.2)
+        del hog["vdus"][0]["ready"]
+        cloud.onboard(hog)
+        op = cloud.ok("POST", "/v0/deployments", {"name": "hog", "vnfd": "pool-hog",
+                                                  "site": "pw"}, expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+
+        def held():
+            load = cloud.get("/v0/sites/pw/pool")[1]["load"]
+            return load if load and load["deployments"].get("hog", {}).get(
+                "memory_mb", 0) > 48 else None
+        load = wait_for(held, 30, 0.2, "hog's 48 MB in the site load")
+        self.assertLess(load["deployments"]["hog"]["memory_mb"], 128)  # its cgroup's limit
+        self.assertGreaterEqual(load["used"]["memory_mb"], load["deployments"]["hog"]["memory_mb"])
+        self.assertAlmostEqual(load["memory"],
+                               load["used"]["memory_mb"] / load["capacity"]["memory_mb"], places=6)
+        wan = load["wan"]
+        # over the veth link: a handshake well under a second, no loss
+        self.assertGreater(wan["latency_ms"], 0)
+        self.assertLess(wan["latency_ms"], 1000)
+        self.assertGreater(wan["rtt_ms"], 0)
+        self.assertEqual(wan["loss"], 0)
+        self.assertGreater(wan["throughput_kbps"], 0)
+        print("\nWAN figures of branch pw: %s" % json.dumps(wan))
+
+
+if __name__ == "__main__":
+    unittest.main()
