@@ -331,7 +331,8 @@ static int step_clone(struct core *c, json_t *op, const json_t *dep, struct resu
         json_t *clone;
 
         json_object_set_new(body, "site", json_string(jv_str(op, "to", "")));
-        if (local_request(c, svc_deploy, "deploy", NULL, body, res, id, sizeof(id)))
+        /* the clone's key as it is (svc_deploy keys a name by its tenant) */
+        if (local_request(c, svc_deploy, "deploy", mv_str(op, "clone"), body, res, id, sizeof(id)))
             return -1;
         clone = core_load(c, STORE_DEPLOYMENT, mv_str(op, "clone"));
         if (clone) { /* its rules are the original's (those of its branch) */
@@ -394,7 +395,7 @@ static json_t *rename_dep(struct core *c, const char *from, const char *to)
     vis = svc_vi_list(c, from);
     json_array_foreach(vis, i, vi)
     {
-        snprintf(name, sizeof(name), "%s/%s/%lld", to, jv_str(vi, "vdu", ""),
+        snprintf(name, sizeof(name), "%s/%s/%lld", id_name(to), jv_str(vi, "vdu", ""),
                  (long long)jv_int(vi, "index", 0));
         doc_set_str(vi, "deployment", to);
         doc_set_str(vi, "name", name);
@@ -820,7 +821,7 @@ static int plan(struct core *c, const struct fed_move_req *rq, const json_t *dep
     const json_t *ep = json_object_get(dep, "_endpoint");
     const char *home = to_branch ? jv_str(ep, "site", rq->site) : jv_str(dep, "site", "");
     struct fed_mgr *hm, *tm = NULL;
-    char clone[ID_BUF_MAX];
+    char rnd[16], clone[KEY_BUF_MAX];
 
     if (to_branch && strcmp(home, rq->site))
         return refuse(res, 409, "conflict", "site",
@@ -831,7 +832,8 @@ static int plan(struct core *c, const struct fed_move_req *rq, const json_t *dep
         return -1;
     if (to_branch)
         tm = hm;
-    id_random(clone, "mv-", 10);
+    id_random(rnd, "mv-", 10);
+    id_scoped(clone, doc_str(dep, "tenant"), rnd); /* its tenant's name (core/names.h) */
     /* at a branch the clone takes the deployment's name; at the cloud it
      * has one of its own until the switch, and the original then steps
      * aside under that one */

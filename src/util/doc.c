@@ -78,6 +78,24 @@ static void show_name(json_t *obj, const char *key, json_t *v)
         json_object_set_new(obj, key, json_string(id_name(s)));
 }
 
+/* A map keyed by deployments (a site's load, "deployments": {KEY: ...}):
+ * its members named as their tenants name them, unless two would meet. */
+static void show_member_names(json_t *map)
+{
+    json_t *out = json_object(), *m;
+    const char *key;
+
+    json_object_foreach(map, key, m)
+    {
+        const char *name = is_scoped(key) ? id_name(key) : key;
+
+        json_object_set(out, json_object_get(out, name) ? key : name, m);
+    }
+    json_object_clear(map);
+    json_object_update(map, out);
+    json_decref(out);
+}
+
 void doc_show_names(json_t *v)
 {
     static const char *const names[] = {"id",     "deployment",    "vnfd", "vnfdId",
@@ -107,6 +125,8 @@ void doc_show_names(json_t *v)
                 show_name(v, key, m);
                 skip = true;
             }
+        if (!skip && strcmp(key, "deployments") == 0 && json_is_object(m))
+            show_member_names(m);
         if (!skip)
             doc_show_names(m);
     }
