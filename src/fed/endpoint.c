@@ -101,8 +101,7 @@ static long long free_port(const json_t *doc)
     return 0;
 }
 
-/* "IP:PORT" of each running VI of deployment id. */
-static json_t *local_backends(struct core *c, const char *id, long long port)
+json_t *fed_backends(struct core *c, const char *id, long long port)
 {
     json_t *vis = svc_vi_list(c, id), *out = json_array(), *vi;
     size_t i;
@@ -154,7 +153,7 @@ void fed_endpoint_refresh(struct core *c)
         if (port <= 0 || !(ep = ensure(c, doc, id, port)))
             continue;
         if (strcmp(jv_str(ep, "mode", ""), "local") == 0)
-            json_object_set_new(ep, "backends", local_backends(c, id, port));
+            json_object_set_new(ep, "backends", fed_backends(c, id, port));
     }
     json_object_foreach_safe(doc, tmp, id, ep)
     {
@@ -204,7 +203,7 @@ void fed_endpoint_apply(struct core *c, struct txn *t)
             json_object_set_new(ep, "target_port", json_integer(port));
         json_object_set_new(ep, "backends",
                             strcmp(mode, "local") == 0
-                                ? local_backends(c, id, jv_int(ep, "target_port", port))
+                                ? fed_backends(c, id, jv_int(ep, "target_port", port))
                                 : json_deep_copy(json_object_get(t->body, "backends")));
         char *addr =
             xasprintf("%s:%lld", jv_str(ep, "address", ""), (long long)jv_int(ep, "port", 0));

@@ -345,6 +345,8 @@ void fed_endpoint_start(struct core *c);
 /* The endpoints, {deployment: {address, port, ...}} (a new reference);
  * "IP:PORT" of deployment id's among them into out, or false. */
 json_t *fed_endpoints(struct core *c);
+/* "IP:PORT" of each running VI of deployment id here (a new array). */
+json_t *fed_backends(struct core *c, const char *id, long long port);
 bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t len);
 
 /* A new single-use join token into out: "join_" and 40 hex digits (46 bytes). */

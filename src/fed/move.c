@@ -88,23 +88,7 @@ long long fed_service_port(const json_t *vnfd)
     return 0;
 }
 
-/* "IP:PORT" of each running VI of the cloud's deployment dep_id. */
-static json_t *backends_of(struct core *c, const char *dep_id, long long port)
-{
-    json_t *vis = svc_vi_list(c, dep_id), *out = json_array(), *vi;
-    size_t i;
-
-    json_array_foreach(vis, i, vi)
-    {
-        if (vi_state_of(vi) == VIS_RUNNING && doc_str(vi, "ip"))
-            json_array_append_new(out, json_sprintf("%s:%lld", doc_str(vi, "ip"), port));
-    }
-    json_decref(vis);
-    return out;
-}
-
-/* The stages of op, like the engine's: the current one in "stage", those
- * passed in "stages" with their result; the next one starts (NULL: none). */
+/* A stage's event, as the engine's (what `vnfmctl --wait` prints). */
 static void stage_event(struct core *c, const json_t *op, const char *stage, const char *result,
                         const char *detail)
 {
@@ -116,6 +100,8 @@ static void stage_event(struct core *c, const json_t *op, const char *stage, con
                strcmp(result, "ok") ? result : "done", detail ? ": " : "", detail ? detail : "");
 }
 
+/* The stages of op, like the engine's: the current one in "stage", those
+ * passed in "stages" with their result; the next one starts (NULL: none). */
 static void stage(struct core *c, json_t *op, const char *next, const char *result,
                   const char *detail)
 {
@@ -379,7 +365,7 @@ static int step_switch(struct core *c, json_t *op, struct result *res)
     if (mv_str(op, "to_mgr")) {
         body = json_pack("{s:s}", "mode", "local");
     } else {
-        json_t *b = backends_of(c, mv_str(op, "clone"), jv_int(mv_of(op), "port", 0));
+        json_t *b = fed_backends(c, mv_str(op, "clone"), jv_int(mv_of(op), "port", 0));
 
         if (json_array_size(b) == 0) {
             json_decref(b);
@@ -418,9 +404,13 @@ static json_t *rename_dep(struct core *c, const char *from, const char *to)
     doc_set_str(dep, "id", to);
     doc_touch(dep, "updated");
     store_put(c->st, STORE_DEPLOYMENT, dep);
+    /* an event naming each, so that the monitor reads both again */
+    core_event(c, "info", "lifecycle", "renamed",
+               json_pack("{s:s, s:s, s:s}", "object", from, "deployment", from, "now", to),
+               "deployment %s is %s now", from, to);
     core_event(c, "info", "lifecycle", "renamed",
                json_pack("{s:s, s:s, s:s}", "object", to, "deployment", to, "was", from),
-               "deployment %s is %s now", from, to);
+               "deployment %s was %s", to, from);
     return dep;
 }
 
@@ -520,7 +510,7 @@ static void rollback(struct core *c, json_t *op, const char *why)
             json_object_set_new(body, "mode", json_string("remote"));
             json_object_set_new(
                 body, "backends",
-                backends_of(c, jv_str(op, "deployment", ""), jv_int(mv_of(op), "port", 0)));
+                fed_backends(c, jv_str(op, "deployment", ""), jv_int(mv_of(op), "port", 0)));
         }
         stage(c, op, "restore", "failed", why);
         instruct(c, mv_str(op, "home_mgr"), "endpoint", op, body, &res, id, sizeof(id));
@@ -787,10 +777,10 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
                       from, to);
     if (busy(c, dep, res, obj))
         return -1;
-    if (dep_status_of(dep) != DEP_ACTIVE)
+    if (dep_status_of(dep) != DEP_ACTIVE && dep_status_of(dep) != DEP_DEGRADED)
         return result_fail(res, 409, "conflict", "object", obj,
-                           "deployment '%s' is %s: only an active deployment moves", rq->dep,
-                           jv_str(dep, "status", "?"));
+                           "deployment '%s' is %s: only an active or degraded deployment moves",
+                           rq->dep, jv_str(dep, "status", "?"));
     if (!to_branch && !doc_str(dep, "service_endpoint"))
         return refuse(res, 409, "conflict", "service_endpoint",
                       "service_endpoint: branch site %s keeps no service endpoint for this "
