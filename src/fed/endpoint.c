@@ -199,6 +199,8 @@ void fed_endpoint_apply(struct core *c, struct txn *t)
                     "no endpoint port is left (%d-%d)", PORT_MIN, PORT_MAX);
     } else {
         json_object_set_new(ep, "mode", json_string(mode));
+        /* a backend across the WAN answers through it (vim/endpoint.h) */
+        json_object_set_new(ep, "masquerade", json_boolean(strcmp(mode, "local") != 0));
         if (port > 0)
             json_object_set_new(ep, "target_port", json_integer(port));
         json_object_set_new(ep, "backends",

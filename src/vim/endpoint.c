@@ -64,6 +64,36 @@ static void rule(struct sbuf *s, const char *addr, long long port, const json_t 
     sbuf_adds(s, " }\n");
 }
 
+/* Flows to the backends of endpoints that ask for it ("masquerade": a
+ * backend across the WAN) leave with this host's address, so that replies
+ * come back the same way; a backend at the site answers its client
+ * directly, through this namespace (no translation of the source, which
+ * would also make its tuples clash with direct clients'). */
+static void masquerade(struct sbuf *s, const json_t *endpoints)
+{
+    const char *name;
+    json_t *ep;
+    const json_t *b;
+    char ip[16];
+    unsigned p, n = 0;
+    size_t i;
+
+    json_object_foreach((json_t *)endpoints, name, ep)
+    {
+        if (!json_is_true(json_object_get(ep, "masquerade")))
+            continue;
+        json_array_foreach(json_object_get(ep, "backends"), i, b)
+        {
+            if (!backend(b, ip, &p))
+                continue;
+            sbuf_addf(s, "%s%s", n ? ", " : "    ct mark " EP_MARK " ip daddr { ", ip);
+            n++;
+        }
+    }
+    if (n)
+        sbuf_adds(s, " } masquerade\n");
+}
+
 char *ep_render(const char *tag, const json_t *endpoints)
 {
     static const char *const hooks[][2] = {{"pre", "prerouting priority dstnat"},
@@ -91,8 +121,10 @@ char *ep_render(const char *tag, const json_t *endpoints)
         }
         sbuf_adds(&s, "  }\n");
     }
-    sbuf_adds(&s, "  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-                  "    ct mark " EP_MARK " masquerade\n  }\n}\n");
+    sbuf_adds(&s,
+              "  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n");
+    masquerade(&s, endpoints);
+    sbuf_adds(&s, "  }\n}\n");
     return sbuf_take(&s);
 }
 

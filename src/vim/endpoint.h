@@ -3,9 +3,9 @@
  * nftables DNAT (libnftables), in the network namespace of the manager
  * that keeps them (a branch manager). Connections already open keep their
  * backend (conntrack keeps their translation), so switching the backends
- * drains the old ones; flows translated here are masqueraded on their way
- * out (towards the WAN for a backend in the cloud), so that replies come
- * back the same way.
+ * drains the old ones; flows to the backends of an endpoint marked
+ * "masquerade" (one in the cloud, across the WAN) leave with this host's
+ * address, so that replies come back the same way.
  *
  * Everything of one manager is one table, `ip vnfm_ep_TAG`, replaced as a
  * whole in one nftables transaction: a switch is atomic. It blocks for a
@@ -17,7 +17,8 @@
 #include <stddef.h>
 
 /* Makes the table of tag hold exactly endpoints: an object
- * {NAME: {"address": IP, "port": P, "backends": ["IP:PORT", ...]}}; an
+ * {NAME: {"address": IP, "port": P, "backends": ["IP:PORT", ...],
+ * "masquerade": BOOL}}; an
  * endpoint without backends refuses connections (TCP reset). No endpoint:
  * the table is removed. 0, or -1 with what nftables said in err. */
 int ep_apply(const char *tag, const json_t *endpoints, char *err, size_t errlen);
