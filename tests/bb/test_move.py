@@ -260,6 +260,44 @@ class MoveTest(unittest.TestCase):
         got = client.result()
         self.assertEqual(got["fail"], 0, got)
 
+    def test_cloud_kill9_during_the_clone(self):
+        """The cloud killed while its clone starts (it answers only after 5 s): its
+        engine resumes the clone's deploy, and the move goes on from there."""
+        doc = vnfd("mv-k3", command=[
+            "sh", "-c", "[ {{site}} = cloud ] && sleep 5; exec vnf-demo --listen {{ip}}:8080 "
+            "--config {{day0_dir}}/demo.conf"])
+        doc["vdus"][0]["ready"]["timeout_s"] = 30
+        dep = self.deploy_at_branch("mv8", doc)
+        client = self.client(dep["service_endpoint"])
+        op = self.cloud.ok("POST", "/v0/deployments/mv8/move", {"site": "cloud", "drain_s": 1},
+                           expect=(202,))
+        time.sleep(1)
+        self.assertEqual(self.cloud.get("/v0/operations/" + op["id"])[1]["stage"], "clone")
+        self.cloud.kill9()
+        self.cloud.restart()
+        op = self.cloud.wait_op(op["id"], timeout=90)
+        self.assertEqual(op["state"], "completed", json.dumps(op, indent=1))
+        self.one_copy_in_the_cloud("mv8", dep["service_endpoint"])
+        got = client.result()
+        self.assertEqual(got["fail"], 0, got)
+
+    def test_wan_cut_after_the_switch(self):
+        """The WAN goes down during the drain: the service is in the cloud, the
+        original's undeploy waits for the branch, and the move completes when the
+        WAN is back, with one copy."""
+        dep = self.deploy_at_branch("mv9", vnfd("mv-w2"))
+        op = self.cloud.ok("POST", "/v0/deployments/mv9/move", {"site": "cloud", "drain_s": 2},
+                           expect=(202,))
+        self.at_stage(op["id"], "drain")
+        self.wan.down()
+        wait_for(lambda: manager_of(self.cloud, "bm")["state"] == "unreachable", 20, 0.1,
+                 "bm unreachable")
+        self.assertEqual(self.cloud.get("/v0/operations/" + op["id"])[1]["stage"], "undeploy")
+        self.wan.up()
+        op = self.cloud.wait_op(op["id"], timeout=60)
+        self.assertEqual(op["state"], "completed", json.dumps(op, indent=1))
+        self.one_copy_in_the_cloud("mv9", dep["service_endpoint"])
+
     def test_wan_cut_during_a_move(self):
         """The WAN goes down while the clone starts: the switch cannot reach the
         branch, the move rolls back, and the original at the branch serves its
