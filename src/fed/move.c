@@ -356,6 +356,7 @@ static int step_switch(struct core *c, json_t *op, struct result *res)
     char id[32];
 
     stage(c, op, "switch", NULL, NULL);
+    mv_set(op, "wait", NULL); /* nothing sent yet: a rollback has nothing to restore */
     hm = hmap_get(&c->fed->mgrs, jv_str(mv_of(op), "home_mgr", ""));
     if (!hm || strcmp(hm->state, "active"))
         return result_fail(res, 503, "site-unreachable", "object", mv_str(op, "home"),
@@ -548,6 +549,8 @@ static void advance(struct core *c, json_t *op, const json_t *ended)
     char why[512];
 
     if (op_state_of(op) == OP_ROLLING_BACK) { /* the clone's undeploy ended */
+        if (!ok)                              /* the clone is left: the stage says why */
+            stage(c, op, NULL, "failed", jv_str(ended, "error", "its undeploy did not complete"));
         finish(c, op, OP_ROLLED_BACK, doc_str(op, "error"));
         return;
     }
