@@ -420,7 +420,11 @@ static void commit_switch(struct core *c, json_t *op)
 {
     const char *id = jv_str(op, "deployment", ""), *clone = mv_str(op, "clone");
     json_t *was = core_load(c, STORE_DEPLOYMENT, id), *dep;
-    static const char *const carried[] = {"service_endpoint", "_endpoint", "created", NULL};
+    /* what stays the deployment's whichever copy it names: its endpoint,
+     * its age, what the cloud holds of a SOL003 VNF instance */
+    static const char *const carried[] = {
+        "service_endpoint", "_endpoint",           "created", "sol003",
+        "flavour",          "instantiation_level", NULL};
 
     if (!was)
         return;
@@ -876,8 +880,11 @@ int fed_move_begin(struct core *c, const struct fed_move_req *rq, struct result 
     }
     if (!rq->why)
         json_object_set_new(op, "why", json_pack("{s:s}", "reason", "asked by an operator"));
-    if (rq->ctid)
-        doc_set_str(op, "client_transaction_id", rq->ctid);
+    /* the members every operation has (docs/api/openapi.yaml Operation) */
+    json_object_update_new(
+        op, json_pack("{s:{s:s, s:f}, s:[], s:i, s:s?, s:n, s:n}", "params", "site", rq->site,
+                      "drain_s", jv_int(mv, "drain_ms", DRAIN_MS_DEFAULT) / 1000.0, "vis",
+                      "attempt", 1, "client_transaction_id", rq->ctid, "callback", "finished"));
     doc_touch(op, "created");
     lc_op_started(c, op, dep);
     if (step_clone(c, op, dep, res))

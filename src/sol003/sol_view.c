@@ -23,6 +23,9 @@ static const char *const op_names[][2] = {
     {"change_flavour", "CHANGE_FLAVOUR"},
     {"operate", "OPERATE"},
     {"modify_info", "MODIFY_INFO"},
+    /* a move between a branch and the cloud (docs/FEDERATION.md "Moves") changes
+     * the VIM the instance runs on: what SOL003 changes with modify info */
+    {"move", "MODIFY_INFO"},
 };
 
 /* Our operation states as LcmOperationStateType (5.5.4.6). */

@@ -16,6 +16,7 @@ import unittest
 from vnfm import Daemon, Wan, wait_for
 from test_deploy import demo
 from test_fed import Pki, join_token, branch, manager_of
+from test_sol003 import SolClient
 
 # A client at the branch: one new connection per request (no keep-alive),
 # counting answers and failures until the stop file appears.
@@ -154,6 +155,10 @@ class MoveTest(unittest.TestCase):
                          ("bm", "cloud", "completed"))
         self.assertFalse(moved.get("operation"))
         [cvi] = moved["vis"]
+        # an NFVO sees the move on the cloud through SOL003 too (modify info: the VIM changed)
+        occ = SolClient(cloud).occ(op["id"])
+        self.assertEqual((occ["operation"], occ["operationState"], occ["vnfInstanceId"]),
+                         ("MODIFY_INFO", "COMPLETED", "mv1"))
         self.assertIn(cvi["ip"], self.nft())  # the endpoint points at the clone in the cloud
         wait_for(lambda: b.get("/v0/deployments/mv1")[0] == 404, 10, 0.1, "the original gone")
         got = client.result()
