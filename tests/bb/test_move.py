@@ -286,6 +286,36 @@ class MoveTest(unittest.TestCase):
         got = client.result()
         self.assertEqual(got["fail"], 0, got)
 
+    def test_branch_kill9_during_the_clone_of_a_move_back(self):
+        """The branch manager killed while the clone of a move back starts there (its
+        VNF answers 5 s after it starts at the branch): it resumes its deploy when it
+        starts again, and the move completes, back at the branch."""
+        doc = vnfd("mv-k4", command=[
+            "sh", "-c", "[ {{site}} = bm ] && sleep 5; exec vnf-demo --listen {{ip}}:8080 "
+            "--config {{day0_dir}}/demo.conf"])
+        doc["vdus"][0]["ready"]["timeout_s"] = 30
+        dep = self.deploy_at_branch("mv10", doc)
+        self.assertEqual(self.move("mv10", "cloud", drain_s=0)["state"], "completed")
+        client = self.client(dep["service_endpoint"])
+        op = self.cloud.ok("POST", "/v0/deployments/mv10/move", {"site": "bm", "drain_s": 1},
+                           expect=(202,))
+        wait_for(lambda: self.b.get("/v0/deployments/mv10")[0] == 200, 20, 0.05,
+                 "the clone at the branch")
+        self.assertEqual(self.cloud.get("/v0/operations/" + op["id"])[1]["stage"], "clone")
+        self.b.kill9()  # the endpoint still points at the cloud: its clients go on
+        self.restart_branch()
+        op = self.cloud.wait_op(op["id"], timeout=90)
+        self.assertEqual(op["state"], "completed", json.dumps(op, indent=1))
+        back = wait_for(lambda: (lambda d: d if d.get("manager") else None)(
+            self.cloud.deployment("mv10")), 20, 0.1, "mv10 mirrored from the branch again")
+        self.assertEqual((back["site"], back["service_endpoint"]), ("bm", dep["service_endpoint"]))
+        [vi] = self.b.deployment("mv10")["vis"]
+        self.assertIn(vi["ip"], self.nft())
+        wait_for(lambda: [d["id"] for d in self.cloud.get("/v0/deployments")[1]["deployments"]]
+                 == ["mv10"] and not self.cloud.netns(), 20, 0.2, "nothing left in the cloud")
+        got = client.result()
+        self.assertEqual(got["fail"], 0, got)
+
     def test_wan_cut_after_the_switch(self):
         """The WAN goes down during the drain: the service is in the cloud, the
         original's undeploy waits for the branch, and the move completes when the
