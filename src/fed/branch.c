@@ -511,15 +511,13 @@ static void on_op_started(struct core *c, json_t *op, const json_t *dep)
 
 static void on_op(struct core *c, const json_t *op)
 {
-    (void)op;
-    fed_endpoint_refresh(c); /* the endpoints follow the VIs */
+    fed_endpoint_refresh(c, doc_str(op, "deployment")); /* its endpoint follows its VIs */
     trigger(c);
 }
 
 static void on_dep(struct core *c, const json_t *dep)
 {
-    (void)dep;
-    fed_endpoint_refresh(c);
+    fed_endpoint_refresh(c, doc_str(dep, "id"));
     trigger(c);
 }
 

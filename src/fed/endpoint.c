@@ -131,39 +131,26 @@ static json_t *ensure(struct core *c, json_t *doc, const char *id, long long tar
     return ep;
 }
 
-void fed_endpoint_refresh(struct core *c)
+void fed_endpoint_refresh(struct core *c, const char *id)
 {
-    json_t *doc, *was, *deps = NULL, *d, *ep;
-    struct hmap have;
-    const char *id;
-    void *tmp;
-    size_t i;
+    json_t *doc, *was, *dep, *ep;
+    long long port;
 
-    if (!ep_address(c) || store_list(c->st, STORE_DEPLOYMENT, NULL, &deps))
+    if (!ep_address(c) || !id)
         return;
     doc = ep_load(c);
     was = json_deep_copy(doc);
-    hmap_init(&have);
-    json_array_foreach(deps, i, d)
-    {
-        long long port = fed_service_port(json_object_get(d, "_descriptor"));
-
-        id = jv_str(d, "id", "");
-        hmap_put(&have, id, d);
-        if (port <= 0 || !(ep = ensure(c, doc, id, port)))
-            continue;
-        if (strcmp(jv_str(ep, "mode", ""), "local") == 0)
-            json_object_set_new(ep, "backends", fed_backends(c, id, port));
-    }
-    json_object_foreach_safe(doc, tmp, id, ep)
-    {
-        if (strcmp(jv_str(ep, "mode", ""), "local") == 0 && !hmap_get(&have, id))
-            json_object_del(doc, id); /* removed with its deployment */
-    }
+    dep = core_load(c, STORE_DEPLOYMENT, id);
+    port = fed_service_port(json_object_get(dep, "_descriptor"));
+    ep = json_object_get(doc, id);
+    if (!dep && ep && strcmp(jv_str(ep, "mode", ""), "local") == 0)
+        json_object_del(doc, id); /* removed with its deployment */
+    else if (dep && port > 0 && (ep = ensure(c, doc, id, port)) &&
+             strcmp(jv_str(ep, "mode", ""), "local") == 0)
+        json_object_set_new(ep, "backends", fed_backends(c, id, port));
     if (!json_equal(doc, was))
         ep_save(c, doc);
-    hmap_done(&have);
-    json_decref(deps);
+    json_decref(dep);
     json_decref(was);
     json_decref(doc);
 }

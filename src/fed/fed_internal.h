@@ -340,7 +340,9 @@ long long fed_service_port(const json_t *vnfd);
  * said (remote: a clone in the cloud); kept in the store (meta
  * fed_endpoints), applied with nftables after each change and at start. */
 void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endpoint" */
-void fed_endpoint_refresh(struct core *c);              /* in the open transaction */
+/* The endpoint of deployment id after a change of it (in the open
+ * transaction): made, pointed at its running VIs, or gone with it. */
+void fed_endpoint_refresh(struct core *c, const char *id);
 void fed_endpoint_start(struct core *c);
 /* The endpoints, {deployment: {address, port, ...}} (a new reference);
  * "IP:PORT" of deployment id's among them into out, or false. */
