@@ -454,10 +454,13 @@ static void commit_switch(struct core *c, json_t *op)
                         jv_str(op, "to", ""), "manager", mv_str(op, "to_mgr"), "tenant",
                         doc_str(was, "tenant"), "vnfd", jv_str(was, "vnfd", ""), "status", "active",
                         "vis");
-        if (m) { /* its next report writes the mirror whole: a full one (the branch
-                  * reported the clone already, while the cloud did not mirror it) */
-            free(hmap_del(&m->deps, id));
-            m->send_full = true;
+        if (m) { /* a mirror again: written whole from a full report, asked for now */
+            uint64_t *h = hmap_get(&m->deps, id);
+
+            if (!h)
+                hmap_put(&m->deps, id, h = xcalloc(1, sizeof(*h)));
+            *h = 0;
+            fed_pull(c->fed, m);
         }
     }
     for (const char *const *k = carried; *k; k++)
