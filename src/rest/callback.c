@@ -88,11 +88,12 @@ static void applied(struct core *c, const struct txn *t)
 
     if (!t->callback || t->res.status >= 300 || t->res.status == 202)
         return;
-    doc = t->res.body  ? json_incref(t->res.body)
+    doc = t->res.body  ? json_deep_copy(t->res.body)
           : t->res.raw ? json_loads(t->res.raw, 0, NULL)
                        : json_object();
     if (!doc)
         doc = json_object();
+    doc_show_names(doc); /* as the answer shows them: names, not store keys */
     snprintf(what, sizeof(what), "'%s'", t->name);
     if (t->args[0])
         snprintf(obj, sizeof(obj), "%s/%s", t->xml_root ? t->xml_root : "object", t->args[0]);
