@@ -460,6 +460,7 @@ static void commit_switch(struct core *c, json_t *op)
             if (!h)
                 hmap_put(&m->deps, id, h = xcalloc(1, sizeof(*h)));
             *h = 0;
+            m->send_full = true; /* the answer to its next report asks for all (no channel) */
             fed_pull(c->fed, m);
         }
     }
