@@ -34,7 +34,6 @@
 #define PENDING_MAX_MS   180000 /* a new manager that has not joined by then failed */
 #define COUNT_MAX        64
 #define DEFAULT_MAX      4
-#define DEFAULT_REPORTS  3
 #define DEFAULT_COOLDOWN 30
 #define CHILD_VCPU       1.0
 #define CHILD_MEMORY_MB  512
@@ -87,14 +86,7 @@ static json_t *policy_full(const json_t *body)
         json_object_set_new(p, "min", json_integer(1));
     if (!json_object_get(p, "max"))
         json_object_set_new(p, "max", json_integer(active > DEFAULT_MAX ? active : DEFAULT_MAX));
-    if (!json_object_get(p, "underload"))
-        json_object_set_new(p, "underload", json_real(0));
-    if (!json_object_get(p, "for_reports") && !json_object_get(p, "for_s"))
-        json_object_set_new(p, "for_reports", json_integer(DEFAULT_REPORTS));
-    if (!json_object_get(p, "cooldown_s"))
-        json_object_set_new(p, "cooldown_s", json_integer(DEFAULT_COOLDOWN));
-    if (!json_object_get(p, "lifecycle"))
-        json_object_set_new(p, "lifecycle", json_string("hold"));
+    fed_thresholds_defaults(p, DEFAULT_COOLDOWN);
     if (!json_object_get(p, "manager"))
         json_object_set_new(p, "manager", json_object());
     if (!json_object_get(json_object_get(p, "manager"), "vcpu"))

@@ -244,6 +244,9 @@ extern const char *const fed_lifecycles[];
     {.name = "rise", .type = JV_OBJECT, .fields = fed_rise_fields}
 /* clang-format on */
 int fed_thresholds_check(const json_t *body, const json_t *full, struct jv_error *e);
+/* The defaults of the threshold members p leaves out (underload 0, 3
+ * reports unless for_s, cooldown_s as given, lifecycle "hold"). */
+void fed_thresholds_defaults(json_t *p, int cooldown_s);
 void fed_streak_step(struct fed_streak *s, bool over, bool under);
 void fed_streak_reset(struct fed_streak *s);
 bool fed_lasted(const json_t *pol, unsigned n, int64_t since);

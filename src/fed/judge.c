@@ -54,6 +54,18 @@ int fed_thresholds_check(const json_t *body, const json_t *full, struct jv_error
     return -1;
 }
 
+void fed_thresholds_defaults(json_t *p, int cooldown_s)
+{
+    if (!json_object_get(p, "underload"))
+        json_object_set_new(p, "underload", json_real(0));
+    if (!json_object_get(p, "for_reports") && !json_object_get(p, "for_s"))
+        json_object_set_new(p, "for_reports", json_integer(DEFAULT_REPORTS));
+    if (!json_object_get(p, "cooldown_s"))
+        json_object_set_new(p, "cooldown_s", json_integer(cooldown_s));
+    if (!json_object_get(p, "lifecycle"))
+        json_object_set_new(p, "lifecycle", json_string("hold"));
+}
+
 void fed_streak_step(struct fed_streak *s, bool over, bool under)
 {
     int64_t now = wall_ms();

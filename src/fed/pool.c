@@ -31,7 +31,6 @@
 #include <string.h>
 
 #define RULE             "pool"
-#define DEFAULT_REPORTS  3
 #define DEFAULT_COOLDOWN 60
 #define CANDIDATES_MAX   64
 #define GROW_HEADROOM    0.9    /* a grown site is judged at 90% of its threshold */
@@ -74,14 +73,7 @@ static json_t *policy_full(struct core *c, const json_t *body)
 {
     json_t *p = json_deep_copy(body);
 
-    if (!json_object_get(p, "underload"))
-        json_object_set_new(p, "underload", json_real(0));
-    if (!json_object_get(p, "for_reports") && !json_object_get(p, "for_s"))
-        json_object_set_new(p, "for_reports", json_integer(DEFAULT_REPORTS));
-    if (!json_object_get(p, "cooldown_s"))
-        json_object_set_new(p, "cooldown_s", json_integer(DEFAULT_COOLDOWN));
-    if (!json_object_get(p, "lifecycle"))
-        json_object_set_new(p, "lifecycle", json_string("hold"));
+    fed_thresholds_defaults(p, DEFAULT_COOLDOWN);
     if (!json_object_get(p, "cloud_site"))
         json_object_set_new(p, "cloud_site", json_string(c->cfg->site));
     return p;
