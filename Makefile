@@ -128,11 +128,15 @@ hybrid-stop:
 deps:
 	scripts/deps.sh
 
+# The sources git tracks and the new ones it does not ignore (a new file
+# not yet added must not slip past the check).
+FORMAT_FILES = $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
+
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $(FORMAT_FILES)
 
 check-format:
-	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf build
