@@ -461,7 +461,9 @@ class Daemon:
     def wait_op(self, op_id, timeout=60):
         """Waits until the operation ends, or stops in failed_temp."""
         def done():
-            op = self.get("/v0/operations/" + op_id)[1]
+            status, op = self.get("/v0/operations/" + op_id)[:2]
+            if status == 404:  # not this manager's: a mirrored deployment's runs at its branch
+                return {"id": op_id, "state": "unknown here"}
             return op if op["state"] not in ("starting", "processing", "rolling_back") else None
         return wait_for(done, timeout, 0.05, "operation " + op_id)
 
