@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -49,6 +48,37 @@ print(json.dumps({"ok": ok, "fail": fail, "errors": errors[:20]}))
 '''
 
 
+def start_estate(cls, site, service_address=False):
+    """On cls: a cloud running VNFs of its own (the process VIM), serving over TLS, and
+    the branch manager of site (with --service-address on its WAN address when
+    service_address) behind a veth WAN link; the branch
+    reaches the cloud's VNFs over that link, the host forwarding."""
+    cls.wan = Wan()
+    cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
+    cls.cloud = Daemon("--tls-cert", cls.pki.cert, "--tls-key", cls.pki.key, ca=cls.pki.ca,
+                       role="cloud", site="cloud", host="0.0.0.0").start()
+    extra = ("--service-address", cls.wan.branch_ip) if service_address else ()
+    cls.b = branch(cls.cloud, site, join_token(cls.cloud, site), *extra,
+                   url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
+                   host=cls.wan.branch_ip, netns=cls.wan.ns).start()
+    subprocess.run(cls.wan.inside("ip", "route", "add", cls.cloud.subnet, "via",
+                                  cls.wan.cloud_ip), check=True)
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        cls.forward = f.read().strip()
+    subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+    wait_for(lambda: (manager_of(cls.cloud, site) or {}).get("state") == "active", 20, 0.1,
+             site + " active")
+
+
+def stop_estate(cls):
+    subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=" + cls.forward])
+    cls.wan.up()
+    for d in (cls.b, cls.cloud):
+        d.cleanup()
+    cls.wan.close()
+    cls.pki.close()
+
+
 class Client:
     """The client loop, run in the branch's network namespace."""
 
@@ -83,31 +113,11 @@ class MoveTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.wan = Wan()
-        cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
-        # the cloud runs VNFs of its own (the process VIM) and serves the branch over TLS
-        cls.cloud = Daemon("--tls-cert", cls.pki.cert, "--tls-key", cls.pki.key, ca=cls.pki.ca,
-                           role="cloud", site="cloud", host="0.0.0.0").start()
-        cls.b = branch(cls.cloud, "bm", join_token(cls.cloud, "bm"),
-                       url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
-                       host=cls.wan.branch_ip, netns=cls.wan.ns).start()
-        # the branch reaches the cloud's VNFs over its WAN link; the host forwards
-        subprocess.run(cls.wan.inside("ip", "route", "add", cls.cloud.subnet, "via",
-                                      cls.wan.cloud_ip), check=True)
-        with open("/proc/sys/net/ipv4/ip_forward") as f:
-            cls.forward = f.read().strip()
-        subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
-        wait_for(lambda: (manager_of(cls.cloud, "bm") or {}).get("state") == "active", 20, 0.1,
-                 "bm active")
+        start_estate(cls, "bm")
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=" + cls.forward])
-        cls.wan.up()
-        for d in (cls.b, cls.cloud):
-            d.cleanup()
-        cls.wan.close()
-        cls.pki.close()
+        stop_estate(cls)
 
     def tearDown(self):
         self.wan.up()

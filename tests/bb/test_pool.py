@@ -10,13 +10,12 @@ and a simulated branch (its VIs use half their memory: loads that do not
 depend on the machine's), and a branch with the process VIM behind a veth
 WAN link running a VNF that really holds memory."""
 import json
-import subprocess
 import unittest
 
-from vnfm import Daemon, Wan, Webhook, wait_for
+from vnfm import Wan, Webhook, wait_for
 from test_deploy import demo
 from test_fed import Pki, branch, join_token, manager_of
-from test_move import Client
+from test_move import Client, start_estate, stop_estate
 
 SITE_MB = 2000  # the simulated branch's memory; its VIs use half of what they hold
 
@@ -280,33 +279,15 @@ class PoolMoveTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.wan = Wan()
-        cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
-        cls.cloud = Daemon("--tls-cert", cls.pki.cert, "--tls-key", cls.pki.key, ca=cls.pki.ca,
-                           role="cloud", site="cloud", host="0.0.0.0").start()
-        cls.b = branch(cls.cloud, "pm", join_token(cls.cloud, "pm"), "--service-address",
-                       cls.wan.branch_ip,
-                       url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
-                       host=cls.wan.branch_ip, netns=cls.wan.ns).start()
-        subprocess.run(cls.wan.inside("ip", "route", "add", cls.cloud.subnet, "via",
-                                      cls.wan.cloud_ip), check=True)
-        with open("/proc/sys/net/ipv4/ip_forward") as f:
-            cls.forward = f.read().strip()
-        subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
-        wait_for(lambda: (manager_of(cls.cloud, "pm") or {}).get("state") == "active", 20, 0.1,
-                 "pm active")
+        start_estate(cls, "pm", service_address=True)
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=" + cls.forward])
         # the estate's deployments through the cloud first (a deployment moved back
         # and then undeployed at the branch itself stays mirrored on the cloud:
         # a finding of this test, left to the move operation's owner)
         cls.cloud.undeploy_all()
-        for d in (cls.b, cls.cloud):
-            d.cleanup()
-        cls.wan.close()
-        cls.pki.close()
+        stop_estate(cls)
 
     def pool(self):
         return self.cloud.get("/v0/sites/pm/pool")[1]
