@@ -33,10 +33,42 @@ UIDS = "/run/vnfm/uids"  # the host-wide registry of sandbox uids (core/runas.h)
 SCRATCH = os.path.join(BUILD, "bb")  # files the tests' sandboxed scripts and VNFs may read
 
 
+PORTS = "/tmp/vnfm-test-ports"  # one file a port a test took: PORT, holding its pid
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port for a daemon to listen on. Taken below the kernel's ephemeral
+    range (net.ipv4.ip_local_port_range, 32768 and up), so that no outgoing
+    connection of another test takes it between this check and the daemon's
+    bind, and reserved (a file under PORTS naming this process) against the
+    other test modules running at the same time; a dead process's
+    reservations are taken back."""
+    os.makedirs(PORTS, exist_ok=True)
+    while True:
+        port = random.randint(20000, 32767)
+        path = os.path.join(PORTS, str(port))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    owner = int(f.read() or 0)
+            except (OSError, ValueError):
+                continue
+            if owner and not pid_alive(owner):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+                return port
+            except OSError:
+                pass  # in use by something else: keep the reservation, try another
 
 
 def unique_subnet():
