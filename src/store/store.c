@@ -19,6 +19,7 @@ struct store {
     void *be;
     bool readonly;
     bool in_tx;       /* a transaction of store_begin is open */
+    bool be_tx;       /* ... and the backend's: a writer's begins at its first write */
     struct dcache dc; /* a writer's parsed records */
     void (*due)(void *arg);
     void *due_arg;
@@ -166,11 +167,26 @@ const char *store_errmsg(struct store *st)
 
 /* ---- transactions ---- */
 
+/* A writer's transaction begins in the backend only when it first writes
+ * (SQLite: BEGIN IMMEDIATE, the write lock): one that writes nothing - a
+ * branch's report that changed nothing stored, most of them - costs no
+ * BEGIN and COMMIT. Its reads meanwhile see the last commit, which is the
+ * same: this handle is the only one that writes. A reader's takes its
+ * snapshot at once. */
 int store_begin(struct store *st)
 {
-    int r = st->ops->begin(st->be);
+    int r = st->readonly ? st->ops->begin(st->be) : 0;
 
     st->in_tx = r == 0;
+    st->be_tx = st->readonly && r == 0;
+    return r;
+}
+
+static int be_begin(struct store *st)
+{
+    int r = st->be_tx ? 0 : st->ops->begin(st->be);
+
+    st->be_tx = r == 0;
     return r;
 }
 
@@ -195,7 +211,13 @@ static int commit_now(struct store *st, const struct store_batch *b)
 
 static int commit_batch(void *arg, const struct store_batch *b)
 {
-    return commit_now(arg, b);
+    struct store *st = arg;
+    int r;
+
+    if (!st->be_tx && b->n == 0) /* nothing was written */
+        return 0;
+    r = be_begin(st);
+    return r ? r : commit_now(st, b);
 }
 
 /* Asks the owner for maintenance when the backend wants some and none is
@@ -216,7 +238,7 @@ int store_commit(struct store *st)
 
     if (r)
         return r;
-    st->in_tx = false;
+    st->in_tx = st->be_tx = false;
     dc_end(&st->dc, true);
     maybe_maintain(st);
     return 0;
@@ -225,15 +247,17 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
     dc_end(&st->dc, false);
-    st->in_tx = false;
-    st->ops->rollback(st->be);
+    if (st->be_tx)
+        st->ops->rollback(st->be);
+    st->in_tx = st->be_tx = false;
 }
 
 static int stage(void *arg, const struct store_batch *b)
 {
     struct store *st = arg;
+    int r = b->n ? be_begin(st) : 0;
 
-    return b->n ? st->ops->write(st->be, b) : 0;
+    return r || !b->n ? r : st->ops->write(st->be, b);
 }
 
 /* Hands the writes of kind (-1: all) the cache holds to the backend, before
@@ -252,7 +276,7 @@ static int begin_own(struct store *st, bool *own)
     if (st->readonly)
         return -EROFS;
     if (st->in_tx)
-        return 0;
+        return be_begin(st);
     r = st->ops->begin(st->be);
     *own = r == 0;
     return r;

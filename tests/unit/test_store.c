@@ -234,6 +234,40 @@ static void wal_checkpointed_and_started_over(void **state)
         fail_msg("the log reached %lld MB", most / MB);
 }
 
+/* Whether another connection could take the write lock now. */
+static bool lock_free(const struct fx *f)
+{
+    char *sql = xasprintf("sqlite3 '%s' 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null", f->path);
+    int r = system(sql);
+
+    free(sql);
+    return r == 0;
+}
+
+/* A transaction that writes nothing (a branch's report that changed
+ * nothing stored) takes no write lock and costs no BEGIN and COMMIT; one
+ * that writes takes it at its first write, and commits what it wrote. */
+static void write_lock_taken_at_the_first_write(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc = NULL, *vi = json_pack("{s:s, s:s}", "id", "vi1", "site", "s");
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_get(f->st, STORE_VI, "vi1", &doc), -ENOENT);
+    assert_true(lock_free(f));
+    assert_int_equal(store_commit(f->st), 0);
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_put(f->st, STORE_VI, vi), 0);
+    assert_int_equal(store_meta_set(f->st, "k", "v"), 0);
+    assert_false(lock_free(f));
+    assert_int_equal(store_commit(f->st), 0);
+    assert_true(lock_free(f));
+    assert_int_equal(store_get(f->st, STORE_VI, "vi1", &doc), 0);
+    json_decref(doc);
+    json_decref(vi);
+}
+
 static void reader_calls(struct store *rd)
 {
     struct store_where w = {"site", "s", false};
@@ -294,6 +328,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrates_notifications_to_the_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_checkpointed_and_started_over, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_truncated_past_its_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_lock_taken_at_the_first_write, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
