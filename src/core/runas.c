@@ -1,6 +1,7 @@
 #include "core/runas.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
+#include "util/hmap.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -109,21 +110,26 @@ void runas_release(struct core *c, const json_t *doc)
 
 /* ---- start-up ---- */
 
-struct held {
-    uid_t *v;
-    size_t n;
-};
-
-static bool held_has(const struct held *h, uid_t uid)
+/* The uids the records hold, as decimal strings (a hash: a manager of tens
+ * of thousands of tenants starts, and takes over, in linear time). */
+static bool held_has(const struct hmap *h, uid_t uid)
 {
-    for (size_t i = 0; i < h->n; i++)
-        if (h->v[i] == uid)
-            return true;
-    return false;
+    char key[16];
+
+    snprintf(key, sizeof(key), "%u", (unsigned)uid);
+    return hmap_get(h, key) != NULL;
+}
+
+static void held_add(struct hmap *h, uid_t uid)
+{
+    char key[16];
+
+    snprintf(key, sizeof(key), "%u", (unsigned)uid);
+    hmap_put(h, key, h); /* any non-NULL value */
 }
 
 /* The recorded uid claimed again, or a new one; added to h. */
-static int reconcile_doc(struct core *c, enum store_kind k, json_t *doc, struct held *h)
+static int reconcile_doc(struct core *c, enum store_kind k, json_t *doc, struct hmap *h)
 {
     uid_t uid = runas_uid(doc);
     char path[64];
@@ -144,8 +150,7 @@ static int reconcile_doc(struct core *c, enum store_kind k, json_t *doc, struct 
     if (r)
         return r;
 keep:
-    h->v = xrealloc(h->v, (h->n + 1) * sizeof(*h->v));
-    h->v[h->n++] = uid;
+    held_add(h, uid);
     if (uid >= c->uid_next && uid <= c->cfg->uid_last)
         c->uid_next = uid + 1;
     return 0;
@@ -153,7 +158,7 @@ keep:
 
 /* Frees the claims of ours that no record holds (a crash between a claim
  * and its commit). */
-static void sweep(struct core *c, const struct held *h)
+static void sweep(struct core *c, const struct hmap *h)
 {
     DIR *d = opendir(RUNAS_REGISTRY);
     struct dirent *e;
@@ -172,8 +177,10 @@ static void sweep(struct core *c, const struct held *h)
 static int reconcile(struct core *c)
 {
     static const enum store_kind kinds[] = {STORE_TENANT, STORE_VI};
-    struct held h = {NULL, 0};
+    struct hmap h;
     int r = mkdir_p(RUNAS_REGISTRY, 0700);
+
+    hmap_init(&h);
 
     c->uid_next = c->cfg->uid_first;
     for (size_t k = 0; r == 0 && k < ARRAY_SIZE(kinds); k++) {
@@ -192,7 +199,7 @@ static int reconcile(struct core *c)
         sweep(c, &h);
     else
         log_error("sandbox identities: %s", strerror(r < 0 ? -r : EIO));
-    free(h.v);
+    hmap_done(&h);
     return r;
 }
 
