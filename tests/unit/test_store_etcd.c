@@ -337,7 +337,9 @@ static void load_during_compaction(void **state)
     }
     assert_int_equal(etcd_open(e->endpoints, 0, &ch.cl, err, sizeof(err)), 0);
     assert_int_equal(pthread_create(&th, NULL, churn_main, &ch), 0);
-    for (int i = 0; i < 20; i++) {
+    /* at least 20 opens, and on until two compactions ran meanwhile (20 took
+     * less than the churn's 2 s once: the test then proved nothing) */
+    for (int i = 0; i < 20 || (atomic_load(&ch.compactions) < 2 && i < 5000); i++) {
         struct store *b = open_ok(where, true);
 
         assert_int_equal(store_count(b, STORE_DEPLOYMENT, NULL, 0), 3000);
