@@ -140,6 +140,18 @@ int cmd_manager_report(struct ctl *c, const struct args *a)
     return rc;
 }
 
+int cmd_manager_remove(struct ctl *c, const struct args *a)
+{
+    static const char *const keys[] = {"id", "site", "state", "since", NULL};
+    char *id = ctl_path("/v0/managers/%s", a->pos[0]);
+    char *p = xasprintf("%s%s", id, arg_flag(a, "force") ? "?force=true" : "");
+    int rc = show_change(c, "DELETE", p, NULL, keys, NULL);
+
+    free(p);
+    free(id);
+    return rc;
+}
+
 int cmd_rules_owner(struct ctl *c, const struct args *a)
 {
     static const char *const keys[] = {

@@ -68,6 +68,11 @@ static const struct optspec onboard_opts[] = {
      "tenant token)"},
     END_OPTS,
 };
+static const struct optspec force_opts[] = {
+    {"force", NULL,
+     "also when it runs deployments: they leave the estate, its pending instructions fail"},
+    END_OPTS,
+};
 static const struct optspec site_managers_opts[] = {
     {"set", "KEY=VALUE",
      "set a member of the policy (repeatable; dotted for weights.PART and manager.vcpu, "
@@ -759,6 +764,26 @@ const struct command ctl_commands[] = {
             "refused (503) when it has none open.\n",
         .examples = "vnfmctl manager report mgr-3f2a9c01bd",
         .run = cmd_manager_report,
+    },
+    {
+        .name = "manager remove",
+        .usage = "ID [--force]",
+        .n_pos = 1,
+        .summary = "remove a branch manager from the estate (admin, cloud)",
+        .description =
+            "Its credential is refused from then on (the branch manager goes on alone, its\n"
+            "own rules deciding for all of its deployments) and its channel is closed; it is\n"
+            "listed as removed. Refused (409) while the cloud mirrors deployments of it or\n"
+            "has instructions for it not yet applied: move or undeploy them first, or use\n"
+            "--force, which takes its deployments out of the estate (their VNFs keep running\n"
+            "at the branch) and fails those instructions and the operations it ran\n"
+            "(docs/FEDERATION.md \"Removing a manager\"). To bring it back: remove fed.json from\n"
+            "its data dir and start it with a new join token (it joins again, with a new "
+            "credential).\n",
+        .opts = force_opts,
+        .examples = "vnfmctl manager remove mgr-3f2a9c01bd\n"
+                    "vnfmctl manager remove mgr-3f2a9c01bd --force",
+        .run = cmd_manager_remove,
     },
     {
         .name = "deployment rules-owner",

@@ -209,6 +209,7 @@ int cmd_site_managers(struct ctl *c, const struct args *a);
 int cmd_site_pool(struct ctl *c, const struct args *a);
 int cmd_manager_show(struct ctl *c, const struct args *a);
 int cmd_manager_report(struct ctl *c, const struct args *a);
+int cmd_manager_remove(struct ctl *c, const struct args *a);
 int cmd_rules_owner(struct ctl *c, const struct args *a);
 int cmd_move(struct ctl *c, const struct args *a);
 int cmd_site_show(struct ctl *c, const struct args *a);

@@ -417,6 +417,8 @@ static void report_done(struct wjob *w)
                 log_error("fed: the cloud at %s refuses manager %s: %s", f->cloud_url, f->mgr_id,
                           j->resp.body ? j->resp.body : "");
             f->refused = true;
+            /* removed from the estate: its rules decide for all of its deployments again */
+            connected(f, false, "it refuses this manager's credential");
         } else {
             connected(f, false, httpc_outcome(&j->resp, why, sizeof(why)));
         }

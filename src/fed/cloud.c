@@ -156,8 +156,8 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The ids of the managers of m's site, m among them (it may be joining),
- * sorted (the record changes only when they do). */
+/* The ids of the managers of m's site, m among them (it may be joining)
+ * unless it was removed, sorted (the record changes only when they do). */
 static json_t *site_managers(struct fed *f, const struct fed_mgr *m)
 {
     const char **ids = xcalloc(f->mgrs.size + 1, sizeof(*ids));
@@ -165,7 +165,8 @@ static json_t *site_managers(struct fed *f, const struct fed_mgr *m)
     struct hmap_entry *e;
     size_t i, n = 0;
 
-    ids[n++] = m->id;
+    if (strcmp(m->state, "removed"))
+        ids[n++] = m->id;
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         const struct fed_mgr *x = e->value;
 
@@ -649,6 +650,100 @@ void fed_report_apply(struct core *c, struct txn *t)
                         (json_int_t)m->event_seq, "results", results_acked(t->body), "send_full",
                         (new_boot || m->send_full) && !full));
     m->send_full = m->send_full && !full;
+}
+
+/* ---- removing a manager ---- */
+
+/* The deployments the cloud mirrors of m, from the store (after a restart
+ * of the cloud m->deps is empty until m reports). */
+static json_t *mgr_deployments(struct core *c, const struct fed_mgr *m)
+{
+    struct store_where w = {"site", m->site, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *list = NULL, *mine = json_array(), *d;
+    size_t i;
+
+    if (store_list(c->st, STORE_DEPLOYMENT, &o, &list) == 0)
+        json_array_foreach(list, i, d)
+        {
+            if (ours(d, m))
+                json_array_append(mine, d);
+        }
+    json_decref(list);
+    return mine;
+}
+
+/* A manager that runs deployments or has instructions to apply is removed
+ * only with force=true: its deployments leave the estate (their VNFs keep
+ * running at the branch, under that manager alone), its instructions and
+ * the operations it ran fail. Its credential is refused from then on and
+ * its channel is closed; the record stays, in state removed. */
+void fed_mgr_remove(struct core *c, struct txn *t, struct fed_mgr *m)
+{
+    bool force = strcmp(jv_str(t->query, "force", "false"), "true") == 0;
+    json_t *deps = NULL, *pending = NULL, *doc;
+    char why[128], was[sizeof(m->state)];
+    uint64_t was_since = m->since_ms;
+    size_t i;
+
+    if (strcmp(m->state, "removed") == 0)
+        goto view;
+    deps = mgr_deployments(c, m);
+    if (fed_pending(c, m, &pending)) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot read the instructions: %s",
+                    store_errmsg(c->st));
+        goto out;
+    }
+    if (!force && (json_array_size(deps) || json_array_size(pending))) {
+        result_fail(&t->res, 409, "manager-busy", "object", m->id,
+                    "manager %s of site %s runs %zu deployment(s) and has %zu instruction(s) "
+                    "not applied yet: move or undeploy them first, or remove it with force=true "
+                    "(its VNFs keep running at the branch, outside the estate)",
+                    m->id, m->site, json_array_size(deps), json_array_size(pending));
+        goto out;
+    }
+    snprintf(why, sizeof(why), "manager %s of site %s was removed", m->id, m->site);
+    fed_forget_work(c, m, pending, deps, why);
+    json_array_foreach(deps, i, doc)
+    {
+        json_t *now = core_load(c, STORE_DEPLOYMENT, doc_str(doc, "id"));
+
+        if (ours(now, m))
+            fed_unmirror(c, now);
+        json_decref(now);
+        fed_rules_drop(m, doc_str(doc, "id"));
+        free(hmap_del(&m->deps, doc_str(doc, "id")));
+    }
+    snprintf(was, sizeof(was), "%s", m->state);
+    pthread_mutex_lock(&c->fed->mu);
+    snprintf(m->state, sizeof(m->state), "removed");
+    m->since_ms = wall_ms();
+    fed_channel_drop(m);
+    pthread_mutex_unlock(&c->fed->mu);
+    if (mgr_save(c, m) || site_save(c, t, m, m->site_state)) { /* the transaction rolls back */
+        pthread_mutex_lock(&c->fed->mu);
+        snprintf(m->state, sizeof(m->state), "%s", was);
+        m->since_ms = was_since;
+        pthread_mutex_unlock(&c->fed->mu);
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the manager: %s",
+                    store_errmsg(c->st));
+        goto out;
+    }
+    core_event(c, "info", "fed", "removed",
+               json_pack("{s:s, s:s, s:s, s:I}", "object", m->id, "site", m->site, "manager", m->id,
+                         "deployments", (json_int_t)json_array_size(deps)),
+               "manager %s of site %s removed by an operator%s", m->id, m->site,
+               json_array_size(deps) ? " with its deployments (force)" : "");
+view:
+    if ((doc = core_load(c, STORE_MANAGER, m->id))) {
+        pthread_mutex_lock(&c->fed->mu);
+        result_ok(&t->res, 200, fed_mgr_view(c->fed, doc));
+        pthread_mutex_unlock(&c->fed->mu);
+        json_decref(doc);
+    }
+out:
+    json_decref(deps);
+    json_decref(pending);
 }
 
 /* ---- reachability ---- */

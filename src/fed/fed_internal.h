@@ -133,6 +133,16 @@ void fed_channel_keepalive(struct fed *f);
 int fed_pull(struct fed *f, struct fed_mgr *m);
 void fed_channel_drop(struct fed_mgr *m);
 
+/* DELETE /v0/managers/{id} (cloud.c): the manager removed from the estate. */
+void fed_mgr_remove(struct core *c, struct txn *t, struct fed_mgr *m);
+/* instr.c: the instructions of m not applied yet (a new reference in
+ * *out); a removed manager's work forgotten: those instructions fail with
+ * why (their operations end failed, as when the branch refuses one), and
+ * so do the operations it ran for the deployments deps. */
+int fed_pending(struct core *c, const struct fed_mgr *m, json_t **out);
+void fed_forget_work(struct core *c, struct fed_mgr *m, const json_t *pending, const json_t *deps,
+                     const char *why);
+
 /* instr.c (cloud): the hooks of lcm/remote.h; an instruction as sent on
  * the channel (new reference); what a report says of them. */
 /* The manager running site, reachable; else NULL with res set (503

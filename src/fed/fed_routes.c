@@ -24,6 +24,7 @@
     }
 
 static const char *const no_params[] = {NULL};
+static const char *const force_params[] = {"force", NULL};
 
 /* ---- join tokens (admin, on the cloud) ---- */
 
@@ -168,6 +169,21 @@ static void manager_pull(struct core *c, struct txn *t)
                             (json_int_t)m->reports));
 }
 
+/* DELETE /v0/managers/{id}[?force=true] (docs/FEDERATION.md "Removing a
+ * manager"). */
+static void manager_remove(struct core *c, struct txn *t)
+{
+    struct fed_mgr *m;
+
+    if (not_cloud(c, &t->res))
+        return;
+    m = hmap_get(&c->fed->mgrs, t->args[0]);
+    if (!m)
+        result_not_found(&t->res, "manager", t->args[0]);
+    else
+        fed_mgr_remove(c, t, m);
+}
+
 static const char *const owners[] = {"branch", "cloud", NULL};
 static const struct jv_field owner_fields[] = {
     {.name = "owner", .type = JV_STRING, .flags = JV_REQUIRED, .choices = owners},
@@ -193,6 +209,12 @@ static const struct route api_routes[] = {
     GET("/v0/managers", "list managers", R_ADMIN, q_managers),
     GET("/v0/managers/{id}", "show manager", R_ADMIN, q_manager),
     WRITE("POST", "/v0/managers/{id}/report", "pull report", R_ADMIN, manager_pull, NULL),
+    {.method = "DELETE",
+     .pattern = "/v0/managers/{id}",
+     .name = "remove manager",
+     .flags = R_ADMIN,
+     .apply = manager_remove,
+     .params = force_params},
     WRITE("PUT", "/v0/deployments/{id}/rules-owner", "rules owner", R_BODY, fed_owner_apply,
           &owner_schema),
     GET("/v0/sites/{id}/managers", "show site manager policy", R_ADMIN, elastic_site_get),

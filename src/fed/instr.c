@@ -346,6 +346,35 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
     }
 }
 
+int fed_pending(struct core *c, const struct fed_mgr *m, json_t **out)
+{
+    struct store_where w[] = {{"manager", m->id, false}, {"state", "pending", false}};
+    struct store_list_opts o = {.where = w, .n_where = 2};
+
+    return store_list(c->st, STORE_INSTRUCTION, &o, out);
+}
+
+void fed_forget_work(struct core *c, struct fed_mgr *m, const json_t *pending, const json_t *deps,
+                     const char *why)
+{
+    json_t *results = json_array(), *d;
+    size_t i;
+
+    json_array_foreach(pending, i, d)
+        json_array_append_new(results, json_pack("{s:s, s:i, s:s}", "id", doc_str(d, "id"),
+                                                 "status", 410, "message", why));
+    fed_take_results(c, m, results);
+    json_decref(results);
+    json_array_foreach(deps, i, d)
+    {
+        json_t *op = core_load(c, STORE_OP, jv_str(d, "operation", ""));
+
+        if (op && strcmp(jv_str(op, "manager", ""), m->id) == 0 && !op_final(op))
+            end_op(c, m, doc_str(op, "id"), OP_FAILED, why);
+        json_decref(op);
+    }
+}
+
 /* Tells the observers that op was processing (SOL003 5.6.2.2: an NFVO
  * expects that before the end), when the branch ended it before a report
  * showed it so. */

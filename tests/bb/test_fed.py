@@ -391,6 +391,65 @@ class FedTest(unittest.TestCase):
         bops = b2.get("/v0/operations?deployment=o1")[1]["operations"]
         self.assertEqual(len([o for o in bops if o["type"] == "deploy"]), 1, bops)
 
+    def test_remove_manager(self):
+        """An operator removes a branch manager from the estate: refused while
+        it runs deployments, then with --force; its credential is refused,
+        its deployments leave the cloud's view and keep running at the
+        branch, under its own rules again; a new token brings it back."""
+        cloud = self.cloud
+        b8 = branch(cloud, "b8", join_token(cloud, "b8"), "--site-driver", "sim").start()
+        self.addCleanup(b8.cleanup)
+        m = wait_for(lambda: manager_of(cloud, "b8"), 10, what="manager of b8")
+        cloud.onboard(demo("fed-rm"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "rm1", "vnfd": "fed-rm", "site": "b8"},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        op = cloud.ok("PUT", "/v0/deployments/rm1/rules-owner", {"owner": "cloud"},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        wait_for(lambda: b8.get("/v0/deployments/rm1")[1].get("rules_owner") == "cloud", 10,
+                 what="the cloud's rules decide for rm1")
+        # refused while it runs a deployment: nothing changes
+        status, err, _ = cloud.request("DELETE", "/v0/managers/" + m["id"])
+        self.assertEqual(status, 409, err)
+        self.assertIn("runs 1 deployment", err["message"])
+        self.assertEqual(manager_of(cloud, "b8")["state"], "active")
+        self.assertEqual(cloud.get("/v0/deployments/rm1")[0], 200)
+        # a tenant may not, an unknown manager is 404
+        self.assertEqual(cloud.request("DELETE", "/v0/managers/" + m["id"], token="nope")[0], 401)
+        self.assertEqual(cloud.request("DELETE", "/v0/managers/mgr-0000000000")[0], 404)
+        out = cloud.ctl("manager", "remove", m["id"], "--force")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("removed", out.stdout)
+        self.assertEqual(manager_of(cloud, "b8")["state"], "removed")
+        self.assertEqual(cloud.get("/v0/deployments/rm1")[0], 404)
+        self.assertNotIn(m["id"], cloud.get("/v0/sites/b8")[1]["managers"])
+        self.assertEqual(cloud.ok("DELETE", "/v0/managers/" + m["id"])["state"], "removed")
+        # the branch goes on alone: its deployment runs, its own rules decide again
+        wait_for(lambda: "refuses manager" in b8.log(), 10, what="the branch told it is refused")
+        dep = wait_for(lambda: (lambda d: d if d.get("rules_owner") == "branch" else None)(
+            b8.get("/v0/deployments/rm1")[1]), 10, what="the branch's rules decide for rm1")
+        self.assertEqual(dep["status"], "active")
+        with open(os.path.join(b8.dir, "fed.json")) as f:
+            cred = json.load(f)["credential"]
+        status, doc, _ = cloud.request("POST", "/fed/v1/report", {"boot": "x", "seq": 10**9},
+                                       token=cred)
+        self.assertEqual(status, 401, doc)
+        self.assertIn("removed", doc["message"])
+        # back with a new token: the same instance, so the same manager, with a new
+        # credential (the old one stays refused); its deployment comes back as it is
+        b8.stop()
+        os.unlink(os.path.join(b8.dir, "fed.json"))
+        b8.extra[b8.extra.index("--join-token") + 1] = join_token(cloud, "b8")
+        b8.start()
+        wait_for(lambda: manager_of(cloud, "b8")["state"] == "active", 10, what="b8 joined again")
+        self.assertEqual(manager_of(cloud, "b8")["id"], m["id"])
+        self.assertEqual(cloud.request("POST", "/fed/v1/report", {"boot": "x", "seq": 10**9},
+                                       token=cred)[0], 401)
+        self.assertIn(m["id"], cloud.get("/v0/sites/b8")[1]["managers"])
+        wait_for(lambda: cloud.get("/v0/deployments/rm1")[0] == 200, 10, what="rm1 mirrored")
+        self.assertEqual(b8.get("/v0/deployments/rm1")[1]["status"], "active")
+
 
 class WanCutTest(unittest.TestCase):
     """A branch manager in a network namespace of its own, reaching the
