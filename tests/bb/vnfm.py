@@ -369,6 +369,10 @@ class Daemon:
                 wait_for(self.healthy, 40, what="vnfmd health at " + self.url)
         except AssertionError as e:
             log = self.log()[-3000:]
+            if "Address already in use" in log:  # who holds the port
+                log += "\nlisteners on port %d:\n%s" % (self.port, subprocess.run(
+                    ["ss", "-ltnpH", "sport = :%d" % self.port], capture_output=True,
+                    text=True).stdout)
             self.abandon()
             raise AssertionError("%s\nvnfmd log:\n%s" % (e, log)) from None
         if self.admin_token:
