@@ -28,6 +28,17 @@ static void reg_path(uid_t uid, char *buf, size_t len)
     snprintf(buf, len, "%s/%u", RUNAS_REGISTRY, (unsigned)uid);
 }
 
+/* The index of a tag's claims: RUNAS_BY_TAG/TAG, one empty file a uid. */
+static void tag_dir(const char *tag, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", RUNAS_BY_TAG, tag);
+}
+
+static void mark_path(const char *tag, uid_t uid, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s/%u", RUNAS_BY_TAG, tag, (unsigned)uid);
+}
+
 static bool reg_holds(const char *tag, const char *path)
 {
     char *text = NULL;
@@ -44,12 +55,20 @@ static bool reg_ours(const struct core *c, const char *path)
 
 /* Creates the claim of uid, with our tag in it from the first moment
  * (written to an unnamed file, then linked): 0, or -EEXIST when someone
- * holds it already. */
+ * holds it already (or we do). The index entry is made first, so that a
+ * crash never leaves a claim of ours the index does not show; one without
+ * a claim is swept. */
 static int reg_create(const struct core *c, uid_t uid)
 {
-    char path[64], fdpath[64];
-    int fd = open(RUNAS_REGISTRY, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600), r = 0;
+    char path[64], fdpath[64], mark[128];
+    int fd, r = 0;
 
+    mark_path(c->tag, uid, mark, sizeof(mark));
+    fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    fd = open(RUNAS_REGISTRY, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     reg_path(uid, path, sizeof(path));
@@ -58,16 +77,20 @@ static int reg_create(const struct core *c, uid_t uid)
         linkat(AT_FDCWD, fdpath, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
         r = errno ? -errno : -EIO;
     close(fd);
+    if (r && !(r == -EEXIST && reg_ours(c, path)))
+        unlink(mark);
     return r;
 }
 
 static void reg_free(const struct core *c, uid_t uid)
 {
-    char path[64];
+    char path[64], mark[128];
 
     reg_path(uid, path, sizeof(path));
     if (reg_ours(c, path) && unlink(path) < 0)
         log_warn("cannot free uid %u in %s: %s", (unsigned)uid, RUNAS_REGISTRY, strerror(errno));
+    mark_path(c->tag, uid, mark, sizeof(mark));
+    unlink(mark);
 }
 
 int runas_claim(struct core *c, uid_t *uid)
@@ -157,11 +180,17 @@ keep:
 }
 
 /* Frees the claims of ours that no record holds (a crash between a claim
- * and its commit). */
+ * and its commit): those its index shows, not every manager's (the
+ * registry of a host that ran many managers holds tens of thousands, and
+ * reading each took a start-up more than 20 s under load). */
 static void sweep(struct core *c, const struct hmap *h)
 {
-    DIR *d = opendir(RUNAS_REGISTRY);
+    char dir[96];
+    DIR *d;
     struct dirent *e;
+
+    tag_dir(c->tag, dir, sizeof(dir));
+    d = opendir(dir);
 
     while (d && (e = readdir(d))) {
         char *end;
@@ -178,8 +207,12 @@ static int reconcile(struct core *c)
 {
     static const enum store_kind kinds[] = {STORE_TENANT, STORE_VI};
     struct hmap h;
+    char dir[96];
     int r = mkdir_p(RUNAS_REGISTRY, 0700);
 
+    tag_dir(c->tag, dir, sizeof(dir));
+    if (r == 0)
+        r = mkdir_p(dir, 0700);
     hmap_init(&h);
 
     c->uid_next = c->cfg->uid_first;
@@ -242,10 +275,13 @@ void runas_close(struct core *c)
     }
 }
 
+/* Every claim is looked at, not only those the tag's index shows: an
+ * operator's cleanup also finds those made before the index existed. */
 int runas_forget(const char *tag)
 {
     DIR *d = opendir(RUNAS_REGISTRY);
     struct dirent *e;
+    char dir[96];
     int n = 0;
 
     while (d && (e = readdir(d))) {
@@ -257,6 +293,9 @@ int runas_forget(const char *tag)
     }
     if (d)
         closedir(d);
+    tag_dir(tag, dir, sizeof(dir));
+    if (*tag && !strchr(tag, '/') && *tag != '.')
+        rm_rf(dir);
     return n;
 }
 

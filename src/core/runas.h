@@ -7,7 +7,8 @@
  * record as "_uid": a VI's processes run as the VI's, the scripts of a
  * tenant's deployments as the tenant's. Several managers may share a host,
  * so a uid is claimed host-wide too: a file named by the number in
- * RUNAS_REGISTRY holds the instance tag of the manager that claimed it. The
+ * RUNAS_REGISTRY holds the instance tag of the manager that claimed it (and
+ * RUNAS_BY_TAG indexes the claims by tag). The
  * records are the truth; at start-up runas_open() makes the registry
  * agree with them (claims a crash left without a record are freed).
  */
@@ -21,6 +22,9 @@
 #include <sys/types.h>
 
 #define RUNAS_REGISTRY "/run/vnfm/uids"
+/* RUNAS_BY_TAG/TAG/UID (empty): the claims of a tag, so that a manager's
+ * start-up reads its own and not every manager's. */
+#define RUNAS_BY_TAG "/run/vnfm/uids-of"
 
 /* At start-up, inside a transaction: claims the uid of every VI and tenant
  * record, gives one to a record without (or whose uid another manager has

@@ -10,7 +10,8 @@ import sqlite3
 import tempfile
 import unittest
 
-from vnfm import DaemonTest, EXAMPLES_BIN, SCRATCH, VNFDS, http_get, pid_alive, slurp, wait_for
+from vnfm import (UIDS, UIDS_BY_TAG, DaemonTest, EXAMPLES_BIN, SCRATCH, VNFDS, http_get,
+                  pid_alive, slurp, wait_for)
 from test_deploy import demo, script
 
 RANGE = range(1879048192, 1879113728)  # the default --sandbox-uids
@@ -207,6 +208,30 @@ class TenantScriptTest(VictimTest):
                 self.d.ok("DELETE", "/v0/tokens/" + tok["id"])
         self.d.ok("DELETE", "/v0/tenants/short-lived")
         self.assertEqual(self.d.claims(), before)
+
+    def test_leftover_claim_freed_at_start_others_kept(self):
+        """A claim a crash left without a record (made, then the transaction
+        never committed) is freed at the next start-up, found through the
+        manager's own index; another manager's claims are left alone."""
+        tag = self.d.instance_tag()
+        free = [u for u in range(1879113000, 1879113700) if
+                not os.path.exists(os.path.join(UIDS, str(u)))][:2]
+        ours, theirs = [os.path.join(UIDS, str(u)) for u in free]
+        mark = os.path.join(UIDS_BY_TAG, tag, str(free[0]))
+        for path, owner in ((ours, tag), (theirs, "zz" + tag[2:])):
+            with open(path, "w") as f:
+                f.write(owner)
+        self.addCleanup(lambda: os.path.exists(theirs) and os.unlink(theirs))
+        open(mark, "w").close()
+        self.assertIn(free[0], self.d.claims())
+        self.d.stop()
+        self.d.start()
+        self.assertNotIn(free[0], self.d.claims())
+        self.assertFalse(os.path.exists(mark))
+        self.assertTrue(os.path.exists(theirs))
+        # the index shows exactly the manager's claims
+        self.assertEqual(sorted(int(n) for n in os.listdir(os.path.join(UIDS_BY_TAG, tag))),
+                         sorted(self.d.claims()))
 
 
 class VnfTest(VictimTest):

@@ -30,6 +30,7 @@ VNFMCTL = os.path.join(BUILD, "vnfmctl")
 EXAMPLES_BIN = os.path.join(BUILD, "examples")
 VNFDS = os.path.join(ROOT, "examples", "vnfds")
 UIDS = "/run/vnfm/uids"  # the host-wide registry of sandbox uids (core/runas.h)
+UIDS_BY_TAG = "/run/vnfm/uids-of"  # its index: TAG/UID for each claim of a tag
 SCRATCH = os.path.join(BUILD, "bb")  # files the tests' sandboxed scripts and VNFs may read
 
 
