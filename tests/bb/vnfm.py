@@ -405,7 +405,8 @@ class Daemon:
             ns = str(e)
         ss = subprocess.run(["ss", "-ltnpH", "sport = :%d" % self.port], capture_output=True,
                             text=True).stdout.strip()
-        print("\n-- %s: %s; listening on port %d: %s" % (why, ns, self.port, ss or "nobody"))
+        print("\n-- %s: %s; listening on port %d: %s; the last health request: %s" % (
+            why, ns, self.port, ss or "nobody", getattr(self, "last_health", "none")))
         print("\n-- %s: vnfmd %d (%s), its threads:\n%s\n-- its log:\n%s" % (
             why, self.proc.pid, self.url, "\n".join(
                 l for l in gdb.splitlines()  # each thread's syscall and our frames
@@ -422,9 +423,13 @@ class Daemon:
     def healthy(self):
         if self.proc.poll() is not None:
             raise AssertionError("vnfmd exited with %s:\n%s" % (self.proc.returncode, self.log()))
+        t0 = time.time()
         try:
-            return self.request("GET", "/v0/health", token=None)[0] in (200, 503)
-        except OSError:
+            status = self.request("GET", "/v0/health", token=None)[0]
+            self.last_health = "HTTP %d after %.1f s" % (status, time.time() - t0)
+            return status in (200, 503)
+        except OSError as e:
+            self.last_health = "%r after %.1f s" % (e, time.time() - t0)
             return False
 
     def log(self):
