@@ -65,6 +65,13 @@ static int reg_create(const struct core *c, uid_t uid)
 
     mark_path(c->tag, uid, mark, sizeof(mark));
     fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) { /* the tag's first claim on this host since a boot */
+        char dir[96];
+
+        tag_dir(c->tag, dir, sizeof(dir));
+        if (mkdir_p(dir, 0700) == 0)
+            fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    }
     if (fd < 0)
         return -errno;
     close(fd);
@@ -207,12 +214,8 @@ static int reconcile(struct core *c)
 {
     static const enum store_kind kinds[] = {STORE_TENANT, STORE_VI};
     struct hmap h;
-    char dir[96];
     int r = mkdir_p(RUNAS_REGISTRY, 0700);
 
-    tag_dir(c->tag, dir, sizeof(dir));
-    if (r == 0)
-        r = mkdir_p(dir, 0700);
     hmap_init(&h);
 
     c->uid_next = c->cfg->uid_first;
