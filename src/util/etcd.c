@@ -271,6 +271,11 @@ static int call_once(struct etcd *e, const char *path, const char *body, json_t 
         curl_easy_getinfo(e->call, CURLINFO_RESPONSE_CODE, &status);
         if (status != 200) {
             r = refusal(e, status, sbuf_str(&resp));
+            /* a read the cluster dropped while it elected a leader changed
+             * nothing: it is read again (a write is not: it may have been
+             * applied, and its caller decides) */
+            if (r == -EIO && strcmp(path, "/v3/kv/range") == 0 && strstr(e->err, "leader changed"))
+                r = -ENOTCONN;
         } else if (!(*out = json_loads(sbuf_str(&resp), 0, NULL))) {
             snprintf(e->err, sizeof(e->err), "etcd %s: an answer that is not JSON", e->ep[e->cur]);
             r = -EIO;
