@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define SCRIPT_TMP_MB 64  /* each of a script's private /tmp, /var/tmp, /dev/shm */
@@ -108,7 +109,13 @@ int runas_claim(struct core *c, uid_t *uid)
         c->uid_next = first;
     for (uid_t i = 0; i < n; i++) {
         uid_t u = first + (c->uid_next - first + i) % n;
-        int r = reg_create(c, u);
+        char path[64];
+        int r;
+
+        reg_path(u, path, sizeof(path));
+        if (access(path, F_OK) == 0) /* someone's: a look is cheaper than a try */
+            continue;
+        r = reg_create(c, u);
 
         if (r == 0) {
             c->uid_next = u + 1;
@@ -218,7 +225,12 @@ static int reconcile(struct core *c)
 
     hmap_init(&h);
 
-    c->uid_next = c->cfg->uid_first;
+    /* new claims start from a random point of the range (then upward): a
+     * host where many managers came and went holds thousands of claims
+     * from its start, and trying each of them took a start-up 20 s */
+    if (getrandom(&c->uid_next, sizeof(c->uid_next), 0) != sizeof(c->uid_next))
+        c->uid_next = 0;
+    c->uid_next = c->cfg->uid_first + c->uid_next % (c->cfg->uid_last - c->cfg->uid_first + 1);
     for (size_t k = 0; r == 0 && k < ARRAY_SIZE(kinds); k++) {
         json_t *docs = NULL, *doc;
         size_t i;
