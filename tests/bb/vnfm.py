@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -616,6 +617,8 @@ class Daemon:
             Daemon.live.remove(self)
         for uid in self.claims():
             os.unlink(os.path.join(UIDS, str(uid)))
+        if self.tag:
+            shutil.rmtree(os.path.join(UIDS_BY_TAG, self.tag), ignore_errors=True)
         subprocess.run(["rm", "-rf", self.scripts] + ([] if self.shared_dir else [self.dir]))
 
     def instance_tag(self):
