@@ -822,7 +822,7 @@ static void jobs_ended(struct core *c, struct fed_mgr *p, const json_t *jobs)
         } else if (strcmp(jv_str(d, "state", ""), "draining") == 0) {
             struct fed_mgr *x = hmap_get(&c->fed->mgrs, jv_str(d, "manager", ""));
 
-            json_object_set(d, "drain", json_copy((json_t *)j));
+            json_object_set_new(d, "drain", json_deep_copy(j));
             if (jv_int(j, "failed", 0) || !x) {
                 store_put(c->st, STORE_DECISION, d);
                 snprintf(note, sizeof(note),

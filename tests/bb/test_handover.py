@@ -39,9 +39,11 @@ class HandoverTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         tag = cls.b1.tag
-        for d in (cls.cloud, cls.b1):  # the cloud's undeploys go to whoever runs them
-            d.cleanup()
-        cls.pki.close()
+        try:
+            cls.cloud.cleanup()  # its undeploys go to whichever manager runs them
+        finally:
+            cls.b1.cleanup()
+            cls.pki.close()
         assert child_cgroups(tag) == [], child_cgroups(tag)
 
     def put_policy(self, body):
@@ -191,26 +193,35 @@ class HandoverTest(unittest.TestCase):
                          old and x["state"] in ("completed", "failed")), None)
 
         # the parent (the giver, which drives the handover) killed with -9 in the middle
-        self.assertEqual(self.put_policy({"overload": 4.5, "for_reports": 2, "cooldown_s": 0,
+        self.assertEqual(self.put_policy({"overload": 3.5, "for_reports": 2, "cooldown_s": 0,
                                           "max": 2, "weights": VNFS_ONLY})[0], 200)
         self.wait_log(b1.logfile, "handing over to manager")
         b1.kill9()
+        mark = os.path.getsize(b1.logfile)
         b1.start()
         d = wait_for(lambda: ended("scale_out"), 240, 0.2, "the scale out ended")
         self.assertEqual(d["state"], "completed", d)
+        # the restarted parent finished the job it was in the middle of
+        self.assertRegex(slurp(b1.logfile)[mark:], r"fed: handover in-\S+ from %s to \S+: 3 "
+                         r"handed over, 0 not" % self.mgr)
         where = wait_for(lambda: self.settled(names, before), 60, 0.2, "one owner each")
         [child] = self.children()
-        self.assertEqual(sum(m == child["manager"] for m in where.values()), 2, where)
+        self.assertEqual(sum(m == child["manager"] for m in where.values()), 3, where)
 
         # the new manager (the giver of a drain) killed with -9 in the middle of it
         clog = os.path.join(b1.dir, "managers", child["name"], "vnfmd.log")
-        self.assertEqual(self.put_policy({"overload": 1000, "underload": 2.5, "for_reports": 2,
+        self.assertEqual(self.put_policy({"overload": 1000, "underload": 3.5, "for_reports": 2,
                                           "cooldown_s": 0, "max": 2,
                                           "weights": VNFS_ONLY})[0], 200)
         self.wait_log(clog, "handing over to manager")
         os.kill(child["pid"], signal.SIGKILL)
+        mark = os.path.getsize(b1.logfile)
         d = wait_for(lambda: ended("scale_in"), 240, 0.2, "the drain ended")
         self.assertEqual(d["state"], "completed", d)
+        after = slurp(b1.logfile)[mark:]  # its parent started it again and finished the drain
+        self.assertIn("; starting it again in", after)
+        self.assertRegex(after, r"fed: handover in-\S+ from %s to %s: 3 handed over, 0 not" %
+                         (child["manager"], self.mgr))
         where = wait_for(lambda: self.settled(names, before), 60, 0.2, "one owner each")
         self.assertEqual(set(where.values()), {self.mgr})
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
