@@ -784,6 +784,8 @@ static void hand_to(struct core *c, struct fed_mgr *p, json_t *d, const char *ne
             json_object_set(plan, "job", json_object_get(ins, "id"));
         json_decref(ins);
         doc_set_str(d, "state", "handing_over");
+    } else {
+        doc_set_str(plan, "state", "ended"); /* nothing to hand over */
     }
     json_array_append_new(json_object_get(d, "handover"), plan);
     json_decref(ids);
