@@ -55,7 +55,7 @@
 #define META_GIVEN   "fed_given"
 #define GIVEN_KEPT   64
 #define STEP_MS      10000
-#define RETRY_MS     500
+#define RETRY_MS     100
 #define RETRY_MAX_MS 180000 /* a side that does not answer for that long fails the deployment */
 #define JOBS_KEPT    16
 #define ANSWER_MAX   (8 << 20)
@@ -710,10 +710,17 @@ static void job_work(struct wjob *w)
     struct hjob *j = (struct hjob *)w;
     const json_t *d;
     size_t i, moved = 0, failed = 0;
-    char note[64];
+    char note[64], url[256], tok[160];
 
     if (w->cancelled)
         return;
+    /* a new manager is known here a moment after it joined the cloud (the
+     * watch, every half second): no deployment rests meanwhile */
+    for (uint64_t until = mono_ms() + RETRY_MAX_MS;
+         mono_ms() < until && !j->f->c->stopping &&
+         !(side_of(j->f, jv_str(j->rec, "from", ""), url, sizeof(url), tok, sizeof(tok)) &&
+           side_of(j->f, jv_str(j->rec, "to", ""), url, sizeof(url), tok, sizeof(tok)));)
+        usleep(RETRY_MS * 1000);
     if (jv_bool(j->rec, "all", 0))
         list_all(j);
     json_array_foreach(json_object_get(j->rec, "deployments"), i, d)
