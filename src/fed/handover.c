@@ -36,6 +36,7 @@
 #include "lcm/lifecycle.h"
 #include "lcm/sites.h"
 #include "lcm/vi_job.h"
+#include "core/runas.h"
 #include "core/wpool.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
@@ -90,6 +91,20 @@ static void watch_vis(struct core *c, const char *dep)
             continue;
         vi_handle_from_doc(vi, &h);
         lc_watch_vi(c, vi, site->ops->exit_fd ? site->ops->exit_fd(site->vim, &h) : -1);
+    }
+    json_decref(vis);
+}
+
+/* The uids dep's VIs run as: this manager's claims from now on. */
+static void take_uids(struct core *c, const char *dep)
+{
+    json_t *vis = list_where(c, STORE_VI, "deployment", dep, 0), *vi;
+    size_t i;
+
+    json_array_foreach(vis, i, vi)
+    {
+        if (doc_int(vi, "_uid", 0) > 0)
+            runas_take(c, (uid_t)doc_int(vi, "_uid", 0));
     }
     json_decref(vis);
 }
@@ -233,6 +248,23 @@ static void given_set(struct core *c, const char *dep, const char *to)
     json_decref(all);
 }
 
+/* The tenant, when this manager lacks it, with a uid of its own here (its
+ * scripts run as it; the giver's stays the giver's). */
+static void tenant_missing(struct core *c, const json_t *tenant)
+{
+    json_t *have = core_load(c, STORE_TENANT, doc_str(tenant, "id")), *copy;
+    uid_t uid;
+
+    if (!have && doc_str(tenant, "id")) {
+        copy = json_deep_copy(tenant);
+        if (doc_int(copy, "_uid", 0) && runas_claim(c, &uid) == 0)
+            doc_set_int(copy, "_uid", uid);
+        store_put(c->st, STORE_TENANT, copy);
+        json_decref(copy);
+    }
+    json_decref(have);
+}
+
 static json_t *taker_answer(struct core *c, const char *state)
 {
     return json_pack("{s:s, s:s, s:s}", "state", state, "tag", c->tag, "data_dir",
@@ -267,7 +299,7 @@ static void take_in(struct core *c, struct txn *t)
                         "this manager has a deployment '%s' of its own", id_name(id));
         goto out;
     }
-    put_missing(c, STORE_TENANT, json_object_get(t->body, "tenant"));
+    tenant_missing(c, json_object_get(t->body, "tenant"));
     put_missing(c, STORE_VNFD, json_object_get(t->body, "vnfd"));
     json_array_foreach(json_object_get(t->body, "operations"), i, x) put_missing(c, STORE_OP, x);
     json_array_foreach(json_object_get(t->body, "decisions"), i, x)
@@ -322,6 +354,7 @@ static void take_commit(struct core *c, struct txn *t)
     json_object_del(dep, "_handover");
     doc_touch(dep, "updated");
     store_put(c->st, STORE_DEPLOYMENT, dep);
+    take_uids(c, id);
     watch_vis(c, id); /* a VNF that ended meanwhile is restarted now */
     fed_endpoint_refresh(c, id);
     dep_event(c, id, "taken", "%s: taken over from manager %s, its VNF processes kept%s", giver,

@@ -42,6 +42,13 @@ def child_tags(parent):
     return tags
 
 
+def uid_claim(pid):
+    """The instance tag of the manager that claims the uid process pid runs as."""
+    uid = [l.split()[1] for l in slurp("/proc/%d/status" % pid).splitlines()
+           if l.startswith("Uid:")][0]
+    return slurp("/run/vnfm/uids/" + uid).strip()
+
+
 def purge(tags):
     """What managers of these tags left on the host (VNFs outlive their managers: a
     test that failed half way leaves those of the deployments a child ran)."""
@@ -129,6 +136,10 @@ class HandoverTest(unittest.TestCase):
         vi = c1.deployment(moved[0])["vis"][0]
         [ns] = glob.glob("/run/netns/vnfm-*-" + vi["id"])
         self.assertNotIn(b1.tag, ns)
+        [ctag] = child_tags(b1)
+        self.assertEqual(ns, "/run/netns/vnfm-%s-%s" % (ctag, vi["id"]))
+        # and the uid its VNF runs as is claimed by the new manager (no one else gets it)
+        self.assertEqual(uid_claim(vi["pid"]), ctag)
         self.assertTrue(os.path.isdir(os.path.join(b1.dir, "managers", child["name"], "vi",
                                                    vi["id"])))
 
@@ -164,6 +175,7 @@ class HandoverTest(unittest.TestCase):
         for n in NAMES:
             self.assertEqual(self.pids(b1, n), after_heal[n])
             self.assertTrue(all(pid_alive(p) for p in after_heal[n]))
+            self.assertTrue(all(uid_claim(p) == b1.tag for p in after_heal[n]))
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
         for n in NAMES:
             op = cloud.ok("DELETE", "/v0/deployments/" + n, expect=(202,))
