@@ -132,6 +132,22 @@ int runas_claim(struct core *c, uid_t *uid)
     return -ENOSPC;
 }
 
+int runas_take(struct core *c, uid_t uid)
+{
+    char path[64], tmp[80];
+    int r = 0;
+
+    reg_path(uid, path, sizeof(path));
+    if (reg_ours(c, path))
+        return 0;
+    snprintf(tmp, sizeof(tmp), "%s.%s", path, c->tag);
+    if (write_file_atomic(tmp, c->tag, strlen(c->tag), 0600, false) || rename(tmp, path) < 0)
+        r = errno ? -errno : -EIO;
+    if (r)
+        log_warn("cannot take uid %u over in %s: %s", (unsigned)uid, RUNAS_REGISTRY, strerror(-r));
+    return r;
+}
+
 static void release_cb(struct core *c, void *arg)
 {
     reg_free(c, (uid_t)(uintptr_t)arg);
@@ -165,6 +181,20 @@ static void held_add(struct hmap *h, uid_t uid)
     hmap_put(h, key, h); /* any non-NULL value */
 }
 
+/* Whether vi is of a deployment being handed over between two managers
+ * (fed/handover.c): its claim is the giver's until the taker commits. */
+static bool handing_over(struct core *c, enum store_kind k, const json_t *vi)
+{
+    json_t *dep = NULL;
+    bool yes;
+
+    if (k != STORE_VI || store_get(c->st, STORE_DEPLOYMENT, doc_str(vi, "deployment"), &dep))
+        return false;
+    yes = json_object_get(dep, "_handover") != NULL;
+    json_decref(dep);
+    return yes;
+}
+
 /* The recorded uid claimed again, or a new one; added to h. */
 static int reconcile_doc(struct core *c, enum store_kind k, json_t *doc, struct hmap *h)
 {
@@ -173,6 +203,8 @@ static int reconcile_doc(struct core *c, enum store_kind k, json_t *doc, struct 
     int r;
 
     reg_path(uid, path, sizeof(path));
+    if (uid && handing_over(c, k, doc))
+        goto keep; /* neither claimed again nor given another: its process runs as it */
     if (uid && !held_has(h, uid) &&
         ((r = reg_create(c, uid)) == 0 || (r == -EEXIST && reg_ours(c, path))))
         goto keep;

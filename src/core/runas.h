@@ -34,6 +34,9 @@
 int runas_open(struct core *c);
 void runas_close(struct core *c);
 
+/* Takes the claim of uid over from the manager that holds it: a running VI
+ * handed to this manager (fed/handover.c), whose processes run as it. */
+int runas_take(struct core *c, uid_t uid);
 /* vnfmd --cleanup TAG: frees every uid the dead instance tag claimed.
  * Returns how many. */
 int runas_forget(const char *tag);

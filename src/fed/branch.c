@@ -110,10 +110,23 @@ static json_t *site_state(struct core *c)
 /* Every deployment with its VIs, as the cloud mirrors them. */
 static json_t *deployments(struct core *c)
 {
-    static const char *const dep_keys[] = {
-        "id",        "tenant",  "vnfd",       "status",      "stage",           "operation",
-        "instances", "created", "monitoring", "rules_owner", "rules_owner_set", "rules_owner_gen",
-        "params",    "license", "_password",  NULL};
+    static const char *const dep_keys[] = {"id",
+                                           "tenant",
+                                           "vnfd",
+                                           "status",
+                                           "stage",
+                                           "operation",
+                                           "instances",
+                                           "created",
+                                           "monitoring",
+                                           "rules_owner",
+                                           "rules_owner_set",
+                                           "rules_owner_gen",
+                                           "params",
+                                           "license",
+                                           "_password",
+                                           "handed_from",
+                                           NULL};
     static const char *const vi_keys[] = {"id", "vdu", "index", "state", "ip", NULL};
     json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v, *eps;
     struct hmap by_dep;
@@ -128,9 +141,17 @@ static json_t *deployments(struct core *c)
     eps = fed_endpoints(c);
     json_array_foreach(deps, i, d)
     {
-        json_t *one = json_object();
-
+        const json_t *h = json_object_get(d, "_handover");
+        json_t *one;
         char ep[64];
+
+        if (jv_str(h, "from", NULL))
+            continue; /* being taken over from another manager: not this one's yet */
+        one = json_object();
+        if (h)
+            json_object_set_new(one, "handover",
+                                json_pack("{s:s, s:s}", "to", jv_str(h, "to", ""), "since",
+                                          jv_str(h, "since", "")));
 
         for (const char *const *k = dep_keys; *k; k++)
             if (json_object_get(d, *k))
@@ -292,6 +313,8 @@ static json_t *build_report(struct fed *f, json_t **hashes)
     json_object_set_new(rep, "results", f->results ? json_deep_copy(f->results) : json_array());
     json_object_set_new(rep, "operations", instructed_ops(c));
     json_object_set_new(rep, "children", fed_children_report(f));
+    json_object_set_new(rep, "handovers", fed_handovers_report(f));
+    json_object_set_new(rep, "handed_over", fed_handed_over(c));
     json_object_set_new(rep, "site_load", fed_site_load(f));
     return rep;
 }
@@ -620,6 +643,7 @@ int fed_branch_start(struct fed *f)
     f->wake.data = f;
     f->wake_on = true;
     fed_spawn_resume(f);
+    fed_handover_resume(f);
     fed_endpoint_start(c);
     return fed_downlink_start(f);
 }
@@ -636,6 +660,7 @@ void fed_branch_stop(struct fed *f)
 
 void fed_branch_free(struct fed *f)
 {
+    fed_handover_free(f);
     json_decref(f->sent);
     json_decref(f->results);
     free(f->mgr_id);

@@ -357,7 +357,7 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
         "operation",        "vis",         "instances",       "created",
         "monitoring",       "rules_owner", "rules_owner_set", "rules_owner_gen",
         "params",           "license",     "_password",       "_branch_rules",
-        "service_endpoint", NULL};
+        "service_endpoint", "handover",    "handed_from",     NULL};
     /* the cloud's rules; a SOL003 VNF instance's information, flavour and
      * descriptor; the last move (fed/move.c) */
     static const char *const cloud_own[] = {"rules",         "rules_owner_wanted",
@@ -430,6 +430,43 @@ static void seed_mirror(struct core *c, struct fed_mgr *m)
     json_decref(list);
 }
 
+/* The manager that ran deployment id lets go of it: from now on it is
+ * to's (fed/handover.c), with what the cloud holds of it. */
+static void hand_over(struct core *c, struct fed_mgr *old, const char *id, struct fed_mgr *to,
+                      bool track)
+{
+    json_t *was = core_load(c, STORE_DEPLOYMENT, id);
+
+    if (was && ours(was, old) && to) {
+        doc_set_str(was, "manager", to->id);
+        put(c, NULL, STORE_DEPLOYMENT, was);
+        if (track && !hmap_get(&to->deps, id)) /* its next report writes it */
+            hmap_put(&to->deps, id, xcalloc(1, sizeof(uint64_t)));
+        fed_rules_load(to, was);
+        core_event(c, "info", "fed", "handover",
+                   json_pack("{s:s, s:s, s:s, s:s}", "object", id, "deployment", id, "site",
+                             old->site, "manager", to->id),
+                   "deployment %s of site %s: handed over from manager %s to manager %s",
+                   id_name(id), old->site, old->id, to->id);
+    }
+    json_decref(was);
+    fed_rules_drop(old, id);
+    free(hmap_del(&old->deps, id));
+}
+
+/* A deployment m reports that another manager of its site ran (was) and
+ * handed over to it (its handed_from): m's from now on. */
+static bool handed_here(struct core *c, struct fed_mgr *m, const json_t *d, const json_t *was)
+{
+    const char *from = jv_str(json_object_get(d, "handed_from"), "manager", "");
+    struct fed_mgr *old = hmap_get(&c->fed->mgrs, from);
+
+    if (!old || strcmp(from, jv_str(was, "manager", "")) || strcmp(old->site, m->site))
+        return false;
+    hand_over(c, old, doc_str(d, "id"), m, false);
+    return true;
+}
+
 static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
 {
     const char *id = doc_str(d, "id");
@@ -442,7 +479,11 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
     if (!old)
         old = xcalloc(1, sizeof(*old));
     was = core_load(c, STORE_DEPLOYMENT, id);
-    if (was && !ours(was, m)) {
+    if (was && !ours(was, m) && handed_here(c, m, d, was)) {
+        doc = mirror_doc(m, d, was);
+        put(c, NULL, STORE_DEPLOYMENT, doc);
+        json_decref(doc);
+    } else if (was && !ours(was, m)) {
         if (!known && !doc_str(was, "_move_op")) /* once per run; a move's clone is expected */
             log_warn("fed: deployment %s of manager %s (site %s) is not mirrored: the cloud "
                      "has a deployment of that name already",
@@ -469,12 +510,24 @@ static void unmirror(struct core *c, struct fed_mgr *m, const char *id)
     free(hmap_del(&m->deps, id));
 }
 
+/* A deployment m no longer has: handed over to another manager of its
+ * site (the report's handed_over), or gone. */
+static void gone_from(struct core *c, struct fed_mgr *m, const char *id, const json_t *handed)
+{
+    struct fed_mgr *to = hmap_get(&c->fed->mgrs, jv_str(handed, id, ""));
+
+    if (to && to != m && strcmp(to->site, m->site) == 0 && strcmp(to->state, "removed"))
+        hand_over(c, m, id, to, true);
+    else
+        unmirror(c, m, id);
+}
+
 /* Mirrors the report's deployments: the changed ones are written. A full
  * report has all of the branch's: those it lacks are deleted; another has
  * those that changed since the last report the cloud acknowledged, and
  * names those the branch no longer has (gone). */
 static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps, bool full,
-                   const json_t *gone)
+                   const json_t *gone, const json_t *handed)
 {
     struct hmap_entry *e, *next;
     struct hmap seen;
@@ -492,12 +545,12 @@ static void mirror(struct core *c, struct fed_mgr *m, const json_t *deps, bool f
     json_array_foreach(gone, i, d)
     {
         if (json_is_string(d) && hmap_get(&m->deps, json_string_value(d)))
-            unmirror(c, m, json_string_value(d));
+            gone_from(c, m, json_string_value(d), handed);
     }
     for (e = full ? hmap_first(&m->deps, &i) : NULL; e; e = next) {
         next = hmap_next(&m->deps, e, &i);
         if (!hmap_get(&seen, e->key))
-            unmirror(c, m, e->key);
+            gone_from(c, m, e->key, handed);
     }
     hmap_done(&seen);
 }
@@ -631,7 +684,7 @@ void fed_report_apply(struct core *c, struct txn *t)
         seed_mirror(c, m);
     if (json_is_array(json_object_get(t->body, "deployments")))
         mirror(c, m, json_object_get(t->body, "deployments"), full,
-               json_object_get(t->body, "gone"));
+               json_object_get(t->body, "gone"), json_object_get(t->body, "handed_over"));
     take_events(c, m, json_object_get(t->body, "events"));
     fed_take_results(c, m, json_object_get(t->body, "results"));
     fed_follow_ops(c, m, json_object_get(t->body, "operations"));

@@ -167,6 +167,7 @@ static const struct {
     {"stop_manager", fed_unspawn_apply},
     {"site_capacity", apply_capacity},
     {"endpoint", fed_endpoint_apply},
+    {"handover", fed_handover_apply},
 };
 
 static void instruction_apply(struct core *c, struct txn *t)

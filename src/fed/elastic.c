@@ -37,6 +37,8 @@
 #define DEFAULT_COOLDOWN 30
 #define CHILD_VCPU       1.0
 #define CHILD_MEMORY_MB  512
+#define HANDOVER_TARGET  0.9    /* of overload: what the overloaded manager keeps at most */
+#define HANDOVER_MAX_MS  600000 /* a decision whose handovers have not ended by then failed */
 
 /* ---- the policy ---- */
 
@@ -243,7 +245,7 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
         doc_touch(d, "finished"); /* records of decisions not taken */
     if (store_put(c->st, STORE_DECISION, d))
         log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
-    else if (strcmp(state, "spawning") && strcmp(state, "stopping"))
+    else if (strcmp(state, "spawning") && strcmp(state, "stopping") && strcmp(state, "draining"))
         fed_decision_tell(c, pol, d); /* those are told when their instructions are in */
     snprintf(obj, sizeof(obj), "manager/%s", m->id);
     core_event(c, strcmp(state, "refused") ? "info" : "warn", "policy", "decision",
@@ -428,14 +430,6 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
 
     if (!*m->parent || n <= min)
         return; /* a site's first manager stays; so do min managers */
-    if (m->deps.size) {
-        snprintf(reason, sizeof(reason),
-                 "not taken: %s, but it runs %u deployment%s and handing them over (drain) is "
-                 "not built yet",
-                 why, (unsigned)m->deps.size, m->deps.size == 1 ? "" : "s");
-        refuse_once(c, m, pol, "manager_underload", reason);
-        return;
-    }
     if (held(c, m, pol, "manager_underload") || cooling(f, m->site, pol))
         return;
     if (!parent || strcmp(parent->state, "active")) {
@@ -445,11 +439,25 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
         refuse_once(c, m, pol, "manager_underload", reason);
         return;
     }
-    snprintf(reason, sizeof(reason), "%s: stopped by its parent %s (site %s: %u managers, min %u)",
-             why, parent->id, m->site, n, min);
-    d = decide(c, m, pol, "manager_underload", "stopping", reason);
-    ins = fed_mgr_instruct(c, parent, "stop_manager",
-                           json_pack("{s:s, s:s}", "manager", m->id, "decision", doc_str(d, "id")));
+    if (m->deps.size) { /* drained first: its deployments back to its parent, same pids */
+        snprintf(reason, sizeof(reason),
+                 "%s: its %u deployment%s handed back to its parent %s (same VNF processes), "
+                 "then stopped by it (site %s: %u managers, min %u)",
+                 why, (unsigned)m->deps.size, m->deps.size == 1 ? "" : "s", parent->id, m->site, n,
+                 min);
+        d = decide(c, m, pol, "manager_underload", "draining", reason);
+        ins = fed_mgr_instruct(c, parent, "handover",
+                               json_pack("{s:s, s:s, s:b, s:s}", "from", m->id, "to", parent->id,
+                                         "all", 1, "decision", doc_str(d, "id")));
+    } else {
+        snprintf(reason, sizeof(reason),
+                 "%s: stopped by its parent %s (site %s: %u managers, min %u)", why, parent->id,
+                 m->site, n, min);
+        d = decide(c, m, pol, "manager_underload", "stopping", reason);
+        ins = fed_mgr_instruct(
+            c, parent, "stop_manager",
+            json_pack("{s:s, s:s}", "manager", m->id, "decision", doc_str(d, "id")));
+    }
     if (ins)
         json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
     taken(c, m, pol, d);
@@ -516,8 +524,14 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
         json_t *d = core_load(c, STORE_DECISION, el->pending);
         int64_t at = 0;
 
-        if (!d || time_parse(jv_str(d, "created", ""), &at) || wall_ms() - at > PENDING_MAX_MS) {
-            fed_decision_end(c, el->pending, "failed", "no new manager joined within 180 s");
+        bool handing = d && (strcmp(jv_str(d, "state", ""), "handing_over") == 0 ||
+                             strcmp(jv_str(d, "state", ""), "draining") == 0);
+
+        if (!d || time_parse(jv_str(d, "created", ""), &at) ||
+            wall_ms() - at > (handing ? HANDOVER_MAX_MS : PENDING_MAX_MS)) {
+            fed_decision_end(c, el->pending, "failed",
+                             handing ? "its handovers did not end within 600 s"
+                                     : "no new manager joined within 180 s");
             el->pending[0] = '\0';
         }
         json_decref(d);
@@ -538,6 +552,8 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
         scale_in(c, m, pol, why);
     }
 }
+
+static void jobs_ended(struct core *c, struct fed_mgr *p, const json_t *jobs);
 
 void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
 {
@@ -570,6 +586,7 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
     pthread_mutex_unlock(&f->mu);
     if (*m->el.pending)
         children_failed(c, m, json_object_get(report, "children"));
+    jobs_ended(c, m, json_object_get(report, "handovers"));
     if (pol && strcmp(m->state, "active") == 0)
         judge(c, m, pol, value);
     json_decref(site);
@@ -577,12 +594,156 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
 
 /* ---- the new managers joining, the branch's answers ---- */
 
+/* ---- handing deployments over (fed/handover.c at the branch) ---- */
+
+/* What deployment d weighs of its manager's load, estimated from the
+ * report's parts: its count, its VIs, and its VIs' share of what the
+ * manager measures as a whole (probes, CPU, memory). */
+static double share_of(const json_t *d, const json_t *parts, const struct fed_weights *w,
+                       double all_vis)
+{
+    double vis = (double)json_array_size(json_object_get(d, "vis")), part = 0;
+
+    for (int i = 0; i < FED_LOAD_PARTS; i++) {
+        const char *p = fed_load_parts[i];
+        double v = jv_num(parts, p, 0);
+
+        if (!strcmp(p, "vnfs"))
+            part += w->w[i];
+        else if (!strcmp(p, "vis"))
+            part += w->w[i] * vis;
+        else if (!strcmp(p, "probes_per_s") || !strcmp(p, "cpu") || !strcmp(p, "memory_mb"))
+            part += w->w[i] * v * (all_vis > 0 ? vis / all_vis : 0);
+    }
+    return part;
+}
+
+static int by_share(const void *a, const void *b)
+{
+    double x = jv_num(*(json_t *const *)a, "share", 0), y = jv_num(*(json_t *const *)b, "share", 0);
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The deployments of p that go to the new manager to: the heaviest first,
+ * until p's estimated load is under HANDOVER_TARGET of the overload
+ * threshold, never more than leaves to heavier than p; those in an
+ * operation, in a move or in another handover stay. Returns the plan
+ * ({to, deployments: [{id, share, why}], kept: [{id, why}], value,
+ * estimate}) with its chosen ids in *ids. */
+static json_t *plan_handover(struct core *c, struct fed_mgr *p, const json_t *pol, const char *to,
+                             const json_t *taken, json_t **ids)
+{
+    struct store_where wh = {"site", p->site, false};
+    struct store_list_opts o = {.where = &wh, .n_where = 1};
+    const json_t *parts = json_object_get(p->load, "parts");
+    double value = jv_num(p->load, "value", 0),
+           target = jv_num(pol, "overload", 1) * HANDOVER_TARGET, moved = 0,
+           all_vis = jv_num(parts, "vis", 0);
+    json_t *list = NULL, *cand = json_array(), *chosen = json_array(), *kept = json_array(), *d;
+    struct fed_weights w;
+    char why[256];
+    size_t i;
+
+    *ids = json_array();
+    fed_weights_of(json_object_get(pol, "weights"), &c->fed->weights, &w);
+    json_array_foreach(taken, i, d) /* handed to managers of the same decision already */
+        value -= jv_num(d, "share", 0);
+    store_list(c->st, STORE_DEPLOYMENT, &o, &list);
+    json_array_foreach(list, i, d)
+    {
+        const char *id = doc_str(d, "id"), *busy = doc_str(d, "operation");
+        bool again = false;
+        size_t k;
+        const json_t *x;
+
+        if (strcmp(jv_str(d, "manager", ""), p->id))
+            continue;
+        json_array_foreach(taken, k, x) again |= strcmp(jv_str(x, "id", ""), id) == 0;
+        if (again)
+            continue;
+        if (busy || json_object_get(d, "handover") || doc_str(d, "_move_op")) {
+            json_array_append_new(kept, json_pack("{s:s, s:s}", "id", id_name(id), "why",
+                                                  busy ? "an operation runs on it"
+                                                       : "it is being moved or handed over"));
+            continue;
+        }
+        json_array_append_new(
+            cand, json_pack("{s:s, s:f}", "id", id, "share", share_of(d, parts, &w, all_vis)));
+    }
+    {
+        size_t n = json_array_size(cand);
+        json_t **v = xcalloc(n + 1, sizeof(*v));
+
+        for (i = 0; i < n; i++)
+            v[i] = json_array_get(cand, i);
+        qsort(v, n, sizeof(*v), by_share);
+        for (i = 0; i < n; i++) {
+            double sh = jv_num(v[i], "share", 0);
+
+            if (value - moved <= target || moved + sh > value - moved - 1e-9) {
+                json_array_append_new(
+                    kept, json_pack("{s:s, s:s}", "id", id_name(doc_str(v[i], "id")), "why",
+                                    value - moved <= target
+                                        ? "the rest is under the target already"
+                                        : "it would leave the new manager heavier than this one"));
+                continue;
+            }
+            moved += sh;
+            snprintf(why, sizeof(why),
+                     "weighs about %.3f of %.3f; %s left with about %.3f (target %.3f: %g%% of "
+                     "overload %g)",
+                     sh, value, p->id, value - moved, target, HANDOVER_TARGET * 100,
+                     jv_num(pol, "overload", 1));
+            json_array_append_new(chosen, json_pack("{s:s, s:f, s:s}", "id", doc_str(v[i], "id"),
+                                                    "share", sh, "why", why));
+            json_array_append_new(*ids, json_string(doc_str(v[i], "id")));
+        }
+        free(v);
+    }
+    json_decref(cand);
+    json_decref(list);
+    return json_pack("{s:s, s:o, s:o, s:f, s:f}", "to", to, "deployments", chosen, "kept", kept,
+                     "value", value, "estimate", value - moved);
+}
+
+static void hand_to(struct core *c, struct fed_mgr *p, json_t *d, const char *new);
+
+/* A decision whose managers joined ends once their handovers ended. */
+static void maybe_complete(struct core *c, struct fed_mgr *p, json_t *d)
+{
+    const json_t *h;
+    char note[1024];
+    size_t i, moved = 0, failed = 0;
+
+    if (json_array_size(json_object_get(d, "managers")) < (size_t)jv_int(d, "count", 1))
+        return;
+    json_array_foreach(json_object_get(d, "handover"), i, h)
+    {
+        if (!jv_str(h, "state", NULL))
+            return; /* its job has not ended */
+        moved += (size_t)jv_int(h, "moved", 0);
+        failed += (size_t)jv_int(h, "failed", 0);
+    }
+    snprintf(note, sizeof(note),
+             "manager%s joined: ", json_array_size(json_object_get(d, "managers")) == 1 ? "" : "s");
+    for (i = 0; i < json_array_size(json_object_get(d, "managers")); i++)
+        snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s%s", i ? ", " : "",
+                 json_string_value(json_array_get(json_object_get(d, "managers"), i)));
+    if (json_array_size(json_object_get(d, "handover")))
+        snprintf(note + strlen(note), sizeof(note) - strlen(note),
+                 "; %zu deployment%s handed over, VNF processes kept (%zu not)", moved,
+                 moved == 1 ? "" : "s", failed);
+    fed_decision_end(c, doc_str(d, "id"), "completed", note);
+    if (p && strcmp(p->el.pending, doc_str(d, "id")) == 0)
+        p->el.pending[0] = '\0';
+}
+
 void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc)
 {
     const char *dec_id = jv_str(token, "decision", NULL), *parent = jv_str(token, "parent", "");
     struct fed_mgr *p = hmap_get(&c->fed->mgrs, parent);
     json_t *d, *joined;
-    char note[256];
 
     if (!dec_id)
         return;
@@ -594,17 +755,98 @@ void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc)
         json_object_set_new(d, "managers", json_array());
     joined = json_object_get(d, "managers");
     json_array_append_new(joined, json_string(doc_str(mgr_doc, "id")));
+    if (p && strcmp(jv_str(d, "stage", ""), "manager_overload") == 0)
+        hand_to(c, p, d, doc_str(mgr_doc, "id"));
     store_put(c->st, STORE_DECISION, d);
-    if (json_array_size(joined) >= (size_t)jv_int(d, "count", 1)) {
-        snprintf(note, sizeof(note), "manager%s joined: ", json_array_size(joined) == 1 ? "" : "s");
-        for (size_t i = 0; i < json_array_size(joined); i++)
-            snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s%s", i ? ", " : "",
-                     json_string_value(json_array_get(joined, i)));
-        fed_decision_end(c, dec_id, "completed", note);
-        if (p && strcmp(p->el.pending, dec_id) == 0)
-            p->el.pending[0] = '\0';
-    }
+    maybe_complete(c, p, d);
     json_decref(d);
+}
+
+/* Part of p's deployments to the manager new that decision d started:
+ * planned (the decision's handover) and instructed to p, which drives it. */
+static void hand_to(struct core *c, struct fed_mgr *p, json_t *d, const char *new)
+{
+    json_t *site = core_load(c, STORE_SITE, p->site), *all = json_array(), *plan, *ids, *ins;
+    const json_t *pol = json_object_get(site, "manager_policy"), *h;
+    size_t i;
+
+    if (!json_is_array(json_object_get(d, "handover")))
+        json_object_set_new(d, "handover", json_array());
+    json_array_foreach(json_object_get(d, "handover"), i, h)
+        json_array_extend(all, json_object_get(h, "deployments"));
+    plan = plan_handover(c, p, pol, new, all, &ids);
+    json_decref(all);
+    if (json_array_size(ids)) {
+        ins = fed_mgr_instruct(c, p, "handover",
+                               json_pack("{s:s, s:s, s:O, s:s}", "from", p->id, "to", new,
+                                         "deployments", ids, "decision", doc_str(d, "id")));
+        if (ins)
+            json_object_set(plan, "job", json_object_get(ins, "id"));
+        json_decref(ins);
+        doc_set_str(d, "state", "handing_over");
+    } else {
+        doc_set_str(plan, "state", "ended"); /* nothing to hand over */
+    }
+    json_array_append_new(json_object_get(d, "handover"), plan);
+    json_decref(ids);
+    json_decref(site);
+}
+
+/* The handover jobs p's report names (fed/handover.c): the end of one
+ * ends its part of a decision; a drain that ended stops the drained
+ * manager (stop_manager to p, as a scale in without deployments). */
+static void jobs_ended(struct core *c, struct fed_mgr *p, const json_t *jobs)
+{
+    const json_t *j;
+    size_t i;
+
+    json_array_foreach(jobs, i, j)
+    {
+        json_t *d, *h, *ins;
+        size_t k;
+        char note[512];
+
+        if (strcmp(jv_str(j, "state", ""), "completed") ||
+            !(d = core_load(c, STORE_DECISION, jv_str(j, "decision", ""))))
+            continue;
+        if (strcmp(jv_str(d, "state", ""), "handing_over") == 0) {
+            json_array_foreach(json_object_get(d, "handover"), k, h)
+            {
+                if (strcmp(jv_str(h, "job", ""), jv_str(j, "id", "")) || jv_str(h, "state", NULL))
+                    continue;
+                doc_set_str(h, "state", "ended");
+                json_object_set(h, "moved", json_object_get(j, "moved"));
+                json_object_set(h, "failed", json_object_get(j, "failed"));
+                json_object_set(h, "steps", json_object_get(j, "deployments"));
+                store_put(c->st, STORE_DECISION, d);
+                maybe_complete(c, p, d);
+            }
+        } else if (strcmp(jv_str(d, "state", ""), "draining") == 0) {
+            struct fed_mgr *x = hmap_get(&c->fed->mgrs, jv_str(d, "manager", ""));
+
+            json_object_set_new(d, "drain", json_deep_copy(j));
+            if (jv_int(j, "failed", 0) || !x) {
+                store_put(c->st, STORE_DECISION, d);
+                snprintf(note, sizeof(note),
+                         "drain of manager %s incomplete: %s; it keeps running with what stayed",
+                         jv_str(d, "manager", "?"), jv_str(j, "note", "?"));
+                fed_decision_end(c, doc_str(d, "id"), "failed", note);
+                if (x)
+                    x->el.pending[0] = '\0';
+            } else {
+                doc_set_str(d, "state", "stopping");
+                ins = fed_mgr_instruct(
+                    c, p, "stop_manager",
+                    json_pack("{s:s, s:s}", "manager", x->id, "decision", doc_str(d, "id")));
+                if (ins)
+                    json_array_append(json_object_get(d, "instructions"),
+                                      json_object_get(ins, "id"));
+                json_decref(ins);
+                store_put(c->st, STORE_DECISION, d);
+            }
+        }
+        json_decref(d);
+    }
 }
 
 static void removed(struct core *c, struct fed_mgr *x)

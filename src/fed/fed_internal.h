@@ -108,6 +108,10 @@ struct fed {
     uv_async_t wake; /* fed_report_soon from another thread */
     bool wake_on;
 
+    /* branch: the handovers this manager drives (handover.c), under mu */
+    json_t *hjobs;
+    bool hjob_busy;
+
     /* cloud: the moves running (move.c): operation id -> what it waits for */
     struct hmap moves;
 };
@@ -316,6 +320,26 @@ void fed_unspawn_apply(struct core *c, struct txn *t);
 json_t *fed_children_report(struct fed *f);
 void fed_spawn_resume(struct fed *f);
 void fed_spawn_stop_all(struct fed *f);
+
+/* spawn.c: where the manager mgr this one started listens (*port) and
+ * its data dir (*dir, malloc'd); -ENOENT when it started none such, or
+ * it does not run now. Any thread. */
+int fed_child_addr(struct fed *f, const char *mgr, unsigned *port, char **dir);
+
+/* handover.c (branch): deployments handed over between this manager and
+ * one it started, their VNF processes kept (docs/FEDERATION.md
+ * "Handover"). fed_handover_route: POST /fed/v1/handover/{id} {"step":
+ * out|in|commit|release|abort|drop, ...} (admin), the steps of each side;
+ * fed_handover_apply: the instruction "handover", which this manager
+ * drives (a job: DATA_DIR/handovers.json, resumed at start); the jobs for
+ * the reports; the deployments this one gave away lately ({id: manager},
+ * a new reference). */
+void fed_handover_route(struct core *c, struct txn *t);
+void fed_handover_apply(struct core *c, struct txn *t);
+json_t *fed_handovers_report(struct fed *f);
+json_t *fed_handed_over(struct core *c);
+void fed_handover_resume(struct fed *f);
+void fed_handover_free(struct fed *f);
 
 /* move.c (cloud): moving a deployment between a branch and a site of the
  * cloud's own, make-before-break (docs/FEDERATION.md "Moves"). */

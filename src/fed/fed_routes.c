@@ -289,6 +289,8 @@ static const struct jv_field report_fields[] = {
     {.name = "gone", .type = JV_ARRAY, .max = 100000, .item = &any_item},
     {.name = "children", .type = JV_ARRAY, .max = 1000, .item = &any_item},
     {.name = "site_load", .type = JV_OBJECT}, /* the branch pool (site_load.c, pool.c) */
+    {.name = "handovers", .type = JV_ARRAY, .max = 1000, .item = &any_item}, /* handover.c */
+    {.name = "handed_over", .type = JV_OBJECT}, /* deployment id -> the manager it went to */
     END,
 };
 static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
@@ -315,6 +317,8 @@ static const struct route fed_routes[] = {
      .flags = R_PUBLIC | R_STREAM,
      .params = no_params,
      .stream = fed_channel_start},
+    /* between the managers of one branch site, on the same host (handover.c) */
+    WRITE("POST", "/handover/{id}", "handover step", R_ADMIN | R_BODY, fed_handover_route, NULL),
 };
 
 const struct mount fed_mount = {

@@ -56,6 +56,27 @@ struct fed_mgr *fed_site_manager(struct fed *f, struct result *res, const char *
     return m;
 }
 
+/* The manager that runs dep (its `manager`: a manager of its site another
+ * one started runs the deployments handed over to it, fed/handover.c),
+ * else its site's; NULL with res set as fed_site_manager. */
+static struct fed_mgr *dep_manager(struct fed *f, struct result *res, const json_t *dep,
+                                   const char *site)
+{
+    struct fed_mgr *m = hmap_get(&f->mgrs, jv_str(dep, "manager", ""));
+    char since[TIME_STR_MAX];
+
+    if (!m || strcmp(m->site, site) || strcmp(m->state, "removed") == 0)
+        return fed_site_manager(f, res, site);
+    if (strcmp(m->state, "active")) {
+        result_fail(res, 503, "site-unreachable", "object", site,
+                    "the manager %s of branch site %s that runs deployment '%s' is unreachable "
+                    "since %s",
+                    m->id, site, id_name(jv_str(dep, "id", "?")), time_fmt(m->since_ms, since));
+        return NULL;
+    }
+    return m;
+}
+
 /* The instruction of type for m about dep (a new reference), and in *op
  * the cloud's operation that follows it, with the members of op_extra
  * (taken, may be NULL); the observers are told it started. NULL with res
@@ -178,7 +199,7 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
                     t->name, jv_str(dep, "site", "?"));
         return;
     }
-    if (!(m = fed_site_manager(c->fed, &t->res, jv_str(dep, "site", ""))))
+    if (!(m = dep_manager(c->fed, &t->res, dep, jv_str(dep, "site", ""))))
         return;
     if (doc_str(dep, "operation") && strcmp(type, "rules_owner")) {
         result_fail(&t->res, 409, "conflict", "object", id,
@@ -196,7 +217,7 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
 static int remote_decided(struct core *c, const json_t *dep, const char *type, json_t *body,
                           const json_t *decision, struct result *res, json_t **op)
 {
-    struct fed_mgr *m = fed_site_manager(c->fed, res, jv_str(dep, "site", ""));
+    struct fed_mgr *m = dep_manager(c->fed, res, dep, jv_str(dep, "site", ""));
     json_t *ins;
 
     if (!m) {
@@ -216,7 +237,7 @@ static int remote_decided(struct core *c, const json_t *dep, const char *type, j
 static json_t *remote_instruct(struct core *c, struct txn *t, json_t *dep, const char *site,
                                const char *type, json_t *body, json_t *op_extra)
 {
-    struct fed_mgr *m = fed_site_manager(c->fed, &t->res, site);
+    struct fed_mgr *m = dep_manager(c->fed, &t->res, dep, site);
     json_t *ins, *op = NULL;
 
     if (!m) {

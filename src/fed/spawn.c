@@ -370,7 +370,9 @@ static void prune(struct fed *f)
         next = hmap_next(&f->children, e, &i);
         if (ch->pid > 0 || ch->restart_at) /* running, or to start again */
             continue;
+        pthread_mutex_lock(&f->mu);
         hmap_del(&f->children, ch->name);
+        pthread_mutex_unlock(&f->mu);
         free(ch->dir);
         free(ch);
         ended--;
@@ -414,7 +416,9 @@ void fed_spawn_apply(struct core *c, struct txn *t)
         return;
     }
     prune(f);
+    pthread_mutex_lock(&f->mu);
     hmap_put(&f->children, ch->name, ch);
+    pthread_mutex_unlock(&f->mu);
     children_save(c); /* with the instruction: applied once */
     core_event(c, "info", "fed", "manager-starting",
                json_pack("{s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision, "site",
@@ -626,7 +630,9 @@ static void resume_one(struct core *c, const json_t *r)
     ch->memory_mb = (long)jv_int(r, "memory_mb", 512);
     ch->adopted = true;
     ch->started_ms = ch->stop_ms = (int64_t)mono_ms();
+    pthread_mutex_lock(&c->fed->mu);
     hmap_put(&c->fed->children, ch->name, ch);
+    pthread_mutex_unlock(&c->fed->mu);
     if (ch->pid > 0 && alive(ch)) {
         log_info("fed: manager %s (pid %d) started by an earlier run still runs: adopted", ch->name,
                  (int)ch->pid);
@@ -698,6 +704,22 @@ static struct child *child_of(struct fed *f, const char *manager)
     return NULL;
 }
 
+int fed_child_addr(struct fed *f, const char *mgr, unsigned *port, char **dir)
+{
+    struct child *ch;
+    int r = -ENOENT;
+
+    pthread_mutex_lock(&f->mu);
+    ch = child_of(f, mgr);
+    if (ch && ch->pid > 0 && *ch->manager && strcmp(ch->state, "stopping")) {
+        *port = ch->port;
+        *dir = xstrdup(ch->dir);
+        r = 0;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return r;
+}
+
 void fed_unspawn_apply(struct core *c, struct txn *t)
 {
     const char *id = jv_str(t->body, "manager", "");
@@ -756,8 +778,10 @@ void fed_spawn_stop_all(struct fed *f)
         free(ch->dir);
         free(ch);
     }
+    pthread_mutex_lock(&f->mu);
     hmap_done(&f->children);
     hmap_init(&f->children);
+    pthread_mutex_unlock(&f->mu);
     if (f->child_timer_on) {
         uv_timer_stop(&f->child_timer);
         uv_close((uv_handle_t *)&f->child_timer, NULL);

@@ -52,6 +52,18 @@ static void adopt(struct core *c, struct site_rt *site, json_t *vi)
     lc_vi_exited(c, h.id, -1, "ended while the manager was down");
 }
 
+/* A VI of a deployment being handed over to or from another manager
+ * (fed/handover.c, `_handover`) is watched by the one that ends up with it,
+ * when the handover goes on. */
+static bool handing_over(struct core *c, const json_t *vi)
+{
+    json_t *dep = core_load(c, STORE_DEPLOYMENT, doc_str(vi, "deployment"));
+    bool yes = json_object_get(dep, "_handover") != NULL;
+
+    json_decref(dep);
+    return yes;
+}
+
 static void adopt_all(struct core *c)
 {
     json_t *vis, *vi;
@@ -63,7 +75,7 @@ static void adopt_all(struct core *c)
     {
         struct site_rt *site = site_get(c, doc_str(vi, "site"));
 
-        if (site && site->vim && vi_state_of(vi) == VIS_RUNNING)
+        if (site && site->vim && vi_state_of(vi) == VIS_RUNNING && !handing_over(c, vi))
             adopt(c, site, vi);
     }
     json_decref(vis);

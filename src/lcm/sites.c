@@ -535,6 +535,21 @@ int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip)
             used[a - s->net] = 1;
     }
     json_decref(vis);
+    /* addresses of VIs another manager of the site runs now (fed/handover.c) */
+    if (store_get(c->st, STORE_SITE, s->id, &vis) == 0) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(json_object_get(vis, "_held_ips"), key, v)
+        {
+            uint32_t a;
+
+            (void)v;
+            if (ip4_parse(key, &a) == 0 && a - s->net < size)
+                used[a - s->net] = 1;
+        }
+        json_decref(vis);
+    }
     r = -ENOSPC;
     for (uint32_t off = 2; off < size - 1; off++) { /* .0 network, .1 gateway, last broadcast */
         if (!used[off]) {

@@ -43,6 +43,16 @@ static json_t *idle_deployment(struct core *c, struct txn *t, bool allow_failed,
         goto fail;
     }
     snprintf(obj, sizeof(obj), "deployment/%s", t->args[0]);
+    if (json_object_get(dep, "_handover")) { /* moving to or from another manager (fed/) */
+        const json_t *h = json_object_get(dep, "_handover");
+
+        result_fail(&t->res, 409, "conflict", "object", obj,
+                    "deployment '%s' is being handed over between the managers of its site "
+                    "(%s %s); try again when that ends",
+                    t->args[0], jv_str(h, "to", NULL) ? "to" : "from",
+                    jv_str(h, "to", jv_str(h, "from", "?")));
+        goto fail;
+    }
     if (doc_str(dep, "operation")) {
         json_t *op = core_load(c, STORE_OP, doc_str(dep, "operation"));
 

@@ -627,8 +627,11 @@ static void reload(struct monitor *m, const char *id)
     json_t *dep = NULL, *running;
     struct mdep *d;
 
-    /* a branch's deployment on a cloud: its manager monitors it */
-    if (store_get(m->st, STORE_DEPLOYMENT, id, &dep) || doc_str(dep, "manager")) {
+    /* a branch's deployment on a cloud: its manager monitors it; one being
+     * handed over between managers (fed/handover.c): the one that ends up
+     * with it, once that is done */
+    if (store_get(m->st, STORE_DEPLOYMENT, id, &dep) || doc_str(dep, "manager") ||
+        json_object_get(dep, "_handover")) {
         json_decref(dep);
         pthread_mutex_lock(&m->mu);
         d = hmap_del(&m->deps, id);

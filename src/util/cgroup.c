@@ -203,6 +203,21 @@ int cg_open_procs(const struct cgroups *cg, const char *vi, int fds[CG_MAX_DIRS]
     return (int)cg->n_base;
 }
 
+int cg_move_pid(const struct cgroups *cg, const char *vi, pid_t pid)
+{
+    char buf[24];
+    int r = 0;
+
+    snprintf(buf, sizeof(buf), "%d", (int)pid);
+    for (unsigned i = 0; i < cg->n_base && r == 0; i++) {
+        char *p = path_of(cg, (int)i, vi, "cgroup.procs");
+
+        r = write_knob(p, buf);
+        free(p);
+    }
+    return r == -ESRCH ? 0 : r; /* it ended meanwhile */
+}
+
 static bool zombie_or_gone(pid_t pid)
 {
     char path[64], *text = NULL, *paren;

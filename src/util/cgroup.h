@@ -43,6 +43,8 @@ int cg_destroy(const struct cgroups *cg, const char *vi);
 void cg_release(const struct cgroups *cg);
 /* Gives the (empty) cgroups of VI from the name of VI to. */
 int cg_rename(const struct cgroups *cg, const char *from, const char *to);
+/* Moves process pid (its whole thread group) into the VI's groups. */
+int cg_move_pid(const struct cgroups *cg, const char *vi, pid_t pid);
 int cg_usage(const struct cgroups *cg, const char *vi, uint64_t *cpu_ns, uint64_t *mem,
              uint64_t *mem_limit);
 /* Names of the VI groups of this manager, in any of its controllers; *ids

@@ -147,6 +147,16 @@ enum vim_addressing {
     VIM_ADDR_DRIVER, /* the driver, in create() (a cloud's DHCP, the sim) */
 };
 
+/* What vim_ops.move moves: the VI, the instance it leaves and the one it
+ * goes to, and its limits (the destination's cgroups are made with them). */
+struct vi_move {
+    const char *vi;
+    const char *from_tag, *from_dir;
+    const char *to_tag, *to_dir;
+    unsigned vcpu_milli;
+    uint64_t memory_bytes;
+};
+
 struct vim_ops {
     const char *name;
     /* One line for `--help` and the docs. */
@@ -211,6 +221,13 @@ struct vim_ops {
      * site open (`vnfmd --cleanup TAG`). -EBUSY while that manager or VIs of
      * it still run. One line for the operator in report. Optional. */
     int (*cleanup)(const char *tag, char *report, size_t len);
+    /* Gives a running VI made under the names of one manager instance
+     * (from: its tag and data dir) the names of another (to), its process
+     * untouched (same pid): the handover of a deployment between managers
+     * of one host (fed/handover.c). Like cleanup it needs no open site.
+     * Idempotent: a move done already, or half done by a run that died,
+     * is finished. Optional: a driver without it cannot hand VIs over. */
+    int (*move)(const struct vi_move *m, struct vim_err *err);
 };
 
 const struct vim_ops *vim_driver_find(const char *name);

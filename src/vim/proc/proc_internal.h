@@ -129,6 +129,11 @@ void instance_unlock(const char *tag);
 /* vim_ops.cleanup of the proc driver. */
 int proc_cleanup(const char *tag, char *report, size_t len);
 
+/* ---- a VI handed to another manager instance (proc_move.c) ---- */
+
+/* vim_ops.move of the proc driver. */
+int proc_move(const struct vi_move *m, struct vim_err *err);
+
 /* ---- children (proc_reap.c) ----
  * Every VNF process this manager starts is reaped by a thread as soon as it
  * has ended, whatever path ended it; its wait status is kept until the VI

@@ -700,4 +700,5 @@ const struct vim_ops vim_proc_ops = {
     .list = proc_list,
     .view = proc_view,
     .cleanup = proc_cleanup,
+    .move = proc_move,
 };
