@@ -59,12 +59,11 @@ static bool reg_ours(const struct core *c, const char *path)
  * holds it already (or we do). The index entry is made first, so that a
  * crash never leaves a claim of ours the index does not show; one without
  * a claim is swept. */
-static int reg_create(const struct core *c, uid_t uid)
+static int mark_add(const struct core *c, uid_t uid, char *mark, size_t len)
 {
-    char path[64], fdpath[64], mark[128];
-    int fd, r = 0;
+    int fd;
 
-    mark_path(c->tag, uid, mark, sizeof(mark));
+    mark_path(c->tag, uid, mark, len);
     fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 && errno == ENOENT) { /* the tag's first claim on this host since a boot */
         char dir[96];
@@ -76,6 +75,16 @@ static int reg_create(const struct core *c, uid_t uid)
     if (fd < 0)
         return -errno;
     close(fd);
+    return 0;
+}
+
+static int reg_create(const struct core *c, uid_t uid)
+{
+    char path[64], fdpath[64], mark[128];
+    int fd, r = mark_add(c, uid, mark, sizeof(mark));
+
+    if (r)
+        return r;
     fd = open(RUNAS_REGISTRY, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
@@ -134,14 +143,16 @@ int runas_claim(struct core *c, uid_t *uid)
 
 int runas_take(struct core *c, uid_t uid)
 {
-    char path[64], tmp[80];
-    int r = 0;
+    char path[64], tmp[80], mark[128];
+    int r;
 
     reg_path(uid, path, sizeof(path));
     if (reg_ours(c, path))
         return 0;
+    r = mark_add(c, uid, mark, sizeof(mark)); /* the index first, as for a claim */
     snprintf(tmp, sizeof(tmp), "%s.%s", path, c->tag);
-    if (write_file_atomic(tmp, c->tag, strlen(c->tag), 0600, false) || rename(tmp, path) < 0)
+    if (r == 0 &&
+        (write_file_atomic(tmp, c->tag, strlen(c->tag), 0600, false) || rename(tmp, path) < 0))
         r = errno ? -errno : -EIO;
     if (r)
         log_warn("cannot take uid %u over in %s: %s", (unsigned)uid, RUNAS_REGISTRY, strerror(-r));
