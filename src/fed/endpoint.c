@@ -207,12 +207,10 @@ void fed_endpoint_apply(struct core *c, struct txn *t)
         json_object_set_new(ep, "mode", json_string(mode));
         if (port > 0)
             json_object_set_new(ep, "target_port", json_integer(port));
-        if (strcmp(mode, "local") || json_array_size(burst) == 0) {
-            if (strcmp(mode, "local") || burst)
-                json_object_del(ep, "burst");
-        } else {
+        if (strcmp(mode, "local") == 0 && json_array_size(burst))
             json_object_set_new(ep, "burst", json_deep_copy(burst));
-        }
+        else if (strcmp(mode, "local") || burst) /* a remote one has none */
+            json_object_del(ep, "burst");
         if (strcmp(mode, "local") == 0) {
             local_backends(c, id, ep);
         } else { /* a backend across the WAN answers through it (vim/endpoint.h) */

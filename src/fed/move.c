@@ -792,6 +792,12 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
                       from, to);
     if (busy(c, dep, res, obj))
         return -1;
+    if (json_object_get(dep, "burst") || doc_str(dep, "burst_of"))
+        return refuse(res, 409, "conflict", "burst",
+                      "burst: deployment '%s' and its instances in the cloud are one service "
+                      "behind the endpoint of its branch (docs/FEDERATION.md \"Bursting into "
+                      "the cloud\"): it moves once its rules scaled the cloud's in%s",
+                      rq->dep, NULL);
     if (dep_status_of(dep) != DEP_ACTIVE && dep_status_of(dep) != DEP_DEGRADED)
         return result_fail(res, 409, "conflict", "object", obj,
                            "deployment '%s' is %s: only an active or degraded deployment moves",
