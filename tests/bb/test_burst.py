@@ -222,7 +222,6 @@ class BurstTest(unittest.TestCase):
     def test_branch_only_stays(self):
         """A VNF whose placement is branch-only never bursts: at the branch's room the
         scale out is refused there, with why."""
-        cloud = self.cloud
         ep = self.deploy_ruled("bu2", vnfd("bu-only", placement="branch-only"))
         busy = self.client(ep["service_endpoint"], 0.005)
         d = wait_for(lambda: next((d for d in self.decisions("bu2")
