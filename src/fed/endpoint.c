@@ -57,15 +57,53 @@ static const char *ep_address(struct core *c)
     return a;
 }
 
+/* What the kernel gets of the endpoints in doc: while the cloud is
+ * unreachable (no report gets through), those with a burst leave its
+ * instances out (the WAN they answer over is down: their share of the new
+ * connections would fail); they stay in the store and come back with the
+ * first report that gets through (fed_endpoint_wan). A new reference. */
+static json_t *reachable(struct core *c, const json_t *doc)
+{
+    json_t *out = json_deep_copy(doc), *ep, *b;
+    const char *id;
+    size_t i;
+
+    if (!c->fed || c->fed->connected)
+        return out;
+    json_object_foreach(out, id, ep)
+    {
+        const json_t *burst = json_object_get(ep, "burst"), *x;
+        json_t *keep = json_array();
+        size_t k;
+
+        json_array_foreach(json_object_get(ep, "backends"), i, b)
+        {
+            bool away = false;
+
+            json_array_foreach(burst, k, x)
+            {
+                away = away || json_equal(b, x);
+            }
+            if (!away)
+                json_array_append(keep, b);
+        }
+        json_object_set_new(ep, "backends", keep);
+        if (json_array_size(burst))
+            json_object_set_new(ep, "masquerade", json_false());
+    }
+    return out;
+}
+
 static void kernel_apply(struct core *c, void *arg)
 {
-    json_t *doc = arg;
+    json_t *doc = reachable(c, arg);
     char err[512];
 
     if (ep_apply(c->tag, doc, err, sizeof(err)))
         log_error("fed: the service endpoints cannot be set: %s", err);
     else
         log_debug("fed: %zu service endpoints set", json_object_size(doc));
+    json_decref(doc);
 }
 
 static void json_free_arg(void *arg)
@@ -252,6 +290,15 @@ void fed_endpoint_start(struct core *c)
     json_t *doc = ep_load(c);
 
     if (json_object_size(doc) > 0 || ep_address(c))
+        kernel_apply(c, doc);
+    json_decref(doc);
+}
+
+void fed_endpoint_wan(struct core *c)
+{
+    json_t *doc = ep_load(c);
+
+    if (json_object_size(doc) > 0)
         kernel_apply(c, doc);
     json_decref(doc);
 }

@@ -377,6 +377,9 @@ void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endp
  * transaction): made, pointed at its running VIs, or gone with it. */
 void fed_endpoint_refresh(struct core *c, const char *id);
 void fed_endpoint_start(struct core *c);
+/* The cloud became reachable or not (a report got through, or did not):
+ * the endpoints with instances in the cloud take them in or leave them out. */
+void fed_endpoint_wan(struct core *c);
 /* The endpoints, {deployment: {address, port, ...}} (a new reference);
  * "IP:PORT" of deployment id's among them into out, or false. */
 json_t *fed_endpoints(struct core *c);

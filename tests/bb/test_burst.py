@@ -103,6 +103,7 @@ class BurstTest(unittest.TestCase):
         stop_estate(cls)
 
     def tearDown(self):
+        self.wan.up()
         for d in (self.cloud, self.b):
             if d.proc and d.proc.poll() is None:
                 d.undeploy_all()
@@ -195,6 +196,20 @@ class BurstTest(unittest.TestCase):
         self.assertEqual(first_cloud["rejected"][0]["where"], "branch")
         self.assertIn("free", first_cloud["rejected"][0]["why"])
         self.assertIn("in the cloud", first_cloud["reason"])
+        # the WAN cut: the branch's endpoint leaves the cloud's instances out (their
+        # share of new connections would fail) until a report gets through again
+        self.wan.down()
+        wait_for(lambda: not any(ip in self.nft() for ip in cloud_ips), 20, 0.2,
+                 "the cloud's instances out of the endpoint")
+        self.assertIn("numgen inc mod 2", self.nft())
+        cut = self.client(ep, 0.05)
+        time.sleep(3)
+        got = cut.result()
+        self.assertEqual(got["fail"], 0, got)
+        self.assertFalse(set(got["who"]) & {vi["name"] for vi in bdep["vis"]}, got)
+        self.wan.up()
+        wait_for(lambda: all(ip in self.nft() for ip in cloud_ips), 30, 0.2,
+                 "the cloud's instances back behind the endpoint")
         # quiet: the cloud's instances go first, then the branch's to the minimum
         quiet = self.client(ep, 1.0)
         seen[:] = []
@@ -218,6 +233,33 @@ class BurstTest(unittest.TestCase):
         self.assertEqual(got["fail"], 0, got)
         ins = [d for d in self.decisions("bu1") if d["rule"] == "idle" and d.get("chosen")]
         self.assertEqual(ins[0]["chosen"][0]["where"], "cloud", json.dumps(ins, indent=1))
+
+    def test_cloud_kill9_while_the_burst_starts(self):
+        """The cloud killed while its burst's instance starts (it answers only after 5 s
+        in the cloud): its engine resumes the deploy, and the endpoint at the branch
+        gets the instance once it is ready; the client never fails."""
+        cloud = self.cloud
+        doc = vnfd("bu-slow", most=3)
+        doc["vdus"][0]["command"] = [
+            "sh", "-c", "[ {{site}} = cloud ] && sleep 5; exec vnf-demo --listen {{ip}}:8080 "
+            "--config {{day0_dir}}/demo.conf"]
+        doc["vdus"][0]["ready"]["timeout_s"] = 30
+        ep = self.deploy_ruled("bu3", doc)["service_endpoint"]
+        busy = self.client(ep, 0.005)
+        burst = wait_for(lambda: (cloud.deployment("bu3").get("burst") or {}).get("deployment"),
+                         120, 0.05, "a burst of bu3")
+        self.assertTrue(cloud.deployment(burst).get("operation"))  # its deploy runs
+        cloud.kill9()
+        cloud.restart()
+        wait_for(lambda: (lambda d: d.get("status") == "active" and not d.get("operation"))(
+            cloud.deployment(burst)), 60, 0.2, "the burst deployed after the restart")
+        [vi] = cloud.deployment(burst)["vis"]
+        wait_for(lambda: vi["ip"] in self.nft(), 15, 0.2, "the cloud's instance behind the endpoint")
+        self.assertEqual(self.counts("bu3")[:2], (2, 1))
+        time.sleep(2)
+        got = busy.result()
+        self.assertEqual(got["fail"], 0, got)
+        self.assertIn(vi["name"], got["who"], got)
 
     def test_branch_only_stays(self):
         """A VNF whose placement is branch-only never bursts: at the branch's room the
