@@ -355,6 +355,7 @@ static void connected(struct fed *f, bool up, const char *why)
         return;
     f->connected = up;
     fed_owner_follow(f, up);
+    fed_endpoint_wan(c); /* instances in the cloud behind an endpoint: in or out */
     if (up)
         core_event(c, "info", "fed", "cloud-reachable",
                    json_pack("{s:s, s:s}", "object", f->mgr_id, "manager", f->mgr_id),

@@ -359,12 +359,18 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
         "params",           "license",     "_password",       "_branch_rules",
         "service_endpoint", "handover",    "handed_from",     NULL};
     /* the cloud's rules; a SOL003 VNF instance's information, flavour and
-     * descriptor; the last move (fed/move.c) */
-    static const char *const cloud_own[] = {"rules",         "rules_owner_wanted",
-                                            "_policy_admin", "sol003",
-                                            "flavour",       "instantiation_level",
-                                            "_descriptor",   "move",
-                                            "_move_op",      NULL};
+     * descriptor; the last move (fed/move.c); its burst (fed/burst.c) */
+    static const char *const cloud_own[] = {"rules",
+                                            "rules_owner_wanted",
+                                            "_policy_admin",
+                                            "sol003",
+                                            "flavour",
+                                            "instantiation_level",
+                                            "_descriptor",
+                                            "move",
+                                            "_move_op",
+                                            "burst",
+                                            NULL};
     json_t *doc =
         json_pack("{s:s, s:s, s:s}", "id", jv_str(d, "id", ""), "site", m->site, "manager", m->id);
 

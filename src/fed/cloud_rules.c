@@ -255,7 +255,8 @@ static void eval_dep(struct core *c, struct fed_mgr *m, const char *dep, struct 
     const json_t *vals = json_object_get(json_object_get(rep->body, "metrics"), dep);
     double v;
 
-    if (!dr->wanted || !dr->ceded || dr->busy || !decided(c, dr, rep->now))
+    if (!dr->wanted || !dr->ceded || dr->busy || !decided(c, dr, rep->now) ||
+        fed_burst_busy(c, dep))
         return;
     for (size_t i = 0; i < dr->n && !dr->deciding[0]; i++) {
         struct crule *r = &dr->r[i];

@@ -57,15 +57,53 @@ static const char *ep_address(struct core *c)
     return a;
 }
 
+/* What the kernel gets of the endpoints in doc: while the cloud is
+ * unreachable (no report gets through), those with a burst leave its
+ * instances out (the WAN they answer over is down: their share of the new
+ * connections would fail); they stay in the store and come back with the
+ * first report that gets through (fed_endpoint_wan). A new reference. */
+static json_t *reachable(struct core *c, const json_t *doc)
+{
+    json_t *out = json_deep_copy(doc), *ep, *b;
+    const char *id;
+    size_t i;
+
+    if (!c->fed || c->fed->connected)
+        return out;
+    json_object_foreach(out, id, ep)
+    {
+        const json_t *burst = json_object_get(ep, "burst"), *x;
+        json_t *keep = json_array();
+        size_t k;
+
+        json_array_foreach(json_object_get(ep, "backends"), i, b)
+        {
+            bool away = false;
+
+            json_array_foreach(burst, k, x)
+            {
+                away = away || json_equal(b, x);
+            }
+            if (!away)
+                json_array_append(keep, b);
+        }
+        json_object_set_new(ep, "backends", keep);
+        if (json_array_size(burst))
+            json_object_set_new(ep, "masquerade", json_false());
+    }
+    return out;
+}
+
 static void kernel_apply(struct core *c, void *arg)
 {
-    json_t *doc = arg;
+    json_t *doc = reachable(c, arg);
     char err[512];
 
     if (ep_apply(c->tag, doc, err, sizeof(err)))
         log_error("fed: the service endpoints cannot be set: %s", err);
     else
         log_debug("fed: %zu service endpoints set", json_object_size(doc));
+    json_decref(doc);
 }
 
 static void json_free_arg(void *arg)
@@ -115,6 +153,21 @@ json_t *fed_backends(struct core *c, const char *id, long long port)
     return out;
 }
 
+/* A local endpoint's backends: the running VIs of id here, and the
+ * instances in the cloud its burst added ("burst": docs/FEDERATION.md
+ * "Bursting into the cloud"), whose flows alone are masqueraded (they
+ * answer over the WAN link). */
+static void local_backends(struct core *c, const char *id, json_t *ep)
+{
+    json_t *b = fed_backends(c, id, jv_int(ep, "target_port", 0)),
+           *burst = json_object_get(ep, "burst");
+
+    json_array_extend(b, burst);
+    json_object_set_new(ep, "backends", b);
+    json_object_set_new(ep, "masquerade",
+                        json_array_size(burst) ? json_deep_copy(burst) : json_false());
+}
+
 /* The endpoint of id in doc, made when missing (NULL: no port left). */
 static json_t *ensure(struct core *c, json_t *doc, const char *id, long long target_port)
 {
@@ -147,7 +200,7 @@ void fed_endpoint_refresh(struct core *c, const char *id)
         json_object_del(doc, id); /* removed with its deployment */
     else if (dep && port > 0 && (ep = ensure(c, doc, id, port)) &&
              strcmp(jv_str(ep, "mode", ""), "local") == 0)
-        json_object_set_new(ep, "backends", fed_backends(c, id, port));
+        local_backends(c, id, ep);
     if (!json_equal(doc, was))
         ep_save(c, doc);
     json_decref(dep);
@@ -155,8 +208,10 @@ void fed_endpoint_refresh(struct core *c, const char *id)
     json_decref(doc);
 }
 
-/* The instruction "endpoint" {mode: local|remote, backends?, port, remove?}
- * about t->args[0]. */
+/* The instruction "endpoint" {mode: local|remote, backends?, burst?, port,
+ * remove?} about t->args[0]: backends are those of a remote one (a clone in
+ * the cloud); burst the instances in the cloud a local one adds to its VIs
+ * (kept until an instruction changes them; a remote one has none). */
 void fed_endpoint_apply(struct core *c, struct txn *t)
 {
     const char *id = t->args[0] ? t->args[0] : "", *mode = jv_str(t->body, "mode", "local");
@@ -185,15 +240,22 @@ void fed_endpoint_apply(struct core *c, struct txn *t)
         result_fail(&t->res, 409, "insufficient-capacity", "field", "port",
                     "no endpoint port is left (%d-%d)", PORT_MIN, PORT_MAX);
     } else {
+        const json_t *burst = json_object_get(t->body, "burst");
+
         json_object_set_new(ep, "mode", json_string(mode));
-        /* a backend across the WAN answers through it (vim/endpoint.h) */
-        json_object_set_new(ep, "masquerade", json_boolean(strcmp(mode, "local") != 0));
         if (port > 0)
             json_object_set_new(ep, "target_port", json_integer(port));
-        json_object_set_new(ep, "backends",
-                            strcmp(mode, "local") == 0
-                                ? fed_backends(c, id, jv_int(ep, "target_port", port))
-                                : json_deep_copy(json_object_get(t->body, "backends")));
+        if (strcmp(mode, "local") == 0 && json_array_size(burst))
+            json_object_set_new(ep, "burst", json_deep_copy(burst));
+        else if (strcmp(mode, "local") || burst) /* a remote one has none */
+            json_object_del(ep, "burst");
+        if (strcmp(mode, "local") == 0) {
+            local_backends(c, id, ep);
+        } else { /* a backend across the WAN answers through it (vim/endpoint.h) */
+            json_object_set_new(ep, "masquerade", json_true());
+            json_object_set_new(ep, "backends",
+                                json_deep_copy(json_object_get(t->body, "backends")));
+        }
         char *addr =
             xasprintf("%s:%lld", jv_str(ep, "address", ""), (long long)jv_int(ep, "port", 0));
 
@@ -228,6 +290,15 @@ void fed_endpoint_start(struct core *c)
     json_t *doc = ep_load(c);
 
     if (json_object_size(doc) > 0 || ep_address(c))
+        kernel_apply(c, doc);
+    json_decref(doc);
+}
+
+void fed_endpoint_wan(struct core *c)
+{
+    json_t *doc = ep_load(c);
+
+    if (json_object_size(doc) > 0)
         kernel_apply(c, doc);
     json_decref(doc);
 }

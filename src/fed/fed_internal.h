@@ -4,6 +4,7 @@
 
 #include "fed/fed.h"
 #include "core/auth.h"
+#include "core/txq.h"
 #include "util/jsonv.h"
 
 #include <pthread.h>
@@ -368,6 +369,34 @@ extern const struct lc_observer fed_move_observer;
 void fed_move_tick(struct core *c);
 void fed_move_resume(struct core *c);
 void fed_move_free(struct fed *f);
+/* A request of the admin's applied here and now, inside the open
+ * transaction (a deploy, scale or undeploy of the cloud's own: a move's
+ * clone, a burst); the operation it started in op_id; 0, or -1 with res
+ * set. body is taken (NULL: an empty one). */
+int fed_local_request(struct core *c, txn_apply_fn fn, const char *name, const char *arg,
+                      json_t *body, struct result *res, char *op_id, size_t len);
+
+/* burst.c (cloud): a branch VNF scaled by the cloud's rules gets its new
+ * instances at the branch while the branch has room, else in the cloud,
+ * behind the same service endpoint (docs/FEDERATION.md "Bursting into the
+ * cloud"); a scale in takes those in the cloud first. fed_burst_scale
+ * is the rules engine's scale decided for dep (the branch's mirror) of
+ * manager m, count being of all instances: 1 when the branch's own
+ * instances change (body's count set to theirs: the caller instructs the
+ * branch), 0 with the cloud's operation in *op, -1 with res set; it notes
+ * in decision where the instances go and why. body is not taken. */
+int fed_burst_scale(struct core *c, struct fed_mgr *m, const json_t *dep, json_t *body,
+                    json_t *decision, struct result *res, json_t **op);
+/* The instances of vdu of dep's burst in the cloud (lc_remote instances). */
+long long fed_burst_instances(struct core *c, const json_t *dep, const char *vdu);
+/* Whether the burst of dep (the branch's mirror, id) changes now: its
+ * deployment in the cloud busy, or its endpoint being changed. */
+bool fed_burst_busy(struct core *c, const char *dep);
+extern const struct lc_observer fed_burst_observer;
+
+/* The descriptor of dep: its own copy (the cloud's deployment), else the
+ * cloud's VNFD record (a branch's). A new reference, or NULL. */
+json_t *fed_descriptor(struct core *c, const json_t *dep);
 /* The port a VNFD's service answers on: the readiness port of its first
  * VDU that has one (ready.http.port, ready.tcp); 0 when none. */
 long long fed_service_port(const json_t *vnfd);
@@ -382,6 +411,9 @@ void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endp
  * transaction): made, pointed at its running VIs, or gone with it. */
 void fed_endpoint_refresh(struct core *c, const char *id);
 void fed_endpoint_start(struct core *c);
+/* The cloud became reachable or not (a report got through, or did not):
+ * the endpoints with instances in the cloud take them in or leave them out. */
+void fed_endpoint_wan(struct core *c);
 /* The endpoints, {deployment: {address, port, ...}} (a new reference);
  * "IP:PORT" of deployment id's among them into out, or false. */
 json_t *fed_endpoints(struct core *c);

@@ -353,8 +353,10 @@ int fed_init(struct core *c)
         fed_judge_init(c);
     if (f->cloud)
         c->remote = &fed_remote;
-    if (f->cloud)
+    if (f->cloud) {
         lc_observe(c, &fed_move_observer);
+        lc_observe(c, &fed_burst_observer);
+    }
     if (!f->cloud && c->cfg->cloud_url)
         lc_observe(c, &fed_branch_observer);
     return 0;

@@ -215,14 +215,21 @@ static void remote_operate(struct core *c, struct txn *t, const json_t *dep)
  * ownership the cloud saw: the branch applies it only if the cloud's rules
  * still own the deployment in that generation (docs/FEDERATION.md). */
 static int remote_decided(struct core *c, const json_t *dep, const char *type, json_t *body,
-                          const json_t *decision, struct result *res, json_t **op)
+                          json_t *decision, struct result *res, json_t **op)
 {
     struct fed_mgr *m = dep_manager(c->fed, res, dep, jv_str(dep, "site", ""));
     json_t *ins;
+    int r;
 
     if (!m) {
         json_decref(body);
         return -1;
+    }
+    /* a scale: instances at the branch while it has room, else in the cloud */
+    if (strcmp(type, "scale") == 0 &&
+        (r = fed_burst_scale(c, m, dep, body, decision, res, op)) <= 0) {
+        json_decref(body);
+        return r;
     }
     json_object_set_new(body, "_rules",
                         json_pack("{s:s, s:I}", "decision", jv_str(decision, "id", ""), "gen",
@@ -267,6 +274,7 @@ const struct lc_remote fed_remote = {
     .deploy = remote_deploy,
     .operate = remote_operate,
     .decided = remote_decided,
+    .instances = fed_burst_instances,
     .rules_changed = fed_rules_changed,
     .instruct = remote_instruct,
     .move = fed_move_apply,

@@ -244,8 +244,8 @@ static void finish(struct core *c, json_t *op, enum op_state state, const char *
 /* A request of the admin's applied here and now, inside the open
  * transaction (a clone's deploy, an undeploy of the cloud's own). The
  * operation it started in *op_id; 0, or -1 with res set. */
-static int local_request(struct core *c, txn_apply_fn fn, const char *name, const char *arg,
-                         json_t *body, struct result *res, char *op_id, size_t len)
+int fed_local_request(struct core *c, txn_apply_fn fn, const char *name, const char *arg,
+                      json_t *body, struct result *res, char *op_id, size_t len)
 {
     struct txn *t = txn_new(fn, name);
     int r = 0;
@@ -332,7 +332,8 @@ static int step_clone(struct core *c, json_t *op, const json_t *dep, struct resu
 
         json_object_set_new(body, "site", json_string(jv_str(op, "to", "")));
         /* the clone's key as it is (svc_deploy keys a name by its tenant) */
-        if (local_request(c, svc_deploy, "deploy", mv_str(op, "clone"), body, res, id, sizeof(id)))
+        if (fed_local_request(c, svc_deploy, "deploy", mv_str(op, "clone"), body, res, id,
+                              sizeof(id)))
             return -1;
         clone = core_load(c, STORE_DEPLOYMENT, mv_str(op, "clone"));
         if (clone) { /* its rules are the original's (those of its branch) */
@@ -492,8 +493,8 @@ static int step_undeploy(struct core *c, json_t *op, struct result *res)
 
     stage(c, op, "undeploy", NULL, NULL);
     if (mv_str(op, "to_mgr")) {
-        if (local_request(c, svc_undeploy, "undeploy", mv_str(op, "old"), NULL, res, id,
-                          sizeof(id)))
+        if (fed_local_request(c, svc_undeploy, "undeploy", mv_str(op, "old"), NULL, res, id,
+                              sizeof(id)))
             return -1;
     } else if (instruct(c, mv_str(op, "from_mgr"), "undeploy", op, json_object(), res, id,
                         sizeof(id))) {
@@ -535,7 +536,8 @@ static void rollback(struct core *c, json_t *op, const char *why)
     if (mv_str(op, "to_mgr"))
         instruct(c, mv_str(op, "to_mgr"), "undeploy", op, json_object(), &res, id, sizeof(id));
     else
-        local_request(c, svc_undeploy, "undeploy", mv_str(op, "clone"), NULL, &res, id, sizeof(id));
+        fed_local_request(c, svc_undeploy, "undeploy", mv_str(op, "clone"), NULL, &res, id,
+                          sizeof(id));
     if (res.status >= 400) {
         stage(c, op, NULL, "failed", jv_str(res.body, "message", "?"));
         result_done(&res);
@@ -721,9 +723,7 @@ static int check_placement(struct core *c, const json_t *vnfd, bool to_branch, s
     return 0;
 }
 
-/* The descriptor of dep: its own copy (the cloud's deployment), else the
- * cloud's VNFD record (a branch's). A new reference, or NULL. */
-static json_t *descriptor(struct core *c, const json_t *dep)
+json_t *fed_descriptor(struct core *c, const json_t *dep)
 {
     json_t *rec;
 
@@ -792,6 +792,12 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
                       from, to);
     if (busy(c, dep, res, obj))
         return -1;
+    if (json_object_get(dep, "burst") || doc_str(dep, "burst_of"))
+        return refuse(res, 409, "conflict", "burst",
+                      "burst: deployment '%s' and its instances in the cloud are one service "
+                      "behind the endpoint of its branch (docs/FEDERATION.md \"Bursting into "
+                      "the cloud\"): it moves once its rules scaled the cloud's in%s",
+                      rq->dep, NULL);
     if (dep_status_of(dep) != DEP_ACTIVE && dep_status_of(dep) != DEP_DEGRADED)
         return result_fail(res, 409, "conflict", "object", obj,
                            "deployment '%s' is %s: only an active or degraded deployment moves",
@@ -866,7 +872,7 @@ int fed_move_begin(struct core *c, const struct fed_move_req *rq, struct result 
         result_not_found(res, "deployment", rq->dep);
         goto out;
     }
-    vnfd = descriptor(c, dep);
+    vnfd = fed_descriptor(c, dep);
     if (checks(c, rq, dep, vnfd, res))
         goto out;
     mv = json_pack("{s:s, s:I, s:I, s:n, s:I, s:s?}", "step", "clone", "drain_ms",

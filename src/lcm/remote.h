@@ -17,11 +17,17 @@ struct lc_remote {
      * the caller; sets t->res. */
     void (*operate)(struct core *c, struct txn *t, const json_t *dep);
     /* An operation of type ("scale") with body (taken) that the rules
-     * engine decided for dep (decision: its record): written like
-     * operate's, the instruction carrying the decision; the operation in
-     * *op (a new reference), or -1 with res set. */
+     * engine decided for dep (decision: its record, which may get members
+     * saying where the instances go and why): written like operate's, the
+     * instruction carrying the decision; the operation in *op (a new
+     * reference), or -1 with res set. A scale's count is of all the
+     * instances of the VDU, also those instances(), below, counts. */
     int (*decided)(struct core *c, const json_t *dep, const char *type, json_t *body,
-                   const json_t *decision, struct result *res, json_t **op);
+                   json_t *decision, struct result *res, json_t **op);
+    /* The instances of vdu of dep that run elsewhere than its manager's
+     * site, for the same service (a branch VNF's burst into the cloud:
+     * fed/burst.c), which the rules engine counts with dep's own. */
+    long long (*instances)(struct core *c, const json_t *dep, const char *vdu);
     /* The `rules` or `rules_owner_wanted` of dep changed in the open
      * transaction (policy/svc_policy.c): the cloud's rules over dep's
      * reports follow once it commits. */

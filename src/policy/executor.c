@@ -144,7 +144,7 @@ static long long vdu_count(struct core *c, const json_t *dep, const char *vdu)
     {
         n += strcmp(jv_str(vi, "vdu", ""), vdu) == 0;
     }
-    return n;
+    return n + (c->remote->instances ? c->remote->instances(c, dep, vdu) : 0);
 }
 
 /* Where a scale out/in action would take its VDU: *cur and *target

@@ -98,8 +98,8 @@ static void show_member_names(json_t *map)
 
 void doc_show_names(json_t *v)
 {
-    static const char *const names[] = {"id",     "deployment",    "vnfd", "vnfdId",
-                                        "object", "vnfInstanceId", NULL};
+    static const char *const names[] = {"id",     "deployment",    "vnfd",     "vnfdId",
+                                        "object", "vnfInstanceId", "burst_of", NULL};
     static const char *const user[] = {
         "params",           "descriptor", "metadata", "extensions", "vnfConfigurableProperties",
         "additionalParams", NULL};

@@ -64,25 +64,27 @@ static void rule(struct sbuf *s, const char *addr, long long port, const json_t 
     sbuf_adds(s, " }\n");
 }
 
-/* Flows to the backends of endpoints that ask for it ("masquerade": a
- * backend across the WAN) leave with this host's address, so that replies
- * come back the same way; a backend at the site answers its client
- * directly, through this namespace (no translation of the source, which
- * would also make its tuples clash with direct clients'). */
+/* Flows to the backends of endpoints that ask for it ("masquerade": true
+ * for all of an endpoint's backends, or the list of those across the WAN)
+ * leave with this host's address, so that replies come back the same way;
+ * a backend at the site answers its client directly, through this
+ * namespace (no translation of the source, which would also make its
+ * tuples clash with direct clients'). */
 static void masquerade(struct sbuf *s, const json_t *endpoints)
 {
     const char *name;
     json_t *ep;
-    const json_t *b;
+    const json_t *b, *which;
     char ip[16];
     unsigned p, n = 0;
     size_t i;
 
     json_object_foreach((json_t *)endpoints, name, ep)
     {
-        if (!json_is_true(json_object_get(ep, "masquerade")))
-            continue;
-        json_array_foreach(json_object_get(ep, "backends"), i, b)
+        which = json_object_get(ep, "masquerade");
+        if (json_is_true(which))
+            which = json_object_get(ep, "backends");
+        json_array_foreach(which, i, b)
         {
             if (!backend(b, ip, &p))
                 continue;

@@ -18,7 +18,9 @@
 
 /* Makes the table of tag hold exactly endpoints: an object
  * {NAME: {"address": IP, "port": P, "backends": ["IP:PORT", ...],
- * "masquerade": BOOL}}; an
+ * "masquerade": BOOL or ["IP:PORT", ...]}} (true: all its backends;
+ * a list: those of its backends, in the cloud, and not those at the
+ * site); an
  * endpoint without backends refuses connections (TCP reset). No endpoint:
  * the table is removed. 0, or -1 with what nftables said in err. */
 int ep_apply(const char *tag, const json_t *endpoints, char *err, size_t errlen);

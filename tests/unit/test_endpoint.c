@@ -62,6 +62,27 @@ static void one_and_several(void **state)
     json_decref(eps);
 }
 
+/* A burst (docs/FEDERATION.md "Bursting into the cloud"): the VIs at the
+ * site and instances in the cloud behind one endpoint; only the flows to
+ * those in the cloud are masqueraded. */
+static void masquerade_some(void **state)
+{
+    json_t *eps = endpoints(
+        "{\"a\": {\"address\": \"10.9.0.2\", \"port\": 20000, \"backends\": [\"10.1.0.5:8080\","
+        " \"10.2.0.7:8080\", \"10.2.0.8:8080\"], \"masquerade\": [\"10.2.0.7:8080\", \"bad\","
+        " \"10.2.0.8:8080\"]}}");
+    char *text = ep_render("t4", eps);
+
+    (void)state;
+    assert_non_null(strstr(text, "numgen inc mod 3 map { 0 : 10.1.0.5 . 8080, 1 : 10.2.0.7 . "
+                                 "8080, 2 : 10.2.0.8 . 8080 }"));
+    assert_non_null(strstr(text, "ct mark 0x7e9e0000 ip daddr { 10.2.0.7, 10.2.0.8 } masquerade"));
+    assert_null(strstr(text, "10.1.0.5,"));
+    accepted(text);
+    free(text);
+    json_decref(eps);
+}
+
 static void none_removes_the_table(void **state)
 {
     json_t *eps = json_object();
@@ -94,6 +115,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_and_several),
+        cmocka_unit_test(masquerade_some),
         cmocka_unit_test(none_removes_the_table),
         cmocka_unit_test(bad_address_is_skipped),
     };

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""From a branch VNF's overload to its relief, at the branch and in the cloud
+(issue 13, claims 1, 3-4; docs/BENCHMARKS.md, docs/FEDERATION.md "Bursting into
+the cloud").
+
+The estate of tests/bb/test_burst.py: a cloud VNFM with a process site of its
+own, a branch manager in a network namespace behind a veth WAN link with room
+for two instances, vnf-demo deployed at the branch through the cloud with the
+cloud's rules over its requests per second, and a client at the branch through
+the service endpoint (a new connection per request). Each round overloads the
+VNF from one instance: the cloud's rules add a second at the branch (it has
+room), then a third in the cloud (the branch is full). For each, from the
+decision (the overload detected: the rule fired) to
+
+  ready:    the new instance ready (the decision's operation completed: the
+            branch's scale, or the burst's deploy in the cloud)
+  relieved: the first answer the client got from the new instance through the
+            endpoint (it takes its share of the load)
+
+The branch's scale out is the reference the burst is compared with (a ratio
+per round, and of the medians): the machine is noisy.
+
+  burst.py BUILD [ROUNDS]
+"""
+import calendar
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+os.environ["BUILD"] = BUILD
+sys.path.insert(0, os.path.join(ROOT, "tests", "bb"))
+
+from vnfm import wait_for  # noqa: E402
+from test_move import start_estate, stop_estate  # noqa: E402
+from test_burst import Client, RULES, SITE, SITE_CAPACITY, vnfd  # noqa: E402
+
+
+def epoch(iso):
+    """'2026-12-02T16:38:46.739Z' in seconds since the epoch."""
+    whole, _, ms = iso.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + int(ms or 0) / 1000.0
+
+
+class Estate:
+    pass
+
+
+def one_round(e, n):
+    cloud, name = e.cloud, "bb%d" % n
+    op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "bench-burst",
+                                              "site": SITE}, expect=(202,))
+    assert cloud.wait_op(op["id"])["state"] == "completed"
+    ep = wait_for(lambda: cloud.deployment(name).get("service_endpoint"), 20, 0.1)
+    cloud.ok("PUT", "/v0/deployments/%s/rules" % name, {"rules": RULES})
+    op = cloud.ok("PUT", "/v0/deployments/%s/rules-owner" % name, {"owner": "cloud"},
+                  expect=(202,))
+    assert cloud.wait_op(op["id"])["state"] == "completed"
+    wait_for(lambda: cloud.deployment(name).get("rules_owner") == "cloud", 10, 0.1)
+    first = {vi["name"] for vi in e.b.deployment(name)["vis"]}
+    client = Client(e.wan, ep, 0.005)
+    try:
+        def full():
+            dep = cloud.deployment(name)
+            burst = (dep.get("burst") or {}).get("deployment")
+            return burst if burst and len(dep.get("vis", [])) == 2 and \
+                cloud.deployment(burst).get("vis") else None
+
+        burst = wait_for(full, 120, 0.2)
+        branch_vi = ({vi["name"] for vi in e.b.deployment(name)["vis"]} - first).pop()
+        [cloud_vi] = [vi["name"] for vi in cloud.deployment(burst)["vis"]]
+        time.sleep(3)  # the endpoint learns the instance in the cloud after its deploy
+    finally:
+        got = client.result()
+    decisions = cloud.get("/v0/decisions?deployment=" + name)[1]["decisions"]
+    out = {}
+    for d in sorted(decisions, key=lambda d: d["created"]):  # the first of each
+        where = (d.get("chosen") or [{}])[0].get("where")
+        if d["rule"] != "busy" or where not in ("branch", "cloud") or where in out:
+            continue
+        t0 = epoch(d["created"])
+        act = d["actions"][0]
+        vi = branch_vi if where == "branch" else cloud_vi
+        out[where] = {"ready": epoch(act["finished"]) - t0,
+                      "relieved": got["first"].get(vi, float("nan")) - t0}
+    e.cloud.undeploy_all()
+    return out, got
+
+
+def main():
+    e = Estate()
+    start_estate(e, SITE, service_address=True)
+    try:
+        e.b.ok("PUT", "/v0/sites/" + SITE, {"capacity": SITE_CAPACITY})
+        doc = vnfd("bench-burst", most=3)
+        e.cloud.onboard(doc)
+        print("branch with room for 2 instances of 0.2 vCPU, the VNF at most 3; a client at "
+              "the branch through the endpoint, a new connection per request; %s cores shared"
+              % subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip())
+        rows = []
+        for n in range(ROUNDS):
+            r, got = one_round(e, n)
+            rows.append(r)
+            print("round %d: at the branch ready %.2f s, relieved %.2f s; in the cloud ready "
+                  "%.2f s, relieved %.2f s; ratio cloud/branch relieved %.2f (%d requests, %d "
+                  "failed)" % (n + 1, r["branch"]["ready"], r["branch"]["relieved"],
+                               r["cloud"]["ready"], r["cloud"]["relieved"],
+                               r["cloud"]["relieved"] / r["branch"]["relieved"], got["ok"],
+                               got["fail"]))
+        med = {w: {k: statistics.median(r[w][k] for r in rows) for k in ("ready", "relieved")}
+               for w in ("branch", "cloud")}
+        print("median of %d rounds: overload detected -> relieved at the branch %.2f s (ready "
+              "%.2f s), in the cloud %.2f s (ready %.2f s); cloud/branch %.2fx" % (
+                  ROUNDS, med["branch"]["relieved"], med["branch"]["ready"],
+                  med["cloud"]["relieved"], med["cloud"]["ready"],
+                  med["cloud"]["relieved"] / med["branch"]["relieved"]))
+    finally:
+        stop_estate(e)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""A branch VNF scaled from the cloud bursts into the cloud (docs/FEDERATION.md
+"Bursting into the cloud", issue 13 claims 1, 3-4): the cloud's rules over an
+overloaded branch VNF add instances at the branch while the branch has room, then
+in the cloud (a deployment burst_of the branch's) behind the same service
+endpoint; when it is quiet those in the cloud go first, then the branch's down to
+the minimum. Real daemons: a cloud with the process VIM of its own, a branch
+manager behind a veth WAN link (test_move.start_estate), a client at the branch
+through the endpoint that counts failures and which instance answered."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from vnfm import wait_for
+from test_move import start_estate, stop_estate, vnfd as move_vnfd
+
+SITE = "bu"
+# the branch holds two instances (0.2 vCPU each), the VNF may have four
+SITE_CAPACITY = {"vcpu": 0.4, "memory_mb": 1024}
+# Each instance's requests per second include its monitor's probe of /stats (2 a
+# second): quiet, the client's 1 a second keeps them under 4 (a margin of 1.5
+# with two instances at the branch), busy, its 100 or so over 8.
+RULES = [
+    {"name": "busy", "metric": "rps", "op": ">", "threshold": 8, "occurrences": 2,
+     "stage": "overloaded", "cooldown_s": 1, "actions": [{"action": "scale_out"}]},
+    {"name": "idle", "metric": "rps", "op": "<", "threshold": 4, "occurrences": 2,
+     "stage": "underloaded", "cooldown_s": 1, "actions": [{"action": "scale_in"}]}]
+
+# A client at the branch: a new connection per request, pausing PAUSE s between
+# requests, counting answers per instance ("hello from VI"), when each answered
+# first, and failures.
+CLIENT = r'''
+import json, os, socket, sys, time
+addr, port, stop, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+ok, fail, errors, who, first = 0, 0, [], {}, {}
+while not os.path.exists(stop):
+    try:
+        s = socket.create_connection((addr, port), timeout=3)
+        s.settimeout(3)
+        s.sendall(b"GET / HTTP/1.0\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        if head.split(b" ")[1:2] == [b"200"]:
+            ok += 1
+            name = body.decode(errors="replace").strip().rsplit(" ", 1)[-1]
+            who[name] = who.get(name, 0) + 1
+            first.setdefault(name, time.time())
+        else:
+            fail += 1
+            errors.append(repr(data[:60]))
+    except OSError as e:
+        fail += 1
+        errors.append("%.3f %s" % (time.time(), e))
+    time.sleep(pause)
+print(json.dumps({"ok": ok, "fail": fail, "errors": errors[:20], "who": who, "first": first}))
+'''
+
+
+class Client:
+    def __init__(self, wan, endpoint, pause):
+        addr, port = endpoint.rsplit(":", 1)
+        self.stop_file = tempfile.mktemp(prefix="vnfm-burst-stop-")
+        self.proc = subprocess.Popen(wan.inside("/usr/bin/python3", "-c", CLIENT, addr, port,
+                                                self.stop_file, str(pause)),
+                                     stdout=subprocess.PIPE, text=True)
+        self.got = None
+
+    def result(self):
+        if self.got is None:
+            open(self.stop_file, "w").close()
+            self.got = json.loads(self.proc.communicate(timeout=30)[0])
+            os.unlink(self.stop_file)
+        return self.got
+
+
+def vnfd(vnfd_id, placement=None, most=4):
+    doc = move_vnfd(vnfd_id, scaling={"min": 1, "max": most})
+    if placement:
+        doc["placement"] = placement
+    doc["monitoring"] = {"interval_s": 0.5, "metrics": {
+        "rps": {"probe": "http", "port": 8080, "path": "/stats",
+                "json": "requests_per_s_1s", "aggregate": "avg"}}}
+    doc["rules"] = []
+    return doc
+
+
+class BurstTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        start_estate(cls, SITE, service_address=True)
+        cls.b.ok("PUT", "/v0/sites/" + SITE, {"capacity": SITE_CAPACITY})
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_estate(cls)
+
+    def tearDown(self):
+        self.wan.up()
+        for d in (self.cloud, self.b):
+            if d.proc and d.proc.poll() is None:
+                d.undeploy_all()
+
+    def client(self, endpoint, pause):
+        c = Client(self.wan, endpoint, pause)
+        self.addCleanup(c.result)
+        return c
+
+    def deploy_ruled(self, name, doc):
+        """Deployed at the branch through the cloud, with the cloud's rules, which
+        the branch gave to the cloud (one owner)."""
+        cloud = self.cloud
+        cloud.onboard(doc)
+        op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": doc["id"],
+                                                  "site": SITE}, expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        dep = wait_for(lambda: (lambda d: d if d.get("service_endpoint") else None)(
+            cloud.deployment(name)), 10, 0.1, "the endpoint of " + name)
+        cloud.ok("PUT", "/v0/deployments/%s/rules" % name, {"rules": RULES})
+        op = cloud.ok("PUT", "/v0/deployments/%s/rules-owner" % name, {"owner": "cloud"},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        wait_for(lambda: cloud.deployment(name).get("rules_owner") == "cloud", 10, 0.1,
+                 "the cloud owns the rules of " + name)
+        return dep
+
+    def counts(self, name):
+        """(instances at the branch, instances in the cloud, the burst's id)."""
+        dep = self.cloud.deployment(name)
+        burst = (dep.get("burst") or {}).get("deployment")
+        away = len(self.cloud.deployment(burst).get("vis", [])) if burst else 0
+        return len(dep.get("vis", [])), away, burst
+
+    def decisions(self, name):
+        doc = self.cloud.get("/v0/decisions?deployment=" + name)[1]
+        return sorted((d for d in doc["decisions"] if d.get("deployment") == name),
+                      key=lambda d: d["created"])
+
+    def nft(self):
+        return self.b.on_host("nft", "list", "table", "ip", "vnfm_ep_" + self.b.tag,
+                              capture_output=True, text=True).stdout
+
+    def test_burst_out_and_back(self):
+        cloud = self.cloud
+        ep = self.deploy_ruled("bu1", vnfd("bu-web"))["service_endpoint"]
+        # overloaded: a second instance at the branch (it has room), then two in the cloud
+        busy = self.client(ep, 0.005)
+        seen = []
+
+        def at_max():
+            n = self.counts("bu1")
+            if not seen or seen[-1] != n:
+                seen.append(n)
+            return n[0] + n[1] == 4 and not cloud.deployment("bu1").get("operation")
+
+        wait_for(at_max, 120, 0.2, "bu1 at four instances")
+        here, away, burst = self.counts("bu1")
+        self.assertEqual((here, away), (2, 2), seen)
+        self.assertTrue(all(h <= 2 for h, _, _ in seen), seen)
+        # the branch filled before the cloud took any (instances in order)
+        self.assertEqual([h for h, a, _ in seen if a > 0 and h < 2], [], seen)
+        bdep = cloud.deployment(burst)
+        self.assertEqual((bdep["burst_of"], bdep["site"]), ("bu1", "cloud"))
+        self.assertEqual(cloud.deployment("bu1")["burst"]["site"], "cloud")
+        cloud_ips = [vi["ip"] for vi in bdep["vis"]]
+        # the endpoint balances over the branch's and the cloud's instances
+        wait_for(lambda: all(ip in self.nft() for ip in cloud_ips), 15, 0.2,
+                 "the cloud's instances behind the endpoint")
+        table = self.nft()
+        for vi in self.b.deployment("bu1")["vis"]:
+            self.assertIn(vi["ip"], table)
+        self.assertIn("numgen inc mod 4", table)
+        # a service with a burst does not move (nor does its burst)
+        for dep in ("bu1", burst):
+            status, doc, _ = cloud.request("POST", "/v0/deployments/%s/move" % dep,
+                                           {"site": SITE if dep == burst else "cloud"})
+            self.assertEqual((status, doc.get("field")), (409, "burst"), doc)
+        time.sleep(2)
+        got = busy.result()
+        self.assertEqual(got["fail"], 0, got)
+        names = set(got["who"])
+        self.assertTrue(names & {vi["name"] for vi in self.b.deployment("bu1")["vis"]}, got)
+        self.assertTrue(names & {vi["name"] for vi in bdep["vis"]}, got)
+        # the decisions say where and why
+        outs = [d for d in self.decisions("bu1") if d["rule"] == "busy"]
+        wheres = [d["chosen"][0]["where"] for d in outs if d.get("chosen")]
+        self.assertEqual(wheres[:3], ["branch", "cloud", "cloud"], json.dumps(outs, indent=1))
+        first_cloud = next(d for d in outs if d.get("chosen", [{}])[0].get("where") == "cloud")
+        self.assertEqual(first_cloud["rejected"][0]["where"], "branch")
+        self.assertIn("free", first_cloud["rejected"][0]["why"])
+        self.assertIn("in the cloud", first_cloud["reason"])
+        # the WAN cut: the branch's endpoint leaves the cloud's instances out (their
+        # share of new connections would fail) until a report gets through again
+        self.wan.down()
+        wait_for(lambda: not any(ip in self.nft() for ip in cloud_ips), 20, 0.2,
+                 "the cloud's instances out of the endpoint")
+        self.assertIn("numgen inc mod 2", self.nft())
+        cut = self.client(ep, 0.05)
+        time.sleep(3)
+        got = cut.result()
+        self.assertEqual(got["fail"], 0, got)
+        self.assertFalse(set(got["who"]) & {vi["name"] for vi in bdep["vis"]}, got)
+        self.wan.up()
+        wait_for(lambda: all(ip in self.nft() for ip in cloud_ips), 30, 0.2,
+                 "the cloud's instances back behind the endpoint")
+        # quiet: the cloud's instances go first, then the branch's to the minimum
+        quiet = self.client(ep, 1.0)
+        seen[:] = []
+
+        def at_min():
+            n = self.counts("bu1")
+            if not seen or seen[-1][:2] != n[:2]:
+                seen.append(n)
+            return n[:2] == (1, 0)
+
+        wait_for(at_min, 120, 0.2, "bu1 back at one instance")
+        # the branch kept both of its own while the cloud had any
+        self.assertEqual([h for h, a, _ in seen if a > 0 and h < 2], [], seen)
+        wait_for(lambda: cloud.get("/v0/deployments/" + burst)[0] == 404, 30, 0.2,
+                 "the burst undeployed")
+        self.assertNotIn("burst", cloud.deployment("bu1"))
+        for ip in cloud_ips:
+            self.assertNotIn(ip, self.nft())
+        got = quiet.result()
+        self.assertGreater(got["ok"], 3, got)
+        self.assertEqual(got["fail"], 0, got)
+        ins = [d for d in self.decisions("bu1") if d["rule"] == "idle" and d.get("chosen")]
+        self.assertEqual(ins[0]["chosen"][0]["where"], "cloud", json.dumps(ins, indent=1))
+
+    def test_cloud_kill9_while_the_burst_starts(self):
+        """The cloud killed while its burst's instance starts (it answers only after 5 s
+        in the cloud): its engine resumes the deploy, and the endpoint at the branch
+        gets the instance once it is ready; the client never fails."""
+        cloud = self.cloud
+        doc = vnfd("bu-slow", most=3)
+        doc["vdus"][0]["command"] = [
+            "sh", "-c", "[ {{site}} = cloud ] && sleep 5; exec vnf-demo --listen {{ip}}:8080 "
+            "--config {{day0_dir}}/demo.conf"]
+        doc["vdus"][0]["ready"]["timeout_s"] = 30
+        ep = self.deploy_ruled("bu3", doc)["service_endpoint"]
+        busy = self.client(ep, 0.005)
+        burst = wait_for(lambda: (cloud.deployment("bu3").get("burst") or {}).get("deployment"),
+                         120, 0.05, "a burst of bu3")
+        self.assertTrue(cloud.deployment(burst).get("operation"))  # its deploy runs
+        cloud.kill9()
+        cloud.restart()
+        wait_for(lambda: (lambda d: d.get("status") == "active" and not d.get("operation"))(
+            cloud.deployment(burst)), 60, 0.2, "the burst deployed after the restart")
+        [vi] = cloud.deployment(burst)["vis"]
+        wait_for(lambda: vi["ip"] in self.nft(), 15, 0.2, "the cloud's instance behind the endpoint")
+        self.assertEqual(self.counts("bu3")[:2], (2, 1))
+        time.sleep(2)
+        got = busy.result()
+        self.assertEqual(got["fail"], 0, got)
+        self.assertIn(vi["name"], got["who"], got)
+
+    def test_branch_only_stays(self):
+        """A VNF whose placement is branch-only never bursts: at the branch's room the
+        scale out is refused there, with why."""
+        ep = self.deploy_ruled("bu2", vnfd("bu-only", placement="branch-only"))
+        busy = self.client(ep["service_endpoint"], 0.005)
+        d = wait_for(lambda: next((d for d in self.decisions("bu2")
+                                   if "branch-only" in json.dumps(d.get("rejected"))), None),
+                     120, 0.3, "a scale out the branch has no room for")
+        self.assertEqual(d["chosen"][0]["where"], "branch")
+        self.assertEqual(d["rejected"][0]["where"], "cloud")
+        self.assertIn("free", d["chosen"][0]["why"])
+        # the branch refused it: it is full
+        self.assertEqual(wait_for(lambda: (lambda x: x if x["state"] != "running" else None)(
+            self.cloud.get("/v0/decisions/" + d["id"])[1]), 30, 0.2, "its end")["state"],
+            "failed")
+        self.assertEqual(self.counts("bu2")[1:], (0, None))
+        self.assertEqual(busy.result()["fail"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
