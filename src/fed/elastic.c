@@ -59,7 +59,7 @@ static const struct jv_field weight_fields[] = {
 };
 static const struct jv_field child_fields[] = {
     NUM("vcpu", 0.05, 1024),
-    INT("memory_mb", 64, 1e7),
+    INT("memory_mb", 16, 1e7),
     {.name = NULL},
 };
 static const struct jv_field policy_fields[] = {

@@ -358,7 +358,7 @@ class ElasticTest(unittest.TestCase):
 
     @unittest.skipUnless("san" in os.environ.get("BUILD", ""), "a sanitizer build's memory")
     def test_e_never_healthy(self):
-        """A new manager that dies before it is healthy (a 64 MB memory limit, far below what
+        """A new manager that dies before it is healthy (a 16 MB memory limit, far below what
         a sanitizer build of vnfmd takes to start: the kernel kills it): the decision fails
         with the reason, its cgroup goes, b1 serves on."""
         cloud, b1 = self.cloud, self.b1
@@ -366,7 +366,7 @@ class ElasticTest(unittest.TestCase):
         b1.deploy("f1", "el-sim3")
         self.assertEqual(self.put_policy({"overload": 0.5, "max": 4, "for_reports": 2,
                                           "cooldown_s": 0, "weights": VNFS_ONLY,
-                                          "manager": {"vcpu": 1, "memory_mb": 64}})[0], 200)
+                                          "manager": {"vcpu": 1, "memory_mb": 16}})[0], 200)
         d = wait_for(lambda: next((x for x in decisions(cloud, state="failed")
                                    if "before it was healthy" in x.get("error", "")), None),
                      120, 0.2, "the failed start")
