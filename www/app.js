@@ -8,7 +8,7 @@ import {actions} from './actions.js';
 const EVENTS_KEPT = 2000;   // records of the event log kept in the page
 const EVENTS_SHOWN = 300;   // of which the log view shows the newest matching
 const PAGE = 100;           // rows of a list page
-const POINTS = 60;          // samples of a metric kept for its chart
+const POINTS = 120;         // samples of a metric kept for its chart (the API's history_max)
 const MONITOR_MS = 2000;    // how often an open deployment's metrics are read
 
 // What the page knows; views render from it.
@@ -83,11 +83,25 @@ async function loadOperation(id) {
 }
 
 // The monitoring view of a deployment (statistics per metric and VI, rule
-// states), and a chart of each series built from the samples seen here.
+// states), and a chart of each series: on the first read the series' history
+// (GET .../metrics, the monitor's last 120 values), then each new sample seen
+// here. History first, then the view: the view's sample counts are then never
+// behind the history's, so no value is added twice.
 async function loadMonitoring(id) {
-  const {status, doc} = await api('GET', `/v0/deployments/${encodeURIComponent(id)}/monitoring`);
+  const path = `/v0/deployments/${encodeURIComponent(id)}`;
+  let m = S.monitoring.get(id);
+  if (!m) {
+    m = {charts: new Map(), probes: new Map()};
+    const {status, doc} = await api('GET', `${path}/metrics`);
+    for (const [metric, def] of Object.entries(status === 200 ? doc.metrics : {})) {
+      for (const v of def.vis || []) {
+        m.charts.set(`${metric}/${v.name}`, v.history.slice(-POINTS).map(([, value]) => value));
+        m.probes.set(`${metric}/${v.name}`, v.samples);
+      }
+    }
+  }
+  const {status, doc} = await api('GET', `${path}/monitoring`);
   if (status !== 200) return;
-  const m = S.monitoring.get(id) || {charts: new Map(), probes: new Map()};
   for (const [metric, def] of Object.entries(doc.metrics || {})) {
     for (const v of def.vis || []) {
       const key = `${metric}/${v.name}`;

@@ -167,13 +167,21 @@ test('scale out and in (with confirmation)', async () => {
 test('metrics chart live; rules edited with the error at its field; resize', async () => {
   await d.ok('POST', '/v0/vnfds', JSON.parse(readFileSync(join(VNFDS, 'demo-autoscale.json'), 'utf8')));
   await d.deploy({name: 'auto1', vnfd: 'demo-autoscale'});
+  // the monitor keeps a history of each series before any page asks for it
+  const history = async () =>
+    (await d.ok('GET', '/v0/deployments/auto1/metrics?metric=cpu')).metrics.cpu?.vis[0]?.history.length ?? 0;
+  await waitFor(async () => (await history()) >= 5, 60000, '5 CPU values in the history');
   await page.goto(`${d.url}/ui/#/deployments/auto1`);
-  // CPU and memory of the VI (cgroup probes, every second), as numbers and charts that grow
+  // CPU and memory of the VI (cgroup probes, every second), as numbers and charts that
+  // start from the history and grow
   const points = (metric) => page.evaluate((sel) =>
     document.querySelector(sel)?.getAttribute('points').split(' ').length ?? 0,
   `tr[data-metric="${metric}/auto1/web/0"] svg.spark polyline`);
-  await waitFor(async () => (await points('cpu')) >= 3, 60000, 'a CPU chart of 3 samples');
-  await waitFor(async () => (await points('memory')) >= 3, 30000, 'a memory chart of 3 samples');
+  await page.locator('tr[data-metric="cpu/auto1/web/0"] svg.spark').waitFor({timeout: 30000});
+  const first = await points('cpu');
+  assert.ok(first >= 5, `the CPU chart starts from the history: ${first} points when first shown`);
+  assert.ok(await points('memory') >= 5, 'the memory chart starts from the history');
+  await waitFor(async () => (await points('cpu')) > first, 30000, 'the CPU chart grows');
   assert.match(await page.textContent('tr[data-metric="memory/auto1/web/0"] td[data-label="Last"]'), /^[0-9.]+%$/);
   await page.locator('tr[data-rule="overloaded"]').first().waitFor();
   await page.evaluate(() => [...document.querySelectorAll('h2')].find((e) => e.textContent === 'Metrics').scrollIntoView());
