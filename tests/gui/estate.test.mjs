@@ -7,7 +7,7 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
-import {Daemon, browser, signedIn, screenshot} from './harness.mjs';
+import {Daemon, browser, signedIn, screenshot, waitFor} from './harness.mjs';
 
 let cloud, branch, b, page;
 
@@ -36,8 +36,11 @@ after(async () => {
     await branch?.stop();
     await cloud?.stop();
   } finally {
-    branch?.kill9();
-    cloud?.kill9();
+    for (const d of [branch, cloud]) {
+      d?.kill9();
+      await d?.exited;
+      d?.cleanup();
+    }
   }
 });
 
@@ -97,6 +100,11 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   await page.evaluate(() => [...document.querySelectorAll('h2')].find((e) => e.textContent === 'Branch managers').scrollIntoView());
   await screenshot(page, 'estate');
   assert.deepEqual(page.errors, []);
+
+  // undeployed in the cloud, it takes its endpoint at the branch with it
+  await cloud.undeployAll();
+  await waitFor(async () => !execFileSync('nft', ['list', 'tables'], {encoding: 'utf8'}).includes(`vnfm_ep_${branch.tag}`),
+    30000, 'the branch\'s endpoint table gone');
 });
 
 test('a branch manager that stops reporting turns unreachable', async () => {

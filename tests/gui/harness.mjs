@@ -89,6 +89,13 @@ export class Daemon {
     if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL');
   }
 
+  // What a dead manager left on the host (vnfmd --cleanup: namespaces,
+  // cgroups, a branch's endpoint table), after a test that failed half-way.
+  cleanup() {
+    if (this.tag && this.proc?.exitCode !== null)
+      execFileSync(join(BUILD, 'vnfmd'), ['--cleanup', this.tag], {stdio: 'ignore'});
+  }
+
   async request(method, path, body, tok = this.token, headers = {}) {
     const h = {...headers};
     if (tok) h.Authorization = `Bearer ${tok}`;
