@@ -643,6 +643,15 @@ function duration(a, b) {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+// Whether a cancel of a running operation is pending: its newest record of
+// the log is the cancel's (the native view has no flag; cancel_mode stays
+// after the cancel took effect).
+function cancelPending(o) {
+  if (!['starting', 'processing', 'rolling_back'].includes(o.state)) return false;
+  const last = S.events.findLast((e) => e.operation === o.id && e.category === 'lifecycle' && e.event === 'operation');
+  return last?.result === 'cancel';
+}
+
 function operationView({id}) {
   const o = S.operations.get(id);
   if (!o) {
@@ -656,7 +665,9 @@ function operationView({id}) {
       o.decision ? [' · decided by ', link(`#/decisions/${encodeURIComponent(o.decision)}`, o.decision)] : '',
       ` · started ${when(o.created)}`, o.finished ? ` · finished ${when(o.finished)} (${duration(o.created, o.finished)})` : ''),
     o.error ? h('p', {class: 'error-text', role: 'note'}, `Error: ${o.error}`) : null,
-    actions.operationButtons(o),
+    cancelPending(o) ? h('p', {class: 'note', role: 'status'},
+      `Cancel requested (${o.cancel_mode}): it stops once the work in flight has ended.`) : null,
+    actions.operationButtons(o, cancelPending(o)),
     section('Stages', h('ol', {class: 'timeline'}, (o.stages || []).map((s) =>
       h('li', {'data-stage': s.stage},
         h('strong', null, s.stage), ' ', badge(s.result || (s.finished ? 'done' : 'running')),

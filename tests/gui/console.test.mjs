@@ -3,7 +3,7 @@
 // sees; they run in order and share the manager and the browser.
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {readFileSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {Daemon, browser, signedIn, screenshot, waitFor, VNFDS} from './harness.mjs';
 
@@ -250,6 +250,39 @@ test('an operation paused in failed_temp: rolled back, then failed, from its pag
   await page.locator('h1 .badge', {hasText: /^failed$/}).waitFor({timeout: 30000});
   assert.equal((await d.ok('GET', `/v0/operations/${op.id}`)).state, 'failed');
   await d.ok('POST', `/vnflcm/v1/vnf_instances/${inst.id}/terminate`, {terminationType: 'FORCEFUL'});
+});
+
+test('a running operation cancelled from its page stops in failed_temp; Retry completes it', async () => {
+  // a custom action that runs until the test opens its gate (at most 60 s),
+  // so that the operation is surely running when Cancel is clicked
+  const opened = join(d.dir, 'gate.open');
+  const gate = join(d.scripts, 'gate.sh');
+  writeFileSync(gate, `#!/bin/sh\nfor i in $(seq 1200); do [ -e ${opened} ] && exit 0; sleep 0.05; done\nexit 1\n`,
+    {mode: 0o755});
+  const vnfd = JSON.parse(readFileSync(join(VNFDS, 'demo-web.json'), 'utf8'));
+  vnfd.id = 'gated-web';
+  vnfd.lifecycle = {post_deployment: [{script: gate}]};
+  await d.ok('POST', '/v0/vnfds', vnfd);
+  const op = await d.ok('POST', '/v0/deployments', {name: 'gated1', vnfd: 'gated-web'});
+  await waitFor(async () => (await d.ok('GET', `/v0/operations/${op.id}`)).stage === 'post_deployment',
+    60000, 'the deploy in its post_deployment stage');
+  await page.goto(`${d.url}/ui/#/operations/${op.id}`);
+  await page.locator('h1 .badge', {hasText: 'processing'}).waitFor();
+  await page.click('button:text-is("Cancel")');
+  // asked, it stops once the action in flight has ended
+  await page.locator('p.note', {hasText: 'Cancel requested (GRACEFUL)'}).waitFor();
+  assert.equal((await d.ok('GET', `/v0/operations/${op.id}`)).state, 'processing');
+  writeFileSync(opened, '');
+  await page.locator('h1 .badge', {hasText: 'failed temp'}).waitFor({timeout: 60000});
+  await page.locator('p.error-text', {hasText: 'cancelled (GRACEFUL)'}).waitFor();
+  await page.locator('button:text-is("Cancel")').waitFor({state: 'detached'});
+  assert.equal((await d.ok('GET', '/v0/deployments/gated1')).operation, op.id, 'the deployment stays busy');
+  // Retry runs the stage again: the gate is open now
+  await page.click('button:text-is("Retry")');
+  await page.locator('h1 .badge', {hasText: 'completed'}).waitFor({timeout: 60000});
+  const dep = await d.ok('GET', '/v0/deployments/gated1');
+  assert.equal(dep.status, 'active');
+  assert.equal(dep.operation, null);
 });
 
 test('values from the API render as text, never as HTML', async () => {
