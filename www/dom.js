@@ -26,16 +26,24 @@ function add(el, kids) {
   }
 }
 
-// Replaces the children of el with nodes, keeping the keyboard focus on
-// the element with the same data-key if there is one.
+// How to find the focused element of el again once el is drawn anew: by its
+// data-key, or a button or link by its text (and target).
+function finder(el) {
+  const a = document.activeElement;
+  if (!a || a === el || !el.contains(a)) return null;
+  const key = a.getAttribute('data-key');
+  if (key) return () => el.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (!a.matches('button, a[href]')) return null;
+  const text = a.textContent, href = a.getAttribute('href');
+  return () => [...el.querySelectorAll(a.tagName)].find((x) => x.textContent === text && x.getAttribute('href') === href);
+}
+
+// Replaces the children of el with nodes, keeping the keyboard focus on the
+// same control (a live update must not take it from the operator).
 export function replace(el, ...nodes) {
-  const key = document.activeElement && el.contains(document.activeElement)
-    ? document.activeElement.getAttribute('data-key') : null;
+  const find = finder(el);
   el.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
-  if (key) {
-    const again = el.querySelector(`[data-key="${CSS.escape(key)}"]`);
-    if (again) again.focus();
-  }
+  find?.()?.focus({preventScroll: true});
 }
 
 // A table: cols are [heading, (row) -> cell content] pairs.

@@ -382,6 +382,13 @@ test('keyboard only: sign in, move between views, open and close a dialog', asyn
   await k.keyboard.press('Enter');
   await k.waitForURL(/#\/deployments$/);
   await reach('Deploy…');
+  // a live update draws the view anew: the focus stays on the button
+  await k.evaluate(() => { document.querySelector('main h1').dataset.old = '1'; });
+  const vnfd = JSON.parse(readFileSync(join(VNFDS, 'demo-web.json'), 'utf8'));
+  vnfd.id = 'kbd-web';
+  await d.ok('POST', '/v0/vnfds', vnfd);
+  await k.locator('main h1:not([data-old])').waitFor();
+  assert.equal(await k.evaluate(() => document.activeElement.textContent), 'Deploy…');
   await k.keyboard.press('Enter');
   await k.locator('dialog[open]').waitFor();
   await k.keyboard.press('Escape');
