@@ -802,12 +802,13 @@ const VIEWS = {
 
 // ---- start ----
 
-async function start() {
+// deployments: the first page of the list when it was asked for already.
+async function start(deployments = loadDeployments()) {
   frame();
   draw();
   // the newest records first, then the stream from the last of them; the
   // lists meanwhile (what changes in between comes again with the stream)
-  const lists = Promise.all([loadDeployments(), loadCounts(), loadSites(), loadDecisions(),
+  const lists = Promise.all([deployments, loadCounts(), loadSites(), loadDecisions(),
     loadVnfds(), loadManagers()]);
   const logs = await api('GET', `/v0/logs?tail=1&limit=${PAGE}`);
   S.events = logs.status === 200 ? logs.doc.logs : [];
@@ -840,6 +841,9 @@ window.addEventListener('hashchange', () => { draw(); mainEl?.focus({preventScro
 window.addEventListener('DOMContentLoaded', async () => {
   root = document.getElementById('app');
   const tok = token.get();
-  if (tok && (await signIn(tok)).status === 200) start();
+  // a saved token: the first page of deployments is asked for with the
+  // sign-in, not after it (the list is what an operator waits for)
+  const deployments = tok ? loadDeployments() : undefined;
+  if (tok && (await signIn(tok)).status === 200) start(deployments);
   else showSignIn(tok ? 'The saved token was refused: sign in again.' : '');
 });

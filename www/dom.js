@@ -67,13 +67,19 @@ export function badge(state) {
   return h('span', {class: `badge ${tone}`}, s.replace(/_/g, ' '));
 }
 
+// Local time as HH:MM:SS, with the date (YYYY-MM-DD) when older than a day.
+// Formatted by hand: the first Intl formatter of a page loads the locale's
+// data (150 ms on a loaded machine), and toLocaleTimeString makes a
+// formatter at each call (it was most of the first draw of 100 rows).
+const two = (n) => String(n).padStart(2, '0');
+
 export function when(t) {
   if (!t) return '';
   const d = new Date(t);
   if (isNaN(d)) return String(t);
-  const age = (Date.now() - d) / 1000;
-  const clock = d.toLocaleTimeString([], {hour12: false});
-  return age < 86400 ? clock : `${d.toLocaleDateString()} ${clock}`;
+  const clock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  return Date.now() - d < 86400000 ? clock
+    : `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${clock}`;
 }
 
 export function link(href, text, attrs = {}) {
