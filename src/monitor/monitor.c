@@ -1117,6 +1117,20 @@ static json_t *rule_view(const struct mrule *r)
     return o;
 }
 
+/* The entry of se's metric in metrics, made on first use: {probe,
+ * interval_s, vis: []}; returns its vis. */
+static json_t *metric_vis(json_t *metrics, const struct mseries *se)
+{
+    json_t *mv = json_object_get(metrics, se->metric);
+
+    if (!mv) {
+        mv = json_pack("{s:s, s:f, s:[]}", "probe", se->ops ? se->ops->name : "?", "interval_s",
+                       se->interval_ms / 1000.0, "vis");
+        json_object_set_new(metrics, se->metric, mv);
+    }
+    return json_object_get(mv, "vis");
+}
+
 json_t *monitor_view(struct monitor *m, const char *dep)
 {
     uint64_t now = mono_ms();
@@ -1130,17 +1144,8 @@ json_t *monitor_view(struct monitor *m, const char *dep)
     if (!d)
         goto out;
     metrics = json_object();
-    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i)) {
-        const struct mseries *se = e->value;
-        json_t *mv = json_object_get(metrics, se->metric);
-
-        if (!mv) {
-            mv = json_pack("{s:s, s:f, s:[]}", "probe", se->ops ? se->ops->name : "?", "interval_s",
-                           se->interval_ms / 1000.0, "vis");
-            json_object_set_new(metrics, se->metric, mv);
-        }
-        json_array_append_new(json_object_get(mv, "vis"), series_view(se, now));
-    }
+    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i))
+        json_array_append_new(metric_vis(metrics, e->value), series_view(e->value, now));
     rules = json_array();
     for (i = 0; i < d->n_rt; i++)
         json_array_append_new(rules, rule_view(&d->rt[i]));
@@ -1180,17 +1185,10 @@ json_t *monitor_history(struct monitor *m, const char *dep, const char *metric, 
     out = json_object();
     for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i)) {
         const struct mseries *se = e->value;
-        json_t *mv;
 
         if (metric && strcmp(metric, se->metric))
             continue;
-        mv = json_object_get(out, se->metric);
-        if (!mv) {
-            mv = json_pack("{s:s, s:f, s:[]}", "probe", se->ops ? se->ops->name : "?", "interval_s",
-                           se->interval_ms / 1000.0, "vis");
-            json_object_set_new(out, se->metric, mv);
-        }
-        json_array_append_new(json_object_get(mv, "vis"),
+        json_array_append_new(metric_vis(out, se),
                               json_pack("{s:s, s:s, s:I, s:o}", "vi", se->vi, "name", se->vi_name,
                                         "samples", (json_int_t)se->val.count, "history",
                                         history_view(se, since)));
