@@ -535,6 +535,12 @@ function deploymentView({id}) {
     h('p', null, `VNFD ${d.vnfd} · site ${d.site} · tenant ${d.tenant} · stage ${d.stage || '-'}`,
       d.operation ? [' · running ', link(`#/operations/${encodeURIComponent(d.operation)}`, d.operation)] : ''),
     d.error ? h('p', {class: 'error-text', role: 'note'}, `Error: ${d.error}`) : null,
+    d.move ? h('p', {'data-last-move': ''}, `Last move: ${d.move.from} → ${d.move.to} `, badge(d.move.state),
+      ' ', link(`#/operations/${encodeURIComponent(d.move.operation)}`, d.move.operation), ` · started ${when(d.move.started)}`,
+      d.move.why?.rule ? [' · by decision ', link(`#/decisions/${encodeURIComponent(d.move.why.id)}`, d.move.why.id),
+        ` of rule ${d.move.why.rule}`] : ` · ${d.move.why?.reason ?? ''}`,
+      d.move.error ? h('span', {class: 'error-text'}, ` ${d.move.error}`) : '',
+      d.service_endpoint ? ` · service endpoint ${d.service_endpoint}` : '') : null,
     h('div', {class: 'toolbar', role: 'group', 'aria-label': 'Actions'},
       vdus.map((vdu) => [
         h('button', {type: 'button', disabled: busy, onclick: () => actions.scale(d, vdu, 1)}, `Scale out ${vdu}`),

@@ -96,10 +96,18 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   // the branch is left with nothing
   await cell('Pool', 'normal: load 0%, overloaded above 10%', pool);
   await cell('Deployments', /^0$/, pool);
-  assert.equal((await cloud.ok('GET', '/v0/deployments/big')).site, 'cloud');
+  const big = await cloud.ok('GET', '/v0/deployments/big');
+  assert.equal(big.site, 'cloud');
   await page.evaluate(() => [...document.querySelectorAll('h2')].find((e) => e.textContent === 'Branch managers').scrollIntoView());
   await screenshot(page, 'estate');
+  // the deployment's page says where it went, when, why, and where its clients go
+  await page.click('tr[data-move] td[data-label="Deployment"] a');
+  const last = page.locator('p[data-last-move]');
+  await last.locator('.badge', {hasText: 'completed'}).waitFor();
+  assert.match(await last.textContent(), new RegExp(`^Last move: b1 → cloud completed ${big.move.operation} · started [\\d:]+ · ` +
+    `by decision ${decision.id} of rule pool · service endpoint ${big.service_endpoint.replace(/\./g, '\\.')}$`));
   assert.deepEqual(page.errors, []);
+  await page.evaluate(() => { location.hash = '#/'; });
 
   // undeployed in the cloud, it takes its endpoint at the branch with it
   await cloud.undeployAll();
