@@ -255,7 +255,7 @@ function rules(d) {
 
 // ---- on an operation ----
 
-function operationButtons(o) {
+function operationButtons(o, cancelling = false) {
   const path = (a) => `/v0/operations/${encodeURIComponent(o.id)}/${a}`;
   const act = async (a, body) => {
     const {status, doc} = await api('POST', path(a), body || {});
@@ -264,7 +264,7 @@ function operationButtons(o) {
     reload.operation(o.id);
   };
   const b = [];
-  if (['starting', 'processing', 'rolling_back'].includes(o.state))
+  if (['starting', 'processing', 'rolling_back'].includes(o.state) && !cancelling)
     b.push(h('button', {type: 'button', onclick: () => act('cancel')}, 'Cancel'));
   if (o.state === 'failed_temp') {
     b.push(h('button', {type: 'button', onclick: () => act('retry')}, 'Retry'));

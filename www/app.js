@@ -8,7 +8,7 @@ import {actions} from './actions.js';
 const EVENTS_KEPT = 2000;   // records of the event log kept in the page
 const EVENTS_SHOWN = 300;   // of which the log view shows the newest matching
 const PAGE = 100;           // rows of a list page
-const POINTS = 60;          // samples of a metric kept for its chart
+const POINTS = 120;         // samples of a metric kept for its chart (the API's history_max)
 const MONITOR_MS = 2000;    // how often an open deployment's metrics are read
 
 // What the page knows; views render from it.
@@ -16,6 +16,7 @@ export const S = {
   me: null,                 // {admin, tenant, version}
   sites: [],
   managers: null,           // on a cloud VNFM (admin): GET /v0/managers
+  poolDecisions: [],        // there: the newest decisions of rule pool
   deployments: new Map(),   // id -> deployment (list entries)
   details: new Map(),       // id -> deployment with its VIs
   operations: new Map(),    // id -> operation
@@ -83,11 +84,25 @@ async function loadOperation(id) {
 }
 
 // The monitoring view of a deployment (statistics per metric and VI, rule
-// states), and a chart of each series built from the samples seen here.
+// states), and a chart of each series: on the first read the series' history
+// (GET .../metrics, the monitor's last 120 values), then each new sample seen
+// here. History first, then the view: the view's sample counts are then never
+// behind the history's, so no value is added twice.
 async function loadMonitoring(id) {
-  const {status, doc} = await api('GET', `/v0/deployments/${encodeURIComponent(id)}/monitoring`);
+  const path = `/v0/deployments/${encodeURIComponent(id)}`;
+  let m = S.monitoring.get(id);
+  if (!m) {
+    m = {charts: new Map(), probes: new Map()};
+    const {status, doc} = await api('GET', `${path}/metrics`);
+    for (const [metric, def] of Object.entries(status === 200 ? doc.metrics : {})) {
+      for (const v of def.vis || []) {
+        m.charts.set(`${metric}/${v.name}`, v.history.slice(-POINTS).map(([, value]) => value));
+        m.probes.set(`${metric}/${v.name}`, v.samples);
+      }
+    }
+  }
+  const {status, doc} = await api('GET', `${path}/monitoring`);
   if (status !== 200) return;
-  const m = S.monitoring.get(id) || {charts: new Map(), probes: new Map()};
   for (const [metric, def] of Object.entries(doc.metrics || {})) {
     for (const v of def.vis || []) {
       const key = `${metric}/${v.name}`;
@@ -142,10 +157,18 @@ async function loadCounts() {
     if (Number(n)) S.counts[st] = Number(n);
   draw();
 }
+// On a cloud VNFM: its branch managers (with each branch site's load), the
+// newest moves and the pool's decisions (docs/FEDERATION.md "The branch pool").
 async function loadManagers() {
   if (!S.me.admin || S.me.version.role !== 'cloud') return;
-  await loadList('/v0/managers', 'managers', (l) => { S.managers = l; });
+  await Promise.all([
+    loadList('/v0/managers', 'managers', (l) => { S.managers = l; }),
+    loadList('/v0/operations?type=move&limit=20', 'operations', (l) => {
+      for (const op of l) S.operations.set(op.id, op);
+    }),
+    loadPoolDecisions()]);
 }
+const loadPoolDecisions = () => loadList('/v0/decisions?rule=pool&limit=20', 'decisions', (l) => { S.poolDecisions = l; });
 
 // One record of the event log: kept, and what it names is read again.
 function onRecord(rec) {
@@ -153,7 +176,10 @@ function onRecord(rec) {
   if (S.events.length > EVENTS_KEPT) S.events.splice(0, S.events.length - EVENTS_KEPT);
   if (rec.deployment) later(`d:${rec.deployment}`, 100, () => loadDeployment(rec.deployment));
   if (rec.operation) later(`o:${rec.operation}`, 100, () => loadOperation(rec.operation));
-  if (rec.category === 'policy') later('decisions', 200, loadDecisions);
+  if (rec.category === 'policy') {
+    later('decisions', 200, loadDecisions);
+    if (S.managers) later('pool', 200, loadPoolDecisions);
+  }
   if (rec.category === 'lifecycle' || rec.category === 'vim') later('sites', 1000, loadSites);
   if (rec.category === 'lifecycle' && rec.event === 'operation') later('counts', 1000, loadCounts);
   // changes of configuration are audit records naming their object ("vnfd/ID")
@@ -357,6 +383,58 @@ function managersTable() {
   ], sorted(S.managers || []), {label: 'Managers', rowAttrs: (m) => ({'data-manager': m.id})});
 }
 
+const share = (v) => `${Math.round(v * 1000) / 10}%`;
+
+// A branch site's load against its pool policy, in words.
+function poolState(load, policy) {
+  if (!load) return 'no report yet';
+  const v = `load ${share(load.value)}`;
+  if (!policy) return `${v}; no pool policy`;
+  if (load.value > policy.overload) return `overloaded: ${v}, above ${share(policy.overload)}`;
+  if (policy.underload && load.value < policy.underload) return `quiet: ${v}, below ${share(policy.underload)}`;
+  return `normal: ${v}, overloaded above ${share(policy.overload)}`;
+}
+
+// Each branch site's pool load as its (first) manager reports it: what its
+// VIs use of its capacity, what they hold, and the WAN to the cloud.
+function branchSitesTable() {
+  const seen = new Set();
+  const rows = sorted(S.managers || [], 'site').filter((m) => m.site_load && !seen.has(m.site) && seen.add(m.site));
+  const round = (v, n = 100) => Math.round((v ?? 0) * n) / n;
+  return table([
+    ['Site', (m) => m.site],
+    ['Pool', (m) => poolState(m.site_load, S.sites.find((s) => s.id === m.site)?.pool_policy)],
+    ['CPU used', (m) => meter('CPU', round(m.site_load.used?.vcpu), m.site_load.capacity?.vcpu, ' cores')],
+    ['Memory used', (m) => meter('Memory', Math.round(m.site_load.used?.memory_mb ?? 0), m.site_load.capacity?.memory_mb, ' MB')],
+    ['Allocated', (m) => `${round(m.site_load.allocated?.vcpu)} vCPU, ${m.site_load.allocated?.memory_mb ?? 0} MB`],
+    ['Deployments', (m) => String(Object.keys(m.site_load.deployments || {}).length)],
+    ['WAN', (m) => {
+      const w = m.site_load.wan || {};
+      return `latency ${round(w.latency_ms)} ms, rtt ${round(w.rtt_ms)} ms, loss ${share(w.loss ?? 0)}, ` +
+        `${Math.round(w.throughput_kbps ?? 0)} kbit/s; ${w.reports ?? 0} reports, ${w.failed ?? 0} failed`;
+    }],
+  ], rows, {label: 'Branch sites', empty: 'No branch site has reported its load yet.',
+    rowAttrs: (m) => ({'data-pool-site': m.site})});
+}
+
+// Moves between a branch and the cloud, newest first: by an operator or by
+// the pool's decisions.
+function movesTable() {
+  const moves = [...S.operations.values()].filter((o) => o.type === 'move')
+    .sort((a, b) => String(b.created).localeCompare(String(a.created))).slice(0, 20);
+  return table([
+    ['Deployment', (o) => link(`#/deployments/${encodeURIComponent(o.deployment)}`, o.deployment)],
+    ['From', (o) => o.from || ''],
+    ['To', (o) => o.to || ''],
+    ['State', (o) => [badge(o.state), o.stage && !o.finished ? ` ${o.stage}` : '']],
+    ['Why', (o) => (o.why?.rule ? ['decision ', link(`#/decisions/${encodeURIComponent(o.why.id)}`, o.why.id),
+      ` of rule ${o.why.rule}`] : o.why?.reason || '')],
+    ['Operation', (o) => link(`#/operations/${encodeURIComponent(o.id)}`, o.id)],
+    ['Started', (o) => when(o.created)],
+    ['Error', (o) => o.error || ''],
+  ], moves, {label: 'Moves', empty: 'No moves.', rowAttrs: (o) => ({'data-move': o.id})});
+}
+
 function overview() {
   const counts = Object.entries(S.counts);
   return [
@@ -365,7 +443,13 @@ function overview() {
       ? counts.map(([s, n]) => [badge(s), ` ${n} `])
       : 'No deployments yet. ', link('#/deployments', 'All deployments'))),
     section('Sites', sitesTable()),
-    S.managers ? section('Branch managers', managersTable()) : null,
+    S.managers ? [
+      section('Branch managers', managersTable()),
+      section('Branch sites', branchSitesTable()),
+      section('Moves', movesTable()),
+      section('Decisions of the pool', decisionList(S.poolDecisions.slice(0, 5),
+        'No decisions of the pool: no branch site was over its policy.')),
+    ] : null,
   ];
 }
 
@@ -451,6 +535,12 @@ function deploymentView({id}) {
     h('p', null, `VNFD ${d.vnfd} · site ${d.site} · tenant ${d.tenant} · stage ${d.stage || '-'}`,
       d.operation ? [' · running ', link(`#/operations/${encodeURIComponent(d.operation)}`, d.operation)] : ''),
     d.error ? h('p', {class: 'error-text', role: 'note'}, `Error: ${d.error}`) : null,
+    d.move ? h('p', {'data-last-move': ''}, `Last move: ${d.move.from} → ${d.move.to} `, badge(d.move.state),
+      ' ', link(`#/operations/${encodeURIComponent(d.move.operation)}`, d.move.operation), ` · started ${when(d.move.started)}`,
+      d.move.why?.rule ? [' · by decision ', link(`#/decisions/${encodeURIComponent(d.move.why.id)}`, d.move.why.id),
+        ` of rule ${d.move.why.rule}`] : ` · ${d.move.why?.reason ?? ''}`,
+      d.move.error ? h('span', {class: 'error-text'}, ` ${d.move.error}`) : '',
+      d.service_endpoint ? ` · service endpoint ${d.service_endpoint}` : '') : null,
     h('div', {class: 'toolbar', role: 'group', 'aria-label': 'Actions'},
       vdus.map((vdu) => [
         h('button', {type: 'button', disabled: busy, onclick: () => actions.scale(d, vdu, 1)}, `Scale out ${vdu}`),
@@ -559,6 +649,15 @@ function duration(a, b) {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+// Whether a cancel of a running operation is pending: its newest record of
+// the log is the cancel's (the native view has no flag; cancel_mode stays
+// after the cancel took effect).
+function cancelPending(o) {
+  if (!['starting', 'processing', 'rolling_back'].includes(o.state)) return false;
+  const last = S.events.findLast((e) => e.operation === o.id && e.category === 'lifecycle' && e.event === 'operation');
+  return last?.result === 'cancel';
+}
+
 function operationView({id}) {
   const o = S.operations.get(id);
   if (!o) {
@@ -572,7 +671,9 @@ function operationView({id}) {
       o.decision ? [' · decided by ', link(`#/decisions/${encodeURIComponent(o.decision)}`, o.decision)] : '',
       ` · started ${when(o.created)}`, o.finished ? ` · finished ${when(o.finished)} (${duration(o.created, o.finished)})` : ''),
     o.error ? h('p', {class: 'error-text', role: 'note'}, `Error: ${o.error}`) : null,
-    actions.operationButtons(o),
+    cancelPending(o) ? h('p', {class: 'note', role: 'status'},
+      `Cancel requested (${o.cancel_mode}): it stops once the work in flight has ended.`) : null,
+    actions.operationButtons(o, cancelPending(o)),
     section('Stages', h('ol', {class: 'timeline'}, (o.stages || []).map((s) =>
       h('li', {'data-stage': s.stage},
         h('strong', null, s.stage), ' ', badge(s.result || (s.finished ? 'done' : 'running')),
@@ -588,7 +689,8 @@ function decisionItem(x) {
   const i = x.inputs || {};
   return h('li', {class: 'decision', 'data-decision': x.id},
     h('div', null, h('strong', null, `Rule ${x.rule}`), ' ', badge(x.state),
-      ` on `, link(`#/deployments/${encodeURIComponent(x.deployment)}`, x.deployment),
+      x.deployment ? [' on ', link(`#/deployments/${encodeURIComponent(x.deployment)}`, x.deployment)]
+        : ` at site ${x.site ?? '-'}${x.action ? `: ${x.action.replace(/_/g, ' ')}` : ''}`,
       ` · stage ${x.stage || '-'} · ${x.automatic === false ? 'manual' : 'automatic'} · ${when(x.created)} `,
       link(`#/decisions/${encodeURIComponent(x.id)}`, x.id)),
     h('p', {class: 'reason'}, 'Why: ', x.reason || ''),
@@ -599,6 +701,7 @@ function decisionItem(x) {
       h('dl', {class: 'kv inputs'}, Object.entries(i).map(([k, v]) =>
         [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))]))) : null,
     x.targets?.length ? h('p', null, `Targets: ${x.targets.join(', ')}`) : null,
+    x.rule === 'pool' ? poolParts(x) : null,
     h('ol', {class: 'actions'}, (x.actions || []).map((a) => h('li', null,
       h('span', null, a.action), ' ', badge(a.state),
       a.operation ? [' ', link(`#/operations/${encodeURIComponent(a.operation)}`, a.operation)] : '',
@@ -606,9 +709,24 @@ function decisionItem(x) {
       a.note ? h('span', {class: 'sub'}, ` ${a.note}`) : ''))));
 }
 
-function decisionList(list) {
-  return list.length ? h('ol', {class: 'decisions'}, list.map(decisionItem))
-    : h('p', {class: 'empty'}, 'No decisions of the rules engine.');
+function decisionList(list, empty = 'No decisions of the rules engine.') {
+  return list.length ? h('ol', {class: 'decisions'}, list.map(decisionItem)) : h('p', {class: 'empty'}, empty);
+}
+
+// What a decision of the pool chose, rejected and did not do (docs/FEDERATION.md
+// "An overloaded branch").
+function poolParts(x) {
+  const items = (title, list, f) => (list?.length ? h('div', null, `${title}:`, h('ul', null, list.map((e) => h('li', null, f(e))))) : null);
+  return [
+    x.capacity ? h('p', null, `Capacity asked: ${Object.entries(x.capacity).map(([k, v]) => `${k} ${v}`).join(', ')}`) : null,
+    items('Chosen', x.chosen, (c) => [`${c.deployment} → ${c.to}`,
+      c.operation ? [' ', link(`#/operations/${encodeURIComponent(c.operation)}`, c.operation)] : '',
+      `: ${c.why || ''}`, c.error ? h('span', {class: 'error-text'}, ` ${c.error}`) : '']),
+    items('Rejected', x.rejected, (r) => `${r.deployment}: ${r.why}`),
+    items('Not done', x.alternatives, (a) => a.why),
+    x.error ? h('p', {class: 'error-text'}, x.error) : null,
+    x.note ? h('p', {class: 'sub'}, x.note) : null,
+  ];
 }
 
 function decisionsView({id}) {
@@ -690,12 +808,13 @@ const VIEWS = {
 
 // ---- start ----
 
-async function start() {
+// deployments: the first page of the list when it was asked for already.
+async function start(deployments = loadDeployments()) {
   frame();
   draw();
   // the newest records first, then the stream from the last of them; the
   // lists meanwhile (what changes in between comes again with the stream)
-  const lists = Promise.all([loadDeployments(), loadCounts(), loadSites(), loadDecisions(),
+  const lists = Promise.all([deployments, loadCounts(), loadSites(), loadDecisions(),
     loadVnfds(), loadManagers()]);
   const logs = await api('GET', `/v0/logs?tail=1&limit=${PAGE}`);
   S.events = logs.status === 200 ? logs.doc.logs : [];
@@ -728,6 +847,9 @@ window.addEventListener('hashchange', () => { draw(); mainEl?.focus({preventScro
 window.addEventListener('DOMContentLoaded', async () => {
   root = document.getElementById('app');
   const tok = token.get();
-  if (tok && (await signIn(tok)).status === 200) start();
+  // a saved token: the first page of deployments is asked for with the
+  // sign-in, not after it (the list is what an operator waits for)
+  const deployments = tok ? loadDeployments() : undefined;
+  if (tok && (await signIn(tok)).status === 200) start(deployments);
   else showSignIn(tok ? 'The saved token was refused: sign in again.' : '');
 });

@@ -26,16 +26,24 @@ function add(el, kids) {
   }
 }
 
-// Replaces the children of el with nodes, keeping the keyboard focus on
-// the element with the same data-key if there is one.
+// How to find the focused element of el again once el is drawn anew: by its
+// data-key, or a button or link by its text (and target).
+function finder(el) {
+  const a = document.activeElement;
+  if (!a || a === el || !el.contains(a)) return null;
+  const key = a.getAttribute('data-key');
+  if (key) return () => el.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (!a.matches('button, a[href]')) return null;
+  const text = a.textContent, href = a.getAttribute('href');
+  return () => [...el.querySelectorAll(a.tagName)].find((x) => x.textContent === text && x.getAttribute('href') === href);
+}
+
+// Replaces the children of el with nodes, keeping the keyboard focus on the
+// same control (a live update must not take it from the operator).
 export function replace(el, ...nodes) {
-  const key = document.activeElement && el.contains(document.activeElement)
-    ? document.activeElement.getAttribute('data-key') : null;
+  const find = finder(el);
   el.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
-  if (key) {
-    const again = el.querySelector(`[data-key="${CSS.escape(key)}"]`);
-    if (again) again.focus();
-  }
+  find?.()?.focus({preventScroll: true});
 }
 
 // A table: cols are [heading, (row) -> cell content] pairs.
@@ -59,13 +67,19 @@ export function badge(state) {
   return h('span', {class: `badge ${tone}`}, s.replace(/_/g, ' '));
 }
 
+// Local time as HH:MM:SS, with the date (YYYY-MM-DD) when older than a day.
+// Formatted by hand: the first Intl formatter of a page loads the locale's
+// data (150 ms on a loaded machine), and toLocaleTimeString makes a
+// formatter at each call (it was most of the first draw of 100 rows).
+const two = (n) => String(n).padStart(2, '0');
+
 export function when(t) {
   if (!t) return '';
   const d = new Date(t);
   if (isNaN(d)) return String(t);
-  const age = (Date.now() - d) / 1000;
-  const clock = d.toLocaleTimeString([], {hour12: false});
-  return age < 86400 ? clock : `${d.toLocaleDateString()} ${clock}`;
+  const clock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  return Date.now() - d < 86400000 ? clock
+    : `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${clock}`;
 }
 
 export function link(href, text, attrs = {}) {

@@ -28,6 +28,12 @@
 
 struct mdep;
 
+/* A value of a series at a wall time, kept for charts (monitor_history). */
+struct mhist {
+    int64_t t_ms;
+    double v;
+};
+
 /* One metric of one VI. */
 struct mseries {
     struct mdep *d;
@@ -42,6 +48,8 @@ struct mseries {
     struct sched_entry *entry;
     unsigned interval_ms;
     struct mstat val, up;
+    struct mhist hist[MONITOR_HISTORY]; /* a ring: the newest at (hist_head - 1) */
+    unsigned hist_head, hist_n;
     uint64_t probes, failures;
     bool last_ok, seen;
     char err[PROBE_ERR_MAX];
@@ -114,8 +122,13 @@ static void series_result(void *arg, const struct probe_result *r)
         se->err[0] = '\0';
     }
     mstat_add(&se->up, now, r->ok ? 1 : 0);
-    if (r->ok && r->has_value)
+    if (r->ok && r->has_value) {
         mstat_add(&se->val, now, r->value);
+        se->hist[se->hist_head] = (struct mhist){wall_ms(), r->value};
+        se->hist_head = (se->hist_head + 1) % MONITOR_HISTORY;
+        if (se->hist_n < MONITOR_HISTORY)
+            se->hist_n++;
+    }
     eval_sample(se);
     pthread_mutex_unlock(&m->mu);
 }
@@ -1107,6 +1120,20 @@ static json_t *rule_view(const struct mrule *r)
     return o;
 }
 
+/* The entry of se's metric in metrics, made on first use: {probe,
+ * interval_s, vis: []}; returns its vis. */
+static json_t *metric_vis(json_t *metrics, const struct mseries *se)
+{
+    json_t *mv = json_object_get(metrics, se->metric);
+
+    if (!mv) {
+        mv = json_pack("{s:s, s:f, s:[]}", "probe", se->ops ? se->ops->name : "?", "interval_s",
+                       se->interval_ms / 1000.0, "vis");
+        json_object_set_new(metrics, se->metric, mv);
+    }
+    return json_object_get(mv, "vis");
+}
+
 json_t *monitor_view(struct monitor *m, const char *dep)
 {
     uint64_t now = mono_ms();
@@ -1120,22 +1147,55 @@ json_t *monitor_view(struct monitor *m, const char *dep)
     if (!d)
         goto out;
     metrics = json_object();
-    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i)) {
-        const struct mseries *se = e->value;
-        json_t *mv = json_object_get(metrics, se->metric);
-
-        if (!mv) {
-            mv = json_pack("{s:s, s:f, s:[]}", "probe", se->ops ? se->ops->name : "?", "interval_s",
-                           se->interval_ms / 1000.0, "vis");
-            json_object_set_new(metrics, se->metric, mv);
-        }
-        json_array_append_new(json_object_get(mv, "vis"), series_view(se, now));
-    }
+    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i))
+        json_array_append_new(metric_vis(metrics, e->value), series_view(e->value, now));
     rules = json_array();
     for (i = 0; i < d->n_rt; i++)
         json_array_append_new(rules, rule_view(&d->rt[i]));
     out = json_pack("{s:s, s:o, s:o, s:b, s:b}", "deployment", d->id, "metrics", metrics, "rules",
                     rules, "busy", d->busy, "deciding", d->deciding);
+out:
+    pthread_mutex_unlock(&m->mu);
+    return out;
+}
+
+/* [[t_ms, value], ...] of a series after since, oldest first. */
+static json_t *history_view(const struct mseries *se, int64_t since)
+{
+    json_t *out = json_array();
+
+    for (unsigned i = 0; i < se->hist_n; i++) {
+        const struct mhist *h =
+            &se->hist[(se->hist_head + MONITOR_HISTORY - se->hist_n + i) % MONITOR_HISTORY];
+
+        if (h->t_ms > since)
+            json_array_append_new(out, json_pack("[I, f]", (json_int_t)h->t_ms, h->v));
+    }
+    return out;
+}
+
+json_t *monitor_history(struct monitor *m, const char *dep, const char *metric, int64_t since)
+{
+    struct hmap_entry *e;
+    json_t *out = NULL;
+    struct mdep *d;
+    size_t i;
+
+    pthread_mutex_lock(&m->mu);
+    d = hmap_get(&m->deps, dep);
+    if (!d)
+        goto out;
+    out = json_object();
+    for (e = hmap_first(&d->series, &i); e; e = hmap_next(&d->series, e, &i)) {
+        const struct mseries *se = e->value;
+
+        if (metric && strcmp(metric, se->metric))
+            continue;
+        json_array_append_new(metric_vis(out, se),
+                              json_pack("{s:s, s:s, s:I, s:o}", "vi", se->vi, "name", se->vi_name,
+                                        "samples", (json_int_t)se->val.count, "history",
+                                        history_view(se, since)));
+    }
 out:
     pthread_mutex_unlock(&m->mu);
     return out;

@@ -37,12 +37,16 @@ void q_logs(struct rctx *r);
 void q_components(struct rctx *r);
 /* Monitoring, rules and decisions (query_policy.c). */
 void q_monitoring(struct rctx *r);
+void q_metric_history(struct rctx *r);
 void q_decisions(struct rctx *r);
 void q_decision(struct rctx *r);
 void q_metrics(struct rctx *r);
 /* Shared by the read handlers. */
 json_t *q_visible(struct rctx *r, enum store_kind k, const char *kind_name);
 int q_uint(struct rctx *r, const char *key, unsigned max, unsigned *out);
+/* Parses a time query parameter (RFC 3339 or epoch ms); 0 and sets r->res
+ * on error, leaves out alone when it is absent. */
+int q_time(struct rctx *r, const char *key, int64_t *out);
 void q_list_public(struct rctx *r, enum store_kind kind, const struct store_list_opts *o,
                    const char *key);
 /* Equality filters from the query for keys (a tenant token's own tenant

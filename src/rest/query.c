@@ -331,7 +331,7 @@ void q_operation(struct rctx *r)
         answer_doc(r, doc);
 }
 
-static int q_time(struct rctx *r, const char *key, int64_t *out)
+int q_time(struct rctx *r, const char *key, int64_t *out)
 {
     const char *s = qs(r, key);
 

@@ -36,6 +36,26 @@ void q_monitoring(struct rctx *r)
     json_decref(dep);
 }
 
+/* The last values of the deployment's series (monitor_history), for charts
+ * that start with a past. */
+void q_metric_history(struct rctx *r)
+{
+    json_t *dep = q_visible(r, STORE_DEPLOYMENT, "deployment"), *metrics;
+    int64_t since = 0;
+
+    if (!dep || q_time(r, "since", &since))
+        goto out;
+    metrics = r->c->monitor
+                  ? monitor_history(r->c->monitor, r->args[0],
+                                    json_string_value(json_object_get(r->query, "metric")), since)
+                  : NULL;
+    result_ok(&r->res, 200,
+              json_pack("{s:s, s:i, s:o}", "deployment", r->args[0], "history_max", MONITOR_HISTORY,
+                        "metrics", metrics ? metrics : json_object()));
+out:
+    json_decref(dep);
+}
+
 void q_decisions(struct rctx *r)
 {
     static const char *const keys[] = {"tenant", "deployment", "rule", "state", NULL};

@@ -170,6 +170,7 @@ static const char *const decision_params[] = {"tenant", "deployment", "rule", "s
                                               "limit",  "offset",     NULL};
 /* what the event stream filters by (sse.c) */
 static const char *const event_params[] = {"deployment", "operation", "category", "after", NULL};
+static const char *const history_params[] = {"metric", "since", NULL};
 static const char *const log_params[] = {"category",   "tag",       "object", "level", "event",
                                          "since",      "until",     "after",  "limit", "tail",
                                          "deployment", "operation", NULL};
@@ -226,6 +227,7 @@ const struct route api_routes[] = {
     GET("/v0/deployments/{id}/monitoring", "show monitoring", 0, q_monitoring, no_params),
     WRITE("PUT", "/v0/deployments/{id}/rules", "update rules", R_BODY, svc_rules_update,
           &rules_update_schema),
+    GET("/v0/deployments/{id}/metrics", "show metric history", 0, q_metric_history, history_params),
     WRITE("POST", "/v0/deployments/{id}/metrics", "push metrics", R_BODY | R_NOLOCK,
           svc_metrics_push, &push_schema),
     GET("/v0/decisions", "list decisions", 0, q_decisions, decision_params),

@@ -479,6 +479,11 @@ class OpenApiAnswersTest(DaemonTest):
         _, mon, _ = self.call("GET", "/v0/deployments/oa1/monitoring",
                               "/v0/deployments/{id}/monitoring", expect=200)
         self.assertEqual(mon["rule_states"][0]["name"], "hot")
+        _, hist, _ = self.call("GET", "/v0/deployments/oa1/metrics",
+                               "/v0/deployments/{id}/metrics", expect=200)
+        self.assertEqual([v for _, v in hist["metrics"]["load"]["vis"][0]["history"]], [9])
+        self.call("GET", "/v0/deployments/oa1/metrics?since=x", "/v0/deployments/{id}/metrics",
+                  expect=400)
         self.call("PUT", "/v0/deployments/oa1/rules", "/v0/deployments/{id}/rules",
                   {"rules": []}, expect=200)
         self.call("PUT", "/v0/deployments/oa1/rules", "/v0/deployments/{id}/rules",

@@ -3,7 +3,7 @@
 // sees; they run in order and share the manager and the browser.
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {readFileSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {Daemon, browser, signedIn, screenshot, waitFor, VNFDS} from './harness.mjs';
 
@@ -167,13 +167,21 @@ test('scale out and in (with confirmation)', async () => {
 test('metrics chart live; rules edited with the error at its field; resize', async () => {
   await d.ok('POST', '/v0/vnfds', JSON.parse(readFileSync(join(VNFDS, 'demo-autoscale.json'), 'utf8')));
   await d.deploy({name: 'auto1', vnfd: 'demo-autoscale'});
+  // the monitor keeps a history of each series before any page asks for it
+  const history = async () =>
+    (await d.ok('GET', '/v0/deployments/auto1/metrics?metric=cpu')).metrics.cpu?.vis[0]?.history.length ?? 0;
+  await waitFor(async () => (await history()) >= 5, 60000, '5 CPU values in the history');
   await page.goto(`${d.url}/ui/#/deployments/auto1`);
-  // CPU and memory of the VI (cgroup probes, every second), as numbers and charts that grow
+  // CPU and memory of the VI (cgroup probes, every second), as numbers and charts that
+  // start from the history and grow
   const points = (metric) => page.evaluate((sel) =>
     document.querySelector(sel)?.getAttribute('points').split(' ').length ?? 0,
   `tr[data-metric="${metric}/auto1/web/0"] svg.spark polyline`);
-  await waitFor(async () => (await points('cpu')) >= 3, 60000, 'a CPU chart of 3 samples');
-  await waitFor(async () => (await points('memory')) >= 3, 30000, 'a memory chart of 3 samples');
+  await page.locator('tr[data-metric="cpu/auto1/web/0"] svg.spark').waitFor({timeout: 30000});
+  const first = await points('cpu');
+  assert.ok(first >= 5, `the CPU chart starts from the history: ${first} points when first shown`);
+  assert.ok(await points('memory') >= 5, 'the memory chart starts from the history');
+  await waitFor(async () => (await points('cpu')) > first, 30000, 'the CPU chart grows');
   assert.match(await page.textContent('tr[data-metric="memory/auto1/web/0"] td[data-label="Last"]'), /^[0-9.]+%$/);
   await page.locator('tr[data-rule="overloaded"]').first().waitFor();
   await page.evaluate(() => [...document.querySelectorAll('h2')].find((e) => e.textContent === 'Metrics').scrollIntoView());
@@ -242,6 +250,39 @@ test('an operation paused in failed_temp: rolled back, then failed, from its pag
   await page.locator('h1 .badge', {hasText: /^failed$/}).waitFor({timeout: 30000});
   assert.equal((await d.ok('GET', `/v0/operations/${op.id}`)).state, 'failed');
   await d.ok('POST', `/vnflcm/v1/vnf_instances/${inst.id}/terminate`, {terminationType: 'FORCEFUL'});
+});
+
+test('a running operation cancelled from its page stops in failed_temp; Retry completes it', async () => {
+  // a custom action that runs until the test opens its gate (at most 60 s),
+  // so that the operation is surely running when Cancel is clicked
+  const opened = join(d.dir, 'gate.open');
+  const gate = join(d.scripts, 'gate.sh');
+  writeFileSync(gate, `#!/bin/sh\nfor i in $(seq 1200); do [ -e ${opened} ] && exit 0; sleep 0.05; done\nexit 1\n`,
+    {mode: 0o755});
+  const vnfd = JSON.parse(readFileSync(join(VNFDS, 'demo-web.json'), 'utf8'));
+  vnfd.id = 'gated-web';
+  vnfd.lifecycle = {post_deployment: [{script: gate}]};
+  await d.ok('POST', '/v0/vnfds', vnfd);
+  const op = await d.ok('POST', '/v0/deployments', {name: 'gated1', vnfd: 'gated-web'});
+  await waitFor(async () => (await d.ok('GET', `/v0/operations/${op.id}`)).stage === 'post_deployment',
+    60000, 'the deploy in its post_deployment stage');
+  await page.goto(`${d.url}/ui/#/operations/${op.id}`);
+  await page.locator('h1 .badge', {hasText: 'processing'}).waitFor();
+  await page.click('button:text-is("Cancel")');
+  // asked, it stops once the action in flight has ended
+  await page.locator('p.note', {hasText: 'Cancel requested (GRACEFUL)'}).waitFor();
+  assert.equal((await d.ok('GET', `/v0/operations/${op.id}`)).state, 'processing');
+  writeFileSync(opened, '');
+  await page.locator('h1 .badge', {hasText: 'failed temp'}).waitFor({timeout: 60000});
+  await page.locator('p.error-text', {hasText: 'cancelled (GRACEFUL)'}).waitFor();
+  await page.locator('button:text-is("Cancel")').waitFor({state: 'detached'});
+  assert.equal((await d.ok('GET', '/v0/deployments/gated1')).operation, op.id, 'the deployment stays busy');
+  // Retry runs the stage again: the gate is open now
+  await page.click('button:text-is("Retry")');
+  await page.locator('h1 .badge', {hasText: 'completed'}).waitFor({timeout: 60000});
+  const dep = await d.ok('GET', '/v0/deployments/gated1');
+  assert.equal(dep.status, 'active');
+  assert.equal(dep.operation, null);
 });
 
 test('values from the API render as text, never as HTML', async () => {
@@ -341,6 +382,13 @@ test('keyboard only: sign in, move between views, open and close a dialog', asyn
   await k.keyboard.press('Enter');
   await k.waitForURL(/#\/deployments$/);
   await reach('Deploy…');
+  // a live update draws the view anew: the focus stays on the button
+  await k.evaluate(() => { document.querySelector('main h1').dataset.old = '1'; });
+  const vnfd = JSON.parse(readFileSync(join(VNFDS, 'demo-web.json'), 'utf8'));
+  vnfd.id = 'kbd-web';
+  await d.ok('POST', '/v0/vnfds', vnfd);
+  await k.locator('main h1:not([data-old])').waitFor();
+  assert.equal(await k.evaluate(() => document.activeElement.textContent), 'Deploy…');
   await k.keyboard.press('Enter');
   await k.locator('dialog[open]').waitFor();
   await k.keyboard.press('Escape');

@@ -2,7 +2,7 @@
 // on a free port with a subnet of its own (as tests/bb/vnfm.py starts one),
 // its REST API, and Debian's Chromium driven by playwright-core.
 import {spawn, execFileSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, mkdirSync, openSync} from 'node:fs';
+import {mkdtempSync, readFileSync, mkdirSync, openSync, chmodSync} from 'node:fs';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join, dirname} from 'node:path';
@@ -52,6 +52,11 @@ export class Daemon {
     this.token = randomBytes(16).toString('hex');
     this.subnet = uniqueSubnet();
     this.log = join(this.dir, 'vnfmd.log');
+    // --script-dir: what an admin's descriptor names there runs unsandboxed
+    // (tests/bb/vnfm.py: not in the data dir, nor in /tmp)
+    mkdirSync(join(BUILD, 'gui'), {recursive: true});
+    this.scripts = mkdtempSync(join(BUILD, 'gui', 'scripts-'));
+    chmodSync(this.scripts, 0o755);
   }
 
   async start() {
@@ -61,7 +66,7 @@ export class Daemon {
     this.proc = spawn(join(BUILD, 'vnfmd'), ['--data-dir', this.dir, '--listen', `127.0.0.1:${this.port}`,
       '--subnet', this.subnet, '--vnf-path', join(BUILD, 'examples'), '--site', 'local',
       '--site-vcpu', '8', '--site-memory-mb', '4096', '--admin-token', this.token,
-      '--log-level', 'debug', ...this.extra],
+      '--script-dir', this.scripts, '--log-level', 'debug', ...this.extra],
     {stdio: ['ignore', out, out], env: {...process.env,
       ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1'}});
     this.exited = new Promise((r) => this.proc.on('exit', (code, sig) => r({code, sig})));
@@ -87,6 +92,13 @@ export class Daemon {
 
   kill9() {
     if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+
+  // What a dead manager left on the host (vnfmd --cleanup: namespaces,
+  // cgroups, a branch's endpoint table), after a test that failed half-way.
+  cleanup() {
+    if (this.tag && this.proc?.exitCode !== null)
+      execFileSync(join(BUILD, 'vnfmd'), ['--cleanup', this.tag], {stdio: 'ignore'});
   }
 
   async request(method, path, body, tok = this.token, headers = {}) {
