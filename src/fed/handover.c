@@ -223,16 +223,9 @@ static void put_missing(struct core *c, enum store_kind k, const json_t *doc)
  * (to NULL) that it came back. */
 static void given_set(struct core *c, const char *dep, const char *to)
 {
-    char *text = NULL;
-    json_t *all = NULL;
+    json_t *all = fed_handed_over(c);
+    char *text;
 
-    if (store_meta_get(c->st, META_GIVEN, &text) == 0)
-        all = json_loads(text, 0, NULL);
-    free(text);
-    if (!json_is_object(all)) {
-        json_decref(all);
-        all = json_object();
-    }
     if (!to && !json_object_get(all, dep)) {
         json_decref(all);
         return;
