@@ -434,6 +434,23 @@ static void add_members(xmlNodePtr e, const char *name, const json_t *obj, int d
     }
 }
 
+/* Whether text, where no schema gives the type, would be read back as a
+ * number or a boolean (leaf_value). */
+static bool reads_as_other(const char *text)
+{
+    char *copy = xstrdup(text), *s = trim(copy);
+    json_t *v = parse_bool(s);
+
+    bool other;
+
+    if (!v)
+        v = parse_number(s);
+    other = v != NULL;
+    json_decref(v);
+    free(copy);
+    return other;
+}
+
 static void add_value(xmlNodePtr parent, const char *name, const json_t *v, int depth)
 {
     xmlNodePtr e;
@@ -444,7 +461,9 @@ static void add_value(xmlNodePtr parent, const char *name, const json_t *v, int 
     if (!json_is_object(v) && !json_is_array(v)) {
         char *text = scalar_text(v);
 
-        new_elem(parent, name, text);
+        e = new_elem(parent, name, text);
+        if (json_is_string(v) && reads_as_other(text)) /* "1.0", "true": a string still */
+            xmlNewProp(e, (const xmlChar *)"type", (const xmlChar *)"string");
         free(text);
         return;
     }

@@ -116,7 +116,8 @@ static void answers(void **state)
     assert_non_null(strstr(xml, "<enabled>true</enabled>"));
     assert_null(strstr(xml, "error")); /* null members are left out */
     /* Table 4's order: external and internal ids, name, enabled, description */
-    ext = strstr(xml, "<external_tenant_id>234243490854004</external_tenant_id>");
+    /* a string that would read back as a number says it is one */
+    ext = strstr(xml, "<external_tenant_id type=\"string\">234243490854004</external_tenant_id>");
     name = strstr(xml, "<name>xyz</name>");
     desc = strstr(xml, "<description>A description...</description>");
     assert_true(ext && name && desc && ext < name && name < desc);
