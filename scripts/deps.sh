@@ -23,6 +23,9 @@ TEST_PKGS="sqlite3 python3 python3-yaml wrk clang-format snmpd snmp"
 TEST_PKGS="$TEST_PKGS prometheus clang xxd keepalived"
 # gdb: the tests print the threads of a manager that does not answer at start.
 TEST_PKGS="$TEST_PKGS gdb"
+# OpenStack's own client (the openstack command with Tacker's plugin) drives
+# /vnfpkgm/v1 and /vnflcm in tests/bb/test_vnfpkgm.py.
+TEST_PKGS="$TEST_PKGS python3-openstackclient python3-tackerclient"
 # The console's browser tests (docs/CONSOLE.md): Debian's Chromium, driven by
 # playwright-core from npm (tests/gui/package-lock.json) on Node.js 20 or later.
 TEST_PKGS="$TEST_PKGS chromium"
