@@ -46,28 +46,22 @@ static void enqueue(struct core *c, const json_t *sub, json_t *body)
     outbox_put(c, &m);
 }
 
-/* SOL013 5.5: a POST of the notification with the subscription's
- * interface version and credentials; a subscription deleted meanwhile has
- * nobody to tell. */
-static int prepare(struct core *c, const json_t *rec, struct outbox_req *rq)
+int lccn_prepare_post(const json_t *sub, const char *version, struct outbox_req *rq)
 {
-    json_t *sub = core_load(c, STORE_SUBSCRIPTION, doc_str(rec, "key"));
     const json_t *auth = json_object_get(sub, "_auth");
 
     if (!sub)
         return -ENOENT;
     outbox_req_header(rq, "Content-Type: application/json");
     outbox_req_header(rq, "Accept: application/json");
-    outbox_req_header(rq, "Version: %s",
-                      jv_int(sub, "version", 1) == 2 ? SOL_V2_VERSION : SOL_V1_VERSION);
+    outbox_req_header(rq, "Version: %s", version);
     rq->user = xstrdup(jv_str(auth, "userName", NULL));
     rq->password = xstrdup(jv_str(auth, "password", NULL));
-    json_decref(sub);
     return 0;
 }
 
-/* Each failed attempt and the giving up are api/notification events. */
-static void report(struct core *c, const json_t *rec, const struct outbox_outcome *o)
+void lccn_report_failure(struct core *c, const char *iface, const json_t *rec,
+                         const struct outbox_outcome *o)
 {
     bool last = o->result == OUTBOX_GIVEN_UP;
     char obj[64];
@@ -77,8 +71,24 @@ static void report(struct core *c, const json_t *rec, const struct outbox_outcom
     snprintf(obj, sizeof(obj), "subscription/%s", doc_str(rec, "key"));
     core_event(c, last ? "error" : "warn", "api", "notification",
                json_pack("{s:s, s:s}", "object", obj, "result", "failed"),
-               "SOL003 notification to %s attempt %u of %u failed: %s%s", jv_str(rec, "_url", ""),
-               o->attempt, o->attempts, o->why, last ? "; given up" : "");
+               "%s notification to %s attempt %u of %u failed: %s%s", iface,
+               jv_str(rec, "_url", ""), o->attempt, o->attempts, o->why, last ? "; given up" : "");
+}
+
+/* The subscription's interface version: a v2 subscription gets v2's. */
+static int prepare(struct core *c, const json_t *rec, struct outbox_req *rq)
+{
+    json_t *sub = core_load(c, STORE_SUBSCRIPTION, doc_str(rec, "key"));
+    int r = lccn_prepare_post(sub, jv_int(sub, "version", 1) == 2 ? SOL_V2_VERSION : SOL_V1_VERSION,
+                              rq);
+
+    json_decref(sub);
+    return r;
+}
+
+static void report(struct core *c, const json_t *rec, const struct outbox_outcome *o)
+{
+    lccn_report_failure(c, "SOL003", rec, o);
 }
 
 static const struct outbox_channel channel = {

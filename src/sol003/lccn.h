@@ -16,6 +16,7 @@
 #define VNFM_LCCN_H
 
 #include "core/core.h"
+#include "core/outbox.h"
 
 #define LCCN_MAX_ATTEMPTS 10
 
@@ -28,5 +29,14 @@ void lccn_init(struct core *c);
 /* The API root of links in notifications: http://LISTEN-HOST:PORT (the
  * host name when listening on every address). Writes into buf. */
 const char *lccn_api_root(const struct core *c, char *buf, size_t size);
+
+/* Shared by the SOL003 and SOL005 outbox channels (SOL013 5.5): the POST
+ * of a notification to subscription sub, with interface version and the
+ * subscription's credentials (-ENOENT when sub is NULL: it was deleted
+ * meanwhile, nobody to tell); and each failed attempt and the giving up as
+ * an api/notification event naming iface ("SOL003", "SOL005"). */
+int lccn_prepare_post(const json_t *sub, const char *version, struct outbox_req *rq);
+void lccn_report_failure(struct core *c, const char *iface, const json_t *rec,
+                         const struct outbox_outcome *o);
 
 #endif

@@ -199,36 +199,18 @@ static void changed(struct core *c, const json_t *pkg, const char *change)
 
 static const struct pkg_observer observer = {.onboarded = onboarded, .changed = changed};
 
-/* SOL013 5.5: a POST with the subscription's credentials; a subscription
- * deleted meanwhile has nobody to tell. */
 static int prepare(struct core *c, const json_t *rec, struct outbox_req *rq)
 {
     json_t *sub = core_load(c, STORE_PKG_SUBSCRIPTION, doc_str(rec, "key"));
-    const json_t *auth = json_object_get(sub, "_auth");
+    int r = lccn_prepare_post(sub, PKGM_VERSION, rq);
 
-    if (!sub)
-        return -ENOENT;
-    outbox_req_header(rq, "Content-Type: application/json");
-    outbox_req_header(rq, "Accept: application/json");
-    outbox_req_header(rq, "Version: %s", PKGM_VERSION);
-    rq->user = xstrdup(jv_str(auth, "userName", NULL));
-    rq->password = xstrdup(jv_str(auth, "password", NULL));
     json_decref(sub);
-    return 0;
+    return r;
 }
 
 static void report(struct core *c, const json_t *rec, const struct outbox_outcome *o)
 {
-    bool last = o->result == OUTBOX_GIVEN_UP;
-    char obj[64];
-
-    if (o->result != OUTBOX_FAILED && !last)
-        return;
-    snprintf(obj, sizeof(obj), "subscription/%s", doc_str(rec, "key"));
-    core_event(c, last ? "error" : "warn", "api", "notification",
-               json_pack("{s:s, s:s}", "object", obj, "result", "failed"),
-               "SOL005 notification to %s attempt %u of %u failed: %s%s", jv_str(rec, "_url", ""),
-               o->attempt, o->attempts, o->why, last ? "; given up" : "");
+    lccn_report_failure(c, "SOL005", rec, o);
 }
 
 static const struct outbox_channel channel = {
