@@ -36,8 +36,8 @@ os.environ["BUILD"] = BUILD
 sys.path.insert(0, os.path.join(ROOT, "tests", "bb"))
 
 from vnfm import wait_for  # noqa: E402
-from test_move import start_estate, stop_estate  # noqa: E402
-from test_burst import Client, RULES, SITE, SITE_CAPACITY, vnfd  # noqa: E402
+from test_move import Client, start_estate, stop_estate  # noqa: E402
+from test_burst import RULES, SITE, SITE_CAPACITY, vnfd  # noqa: E402
 
 
 def epoch(iso):

@@ -7,14 +7,11 @@ the minimum. Real daemons: a cloud with the process VIM of its own, a branch
 manager behind a veth WAN link (test_move.start_estate), a client at the branch
 through the endpoint that counts failures and which instance answered."""
 import json
-import os
-import subprocess
-import tempfile
 import time
 import unittest
 
 from vnfm import wait_for
-from test_move import start_estate, stop_estate, vnfd as move_vnfd
+from test_move import Client, start_estate, stop_estate, vnfd as move_vnfd
 
 SITE = "bu"
 # the branch holds two instances (0.2 vCPU each), the VNF may have four
@@ -27,59 +24,6 @@ RULES = [
      "stage": "overloaded", "cooldown_s": 1, "actions": [{"action": "scale_out"}]},
     {"name": "idle", "metric": "rps", "op": "<", "threshold": 4, "occurrences": 2,
      "stage": "underloaded", "cooldown_s": 1, "actions": [{"action": "scale_in"}]}]
-
-# A client at the branch: a new connection per request, pausing PAUSE s between
-# requests, counting answers per instance ("hello from VI"), when each answered
-# first, and failures.
-CLIENT = r'''
-import json, os, socket, sys, time
-addr, port, stop, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-ok, fail, errors, who, first = 0, 0, [], {}, {}
-while not os.path.exists(stop):
-    try:
-        s = socket.create_connection((addr, port), timeout=3)
-        s.settimeout(3)
-        s.sendall(b"GET / HTTP/1.0\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-        s.close()
-        head, _, body = data.partition(b"\r\n\r\n")
-        if head.split(b" ")[1:2] == [b"200"]:
-            ok += 1
-            name = body.decode(errors="replace").strip().rsplit(" ", 1)[-1]
-            who[name] = who.get(name, 0) + 1
-            first.setdefault(name, time.time())
-        else:
-            fail += 1
-            errors.append(repr(data[:60]))
-    except OSError as e:
-        fail += 1
-        errors.append("%.3f %s" % (time.time(), e))
-    time.sleep(pause)
-print(json.dumps({"ok": ok, "fail": fail, "errors": errors[:20], "who": who, "first": first}))
-'''
-
-
-class Client:
-    def __init__(self, wan, endpoint, pause):
-        addr, port = endpoint.rsplit(":", 1)
-        self.stop_file = tempfile.mktemp(prefix="vnfm-burst-stop-")
-        self.proc = subprocess.Popen(wan.inside("/usr/bin/python3", "-c", CLIENT, addr, port,
-                                                self.stop_file, str(pause)),
-                                     stdout=subprocess.PIPE, text=True)
-        self.got = None
-
-    def result(self):
-        if self.got is None:
-            open(self.stop_file, "w").close()
-            self.got = json.loads(self.proc.communicate(timeout=30)[0])
-            os.unlink(self.stop_file)
-        return self.got
-
 
 def vnfd(vnfd_id, placement=None, most=4):
     doc = move_vnfd(vnfd_id, scaling={"min": 1, "max": most})

@@ -18,11 +18,12 @@ from test_fed import Pki, join_token, branch, manager_of
 from test_sol003 import SolClient
 
 # A client at the branch: one new connection per request (no keep-alive),
-# counting answers and failures until the stop file appears.
+# pausing PAUSE s between requests, counting answers per instance ("hello from
+# VI"), when each answered first, and failures, until the stop file appears.
 CLIENT = r'''
 import json, os, socket, sys, time
-addr, port, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ok, fail, errors = 0, 0, []
+addr, port, stop, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+ok, fail, errors, who, first = 0, 0, [], {}, {}
 while not os.path.exists(stop):
     try:
         s = socket.create_connection((addr, port), timeout=3)
@@ -35,16 +36,20 @@ while not os.path.exists(stop):
                 break
             data += b
         s.close()
-        if data.split(b"\r\n", 1)[0].split(b" ")[1:2] == [b"200"]:
+        head, _, body = data.partition(b"\r\n\r\n")
+        if head.split(b" ")[1:2] == [b"200"]:
             ok += 1
+            name = body.decode(errors="replace").strip().rsplit(" ", 1)[-1]
+            who[name] = who.get(name, 0) + 1
+            first.setdefault(name, time.time())
         else:
             fail += 1
             errors.append(repr(data[:60]))
     except OSError as e:
         fail += 1
         errors.append("%.3f %s" % (time.time(), e))
-    time.sleep(0.005)
-print(json.dumps({"ok": ok, "fail": fail, "errors": errors[:20]}))
+    time.sleep(pause)
+print(json.dumps({"ok": ok, "fail": fail, "errors": errors[:20], "who": who, "first": first}))
 '''
 
 
@@ -82,12 +87,12 @@ def stop_estate(cls):
 class Client:
     """The client loop, run in the branch's network namespace."""
 
-    def __init__(self, wan, endpoint):
+    def __init__(self, wan, endpoint, pause=0.005):
         addr, port = endpoint.rsplit(":", 1)
-        self.stop_file = tempfile.mktemp(prefix="vnfm-move-stop-")
+        self.stop_file = tempfile.mktemp(prefix="vnfm-client-stop-")
         self.proc = subprocess.Popen(wan.inside("/usr/bin/python3", "-c", CLIENT, addr, port,
-                                                self.stop_file), stdout=subprocess.PIPE,
-                                     text=True)
+                                                self.stop_file, str(pause)),
+                                     stdout=subprocess.PIPE, text=True)
         self.got = None
 
     def result(self):
