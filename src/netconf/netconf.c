@@ -1143,7 +1143,8 @@ struct netconf *netconf_start(struct core *c, char *err, size_t errlen)
     pthread_cond_init(&n->cv, NULL);
     pthread_mutex_init(&n->stores_mu, NULL);
     nc_set_print_clb_session(nc_log);
-    nc_verbosity(NC_VERB_WARNING);
+    /* libnetconf2's own account of sessions at --log-level debug */
+    nc_verbosity(log_max_level >= LOG_LVL_DEBUG ? NC_VERB_VERBOSE : NC_VERB_WARNING);
     if (nc_guard_init()) {
         snprintf(err, errlen, "NETCONF: libyang's lyd_parse_op cannot be found (nc_guard.c)");
         netconf_stop(n);
