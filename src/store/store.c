@@ -7,6 +7,7 @@
  */
 #include "store/store_backend.h"
 #include "util/mem.h"
+#include "util/sbuf.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -509,4 +510,21 @@ int store_maintain(struct store *st)
 
     atomic_store(&st->maintaining, false);
     return r;
+}
+
+char *store_log_tags(const json_t *tags)
+{
+    struct sbuf b = SBUF_INIT;
+    size_t i;
+    json_t *t;
+
+    if (!json_is_array(tags) || json_array_size(tags) == 0)
+        return NULL;
+    sbuf_addc(&b, ',');
+    json_array_foreach(tags, i, t)
+    {
+        if (json_is_string(t))
+            sbuf_addf(&b, "%s,", json_string_value(t));
+    }
+    return sbuf_take(&b);
 }

@@ -186,4 +186,8 @@ int dc_flush(struct dcache *c, int kind, int (*fn)(void *arg, const struct store
 /* The transaction ended: what it wrote is now the backend's, or is dropped. */
 void dc_end(struct dcache *c, bool committed);
 
+/* The tags of an event log record as ",a,b," so that a tag is found whole
+ * by looking for ",a,"; NULL without tags. The caller frees it. */
+char *store_log_tags(const json_t *tags);
+
 #endif

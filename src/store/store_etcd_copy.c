@@ -71,24 +71,6 @@ void erec_unref(struct erec *r)
     free(r);
 }
 
-/* ",a,b," so that a tag is found whole with strstr(",a,"). */
-static char *tags_of(const json_t *tags)
-{
-    struct sbuf b = SBUF_INIT;
-    size_t i;
-    json_t *t;
-
-    if (!json_is_array(tags) || json_array_size(tags) == 0)
-        return NULL;
-    sbuf_addc(&b, ',');
-    json_array_foreach(tags, i, t)
-    {
-        if (json_is_string(t))
-            sbuf_addf(&b, "%s,", json_string_value(t));
-    }
-    return sbuf_take(&b);
-}
-
 struct elog *elog_new(const char *text)
 {
     json_t *rec = json_loads(text, 0, NULL);
@@ -102,7 +84,7 @@ struct elog *elog_new(const char *text)
         l->ts = 0;
     for (unsigned i = 0; i < ELOG_FIELDS; i++)
         l->f[i] = xstrdup(json_string_value(json_object_get(rec, log_fields[i])));
-    l->tags = tags_of(json_object_get(rec, "tags"));
+    l->tags = store_log_tags(json_object_get(rec, "tags"));
     l->text = xstrdup(text);
     json_decref(rec);
     return l;

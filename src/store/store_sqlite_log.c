@@ -11,24 +11,6 @@
 static const char *const log_cols[] = {"level",  "category",   "event",     "tenant",
                                        "object", "deployment", "operation", "vi"};
 
-/* ",a,b," so that a tag is found with instr(tags, ',a,'). */
-static char *tags_column(const json_t *tags)
-{
-    struct sbuf b = SBUF_INIT;
-    size_t i;
-    json_t *t;
-
-    if (!json_is_array(tags) || json_array_size(tags) == 0)
-        return NULL;
-    sbuf_addc(&b, ',');
-    json_array_foreach(tags, i, t)
-    {
-        if (json_is_string(t))
-            sbuf_addf(&b, "%s,", json_string_value(t));
-    }
-    return sbuf_take(&b);
-}
-
 static int64_t record_time(json_t *rec)
 {
     const char *t = json_string_value(json_object_get(rec, "time"));
@@ -63,7 +45,7 @@ int sq_log_append(void *be, json_t *rec)
 
         sqlite3_bind_text(s, idx++, v, -1, SQLITE_TRANSIENT);
     }
-    sqlite3_bind_text(s, idx++, tags_column(json_object_get(rec, "tags")), -1, free);
+    sqlite3_bind_text(s, idx++, store_log_tags(json_object_get(rec, "tags")), -1, free);
     sqlite3_bind_text(s, idx, json_dumps(rec, JSON_COMPACT), -1, free);
     r = sq_step_done(s);
     if (r == 0 && sqlite3_last_insert_rowid(q->db) != seq)
