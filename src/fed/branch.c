@@ -547,6 +547,13 @@ static void on_dep(struct core *c, const json_t *dep)
     trigger(c);
 }
 
+/* A VI about to stop or restart, or found exited, leaves the service
+ * endpoint in the transaction that says so, before its process goes. */
+static void on_vis(struct core *c, const char *dep)
+{
+    fed_endpoint_refresh(c, dep);
+}
+
 const struct lc_observer fed_branch_observer = {
     .name = "federation",
     .op_started = on_op_started,
@@ -554,6 +561,7 @@ const struct lc_observer fed_branch_observer = {
     .op_ended = on_op,
     .dep_created = on_dep,
     .dep_deleted = on_dep,
+    .vis_changed = on_vis,
 };
 
 /* ---- joining (seed para 67) ---- */

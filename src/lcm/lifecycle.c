@@ -1129,6 +1129,8 @@ static void run_vi_work(struct oprun *r)
         if (jobs[n] && json_is_integer(json_object_get(json_object_get(op, "params"), "grace_s")))
             jobs[n]->grace_override_ms =
                 (int)jv_int(json_object_get(op, "params"), "grace_s", 0) * 1000;
+        else if (jobs[n] && act == VA_DESTROY && cur_step(r)->stage == ST_SCALE)
+            jobs[n]->grace_override_ms = (int)jobs[n]->grace_ms; /* a scale in drains */
         if (jobs[n]) {
             /* "created" is journalled only by a VI deployment that ended
              * well: no start of it can have begun since */
@@ -1152,6 +1154,8 @@ static void run_vi_work(struct oprun *r)
         }
         json_decref(vi);
     }
+    if (n && act != VA_CREATE)
+        lc_vis_changed(c, r->dep); /* before the VIM acts: nothing new is sent to them */
     core_tx_commit(c);
     json_decref(op);
     json_decref(dep);

@@ -46,6 +46,13 @@ void lc_dep_deleted(struct core *c, const json_t *dep)
             c->observers[i]->dep_deleted(c, dep);
 }
 
+void lc_vis_changed(struct core *c, const char *dep)
+{
+    for (unsigned i = 0; i < c->n_observers; i++)
+        if (c->observers[i]->vis_changed)
+            c->observers[i]->vis_changed(c, dep);
+}
+
 bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                   const char *err)
 {

@@ -26,6 +26,11 @@ struct lc_observer {
      * end is told). */
     void (*dep_created)(struct core *c, const json_t *dep);
     void (*dep_deleted)(struct core *c, const json_t *dep);
+    /* VIs of deployment dep left the running state outside a change of an
+     * operation's state: a step marked them before the VIM acts on them
+     * (stopping, going, restarting) or the exit watch found them exited.
+     * A service endpoint stops sending them new connections. */
+    void (*vis_changed)(struct core *c, const char *dep);
     /* Sets the deployment's record at the end of an operation of a type
      * the observer owns (SOL003: instantiate, terminate, ...), instead of
      * the engine; returns whether it did. The first that does wins. */
@@ -42,6 +47,7 @@ void lc_op_changed(struct core *c, const json_t *op);
 void lc_op_ended(struct core *c, const json_t *op);
 void lc_dep_created(struct core *c, const json_t *dep);
 void lc_dep_deleted(struct core *c, const json_t *dep);
+void lc_vis_changed(struct core *c, const char *dep);
 bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                   const char *err);
 

@@ -408,6 +408,7 @@ void lc_vi_exited(struct core *c, const char *vi_id, int exit_status, const char
                      : "the restart policy of its VNFD is never");
     doc_touch(vi, "updated");
     store_put(c->st, STORE_VI, vi);
+    lc_vis_changed(c, doc_str(vi, "deployment"));
     core_event(c, "warn", "lifecycle", "vi", vi_fields(vi, stage_name(ST_FAIL), "exited"),
                "%s: VNF %s%s", doc_str(vi, "name"), exit, note);
 out:

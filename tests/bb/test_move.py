@@ -53,6 +53,22 @@ print(json.dumps({"ok": ok, "fail": fail, "errors": errors[:20], "who": who, "fi
 '''
 
 
+# A web server that ignores SIGTERM (Python keeps the disposition its code
+# sets), so that it serves on through its whole stop grace.
+DEAF_SERVER = r'''
+import http.server, signal, sys
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"hello from deaf")
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer((sys.argv[1], 8080), Handler).serve_forever()
+'''
+
+
 def start_estate(cls, site, service_address=False):
     """On cls: a cloud running VNFs of its own (the process VIM), serving over TLS, and
     the branch manager of site (with --service-address on its WAN address when
@@ -202,6 +218,37 @@ class MoveTest(unittest.TestCase):
         self.assertEqual([d["id"] for d in cloud.get("/v0/deployments")[1]["deployments"]],
                          ["mv1"])
         self.assertEqual(cloud.netns(), [])
+
+    def test_a_stopping_vi_leaves_the_endpoint_first(self):
+        """A VI that an operation stops leaves the service endpoint in the transaction
+        that marks it stopping, before its processes get SIGTERM: while it takes its stop
+        grace (this one ignores SIGTERM and serves on), no new connection goes to it."""
+        doc = vnfd("mv-grace", command=["/usr/bin/python3", "-c", DEAF_SERVER, "{{ip}}"],
+                   stop_grace_s=8)
+        doc["vdus"][0]["ready"]["http"]["path"] = "/"
+        dep = self.deploy_at_branch("mv9", doc)
+        op = self.cloud.ok("POST", "/v0/deployments/mv9/scale", {"vdu": "web", "count": 2},
+                           expect=(202,))
+        self.assertEqual(self.cloud.wait_op(op["id"])["state"], "completed")
+        vis = wait_for(lambda: (lambda v: v if len(v) == 2 else None)(
+            self.b.deployment("mv9")["vis"]), 10, 0.1, "two VIs of mv9")
+        wait_for(lambda: all(vi["ip"] in self.nft() for vi in vis), 10, 0.1,
+                 "both VIs behind the endpoint")
+        op = self.cloud.ok("POST", "/v0/deployments/mv9/scale", {"vdu": "web", "count": 1},
+                           expect=(202,))
+        going = wait_for(lambda: next((vi for vi in self.b.deployment("mv9")["vis"]
+                                       if vi["state"] in ("stopping", "destroying")), None),
+                         10, 0.05, "a VI of mv9 stopping")
+        table = self.nft()
+        self.assertNotIn(going["ip"], table)
+        self.assertIn(next(vi["ip"] for vi in vis if vi["id"] != going["id"]), table)
+        os.kill(going["pid"], 0)  # it still runs: its grace is 8 s
+        client = self.client(dep["service_endpoint"])
+        time.sleep(1)
+        got = client.result()
+        self.assertGreater(got["ok"], 10, got)
+        self.assertEqual(got["fail"], 0, got)
+        self.assertEqual(self.cloud.wait_op(op["id"], timeout=60)["state"], "completed")
 
     def test_clone_never_ready_rolls_back(self):
         """A clone that never passes its probes (at the cloud's site the VNF does not
