@@ -481,7 +481,10 @@ static bool side_of(struct fed *f, const char *mgr, char *url, size_t ulen, char
     } else if (fed_child_addr(f, mgr, &port, &dir) < 0) {
         return false;
     }
-    snprintf(url, ulen, "http://%s:%u/fed/v1/handover/", host, port);
+    /* a manager with --tls-cert speaks HTTPS only, and so do those it
+     * starts (they get its certificate and key): see call() for the trust */
+    snprintf(url, ulen, "%s://%s:%u/fed/v1/handover/", cfg->tls_cert ? "https" : "http", host,
+             port);
     if (cfg->admin_token) { /* the one of the parent, given to every manager it starts */
         snprintf(tok, tlen, "%s", cfg->admin_token);
     } else {
@@ -497,7 +500,9 @@ static bool side_of(struct fed *f, const char *mgr, char *url, size_t ulen, char
 }
 
 /* One step at manager mgr: the HTTP status (0: no answer; err says why)
- * and the answer in *answer. body is taken. */
+ * and the answer in *answer. body is taken. Over HTTPS the other side is
+ * trusted when it holds this manager's own key (pinned), whatever names
+ * its certificate gives: both sides run on this host with that key. */
 static long call(struct fed *f, const char *mgr, const char *dep, json_t *body, json_t **answer,
                  char *err, size_t len)
 {
@@ -521,7 +526,8 @@ static long call(struct fed *f, const char *mgr, const char *dep, json_t *body, 
                            .headers = hdrs,
                            .timeout_ms = STEP_MS,
                            .connect_timeout_ms = 2000,
-                           .max_response = ANSWER_MAX};
+                           .max_response = ANSWER_MAX,
+                           .pin_cert = f->c->cfg->tls_cert};
     if (httpc_do(&rq, &resp) == 0) {
         status = resp.status;
         *answer = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
@@ -703,14 +709,15 @@ static void list_all(struct hjob *j)
 
     if (side_of(j->f, jv_str(j->rec, "from", ""), url, sizeof(url), tok, sizeof(tok))) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-        /* http://HOST:PORT/fed/v1/handover/ -> http://HOST:PORT/v0/deployments */
+        /* SCHEME://HOST:PORT/fed/v1/handover/ -> SCHEME://HOST:PORT/v0/deployments */
         *strstr(url, "/fed/v1/") = '\0';
         u = xasprintf("%s/v0/deployments?limit=1000", url);
         struct httpc_req rq = {.method = "GET",
                                .url = u,
                                .headers = hdrs,
                                .timeout_ms = STEP_MS,
-                               .max_response = ANSWER_MAX};
+                               .max_response = ANSWER_MAX,
+                               .pin_cert = j->f->c->cfg->tls_cert};
         if (httpc_do(&rq, &resp) == 0 && resp.status == 200 && resp.body)
             doc = json_loads(resp.body, 0, NULL);
         httpc_resp_done(&resp);

@@ -33,6 +33,10 @@ struct httpc_req {
     unsigned deny;               /* HTTPC_DENY_* */
     const char *ca_file;         /* https: the CA certificates to check the server's with; NULL:
                                     the system's */
+    /* https: trust exactly the server whose public key is the one of this
+     * certificate (PEM), whatever its name or issuer: a manager calling one
+     * it started with its own certificate and key. */
+    const char *pin_cert;
     /* Optional: the answer's body as it arrives (a stream: the federation
      * channel), instead of keeping it. Returns false to end the request
      * (then the call fails with -EIO and err "aborted"). timeout_ms then

@@ -9,8 +9,8 @@ import glob
 import os
 import signal
 import sqlite3
-import time
 import unittest
+import urllib.request
 
 from vnfm import Daemon, pid_alive, slurp, wait_for
 from test_deploy import demo
@@ -22,9 +22,10 @@ NAMES = ("h1", "h2", "h3", "h4")
 
 def api_of(parent, child):
     """A client of a manager the branch manager parent started (its admin token is in
-    its data dir)."""
+    its data dir; it speaks HTTPS when parent does, with parent's certificate)."""
     a = Daemon.__new__(Daemon)
-    a.url, a.tls = "http://127.0.0.1:%d" % child["port"], None
+    a.url = "%s://127.0.0.1:%d" % ("https" if parent.tls else "http", child["port"])
+    a.tls = parent.tls
     a.token = slurp(os.path.join(parent.dir, "managers", child["name"], "admin.token")).strip()
     return a
 
@@ -278,3 +279,63 @@ class HandoverTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HandoverTlsTest(unittest.TestCase):
+    """A branch manager that speaks HTTPS only (--tls-cert): the manager it starts gets
+    its certificate and key, and the steps of a handover go over HTTPS, each side
+    trusting the other by its key (pinned), whatever the certificate's names."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        cls.cloud = cls.pki.cloud().start()
+        cls.b = branch(cls.cloud, "bt", join_token(cls.cloud, "bt"), "--tls-cert", cls.pki.cert,
+                       "--tls-key", cls.pki.key, ca=cls.pki.ca).start()
+        cls.mgr = wait_for(lambda: manager_of(cls.cloud, "bt"), 10, what="bt joined")["id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        tag, kids = cls.b.tag, child_tags(cls.b)
+        try:
+            cls.cloud.cleanup()
+        finally:
+            try:
+                cls.b.cleanup()
+            finally:
+                purge(kids)
+                cls.pki.close()
+        assert child_cgroups(tag) == [], child_cgroups(tag)
+
+    def test_handover_over_https(self):
+        cloud, b = self.cloud, self.b
+        self.assertTrue(b.url.startswith("https://"), b.url)
+        cloud.onboard(demo("hs-web"))
+        names = ("t1", "t2", "t3")
+        for name in names:
+            op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "hs-web",
+                                                      "site": "bt"}, expect=(202,))
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        before = {n: sorted(v["pid"] for v in b.deployment(n)["vis"]) for n in names}
+        status, doc, _ = cloud.request("PUT", "/v0/sites/bt/managers", {
+            "overload": 1.5, "for_reports": 2, "cooldown_s": 0, "max": 2,
+            "weights": VNFS_ONLY})
+        self.assertEqual(status, 200, doc)
+        d = wait_for(lambda: next((x for x in decisions(cloud) if x["action"] == "scale_out"
+                                   and x["state"] in ("completed", "failed")), None), 180, 0.2,
+                     "scale out with its handover")
+        self.assertEqual(d["state"], "completed", d)
+        [plan] = d["handover"]
+        self.assertGreaterEqual(plan["moved"], 1, plan)
+        self.assertEqual(plan["failed"], 0, plan)
+        [new] = d["managers"]
+        [kid] = [c for c in cloud.get("/v0/managers/" + self.mgr)[1].get("children", [])
+                 if c.get("manager") == new]
+        c1 = api_of(b, kid)
+        self.assertTrue(c1.url.startswith("https://"), c1.url)
+        for x in plan["deployments"]:
+            self.assertEqual(sorted(v["pid"] for v in c1.deployment(x["id"])["vis"]),
+                             before[x["id"]])
+        # the new manager speaks HTTPS only: the steps cannot have gone in plain HTTP
+        with self.assertRaises(Exception):
+            urllib.request.urlopen("http://127.0.0.1:%d/v0/health" % kid["port"], timeout=5)
