@@ -289,11 +289,18 @@ static unsigned site_count(struct fed *f, const char *site)
     return all;
 }
 
+/* The site's cooldown; at its first judgement since the start, from its
+ * last decision in the store (a restart does not cut it short). */
 static bool cooling(struct fed *f, const char *site, const json_t *pol)
 {
     int64_t *last = hmap_get(&f->el_sites, site);
 
-    return last && fed_cooling(*last, pol);
+    if (!last) {
+        last = xmalloc(sizeof(*last));
+        *last = fed_decided_at(f->c, RULE, site);
+        hmap_put(&f->el_sites, site, last);
+    }
+    return fed_cooling(*last, pol);
 }
 
 static void cooled_from_now(struct fed *f, const char *site)

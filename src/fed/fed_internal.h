@@ -266,6 +266,10 @@ void fed_streak_step(struct fed_streak *s, bool over, bool under);
 void fed_streak_reset(struct fed_streak *s);
 bool fed_lasted(const json_t *pol, unsigned n, int64_t since);
 bool fed_cooling(int64_t last_ms, const json_t *pol);
+/* When the newest decision of rule ("managers", "pool") at site that was
+ * taken (not held nor refused) was made, wall ms; 0: none. Where the
+ * cooldown starts from after a restart of the cloud. */
+int64_t fed_decided_at(struct core *c, const char *rule, const char *site);
 bool fed_overloaded(const json_t *pol, double value, const double *peers, size_t n,
                     const char *whose, double *at, char *how, size_t len);
 bool fed_held(const json_t *pol, const json_t *load, const char *mgr, char *op, size_t oplen,

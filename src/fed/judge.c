@@ -194,6 +194,30 @@ void fed_decision_tell(struct core *c, const json_t *pol, const json_t *d)
     outbox_put(c, &msg);
 }
 
+int64_t fed_decided_at(struct core *c, const char *rule, const char *site)
+{
+    struct store_where w = {"rule", rule, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1, .newest_first = true};
+    json_t *list = NULL, *d;
+    int64_t at = 0;
+    size_t i;
+
+    if (store_list(c->st, STORE_DECISION, &o, &list))
+        return 0;
+    json_array_foreach(list, i, d)
+    {
+        const char *state = jv_str(d, "state", "");
+
+        if (strcmp(jv_str(d, "site", ""), site) || !strcmp(state, "held") ||
+            !strcmp(state, "refused"))
+            continue;
+        time_parse(jv_str(d, "created", ""), &at);
+        break;
+    }
+    json_decref(list);
+    return at;
+}
+
 void fed_decision_end(struct core *c, const char *id, const char *state, const char *note)
 {
     json_t *d = id && *id ? core_load(c, STORE_DECISION, id) : NULL, *site;

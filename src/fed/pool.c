@@ -108,12 +108,15 @@ int pool_policy_check(const json_t *body, struct jv_error *e)
     return r;
 }
 
+/* A site's state, made at its first report since the start: its cooldown
+ * from its last decision in the store (a restart does not cut it short). */
 static struct pool_site *site_of(struct fed *f, const char *site)
 {
     struct pool_site *ps = hmap_get(&f->pool_sites, site);
 
     if (!ps) {
         ps = xcalloc(1, sizeof(*ps));
+        ps->last_ms = fed_decided_at(f->c, RULE, site);
         hmap_put(&f->pool_sites, site, ps);
     }
     return ps;

@@ -378,5 +378,40 @@ class ElasticTest(unittest.TestCase):
         self.assertEqual(b1.wait_op(op["id"])["state"], "completed")  # b1 serves on
 
 
+    def test_f_cooldown_survives_a_restart(self):
+        """The cooldown after a decision is not cut short by a kill -9 of the cloud: it
+        starts from the last decision in the store, while the branch stays overloaded."""
+        cloud, b1 = self.cloud, self.b1
+        b1.onboard(demo("el-sim4"))
+        b1.deploy("g1", "el-sim4")
+        pol = {"overload": 0.5, "max": 4, "for_reports": 2, "cooldown_s": 600,
+               "weights": VNFS_ONLY, "manager": {"vcpu": 1, "memory_mb": 16}}
+
+        def taken():  # scale outs decided (a held or refused one starts no cooldown)
+            return [x for x in decisions(cloud) if x["action"] == "scale_out"
+                    and x["state"] not in ("held", "refused")]
+
+        known = {x["id"] for x in taken()}
+        self.assertEqual(self.put_policy(pol)[0], 200)
+        wait_for(lambda: [x for x in taken() if x["id"] not in known], 120, 0.2,
+                 "a scale out decided")
+        known = {x["id"] for x in taken()}
+        wait_for(lambda: all(x["state"] in ("completed", "failed") for x in taken()), 120, 0.2,
+                 "the scale out ended")
+        cloud.kill9()
+        cloud.restart()
+        wait_for(lambda: (manager_of(cloud, "b1") or {}).get("state") == "active", 30, 0.2,
+                 "b1 back")
+        time.sleep(6)  # several reports of an overloaded b1, within the cooldown
+        self.assertEqual([x["id"] for x in taken() if x["id"] not in known], [])
+        # without the cooldown the overload is judged again: a new decision
+        pol["cooldown_s"] = 0
+        self.assertEqual(self.put_policy(pol)[0], 200)
+        wait_for(lambda: [x for x in taken() if x["id"] not in known], 120, 0.2,
+                 "a scale out decided after the cooldown")
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        op = b1.ok("DELETE", "/v0/deployments/g1", expect=(202,))
+        self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+
 if __name__ == "__main__":
     unittest.main()
