@@ -121,6 +121,8 @@ class PoolTest(unittest.TestCase):
         self.cloud.restart()
         self.assertEqual(self.pool()["policy"], pol)
         wait_for(lambda: manager_of(self.cloud, "p1")["state"] == "active", 20, 0.2, "p1 back")
+        # the site's load is soft state: known again at p1's first report after the restart
+        wait_for(lambda: self.pool().get("load"), 20, 0.2, "p1's load reported again")
         # the CLI: --set changes members and keeps the rest
         r = self.cloud.ctl("-o", "json", "site", "pool", "p1", "--set", "overload=0.95",
                            "--set", "move_back.after_s=60")
