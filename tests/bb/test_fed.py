@@ -394,6 +394,20 @@ class FedTest(unittest.TestCase):
         inst = sol.instance(iid)
         self.assertEqual((inst["vnfInstanceName"], inst["metadata"]), ("renamed", {"rack": "r7"}))
         self.assertEqual(b1.deployment(iid)["sol003"]["vnfInstanceName"], "renamed")
+        # a stale If-Match: 412, nothing sent to the branch
+        idle()
+        status, doc, _ = sol.call("PATCH", "/vnf_instances/" + iid, {"vnfInstanceName": "x"},
+                                  headers={"If-Match": '"stale"'})
+        self.assertEqual(status, 412, doc)
+        self.assertIn("If-Match", doc["detail"])
+        self.assertEqual(sol.instance(iid)["vnfInstanceName"], "renamed")
+        self.assertEqual(b1.deployment(iid)["sol003"]["vnfInstanceName"], "renamed")
+        # an unknown VNFC: 400 naming vnfcInstanceId
+        status, doc, _ = sol.call("POST", "/vnf_instances/%s/operate" % iid,
+                                  {"changeStateTo": "STOPPED", "vnfcInstanceId": ["nope"]})
+        self.assertEqual(status, 400, doc)
+        self.assertIn("vnfcInstanceId", doc["detail"])
+        self.assertEqual([v["state"] for v in b1.deployment(iid)["vis"]], ["running"])
         # operate: STOPPED stops the VI at the branch, STARTED starts it again
         idle()
         pid = b1.deployment(iid)["vis"][0]["pid"]
