@@ -92,6 +92,11 @@ void svc_rescale(struct core *c, struct txn *t)
                     "type: scale_to_level or change_flavour, not '%s'", type);
         goto out;
     }
+    if (!json_is_object(want) || json_object_size(want) == 0) {
+        result_fail(&t->res, 400, "missing-field", "field", "instances",
+                    "instances: the count of at least one VDU");
+        goto out;
+    }
     s.type = type;
     rec = core_load(c, STORE_VNFD, doc_str(dep, "vnfd"));
     vnfd = json_object_get(t->body, "descriptor"); /* the cloud's, flavoured */
