@@ -304,6 +304,26 @@ static void op_ended(struct core *c, struct fed_mgr *m, const json_t *op)
     lc_op_ended(c, op); /* the rules engine's decision that started it goes on */
 }
 
+/* A SOL003 task on a branch instance that completed: the cloud's record
+ * of the instance takes what is its own (docs/SOL003.md: the information
+ * of a modify, the flavour and level of a change flavour or scale to
+ * level), which the branch's reports do not carry. */
+static void apply_end(struct core *c, const json_t *op)
+{
+    const json_t *apply = json_object_get(op, "_apply");
+    json_t *dep;
+
+    if (!json_is_object(apply) || op_state_of(op) != OP_COMPLETED)
+        return;
+    dep = core_load(c, STORE_DEPLOYMENT, jv_str(op, "deployment", ""));
+    if (dep) {
+        json_object_update(dep, (json_t *)apply);
+        doc_touch(dep, "updated");
+        store_put(c->st, STORE_DEPLOYMENT, dep);
+    }
+    json_decref(dep);
+}
+
 /* Ends the cloud's operation id in state (err: why it failed). */
 static void end_op(struct core *c, struct fed_mgr *m, const char *id, enum op_state state,
                    const char *err)
@@ -456,8 +476,10 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
                 processing(c, op); /* it went through it between two reports */
             if (moved)
                 lc_op_changed(c, op); /* SOL003 notifications, as of the cloud's own */
-            if (moved && op_final(op))
+            if (moved && op_final(op)) {
+                apply_end(c, op);
                 op_ended(c, m, op);
+            }
         }
         json_decref(op);
     }

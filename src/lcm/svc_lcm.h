@@ -16,6 +16,12 @@ void svc_undeploy(struct core *c, struct txn *t);
 void svc_heal(struct core *c, struct txn *t);
 void svc_scale(struct core *c, struct txn *t);
 void svc_resize(struct core *c, struct txn *t);
+/* The native operations a cloud VNFM sends a branch for SOL003 operate,
+ * scale to level, change flavour and modify (svc_native.c): bodies
+ * {change_state_to, grace_s?, vis?}, {type, instances}, {sol003}. */
+void svc_operate(struct core *c, struct txn *t);
+void svc_rescale(struct core *c, struct txn *t);
+void svc_modify_info(struct core *c, struct txn *t);
 /* POST /v0/deployments/{id}/move: the cloud VNFM's (lcm/remote.h move);
  * 409 not-a-cloud elsewhere. */
 void svc_move(struct core *c, struct txn *t);

@@ -70,28 +70,23 @@ static const char *branch_of(const json_t *dep)
     return doc_str(dep, "manager") ? jv_str(dep, "site", "?") : NULL;
 }
 
-/* A task that has no native request at the branch: refused (422), true. */
-static bool refused_at_branch(struct txn *t, const json_t *dep, const char *task)
-{
-    if (!branch_of(dep))
-        return false;
-    result_fail(&t->res, 422, "not-supported", "object", "vnf_instance",
-                "%s of a VNF instance at branch site %s is not supported through the cloud; "
-                "instantiate, scale, heal and terminate are (docs/SOL003.md)",
-                task, branch_of(dep));
-    return true;
-}
-
 /* Starts a task at the branch: the native request type with body there,
- * followed by the cloud's occurrence of s's type and params. */
+ * followed by the cloud's occurrence of s's type and params, with the
+ * members of s->extra (taken; "_apply": what the cloud's record of the
+ * instance takes when it completes, fed/instr.c). */
 static void at_branch(struct core *c, struct txn *t, json_t *dep, const char *type, json_t *body,
                       struct lc_start *s)
 {
     json_t *extra = json_pack("{s:s, s:O?, s:o}", "type", s->type, "_sol_request", t->body,
                               "params", s->params ? s->params : json_object());
-    json_t *op = c->remote->instruct(c, t, dep, jv_str(dep, "site", ""), type, body, extra);
+    json_t *op;
 
+    if (s->extra)
+        json_object_update(extra, s->extra);
+    json_decref(s->extra);
+    op = c->remote->instruct(c, t, dep, jv_str(dep, "site", ""), type, body, extra);
     s->params = NULL; /* taken */
+    s->extra = NULL;
     if (op)
         accepted(t, op);
 }
@@ -346,10 +341,6 @@ void svc_sol_modify(struct core *c, struct txn *t)
 
     if (!dep)
         return;
-    if (refused_at_branch(t, dep, "modify")) {
-        json_decref(dep);
-        return;
-    }
     doc_etag(dep, etag);
     if (if_match && !etag_matches(if_match, etag)) { /* SOL013 4.5 */
         result_fail(&t->res, 412, "precondition-failed", "field", "If-Match",
@@ -358,7 +349,11 @@ void svc_sol_modify(struct core *c, struct txn *t)
         return;
     }
     apply = modification(c, t, dep);
-    if (apply) {
+    if (apply && branch_of(dep)) { /* the branch's record takes it too */
+        s.extra = json_pack("{s:o, s:O}", "_apply", apply, "_changed_info", t->body);
+        at_branch(c, t, dep, "modify_info",
+                  json_pack("{s:O}", "sol003", json_object_get(apply, "sol003")), &s);
+    } else if (apply) {
         s.vis = json_array();
         s.extra = json_pack("{s:o, s:O}", "_apply", apply, "_changed_info", t->body);
         start_task(c, t, dep, &s);
@@ -745,6 +740,14 @@ static void start_rescale(struct core *c, struct txn *t, json_t *dep, const json
     struct lc_start s = {type, "rescale"};
     json_t *add, *rm;
 
+    if (branch_of(dep)) { /* the counts there; the cloud's record takes apply at the end */
+        s.params = json_pack("{s:O}", "instances", want);
+        s.extra = json_pack("{s:o}", "_apply", apply);
+        at_branch(c, t, dep, "rescale",
+                  json_pack("{s:s, s:O, s:O}", "type", type, "instances", want, "descriptor", vnfd),
+                  &s);
+        return;
+    }
     if (rescale_vis(c, t, dep, vnfd, want, &add, &rm)) {
         json_decref(add);
         json_decref(rm);
@@ -799,11 +802,14 @@ static json_t *scale_info_target(struct core *c, struct txn *t, const json_t *vn
 void svc_sol_scale_to_level(struct core *c, struct txn *t)
 {
     const char *level = jv_str(t->body, "instantiationLevelId", NULL);
-    json_t *dep = working_instance(c, t, false), *want = NULL, *vnfd = NULL;
+    json_t *dep = working_instance(c, t, false), *want = NULL, *vnfd = NULL, *desc = NULL;
     const char *level_id = NULL;
 
-    if (!dep || refused_at_branch(t, dep, "scale_to_level"))
+    if (!dep)
         goto out;
+    /* a branch deployment made through /v0 has the catalogue's */
+    desc = json_object_get(dep, "_descriptor") ? json_incref(json_object_get(dep, "_descriptor"))
+                                               : catalogue_vnfd(c, dep);
     if (!level == !json_object_get(t->body, "scaleInfo")) {
         result_fail(&t->res, 400, "invalid-value", "field", "instantiationLevelId",
                     "give exactly one of instantiationLevelId and scaleInfo");
@@ -812,11 +818,12 @@ void svc_sol_scale_to_level(struct core *c, struct txn *t)
     if (level && flavour_and_level(c, t, dep, jv_str(dep, "flavour", VNFD_DEFAULT_FLAVOUR),
                                    "flavourId", level, &vnfd, &want, &level_id))
         goto out;
-    if (!level && !(want = scale_info_target(c, t, json_object_get(dep, "_descriptor"))))
+    if (!level && !(want = scale_info_target(c, t, desc)))
         goto out;
-    start_rescale(c, t, dep, json_object_get(dep, "_descriptor"), want, "scale_to_level",
+    start_rescale(c, t, dep, desc, want, "scale_to_level",
                   json_pack("{s:s?}", "instantiation_level", level_id));
 out:
+    json_decref(desc);
     json_decref(vnfd);
     json_decref(want);
     json_decref(dep);
@@ -828,7 +835,7 @@ void svc_sol_change_flavour(struct core *c, struct txn *t)
     json_t *dep = working_instance(c, t, false), *want = NULL, *vnfd = NULL;
     const char *level_id = NULL;
 
-    if (!dep || refused_at_branch(t, dep, "change_flavour"))
+    if (!dep)
         goto out;
     if (strcmp(flavour, jv_str(dep, "flavour", VNFD_DEFAULT_FLAVOUR)) == 0) {
         result_fail(&t->res, 409, "conflict", "field", "newFlavourId",
@@ -945,10 +952,6 @@ void svc_sol_operate(struct core *c, struct txn *t)
 
     if (!dep)
         return;
-    if (refused_at_branch(t, dep, "operate")) {
-        json_decref(dep);
-        return;
-    }
     ids = pick_vis(c, t, dep, needs_change, &stop);
     if (ids && json_array_size(ids) == 0) {
         result_fail(&t->res, 409, "conflict", "field", "changeStateTo",
@@ -957,7 +960,21 @@ void svc_sol_operate(struct core *c, struct txn *t)
         json_decref(ids);
         ids = NULL;
     }
-    if (ids) {
+    if (ids && branch_of(dep)) { /* the branch's native operate of those VIs */
+        json_t *body =
+            json_pack("{s:s, s:O}", "change_state_to", stop ? "STOPPED" : "STARTED", "vis", ids);
+
+        s.params = json_pack("{s:s}", "change_state_to", stop ? "STOPPED" : "STARTED");
+        if (forceful || json_object_get(t->body, "gracefulStopTimeout")) {
+            json_t *g = forceful ? json_integer(0)
+                                 : json_incref(json_object_get(t->body, "gracefulStopTimeout"));
+
+            json_object_set(body, "grace_s", g);
+            json_object_set_new(s.params, "grace_s", g);
+        }
+        json_decref(ids);
+        at_branch(c, t, dep, "operate", body, &s);
+    } else if (ids) {
         doc_set_str(dep, "status", dep_status_name(DEP_OPERATING));
         s.vis = ids;
         s.params = json_pack("{s:s}", "change_state_to", stop ? "STOPPED" : "STARTED");
@@ -1025,8 +1042,9 @@ void svc_sol_cancel(struct core *c, struct txn *t)
     if (doc_str(op, "manager")) /* followed from a branch's reports (lcm/remote.h) */
         result_fail(&t->res, 422, "not-supported", "object", "vnf_lcm_op_occ",
                     "vnfLcmOpOcc %s runs at branch site %s: it cannot be cancelled through the "
-                    "cloud yet",
-                    t->args[0], jv_str(op, "site", "?"));
+                    "cloud; cancel it at its manager (its operation %s)",
+                    t->args[0], jv_str(op, "site", "?"),
+                    jv_str(op, "branch_operation", "not reported yet"));
     else
         decided(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "cancelMode", "GRACEFUL"), &t->res));
     json_decref(op);

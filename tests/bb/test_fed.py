@@ -339,11 +339,6 @@ class FedTest(unittest.TestCase):
         healed = [v for v in b1.deployment(iid)["vis"] if v["id"] == vi["id"]][0]
         self.assertEqual(healed["state"], "running")
         self.assertNotEqual(healed["pid"], vi["pid"])
-        # what a branch cannot do through the cloud is refused, naming the site
-        status, doc, _ = sol.call("POST", "/vnf_instances/%s/operate" % iid,
-                                  {"changeStateTo": "STOPPED"})
-        self.assertEqual(status, 422, doc)
-        self.assertIn("branch site b1", doc["detail"])
         # terminate: gone at the branch, NOT_INSTANTIATED on the cloud, then deleted
         occ = sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
         self.assertEqual(occ["operation"], "TERMINATE")
@@ -355,6 +350,140 @@ class FedTest(unittest.TestCase):
         self.assertEqual(hook.for_op(occ["id"])[-1], ("RESULT", "COMPLETED"))
         sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
         wait_for(lambda: hook.of_type("VnfIdentifierDeletionNotification", iid), 10)
+
+    def test_sol003_tasks_through_the_cloud(self):
+        """Modify, operate, scale to level and change flavour of a VNF instance
+        at a branch, through the cloud's SOL003: each is the native operation
+        at the branch, seen there, with the cloud's notifications in order;
+        what cannot be done is refused with the field or state named, and
+        nothing changes."""
+        b1, cloud = self.b1, self.cloud
+        cloud.onboard(sol_vnfd("fed-tasks"))
+        hook = Listener()
+        self.addCleanup(hook.close)
+        sol = SolClient(cloud)
+        sub, _ = sol.ok("POST", "/subscriptions", {"callbackUri": hook.url}, expect=(201,))
+        self.addCleanup(sol.call, "DELETE", "/subscriptions/" + sub["id"])
+        iid = sol.create("fed-tasks", vnfInstanceName="tasks-b1")["id"]
+        self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+        vim = [{"id": "branch", "vimId": "b1", "vimType": "vnfm.proc"}]
+        sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
+        wait_for(lambda: len(sol.instance(iid).get("instantiatedVnfInfo", {}).get(
+            "vnfcResourceInfo", [])) == 1, 5, 0.05, "its VNFC")
+        five = [("START", "STARTING"), ("RESULT", "PROCESSING"), ("RESULT", "COMPLETED")]
+
+        def told(occ):
+            wait_for(lambda: len(hook.for_op(occ["id"])) == 3, 10, what="notifications")
+            self.assertEqual(hook.for_op(occ["id"]), five)
+            bops = [o for o in b1.get("/v0/operations?deployment=" + iid)[1]["operations"]
+                    if o.get("client_transaction_id") == occ["id"]]
+            self.assertEqual([o["state"] for o in bops], ["completed"], bops)
+            return bops[0]
+
+        def idle():
+            return wait_for(lambda: (lambda d: d if not d.get("operation") else None)(
+                cloud.deployment(iid)), 5, 0.05, "idle on the cloud")
+
+        # modify: the information changes on the cloud and at the branch
+        _, hdrs = sol.ok("PATCH", "/vnf_instances/" + iid,
+                         {"vnfInstanceName": "renamed", "metadata": {"rack": "r7"}},
+                         expect=(202,))
+        occ = sol.wait(hdrs["Location"].rsplit("/", 1)[1])
+        self.assertEqual((occ["operation"], occ["operationState"]), ("MODIFY_INFO", "COMPLETED"))
+        self.assertEqual(told(occ)["type"], "modify_info")
+        inst = sol.instance(iid)
+        self.assertEqual((inst["vnfInstanceName"], inst["metadata"]), ("renamed", {"rack": "r7"}))
+        self.assertEqual(b1.deployment(iid)["sol003"]["vnfInstanceName"], "renamed")
+        # a stale If-Match: 412, nothing sent to the branch
+        idle()
+        status, doc, _ = sol.call("PATCH", "/vnf_instances/" + iid, {"vnfInstanceName": "x"},
+                                  headers={"If-Match": '"stale"'})
+        self.assertEqual(status, 412, doc)
+        self.assertIn("If-Match", doc["detail"])
+        self.assertEqual(sol.instance(iid)["vnfInstanceName"], "renamed")
+        self.assertEqual(b1.deployment(iid)["sol003"]["vnfInstanceName"], "renamed")
+        # an unknown VNFC: 400 naming vnfcInstanceId
+        status, doc, _ = sol.call("POST", "/vnf_instances/%s/operate" % iid,
+                                  {"changeStateTo": "STOPPED", "vnfcInstanceId": ["nope"]})
+        self.assertEqual(status, 400, doc)
+        self.assertIn("vnfcInstanceId", doc["detail"])
+        self.assertEqual([v["state"] for v in b1.deployment(iid)["vis"]], ["running"])
+        # operate: STOPPED stops the VI at the branch, STARTED starts it again
+        idle()
+        pid = b1.deployment(iid)["vis"][0]["pid"]
+        occ = sol.run(iid, "operate", {"changeStateTo": "STOPPED", "stopType": "FORCEFUL"})
+        self.assertEqual(occ["operation"], "OPERATE")
+        self.assertEqual(told(occ)["type"], "operate")
+        self.assertEqual([v["state"] for v in b1.deployment(iid)["vis"]], ["stopped"])
+        wait_for(lambda: sol.instance(iid)["instantiatedVnfInfo"].get("vnfState") == "STOPPED",
+                 5, 0.05, "STOPPED on the cloud")
+        idle()
+        status, doc, _ = sol.call("POST", "/vnf_instances/%s/operate" % iid,
+                                  {"changeStateTo": "STOPPED"})
+        self.assertEqual(status, 409, doc)
+        self.assertIn("changeStateTo", doc["detail"])
+        status, doc, _ = sol.call("POST", "/vnf_instances/%s/scale_to_level" % iid,
+                                  {"scaleInfo": [{"aspectId": "web", "scaleLevel": 1}]})
+        self.assertEqual(status, 409, doc)
+        self.assertIn("STARTED first", doc["detail"])
+        occ = sol.run(iid, "operate", {"changeStateTo": "STARTED"})
+        told(occ)
+        [vi] = b1.deployment(iid)["vis"]
+        self.assertEqual(vi["state"], "running")
+        self.assertNotEqual(vi["pid"], pid)
+        # scale to level: the VI count at the branch follows the level
+        idle()
+        occ = sol.run(iid, "scale_to_level", {"scaleInfo": [{"aspectId": "web",
+                                                             "scaleLevel": 2}]})
+        self.assertEqual(occ["operation"], "SCALE_TO_LEVEL")
+        told(occ)
+        self.assertEqual(len(b1.deployment(iid)["vis"]), 3)
+        wait_for(lambda: len(sol.vnfcs(iid)) == 3, 5, 0.05, "3 VNFCs on the cloud")
+        # refused: nothing changes, the field is named
+        idle()
+        before = len(hook.got)
+        for task, body, field in (
+                ("scale_to_level", {"instantiationLevelId": "nope"}, "instantiationLevelId"),
+                ("scale_to_level", {"scaleInfo": [{"aspectId": "web", "scaleLevel": 9}]},
+                 "scaleInfo[0]"),
+                ("change_flavour", {"newFlavourId": "default"}, "newFlavourId"),
+                ("change_flavour", {"newFlavourId": "huge"}, "newFlavourId")):
+            status, doc, _ = sol.call("POST", "/vnf_instances/%s/%s" % (iid, task), body)
+            self.assertIn(status, (400, 409), doc)
+            self.assertIn(field, doc["detail"])
+        self.assertEqual(len(b1.deployment(iid)["vis"]), 3)
+        self.assertEqual(len(hook.got), before)
+        # change flavour: the flavour's level at the branch, the flavour on the cloud
+        occ = sol.run(iid, "change_flavour", {"newFlavourId": "large",
+                                              "instantiationLevelId": "two"})
+        self.assertEqual(occ["operation"], "CHANGE_FLAVOUR")
+        told(occ)
+        self.assertEqual(len(b1.deployment(iid)["vis"]), 2)
+        self.assertEqual(sol.instance(iid)["instantiatedVnfInfo"]["flavourId"], "large")
+        # retry, rollback of an occurrence that is not FAILED_TEMP: 409 with its state
+        for decision in ("retry", "rollback", "cancel"):
+            body = {"cancelMode": "GRACEFUL"} if decision == "cancel" else {}
+            status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/%s" % (occ["id"], decision),
+                                      body)
+            self.assertEqual(status, 409, doc)
+            self.assertIn("is COMPLETED", doc["detail"])
+        # cancel of a running one: refused, it ends as it would
+        idle()
+        run = sol.task(iid, "operate", {"changeStateTo": "STOPPED"})
+        status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/cancel" % run,
+                                  {"cancelMode": "GRACEFUL"})
+        if status == 409:  # it ended already (a loaded machine)
+            self.assertIn("is COMPLETED", doc["detail"])
+        else:
+            self.assertEqual(status, 422, doc)
+            self.assertIn("branch site b1", doc["detail"])
+        status, doc, _ = cloud.request("POST", "/v0/operations/%s/cancel" % run, {})
+        self.assertIn(status, (409, 422), doc)
+        if status == 422:
+            self.assertIn("branch site b1", doc["message"])
+        self.assertEqual(sol.wait(run)["operationState"], "COMPLETED")
+        idle()
+        sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
 
     def test_unreachable_site_refuses(self):
         b2, cloud = self.b2, self.cloud

@@ -14,10 +14,13 @@ import urllib.request
 
 import yaml  # Debian python3-yaml (scripts/deps.sh)
 
-from vnfm import DaemonTest, ROOT, VNFDS, wait_for
+from vnfm import Daemon, DaemonTest, ROOT, VNFDS, wait_for
 
 SPEC_FILE = os.path.join(ROOT, "docs", "api", "openapi.yaml")
 ROUTES_C = os.path.join(ROOT, "src", "rest", "routes.c")
+# the federation's /v0 routes (its api_routes[], mounted on every vnfmd; its
+# /fed/v1 routes between managers are not an API of users)
+FED_ROUTES_C = os.path.join(ROOT, "src", "fed", "fed_routes.c")
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -61,7 +64,8 @@ def parse_routes(text):
         return [a.strip() for a in s.split(",")]
 
     for m in re.finditer(r"\bGET\(([^()]*)\)", table):
-        path, _name, flags, _fn, params = args(m.group(1))
+        a = args(m.group(1))  # fed_routes.c's GET has no parameter list: no_params
+        path, _name, flags, _fn, params = a if len(a) == 5 else a + ["no_params"]
         add("GET", lit(path), flags, params, None)
     for m in re.finditer(r"\bWRITE\(([^()]*)\)", table):
         method, path, _name, flags, _fn, schema = args(m.group(1))
@@ -222,6 +226,18 @@ class OpenApiDocumentTest(unittest.TestCase):
         cls.spec = load_spec()
         with open(ROUTES_C) as f:
             cls.routes = parse_routes(f.read())
+        with open(FED_ROUTES_C) as f:
+            fed = parse_routes(f.read())
+        cls.fed_routes = fed
+        both = set(cls.routes) & set(fed)
+        assert not both, "routes both in routes.c and fed_routes.c: %s" % sorted(both)
+        cls.routes.update(fed)
+
+    def test_federation_routes_are_parsed(self):
+        self.assertIn(("GET", "/v0/managers"), self.fed_routes)
+        self.assertIn(("DELETE", "/v0/managers/{id}"), self.fed_routes)  # an explicit entry
+        self.assertEqual(self.fed_routes[("DELETE", "/v0/managers/{id}")]["params"], ["force"])
+        self.assertNotIn(("POST", "/report"), self.fed_routes)  # /fed/v1, between managers
 
     def test_document_is_openapi_303(self):
         self.assertEqual(self.spec["openapi"], "3.0.3")
@@ -246,8 +262,10 @@ class OpenApiDocumentTest(unittest.TestCase):
 
     def test_every_route_is_documented_and_nothing_else(self):
         missing, extra = route_diff(self.routes, self.spec)
-        self.assertEqual(missing, [], "routes of src/rest/routes.c not in openapi.yaml")
-        self.assertEqual(extra, [], "routes in openapi.yaml that src/rest/routes.c lacks")
+        self.assertEqual(missing, [], "routes of src/rest/routes.c, src/fed/fed_routes.c not "
+                         "in openapi.yaml")
+        self.assertEqual(extra, [], "routes in openapi.yaml that src/rest/routes.c and "
+                         "src/fed/fed_routes.c lack")
 
     def test_the_comparison_catches_a_difference(self):
         spec = copy.deepcopy(self.spec)
@@ -529,3 +547,55 @@ class OpenApiAnswersTest(DaemonTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OpenApiFedAnswersTest(unittest.TestCase):
+    """The federation's routes on a real cloud VNFM with a branch manager
+    joined (plain HTTP, --fed-insecure: the WAN's TLS is test_fed's): their
+    answers are documented and validate."""
+
+    call = OpenApiAnswersTest.call
+
+    @classmethod
+    def setUpClass(cls):
+        cls.spec = load_spec()
+        cls.d = Daemon("--site-driver", "sim", role="cloud", site="cloud").start()
+        cls.b = None
+        try:
+            tok = cls.d.ok("POST", "/v0/join-tokens", {"site": "oab"}, expect=(201,))["token"]
+            cls.b = Daemon("--cloud-url", cls.d.url, "--join-token", tok, "--site-driver", "sim",
+                           "--fed-insecure", role="local", site="oab").start()
+            wait_for(lambda: [m for m in cls.d.get("/v0/managers")[1]["managers"]
+                              if m["site"] == "oab" and m["state"] == "active"], 10, 0.1,
+                     "the branch active")
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.b, cls.d):
+            if d:
+                d.cleanup()
+
+    def test_federation_answers(self):
+        _, ms, _ = self.call("GET", "/v0/managers", "/v0/managers", expect=200)
+        [m] = [m for m in ms["managers"] if m["site"] == "oab"]
+        self.call("GET", "/v0/managers/" + m["id"], "/v0/managers/{id}", expect=200)
+        self.call("GET", "/v0/managers/mgr-nope", "/v0/managers/{id}", expect=404)
+        self.call("GET", "/v0/managers", "/v0/managers", token=None, expect=401)
+        self.call("POST", "/v0/managers/%s/report" % m["id"], "/v0/managers/{id}/report",
+                  expect=202)
+        _, tok, _ = self.call("POST", "/v0/join-tokens", "/v0/join-tokens",
+                              {"site": "oac", "ttl_s": 60}, expect=201)
+        self.call("POST", "/v0/join-tokens", "/v0/join-tokens", {"site": "oac", "nope": 1},
+                  expect=400)
+        _, toks, _ = self.call("GET", "/v0/join-tokens", "/v0/join-tokens", expect=200)
+        self.assertTrue(toks["join_tokens"])
+        self.call("DELETE", "/v0/join-tokens/" + tok["id"], "/v0/join-tokens/{id}", expect=204)
+        self.call("DELETE", "/v0/join-tokens/" + tok["id"], "/v0/join-tokens/{id}", expect=404)
+        for what in ("managers", "pool"):
+            route = "/v0/sites/{id}/" + what
+            _, pol, _ = self.call("GET", "/v0/sites/oab/" + what, route, expect=200)
+            self.call("GET", "/v0/sites/nope/" + what, route, expect=404)
+        self.call("DELETE", "/v0/managers/mgr-nope", "/v0/managers/{id}", expect=404)
