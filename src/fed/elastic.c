@@ -719,9 +719,10 @@ static void hand_to(struct core *c, struct fed_mgr *p, json_t *d, const char *ne
 /* A decision whose managers joined ends once their handovers ended. */
 static void maybe_complete(struct core *c, struct fed_mgr *p, json_t *d)
 {
-    const json_t *h;
+    const json_t *h, *step;
+    const char *why = NULL;
     char note[1024];
-    size_t i, moved = 0, failed = 0;
+    size_t i, k, moved = 0, failed = 0;
 
     if (json_array_size(json_object_get(d, "managers")) < (size_t)jv_int(d, "count", 1))
         return;
@@ -731,6 +732,10 @@ static void maybe_complete(struct core *c, struct fed_mgr *p, json_t *d)
             return; /* its job has not ended */
         moved += (size_t)jv_int(h, "moved", 0);
         failed += (size_t)jv_int(h, "failed", 0);
+        json_array_foreach(json_object_get(h, "steps"), k, step)
+        {
+            why = why ? why : jv_str(step, "error", NULL);
+        }
     }
     snprintf(note, sizeof(note),
              "manager%s joined: ", json_array_size(json_object_get(d, "managers")) == 1 ? "" : "s");
@@ -741,7 +746,11 @@ static void maybe_complete(struct core *c, struct fed_mgr *p, json_t *d)
         snprintf(note + strlen(note), sizeof(note) - strlen(note),
                  "; %zu deployment%s handed over, VNF processes kept (%zu not)", moved,
                  moved == 1 ? "" : "s", failed);
-    fed_decision_end(c, doc_str(d, "id"), "completed", note);
+    /* the new managers run, but none took its share: the overload stays */
+    if (failed && !moved)
+        snprintf(note + strlen(note), sizeof(note) - strlen(note),
+                 "; the overloaded manager keeps its load: %s", why ? why : "no reason given");
+    fed_decision_end(c, doc_str(d, "id"), failed && !moved ? "failed" : "completed", note);
     if (p && strcmp(p->el.pending, doc_str(d, "id")) == 0)
         p->el.pending[0] = '\0';
 }

@@ -415,5 +415,31 @@ class ElasticTest(unittest.TestCase):
         op = b1.ok("DELETE", "/v0/deployments/g1", expect=(202,))
         self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
 
+    def test_g_a_handover_that_moves_nothing_fails(self):
+        """A scale out whose new manager took none of its share (the simulated VIM cannot
+        move a VI: the step out refuses) fails, naming why: the overload stays."""
+        cloud, b1 = self.cloud, self.b1
+        b1.onboard(demo("el-sim5"))
+        names = ("k1", "k2", "k3")
+        for name in names:
+            b1.deploy(name, "el-sim5")
+        known = {x["id"] for x in decisions(cloud)}
+        self.assertEqual(self.put_policy({"overload": 1.5, "for_reports": 2, "cooldown_s": 0,
+                                          "max": 8, "weights": VNFS_ONLY})[0], 200)
+        d = wait_for(lambda: next((x for x in decisions(cloud) if x["id"] not in known and
+                                   x["action"] == "scale_out" and x.get("handover") and
+                                   x["state"] in ("completed", "failed")), None),
+                     180, 0.2, "a scale out with a handover, ended")
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        self.assertEqual(d["state"], "failed", d)
+        [plan] = d["handover"]
+        self.assertEqual(plan["moved"], 0, plan)
+        self.assertGreater(plan["failed"], 0, plan)
+        self.assertIn("the overloaded manager keeps its load", d["error"])
+        for name in names:  # they stayed, at b1
+            self.assertEqual(b1.deployment(name)["status"], "active")
+            op = b1.ok("DELETE", "/v0/deployments/" + name, expect=(202,))
+            self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+
 if __name__ == "__main__":
     unittest.main()
