@@ -7,6 +7,7 @@
 #include "lcm/vi_job.h"
 #include "core/states.h"
 #include "util/doc.h"
+#include "util/fsutil.h"
 #include "catalog/vnfd.h"
 #include "policy/rules.h"
 #include "util/log.h"
@@ -23,8 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FRESH_INTERVALS  3    /* an aggregate takes samples younger than this many intervals */
-#define REFUSED_RETRY_MS 2000 /* a firing the loop refused (busy) is retried after this */
+#define FRESH_INTERVALS  3     /* an aggregate takes samples younger than this many intervals */
+#define REFUSED_RETRY_MS 2000  /* a firing the loop refused (busy) is retried after this */
+#define HISTORY_SAVE_MS  10000 /* the histories are written to the data dir this often */
+#define HISTORY_FILE     "metrics-history.json"
+#define HISTORY_FILE_MAX (64u << 20)
 
 struct mdep;
 
@@ -94,6 +98,8 @@ struct monitor {
     struct bus_sub *sub;
     atomic_bool drain_queued;
     int64_t synced;           /* under mu: the bus seq up to which deps follow the store */
+    json_t *saved;            /* under mu: the histories read at the start, not yet taken */
+    uv_timer_t *save_timer;   /* the scheduler's: writes the histories */
     struct sync_waits *waits; /* the loop's: who waits for synced to move */
     atomic_bool waiting;      /* waits holds some */
 };
@@ -104,6 +110,40 @@ static const json_t *find_vi(const json_t *vis, const char *id);
 static void rule_tick(uv_timer_t *t);
 
 /* ---- series ---- */
+
+static void hist_push(struct mseries *se, int64_t t_ms, double v)
+{
+    se->hist[se->hist_head] = (struct mhist){t_ms, v};
+    se->hist_head = (se->hist_head + 1) % MONITOR_HISTORY;
+    if (se->hist_n < MONITOR_HISTORY)
+        se->hist_n++;
+}
+
+/* "DEP/METRIC/VI": a series' name in the saved histories. */
+static void saved_key(const struct mseries *se, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s/%s", se->d->id, se->metric, se->vi);
+}
+
+/* The history a series of the same process had before the manager
+ * started (the saved file), taken once: a VI adopted after a restart keeps
+ * its charts; a new process starts afresh. Called under mu. */
+static void hist_restore(struct mseries *se)
+{
+    json_t *saved = se->d->m->saved, *x, *t, *v;
+    char key[KEY_BUF_MAX + 200];
+
+    saved_key(se, key, sizeof(key));
+    if (!saved || !(x = json_object_get(saved, key)))
+        return;
+    t = json_object_get(x, "t");
+    v = json_object_get(x, "v");
+    if (se->pid && jv_int(x, "pid", 0) == se->pid && json_array_size(t) == json_array_size(v))
+        for (size_t i = 0; i < json_array_size(t) && i < MONITOR_HISTORY; i++)
+            hist_push(se, json_integer_value(json_array_get(t, i)),
+                      json_number_value(json_array_get(v, i)));
+    json_object_del(saved, key);
+}
 
 static void series_result(void *arg, const struct probe_result *r)
 {
@@ -124,10 +164,7 @@ static void series_result(void *arg, const struct probe_result *r)
     mstat_add(&se->up, now, r->ok ? 1 : 0);
     if (r->ok && r->has_value) {
         mstat_add(&se->val, now, r->value);
-        se->hist[se->hist_head] = (struct mhist){wall_ms(), r->value};
-        se->hist_head = (se->hist_head + 1) % MONITOR_HISTORY;
-        if (se->hist_n < MONITOR_HISTORY)
-            se->hist_n++;
+        hist_push(se, wall_ms(), r->value);
     }
     eval_sample(se);
     pthread_mutex_unlock(&m->mu);
@@ -186,6 +223,7 @@ static struct mseries *series_new(struct mdep *d, const char *metric, const json
     se->interval_ms = interval_of(d->monitoring, spec);
     mstat_init(&se->val, window);
     mstat_init(&se->up, window);
+    hist_restore(se);
     if (se->ops)
         se->entry = sched_add(d->m->s, se->ops, make_target(d->m, se, vi), se->interval_ms,
                               (unsigned)jv_int(spec, "timeout_ms", 1000),
@@ -765,12 +803,102 @@ static void on_bus(void *arg)
         sched_call(m->s, drain, m);
 }
 
+/* ---- the histories across a restart ---- */
+
+static char *history_path(const struct monitor *m)
+{
+    return xasprintf("%s/" HISTORY_FILE, m->c->cfg->data_dir);
+}
+
+/* {"series": {"DEP/METRIC/VI": {"pid": P, "t": [wall ms], "v": [values]}}},
+ * oldest first; under mu. */
+static json_t *history_dump(struct monitor *m)
+{
+    json_t *all = json_object();
+    struct hmap_entry *e, *f;
+    size_t i, k;
+
+    for (e = hmap_first(&m->deps, &i); e; e = hmap_next(&m->deps, e, &i)) {
+        struct mdep *d = e->value;
+
+        for (f = hmap_first(&d->series, &k); f; f = hmap_next(&d->series, f, &k)) {
+            const struct mseries *se = f->value;
+            json_t *t = json_array(), *v = json_array();
+            char key[KEY_BUF_MAX + 200];
+
+            for (unsigned n = 0; n < se->hist_n; n++) {
+                const struct mhist *h =
+                    &se->hist[(se->hist_head + MONITOR_HISTORY - se->hist_n + n) % MONITOR_HISTORY];
+
+                json_array_append_new(t, json_integer(h->t_ms));
+                json_array_append_new(v, json_real(h->v));
+            }
+            saved_key(se, key, sizeof(key));
+            json_object_set_new(
+                all, key, json_pack("{s:I, s:o, s:o}", "pid", (json_int_t)se->pid, "t", t, "v", v));
+        }
+    }
+    return json_pack("{s:o}", "series", all);
+}
+
+/* Writes the histories into the data dir (not durable: a kill -9 loses at
+ * most the last HISTORY_SAVE_MS). A manager that watches nothing (a
+ * standby sharing the data dir) leaves the file alone. */
+static void history_save(struct monitor *m)
+{
+    char *path, *text;
+    json_t *doc;
+    int r;
+
+    pthread_mutex_lock(&m->mu);
+    doc = m->deps.size ? history_dump(m) : NULL;
+    pthread_mutex_unlock(&m->mu);
+    if (!doc)
+        return;
+    path = history_path(m);
+    text = json_dumps(doc, JSON_COMPACT);
+    if (text && (r = write_file_atomic(path, text, strlen(text), 0600, false)))
+        log_warn("monitor: cannot write %s: %s", path, strerror(-r));
+    free(text);
+    free(path);
+    json_decref(doc);
+}
+
+static void history_tick(uv_timer_t *t)
+{
+    history_save(t->data);
+}
+
+static void history_load(struct monitor *m)
+{
+    char *path = history_path(m), *text = NULL;
+    json_t *doc;
+
+    if (read_file(path, HISTORY_FILE_MAX, &text, NULL) == 0) {
+        doc = json_loads(text, 0, NULL);
+        if (json_is_object(json_object_get(doc, "series")))
+            m->saved = json_incref(json_object_get(doc, "series"));
+        else
+            log_warn("monitor: %s is not a history file; the charts start afresh", path);
+        json_decref(doc);
+    }
+    free(text);
+    free(path);
+}
+
 static void start(void *arg)
 {
     struct monitor *m = arg;
 
+    pthread_mutex_lock(&m->mu);
+    history_load(m);
+    pthread_mutex_unlock(&m->mu);
     reload_all(m);
     drain(m);
+    m->save_timer = xcalloc(1, sizeof(*m->save_timer));
+    uv_timer_init(sched_loop(m->s), m->save_timer);
+    m->save_timer->data = m;
+    uv_timer_start(m->save_timer, history_tick, HISTORY_SAVE_MS, HISTORY_SAVE_MS);
 }
 
 static void waits_new(struct monitor *m);
@@ -805,12 +933,22 @@ struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
     return m;
 }
 
+static void timer_free(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void stop_all(void *arg)
 {
     struct monitor *m = arg;
     struct hmap_entry *e;
     size_t i;
 
+    if (m->save_timer) { /* a clean stop keeps the histories to the last sample */
+        uv_close((uv_handle_t *)m->save_timer, timer_free);
+        m->save_timer = NULL;
+        history_save(m);
+    }
     pthread_mutex_lock(&m->mu);
     while ((e = hmap_first(&m->deps, &i)))
         dep_free(hmap_del(&m->deps, e->key));
@@ -838,6 +976,7 @@ void monitor_free(struct monitor *m)
         return;
     monitor_stop(m);
     hmap_done(&m->deps);
+    json_decref(m->saved);
     store_close(m->st);
     pthread_mutex_destroy(&m->mu);
     free(m);
