@@ -253,6 +253,7 @@ extern const char *const fed_lifecycles[];
     {.name = "for_s", .type = JV_INT, .min = 1, .max = 86400},                                \
     {.name = "cooldown_s", .type = JV_INT, .min = 0, .max = 86400},                           \
     {.name = "hold_s", .type = JV_INT, .min = 0, .max = 86400},                               \
+    {.name = "hold_before_s", .type = JV_INT, .min = 0, .max = 86400},                        \
     {.name = "lifecycle", .type = JV_STRING, .choices = fed_lifecycles},                      \
     {.name = "callback", .type = JV_STRING, .min = 8, .max = FED_URL_MAX},                    \
     {.name = "relative", .type = JV_OBJECT, .fields = fed_relative_fields},                   \

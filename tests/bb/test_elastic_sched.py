@@ -1,0 +1,73 @@
+"""Scheduled operations in the cloud's decisions on branch managers (issue 12,
+F25; docs/FEDERATION.md "Elastic managers"): a branch manager's reports
+carry the operations scheduled on it (load.scheduled), and with the site
+policy's hold_before_s a decision on a manager scheduled to run one within
+that window is held, recorded with held_by naming the scheduled operation,
+and taken once it has run. Real daemons: one cloud, one branch (simulated
+VIs); the decision taken is one that fails at once (no room for the new
+manager), so that no manager is started."""
+import unittest
+
+from vnfm import wait_for
+from test_deploy import demo
+from test_fed import Pki, branch, join_token, manager_of
+from test_elastic import VNFS_ONLY, decision_in, when
+
+
+class ElasticScheduleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        cls.cloud = cls.pki.cloud().start()
+        cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1"), "--site-driver",
+                        "sim").start()
+        cls.mgr = wait_for(lambda: manager_of(cls.cloud, "b1"), 10, what="b1 joined")["id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.b1, cls.cloud):
+            d.cleanup()
+        cls.pki.close()
+
+    def scheduled_in_report(self, sid):
+        m = self.cloud.get("/v0/managers/" + self.mgr)[1]
+        s = [x for x in (m.get("load") or {}).get("scheduled", []) if x["id"] == sid]
+        return s[0] if s else None
+
+    def test_scheduled_operation_holds_a_decision(self):
+        cloud, b1 = self.cloud, self.b1
+        b1.onboard(demo("els-sim"))
+        b1.deploy("es1", "els-sim")
+        s = b1.ok("POST", "/v0/scheduled-operations",
+                  {"deployment": "es1", "operation": "scale",
+                   "params": {"vdu": "web", "count": 2}, "in_s": 8}, expect=(201,))
+        # the branch's reports carry it
+        rep = wait_for(lambda: self.scheduled_in_report(s["id"]), 10, 0.1, "load.scheduled")
+        self.assertEqual((rep["operation"], rep["at"]), ("scale", s["at"]))
+        # overloaded (one deployment weighs 1 > 0.5), but scheduled within hold_before_s: held
+        pol = {"overload": 0.5, "for_reports": 2, "cooldown_s": 0, "max": 2,
+               "weights": VNFS_ONLY, "hold_before_s": 60, "manager": {"vcpu": 64}}
+        status, doc, _ = cloud.request("PUT", "/v0/sites/b1/managers", pol)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc["policy"]["hold_before_s"], 60)
+        held = wait_for(lambda: decision_in(cloud, "held", self.mgr), 20, 0.1, "held")
+        self.assertEqual(held["held_by"], s["id"])
+        self.assertIn("hold_before_s", held["reason"])
+        self.assertIn("scheduled to run scale", held["reason"])
+        self.assertEqual(b1.get("/v0/scheduled-operations/" + s["id"])[1]["state"], "scheduled")
+        self.assertIsNone(decision_in(cloud, "failed", self.mgr))
+        # it runs at its time; the decision is taken after it (here: no room at the branch)
+        started = wait_for(lambda: (lambda x: x if x["state"] == "started" else None)(
+            b1.get("/v0/scheduled-operations/" + s["id"])[1]), 30, 0.1, "started")
+        op = b1.wait_op(started["operation_id"])
+        self.assertEqual(op["state"], "completed")
+        d = wait_for(lambda: decision_in(cloud, "failed", self.mgr), 30, 0.1, "taken")
+        self.assertIn("no room at site b1", d["error"])
+        self.assertGreaterEqual(when(d["created"]), when(started["started"]))
+        self.assertIsNone(self.scheduled_in_report(s["id"]))
+        self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", {"overload": 1000})[0],
+                         200)
+        # hold_before_s is checked as the other members of the policy
+        self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers",
+                                       {"overload": 1, "hold_before_s": -1})[1]["field"],
+                         "hold_before_s")
