@@ -568,6 +568,9 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
         return;
     site = core_load(c, STORE_SITE, m->site);
     pol = json_object_get(site, "manager_policy");
+    if (json_is_object(pol)) /* with m's own overrides (mgr_policy.c) */
+        json_object_set_new(site, "manager_policy", mgr_policy_effective(c, m, pol));
+    pol = json_object_get(site, "manager_policy");
     fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
     /* readers of m->load see a load once it is weighed, never the raw one */
     load = json_deep_copy(raw);

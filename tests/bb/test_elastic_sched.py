@@ -6,12 +6,13 @@ that window is held, recorded with held_by naming the scheduled operation,
 and taken once it has run. Real daemons: one cloud, one branch (simulated
 VIs); the decision taken is one that fails at once (no room for the new
 manager), so that no manager is started."""
+import time
 import unittest
 
 from vnfm import wait_for
 from test_deploy import demo
 from test_fed import Pki, branch, join_token, manager_of
-from test_elastic import VNFS_ONLY, decision_in, when
+from test_elastic import VNFS_ONLY, decision_in, decisions, when
 
 
 class ElasticScheduleTest(unittest.TestCase):
@@ -34,8 +35,12 @@ class ElasticScheduleTest(unittest.TestCase):
         s = [x for x in (m.get("load") or {}).get("scheduled", []) if x["id"] == sid]
         return s[0] if s else None
 
-    def test_scheduled_operation_holds_a_decision(self):
+    def test_a_scheduled_operation_holds_a_decision(self):
         cloud, b1 = self.cloud, self.b1
+        # (no policy at the site yet: nothing to override)
+        status, doc, _ = cloud.request("PUT", "/v0/managers/%s/policy" % self.mgr,
+                                       {"overload": 2})
+        self.assertEqual((status, doc["error"]), (409, "conflict"), doc)
         b1.onboard(demo("els-sim"))
         b1.deploy("es1", "els-sim")
         s = b1.ok("POST", "/v0/scheduled-operations",
@@ -71,3 +76,38 @@ class ElasticScheduleTest(unittest.TestCase):
         self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers",
                                        {"overload": 1, "hold_before_s": -1})[1]["field"],
                          "hold_before_s")
+
+    def test_b_per_manager_override(self):
+        cloud = self.cloud
+        path = "/v0/managers/%s/policy" % self.mgr
+        site = {"overload": 1000, "underload": 0.1, "for_reports": 2, "cooldown_s": 0,
+                "max": 2, "weights": VNFS_ONLY, "manager": {"vcpu": 64}}
+        self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", site)[0], 200)
+        bad = [({"underload": 2000}, "underload"),  # not below the site's overload
+               ({"overload": 0.05}, "underload"),  # not above the site's underload
+               ({"for_reports": 2, "for_s": 3}, "for_s"),
+               ({"lifecycle": "sometimes"}, "lifecycle"),
+               ({"max": 3}, "max"),  # the site's, not a manager's
+               ({"weights": {"vnfs": 1}}, "weights")]
+        for body, field in bad:
+            status, doc, _ = cloud.request("PUT", path, body)
+            self.assertEqual((status, doc.get("field")), (400, field), (body, doc))
+        self.assertEqual(cloud.request("PUT", "/v0/managers/nobody/policy", {})[0], 404)
+        self.assertNotIn("policy", cloud.get("/v0/managers/" + self.mgr)[1])
+        # overridden: judged with overload 0.5, the site keeps 1000
+        t0 = time.time()
+        status, doc, _ = cloud.request("PUT", path, {"overload": 0.5})
+        self.assertEqual((status, doc["policy"]), (200, {"overload": 0.5}), doc)
+        self.assertEqual(cloud.get("/v0/managers/" + self.mgr)[1]["policy"], {"overload": 0.5})
+        d = wait_for(lambda: next((x for x in decisions(cloud, state="failed")
+                                   if x["manager"] == self.mgr and when(x["created"]) >= t0),
+                                  None), 30, 0.1, "judged with the override")
+        self.assertEqual(d["thresholds"]["overload"], 0.5)
+        self.assertIn("above overload 0.5", d["reason"])
+        self.assertEqual(cloud.get("/v0/sites/b1/managers")[1]["policy"]["overload"], 1000)
+        # cleared
+        status, doc, _ = cloud.request("PUT", path, {})
+        self.assertEqual((status, doc.get("policy")), (200, None), doc)
+        self.assertNotIn("policy", cloud.get("/v0/managers/" + self.mgr)[1])
+        self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", {"overload": 1000})[0],
+                         200)
