@@ -21,6 +21,7 @@ static const struct jv_field override_fields[] = {
     {.name = "cooldown_s", .type = JV_INT, .min = 0, .max = 86400},
     {.name = "hold_s", .type = JV_INT, .min = 0, .max = 86400},
     {.name = "hold_before_s", .type = JV_INT, .min = 0, .max = 86400},
+    {.name = "anticipate_s", .type = JV_INT, .min = 0, .max = 86400},
     {.name = "lifecycle", .type = JV_STRING, .choices = fed_lifecycles},
     {.name = "relative", .type = JV_OBJECT, .fields = fed_relative_fields},
     {.name = "rise", .type = JV_OBJECT, .fields = fed_rise_fields},

@@ -456,11 +456,11 @@ json_t *schedule_within(struct core *c, int64_t window_ms)
     json_array_foreach(all, i, r) if (at_ms(r) <= until) v[n++] = r;
     qsort(v, n, sizeof(*v), by_at);
     for (i = 0; i < n; i++)
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", doc_str(v[i], "id"),
-                                             "at", doc_str(v[i], "at"), "operation",
-                                             doc_str(v[i], "operation"), "deployment",
-                                             doc_str(v[i], "deployment"), "at_ms",
-                                             (json_int_t)at_ms(v[i])));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:s, s:I, s:O?}", "id", doc_str(v[i], "id"), "at",
+                           doc_str(v[i], "at"), "operation", doc_str(v[i], "operation"),
+                           "deployment", doc_str(v[i], "deployment"), "at_ms",
+                           (json_int_t)at_ms(v[i]), "params", json_object_get(v[i], "params")));
     free(v);
     json_decref(all);
     return out;

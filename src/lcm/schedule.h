@@ -25,7 +25,8 @@ void schedule_start(struct core *c);
 void schedule_stop(struct core *c);
 
 /* The operations scheduled to start before now + window_ms, earliest
- * first: [{"id", "at", "operation", "deployment"}] (a new array), for a
+ * first: [{"id", "at", "at_ms", "operation", "deployment", "params"}] (a
+ * new array), for a
  * branch's reports (load.scheduled). */
 json_t *schedule_within(struct core *c, int64_t window_ms);
 

@@ -111,3 +111,37 @@ class ElasticScheduleTest(unittest.TestCase):
         self.assertNotIn("policy", cloud.get("/v0/managers/" + self.mgr)[1])
         self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", {"overload": 1000})[0],
                          200)
+
+    def test_c_anticipate(self):
+        """A scheduled scale out that would overload the manager: a scale out now."""
+        cloud, b1 = self.cloud, self.b1
+        b1.onboard(demo("els-sim"))
+        if b1.get("/v0/deployments/es3")[0] == 404:
+            b1.deploy("es3", "els-sim")
+        weights = dict(VNFS_ONLY, vnfs=0.1, vis=1, ops_running=0.2)
+        site = {"overload": 100, "for_reports": 2, "cooldown_s": 0, "max": 2,
+                "lifecycle": "ignore", "weights": weights, "manager": {"vcpu": 64}}
+        self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", site)[0], 200)
+        value = wait_for(lambda: (lambda m: m if (m.get("load") or {}).get("weights", {}).get(
+            "vis") == 1 else None)(cloud.get("/v0/managers/" + self.mgr)[1]), 10, 0.1,
+            "weighed")["load"]["value"]
+        # overload just above the load now: a scale out of 2 VIs would pass it
+        pol = dict(site, overload=value + 1.5, anticipate_s=60)
+        self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", pol)[0], 200)
+        small = b1.ok("POST", "/v0/scheduled-operations",
+                      {"deployment": "es3", "operation": "heal", "in_s": 300}, expect=(201,))
+        t0 = time.time()
+        big = b1.ok("POST", "/v0/scheduled-operations",
+                    {"deployment": "es3", "operation": "scale",
+                     "params": {"vdu": "web", "delta": 2}, "in_s": 30}, expect=(201,))
+        d = wait_for(lambda: next((x for x in decisions(cloud, state="failed")
+                                   if x["manager"] == self.mgr and when(x["created"]) >= t0),
+                                  None), 30, 0.1, "an anticipated scale out")
+        self.assertIn("anticipating scale of", d["reason"])
+        self.assertIn(big["id"], d["reason"])
+        self.assertNotIn(small["id"], d["reason"])  # too far, and too small
+        self.assertIn("no room at site b1", d["error"])
+        for s in (small, big):
+            b1.ok("DELETE", "/v0/scheduled-operations/" + s["id"])
+        self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", {"overload": 1000})[0],
+                         200)
