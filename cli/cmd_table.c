@@ -166,6 +166,25 @@ static const struct optspec op_list_opts[] = {
     {"limit", "N", "at most N (default 100)"},
     END_OPTS,
 };
+static const struct optspec schedule_create_opts[] = {
+    {"op", "OPERATION", "heal, scale or resize: the request of the same name"},
+    {"at", "TIME", "when to start it: RFC 3339 (2026-12-03T07:30:00Z) or epoch ms"},
+    {"in", "SECONDS", "or when to start it, from now"},
+    {"param", "KEY=VALUE",
+     "a member of the operation's body (as 'scale', 'heal', 'resize' take it); VALUE is JSON "
+     "when it reads as JSON (3, true), else a string",
+     true},
+    {"if-missed", "WHAT",
+     "run (default): a time missed while the manager was down starts at "
+     "once after its restart; skip: it is marked missed"},
+    END_OPTS,
+};
+static const struct optspec schedule_list_opts[] = {
+    {"deployment", "NAME", "only this deployment's"},
+    {"state", "STATE", "scheduled, started, failed, cancelled or missed"},
+    {"limit", "N", "at most N (default 100)"},
+    END_OPTS,
+};
 static const struct optspec wait_opts[] = {
     {"timeout", "SECONDS", "give up after SECONDS (default 300; exit 4)"},
     END_OPTS,
@@ -552,6 +571,48 @@ const struct command ctl_commands[] = {
         .summary = "show a decision: why a rule fired and what its actions did",
         .examples = "vnfmctl decision show dc-3b2c5bad753a",
         .run = cmd_decision_show,
+    },
+    {
+        .name = "schedule create",
+        .usage = "DEPLOYMENT --op OPERATION (--at TIME | --in SECONDS)",
+        .n_pos = 1,
+        .summary = "schedule a lifecycle operation to start at a time",
+        .description =
+            "The manager keeps the schedule in its store (it survives a restart) and at its\n"
+            "time applies the operation as the request of the same name would, for the\n"
+            "deployment's tenant; the operation it starts names the schedule\n"
+            "(scheduled_operation) and the schedule names the operation (operation_id).\n"
+            "A refusal at its time (the deployment is busy or gone) marks it failed with\n"
+            "the reason. Prints the new schedule (JSON with -o json).\n",
+        .opts = schedule_create_opts,
+        .examples = "vnfmctl schedule create web1 --op scale --param vdu=web --param delta=1 "
+                    "--in 3600\n"
+                    "vnfmctl schedule create web1 --op heal --at 2026-12-04T02:00:00Z",
+        .run = cmd_schedule_create,
+    },
+    {
+        .name = "schedule list",
+        .usage = "",
+        .summary = "list scheduled operations, newest first",
+        .opts = schedule_list_opts,
+        .examples = "vnfmctl schedule list --state scheduled",
+        .run = cmd_schedule_list,
+    },
+    {
+        .name = "schedule show",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "show a scheduled operation",
+        .examples = "vnfmctl schedule show sch-5c1e0a9b2d7f",
+        .run = cmd_schedule_show,
+    },
+    {
+        .name = "schedule cancel",
+        .usage = "ID",
+        .n_pos = 1,
+        .summary = "cancel a scheduled operation that has not started",
+        .examples = "vnfmctl schedule cancel sch-5c1e0a9b2d7f",
+        .run = cmd_schedule_cancel,
     },
     {
         .name = "op list",

@@ -225,6 +225,11 @@ int cmd_monitoring(struct ctl *c, const struct args *a);
 int cmd_rules_set(struct ctl *c, const struct args *a);
 int cmd_metrics_push(struct ctl *c, const struct args *a);
 int cmd_decision_list(struct ctl *c, const struct args *a);
+/* cmd_schedule.c */
+int cmd_schedule_create(struct ctl *c, const struct args *a);
+int cmd_schedule_list(struct ctl *c, const struct args *a);
+int cmd_schedule_show(struct ctl *c, const struct args *a);
+int cmd_schedule_cancel(struct ctl *c, const struct args *a);
 int cmd_decision_show(struct ctl *c, const struct args *a);
 int cmd_op_list(struct ctl *c, const struct args *a);
 int cmd_op_show(struct ctl *c, const struct args *a);

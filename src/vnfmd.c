@@ -20,6 +20,7 @@
 #include "catalog/svc_package.h"
 #include "lcm/lifecycle.h"
 #include "lcm/recovery.h"
+#include "lcm/schedule.h"
 #include "lcm/sites.h"
 #include "catalog/svc_catalog.h"
 #include "core/txq.h"
@@ -357,6 +358,7 @@ static void stop(struct daemon *d)
     fed_stop(c);
     service_unregister(c->services, "monitor");
     monitor_stop(c->monitor);
+    schedule_stop(c);
     lc_shutdown(c);
     if (d->running) {
         uv_close((uv_handle_t *)&c->beat_timer, NULL);
@@ -577,6 +579,7 @@ static int start_primary(struct daemon *d)
     outbox_start(c->outbox);
     exec_resume_all(c);
     lc_restart_resume(c);
+    schedule_start(c);
     c->monitor = monitor_new(c, err, sizeof(err));
     if (!c->monitor) {
         log_error("monitoring: %s", err);

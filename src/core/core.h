@@ -77,6 +77,7 @@ struct core {
     bool stopping;
     struct outbox *outbox; /* messages to other systems (outbox.h) */
     struct fed *fed;       /* the estate: a cloud's branch managers, a branch's uplink (fed/) */
+    struct lc_schedule *schedule;   /* the timer of scheduled operations (lcm/schedule.h) */
     const struct lc_remote *remote; /* sites another manager runs (lcm/remote.h), or NULL */
 
     /* core/auth.h: taking rights back from event streams */

@@ -68,6 +68,7 @@ static const struct jv_field policy_fields[] = {
     INT("min", 0, COUNT_MAX),
     INT("max", 0, COUNT_MAX),
     FED_THRESHOLD_FIELDS,
+    INT("anticipate_s", 0, 86400), /* anticipated() */
     {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
     {.name = "manager", .type = JV_OBJECT, .fields = child_fields},
     {.name = NULL},
@@ -514,6 +515,43 @@ static bool overloaded(struct fed *f, const struct fed_mgr *m, const json_t *pol
     return over;
 }
 
+/* anticipate_s (F25, claim 7): an operation scheduled on m within that
+ * window that would bring it above overload starts a scale out now. Its
+ * load is estimated from the operation with m's weights: one more
+ * operation running, plus the VIs a scale out adds (delta, or count: at
+ * most that many). The reason, in why, names it. */
+static bool anticipated(const struct fed_mgr *m, const json_t *pol, double value, double over_at,
+                        char *why, size_t len)
+{
+    const json_t *w = json_object_get(m->load, "weights"), *s;
+    long long window = jv_int(pol, "anticipate_s", 0);
+    int64_t now = wall_ms();
+    size_t i;
+
+    json_array_foreach(window > 0 ? json_object_get(m->load, "scheduled") : NULL, i, s)
+    {
+        const json_t *p = json_object_get(s, "params");
+        long long vis = 0;
+        double est;
+
+        if (jv_int(s, "at_ms", 0) - now > window * 1000)
+            continue;
+        if (strcmp(jv_str(s, "operation", ""), "scale") == 0)
+            vis = json_object_get(p, "delta") ? jv_int(p, "delta", 0) : jv_int(p, "count", 0);
+        est =
+            value + jv_num(w, "ops_running", 0) + (double)(vis > 0 ? vis : 0) * jv_num(w, "vis", 0);
+        if (est <= over_at)
+            continue;
+        snprintf(why, len,
+                 "anticipating %s of %s (%s) at %s: load %.3f of manager %s would be about %.3f, "
+                 "above overload %g (policy anticipate_s %lld)",
+                 jv_str(s, "operation", "?"), jv_str(s, "deployment", "?"), jv_str(s, "id", "?"),
+                 jv_str(s, "at", "?"), value, m->id, est, over_at, window);
+        return true;
+    }
+    return false;
+}
+
 static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double value)
 {
     struct el_mgr *el = &m->el;
@@ -553,6 +591,8 @@ static void judge(struct core *c, struct fed_mgr *m, const json_t *pol, double v
         snprintf(why, sizeof(why), "load %.3f of manager %s above overload %g%s for %u reports",
                  value, m->id, over_at, how, el->st.over_n);
         scale_out(c, m, pol, why, 0);
+    } else if (!over && anticipated(m, pol, value, over_at, why, sizeof(why))) {
+        scale_out(c, m, pol, why, 0);
     } else if (under && fed_lasted(pol, el->st.under_n, el->st.under_since_ms)) {
         snprintf(why, sizeof(why), "load %.3f of manager %s below underload %g for %u reports",
                  value, m->id, under_at, el->st.under_n);
@@ -574,6 +614,9 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
     if (!json_is_object(raw))
         return;
     site = core_load(c, STORE_SITE, m->site);
+    pol = json_object_get(site, "manager_policy");
+    if (json_is_object(pol)) /* with m's own overrides (mgr_policy.c) */
+        json_object_set_new(site, "manager_policy", mgr_policy_effective(c, m, pol));
     pol = json_object_get(site, "manager_policy");
     fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
     /* readers of m->load see a load once it is weighed, never the raw one */

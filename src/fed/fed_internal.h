@@ -253,6 +253,7 @@ extern const char *const fed_lifecycles[];
     {.name = "for_s", .type = JV_INT, .min = 1, .max = 86400},                                \
     {.name = "cooldown_s", .type = JV_INT, .min = 0, .max = 86400},                           \
     {.name = "hold_s", .type = JV_INT, .min = 0, .max = 86400},                               \
+    {.name = "hold_before_s", .type = JV_INT, .min = 0, .max = 86400},                        \
     {.name = "lifecycle", .type = JV_STRING, .choices = fed_lifecycles},                      \
     {.name = "callback", .type = JV_STRING, .min = 8, .max = FED_URL_MAX},                    \
     {.name = "relative", .type = JV_OBJECT, .fields = fed_relative_fields},                   \
@@ -299,6 +300,12 @@ void elastic_site_get(struct rctx *r);
 void elastic_site_put(struct core *c, struct txn *t);
 int elastic_policy_check(const json_t *body, struct jv_error *e);
 void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report);
+/* mgr_policy.c (cloud): per-manager overrides of the site's manager policy,
+ * PUT /v0/managers/{id}/policy; the policy manager m is judged with (a new
+ * reference: site_pol, or a copy with m's override laid over it). */
+int mgr_policy_check(const json_t *body, struct jv_error *e);
+void mgr_policy_put(struct core *c, struct txn *t);
+json_t *mgr_policy_effective(struct core *c, const struct fed_mgr *m, const json_t *site_pol);
 void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc);
 void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);
 void elastic_view(const struct fed_mgr *m, json_t *view);

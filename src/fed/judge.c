@@ -127,6 +127,34 @@ bool fed_overloaded(const json_t *pol, double value, const double *peers, size_t
     return true;
 }
 
+/* An operation scheduled on the manager (its report's load.scheduled,
+ * lcm/schedule.h) to start within hold_before_s holds the decision too:
+ * it is judged again once that operation has run (F25, claim 6). */
+static bool held_by_schedule(const json_t *pol, const json_t *load, const char *mgr, char *op,
+                             size_t oplen, char *reason, size_t len)
+{
+    long long window = jv_int(pol, "hold_before_s", 0);
+    int64_t now = wall_ms();
+    const json_t *s;
+    size_t i;
+
+    if (window <= 0)
+        return false;
+    json_array_foreach(json_object_get(load, "scheduled"), i, s)
+    {
+        if (jv_int(s, "at_ms", 0) - now > window * 1000)
+            continue;
+        snprintf(op, oplen, "%s", jv_str(s, "id", "?"));
+        snprintf(reason, len,
+                 "held: manager %s is scheduled to run %s of %s (%s) at %s, within hold_before_s "
+                 "(%lld s) (policy lifecycle hold); judged again after it",
+                 mgr, jv_str(s, "operation", "?"), jv_str(s, "deployment", "?"), op,
+                 jv_str(s, "at", "?"), window);
+        return true;
+    }
+    return false;
+}
+
 bool fed_held(const json_t *pol, const json_t *load, const char *mgr, char *op, size_t oplen,
               char *reason, size_t len)
 {
@@ -145,6 +173,8 @@ bool fed_held(const json_t *pol, const json_t *load, const char *mgr, char *op, 
                  mgr, run);
         return true;
     }
+    if (held_by_schedule(pol, load, mgr, op, oplen, reason, len))
+        return true;
     if (window > 0 && !time_parse(jv_str(ended, "at", ""), &at) && wall_ms() - at < window * 1000) {
         snprintf(op, oplen, "%s", jv_str(ended, "id", "?"));
         snprintf(reason, len,

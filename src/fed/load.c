@@ -14,6 +14,7 @@
  * The weights are --manager-load-weights (the defaults below), or a
  * site's manager policy's on the cloud, which weighs every report again. */
 #include "fed/fed_internal.h"
+#include "lcm/schedule.h"
 #include "monitor/monitor.h"
 #include "util/cgroup.h"
 #include "util/doc.h"
@@ -219,6 +220,20 @@ static json_t *last_ended(struct core *c)
     return out;
 }
 
+/* The operations scheduled here (lcm/schedule.h) within SCHEDULED_HORIZON_S,
+ * earliest first, at most SCHEDULED_MAX: what the cloud's hold_before_s
+ * (and anticipate) judge by. */
+#define SCHEDULED_HORIZON_S 3600
+#define SCHEDULED_MAX       16
+static json_t *scheduled_soon(struct core *c)
+{
+    json_t *all = schedule_within(c, SCHEDULED_HORIZON_S * 1000LL);
+
+    while (json_array_size(all) > SCHEDULED_MAX)
+        json_array_remove(all, json_array_size(all) - 1);
+    return all;
+}
+
 void fed_load_measure(struct fed *f, json_t *load)
 {
     struct core *c = f->c;
@@ -254,4 +269,5 @@ void fed_load_measure(struct fed *f, json_t *load)
     json_object_set_new(load, "source", json_string(source));
     json_object_set_new(load, "running", running_ids(c));
     json_object_set_new(load, "ended", last_ended(c));
+    json_object_set_new(load, "scheduled", scheduled_soon(c));
 }

@@ -33,6 +33,9 @@ void q_deployments(struct rctx *r);
 void q_deployment(struct rctx *r);
 void q_operations(struct rctx *r);
 void q_operation(struct rctx *r);
+/* GET /v0/scheduled-operations[/{id}] (lcm/schedule.h) */
+void q_schedules(struct rctx *r);
+void q_schedule(struct rctx *r);
 void q_logs(struct rctx *r);
 void q_components(struct rctx *r);
 /* Monitoring, rules and decisions (query_policy.c). */

@@ -331,6 +331,27 @@ void q_operation(struct rctx *r)
         answer_doc(r, doc);
 }
 
+/* Scheduled operations (lcm/schedule.h), newest first; a tenant's own. */
+void q_schedules(struct rctx *r)
+{
+    static const char *const keys[] = {"tenant", "deployment", "state", NULL};
+    struct store_where w[3];
+    struct store_list_opts o = {.where = w, .newest_first = true, .limit = 100};
+
+    if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
+        return;
+    o.n_where = q_where(r, keys, w);
+    q_list_public(r, STORE_SCHEDULE, &o, "scheduled operations");
+}
+
+void q_schedule(struct rctx *r)
+{
+    json_t *doc = q_visible(r, STORE_SCHEDULE, "scheduled operation");
+
+    if (doc)
+        answer_doc(r, doc);
+}
+
 int q_time(struct rctx *r, const char *key, int64_t *out)
 {
     const char *s = qs(r, key);

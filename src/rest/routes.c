@@ -3,11 +3,14 @@
 #include "catalog/vnfd_policy.h"
 #include "catalog/svc_catalog.h"
 #include "lcm/svc_lcm.h"
+#include "lcm/schedule.h"
 #include "policy/svc_policy.h"
 #include "monitor/monitor.h"
 #include "core/health.h"
 #include "catalog/vnfd.h"
 #include "util/mem.h"
+
+#include <string.h>
 
 #define FIELD(n, t, fl, lo, hi)                                 \
     {                                                           \
@@ -160,10 +163,49 @@ static const struct jv_field cancel_fields[] = {
 };
 static const struct jv_field cancel_schema = OBJECT(cancel_fields);
 
+/* POST /v0/scheduled-operations: the schedule, and its params as the
+ * operation's own route takes its body (lcm/schedule.h). */
+static const char *const schedulable_ops[] = {"heal", "scale", "resize", NULL};
+static const char *const if_missed_choices[] = {"run", "skip", NULL};
+static const struct jv_field schedule_fields[] = {
+    FIELD("deployment", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    {.name = "operation", .type = JV_STRING, .flags = JV_REQUIRED, .choices = schedulable_ops},
+    {.name = "params", .type = JV_OBJECT}, /* checked by the operation's schema below */
+    FIELD("at", JV_STRING, 0, 1, 40),
+    FIELD("in_s", JV_NUMBER, 0, 0.001, 31536000),
+    {.name = "if_missed", .type = JV_STRING, .choices = if_missed_choices},
+    END,
+};
+static const struct jv_field schedule_schema = OBJECT(schedule_fields);
+
+static int schedule_validate(const json_t *body, struct jv_error *e)
+{
+    static const struct {
+        const char *op;
+        const struct jv_field *schema;
+    } by_op[] = {{"heal", &heal_schema}, {"scale", &scale_schema}, {"resize", &resize_schema}};
+    const char *op = json_string_value(json_object_get(body, "operation"));
+    json_t *params = json_object_get(body, "params");
+    json_t *none = NULL;
+    int r = 0;
+
+    for (size_t i = 0; op && i < ARRAY_SIZE(by_op); i++) {
+        if (strcmp(op, by_op[i].op) != 0)
+            continue;
+        if (!params)
+            params = none = json_object();
+        r = jv_check_at(params, by_op[i].schema, "params", e);
+    }
+    json_decref(none);
+    return r;
+}
+
 static const char *const no_params[] = {NULL};
 static const char *const vnfd_params[] = {"tenant", NULL};
 static const char *const dep_params[] = {"tenant", "site",   "status", "vnfd",
                                          "limit",  "offset", NULL};
+static const char *const schedule_params[] = {"tenant", "deployment", "state",
+                                              "limit",  "offset",     NULL};
 static const char *const op_params[] = {"tenant", "deployment", "state", "type",
                                         "limit",  "offset",     NULL};
 static const char *const decision_params[] = {"tenant", "deployment", "rule", "state",
@@ -235,6 +277,18 @@ const struct route api_routes[] = {
     GET("/metrics", "metrics", R_METRICS, q_metrics, no_params),
     GET("/v0/operations", "list operations", 0, q_operations, op_params),
     GET("/v0/operations/{id}", "show operation", 0, q_operation, no_params),
+    GET("/v0/scheduled-operations", "list scheduled operations", 0, q_schedules, schedule_params),
+    {.method = "POST",
+     .pattern = "/v0/scheduled-operations",
+     .name = "schedule operation",
+     .flags = R_BODY,
+     .apply = svc_schedule_create,
+     .schema = &schedule_schema,
+     .validate = schedule_validate,
+     .params = no_params},
+    GET("/v0/scheduled-operations/{id}", "show scheduled operation", 0, q_schedule, no_params),
+    WRITE("DELETE", "/v0/scheduled-operations/{id}", "cancel scheduled operation", 0,
+          svc_schedule_cancel, NULL),
     GET("/v0/logs", "query logs", 0, q_logs, log_params),
     GET("/v0/events", "events", R_STREAM, NULL, event_params),
     WRITE("POST", "/v0/debug/faults", "inject fault", R_ADMIN | R_BODY | R_NOLOCK, svc_debug_fault,

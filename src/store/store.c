@@ -57,6 +57,10 @@ const struct kind_desc store_kinds[STORE_KIND_COUNT] = {
                                 "pkg_subscriptions",
                                 {"tenant", NULL},
                                 NULL},
+    [STORE_SCHEDULE] = {"scheduled operation",
+                        "scheduled_ops",
+                        {"tenant", "deployment", "state", NULL},
+                        NULL},
 };
 
 static const struct store_ops *const backends[] = {

@@ -40,6 +40,7 @@ enum store_kind {
     STORE_INSTRUCTION,      /* federation: what the cloud asks a branch manager to do (schema 6) */
     STORE_PACKAGE,          /* VNF packages (SOL005 VnfPkgInfo, docs/PACKAGES.md; schema 7) */
     STORE_PKG_SUBSCRIPTION, /* SOL005 VNF package management subscriptions (schema 7) */
+    STORE_SCHEDULE,         /* scheduled operations (lcm/schedule.h; schema 8) */
     STORE_KIND_COUNT,
 };
 

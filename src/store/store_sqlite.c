@@ -116,6 +116,11 @@ static const char *const migrations[] = {
     "CREATE INDEX packages_state ON packages(onboardingState);"
     "CREATE TABLE pkg_subscriptions (id TEXT PRIMARY KEY, tenant TEXT, doc TEXT NOT NULL,"
     "  priv TEXT);",
+    /* 7 -> 8: scheduled operations (lcm/schedule.c): an operation with a
+     * start time, started by the manager at that time. */
+    "CREATE TABLE scheduled_ops (id TEXT PRIMARY KEY, tenant TEXT, deployment TEXT, state TEXT,"
+    "  doc TEXT NOT NULL, priv TEXT);"
+    "CREATE INDEX scheduled_ops_state ON scheduled_ops(state);",
 };
 
 static struct sq *sq_of(void *be)
