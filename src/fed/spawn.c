@@ -766,22 +766,27 @@ static void stop_now(struct fed *f, struct child *ch)
     cg_destroy(f->kids_cg, ch->name);
 }
 
+/* The children leave the map under f->mu before they are stopped and
+ * freed: a report built meanwhile on another thread (branch.c) reads the
+ * map under f->mu and must not see a child freed. */
 void fed_spawn_stop_all(struct fed *f)
 {
+    struct hmap gone;
     struct hmap_entry *e;
     size_t i;
 
-    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+    pthread_mutex_lock(&f->mu);
+    gone = f->children;
+    hmap_init(&f->children);
+    pthread_mutex_unlock(&f->mu);
+    for (e = hmap_first(&gone, &i); e; e = hmap_next(&gone, e, &i)) {
         struct child *ch = e->value;
 
         stop_now(f, ch);
         free(ch->dir);
         free(ch);
     }
-    pthread_mutex_lock(&f->mu);
-    hmap_done(&f->children);
-    hmap_init(&f->children);
-    pthread_mutex_unlock(&f->mu);
+    hmap_done(&gone);
     if (f->child_timer_on) {
         uv_timer_stop(&f->child_timer);
         uv_close((uv_handle_t *)&f->child_timer, NULL);
