@@ -7,6 +7,7 @@
 #include "lcm/vi_job.h"
 #include "core/states.h"
 #include "util/doc.h"
+#include "util/fsutil.h"
 #include "catalog/vnfd.h"
 #include "policy/rules.h"
 #include "util/log.h"
@@ -96,12 +97,18 @@ struct monitor {
     int64_t synced;           /* under mu: the bus seq up to which deps follow the store */
     struct sync_waits *waits; /* the loop's: who waits for synced to move */
     atomic_bool waiting;      /* waits holds some */
+    /* the histories kept across restarts (history_save): */
+    char *hist_path;                   /* DATA_DIR/monitor-history.json */
+    json_t *hist_saved;                /* under mu: what the last run left, taken by series_new */
+    atomic_uint_fast64_t hist_save_at; /* mono ms of the next save */
+    pthread_mutex_t save_mu;           /* one save at a time */
 };
 
 static void eval_sample(struct mseries *se);
 static void raise_alarm(struct mrule *r, const char *key, const char *result, double value);
 static const json_t *find_vi(const json_t *vis, const char *id);
 static void rule_tick(uv_timer_t *t);
+static void history_save(struct monitor *m);
 
 /* ---- series ---- */
 
@@ -131,6 +138,10 @@ static void series_result(void *arg, const struct probe_result *r)
     }
     eval_sample(se);
     pthread_mutex_unlock(&m->mu);
+    if (now >= atomic_load(&m->hist_save_at)) {
+        atomic_store(&m->hist_save_at, now + MONITOR_HISTORY_SAVE_MS);
+        history_save(m);
+    }
 }
 
 static unsigned interval_of(const json_t *monitoring, const json_t *spec)
@@ -168,6 +179,103 @@ static struct probe_target *make_target(struct monitor *m, const struct mseries 
     return t;
 }
 
+/* ---- history across restarts ----
+ * Every MONITOR_HISTORY_SAVE_MS, and when the monitor stops, the histories
+ * of all series go to one file of the data dir, {dep: {metric: {vi: {pid,
+ * history}}}}, written whole through a rename (a crash loses at most the
+ * last period). At start the monitor reads it; a series made again for the
+ * same deployment, metric, VI and VI process takes its values once. */
+
+static void history_restore(struct mseries *se)
+{
+    json_t *byvi = json_object_get(json_object_get(se->d->m->hist_saved, se->d->id), se->metric);
+    json_t *one = json_object_get(byvi, se->vi), *pt;
+    size_t i, n;
+
+    if (!one)
+        return;
+    if (doc_int(one, "pid", 0) == se->pid) {
+        json_t *h = json_object_get(one, "history");
+
+        n = json_array_size(h);
+        for (i = n > MONITOR_HISTORY ? n - MONITOR_HISTORY : 0; i < n; i++) {
+            pt = json_array_get(h, i);
+            if (!json_is_number(json_array_get(pt, 0)) || !json_is_number(json_array_get(pt, 1)))
+                continue;
+            se->hist[se->hist_head] =
+                (struct mhist){(int64_t)json_number_value(json_array_get(pt, 0)),
+                               json_number_value(json_array_get(pt, 1))};
+            se->hist_head = (se->hist_head + 1) % MONITOR_HISTORY;
+            if (se->hist_n < MONITOR_HISTORY)
+                se->hist_n++;
+        }
+    }
+    json_object_del(byvi, se->vi);
+}
+
+static json_t *history_view(const struct mseries *se, int64_t since);
+
+static void history_save(struct monitor *m)
+{
+    json_t *all = json_object(), *byd, *bym;
+    struct hmap_entry *e, *f;
+    size_t i, j;
+    char *text;
+    int rc;
+
+    if (!m->hist_path || pthread_mutex_trylock(&m->save_mu) != 0)
+        return;
+    pthread_mutex_lock(&m->mu);
+    for (e = hmap_first(&m->deps, &i); e; e = hmap_next(&m->deps, e, &i)) {
+        struct mdep *d = e->value;
+
+        byd = json_object();
+        for (f = hmap_first(&d->series, &j); f; f = hmap_next(&d->series, f, &j)) {
+            struct mseries *se = f->value;
+
+            if (!se->hist_n)
+                continue;
+            bym = json_object_get(byd, se->metric);
+            if (!bym) {
+                bym = json_object();
+                json_object_set_new(byd, se->metric, bym);
+            }
+            json_object_set_new(
+                bym, se->vi,
+                json_pack("{sI so}", "pid", (json_int_t)se->pid, "history", history_view(se, 0)));
+        }
+        if (json_object_size(byd))
+            json_object_set_new(all, d->id, byd);
+        else
+            json_decref(byd);
+    }
+    pthread_mutex_unlock(&m->mu);
+    text = json_dumps(all, JSON_COMPACT);
+    json_decref(all);
+    rc = text ? write_file_atomic(m->hist_path, text, strlen(text), 0600, false) : -ENOMEM;
+    if (rc)
+        log_warn("monitor: cannot save the metric history to %s: %s", m->hist_path, strerror(-rc));
+    free(text);
+    pthread_mutex_unlock(&m->save_mu);
+}
+
+static void history_load(struct monitor *m)
+{
+    json_error_t je;
+    char *text = NULL;
+    size_t len;
+
+    if (read_file(m->hist_path, MONITOR_HISTORY_FILE_MAX, &text, &len))
+        return;
+    m->hist_saved = json_loads(text, 0, &je);
+    if (!json_is_object(m->hist_saved)) {
+        log_warn("monitor: %s is not a saved history, ignored", m->hist_path);
+        json_decref(m->hist_saved);
+        m->hist_saved = NULL;
+    }
+    free(text);
+}
+
 static struct mseries *series_new(struct mdep *d, const char *metric, const json_t *spec,
                                   const json_t *vi)
 {
@@ -186,6 +294,7 @@ static struct mseries *series_new(struct mdep *d, const char *metric, const json
     se->interval_ms = interval_of(d->monitoring, spec);
     mstat_init(&se->val, window);
     mstat_init(&se->up, window);
+    history_restore(se);
     if (se->ops)
         se->entry = sched_add(d->m->s, se->ops, make_target(d->m, se, vi), se->interval_ms,
                               (unsigned)jv_int(spec, "timeout_ms", 1000),
@@ -791,7 +900,13 @@ struct monitor *monitor_new(struct core *c, char *err, size_t errlen)
     }
     m->c = c;
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->save_mu, NULL);
     hmap_init(&m->deps);
+    if (cfg->data_dir) {
+        m->hist_path = xasprintf("%s/monitor-history.json", cfg->data_dir);
+        history_load(m);
+    }
+    atomic_store(&m->hist_save_at, mono_ms() + MONITOR_HISTORY_SAVE_MS);
     m->s = sched_new(&o);
     if (!m->s) {
         snprintf(err, errlen, "cannot start the monitoring scheduler");
@@ -821,6 +936,7 @@ void monitor_stop(struct monitor *m)
 {
     if (!m || !m->s)
         return;
+    history_save(m);
     /* the scheduler's thread first: a drain it runs still reads the bus
      * (a manager that stops at once, its port taken, crashed here) */
     sched_call(m->s, stop_all, m);
@@ -839,6 +955,9 @@ void monitor_free(struct monitor *m)
     monitor_stop(m);
     hmap_done(&m->deps);
     store_close(m->st);
+    json_decref(m->hist_saved);
+    free(m->hist_path);
+    pthread_mutex_destroy(&m->save_mu);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }

@@ -61,13 +61,17 @@ void monitor_when_synced(struct monitor *m, int64_t seq,
  * monitor does not know it. */
 json_t *monitor_view(struct monitor *m, const char *dep);
 /* The last MONITOR_HISTORY values of each series (metric and VI) of a
- * deployment, with their wall times, in memory (a restart, or a new VI
- * process, starts a series afresh): {metric: {probe, interval_s, vis:
+ * deployment, with their wall times, in memory and saved every
+ * MONITOR_HISTORY_SAVE_MS and at a stop to DATA_DIR/monitor-history.json,
+ * read again at start (a restart keeps a series of the same VI process; a
+ * new VI process starts a series afresh): {metric: {probe, interval_s, vis:
  * [{vi, name, samples (taken ever), history: [[t_ms, value], ...] oldest
  * first]}]}} of the series of metric (NULL = all) with the values taken
  * after since (epoch ms; 0 = all), or NULL when the monitor does not know
  * the deployment. 120 values of 16 bytes: 2 KiB a series. */
-#define MONITOR_HISTORY 120
+#define MONITOR_HISTORY          120
+#define MONITOR_HISTORY_SAVE_MS  30000
+#define MONITOR_HISTORY_FILE_MAX (64u << 20) /* a larger saved file is ignored */
 json_t *monitor_history(struct monitor *m, const char *dep, const char *metric, int64_t since);
 /* {metric: value} of a deployment: for each metric of its monitoring, the
  * aggregate of its VIs' fresh last values that its VDU-wide rules look at
