@@ -16,7 +16,8 @@ export const S = {
   me: null,                 // {admin, tenant, version}
   sites: [],
   managers: null,           // on a cloud VNFM (admin): GET /v0/managers
-  poolDecisions: [],        // there: the newest decisions of rule pool
+  poolDecisions: [],
+  poolJudged: {},           // there: site -> GET /v0/sites/ID/pool's judged        // there: the newest decisions of rule pool
   deployments: new Map(),   // id -> deployment (list entries)
   details: new Map(),       // id -> deployment with its VIs
   operations: new Map(),    // id -> operation
@@ -167,6 +168,20 @@ async function loadManagers() {
       for (const op of l) S.operations.set(op.id, op);
     }),
     loadPoolDecisions()]);
+  await loadPoolJudging();
+}
+// How the pool judges each branch site with a policy (the streaks, the
+// decision under way, the cooldown left, a hold): GET /v0/sites/ID/pool.
+async function loadPoolJudging() {
+  const sites = new Set((S.managers || []).filter((m) => m.site_load).map((m) => m.site));
+  const judged = {};
+  await Promise.all([...sites].filter((id) => S.sites.find((s) => s.id === id)?.pool_policy)
+    .map(async (id) => {
+      const {status, doc} = await api('GET', `/v0/sites/${encodeURIComponent(id)}/pool`);
+      if (status === 200) judged[id] = doc.judged || null;
+    }));
+  S.poolJudged = judged;
+  draw();
 }
 const loadPoolDecisions = () => loadList('/v0/decisions?rule=pool&limit=20', 'decisions', (l) => { S.poolDecisions = l; });
 
@@ -380,6 +395,7 @@ function managersTable() {
     ['Load', load],
     ['Deployments', (m) => String(m.deployments ?? '')],
     ['Last report', (m) => (m.last_report ? when(m.last_report) : 'never') + (m.stale ? ' (stale)' : '')],
+    ['Judging', (m) => h('span', {'data-judging-manager': m.id}, judgingWords(m.judged, ''))],
   ], sorted(S.managers || []), {label: 'Managers', rowAttrs: (m) => ({'data-manager': m.id})});
 }
 
@@ -395,6 +411,28 @@ function poolState(load, policy) {
   return `normal: ${v}, overloaded above ${share(policy.overload)}`;
 }
 
+// A judging in words (docs/FEDERATION.md "Decisions"): the streak of
+// reports over or under the policy, a decision under way with its state,
+// the cooldown left, the operation that held a decision (text, never markup).
+function judgingWords(j, need) {
+  if (!j) return 'not judged yet';
+  const n = (k) => `${k} report${k === 1 ? '' : 's'}`;
+  const parts = [j.over_reports ? `over for ${n(j.over_reports)}${need}`
+    : j.under_reports ? `under for ${n(j.under_reports)}${need}` : 'no streak'];
+  if (j.pending) {
+    const d = [...S.poolDecisions, ...(S.decisions || [])].find((x) => x.id === j.pending);
+    parts.push(`decision ${j.pending} under way${d?.state ? ` (${d.state})` : ''}`);
+  }
+  if (j.cooldown_left_s) parts.push(`cooling down, ${j.cooldown_left_s} s left`);
+  if (j.held_by) parts.push(`held by operation ${j.held_by}`);
+  return parts.join('; ');
+}
+
+function poolJudging(j, policy) {
+  if (!policy) return 'no pool policy';
+  return judgingWords(j, policy.for_s ? ` (needs ${policy.for_s} s)` : ` (needs ${policy.for_reports ?? 3})`);
+}
+
 // Each branch site's pool load as its (first) manager reports it: what its
 // VIs use of its capacity, what they hold, and the WAN to the cloud.
 function branchSitesTable() {
@@ -404,6 +442,8 @@ function branchSitesTable() {
   return table([
     ['Site', (m) => m.site],
     ['Pool', (m) => poolState(m.site_load, S.sites.find((s) => s.id === m.site)?.pool_policy)],
+    ['Judging', (m) => h('span', {'data-judging': m.site},
+      poolJudging(S.poolJudged[m.site], S.sites.find((s) => s.id === m.site)?.pool_policy))],
     ['CPU used', (m) => meter('CPU', round(m.site_load.used?.vcpu), m.site_load.capacity?.vcpu, ' cores')],
     ['Memory used', (m) => meter('Memory', Math.round(m.site_load.used?.memory_mb ?? 0), m.site_load.capacity?.memory_mb, ' MB')],
     ['Allocated', (m) => `${round(m.site_load.allocated?.vcpu)} vCPU, ${m.site_load.allocated?.memory_mb ?? 0} MB`],

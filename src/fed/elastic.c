@@ -952,12 +952,23 @@ void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const 
 
 /* What GET /v0/managers adds to a manager (f->mu held): the managers it
  * started at its branch, and the decision it waits for. */
+/* How the manager policy of its site judges a manager (GET /v0/managers
+ * "judged", the console's estate view): reports in a row over and under,
+ * the decision under way, the operation that held one in this streak. */
+static json_t *elastic_judged(const struct fed_mgr *m)
+{
+    return json_pack("{s:i, s:i, s:s?, s:s?}", "over_reports", m->el.st.over_n, "under_reports",
+                     m->el.st.under_n, "pending", *m->el.pending ? m->el.pending : NULL, "held_by",
+                     *m->el.held_by ? m->el.held_by : NULL);
+}
+
 void elastic_view(const struct fed_mgr *m, json_t *view)
 {
     if (json_array_size(m->children))
         json_object_set_new(view, "children", json_deep_copy(m->children));
     if (*m->el.pending)
         json_object_set_new(view, "pending", json_string(m->el.pending));
+    json_object_set_new(view, "judged", elastic_judged(m));
 }
 
 void elastic_free(struct fed *f)

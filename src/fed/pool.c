@@ -137,6 +137,19 @@ static bool branch_site(struct core *c, struct result *res, const char *id, cons
     return false;
 }
 
+/* How the site is judged, for GET (the console's estate view): the
+ * streaks, the decision under way, the cooldown left (seconds, 0: none)
+ * and the operation that held the last decision of this streak. */
+static json_t *judged_view(const struct pool_site *ps, const json_t *pol)
+{
+    int64_t left = ps->last_ms ? ps->last_ms + jv_int(pol, "cooldown_s", 0) * 1000 - wall_ms() : 0;
+
+    return json_pack("{s:i, s:i, s:s?, s:I, s:s?}", "over_reports", ps->st.over_n, "under_reports",
+                     ps->st.under_n, "pending", *ps->pending ? ps->pending : NULL,
+                     "cooldown_left_s", (json_int_t)(left > 0 ? (left + 999) / 1000 : 0), "held_by",
+                     *ps->held_by ? ps->held_by : NULL);
+}
+
 /* What GET and PUT answer (f->mu taken here). */
 static json_t *policy_view(struct fed *f, const char *site, const json_t *pol)
 {
@@ -147,10 +160,7 @@ static json_t *policy_view(struct fed *f, const char *site, const json_t *pol)
     ps = hmap_get(&f->pool_sites, site);
     json_object_set_new(v, "load", ps && ps->load ? json_deep_copy(ps->load) : json_null());
     if (ps)
-        json_object_set_new(v, "judged",
-                            json_pack("{s:i, s:i, s:s?}", "over_reports", ps->st.over_n,
-                                      "under_reports", ps->st.under_n, "pending",
-                                      *ps->pending ? ps->pending : NULL));
+        json_object_set_new(v, "judged", judged_view(ps, pol));
     pthread_mutex_unlock(&f->mu);
     return v;
 }

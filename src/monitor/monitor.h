@@ -61,8 +61,9 @@ void monitor_when_synced(struct monitor *m, int64_t seq,
  * monitor does not know it. */
 json_t *monitor_view(struct monitor *m, const char *dep);
 /* The last MONITOR_HISTORY values of each series (metric and VI) of a
- * deployment, with their wall times, in memory (a restart, or a new VI
- * process, starts a series afresh): {metric: {probe, interval_s, vis:
+ * deployment, with their wall times, in memory and saved in the data dir
+ * (monitor.c: a restart keeps a series of the same VI process; a new VI
+ * process starts a series afresh): {metric: {probe, interval_s, vis:
  * [{vi, name, samples (taken ever), history: [[t_ms, value], ...] oldest
  * first]}]}} of the series of metric (NULL = all) with the values taken
  * after since (epoch ms; 0 = all), or NULL when the monitor does not know

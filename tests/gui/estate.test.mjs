@@ -54,6 +54,8 @@ test('a cloud VNFM shows its branch managers, reachable with their load', async 
   await cell('State', 'active');
   await cell('Reachable', 'yes');
   // the weighed load and each of its parts (docs/FEDERATION.md "Elastic managers")
+  // the manager policy's judging of it, in words (no policy: no streak)
+  await cell('Judging', /^no streak$/);
   await cell('Load', /^[\d.]+ \(vnfs \d+, vis \d+, probes_per_s [\d.]+, ops_running \d+, ops_queued \d+, cpu [\d.]+, memory_mb [\d.]+\)$/);
   // the branch's site, as its manager reports it
   await page.locator('tr[data-site="b1"] td[data-label="Driver"]', {hasText: 'branch'}).waitFor();
@@ -72,11 +74,14 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   await cell('CPU used', /^CPU [\d.]+ cores of 8 cores \(\d+%\)$/, pool);
   await cell('WAN', /^latency [\d.]+ ms, rtt [\d.]+ ms, loss [\d.]+%, \d+ kbit\/s; [1-9]\d* reports, 0 failed$/, pool);
   await cell('Pool', 'load 15%; no pool policy', pool);
+  await cell('Judging', /^no pool policy$/, pool);
   await page.locator('section', {hasText: 'Moves'}).locator('td.empty', {hasText: 'No moves.'}).waitFor();
 
   // over a policy that does not act yet (10,000 reports), then one that does
   await cloud.ok('PUT', '/v0/sites/b1/pool', {overload: 0.1, for_reports: 10000});
   await cell('Pool', 'overloaded: load 15%, above 10%', pool);
+  // the pool's judging in words: the streak of reports over the policy (GET /v0/sites/b1/pool)
+  await cell('Judging', /^over for [1-9]\d* reports? \(needs 10000\)$/, pool);
   await cloud.ok('PUT', '/v0/sites/b1/pool', {overload: 0.1, for_reports: 2, cooldown_s: 600});
   const move = page.locator('tr[data-move]');
   await move.locator('td[data-label="State"]', {hasText: 'completed'}).waitFor({timeout: 60000});
@@ -95,6 +100,8 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   assert.match(await item.textContent(), /Not done:grow: the policy allows no capacity change/);
   // the branch is left with nothing
   await cell('Pool', 'normal: load 0%, overloaded above 10%', pool);
+  // the decision taken, the site cools down for its 600 s
+  await cell('Judging', /; cooling down, (59\d|600) s left$/, pool);
   await cell('Deployments', /^0$/, pool);
   const big = await cloud.ok('GET', '/v0/deployments/big');
   assert.equal(big.site, 'cloud');
