@@ -97,6 +97,36 @@ struct daemon {
 #define STANDBY_LOCK_ENV "VNFM_STANDBY_LOCK_FD" /* the lock a standby took, kept across exec */
 #define CMDLINE_FILE     "cmdline"              /* DATA_DIR/cmdline: cwd then argv, NUL-separated */
 #define CMDLINE_MAX      (64 * 1024)
+#define CGROUP_FILE      "cgroup" /* DATA_DIR/cgroup: its /proc/self/cgroup */
+
+/* Moves this process into the cgroups a manager recorded (DATA_DIR/cgroup,
+ * the lines of /proc/self/cgroup): a standby that takes over runs where the
+ * manager ran, not in the standby's own (smaller) cgroup. Best effort. */
+static void enter_cgroups(const char *dir)
+{
+    char *path = xasprintf("%s/%s", dir, CGROUP_FILE), *text = NULL, *save = NULL, pid[16];
+
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    if (read_file(path, CMDLINE_MAX, &text, NULL) == 0) {
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            char *ctl = strchr(l, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL, *procs;
+
+            if (!cg)
+                continue;
+            *cg++ = '\0';
+            ctl++;
+            if (strncmp(ctl, "name=", 5) == 0)
+                ctl += 5;
+            procs = *ctl ? xasprintf("/sys/fs/cgroup/%s%s/cgroup.procs", ctl, cg)
+                         : xasprintf("/sys/fs/cgroup/unified%s/cgroup.procs", cg);
+            if (write_knob(procs, pid) && *ctl)
+                log_debug("standby: cannot enter %s", procs);
+            free(procs);
+        }
+    }
+    free(text);
+    free(path);
+}
 
 /* Records how this manager was started (its cwd, then its argv), so that a
  * standby that takes its data dir over starts as it did. */
@@ -126,6 +156,13 @@ static void record_cmdline(const char *data_dir)
         log_warn("cannot record the command line for a standby in %s", path);
     unlink(tmp);
     free(tmp);
+    free(path);
+    free(buf);
+    buf = NULL;
+    path = xasprintf("%s/%s", data_dir, CGROUP_FILE);
+    if (read_file("/proc/self/cgroup", CMDLINE_MAX, &buf, &n) == 0 &&
+        write_file_atomic(path, buf, n, 0600, true))
+        log_warn("cannot record the cgroups for a standby in %s", path);
     free(path);
     free(buf);
 }
@@ -159,6 +196,7 @@ static void standby_take_over(const char *dir, int fd)
         free(buf);
         return;
     }
+    enter_cgroups(dir);
     snprintf(fdtxt, sizeof(fdtxt), "%d", fd);
     setenv(STANDBY_LOCK_ENV, fdtxt, 1);
     log_warn("standby: the manager of %s is gone: taking over as %s", dir, argv[1]);

@@ -5,6 +5,7 @@ becomes that manager (same pid as the standby, the active's command line, the sa
 store): the VNFs keep their pids, an operation in flight completes, a VNF killed after
 the takeover is healed, and the dead active started again finds the dir taken and does
 not act. Real daemons, real VNF processes."""
+import glob
 import os
 import signal
 import subprocess
@@ -13,6 +14,8 @@ import unittest
 
 from vnfm import VNFMD, Daemon, pid_alive, slurp, wait_for
 from test_deploy import demo, script
+from test_elastic import child_cgroups, decisions
+from test_fed import Pki, branch, join_token, manager_of
 
 HEARTBEAT_MS = 500
 # the takeover starts within one heartbeat; two are the target; the margin is for a
@@ -122,6 +125,145 @@ class BranchStandbyTest(unittest.TestCase):
         self.assertIsNone(self.sb.poll())
         self.assertIn("--standby-for", cmdline(self.sb.pid))
         self.assertIn("nothing to take over", slurp(os.path.join(self.d.dir, "standby.log")))
+
+
+class PidProc:
+    """A manager process that is not the test's child (a standby that took over): what
+    Daemon needs of a Popen."""
+
+    def __init__(self, pid):
+        self.pid, self.returncode = pid, None
+
+    def poll(self):
+        if self.returncode is None and not pid_alive(self.pid):
+            self.returncode = 0  # its status went to init: the log is checked instead
+        return self.returncode
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait(self, timeout=60):
+        wait_for(lambda: self.poll() is not None, timeout, 0.05, "pid %d gone" % self.pid)
+        return self.returncode
+
+
+def standbys(cloud, mid):
+    """The standbys the cloud shows for manager mid: [(name, pid)] of those running."""
+    m = cloud.get("/v0/managers/" + mid)[1]
+    return [c for c in m.get("children", []) if c.get("state") == "standby" and c.get("pid")]
+
+
+class SiteStandbyTest(unittest.TestCase):
+    """The cloud keeps the policy's standbys at a branch; kill -9 of the active: the
+    standby takes over (same manager id, same VNF pids), and a new standby is made."""
+
+    HB = 500
+
+    def setUp(self):
+        self.pki = Pki()
+        self.cloud = self.pki.cloud().start()
+        self.b1 = branch(self.cloud, "b1", join_token(self.cloud, "b1")).start()
+        self.mgr = wait_for(lambda: manager_of(self.cloud, "b1"), 20, what="b1 joined")["id"]
+        self.tags = [self.b1.tag]
+
+    def tearDown(self):
+        tag = self.b1.tag
+        try:
+            self.b1.cleanup()
+        finally:
+            try:
+                self.leftover_cgroups(tag)
+            finally:
+                self.cloud.cleanup()
+                self.pki.close()
+
+    @staticmethod
+    def leftover_cgroups(tag):
+        if True:
+            for p in [p for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s-managers/*" % tag) +
+                      glob.glob("/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)]:
+                # the promoted manager ran in its standby's cgroup (docs: Standby managers)
+                for pid in slurp(os.path.join(p, "cgroup.procs")).split():
+                    if pid_alive(int(pid)):
+                        os.kill(int(pid), signal.SIGKILL)
+                wait_for(lambda: not slurp(os.path.join(p, "cgroup.procs")).strip(), 10)
+                os.rmdir(p)
+            for p in [p for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s-managers" % tag) + glob.glob(
+                    "/sys/fs/cgroup/vnfm/%s-managers" % tag) if os.path.isdir(p)]:
+                os.rmdir(p)
+
+    def put_policy(self, body):
+        return self.cloud.request("PUT", "/v0/sites/b1/managers", body)
+
+    def pids(self, name):
+        return sorted(v["pid"] for v in self.b1.deployment(name)["vis"])
+
+    def test_policy_refusals(self):
+        for body, field in [({"overload": 1, "standby": 17}, "standby"),
+                            ({"overload": 1, "active": 2, "max": 2, "standby": 1}, "standby"),
+                            ({"overload": 1, "standby": 1, "standby_heartbeat_ms": 10},
+                             "standby_heartbeat_ms")]:
+            with self.subTest(body=body):
+                code, doc, _ = self.put_policy(body)
+                self.assertEqual(code, 400, doc)
+                self.assertEqual(doc.get("field"), field, doc)
+                self.assertTrue(doc["message"])
+        # a branch without room for the standby: the decision says so, none is made
+        code, doc, _ = self.put_policy({"overload": 100, "standby": 1,
+                                        "manager": {"vcpu": 100, "memory_mb": 512}})
+        self.assertEqual(code, 200, doc)
+        d = wait_for(lambda: [x for x in decisions(self.cloud) if x.get("action") == "standby"],
+                     30, 0.2, "the standby decision")[0]
+        self.assertEqual(d["state"], "failed", d)
+        self.assertIn("no room", d["reason"])
+        self.assertEqual(standbys(self.cloud, self.mgr), [])
+
+    def test_kill9_active_promotes_standby(self):
+        cloud, b1 = self.cloud, self.b1
+        code, doc, _ = self.put_policy({"overload": 100, "standby": 1,
+                                        "standby_heartbeat_ms": self.HB})
+        self.assertEqual(code, 200, doc)
+        sb = wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby shown")[0]
+        self.assertTrue(pid_alive(sb["pid"]))
+        self.assertIn("--standby-for", cmdline(sb["pid"]))
+        self.assertEqual(sb["covers"], [b1.dir])
+        b1.onboard(demo("demo-sb"))
+        for n in ("v1", "v2"):
+            b1.deploy(n, "demo-sb")
+        before = {n: self.pids(n) for n in ("v1", "v2")}
+        t0 = time.monotonic()
+        b1.kill9()
+        wait_for(lambda: "--data-dir" in cmdline(sb["pid"]), 10, 0.01, "the standby taking over")
+        took = time.monotonic() - t0
+        self.assertLess(took, 2 * self.HB / 1000 + MARGIN_S, "takeover %.2f s" % took)
+        b1.proc = PidProc(sb["pid"])
+        b1.logfile = os.path.join(b1.dir, "standby-%s.log" % sb["name"])
+        wait_for(b1.healthy, 60, 0.05, "the promoted manager answering")
+        print("\nsite standby: takeover %.2f s, answering %.2f s after kill -9 (heartbeat %d ms)"
+              % (took, time.monotonic() - t0, self.HB))
+        self.assertEqual(b1.get("/v0/version")[1]["instance"], b1.tag)
+        for n, ps in before.items():
+            self.assertEqual(self.pids(n), ps)
+            self.assertTrue(all(pid_alive(p) for p in ps))
+        # the cloud sees the same manager again, active, and a new standby (not itself)
+        wait_for(lambda: (lambda ms: len(ms) == 1 and ms[0]["id"] == self.mgr and
+                          ms[0]["state"] == "active")(
+            [m for m in cloud.get("/v0/managers")[1]["managers"] if m["site"] == "b1"]),
+            30, 0.2, "the same manager active on the cloud")
+        new = wait_for(lambda: [x for x in standbys(cloud, self.mgr) if x["pid"] != sb["pid"]],
+                       30, 0.2, "a new standby")
+        self.assertEqual(len(standbys(cloud, self.mgr)), 1, standbys(cloud, self.mgr))
+        self.assertTrue(pid_alive(new[0]["pid"]))
+        self.assertIn("--standby-for", cmdline(new[0]["pid"]))
+        # a VNF killed after the takeover is healed
+        os.kill(before["v1"][0], signal.SIGKILL)
+        wait_for(lambda: (lambda ps: ps != before["v1"] and all(pid_alive(p) for p in ps))(
+            self.pids("v1")), 30, 0.1, "v1 healed")
+        # the standby policy back to 0: the standby is stopped
+        self.assertEqual(self.put_policy({"overload": 100})[0], 200)
+        wait_for(lambda: not pid_alive(new[0]["pid"]), 30, 0.2, "the standby stopped")
+        # the promoted manager left its standby's cgroup for the dead manager's: none is left
+        wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.2, "no standby cgroup left")
 
 
 if __name__ == "__main__":
