@@ -55,6 +55,12 @@ static const struct opt opts[] = {
     {"ha-dead-ms", OPT_UINT, O(ha_dead_ms), "MS",
      "with etcd: a primary that answers no heartbeat this long (or whose port is closed) is "
      "taken over at once (default 1000)"},
+    {"standby-for", OPT_STR, O(standby_for), "DIR[,DIR...]",
+     "a hot standby of the managers whose data dirs these are: acts only once one of them has "
+     "died (its lock is free), then becomes that manager (docs/FEDERATION.md \"Standby "
+     "managers\")"},
+    {"standby-heartbeat-ms", OPT_UINT, O(standby_heartbeat_ms), "MS",
+     "with --standby-for: between two looks at the watched managers (default 1000)"},
     {"role", OPT_STR, O(role), "cloud|local",
      "run as cloud VNFM or local (branch) VNFM (default local)"},
     {"site", OPT_STR, O(site), "NAME", "name of this manager's site (default local)"},
@@ -443,6 +449,8 @@ static void set_defaults(struct config *cfg)
         cfg->ha_lease_ms = 3000;
     if (!cfg->ha_heartbeat_ms)
         cfg->ha_heartbeat_ms = 100;
+    if (!cfg->standby_heartbeat_ms)
+        cfg->standby_heartbeat_ms = 1000;
     if (!cfg->ha_dead_ms)
         cfg->ha_dead_ms = 1000;
     if (!cfg->ha_listen)
@@ -719,6 +727,7 @@ void config_done(struct config *cfg)
     free(cfg->ha_url);
     free(cfg->ha_listen);
     free(cfg->data_dir);
+    free(cfg->standby_for);
     free(cfg->role);
     free(cfg->site);
     free(cfg->admin_token);

@@ -168,6 +168,7 @@ static const struct {
     {"rules_owner", fed_owner_apply},
     {"spawn_manager", fed_spawn_apply},
     {"stop_manager", fed_unspawn_apply},
+    {"standbys", fed_standbys_apply},
     {"site_capacity", apply_capacity},
     {"endpoint", fed_endpoint_apply},
     {"handover", fed_handover_apply},

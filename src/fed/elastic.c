@@ -67,6 +67,7 @@ static const struct jv_field policy_fields[] = {
     INT("standby", 0, COUNT_MAX),
     INT("min", 0, COUNT_MAX),
     INT("max", 0, COUNT_MAX),
+    INT("standby_heartbeat_ms", 50, 60000),
     FED_THRESHOLD_FIELDS,
     INT("anticipate_s", 0, 86400), /* anticipated() */
     {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
@@ -100,6 +101,105 @@ static json_t *policy_full(const json_t *body)
     return p;
 }
 
+/* ---- standbys (docs/FEDERATION.md "Standby managers") ---- */
+
+#define STANDBY_MAX       16
+#define STANDBY_RESEND_MS 10000 /* an instruction not reflected in reports is sent again */
+
+/* A standby becomes a manager when it takes over: it counts against max. */
+static int standby_check(const json_t *p, struct jv_error *e)
+{
+    long long m = jv_int(p, "standby", 0), n = jv_int(p, "active", 0), max = jv_int(p, "max", 0);
+
+    if (m > STANDBY_MAX) {
+        jv_fail(e, "invalid-value", "standby", "at most %d standbys per site", STANDBY_MAX);
+        return -1;
+    }
+    if (m > 0 && n + m > max) {
+        jv_fail(e, "invalid-value", "standby",
+                "active (%lld) and standby (%lld) managers are above max (%lld): a standby "
+                "becomes a manager when it takes over, raise max or lower standby",
+                n, m, max);
+        return -1;
+    }
+    return 0;
+}
+
+/* The standbys a manager's report shows running, and their heartbeat. */
+static unsigned standbys_reported(const json_t *children, long long *hb)
+{
+    const json_t *ch;
+    unsigned n = 0;
+    size_t i;
+
+    json_array_foreach(children, i, ch)
+    {
+        if (strcmp(jv_str(ch, "state", ""), "standby") || jv_int(ch, "pid", 0) <= 0)
+            continue;
+        n++;
+        *hb = jv_int(ch, "heartbeat_ms", 0);
+    }
+    return n;
+}
+
+/* Each site keeps the policy's M standbys: its first manager (the one no
+ * other started, which covers the managers it started by restarting them)
+ * is told how many to keep; it makes them itself, from its store, also
+ * when the cloud is unreachable. */
+static void standbys_keep(struct core *c, struct fed_mgr *m, const json_t *pol,
+                          const json_t *children)
+{
+    long long want = jv_int(pol, "standby", 0), want_hb = jv_int(pol, "standby_heartbeat_ms", 1000);
+    long long hb = want_hb;
+    unsigned have = standbys_reported(children, &hb);
+    const json_t *mg = json_object_get(pol, "manager");
+    int64_t now = (int64_t)mono_ms();
+    json_t *ins;
+
+    if (*m->parent || strcmp(m->state, "active"))
+        return;
+    if ((long long)have == want && (!have || hb == want_hb))
+        return;
+    if (m->el.standby_sent_ms && now - m->el.standby_sent_ms < STANDBY_RESEND_MS)
+        return;
+    m->el.standby_sent_ms = now;
+    ins = fed_mgr_instruct(c, m, "standbys",
+                           json_pack("{s:I, s:O, s:O, s:I}", "count", want, "vcpu",
+                                     json_object_get(mg, "vcpu"), "memory_mb",
+                                     json_object_get(mg, "memory_mb"), "heartbeat_ms", want_hb));
+    core_event(
+        c, "info", "policy", "standbys",
+        json_pack("{s:s, s:s, s:I}", "site", m->site, "manager", m->id, "count", want),
+        "site %s: manager %s told to keep %lld standby(s) (it reports %u, heartbeat %lld ms)",
+        m->site, m->id, want, have, want_hb);
+    json_decref(ins);
+}
+
+/* The branch refused to keep the standbys (no room): a decision says so. */
+static void standbys_refused(struct core *c, struct fed_mgr *m, const json_t *body,
+                             const json_t *result)
+{
+    char id[32];
+    json_t *d;
+
+    id_random(id, "dc-", 12);
+    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:O?}, s:s}", "id", id, "rule", RULE,
+                  "stage", "manager_standby", "site", m->site, "manager", m->id, "state", "failed",
+                  "action", "standby", "inputs", "count", json_object_get(body, "count"), "reason",
+                  jv_str(result, "message", "?"));
+    doc_touch(d, "created");
+    doc_touch(d, "updated");
+    doc_touch(d, "finished");
+    if (store_put(c->st, STORE_DECISION, d))
+        log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
+    core_event(c, "warn", "policy", "decision",
+               json_pack("{s:s, s:s, s:s, s:s}", "site", m->site, "manager", m->id, "decision", id,
+                         "result", "failed"),
+               "decision %s: site %s keeps no standby: %s", id, m->site,
+               jv_str(result, "message", "?"));
+    json_decref(d);
+}
+
 int elastic_policy_check(const json_t *body, struct jv_error *e)
 {
     json_t *p;
@@ -123,10 +223,7 @@ int elastic_policy_check(const json_t *body, struct jv_error *e)
         jv_fail(e, "invalid-value", "active", "active (%lld) must be from min (%lld) to max (%lld)",
                 jv_int(p, "active", 0), jv_int(p, "min", 0), jv_int(p, "max", 0));
         r = -1;
-    } else if (jv_int(p, "standby", 0) > 0) {
-        jv_fail(e, "invalid-value", "standby",
-                "standby managers (N:M) are not built yet: standby must be 0 "
-                "(docs/FEDERATION.md \"Elastic managers\")");
+    } else if (standby_check(p, e)) {
         r = -1;
     }
     json_decref(p);
@@ -639,6 +736,8 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
     jobs_ended(c, m, json_object_get(report, "handovers"));
     if (pol && strcmp(m->state, "active") == 0)
         judge(c, m, pol, value);
+    if (pol)
+        standbys_keep(c, m, pol, json_object_get(report, "children"));
     json_decref(site);
 }
 
@@ -929,7 +1028,9 @@ void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const 
     bool ok = jv_int(result, "status", 0) < 400;
     char note[512];
 
-    if (strcmp(type, "spawn_manager") == 0 && !ok) {
+    if (strcmp(type, "standbys") == 0 && !ok) {
+        standbys_refused(c, m, body, result);
+    } else if (strcmp(type, "spawn_manager") == 0 && !ok) {
         snprintf(note, sizeof(note), "manager %s could not start a manager: %s", m->id,
                  jv_str(result, "message", "?"));
         fed_decision_end(c, dec, "failed", note);

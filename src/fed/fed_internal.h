@@ -29,9 +29,10 @@ struct fed_streak {
 /* Cloud: what the manager policy of a site has seen of one manager (elastic.c). */
 struct el_mgr {
     struct fed_streak st;
-    char held_by[32]; /* the operation a held decision named */
-    char pending[32]; /* a decision whose new managers have not joined yet */
-    bool refused;     /* a refusal was recorded for this streak */
+    char held_by[32];        /* the operation a held decision named */
+    char pending[32];        /* a decision whose new managers have not joined yet */
+    bool refused;            /* a refusal was recorded for this streak */
+    int64_t standby_sent_ms; /* the last "standbys" instruction to it (mono ms) */
 };
 
 /* Cloud: one branch manager. The loop writes it under fed.mu; the HTTP
@@ -99,6 +100,11 @@ struct fed {
     struct cgroups *kids_cg; /* their cgroups: vnfm/TAG-managers/NAME */
     uv_timer_t child_timer;
     bool child_timer_on;
+    /* hot standbys of this manager (spawn.c, "standbys" instruction) */
+    unsigned standby_count, standby_hb_ms;
+    double standby_vcpu;
+    long standby_mb;
+    char standby_error[768];
     struct hmap vi_cpu; /* VI id -> its CPU time at the last report (site_load.c) */
     struct fed_wan wan;
     json_t *results; /* results of instructions the cloud has not acknowledged */
@@ -332,6 +338,7 @@ void fed_unspawn_apply(struct core *c, struct txn *t);
 json_t *fed_children_report(struct fed *f);
 void fed_spawn_resume(struct fed *f);
 void fed_spawn_stop_all(struct fed *f);
+void fed_standbys_apply(struct core *c, struct txn *t);
 
 /* spawn.c: where the manager mgr this one started listens (*port) and
  * its data dir (*dir, malloc'd); -ENOENT when it started none such, or

@@ -60,7 +60,9 @@ struct child {
     char subnet[32];
     char *dir;
     pid_t pid;
-    bool adopted; /* started by an earlier run of this manager: not its child process */
+    bool adopted;   /* started by an earlier run of this manager: not its child process */
+    bool standby;   /* a hot standby of this manager (state "standby"; dir: this one's) */
+    unsigned hb_ms; /* a standby's heartbeat */
     unsigned port;
     double vcpu;
     long memory_mb;
@@ -175,16 +177,36 @@ static bool own_option(const char *arg)
     return false;
 }
 
+/* The command line of a standby of this manager: it watches this
+ * manager's data dir, and becomes it (its recorded command line) when it
+ * dies (vnfmd.c, docs/FEDERATION.md "Standby managers"). */
+static char **standby_argv(struct core *c, const char *exe)
+{
+    char **argv = xcalloc(8, sizeof(*argv));
+
+    argv[0] = xstrdup(exe);
+    argv[1] = xstrdup("--standby-for");
+    argv[2] = xstrdup(c->cfg->data_dir);
+    argv[3] = xstrdup("--standby-heartbeat-ms");
+    argv[4] = xasprintf("%u", c->fed->standby_hb_ms ? c->fed->standby_hb_ms : 1000);
+    argv[5] = xstrdup("--log-level");
+    argv[6] = xstrdup(c->cfg->log_level ? c->cfg->log_level : "info");
+    return argv;
+}
+
 /* This manager's command line less its own options, plus the child's. */
 static char **child_argv(struct core *c, const struct child *ch, const char *token,
                          const char *subnet)
 {
-    char *text = NULL, *p, **argv = xcalloc(ARGS_MAX, sizeof(*argv));
+    char *text = NULL, *p, **argv;
     size_t len = 0, n = 0;
     char exe[4096];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
     exe[el > 0 ? el : 0] = '\0';
+    if (ch->standby)
+        return standby_argv(c, exe);
+    argv = xcalloc(ARGS_MAX, sizeof(*argv));
     argv[n++] = xstrdup(exe);
     if (read_file("/proc/self/cmdline", 1 << 20, &text, &len) == 0) {
         for (p = text + strlen(text) + 1; p < text + len && n < ARGS_MAX - 12; p += strlen(p) + 1) {
@@ -261,8 +283,8 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
     pid_t pid;
     int r = 0;
 
-    if ((!*ch->subnet && (r = free_subnet(ch->subnet, sizeof(ch->subnet)))) ||
-        !(ch->port = free_port(c->cfg->listen_host))) {
+    if (!ch->standby && ((!*ch->subnet && (r = free_subnet(ch->subnet, sizeof(ch->subnet)))) ||
+                         !(ch->port = free_port(c->cfg->listen_host)))) {
         snprintf(why, len, "no free subnet or port for it: %s", strerror(r ? -r : EADDRINUSE));
         return -1;
     }
@@ -276,7 +298,8 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
         cg_destroy(f->kids_cg, ch->name);
         return -1;
     }
-    log = xasprintf("%s/vnfmd.log", ch->dir);
+    log = ch->standby ? xasprintf("%s/standby-%s.log", ch->dir, ch->name)
+                      : xasprintf("%s/vnfmd.log", ch->dir);
     x.log = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     free(log);
     x.argv = child_argv(c, ch, token, ch->subnet);
@@ -299,6 +322,7 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
 }
 
 static void watch(uv_timer_t *h);
+static void standby_top_up(struct core *c);
 
 static int kids_cgroups(struct fed *f, char *why, size_t len)
 {
@@ -326,6 +350,11 @@ static int kids_cgroups(struct fed *f, char *why, size_t len)
 
 static json_t *child_json(const struct child *ch)
 {
+    if (ch->standby) /* the data dirs it covers: this manager's */
+        return json_pack("{s:s, s:s, s:b, s:i, s:i, s:f, s:I, s:[s], s:s?}", "name", ch->name,
+                         "state", ch->state, "standby", 1, "pid", (int)ch->pid, "heartbeat_ms",
+                         (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb,
+                         "covers", ch->dir, "error", *ch->error ? ch->error : NULL);
     return json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:s, s:f, s:I, s:s?}", "name", ch->name,
                      "state", ch->state, "manager", *ch->manager ? ch->manager : NULL, "decision",
                      ch->decision, "pid", (int)ch->pid, "port", (int)ch->port, "subnet", ch->subnet,
@@ -527,7 +556,9 @@ static void ended(struct core *c, struct child *ch, int status)
         spawn_status_str(status, how, sizeof(how));
     ch->pid = 0;
     cg_destroy(c->fed->kids_cg, ch->name);
-    if (strcmp(ch->state, "starting") == 0 && *ch->error) { /* killed at START_MAX_MS */
+    if (ch->standby && strcmp(ch->state, "stopping"))
+        set_state(c, ch, "exited", "warn", "the standby %s: another is made", how);
+    else if (strcmp(ch->state, "starting") == 0 && *ch->error) { /* killed at START_MAX_MS */
         char why[sizeof(ch->error)];
 
         snprintf(why, sizeof(why), "%s", ch->error);
@@ -607,12 +638,15 @@ static void watch(uv_timer_t *h)
         return;
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
         watch_one(f->c, e->value, now);
+    standby_top_up(f->c);
 }
 
 /* ---- after a restart of this manager ---- */
 
 /* One recorded manager: adopted when it still runs, else started again
  * (or, when it was being stopped, let go). */
+static bool standby_resume(struct core *c, struct child *ch);
+
 static void resume_one(struct core *c, const json_t *r)
 {
     struct child *ch = xcalloc(1, sizeof(*ch));
@@ -630,6 +664,8 @@ static void resume_one(struct core *c, const json_t *r)
     ch->memory_mb = (long)jv_int(r, "memory_mb", 512);
     ch->adopted = true;
     ch->started_ms = ch->stop_ms = (int64_t)mono_ms();
+    if (json_is_true(json_object_get(r, "standby")) && standby_resume(c, ch))
+        return;
     pthread_mutex_lock(&c->fed->mu);
     hmap_put(&c->fed->children, ch->name, ch);
     pthread_mutex_unlock(&c->fed->mu);
@@ -661,6 +697,8 @@ static void resume_one(struct core *c, const json_t *r)
                ch->name, c->cfg->site, (int)ch->pid, ch->port);
 }
 
+static void standby_load(struct fed *f);
+
 void fed_spawn_resume(struct fed *f)
 {
     struct core *c = f->c;
@@ -668,6 +706,7 @@ void fed_spawn_resume(struct fed *f)
     json_t *all = NULL, *r;
     size_t i;
 
+    standby_load(f);
     if (store_meta_get(c->st, META_CHILDREN, &text) == 0)
         all = json_loads(text, 0, NULL);
     free(text);
@@ -675,7 +714,8 @@ void fed_spawn_resume(struct fed *f)
     {
         const char *state = jv_str(r, "state", "");
 
-        if (strcmp(state, "starting") && strcmp(state, "healthy") && strcmp(state, "stopping"))
+        if (strcmp(state, "starting") && strcmp(state, "healthy") && strcmp(state, "stopping") &&
+            strcmp(state, "standby"))
             continue; /* ended: forgotten */
         if (kids_cgroups(f, why, sizeof(why))) {
             log_error("fed: the managers started here are not resumed: %s", why);
@@ -797,4 +837,170 @@ void fed_spawn_stop_all(struct fed *f)
         free(f->kids_cg);
         f->kids_cg = NULL;
     }
+}
+
+/* ---- hot standbys of this manager (docs/FEDERATION.md "Standby managers") ---- */
+
+#define META_STANDBYS "fed_standbys"
+
+/* A standby recorded by an earlier run: the process that is this manager
+ * now (it was that standby and took over) is not a standby of itself any
+ * more (it runs in that standby's cgroup, kept); one still running is
+ * adopted, one gone forgotten (another is made). True when ch was taken
+ * care of here. */
+static bool standby_resume(struct core *c, struct child *ch)
+{
+    ch->standby = true;
+    free(ch->dir);
+    ch->dir = xstrdup(c->cfg->data_dir);
+    if (ch->pid == getpid()) {
+        core_event(c, "warn", "fed", "standby-promoted",
+                   json_pack("{s:s, s:s}", "object", ch->name, "site", c->cfg->site),
+                   "standby %s (pid %d) of site %s took this manager over", ch->name, (int)ch->pid,
+                   c->cfg->site);
+    } else if (ch->pid > 0 && alive(ch)) {
+        log_info("fed: standby %s (pid %d) still watches: adopted", ch->name, (int)ch->pid);
+        ch->hb_ms = c->fed->standby_hb_ms;
+        pthread_mutex_lock(&c->fed->mu);
+        hmap_put(&c->fed->children, ch->name, ch);
+        pthread_mutex_unlock(&c->fed->mu);
+        if (strcmp(ch->state, "stopping") == 0)
+            kill(ch->pid, SIGTERM);
+        return true;
+    }
+    cg_destroy(c->fed->kids_cg, ch->name); /* this one entered the dead manager's cgroups */
+    free(ch->dir);
+    free(ch);
+    return true;
+}
+
+static void standby_load(struct fed *f)
+{
+    char *text = NULL;
+    json_t *doc = NULL;
+
+    if (store_meta_get(f->c->st, META_STANDBYS, &text) == 0)
+        doc = json_loads(text, 0, NULL);
+    free(text);
+    f->standby_count = (unsigned)jv_int(doc, "count", 0);
+    f->standby_hb_ms = (unsigned)jv_int(doc, "heartbeat_ms", 1000);
+    f->standby_vcpu = jv_num(doc, "vcpu", 1);
+    f->standby_mb = (long)jv_int(doc, "memory_mb", 512);
+    json_decref(doc);
+    if (f->standby_count) {
+        char why[256];
+
+        if (kids_cgroups(f, why, sizeof(why)))
+            log_error("fed: no standbys: %s", why);
+    }
+}
+
+static unsigned standbys_running(struct fed *f)
+{
+    struct hmap_entry *e;
+    unsigned n = 0;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        const struct child *ch = e->value;
+
+        n += ch->standby && ch->pid > 0 && strcmp(ch->state, "stopping");
+    }
+    return n;
+}
+
+/* Makes standbys until there are as many as the cloud asked for (from the
+ * store: also with the cloud unreachable); stops those beyond. */
+static void standby_top_up(struct core *c)
+{
+    struct fed *f = c->fed;
+    unsigned n = standbys_running(f);
+    char why[768];
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e && n > f->standby_count;
+         e = hmap_next(&f->children, e, &i)) {
+        struct child *ch = e->value;
+
+        if (ch->standby && ch->pid > 0 && strcmp(ch->state, "stopping")) {
+            kill(ch->pid, SIGTERM);
+            ch->stop_ms = (int64_t)mono_ms();
+            set_state(c, ch, "stopping", "info", "%s", "more standbys than the policy's");
+            n--;
+        }
+    }
+    if (n >= f->standby_count || c->stopping)
+        return;
+    if (!room(c, f->standby_vcpu, f->standby_mb, why, sizeof(why))) {
+        if (strcmp(f->standby_error, why))
+            log_warn("fed: no standby made: %s", why);
+        snprintf(f->standby_error, sizeof(f->standby_error), "%s", why);
+        return;
+    }
+    struct child *ch = xcalloc(1, sizeof(*ch));
+
+    id_random(ch->name, "s", 6);
+    ch->standby = true;
+    snprintf(ch->state, sizeof(ch->state), "standby");
+    ch->dir = xstrdup(c->cfg->data_dir);
+    ch->vcpu = f->standby_vcpu;
+    ch->memory_mb = f->standby_mb;
+    ch->hb_ms = f->standby_hb_ms;
+    if (start(c, ch, NULL, why, sizeof(why))) {
+        log_error("fed: cannot start a standby: %s", why);
+        snprintf(f->standby_error, sizeof(f->standby_error), "%s", why);
+        free(ch->dir);
+        free(ch);
+        return;
+    }
+    f->standby_error[0] = '\0';
+    prune(f);
+    pthread_mutex_lock(&f->mu);
+    hmap_put(&f->children, ch->name, ch);
+    pthread_mutex_unlock(&f->mu);
+    set_state(c, ch, "standby", "info", "%s", "started, watching this manager");
+}
+
+/* The cloud's "standbys" instruction: how many hot standbys this manager
+ * keeps, their limits and heartbeat. Kept in the store; made (or stopped)
+ * by the watch. Refused when the site has no room for the missing ones. */
+void fed_standbys_apply(struct core *c, struct txn *t)
+{
+    struct fed *f = c->fed;
+    long long count = jv_int(t->body, "count", -1);
+    double vcpu = jv_num(t->body, "vcpu", 1);
+    long memory_mb = (long)jv_int(t->body, "memory_mb", 512);
+    long long hb = jv_int(t->body, "heartbeat_ms", 1000);
+    unsigned running = standbys_running(f);
+    char why[768], *text;
+    json_t *doc;
+
+    if (count < 0 || count > 16 || vcpu <= 0 || memory_mb <= 0 || hb < 10 || hb > 600000) {
+        result_fail(&t->res, 400, "bad-instruction", "field", "count",
+                    "standbys needs a count (0 to 16), vcpu, memory_mb and heartbeat_ms");
+        return;
+    }
+    if ((unsigned)count > running &&
+        !room(c, vcpu * (double)((unsigned)count - running),
+              memory_mb * (long)((unsigned)count - running), why, sizeof(why))) {
+        result_fail(&t->res, 409, "no-room", "object", c->cfg->site, "standbys: %s", why);
+        return;
+    }
+    if (count && kids_cgroups(f, why, sizeof(why))) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "%s", why);
+        return;
+    }
+    doc = json_pack("{s:I, s:f, s:I, s:I}", "count", (json_int_t)count, "vcpu", vcpu, "memory_mb",
+                    (json_int_t)memory_mb, "heartbeat_ms", (json_int_t)hb);
+    text = json_dumps(doc, JSON_COMPACT);
+    store_meta_set(c->st, META_STANDBYS, text);
+    free(text);
+    json_decref(doc);
+    f->standby_count = (unsigned)count;
+    f->standby_vcpu = vcpu;
+    f->standby_mb = memory_mb;
+    f->standby_hb_ms = (unsigned)hb;
+    result_ok(&t->res, 200,
+              json_pack("{s:I, s:i}", "count", (json_int_t)count, "running", (int)running));
 }

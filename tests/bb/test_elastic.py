@@ -115,7 +115,7 @@ class ElasticTest(unittest.TestCase):
                ({"overload": 1, "for_reports": 2, "for_s": 5}, "for_s"),
                ({"overload": 1, "lifecycle": "sometimes"}, "lifecycle"),
                ({"overload": 1, "callback": "ftp://orchestrator/x"}, "callback"),
-               ({"overload": 1, "standby": 1}, "standby"),
+               ({"overload": 1, "active": 3, "max": 3, "standby": 1}, "standby"),
                ({"overload": 1, "weights": {"disk": 1}}, "weights.disk"),
                ({"overload": 1, "bogus": 1}, "bogus"),
                ({"underload": 0.1}, "overload")]

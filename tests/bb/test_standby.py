@@ -1,0 +1,270 @@
+"""Hot standby managers of a branch (docs/FEDERATION.md "Standby managers", issue 12
+"N:M active/standby"): a `vnfmd --standby-for DIR` watches an active manager's data dir;
+when the active is killed with -9 it takes the dir's lock within one heartbeat and
+becomes that manager (same pid as the standby, the active's command line, the same
+store): the VNFs keep their pids, an operation in flight completes, a VNF killed after
+the takeover is healed, and the dead active started again finds the dir taken and does
+not act. Real daemons, real VNF processes."""
+import glob
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from vnfm import VNFMD, Daemon, pid_alive, slurp, wait_for
+from test_deploy import demo, script
+from test_elastic import child_cgroups, decisions
+from test_fed import Pki, branch, join_token, manager_of
+
+HEARTBEAT_MS = 500
+# the takeover starts within one heartbeat; two are the target; the margin is for a
+# loaded machine (load 5-10 on 2 cores): the test's own polling may lag by that much
+MARGIN_S = 2.0
+
+
+def cmdline(pid):
+    try:
+        return slurp("/proc/%d/cmdline" % pid).split("\0")
+    except OSError:
+        return []
+
+
+def start_standby(dirs, logfile, heartbeat_ms=HEARTBEAT_MS):
+    """A standby vnfmd watching the data dirs dirs; its output goes to logfile."""
+    log = open(logfile, "ab")
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    p = subprocess.Popen([VNFMD, "--standby-for", ",".join(dirs), "--standby-heartbeat-ms",
+                          str(heartbeat_ms), "--log-level", "debug"], stdout=log, stderr=log,
+                         env=env)
+    log.close()
+    return p
+
+
+class BranchStandbyTest(unittest.TestCase):
+
+    def setUp(self):
+        self.d = Daemon().start()
+        self.sb = None
+
+    def tearDown(self):
+        if self.sb and self.sb.poll() is None and self.sb is not self.d.proc:
+            self.sb.kill()
+            self.sb.wait()
+        self.d.cleanup()
+
+    def pids(self, name):
+        return sorted(v["pid"] for v in self.d.deployment(name)["vis"])
+
+    def test_kill9_active_standby_takes_over(self):
+        d = self.d
+        slow = script(os.path.join(d.scripts, "slow.sh"), "sleep 2\n")
+        d.onboard(demo("demo-sb"))
+        v = demo("demo-sb-slow")
+        v["lifecycle"] = {"post_deployment": [{"script": slow}]}
+        d.onboard(v)
+        for n in ("s1", "s2"):
+            d.deploy(n, "demo-sb")
+        before = {n: self.pids(n) for n in ("s1", "s2")}
+        self.sb = start_standby([d.dir], os.path.join(d.dir, "standby.log"))
+        time.sleep(2 * HEARTBEAT_MS / 1000)  # it watches, and does not act
+        self.assertIsNone(self.sb.poll(), slurp(os.path.join(d.dir, "standby.log")))
+        self.assertIn("--standby-for", cmdline(self.sb.pid))
+        # an operation in flight when the active dies
+        op = d.ok("POST", "/v0/deployments", {"name": "s3", "vnfd": "demo-sb-slow"})
+        wait_for(lambda: d.get("/v0/deployments/s3")[1].get("vis") and
+                 all(vi.get("state") == "running" for vi in d.deployment("s3")["vis"]),
+                 30, 0.05, "s3's VNF running, its post_deployment script not done")
+        old = d.proc.pid
+        t0 = time.monotonic()
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        # the standby becomes the active: same pid, the active's command line
+        wait_for(lambda: "--data-dir" in cmdline(self.sb.pid), 10, 0.01,
+                 "the standby taking over")
+        took = time.monotonic() - t0
+        self.assertLess(took, 2 * HEARTBEAT_MS / 1000 + MARGIN_S,
+                        "takeover %.2f s after kill -9" % took)
+        self.assertNotIn("--standby-for", cmdline(self.sb.pid))
+        d.proc = self.sb  # the Daemon is now the former standby
+        d.logfile = os.path.join(d.dir, "standby.log")
+        wait_for(d.healthy, 60, 0.05, "the new active answering")
+        answered = time.monotonic() - t0
+        print("\ntakeover started %.2f s, answered %.2f s after kill -9 (heartbeat %d ms)"
+              % (took, answered, HEARTBEAT_MS))
+        self.assertNotEqual(old, d.proc.pid)
+        # same identity, same VNFs with the same pids
+        self.assertEqual(d.get("/v0/version")[1]["instance"], d.tag)
+        for n, ps in before.items():
+            self.assertEqual(self.pids(n), ps)
+            self.assertEqual(d.deployment(n)["status"], "active")
+            self.assertTrue(all(pid_alive(p) for p in ps))
+        # the operation in flight is finished from the journal
+        self.assertEqual(d.wait_op(op["id"])["state"], "completed")
+        self.assertEqual(d.deployment("s3")["status"], "active")
+        # a VNF killed after the takeover is healed by the new active
+        victim = before["s1"][0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: (lambda ps: ps != before["s1"] and all(pid_alive(p) for p in ps))(
+            self.pids("s1")), 30, 0.1, "s1 healed")
+        # the dead active started again finds its dir taken: it does not act
+        back = subprocess.run(d.args(), capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(back.returncode, 0)
+        self.assertIn("another vnfmd is using", back.stderr + back.stdout)
+        self.assertEqual(d.proc.poll(), None)
+
+    def test_standby_of_a_dir_with_no_manager_waits(self):
+        # a standby of a dir whose manager never started (nothing recorded) does not
+        # take it: it would not know how to be that manager
+        empty = os.path.join(self.d.dir, "nobody")
+        os.makedirs(empty)
+        open(os.path.join(empty, "vnfmd.lock"), "w").close()
+        self.sb = start_standby([empty], os.path.join(self.d.dir, "standby.log"), 100)
+        time.sleep(1)
+        self.assertIsNone(self.sb.poll())
+        self.assertIn("--standby-for", cmdline(self.sb.pid))
+        self.assertIn("nothing to take over", slurp(os.path.join(self.d.dir, "standby.log")))
+
+
+class PidProc:
+    """A manager process that is not the test's child (a standby that took over): what
+    Daemon needs of a Popen."""
+
+    def __init__(self, pid):
+        self.pid, self.returncode = pid, None
+
+    def poll(self):
+        if self.returncode is None and not pid_alive(self.pid):
+            self.returncode = 0  # its status went to init: the log is checked instead
+        return self.returncode
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait(self, timeout=60):
+        wait_for(lambda: self.poll() is not None, timeout, 0.05, "pid %d gone" % self.pid)
+        return self.returncode
+
+
+def standbys(cloud, mid):
+    """The standbys the cloud shows for manager mid: [(name, pid)] of those running."""
+    m = cloud.get("/v0/managers/" + mid)[1]
+    return [c for c in m.get("children", []) if c.get("state") == "standby" and c.get("pid")]
+
+
+class SiteStandbyTest(unittest.TestCase):
+    """The cloud keeps the policy's standbys at a branch; kill -9 of the active: the
+    standby takes over (same manager id, same VNF pids), and a new standby is made."""
+
+    HB = 500
+
+    def setUp(self):
+        self.pki = Pki()
+        self.cloud = self.pki.cloud().start()
+        self.b1 = branch(self.cloud, "b1", join_token(self.cloud, "b1")).start()
+        self.mgr = wait_for(lambda: manager_of(self.cloud, "b1"), 20, what="b1 joined")["id"]
+        self.tags = [self.b1.tag]
+
+    def tearDown(self):
+        tag = self.b1.tag
+        try:
+            self.b1.cleanup()
+        finally:
+            try:
+                self.leftover_cgroups(tag)
+            finally:
+                self.cloud.cleanup()
+                self.pki.close()
+
+    @staticmethod
+    def leftover_cgroups(tag):
+        if True:
+            for p in [p for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s-managers/*" % tag) +
+                      glob.glob("/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)]:
+                # the promoted manager ran in its standby's cgroup (docs: Standby managers)
+                for pid in slurp(os.path.join(p, "cgroup.procs")).split():
+                    if pid_alive(int(pid)):
+                        os.kill(int(pid), signal.SIGKILL)
+                wait_for(lambda: not slurp(os.path.join(p, "cgroup.procs")).strip(), 10)
+                os.rmdir(p)
+            for p in [p for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s-managers" % tag) + glob.glob(
+                    "/sys/fs/cgroup/vnfm/%s-managers" % tag) if os.path.isdir(p)]:
+                os.rmdir(p)
+
+    def put_policy(self, body):
+        return self.cloud.request("PUT", "/v0/sites/b1/managers", body)
+
+    def pids(self, name):
+        return sorted(v["pid"] for v in self.b1.deployment(name)["vis"])
+
+    def test_policy_refusals(self):
+        for body, field in [({"overload": 1, "standby": 17}, "standby"),
+                            ({"overload": 1, "active": 2, "max": 2, "standby": 1}, "standby"),
+                            ({"overload": 1, "standby": 1, "standby_heartbeat_ms": 10},
+                             "standby_heartbeat_ms")]:
+            with self.subTest(body=body):
+                code, doc, _ = self.put_policy(body)
+                self.assertEqual(code, 400, doc)
+                self.assertEqual(doc.get("field"), field, doc)
+                self.assertTrue(doc["message"])
+        # a branch without room for the standby: the decision says so, none is made
+        code, doc, _ = self.put_policy({"overload": 100, "standby": 1,
+                                        "manager": {"vcpu": 100, "memory_mb": 512}})
+        self.assertEqual(code, 200, doc)
+        d = wait_for(lambda: [x for x in decisions(self.cloud) if x.get("action") == "standby"],
+                     30, 0.2, "the standby decision")[0]
+        self.assertEqual(d["state"], "failed", d)
+        self.assertIn("no room", d["reason"])
+        self.assertEqual(standbys(self.cloud, self.mgr), [])
+
+    def test_kill9_active_promotes_standby(self):
+        cloud, b1 = self.cloud, self.b1
+        code, doc, _ = self.put_policy({"overload": 100, "standby": 1,
+                                        "standby_heartbeat_ms": self.HB})
+        self.assertEqual(code, 200, doc)
+        sb = wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby shown")[0]
+        self.assertTrue(pid_alive(sb["pid"]))
+        self.assertIn("--standby-for", cmdline(sb["pid"]))
+        self.assertEqual(sb["covers"], [b1.dir])
+        b1.onboard(demo("demo-sb"))
+        for n in ("v1", "v2"):
+            b1.deploy(n, "demo-sb")
+        before = {n: self.pids(n) for n in ("v1", "v2")}
+        t0 = time.monotonic()
+        b1.kill9()
+        wait_for(lambda: "--data-dir" in cmdline(sb["pid"]), 10, 0.01, "the standby taking over")
+        took = time.monotonic() - t0
+        self.assertLess(took, 2 * self.HB / 1000 + MARGIN_S, "takeover %.2f s" % took)
+        b1.proc = PidProc(sb["pid"])
+        b1.logfile = os.path.join(b1.dir, "standby-%s.log" % sb["name"])
+        wait_for(b1.healthy, 60, 0.05, "the promoted manager answering")
+        print("\nsite standby: takeover %.2f s, answering %.2f s after kill -9 (heartbeat %d ms)"
+              % (took, time.monotonic() - t0, self.HB))
+        self.assertEqual(b1.get("/v0/version")[1]["instance"], b1.tag)
+        for n, ps in before.items():
+            self.assertEqual(self.pids(n), ps)
+            self.assertTrue(all(pid_alive(p) for p in ps))
+        # the cloud sees the same manager again, active, and a new standby (not itself)
+        wait_for(lambda: (lambda ms: len(ms) == 1 and ms[0]["id"] == self.mgr and
+                          ms[0]["state"] == "active")(
+            [m for m in cloud.get("/v0/managers")[1]["managers"] if m["site"] == "b1"]),
+            30, 0.2, "the same manager active on the cloud")
+        new = wait_for(lambda: [x for x in standbys(cloud, self.mgr) if x["pid"] != sb["pid"]],
+                       30, 0.2, "a new standby")
+        self.assertEqual(len(standbys(cloud, self.mgr)), 1, standbys(cloud, self.mgr))
+        self.assertTrue(pid_alive(new[0]["pid"]))
+        self.assertIn("--standby-for", cmdline(new[0]["pid"]))
+        # a VNF killed after the takeover is healed
+        os.kill(before["v1"][0], signal.SIGKILL)
+        wait_for(lambda: (lambda ps: ps != before["v1"] and all(pid_alive(p) for p in ps))(
+            self.pids("v1")), 30, 0.1, "v1 healed")
+        # the standby policy back to 0: the standby is stopped
+        self.assertEqual(self.put_policy({"overload": 100})[0], 200)
+        wait_for(lambda: not pid_alive(new[0]["pid"]), 30, 0.2, "the standby stopped")
+        # the promoted manager left its standby's cgroup for the dead manager's: none is left
+        wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.2, "no standby cgroup left")
+
+
+if __name__ == "__main__":
+    unittest.main()
