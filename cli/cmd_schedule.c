@@ -72,7 +72,7 @@ int cmd_schedule_list(struct ctl *c, const struct args *a)
     if (arg_int(a, "limit", 1, 10000, &limit))
         return EXIT_USAGE;
     path = arg_query("/v0/scheduled-operations", a, q);
-    rc = show_list(c, path, "scheduled operations", cols);
+    rc = show_list(c, path, "scheduled_operations", cols);
     free(path);
     return rc;
 }

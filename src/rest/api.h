@@ -54,7 +54,11 @@ void q_list_public(struct rctx *r, enum store_kind kind, const struct store_list
                    const char *key);
 /* Equality filters from the query for keys (a tenant token's own tenant
  * for "tenant"); returns how many it set in w. */
+#define STORE_MAX_WHERE 8 /* keys a list filters by, at most */
 unsigned q_where(struct rctx *r, const char *const *keys, struct store_where *w);
+/* {"key": [...]} of kind, newest first, filtered by the query's keys (at
+ * most STORE_MAX_WHERE), paged by ?limit= (100) and ?offset=. */
+void q_list_newest(struct rctx *r, enum store_kind kind, const char *const *keys, const char *key);
 
 /* Parses the filters of /v0/logs and /v0/events from the query. */
 int q_log_filter(struct rctx *r, struct log_query *q);

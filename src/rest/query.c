@@ -311,16 +311,22 @@ void q_deployment(struct rctx *r)
     result_ok(&r->res, 200, out);
 }
 
-void q_operations(struct rctx *r)
+void q_list_newest(struct rctx *r, enum store_kind kind, const char *const *keys, const char *key)
 {
-    static const char *const keys[] = {"tenant", "deployment", "state", "type", NULL};
-    struct store_where w[4];
+    struct store_where w[STORE_MAX_WHERE];
     struct store_list_opts o = {.where = w, .newest_first = true, .limit = 100};
 
     if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
         return;
     o.n_where = q_where(r, keys, w);
-    q_list_public(r, STORE_OP, &o, "operations");
+    q_list_public(r, kind, &o, key);
+}
+
+void q_operations(struct rctx *r)
+{
+    static const char *const keys[] = {"tenant", "deployment", "state", "type", NULL};
+
+    q_list_newest(r, STORE_OP, keys, "operations");
 }
 
 void q_operation(struct rctx *r)
@@ -335,13 +341,8 @@ void q_operation(struct rctx *r)
 void q_schedules(struct rctx *r)
 {
     static const char *const keys[] = {"tenant", "deployment", "state", NULL};
-    struct store_where w[3];
-    struct store_list_opts o = {.where = w, .newest_first = true, .limit = 100};
 
-    if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
-        return;
-    o.n_where = q_where(r, keys, w);
-    q_list_public(r, STORE_SCHEDULE, &o, "scheduled operations");
+    q_list_newest(r, STORE_SCHEDULE, keys, "scheduled_operations");
 }
 
 void q_schedule(struct rctx *r)

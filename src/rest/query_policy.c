@@ -59,13 +59,8 @@ out:
 void q_decisions(struct rctx *r)
 {
     static const char *const keys[] = {"tenant", "deployment", "rule", "state", NULL};
-    struct store_where w[4];
-    struct store_list_opts o = {.where = w, .newest_first = true, .limit = 100};
 
-    if (q_uint(r, "limit", 10000, &o.limit) || q_uint(r, "offset", 1u << 30, &o.offset))
-        return;
-    o.n_where = q_where(r, keys, w);
-    q_list_public(r, STORE_DECISION, &o, "decisions");
+    q_list_newest(r, STORE_DECISION, keys, "decisions");
 }
 
 void q_decision(struct rctx *r)

@@ -28,7 +28,7 @@ class ScheduleTest(DaemonTest):
         d.onboard(demo("sch-demo"))
 
     def listed(self, token="admin", query=""):
-        return self.d.ok("GET", PATH + query, token=token)["scheduled operations"]
+        return self.d.ok("GET", PATH + query, token=token)["scheduled_operations"]
 
     def wait_state(self, sid, state, timeout=30):
         return wait_for(lambda: (lambda s: s if s["state"] == state else None)(
@@ -163,7 +163,7 @@ class ScheduleTest(DaemonTest):
         s = json.loads(r.stdout)
         self.assertEqual((s["params"], s["state"]), ({"vdu": "web", "delta": 1}, "scheduled"))
         r = self.d.ctl("schedule", "list", "--deployment", "sa6", "-o", "json", token=a)
-        self.assertEqual([x["id"] for x in json.loads(r.stdout)["scheduled operations"]],
+        self.assertEqual([x["id"] for x in json.loads(r.stdout)["scheduled_operations"]],
                          [s["id"]])
         r = self.d.ctl("schedule", "list", "--deployment", "sa6", token=a)
         self.assertIn(s["id"], r.stdout)
