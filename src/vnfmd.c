@@ -133,7 +133,7 @@ static void enter_cgroups(const char *dir)
  * standby that takes its data dir over starts as it did. */
 static void record_cmdline(const char *data_dir)
 {
-    char cwd[PATH_MAX], *buf = xmalloc(CMDLINE_MAX), *path, *tmp;
+    char cwd[PATH_MAX], *buf = xmalloc(CMDLINE_MAX), *path;
     size_t n = 0, c;
     ssize_t got;
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -152,11 +152,8 @@ static void record_cmdline(const char *data_dir)
         n += (size_t)got;
     close(fd);
     path = xasprintf("%s/%s", data_dir, CMDLINE_FILE);
-    tmp = xasprintf("%s.%d", path, (int)getpid());
-    if (n >= CMDLINE_MAX || write_file_atomic(tmp, buf, n, 0600, true) || rename(tmp, path) < 0)
+    if (n >= CMDLINE_MAX || write_file_atomic(path, buf, n, 0600, true))
         log_warn("cannot record the command line for a standby in %s", path);
-    unlink(tmp);
-    free(tmp);
     free(path);
     free(buf);
     buf = NULL;

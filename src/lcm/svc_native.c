@@ -107,14 +107,19 @@ void svc_rescale(struct core *c, struct txn *t)
     json_object_foreach((json_t *)want, vdu_id, n)
     {
         const json_t *vdu = vnfd_vdu(vnfd, vdu_id);
+        struct vnfd_scaling sc = {0};
         unsigned next;
         json_t *vis, *more;
         long long cur;
 
-        if (!vdu || !json_is_integer(n) || json_integer_value(n) < 0) {
+        if (vdu)
+            vnfd_vdu_scaling(vdu, &sc);
+        /* the cloud computed the counts; the VDU's scaling still bounds them */
+        if (!vdu || !json_is_integer(n) || json_integer_value(n) < sc.min ||
+            json_integer_value(n) > sc.max) {
             result_fail(&t->res, 400, "invalid-value", "field", "instances",
                         "instances: the VNF of deployment '%s' has no VDU '%s', or its count is "
-                        "not a count",
+                        "not within its scaling.min .. scaling.max",
                         t->args[0], vdu_id);
             goto out;
         }
