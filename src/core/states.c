@@ -98,3 +98,11 @@ int vi_state_of(const json_t *vi)
 {
     return lookup(vi_state_names, VIS_COUNT, member(vi, "state"));
 }
+
+bool vi_serving(const json_t *vi)
+{
+    const json_t *ready = json_object_get(vi, "ready");
+
+    return vi_state_of(vi) == VIS_RUNNING && json_is_string(json_object_get(vi, "ip")) &&
+           !json_is_false(ready);
+}

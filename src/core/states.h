@@ -84,5 +84,9 @@ enum vi_state {
 const char *vi_state_name(enum vi_state s);
 /* The state of VI record vi, or -1. */
 int vi_state_of(const json_t *vi);
+/* Whether VI record vi takes a service's traffic: running, with an address,
+ * and its VDU's ready check passed since its last start ("ready"; a record
+ * from before the member is taken as ready). */
+bool vi_serving(const json_t *vi);
 
 #endif

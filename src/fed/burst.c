@@ -124,7 +124,7 @@ static void note(json_t *decision, json_t *chosen, json_t *rejected)
     free(reason);
 }
 
-/* The running VIs of vdu of the burst b as backends on port: the first
+/* The serving VIs of vdu of the burst b as backends on port: the first
  * keep of them (those a scale in to keep leaves: it takes the newest). */
 static json_t *backends(struct core *c, const char *b, const char *vdu, long long port,
                         long long keep)
@@ -137,7 +137,7 @@ static json_t *backends(struct core *c, const char *b, const char *vdu, long lon
     {
         if (strcmp(jv_str(vi, "vdu", ""), vdu))
             continue;
-        if (n++ < keep && vi_state_of(vi) == VIS_RUNNING && doc_str(vi, "ip"))
+        if (n++ < keep && vi_serving(vi))
             json_array_append_new(out, json_sprintf("%s:%lld", doc_str(vi, "ip"), port));
     }
     json_decref(vis);

@@ -146,14 +146,14 @@ json_t *fed_backends(struct core *c, const char *id, long long port)
 
     json_array_foreach(vis, i, vi)
     {
-        if (vi_state_of(vi) == VIS_RUNNING && doc_str(vi, "ip"))
+        if (vi_serving(vi))
             json_array_append_new(out, json_sprintf("%s:%lld", doc_str(vi, "ip"), port));
     }
     json_decref(vis);
     return out;
 }
 
-/* A local endpoint's backends: the running VIs of id here, and the
+/* A local endpoint's backends: the serving VIs of id here, and the
  * instances in the cloud its burst added ("burst": docs/FEDERATION.md
  * "Bursting into the cloud"), whose flows alone are masqueraded (they
  * answer over the WAN link). */

@@ -954,6 +954,7 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
         if (j->act == VA_REBOOT || strcmp(op_type, "heal") == 0)
             doc_set_int(vi, "restarts", doc_int(vi, "restarts", 0) + 1);
         doc_set_str(vi, "state", vi_state_name(VIS_RUNNING));
+        json_object_set_new(vi, "ready", json_false()); /* until its ready step passed */
         doc_set_int(vi, "pid", j->out.pid);
         json_object_set_new(vi, "started", json_string(time_fmt(wall_ms(), buf)));
         json_object_set_new(vi, "exit_status", json_null());
@@ -965,6 +966,9 @@ static void apply_result(struct core *c, json_t *vi, const struct vijob *j, cons
     case VA_STOP:
         doc_set_str(vi, "state", vi_state_name(VIS_STOPPED));
         doc_set_int(vi, "pid", 0);
+        break;
+    case VA_READY:
+        json_object_set_new(vi, "ready", json_true());
         break;
     default:
         break;

@@ -252,6 +252,8 @@ static void build_vi(const struct build *b, struct lyd_node *dep, const json_t *
     put(b, node, "state", state);
     put(b, node, "stage", idle ? "monitoring" : doc_str(d, "stage"));
     put_str(b, node, "ip", vi, "ip");
+    if (json_is_boolean(json_object_get(vi, "ready")))
+        put(b, node, "ready", json_is_true(json_object_get(vi, "ready")) ? "true" : "false");
     if (doc_int(vi, "pid", 0) > 0)
         put_int(b, node, "pid", json_object_get(vi, "pid"));
     put_resources(b, node, vi);

@@ -250,6 +250,29 @@ class MoveTest(unittest.TestCase):
         self.assertEqual(got["fail"], 0, got)
         self.assertEqual(self.cloud.wait_op(op["id"], timeout=60)["state"], "completed")
 
+    def test_a_starting_vi_joins_the_endpoint_once_ready(self):
+        """A VI that a scale out starts takes no connection from the service endpoint
+        before its ready check passed: this one runs 2 s before it listens."""
+        doc = vnfd("mv-late")
+        doc["vdus"][0]["command"] = [
+            "sh", "-c", "sleep 2; exec vnf-demo --listen {{ip}}:8080 "
+            "--config {{day0_dir}}/demo.conf"]
+        dep = self.deploy_at_branch("mv10", doc)
+        client = self.client(dep["service_endpoint"])
+        op = self.cloud.ok("POST", "/v0/deployments/mv10/scale", {"vdu": "web", "count": 2},
+                           expect=(202,))
+        late = wait_for(lambda: next((vi for vi in self.b.deployment("mv10")["vis"]
+                                      if vi["name"] == "mv10/web/1" and vi["state"] == "running"),
+                                     None), 10, 0.05, "the new VI of mv10 running")
+        self.assertFalse(late.get("ready"), late)  # it does not listen yet
+        self.assertNotIn(late["ip"], self.nft())
+        self.assertEqual(self.cloud.wait_op(op["id"])["state"], "completed")
+        wait_for(lambda: late["ip"] in self.nft(), 10, 0.1, "the new VI behind the endpoint")
+        time.sleep(1)
+        got = client.result()
+        self.assertEqual(got["fail"], 0, got)
+        self.assertIn(late["name"], got["who"], got)
+
     def test_clone_never_ready_rolls_back(self):
         """A clone that never passes its probes (at the cloud's site the VNF does not
         listen): the move rolls back, the original serves on, the clone is gone."""

@@ -592,6 +592,7 @@ class NetconfLifecycleTest(NetconfCase):
         self.assertEqual(len(vis), 1)
         self.assertEqual(vis[0].findtext(q(VNFM, "state")), "running")
         self.assertEqual(vis[0].findtext(q(VNFM, "stage")), "monitoring")
+        self.assertEqual(vis[0].findtext(q(VNFM, "ready")), "true")
         self.assertTrue(vis[0].findtext(q(VNFM, "ip")).startswith(self.d.subnet.rsplit(".", 1)[0]))
         # get-config has the configuration only
         cfg = m.get_config("running").data_ele
