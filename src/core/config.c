@@ -143,6 +143,8 @@ static const struct opt opts[] = {
      "dropped (default 1000)"},
     {"outbox-max", OPT_UINT, O(outbox_max), "N",
      "notifications and callbacks kept undelivered in all (default 20000)"},
+    {"schedules-per-tenant", OPT_UINT, O(schedules_per_tenant), "N",
+     "scheduled operations a tenant may have waiting (docs/API.md; default 1000)"},
     {"sol-page-size", OPT_UINT, O(sol_page_size), "N",
      "entries per page of SOL003/SOL005 lists (SOL013 5.4; default 100; 0: no paging, and a "
      "list longer than 10000 is refused)"},
@@ -445,6 +447,8 @@ static void set_defaults(struct config *cfg)
         cfg->fed_missed = 3;
     if (!cfg->package_max_mb)
         cfg->package_max_mb = 1024;
+    if (!cfg->schedules_per_tenant)
+        cfg->schedules_per_tenant = 1000;
     if (!cfg->ha_lease_ms)
         cfg->ha_lease_ms = 3000;
     if (!cfg->ha_heartbeat_ms)

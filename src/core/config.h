@@ -54,13 +54,14 @@ struct config {
     char *config_file;
     char *cleanup; /* --cleanup TAG: remove what a dead instance left, then exit */
     bool fault_injection;
-    char *callback_base;       /* absolute URL that relative Callback headers resolve against */
-    char *tenant_destinations; /* --tenant-destinations: what tenants' callbacks may reach */
-    unsigned tenant_deny;      /* the rest of it: HTTPC_DENY_* (util/httpc.h) */
-    unsigned outbox_key_max;   /* outbox entries kept per destination (core/outbox.h) */
-    unsigned outbox_max;       /* outbox entries kept in all */
-    unsigned sol_page_size;    /* SOL003/SOL005 list pages (SOL013 5.4); 0: no paging */
-    char **vim_connections;    /* "VIMID=SITE": an NFVO's VIM ids that are our sites */
+    char *callback_base;           /* absolute URL that relative Callback headers resolve against */
+    char *tenant_destinations;     /* --tenant-destinations: what tenants' callbacks may reach */
+    unsigned tenant_deny;          /* the rest of it: HTTPC_DENY_* (util/httpc.h) */
+    unsigned outbox_key_max;       /* outbox entries kept per destination (core/outbox.h) */
+    unsigned outbox_max;           /* outbox entries kept in all */
+    unsigned sol_page_size;        /* SOL003/SOL005 list pages (SOL013 5.4); 0: no paging */
+    unsigned schedules_per_tenant; /* scheduled operations a tenant may have waiting */
+    char **vim_connections;        /* "VIMID=SITE": an NFVO's VIM ids that are our sites */
     size_t n_vim_connections;
     char *vim_connection_policy; /* "registered" (default) or "any" */
     /* VNF packages (docs/PACKAGES.md) */

@@ -1,8 +1,10 @@
 /* Scheduled operations (schedule.h): the records, and the loop's timer that
  * starts each at its time.
  *
- * One timer for all: it is armed for the earliest scheduled record. When
- * it fires, each due record is applied as a request of the transactor
+ * One timer for all: it is armed for the earliest scheduled record (a new
+ * record moves it only when earlier: no listing per request; the records a
+ * tenant may have waiting are bounded, --schedules-per-tenant). When it
+ * fires, each due record is applied as a request of the transactor
  * (fire_apply), which starts the operation and marks the record started
  * in the same transaction: a kill -9 leaves either both or neither, so an
  * operation never starts twice. A refusal at its time (the deployment is
@@ -25,6 +27,7 @@
 struct lc_schedule {
     struct core *c;
     uv_timer_t timer;
+    int64_t armed_at;   /* the earliest scheduled time the timer waits for; 0: none */
     unsigned in_flight; /* fires submitted, not yet completed: no re-arm until 0 */
     bool stopped;
     bool closed; /* the timer's handle is closed: free at the last completion */
@@ -100,16 +103,25 @@ static void arm(struct core *c)
             first = at;
     }
     json_decref(all);
+    s->armed_at = first;
     if (first)
         uv_timer_start(&s->timer, on_timer, first > now ? (uint64_t)(first - now) : 0, 0);
     else
         uv_timer_stop(&s->timer);
 }
 
-static void arm_cb(struct core *c, void *arg)
+/* A record made for time at (committed): the timer moves only when it is
+ * the earliest (no listing). A cancelled one leaves the timer as it is: it
+ * fires for nothing at worst, and looks again. */
+static void arm_for(struct core *c, void *arg)
 {
-    (void)arg;
-    arm(c);
+    struct lc_schedule *s = c->schedule;
+    int64_t at = *(int64_t *)arg, now = wall_ms();
+
+    if (!s || s->stopped || s->in_flight || (s->armed_at && s->armed_at <= at))
+        return;
+    s->armed_at = at;
+    uv_timer_start(&s->timer, on_timer, at > now ? (uint64_t)(at - now) : 0, 0);
 }
 
 /* Records a refusal at its time, in a transaction of its own. */
@@ -368,6 +380,21 @@ static int check_params(struct txn *t, const json_t *dep, const char *op)
     return 0;
 }
 
+/* Whether tenant has its --schedules-per-tenant waiting (then 409). */
+static bool tenant_full(struct core *c, struct txn *t, const char *tenant)
+{
+    struct store_where w[] = {{"state", "scheduled", false}, {"tenant", tenant, false}};
+    long n = store_count(c->st, STORE_SCHEDULE, w, tenant ? 2 : 1);
+
+    if (n < (long)c->cfg->schedules_per_tenant)
+        return false;
+    result_fail(&t->res, 409, "insufficient-capacity", "field", "deployment",
+                "deployment: its tenant has %ld scheduled operations waiting, the most it may "
+                "have (--schedules-per-tenant)",
+                n);
+    return true;
+}
+
 static json_t *new_schedule(struct txn *t, const json_t *dep, int64_t at)
 {
     char id[40], ts[TIME_STR_MAX];
@@ -389,7 +416,7 @@ void svc_schedule_create(struct core *c, struct txn *t)
 {
     const char *op = jv_str(t->body, "operation", "");
     json_t *dep, *s;
-    int64_t at = 0;
+    int64_t at = 0, *when;
 
     if (!op_apply(op)) {
         result_fail(&t->res, 400, "invalid-value", "field", "operation",
@@ -403,11 +430,17 @@ void svc_schedule_create(struct core *c, struct txn *t)
         json_decref(dep);
         return;
     }
+    if (tenant_full(c, t, doc_str(dep, "tenant"))) {
+        json_decref(dep);
+        return;
+    }
     s = new_schedule(t, dep, at);
     json_decref(dep);
     put(c, s);
     core_audit(c, &t->who, "scheduled operation", doc_str(s, "id"), "created");
-    core_after_commit(c, arm_cb, NULL, NULL);
+    when = xmalloc(sizeof(*when));
+    *when = at;
+    core_after_commit(c, arm_for, when, free);
     snprintf(t->res.location, sizeof(t->res.location), "/v0/scheduled-operations/%s",
              doc_str(s, "id"));
     result_ok(&t->res, 201, doc_public(s));
@@ -430,7 +463,6 @@ void svc_schedule_cancel(struct core *c, struct txn *t)
         doc_touch(s, "cancelled");
         put(c, s);
         core_audit(c, &t->who, "scheduled operation", t->args[0], "cancelled");
-        core_after_commit(c, arm_cb, NULL, NULL);
         result_ok(&t->res, 200, doc_public(s));
     }
     json_decref(s);

@@ -16,13 +16,14 @@ PATH = "/v0/scheduled-operations"
 
 
 class ScheduleTest(DaemonTest):
+    daemon_args = ("--schedules-per-tenant", "5")
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         d = cls.d
         cls.tok = {}
-        for t in ("sch-a", "sch-b"):
+        for t in ("sch-a", "sch-b", "sch-c"):
             d.ok("POST", "/v0/tenants", {"id": t})
             cls.tok[t] = d.ok("POST", "/v0/tenants/%s/tokens" % t)["token"]
         d.onboard(demo("sch-demo"))
@@ -82,6 +83,34 @@ class ScheduleTest(DaemonTest):
         self.assertEqual(self.d.get("/v0/operations?deployment=sa2&type=heal")[1]["operations"],
                          [])
         self.assertEqual(self.d.deployment("sa2")["vis"][0]["pid"], pid)
+
+    def test_bounded_per_tenant(self):
+        """A tenant may have --schedules-per-tenant waiting (5 here): one more is
+        refused with the field named, nothing stored; another tenant is not held
+        back; a cancel makes room. A nearer one made after a later one runs at its
+        own time."""
+        c, b = self.tok["sch-c"], self.tok["sch-b"]
+        self.d.deploy("sc1", "sch-demo", token=c)
+        made = [self.d.ok("POST", PATH, {"deployment": "sc1", "operation": "heal",
+                                         "in_s": 600 + i}, expect=(201,), token=c)
+                for i in range(5)]
+        self.assertError(self.d.post(PATH, {"deployment": "sc1", "operation": "heal",
+                                            "in_s": 600}, token=c),
+                         409, "insufficient-capacity", field="deployment")
+        self.assertEqual(len(self.listed(c, "?state=scheduled")), 5)
+        self.d.deploy("sb9", "sch-demo", token=b)
+        other = self.d.ok("POST", PATH, {"deployment": "sb9", "operation": "heal",
+                                         "in_s": 600}, expect=(201,), token=b)
+        self.d.ok("DELETE", PATH + "/" + other["id"], token=b)
+        self.d.ok("DELETE", PATH + "/" + made[0]["id"], token=c)
+        vi = self.d.deployment("sc1")["vis"][0]["name"]
+        near = self.d.ok("POST", PATH, {"deployment": "sc1", "operation": "heal",
+                                        "params": {"vi": vi}, "in_s": 1.5},
+                         expect=(201,), token=c)
+        ran = self.wait_state(near["id"], "started", timeout=15)
+        self.assertLess(ran["late_ms"], 3000, ran)
+        for s in made[1:]:
+            self.d.ok("DELETE", PATH + "/" + s["id"], token=c)
 
     def test_refused_at_its_time(self):
         """The deployment is gone when its time comes: failed, with the reason."""
