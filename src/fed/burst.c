@@ -370,8 +370,32 @@ static void shrunk(struct core *c, const json_t *op)
     json_decref(dep);
 }
 
+/* The deploy of the burst b failed (rolled back, or failed): it goes, and
+ * its branch deployment forgets it (on_dep_deleted); the branch's
+ * instances serve alone, and the rules may try the cloud again after
+ * their cooldown. One left in failed_temp waits for an operator. */
+static void drop_failed(struct core *c, const json_t *b, const json_t *op)
+{
+    const char *id = jv_str(b, "id", "");
+    struct result res = {0};
+    char op_id[32];
+
+    if (fed_local_request(c, svc_undeploy, "undeploy", id, NULL, &res, op_id, sizeof(op_id)))
+        log_warn("fed: the burst %s that did not deploy stays: %s", id,
+                 jv_str(res.body, "message", "?"));
+    else
+        core_event(c, "warn", "fed", "burst-failed",
+                   json_pack("{s:s, s:s, s:s}", "deployment", jv_str(b, "burst_of", ""), "burst",
+                             id, "operation", jv_str(op, "id", "")),
+                   "the burst %s of %s did not deploy in the cloud (%s): undeployed, the "
+                   "branch's instances serve alone",
+                   id, jv_str(b, "burst_of", ""), jv_str(op, "error", "failed"));
+    result_done(&res);
+}
+
 static void on_op_ended(struct core *c, const json_t *op)
 {
+    int st = op_state_of(op);
     json_t *b;
 
     if (!c->fed || !c->fed->cloud)
@@ -381,7 +405,10 @@ static void on_op_ended(struct core *c, const json_t *op)
         return;
     }
     b = core_load(c, STORE_DEPLOYMENT, jv_str(op, "deployment", ""));
-    if (doc_str(b, "burst_of"))
+    if (doc_str(b, "burst_of") && strcmp(jv_str(op, "type", ""), "deploy") == 0 &&
+        (st == OP_FAILED || st == OP_ROLLED_BACK))
+        drop_failed(c, b, op);
+    else if (doc_str(b, "burst_of"))
         follow(c, b);
     json_decref(b);
 }

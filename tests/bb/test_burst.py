@@ -205,6 +205,31 @@ class BurstTest(unittest.TestCase):
         self.assertEqual(got["fail"], 0, got)
         self.assertIn(vi["name"], got["who"], got)
 
+    def test_a_burst_that_fails_goes(self):
+        """A burst whose instance in the cloud never gets ready: its deploy fails,
+        the cloud undeploys it and the branch deployment forgets it, with an event
+        saying why; the instance never joined the endpoint, so the client at the
+        branch never failed."""
+        cloud = self.cloud
+        doc = vnfd("bu-never", most=3)
+        doc["vdus"][0]["command"] = [
+            "sh", "-c", "[ {{site}} = cloud ] && exec sleep 600; exec vnf-demo --listen "
+            "{{ip}}:8080 --config {{day0_dir}}/demo.conf"]
+        doc["vdus"][0]["ready"]["timeout_s"] = 2
+        ep = self.deploy_ruled("bu4", doc)["service_endpoint"]
+        busy = self.client(ep, 0.005)
+        burst = wait_for(lambda: (cloud.deployment("bu4").get("burst") or {}).get("deployment"),
+                         120, 0.05, "a burst of bu4")
+        wait_for(lambda: cloud.get("/v0/deployments/" + burst)[0] == 404, 90, 0.2,
+                 "the burst that did not deploy undeployed")
+        self.assertNotEqual((cloud.deployment("bu4").get("burst") or {}).get("deployment"),
+                            burst)
+        logs = cloud.get("/v0/logs?event=burst-failed")[1]["logs"]
+        self.assertTrue(any(burst in r["message"] and "did not deploy" in r["message"]
+                            for r in logs), logs)
+        got = busy.result()
+        self.assertEqual(got["fail"], 0, got)
+
     def test_branch_only_stays(self):
         """A VNF whose placement is branch-only never bursts: at the branch's room the
         scale out is refused there, with why."""
