@@ -277,10 +277,12 @@ int fed_burst_scale(struct core *c, struct fed_mgr *m, const json_t *dep, json_t
     long long here = count_of(json_object_get(dep, "vis"), vdu_id);
     long long away = fed_burst_instances(c, dep, vdu_id);
     json_t *vnfd = fed_descriptor(c, dep);
-    const json_t *vdu = vnfd_vdu(vnfd, vdu_id);
+    const json_t *vdu = vnfd_vdu(vnfd, vdu_id), *service;
+    long long port;
     char room[512], why[768];
     int r = 1;
 
+    service = fed_service_vdu(vnfd, &port);
     if (target > here + away) {
         bool fits = !vdu || branch_room(m, vdu, target - here - away, room, sizeof(room));
 
@@ -290,10 +292,14 @@ int fed_burst_scale(struct core *c, struct fed_mgr *m, const json_t *dep, json_t
                       "the branch has room: the cloud takes instances once it is full");
         else if (pool_placement_of(jv_str(vnfd, "placement", NULL)) == PLACE_BRANCH_ONLY)
             at_branch(decision, m, why, "its placement is branch-only");
-        else if (!doc_str(dep, "service_endpoint") || fed_service_port(vnfd) <= 0)
+        else if (!doc_str(dep, "service_endpoint") || !service)
             at_branch(decision, m, why,
                       "it has no service endpoint at the branch for its clients to reach "
                       "instances in the cloud");
+        else if (strcmp(jv_str(service, "id", ""), vdu_id))
+            at_branch(decision, m, why,
+                      "its service endpoint leads to another VDU's instances: those of this one "
+                      "could not be reached in the cloud");
         else
             r = grow(c, m, dep, vdu_id, target - here, decision, room, res, op);
     } else if (away > 0) {

@@ -141,15 +141,20 @@ static long long free_port(const json_t *doc)
 
 json_t *fed_backends(struct core *c, const char *id, long long port)
 {
+    json_t *dep = core_load(c, STORE_DEPLOYMENT, id), *vnfd = dep ? fed_descriptor(c, dep) : NULL;
     json_t *vis = svc_vi_list(c, id), *out = json_array(), *vi;
+    long long ignored;
+    const char *vdu = jv_str(fed_service_vdu(vnfd, &ignored), "id", NULL);
     size_t i;
 
     json_array_foreach(vis, i, vi)
     {
-        if (vi_serving(vi))
+        if (vi_serving(vi) && (!vdu || strcmp(jv_str(vi, "vdu", ""), vdu) == 0))
             json_array_append_new(out, json_sprintf("%s:%lld", doc_str(vi, "ip"), port));
     }
     json_decref(vis);
+    json_decref(vnfd);
+    json_decref(dep);
     return out;
 }
 

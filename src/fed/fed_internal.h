@@ -415,8 +415,10 @@ extern const struct lc_observer fed_burst_observer;
 /* The descriptor of dep: its own copy (the cloud's deployment), else the
  * cloud's VNFD record (a branch's). A new reference, or NULL. */
 json_t *fed_descriptor(struct core *c, const json_t *dep);
-/* The port a VNFD's service answers on: the readiness port of its first
- * VDU that has one (ready.http.port, ready.tcp); 0 when none. */
+/* The VDU of a VNFD whose instances answer its service: the first that
+ * has a readiness port (ready.http.port, ready.tcp), *port set to it; NULL
+ * and 0 when none. fed_service_port: that port alone. */
+const json_t *fed_service_vdu(const json_t *vnfd, long long *port);
 long long fed_service_port(const json_t *vnfd);
 
 /* endpoint.c (branch): the service endpoints this manager keeps
@@ -435,7 +437,8 @@ void fed_endpoint_wan(struct core *c);
 /* The endpoints, {deployment: {address, port, ...}} (a new reference);
  * "IP:PORT" of deployment id's among them into out, or false. */
 json_t *fed_endpoints(struct core *c);
-/* "IP:PORT" of each running VI of deployment id here (a new array). */
+/* "IP:PORT" of each serving VI (running, ready) of the service VDU of
+ * deployment id here (a new array). */
 json_t *fed_backends(struct core *c, const char *id, long long port);
 bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t len);
 

@@ -70,9 +70,10 @@ static bool is_branch(struct core *c, const char *site)
     return b;
 }
 
-/* The port the service answers on: the readiness port of its first VDU
- * that has one (ready.http.port or ready.tcp); 0 when none does. */
-long long fed_service_port(const json_t *vnfd)
+/* The VDU whose instances answer the service: the first that has a
+ * readiness port (ready.http.port or ready.tcp), *port set to it; NULL
+ * (and 0) when none has one. */
+const json_t *fed_service_vdu(const json_t *vnfd, long long *port)
 {
     const json_t *vdu;
     size_t i;
@@ -82,10 +83,21 @@ long long fed_service_port(const json_t *vnfd)
         const json_t *ready = json_object_get(vdu, "ready");
         long long p = jv_int(json_object_get(ready, "http"), "port", jv_int(ready, "tcp", 0));
 
-        if (p > 0)
-            return p;
+        if (p > 0) {
+            *port = p;
+            return vdu;
+        }
     }
-    return 0;
+    *port = 0;
+    return NULL;
+}
+
+long long fed_service_port(const json_t *vnfd)
+{
+    long long port;
+
+    fed_service_vdu(vnfd, &port);
+    return port;
 }
 
 /* A stage's event, as the engine's (what `vnfmctl --wait` prints). */

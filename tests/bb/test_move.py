@@ -273,6 +273,25 @@ class MoveTest(unittest.TestCase):
         self.assertEqual(got["fail"], 0, got)
         self.assertIn(late["name"], got["who"], got)
 
+    def test_the_endpoint_leads_to_the_service_vdu_only(self):
+        """A VNF of two VDUs: the endpoint's backends are the instances of the VDU
+        that answers the service (the first with a readiness port), not the other's,
+        which does not listen on that port."""
+        doc = vnfd("mv-two")
+        doc["vdus"].append({"id": "side", "command": ["sleep", "600"], "vcpu": 0.1,
+                            "memory_mb": 16, "stop_grace_s": 1})
+        dep = self.deploy_at_branch("mv11", doc)
+        vis = {vi["vdu"]: vi for vi in self.b.deployment("mv11")["vis"]}
+        self.assertEqual(set(vis), {"web", "side"})
+        table = self.nft()
+        self.assertIn(vis["web"]["ip"], table)
+        self.assertNotIn(vis["side"]["ip"], table)
+        client = self.client(dep["service_endpoint"])
+        time.sleep(1)
+        got = client.result()
+        self.assertGreater(got["ok"], 10, got)
+        self.assertEqual(got["fail"], 0, got)
+
     def test_clone_never_ready_rolls_back(self):
         """A clone that never passes its probes (at the cloud's site the VNF does not
         listen): the move rolls back, the original serves on, the clone is gone."""
