@@ -21,6 +21,7 @@
 #include "lcm/svc_lcm.h"
 #include "catalog/vnfd.h"
 #include "core/states.h"
+#include "monitor/monitor.h"
 #include "util/doc.h"
 #include "util/ids.h"
 #include "util/jsonv.h"
@@ -61,19 +62,67 @@ long long fed_burst_instances(struct core *c, const json_t *dep, const char *vdu
     return n;
 }
 
-bool fed_burst_busy(struct core *c, const char *id)
+static long long running(const json_t *vis)
 {
-    json_t *dep = core_load(c, STORE_DEPLOYMENT, id), *b = NULL;
-    bool busy = false;
+    const json_t *vi;
+    long long n = 0;
+    size_t i;
 
-    if (burst_id(dep)) {
-        b = core_load(c, STORE_DEPLOYMENT, burst_id(dep));
-        busy =
-            doc_str(json_object_get(dep, "burst"), "shrinking") || (b && doc_str(b, "operation"));
+    json_array_foreach(vis, i, vi)
+    {
+        n += vi_state_of(vi) == VIS_RUNNING;
     }
+    return n;
+}
+
+/* A metric's value over the branch's instances (a, na of them) and the
+ * burst's (b, nb), combined as its aggregate combines VIs' values. */
+static double joined(const char *how, double a, long long na, double b, long long nb)
+{
+    if (strcmp(how, "sum") == 0)
+        return a + b;
+    if (strcmp(how, "max") == 0)
+        return a > b ? a : b;
+    if (strcmp(how, "min") == 0)
+        return a < b ? a : b;
+    return na + nb > 0 ? (a * (double)na + b * (double)nb) / (double)(na + nb) : a;
+}
+
+json_t *fed_burst_values(struct core *c, const char *id, const json_t *vals, bool *busy)
+{
+    json_t *dep = core_load(c, STORE_DEPLOYMENT, id), *b, *bv, *vis, *out, *x;
+    const json_t *metrics;
+    const char *name;
+    long long na, nb;
+
+    *busy = false;
+    if (!burst_id(dep)) {
+        json_decref(dep);
+        return json_incref((json_t *)vals);
+    }
+    b = core_load(c, STORE_DEPLOYMENT, burst_id(dep));
+    *busy = doc_str(json_object_get(dep, "burst"), "shrinking") || (b && doc_str(b, "operation"));
+    bv = c->monitor && b ? monitor_values(c->monitor, burst_id(dep)) : NULL;
+    out = vals ? json_deep_copy(vals) : json_object();
+    metrics = json_object_get(json_object_get(b, "monitoring"), "metrics");
+    vis = bv ? svc_vi_list(c, burst_id(dep)) : NULL;
+    na = running(json_object_get(dep, "vis"));
+    nb = running(vis);
+    json_object_foreach(bv, name, x)
+    {
+        const json_t *a = json_object_get(out, name);
+        double v = json_number_value(x);
+
+        if (json_is_number(a))
+            v = joined(jv_str(json_object_get(metrics, name), "aggregate", "avg"),
+                       json_number_value(a), na, v, nb);
+        json_object_set_new(out, name, json_real(v));
+    }
+    json_decref(vis);
+    json_decref(bv);
     json_decref(b);
     json_decref(dep);
-    return busy;
+    return out;
 }
 
 /* Whether the branch of m has room for add more instances of vdu, with in

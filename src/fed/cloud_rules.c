@@ -252,13 +252,15 @@ static bool decided(struct core *c, struct fed_drules *dr, uint64_t now)
 static void eval_dep(struct core *c, struct fed_mgr *m, const char *dep, struct fed_drules *dr,
                      const struct report *rep)
 {
-    const json_t *vals = json_object_get(json_object_get(rep->body, "metrics"), dep);
+    json_t *vals;
+    bool burst_busy;
     double v;
 
-    if (!dr->wanted || !dr->ceded || dr->busy || !decided(c, dr, rep->now) ||
-        fed_burst_busy(c, dep))
+    if (!dr->wanted || !dr->ceded || dr->busy || !decided(c, dr, rep->now))
         return;
-    for (size_t i = 0; i < dr->n && !dr->deciding[0]; i++) {
+    vals = fed_burst_values(c, dep, json_object_get(json_object_get(rep->body, "metrics"), dep),
+                            &burst_busy);
+    for (size_t i = 0; i < dr->n && !dr->deciding[0] && !burst_busy; i++) {
         struct crule *r = &dr->r[i];
         unsigned samples = r->st.hits + 1;
 
@@ -271,6 +273,7 @@ static void eval_dep(struct core *c, struct fed_mgr *m, const char *dep, struct 
         if (rule_step(&r->cond, &r->st, rule_match(&r->cond, v), rep->now) & RULE_FIRE)
             fire(c, m, dr, i, dep, rep, vals, v, samples);
     }
+    json_decref(vals);
 }
 
 void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body, uint64_t arrived_us)

@@ -407,9 +407,14 @@ int fed_burst_scale(struct core *c, struct fed_mgr *m, const json_t *dep, json_t
                     json_t *decision, struct result *res, json_t **op);
 /* The instances of vdu of dep's burst in the cloud (lc_remote instances). */
 long long fed_burst_instances(struct core *c, const json_t *dep, const char *vdu);
-/* Whether the burst of dep (the branch's mirror, id) changes now: its
- * deployment in the cloud busy, or its endpoint being changed. */
-bool fed_burst_busy(struct core *c, const char *dep);
+/* The values the cloud's rules of dep (the branch's mirror, id) see: vals,
+ * what the branch reported of its instances, with the instances of its
+ * burst in the cloud joined in (the cloud's monitor's values, combined as
+ * each metric's aggregate says; avg weighted by the running instances).
+ * *busy: the burst changes now (its deployment in the cloud busy, or its
+ * endpoint being changed). A new reference (NULL when vals is and there
+ * is no burst). */
+json_t *fed_burst_values(struct core *c, const char *dep, const json_t *vals, bool *busy);
 extern const struct lc_observer fed_burst_observer;
 
 /* The descriptor of dep: its own copy (the cloud's deployment), else the

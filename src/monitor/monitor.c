@@ -1032,7 +1032,8 @@ static void push_on_sched(void *arg)
     free(p);
 }
 
-/* The one series of metric to push to; -ENOENT with msg when none fits. */
+/* The one series of metric to push to; else NULL, msg set and *r -ENOENT
+ * (none), -EINVAL (a probed metric) or -E2BIG (several VIs, none named). */
 static struct mseries *push_target(struct mdep *d, const char *metric, const char *vi, int *r,
                                    char *msg, size_t len)
 {
@@ -1053,7 +1054,7 @@ static struct mseries *push_target(struct mdep *d, const char *metric, const cha
     *r = 0;
     if (n == 1 && found->ops == &probe_push_ops)
         return found;
-    *r = n == 0 ? -ENOENT : -EINVAL;
+    *r = n == 0 ? -ENOENT : found->ops != &probe_push_ops ? -EINVAL : -E2BIG;
     snprintf(msg, len, "%s",
              n == 0          ? "the deployment has no such metric on a running VI"
              : *r == -EINVAL ? "the metric is not a push metric: its probe measures it"
@@ -1084,6 +1085,10 @@ int monitor_push(struct monitor *m, const char *dep, const char *vi, const json_
             snprintf(msg, msglen, "more than %d values", PUSH_VALUES_MAX);
         } else {
             targets[n++] = push_target(d, metric, vi, &r, msg, msglen);
+            if (r == -E2BIG) { /* it is the VI that is missing */
+                snprintf(field, fieldlen, "vi");
+                r = -EINVAL;
+            }
         }
         if (r)
             break;

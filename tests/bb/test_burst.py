@@ -7,6 +7,7 @@ the minimum. Real daemons: a cloud with the process VIM of its own, a branch
 manager behind a veth WAN link (test_move.start_estate), a client at the branch
 through the endpoint that counts failures and which instance answered."""
 import json
+import threading
 import time
 import unittest
 
@@ -57,7 +58,7 @@ class BurstTest(unittest.TestCase):
         self.addCleanup(c.result)
         return c
 
-    def deploy_ruled(self, name, doc):
+    def deploy_ruled(self, name, doc, rules=RULES):
         """Deployed at the branch through the cloud, with the cloud's rules, which
         the branch gave to the cloud (one owner)."""
         cloud = self.cloud
@@ -67,7 +68,7 @@ class BurstTest(unittest.TestCase):
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
         dep = wait_for(lambda: (lambda d: d if d.get("service_endpoint") else None)(
             cloud.deployment(name)), 10, 0.1, "the endpoint of " + name)
-        cloud.ok("PUT", "/v0/deployments/%s/rules" % name, {"rules": RULES})
+        cloud.ok("PUT", "/v0/deployments/%s/rules" % name, {"rules": rules})
         op = cloud.ok("PUT", "/v0/deployments/%s/rules-owner" % name, {"owner": "cloud"},
                       expect=(202,))
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
@@ -229,6 +230,50 @@ class BurstTest(unittest.TestCase):
                             for r in logs), logs)
         got = busy.result()
         self.assertEqual(got["fail"], 0, got)
+
+    def test_the_rules_see_the_instances_in_the_cloud(self):
+        """The cloud's rules over a branch VNF with a burst see the instances in the
+        cloud too (each metric combined as its aggregate says): with the branch's
+        instances quiet and the cloud's busy (pushed values, aggregate max), the
+        rule still fires and the burst grows."""
+        cloud, b = self.cloud, self.b
+        doc = vnfd("bu-push")
+        doc["monitoring"] = {"interval_s": 0.5,
+                             "metrics": {"q": {"probe": "push", "aggregate": "max"}}}
+        rules = [{"name": "high", "metric": "q", "op": ">", "threshold": 50,
+                  "occurrences": 1, "stage": "overloaded", "cooldown_s": 1,
+                  "actions": [{"action": "scale_out"}]}]
+        self.deploy_ruled("bu5", doc, rules)
+        where = {"d": b, "id": "bu5", "stop": False}
+
+        def pusher():
+            while not where["stop"]:
+                d = where["d"]
+                for vi in d.deployment(where["id"]).get("vis", []) if d else []:
+                    d.post("/v0/deployments/%s/metrics" % where["id"],
+                           {"values": {"q": 100}, "vi": vi["name"]})
+                time.sleep(0.2)
+
+        t = threading.Thread(target=pusher)
+        t.start()
+        try:
+            burst = wait_for(lambda: self.counts("bu5")[2], 120, 0.05, "a burst of bu5")
+            where["d"] = None  # the branch's instances fall quiet
+            for vi in b.deployment("bu5")["vis"]:
+                b.ok("POST", "/v0/deployments/bu5/metrics", {"values": {"q": 0}, "vi": vi["name"]},
+                     expect=(202,))
+            wait_for(lambda: not cloud.deployment(burst).get("operation"), 60, 0.2,
+                     "the burst deployed")
+            time.sleep(3)
+            self.assertEqual(self.counts("bu5")[:2], (2, 1))
+            where.update(d=cloud, id=burst)  # its instance in the cloud gets busy
+            wait_for(lambda: self.counts("bu5")[:2] == (2, 2), 30, 0.2,
+                     "the burst grown by the cloud's instance's value")
+        finally:
+            where["stop"] = True
+            t.join()
+        d = [d for d in self.decisions("bu5") if d.get("chosen")][-1]
+        self.assertEqual(d["inputs"]["values"]["q"], 100, json.dumps(d, indent=1))
 
     def test_branch_only_stays(self):
         """A VNF whose placement is branch-only never bursts: at the branch's room the

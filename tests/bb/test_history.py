@@ -84,6 +84,15 @@ class HistoryTest(DaemonTest):
         self.assertError(self.d.get("/v0/deployments/h1/metrics?tail=1", token=mine), 400)
         self.assertEqual(self.history("h1", "?metric=nope", token=mine)["metrics"], {})
         self.assertError(self.d.get("/v0/deployments/nope/metrics"), 404, "not-found")
+        # with two VIs a pushed value names its VI
+        op = self.d.ok("POST", "/v0/deployments/h1/scale", {"vdu": "web", "count": 2},
+                       expect=(202,), token=mine)
+        self.assertEqual(self.d.wait_op(op["id"])["state"], "completed")
+        self.assertError(wait_for(lambda: (lambda r: r if r[0] == 400 else None)(
+            self.d.post("/v0/deployments/h1/metrics", {"values": {"load": 1}}, token=mine)),
+            10, 0.1, "the second VI's series"), 400, "invalid-value", field="vi")
+        self.d.ok("POST", "/v0/deployments/h1/metrics", {"values": {"load": 1}, "vi": "h1/web/1"},
+                  expect=(202,), token=mine)
         self.d.undeploy_all()
 
     def test_a_restart_keeps_the_history(self):
