@@ -49,6 +49,7 @@ static void mgr_free(struct fed_mgr *m)
     json_decref(m->load);
     json_decref(m->site_state);
     json_decref(m->children);
+    json_decref(m->override);
     free(m);
 }
 

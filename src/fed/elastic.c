@@ -303,6 +303,7 @@ void elastic_site_put(struct core *c, struct txn *t)
         result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the site: %s",
                     store_errmsg(c->st));
     } else {
+        fed_site_policy_set(c, t->args[0], FED_POLICY_MANAGERS, pol);
         core_audit(c, &t->who, "site", t->args[0], "manager policy set");
         result_ok(&t->res, 200, policy_view(c->fed, t->args[0], pol));
     }
@@ -702,19 +703,16 @@ static void jobs_ended(struct core *c, struct fed_mgr *p, const json_t *jobs);
 void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
 {
     struct fed *f = c->fed;
-    const json_t *raw = json_object_get(report, "load");
-    json_t *site, *load;
-    const json_t *pol;
+    const json_t *raw = json_object_get(report, "load"), *site_pol;
+    json_t *pol, *load;
     struct fed_weights w;
     double value;
 
     if (!json_is_object(raw))
         return;
-    site = core_load(c, STORE_SITE, m->site);
-    pol = json_object_get(site, "manager_policy");
-    if (json_is_object(pol)) /* with m's own overrides (mgr_policy.c) */
-        json_object_set_new(site, "manager_policy", mgr_policy_effective(c, m, pol));
-    pol = json_object_get(site, "manager_policy");
+    site_pol = fed_site_policy(c, m->site, FED_POLICY_MANAGERS);
+    /* with m's own overrides (mgr_policy.c) */
+    pol = site_pol ? mgr_policy_effective(c, m, site_pol) : NULL;
     fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
     /* readers of m->load see a load once it is weighed, never the raw one */
     load = json_deep_copy(raw);
@@ -738,7 +736,7 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
         judge(c, m, pol, value);
     if (pol)
         standbys_keep(c, m, pol, json_object_get(report, "children"));
-    json_decref(site);
+    json_decref(pol);
 }
 
 /* ---- the new managers joining, the branch's answers ---- */

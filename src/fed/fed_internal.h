@@ -59,6 +59,8 @@ struct fed_mgr {
     char parent[32];       /* the manager that started it (elastic managers), or "" */
     struct el_mgr el;
     json_t *children; /* the last report's managers it started, or NULL */
+    json_t *override; /* its policy override once read (policies.c), or NULL */
+    bool override_read;
 };
 
 struct cgroups;
@@ -82,6 +84,7 @@ struct fed {
     struct hmap creds;      /* credential hash -> struct fed_mgr */
     struct hmap el_sites;   /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
     struct hmap pool_sites; /* site -> struct pool_site: its load, as judged (pool.c) */
+    struct hmap site_pols;  /* site -> its policies, kept (policies.c) */
     struct fed_weights weights; /* --manager-load-weights */
 
     /* branch */
@@ -311,11 +314,22 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report);
  * reference: site_pol, or a copy with m's override laid over it). */
 int mgr_policy_check(const json_t *body, struct jv_error *e);
 void mgr_policy_put(struct core *c, struct txn *t);
-json_t *mgr_policy_effective(struct core *c, const struct fed_mgr *m, const json_t *site_pol);
+json_t *mgr_policy_effective(struct core *c, struct fed_mgr *m, const json_t *site_pol);
 void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc);
 void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);
 void elastic_view(const struct fed_mgr *m, json_t *view);
 void elastic_free(struct fed *f);
+
+/* policies.c: the policies each report is judged with, kept in memory
+ * (read at the first use; a setter replaces one after its transaction
+ * commits). Borrowed; NULL when none is set. */
+enum fed_policy { FED_POLICY_MANAGERS, FED_POLICY_POOL, FED_POLICY_COUNT };
+const json_t *fed_site_policy(struct core *c, const char *site, enum fed_policy which);
+void fed_site_policy_set(struct core *c, const char *site, enum fed_policy which,
+                         const json_t *pol);
+const json_t *fed_mgr_override(struct core *c, struct fed_mgr *m);
+void fed_mgr_override_set(struct core *c, const char *mgr, const json_t *pol);
+void fed_policies_free(struct fed *f);
 
 /* pool.c (cloud): the pool policy of branch sites (GET/PUT
  * /v0/sites/{id}/pool), judged at every report of a site's first manager

@@ -350,6 +350,7 @@ int fed_init(struct core *c)
     hmap_init(&f->creds);
     hmap_init(&f->el_sites);
     hmap_init(&f->pool_sites);
+    hmap_init(&f->site_pols);
     hmap_init(&f->children);
     hmap_init(&f->vi_cpu);
     hmap_init(&f->moves);
@@ -404,6 +405,7 @@ void fed_free(struct core *c)
     fed_cloud_free(f);
     fed_branch_free(f);
     elastic_free(f);
+    fed_policies_free(f);
     pool_free(f);
     fed_site_load_free(f);
     fed_move_free(f);

@@ -47,13 +47,11 @@ static json_t *overlaid(const json_t *site_pol, const json_t *over)
     return p;
 }
 
-json_t *mgr_policy_effective(struct core *c, const struct fed_mgr *m, const json_t *site_pol)
+json_t *mgr_policy_effective(struct core *c, struct fed_mgr *m, const json_t *site_pol)
 {
-    json_t *doc = core_load(c, STORE_MANAGER, m->id), *over = json_object_get(doc, "policy");
-    json_t *p = json_object_size(over) ? overlaid(site_pol, over) : json_incref((json_t *)site_pol);
+    const json_t *over = fed_mgr_override(c, m);
 
-    json_decref(doc);
-    return p;
+    return over ? overlaid(site_pol, over) : json_incref((json_t *)site_pol);
 }
 
 /* Whether the site's policy with body over it makes sense; 0 or -1 with res. */
@@ -104,6 +102,7 @@ void mgr_policy_put(struct core *c, struct txn *t)
             result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the manager: %s",
                         store_errmsg(c->st));
         } else {
+            fed_mgr_override_set(c, t->args[0], json_object_get(doc, "policy"));
             core_audit(c, &t->who, "manager", t->args[0], "policy override set");
             result_ok(&t->res, 200,
                       json_pack("{s:s, s:s?, s:O?}", "manager", t->args[0], "site",

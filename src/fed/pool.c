@@ -231,6 +231,7 @@ void pool_site_put(struct core *c, struct txn *t)
             result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the site: %s",
                         store_errmsg(c->st));
         } else {
+            fed_site_policy_set(c, t->args[0], FED_POLICY_POOL, pol);
             restart_judging(c->fed, t->args[0]);
             core_audit(c, &t->who, "site", t->args[0], "pool policy set");
             result_ok(&t->res, 200, policy_view(c->fed, t->args[0], pol));
@@ -824,9 +825,9 @@ static json_t *weighed(const json_t *raw, double *value)
 void pool_report(struct core *c, struct fed_mgr *m, const json_t *report)
 {
     struct fed *f = c->fed;
-    const json_t *raw = json_object_get(report, "site_load");
+    const json_t *raw = json_object_get(report, "site_load"), *pol;
     struct pool_site *ps;
-    json_t *site, *load;
+    json_t *load;
     double value;
 
     if (!json_is_object(raw) || *m->parent) /* a site's first manager reports its site */
@@ -837,10 +838,8 @@ void pool_report(struct core *c, struct fed_mgr *m, const json_t *report)
     json_decref(ps->load);
     ps->load = load;
     pthread_mutex_unlock(&f->mu);
-    site = core_load(c, STORE_SITE, m->site);
-    if (json_object_get(site, "pool_policy") && strcmp(m->state, "active") == 0)
-        judge(c, m, ps, json_object_get(site, "pool_policy"), value);
-    json_decref(site);
+    if ((pol = fed_site_policy(c, m->site, FED_POLICY_POOL)) && strcmp(m->state, "active") == 0)
+        judge(c, m, ps, pol, value);
 }
 
 /* A site_capacity the branch refused fails its decision. */
