@@ -85,7 +85,8 @@ struct fed {
     struct fed_weights weights; /* --manager-load-weights */
 
     /* branch */
-    char *mgr_id, *cred, *cloud_url;
+    char *mgr_id, *cred, *cloud_url; /* cloud_url: --cloud-url, one URL or several */
+    char cloud_cur[512];             /* the one talked to now, under mu (clouds.c) */
     unsigned report_ms; /* the report interval: --fed-report-interval-ms, else the cloud's */
     char boot[FED_BOOT_LEN + 1];
     uint64_t seq;
@@ -204,6 +205,14 @@ void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body, uint6
  * returns (up: the cloud takes reports again). */
 void fed_owner_apply(struct core *c, struct txn *t);
 void fed_owner_follow(struct fed *f, bool up);
+
+/* Branch: the cloud VNFM it talks to (clouds.c). The current one's base
+ * URL; a request answered at url (after redirects) for path moves the
+ * branch to that one; base did not answer (or has no owner for the site
+ * yet): the next of the list. */
+void fed_cloud_pick(struct fed *f, char *out, size_t len);
+void fed_cloud_answered(struct fed *f, const char *url, const char *path);
+void fed_cloud_failed(struct fed *f, const char *base);
 
 /* downlink.c (branch): the channel thread; results of instructions for
  * the next reports (branch.c). */
