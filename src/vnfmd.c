@@ -748,7 +748,7 @@ static int start_primary(struct daemon *d)
     struct core *c = &d->core;
     char err[256];
 
-    if (recovery_run(c))
+    if (recovery_run(c) || (d->shared && fed_takeover(c)))
         return -EIO;
     exec_init(c);
     lc_restart_init(c);

@@ -22,6 +22,7 @@ struct owners {
     json_t *creds;   /* credential hash -> SITE */
     struct hold *holds;
     size_t n_holds;
+    bool stopping; /* owners_cancel_all: every hold is cancelled at once */
 };
 
 struct owners *owners_new(void)
@@ -56,6 +57,13 @@ void owners_set_self(struct owners *o, const char *self)
     pthread_mutex_lock(&o->mu);
     free(o->self);
     o->self = xstrdup(self);
+    pthread_mutex_unlock(&o->mu);
+}
+
+void owners_self(struct owners *o, char *out, size_t len)
+{
+    pthread_mutex_lock(&o->mu);
+    snprintf(out, len, "%s", o->self);
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -138,7 +146,7 @@ void owners_hold(struct owners *o, const char *site, bool *cancel)
     pthread_mutex_lock(&o->mu);
     o->holds = xrealloc(o->holds, (o->n_holds + 1) * sizeof(*o->holds));
     o->holds[o->n_holds++] = (struct hold){xstrdup(site), cancel};
-    if (cancel && !serves(o, site))
+    if (cancel && (o->stopping || !serves(o, site)))
         __atomic_store_n(cancel, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&o->mu);
 }
@@ -165,6 +173,16 @@ unsigned owners_held(struct owners *o, const char *site)
         n += strcmp(o->holds[i].site, site) == 0;
     pthread_mutex_unlock(&o->mu);
     return n;
+}
+
+void owners_cancel_all(struct owners *o)
+{
+    pthread_mutex_lock(&o->mu);
+    o->stopping = true;
+    for (size_t i = 0; i < o->n_holds; i++)
+        if (o->holds[i].cancel)
+            __atomic_store_n(o->holds[i].cancel, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&o->mu);
 }
 
 json_t *owners_report(struct owners *o)

@@ -27,6 +27,8 @@ struct owners *owners_new(void);
 void owners_free(struct owners *o);
 /* This manager's member id (the HA layer's, once it joined). */
 void owners_set_self(struct owners *o, const char *self);
+/* A copy of it into out. */
+void owners_self(struct owners *o, char *out, size_t len);
 
 /* The HA layer: the whole view, {SITE: {"id": ID, "url": URL}} of the
  * keys, the sites this manager holds ({SITE: the create revision of its
@@ -49,6 +51,8 @@ void owners_hold(struct owners *o, const char *site, bool *cancel);
 void owners_unhold(struct owners *o, const char *site, bool *cancel);
 /* How many requests are under way for site. */
 unsigned owners_held(struct owners *o, const char *site);
+/* The manager stops: every request under way is cancelled. */
+void owners_cancel_all(struct owners *o);
 
 /* {"self": ID, "owns": {SITE: REVISION}, "owners": {SITE: URL}}: the
  * sites this manager serves, with the create revision of their keys (a

@@ -209,6 +209,10 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rq->follow ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 4L);
+    /* the headers (a bearer credential) go to where the redirect points:
+     * another manager of the same cluster, another port; with https, it
+     * must pass the same certificate checks */
+    curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, rq->follow ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     if (rq->on_data) { /* a stream: no end in sight, but never silent for long */
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -47,8 +47,9 @@ struct httpc_req {
      * becomes true (read atomically), even when nothing arrives. */
     const bool *cancel;
     /* Follow up to 4 redirects (a 307 keeps the method and the body: a
-     * branch sent to its site's owner, docs/HA.md); resp->url says where
-     * the answer came from. */
+     * branch sent to its site's owner, docs/HA.md), with every header
+     * (its credential too: only for servers trusted as much as the first);
+     * resp->url says where the answer came from. */
     bool follow;
 };
 

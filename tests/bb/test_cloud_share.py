@@ -18,11 +18,12 @@ import threading
 import time
 import unittest
 
+from test_deploy import demo
 from vnfm import Daemon, Etcd, etcd_call, b64, wait_for
 
 TOKEN = "share-test-admin-token-0123456789"
 LEASE_MS = 4000
-SITES = ("b1", "b2", "b3", "b4")
+SITES = 4  # branch sites at first; more join until a standby serves one
 
 
 def owner_keys(etcd, prefix):
@@ -91,6 +92,26 @@ class Poller(threading.Thread):
         return found
 
 
+class Writer(threading.Thread):
+    """Creates tenants on a branch manager, one after the other, for as long as it runs:
+    events that its reports must bring to the cloud, whoever serves its site."""
+
+    def __init__(self, branch):
+        super().__init__(daemon=True)
+        self.branch = branch
+        self.n = 0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.branch.ok("POST", "/v0/tenants", {"id": "w%d" % self.n}, expect=(201,))
+                self.n += 1
+            except (OSError, AssertionError):
+                pass
+            time.sleep(0.05)
+
+
 class CloudShareTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -113,6 +134,7 @@ class CloudShareTest(unittest.TestCase):
             c.start(primary=False)
         self.urls = ",".join(c.url for c in self.clouds)
         self.branches = []
+        self.sites = []
         self.poller = None
 
     def tearDown(self):
@@ -121,16 +143,23 @@ class CloudShareTest(unittest.TestCase):
             self.poller.join(10)
         for b in self.branches:
             b.cleanup()
-        for c in self.clouds:
-            if c.proc and c.proc.poll() is None:
-                c.stop()
-            c.check_sanitizers()
+        try:
+            for c in self.clouds:
+                if c.proc and c.proc.poll() is None:
+                    c.stop()
+                c.check_sanitizers()
+        except AssertionError:
+            import shutil
+            shutil.copy(self.clouds[0].logfile, "/tmp/cloudha_failed_cloud.log")
+            raise
         for c in self.clouds:
             c.forget()
 
     def primary(self):
-        return next(c for c in self.clouds
-                    if c.proc and c.proc.poll() is None and c.ha_state() == "primary")
+        """The live primary (waiting while one is being elected)."""
+        return wait_for(lambda: next((c for c in self.clouds if c.proc and c.proc.poll() is None
+                                      and c.ha_state() == "primary"), None), 30,
+                        what="a primary")
 
     def join(self, site):
         tok = self.primary().ok("POST", "/v0/join-tokens", {"site": site}, expect=(201,))["token"]
@@ -138,6 +167,7 @@ class CloudShareTest(unittest.TestCase):
                    "--site-driver", "sim", "--fed-report-interval-ms", "300", role="local",
                    site=site)
         self.branches.append(b)
+        self.sites.append(site)
         return b.start()
 
     def views(self):
@@ -153,35 +183,77 @@ class CloudShareTest(unittest.TestCase):
 
     def each_site_once(self, live):
         v = self.views()
-        return v if (sorted(v) == sorted(SITES) and all(len(x) == 1 and x[0] in live
+        return v if (sorted(v) == sorted(self.sites) and all(len(x) == 1 and x[0] in live
                                                         for x in v.values())) else None
 
     def reports(self, site):
         m = [m for m in self.primary().get("/v0/managers")[1]["managers"] if m["site"] == site]
-        return m[0]["reports"] if m else 0
+        return m[0].get("reports", 0) if m else 0
 
-    def test_sites_shared_and_moved_on_kill(self):
-        for s in SITES:
-            self.join(s)
+    def events_on_cloud(self, branch):
+        """The seqs of branch's config events: at the branch, and as the cloud stored them."""
+        mine = [r["seq"] for r in branch.get("/v0/logs?category=config&limit=10000")[1]["logs"]]
+        theirs = [r["branch_seq"] for r in
+                  self.primary().get("/v0/logs?category=config&limit=10000")[1]["logs"]
+                  if r.get("site") == branch.site and "branch_seq" in r]
+        return mine, theirs
+
+    def deploy_at(self, site, name):
+        """A deploy through the cloud at a branch: an instruction on the branch's channel
+        (relayed by its site's owner), the cloud's operation following the branch's."""
+        p = self.primary()
+        op = p.ok("POST", "/v0/deployments", {"name": name, "vnfd": "share-sim", "site": site},
+                  expect=(202,))
+        done = p.wait_op(op["id"], timeout=60)
+        self.assertEqual(done["state"], "completed", done)
+
+    def shared(self, kill_primary):
+        """Branches join; every site is served once; the cloud VNFM chosen dies (the
+        primary, or the standby that serves the most sites): its sites move, nothing the
+        branches reported is lost, instructions reach them through their new owner."""
+        for i in range(SITES):
+            self.join("b%d" % (i + 1))
         self.poller = Poller(self.clouds)
         self.poller.start()
         views = wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
                          what="every site served by exactly one cloud VNFM")
+        while all(x == [0] for x in views.values()) and len(self.sites) < 12:
+            self.join("b%d" % (len(self.sites) + 1))  # (1/3)^4 of the runs
+            views = wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
+                             what="every site served by exactly one cloud VNFM")
+        self.primary().onboard(demo("share-sim"))
+        # a branch whose site a standby serves talks to that one (a 307 sent it there)
+        p = self.clouds.index(self.primary())
+        for site, (i,) in views.items():
+            if i != p:
+                b = next(b for b in self.branches if b.site == site)
+                wait_for(lambda: "talking to the cloud VNFM at %s now" % self.clouds[i].url
+                         in b.log(), 10, what="branch %s talking to its owner" % site)
+                self.deploy_at(site, "d-" + site)
         keys = owner_keys(self.etcd, self.prefix)
-        self.assertEqual(sorted(keys), sorted(SITES))
+        self.assertEqual(sorted(keys), sorted(self.sites))
         ids = {}
         for i, c in enumerate(self.clouds):
             ids[i] = c.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]["self"]
         for site, (i,) in views.items():
             self.assertEqual(keys[site], ids[i], (site, keys, ids))
+        # vnfmctl health on any of them says who serves what
+        out = self.clouds[(p + 1) % 3].ctl("health")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("SERVED BY", out.stdout)
+        for site, (i,) in views.items():
+            self.assertRegex(out.stdout, r"(?m)^%s\s+%s" % (site, self.clouds[i].url))
         # every branch reports, whoever owns it
-        before = {s: self.reports(s) for s in SITES}
-        wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in SITES), 30,
+        before = {s: self.reports(s) for s in self.sites}
+        wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in self.sites), 30,
                  what="every branch reporting")
-        # the VNFM that serves the most sites dies
-        counts = {i: sum(1 for x in views.values() if x == [i]) for i in range(3)}
-        victim = max(counts, key=lambda i: (counts[i], i))
+        counts = {i: sum(1 for x in views.values() if x == [i]) for i in range(3) if i != p}
+        victim = p if kill_primary else max(counts, key=lambda i: (counts[i], i))
         moved = [s for s, x in views.items() if x == [victim]]
+        writers = [Writer(b) for b in self.branches]
+        for w in writers:
+            w.start()
+        wait_for(lambda: all(w.n >= 5 for w in writers), 30, what="tenants at the branches")
         killed = time.time()
         self.clouds[victim].kill9()
         live = {0, 1, 2} - {victim}
@@ -190,13 +262,31 @@ class CloudShareTest(unittest.TestCase):
         print("sites %s moved in %.1f s after kill -9 (lease %d ms)"
               % (moved, time.time() - killed, LEASE_MS))
         # and their branches keep reporting (to the primary, through their new owner)
-        before = {s: self.reports(s) for s in SITES}
-        wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in SITES), 60,
+        before = {s: self.reports(s) for s in self.sites}
+        wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in self.sites), 60,
                  what="every branch reporting after the kill")
+        for w in writers:
+            w.stop.set()
+            w.join(10)
+        # every event of every branch on the cloud, once
+        for b in self.branches:
+            wait_for(lambda: (lambda m, t: len(t) >= len(m))(*self.events_on_cloud(b)), 30,
+                     what="the events of %s on the cloud" % b.site)
+            mine, theirs = self.events_on_cloud(b)
+            self.assertEqual(sorted(theirs), sorted(mine), b.site)
+        # instructions reach a moved branch through its new owner
+        for site in moved:
+            self.deploy_at(site, "after-" + site)
         self.poller.stop.set()
         self.poller.join(10)
         self.assertGreater(len(self.poller.samples), 50)
         self.assertEqual(self.poller.doubles(), [])
+
+    def test_kill_a_standby_that_serves_sites(self):
+        self.shared(kill_primary=False)
+
+    def test_kill_the_primary(self):
+        self.shared(kill_primary=True)
 
 
 if __name__ == "__main__":
