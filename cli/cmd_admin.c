@@ -8,6 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A cloud VNFM of a cluster: which of its managers serves which branch
+ * site (docs/HA.md "Several active cloud VNFMs"). */
+static void print_sites(const json_t *sites)
+{
+    static const struct column cols[] = {
+        {"SITE", "site"}, {"SERVED BY", "owner"}, {"HERE", "here"}, {NULL}};
+    json_t *rows = json_array(), *v;
+    const char *key;
+
+    if (!sites)
+        return;
+    json_object_foreach(json_object_get(sites, "owners"), key, v)
+    {
+        json_array_append_new(
+            rows, json_pack("{s:s, s:O, s:s}", "site", key, "owner", v, "here",
+                            json_object_get(json_object_get(sites, "owns"), key) ? "yes" : ""));
+    }
+    putchar('\n');
+    print_table(rows, cols);
+    json_decref(rows);
+}
+
 /* Prints the health document's services and VIMs as tables. */
 static void print_health(const json_t *doc)
 {
@@ -28,6 +50,7 @@ static void print_health(const json_t *doc)
     putchar('\n');
     print_table(json_object_get(doc, "vims"), vims);
     json_decref(rows);
+    print_sites(json_object_get(json_object_get(doc, "ha"), "sites"));
 }
 
 int cmd_health(struct ctl *c, const struct args *a)

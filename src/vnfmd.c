@@ -6,6 +6,7 @@
 #include "core/auth.h"
 #include "core/bus.h"
 #include "core/cluster.h"
+#include "core/owners.h"
 #include "core/components.h"
 #include "core/config.h"
 #include "core/core.h"
@@ -685,6 +686,8 @@ static int init_core(struct daemon *d)
         return r;
     if (d->shared) {
         c->cluster = cluster_new(d->cfg.ha_url);
+        if (strcmp(d->cfg.role, "cloud") == 0) /* the branch sites are shared */
+            c->owners = owners_new();
         store_require_fence(c->st); /* a standby writes nothing */
     }
     if (load_tag(c, !d->shared) || load_admin_token(c) ||
@@ -745,7 +748,7 @@ static int start_primary(struct daemon *d)
     struct core *c = &d->core;
     char err[256];
 
-    if (recovery_run(c))
+    if (recovery_run(c) || (d->shared && fed_takeover(c)))
         return -EIO;
     exec_init(c);
     lc_restart_init(c);
@@ -948,7 +951,8 @@ static int start_ha(struct daemon *d)
                              (unsigned)atoi(colon + 1),
                              d->cfg.ha_lease_ms,
                              d->cfg.ha_heartbeat_ms,
-                             d->cfg.ha_dead_ms};
+                             d->cfg.ha_dead_ms,
+                             c->owners};
         uv_async_init(c->loop, &d->ha_async, on_ha);
         d->ha_async.data = d;
         d->ha_async_init = true;
@@ -981,6 +985,7 @@ static void cleanup(struct daemon *d)
     bus_free(c->bus);
     store_close(c->st);
     cluster_free(c->cluster);
+    owners_free(c->owners);
     free(c->admin_hash);
     uv_run(&d->loop, UV_RUN_DEFAULT); /* close callbacks */
     uv_loop_close(&d->loop);

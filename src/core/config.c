@@ -177,9 +177,9 @@ static const struct opt opts[] = {
     {"netconf-host-key", OPT_STR, O(netconf_host_key), "FILE",
      "SSH host key (default: generated into DIR/netconf_host_key)"},
     {"netconf-threads", OPT_UINT, O(netconf_threads), "N", "NETCONF session threads (default 2)"},
-    {"cloud-url", OPT_STR, O(cloud_url), "URL",
+    {"cloud-url", OPT_STR, O(cloud_url), "URL[,URL...]",
      "--role local: the cloud VNFM this branch manager joins and reports to "
-     "(docs/FEDERATION.md)"},
+     "(docs/FEDERATION.md); several: the managers of one cloud cluster (docs/HA.md)"},
     {"join-token", OPT_STR, O(join_token), "TOKEN",
      "--role local: the single-use token of the first join (vnfmctl join-token create); a "
      "restart needs none"},
@@ -577,11 +577,12 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --join-token needs --cloud-url\n");
         return -1;
     }
-    if (cfg->cloud_url && strncmp(cfg->cloud_url, "https://", 8) &&
-        !(cfg->fed_insecure && strncmp(cfg->cloud_url, "http://", 7) == 0)) {
-        fprintf(stderr, "vnfmd: --cloud-url must be https:// (plain http:// only with "
-                        "--fed-insecure)\n");
-        return -1;
+    for (const char *u = cfg->cloud_url; u; u = (u = strchr(u, ',')) ? u + 1 : NULL) {
+        if (strncmp(u, "https://", 8) && !(cfg->fed_insecure && strncmp(u, "http://", 7) == 0)) {
+            fprintf(stderr, "vnfmd: --cloud-url must be https:// (plain http:// only with "
+                            "--fed-insecure)\n");
+            return -1;
+        }
     }
     if (cfg->callback_base && strncmp(cfg->callback_base, "http://", 7) != 0 &&
         strncmp(cfg->callback_base, "https://", 8) != 0) {

@@ -30,6 +30,7 @@ struct pool_job;
 struct health;
 struct services;
 struct cluster;
+struct owners;
 struct outbox;
 struct lc_observer;
 struct sandbox_base;
@@ -58,6 +59,7 @@ struct core {
     struct health *health;
     struct services *services; /* what health and fault injection walk (service.h) */
     struct cluster *cluster;   /* its place in a cluster on a shared store; NULL: alone */
+    struct owners *owners;     /* a cloud VNFM's cluster: who serves which branch site (owners.h) */
     struct monitor *monitor;
     /* What the lifecycle engine tells (lcm/observe.h). */
     const struct lc_observer *observers[CORE_OBSERVERS_MAX];

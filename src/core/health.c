@@ -1,4 +1,5 @@
 #include "core/health.h"
+#include "core/owners.h"
 #include "core/cluster.h"
 #include "core/core.h"
 #include "core/service.h"
@@ -212,5 +213,7 @@ json_t *health_report(struct health *h, int *code)
     pthread_mutex_unlock(&h->mu);
     if (h->core->cluster)
         json_object_set_new(rep, "ha", cluster_report(h->core->cluster));
+    if (h->core->cluster && h->core->owners) /* docs/HA.md "Several active cloud VNFMs" */
+        json_object_set_new(json_object_get(rep, "ha"), "sites", owners_report(h->core->owners));
     return rep;
 }

@@ -324,6 +324,7 @@ static json_t *build_report(struct fed *f, json_t **hashes)
 struct report_job {
     struct wjob w;
     struct fed *f;
+    char base[512]; /* the cloud VNFM it was sent to */
     char *url, *auth, *body, *ca;
     json_t *hashes; /* of the deployments as the cloud has them once it took this report */
     struct httpc_resp resp;
@@ -340,7 +341,8 @@ static void report_work(struct wjob *w)
                            .timeout_ms = REPORT_TIMEOUT_MS,
                            .connect_timeout_ms = CONNECT_MS,
                            .max_response = ANSWER_MAX,
-                           .ca_file = j->ca};
+                           .ca_file = j->ca,
+                           .follow = true};
 
     j->r = httpc_do(&rq, &j->resp);
 }
@@ -426,6 +428,10 @@ static void report_done(struct wjob *w)
     f->in_flight = false;
     if (!w->cancelled && !f->c->stopping) {
         fed_wan_measured(f, &j->resp, j->r == 0);
+        if (j->r || j->resp.status == 503) /* the next cloud VNFM of --cloud-url */
+            fed_cloud_failed(f, j->base);
+        else
+            fed_cloud_answered(f, j->resp.url, "/fed/v1/report");
         if (j->r == 0 && httpc_ok(&j->resp) && (answer = json_loads(j->resp.body, 0, NULL))) {
             connected(f, true, NULL);
             f->refused = false;
@@ -475,7 +481,8 @@ static void send_report(struct fed *f)
     j->w.work = report_work;
     j->w.done = report_done;
     j->f = f;
-    j->url = xasprintf("%s/fed/v1/report", f->cloud_url);
+    fed_cloud_pick(f, j->base, sizeof(j->base));
+    j->url = xasprintf("%s/fed/v1/report", j->base);
     j->auth = xasprintf("Authorization: Bearer %s", f->cred);
     j->body = json_dumps(rep, JSON_COMPACT);
     j->ca = c->cfg->cloud_ca ? xstrdup(c->cfg->cloud_ca) : NULL;
@@ -566,8 +573,10 @@ const struct lc_observer fed_branch_observer = {
 
 /* ---- joining (seed para 67) ---- */
 
-/* Exchanges --join-token for a credential, before the loop runs. */
-static int join(struct fed *f)
+/* Exchanges --join-token for a credential at base (one cloud VNFM of
+ * --cloud-url), before the loop runs. -EAGAIN: it did not answer (or has
+ * no primary now): the next one may. */
+static int join_at(struct fed *f, const char *base)
 {
     struct core *c = f->c;
     const struct config *cfg = c->cfg;
@@ -582,13 +591,14 @@ static int join(struct fed *f)
                     "tag", c->tag, "host", host, "version", VNFM_VERSION, "site_state",
                     site_state(c));
     body = json_dumps(req, JSON_COMPACT);
-    url = xasprintf("%s/fed/v1/join", cfg->cloud_url);
+    url = xasprintf("%s/fed/v1/join", base);
     r = httpc_do(&(struct httpc_req){.url = url,
                                      .body = body,
                                      .headers = hdrs,
                                      .timeout_ms = JOIN_TIMEOUT_MS,
                                      .max_response = ANSWER_MAX,
-                                     .ca_file = cfg->cloud_ca},
+                                     .ca_file = cfg->cloud_ca,
+                                     .follow = true},
                  &resp);
     if (r == 0 && resp.body)
         answer = json_loads(resp.body, 0, NULL);
@@ -601,6 +611,12 @@ static int join(struct fed *f)
             log_info("fed: joined the cloud at %s as manager %s of site %s", cfg->cloud_url,
                      f->mgr_id, cfg->site);
         }
+    } else if ((r || resp.status == 503) && strchr(cfg->cloud_url, ',')) {
+        char why[HTTPC_ERR_MAX];
+
+        log_warn("fed: the cloud VNFM at %s did not take the join (%s)", base,
+                 httpc_outcome(&resp, why, sizeof(why)));
+        r = -EAGAIN;
     } else {
         char why[HTTPC_ERR_MAX];
 
@@ -614,6 +630,28 @@ static int join(struct fed *f)
     json_decref(req);
     free(body);
     free(url);
+    return r;
+}
+
+/* Joins at each URL of --cloud-url in turn, until one answers. */
+static int join(struct fed *f)
+{
+    char base[512];
+    int r = -EAGAIN;
+
+    for (size_t i = 0; r == -EAGAIN; i++) {
+        const char *p = f->c->cfg->cloud_url;
+
+        for (size_t k = i; k && p; k--)
+            p = (p = strchr(p, ',')) ? p + 1 : NULL;
+        if (!p || !*p) {
+            log_error("cannot join the cloud at %s: no cloud VNFM of the list took the join",
+                      f->c->cfg->cloud_url);
+            return -EACCES;
+        }
+        snprintf(base, sizeof(base), "%.*s", (int)strcspn(p, ","), p);
+        r = join_at(f, base);
+    }
     return r;
 }
 

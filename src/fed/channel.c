@@ -31,6 +31,7 @@ struct fed_chan {
     size_t off;
     bool streaming, closed;
     uint64_t last_ms;
+    char via[32]; /* the cloud VNFM that relays it (its site's owner), or "" */
 };
 
 static ssize_t chan_read(void *cls, char *buf, size_t max)
@@ -146,7 +147,9 @@ void fed_channel_keepalive(struct fed *f)
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *m = e->value;
 
-        if (m->chan && now - m->chan->last_ms >= KEEPALIVE_MS)
+        if (m->chan && fed_chan_misplaced(f->c, m->site, m->chan->via))
+            fed_channel_drop(m); /* its site is another's now: the branch goes there */
+        else if (m->chan && now - m->chan->last_ms >= KEEPALIVE_MS)
             chan_write(m->chan, ": keep-alive\n\n", false);
     }
     pthread_mutex_unlock(&f->mu);
@@ -185,6 +188,8 @@ int fed_channel_start(struct rctx *r, struct httpd_conn *conn)
     json_t *why;
     bool resume;
 
+    if (r->any_role) /* at its site's owner, which is not the primary */
+        return fed_relay_start(r, conn);
     if (!f || !f->cloud)
         return result_fail(&r->res, 404, "not-found", NULL, NULL,
                            "this manager is not a cloud VNFM (--role cloud)");
@@ -194,6 +199,7 @@ int fed_channel_start(struct rctx *r, struct httpd_conn *conn)
     ch->conn = conn;
     ch->f = f;
     ch->last_ms = mono_ms();
+    snprintf(ch->via, sizeof(ch->via), "%s", rctx_header(r, "Vnfm-Owner") ?: "");
     pthread_mutex_lock(&f->mu);
     m = hmap_get(&f->creds, hash);
     if (!m || strcmp(m->state, "removed") == 0) {

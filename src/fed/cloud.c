@@ -840,7 +840,7 @@ static void on_timer(uv_timer_t *h)
     size_t i;
     bool open = false;
 
-    if (c->stopping)
+    if (c->stopping || !fed_writes(c)) /* a standby: the primary judges */
         return;
     fed_channel_keepalive(f);
     fed_move_tick(c);
@@ -880,6 +880,41 @@ int fed_cloud_start(struct fed *f)
     f->timer.data = f;
     f->timer_on = true;
     uv_timer_start(&f->timer, on_timer, c->cfg->fed_report_ms, c->cfg->fed_report_ms);
+    return 0;
+}
+
+/* A standby of a cluster on etcd takes over (docs/HA.md): the managers
+ * that joined while it was a standby are read now (it read the others at
+ * its start); those it knew get what was stored of them since. */
+int fed_cloud_takeover(struct fed *f)
+{
+    struct core *c = f->c;
+    json_t *list = NULL, *d;
+    size_t i;
+
+    if (store_list(c->st, STORE_MANAGER, NULL, &list)) {
+        log_error("fed: cannot read the managers: %s", store_errmsg(c->st));
+        return -1;
+    }
+    json_array_foreach(list, i, d)
+    {
+        struct fed_mgr *m = hmap_get(&f->mgrs, jv_str(d, "id", ""));
+
+        if (m && strcmp(m->cred, jv_str(d, "_cred", "")) == 0) {
+            pthread_mutex_lock(&f->mu);
+            snprintf(m->state, sizeof(m->state), "%s", jv_str(d, "state", "active"));
+            m->event_seq = jv_int(d, "_event_seq", 0);
+            if ((uint64_t)jv_int(d, "_seq", 0) > m->next_seq)
+                m->next_seq = (uint64_t)jv_int(d, "_seq", 0);
+            m->last_report_mono = mono_ms();
+            pthread_mutex_unlock(&f->mu);
+            continue;
+        }
+        m = mgr_new(d);
+        m->last_report_mono = mono_ms(); /* a grace of --fed-missed reports */
+        mgr_add(f, m);
+    }
+    json_decref(list);
     return 0;
 }
 

@@ -300,7 +300,7 @@ static void nap(struct fed *f, unsigned ms)
 static void *channel_main(void *arg)
 {
     struct fed *f = arg;
-    char *url = xasprintf("%s/fed/v1/channel", f->cloud_url);
+    char base[512], url[600];
     char *auth = xasprintf("Authorization: Bearer %s", f->cred);
     const char *hdrs[] = {"Accept: text/event-stream", auth, NULL};
     unsigned backoff = BACKOFF_MIN_MS;
@@ -310,6 +310,8 @@ static void *channel_main(void *arg)
         struct httpc_resp resp;
         uint64_t t0 = mono_ms();
 
+        fed_cloud_pick(f, base, sizeof(base));
+        snprintf(url, sizeof(url), "%s/fed/v1/channel", base);
         httpc_do(&(struct httpc_req){.method = "GET",
                                      .url = url,
                                      .headers = hdrs,
@@ -318,10 +320,13 @@ static void *channel_main(void *arg)
                                      .ca_file = f->c->cfg->cloud_ca,
                                      .on_data = on_data,
                                      .data_arg = &r,
-                                     .cancel = &f->chan_stop},
+                                     .cancel = &f->chan_stop,
+                                     .follow = true},
                  &resp);
-        if (resp.status && !httpc_ok(&resp))
+        if (resp.status && !httpc_ok(&resp) && resp.status != 503)
             log_warn("fed: the cloud refused the channel: HTTP %ld", resp.status);
+        if (!resp.status || resp.status == 503) /* the next cloud VNFM of --cloud-url */
+            fed_cloud_failed(f, base);
         httpc_resp_done(&resp);
         sbuf_done(&r.buf);
         sbuf_done(&r.line);
@@ -330,7 +335,6 @@ static void *channel_main(void *arg)
         nap(f, backoff);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
-    free(url);
     free(auth);
     return NULL;
 }

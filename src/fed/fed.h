@@ -28,6 +28,9 @@ int fed_init(struct core *c);
  * the loop runs: a refused token is -1 after logging why), then reports.
  * Returns 0 or -1. */
 int fed_start(struct core *c);
+/* A cloud VNFM of a cluster on etcd that takes over as the primary: the
+ * managers that joined meanwhile (docs/HA.md). 0 elsewhere. */
+int fed_takeover(struct core *c);
 /* Stops timers and reports (before the pools stop). */
 void fed_stop(struct core *c);
 /* Frees c->fed (after the pools stopped and the router was freed). */

@@ -88,7 +88,8 @@ struct fed {
     struct fed_weights weights; /* --manager-load-weights */
 
     /* branch */
-    char *mgr_id, *cred, *cloud_url;
+    char *mgr_id, *cred, *cloud_url; /* cloud_url: --cloud-url, one URL or several */
+    char cloud_cur[512];             /* the one talked to now, under mu (clouds.c) */
     unsigned report_ms; /* the report interval: --fed-report-interval-ms, else the cloud's */
     char boot[FED_BOOT_LEN + 1];
     uint64_t seq;
@@ -207,6 +208,29 @@ void fed_rules_eval(struct core *c, struct fed_mgr *m, const json_t *body, uint6
  * returns (up: the cloud takes reports again). */
 void fed_owner_apply(struct core *c, struct txn *t);
 void fed_owner_follow(struct fed *f, bool up);
+
+/* Cloud, in a cluster that shares the branch sites (forward.c): the
+ * federation mount's check (307 to the site's owner; an owner that is not
+ * the primary forwards a report to it, and marks a channel to relay);
+ * the relay of a channel to the primary; whether a channel at the
+ * primary (via: the owner that relays it, or "") should be closed, its
+ * site served by another. */
+int fed_place(struct rctx *r, const struct route *rt);
+/* Whether this manager writes the store: alone, or the primary. */
+bool fed_writes(struct core *c);
+int fed_cloud_takeover(struct fed *f);
+int fed_relay_start(struct rctx *r, struct httpd_conn *conn);
+/* The stop: the relayed channels end (before c->owners is freed). */
+void fed_relays_stop(struct core *c);
+bool fed_chan_misplaced(struct core *c, const char *site, const char *via);
+
+/* Branch: the cloud VNFM it talks to (clouds.c). The current one's base
+ * URL; a request answered at url (after redirects) for path moves the
+ * branch to that one; base did not answer (or has no owner for the site
+ * yet): the next of the list. */
+void fed_cloud_pick(struct fed *f, char *out, size_t len);
+void fed_cloud_answered(struct fed *f, const char *url, const char *path);
+void fed_cloud_failed(struct fed *f, const char *base);
 
 /* downlink.c (branch): the channel thread; results of instructions for
  * the next reports (branch.c). */

@@ -333,6 +333,7 @@ const struct mount fed_mount = {
     .routes = fed_routes,
     .n_routes = ARRAY_SIZE(fed_routes),
     .style = STYLE_NATIVE,
+    .check = fed_place, /* a branch to its site's owner (forward.c) */
     .prepare = fed_prepare,
     .store_keys = true,
 };
@@ -402,6 +403,7 @@ void fed_free(struct core *c)
 
     if (!f)
         return;
+    fed_relays_stop(c);
     fed_cloud_free(f);
     fed_branch_free(f);
     elastic_free(f);

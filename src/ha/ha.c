@@ -1,5 +1,6 @@
 /* Leader election, fencing orders and direct heartbeats (ha.h). */
 #include "ha/ha.h"
+#include "ha/share.h"
 #include "util/etcd.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -61,7 +62,8 @@ struct ha {
     pthread_t ctl_th, watch_th, hb_th;
     bool ctl_started, watch_started, hb_started;
     struct etcd *ctl, *watch;
-    int hb_fd; /* bound to the heartbeat address */
+    int hb_fd;           /* bound to the heartbeat address */
+    struct share *share; /* the branch sites shared by the members, or NULL */
 };
 
 static void signal_ctl(struct ha *ha)
@@ -222,6 +224,8 @@ static void view_apply(struct ha *ha, const char *key, const json_t *v, int64_t 
             snprintf(m->hb, sizeof(m->hb), "%s", json_string_value(json_object_get(v, "hb")) ?: "");
         else if (m)
             *m = ha->members[--ha->n_members];
+    } else if (ha->share && share_is_key(ha->share, key)) {
+        share_view(ha->share, key, v, create_rev, mod);
     }
 }
 
@@ -276,6 +280,8 @@ static int watch_once(struct ha *ha)
         pthread_mutex_lock(&ha->mu);
         ha->n_members = 0;
         ha->leader_mod = 0;
+        if (ha->share)
+            share_view_reset(ha->share);
         view_apply(ha, ha->leader_key, NULL, 0, 0);
         json_array_foreach(json_object_get(resp, "kvs"), i, kv)
         {
@@ -417,6 +423,8 @@ static uint64_t tend_lease(struct ha *ha, uint64_t now)
         pthread_mutex_unlock(&ha->mu);
         if (leading)
             step_down(ha, "etcd no longer knows its lease");
+        if (ha->share)
+            share_lost(ha->share, "etcd no longer knows its lease");
         ha->lease = 0;
         r = join(ha);
     }
@@ -444,6 +452,32 @@ static void wait_until(struct ha *ha, uint64_t when)
     pthread_mutex_unlock(&ha->mu);
 }
 
+/* The branch sites: which to acquire and release, over the live members;
+ * none held by a member whose lease went unrenewed for three quarters of
+ * its TTL (as a primary steps down, before etcd lets the keys go). */
+static void tend_share(struct ha *ha, uint64_t now)
+{
+    char(*ids)[16] = NULL;
+    size_t n = 0;
+
+    if (!ha->share)
+        return;
+    if (!ha->lease || now - ha->lease_ok_ms >= ha->o.lease_ms * 3 / 4) {
+        share_lost(ha->share, "its lease could not be renewed");
+        return;
+    }
+    pthread_mutex_lock(&ha->mu);
+    if (ha->view_ok && ha->n_members) {
+        ids = xcalloc(ha->n_members, sizeof(*ids));
+        for (n = 0; n < ha->n_members; n++)
+            snprintf(ids[n], sizeof(ids[n]), "%s", ha->members[n].id);
+    }
+    pthread_mutex_unlock(&ha->mu);
+    if (n)
+        share_tend(ha->share, ha->ctl, ha->lease, ids, n);
+    free(ids);
+}
+
 static void *ctl_main(void *arg)
 {
     struct ha *ha = arg;
@@ -457,6 +491,7 @@ static void *ctl_main(void *arg)
         if (ha->lease)
             maybe_campaign(ha);
         check_leadership(ha, mono_ms());
+        tend_share(ha, mono_ms());
         wait_until(ha, renew);
     }
     return NULL;
@@ -687,6 +722,7 @@ static int bind_hb(struct ha *ha, char *err, size_t errlen)
 
 static void ha_free(struct ha *ha)
 {
+    share_free(ha->share);
     etcd_close(ha->ctl);
     etcd_close(ha->watch);
     if (ha->hb_fd >= 0)
@@ -733,6 +769,9 @@ struct ha *ha_start(const struct ha_opts *o, struct store *st, struct cluster *c
         r = etcd_open(o->endpoints, 1000, &ha->watch, err, errlen);
     if (r == 0)
         r = bind_hb(ha, err, errlen);
+    if (r == 0 && o->owners &&
+        !(ha->share = share_new(o->owners, st, ha->ha_prefix, ha->id, o->url, err, errlen)))
+        r = -EIO;
     if (r == 0 && (r = join(ha)))
         snprintf(err, errlen, "cannot join the cluster: %s", etcd_errmsg(ha->ctl));
     if (r) {

@@ -22,6 +22,7 @@
 #define VNFM_HA_H
 
 #include "core/cluster.h"
+#include "core/owners.h"
 #include "store/store.h"
 
 #include <stdint.h>
@@ -35,6 +36,9 @@ struct ha_opts {
     unsigned lease_ms; /* lease TTL */
     unsigned hb_ms;    /* between two heartbeats */
     unsigned dead_ms;  /* a peer silent this long is down */
+    /* the branch sites shared by the members (a cloud VNFM's cluster:
+     * share.h), where the view goes; NULL: none shared */
+    struct owners *owners;
 };
 
 enum ha_order {

@@ -1151,7 +1151,7 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
     native_fmt(rq, r.mount, route, &f);
     if (bad || admit(rt, route, &r) ||
         (route->flags & R_STREAM &&
-         (not_primary(rt, rq, &r.res) ||
+         ((!r.any_role && not_primary(rt, rq, &r.res)) ||
           (route->stream ? route->stream(&r, conn) : sse_start(rt, conn, &r))))) {
         respond(conn, &f, &r.res, route ? txid : NULL);
     } else if (route->flags & R_STREAM) {

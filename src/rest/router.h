@@ -33,6 +33,9 @@ struct rctx {
     struct result res;
     const struct mount *mount;
     const struct httpd_req *http; /* the request's headers */
+    /* the mount's check: this manager serves it, primary or not (a
+     * branch's channel at its site's owner, docs/HA.md) */
+    bool any_role;
 };
 
 /* A request header of r, or NULL. */

@@ -207,7 +207,12 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rq->follow ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 4L);
+    /* the headers (a bearer credential) go to where the redirect points:
+     * another manager of the same cluster, another port; with https, it
+     * must pass the same certificate checks */
+    curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, rq->follow ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     if (rq->on_data) { /* a stream: no end in sight, but never silent for long */
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -258,6 +263,12 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
     if (cc == CURLE_OK) {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
         measured(e, &resp->timing);
+    }
+    if (rq->follow) {
+        char *at = NULL;
+
+        if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &at) == CURLE_OK && at)
+            snprintf(resp->url, sizeof(resp->url), "%s", at);
     }
     curl_easy_cleanup(e);
     curl_slist_free_all(h);

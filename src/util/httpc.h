@@ -46,6 +46,11 @@ struct httpc_req {
     /* Optional: the request ends (-EIO, "aborted") soon after *cancel
      * becomes true (read atomically), even when nothing arrives. */
     const bool *cancel;
+    /* Follow up to 4 redirects (a 307 keeps the method and the body: a
+     * branch sent to its site's owner, docs/HA.md), with every header
+     * (its credential too: only for servers trusted as much as the first);
+     * resp->url says where the answer came from. */
+    bool follow;
 };
 
 /* What a request measured of the path to its server (filled when it was
@@ -69,6 +74,7 @@ struct httpc_resp {
     bool truncated;          /* the answer was longer than max_response */
     bool denied;             /* the destination policy refused the address */
     char err[HTTPC_ERR_MAX]; /* why there was no answer, for logs (empty when answered) */
+    char url[512];           /* the URL that answered (httpc_req.follow), else empty */
 };
 
 /* Performs the request. Returns 0 when an answer came (any status: see

@@ -1,0 +1,293 @@
+"""Several active cloud VNFMs share the branches (docs/HA.md "Several active cloud VNFMs",
+issue 14): three cloud VNFMs on one 3-member etcd on loopback, four branch managers (simulated
+VIM). Each branch site is owned by exactly one cloud VNFM (a key PREFIX/ha/owners/SITE on
+its lease, chosen by rendezvous hashing over the live members); a branch's channel and
+reports that reach another cloud VNFM are sent to the owner (307), and an owner that is not
+the primary forwards them to the primary, which stays the single writer. kill -9 of a cloud
+VNFM: its sites move to the others within its lease, and the branches keep reporting.
+
+A poller reads every cloud VNFM's view (GET /v0/health "ha.sites") over the whole run and
+asserts that no two ever served one site at once: a VNFM that said it owns a site with a
+key of create revision R before and after another one said it owns that site (R is unique
+to one acquisition: a key given away and taken again has a new revision) is a double."""
+import base64
+import random
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from test_deploy import demo
+from vnfm import Daemon, Etcd, etcd_call, b64, wait_for
+
+TOKEN = "share-test-admin-token-0123456789"
+LEASE_MS = 4000
+SITES = 4  # branch sites at first; more join until a standby serves one
+
+
+def owner_keys(etcd, prefix):
+    """{site: member id} of the ownership keys in etcd."""
+    key = "%s/ha/owners/" % prefix
+    end = key[:-1] + chr(ord(key[-1]) + 1)
+    for ep in etcd.endpoints.split(","):
+        try:
+            kvs = etcd_call(ep, "/v3/kv/range", {"key": b64(key), "range_end": b64(end)})
+            break
+        except OSError:
+            continue
+    out = {}
+    for kv in kvs.get("kvs", []):
+        import json
+        out[base64.b64decode(kv["key"]).decode()[len(key):]] = json.loads(
+            base64.b64decode(kv["value"]).decode())["id"]
+    return out
+
+
+class Poller(threading.Thread):
+    """Asks every cloud VNFM which sites it serves, one after the other, for as long as it
+    runs; keeps (sent, received, manager, {site: revision}) of each answer."""
+
+    def __init__(self, clouds):
+        super().__init__(daemon=True)
+        self.clouds = clouds
+        self.samples = []
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            for i, c in enumerate(self.clouds):
+                if not c.proc or c.proc.poll() is not None:
+                    continue
+                sent = time.time()
+                try:
+                    ha = c.request("GET", "/v0/health", token=None)[1].get("ha", {})
+                except OSError:
+                    continue
+                owns = ha.get("sites", {}).get("owns", {})
+                self.samples.append((sent, time.time(), i, dict(owns)))
+            time.sleep(0.02)
+
+    def doubles(self):
+        """Sites two managers served at once, as the samples prove it."""
+        found = []
+        by = {}
+        for s in self.samples:
+            by.setdefault(s[2], []).append(s)
+        for a, sa in by.items():
+            for x in range(len(sa)):
+                for y in range(x + 1, len(sa)):
+                    t1, t3 = sa[x], sa[y]
+                    for site, rev in t1[3].items():
+                        if t3[3].get(site) != rev:
+                            continue
+                        # a held site with revision rev from t1 to t3: nobody else may have
+                        # said it served it in between
+                        for b, sb in by.items():
+                            if b == a:
+                                continue
+                            for s in sb:
+                                if s[0] > t1[1] and s[1] < t3[0] and site in s[3]:
+                                    found.append((site, a, b, rev, s[3][site]))
+        return found
+
+
+class Writer(threading.Thread):
+    """Creates tenants on a branch manager, one after the other, for as long as it runs:
+    events that its reports must bring to the cloud, whoever serves its site."""
+
+    def __init__(self, branch):
+        super().__init__(daemon=True)
+        self.branch = branch
+        self.n = 0
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.branch.ok("POST", "/v0/tenants", {"id": "w%d" % self.n}, expect=(201,))
+                self.n += 1
+            except (OSError, AssertionError):
+                pass
+            time.sleep(0.05)
+
+
+class CloudShareTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.etcd = Etcd(3)
+        cls.data = tempfile.mkdtemp(prefix="vnfm-bb-share-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.etcd.stop()
+        subprocess.run(["rm", "-rf", cls.data])
+
+    def setUp(self):
+        self.prefix = "share%d" % random.randint(0, 1 << 30)
+        store = "etcd://%s/%s" % (self.etcd.endpoints, self.prefix)
+        self.clouds = [Daemon("--ha-lease-ms", str(LEASE_MS), "--site-driver", "sim",
+                              "--fed-report-interval-ms", "300", role="cloud", site="cloud",
+                              store=store, data=self.data, token=TOKEN) for _ in range(3)]
+        self.clouds[0].start()
+        for c in self.clouds[1:]:
+            c.start(primary=False)
+        self.urls = ",".join(c.url for c in self.clouds)
+        self.branches = []
+        self.sites = []
+        self.poller = None
+
+    def tearDown(self):
+        if self.poller:
+            self.poller.stop.set()
+            self.poller.join(10)
+        for b in self.branches:
+            b.cleanup()
+        try:
+            for c in self.clouds:
+                if c.proc and c.proc.poll() is None:
+                    c.stop()
+                c.check_sanitizers()
+        except AssertionError:
+            import shutil
+            shutil.copy(self.clouds[0].logfile, "/tmp/cloudha_failed_cloud.log")
+            raise
+        for c in self.clouds:
+            c.forget()
+
+    def primary(self):
+        """The live primary (waiting while one is being elected)."""
+        return wait_for(lambda: next((c for c in self.clouds if c.proc and c.proc.poll() is None
+                                      and c.ha_state() == "primary"), None), 30,
+                        what="a primary")
+
+    def join(self, site):
+        tok = self.primary().ok("POST", "/v0/join-tokens", {"site": site}, expect=(201,))["token"]
+        b = Daemon("--cloud-url", self.urls, "--fed-insecure", "--join-token", tok,
+                   "--site-driver", "sim", "--fed-report-interval-ms", "300", role="local",
+                   site=site)
+        self.branches.append(b)
+        self.sites.append(site)
+        return b.start()
+
+    def views(self):
+        """{site: [index of each cloud VNFM that says it serves it]} of the live ones."""
+        out = {}
+        for i, c in enumerate(self.clouds):
+            if not c.proc or c.proc.poll() is not None:
+                continue
+            ha = c.request("GET", "/v0/health", token=None)[1]["ha"]
+            for site in ha["sites"]["owns"]:
+                out.setdefault(site, []).append(i)
+        return out
+
+    def each_site_once(self, live):
+        v = self.views()
+        return v if (sorted(v) == sorted(self.sites) and all(len(x) == 1 and x[0] in live
+                                                        for x in v.values())) else None
+
+    def reports(self, site):
+        m = [m for m in self.primary().get("/v0/managers")[1]["managers"] if m["site"] == site]
+        return m[0].get("reports", 0) if m else 0
+
+    def events_on_cloud(self, branch):
+        """The seqs of branch's config events: at the branch, and as the cloud stored them."""
+        mine = [r["seq"] for r in branch.get("/v0/logs?category=config&limit=10000")[1]["logs"]]
+        theirs = [r["branch_seq"] for r in
+                  self.primary().get("/v0/logs?category=config&limit=10000")[1]["logs"]
+                  if r.get("site") == branch.site and "branch_seq" in r]
+        return mine, theirs
+
+    def deploy_at(self, site, name):
+        """A deploy through the cloud at a branch: an instruction on the branch's channel
+        (relayed by its site's owner), the cloud's operation following the branch's."""
+        p = self.primary()
+        op = p.ok("POST", "/v0/deployments", {"name": name, "vnfd": "share-sim", "site": site},
+                  expect=(202,))
+        done = p.wait_op(op["id"], timeout=60)
+        self.assertEqual(done["state"], "completed", done)
+
+    def shared(self, kill_primary):
+        """Branches join; every site is served once; the cloud VNFM chosen dies (the
+        primary, or the standby that serves the most sites): its sites move, nothing the
+        branches reported is lost, instructions reach them through their new owner."""
+        for i in range(SITES):
+            self.join("b%d" % (i + 1))
+        self.poller = Poller(self.clouds)
+        self.poller.start()
+        views = wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
+                         what="every site served by exactly one cloud VNFM")
+        while all(x == [0] for x in views.values()) and len(self.sites) < 12:
+            self.join("b%d" % (len(self.sites) + 1))  # (1/3)^4 of the runs
+            views = wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
+                             what="every site served by exactly one cloud VNFM")
+        self.primary().onboard(demo("share-sim"))
+        # a branch whose site a standby serves talks to that one (a 307 sent it there)
+        p = self.clouds.index(self.primary())
+        for site, (i,) in views.items():
+            if i != p:
+                b = next(b for b in self.branches if b.site == site)
+                wait_for(lambda: "talking to the cloud VNFM at %s now" % self.clouds[i].url
+                         in b.log(), 10, what="branch %s talking to its owner" % site)
+                self.deploy_at(site, "d-" + site)
+        keys = owner_keys(self.etcd, self.prefix)
+        self.assertEqual(sorted(keys), sorted(self.sites))
+        ids = {}
+        for i, c in enumerate(self.clouds):
+            ids[i] = c.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]["self"]
+        for site, (i,) in views.items():
+            self.assertEqual(keys[site], ids[i], (site, keys, ids))
+        # vnfmctl health on any of them says who serves what
+        out = self.clouds[(p + 1) % 3].ctl("health")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("SERVED BY", out.stdout)
+        for site, (i,) in views.items():
+            self.assertRegex(out.stdout, r"(?m)^%s\s+%s" % (site, self.clouds[i].url))
+        # every branch reports, whoever owns it
+        before = {s: self.reports(s) for s in self.sites}
+        wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in self.sites), 30,
+                 what="every branch reporting")
+        counts = {i: sum(1 for x in views.values() if x == [i]) for i in range(3) if i != p}
+        victim = p if kill_primary else max(counts, key=lambda i: (counts[i], i))
+        moved = [s for s, x in views.items() if x == [victim]]
+        writers = [Writer(b) for b in self.branches]
+        for w in writers:
+            w.start()
+        wait_for(lambda: all(w.n >= 5 for w in writers), 30, what="tenants at the branches")
+        killed = time.time()
+        self.clouds[victim].kill9()
+        live = {0, 1, 2} - {victim}
+        wait_for(lambda: self.each_site_once(live), LEASE_MS / 1000 * 3 + 20,
+                 what="the sites of the killed VNFM served by the others")
+        print("sites %s moved in %.1f s after kill -9 (lease %d ms)"
+              % (moved, time.time() - killed, LEASE_MS))
+        # and their branches keep reporting (to the primary, through their new owner)
+        before = {s: self.reports(s) for s in self.sites}
+        wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in self.sites), 60,
+                 what="every branch reporting after the kill")
+        for w in writers:
+            w.stop.set()
+            w.join(10)
+        # every event of every branch on the cloud, once
+        for b in self.branches:
+            wait_for(lambda: (lambda m, t: len(t) >= len(m))(*self.events_on_cloud(b)), 30,
+                     what="the events of %s on the cloud" % b.site)
+            mine, theirs = self.events_on_cloud(b)
+            self.assertEqual(sorted(theirs), sorted(mine), b.site)
+        # instructions reach a moved branch through its new owner
+        for site in moved:
+            self.deploy_at(site, "after-" + site)
+        self.poller.stop.set()
+        self.poller.join(10)
+        self.assertGreater(len(self.poller.samples), 50)
+        self.assertEqual(self.poller.doubles(), [])
+
+    def test_kill_a_standby_that_serves_sites(self):
+        self.shared(kill_primary=False)
+
+    def test_kill_the_primary(self):
+        self.shared(kill_primary=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
