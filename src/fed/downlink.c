@@ -8,6 +8,7 @@
  * the cloud in the next reports until it acknowledges it. */
 #include "fed/fed_internal.h"
 #include "catalog/svc_catalog.h"
+#include "lcm/lifecycle.h"
 #include "lcm/svc_lcm.h"
 #include "core/txq.h"
 #include "util/doc.h"
@@ -153,6 +154,61 @@ static void apply_capacity(struct core *c, struct txn *t)
         svc_site_update(c, t);
 }
 
+/* The branch's operation that the cloud's operation id follows (started
+ * by its instruction: Client-Transaction-Id id) on deployment dep_id, a
+ * new reference, or NULL. */
+static json_t *instructed_op(struct core *c, const char *dep_id, const char *id)
+{
+    struct store_where w = {"deployment", dep_id, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *ops = NULL, *op, *found = NULL;
+    size_t i;
+
+    if (store_list(c->st, STORE_OP, &o, &ops))
+        return NULL;
+    json_array_foreach(ops, i, op)
+    {
+        if (!found && strcmp(jv_str(op, "client_transaction_id", ""), id) == 0)
+            found = json_incref(op);
+    }
+    json_decref(ops);
+    return found;
+}
+
+/* {operation: the cloud's operation, decision: retry|rollback|fail|cancel,
+ * mode?}: the decision on the branch's operation that follows it, as its
+ * own API takes it (docs/FEDERATION.md "Decisions on a branch's
+ * operation"); the refusals (409 in another state, 422 for what cannot be
+ * rolled back) go back to the cloud. */
+static void apply_decide(struct core *c, struct txn *t)
+{
+    const char *what = jv_str(t->body, "decision", ""),
+               *cloud_op = jv_str(t->body, "operation", "");
+    json_t *op = instructed_op(c, t->args[0], cloud_op), *out = NULL;
+
+    if (!op) {
+        result_fail(&t->res, 404, "not-found", "object", cloud_op,
+                    "deployment '%s' has no operation started by the cloud's %s", t->args[0],
+                    cloud_op);
+        return;
+    }
+    if (strcmp(what, "retry") == 0)
+        out = lc_op_retry(c, doc_str(op, "id"), &t->res);
+    else if (strcmp(what, "rollback") == 0)
+        out = lc_op_rollback(c, doc_str(op, "id"), &t->res);
+    else if (strcmp(what, "fail") == 0)
+        out = lc_op_fail(c, doc_str(op, "id"), &t->res);
+    else if (strcmp(what, "cancel") == 0)
+        out = lc_op_cancel(c, doc_str(op, "id"), jv_str(t->body, "mode", "GRACEFUL"), &t->res);
+    else
+        result_fail(&t->res, 400, "invalid-value", "field", "decision",
+                    "decision: retry, rollback, fail or cancel, not '%s'", what);
+    if (out)
+        result_ok(&t->res, 200, doc_public(out));
+    json_decref(out);
+    json_decref(op);
+}
+
 static const struct {
     const char *type;
     txn_apply_fn apply;
@@ -165,6 +221,7 @@ static const struct {
     {"operate", svc_operate},
     {"rescale", svc_rescale},
     {"modify_info", svc_modify_info},
+    {"decide", apply_decide},
     {"rules_owner", fed_owner_apply},
     {"spawn_manager", fed_spawn_apply},
     {"stop_manager", fed_unspawn_apply},
@@ -217,7 +274,10 @@ static void submit(struct fed *f, json_t *ins)
     t->who.admin = true;
     snprintf(t->who.token_id, sizeof(t->who.token_id), "cloud");
     t->body = json_is_object(body) ? json_deep_copy(body) : json_object();
-    t->query = json_pack("{s:O}", "instruction", ins);
+    /* a SOL003 task's: it pauses in failed_temp (lifecycle.h) */
+    t->query = json_pack("{s:O, s:b}", "instruction", ins, "_pause",
+                         json_is_true(json_object_get(t->body, "_pause")));
+    json_object_del(t->body, "_pause");
     t->client_txn_id = xstrdup(jv_str(ins, "id", ""));
     t->args[0] = xstrdup(jv_str(ins, "deployment", jv_str(body, "name", "")));
     t->complete = instruction_done;

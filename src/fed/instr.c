@@ -77,6 +77,21 @@ static struct fed_mgr *dep_manager(struct fed *f, struct result *res, const json
     return m;
 }
 
+/* The record of instruction id of type for m about dep_id, with m's next
+ * seq and body (taken); a new reference. */
+static json_t *new_instruction(struct fed_mgr *m, const char *id, const char *type,
+                               const char *dep_id, json_t *body)
+{
+    json_t *ins;
+
+    m->next_seq++;
+    ins = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "id", id, "manager", m->id, "seq",
+                    (json_int_t)m->next_seq, "type", type, "state", "pending", "deployment", dep_id,
+                    "body", body);
+    doc_touch(ins, "created");
+    return ins;
+}
+
 /* The instruction of type for m about dep (a new reference), and in *op
  * the cloud's operation that follows it, with the members of op_extra
  * (taken, may be NULL); the observers are told it started. NULL with res
@@ -90,11 +105,7 @@ json_t *fed_instruct(struct core *c, struct fed_mgr *m, const char *type, const 
     json_t *ins, *op;
 
     id_random(id, "op-", 12);
-    m->next_seq++;
-    ins = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "id", id, "manager", m->id, "seq",
-                    (json_int_t)m->next_seq, "type", type, "state", "pending", "deployment", dep_id,
-                    "body", body);
-    doc_touch(ins, "created");
+    ins = new_instruction(m, id, type, dep_id, body);
     op = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s, s:s, s:n, s:[]}", "id", id,
                    "deployment", dep_id, "tenant", tenant, "type", type, "state",
                    op_state_name(OP_STARTING), "client_transaction_id", ctid, "site", m->site,
@@ -270,6 +281,125 @@ static json_t *remote_instruct(struct core *c, struct txn *t, json_t *dep, const
     return op;
 }
 
+/* ---- decisions on a branch's operation (docs/FEDERATION.md) ---- */
+
+static void op_ended(struct core *c, struct fed_mgr *m, const json_t *op);
+
+/* The manager that runs op, if it can take a decision now; else NULL with
+ * res set (409 for a removed one, 503 for an unreachable one). */
+static struct fed_mgr *op_manager(struct fed *f, const json_t *op, const char *what,
+                                  struct result *res)
+{
+    struct fed_mgr *m = hmap_get(&f->mgrs, jv_str(op, "manager", ""));
+    const char *site = jv_str(op, "site", "?");
+    char since[TIME_STR_MAX];
+
+    if (!m || strcmp(m->state, "removed") == 0) {
+        result_fail(res, 409, "conflict", "object", jv_str(op, "id", ""),
+                    "operation %s ran at branch site %s by manager %s, which is removed: no %s "
+                    "is possible",
+                    jv_str(op, "id", ""), site, jv_str(op, "manager", "?"), what);
+        return NULL;
+    }
+    if (strcmp(m->state, "active")) {
+        result_fail(res, 503, "site-unreachable", "object", site,
+                    "branch site %s is unreachable since %s: its manager %s, which runs operation "
+                    "%s, does not report; the %s was not sent, nothing changed",
+                    site, time_fmt(m->since_ms, since), m->id, jv_str(op, "id", ""), what);
+        return NULL;
+    }
+    return m;
+}
+
+/* 409 for a decision while another is on its way; 422 for a rollback of
+ * what cannot be undone (the branch checks what the cloud cannot know: a
+ * rescale that began to remove instances, a scale in). */
+static int decision_allowed(const json_t *op, const char *what, struct result *res)
+{
+    static const char *const undoable[] = {"heal", "operate", "terminate", "undeploy", "resize"};
+    const json_t *pending = json_object_get(op, "_decision");
+    const char *type = jv_str(op, "type", "");
+
+    if (pending)
+        return result_fail(res, 409, "conflict", "object", jv_str(op, "id", ""),
+                           "operation %s: its %s is on its way to the branch (instruction %s); "
+                           "try again when the branch has taken it",
+                           jv_str(op, "id", ""), jv_str(pending, "what", "?"),
+                           jv_str(pending, "instruction", "?"));
+    for (size_t i = 0; strcmp(what, "rollback") == 0 && i < ARRAY_SIZE(undoable); i++)
+        if (strcmp(type, undoable[i]) == 0)
+            return result_fail(res, 422, "unprocessable", "field", "operation",
+                               "a %s cannot be rolled back: what it did cannot be undone; retry "
+                               "or fail it",
+                               type);
+    return 0;
+}
+
+/* The cloud's record takes the decision at once, as the engine's own
+ * would (an NFVO polls the occurrence after the 202): the reports of the
+ * branch then carry it on, and a refusal of the branch puts it back. */
+static void decision_taken(json_t *op, const char *what, const char *mode)
+{
+    if (strcmp(what, "cancel") == 0) {
+        json_object_set_new(op, "_cancel", json_true());
+        doc_set_str(op, "cancel_mode", mode ? mode : "GRACEFUL");
+        return;
+    }
+    doc_set_str(op, "state",
+                op_state_name(strcmp(what, "retry") == 0      ? OP_PROCESSING
+                              : strcmp(what, "rollback") == 0 ? OP_ROLLING_BACK
+                                                              : OP_FAILED));
+    doc_touch(op, "state_entered");
+    if (strcmp(what, "retry") == 0)
+        json_object_del(op, "error");
+    if (strcmp(what, "fail") == 0)
+        doc_touch(op, "finished");
+}
+
+static json_t *remote_decide(struct core *c, json_t *op, const char *what, const char *mode,
+                             struct result *res)
+{
+    struct fed_mgr *m = op_manager(c->fed, op, what, res);
+    char id[32];
+    json_t *ins;
+
+    if (!m || decision_allowed(op, what, res)) {
+        json_decref(op);
+        return NULL;
+    }
+    id_random(id, "ins-", 12);
+    ins = new_instruction(m, id, "decide", jv_str(op, "deployment", ""),
+                          json_pack("{s:s, s:s, s:s?}", "operation", jv_str(op, "id", ""),
+                                    "decision", what, "mode", mode));
+    json_object_set_new(op, "_decision",
+                        json_pack("{s:s, s:s, s:s}", "what", what, "instruction", id, "was",
+                                  jv_str(op, "state", "")));
+    decision_taken(op, what, mode);
+    json_object_set(json_object_get(op, "_decision"), "to", json_object_get(op, "state"));
+    doc_touch(op, "updated");
+    if (store_put(c->st, STORE_INSTRUCTION, ins) || store_put(c->st, STORE_OP, op) ||
+        fed_mgr_save_seq(c, m)) {
+        result_fail(res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
+                    store_errmsg(c->st));
+        json_decref(ins);
+        json_decref(op);
+        return NULL;
+    }
+    core_event(c, "info", "lifecycle", "operation",
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", jv_str(op, "id", ""), "deployment",
+                         jv_str(op, "deployment", ""), "operation", jv_str(op, "id", ""), "site",
+                         m->site, "manager", m->id),
+               "%s of %s: %s requested, sent to manager %s of branch site %s (instruction %s)",
+               jv_str(op, "type", ""), jv_str(op, "deployment", ""), what, m->id, m->site, id);
+    if (strcmp(what, "cancel"))
+        lc_op_changed(c, op); /* SOL003 notifications, as of the cloud's own */
+    if (strcmp(what, "fail") == 0)
+        op_ended(c, m, op);
+    fed_after_instruct(c, m, ins);
+    json_decref(ins);
+    return op;
+}
+
 const struct lc_remote fed_remote = {
     .deploy = remote_deploy,
     .operate = remote_operate,
@@ -278,6 +408,7 @@ const struct lc_remote fed_remote = {
     .rules_changed = fed_rules_changed,
     .instruct = remote_instruct,
     .move = fed_move_apply,
+    .decide = remote_decide,
 };
 
 /* ---- from the branch's reports ---- */
@@ -343,6 +474,47 @@ static void end_op(struct core *c, struct fed_mgr *m, const char *id, enum op_st
     json_decref(op);
 }
 
+/* The branch's answer to a decision (ins, its result r): taken, the
+ * reports carry the operation on; refused, the cloud's record goes back to
+ * what it was, with the branch's reason in an event. */
+static void decision_result(struct core *c, struct fed_mgr *m, const json_t *ins, bool ok,
+                            const json_t *r)
+{
+    const json_t *body = json_object_get(ins, "body");
+    json_t *op = core_load(c, STORE_OP, jv_str(body, "operation", "")), *d;
+    const char *what = jv_str(body, "decision", "?");
+    bool back;
+
+    d = op ? json_object_get(op, "_decision") : NULL;
+    if (!d || strcmp(jv_str(d, "instruction", ""), jv_str(ins, "id", ""))) {
+        json_decref(op);
+        return;
+    }
+    /* what the decision set, unless a report moved it on since */
+    back = !ok && strcmp(jv_str(d, "was", ""), jv_str(d, "to", "")) &&
+           strcmp(jv_str(d, "to", ""), jv_str(op, "state", "")) == 0;
+    if (back) {
+        doc_set_str(op, "state", jv_str(d, "was", ""));
+        doc_touch(op, "state_entered");
+        json_object_del(op, "finished");
+    }
+    if (!ok) {
+        json_object_del(op, "_cancel");
+        core_event(c, "warn", "lifecycle", "operation",
+                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", jv_str(op, "id", ""),
+                             "deployment", jv_str(op, "deployment", ""), "operation",
+                             jv_str(op, "id", ""), "site", m->site, "manager", m->id),
+                   "manager %s of branch site %s refused the %s of operation %s: %s", m->id,
+                   m->site, what, jv_str(op, "id", ""), jv_str(r, "message", "?"));
+    }
+    json_object_del(op, "_decision");
+    doc_touch(op, "updated");
+    store_put(c->st, STORE_OP, op);
+    if (back)
+        lc_op_changed(c, op);
+    json_decref(op);
+}
+
 /* The branch's answer to an instruction: an error ends the cloud's
  * operation (and a deploy's placeholder); else the operation it started
  * is followed. */
@@ -365,6 +537,11 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
         json_object_set(ins, "result", (json_t *)r);
         doc_touch(ins, "updated");
         store_put(c->st, STORE_INSTRUCTION, ins);
+        if (strcmp(jv_str(ins, "type", ""), "decide") == 0) { /* not an operation of its own */
+            decision_result(c, m, ins, ok, r);
+            json_decref(ins);
+            continue;
+        }
         if (ok && (strcmp(jv_str(ins, "type", ""), "rules_owner") == 0 ||
                    strcmp(jv_str(ins, "type", ""), "endpoint") == 0)) /* done once applied */
             end_op(c, m, doc_str(ins, "id"), OP_COMPLETED, NULL);
@@ -437,6 +614,23 @@ static void processing(struct core *c, const json_t *op)
     json_decref(mid);
 }
 
+/* Whether the branch reports state, the state op was in before a
+ * decision the branch has not answered yet. */
+static bool stale(const json_t *op, const json_t *state)
+{
+    const json_t *d = json_object_get(op, "_decision");
+
+    return d && json_is_string(state) &&
+           strcmp(json_string_value(state), jv_str(d, "was", "")) == 0;
+}
+
+static bool op_running(const json_t *op)
+{
+    int s = op_state_of(op);
+
+    return s == OP_STARTING || s == OP_PROCESSING || s == OP_ROLLING_BACK;
+}
+
 /* The branch's operations started by instructions: the cloud's operation
  * of the same id takes their state and stage. */
 void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
@@ -459,6 +653,8 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
         for (const char *const *k = keep; *k; k++) {
             json_t *v = json_object_get(bop, *k);
 
+            if (k == keep && stale(op, v))
+                break; /* a report from before the branch took a decision */
             if (v && !json_equal(v, json_object_get(op, *k))) {
                 json_object_set(op, *k, v);
                 changed = true;
@@ -469,10 +665,12 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
             doc_set_str(op, "branch_operation", jv_str(bop, "id", ""));
             changed = true;
         }
+        if (moved && !op_running(op)) /* a cancel took effect, or came too late */
+            json_object_del(op, "_cancel");
         if (changed) {
             doc_touch(op, "updated");
             store_put(c->st, STORE_OP, op);
-            if (moved && was == OP_STARTING && op_final(op))
+            if (moved && was == OP_STARTING && op_state_of(op) != OP_PROCESSING)
                 processing(c, op); /* it went through it between two reports */
             if (moved)
                 lc_op_changed(c, op); /* SOL003 notifications, as of the cloud's own */

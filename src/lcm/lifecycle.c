@@ -1,6 +1,7 @@
 #include "lcm/lifecycle.h"
 #include "lcm/actions.h"
 #include "lcm/observe.h"
+#include "lcm/remote.h"
 #include "core/runas.h"
 #include "core/txq.h"
 #include "lcm/sites.h"
@@ -246,7 +247,9 @@ json_t *lc_op_start_ex(struct core *c, json_t *dep, const struct lc_start *s)
         json_object_set_new(op, "_callback_xml", json_true()); /* XML client (F3) */
     if (t && t->callback && !t->who.admin) /* --tenant-destinations (rest/callback.h) */
         json_object_set_new(op, "_callback_tenant", json_true());
-    if (s->pause)
+    /* a SOL003 task a cloud VNFM sent as a native request pauses as its
+     * own would (fed/downlink.c puts "_pause" in the query) */
+    if (s->pause || (t && json_is_true(json_object_get(t->query, "_pause"))))
         json_object_set_new(op, "_on_failure", json_string("pause"));
     if (s->extra)
         json_object_update(op, s->extra);
@@ -1217,12 +1220,26 @@ static json_t *decided(struct core *c, json_t *op, json_t *dep, const char *what
 
 static const unsigned paused = IN(OP_FAILED_TEMP);
 
+/* Whether op is a branch's (lcm/remote.h): then the decision goes to its
+ * manager and *out is the answer (op and dep taken). */
+static bool at_branch(struct core *c, json_t *op, json_t *dep, const char *what, const char *mode,
+                      struct result *res, json_t **out)
+{
+    if (!doc_str(op, "manager") || !c->remote || !c->remote->decide)
+        return false;
+    json_decref(dep);
+    *out = c->remote->decide(c, op, what, mode, res);
+    return true;
+}
+
 json_t *lc_op_retry(struct core *c, const char *op_id, struct result *res)
 {
-    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep), *out;
 
     if (!op || want_state(op, "retry", paused, res))
         goto fail;
+    if (at_branch(c, op, dep, "retry", NULL, res, &out))
+        return out;
     if (strcmp(jv_str(op, "_plan", ""), "rollback") == 0) {
         result_fail(res, 409, "conflict", "field", "state",
                     "operation %s has been partly rolled back: roll it back or fail it", op_id);
@@ -1260,10 +1277,12 @@ static int rollbackable(const json_t *op, struct result *res)
 
 json_t *lc_op_rollback(struct core *c, const char *op_id, struct result *res)
 {
-    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep), *out;
 
     if (!op || want_state(op, "rollback", paused, res))
         goto fail;
+    if (at_branch(c, op, dep, "rollback", NULL, res, &out))
+        return out;
     if (strcmp(jv_str(op, "_plan", ""), "rollback") != 0) { /* else: the rollback goes on */
         if (rollbackable(op, res))
             goto fail;
@@ -1283,7 +1302,7 @@ fail:
 
 json_t *lc_op_fail(struct core *c, const char *op_id, struct result *res)
 {
-    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep), *out;
     char err[768];
 
     if (!op || want_state(op, "fail", paused, res)) {
@@ -1291,6 +1310,8 @@ json_t *lc_op_fail(struct core *c, const char *op_id, struct result *res)
         json_decref(dep);
         return NULL;
     }
+    if (at_branch(c, op, dep, "fail", NULL, res, &out))
+        return out;
     snprintf(err, sizeof(err), "%s", jv_str(op, "error", "failed by request"));
     close_op(c, op_id, doc_str(op, "deployment"), OP_FAILED, err);
     json_decref(op);
@@ -1317,13 +1338,15 @@ static void cancel_kick(struct core *c, void *arg)
 json_t *lc_op_cancel(struct core *c, const char *op_id, const char *mode, struct result *res)
 {
     static const unsigned running = IN(OP_STARTING) | IN(OP_PROCESSING) | IN(OP_ROLLING_BACK);
-    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep);
+    json_t *dep = NULL, *op = load_op(c, op_id, res, &dep), *out;
 
     if (!op || want_state(op, "cancel", running, res)) {
         json_decref(op);
         json_decref(dep);
         return NULL;
     }
+    if (at_branch(c, op, dep, "cancel", mode, res, &out))
+        return out;
     json_object_set_new(op, "_cancel", json_true());
     doc_set_str(op, "cancel_mode", mode ? mode : "GRACEFUL");
     json_decref(dep);

@@ -56,7 +56,8 @@ struct lc_start {
     json_t *params;   /* stolen, may be NULL */
     const struct txn *t;
     bool automatic;
-    bool pause;    /* failure policy: stop in failed_temp instead of rolling back or failing */
+    bool pause;    /* failure policy: stop in failed_temp instead of rolling back or failing
+                      (also when t's query has "_pause": true) */
     bool starting; /* created in state "starting" (SOL003 STARTING), else "processing" */
     json_t *extra; /* stolen, may be NULL: members merged into the record ("vis_in", "_sol") */
 };

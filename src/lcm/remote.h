@@ -45,6 +45,14 @@ struct lc_remote {
     /* POST /v0/deployments/{id}/move {site, drain_s?}: a move between a
      * branch and a site of the cloud's own (fed/move.c); sets t->res. */
     void (*move)(struct core *c, struct txn *t);
+    /* A decision on op (taken), an operation the cloud follows from a
+     * branch (it names its "manager"), in a state that allows it: what
+     * ("retry", "rollback", "fail", "cancel"; mode: cancel's) goes to that
+     * manager as an instruction, and the cloud's record follows it now
+     * (fed/instr.c). Returns the updated record (a new reference), or NULL
+     * with res set (503 for an unreachable branch: nothing changed). */
+    json_t *(*decide)(struct core *c, json_t *op, const char *what, const char *mode,
+                      struct result *res);
 };
 
 #endif

@@ -48,27 +48,8 @@ void svc_op_fail(struct core *c, struct txn *t)
         answer(t, lc_op_fail(c, t->args[0], &t->res), 200);
 }
 
-/* Of an operation the cloud follows from a branch's reports (fed/instr.c),
- * whose engine is the branch's: refused as SOL003's cancel is
- * (docs/SOL003.md), 409 once it has ended. */
-static int at_branch(struct core *c, struct txn *t)
-{
-    json_t *op = core_load(c, STORE_OP, t->args[0]);
-    int s = op ? op_state_of(op) : -1, r = 0;
-
-    if (op && doc_str(op, "manager") &&
-        (s == OP_STARTING || s == OP_PROCESSING || s == OP_ROLLING_BACK))
-        r = result_fail(&t->res, 422, "not-supported", "object", t->args[0],
-                        "operation %s runs at branch site %s: it cannot be cancelled through "
-                        "the cloud; cancel it at its manager (its operation %s)",
-                        t->args[0], jv_str(op, "site", "?"),
-                        jv_str(op, "branch_operation", "not reported yet"));
-    json_decref(op);
-    return r;
-}
-
 void svc_op_cancel(struct core *c, struct txn *t)
 {
-    if (visible(c, t) == 0 && at_branch(c, t) == 0)
+    if (visible(c, t) == 0)
         answer(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "mode", "GRACEFUL"), &t->res), 202);
 }

@@ -84,6 +84,7 @@ static void at_branch(struct core *c, struct txn *t, json_t *dep, const char *ty
     if (s->extra)
         json_object_update(extra, s->extra);
     json_decref(s->extra);
+    json_object_set_new(body, "_pause", json_true()); /* FAILED_TEMP there too */
     op = c->remote->instruct(c, t, dep, jv_str(dep, "site", ""), type, body, extra);
     s->params = NULL; /* taken */
     s->extra = NULL;
@@ -1034,20 +1035,8 @@ void svc_sol_rollback(struct core *c, struct txn *t)
 
 void svc_sol_cancel(struct core *c, struct txn *t)
 {
-    json_t *op;
-
-    if (visible_occ(c, t, "cancel", "STARTING|PROCESSING|ROLLING_BACK"))
-        return;
-    op = core_load(c, STORE_OP, t->args[0]);
-    if (doc_str(op, "manager")) /* followed from a branch's reports (lcm/remote.h) */
-        result_fail(&t->res, 422, "not-supported", "object", "vnf_lcm_op_occ",
-                    "vnfLcmOpOcc %s runs at branch site %s: it cannot be cancelled through the "
-                    "cloud; cancel it at its manager (its operation %s)",
-                    t->args[0], jv_str(op, "site", "?"),
-                    jv_str(op, "branch_operation", "not reported yet"));
-    else
+    if (visible_occ(c, t, "cancel", "STARTING|PROCESSING|ROLLING_BACK") == 0)
         decided(t, lc_op_cancel(c, t->args[0], jv_str(t->body, "cancelMode", "GRACEFUL"), &t->res));
-    json_decref(op);
 }
 
 void svc_sol_fail(struct core *c, struct txn *t)

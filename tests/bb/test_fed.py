@@ -7,6 +7,7 @@ check it (--cloud-ca); plain HTTP (--fed-insecure) only in InsecureTest."""
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -14,7 +15,7 @@ import time
 import unittest
 
 from vnfm import Daemon, Wan, http_get, tcp_answers, wait_for
-from test_deploy import demo
+from test_deploy import demo, script
 from test_sol003 import Listener, SolClient, sol_vnfd
 from test_tls import make_ca, make_server_cert
 
@@ -467,22 +468,143 @@ class FedTest(unittest.TestCase):
                                       body)
             self.assertEqual(status, 409, doc)
             self.assertIn("is COMPLETED", doc["detail"])
-        # cancel of a running one: refused, it ends as it would
         idle()
-        run = sol.task(iid, "operate", {"changeStateTo": "STOPPED"})
-        status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/cancel" % run,
-                                  {"cancelMode": "GRACEFUL"})
-        if status == 409:  # it ended already (a loaded machine)
-            self.assertIn("is COMPLETED", doc["detail"])
-        else:
-            self.assertEqual(status, 422, doc)
-            self.assertIn("branch site b1", doc["detail"])
-        status, doc, _ = cloud.request("POST", "/v0/operations/%s/cancel" % run, {})
-        self.assertIn(status, (409, 422), doc)
-        if status == 422:
-            self.assertIn("branch site b1", doc["message"])
-        self.assertEqual(sol.wait(run)["operationState"], "COMPLETED")
-        idle()
+        sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
+
+    def test_sol003_decisions_through_the_cloud(self):
+        """Retry, rollback, fail and cancel of an occurrence that runs at a
+        branch, from the cloud (SOL003 and /v0): the branch's operation
+        pauses in FAILED_TEMP as the cloud's own would, the decision goes to
+        its manager, which acts, and the cloud's occurrence follows with its
+        notifications; with the branch unreachable, 503 and nothing changes."""
+        b2, cloud = self.b2, self.cloud
+        ok = os.path.join(b2.dir, "decide.ok")  # the new VIs' action passes while it exists
+        hold = os.path.join(b2.dir, "decide.hold")  # and waits while this one exists
+        act = script(os.path.join(b2.scripts, "decide.sh"),
+                     'for i in $(seq 600); do [ -e %s ] || break; sleep 0.05; done\n'
+                     '[ -e %s ] || { echo "waiting for %s"; exit 1; }\n' % (hold, ok, ok))
+        v = sol_vnfd("fed-decide")
+        v["lifecycle"] = {"post_deployment": [{"script": act}]}
+        v["retry"] = {"attempts": 2, "backoff_ms": 20}
+        cloud.onboard(v)
+        open(ok, "w").close()
+        hook = Listener()
+        self.addCleanup(hook.close)
+        sol = SolClient(cloud)
+        sub, _ = sol.ok("POST", "/subscriptions", {"callbackUri": hook.url}, expect=(201,))
+        self.addCleanup(sol.call, "DELETE", "/subscriptions/" + sub["id"])
+        iid = sol.create("fed-decide")["id"]
+        self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+        vim = [{"id": "branch", "vimId": "b2", "vimType": "vnfm.sim"}]
+        sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
+
+        def level(n):
+            return sol.task(iid, "scale_to_level", {"scaleInfo": [{"aspectId": "web",
+                                                                   "scaleLevel": n}]})
+
+        def bop(occ_id):
+            [o] = [o for o in b2.get("/v0/operations?deployment=" + iid)[1]["operations"]
+                   if o.get("client_transaction_id") == occ_id]
+            return o
+
+        def paused(occ_id):
+            occ = sol.wait(occ_id)
+            self.assertEqual(occ["operationState"], "FAILED_TEMP", occ)
+            self.assertEqual(bop(occ_id)["state"], "failed_temp")
+            return occ
+
+        def told(occ_id, states):
+            want = [("START", "STARTING")] + [("RESULT", s) for s in states]
+            wait_for(lambda: hook.for_op(occ_id) == want, 10, 0.05,
+                     "notifications %s, got %s" % (want, hook.for_op(occ_id)))
+
+        def decide(occ_id, what, expect):
+            doc, hdrs = sol.ok("POST", "/vnf_lcm_op_occs/%s/%s" % (occ_id, what),
+                               expect=(expect,))
+            if expect == 202:
+                self.assertTrue(hdrs["Location"].endswith("/vnf_lcm_op_occs/" + occ_id))
+            return doc
+
+        # retry: paused at the branch; a retry that fails again, then one that passes
+        os.remove(ok)
+        occ_id = level(1)
+        occ = paused(occ_id)
+        self.assertIn("waiting for", occ["error"]["detail"])
+        self.assertEqual(sorted(occ["_links"]), ["fail", "retry", "rollback", "self",
+                                                 "vnfInstance"])
+        self.assertEqual(len(b2.deployment(iid)["vis"]), 2)  # what it made is still there
+        decide(occ_id, "retry", 202)
+        self.assertIn(sol.occ(occ_id)["operationState"], ("PROCESSING", "FAILED_TEMP"))
+        told(occ_id, ["PROCESSING", "FAILED_TEMP", "PROCESSING", "FAILED_TEMP"])
+        paused(occ_id)
+        open(ok, "w").close()
+        decide(occ_id, "retry", 202)
+        self.assertEqual(sol.wait(occ_id)["operationState"], "COMPLETED")
+        self.assertEqual(bop(occ_id)["state"], "completed")
+        told(occ_id, ["PROCESSING", "FAILED_TEMP", "PROCESSING", "FAILED_TEMP", "PROCESSING",
+                      "COMPLETED"])
+        wait_for(lambda: len(sol.vnfcs(iid)) == 2, 5, 0.05, "2 VNFCs on the cloud")
+
+        # rollback: the VI it added goes, at the branch and on the cloud
+        os.remove(ok)
+        occ_id = level(2)
+        paused(occ_id)
+        self.assertEqual(len(b2.deployment(iid)["vis"]), 3)
+        decide(occ_id, "rollback", 202)
+        occ = sol.wait(occ_id)
+        self.assertEqual(occ["operationState"], "ROLLED_BACK", occ)
+        self.assertEqual(bop(occ_id)["state"], "rolled_back")
+        self.assertEqual(len(b2.deployment(iid)["vis"]), 2)
+        wait_for(lambda: len(sol.vnfcs(iid)) == 2, 5, 0.05, "2 VNFCs on the cloud")
+        told(occ_id, ["PROCESSING", "FAILED_TEMP", "ROLLING_BACK", "ROLLED_BACK"])
+        decide(occ_id, "rollback", 409)
+
+        # the branch unreachable: 503 naming it, nothing changes on either side
+        occ_id = level(2)
+        paused(occ_id)
+        os.kill(b2.proc.pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: manager_of(cloud, "b2")["state"] == "unreachable", 15, 0.1,
+                     "b2 unreachable")
+            for what in ("retry", "rollback", "fail"):
+                status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/%s" % (occ_id, what))
+                self.assertEqual(status, 503, doc)
+                self.assertIn("branch site b2 is unreachable since", doc["detail"])
+            status, doc, _ = cloud.request("POST", "/v0/operations/%s/retry" % occ_id, {})
+            self.assertEqual((status, doc["error"], doc["object"]), (503, "site-unreachable", "b2"))
+            self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED_TEMP")
+        finally:
+            os.kill(b2.proc.pid, signal.SIGCONT)
+        wait_for(lambda: manager_of(cloud, "b2")["state"] == "active", 15, 0.1, "b2 active")
+        self.assertEqual(bop(occ_id)["state"], "failed_temp")
+        told(occ_id, ["PROCESSING", "FAILED_TEMP"])
+
+        # fail, through the native API: FAILED on both sides, at once on the cloud
+        op = cloud.ok("POST", "/v0/operations/%s/fail" % occ_id, {}, expect=(200,))
+        self.assertEqual(op["state"], "failed")
+        self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED")
+        wait_for(lambda: bop(occ_id)["state"] == "failed", 5, 0.05, "failed at the branch")
+        told(occ_id, ["PROCESSING", "FAILED_TEMP", "FAILED"])
+        decide(occ_id, "retry", 409)
+
+        # cancel of a running one: it stops in FAILED_TEMP at the branch, then rolls back
+        open(ok, "w").close()
+        open(hold, "w").close()
+        occ_id = level(3)
+        wait_for(lambda: bop(occ_id)["stage"] == "post_deployment", 10, 0.05,
+                 "in post_deployment at the branch")
+        sol.ok("POST", "/vnf_lcm_op_occs/%s/cancel" % occ_id, {"cancelMode": "GRACEFUL"},
+               expect=(202,))
+        occ = sol.occ(occ_id)
+        self.assertEqual((occ["operationState"], occ["isCancelPending"]), ("PROCESSING", True))
+        os.remove(hold)
+        occ = paused(occ_id)
+        self.assertIn("cancelled (GRACEFUL)", occ["error"]["detail"])
+        self.assertFalse(occ["isCancelPending"])
+        decide(occ_id, "rollback", 202)
+        self.assertEqual(sol.wait(occ_id)["operationState"], "ROLLED_BACK")
+        told(occ_id, ["PROCESSING", "FAILED_TEMP", "ROLLING_BACK", "ROLLED_BACK"])
+        wait_for(lambda: not cloud.deployment(iid).get("operation"), 5, 0.05, "idle")
         sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
 
     def test_unreachable_site_refuses(self):
