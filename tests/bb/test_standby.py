@@ -9,6 +9,7 @@ import glob
 import os
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
@@ -113,6 +114,68 @@ class BranchStandbyTest(unittest.TestCase):
         self.assertNotEqual(back.returncode, 0)
         self.assertIn("another vnfmd is using", back.stderr + back.stdout)
         self.assertEqual(d.proc.poll(), None)
+
+    def take_over_hung(self, hang, limit_s, what):
+        """Starts a standby, waits until it has seen the active answer, hangs the active
+        with hang(), and checks that the standby fences it (SIGKILL) and takes over within
+        limit_s: same VNF pids, the old process gone."""
+        d = self.d
+        d.onboard(demo("demo-sb"))
+        for n in ("h1", "h2"):
+            d.deploy(n, "demo-sb")
+        before = {n: self.pids(n) for n in ("h1", "h2")}
+        log = os.path.join(d.dir, "standby.log")
+        self.sb = start_standby([d.dir], log)
+        wait_for(lambda: "answers at" in slurp(log), 30, 0.1, "the standby seeing the active")
+        time.sleep(2 * HEARTBEAT_MS / 1000)  # a healthy active is not fenced
+        self.assertNotIn("fencing", slurp(log))
+        old = d.proc
+        t0 = time.monotonic()
+        hang()
+        wait_for(lambda: "--data-dir" in cmdline(self.sb.pid), limit_s + 20, 0.01,
+                 "the standby taking over the %s active" % what)
+        took = time.monotonic() - t0
+        self.assertLess(took, limit_s, "takeover %.2f s after the active hung" % took)
+        self.assertIn("fencing it (SIGKILL)", slurp(log))
+        # the hung process was killed, not left stopped beside the new one
+        self.assertEqual(old.wait(timeout=10), -signal.SIGKILL)
+        d.proc = self.sb
+        d.logfile = log
+        wait_for(d.healthy, 60, 0.05, "the new active answering")
+        print("\n%s active: takeover started %.2f s, answered %.2f s after it hung "
+              "(heartbeat %d ms)" % (what, took, time.monotonic() - t0, HEARTBEAT_MS))
+        self.assertEqual(d.get("/v0/version")[1]["instance"], d.tag)
+        for n, ps in before.items():
+            self.assertEqual(self.pids(n), ps)
+            self.assertEqual(d.deployment(n)["status"], "active")
+            self.assertTrue(all(pid_alive(p) for p in ps))
+
+    def test_sigstop_active_is_fenced(self):
+        # SIGSTOP: the active holds its lock and answers nothing; after two heartbeats
+        # without an answer the standby kills it and takes over
+        self.take_over_hung(lambda: self.d.proc.send_signal(signal.SIGSTOP),
+                            2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stopped")
+
+    def test_stuck_loop_is_fenced(self):
+        # a loop that does not run (the REST thread answers: "vnfm": "not running" after
+        # 5 s without a beat of the loop): fenced two heartbeats after that
+        self.d.cleanup()
+        self.d = Daemon("--enable-fault-injection").start()
+
+        def stall():
+            # its answer never comes: the loop sleeps before it is sent, then it is killed
+            def post():
+                try:
+                    self.d.request("POST", "/v0/debug/faults",
+                                   {"fault": "loop-stall", "seconds": 120})
+                except OSError:
+                    pass
+
+            threading.Thread(target=post, daemon=True).start()
+            wait_for(lambda: "fault injected: loop-stall" in slurp(self.d.logfile), 10, 0.02,
+                     "the loop stalled")
+
+        self.take_over_hung(stall, 5 + 2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stuck")
 
     def test_standby_of_a_dir_with_no_manager_waits(self):
         # a standby of a dir whose manager never started (nothing recorded) does not
