@@ -17,6 +17,7 @@ from vnfm import VNFMD, Daemon, pid_alive, slurp, wait_for
 from test_deploy import demo, script
 from test_elastic import child_cgroups, decisions
 from test_fed import Pki, branch, join_token, manager_of
+from test_handover import api_of, child_tags, purge
 
 HEARTBEAT_MS = 500
 # the takeover starts within one heartbeat; two are the target; the margin is for a
@@ -327,6 +328,69 @@ class SiteStandbyTest(unittest.TestCase):
         wait_for(lambda: not pid_alive(new[0]["pid"]), 30, 0.2, "the standby stopped")
         # the promoted manager left its standby's cgroup for the dead manager's: none is left
         wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.2, "no standby cgroup left")
+
+    def test_standby_covers_every_manager(self):
+        """Two actives (the second started by a scale out) and one standby: the standby is
+        told both data dirs; kill -9 of the second: the standby takes it over (same VNF
+        pids), its parent adopts it as that manager, and a new standby covers both."""
+        cloud, b1 = self.cloud, self.b1
+        policy = {"overload": 1000, "max": 3, "standby": 1, "standby_heartbeat_ms": self.HB,
+                  "cooldown_s": 0}
+        self.assertEqual(self.put_policy(policy)[0], 200)
+        first = wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby")[0]
+        self.assertEqual(first["covers"], [b1.dir])
+        code, doc, _ = self.put_policy(dict(policy, active=2))
+        self.assertEqual(code, 200, doc)
+
+        def managers():
+            v = cloud.get("/v0/managers/" + self.mgr)[1]
+            return [c for c in v.get("children", []) if not c.get("standby")]
+        second = wait_for(lambda: [c for c in managers() if c["state"] == "healthy"], 120, 0.2,
+                          "the second manager")[0]
+        self.addCleanup(purge, child_tags(b1))
+        sdir = os.path.join(b1.dir, "managers", second["name"])
+        sb = wait_for(lambda: [x for x in standbys(cloud, self.mgr)
+                               if sorted(x["covers"]) == sorted([b1.dir, sdir])], 30, 0.2,
+                      "a standby covering both managers")[0]
+        # the running standby was told the new manager's dir: not started again
+        self.assertEqual(sb["pid"], first["pid"])
+        api = api_of(b1, second)
+        api.onboard(demo("demo-sb2"))
+        api.deploy("c1", "demo-sb2")
+        before = sorted(v["pid"] for v in api.deployment("c1")["vis"])
+        t0 = time.monotonic()
+        os.kill(second["pid"], signal.SIGKILL)
+        wait_for(lambda: sdir in cmdline(sb["pid"]), 10, 0.01, "the standby taking over")
+        took = time.monotonic() - t0
+        self.assertLess(took, 2 * self.HB / 1000 + MARGIN_S, "takeover %.2f s" % took)
+        def answering():
+            try:
+                return api.request("GET", "/v0/health", token=None)[0] in (200, 503)
+            except OSError:
+                return False
+        wait_for(answering, 60, 0.05, "the second manager answering again")
+        print("\nsecond manager: takeover %.2f s, answering %.2f s after kill -9 (heartbeat %d "
+              "ms)" % (took, time.monotonic() - t0, self.HB))
+        self.assertEqual(sorted(v["pid"] for v in api.deployment("c1")["vis"]), before)
+        self.assertTrue(all(pid_alive(p) for p in before))
+        # its parent adopted it: the same manager, healthy, the former standby's pid; not
+        # started again beside it
+        wait_for(lambda: [(c["name"], c["state"], c["pid"]) for c in managers()] ==
+                 [(second["name"], "healthy", sb["pid"])], 20, 0.2, "the parent adopting it")
+        self.assertRegex(slurp(b1.logfile), r"standby-promoted: standby s\w+ \(pid %d\) of site "
+                         r"b1 took manager %s" % (sb["pid"], second["name"]))
+        wait_for(lambda: (lambda ms: ms and ms[0]["state"] == "active")(
+            [m for m in cloud.get("/v0/managers")[1]["managers"]
+             if m["id"] == second["manager"]]), 30, 0.2, "the second manager active")
+        # a new standby, covering both again
+        new = wait_for(lambda: [x for x in standbys(cloud, self.mgr) if x["pid"] != sb["pid"]
+                                and sorted(x["covers"]) == sorted([b1.dir, sdir])], 30, 0.2,
+                       "a new standby")
+        self.assertEqual(len(standbys(cloud, self.mgr)), 1)
+        self.assertIn("--standby-for", cmdline(new[0]["pid"]))
+        code, _, _ = api.request("DELETE", "/v0/deployments/c1")
+        self.assertIn(code, (200, 202, 204))
+        wait_for(lambda: api.get("/v0/deployments/c1")[0] == 404, 60, 0.2, "c1 undeployed")
 
 
 if __name__ == "__main__":
