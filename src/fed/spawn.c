@@ -366,13 +366,28 @@ static json_t *covers_json(const struct fed *f)
     return out;
 }
 
+/* A standby's crash-loop backoff, added to its json: "deaths" in the
+ * restart window, "restart_in_ms" while it waits to be started again. */
+static json_t *standby_backoff_json(const struct child *ch, json_t *out)
+{
+    uint64_t now = mono_ms();
+
+    json_object_set_new(out, "deaths", json_integer(ch->deaths.n));
+    if (ch->pid <= 0 && ch->restart_at)
+        json_object_set_new(
+            out, "restart_in_ms",
+            json_integer(ch->restart_at > now ? (json_int_t)(ch->restart_at - now) : 0));
+    return out;
+}
+
 static json_t *child_json(const struct fed *f, const struct child *ch)
 {
     if (ch->standby)
-        return json_pack("{s:s, s:s, s:b, s:i, s:i, s:f, s:I, s:o, s:s?}", "name", ch->name,
-                         "state", ch->state, "standby", 1, "pid", (int)ch->pid, "heartbeat_ms",
-                         (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb,
-                         "covers", covers_json(f), "error", *ch->error ? ch->error : NULL);
+        return standby_backoff_json(
+            ch, json_pack("{s:s, s:s, s:b, s:i, s:i, s:f, s:I, s:o, s:s?}", "name", ch->name,
+                          "state", ch->state, "standby", 1, "pid", (int)ch->pid, "heartbeat_ms",
+                          (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb,
+                          "covers", covers_json(f), "error", *ch->error ? ch->error : NULL));
     return json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:s, s:f, s:I, s:s?}", "name", ch->name,
                      "state", ch->state, "manager", *ch->manager ? ch->manager : NULL, "decision",
                      ch->decision, "pid", (int)ch->pid, "port", (int)ch->port, "subnet", ch->subnet,
@@ -539,6 +554,8 @@ static uint64_t standby_grace(struct fed *f)
     return standbys_running(f) ? 2ull * (f->standby_hb_ms ? f->standby_hb_ms : 1000) + WATCH_MS : 0;
 }
 
+static void standby_died(struct core *c, struct child *ch, const char *how);
+
 static void died(struct core *c, struct child *ch, const char *how)
 {
     const struct config *cfg = c->cfg;
@@ -571,7 +588,8 @@ static void start_again(struct core *c, struct child *ch)
         set_state(c, ch, "failed", "warn", "cannot start it again: %s", why);
         return;
     }
-    set_state(c, ch, "starting", "info", "%s", "started again after it exited");
+    set_state(c, ch, ch->standby ? "standby" : "starting", "info", "%s",
+              "started again after it exited");
 }
 
 /* It ended: reaped, and its cgroup removed. */
@@ -588,7 +606,7 @@ static void ended(struct core *c, struct child *ch, int status)
     if (ch->standby || strcmp(ch->state, "healthy") || !standbys_running(c->fed))
         cg_destroy(c->fed->kids_cg, ch->name);
     if (ch->standby && strcmp(ch->state, "stopping"))
-        set_state(c, ch, "exited", "warn", "the standby %s: another is made", how);
+        standby_died(c, ch, how);
     else if (strcmp(ch->state, "starting") == 0 && *ch->error) { /* killed at START_MAX_MS */
         char why[sizeof(ch->error)];
 
@@ -954,12 +972,54 @@ static unsigned standbys_running(struct fed *f)
     return n;
 }
 
+/* The standbys running, and those that died waiting to be started again. */
+static unsigned standbys_kept(struct fed *f)
+{
+    struct hmap_entry *e;
+    unsigned n = 0;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        const struct child *ch = e->value;
+
+        n += ch->standby && ch->pid <= 0 && ch->restart_at;
+    }
+    return n + standbys_running(f);
+}
+
+/* A standby ended, not by this manager's hand: it is started again (the
+ * same standby, its log appended) at once, or after the crash-loop backoff
+ * of --restart-burst, --restart-window-s, --restart-delay-ms and
+ * --restart-max-delay-s when it keeps dying (--restart-policy does not
+ * apply: the policy's M is the cloud's). Meanwhile it counts as one of M. */
+static void standby_died(struct core *c, struct child *ch, const char *how)
+{
+    const struct config *cfg = c->cfg;
+    struct vnfd_restart pol = {true, cfg->restart_burst, cfg->restart_window_s,
+                               cfg->restart_delay_ms, cfg->restart_max_delay_s};
+    uint64_t wait = restart_death(&pol, &ch->deaths, wall_ms(), ch->started_wall);
+    char detail[160];
+
+    ch->restart_at = mono_ms() + wait;
+    snprintf(detail, sizeof(detail), "%s; starting it again in %llu ms", how,
+             (unsigned long long)wait);
+    set_state(c, ch, "exited", "warn", "the standby %s", detail);
+    if (wait)
+        core_event(c, "warn", "fed", "standby-backoff",
+                   json_pack("{s:s, s:s, s:I, s:i}", "object", ch->name, "site", c->cfg->site,
+                             "restart_in_ms", (json_int_t)wait, "deaths", (int)ch->deaths.n),
+                   "standby %s of site %s keeps dying (%u times within %u s, the last: %s): "
+                   "started again in %llu ms",
+                   ch->name, c->cfg->site, ch->deaths.n, cfg->restart_window_s, how,
+                   (unsigned long long)wait);
+}
+
 /* Makes standbys until there are as many as the cloud asked for (from the
  * store: also with the cloud unreachable); stops those beyond. */
 static void standby_top_up(struct core *c)
 {
     struct fed *f = c->fed;
-    unsigned n = standbys_running(f);
+    unsigned n = standbys_kept(f);
     char why[768];
     struct hmap_entry *e;
     size_t i;
@@ -972,6 +1032,10 @@ static void standby_top_up(struct core *c)
             kill(ch->pid, SIGTERM);
             ch->stop_ms = (int64_t)mono_ms();
             set_state(c, ch, "stopping", "info", "%s", "more standbys than the policy's");
+            n--;
+        } else if (ch->standby && ch->pid <= 0 && ch->restart_at) {
+            ch->restart_at = 0;
+            set_state(c, ch, "stopped", "info", "%s", "not started again: more than the policy's");
             n--;
         }
     }

@@ -217,16 +217,17 @@ def standbys(cloud, mid):
     return [c for c in m.get("children", []) if c.get("state") == "standby" and c.get("pid")]
 
 
-class SiteStandbyTest(unittest.TestCase):
-    """The cloud keeps the policy's standbys at a branch; kill -9 of the active: the
-    standby takes over (same manager id, same VNF pids), and a new standby is made."""
+class SiteCase(unittest.TestCase):
+    """A cloud and a branch b1 joined to it, for each test."""
 
     HB = 500
+    BRANCH_ARGS = ()
 
     def setUp(self):
         self.pki = Pki()
         self.cloud = self.pki.cloud().start()
-        self.b1 = branch(self.cloud, "b1", join_token(self.cloud, "b1")).start()
+        self.b1 = branch(self.cloud, "b1", join_token(self.cloud, "b1"),
+                         *self.BRANCH_ARGS).start()
         self.mgr = wait_for(lambda: manager_of(self.cloud, "b1"), 20, what="b1 joined")["id"]
         self.tags = [self.b1.tag]
 
@@ -261,6 +262,12 @@ class SiteStandbyTest(unittest.TestCase):
 
     def pids(self, name):
         return sorted(v["pid"] for v in self.b1.deployment(name)["vis"])
+
+
+
+class SiteStandbyTest(SiteCase):
+    """The cloud keeps the policy's standbys at a branch; kill -9 of the active: the
+    standby takes over (same manager id, same VNF pids), and a new standby is made."""
 
     def test_policy_refusals(self):
         for body, field in [({"overload": 1, "standby": 17}, "standby"),
@@ -391,6 +398,66 @@ class SiteStandbyTest(unittest.TestCase):
         code, _, _ = api.request("DELETE", "/v0/deployments/c1")
         self.assertIn(code, (200, 202, 204))
         wait_for(lambda: api.get("/v0/deployments/c1")[0] == 404, 60, 0.2, "c1 undeployed")
+
+
+def standby_pids(d):
+    """The pids of the standbys of the branch manager d running now (from /proc)."""
+    arg = "@%s/standby-covers" % d.dir
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and arg in cmdline(int(p))]
+
+
+class StandbyBackoffTest(SiteCase):
+    """A standby that keeps dying is started again with growing delays, capped (the
+    crash-loop backoff of --restart-*), shown in GET /v0/managers and as an event."""
+
+    BRANCH_ARGS = ("--restart-burst", "1", "--restart-delay-ms", "500",
+                   "--restart-max-delay-s", "2")
+
+    def test_crash_looping_standby_backs_off(self):
+        cloud, b1 = self.cloud, self.b1
+        self.assertEqual(self.put_policy({"overload": 100, "standby": 1,
+                                          "standby_heartbeat_ms": self.HB})[0], 200)
+        name = wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby")[0]["name"]
+        gaps, shown = [], []
+        pid = wait_for(lambda: standby_pids(b1), 10, 0.02, "the standby process")[0]
+        for _ in range(6):  # waits: 0, 0.5, 1, 2, 2, 2 s (burst 1, doubling, capped)
+            os.kill(pid, signal.SIGKILL)
+            t0 = time.monotonic()
+            while True:
+                v = [c for c in cloud.get("/v0/managers/" + self.mgr)[1].get("children", [])
+                     if c.get("standby")]
+                shown += [c for c in v if c.get("restart_in_ms")]
+                ps = [p for p in standby_pids(b1) if p != pid]
+                if ps:
+                    break
+                self.assertLess(time.monotonic() - t0, 30, "no standby started again")
+                time.sleep(0.02)
+            gaps.append(time.monotonic() - t0)
+            pid = ps[0]
+        print("\nstandby killed 6 times: started again after %s s" %
+              ", ".join("%.2f" % g for g in gaps))
+        # at once (within the watch's 0.5 s), then growing, then capped at 2 s (the watch
+        # adds up to 0.5 s, the test's polling of a loaded machine some more)
+        self.assertLess(gaps[0], 0.5 + MARGIN_S)
+        for g, least in zip(gaps[1:], (0.5, 1.0, 2.0, 2.0, 2.0)):
+            self.assertGreaterEqual(g, least - 0.05, gaps)
+            self.assertLess(g, least + 0.5 + MARGIN_S, gaps)
+        # the same standby each time, shown waiting, with its deaths
+        self.assertTrue(shown, "no standby shown waiting in GET /v0/managers")
+        self.assertEqual({c["name"] for c in shown}, {name})
+        self.assertTrue(all(c["state"] == "exited" and c["deaths"] >= 2 for c in shown), shown)
+        self.assertIn("starting it again in", shown[-1]["error"])
+        self.assertRegex(slurp(b1.logfile), r"standby-backoff: standby %s of site b1 keeps dying "
+                         r"\(\d+ times within 60 s, the last: killed by signal 9\): started again "
+                         r"in 2000 ms" % name)
+        # it is left alone now: it stays
+        time.sleep(3 * self.HB / 1000)
+        self.assertEqual(standby_pids(b1), [pid])
+        [sb] = wait_for(lambda: standbys(cloud, self.mgr), 10, 0.2, "the standby shown running")
+        self.assertEqual((sb["name"], sb["pid"]), (name, pid))
+        # the policy's M back to 0: it is stopped
+        self.assertEqual(self.put_policy({"overload": 100})[0], 200)
+        wait_for(lambda: standby_pids(b1) == [], 30, 0.2, "the standby stopped")
 
 
 if __name__ == "__main__":
