@@ -17,6 +17,7 @@
 #include "core/outbox.h"
 #include "sol003/sol_http.h"
 #include "fed/fed.h"
+#include "fed/standby.h"
 #include "sol003/pkgm.h"
 #include "catalog/svc_package.h"
 #include "lcm/lifecycle.h"
@@ -94,174 +95,6 @@ struct daemon {
     atomic_bool lost;
 };
 
-/* ---- hot standby of branch managers (docs/FEDERATION.md "Standby managers") ---- */
-
-#define STANDBY_LOCK_ENV "VNFM_STANDBY_LOCK_FD" /* the lock a standby took, kept across exec */
-#define CMDLINE_FILE     "cmdline"              /* DATA_DIR/cmdline: cwd then argv, NUL-separated */
-#define CMDLINE_MAX      (64 * 1024)
-#define CGROUP_FILE      "cgroup" /* DATA_DIR/cgroup: its /proc/self/cgroup */
-
-/* Moves this process into the cgroups a manager recorded (DATA_DIR/cgroup,
- * the lines of /proc/self/cgroup): a standby that takes over runs where the
- * manager ran, not in the standby's own (smaller) cgroup. Best effort. */
-static void enter_cgroups(const char *dir)
-{
-    char *path = xasprintf("%s/%s", dir, CGROUP_FILE), *text = NULL, *save = NULL, pid[16];
-
-    snprintf(pid, sizeof(pid), "%d", (int)getpid());
-    if (read_file(path, CMDLINE_MAX, &text, NULL) == 0) {
-        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-            char *ctl = strchr(l, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL, *procs;
-
-            if (!cg)
-                continue;
-            *cg++ = '\0';
-            ctl++;
-            if (strncmp(ctl, "name=", 5) == 0)
-                ctl += 5;
-            procs = *ctl ? xasprintf("/sys/fs/cgroup/%s%s/cgroup.procs", ctl, cg)
-                         : xasprintf("/sys/fs/cgroup/unified%s/cgroup.procs", cg);
-            if (write_knob(procs, pid) && *ctl)
-                log_debug("standby: cannot enter %s", procs);
-            free(procs);
-        }
-    }
-    free(text);
-    free(path);
-}
-
-/* Records how this manager was started (its cwd, then its argv), so that a
- * standby that takes its data dir over starts as it did. */
-static void record_cmdline(const char *data_dir)
-{
-    char cwd[PATH_MAX], *buf = xmalloc(CMDLINE_MAX), *path;
-    size_t n = 0, c;
-    ssize_t got;
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0 || !getcwd(cwd, sizeof(cwd))) {
-        log_warn("cannot record the command line for a standby: %s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        free(buf);
-        return;
-    }
-    c = strlen(cwd) + 1;
-    memcpy(buf, cwd, c);
-    n = c;
-    while (n < CMDLINE_MAX && (got = read(fd, buf + n, CMDLINE_MAX - n)) > 0)
-        n += (size_t)got;
-    close(fd);
-    path = xasprintf("%s/%s", data_dir, CMDLINE_FILE);
-    if (n >= CMDLINE_MAX || write_file_atomic(path, buf, n, 0600, true))
-        log_warn("cannot record the command line for a standby in %s", path);
-    free(path);
-    free(buf);
-    buf = NULL;
-    path = xasprintf("%s/%s", data_dir, CGROUP_FILE);
-    if (read_file("/proc/self/cgroup", CMDLINE_MAX, &buf, &n) == 0 &&
-        write_file_atomic(path, buf, n, 0600, true))
-        log_warn("cannot record the cgroups for a standby in %s", path);
-    free(path);
-    free(buf);
-}
-
-/* Takes over the manager of a data dir whose lock this standby holds: reads
- * its recorded command line and becomes it (exec), keeping the lock. Returns
- * only if it cannot (no command line recorded: nobody to take over). */
-static void standby_take_over(const char *dir, int fd)
-{
-    char *path = xasprintf("%s/%s", dir, CMDLINE_FILE), *buf = NULL, fdtxt[16];
-    size_t n = 0, argc = 0;
-    char **argv;
-
-    if (read_file(path, CMDLINE_MAX, &buf, &n) || n < 2 || buf[n - 1] != '\0') {
-        log_info("standby: %s has no recorded manager (%s): nothing to take over", dir, path);
-        free(path);
-        free(buf);
-        return;
-    }
-    free(path);
-    for (size_t i = 0; i < n; i++)
-        argc += buf[i] == '\0';
-    argv = xcalloc(argc + 1, sizeof(*argv));
-    argc = 0;
-    for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
-        argv[argc++] = buf + i;
-    /* argv[0] is the cwd the manager ran in */
-    if (chdir(argv[0]) < 0) {
-        log_error("standby: cannot enter %s to take over %s: %s", argv[0], dir, strerror(errno));
-        free(argv);
-        free(buf);
-        return;
-    }
-    enter_cgroups(dir);
-    snprintf(fdtxt, sizeof(fdtxt), "%d", fd);
-    setenv(STANDBY_LOCK_ENV, fdtxt, 1);
-    log_warn("standby: the manager of %s is gone: taking over as %s", dir, argv[1]);
-    execv("/proc/self/exe", argv + 1);
-    log_error("standby: cannot exec the manager of %s: %s", dir, strerror(errno));
-    unsetenv(STANDBY_LOCK_ENV);
-    free(argv);
-    free(buf);
-}
-
-/* A standby: every heartbeat, tries the lock of each watched data dir; the
- * kernel frees it the moment its manager dies, so the takeover starts within
- * one heartbeat. Returns only on an error (exit status). */
-static int standby_run(const struct config *cfg)
-{
-    char *dirs = xstrdup(cfg->standby_for), *save = NULL;
-    size_t n = 0;
-    char *dir[64];
-
-    for (char *t = strtok_r(dirs, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save))
-        if (*t)
-            dir[n++] = t;
-    if (!n) {
-        log_error("--standby-for names no data dir");
-        free(dirs);
-        return 1;
-    }
-    log_info("standby: watching %zu manager(s) every %u ms", n, cfg->standby_heartbeat_ms);
-    for (;;) {
-        for (size_t i = 0; i < n; i++) {
-            char *lock = xasprintf("%s/vnfmd.lock", dir[i]);
-            int fd = open(lock, O_RDWR); /* kept across exec when taken */
-
-            free(lock);
-            if (fd < 0)
-                continue;
-            if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-                standby_take_over(dir[i], fd);
-                flock(fd, LOCK_UN);
-            }
-            close(fd);
-        }
-        usleep(cfg->standby_heartbeat_ms * 1000u);
-    }
-}
-
-/* The lock a standby took before it became this manager, if it is the lock
- * of this data dir (-1 otherwise). */
-static int inherited_lock(const char *lock)
-{
-    const char *v = getenv(STANDBY_LOCK_ENV);
-    struct stat a, b;
-    int fd = v ? atoi(v) : -1;
-
-    unsetenv(STANDBY_LOCK_ENV);
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, &a) < 0 || stat(lock, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
-        close(fd);
-        return -1;
-    }
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-    log_info("took over the data dir as a standby: its lock is held since before exec");
-    return fd;
-}
-
 /* The data dir, made absolute, and locked so that two managers never share it. */
 static int prepare_data_dir(struct config *cfg, int *lock_fd)
 {
@@ -279,10 +112,10 @@ static int prepare_data_dir(struct config *cfg, int *lock_fd)
     if (config_shared_store(cfg))
         return 0;
     lock = xasprintf("%s/vnfmd.lock", real);
-    *lock_fd = inherited_lock(lock);
+    *lock_fd = standby_inherited_lock(lock);
     if (*lock_fd >= 0) {
         free(lock);
-        record_cmdline(real);
+        standby_record(real);
         return 0;
     }
     *lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -300,7 +133,7 @@ static int prepare_data_dir(struct config *cfg, int *lock_fd)
         }
         usleep(50000);
     }
-    record_cmdline(real);
+    standby_record(real);
     return 0;
 }
 
@@ -575,8 +408,12 @@ static void stop(struct daemon *d)
 
 static void on_signal(uv_signal_t *s, int signum)
 {
+    struct daemon *d = s->data;
+
     (void)signum;
-    stop(s->data);
+    if (d->lock_fd >= 0) /* stopped on purpose: no standby takes it over */
+        standby_unrecord(d->cfg.data_dir);
+    stop(d);
 }
 
 /* ---- store maintenance, off the loop (store_on_maintenance) ---- */

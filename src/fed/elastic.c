@@ -125,7 +125,8 @@ static int standby_check(const json_t *p, struct jv_error *e)
     return 0;
 }
 
-/* The standbys a manager's report shows running, and their heartbeat. */
+/* The standbys a manager's report shows running (or dead, waiting out
+ * their crash-loop backoff: "restart_in_ms"), and their heartbeat. */
 static unsigned standbys_reported(const json_t *children, long long *hb)
 {
     const json_t *ch;
@@ -134,7 +135,8 @@ static unsigned standbys_reported(const json_t *children, long long *hb)
 
     json_array_foreach(children, i, ch)
     {
-        if (strcmp(jv_str(ch, "state", ""), "standby") || jv_int(ch, "pid", 0) <= 0)
+        if ((strcmp(jv_str(ch, "state", ""), "standby") || jv_int(ch, "pid", 0) <= 0) &&
+            !json_object_get(ch, "restart_in_ms"))
             continue;
         n++;
         *hb = jv_int(ch, "heartbeat_ms", 0);

@@ -109,7 +109,8 @@ struct fed {
     double standby_vcpu;
     long standby_mb;
     char standby_error[768];
-    struct hmap vi_cpu; /* VI id -> its CPU time at the last report (site_load.c) */
+    char *standby_covers; /* DATA_DIR/standby-covers as last written: the dirs they watch */
+    struct hmap vi_cpu;   /* VI id -> its CPU time at the last report (site_load.c) */
     struct fed_wan wan;
     json_t *results; /* results of instructions the cloud has not acknowledged */
     json_t *sent;    /* deployment id -> hash of it as the cloud acknowledged it last */

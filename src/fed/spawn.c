@@ -21,6 +21,7 @@
  * still running and starts again those that died (their data dir holds
  * their credential: no token is needed). */
 #include "fed/fed_internal.h"
+#include "fed/standby.h"
 #include "lcm/restart.h"
 #include "util/cgroup.h"
 #include "util/doc.h"
@@ -29,6 +30,7 @@
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/sbuf.h"
 #include "util/spawn.h"
 #include "util/timeutil.h"
 
@@ -47,7 +49,8 @@
 #define STOP_MAX_MS   15000
 #define ARGS_MAX      256
 #define META_CHILDREN "fed_children"
-#define ENDED_KEPT    16 /* managers that ended, kept for the reports */
+#define ENDED_KEPT    16               /* managers that ended, kept for the reports */
+#define COVERS_FILE   "standby-covers" /* DATA_DIR/standby-covers: the dirs the standbys watch */
 
 extern char **environ;
 
@@ -177,16 +180,18 @@ static bool own_option(const char *arg)
     return false;
 }
 
-/* The command line of a standby of this manager: it watches this
- * manager's data dir, and becomes it (its recorded command line) when it
- * dies (vnfmd.c, docs/FEDERATION.md "Standby managers"). */
+/* The command line of a standby of this manager: it watches the data dirs
+ * DATA_DIR/standby-covers lists (this manager's and those of the managers
+ * it started), and becomes the manager of one (its recorded command line)
+ * when it dies or hangs (standby.c, docs/FEDERATION.md "Standby
+ * managers"). */
 static char **standby_argv(struct core *c, const char *exe)
 {
     char **argv = xcalloc(8, sizeof(*argv));
 
     argv[0] = xstrdup(exe);
     argv[1] = xstrdup("--standby-for");
-    argv[2] = xstrdup(c->cfg->data_dir);
+    argv[2] = xasprintf("@%s/%s", c->cfg->data_dir, COVERS_FILE);
     argv[3] = xstrdup("--standby-heartbeat-ms");
     argv[4] = xasprintf("%u", c->fed->standby_hb_ms ? c->fed->standby_hb_ms : 1000);
     argv[5] = xstrdup("--log-level");
@@ -323,6 +328,7 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
 
 static void watch(uv_timer_t *h);
 static void standby_top_up(struct core *c);
+static void covers_update(struct fed *f);
 
 static int kids_cgroups(struct fed *f, char *why, size_t len)
 {
@@ -348,13 +354,40 @@ static int kids_cgroups(struct fed *f, char *why, size_t len)
 
 /* ---- kept in the store ---- */
 
-static json_t *child_json(const struct child *ch)
+/* The data dirs the standbys cover (DATA_DIR/standby-covers). */
+static json_t *covers_json(const struct fed *f)
 {
-    if (ch->standby) /* the data dirs it covers: this manager's */
-        return json_pack("{s:s, s:s, s:b, s:i, s:i, s:f, s:I, s:[s], s:s?}", "name", ch->name,
-                         "state", ch->state, "standby", 1, "pid", (int)ch->pid, "heartbeat_ms",
-                         (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb,
-                         "covers", ch->dir, "error", *ch->error ? ch->error : NULL);
+    json_t *out = json_array();
+    char *text = xstrdup(f->standby_covers ? f->standby_covers : f->c->cfg->data_dir), *save;
+
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        json_array_append_new(out, json_string(l));
+    free(text);
+    return out;
+}
+
+/* A standby's crash-loop backoff, added to its json: "deaths" in the
+ * restart window, "restart_in_ms" while it waits to be started again. */
+static json_t *standby_backoff_json(const struct child *ch, json_t *out)
+{
+    uint64_t now = mono_ms();
+
+    json_object_set_new(out, "deaths", json_integer(ch->deaths.n));
+    if (ch->pid <= 0 && ch->restart_at)
+        json_object_set_new(
+            out, "restart_in_ms",
+            json_integer(ch->restart_at > now ? (json_int_t)(ch->restart_at - now) : 0));
+    return out;
+}
+
+static json_t *child_json(const struct fed *f, const struct child *ch)
+{
+    if (ch->standby)
+        return standby_backoff_json(
+            ch, json_pack("{s:s, s:s, s:b, s:i, s:i, s:f, s:I, s:o, s:s?}", "name", ch->name,
+                          "state", ch->state, "standby", 1, "pid", (int)ch->pid, "heartbeat_ms",
+                          (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb,
+                          "covers", covers_json(f), "error", *ch->error ? ch->error : NULL));
     return json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:s, s:f, s:I, s:s?}", "name", ch->name,
                      "state", ch->state, "manager", *ch->manager ? ch->manager : NULL, "decision",
                      ch->decision, "pid", (int)ch->pid, "port", (int)ch->port, "subnet", ch->subnet,
@@ -369,7 +402,7 @@ json_t *fed_children_report(struct fed *f)
     size_t i;
 
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
-        json_array_append_new(out, child_json(e->value));
+        json_array_append_new(out, child_json(f, e->value));
     return out;
 }
 
@@ -512,23 +545,36 @@ static void set_state(struct core *c, struct child *ch, const char *state, const
  * same manager: its credential is in its data dir) at once, or after the
  * crash-loop backoff of VNFs when it keeps dying; never with
  * --restart-policy never. */
+static unsigned standbys_running(struct fed *f);
+
+/* How long a manager that died is left to the standbys (0: none runs): one
+ * heartbeat to find its lock free, and margin. */
+static uint64_t standby_grace(struct fed *f)
+{
+    return standbys_running(f) ? 2ull * (f->standby_hb_ms ? f->standby_hb_ms : 1000) + WATCH_MS : 0;
+}
+
+static void standby_died(struct core *c, struct child *ch, const char *how);
+
 static void died(struct core *c, struct child *ch, const char *how)
 {
     const struct config *cfg = c->cfg;
     struct vnfd_restart pol = {strcmp(cfg->restart_policy, "always") == 0, cfg->restart_burst,
                                cfg->restart_window_s, cfg->restart_delay_ms,
                                cfg->restart_max_delay_s};
-    char detail[128];
-    uint64_t wait;
+    char detail[160];
+    uint64_t wait, grace = standby_grace(c->fed);
 
     if (!pol.always) {
         set_state(c, ch, "exited", "warn", "it %s", how);
         return;
     }
     wait = restart_death(&pol, &ch->deaths, wall_ms(), ch->started_wall);
+    if (wait < grace) /* a standby takes it over meanwhile: no start */
+        wait = grace;
     ch->restart_at = mono_ms() + wait;
-    snprintf(detail, sizeof(detail), "%s; starting it again in %llu ms", how,
-             (unsigned long long)wait);
+    snprintf(detail, sizeof(detail), "%s; starting it again in %llu ms%s", how,
+             (unsigned long long)wait, grace ? " unless a standby takes it over first" : "");
     set_state(c, ch, "exited", "warn", "it %s", detail);
 }
 
@@ -542,7 +588,8 @@ static void start_again(struct core *c, struct child *ch)
         set_state(c, ch, "failed", "warn", "cannot start it again: %s", why);
         return;
     }
-    set_state(c, ch, "starting", "info", "%s", "started again after it exited");
+    set_state(c, ch, ch->standby ? "standby" : "starting", "info", "%s",
+              "started again after it exited");
 }
 
 /* It ended: reaped, and its cgroup removed. */
@@ -555,9 +602,11 @@ static void ended(struct core *c, struct child *ch, int status)
     else
         spawn_status_str(status, how, sizeof(how));
     ch->pid = 0;
-    cg_destroy(c->fed->kids_cg, ch->name);
+    /* a standby taking a manager over enters its cgroup */
+    if (ch->standby || strcmp(ch->state, "healthy") || !standbys_running(c->fed))
+        cg_destroy(c->fed->kids_cg, ch->name);
     if (ch->standby && strcmp(ch->state, "stopping"))
-        set_state(c, ch, "exited", "warn", "the standby %s: another is made", how);
+        standby_died(c, ch, how);
     else if (strcmp(ch->state, "starting") == 0 && *ch->error) { /* killed at START_MAX_MS */
         char why[sizeof(ch->error)];
 
@@ -576,14 +625,16 @@ static void ended(struct core *c, struct child *ch, int status)
 static bool alive(const struct child *ch)
 {
     char *path = xasprintf("/proc/%d/cmdline", (int)ch->pid), *text = NULL;
+    char *list = xasprintf("@%s/%s", ch->dir, COVERS_FILE);
     size_t len = 0;
     bool ok = false;
 
     if (read_file(path, 1 << 20, &text, &len) == 0)
         for (char *p = text; p < text + len; p += strlen(p) + 1)
-            if (strcmp(p, ch->dir) == 0) /* its --data-dir */
-                ok = true;
+            if (strcmp(p, ch->dir) == 0 || (ch->standby && strcmp(p, list) == 0))
+                ok = true; /* its --data-dir, or a standby's --standby-for */
     free(text);
+    free(list);
     free(path);
     if (ok) {
         char stat[64];
@@ -600,6 +651,8 @@ static bool alive(const struct child *ch)
     return ok;
 }
 
+static bool taken_over(struct core *c, struct child *ch);
+
 static void watch_one(struct core *c, struct child *ch, int64_t now)
 {
     int status = 0;
@@ -609,6 +662,8 @@ static void watch_one(struct core *c, struct child *ch, int64_t now)
         return;
     }
     if (ch->pid <= 0) {
+        if (!ch->standby && strcmp(ch->state, "exited") == 0 && taken_over(c, ch))
+            return;
         if (ch->restart_at && mono_ms() >= ch->restart_at && !c->stopping)
             start_again(c, ch);
         return;
@@ -638,6 +693,7 @@ static void watch(uv_timer_t *h)
         return;
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
         watch_one(f->c, e->value, now);
+    covers_update(f);
     standby_top_up(f->c);
 }
 
@@ -669,6 +725,10 @@ static void resume_one(struct core *c, const json_t *r)
     pthread_mutex_lock(&c->fed->mu);
     hmap_put(&c->fed->children, ch->name, ch);
     pthread_mutex_unlock(&c->fed->mu);
+    if (!(ch->pid > 0 && alive(ch)) && strcmp(ch->state, "stopping") &&
+        (ch->pid = standby_recorded_pid(ch->dir)) > 0 && alive(ch))
+        log_warn("fed: manager %s was taken over by a standby (pid %d) while this one was down",
+                 ch->name, (int)ch->pid);
     if (ch->pid > 0 && alive(ch)) {
         log_info("fed: manager %s (pid %d) started by an earlier run still runs: adopted", ch->name,
                  (int)ch->pid);
@@ -773,6 +833,7 @@ void fed_unspawn_apply(struct core *c, struct txn *t)
         kill(ch->pid, SIGTERM);
         ch->stop_ms = (int64_t)mono_ms();
         set_state(c, ch, "stopping", "info", "%s", "at the cloud's instruction");
+        covers_update(c->fed);   /* the standbys let it go */
     } else if (ch->restart_at) { /* exited, waiting to start again: not any more */
         ch->restart_at = 0;
         set_state(c, ch, "stopped", "info", "%s", "at the cloud's instruction, while it was down");
@@ -837,6 +898,8 @@ void fed_spawn_stop_all(struct fed *f)
         free(f->kids_cg);
         f->kids_cg = NULL;
     }
+    free(f->standby_covers);
+    f->standby_covers = NULL;
 }
 
 /* ---- hot standbys of this manager (docs/FEDERATION.md "Standby managers") ---- */
@@ -909,12 +972,54 @@ static unsigned standbys_running(struct fed *f)
     return n;
 }
 
+/* The standbys running, and those that died waiting to be started again. */
+static unsigned standbys_kept(struct fed *f)
+{
+    struct hmap_entry *e;
+    unsigned n = 0;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        const struct child *ch = e->value;
+
+        n += ch->standby && ch->pid <= 0 && ch->restart_at;
+    }
+    return n + standbys_running(f);
+}
+
+/* A standby ended, not by this manager's hand: it is started again (the
+ * same standby, its log appended) at once, or after the crash-loop backoff
+ * of --restart-burst, --restart-window-s, --restart-delay-ms and
+ * --restart-max-delay-s when it keeps dying (--restart-policy does not
+ * apply: the policy's M is the cloud's). Meanwhile it counts as one of M. */
+static void standby_died(struct core *c, struct child *ch, const char *how)
+{
+    const struct config *cfg = c->cfg;
+    struct vnfd_restart pol = {true, cfg->restart_burst, cfg->restart_window_s,
+                               cfg->restart_delay_ms, cfg->restart_max_delay_s};
+    uint64_t wait = restart_death(&pol, &ch->deaths, wall_ms(), ch->started_wall);
+    char detail[160];
+
+    ch->restart_at = mono_ms() + wait;
+    snprintf(detail, sizeof(detail), "%s; starting it again in %llu ms", how,
+             (unsigned long long)wait);
+    set_state(c, ch, "exited", "warn", "the standby %s", detail);
+    if (wait)
+        core_event(c, "warn", "fed", "standby-backoff",
+                   json_pack("{s:s, s:s, s:I, s:i}", "object", ch->name, "site", c->cfg->site,
+                             "restart_in_ms", (json_int_t)wait, "deaths", (int)ch->deaths.n),
+                   "standby %s of site %s keeps dying (%u times within %u s, the last: %s): "
+                   "started again in %llu ms",
+                   ch->name, c->cfg->site, ch->deaths.n, cfg->restart_window_s, how,
+                   (unsigned long long)wait);
+}
+
 /* Makes standbys until there are as many as the cloud asked for (from the
  * store: also with the cloud unreachable); stops those beyond. */
 static void standby_top_up(struct core *c)
 {
     struct fed *f = c->fed;
-    unsigned n = standbys_running(f);
+    unsigned n = standbys_kept(f);
     char why[768];
     struct hmap_entry *e;
     size_t i;
@@ -928,10 +1033,15 @@ static void standby_top_up(struct core *c)
             ch->stop_ms = (int64_t)mono_ms();
             set_state(c, ch, "stopping", "info", "%s", "more standbys than the policy's");
             n--;
+        } else if (ch->standby && ch->pid <= 0 && ch->restart_at) {
+            ch->restart_at = 0;
+            set_state(c, ch, "stopped", "info", "%s", "not started again: more than the policy's");
+            n--;
         }
     }
     if (n >= f->standby_count || c->stopping)
         return;
+    covers_update(f);
     if (!room(c, f->standby_vcpu, f->standby_mb, why, sizeof(why))) {
         if (strcmp(f->standby_error, why))
             log_warn("fed: no standby made: %s", why);
@@ -1003,4 +1113,93 @@ void fed_standbys_apply(struct core *c, struct txn *t)
     f->standby_hb_ms = (unsigned)hb;
     result_ok(&t->res, 200,
               json_pack("{s:I, s:i}", "count", (json_int_t)count, "running", (int)running));
+}
+
+/* ---- the managers the standbys cover ---- */
+
+/* Whether the standbys cover ch: a manager started here that runs (or died
+ * and is not restarted yet: a standby takes it over). */
+static bool covered(const struct child *ch)
+{
+    return !ch->standby && (strcmp(ch->state, "healthy") == 0 || strcmp(ch->state, "exited") == 0);
+}
+
+/* Writes DATA_DIR/standby-covers when the managers covered changed: this
+ * manager's data dir, then those of the managers it started. The standbys
+ * read it again at their next heartbeat. */
+static void covers_update(struct fed *f)
+{
+    struct sbuf b = SBUF_INIT;
+    struct hmap_entry *e;
+    char *path;
+    size_t i;
+
+    sbuf_addf(&b, "%s\n", f->c->cfg->data_dir);
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
+        if (covered(e->value))
+            sbuf_addf(&b, "%s\n", ((struct child *)e->value)->dir);
+    if (f->standby_covers && strcmp(f->standby_covers, sbuf_str(&b)) == 0) {
+        sbuf_done(&b);
+        return;
+    }
+    path = xasprintf("%s/%s", f->c->cfg->data_dir, COVERS_FILE);
+    if (write_file_atomic(path, sbuf_str(&b), strlen(sbuf_str(&b)), 0600, true)) {
+        log_warn("fed: cannot write %s: the standbys cover what they covered", path);
+    } else {
+        pthread_mutex_lock(&f->mu);
+        free(f->standby_covers);
+        f->standby_covers = xstrdup(sbuf_str(&b));
+        pthread_mutex_unlock(&f->mu);
+    }
+    free(path);
+    sbuf_done(&b);
+}
+
+static struct child *standby_by_pid(struct fed *f, pid_t pid)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
+        if (((struct child *)e->value)->standby && ((struct child *)e->value)->pid == pid)
+            return e->value;
+    return NULL;
+}
+
+/* A manager started here that died: true when a standby took it over (the
+ * pid its data dir records is that manager now). Then that pid is the
+ * manager's (a standby of this one is a child process of this one: it is
+ * waited for as before), and the standby's record goes (another is made). */
+static bool taken_over(struct core *c, struct child *ch)
+{
+    struct fed *f = c->fed;
+    struct child *sb;
+    char name[sizeof(ch->name)] = "";
+
+    ch->pid = standby_recorded_pid(ch->dir);
+    if (ch->pid <= 0 || !alive(ch)) {
+        ch->pid = 0;
+        return false;
+    }
+    ch->adopted = true;
+    if ((sb = standby_by_pid(f, ch->pid))) {
+        ch->adopted = sb->adopted;
+        snprintf(name, sizeof(name), "%s", sb->name);
+        pthread_mutex_lock(&f->mu);
+        hmap_del(&f->children, sb->name);
+        pthread_mutex_unlock(&f->mu);
+        cg_destroy(f->kids_cg, sb->name); /* it entered the manager's */
+        free(sb->dir);
+        free(sb);
+    }
+    ch->restart_at = 0;
+    ch->started_ms = (int64_t)mono_ms();
+    *ch->error = '\0';
+    core_event(
+        c, "warn", "fed", "standby-promoted",
+        json_pack("{s:s, s:s, s:s}", "object", ch->name, "standby", name, "site", c->cfg->site),
+        "standby %s (pid %d) of site %s took manager %s (%s) over", *name ? name : "?",
+        (int)ch->pid, c->cfg->site, ch->name, ch->manager);
+    set_state(c, ch, "healthy", "info", "%s", "taken over by a standby");
+    return true;
 }

@@ -9,6 +9,7 @@ import glob
 import os
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
@@ -16,6 +17,7 @@ from vnfm import VNFMD, Daemon, pid_alive, slurp, wait_for
 from test_deploy import demo, script
 from test_elastic import child_cgroups, decisions
 from test_fed import Pki, branch, join_token, manager_of
+from test_handover import api_of, child_tags, purge
 
 HEARTBEAT_MS = 500
 # the takeover starts within one heartbeat; two are the target; the margin is for a
@@ -114,6 +116,68 @@ class BranchStandbyTest(unittest.TestCase):
         self.assertIn("another vnfmd is using", back.stderr + back.stdout)
         self.assertEqual(d.proc.poll(), None)
 
+    def take_over_hung(self, hang, limit_s, what):
+        """Starts a standby, waits until it has seen the active answer, hangs the active
+        with hang(), and checks that the standby fences it (SIGKILL) and takes over within
+        limit_s: same VNF pids, the old process gone."""
+        d = self.d
+        d.onboard(demo("demo-sb"))
+        for n in ("h1", "h2"):
+            d.deploy(n, "demo-sb")
+        before = {n: self.pids(n) for n in ("h1", "h2")}
+        log = os.path.join(d.dir, "standby.log")
+        self.sb = start_standby([d.dir], log)
+        wait_for(lambda: "answers at" in slurp(log), 30, 0.1, "the standby seeing the active")
+        time.sleep(2 * HEARTBEAT_MS / 1000)  # a healthy active is not fenced
+        self.assertNotIn("fencing", slurp(log))
+        old = d.proc
+        t0 = time.monotonic()
+        hang()
+        wait_for(lambda: "--data-dir" in cmdline(self.sb.pid), limit_s + 20, 0.01,
+                 "the standby taking over the %s active" % what)
+        took = time.monotonic() - t0
+        self.assertLess(took, limit_s, "takeover %.2f s after the active hung" % took)
+        self.assertIn("fencing it (SIGKILL)", slurp(log))
+        # the hung process was killed, not left stopped beside the new one
+        self.assertEqual(old.wait(timeout=10), -signal.SIGKILL)
+        d.proc = self.sb
+        d.logfile = log
+        wait_for(d.healthy, 60, 0.05, "the new active answering")
+        print("\n%s active: takeover started %.2f s, answered %.2f s after it hung "
+              "(heartbeat %d ms)" % (what, took, time.monotonic() - t0, HEARTBEAT_MS))
+        self.assertEqual(d.get("/v0/version")[1]["instance"], d.tag)
+        for n, ps in before.items():
+            self.assertEqual(self.pids(n), ps)
+            self.assertEqual(d.deployment(n)["status"], "active")
+            self.assertTrue(all(pid_alive(p) for p in ps))
+
+    def test_sigstop_active_is_fenced(self):
+        # SIGSTOP: the active holds its lock and answers nothing; after two heartbeats
+        # without an answer the standby kills it and takes over
+        self.take_over_hung(lambda: self.d.proc.send_signal(signal.SIGSTOP),
+                            2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stopped")
+
+    def test_stuck_loop_is_fenced(self):
+        # a loop that does not run (the REST thread answers: "vnfm": "not running" after
+        # 5 s without a beat of the loop): fenced two heartbeats after that
+        self.d.cleanup()
+        self.d = Daemon("--enable-fault-injection").start()
+
+        def stall():
+            # its answer never comes: the loop sleeps before it is sent, then it is killed
+            def post():
+                try:
+                    self.d.request("POST", "/v0/debug/faults",
+                                   {"fault": "loop-stall", "seconds": 120})
+                except OSError:
+                    pass
+
+            threading.Thread(target=post, daemon=True).start()
+            wait_for(lambda: "fault injected: loop-stall" in slurp(self.d.logfile), 10, 0.02,
+                     "the loop stalled")
+
+        self.take_over_hung(stall, 5 + 2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stuck")
+
     def test_standby_of_a_dir_with_no_manager_waits(self):
         # a standby of a dir whose manager never started (nothing recorded) does not
         # take it: it would not know how to be that manager
@@ -153,16 +217,17 @@ def standbys(cloud, mid):
     return [c for c in m.get("children", []) if c.get("state") == "standby" and c.get("pid")]
 
 
-class SiteStandbyTest(unittest.TestCase):
-    """The cloud keeps the policy's standbys at a branch; kill -9 of the active: the
-    standby takes over (same manager id, same VNF pids), and a new standby is made."""
+class SiteCase(unittest.TestCase):
+    """A cloud and a branch b1 joined to it, for each test."""
 
     HB = 500
+    BRANCH_ARGS = ()
 
     def setUp(self):
         self.pki = Pki()
         self.cloud = self.pki.cloud().start()
-        self.b1 = branch(self.cloud, "b1", join_token(self.cloud, "b1")).start()
+        self.b1 = branch(self.cloud, "b1", join_token(self.cloud, "b1"),
+                         *self.BRANCH_ARGS).start()
         self.mgr = wait_for(lambda: manager_of(self.cloud, "b1"), 20, what="b1 joined")["id"]
         self.tags = [self.b1.tag]
 
@@ -197,6 +262,12 @@ class SiteStandbyTest(unittest.TestCase):
 
     def pids(self, name):
         return sorted(v["pid"] for v in self.b1.deployment(name)["vis"])
+
+
+
+class SiteStandbyTest(SiteCase):
+    """The cloud keeps the policy's standbys at a branch; kill -9 of the active: the
+    standby takes over (same manager id, same VNF pids), and a new standby is made."""
 
     def test_policy_refusals(self):
         for body, field in [({"overload": 1, "standby": 17}, "standby"),
@@ -264,6 +335,129 @@ class SiteStandbyTest(unittest.TestCase):
         wait_for(lambda: not pid_alive(new[0]["pid"]), 30, 0.2, "the standby stopped")
         # the promoted manager left its standby's cgroup for the dead manager's: none is left
         wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.2, "no standby cgroup left")
+
+    def test_standby_covers_every_manager(self):
+        """Two actives (the second started by a scale out) and one standby: the standby is
+        told both data dirs; kill -9 of the second: the standby takes it over (same VNF
+        pids), its parent adopts it as that manager, and a new standby covers both."""
+        cloud, b1 = self.cloud, self.b1
+        policy = {"overload": 1000, "max": 3, "standby": 1, "standby_heartbeat_ms": self.HB,
+                  "cooldown_s": 0}
+        self.assertEqual(self.put_policy(policy)[0], 200)
+        first = wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby")[0]
+        self.assertEqual(first["covers"], [b1.dir])
+        code, doc, _ = self.put_policy(dict(policy, active=2))
+        self.assertEqual(code, 200, doc)
+
+        def managers():
+            v = cloud.get("/v0/managers/" + self.mgr)[1]
+            return [c for c in v.get("children", []) if not c.get("standby")]
+        second = wait_for(lambda: [c for c in managers() if c["state"] == "healthy"], 120, 0.2,
+                          "the second manager")[0]
+        self.addCleanup(purge, child_tags(b1))
+        sdir = os.path.join(b1.dir, "managers", second["name"])
+        sb = wait_for(lambda: [x for x in standbys(cloud, self.mgr)
+                               if sorted(x["covers"]) == sorted([b1.dir, sdir])], 30, 0.2,
+                      "a standby covering both managers")[0]
+        # the running standby was told the new manager's dir: not started again
+        self.assertEqual(sb["pid"], first["pid"])
+        api = api_of(b1, second)
+        api.onboard(demo("demo-sb2"))
+        api.deploy("c1", "demo-sb2")
+        before = sorted(v["pid"] for v in api.deployment("c1")["vis"])
+        t0 = time.monotonic()
+        os.kill(second["pid"], signal.SIGKILL)
+        wait_for(lambda: sdir in cmdline(sb["pid"]), 10, 0.01, "the standby taking over")
+        took = time.monotonic() - t0
+        self.assertLess(took, 2 * self.HB / 1000 + MARGIN_S, "takeover %.2f s" % took)
+        def answering():
+            try:
+                return api.request("GET", "/v0/health", token=None)[0] in (200, 503)
+            except OSError:
+                return False
+        wait_for(answering, 60, 0.05, "the second manager answering again")
+        print("\nsecond manager: takeover %.2f s, answering %.2f s after kill -9 (heartbeat %d "
+              "ms)" % (took, time.monotonic() - t0, self.HB))
+        self.assertEqual(sorted(v["pid"] for v in api.deployment("c1")["vis"]), before)
+        self.assertTrue(all(pid_alive(p) for p in before))
+        # its parent adopted it: the same manager, healthy, the former standby's pid; not
+        # started again beside it
+        wait_for(lambda: [(c["name"], c["state"], c["pid"]) for c in managers()] ==
+                 [(second["name"], "healthy", sb["pid"])], 20, 0.2, "the parent adopting it")
+        self.assertRegex(slurp(b1.logfile), r"standby-promoted: standby s\w+ \(pid %d\) of site "
+                         r"b1 took manager %s" % (sb["pid"], second["name"]))
+        wait_for(lambda: (lambda ms: ms and ms[0]["state"] == "active")(
+            [m for m in cloud.get("/v0/managers")[1]["managers"]
+             if m["id"] == second["manager"]]), 30, 0.2, "the second manager active")
+        # a new standby, covering both again
+        new = wait_for(lambda: [x for x in standbys(cloud, self.mgr) if x["pid"] != sb["pid"]
+                                and sorted(x["covers"]) == sorted([b1.dir, sdir])], 30, 0.2,
+                       "a new standby")
+        self.assertEqual(len(standbys(cloud, self.mgr)), 1)
+        self.assertIn("--standby-for", cmdline(new[0]["pid"]))
+        code, _, _ = api.request("DELETE", "/v0/deployments/c1")
+        self.assertIn(code, (200, 202, 204))
+        wait_for(lambda: api.get("/v0/deployments/c1")[0] == 404, 60, 0.2, "c1 undeployed")
+
+
+def standby_pids(d):
+    """The pids of the standbys of the branch manager d running now (from /proc)."""
+    arg = "@%s/standby-covers" % d.dir
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and arg in cmdline(int(p))]
+
+
+class StandbyBackoffTest(SiteCase):
+    """A standby that keeps dying is started again with growing delays, capped (the
+    crash-loop backoff of --restart-*), shown in GET /v0/managers and as an event."""
+
+    BRANCH_ARGS = ("--restart-burst", "1", "--restart-delay-ms", "500",
+                   "--restart-max-delay-s", "2")
+
+    def test_crash_looping_standby_backs_off(self):
+        cloud, b1 = self.cloud, self.b1
+        self.assertEqual(self.put_policy({"overload": 100, "standby": 1,
+                                          "standby_heartbeat_ms": self.HB})[0], 200)
+        name = wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby")[0]["name"]
+        gaps, shown = [], []
+        pid = wait_for(lambda: standby_pids(b1), 10, 0.02, "the standby process")[0]
+        for _ in range(6):  # waits: 0, 0.5, 1, 2, 2, 2 s (burst 1, doubling, capped)
+            os.kill(pid, signal.SIGKILL)
+            t0 = time.monotonic()
+            while True:
+                v = [c for c in cloud.get("/v0/managers/" + self.mgr)[1].get("children", [])
+                     if c.get("standby")]
+                shown += [c for c in v if c.get("restart_in_ms")]
+                ps = [p for p in standby_pids(b1) if p != pid]
+                if ps:
+                    break
+                self.assertLess(time.monotonic() - t0, 30, "no standby started again")
+                time.sleep(0.02)
+            gaps.append(time.monotonic() - t0)
+            pid = ps[0]
+        print("\nstandby killed 6 times: started again after %s s" %
+              ", ".join("%.2f" % g for g in gaps))
+        # at once (within the watch's 0.5 s), then growing, then capped at 2 s (the watch
+        # adds up to 0.5 s, the test's polling of a loaded machine some more)
+        self.assertLess(gaps[0], 0.5 + MARGIN_S)
+        for g, least in zip(gaps[1:], (0.5, 1.0, 2.0, 2.0, 2.0)):
+            self.assertGreaterEqual(g, least - 0.05, gaps)
+            self.assertLess(g, least + 0.5 + MARGIN_S, gaps)
+        # the same standby each time, shown waiting, with its deaths
+        self.assertTrue(shown, "no standby shown waiting in GET /v0/managers")
+        self.assertEqual({c["name"] for c in shown}, {name})
+        self.assertTrue(all(c["state"] == "exited" and c["deaths"] >= 2 for c in shown), shown)
+        self.assertIn("starting it again in", shown[-1]["error"])
+        self.assertRegex(slurp(b1.logfile), r"standby-backoff: standby %s of site b1 keeps dying "
+                         r"\(\d+ times within 60 s, the last: killed by signal 9\): started again "
+                         r"in 2000 ms" % name)
+        # it is left alone now: it stays
+        time.sleep(3 * self.HB / 1000)
+        self.assertEqual(standby_pids(b1), [pid])
+        [sb] = wait_for(lambda: standbys(cloud, self.mgr), 10, 0.2, "the standby shown running")
+        self.assertEqual((sb["name"], sb["pid"]), (name, pid))
+        # the policy's M back to 0: it is stopped
+        self.assertEqual(self.put_policy({"overload": 100})[0], 200)
+        wait_for(lambda: standby_pids(b1) == [], 30, 0.2, "the standby stopped")
 
 
 if __name__ == "__main__":
