@@ -503,9 +503,11 @@ class FedTest(unittest.TestCase):
                                                                    "scaleLevel": n}]})
 
         def bop(occ_id):
-            [o] = [o for o in b2.get("/v0/operations?deployment=" + iid)[1]["operations"]
+            """The branch's operation of occ_id ({} until the branch has it)."""
+            ops = [o for o in b2.get("/v0/operations?deployment=" + iid)[1]["operations"]
                    if o.get("client_transaction_id") == occ_id]
-            return o
+            self.assertLessEqual(len(ops), 1, ops)
+            return ops[0] if ops else {}
 
         def paused(occ_id):
             occ = sol.wait(occ_id)
@@ -583,7 +585,7 @@ class FedTest(unittest.TestCase):
         op = cloud.ok("POST", "/v0/operations/%s/fail" % occ_id, {}, expect=(200,))
         self.assertEqual(op["state"], "failed")
         self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED")
-        wait_for(lambda: bop(occ_id)["state"] == "failed", 5, 0.05, "failed at the branch")
+        wait_for(lambda: bop(occ_id).get("state") == "failed", 5, 0.05, "failed at the branch")
         told(occ_id, ["PROCESSING", "FAILED_TEMP", "FAILED"])
         decide(occ_id, "retry", 409)
 
@@ -591,7 +593,7 @@ class FedTest(unittest.TestCase):
         open(ok, "w").close()
         open(hold, "w").close()
         occ_id = level(3)
-        wait_for(lambda: bop(occ_id)["stage"] == "post_deployment", 10, 0.05,
+        wait_for(lambda: bop(occ_id).get("stage") == "post_deployment", 10, 0.05,
                  "in post_deployment at the branch")
         sol.ok("POST", "/vnf_lcm_op_occs/%s/cancel" % occ_id, {"cancelMode": "GRACEFUL"},
                expect=(202,))
