@@ -287,15 +287,40 @@ static bool loop_alive(void *arg, uint64_t now)
     return beat == 0 || now - beat < LOOP_STALE_MS;
 }
 
-static void loop_sleep(struct core *c, void *arg)
+struct stall {
+    uv_timer_t timer;
+    unsigned seconds;
+};
+
+static void stall_closed(uv_handle_t *h)
 {
-    (void)c;
-    sleep((unsigned)(uintptr_t)arg);
+    free(h->data);
+}
+
+static void stall_now(uv_timer_t *t)
+{
+    struct stall *s = t->data;
+
+    sleep(s->seconds);
+    uv_close((uv_handle_t *)t, stall_closed);
+}
+
+/* The stall begins a moment after the request that asked for it was
+ * answered (an after-commit callback runs before the answer is sent: the
+ * client would wait out the stall, and see the loop running again). */
+static void stall_arm(struct core *c, void *arg)
+{
+    struct stall *s = xcalloc(1, sizeof(*s));
+
+    s->seconds = (unsigned)(uintptr_t)arg;
+    uv_timer_init(c->loop, &s->timer);
+    s->timer.data = s;
+    uv_timer_start(&s->timer, stall_now, 100, 0);
 }
 
 static void loop_stall(void *arg, unsigned seconds)
 {
-    core_after_commit(arg, loop_sleep, (void *)(uintptr_t)seconds, NULL);
+    core_after_commit(arg, stall_arm, (void *)(uintptr_t)seconds, NULL);
 }
 
 static bool pool_alive(void *arg, uint64_t now)

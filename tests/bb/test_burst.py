@@ -37,6 +37,17 @@ def vnfd(vnfd_id, placement=None, most=4):
     return doc
 
 
+def cloud_first(vnfd_id, shell, ready_s):
+    """A VNFD whose instances in the cloud run shell before they serve (those at the
+    branch serve at once), with ready_s for their ready check."""
+    doc = vnfd(vnfd_id, most=3)
+    doc["vdus"][0]["command"] = [
+        "sh", "-c", "[ {{site}} = cloud ] && %s; exec vnf-demo --listen {{ip}}:8080 "
+        "--config {{day0_dir}}/demo.conf" % shell]
+    doc["vdus"][0]["ready"]["timeout_s"] = ready_s
+    return doc
+
+
 class BurstTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -82,6 +93,10 @@ class BurstTest(unittest.TestCase):
         burst = (dep.get("burst") or {}).get("deployment")
         away = len(self.cloud.deployment(burst).get("vis", [])) if burst else 0
         return len(dep.get("vis", [])), away, burst
+
+    def burst_of(self, name):
+        """The id of the burst of name in the cloud, once it has one."""
+        return wait_for(lambda: self.counts(name)[2], 120, 0.05, "a burst of " + name)
 
     def decisions(self, name):
         doc = self.cloud.get("/v0/decisions?deployment=" + name)[1]
@@ -184,15 +199,9 @@ class BurstTest(unittest.TestCase):
         in the cloud): its engine resumes the deploy, and the endpoint at the branch
         gets the instance once it is ready; the client never fails."""
         cloud = self.cloud
-        doc = vnfd("bu-slow", most=3)
-        doc["vdus"][0]["command"] = [
-            "sh", "-c", "[ {{site}} = cloud ] && sleep 5; exec vnf-demo --listen {{ip}}:8080 "
-            "--config {{day0_dir}}/demo.conf"]
-        doc["vdus"][0]["ready"]["timeout_s"] = 30
-        ep = self.deploy_ruled("bu3", doc)["service_endpoint"]
+        ep = self.deploy_ruled("bu3", cloud_first("bu-slow", "sleep 5", 30))["service_endpoint"]
         busy = self.client(ep, 0.005)
-        burst = wait_for(lambda: (cloud.deployment("bu3").get("burst") or {}).get("deployment"),
-                         120, 0.05, "a burst of bu3")
+        burst = self.burst_of("bu3")
         self.assertTrue(cloud.deployment(burst).get("operation"))  # its deploy runs
         cloud.kill9()
         cloud.restart()
@@ -212,15 +221,9 @@ class BurstTest(unittest.TestCase):
         saying why; the instance never joined the endpoint, so the client at the
         branch never failed."""
         cloud = self.cloud
-        doc = vnfd("bu-never", most=3)
-        doc["vdus"][0]["command"] = [
-            "sh", "-c", "[ {{site}} = cloud ] && exec sleep 600; exec vnf-demo --listen "
-            "{{ip}}:8080 --config {{day0_dir}}/demo.conf"]
-        doc["vdus"][0]["ready"]["timeout_s"] = 2
-        ep = self.deploy_ruled("bu4", doc)["service_endpoint"]
-        busy = self.client(ep, 0.005)
-        burst = wait_for(lambda: (cloud.deployment("bu4").get("burst") or {}).get("deployment"),
-                         120, 0.05, "a burst of bu4")
+        ep = self.deploy_ruled("bu4", cloud_first("bu-never", "exec sleep 600", 2))
+        busy = self.client(ep["service_endpoint"], 0.005)
+        burst = self.burst_of("bu4")
         wait_for(lambda: cloud.get("/v0/deployments/" + burst)[0] == 404, 90, 0.2,
                  "the burst that did not deploy undeployed")
         self.assertNotEqual((cloud.deployment("bu4").get("burst") or {}).get("deployment"),
@@ -257,7 +260,7 @@ class BurstTest(unittest.TestCase):
         t = threading.Thread(target=pusher)
         t.start()
         try:
-            burst = wait_for(lambda: self.counts("bu5")[2], 120, 0.05, "a burst of bu5")
+            burst = self.burst_of("bu5")
             where["d"] = None  # the branch's instances fall quiet
             for vi in b.deployment("bu5")["vis"]:
                 b.ok("POST", "/v0/deployments/bu5/metrics", {"values": {"q": 0}, "vi": vi["name"]},
