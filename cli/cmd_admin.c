@@ -14,11 +14,12 @@ static void print_sites(const json_t *sites)
 {
     static const struct column cols[] = {
         {"SITE", "site"}, {"SERVED BY", "owner"}, {"HERE", "here"}, {NULL}};
-    json_t *rows = json_array(), *v;
+    json_t *rows, *v;
     const char *key;
 
     if (!sites)
         return;
+    rows = json_array();
     json_object_foreach(json_object_get(sites, "owners"), key, v)
     {
         json_array_append_new(
