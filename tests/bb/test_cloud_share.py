@@ -71,26 +71,20 @@ class Poller(threading.Thread):
             time.sleep(0.02)
 
     def doubles(self):
-        """Sites two managers served at once, as the samples prove it."""
+        """Sites two managers served at once, as the samples prove it: a manager that said
+        it served a site with key revision R in answers received at t1 and sent at t3 held
+        it throughout (R is that one acquisition's); another that said it served the site in
+        an answer sent after t1 and received before t3 served it meanwhile too."""
+        held = {}  # (manager, site, rev) -> [first received, last sent]
+        for sent, recv, i, owns in self.samples:
+            for site, rev in owns.items():
+                span = held.setdefault((i, site, rev), [recv, sent])
+                span[0], span[1] = min(span[0], recv), max(span[1], sent)
         found = []
-        by = {}
-        for s in self.samples:
-            by.setdefault(s[2], []).append(s)
-        for a, sa in by.items():
-            for x in range(len(sa)):
-                for y in range(x + 1, len(sa)):
-                    t1, t3 = sa[x], sa[y]
-                    for site, rev in t1[3].items():
-                        if t3[3].get(site) != rev:
-                            continue
-                        # a held site with revision rev from t1 to t3: nobody else may have
-                        # said it served it in between
-                        for b, sb in by.items():
-                            if b == a:
-                                continue
-                            for s in sb:
-                                if s[0] > t1[1] and s[1] < t3[0] and site in s[3]:
-                                    found.append((site, a, b, rev, s[3][site]))
+        for sent, recv, i, owns in self.samples:
+            for site, rev in owns.items():
+                found += [(site, a, i, r, rev) for (a, s, r), (lo, hi) in held.items()
+                          if s == site and a != i and sent > lo and recv < hi]
         return found
 
 
