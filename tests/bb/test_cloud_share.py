@@ -117,7 +117,7 @@ class CloudShareTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.etcd.stop()
-        subprocess.run(["rm", "-rf", cls.data])
+        subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
 
     def setUp(self):
         self.prefix = "share%d" % random.randint(0, 1 << 30)
@@ -139,17 +139,20 @@ class CloudShareTest(unittest.TestCase):
             self.poller.join(10)
         for b in self.branches:
             b.cleanup()
-        try:
-            for c in self.clouds:
+        errors = []
+        for c in self.clouds:  # every one stops, whatever the others did
+            try:
                 if c.proc and c.proc.poll() is None:
                     c.stop()
                 c.check_sanitizers()
-        except AssertionError:
-            import shutil
-            shutil.copy(self.clouds[0].logfile, "/tmp/cloudha_failed_cloud.log")
-            raise
+            except AssertionError as e:
+                errors.append(e)
+                if c.proc and c.proc.poll() is None:
+                    c.kill9()
         for c in self.clouds:
             c.forget()
+        if errors:
+            raise errors[0]
 
     def primary(self):
         """The live primary (waiting while one is being elected)."""
@@ -303,7 +306,7 @@ class ScaleTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.etcd.stop()
-        subprocess.run(["rm", "-rf", cls.data])
+        subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
 
     def setUp(self):
         store = "etcd://%s/scale%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
