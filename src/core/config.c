@@ -195,6 +195,15 @@ static const struct opt opts[] = {
      "branch's own overrides what its cloud says"},
     {"fed-missed", OPT_UINT, O(fed_missed), "N",
      "--role cloud: reports missed before a branch manager is unreachable (default 3)"},
+    {"cloud-scale-max", OPT_UINT, O(cloud_scale_max), "N",
+     "--role cloud on etcd: the most cloud VNFM instances it scales out to (default 0: it "
+     "does not scale itself; docs/HA.md)"},
+    {"cloud-scale-out-rps", OPT_DOUBLE, O(cloud_scale_out_rps), "R",
+     "--role cloud on etcd: branch reports per second over which another instance starts"},
+    {"cloud-scale-in-rps", OPT_DOUBLE, O(cloud_scale_in_rps), "R",
+     "--role cloud on etcd: reports per second under which an instance it started stops"},
+    {"cloud-scale-for-s", OPT_UINT, O(cloud_scale_for_s), "S",
+     "--role cloud on etcd: how long a load must last before it scales (default 10)"},
     {"manager-load-weights", OPT_STR, O(manager_load_weights), "PART=W,...",
      "weights of a manager's load parts (vnfs, vis, probes_per_s, ops_running, ops_queued, "
      "cpu, memory_mb); the cloud's default for sites whose manager policy has none "
@@ -445,6 +454,8 @@ static void set_defaults(struct config *cfg)
         cfg->fed_report_ms = 1000; /* a branch left at 0 follows its cloud's (fed/branch.c) */
     if (!cfg->fed_missed)
         cfg->fed_missed = 3;
+    if (!cfg->cloud_scale_for_s)
+        cfg->cloud_scale_for_s = 10;
     if (!cfg->package_max_mb)
         cfg->package_max_mb = 1024;
     if (!cfg->schedules_per_tenant)

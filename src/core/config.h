@@ -80,13 +80,18 @@ struct config {
     char *netconf_host_key;   /* default DATA_DIR/netconf_host_key */
     unsigned netconf_threads; /* session polling threads */
     /* The estate (docs/FEDERATION.md) */
-    char *cloud_url;            /* local role: the cloud VNFM this branch manager joins */
-    char *join_token;           /* local role: the single-use token of the first join */
-    char *cloud_ca;             /* local role: CA certificates the cloud's is checked with */
-    bool fed_insecure;          /* plain http:// to the cloud (debugging only) */
-    unsigned fed_report_ms;     /* report interval: a cloud's tells its branches; 0 on a branch: its
-                                   cloud's */
-    unsigned fed_missed;        /* cloud role: missed reports before a manager is unreachable */
+    char *cloud_url;        /* local role: the cloud VNFM this branch manager joins */
+    char *join_token;       /* local role: the single-use token of the first join */
+    char *cloud_ca;         /* local role: CA certificates the cloud's is checked with */
+    bool fed_insecure;      /* plain http:// to the cloud (debugging only) */
+    unsigned fed_report_ms; /* report interval: a cloud's tells its branches; 0 on a branch: its
+                               cloud's */
+    unsigned fed_missed;    /* cloud role: missed reports before a manager is unreachable */
+    /* a cloud VNFM of a cluster on etcd scales itself (fed/cloud_scale.c) */
+    unsigned cloud_scale_max;   /* the most instances; 0: it does not scale */
+    double cloud_scale_out_rps; /* branch reports/s over which one more is started */
+    double cloud_scale_in_rps;  /* under which one it started is stopped */
+    unsigned cloud_scale_for_s; /* for this long in a row (default 10) */
     char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
     char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */
     char *service_address;      /* local role: the address of service endpoints (fed/endpoint.c) */

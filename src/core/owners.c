@@ -23,6 +23,7 @@ struct owners {
     struct hold *holds;
     size_t n_holds;
     bool stopping; /* owners_cancel_all: every hold is cancelled at once */
+    unsigned members;
 };
 
 struct owners *owners_new(void)
@@ -100,6 +101,23 @@ void owners_set(struct owners *o, json_t *keys, json_t *mine, json_t *leaving)
         if (o->holds[i].cancel && !serves(o, o->holds[i].site))
             __atomic_store_n(o->holds[i].cancel, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&o->mu);
+}
+
+void owners_set_members(struct owners *o, unsigned n)
+{
+    pthread_mutex_lock(&o->mu);
+    o->members = n;
+    pthread_mutex_unlock(&o->mu);
+}
+
+unsigned owners_members(struct owners *o)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&o->mu);
+    n = o->members;
+    pthread_mutex_unlock(&o->mu);
+    return n;
 }
 
 void owners_set_creds(struct owners *o, json_t *creds)

@@ -35,6 +35,9 @@ void owners_self(struct owners *o, char *out, size_t len);
  * key}) and those it is giving away (an array of names); taken. Requests held for a site this
  * manager no longer serves are cancelled. */
 void owners_set(struct owners *o, json_t *keys, json_t *mine, json_t *leaving);
+/* How many members the cluster has now (the HA layer's view). */
+void owners_set_members(struct owners *o, unsigned n);
+unsigned owners_members(struct owners *o);
 /* The branch sites by the hash of their manager's credential,
  * {HASH: SITE}; taken. */
 void owners_set_creds(struct owners *o, json_t *creds);

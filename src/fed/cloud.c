@@ -660,6 +660,7 @@ void fed_report_apply(struct core *c, struct txn *t)
 
     if (!m)
         return;
+    fed_cscale_report(f);
     if (strcmp(boot, m->boot) == 0 && seq <= m->seq) { /* a duplicate or a late one */
         result_ok(&t->res, 200,
                   json_pack("{s:I, s:I, s:I, s:b, s:o}", "report_interval_ms",
@@ -843,6 +844,7 @@ static void on_timer(uv_timer_t *h)
     if (c->stopping || !fed_writes(c)) /* a standby: the primary judges */
         return;
     fed_channel_keepalive(f);
+    fed_cscale_tick(c);
     fed_move_tick(c);
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *m = e->value;

@@ -86,6 +86,7 @@ struct fed {
     struct hmap pool_sites; /* site -> struct pool_site: its load, as judged (pool.c) */
     struct hmap site_pols;  /* site -> its policies, kept (policies.c) */
     struct fed_weights weights; /* --manager-load-weights */
+    struct cscale *cscale;      /* the cloud VNFM's own scaling (cloud_scale.c), or NULL */
 
     /* branch */
     char *mgr_id, *cred, *cloud_url; /* cloud_url: --cloud-url, one URL or several */
@@ -224,6 +225,12 @@ int fed_relay_start(struct rctx *r, struct httpd_conn *conn);
 /* The stop: the relayed channels end (before c->owners is freed). */
 void fed_relays_stop(struct core *c);
 bool fed_chan_misplaced(struct core *c, const char *site, const char *via);
+
+/* Cloud: the cloud VNFM scales itself (cloud_scale.c): a report taken;
+ * the primary's judgement, each report interval; the stop. */
+void fed_cscale_report(struct fed *f);
+void fed_cscale_tick(struct core *c);
+void fed_cscale_free(struct fed *f);
 
 /* Branch: the cloud VNFM it talks to (clouds.c). The current one's base
  * URL; a request answered at url (after redirects) for path moves the

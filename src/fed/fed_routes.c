@@ -404,6 +404,7 @@ void fed_free(struct core *c)
     if (!f)
         return;
     fed_relays_stop(c);
+    fed_cscale_free(f);
     fed_cloud_free(f);
     fed_branch_free(f);
     elastic_free(f);

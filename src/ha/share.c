@@ -313,6 +313,7 @@ void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[
 
     if (!n || !lease)
         return;
+    owners_set_members(s->o, (unsigned)n);
     sites = branch_sites(s);
     pthread_mutex_lock(&s->mu);
     todo = plan(s, sites, members, n);

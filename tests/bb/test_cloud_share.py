@@ -11,7 +11,9 @@ asserts that no two ever served one site at once: a VNFM that said it owns a sit
 key of create revision R before and after another one said it owns that site (R is unique
 to one acquisition: a key given away and taken again has a new revision) is a double."""
 import base64
+import os
 import random
+import signal
 import subprocess
 import tempfile
 import threading
@@ -69,26 +71,20 @@ class Poller(threading.Thread):
             time.sleep(0.02)
 
     def doubles(self):
-        """Sites two managers served at once, as the samples prove it."""
+        """Sites two managers served at once, as the samples prove it: a manager that said
+        it served a site with key revision R in answers received at t1 and sent at t3 held
+        it throughout (R is that one acquisition's); another that said it served the site in
+        an answer sent after t1 and received before t3 served it meanwhile too."""
+        held = {}  # (manager, site, rev) -> [first received, last sent]
+        for sent, recv, i, owns in self.samples:
+            for site, rev in owns.items():
+                span = held.setdefault((i, site, rev), [recv, sent])
+                span[0], span[1] = min(span[0], recv), max(span[1], sent)
         found = []
-        by = {}
-        for s in self.samples:
-            by.setdefault(s[2], []).append(s)
-        for a, sa in by.items():
-            for x in range(len(sa)):
-                for y in range(x + 1, len(sa)):
-                    t1, t3 = sa[x], sa[y]
-                    for site, rev in t1[3].items():
-                        if t3[3].get(site) != rev:
-                            continue
-                        # a held site with revision rev from t1 to t3: nobody else may have
-                        # said it served it in between
-                        for b, sb in by.items():
-                            if b == a:
-                                continue
-                            for s in sb:
-                                if s[0] > t1[1] and s[1] < t3[0] and site in s[3]:
-                                    found.append((site, a, b, rev, s[3][site]))
+        for sent, recv, i, owns in self.samples:
+            for site, rev in owns.items():
+                found += [(site, a, i, r, rev) for (a, s, r), (lo, hi) in held.items()
+                          if s == site and a != i and sent > lo and recv < hi]
         return found
 
 
@@ -121,7 +117,7 @@ class CloudShareTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.etcd.stop()
-        subprocess.run(["rm", "-rf", cls.data])
+        subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
 
     def setUp(self):
         self.prefix = "share%d" % random.randint(0, 1 << 30)
@@ -143,17 +139,20 @@ class CloudShareTest(unittest.TestCase):
             self.poller.join(10)
         for b in self.branches:
             b.cleanup()
-        try:
-            for c in self.clouds:
+        errors = []
+        for c in self.clouds:  # every one stops, whatever the others did
+            try:
                 if c.proc and c.proc.poll() is None:
                     c.stop()
                 c.check_sanitizers()
-        except AssertionError:
-            import shutil
-            shutil.copy(self.clouds[0].logfile, "/tmp/cloudha_failed_cloud.log")
-            raise
+            except AssertionError as e:
+                errors.append(e)
+                if c.proc and c.proc.poll() is None:
+                    c.kill9()
         for c in self.clouds:
             c.forget()
+        if errors:
+            raise errors[0]
 
     def primary(self):
         """The live primary (waiting while one is being elected)."""
@@ -291,3 +290,85 @@ class CloudShareTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ScaleTest(unittest.TestCase):
+    """The cloud VNFM scales itself (docs/HA.md "Self scale-out and scale-in"): one cloud
+    VNFM on etcd that may grow to two; branch reports over its threshold start a second,
+    which takes a share of the sites; when the branches stop, it is stopped again. Both
+    are decisions with their inputs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.etcd = Etcd(3)
+        cls.data = tempfile.mkdtemp(prefix="vnfm-bb-scale-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.etcd.stop()
+        subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
+
+    def setUp(self):
+        store = "etcd://%s/scale%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
+        self.cloud = Daemon("--ha-lease-ms", str(LEASE_MS), "--site-driver", "sim",
+                            "--fed-report-interval-ms", "300", "--cloud-scale-max", "2",
+                            "--cloud-scale-out-rps", "6", "--cloud-scale-in-rps", "1",
+                            "--cloud-scale-for-s", "2", role="cloud", site="cloud",
+                            store=store, data=self.data, token=TOKEN).start()
+        self.branches = []
+        self.pids = []
+
+    def tearDown(self):
+        for b in self.branches:
+            b.cleanup()
+        for pid in self.pids:  # an instance it started and did not stop
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        if self.cloud.proc and self.cloud.proc.poll() is None:
+            self.cloud.stop()
+        self.cloud.check_sanitizers()
+        self.cloud.forget()
+
+    def decisions(self, action):
+        return [d for d in self.cloud.get("/v0/decisions?limit=100")[1]["decisions"]
+                if d.get("rule") == "cloud-vnfm" and d.get("action") == action]
+
+    def test_scale_out_under_reports_and_in_when_they_stop(self):
+        for i in range(4):
+            tok = self.cloud.ok("POST", "/v0/join-tokens", {"site": "s%d" % i},
+                                expect=(201,))["token"]
+            b = Daemon("--cloud-url", self.cloud.url, "--fed-insecure", "--join-token", tok,
+                       "--site-driver", "sim", "--fed-report-interval-ms", "300",
+                       role="local", site="s%d" % i)
+            self.branches.append(b)
+            b.start()
+        # 4 branches, a report every 0.3 s each: about 13 reports/s, over 6
+        out = wait_for(lambda: [d for d in self.decisions("scale_out")
+                                if d["state"] == "completed"], 90, 0.2,
+                       what="a scale out completed")[0]
+        self.pids.append(out["instance"]["pid"])
+        self.assertGreater(out["inputs"]["reports_per_s"], 6)
+        self.assertIn("branch reports/s over 6.0", out["reason"])
+        self.assertIn("joined the cluster", out["result"])
+        self.assertEqual((out["inputs"]["members"], out["inputs"]["max"]), (1, 2))
+        url = out["instance"]["url"]
+        # the new one serves its share of the sites
+        wait_for(lambda: url in self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]
+                 ["sites"]["owners"].values(), 30, what="a site served by the new instance")
+        self.assertIn("scale_out", self.cloud.log())
+        # the branches stop: under 1 report/s, the one it started goes
+        for b in self.branches:
+            b.stop()
+        done = wait_for(lambda: [d for d in self.decisions("scale_in")
+                                 if d["state"] == "completed"], 60, 0.2,
+                        what="a scale in completed")[0]
+        self.assertEqual(done["instance"]["pid"], out["instance"]["pid"])
+        self.assertLess(done["inputs"]["reports_per_s"], 1)
+        self.assertEqual(done["inputs"]["members"], 2)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(out["instance"]["pid"], 0)
+        self.pids.remove(out["instance"]["pid"])
+        h = self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
+        self.assertNotIn(url, h["owners"].values())
