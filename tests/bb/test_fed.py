@@ -371,6 +371,10 @@ class FedTest(unittest.TestCase):
         sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
         wait_for(lambda: len(sol.instance(iid).get("instantiatedVnfInfo", {}).get(
             "vnfcResourceInfo", [])) == 1, 5, 0.05, "its VNFC")
+        # the branch's record has the instance's information, flavour and level
+        dep = b1.deployment(iid)
+        self.assertEqual((dep["sol003"]["vnfInstanceName"], dep["flavour"],
+                          dep["instantiation_level"]), ("tasks-b1", "default", "default"))
         five = [("START", "STARTING"), ("RESULT", "PROCESSING"), ("RESULT", "COMPLETED")]
 
         def told(occ):
@@ -440,6 +444,9 @@ class FedTest(unittest.TestCase):
         told(occ)
         self.assertEqual(len(b1.deployment(iid)["vis"]), 3)
         wait_for(lambda: len(sol.vnfcs(iid)) == 3, 5, 0.05, "3 VNFCs on the cloud")
+        # levels by aspect: no instantiation level any more, at the branch and on the cloud
+        self.assertIsNone(b1.deployment(iid).get("instantiation_level"))
+        self.assertIsNone(cloud.deployment(iid).get("instantiation_level"))
         # refused: nothing changes, the field is named
         idle()
         before = len(hook.got)
@@ -461,6 +468,27 @@ class FedTest(unittest.TestCase):
         told(occ)
         self.assertEqual(len(b1.deployment(iid)["vis"]), 2)
         self.assertEqual(sol.instance(iid)["instantiatedVnfInfo"]["flavourId"], "large")
+        # the branch's own record says the same (its own /vnflcm too: the flavour's bounds)
+        dep = b1.deployment(iid)
+        self.assertEqual((dep["flavour"], dep["instantiation_level"], dep["vnfd"]),
+                         ("large", "two", "fed-tasks"))
+        bsol = SolClient(b1)
+        binst = bsol.instance(iid)
+        self.assertEqual((binst["vnfInstanceName"], binst["metadata"], binst["vnfdId"]),
+                         ("renamed", {"rack": "r7"}, "fed-tasks"))
+        self.assertEqual(binst["instantiatedVnfInfo"]["flavourId"], "large")
+        self.assertEqual(binst["instantiatedVnfInfo"]["maxScaleLevels"][0]["scaleLevel"], 2)
+        cdep = cloud.deployment(iid)
+        self.assertEqual((cdep["flavour"], cdep["instantiation_level"]), ("large", "two"))
+        # what changes at the branch reaches the cloud's mirror with the next report
+        idle()
+        _, hdrs = bsol.ok("PATCH", "/vnf_instances/" + iid, {"metadata": {"row": "4"}},
+                          expect=(202,))
+        self.assertEqual(bsol.wait(hdrs["Location"].rsplit("/", 1)[1])["operationState"],
+                         "COMPLETED")
+        wait_for(lambda: sol.instance(iid)["metadata"] == {"rack": "r7", "row": "4"}, 5, 0.05,
+                 "the branch's metadata on the cloud")
+        self.assertEqual(sol.instance(iid)["vnfInstanceName"], "renamed")
         # retry, rollback of an occurrence that is not FAILED_TEMP: 409 with its state
         for decision in ("retry", "rollback", "cancel"):
             body = {"cancelMode": "GRACEFUL"} if decision == "cancel" else {}
@@ -493,9 +521,24 @@ class FedTest(unittest.TestCase):
         sol = SolClient(cloud)
         sub, _ = sol.ok("POST", "/subscriptions", {"callbackUri": hook.url}, expect=(201,))
         self.addCleanup(sol.call, "DELETE", "/subscriptions/" + sub["id"])
+        vim = [{"id": "branch", "vimId": "b2", "vimType": "vnfm.sim"}]
+
+        # an instantiate that pauses at the branch, rolled back: nothing left there,
+        # NOT_INSTANTIATED on the cloud
+        os.remove(ok)
         iid = sol.create("fed-decide")["id"]
         self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
-        vim = [{"id": "branch", "vimId": "b2", "vimType": "vnfm.sim"}]
+        occ_id = sol.task(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
+        occ = sol.wait(occ_id)
+        self.assertEqual(occ["operationState"], "FAILED_TEMP", occ)
+        self.assertEqual(len(b2.deployment(iid)["vis"]), 1)
+        sol.ok("POST", "/vnf_lcm_op_occs/%s/rollback" % occ_id, expect=(202,))
+        self.assertEqual(sol.wait(occ_id)["operationState"], "ROLLED_BACK")
+        wait_for(lambda: b2.get("/v0/deployments/" + iid)[0] == 404, 5, 0.05, "gone at b2")
+        wait_for(lambda: sol.instance(iid)["instantiationState"] == "NOT_INSTANTIATED", 5, 0.05,
+                 "NOT_INSTANTIATED on the cloud")
+        self.assertNotIn("manager", cloud.deployment(iid))
+        open(ok, "w").close()
         sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
 
         def level(n):
@@ -503,9 +546,11 @@ class FedTest(unittest.TestCase):
                                                                    "scaleLevel": n}]})
 
         def bop(occ_id):
-            [o] = [o for o in b2.get("/v0/operations?deployment=" + iid)[1]["operations"]
+            """The branch's operation that the cloud's occ_id follows ({} before it has one)."""
+            ops = [o for o in b2.get("/v0/operations?deployment=" + iid)[1]["operations"]
                    if o.get("client_transaction_id") == occ_id]
-            return o
+            self.assertLessEqual(len(ops), 1, ops)
+            return ops[0] if ops else {}
 
         def paused(occ_id):
             occ = sol.wait(occ_id)
@@ -591,8 +636,9 @@ class FedTest(unittest.TestCase):
         open(ok, "w").close()
         open(hold, "w").close()
         occ_id = level(3)
-        wait_for(lambda: bop(occ_id)["stage"] == "post_deployment", 10, 0.05,
+        wait_for(lambda: bop(occ_id).get("stage") == "post_deployment", 10, 0.05,
                  "in post_deployment at the branch")
+        sol.wait(occ_id, ("PROCESSING",), 10)
         sol.ok("POST", "/vnf_lcm_op_occs/%s/cancel" % occ_id, {"cancelMode": "GRACEFUL"},
                expect=(202,))
         occ = sol.occ(occ_id)
