@@ -435,6 +435,21 @@ static void op_ended(struct core *c, struct fed_mgr *m, const json_t *op)
     lc_op_ended(c, op); /* the rules engine's decision that started it goes on */
 }
 
+/* The cloud's operation stopped in failed_temp with the branch's, as the
+ * engine tells its own (what `vnfmctl ... --wait` stops at). */
+static void op_paused(struct core *c, struct fed_mgr *m, const json_t *op)
+{
+    core_event(c, "error", "lifecycle", "operation",
+               json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "deployment",
+                         jv_str(op, "deployment", ""), "operation", jv_str(op, "id", ""), "result",
+                         jv_str(op, "state", ""), "site", m->site, "manager", m->id, "stage",
+                         doc_str(op, "stage")),
+               "%s of %s stopped in failed_temp at branch site %s (manager %s, its operation "
+               "%s): %s; retry, roll back or fail it",
+               jv_str(op, "type", ""), jv_str(op, "deployment", ""), m->site, m->id,
+               jv_str(op, "branch_operation", "?"), jv_str(op, "error", "no error given"));
+}
+
 /* A SOL003 task on a branch instance that completed: the cloud's record
  * of the instance takes what is its own (docs/SOL003.md: the information
  * of a modify, the flavour and level of a change flavour or scale to
@@ -677,6 +692,8 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
             if (moved && op_final(op)) {
                 apply_end(c, op);
                 op_ended(c, m, op);
+            } else if (moved && op_state_of(op) == OP_FAILED_TEMP) {
+                op_paused(c, m, op);
             }
         }
         json_decref(op);
