@@ -313,12 +313,13 @@ static struct fed_mgr *op_manager(struct fed *f, const json_t *op, const char *w
 
 /* 409 for a decision while another is on its way; 422 for a rollback of
  * what cannot be undone (the branch checks what the cloud cannot know: a
- * rescale that began to remove instances, a scale in). */
+ * rescale that began to remove instances). */
 static int decision_allowed(const json_t *op, const char *what, struct result *res)
 {
     static const char *const undoable[] = {"heal", "operate", "terminate", "undeploy", "resize"};
-    const json_t *pending = json_object_get(op, "_decision");
+    const json_t *pending = json_object_get(op, "_decision"), *p = json_object_get(op, "params");
     const char *type = jv_str(op, "type", "");
+    bool scale_in = strcmp(type, "scale") == 0 && jv_int(p, "to", 0) < jv_int(p, "from", 0);
 
     if (pending)
         return result_fail(res, 409, "conflict", "object", jv_str(op, "id", ""),
@@ -327,11 +328,11 @@ static int decision_allowed(const json_t *op, const char *what, struct result *r
                            jv_str(op, "id", ""), jv_str(pending, "what", "?"),
                            jv_str(pending, "instruction", "?"));
     for (size_t i = 0; strcmp(what, "rollback") == 0 && i < ARRAY_SIZE(undoable); i++)
-        if (strcmp(type, undoable[i]) == 0)
+        if (strcmp(type, undoable[i]) == 0 || (i == 0 && scale_in))
             return result_fail(res, 422, "unprocessable", "field", "operation",
                                "a %s cannot be rolled back: what it did cannot be undone; retry "
                                "or fail it",
-                               type);
+                               scale_in ? "scale in" : type);
     return 0;
 }
 
