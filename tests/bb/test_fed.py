@@ -832,6 +832,80 @@ class WanCutTest(unittest.TestCase):
         op = cloud.ok("DELETE", "/v0/deployments/wv1", expect=(202,))
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
 
+    def test_decisions_over_a_cut_wan(self):
+        """A SOL003 occurrence paused at a branch whose WAN is cut: the cloud
+        refuses decisions on it (503, nothing changes on either side); a
+        decision accepted just before the cut reaches the branch once the link
+        is back, which refuses it when its operation moved meanwhile (failed at
+        the branch), and the cloud's occurrence ends as the branch's did."""
+        cloud, b, wan = self.cloud, self.b, self.wan
+        ok = os.path.join(b.dir, "wan-decide.ok")
+        act = script(os.path.join(b.scripts, "wan-decide.sh"),
+                     '[ -e %s ] || { echo "waiting for %s"; exit 1; }\n' % (ok, ok))
+        v = sol_vnfd("fed-wan-decide")
+        v["lifecycle"] = {"post_deployment": [{"script": act}]}
+        v["retry"] = {"attempts": 2, "backoff_ms": 20}
+        cloud.onboard(v)
+        sol = SolClient(cloud)
+        vim = [{"id": "branch", "vimId": "bw", "vimType": "vnfm.proc"}]
+
+        def instance():
+            iid = sol.create("fed-wan-decide")["id"]
+            self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+            occ_id = sol.task(iid, "instantiate", {"flavourId": "default",
+                                                   "vimConnectionInfo": vim})
+            self.assertEqual(sol.wait(occ_id)["operationState"], "FAILED_TEMP")
+            return iid, occ_id
+
+        def bop(iid, occ_id):
+            [o] = [o for o in self.branch("/v0/operations?deployment=" + iid)["operations"]
+                   if o.get("client_transaction_id") == occ_id]
+            return o
+
+        # cut: 503 naming the site for every decision, nothing changes
+        iid, occ_id = instance()
+        wan.down()
+        try:
+            wait_for(lambda: manager_of(cloud, "bw")["state"] == "unreachable", 15, 0.1,
+                     "bw unreachable")
+            for what, body in (("retry", None), ("rollback", None), ("fail", None)):
+                status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/%s" % (occ_id, what), body)
+                self.assertEqual(status, 503, doc)
+                self.assertIn("branch site bw is unreachable since", doc["detail"])
+            self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED_TEMP")
+            self.assertEqual(bop(iid, occ_id)["state"], "failed_temp")
+        finally:
+            wan.up()
+        wait_for(lambda: manager_of(cloud, "bw")["state"] == "active", 15, 0.1, "bw back")
+        open(ok, "w").close()
+        sol.ok("POST", "/vnf_lcm_op_occs/%s/retry" % occ_id, expect=(202,))
+        self.assertEqual(sol.wait(occ_id)["operationState"], "COMPLETED")
+        [vnfc] = self.branch("/v0/deployments/" + iid)["vis"]
+        self.assertIn("hello", self.answers(vnfc))
+        os.remove(ok)
+
+        # a retry accepted as the link goes down (the cloud still counts the branch
+        # reachable) waits for it; meanwhile the branch's operator fails the operation
+        iid2, occ2 = instance()
+        wan.down()
+        try:
+            status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/retry" % occ2)
+            self.assertEqual(status, 202, doc)
+            self.assertEqual(sol.occ(occ2)["operationState"], "PROCESSING")
+            self.branch("/v0/operations/%s/fail" % bop(iid2, occ2)["id"], "POST", {})
+            self.assertEqual(bop(iid2, occ2)["state"], "failed")
+        finally:
+            wan.up()
+        # the branch refuses the retry it gets late; the cloud ends as the branch did
+        occ = sol.wait(occ2, ("FAILED",), 30)
+        self.assertEqual(occ["operationState"], "FAILED")
+        wait_for(lambda: [r for r in cloud.get("/v0/logs?operation=%s&limit=100" % occ2)[1]["logs"]
+                          if "refused the retry" in r["message"]], 10, 0.1,
+                 "the branch's refusal on the cloud")
+        self.assertEqual(bop(iid2, occ2)["state"], "failed")
+        for i in (iid, iid2):
+            sol.run(i, "terminate", {"terminationType": "FORCEFUL"})
+
 
 class InsecureTest(unittest.TestCase):
     """Plain HTTP to a cloud, for debugging: only with --fed-insecure
