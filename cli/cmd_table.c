@@ -139,6 +139,56 @@ static const struct optspec move_opts[] = {
     LIFECYCLE_OPTS,
     END_OPTS,
 };
+/* SOL003-shaped tasks (cmd_sol.c): --wait and --timeout only (the SOL003
+ * interface takes no Callback or Client-Transaction-Id) */
+#define SOL_WAIT_OPTS                                                                     \
+    {"wait", NULL,                                                                        \
+     "follow the operation: print each stage on stderr as it happens, then the finished " \
+     "operation on stdout"},                                                              \
+    {                                                                                     \
+        "timeout", "SECONDS", "with --wait, give up after SECONDS (default 300; exit 4)"  \
+    }
+static const struct optspec operate_opts[] = {
+    {"state", "STATE", "started or stopped (required)"},
+    {"vi", "VI", "only this VI (its id, as 'deployment show' lists it; default: all)", true},
+    {"forceful", NULL, "with stopped: kill at once (SIGKILL) instead of a graceful stop"},
+    {"grace", "SECONDS",
+     "with stopped: wait up to SECONDS after SIGTERM before SIGKILL (default: the VDU's "
+     "stop_grace_s)"},
+    SOL_WAIT_OPTS,
+    END_OPTS,
+};
+static const struct optspec scale_level_opts[] = {
+    {"level", "LEVEL", "an instantiation level of the deployment's flavour"},
+    {"aspect", "ASPECT=LEVEL", "the scale level of one aspect (a VDU's; repeatable)", true},
+    SOL_WAIT_OPTS,
+    END_OPTS,
+};
+static const struct optspec flavour_opts[] = {
+    {"flavour", "FLAVOUR", "the new flavour, one of the VNFD's (required)"},
+    {"level", "LEVEL", "an instantiation level of that flavour (default: its default_level)"},
+    SOL_WAIT_OPTS,
+    END_OPTS,
+};
+static const struct optspec modify_opts[] = {
+    {"name", "NAME", "the VNF instance's new name (SOL003 vnfInstanceName)"},
+    {"description", "TEXT", "its new description"},
+    {"metadata", "KEY=VALUE",
+     "merged into its metadata; VALUE is taken as JSON when it parses (a number, true, "
+     "{object}, null removes KEY), else as text (repeatable)",
+     true},
+    SOL_WAIT_OPTS,
+    END_OPTS,
+};
+
+#define SOL_NOTE                                                                          \
+    "A request of the manager's SOL003 interface (/vnflcm/v1, docs/SOL003.md) on the\n"   \
+    "VNF instance of the deployment's id, run as an operation of this type with the\n"    \
+    "SOL003 pause policy: a stage that fails after its retries stops it in failed_temp\n" \
+    "(then 'vnfmctl op retry|rollback|fail ID'). On a cloud VNFM it works for a branch\n" \
+    "deployment too: its manager runs it. Prints the accepted operation (-o json: its\n"  \
+    "record), or with --wait follows it as 'op wait' does.\n"
+
 static const struct optspec push_opts[] = {
     {"value", "NAME=N", "a value of push metric NAME (repeatable)", true},
     {"vi", "VI", "the VI the values are about (id or name; needed when the VDU has several)"},
@@ -879,6 +929,68 @@ const struct command ctl_commands[] = {
         .exit_status = lifecycle_exit,
         .run = cmd_move,
     },
+    {
+        .name = "deployment operate",
+        .usage = "NAME --state started|stopped",
+        .n_pos = 1,
+        .summary = "stop or start a deployment's VIs, keeping them (SOL003 operate)",
+        .description =
+            "stopped ends the VIs' processes (SIGTERM, then SIGKILL after the grace time;\n"
+            "at once with --forceful) and keeps their isolation: namespace, address,\n"
+            "cgroup. started starts them again and waits until they answer. The\n"
+            "deployment's status is 'stopped' while all are. Already in that state: 409.\n"
+            "Scale and change-flavour need it started.\n\n" SOL_NOTE,
+        .opts = operate_opts,
+        .examples = "vnfmctl operate web1 --state stopped --grace 10 --wait\n"
+                    "vnfmctl operate web1 --state started --vi 3f2a9c01bd --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_operate,
+    },
+    {
+        .name = "deployment scale-to-level",
+        .usage = "NAME (--level LEVEL | --aspect ASPECT=LEVEL...)",
+        .n_pos = 1,
+        .summary = "scale to an instantiation level, or aspects to levels (SOL003)",
+        .description = "Sets each VDU's instance count to what an instantiation level of the\n"
+                       "deployment's flavour gives (--level), or the scale level of aspects\n"
+                       "(--aspect; level L of a VDU is scaling.min + L * scaling.step instances).\n"
+                       "VIs to add are created, started and checked before any is removed, so a\n"
+                       "failure before the removal can still be rolled back.\n\n" SOL_NOTE,
+        .opts = scale_level_opts,
+        .examples = "vnfmctl scale-to-level web1 --level four --wait\n"
+                    "vnfmctl scale-to-level web1 --aspect web=2 --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_scale_to_level,
+    },
+    {
+        .name = "deployment change-flavour",
+        .usage = "NAME --flavour FLAVOUR [--level LEVEL]",
+        .n_pos = 1,
+        .summary = "change a deployment's flavour (SOL003 change_flavour)",
+        .description =
+            "Rescales to a level of another flavour of the VNFD (docs/SOL003.md\n"
+            "\"Flavours and instantiation levels\"); the flavour's scaling bounds then hold\n"
+            "for every later scale, native and automatic. The current flavour: 409.\n\n" SOL_NOTE,
+        .opts = flavour_opts,
+        .examples = "vnfmctl change-flavour web1 --flavour large --level two --wait",
+        .exit_status = lifecycle_exit,
+        .run = cmd_change_flavour,
+    },
+    {
+        .name = "deployment modify",
+        .usage = "NAME [--name NAME] [--description TEXT] [--metadata KEY=VALUE...]",
+        .n_pos = 1,
+        .summary = "change a deployment's VNF instance information (SOL003 modify)",
+        .description = "A JSON merge patch of the VNF instance's name, description and metadata\n"
+                       "(PATCH /vnflcm/v1/vnf_instances/NAME), applied when its MODIFY_INFO\n"
+                       "operation completes, after the VNFD's update actions (which can veto "
+                       "it).\n\n" SOL_NOTE,
+        .opts = modify_opts,
+        .examples = "vnfmctl modify web1 --name 'web front' --metadata rack=r7 --wait\n"
+                    "vnfmctl modify web1 --metadata rack=null",
+        .exit_status = lifecycle_exit,
+        .run = cmd_modify,
+    },
     {.name = "managers", .alias_of = "manager list"},
     {.name = "sites", .alias_of = "site list"},
     {.name = "deployments", .alias_of = "deployment list"},
@@ -891,5 +1003,9 @@ const struct command ctl_commands[] = {
     {.name = "rules-owner", .alias_of = "deployment rules-owner"},
     {.name = "move", .alias_of = "deployment move"},
     {.name = "decisions", .alias_of = "decision list"},
+    {.name = "operate", .alias_of = "deployment operate"},
+    {.name = "scale-to-level", .alias_of = "deployment scale-to-level"},
+    {.name = "change-flavour", .alias_of = "deployment change-flavour"},
+    {.name = "modify", .alias_of = "deployment modify"},
     {.name = NULL},
 };

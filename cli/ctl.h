@@ -32,6 +32,7 @@ struct ctl {
     const char *cacert; /* PEM CA certificates of an https:// URL; NULL: the system's */
     char *token;        /* NULL: no Authorization header */
     bool json;          /* -o json */
+    char location[512]; /* the Location header of the last answer, "" when none */
 };
 
 /* Splits list ("URL1,URL2", trailing '/' ignored) into c's URLs. -1 when
@@ -238,6 +239,11 @@ int cmd_op_retry(struct ctl *c, const struct args *a);
 int cmd_op_rollback(struct ctl *c, const struct args *a);
 int cmd_op_fail(struct ctl *c, const struct args *a);
 int cmd_op_cancel(struct ctl *c, const struct args *a);
+/* SOL003-shaped tasks (cmd_sol.c) */
+int cmd_operate(struct ctl *c, const struct args *a);
+int cmd_scale_to_level(struct ctl *c, const struct args *a);
+int cmd_change_flavour(struct ctl *c, const struct args *a);
+int cmd_modify(struct ctl *c, const struct args *a);
 int cmd_logs(struct ctl *c, const struct args *a);
 int cmd_events(struct ctl *c, const struct args *a);
 

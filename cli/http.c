@@ -242,6 +242,7 @@ int ctl_http(struct ctl *c, const char *method, const char *path, const json_t *
     }
     if (a.status && out)
         *out = resp.len ? json_loadb(resp.s, resp.len, 0, NULL) : NULL;
+    snprintf(c->location, sizeof(c->location), "%s", a.status ? a.location : "");
     sbuf_done(&resp);
     free(text);
     return a.status ? (int)a.status : -unreachable(c, a.rc, a.err);

@@ -24,7 +24,9 @@ int fail_usage(const char *cmd, const char *fmt, ...)
 
 int fail_server(int status, const json_t *err)
 {
-    const char *msg = json_string_value(json_object_get(err, "message"));
+    /* ours, or a ProblemDetails' (SOL003, SOL013 6.4) */
+    const char *msg = json_string_value(json_object_get(err, "message"))
+                          ?: json_string_value(json_object_get(err, "detail"));
     const char *field = json_string_value(json_object_get(err, "field"));
     const char *obj = json_string_value(json_object_get(err, "object"));
 

@@ -126,6 +126,9 @@ static json_t *deployments(struct core *c)
                                            "license",
                                            "_password",
                                            "handed_from",
+                                           "sol003",
+                                           "flavour",
+                                           "instantiation_level",
                                            NULL};
     static const char *const vi_keys[] = {"id", "vdu", "index", "state", "ip", NULL};
     json_t *deps = NULL, *vis = NULL, *out = json_array(), *d, *v, *eps;

@@ -353,14 +353,33 @@ void fed_join_apply(struct core *c, struct txn *t)
  * wants them to decide). */
 static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
 {
-    static const char *const keep[] = {
-        "tenant",           "vnfd",        "status",          "stage",
-        "operation",        "vis",         "instances",       "created",
-        "monitoring",       "rules_owner", "rules_owner_set", "rules_owner_gen",
-        "params",           "license",     "_password",       "_branch_rules",
-        "service_endpoint", "handover",    "handed_from",     NULL};
-    /* the cloud's rules; a SOL003 VNF instance's information, flavour and
-     * descriptor; the last move (fed/move.c); its burst (fed/burst.c) */
+    static const char *const keep[] = {"tenant",
+                                       "vnfd",
+                                       "status",
+                                       "stage",
+                                       "operation",
+                                       "vis",
+                                       "instances",
+                                       "created",
+                                       "monitoring",
+                                       "rules_owner",
+                                       "rules_owner_set",
+                                       "rules_owner_gen",
+                                       "params",
+                                       "license",
+                                       "_password",
+                                       "_branch_rules",
+                                       "service_endpoint",
+                                       "handover",
+                                       "handed_from",
+                                       "sol003",
+                                       "flavour",
+                                       "instantiation_level",
+                                       NULL};
+    /* the cloud's rules; a SOL003 VNF instance's descriptor (and its
+     * information, flavour and level while the branch's record has none:
+     * a branch's reports carry them once it has them); the last move
+     * (fed/move.c); its burst (fed/burst.c) */
     static const char *const cloud_own[] = {"rules",
                                             "rules_owner_wanted",
                                             "_policy_admin",
@@ -379,7 +398,8 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
         if (json_object_get(d, *k))
             json_object_set(doc, *k, json_object_get(d, *k));
     for (const char *const *k = cloud_own; *k; k++)
-        if (was && json_object_get(was, *k))
+        if (was && json_object_get(was, *k) && !json_is_string(json_object_get(d, *k)) &&
+            !json_is_object(json_object_get(d, *k)))
             json_object_set(doc, *k, json_object_get(was, *k));
     if (was && json_object_get(was, "created") && !json_object_get(doc, "created"))
         json_object_set(doc, "created", json_object_get(was, "created"));

@@ -94,25 +94,42 @@ static void adopt(struct core *c, enum store_kind k, const json_t *doc)
     json_decref(have);
 }
 
+/* A SOL003 instantiate's deploy brings what the deployment's record takes
+ * of the cloud's instance ("record": its information, flavour, level and
+ * flavoured descriptor), so that the branch's own /vnflcm shows it too. */
+static void take_record(json_t *dep, const json_t *rec)
+{
+    static const char *const keys[] = {"sol003", "flavour", "instantiation_level", "_descriptor"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+        if (json_object_get(rec, keys[i]))
+            json_object_set(dep, keys[i], json_object_get(rec, keys[i]));
+}
+
 static void apply_deploy(struct core *c, struct txn *t)
 {
     json_t *rules = json_incref(json_object_get(t->body, "rules")), *dep;
+    json_t *rec = json_incref(json_object_get(t->body, "record"));
 
     adopt(c, STORE_TENANT, json_object_get(t->body, "_tenant"));
     adopt(c, STORE_VNFD, json_object_get(t->body, "_vnfd"));
     json_object_del(t->body, "_tenant");
     json_object_del(t->body, "_vnfd");
     json_object_del(t->body, "rules");
+    json_object_del(t->body, "record");
     json_object_set_new(t->body, "site", json_string(c->cfg->site));
     svc_deploy(c, t);
     /* a move's clone keeps the rules its original had (fed/move.c) */
-    if (rules && t->res.status < 400 &&
+    if ((rules || rec) && t->res.status < 400 &&
         (dep = core_load(c, STORE_DEPLOYMENT, jv_str(t->body, "name", "")))) {
-        json_object_set(dep, "rules", rules);
+        if (rules)
+            json_object_set(dep, "rules", rules);
+        take_record(dep, rec);
         store_put(c->st, STORE_DEPLOYMENT, dep);
         json_decref(dep);
     }
     json_decref(rules);
+    json_decref(rec);
 }
 
 /* An instruction of a decision of the cloud's rules ("_rules": its

@@ -313,12 +313,13 @@ static struct fed_mgr *op_manager(struct fed *f, const json_t *op, const char *w
 
 /* 409 for a decision while another is on its way; 422 for a rollback of
  * what cannot be undone (the branch checks what the cloud cannot know: a
- * rescale that began to remove instances, a scale in). */
+ * rescale that began to remove instances). */
 static int decision_allowed(const json_t *op, const char *what, struct result *res)
 {
     static const char *const undoable[] = {"heal", "operate", "terminate", "undeploy", "resize"};
-    const json_t *pending = json_object_get(op, "_decision");
+    const json_t *pending = json_object_get(op, "_decision"), *p = json_object_get(op, "params");
     const char *type = jv_str(op, "type", "");
+    bool scale_in = strcmp(type, "scale") == 0 && jv_int(p, "to", 0) < jv_int(p, "from", 0);
 
     if (pending)
         return result_fail(res, 409, "conflict", "object", jv_str(op, "id", ""),
@@ -327,11 +328,11 @@ static int decision_allowed(const json_t *op, const char *what, struct result *r
                            jv_str(op, "id", ""), jv_str(pending, "what", "?"),
                            jv_str(pending, "instruction", "?"));
     for (size_t i = 0; strcmp(what, "rollback") == 0 && i < ARRAY_SIZE(undoable); i++)
-        if (strcmp(type, undoable[i]) == 0)
+        if (strcmp(type, undoable[i]) == 0 || (i == 0 && scale_in))
             return result_fail(res, 422, "unprocessable", "field", "operation",
                                "a %s cannot be rolled back: what it did cannot be undone; retry "
                                "or fail it",
-                               type);
+                               scale_in ? "scale in" : type);
     return 0;
 }
 
@@ -433,6 +434,21 @@ static void op_ended(struct core *c, struct fed_mgr *m, const json_t *op)
                m->site, m->id, jv_str(op, "branch_operation", "?"),
                doc_str(op, "error") ? ": " : "", jv_str(op, "error", ""));
     lc_op_ended(c, op); /* the rules engine's decision that started it goes on */
+}
+
+/* The cloud's operation stopped in failed_temp with the branch's, as the
+ * engine tells its own (what `vnfmctl ... --wait` stops at). */
+static void op_paused(struct core *c, struct fed_mgr *m, const json_t *op)
+{
+    core_event(c, "error", "lifecycle", "operation",
+               json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "deployment",
+                         jv_str(op, "deployment", ""), "operation", jv_str(op, "id", ""), "result",
+                         jv_str(op, "state", ""), "site", m->site, "manager", m->id, "stage",
+                         doc_str(op, "stage")),
+               "%s of %s stopped in failed_temp at branch site %s (manager %s, its operation "
+               "%s): %s; retry, roll back or fail it",
+               jv_str(op, "type", ""), jv_str(op, "deployment", ""), m->site, m->id,
+               jv_str(op, "branch_operation", "?"), jv_str(op, "error", "no error given"));
 }
 
 /* A SOL003 task on a branch instance that completed: the cloud's record
@@ -677,6 +693,8 @@ void fed_follow_ops(struct core *c, struct fed_mgr *m, const json_t *ops)
             if (moved && op_final(op)) {
                 apply_end(c, op);
                 op_ended(c, m, op);
+            } else if (moved && op_state_of(op) == OP_FAILED_TEMP) {
+                op_paused(c, m, op);
             }
         }
         json_decref(op);

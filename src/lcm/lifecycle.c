@@ -456,7 +456,12 @@ static void finish_deployment(struct core *c, json_t *dep, json_t *op, enum op_s
 
     if (lc_op_finish(c, dep, op, state, err)) /* an operation type of a front end's */
         return;
-    if (ok && strcmp(type, "undeploy") == 0) {
+    /* a deploy that pauses is a SOL003 instantiate a cloud VNFM sent (its
+     * _pause): rolled back, nothing of it stays, as the cloud's instance is
+     * NOT_INSTANTIATED again */
+    if ((ok && strcmp(type, "undeploy") == 0) ||
+        (state == OP_ROLLED_BACK && strcmp(type, "deploy") == 0 &&
+         strcmp(jv_str(op, "_on_failure", ""), "pause") == 0)) {
         store_delete(c->st, STORE_DEPLOYMENT, doc_str(dep, "id"));
         lc_dep_deleted(c, dep);
         return;

@@ -73,9 +73,28 @@ void svc_operate(struct core *c, struct txn *t)
     json_decref(dep);
 }
 
+/* What the deployment's record takes when a rescale completes (the SOL003
+ * observer's sol_op_finish): the flavoured descriptor, the flavour, the
+ * instantiation level (null: none, after a scale to levels by aspect). */
+static json_t *rescale_record(const json_t *body)
+{
+    json_t *rec = json_object();
+    const json_t *level = json_object_get(body, "instantiation_level");
+
+    if (json_is_object(json_object_get(body, "descriptor")))
+        json_object_set(rec, "_descriptor", json_object_get(body, "descriptor"));
+    if (json_is_string(json_object_get(body, "flavour")))
+        json_object_set(rec, "flavour", json_object_get(body, "flavour"));
+    if (json_is_string(level) || json_is_null(level))
+        json_object_set(rec, "instantiation_level", (json_t *)level);
+    return rec;
+}
+
 /* {type: scale_to_level|change_flavour, instances: {vdu: count},
- * descriptor?}: VIs added and removed so that each VDU named has its count
- * (the VDUs of descriptor, the flavoured VNFD, else the deployment's). */
+ * descriptor?, flavour?, instantiation_level?}: VIs added and removed so
+ * that each VDU named has its count (the VDUs of descriptor, the flavoured
+ * VNFD, else the deployment's); the record takes the descriptor, flavour
+ * and level when it completes. */
 void svc_rescale(struct core *c, struct txn *t)
 {
     const char *type = jv_str(t->body, "type", "scale_to_level");
@@ -140,7 +159,7 @@ void svc_rescale(struct core *c, struct txn *t)
     doc_set_str(dep, "status", dep_status_name(DEP_SCALING));
     s.vis = add;
     s.params = json_pack("{s:O}", "instances", want);
-    s.extra = json_pack("{s:o}", "vis_in", rm);
+    s.extra = json_pack("{s:o, s:o}", "vis_in", rm, "_apply", rescale_record(t->body));
     add = rm = NULL;
     start(c, t, dep, &s);
 out:

@@ -70,6 +70,19 @@ static const char *branch_of(const json_t *dep)
     return doc_str(dep, "manager") ? jv_str(dep, "site", "?") : NULL;
 }
 
+/* What the branch's record of instance dep takes of the cloud's (its
+ * information, flavour, level and flavoured descriptor): a new reference. */
+static json_t *branch_record(const json_t *dep)
+{
+    static const char *const keys[] = {"sol003", "flavour", "instantiation_level", "_descriptor"};
+    json_t *rec = json_object();
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+        if (json_object_get(dep, keys[i]))
+            json_object_set(rec, keys[i], json_object_get(dep, keys[i]));
+    return rec;
+}
+
 /* Starts a task at the branch: the native request type with body there,
  * followed by the cloud's occurrence of s's type and params, with the
  * members of s->extra (taken; "_apply": what the cloud's record of the
@@ -571,8 +584,9 @@ void svc_sol_instantiate(struct core *c, struct txn *t)
     s.params = json_pack("{s:s, s:s}", "flavour", flavour, "instantiation_level", level);
     if (branch) { /* the level's counts; the branch checks them against the VNFD */
         at_branch(c, t, dep, "deploy",
-                  json_pack("{s:s, s:s, s:O, s:O}", "name", doc_str(dep, "id"), "vnfd",
-                            doc_str(dep, "vnfd"), "params", params, "instances", inst),
+                  json_pack("{s:s, s:s, s:O, s:O, s:o}", "name", doc_str(dep, "id"), "vnfd",
+                            doc_str(dep, "vnfd"), "params", params, "instances", inst, "record",
+                            branch_record(dep)),
                   &s);
     } else {
         start_task(c, t, dep, &s);
@@ -742,11 +756,20 @@ static void start_rescale(struct core *c, struct txn *t, json_t *dep, const json
     json_t *add, *rm;
 
     if (branch_of(dep)) { /* the counts there; the cloud's record takes apply at the end */
+        json_t *body =
+            json_pack("{s:s, s:O, s:O}", "type", type, "instances", want, "descriptor", vnfd);
+
+        /* the branch's record takes the flavour and the level (none after
+         * a scaleInfo) too */
+        if (json_object_get(apply, "flavour"))
+            json_object_set(body, "flavour", json_object_get(apply, "flavour"));
+        json_object_set_new(body, "instantiation_level",
+                            json_is_string(json_object_get(apply, "instantiation_level"))
+                                ? json_incref(json_object_get(apply, "instantiation_level"))
+                                : json_null());
         s.params = json_pack("{s:O}", "instances", want);
         s.extra = json_pack("{s:o}", "_apply", apply);
-        at_branch(c, t, dep, "rescale",
-                  json_pack("{s:s, s:O, s:O}", "type", type, "instances", want, "descriptor", vnfd),
-                  &s);
+        at_branch(c, t, dep, "rescale", body, &s);
         return;
     }
     if (rescale_vis(c, t, dep, vnfd, want, &add, &rm)) {

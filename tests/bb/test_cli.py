@@ -8,6 +8,7 @@ import unittest
 
 from vnfm import VNFMCTL, DaemonTest, VNFDS
 from test_deploy import demo
+from test_sol003 import sol_vnfd
 
 
 class CliTest(DaemonTest):
@@ -126,6 +127,71 @@ class CliTest(DaemonTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("(field: vnfd)", r.stderr)
         self.ctl("undeploy", "clibad", "--wait")
+
+    def test_sol003_shaped_tasks(self):
+        """operate, scale-to-level, change-flavour and modify: SOL003 tasks on a
+        deployment, followed as any operation, -o json, usage errors."""
+        self.d.onboard(sol_vnfd("cli-sol"))
+        r = self.ctl("deploy", "clisol", "--vnfd", "cli-sol", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        [vi] = self.d.deployment("clisol")["vis"]
+        # operate: stopped, kept; stopped again is refused; started again
+        r = self.ctl("operate", "clisol", "--state", "stopped", "--forceful", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("operation completed", r.stderr.splitlines()[-1])
+        self.assertIn("type:                  operate", r.stdout)
+        dep = self.d.deployment("clisol")
+        self.assertEqual((dep["status"], [v["state"] for v in dep["vis"]]), ("stopped", ["stopped"]))
+        r = self.ctl("operate", "clisol", "--state", "stopped")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("[HTTP 409]", r.stderr)
+        self.assertIn("changeStateTo", r.stderr)
+        r = self.ctl("-o", "json", "deployment", "operate", "clisol", "--state", "started",
+                     "--vi", vi["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        op = json.loads(r.stdout)
+        self.assertEqual((op["type"], op["deployment"]), ("operate", "clisol"))
+        r = self.ctl("op", "wait", op["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.d.deployment("clisol")["vis"][0]["state"], "running")
+        # scale to level: by aspect; a level the flavour lacks names the field
+        r = self.ctl("scale-to-level", "clisol", "--aspect", "web=2", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.d.deployment("clisol")["vis"]), 3)
+        r = self.ctl("scale-to-level", "clisol", "--level", "four")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("instantiationLevelId", r.stderr)
+        # change flavour: the flavour's level, the flavour on the record
+        r = self.ctl("change-flavour", "clisol", "--flavour", "large", "--level", "two", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        dep = self.d.deployment("clisol")
+        self.assertEqual((dep["flavour"], len(dep["vis"])), ("large", 2))
+        r = self.ctl("scale-to-level", "clisol", "--level", "four", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.d.deployment("clisol")["vis"]), 4)
+        # modify: name and metadata, merged
+        r = self.ctl("modify", "clisol", "--name", "web front", "--metadata", "rack=r7",
+                     "--metadata", "slots=4", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("modify", "clisol", "--metadata", "rack=null", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        info = self.d.deployment("clisol")["sol003"]
+        self.assertEqual((info["vnfInstanceName"], info["metadata"]), ("web front", {"slots": 4}))
+        # usage errors: exit 2, nothing sent
+        for args in (("operate", "clisol"), ("operate", "clisol", "--state", "paused"),
+                     ("operate", "clisol", "--state", "started", "--forceful"),
+                     ("scale-to-level", "clisol"),
+                     ("scale-to-level", "clisol", "--level", "two", "--aspect", "web=1"),
+                     ("scale-to-level", "clisol", "--aspect", "web"),
+                     ("change-flavour", "clisol"), ("modify", "clisol"),
+                     ("modify", "clisol", "--metadata", "rack")):
+            r = self.ctl(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+        self.assertEqual(len(self.d.deployment("clisol")["vis"]), 4)
+        r = self.ctl("operate", "--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("Exit status", r.stdout)
+        self.ctl("undeploy", "clisol", "--wait")
 
 
 if __name__ == "__main__":

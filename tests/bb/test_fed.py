@@ -371,6 +371,10 @@ class FedTest(unittest.TestCase):
         sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
         wait_for(lambda: len(sol.instance(iid).get("instantiatedVnfInfo", {}).get(
             "vnfcResourceInfo", [])) == 1, 5, 0.05, "its VNFC")
+        # the branch's record has the instance's information, flavour and level
+        dep = b1.deployment(iid)
+        self.assertEqual((dep["sol003"]["vnfInstanceName"], dep["flavour"],
+                          dep["instantiation_level"]), ("tasks-b1", "default", "default"))
         five = [("START", "STARTING"), ("RESULT", "PROCESSING"), ("RESULT", "COMPLETED")]
 
         def told(occ):
@@ -440,6 +444,9 @@ class FedTest(unittest.TestCase):
         told(occ)
         self.assertEqual(len(b1.deployment(iid)["vis"]), 3)
         wait_for(lambda: len(sol.vnfcs(iid)) == 3, 5, 0.05, "3 VNFCs on the cloud")
+        # levels by aspect: no instantiation level any more, at the branch and on the cloud
+        self.assertIsNone(b1.deployment(iid).get("instantiation_level"))
+        self.assertIsNone(cloud.deployment(iid).get("instantiation_level"))
         # refused: nothing changes, the field is named
         idle()
         before = len(hook.got)
@@ -461,6 +468,27 @@ class FedTest(unittest.TestCase):
         told(occ)
         self.assertEqual(len(b1.deployment(iid)["vis"]), 2)
         self.assertEqual(sol.instance(iid)["instantiatedVnfInfo"]["flavourId"], "large")
+        # the branch's own record says the same (its own /vnflcm too: the flavour's bounds)
+        dep = b1.deployment(iid)
+        self.assertEqual((dep["flavour"], dep["instantiation_level"], dep["vnfd"]),
+                         ("large", "two", "fed-tasks"))
+        bsol = SolClient(b1)
+        binst = bsol.instance(iid)
+        self.assertEqual((binst["vnfInstanceName"], binst["metadata"], binst["vnfdId"]),
+                         ("renamed", {"rack": "r7"}, "fed-tasks"))
+        self.assertEqual(binst["instantiatedVnfInfo"]["flavourId"], "large")
+        self.assertEqual(binst["instantiatedVnfInfo"]["maxScaleLevels"][0]["scaleLevel"], 2)
+        cdep = cloud.deployment(iid)
+        self.assertEqual((cdep["flavour"], cdep["instantiation_level"]), ("large", "two"))
+        # what changes at the branch reaches the cloud's mirror with the next report
+        idle()
+        _, hdrs = bsol.ok("PATCH", "/vnf_instances/" + iid, {"metadata": {"row": "4"}},
+                          expect=(202,))
+        self.assertEqual(bsol.wait(hdrs["Location"].rsplit("/", 1)[1])["operationState"],
+                         "COMPLETED")
+        wait_for(lambda: sol.instance(iid)["metadata"] == {"rack": "r7", "row": "4"}, 5, 0.05,
+                 "the branch's metadata on the cloud")
+        self.assertEqual(sol.instance(iid)["vnfInstanceName"], "renamed")
         # retry, rollback of an occurrence that is not FAILED_TEMP: 409 with its state
         for decision in ("retry", "rollback", "cancel"):
             body = {"cancelMode": "GRACEFUL"} if decision == "cancel" else {}
@@ -493,9 +521,24 @@ class FedTest(unittest.TestCase):
         sol = SolClient(cloud)
         sub, _ = sol.ok("POST", "/subscriptions", {"callbackUri": hook.url}, expect=(201,))
         self.addCleanup(sol.call, "DELETE", "/subscriptions/" + sub["id"])
+        vim = [{"id": "branch", "vimId": "b2", "vimType": "vnfm.sim"}]
+
+        # an instantiate that pauses at the branch, rolled back: nothing left there,
+        # NOT_INSTANTIATED on the cloud
+        os.remove(ok)
         iid = sol.create("fed-decide")["id"]
         self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
-        vim = [{"id": "branch", "vimId": "b2", "vimType": "vnfm.sim"}]
+        occ_id = sol.task(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
+        occ = sol.wait(occ_id)
+        self.assertEqual(occ["operationState"], "FAILED_TEMP", occ)
+        self.assertEqual(len(b2.deployment(iid)["vis"]), 1)
+        sol.ok("POST", "/vnf_lcm_op_occs/%s/rollback" % occ_id, expect=(202,))
+        self.assertEqual(sol.wait(occ_id)["operationState"], "ROLLED_BACK")
+        wait_for(lambda: b2.get("/v0/deployments/" + iid)[0] == 404, 5, 0.05, "gone at b2")
+        wait_for(lambda: sol.instance(iid)["instantiationState"] == "NOT_INSTANTIATED", 5, 0.05,
+                 "NOT_INSTANTIATED on the cloud")
+        self.assertNotIn("manager", cloud.deployment(iid))
+        open(ok, "w").close()
         sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
 
         def level(n):
@@ -503,7 +546,7 @@ class FedTest(unittest.TestCase):
                                                                    "scaleLevel": n}]})
 
         def bop(occ_id):
-            """The branch's operation of occ_id ({} until the branch has it)."""
+            """The branch's operation that the cloud's occ_id follows ({} before it has one)."""
             ops = [o for o in b2.get("/v0/operations?deployment=" + iid)[1]["operations"]
                    if o.get("client_transaction_id") == occ_id]
             self.assertLessEqual(len(ops), 1, ops)
@@ -585,7 +628,7 @@ class FedTest(unittest.TestCase):
         op = cloud.ok("POST", "/v0/operations/%s/fail" % occ_id, {}, expect=(200,))
         self.assertEqual(op["state"], "failed")
         self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED")
-        wait_for(lambda: bop(occ_id).get("state") == "failed", 5, 0.05, "failed at the branch")
+        wait_for(lambda: bop(occ_id)["state"] == "failed", 5, 0.05, "failed at the branch")
         told(occ_id, ["PROCESSING", "FAILED_TEMP", "FAILED"])
         decide(occ_id, "retry", 409)
 
@@ -595,6 +638,7 @@ class FedTest(unittest.TestCase):
         occ_id = level(3)
         wait_for(lambda: bop(occ_id).get("stage") == "post_deployment", 10, 0.05,
                  "in post_deployment at the branch")
+        sol.wait(occ_id, ("PROCESSING",), 10)
         sol.ok("POST", "/vnf_lcm_op_occs/%s/cancel" % occ_id, {"cancelMode": "GRACEFUL"},
                expect=(202,))
         occ = sol.occ(occ_id)
@@ -787,6 +831,80 @@ class WanCutTest(unittest.TestCase):
             self.assertIn("hello", self.answers(v))
         op = cloud.ok("DELETE", "/v0/deployments/wv1", expect=(202,))
         self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+
+    def test_decisions_over_a_cut_wan(self):
+        """A SOL003 occurrence paused at a branch whose WAN is cut: the cloud
+        refuses decisions on it (503, nothing changes on either side); a
+        decision accepted just before the cut reaches the branch once the link
+        is back, which refuses it when its operation moved meanwhile (failed at
+        the branch), and the cloud's occurrence ends as the branch's did."""
+        cloud, b, wan = self.cloud, self.b, self.wan
+        ok = os.path.join(b.dir, "wan-decide.ok")
+        act = script(os.path.join(b.scripts, "wan-decide.sh"),
+                     '[ -e %s ] || { echo "waiting for %s"; exit 1; }\n' % (ok, ok))
+        v = sol_vnfd("fed-wan-decide")
+        v["lifecycle"] = {"post_deployment": [{"script": act}]}
+        v["retry"] = {"attempts": 2, "backoff_ms": 20}
+        cloud.onboard(v)
+        sol = SolClient(cloud)
+        vim = [{"id": "branch", "vimId": "bw", "vimType": "vnfm.proc"}]
+
+        def instance():
+            iid = sol.create("fed-wan-decide")["id"]
+            self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+            occ_id = sol.task(iid, "instantiate", {"flavourId": "default",
+                                                   "vimConnectionInfo": vim})
+            self.assertEqual(sol.wait(occ_id)["operationState"], "FAILED_TEMP")
+            return iid, occ_id
+
+        def bop(iid, occ_id):
+            [o] = [o for o in self.branch("/v0/operations?deployment=" + iid)["operations"]
+                   if o.get("client_transaction_id") == occ_id]
+            return o
+
+        # cut: 503 naming the site for every decision, nothing changes
+        iid, occ_id = instance()
+        wan.down()
+        try:
+            wait_for(lambda: manager_of(cloud, "bw")["state"] == "unreachable", 15, 0.1,
+                     "bw unreachable")
+            for what, body in (("retry", None), ("rollback", None), ("fail", None)):
+                status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/%s" % (occ_id, what), body)
+                self.assertEqual(status, 503, doc)
+                self.assertIn("branch site bw is unreachable since", doc["detail"])
+            self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED_TEMP")
+            self.assertEqual(bop(iid, occ_id)["state"], "failed_temp")
+        finally:
+            wan.up()
+        wait_for(lambda: manager_of(cloud, "bw")["state"] == "active", 15, 0.1, "bw back")
+        open(ok, "w").close()
+        sol.ok("POST", "/vnf_lcm_op_occs/%s/retry" % occ_id, expect=(202,))
+        self.assertEqual(sol.wait(occ_id)["operationState"], "COMPLETED")
+        [vnfc] = self.branch("/v0/deployments/" + iid)["vis"]
+        self.assertIn("hello", self.answers(vnfc))
+        os.remove(ok)
+
+        # a retry accepted as the link goes down (the cloud still counts the branch
+        # reachable) waits for it; meanwhile the branch's operator fails the operation
+        iid2, occ2 = instance()
+        wan.down()
+        try:
+            status, doc, _ = sol.call("POST", "/vnf_lcm_op_occs/%s/retry" % occ2)
+            self.assertEqual(status, 202, doc)
+            self.assertEqual(sol.occ(occ2)["operationState"], "PROCESSING")
+            self.branch("/v0/operations/%s/fail" % bop(iid2, occ2)["id"], "POST", {})
+            self.assertEqual(bop(iid2, occ2)["state"], "failed")
+        finally:
+            wan.up()
+        # the branch refuses the retry it gets late; the cloud ends as the branch did
+        occ = sol.wait(occ2, ("FAILED",), 30)
+        self.assertEqual(occ["operationState"], "FAILED")
+        wait_for(lambda: [r for r in cloud.get("/v0/logs?operation=%s&limit=100" % occ2)[1]["logs"]
+                          if "refused the retry" in r["message"]], 10, 0.1,
+                 "the branch's refusal on the cloud")
+        self.assertEqual(bop(iid2, occ2)["state"], "failed")
+        for i in (iid, iid2):
+            sol.run(i, "terminate", {"terminationType": "FORCEFUL"})
 
 
 class InsecureTest(unittest.TestCase):
