@@ -46,7 +46,7 @@
 #define WATCHED_MAX   64       /* data dirs one standby covers */
 #define MISSES_FENCE  2        /* heartbeats without an answer before fencing */
 #define FENCE_WAIT_MS 10000    /* for the lock of a manager fenced */
-#define PROBE_MIN_MS  200      /* a health check is given at least this long */
+#define PROBE_MIN_MS  250      /* a health check is given a heartbeat, and at least this */
 
 /* ---- what a manager records ---- */
 
@@ -507,7 +507,7 @@ static void check_alive(struct standby *sb, struct watched *w, int fd)
     }
     if (!pid || !w->url)
         return;
-    if (answers(w, hb / 2 > PROBE_MIN_MS ? hb / 2 : PROBE_MIN_MS, why, sizeof(why))) {
+    if (answers(w, hb > PROBE_MIN_MS ? hb : PROBE_MIN_MS, why, sizeof(why))) {
         if (!w->last_ok)
             log_info("standby: the manager of %s (pid %d) answers at %s", w->dir, (int)pid, w->url);
         w->last_ok = mono_ms();
