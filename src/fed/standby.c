@@ -459,12 +459,34 @@ out:
 }
 
 /* Kills w's hung manager and takes its dir over (fd: the lock, open). */
+/* Whether pid has ended (gone, or a zombie): another standby fenced it,
+ * or it died; its lock is free or about to be. */
+static bool ended(pid_t pid)
+{
+    char *path = xasprintf("/proc/%d/stat", (int)pid), state = '?';
+    FILE *f = fopen(path, "re");
+
+    free(path);
+    if (!f)
+        return true;
+    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+        state = '?';
+    fclose(f);
+    return state == 'Z' || state == 'X';
+}
+
 static void fence(struct watched *w, int fd, uint64_t silent_ms, const char *miss)
 {
     char why[256];
-    int pidfd = fence_target(w, why, sizeof(why));
+    int pidfd;
     uint64_t t0;
 
+    if (standby_recorded_pid(w->dir) != w->pid || ended(w->pid)) {
+        log_info("standby: the manager of %s (pid %d) has ended: its lock is looked at next",
+                 w->dir, (int)w->pid);
+        return;
+    }
+    pidfd = fence_target(w, why, sizeof(why));
     if (pidfd < 0) {
         if (!w->refused)
             log_error("standby: the manager of %s does not answer (%s), but it is not fenced: %s",
