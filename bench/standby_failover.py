@@ -6,6 +6,10 @@ takeover a new standby is started for the promoted manager). Measured: from the 
 the standby taking the data dir (its exec), and to the new active answering for the VNFs
 (GET /v0/deployments/NAME with the same pids). Target: at most two heartbeats.
 
+Also a hung active (SIGSTOP: it keeps its lock), fenced by the standby after two
+heartbeats without an answer to its health check: from the SIGSTOP to the takeover and to
+the new active answering.
+
 Reference, in the same run, interleaved: keepalived VRRP (bench/ha_failover.py's Vrrp),
 kill -9 of the master, time until the backup holds the virtual address; advert_int 1 and
 0.1 (VRRPv3).
@@ -48,15 +52,18 @@ class Branch:
         except (OSError, AssertionError, KeyError):
             return False
 
-    def once(self, hb_ms):
-        """One failover: (seconds to the takeover, seconds to the VNFs answered for)."""
+    def once(self, hb_ms, hang=False):
+        """One failover: (seconds to the takeover, seconds to the VNFs answered for); hang:
+        the active is stopped (SIGSTOP), not killed."""
         log = os.path.join(self.d.dir, "standby-%d.log" % time.monotonic_ns())
         sb = start_standby([self.d.dir], log, hb_ms)
         wait_for(lambda: "--standby-for" in cmdline(sb.pid), 10, 0.01, "standby up")
+        if hang:  # fenced only once it has seen the active answer
+            wait_for(lambda: "answers at" in open(log).read(), 10, 0.01, "standby watching")
         # it watches; the kill falls at a random point of its heartbeat
         time.sleep(hb_ms / 1000 * (2 + random.random()))
         t0 = time.monotonic()
-        self.d.proc.send_signal(signal.SIGKILL)
+        self.d.proc.send_signal(signal.SIGSTOP if hang else signal.SIGKILL)
         wait_for(lambda: "--data-dir" in cmdline(sb.pid), 30, 0.002, "the takeover")
         took = time.monotonic() - t0
         wait_for(self.answers, 60, 0.005, "the VNFs answered for")
@@ -76,13 +83,14 @@ def main():
     times = {}
     try:
         for run in range(RUNS):
-            for hb in (200, 1000):
-                took, answered = b.once(hb)
+            for hb, hang in ((200, False), (1000, False), (200, True), (1000, True)):
+                took, answered = b.once(hb, hang)
+                how = "SIGSTOP, fenced" if hang else "kill -9"
                 for what, t in (("takeover", took), ("answering", answered)):
-                    times.setdefault("standby %.1f s heartbeat: %s" % (hb / 1000, what),
+                    times.setdefault("standby %.1f s heartbeat, %s: %s" % (hb / 1000, how, what),
                                      []).append(t)
-                print("run %d heartbeat %4d ms: takeover %.3f s, answering %.3f s"
-                      % (run + 1, hb, took, answered), flush=True)
+                print("run %d heartbeat %4d ms, %s: takeover %.3f s, answering %.3f s"
+                      % (run + 1, hb, how, took, answered), flush=True)
             for name, v in (("keepalived defaults (VRRPv2, advert_int 1)", vrrp[0]),
                             ("keepalived VRRPv3, advert_int 0.1", vrrp[1])):
                 t = v.once()

@@ -260,6 +260,77 @@ int cmd_site_managers(struct ctl *c, const struct args *a)
     return site_policy(c, a, "managers", print_policy);
 }
 
+/* ---- a manager's overrides of its site's manager policy ---- */
+
+/* A member of a policy as a cell, "-" when it has none. */
+static char *member(const json_t *pol, const char *key)
+{
+    return json_object_get(pol, key) ? cell(pol, key) : xstrdup("-");
+}
+
+static void print_manager_policy(const json_t *doc)
+{
+    static const char *const keys[] = {"overload",   "underload", "for_reports",   "for_s",
+                                       "cooldown_s", "hold_s",    "hold_before_s", "anticipate_s",
+                                       "lifecycle",  "relative",  "rise",          NULL};
+    const json_t *over = json_object_get(doc, "policy"), *eff = json_object_get(doc, "effective");
+    const json_t *site = json_object_get(doc, "site_policy");
+
+    printf("manager: %s\nsite: %s\n\n", json_string_value(json_object_get(doc, "manager")),
+           json_string_value(json_object_get(doc, "site")));
+    if (!json_is_object(site)) {
+        printf("site policy: none (vnfmctl site managers SITE --set overload=N ...)\n");
+        return;
+    }
+    printf("%-14s %-16s %-16s %s\n", "MEMBER", "OVERRIDE", "SITE", "EFFECTIVE");
+    for (const char *const *k = keys; *k; k++) {
+        char *o = member(over, *k), *s = member(site, *k), *e = member(eff, *k);
+
+        if (json_object_get(over, *k) || json_object_get(site, *k) || json_object_get(eff, *k))
+            printf("%-14s %-16s %-16s %s\n", *k, o, s, e);
+        free(o);
+        free(s);
+        free(e);
+    }
+}
+
+static int unset_field(const char *key, void *arg)
+{
+    json_object_del(arg, key);
+    return 0;
+}
+
+/* vnfmctl manager policy ID [--set K=V]... [--unset K]... [--clear] */
+int cmd_manager_policy(struct ctl *c, const struct args *a)
+{
+    char *p = ctl_path("/v0/managers/%s/policy", a->pos[0]);
+    json_t *doc = NULL, *body;
+    int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
+
+    if (rc == EXIT_OK && (arg_opt(a, "set") || arg_opt(a, "unset") || arg_flag(a, "clear"))) {
+        body = json_is_object(json_object_get(doc, "policy")) && !arg_flag(a, "clear")
+                   ? json_deep_copy(json_object_get(doc, "policy"))
+                   : json_object();
+        json_decref(doc);
+        doc = NULL;
+        rc = arg_each(a, "unset", unset_field, body);
+        if (rc == 0)
+            rc = arg_each(a, "set", set_field, body);
+        if (rc == 0)
+            rc = ctl_call(c, "PUT", p, body, NULL, &doc);
+        json_decref(body);
+    }
+    if (rc == EXIT_OK) {
+        if (c->json)
+            print_json(doc);
+        else
+            print_manager_policy(doc);
+    }
+    json_decref(doc);
+    free(p);
+    return rc;
+}
+
 /* The pool policy of a branch site and its load (docs/FEDERATION.md "The
  * branch pool"). */
 static void print_pool(const json_t *doc)

@@ -80,6 +80,15 @@ static const struct optspec site_managers_opts[] = {
      true},
     END_OPTS,
 };
+static const struct optspec manager_policy_opts[] = {
+    {"set", "KEY=VALUE",
+     "override a member of the site's policy (repeatable; dotted for relative.within_pct, "
+     "rise.peers, rise.above, rise.to)",
+     true},
+    {"unset", "KEY", "drop an override: the site's member applies again (repeatable)", true},
+    {"clear", NULL, "drop every override of the manager"},
+    END_OPTS,
+};
 static const struct optspec site_pool_opts[] = {
     {"set", "KEY=VALUE",
      "set a member of the policy (repeatable; dotted for grow.vcpu_max, grow.memory_mb_max "
@@ -864,6 +873,30 @@ const struct command ctl_commands[] = {
         .summary = "show a branch manager (admin)",
         .examples = "vnfmctl manager show mgr-3f2a9c01bd",
         .run = cmd_manager_show,
+    },
+    {
+        .name = "manager policy",
+        .usage = "ID [--set KEY=VALUE]... [--unset KEY]... [--clear]",
+        .n_pos = 1,
+        .summary = "show or set a manager's overrides of its site's manager policy (admin, cloud)",
+        .description =
+            "The members of its site's manager policy that this manager is judged with instead\n"
+            "(docs/FEDERATION.md \"Per-manager overrides\"): overload, underload, for_reports\n"
+            "or for_s, cooldown_s, hold_s, hold_before_s, anticipate_s, lifecycle, relative\n"
+            "and rise. Without options it shows the overrides, the site's policy and the\n"
+            "policy the manager is judged with (EFFECTIVE: the site's with the overrides laid\n"
+            "over). --set and --unset change the overrides given and keep the rest; --clear\n"
+            "drops them all (applied before --set). The members about the whole site\n"
+            "(active, min, max, standby, weights, manager) cannot be overridden; overrides\n"
+            "that make no sense with the site's policy are refused with the field named, and\n"
+            "so is a new site policy that the overrides of one of its managers would no\n"
+            "longer make sense with (409 naming the manager).\n",
+        .opts = manager_policy_opts,
+        .examples = "vnfmctl manager policy mgr-3f2a9c01bd\n"
+                    "vnfmctl manager policy mgr-3f2a9c01bd --set overload=0.9 --set for_s=30\n"
+                    "vnfmctl manager policy mgr-3f2a9c01bd --unset for_s\n"
+                    "vnfmctl -o json manager policy mgr-3f2a9c01bd --clear",
+        .run = cmd_manager_policy,
     },
     {
         .name = "manager report",

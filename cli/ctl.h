@@ -207,6 +207,7 @@ int cmd_join_token_create(struct ctl *c, const struct args *a);
 int cmd_join_token_list(struct ctl *c, const struct args *a);
 int cmd_manager_list(struct ctl *c, const struct args *a);
 int cmd_site_managers(struct ctl *c, const struct args *a);
+int cmd_manager_policy(struct ctl *c, const struct args *a);
 int cmd_site_pool(struct ctl *c, const struct args *a);
 int cmd_manager_show(struct ctl *c, const struct args *a);
 int cmd_manager_report(struct ctl *c, const struct args *a);

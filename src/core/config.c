@@ -55,10 +55,11 @@ static const struct opt opts[] = {
     {"ha-dead-ms", OPT_UINT, O(ha_dead_ms), "MS",
      "with etcd: a primary that answers no heartbeat this long (or whose port is closed) is "
      "taken over at once (default 1000)"},
-    {"standby-for", OPT_STR, O(standby_for), "DIR[,DIR...]",
-     "a hot standby of the managers whose data dirs these are: acts only once one of them has "
-     "died (its lock is free), then becomes that manager (docs/FEDERATION.md \"Standby "
-     "managers\")"},
+    {"standby-for", OPT_STR, O(standby_for), "DIR[,DIR...][,@FILE]",
+     "a hot standby of the managers whose data dirs these are (and those FILE lists, one a "
+     "line): acts only once one of them has died (its lock is free) or stopped answering its "
+     "health check for two heartbeats (then killed), and becomes that manager "
+     "(docs/FEDERATION.md \"Standby managers\")"},
     {"standby-heartbeat-ms", OPT_UINT, O(standby_heartbeat_ms), "MS",
      "with --standby-for: between two looks at the watched managers (default 1000)"},
     {"role", OPT_STR, O(role), "cloud|local",

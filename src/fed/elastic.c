@@ -299,6 +299,11 @@ void elastic_site_put(struct core *c, struct txn *t)
         return;
     }
     pol = policy_full(t->body);
+    if (mgr_policy_recheck(c, t->args[0], pol, &t->res)) { /* its managers' overrides */
+        json_decref(pol);
+        json_decref(site);
+        return;
+    }
     json_object_set(site, "manager_policy", pol);
     doc_touch(site, "updated");
     if (store_put(c->st, STORE_SITE, site)) {

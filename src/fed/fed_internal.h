@@ -346,6 +346,13 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report);
  * reference: site_pol, or a copy with m's override laid over it). */
 int mgr_policy_check(const json_t *body, struct jv_error *e);
 void mgr_policy_put(struct core *c, struct txn *t);
+/* GET /v0/managers/{id}/policy: the overrides, the site's policy and the
+ * policy the manager is judged with. */
+void mgr_policy_get(struct rctx *r);
+/* Whether the overrides of the managers of site still make sense with pol
+ * (the site's new policy, with its defaults): 0, or -1 and a 409 in res
+ * naming the manager and the field. */
+int mgr_policy_recheck(struct core *c, const char *site, const json_t *pol, struct result *res);
 json_t *mgr_policy_effective(struct core *c, struct fed_mgr *m, const json_t *site_pol);
 void elastic_joined(struct core *c, const json_t *token, json_t *mgr_doc);
 void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const json_t *result);

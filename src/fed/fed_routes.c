@@ -215,6 +215,7 @@ static const struct route api_routes[] = {
      .flags = R_ADMIN,
      .apply = manager_remove,
      .params = force_params},
+    GET("/v0/managers/{id}/policy", "show manager policy override", R_ADMIN, mgr_policy_get),
     {.method = "PUT",
      .pattern = "/v0/managers/{id}/policy",
      .name = "set manager policy override",

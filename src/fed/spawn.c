@@ -541,11 +541,8 @@ static void set_state(struct core *c, struct child *ch, const char *state, const
     fed_report_soon(c->fed);
 }
 
-/* A healthy one ended, not by this manager's hand: started again (the
- * same manager: its credential is in its data dir) at once, or after the
- * crash-loop backoff of VNFs when it keeps dying; never with
- * --restart-policy never. */
 static unsigned standbys_running(struct fed *f);
+static void standby_died(struct core *c, struct child *ch, const char *how);
 
 /* How long a manager that died is left to the standbys (0: none runs): one
  * heartbeat to find its lock free, and margin. */
@@ -554,8 +551,11 @@ static uint64_t standby_grace(struct fed *f)
     return standbys_running(f) ? 2ull * (f->standby_hb_ms ? f->standby_hb_ms : 1000) + WATCH_MS : 0;
 }
 
-static void standby_died(struct core *c, struct child *ch, const char *how);
-
+/* A healthy one ended, not by this manager's hand: started again (the
+ * same manager: its credential is in its data dir) at once, or after the
+ * crash-loop backoff of VNFs when it keeps dying; never with
+ * --restart-policy never. While standbys run, not before they had
+ * standby_grace() to take it over (taken_over()). */
 static void died(struct core *c, struct child *ch, const char *how)
 {
     const struct config *cfg = c->cfg;

@@ -46,7 +46,7 @@
 #define WATCHED_MAX   64       /* data dirs one standby covers */
 #define MISSES_FENCE  2        /* heartbeats without an answer before fencing */
 #define FENCE_WAIT_MS 10000    /* for the lock of a manager fenced */
-#define PROBE_MIN_MS  200      /* a health check is given at least this long */
+#define PROBE_MIN_MS  250      /* a health check is given a heartbeat, and at least this */
 
 /* ---- what a manager records ---- */
 
@@ -459,12 +459,34 @@ out:
 }
 
 /* Kills w's hung manager and takes its dir over (fd: the lock, open). */
+/* Whether pid has ended (gone, or a zombie): another standby fenced it,
+ * or it died; its lock is free or about to be. */
+static bool ended(pid_t pid)
+{
+    char *path = xasprintf("/proc/%d/stat", (int)pid), state = '?';
+    FILE *f = fopen(path, "re");
+
+    free(path);
+    if (!f)
+        return true;
+    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+        state = '?';
+    fclose(f);
+    return state == 'Z' || state == 'X';
+}
+
 static void fence(struct watched *w, int fd, uint64_t silent_ms, const char *miss)
 {
     char why[256];
-    int pidfd = fence_target(w, why, sizeof(why));
+    int pidfd;
     uint64_t t0;
 
+    if (standby_recorded_pid(w->dir) != w->pid || ended(w->pid)) {
+        log_info("standby: the manager of %s (pid %d) has ended: its lock is looked at next",
+                 w->dir, (int)w->pid);
+        return;
+    }
+    pidfd = fence_target(w, why, sizeof(why));
     if (pidfd < 0) {
         if (!w->refused)
             log_error("standby: the manager of %s does not answer (%s), but it is not fenced: %s",
@@ -507,7 +529,7 @@ static void check_alive(struct standby *sb, struct watched *w, int fd)
     }
     if (!pid || !w->url)
         return;
-    if (answers(w, hb / 2 > PROBE_MIN_MS ? hb / 2 : PROBE_MIN_MS, why, sizeof(why))) {
+    if (answers(w, hb > PROBE_MIN_MS ? hb : PROBE_MIN_MS, why, sizeof(why))) {
         if (!w->last_ok)
             log_info("standby: the manager of %s (pid %d) answers at %s", w->dir, (int)pid, w->url);
         w->last_ok = mono_ms();

@@ -157,6 +157,18 @@ class BranchStandbyTest(unittest.TestCase):
         self.take_over_hung(lambda: self.d.proc.send_signal(signal.SIGSTOP),
                             2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stopped")
 
+    def test_sigstop_https_active_is_fenced(self):
+        # an active that speaks HTTPS only: the standby asks its health over HTTPS,
+        # trusting exactly its certificate's key
+        pki = Pki()
+        self.addCleanup(pki.close)
+        self.d.cleanup()
+        self.d = Daemon("--tls-cert", pki.cert, "--tls-key", pki.key, ca=pki.ca).start()
+        self.take_over_hung(lambda: self.d.proc.send_signal(signal.SIGSTOP),
+                            2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stopped https")
+        self.assertIn("answers at https://127.0.0.1:%d/v0/health" % self.d.port,
+                      slurp(self.d.logfile))
+
     def test_stuck_loop_is_fenced(self):
         # a loop that does not run (the REST thread answers: "vnfm": "not running" after
         # 5 s without a beat of the loop): fenced two heartbeats after that
