@@ -137,7 +137,7 @@ enum owner_is owners_of(struct owners *o, const char *site, char *id, char *url,
     k = json_object_get(o->keys, site);
     if (serves(o, site))
         is = OWNER_SELF;
-    else if (k && !json_object_get(o->mine, site) &&
+    else if (k && !json_object_get(o->mine, site) && !json_is_true(json_object_get(k, "leaving")) &&
              strcmp(json_string_value(json_object_get(k, "id")) ?: "", o->self) != 0) {
         is = OWNER_OTHER;
         snprintf(id, len, "%s", json_string_value(json_object_get(k, "id")) ?: "");

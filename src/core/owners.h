@@ -30,7 +30,8 @@ void owners_set_self(struct owners *o, const char *self);
 /* A copy of it into out. */
 void owners_self(struct owners *o, char *out, size_t len);
 
-/* The HA layer: the whole view, {SITE: {"id": ID, "url": URL}} of the
+/* The HA layer: the whole view, {SITE: {"id": ID, "url": URL, "leaving":
+ * true when its owner is giving it away}} of the
  * keys, the sites this manager holds ({SITE: the create revision of its
  * key}) and those it is giving away (an array of names); taken. Requests held for a site this
  * manager no longer serves are cancelled. */

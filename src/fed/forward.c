@@ -82,7 +82,13 @@ static int forward_report(struct rctx *r, const char *site, const char *primary)
                                       .max_response = FORWARD_ANSWER_MAX},
                   &resp);
     owners_unhold(o, site, NULL);
-    if (rc == 0 && resp.status && resp.body) {
+    if (rc == 0 && resp.status == 307 && resp.body) {
+        /* the primary knows another owner (this one lost the site meanwhile) */
+        json_t *doc = json_loads(resp.body, 0, NULL);
+
+        to_owner(r, site, jv_str(doc, "owner", jv_str(doc, "primary", primary)));
+        json_decref(doc);
+    } else if (rc == 0 && resp.status && resp.body) {
         result_raw(&r->res, (int)resp.status, resp.body);
         resp.body = NULL;
     } else {

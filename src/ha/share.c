@@ -70,8 +70,9 @@ static void publish(struct share *s)
     json_object_foreach(s->view, site, v)
     {
         json_object_set_new(keys, site,
-                            json_pack("{s:O, s:O}", "id", json_object_get(v, "id"), "url",
-                                      json_object_get(v, "url")));
+                            json_pack("{s:O, s:O, s:b}", "id", json_object_get(v, "id"), "url",
+                                      json_object_get(v, "url"), "leaving",
+                                      jv_bool(v, "leaving", false)));
     }
     json_object_foreach(s->leaving, site, v)
     {
@@ -102,9 +103,9 @@ void share_view(struct share *s, const char *key, const json_t *v, int64_t creat
     }
     if (v)
         json_object_set_new(s->view, site,
-                            json_pack("{s:s, s:s, s:I, s:I}", "id", jv_str(v, "id", ""), "url",
+                            json_pack("{s:s, s:s, s:I, s:I, s:b}", "id", jv_str(v, "id", ""), "url",
                                       jv_str(v, "url", ""), "rev", (json_int_t)create_rev, "mod",
-                                      (json_int_t)mod));
+                                      (json_int_t)mod, "leaving", jv_bool(v, "leaving", false)));
     else
         json_object_del(s->view, site);
     /* a key of this member's that is gone, or another's now: no longer its */
@@ -199,6 +200,30 @@ static int acquire(struct share *s, struct etcd *e, int64_t lease, const char *s
     return r;
 }
 
+/* Marks the key of site (of create revision rev) as leaving: the others
+ * send its branch to the primary until it is gone. */
+static int mark_leaving(struct share *s, struct etcd *e, int64_t lease, const char *site,
+                        int64_t rev)
+{
+    char *key = xasprintf("%s%s", s->keys, site), *k = etcd_b64(key, strlen(key));
+    json_t *val = json_pack("{s:s, s:s, s:b}", "id", s->self, "url", s->url, "leaving", 1);
+    char *text = json_dumps(val, JSON_COMPACT), *v = etcd_b64(text, strlen(text));
+    int64_t at;
+    int r =
+        txn(e,
+            json_pack("{s:[{s:s, s:s, s:s, s:I}], s:[{s:{s:s, s:s, s:I}}]}", "compare", "key", k,
+                      "target", "CREATE", "result", "EQUAL", "create_revision", (json_int_t)rev,
+                      "success", "request_put", "key", k, "value", v, "lease", (json_int_t)lease),
+            &at);
+
+    json_decref(val);
+    free(text);
+    free(v);
+    free(k);
+    free(key);
+    return r;
+}
+
 /* Deletes the key of site if it is still the one of create revision rev. */
 static int release(struct share *s, struct etcd *e, const char *site, int64_t rev)
 {
@@ -245,7 +270,9 @@ static json_t *branch_sites(struct share *s)
  * or NULL). First no more requests for it (its relayed channels are
  * cancelled); once those under way ended, or after DRAIN_MS, its key may
  * go: true. */
-static bool may_release(struct share *s, const char *site, const char *want)
+enum give { GIVE_WAIT, GIVE_MARK, GIVE_RELEASE };
+
+static enum give may_release(struct share *s, const char *site, const char *want)
 {
     int64_t since = doc_int(s->leaving, site, 0);
     uint64_t now = mono_ms();
@@ -254,13 +281,14 @@ static bool may_release(struct share *s, const char *site, const char *want)
         json_object_set_new(s->leaving, site, json_integer((json_int_t)now));
         publish(s);
         log_info("ha: giving site %s away to %s", site, want ? want : "nobody (no manager)");
-        return false;
+        return GIVE_MARK; /* the others see it leaving: the primary serves it meanwhile */
     }
-    return !owners_held(s->o, site) || now - (uint64_t)since >= DRAIN_MS;
+    return !owners_held(s->o, site) || now - (uint64_t)since >= DRAIN_MS ? GIVE_RELEASE : GIVE_WAIT;
 }
 
 /* What to do with the keys this round, under mu: [{"site", "rev"}] to
- * release (rev: its create revision) or to take (rev 0). */
+ * release (rev: its create revision), to mark as leaving ("mark"), or to
+ * take (rev 0). */
 static json_t *plan(struct share *s, const json_t *sites, char (*members)[16], size_t n)
 {
     json_t *todo = json_array(), *v;
@@ -270,8 +298,11 @@ static json_t *plan(struct share *s, const json_t *sites, char (*members)[16], s
     {
         const char *want = json_object_get(sites, site) ? choose(site, members, n) : NULL;
 
-        if ((!want || strcmp(want, s->self) != 0) && may_release(s, site, want))
-            json_array_append_new(todo, json_pack("{s:s, s:O}", "site", site, "rev", v));
+        enum give g = want && strcmp(want, s->self) == 0 ? GIVE_WAIT : may_release(s, site, want);
+
+        if (g != GIVE_WAIT)
+            json_array_append_new(
+                todo, json_pack("{s:s, s:O, s:b}", "site", site, "rev", v, "mark", g == GIVE_MARK));
     }
     json_object_foreach((json_t *)sites, site, v)
     {
@@ -323,7 +354,13 @@ void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[
     {
         const char *site = jv_str(t, "site", "");
         int64_t rev = doc_int(t, "rev", 0), got = 0;
-        int r = rev ? release(s, e, site, rev) : acquire(s, e, lease, site, &got);
+        int r;
+
+        if (jv_bool(t, "mark", false)) {
+            mark_leaving(s, e, lease, site, rev); /* the release follows in any case */
+            continue;
+        }
+        r = rev ? release(s, e, site, rev) : acquire(s, e, lease, site, &got);
 
         if (r < 0 || (!rev && r == 0))
             continue; /* etcd did not answer, or another holds it: next round */

@@ -227,7 +227,7 @@ class CloudShareTest(unittest.TestCase):
             if i != p:
                 b = next(b for b in self.branches if b.site == site)
                 wait_for(lambda: "talking to the cloud VNFM at %s now" % self.clouds[i].url
-                         in b.log(), 10, what="branch %s talking to its owner" % site)
+                         in b.log(), 30, what="branch %s talking to its owner" % site)
                 self.deploy_at(site, "d-" + site)
         keys = owner_keys(self.etcd, self.prefix)
         self.assertEqual(sorted(keys), sorted(self.sites))
@@ -276,6 +276,19 @@ class CloudShareTest(unittest.TestCase):
         # instructions reach a moved branch through its new owner
         for site in moved:
             self.deploy_at(site, "after-" + site)
+        # a member joins (the killed one again, a new member): it takes the sites it wins
+        # from their owners, which give them away without a report refused on the way
+        logs = {b.site: len(b.log()) for b in self.branches}
+        self.clouds[victim].start(primary=False)
+        views = wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
+                         what="every site served once with the new member")
+        for s_ in [s_ for s_, x in views.items() if x == [victim]]:
+            b = next(b for b in self.branches if b.site == s_)
+            wait_for(lambda: "talking to the cloud VNFM at %s now" % self.clouds[victim].url
+                     in b.log()[logs[s_]:], 30, what="branch %s at the new member" % s_)
+        time.sleep(1)
+        for b in self.branches:
+            self.assertNotIn("cloud-unreachable", b.log()[logs[b.site]:], b.site)
         self.poller.stop.set()
         self.poller.join(10)
         self.assertGreater(len(self.poller.samples), 50)
@@ -358,6 +371,13 @@ class ScaleTest(unittest.TestCase):
         wait_for(lambda: url in self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]
                  ["sites"]["owners"].values(), 30, what="a site served by the new instance")
         self.assertIn("scale_out", self.cloud.log())
+        # the sites moved to it without a report refused or lost on the way: no branch
+        # thought the cloud gone (it would take its rules back)
+        for b in self.branches:
+            wait_for(lambda: "talking to the cloud VNFM at" in b.log() or url not in (
+                self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
+                ["owners"].get(b.site)), 30, what="branch %s at its owner" % b.site)
+            self.assertNotIn("cloud-unreachable", b.log(), b.site)
         # the branches stop: under 1 report/s, the one it started goes
         for b in self.branches:
             b.stop()
