@@ -578,8 +578,11 @@ class FedTest(unittest.TestCase):
         self.assertEqual(sorted(occ["_links"]), ["fail", "retry", "rollback", "self",
                                                  "vnfInstance"])
         self.assertEqual(len(b2.deployment(iid)["vis"]), 2)  # what it made is still there
-        decide(occ_id, "retry", 202)
-        self.assertIn(sol.occ(occ_id)["operationState"], ("PROCESSING", "FAILED_TEMP"))
+        # (with vnfmctl on the cloud: --wait follows it until it stops again)
+        r = cloud.ctl("op", "retry", occ_id, "--wait", "--timeout", "60")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("operation retry", r.stderr)
+        self.assertIn("ended in state failed_temp", r.stderr)
         told(occ_id, ["PROCESSING", "FAILED_TEMP", "PROCESSING", "FAILED_TEMP"])
         paused(occ_id)
         open(ok, "w").close()
