@@ -627,10 +627,11 @@ class FedTest(unittest.TestCase):
         self.assertEqual(bop(occ_id)["state"], "failed_temp")
         told(occ_id, ["PROCESSING", "FAILED_TEMP"])
 
-        # fail, through the native API: FAILED on both sides, at once on the cloud
-        op = cloud.ok("POST", "/v0/operations/%s/fail" % occ_id, {}, expect=(200,))
-        self.assertEqual(op["state"], "failed")
+        # fail: FAILED on both sides, at once on the cloud (the 200's occurrence)
+        occ = decide(occ_id, "fail", 200)
+        self.assertEqual(occ["operationState"], "FAILED")
         self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED")
+        self.assertEqual(cloud.get("/v0/operations/" + occ_id)[1]["state"], "failed")
         wait_for(lambda: bop(occ_id)["state"] == "failed", 5, 0.05, "failed at the branch")
         told(occ_id, ["PROCESSING", "FAILED_TEMP", "FAILED"])
         decide(occ_id, "retry", 409)
