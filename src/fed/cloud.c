@@ -347,39 +347,38 @@ void fed_join_apply(struct core *c, struct txn *t)
 
 /* ---- reports (seed para 102-103) ---- */
 
+/* What a branch's record of a SOL003 VNF instance has (d: its report)
+ * wins over the cloud's: its information, flavour and level, set from the
+ * cloud's tasks or by the branch's own API (docs/FEDERATION.md "The
+ * branch's record of a SOL003 instance"). */
+static void branch_first(json_t *doc, const json_t *d)
+{
+    static const char *const keys[] = {"sol003", "flavour", "instantiation_level"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        const json_t *v = json_object_get(d, keys[i]);
+
+        if (json_is_string(v) || json_is_object(v))
+            json_object_set(doc, keys[i], (json_t *)v);
+    }
+}
+
 /* What the cloud keeps of a branch deployment: the branch's view of it,
  * with its site and the manager that runs it, and what is the cloud's own
  * (its rules over the deployment's reports, and whether its operator
  * wants them to decide). */
 static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
 {
-    static const char *const keep[] = {"tenant",
-                                       "vnfd",
-                                       "status",
-                                       "stage",
-                                       "operation",
-                                       "vis",
-                                       "instances",
-                                       "created",
-                                       "monitoring",
-                                       "rules_owner",
-                                       "rules_owner_set",
-                                       "rules_owner_gen",
-                                       "params",
-                                       "license",
-                                       "_password",
-                                       "_branch_rules",
-                                       "service_endpoint",
-                                       "handover",
-                                       "handed_from",
-                                       "sol003",
-                                       "flavour",
-                                       "instantiation_level",
-                                       NULL};
-    /* the cloud's rules; a SOL003 VNF instance's descriptor (and its
-     * information, flavour and level while the branch's record has none:
-     * a branch's reports carry them once it has them); the last move
-     * (fed/move.c); its burst (fed/burst.c) */
+    static const char *const keep[] = {
+        "tenant",           "vnfd",        "status",          "stage",
+        "operation",        "vis",         "instances",       "created",
+        "monitoring",       "rules_owner", "rules_owner_set", "rules_owner_gen",
+        "params",           "license",     "_password",       "_branch_rules",
+        "service_endpoint", "handover",    "handed_from",     NULL};
+    /* the cloud's rules; a SOL003 VNF instance's information, flavour and
+     * descriptor (the information, flavour and level are the branch's once
+     * its record has them: branch_first); the last move (fed/move.c); its
+     * burst (fed/burst.c) */
     static const char *const cloud_own[] = {"rules",
                                             "rules_owner_wanted",
                                             "_policy_admin",
@@ -398,9 +397,9 @@ static json_t *mirror_doc(struct fed_mgr *m, const json_t *d, const json_t *was)
         if (json_object_get(d, *k))
             json_object_set(doc, *k, json_object_get(d, *k));
     for (const char *const *k = cloud_own; *k; k++)
-        if (was && json_object_get(was, *k) && !json_is_string(json_object_get(d, *k)) &&
-            !json_is_object(json_object_get(d, *k)))
+        if (was && json_object_get(was, *k))
             json_object_set(doc, *k, json_object_get(was, *k));
+    branch_first(doc, d);
     if (was && json_object_get(was, "created") && !json_object_get(doc, "created"))
         json_object_set(doc, "created", json_object_get(was, "created"));
     if (doc_str(doc, "_move_op")) /* busy with a move until it ends */

@@ -387,9 +387,9 @@ static json_t *remote_decide(struct core *c, json_t *op, const char *what, const
         return NULL;
     }
     core_event(c, "info", "lifecycle", "operation",
-               json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", jv_str(op, "id", ""), "deployment",
-                         jv_str(op, "deployment", ""), "operation", jv_str(op, "id", ""), "site",
-                         m->site, "manager", m->id),
+               json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "object", jv_str(op, "id", ""),
+                         "deployment", jv_str(op, "deployment", ""), "operation",
+                         jv_str(op, "id", ""), "result", what, "site", m->site, "manager", m->id),
                "%s of %s: %s requested, sent to manager %s of branch site %s (instruction %s)",
                jv_str(op, "type", ""), jv_str(op, "deployment", ""), what, m->id, m->site, id);
     if (strcmp(what, "cancel"))
@@ -528,6 +528,8 @@ static void decision_result(struct core *c, struct fed_mgr *m, const json_t *ins
     store_put(c->st, STORE_OP, op);
     if (back)
         lc_op_changed(c, op);
+    if (back && op_state_of(op) == OP_FAILED_TEMP)
+        op_paused(c, m, op); /* where whoever follows it stops */
     json_decref(op);
 }
 

@@ -578,8 +578,11 @@ class FedTest(unittest.TestCase):
         self.assertEqual(sorted(occ["_links"]), ["fail", "retry", "rollback", "self",
                                                  "vnfInstance"])
         self.assertEqual(len(b2.deployment(iid)["vis"]), 2)  # what it made is still there
-        decide(occ_id, "retry", 202)
-        self.assertIn(sol.occ(occ_id)["operationState"], ("PROCESSING", "FAILED_TEMP"))
+        # (with vnfmctl on the cloud: --wait follows it until it stops again)
+        r = cloud.ctl("op", "retry", occ_id, "--wait", "--timeout", "60")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("operation retry", r.stderr)
+        self.assertIn("ended in state failed_temp", r.stderr)
         told(occ_id, ["PROCESSING", "FAILED_TEMP", "PROCESSING", "FAILED_TEMP"])
         paused(occ_id)
         open(ok, "w").close()
@@ -624,10 +627,11 @@ class FedTest(unittest.TestCase):
         self.assertEqual(bop(occ_id)["state"], "failed_temp")
         told(occ_id, ["PROCESSING", "FAILED_TEMP"])
 
-        # fail, through the native API: FAILED on both sides, at once on the cloud
-        op = cloud.ok("POST", "/v0/operations/%s/fail" % occ_id, {}, expect=(200,))
-        self.assertEqual(op["state"], "failed")
+        # fail: FAILED on both sides, at once on the cloud (the 200's occurrence)
+        occ = decide(occ_id, "fail", 200)
+        self.assertEqual(occ["operationState"], "FAILED")
         self.assertEqual(sol.occ(occ_id)["operationState"], "FAILED")
+        self.assertEqual(cloud.get("/v0/operations/" + occ_id)[1]["state"], "failed")
         wait_for(lambda: bop(occ_id)["state"] == "failed", 5, 0.05, "failed at the branch")
         told(occ_id, ["PROCESSING", "FAILED_TEMP", "FAILED"])
         decide(occ_id, "retry", 409)
