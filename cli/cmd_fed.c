@@ -223,24 +223,33 @@ static void print_policy(const json_t *doc)
     print_table(json_object_get(doc, "managers"), cols);
 }
 
-/* A policy of a branch site (what: "managers", "pool"): shown, or with
- * --set changed member by member (the rest kept). */
-static int site_policy(struct ctl *c, const struct args *a, const char *what,
+static int unset_field(const char *key, void *arg)
+{
+    json_object_del(arg, key);
+    return 0;
+}
+
+/* The policy at path: shown, or changed member by member with --set (and
+ * --unset, --clear where the command has them; the rest kept) and put
+ * back, the answer shown. */
+static int policy_edit(struct ctl *c, const struct args *a, const char *path,
                        void (*print)(const json_t *doc))
 {
-    char *site = ctl_path("/v0/sites/%s", a->pos[0]), *p = xasprintf("%s/%s", site, what);
     json_t *doc = NULL, *body;
-    int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
+    bool clear = arg_flag(a, "clear");
+    int rc = ctl_call(c, "GET", path, NULL, NULL, &doc);
 
-    if (rc == EXIT_OK && arg_opt(a, "set")) {
-        body = json_is_object(json_object_get(doc, "policy"))
+    if (rc == EXIT_OK && (arg_opt(a, "set") || arg_opt(a, "unset") || clear)) {
+        body = json_is_object(json_object_get(doc, "policy")) && !clear
                    ? json_deep_copy(json_object_get(doc, "policy"))
                    : json_object();
         json_decref(doc);
         doc = NULL;
-        rc = arg_each(a, "set", set_field, body);
+        rc = arg_each(a, "unset", unset_field, body);
         if (rc == 0)
-            rc = ctl_call(c, "PUT", p, body, NULL, &doc);
+            rc = arg_each(a, "set", set_field, body);
+        if (rc == 0)
+            rc = ctl_call(c, "PUT", path, body, NULL, &doc);
         json_decref(body);
     }
     if (rc == EXIT_OK) {
@@ -250,6 +259,16 @@ static int site_policy(struct ctl *c, const struct args *a, const char *what,
             print(doc);
     }
     json_decref(doc);
+    return rc;
+}
+
+/* A policy of a branch site (what: "managers", "pool"). */
+static int site_policy(struct ctl *c, const struct args *a, const char *what,
+                       void (*print)(const json_t *doc))
+{
+    char *site = ctl_path("/v0/sites/%s", a->pos[0]), *p = xasprintf("%s/%s", site, what);
+    int rc = policy_edit(c, a, p, print);
+
     free(site);
     free(p);
     return rc;
@@ -294,39 +313,12 @@ static void print_manager_policy(const json_t *doc)
     }
 }
 
-static int unset_field(const char *key, void *arg)
-{
-    json_object_del(arg, key);
-    return 0;
-}
-
 /* vnfmctl manager policy ID [--set K=V]... [--unset K]... [--clear] */
 int cmd_manager_policy(struct ctl *c, const struct args *a)
 {
     char *p = ctl_path("/v0/managers/%s/policy", a->pos[0]);
-    json_t *doc = NULL, *body;
-    int rc = ctl_call(c, "GET", p, NULL, NULL, &doc);
+    int rc = policy_edit(c, a, p, print_manager_policy);
 
-    if (rc == EXIT_OK && (arg_opt(a, "set") || arg_opt(a, "unset") || arg_flag(a, "clear"))) {
-        body = json_is_object(json_object_get(doc, "policy")) && !arg_flag(a, "clear")
-                   ? json_deep_copy(json_object_get(doc, "policy"))
-                   : json_object();
-        json_decref(doc);
-        doc = NULL;
-        rc = arg_each(a, "unset", unset_field, body);
-        if (rc == 0)
-            rc = arg_each(a, "set", set_field, body);
-        if (rc == 0)
-            rc = ctl_call(c, "PUT", p, body, NULL, &doc);
-        json_decref(body);
-    }
-    if (rc == EXIT_OK) {
-        if (c->json)
-            print_json(doc);
-        else
-            print_manager_policy(doc);
-    }
-    json_decref(doc);
     free(p);
     return rc;
 }

@@ -21,6 +21,7 @@
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/net4.h"
 #include "util/spawn.h"
 #include "util/timeutil.h"
 
@@ -133,23 +134,6 @@ static void decide(struct core *c, struct inst *in, const char *action, const ch
 
 /* ---- starting one ---- */
 
-static unsigned free_port(const char *host)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    unsigned port = 0;
-
-    if (inet_pton(AF_INET, strcmp(host, "0.0.0.0") ? host : "127.0.0.1", &a.sin_addr) != 1)
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 /* This process's command line with another --listen, and without what
  * is this instance's own (--ha-url, --ha-listen): a NULL-terminated
  * malloc'd array of malloc'd strings, or NULL. */
@@ -193,7 +177,7 @@ static int child_main(void *arg)
 static void scale_out(struct core *c, struct cscale *s, unsigned members)
 {
     const char *host = c->cfg->listen_host;
-    unsigned port = free_port(host);
+    unsigned port = ip4_free_port(host);
     char listen[80], **argv;
     struct inst in = {0};
     pid_t pid = -EINVAL;

@@ -30,6 +30,7 @@
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/net4.h"
 #include "util/sbuf.h"
 #include "util/spawn.h"
 #include "util/timeutil.h"
@@ -118,23 +119,6 @@ static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t 
 }
 
 /* ---- its identity ---- */
-
-static unsigned free_port(const char *host)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    unsigned port = 0;
-
-    if (inet_pton(AF_INET, strcmp(host, "0.0.0.0") ? host : "127.0.0.1", &a.sin_addr) != 1)
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /* A /24 under 10.200.0.0/13 that no route of the host covers. */
 static int free_subnet(char *out, size_t len)
@@ -289,7 +273,7 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
     int r = 0;
 
     if (!ch->standby && ((!*ch->subnet && (r = free_subnet(ch->subnet, sizeof(ch->subnet)))) ||
-                         !(ch->port = free_port(c->cfg->listen_host)))) {
+                         !(ch->port = ip4_free_port(c->cfg->listen_host)))) {
         snprintf(why, len, "no free subnet or port for it: %s", strerror(r ? -r : EADDRINUSE));
         return -1;
     }

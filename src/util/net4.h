@@ -13,5 +13,8 @@ int ip4_parse(const char *s, uint32_t *ip);
 /* Returns buf (IP4_STR_MAX bytes). */
 char *ip4_fmt(uint32_t ip, char *buf);
 uint32_t ip4_mask(unsigned prefix_len);
+/* A TCP port free on host now (the kernel's choice of an ephemeral one;
+ * 0.0.0.0 is looked at as loopback), or 0. */
+unsigned ip4_free_port(const char *host);
 
 #endif
