@@ -7,29 +7,14 @@ and taken once it has run. Real daemons: one cloud, one branch (simulated
 VIs); the decision taken is one that fails at once (no room for the new
 manager), so that no manager is started."""
 import time
-import unittest
 
 from vnfm import wait_for
 from test_deploy import demo
-from test_fed import Pki, branch, join_token, manager_of
+from test_fed import OneSimBranch
 from test_elastic import VNFS_ONLY, decision_in, decisions, when
 
 
-class ElasticScheduleTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = Pki()
-        cls.cloud = cls.pki.cloud().start()
-        cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1"), "--site-driver",
-                        "sim").start()
-        cls.mgr = wait_for(lambda: manager_of(cls.cloud, "b1"), 10, what="b1 joined")["id"]
-
-    @classmethod
-    def tearDownClass(cls):
-        for d in (cls.b1, cls.cloud):
-            d.cleanup()
-        cls.pki.close()
-
+class ElasticScheduleTest(OneSimBranch):
     def scheduled_in_report(self, sid):
         m = self.cloud.get("/v0/managers/" + self.mgr)[1]
         s = [x for x in (m.get("load") or {}).get("scheduled", []) if x["id"] == sid]

@@ -63,6 +63,25 @@ def run_refused(d):
     return p.stderr
 
 
+class OneSimBranch(unittest.TestCase):
+    """A cloud VNFM and one branch b1 on the simulated VIM, joined over TLS (cls.mgr
+    its manager's id), for the test classes that judge a branch manager."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        cls.cloud = cls.pki.cloud().start()
+        cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1"), "--site-driver",
+                        "sim").start()
+        cls.mgr = wait_for(lambda: manager_of(cls.cloud, "b1"), 10, what="b1 joined")["id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in (cls.b1, cls.cloud):
+            d.cleanup()
+        cls.pki.close()
+
+
 class FedTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -7,26 +7,11 @@ the field. Real daemons: a cloud, a branch (simulated VIs)."""
 import json
 import unittest
 
-from vnfm import wait_for
 from test_elastic import VNFS_ONLY
-from test_fed import Pki, branch, join_token, manager_of
+from test_fed import OneSimBranch
 
 
-class ManagerPolicyTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = Pki()
-        cls.cloud = cls.pki.cloud().start()
-        cls.b1 = branch(cls.cloud, "b1", join_token(cls.cloud, "b1"), "--site-driver",
-                        "sim").start()
-        cls.mgr = wait_for(lambda: manager_of(cls.cloud, "b1"), 10, what="b1 joined")["id"]
-
-    @classmethod
-    def tearDownClass(cls):
-        for d in (cls.b1, cls.cloud):
-            d.cleanup()
-        cls.pki.close()
-
+class ManagerPolicyTest(OneSimBranch):
     def ctl(self, *args):
         return self.cloud.ctl(*args)
 
