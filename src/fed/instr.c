@@ -92,6 +92,20 @@ static json_t *new_instruction(struct fed_mgr *m, const char *id, const char *ty
     return ins;
 }
 
+/* Writes the instruction ins, its operation op and m's seq; on failure
+ * both are released and res says why (-1). */
+static int save(struct core *c, struct fed_mgr *m, json_t *ins, json_t *op, struct result *res)
+{
+    if (store_put(c->st, STORE_INSTRUCTION, ins) == 0 && store_put(c->st, STORE_OP, op) == 0 &&
+        fed_mgr_save_seq(c, m) == 0)
+        return 0;
+    result_fail(res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
+                store_errmsg(c->st));
+    json_decref(ins);
+    json_decref(op);
+    return -1;
+}
+
 /* The instruction of type for m about dep (a new reference), and in *op
  * the cloud's operation that follows it, with the members of op_extra
  * (taken, may be NULL); the observers are told it started. NULL with res
@@ -116,14 +130,8 @@ json_t *fed_instruct(struct core *c, struct fed_mgr *m, const char *type, const 
     doc_touch(op, "created");
     doc_touch(op, "updated");
     lc_op_started(c, op, dep); /* SOL003 notifications, as of the cloud's own */
-    if (store_put(c->st, STORE_INSTRUCTION, ins) || store_put(c->st, STORE_OP, op) ||
-        fed_mgr_save_seq(c, m)) {
-        result_fail(res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
-                    store_errmsg(c->st));
-        json_decref(ins);
-        json_decref(op);
+    if (save(c, m, ins, op, res))
         return NULL;
-    }
     core_event(c, "info", "fed", "instruction",
                json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", id, "deployment", dep_id,
                          "operation", id, "site", m->site, "manager", m->id),
@@ -378,14 +386,8 @@ static json_t *remote_decide(struct core *c, json_t *op, const char *what, const
     decision_taken(op, what, mode);
     json_object_set(json_object_get(op, "_decision"), "to", json_object_get(op, "state"));
     doc_touch(op, "updated");
-    if (store_put(c->st, STORE_INSTRUCTION, ins) || store_put(c->st, STORE_OP, op) ||
-        fed_mgr_save_seq(c, m)) {
-        result_fail(res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
-                    store_errmsg(c->st));
-        json_decref(ins);
-        json_decref(op);
+    if (save(c, m, ins, op, res))
         return NULL;
-    }
     core_event(c, "info", "lifecycle", "operation",
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "object", jv_str(op, "id", ""),
                          "deployment", jv_str(op, "deployment", ""), "operation",
