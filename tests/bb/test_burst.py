@@ -37,6 +37,27 @@ def vnfd(vnfd_id, placement=None, most=4):
     return doc
 
 
+class Pusher:
+    """Pushes q = 100 to every VI of deployment dep at manager d, every 0.2 s, until
+    closed (close waits for the last push)."""
+
+    def __init__(self, d, dep):
+        self.d, self.dep, self.stop = d, dep, threading.Event()
+        self.t = threading.Thread(target=self.run)
+        self.t.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            for vi in self.d.deployment(self.dep).get("vis", []):
+                self.d.post("/v0/deployments/%s/metrics" % self.dep,
+                            {"values": {"q": 100}, "vi": vi["name"]})
+            self.stop.wait(0.2)
+
+    def close(self):
+        self.stop.set()
+        self.t.join()
+
+
 def cloud_first(vnfd_id, shell, ready_s):
     """A VNFD whose instances in the cloud run shell before they serve (those at the
     branch serve at once), with ready_s for their ready check."""
@@ -247,34 +268,22 @@ class BurstTest(unittest.TestCase):
                   "occurrences": 1, "stage": "overloaded", "cooldown_s": 1,
                   "actions": [{"action": "scale_out"}]}]
         self.deploy_ruled("bu5", doc, rules)
-        where = {"d": b, "id": "bu5", "stop": False}
-
-        def pusher():
-            while not where["stop"]:
-                d = where["d"]
-                for vi in d.deployment(where["id"]).get("vis", []) if d else []:
-                    d.post("/v0/deployments/%s/metrics" % where["id"],
-                           {"values": {"q": 100}, "vi": vi["name"]})
-                time.sleep(0.2)
-
-        t = threading.Thread(target=pusher)
-        t.start()
-        try:
-            burst = self.burst_of("bu5")
-            where["d"] = None  # the branch's instances fall quiet
-            for vi in b.deployment("bu5")["vis"]:
-                b.ok("POST", "/v0/deployments/bu5/metrics", {"values": {"q": 0}, "vi": vi["name"]},
-                     expect=(202,))
-            wait_for(lambda: not cloud.deployment(burst).get("operation"), 60, 0.2,
-                     "the burst deployed")
-            time.sleep(3)
-            self.assertEqual(self.counts("bu5")[:2], (2, 1))
-            where.update(d=cloud, id=burst)  # its instance in the cloud gets busy
-            wait_for(lambda: self.counts("bu5")[:2] == (2, 2), 30, 0.2,
-                     "the burst grown by the cloud's instance's value")
-        finally:
-            where["stop"] = True
-            t.join()
+        busy = Pusher(b, "bu5")
+        self.addCleanup(busy.close)
+        burst = self.burst_of("bu5")
+        busy.close()  # the branch's instances fall quiet
+        for vi in b.deployment("bu5")["vis"]:
+            b.ok("POST", "/v0/deployments/bu5/metrics", {"values": {"q": 0}, "vi": vi["name"]},
+                 expect=(202,))
+        wait_for(lambda: not cloud.deployment(burst).get("operation"), 60, 0.2,
+                 "the burst deployed")
+        time.sleep(3)
+        self.assertEqual(self.counts("bu5")[:2], (2, 1))
+        busy = Pusher(cloud, burst)  # its instance in the cloud gets busy
+        self.addCleanup(busy.close)
+        wait_for(lambda: self.counts("bu5")[:2] == (2, 2), 30, 0.2,
+                 "the burst grown by the cloud's instance's value")
+        busy.close()
         d = [d for d in self.decisions("bu5") if d.get("chosen")][-1]
         self.assertEqual(d["inputs"]["values"]["q"], 100, json.dumps(d, indent=1))
 
