@@ -7,6 +7,7 @@
 #include "core/bus.h"
 #include "core/cluster.h"
 #include "core/owners.h"
+#include "core/wake.h"
 #include "core/components.h"
 #include "core/config.h"
 #include "core/core.h"
@@ -90,8 +91,8 @@ struct daemon {
     bool no_store;        /* the store could not be reached at start */
     bool stopped_waiting; /* SIGTERM or SIGINT while it waited for the store */
     struct ha *ha;        /* leader election */
-    uv_async_t ha_async;  /* its orders, and a commit the store refused (lost) */
-    bool ha_async_init;
+    struct wake ha_wake;  /* its orders, and a commit the store refused (lost) */
+    bool ha_wake_init;
     atomic_bool lost;
 };
 
@@ -427,8 +428,8 @@ static void stop(struct daemon *d)
     /* last: a standby takes over once nothing of this one acts any more */
     ha_stop(d->ha);
     d->ha = NULL;
-    if (d->ha_async_init)
-        uv_close((uv_handle_t *)&d->ha_async, NULL);
+    if (d->ha_wake_init)
+        wake_close(&d->ha_wake, NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -750,9 +751,9 @@ static void promote(struct daemon *d, const char *key, int64_t rev)
              (unsigned long long)(init - fenced), (unsigned long long)(mono_ms() - init));
 }
 
-static void on_ha(uv_async_t *a)
+static void on_ha(struct wake *w)
 {
-    struct daemon *d = a->data;
+    struct daemon *d = w->data;
     char key[256];
     int64_t rev;
 
@@ -774,7 +775,7 @@ static void on_ha(uv_async_t *a)
 
 static void wake_loop(void *arg)
 {
-    uv_async_send(&((struct daemon *)arg)->ha_async);
+    wake_send(&((struct daemon *)arg)->ha_wake);
 }
 
 /* A fenced commit refused (on the loop, inside the commit): step down
@@ -785,7 +786,7 @@ static void on_store_lost(void *arg, int err)
 
     (void)err;
     atomic_store(&d->lost, true);
-    uv_async_send(&d->ha_async);
+    wake_send(&d->ha_wake);
 }
 
 /* Joins the cluster as a standby; leader election says when to take over. */
@@ -815,9 +816,7 @@ static int start_ha(struct daemon *d)
                              d->cfg.ha_heartbeat_ms,
                              d->cfg.ha_dead_ms,
                              c->owners};
-        uv_async_init(c->loop, &d->ha_async, on_ha);
-        d->ha_async.data = d;
-        d->ha_async_init = true;
+        d->ha_wake_init = wake_init(c->loop, &d->ha_wake, on_ha, d) == 0;
         store_on_lost(c->st, on_store_lost, d);
         d->ha = ha_start(&o, c->st, c->cluster, wake_loop, d, err, sizeof(err));
         r = d->ha ? 0 : -EIO;

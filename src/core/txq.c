@@ -1,5 +1,6 @@
 #include "core/txq.h"
 #include "core/cluster.h"
+#include "core/wake.h"
 #include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -13,7 +14,7 @@
 
 struct txq {
     struct core *core;
-    uv_async_t async;
+    struct wake wake; /* a submitted request */
     pthread_mutex_t mu;
     struct txn *head, *tail;
     uint64_t next_seq, applied;
@@ -218,9 +219,9 @@ static struct txn *take_all(struct txq *q)
     return list;
 }
 
-static void on_async(uv_async_t *a)
+static void on_wake(struct wake *w)
 {
-    struct txq *q = a->data;
+    struct txq *q = w->data;
     struct txn *t = take_all(q);
 
     while (t) {
@@ -238,17 +239,16 @@ struct txq *txq_new(struct core *c)
 
     q->core = c;
     pthread_mutex_init(&q->mu, NULL);
-    if (uv_async_init(c->loop, &q->async, on_async)) {
+    if (wake_init(c->loop, &q->wake, on_wake, q)) {
         free(q);
         return NULL;
     }
-    q->async.data = q;
     return q;
 }
 
 static void free_txq(uv_handle_t *h)
 {
-    struct txq *q = h->data;
+    struct txq *q = ((struct wake *)h->data)->data;
 
     pthread_mutex_destroy(&q->mu);
     free(q);
@@ -271,7 +271,7 @@ void txq_free(struct txq *q)
         t->complete(t);
         t = next;
     }
-    uv_close((uv_handle_t *)&q->async, free_txq);
+    wake_close(&q->wake, free_txq);
 }
 
 void txq_submit(struct txq *q, struct txn *t)
@@ -290,8 +290,8 @@ void txq_submit(struct txq *q, struct txn *t)
     else
         q->head = t;
     q->tail = t;
+    wake_send(&q->wake); /* under mu: txq_free, closing it, waits for mu */
     pthread_mutex_unlock(&q->mu);
-    uv_async_send(&q->async);
 }
 
 uint64_t txq_applied(struct txq *q)

@@ -1,4 +1,5 @@
 #include "core/wpool.h"
+#include "core/wake.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -12,7 +13,7 @@
 
 struct wpool {
     char name[32];
-    uv_async_t async; /* wakes the loop when jobs are done */
+    struct wake wake; /* wakes the loop when jobs are done */
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* work queued, resize or stop */
     pthread_cond_t exit_cv; /* a thread exited */
@@ -81,7 +82,7 @@ static void *worker(void *arg)
         p->completed++;
         p->last_beat = mono_ms();
         push(&p->done_head, &p->done_tail, job);
-        uv_async_send(&p->async);
+        wake_send(&p->wake);
     }
     p->threads--;
     pthread_cond_broadcast(&p->exit_cv);
@@ -108,9 +109,9 @@ static int spawn_worker(struct wpool *p)
     return 0;
 }
 
-static void on_done(uv_async_t *a)
+static void on_done(struct wake *w)
 {
-    struct wpool *p = a->data;
+    struct wpool *p = w->data;
     struct wjob *list, *job;
 
     pthread_mutex_lock(&p->mu);
@@ -131,11 +132,10 @@ struct wpool *wpool_new(uv_loop_t *loop, const char *name, unsigned n)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->exit_cv, NULL);
-    if (uv_async_init(loop, &p->async, on_done)) {
+    if (wake_init(loop, &p->wake, on_done, p)) {
         free(p);
         return NULL;
     }
-    p->async.data = p;
     p->last_beat = mono_ms();
     wpool_resize(p, n);
     return p;
@@ -261,7 +261,7 @@ const char *wpool_name(const struct wpool *p)
 
 static void free_pool(uv_handle_t *h)
 {
-    struct wpool *p = h->data;
+    struct wpool *p = ((struct wake *)h->data)->data;
 
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work_cv);
@@ -285,6 +285,6 @@ void wpool_free(struct wpool *p)
         push(&p->done_head, &p->done_tail, job);
     }
     pthread_mutex_unlock(&p->mu);
-    on_done(&p->async);
-    uv_close((uv_handle_t *)&p->async, free_pool);
+    on_done(&p->wake);
+    wake_close(&p->wake, free_pool);
 }

@@ -504,9 +504,9 @@ static void on_timer(uv_timer_t *h)
 
 /* ---- triggers (seed para 103): a report at once, batched ---- */
 
-static void on_wake(uv_async_t *h)
+static void on_wake(struct wake *w)
 {
-    struct fed *f = h->data;
+    struct fed *f = w->data;
 
     if (!f->c->stopping)
         send_report(f);
@@ -515,7 +515,7 @@ static void on_wake(uv_async_t *h)
 void fed_report_soon(struct fed *f)
 {
     if (f->wake_on)
-        uv_async_send(&f->wake);
+        wake_send(&f->wake);
 }
 
 static void report_now(struct core *c, void *arg)
@@ -689,9 +689,7 @@ int fed_branch_start(struct fed *f)
     f->timer.data = f;
     f->timer_on = true;
     uv_timer_start(&f->timer, on_timer, 0, f->report_ms);
-    uv_async_init(c->loop, &f->wake, on_wake);
-    f->wake.data = f;
-    f->wake_on = true;
+    f->wake_on = wake_init(c->loop, &f->wake, on_wake, f) == 0;
     fed_spawn_resume(f);
     fed_handover_resume(f);
     fed_endpoint_start(c);
@@ -703,7 +701,7 @@ void fed_branch_stop(struct fed *f)
     fed_spawn_stop_all(f);
     fed_downlink_stop(f);
     if (f->wake_on) {
-        uv_close((uv_handle_t *)&f->wake, NULL);
+        wake_close(&f->wake, NULL);
         f->wake_on = false;
     }
 }

@@ -5,6 +5,7 @@
 #include "fed/fed.h"
 #include "core/auth.h"
 #include "core/txq.h"
+#include "core/wake.h"
 #include "util/jsonv.h"
 
 #include <pthread.h>
@@ -118,7 +119,7 @@ struct fed {
     bool send_full;  /* the cloud asked for all deployments in the next report */
     pthread_t chan_thread;
     bool chan_running, chan_stop;
-    uv_async_t wake; /* fed_report_soon from another thread */
+    struct wake wake; /* fed_report_soon from another thread */
     bool wake_on;
 
     /* branch: the handovers this manager drives (handover.c), under mu */

@@ -1,5 +1,6 @@
 #include "monitor/monitor.h"
 #include "core/bus.h"
+#include "core/wake.h"
 #include "core/runas.h"
 #include "lcm/sites.h"
 #include "policy/svc_policy.h"
@@ -1121,7 +1122,7 @@ struct sync_wait {
 /* Freed by the close of its handles, which may outlive the monitor. */
 struct sync_waits {
     struct monitor *m;
-    uv_async_t wake;  /* the monitor read further */
+    struct wake wake; /* the monitor read further */
     uv_timer_t timer; /* the earliest deadline */
     struct sync_wait *head;
     int open_handles;
@@ -1159,7 +1160,7 @@ static void waits_run(struct sync_waits *w, bool stopping)
 /* Any thread. */
 static void waits_wake(struct sync_waits *w)
 {
-    uv_async_send(&w->wake);
+    wake_send(&w->wake);
 }
 
 static void on_wait_timer(uv_timer_t *t)
@@ -1167,9 +1168,9 @@ static void on_wait_timer(uv_timer_t *t)
     waits_run(t->data, false);
 }
 
-static void on_wait_wake(uv_async_t *a)
+static void on_wait_wake(struct wake *k)
 {
-    waits_run(a->data, false);
+    waits_run(k->data, false);
 }
 
 static void waits_new(struct monitor *m)
@@ -1177,19 +1178,27 @@ static void waits_new(struct monitor *m)
     struct sync_waits *w = xcalloc(1, sizeof(*w));
 
     w->m = m;
-    uv_async_init(m->c->loop, &w->wake, on_wait_wake);
+    wake_init(m->c->loop, &w->wake, on_wait_wake, w);
     uv_timer_init(m->c->loop, &w->timer);
-    w->wake.data = w->timer.data = w;
+    w->timer.data = w;
     w->open_handles = 2;
     m->waits = w;
 }
 
-static void waits_closed(uv_handle_t *h)
+static void waits_unref(struct sync_waits *w)
 {
-    struct sync_waits *w = h->data;
-
     if (--w->open_handles == 0)
         free(w);
+}
+
+static void waits_closed(uv_handle_t *h)
+{
+    waits_unref(h->data);
+}
+
+static void waits_wake_closed(uv_handle_t *h)
+{
+    waits_unref(((struct wake *)h->data)->data);
 }
 
 static void waits_close(struct sync_waits *w)
@@ -1197,7 +1206,7 @@ static void waits_close(struct sync_waits *w)
     if (!w)
         return;
     waits_run(w, true);
-    uv_close((uv_handle_t *)&w->wake, waits_closed);
+    wake_close(&w->wake, waits_wake_closed);
     uv_close((uv_handle_t *)&w->timer, waits_closed);
 }
 

@@ -1,4 +1,5 @@
 #include "monitor/probes/sched.h"
+#include "core/wake.h"
 #include "core/wpool.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -24,7 +25,7 @@ struct sched {
     char name[32];
     pthread_t thread;
     uv_loop_t loop;
-    uv_async_t wake;
+    struct wake wake;
     uv_timer_t control;
     struct wpool *pool;
     pthread_mutex_t mu; /* calls, stopping */
@@ -296,12 +297,12 @@ static void shutdown_loop(struct sched *s)
     }
     wpool_free(s->pool); /* blocking probes come back cancelled and free their entries */
     s->pool = NULL;
-    uv_close((uv_handle_t *)&s->wake, NULL);
+    wake_close(&s->wake, NULL);
 }
 
-static void on_wake(uv_async_t *a)
+static void on_wake(struct wake *w)
 {
-    struct sched *s = a->data;
+    struct sched *s = w->data;
     struct call_req *list, *r;
     bool stop;
 
@@ -344,8 +345,7 @@ struct sched *sched_new(const struct sched_opts *o)
     snprintf(s->name, sizeof(s->name), "%.15s", o->name ? o->name : "monitor");
     pthread_mutex_init(&s->mu, NULL);
     uv_loop_init(&s->loop);
-    uv_async_init(&s->loop, &s->wake, on_wake);
-    s->wake.data = s;
+    wake_init(&s->loop, &s->wake, on_wake, s);
     s->pool = wpool_new(&s->loop, "monitoring", s->o.pool_min);
     if (s->pool)
         wpool_set_limits(s->pool, s->o.pool_min, s->o.pool_max);
@@ -380,7 +380,7 @@ void sched_call(struct sched *s, void (*fn)(void *arg), void *arg)
         s->calls = r;
     s->calls_tail = r;
     pthread_mutex_unlock(&s->mu);
-    uv_async_send(&s->wake);
+    wake_send(&s->wake);
 }
 
 void sched_free(struct sched *s)
@@ -389,8 +389,8 @@ void sched_free(struct sched *s)
         return;
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
+    wake_send(&s->wake); /* under mu: the thread, stopping, closes it after */
     pthread_mutex_unlock(&s->mu);
-    uv_async_send(&s->wake);
     pthread_join(s->thread, NULL);
     uv_loop_close(&s->loop);
     pthread_mutex_destroy(&s->mu);
