@@ -599,3 +599,35 @@ class OpenApiFedAnswersTest(unittest.TestCase):
             _, pol, _ = self.call("GET", "/v0/sites/oab/" + what, route, expect=200)
             self.call("GET", "/v0/sites/nope/" + what, route, expect=404)
         self.call("DELETE", "/v0/managers/mgr-nope", "/v0/managers/{id}", expect=404)
+
+    def test_policy_and_owner_answers(self):
+        [m] = [m for m in self.d.get("/v0/managers")[1]["managers"] if m["site"] == "oab"]
+        route, pol = "/v0/sites/{id}/managers", {"active": 1, "max": 2, "overload": 0.8,
+                                                 "underload": 0.2, "relative": {"within_pct": 10}}
+        _, got, _ = self.call("PUT", "/v0/sites/oab/managers", route, pol, expect=200)
+        self.assertEqual(got["policy"]["max"], 2)
+        self.assertEqual([x["id"] for x in got["managers"]], [m["id"]])
+        self.call("PUT", "/v0/sites/oab/managers", route, {"overload": 0.1, "underload": 0.2},
+                  expect=400)
+        self.call("GET", "/v0/sites/oab/managers", route, expect=200)
+        route = "/v0/managers/{id}/policy"
+        _, v, _ = self.call("GET", "/v0/managers/%s/policy" % m["id"], route, expect=200)
+        self.assertIsNone(v["policy"])
+        _, v, _ = self.call("PUT", "/v0/managers/%s/policy" % m["id"], route,
+                            {"overload": 0.7, "rise": {"peers": 1, "above": 0.5, "to": 0.9}},
+                            expect=200)
+        self.assertEqual(v["effective"]["overload"], 0.7)
+        self.call("PUT", "/v0/managers/%s/policy" % m["id"], route, {"active": 2}, expect=400)
+        # the rules' owner, at the branch that runs the deployment
+        self.b.onboard(demo_vnfd("oa-own"))
+        op = self.b.ok("POST", "/v0/deployments", {"name": "oa-own", "vnfd": "oa-own"},
+                       expect=(202,))
+        self.assertEqual(self.b.wait_op(op["id"])["state"], "completed")
+        route = "/v0/deployments/{id}/rules-owner"
+        d, self.d = self.d, self.b
+        try:
+            _, o, _ = self.call("PUT", "/v0/deployments/oa-own/rules-owner", route,
+                                {"owner": "cloud"}, expect=200)
+        finally:
+            self.d = d
+        self.assertEqual(o["rules_owner"], "cloud")
