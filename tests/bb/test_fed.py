@@ -676,6 +676,51 @@ class FedTest(unittest.TestCase):
         wait_for(lambda: not cloud.deployment(iid).get("operation"), 5, 0.05, "idle")
         sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
 
+    def test_a_decision_the_branch_refuses_is_put_back(self):
+        """A rollback of a rescale that began to remove instances at the
+        branch (the cloud cannot see how far it went): the cloud takes it
+        (ROLLING_BACK), the branch refuses it (422), and the cloud's
+        occurrence goes back to FAILED_TEMP with the branch's reason in its
+        log; a retry then completes it."""
+        b2, cloud = self.b2, self.cloud
+        v = sol_vnfd("fed-putback")
+        v["retry"] = {"attempts": 2, "backoff_ms": 20}
+        cloud.onboard(v)
+        sol = SolClient(cloud)
+        vim = [{"id": "branch", "vimId": "b2", "vimType": "vnfm.sim"}]
+        iid = sol.create("fed-putback")["id"]
+        self.addCleanup(sol.call, "DELETE", "/vnf_instances/" + iid)
+        sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
+        scale = {"scaleInfo": [{"aspectId": "web", "scaleLevel": 1}]}
+        sol.run(iid, "scale_to_level", scale)
+        wait_for(lambda: len(sol.vnfcs(iid)) == 2, 5, 0.05, "2 VNFCs on the cloud")
+
+        # the branch's VIM fails every destroy: the rescale to level 0 stops
+        # in FAILED_TEMP once it began to remove the instance
+        b2.ok("PUT", "/v0/sites/b2", {"options": {"fail_rate": 1, "fail_ops": ["destroy"]}})
+        try:
+            occ_id = sol.task(iid, "scale_to_level",
+                              {"scaleInfo": [{"aspectId": "web", "scaleLevel": 0}]})
+            self.assertEqual(sol.wait(occ_id)["operationState"], "FAILED_TEMP")
+            sol.ok("POST", "/vnf_lcm_op_occs/%s/rollback" % occ_id, expect=(202,))
+            wait_for(lambda: [r for r in cloud.get("/v0/logs?operation=%s&limit=100"
+                                                   % occ_id)[1]["logs"]
+                              if "refused the rollback" in r["message"]], 10, 0.05,
+                     "the branch's refusal on the cloud")
+            occ = sol.wait(occ_id, ("FAILED_TEMP",), 10)
+            self.assertEqual(occ["operationState"], "FAILED_TEMP", occ)
+            self.assertEqual(cloud.get("/v0/operations/" + occ_id)[1]["state"], "failed_temp")
+            [r] = [r for r in cloud.get("/v0/logs?operation=%s&limit=100" % occ_id)[1]["logs"]
+                   if "refused the rollback" in r["message"]]
+            self.assertEqual(r["level"], "warn")
+            self.assertIn("cannot be rolled back", r["message"])
+        finally:
+            b2.ok("PUT", "/v0/sites/b2", {"options": {"fail_rate": 0}})
+        sol.ok("POST", "/vnf_lcm_op_occs/%s/retry" % occ_id, expect=(202,))
+        self.assertEqual(sol.wait(occ_id)["operationState"], "COMPLETED")
+        wait_for(lambda: len(sol.vnfcs(iid)) == 1, 5, 0.05, "1 VNFC on the cloud")
+        sol.run(iid, "terminate", {"terminationType": "FORCEFUL"})
+
     def test_unreachable_site_refuses(self):
         b2, cloud = self.b2, self.cloud
         cloud.onboard(demo("fed-u"))
