@@ -171,17 +171,24 @@ int cmd_rules_owner(struct ctl *c, const struct args *a)
 
 /* ---- the manager policy of a branch site (elastic managers) ---- */
 
+/* A policy being edited, and the command that edits it (for its errors). */
+struct edit {
+    json_t *body;
+    const char *cmd;
+};
+
 /* KEY=VALUE into the policy: KEY may be dotted (weights.cpu,
  * manager.vcpu); VALUE is a number when it reads as one. */
 static int set_field(const char *kv, void *arg)
 {
+    const struct edit *ed = arg;
     const char *eq = strchr(kv, '='), *dot;
-    json_t *obj = arg, *v;
+    json_t *obj = ed->body, *v;
     char *key, *end;
     double n;
 
     if (!eq || eq == kv)
-        return fail_usage("site", "--set: '%s' is not KEY=VALUE", kv);
+        return fail_usage(ed->cmd, "--set: '%s' is not KEY=VALUE", kv);
     n = strtod(eq + 1, &end);
     v = (*end || end == eq + 1)     ? json_string(eq + 1)
         : n == (double)(long long)n ? json_integer((json_int_t)n)
@@ -225,32 +232,33 @@ static void print_policy(const json_t *doc)
 
 static int unset_field(const char *key, void *arg)
 {
-    json_object_del(arg, key);
+    json_object_del(((const struct edit *)arg)->body, key);
     return 0;
 }
 
 /* The policy at path: shown, or changed member by member with --set (and
  * --unset, --clear where the command has them; the rest kept) and put
  * back, the answer shown. */
-static int policy_edit(struct ctl *c, const struct args *a, const char *path,
+static int policy_edit(struct ctl *c, const struct args *a, const char *cmd, const char *path,
                        void (*print)(const json_t *doc))
 {
-    json_t *doc = NULL, *body;
+    json_t *doc = NULL;
     bool clear = arg_flag(a, "clear");
     int rc = ctl_call(c, "GET", path, NULL, NULL, &doc);
+    struct edit ed = {.cmd = cmd};
 
     if (rc == EXIT_OK && (arg_opt(a, "set") || arg_opt(a, "unset") || clear)) {
-        body = json_is_object(json_object_get(doc, "policy")) && !clear
-                   ? json_deep_copy(json_object_get(doc, "policy"))
-                   : json_object();
+        ed.body = json_is_object(json_object_get(doc, "policy")) && !clear
+                      ? json_deep_copy(json_object_get(doc, "policy"))
+                      : json_object();
         json_decref(doc);
         doc = NULL;
-        rc = arg_each(a, "unset", unset_field, body);
+        rc = arg_each(a, "unset", unset_field, &ed);
         if (rc == 0)
-            rc = arg_each(a, "set", set_field, body);
+            rc = arg_each(a, "set", set_field, &ed);
         if (rc == 0)
-            rc = ctl_call(c, "PUT", path, body, NULL, &doc);
-        json_decref(body);
+            rc = ctl_call(c, "PUT", path, ed.body, NULL, &doc);
+        json_decref(ed.body);
     }
     if (rc == EXIT_OK) {
         if (c->json)
@@ -267,7 +275,7 @@ static int site_policy(struct ctl *c, const struct args *a, const char *what,
                        void (*print)(const json_t *doc))
 {
     char *site = ctl_path("/v0/sites/%s", a->pos[0]), *p = xasprintf("%s/%s", site, what);
-    int rc = policy_edit(c, a, p, print);
+    int rc = policy_edit(c, a, "site", p, print);
 
     free(site);
     free(p);
@@ -317,7 +325,7 @@ static void print_manager_policy(const json_t *doc)
 int cmd_manager_policy(struct ctl *c, const struct args *a)
 {
     char *p = ctl_path("/v0/managers/%s/policy", a->pos[0]);
-    int rc = policy_edit(c, a, p, print_manager_policy);
+    int rc = policy_edit(c, a, "manager", p, print_manager_policy);
 
     free(p);
     return rc;

@@ -855,7 +855,7 @@ class WanCutTest(unittest.TestCase):
                               capture_output=True, text=True, timeout=30).stdout
 
     def test_cut_wan(self):
-        cloud, b, wan = self.cloud, self.b, self.wan
+        cloud, wan = self.cloud, self.wan
         cloud.onboard(demo("fed-wan"))
         op = cloud.ok("POST", "/v0/deployments", {"name": "wv1", "vnfd": "fed-wan",
                                                   "site": "bw"}, expect=(202,))
@@ -865,6 +865,7 @@ class WanCutTest(unittest.TestCase):
         wan.down()
         m = wait_for(lambda: (lambda m: m if m["state"] == "unreachable" else None)(
             manager_of(cloud, "bw")), 10, 0.1, "bw unreachable")
+        self.assertTrue(m["stale"], m)  # its last known data, shown as such
         status, doc, _ = cloud.request("POST", "/v0/deployments/wv1/scale",
                                        {"vdu": "web", "count": 2})
         self.assertEqual((status, doc["error"], doc["object"]), (503, "site-unreachable", "bw"))

@@ -68,6 +68,9 @@ class ManagerPolicyTest(OneSimBranch):
         r = self.ctl("manager", "policy", self.mgr, "--set", "max=3")
         self.assertEqual(r.returncode, 1)
         self.assertIn("max", r.stderr)
+        r = self.ctl("manager", "policy", self.mgr, "--set", "overload")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("'overload' is not KEY=VALUE (see 'vnfmctl manager --help')", r.stderr)
         self.assertEqual(self.ctl_json("manager", "policy", self.mgr)["policy"],
                          {"overload": 20, "lifecycle": "subtract"})
         # --clear, then --set in the same call
