@@ -169,7 +169,7 @@ class HATest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.etcd.stop()
-        subprocess.run(["rm", "-rf", cls.data])
+        subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
 
     def setUp(self):
         self.store = "etcd://%s/ha%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
@@ -370,7 +370,7 @@ class HAFaultTest(unittest.TestCase):
                 m.purge_host()
             m.forget()
         self.etcd.stop()
-        subprocess.run(["rm", "-rf", self.data])
+        subprocess.run(["rm", "-rf", self.data, self.data + "-package-scripts"])
 
     def manager(self, store, subnet=None, extra=()):
         m = Daemon(*extra, subnet=subnet, store=store, data=self.data, token=TOKEN)
