@@ -338,11 +338,13 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
     json_object_del(th, "weights");
     json_object_del(th, "manager");
     id_random(id, "dc-", 12);
-    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:O?, s:O?, s:O?, s:I, s:I}, s:o, s:s}",
+    d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:O?, s:O?, s:O?, s:O?, s:I, s:I}, s:o, "
+                  "s:s}",
                   "id", id, "rule", RULE, "stage", stage, "site", m->site, "manager", m->id,
                   "state", state, "action", over ? "scale_out" : "scale_in", "inputs", "value",
                   json_object_get(m->load, "value"), "parts", json_object_get(m->load, "parts"),
-                  "running", json_object_get(m->load, "running"), "reports",
+                  "running", json_object_get(m->load, "running"), "scheduled",
+                  json_object_get(m->load, "scheduled"), "reports",
                   (json_int_t)(over ? el->st.over_n : el->st.under_n), "for_ms",
                   (json_int_t)(since ? wall_ms() - since : 0), "thresholds", th, "reason", reason);
     doc_touch(d, "created");

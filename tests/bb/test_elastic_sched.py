@@ -125,6 +125,8 @@ class ElasticScheduleTest(OneSimBranch):
         self.assertIn("anticipating scale of", d["reason"])
         self.assertIn(big["id"], d["reason"])
         self.assertNotIn(small["id"], d["reason"])  # too far, and too small
+        # the inputs name what was scheduled, as the load reported it
+        self.assertIn(big["id"], [x["id"] for x in d["inputs"]["scheduled"]])
         self.assertIn("no room at site b1", d["error"])
         for s in (small, big):
             b1.ok("DELETE", "/v0/scheduled-operations/" + s["id"])
