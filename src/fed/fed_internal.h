@@ -121,6 +121,12 @@ struct fed {
     bool chan_running, chan_stop;
     struct wake wake; /* fed_report_soon from another thread */
     bool wake_on;
+    /* the checks of the instances in the cloud behind its endpoints (endpoint.c) */
+    json_t *ep_doc;   /* the endpoints as last applied */
+    json_t *ep_fails; /* "IP:PORT" -> checks failed in a row */
+    struct ep_probe *ep_probes;
+    uv_timer_t ep_timer;
+    bool ep_timer_on;
 
     /* branch: the handovers this manager drives (handover.c), under mu */
     json_t *hjobs;
@@ -230,6 +236,7 @@ bool fed_chan_misplaced(struct core *c, const char *site, const char *via);
 /* Cloud: the cloud VNFM scales itself (cloud_scale.c): a report taken;
  * the primary's judgement, each report interval; the stop. */
 void fed_cscale_report(struct fed *f);
+void fed_cscale_decided(struct fed *f); /* a decision of the cloud's taken */
 void fed_cscale_tick(struct core *c);
 void fed_cscale_free(struct fed *f);
 
@@ -490,6 +497,7 @@ void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endp
  * transaction): made, pointed at its running VIs, or gone with it. */
 void fed_endpoint_refresh(struct core *c, const char *id);
 void fed_endpoint_start(struct core *c);
+void fed_endpoint_stop(struct core *c);
 /* The cloud became reachable or not (a report got through, or did not):
  * the endpoints with instances in the cloud take them in or leave them out. */
 void fed_endpoint_wan(struct core *c);
