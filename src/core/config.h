@@ -91,7 +91,10 @@ struct config {
     unsigned cloud_scale_max;   /* the most instances; 0: it does not scale */
     double cloud_scale_out_rps; /* branch reports/s over which one more is started */
     double cloud_scale_in_rps;  /* under which one it started is stopped */
-    unsigned cloud_scale_for_s; /* for this long in a row (default 10) */
+    double cloud_scale_out_cpu, cloud_scale_in_cpu;     /* its CPU, in cores */
+    double cloud_scale_out_dps, cloud_scale_in_dps;     /* decisions per second */
+    double cloud_scale_out_queue, cloud_scale_in_queue; /* requests waiting at once, at most */
+    unsigned cloud_scale_for_s;                         /* for this long in a row (default 10) */
     char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
     char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */
     char *service_address;      /* local role: the address of service endpoints (fed/endpoint.c) */

@@ -18,6 +18,7 @@ struct txq {
     pthread_mutex_t mu;
     struct txn *head, *tail;
     uint64_t next_seq, applied;
+    unsigned peak; /* the most requests the loop took at once, since txq_peak */
     txq_applied_fn on_applied[MAX_ON_APPLIED];
     unsigned n_on_applied;
     bool closed; /* txq_free has run: what comes later is refused at once */
@@ -223,7 +224,12 @@ static void on_wake(struct wake *w)
 {
     struct txq *q = w->data;
     struct txn *t = take_all(q);
+    unsigned n = 0;
 
+    for (struct txn *x = t; x; x = x->next)
+        n++;
+    if (n > q->peak)
+        q->peak = n;
     while (t) {
         struct txn *next = t->next;
 
@@ -292,6 +298,14 @@ void txq_submit(struct txq *q, struct txn *t)
     q->tail = t;
     wake_send(&q->wake); /* under mu: txq_free, closing it, waits for mu */
     pthread_mutex_unlock(&q->mu);
+}
+
+unsigned txq_peak(struct txq *q)
+{
+    unsigned n = q->peak;
+
+    q->peak = 0;
+    return n;
 }
 
 uint64_t txq_applied(struct txq *q)

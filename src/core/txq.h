@@ -72,6 +72,9 @@ void txq_free(struct txq *q);
 void txq_submit(struct txq *q, struct txn *t);
 /* Requests applied so far. */
 uint64_t txq_applied(struct txq *q);
+/* On the loop: the most requests waiting at once since the last call
+ * (the load of the transactor: fed/cloud_scale.c). */
+unsigned txq_peak(struct txq *q);
 
 struct txn *txn_new(txn_apply_fn apply, const char *name);
 /* Frees t and its parts. Accepts NULL. */

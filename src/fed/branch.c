@@ -700,6 +700,7 @@ void fed_branch_stop(struct fed *f)
 {
     fed_spawn_stop_all(f);
     fed_downlink_stop(f);
+    fed_endpoint_stop(f->c);
     if (f->wake_on) {
         wake_close(&f->wake, NULL);
         f->wake_on = false;

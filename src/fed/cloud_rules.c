@@ -217,6 +217,7 @@ static void fire(struct core *c, struct fed_mgr *m, struct fed_drules *dr, size_
         vals ? (json_t *)vals : json_null(), "_arrived_us", (json_int_t)rep->arrived_us);
     d = exec_decide(c, firing, &res);
     if (d) {
+        fed_cscale_decided(c->fed);
         snprintf(dr->deciding, sizeof(dr->deciding), "%s", jv_str(d, "id", ""));
         dr->which = i;
         r->st.in_flight = true;

@@ -1,9 +1,12 @@
 /* The cloud VNFM scales itself (issue 14, "Elastic cloud VNFM"; docs/HA.md
  * "Self scale-out and scale-in"). The primary of a cluster of cloud
  * VNFMs on etcd takes every branch report (owners forward theirs to it:
- * forward.c), so it measures the cluster's load: branch reports per
- * second, judged each report interval against --cloud-scale-out-rps and
- * --cloud-scale-in-rps, held for --cloud-scale-for-s. Over it, while the
+ * forward.c), so it measures the cluster's load, each report interval:
+ * branch reports per second, its own CPU (cores), the decisions taken per
+ * second, and the most requests that waited at once for the transactor.
+ * Each has --cloud-scale-out-X and --cloud-scale-in-X (0: not judged).
+ * Over: any measure over its out threshold; under: every measure judged
+ * under its in threshold; either held for --cloud-scale-for-s. Over, while the
  * cluster has fewer than --cloud-scale-max members, it starts another
  * vnfmd like itself (its command line, another port), which joins the
  * cluster and takes its share of the branch sites (ha/share.c); under it,
@@ -15,6 +18,7 @@
  * does not stop the ones the old one started. */
 #include "fed/fed_internal.h"
 #include "core/owners.h"
+#include "core/txq.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
 #include "util/ids.h"
@@ -52,9 +56,10 @@ struct inst {
 };
 
 struct cscale {
-    uint64_t reports;          /* taken since the last judgement */
+    uint64_t reports, decided; /* taken since the last judgement */
     int64_t last_ms;           /* mono ms of the last judgement */
-    double rps, cpu;           /* of the last interval */
+    double rps, cpu, dps;      /* of the last interval */
+    unsigned queue;            /* the most requests that waited at once in it */
     uint64_t cpu_us;           /* this process's CPU time at the last judgement */
     int64_t over_ms, under_ms; /* since when the load is over / under, 0: it is not */
     int64_t acted_ms;          /* the last decision */
@@ -67,6 +72,57 @@ void fed_cscale_report(struct fed *f)
     if (!f->cscale)
         f->cscale = xcalloc(1, sizeof(*f->cscale));
     f->cscale->reports++;
+}
+
+void fed_cscale_decided(struct fed *f)
+{
+    if (!f->cscale)
+        f->cscale = xcalloc(1, sizeof(*f->cscale));
+    f->cscale->decided++;
+}
+
+/* What it judges itself by, each with its thresholds (0: not judged). */
+struct measure {
+    const char *name;
+    double value, out, in;
+};
+
+#define MEASURES 4
+
+static void measures(const struct config *cfg, const struct cscale *s, struct measure *m)
+{
+    m[0] = (struct measure){"reports_per_s", s->rps, cfg->cloud_scale_out_rps,
+                            cfg->cloud_scale_in_rps};
+    m[1] = (struct measure){"cpu", s->cpu, cfg->cloud_scale_out_cpu, cfg->cloud_scale_in_cpu};
+    m[2] = (struct measure){"decisions_per_s", s->dps, cfg->cloud_scale_out_dps,
+                            cfg->cloud_scale_in_dps};
+    m[3] = (struct measure){"queue", (double)s->queue, cfg->cloud_scale_out_queue,
+                            cfg->cloud_scale_in_queue};
+}
+
+/* Over (any measure over its out threshold) or under (every measure
+ * judged under its in threshold); why names those measures. */
+static bool judged(const struct config *cfg, const struct cscale *s, bool over, char *why,
+                   size_t len)
+{
+    struct measure m[MEASURES];
+    size_t n = 0, judged = 0;
+    bool all = true;
+
+    measures(cfg, s, m);
+    *why = '\0';
+    for (int i = 0; i < MEASURES; i++) {
+        bool hit = over ? m[i].out > 0 && m[i].value > m[i].out : m[i].value < m[i].in;
+
+        if (!(m[i].out > 0 || m[i].in > 0))
+            continue;
+        judged++;
+        all = all && hit;
+        if (hit && n < len)
+            n += (size_t)snprintf(why + n, len - n, "%s%s %.2f %s %g", n ? ", " : "", m[i].name,
+                                  m[i].value, over ? "over" : "under", over ? m[i].out : m[i].in);
+    }
+    return over ? *why != '\0' : judged > 0 && all;
 }
 
 static uint64_t cpu_now_us(void)
@@ -83,11 +139,20 @@ static uint64_t cpu_now_us(void)
 static json_t *inputs(struct core *c, struct cscale *s, unsigned members)
 {
     const struct config *cfg = c->cfg;
+    struct measure m[MEASURES];
+    json_t *in =
+        json_pack("{s:f, s:f, s:i, s:i, s:i, s:{}}", "scale_out_rps", cfg->cloud_scale_out_rps,
+                  "scale_in_rps", cfg->cloud_scale_in_rps, "for_s", cfg->cloud_scale_for_s,
+                  "members", members, "max", cfg->cloud_scale_max, "thresholds");
 
-    return json_pack("{s:f, s:f, s:f, s:f, s:i, s:i, s:i}", "reports_per_s", s->rps, "cpu", s->cpu,
-                     "scale_out_rps", cfg->cloud_scale_out_rps, "scale_in_rps",
-                     cfg->cloud_scale_in_rps, "for_s", cfg->cloud_scale_for_s, "members", members,
-                     "max", cfg->cloud_scale_max);
+    measures(cfg, s, m);
+    for (int i = 0; i < MEASURES; i++) {
+        json_object_set_new(in, m[i].name, json_real(m[i].value));
+        if (m[i].out > 0 || m[i].in > 0)
+            json_object_set_new(json_object_get(in, "thresholds"), m[i].name,
+                                json_pack("{s:f, s:f}", "out", m[i].out, "in", m[i].in));
+    }
+    return in;
 }
 
 /* A decision record of action, in a transaction of its own. */
@@ -174,7 +239,7 @@ static int child_main(void *arg)
     _exit(127);
 }
 
-static void scale_out(struct core *c, struct cscale *s, unsigned members)
+static void scale_out(struct core *c, struct cscale *s, unsigned members, const char *why)
 {
     const char *host = c->cfg->listen_host;
     unsigned port = ip4_free_port(host);
@@ -197,13 +262,13 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members)
     s->acted_ms = in.started_ms;
     if (pid <= 0) {
         decide(c, &in, "scale_out", "failed", inputs(c, s, members),
-               "%.1f branch reports/s over %.1f for %u s: cannot start vnfmd: %s", s->rps,
-               c->cfg->cloud_scale_out_rps, c->cfg->cloud_scale_for_s, strerror((int)-pid));
+               "%s for %u s: cannot start vnfmd: %s", why, c->cfg->cloud_scale_for_s,
+               strerror((int)-pid));
         return;
     }
     decide(c, &in, "scale_out", "running", inputs(c, s, members),
-           "%.1f branch reports/s over %.1f for %u s: another cloud VNFM (pid %d) at %s", s->rps,
-           c->cfg->cloud_scale_out_rps, c->cfg->cloud_scale_for_s, (int)pid, in.url);
+           "%s for %u s: another cloud VNFM (pid %d) at %s", why, c->cfg->cloud_scale_for_s,
+           (int)pid, in.url);
     s->inst = xrealloc(s->inst, (s->n_inst + 1) * sizeof(*s->inst));
     s->inst[s->n_inst++] = in;
 }
@@ -246,7 +311,7 @@ static bool watch_one(struct core *c, struct cscale *s, size_t i, unsigned membe
     return true;
 }
 
-static void scale_in(struct core *c, struct cscale *s, unsigned members)
+static void scale_in(struct core *c, struct cscale *s, unsigned members, const char *why)
 {
     struct inst *in = NULL;
 
@@ -259,9 +324,9 @@ static void scale_in(struct core *c, struct cscale *s, unsigned members)
     in->decision[0] = '\0'; /* a decision of its own */
     kill(in->pid, SIGTERM);
     decide(c, in, "scale_in", "running", inputs(c, s, members),
-           "%.1f branch reports/s under %.1f for %u s: the cloud VNFM at %s (pid %d) drained and "
-           "stopped: its sites go to the others",
-           s->rps, c->cfg->cloud_scale_in_rps, c->cfg->cloud_scale_for_s, in->url, (int)in->pid);
+           "%s for %u s: the cloud VNFM at %s (pid %d) drained and stopped: its sites go to the "
+           "others",
+           why, c->cfg->cloud_scale_for_s, in->url, (int)in->pid);
 }
 
 static bool pending(const struct cscale *s)
@@ -280,6 +345,7 @@ void fed_cscale_tick(struct core *c)
     uint64_t cpu = cpu_now_us();
     unsigned members;
     struct cscale *s;
+    char over[256], under[256];
 
     if (!cfg->cloud_scale_max || !c->owners)
         return;
@@ -290,22 +356,24 @@ void fed_cscale_tick(struct core *c)
     if (s->last_ms && now > s->last_ms) {
         s->rps = (double)s->reports * 1000.0 / (double)(now - s->last_ms);
         s->cpu = (double)(cpu - s->cpu_us) / 1000.0 / (double)(now - s->last_ms);
+        s->dps = (double)s->decided * 1000.0 / (double)(now - s->last_ms);
     }
-    s->reports = 0;
+    s->queue = txq_peak(c->txq);
+    s->reports = s->decided = 0;
     s->last_ms = now;
     s->cpu_us = cpu;
     for (size_t i = 0; i < s->n_inst;)
         i += watch_one(c, s, i, members, now) ? 1 : 0;
-    s->over_ms = cfg->cloud_scale_out_rps > 0 && s->rps > cfg->cloud_scale_out_rps
-                     ? (s->over_ms ? s->over_ms : now)
-                     : 0;
-    s->under_ms = s->rps < cfg->cloud_scale_in_rps ? (s->under_ms ? s->under_ms : now) : 0;
+    s->over_ms = judged(cfg, s, true, over, sizeof(over)) ? (s->over_ms ? s->over_ms : now) : 0;
+    s->under_ms = !s->over_ms && judged(cfg, s, false, under, sizeof(under))
+                      ? (s->under_ms ? s->under_ms : now)
+                      : 0;
     if (pending(s) || (s->acted_ms && now - s->acted_ms < hold))
         return;
     if (s->over_ms && now - s->over_ms >= hold && members < cfg->cloud_scale_max)
-        scale_out(c, s, members);
+        scale_out(c, s, members, over);
     else if (s->under_ms && now - s->under_ms >= hold && members > 1)
-        scale_in(c, s, members);
+        scale_in(c, s, members, under);
 }
 
 void fed_cscale_free(struct fed *f)

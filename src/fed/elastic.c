@@ -351,10 +351,13 @@ static json_t *decide(struct core *c, struct fed_mgr *m, const json_t *pol, cons
     doc_touch(d, "updated");
     if (strcmp(state, "held") == 0 || strcmp(state, "refused") == 0)
         doc_touch(d, "finished"); /* records of decisions not taken */
-    if (store_put(c->st, STORE_DECISION, d))
+    if (store_put(c->st, STORE_DECISION, d)) {
         log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
-    else if (strcmp(state, "spawning") && strcmp(state, "stopping") && strcmp(state, "draining"))
-        fed_decision_tell(c, pol, d); /* those are told when their instructions are in */
+    } else {
+        fed_cscale_decided(c->fed);
+        if (strcmp(state, "spawning") && strcmp(state, "stopping") && strcmp(state, "draining"))
+            fed_decision_tell(c, pol, d); /* those are told when their instructions are in */
+    }
     snprintf(obj, sizeof(obj), "manager/%s", m->id);
     core_event(c, strcmp(state, "refused") ? "info" : "warn", "policy", "decision",
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "object", obj, "site", m->site,

@@ -12,7 +12,14 @@
  * The endpoints are in the store (meta fed_endpoints), written in the
  * transaction of the change; the kernel's table follows once it has
  * committed, and again at every start (it survives a restart, and a
- * kill -9 between a commit and the table is mended at the next start). */
+ * kill -9 between a commit and the table is mended at the next start).
+ *
+ * The instances in the cloud behind a local endpoint (a burst) answer
+ * over the WAN: each is checked every CHECK_MS (a TCP connect from here,
+ * answered within CHECK_MS), and one that failed CHECK_DOWN checks in a
+ * row leaves the kernel's table until it passes one; so a cut WAN, or an
+ * instance that died, costs the clients about CHECK_MS * CHECK_DOWN of
+ * new connections sent to it, not the report timeout. */
 #include "fed/fed_internal.h"
 #include "lcm/svc_lcm.h"
 #include "core/states.h"
@@ -25,9 +32,11 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#define META_EP  "fed_endpoints"
-#define PORT_MIN 20000
-#define PORT_MAX 29999
+#define META_EP    "fed_endpoints"
+#define PORT_MIN   20000
+#define PORT_MAX   29999
+#define CHECK_MS   200
+#define CHECK_DOWN 2
 
 /* {deployment: {"address", "port", "mode", "target_port", "backends"}} */
 static json_t *ep_load(struct core *c)
@@ -57,39 +66,57 @@ static const char *ep_address(struct core *c)
     return a;
 }
 
-/* What the kernel gets of the endpoints in doc: while the cloud is
- * unreachable (no report gets through), those with a burst leave its
- * instances out (the WAN they answer over is down: their share of the new
- * connections would fail); they stay in the store and come back with the
- * first report that gets through (fed_endpoint_wan). A new reference. */
+/* Whether the instance of a burst at backend (IP:PORT) is out: the cloud
+ * unreachable, or its last CHECK_DOWN checks failed. */
+static bool away(const struct fed *f, const json_t *backend)
+{
+    return !f->connected ||
+           json_integer_value(json_object_get(f->ep_fails, json_string_value(backend))) >=
+               CHECK_DOWN;
+}
+
+/* backends without those of burst that are away (a new reference). */
+static json_t *without_away(const struct fed *f, const json_t *backends, const json_t *burst)
+{
+    json_t *keep = json_array(), *b, *x;
+    size_t i, k;
+
+    json_array_foreach(backends, i, b)
+    {
+        bool out = false;
+
+        json_array_foreach(burst, k, x)
+        {
+            out = out || (json_equal(b, x) && away(f, x));
+        }
+        if (!out)
+            json_array_append(keep, b);
+    }
+    return keep;
+}
+
+/* What the kernel gets of the endpoints in doc: those with a burst leave
+ * its instances out while they are away (the cloud unreachable: no report
+ * gets through; or their checks failed): their share of the new
+ * connections would fail. They stay in the store and come back with the
+ * first report that gets through (fed_endpoint_wan) or check that passes.
+ * A new reference. */
 static json_t *reachable(struct core *c, const json_t *doc)
 {
-    json_t *out = json_deep_copy(doc), *ep, *b;
+    json_t *out = json_deep_copy(doc), *ep;
     const char *id;
-    size_t i;
 
-    if (!c->fed || c->fed->connected)
+    if (!c->fed)
         return out;
     json_object_foreach(out, id, ep)
     {
-        const json_t *burst = json_object_get(ep, "burst"), *x;
-        json_t *keep = json_array();
-        size_t k;
+        const json_t *burst = json_object_get(ep, "burst");
 
-        json_array_foreach(json_object_get(ep, "backends"), i, b)
-        {
-            bool away = false;
-
-            json_array_foreach(burst, k, x)
-            {
-                away = away || json_equal(b, x);
-            }
-            if (!away)
-                json_array_append(keep, b);
-        }
-        json_object_set_new(ep, "backends", keep);
-        if (json_array_size(burst))
-            json_object_set_new(ep, "masquerade", json_false());
+        if (!json_array_size(burst))
+            continue;
+        json_object_set_new(ep, "backends",
+                            without_away(c->fed, json_object_get(ep, "backends"), burst));
+        json_object_set_new(ep, "masquerade", without_away(c->fed, burst, burst));
     }
     return out;
 }
@@ -98,6 +125,11 @@ static void kernel_apply(struct core *c, void *arg)
 {
     json_t *doc = reachable(c, arg);
     char err[512];
+
+    if (c->fed && c->fed->ep_doc != arg) {
+        json_decref(c->fed->ep_doc);
+        c->fed->ep_doc = json_incref(arg);
+    }
 
     if (ep_apply(c->tag, doc, err, sizeof(err)))
         log_error("fed: the service endpoints cannot be set: %s", err);
@@ -290,12 +322,16 @@ bool fed_endpoint_of(const json_t *endpoints, const char *id, char *out, size_t 
     return ep != NULL;
 }
 
+static void checks_start(struct core *c);
+
 void fed_endpoint_start(struct core *c)
 {
     json_t *doc = ep_load(c);
 
-    if (json_object_size(doc) > 0 || ep_address(c))
+    if (json_object_size(doc) > 0 || ep_address(c)) {
+        checks_start(c);
         kernel_apply(c, doc);
+    }
     json_decref(doc);
 }
 
@@ -306,4 +342,159 @@ void fed_endpoint_wan(struct core *c)
     if (json_object_size(doc) > 0)
         kernel_apply(c, doc);
     json_decref(doc);
+}
+
+/* ---- the checks of the instances in the cloud ---- */
+
+struct ep_probe {
+    uv_tcp_t tcp;
+    uv_connect_t req;
+    struct fed *f; /* NULL once the checks stopped */
+    struct ep_probe *next;
+    char backend[64];
+    bool done; /* counted: answered, refused or timed out */
+};
+
+static void probe_free(uv_handle_t *h)
+{
+    struct ep_probe *p = h->data, **pp;
+
+    for (pp = p->f ? &p->f->ep_probes : NULL; pp && *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    free(p);
+}
+
+/* One check's result: whether the instance went away or came back. */
+static bool check_result(struct fed *f, const char *backend, bool ok)
+{
+    json_int_t n = json_integer_value(json_object_get(f->ep_fails, backend));
+
+    json_object_set_new(f->ep_fails, backend, json_integer(ok ? 0 : n + 1));
+    if (ok && n >= CHECK_DOWN)
+        log_info("fed: the instance in the cloud at %s answers again: back behind its endpoint",
+                 backend);
+    else if (!ok && n + 1 == CHECK_DOWN)
+        log_warn("fed: the instance in the cloud at %s did not answer %d checks: out of its "
+                 "endpoint until it does",
+                 backend, CHECK_DOWN);
+    return ok ? n >= CHECK_DOWN : n + 1 == CHECK_DOWN;
+}
+
+static void probe_done(uv_connect_t *req, int status)
+{
+    struct ep_probe *p = req->data;
+
+    if (p->done || !p->f) /* timed out, or the checks stopped: closed already */
+        return;
+    p->done = true;
+    if (check_result(p->f, p->backend, status == 0) && p->f->ep_doc)
+        kernel_apply(p->f->c, p->f->ep_doc);
+    uv_close((uv_handle_t *)&p->tcp, probe_free);
+}
+
+/* Whether the instance went away at once (a connect refused on the spot). */
+static bool probe_start(struct fed *f, const char *backend)
+{
+    struct ep_probe *p = xcalloc(1, sizeof(*p));
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    char ip[16];
+    unsigned port;
+
+    if (sscanf(backend, "%15[0-9.]:%u", ip, &port) != 2 || port > 65535 ||
+        inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+        free(p);
+        return false;
+    }
+    sa.sin_port = htons((uint16_t)port);
+    snprintf(p->backend, sizeof(p->backend), "%s", backend);
+    p->f = f;
+    p->tcp.data = p->req.data = p;
+    if (uv_tcp_init(f->c->loop, &p->tcp)) {
+        free(p);
+        return false;
+    }
+    p->next = f->ep_probes;
+    f->ep_probes = p;
+    if (uv_tcp_connect(&p->req, &p->tcp, (const struct sockaddr *)&sa, probe_done) == 0)
+        return false;
+    p->done = true;
+    uv_close((uv_handle_t *)&p->tcp, probe_free);
+    return check_result(f, backend, false);
+}
+
+/* Every CHECK_MS: a check not answered since the last tick failed; each
+ * instance of a burst gets a new one (none while the cloud is
+ * unreachable: they are all out). */
+static void on_check(uv_timer_t *t)
+{
+    struct fed *f = t->data;
+    struct ep_probe *p;
+    json_t *ep, *b, *seen = json_object();
+    const char *id, *key;
+    bool changed = false;
+    size_t i;
+
+    for (p = f->ep_probes; p; p = p->next)
+        if (!p->done) {
+            p->done = true;
+            changed |= check_result(f, p->backend, false);
+            uv_close((uv_handle_t *)&p->tcp, probe_free);
+        }
+    json_object_foreach(f->connected ? f->ep_doc : NULL, id, ep)
+    {
+        json_array_foreach(json_object_get(ep, "burst"), i, b)
+        {
+            if (json_is_string(b) && !json_object_get(seen, json_string_value(b))) {
+                json_object_set_new(seen, json_string_value(b), json_true());
+                changed |= probe_start(f, json_string_value(b));
+            }
+        }
+    }
+    json_object_foreach(f->ep_fails, key, b) /* forget instances no longer behind one */
+    {
+        if (!json_object_get(seen, key) && f->connected)
+            json_object_set_new(f->ep_fails, key, json_integer(0));
+    }
+    json_decref(seen);
+    if (changed && f->ep_doc)
+        kernel_apply(f->c, f->ep_doc);
+}
+
+static void checks_start(struct core *c)
+{
+    struct fed *f = c->fed;
+
+    if (!f || f->ep_timer_on)
+        return;
+    f->ep_fails = json_object();
+    uv_timer_init(c->loop, &f->ep_timer);
+    f->ep_timer.data = f;
+    f->ep_timer_on = true;
+    uv_timer_start(&f->ep_timer, on_check, CHECK_MS, CHECK_MS);
+}
+
+void fed_endpoint_stop(struct core *c)
+{
+    struct fed *f = c->fed;
+    struct ep_probe *p;
+
+    if (!f || !f->ep_timer_on)
+        return;
+    uv_timer_stop(&f->ep_timer);
+    uv_close((uv_handle_t *)&f->ep_timer, NULL);
+    f->ep_timer_on = false;
+    for (p = f->ep_probes; p; p = p->next) {
+        p->f = NULL;
+        if (!p->done)
+            uv_close((uv_handle_t *)&p->tcp, probe_free);
+        p->done = true;
+    }
+    f->ep_probes = NULL;
+    json_decref(f->ep_fails);
+    f->ep_fails = NULL;
+    json_decref(f->ep_doc);
+    f->ep_doc = NULL;
 }

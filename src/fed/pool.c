@@ -271,6 +271,8 @@ static json_t *decide(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
         doc_touch(d, "finished");
     if (store_put(c->st, STORE_DECISION, d))
         log_error("fed: cannot write decision %s: %s", id, store_errmsg(c->st));
+    else
+        fed_cscale_decided(c->fed);
     if (strcmp(state, "moving") && strcmp(state, "growing"))
         fed_decision_tell(c, pol, d); /* those are told once their work is under way */
     snprintf(obj, sizeof(obj), "site/%s", m->site);

@@ -178,10 +178,14 @@ class BurstTest(unittest.TestCase):
         self.assertIn("free", first_cloud["rejected"][0]["why"])
         self.assertIn("in the cloud", first_cloud["reason"])
         # the WAN cut: the branch's endpoint leaves the cloud's instances out (their
-        # share of new connections would fail) until a report gets through again
+        # share of new connections would fail) until a report gets through again;
+        # its checks of them find it before the report's timeout does
         self.wan.down()
         wait_for(lambda: not any(ip in self.nft() for ip in cloud_ips), 20, 0.2,
                  "the cloud's instances out of the endpoint")
+        for ip in cloud_ips:
+            self.assertIn("instance in the cloud at %s:8080 did not answer 2 checks" % ip,
+                          self.b.log())
         self.assertIn("numgen inc mod 2", self.nft())
         cut = self.client(ep, 0.05)
         time.sleep(3)

@@ -321,11 +321,16 @@ class ScaleTest(unittest.TestCase):
         cls.etcd.stop()
         subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
 
+    # what each test judges the cloud VNFM by
+    MEASURES = {"test_scale_out_on_its_cpu": ("--cloud-scale-out-cpu", "0.001"),
+                "test_scale_out_under_reports_and_in_when_they_stop": (
+                    "--cloud-scale-out-rps", "6", "--cloud-scale-in-rps", "1")}
+
     def setUp(self):
         store = "etcd://%s/scale%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
         self.cloud = Daemon("--ha-lease-ms", str(LEASE_MS), "--site-driver", "sim",
                             "--fed-report-interval-ms", "300", "--cloud-scale-max", "2",
-                            "--cloud-scale-out-rps", "6", "--cloud-scale-in-rps", "1",
+                            *self.MEASURES[self._testMethodName],
                             "--cloud-scale-for-s", "2", role="cloud", site="cloud",
                             store=store, data=self.data, token=TOKEN).start()
         self.branches = []
@@ -348,8 +353,8 @@ class ScaleTest(unittest.TestCase):
         return [d for d in self.cloud.get("/v0/decisions?limit=100")[1]["decisions"]
                 if d.get("rule") == "cloud-vnfm" and d.get("action") == action]
 
-    def test_scale_out_under_reports_and_in_when_they_stop(self):
-        for i in range(4):
+    def join(self, n):
+        for i in range(n):
             tok = self.cloud.ok("POST", "/v0/join-tokens", {"site": "s%d" % i},
                                 expect=(201,))["token"]
             b = Daemon("--cloud-url", self.cloud.url, "--fed-insecure", "--join-token", tok,
@@ -357,13 +362,17 @@ class ScaleTest(unittest.TestCase):
                        role="local", site="s%d" % i)
             self.branches.append(b)
             b.start()
+
+    def test_scale_out_under_reports_and_in_when_they_stop(self):
+        self.join(4)
         # 4 branches, a report every 0.3 s each: about 13 reports/s, over 6
         out = wait_for(lambda: [d for d in self.decisions("scale_out")
                                 if d["state"] == "completed"], 90, 0.2,
                        what="a scale out completed")[0]
         self.pids.append(out["instance"]["pid"])
         self.assertGreater(out["inputs"]["reports_per_s"], 6)
-        self.assertIn("branch reports/s over 6.0", out["reason"])
+        self.assertRegex(out["reason"], r"^reports_per_s [0-9.]+ over 6 for 2 s")
+        self.assertEqual(out["inputs"]["thresholds"], {"reports_per_s": {"out": 6, "in": 1}})
         self.assertIn("joined the cluster", out["result"])
         self.assertEqual((out["inputs"]["members"], out["inputs"]["max"]), (1, 2))
         url = out["instance"]["url"]
@@ -386,9 +395,24 @@ class ScaleTest(unittest.TestCase):
                         what="a scale in completed")[0]
         self.assertEqual(done["instance"]["pid"], out["instance"]["pid"])
         self.assertLess(done["inputs"]["reports_per_s"], 1)
+        self.assertRegex(done["reason"], r"^reports_per_s [0-9.]+ under 1 for 2 s")
         self.assertEqual(done["inputs"]["members"], 2)
         with self.assertRaises(ProcessLookupError):
             os.kill(out["instance"]["pid"], 0)
         self.pids.remove(out["instance"]["pid"])
         h = self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
         self.assertNotIn(url, h["owners"].values())
+
+    def test_scale_out_on_its_cpu(self):
+        """Judged by its own CPU alone (any use over 0.1% of a core): it scales out, and
+        the decision names the measure; its inputs carry every measure."""
+        self.join(2)
+        out = wait_for(lambda: [d for d in self.decisions("scale_out")
+                                if d["state"] == "completed"], 90, 0.2,
+                       what="a scale out completed")[0]
+        self.pids.append(out["instance"]["pid"])
+        self.assertRegex(out["reason"], r"^cpu [0-9.]+ over 0.001 for 2 s")
+        self.assertEqual(out["inputs"]["thresholds"], {"cpu": {"out": 0.001, "in": 0}})
+        for k in ("reports_per_s", "cpu", "decisions_per_s", "queue"):
+            self.assertIn(k, out["inputs"])
+        self.assertGreater(out["inputs"]["cpu"], 0.001)
