@@ -304,8 +304,9 @@ static json_t *build_report(struct fed *f, json_t **hashes)
     int64_t last;
 
     fed_load_measure(f, load);
-    rep = json_pack("{s:s, s:I, s:o, s:o, s:o, s:b}", "boot", f->boot, "seq", (json_int_t)++f->seq,
-                    "load", load, "site_state", site, "metrics", metrics(c, deps), "full", full);
+    rep = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:b}", "boot", f->boot, "seq",
+                    (json_int_t)++f->seq, "pid", (json_int_t)getpid(), "load", load, "site_state",
+                    site, "metrics", metrics(c, deps), "full", full);
     json_object_set_new(rep, "deployments", changed(f, deps, full, &gone, hashes));
     if (full)
         json_decref(gone);

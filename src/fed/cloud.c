@@ -693,6 +693,7 @@ void fed_report_apply(struct core *c, struct txn *t)
     snprintf(m->boot, sizeof(m->boot), "%s", boot);
     m->seq = seq;
     m->reports++;
+    m->pid = (long)jv_int(t->body, "pid", m->pid);
     m->last_report_ms = wall_ms();
     m->last_report_mono = mono_ms();
     site_same = m->site_state && json_equal(m->site_state, json_object_get(t->body, "site_state"));
@@ -972,6 +973,8 @@ json_t *fed_mgr_view(struct fed *f, const json_t *doc)
     json_object_set_new(v, "reports", json_integer((json_int_t)m->reports));
     json_object_set_new(v, "load", m->load ? json_deep_copy(m->load) : json_null());
     json_object_set_new(v, "deployments", json_integer((json_int_t)m->deps.size));
+    json_object_set_new(v, "pid", m->pid ? json_integer((json_int_t)m->pid) : json_null());
+    json_object_set_new(v, "parent", *m->parent ? json_string(m->parent) : json_null());
     elastic_view(m, v);
     pool_view(f, m, v);
     return v;

@@ -58,6 +58,7 @@ struct fed_mgr {
     bool send_full;        /* the answer to its next report asks for all its deployments */
     struct fed_chan *chan; /* its channel, under fed.mu (channel.c) */
     char parent[32];       /* the manager that started it (elastic managers), or "" */
+    long pid;              /* its process on its host, as its last report said; 0: unknown */
     struct el_mgr el;
     json_t *children; /* the last report's managers it started, or NULL */
     json_t *override; /* its policy override once read (policies.c), or NULL */

@@ -130,6 +130,31 @@ static json_t *managers_of(struct rctx *r, const char *id)
     return out;
 }
 
+/* The deployments manager id (of site) runs, as the cloud mirrors them:
+ * named as their tenants name them, unless two names would meet (then
+ * TENANT:NAME). */
+static json_t *deployments_of(struct rctx *r, const char *site, const char *id)
+{
+    struct store_where w = {"site", site, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *list = NULL, *seen = json_object(), *out = json_array(), *d;
+    size_t i;
+
+    if (store_list(r->st, STORE_DEPLOYMENT, &o, &list) == 0)
+        json_array_foreach(list, i, d)
+        {
+            const char *key = jv_str(d, "id", ""), *name = id_name(key);
+
+            if (strcmp(jv_str(d, "manager", ""), id))
+                continue;
+            json_array_append_new(out, json_string(json_object_get(seen, name) ? key : name));
+            json_object_set_new(seen, name, json_true());
+        }
+    json_decref(seen);
+    json_decref(list);
+    return out;
+}
+
 static void q_managers(struct rctx *r)
 {
     result_ok(&r->res, 200, json_pack("{s:o}", "managers", managers_of(r, NULL)));
@@ -137,11 +162,13 @@ static void q_managers(struct rctx *r)
 
 static void q_manager(struct rctx *r)
 {
-    json_t *list = managers_of(r, r->args[0]);
+    json_t *list = managers_of(r, r->args[0]), *m = json_array_get(list, 0);
 
-    if (json_array_size(list) == 1)
-        result_ok(&r->res, 200, json_incref(json_array_get(list, 0)));
-    else
+    if (json_array_size(list) == 1) {
+        json_object_set_new(m, "deployment_ids",
+                            deployments_of(r, jv_str(m, "site", ""), r->args[0]));
+        result_ok(&r->res, 200, json_incref(m));
+    } else
         result_not_found(&r->res, "manager", r->args[0]);
     json_decref(list);
 }
@@ -285,6 +312,7 @@ static const struct jv_field any_item = {.type = JV_ANY};
 static const struct jv_field report_fields[] = {
     FIELD("boot", JV_STRING, JV_REQUIRED, 1, FED_BOOT_LEN),
     FIELD("seq", JV_INT, JV_REQUIRED, 0, 9e15),
+    FIELD("pid", JV_INT, 0, 1, 4194304), /* the branch manager's process, on its host */
     {.name = "load", .type = JV_OBJECT},
     {.name = "site_state", .type = JV_OBJECT, .fields = site_state_fields},
     {.name = "deployments", .type = JV_ARRAY, .max = 100000, .item = &any_item},

@@ -122,6 +122,7 @@ class FedTest(unittest.TestCase):
             m = wait_for(lambda: manager_of(self.cloud, b.site), 10, what="manager of " + b.site)
             self.assertEqual((m["role"], m["state"], m["reachable"]), ("local", "active", True))
             self.assertEqual(m["tag"], b.tag)
+            self.assertEqual((m["pid"], m["parent"]), (b.proc.pid, None))  # where it runs
             self.assertIn("cpu", m["load"]["parts"])
             path = os.path.join(b.dir, "fed.json")
             self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
@@ -260,6 +261,8 @@ class FedTest(unittest.TestCase):
         self.assertEqual(op["state"], "completed", op)
         dep = cloud.deployment("cw1")
         self.assertEqual((dep["status"], dep["manager"]), ("active", manager_of(cloud, "b1")["id"]))
+        # the manager lists what it runs
+        self.assertIn(dep["id"], cloud.get("/v0/managers/" + dep["manager"])[1]["deployment_ids"])
         [vi] = dep["vis"]
         self.assertTrue(tcp_answers(vi["ip"], 8080))  # the VNF at the branch answers
         # the branch ran it with its own engine, keyed by the cloud's operation
