@@ -106,7 +106,7 @@ static bool judged(const struct config *cfg, const struct cscale *s, bool over, 
                    size_t len)
 {
     struct measure m[MEASURES];
-    size_t n = 0, judged = 0;
+    size_t n = 0, n_judged = 0;
     bool all = true;
 
     measures(cfg, s, m);
@@ -116,13 +116,13 @@ static bool judged(const struct config *cfg, const struct cscale *s, bool over, 
 
         if (!(m[i].out > 0 || m[i].in > 0))
             continue;
-        judged++;
+        n_judged++;
         all = all && hit;
         if (hit && n < len)
             n += (size_t)snprintf(why + n, len - n, "%s%s %.2f %s %g", n ? ", " : "", m[i].name,
                                   m[i].value, over ? "over" : "under", over ? m[i].out : m[i].in);
     }
-    return over ? *why != '\0' : judged > 0 && all;
+    return over ? *why != '\0' : n_judged > 0 && all;
 }
 
 static uint64_t cpu_now_us(void)
@@ -140,10 +140,8 @@ static json_t *inputs(struct core *c, struct cscale *s, unsigned members)
 {
     const struct config *cfg = c->cfg;
     struct measure m[MEASURES];
-    json_t *in =
-        json_pack("{s:f, s:f, s:i, s:i, s:i, s:{}}", "scale_out_rps", cfg->cloud_scale_out_rps,
-                  "scale_in_rps", cfg->cloud_scale_in_rps, "for_s", cfg->cloud_scale_for_s,
-                  "members", members, "max", cfg->cloud_scale_max, "thresholds");
+    json_t *in = json_pack("{s:i, s:i, s:i, s:{}}", "for_s", cfg->cloud_scale_for_s, "members",
+                           members, "max", cfg->cloud_scale_max, "thresholds");
 
     measures(cfg, s, m);
     for (int i = 0; i < MEASURES; i++) {

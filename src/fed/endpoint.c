@@ -126,11 +126,10 @@ static void kernel_apply(struct core *c, void *arg)
     json_t *doc = reachable(c, arg);
     char err[512];
 
-    if (c->fed && c->fed->ep_doc != arg) {
+    if (c->fed && c->fed->ep_timer_on && c->fed->ep_doc != arg) { /* what the checks look at */
         json_decref(c->fed->ep_doc);
         c->fed->ep_doc = json_incref(arg);
     }
-
     if (ep_apply(c->tag, doc, err, sizeof(err)))
         log_error("fed: the service endpoints cannot be set: %s", err);
     else
@@ -434,6 +433,7 @@ static void on_check(uv_timer_t *t)
     struct ep_probe *p;
     json_t *ep, *b, *seen = json_object();
     const char *id, *key;
+    void *tmp;
     bool changed = false;
     size_t i;
 
@@ -453,10 +453,10 @@ static void on_check(uv_timer_t *t)
             }
         }
     }
-    json_object_foreach(f->ep_fails, key, b) /* forget instances no longer behind one */
+    json_object_foreach_safe(f->ep_fails, tmp, key, b) /* forget those no longer behind one */
     {
         if (!json_object_get(seen, key) && f->connected)
-            json_object_set_new(f->ep_fails, key, json_integer(0));
+            json_object_del(f->ep_fails, key);
     }
     json_decref(seen);
     if (changed && f->ep_doc)
