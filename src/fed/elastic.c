@@ -400,9 +400,10 @@ static unsigned site_count(struct fed *f, const char *site)
     return all;
 }
 
-/* The site's cooldown; at its first judgement since the start, from its
- * last decision in the store (a restart does not cut it short). */
-static bool cooling(struct fed *f, const char *site, const json_t *pol)
+/* When the site's last decision was taken (wall ms, 0: none); at its
+ * first judgement since the start, from the store (a restart does not cut
+ * its cooldown short). */
+static int64_t cooled_at(struct fed *f, const char *site)
 {
     int64_t *last = hmap_get(&f->el_sites, site);
 
@@ -411,7 +412,12 @@ static bool cooling(struct fed *f, const char *site, const json_t *pol)
         *last = fed_decided_at(f->c, RULE, site);
         hmap_put(&f->el_sites, site, last);
     }
-    return fed_cooling(*last, pol);
+    return *last;
+}
+
+static bool cooling(struct fed *f, const char *site, const json_t *pol)
+{
+    return fed_cooling(cooled_at(f, site), pol);
 }
 
 static void cooled_from_now(struct fed *f, const char *site)
@@ -719,6 +725,7 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
     json_t *pol, *load;
     struct fed_weights w;
     double value;
+    int64_t cool_until;
 
     if (!json_is_object(raw))
         return;
@@ -746,6 +753,12 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
     jobs_ended(c, m, json_object_get(report, "handovers"));
     if (pol && strcmp(m->state, "active") == 0)
         judge(c, m, pol, value);
+    cool_until = pol ? cooled_at(f, m->site) : 0;
+    if (cool_until)
+        cool_until += jv_int(pol, "cooldown_s", 0) * 1000;
+    pthread_mutex_lock(&f->mu);
+    m->el.cool_until_ms = cool_until;
+    pthread_mutex_unlock(&f->mu);
     if (pol)
         standbys_keep(c, m, pol, json_object_get(report, "children"));
     json_decref(pol);
@@ -1061,18 +1074,20 @@ void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const 
     }
 }
 
-/* What GET /v0/managers adds to a manager (f->mu held): the managers it
- * started at its branch, and the decision it waits for. */
 /* How the manager policy of its site judges a manager (GET /v0/managers
  * "judged", the console's estate view): reports in a row over and under,
- * the decision under way, the operation that held one in this streak. */
+ * the decision under way, the cooldown left, the operation that held one
+ * in this streak. */
 static json_t *elastic_judged(const struct fed_mgr *m)
 {
-    return json_pack("{s:i, s:i, s:s?, s:s?}", "over_reports", m->el.st.over_n, "under_reports",
-                     m->el.st.under_n, "pending", *m->el.pending ? m->el.pending : NULL, "held_by",
-                     *m->el.held_by ? m->el.held_by : NULL);
+    return json_pack(
+        "{s:i, s:i, s:s?, s:I, s:s?}", "over_reports", m->el.st.over_n, "under_reports",
+        m->el.st.under_n, "pending", *m->el.pending ? m->el.pending : NULL, "cooldown_left_s",
+        fed_secs_left(m->el.cool_until_ms), "held_by", *m->el.held_by ? m->el.held_by : NULL);
 }
 
+/* What GET /v0/managers adds to a manager (f->mu held): the managers it
+ * started at its branch, the decision it waits for, how it is judged. */
 void elastic_view(const struct fed_mgr *m, json_t *view)
 {
     if (json_array_size(m->children))

@@ -34,6 +34,7 @@ struct el_mgr {
     char pending[32];        /* a decision whose new managers have not joined yet */
     bool refused;            /* a refusal was recorded for this streak */
     int64_t standby_sent_ms; /* the last "standbys" instruction to it (mono ms) */
+    int64_t cool_until_ms;   /* the end of its site's cooldown (wall ms), 0: none; under fed.mu */
 };
 
 /* Cloud: one branch manager. The loop writes it under fed.mu; the HTTP
@@ -317,6 +318,9 @@ void fed_streak_step(struct fed_streak *s, bool over, bool under);
 void fed_streak_reset(struct fed_streak *s);
 bool fed_lasted(const json_t *pol, unsigned n, int64_t since);
 bool fed_cooling(int64_t last_ms, const json_t *pol);
+/* Whole seconds from now to until_ms (wall ms), rounded up; 0 when past or
+ * 0 (what "cooldown_left_s" shows). */
+json_int_t fed_secs_left(int64_t until_ms);
 /* When the newest decision of rule ("managers", "pool") at site that was
  * taken (not held nor refused) was made, wall ms; 0: none. Where the
  * cooldown starts from after a restart of the cloud. */

@@ -97,6 +97,13 @@ bool fed_cooling(int64_t last_ms, const json_t *pol)
     return last_ms && wall_ms() - last_ms < jv_int(pol, "cooldown_s", 0) * 1000;
 }
 
+json_int_t fed_secs_left(int64_t until_ms)
+{
+    int64_t left = until_ms ? until_ms - wall_ms() : 0;
+
+    return left > 0 ? (left + 999) / 1000 : 0;
+}
+
 bool fed_overloaded(const json_t *pol, double value, const double *peers, size_t n,
                     const char *whose, double *at, char *how, size_t len)
 {

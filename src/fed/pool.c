@@ -142,11 +142,11 @@ static bool branch_site(struct core *c, struct result *res, const char *id, cons
  * and the operation that held the last decision of this streak. */
 static json_t *judged_view(const struct pool_site *ps, const json_t *pol)
 {
-    int64_t left = ps->last_ms ? ps->last_ms + jv_int(pol, "cooldown_s", 0) * 1000 - wall_ms() : 0;
+    int64_t until = ps->last_ms ? ps->last_ms + jv_int(pol, "cooldown_s", 0) * 1000 : 0;
 
     return json_pack("{s:i, s:i, s:s?, s:I, s:s?}", "over_reports", ps->st.over_n, "under_reports",
                      ps->st.under_n, "pending", *ps->pending ? ps->pending : NULL,
-                     "cooldown_left_s", (json_int_t)(left > 0 ? (left + 999) / 1000 : 0), "held_by",
+                     "cooldown_left_s", fed_secs_left(until), "held_by",
                      *ps->held_by ? ps->held_by : NULL);
 }
 

@@ -406,9 +406,14 @@ class ElasticTest(unittest.TestCase):
                  "b1's manager back")
         time.sleep(6)  # several reports of an overloaded b1, within the cooldown
         self.assertEqual([x["id"] for x in taken() if x["id"] not in known], [])
+        # the manager's view says how long the cooldown still holds
+        left = self.mgr_view(self.mgr)["judged"]["cooldown_left_s"]
+        self.assertTrue(500 < left <= 600, left)
         # without the cooldown the overload is judged again: a new decision
         pol["cooldown_s"] = 0
         self.assertEqual(self.put_policy(pol)[0], 200)
+        wait_for(lambda: self.mgr_view(self.mgr)["judged"]["cooldown_left_s"] == 0, 30, 0.2,
+                 "no cooldown left")
         wait_for(lambda: [x for x in taken() if x["id"] not in known], 120, 0.2,
                  "a scale out decided after the cooldown")
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)

@@ -631,3 +631,22 @@ class OpenApiFedAnswersTest(unittest.TestCase):
         finally:
             self.d = d
         self.assertEqual(o["rules_owner"], "cloud")
+        # the manager and the site as the policies judge them, with the site's load
+        route, pool = "/v0/sites/{id}/pool", {"overload": 0.9, "underload": 0.1, "cooldown_s": 30,
+                                               "move_back": {"after_s": 60}}
+        req = operation(self.spec, "PUT", route)["requestBody"]["content"]["application/json"]
+        self.assertEqual(validate(self.spec, pool, req["schema"]), [])
+        self.assertTrue(validate(self.spec, dict(pool, nope=1), req["schema"]))
+        _, v, _ = self.call("PUT", "/v0/sites/oab/pool", route, pool, expect=200)
+        self.assertEqual(v["policy"]["move_back"], {"after_s": 60})
+        wait_for(lambda: self.d.get("/v0/sites/oab/pool")[1].get("judged"), 10, 0.1,
+                 "the pool judged at a report")
+        self.call("GET", "/v0/sites/oab/pool", route, expect=200)
+        wait_for(lambda: self.d.get("/v0/managers/" + m["id"])[1].get("site_load"), 10, 0.1,
+                 "the site's load in the manager's view")
+        _, ms, _ = self.call("GET", "/v0/managers", "/v0/managers", expect=200)
+        [v] = [x for x in ms["managers"] if x["id"] == m["id"]]
+        self.assertEqual(v["judged"]["cooldown_left_s"], 0)  # no decision yet
+        _, v, _ = self.call("GET", "/v0/managers/" + m["id"], "/v0/managers/{id}", expect=200)
+        self.assertIn("oa-own", v["deployment_ids"])
+        self.assertIn("oa-own", v["site_load"]["deployments"])
