@@ -79,6 +79,20 @@ int op_state_of(const json_t *op)
     return lookup(op_state_names, OP_STATE_COUNT, member(op, "state"));
 }
 
+bool op_running(const json_t *op)
+{
+    int s = op_state_of(op);
+
+    return s == OP_STARTING || s == OP_PROCESSING || s == OP_ROLLING_BACK;
+}
+
+bool op_final(const json_t *op)
+{
+    int s = op_state_of(op);
+
+    return s == OP_COMPLETED || s == OP_FAILED || s == OP_ROLLED_BACK;
+}
+
 const char *dep_status_name(enum dep_status s)
 {
     return s < DEP_STATUS_COUNT ? dep_status_names[s] : "unknown";

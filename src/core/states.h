@@ -47,6 +47,10 @@ enum op_state {
 const char *op_state_name(enum op_state s);
 /* The state of operation record op, or -1 when it has none known. */
 int op_state_of(const json_t *op);
+/* op_running: starting, processing or rolling back; op_final: completed,
+ * failed or rolled back (failed_temp is neither: it waits for a decision). */
+bool op_running(const json_t *op);
+bool op_final(const json_t *op);
 
 /* Statuses of a deployment. */
 enum dep_status {

@@ -456,6 +456,27 @@ static void seed_mirror(struct core *c, struct fed_mgr *m)
     json_decref(list);
 }
 
+/* The operations on deployment id that old runs for the cloud and has not
+ * ended went with it (fed/handover.c): to's reports say how they go on. */
+static void ops_follow(struct core *c, const char *id, struct fed_mgr *old, struct fed_mgr *to)
+{
+    struct store_where w = {"deployment", id, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    json_t *ops = NULL, *op;
+    size_t i;
+
+    if (store_list(c->st, STORE_OP, &o, &ops))
+        return;
+    json_array_foreach(ops, i, op)
+    {
+        if (strcmp(jv_str(op, "manager", ""), old->id) || op_final(op))
+            continue;
+        doc_set_str(op, "manager", to->id);
+        put(c, NULL, STORE_OP, op);
+    }
+    json_decref(ops);
+}
+
 /* The manager that ran deployment id lets go of it: from now on it is
  * to's (fed/handover.c), with what the cloud holds of it. */
 static void hand_over(struct core *c, struct fed_mgr *old, const char *id, struct fed_mgr *to,
@@ -466,6 +487,7 @@ static void hand_over(struct core *c, struct fed_mgr *old, const char *id, struc
     if (was && ours(was, old) && to) {
         doc_set_str(was, "manager", to->id);
         put(c, NULL, STORE_DEPLOYMENT, was);
+        ops_follow(c, id, old, to);
         if (track && !hmap_get(&to->deps, id)) /* its next report writes it */
             hmap_put(&to->deps, id, xcalloc(1, sizeof(uint64_t)));
         fed_rules_load(to, was);

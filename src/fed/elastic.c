@@ -799,8 +799,9 @@ static int by_share(const void *a, const void *b)
 
 /* The deployments of p that go to the new manager to: the heaviest first,
  * until p's estimated load is under HANDOVER_TARGET of the overload
- * threshold, never more than leaves to heavier than p; those in an
- * operation, in a move or in another handover stay. Returns the plan
+ * threshold, never more than leaves to heavier than p; those in a move
+ * or in another handover stay; an operation in flight goes along
+ * (fed/handover.c: unless it still makes VIs, then the giver keeps it). Returns the plan
  * ({to, deployments: [{id, share, why}], kept: [{id, why}], value,
  * estimate}) with its chosen ids in *ids. */
 static json_t *plan_handover(struct core *c, struct fed_mgr *p, const json_t *pol, const char *to,
@@ -834,14 +835,13 @@ static json_t *plan_handover(struct core *c, struct fed_mgr *p, const json_t *po
         json_array_foreach(taken, k, x) again |= strcmp(jv_str(x, "id", ""), id) == 0;
         if (again)
             continue;
-        if (busy || json_object_get(d, "handover") || doc_str(d, "_move_op")) {
+        if (json_object_get(d, "handover") || doc_str(d, "_move_op")) {
             json_array_append_new(kept, json_pack("{s:s, s:s}", "id", id_name(id), "why",
-                                                  busy ? "an operation runs on it"
-                                                       : "it is being moved or handed over"));
+                                                  "it is being moved or handed over"));
             continue;
         }
-        json_array_append_new(
-            cand, json_pack("{s:s, s:f}", "id", id, "share", share_of(d, parts, &w, all_vis)));
+        json_array_append_new(cand, json_pack("{s:s, s:f, s:s?}", "id", id, "share",
+                                              share_of(d, parts, &w, all_vis), "operation", busy));
     }
     {
         size_t n = json_array_size(cand);
@@ -862,11 +862,13 @@ static json_t *plan_handover(struct core *c, struct fed_mgr *p, const json_t *po
                 continue;
             }
             moved += sh;
-            snprintf(why, sizeof(why),
-                     "weighs about %.3f of %.3f; %s left with about %.3f (target %.3f: %g%% of "
-                     "overload %g)",
-                     sh, value, p->id, value - moved, target, HANDOVER_TARGET * 100,
-                     jv_num(pol, "overload", 1));
+            snprintf(
+                why, sizeof(why),
+                "weighs about %.3f of %.3f; %s left with about %.3f (target %.3f: %g%% of "
+                "overload %g)%s%s%s",
+                sh, value, p->id, value - moved, target, HANDOVER_TARGET * 100,
+                jv_num(pol, "overload", 1), doc_str(v[i], "operation") ? "; its operation " : "",
+                jv_str(v[i], "operation", ""), doc_str(v[i], "operation") ? " goes with it" : "");
             json_array_append_new(chosen, json_pack("{s:s, s:f, s:s}", "id", doc_str(v[i], "id"),
                                                     "share", sh, "why", why));
             json_array_append_new(*ids, json_string(doc_str(v[i], "id")));

@@ -147,6 +147,33 @@ static void hold_ips(struct core *c, const json_t *vis, bool add)
     json_decref(site);
 }
 
+/* The operation in flight on dep goes with it: it stops running here at
+ * the end of its step, and the taker runs it on from there at "commit".
+ * True (t's answer set) when it cannot go yet (503: its step's work is
+ * still in flight, the driver asks again) or at all (409: a step still to
+ * run makes VIs). A paused one (failed_temp) goes as it is. */
+static bool park(struct core *c, struct txn *t, const json_t *dep)
+{
+    const char *id = doc_str(dep, "id"), *op_id = doc_str(dep, "operation");
+    json_t *op = core_load(c, STORE_OP, op_id);
+    bool stays = false;
+
+    if (op && lc_op_creates_vis(op)) {
+        result_fail(&t->res, 409, "conflict", "object", id,
+                    "deployment '%s' is busy with operation %s (%s), which still makes VIs: not "
+                    "handed over",
+                    id_name(id), op_id, doc_str(op, "type"));
+        stays = true;
+    } else if (op && lc_op_park(c, op_id)) {
+        result_fail(&t->res, 503, "unavailable", "object", id,
+                    "operation %s of deployment '%s' is ending its stage %s; ask again", op_id,
+                    id_name(id), doc_str(op, "stage"));
+        stays = true;
+    }
+    json_decref(op);
+    return stays;
+}
+
 /* "out": the giver lets the deployment rest and hands its records. */
 static void give_out(struct core *c, struct txn *t)
 {
@@ -167,12 +194,6 @@ static void give_out(struct core *c, struct txn *t)
         goto out;
     }
     site = site_get(c, doc_str(dep, "site"));
-    if (!h && doc_str(dep, "operation")) {
-        result_fail(&t->res, 409, "conflict", "object", id,
-                    "deployment '%s' is busy with operation %s: not handed over", id_name(id),
-                    doc_str(dep, "operation"));
-        goto out;
-    }
     if (!h && (!site || !site->ops || !site->ops->move)) {
         result_fail(&t->res, 409, "conflict", "object", id,
                     "the VIM of site %s (%s) cannot hand a running VI to another manager: "
@@ -181,6 +202,8 @@ static void give_out(struct core *c, struct txn *t)
                     id_name(id));
         goto out;
     }
+    if (!h && doc_str(dep, "operation") && park(c, t, dep))
+        goto out;
     vis = list_where(c, STORE_VI, "deployment", id, 0);
     if (!h) {
         json_object_set_new(
@@ -294,7 +317,13 @@ static void take_in(struct core *c, struct txn *t)
     }
     tenant_missing(c, json_object_get(t->body, "tenant"));
     put_missing(c, STORE_VNFD, json_object_get(t->body, "vnfd"));
-    json_array_foreach(json_object_get(t->body, "operations"), i, x) put_missing(c, STORE_OP, x);
+    /* the giver's records of its operations are the latest (one may be in
+     * flight): they replace those this manager kept from an earlier turn */
+    json_array_foreach(json_object_get(t->body, "operations"), i, x)
+    {
+        if (doc_str(x, "id"))
+            store_put(c->st, STORE_OP, x);
+    }
     json_array_foreach(json_object_get(t->body, "decisions"), i, x)
         put_missing(c, STORE_DECISION, x);
     vis = json_array();
@@ -324,6 +353,19 @@ out:
     json_decref(dep);
 }
 
+/* The operation dep is bound to, run on from its step here (after the
+ * transaction commits). */
+static void resume_op(struct core *c, const json_t *dep, const char *after, const char *mgr)
+{
+    json_t *op = core_load(c, STORE_OP, doc_str(dep, "operation"));
+    char *why = xasprintf("%s %s", after, mgr);
+
+    if (op)
+        lc_op_resume(c, op, why);
+    free(why);
+    json_decref(op);
+}
+
 /* "commit": the deployment is the taker's from this transaction on. */
 static void take_commit(struct core *c, struct txn *t)
 {
@@ -349,6 +391,7 @@ static void take_commit(struct core *c, struct txn *t)
     store_put(c->st, STORE_DEPLOYMENT, dep);
     take_uids(c, id);
     watch_vis(c, id); /* a VNF that ended meanwhile is restarted now */
+    resume_op(c, dep, "a handover from manager", giver);
     fed_endpoint_refresh(c, id);
     dep_event(c, id, "taken", "%s: taken over from manager %s, its VNF processes kept%s", giver,
               "");
@@ -395,6 +438,8 @@ static void give_release(struct core *c, struct txn *t)
     vis = list_where(c, STORE_VI, "deployment", id, 0);
     hold_ips(c, vis, true);
     json_array_foreach(vis, i, vi) store_delete(c->st, STORE_VI, doc_str(vi, "id"));
+    if (doc_str(dep, "operation")) /* the taker runs it (or decides on it) now */
+        store_delete(c->st, STORE_OP, doc_str(dep, "operation"));
     store_delete(c->st, STORE_DEPLOYMENT, id);
     given_set(c, id, to);
     fed_endpoint_refresh(c, id);
@@ -412,9 +457,13 @@ static void give_abort(struct core *c, struct txn *t)
     json_t *dep = core_load(c, STORE_DEPLOYMENT, id);
 
     if (dep && jv_str(json_object_get(dep, "_handover"), "to", NULL)) {
+        char to[64];
+
+        snprintf(to, sizeof(to), "%s", jv_str(json_object_get(dep, "_handover"), "to", ""));
         json_object_del(dep, "_handover");
         store_put(c->st, STORE_DEPLOYMENT, dep);
         watch_vis(c, id);
+        resume_op(c, dep, "an undone handover to manager", to);
         dep_event(c, id, "kept", "%s: not handed over after all (%s)%s",
                   jv_str(t->body, "reason", "?"), "");
         fed_report_soon(c->fed);
@@ -433,6 +482,8 @@ static void take_drop(struct core *c, struct txn *t)
     if (dep && jv_str(json_object_get(dep, "_handover"), "from", NULL)) {
         vis = list_where(c, STORE_VI, "deployment", id, 0);
         json_array_foreach(vis, i, vi) store_delete(c->st, STORE_VI, doc_str(vi, "id"));
+        if (doc_str(dep, "operation")) /* the giver's again */
+            store_delete(c->st, STORE_OP, doc_str(dep, "operation"));
         store_delete(c->st, STORE_DEPLOYMENT, id);
         json_decref(vis);
     }

@@ -416,13 +416,6 @@ const struct lc_remote fed_remote = {
 
 /* ---- from the branch's reports ---- */
 
-static bool op_final(const json_t *op)
-{
-    int s = op_state_of(op);
-
-    return s == OP_COMPLETED || s == OP_FAILED || s == OP_ROLLED_BACK;
-}
-
 /* The end of a cloud operation, as the engine tells its own (what
  * `vnfmctl ... --wait` and Callbacks follow). */
 static void op_ended(struct core *c, struct fed_mgr *m, const json_t *op)
@@ -642,13 +635,6 @@ static bool stale(const json_t *op, const json_t *state)
 
     return d && json_is_string(state) &&
            strcmp(json_string_value(state), jv_str(d, "was", "")) == 0;
-}
-
-static bool op_running(const json_t *op)
-{
-    int s = op_state_of(op);
-
-    return s == OP_STARTING || s == OP_PROCESSING || s == OP_ROLLING_BACK;
 }
 
 /* The branch's operations started by instructions: the cloud's operation

@@ -764,10 +764,7 @@ static int busy(struct core *c, const json_t *dep, struct result *res, const cha
     if (!found && store_list(c->st, STORE_OP, &o, &list) == 0) {
         json_array_foreach(list, i, op)
         {
-            int s = op_state_of(op);
-
-            if (!found && (s == OP_STARTING || s == OP_PROCESSING || s == OP_ROLLING_BACK ||
-                           s == OP_FAILED_TEMP))
+            if (!found && !op_final(op))
                 found = json_incref(op);
         }
     }

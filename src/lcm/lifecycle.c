@@ -89,6 +89,7 @@ struct oprun {
     unsigned phase;         /* 0, 1: VI work and custom actions, in the step's order */
     bool pause;             /* failure policy: failed_temp instead of rollback or failed */
     bool cancel;            /* a cancel is pending: no further retry or stage */
+    bool park;              /* handed over (lc_op_park): no further stage here */
     unsigned action_stages; /* bit per stage with custom actions (the VNFD's) */
     atomic_bool no_start;   /* a cancel came: fused jobs start nothing (fused_start) */
     int fused_failed;       /* the start step of a fused start that failed, or -1 */
@@ -304,6 +305,12 @@ static void run_new(struct core *c, const char *op_id, bool entered)
         return;
     }
     dep = core_load(c, STORE_DEPLOYMENT, doc_str(op, "deployment"));
+    if (json_object_get(dep, "_handover")) { /* the manager that commits it runs it */
+        log_debug("operation %s rests: its deployment is being handed over", op_id);
+        json_decref(op);
+        json_decref(dep);
+        return;
+    }
     r = xcalloc(1, sizeof(*r));
     r->c = c;
     snprintf(r->id, sizeof(r->id), "%s", op_id);
@@ -351,6 +358,25 @@ static void kick_entered(struct core *c, void *arg)
 
 static void resume_state(struct core *c, enum op_state state);
 
+/* The stage an operation goes on with: the one its record names as
+ * current (_step), which its journal may not have entered yet. */
+static const char *next_stage(const json_t *op)
+{
+    const struct plan *p = plan_find(doc_str(op, "_plan"));
+    unsigned i = (unsigned)doc_int(op, "_step", 0);
+
+    return p && i < p->n ? stage_name(p->steps[i].stage) : doc_str(op, "stage");
+}
+
+static void resumed(struct core *c, const json_t *op, const char *after)
+{
+    core_event(c, "info", "lifecycle", "operation",
+               json_pack("{s:s, s:s, s:s}", "deployment", doc_str(op, "deployment"), "operation",
+                         doc_str(op, "id"), "result", "resumed"),
+               "resuming %s of %s (%s) at stage %s after %s", doc_str(op, "type"),
+               doc_str(op, "deployment"), doc_str(op, "id"), next_stage(op), after);
+}
+
 void lc_resume_all(struct core *c)
 {
     /* failed_temp waits for an operator; these carry on */
@@ -372,14 +398,43 @@ static void resume_state(struct core *c, enum op_state state)
     {
         if (doc_str(op, "manager")) /* a branch's, which its manager runs (lcm/remote.h) */
             continue;
-        core_event(c, "info", "lifecycle", "operation",
-                   json_pack("{s:s, s:s, s:s}", "deployment", doc_str(op, "deployment"),
-                             "operation", doc_str(op, "id"), "result", "resumed"),
-                   "resuming %s of %s (%s) at stage %s after a restart", doc_str(op, "type"),
-                   doc_str(op, "deployment"), doc_str(op, "id"), doc_str(op, "stage"));
+        resumed(c, op, "a restart");
         kick(c, (void *)doc_str(op, "id"));
     }
     json_decref(ops);
+}
+
+bool lc_op_creates_vis(const json_t *op)
+{
+    const struct plan *p = plan_find(doc_str(op, "_plan"));
+
+    if (!p || !op_running(op))
+        return false;
+    for (unsigned i = (unsigned)doc_int(op, "_step", 0); i < p->n; i++)
+        if (p->steps[i].act == VA_CREATE)
+            return true;
+    return false;
+}
+
+int lc_op_park(struct core *c, const char *op_id)
+{
+    struct oprun *r = hmap_get(&c->runs, op_id);
+
+    if (!r)
+        return 0;
+    r->park = true;
+    if (r->pending > 0)
+        return 1; /* parks at the end of its step (step_begin) */
+    run_free(r);  /* waiting to retry a stage: the taker retries it */
+    return 0;
+}
+
+void lc_op_resume(struct core *c, const json_t *op, const char *after)
+{
+    if (!op_running(op) || hmap_get(&c->runs, doc_str(op, "id")))
+        return;
+    resumed(c, op, after);
+    core_after_commit(c, kick, xstrdup(doc_str(op, "id")), free);
 }
 
 void lc_shutdown(struct core *c)
@@ -647,7 +702,7 @@ static void step_done(struct oprun *r, const char *result)
     if (r->fused_failed == (int)r->idx) /* its fused start was the first attempt */
         r->attempt = 2;
     /* the next step is journalled in the same transaction as this one's end */
-    if (r->idx < r->plan->n && !c->stopping && !r->cancel) {
+    if (r->idx < r->plan->n && !c->stopping && !r->cancel && !r->park) {
         int skip = step_enter(r);
 
         core_tx_commit(c);
@@ -819,6 +874,10 @@ static void step_begin(struct oprun *r)
 
     if (c->stopping)
         return;
+    if (r->park) { /* handed over: its next step runs at the taker */
+        run_free(r);
+        return;
+    }
     if (r->cancel) {
         cancelled(r);
         return;
@@ -1189,6 +1248,19 @@ static json_t *load_op(struct core *c, const char *op_id, struct result *res, js
         return NULL;
     }
     *dep = core_load(c, STORE_DEPLOYMENT, doc_str(op, "deployment"));
+    if (json_object_get(*dep, "_handover")) { /* fed/handover.c */
+        char obj[64];
+
+        snprintf(obj, sizeof(obj), "operation/%s", op_id);
+        result_fail(res, 409, "conflict", "object", obj,
+                    "the deployment of operation %s is being handed over between the managers "
+                    "of its site; try again when that ends",
+                    op_id);
+        json_decref(op);
+        json_decref(*dep);
+        *dep = NULL;
+        return NULL;
+    }
     return op;
 }
 

@@ -78,6 +78,19 @@ json_t *lc_op_cancel(struct core *c, const char *op_id, const char *mode, struct
 
 /* Resumes every operation the journal shows unfinished (start-up). */
 void lc_resume_all(struct core *c);
+/* An operation in flight on a deployment handed to another manager
+ * (fed/handover.c): lc_op_creates_vis, whether a step still to run makes
+ * VIs (those stay: the VIs would be made with the giver's addresses);
+ * lc_op_park stops running it here at the end of its step: 0 when it no
+ * longer runs here, 1 while its step's work is still in flight (ask
+ * again); lc_op_resume runs it on (the taker at commit, the giver when the
+ * handover was undone) from the step its record names, after the open
+ * transaction commits, with an event saying after what. While the
+ * deployment has `_handover` no operation of it runs, here or after a
+ * restart. */
+bool lc_op_creates_vis(const json_t *op);
+int lc_op_park(struct core *c, const char *op_id);
+void lc_op_resume(struct core *c, const json_t *op, const char *after);
 /* Stops starting new work; running jobs finish and are recorded. */
 void lc_shutdown(struct core *c);
 

@@ -276,6 +276,81 @@ class HandoverTest(unittest.TestCase):
             op = cloud.ok("DELETE", "/v0/deployments/" + n, expect=(202,))
             self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
 
+    def test_c_an_operation_in_flight_goes_along(self):
+        """A drain while a heal runs on the deployment: the giver ends the heal's stage,
+        hands the deployment over with the operation, and its parent runs the heal on
+        from the next stage; the cloud's operation follows it to its end."""
+        cloud, b1 = self.cloud, self.b1
+        slow = os.path.join(b1.scripts, "slow-heal.sh")
+        with open(slow, "w") as f:
+            f.write("#!/bin/sh\nsleep 4\n")
+        os.chmod(slow, 0o755)
+        v = demo("ho-op")
+        v["lifecycle"] = {"heal": [{"script": slow}], "scale": [{"script": slow}]}
+        cloud.onboard(v)
+        names = ("o1", "o2")
+        for name in names:
+            op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "ho-op",
+                                                      "site": "b1"}, expect=(202,))
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        old = {x["id"] for x in decisions(cloud)}
+
+        def ended(action):
+            return next((x for x in decisions(cloud) if x["action"] == action and x["id"] not in
+                         old and x["state"] in ("completed", "failed")), None)
+
+        self.assertEqual(self.put_policy({"overload": 1.5, "for_reports": 2, "cooldown_s": 0,
+                                          "max": 2, "weights": VNFS_ONLY})[0], 200)
+        d = wait_for(lambda: ended("scale_out"), 180, 0.2, "scale out with its handover")
+        self.assertEqual(d["state"], "completed", d)
+        [moved] = [x["id"] for x in d["handover"][0]["deployments"]]
+        [child] = self.children()
+        wait_for(lambda: self.owner(moved) == child["manager"], 10, 0.1, "the new owner")
+
+        # a heal through the cloud, at the new manager; while its heal stage runs (4 s of
+        # its script) the new manager is drained
+        [vi] = api_of(b1, child).deployment(moved)["vis"]
+        heal = cloud.ok("POST", "/v0/deployments/%s/heal" % moved, {"vi": vi["id"]},
+                        expect=(202,))
+        wait_for(lambda: cloud.get("/v0/operations/" + heal["id"])[1].get("stage") == "heal",
+                 20, 0.05, "the heal at its heal stage")
+        self.assertEqual(self.put_policy({"overload": 1000, "underload": 1.5, "for_reports": 2,
+                                          "cooldown_s": 0, "max": 2, "lifecycle": "ignore",
+                                          "weights": VNFS_ONLY})[0], 200)
+        d = wait_for(lambda: ended("scale_in"), 180, 0.2, "the drain ended")
+        self.assertEqual(d["state"], "completed", d)
+        self.assertEqual((d["drain"]["moved"], d["drain"]["failed"]), (1, 0), d)
+        # the heal ended at b1, which ran its last stage, and the cloud followed it there
+        done = cloud.wait_op(heal["id"], timeout=60)
+        self.assertEqual(done["state"], "completed", done)
+        bop = b1.get("/v0/operations/" + done["branch_operation"])[1]
+        self.assertEqual(bop["state"], "completed", bop)
+        self.assertEqual([(x["stage"], x["result"]) for x in bop["stages"]],
+                         [("heal", "ok"), ("post_deployment", "ok")], bop)
+        self.assertRegex(slurp(b1.logfile), r"resuming heal of \S*%s \(%s\) at stage "
+                         r"post_deployment after a handover from manager %s" %
+                         (moved, bop["id"], child["manager"]))
+        wait_for(lambda: all(self.owner(n) == self.mgr for n in names), 10, 0.1, "b1 owns all")
+        dep = b1.deployment(moved)
+        self.assertEqual(dep["status"], "active", dep)
+        [vi] = dep["vis"]
+        self.assertEqual(self.listeners(vi["ip"]), [vi["pid"]])
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        # an operation that still makes VIs (a scale out in its scale stage) stays: the VIs
+        # would be made with the giver's addresses
+        op = b1.ok("POST", "/v0/deployments/o2/scale", {"vdu": "web", "count": 2},
+                   expect=(202,))
+        wait_for(lambda: b1.get("/v0/operations/" + op["id"])[1]["stage"] == "scale", 20, 0.05,
+                 "the scale out in its scale stage")
+        st, ans, _ = b1.request("POST", "/fed/v1/handover/default:o2",  # the record's key
+                                {"step": "out", "to": child["manager"], "job": "test"})
+        self.assertEqual(st, 409, ans)
+        self.assertIn("which still makes VIs: not handed over", ans["message"])
+        self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+        for n in names:
+            op = cloud.ok("DELETE", "/v0/deployments/" + n, expect=(202,))
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+
 
 if __name__ == "__main__":
     unittest.main()
