@@ -790,18 +790,25 @@ static double share_of(const json_t *d, const json_t *parts, const struct fed_we
     return part;
 }
 
+/* Idle deployments first (one in an operation may not be able to go:
+ * fed/handover.c), each kind the heaviest first. */
 static int by_share(const void *a, const void *b)
 {
-    double x = jv_num(*(json_t *const *)a, "share", 0), y = jv_num(*(json_t *const *)b, "share", 0);
+    const json_t *l = *(json_t *const *)a, *r = *(json_t *const *)b;
+    double x = jv_num(l, "share", 0), y = jv_num(r, "share", 0);
+    bool bl = doc_str(l, "operation") != NULL, br = doc_str(r, "operation") != NULL;
 
+    if (bl != br)
+        return bl ? 1 : -1;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
 /* The deployments of p that go to the new manager to: the heaviest first,
  * until p's estimated load is under HANDOVER_TARGET of the overload
  * threshold, never more than leaves to heavier than p; those in a move
- * or in another handover stay; an operation in flight goes along
- * (fed/handover.c: unless it still makes VIs, then the giver keeps it). Returns the plan
+ * or in another handover stay; one in an operation goes after the idle
+ * ones, its operation along (fed/handover.c: unless it still makes VIs,
+ * then the giver keeps it). Returns the plan
  * ({to, deployments: [{id, share, why}], kept: [{id, why}], value,
  * estimate}) with its chosen ids in *ids. */
 static json_t *plan_handover(struct core *c, struct fed_mgr *p, const json_t *pol, const char *to,
