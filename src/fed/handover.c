@@ -391,6 +391,7 @@ static void take_commit(struct core *c, struct txn *t)
     store_put(c->st, STORE_DEPLOYMENT, dep);
     take_uids(c, id);
     watch_vis(c, id); /* a VNF that ended meanwhile is restarted now */
+    lc_restart_rearm(c, id, "not running when it was handed over"); /* backoffs go on */
     resume_op(c, dep, "a handover from manager", giver);
     fed_endpoint_refresh(c, id);
     dep_event(c, id, "taken", "%s: taken over from manager %s, its VNF processes kept%s", giver,
@@ -463,6 +464,7 @@ static void give_abort(struct core *c, struct txn *t)
         json_object_del(dep, "_handover");
         store_put(c->st, STORE_DEPLOYMENT, dep);
         watch_vis(c, id);
+        lc_restart_rearm(c, id, "not running when its handover was undone");
         resume_op(c, dep, "an undone handover to manager", to);
         dep_event(c, id, "kept", "%s: not handed over after all (%s)%s",
                   jv_str(t->body, "reason", "?"), "");

@@ -118,5 +118,9 @@ bool lc_restart_owns(struct core *c, const json_t *dep, const json_t *vi);
 void lc_restart_init(struct core *c);
 /* Start-up: the restarts pending at the last stop, or of VIs found dead. */
 void lc_restart_resume(struct core *c);
+/* The restarts of deployment dep_id's exited VIs go on (their timers
+ * armed for when they are due; planned, with what as the exit, when none
+ * is pending): the end of an operation, a handover's commit. */
+void lc_restart_rearm(struct core *c, const char *dep_id, const char *what);
 
 #endif

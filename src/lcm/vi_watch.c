@@ -131,7 +131,8 @@ bool lc_restart_owns(struct core *c, const json_t *dep, const json_t *vi)
     struct vnfd_restart p;
 
     if (!dep || strcmp(jv_str(vi, "state", ""), "exited") != 0 ||
-        strcmp(jv_str(dep, "status", ""), "failed") == 0)
+        strcmp(jv_str(dep, "status", ""), "failed") == 0 ||
+        json_object_get(dep, "_handover")) /* the manager that commits it restarts it */
         return false;
     settings(c, dep, &p);
     return p.always;
@@ -346,13 +347,19 @@ static void rearm(struct core *c, const json_t *vis, const char *what)
  * restarts it held up go on, and a VI it left exited is restarted. */
 static void op_ended(struct core *c, const json_t *op)
 {
-    struct store_where w = {"deployment", doc_str(op, "deployment"), false};
+    if (!c->stopping)
+        lc_restart_rearm(c, doc_str(op, "deployment"), "not running after its operation");
+}
+
+void lc_restart_rearm(struct core *c, const char *dep_id, const char *what)
+{
+    struct store_where w = {"deployment", dep_id, false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
     json_t *vis = NULL;
 
-    if (c->stopping || !w.value || store_list(c->st, STORE_VI, &o, &vis))
+    if (!dep_id || store_list(c->st, STORE_VI, &o, &vis))
         return;
-    rearm(c, vis, "not running after its operation");
+    rearm(c, vis, what);
     json_decref(vis);
 }
 

@@ -9,6 +9,7 @@ import glob
 import os
 import signal
 import sqlite3
+import time
 import unittest
 import urllib.request
 
@@ -347,6 +348,57 @@ class HandoverTest(unittest.TestCase):
         self.assertEqual(st, 409, ans)
         self.assertIn("which still makes VIs: not handed over", ans["message"])
         self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+        for n in names:
+            op = cloud.ok("DELETE", "/v0/deployments/" + n, expect=(202,))
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+
+    def test_d_a_restart_waiting_out_its_backoff_goes_along(self):
+        """A VNF killed just before a drain, its restart waiting out the crash-loop backoff
+        (20 s): its new owner restarts it when due, not at once and not never."""
+        cloud, b1 = self.cloud, self.b1
+        v = demo("ho-rs")
+        v["restart"] = {"burst": 0, "window_s": 60, "delay_ms": 20000, "max_delay_s": 60}
+        cloud.onboard(v)
+        names = ("r1", "r2")
+        for name in names:
+            op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "ho-rs",
+                                                      "site": "b1"}, expect=(202,))
+            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        old = {x["id"] for x in decisions(cloud)}
+
+        def ended(action):
+            return next((x for x in decisions(cloud) if x["action"] == action and x["id"] not in
+                         old and x["state"] in ("completed", "failed")), None)
+
+        self.assertEqual(self.put_policy({"overload": 1.5, "for_reports": 2, "cooldown_s": 0,
+                                          "max": 2, "weights": VNFS_ONLY})[0], 200)
+        d = wait_for(lambda: ended("scale_out"), 180, 0.2, "scale out with its handover")
+        self.assertEqual(d["state"], "completed", d)
+        [moved] = [x["id"] for x in d["handover"][0]["deployments"]]
+        [child] = self.children()
+        c1 = api_of(b1, child)
+        [vi] = c1.deployment(moved)["vis"]
+        os.kill(vi["pid"], signal.SIGKILL)
+        died = time.time()
+        wait_for(lambda: c1.deployment(moved)["vis"][0].get("restart", {}).get("pending"), 10,
+                 0.05, "its restart waiting")
+        self.assertEqual(self.put_policy({"overload": 1000, "underload": 1.5, "for_reports": 2,
+                                          "cooldown_s": 0, "max": 2,
+                                          "weights": VNFS_ONLY})[0], 200)
+        d = wait_for(lambda: ended("scale_in"), 180, 0.2, "the drain ended")
+        self.assertEqual((d["state"], d["drain"]["moved"]), ("completed", 1), d)
+        self.assertLess(time.time() - died, 20, "drained before the restart was due")
+        back = b1.deployment(moved)["vis"][0]
+        self.assertEqual((back["state"], back["restart"]["delay_ms"]), ("exited", 20000), back)
+        # b1 restarts it when it is due
+        now = wait_for(lambda: (lambda v: v if v["state"] == "running" else None)(
+            b1.deployment(moved)["vis"][0]), 40, 0.1, "restarted by b1")
+        self.assertGreater(time.time() - died, 19)
+        self.assertNotEqual(now["pid"], vi["pid"])
+        self.assertEqual(self.listeners(now["ip"]), [now["pid"]])
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        wait_for(lambda: not cloud.get("/v0/deployments/" + moved)[1].get("operation"), 20,
+                 0.1, "the restart's heal ended, as the cloud sees it")
         for n in names:
             op = cloud.ok("DELETE", "/v0/deployments/" + n, expect=(202,))
             self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
