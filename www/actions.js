@@ -209,8 +209,14 @@ function scale(d, vdu, delta) {
   confirm(`Scale in ${d.id}?`, `This destroys the highest-numbered VI of ${vdu}.`, `Scale in ${vdu}`, go);
 }
 
-function heal(d) {
-  return operate('POST', `/v0/deployments/${encodeURIComponent(d.id)}/heal`, {}, `heal ${d.id}`);
+// Heal: the VIs not running; with vi, that one (running: restarted, once confirmed).
+function heal(d, vi) {
+  const path = `/v0/deployments/${encodeURIComponent(d.id)}/heal`;
+  if (!vi) return operate('POST', path, {}, `heal ${d.id}`);
+  const go = () => operate('POST', path, {vi: vi.id}, `restart ${vi.name}`);
+  if (vi.state !== 'running') return go();
+  confirm(`Restart ${vi.name}?`, `Its process ${vi.pid} is stopped and started again in the same VI (address ${vi.ip || '-'} kept).`,
+    `Restart ${vi.name}`, go);
 }
 
 function undeploy(d) {

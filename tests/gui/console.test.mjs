@@ -164,6 +164,27 @@ test('scale out and in (with confirmation)', async () => {
   assert.equal((await d.ok('GET', '/v0/deployments/web1')).vis.length, 1);
 });
 
+test('one VI restarted from its row (with confirmation); Heal only when a VI is down', async () => {
+  await page.goto(`${d.url}/ui/#/deployments/web1`);
+  await page.locator('#conn', {hasText: 'live'}).waitFor();
+  const {pid} = (await d.ok('GET', '/v0/deployments/web1')).vis[0];
+  const row = page.locator('tr[data-vi="web1/web/0"]');
+  await row.locator('td[data-label="PID"]', {hasText: String(pid)}).waitFor();
+  assert.equal(await page.locator('button', {hasText: /^Heal$/}).isDisabled(), true, 'every VI runs');
+  await row.locator('button', {hasText: 'Restart'}).click();
+  // nothing happens before the confirmation
+  await page.locator('dialog', {hasText: 'Restart web1/web/0?'}).waitFor();
+  assert.match(await page.locator('dialog').textContent(), new RegExp(`Its process ${pid} is stopped`));
+  assert.equal((await d.ok('GET', '/v0/deployments/web1')).vis[0].pid, pid);
+  await page.click('dialog button[type=submit]');
+  await page.locator('.op-progress', {hasText: 'restart web1/web/0'}).locator('.badge', {hasText: 'completed'})
+    .waitFor({timeout: 60000});
+  const now = (await d.ok('GET', '/v0/deployments/web1')).vis[0];
+  assert.notEqual(now.pid, pid);
+  await row.locator('td[data-label="PID"]', {hasText: String(now.pid)}).waitFor();
+  await viState(page, 'web1/web/0', 'running');
+});
+
 test('metrics chart live; rules edited with the error at its field; resize', async () => {
   await d.ok('POST', '/v0/vnfds', JSON.parse(readFileSync(join(VNFDS, 'demo-autoscale.json'), 'utf8')));
   await d.deploy({name: 'auto1', vnfd: 'demo-autoscale'});
