@@ -11,6 +11,7 @@ asserts that no two ever served one site at once: a VNFM that said it owns a sit
 key of create revision R before and after another one said it owns that site (R is unique
 to one acquisition: a key given away and taken again has a new revision) is a double."""
 import base64
+import json
 import os
 import random
 import signal
@@ -21,11 +22,29 @@ import time
 import unittest
 
 from test_deploy import demo
-from vnfm import Daemon, Etcd, etcd_call, b64, wait_for
+from vnfm import Daemon, Etcd, etcd_call, b64, http_get, wait_for
 
 TOKEN = "share-test-admin-token-0123456789"
 LEASE_MS = 4000
 SITES = 4  # branch sites at first; more join until a standby serves one
+
+
+def score(site, member):
+    """src/ha/share.c score(): FNV-1a of SITE/MEMBER, then splitmix64's finaliser."""
+    m = (1 << 64) - 1
+    h = 0xcbf29ce484222325
+    for ch in (site + "/" + member).encode():
+        h = ((h ^ ch) * 0x100000001b3) & m
+    h ^= h >> 30
+    h = (h * 0xbf58476d1ce4e5b9) & m
+    h ^= h >> 27
+    h = (h * 0x94d049bb133111eb) & m
+    return h ^ (h >> 31)
+
+
+def choose(site, members):
+    """The member that rendezvous hashing gives site (share.c choose())."""
+    return min(members, key=lambda x: (-score(site, x), x))
 
 
 def owner_keys(etcd, prefix):
@@ -354,7 +373,7 @@ class ScaleTest(unittest.TestCase):
                 if d.get("rule") == "cloud-vnfm" and d.get("action") == action]
 
     def join(self, n):
-        for i in range(n):
+        for i in range(len(self.branches), len(self.branches) + n):
             tok = self.cloud.ok("POST", "/v0/join-tokens", {"site": "s%d" % i},
                                 expect=(201,))["token"]
             b = Daemon("--cloud-url", self.cloud.url, "--fed-insecure", "--join-token", tok,
@@ -376,9 +395,16 @@ class ScaleTest(unittest.TestCase):
         self.assertIn("joined the cluster", out["result"])
         self.assertEqual((out["inputs"]["members"], out["inputs"]["max"]), (1, 2))
         url = out["instance"]["url"]
-        # the new one serves its share of the sites
-        wait_for(lambda: url in self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]
-                 ["sites"]["owners"].values(), 30, what="a site served by the new instance")
+        # the new one serves its share of the sites: those rendezvous hashing gives it (with
+        # 4 sites it gets none in 1 run of 16: then more branches join until it has one)
+        members = [self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
+                   ["self"], json.loads(http_get(url + "/v0/health")[1])["ha"]["sites"]["self"]]
+        while not [b for b in self.branches if choose(b.site, members) == members[1]]:
+            self.join(1)
+        share = sorted(b.site for b in self.branches if choose(b.site, members) == members[1])
+        wait_for(lambda: sorted(site for site, u in self.cloud.request(
+            "GET", "/v0/health", token=None)[1]["ha"]["sites"]["owners"].items()
+            if u == url) == share, 30, what="sites %s served by the new instance" % share)
         self.assertIn("scale_out", self.cloud.log())
         # the sites moved to it without a report refused or lost on the way: no branch
         # thought the cloud gone (it would take its rules back)
