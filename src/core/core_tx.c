@@ -175,7 +175,9 @@ void core_event(struct core *c, const char *level, const char *category, const c
     char msg[1024];
     va_list ap;
     json_t *rec;
-    bool own_tx = c->tx_depth == 0;
+    /* a member of a cluster that is not its primary journals nothing: the
+     * event goes to its log file only */
+    bool own_tx = c->tx_depth == 0, journal = !own_tx || store_may_write(c->st);
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -186,11 +188,13 @@ void core_event(struct core *c, const char *level, const char *category, const c
     json_decref(fields);
     id_show_names(msg, doc_str(rec, "tenant")); /* names, not store keys (util/ids.h) */
     json_object_set_new(rec, "message", json_string(msg));
-    if (own_tx && core_tx_begin(c)) {
+    if (journal && own_tx && core_tx_begin(c)) {
         json_decref(rec);
         return;
     }
-    if (store_log_append(c->st, rec) == 0)
+    if (!journal)
+        ;
+    else if (store_log_append(c->st, rec) == 0)
         json_array_append(c->tx_events, rec);
     else
         log_error("event log: cannot append: %s", store_errmsg(c->st));
@@ -199,7 +203,7 @@ void core_event(struct core *c, const char *level, const char *category, const c
                                         : LOG_LVL_INFO,
            "%s %s: %s", category, event, msg);
     json_decref(rec);
-    if (own_tx)
+    if (journal && own_tx)
         core_tx_commit(c);
 }
 

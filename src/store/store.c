@@ -488,6 +488,11 @@ void store_require_fence(struct store *st)
     st->need_fence = true;
 }
 
+bool store_may_write(const struct store *st)
+{
+    return !st->need_fence || st->fenced;
+}
+
 void store_unfence(struct store *st)
 {
     if (st->ops->unfence)

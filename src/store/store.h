@@ -100,6 +100,9 @@ int store_fence(struct store *st, const char *key, int64_t rev, const char *mark
 /* Commits of the writer st fail with -EPERM until store_fence() has
  * succeeded: a standby of a cluster writes nothing. */
 void store_require_fence(struct store *st);
+/* Whether a commit of st may write at all: false on a member of a cluster
+ * that is not its primary (store_require_fence, not fenced). */
+bool store_may_write(const struct store *st);
 /* Any thread: the fence is lost (leader election found this manager's
  * lease gone). A fenced commit waits for etcd while it does not answer;
  * this makes it, and every later one, fail with -EPERM. */

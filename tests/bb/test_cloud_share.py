@@ -431,6 +431,10 @@ class ScaleTest(unittest.TestCase):
         self.pids.remove(out["instance"]["pid"])
         h = self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
         self.assertNotIn(url, h["owners"].values())
+        # the instance (its log is this one) wrote nothing while it was not the primary,
+        # and did not try to: its events went to its log file only
+        self.assertNotIn("its store is not fenced", self.cloud.log())
+        self.assertIn("component-resized", self.cloud.log())
 
     def test_scale_out_on_its_cpu(self):
         """Judged by its own CPU alone (any use over 0.1% of a core): it scales out, and
