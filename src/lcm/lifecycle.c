@@ -21,6 +21,7 @@
 
 #define MAX_STEPS      5
 #define MAX_BACKOFF_MS 30000
+#define PARK_MS        2000 /* parked at a step's end for a handover that did not come */
 
 struct step {
     enum stage stage;
@@ -425,7 +426,7 @@ int lc_op_park(struct core *c, const char *op_id)
     r->park = true;
     if (r->pending > 0)
         return 1; /* parks at the end of its step (step_begin) */
-    run_free(r);  /* waiting to retry a stage: the taker retries it */
+    run_free(r);  /* parked, or waiting to retry a stage: the taker runs it on */
     return 0;
 }
 
@@ -716,6 +717,19 @@ static void step_done(struct oprun *r, const char *result)
         finish(r, strcmp(r->plan->name, "rollback") == 0 ? OP_ROLLED_BACK : OP_COMPLETED);
 }
 
+/* A handover asked to take the operation (lc_op_park) and did not come
+ * back for it: it goes on here. */
+static void on_unpark(uv_timer_t *t)
+{
+    struct oprun *r = t->data;
+    struct core *c = r->c;
+
+    r->park = false;
+    core_tx_begin(c);
+    step_begin(r);
+    core_tx_commit(c);
+}
+
 static void on_retry(uv_timer_t *t)
 {
     struct oprun *r = t->data;
@@ -874,8 +888,8 @@ static void step_begin(struct oprun *r)
 
     if (c->stopping)
         return;
-    if (r->park) { /* handed over: its next step runs at the taker */
-        run_free(r);
+    if (r->park) { /* a handover takes it at this step's end (lc_op_park) */
+        uv_timer_start(&r->timer, on_unpark, PARK_MS, 0);
         return;
     }
     if (r->cancel) {

@@ -83,7 +83,9 @@ void lc_resume_all(struct core *c);
  * VIs (those stay: the VIs would be made with the giver's addresses);
  * lc_op_park stops running it here at the end of its step: 0 when it no
  * longer runs here, 1 while its step's work is still in flight (ask
- * again); lc_op_resume runs it on (the taker at commit, the giver when the
+ * again; parked at the step's end, it goes on here after 2 s unless asked
+ * again by then, so a handover that gave up leaves no operation behind);
+ * lc_op_resume runs it on (the taker at commit, the giver when the
  * handover was undone) from the step its record names, after the open
  * transaction commits, with an event saying after what. While the
  * deployment has `_handover` no operation of it runs, here or after a

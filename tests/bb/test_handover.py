@@ -348,6 +348,19 @@ class HandoverTest(unittest.TestCase):
         self.assertEqual(st, 409, ans)
         self.assertIn("which still makes VIs: not handed over", ans["message"])
         self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+        # a handover that asked for an operation in flight and gave up (503, not asked
+        # again) leaves it to go on here once its stage ended
+        vi = b1.deployment("o2")["vis"][0]  # of the two the scale out left
+        op = b1.ok("POST", "/v0/deployments/o2/heal", {"vi": vi["id"]}, expect=(202,))
+        wait_for(lambda: b1.get("/v0/operations/" + op["id"])[1]["stage"] == "heal", 20, 0.05,
+                 "the heal at its heal stage")
+        st, ans, _ = b1.request("POST", "/fed/v1/handover/default:o2",
+                                {"step": "out", "to": child["manager"], "job": "test"})
+        self.assertEqual(st, 503, ans)
+        self.assertIn("is ending its stage heal; ask again", ans["message"])
+        done = b1.wait_op(op["id"], timeout=30)
+        self.assertEqual(done["state"], "completed", done)
+        self.assertIsNone(b1.deployment("o2").get("operation"))
         for n in names:
             op = cloud.ok("DELETE", "/v0/deployments/" + n, expect=(202,))
             self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
