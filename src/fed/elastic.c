@@ -631,12 +631,33 @@ static bool overloaded(struct fed *f, const struct fed_mgr *m, const json_t *pol
     return over;
 }
 
+/* Whether a decision anticipated the scheduled operation id already; with
+ * at_ms, remembers that one does now (in a slot that is free, or whose
+ * operation has run). */
+static bool anticipated_once(struct el_mgr *el, const char *id, int64_t at_ms)
+{
+    int64_t now = wall_ms();
+    size_t i, free_at = ARRAY_SIZE(el->anticipated);
+
+    for (i = 0; i < ARRAY_SIZE(el->anticipated); i++) {
+        if (strcmp(el->anticipated[i].id, id) == 0)
+            return true;
+        if (free_at == ARRAY_SIZE(el->anticipated) && el->anticipated[i].at_ms < now - 60000)
+            free_at = i;
+    }
+    if (at_ms && free_at < ARRAY_SIZE(el->anticipated)) {
+        snprintf(el->anticipated[free_at].id, sizeof(el->anticipated[free_at].id), "%s", id);
+        el->anticipated[free_at].at_ms = at_ms;
+    }
+    return false;
+}
+
 /* anticipate_s (F25, claim 7): an operation scheduled on m within that
- * window that would bring it above overload starts a scale out now. Its
- * load is estimated from the operation with m's weights: one more
- * operation running, plus the VIs a scale out adds (delta, or count: at
- * most that many). The reason, in why, names it. */
-static bool anticipated(const struct fed_mgr *m, const json_t *pol, double value, double over_at,
+ * window that would bring it above overload starts a scale out now, once
+ * per scheduled operation. Its load is estimated from the operation with
+ * m's weights: one more operation running, plus the VIs a scale out adds
+ * (delta, or count: at most that many). The reason, in why, names it. */
+static bool anticipated(struct fed_mgr *m, const json_t *pol, double value, double over_at,
                         char *why, size_t len)
 {
     const json_t *w = json_object_get(m->load, "weights"), *s;
@@ -650,7 +671,8 @@ static bool anticipated(const struct fed_mgr *m, const json_t *pol, double value
         long long vis = 0;
         double est;
 
-        if (jv_int(s, "at_ms", 0) - now > window * 1000)
+        if (jv_int(s, "at_ms", 0) - now > window * 1000 ||
+            anticipated_once(&m->el, jv_str(s, "id", ""), 0))
             continue;
         if (strcmp(jv_str(s, "operation", ""), "scale") == 0)
             vis = json_object_get(p, "delta") ? jv_int(p, "delta", 0) : jv_int(p, "count", 0);
@@ -663,6 +685,7 @@ static bool anticipated(const struct fed_mgr *m, const json_t *pol, double value
                  "above overload %g (policy anticipate_s %lld)",
                  jv_str(s, "operation", "?"), jv_str(s, "deployment", "?"), jv_str(s, "id", "?"),
                  jv_str(s, "at", "?"), value, m->id, est, over_at, window);
+        anticipated_once(&m->el, jv_str(s, "id", ""), jv_int(s, "at_ms", now));
         return true;
     }
     return false;

@@ -35,6 +35,12 @@ struct el_mgr {
     bool refused;            /* a refusal was recorded for this streak */
     int64_t standby_sent_ms; /* the last "standbys" instruction to it (mono ms) */
     int64_t cool_until_ms;   /* the end of its site's cooldown (wall ms), 0: none; under fed.mu */
+    /* the scheduled operations a decision anticipated (anticipate_s), with
+     * when they run (wall ms): each is anticipated once */
+    struct {
+        char id[32];
+        int64_t at_ms;
+    } anticipated[8];
 };
 
 /* Cloud: one branch manager. The loop writes it under fed.mu; the HTTP

@@ -128,6 +128,10 @@ class ElasticScheduleTest(OneSimBranch):
         # the inputs name what was scheduled, as the load reported it
         self.assertIn(big["id"], [x["id"] for x in d["inputs"]["scheduled"]])
         self.assertIn("no room at site b1", d["error"])
+        # once per scheduled operation: the reports after it (cooldown 0) decide no other
+        time.sleep(3)
+        self.assertEqual([x["id"] for x in decisions(cloud) if big["id"] in x["reason"]],
+                         [d["id"]])
         for s in (small, big):
             b1.ok("DELETE", "/v0/scheduled-operations/" + s["id"])
         self.assertEqual(cloud.request("PUT", "/v0/sites/b1/managers", {"overload": 1000})[0],
