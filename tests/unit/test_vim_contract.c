@@ -585,6 +585,53 @@ static void proc_vnf_runs_as_its_uid(void **state)
     vi_done(&v);
 }
 
+/* Whether process pid has ended (gone, or a zombie nobody reaped yet). */
+static bool ended(pid_t pid)
+{
+    char path[64], *text = NULL, *p;
+    bool gone;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (read_file(path, 4096, &text, NULL))
+        return true;
+    p = strrchr(text, ')');
+    gone = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+    free(text);
+    return gone;
+}
+
+/* A start whose journal a crash lost (the core has the reference create()
+ * gave), then create() again after the restart, as a resumed operation
+ * does: the process of the lost start is ended, the VI is made, not
+ * running, and the start that follows is the only process in it. */
+static void proc_create_again_ends_a_lost_start(void **state)
+{
+    struct env *e = *state;
+    json_t *made;
+    struct vi_out o;
+    struct vi v;
+    pid_t pid;
+
+    vi_init(e, &v, 16, "exec sleep 100");
+    assert_int_equal(vi_create(e, &v, &o), 0);
+    made = json_incref(v.ref);
+    v.spec.fresh = true;
+    assert_int_equal(vi_start(e, &v), 0);
+    pid = (pid_t)json_integer_value(json_object_get(v.ref, "pid"));
+    assert_true(pid > 0 && !ended(pid));
+    json_decref(v.ref); /* the start is not recorded */
+    v.ref = made;
+    v.h.ref = made;
+    env_restart(e);
+    assert_int_equal(vi_create(e, &v, &o), 0);
+    assert_true(ended(pid));
+    assert_int_equal(state_of(e, &v.h), VI_CREATED);
+    assert_int_equal(vi_start(e, &v), 0);
+    assert_int_equal(state_of(e, &v.h), VI_RUNNING);
+    vi_gone(e, &v);
+    vi_done(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest proc_tests[] = {
@@ -599,6 +646,7 @@ int main(void)
         cmocka_unit_test(proc_close_removes_an_empty_bridge),
         cmocka_unit_test(proc_day0_files_follow_no_link),
         cmocka_unit_test(proc_vnf_runs_as_its_uid),
+        cmocka_unit_test(proc_create_again_ends_a_lost_start),
     };
     const struct CMUnitTest sim_tests[] = {
         cmocka_unit_test(contract_life_is_idempotent),

@@ -500,10 +500,12 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vi_out *ou
 
     beside_start(&bf, files_thread, &files);
     /* a VI that exists in part (a retry, a restart) is made from scratch,
-     * which takes what is there; a slot would collide with it */
+     * which takes what is there but a process: a start that began before a
+     * crash (its journal lost) may have left one in it, and the start that
+     * follows must be the only one; a slot would collide with it */
     if (!vi_leftovers(v, spec) && slots_claim(v->slots, spec) == 0) {
         r = 0;
-    } else {
+    } else if ((r = stop_pref(v, &(struct pref){.vi = spec->id}, 0, err)) == 0) {
         beside_start(&bc, cg_thread, &cg);
         r = create_net(v, spec, err);
         beside_join(&bc);
