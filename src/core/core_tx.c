@@ -192,11 +192,9 @@ void core_event(struct core *c, const char *level, const char *category, const c
         json_decref(rec);
         return;
     }
-    if (!journal)
-        ;
-    else if (store_log_append(c->st, rec) == 0)
+    if (journal && store_log_append(c->st, rec) == 0)
         json_array_append(c->tx_events, rec);
-    else
+    else if (journal)
         log_error("event log: cannot append: %s", store_errmsg(c->st));
     log_at(strcmp(level, "error") == 0  ? LOG_LVL_ERROR
            : strcmp(level, "warn") == 0 ? LOG_LVL_WARN
