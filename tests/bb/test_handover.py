@@ -277,21 +277,13 @@ class HandoverTest(unittest.TestCase):
             op = cloud.ok("DELETE", "/v0/deployments/" + n, expect=(202,))
             self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
 
-    def test_c_an_operation_in_flight_goes_along(self):
-        """A drain while a heal runs on the deployment: the giver ends the heal's stage,
-        hands the deployment over with the operation, and its parent runs the heal on
-        from the next stage; the cloud's operation follows it to its end."""
-        cloud, b1 = self.cloud, self.b1
-        slow = os.path.join(b1.scripts, "slow-heal.sh")
-        with open(slow, "w") as f:
-            f.write("#!/bin/sh\nsleep 4\n")
-        os.chmod(slow, 0o755)
-        v = demo("ho-op")
-        v["lifecycle"] = {"heal": [{"script": slow}], "scale": [{"script": slow}]}
-        cloud.onboard(v)
-        names = ("o1", "o2")
+    def one_handed_over(self, vnfd, names):
+        """Deploys names (VNFD vnfd) at b1 through the cloud; a policy over 1.5 makes a
+        new manager, which takes one of them. Returns that one, the new manager (its
+        child record) and a function: the newest decision of an action, once ended."""
+        cloud = self.cloud
         for name in names:
-            op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "ho-op",
+            op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": vnfd,
                                                       "site": "b1"}, expect=(202,))
             self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
         old = {x["id"] for x in decisions(cloud)}
@@ -307,6 +299,22 @@ class HandoverTest(unittest.TestCase):
         [moved] = [x["id"] for x in d["handover"][0]["deployments"]]
         [child] = self.children()
         wait_for(lambda: self.owner(moved) == child["manager"], 10, 0.1, "the new owner")
+        return moved, child, ended
+
+    def test_c_an_operation_in_flight_goes_along(self):
+        """A drain while a heal runs on the deployment: the giver ends the heal's stage,
+        hands the deployment over with the operation, and its parent runs the heal on
+        from the next stage; the cloud's operation follows it to its end."""
+        cloud, b1 = self.cloud, self.b1
+        slow = os.path.join(b1.scripts, "slow-heal.sh")
+        with open(slow, "w") as f:
+            f.write("#!/bin/sh\nsleep 4\n")
+        os.chmod(slow, 0o755)
+        v = demo("ho-op")
+        v["lifecycle"] = {"heal": [{"script": slow}], "scale": [{"script": slow}]}
+        cloud.onboard(v)
+        names = ("o1", "o2")
+        moved, child, ended = self.one_handed_over("ho-op", names)
 
         # a heal through the cloud, at the new manager; while its heal stage runs (4 s of
         # its script) the new manager is drained
@@ -373,22 +381,7 @@ class HandoverTest(unittest.TestCase):
         v["restart"] = {"burst": 0, "window_s": 60, "delay_ms": 20000, "max_delay_s": 60}
         cloud.onboard(v)
         names = ("r1", "r2")
-        for name in names:
-            op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "ho-rs",
-                                                      "site": "b1"}, expect=(202,))
-            self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
-        old = {x["id"] for x in decisions(cloud)}
-
-        def ended(action):
-            return next((x for x in decisions(cloud) if x["action"] == action and x["id"] not in
-                         old and x["state"] in ("completed", "failed")), None)
-
-        self.assertEqual(self.put_policy({"overload": 1.5, "for_reports": 2, "cooldown_s": 0,
-                                          "max": 2, "weights": VNFS_ONLY})[0], 200)
-        d = wait_for(lambda: ended("scale_out"), 180, 0.2, "scale out with its handover")
-        self.assertEqual(d["state"], "completed", d)
-        [moved] = [x["id"] for x in d["handover"][0]["deployments"]]
-        [child] = self.children()
+        moved, child, ended = self.one_handed_over("ho-rs", names)
         c1 = api_of(b1, child)
         [vi] = c1.deployment(moved)["vis"]
         os.kill(vi["pid"], signal.SIGKILL)
