@@ -327,25 +327,30 @@ struct fired {
     bool ok;
 };
 
+static void reload(struct monitor *m, const char *id);
+
 static void fired_on_sched(void *arg)
 {
     struct fired *f = arg;
     struct monitor *m = f->m;
     struct mdep *d;
+    bool known;
 
     pthread_mutex_lock(&m->mu);
     d = hmap_get(&m->deps, f->dep);
+    known = d != NULL;
     if (d) {
         d->firing = false;
-        if (f->ok) {
-            d->deciding = true;
-        } else {
-            for (size_t i = 0; i < d->n_rt; i++)
-                if (strcmp(d->rt[i].name, f->rule) == 0)
-                    d->rt[i].cooldown_until = wall_ms() + REFUSED_RETRY_MS;
-        }
+        for (size_t i = 0; !f->ok && i < d->n_rt; i++)
+            if (strcmp(d->rt[i].name, f->rule) == 0)
+                d->rt[i].cooldown_until = wall_ms() + REFUSED_RETRY_MS;
     }
     pthread_mutex_unlock(&m->mu);
+    /* the decision it made runs, or ran already: a quick one may have ended
+     * (and its end been read from the bus) before this, so whether one runs
+     * is what the store says, not "yes" (the rules stayed silent for good) */
+    if (known && f->ok)
+        reload(m, f->dep);
     free(f);
 }
 
