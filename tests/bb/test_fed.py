@@ -564,6 +564,10 @@ class FedTest(unittest.TestCase):
         sol.run(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": vim})
 
         def level(n):
+            # the cloud learns that the last operation ended from the branch's next report
+            # (a moment after the branch says so): until then it answers 409 busy
+            wait_for(lambda: not cloud.deployment(iid).get("operation"), 10, 0.05,
+                     "the deployment free on the cloud")
             return sol.task(iid, "scale_to_level", {"scaleInfo": [{"aspectId": "web",
                                                                    "scaleLevel": n}]})
 
