@@ -11,6 +11,7 @@
  * the current state and the events of meanwhile. */
 #include "fed/fed_internal.h"
 #include "lcm/observe.h"
+#include "lcm/sites.h"
 #include "monitor/monitor.h"
 #include "core/version.h"
 #include "core/wpool.h"
@@ -96,13 +97,17 @@ static int save_credential(struct fed *f, const json_t *answer)
 static json_t *site_state(struct core *c)
 {
     json_t *site = core_load(c, STORE_SITE, c->cfg->site), *out;
+    const struct site_rt *s = site_get(c, c->cfg->site);
+    struct site_reserved held = s ? s->reserved : (struct site_reserved){0};
     struct store_usage u = {0};
 
+    /* the managers started here are part of the allocation */
     store_site_usage(c->st, c->cfg->site, &u);
-    out = json_pack("{s:O?, s:{s:f, s:I, s:I, s:I}, s:s}", "capacity",
-                    json_object_get(site, "capacity"), "allocated", "vcpu", u.vcpu, "memory_mb",
-                    (json_int_t)u.memory_mb, "disk_mb", (json_int_t)u.disk_mb, "vis",
-                    (json_int_t)u.vis, "vim", jv_str(site, "driver", "proc"));
+    out = json_pack("{s:O?, s:{s:f, s:I, s:I, s:I}, s:o, s:s}", "capacity",
+                    json_object_get(site, "capacity"), "allocated", "vcpu", u.vcpu + held.vcpu,
+                    "memory_mb", (json_int_t)(u.memory_mb + held.memory_mb), "disk_mb",
+                    (json_int_t)u.disk_mb, "vis", (json_int_t)u.vis, "reserved",
+                    site_reserved_json(&held), "vim", jv_str(site, "driver", "proc"));
     json_decref(site);
     return out;
 }

@@ -48,6 +48,7 @@ static void mgr_free(struct fed_mgr *m)
     fed_rules_free(m);
     json_decref(m->load);
     json_decref(m->site_state);
+    json_decref(m->site_load);
     json_decref(m->children);
     json_decref(m->override);
     free(m);
@@ -201,6 +202,8 @@ static int site_save(struct core *c, struct txn *t, struct fed_mgr *m, const jso
             json_object_set(doc, "capacity", cap);
         if (alloc)
             json_object_set(doc, "allocated", alloc);
+        if (json_object_get(reported, "reserved"))
+            json_object_set(doc, "reserved", json_object_get(reported, "reserved"));
         if (json_object_get(reported, "vim")) /* the branch's VIM, which it runs itself */
             json_object_set(doc, "driver", json_object_get(reported, "vim"));
     }

@@ -59,6 +59,7 @@ struct fed_mgr {
     int64_t event_seq;     /* the last branch event stored here */
     json_t *load;          /* the last report's load with its parts, or NULL */
     json_t *site_state;    /* the last report's site capacity and allocation, or NULL */
+    json_t *site_load;     /* the last report's site load (site_load.c), or NULL */
     struct hmap deps;      /* deployment id -> malloc'd hash of what was last mirrored (0: none) */
     struct hmap rules;     /* deployment id -> struct fed_drules: the cloud's rules over it */
     uint64_t next_seq;     /* the last instruction seq given (stored: _seq) */

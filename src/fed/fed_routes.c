@@ -292,9 +292,17 @@ static const struct jv_field allocated_fields[] = {
     FIELD("vis", JV_INT, 0, 0, 1e9),
     END,
 };
+static const struct jv_field reserved_fields[] = {
+    FIELD("vcpu", JV_NUMBER, 0, 0, 1e6),
+    FIELD("memory_mb", JV_INT, 0, 0, 1e12),
+    FIELD("managers", JV_INT, 0, 0, 1e6),
+    END,
+};
 static const struct jv_field site_state_fields[] = {
     {.name = "capacity", .type = JV_OBJECT, .fields = capacity_fields},
     {.name = "allocated", .type = JV_OBJECT, .fields = allocated_fields},
+    /* the managers started at the site (in allocated too) */
+    {.name = "reserved", .type = JV_OBJECT, .fields = reserved_fields},
     FIELD("vim", JV_STRING, 0, 1, 32),
     END,
 };

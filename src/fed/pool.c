@@ -824,17 +824,80 @@ static json_t *weighed(const json_t *raw, double *value)
     return load;
 }
 
+/* Adds b's vcpu and memory_mb to *vcpu and *mb. */
+static void add_use(const json_t *b, double *vcpu, double *mb)
+{
+    *vcpu += jv_num(b, "vcpu", 0);
+    *mb += jv_num(b, "memory_mb", 0);
+}
+
+static json_t *use_json(double vcpu, double mb)
+{
+    return json_pack("{s:f, s:f}", "vcpu", vcpu, "memory_mb", mb);
+}
+
+/* The site's load from the last reports of its active members (loop
+ * thread): capacity and WAN as its first manager measured them, the VIs
+ * of every member (what they use and hold, per deployment), and the
+ * managers started at the site: the CPU and memory each uses (its
+ * cgroup's) and the limits they hold. The first manager is the site's
+ * own part, outside the capacity (as a node's system-reserved share is
+ * outside its allocatable one): its use is not counted. */
+static json_t *site_sum(struct fed *f, const struct fed_mgr *first)
+{
+    json_t *out = json_deep_copy(first->site_load), *deps = json_object_get(out, "deployments");
+    json_t *members = json_pack("[s]", first->id);
+    double vu = 0, mu = 0, va = 0, ma = 0;     /* the VIs: used, allocated */
+    double mvu = 0, mmu = 0, mva = 0, mma = 0; /* the managers */
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        const struct fed_mgr *m = e->value;
+        const json_t *sl = m->site_load;
+
+        if (strcmp(m->site, first->site) || !sl || (m != first && strcmp(m->state, "active")))
+            continue;
+        add_use(json_object_get(sl, "used"), &vu, &mu);
+        add_use(json_object_get(sl, "allocated"), &va, &ma);
+        add_use(json_object_get(sl, "reserved"), &mva, &mma);
+        if (m == first)
+            continue;
+        json_array_append_new(members, json_string(m->id));
+        json_object_update_missing(deps, json_object_get(sl, "deployments"));
+        mvu += jv_num(json_object_get(m->load, "parts"), "cpu", 0);
+        mmu += jv_num(json_object_get(m->load, "parts"), "memory_mb", 0);
+    }
+    json_object_set_new(out, "used", use_json(vu + mvu, mu + mmu));
+    json_object_set_new(out, "allocated", use_json(va + mva, ma + mma));
+    json_object_set_new(out, "parts",
+                        json_pack("{s:{s:o, s:o}, s:{s:o, s:o}}", "vis", "used", use_json(vu, mu),
+                                  "allocated", use_json(va, ma), "managers", "used",
+                                  use_json(mvu, mmu), "allocated", use_json(mva, mma)));
+    json_object_set_new(out, "members", members);
+    json_object_del(out, "reserved");
+    return out;
+}
+
 void pool_report(struct core *c, struct fed_mgr *m, const json_t *report)
 {
     struct fed *f = c->fed;
     const json_t *raw = json_object_get(report, "site_load"), *pol;
     struct pool_site *ps;
-    json_t *load;
+    json_t *load, *sum;
     double value;
 
-    if (!json_is_object(raw) || *m->parent) /* a site's first manager reports its site */
+    if (!json_is_object(raw) || !json_is_object(json_object_get(raw, "deployments")))
         return;
-    load = weighed(raw, &value);
+    pthread_mutex_lock(&f->mu);
+    json_decref(m->site_load);
+    m->site_load = json_incref((json_t *)raw);
+    pthread_mutex_unlock(&f->mu);
+    if (*m->parent) /* judged at the first manager's report, with the others' last ones */
+        return;
+    sum = site_sum(f, m);
+    load = weighed(sum, &value);
+    json_decref(sum);
     pthread_mutex_lock(&f->mu);
     ps = site_of(f, m->site);
     json_decref(ps->load);

@@ -5,7 +5,9 @@
  * - Resources: the CPU (cores, over the last report interval) and memory
  *   (MB) its VIs use, read by the site's VIM driver from each VI's cgroup
  *   (v1 or v2, util/cgroup.c, for the process VIM), per deployment and in
- *   all, against the site's capacity; with what the VIs hold (allocated).
+ *   all, against the site's capacity; with what the VIs hold (allocated)
+ *   and what the managers started here hold (reserved, fed/spawn.c). The
+ *   cloud adds up the reports of the site's managers (pool.c).
  * - The WAN to the cloud, measured on the reports themselves, each a new
  *   TLS connection over the real link: latency is the TCP handshake (one
  *   round trip, curl's connect time), rtt the kernel's smoothed round trip
@@ -149,9 +151,10 @@ json_t *fed_site_load(struct fed *f)
         }
     vi_sweep(f);
     store_site_usage(c->st, c->cfg->site, &u);
-    out = json_pack("{s:O?, s:{s:f, s:f}, s:{s:f, s:I}, s:o, s:o}", "capacity",
+    out = json_pack("{s:O?, s:{s:f, s:f}, s:{s:f, s:I}, s:o, s:o, s:o}", "capacity",
                     json_object_get(site, "capacity"), "used", "vcpu", cpu, "memory_mb", mem,
-                    "allocated", "vcpu", u.vcpu, "memory_mb", (json_int_t)u.memory_mb,
+                    "allocated", "vcpu", u.vcpu, "memory_mb", (json_int_t)u.memory_mb, "reserved",
+                    site_reserved_json(s ? &s->reserved : &(struct site_reserved){0}),
                     "deployments", deps, "wan", wan_json(&f->wan));
     json_decref(vis);
     json_decref(site);

@@ -23,6 +23,7 @@
 #include "fed/fed_internal.h"
 #include "fed/standby.h"
 #include "lcm/restart.h"
+#include "lcm/sites.h"
 #include "util/cgroup.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
@@ -80,31 +81,48 @@ struct child {
 
 /* ---- room ---- */
 
+/* What the managers started here hold (those running, or to start again). */
+static struct site_reserved kids_hold(struct fed *f)
+{
+    struct site_reserved r = {0};
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        const struct child *ch = e->value;
+
+        if (ch->pid <= 0 && !ch->restart_at)
+            continue; /* ended */
+        r.vcpu += ch->vcpu;
+        r.memory_mb += ch->memory_mb;
+        r.managers++;
+    }
+    return r;
+}
+
+/* Counts them in the site's allocation (lcm/sites.h): a deploy here
+ * admits against the capacity less its VIs and them. */
+static void reserve(struct core *c)
+{
+    struct site_reserved r = kids_hold(c->fed);
+
+    site_reserve(c, c->cfg->site, &r);
+}
+
 /* What the site has free for another manager, after its VIs and the
  * managers started already; false (and why) when it has not enough. */
 static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t len)
 {
     json_t *site = core_load(c, STORE_SITE, c->cfg->site);
     const json_t *cap = json_object_get(site, "capacity");
+    struct site_reserved held = kids_hold(c->fed);
     struct store_usage u = {0};
     double free_vcpu = jv_num(cap, "vcpu", 0);
     long free_mb = (long)jv_int(cap, "memory_mb", 0);
-    struct hmap_entry *e;
-    unsigned running = 0;
-    size_t i;
 
     store_site_usage(c->st, c->cfg->site, &u);
-    free_vcpu -= u.vcpu;
-    free_mb -= (long)u.memory_mb;
-    for (e = hmap_first(&c->fed->children, &i); e; e = hmap_next(&c->fed->children, e, &i)) {
-        const struct child *ch = e->value;
-
-        if (ch->pid <= 0)
-            continue; /* ended */
-        free_vcpu -= ch->vcpu;
-        free_mb -= ch->memory_mb;
-        running++;
-    }
+    free_vcpu -= u.vcpu + held.vcpu;
+    free_mb -= (long)(u.memory_mb + held.memory_mb);
     json_decref(site);
     if (free_vcpu + 1e-9 >= vcpu && free_mb >= memory_mb)
         return true;
@@ -114,7 +132,7 @@ static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t 
              "alternatives: give the site more capacity, make the policy's managers smaller "
              "(manager.vcpu, manager.memory_mb), or move deployments to the cloud",
              c->cfg->site, vcpu, memory_mb, free_vcpu > 0 ? free_vcpu : 0,
-             free_mb > 0 ? free_mb : 0, running, running == 1 ? "" : "s");
+             free_mb > 0 ? free_mb : 0, held.managers, held.managers == 1 ? "" : "s");
     return false;
 }
 
@@ -466,6 +484,7 @@ void fed_spawn_apply(struct core *c, struct txn *t)
     hmap_put(&f->children, ch->name, ch);
     pthread_mutex_unlock(&f->mu);
     children_save(c); /* with the instruction: applied once */
+    reserve(c);
     core_event(c, "info", "fed", "manager-starting",
                json_pack("{s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision, "site",
                          c->cfg->site),
@@ -679,6 +698,7 @@ static void watch(uv_timer_t *h)
         watch_one(f->c, e->value, now);
     covers_update(f);
     standby_top_up(f->c);
+    reserve(f->c);
 }
 
 /* ---- after a restart of this manager ---- */
@@ -770,6 +790,7 @@ void fed_spawn_resume(struct fed *f)
     if (all)
         children_save(c);
     json_decref(all);
+    reserve(c);
 }
 
 /* ---- stopping ---- */

@@ -68,6 +68,7 @@ static void publish(struct core *c)
         info->vim = s->vim;
         info->health = state_name(s);
         snprintf(info->health_msg, sizeof(info->health_msg), "%s", s->health_msg);
+        info->reserved = s->reserved;
     }
     snap->n = n;
     qsort(snap->sites, n, sizeof(snap->sites[0]), by_id);
@@ -562,9 +563,22 @@ int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip)
     return r;
 }
 
+void site_reserve(struct core *c, const char *site, const struct site_reserved *r)
+{
+    struct site_rt *s = site_get(c, site);
+
+    if (!s || (s->reserved.vcpu == r->vcpu && s->reserved.memory_mb == r->memory_mb &&
+               s->reserved.managers == r->managers))
+        return;
+    s->reserved = *r;
+    publish(c);
+}
+
 int site_admit(struct core *c, const char *site, double vcpu, long long memory_mb,
                long long disk_mb, struct result *r)
 {
+    struct site_rt *s = site_get(c, site);
+    struct site_reserved held = s ? s->reserved : (struct site_reserved){0};
     struct store_usage u = {0};
     json_t *doc, *cap;
     double free_vcpu;
@@ -574,8 +588,8 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
         return result_not_found(r, "site", site);
     cap = json_object_get(doc, "capacity");
     store_site_usage(c->st, site, &u);
-    free_vcpu = jv_num(cap, "vcpu", 0) - u.vcpu;
-    free_mem = jv_int(cap, "memory_mb", 0) - u.memory_mb;
+    free_vcpu = jv_num(cap, "vcpu", 0) - u.vcpu - held.vcpu;
+    free_mem = jv_int(cap, "memory_mb", 0) - u.memory_mb - held.memory_mb;
     free_disk = jv_int(cap, "disk_mb", 0) - u.disk_mb;
     json_decref(doc);
     if (vcpu > free_vcpu + 1e-9 || memory_mb > free_mem || disk_mb > free_disk) {
@@ -584,9 +598,10 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
         snprintf(obj, sizeof(obj), "site/%s", site);
         return result_fail(r, 409, "insufficient-capacity", "object", obj,
                            "site %s cannot hold it: requested %.2f vCPU, %lld MB memory, %lld MB "
-                           "disk; free %.2f vCPU, %lld MB memory, %lld MB disk",
+                           "disk; free %.2f vCPU, %lld MB memory, %lld MB disk%s",
                            site, vcpu, memory_mb, disk_mb, free_vcpu < 0 ? 0 : free_vcpu,
-                           free_mem < 0 ? 0 : free_mem, free_disk < 0 ? 0 : free_disk);
+                           free_mem < 0 ? 0 : free_mem, free_disk < 0 ? 0 : free_disk,
+                           held.managers ? " (after what the managers started there hold)" : "");
     }
     return 0;
 }
@@ -596,9 +611,16 @@ bool site_is_branch(const json_t *doc)
     return strcmp(jv_str(doc, "kind", ""), "branch") == 0;
 }
 
+json_t *site_reserved_json(const struct site_reserved *r)
+{
+    return json_pack("{s:f, s:I, s:i}", "vcpu", r->vcpu, "memory_mb", (json_int_t)r->memory_mb,
+                     "managers", (int)r->managers);
+}
+
 json_t *site_view(struct store *st, const json_t *doc, const struct site_info *info)
 {
     json_t *v = doc_public(doc), *cap = json_object_get(doc, "capacity");
+    struct site_reserved held = {0};
     struct store_usage u = {0};
 
     if (site_is_branch(doc)) { /* what its manager reported (src/fed/) */
@@ -616,15 +638,19 @@ json_t *site_view(struct store *st, const json_t *doc, const struct site_info *i
         return v;
     }
     store_site_usage(st, doc_str(doc, "id"), &u);
+    if (info)
+        held = info->reserved;
     json_object_set_new(v, "allocated",
                         json_pack("{s:f, s:I, s:I, s:I}", "vcpu", u.vcpu, "memory_mb",
                                   (json_int_t)u.memory_mb, "disk_mb", (json_int_t)u.disk_mb, "vis",
                                   (json_int_t)u.vis));
-    json_object_set_new(v, "free",
-                        json_pack("{s:f, s:I, s:I}", "vcpu", jv_num(cap, "vcpu", 0) - u.vcpu,
-                                  "memory_mb",
-                                  (json_int_t)(jv_int(cap, "memory_mb", 0) - u.memory_mb),
-                                  "disk_mb", (json_int_t)(jv_int(cap, "disk_mb", 0) - u.disk_mb)));
+    json_object_set_new(v, "reserved", site_reserved_json(&held));
+    json_object_set_new(
+        v, "free",
+        json_pack("{s:f, s:I, s:I}", "vcpu", jv_num(cap, "vcpu", 0) - u.vcpu - held.vcpu,
+                  "memory_mb",
+                  (json_int_t)(jv_int(cap, "memory_mb", 0) - u.memory_mb - held.memory_mb),
+                  "disk_mb", (json_int_t)(jv_int(cap, "disk_mb", 0) - u.disk_mb)));
     json_object_set_new(v, "vim",
                         json_pack("{s:s, s:s}", "health", info ? info->health : "unknown",
                                   "message", info ? info->health_msg : ""));

@@ -16,8 +16,17 @@
 #include "vim/vim.h"
 
 /* A site as the loop knows it (loop thread only). */
+/* What a site holds beside its VIs: the managers started there
+ * (fed/spawn.c), each with its cgroup's CPU and memory limits. */
+struct site_reserved {
+    double vcpu;
+    long long memory_mb;
+    unsigned managers;
+};
+
 struct site_rt {
     char id[ID_BUF_MAX];
+    struct site_reserved reserved;
     const struct vim_ops *ops; /* NULL: the record names no known driver */
     void *vim;                 /* driver state; NULL until the driver opened */
     uint32_t net, gateway;     /* VIM_ADDR_SITE: the subnet */
@@ -36,6 +45,7 @@ struct site_info {
     void *vim;                 /* NULL: not open; else valid while the manager runs */
     const char *health;        /* "ok", "unreachable", "no-credentials", "opening" */
     char health_msg[VIM_ERR_MAX];
+    struct site_reserved reserved;
 };
 
 struct sites_snap {
@@ -66,7 +76,12 @@ const struct site_info *sites_snap_find(const struct sites_snap *s, const char *
 
 /* The lowest free address of the site's subnet. -ENOSPC when full. */
 int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip);
-/* Fails r with 409 insufficient-capacity when the request does not fit. */
+/* Sets what the site holds beside its VIs (loop thread): counted by
+ * site_admit, shown by site_view. */
+void site_reserve(struct core *c, const char *site, const struct site_reserved *r);
+json_t *site_reserved_json(const struct site_reserved *r);
+/* Fails r with 409 insufficient-capacity when the request does not fit in
+ * the site's capacity less what its VIs hold and what is reserved. */
 int site_admit(struct core *c, const char *site, double vcpu, long long memory_mb,
                long long disk_mb, struct result *r);
 /* Site record for the API: allocation, free capacity, VIM health, and what

@@ -233,6 +233,7 @@ class ElasticTest(unittest.TestCase):
                       10, what="the new manager's load")
         self.assertEqual(nm["load"]["source"], "cgroup")
         self.assertIn(new, cloud.get("/v0/sites/b1")[1]["managers"])
+        self.check_allocation(new)
 
         # still overloaded, but at the policy's max: refused, with the reason
         d = wait_for(lambda: decision_in(cloud, "refused", self.mgr), 20, 0.1, "refused")
@@ -303,6 +304,47 @@ class ElasticTest(unittest.TestCase):
                                           "cooldown_s": 0, "weights": VNFS_ONLY})[0], 200)
         wait_for(lambda: self.mgr_view(third)["state"] == "removed", 60, 0.2, "scaled in")
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+
+    def check_allocation(self, new):
+        """The manager started at b1 is part of the site's allocation: at the branch a deploy
+        admits against the capacity less the VIs and it, the cloud's record of the site counts
+        it, and the site's load on the cloud adds up both managers' reports."""
+        cloud, b1 = self.cloud, self.b1
+        held = {"vcpu": 1, "memory_mb": 512, "managers": 1}
+        site = b1.get("/v0/sites/b1")[1]
+        self.assertEqual(site["reserved"], held)
+        free = site["capacity"]["vcpu"] - site["allocated"]["vcpu"] - 1
+        self.assertAlmostEqual(site["free"]["vcpu"], free, places=3)
+        want = round(free + 0.5, 1)  # would fit without the manager
+        b1.onboard(demo("el-big", vcpu=want))
+        status, err, _ = b1.request("POST", "/v0/deployments",
+                                    {"name": "big", "vnfd": "el-big", "site": "b1"})
+        self.assertEqual(status, 409, err)
+        self.assertIn("after what the managers started there hold", err["message"])
+        self.assertEqual(b1.get("/v0/deployments/big")[0], 404)
+        status, err, _ = b1.request("PUT", "/v0/sites/b1", {"capacity": {
+            "vcpu": site["allocated"]["vcpu"] + 0.5}})
+        self.assertEqual(status, 409, err)
+        self.assertIn("and the managers started there", err["message"])
+
+        def cloud_counts():
+            s = cloud.get("/v0/sites/b1")[1]
+            return s if s.get("reserved") == held else None
+        s = wait_for(cloud_counts, 10, 0.1, "the cloud's record counts the manager")
+        self.assertAlmostEqual(s["allocated"]["vcpu"], site["allocated"]["vcpu"] + 1, places=3)
+
+        def summed():
+            load = cloud.get("/v0/sites/b1/pool")[1].get("load") or {}
+            return load if new in load.get("members", []) else None
+        load = wait_for(summed, 10, 0.1, "the site's load with both managers")
+        self.assertEqual(load["members"][0], self.mgr)  # the first manager first
+        mgrs = load["parts"]["managers"]
+        self.assertEqual(mgrs["allocated"], {"vcpu": 1, "memory_mb": 512})
+        self.assertGreater(mgrs["used"]["memory_mb"], 1)  # its cgroup's memory
+        self.assertAlmostEqual(load["used"]["memory_mb"], load["parts"]["vis"]["used"][
+            "memory_mb"] + mgrs["used"]["memory_mb"], places=3)
+        self.assertAlmostEqual(load["allocated"]["vcpu"], load["parts"]["vis"]["allocated"][
+            "vcpu"] + 1, places=3)
 
     def test_d_relative_to_peers(self):
         """Among three managers, a threshold relative to the highest peer picks the busiest."""
