@@ -341,6 +341,14 @@ static void build_site_state(const struct build *b, struct lyd_node *node, const
         put_str(b, net, "bridge", view, "bridge");
     }
     put_resources(b, inner(b, node, "allocated"), al);
+    if (json_object_get(view, "reserved")) {
+        struct lyd_node *res = inner(b, node, "reserved");
+
+        put_resources(b, res, json_object_get(view, "reserved"));
+        if (res)
+            put_int(b, res, "managers",
+                    json_object_get(json_object_get(view, "reserved"), "managers"));
+    }
     put_resources(b, inner(b, node, "free"), json_object_get(view, "free"));
     if ((load = inner(b, node, "load"))) {
         put_dec(b, load, "vcpu-percent",

@@ -21,6 +21,7 @@ from test_deploy import demo
 from test_fed import Pki, branch, join_token, manager_of
 
 NC_PW = "elastic-nc-pw"
+NS = "urn:vnfm:params:xml:ns:yang:vnfm"
 PARTS = ("vnfs", "vis", "probes_per_s", "ops_running", "ops_queued", "cpu", "memory_mb")
 DEFAULT_WEIGHTS = {"vnfs": 0.01, "vis": 0.005, "probes_per_s": 0.002, "ops_running": 0.1,
                    "ops_queued": 0.05, "cpu": 1.0, "memory_mb": 0.0005}
@@ -77,16 +78,20 @@ class ElasticTest(unittest.TestCase):
     def mgr_view(self, mid):
         return self.cloud.get("/v0/managers/" + mid)[1]
 
-    def netconf_decisions(self):
-        """Decision id -> object, as the cloud's NETCONF operational data says."""
+    def netconf_get(self, subtree):
+        """The cloud's NETCONF operational data under <vnfm><subtree/></vnfm>."""
         from ncclient import manager  # Debian's python3-ncclient (/usr/bin/python3)
-        ns = "urn:vnfm:params:xml:ns:yang:vnfm"
         with manager.connect(host="127.0.0.1", port=self.ncport, username="admin",
                              password=NC_PW, hostkey_verify=False, look_for_keys=False,
                              allow_agent=False, timeout=30) as m:
-            data = m.get(filter=("subtree", '<vnfm xmlns="%s"><decisions/></vnfm>' % ns)).data_ele
-        return {e.findtext("{%s}id" % ns): e.findtext("{%s}object" % ns)
-                for e in data.iter("{%s}decision" % ns)}
+            return m.get(filter=("subtree", '<vnfm xmlns="%s"><%s/></vnfm>' % (
+                NS, subtree))).data_ele
+
+    def netconf_decisions(self):
+        """Decision id -> object, as the cloud's NETCONF operational data says."""
+        data = self.netconf_get("decisions")
+        return {e.findtext("{%s}id" % NS): e.findtext("{%s}object" % NS)
+                for e in data.iter("{%s}decision" % NS)}
 
     def put_policy(self, body, site="b1"):
         return self.cloud.request("PUT", "/v0/sites/%s/managers" % site, body)
@@ -332,6 +337,10 @@ class ElasticTest(unittest.TestCase):
             return s if s.get("reserved") == held else None
         s = wait_for(cloud_counts, 10, 0.1, "the cloud's record counts the manager")
         self.assertAlmostEqual(s["allocated"]["vcpu"], site["allocated"]["vcpu"] + 1, places=3)
+        [nc] = [x for x in self.netconf_get("sites").iter("{%s}site" % NS)
+                if x.findtext("{%s}id" % NS) == "b1"]
+        self.assertEqual((nc.findtext("{%s}reserved/{%s}memory-mb" % (NS, NS)),
+                          nc.findtext("{%s}reserved/{%s}managers" % (NS, NS))), ("512", "1"))
 
         def summed():
             load = cloud.get("/v0/sites/b1/pool")[1].get("load") or {}
