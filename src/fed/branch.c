@@ -412,9 +412,26 @@ static void follow_interval(struct fed *f, const json_t *answer)
         uv_timer_start(&f->timer, on_timer, f->report_ms, f->report_ms);
 }
 
+/* What the site's other managers hold, as the cloud added it up: this
+ * manager's admissions count it (kept as it is while the cloud is not
+ * reachable). */
+static void others_told(struct fed *f, const json_t *answer)
+{
+    const json_t *o = json_object_get(answer, "site_others");
+    struct site_reserved r;
+
+    if (!json_is_object(o))
+        return;
+    r.vcpu = jv_num(o, "vcpu", 0);
+    r.memory_mb = jv_int(o, "memory_mb", 0);
+    r.managers = (unsigned)jv_int(o, "managers", 0);
+    site_others(f->c, f->c->cfg->site, &r);
+}
+
 static void acked(struct fed *f, const json_t *answer)
 {
     follow_interval(f, answer);
+    others_told(f, answer);
     int64_t seq = jv_int(answer, "event_seq", 0);
     char buf[32];
 

@@ -691,6 +691,29 @@ static json_t *results_acked(const json_t *body)
     return ids;
 }
 
+/* What the other active managers of m's site hold, as their last reports
+ * said (their VIs and the managers they started): what m's admissions
+ * count beside its own (lcm/sites.h site_others). */
+static json_t *others_of(struct fed *f, const struct fed_mgr *m)
+{
+    double vcpu = 0, mb = 0;
+    struct hmap_entry *e;
+    int n = 0;
+    size_t i;
+
+    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
+        const struct fed_mgr *o = e->value;
+        const json_t *a = json_object_get(o->site_state, "allocated");
+
+        if (o == m || strcmp(o->site, m->site) || strcmp(o->state, "active") || !a)
+            continue;
+        vcpu += jv_num(a, "vcpu", 0);
+        mb += (double)jv_int(a, "memory_mb", 0);
+        n++;
+    }
+    return json_pack("{s:f, s:I, s:i}", "vcpu", vcpu, "memory_mb", (json_int_t)mb, "managers", n);
+}
+
 void fed_report_apply(struct core *c, struct txn *t)
 {
     struct fed *f = c->fed;
@@ -751,10 +774,10 @@ void fed_report_apply(struct core *c, struct txn *t)
     /* a run of the branch or of the cloud that the other did not see yet
      * begins with all of its deployments */
     result_ok(&t->res, 200,
-              json_pack("{s:I, s:I, s:I, s:o, s:b}", "report_interval_ms",
+              json_pack("{s:I, s:I, s:I, s:o, s:b, s:o}", "report_interval_ms",
                         (json_int_t)c->cfg->fed_report_ms, "seq", (json_int_t)seq, "event_seq",
                         (json_int_t)m->event_seq, "results", results_acked(t->body), "send_full",
-                        (new_boot || m->send_full) && !full));
+                        (new_boot || m->send_full) && !full, "site_others", others_of(f, m)));
     m->send_full = m->send_full && !full;
 }
 

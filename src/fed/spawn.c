@@ -115,20 +115,24 @@ static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t 
 {
     json_t *site = core_load(c, STORE_SITE, c->cfg->site);
     const json_t *cap = json_object_get(site, "capacity");
-    struct site_reserved held = kids_hold(c->fed);
+    const struct site_rt *s = site_get(c, c->cfg->site);
+    struct site_reserved held = kids_hold(c->fed), others = {0};
     struct store_usage u = {0};
     double free_vcpu = jv_num(cap, "vcpu", 0);
     long free_mb = (long)jv_int(cap, "memory_mb", 0);
 
+    if (s)
+        others = s->others;
     store_site_usage(c->st, c->cfg->site, &u);
-    free_vcpu -= u.vcpu + held.vcpu;
-    free_mb -= (long)(u.memory_mb + held.memory_mb);
+    free_vcpu -= u.vcpu + held.vcpu + others.vcpu;
+    free_mb -= (long)(u.memory_mb + held.memory_mb + others.memory_mb);
     json_decref(site);
     if (free_vcpu + 1e-9 >= vcpu && free_mb >= memory_mb)
         return true;
     snprintf(why, len,
              "no room at site %s for another manager: it needs %g vCPU and %ld MB, %g vCPU and "
-             "%ld MB are free (capacity less its VIs and %u manager%s started here); "
+             "%ld MB are free (capacity less its VIs, %u manager%s started here and what "
+             "the site's other managers hold); "
              "alternatives: give the site more capacity, make the policy's managers smaller "
              "(manager.vcpu, manager.memory_mb), or move deployments to the cloud",
              c->cfg->site, vcpu, memory_mb, free_vcpu > 0 ? free_vcpu : 0,

@@ -69,6 +69,7 @@ static void publish(struct core *c)
         info->health = state_name(s);
         snprintf(info->health_msg, sizeof(info->health_msg), "%s", s->health_msg);
         info->reserved = s->reserved;
+        info->others = s->others;
     }
     snap->n = n;
     qsort(snap->sites, n, sizeof(snap->sites[0]), by_id);
@@ -563,22 +564,43 @@ int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip)
     return r;
 }
 
+static void held_set(struct core *c, struct site_reserved *was, const struct site_reserved *r)
+{
+    if (was->vcpu == r->vcpu && was->memory_mb == r->memory_mb && was->managers == r->managers)
+        return;
+    *was = *r;
+    publish(c);
+}
+
 void site_reserve(struct core *c, const char *site, const struct site_reserved *r)
 {
     struct site_rt *s = site_get(c, site);
 
-    if (!s || (s->reserved.vcpu == r->vcpu && s->reserved.memory_mb == r->memory_mb &&
-               s->reserved.managers == r->managers))
-        return;
-    s->reserved = *r;
-    publish(c);
+    if (s)
+        held_set(c, &s->reserved, r);
+}
+
+void site_others(struct core *c, const char *site, const struct site_reserved *r)
+{
+    struct site_rt *s = site_get(c, site);
+
+    if (s)
+        held_set(c, &s->others, r);
+}
+
+/* What the site holds beside this manager's VIs. */
+static struct site_reserved held_of(const struct site_reserved *reserved,
+                                    const struct site_reserved *others)
+{
+    return (struct site_reserved){reserved->vcpu + others->vcpu,
+                                  reserved->memory_mb + others->memory_mb, reserved->managers};
 }
 
 int site_admit(struct core *c, const char *site, double vcpu, long long memory_mb,
                long long disk_mb, struct result *r)
 {
     struct site_rt *s = site_get(c, site);
-    struct site_reserved held = s ? s->reserved : (struct site_reserved){0};
+    struct site_reserved held = s ? held_of(&s->reserved, &s->others) : (struct site_reserved){0};
     struct store_usage u = {0};
     json_t *doc, *cap;
     double free_vcpu;
@@ -601,7 +623,9 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
                            "disk; free %.2f vCPU, %lld MB memory, %lld MB disk%s",
                            site, vcpu, memory_mb, disk_mb, free_vcpu < 0 ? 0 : free_vcpu,
                            free_mem < 0 ? 0 : free_mem, free_disk < 0 ? 0 : free_disk,
-                           held.managers ? " (after what the managers started there hold)" : "");
+                           s && (s->reserved.managers || s->others.managers)
+                               ? " (after what the site's other managers hold)"
+                               : "");
     }
     return 0;
 }
@@ -639,12 +663,16 @@ json_t *site_view(struct store *st, const json_t *doc, const struct site_info *i
     }
     store_site_usage(st, doc_str(doc, "id"), &u);
     if (info)
-        held = info->reserved;
+        held = held_of(&info->reserved, &info->others);
     json_object_set_new(v, "allocated",
                         json_pack("{s:f, s:I, s:I, s:I}", "vcpu", u.vcpu, "memory_mb",
                                   (json_int_t)u.memory_mb, "disk_mb", (json_int_t)u.disk_mb, "vis",
                                   (json_int_t)u.vis));
-    json_object_set_new(v, "reserved", site_reserved_json(&held));
+    if (info) {
+        json_object_set_new(v, "reserved", site_reserved_json(&info->reserved));
+        if (info->others.managers)
+            json_object_set_new(v, "others", site_reserved_json(&info->others));
+    }
     json_object_set_new(
         v, "free",
         json_pack("{s:f, s:I, s:I}", "vcpu", jv_num(cap, "vcpu", 0) - u.vcpu - held.vcpu,

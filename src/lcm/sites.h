@@ -26,7 +26,10 @@ struct site_reserved {
 
 struct site_rt {
     char id[ID_BUF_MAX];
-    struct site_reserved reserved;
+    struct site_reserved reserved; /* the managers started here */
+    /* what the site's other managers hold (their VIs and the managers
+     * they started; managers: how many), as the cloud last added it up */
+    struct site_reserved others;
     const struct vim_ops *ops; /* NULL: the record names no known driver */
     void *vim;                 /* driver state; NULL until the driver opened */
     uint32_t net, gateway;     /* VIM_ADDR_SITE: the subnet */
@@ -45,7 +48,7 @@ struct site_info {
     void *vim;                 /* NULL: not open; else valid while the manager runs */
     const char *health;        /* "ok", "unreachable", "no-credentials", "opening" */
     char health_msg[VIM_ERR_MAX];
-    struct site_reserved reserved;
+    struct site_reserved reserved, others;
 };
 
 struct sites_snap {
@@ -76,9 +79,11 @@ const struct site_info *sites_snap_find(const struct sites_snap *s, const char *
 
 /* The lowest free address of the site's subnet. -ENOSPC when full. */
 int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip);
-/* Sets what the site holds beside its VIs (loop thread): counted by
- * site_admit, shown by site_view. */
+/* Set what the site holds beside this manager's VIs (loop thread): the
+ * managers started here, and what its other managers hold. Both are
+ * counted by site_admit and shown by site_view. */
 void site_reserve(struct core *c, const char *site, const struct site_reserved *r);
+void site_others(struct core *c, const char *site, const struct site_reserved *r);
 json_t *site_reserved_json(const struct site_reserved *r);
 /* Fails r with 409 insufficient-capacity when the request does not fit in
  * the site's capacity less what its VIs hold and what is reserved. */

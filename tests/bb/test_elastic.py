@@ -55,6 +55,16 @@ def child_cgroups(tag):
         "/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)))
 
 
+def api_of(parent, child):
+    """A client of a manager the branch manager parent started (its admin token is in
+    its data dir; it speaks HTTPS when parent does, with parent's certificate)."""
+    a = Daemon.__new__(Daemon)
+    a.url = "%s://127.0.0.1:%d" % ("https" if parent.tls else "http", child["port"])
+    a.tls = parent.tls
+    a.token = slurp(os.path.join(parent.dir, "managers", child["name"], "admin.token")).strip()
+    return a
+
+
 class ElasticTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -238,7 +248,7 @@ class ElasticTest(unittest.TestCase):
                       10, what="the new manager's load")
         self.assertEqual(nm["load"]["source"], "cgroup")
         self.assertIn(new, cloud.get("/v0/sites/b1")[1]["managers"])
-        self.check_allocation(new)
+        self.check_allocation(new, child)
 
         # still overloaded, but at the policy's max: refused, with the reason
         d = wait_for(lambda: decision_in(cloud, "refused", self.mgr), 20, 0.1, "refused")
@@ -310,7 +320,7 @@ class ElasticTest(unittest.TestCase):
         wait_for(lambda: self.mgr_view(third)["state"] == "removed", 60, 0.2, "scaled in")
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
 
-    def check_allocation(self, new):
+    def check_allocation(self, new, child):
         """The manager started at b1 is part of the site's allocation: at the branch a deploy
         admits against the capacity less the VIs and it, the cloud's record of the site counts
         it, and the site's load on the cloud adds up both managers' reports."""
@@ -325,12 +335,30 @@ class ElasticTest(unittest.TestCase):
         status, err, _ = b1.request("POST", "/v0/deployments",
                                     {"name": "big", "vnfd": "el-big", "site": "b1"})
         self.assertEqual(status, 409, err)
-        self.assertIn("after what the managers started there hold", err["message"])
+        self.assertIn("after what the site's other managers hold", err["message"])
         self.assertEqual(b1.get("/v0/deployments/big")[0], 404)
         status, err, _ = b1.request("PUT", "/v0/sites/b1", {"capacity": {
             "vcpu": site["allocated"]["vcpu"] + 0.5}})
         self.assertEqual(status, 409, err)
-        self.assertIn("and the managers started there", err["message"])
+        self.assertIn("and the site's other managers", err["message"])
+
+        # the new manager's admissions count what b1 holds (its VIs and the new manager
+        # itself), as the cloud added it up from b1's reports; and b1's count the new one
+        kid = api_of(b1, child)
+
+        def others_known(api):
+            s = api.get("/v0/sites/b1")[1]
+            return s if s.get("others", {}).get("managers") == 1 else None
+        ks = wait_for(lambda: others_known(kid), 10, 0.1, "the new manager knows b1's share")
+        self.assertAlmostEqual(ks["others"]["vcpu"], site["allocated"]["vcpu"] + 1, places=3)
+        self.assertAlmostEqual(ks["free"]["vcpu"], site["free"]["vcpu"], places=3)
+        kid.ok("POST", "/v0/vnfds", demo("el-big", vcpu=want))
+        status, err, _ = kid.request("POST", "/v0/deployments",
+                                     {"name": "big", "vnfd": "el-big", "site": "b1"})
+        self.assertEqual(status, 409, err)
+        self.assertIn("after what the site's other managers hold", err["message"])
+        bs = wait_for(lambda: others_known(b1), 10, 0.1, "b1 knows the new manager's share")
+        self.assertEqual(bs["others"], {"vcpu": 0, "memory_mb": 0, "managers": 1})  # no VIs
 
         def cloud_counts():
             s = cloud.get("/v0/sites/b1")[1]

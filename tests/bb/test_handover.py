@@ -15,20 +15,10 @@ import urllib.request
 
 from vnfm import Daemon, pid_alive, slurp, wait_for
 from test_deploy import demo
-from test_elastic import VNFS_ONLY, child_cgroups, decisions
+from test_elastic import VNFS_ONLY, api_of, child_cgroups, decisions
 from test_fed import Pki, branch, join_token, manager_of
 
 NAMES = ("h1", "h2", "h3", "h4")
-
-
-def api_of(parent, child):
-    """A client of a manager the branch manager parent started (its admin token is in
-    its data dir; it speaks HTTPS when parent does, with parent's certificate)."""
-    a = Daemon.__new__(Daemon)
-    a.url = "%s://127.0.0.1:%d" % ("https" if parent.tls else "http", child["port"])
-    a.tls = parent.tls
-    a.token = slurp(os.path.join(parent.dir, "managers", child["name"], "admin.token")).strip()
-    return a
 
 
 def child_tags(parent):
