@@ -412,11 +412,33 @@ json_t *fed_children_report(struct fed *f)
     return out;
 }
 
-/* Writes the managers started here (in the open transaction, if any). */
+/* Writes the managers started here (in the open transaction, if any),
+ * each with what a restart of this manager needs beside what the reports
+ * show: its crash-loop history, when its process started, and the wall
+ * time of a start that is due (0: none). */
 static void children_save(struct core *c)
 {
-    json_t *all = fed_children_report(c->fed);
-    char *text = json_dumps(all, JSON_COMPACT);
+    struct fed *f = c->fed;
+    json_t *all = json_array();
+    uint64_t now = mono_ms();
+    struct hmap_entry *e;
+    size_t i;
+    char *text;
+
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        const struct child *ch = e->value;
+        json_t *j = child_json(f, ch);
+        int64_t due = 0;
+
+        if (ch->pid <= 0 && ch->restart_at)
+            due = wall_ms() + (ch->restart_at > now ? (int64_t)(ch->restart_at - now) : 0);
+        restart_hist_save(j, &ch->deaths);
+        json_object_set_new(j, "_restart",
+                            json_pack("{s:i, s:I, s:I}", "step", ch->deaths.step, "started",
+                                      (json_int_t)ch->started_wall, "due", (json_int_t)due));
+        json_array_append_new(all, j);
+    }
+    text = json_dumps(all, JSON_COMPACT);
 
     if (store_meta_set(c->st, META_CHILDREN, text))
         log_warn("fed: cannot record the managers started here: %s", store_errmsg(c->st));
@@ -709,7 +731,19 @@ static void watch(uv_timer_t *h)
 
 /* One recorded manager: adopted when it still runs, else started again
  * (or, when it was being stopped, let go). */
-static bool standby_resume(struct core *c, struct child *ch);
+static bool standby_resume(struct core *c, struct child *ch, const json_t *r);
+
+/* A manager that exited and was waiting out its crash-loop backoff when
+ * this one stopped: it waits out the rest (true), watched again. */
+static bool waits_out(struct child *ch, const json_t *r)
+{
+    int64_t due = jv_int(json_object_get(r, "_restart"), "due", 0), now = wall_ms();
+
+    if (strcmp(ch->state, "exited") || !due)
+        return false;
+    ch->restart_at = mono_ms() + (due > now ? (uint64_t)(due - now) : 0);
+    return true;
+}
 
 static void resume_one(struct core *c, const json_t *r)
 {
@@ -728,7 +762,10 @@ static void resume_one(struct core *c, const json_t *r)
     ch->memory_mb = (long)jv_int(r, "memory_mb", 512);
     ch->adopted = true;
     ch->started_ms = ch->stop_ms = (int64_t)mono_ms();
-    if (json_is_true(json_object_get(r, "standby")) && standby_resume(c, ch))
+    restart_hist_load(r, &ch->deaths);
+    ch->deaths.step = (unsigned)jv_int(json_object_get(r, "_restart"), "step", 0);
+    ch->started_wall = jv_int(json_object_get(r, "_restart"), "started", 0);
+    if (json_is_true(json_object_get(r, "standby")) && standby_resume(c, ch, r))
         return;
     pthread_mutex_lock(&c->fed->mu);
     hmap_put(&c->fed->children, ch->name, ch);
@@ -750,6 +787,8 @@ static void resume_one(struct core *c, const json_t *r)
         snprintf(ch->state, sizeof(ch->state), "stopped");
         return;
     }
+    if (waits_out(ch, r))
+        return;
     snprintf(ch->state, sizeof(ch->state), "starting");
     if (start(c, ch, NULL, why, sizeof(why))) {
         snprintf(ch->state, sizeof(ch->state), "failed");
@@ -783,7 +822,8 @@ void fed_spawn_resume(struct fed *f)
         const char *state = jv_str(r, "state", "");
 
         if (strcmp(state, "starting") && strcmp(state, "healthy") && strcmp(state, "stopping") &&
-            strcmp(state, "standby"))
+            strcmp(state, "standby") &&
+            !(strcmp(state, "exited") == 0 && jv_int(json_object_get(r, "_restart"), "due", 0)))
             continue; /* ended: forgotten */
         if (kids_cgroups(f, why, sizeof(why))) {
             log_error("fed: the managers started here are not resumed: %s", why);
@@ -920,11 +960,25 @@ void fed_spawn_stop_all(struct fed *f)
  * more (it runs in that standby's cgroup, kept); one still running is
  * adopted, one gone forgotten (another is made). True when ch was taken
  * care of here. */
-static bool standby_resume(struct core *c, struct child *ch)
+static bool standby_resume(struct core *c, struct child *ch, const json_t *r)
 {
     ch->standby = true;
     free(ch->dir);
     ch->dir = xstrdup(c->cfg->data_dir);
+    ch->hb_ms = c->fed->standby_hb_ms;
+    if (ch->pid != getpid() && c->fed->standby_count &&
+        (waits_out(ch, r) || (strcmp(ch->state, "standby") == 0 && !(ch->pid > 0 && alive(ch))))) {
+        /* it goes on with its crash-loop history: one that died while this
+         * manager was down died once more */
+        cg_destroy(c->fed->kids_cg, ch->name);
+        ch->pid = 0;
+        pthread_mutex_lock(&c->fed->mu);
+        hmap_put(&c->fed->children, ch->name, ch);
+        pthread_mutex_unlock(&c->fed->mu);
+        if (!ch->restart_at)
+            standby_died(c, ch, "ended while this manager was down");
+        return true;
+    }
     if (ch->pid == getpid()) {
         core_event(c, "warn", "fed", "standby-promoted",
                    json_pack("{s:s, s:s}", "object", ch->name, "site", c->cfg->site),

@@ -467,6 +467,20 @@ class StandbyBackoffTest(SiteCase):
         self.assertEqual(standby_pids(b1), [pid])
         [sb] = wait_for(lambda: standbys(cloud, self.mgr), 10, 0.2, "the standby shown running")
         self.assertEqual((sb["name"], sb["pid"]), (name, pid))
+        # the standby and then its manager killed with -9: the manager started again goes
+        # on with the same standby and its crash-loop history (one more death, a delayed
+        # start logged as such), not with a new standby started at once
+        before = slurp(b1.logfile).count("standby-backoff: standby %s " % name)
+        os.kill(pid, signal.SIGKILL)
+        b1.kill9()
+        b1.start()
+        [sb] = wait_for(lambda: [c for c in standbys(cloud, self.mgr) if c["pid"] != pid], 30,
+                        0.1, "the standby running again")
+        self.assertEqual(sb["name"], name)
+        self.assertGreaterEqual(sb["deaths"], 7)  # the 6 above and this one
+        self.assertEqual(slurp(b1.logfile).count("standby-backoff: standby %s " % name),
+                         before + 1)
+        self.assertEqual(standby_pids(b1), [sb["pid"]])
         # the policy's M back to 0: it is stopped
         self.assertEqual(self.put_policy({"overload": 100})[0], 200)
         wait_for(lambda: standby_pids(b1) == [], 30, 0.2, "the standby stopped")
