@@ -327,9 +327,11 @@ static void use_of(const json_t *load, struct pool_use *u)
     memset(u, 0, sizeof(*u));
     u->vcpu = jv_num(used, "vcpu", 0);
     u->memory_mb = jv_num(used, "memory_mb", 0);
+    u->disk_mb = jv_num(used, "disk_mb", 0);
     u->cap_vcpu = jv_num(cap, "vcpu", 0);
     u->cap_memory_mb = jv_num(cap, "memory_mb", 0);
-    u->free_vcpu = u->free_memory_mb = -1;
+    u->cap_disk_mb = jv_num(cap, "disk_mb", 0);
+    u->free_vcpu = u->free_memory_mb = u->free_disk_mb = -1;
 }
 
 /* First answer: more room at the branch, within the policy's ceiling. A
@@ -392,18 +394,19 @@ static bool grow(struct core *c, struct fed_mgr *m, struct pool_site *ps, const 
 }
 
 /* What a deployment holds, from its VNFD and instances (what its clone needs). */
-static void need_of(const json_t *dep, const json_t *vnfd, double *vcpu, double *mb)
+static void need_of(const json_t *dep, const json_t *vnfd, struct pool_cand *x)
 {
     const json_t *vdu, *inst = json_object_get(dep, "instances");
     size_t i;
 
-    *vcpu = *mb = 0;
+    x->need_vcpu = x->need_memory_mb = x->need_disk_mb = 0;
     json_array_foreach(json_object_get(vnfd, "vdus"), i, vdu)
     {
         double n = (double)jv_int(inst, jv_str(vdu, "id", ""), 1);
 
-        *vcpu += n * jv_num(vdu, "vcpu", 1);
-        *mb += n * (double)jv_int(vdu, "memory_mb", 128);
+        x->need_vcpu += n * jv_num(vdu, "vcpu", 1);
+        x->need_memory_mb += n * (double)jv_int(vdu, "memory_mb", 128);
+        x->need_disk_mb += n * (double)jv_int(vdu, "disk_mb", 0);
     }
 }
 
@@ -430,8 +433,9 @@ static size_t candidates(struct core *c, struct pool_site *ps, const json_t *dep
         x->id = id;
         x->vcpu = jv_num(u, "vcpu", 0);
         x->memory_mb = jv_num(u, "memory_mb", 0);
+        x->disk_mb = jv_num(u, "disk_mb", 0);
         x->placement = pool_placement_of(jv_str(vnfd, "placement", NULL));
-        need_of(d, vnfd, &x->need_vcpu, &x->need_memory_mb);
+        need_of(d, vnfd, x);
         busy[n][0] = '\0';
         if (!vnfd)
             snprintf(busy[n], 96, "its VNFD %s is not on the cloud: it cannot be cloned",
@@ -458,6 +462,8 @@ static void cloud_room(struct core *c, const json_t *pol, struct pool_use *u)
     u->free_vcpu = fmax(0, jv_num(json_object_get(cs, "capacity"), "vcpu", 0) - used.vcpu);
     u->free_memory_mb =
         fmax(0, (double)(jv_int(json_object_get(cs, "capacity"), "memory_mb", 0) - used.memory_mb));
+    u->free_disk_mb =
+        fmax(0, (double)(jv_int(json_object_get(cs, "capacity"), "disk_mb", 0) - used.disk_mb));
     json_decref(cs);
 }
 
@@ -468,10 +474,11 @@ static json_t *cands_json(const struct pool_cand *x, size_t n, bool chosen, cons
     for (size_t i = 0; i < n; i++)
         if (x[i].chosen == chosen)
             json_array_append_new(
-                a, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:s, s:s?}", "deployment", x[i].id,
-                             "placement", pool_placement_name(x[i].placement), "vcpu", x[i].vcpu,
-                             "memory_mb", x[i].memory_mb, "need_vcpu", x[i].need_vcpu,
-                             "need_memory_mb", x[i].need_memory_mb, "why", x[i].why, "to",
+                a, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:s, s:s?}", "deployment",
+                             x[i].id, "placement", pool_placement_name(x[i].placement), "vcpu",
+                             x[i].vcpu, "memory_mb", x[i].memory_mb, "disk_mb", x[i].disk_mb,
+                             "need_vcpu", x[i].need_vcpu, "need_memory_mb", x[i].need_memory_mb,
+                             "need_disk_mb", x[i].need_disk_mb, "why", x[i].why, "to",
                              chosen ? to : NULL));
     return a;
 }
@@ -809,7 +816,7 @@ static void judge(struct core *c, struct fed_mgr *m, struct pool_site *ps, const
     }
 }
 
-/* The site's load with its value: the larger of its CPU and memory shares. */
+/* The site's load with its value: the largest of its CPU, memory and disk shares. */
 static json_t *weighed(const json_t *raw, double *value)
 {
     json_t *load = json_deep_copy(raw);
@@ -820,20 +827,35 @@ static json_t *weighed(const json_t *raw, double *value)
     json_object_set_new(load, "cpu", json_real(u.cap_vcpu > 0 ? u.vcpu / u.cap_vcpu : 0));
     json_object_set_new(load, "memory",
                         json_real(u.cap_memory_mb > 0 ? u.memory_mb / u.cap_memory_mb : 0));
+    json_object_set_new(load, "disk", json_real(u.cap_disk_mb > 0 ? u.disk_mb / u.cap_disk_mb : 0));
     json_object_set_new(load, "value", json_real(*value));
     return load;
 }
 
-/* Adds b's vcpu and memory_mb to *vcpu and *mb. */
-static void add_use(const json_t *b, double *vcpu, double *mb)
+/* CPU (cores or vCPU), memory and disk (MB). */
+struct res {
+    double vcpu, memory_mb, disk_mb;
+};
+
+/* Adds the figures of b to *r. */
+static void add_res(struct res *r, const json_t *b)
 {
-    *vcpu += jv_num(b, "vcpu", 0);
-    *mb += jv_num(b, "memory_mb", 0);
+    r->vcpu += jv_num(b, "vcpu", 0);
+    r->memory_mb += jv_num(b, "memory_mb", 0);
+    r->disk_mb += jv_num(b, "disk_mb", 0);
 }
 
-static json_t *use_json(double vcpu, double mb)
+static json_t *res_json(const struct res *r)
 {
-    return json_pack("{s:f, s:f}", "vcpu", vcpu, "memory_mb", mb);
+    return json_pack("{s:f, s:f, s:f}", "vcpu", r->vcpu, "memory_mb", r->memory_mb, "disk_mb",
+                     r->disk_mb);
+}
+
+static json_t *res_sum_json(const struct res *a, const struct res *b)
+{
+    struct res r = {a->vcpu + b->vcpu, a->memory_mb + b->memory_mb, a->disk_mb + b->disk_mb};
+
+    return res_json(&r);
 }
 
 /* The site's load from the last reports of its active members (loop
@@ -847,8 +869,7 @@ static json_t *site_sum(struct fed *f, const struct fed_mgr *first)
 {
     json_t *out = json_deep_copy(first->site_load), *deps = json_object_get(out, "deployments");
     json_t *members = json_pack("[s]", first->id);
-    double vu = 0, mu = 0, va = 0, ma = 0;     /* the VIs: used, allocated */
-    double mvu = 0, mmu = 0, mva = 0, mma = 0; /* the managers */
+    struct res vu = {0}, va = {0}, mu = {0}, ma = {0}; /* the VIs', the managers': used, held */
     struct hmap_entry *e;
     size_t i;
 
@@ -858,22 +879,22 @@ static json_t *site_sum(struct fed *f, const struct fed_mgr *first)
 
         if (strcmp(m->site, first->site) || !sl || (m != first && strcmp(m->state, "active")))
             continue;
-        add_use(json_object_get(sl, "used"), &vu, &mu);
-        add_use(json_object_get(sl, "allocated"), &va, &ma);
-        add_use(json_object_get(sl, "reserved"), &mva, &mma);
+        add_res(&vu, json_object_get(sl, "used"));
+        add_res(&va, json_object_get(sl, "allocated"));
+        add_res(&ma, json_object_get(sl, "reserved"));
         if (m == first)
             continue;
         json_array_append_new(members, json_string(m->id));
         json_object_update_missing(deps, json_object_get(sl, "deployments"));
-        mvu += jv_num(json_object_get(m->load, "parts"), "cpu", 0);
-        mmu += jv_num(json_object_get(m->load, "parts"), "memory_mb", 0);
+        mu.vcpu += jv_num(json_object_get(m->load, "parts"), "cpu", 0);
+        mu.memory_mb += jv_num(json_object_get(m->load, "parts"), "memory_mb", 0);
     }
-    json_object_set_new(out, "used", use_json(vu + mvu, mu + mmu));
-    json_object_set_new(out, "allocated", use_json(va + mva, ma + mma));
+    json_object_set_new(out, "used", res_sum_json(&vu, &mu));
+    json_object_set_new(out, "allocated", res_sum_json(&va, &ma));
     json_object_set_new(out, "parts",
-                        json_pack("{s:{s:o, s:o}, s:{s:o, s:o}}", "vis", "used", use_json(vu, mu),
-                                  "allocated", use_json(va, ma), "managers", "used",
-                                  use_json(mvu, mmu), "allocated", use_json(mva, mma)));
+                        json_pack("{s:{s:o, s:o}, s:{s:o, s:o}}", "vis", "used", res_json(&vu),
+                                  "allocated", res_json(&va), "managers", "used", res_json(&mu),
+                                  "allocated", res_json(&ma)));
     json_object_set_new(out, "members", members);
     json_object_del(out, "reserved");
     return out;

@@ -22,9 +22,9 @@ const char *pool_placement_name(enum pool_placement p);
  * that resource out of the judging), and the room its deployments would
  * find in the cloud (free_*; negative: no limit). */
 struct pool_use {
-    double vcpu, memory_mb;
-    double cap_vcpu, cap_memory_mb;
-    double free_vcpu, free_memory_mb;
+    double vcpu, memory_mb, disk_mb;
+    double cap_vcpu, cap_memory_mb, cap_disk_mb;
+    double free_vcpu, free_memory_mb, free_disk_mb;
 };
 
 /* One deployment of the branch. In: what it uses at the branch and holds
@@ -33,15 +33,15 @@ struct pool_use {
  * it can). Out: chosen, and why (chosen or rejected). */
 struct pool_cand {
     const char *id;
-    double vcpu, memory_mb;
-    double need_vcpu, need_memory_mb;
+    double vcpu, memory_mb, disk_mb;
+    double need_vcpu, need_memory_mb, need_disk_mb;
     enum pool_placement placement;
     const char *busy;
     bool chosen;
     char why[256];
 };
 
-/* The value of a use: the larger of its CPU and memory shares. */
+/* The value of a use: the largest of its CPU, memory and disk shares. */
 double pool_value(const struct pool_use *u);
 
 /* Chooses the fewest deployments of cands whose moves bring the branch's

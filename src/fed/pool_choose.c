@@ -35,16 +35,32 @@ static double share(double used, double cap)
 
 double pool_value(const struct pool_use *u)
 {
-    double c = share(u->vcpu, u->cap_vcpu), m = share(u->memory_mb, u->cap_memory_mb);
+    double c = share(u->vcpu, u->cap_vcpu), m = share(u->memory_mb, u->cap_memory_mb),
+           d = share(u->disk_mb, u->cap_disk_mb);
 
-    return c > m ? c : m;
+    return c > m ? (c > d ? c : d) : (m > d ? m : d);
+}
+
+/* The shares of the branch a candidate takes, added: how much its move relieves. */
+static double weight(const struct pool_use *u, const struct pool_cand *x)
+{
+    return share(x->vcpu, u->cap_vcpu) + share(x->memory_mb, u->cap_memory_mb) +
+           share(x->disk_mb, u->cap_disk_mb);
+}
+
+/* u less what x uses. */
+static void take(struct pool_use *u, const struct pool_cand *x)
+{
+    u->vcpu -= x->vcpu;
+    u->memory_mb -= x->memory_mb;
+    u->disk_mb -= x->disk_mb;
 }
 
 /* A set of the movable candidates (bits of idx[]) and what it does. */
 struct set {
     unsigned long bits;
     unsigned n, prefer;
-    double moved, after, need_vcpu, need_mb;
+    double moved, after, need_vcpu, need_mb, need_disk_mb;
 };
 
 static void measure(const struct pool_use *u, const struct pool_cand *c, const size_t *idx,
@@ -61,11 +77,11 @@ static void measure(const struct pool_use *u, const struct pool_cand *c, const s
             continue;
         s->n++;
         s->prefer += x->placement == PLACE_PREFER_BRANCH;
-        s->moved += share(x->vcpu, u->cap_vcpu) + share(x->memory_mb, u->cap_memory_mb);
-        left.vcpu -= x->vcpu;
-        left.memory_mb -= x->memory_mb;
+        s->moved += weight(u, x);
+        take(&left, x);
         s->need_vcpu += x->need_vcpu;
         s->need_mb += x->need_memory_mb;
+        s->need_disk_mb += x->need_disk_mb;
     }
     s->after = pool_value(&left);
 }
@@ -73,7 +89,8 @@ static void measure(const struct pool_use *u, const struct pool_cand *c, const s
 static bool fits(const struct pool_use *u, const struct set *s)
 {
     return (u->free_vcpu < 0 || s->need_vcpu <= u->free_vcpu + 1e-9) &&
-           (u->free_memory_mb < 0 || s->need_mb <= u->free_memory_mb + 1e-9);
+           (u->free_memory_mb < 0 || s->need_mb <= u->free_memory_mb + 1e-9) &&
+           (u->free_disk_mb < 0 || s->need_disk_mb <= u->free_disk_mb + 1e-9);
 }
 
 static bool better(const struct set *a, const struct set *b)
@@ -121,8 +138,7 @@ static bool greedy(const struct pool_use *u, double threshold, const struct pool
         for (size_t j = i; j > 0; j--) {
             const struct pool_cand *a = &c[idx[j - 1]], *b = &c[idx[j]];
 
-            if (share(a->vcpu, u->cap_vcpu) + share(a->memory_mb, u->cap_memory_mb) >=
-                share(b->vcpu, u->cap_vcpu) + share(b->memory_mb, u->cap_memory_mb))
+            if (weight(u, a) >= weight(u, b))
                 break;
             size_t t = idx[j];
             idx[j] = idx[j - 1];
@@ -145,8 +161,7 @@ static void rejected(const struct pool_use *u, double threshold, struct pool_can
 {
     struct pool_use left = *u;
 
-    left.vcpu -= x->vcpu;
-    left.memory_mb -= x->memory_mb;
+    take(&left, x);
     if (best->n == 1 && pool_value(&left) >= threshold)
         snprintf(x->why, sizeof(x->why),
                  "too small: moving it alone leaves the branch at %.3f, not under %g",
@@ -196,9 +211,10 @@ int pool_choose(const struct pool_use *u, double threshold, struct pool_cand *c,
     }
     if (!ok) {
         snprintf(why, len,
-                 "the cloud has no room: the fewest moves (%u) need %.2f vCPU and %.0f MB, it "
-                 "has %.2f vCPU and %.0f MB free",
-                 tight.n, tight.need_vcpu, tight.need_mb, u->free_vcpu, u->free_memory_mb);
+                 "the cloud has no room: the fewest moves (%u) need %.2f vCPU, %.0f MB memory "
+                 "and %.0f MB disk, it has %.2f vCPU, %.0f MB and %.0f MB free",
+                 tight.n, tight.need_vcpu, tight.need_mb, tight.need_disk_mb, u->free_vcpu,
+                 u->free_memory_mb, u->free_disk_mb < 0 ? 0 : u->free_disk_mb);
         return -1;
     }
     for (size_t i = 0; i < m; i++) {
@@ -207,10 +223,10 @@ int pool_choose(const struct pool_use *u, double threshold, struct pool_cand *c,
         if (best.bits & (1ul << i)) {
             x->chosen = true;
             snprintf(x->why, sizeof(x->why),
-                     "chosen: it uses %.2f vCPU and %.0f MB; %u move%s bring%s the branch from "
-                     "%.3f to %.3f, under %g",
-                     x->vcpu, x->memory_mb, best.n, best.n == 1 ? "" : "s", best.n == 1 ? "s" : "",
-                     pool_value(u), best.after, threshold);
+                     "chosen: it uses %.2f vCPU, %.0f MB memory and %.0f MB disk; %u move%s "
+                     "bring%s the branch from %.3f to %.3f, under %g",
+                     x->vcpu, x->memory_mb, x->disk_mb, best.n, best.n == 1 ? "" : "s",
+                     best.n == 1 ? "s" : "", pool_value(u), best.after, threshold);
         } else {
             rejected(u, threshold, x, &best);
         }

@@ -2,9 +2,10 @@
  * 108-109): what the branch manager measures of its site for every report,
  * for the cloud to judge the branch against its pool policy.
  *
- * - Resources: the CPU (cores, over the last report interval) and memory
- *   (MB) its VIs use, read by the site's VIM driver from each VI's cgroup
- *   (v1 or v2, util/cgroup.c, for the process VIM), per deployment and in
+ * - Resources: the CPU (cores, over the last report interval), memory and
+ *   disk (MB) its VIs use, read by the site's VIM driver from each VI's
+ *   cgroup (v1 or v2, util/cgroup.c, for the process VIM) and, every
+ *   DISK_EVERY_MS, from its files (the process VIM's VI directory), per deployment and in
  *   all, against the site's capacity; with what the VIs hold (allocated)
  *   and what the managers started here hold (reserved, fed/spawn.c). The
  *   cloud adds up the reports of the site's managers (pool.c).
@@ -29,10 +30,13 @@
 
 #define EWMA 0.125 /* the weight of the newest figure in the averages */
 
+#define DISK_EVERY_MS 10000 /* a VI's disk use is walked again after this */
+
 struct vi_cpu {
     uint64_t cpu_ns;
     uint64_t at_ms;
-    bool seen; /* in this measurement */
+    uint64_t disk_bytes, disk_at_ms; /* its disk use, and when it was walked (0: never) */
+    bool seen;                       /* in this measurement */
 };
 
 static double avg(double was, double now, unsigned n)
@@ -68,22 +72,45 @@ static json_t *wan_json(const struct fed_wan *w)
                      (json_int_t)w->failed);
 }
 
-/* Cores the VI used since the last measurement (0 at the first). */
-static double vi_cores(struct fed *f, const char *id, uint64_t cpu_ns, uint64_t now)
+/* What is kept of the VI between measurements. */
+static struct vi_cpu *vi_kept(struct fed *f, const char *id)
 {
     struct vi_cpu *p = hmap_get(&f->vi_cpu, id);
-    double cores = 0;
 
     if (!p) {
         p = xcalloc(1, sizeof(*p));
         hmap_put(&f->vi_cpu, id, p);
-    } else if (now > p->at_ms && cpu_ns >= p->cpu_ns) {
-        cores = (double)(cpu_ns - p->cpu_ns) / 1e6 / (double)(now - p->at_ms);
     }
+    p->seen = true;
+    return p;
+}
+
+/* Cores the VI used since the last measurement (0 at the first). */
+static double vi_cores(struct vi_cpu *p, uint64_t cpu_ns, uint64_t now)
+{
+    double cores = 0;
+
+    if (p->at_ms && now > p->at_ms && cpu_ns >= p->cpu_ns)
+        cores = (double)(cpu_ns - p->cpu_ns) / 1e6 / (double)(now - p->at_ms);
     p->cpu_ns = cpu_ns;
     p->at_ms = now;
-    p->seen = true;
     return cores;
+}
+
+/* MB the VI's files take on disk: walked at most every DISK_EVERY_MS (the
+ * driver's disk op; 0 without one). */
+static double vi_disk_mb(struct site_rt *s, const struct vi_handle *h, struct vi_cpu *p,
+                         uint64_t now)
+{
+    struct vim_err e = {""};
+    uint64_t bytes;
+
+    if (s->ops->disk && (!p->disk_at_ms || now - p->disk_at_ms >= DISK_EVERY_MS)) {
+        if (s->ops->disk(s->vim, h, &bytes, &e) == 0)
+            p->disk_bytes = bytes;
+        p->disk_at_ms = now;
+    }
+    return (double)p->disk_bytes / (1024.0 * 1024.0);
 }
 
 /* Forgets the VIs gone since the last measurement. */
@@ -103,30 +130,46 @@ static void vi_sweep(struct fed *f)
     }
 }
 
-/* Adds what a VI uses to its deployment's figures in deps and to *cpu, *mem. */
-static void add_vi(struct fed *f, struct site_rt *s, const json_t *vi, json_t *deps, double *cpu,
-                   double *mem, uint64_t now)
+/* What the site's VIs use: CPU (cores), memory and disk (MB). */
+struct use {
+    double vcpu, memory_mb, disk_mb;
+};
+
+static void add_num(json_t *obj, const char *key, double v)
+{
+    json_object_set_new(obj, key, json_real(jv_num(obj, key, 0) + v));
+}
+
+/* Adds what a VI uses to its deployment's figures in deps and to *all. */
+static void add_vi(struct fed *f, struct site_rt *s, const json_t *vi, json_t *deps,
+                   struct use *all, uint64_t now)
 {
     struct vi_handle h;
     struct vi_stats st = {0};
     struct vim_err e = {""};
     const char *dep = jv_str(vi, "deployment", "");
+    struct vi_cpu *p;
+    struct use u;
     json_t *d;
-    double cores, mb;
 
     vi_handle_from_doc(vi, &h);
     if (s->ops->stats(s->vim, &h, &st, &e))
         return;
-    cores = vi_cores(f, h.id, st.cpu_usage_ns, now);
-    mb = (double)st.memory_bytes / (1024.0 * 1024.0);
-    *cpu += cores;
-    *mem += mb;
+    p = vi_kept(f, h.id);
+    u.vcpu = vi_cores(p, st.cpu_usage_ns, now);
+    u.memory_mb = (double)st.memory_bytes / (1024.0 * 1024.0);
+    u.disk_mb = vi_disk_mb(s, &h, p, now);
+    all->vcpu += u.vcpu;
+    all->memory_mb += u.memory_mb;
+    all->disk_mb += u.disk_mb;
     if (!(d = json_object_get(deps, dep))) {
-        d = json_pack("{s:f, s:f, s:i}", "vcpu", 0.0, "memory_mb", 0.0, "vis", 0);
+        d = json_pack("{s:f, s:f, s:f, s:i}", "vcpu", 0.0, "memory_mb", 0.0, "disk_mb", 0.0, "vis",
+                      0);
         json_object_set_new(deps, dep, d);
     }
-    json_object_set_new(d, "vcpu", json_real(jv_num(d, "vcpu", 0) + cores));
-    json_object_set_new(d, "memory_mb", json_real(jv_num(d, "memory_mb", 0) + mb));
+    add_num(d, "vcpu", u.vcpu);
+    add_num(d, "memory_mb", u.memory_mb);
+    add_num(d, "disk_mb", u.disk_mb);
     json_object_set_new(d, "vis", json_integer(jv_int(d, "vis", 0) + 1));
 }
 
@@ -138,7 +181,7 @@ json_t *fed_site_load(struct fed *f)
     struct store_list_opts o = {.where = &w, .n_where = 1};
     json_t *site = core_load(c, STORE_SITE, c->cfg->site), *vis = NULL, *deps = json_object(), *vi;
     struct store_usage u = {0};
-    double cpu = 0, mem = 0;
+    struct use use = {0};
     uint64_t now = mono_ms();
     json_t *out;
     size_t i;
@@ -147,13 +190,14 @@ json_t *fed_site_load(struct fed *f)
         json_array_foreach(vis, i, vi)
         {
             if (strcmp(jv_str(vi, "state", ""), "running") == 0)
-                add_vi(f, s, vi, deps, &cpu, &mem, now);
+                add_vi(f, s, vi, deps, &use, now);
         }
     vi_sweep(f);
     store_site_usage(c->st, c->cfg->site, &u);
-    out = json_pack("{s:O?, s:{s:f, s:f}, s:{s:f, s:I}, s:o, s:o, s:o}", "capacity",
-                    json_object_get(site, "capacity"), "used", "vcpu", cpu, "memory_mb", mem,
-                    "allocated", "vcpu", u.vcpu, "memory_mb", (json_int_t)u.memory_mb, "reserved",
+    out = json_pack("{s:O?, s:{s:f, s:f, s:f}, s:{s:f, s:I, s:I}, s:o, s:o, s:o}", "capacity",
+                    json_object_get(site, "capacity"), "used", "vcpu", use.vcpu, "memory_mb",
+                    use.memory_mb, "disk_mb", use.disk_mb, "allocated", "vcpu", u.vcpu, "memory_mb",
+                    (json_int_t)u.memory_mb, "disk_mb", (json_int_t)u.disk_mb, "reserved",
                     site_reserved_json(s ? &s->reserved : &(struct site_reserved){0}),
                     "deployments", deps, "wan", wan_json(&f->wan));
     json_decref(vis);

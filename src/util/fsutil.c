@@ -173,6 +173,33 @@ int chown_tree(const char *path, uid_t uid)
     return r;
 }
 
+static __thread uint64_t du_bytes;
+static __thread size_t du_left;
+
+static int du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_NS || flag == FTW_DNR)
+        return 0;
+    if (du_left == 0)
+        return -E2BIG;
+    du_left--;
+    du_bytes += (uint64_t)st->st_blocks * 512;
+    return 0;
+}
+
+int du_tree(const char *path, size_t max_entries, uint64_t *bytes)
+{
+    int r;
+
+    du_bytes = 0;
+    du_left = max_entries;
+    r = nftw(path, du_one, 16, FTW_PHYS | FTW_MOUNT);
+    *bytes = du_bytes;
+    return r < 0 ? -errno : r;
+}
+
 int rm_rf(const char *path)
 {
     struct stat st;

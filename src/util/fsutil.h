@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Creates path and its parents with mode (existing directories are fine). */
@@ -20,5 +21,9 @@ int write_knob(const char *path, const char *value);
 int chown_tree(const char *path, uid_t uid);
 /* Removes path recursively; a missing path is not an error. */
 int rm_rf(const char *path);
+/* What path and everything beneath it take on disk (allocated blocks),
+ * following no link and staying on its file system; at most max_entries
+ * are looked at (-E2BIG after them, *bytes what they took). */
+int du_tree(const char *path, size_t max_entries, uint64_t *bytes);
 
 #endif

@@ -196,6 +196,9 @@ struct vim_ops {
                   struct vim_err *err);
     /* Reads usage figures. Optional. */
     int (*stats)(void *data, const struct vi_handle *h, struct vi_stats *out, struct vim_err *err);
+    /* What the VI's files take on disk, in bytes: slower than stats (a
+     * walk of its files), for the site's load. Optional. */
+    int (*disk)(void *data, const struct vi_handle *h, uint64_t *bytes, struct vim_err *err);
     /* Where the VI is (also after a restart of the manager: adoption). */
     int (*status)(void *data, const struct vi_handle *h, struct vi_status *st, struct vim_err *err);
     /* Whether the VI is ready to serve, for VIs the host cannot reach to

@@ -376,7 +376,7 @@ class ElasticTest(unittest.TestCase):
         load = wait_for(summed, 10, 0.1, "the site's load with both managers")
         self.assertEqual(load["members"][0], self.mgr)  # the first manager first
         mgrs = load["parts"]["managers"]
-        self.assertEqual(mgrs["allocated"], {"vcpu": 1, "memory_mb": 512})
+        self.assertEqual(mgrs["allocated"], {"vcpu": 1, "memory_mb": 512, "disk_mb": 0})
         self.assertGreater(mgrs["used"]["memory_mb"], 1)  # its cgroup's memory
         self.assertAlmostEqual(load["used"]["memory_mb"], load["parts"]["vis"]["used"][
             "memory_mb"] + mgrs["used"]["memory_mb"], places=3)

@@ -211,13 +211,52 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(d["state"], "refused", d)
         self.assertIn("the cloud has no room: the fewest moves (1) need", d["reason"])
 
+    def test_f_a_full_disk(self):
+        """The disk is judged like CPU and memory: a deployment whose files fill the
+        branch's disk is the one that moves (its simulated VI uses half the disk it
+        holds), although memory alone would not move anything."""
+        cloud, b = self.cloud, self.b
+        n = self.quiet()
+        b.ok("PUT", "/v0/sites/p1", {"capacity": {"disk_mb": 1000}})
+        doc = vnfd("pool-disk", 32)
+        doc["vdus"][0]["disk_mb"] = 1000
+        cloud.onboard(doc)
+        op = cloud.ok("POST", "/v0/deployments", {"name": "disky", "vnfd": "pool-disk",
+                                                  "site": "p1"}, expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        try:
+            load = wait_for(lambda: (lambda x: x if x and "disky" in x["deployments"] else None)(
+                self.pool()["load"]), 20, 0.2, "disky in the site's load")
+            self.assertAlmostEqual(load["deployments"]["disky"]["disk_mb"], 500, delta=1)
+            self.assertAlmostEqual(load["used"]["disk_mb"], 500, delta=1)
+            self.assertAlmostEqual(load["disk"], 0.5, places=3)
+            self.assertEqual(load["value"], max(load["cpu"], load["memory"], load["disk"]))
+            self.assertLess(load["memory"], 0.49)
+            self.assertEqual(self.put({"overload": 0.49, "for_reports": 2, "cooldown_s": 0})[0],
+                             200)
+            d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
+                pool_decisions(cloud)), 30, 0.2, "a decision on the disk")
+            self.quiet()
+            self.assertEqual(d["action"], "move", d)
+            self.assertEqual([c["deployment"] for c in d["chosen"]], ["disky"], d)
+            [chosen] = d["chosen"]
+            self.assertIn("500 MB disk", chosen["why"])
+            self.assertEqual(chosen["need_disk_mb"], 1000)
+            self.assertIn("too small", {r["deployment"]: r["why"] for r in d["rejected"]}["big"])
+        finally:
+            self.quiet()
+            cloud.undeploy_all()  # disky, wherever the move took it
 
-HOG = ["python3", "-c", "import time\nb = b'x' * (48 << 20)\ntime.sleep(3600)\n"]
+
+# holds 48 MB of memory, and 24 MB of files in its VI's directory
+HOG = ["python3", "-c", "import time\nopen('{{day0_dir}}/blob', 'wb').write(b'x' * (24 << 20))\n"
+       "b = b'x' * (48 << 20)\ntime.sleep(3600)\n"]
 
 
 class PoolWanTest(unittest.TestCase):
     """A branch with the process VIM in a network namespace behind a veth WAN
-    link: its VNF holds 48 MB for real, measured from its cgroup."""
+    link: its VNF holds 48 MB for real, measured from its cgroup, and writes 24 MB of
+    files, measured from its VI's directory."""
 
     @classmethod
     def setUpClass(cls):
@@ -253,6 +292,14 @@ class PoolWanTest(unittest.TestCase):
         self.assertGreaterEqual(load["used"]["memory_mb"], load["deployments"]["hog"]["memory_mb"])
         self.assertAlmostEqual(load["memory"],
                                load["used"]["memory_mb"] / load["capacity"]["memory_mb"], places=6)
+        # its files, walked every 10 s
+        load = wait_for(lambda: (lambda x: x if x["deployments"]["hog"]["disk_mb"] >= 24 else
+                                 None)(cloud.get("/v0/sites/pw/pool")[1]["load"]), 30, 0.5,
+                        "hog's 24 MB of files in the site load")
+        self.assertLess(load["deployments"]["hog"]["disk_mb"], 25)
+        self.assertGreaterEqual(load["used"]["disk_mb"], load["deployments"]["hog"]["disk_mb"])
+        self.assertAlmostEqual(load["disk"],
+                               load["used"]["disk_mb"] / load["capacity"]["disk_mb"], places=6)
         wan = load["wan"]
         # over the veth link: a handshake well under a second, no loss
         self.assertGreater(wan["latency_ms"], 0)

@@ -109,6 +109,36 @@ static void many_candidates_greedy(void **state)
     assert_true(after > 0.75 && after < 0.77);
 }
 
+static void a_full_disk_moves_the_files(void **state)
+{
+    struct pool_use u = {.vcpu = 0.4,
+                         .memory_mb = 200,
+                         .disk_mb = 900,
+                         .cap_vcpu = 2,
+                         .cap_memory_mb = 1000,
+                         .cap_disk_mb = 1000,
+                         .free_vcpu = -1,
+                         .free_memory_mb = -1,
+                         .free_disk_mb = -1};
+    struct pool_cand c[] = {CAND("cpu", 0.3, 100, PLACE_CLOUD_ALLOWED),
+                            CAND("files", 0.1, 100, PLACE_CLOUD_ALLOWED)};
+    char why[512];
+    double after;
+
+    (void)state;
+    c[0].disk_mb = c[0].need_disk_mb = 50;
+    c[1].disk_mb = c[1].need_disk_mb = 600;
+    assert_true(pool_value(&u) > 0.89 && pool_value(&u) < 0.91); /* the disk's share */
+    assert_int_equal(pool_choose(&u, 0.6, c, 2, &after, why, sizeof(why)), 1);
+    assert_true(c[1].chosen && !c[0].chosen);
+    assert_true(after > 0.29 && after < 0.31);
+    assert_non_null(strstr(c[1].why, "600 MB disk"));
+    /* the cloud's disk is short of what the clone holds */
+    u.free_disk_mb = 100;
+    assert_int_equal(pool_choose(&u, 0.6, c, 2, &after, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "600 MB disk"));
+}
+
 static void placements_by_name(void **state)
 {
     (void)state;
@@ -126,6 +156,7 @@ int main(void)
         cmocka_unit_test(placement_and_busy_are_rejected),
         cmocka_unit_test(the_cloud_needs_room),
         cmocka_unit_test(many_candidates_greedy),
+        cmocka_unit_test(a_full_disk_moves_the_files),
         cmocka_unit_test(placements_by_name),
     };
 

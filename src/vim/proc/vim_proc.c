@@ -6,6 +6,7 @@
  * by pid and start time (docs/VIM_PROC.md). This file has the driver's
  * table and the life of a VI; proc_spawn.c starts its process. */
 #include "util/beside.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/net4.h"
@@ -547,6 +548,17 @@ static int proc_stats(void *data, const struct vi_handle *h, struct vi_stats *ou
     return 0;
 }
 
+#define DISK_ENTRIES_MAX 100000 /* a VI's files walked for its disk use; beyond, a floor */
+
+static int proc_disk(void *data, const struct vi_handle *h, uint64_t *bytes, struct vim_err *err)
+{
+    char *path = vi_dir_path(data, h->id);
+    int r = du_tree(path, DISK_ENTRIES_MAX, bytes);
+
+    free(path);
+    return r && r != -E2BIG ? proc_fail(err, r, "VI %s: disk use", h->id) : 0;
+}
+
 /* ---- the site ---- */
 
 static const struct jv_field site_options[] = {
@@ -695,6 +707,7 @@ const struct vim_ops vim_proc_ops = {
     .destroy = proc_destroy,
     .resize = proc_resize,
     .stats = proc_stats,
+    .disk = proc_disk,
     .status = proc_status,
     .exit_fd = proc_exit_fd,
     .day0_dir = proc_day0_dir,

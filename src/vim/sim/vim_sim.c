@@ -44,6 +44,7 @@ struct sim_vi {
     uint32_t addr;
     unsigned vcpu_milli;
     uint64_t memory_bytes;
+    uint64_t disk_bytes; /* what it holds; it uses half */
     uint64_t started_ms; /* mono_ms of its start */
     uint64_t cpu_ns;     /* used before its last start */
 };
@@ -240,6 +241,7 @@ static int sim_create(void *data, const struct vi_spec *spec, struct vi_out *out
     if (r == 0) {
         v->vcpu_milli = spec->vcpu_milli;
         v->memory_bytes = spec->memory_bytes;
+        v->disk_bytes = spec->disk_bytes;
         out->addr[0] = v->addr;
     }
     pthread_mutex_unlock(&s->mu);
@@ -319,6 +321,22 @@ static int sim_resize(void *data, const struct vi_handle *h, unsigned vcpu_milli
         v->vcpu_milli = vcpu_milli;
         v->memory_bytes = memory_bytes;
     }
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+/* A simulated VI's files take half of the disk it holds, running or not. */
+static int sim_disk(void *data, const struct vi_handle *h, uint64_t *bytes, struct vim_err *err)
+{
+    struct sim *s = data;
+    struct sim_vi *v;
+    int r = 0;
+
+    pthread_mutex_lock(&s->mu);
+    if ((v = find(s, h->id)))
+        *bytes = v->disk_bytes / 2;
+    else
+        r = fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", h->id, s->site);
     pthread_mutex_unlock(&s->mu);
     return r;
 }
@@ -469,6 +487,7 @@ static void load(struct sim *s)
         v->addr = (uint32_t)jv_int(item, "addr", 0);
         v->vcpu_milli = (unsigned)jv_int(item, "vcpu_milli", 1000);
         v->memory_bytes = (uint64_t)jv_int(item, "memory_bytes", 0);
+        v->disk_bytes = (uint64_t)jv_int(item, "disk_bytes", 0);
         v->cpu_ns = (uint64_t)jv_int(item, "cpu_ns", 0);
         v->started_ms = mono_ms();
         drop(s, v->id);
@@ -491,12 +510,12 @@ static void save(struct sim *s)
     for (e = hmap_first(&s->vis, &i); e; e = hmap_next(&s->vis, e, &i)) {
         const struct sim_vi *v = e->value;
 
-        json_array_append_new(json_object_get(doc, "vis"),
-                              json_pack("{s:s, s:i, s:i, s:I, s:i, s:I, s:I}", "id", v->id, "state",
-                                        v->state, "starts", v->starts, "addr", (json_int_t)v->addr,
-                                        "vcpu_milli", v->vcpu_milli, "memory_bytes",
-                                        (json_int_t)v->memory_bytes, "cpu_ns",
-                                        (json_int_t)cpu_ns(s, v)));
+        json_array_append_new(
+            json_object_get(doc, "vis"),
+            json_pack("{s:s, s:i, s:i, s:I, s:i, s:I, s:I, s:I}", "id", v->id, "state", v->state,
+                      "starts", v->starts, "addr", (json_int_t)v->addr, "vcpu_milli", v->vcpu_milli,
+                      "memory_bytes", (json_int_t)v->memory_bytes, "disk_bytes",
+                      (json_int_t)v->disk_bytes, "cpu_ns", (json_int_t)cpu_ns(s, v)));
     }
     text = json_dumps(doc, JSON_COMPACT);
     if (write_file_atomic(s->file, text, strlen(text), 0600, true))
@@ -563,6 +582,7 @@ const struct vim_ops vim_sim_ops = {
     .destroy = sim_destroy,
     .resize = sim_resize,
     .stats = sim_stats,
+    .disk = sim_disk,
     .status = sim_status,
     .ready = sim_ready,
     .day0_dir = sim_day0_dir,
