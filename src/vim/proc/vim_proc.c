@@ -548,7 +548,7 @@ static int proc_stats(void *data, const struct vi_handle *h, struct vi_stats *ou
     return 0;
 }
 
-#define DISK_ENTRIES_MAX 20000 /* a VI's files walked for its disk use; beyond, a floor */
+#define DISK_ENTRIES_MAX 2000 /* a VI's files walked for its disk use; beyond, a floor */
 
 static int proc_disk(void *data, const struct vi_handle *h, uint64_t *bytes, struct vim_err *err)
 {
