@@ -27,6 +27,8 @@ struct member {
     char id[ID_LEN + 2];
     char hb[64];      /* "HOST:PORT" */
     uint64_t seen_ms; /* its last heartbeat (the primary's view) */
+    int64_t lease;    /* its lease, as its key says */
+    int64_t revoked;  /* the lease this primary revoked for missed heartbeats, 0: none */
 };
 
 struct ha {
@@ -53,6 +55,11 @@ struct ha {
     size_t n_members;
     /* the heartbeats' verdict on the primary (a standby's) */
     bool primary_dead;
+    uint64_t lead_ms; /* when this manager won the leader key: members ping it from then */
+    /* the last member reaped for its missed heartbeats (reap_members), shown
+     * down until its lease would have run out */
+    char reaped[ID_LEN + 2];
+    uint64_t reaped_until_ms;
     /* where this manager stands, and what the loop is to do */
     enum cluster_role role;
     bool deposed; /* stepped down: this process campaigns no more */
@@ -220,10 +227,16 @@ static void view_apply(struct ha *ha, const char *key, const json_t *v, int64_t 
             snprintf(m->id, sizeof(m->id), "%s", mid);
             m->seen_ms = mono_ms(); /* it has dead_ms to send its first heartbeat */
         }
-        if (v)
+        if (v) {
             snprintf(m->hb, sizeof(m->hb), "%s", json_string_value(json_object_get(v, "hb")) ?: "");
-        else if (m)
+            m->lease = strtoll(json_string_value(json_object_get(v, "lease")) ?: "0", NULL, 10);
+        } else if (m) {
+            if (m->revoked) {
+                snprintf(ha->reaped, sizeof(ha->reaped), "%s", m->id);
+                ha->reaped_until_ms = mono_ms() + ha->o.lease_ms;
+            }
             *m = ha->members[--ha->n_members];
+        }
     } else if (ha->share && share_is_key(ha->share, key)) {
         share_view(ha->share, key, v, create_rev, mod);
     }
@@ -379,6 +392,7 @@ static void maybe_campaign(struct ha *ha)
         return;
     pthread_mutex_lock(&ha->mu);
     ha->role = CLUSTER_PROMOTING;
+    ha->lead_ms = mono_ms();
     /* the watch brings the same soon; until then the view must not say
      * that another holds the key */
     ha->leader_known = true;
@@ -478,6 +492,43 @@ static void tend_share(struct ha *ha, uint64_t now)
     free(ids);
 }
 
+static bool silent(const struct ha *ha, const struct member *m, uint64_t now);
+
+/* The primary of a cluster that shares branch sites: a member silent for
+ * dead_ms has its lease revoked, once, so that its keys (its sites) go at
+ * once rather than when its lease runs out, as the standbys do for a
+ * silent primary. A member alive after all finds its lease gone and joins
+ * again. */
+static void reap_members(struct ha *ha, uint64_t now)
+{
+    struct {
+        char id[ID_LEN + 2];
+        int64_t lease;
+    } dead[8];
+    size_t n = 0;
+
+    if (!ha->share)
+        return;
+    pthread_mutex_lock(&ha->mu);
+    for (size_t i = 0; ha->role == CLUSTER_PRIMARY && i < ha->n_members && n < 8; i++) {
+        struct member *m = &ha->members[i];
+
+        if (strcmp(m->id, ha->id) == 0 || !m->lease || m->lease == m->revoked ||
+            !silent(ha, m, now))
+            continue;
+        m->revoked = m->lease;
+        snprintf(dead[n].id, sizeof(dead[n].id), "%s", m->id);
+        dead[n++].lease = m->lease;
+    }
+    pthread_mutex_unlock(&ha->mu);
+    for (size_t i = 0; i < n; i++) {
+        log_warn("ha: member %s misses its heartbeats: revoking its lease", dead[i].id);
+        if (revoke_lease(ha, dead[i].lease))
+            log_warn("ha: cannot revoke the lease of member %s: %s", dead[i].id,
+                     etcd_errmsg(ha->ctl));
+    }
+}
+
 static void *ctl_main(void *arg)
 {
     struct ha *ha = arg;
@@ -491,6 +542,7 @@ static void *ctl_main(void *arg)
         if (ha->lease)
             maybe_campaign(ha);
         check_leadership(ha, mono_ms());
+        reap_members(ha, mono_ms());
         tend_share(ha, mono_ms());
         wait_until(ha, renew);
     }
@@ -613,6 +665,14 @@ static void hb_ping(struct ha *ha, struct hb *h, uint64_t now)
         h->refused = true;
 }
 
+/* The primary's verdict on a member (under mu): no heartbeat for dead_ms
+ * since it last sent one or since this manager leads (before that it
+ * pinged the one before). */
+static bool silent(const struct ha *ha, const struct member *m, uint64_t now)
+{
+    return now - (m->seen_ms > ha->lead_ms ? m->seen_ms : ha->lead_ms) > ha->o.dead_ms;
+}
+
 /* The verdicts: a standby's on the primary, the primary's on its standbys. */
 static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
 {
@@ -633,10 +693,16 @@ static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
             snprintf(who, sizeof(who), "primary %s %s", h->target,
                      h->refused || h->self ? "is not running" : "does not answer heartbeats");
     }
+    if (primary && now < ha->reaped_until_ms) {
+        down = true;
+        snprintf(who, sizeof(who), "member %s sent no heartbeats: its lease was revoked",
+                 ha->reaped);
+    }
     for (size_t i = 0; primary && i < ha->n_members; i++) {
         const struct member *m = &ha->members[i];
 
-        if (strcmp(m->id, ha->id) != 0 && now - m->seen_ms > ha->o.dead_ms) {
+        if (strcmp(m->id, ha->id) != 0 && silent(ha, m, now)) {
+            tell = tell || (ha->share && m->lease && m->lease != m->revoked); /* reap_members */
             down = true;
             snprintf(who, sizeof(who), "standby %s (%s) sends no heartbeats", m->id, m->hb);
         }

@@ -275,10 +275,18 @@ class CloudShareTest(unittest.TestCase):
         killed = time.time()
         self.clouds[victim].kill9()
         live = {0, 1, 2} - {victim}
+        if not kill_primary:  # HA peer not reachable, for a lease's time after the revoke
+            wait_for(lambda: "its lease was revoked" in (lambda h: h["ha"].get("peer") or "" if
+                     h["code"] == 2010 else "")(self.clouds[p].request(
+                         "GET", "/v0/health", token=None)[1]), 10, 0.05,
+                     what="2010 on the primary, the lease revoked")
         wait_for(lambda: self.each_site_once(live), LEASE_MS / 1000 * 3 + 20,
                  what="the sites of the killed VNFM served by the others")
         print("sites %s moved in %.1f s after kill -9 (lease %d ms)"
               % (moved, time.time() - killed, LEASE_MS))
+        if not kill_primary:  # the primary did not wait for the silent member's lease
+            self.assertIn("ha: member %s misses its heartbeats: revoking its lease" % ids[victim],
+                          self.clouds[p].log())
         # and their branches keep reporting (to the primary, through their new owner)
         before = {s: self.reports(s) for s in self.sites}
         wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in self.sites), 60,
