@@ -186,6 +186,10 @@ static const struct opt opts[] = {
      "restart needs none"},
     {"cloud-ca", OPT_STR, O(cloud_ca), "FILE",
      "--role local: CA certificates the cloud's certificate is checked against"},
+    {"cluster-ca", OPT_STR, O(cluster_ca), "FILE",
+     "--role cloud on a shared store: CA certificates the other members' certificates are "
+     "checked against when a report or a channel goes to the primary over HTTPS (default: the "
+     "system's; docs/HA.md)"},
     {"service-address", OPT_STR, O(service_address), "IP",
      "--role local: the address of the service endpoints of its deployments (default: the "
      "--listen address unless it is a wildcard or loopback; docs/FEDERATION.md)"},
@@ -546,6 +550,15 @@ static int parse_destinations(struct config *cfg)
     return 0;
 }
 
+/* A file option is unset, or names a file this process can read. */
+static bool readable(const char *opt, const char *path)
+{
+    if (!path || access(path, R_OK) == 0)
+        return true;
+    fprintf(stderr, "vnfmd: %s %s: %s\n", opt, path, strerror(errno));
+    return false;
+}
+
 static int check(struct config *cfg)
 {
     if (parse_uids(cfg)) {
@@ -582,6 +595,8 @@ static int check(struct config *cfg)
                 cfg->package_trust);
         return -1;
     }
+    if (!readable("--cloud-ca", cfg->cloud_ca) || !readable("--cluster-ca", cfg->cluster_ca))
+        return -1;
     if (cfg->monitor_util_low >= cfg->monitor_util_high || cfg->monitor_util_high > 1) {
         fprintf(stderr, "vnfmd: need 0 < --monitor-util-low < --monitor-util-high <= 1\n");
         return -1;
@@ -780,6 +795,7 @@ void config_done(struct config *cfg)
     free(cfg->cloud_url);
     free(cfg->join_token);
     free(cfg->cloud_ca);
+    free(cfg->cluster_ca);
     free(cfg->service_address);
     free(cfg->manager_load_weights);
     free(cfg->manager_cgroup);

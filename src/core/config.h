@@ -83,6 +83,7 @@ struct config {
     char *cloud_url;        /* local role: the cloud VNFM this branch manager joins */
     char *join_token;       /* local role: the single-use token of the first join */
     char *cloud_ca;         /* local role: CA certificates the cloud's is checked with */
+    char *cluster_ca;       /* cloud role: CA certificates the other members' are checked with */
     bool fed_insecure;      /* plain http:// to the cloud (debugging only) */
     unsigned fed_report_ms; /* report interval: a cloud's tells its branches; 0 on a branch: its
                                cloud's */

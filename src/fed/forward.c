@@ -77,6 +77,7 @@ static int forward_report(struct rctx *r, const char *site, const char *primary)
     rc = httpc_do(&(struct httpc_req){.url = url,
                                       .body = body,
                                       .headers = hdrs,
+                                      .ca_file = r->c->cfg->cluster_ca,
                                       .timeout_ms = FORWARD_TIMEOUT,
                                       .connect_timeout_ms = 1000,
                                       .max_response = FORWARD_ANSWER_MAX},
@@ -159,6 +160,7 @@ struct relay {
     atomic_int refs;
     char site[ID_BUF_MAX];
     char *url, *auth, *via;
+    char *ca; /* --cluster-ca, or NULL */
 };
 
 static void relay_unref(struct relay *rl)
@@ -168,6 +170,7 @@ static void relay_unref(struct relay *rl)
     pthread_mutex_destroy(&rl->mu);
     sbuf_done(&rl->out);
     free(rl->url);
+    free(rl->ca);
     free(rl->auth);
     free(rl->via);
     free(rl);
@@ -204,6 +207,7 @@ static void *relay_main(void *arg)
     httpc_do(&(struct httpc_req){.method = "GET",
                                  .url = rl->url,
                                  .headers = hdrs,
+                                 .ca_file = rl->ca,
                                  .timeout_ms = RELAY_SILENCE_MS,
                                  .connect_timeout_ms = 1000,
                                  .on_data = relay_data,
@@ -269,6 +273,7 @@ int fed_relay_start(struct rctx *r, struct httpd_conn *conn)
     atomic_init(&rl->refs, 2); /* the stream's and the thread's */
     site_of(r, rl->site, sizeof(rl->site));
     rl->url = xasprintf("%s/fed/v1/channel", primary);
+    rl->ca = r->c->cfg->cluster_ca ? xstrdup(r->c->cfg->cluster_ca) : NULL;
     rl->auth = xasprintf("Authorization: %s", rctx_header(r, "Authorization"));
     owners_self(rl->o, self, sizeof(self));
     rl->via = xasprintf(OWNER_HEADER ": %s", self);

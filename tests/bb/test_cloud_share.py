@@ -22,6 +22,7 @@ import time
 import unittest
 
 from test_deploy import demo
+from test_fed import Pki, branch
 from vnfm import Daemon, Etcd, etcd_call, b64, http_get, wait_for
 
 TOKEN = "share-test-admin-token-0123456789"
@@ -328,9 +329,6 @@ class CloudShareTest(unittest.TestCase):
         self.shared(kill_primary=True)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ScaleTest(unittest.TestCase):
     """The cloud VNFM scales itself (docs/HA.md "Self scale-out and scale-in"): one cloud
@@ -457,3 +455,72 @@ class ScaleTest(unittest.TestCase):
         for k in ("reports_per_s", "cpu", "decisions_per_s", "queue"):
             self.assertIn(k, out["inputs"])
         self.assertGreater(out["inputs"]["cpu"], 0.001)
+
+
+class TlsClusterTest(unittest.TestCase):
+    """Two cloud VNFMs of one cluster serving HTTPS with certificates of a private CA
+    (--cluster-ca): the member that owns a branch's site forwards its reports and relays
+    its channel to the primary over HTTPS, checking the primary's certificate against
+    that CA; the branch checks theirs against it too (--cloud-ca)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.etcd = Etcd(3)
+        cls.data = tempfile.mkdtemp(prefix="vnfm-bb-tls-share-")
+        cls.pki = Pki()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.etcd.stop()
+        cls.pki.close()
+        subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
+
+    def test_owner_forwards_over_https(self):
+        store = "etcd://%s/tls%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
+        clouds = [self.pki.cloud("--ha-lease-ms", str(LEASE_MS), "--fed-report-interval-ms",
+                                 "300", "--cluster-ca", self.pki.ca, store=store,
+                                 data=self.data, token=TOKEN) for _ in range(2)]
+        branches = []
+
+        def cleanup():
+            for b in branches:
+                b.cleanup()
+            for c in clouds:
+                if c.proc and c.proc.poll() is None:
+                    c.stop()
+                c.check_sanitizers()
+                c.forget()
+        self.addCleanup(cleanup)
+        primary = clouds[0].start()
+        clouds[1].start(primary=False)
+        ids = [c.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]["self"]
+               for c in clouds]
+        # a site that rendezvous hashing gives the member that is not the primary
+        site = next(s for s in ("t%d" % i for i in range(100)) if choose(s, ids) == ids[1])
+        tok = primary.ok("POST", "/v0/join-tokens", {"site": site}, expect=(201,))["token"]
+        b = branch(primary, site, tok, "--site-driver", "sim", "--fed-report-interval-ms", "300",
+                   url=",".join(c.url for c in clouds))
+        branches.append(b)
+        b.start()
+        wait_for(lambda: primary.request("GET", "/v0/health", token=None)[1]["ha"]["sites"][
+            "owners"].get(site) == clouds[1].url, 30, what="the site owned by the second member")
+        wait_for(lambda: "talking to the cloud VNFM at %s now" % clouds[1].url in b.log(), 30,
+                 what="the branch at the site's owner")
+
+        def reports():
+            m = [m for m in primary.get("/v0/managers")[1]["managers"] if m["site"] == site]
+            return m[0].get("reports", 0) if m else 0
+        n = reports()
+        wait_for(lambda: reports() >= n + 5, 30, what="reports forwarded to the primary")
+        # an instruction reaches the branch on its channel, relayed by the owner
+        primary.onboard(demo("tls-sim"))
+        op = primary.ok("POST", "/v0/deployments", {"name": "over-tls", "vnfd": "tls-sim",
+                                                    "site": site}, expect=(202,))
+        self.assertEqual(primary.wait_op(op["id"], timeout=60)["state"], "completed")
+        self.assertEqual(b.get("/v0/deployments/over-tls")[0], 200)
+        self.assertNotIn("did not take the report", clouds[1].log() + b.log())
+        self.assertNotIn("cloud-unreachable", b.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
