@@ -433,8 +433,9 @@ function poolJudging(j, policy) {
   return judgingWords(j, policy.for_s ? ` (needs ${policy.for_s} s)` : ` (needs ${policy.for_reports ?? 3})`);
 }
 
-// Each branch site's pool load as its (first) manager reports it: what its
-// VIs use of its capacity, what they hold, and the WAN to the cloud.
+// Each branch site's pool load as the cloud adds it up from its managers'
+// reports: what its VIs (and the managers started there) use of its
+// capacity, what they hold, how many managers, and the WAN to the cloud.
 function branchSitesTable() {
   const seen = new Set();
   const rows = sorted(S.managers || [], 'site').filter((m) => m.site_load && !seen.has(m.site) && seen.add(m.site));
@@ -446,7 +447,9 @@ function branchSitesTable() {
       poolJudging(S.poolJudged[m.site], S.sites.find((s) => s.id === m.site)?.pool_policy))],
     ['CPU used', (m) => meter('CPU', round(m.site_load.used?.vcpu), m.site_load.capacity?.vcpu, ' cores')],
     ['Memory used', (m) => meter('Memory', Math.round(m.site_load.used?.memory_mb ?? 0), m.site_load.capacity?.memory_mb, ' MB')],
-    ['Allocated', (m) => `${round(m.site_load.allocated?.vcpu)} vCPU, ${m.site_load.allocated?.memory_mb ?? 0} MB`],
+    ['Disk used', (m) => meter('Disk', Math.round(m.site_load.used?.disk_mb ?? 0), m.site_load.capacity?.disk_mb, ' MB')],
+    ['Allocated', (m) => `${round(m.site_load.allocated?.vcpu)} vCPU, ${Math.round(m.site_load.allocated?.memory_mb ?? 0)} MB`],
+    ['Managers', (m) => String((m.site_load.members || [m.id]).length)],
     ['Deployments', (m) => String(Object.keys(m.site_load.deployments || {}).length)],
     ['WAN', (m) => {
       const w = m.site_load.wan || {};

@@ -9,13 +9,14 @@
  * own view names. A site without an owner for a moment (a move) is served
  * as before sharing: by the primary directly.
  *
- * A forwarded report blocks the HTTP thread that took it for the
- * primary's answer (a first slice: docs/HA.md "What is not done"); a
- * relayed channel has a thread of its own. */
+ * A forwarded report waits for the primary's answer on the configuration
+ * pool, not on the HTTP thread that took it (rctx.later); a relayed
+ * channel has a thread of its own. */
 #include "fed/fed_internal.h"
 #include "core/cluster.h"
 #include "core/owners.h"
 #include "util/httpc.h"
+#include "util/jsonv.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/sbuf.h"
@@ -48,62 +49,106 @@ static bool is_primary(struct core *c, char *primary, size_t len)
     return cluster_role(c->cluster, primary, len) == CLUSTER_PRIMARY;
 }
 
+/* 307 to the owner at url: path (with its query) there. */
+static void redirect(struct result *res, const char *site, const char *url, const char *path)
+{
+    result_fail(res, 307, "not-owner", "object", site, "site %s is served by the cloud VNFM at %s",
+                site, url);
+    json_object_set_new(res->body, "owner", json_string(url));
+    snprintf(res->location, sizeof(res->location), "%s%s", url, path);
+}
+
+static char *path_of(const struct rctx *r)
+{
+    return xasprintf("%s%s%s", r->http->path, r->http->query ? "?" : "",
+                     r->http->query ? r->http->query : "");
+}
+
 static int to_owner(struct rctx *r, const char *site, const char *url)
 {
-    result_fail(&r->res, 307, "not-owner", "object", site,
-                "site %s is served by the cloud VNFM at %s", site, url);
-    json_object_set_new(r->res.body, "owner", json_string(url));
-    snprintf(r->res.location, sizeof(r->res.location), "%s%s%s%s", url, r->http->path,
-             r->http->query ? "?" : "", r->http->query ? r->http->query : "");
+    char *path = path_of(r);
+
+    redirect(&r->res, site, url, path);
+    free(path);
     return -1;
 }
 
-/* The owner, not the primary: the report to the primary, its answer back. */
-static int forward_report(struct rctx *r, const char *site, const char *primary)
+/* A report the owner, not the primary, forwards to the primary: on the
+ * configuration pool (rctx.later), not on the HTTP thread that took it. */
+struct fwd {
+    struct owners *o;
+    char site[ID_BUF_MAX];
+    char primary[CLUSTER_URL_MAX];
+    char *url, *path, *auth, *via, *body, *ca;
+};
+
+static void fwd_free(void *arg)
 {
-    struct owners *o = r->c->owners;
-    char *url = xasprintf("%s/fed/v1/report", primary),
-         *auth = xasprintf("Authorization: %s", rctx_header(r, "Authorization")), *via,
-         *body = xstrndup(r->http->body ? r->http->body : "", r->http->body_len);
-    const char *hdrs[] = {"Content-Type: application/json", auth, NULL, NULL};
+    struct fwd *w = arg;
+
+    free(w->url);
+    free(w->path);
+    free(w->auth);
+    free(w->via);
+    free(w->body);
+    free(w->ca);
+    free(w);
+}
+
+static void forward_later(void *arg, struct result *res)
+{
+    struct fwd *w = arg;
+    const char *hdrs[] = {"Content-Type: application/json", w->auth, w->via, NULL};
     struct httpc_resp resp;
-    char self[64];
     int rc;
 
-    owners_self(o, self, sizeof(self));
-    via = xasprintf(OWNER_HEADER ": %s", self);
-    hdrs[2] = via;
-    owners_hold(o, site, NULL);
-    rc = httpc_do(&(struct httpc_req){.url = url,
-                                      .body = body,
+    owners_hold(w->o, w->site, NULL);
+    rc = httpc_do(&(struct httpc_req){.url = w->url,
+                                      .body = w->body,
                                       .headers = hdrs,
-                                      .ca_file = r->c->cfg->cluster_ca,
+                                      .ca_file = w->ca,
                                       .timeout_ms = FORWARD_TIMEOUT,
                                       .connect_timeout_ms = 1000,
                                       .max_response = FORWARD_ANSWER_MAX},
                   &resp);
-    owners_unhold(o, site, NULL);
+    owners_unhold(w->o, w->site, NULL);
     if (rc == 0 && resp.status == 307 && resp.body) {
         /* the primary knows another owner (this one lost the site meanwhile) */
         json_t *doc = json_loads(resp.body, 0, NULL);
 
-        to_owner(r, site, jv_str(doc, "owner", jv_str(doc, "primary", primary)));
+        redirect(res, w->site, jv_str(doc, "owner", jv_str(doc, "primary", w->primary)), w->path);
         json_decref(doc);
     } else if (rc == 0 && resp.status && resp.body) {
-        result_raw(&r->res, (int)resp.status, resp.body);
+        result_raw(res, (int)resp.status, resp.body);
         resp.body = NULL;
     } else {
         char why[HTTPC_ERR_MAX];
 
-        result_fail(&r->res, 503, "not-primary", NULL, NULL,
-                    "the primary at %s did not take the report: %s", primary,
+        result_fail(res, 503, "not-primary", NULL, NULL,
+                    "the primary at %s did not take the report: %s", w->primary,
                     httpc_outcome(&resp, why, sizeof(why)));
     }
     httpc_resp_done(&resp);
-    free(url);
-    free(auth);
-    free(via);
-    free(body);
+}
+
+static int forward_report(struct rctx *r, const char *site, const char *primary)
+{
+    struct fwd *w = xcalloc(1, sizeof(*w));
+    char self[64];
+
+    w->o = r->c->owners;
+    snprintf(w->site, sizeof(w->site), "%s", site);
+    snprintf(w->primary, sizeof(w->primary), "%s", primary);
+    w->url = xasprintf("%s/fed/v1/report", primary);
+    w->path = path_of(r);
+    w->auth = xasprintf("Authorization: %s", rctx_header(r, "Authorization"));
+    owners_self(w->o, self, sizeof(self));
+    w->via = xasprintf(OWNER_HEADER ": %s", self);
+    w->body = xstrndup(r->http->body ? r->http->body : "", r->http->body_len);
+    w->ca = r->c->cfg->cluster_ca ? xstrdup(r->c->cfg->cluster_ca) : NULL;
+    r->later = forward_later;
+    r->later_free = fwd_free;
+    r->later_arg = w;
     return -1;
 }
 

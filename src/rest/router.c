@@ -78,7 +78,10 @@ struct rreq {
     struct fmt f;
     struct txn *t;
     const struct route *route;
-    struct wjob job; /* route->before */
+    struct wjob job; /* route->before, or later */
+    void (*later)(void *arg, struct result *res);
+    void (*later_free)(void *arg);
+    void *later_arg;
 };
 
 static const struct mount fallback_mount = {.prefix = "", .style = STYLE_NATIVE};
@@ -1012,8 +1015,48 @@ static void on_done(void *arg, void *data)
     struct rreq *q = data;
 
     (void)arg;
+    if (q->later_free)
+        q->later_free(q->later_arg);
     txn_free(q->t);
     free(q);
+}
+
+/* ---- answers made on the configuration pool (rctx.later) ---- */
+
+static void later_work(struct wjob *w)
+{
+    struct rreq *q = (struct rreq *)((char *)w - offsetof(struct rreq, job));
+
+    q->later(q->later_arg, &q->t->res);
+}
+
+static void later_done(struct wjob *w)
+{
+    struct rreq *q = (struct rreq *)((char *)w - offsetof(struct rreq, job));
+
+    if (w->cancelled || !q->t->res.status)
+        result_fail(&q->t->res, 503, "unavailable", NULL, NULL, "the manager is stopping");
+    httpd_resume(q->conn);
+}
+
+static void offload(struct router *rt, struct httpd_conn *conn, struct rctx *r, const struct fmt *f,
+                    const char *txid)
+{
+    struct rreq *q = xcalloc(1, sizeof(*q));
+
+    q->rt = rt;
+    q->conn = conn;
+    q->f = *f;
+    q->t = txn_new(NULL, "later");
+    q->t->client_txn_id = txid ? xstrdup(txid) : NULL;
+    q->later = r->later;
+    q->later_free = r->later_free;
+    q->later_arg = r->later_arg;
+    r->later_free = NULL; /* q's now */
+    q->job.work = later_work;
+    q->job.done = later_done;
+    httpd_suspend(conn, q); /* before the loop can resume it */
+    wpool_submit(rt->c->conf, &q->job);
 }
 
 /* ---- dispatch ---- */
@@ -1149,10 +1192,12 @@ static void on_request(void *arg, struct httpd_conn *conn, struct httpd_req *rq)
     int bad = router_find(rt, rq->method, rq->path, rq->query, &r, &route);
 
     native_fmt(rq, r.mount, route, &f);
-    if (bad || admit(rt, route, &r) ||
-        (route->flags & R_STREAM &&
-         ((!r.any_role && not_primary(rt, rq, &r.res)) ||
-          (route->stream ? route->stream(&r, conn) : sse_start(rt, conn, &r))))) {
+    bad = bad || admit(rt, route, &r);
+    if (bad && r.later) {
+        offload(rt, conn, &r, &f, txid);
+    } else if (bad || (route->flags & R_STREAM &&
+                       ((!r.any_role && not_primary(rt, rq, &r.res)) ||
+                        (route->stream ? route->stream(&r, conn) : sse_start(rt, conn, &r))))) {
         respond(conn, &f, &r.res, route ? txid : NULL);
     } else if (route->flags & R_STREAM) {
         ;

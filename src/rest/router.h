@@ -36,6 +36,14 @@ struct rctx {
     /* the mount's check: this manager serves it, primary or not (a
      * branch's channel at its site's owner, docs/HA.md) */
     bool any_role;
+    /* set by the mount's check (which then fails with no status) for an
+     * answer that waits on another server (a report an owner forwards to
+     * the primary): the request is suspended, later(later_arg, res) makes
+     * the answer on the configuration pool, and later_free(later_arg)
+     * runs after it (or instead, when the pool stops first) */
+    void (*later)(void *arg, struct result *res);
+    void (*later_free)(void *arg);
+    void *later_arg;
 };
 
 /* A request header of r, or NULL. */

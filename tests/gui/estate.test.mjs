@@ -70,6 +70,8 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   const pool = 'tr[data-pool-site="b1"]';
   await cell('Memory used', 'Memory 300 MB of 2000 MB (15%)', pool);
   await cell('Allocated', '0.1 vCPU, 600 MB', pool);
+  await cell('Disk used', /^Disk 0 MB of \d+ MB \(0%\)$/, pool);
+  await cell('Managers', /^1$/, pool);
   await cell('Deployments', /^1$/, pool);
   await cell('CPU used', /^CPU [\d.]+ cores of 8 cores \(\d+%\)$/, pool);
   await cell('WAN', /^latency [\d.]+ ms, rtt [\d.]+ ms, loss [\d.]+%, \d+ kbit\/s; [1-9]\d* reports, 0 failed$/, pool);
@@ -96,7 +98,7 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   await item.locator('.badge', {hasText: 'completed'}).waitFor({timeout: 30000});
   assert.match(await item.textContent(), /Rule pool completed at site b1: move/);
   assert.match(await item.locator('.reason').textContent(), /^Why: load 0\.150 of branch b1 above overload 0\.1 for 2 reports/);
-  assert.match(await item.textContent(), /Chosen:big → cloud op-\w+: chosen: it uses 0\.01 vCPU and 300 MB/);
+  assert.match(await item.textContent(), /Chosen:big → cloud op-\w+: chosen: it uses 0\.01 vCPU, 300 MB memory and 0 MB disk/);
   assert.match(await item.textContent(), /Not done:grow: the policy allows no capacity change/);
   // the branch is left with nothing
   await cell('Pool', 'normal: load 0%, overloaded above 10%', pool);
