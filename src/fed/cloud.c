@@ -985,6 +985,7 @@ int fed_cloud_takeover(struct fed *f)
         mgr_add(f, m);
     }
     json_decref(list);
+    fed_cscale_takeover(c);
     return 0;
 }
 

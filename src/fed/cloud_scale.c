@@ -14,8 +14,10 @@
  * stops, and its sites move at once). Each is a decision record with its
  * inputs (GET /v0/decisions, rule "cloud-vnfm") and an event (category
  * vnfm). Started as a process of the primary's host (util/spawn), not yet
- * through a VIM; those it started are its own, in memory: a new primary
- * does not stop the ones the old one started. */
+ * through a VIM. Those started are kept in the store (meta
+ * cloud_instances: pid, URL, host, decision, joined, stopping): a new
+ * primary on the same host adopts those still running (by pid and
+ * command line), and stops them when the load falls like its own. */
 #include "fed/fed_internal.h"
 #include "core/owners.h"
 #include "core/txq.h"
@@ -41,6 +43,7 @@
 #include <unistd.h>
 
 #define JOIN_MAX_MS 90000 /* a started instance not a member by then has failed */
+#define META_INSTS  "cloud_instances"
 #define STOP_MAX_MS 15000 /* SIGKILL after */
 #define RULE        "cloud-vnfm"
 
@@ -53,6 +56,7 @@ struct inst {
     int64_t started_ms, stopping_ms; /* mono */
     unsigned members_before;
     bool joined;
+    bool adopted; /* started by another primary: not this process's child */
 };
 
 struct cscale {
@@ -195,6 +199,114 @@ static void decide(struct core *c, struct inst *in, const char *action, const ch
     json_decref(d);
 }
 
+/* ---- kept in the store ---- */
+
+static void host_name(char *out, size_t len)
+{
+    if (gethostname(out, len - 1))
+        snprintf(out, len, "?");
+    out[len - 1] = '\0';
+}
+
+/* Writes the instances started (meta cloud_instances), in a transaction. */
+static void insts_save(struct core *c, const struct cscale *s)
+{
+    json_t *all = json_array();
+    char host[256], *text;
+
+    host_name(host, sizeof(host));
+    for (size_t i = 0; i < s->n_inst; i++) {
+        const struct inst *in = &s->inst[i];
+
+        json_array_append_new(all,
+                              json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:i}", "pid", (int)in->pid,
+                                        "url", in->url, "host", host, "decision", in->decision,
+                                        "joined", in->joined, "stopping", in->stopping_ms != 0,
+                                        "members_before", (int)in->members_before));
+    }
+    text = json_dumps(all, JSON_COMPACT);
+    core_tx_begin(c);
+    if (store_meta_set(c->st, META_INSTS, text))
+        log_error("fed: cannot record the cloud VNFMs started: %s", store_errmsg(c->st));
+    core_tx_commit(c);
+    free(text);
+    json_decref(all);
+}
+
+/* Whether pid is a vnfmd listening at url's HOST:PORT (its command line). */
+static bool runs_at(pid_t pid, const char *url)
+{
+    const char *hp = strstr(url, "://");
+    char *path = xasprintf("/proc/%d/cmdline", (int)pid), *text = NULL;
+    bool listen = false, ok = false;
+    size_t len = 0;
+
+    if (hp && read_file(path, 1 << 20, &text, &len) == 0)
+        for (char *p = text; p < text + len; p += strlen(p) + 1) {
+            ok = ok || (listen && strcmp(p, hp + 3) == 0);
+            listen = strcmp(p, "--listen") == 0;
+        }
+    free(text);
+    free(path);
+    return ok;
+}
+
+static bool inst_alive(const struct inst *in)
+{
+    return kill(in->pid, 0) == 0 && runs_at(in->pid, in->url);
+}
+
+void fed_cscale_takeover(struct core *c)
+{
+    struct fed *f = c->fed;
+    char host[256], *text = NULL;
+    json_t *all = NULL, *r;
+    struct cscale *s;
+    size_t i;
+
+    if (!f->cscale)
+        f->cscale = xcalloc(1, sizeof(*f->cscale));
+    s = f->cscale;
+    host_name(host, sizeof(host));
+    if (store_meta_get(c->st, META_INSTS, &text) == 0)
+        all = json_loads(text, 0, NULL);
+    free(text);
+    json_array_foreach(all, i, r)
+    {
+        struct inst in = {.pid = (pid_t)jv_int(r, "pid", 0)};
+        bool known = false;
+
+        snprintf(in.url, sizeof(in.url), "%s", jv_str(r, "url", ""));
+        snprintf(in.decision, sizeof(in.decision), "%s", jv_str(r, "decision", ""));
+        for (size_t k = 0; k < s->n_inst; k++)
+            known = known || strcmp(s->inst[k].url, in.url) == 0;
+        if (known || strcmp(in.url, c->cfg->ha_url) == 0)
+            continue; /* started by this process, or this process itself */
+        if (strcmp(jv_str(r, "host", ""), host)) {
+            log_warn("fed: cloud VNFM %s (pid %d) was started on host %s, not this one: left "
+                     "as it is",
+                     in.url, (int)in.pid, jv_str(r, "host", "?"));
+            continue;
+        }
+        if (in.pid <= 0 || !inst_alive(&in))
+            continue; /* gone */
+        in.adopted = true;
+        in.joined = jv_bool(r, "joined", false);
+        in.members_before = (unsigned)jv_int(r, "members_before", 0);
+        in.started_ms = (int64_t)mono_ms();
+        if (jv_bool(r, "stopping", false)) {
+            in.stopping_ms = in.started_ms;
+            kill(in.pid, SIGTERM);
+        }
+        log_info("fed: cloud VNFM %s (pid %d), started by an earlier primary, adopted", in.url,
+                 (int)in.pid);
+        s->inst = xrealloc(s->inst, (s->n_inst + 1) * sizeof(*s->inst));
+        s->inst[s->n_inst++] = in;
+    }
+    json_decref(all);
+    insts_save(c, s);
+}
+
 /* ---- starting one ---- */
 
 /* This process's command line with another --listen, and without what
@@ -246,8 +358,8 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
     pid_t pid = -EINVAL;
 
     snprintf(listen, sizeof(listen), "%s:%u", host, port);
-    snprintf(in.url, sizeof(in.url), "http://%s:%u", strcmp(host, "0.0.0.0") ? host : "127.0.0.1",
-             port);
+    snprintf(in.url, sizeof(in.url), "%s://%s:%u", c->cfg->tls_cert ? "https" : "http",
+             strcmp(host, "0.0.0.0") ? host : "127.0.0.1", port);
     argv = port ? argv_like_mine(listen) : NULL;
     if (argv)
         pid = spawn_clone(child_main, argv, 0);
@@ -269,13 +381,33 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
            (int)pid, in.url);
     s->inst = xrealloc(s->inst, (s->n_inst + 1) * sizeof(*s->inst));
     s->inst[s->n_inst++] = in;
+    insts_save(c, s);
 }
 
 /* ---- watching them ---- */
 
-static void forget(struct cscale *s, size_t i)
+static void forget(struct core *c, struct cscale *s, size_t i)
 {
     s->inst[i] = s->inst[--s->n_inst];
+    insts_save(c, s);
+}
+
+/* Whether it ended, with how in how (an adopted one's status went to its
+ * parent, or to init). */
+static bool ended(struct inst *in, char *how, size_t len)
+{
+    int status;
+
+    if (in->adopted) {
+        if (inst_alive(in))
+            return false;
+        snprintf(how, len, "ended");
+        return true;
+    }
+    if (waitpid(in->pid, &status, WNOHANG) != in->pid)
+        return false;
+    spawn_status_str(status, how, len);
+    return true;
 }
 
 /* One it started: joined, exited, or stopping too long. false when it is
@@ -284,25 +416,25 @@ static bool watch_one(struct core *c, struct cscale *s, size_t i, unsigned membe
 {
     struct inst *in = &s->inst[i];
     char how[64];
-    int status;
 
-    if (waitpid(in->pid, &status, WNOHANG) == in->pid) {
-        spawn_status_str(status, how, sizeof(how));
+    if (ended(in, how, sizeof(how))) {
         if (in->stopping_ms)
             decide(c, in, "scale_in", "completed", NULL, "cloud VNFM at %s stopped (%s)", in->url,
                    how);
         else
             decide(c, in, "scale_out", "failed", NULL, "the cloud VNFM at %s %s", in->url, how);
-        forget(s, i);
+        forget(c, s, i);
         return false;
     }
     if (!in->joined && !in->stopping_ms && members > in->members_before) {
         in->joined = true;
         decide(c, in, "scale_out", "completed", NULL,
                "the cloud VNFM at %s joined the cluster (%u members)", in->url, members);
+        insts_save(c, s);
     } else if (!in->joined && !in->stopping_ms && now - in->started_ms > JOIN_MAX_MS) {
         kill(in->pid, SIGKILL);
         in->stopping_ms = now;
+        insts_save(c, s);
     } else if (in->stopping_ms && now - in->stopping_ms > STOP_MAX_MS) {
         kill(in->pid, SIGKILL);
     }
@@ -321,6 +453,7 @@ static void scale_in(struct core *c, struct cscale *s, unsigned members, const c
     in->stopping_ms = s->acted_ms = (int64_t)mono_ms();
     in->decision[0] = '\0'; /* a decision of its own */
     kill(in->pid, SIGTERM);
+    insts_save(c, s);
     decide(c, in, "scale_in", "running", inputs(c, s, members),
            "%s for %u s: the cloud VNFM at %s (pid %d) drained and stopped: its sites go to the "
            "others",

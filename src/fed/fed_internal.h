@@ -247,6 +247,8 @@ bool fed_chan_misplaced(struct core *c, const char *site, const char *via);
 void fed_cscale_report(struct fed *f);
 void fed_cscale_decided(struct fed *f); /* a decision of the cloud's taken */
 void fed_cscale_tick(struct core *c);
+/* A new primary adopts the cloud VNFMs an earlier one started on its host. */
+void fed_cscale_takeover(struct core *c);
 void fed_cscale_free(struct fed *f);
 
 /* Branch: the cloud VNFM it talks to (clouds.c). The current one's base

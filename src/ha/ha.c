@@ -28,6 +28,7 @@ struct member {
     char hb[64];      /* "HOST:PORT" */
     uint64_t seen_ms; /* its last heartbeat (the primary's view) */
     int64_t lease;    /* its lease, as its key says */
+    unsigned dead_ms; /* its --ha-dead-ms, as its key says (0: unknown) */
     int64_t revoked;  /* the lease this primary revoked for missed heartbeats, 0: none */
 };
 
@@ -95,7 +96,8 @@ static char *my_value(const struct ha *ha)
     char *text;
 
     snprintf(hb, sizeof(hb), "%s:%u", ha->o.hb_host, ha->o.hb_port);
-    v = json_pack("{s:s, s:s, s:s, s:s}", "id", ha->id, "url", ha->o.url, "hb", hb, "lease", "");
+    v = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", ha->id, "url", ha->o.url, "hb", hb, "lease",
+                  "", "dead_ms", (int)ha->o.dead_ms);
     json_object_set_new(v, "lease", json_sprintf("%lld", (long long)ha->lease));
     text = json_dumps(v, JSON_COMPACT);
     json_decref(v);
@@ -230,6 +232,7 @@ static void view_apply(struct ha *ha, const char *key, const json_t *v, int64_t 
         if (v) {
             snprintf(m->hb, sizeof(m->hb), "%s", json_string_value(json_object_get(v, "hb")) ?: "");
             m->lease = strtoll(json_string_value(json_object_get(v, "lease")) ?: "0", NULL, 10);
+            m->dead_ms = (unsigned)json_integer_value(json_object_get(v, "dead_ms"));
         } else if (m) {
             if (m->revoked) {
                 snprintf(ha->reaped, sizeof(ha->reaped), "%s", m->id);
@@ -666,11 +669,14 @@ static void hb_ping(struct ha *ha, struct hb *h, uint64_t now)
 }
 
 /* The primary's verdict on a member (under mu): no heartbeat for dead_ms
- * since it last sent one or since this manager leads (before that it
- * pinged the one before). */
+ * (this manager's or the member's own, the longer: a member may send
+ * them less often) since it last sent one or since this manager leads
+ * (before that it pinged the one before). */
 static bool silent(const struct ha *ha, const struct member *m, uint64_t now)
 {
-    return now - (m->seen_ms > ha->lead_ms ? m->seen_ms : ha->lead_ms) > ha->o.dead_ms;
+    unsigned dead = m->dead_ms > ha->o.dead_ms ? m->dead_ms : ha->o.dead_ms;
+
+    return now - (m->seen_ms > ha->lead_ms ? m->seen_ms : ha->lead_ms) > dead;
 }
 
 /* The verdicts: a standby's on the primary, the primary's on its standbys. */

@@ -347,19 +347,25 @@ class ScaleTest(unittest.TestCase):
         subprocess.run(["rm", "-rf", cls.data, cls.data + "-package-scripts"])
 
     # what each test judges the cloud VNFM by
+    RPS = ("--cloud-scale-out-rps", "6", "--cloud-scale-in-rps", "1")
     MEASURES = {"test_scale_out_on_its_cpu": ("--cloud-scale-out-cpu", "0.001"),
-                "test_scale_out_under_reports_and_in_when_they_stop": (
-                    "--cloud-scale-out-rps", "6", "--cloud-scale-in-rps", "1")}
+                "test_scale_out_under_reports_and_in_when_they_stop": RPS,
+                # its standby notices a dead primary long after the test's standby does
+                "test_a_new_primary_adopts_the_instance": RPS + (
+                    "--cloud-scale-max", "3", "--ha-heartbeat-ms", "1000", "--ha-dead-ms",
+                    "4000")}
 
     def setUp(self):
-        store = "etcd://%s/scale%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
-        self.cloud = Daemon("--ha-lease-ms", str(LEASE_MS), "--site-driver", "sim",
-                            "--fed-report-interval-ms", "300", "--cloud-scale-max", "2",
-                            *self.MEASURES[self._testMethodName],
-                            "--cloud-scale-for-s", "2", role="cloud", site="cloud",
-                            store=store, data=self.data, token=TOKEN).start()
+        self.store = "etcd://%s/scale%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
+        self.cloud = self.member(*self.MEASURES[self._testMethodName]).start()
         self.branches = []
         self.pids = []
+
+    def member(self, *extra):
+        return Daemon("--ha-lease-ms", str(LEASE_MS), "--site-driver", "sim",
+                      "--fed-report-interval-ms", "300", "--cloud-scale-max", "2",
+                      "--cloud-scale-for-s", "2", *extra, role="cloud", site="cloud",
+                      store=self.store, data=self.data, token=TOKEN)
 
     def tearDown(self):
         for b in self.branches:
@@ -374,8 +380,8 @@ class ScaleTest(unittest.TestCase):
         self.cloud.check_sanitizers()
         self.cloud.forget()
 
-    def decisions(self, action):
-        return [d for d in self.cloud.get("/v0/decisions?limit=100")[1]["decisions"]
+    def decisions(self, action, cloud=None):
+        return [d for d in (cloud or self.cloud).get("/v0/decisions?limit=100")[1]["decisions"]
                 if d.get("rule") == "cloud-vnfm" and d.get("action") == action]
 
     def join(self, n):
@@ -441,6 +447,41 @@ class ScaleTest(unittest.TestCase):
         # and did not try to: its events went to its log file only
         self.assertNotIn("its store is not fenced", self.cloud.log())
         self.assertIn("component-resized", self.cloud.log())
+
+    def test_a_new_primary_adopts_the_instance(self):
+        """The primary that started an instance killed with -9: the standby that takes over
+        adopts the instance (kept in the store) and stops it once the load falls."""
+        standby = self.member(*self.RPS, "--cloud-scale-max", "3", "--ha-heartbeat-ms", "100",
+                              "--ha-dead-ms", "400")
+
+        def stop_standby():
+            if standby.proc and standby.proc.poll() is None:
+                standby.stop()
+            standby.check_sanitizers()
+            standby.forget()
+        self.addCleanup(stop_standby)
+        standby.start(primary=False)
+        self.join(4)
+        out = wait_for(lambda: [d for d in self.decisions("scale_out")
+                                if d["state"] == "completed"], 90, 0.2,
+                       what="a scale out completed")[0]
+        pid = out["instance"]["pid"]
+        self.pids.append(pid)
+        self.assertEqual(out["inputs"]["members"], 2)
+        self.cloud.kill9()
+        wait_for(lambda: standby.ha_state() == "primary", 30, 0.1, what="the standby primary")
+        wait_for(lambda: "cloud VNFM %s (pid %d), started by an earlier primary, adopted" % (
+            out["instance"]["url"], pid) in standby.log(), 30, what="the instance adopted")
+        for b in self.branches:
+            b.stop()
+        done = wait_for(lambda: [d for d in self.decisions("scale_in", standby)
+                                 if d["state"] == "completed"], 60, 0.2,
+                        what="a scale in completed by the new primary")[0]
+        self.assertEqual(done["instance"]["pid"], pid)
+        self.assertIn("stopped", done["result"])
+        wait_for(lambda: not os.path.exists("/proc/%d/cmdline" % pid) or
+                 not open("/proc/%d/cmdline" % pid).read(), 20, 0.1, what="the instance gone")
+        self.pids.remove(pid)
 
     def test_scale_out_on_its_cpu(self):
         """Judged by its own CPU alone (any use over 0.1% of a core): it scales out, and
