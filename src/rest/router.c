@@ -1052,7 +1052,6 @@ static void offload(struct router *rt, struct httpd_conn *conn, struct rctx *r, 
     q->later = r->later;
     q->later_free = r->later_free;
     q->later_arg = r->later_arg;
-    r->later_free = NULL; /* q's now */
     q->job.work = later_work;
     q->job.done = later_done;
     httpd_suspend(conn, q); /* before the loop can resume it */
