@@ -69,6 +69,7 @@ struct cscale {
     int64_t acted_ms;          /* the last decision */
     struct inst *inst;
     size_t n_inst;
+    json_t *kept; /* the records this primary does not act on: itself, another host's */
 };
 
 void fed_cscale_report(struct fed *f)
@@ -224,6 +225,7 @@ static void insts_save(struct core *c, const struct cscale *s)
                                         "joined", in->joined, "stopping", in->stopping_ms != 0,
                                         "members_before", (int)in->members_before));
     }
+    json_array_extend(all, s->kept);
     text = json_dumps(all, JSON_COMPACT);
     core_tx_begin(c);
     if (store_meta_set(c->st, META_INSTS, text))
@@ -271,6 +273,8 @@ void fed_cscale_takeover(struct core *c)
     if (store_meta_get(c->st, META_INSTS, &text) == 0)
         all = json_loads(text, 0, NULL);
     free(text);
+    json_decref(s->kept);
+    s->kept = json_array();
     json_array_foreach(all, i, r)
     {
         struct inst in = {.pid = (pid_t)jv_int(r, "pid", 0)};
@@ -280,12 +284,17 @@ void fed_cscale_takeover(struct core *c)
         snprintf(in.decision, sizeof(in.decision), "%s", jv_str(r, "decision", ""));
         for (size_t k = 0; k < s->n_inst; k++)
             known = known || strcmp(s->inst[k].url, in.url) == 0;
-        if (known || strcmp(in.url, c->cfg->ha_url) == 0)
-            continue; /* started by this process, or this process itself */
+        if (known)
+            continue; /* started by this process */
+        if (strcmp(in.url, c->cfg->ha_url) == 0) {
+            json_array_append(s->kept, r); /* this process: for the next primary */
+            continue;
+        }
         if (strcmp(jv_str(r, "host", ""), host)) {
             log_warn("fed: cloud VNFM %s (pid %d) was started on host %s, not this one: left "
                      "as it is",
                      in.url, (int)in.pid, jv_str(r, "host", "?"));
+            json_array_append(s->kept, r);
             continue;
         }
         if (in.pid <= 0 || !inst_alive(&in))
@@ -511,6 +520,7 @@ void fed_cscale_free(struct fed *f)
 {
     if (!f->cscale)
         return;
+    json_decref(f->cscale->kept);
     free(f->cscale->inst);
     free(f->cscale);
     f->cscale = NULL;

@@ -449,8 +449,9 @@ class ScaleTest(unittest.TestCase):
         self.assertIn("component-resized", self.cloud.log())
 
     def test_a_new_primary_adopts_the_instance(self):
-        """The primary that started an instance killed with -9: the standby that takes over
-        adopts the instance (kept in the store) and stops it once the load falls."""
+        """The primary that started an instance hangs, then is killed: the standby that
+        takes over (after the instance, when that one won the election) adopts the
+        instance (kept in the store) and stops it once the load falls."""
         standby = self.member(*self.RPS, "--cloud-scale-max", "3", "--ha-heartbeat-ms", "100",
                               "--ha-dead-ms", "400")
 
@@ -468,8 +469,20 @@ class ScaleTest(unittest.TestCase):
         pid = out["instance"]["pid"]
         self.pids.append(pid)
         self.assertEqual(out["inputs"]["members"], 2)
+        # the primary hangs; when the instance wins the election, it hangs too (it keeps
+        # its own record for the next primary), so that the standby takes over
+        self.cloud.proc.send_signal(signal.SIGSTOP)
+        inst = Daemon.__new__(Daemon)
+        inst.url, inst.tls = out["instance"]["url"], False
+        first = wait_for(lambda: next((d for d in (standby, inst) if d.ha_state() == "primary"),
+                                      None), 30, 0.1, what="a new primary")
+        print("\nelected after the primary hung: %s" % ("the instance" if first is inst
+                                                       else "the standby"))
+        if first is inst:
+            os.kill(pid, signal.SIGSTOP)
+            wait_for(lambda: standby.ha_state() == "primary", 30, 0.1, what="the standby")
+            os.kill(pid, signal.SIGCONT)
         self.cloud.kill9()
-        wait_for(lambda: standby.ha_state() == "primary", 30, 0.1, what="the standby primary")
         wait_for(lambda: "cloud VNFM %s (pid %d), started by an earlier primary, adopted" % (
             out["instance"]["url"], pid) in standby.log(), 30, what="the instance adopted")
         for b in self.branches:
