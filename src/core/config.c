@@ -222,6 +222,11 @@ static const struct opt opts[] = {
      "--role cloud on etcd: requests waiting at once under which an instance it started stops"},
     {"cloud-scale-for-s", OPT_UINT, O(cloud_scale_for_s), "S",
      "--role cloud on etcd: how long a load must last before it scales (default 10)"},
+    {"cloud-scale-vcpu", OPT_DOUBLE, O(cloud_scale_vcpu), "N",
+     "--role cloud on etcd: the CPU limit of an instance it starts, held in its site's "
+     "capacity (default 1)"},
+    {"cloud-scale-memory-mb", OPT_UINT, O(cloud_scale_memory_mb), "MB",
+     "--role cloud on etcd: the memory limit of an instance it starts (default 512)"},
     {"manager-load-weights", OPT_STR, O(manager_load_weights), "PART=W,...",
      "weights of a manager's load parts (vnfs, vis, probes_per_s, ops_running, ops_queued, "
      "cpu, memory_mb); the cloud's default for sites whose manager policy has none "
@@ -474,6 +479,10 @@ static void set_defaults(struct config *cfg)
         cfg->fed_missed = 3;
     if (!cfg->cloud_scale_for_s)
         cfg->cloud_scale_for_s = 10;
+    if (cfg->cloud_scale_vcpu <= 0)
+        cfg->cloud_scale_vcpu = 1;
+    if (!cfg->cloud_scale_memory_mb)
+        cfg->cloud_scale_memory_mb = 512;
     if (!cfg->package_max_mb)
         cfg->package_max_mb = 1024;
     if (!cfg->schedules_per_tenant)

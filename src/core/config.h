@@ -96,6 +96,8 @@ struct config {
     double cloud_scale_out_dps, cloud_scale_in_dps;     /* decisions per second */
     double cloud_scale_out_queue, cloud_scale_in_queue; /* requests waiting at once, at most */
     unsigned cloud_scale_for_s;                         /* for this long in a row (default 10) */
+    double cloud_scale_vcpu; /* an instance's cgroup limits (default 1 vCPU, 512 MB) */
+    unsigned cloud_scale_memory_mb;
     char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
     char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */
     char *service_address;      /* local role: the address of service endpoints (fed/endpoint.c) */

@@ -13,14 +13,19 @@
  * it stops one it started (SIGTERM: that one revokes its lease as it
  * stops, and its sites move at once). Each is a decision record with its
  * inputs (GET /v0/decisions, rule "cloud-vnfm") and an event (category
- * vnfm). Started as a process of the primary's host (util/spawn), not yet
- * through a VIM. Those started are kept in the store (meta
+ * vnfm). Started as a process of the primary's host (util/spawn), in a
+ * cgroup of its own (vnfm/TAG-cloud/NAME, TAG the primary's instance tag)
+ * with --cloud-scale-vcpu and --cloud-scale-memory-mb as its limits, held
+ * in the cloud site's allocation (lcm/sites.h site_reserve): without room
+ * there the decision fails, saying so. Those started are kept in the store (meta
  * cloud_instances: pid, URL, host, decision, joined, stopping): a new
  * primary on the same host adopts those still running (by pid and
  * command line), and stops them when the load falls like its own. */
 #include "fed/fed_internal.h"
 #include "core/owners.h"
 #include "core/txq.h"
+#include "lcm/sites.h"
+#include "util/cgroup.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
 #include "util/ids.h"
@@ -51,6 +56,10 @@ extern char **environ;
 
 struct inst {
     pid_t pid;
+    char name[16];   /* its cgroup, under cg_dir */
+    char cg_dir[32]; /* "TAG-cloud" of the primary that started it */
+    double vcpu;
+    long memory_mb;
     char url[64];
     char decision[32];
     int64_t started_ms, stopping_ms; /* mono */
@@ -69,7 +78,8 @@ struct cscale {
     int64_t acted_ms;          /* the last decision */
     struct inst *inst;
     size_t n_inst;
-    json_t *kept; /* the records this primary does not act on: itself, another host's */
+    json_t *kept;       /* the records this primary does not act on: itself, another host's */
+    struct cgroups *cg; /* vnfm/TAG-cloud: of the instances this process starts */
 };
 
 void fed_cscale_report(struct fed *f)
@@ -219,11 +229,12 @@ static void insts_save(struct core *c, const struct cscale *s)
     for (size_t i = 0; i < s->n_inst; i++) {
         const struct inst *in = &s->inst[i];
 
-        json_array_append_new(all,
-                              json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:i}", "pid", (int)in->pid,
-                                        "url", in->url, "host", host, "decision", in->decision,
-                                        "joined", in->joined, "stopping", in->stopping_ms != 0,
-                                        "members_before", (int)in->members_before));
+        json_array_append_new(
+            all, json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:f, s:I}", "pid",
+                           (int)in->pid, "url", in->url, "host", host, "decision", in->decision,
+                           "joined", in->joined, "stopping", in->stopping_ms != 0, "members_before",
+                           (int)in->members_before, "name", in->name, "cgroup", in->cg_dir, "vcpu",
+                           in->vcpu, "memory_mb", (json_int_t)in->memory_mb));
     }
     json_array_extend(all, s->kept);
     text = json_dumps(all, JSON_COMPACT);
@@ -256,6 +267,30 @@ static bool runs_at(pid_t pid, const char *url)
 static bool inst_alive(const struct inst *in)
 {
     return kill(in->pid, 0) == 0 && runs_at(in->pid, in->url);
+}
+
+/* The instances count in the cloud site's allocation while they run. */
+static void reserve(struct core *c, const struct cscale *s)
+{
+    struct site_reserved r = {0};
+
+    for (size_t i = 0; i < s->n_inst; i++) {
+        r.vcpu += s->inst[i].vcpu;
+        r.memory_mb += s->inst[i].memory_mb;
+        r.managers++;
+    }
+    site_reserve(c, c->cfg->site, &r);
+}
+
+/* Removes the instance's cgroup (made by whichever primary started it). */
+static void cg_remove(const struct inst *in)
+{
+    struct cgroups cg;
+
+    if (!*in->name || !*in->cg_dir || cg_init(&cg, in->cg_dir))
+        return;
+    cg_destroy(&cg, in->name);
+    cg_release(&cg);
 }
 
 void fed_cscale_takeover(struct core *c)
@@ -300,6 +335,10 @@ void fed_cscale_takeover(struct core *c)
         if (in.pid <= 0 || !inst_alive(&in))
             continue; /* gone */
         in.adopted = true;
+        snprintf(in.name, sizeof(in.name), "%s", jv_str(r, "name", ""));
+        snprintf(in.cg_dir, sizeof(in.cg_dir), "%s", jv_str(r, "cgroup", ""));
+        in.vcpu = jv_num(r, "vcpu", 0);
+        in.memory_mb = (long)jv_int(r, "memory_mb", 0);
         in.joined = jv_bool(r, "joined", false);
         in.members_before = (unsigned)jv_int(r, "members_before", 0);
         in.started_ms = (int64_t)mono_ms();
@@ -314,6 +353,7 @@ void fed_cscale_takeover(struct core *c)
     }
     json_decref(all);
     insts_save(c, s);
+    reserve(c, s);
 }
 
 /* ---- starting one ---- */
@@ -343,46 +383,100 @@ static char **argv_like_mine(const char *listen)
     return argv;
 }
 
+struct exec_arg {
+    char **argv;
+    int cg[CG_MAX_DIRS], n_cg;
+};
+
+/* In the child, before exec: its cgroups, its own session and signals
+ * (async-signal-safe calls only). */
 static int child_main(void *arg)
 {
-    char **argv = arg;
+    struct exec_arg *x = arg;
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigset_t none;
 
+    for (int i = 0; i < x->n_cg; i++)
+        if (write(x->cg[i], "0", 1) != 1)
+            _exit(126);
     setsid();
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, &dfl, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execve("/proc/self/exe", argv, environ);
+    execve("/proc/self/exe", x->argv, environ);
     _exit(127);
+}
+
+/* Starts in's process in a cgroup of its own with in's limits: its pid,
+ * or -errno (why says what failed). */
+static pid_t start(struct core *c, struct cscale *s, struct inst *in, const char *listen, char *why,
+                   size_t len)
+{
+    struct exec_arg x = {.argv = argv_like_mine(listen)};
+    int r = x.argv ? 0 : -ENOMEM;
+
+    snprintf(in->cg_dir, sizeof(in->cg_dir), "%s-cloud", c->tag);
+    id_random(in->name, "c", 6);
+    if (r == 0 && !s->cg) {
+        s->cg = xcalloc(1, sizeof(*s->cg));
+        if ((r = cg_init(s->cg, in->cg_dir))) {
+            free(s->cg);
+            s->cg = NULL;
+        }
+    }
+    if (r == 0 &&
+        (r = cg_create(s->cg, in->name, (unsigned)(in->vcpu * 1000),
+                       (uint64_t)in->memory_mb << 20)) == 0 &&
+        (x.n_cg = cg_open_procs(s->cg, in->name, x.cg)) < 0)
+        r = x.n_cg;
+    if (r == 0)
+        r = (int)spawn_clone(child_main, &x, 0);
+    for (int i = 0; i < x.n_cg; i++)
+        close(x.cg[i]);
+    if (r < 0) {
+        snprintf(why, len, "%s: %s", s->cg ? "cannot start vnfmd in its cgroup" : "no cgroup",
+                 strerror(-r));
+        if (s->cg)
+            cg_destroy(s->cg, in->name);
+    }
+    for (size_t i = 0; x.argv && x.argv[i]; i++)
+        free(x.argv[i]);
+    free(x.argv);
+    return (pid_t)r;
 }
 
 static void scale_out(struct core *c, struct cscale *s, unsigned members, const char *why)
 {
     const char *host = c->cfg->listen_host;
     unsigned port = ip4_free_port(host);
-    char listen[80], **argv;
-    struct inst in = {0};
-    pid_t pid = -EINVAL;
+    struct inst in = {.vcpu = c->cfg->cloud_scale_vcpu, .memory_mb = c->cfg->cloud_scale_memory_mb};
+    struct result room = {0};
+    char listen[80], err[512] = "no free port";
+    pid_t pid = -EADDRINUSE;
 
     snprintf(listen, sizeof(listen), "%s:%u", host, port);
     snprintf(in.url, sizeof(in.url), "%s://%s:%u", c->cfg->tls_cert ? "https" : "http",
              strcmp(host, "0.0.0.0") ? host : "127.0.0.1", port);
-    argv = port ? argv_like_mine(listen) : NULL;
-    if (argv)
-        pid = spawn_clone(child_main, argv, 0);
-    for (size_t i = 0; argv && argv[i]; i++)
-        free(argv[i]);
-    free(argv);
-    in.pid = pid > 0 ? pid : 0;
     in.started_ms = (int64_t)mono_ms();
     in.members_before = members;
     s->acted_ms = in.started_ms;
+    if (site_admit(c, c->cfg->site, in.vcpu, in.memory_mb, 0, &room)) {
+        decide(c, &in, "scale_out", "failed", inputs(c, s, members),
+               "%s for %u s: no room for another cloud VNFM (%g vCPU, %ld MB): %s; "
+               "alternatives: give the site more capacity, or smaller instances "
+               "(--cloud-scale-vcpu, --cloud-scale-memory-mb)",
+               why, c->cfg->cloud_scale_for_s, in.vcpu, in.memory_mb,
+               jv_str(room.body, "message", "?"));
+        result_done(&room);
+        return;
+    }
+    if (port)
+        pid = start(c, s, &in, listen, err, sizeof(err));
+    in.pid = pid > 0 ? pid : 0;
     if (pid <= 0) {
         decide(c, &in, "scale_out", "failed", inputs(c, s, members),
-               "%s for %u s: cannot start vnfmd: %s", why, c->cfg->cloud_scale_for_s,
-               strerror((int)-pid));
+               "%s for %u s: cannot start vnfmd: %s", why, c->cfg->cloud_scale_for_s, err);
         return;
     }
     decide(c, &in, "scale_out", "running", inputs(c, s, members),
@@ -391,14 +485,17 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
     s->inst = xrealloc(s->inst, (s->n_inst + 1) * sizeof(*s->inst));
     s->inst[s->n_inst++] = in;
     insts_save(c, s);
+    reserve(c, s);
 }
 
 /* ---- watching them ---- */
 
 static void forget(struct core *c, struct cscale *s, size_t i)
 {
+    cg_remove(&s->inst[i]);
     s->inst[i] = s->inst[--s->n_inst];
     insts_save(c, s);
+    reserve(c, s);
 }
 
 /* Whether it ended, with how in how (an adopted one's status went to its
@@ -521,6 +618,13 @@ void fed_cscale_free(struct fed *f)
     if (!f->cscale)
         return;
     json_decref(f->cscale->kept);
+    for (size_t i = 0; i < f->cscale->n_inst; i++) /* those still running stay members */
+        if (!inst_alive(&f->cscale->inst[i]))
+            cg_remove(&f->cscale->inst[i]);
+    if (f->cscale->cg) {
+        cg_release(f->cscale->cg);
+        free(f->cscale->cg);
+    }
     free(f->cscale->inst);
     free(f->cscale);
     f->cscale = NULL;

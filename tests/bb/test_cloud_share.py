@@ -11,6 +11,7 @@ asserts that no two ever served one site at once: a VNFM that said it owns a sit
 key of create revision R before and after another one said it owns that site (R is unique
 to one acquisition: a key given away and taken again has a new revision) is a double."""
 import base64
+import glob
 import json
 import os
 import random
@@ -23,7 +24,7 @@ import unittest
 
 from test_deploy import demo
 from test_fed import Pki, branch
-from vnfm import Daemon, Etcd, etcd_call, b64, http_get, wait_for
+from vnfm import Daemon, Etcd, etcd_call, b64, http_get, slurp, wait_for
 
 TOKEN = "share-test-admin-token-0123456789"
 LEASE_MS = 4000
@@ -46,6 +47,14 @@ def score(site, member):
 def choose(site, members):
     """The member that rendezvous hashing gives site (share.c choose())."""
     return min(members, key=lambda x: (-score(site, x), x))
+
+
+def instance_cgroups(pid):
+    """The cgroup dirs (vnfm/TAG-cloud/NAME) whose cgroup.procs hold pid."""
+    return sorted({os.path.dirname(p) for p in glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud/*/"
+                                                         "cgroup.procs") +
+                   glob.glob("/sys/fs/cgroup/vnfm/*-cloud/*/cgroup.procs")
+                   if str(pid) in slurp(p).split()})[:1]
 
 
 def owner_keys(etcd, prefix):
@@ -349,6 +358,8 @@ class ScaleTest(unittest.TestCase):
     # what each test judges the cloud VNFM by
     RPS = ("--cloud-scale-out-rps", "6", "--cloud-scale-in-rps", "1")
     MEASURES = {"test_scale_out_on_its_cpu": ("--cloud-scale-out-cpu", "0.001"),
+                "test_no_room_for_another": ("--cloud-scale-out-cpu", "0.001",
+                                             "--cloud-scale-vcpu", "1000"),
                 "test_scale_out_under_reports_and_in_when_they_stop": RPS,
                 # its standby notices a dead primary long after the test's standby does
                 "test_a_new_primary_adopts_the_instance": RPS + (
@@ -375,9 +386,17 @@ class ScaleTest(unittest.TestCase):
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        for pid in self.pids:
+            wait_for(lambda: not os.path.exists("/proc/%d/cmdline" % pid) or
+                     not slurp("/proc/%d/cmdline" % pid), 20, 0.1, what="instance %d gone" % pid)
         if self.cloud.proc and self.cloud.proc.poll() is None:
             self.cloud.stop()
         self.cloud.check_sanitizers()
+        # the cgroups of the instances that ended (of a primary killed, those it left)
+        for cg in sorted(glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud/c*") +
+                         glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud"), reverse=True):
+            if os.path.isdir(cg) and not slurp(os.path.join(cg, "cgroup.procs")).split():
+                os.rmdir(cg)
         self.cloud.forget()
 
     def decisions(self, action, cloud=None):
@@ -407,6 +426,14 @@ class ScaleTest(unittest.TestCase):
         self.assertIn("joined the cluster", out["result"])
         self.assertEqual((out["inputs"]["members"], out["inputs"]["max"]), (1, 2))
         url = out["instance"]["url"]
+        # in a cgroup of its own with its limits, held in the cloud site's allocation
+        [cg] = instance_cgroups(out["instance"]["pid"])
+        quota = glob.glob("/sys/fs/cgroup/cpu/vnfm/*-cloud/%s/cpu.cfs_quota_us" %
+                          os.path.basename(cg))
+        if quota:
+            self.assertEqual(slurp(quota[0]).strip(), "100000")  # 1 vCPU, the default
+        self.assertEqual(self.cloud.get("/v0/sites/cloud")[1]["reserved"],
+                         {"vcpu": 1, "memory_mb": 512, "managers": 1})
         # the new one serves its share of the sites: those rendezvous hashing gives it (with
         # 4 sites it gets none in 1 run of 16: then more branches join until it has one)
         members = [self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
@@ -441,6 +468,8 @@ class ScaleTest(unittest.TestCase):
         with self.assertRaises(ProcessLookupError):
             os.kill(out["instance"]["pid"], 0)
         self.pids.remove(out["instance"]["pid"])
+        wait_for(lambda: not glob.glob(cg), 10, 0.1, what="its cgroup removed")
+        self.assertEqual(self.cloud.get("/v0/sites/cloud")[1]["reserved"]["managers"], 0)
         h = self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
         self.assertNotIn(url, h["owners"].values())
         # the instance (its log is this one) wrote nothing while it was not the primary,
@@ -495,6 +524,16 @@ class ScaleTest(unittest.TestCase):
         wait_for(lambda: not os.path.exists("/proc/%d/cmdline" % pid) or
                  not open("/proc/%d/cmdline" % pid).read(), 20, 0.1, what="the instance gone")
         self.pids.remove(pid)
+
+    def test_no_room_for_another(self):
+        """Over its threshold, but its site has no room for an instance of 1,000 vCPU:
+        the decision fails and says so."""
+        self.join(1)
+        d = wait_for(lambda: [d for d in self.decisions("scale_out")
+                              if d["state"] == "failed"], 60, 0.2, what="a failed scale out")[0]
+        self.assertIn("no room for another cloud VNFM (1000 vCPU, 512 MB)", d["reason"])
+        self.assertIn("--cloud-scale-vcpu", d["reason"])
+        self.assertEqual(self.cloud.get("/v0/sites/cloud")[1]["reserved"]["managers"], 0)
 
     def test_scale_out_on_its_cpu(self):
         """Judged by its own CPU alone (any use over 0.1% of a core): it scales out, and
