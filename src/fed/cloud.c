@@ -54,6 +54,27 @@ static void mgr_free(struct fed_mgr *m)
     free(m);
 }
 
+/* The managers of a site, each reached once (loop thread). */
+struct fed_mgr *fed_site_mgrs(struct fed *f, const char *site)
+{
+    return hmap_get(&f->site_mgrs, site);
+}
+
+/* Takes old out of its site's list (under mu). */
+static void site_unlink(struct fed *f, struct fed_mgr *old)
+{
+    struct fed_mgr *head = hmap_get(&f->site_mgrs, old->site), **p = &head;
+
+    while (*p && *p != old)
+        p = &(*p)->site_next;
+    if (*p)
+        *p = old->site_next;
+    if (head)
+        hmap_put(&f->site_mgrs, old->site, head);
+    else
+        hmap_del(&f->site_mgrs, old->site);
+}
+
 /* Adds m to the tables, replacing the manager of the same id (a rejoin). */
 static void mgr_add(struct fed *f, struct fed_mgr *m)
 {
@@ -65,7 +86,10 @@ static void mgr_add(struct fed *f, struct fed_mgr *m)
         hmap_del(&f->creds, old->cred);
         fed_channel_drop(old);
         m->next_seq = old->next_seq > m->next_seq ? old->next_seq : m->next_seq;
+        site_unlink(f, old);
     }
+    m->site_next = hmap_get(&f->site_mgrs, m->site);
+    hmap_put(&f->site_mgrs, m->site, m);
     hmap_put(&f->creds, m->cred, m);
     pthread_mutex_unlock(&f->mu);
     mgr_free(old);
@@ -697,15 +721,12 @@ static json_t *results_acked(const json_t *body)
 static json_t *others_of(struct fed *f, const struct fed_mgr *m)
 {
     double vcpu = 0, mb = 0;
-    struct hmap_entry *e;
     int n = 0;
-    size_t i;
 
-    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
-        const struct fed_mgr *o = e->value;
+    for (const struct fed_mgr *o = fed_site_mgrs(f, m->site); o; o = o->site_next) {
         const json_t *a = json_object_get(o->site_state, "allocated");
 
-        if (o == m || strcmp(o->site, m->site) || strcmp(o->state, "active") || !a)
+        if (o == m || strcmp(o->state, "active") || !a)
             continue;
         vcpu += jv_num(a, "vcpu", 0);
         mb += (double)jv_int(a, "memory_mb", 0);
@@ -997,6 +1018,7 @@ void fed_cloud_free(struct fed *f)
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i))
         mgr_free(e->value);
     hmap_done(&f->mgrs);
+    hmap_done(&f->site_mgrs);
     hmap_done(&f->creds);
 }
 

@@ -68,8 +68,9 @@ struct fed_mgr {
     char parent[32];       /* the manager that started it (elastic managers), or "" */
     long pid;              /* its process on its host, as its last report said; 0: unknown */
     struct el_mgr el;
-    json_t *children; /* the last report's managers it started, or NULL */
-    json_t *override; /* its policy override once read (policies.c), or NULL */
+    json_t *children;          /* the last report's managers it started, or NULL */
+    struct fed_mgr *site_next; /* the next manager of its site (fed->site_mgrs) */
+    json_t *override;          /* its policy override once read (policies.c), or NULL */
     bool override_read;
 };
 
@@ -91,6 +92,7 @@ struct fed {
     /* cloud */
     pthread_mutex_t mu;
     struct hmap mgrs;       /* id -> struct fed_mgr */
+    struct hmap site_mgrs;  /* site -> the first struct fed_mgr of its list (site_next) */
     struct hmap creds;      /* credential hash -> struct fed_mgr */
     struct hmap el_sites;   /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
     struct hmap pool_sites; /* site -> struct pool_site: its load, as judged (pool.c) */
@@ -237,6 +239,9 @@ int fed_place(struct rctx *r, const struct route *rt);
 /* Whether this manager writes the store: alone, or the primary. */
 bool fed_writes(struct core *c);
 int fed_cloud_takeover(struct fed *f);
+/* The managers of a site: a list through site_next (loop thread; under
+ * fed.mu for other threads). */
+struct fed_mgr *fed_site_mgrs(struct fed *f, const char *site);
 int fed_relay_start(struct rctx *r, struct httpd_conn *conn);
 /* The stop: the relayed channels end (before c->owners is freed). */
 void fed_relays_stop(struct core *c);

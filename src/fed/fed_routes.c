@@ -385,6 +385,7 @@ int fed_init(struct core *c)
     f->cloud = strcmp(c->cfg->role, "cloud") == 0;
     pthread_mutex_init(&f->mu, NULL);
     hmap_init(&f->mgrs);
+    hmap_init(&f->site_mgrs);
     hmap_init(&f->creds);
     hmap_init(&f->el_sites);
     hmap_init(&f->pool_sites);

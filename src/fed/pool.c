@@ -870,14 +870,11 @@ static json_t *site_sum(struct fed *f, const struct fed_mgr *first)
     json_t *out = json_deep_copy(first->site_load), *deps = json_object_get(out, "deployments");
     json_t *members = json_pack("[s]", first->id);
     struct res vu = {0}, va = {0}, mu = {0}, ma = {0}; /* the VIs', the managers': used, held */
-    struct hmap_entry *e;
-    size_t i;
 
-    for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
-        const struct fed_mgr *m = e->value;
+    for (const struct fed_mgr *m = fed_site_mgrs(f, first->site); m; m = m->site_next) {
         const json_t *sl = m->site_load;
 
-        if (strcmp(m->site, first->site) || !sl || (m != first && strcmp(m->state, "active")))
+        if (!sl || (m != first && strcmp(m->state, "active")))
             continue;
         add_res(&vu, json_object_get(sl, "used"));
         add_res(&va, json_object_get(sl, "allocated"));
