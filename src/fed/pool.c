@@ -816,20 +816,21 @@ static void judge(struct core *c, struct fed_mgr *m, struct pool_site *ps, const
     }
 }
 
-/* The site's load with its value: the largest of its CPU, memory and disk shares. */
-static json_t *weighed(const json_t *raw, double *value)
+/* Adds the shares and the value to the site's load: the value is the largest
+ * of its CPU, memory and disk shares. */
+static double weigh(json_t *load)
 {
-    json_t *load = json_deep_copy(raw);
     struct pool_use u;
+    double value;
 
     use_of(load, &u);
-    *value = pool_value(&u);
+    value = pool_value(&u);
     json_object_set_new(load, "cpu", json_real(u.cap_vcpu > 0 ? u.vcpu / u.cap_vcpu : 0));
     json_object_set_new(load, "memory",
                         json_real(u.cap_memory_mb > 0 ? u.memory_mb / u.cap_memory_mb : 0));
     json_object_set_new(load, "disk", json_real(u.cap_disk_mb > 0 ? u.disk_mb / u.cap_disk_mb : 0));
-    json_object_set_new(load, "value", json_real(*value));
-    return load;
+    json_object_set_new(load, "value", json_real(value));
+    return value;
 }
 
 /* CPU (cores or vCPU), memory and disk (MB). */
@@ -902,7 +903,7 @@ void pool_report(struct core *c, struct fed_mgr *m, const json_t *report)
     struct fed *f = c->fed;
     const json_t *raw = json_object_get(report, "site_load"), *pol;
     struct pool_site *ps;
-    json_t *load, *sum;
+    json_t *load;
     double value;
 
     if (!json_is_object(raw) || !json_is_object(json_object_get(raw, "deployments")))
@@ -913,9 +914,8 @@ void pool_report(struct core *c, struct fed_mgr *m, const json_t *report)
     pthread_mutex_unlock(&f->mu);
     if (*m->parent) /* judged at the first manager's report, with the others' last ones */
         return;
-    sum = site_sum(f, m);
-    load = weighed(sum, &value);
-    json_decref(sum);
+    load = site_sum(f, m);
+    value = weigh(load);
     pthread_mutex_lock(&f->mu);
     ps = site_of(f, m->site);
     json_decref(ps->load);
