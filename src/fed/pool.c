@@ -442,6 +442,8 @@ static size_t candidates(struct core *c, struct pool_site *ps, const json_t *dep
                      jv_str(d, "vnfd", "?"));
         else if (doc_str(d, "operation"))
             snprintf(busy[n], 96, "operation %s runs", doc_str(d, "operation"));
+        else if (json_object_get(d, "burst"))
+            snprintf(busy[n], 96, "it has instances in the cloud (a burst): they go first");
         else if (strcmp(jv_str(d, "status", ""), "active"))
             snprintf(busy[n], 96, "it is %s, not active", jv_str(d, "status", "?"));
         x->busy = busy[n][0] ? busy[n] : NULL;

@@ -158,11 +158,23 @@ class BurstTest(unittest.TestCase):
         for vi in self.b.deployment("bu1")["vis"]:
             self.assertIn(vi["ip"], table)
         self.assertIn("numgen inc mod 4", table)
-        # a service with a burst does not move (nor does its burst)
+        # a service with a burst does not move (nor does its burst); the pool of an
+        # overloaded branch rejects it, saying why, instead of choosing it
         for dep in ("bu1", burst):
             status, doc, _ = cloud.request("POST", "/v0/deployments/%s/move" % dep,
                                            {"site": SITE if dep == burst else "cloud"})
             self.assertEqual((status, doc.get("field")), (409, "burst"), doc)
+        n = len(cloud.get("/v0/decisions?rule=pool")[1]["decisions"])
+        cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {"overload": 0.0001, "for_reports": 1})
+        try:
+            d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
+                cloud.get("/v0/decisions?rule=pool")[1]["decisions"]), 30, 0.2,
+                "the pool's decision")
+        finally:
+            cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {"overload": 1000})
+        why = {r["deployment"]: r["why"] for r in d.get("rejected", [])}
+        self.assertIn("busy: it has instances in the cloud (a burst)", why.get("bu1", ""), d)
+        self.assertNotIn("bu1", [x["deployment"] for x in d.get("chosen", [])], d)
         time.sleep(2)
         got = busy.result()
         self.assertEqual(got["fail"], 0, got)
