@@ -91,8 +91,8 @@ static const struct optspec manager_policy_opts[] = {
 };
 static const struct optspec site_pool_opts[] = {
     {"set", "KEY=VALUE",
-     "set a member of the policy (repeatable; dotted for grow.vcpu_max, grow.memory_mb_max "
-     "and move_back.after_s)",
+     "set a member of the policy (repeatable; dotted for grow.vcpu_max, grow.memory_mb_max, "
+     "grow.disk_mb_max and move_back.after_s)",
      true},
     END_OPTS,
 };
@@ -852,12 +852,13 @@ const struct command ctl_commands[] = {
         .summary = "show or set the pool policy of a branch site, and its load (admin, cloud)",
         .description =
             "The branch pool (docs/FEDERATION.md \"The branch pool\"): the overload and\n"
-            "underload thresholds of the site's load (the larger of its CPU and memory used\n"
-            "over its capacity), for_reports or for_s, cooldown_s, lifecycle (hold or ignore),\n"
-            "grow.vcpu_max and grow.memory_mb_max (the ceiling of a capacity change, the first\n"
-            "answer to an overload), cloud_site (where deployments move) and\n"
-            "move_back.after_s. Without --set it shows the policy and the site's load as its\n"
-            "manager reported it (with the WAN figures); --set changes the members given and\n"
+            "underload thresholds of the site's load (the largest of its CPU, memory and disk\n"
+            "used over its capacity), for_reports or for_s, cooldown_s, lifecycle (hold or\n"
+            "ignore), grow.vcpu_max, grow.memory_mb_max and grow.disk_mb_max (the ceiling of a\n"
+            "capacity change, the first answer to an overload), cloud_site (where deployments\n"
+            "move) and move_back.after_s. Without --set it shows the policy and the site's load\n"
+            "as its managers reported it (with the WAN figures); --set changes the members given "
+            "and\n"
             "keeps the rest. The decisions are listed by 'vnfmctl decisions --rule pool'.\n",
         .opts = site_pool_opts,
         .examples = "vnfmctl site pool b1\n"

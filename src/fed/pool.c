@@ -46,7 +46,7 @@ struct pool_site {
     bool refused;     /* a refusal was recorded for this streak */
     char pending[32]; /* a decision under way: a capacity change, moves */
     double grow_vcpu; /* the capacity a pending grow waits for */
-    long long grow_mb;
+    long long grow_mb, grow_disk_mb;
 };
 
 /* ---- the policy ---- */
@@ -54,6 +54,7 @@ struct pool_site {
 static const struct jv_field grow_fields[] = {
     {.name = "vcpu_max", .type = JV_NUMBER, .min = 0.01, .max = 1e6},
     {.name = "memory_mb_max", .type = JV_INT, .min = 1, .max = 1e12},
+    {.name = "disk_mb_max", .type = JV_INT, .min = 1, .max = 1e13},
     {.name = NULL},
 };
 static const struct jv_field move_back_fields[] = {
@@ -96,9 +97,10 @@ int pool_policy_check(const json_t *body, struct jv_error *e)
         jv_fail(e, "invalid-value", "lifecycle",
                 "lifecycle subtract is the manager policy's: a site's load has no operations' "
                 "share to leave out; give hold or ignore");
-    else if (grow && !json_object_get(grow, "vcpu_max") && !json_object_get(grow, "memory_mb_max"))
+    else if (grow && !json_object_get(grow, "vcpu_max") &&
+             !json_object_get(grow, "memory_mb_max") && !json_object_get(grow, "disk_mb_max"))
         jv_fail(e, "missing-field", "grow.vcpu_max",
-                "grow needs a ceiling: vcpu_max, memory_mb_max or both");
+                "grow needs a ceiling: vcpu_max, memory_mb_max, disk_mb_max or more of them");
     else if (json_object_get(body, "move_back") && jv_num(body, "underload", 0) <= 0)
         jv_fail(e, "invalid-value", "move_back",
                 "move_back needs an underload threshold: the branch is quiet below it");
@@ -198,6 +200,11 @@ static int policy_fits(struct core *c, struct txn *t, const json_t *site, const 
         r = result_fail(&t->res, 400, "invalid-value", "field", "grow.memory_mb_max",
                         "grow.memory_mb_max (%lld) is below the site's capacity (%lld MB)",
                         jv_int(grow, "memory_mb_max", 0), jv_int(cap, "memory_mb", 0));
+    else if (json_object_get(grow, "disk_mb_max") &&
+             jv_int(grow, "disk_mb_max", 0) < jv_int(cap, "disk_mb", 0))
+        r = result_fail(&t->res, 400, "invalid-value", "field", "grow.disk_mb_max",
+                        "grow.disk_mb_max (%lld) is below the site's disk capacity (%lld MB)",
+                        jv_int(grow, "disk_mb_max", 0), jv_int(cap, "disk_mb", 0));
     json_decref(cs);
     return r;
 }
@@ -342,52 +349,60 @@ static bool grow(struct core *c, struct fed_mgr *m, struct pool_site *ps, const 
 {
     const json_t *g = json_object_get(pol, "grow");
     double over = jv_num(pol, "overload", 1), vmax, vcpu;
-    long long mmax, mb;
+    long long mmax, mb, dmax, disk;
     struct pool_use u;
-    char reason[1024];
+    char reason[1024], ceiling[160];
     json_t *d, *ins;
 
     use_of(ps->load, &u);
     vmax = jv_num(g, "vcpu_max", u.cap_vcpu);
     mmax = jv_int(g, "memory_mb_max", (long long)u.cap_memory_mb);
+    dmax = jv_int(g, "disk_mb_max", (long long)u.cap_disk_mb);
     /* the least capacity (0.1 vCPU, 64 MB steps) that puts the site at 90% of overload */
     vcpu = fmax(u.cap_vcpu, ceil(u.vcpu / (over * GROW_HEADROOM) * 10) / 10);
     mb = (long long)fmax(u.cap_memory_mb, ceil(u.memory_mb / (over * GROW_HEADROOM) / 64) * 64);
+    disk = (long long)fmax(u.cap_disk_mb, ceil(u.disk_mb / (over * GROW_HEADROOM) / 64) * 64);
     vcpu = fmin(vcpu, vmax);
     mb = mb < mmax ? mb : mmax;
-    if (vcpu <= u.cap_vcpu + 1e-9 && mb <= (long long)u.cap_memory_mb) {
-        snprintf(no, len, "grow: the site is at the policy's ceiling (%g vCPU, %lld MB)", vmax,
-                 mmax);
+    disk = disk < dmax ? disk : dmax;
+    snprintf(ceiling, sizeof(ceiling), "%g vCPU, %lld MB memory, %lld MB disk", vmax, mmax, dmax);
+    if (vcpu <= u.cap_vcpu + 1e-9 && mb <= (long long)u.cap_memory_mb &&
+        disk <= (long long)u.cap_disk_mb) {
+        snprintf(no, len, "grow: the site is at the policy's ceiling (%s)", ceiling);
         return false;
     }
     u.cap_vcpu = vcpu;
     u.cap_memory_mb = (double)mb;
+    u.cap_disk_mb = (double)disk;
     if (pool_value(&u) >= over) {
         snprintf(no, len,
-                 "grow: the policy's ceiling (%g vCPU, %lld MB) would leave the branch at %.3f, "
-                 "not under %g",
-                 vmax, mmax, pool_value(&u), over);
+                 "grow: the policy's ceiling (%s) would leave the branch at %.3f, not under %g",
+                 ceiling, pool_value(&u), over);
         return false;
     }
     snprintf(reason, sizeof(reason),
-             "%s: capacity of site %s from %g vCPU, %.0f MB to %g vCPU, %lld MB (ceiling %g vCPU, "
-             "%lld MB), which puts it at %.3f; no deployment moves",
+             "%s: capacity of site %s from %g vCPU, %.0f MB memory, %.0f MB disk to %g vCPU, "
+             "%lld MB, %lld MB (ceiling %s), which puts it at %.3f; no deployment moves",
              why, m->site, jv_num(json_object_get(ps->load, "capacity"), "vcpu", 0),
-             jv_num(json_object_get(ps->load, "capacity"), "memory_mb", 0), vcpu, mb, vmax, mmax,
+             jv_num(json_object_get(ps->load, "capacity"), "memory_mb", 0),
+             jv_num(json_object_get(ps->load, "capacity"), "disk_mb", 0), vcpu, mb, disk, ceiling,
              pool_value(&u));
     d = decide(c, m, ps, pol, "branch_overload", "growing", "grow", reason, NULL);
     ins = fed_mgr_instruct(c, m, "site_capacity",
-                           json_pack("{s:{s:f, s:I}, s:s}", "capacity", "vcpu", vcpu, "memory_mb",
-                                     (json_int_t)mb, "decision", doc_str(d, "id")));
+                           json_pack("{s:{s:f, s:I, s:I}, s:s}", "capacity", "vcpu", vcpu,
+                                     "memory_mb", (json_int_t)mb, "disk_mb", (json_int_t)disk,
+                                     "decision", doc_str(d, "id")));
     if (ins)
         json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
     json_object_set_new(d, "capacity",
-                        json_pack("{s:f, s:I}", "vcpu", vcpu, "memory_mb", (json_int_t)mb));
+                        json_pack("{s:f, s:I, s:I}", "vcpu", vcpu, "memory_mb", (json_int_t)mb,
+                                  "disk_mb", (json_int_t)disk));
     store_put(c->st, STORE_DECISION, d);
     fed_decision_tell(c, pol, d);
     taken(ps, d);
     ps->grow_vcpu = vcpu;
     ps->grow_mb = mb;
+    ps->grow_disk_mb = disk;
     json_decref(ins);
     json_decref(d);
     return true;
@@ -662,9 +677,11 @@ static void follow(struct core *c, struct pool_site *ps)
     if (!d || doc_str(d, "finished")) {
         ps->pending[0] = '\0';
     } else if (strcmp(action, "grow") == 0 && jv_num(cap, "vcpu", 0) >= ps->grow_vcpu - 1e-9 &&
-               jv_int(cap, "memory_mb", 0) >= ps->grow_mb) {
-        snprintf(note, sizeof(note), "the branch reports capacity %g vCPU, %lld MB",
-                 jv_num(cap, "vcpu", 0), jv_int(cap, "memory_mb", 0));
+               jv_int(cap, "memory_mb", 0) >= ps->grow_mb &&
+               jv_int(cap, "disk_mb", 0) >= ps->grow_disk_mb) {
+        snprintf(note, sizeof(note),
+                 "the branch reports capacity %g vCPU, %lld MB memory, %lld MB disk",
+                 jv_num(cap, "vcpu", 0), jv_int(cap, "memory_mb", 0), jv_int(cap, "disk_mb", 0));
         fed_decision_end(c, ps->pending, "completed", note);
         ps->pending[0] = '\0';
     } else if (strcmp(action, "grow") && moves_ended(c, d, &ok, note, sizeof(note))) {

@@ -96,6 +96,7 @@ class PoolTest(unittest.TestCase):
                ({"overload": 0.5, "lifecycle": "subtract"}, "lifecycle"),
                ({"overload": 0.5, "grow": {}}, "grow.vcpu_max"),
                ({"overload": 0.5, "grow": {"memory_mb_max": 100}}, "grow.memory_mb_max"),
+               ({"overload": 0.5, "grow": {"disk_mb_max": 10}}, "grow.disk_mb_max"),
                ({"overload": 0.5, "move_back": {"after_s": 10}}, "move_back"),
                ({"overload": 0.5, "cloud_site": "p1"}, "cloud_site"),
                ({"overload": 0.5, "cloud_site": "nowhere"}, "cloud_site"),
@@ -232,6 +233,20 @@ class PoolTest(unittest.TestCase):
             self.assertAlmostEqual(load["disk"], 0.5, places=3)
             self.assertEqual(load["value"], max(load["cpu"], load["memory"], load["disk"]))
             self.assertLess(load["memory"], 0.49)
+            # more room first where the policy allows it: the least disk (64 MB steps) that
+            # puts the branch at 90% of the threshold: 500 / (0.49 * 0.9) -> 1152 MB
+            self.assertEqual(self.put({"overload": 0.49, "for_reports": 2, "cooldown_s": 0,
+                                       "grow": {"disk_mb_max": 3000}})[0], 200)
+            d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n and ds[0]["state"] ==
+                                  "completed" else None)(pool_decisions(cloud)), 30, 0.2,
+                         "the disk grown")
+            n = self.quiet()
+            self.assertEqual((d["action"], d["capacity"]["disk_mb"]), ("grow", 1152), d)
+            self.assertEqual(b.get("/v0/sites/p1")[1]["capacity"]["disk_mb"], 1152)
+            b.ok("PUT", "/v0/sites/p1", {"capacity": {"disk_mb": 1000}})
+            wait_for(lambda: self.pool()["load"]["capacity"]["disk_mb"] == 1000, 10, 0.2,
+                     "p1's disk back at 1000 MB")
+            # without a ceiling for it, the disk moves a deployment
             self.assertEqual(self.put({"overload": 0.49, "for_reports": 2, "cooldown_s": 0})[0],
                              200)
             d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
