@@ -30,6 +30,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#define LISTEN_TRIES      40 /* a port in use at the start, tried again (2 s) */
+#define LISTEN_WAIT_MS    50
 #define BODY_MAX          (1u << 20)
 #define MAX_THREAD_STORES 64
 #define MAX_MOUNTS        12
@@ -1387,7 +1389,16 @@ static struct httpd *listen_on(const struct config *cfg, const struct httpd_ops 
     if (resolve(cfg, &ss, &hc.addr_len, err, errlen))
         return NULL;
     hc.addr = (struct sockaddr *)&ss;
-    h = httpd_start(&hc, why, sizeof(why));
+    /* a process of a manager killed just now (forked, not yet exec'd: it
+     * still holds the listening socket) keeps the port for a moment */
+    for (int tries = 0;
+         !(h = httpd_start(&hc, why, sizeof(why))) && strstr(why, "in use") && tries < LISTEN_TRIES;
+         tries++) {
+        if (tries == 0)
+            log_warn("%s:%u is in use: trying again for %d ms", cfg->listen_host, cfg->listen_port,
+                     LISTEN_TRIES * LISTEN_WAIT_MS);
+        usleep(LISTEN_WAIT_MS * 1000);
+    }
     if (!h)
         snprintf(err, errlen, "cannot listen on %s:%u (%s)", cfg->listen_host, cfg->listen_port,
                  why);
