@@ -24,6 +24,7 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -422,9 +423,10 @@ static void others_told(struct fed *f, const json_t *answer)
 
     if (!json_is_object(o))
         return;
-    r.vcpu = jv_num(o, "vcpu", 0);
-    r.memory_mb = jv_int(o, "memory_mb", 0);
-    r.managers = (unsigned)jv_int(o, "managers", 0);
+    /* never more room than this manager's own figures give */
+    r.vcpu = fmax(0, jv_num(o, "vcpu", 0));
+    r.memory_mb = jv_int(o, "memory_mb", 0) > 0 ? jv_int(o, "memory_mb", 0) : 0;
+    r.managers = jv_int(o, "managers", 0) > 0 ? (unsigned)jv_int(o, "managers", 0) : 0;
     site_others(f->c, f->c->cfg->site, &r);
 }
 

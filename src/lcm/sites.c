@@ -588,19 +588,19 @@ void site_others(struct core *c, const char *site, const struct site_reserved *r
         held_set(c, &s->others, r);
 }
 
-/* What the site holds beside this manager's VIs. */
-static struct site_reserved held_of(const struct site_reserved *reserved,
-                                    const struct site_reserved *others)
+struct site_reserved site_held(const struct site_reserved *reserved,
+                               const struct site_reserved *others)
 {
     return (struct site_reserved){reserved->vcpu + others->vcpu,
-                                  reserved->memory_mb + others->memory_mb, reserved->managers};
+                                  reserved->memory_mb + others->memory_mb,
+                                  reserved->managers + others->managers};
 }
 
 int site_admit(struct core *c, const char *site, double vcpu, long long memory_mb,
                long long disk_mb, struct result *r)
 {
     struct site_rt *s = site_get(c, site);
-    struct site_reserved held = s ? held_of(&s->reserved, &s->others) : (struct site_reserved){0};
+    struct site_reserved held = s ? site_held(&s->reserved, &s->others) : (struct site_reserved){0};
     struct store_usage u = {0};
     json_t *doc, *cap;
     double free_vcpu;
@@ -623,9 +623,7 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
                            "disk; free %.2f vCPU, %lld MB memory, %lld MB disk%s",
                            site, vcpu, memory_mb, disk_mb, free_vcpu < 0 ? 0 : free_vcpu,
                            free_mem < 0 ? 0 : free_mem, free_disk < 0 ? 0 : free_disk,
-                           s && (s->reserved.managers || s->others.managers)
-                               ? " (after what the site's other managers hold)"
-                               : "");
+                           held.managers ? " (after what the site's other managers hold)" : "");
     }
     return 0;
 }
@@ -663,7 +661,7 @@ json_t *site_view(struct store *st, const json_t *doc, const struct site_info *i
     }
     store_site_usage(st, doc_str(doc, "id"), &u);
     if (info)
-        held = held_of(&info->reserved, &info->others);
+        held = site_held(&info->reserved, &info->others);
     json_object_set_new(v, "allocated",
                         json_pack("{s:f, s:I, s:I, s:I}", "vcpu", u.vcpu, "memory_mb",
                                   (json_int_t)u.memory_mb, "disk_mb", (json_int_t)u.disk_mb, "vis",

@@ -85,6 +85,9 @@ int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip);
 void site_reserve(struct core *c, const char *site, const struct site_reserved *r);
 void site_others(struct core *c, const char *site, const struct site_reserved *r);
 json_t *site_reserved_json(const struct site_reserved *r);
+/* What a site holds beside this manager's VIs: reserved and others added. */
+struct site_reserved site_held(const struct site_reserved *reserved,
+                               const struct site_reserved *others);
 /* Fails r with 409 insufficient-capacity when the request does not fit in
  * the site's capacity less what its VIs hold and what is reserved. */
 int site_admit(struct core *c, const char *site, double vcpu, long long memory_mb,

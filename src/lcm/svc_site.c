@@ -82,15 +82,17 @@ void svc_site_update(struct core *c, struct txn *t)
     json_object_update(cap, want);
     store_site_usage(c->st, t->args[0], &u);
     if (s) {
-        u.vcpu += s->reserved.vcpu + s->others.vcpu;
-        u.memory_mb += s->reserved.memory_mb + s->others.memory_mb;
+        struct site_reserved held = site_held(&s->reserved, &s->others);
+
+        u.vcpu += held.vcpu;
+        u.memory_mb += held.memory_mb;
     }
     if (jv_num(cap, "vcpu", 0) < u.vcpu - 1e-9 || jv_int(cap, "memory_mb", 0) < u.memory_mb ||
         jv_int(cap, "disk_mb", 0) < u.disk_mb) {
         result_fail(&t->res, 409, "conflict", "field", "capacity",
                     "capacity would be below what the site's VIs%s hold (%.2f vCPU, %lld MB "
                     "memory, %lld MB disk)",
-                    s && (s->reserved.managers || s->others.managers)
+                    s && site_held(&s->reserved, &s->others).managers
                         ? " and the site's other managers"
                         : "",
                     u.vcpu, u.memory_mb, u.disk_mb);
