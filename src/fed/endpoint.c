@@ -484,7 +484,7 @@ void fed_endpoint_stop(struct core *c)
     if (!f || !f->ep_timer_on)
         return;
     uv_timer_stop(&f->ep_timer);
-    uv_close((uv_handle_t *)&f->ep_timer, NULL);
+    fed_close(f, (uv_handle_t *)&f->ep_timer);
     f->ep_timer_on = false;
     for (p = f->ep_probes; p; p = p->next) {
         p->f = NULL;

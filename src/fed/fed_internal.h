@@ -74,6 +74,9 @@ struct fed_mgr {
     bool override_read;
 };
 
+/* Closes h, a handle inside f (fed_free waits for it). */
+void fed_close(struct fed *f, uv_handle_t *h);
+
 struct cgroups;
 
 /* Branch: what the reports measured of the WAN to the cloud (site_load.c). */
@@ -88,6 +91,10 @@ struct fed {
     bool cloud;
     uv_timer_t timer;
     bool timer_on;
+    /* its handles (timer, child_timer, ep_timer) closed and not yet told
+     * so by the loop; fed_free frees it once none is left */
+    unsigned closing;
+    bool freed;
 
     /* cloud */
     pthread_mutex_t mu;

@@ -420,6 +420,21 @@ int fed_start(struct core *c)
     return 0;
 }
 
+static void closed(uv_handle_t *h)
+{
+    struct fed *f = h->data;
+
+    if (--f->closing == 0 && f->freed)
+        free(f);
+}
+
+void fed_close(struct fed *f, uv_handle_t *h)
+{
+    h->data = f;
+    f->closing++;
+    uv_close(h, closed);
+}
+
 void fed_stop(struct core *c)
 {
     struct fed *f = c->fed;
@@ -428,7 +443,7 @@ void fed_stop(struct core *c)
         return;
     if (f->timer_on) {
         uv_timer_stop(&f->timer);
-        uv_close((uv_handle_t *)&f->timer, NULL);
+        fed_close(f, (uv_handle_t *)&f->timer);
         f->timer_on = false;
     }
     if (!f->cloud)
@@ -453,6 +468,8 @@ void fed_free(struct core *c)
     fed_load_free(f);
     c->remote = NULL;
     pthread_mutex_destroy(&f->mu);
-    free(f);
     c->fed = NULL;
+    f->freed = true; /* a handle closed in fed_stop is still in the loop's hands */
+    if (!f->closing)
+        free(f);
 }

@@ -939,7 +939,7 @@ void fed_spawn_stop_all(struct fed *f)
     hmap_done(&gone);
     if (f->child_timer_on) {
         uv_timer_stop(&f->child_timer);
-        uv_close((uv_handle_t *)&f->child_timer, NULL);
+        fed_close(f, (uv_handle_t *)&f->child_timer);
         f->child_timer_on = false;
     }
     if (f->kids_cg) {
