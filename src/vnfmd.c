@@ -267,6 +267,7 @@ static void on_tick(uv_timer_t *t)
     d->ticks++;
     if (!d->primary)
         return;
+    sites_tick(c);
     if (d->ticks % 5 == 0)
         sites_check_all(c);
     if (d->ticks % 15 == 0)

@@ -234,6 +234,10 @@ static const struct opt opts[] = {
     {"manager-cgroup", OPT_STR, O(manager_cgroup), "GROUP",
      "--role local: the cgroup of this manager's own (under vnfm/, as its parent manager made "
      "it), read for the cpu and memory parts of its load"},
+    {"site-ledger", OPT_STR, O(site_ledger), "FILE",
+     "--role local: the file in which the managers of this site on this host keep what each "
+     "holds of it, so that admissions at two of them at once count each other (default "
+     "DATA_DIR/site-ledger; a manager this one starts is given this one's)"},
 };
 
 void config_usage(FILE *out)
@@ -432,6 +436,8 @@ static void set_defaults(struct config *cfg)
     if (!cfg->listen_port)
         cfg->listen_port = 8080;
     set_default_str(&cfg->data_dir, "./var");
+    if (!cfg->site_ledger)
+        cfg->site_ledger = xasprintf("%s/site-ledger", cfg->data_dir);
     set_default_str(&cfg->role, "local");
     set_default_str(&cfg->site, "local");
     set_default_str(&cfg->subnet, "10.77.0.0/24");
@@ -808,6 +814,7 @@ void config_done(struct config *cfg)
     free(cfg->service_address);
     free(cfg->manager_load_weights);
     free(cfg->manager_cgroup);
+    free(cfg->site_ledger);
     free_list(cfg->package_uris, cfg->n_package_uris);
     free_list(cfg->vim_connections, cfg->n_vim_connections);
     free(cfg->vim_connection_policy);

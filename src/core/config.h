@@ -100,6 +100,7 @@ struct config {
     unsigned cloud_scale_memory_mb;
     char *manager_load_weights; /* "PART=W,...": weights of a manager's load (fed/load.c) */
     char *manager_cgroup;       /* local role: its own cgroup under vnfm/ (a child manager) */
+    char *site_ledger;          /* local role: the site's ledger on this host (lcm/ledger.h) */
     char *service_address;      /* local role: the address of service endpoints (fed/endpoint.c) */
 };
 

@@ -427,7 +427,7 @@ static void others_told(struct fed *f, const json_t *answer)
     r.vcpu = fmax(0, jv_num(o, "vcpu", 0));
     r.memory_mb = jv_int(o, "memory_mb", 0) > 0 ? jv_int(o, "memory_mb", 0) : 0;
     r.managers = jv_int(o, "managers", 0) > 0 ? (unsigned)jv_int(o, "managers", 0) : 0;
-    site_others(f->c, f->c->cfg->site, &r);
+    site_others(f->c, f->c->cfg->site, &r, json_object_get(o, "members"));
 }
 
 static void acked(struct fed *f, const json_t *answer)

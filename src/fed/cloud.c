@@ -30,6 +30,7 @@ static struct fed_mgr *mgr_new(const json_t *doc)
     m->event_seq = jv_int(doc, "_event_seq", 0);
     m->next_seq = (uint64_t)jv_int(doc, "_seq", 0);
     snprintf(m->parent, sizeof(m->parent), "%s", jv_str(doc, "parent", ""));
+    snprintf(m->tag, sizeof(m->tag), "%s", jv_str(doc, "tag", ""));
     hmap_init(&m->deps);
     hmap_init(&m->rules);
     return m;
@@ -717,10 +718,14 @@ static json_t *results_acked(const json_t *body)
 
 /* What the other active managers of m's site hold, as their last reports
  * said (their VIs and the managers they started): what m's admissions
- * count beside its own (lcm/sites.h site_others). */
+ * count beside its own (lcm/sites.h site_others), in all and each by its
+ * instance tag ("members": a manager's site ledger has fresher figures of
+ * those of its host). */
 static json_t *others_of(struct fed *f, const struct fed_mgr *m)
 {
+    json_t *each = json_object();
     double vcpu = 0, mb = 0;
+    bool tagged = true;
     int n = 0;
 
     for (const struct fed_mgr *o = fed_site_mgrs(f, m->site); o; o = o->site_next) {
@@ -731,8 +736,18 @@ static json_t *others_of(struct fed *f, const struct fed_mgr *m)
         vcpu += jv_num(a, "vcpu", 0);
         mb += (double)jv_int(a, "memory_mb", 0);
         n++;
+        tagged = tagged && *o->tag;
+        if (*o->tag)
+            json_object_set_new(each, o->tag,
+                                json_pack("{s:f, s:I}", "vcpu", jv_num(a, "vcpu", 0), "memory_mb",
+                                          jv_int(a, "memory_mb", 0)));
     }
-    return json_pack("{s:f, s:I, s:i}", "vcpu", vcpu, "memory_mb", (json_int_t)mb, "managers", n);
+    if (!tagged) { /* each one or none */
+        json_decref(each);
+        each = NULL;
+    }
+    return json_pack("{s:f, s:I, s:i, s:o*}", "vcpu", vcpu, "memory_mb", (json_int_t)mb, "managers",
+                     n, "members", each);
 }
 
 void fed_report_apply(struct core *c, struct txn *t)

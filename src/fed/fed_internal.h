@@ -66,6 +66,7 @@ struct fed_mgr {
     bool send_full;        /* the answer to its next report asks for all its deployments */
     struct fed_chan *chan; /* its channel, under fed.mu (channel.c) */
     char parent[32];       /* the manager that started it (elastic managers), or "" */
+    char tag[TAG_LEN + 1]; /* its instance tag */
     long pid;              /* its process on its host, as its last report said; 0: unknown */
     struct el_mgr el;
     json_t *children;          /* the last report's managers it started, or NULL */

@@ -174,8 +174,9 @@ static int free_subnet(char *out, size_t len)
 static bool own_option(const char *arg)
 {
     static const char *const own[] = {
-        "--data-dir", "--listen",    "--subnet",         "--join-token",     "--store",
-        "--ha-url",   "--ha-listen", "--manager-cgroup", "--netconf-listen", NULL};
+        "--data-dir",       "--listen",      "--subnet",    "--join-token",
+        "--store",          "--ha-url",      "--ha-listen", "--manager-cgroup",
+        "--netconf-listen", "--site-ledger", NULL};
 
     for (const char *const *o = own; *o; o++) {
         size_t n = strlen(*o);
@@ -220,7 +221,7 @@ static char **child_argv(struct core *c, const struct child *ch, const char *tok
     argv = xcalloc(ARGS_MAX, sizeof(*argv));
     argv[n++] = xstrdup(exe);
     if (read_file("/proc/self/cmdline", 1 << 20, &text, &len) == 0) {
-        for (p = text + strlen(text) + 1; p < text + len && n < ARGS_MAX - 12; p += strlen(p) + 1) {
+        for (p = text + strlen(text) + 1; p < text + len && n < ARGS_MAX - 14; p += strlen(p) + 1) {
             if (own_option(p)) {
                 if (!strchr(p, '=') && p + strlen(p) + 1 < text + len)
                     p += strlen(p) + 1; /* its value */
@@ -244,6 +245,8 @@ static char **child_argv(struct core *c, const struct child *ch, const char *tok
     }
     argv[n++] = xstrdup("--manager-cgroup");
     argv[n++] = xasprintf("%s-managers/%s", c->tag, ch->name);
+    argv[n++] = xstrdup("--site-ledger"); /* this site's on this host: this one's */
+    argv[n++] = xstrdup(c->cfg->site_ledger);
     return argv;
 }
 

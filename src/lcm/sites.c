@@ -1,13 +1,16 @@
 #include "lcm/sites.h"
 #include "core/health.h"
 #include "core/wpool.h"
+#include "lcm/ledger.h"
 #include "util/doc.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/jsonv.h"
 #include "util/net4.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +19,17 @@
 #include <unistd.h>
 
 #define HELD_WAIT_MS 10000 /* open_now: how long a held instance is waited for */
+#define CLAIM_MS     10000 /* an admission's claim in the ledger stands this long */
 
 struct sites {
     struct hmap map; /* id -> struct site_rt (the loop's) */
     pthread_mutex_t mu;
     struct sites_snap *snap; /* what other threads read, under mu */
+    /* the own site's ledger (role local), and this manager's last claim
+     * in it: what it held when it admitted, with what it admitted */
+    struct ledger ledger;
+    struct site_reserved claim;
+    uint64_t claim_until; /* mono ms */
 };
 
 const char *vim_health_name(enum vim_health h)
@@ -297,6 +306,7 @@ static void open_now(struct core *c, struct site_rt *s, const json_t *doc)
 static void sites_alloc(struct core *c)
 {
     c->sites = xcalloc(1, sizeof(*c->sites));
+    c->sites->ledger.fd = -1;
     hmap_init(&c->sites->map);
     pthread_mutex_init(&c->sites->mu, NULL);
 }
@@ -308,6 +318,11 @@ int sites_init(struct core *c)
     int r;
 
     sites_alloc(c);
+    if (strcmp(c->cfg->role, "local") == 0 && c->cfg->site_ledger &&
+        (r = ledger_open(&c->sites->ledger, c->cfg->site_ledger)))
+        log_warn("site ledger %s: cannot open it (%s): admissions count the site's other "
+                 "managers as the cloud reports them",
+                 c->cfg->site_ledger, strerror(-r));
     r = ensure_default_site(c);
     if (r == 0)
         r = store_list(c->st, STORE_SITE, NULL, &docs);
@@ -359,8 +374,10 @@ void sites_close(struct core *c)
 
         if (s->vim)
             s->ops->close(s->vim);
+        json_decref(s->cloud_by);
         free(s);
     }
+    ledger_close(&c->sites->ledger);
     hmap_done(&c->sites->map);
     sites_snap_put(c->sites->snap);
     pthread_mutex_destroy(&c->sites->mu);
@@ -572,20 +589,131 @@ static void held_set(struct core *c, struct site_reserved *was, const struct sit
     publish(c);
 }
 
+/* The site's ledger applies: this manager's own site, with a ledger open. */
+static bool ledger_of(struct core *c, const struct site_rt *s)
+{
+    return c->sites->ledger.fd >= 0 && strcmp(s->id, c->cfg->site) == 0;
+}
+
+/* What this manager holds of site s now (its VIs and the managers it
+ * started), or its last claim while that stands, when more. */
+static struct ledger_entry own_entry(struct core *c, const struct site_rt *s)
+{
+    struct sites *ss = c->sites;
+    struct ledger_entry e = {.pid = getpid()};
+    struct store_usage u = {0};
+
+    snprintf(e.tag, sizeof(e.tag), "%s", c->tag);
+    store_site_usage(c->st, s->id, &u);
+    e.vcpu = u.vcpu + s->reserved.vcpu;
+    e.memory_mb = u.memory_mb + s->reserved.memory_mb;
+    if (mono_ms() < ss->claim_until) { /* its commit may not show yet */
+        e.vcpu = fmax(e.vcpu, ss->claim.vcpu);
+        e.memory_mb = e.memory_mb > ss->claim.memory_mb ? e.memory_mb : ss->claim.memory_mb;
+    }
+    return e;
+}
+
+static void add_to(struct site_reserved *r, double vcpu, long long memory_mb)
+{
+    r->vcpu += vcpu;
+    r->memory_mb += memory_mb;
+    r->managers++;
+}
+
+/* The site's other managers: the cloud's figure of each, or the ledger's
+ * where it has it (fresher), and those only the ledger has (not joined
+ * yet). A cloud that gave no figure of each: the larger sum. */
+static struct site_reserved others_now(const struct site_rt *s, const struct ledger *l)
+{
+    struct site_reserved r = {0};
+    bool seen[LEDGER_MAX] = {0};
+    const char *tag;
+    json_t *v;
+
+    if (!json_is_object(s->cloud_by)) {
+        for (size_t i = 0; i < l->n; i++)
+            add_to(&r, l->others[i].vcpu, l->others[i].memory_mb);
+        return (struct site_reserved){
+            fmax(r.vcpu, s->cloud.vcpu),
+            r.memory_mb > s->cloud.memory_mb ? r.memory_mb : s->cloud.memory_mb,
+            r.managers > s->cloud.managers ? r.managers : s->cloud.managers};
+    }
+    json_object_foreach(s->cloud_by, tag, v)
+    {
+        size_t i = 0;
+
+        while (i < l->n && strcmp(l->others[i].tag, tag))
+            i++;
+        if (i < l->n)
+            seen[i] = true;
+        add_to(&r, i < l->n ? l->others[i].vcpu : jv_num(v, "vcpu", 0),
+               i < l->n ? l->others[i].memory_mb : jv_int(v, "memory_mb", 0));
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (!seen[i])
+            add_to(&r, l->others[i].vcpu, l->others[i].memory_mb);
+    return r;
+}
+
+/* Locks the ledger and counts the others from it: true when locked (then
+ * ledger_unlock follows). Without a ledger, the cloud's figures. */
+static bool others_read(struct core *c, struct site_rt *s)
+{
+    struct ledger *l = &c->sites->ledger;
+    bool locked = ledger_of(c, s) && ledger_lock(l) == 0;
+    struct site_reserved r = locked ? others_now(s, l) : s->cloud;
+
+    held_set(c, &s->others, &r);
+    return locked;
+}
+
+/* After others_read: this manager's entry written again, the ledger
+ * unlocked. */
+static void release(struct core *c, struct site_rt *s, bool locked)
+{
+    struct ledger_entry mine;
+
+    if (!locked)
+        return;
+    mine = own_entry(c, s);
+    ledger_unlock(&c->sites->ledger, &mine);
+}
+
+/* Writes this manager's entry again and reads the others'. */
+static void ledger_sync(struct core *c, struct site_rt *s)
+{
+    release(c, s, others_read(c, s));
+}
+
+void sites_tick(struct core *c)
+{
+    struct site_rt *s = c->sites ? site_get(c, c->cfg->site) : NULL;
+
+    if (s)
+        ledger_sync(c, s);
+}
+
 void site_reserve(struct core *c, const char *site, const struct site_reserved *r)
 {
     struct site_rt *s = site_get(c, site);
 
-    if (s)
-        held_set(c, &s->reserved, r);
+    if (!s)
+        return;
+    held_set(c, &s->reserved, r);
+    ledger_sync(c, s);
 }
 
-void site_others(struct core *c, const char *site, const struct site_reserved *r)
+void site_others(struct core *c, const char *site, const struct site_reserved *r, const json_t *by)
 {
     struct site_rt *s = site_get(c, site);
 
-    if (s)
-        held_set(c, &s->others, r);
+    if (!s)
+        return;
+    s->cloud = *r;
+    json_decref(s->cloud_by);
+    s->cloud_by = json_is_object(by) ? json_deep_copy(by) : NULL;
+    ledger_sync(c, s);
 }
 
 struct site_reserved site_held(const struct site_reserved *reserved,
@@ -596,18 +724,40 @@ struct site_reserved site_held(const struct site_reserved *reserved,
                                   reserved->managers + others->managers};
 }
 
+/* With the ledger locked (locked), the admitted request is claimed in it
+ * before it goes: this manager's entry is what it holds, or its last
+ * claim while that stands, plus the request. */
+static void admitted(struct core *c, struct site_rt *s, bool locked, double vcpu,
+                     long long memory_mb)
+{
+    struct sites *ss = c->sites;
+    struct ledger_entry mine;
+
+    if (!locked)
+        return;
+    mine = own_entry(c, s);
+    mine.vcpu += vcpu;
+    mine.memory_mb += memory_mb;
+    ss->claim = (struct site_reserved){mine.vcpu, mine.memory_mb, 0};
+    ss->claim_until = mono_ms() + CLAIM_MS;
+    ledger_unlock(&ss->ledger, &mine);
+}
+
 int site_admit(struct core *c, const char *site, double vcpu, long long memory_mb,
                long long disk_mb, struct result *r)
 {
     struct site_rt *s = site_get(c, site);
+    bool locked = s && others_read(c, s);
     struct site_reserved held = s ? site_held(&s->reserved, &s->others) : (struct site_reserved){0};
     struct store_usage u = {0};
     json_t *doc, *cap;
     double free_vcpu;
     long long free_mem, free_disk;
 
-    if (store_get(c->st, STORE_SITE, site, &doc))
+    if (store_get(c->st, STORE_SITE, site, &doc)) {
+        release(c, s, locked);
         return result_not_found(r, "site", site);
+    }
     cap = json_object_get(doc, "capacity");
     store_site_usage(c->st, site, &u);
     free_vcpu = jv_num(cap, "vcpu", 0) - u.vcpu - held.vcpu;
@@ -618,6 +768,7 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
         char obj[128];
 
         snprintf(obj, sizeof(obj), "site/%s", site);
+        release(c, s, locked);
         return result_fail(r, 409, "insufficient-capacity", "object", obj,
                            "site %s cannot hold it: requested %.2f vCPU, %lld MB memory, %lld MB "
                            "disk; free %.2f vCPU, %lld MB memory, %lld MB disk%s",
@@ -625,6 +776,7 @@ int site_admit(struct core *c, const char *site, double vcpu, long long memory_m
                            free_mem < 0 ? 0 : free_mem, free_disk < 0 ? 0 : free_disk,
                            held.managers ? " (after what the site's other managers hold)" : "");
     }
+    admitted(c, s, locked, vcpu, memory_mb);
     return 0;
 }
 

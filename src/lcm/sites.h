@@ -28,11 +28,15 @@ struct site_rt {
     char id[ID_BUF_MAX];
     struct site_reserved reserved; /* the managers started here */
     /* what the site's other managers hold (their VIs and the managers
-     * they started; managers: how many), as the cloud last added it up */
+     * they started; managers: how many): the cloud's figures of them (a
+     * report interval late), each replaced by the site ledger's where it
+     * has the manager (lcm/ledger.h: those of this host, at once) */
     struct site_reserved others;
-    const struct vim_ops *ops; /* NULL: the record names no known driver */
-    void *vim;                 /* driver state; NULL until the driver opened */
-    uint32_t net, gateway;     /* VIM_ADDR_SITE: the subnet */
+    struct site_reserved cloud; /* the cloud's sum of them */
+    json_t *cloud_by;           /* the cloud's figure of each: tag -> {vcpu, memory_mb}, or NULL */
+    const struct vim_ops *ops;  /* NULL: the record names no known driver */
+    void *vim;                  /* driver state; NULL until the driver opened */
+    uint32_t net, gateway;      /* VIM_ADDR_SITE: the subnet */
     unsigned prefix_len;
     char bridge[16];
     enum vim_health health;
@@ -80,10 +84,14 @@ const struct site_info *sites_snap_find(const struct sites_snap *s, const char *
 /* The lowest free address of the site's subnet. -ENOSPC when full. */
 int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip);
 /* Set what the site holds beside this manager's VIs (loop thread): the
- * managers started here, and what its other managers hold. Both are
- * counted by site_admit and shown by site_view. */
+ * managers started here, and what its other managers hold as the cloud
+ * added it up (r; by: each manager's figure by its instance tag, or NULL).
+ * Both are counted by site_admit and shown by site_view. */
 void site_reserve(struct core *c, const char *site, const struct site_reserved *r);
-void site_others(struct core *c, const char *site, const struct site_reserved *r);
+void site_others(struct core *c, const char *site, const struct site_reserved *r, const json_t *by);
+/* Once a second (loop thread): this manager's entry in its site's ledger
+ * written again, and the others' read. */
+void sites_tick(struct core *c);
 json_t *site_reserved_json(const struct site_reserved *r);
 /* What a site holds beside this manager's VIs: reserved and others added. */
 struct site_reserved site_held(const struct site_reserved *reserved,

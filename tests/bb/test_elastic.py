@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 import unittest
 import urllib.request
@@ -435,6 +436,44 @@ class ElasticTest(unittest.TestCase):
             a.wait_op(op["id"])
         wait_for(lambda: cloud.get("/v0/deployments/r1")[0] == 404, 10, 0.1, "r1 gone")
 
+    def test_dd_two_managers_admit_at_once(self):
+        """Two managers of b1 admitting at once count each other at once (the site's ledger
+        on its host, docs/FEDERATION.md "A site's allocation"), not a report interval later
+        through the cloud: of two deployments that each fit but not both, one is admitted
+        and the other refused."""
+        b1 = self.b1
+        kids = wait_for(lambda: [c for c in self.mgr_view(self.mgr).get("children", [])
+                                 if c["state"] == "healthy"] or None, 120, 0.2,
+                        "a healthy manager started by b1")
+        kid = api_of(b1, kids[0])
+
+        def same_free():
+            a, b = (api.get("/v0/sites/b1")[1]["free"]["vcpu"] for api in (b1, kid))
+            return a if abs(a - b) < 1e-3 else None
+        free = wait_for(same_free, 20, 0.2, "b1 and the manager it started agree on what is free")
+        want = round(free * 0.6, 2)  # one fits, two do not
+        for api in (b1, kid):
+            api.ok("POST", "/v0/vnfds", demo("el-half", vcpu=want))
+        res = {}
+
+        def deploy(api, name):
+            res[name] = (api, api.request("POST", "/v0/deployments",
+                                          {"name": name, "vnfd": "el-half", "site": "b1"}))
+        ts = [threading.Thread(target=deploy, args=a) for a in ((b1, "h1"), (kid, "h2"))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(sorted(r[1][0] for r in res.values()), [202, 409], res)
+        for name, (api, (status, doc, _)) in res.items():
+            if status == 409:
+                self.assertIn("after what the site's other managers hold", doc["message"])
+                self.assertEqual(api.get("/v0/deployments/" + name)[0], 404)
+            else:
+                self.assertEqual(api.wait_op(doc["id"])["state"], "completed")
+                op = api.ok("DELETE", "/v0/deployments/" + name, expect=(202,))
+                self.assertEqual(api.wait_op(op["id"])["state"], "completed")
+
     @unittest.skipUnless("san" in os.environ.get("BUILD", ""), "a sanitizer build's memory")
     def test_e_never_healthy(self):
         """A new manager that dies before it is healthy (a 16 MB memory limit, far below what
@@ -464,7 +503,7 @@ class ElasticTest(unittest.TestCase):
         b1.onboard(demo("el-sim4"))
         b1.deploy("g1", "el-sim4")
         pol = {"overload": 0.5, "max": 4, "for_reports": 2, "cooldown_s": 0,
-               "weights": VNFS_ONLY, "manager": {"vcpu": 1, "memory_mb": 16}}
+               "weights": VNFS_ONLY, "manager": {"vcpu": 0.1, "memory_mb": 16}}
 
         def taken():  # scale outs decided (a held or refused one starts no cooldown)
             return [x for x in decisions(cloud) if x["action"] == "scale_out"
