@@ -857,13 +857,13 @@ const struct command ctl_commands[] = {
             "ignore), grow.vcpu_max, grow.memory_mb_max and grow.disk_mb_max (the ceiling of a\n"
             "capacity change, the first answer to an overload), cloud_site (where deployments\n"
             "move) and move_back.after_s. Without --set it shows the policy and the site's load\n"
-            "as its managers reported it (with the WAN figures); --set changes the members given "
-            "and\n"
-            "keeps the rest. The decisions are listed by 'vnfmctl decisions --rule pool'.\n",
+            "as its managers reported it (with the WAN figures); --set changes the members\n"
+            "given and keeps the rest. The decisions are listed by 'vnfmctl decisions --rule\n"
+            "pool'.\n",
         .opts = site_pool_opts,
         .examples = "vnfmctl site pool b1\n"
-                    "vnfmctl site pool b1 --set overload=0.8 --set underload=0.3 "
-                    "--set move_back.after_s=300\n"
+                    "vnfmctl site pool b1 --set overload=0.8 --set underload=0.3\n"
+                    "vnfmctl site pool b1 --set move_back.after_s=300\n"
                     "vnfmctl -o json site pool b1 | jq .load.wan",
         .run = cmd_site_pool,
     },
@@ -923,7 +923,7 @@ const struct command ctl_commands[] = {
             "--force, which takes its deployments out of the estate (their VNFs keep running\n"
             "at the branch) and fails those instructions and the operations it ran\n"
             "(docs/FEDERATION.md \"Removing a manager\"). To bring it back: remove fed.json from\n"
-            "its data dir and start it with a new join token (it joins again, with a new "
+            "its data dir and start it with a new join token (it joins again, with a new\n"
             "credential).\n",
         .opts = force_opts,
         .examples = "vnfmctl manager remove mgr-3f2a9c01bd\n"

@@ -39,11 +39,27 @@ static bool in_usage(const char *usage, const char *name)
     return false;
 }
 
+/* Prints word w (len bytes) of a synopsis after column col, on a new line
+ * indented to indent when it would pass WRAP; the column after it. */
+static int synopsis_word(int col, int indent, const char *w, int len)
+{
+    if (col + 1 + len > WRAP)
+        return printf("\n%*s%.*s", indent, "", len, w) - 1;
+    return col + printf(" %.*s", len, w);
+}
+
 static void synopsis(const struct command *cmd, const char *name)
 {
     int indent = (int)strlen("Usage: vnfmctl ") + (int)strlen(name) + 1;
-    int col = printf("Usage: vnfmctl %s%s%s", name, *cmd->usage ? " " : "", cmd->usage);
+    int col = printf("Usage: vnfmctl %s", name);
 
+    for (const char *p = cmd->usage; *p; p += *p == ' ') {
+        int len = (int)strcspn(p, " ");
+
+        if (len)
+            col = synopsis_word(col, indent, p, len);
+        p += len;
+    }
     for (const struct optspec *o = cmd->opts; o && o->name; o++) {
         char *w;
 
@@ -51,10 +67,7 @@ static void synopsis(const struct command *cmd, const char *name)
             continue;
         w = o->arg ? xasprintf("[--%s %s]%s", o->name, o->arg, o->repeat ? "..." : "")
                    : xasprintf("[--%s]", o->name);
-        if (col + 1 + (int)strlen(w) > WRAP)
-            col = printf("\n%*s%s", indent, "", w) - 1;
-        else
-            col += printf(" %s", w);
+        col = synopsis_word(col, indent, w, (int)strlen(w));
         free(w);
     }
     printf("\n");

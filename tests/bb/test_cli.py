@@ -25,6 +25,20 @@ class CliTest(DaemonTest):
         self.assertIn("Usage: vnfmctl scale", r.stdout)
         self.assertIn("--delta", r.stdout)
         self.assertEqual(self.ctl("deploy", "--help").returncode, 0)
+        # every command's help reads in a terminal: no line over 84 columns
+        cmds = set()
+        for line in self.ctl("--help").stdout.split("\nCommands:\n")[1].split("\n\n")[0] \
+                .splitlines():
+            if line.startswith("  ") and not line.startswith("   "):  # NAME  description
+                words = line[2:].split("  ")[0].split()
+                cmds.add(" ".join(w for w in words[:2] if w.replace("-", "").isalpha()
+                                  and w.islower()))
+        self.assertGreater(len(cmds), 40, cmds)
+        for cmd in sorted(cmds):
+            r = self.ctl(*cmd.split(), "--help")
+            self.assertEqual(r.returncode, 0, (cmd, r.stderr))
+            long = [l for l in r.stdout.splitlines() if len(l) > 84]
+            self.assertEqual(long, [], cmd)
         for bad in (["frobnicate"], ["deploy", "x"], ["tenant", "show"],
                     ["scale", "x", "--vdu", "web"], ["tenant", "list", "--colour", "red"]):
             r = self.ctl(*bad)
