@@ -723,7 +723,7 @@ static json_t *results_acked(const json_t *body)
  * those of its host). */
 static json_t *others_of(struct fed *f, const struct fed_mgr *m)
 {
-    json_t *each = json_object();
+    json_t *each = NULL;
     double vcpu = 0, mb = 0;
     bool tagged = true;
     int n = 0;
@@ -737,12 +737,14 @@ static json_t *others_of(struct fed *f, const struct fed_mgr *m)
         mb += (double)jv_int(a, "memory_mb", 0);
         n++;
         tagged = tagged && *o->tag;
+        if (!each)
+            each = json_object();
         if (*o->tag)
             json_object_set_new(each, o->tag,
                                 json_pack("{s:f, s:I}", "vcpu", jv_num(a, "vcpu", 0), "memory_mb",
                                           jv_int(a, "memory_mb", 0)));
     }
-    if (!tagged) { /* each one or none */
+    if (!tagged) { /* each one or none (and none when there are no others) */
         json_decref(each);
         each = NULL;
     }

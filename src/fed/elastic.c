@@ -756,12 +756,19 @@ void elastic_report(struct core *c, struct fed_mgr *m, const json_t *report)
     /* with m's own overrides (mgr_policy.c) */
     pol = site_pol ? mgr_policy_effective(c, m, site_pol) : NULL;
     fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
-    /* readers of m->load see a load once it is weighed, never the raw one */
-    load = json_deep_copy(raw);
+    /* readers of m->load see a load once it is weighed, never the raw one;
+     * the report's own object is kept (nothing else reads it), with the
+     * weights' object of the last report when they are the same */
+    load = json_incref((json_t *)raw);
     value =
         fed_load_value(json_object_get(load, "parts"), &w, pol && lifecycle_is(pol, "subtract"));
     json_object_set_new(load, "value", json_real(value));
-    json_object_set_new(load, "weights", fed_weights_json(&w));
+    if (!f->weights_json || memcmp(&w, &f->weights_of, sizeof(w))) {
+        json_decref(f->weights_json);
+        f->weights_json = fed_weights_json(&w);
+        f->weights_of = w;
+    }
+    json_object_set(load, "weights", f->weights_json); /* shared: never changed */
     if (pol && lifecycle_is(pol, "subtract"))
         json_object_set_new(load, "with_ops",
                             json_real(fed_load_value(json_object_get(load, "parts"), &w, false)));
@@ -1138,4 +1145,5 @@ void elastic_free(struct fed *f)
         free(e->value);
     hmap_done(&f->el_sites);
     hmap_done(&f->children); /* emptied by fed_spawn_stop_all */
+    json_decref(f->weights_json);
 }

@@ -92,6 +92,9 @@ struct fed {
     bool cloud;
     uv_timer_t timer;
     bool timer_on;
+    /* the weights of the last report's load, and their object (elastic.c) */
+    struct fed_weights weights_of;
+    json_t *weights_json;
     /* its handles (timer, child_timer, ep_timer) closed and not yet told
      * so by the loop; fed_free frees it once none is left */
     unsigned closing;
