@@ -1,5 +1,6 @@
 #include "lcm/ledger.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #define LEDGER_BYTES (LEDGER_MAX * 64)
+#define LOCK_WAIT_MS 50 /* the longest a manager waits for the lock */
 
 int ledger_open(struct ledger *l, const char *path)
 {
@@ -31,9 +33,22 @@ int ledger_lock(struct ledger *l)
     l->n = 0;
     if (l->fd < 0)
         return -EBADF;
-    while (flock(l->fd, LOCK_EX) < 0)
-        if (errno != EINTR)
+    /* a manager stopped (SIGSTOP, a debugger) while it held the lock must
+     * not stop the others' loops: they go on with the cloud's figures */
+    for (uint64_t until = mono_ms() + LOCK_WAIT_MS; flock(l->fd, LOCK_EX | LOCK_NB) < 0;) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
             return -errno;
+        if (mono_ms() >= until) {
+            if (mono_ms() - l->warned_ms >= 60000) {
+                log_warn("site ledger: locked by another manager for %d ms: its figures are "
+                         "not read this time (the cloud's are)",
+                         LOCK_WAIT_MS);
+                l->warned_ms = mono_ms();
+            }
+            return -EWOULDBLOCK;
+        }
+        usleep(1000);
+    }
     len = pread(l->fd, buf, LEDGER_BYTES, 0);
     buf[len > 0 ? len : 0] = '\0';
     for (line = strtok_r(buf, "\n", &save); line && l->n < LEDGER_MAX;

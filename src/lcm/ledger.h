@@ -13,6 +13,7 @@
 #include "core/core.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define LEDGER_MAX 256 /* managers of a site on a host */
@@ -28,11 +29,14 @@ struct ledger {
     int fd; /* -1: none (the file could not be opened: the cloud's figures alone) */
     struct ledger_entry others[LEDGER_MAX]; /* read by the last ledger_lock */
     size_t n;
+    uint64_t warned_ms; /* mono ms of the last warning of a lock not had */
 };
 
 /* Opens (creates) the ledger at path. */
 int ledger_open(struct ledger *l, const char *path);
-/* Locks it and reads the other live processes' entries into l->others. */
+/* Locks it and reads the other live processes' entries into l->others;
+ * -EWOULDBLOCK when another one holds the lock for more than 50 ms (it
+ * is stopped, say): then the caller goes on without it. */
 int ledger_lock(struct ledger *l);
 /* Writes this manager's entry (mine NULL: none) with the others read, and
  * unlocks. */
