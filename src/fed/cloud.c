@@ -574,11 +574,31 @@ static void mirror_one(struct core *c, struct fed_mgr *m, const json_t *d)
     hmap_put(&m->deps, id, old);
 }
 
-/* A deployment the branch no longer has. */
+/* Whether the branch may not have made deployment dep yet: the cloud's
+ * deploy instruction that makes it waits for the branch's answer (not
+ * delivered yet: a channel that reconnects after a restart of the cloud
+ * comes later than the first reports). */
+static bool not_made_yet(struct core *c, const json_t *dep)
+{
+    json_t *ins = core_load(c, STORE_INSTRUCTION, jv_str(dep, "operation", ""));
+    bool r = ins && strcmp(jv_str(ins, "type", ""), "deploy") == 0 &&
+             strcmp(jv_str(ins, "state", ""), "pending") == 0;
+
+    json_decref(ins);
+    return r;
+}
+
+/* A deployment the branch no longer has: one it has not made yet stays
+ * (a full report without it, sent before the instruction came, left an
+ * instantiated SOL003 instance NOT_INSTANTIATED on the cloud). */
 static void unmirror(struct core *c, struct fed_mgr *m, const char *id)
 {
     json_t *was = core_load(c, STORE_DEPLOYMENT, id);
 
+    if (ours(was, m) && not_made_yet(c, was)) {
+        json_decref(was);
+        return;
+    }
     if (ours(was, m))
         fed_unmirror(c, was);
     json_decref(was);

@@ -823,6 +823,64 @@ class FedTest(unittest.TestCase):
         self.assertEqual(b8.get("/v0/deployments/rm1")[1]["status"], "active")
 
 
+class FirstReportTest(unittest.TestCase):
+    """A branch manager spoken for by the test over the federation protocol (no channel:
+    no instruction reaches it)."""
+
+    def setUp(self):
+        self.pki = Pki()
+        self.cloud = self.pki.cloud().start()
+        self.addCleanup(self.pki.close)
+        self.addCleanup(self.cloud.cleanup)
+
+    def report(self, cred, seq, deployments):
+        body = {"boot": "first", "seq": seq, "full": True,
+                "load": {"value": 0.1, "parts": {"cpu": 0.1}},
+                "site_state": {"capacity": {"vcpu": 8, "memory_mb": 4096},
+                               "allocated": {"vcpu": 0, "memory_mb": 0, "disk_mb": 0, "vis": 0}},
+                "metrics": {}, "deployments": deployments, "events": [], "results": [],
+                "operations": []}
+        status, doc, _ = self.cloud.request("POST", "/fed/v1/report", body, token=cred)
+        self.assertEqual(status, 200, doc)
+
+    def test_a_deploy_not_delivered_yet_outlives_a_full_report(self):
+        """A branch's first report is full; sent before the deploy instruction reached it
+        (its channel comes up later), it does not have the deployment yet: the cloud keeps
+        its instance as it is, and mirrors it once the branch reports it. (A full report
+        reset an instantiating SOL003 instance to NOT_INSTANTIATED, and the cloud then
+        refused to mirror it: seen in test_a_decision_the_branch_refuses_is_put_back, when
+        b2's first report came after the instantiate.)"""
+        cloud = self.cloud
+        status, j, _ = cloud.request("POST", "/fed/v1/join", {
+            "token": join_token(cloud, "b9"), "site": "b9", "tag": "b9b9b9"}, token=None)
+        self.assertEqual(status, 201, j)
+        cloud.onboard(sol_vnfd("fed-first"))
+        sol = SolClient(cloud)
+        iid = sol.create("fed-first")["id"]
+        sol.task(iid, "instantiate", {"flavourId": "default", "vimConnectionInfo": [
+            {"id": "branch", "vimId": "b9", "vimType": "vnfm.sim"}]})
+        dep = cloud.get("/v0/deployments/" + iid)[1]
+        self.assertEqual((dep.get("manager"), dep["status"]), (j["manager"], "deploying"))
+
+        self.report(j["credential"], 1, [])  # the first report: full, without it
+        dep = cloud.get("/v0/deployments/" + iid)[1]
+        self.assertEqual((dep.get("manager"), dep["status"]), (j["manager"], "deploying"), dep)
+
+        made = {"id": iid, "tenant": "default", "vnfd": "fed-first", "status": "active",
+                "stage": "monitoring", "operation": None, "instances": {"web": 1},
+                "vis": [{"id": "vi-b9", "vdu": "web", "index": 0, "state": "running",
+                         "ip": "10.9.9.9"}]}
+        self.report(j["credential"], 2, [made])  # the branch made it: mirrored
+        dep = cloud.get("/v0/deployments/" + iid)[1]
+        self.assertEqual((dep.get("manager"), dep["status"]), (j["manager"], "active"), dep)
+        self.assertNotIn("is not mirrored", cloud.log())
+        # it leaves the estate: the SOL003 instance on the cloud is not instantiated again
+        cloud.ok("DELETE", "/v0/managers/%s?force=true" % j["manager"])
+        dep = cloud.get("/v0/deployments/" + iid)[1]
+        self.assertEqual((dep.get("manager"), dep["status"]), (None, "not_instantiated"), dep)
+        sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
+
+
 class WanCutTest(unittest.TestCase):
     """A branch manager in a network namespace of its own, reaching the
     cloud over a veth 'WAN' link that the test cuts (ip link set down)."""
