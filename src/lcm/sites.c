@@ -707,13 +707,17 @@ void site_reserve(struct core *c, const char *site, const struct site_reserved *
 void site_others(struct core *c, const char *site, const struct site_reserved *r, const json_t *by)
 {
     struct site_rt *s = site_get(c, site);
+    struct site_reserved held;
 
     if (!s)
         return;
     s->cloud = *r;
     json_decref(s->cloud_by);
     s->cloud_by = json_is_object(by) ? json_deep_copy(by) : NULL;
-    ledger_sync(c, s);
+    /* with the ledger's lines of the last tick: every report need not read
+     * and write it again (an admission does, under its lock) */
+    held = ledger_of(c, s) ? others_now(s, &c->sites->ledger) : s->cloud;
+    held_set(c, &s->others, &held);
 }
 
 struct site_reserved site_held(const struct site_reserved *reserved,
