@@ -28,8 +28,10 @@ struct health {
     atomic_bool stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    /* the last computation, under mu */
-    int code;
+    /* the thread's last look at what must be polled, under mu; the VIMs'
+     * states are set as they change and read with it at each report */
+    int services_down;
+    bool peer_down;
     uint64_t computed_ms;
     struct vim_state *vims;
     size_t n_vims;
@@ -74,7 +76,6 @@ struct health *health_new(struct core *c)
     h->core = c;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
-    h->code = HEALTH_OK;
     h->computed_ms = mono_ms();
     /* Its liveness is judged where the report is made (STALE_MS): a thread
      * that stopped cannot say so itself. */
@@ -88,20 +89,19 @@ struct health *health_new(struct core *c)
 
 /* Called with mu held: the worst code of the services (Table 5 lists the
  * worse first), else of the HA peer (a manager of the cluster that does
- * not answer its direct heartbeats) and the sites' VIMs. */
-static int compute(struct health *h, uint64_t now)
+ * not answer its direct heartbeats) and the sites' VIMs as they are now (a
+ * report right after a VIM's state changed says so). */
+static int compute(const struct health *h)
 {
-    int down = services_check(h->core->services, now);
     bool unreachable = false, no_creds = false;
-    bool peer = h->core->cluster && cluster_peer_down(h->core->cluster);
 
-    if (down)
-        return down;
+    if (h->services_down)
+        return h->services_down;
     for (size_t i = 0; i < h->n_vims; i++) {
         unreachable |= strcmp(h->vims[i].state, "unreachable") == 0;
         no_creds |= strcmp(h->vims[i].state, "no-credentials") == 0;
     }
-    if (peer)
+    if (h->peer_down)
         return unreachable ? HEALTH_HA_AND_VIM_UNREACHABLE : HEALTH_HA_UNREACHABLE;
     if (unreachable)
         return HEALTH_VIM_UNREACHABLE;
@@ -117,7 +117,8 @@ static void *health_main(void *arg)
     while (!atomic_load(&h->stop)) {
         uint64_t now = mono_ms();
 
-        h->code = compute(h, now);
+        h->services_down = services_check(h->core->services, now);
+        h->peer_down = h->core->cluster && cluster_peer_down(h->core->cluster);
         h->computed_ms = now;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
@@ -200,7 +201,7 @@ json_t *health_report(struct health *h, int *code)
 
     pthread_mutex_lock(&h->mu);
     health_ok = now - h->computed_ms < STALE_MS;
-    *code = h->code;
+    *code = compute(h);
     if (!health_ok && *code < 5000)
         *code = HEALTH_MONITOR_DOWN;
     json_object_set_new(services, "health", json_string(health_ok ? "running" : "not running"));
