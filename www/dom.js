@@ -39,11 +39,18 @@ function finder(el) {
 }
 
 // Replaces the children of el with nodes, keeping the keyboard focus on the
-// same control (a live update must not take it from the operator).
+// same control, and in a text field the caret and the selection (a live
+// update must not take them from the operator: a Delete after "select all"
+// would otherwise meet a field with nothing selected).
 export function replace(el, ...nodes) {
   const find = finder(el);
+  const a = document.activeElement;
+  const sel = find && typeof a.selectionStart === 'number'
+    ? [a.selectionStart, a.selectionEnd, a.selectionDirection] : null;
   el.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
-  find?.()?.focus({preventScroll: true});
+  const b = find?.();
+  b?.focus({preventScroll: true});
+  if (sel && b && b.value === a.value && typeof b.setSelectionRange === 'function') b.setSelectionRange(...sel);
 }
 
 // A table: cols are [heading, (row) -> cell content] pairs.

@@ -365,6 +365,21 @@ test('undeploy asks first, then the deployment goes', async () => {
   assert.equal((await d.request('GET', '/v0/deployments/web1')).status, 404);
 });
 
+test('a live update keeps the caret and the selection of the field being typed in', async () => {
+  await page.click('nav a[href="#/events"]');
+  const field = page.locator('input[data-key="log-object"]');
+  await field.fill('web');
+  await field.selectText();
+  await page.evaluate(async () => {
+    document.querySelector('input[data-key="log-object"]').dataset.old = '1';
+    (await import('/ui/app.js')).draw();
+  });
+  await page.locator('input[data-key="log-object"]:not([data-old])').waitFor();
+  await page.keyboard.press('Delete'); // what fill('') does after selecting the text
+  assert.equal(await field.inputValue(), '');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.key), 'log-object');
+});
+
 test('the event stream reconnects after a restart of the manager and misses nothing', async () => {
   await page.click('nav a[href="#/events"]');
   await page.selectOption('select[data-key="log-category"]', '');
