@@ -368,11 +368,17 @@ test('undeploy asks first, then the deployment goes', async () => {
 test('a live update keeps the caret and the selection of the field being typed in', async () => {
   await page.click('nav a[href="#/events"]');
   const field = page.locator('input[data-key="log-object"]');
-  await field.fill('web');
-  await field.selectText();
+  await field.waitFor();
+  // typed and selected in one go: live updates draw the page anew meanwhile
   await page.evaluate(async () => {
-    document.querySelector('input[data-key="log-object"]').dataset.old = '1';
-    (await import('/ui/app.js')).draw();
+    const {draw} = await import('/ui/app.js');
+    const f = document.querySelector('input[data-key="log-object"]');
+    f.focus();
+    f.value = 'web';
+    f.dispatchEvent(new Event('input'));
+    f.select();
+    f.dataset.old = '1';
+    draw();
   });
   await page.locator('input[data-key="log-object"]:not([data-old])').waitFor();
   await page.keyboard.press('Delete'); // what fill('') does after selecting the text
