@@ -108,8 +108,9 @@ struct fed {
     struct hmap el_sites;   /* site -> malloc'd int64_t: wall ms of its last decision (elastic.c) */
     struct hmap pool_sites; /* site -> struct pool_site: its load, as judged (pool.c) */
     struct hmap site_pols;  /* site -> its policies, kept (policies.c) */
-    struct fed_weights weights; /* --manager-load-weights */
-    struct cscale *cscale;      /* the cloud VNFM's own scaling (cloud_scale.c), or NULL */
+    struct fed_weights weights;   /* --manager-load-weights */
+    struct cscale *cscale;        /* the cloud VNFM's own scaling (cloud_scale.c), or NULL */
+    struct httpc_streams *relays; /* the channels relayed to the primary (forward.c), or NULL */
 
     /* branch */
     char *mgr_id, *cred, *cloud_url; /* cloud_url: --cloud-url, one URL or several */

@@ -10,8 +10,8 @@
  * as before sharing: by the primary directly.
  *
  * A forwarded report waits for the primary's answer on the configuration
- * pool, not on the HTTP thread that took it (rctx.later); a relayed
- * channel has a thread of its own. */
+ * pool, not on the HTTP thread that took it (rctx.later); the relayed
+ * channels share one thread (httpc_streams, made at the first). */
 #include "fed/fed_internal.h"
 #include "core/cluster.h"
 #include "core/owners.h"
@@ -192,9 +192,11 @@ int fed_takeover(struct core *c)
 
 /* ---- a relayed channel ---- */
 
-static atomic_int relays; /* relay threads running */
+static atomic_int relays; /* relayed channels open */
 
 struct relay {
+    struct httpc_req rq; /* the channel to the primary */
+    const char *hdrs[4];
     pthread_mutex_t mu;
     struct httpd_conn *conn;
     struct owners *o;
@@ -242,31 +244,28 @@ static bool relay_data(void *arg, const char *p, size_t n)
     return !__atomic_load_n(&rl->cancel, __ATOMIC_ACQUIRE);
 }
 
-static void *relay_main(void *arg)
+/* The channel to the primary ended (on the streams' thread). */
+static void relay_done(void *arg, int rc, struct httpc_resp *resp)
 {
     struct relay *rl = arg;
-    const char *hdrs[] = {"Accept: text/event-stream", rl->auth, rl->via, NULL};
-    struct httpc_resp resp;
 
-    owners_hold(rl->o, rl->site, &rl->cancel);
-    httpc_do(&(struct httpc_req){.method = "GET",
-                                 .url = rl->url,
-                                 .headers = hdrs,
-                                 .ca_file = rl->ca,
-                                 .timeout_ms = RELAY_SILENCE_MS,
-                                 .connect_timeout_ms = 1000,
-                                 .on_data = relay_data,
-                                 .data_arg = rl,
-                                 .cancel = &rl->cancel},
-             &resp);
+    (void)rc;
     owners_unhold(rl->o, rl->site, &rl->cancel);
     log_debug("fed: the relayed channel of site %s ended (%s)", rl->site,
-              *resp.err ? resp.err : "by the primary");
-    httpc_resp_done(&resp);
+              *resp->err ? resp->err : "by the primary");
     relay_push(rl, NULL, 0); /* the branch opens it again, at the site's owner */
     relay_unref(rl);
     atomic_fetch_sub(&relays, 1);
-    return NULL;
+}
+
+/* The thread of the relayed channels, made at the first. */
+static struct httpc_streams *relay_streams(struct fed *f)
+{
+    pthread_mutex_lock(&f->mu);
+    if (!f->relays)
+        f->relays = httpc_streams_new("fed-relays");
+    pthread_mutex_unlock(&f->mu);
+    return f->relays;
 }
 
 static ssize_t relay_read(void *cls, char *buf, size_t max)
@@ -305,9 +304,9 @@ int fed_relay_start(struct rctx *r, struct httpd_conn *conn)
 {
     static const struct httpd_kv hdrs[] = {{"Content-Type", "text/event-stream"},
                                            {"Cache-Control", "no-cache"}};
+    struct httpc_streams *streams = relay_streams(r->c->fed);
     char primary[CLUSTER_URL_MAX], self[64];
     struct relay *rl;
-    pthread_t th;
     bool resume;
 
     cluster_role(r->c->cluster, primary, sizeof(primary));
@@ -315,22 +314,35 @@ int fed_relay_start(struct rctx *r, struct httpd_conn *conn)
     pthread_mutex_init(&rl->mu, NULL);
     rl->conn = conn;
     rl->o = r->c->owners;
-    atomic_init(&rl->refs, 2); /* the stream's and the thread's */
+    atomic_init(&rl->refs, 2); /* the stream's to the branch and the one to the primary */
     site_of(r, rl->site, sizeof(rl->site));
     rl->url = xasprintf("%s/fed/v1/channel", primary);
     rl->ca = r->c->cfg->cluster_ca ? xstrdup(r->c->cfg->cluster_ca) : NULL;
     rl->auth = xasprintf("Authorization: %s", rctx_header(r, "Authorization"));
     owners_self(rl->o, self, sizeof(self));
     rl->via = xasprintf(OWNER_HEADER ": %s", self);
+    rl->hdrs[0] = "Accept: text/event-stream";
+    rl->hdrs[1] = rl->auth;
+    rl->hdrs[2] = rl->via;
+    rl->rq = (struct httpc_req){.method = "GET",
+                                .url = rl->url,
+                                .headers = rl->hdrs,
+                                .ca_file = rl->ca,
+                                .timeout_ms = RELAY_SILENCE_MS,
+                                .connect_timeout_ms = 1000,
+                                .on_data = relay_data,
+                                .data_arg = rl,
+                                .cancel = &rl->cancel};
+    owners_hold(rl->o, rl->site, &rl->cancel);
     atomic_fetch_add(&relays, 1);
-    if (pthread_create(&th, NULL, relay_main, rl)) {
+    if (!streams || httpc_stream(streams, &rl->rq, relay_done, rl)) {
+        owners_unhold(rl->o, rl->site, &rl->cancel);
         atomic_fetch_sub(&relays, 1);
         relay_unref(rl);
         relay_unref(rl);
         return result_fail(&r->res, 503, "unavailable", NULL, NULL,
                            "cannot relay the channel to the primary");
     }
-    pthread_detach(th);
     httpd_stream(conn, 200, hdrs, ARRAY_SIZE(hdrs), relay_read, relay_release, rl);
     pthread_mutex_lock(&rl->mu);
     rl->streaming = true;
@@ -346,11 +358,13 @@ void fed_relays_stop(struct core *c)
     if (!c->owners)
         return;
     owners_cancel_all(c->owners);
-    /* each ends within a second of its cancel (httpc checks it) */
+    /* each ends within STREAMS_POLL_MS of its cancel; the rest with the thread */
     for (int i = 0; i < 300 && atomic_load(&relays); i++)
         nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
     if (atomic_load(&relays))
         log_warn("fed: %d relayed channels still open at the stop", atomic_load(&relays));
+    httpc_streams_free(c->fed->relays);
+    c->fed->relays = NULL;
 }
 
 bool fed_chan_misplaced(struct core *c, const char *site, const char *via)

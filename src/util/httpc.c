@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,18 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+/* One request: its handle and what libcurl writes to while it runs. */
 struct call {
     const struct httpc_req *rq;
     struct httpc_resp *resp;
+    CURL *e;
+    struct curl_slist *h;
+    char cerr[CURL_ERROR_SIZE];
+    /* a stream of httpc_streams: its outcome, and whom to tell */
+    struct httpc_resp own;
+    void (*done)(void *arg, int rc, struct httpc_resp *resp);
+    void *arg;
+    struct call *next; /* waiting to be added to the streams' handle */
 };
 
 static bool v4_denied(uint32_t a, unsigned deny)
@@ -187,23 +197,23 @@ static int cert_pin(const char *pem, char *out, size_t size)
     return 0;
 }
 
-int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
+/* k->e and k->h for k->rq, or a negative errno with k->resp->err set. */
+static int prepare(struct call *k)
 {
-    struct call k = {rq, resp};
-    struct curl_slist *h = NULL;
-    char cerr[CURL_ERROR_SIZE] = "";
+    const struct httpc_req *rq = k->rq;
     unsigned timeout = rq->timeout_ms ? rq->timeout_ms : 10000;
-    CURLcode cc;
     CURL *e;
 
-    memset(resp, 0, sizeof(*resp));
+    memset(k->resp, 0, sizeof(*k->resp));
+    k->h = NULL;
+    *k->cerr = '\0';
     if (!http_url(rq->url))
-        return fail(resp, -EINVAL, "%s", "not an http:// or https:// URL");
-    e = curl_easy_init();
+        return fail(k->resp, -EINVAL, "%s", "not an http:// or https:// URL");
+    k->e = e = curl_easy_init();
     if (!e)
-        return fail(resp, -EIO, "%s", "cannot create an HTTP handle");
+        return fail(k->resp, -EIO, "%s", "cannot create an HTTP handle");
     for (const char *const *l = rq->headers; l && *l; l++)
-        h = curl_slist_append(h, *l);
+        k->h = curl_slist_append(k->h, *l);
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -232,8 +242,10 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
 
         if (cert_pin(rq->pin_cert, pin, sizeof(pin))) {
             curl_easy_cleanup(e);
-            curl_slist_free_all(h);
-            return fail(resp, -EINVAL, "cannot read the certificate %s", rq->pin_cert);
+            curl_slist_free_all(k->h);
+            k->e = NULL;
+            k->h = NULL;
+            return fail(k->resp, -EINVAL, "cannot read the certificate %s", rq->pin_cert);
         }
         curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, pin);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -241,12 +253,13 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
     }
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(rq->connect_timeout_ms ? rq->connect_timeout_ms : timeout));
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->cerr);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &k);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, k);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, k);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->h);
     if (rq->body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
     } else {
@@ -259,26 +272,178 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
         curl_easy_setopt(e, CURLOPT_USERNAME, rq->user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, rq->password ? rq->password : "");
     }
-    cc = curl_easy_perform(e);
+    return 0;
+}
+
+/* k's request ended with cc: its outcome in k->resp, its handle freed. */
+static int finish(struct call *k, CURLcode cc)
+{
+    struct httpc_resp *resp = k->resp;
+    int rc = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+
     if (cc == CURLE_OK) {
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
-        measured(e, &resp->timing);
+        curl_easy_getinfo(k->e, CURLINFO_RESPONSE_CODE, &resp->status);
+        measured(k->e, &resp->timing);
     }
-    if (rq->follow) {
+    if (k->rq->follow) {
         char *at = NULL;
 
-        if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &at) == CURLE_OK && at)
+        if (curl_easy_getinfo(k->e, CURLINFO_EFFECTIVE_URL, &at) == CURLE_OK && at)
             snprintf(resp->url, sizeof(resp->url), "%s", at);
     }
-    curl_easy_cleanup(e);
-    curl_slist_free_all(h);
+    curl_easy_cleanup(k->e);
+    curl_slist_free_all(k->h);
+    k->e = NULL;
+    k->h = NULL;
     if (cc == CURLE_OK)
         return 0;
     if (resp->denied)
         return fail(resp, -EACCES, "%s", "the destination's address is not allowed");
-    fail(resp, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s",
-         *cerr ? cerr : curl_easy_strerror(cc));
-    return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+    return fail(resp, rc, "%s", *k->cerr ? k->cerr : curl_easy_strerror(cc));
+}
+
+int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp)
+{
+    struct call k = {.rq = rq, .resp = resp};
+    int rc = prepare(&k);
+
+    return rc ? rc : finish(&k, curl_easy_perform(k.e));
+}
+
+/* ---- streams on one thread ---- */
+
+#define STREAMS_POLL_MS 200 /* a stream's cancel is seen within this */
+
+struct httpc_streams {
+    pthread_mutex_t mu;
+    pthread_t thread;
+    CURLM *m;
+    struct call *adding; /* started, not yet in m (under mu) */
+    bool stop;           /* under mu */
+    struct call **on;    /* in m: the thread's alone */
+    size_t n_on;
+};
+
+/* The i-th stream in m ended with cc: out of m, and its owner told. */
+static void stream_end(struct httpc_streams *s, size_t i, CURLcode cc)
+{
+    struct call *k = s->on[i];
+    int rc;
+
+    s->on[i] = s->on[--s->n_on];
+    curl_multi_remove_handle(s->m, k->e);
+    rc = finish(k, cc);
+    k->done(k->arg, rc, k->resp);
+    httpc_resp_done(k->resp);
+    free(k);
+}
+
+static void *streams_main(void *arg)
+{
+    struct httpc_streams *s = arg;
+    bool stop = false;
+    CURLMsg *msg;
+    int left;
+
+    while (!stop || s->n_on) {
+        struct call *add;
+
+        pthread_mutex_lock(&s->mu);
+        add = s->adding;
+        s->adding = NULL;
+        stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        for (struct call *k = add, *next; k; k = next) {
+            next = k->next;
+            s->on = xrealloc(s->on, (s->n_on + 1) * sizeof(*s->on));
+            s->on[s->n_on++] = k;
+            curl_multi_add_handle(s->m, k->e);
+        }
+        curl_multi_perform(s->m, &left);
+        while ((msg = curl_multi_info_read(s->m, &left)))
+            for (size_t i = 0; msg->msg == CURLMSG_DONE && i < s->n_on; i++)
+                if (s->on[i]->e == msg->easy_handle) {
+                    stream_end(s, i, msg->data.result);
+                    break;
+                }
+        /* cancelled ones end even when nothing arrives (libcurl asks its
+         * progress callback only of a transfer it works on) */
+        for (size_t i = s->n_on; i-- > 0;) {
+            const bool *cancel = s->on[i]->rq->cancel;
+
+            if (stop || (cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE))) {
+                snprintf(s->on[i]->cerr, sizeof(s->on[i]->cerr), "aborted");
+                stream_end(s, i, CURLE_ABORTED_BY_CALLBACK);
+            }
+        }
+        if (!stop || s->n_on)
+            curl_multi_poll(s->m, NULL, 0, STREAMS_POLL_MS, NULL);
+    }
+    return NULL;
+}
+
+struct httpc_streams *httpc_streams_new(const char *name)
+{
+    struct httpc_streams *s = xcalloc(1, sizeof(*s));
+
+    pthread_mutex_init(&s->mu, NULL);
+    s->m = curl_multi_init();
+    if (!s->m || pthread_create(&s->thread, NULL, streams_main, s)) {
+        if (s->m)
+            curl_multi_cleanup(s->m);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
+    pthread_setname_np(s->thread, name);
+    return s;
+}
+
+int httpc_stream(struct httpc_streams *s, const struct httpc_req *rq,
+                 void (*done)(void *arg, int rc, struct httpc_resp *resp), void *arg)
+{
+    struct call *k = xcalloc(1, sizeof(*k));
+    int rc;
+
+    k->rq = rq;
+    k->resp = &k->own;
+    k->done = done;
+    k->arg = arg;
+    rc = rq->on_data ? prepare(k) : -EINVAL;
+    if (rc) {
+        free(k);
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->stop) {
+        rc = -ESHUTDOWN;
+    } else {
+        k->next = s->adding;
+        s->adding = k;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        finish(k, CURLE_ABORTED_BY_CALLBACK);
+        free(k);
+        return rc;
+    }
+    curl_multi_wakeup(s->m);
+    return 0;
+}
+
+void httpc_streams_free(struct httpc_streams *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->m);
+    pthread_join(s->thread, NULL);
+    curl_multi_cleanup(s->m);
+    free(s->on);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
 }
 
 void httpc_resp_done(struct httpc_resp *resp)

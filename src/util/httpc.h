@@ -1,7 +1,7 @@
 /* The HTTP client of every outgoing request (callbacks, SOL003
- * notifications and their endpoint tests, webhook actions, and later the
- * federation between managers): one blocking call with a hard timeout, for
- * worker threads only.
+ * notifications and their endpoint tests, webhook actions, the federation
+ * between managers): one blocking call with a hard timeout, for worker
+ * threads only; and streams that share one thread (httpc_streams).
  *
  * A destination policy is checked on the address actually connected to
  * (after name resolution, so a name that resolves to a forbidden address is
@@ -84,6 +84,24 @@ struct httpc_resp {
  * httpc_resp_done(). */
 int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp);
 void httpc_resp_done(struct httpc_resp *resp);
+
+/* Streaming requests (httpc_req.on_data set) run on one thread of their
+ * own, however many there are (curl's multi interface): the channels a
+ * cloud VNFM relays for the branches it serves. */
+struct httpc_streams;
+/* name: its thread's (15 characters at most); NULL when it cannot start */
+struct httpc_streams *httpc_streams_new(const char *name);
+/* Starts rq, which (with what it points to) stays valid until done is
+ * called, once, on the streams' thread, with what httpc_do would have
+ * returned (rc, resp: valid during the call). rq->on_data is called on that
+ * thread too. *rq->cancel ends the stream within 200 ms even when nothing
+ * arrives. Returns a negative errno when it did not start (done is not
+ * called then): -EINVAL without on_data or for a URL that is not http(s),
+ * -ESHUTDOWN once httpc_streams_free began. */
+int httpc_stream(struct httpc_streams *s, const struct httpc_req *rq,
+                 void (*done)(void *arg, int rc, struct httpc_resp *resp), void *arg);
+/* Ends every stream (each done called) and the thread. */
+void httpc_streams_free(struct httpc_streams *s);
 
 /* Whether the host of url is one that deny refuses without resolving
  * anything: a literal address of a denied kind, or "localhost" (and

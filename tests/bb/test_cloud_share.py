@@ -57,6 +57,15 @@ def instance_cgroups(pid):
                    if str(pid) in slurp(p).split()})[:1]
 
 
+def threads(pid):
+    """The names of the threads of process pid."""
+    out = []
+    for t in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
+            out.append(f.read().strip())
+    return out
+
+
 def owner_keys(etcd, prefix):
     """{site: member id} of the ownership keys in etcd."""
     key = "%s/ha/owners/" % prefix
@@ -258,6 +267,10 @@ class CloudShareTest(unittest.TestCase):
                 wait_for(lambda: "talking to the cloud VNFM at %s now" % self.clouds[i].url
                          in b.log(), 30, what="branch %s talking to its owner" % site)
                 self.deploy_at(site, "d-" + site)
+        # the channels an owner relays to the primary share one thread
+        for i in {i for (i,) in views.values()} - {p}:
+            self.assertEqual(threads(self.clouds[i].proc.pid).count("fed-relays"), 1,
+                             threads(self.clouds[i].proc.pid))
         keys = owner_keys(self.etcd, self.prefix)
         self.assertEqual(sorted(keys), sorted(self.sites))
         ids = {}
