@@ -602,7 +602,8 @@ class OpenApiFedAnswersTest(unittest.TestCase):
 
     def test_policy_and_owner_answers(self):
         [m] = [m for m in self.d.get("/v0/managers")[1]["managers"] if m["site"] == "oab"]
-        route, pol = "/v0/sites/{id}/managers", {"active": 1, "max": 2, "overload": 0.8,
+        # thresholds no load of this test reaches (a decision would start a cooldown)
+        route, pol = "/v0/sites/{id}/managers", {"active": 1, "max": 2, "overload": 80,
                                                  "underload": 0.2, "relative": {"within_pct": 10}}
         _, got, _ = self.call("PUT", "/v0/sites/oab/managers", route, pol, expect=200)
         self.assertEqual(got["policy"]["max"], 2)
@@ -614,9 +615,9 @@ class OpenApiFedAnswersTest(unittest.TestCase):
         _, v, _ = self.call("GET", "/v0/managers/%s/policy" % m["id"], route, expect=200)
         self.assertIsNone(v["policy"])
         _, v, _ = self.call("PUT", "/v0/managers/%s/policy" % m["id"], route,
-                            {"overload": 0.7, "rise": {"peers": 1, "above": 0.5, "to": 0.9}},
+                            {"overload": 70, "rise": {"peers": 1, "above": 50, "to": 90}},
                             expect=200)
-        self.assertEqual(v["effective"]["overload"], 0.7)
+        self.assertEqual(v["effective"]["overload"], 70)
         self.call("PUT", "/v0/managers/%s/policy" % m["id"], route, {"active": 2}, expect=400)
         # the rules' owner, at the branch that runs the deployment
         self.b.onboard(demo_vnfd("oa-own"))
