@@ -62,6 +62,10 @@ static const struct opt opts[] = {
      "(docs/FEDERATION.md \"Standby managers\")"},
     {"standby-heartbeat-ms", OPT_UINT, O(standby_heartbeat_ms), "MS",
      "with --standby-for: between two looks at the watched managers (default 1000)"},
+    {"standby-start-grace-ms", OPT_UINT, O(standby_start_grace_ms), "MS",
+     "with --standby-for: a manager that has never answered its health check is taken as "
+     "starting for this long after it recorded its pid, then fenced as a hung one (default "
+     "90000)"},
     {"role", OPT_STR, O(role), "cloud|local",
      "run as cloud VNFM or local (branch) VNFM (default local)"},
     {"site", OPT_STR, O(site), "NAME", "name of this manager's site (default local)"},
@@ -499,6 +503,8 @@ static void set_defaults(struct config *cfg)
         cfg->ha_heartbeat_ms = 100;
     if (!cfg->standby_heartbeat_ms)
         cfg->standby_heartbeat_ms = 1000;
+    if (!cfg->standby_start_grace_ms)
+        cfg->standby_start_grace_ms = 90000;
     if (!cfg->ha_dead_ms)
         cfg->ha_dead_ms = 1000;
     if (!cfg->ha_listen)

@@ -19,9 +19,10 @@ struct config {
     char *ha_url;    /* this manager's REST URL, as the others hand it out */
     char *ha_listen; /* UDP HOST:PORT of the heartbeats */
     unsigned ha_lease_ms, ha_heartbeat_ms, ha_dead_ms;
-    char *standby_for;             /* --standby-for: watched data dirs, ','-separated */
-    unsigned standby_heartbeat_ms; /* between two looks at them */
-    char *role;                    /* "cloud" or "local" */
+    char *standby_for;               /* --standby-for: watched data dirs, ','-separated */
+    unsigned standby_heartbeat_ms;   /* between two looks at them */
+    unsigned standby_start_grace_ms; /* a manager never answered is starting for this long */
+    char *role;                      /* "cloud" or "local" */
     char *site;
     char *admin_token;
     char *vnf_path;     /* ':'-separated dirs put first in the VNFs' PATH */

@@ -9,7 +9,11 @@
  * Held: it asks the manager's GET /v0/health (the REST thread answers it,
  * and says "vnfm": "not running" when the manager's loop has not beaten
  * for LOOP_STALE_MS). Once a manager answered, two heartbeats in a row
- * without a good answer make it hung: the standby checks that the recorded
+ * without a good answer make it hung; one that never answered this standby
+ * is taken as starting until --standby-start-grace-ms after it recorded its
+ * pid, then two heartbeats without an answer make it hung too (it hung
+ * before the standby ever saw it answer, or while it started). The
+ * standby checks that the recorded
  * pid is that manager (its command line and cgroups as recorded, the
  * holder of the lock), kills it through a pidfd (no pid reuse race), waits
  * for the lock and takes over as above. A manager that stops on purpose
@@ -34,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -510,8 +515,24 @@ static void fence(struct watched *w, int fd, uint64_t silent_ms, const char *mis
               FENCE_WAIT_MS / 1000, (int)w->pid);
 }
 
+/* How long ago dir's manager recorded its pid (at its start), in ms. */
+static uint64_t recorded_ago_ms(const char *dir)
+{
+    char *path = xasprintf("%s/%s", dir, PID_FILE);
+    struct stat st;
+    struct timespec now;
+    int64_t ago = 0;
+
+    if (stat(path, &st) == 0 && clock_gettime(CLOCK_REALTIME, &now) == 0)
+        ago = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+              (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+    free(path);
+    return ago > 0 ? (uint64_t)ago : 0;
+}
+
 /* The lock is held: is its manager alive? Once it answered, MISSES_FENCE
- * heartbeats in a row without an answer fence it. */
+ * heartbeats in a row without an answer fence it; one that never answered,
+ * as many once its start grace has passed. */
 static void check_alive(struct standby *sb, struct watched *w, int fd)
 {
     unsigned hb = sb->cfg->standby_heartbeat_ms;
@@ -537,8 +558,19 @@ static void check_alive(struct standby *sb, struct watched *w, int fd)
         w->refused = false;
         return;
     }
-    if (!w->last_ok)
-        return; /* it never answered: starting */
+    if (!w->last_ok) {
+        uint64_t ago = recorded_ago_ms(w->dir);
+
+        if (ago < sb->cfg->standby_start_grace_ms)
+            return; /* starting */
+        log_warn("standby: the manager of %s (pid %d) has never answered, %llu ms after its "
+                 "start (grace %u ms): missed heartbeat %u: %s",
+                 w->dir, (int)pid, (unsigned long long)ago, sb->cfg->standby_start_grace_ms,
+                 w->misses + 1, why);
+        if (++w->misses >= MISSES_FENCE)
+            fence(w, fd, ago, why);
+        return;
+    }
     now = mono_ms();
     log_warn("standby: the manager of %s (pid %d) missed heartbeat %u: %s", w->dir, (int)pid,
              w->misses + 1, why);

@@ -32,13 +32,13 @@ def cmdline(pid):
         return []
 
 
-def start_standby(dirs, logfile, heartbeat_ms=HEARTBEAT_MS):
+def start_standby(dirs, logfile, heartbeat_ms=HEARTBEAT_MS, extra=()):
     """A standby vnfmd watching the data dirs dirs; its output goes to logfile."""
     log = open(logfile, "ab")
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     p = subprocess.Popen([VNFMD, "--standby-for", ",".join(dirs), "--standby-heartbeat-ms",
-                          str(heartbeat_ms), "--log-level", "debug"], stdout=log, stderr=log,
+                          str(heartbeat_ms), "--log-level", "debug", *extra], stdout=log, stderr=log,
                          env=env)
     log.close()
     return p
@@ -189,6 +189,36 @@ class BranchStandbyTest(unittest.TestCase):
                      "the loop stalled")
 
         self.take_over_hung(stall, 5 + 2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stuck")
+
+    def test_active_hung_before_the_standby_saw_it_answer(self):
+        # a manager that never answered this standby is starting for the start grace
+        # after it recorded its pid, then fenced like any hung one
+        d = self.d
+        d.onboard(demo("demo-sb"))
+        d.deploy("g1", "demo-sb")
+        before = self.pids("g1")
+        old = d.proc
+        old.send_signal(signal.SIGSTOP)
+        log = os.path.join(d.dir, "standby.log")
+        self.sb = start_standby([d.dir], log, extra=["--standby-start-grace-ms", "600000"])
+        time.sleep(4 * HEARTBEAT_MS / 1000)  # within its grace: starting, not fenced
+        self.assertNotIn("fencing", slurp(log))
+        self.sb.kill()
+        self.sb.wait()
+        t0 = time.monotonic()
+        self.sb = start_standby([d.dir], log, extra=["--standby-start-grace-ms", "1000"])
+        wait_for(lambda: "--data-dir" in cmdline(self.sb.pid), 30, 0.01,
+                 "the standby taking over the active hung before it answered")
+        print("\nnever answered: takeover started %.2f s after the standby"
+              % (time.monotonic() - t0))
+        self.assertIn("has never answered", slurp(log))
+        self.assertIn("fencing it (SIGKILL)", slurp(log))
+        self.assertEqual(old.wait(timeout=10), -signal.SIGKILL)
+        d.proc = self.sb
+        d.logfile = log
+        wait_for(d.healthy, 60, 0.05, "the new active answering")
+        self.assertEqual(self.pids("g1"), before)
+        self.assertTrue(all(pid_alive(p) for p in before))
 
     def test_standby_of_a_dir_with_no_manager_waits(self):
         # a standby of a dir whose manager never started (nothing recorded) does not
