@@ -57,6 +57,14 @@ def instance_cgroups(pid):
                    if str(pid) in slurp(p).split()})[:1]
 
 
+def cmdline(pid):
+    """The command line of process pid, "" once it has gone."""
+    try:
+        return slurp("/proc/%d/cmdline" % pid)
+    except OSError:
+        return ""
+
+
 def threads(pid):
     """The names of the threads of process pid."""
     out = []
@@ -405,6 +413,15 @@ class ScaleTest(unittest.TestCase):
         if self.cloud.proc and self.cloud.proc.poll() is None:
             self.cloud.stop()
         self.cloud.check_sanitizers()
+        # instances the test did not follow (one started by an instance that was the
+        # primary for a while, then stepped down and runs again as a standby) go too
+        others = [int(p) for f in glob.glob("/sys/fs/cgroup/pids/vnfm/*-cloud/c*/cgroup.procs")
+                  for p in slurp(f).split() if self.data in cmdline(int(p))]
+        for pid in others:
+            print("\nstopping instance %d, left by the test's cluster" % pid)
+            os.kill(pid, signal.SIGTERM)
+        for pid in others:
+            wait_for(lambda: not cmdline(pid), 20, 0.1, what="instance %d gone" % pid)
         # the cgroups of the instances that ended (of a primary killed, those it left)
         for cg in sorted(glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud/c*") +
                          glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud"), reverse=True):
