@@ -202,6 +202,11 @@ static const struct opt opts[] = {
     {"fed-report-interval-ms", OPT_UINT, O(fed_report_ms), "MS",
      "how often branch managers report: a cloud's tells its branches (default 1000); a "
      "branch's own overrides what its cloud says"},
+    {"fed-wan-probe-s", OPT_UINT, O(fed_wan_probe_s), "S",
+     "--role local: send the cloud a bulk probe this often to measure the WAN's throughput "
+     "(wan.bulk_kbps of the site load; default 0: none, the reports' own speed only)"},
+    {"fed-wan-probe-kib", OPT_UINT, O(fed_wan_probe_kib), "KIB",
+     "--role local: the size of the bulk probe, 16 to 960 (default 256)"},
     {"fed-missed", OPT_UINT, O(fed_missed), "N",
      "--role cloud: reports missed before a branch manager is unreachable (default 3)"},
     {"cloud-scale-max", OPT_UINT, O(cloud_scale_max), "N",
@@ -487,6 +492,8 @@ static void set_defaults(struct config *cfg)
         cfg->fed_report_ms = 1000; /* a branch left at 0 follows its cloud's (fed/branch.c) */
     if (!cfg->fed_missed)
         cfg->fed_missed = 3;
+    if (!cfg->fed_wan_probe_kib)
+        cfg->fed_wan_probe_kib = 256;
     if (!cfg->cloud_scale_for_s)
         cfg->cloud_scale_for_s = 10;
     if (cfg->cloud_scale_vcpu <= 0)
@@ -591,6 +598,10 @@ static int check(struct config *cfg)
     }
     if (cfg->script_dir && cfg->script_dir[0] != '/') {
         fprintf(stderr, "vnfmd: --script-dir must be an absolute path\n");
+        return -1;
+    }
+    if (cfg->fed_wan_probe_kib < 16 || cfg->fed_wan_probe_kib > 960) { /* the cloud takes 1 MiB */
+        fprintf(stderr, "vnfmd: --fed-wan-probe-kib must be 16 to 960\n");
         return -1;
     }
     if (cfg->vim_connection_policy && strcmp(cfg->vim_connection_policy, "registered") != 0 &&

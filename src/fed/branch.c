@@ -523,8 +523,10 @@ static void on_timer(uv_timer_t *h)
 {
     struct fed *f = h->data;
 
-    if (!f->c->stopping)
-        send_report(f);
+    if (f->c->stopping)
+        return;
+    send_report(f);
+    fed_wan_probe(f);
 }
 
 /* ---- triggers (seed para 103): a report at once, batched ---- */

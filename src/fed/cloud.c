@@ -772,6 +772,14 @@ static json_t *others_of(struct fed *f, const struct fed_mgr *m)
                      n, "members", each);
 }
 
+/* A branch's bulk probe of its WAN (site_load.c): its body read, nothing kept. */
+void fed_probe_apply(struct core *c, struct txn *t)
+{
+    if (mgr_of_request(c->fed, t))
+        result_ok(&t->res, 200,
+                  json_pack("{s:I}", "bytes", (json_int_t)strlen(jv_str(t->body, "pad", ""))));
+}
+
 void fed_report_apply(struct core *c, struct txn *t)
 {
     struct fed *f = c->fed;

@@ -85,6 +85,10 @@ struct fed_wan {
     double latency_ms, rtt_ms, throughput_bps; /* moving averages */
     double segs, retrans;                      /* decayed sums, for the loss */
     uint64_t reports, tcp, failed;
+    /* the bulk probes (--fed-wan-probe-s): their speed, a moving average */
+    double bulk_bps, bulk_last_bps;
+    uint64_t probes, probes_failed, probe_at_ms; /* probe_at_ms: mono, the last one sent */
+    bool probing;
 };
 
 struct fed {
@@ -370,6 +374,11 @@ json_t *fed_mgr_instruct(struct core *c, struct fed_mgr *m, const char *type, js
 struct httpc_resp;
 json_t *fed_site_load(struct fed *f);
 void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answered);
+/* A bulk probe of the WAN when one is due (--fed-wan-probe-s): a POST of
+ * --fed-wan-probe-kib to the cloud's /fed/v1/probe, its upload speed kept
+ * as wan.bulk_kbps. */
+void fed_wan_probe(struct fed *f);
+void fed_probe_apply(struct core *c, struct txn *t); /* cloud.c: the cloud's side */
 void fed_site_load_free(struct fed *f);
 
 /* elastic.c (cloud): the manager policy of sites (GET/PUT

@@ -338,6 +338,11 @@ static const struct jv_field report_fields[] = {
     END,
 };
 static const struct jv_field report_schema = {.type = JV_OBJECT, .fields = report_fields};
+static const struct jv_field probe_fields[] = {
+    FIELD("pad", JV_STRING, JV_REQUIRED, 0, 1 << 20), /* a bulk probe's padding (site_load.c) */
+    END,
+};
+static const struct jv_field probe_schema = {.type = JV_OBJECT, .fields = probe_fields};
 
 /* The manager credential goes to the request (its bearer is checked on
  * the loop, against the managers the cloud knows). */
@@ -355,6 +360,7 @@ static void fed_prepare(struct rctx *r, struct txn *t)
 static const struct route fed_routes[] = {
     WRITE("POST", "/join", "join", R_PUBLIC | R_BODY, fed_join_apply, &join_schema),
     WRITE("POST", "/report", "report", R_PUBLIC | R_BODY, fed_report_apply, &report_schema),
+    WRITE("POST", "/probe", "probe", R_PUBLIC | R_BODY, fed_probe_apply, &probe_schema),
     {.method = "GET",
      .pattern = "/channel",
      .name = "channel",

@@ -16,16 +16,22 @@
  *   kernel sent again (retransmissions over segments sent), throughput the
  *   speed the report's body went up at. Each is a moving average over the
  *   last reports (weight 1/8 for the newest); failed counts the reports
- *   that got no answer. */
+ *   that got no answer. A report is a few kB: its speed is not the link's.
+ *   With --fed-wan-probe-s, a bulk probe (--fed-wan-probe-kib of padding
+ *   POSTed to the cloud's /fed/v1/probe) measures that: bulk_kbps, the
+ *   moving average of the probes' upload speeds. */
 #include "fed/fed_internal.h"
 #include "lcm/sites.h"
 #include "lcm/vi_job.h"
+#include "core/wpool.h"
 #include "util/doc.h"
 #include "util/httpc.h"
 #include "util/jsonv.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define EWMA 0.125 /* the weight of the newest figure in the averages */
@@ -66,10 +72,100 @@ void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answere
 
 static json_t *wan_json(const struct fed_wan *w)
 {
-    return json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "latency_ms", w->latency_ms, "rtt_ms",
-                     w->rtt_ms, "loss", w->segs > 0 ? w->retrans / w->segs : 0.0, "throughput_kbps",
-                     w->throughput_bps / 1000.0, "reports", (json_int_t)w->reports, "failed",
-                     (json_int_t)w->failed);
+    json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "latency_ms", w->latency_ms, "rtt_ms",
+                          w->rtt_ms, "loss", w->segs > 0 ? w->retrans / w->segs : 0.0,
+                          "throughput_kbps", w->throughput_bps / 1000.0, "reports",
+                          (json_int_t)w->reports, "failed", (json_int_t)w->failed);
+
+    if (w->probes || w->probes_failed) {
+        json_object_set_new(o, "bulk_kbps", json_real(w->bulk_bps / 1000.0));
+        json_object_set_new(o, "bulk_last_kbps", json_real(w->bulk_last_bps / 1000.0));
+        json_object_set_new(o, "probes", json_integer((json_int_t)w->probes));
+        json_object_set_new(o, "probes_failed", json_integer((json_int_t)w->probes_failed));
+    }
+    return o;
+}
+
+/* ---- the bulk probe ---- */
+
+#define PROBE_TIMEOUT_MS 60000 /* 960 KiB at 128 kbit/s */
+
+struct probe_job {
+    struct wjob w;
+    struct fed *f;
+    char base[512];
+    char *url, *auth, *body, *ca;
+    struct httpc_resp resp;
+    int r;
+};
+
+static void probe_work(struct wjob *w)
+{
+    struct probe_job *j = (struct probe_job *)w;
+    const char *hdrs[] = {"Content-Type: application/json", j->auth, NULL};
+
+    j->r = httpc_do(&(struct httpc_req){.url = j->url,
+                                        .body = j->body,
+                                        .headers = hdrs,
+                                        .timeout_ms = PROBE_TIMEOUT_MS,
+                                        .connect_timeout_ms = 5000,
+                                        .ca_file = j->ca,
+                                        .follow = true},
+                    &j->resp);
+}
+
+static void probe_done(struct wjob *w)
+{
+    struct probe_job *j = (struct probe_job *)w;
+    struct fed_wan *wan = &j->f->wan;
+    char why[HTTPC_ERR_MAX];
+
+    wan->probing = false;
+    if (!w->cancelled && j->r == 0 && httpc_ok(&j->resp) && j->resp.timing.upload_bps > 0) {
+        wan->probes++;
+        wan->bulk_last_bps = j->resp.timing.upload_bps;
+        wan->bulk_bps = avg(wan->bulk_bps, j->resp.timing.upload_bps, (unsigned)wan->probes);
+        log_debug("fed: WAN probe to %s: %.0f kbit/s (%.1f ms)", j->base,
+                  j->resp.timing.upload_bps / 1000.0, j->resp.timing.total_ms);
+    } else if (!w->cancelled) {
+        wan->probes_failed++;
+        log_debug("fed: WAN probe to %s: %s", j->base, httpc_outcome(&j->resp, why, sizeof(why)));
+    }
+    httpc_resp_done(&j->resp);
+    free(j->url);
+    free(j->auth);
+    free(j->body);
+    free(j->ca);
+    free(j);
+}
+
+void fed_wan_probe(struct fed *f)
+{
+    const struct config *cfg = f->c->cfg;
+    size_t pad = (size_t)cfg->fed_wan_probe_kib * 1024, n;
+    uint64_t now = mono_ms();
+    struct probe_job *j;
+
+    if (!cfg->fed_wan_probe_s || f->wan.probing || !f->cred || !f->connected ||
+        (f->wan.probe_at_ms && now - f->wan.probe_at_ms < (uint64_t)cfg->fed_wan_probe_s * 1000))
+        return;
+    j = xcalloc(1, sizeof(*j));
+    j->w.work = probe_work;
+    j->w.done = probe_done;
+    j->f = f;
+    fed_cloud_pick(f, j->base, sizeof(j->base));
+    j->url = xasprintf("%s/fed/v1/probe", j->base);
+    j->auth = xasprintf("Authorization: Bearer %s", f->cred);
+    j->ca = cfg->cloud_ca ? xstrdup(cfg->cloud_ca) : NULL;
+    j->body = xmalloc(pad + 16); /* {"pad":"AAA...A"}: incompressible enough for a link */
+    n = (size_t)sprintf(j->body, "{\"pad\":\"");
+    for (size_t i = 0; i < pad; i++)
+        j->body[n + i] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[rand() & 63];
+    memcpy(j->body + n + pad, "\"}", 3);
+    f->wan.probing = true;
+    f->wan.probe_at_ms = now;
+    wpool_submit(f->c->conf, &j->w);
 }
 
 /* What is kept of the VI between measurements. */

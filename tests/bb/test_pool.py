@@ -10,6 +10,7 @@ and a simulated branch (its VIs use half their memory: loads that do not
 depend on the machine's), and a branch with the process VIM behind a veth
 WAN link running a VNF that really holds memory."""
 import json
+import subprocess
 import unittest
 
 from vnfm import Wan, Webhook, wait_for
@@ -279,6 +280,7 @@ class PoolWanTest(unittest.TestCase):
         cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
         cls.cloud = cls.pki.cloud(host="0.0.0.0").start()
         cls.b = branch(cls.cloud, "pw", join_token(cls.cloud, "pw"),
+                       "--fed-wan-probe-s", "1", "--fed-wan-probe-kib", "128",
                        url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
                        host=cls.wan.branch_ip, netns=cls.wan.ns).start()
 
@@ -288,6 +290,41 @@ class PoolWanTest(unittest.TestCase):
             d.cleanup()
         cls.wan.close()
         cls.pki.close()
+
+    def wan_figures(self):
+        load = self.cloud.get("/v0/sites/pw/pool")[1].get("load")
+        return load["wan"] if load else {}
+
+    def test_bulk_probe(self):
+        """The bulk probe measures what the link carries: the veth as it is, then
+        shaped to 4 Mbit/s (tc tbf on the branch's end), where the reports' own speed
+        says little."""
+        wan = wait_for(lambda: (lambda w: w if w.get("probes", 0) >= 2 else None)(
+            self.wan_figures()), 30, 0.2, "two bulk probes")
+        fast = wan["bulk_last_kbps"]
+        self.assertGreater(fast, 20000, wan)
+        tbf = ["tc", "qdisc", "add", "dev", "wan0", "root", "tbf", "rate", "4mbit", "burst",
+               "16kb", "latency", "1s"]
+        subprocess.run(self.wan.inside(*tbf), check=True)
+        try:
+            n = wan["probes"]
+            wan = wait_for(lambda: (lambda w: w if w.get("probes", 0) >= n + 3 else None)(
+                self.wan_figures()), 60, 0.2, "three bulk probes over the shaped link")
+        finally:
+            subprocess.run(self.wan.inside("tc", "qdisc", "del", "dev", "wan0", "root"),
+                           check=True)
+        print("\nbulk probe: %.0f kbit/s on the veth, %.0f kbit/s shaped to 4 Mbit/s "
+              "(reports' own: %.0f kbit/s)" % (fast, wan["bulk_last_kbps"],
+                                               wan["throughput_kbps"]))
+        self.assertGreater(wan["bulk_last_kbps"], 2000, wan)
+        self.assertLess(wan["bulk_last_kbps"], 5000, wan)  # a burst of 16 kB goes at once
+        self.assertLess(wan["bulk_kbps"], fast)
+        self.assertEqual(wan["probes_failed"], 0, wan)
+        # the cloud's side takes a manager's credential and padding only
+        status, doc = self.cloud.request("POST", "/fed/v1/probe", {"pad": "x"}, token=None)[:2]
+        self.assertEqual(status, 401, doc)
+        status, doc = self.cloud.request("POST", "/fed/v1/probe", {"pad": 1, "more": 2})[:2]
+        self.assertEqual((status, doc.get("field")), (400, "pad"), doc)
 
     def test_measured(self):
         cloud = self.cloud
