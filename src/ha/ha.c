@@ -30,6 +30,7 @@ struct member {
     int64_t lease;    /* its lease, as its key says */
     unsigned dead_ms; /* its --ha-dead-ms, as its key says (0: unknown) */
     int64_t revoked;  /* the lease this primary revoked for missed heartbeats, 0: none */
+    bool listed;      /* in the last read of the whole view (watch_once) */
 };
 
 struct ha {
@@ -194,6 +195,16 @@ static struct member *find_member(struct ha *ha, const char *id)
     return NULL;
 }
 
+/* Member m's key is gone (mu held). */
+static void member_gone(struct ha *ha, struct member *m)
+{
+    if (m->revoked) {
+        snprintf(ha->reaped, sizeof(ha->reaped), "%s", m->id);
+        ha->reaped_until_ms = mono_ms() + ha->o.lease_ms;
+    }
+    *m = ha->members[--ha->n_members];
+}
+
 /* A put (v) or delete (v NULL) of key at revision mod; mu held. */
 static void view_apply(struct ha *ha, const char *key, const json_t *v, int64_t create_rev,
                        int64_t mod)
@@ -230,15 +241,12 @@ static void view_apply(struct ha *ha, const char *key, const json_t *v, int64_t 
             m->seen_ms = mono_ms(); /* it has dead_ms to send its first heartbeat */
         }
         if (v) {
+            m->listed = true;
             snprintf(m->hb, sizeof(m->hb), "%s", json_string_value(json_object_get(v, "hb")) ?: "");
             m->lease = strtoll(json_string_value(json_object_get(v, "lease")) ?: "0", NULL, 10);
             m->dead_ms = (unsigned)json_integer_value(json_object_get(v, "dead_ms"));
         } else if (m) {
-            if (m->revoked) {
-                snprintf(ha->reaped, sizeof(ha->reaped), "%s", m->id);
-                ha->reaped_until_ms = mono_ms() + ha->o.lease_ms;
-            }
-            *m = ha->members[--ha->n_members];
+            member_gone(ha, m);
         }
     } else if (ha->share && share_is_key(ha->share, key)) {
         share_view(ha->share, key, v, create_rev, mod);
@@ -294,7 +302,11 @@ static int watch_once(struct ha *ha)
     if (r == 0) {
         rev = etcd_int(json_object_get(json_object_get(resp, "header"), "revision"));
         pthread_mutex_lock(&ha->mu);
-        ha->n_members = 0;
+        /* the members known before keep their last heartbeat and what this
+         * primary did to them: a watch started again (etcd ended it) must not
+         * give a silent one dead_ms more */
+        for (i = 0; i < ha->n_members; i++)
+            ha->members[i].listed = false;
         ha->leader_mod = 0;
         if (ha->share)
             share_view_reset(ha->share);
@@ -303,6 +315,9 @@ static int watch_once(struct ha *ha)
         {
             view_kv(ha, kv, false);
         }
+        for (i = ha->n_members; i-- > 0;)
+            if (!ha->members[i].listed)
+                member_gone(ha, &ha->members[i]);
         ha->view_ok = true;
         pthread_cond_broadcast(&ha->cv);
         pthread_mutex_unlock(&ha->mu);
