@@ -611,20 +611,24 @@ static void children_failed(struct core *c, struct fed_mgr *m, const json_t *chi
 }
 
 /* The overload threshold m is judged against now, and whether it is
- * overloaded (judge.c), its peers the site's other active managers. */
+ * overloaded (judge.c), its peers the site's other active managers, their
+ * last reports' parts weighed as m's are now (a value weighed before the
+ * policy's weights changed is not comparable). */
 static bool overloaded(struct fed *f, const struct fed_mgr *m, const json_t *pol, double value,
                        double *at, char *how, size_t len)
 {
     double *peers = xcalloc(f->mgrs.size + 1, sizeof(*peers));
+    bool subtract = lifecycle_is(pol, "subtract"), over;
+    struct fed_weights w;
     struct hmap_entry *e;
     size_t i, n = 0;
-    bool over;
 
+    fed_weights_of(json_object_get(pol, "weights"), &f->weights, &w);
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         const struct fed_mgr *x = e->value;
 
         if (x != m && strcmp(x->site, m->site) == 0 && strcmp(x->state, "active") == 0)
-            peers[n++] = jv_num(x->load, "value", 0);
+            peers[n++] = fed_load_value(json_object_get(x->load, "parts"), &w, subtract);
     }
     over = fed_overloaded(pol, value, peers, n, "the site's", at, how, len);
     free(peers);
