@@ -299,11 +299,26 @@ class HATest(unittest.TestCase):
 
     def test_standby_gone_is_health_2010_until_its_lease_ends(self):
         wait_for(lambda: self.health(self.a)["code"] == 2000, 10, what="a healthy")
-        self.b.kill9()
-        wait_for(lambda: self.health(self.a)["code"] == 2010, 10, what="2010 on a")
-        self.assertIn("standby", self.health(self.a)["ha"]["peer"])
+        # the standby is killed: b, unless a loaded run moved the primary to b meanwhile
+        primary, standby = wait_for(lambda: next(
+            ((p, s) for p, s in ((self.a, self.b), (self.b, self.a))
+             if p.ha_state() == "primary" and s.ha_state() == "standby"), None), 30,
+            what="a primary and a standby")
+        standby.kill9()
+        seen = []
+
+        def code():
+            doc = self.health(primary)
+            seen.append((doc["code"], doc["ha"]["state"], doc["ha"]["peer"]))
+            return doc["code"]
+        try:
+            wait_for(lambda: code() == 2010, 10, what="2010 on the primary")
+        except AssertionError as e:
+            raise AssertionError("%s; its last answers: %s" % (e, seen[-5:])) from None
+        self.assertIn("standby", self.health(primary)["ha"]["peer"])
         # etcd lets its lease go: it is no member any more
-        wait_for(lambda: self.health(self.a)["code"] == 2000, 20, what="2000 once b's lease ended")
+        wait_for(lambda: self.health(primary)["code"] == 2000, 20,
+                 what="2000 once the standby's lease ended")
 
     def test_vnfmctl_follows_the_primary(self):
         env = dict(os.environ, VNFM_URL="%s,%s" % (self.b.url, self.a.url), VNFM_TOKEN=TOKEN)
