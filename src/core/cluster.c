@@ -13,6 +13,7 @@ struct cluster {
     char primary[CLUSTER_URL_MAX];
     bool peer_down, store_down;
     char peer_why[256], store_why[256];
+    unsigned members; /* in this manager's view of the cluster, itself included */
 };
 
 struct cluster *cluster_new(const char *me)
@@ -59,9 +60,10 @@ void cluster_set_primary(struct cluster *cl, const char *url)
     pthread_mutex_unlock(&cl->mu);
 }
 
-void cluster_set_peer_down(struct cluster *cl, bool down, const char *who)
+void cluster_set_peer_down(struct cluster *cl, bool down, const char *who, unsigned members)
 {
     pthread_mutex_lock(&cl->mu);
+    cl->members = members;
     cl->peer_down = down;
     snprintf(cl->peer_why, sizeof(cl->peer_why), "%s", down && who ? who : "");
     pthread_mutex_unlock(&cl->mu);
@@ -117,10 +119,10 @@ json_t *cluster_report(struct cluster *cl)
     json_t *rep;
 
     pthread_mutex_lock(&cl->mu);
-    rep = json_pack("{s:s, s:s?, s:s, s:o, s:o}", "state", cluster_role_name(cl->role), "primary",
-                    cl->primary[0] ? cl->primary : NULL, "self", cl->self, "peer",
+    rep = json_pack("{s:s, s:s?, s:s, s:o, s:o, s:I}", "state", cluster_role_name(cl->role),
+                    "primary", cl->primary[0] ? cl->primary : NULL, "self", cl->self, "peer",
                     reach(cl->peer_down, cl->peer_why), "store",
-                    reach(cl->store_down, cl->store_why));
+                    reach(cl->store_down, cl->store_why), "members", (json_int_t)cl->members);
     pthread_mutex_unlock(&cl->mu);
     return rep;
 }

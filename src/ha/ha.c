@@ -703,6 +703,7 @@ static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
     bool dead = h->target[0] && (h->refused || h->self || now - last > ha->o.dead_ms);
     char who[128] = "";
     bool primary, down = false, tell = false;
+    unsigned members;
 
     pthread_mutex_lock(&ha->mu);
     primary = ha->role == CLUSTER_PRIMARY;
@@ -728,10 +729,11 @@ static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
             snprintf(who, sizeof(who), "standby %s (%s) sends no heartbeats", m->id, m->hb);
         }
     }
+    members = (unsigned)ha->n_members;
     if (tell)
         pthread_cond_broadcast(&ha->cv);
     pthread_mutex_unlock(&ha->mu);
-    cluster_set_peer_down(ha->cl, down, who);
+    cluster_set_peer_down(ha->cl, down, who, members);
 }
 
 static void *hb_main(void *arg)

@@ -304,12 +304,17 @@ class HATest(unittest.TestCase):
             ((p, s) for p, s in ((self.a, self.b), (self.b, self.a))
              if p.ha_state() == "primary" and s.ha_state() == "standby"), None), 30,
             what="a primary and a standby")
+        # the primary knows the standby (its view of etcd brought its member key): a
+        # primary that never saw it has no peer to miss
+        wait_for(lambda: self.health(primary)["ha"]["members"] == 2, 30,
+                 what="the primary's view holding both members")
         standby.kill9()
         seen = []
 
         def code():
             doc = self.health(primary)
-            seen.append((doc["code"], doc["ha"]["state"], doc["ha"]["peer"]))
+            seen.append((doc["code"], doc["ha"]["state"], doc["ha"]["peer"],
+                         doc["ha"]["members"]))
             return doc["code"]
         try:
             wait_for(lambda: code() == 2010, 10, what="2010 on the primary")

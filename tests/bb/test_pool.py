@@ -302,7 +302,7 @@ class PoolWanTest(unittest.TestCase):
         wan = wait_for(lambda: (lambda w: w if w.get("probes", 0) >= 2 else None)(
             self.wan_figures()), 30, 0.2, "two bulk probes")
         fast = wan["bulk_last_kbps"]
-        self.assertGreater(fast, 20000, wan)
+        self.assertGreater(fast, 5000, wan)  # 14 to 82 Mbit/s seen, with the load of a CI run
         tbf = ["tc", "qdisc", "add", "dev", "wan0", "root", "tbf", "rate", "4mbit", "burst",
                "16kb", "latency", "1s"]
         subprocess.run(self.wan.inside(*tbf), check=True)
