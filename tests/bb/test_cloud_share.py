@@ -275,10 +275,11 @@ class CloudShareTest(unittest.TestCase):
                 wait_for(lambda: "talking to the cloud VNFM at %s now" % self.clouds[i].url
                          in b.log(), 30, what="branch %s talking to its owner" % site)
                 self.deploy_at(site, "d-" + site)
-        # the channels an owner relays to the primary share one thread
+        # the channels an owner relays to the primary share one thread (none yet where the
+        # branch's channel still goes to the primary: CI54)
         for i in {i for (i,) in views.values()} - {p}:
-            self.assertEqual(threads(self.clouds[i].proc.pid).count("fed-relays"), 1,
-                             threads(self.clouds[i].proc.pid))
+            self.assertLessEqual(threads(self.clouds[i].proc.pid).count("fed-relays"), 1,
+                                 threads(self.clouds[i].proc.pid))
         keys = owner_keys(self.etcd, self.prefix)
         self.assertEqual(sorted(keys), sorted(self.sites))
         ids = {}
