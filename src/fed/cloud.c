@@ -531,14 +531,26 @@ static void hand_over(struct core *c, struct fed_mgr *old, const char *id, struc
 }
 
 /* A deployment m reports that another manager of its site ran (was) and
- * handed over to it (its handed_from): m's from now on. */
+ * handed over to it (its handed_from): m's from now on. Unless its
+ * handover is not newer than the one the cloud knows (turn): a late report
+ * of an earlier owner, sent before it gave the deployment away and taken
+ * after its taker's, names the handover that brought it there. */
 static bool handed_here(struct core *c, struct fed_mgr *m, const json_t *d, const json_t *was)
 {
-    const char *from = jv_str(json_object_get(d, "handed_from"), "manager", "");
+    const json_t *h = json_object_get(d, "handed_from");
+    const char *from = jv_str(h, "manager", "");
     struct fed_mgr *old = hmap_get(&c->fed->mgrs, from);
 
     if (!old || strcmp(from, jv_str(was, "manager", "")) || strcmp(old->site, m->site))
         return false;
+    if (json_object_get(h, "turn") &&
+        jv_int(h, "turn", 0) <= jv_int(json_object_get(was, "handed_from"), "turn", 0)) {
+        log_info("fed: deployment %s: a late report of manager %s (handover turn %lld; the "
+                 "cloud knows turn %lld, at manager %s): not taken",
+                 id_name(doc_str(d, "id")), m->id, (long long)jv_int(h, "turn", 0),
+                 (long long)jv_int(json_object_get(was, "handed_from"), "turn", 0), from);
+        return false;
+    }
     hand_over(c, old, doc_str(d, "id"), m, false);
     return true;
 }

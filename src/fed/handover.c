@@ -341,10 +341,13 @@ static void take_in(struct core *c, struct txn *t)
     copy = json_deep_copy(src);
     doc_set_str(copy, "site", c->cfg->site);
     json_object_del(copy, "handed_from");
-    json_object_set_new(copy, "_handover",
-                        json_pack("{s:s, s:s, s:O}", "from", giver, "job",
-                                  jv_str(json_object_get(src, "_handover"), "job", ""), "giver",
-                                  from));
+    /* the turn counts the handovers of the deployment: the cloud takes a
+     * report naming an older one for a late report of an earlier owner */
+    json_object_set_new(
+        copy, "_handover",
+        json_pack("{s:s, s:s, s:O, s:I}", "from", giver, "job",
+                  jv_str(json_object_get(src, "_handover"), "job", ""), "giver", from, "turn",
+                  (json_int_t)jv_int(json_object_get(src, "handed_from"), "turn", 0) + 1));
     store_put(c->st, STORE_DEPLOYMENT, copy);
     json_decref(copy);
     dep_event(c, id, "taking", "%s: taking it over from manager %s%s", giver, "");
@@ -384,7 +387,9 @@ static void take_commit(struct core *c, struct txn *t)
         return;
     }
     snprintf(giver, sizeof(giver), "%s", jv_str(h, "from", ""));
-    json_object_set_new(dep, "handed_from", json_pack("{s:s, s:s}", "manager", giver, "at", ""));
+    json_object_set_new(dep, "handed_from",
+                        json_pack("{s:s, s:s, s:I}", "manager", giver, "at", "", "turn",
+                                  (json_int_t)jv_int(h, "turn", 1)));
     doc_touch(json_object_get(dep, "handed_from"), "at");
     json_object_del(dep, "_handover");
     doc_touch(dep, "updated");

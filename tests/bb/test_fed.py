@@ -880,6 +880,50 @@ class FirstReportTest(unittest.TestCase):
         self.assertEqual((dep.get("manager"), dep["status"]), (None, "not_instantiated"), dep)
         sol.ok("DELETE", "/vnf_instances/" + iid, expect=(204,))
 
+    def test_b_a_late_report_does_not_take_a_deployment_back(self):
+        """Two managers of one site hand a deployment over and back (turns 1 and 2). The
+        report the first taker sent before it gave it back, taken by the cloud after the
+        second taker's, names turn 1: the cloud keeps the owner of turn 2. (It gave the
+        deployment back to the drained manager, which then stopped: the cloud showed it
+        there, `healing` with a handover pending, for good; test_handover, once in the
+        loop.)"""
+        cloud = self.cloud
+        creds = {}
+        for tag in ("m1m1m1", "m2m2m2"):
+            st, j, _ = cloud.request("POST", "/fed/v1/join", {
+                "token": join_token(cloud, "b8"), "site": "b8", "tag": tag}, token=None)
+            self.assertEqual(st, 201, j)
+            creds[j["manager"]] = j["credential"]
+        m1, m2 = creds
+        seq = {m1: 0, m2: 0}
+
+        def report(m, handed=None, giving=None):
+            dep = {"id": "hx", "tenant": "default", "vnfd": "fed-hx", "status": "active",
+                   "stage": "monitoring", "operation": None, "instances": {"web": 1},
+                   "vis": [{"id": "vi-hx", "vdu": "web", "index": 0, "state": "running",
+                            "ip": "10.8.8.8"}]}
+            if handed:
+                dep["handed_from"] = {"manager": handed[0], "at": "", "turn": handed[1]}
+            if giving:
+                dep["handover"] = {"to": giving, "since": ""}
+            seq[m] += 1
+            self.report(creds[m], seq[m], [dep])
+            return cloud.get("/v0/deployments/hx")[1].get("manager")
+
+        self.assertEqual(report(m1), m1)
+        self.assertEqual(report(m2, (m1, 1)), m2)  # taken over by m2 (turn 1)
+        late = (m1, 1)  # what m2 reports while it gives it back
+        self.assertEqual(report(m1, (m2, 2)), m1)  # and back to m1 (turn 2)
+        self.assertEqual(report(m2, late, giving=m1), m1)  # m2's late report
+        self.assertEqual(report(m2, late), m1)
+        self.assertIn("a late report of manager %s (handover turn 1; the cloud knows turn 2, "
+                      "at manager %s): not taken" % (m2, m1), cloud.log())
+        # a third turn (to m2 again) is taken
+        self.assertEqual(report(m2, (m1, 3)), m2)
+        for m in creds:  # they leave the estate, and their deployment with them
+            cloud.ok("DELETE", "/v0/managers/%s?force=true" % m)
+        self.assertEqual(cloud.get("/v0/deployments/hx")[0], 404)
+
 
 class WanCutTest(unittest.TestCase):
     """A branch manager in a network namespace of its own, reaching the

@@ -301,7 +301,7 @@ class PoolWanTest(unittest.TestCase):
         says little."""
         wan = wait_for(lambda: (lambda w: w if w.get("probes", 0) >= 2 else None)(
             self.wan_figures()), 30, 0.2, "two bulk probes")
-        fast = wan["bulk_last_kbps"]
+        fast, fast_avg = wan["bulk_last_kbps"], wan["bulk_kbps"]
         self.assertGreater(fast, 5000, wan)  # 14 to 82 Mbit/s seen, with the load of a CI run
         tbf = ["tc", "qdisc", "add", "dev", "wan0", "root", "tbf", "rate", "4mbit", "burst",
                "16kb", "latency", "1s"]
@@ -318,7 +318,9 @@ class PoolWanTest(unittest.TestCase):
                                                wan["throughput_kbps"]))
         self.assertGreater(wan["bulk_last_kbps"], 2000, wan)
         self.assertLess(wan["bulk_last_kbps"], 5000, wan)  # a burst of 16 kB goes at once
-        self.assertLess(wan["bulk_kbps"], fast)
+        # the average falls (not under the last fast probe: one of 218 Mbit/s before it
+        # kept it at 103 after three shaped ones, once in the loop)
+        self.assertLess(wan["bulk_kbps"], fast_avg)
         self.assertEqual(wan["probes_failed"], 0, wan)
         # the cloud's side takes a manager's credential and padding only
         status, doc = self.cloud.request("POST", "/fed/v1/probe", {"pad": "x"}, token=None)[:2]

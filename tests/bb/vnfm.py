@@ -619,7 +619,8 @@ class Daemon:
             os.unlink(os.path.join(UIDS, str(uid)))
         if self.tag:
             shutil.rmtree(os.path.join(UIDS_BY_TAG, self.tag), ignore_errors=True)
-        subprocess.run(["rm", "-rf", self.scripts] + ([] if self.shared_dir else [self.dir]))
+        subprocess.run(["rm", "-rf", self.scripts] +
+                       ([] if self.shared_dir else [self.dir, self.dir + "-package-scripts"]))
 
     def instance_tag(self):
         """The tag, also of a manager that never answered (it may have claimed uids)."""
