@@ -332,30 +332,9 @@ static json_t *build_report(struct fed *f, json_t **hashes)
 /* ---- sending, on the configuration pool ---- */
 
 struct report_job {
-    struct wjob w;
-    struct fed *f;
-    char base[512]; /* the cloud VNFM it was sent to */
-    char *url, *auth, *body, *ca;
+    struct fed_post p;
     json_t *hashes; /* of the deployments as the cloud has them once it took this report */
-    struct httpc_resp resp;
-    int r;
 };
-
-static void report_work(struct wjob *w)
-{
-    struct report_job *j = (struct report_job *)w;
-    const char *hdrs[] = {"Content-Type: application/json", j->auth, NULL};
-    struct httpc_req rq = {.url = j->url,
-                           .body = j->body,
-                           .headers = hdrs,
-                           .timeout_ms = REPORT_TIMEOUT_MS,
-                           .connect_timeout_ms = CONNECT_MS,
-                           .max_response = ANSWER_MAX,
-                           .ca_file = j->ca,
-                           .follow = true};
-
-    j->r = httpc_do(&rq, &j->resp);
-}
 
 static void send_report(struct fed *f);
 
@@ -449,18 +428,18 @@ static void acked(struct fed *f, const json_t *answer)
 static void report_done(struct wjob *w)
 {
     struct report_job *j = (struct report_job *)w;
-    struct fed *f = j->f;
+    struct fed *f = j->p.f;
     char why[HTTPC_ERR_MAX];
     json_t *answer = NULL;
 
     f->in_flight = false;
     if (!w->cancelled && !f->c->stopping) {
-        fed_wan_measured(f, &j->resp, j->r == 0);
-        if (j->r || j->resp.status == 503) /* the next cloud VNFM of --cloud-url */
-            fed_cloud_failed(f, j->base);
+        fed_wan_measured(f, &j->p.resp, j->p.r == 0);
+        if (j->p.r || j->p.resp.status == 503) /* the next cloud VNFM of --cloud-url */
+            fed_cloud_failed(f, j->p.base);
         else
-            fed_cloud_answered(f, j->resp.url, "/fed/v1/report");
-        if (j->r == 0 && httpc_ok(&j->resp) && (answer = json_loads(j->resp.body, 0, NULL))) {
+            fed_cloud_answered(f, j->p.resp.url, "/fed/v1/report");
+        if (j->p.r == 0 && httpc_ok(&j->p.resp) && (answer = json_loads(j->p.resp.body, 0, NULL))) {
             connected(f, true, NULL);
             f->refused = false;
             acked(f, answer);
@@ -470,32 +449,27 @@ static void report_done(struct wjob *w)
                 j->hashes = NULL;
                 f->send_full = jv_bool(answer, "send_full", 0);
             }
-        } else if (j->resp.status == 401) {
+        } else if (j->p.resp.status == 401) {
             if (!f->refused)
                 log_error("fed: the cloud at %s refuses manager %s: %s", f->cloud_url, f->mgr_id,
-                          j->resp.body ? j->resp.body : "");
+                          j->p.resp.body ? j->p.resp.body : "");
             f->refused = true;
             /* removed from the estate: its rules decide for all of its deployments again */
             connected(f, false, "it refuses this manager's credential");
         } else {
-            connected(f, false, httpc_outcome(&j->resp, why, sizeof(why)));
+            connected(f, false, httpc_outcome(&j->p.resp, why, sizeof(why)));
         }
         if (f->again)
             send_report(f);
     }
     json_decref(answer);
     json_decref(j->hashes);
-    httpc_resp_done(&j->resp);
-    free(j->url);
-    free(j->auth);
-    free(j->body);
-    free(j->ca);
+    fed_post_free(&j->p);
     free(j);
 }
 
 static void send_report(struct fed *f)
 {
-    struct core *c = f->c;
     struct report_job *j;
     json_t *rep;
 
@@ -506,17 +480,12 @@ static void send_report(struct fed *f)
     f->again = false;
     j = xcalloc(1, sizeof(*j));
     rep = build_report(f, &j->hashes);
-    j->w.work = report_work;
-    j->w.done = report_done;
-    j->f = f;
-    fed_cloud_pick(f, j->base, sizeof(j->base));
-    j->url = xasprintf("%s/fed/v1/report", j->base);
-    j->auth = xasprintf("Authorization: Bearer %s", f->cred);
-    j->body = json_dumps(rep, JSON_COMPACT);
-    j->ca = c->cfg->cloud_ca ? xstrdup(c->cfg->cloud_ca) : NULL;
-    json_decref(rep);
+    j->p.timeout_ms = REPORT_TIMEOUT_MS;
+    j->p.connect_timeout_ms = CONNECT_MS;
+    j->p.max_response = ANSWER_MAX;
     f->in_flight = true;
-    wpool_submit(c->conf, &j->w);
+    fed_post_submit(&j->p, f, "/fed/v1/report", json_dumps(rep, JSON_COMPACT), report_done);
+    json_decref(rep);
 }
 
 static void on_timer(uv_timer_t *h)

@@ -6,7 +6,9 @@
  * yet (503). Reports (the loop and the configuration pool) and the
  * channel (its thread) share the current one under fed.mu. */
 #include "fed/fed_internal.h"
+#include "core/wpool.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,4 +69,43 @@ void fed_cloud_failed(struct fed *f, const char *base)
         snprintf(f->cloud_cur, sizeof(f->cloud_cur), "%s", next);
     }
     pthread_mutex_unlock(&f->mu);
+}
+
+static void post_work(struct wjob *w)
+{
+    struct fed_post *p = (struct fed_post *)w;
+    const char *hdrs[] = {"Content-Type: application/json", p->auth, NULL};
+
+    p->r = httpc_do(&(struct httpc_req){.url = p->url,
+                                        .body = p->body,
+                                        .headers = hdrs,
+                                        .timeout_ms = p->timeout_ms,
+                                        .connect_timeout_ms = p->connect_timeout_ms,
+                                        .max_response = p->max_response,
+                                        .ca_file = p->ca,
+                                        .follow = true},
+                    &p->resp);
+}
+
+void fed_post_submit(struct fed_post *p, struct fed *f, const char *path, char *body,
+                     void (*done)(struct wjob *))
+{
+    p->w.work = post_work;
+    p->w.done = done;
+    p->f = f;
+    fed_cloud_pick(f, p->base, sizeof(p->base));
+    p->url = xasprintf("%s%s", p->base, path);
+    p->auth = xasprintf("Authorization: Bearer %s", f->cred);
+    p->body = body;
+    p->ca = f->c->cfg->cloud_ca ? xstrdup(f->c->cfg->cloud_ca) : NULL;
+    wpool_submit(f->c->conf, &p->w);
+}
+
+void fed_post_free(struct fed_post *p)
+{
+    httpc_resp_done(&p->resp);
+    free(p->url);
+    free(p->auth);
+    free(p->body);
+    free(p->ca);
 }

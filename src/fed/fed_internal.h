@@ -6,6 +6,8 @@
 #include "core/auth.h"
 #include "core/txq.h"
 #include "core/wake.h"
+#include "core/wpool.h"
+#include "util/httpc.h"
 #include "util/jsonv.h"
 
 #include <pthread.h>
@@ -280,6 +282,25 @@ void fed_cloud_pick(struct fed *f, char *out, size_t len);
 void fed_cloud_answered(struct fed *f, const char *url, const char *path);
 void fed_cloud_failed(struct fed *f, const char *base);
 
+/* A POST to the cloud VNFM of the moment (fed_cloud_pick) with this
+ * manager's credential, on the configuration pool (a report, a WAN
+ * probe): the caller's job begins with it. fed_post_submit takes body
+ * (malloc'd) and sends it to path; done runs on the loop thread with r
+ * (httpc_do's) and resp, and calls fed_post_free. */
+struct fed_post {
+    struct wjob w;
+    struct fed *f;
+    char base[512]; /* the cloud VNFM it was sent to */
+    char *url, *auth, *body, *ca;
+    unsigned timeout_ms, connect_timeout_ms;
+    size_t max_response;
+    struct httpc_resp resp;
+    int r;
+};
+void fed_post_submit(struct fed_post *p, struct fed *f, const char *path, char *body,
+                     void (*done)(struct wjob *));
+void fed_post_free(struct fed_post *p);
+
 /* downlink.c (branch): the channel thread; results of instructions for
  * the next reports (branch.c). */
 int fed_downlink_start(struct fed *f);
@@ -371,7 +392,6 @@ json_t *fed_mgr_instruct(struct core *c, struct fed_mgr *m, const char *type, js
  * its capacity, what its VIs use (per deployment too) and hold, and the
  * WAN to the cloud as the reports measured it (fed_wan_measured, after
  * each report: answered or not). */
-struct httpc_resp;
 json_t *fed_site_load(struct fed *f);
 void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answered);
 /* A bulk probe of the WAN when one is due (--fed-wan-probe-s): a POST of

@@ -90,53 +90,25 @@ static json_t *wan_json(const struct fed_wan *w)
 
 #define PROBE_TIMEOUT_MS 60000 /* 960 KiB at 128 kbit/s */
 
-struct probe_job {
-    struct wjob w;
-    struct fed *f;
-    char base[512];
-    char *url, *auth, *body, *ca;
-    struct httpc_resp resp;
-    int r;
-};
-
-static void probe_work(struct wjob *w)
-{
-    struct probe_job *j = (struct probe_job *)w;
-    const char *hdrs[] = {"Content-Type: application/json", j->auth, NULL};
-
-    j->r = httpc_do(&(struct httpc_req){.url = j->url,
-                                        .body = j->body,
-                                        .headers = hdrs,
-                                        .timeout_ms = PROBE_TIMEOUT_MS,
-                                        .connect_timeout_ms = 5000,
-                                        .ca_file = j->ca,
-                                        .follow = true},
-                    &j->resp);
-}
-
 static void probe_done(struct wjob *w)
 {
-    struct probe_job *j = (struct probe_job *)w;
-    struct fed_wan *wan = &j->f->wan;
+    struct fed_post *p = (struct fed_post *)w;
+    struct fed_wan *wan = &p->f->wan;
     char why[HTTPC_ERR_MAX];
 
     wan->probing = false;
-    if (!w->cancelled && j->r == 0 && httpc_ok(&j->resp) && j->resp.timing.upload_bps > 0) {
+    if (!w->cancelled && p->r == 0 && httpc_ok(&p->resp) && p->resp.timing.upload_bps > 0) {
         wan->probes++;
-        wan->bulk_last_bps = j->resp.timing.upload_bps;
-        wan->bulk_bps = avg(wan->bulk_bps, j->resp.timing.upload_bps, (unsigned)wan->probes);
-        log_debug("fed: WAN probe to %s: %.0f kbit/s (%.1f ms)", j->base,
-                  j->resp.timing.upload_bps / 1000.0, j->resp.timing.total_ms);
+        wan->bulk_last_bps = p->resp.timing.upload_bps;
+        wan->bulk_bps = avg(wan->bulk_bps, p->resp.timing.upload_bps, (unsigned)wan->probes);
+        log_debug("fed: WAN probe to %s: %.0f kbit/s (%.1f ms)", p->base,
+                  p->resp.timing.upload_bps / 1000.0, p->resp.timing.total_ms);
     } else if (!w->cancelled) {
         wan->probes_failed++;
-        log_debug("fed: WAN probe to %s: %s", j->base, httpc_outcome(&j->resp, why, sizeof(why)));
+        log_debug("fed: WAN probe to %s: %s", p->base, httpc_outcome(&p->resp, why, sizeof(why)));
     }
-    httpc_resp_done(&j->resp);
-    free(j->url);
-    free(j->auth);
-    free(j->body);
-    free(j->ca);
-    free(j);
+    fed_post_free(p);
+    free(p);
 }
 
 void fed_wan_probe(struct fed *f)
@@ -144,28 +116,24 @@ void fed_wan_probe(struct fed *f)
     const struct config *cfg = f->c->cfg;
     size_t pad = (size_t)cfg->fed_wan_probe_kib * 1024, n;
     uint64_t now = mono_ms();
-    struct probe_job *j;
+    struct fed_post *p;
+    char *body;
 
     if (!cfg->fed_wan_probe_s || f->wan.probing || !f->cred || !f->connected ||
         (f->wan.probe_at_ms && now - f->wan.probe_at_ms < (uint64_t)cfg->fed_wan_probe_s * 1000))
         return;
-    j = xcalloc(1, sizeof(*j));
-    j->w.work = probe_work;
-    j->w.done = probe_done;
-    j->f = f;
-    fed_cloud_pick(f, j->base, sizeof(j->base));
-    j->url = xasprintf("%s/fed/v1/probe", j->base);
-    j->auth = xasprintf("Authorization: Bearer %s", f->cred);
-    j->ca = cfg->cloud_ca ? xstrdup(cfg->cloud_ca) : NULL;
-    j->body = xmalloc(pad + 16); /* {"pad":"AAA...A"}: incompressible enough for a link */
-    n = (size_t)sprintf(j->body, "{\"pad\":\"");
+    body = xmalloc(pad + 16); /* {"pad":"AAA...A"}: incompressible enough for a link */
+    n = (size_t)sprintf(body, "{\"pad\":\"");
     for (size_t i = 0; i < pad; i++)
-        j->body[n + i] =
+        body[n + i] =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[rand() & 63];
-    memcpy(j->body + n + pad, "\"}", 3);
+    memcpy(body + n + pad, "\"}", 3);
+    p = xcalloc(1, sizeof(*p));
+    p->timeout_ms = PROBE_TIMEOUT_MS;
+    p->connect_timeout_ms = 5000;
     f->wan.probing = true;
     f->wan.probe_at_ms = now;
-    wpool_submit(f->c->conf, &j->w);
+    fed_post_submit(p, f, "/fed/v1/probe", body, probe_done);
 }
 
 /* What is kept of the VI between measurements. */
