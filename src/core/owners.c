@@ -1,6 +1,7 @@
 /* The view of the ownership keys and the requests held per site (owners.h). */
 #include "core/owners.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@ struct owners {
     size_t n_holds;
     bool stopping; /* owners_cancel_all: every hold is cancelled at once */
     unsigned members;
+    uint64_t until; /* owners_set_until */
 };
 
 struct owners *owners_new(void)
@@ -85,7 +87,8 @@ static json_t *as_set(json_t *names)
 /* mu held: this manager serves site. */
 static bool serves(const struct owners *o, const char *site)
 {
-    return json_object_get(o->mine, site) && !json_object_get(o->leaving, site);
+    return json_object_get(o->mine, site) && !json_object_get(o->leaving, site) &&
+           (!o->until || mono_ms() < o->until);
 }
 
 void owners_set(struct owners *o, json_t *keys, json_t *mine, json_t *leaving)
@@ -100,6 +103,13 @@ void owners_set(struct owners *o, json_t *keys, json_t *mine, json_t *leaving)
     for (size_t i = 0; i < o->n_holds; i++)
         if (o->holds[i].cancel && !serves(o, o->holds[i].site))
             __atomic_store_n(o->holds[i].cancel, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&o->mu);
+}
+
+void owners_set_until(struct owners *o, uint64_t until_ms)
+{
+    pthread_mutex_lock(&o->mu);
+    o->until = until_ms;
     pthread_mutex_unlock(&o->mu);
 }
 

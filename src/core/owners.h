@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -36,6 +37,10 @@ void owners_self(struct owners *o, char *out, size_t len);
  * key}) and those it is giving away (an array of names); taken. Requests held for a site this
  * manager no longer serves are cancelled. */
 void owners_set(struct owners *o, json_t *keys, json_t *mine, json_t *leaving);
+/* The HA layer: this manager serves its sites only until then (mono_ms;
+ * 0, the default: no limit), however late the news that its lease is gone
+ * comes (a member whose lease another revoked may be serving nothing). */
+void owners_set_until(struct owners *o, uint64_t until_ms);
 /* How many members the cluster has now (the HA layer's view). */
 void owners_set_members(struct owners *o, unsigned n);
 unsigned owners_members(struct owners *o);

@@ -463,6 +463,8 @@ static uint64_t tend_lease(struct ha *ha, uint64_t now)
     cluster_set_store_down(ha->cl, r != 0, r ? etcd_errmsg(ha->ctl) : NULL);
     if (r)
         return now + BACKOFF_MS;
+    if (ha->share)
+        share_renewed(ha->share, ha->lease_ok_ms);
     return now + ha->o.lease_ms / 4;
 }
 
@@ -859,7 +861,8 @@ struct ha *ha_start(const struct ha_opts *o, struct store *st, struct cluster *c
     if (r == 0)
         r = bind_hb(ha, err, errlen);
     if (r == 0 && o->owners &&
-        !(ha->share = share_new(o->owners, st, ha->ha_prefix, ha->id, o->url, err, errlen)))
+        !(ha->share = share_new(o->owners, st, ha->ha_prefix, ha->id, o->url, o->lease_ms * 3 / 4,
+                                err, errlen)))
         r = -EIO;
     if (r == 0 && (r = join(ha)))
         snprintf(err, errlen, "cannot join the cluster: %s", etcd_errmsg(ha->ctl));

@@ -20,14 +20,16 @@ struct share {
     char *keys;       /* "PREFIX/ha/owners/" */
     char self[16];
     char *url;
-    pthread_mutex_t mu; /* over the three below */
+    unsigned horizon_ms;
+    pthread_mutex_t mu; /* over the four below */
     json_t *view;       /* SITE -> {"id", "url", "rev": create revision, "mod"} */
     json_t *mine;       /* SITE -> create revision of its key, held by this member */
     json_t *leaving;    /* SITE -> mono ms since it is being given away */
+    json_t *vacated;    /* SITE -> mono ms when another's key went, not given away */
 };
 
 struct share *share_new(struct owners *o, struct store *st, const char *prefix, const char *self,
-                        const char *url, char *err, size_t errlen)
+                        const char *url, unsigned horizon_ms, char *err, size_t errlen)
 {
     struct share *s = xcalloc(1, sizeof(*s));
 
@@ -40,10 +42,12 @@ struct share *share_new(struct owners *o, struct store *st, const char *prefix, 
     s->keys = xasprintf("%sowners/", prefix);
     snprintf(s->self, sizeof(s->self), "%s", self);
     s->url = xstrdup(url);
+    s->horizon_ms = horizon_ms;
     pthread_mutex_init(&s->mu, NULL);
     s->view = json_object();
     s->mine = json_object();
     s->leaving = json_object();
+    s->vacated = json_object();
     return s;
 }
 
@@ -55,6 +59,7 @@ void share_free(struct share *s)
     json_decref(s->view);
     json_decref(s->mine);
     json_decref(s->leaving);
+    json_decref(s->vacated);
     pthread_mutex_destroy(&s->mu);
     free(s->keys);
     free(s->url);
@@ -101,13 +106,22 @@ void share_view(struct share *s, const char *key, const json_t *v, int64_t creat
         pthread_mutex_unlock(&s->mu);
         return;
     }
-    if (v)
+    if (v) {
         json_object_set_new(s->view, site,
                             json_pack("{s:s, s:s, s:I, s:I, s:b}", "id", jv_str(v, "id", ""), "url",
                                       jv_str(v, "url", ""), "rev", (json_int_t)create_rev, "mod",
                                       (json_int_t)mod, "leaving", jv_bool(v, "leaving", false)));
-    else
+        json_object_del(s->vacated, site);
+    } else {
+        if (was && !jv_bool(was, "leaving", false) && strcmp(jv_str(was, "id", ""), s->self)) {
+            json_object_set_new(s->vacated, site, json_integer((json_int_t)mono_ms()));
+            log_info("ha: the key of site %s went without member %s giving it away: taken "
+                     "no sooner than %u ms from now, when that member no longer believes it "
+                     "serves it",
+                     site, jv_str(was, "id", "?"), s->horizon_ms);
+        }
         json_object_del(s->view, site);
+    }
     /* a key of this member's that is gone, or another's now: no longer its */
     if (json_object_get(s->mine, site) &&
         (!v || doc_int(s->mine, site, 0) != create_rev || strcmp(jv_str(v, "id", ""), s->self))) {
@@ -122,9 +136,31 @@ void share_view(struct share *s, const char *key, const json_t *v, int64_t creat
 
 void share_view_reset(struct share *s)
 {
+    const char *site;
+    json_t *v;
+
     pthread_mutex_lock(&s->mu);
+    /* a key that went while the watch was down went unseen: as if not
+     * given away (those read again are dropped from vacated) */
+    json_object_foreach(s->view, site, v)
+    {
+        if (!jv_bool(v, "leaving", false) && strcmp(jv_str(v, "id", ""), s->self))
+            json_object_set_new(s->vacated, site, json_integer((json_int_t)mono_ms()));
+    }
     json_object_clear(s->view);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* mu held: whether site's key went unseen or not given away less than
+ * horizon_ms ago (the entries past it go). */
+static bool vacated_lately(struct share *s, const char *site)
+{
+    int64_t at = doc_int(s->vacated, site, 0);
+
+    if (at && mono_ms() - (uint64_t)at < s->horizon_ms)
+        return true;
+    json_object_del(s->vacated, site);
+    return false;
 }
 
 /* ---- rendezvous hashing ---- */
@@ -307,7 +343,7 @@ static json_t *plan(struct share *s, const json_t *sites, char (*members)[16], s
     json_object_foreach((json_t *)sites, site, v)
     {
         if (strcmp(choose(site, members, n), s->self) == 0 && !json_object_get(s->mine, site) &&
-            !json_object_get(s->view, site))
+            !json_object_get(s->view, site) && !vacated_lately(s, site))
             json_array_append_new(todo, json_pack("{s:s, s:i}", "site", site, "rev", 0));
     }
     return todo;
@@ -373,6 +409,11 @@ void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[
     }
     json_decref(todo);
     json_decref(sites);
+}
+
+void share_renewed(struct share *s, uint64_t sent_ms)
+{
+    owners_set_until(s->o, sent_ms + s->horizon_ms);
 }
 
 void share_lost(struct share *s, const char *why)

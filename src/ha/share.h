@@ -22,10 +22,14 @@
 struct share;
 
 /* prefix: the HA keys' ("PREFIX/ha/"); self and url: this member's id and
- * REST URL. st: the loop's store, of which it opens a reader. NULL with
- * err when the reader cannot be opened. */
+ * REST URL. st: the loop's store, of which it opens a reader. horizon_ms:
+ * how long after its last confirmed lease renewal a member believes it
+ * serves its sites (share_renewed); a site whose key went without its
+ * owner giving it away (a lease revoked or run out) is acquired only that
+ * long after, so that no two members ever both believe they serve a site.
+ * NULL with err when the reader cannot be opened. */
 struct share *share_new(struct owners *o, struct store *st, const char *prefix, const char *self,
-                        const char *url, char *err, size_t errlen);
+                        const char *url, unsigned horizon_ms, char *err, size_t errlen);
 /* Accepts NULL. */
 void share_free(struct share *s);
 
@@ -39,6 +43,9 @@ void share_view_reset(struct share *s);
 /* The control thread: acquires the sites this member should own and has
  * not, releases those it should not (members: the live members' ids). */
 void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[16], size_t n);
+/* etcd confirmed a renewal of this member's lease sent at sent_ms
+ * (mono_ms): its sites are served until horizon_ms after that. */
+void share_renewed(struct share *s, uint64_t sent_ms);
 /* The lease is lost (or could not be renewed for too long): this member
  * holds nothing any more. */
 void share_lost(struct share *s, const char *why);

@@ -215,19 +215,20 @@ class CloudShareTest(unittest.TestCase):
         self.sites.append(site)
         return b.start()
 
-    def views(self):
-        """{site: [index of each cloud VNFM that says it serves it]} of the live ones."""
+    def views(self, skip=()):
+        """{site: [index of each cloud VNFM that says it serves it]} of the live ones (but
+        those of skip)."""
         out = {}
         for i, c in enumerate(self.clouds):
-            if not c.proc or c.proc.poll() is not None:
+            if not c.proc or c.proc.poll() is not None or i in skip:
                 continue
             ha = c.request("GET", "/v0/health", token=None)[1]["ha"]
             for site in ha["sites"]["owns"]:
                 out.setdefault(site, []).append(i)
         return out
 
-    def each_site_once(self, live):
-        v = self.views()
+    def each_site_once(self, live, skip=()):
+        v = self.views(skip)
         return v if (sorted(v) == sorted(self.sites) and all(len(x) == 1 and x[0] in live
                                                         for x in v.values())) else None
 
@@ -358,6 +359,61 @@ class CloudShareTest(unittest.TestCase):
 
     def test_kill_the_primary(self):
         self.shared(kill_primary=True)
+
+    def test_stop_a_standby_that_serves_sites(self):
+        """A standby that serves sites stopped (SIGSTOP) until the primary revoked its
+        lease and the others took its sites, then resumed: it never says it serves a site
+        another one serves. It believes it serves its sites for 3/4 of its lease's TTL
+        after its last renewal; the others take a site whose key went without being given
+        away only that long after. (Before, a resumed member answered with the sites of
+        its revoked lease until its watch or its renewal told it.)"""
+        for i in range(SITES):
+            self.join("b%d" % (i + 1))
+        views = wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
+                         what="every site served by exactly one cloud VNFM")
+        p = self.clouds.index(self.primary())
+        while all(x == [p] for x in views.values()) and len(self.sites) < 12:
+            self.join("b%d" % (len(self.sites) + 1))
+            views = wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
+                             what="every site served by exactly one cloud VNFM")
+        self.poller = Poller(self.clouds)
+        self.poller.start()
+        counts = {i: sum(1 for x in views.values() if x == [i]) for i in range(3) if i != p}
+        victim = max(counts, key=lambda i: (counts[i], i))
+        moved = {s for s, x in views.items() if x == [victim]}
+        vid = self.clouds[victim].request("GET", "/v0/health", token=None)[1]["ha"]["sites"][
+            "self"]
+        pid, live, answer = self.clouds[victim].proc.pid, {0, 1, 2} - {victim}, {}
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: "ha: member %s misses its heartbeats: revoking its lease" % vid
+                     in self.clouds[p].log(), 20, 0.05, what="the lease revoked")
+            revoked = time.time()
+            wait_for(lambda: self.each_site_once(live, skip={victim}), LEASE_MS / 1000 * 3,
+                     what="its sites served by the others")
+            took = time.time() - revoked
+            # asked now, it answers once it runs again
+            asked = threading.Thread(target=lambda: answer.update(self.clouds[victim].request(
+                "GET", "/v0/health", token=None)[1]["ha"]["sites"]))
+            asked.start()
+            time.sleep(0.3)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        asked.join(30)
+        self.assertEqual(set(answer["owns"]) & moved, set(), answer)
+        print("sites %s served by the others %.1f s after the revoke (lease %d ms)"
+              % (sorted(moved), took, LEASE_MS))
+        self.assertGreater(took, LEASE_MS * 3 / 4 / 1000 - 0.5)
+        logs = "".join(self.clouds[i].log() for i in live)
+        for s_ in moved:
+            self.assertIn("ha: the key of site %s went without member %s giving it away"
+                          % (s_, vid), logs)
+        # it joins again with a new lease and serves its share
+        wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
+                 what="every site served once with the member back")
+        self.poller.stop.set()
+        self.poller.join(40)
+        self.assertEqual(self.poller.doubles(), [])
 
 
 
