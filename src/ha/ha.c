@@ -57,6 +57,10 @@ struct ha {
     size_t n_members;
     /* the heartbeats' verdict on the primary (a standby's) */
     bool primary_dead;
+    /* the heartbeat thread's last round, and when it last found that this
+     * process had not run for a while (stopped, starved of CPU): the
+     * others' silence meanwhile is not held against them */
+    _Atomic uint64_t tick_ms, awake_ms;
     uint64_t lead_ms; /* when this manager won the leader key: members ping it from then */
     /* the last member reaped for its missed heartbeats (reap_members), shown
      * down until its lease would have run out */
@@ -379,6 +383,8 @@ static void step_down(struct ha *ha, const char *why)
     order(ha, HA_DEMOTE, 0);
 }
 
+static bool awake(struct ha *ha, uint64_t now);
+
 /* A standby: the primary is gone (its key, or its heartbeats): take its
  * place if nobody else does first. */
 static void maybe_campaign(struct ha *ha)
@@ -394,7 +400,7 @@ static void maybe_campaign(struct ha *ha)
         return;
     }
     known = ha->leader_known;
-    dead = ha->primary_dead && strcmp(ha->leader_id, ha->id) != 0;
+    dead = ha->primary_dead && strcmp(ha->leader_id, ha->id) != 0 && awake(ha, mono_ms());
     their = ha->leader_lease;
     snprintf(who, sizeof(who), "%s", ha->leader_id);
     pthread_mutex_unlock(&ha->mu);
@@ -527,7 +533,7 @@ static void reap_members(struct ha *ha, uint64_t now)
     } dead[8];
     size_t n = 0;
 
-    if (!ha->share)
+    if (!ha->share || !awake(ha, now))
         return;
     pthread_mutex_lock(&ha->mu);
     for (size_t i = 0; ha->role == CLUSTER_PRIMARY && i < ha->n_members && n < 8; i++) {
@@ -689,17 +695,36 @@ static void hb_ping(struct ha *ha, struct hb *h, uint64_t now)
  * (this manager's or the member's own, the longer: a member may send
  * them less often) since it last sent one or since this manager leads
  * (before that it pinged the one before). */
+static uint64_t later(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
 static bool silent(const struct ha *ha, const struct member *m, uint64_t now)
 {
     unsigned dead = m->dead_ms > ha->o.dead_ms ? m->dead_ms : ha->o.dead_ms;
 
-    return now - (m->seen_ms > ha->lead_ms ? m->seen_ms : ha->lead_ms) > dead;
+    return now - later(later(m->seen_ms, ha->lead_ms), atomic_load(&ha->awake_ms)) > dead;
+}
+
+/* How long the heartbeat thread may not run before this process counts as
+ * having stalled. */
+static uint64_t stall_ms(const struct ha *ha)
+{
+    return later(ha->o.dead_ms / 2, 3 * (uint64_t)ha->o.hb_ms);
+}
+
+/* Whether the heartbeat thread ran lately: a verdict on the others' silence
+ * waits for it after a stall of this process (it notes the stall). */
+static bool awake(struct ha *ha, uint64_t now)
+{
+    return now - atomic_load(&ha->tick_ms) <= stall_ms(ha);
 }
 
 /* The verdicts: a standby's on the primary, the primary's on its standbys. */
 static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
 {
-    uint64_t last = h->pong_ms > h->since_ms ? h->pong_ms : h->since_ms;
+    uint64_t last = later(later(h->pong_ms, h->since_ms), atomic_load(&ha->awake_ms));
     /* a primary whose heartbeat address is this manager's own is a former
      * process of this manager, gone */
     bool dead = h->target[0] && (h->refused || h->self || now - last > ha->o.dead_ms);
@@ -746,7 +771,14 @@ static void *hb_main(void *arg)
 
     while (!atomic_load(&ha->stop)) {
         struct pollfd p[2] = {{ha->hb_fd, POLLIN, 0}, {h.fd, POLLIN, 0}};
-        uint64_t now = mono_ms();
+        uint64_t now = mono_ms(), prev = atomic_exchange(&ha->tick_ms, now);
+
+        if (prev && now - prev > stall_ms(ha)) {
+            atomic_store(&ha->awake_ms, now);
+            log_warn("ha: this manager did not run for %llu ms (stopped, or starved of CPU): "
+                     "the others' silence meanwhile is not held against them",
+                     (unsigned long long)(now - prev));
+        }
 
         if (now >= next) {
             hb_ping(ha, &h, now);
@@ -892,7 +924,10 @@ void ha_stop(struct ha *ha)
     if (ha->hb_started)
         pthread_join(ha->hb_th, NULL);
     /* the member key, and the leader key of a primary, go with the lease:
-     * a standby takes over without waiting for it to expire */
+     * a standby takes over without waiting for it to expire; the sites,
+     * marked as given away first, are taken by the others at once */
+    if (ha->lease && ha->share)
+        share_leave(ha->share, ha->ctl, ha->lease);
     if (ha->lease && revoke_lease(ha, ha->lease) == 0)
         log_info("ha: left the cluster (lease revoked)");
     ha_free(ha);

@@ -411,6 +411,27 @@ void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[
     json_decref(sites);
 }
 
+void share_leave(struct share *s, struct etcd *e, int64_t lease)
+{
+    json_t *mine;
+    const char *site;
+    json_t *rev;
+
+    pthread_mutex_lock(&s->mu);
+    mine = json_deep_copy(s->mine);
+    json_object_foreach(s->mine, site, rev)
+    {
+        json_object_set_new(s->leaving, site, json_integer((json_int_t)mono_ms()));
+    }
+    publish(s);
+    pthread_mutex_unlock(&s->mu);
+    json_object_foreach(mine, site, rev)
+    {
+        mark_leaving(s, e, lease, site, json_integer_value(rev));
+    }
+    json_decref(mine);
+}
+
 void share_renewed(struct share *s, uint64_t sent_ms)
 {
     owners_set_until(s->o, sent_ms + s->horizon_ms);

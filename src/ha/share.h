@@ -43,6 +43,9 @@ void share_view_reset(struct share *s);
 /* The control thread: acquires the sites this member should own and has
  * not, releases those it should not (members: the live members' ids). */
 void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[16], size_t n);
+/* This member leaves the cluster (its lease is revoked next): its keys
+ * are marked as given away, so that the others take its sites at once. */
+void share_leave(struct share *s, struct etcd *e, int64_t lease);
 /* etcd confirmed a renewal of this member's lease sent at sent_ms
  * (mono_ms): its sites are served until horizon_ms after that. */
 void share_renewed(struct share *s, uint64_t sent_ms);

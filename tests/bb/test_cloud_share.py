@@ -408,9 +408,16 @@ class CloudShareTest(unittest.TestCase):
         for s_ in moved:
             self.assertIn("ha: the key of site %s went without member %s giving it away"
                           % (s_, vid), logs)
-        # it joins again with a new lease and serves its share
+        # it joins again with a new lease and serves its share; its own stop is not held
+        # against the primary (it revoked the primary's lease on waking, once: a failover
+        # for nothing)
         wait_for(lambda: self.each_site_once({0, 1, 2}), 30,
                  what="every site served once with the member back")
+        self.assertEqual(self.clouds.index(self.primary()), p)
+        log = self.clouds[victim].log()  # the members share a data dir, and a log file
+        self.assertRegex(log, r"ha: this manager did not run for \d+ ms \(stopped, or starved "
+                         r"of CPU\): the others' silence meanwhile is not held against them")
+        self.assertNotRegex(log, r"ha: the primary \S+ misses its heartbeats: revoking its lease")
         self.poller.stop.set()
         self.poller.join(40)
         self.assertEqual(self.poller.doubles(), [])
