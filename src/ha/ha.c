@@ -691,15 +691,16 @@ static void hb_ping(struct ha *ha, struct hb *h, uint64_t now)
         h->refused = true;
 }
 
-/* The primary's verdict on a member (under mu): no heartbeat for dead_ms
- * (this manager's or the member's own, the longer: a member may send
- * them less often) since it last sent one or since this manager leads
- * (before that it pinged the one before). */
 static uint64_t later(uint64_t a, uint64_t b)
 {
     return a > b ? a : b;
 }
 
+/* The primary's verdict on a member (under mu): no heartbeat for dead_ms
+ * (this manager's or the member's own, the longer: a member may send
+ * them less often) since it last sent one, since this manager leads
+ * (before that it pinged the one before) or since this manager last ran
+ * again after a stall. */
 static bool silent(const struct ha *ha, const struct member *m, uint64_t now)
 {
     unsigned dead = m->dead_ms > ha->o.dead_ms ? m->dead_ms : ha->o.dead_ms;
