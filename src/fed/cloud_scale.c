@@ -492,10 +492,12 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
 
 static void forget(struct core *c, struct cscale *s, size_t i)
 {
-    cg_remove(&s->inst[i]);
+    struct inst gone = s->inst[i];
+
     s->inst[i] = s->inst[--s->n_inst];
     insts_save(c, s);
     reserve(c, s);
+    cg_remove(&gone); /* last: whoever sees it gone sees the site's allocation without it */
 }
 
 /* Whether it ended, with how in how (an adopted one's status went to its
