@@ -60,10 +60,16 @@ void cluster_set_primary(struct cluster *cl, const char *url)
     pthread_mutex_unlock(&cl->mu);
 }
 
-void cluster_set_peer_down(struct cluster *cl, bool down, const char *who, unsigned members)
+void cluster_set_members(struct cluster *cl, unsigned members)
 {
     pthread_mutex_lock(&cl->mu);
     cl->members = members;
+    pthread_mutex_unlock(&cl->mu);
+}
+
+void cluster_set_peer_down(struct cluster *cl, bool down, const char *who)
+{
+    pthread_mutex_lock(&cl->mu);
     cl->peer_down = down;
     snprintf(cl->peer_why, sizeof(cl->peer_why), "%s", down && who ? who : "");
     pthread_mutex_unlock(&cl->mu);

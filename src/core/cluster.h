@@ -34,8 +34,9 @@ void cluster_set_role(struct cluster *cl, enum cluster_role role);
 void cluster_set_primary(struct cluster *cl, const char *url);
 /* Whether a peer (the primary, for a standby; a standby, for the primary)
  * answers direct heartbeats; who: which one does not, for the report. */
-/* members: how many the manager's view of the cluster holds (shown by health) */
-void cluster_set_peer_down(struct cluster *cl, bool down, const char *who, unsigned members);
+void cluster_set_peer_down(struct cluster *cl, bool down, const char *who);
+/* How many members the manager's view of the cluster holds (shown by health). */
+void cluster_set_members(struct cluster *cl, unsigned members);
 /* Whether etcd answers (err: why not). */
 void cluster_set_store_down(struct cluster *cl, bool down, const char *err);
 

@@ -84,15 +84,17 @@ static json_t *as_set(json_t *names)
     return set;
 }
 
-/* mu held: this manager serves site. */
-static bool serves(const struct owners *o, const char *site)
+/* mu held: this manager serves site at now (mono ms). */
+static bool serves(const struct owners *o, const char *site, uint64_t now)
 {
     return json_object_get(o->mine, site) && !json_object_get(o->leaving, site) &&
-           (!o->until || mono_ms() < o->until);
+           (!o->until || now < o->until);
 }
 
 void owners_set(struct owners *o, json_t *keys, json_t *mine, json_t *leaving)
 {
+    uint64_t now = mono_ms();
+
     pthread_mutex_lock(&o->mu);
     json_decref(o->keys);
     json_decref(o->mine);
@@ -101,7 +103,7 @@ void owners_set(struct owners *o, json_t *keys, json_t *mine, json_t *leaving)
     o->mine = mine ? mine : json_object();
     o->leaving = as_set(leaving);
     for (size_t i = 0; i < o->n_holds; i++)
-        if (o->holds[i].cancel && !serves(o, o->holds[i].site))
+        if (o->holds[i].cancel && !serves(o, o->holds[i].site, now))
             __atomic_store_n(o->holds[i].cancel, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&o->mu);
 }
@@ -145,7 +147,7 @@ enum owner_is owners_of(struct owners *o, const char *site, char *id, char *url,
 
     pthread_mutex_lock(&o->mu);
     k = json_object_get(o->keys, site);
-    if (serves(o, site))
+    if (serves(o, site, mono_ms()))
         is = OWNER_SELF;
     else if (k && !json_object_get(o->mine, site) && !json_is_true(json_object_get(k, "leaving")) &&
              strcmp(json_string_value(json_object_get(k, "id")) ?: "", o->self) != 0) {
@@ -174,7 +176,7 @@ void owners_hold(struct owners *o, const char *site, bool *cancel)
     pthread_mutex_lock(&o->mu);
     o->holds = xrealloc(o->holds, (o->n_holds + 1) * sizeof(*o->holds));
     o->holds[o->n_holds++] = (struct hold){xstrdup(site), cancel};
-    if (cancel && (o->stopping || !serves(o, site)))
+    if (cancel && (o->stopping || !serves(o, site, mono_ms())))
         __atomic_store_n(cancel, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&o->mu);
 }
@@ -217,6 +219,7 @@ json_t *owners_report(struct owners *o)
 {
     json_t *owns = json_object(), *urls = json_object(), *k;
     const char *site;
+    uint64_t now = mono_ms();
 
     pthread_mutex_lock(&o->mu);
     json_object_foreach(o->keys, site, k)
@@ -225,7 +228,7 @@ json_t *owners_report(struct owners *o)
     }
     json_object_foreach(o->mine, site, k)
     {
-        if (serves(o, site))
+        if (serves(o, site, now))
             json_object_set(owns, site, k);
     }
     k = json_pack("{s:s, s:o, s:o}", "self", o->self, "owns", owns, "owners", urls);

@@ -543,12 +543,13 @@ static bool handed_here(struct core *c, struct fed_mgr *m, const json_t *d, cons
 
     if (!old || strcmp(from, jv_str(was, "manager", "")) || strcmp(old->site, m->site))
         return false;
-    if (json_object_get(h, "turn") &&
-        jv_int(h, "turn", 0) <= jv_int(json_object_get(was, "handed_from"), "turn", 0)) {
+    long long turn = jv_int(h, "turn", 0),
+              known = jv_int(json_object_get(was, "handed_from"), "turn", 0);
+
+    if (json_object_get(h, "turn") && turn <= known) {
         log_info("fed: deployment %s: a late report of manager %s (handover turn %lld; the "
                  "cloud knows turn %lld, at manager %s): not taken",
-                 id_name(doc_str(d, "id")), m->id, (long long)jv_int(h, "turn", 0),
-                 (long long)jv_int(json_object_get(was, "handed_from"), "turn", 0), from);
+                 id_name(doc_str(d, "id")), m->id, turn, known, from);
         return false;
     }
     hand_over(c, old, doc_str(d, "id"), m, false);

@@ -761,7 +761,8 @@ static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
     if (tell)
         pthread_cond_broadcast(&ha->cv);
     pthread_mutex_unlock(&ha->mu);
-    cluster_set_peer_down(ha->cl, down, who, members);
+    cluster_set_peer_down(ha->cl, down, who);
+    cluster_set_members(ha->cl, members);
 }
 
 static void *hb_main(void *arg)
