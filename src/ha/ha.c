@@ -22,6 +22,7 @@
 #define ID_LEN     12 /* hex digits of a member id */
 #define HB_MAGIC   "VNFMHB1"
 #define BACKOFF_MS 200 /* between two attempts to reach etcd */
+#define PROBE_MS   200 /* the longest a member's heartbeat port is waited for (hb_closed) */
 
 struct member {
     char id[ID_LEN + 2];
@@ -55,8 +56,9 @@ struct ha {
     int64_t leader_mod; /* the revision the view of the leader key is at */
     struct member *members;
     size_t n_members;
-    /* the heartbeats' verdict on the primary (a standby's) */
-    bool primary_dead;
+    /* the heartbeats' verdict on the primary (a standby's); gone: it is
+     * known not to run (nothing listens at its heartbeat address) */
+    bool primary_dead, primary_gone;
     /* the heartbeat thread's last round, and when it last found that this
      * process had not run for a while (stopped, starved of CPU): the
      * others' silence meanwhile is not held against them */
@@ -385,11 +387,27 @@ static void step_down(struct ha *ha, const char *why)
 
 static bool awake(struct ha *ha, uint64_t now);
 
+/* A member (or the primary) about to lose its lease for missed heartbeats:
+ * when it is known not to run, its sites are given away on its behalf
+ * first, so that the others take them at once. */
+static void give_away_sites(struct ha *ha, const char *id, int64_t lease, bool gone)
+{
+    unsigned n;
+
+    if (!ha->share || !gone)
+        return;
+    n = share_give_away(ha->share, ha->ctl, id, lease);
+    if (n)
+        log_info("ha: %s is not running (nothing listens at its heartbeat address): %u of "
+                 "its sites given away on its behalf, taken by the others at once",
+                 id, n);
+}
+
 /* A standby: the primary is gone (its key, or its heartbeats): take its
  * place if nobody else does first. */
 static void maybe_campaign(struct ha *ha)
 {
-    bool known, dead;
+    bool known, dead, gone;
     int64_t their, rev = 0;
     char who[ID_LEN + 2];
     int r;
@@ -401,6 +419,7 @@ static void maybe_campaign(struct ha *ha)
     }
     known = ha->leader_known;
     dead = ha->primary_dead && strcmp(ha->leader_id, ha->id) != 0 && awake(ha, mono_ms());
+    gone = ha->primary_gone;
     their = ha->leader_lease;
     snprintf(who, sizeof(who), "%s", ha->leader_id);
     pthread_mutex_unlock(&ha->mu);
@@ -408,6 +427,7 @@ static void maybe_campaign(struct ha *ha)
         return;
     if (known) {
         log_warn("ha: the primary %s misses its heartbeats: revoking its lease", who);
+        give_away_sites(ha, who, their, gone);
         if (revoke_lease(ha, their))
             return;
     }
@@ -519,6 +539,7 @@ static void tend_share(struct ha *ha, uint64_t now)
 }
 
 static bool silent(const struct ha *ha, const struct member *m, uint64_t now);
+static bool hb_closed(const char *hp);
 
 /* The primary of a cluster that shares branch sites: a member silent for
  * dead_ms has its lease revoked, once, so that its keys (its sites) go at
@@ -528,7 +549,7 @@ static bool silent(const struct ha *ha, const struct member *m, uint64_t now);
 static void reap_members(struct ha *ha, uint64_t now)
 {
     struct {
-        char id[ID_LEN + 2];
+        char id[ID_LEN + 2], hb[64];
         int64_t lease;
     } dead[8];
     size_t n = 0;
@@ -544,11 +565,13 @@ static void reap_members(struct ha *ha, uint64_t now)
             continue;
         m->revoked = m->lease;
         snprintf(dead[n].id, sizeof(dead[n].id), "%s", m->id);
+        snprintf(dead[n].hb, sizeof(dead[n].hb), "%s", m->hb);
         dead[n++].lease = m->lease;
     }
     pthread_mutex_unlock(&ha->mu);
     for (size_t i = 0; i < n; i++) {
         log_warn("ha: member %s misses its heartbeats: revoking its lease", dead[i].id);
+        give_away_sites(ha, dead[i].id, dead[i].lease, hb_closed(dead[i].hb));
         if (revoke_lease(ha, dead[i].lease))
             log_warn("ha: cannot revoke the lease of member %s: %s", dead[i].id,
                      etcd_errmsg(ha->ctl));
@@ -590,6 +613,33 @@ static int parse_hostport(const char *hp, struct sockaddr_in *a)
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)atoi(colon + 1));
     return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+/* Whether nothing listens at a member's heartbeat address (hp) any more:
+ * a datagram sent there is refused. A member binds it for its process's
+ * life, so it is gone with the process (or with a clean stop, which gives
+ * its sites away itself). No answer within PROBE_MS, or any other, is no
+ * proof. (A firewall that rejects rather than drops the port would fake
+ * it: docs/HA.md.) */
+static bool hb_closed(const char *hp)
+{
+    struct sockaddr_in a;
+    struct pollfd p = {.events = POLLIN};
+    char buf[64];
+    bool closed = false;
+    int n;
+
+    if (parse_hostport(hp, &a))
+        return false;
+    p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (p.fd < 0)
+        return false;
+    n = snprintf(buf, sizeof(buf), HB_MAGIC " PROBE");
+    if (connect(p.fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        send(p.fd, buf, (size_t)n, 0) == n && poll(&p, 1, PROBE_MS) > 0)
+        closed = recv(p.fd, buf, sizeof(buf), 0) < 0 && errno == ECONNREFUSED;
+    close(p.fd);
+    return closed;
 }
 
 /* The heartbeat thread's own state. */
@@ -738,6 +788,7 @@ static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
     if (!primary && h->target[0] && strcmp(ha->leader_id, h->target) == 0) {
         tell = dead && !ha->primary_dead;
         ha->primary_dead = dead;
+        ha->primary_gone = dead && (h->refused || h->self);
         down = dead;
         if (dead)
             snprintf(who, sizeof(who), "primary %s %s", h->target,

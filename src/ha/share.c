@@ -236,21 +236,24 @@ static int acquire(struct share *s, struct etcd *e, int64_t lease, const char *s
     return r;
 }
 
-/* Marks the key of site (of create revision rev) as leaving: the others
- * send its branch to the primary until it is gone. */
+/* Marks the key of site (of create revision rev, on lease, of member id at
+ * url) as leaving: the others send its branch to the primary until it is
+ * gone, and take it at once then. */
 static int mark_leaving(struct share *s, struct etcd *e, int64_t lease, const char *site,
-                        int64_t rev)
+                        int64_t rev, const char *id, const char *url)
 {
     char *key = xasprintf("%s%s", s->keys, site), *k = etcd_b64(key, strlen(key));
-    json_t *val = json_pack("{s:s, s:s, s:b}", "id", s->self, "url", s->url, "leaving", 1);
+    json_t *val = json_pack("{s:s, s:s, s:b}", "id", id, "url", url, "leaving", 1);
     char *text = json_dumps(val, JSON_COMPACT), *v = etcd_b64(text, strlen(text));
     int64_t at;
-    int r =
-        txn(e,
-            json_pack("{s:[{s:s, s:s, s:s, s:I}], s:[{s:{s:s, s:s, s:I}}]}", "compare", "key", k,
-                      "target", "CREATE", "result", "EQUAL", "create_revision", (json_int_t)rev,
-                      "success", "request_put", "key", k, "value", v, "lease", (json_int_t)lease),
-            &at);
+    int r = txn(e,
+                json_pack("{s:[{s:s, s:s, s:s, s:I}, {s:s, s:s, s:s, s:I}],"
+                          " s:[{s:{s:s, s:s, s:I}}]}",
+                          "compare", "key", k, "target", "CREATE", "result", "EQUAL",
+                          "create_revision", (json_int_t)rev, "key", k, "target", "LEASE", "result",
+                          "EQUAL", "lease", (json_int_t)lease, "success", "request_put", "key", k,
+                          "value", v, "lease", (json_int_t)lease),
+                &at);
 
     json_decref(val);
     free(text);
@@ -393,7 +396,7 @@ void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[
         int r;
 
         if (jv_bool(t, "mark", false)) {
-            mark_leaving(s, e, lease, site, rev); /* the release follows in any case */
+            mark_leaving(s, e, lease, site, rev, s->self, s->url); /* the release follows */
             continue;
         }
         r = rev ? release(s, e, site, rev) : acquire(s, e, lease, site, &got);
@@ -427,9 +430,34 @@ void share_leave(struct share *s, struct etcd *e, int64_t lease)
     pthread_mutex_unlock(&s->mu);
     json_object_foreach(mine, site, rev)
     {
-        mark_leaving(s, e, lease, site, json_integer_value(rev));
+        mark_leaving(s, e, lease, site, json_integer_value(rev), s->self, s->url);
     }
     json_decref(mine);
+}
+
+unsigned share_give_away(struct share *s, struct etcd *e, const char *member, int64_t lease)
+{
+    json_t *todo = json_array(), *v;
+    const char *site;
+    unsigned n = 0;
+    size_t i;
+
+    pthread_mutex_lock(&s->mu);
+    json_object_foreach(s->view, site, v)
+    {
+        if (strcmp(jv_str(v, "id", ""), member) == 0 && !jv_bool(v, "leaving", false))
+            json_array_append_new(todo, json_pack("{s:s, s:O, s:O}", "site", site, "rev",
+                                                  json_object_get(v, "rev"), "url",
+                                                  json_object_get(v, "url")));
+    }
+    pthread_mutex_unlock(&s->mu);
+    json_array_foreach(todo, i, v)
+    {
+        n += mark_leaving(s, e, lease, jv_str(v, "site", ""), doc_int(v, "rev", 0), member,
+                          jv_str(v, "url", "")) == 1;
+    }
+    json_decref(todo);
+    return n;
 }
 
 void share_renewed(struct share *s, uint64_t sent_ms)

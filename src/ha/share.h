@@ -46,6 +46,11 @@ void share_tend(struct share *s, struct etcd *e, int64_t lease, char (*members)[
 /* This member leaves the cluster (its lease is revoked next): its keys
  * are marked as given away, so that the others take its sites at once. */
 void share_leave(struct share *s, struct etcd *e, int64_t lease);
+/* Another member is known not to run (member: its id, lease: its lease,
+ * which is revoked next): its keys are marked as given away on its behalf,
+ * so that the others take its sites at once rather than horizon_ms after
+ * they went. Returns how many were marked. */
+unsigned share_give_away(struct share *s, struct etcd *e, const char *member, int64_t lease);
 /* etcd confirmed a renewal of this member's lease sent at sent_ms
  * (mono_ms): its sites are served until horizon_ms after that. */
 void share_renewed(struct share *s, uint64_t sent_ms);

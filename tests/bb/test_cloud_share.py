@@ -305,7 +305,7 @@ class CloudShareTest(unittest.TestCase):
         for w in writers:
             w.start()
         wait_for(lambda: all(w.n >= 5 for w in writers), 30, what="tenants at the branches")
-        killed = time.time()
+        killed, mark = time.time(), len(self.clouds[p].log())  # the members share one log
         self.clouds[victim].kill9()
         live = {0, 1, 2} - {victim}
         if not kill_primary:  # HA peer not reachable, for a lease's time after the revoke
@@ -320,6 +320,16 @@ class CloudShareTest(unittest.TestCase):
         if not kill_primary:  # the primary did not wait for the silent member's lease
             self.assertIn("ha: member %s misses its heartbeats: revoking its lease" % ids[victim],
                           self.clouds[p].log())
+        # nothing listens at a killed member's heartbeat address: its sites were given away
+        # on its behalf before its lease was revoked, and taken at once (not 3/4 of a lease
+        # after, as those of a member that may still run: test_stop_a_standby...)
+        log = self.clouds[p].log()[mark:]
+        if moved:
+            self.assertRegex(log, r"ha: %s is not running \(nothing listens at its heartbeat "
+                             r"address\): [1-9]\d* of its sites given away on its behalf"
+                             % ids[victim])
+        for s_ in moved:
+            self.assertNotIn("ha: the key of site %s went without member" % s_, log)
         # and their branches keep reporting (to the primary, through their new owner)
         before = {s: self.reports(s) for s in self.sites}
         wait_for(lambda: all(self.reports(s) > before[s] + 2 for s in self.sites), 60,
