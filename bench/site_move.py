@@ -78,6 +78,7 @@ class Cluster:
         p = self.clouds.index(self.primary())
         counts = {i: sum(1 for x in owners.values() if x == i) for i in self.live() if i != p}
         victim = max(counts, key=lambda i: (counts[i], i))
+        mark = len(self.clouds[p].log())  # the members share one data dir and log
         t0 = time.monotonic()
         self.clouds[victim].kill9()
         while True:
@@ -88,6 +89,11 @@ class Cluster:
             if time.monotonic() - t0 > 60:
                 raise SystemExit("sites not moved within 60 s")
             time.sleep(0.02)
+        log = self.clouds[p].log()[mark:]
+        print("kill of a member serving %d sites: %.2f s (%s)" % (
+            counts[victim], took, "given away on its behalf" if "given away on its behalf" in
+            log else "waited for" if "went without member" in log else "lease ran out"),
+            file=sys.stderr)
         self.clouds[victim].start(primary=False)
         return took
 
