@@ -233,7 +233,7 @@ static void view_apply(struct ha *ha, const char *key, const json_t *v, int64_t 
         ha->leader_lease = etcd_int(json_object_get(v, "lease"));
         ha->leader_rev = create_rev;
         if (changed)
-            ha->primary_dead = false;
+            ha->primary_dead = ha->primary_gone = false;
         cluster_set_primary(ha->cl, ha->leader_known ? ha->leader_url : "");
     } else if (strncmp(key, ha->ha_prefix, n) == 0 && strncmp(key + n, "members/", 8) == 0) {
         const char *mid = key + n + 8;
