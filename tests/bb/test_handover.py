@@ -84,6 +84,14 @@ class HandoverTest(unittest.TestCase):
         v = self.cloud.get("/v0/managers/" + self.mgr)[1]
         return [c for c in v.get("children", []) if c["state"] == "healthy"]
 
+    def the_child(self):
+        """The one manager b1 started, healthy. A decision can end (the new manager joined,
+        its handover ended) before b1's next report says so: b1 finds it healthy at its
+        next watch (every 0.5 s) and tells the cloud in the report after (CI58)."""
+        [child] = wait_for(lambda: self.children() or None, 10, 0.1,
+                           "b1's report of its new manager, healthy")
+        return child
+
     def test_a_handover_heal_and_drain(self):
         cloud, b1 = self.cloud, self.b1
         cloud.onboard(demo("ho-web"))
@@ -114,7 +122,7 @@ class HandoverTest(unittest.TestCase):
         # the cloud shows the new owner; the VNFs are the same processes
         wait_for(lambda: all(self.owner(n) == new for n in moved), 10, 0.1, "the new owner")
         self.assertTrue(all(self.owner(n) == self.mgr for n in stayed))
-        [child] = self.children()
+        child = self.the_child()
         self.assertEqual(child["manager"], new)
         c1 = api_of(b1, child)
         for n in moved:
@@ -243,7 +251,7 @@ class HandoverTest(unittest.TestCase):
         self.assertRegex(slurp(b1.logfile)[mark:], r"fed: handover in-\S+ from %s to \S+: 3 "
                          r"handed over, 0 not" % self.mgr)
         where = wait_for(lambda: self.settled(names, before), 60, 0.2, "one owner each")
-        [child] = self.children()
+        child = self.the_child()
         self.assertEqual(sum(m == child["manager"] for m in where.values()), 3, where)
 
         # the new manager (the giver of a drain) killed with -9 in the middle of it
@@ -287,7 +295,7 @@ class HandoverTest(unittest.TestCase):
         d = wait_for(lambda: ended("scale_out"), 180, 0.2, "scale out with its handover")
         self.assertEqual(d["state"], "completed", d)
         [moved] = [x["id"] for x in d["handover"][0]["deployments"]]
-        [child] = self.children()
+        child = self.the_child()
         wait_for(lambda: self.owner(moved) == child["manager"], 10, 0.1, "the new owner")
         return moved, child, ended
 
