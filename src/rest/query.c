@@ -111,25 +111,29 @@ json_t *q_visible(struct rctx *r, enum store_kind k, const char *kind_name)
 
 /* The health document, kept serialized for HEALTH_CACHE_MS: the health
  * thread recomputes it once a second, and monitoring systems and load
- * balancers poll it far more often than that. */
+ * balancers poll it far more often than that. Not for a member of a
+ * cluster: its "ha" part (who is primary, the sites it serves) must be as
+ * of the answer, for the clients that follow the primary and for the
+ * proofs of docs/HA.md that no two members serve one site at once. */
 #define HEALTH_CACHE_MS 100
 
 static struct {
     pthread_mutex_t mu;
     char *text;
     int status;
-    uint64_t until_ms;
+    uint64_t at_ms; /* when the kept text was computed */
 } health_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void q_health(struct rctx *r)
 {
+    bool cached = !r->c->cluster;
     uint64_t now = mono_ms();
     char *text = NULL;
     int code, status = 0;
     json_t *rep;
 
     pthread_mutex_lock(&health_cache.mu);
-    if (health_cache.text && now < health_cache.until_ms) {
+    if (cached && health_cache.text && now < health_cache.at_ms + HEALTH_CACHE_MS) {
         text = xstrdup(health_cache.text);
         status = health_cache.status;
     }
@@ -140,10 +144,12 @@ void q_health(struct rctx *r)
         text = json_dumps(rep, JSON_COMPACT);
         json_decref(rep);
         pthread_mutex_lock(&health_cache.mu);
-        free(health_cache.text);
-        health_cache.text = xstrdup(text);
-        health_cache.status = status;
-        health_cache.until_ms = now + HEALTH_CACHE_MS;
+        if (cached && now >= health_cache.at_ms) { /* never over a newer one */
+            free(health_cache.text);
+            health_cache.text = xstrdup(text);
+            health_cache.status = status;
+            health_cache.at_ms = now;
+        }
         pthread_mutex_unlock(&health_cache.mu);
     }
     result_raw(&r->res, status, text);
