@@ -908,12 +908,27 @@ static void raise_fd_limit(const struct config *cfg)
                  (unsigned long long)rl.rlim_cur, cfg->http_max_conns, (unsigned long long)want);
 }
 
+/* Runs this program again in this process (same pid), under its own file
+ * name (the kernel names the process after the path exec'd: through
+ * /proc/self/exe, ps would show "exe"). Returns only on failure. */
+static void run_again(char **argv)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+    if (n > 0) {
+        path[n] = '\0';
+        execv(path, argv);
+    }
+    execv("/proc/self/exe", argv); /* renamed or deleted since it started */
+}
+
 /* A manager that stepped down starts again, as a standby, in the same
  * process (the same pid: its VNFs' watches are found again). */
 static void rejoin(char **argv)
 {
     setenv(REJOIN_ENV, "1", 1);
-    execv("/proc/self/exe", argv);
+    run_again(argv);
     fprintf(stderr, "vnfmd: cannot start again as a standby: %s\n", strerror(errno));
 }
 

@@ -457,6 +457,11 @@ class HAFaultTest(unittest.TestCase):
         b.ok("POST", "/v0/tenants", {"id": "after"}, expect=(201,))
         proxy.cut.clear()
         wait_for(lambda: a.ha_state() == "standby", 30, what="a rejoins as a standby")
+        # in the same process, under its own name (ps showed "exe" before)
+        self.assertIn("stopping, to start again as a standby", a.log())
+        self.assertIsNone(a.proc.poll())
+        with open("/proc/%d/comm" % a.proc.pid) as f:
+            self.assertEqual(f.read().strip(), "vnfmd")
 
 
 if __name__ == "__main__":
