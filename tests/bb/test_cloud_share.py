@@ -9,7 +9,9 @@ VNFM: its sites move to the others within its lease, and the branches keep repor
 A poller reads every cloud VNFM's view (GET /v0/health "ha.sites") over the whole run and
 asserts that no two ever served one site at once: a VNFM that said it owns a site with a
 key of create revision R before and after another one said it owns that site (R is unique
-to one acquisition: a key given away and taken again has a new revision) is a double."""
+to one acquisition: a key given away and taken again has a new revision) is a double. Nor
+may an answer lag its member: after a member logged an acquisition, its next answer names
+the site (a health document kept from before, CI60, once hid a give-away that way)."""
 import base64
 import calendar
 import glob
