@@ -307,7 +307,12 @@ class PoolWanTest(unittest.TestCase):
                "16kb", "latency", "1s"]
         subprocess.run(self.wan.inside(*tbf), check=True)
         try:
-            n = wan["probes"]
+            # a probe under way when the link was shaped may end at the veth's speed: the
+            # average is taken after it, then three probes that all went over the shaped link
+            n = max(wan["probes"], self.wan_figures().get("probes", 0))
+            first = wait_for(lambda: (lambda w: w if w.get("probes", 0) >= n + 1 else None)(
+                self.wan_figures()), 60, 0.2, "the probe after the link was shaped")
+            n, fast_avg = first["probes"], first["bulk_kbps"]
             wan = wait_for(lambda: (lambda w: w if w.get("probes", 0) >= n + 3 else None)(
                 self.wan_figures()), 60, 0.2, "three bulk probes over the shaped link")
         finally:
@@ -318,9 +323,11 @@ class PoolWanTest(unittest.TestCase):
                                                wan["throughput_kbps"]))
         self.assertGreater(wan["bulk_last_kbps"], 2000, wan)
         self.assertLess(wan["bulk_last_kbps"], 5000, wan)  # a burst of 16 kB goes at once
-        # the average falls (not under the last fast probe: one of 218 Mbit/s before it
-        # kept it at 103 after three shaped ones, once in the loop)
-        self.assertLess(wan["bulk_kbps"], fast_avg)
+        # the average falls with every shaped probe (not under the last fast probe: one of
+        # 218 Mbit/s before it kept it at 103 after three shaped ones, once in the loop;
+        # nor under the average before the shaping: a probe under way then, that ended
+        # fast, lifted it from 37 to 42 after three shaped ones, once in a streak of the suite)
+        self.assertLess(wan["bulk_kbps"], fast_avg, (first, wan))
         self.assertEqual(wan["probes_failed"], 0, wan)
         # the cloud's side takes a manager's credential and padding only
         status, doc = self.cloud.request("POST", "/fed/v1/probe", {"pad": "x"}, token=None)[:2]
