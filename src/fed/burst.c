@@ -28,6 +28,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include <limits.h>
 #include <string.h>
 
 static const char *burst_id(const json_t *dep)
@@ -191,6 +192,35 @@ static json_t *backends(struct core *c, const char *b, const char *vdu, long lon
     }
     json_decref(vis);
     return out;
+}
+
+json_t *fed_burst_backends(struct core *c, const json_t *dep, long long port)
+{
+    const char *b = burst_id(dep);
+
+    return b ? backends(c, b, jv_str(json_object_get(dep, "burst"), "vdu", ""), port, LLONG_MAX)
+             : NULL;
+}
+
+const char *fed_burst_change(struct core *c, const json_t *dep, char *buf, size_t len)
+{
+    const char *b = burst_id(dep);
+    json_t *bdep;
+    bool busy;
+
+    if (!b)
+        return NULL;
+    if (doc_str(json_object_get(dep, "burst"), "shrinking")) {
+        snprintf(buf, len, "operation %s (its endpoint leaves instances out)",
+                 doc_str(json_object_get(dep, "burst"), "shrinking"));
+        return buf;
+    }
+    bdep = core_load(c, STORE_DEPLOYMENT, b);
+    busy = bdep && doc_str(bdep, "operation");
+    if (busy)
+        snprintf(buf, len, "operation %s of %s", doc_str(bdep, "operation"), b);
+    json_decref(bdep);
+    return busy ? buf : NULL;
 }
 
 /* An instruction endpoint to the branch of dep (the mirror) naming the
@@ -380,9 +410,7 @@ static void follow(struct core *c, const json_t *b)
         goto out;
     vnfd = fed_descriptor(c, dep);
     port = fed_service_port(vnfd);
-    if (endpoint(c, m, dep,
-                 backends(c, jv_str(b, "id", ""), jv_str(burst, "vdu", ""), port, 1 << 30), port,
-                 NULL, &res, &op) == 0)
+    if (endpoint(c, m, dep, fed_burst_backends(c, dep, port), port, NULL, &res, &op) == 0)
         json_decref(op);
     else
         log_warn("fed: the endpoint of %s does not follow its burst %s: %s", jv_str(dep, "id", ""),

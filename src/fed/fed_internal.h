@@ -536,6 +536,12 @@ long long fed_burst_instances(struct core *c, const json_t *dep, const char *vdu
  * endpoint being changed). A new reference (NULL when vals is and there
  * is no burst). */
 json_t *fed_burst_values(struct core *c, const char *dep, const json_t *vals, bool *busy);
+/* The serving instances of dep's burst as backends on port (a new array),
+ * NULL when it has no burst. */
+json_t *fed_burst_backends(struct core *c, const json_t *dep, long long port);
+/* What changes dep's burst now, in buf ("operation ID of ..."); NULL when
+ * nothing does (or it has no burst). */
+const char *fed_burst_change(struct core *c, const json_t *dep, char *buf, size_t len);
 extern const struct lc_observer fed_burst_observer;
 
 /* The descriptor of dep: its own copy (the cloud's deployment), else the

@@ -319,14 +319,43 @@ static void await(json_t *op, const char *op_id, int64_t deadline_ms)
         stage_op(op, op_id);
 }
 
+/* The instances of the clone: the original's, and for the cloud those of
+ * its burst too (one service, whole in the cloud after the move). */
+static json_t *clone_instances(const json_t *dep, const json_t *mv)
+{
+    const json_t *inst = json_object_get(dep, "instances"), *bu = json_object_get(mv, "burst");
+    json_t *out;
+
+    if (!bu)
+        return inst ? json_incref((json_t *)inst) : NULL;
+    out = inst ? json_deep_copy(inst) : json_object();
+    json_object_set_new(
+        out, jv_str(bu, "vdu", ""),
+        json_integer(jv_int(out, jv_str(bu, "vdu", ""), 1) + jv_int(bu, "instances", 0)));
+    return out;
+}
+
+/* The rules a clone in the cloud takes: those that decided for the
+ * original, the cloud's when its operator gave them the deployment
+ * ("One owner per deployment"; a cut WAN's hand-back aside), else the
+ * branch's own. */
+static const json_t *clone_rules(const json_t *dep)
+{
+    const char *owner = jv_str(dep, "rules_owner_set", jv_str(dep, "rules_owner", "branch"));
+
+    if (strcmp(owner, "cloud") == 0 && json_object_get(dep, "rules"))
+        return json_object_get(dep, "rules");
+    return json_object_get(dep, "_branch_rules");
+}
+
 /* clone: the clone at the target, with the original's configuration. */
 static int step_clone(struct core *c, json_t *op, const json_t *dep, struct result *res)
 {
     const json_t *mv = mv_of(op);
-    json_t *body = json_pack("{s:s, s:s, s:s?, s:O?, s:O?, s:s?}", "name", mv_str(op, "clone"),
+    json_t *body = json_pack("{s:s, s:s, s:s?, s:O?, s:o?, s:s?}", "name", mv_str(op, "clone"),
                              "vnfd", jv_str(dep, "vnfd", ""), "tenant", doc_str(dep, "tenant"),
                              "params", json_object_get(dep, "params"), "instances",
-                             json_object_get(dep, "instances"), "license", doc_str(dep, "license"));
+                             clone_instances(dep, mv), "license", doc_str(dep, "license"));
     char id[32];
 
     if (doc_str(dep, "_password"))
@@ -348,11 +377,11 @@ static int step_clone(struct core *c, json_t *op, const json_t *dep, struct resu
                               sizeof(id)))
             return -1;
         clone = core_load(c, STORE_DEPLOYMENT, mv_str(op, "clone"));
-        if (clone) { /* its rules are the original's (those of its branch) */
-            json_t *rules = json_object_get(dep, "_branch_rules");
+        if (clone) {
+            const json_t *rules = clone_rules(dep);
 
             if (rules)
-                json_object_set(clone, "rules", rules);
+                json_object_set(clone, "rules", (json_t *)rules);
             doc_set_str(clone, "move_of", jv_str(op, "deployment", ""));
             store_put(c->st, STORE_DEPLOYMENT, clone);
             json_decref(clone);
@@ -499,11 +528,32 @@ static void step_drain(struct core *c, json_t *op)
     await(op, NULL, wall_ms() + ms);
 }
 
+/* The original's burst in the cloud goes with it: its instances served
+ * until the switch and drained since (the clone has as many more). */
+static void unburst(struct core *c, json_t *op)
+{
+    const char *b = jv_str(json_object_get(mv_of(op), "burst"), "deployment", NULL);
+    json_t *bdep = b ? core_load(c, STORE_DEPLOYMENT, b) : NULL;
+    struct result res = {0};
+    char id[32];
+
+    if (!bdep)
+        return;
+    json_decref(bdep);
+    if (fed_local_request(c, svc_undeploy, "undeploy", b, NULL, &res, id, sizeof(id)) == 0)
+        event(c, op, "info", "the original's instances in the cloud go: %s", id);
+    else
+        event(c, op, "warn", "the original's instances in the cloud stay (undeploy them): %s",
+              jv_str(res.body, "message", "?"));
+    result_done(&res);
+}
+
 static int step_undeploy(struct core *c, json_t *op, struct result *res)
 {
     char id[32];
 
     stage(c, op, "undeploy", NULL, NULL);
+    unburst(c, op);
     if (mv_str(op, "to_mgr")) {
         if (fed_local_request(c, svc_undeploy, "undeploy", mv_str(op, "old"), NULL, res, id,
                               sizeof(id)))
@@ -537,6 +587,13 @@ static void rollback(struct core *c, json_t *op, const char *why)
             json_object_set_new(
                 body, "backends",
                 fed_backends(c, jv_str(op, "deployment", ""), jv_int(mv_of(op), "port", 0)));
+        } else if (json_object_get(mv_of(op), "burst")) { /* and its instances in the cloud */
+            json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(op, "deployment", ""));
+            json_t *b = dep ? fed_burst_backends(c, dep, jv_int(mv_of(op), "port", 0)) : NULL;
+
+            if (b)
+                json_object_set_new(body, "burst", b);
+            json_decref(dep);
         }
         stage(c, op, "restore", "failed", why);
         instruct(c, mv_str(op, "home_mgr"), "endpoint", op, body, &res, id, sizeof(id));
@@ -785,7 +842,7 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
     const char *from = jv_str(dep, "site", ""), *to = rq->site;
     json_t *site = core_load(c, STORE_SITE, to);
     bool to_branch = site && site_is_branch(site), from_branch = is_branch(c, from);
-    char obj[96];
+    char obj[96], change[160];
 
     json_decref(site);
     snprintf(obj, sizeof(obj), "deployment/%s", rq->dep);
@@ -801,12 +858,16 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
                       from, to);
     if (busy(c, dep, res, obj))
         return -1;
-    if (json_object_get(dep, "burst") || doc_str(dep, "burst_of"))
+    if (doc_str(dep, "burst_of"))
         return refuse(res, 409, "conflict", "burst",
-                      "burst: deployment '%s' and its instances in the cloud are one service "
-                      "behind the endpoint of its branch (docs/FEDERATION.md \"Bursting into "
-                      "the cloud\"): it moves once its rules scaled the cloud's in%s",
-                      rq->dep, NULL);
+                      "burst: deployment '%s' is the instances in the cloud of branch deployment "
+                      "%s (docs/FEDERATION.md \"Bursting into the cloud\"): they move with it",
+                      rq->dep, doc_str(dep, "burst_of"));
+    if (fed_burst_change(c, dep, change, sizeof(change)))
+        return refuse(res, 409, "conflict", "burst",
+                      "burst: the instances in the cloud of deployment '%s' are changing (%s); "
+                      "try again when that ends",
+                      rq->dep, change);
     if (dep_status_of(dep) != DEP_ACTIVE && dep_status_of(dep) != DEP_DEGRADED)
         return result_fail(res, 409, "conflict", "object", obj,
                            "deployment '%s' is %s: only an active or degraded deployment moves",
@@ -863,6 +924,15 @@ static int plan(struct core *c, const struct fed_move_req *rq, const json_t *dep
     json_object_set_new(mv, "to_mgr", tm ? json_string(tm->id) : json_null());
     json_object_set_new(mv, "from_mgr",
                         to_branch ? json_null() : json_string(jv_str(dep, "manager", "")));
+    if (json_object_get(dep, "burst")) { /* to the cloud: the clone takes its instances too */
+        const json_t *bu = json_object_get(dep, "burst");
+
+        json_object_set_new(
+            mv, "burst",
+            json_pack("{s:s, s:s, s:I}", "deployment", jv_str(bu, "deployment", ""), "vdu",
+                      jv_str(bu, "vdu", ""), "instances",
+                      (json_int_t)fed_burst_instances(c, dep, jv_str(bu, "vdu", ""))));
+    }
     return 0;
 }
 

@@ -21,6 +21,7 @@
  * chosen and why, and what was rejected and why. */
 #include "fed/fed_internal.h"
 #include "fed/pool.h"
+#include "catalog/vnfd.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/log.h"
@@ -33,6 +34,7 @@
 #define RULE             "pool"
 #define DEFAULT_COOLDOWN 60
 #define CANDIDATES_MAX   64
+#define BUSY_MAX         224    /* why a candidate cannot move now */
 #define GROW_HEADROOM    0.9    /* a grown site is judged at 90% of its threshold */
 #define PENDING_MAX_MS   300000 /* a decision still under way after this failed */
 
@@ -425,11 +427,25 @@ static void need_of(const json_t *dep, const json_t *vnfd, struct pool_cand *x)
     }
 }
 
+/* A deployment with instances in the cloud (a burst) moves whole: its
+ * clone has those too, beside them until the move ends. */
+static void burst_need(struct core *c, const json_t *dep, const json_t *vnfd, struct pool_cand *x)
+{
+    const char *vdu_id = jv_str(json_object_get(dep, "burst"), "vdu", NULL);
+    const json_t *vdu = vdu_id ? vnfd_vdu(vnfd, vdu_id) : NULL;
+    double n = vdu ? (double)fed_burst_instances(c, dep, vdu_id) : 0;
+
+    x->need_vcpu += n * jv_num(vdu, "vcpu", 1);
+    x->need_memory_mb += n * (double)jv_int(vdu, "memory_mb", 128);
+    x->need_disk_mb += n * (double)jv_int(vdu, "disk_mb", 0);
+}
+
 /* The branch's deployments as candidates (their strings borrowed from deps). */
 static size_t candidates(struct core *c, struct pool_site *ps, const json_t *deps,
-                         struct pool_cand *out, char busy[][96])
+                         struct pool_cand *out, char busy[][BUSY_MAX])
 {
     const json_t *use = json_object_get(ps->load, "deployments"), *d;
+    char change[160];
     size_t i, n = 0;
 
     json_array_foreach(deps, i, d)
@@ -451,16 +467,17 @@ static size_t candidates(struct core *c, struct pool_site *ps, const json_t *dep
         x->disk_mb = jv_num(u, "disk_mb", 0);
         x->placement = pool_placement_of(jv_str(vnfd, "placement", NULL));
         need_of(d, vnfd, x);
+        burst_need(c, d, vnfd, x);
         busy[n][0] = '\0';
         if (!vnfd)
-            snprintf(busy[n], 96, "its VNFD %s is not on the cloud: it cannot be cloned",
+            snprintf(busy[n], BUSY_MAX, "its VNFD %s is not on the cloud: it cannot be cloned",
                      jv_str(d, "vnfd", "?"));
         else if (doc_str(d, "operation"))
-            snprintf(busy[n], 96, "operation %s runs", doc_str(d, "operation"));
-        else if (json_object_get(d, "burst"))
-            snprintf(busy[n], 96, "it has instances in the cloud (a burst): they go first");
+            snprintf(busy[n], BUSY_MAX, "operation %s runs", doc_str(d, "operation"));
+        else if (fed_burst_change(c, d, change, sizeof(change)))
+            snprintf(busy[n], BUSY_MAX, "its instances in the cloud change: %s", change);
         else if (strcmp(jv_str(d, "status", ""), "active"))
-            snprintf(busy[n], 96, "it is %s, not active", jv_str(d, "status", "?"));
+            snprintf(busy[n], BUSY_MAX, "it is %s, not active", jv_str(d, "status", "?"));
         x->busy = busy[n][0] ? busy[n] : NULL;
         json_decref(rec);
         n++;
@@ -585,7 +602,7 @@ static void overload(struct core *c, struct fed_mgr *m, struct pool_site *ps, co
     struct store_list_opts o = {.where = &w, .n_where = 1};
     const char *to = jv_str(pol, "cloud_site", c->cfg->site);
     struct pool_cand x[CANDIDATES_MAX];
-    char busy[CANDIDATES_MAX][96], no_grow[512] = "", reason[2048], chose[1024];
+    char busy[CANDIDATES_MAX][BUSY_MAX], no_grow[512] = "", reason[2048], chose[1024];
     json_t *deps = NULL, *d, *alts = json_array();
     struct pool_use u;
     double after;

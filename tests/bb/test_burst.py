@@ -158,23 +158,11 @@ class BurstTest(unittest.TestCase):
         for vi in self.b.deployment("bu1")["vis"]:
             self.assertIn(vi["ip"], table)
         self.assertIn("numgen inc mod 4", table)
-        # a service with a burst does not move (nor does its burst); the pool of an
-        # overloaded branch rejects it, saying why, instead of choosing it
-        for dep in ("bu1", burst):
-            status, doc, _ = cloud.request("POST", "/v0/deployments/%s/move" % dep,
-                                           {"site": SITE if dep == burst else "cloud"})
-            self.assertEqual((status, doc.get("field")), (409, "burst"), doc)
-        n = len(cloud.get("/v0/decisions?rule=pool")[1]["decisions"])
-        cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {"overload": 0.0001, "for_reports": 1})
-        try:
-            d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
-                cloud.get("/v0/decisions?rule=pool")[1]["decisions"]), 30, 0.2,
-                "the pool's decision")
-        finally:
-            cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {"overload": 1000})
-        why = {r["deployment"]: r["why"] for r in d.get("rejected", [])}
-        self.assertIn("busy: it has instances in the cloud (a burst)", why.get("bu1", ""), d)
-        self.assertNotIn("bu1", [x["deployment"] for x in d.get("chosen", [])], d)
+        # its burst does not move on its own: it moves with bu1 (test_moves_whole)
+        status, doc, _ = cloud.request("POST", "/v0/deployments/%s/move" % burst,
+                                       {"site": SITE})
+        self.assertEqual((status, doc.get("field")), (409, "burst"), doc)
+        self.assertIn("they move with it", doc["message"])
         time.sleep(2)
         got = busy.result()
         self.assertEqual(got["fail"], 0, got)
@@ -230,6 +218,56 @@ class BurstTest(unittest.TestCase):
         self.assertEqual(got["fail"], 0, got)
         ins = [d for d in self.decisions("bu1") if d["rule"] == "idle" and d.get("chosen")]
         self.assertEqual(ins[0]["chosen"][0]["where"], "cloud", json.dumps(ins, indent=1))
+
+    def test_moves_whole(self):
+        """A service with instances in the cloud moves to the cloud whole: the pool of
+        its overloaded branch chooses it, counting them in what the move needs there
+        (its only deployment: moving it leaves the branch idle), the clone has
+        the branch's and the burst's instances (four) and the cloud's rules, the
+        endpoint switches to it, the original and its burst go; the client at the branch
+        never fails."""
+        cloud, b = self.cloud, self.b
+        ep = self.deploy_ruled("bu6", vnfd("bu-whole"))["service_endpoint"]
+        busy = self.client(ep, 0.005)
+        wait_for(lambda: self.counts("bu6")[:2] == (2, 2) and
+                 not cloud.deployment("bu6").get("operation"), 120, 0.2, "bu6 at four instances")
+        burst = self.counts("bu6")[2]
+        old_vis = {vi["name"] for vi in b.deployment("bu6")["vis"]}
+        old_vis |= {vi["name"] for vi in cloud.deployment(burst)["vis"]}
+        # the pool of the overloaded branch chooses it like any other deployment,
+        # needing room in the cloud for all four instances
+        n = len(cloud.get("/v0/decisions?rule=pool")[1]["decisions"])
+        cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {"overload": 0.0001, "for_reports": 1})
+        try:
+            d = wait_for(lambda: (lambda ds: ds[0] if len(ds) > n else None)(
+                cloud.get("/v0/decisions?rule=pool")[1]["decisions"]), 30, 0.2,
+                "the pool's decision")
+        finally:
+            cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {"overload": 1000})
+        [chosen] = d["chosen"]
+        self.assertEqual((chosen["deployment"], chosen["to"]), ("bu6", "cloud"), d)
+        self.assertAlmostEqual(chosen["need_vcpu"], 0.8, places=3, msg=d)
+        move = wait_for(lambda: (cloud.deployment("bu6").get("move") or {}).get("operation"),
+                        10, 0.1, "the pool's move")
+        op = cloud.wait_op(move, timeout=120)
+        self.assertEqual(op["state"], "completed", op)
+        self.assertEqual([s["stage"] for s in op["stages"]],
+                         ["clone", "switch", "drain", "undeploy"], op)
+        dep = cloud.deployment("bu6")
+        self.assertEqual((dep["site"], len(dep["vis"]), dep.get("burst")), ("cloud", 4, None))
+        self.assertEqual([r["name"] for r in dep["rules"]], ["busy", "idle"])
+        wait_for(lambda: cloud.get("/v0/deployments/" + burst)[0] == 404, 30, 0.2,
+                 "the burst undeployed")
+        wait_for(lambda: b.get("/v0/deployments/bu6")[0] == 404, 30, 0.2,
+                 "the original undeployed")
+        table = self.nft()  # the endpoint leads to the clone's four instances
+        for vi in dep["vis"]:
+            self.assertIn(vi["ip"], table)
+        time.sleep(1)
+        got = busy.result()
+        self.assertEqual(got["fail"], 0, got)
+        self.assertTrue(set(got["who"]) & old_vis, got)
+        self.assertTrue(set(got["who"]) - old_vis, got)  # and the clone's answered
 
     def test_cloud_kill9_while_the_burst_starts(self):
         """The cloud killed while its burst's instance starts (it answers only after 5 s
