@@ -219,6 +219,46 @@ class BurstTest(unittest.TestCase):
         ins = [d for d in self.decisions("bu1") if d["rule"] == "idle" and d.get("chosen")]
         self.assertEqual(ins[0]["chosen"][0]["where"], "cloud", json.dumps(ins, indent=1))
 
+    def at_four(self, name):
+        """name deployed with the cloud's rules and a busy client: two instances at the
+        branch and two in the cloud. (the client, the burst's id, the names of all
+        four)."""
+        cloud = self.cloud
+        ep = self.deploy_ruled(name, vnfd("bu-whole"))["service_endpoint"]
+        busy = self.client(ep, 0.005)
+        wait_for(lambda: self.counts(name)[:2] == (2, 2) and
+                 not cloud.deployment(name).get("operation"), 120, 0.2,
+                 name + " at four instances")
+        burst = self.counts(name)[2]
+        names = {vi["name"] for vi in self.b.deployment(name)["vis"]}
+        names |= {vi["name"] for vi in cloud.deployment(burst)["vis"]}
+        return busy, burst, names
+
+    def moved_whole(self, name, op_id, busy, burst, old_vis):
+        """The move op_id of name completed: the clone in the cloud has the four
+        instances and the cloud's rules, the endpoint leads to them, the original and
+        the burst are gone; the client never failed, and the clone answered it."""
+        cloud = self.cloud
+        op = cloud.wait_op(op_id, timeout=120)
+        self.assertEqual(op["state"], "completed", op)
+        self.assertEqual([s["stage"] for s in op["stages"]],
+                         ["clone", "switch", "drain", "undeploy"], op)
+        dep = cloud.deployment(name)
+        self.assertEqual((dep["site"], len(dep["vis"]), dep.get("burst")), ("cloud", 4, None))
+        self.assertEqual([r["name"] for r in dep["rules"]], ["busy", "idle"])
+        wait_for(lambda: cloud.get("/v0/deployments/" + burst)[0] == 404, 30, 0.2,
+                 "the burst undeployed")
+        wait_for(lambda: self.b.get("/v0/deployments/" + name)[0] == 404, 30, 0.2,
+                 "the original undeployed")
+        table = self.nft()  # the endpoint leads to the clone's four instances
+        for vi in dep["vis"]:
+            self.assertIn(vi["ip"], table)
+        time.sleep(1)
+        got = busy.result()
+        self.assertEqual(got["fail"], 0, got)
+        self.assertTrue(set(got["who"]) & old_vis, got)
+        self.assertTrue(set(got["who"]) - old_vis, got)  # and the clone's answered
+
     def test_moves_whole(self):
         """A service with instances in the cloud moves to the cloud whole: the pool of
         its overloaded branch chooses it, counting them in what the move needs there
@@ -226,14 +266,8 @@ class BurstTest(unittest.TestCase):
         the branch's and the burst's instances (four) and the cloud's rules, the
         endpoint switches to it, the original and its burst go; the client at the branch
         never fails."""
-        cloud, b = self.cloud, self.b
-        ep = self.deploy_ruled("bu6", vnfd("bu-whole"))["service_endpoint"]
-        busy = self.client(ep, 0.005)
-        wait_for(lambda: self.counts("bu6")[:2] == (2, 2) and
-                 not cloud.deployment("bu6").get("operation"), 120, 0.2, "bu6 at four instances")
-        burst = self.counts("bu6")[2]
-        old_vis = {vi["name"] for vi in b.deployment("bu6")["vis"]}
-        old_vis |= {vi["name"] for vi in cloud.deployment(burst)["vis"]}
+        cloud = self.cloud
+        busy, burst, old_vis = self.at_four("bu6")
         # the pool of the overloaded branch chooses it like any other deployment,
         # needing room in the cloud for all four instances
         n = len(cloud.get("/v0/decisions?rule=pool")[1]["decisions"])
@@ -249,25 +283,21 @@ class BurstTest(unittest.TestCase):
         self.assertAlmostEqual(chosen["need_vcpu"], 0.8, places=3, msg=d)
         move = wait_for(lambda: (cloud.deployment("bu6").get("move") or {}).get("operation"),
                         10, 0.1, "the pool's move")
-        op = cloud.wait_op(move, timeout=120)
-        self.assertEqual(op["state"], "completed", op)
-        self.assertEqual([s["stage"] for s in op["stages"]],
-                         ["clone", "switch", "drain", "undeploy"], op)
-        dep = cloud.deployment("bu6")
-        self.assertEqual((dep["site"], len(dep["vis"]), dep.get("burst")), ("cloud", 4, None))
-        self.assertEqual([r["name"] for r in dep["rules"]], ["busy", "idle"])
-        wait_for(lambda: cloud.get("/v0/deployments/" + burst)[0] == 404, 30, 0.2,
-                 "the burst undeployed")
-        wait_for(lambda: b.get("/v0/deployments/bu6")[0] == 404, 30, 0.2,
-                 "the original undeployed")
-        table = self.nft()  # the endpoint leads to the clone's four instances
-        for vi in dep["vis"]:
-            self.assertIn(vi["ip"], table)
-        time.sleep(1)
-        got = busy.result()
-        self.assertEqual(got["fail"], 0, got)
-        self.assertTrue(set(got["who"]) & old_vis, got)
-        self.assertTrue(set(got["who"]) - old_vis, got)  # and the clone's answered
+        self.moved_whole("bu6", move, busy, burst, old_vis)
+
+    def test_cloud_kill9_while_a_service_moves_whole(self):
+        """The cloud killed during the drain of such a move: after its restart the move
+        goes on from its journal, and the burst goes with the original."""
+        cloud = self.cloud
+        busy, burst, old_vis = self.at_four("bu7")
+        op = cloud.ok("POST", "/v0/deployments/bu7/move", {"site": "cloud", "drain_s": 3},
+                      expect=(202,))
+        wait_for(lambda: cloud.get("/v0/operations/" + op["id"])[1]["stage"] == "drain", 60,
+                 0.05, "the move at its drain")
+        self.assertEqual(cloud.get("/v0/deployments/" + burst)[0], 200)  # it drains too
+        cloud.kill9()
+        cloud.restart()
+        self.moved_whole("bu7", op["id"], busy, burst, old_vis)
 
     def test_cloud_kill9_while_the_burst_starts(self):
         """The cloud killed while its burst's instance starts (it answers only after 5 s
