@@ -20,6 +20,13 @@ decision (the overload detected: the rule fired) to
 The branch's scale out is the reference the burst is compared with (a ratio
 per round, and of the medians): the machine is noisy.
 
+Then the service, two instances at the branch and one in the cloud, moves to
+the cloud whole (docs/FEDERATION.md "Moves": a clone of three, the burst goes
+with the original; drain 1 s) while the client goes on: from the move's start
+to the switch (the endpoint at the clone) and to its end, and the requests that
+failed meanwhile. The reference, in the same round before it: the move of the
+same VNF with one instance and no burst.
+
   burst.py BUILD [ROUNDS]
 """
 import calendar
@@ -50,8 +57,40 @@ class Estate:
     pass
 
 
+def move(e, name, ep):
+    """name moved to the cloud under a client through its endpoint ep: (seconds to
+    the switch, seconds to the end, the client's counts)."""
+    cloud = e.cloud
+    client = Client(e.wan, ep, 0.005)
+    try:
+        time.sleep(0.5)
+        op = cloud.ok("POST", "/v0/deployments/%s/move" % name,
+                      {"site": "cloud", "drain_s": 1}, expect=(202,))
+        op = cloud.wait_op(op["id"], timeout=120)
+        assert op["state"] == "completed", op
+        time.sleep(0.5)
+    finally:
+        got = client.result()
+    t0 = epoch(op["created"])
+    switched = next(s for s in op["stages"] if s["stage"] == "switch")["finished"]
+    return epoch(switched) - t0, epoch(op["finished"]) - t0, got
+
+
+def plain_move(e, n):
+    """The reference: the VNF with one instance at the branch, no burst, moved."""
+    cloud, name = e.cloud, "bp%d" % n
+    op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "bench-burst",
+                                              "site": SITE}, expect=(202,))
+    assert cloud.wait_op(op["id"])["state"] == "completed"
+    ep = wait_for(lambda: cloud.deployment(name).get("service_endpoint"), 20, 0.1)
+    out = move(e, name, ep)
+    e.cloud.undeploy_all()
+    return out
+
+
 def one_round(e, n):
     cloud, name = e.cloud, "bb%d" % n
+    plain = plain_move(e, n)
     op = cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "bench-burst",
                                               "site": SITE}, expect=(202,))
     assert cloud.wait_op(op["id"])["state"] == "completed"
@@ -87,6 +126,11 @@ def one_round(e, n):
         vi = branch_vi if where == "branch" else cloud_vi
         out[where] = {"ready": epoch(act["finished"]) - t0,
                       "relieved": got["first"].get(vi, float("nan")) - t0}
+    whole = move(e, name, ep)
+    out["move"] = {"plain": plain[:2], "whole": whole[:2],
+                   "failed": (plain[2]["fail"], whole[2]["fail"]),
+                   "requests": (plain[2]["ok"] + plain[2]["fail"],
+                                whole[2]["ok"] + whole[2]["fail"])}
     e.cloud.undeploy_all()
     return out, got
 
@@ -111,8 +155,24 @@ def main():
                                r["cloud"]["ready"], r["cloud"]["relieved"],
                                r["cloud"]["relieved"] / r["branch"]["relieved"], got["ok"],
                                got["fail"]))
+            m = r["move"]
+            print("round %d: moved to the cloud, one instance (no burst): switched %.2f s, "
+                  "done %.2f s, %d of %d requests failed; two at the branch and one in the "
+                  "cloud (whole): switched %.2f s, done %.2f s, %d of %d requests failed; "
+                  "ratio whole/plain switched %.2f" % (
+                      n + 1, m["plain"][0], m["plain"][1], m["failed"][0], m["requests"][0],
+                      m["whole"][0], m["whole"][1], m["failed"][1], m["requests"][1],
+                      m["whole"][0] / m["plain"][0]))
         med = {w: {k: statistics.median(r[w][k] for r in rows) for k in ("ready", "relieved")}
                for w in ("branch", "cloud")}
+        mv = {w: statistics.median(r["move"][w][0] for r in rows) for w in ("plain", "whole")}
+        print("median of %d rounds: a move to the cloud to its switch, one instance %.2f s, "
+              "the service with its burst %.2f s (%.2fx); failed requests %d of %d, and %d "
+              "of %d" % (ROUNDS, mv["plain"], mv["whole"], mv["whole"] / mv["plain"],
+                         sum(r["move"]["failed"][0] for r in rows),
+                         sum(r["move"]["requests"][0] for r in rows),
+                         sum(r["move"]["failed"][1] for r in rows),
+                         sum(r["move"]["requests"][1] for r in rows)))
         print("median of %d rounds: overload detected -> relieved at the branch %.2f s (ready "
               "%.2f s), in the cloud %.2f s (ready %.2f s); cloud/branch %.2fx" % (
                   ROUNDS, med["branch"]["relieved"], med["branch"]["ready"],
