@@ -856,13 +856,13 @@ static int checks(struct core *c, const struct fed_move_req *rq, const json_t *d
                       "site: a move goes from a branch to a site of the cloud or back; %s and "
                       "%s are not",
                       from, to);
-    if (busy(c, dep, res, obj))
-        return -1;
-    if (doc_str(dep, "burst_of"))
+    if (doc_str(dep, "burst_of")) /* whether busy or not */
         return refuse(res, 409, "conflict", "burst",
                       "burst: deployment '%s' is the instances in the cloud of branch deployment "
                       "%s (docs/FEDERATION.md \"Bursting into the cloud\"): they move with it",
                       rq->dep, doc_str(dep, "burst_of"));
+    if (busy(c, dep, res, obj))
+        return -1;
     if (fed_burst_change(c, dep, change, sizeof(change)))
         return refuse(res, 409, "conflict", "burst",
                       "burst: the instances in the cloud of deployment '%s' are changing (%s); "

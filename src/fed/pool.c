@@ -49,6 +49,7 @@ struct pool_site {
     char pending[32]; /* a decision under way: a capacity change, moves */
     double grow_vcpu; /* the capacity a pending grow waits for */
     long long grow_mb, grow_disk_mb;
+    json_t *staying; /* the last move-back judgement: moved away, not coming back now, why */
 };
 
 /* ---- the policy ---- */
@@ -148,10 +149,11 @@ static json_t *judged_view(const struct pool_site *ps, const json_t *pol)
 {
     int64_t until = ps->last_ms ? ps->last_ms + jv_int(pol, "cooldown_s", 0) * 1000 : 0;
 
-    return json_pack("{s:i, s:i, s:s?, s:I, s:s?}", "over_reports", ps->st.over_n, "under_reports",
-                     ps->st.under_n, "pending", *ps->pending ? ps->pending : NULL,
+    return json_pack("{s:i, s:i, s:s?, s:I, s:s?, s:o?}", "over_reports", ps->st.over_n,
+                     "under_reports", ps->st.under_n, "pending", *ps->pending ? ps->pending : NULL,
                      "cooldown_left_s", fed_secs_left(until), "held_by",
-                     *ps->held_by ? ps->held_by : NULL);
+                     *ps->held_by ? ps->held_by : NULL, "staying",
+                     ps->staying ? json_deep_copy(ps->staying) : NULL);
 }
 
 /* What GET and PUT answer (f->mu taken here). */
@@ -717,9 +719,37 @@ static void follow(struct core *c, struct pool_site *ps)
  * under overload. The first such one is chosen (the oldest move); the
  * others get why not; those back at the branch or gone are forgotten
  * (*changed). */
-static json_t *returning(struct core *c, const char *site, const json_t *pol, json_t *moved,
+/* Whether the branch of m has room for the allocation of dep's clone
+ * there: the instances it runs now (a service that moved with its burst
+ * has more than the branch held), against its capacity less what it
+ * holds (its manager's last report). A site that reported no capacity
+ * has. */
+static bool branch_fits(struct core *c, const struct fed_mgr *m, const json_t *dep, char *why,
+                        size_t len)
+{
+    const json_t *cap = json_object_get(m->site_state, "capacity"),
+                 *alloc = json_object_get(m->site_state, "allocated");
+    json_t *rec = core_load(c, STORE_VNFD, jv_str(dep, "vnfd", ""));
+    double free_v = jv_num(cap, "vcpu", 0) - jv_num(alloc, "vcpu", 0),
+           free_m = (double)(jv_int(cap, "memory_mb", 0) - jv_int(alloc, "memory_mb", 0));
+    struct pool_cand x;
+    bool fits;
+
+    need_of(dep, json_object_get(rec, "descriptor"), &x);
+    json_decref(rec);
+    fits = !cap || (x.need_vcpu <= free_v + 1e-9 && x.need_memory_mb <= free_m);
+    if (!fits)
+        snprintf(why, len,
+                 "no room: its instances would take %.2f vCPU, %.0f MB there; the branch has "
+                 "%.2f vCPU, %.0f MB free",
+                 x.need_vcpu, x.need_memory_mb, free_v, free_m);
+    return fits;
+}
+
+static json_t *returning(struct core *c, const struct fed_mgr *m, const json_t *pol, json_t *moved,
                          struct pool_site *ps, json_t *rejected, bool *changed)
 {
+    const char *site = m->site;
     struct pool_use u;
     json_t *pick = NULL, *x;
     size_t i;
@@ -749,6 +779,8 @@ static json_t *returning(struct core *c, const char *site, const json_t *pol, js
             snprintf(why, sizeof(why),
                      "too big: back, it would put the branch at %.3f, not under %g",
                      pool_value(&back), jv_num(pol, "overload", 1));
+        else if (!branch_fits(c, m, dep, why, sizeof(why)))
+            ; /* why says it */
         else if (pick)
             snprintf(why, sizeof(why), "not now: one deployment comes back at a time");
         if (*why)
@@ -768,6 +800,15 @@ static json_t *returning(struct core *c, const char *site, const json_t *pol, js
     return pick;
 }
 
+/* What GET shows of the last move-back judgement (taken). */
+static void staying(struct fed *f, struct pool_site *ps, json_t *rejected)
+{
+    pthread_mutex_lock(&f->mu);
+    json_decref(ps->staying);
+    ps->staying = rejected;
+    pthread_mutex_unlock(&f->mu);
+}
+
 /* The branch has been quiet for the policy's move_back window: one
  * prefer-branch deployment the pool moved away comes back. */
 static void move_back(struct core *c, struct fed_mgr *m, struct pool_site *ps, const json_t *pol,
@@ -778,15 +819,18 @@ static void move_back(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
     bool changed;
 
     moved = json_object_get(site, "pool_moved");
+    if (json_array_size(moved) == 0)
+        staying(c->fed, ps, NULL);
     if (json_array_size(moved) == 0 || held(c, m, ps, pol, "branch_underload", "move_back") ||
         fed_cooling(ps->last_ms, pol)) {
         json_decref(rejected);
         json_decref(site);
         return;
     }
-    pick = returning(c, m->site, pol, moved, ps, rejected, &changed);
+    pick = returning(c, m, pol, moved, ps, rejected, &changed);
     if (changed)
         store_put(c->st, STORE_SITE, site);
+    staying(c->fed, ps, json_deep_copy(rejected));
     if (pick) {
         snprintf(reason, sizeof(reason), "%s: %s comes back to site %s, which puts it at %.3f", why,
                  jv_str(pick, "deployment", "?"), m->site, jv_num(pick, "after", 0));
@@ -994,6 +1038,7 @@ void pool_free(struct fed *f)
         struct pool_site *ps = e->value;
 
         json_decref(ps->load);
+        json_decref(ps->staying);
         free(ps);
     }
     hmap_done(&f->pool_sites);

@@ -219,12 +219,12 @@ class BurstTest(unittest.TestCase):
         ins = [d for d in self.decisions("bu1") if d["rule"] == "idle" and d.get("chosen")]
         self.assertEqual(ins[0]["chosen"][0]["where"], "cloud", json.dumps(ins, indent=1))
 
-    def at_four(self, name):
+    def at_four(self, name, placement=None):
         """name deployed with the cloud's rules and a busy client: two instances at the
         branch and two in the cloud. (the client, the burst's id, the names of all
         four)."""
         cloud = self.cloud
-        ep = self.deploy_ruled(name, vnfd("bu-whole"))["service_endpoint"]
+        ep = self.deploy_ruled(name, vnfd("bu-" + name, placement))["service_endpoint"]
         busy = self.client(ep, 0.005)
         wait_for(lambda: self.counts(name)[:2] == (2, 2) and
                  not cloud.deployment(name).get("operation"), 120, 0.2,
@@ -265,9 +265,10 @@ class BurstTest(unittest.TestCase):
         (its only deployment: moving it leaves the branch idle), the clone has
         the branch's and the burst's instances (four) and the cloud's rules, the
         endpoint switches to it, the original and its burst go; the client at the branch
-        never fails."""
+        never fails. Quiet again, it does not come back although it prefers the branch:
+        its four instances would not fit there (the pool says so)."""
         cloud = self.cloud
-        busy, burst, old_vis = self.at_four("bu6")
+        busy, burst, old_vis = self.at_four("bu6", "prefer-branch")
         # the pool of the overloaded branch chooses it like any other deployment,
         # needing room in the cloud for all four instances
         n = len(cloud.get("/v0/decisions?rule=pool")[1]["decisions"])
@@ -284,6 +285,19 @@ class BurstTest(unittest.TestCase):
         move = wait_for(lambda: (cloud.deployment("bu6").get("move") or {}).get("operation"),
                         10, 0.1, "the pool's move")
         self.moved_whole("bu6", move, busy, burst, old_vis)
+        n = len(cloud.get("/v0/decisions?rule=pool")[1]["decisions"])
+        cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {
+            "overload": 0.99, "underload": 0.9, "for_reports": 1, "cooldown_s": 0,
+            "move_back": {"after_s": 1}})
+        try:
+            staying = wait_for(lambda: cloud.get("/v0/sites/%s/pool" % SITE)[1]["judged"].get(
+                "staying"), 30, 0.2, "the move-back judged")
+        finally:
+            cloud.ok("PUT", "/v0/sites/%s/pool" % SITE, {"overload": 1000})
+        self.assertEqual([x["deployment"] for x in staying], ["bu6"], staying)
+        self.assertIn("no room: its instances would take 0.80 vCPU", staying[0]["why"])
+        self.assertEqual(len(cloud.get("/v0/decisions?rule=pool")[1]["decisions"]), n)
+        self.assertEqual(cloud.deployment("bu6")["site"], "cloud")
 
     def test_cloud_kill9_while_a_service_moves_whole(self):
         """The cloud killed during the drain of such a move: after its restart the move
