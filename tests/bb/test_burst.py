@@ -226,10 +226,13 @@ class BurstTest(unittest.TestCase):
         cloud = self.cloud
         ep = self.deploy_ruled(name, vnfd("bu-" + name, placement))["service_endpoint"]
         busy = self.client(ep, 0.005)
-        wait_for(lambda: self.counts(name)[:2] == (2, 2) and
-                 not cloud.deployment(name).get("operation"), 120, 0.2,
-                 name + " at four instances")
-        burst = self.counts(name)[2]
+
+        def settled():  # and neither it nor its burst busy (a move would wait)
+            here, away, burst = self.counts(name)
+            return burst if (here, away) == (2, 2) and not any(
+                cloud.deployment(d).get("operation") for d in (name, burst)) else None
+
+        burst = wait_for(settled, 120, 0.2, name + " at four instances")
         names = {vi["name"] for vi in self.b.deployment(name)["vis"]}
         names |= {vi["name"] for vi in cloud.deployment(burst)["vis"]}
         return busy, burst, names
