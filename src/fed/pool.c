@@ -713,12 +713,6 @@ static void follow(struct core *c, struct pool_site *ps)
     json_decref(d);
 }
 
-/* Of the moves the pool made away from the site, which may come back
- * now: a prefer-branch deployment now at the site it went to, with no
- * operation, whose use (as measured before it left) keeps the branch
- * under overload. The first such one is chosen (the oldest move); the
- * others get why not; those back at the branch or gone are forgotten
- * (*changed). */
 /* Whether the branch of m has room for the allocation of dep's clone
  * there: the instances it runs now (a service that moved with its burst
  * has more than the branch held), against its capacity less what it
@@ -746,6 +740,12 @@ static bool branch_fits(struct core *c, const struct fed_mgr *m, const json_t *d
     return fits;
 }
 
+/* Of the moves the pool made away from the site, which may come back
+ * now: a prefer-branch deployment now at the site it went to, with no
+ * operation, whose use (as measured before it left) keeps the branch
+ * under overload and whose instances fit the branch's room. The first
+ * such one is chosen (the oldest move); the others get why not; those
+ * back at the branch or gone are forgotten (*changed). */
 static json_t *returning(struct core *c, const struct fed_mgr *m, const json_t *pol, json_t *moved,
                          struct pool_site *ps, json_t *rejected, bool *changed)
 {
