@@ -126,19 +126,26 @@ json_t *fed_burst_values(struct core *c, const char *id, const json_t *vals, boo
     return out;
 }
 
+bool fed_branch_room(const struct fed_mgr *m, double *vcpu, double *memory_mb)
+{
+    const json_t *cap = json_object_get(m->site_state, "capacity"),
+                 *alloc = json_object_get(m->site_state, "allocated");
+
+    *vcpu = jv_num(cap, "vcpu", 0) - jv_num(alloc, "vcpu", 0);
+    *memory_mb = (double)(jv_int(cap, "memory_mb", 0) - jv_int(alloc, "memory_mb", 0));
+    return cap != NULL;
+}
+
 /* Whether the branch of m has room for add more instances of vdu, with in
  * why what it has and what they need. A site whose capacity is unknown has. */
 static bool branch_room(const struct fed_mgr *m, const json_t *vdu, long long add, char *why,
                         size_t len)
 {
-    const json_t *cap = json_object_get(m->site_state, "capacity"),
-                 *alloc = json_object_get(m->site_state, "allocated");
+    const json_t *cap = json_object_get(m->site_state, "capacity");
     double need_v = (double)add * jv_num(vdu, "vcpu", 1),
-           need_m = (double)add * (double)jv_int(vdu, "memory_mb", 128);
-    double free_v = jv_num(cap, "vcpu", 0) - jv_num(alloc, "vcpu", 0),
-           free_m = (double)(jv_int(cap, "memory_mb", 0) - jv_int(alloc, "memory_mb", 0));
+           need_m = (double)add * (double)jv_int(vdu, "memory_mb", 128), free_v, free_m;
 
-    if (!cap) {
+    if (!fed_branch_room(m, &free_v, &free_m)) {
         snprintf(why, len, "branch site %s reported no capacity", m->site);
         return true;
     }

@@ -526,6 +526,10 @@ int fed_local_request(struct core *c, txn_apply_fn fn, const char *name, const c
  * in decision where the instances go and why. body is not taken. */
 int fed_burst_scale(struct core *c, struct fed_mgr *m, const json_t *dep, json_t *body,
                     json_t *decision, struct result *res, json_t **op);
+/* What the branch of m has free: its capacity less what it holds, as its
+ * manager's last report said (*vcpu, *memory_mb); false when it reported
+ * no capacity (then it is not judged full). */
+bool fed_branch_room(const struct fed_mgr *m, double *vcpu, double *memory_mb);
 /* The instances of vdu of dep's burst in the cloud (lc_remote instances). */
 long long fed_burst_instances(struct core *c, const json_t *dep, const char *vdu);
 /* The values the cloud's rules of dep (the branch's mirror, id) see: vals,

@@ -413,6 +413,14 @@ static bool grow(struct core *c, struct fed_mgr *m, struct pool_site *ps, const 
 }
 
 /* What a deployment holds, from its VNFD and instances (what its clone needs). */
+/* n more instances of vdu in what x needs. */
+static void need_add(struct pool_cand *x, const json_t *vdu, double n)
+{
+    x->need_vcpu += n * jv_num(vdu, "vcpu", 1);
+    x->need_memory_mb += n * (double)jv_int(vdu, "memory_mb", 128);
+    x->need_disk_mb += n * (double)jv_int(vdu, "disk_mb", 0);
+}
+
 static void need_of(const json_t *dep, const json_t *vnfd, struct pool_cand *x)
 {
     const json_t *vdu, *inst = json_object_get(dep, "instances");
@@ -421,11 +429,7 @@ static void need_of(const json_t *dep, const json_t *vnfd, struct pool_cand *x)
     x->need_vcpu = x->need_memory_mb = x->need_disk_mb = 0;
     json_array_foreach(json_object_get(vnfd, "vdus"), i, vdu)
     {
-        double n = (double)jv_int(inst, jv_str(vdu, "id", ""), 1);
-
-        x->need_vcpu += n * jv_num(vdu, "vcpu", 1);
-        x->need_memory_mb += n * (double)jv_int(vdu, "memory_mb", 128);
-        x->need_disk_mb += n * (double)jv_int(vdu, "disk_mb", 0);
+        need_add(x, vdu, (double)jv_int(inst, jv_str(vdu, "id", ""), 1));
     }
 }
 
@@ -435,11 +439,9 @@ static void burst_need(struct core *c, const json_t *dep, const json_t *vnfd, st
 {
     const char *vdu_id = jv_str(json_object_get(dep, "burst"), "vdu", NULL);
     const json_t *vdu = vdu_id ? vnfd_vdu(vnfd, vdu_id) : NULL;
-    double n = vdu ? (double)fed_burst_instances(c, dep, vdu_id) : 0;
 
-    x->need_vcpu += n * jv_num(vdu, "vcpu", 1);
-    x->need_memory_mb += n * (double)jv_int(vdu, "memory_mb", 128);
-    x->need_disk_mb += n * (double)jv_int(vdu, "disk_mb", 0);
+    if (vdu)
+        need_add(x, vdu, (double)fed_burst_instances(c, dep, vdu_id));
 }
 
 /* The branch's deployments as candidates (their strings borrowed from deps). */
@@ -721,17 +723,15 @@ static void follow(struct core *c, struct pool_site *ps)
 static bool branch_fits(struct core *c, const struct fed_mgr *m, const json_t *dep, char *why,
                         size_t len)
 {
-    const json_t *cap = json_object_get(m->site_state, "capacity"),
-                 *alloc = json_object_get(m->site_state, "allocated");
-    json_t *rec = core_load(c, STORE_VNFD, jv_str(dep, "vnfd", ""));
-    double free_v = jv_num(cap, "vcpu", 0) - jv_num(alloc, "vcpu", 0),
-           free_m = (double)(jv_int(cap, "memory_mb", 0) - jv_int(alloc, "memory_mb", 0));
+    json_t *vnfd = fed_descriptor(c, dep);
+    double free_v, free_m;
     struct pool_cand x;
     bool fits;
 
-    need_of(dep, json_object_get(rec, "descriptor"), &x);
-    json_decref(rec);
-    fits = !cap || (x.need_vcpu <= free_v + 1e-9 && x.need_memory_mb <= free_m);
+    need_of(dep, vnfd, &x);
+    json_decref(vnfd);
+    fits = !fed_branch_room(m, &free_v, &free_m) ||
+           (x.need_vcpu <= free_v + 1e-9 && x.need_memory_mb <= free_m);
     if (!fits)
         snprintf(why, len,
                  "no room: its instances would take %.2f vCPU, %.0f MB there; the branch has "
