@@ -44,7 +44,7 @@
 
 #include <jansson.h>
 
-#define VIM_ID_MAX   16 /* VI ids are 10 lowercase hex digits */
+#define VIM_ID_MAX   16 /* VI ids are 10 lowercase hex digits (a manager VI's: see below) */
 #define VIM_NAME_MAX 128
 #define VIM_ERR_MAX  256
 #define VIM_MAX_NICS 4
@@ -101,7 +101,24 @@ struct vi_spec {
     bool admin_vnfd;
     unsigned n_nics;
     struct vi_nic nics[VIM_MAX_NICS];
+    /* A manager VI (see "Manager VIs" below): the VDU's `command` is the
+     * manager's argv (its path absolute), its output is appended to log
+     * (NULL: the manager's own stdout and stderr). */
+    bool manager;
+    const char *log;
 };
+
+/* Manager VIs. A manager starts managers of its own (fed/: a branch's new
+ * instance, FIG. 4A; the cloud VNFM's own, claim 1) as VIs of its site's
+ * VIM: CPU and memory limits like any VI, made, watched, stopped and
+ * removed through the driver. What runs in one is the manager itself,
+ * not a VNF: no network of its own (it talks on the host's), no sandbox,
+ * no VI directory, and it runs as root with the manager's environment, so
+ * only the manager makes one, never a VNFD (nothing a tenant sends sets
+ * vi_spec.manager). Its id starts with VIM_MANAGER_PREFIX; list() leaves
+ * it out, so the sweep of orphan VIs never takes a manager for one. A
+ * driver that cannot run one fails create() with -EOPNOTSUPP. */
+#define VIM_MANAGER_PREFIX "mgr-"
 
 /* A VI as the core knows it: its id, and what the driver returned last. */
 struct vi_handle {

@@ -632,6 +632,77 @@ static void proc_create_again_ends_a_lost_start(void **state)
     vi_done(&v);
 }
 
+/* A manager VI (vim.h "Manager VIs"): only cgroups with its limits; the
+ * manager's own process in them, as root in the host's network with its
+ * output in the log; left out of list(); adopted after a restart; a start
+ * of a running one is that one; stopped and removed like any VI. */
+static void proc_manager_vi(void **state)
+{
+    struct env *e = *state;
+    char *log = xasprintf("%s/manager.log", e->dir), *text = NULL;
+    struct vim_err err = {""};
+    struct vi_out o;
+    struct vi v;
+    pid_t pid;
+
+    vi_init(e, &v, 0, "");
+    json_decref((json_t *)v.spec.vdu);
+    v.spec.vdu = json_pack("{s:[s, s, s]}", "command", "/bin/sh", "-c", "echo up; exec sleep 100");
+    id_random(v.spec.id, VIM_MANAGER_PREFIX, 6);
+    snprintf(v.h.id, sizeof(v.h.id), "%s", v.spec.id);
+    v.spec.n_nics = 0;
+    v.spec.manager = true;
+    v.spec.log = log;
+    vi_up(e, &v);
+    pid = (pid_t)json_integer_value(json_object_get(v.h.ref, "pid"));
+    assert_true(pid > 0);
+    assert_true(sh("grep -qx %d /sys/fs/cgroup/pids/vnfm/%s/%s/cgroup.procs || grep -qx %d "
+                   "/sys/fs/cgroup/vnfm/%s/%s/cgroup.procs",
+                   (int)pid, e->tag, v.spec.id, (int)pid, e->tag, v.spec.id));
+    assert_true(sh("grep -q '^Uid:.0.0.0.0$' /proc/%d/status", (int)pid));
+    assert_true(sh("[ \"$(readlink /proc/%d/ns/net)\" = \"$(readlink /proc/%d/ns/net)\" ]",
+                   (int)pid, (int)getpid())); /* the manager's network */
+    for (int i = 0; i < 100 && (read_file(log, 4096, &text, NULL) || !strstr(text, "up")); i++) {
+        free(text);
+        text = NULL;
+        usleep(20000);
+    }
+    assert_non_null(text);
+    assert_non_null(strstr(text, "up"));
+    free(text);
+    assert_false(listed(e, v.spec.id));
+    env_restart(e);
+    assert_int_equal(state_of(e, &v.h), VI_RUNNING);
+    assert_int_equal(vi_start(e, &v), 0);
+    assert_int_equal(json_integer_value(json_object_get(v.h.ref, "pid")), pid);
+    assert_int_equal(e->ops->stop(e->vim, &v.h, 1000, &err), 0);
+    assert_true(ended(pid));
+    vi_gone(e, &v);
+    assert_int_equal(state_of(e, &v.h), VI_ABSENT);
+    /* its command is an absolute path */
+    json_decref((json_t *)v.spec.vdu);
+    v.spec.vdu = json_pack("{s:[s]}", "command", "sleep");
+    assert_int_equal(vi_create(e, &v, &o), 0);
+    assert_int_equal(vi_start(e, &v), -EINVAL);
+    vi_gone(e, &v);
+    vi_done(&v);
+    free(log);
+}
+
+/* The sim runs nothing: it refuses a manager VI. */
+static void sim_refuses_a_manager_vi(void **state)
+{
+    struct env *e = *state;
+    struct vi_out o;
+    struct vi v;
+
+    vi_init(e, &v, 0, "");
+    id_random(v.spec.id, VIM_MANAGER_PREFIX, 6);
+    v.spec.manager = true;
+    assert_int_equal(vi_create(e, &v, &o), -EOPNOTSUPP);
+    vi_done(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest proc_tests[] = {
@@ -647,6 +718,7 @@ int main(void)
         cmocka_unit_test(proc_day0_files_follow_no_link),
         cmocka_unit_test(proc_vnf_runs_as_its_uid),
         cmocka_unit_test(proc_create_again_ends_a_lost_start),
+        cmocka_unit_test(proc_manager_vi),
     };
     const struct CMUnitTest sim_tests[] = {
         cmocka_unit_test(contract_life_is_idempotent),
@@ -654,6 +726,7 @@ int main(void)
         cmocka_unit_test(contract_names_from_tag_and_id),
         cmocka_unit_test(contract_addresses),
         cmocka_unit_test(contract_end_or_ready_is_known),
+        cmocka_unit_test(sim_refuses_a_manager_vi),
     };
     int failed = 0;
 

@@ -34,6 +34,8 @@
 #define BASE_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define NOFILE_VNF 1024 /* a VNF's soft limit of open files, as a login's */
 
+extern char **environ;
+
 /* ---- knowing a process again ---- */
 
 struct pstat {
@@ -331,6 +333,93 @@ static int child_prepare(struct proc_vim *v, const struct vi_spec *spec, struct 
     return 0;
 }
 
+/* ---- a manager VI (vim.h "Manager VIs") ---- */
+
+struct mgr_child {
+    char **argv;
+    int log, devnull, cg[CG_MAX_DIRS], n_cg;
+    int err; /* errno of the step that failed in the child */
+};
+
+/* In the child, before exec: its cgroups, its session, its output and
+ * signals; the manager's environment (async-signal-safe calls only). */
+static int manager_main(void *arg)
+{
+    struct mgr_child *x = arg;
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
+
+    for (int i = 0; i < x->n_cg; i++)
+        if (write(x->cg[i], "0", 1) != 1)
+            goto fail;
+    setsid();
+    if (dup2(x->devnull, 0) < 0 || (x->log >= 0 && (dup2(x->log, 1) < 0 || dup2(x->log, 2) < 0)))
+        goto fail;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    execve(x->argv[0], x->argv, environ);
+fail:
+    x->err = errno ? errno : EIO;
+    _exit(127);
+}
+
+static int manager_start(struct proc_vim *v, const struct vi_spec *spec, struct pref *p,
+                         struct vi_out *out, struct vim_err *err)
+{
+    struct mgr_child x = {.argv = make_argv(spec->vdu), .log = -1, .devnull = -1, .n_cg = 0};
+    struct pstat ps;
+    pid_t pid = 0;
+    int r = 0, pidfd;
+
+    if (proc_main_alive(p)) /* started already */
+        goto done;
+    if (!x.argv[0] || x.argv[0][0] != '/') {
+        r = proc_fail(err, -EINVAL, "%s: a manager's command is an absolute path", spec->name);
+        goto out;
+    }
+    if ((x.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+        (spec->log &&
+         (x.log = open(spec->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)) {
+        r = proc_fail(err, -errno, "%s: open %s", spec->name, spec->log ? spec->log : "/dev/null");
+        goto out;
+    }
+    if ((x.n_cg = cg_open_procs(&v->cg, spec->id, x.cg)) < 0) {
+        r = proc_fail(err, x.n_cg, "%s: its cgroups (made by create)", spec->name);
+        x.n_cg = 0;
+        goto out;
+    }
+    if ((pid = spawn_clone(manager_main, &x, 0)) < 0) {
+        r = proc_fail(err, pid, "%s: clone", spec->name);
+    } else if (x.err) {
+        waitpid(pid, NULL, 0);
+        r = proc_fail(err, -x.err, "%s: cannot start %s", spec->name, x.argv[0]);
+    } else if (proc_stat(pid, &ps) == 0 && (pidfd = pidfd_open(pid, 0)) >= 0) {
+        reaper_add(pid, ps.start, pidfd);
+        *p = (struct pref){.vi = spec->id, .pid = pid, .start = ps.start};
+    } else {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        r = proc_fail(err, -ESRCH, "%s: %s ended at once", spec->name, x.argv[0]);
+    }
+done:
+    if (r == 0) {
+        out->ref = pref_json(p);
+        out->pid = p->pid;
+    }
+out:
+    for (int i = 0; i < x.n_cg; i++)
+        close(x.cg[i]);
+    if (x.log >= 0)
+        close(x.log);
+    if (x.devnull >= 0)
+        close(x.devnull);
+    strv_free(x.argv);
+    return r;
+}
+
 int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h,
                struct vi_out *out, struct vim_err *err)
 {
@@ -342,6 +431,8 @@ int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h
     int r, pidfd;
 
     pref_of(h, &p);
+    if (spec->manager)
+        return manager_start(v, spec, &p, out, err);
     if (!p.addr && spec->n_nics)
         p.addr = spec->nics[0].addr;
     r = child_prepare(v, spec, &x, err);

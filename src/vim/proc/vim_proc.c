@@ -259,10 +259,16 @@ static void add_id(char ***ids, size_t *n, const char *id)
     (*ids)[(*n)++] = xstrdup(id);
 }
 
-/* Warm slots are not VIs: the orphan sweep must leave them alone. */
+/* Warm slots are not VIs, and managers not orphans: the orphan sweep must
+ * leave them alone. */
 static bool is_slot(const char *id)
 {
     return strncmp(id, SLOT_PREFIX, strlen(SLOT_PREFIX)) == 0;
+}
+
+static bool is_manager(const char *id)
+{
+    return strncmp(id, VIM_MANAGER_PREFIX, strlen(VIM_MANAGER_PREFIX)) == 0;
 }
 
 static int proc_list(void *data, char ***ids, size_t *n, struct vim_err *err)
@@ -280,7 +286,7 @@ static int proc_list(void *data, char ***ids, size_t *n, struct vim_err *err)
     *ids = NULL;
     *n = 0;
     for (size_t i = 0; i < n_cg; i++)
-        if (!is_slot(cgs[i]))
+        if (!is_slot(cgs[i]) && !is_manager(cgs[i]))
             add_id(ids, n, cgs[i]);
     vim_ids_free(cgs, n_cg);
     snprintf(prefix, sizeof(prefix), "vnfm-%s-", v->tag);
@@ -489,6 +495,21 @@ static void *files_thread(void *arg)
  * threads of their own while the network is set up: none depends on the
  * others, and the kernel takes a while over each (a VI deployment is on
  * the critical path of every deploy). */
+/* A manager VI (vim.h "Manager VIs"): its cgroups, nothing else; what a
+ * start that died with the manager left in them is ended first. */
+static int manager_create(struct proc_vim *v, const struct vi_spec *spec, struct vim_err *err)
+{
+    int r;
+
+    if (!is_manager(spec->id))
+        return proc_fail(err, -EINVAL, "%s: a manager VI's id starts with %s", spec->name,
+                         VIM_MANAGER_PREFIX);
+    if ((r = stop_pref(v, &(struct pref){.vi = spec->id}, 0, err)))
+        return r;
+    r = cg_create(&v->cg, spec->id, spec->vcpu_milli, spec->memory_bytes);
+    return r ? proc_fail(err, r, "%s: cgroup", spec->name) : 0;
+}
+
 static int proc_create(void *data, const struct vi_spec *spec, struct vi_out *out,
                        struct vim_err *err)
 {
@@ -499,6 +520,8 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vi_out *ou
     struct beside bf, bc;
     int r;
 
+    if (spec->manager)
+        return manager_create(v, spec, err);
     beside_start(&bf, files_thread, &files);
     /* a VI that exists in part (a retry, a restart) is made from scratch,
      * which takes what is there but a process: a start that began before a

@@ -216,6 +216,9 @@ static int sim_create(void *data, const struct vi_spec *spec, struct vi_out *out
     struct sim_vi *v;
     int r;
 
+    if (spec->manager) /* a simulation runs nothing */
+        return fail(err, -EOPNOTSUPP, "%s: the sim VIM of site %s runs no managers", spec->name,
+                    s->site);
     pthread_mutex_lock(&s->mu);
     r = simulate(s, SC_CREATE, spec->id, err);
     v = find(s, spec->id);
