@@ -13,19 +13,23 @@
  * it stops one it started (SIGTERM: that one revokes its lease as it
  * stops, and its sites move at once). Each is a decision record with its
  * inputs (GET /v0/decisions, rule "cloud-vnfm") and an event (category
- * vnfm). Started as a process of the primary's host (util/spawn), in a
- * cgroup of its own (vnfm/TAG-cloud/NAME, TAG the primary's instance tag)
- * with --cloud-scale-vcpu and --cloud-scale-memory-mb as its limits, held
- * in the cloud site's allocation (lcm/sites.h site_reserve): without room
- * there the decision fails, saying so. Those started are kept in the store (meta
- * cloud_instances: pid, URL, host, decision, joined, stopping): a new
- * primary on the same host adopts those still running (by pid and
- * command line), and stops them when the load falls like its own. */
+ * vnfm). Each is a manager VI of the cloud site's VIM (vim/vim.h "Manager
+ * VIs"; the process VIM: cgroups vnfm/TAG/mgr-XXXXXX) with --cloud-scale-vcpu and
+ * --cloud-scale-memory-mb as its limits, held in the cloud site's
+ * allocation (lcm/sites.h site_reserve): without room there the decision
+ * fails, saying so. It is made, watched (the driver's status, each
+ * report interval), stopped and removed through the driver, on the
+ * provisioning pool. Those started are kept in the store (meta
+ * cloud_instances: its VI and the driver's reference, URL, host, decision,
+ * joined, stopping), written before its VI is made: a new primary on the
+ * same host adopts them (the members of a cluster share the store's
+ * instance tag, so its VIM finds their VIs as they are), removes those
+ * that ended, and stops the others when the load falls like its own. */
 #include "fed/fed_internal.h"
 #include "core/owners.h"
 #include "core/txq.h"
+#include "core/wpool.h"
 #include "lcm/sites.h"
-#include "util/cgroup.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
 #include "util/ids.h"
@@ -35,16 +39,12 @@
 #include "util/net4.h"
 #include "util/spawn.h"
 #include "util/timeutil.h"
+#include "vim/vim.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define JOIN_MAX_MS 90000 /* a started instance not a member by then has failed */
@@ -52,12 +52,10 @@
 #define STOP_MAX_MS 15000 /* SIGKILL after */
 #define RULE        "cloud-vnfm"
 
-extern char **environ;
-
 struct inst {
     pid_t pid;
-    char name[16];   /* its cgroup, under cg_dir */
-    char cg_dir[32]; /* "TAG-cloud" of the primary that started it */
+    char vi[VIM_ID_MAX]; /* its manager VI on the cloud site's VIM */
+    json_t *ref;         /* the driver's reference to it, NULL before its start */
     double vcpu;
     long memory_mb;
     char url[64];
@@ -65,7 +63,8 @@ struct inst {
     int64_t started_ms, stopping_ms; /* mono */
     unsigned members_before;
     bool joined;
-    bool adopted; /* started by another primary: not this process's child */
+    bool busy; /* a job of the VIM is under way for it */
+    bool gone; /* it ended or was stopped: its VI is being removed */
 };
 
 struct cscale {
@@ -78,8 +77,7 @@ struct cscale {
     int64_t acted_ms;          /* the last decision */
     struct inst *inst;
     size_t n_inst;
-    json_t *kept;       /* the records this primary does not act on: itself, another host's */
-    struct cgroups *cg; /* vnfm/TAG-cloud: of the instances this process starts */
+    json_t *kept; /* the records this primary does not act on: itself, another host's */
 };
 
 void fed_cscale_report(struct fed *f)
@@ -228,13 +226,15 @@ static void insts_save(struct core *c, const struct cscale *s)
     host_name(host, sizeof(host));
     for (size_t i = 0; i < s->n_inst; i++) {
         const struct inst *in = &s->inst[i];
+        json_t *r = json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:s, s:f, s:I}", "pid",
+                              (int)in->pid, "url", in->url, "host", host, "decision", in->decision,
+                              "joined", in->joined, "stopping", in->stopping_ms != 0, "gone",
+                              in->gone, "members_before", (int)in->members_before, "vi", in->vi,
+                              "vcpu", in->vcpu, "memory_mb", (json_int_t)in->memory_mb);
 
-        json_array_append_new(
-            all, json_pack("{s:i, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:f, s:I}", "pid",
-                           (int)in->pid, "url", in->url, "host", host, "decision", in->decision,
-                           "joined", in->joined, "stopping", in->stopping_ms != 0, "members_before",
-                           (int)in->members_before, "name", in->name, "cgroup", in->cg_dir, "vcpu",
-                           in->vcpu, "memory_mb", (json_int_t)in->memory_mb));
+        if (in->ref)
+            json_object_set(r, "ref", in->ref);
+        json_array_append_new(all, r);
     }
     json_array_extend(all, s->kept);
     text = json_dumps(all, JSON_COMPACT);
@@ -244,29 +244,6 @@ static void insts_save(struct core *c, const struct cscale *s)
     core_tx_commit(c);
     free(text);
     json_decref(all);
-}
-
-/* Whether pid is a vnfmd listening at url's HOST:PORT (its command line). */
-static bool runs_at(pid_t pid, const char *url)
-{
-    const char *hp = strstr(url, "://");
-    char *path = xasprintf("/proc/%d/cmdline", (int)pid), *text = NULL;
-    bool listen = false, ok = false;
-    size_t len = 0;
-
-    if (hp && read_file(path, 1 << 20, &text, &len) == 0)
-        for (char *p = text; p < text + len; p += strlen(p) + 1) {
-            ok = ok || (listen && strcmp(p, hp + 3) == 0);
-            listen = strcmp(p, "--listen") == 0;
-        }
-    free(text);
-    free(path);
-    return ok;
-}
-
-static bool inst_alive(const struct inst *in)
-{
-    return kill(in->pid, 0) == 0 && runs_at(in->pid, in->url);
 }
 
 /* The instances count in the cloud site's allocation while they run. */
@@ -280,17 +257,6 @@ static void reserve(struct core *c, const struct cscale *s)
         r.managers++;
     }
     site_reserve(c, c->cfg->site, &r);
-}
-
-/* Removes the instance's cgroup (made by whichever primary started it). */
-static void cg_remove(const struct inst *in)
-{
-    struct cgroups cg;
-
-    if (!*in->name || !*in->cg_dir || cg_init(&cg, in->cg_dir))
-        return;
-    cg_destroy(&cg, in->name);
-    cg_release(&cg);
 }
 
 void fed_cscale_takeover(struct core *c)
@@ -325,29 +291,26 @@ void fed_cscale_takeover(struct core *c)
             json_array_append(s->kept, r); /* this process: for the next primary */
             continue;
         }
-        if (strcmp(jv_str(r, "host", ""), host)) {
-            log_warn("fed: cloud VNFM %s (pid %d) was started on host %s, not this one: left "
-                     "as it is",
-                     in.url, (int)in.pid, jv_str(r, "host", "?"));
+        if (strcmp(jv_str(r, "host", ""), host) || !*jv_str(r, "vi", "")) {
+            log_warn("fed: cloud VNFM %s (pid %d) was started on host %s%s, not by this one's "
+                     "VIM: left as it is",
+                     in.url, (int)in.pid, jv_str(r, "host", "?"),
+                     *jv_str(r, "vi", "") ? "" : " without a VI (an earlier version)");
             json_array_append(s->kept, r);
             continue;
         }
-        if (in.pid <= 0 || !inst_alive(&in))
-            continue; /* gone */
-        in.adopted = true;
-        snprintf(in.name, sizeof(in.name), "%s", jv_str(r, "name", ""));
-        snprintf(in.cg_dir, sizeof(in.cg_dir), "%s", jv_str(r, "cgroup", ""));
+        snprintf(in.vi, sizeof(in.vi), "%s", jv_str(r, "vi", ""));
+        in.ref = json_incref(json_object_get(r, "ref"));
         in.vcpu = jv_num(r, "vcpu", 0);
         in.memory_mb = (long)jv_int(r, "memory_mb", 0);
         in.joined = jv_bool(r, "joined", false);
         in.members_before = (unsigned)jv_int(r, "members_before", 0);
         in.started_ms = (int64_t)mono_ms();
-        if (jv_bool(r, "stopping", false)) {
+        if (jv_bool(r, "stopping", false))
             in.stopping_ms = in.started_ms;
-            kill(in.pid, SIGTERM);
-        }
-        log_info("fed: cloud VNFM %s (pid %d), started by an earlier primary, adopted", in.url,
-                 (int)in.pid);
+        in.gone = jv_bool(r, "gone", false);
+        log_info("fed: cloud VNFM %s (pid %d), started by an earlier primary, adopted (VI %s)",
+                 in.url, (int)in.pid, in.vi);
         s->inst = xrealloc(s->inst, (s->n_inst + 1) * sizeof(*s->inst));
         s->inst[s->n_inst++] = in;
     }
@@ -356,94 +319,121 @@ void fed_cscale_takeover(struct core *c)
     reserve(c, s);
 }
 
+/* ---- its VI, through the cloud site's VIM (on the provisioning pool) ---- */
+
+enum vjob_kind {
+    VJ_START,  /* make its VI and start vnfmd in it */
+    VJ_WATCH,  /* its status */
+    VJ_REMOVE, /* stop it (SIGTERM, SIGKILL after STOP_MAX_MS) and remove its VI */
+};
+
+struct vjob {
+    struct wjob w;
+    struct core *c;
+    enum vjob_kind kind;
+    const struct vim_ops *ops;
+    void *vim;
+    char url[64]; /* the instance's: to find it again */
+    char vi[VIM_ID_MAX];
+    json_t *ref;
+    json_t *vdu; /* VJ_START: {"command": its argv} */
+    unsigned vcpu_milli;
+    uint64_t memory_bytes;
+    int r;
+    struct vim_err err;
+    struct vi_out out;
+    struct vi_status st;
+};
+
+static void vjob_work(struct wjob *w)
+{
+    struct vjob *j = (struct vjob *)w;
+    struct vi_handle h = {.ref = j->ref};
+    struct vi_spec spec = {.vdu = j->vdu,
+                           .vcpu_milli = j->vcpu_milli,
+                           .memory_bytes = j->memory_bytes,
+                           .fresh = true,
+                           .manager = true};
+
+    snprintf(h.id, sizeof(h.id), "%s", j->vi);
+    switch (j->kind) {
+    case VJ_START:
+        snprintf(spec.id, sizeof(spec.id), "%s", j->vi);
+        snprintf(spec.name, sizeof(spec.name), "cloud VNFM %s", j->url);
+        if ((j->r = j->ops->create(j->vim, &spec, &j->out, &j->err)) == 0) {
+            json_decref(j->out.ref);
+            j->out = (struct vi_out){0};
+            j->r = j->ops->start(j->vim, &spec, &h, &j->out, &j->err);
+        }
+        if (j->r)
+            j->ops->destroy(j->vim, &h, NULL);
+        break;
+    case VJ_WATCH:
+        j->r = j->ops->status(j->vim, &h, &j->st, &j->err);
+        break;
+    case VJ_REMOVE:
+        if ((j->r = j->ops->stop(j->vim, &h, STOP_MAX_MS, &j->err)) == 0)
+            j->r = j->ops->destroy(j->vim, &h, &j->err);
+        break;
+    }
+}
+
+static void vjob_done(struct wjob *w);
+
+/* Submits a job of kind for in; false when the cloud site's VIM is not
+ * open (why says so). */
+static bool submit(struct core *c, struct inst *in, enum vjob_kind kind, json_t *vdu, char *why,
+                   size_t len)
+{
+    struct site_rt *site = site_get(c, c->cfg->site);
+    struct vjob *j;
+
+    if (!site || !site->ops || !site->vim) {
+        snprintf(why, len, "the VIM of site %s is not open", c->cfg->site);
+        json_decref(vdu);
+        return false;
+    }
+    j = xcalloc(1, sizeof(*j));
+    *j = (struct vjob){.w = {.work = vjob_work, .done = vjob_done},
+                       .c = c,
+                       .kind = kind,
+                       .ops = site->ops,
+                       .vim = site->vim,
+                       .ref = json_incref(in->ref),
+                       .vdu = vdu,
+                       .vcpu_milli = (unsigned)(in->vcpu * 1000),
+                       .memory_bytes = (uint64_t)in->memory_mb << 20};
+    snprintf(j->url, sizeof(j->url), "%s", in->url);
+    snprintf(j->vi, sizeof(j->vi), "%s", in->vi);
+    in->busy = true;
+    wpool_submit(c->prov, &j->w);
+    return true;
+}
+
 /* ---- starting one ---- */
 
 /* This process's command line with another --listen, and without what
- * is this instance's own (--ha-url, --ha-listen): a NULL-terminated
- * malloc'd array of malloc'd strings, or NULL. */
-static char **argv_like_mine(const char *listen)
+ * is this instance's own (--ha-url, --ha-listen): a JSON array, or NULL. */
+static json_t *argv_like_mine(const char *listen)
 {
-    char *text = NULL, **argv;
-    size_t len = 0, n = 0;
+    char *text = NULL;
+    size_t len = 0;
+    json_t *argv;
 
     if (read_file("/proc/self/cmdline", 1 << 20, &text, &len))
         return NULL;
-    argv = xcalloc(len + 3, sizeof(*argv));
-    argv[n++] = xstrdup("/proc/self/exe");
+    argv = json_pack("[s]", "/proc/self/exe");
     for (const char *p = text + strlen(text) + 1; p < text + len; p += strlen(p) + 1) {
         if (!strcmp(p, "--listen") || !strcmp(p, "--ha-url") || !strcmp(p, "--ha-listen")) {
             p += strlen(p) + 1; /* and its value */
             continue;
         }
-        argv[n++] = xstrdup(p);
+        json_array_append_new(argv, json_string(p));
     }
-    argv[n++] = xstrdup("--listen");
-    argv[n++] = xstrdup(listen);
+    json_array_append_new(argv, json_string("--listen"));
+    json_array_append_new(argv, json_string(listen));
     free(text);
     return argv;
-}
-
-struct exec_arg {
-    char **argv;
-    int cg[CG_MAX_DIRS], n_cg;
-};
-
-/* In the child, before exec: its cgroups, its own session and signals
- * (async-signal-safe calls only). */
-static int child_main(void *arg)
-{
-    struct exec_arg *x = arg;
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    sigset_t none;
-
-    for (int i = 0; i < x->n_cg; i++)
-        if (write(x->cg[i], "0", 1) != 1)
-            _exit(126);
-    setsid();
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve("/proc/self/exe", x->argv, environ);
-    _exit(127);
-}
-
-/* Starts in's process in a cgroup of its own with in's limits: its pid,
- * or -errno (why says what failed). */
-static pid_t start(struct core *c, struct cscale *s, struct inst *in, const char *listen, char *why,
-                   size_t len)
-{
-    struct exec_arg x = {.argv = argv_like_mine(listen)};
-    int r = x.argv ? 0 : -ENOMEM;
-
-    snprintf(in->cg_dir, sizeof(in->cg_dir), "%s-cloud", c->tag);
-    id_random(in->name, "c", 6);
-    if (r == 0 && !s->cg) {
-        s->cg = xcalloc(1, sizeof(*s->cg));
-        if ((r = cg_init(s->cg, in->cg_dir))) {
-            free(s->cg);
-            s->cg = NULL;
-        }
-    }
-    if (r == 0 &&
-        (r = cg_create(s->cg, in->name, (unsigned)(in->vcpu * 1000),
-                       (uint64_t)in->memory_mb << 20)) == 0 &&
-        (x.n_cg = cg_open_procs(s->cg, in->name, x.cg)) < 0)
-        r = x.n_cg;
-    if (r == 0)
-        r = (int)spawn_clone(child_main, &x, 0);
-    for (int i = 0; i < x.n_cg; i++)
-        close(x.cg[i]);
-    if (r < 0) {
-        snprintf(why, len, "%s: %s", s->cg ? "cannot start vnfmd in its cgroup" : "no cgroup",
-                 strerror(-r));
-        if (s->cg)
-            cg_destroy(s->cg, in->name);
-    }
-    for (size_t i = 0; x.argv && x.argv[i]; i++)
-        free(x.argv[i]);
-    free(x.argv);
-    return (pid_t)r;
 }
 
 static void scale_out(struct core *c, struct cscale *s, unsigned members, const char *why)
@@ -453,7 +443,7 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
     struct inst in = {.vcpu = c->cfg->cloud_scale_vcpu, .memory_mb = c->cfg->cloud_scale_memory_mb};
     struct result room = {0};
     char listen[80], err[512] = "no free port";
-    pid_t pid = -EADDRINUSE;
+    json_t *argv;
 
     snprintf(listen, sizeof(listen), "%s:%u", host, port);
     snprintf(in.url, sizeof(in.url), "%s://%s:%u", c->cfg->tls_cert ? "https" : "http",
@@ -471,20 +461,21 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
         result_done(&room);
         return;
     }
-    if (port)
-        pid = start(c, s, &in, listen, err, sizeof(err));
-    in.pid = pid > 0 ? pid : 0;
-    if (pid <= 0) {
+    argv = port ? argv_like_mine(listen) : NULL;
+    if (port && !argv)
+        snprintf(err, sizeof(err), "cannot read its own command line");
+    id_random(in.vi, VIM_MANAGER_PREFIX, 6);
+    if (!argv || !submit(c, &in, VJ_START, json_pack("{s:o}", "command", argv), err, sizeof(err))) {
         decide(c, &in, "scale_out", "failed", inputs(c, s, members),
                "%s for %u s: cannot start vnfmd: %s", why, c->cfg->cloud_scale_for_s, err);
         return;
     }
     decide(c, &in, "scale_out", "running", inputs(c, s, members),
-           "%s for %u s: another cloud VNFM (pid %d) at %s", why, c->cfg->cloud_scale_for_s,
-           (int)pid, in.url);
+           "%s for %u s: another cloud VNFM at %s (VI %s of site %s)", why,
+           c->cfg->cloud_scale_for_s, in.url, in.vi, c->cfg->site);
     s->inst = xrealloc(s->inst, (s->n_inst + 1) * sizeof(*s->inst));
     s->inst[s->n_inst++] = in;
-    insts_save(c, s);
+    insts_save(c, s); /* before its VI is made: a new primary finds it */
     reserve(c, s);
 }
 
@@ -492,61 +483,110 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
 
 static void forget(struct core *c, struct cscale *s, size_t i)
 {
-    struct inst gone = s->inst[i];
-
+    json_decref(s->inst[i].ref);
     s->inst[i] = s->inst[--s->n_inst];
     insts_save(c, s);
     reserve(c, s);
-    cg_remove(&gone); /* last: whoever sees it gone sees the site's allocation without it */
 }
 
-/* Whether it ended, with how in how (an adopted one's status went to its
- * parent, or to init). */
-static bool ended(struct inst *in, char *how, size_t len)
+/* It ended, was not a member in time, or cannot start: what happened is
+ * recorded, and its VI goes (the next tick). */
+static void gone(struct core *c, struct cscale *s, struct inst *in)
 {
-    int status;
-
-    if (in->adopted) {
-        if (inst_alive(in))
-            return false;
-        snprintf(how, len, "ended");
-        return true;
-    }
-    if (waitpid(in->pid, &status, WNOHANG) != in->pid)
-        return false;
-    spawn_status_str(status, how, len);
-    return true;
+    in->gone = true;
+    insts_save(c, s);
 }
 
-/* One it started: joined, exited, or stopping too long. false when it is
- * gone from the list. */
-static bool watch_one(struct core *c, struct cscale *s, size_t i, unsigned members, int64_t now)
+static void started(struct core *c, struct cscale *s, size_t i, struct vjob *j)
 {
     struct inst *in = &s->inst[i];
+
+    if (j->r) { /* its VI was removed in the job */
+        decide(c, in, "scale_out", "failed", NULL, "cannot start vnfmd in VI %s: %s", in->vi,
+               j->err.msg);
+        forget(c, s, i);
+        return;
+    }
+    in->pid = j->out.pid;
+    in->ref = j->out.ref;
+    j->out.ref = NULL;
+    log_info("fed: cloud VNFM %s started (pid %d, VI %s of site %s)", in->url, (int)in->pid, in->vi,
+             c->cfg->site);
+    insts_save(c, s);
+}
+
+static void watched(struct core *c, struct cscale *s, struct inst *in, struct vjob *j)
+{
+    unsigned members = owners_members(c->owners);
+    int64_t now = (int64_t)mono_ms();
     char how[64];
 
-    if (ended(in, how, sizeof(how))) {
+    if (j->r) {
+        log_warn("fed: cloud VNFM %s: its VI %s: %s", in->url, in->vi, j->err.msg);
+        return; /* the next tick tries again */
+    }
+    if (j->st.state != VI_RUNNING) {
+        if (j->st.exit_status >= 0)
+            spawn_status_str(j->st.exit_status, how, sizeof(how));
+        else
+            snprintf(how, sizeof(how), "ended");
         if (in->stopping_ms)
             decide(c, in, "scale_in", "completed", NULL, "cloud VNFM at %s stopped (%s)", in->url,
                    how);
         else
             decide(c, in, "scale_out", "failed", NULL, "the cloud VNFM at %s %s", in->url, how);
-        forget(c, s, i);
-        return false;
-    }
-    if (!in->joined && !in->stopping_ms && members > in->members_before) {
+        gone(c, s, in);
+    } else if (!in->joined && !in->stopping_ms && members > in->members_before) {
         in->joined = true;
         decide(c, in, "scale_out", "completed", NULL,
                "the cloud VNFM at %s joined the cluster (%u members)", in->url, members);
         insts_save(c, s);
     } else if (!in->joined && !in->stopping_ms && now - in->started_ms > JOIN_MAX_MS) {
-        kill(in->pid, SIGKILL);
-        in->stopping_ms = now;
-        insts_save(c, s);
-    } else if (in->stopping_ms && now - in->stopping_ms > STOP_MAX_MS) {
-        kill(in->pid, SIGKILL);
+        decide(c, in, "scale_out", "failed", NULL,
+               "the cloud VNFM at %s was not a member within %d s: stopped", in->url,
+               JOIN_MAX_MS / 1000);
+        gone(c, s, in);
     }
-    return true;
+}
+
+static void removed(struct core *c, struct cscale *s, size_t i, struct vjob *j)
+{
+    struct inst *in = &s->inst[i];
+
+    if (j->r) {
+        log_warn("fed: cloud VNFM %s: cannot remove its VI %s: %s", in->url, in->vi, j->err.msg);
+        return; /* the next tick tries again */
+    }
+    if (!in->gone)
+        decide(c, in, "scale_in", "completed", NULL, "cloud VNFM at %s stopped", in->url);
+    log_info("fed: cloud VNFM %s: its VI %s removed", in->url, in->vi);
+    forget(c, s, i);
+}
+
+static void vjob_done(struct wjob *w)
+{
+    struct vjob *j = (struct vjob *)w;
+    struct core *c = j->c;
+    struct cscale *s = c->fed && !w->cancelled ? c->fed->cscale : NULL;
+
+    for (size_t i = 0; s && i < s->n_inst; i++) {
+        struct inst *in = &s->inst[i];
+
+        if (strcmp(in->url, j->url))
+            continue;
+        in->busy = false;
+        if (j->kind == VJ_START)
+            started(c, s, i, j);
+        else if (j->kind == VJ_WATCH && !in->gone)
+            watched(c, s, in, j);
+        else if (j->kind == VJ_REMOVE)
+            removed(c, s, i, j);
+        break;
+    }
+    json_decref(j->ref);
+    json_decref(j->vdu);
+    json_decref(j->out.ref);
+    free(j);
 }
 
 static void scale_in(struct core *c, struct cscale *s, unsigned members, const char *why)
@@ -554,13 +594,12 @@ static void scale_in(struct core *c, struct cscale *s, unsigned members, const c
     struct inst *in = NULL;
 
     for (size_t i = 0; i < s->n_inst; i++)
-        if (s->inst[i].joined && !s->inst[i].stopping_ms)
+        if (s->inst[i].joined && !s->inst[i].stopping_ms && !s->inst[i].gone)
             in = &s->inst[i];
     if (!in)
         return;
     in->stopping_ms = s->acted_ms = (int64_t)mono_ms();
     in->decision[0] = '\0'; /* a decision of its own */
-    kill(in->pid, SIGTERM);
     insts_save(c, s);
     decide(c, in, "scale_in", "running", inputs(c, s, members),
            "%s for %u s: the cloud VNFM at %s (pid %d) drained and stopped: its sites go to the "
@@ -571,7 +610,7 @@ static void scale_in(struct core *c, struct cscale *s, unsigned members, const c
 static bool pending(const struct cscale *s)
 {
     for (size_t i = 0; i < s->n_inst; i++)
-        if (!s->inst[i].joined || s->inst[i].stopping_ms)
+        if (!s->inst[i].joined || s->inst[i].stopping_ms || s->inst[i].gone)
             return true;
     return false;
 }
@@ -584,7 +623,7 @@ void fed_cscale_tick(struct core *c)
     uint64_t cpu = cpu_now_us();
     unsigned members;
     struct cscale *s;
-    char over[256], under[256];
+    char over[256], under[256], why[128];
 
     if (!cfg->cloud_scale_max || !c->owners)
         return;
@@ -601,8 +640,13 @@ void fed_cscale_tick(struct core *c)
     s->reports = s->decided = 0;
     s->last_ms = now;
     s->cpu_us = cpu;
-    for (size_t i = 0; i < s->n_inst;)
-        i += watch_one(c, s, i, members, now) ? 1 : 0;
+    for (size_t i = 0; i < s->n_inst; i++) { /* each started one: watched, or stopped */
+        struct inst *in = &s->inst[i];
+
+        if (!in->busy && !submit(c, in, in->gone || in->stopping_ms ? VJ_REMOVE : VJ_WATCH, NULL,
+                                 why, sizeof(why)))
+            log_warn("fed: cloud VNFM %s: %s", in->url, why);
+    }
     s->over_ms = judged(cfg, s, true, over, sizeof(over)) ? (s->over_ms ? s->over_ms : now) : 0;
     s->under_ms = !s->over_ms && judged(cfg, s, false, under, sizeof(under))
                       ? (s->under_ms ? s->under_ms : now)
@@ -615,18 +659,16 @@ void fed_cscale_tick(struct core *c)
         scale_in(c, s, members, under);
 }
 
+/* The instances still running stay members; their VIs stay, for the next
+ * primary (jobs still under way find nothing to report to: c->fed is
+ * NULL by then). */
 void fed_cscale_free(struct fed *f)
 {
     if (!f->cscale)
         return;
     json_decref(f->cscale->kept);
-    for (size_t i = 0; i < f->cscale->n_inst; i++) /* those still running stay members */
-        if (!inst_alive(&f->cscale->inst[i]))
-            cg_remove(&f->cscale->inst[i]);
-    if (f->cscale->cg) {
-        cg_release(f->cscale->cg);
-        free(f->cscale->cg);
-    }
+    for (size_t i = 0; i < f->cscale->n_inst; i++)
+        json_decref(f->cscale->inst[i].ref);
     free(f->cscale->inst);
     free(f->cscale);
     f->cscale = NULL;

@@ -28,7 +28,7 @@ import unittest
 
 from test_deploy import demo
 from test_fed import Pki, branch
-from vnfm import Daemon, Etcd, etcd_call, b64, http_get, slurp, wait_for
+from vnfm import Daemon, Etcd, etcd_call, b64, http_get, slurp, unique_subnet, wait_for
 
 TOKEN = "share-test-admin-token-0123456789"
 LEASE_MS = 4000
@@ -54,10 +54,10 @@ def choose(site, members):
 
 
 def instance_cgroups(pid):
-    """The cgroup dirs (vnfm/TAG-cloud/NAME) whose cgroup.procs hold pid."""
-    return sorted({os.path.dirname(p) for p in glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud/*/"
+    """The cgroup dirs of manager VIs (vnfm/TAG/mgr-XXXXXX) whose cgroup.procs hold pid."""
+    return sorted({os.path.dirname(p) for p in glob.glob("/sys/fs/cgroup/*/vnfm/*/mgr-*/"
                                                          "cgroup.procs") +
-                   glob.glob("/sys/fs/cgroup/vnfm/*-cloud/*/cgroup.procs")
+                   glob.glob("/sys/fs/cgroup/vnfm/*/mgr-*/cgroup.procs")
                    if str(pid) in slurp(p).split()})[:1]
 
 
@@ -521,15 +521,17 @@ class ScaleTest(unittest.TestCase):
 
     def setUp(self):
         self.store = "etcd://%s/scale%d" % (self.etcd.endpoints, random.randint(0, 1 << 30))
+        self.subnet = unique_subnet()  # the cloud site's, which the members share
         self.cloud = self.member(*self.MEASURES[self._testMethodName]).start()
         self.branches = []
         self.pids = []
 
     def member(self, *extra):
-        return Daemon("--ha-lease-ms", str(LEASE_MS), "--site-driver", "sim",
-                      "--fed-report-interval-ms", "300", "--cloud-scale-max", "2",
-                      "--cloud-scale-for-s", "2", *extra, role="cloud", site="cloud",
-                      store=self.store, data=self.data, token=TOKEN)
+        # the instances are manager VIs of the cloud site's VIM: the process VIM
+        return Daemon("--ha-lease-ms", str(LEASE_MS), "--fed-report-interval-ms", "300",
+                      "--cloud-scale-max", "2", "--cloud-scale-for-s", "2", *extra,
+                      role="cloud", site="cloud", subnet=self.subnet, store=self.store,
+                      data=self.data, token=TOKEN)
 
     def tearDown(self):
         for b in self.branches:
@@ -547,18 +549,16 @@ class ScaleTest(unittest.TestCase):
         self.cloud.check_sanitizers()
         # instances the test did not follow (one started by an instance that was the
         # primary for a while, then stepped down and runs again as a standby) go too
-        others = [int(p) for f in glob.glob("/sys/fs/cgroup/pids/vnfm/*-cloud/c*/cgroup.procs")
+        others = [int(p) for f in glob.glob("/sys/fs/cgroup/pids/vnfm/*/mgr-*/cgroup.procs")
                   for p in slurp(f).split() if self.data in cmdline(int(p))]
         for pid in others:
             print("\nstopping instance %d, left by the test's cluster" % pid)
             os.kill(pid, signal.SIGTERM)
         for pid in others:
             wait_for(lambda: not cmdline(pid), 20, 0.1, what="instance %d gone" % pid)
-        # the cgroups of the instances that ended (of a primary killed, those it left)
-        for cg in sorted(glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud/c*") +
-                         glob.glob("/sys/fs/cgroup/*/vnfm/*-cloud"), reverse=True):
-            if os.path.isdir(cg) and not slurp(os.path.join(cg, "cgroup.procs")).split():
-                os.rmdir(cg)
+        # what the members made on the host: the VIs of the instances that ended (of a
+        # primary killed, those it left), the cloud site's bridge
+        self.cloud.purge_host()
         self.cloud.forget()
 
     def decisions(self, action, cloud=None):
@@ -588,10 +588,14 @@ class ScaleTest(unittest.TestCase):
         self.assertIn("joined the cluster", out["result"])
         self.assertEqual((out["inputs"]["members"], out["inputs"]["max"]), (1, 2))
         url = out["instance"]["url"]
-        # in a cgroup of its own with its limits, held in the cloud site's allocation
+        # a manager VI of the cloud site's VIM, with its limits (the cgroups of the
+        # process VIM), held in the cloud site's allocation
         [cg] = instance_cgroups(out["instance"]["pid"])
-        quota = glob.glob("/sys/fs/cgroup/cpu/vnfm/*-cloud/%s/cpu.cfs_quota_us" %
-                          os.path.basename(cg))
+        vi = os.path.basename(cg)
+        self.assertRegex(out["reason"], r"another cloud VNFM at %s \(VI %s of site cloud\)" %
+                         (re.escape(url), vi))
+        self.assertEqual(os.path.basename(os.path.dirname(cg)), self.cloud.tag)
+        quota = glob.glob("/sys/fs/cgroup/cpu/vnfm/*/%s/cpu.cfs_quota_us" % vi)
         if quota:
             self.assertEqual(slurp(quota[0]).strip(), "100000")  # 1 vCPU, the default
         self.assertEqual(self.cloud.get("/v0/sites/cloud")[1]["reserved"],
