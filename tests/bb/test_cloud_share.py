@@ -687,8 +687,7 @@ class ScaleTest(unittest.TestCase):
                         what="a scale in completed by the new primary")[0]
         self.assertEqual(done["instance"]["pid"], pid)
         self.assertIn("stopped", done["result"])
-        wait_for(lambda: not os.path.exists("/proc/%d/cmdline" % pid) or
-                 not open("/proc/%d/cmdline" % pid).read(), 20, 0.1, what="the instance gone")
+        wait_for(lambda: not cmdline(pid), 20, 0.1, what="the instance gone")
         self.pids.remove(pid)
 
     def test_no_room_for_another(self):
