@@ -286,9 +286,16 @@ void fed_cscale_takeover(struct core *c)
         for (size_t k = 0; k < s->n_inst; k++)
             known = known || strcmp(s->inst[k].url, in.url) == 0;
         if (known)
-            continue; /* started by this process */
-        if (strcmp(in.url, c->cfg->ha_url) == 0) {
-            json_array_append(s->kept, r); /* this process: for the next primary */
+            continue;                              /* started by this process */
+        if (strcmp(in.url, c->cfg->ha_url) == 0) { /* this process: for the next primary */
+            if (!jv_bool(r, "joined", false) && *in.decision) {
+                /* it became the primary before the one that started it saw it join */
+                in.pid = getpid();
+                decide(c, &in, "scale_out", "completed", NULL,
+                       "the cloud VNFM at %s joined the cluster (and is its primary now)", in.url);
+                json_object_set_new(r, "joined", json_true());
+            }
+            json_array_append(s->kept, r);
             continue;
         }
         if (strcmp(jv_str(r, "host", ""), host) || !*jv_str(r, "vi", "")) {
@@ -519,14 +526,16 @@ static void watched(struct core *c, struct cscale *s, struct inst *in, struct vj
 {
     unsigned members = owners_members(c->owners);
     int64_t now = (int64_t)mono_ms();
-    char how[64];
+    char how[96];
 
     if (j->r) {
         log_warn("fed: cloud VNFM %s: its VI %s: %s", in->url, in->vi, j->err.msg);
         return; /* the next tick tries again */
     }
     if (j->st.state != VI_RUNNING) {
-        if (j->st.exit_status >= 0)
+        if (!in->ref)
+            snprintf(how, sizeof(how), "did not start: the primary that started it ended first");
+        else if (j->st.exit_status >= 0)
             spawn_status_str(j->st.exit_status, how, sizeof(how));
         else
             snprintf(how, sizeof(how), "ended");

@@ -514,6 +514,7 @@ class ScaleTest(unittest.TestCase):
                 "test_no_room_for_another": ("--cloud-scale-out-cpu", "0.001",
                                              "--cloud-scale-vcpu", "1000"),
                 "test_scale_out_under_reports_and_in_when_they_stop": RPS,
+                "test_kill9_while_it_starts_an_instance": RPS,
                 # its standby notices a dead primary long after the test's standby does
                 "test_a_new_primary_adopts_the_instance": RPS + (
                     "--cloud-scale-max", "3", "--ha-heartbeat-ms", "1000", "--ha-dead-ms",
@@ -689,6 +690,38 @@ class ScaleTest(unittest.TestCase):
         self.assertIn("stopped", done["result"])
         wait_for(lambda: not cmdline(pid), 20, 0.1, what="the instance gone")
         self.pids.remove(pid)
+
+    def test_kill9_while_it_starts_an_instance(self):
+        """The primary killed -9 while the instance it starts is not a member yet (its
+        decision running), then started again: whichever member is the primary then
+        ends the decision (completed once the instance is a member, the instance itself
+        when it won the election; failed, its VI removed, when it did not start), and
+        every process left in the cluster's manager VIs is that instance, a member."""
+        self.join(4)
+        running = wait_for(lambda: [d for d in self.decisions("scale_out")
+                                    if d["state"] == "running"], 90, 0.02,
+                           what="a scale out running")[0]
+        self.cloud.kill9()
+        self.cloud.start(primary=False)
+        done = wait_for(lambda: next((d for d in self.decisions("scale_out")
+                                      if d["id"] == running["id"] and d["state"] != "running"),
+                                     None), 90, 0.2, what="the decision ended")
+        print("\nafter the kill -9: %s, %s" % (done["state"], done.get("result")))
+        pattern = "/sys/fs/cgroup/pids/vnfm/%s/mgr-*" % self.cloud.tag
+        if done["state"] == "completed":
+            pid = done["instance"]["pid"]
+            self.pids.append(pid)
+            url = done["instance"]["url"]
+            self.assertIn(url.rsplit("//", 1)[1], cmdline(pid))
+            # a member: it answers its health with the cluster's view
+            self.assertIn(json.loads(http_get(url + "/v0/health")[1])["ha"]["state"],
+                          ("primary", "standby"))
+            wait_for(lambda: len(glob.glob(pattern)) == 1, 30, 0.2, what="one manager VI")
+            [cg] = glob.glob(pattern)
+            self.assertEqual(slurp(os.path.join(cg, "cgroup.procs")).split(), [str(pid)])
+        else:
+            self.assertEqual(done["state"], "failed", done)
+            wait_for(lambda: not glob.glob(pattern), 30, 0.2, what="its VI removed")
 
     def test_no_room_for_another(self):
         """Over its threshold, but its site has no room for an instance of 1,000 vCPU:
