@@ -966,6 +966,10 @@ void exec_resume_all(struct core *c)
     core_tx_begin(c);
     json_array_foreach(list, i, d)
     {
+        /* a decision without actions is not the executor's to carry on (the
+         * cloud VNFM's own scaling, fed/cloud_scale.c, ends its own) */
+        if (!json_is_array(json_object_get(d, "actions")))
+            continue;
         json_array_foreach(json_object_get(d, "actions"), k, a)
         {
             resume_action(c, d, a, k);

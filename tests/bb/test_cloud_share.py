@@ -710,6 +710,7 @@ class ScaleTest(unittest.TestCase):
         pattern = "/sys/fs/cgroup/pids/vnfm/%s/mgr-*" % self.cloud.tag
         if done["state"] == "completed":
             pid = done["instance"]["pid"]
+            self.assertGreater(pid, 0, done)  # (a kill of pid 0 would end this test's group)
             self.pids.append(pid)
             url = done["instance"]["url"]
             self.assertIn(url.rsplit("//", 1)[1], cmdline(pid))
