@@ -599,8 +599,12 @@ class ScaleTest(unittest.TestCase):
         quota = glob.glob("/sys/fs/cgroup/cpu/vnfm/*/%s/cpu.cfs_quota_us" % vi)
         if quota:
             self.assertEqual(slurp(quota[0]).strip(), "100000")  # 1 vCPU, the default
-        self.assertEqual(self.cloud.get("/v0/sites/cloud")[1]["reserved"],
-                         {"vcpu": 1, "memory_mb": 512, "managers": 1})
+        site = self.cloud.get("/v0/sites/cloud")[1]
+        self.assertEqual(site["reserved"], {"vcpu": 1, "memory_mb": 512, "managers": 1})
+        # the site's view shows it among its VIM's manager VIs
+        [mvi] = site["manager_vis"]
+        self.assertEqual((mvi["id"], mvi["processes"]), (vi, 1), site)
+        self.assertGreater(mvi["memory_bytes"], 0)
         # the new one serves its share of the sites: those rendezvous hashing gives it (with
         # 4 sites it gets none in 1 run of 16: then more branches join until it has one)
         members = [self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
@@ -636,7 +640,9 @@ class ScaleTest(unittest.TestCase):
             os.kill(out["instance"]["pid"], 0)
         self.pids.remove(out["instance"]["pid"])
         wait_for(lambda: not glob.glob(cg), 10, 0.1, what="its cgroup removed")
-        self.assertEqual(self.cloud.get("/v0/sites/cloud")[1]["reserved"]["managers"], 0)
+        site = self.cloud.get("/v0/sites/cloud")[1]
+        self.assertEqual(site["reserved"]["managers"], 0)
+        self.assertNotIn("manager_vis", site)
         h = self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
         self.assertNotIn(url, h["owners"].values())
         # the instance (its log is this one) wrote nothing while it was not the primary,

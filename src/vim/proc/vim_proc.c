@@ -300,14 +300,46 @@ static int proc_list(void *data, char ***ids, size_t *n, struct vim_err *err)
     return 0;
 }
 
+/* The manager VIs of this manager instance (vim.h "Manager VIs"), which
+ * are in no deployment: each with its processes and memory in use. */
+static json_t *manager_vis(const struct proc_vim *v)
+{
+    json_t *out = json_array();
+    char **ids;
+    size_t n;
+
+    if (cg_list(&v->cg, &ids, &n))
+        return out;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t cpu_ns = 0, mem = 0, limit = 0;
+        pid_t *pids = NULL;
+        size_t n_pids = 0;
+
+        if (!is_manager(ids[i]))
+            continue;
+        cg_pids(&v->cg, ids[i], &pids, &n_pids);
+        free(pids);
+        cg_usage(&v->cg, ids[i], &cpu_ns, &mem, &limit);
+        json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:I}", "id", ids[i], "processes",
+                                             (json_int_t)n_pids, "cpu_ns", (json_int_t)cpu_ns,
+                                             "memory_bytes", (json_int_t)mem));
+    }
+    vim_ids_free(ids, n);
+    return out;
+}
+
 static void proc_view(void *data, json_t *view)
 {
     struct proc_vim *v = data;
     unsigned target, ready = slots_ready(v->slots, &target);
+    json_t *managers = manager_vis(v);
 
     if (target)
         json_object_set_new(view, "warm_vis",
                             json_pack("{s:i, s:i}", "target", target, "ready", ready));
+    if (json_array_size(managers))
+        json_object_set(view, "manager_vis", managers);
+    json_decref(managers);
 }
 
 static void proc_day0_dir(void *data, const char *vi, char *buf, size_t len)
