@@ -285,9 +285,10 @@ void fed_cscale_takeover(struct core *c)
         snprintf(in.decision, sizeof(in.decision), "%s", jv_str(r, "decision", ""));
         for (size_t k = 0; k < s->n_inst; k++)
             known = known || strcmp(s->inst[k].url, in.url) == 0;
-        if (known)
-            continue;                              /* started by this process */
-        if (strcmp(in.url, c->cfg->ha_url) == 0) { /* this process: for the next primary */
+        if (known) /* started by this process */
+            continue;
+        if (strcmp(in.url, c->cfg->ha_url) == 0) {
+            /* this process: the record is for the next primary */
             if (!jv_bool(r, "joined", false) && *in.decision) {
                 /* it became the primary before the one that started it saw it join */
                 in.pid = getpid();
@@ -419,17 +420,20 @@ static bool submit(struct core *c, struct inst *in, enum vjob_kind kind, json_t 
 
 /* ---- starting one ---- */
 
-/* This process's command line with another --listen, and without what
- * is this instance's own (--ha-url, --ha-listen): a JSON array, or NULL. */
+/* This process's command line (its program's absolute path first) with
+ * another --listen, and without what is this instance's own (--ha-url,
+ * --ha-listen): a JSON array, or NULL. */
 static json_t *argv_like_mine(const char *listen)
 {
-    char *text = NULL;
+    char *text = NULL, exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     size_t len = 0;
     json_t *argv;
 
-    if (read_file("/proc/self/cmdline", 1 << 20, &text, &len))
+    if (n <= 0 || read_file("/proc/self/cmdline", 1 << 20, &text, &len))
         return NULL;
-    argv = json_pack("[s]", "/proc/self/exe");
+    exe[n] = '\0';
+    argv = json_pack("[s]", exe);
     for (const char *p = text + strlen(text) + 1; p < text + len; p += strlen(p) + 1) {
         if (!strcmp(p, "--listen") || !strcmp(p, "--ha-url") || !strcmp(p, "--ha-listen")) {
             p += strlen(p) + 1; /* and its value */
