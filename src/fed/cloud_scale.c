@@ -19,7 +19,8 @@
  * allocation (lcm/sites.h site_reserve): without room there the decision
  * fails, saying so. It is made, watched (the driver's status, each
  * report interval), stopped and removed through the driver, on the
- * provisioning pool. Those started are kept in the store (meta
+ * provisioning pool (mgr_vi.c; a cloud site whose VIs are not the process
+ * VIM's has its managers on a process VIM of the host). Those started are kept in the store (meta
  * cloud_instances: its VI and the driver's reference, URL, host, decision,
  * joined, stopping), written before its VI is made: a new primary on the
  * same host adopts them (the members of a cluster share the store's
@@ -28,7 +29,6 @@
 #include "fed/fed_internal.h"
 #include "core/owners.h"
 #include "core/txq.h"
-#include "core/wpool.h"
 #include "lcm/sites.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
@@ -39,7 +39,6 @@
 #include "util/net4.h"
 #include "util/spawn.h"
 #include "util/timeutil.h"
-#include "vim/vim.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -327,94 +326,24 @@ void fed_cscale_takeover(struct core *c)
     reserve(c, s);
 }
 
-/* ---- its VI, through the cloud site's VIM (on the provisioning pool) ---- */
+/* ---- its VI (mgr_vi.c) ---- */
 
-enum vjob_kind {
-    VJ_START,  /* make its VI and start vnfmd in it */
-    VJ_WATCH,  /* its status */
-    VJ_REMOVE, /* stop it (SIGTERM, SIGKILL after STOP_MAX_MS) and remove its VI */
-};
+static void vi_done(struct mvi_job *j);
 
-struct vjob {
-    struct wjob w;
-    struct core *c;
-    enum vjob_kind kind;
-    const struct vim_ops *ops;
-    void *vim;
-    char url[64]; /* the instance's: to find it again */
-    char vi[VIM_ID_MAX];
-    json_t *ref;
-    json_t *vdu; /* VJ_START: {"command": its argv} */
-    unsigned vcpu_milli;
-    uint64_t memory_bytes;
-    int r;
-    struct vim_err err;
-    struct vi_out out;
-    struct vi_status st;
-};
-
-static void vjob_work(struct wjob *w)
-{
-    struct vjob *j = (struct vjob *)w;
-    struct vi_handle h = {.ref = j->ref};
-    struct vi_spec spec = {.vdu = j->vdu,
-                           .vcpu_milli = j->vcpu_milli,
-                           .memory_bytes = j->memory_bytes,
-                           .fresh = true,
-                           .manager = true};
-
-    snprintf(h.id, sizeof(h.id), "%s", j->vi);
-    switch (j->kind) {
-    case VJ_START:
-        snprintf(spec.id, sizeof(spec.id), "%s", j->vi);
-        snprintf(spec.name, sizeof(spec.name), "cloud VNFM %s", j->url);
-        if ((j->r = j->ops->create(j->vim, &spec, &j->out, &j->err)) == 0) {
-            json_decref(j->out.ref);
-            j->out = (struct vi_out){0};
-            j->r = j->ops->start(j->vim, &spec, &h, &j->out, &j->err);
-        }
-        if (j->r)
-            j->ops->destroy(j->vim, &h, NULL);
-        break;
-    case VJ_WATCH:
-        j->r = j->ops->status(j->vim, &h, &j->st, &j->err);
-        break;
-    case VJ_REMOVE:
-        if ((j->r = j->ops->stop(j->vim, &h, STOP_MAX_MS, &j->err)) == 0)
-            j->r = j->ops->destroy(j->vim, &h, &j->err);
-        break;
-    }
-}
-
-static void vjob_done(struct wjob *w);
-
-/* Submits a job of kind for in; false when the cloud site's VIM is not
- * open (why says so). */
-static bool submit(struct core *c, struct inst *in, enum vjob_kind kind, json_t *vdu, char *why,
+/* Submits a job of op for in; false (why says so) without a VIM for it. */
+static bool submit(struct core *c, struct inst *in, enum mvi_op op, json_t *vdu, char *why,
                    size_t len)
 {
-    struct site_rt *site = site_get(c, c->cfg->site);
-    struct vjob *j;
+    struct mvi_job *j = fed_mvi_new(c, op, in->url, in->vi, in->ref, vi_done);
 
-    if (!site || !site->ops || !site->vim) {
-        snprintf(why, len, "the VIM of site %s is not open", c->cfg->site);
-        json_decref(vdu);
+    snprintf(j->name, sizeof(j->name), "cloud VNFM %s", in->url);
+    j->vdu = vdu;
+    j->vcpu_milli = (unsigned)(in->vcpu * 1000);
+    j->memory_bytes = (uint64_t)in->memory_mb << 20;
+    j->grace_ms = STOP_MAX_MS;
+    if (!fed_mvi_submit(j, why, len))
         return false;
-    }
-    j = xcalloc(1, sizeof(*j));
-    *j = (struct vjob){.w = {.work = vjob_work, .done = vjob_done},
-                       .c = c,
-                       .kind = kind,
-                       .ops = site->ops,
-                       .vim = site->vim,
-                       .ref = json_incref(in->ref),
-                       .vdu = vdu,
-                       .vcpu_milli = (unsigned)(in->vcpu * 1000),
-                       .memory_bytes = (uint64_t)in->memory_mb << 20};
-    snprintf(j->url, sizeof(j->url), "%s", in->url);
-    snprintf(j->vi, sizeof(j->vi), "%s", in->vi);
     in->busy = true;
-    wpool_submit(c->prov, &j->w);
     return true;
 }
 
@@ -476,7 +405,8 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
     if (port && !argv)
         snprintf(err, sizeof(err), "cannot read its own command line");
     id_random(in.vi, VIM_MANAGER_PREFIX, 6);
-    if (!argv || !submit(c, &in, VJ_START, json_pack("{s:o}", "command", argv), err, sizeof(err))) {
+    if (!argv ||
+        !submit(c, &in, MVI_START, json_pack("{s:o}", "command", argv), err, sizeof(err))) {
         decide(c, &in, "scale_out", "failed", inputs(c, s, members),
                "%s for %u s: cannot start vnfmd: %s", why, c->cfg->cloud_scale_for_s, err);
         return;
@@ -508,7 +438,7 @@ static void gone(struct core *c, struct cscale *s, struct inst *in)
     insts_save(c, s);
 }
 
-static void started(struct core *c, struct cscale *s, size_t i, struct vjob *j)
+static void started(struct core *c, struct cscale *s, size_t i, struct mvi_job *j)
 {
     struct inst *in = &s->inst[i];
 
@@ -526,7 +456,7 @@ static void started(struct core *c, struct cscale *s, size_t i, struct vjob *j)
     insts_save(c, s);
 }
 
-static void watched(struct core *c, struct cscale *s, struct inst *in, struct vjob *j)
+static void watched(struct core *c, struct cscale *s, struct inst *in, struct mvi_job *j)
 {
     unsigned members = owners_members(c->owners);
     int64_t now = (int64_t)mono_ms();
@@ -562,7 +492,7 @@ static void watched(struct core *c, struct cscale *s, struct inst *in, struct vj
     }
 }
 
-static void removed(struct core *c, struct cscale *s, size_t i, struct vjob *j)
+static void removed(struct core *c, struct cscale *s, size_t i, struct mvi_job *j)
 {
     struct inst *in = &s->inst[i];
 
@@ -576,30 +506,25 @@ static void removed(struct core *c, struct cscale *s, size_t i, struct vjob *j)
     forget(c, s, i);
 }
 
-static void vjob_done(struct wjob *w)
+static void vi_done(struct mvi_job *j)
 {
-    struct vjob *j = (struct vjob *)w;
     struct core *c = j->c;
-    struct cscale *s = c->fed && !w->cancelled ? c->fed->cscale : NULL;
+    struct cscale *s = c->fed->cscale;
 
     for (size_t i = 0; s && i < s->n_inst; i++) {
         struct inst *in = &s->inst[i];
 
-        if (strcmp(in->url, j->url))
+        if (strcmp(in->url, j->key))
             continue;
         in->busy = false;
-        if (j->kind == VJ_START)
+        if (j->op == MVI_START)
             started(c, s, i, j);
-        else if (j->kind == VJ_WATCH && !in->gone)
+        else if (j->op == MVI_STATUS && !in->gone)
             watched(c, s, in, j);
-        else if (j->kind == VJ_REMOVE)
+        else if (j->op == MVI_REMOVE)
             removed(c, s, i, j);
         break;
     }
-    json_decref(j->ref);
-    json_decref(j->vdu);
-    json_decref(j->out.ref);
-    free(j);
 }
 
 static void scale_in(struct core *c, struct cscale *s, unsigned members, const char *why)
@@ -656,7 +581,7 @@ void fed_cscale_tick(struct core *c)
     for (size_t i = 0; i < s->n_inst; i++) { /* each started one: watched, or stopped */
         struct inst *in = &s->inst[i];
 
-        if (!in->busy && !submit(c, in, in->gone || in->stopping_ms ? VJ_REMOVE : VJ_WATCH, NULL,
+        if (!in->busy && !submit(c, in, in->gone || in->stopping_ms ? MVI_REMOVE : MVI_STATUS, NULL,
                                  why, sizeof(why)))
             log_warn("fed: cloud VNFM %s: %s", in->url, why);
     }
@@ -673,8 +598,7 @@ void fed_cscale_tick(struct core *c)
 }
 
 /* The instances still running stay members; their VIs stay, for the next
- * primary (jobs still under way find nothing to report to: c->fed is
- * NULL by then). */
+ * primary (jobs still under way find nothing to report to: mgr_vi.c). */
 void fed_cscale_free(struct fed *f)
 {
     if (!f->cscale)

@@ -9,6 +9,7 @@
 #include "core/wpool.h"
 #include "util/httpc.h"
 #include "util/jsonv.h"
+#include "vim/vim.h"
 
 #include <pthread.h>
 
@@ -132,7 +133,8 @@ struct fed {
     struct cgroups *own_cg; /* --manager-cgroup: its own cgroup, or NULL */
     char *own_vi;
     struct hmap children;    /* managers it started: name -> struct child (spawn.c) */
-    struct cgroups *kids_cg; /* their cgroups: vnfm/TAG-managers/NAME */
+    struct cgroups *kids_cg; /* the standbys' cgroups: vnfm/TAG-managers/NAME */
+    void *mgr_vim;           /* the process VIM opened for manager VIs alone (mgr_vi.c), or NULL */
     uv_timer_t child_timer;
     bool child_timer_on;
     /* hot standbys of this manager (spawn.c, "standbys" instruction) */
@@ -273,6 +275,50 @@ void fed_cscale_tick(struct core *c);
 /* A new primary adopts the cloud VNFMs an earlier one started on its host. */
 void fed_cscale_takeover(struct core *c);
 void fed_cscale_free(struct fed *f);
+
+/* ---- manager VIs (mgr_vi.c; vim/vim.h "Manager VIs") ---- */
+
+/* The VIM of this host's manager VIs: the site's when its driver is the
+ * process VIM, else one opened for them alone (at the first need, loop
+ * thread). false (why says so) when there is none. */
+bool fed_manager_vim(struct core *c, const struct vim_ops **ops, void **vim, char *why, size_t len);
+void fed_manager_vim_close(struct fed *f);
+
+enum mvi_op {
+    MVI_START,  /* make the VI and start what it runs (a failed start removes it) */
+    MVI_STATUS, /* its status */
+    MVI_REMOVE, /* stop it (SIGTERM, SIGKILL after grace_ms) and remove it */
+};
+
+/* One call of the driver on the provisioning pool; done() runs on the loop
+ * with the results, unless the federation stopped meanwhile. */
+struct mvi_job {
+    struct wjob w;
+    struct core *c;
+    enum mvi_op op;
+    const struct vim_ops *ops;
+    void *vim;
+    char key[64]; /* the caller's name for what the job is about */
+    char vi[VIM_ID_MAX];
+    char name[VIM_NAME_MAX];
+    json_t *ref, *vdu; /* owned by the job */
+    char *log;         /* MVI_START: its output (NULL: this manager's) */
+    unsigned vcpu_milli, grace_ms;
+    uint64_t memory_bytes;
+    void (*done)(struct mvi_job *j);
+    int r;
+    struct vim_err err;
+    struct vi_out out; /* MVI_START; out.ref is the job's until done() takes it */
+    struct vi_status st;
+};
+
+/* A new job of op about vi (ref: the driver's reference, borrowed). */
+struct mvi_job *fed_mvi_new(struct core *c, enum mvi_op op, const char *key, const char *vi,
+                            const json_t *ref, void (*done)(struct mvi_job *j));
+/* Submits it; false (why says so, j freed) without a VIM for managers. */
+bool fed_mvi_submit(struct mvi_job *j, char *why, size_t len);
+/* Stops and removes vi now, on this thread (at this manager's stop). */
+void fed_mvi_remove_now(struct core *c, const char *vi, const json_t *ref, unsigned grace_ms);
 
 /* Branch: the cloud VNFM it talks to (clouds.c). The current one's base
  * URL; a request answered at url (after redirects) for path moves the

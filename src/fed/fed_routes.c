@@ -464,6 +464,7 @@ void fed_free(struct core *c)
         return;
     fed_relays_stop(c);
     fed_cscale_free(f);
+    fed_manager_vim_close(f); /* after the managers it started stopped (fed_stop) */
     fed_cloud_free(f);
     fed_branch_free(f);
     elastic_free(f);

@@ -2,20 +2,24 @@
  * managers"; FIG. 4A, seed para 91-98): at the cloud's instruction
  * (spawn_manager) this manager starts another manager of its site.
  *
- * The new manager is a real vnfmd in a cgroup of its own
- * (vnfm/TAG-managers/NAME, TAG this manager's instance tag) with the CPU
- * and memory limits of the site's policy, its configuration mirrored from
- * this one (its command line) plus its own identity: a data dir
- * (DATA_DIR/managers/NAME), a port, a subnet for its VIs, the join token
- * the cloud minted for it, and its cgroup (--manager-cgroup, read for its
- * load). There must be room for it: the site's capacity less what its VIs
- * and the managers started before hold. It is watched every half second
- * until healthy (it joined the cloud, its fed.json is written, and it
- * accepts connections on its port) or failed (it exited, or was not
- * healthy within START_MAX_MS: killed, its cgroup removed); every report
- * carries what became of it ("children"). stop_manager stops one
- * (SIGTERM, then SIGKILL after STOP_MAX_MS) and removes its cgroup; this
- * manager stopping stops them all. The managers it started are kept in
+ * The new manager is a real vnfmd in a manager VI of this host's process
+ * VIM (mgr_vi.c; vim/vim.h "Manager VIs": cgroups vnfm/TAG/mgr-XXXXXX, TAG
+ * this manager's instance tag) with the CPU and memory limits of the
+ * site's policy, made and started through the driver on the provisioning
+ * pool, its configuration mirrored from this one (its command line) plus
+ * its own identity: a data dir (DATA_DIR/managers/NAME), a port, a subnet
+ * for its VIs, the join token the cloud minted for it, and its VI's
+ * cgroup (--manager-cgroup, read for its load). There must be room for it:
+ * the site's capacity less what its VIs and the managers started before
+ * hold. It is watched every half second until healthy (it joined the
+ * cloud, its fed.json is written, and it accepts connections on its port)
+ * or failed (it exited, or was not healthy within START_MAX_MS: killed,
+ * its VI removed); every report carries what became of it ("children").
+ * stop_manager stops one (SIGTERM, then SIGKILL after STOP_MAX_MS) and
+ * removes its VI; this manager stopping stops them all. The hot standbys
+ * (below) are processes of this manager in cgroups of their own
+ * (vnfm/TAG-managers/sNAME), not VIs: one that takes a manager over enters
+ * the dead manager's cgroups (its VI's). The managers it started are kept in
  * the store (meta fed_children), written with the instruction that
  * started them: after a kill -9 and a restart, this manager adopts those
  * still running and starts again those that died (their data dir holds
@@ -63,6 +67,10 @@ struct child {
     char state[12];   /* starting, healthy, stopping, failed, exited */
     char error[256];
     char subnet[32];
+    char vi[VIM_ID_MAX]; /* its manager VI ("" for a standby) */
+    json_t *ref;         /* the driver's reference to the VI, NULL before its start */
+    pid_t vi_pid;        /* the process the VIM started in it (its status knows its end) */
+    bool busy;           /* a job of its VI is under way */
     char *dir;
     pid_t pid;
     bool adopted;   /* started by an earlier run of this manager: not its child process */
@@ -91,8 +99,8 @@ static struct site_reserved kids_hold(struct fed *f)
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
         const struct child *ch = e->value;
 
-        if (ch->pid <= 0 && !ch->restart_at)
-            continue; /* ended */
+        if (ch->pid <= 0 && !ch->restart_at && strcmp(ch->state, "starting"))
+            continue; /* ended (one starting in its VI has no pid yet) */
         r.vcpu += ch->vcpu;
         r.memory_mb += ch->memory_mb;
         r.managers++;
@@ -244,7 +252,7 @@ static char **child_argv(struct core *c, const struct child *ch, const char *tok
         argv[n++] = xstrdup(token);
     }
     argv[n++] = xstrdup("--manager-cgroup");
-    argv[n++] = xasprintf("%s-managers/%s", c->tag, ch->name);
+    argv[n++] = xasprintf("%s/%s", c->tag, ch->vi);
     argv[n++] = xstrdup("--site-ledger"); /* this site's on this host: this one's */
     argv[n++] = xstrdup(c->cfg->site_ledger);
     return argv;
@@ -289,6 +297,38 @@ static int child_main(void *arg)
     _exit(127);
 }
 
+static void vi_started(struct mvi_job *j);
+
+/* A manager (not a standby) in its manager VI, made and started on the
+ * provisioning pool: "starting" without a pid until vi_started(). */
+static int start_in_vi(struct core *c, struct child *ch, const char *token, char *why, size_t len)
+{
+    json_t *cmd = json_array();
+    struct mvi_job *j;
+    char **argv;
+
+    if (!*ch->vi)
+        id_random(ch->vi, VIM_MANAGER_PREFIX, 6);
+    argv = child_argv(c, ch, token, ch->subnet);
+    for (char **a = argv; *a; a++)
+        json_array_append_new(cmd, json_string(*a));
+    argv_free(argv);
+    j = fed_mvi_new(c, MVI_START, ch->name, ch->vi, ch->ref, vi_started);
+    snprintf(j->name, sizeof(j->name), "manager %s", ch->name);
+    j->vdu = json_pack("{s:o}", "command", cmd);
+    j->log = xasprintf("%s/vnfmd.log", ch->dir);
+    j->vcpu_milli = (unsigned)(ch->vcpu * 1000);
+    j->memory_bytes = (uint64_t)ch->memory_mb << 20;
+    if (!fed_mvi_submit(j, why, len))
+        return -1;
+    ch->busy = true;
+    ch->pid = 0;
+    ch->adopted = false;
+    ch->started_ms = (int64_t)mono_ms();
+    ch->started_wall = wall_ms();
+    return 0;
+}
+
 static int start(struct core *c, struct child *ch, const char *token, char *why, size_t len)
 {
     struct fed *f = c->fed;
@@ -306,6 +346,8 @@ static int start(struct core *c, struct child *ch, const char *token, char *why,
         snprintf(why, len, "cannot make its data dir %s: %s", ch->dir, strerror(-r));
         return -1;
     }
+    if (!ch->standby)
+        return start_in_vi(c, ch, token, why, len);
     r = cg_create(f->kids_cg, ch->name, (unsigned)(ch->vcpu * 1000), (uint64_t)ch->memory_mb << 20);
     if (r || (x.n_cg = cg_open_procs(f->kids_cg, ch->name, x.cg)) < 0) {
         snprintf(why, len, "cannot make its cgroup: %s", strerror(r ? -r : -x.n_cg));
@@ -397,11 +439,11 @@ static json_t *child_json(const struct fed *f, const struct child *ch)
                           "state", ch->state, "standby", 1, "pid", (int)ch->pid, "heartbeat_ms",
                           (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb,
                           "covers", covers_json(f), "error", *ch->error ? ch->error : NULL));
-    return json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:s, s:f, s:I, s:s?}", "name", ch->name,
+    return json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:s, s:f, s:I, s:s?, s:s?}", "name", ch->name,
                      "state", ch->state, "manager", *ch->manager ? ch->manager : NULL, "decision",
                      ch->decision, "pid", (int)ch->pid, "port", (int)ch->port, "subnet", ch->subnet,
                      "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb, "error",
-                     *ch->error ? ch->error : NULL);
+                     *ch->error ? ch->error : NULL, "vi", *ch->vi ? ch->vi : NULL);
 }
 
 json_t *fed_children_report(struct fed *f)
@@ -436,6 +478,8 @@ static void children_save(struct core *c)
         if (ch->pid <= 0 && ch->restart_at)
             due = wall_ms() + (ch->restart_at > now ? (int64_t)(ch->restart_at - now) : 0);
         restart_hist_save(j, &ch->deaths);
+        if (ch->ref)
+            json_object_set(j, "_ref", ch->ref);
         json_object_set_new(j, "_restart",
                             json_pack("{s:i, s:I, s:I}", "step", ch->deaths.step, "started",
                                       (json_int_t)ch->started_wall, "due", (json_int_t)due));
@@ -455,17 +499,21 @@ static void prune(struct fed *f)
     struct hmap_entry *e, *next;
     size_t i, ended = 0;
 
-    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i))
-        ended += ((struct child *)e->value)->pid <= 0 && !((struct child *)e->value)->restart_at;
+    for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
+        const struct child *ch = e->value;
+
+        ended += ch->pid <= 0 && !ch->restart_at && !ch->busy;
+    }
     for (e = hmap_first(&f->children, &i); e && ended > ENDED_KEPT; e = next) {
         struct child *ch = e->value;
 
         next = hmap_next(&f->children, e, &i);
-        if (ch->pid > 0 || ch->restart_at) /* running, or to start again */
+        if (ch->pid > 0 || ch->restart_at || ch->busy) /* running, to start again, its VI's job */
             continue;
         pthread_mutex_lock(&f->mu);
         hmap_del(&f->children, ch->name);
         pthread_mutex_unlock(&f->mu);
+        json_decref(ch->ref);
         free(ch->dir);
         free(ch);
         ended--;
@@ -517,13 +565,12 @@ void fed_spawn_apply(struct core *c, struct txn *t)
     core_event(c, "info", "fed", "manager-starting",
                json_pack("{s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision, "site",
                          c->cfg->site),
-               "starting manager %s of site %s (pid %d, port %u, %g vCPU, %ld MB, cgroup "
-               "vnfm/%s-managers/%s) for decision %s of the cloud",
-               ch->name, c->cfg->site, (int)ch->pid, ch->port, vcpu, memory_mb, c->tag, ch->name,
-               ch->decision);
+               "starting manager %s of site %s (port %u, %g vCPU, %ld MB, VI %s) for decision %s "
+               "of the cloud",
+               ch->name, c->cfg->site, ch->port, vcpu, memory_mb, ch->vi, ch->decision);
     result_ok(&t->res, 202,
-              json_pack("{s:s, s:i, s:i, s:s}", "id", ch->name, "pid", (int)ch->pid, "port",
-                        (int)ch->port, "state", ch->state));
+              json_pack("{s:s, s:s, s:i, s:s}", "id", ch->name, "vi", ch->vi, "port", (int)ch->port,
+                        "state", ch->state));
 }
 
 /* ---- watching it ---- */
@@ -576,6 +623,86 @@ static void set_state(struct core *c, struct child *ch, const char *state, const
 static unsigned standbys_running(struct fed *f);
 static void standby_died(struct core *c, struct child *ch, const char *how);
 
+/* ---- its VI ---- */
+
+static void vi_started(struct mvi_job *j)
+{
+    struct core *c = j->c;
+    struct child *ch = hmap_get(&c->fed->children, j->key);
+
+    if (!ch)
+        return;
+    ch->busy = false;
+    if (j->r) { /* the job removed what it made */
+        set_state(c, ch, "failed", "warn", "cannot start it: %s", j->err.msg);
+        reserve(c);
+        return;
+    }
+    ch->pid = ch->vi_pid = j->out.pid;
+    json_decref(ch->ref);
+    ch->ref = j->out.ref;
+    j->out.ref = NULL;
+    log_info("fed: manager %s of site %s started (pid %d, VI %s)", ch->name, c->cfg->site,
+             (int)ch->pid, ch->vi);
+    if (strcmp(ch->state, "stopping") == 0) /* stop_manager came first */
+        kill(ch->pid, SIGTERM);
+    children_save(c);
+    fed_report_soon(c->fed);
+}
+
+static void ended(struct core *c, struct child *ch, int status);
+
+/* The process the VIM started ended: its wait status from the driver. */
+static void vi_ended(struct mvi_job *j)
+{
+    struct child *ch = hmap_get(&j->c->fed->children, j->key);
+
+    if (!ch)
+        return;
+    ch->busy = false;
+    ended(j->c, ch, j->r == 0 && j->st.state != VI_RUNNING ? j->st.exit_status : -1);
+}
+
+static void vi_removed(struct mvi_job *j)
+{
+    struct child *ch = hmap_get(&j->c->fed->children, j->key);
+
+    if (j->r)
+        log_warn("fed: manager %s: its VI %s is not removed: %s", j->key, j->vi, j->err.msg);
+    if (ch) {
+        ch->busy = false;
+        if (j->r == 0 && strcmp(ch->vi, j->vi) == 0) {
+            json_decref(ch->ref);
+            ch->ref = NULL;
+        }
+    }
+}
+
+/* A job of ch's VI: false (logged) when there is no VIM for it. */
+static bool vi_job(struct core *c, struct child *ch, enum mvi_op op, void (*done)(struct mvi_job *))
+{
+    struct mvi_job *j = fed_mvi_new(c, op, ch->name, ch->vi, ch->ref, done);
+    char why[256];
+
+    j->grace_ms = STOP_MAX_MS;
+    if (!fed_mvi_submit(j, why, sizeof(why))) {
+        log_warn("fed: manager %s: its VI %s: %s", ch->name, ch->vi, why);
+        return false;
+    }
+    ch->busy = true;
+    return true;
+}
+
+/* What ch ran in goes, for good: its VI (a standby's cgroup). A manager
+ * that starts again keeps its VI (create() makes it afresh). */
+static void release(struct core *c, struct child *ch)
+{
+    if (!*ch->vi)
+        cg_destroy(c->fed->kids_cg, ch->name);
+    else if (!ch->restart_at && !ch->busy)
+        vi_job(c, ch, MVI_REMOVE, vi_removed);
+}
+
 /* How long a manager that died is left to the standbys (0: none runs): one
  * heartbeat to find its lock free, and margin. */
 static uint64_t standby_grace(struct fed *f)
@@ -627,6 +754,8 @@ static void start_again(struct core *c, struct child *ch)
 /* It ended: reaped, and its cgroup removed. */
 static void ended(struct core *c, struct child *ch, int status)
 {
+    /* a standby taking a manager over enters its cgroups */
+    bool keep = !ch->standby && strcmp(ch->state, "healthy") == 0 && standbys_running(c->fed);
     char how[64];
 
     if (status < 0)
@@ -634,9 +763,6 @@ static void ended(struct core *c, struct child *ch, int status)
     else
         spawn_status_str(status, how, sizeof(how));
     ch->pid = 0;
-    /* a standby taking a manager over enters its cgroup */
-    if (ch->standby || strcmp(ch->state, "healthy") || !standbys_running(c->fed))
-        cg_destroy(c->fed->kids_cg, ch->name);
     if (ch->standby && strcmp(ch->state, "stopping"))
         standby_died(c, ch, how);
     else if (strcmp(ch->state, "starting") == 0 && *ch->error) { /* killed at START_MAX_MS */
@@ -650,6 +776,8 @@ static void ended(struct core *c, struct child *ch, int status)
         set_state(c, ch, "stopped", "info", "%s", how);
     else if (strcmp(ch->state, "healthy") == 0)
         died(c, ch, how);
+    if (!keep)
+        release(c, ch);
 }
 
 /* Whether the process of ch is its vnfmd, running (not a zombie; an
@@ -687,10 +815,18 @@ static bool taken_over(struct core *c, struct child *ch);
 
 static void watch_one(struct core *c, struct child *ch, int64_t now)
 {
+    /* the VIM's process of this run: the driver's reaper waits for it */
+    bool vims = ch->pid > 0 && ch->pid == ch->vi_pid && !ch->adopted;
     int status = 0;
 
-    if (ch->pid > 0 && (ch->adopted ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid)) {
-        ended(c, ch, ch->adopted ? -1 : status);
+    if (ch->busy)
+        return; /* a job of its VI is under way */
+    if (ch->pid > 0 &&
+        (vims || ch->adopted ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid)) {
+        if (!vims)
+            ended(c, ch, ch->adopted ? -1 : status);
+        else if (!vi_job(c, ch, MVI_STATUS, vi_ended)) /* how it ended */
+            ended(c, ch, -1);
         return;
     }
     if (ch->pid <= 0) {
@@ -758,6 +894,8 @@ static void resume_one(struct core *c, const json_t *r)
     snprintf(ch->manager, sizeof(ch->manager), "%s", jv_str(r, "manager", ""));
     snprintf(ch->state, sizeof(ch->state), "%s", jv_str(r, "state", ""));
     snprintf(ch->subnet, sizeof(ch->subnet), "%s", jv_str(r, "subnet", ""));
+    snprintf(ch->vi, sizeof(ch->vi), "%s", jv_str(r, "vi", ""));
+    ch->ref = json_incref(json_object_get(r, "_ref"));
     ch->dir = xasprintf("%s/managers/%s", c->cfg->data_dir, ch->name);
     ch->pid = (pid_t)jv_int(r, "pid", 0);
     ch->port = (unsigned)jv_int(r, "port", 0);
@@ -786,8 +924,8 @@ static void resume_one(struct core *c, const json_t *r)
     }
     ch->pid = 0;
     if (strcmp(ch->state, "stopping") == 0) {
-        cg_destroy(c->fed->kids_cg, ch->name);
         snprintf(ch->state, sizeof(ch->state), "stopped");
+        release(c, ch);
         return;
     }
     if (waits_out(ch, r))
@@ -803,8 +941,8 @@ static void resume_one(struct core *c, const json_t *r)
                json_pack("{s:s, s:s, s:s}", "object", ch->name, "decision", ch->decision, "site",
                          c->cfg->site),
                "manager %s of site %s was not running after a restart of this one: started "
-               "again (pid %d, port %u)",
-               ch->name, c->cfg->site, (int)ch->pid, ch->port);
+               "again (port %u, VI %s)",
+               ch->name, c->cfg->site, ch->port, ch->vi);
 }
 
 static void standby_load(struct fed *f);
@@ -881,14 +1019,16 @@ void fed_unspawn_apply(struct core *c, struct txn *t)
         result_not_found(&t->res, "manager started here", id);
         return;
     }
-    if (ch->pid > 0 && strcmp(ch->state, "stopping")) {
-        kill(ch->pid, SIGTERM);
+    if ((ch->pid > 0 || ch->busy) && strcmp(ch->state, "stopping")) {
+        if (ch->pid > 0) /* else its VI's start is under way: vi_started stops it */
+            kill(ch->pid, SIGTERM);
         ch->stop_ms = (int64_t)mono_ms();
         set_state(c, ch, "stopping", "info", "%s", "at the cloud's instruction");
         covers_update(c->fed);   /* the standbys let it go */
     } else if (ch->restart_at) { /* exited, waiting to start again: not any more */
         ch->restart_at = 0;
         set_state(c, ch, "stopped", "info", "%s", "at the cloud's instruction, while it was down");
+        release(c, ch);
     }
     result_ok(
         &t->res, 202,
@@ -897,12 +1037,14 @@ void fed_unspawn_apply(struct core *c, struct txn *t)
 
 static void stop_now(struct fed *f, struct child *ch)
 {
+    /* not waited for here: adopted, or the VIM's (its reaper waits) */
+    bool other = ch->adopted || (ch->pid > 0 && ch->pid == ch->vi_pid);
     int status;
 
     if (ch->pid > 0) {
         kill(ch->pid, SIGTERM);
         for (int waited = 0; waited < STOP_MAX_MS; waited += 50) {
-            if (ch->adopted ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
+            if (other ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
                 ch->pid = 0;
                 break;
             }
@@ -910,13 +1052,16 @@ static void stop_now(struct fed *f, struct child *ch)
         }
         if (ch->pid > 0) {
             kill(ch->pid, SIGKILL);
-            if (!ch->adopted)
+            if (!other)
                 waitpid(ch->pid, &status, 0);
-            for (int waited = 0; ch->adopted && alive(ch) && waited < 2000; waited += 50)
+            for (int waited = 0; other && alive(ch) && waited < 2000; waited += 50)
                 usleep(50 * 1000);
         }
     }
-    cg_destroy(f->kids_cg, ch->name);
+    if (*ch->vi) /* this manager stops: on this thread, its pools are stopping */
+        fed_mvi_remove_now(f->c, ch->vi, ch->ref, 0);
+    else
+        cg_destroy(f->kids_cg, ch->name);
 }
 
 /* The children leave the map under f->mu before they are stopped and
@@ -936,6 +1081,7 @@ void fed_spawn_stop_all(struct fed *f)
         struct child *ch = e->value;
 
         stop_now(f, ch);
+        json_decref(ch->ref);
         free(ch->dir);
         free(ch);
     }

@@ -117,7 +117,10 @@ struct vi_spec {
  * only the manager makes one, never a VNFD (nothing a tenant sends sets
  * vi_spec.manager). Its id starts with VIM_MANAGER_PREFIX; list() leaves
  * it out, so the sweep of orphan VIs never takes a manager for one. A
- * driver that cannot run one fails create() with -EOPNOTSUPP. */
+ * driver that cannot run one fails create() with -EOPNOTSUPP. Managers
+ * run on their manager's host: on its site's VIM when that is the process
+ * VIM, else on a process VIM opened for them alone (vim_site.bridge NULL:
+ * no network, no VNFs; fed/fed_internal.h fed_manager_vim). */
 #define VIM_MANAGER_PREFIX "mgr-"
 
 /* A VI as the core knows it: its id, and what the driver returned last. */

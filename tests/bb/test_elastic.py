@@ -49,11 +49,11 @@ def decision_in(cloud, state, manager=None):
 
 
 def child_cgroups(tag):
-    """The names of the cgroups of the managers the manager of instance tag started
-    (in any controller's hierarchy)."""
+    """The names of the manager VIs (their cgroups, in any controller's hierarchy) of
+    the managers the manager of instance tag started."""
     return sorted(set(os.path.basename(p) for p in glob.glob(
-        "/sys/fs/cgroup/*/vnfm/%s-managers/*" % tag) + glob.glob(
-        "/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)))
+        "/sys/fs/cgroup/*/vnfm/%s/mgr-*" % tag) + glob.glob(
+        "/sys/fs/cgroup/vnfm/%s/mgr-*" % tag) if os.path.isdir(p)))
 
 
 def api_of(parent, child):
@@ -228,10 +228,10 @@ class ElasticTest(unittest.TestCase):
                 self.mgr_view(self.mgr)), 10, what="the child healthy in b1's report")
         [child] = parent["children"]
         self.assertEqual((child["manager"], child["vcpu"], child["memory_mb"]), (new, 1, 512))
-        self.assertEqual(child_cgroups(b1.tag), [child["name"]])
+        # a manager VI of the host's process VIM (b1's VIs are simulated)
+        self.assertEqual(child_cgroups(b1.tag), [child["vi"]])
         procs = set()
-        for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s-managers/%s/cgroup.procs" % (
-                b1.tag, child["name"])):
+        for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s/%s/cgroup.procs" % (b1.tag, child["vi"])):
             procs |= set(int(x) for x in slurp(p).split())
         self.assertIn(child["pid"], procs)
         cmd = slurp("/proc/%d/cmdline" % child["pid"]).split("\0")
@@ -240,8 +240,7 @@ class ElasticTest(unittest.TestCase):
         data = cmd[cmd.index("--data-dir") + 1]  # its own, not b1's (which is not mirrored)
         self.assertTrue(data.startswith(b1.dir + "/managers/m"), cmd)
         self.assertEqual(cmd[cmd.index("--site") + 1], "b1")
-        cpu = glob.glob("/sys/fs/cgroup/cpu/vnfm/%s-managers/%s/cpu.cfs_quota_us" % (
-            b1.tag, child["name"]))
+        cpu = glob.glob("/sys/fs/cgroup/cpu/vnfm/%s/%s/cpu.cfs_quota_us" % (b1.tag, child["vi"]))
         if cpu:
             self.assertEqual(slurp(cpu[0]).strip(), "100000")  # 1 vCPU
         # the new manager reports its load from its own cgroup
@@ -489,8 +488,8 @@ class ElasticTest(unittest.TestCase):
                                    if "before it was healthy" in x.get("error", "")), None),
                      120, 0.2, "the failed start")
         self.assertIn("killed by signal 9 before it was healthy", d["error"])
-        name = re.search(r"manager (m[0-9a-f]{6}) at the branch failed", d["error"]).group(1)
-        self.assertNotIn(name, child_cgroups(b1.tag))
+        self.assertRegex(d["error"], r"manager m[0-9a-f]{6} at the branch failed")
+        wait_for(lambda: child_cgroups(b1.tag) == [], 20, 0.1, "its VI removed")
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
         op = b1.ok("DELETE", "/v0/deployments/f1", expect=(202,))
         self.assertEqual(b1.wait_op(op["id"])["state"], "completed")  # b1 serves on

@@ -15,7 +15,7 @@ import unittest
 
 from vnfm import VNFMD, Daemon, pid_alive, slurp, wait_for
 from test_deploy import demo, script
-from test_elastic import child_cgroups, decisions
+from test_elastic import decisions
 from test_fed import Pki, branch, join_token, manager_of
 from test_handover import api_of, child_tags, purge
 
@@ -23,6 +23,14 @@ HEARTBEAT_MS = 500
 # the takeover starts within one heartbeat; two are the target; the margin is for a
 # loaded machine (load 5-10 on 2 cores): the test's own polling may lag by that much
 MARGIN_S = 2.0
+
+
+def standby_cgroups(tag):
+    """The names of the cgroups of the standbys of the manager of instance tag (in any
+    controller's hierarchy)."""
+    return sorted(set(os.path.basename(p) for p in glob.glob(
+        "/sys/fs/cgroup/*/vnfm/%s-managers/*" % tag) + glob.glob(
+        "/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)))
 
 
 def cmdline(pid):
@@ -288,7 +296,9 @@ class SiteCase(unittest.TestCase):
     def leftover_cgroups(tag):
         if True:
             for p in [p for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s-managers/*" % tag) +
-                      glob.glob("/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)]:
+                      glob.glob("/sys/fs/cgroup/vnfm/%s-managers/*" % tag) +
+                      glob.glob("/sys/fs/cgroup/*/vnfm/%s/mgr-*" % tag) +
+                      glob.glob("/sys/fs/cgroup/vnfm/%s/mgr-*" % tag) if os.path.isdir(p)]:
                 # the promoted manager ran in its standby's cgroup (docs: Standby managers)
                 for pid in slurp(os.path.join(p, "cgroup.procs")).split():
                     if pid_alive(int(pid)):
@@ -376,7 +386,7 @@ class SiteStandbyTest(SiteCase):
         self.assertEqual(self.put_policy({"overload": 100})[0], 200)
         wait_for(lambda: not pid_alive(new[0]["pid"]), 30, 0.2, "the standby stopped")
         # the promoted manager left its standby's cgroup for the dead manager's: none is left
-        wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.2, "no standby cgroup left")
+        wait_for(lambda: standby_cgroups(b1.tag) == [], 10, 0.2, "no standby cgroup left")
 
     def test_standby_covers_every_manager(self):
         """Two actives (the second started by a scale out) and one standby: the standby is

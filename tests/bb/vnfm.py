@@ -562,10 +562,13 @@ class Daemon:
         names = [l.split()[0] for l in out.splitlines() if l.startswith("vnfm-%s-" % self.tag)]
         return [n for n in names if is_slot(n.split("-", 2)[2]) == slots]
 
-    def cgroups(self, slots=False):
+    def cgroups(self, slots=False, managers=False):
+        """The VIs' cgroups (slots=True: the warm slots', managers=True: those of the
+        managers it started, its manager VIs)."""
         pats = ["/sys/fs/cgroup/*/vnfm/%s/*" % self.tag, "/sys/fs/cgroup/vnfm/%s/*" % self.tag]
         return [p for pat in pats for p in glob.glob(pat)
-                if os.path.isdir(p) and is_slot(os.path.basename(p)) == slots]
+                if os.path.isdir(p) and is_slot(os.path.basename(p)) == slots and
+                os.path.basename(p).startswith("mgr-") == managers]
 
     def veths(self, vi_ids):
         out = self.on_host("ip", "-o", "link", capture_output=True, text=True).stdout
@@ -661,14 +664,15 @@ class Daemon:
                 except OSError:
                     pass
             subprocess.run(["ip", "netns", "delete", ns])
-        for cg in self.cgroups():
+        for cg in self.cgroups() + self.cgroups(managers=True):
             for pid in slurp(os.path.join(cg, "cgroup.procs")).split():
                 try:
                     os.kill(int(pid), signal.SIGKILL)
                 except OSError:
                     pass
         time.sleep(0.1)
-        for cg in sorted(self.cgroups() + self.cgroups(slots=True) + glob.glob("/sys/fs/cgroup/*/vnfm/%s" % self.tag) +
+        for cg in sorted(self.cgroups() + self.cgroups(slots=True) + self.cgroups(managers=True) +
+                         glob.glob("/sys/fs/cgroup/*/vnfm/%s" % self.tag) +
                          glob.glob("/sys/fs/cgroup/vnfm/%s" % self.tag), reverse=True):
             try:
                 os.rmdir(cg)

@@ -26,6 +26,7 @@ struct proc_vim {
     unsigned prefix_len;
     struct cgroups cg;
     struct slots *slots;     /* warm VI slots (its thread runs even when it keeps none) */
+    bool managers_only;      /* opened without a bridge: manager VIs only (vim.h) */
     pthread_mutex_t plug_mu; /* choosing a bridge with a free port (proc_bridge.c) */
 };
 

@@ -554,6 +554,8 @@ static int proc_create(void *data, const struct vi_spec *spec, struct vi_out *ou
 
     if (spec->manager)
         return manager_create(v, spec, err);
+    if (v->managers_only)
+        return proc_fail(err, -EOPNOTSUPP, "%s: this process VIM runs managers only", spec->name);
     beside_start(&bf, files_thread, &files);
     /* a VI that exists in part (a retry, a restart) is made from scratch,
      * which takes what is there but a process: a start that began before a
@@ -697,7 +699,8 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
                   v->tag);
         goto out_free;
     }
-    r = bridge_open(v, err);
+    v->managers_only = !site->bridge || !*site->bridge;
+    r = v->managers_only ? 0 : bridge_open(v, err);
     if (r)
         goto out_lock;
     r = cg_init(&v->cg, v->tag);
@@ -710,14 +713,16 @@ static int proc_open(const struct vim_site *site, void **data, struct vim_err *e
         proc_fail(err, r, "site %s: the thread that reaps VNF processes", site->name);
         goto out_cgroups;
     }
-    make_sandbox_base(v);
-    v->slots = slots_start(v, warm_vis(site->options));
+    if (!v->managers_only)
+        make_sandbox_base(v);
+    v->slots = slots_start(v, v->managers_only ? 0 : warm_vis(site->options));
     *data = v;
     return 0;
 out_cgroups:
     cg_release(&v->cg);
 out_bridge:
-    bridge_close(v);
+    if (!v->managers_only)
+        bridge_close(v);
 out_lock:
     instance_unlock(v->tag);
 out_free:
@@ -737,7 +742,8 @@ static void proc_close(void *data)
     slots_stop(v->slots);
     reaper_close();
     cg_release(&v->cg);
-    bridge_close(v);
+    if (!v->managers_only)
+        bridge_close(v);
     instance_unlock(v->tag);
     pthread_mutex_destroy(&v->plug_mu);
     sandbox_base_free(v->sandbox_base);
