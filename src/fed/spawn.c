@@ -652,7 +652,9 @@ static void vi_started(struct mvi_job *j)
 
 static void ended(struct core *c, struct child *ch, int status);
 
-/* The process the VIM started ended: its wait status from the driver. */
+/* The process the VIM started ended: its wait status from the driver. One
+ * still exiting (its memory gone from /proc, not yet a zombie) is looked
+ * at again by the next watch. */
 static void vi_ended(struct mvi_job *j)
 {
     struct child *ch = hmap_get(&j->c->fed->children, j->key);
@@ -660,7 +662,10 @@ static void vi_ended(struct mvi_job *j)
     if (!ch)
         return;
     ch->busy = false;
-    ended(j->c, ch, j->r == 0 && j->st.state != VI_RUNNING ? j->st.exit_status : -1);
+    if (j->r)
+        ended(j->c, ch, -1);
+    else if (j->st.state != VI_RUNNING)
+        ended(j->c, ch, j->st.exit_status);
 }
 
 static void vi_removed(struct mvi_job *j)
