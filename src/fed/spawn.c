@@ -71,6 +71,7 @@ struct child {
     json_t *ref;         /* the driver's reference to the VI, NULL before its start */
     pid_t vi_pid;        /* the process the VIM started in it (its status knows its end) */
     bool busy;           /* a job of its VI is under way */
+    bool vi_left;        /* its VI is to be removed (a removal that failed is tried again) */
     char *dir;
     pid_t pid;
     bool adopted;   /* started by an earlier run of this manager: not its child process */
@@ -502,13 +503,13 @@ static void prune(struct fed *f)
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
         const struct child *ch = e->value;
 
-        ended += ch->pid <= 0 && !ch->restart_at && !ch->busy;
+        ended += ch->pid <= 0 && !ch->restart_at && !ch->busy && !ch->vi_left;
     }
     for (e = hmap_first(&f->children, &i); e && ended > ENDED_KEPT; e = next) {
         struct child *ch = e->value;
 
         next = hmap_next(&f->children, e, &i);
-        if (ch->pid > 0 || ch->restart_at || ch->busy) /* running, to start again, its VI's job */
+        if (ch->pid > 0 || ch->restart_at || ch->busy || ch->vi_left) /* not done with */
             continue;
         pthread_mutex_lock(&f->mu);
         hmap_del(&f->children, ch->name);
@@ -673,10 +674,12 @@ static void vi_removed(struct mvi_job *j)
     struct child *ch = hmap_get(&j->c->fed->children, j->key);
 
     if (j->r)
-        log_warn("fed: manager %s: its VI %s is not removed: %s", j->key, j->vi, j->err.msg);
+        log_warn("fed: manager %s: its VI %s is not removed (tried again): %s", j->key, j->vi,
+                 j->err.msg);
     if (ch) {
         ch->busy = false;
-        if (j->r == 0 && strcmp(ch->vi, j->vi) == 0) {
+        if (j->r == 0) {
+            ch->vi_left = false;
             json_decref(ch->ref);
             ch->ref = NULL;
         }
@@ -702,10 +705,13 @@ static bool vi_job(struct core *c, struct child *ch, enum mvi_op op, void (*done
  * that starts again keeps its VI (create() makes it afresh). */
 static void release(struct core *c, struct child *ch)
 {
-    if (!*ch->vi)
+    if (!*ch->vi) {
         cg_destroy(c->fed->kids_cg, ch->name);
-    else if (!ch->restart_at && !ch->busy)
-        vi_job(c, ch, MVI_REMOVE, vi_removed);
+    } else if (!ch->restart_at) {
+        ch->vi_left = true;
+        if (!ch->busy)
+            vi_job(c, ch, MVI_REMOVE, vi_removed);
+    }
 }
 
 /* How long a manager that died is left to the standbys (0: none runs): one
@@ -826,6 +832,11 @@ static void watch_one(struct core *c, struct child *ch, int64_t now)
 
     if (ch->busy)
         return; /* a job of its VI is under way */
+    if (ch->vi_left) {
+        if (ch->pid <= 0 && !ch->restart_at)
+            vi_job(c, ch, MVI_REMOVE, vi_removed);
+        return;
+    }
     if (ch->pid > 0 &&
         (vims || ch->adopted ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid)) {
         if (!vims)
