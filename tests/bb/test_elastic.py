@@ -488,10 +488,14 @@ class ElasticTest(unittest.TestCase):
                                    if "before it was healthy" in x.get("error", "")), None),
                      120, 0.2, "the failed start")
         self.assertIn("killed by signal 9 before it was healthy", d["error"])
-        self.assertRegex(d["error"], r"manager m[0-9a-f]{6} at the branch failed")
+        name = re.search(r"manager (m[0-9a-f]{6}) at the branch failed", d["error"]).group(1)
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
         # the VIs of those that failed are removed (while the policy held, new ones started)
-        wait_for(lambda: child_cgroups(b1.tag) == [], 30, 0.1, "their VIs removed")
+        failed = wait_for(lambda: (lambda f: f if name in f else None)(
+            {c["name"]: c["vi"] for c in self.mgr_view(self.mgr).get("children", [])
+             if c["state"] == "failed"}), 10, 0.1, "the failed managers in b1's report")
+        wait_for(lambda: not set(failed.values()) & set(child_cgroups(b1.tag)), 30, 0.1,
+                 "their VIs removed")
         op = b1.ok("DELETE", "/v0/deployments/f1", expect=(202,))
         self.assertEqual(b1.wait_op(op["id"])["state"], "completed")  # b1 serves on
 
