@@ -134,9 +134,11 @@ void fed_mvi_remove_now(struct core *c, const char *vi, const json_t *ref, unsig
     char why[256];
 
     j->grace_ms = grace_ms;
-    if (!fed_manager_vim(c, &j->ops, &j->vim, why, sizeof(why)))
+    if (fed_manager_vim(c, &j->ops, &j->vim, why, sizeof(why))) {
+        mvi_work(&j->w);
+        snprintf(why, sizeof(why), "%s", j->err.msg);
+    }
+    if (!j->ops || j->r)
         log_warn("fed: manager VI %s is not removed: %s", vi, why);
-    else if (mvi_work(&j->w), j->r)
-        log_warn("fed: manager VI %s is not removed: %s", vi, j->err.msg);
     mvi_free(j);
 }
