@@ -605,6 +605,10 @@ class ScaleTest(unittest.TestCase):
         [mvi] = site["manager_vis"]
         self.assertEqual((mvi["id"], mvi["processes"]), (vi, 1), site)
         self.assertGreater(mvi["memory_bytes"], 0)
+        shown = self.cloud.ctl("site", "show", "cloud")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertRegex(shown.stdout, r"manager_vis: +\[.*%s" % vi)
+        self.assertRegex(shown.stdout, r"reserved: +\{.*\"managers\": *1")
         # the new one serves its share of the sites: those rendezvous hashing gives it (with
         # 4 sites it gets none in 1 run of 16: then more branches join until it has one)
         members = [self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
