@@ -30,6 +30,7 @@
 
 #define REPORT_TIMEOUT_MS 3000
 #define CONNECT_MS        1500
+#define REROUTE_MS        200 /* a report the cloud did not route: sent again after this */
 #define JOIN_TIMEOUT_MS   10000
 #define ANSWER_MAX        (64 * 1024)
 #define META_EVENT_SEQ    "fed_event_seq"
@@ -442,6 +443,7 @@ static void report_done(struct wjob *w)
         if (j->p.r == 0 && httpc_ok(&j->p.resp) && (answer = json_loads(j->p.resp.body, 0, NULL))) {
             connected(f, true, NULL);
             f->refused = false;
+            f->rerouted = false;
             acked(f, answer);
             if (!jv_bool(answer, "duplicate", 0)) {
                 json_decref(f->sent);
@@ -456,7 +458,18 @@ static void report_done(struct wjob *w)
             f->refused = true;
             /* removed from the estate: its rules decide for all of its deployments again */
             connected(f, false, "it refuses this manager's credential");
+        } else if (f->connected && !f->rerouted && (j->p.r == -ELOOP || j->p.resp.status == 503)) {
+            /* the cloud answered but did not route the report: its members
+             * disagree on the site's owner for a moment (a site moving
+             * between them) or none serves it yet. Once, soon, to the next
+             * one before this manager goes on alone. */
+            f->rerouted = true;
+            log_info("fed: the cloud did not take a report (%s); again in %d ms",
+                     httpc_outcome(&j->p.resp, why, sizeof(why)), REROUTE_MS);
+            if (f->timer_on)
+                uv_timer_start(&f->timer, on_timer, REROUTE_MS, f->report_ms);
         } else {
+            f->rerouted = false;
             connected(f, false, httpc_outcome(&j->p.resp, why, sizeof(why)));
         }
         if (f->again)

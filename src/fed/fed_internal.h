@@ -127,6 +127,7 @@ struct fed {
     uint64_t seq;
     int64_t event_acked; /* the last of our event seqs the cloud stored */
     bool in_flight, again, connected, refused;
+    bool rerouted; /* the last report met a cloud that did not route it (branch.c) */
     /* the load's parts over the last interval (load.c) */
     uint64_t cpu_ns, probes, load_at_ms;
     double cpu, probes_per_s;

@@ -279,7 +279,9 @@ static int prepare(struct call *k)
 static int finish(struct call *k, CURLcode cc)
 {
     struct httpc_resp *resp = k->resp;
-    int rc = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+    int rc = cc == CURLE_OPERATION_TIMEDOUT   ? -ETIMEDOUT
+             : cc == CURLE_TOO_MANY_REDIRECTS ? -ELOOP
+                                              : -EIO;
 
     if (cc == CURLE_OK) {
         curl_easy_getinfo(k->e, CURLINFO_RESPONSE_CODE, &resp->status);
