@@ -80,8 +80,8 @@ struct httpc_resp {
 /* Performs the request. Returns 0 when an answer came (any status: see
  * resp->status), or a negative errno with resp->err set: -EACCES when the
  * destination policy refused it, -ETIMEDOUT, -EINVAL for a URL that is not
- * http(s), -ELOOP when redirects went on beyond four, -EIO otherwise. resp is always filled; release it with
- * httpc_resp_done(). */
+ * http(s), -ELOOP when redirects went on beyond four, -EIO otherwise. resp is always filled;
+ * release it with httpc_resp_done(). */
 int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp);
 void httpc_resp_done(struct httpc_resp *resp);
 
