@@ -133,9 +133,8 @@ struct fed {
     double cpu, probes_per_s;
     struct cgroups *own_cg; /* --manager-cgroup: its own cgroup, or NULL */
     char *own_vi;
-    struct hmap children;    /* managers it started: name -> struct child (spawn.c) */
-    struct cgroups *kids_cg; /* the standbys' cgroups: vnfm/TAG-managers/NAME */
-    void *mgr_vim;           /* the process VIM opened for manager VIs alone (mgr_vi.c), or NULL */
+    struct hmap children; /* managers it started: name -> struct child (spawn.c) */
+    void *mgr_vim;        /* the process VIM opened for manager VIs alone (mgr_vi.c), or NULL */
     uv_timer_t child_timer;
     bool child_timer_on;
     /* hot standbys of this manager (spawn.c, "standbys" instruction) */
@@ -289,6 +288,7 @@ enum mvi_op {
     MVI_START,  /* make the VI and start what it runs (a failed start removes it) */
     MVI_STATUS, /* its status */
     MVI_REMOVE, /* stop it (SIGTERM, SIGKILL after grace_ms) and remove it */
+    MVI_CLAIM,  /* pid, which entered its cgroups (a standby), is its process now */
 };
 
 /* One call of the driver on the provisioning pool; done() runs on the loop
@@ -306,10 +306,12 @@ struct mvi_job {
     char *log;         /* MVI_START: its output (NULL: this manager's) */
     unsigned vcpu_milli, grace_ms;
     uint64_t memory_bytes;
+    pid_t pid;       /* MVI_CLAIM */
+    bool empty_only; /* MVI_REMOVE: not while a process runs in it (-EBUSY) */
     void (*done)(struct mvi_job *j);
     int r;
     struct vim_err err;
-    struct vi_out out; /* MVI_START; out.ref is the job's until done() takes it */
+    struct vi_out out; /* MVI_START, MVI_CLAIM; out.ref is the job's until done() takes it */
     struct vi_status st;
 };
 

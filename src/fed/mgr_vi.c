@@ -13,6 +13,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include <errno.h>
 #include <string.h>
 
 bool fed_manager_vim(struct core *c, const struct vim_ops **ops, void **vim, char *why, size_t len)
@@ -52,6 +53,7 @@ static void mvi_work(struct wjob *w)
 {
     struct mvi_job *j = (struct mvi_job *)w;
     struct vi_handle h = {.ref = j->ref};
+    struct vi_stats stats = {0};
     struct vi_spec spec = {.vdu = j->vdu,
                            .vcpu_milli = j->vcpu_milli,
                            .memory_bytes = j->memory_bytes,
@@ -76,8 +78,16 @@ static void mvi_work(struct wjob *w)
         j->r = j->ops->status(j->vim, &h, &j->st, &j->err);
         break;
     case MVI_REMOVE:
-        if ((j->r = j->ops->stop(j->vim, &h, j->grace_ms, &j->err)) == 0)
+        if (j->empty_only && j->ops->stats(j->vim, &h, &stats, NULL) == 0 && stats.nprocs) {
+            j->r = -EBUSY;
+            snprintf(j->err.msg, sizeof(j->err.msg), "VI %s: %u processes run in it", j->vi,
+                     stats.nprocs);
+        } else if ((j->r = j->ops->stop(j->vim, &h, j->grace_ms, &j->err)) == 0) {
             j->r = j->ops->destroy(j->vim, &h, &j->err);
+        }
+        break;
+    case MVI_CLAIM:
+        j->r = j->ops->claim ? j->ops->claim(j->vim, &h, j->pid, &j->out, &j->err) : -EOPNOTSUPP;
         break;
     }
 }

@@ -17,9 +17,10 @@
  * its VI removed); every report carries what became of it ("children").
  * stop_manager stops one (SIGTERM, then SIGKILL after STOP_MAX_MS) and
  * removes its VI; this manager stopping stops them all. The hot standbys
- * (below) are processes of this manager in cgroups of their own
- * (vnfm/TAG-managers/sNAME), not VIs: one that takes a manager over enters
- * the dead manager's cgroups (its VI's). The managers it started are kept in
+ * (below) are manager VIs too: one that takes a manager over enters the
+ * dead manager's cgroups (its VI's), that VI claims its process (the
+ * driver's claim()), and the standby's VI, left empty, is removed. The
+ * managers it started are kept in
  * the store (meta fed_children), written with the instruction that
  * started them: after a kill -9 and a restart, this manager adopts those
  * still running and starts again those that died (their data dir holds
@@ -28,7 +29,6 @@
 #include "fed/standby.h"
 #include "lcm/restart.h"
 #include "lcm/sites.h"
-#include "util/cgroup.h"
 #include "util/doc.h"
 #include "util/fsutil.h"
 #include "util/ids.h"
@@ -42,12 +42,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define WATCH_MS      500
@@ -58,8 +56,6 @@
 #define ENDED_KEPT    16               /* managers that ended, kept for the reports */
 #define COVERS_FILE   "standby-covers" /* DATA_DIR/standby-covers: the dirs the standbys watch */
 
-extern char **environ;
-
 struct child {
     char name[16];
     char decision[32];
@@ -67,11 +63,13 @@ struct child {
     char state[12];   /* starting, healthy, stopping, failed, exited */
     char error[256];
     char subnet[32];
-    char vi[VIM_ID_MAX]; /* its manager VI ("" for a standby) */
+    char vi[VIM_ID_MAX]; /* its manager VI */
     json_t *ref;         /* the driver's reference to the VI, NULL before its start */
-    pid_t vi_pid;        /* the process the VIM started in it (its status knows its end) */
+    pid_t vi_pid;        /* the process ref names (the VIM started it, or claimed it) */
     bool busy;           /* a job of its VI is under way */
     bool vi_left;        /* its VI is to be removed (a removal that failed is tried again) */
+    bool unclaimed;      /* its VI did not take in the standby that took it over */
+    char took[16];       /* a standby that took this manager over ("promoted") */
     char *dir;
     pid_t pid;
     bool adopted;   /* started by an earlier run of this manager: not its child process */
@@ -100,7 +98,8 @@ static struct site_reserved kids_hold(struct fed *f)
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
         const struct child *ch = e->value;
 
-        if (ch->pid <= 0 && !ch->restart_at && strcmp(ch->state, "starting"))
+        if (ch->pid <= 0 && !ch->restart_at && strcmp(ch->state, "starting") &&
+            strcmp(ch->state, "standby"))
             continue; /* ended (one starting in its VI has no pid yet) */
         r.vcpu += ch->vcpu;
         r.memory_mb += ch->memory_mb;
@@ -268,46 +267,26 @@ static void argv_free(char **argv)
 
 /* ---- starting it ---- */
 
-struct exec_arg {
-    char **argv;
-    int log, cg[CG_MAX_DIRS], n_cg;
-};
-
-/* In the child, before exec: its cgroups, its log, its own session and
- * signals (async-signal-safe calls only). */
-static int child_main(void *arg)
-{
-    struct exec_arg *x = arg;
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    sigset_t none;
-    int null = open("/dev/null", O_RDONLY);
-
-    for (int i = 0; i < x->n_cg; i++)
-        if (write(x->cg[i], "0", 1) != 1)
-            _exit(126);
-    setsid();
-    if (null >= 0)
-        dup2(null, 0);
-    dup2(x->log, 1);
-    dup2(x->log, 2);
-    for (int sig = 1; sig < NSIG; sig++)
-        sigaction(sig, &dfl, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(x->argv[0], x->argv, environ);
-    _exit(127);
-}
-
 static void vi_started(struct mvi_job *j);
 
-/* A manager (not a standby) in its manager VI, made and started on the
- * provisioning pool: "starting" without a pid until vi_started(). */
-static int start_in_vi(struct core *c, struct child *ch, const char *token, char *why, size_t len)
+/* Makes its VI and starts it there, on the provisioning pool: "starting"
+ * (a standby: "standby") without a pid until vi_started(). */
+static int start(struct core *c, struct child *ch, const char *token, char *why, size_t len)
 {
     json_t *cmd = json_array();
     struct mvi_job *j;
     char **argv;
+    int r = 0;
 
+    if (!ch->standby && ((!*ch->subnet && (r = free_subnet(ch->subnet, sizeof(ch->subnet)))) ||
+                         !(ch->port = ip4_free_port(c->cfg->listen_host)))) {
+        snprintf(why, len, "no free subnet or port for it: %s", strerror(r ? -r : EADDRINUSE));
+        return -1;
+    }
+    if ((r = mkdir_p(ch->dir, 0700))) {
+        snprintf(why, len, "cannot make its data dir %s: %s", ch->dir, strerror(-r));
+        return -1;
+    }
     if (!*ch->vi)
         id_random(ch->vi, VIM_MANAGER_PREFIX, 6);
     argv = child_argv(c, ch, token, ch->subnet);
@@ -315,9 +294,10 @@ static int start_in_vi(struct core *c, struct child *ch, const char *token, char
         json_array_append_new(cmd, json_string(*a));
     argv_free(argv);
     j = fed_mvi_new(c, MVI_START, ch->name, ch->vi, ch->ref, vi_started);
-    snprintf(j->name, sizeof(j->name), "manager %s", ch->name);
+    snprintf(j->name, sizeof(j->name), "%s %s", ch->standby ? "standby" : "manager", ch->name);
     j->vdu = json_pack("{s:o}", "command", cmd);
-    j->log = xasprintf("%s/vnfmd.log", ch->dir);
+    j->log = ch->standby ? xasprintf("%s/standby-%s.log", ch->dir, ch->name)
+                         : xasprintf("%s/vnfmd.log", ch->dir);
     j->vcpu_milli = (unsigned)(ch->vcpu * 1000);
     j->memory_bytes = (uint64_t)ch->memory_mb << 20;
     if (!fed_mvi_submit(j, why, len))
@@ -330,78 +310,19 @@ static int start_in_vi(struct core *c, struct child *ch, const char *token, char
     return 0;
 }
 
-static int start(struct core *c, struct child *ch, const char *token, char *why, size_t len)
-{
-    struct fed *f = c->fed;
-    struct exec_arg x = {0};
-    char *log;
-    pid_t pid;
-    int r = 0;
-
-    if (!ch->standby && ((!*ch->subnet && (r = free_subnet(ch->subnet, sizeof(ch->subnet)))) ||
-                         !(ch->port = ip4_free_port(c->cfg->listen_host)))) {
-        snprintf(why, len, "no free subnet or port for it: %s", strerror(r ? -r : EADDRINUSE));
-        return -1;
-    }
-    if ((r = mkdir_p(ch->dir, 0700))) {
-        snprintf(why, len, "cannot make its data dir %s: %s", ch->dir, strerror(-r));
-        return -1;
-    }
-    if (!ch->standby)
-        return start_in_vi(c, ch, token, why, len);
-    r = cg_create(f->kids_cg, ch->name, (unsigned)(ch->vcpu * 1000), (uint64_t)ch->memory_mb << 20);
-    if (r || (x.n_cg = cg_open_procs(f->kids_cg, ch->name, x.cg)) < 0) {
-        snprintf(why, len, "cannot make its cgroup: %s", strerror(r ? -r : -x.n_cg));
-        cg_destroy(f->kids_cg, ch->name);
-        return -1;
-    }
-    log = ch->standby ? xasprintf("%s/standby-%s.log", ch->dir, ch->name)
-                      : xasprintf("%s/vnfmd.log", ch->dir);
-    x.log = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    free(log);
-    x.argv = child_argv(c, ch, token, ch->subnet);
-    pid = x.log >= 0 ? spawn_clone(child_main, &x, 0) : -errno;
-    for (int i = 0; i < x.n_cg; i++)
-        close(x.cg[i]);
-    if (x.log >= 0)
-        close(x.log);
-    argv_free(x.argv);
-    if (pid < 0) {
-        snprintf(why, len, "cannot start vnfmd: %s", strerror((int)-pid));
-        cg_destroy(f->kids_cg, ch->name);
-        return -1;
-    }
-    ch->pid = pid;
-    ch->adopted = false;
-    ch->started_ms = (int64_t)mono_ms();
-    ch->started_wall = wall_ms();
-    return 0;
-}
-
 static void watch(uv_timer_t *h);
 static void standby_top_up(struct core *c);
 static void covers_update(struct fed *f);
 
-static int kids_cgroups(struct fed *f, char *why, size_t len)
+/* Starts the watch of the managers started here, at the first need. */
+static void watch_children(struct fed *f)
 {
-    char dir[64];
-    int r;
-
-    if (f->kids_cg)
-        return 0;
-    snprintf(dir, sizeof(dir), "%s-managers", f->c->tag);
-    f->kids_cg = xcalloc(1, sizeof(*f->kids_cg));
-    if ((r = cg_init(f->kids_cg, dir))) {
-        snprintf(why, len, "cannot make the managers' cgroups: %s", strerror(-r));
-        free(f->kids_cg);
-        f->kids_cg = NULL;
-        return -1;
-    }
+    if (f->child_timer_on)
+        return;
     uv_timer_init(f->c->loop, &f->child_timer);
     f->child_timer.data = f;
     f->child_timer_on = true;
     uv_timer_start(&f->child_timer, watch, WATCH_MS, WATCH_MS);
-    return 0;
 }
 
 /* ---- kept in the store ---- */
@@ -436,10 +357,12 @@ static json_t *child_json(const struct fed *f, const struct child *ch)
 {
     if (ch->standby)
         return standby_backoff_json(
-            ch, json_pack("{s:s, s:s, s:b, s:i, s:i, s:f, s:I, s:o, s:s?}", "name", ch->name,
-                          "state", ch->state, "standby", 1, "pid", (int)ch->pid, "heartbeat_ms",
-                          (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb", (json_int_t)ch->memory_mb,
-                          "covers", covers_json(f), "error", *ch->error ? ch->error : NULL));
+            ch, json_pack("{s:s, s:s, s:b, s:i, s:i, s:f, s:I, s:o, s:s?, s:s?, s:s?}", "name",
+                          ch->name, "state", ch->state, "standby", 1, "pid", (int)ch->pid,
+                          "heartbeat_ms", (int)ch->hb_ms, "vcpu", ch->vcpu, "memory_mb",
+                          (json_int_t)ch->memory_mb, "covers", covers_json(f), "error",
+                          *ch->error ? ch->error : NULL, "vi", *ch->vi ? ch->vi : NULL, "took",
+                          *ch->took ? ch->took : NULL));
     return json_pack("{s:s, s:s, s:s?, s:s, s:i, s:i, s:s, s:f, s:I, s:s?, s:s?}", "name", ch->name,
                      "state", ch->state, "manager", *ch->manager ? ch->manager : NULL, "decision",
                      ch->decision, "pid", (int)ch->pid, "port", (int)ch->port, "subnet", ch->subnet,
@@ -481,6 +404,10 @@ static void children_save(struct core *c)
         restart_hist_save(j, &ch->deaths);
         if (ch->ref)
             json_object_set(j, "_ref", ch->ref);
+        if (ch->vi_pid > 0)
+            json_object_set_new(j, "_vi_pid", json_integer(ch->vi_pid));
+        if (ch->vi_left)
+            json_object_set_new(j, "_vi_left", json_true());
         json_object_set_new(j, "_restart",
                             json_pack("{s:i, s:I, s:I}", "step", ch->deaths.step, "started",
                                       (json_int_t)ch->started_wall, "due", (json_int_t)due));
@@ -539,10 +466,7 @@ void fed_spawn_apply(struct core *c, struct txn *t)
         result_fail(&t->res, 409, "no-room", "object", c->cfg->site, "%s", why);
         return;
     }
-    if (kids_cgroups(f, why, sizeof(why))) {
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "%s", why);
-        return;
-    }
+    watch_children(f);
     ch = xcalloc(1, sizeof(*ch));
     id_random(ch->name, "m", 6);
     snprintf(ch->decision, sizeof(ch->decision), "%s", jv_str(t->body, "decision", ""));
@@ -634,7 +558,14 @@ static void vi_started(struct mvi_job *j)
     if (!ch)
         return;
     ch->busy = false;
-    if (j->r) { /* the job removed what it made */
+    if (j->r && ch->standby) { /* the job removed what it made */
+        char how[sizeof(j->err.msg) + 32];
+
+        snprintf(how, sizeof(how), "did not start: %s", j->err.msg);
+        standby_died(c, ch, how);
+        return;
+    }
+    if (j->r) {
         set_state(c, ch, "failed", "warn", "cannot start it: %s", j->err.msg);
         reserve(c);
         return;
@@ -686,13 +617,17 @@ static void vi_removed(struct mvi_job *j)
     }
 }
 
-/* A job of ch's VI: false (logged) when there is no VIM for it. */
+/* A job of ch's VI: false (logged) when there is no VIM for it. A
+ * promoted standby's VI goes only when empty: the process that left it may
+ * not be claimed by the VI it entered yet. */
 static bool vi_job(struct core *c, struct child *ch, enum mvi_op op, void (*done)(struct mvi_job *))
 {
     struct mvi_job *j = fed_mvi_new(c, op, ch->name, ch->vi, ch->ref, done);
     char why[256];
 
     j->grace_ms = STOP_MAX_MS;
+    j->pid = ch->pid;
+    j->empty_only = strcmp(ch->state, "promoted") == 0;
     if (!fed_mvi_submit(j, why, sizeof(why))) {
         log_warn("fed: manager %s: its VI %s: %s", ch->name, ch->vi, why);
         return false;
@@ -701,17 +636,72 @@ static bool vi_job(struct core *c, struct child *ch, enum mvi_op op, void (*done
     return true;
 }
 
-/* What ch ran in goes, for good: its VI (a standby's cgroup). A manager
- * that starts again keeps its VI (create() makes it afresh). */
+/* What ch ran in goes, for good: its VI. One that starts again keeps its
+ * VI (create() makes it afresh). */
 static void release(struct core *c, struct child *ch)
 {
-    if (!*ch->vi) {
-        cg_destroy(c->fed->kids_cg, ch->name);
-    } else if (!ch->restart_at) {
-        ch->vi_left = true;
-        if (!ch->busy)
-            vi_job(c, ch, MVI_REMOVE, vi_removed);
+    if (ch->restart_at)
+        return;
+    ch->vi_left = true;
+    if (!ch->busy)
+        vi_job(c, ch, MVI_REMOVE, vi_removed);
+}
+
+/* A manager taken over by a standby runs the standby's process: its VI
+ * claims it (the standby entered its cgroups), so that the VI's status,
+ * stop and removal are of that process. One its VI does not take in is
+ * watched by its pid (warned once). */
+static void vi_claimed(struct mvi_job *j)
+{
+    struct core *c = j->c;
+    struct child *ch = hmap_get(&c->fed->children, j->key);
+
+    if (!ch)
+        return;
+    ch->busy = false;
+    if (ch->pid != j->pid)
+        return; /* it ended meanwhile: the watch sees to it */
+    if (j->r) {
+        ch->unclaimed = true;
+        ch->adopted = true;
+        core_event(
+            c, "warn", "fed", "manager-unclaimed",
+            json_pack("{s:s, s:s, s:s}", "object", ch->name, "site", c->cfg->site, "vi", ch->vi),
+            "manager %s of site %s: its VI %s does not take in pid %d, the standby that "
+            "took it over: %s (watched by its pid)",
+            ch->name, c->cfg->site, ch->vi, (int)ch->pid, j->err.msg);
+        return;
     }
+    json_decref(ch->ref);
+    ch->ref = j->out.ref;
+    j->out.ref = NULL;
+    ch->vi_pid = j->out.pid;
+    log_info("fed: manager %s: its VI %s runs pid %d, the standby that took it over", ch->name,
+             ch->vi, (int)ch->pid);
+    children_save(c);
+}
+
+/* sb took a manager over (took: its name; "" for this manager or one not
+ * known): its reference names that process now and is dropped; its VI,
+ * which the process left for the manager's cgroups, is removed once that
+ * manager's VI claimed it (watch_one). */
+static void promoted(struct child *sb, const char *took)
+{
+    sb->pid = 0;
+    json_decref(sb->ref);
+    sb->ref = NULL;
+    sb->restart_at = 0;
+    sb->vi_left = true;
+    snprintf(sb->took, sizeof(sb->took), "%s", took);
+    snprintf(sb->state, sizeof(sb->state), "promoted");
+}
+
+/* Whether sb, a promoted standby, waits for the claim of the manager it took over. */
+static bool claim_pending(struct fed *f, const struct child *sb)
+{
+    const struct child *m = *sb->took ? hmap_get(&f->children, sb->took) : NULL;
+
+    return m && m->pid > 0 && m->pid != m->vi_pid && !m->unclaimed;
 }
 
 /* How long a manager that died is left to the standbys (0: none runs): one
@@ -828,20 +818,16 @@ static void watch_one(struct core *c, struct child *ch, int64_t now)
 {
     /* the VIM's process of this run: the driver's reaper waits for it */
     bool vims = ch->pid > 0 && ch->pid == ch->vi_pid && !ch->adopted;
-    int status = 0;
 
     if (ch->busy)
         return; /* a job of its VI is under way */
     if (ch->vi_left) {
-        if (ch->pid <= 0 && !ch->restart_at)
+        if (ch->pid <= 0 && !ch->restart_at && !claim_pending(c->fed, ch))
             vi_job(c, ch, MVI_REMOVE, vi_removed);
         return;
     }
-    if (ch->pid > 0 &&
-        (vims || ch->adopted ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid)) {
-        if (!vims)
-            ended(c, ch, ch->adopted ? -1 : status);
-        else if (!vi_job(c, ch, MVI_STATUS, vi_ended)) /* how it ended */
+    if (ch->pid > 0 && !alive(ch)) {
+        if (!vims || !vi_job(c, ch, MVI_STATUS, vi_ended)) /* how it ended */
             ended(c, ch, -1);
         return;
     }
@@ -850,6 +836,10 @@ static void watch_one(struct core *c, struct child *ch, int64_t now)
             return;
         if (ch->restart_at && mono_ms() >= ch->restart_at && !c->stopping)
             start_again(c, ch);
+        return;
+    }
+    if (ch->pid != ch->vi_pid && !ch->unclaimed) { /* a standby took it over */
+        vi_job(c, ch, MVI_CLAIM, vi_claimed);
         return;
     }
     if (strcmp(ch->state, "starting") == 0) {
@@ -886,7 +876,7 @@ static void watch(uv_timer_t *h)
 
 /* One recorded manager: adopted when it still runs, else started again
  * (or, when it was being stopped, let go). */
-static bool standby_resume(struct core *c, struct child *ch, const json_t *r);
+static void standby_resume(struct core *c, struct child *ch, const json_t *r);
 
 /* A manager that exited and was waiting out its crash-loop backoff when
  * this one stopped: it waits out the rest (true), watched again. */
@@ -914,6 +904,7 @@ static void resume_one(struct core *c, const json_t *r)
     ch->ref = json_incref(json_object_get(r, "_ref"));
     ch->dir = xasprintf("%s/managers/%s", c->cfg->data_dir, ch->name);
     ch->pid = (pid_t)jv_int(r, "pid", 0);
+    ch->vi_pid = (pid_t)jv_int(r, "_vi_pid", 0);
     ch->port = (unsigned)jv_int(r, "port", 0);
     ch->vcpu = jv_num(r, "vcpu", 1);
     ch->memory_mb = (long)jv_int(r, "memory_mb", 512);
@@ -922,11 +913,18 @@ static void resume_one(struct core *c, const json_t *r)
     restart_hist_load(r, &ch->deaths);
     ch->deaths.step = (unsigned)jv_int(json_object_get(r, "_restart"), "step", 0);
     ch->started_wall = jv_int(json_object_get(r, "_restart"), "started", 0);
-    if (json_is_true(json_object_get(r, "standby")) && standby_resume(c, ch, r))
+    if (json_is_true(json_object_get(r, "standby"))) {
+        standby_resume(c, ch, r);
         return;
+    }
     pthread_mutex_lock(&c->fed->mu);
     hmap_put(&c->fed->children, ch->name, ch);
     pthread_mutex_unlock(&c->fed->mu);
+    if (json_is_true(json_object_get(r, "_vi_left"))) { /* ended; its VI's removal failed */
+        ch->pid = 0;
+        ch->vi_left = true;
+        return;
+    }
     if (!(ch->pid > 0 && alive(ch)) && strcmp(ch->state, "stopping") &&
         (ch->pid = standby_recorded_pid(ch->dir)) > 0 && alive(ch))
         log_warn("fed: manager %s was taken over by a standby (pid %d) while this one was down",
@@ -966,7 +964,7 @@ static void standby_load(struct fed *f);
 void fed_spawn_resume(struct fed *f)
 {
     struct core *c = f->c;
-    char *text = NULL, why[256];
+    char *text = NULL;
     json_t *all = NULL, *r;
     size_t i;
 
@@ -979,13 +977,11 @@ void fed_spawn_resume(struct fed *f)
         const char *state = jv_str(r, "state", "");
 
         if (strcmp(state, "starting") && strcmp(state, "healthy") && strcmp(state, "stopping") &&
-            strcmp(state, "standby") &&
+            strcmp(state, "standby") && strcmp(state, "promoted") &&
+            !json_is_true(json_object_get(r, "_vi_left")) &&
             !(strcmp(state, "exited") == 0 && jv_int(json_object_get(r, "_restart"), "due", 0)))
             continue; /* ended: forgotten */
-        if (kids_cgroups(f, why, sizeof(why))) {
-            log_error("fed: the managers started here are not resumed: %s", why);
-            break;
-        }
+        watch_children(f);
         resume_one(c, r);
     }
     if (all)
@@ -1051,33 +1047,21 @@ void fed_unspawn_apply(struct core *c, struct txn *t)
         json_pack("{s:s, s:s, s:i}", "id", ch->name, "state", ch->state, "pid", (int)ch->pid));
 }
 
+/* Not waited for here (adopted, or the VIM's: its reaper waits): watched
+ * until it is gone. */
 static void stop_now(struct fed *f, struct child *ch)
 {
-    /* not waited for here: adopted, or the VIM's (its reaper waits) */
-    bool other = ch->adopted || (ch->pid > 0 && ch->pid == ch->vi_pid);
-    int status;
-
     if (ch->pid > 0) {
         kill(ch->pid, SIGTERM);
-        for (int waited = 0; waited < STOP_MAX_MS; waited += 50) {
-            if (other ? !alive(ch) : waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
-                ch->pid = 0;
-                break;
-            }
+        for (int waited = 0; alive(ch) && waited < STOP_MAX_MS; waited += 50)
             usleep(50 * 1000);
-        }
-        if (ch->pid > 0) {
+        if (alive(ch))
             kill(ch->pid, SIGKILL);
-            if (!other)
-                waitpid(ch->pid, &status, 0);
-            for (int waited = 0; other && alive(ch) && waited < 2000; waited += 50)
-                usleep(50 * 1000);
-        }
+        for (int waited = 0; alive(ch) && waited < 2000; waited += 50)
+            usleep(50 * 1000);
     }
     if (*ch->vi) /* this manager stops: on this thread, its pools are stopping */
         fed_mvi_remove_now(f->c, ch->vi, ch->ref, 0);
-    else
-        cg_destroy(f->kids_cg, ch->name);
 }
 
 /* The children leave the map under f->mu before they are stopped and
@@ -1107,11 +1091,6 @@ void fed_spawn_stop_all(struct fed *f)
         fed_close(f, (uv_handle_t *)&f->child_timer);
         f->child_timer_on = false;
     }
-    if (f->kids_cg) {
-        cg_release(f->kids_cg);
-        free(f->kids_cg);
-        f->kids_cg = NULL;
-    }
     free(f->standby_covers);
     f->standby_covers = NULL;
 }
@@ -1120,49 +1099,63 @@ void fed_spawn_stop_all(struct fed *f)
 
 #define META_STANDBYS "fed_standbys"
 
-/* A standby recorded by an earlier run: the process that is this manager
- * now (it was that standby and took over) is not a standby of itself any
- * more (it runs in that standby's cgroup, kept); one still running is
- * adopted, one gone forgotten (another is made). True when ch was taken
- * care of here. */
-static bool standby_resume(struct core *c, struct child *ch, const json_t *r)
+/* Whether pid runs (not a zombie), whatever it runs. */
+static bool runs(pid_t pid)
 {
+    char *path = xasprintf("/proc/%d/stat", (int)pid), state = 'X';
+    FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+
+    free(path);
+    if (f) {
+        if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+            state = 'X';
+        fclose(f);
+    }
+    return state != 'Z' && state != 'X';
+}
+
+/* A standby recorded by an earlier run. One that took a manager over (this
+ * one: its pid is this process's; or one it started, while this one was
+ * down: its process runs, a standby no more) is promoted (its empty VI
+ * goes); one still running is adopted; one that died is started again
+ * (its crash-loop history goes on) while the policy wants it, else its VI
+ * goes. */
+static void standby_resume(struct core *c, struct child *ch, const json_t *r)
+{
+    struct fed *f = c->fed;
+
     ch->standby = true;
     free(ch->dir);
     ch->dir = xstrdup(c->cfg->data_dir);
-    ch->hb_ms = c->fed->standby_hb_ms;
-    if (ch->pid != getpid() && c->fed->standby_count &&
-        (waits_out(ch, r) || (strcmp(ch->state, "standby") == 0 && !(ch->pid > 0 && alive(ch))))) {
-        /* it goes on with its crash-loop history: one that died while this
-         * manager was down died once more */
-        cg_destroy(c->fed->kids_cg, ch->name);
-        ch->pid = 0;
-        pthread_mutex_lock(&c->fed->mu);
-        hmap_put(&c->fed->children, ch->name, ch);
-        pthread_mutex_unlock(&c->fed->mu);
-        if (!ch->restart_at)
-            standby_died(c, ch, "ended while this manager was down");
-        return true;
-    }
-    if (ch->pid == getpid()) {
+    ch->hb_ms = f->standby_hb_ms;
+    pthread_mutex_lock(&f->mu);
+    hmap_put(&f->children, ch->name, ch);
+    pthread_mutex_unlock(&f->mu);
+    if (ch->pid == getpid())
         core_event(c, "warn", "fed", "standby-promoted",
                    json_pack("{s:s, s:s}", "object", ch->name, "site", c->cfg->site),
                    "standby %s (pid %d) of site %s took this manager over", ch->name, (int)ch->pid,
                    c->cfg->site);
-    } else if (ch->pid > 0 && alive(ch)) {
+    if (ch->pid == getpid() || strcmp(ch->state, "promoted") == 0 ||
+        (ch->pid > 0 && !alive(ch) && runs(ch->pid))) {
+        promoted(ch, ch->pid == getpid() ? "" : jv_str(r, "took", ""));
+        return;
+    }
+    if (ch->pid > 0 && alive(ch)) {
         log_info("fed: standby %s (pid %d) still watches: adopted", ch->name, (int)ch->pid);
-        ch->hb_ms = c->fed->standby_hb_ms;
-        pthread_mutex_lock(&c->fed->mu);
-        hmap_put(&c->fed->children, ch->name, ch);
-        pthread_mutex_unlock(&c->fed->mu);
         if (strcmp(ch->state, "stopping") == 0)
             kill(ch->pid, SIGTERM);
-        return true;
+        return;
     }
-    cg_destroy(c->fed->kids_cg, ch->name); /* this one entered the dead manager's cgroups */
-    free(ch->dir);
-    free(ch);
-    return true;
+    ch->pid = 0;
+    if (f->standby_count && (waits_out(ch, r) || strcmp(ch->state, "standby") == 0)) {
+        /* one that died while this manager was down died once more */
+        if (!ch->restart_at)
+            standby_died(c, ch, "ended while this manager was down");
+        return;
+    }
+    snprintf(ch->state, sizeof(ch->state), "stopped");
+    release(c, ch);
 }
 
 static void standby_load(struct fed *f)
@@ -1178,12 +1171,8 @@ static void standby_load(struct fed *f)
     f->standby_vcpu = jv_num(doc, "vcpu", 1);
     f->standby_mb = (long)jv_int(doc, "memory_mb", 512);
     json_decref(doc);
-    if (f->standby_count) {
-        char why[256];
-
-        if (kids_cgroups(f, why, sizeof(why)))
-            log_error("fed: no standbys: %s", why);
-    }
+    if (f->standby_count)
+        watch_children(f);
 }
 
 static unsigned standbys_running(struct fed *f)
@@ -1210,7 +1199,8 @@ static unsigned standbys_kept(struct fed *f)
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
         const struct child *ch = e->value;
 
-        n += ch->standby && ch->pid <= 0 && ch->restart_at;
+        /* dead, to start again; or being started (no pid yet) */
+        n += ch->standby && ch->pid <= 0 && (ch->restart_at || strcmp(ch->state, "standby") == 0);
     }
     return n + standbys_running(f);
 }
@@ -1285,19 +1275,25 @@ static void standby_top_up(struct core *c)
     ch->vcpu = f->standby_vcpu;
     ch->memory_mb = f->standby_mb;
     ch->hb_ms = f->standby_hb_ms;
+    id_random(ch->vi, VIM_MANAGER_PREFIX, 6);
+    prune(f);
+    pthread_mutex_lock(&f->mu);
+    hmap_put(&f->children, ch->name, ch);
+    pthread_mutex_unlock(&f->mu);
+    children_save(c); /* before its VI is made: a crash leaves nothing unknown */
     if (start(c, ch, NULL, why, sizeof(why))) {
         log_error("fed: cannot start a standby: %s", why);
         snprintf(f->standby_error, sizeof(f->standby_error), "%s", why);
+        pthread_mutex_lock(&f->mu);
+        hmap_del(&f->children, ch->name);
+        pthread_mutex_unlock(&f->mu);
+        children_save(c);
         free(ch->dir);
         free(ch);
         return;
     }
     f->standby_error[0] = '\0';
-    prune(f);
-    pthread_mutex_lock(&f->mu);
-    hmap_put(&f->children, ch->name, ch);
-    pthread_mutex_unlock(&f->mu);
-    set_state(c, ch, "standby", "info", "%s", "started, watching this manager");
+    set_state(c, ch, "standby", "info", "%s", "starting, to watch this manager");
 }
 
 /* The cloud's "standbys" instruction: how many hot standbys this manager
@@ -1325,10 +1321,8 @@ void fed_standbys_apply(struct core *c, struct txn *t)
         result_fail(&t->res, 409, "no-room", "object", c->cfg->site, "standbys: %s", why);
         return;
     }
-    if (count && kids_cgroups(f, why, sizeof(why))) {
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "%s", why);
-        return;
-    }
+    if (count)
+        watch_children(f);
     doc = json_pack("{s:I, s:f, s:I, s:I}", "count", (json_int_t)count, "vcpu", vcpu, "memory_mb",
                     (json_int_t)memory_mb, "heartbeat_ms", (json_int_t)hb);
     text = json_dumps(doc, JSON_COMPACT);
@@ -1396,8 +1390,8 @@ static struct child *standby_by_pid(struct fed *f, pid_t pid)
 
 /* A manager started here that died: true when a standby took it over (the
  * pid its data dir records is that manager now). Then that pid is the
- * manager's (a standby of this one is a child process of this one: it is
- * waited for as before), and the standby's record goes (another is made). */
+ * manager's, which its VI claims at the next watch; the standby is
+ * promoted (its VI goes, another standby is made). */
 static bool taken_over(struct core *c, struct child *ch)
 {
     struct fed *f = c->fed;
@@ -1413,12 +1407,7 @@ static bool taken_over(struct core *c, struct child *ch)
     if ((sb = standby_by_pid(f, ch->pid))) {
         ch->adopted = sb->adopted;
         snprintf(name, sizeof(name), "%s", sb->name);
-        pthread_mutex_lock(&f->mu);
-        hmap_del(&f->children, sb->name);
-        pthread_mutex_unlock(&f->mu);
-        cg_destroy(f->kids_cg, sb->name); /* it entered the manager's */
-        free(sb->dir);
-        free(sb);
+        promoted(sb, ch->name);
     }
     ch->restart_at = 0;
     ch->started_ms = (int64_t)mono_ms();

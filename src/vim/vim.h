@@ -251,6 +251,14 @@ struct vim_ops {
      * Idempotent: a move done already, or half done by a run that died,
      * is finished. Optional: a driver without it cannot hand VIs over. */
     int (*move)(const struct vi_move *m, struct vim_err *err);
+    /* Makes pid, a process that entered the cgroups of manager VI h on its
+     * own (a hot standby that took the VI's manager over, fed/standby.c),
+     * the VI's main process: it is moved into each of them (where its own
+     * move fell short) and out->ref refers to the VI with it. Manager VIs
+     * only (-EINVAL for another); -ESRCH when pid does not run. Optional:
+     * a driver without it cannot run standbys. */
+    int (*claim)(void *data, const struct vi_handle *h, pid_t pid, struct vi_out *out,
+                 struct vim_err *err);
 };
 
 const struct vim_ops *vim_driver_find(const char *name);

@@ -25,12 +25,39 @@ HEARTBEAT_MS = 500
 MARGIN_S = 2.0
 
 
-def standby_cgroups(tag):
-    """The names of the cgroups of the standbys of the manager of instance tag (in any
-    controller's hierarchy)."""
+def manager_vis(tag):
+    """The names of the manager VIs (their cgroups, in any controller's hierarchy) of the
+    manager of instance tag: the managers and standbys it started."""
     return sorted(set(os.path.basename(p) for p in glob.glob(
-        "/sys/fs/cgroup/*/vnfm/%s-managers/*" % tag) + glob.glob(
-        "/sys/fs/cgroup/vnfm/%s-managers/*" % tag) if os.path.isdir(p)))
+        "/sys/fs/cgroup/*/vnfm/%s/mgr-*" % tag) + glob.glob(
+        "/sys/fs/cgroup/vnfm/%s/mgr-*" % tag) if os.path.isdir(p)))
+
+
+def vi_procs(tag, vi):
+    """The pids in manager VI vi of the manager of instance tag, in each controller's
+    hierarchy: {controller: [pid, ...]} (cgroup v2: {"unified": [...]})."""
+    out = {}
+    for ctl in ("cpu", "memory", "pids"):
+        p = "/sys/fs/cgroup/%s/vnfm/%s/%s/cgroup.procs" % (ctl, tag, vi)
+        if os.path.exists(p):
+            out[ctl] = sorted(int(x) for x in slurp(p).split())
+    p = "/sys/fs/cgroup/vnfm/%s/%s/cgroup.procs" % (tag, vi)
+    if not out and os.path.exists(p):
+        out["unified"] = sorted(int(x) for x in slurp(p).split())
+    return out
+
+
+def assert_standby_vi(test, tag, sb):
+    """Standby sb (as a manager's report shows it) runs alone in a manager VI of its own,
+    with the policy's memory limit."""
+    test.assertTrue(sb.get("vi", "").startswith("mgr-"), sb)
+    procs = vi_procs(tag, sb["vi"])
+    test.assertTrue(procs, "no cgroup of standby %s's VI %s" % (sb["name"], sb["vi"]))
+    for ctl, pids in procs.items():
+        test.assertEqual(pids, [sb["pid"]], ctl)
+    mem = "/sys/fs/cgroup/memory/vnfm/%s/%s/memory.limit_in_bytes" % (tag, sb["vi"])
+    if os.path.exists(mem):
+        test.assertEqual(int(slurp(mem)), sb["memory_mb"] << 20)
 
 
 def cmdline(pid):
@@ -350,6 +377,8 @@ class SiteStandbyTest(SiteCase):
         self.assertTrue(pid_alive(sb["pid"]))
         self.assertIn("--standby-for", cmdline(sb["pid"]))
         self.assertEqual(sb["covers"], [b1.dir])
+        assert_standby_vi(self, b1.tag, sb)
+        self.assertEqual(manager_vis(b1.tag), [sb["vi"]])
         b1.onboard(demo("demo-sb"))
         for n in ("v1", "v2"):
             b1.deploy(n, "demo-sb")
@@ -378,6 +407,13 @@ class SiteStandbyTest(SiteCase):
         self.assertEqual(len(standbys(cloud, self.mgr)), 1, standbys(cloud, self.mgr))
         self.assertTrue(pid_alive(new[0]["pid"]))
         self.assertIn("--standby-for", cmdline(new[0]["pid"]))
+        assert_standby_vi(self, b1.tag, new[0])
+        # the promoted manager left its standby's VI for the dead manager's cgroups: the
+        # VI, empty, is removed
+        self.assertNotEqual(new[0]["vi"], sb["vi"])
+        self.assertNotIn(sb["pid"], [p for ps in vi_procs(b1.tag, sb["vi"]).values() for p in ps])
+        wait_for(lambda: manager_vis(b1.tag) == [new[0]["vi"]], 10, 0.2,
+                 "the promoted standby's VI removed")
         # a VNF killed after the takeover is healed
         os.kill(before["v1"][0], signal.SIGKILL)
         wait_for(lambda: (lambda ps: ps != before["v1"] and all(pid_alive(p) for p in ps))(
@@ -385,8 +421,7 @@ class SiteStandbyTest(SiteCase):
         # the standby policy back to 0: the standby is stopped
         self.assertEqual(self.put_policy({"overload": 100})[0], 200)
         wait_for(lambda: not pid_alive(new[0]["pid"]), 30, 0.2, "the standby stopped")
-        # the promoted manager left its standby's cgroup for the dead manager's: none is left
-        wait_for(lambda: standby_cgroups(b1.tag) == [], 10, 0.2, "no standby cgroup left")
+        wait_for(lambda: manager_vis(b1.tag) == [], 10, 0.2, "its VI removed")
 
     def test_standby_covers_every_manager(self):
         """Two actives (the second started by a scale out) and one standby: the standby is
@@ -413,6 +448,8 @@ class SiteStandbyTest(SiteCase):
                       "a standby covering both managers")[0]
         # the running standby was told the new manager's dir: not started again
         self.assertEqual(sb["pid"], first["pid"])
+        assert_standby_vi(self, b1.tag, sb)
+        self.assertEqual(manager_vis(b1.tag), sorted([sb["vi"], second["vi"]]))
         api = api_of(b1, second)
         api.onboard(demo("demo-sb2"))
         api.deploy("c1", "demo-sb2")
@@ -438,6 +475,14 @@ class SiteStandbyTest(SiteCase):
                  [(second["name"], "healthy", sb["pid"])], 20, 0.2, "the parent adopting it")
         self.assertRegex(slurp(b1.logfile), r"standby-promoted: standby s\w+ \(pid %d\) of site "
                          r"b1 took manager %s" % (sb["pid"], second["name"]))
+        # it runs in the second manager's VI, which claimed it (the VIM stops it with the
+        # VI); the standby's VI, left empty, is removed
+        [c] = managers()
+        self.assertEqual(c["vi"], second["vi"])
+        for ctl, pids in vi_procs(b1.tag, second["vi"]).items():
+            self.assertEqual(pids, [sb["pid"]], ctl)
+        wait_for(lambda: "its VI %s runs pid %d" % (second["vi"], sb["pid"]) in slurp(b1.logfile),
+                 10, 0.2, "the claim logged")
         wait_for(lambda: (lambda ms: ms and ms[0]["state"] == "active")(
             [m for m in cloud.get("/v0/managers")[1]["managers"]
              if m["id"] == second["manager"]]), 30, 0.2, "the second manager active")
@@ -447,6 +492,9 @@ class SiteStandbyTest(SiteCase):
                        "a new standby")
         self.assertEqual(len(standbys(cloud, self.mgr)), 1)
         self.assertIn("--standby-for", cmdline(new[0]["pid"]))
+        assert_standby_vi(self, b1.tag, new[0])
+        wait_for(lambda: manager_vis(b1.tag) == sorted([new[0]["vi"], second["vi"]]), 10, 0.2,
+                 "the promoted standby's VI removed")
         code, _, _ = api.request("DELETE", "/v0/deployments/c1")
         self.assertIn(code, (200, 202, 204))
         wait_for(lambda: api.get("/v0/deployments/c1")[0] == 404, 60, 0.2, "c1 undeployed")

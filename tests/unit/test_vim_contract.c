@@ -632,6 +632,17 @@ static void proc_create_again_ends_a_lost_start(void **state)
     vi_done(&v);
 }
 
+static void manager_vi_init(struct env *e, struct vi *v, const char *cmd)
+{
+    vi_init(e, v, 0, "");
+    json_decref((json_t *)v->spec.vdu);
+    v->spec.vdu = json_pack("{s:[s, s, s]}", "command", "/bin/sh", "-c", cmd);
+    id_random(v->spec.id, VIM_MANAGER_PREFIX, 6);
+    snprintf(v->h.id, sizeof(v->h.id), "%s", v->spec.id);
+    v->spec.n_nics = 0;
+    v->spec.manager = true;
+}
+
 /* A manager VI (vim.h "Manager VIs"): only cgroups with its limits; the
  * manager's own process in them, as root in the host's network with its
  * output in the log; left out of list(); adopted after a restart; a start
@@ -645,13 +656,7 @@ static void proc_manager_vi(void **state)
     struct vi v;
     pid_t pid;
 
-    vi_init(e, &v, 0, "");
-    json_decref((json_t *)v.spec.vdu);
-    v.spec.vdu = json_pack("{s:[s, s, s]}", "command", "/bin/sh", "-c", "echo up; exec sleep 100");
-    id_random(v.spec.id, VIM_MANAGER_PREFIX, 6);
-    snprintf(v.h.id, sizeof(v.h.id), "%s", v.spec.id);
-    v.spec.n_nics = 0;
-    v.spec.manager = true;
+    manager_vi_init(e, &v, "echo up; exec sleep 100");
     v.spec.log = log;
     vi_up(e, &v);
     pid = (pid_t)json_integer_value(json_object_get(v.h.ref, "pid"));
@@ -689,6 +694,66 @@ static void proc_manager_vi(void **state)
     free(log);
 }
 
+/* Whether pid is in the cgroup of VI vi in every v1 controller the driver
+ * uses (or in the unified hierarchy). */
+static bool in_vi(struct env *e, pid_t pid, const char *vi)
+{
+    return sh("for c in cpu memory pids; do grep -qx %d /sys/fs/cgroup/$c/vnfm/%s/%s/cgroup.procs "
+              "|| exit 1; done",
+              (int)pid, e->tag, vi) ||
+           sh("grep -qx %d /sys/fs/cgroup/vnfm/%s/%s/cgroup.procs", (int)pid, e->tag, vi);
+}
+
+/* claim(): a standby's process that entered a manager VI's cgroups (here
+ * only one controller's, as a best-effort move may leave it) becomes the
+ * VI's main process: in all of them, its status, stopped with the VI; the
+ * VI it left is removed without it. */
+static void proc_manager_vi_claim(void **state)
+{
+    struct env *e = *state;
+    struct vim_err err = {""};
+    struct vi_out o = {0};
+    struct vi a, b, vnf;
+    pid_t pa, pb;
+
+    manager_vi_init(e, &a, "exec sleep 100");
+    manager_vi_init(e, &b, "exec sleep 100");
+    vi_up(e, &a);
+    vi_up(e, &b);
+    pa = (pid_t)json_integer_value(json_object_get(a.h.ref, "pid"));
+    pb = (pid_t)json_integer_value(json_object_get(b.h.ref, "pid"));
+    kill(pa, SIGKILL); /* a's manager dies; b's process takes it over */
+    assert_true(
+        sh("for i in $(seq 100); do [ -e /proc/%d ] || exit 0; sleep 0.02; done; exit 1", (int)pa));
+    assert_true(sh("echo %d > /sys/fs/cgroup/pids/vnfm/%s/%s/cgroup.procs || echo %d > "
+                   "/sys/fs/cgroup/vnfm/%s/%s/cgroup.procs",
+                   (int)pb, e->tag, a.spec.id, (int)pb, e->tag, a.spec.id));
+    assert_int_equal(e->ops->claim(e->vim, &a.h, pb, &o, &err), 0);
+    assert_int_equal(o.pid, pb);
+    assert_non_null(o.ref);
+    keep(&a, &o);
+    assert_true(in_vi(e, pb, a.spec.id));
+    assert_int_equal(state_of(e, &a.h), VI_RUNNING);
+    /* the VI it left goes without it (no reference: its cgroups are empty) */
+    b.h.ref = NULL;
+    vi_gone(e, &b);
+    assert_false(ended(pb));
+    /* a pid that does not run, a VNF's VI: refused */
+    o = (struct vi_out){0};
+    assert_int_equal(e->ops->claim(e->vim, &a.h, pa, &o, &err), -ESRCH);
+    assert_null(o.ref);
+    vi_init(e, &vnf, 3, "exec sleep 100");
+    assert_int_equal(e->ops->claim(e->vim, &vnf.h, pb, &o, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, vnf.spec.id));
+    vi_done(&vnf);
+    /* stopped and removed with the VI it is in now */
+    assert_int_equal(e->ops->stop(e->vim, &a.h, 1000, &err), 0);
+    assert_true(ended(pb));
+    vi_gone(e, &a);
+    vi_done(&a);
+    vi_done(&b);
+}
+
 /* The sim runs nothing: it refuses a manager VI. */
 static void sim_refuses_a_manager_vi(void **state)
 {
@@ -719,6 +784,7 @@ int main(void)
         cmocka_unit_test(proc_vnf_runs_as_its_uid),
         cmocka_unit_test(proc_create_again_ends_a_lost_start),
         cmocka_unit_test(proc_manager_vi),
+        cmocka_unit_test(proc_manager_vi_claim),
     };
     const struct CMUnitTest sim_tests[] = {
         cmocka_unit_test(contract_life_is_idempotent),

@@ -62,6 +62,8 @@ int proc_exit_fd(void *data, const struct vi_handle *h);
 /* Whether the VI's main process still runs (same start time and uid; a
  * zombie leader whose other threads still run counts as running). */
 bool proc_main_alive(const struct pref *p);
+int proc_claim(void *data, const struct vi_handle *h, pid_t pid, struct vi_out *out,
+               struct vim_err *err);
 
 /* ---- the VI's directory (proc_files.c) ---- */
 

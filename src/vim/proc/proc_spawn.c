@@ -420,6 +420,30 @@ out:
     return r;
 }
 
+int proc_claim(void *data, const struct vi_handle *h, pid_t pid, struct vi_out *out,
+               struct vim_err *err)
+{
+    struct proc_vim *v = data;
+    struct pstat ps;
+    struct pref p;
+    int r;
+
+    if (strncmp(h->id, VIM_MANAGER_PREFIX, strlen(VIM_MANAGER_PREFIX)))
+        return proc_fail(err, -EINVAL, "VI %s: only a manager VI takes a process in", h->id);
+    if (!cg_exists(&v->cg, h->id))
+        return proc_fail(err, -ENOENT, "VI %s: it has no cgroups", h->id);
+    if (pid <= 0 || proc_stat(pid, &ps) || ps.state == 'Z' || ps.state == 'X')
+        return proc_fail(err, -ESRCH, "VI %s: pid %d does not run", h->id, (int)pid);
+    if ((r = cg_move_pid(&v->cg, h->id, pid)))
+        return proc_fail(err, r, "VI %s: move pid %d into its cgroups", h->id, (int)pid);
+    p = (struct pref){.vi = h->id, .pid = pid, .start = ps.start};
+    if (!proc_main_alive(&p)) /* it ended, or its pid is another's now */
+        return proc_fail(err, -ESRCH, "VI %s: pid %d does not run", h->id, (int)pid);
+    out->ref = pref_json(&p);
+    out->pid = pid;
+    return 0;
+}
+
 int proc_start(void *data, const struct vi_spec *spec, const struct vi_handle *h,
                struct vi_out *out, struct vim_err *err)
 {

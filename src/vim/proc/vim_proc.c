@@ -777,4 +777,5 @@ const struct vim_ops vim_proc_ops = {
     .view = proc_view,
     .cleanup = proc_cleanup,
     .move = proc_move,
+    .claim = proc_claim,
 };
