@@ -62,6 +62,9 @@ static const struct jv_field child_fields[] = {
     INT("memory_mb", 16, 1e7),
     {.name = NULL},
 };
+/* What a scale in does with the manager it drained: stops it and releases
+ * its VI, or keeps the VI with a standby of the site in it. */
+static const char *const scale_ins[] = {"stop", "standby", NULL};
 static const struct jv_field policy_fields[] = {
     INT("active", 0, COUNT_MAX),
     INT("standby", 0, COUNT_MAX),
@@ -72,6 +75,7 @@ static const struct jv_field policy_fields[] = {
     INT("anticipate_s", 0, 86400), /* anticipated() */
     {.name = "weights", .type = JV_OBJECT, .fields = weight_fields},
     {.name = "manager", .type = JV_OBJECT, .fields = child_fields},
+    {.name = "scale_in", .type = JV_STRING, .choices = scale_ins},
     {.name = NULL},
 };
 static const struct jv_field policy_schema = {.type = JV_OBJECT, .fields = policy_fields};
@@ -88,6 +92,8 @@ static json_t *policy_full(const json_t *body)
         json_object_set_new(p, "standby", json_integer(0));
     if (!json_object_get(p, "min"))
         json_object_set_new(p, "min", json_integer(1));
+    if (!json_object_get(p, "scale_in"))
+        json_object_set_new(p, "scale_in", json_string("stop"));
     if (!json_object_get(p, "max"))
         json_object_set_new(p, "max", json_integer(active > DEFAULT_MAX ? active : DEFAULT_MAX));
     fed_thresholds_defaults(p, DEFAULT_COOLDOWN);
@@ -135,9 +141,10 @@ static unsigned standbys_reported(const json_t *children, long long *hb)
 
     json_array_foreach(children, i, ch)
     {
-        if ((strcmp(jv_str(ch, "state", ""), "standby") || jv_int(ch, "pid", 0) <= 0) &&
-            !json_object_get(ch, "restart_in_ms"))
-            continue;
+        if (((strcmp(jv_str(ch, "state", ""), "standby") || jv_int(ch, "pid", 0) <= 0) &&
+             !json_object_get(ch, "restart_in_ms")) ||
+            json_is_true(json_object_get(ch, "kept")))
+            continue; /* not one of M: not running, or a manager kept as a standby */
         n++;
         *hb = jv_int(ch, "heartbeat_ms", 0);
     }
@@ -549,6 +556,8 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
     struct fed_mgr *parent = hmap_get(&f->mgrs, m->parent);
     double total;
     unsigned all, n = site_active(f, m->site, &all, &total), min = (unsigned)jv_int(pol, "min", 1);
+    bool keep = strcmp(jv_str(pol, "scale_in", "stop"), "standby") == 0;
+    const char *kept = keep ? "; its VI kept for a standby of the site (scale_in: standby)" : "";
     char reason[1024];
     json_t *d, *ins;
 
@@ -566,21 +575,23 @@ static void scale_in(struct core *c, struct fed_mgr *m, const json_t *pol, const
     if (m->deps.size) { /* drained first: its deployments back to its parent, same pids */
         snprintf(reason, sizeof(reason),
                  "%s: its %u deployment%s handed back to its parent %s (same VNF processes), "
-                 "then stopped by it (site %s: %u managers, min %u)",
+                 "then stopped by it (site %s: %u managers, min %u)%s",
                  why, (unsigned)m->deps.size, m->deps.size == 1 ? "" : "s", parent->id, m->site, n,
-                 min);
+                 min, kept);
         d = decide(c, m, pol, "manager_underload", "draining", reason);
+        if (keep) /* for the stop_manager after the drain (jobs_ended) */
+            json_object_set_new(d, "keep", json_string("standby"));
         ins = fed_mgr_instruct(c, parent, "handover",
                                json_pack("{s:s, s:s, s:b, s:s}", "from", m->id, "to", parent->id,
                                          "all", 1, "decision", doc_str(d, "id")));
     } else {
         snprintf(reason, sizeof(reason),
-                 "%s: stopped by its parent %s (site %s: %u managers, min %u)", why, parent->id,
-                 m->site, n, min);
+                 "%s: stopped by its parent %s (site %s: %u managers, min %u)%s", why, parent->id,
+                 m->site, n, min, kept);
         d = decide(c, m, pol, "manager_underload", "stopping", reason);
-        ins = fed_mgr_instruct(
-            c, parent, "stop_manager",
-            json_pack("{s:s, s:s}", "manager", m->id, "decision", doc_str(d, "id")));
+        ins = fed_mgr_instruct(c, parent, "stop_manager",
+                               json_pack("{s:s, s:s, s:s?}", "manager", m->id, "decision",
+                                         doc_str(d, "id"), "keep", keep ? "standby" : NULL));
     }
     if (ins)
         json_object_set_new(d, "instructions", json_pack("[O]", json_object_get(ins, "id")));
@@ -1059,9 +1070,10 @@ static void jobs_ended(struct core *c, struct fed_mgr *p, const json_t *jobs)
                     x->el.pending[0] = '\0';
             } else {
                 doc_set_str(d, "state", "stopping");
-                ins = fed_mgr_instruct(
-                    c, p, "stop_manager",
-                    json_pack("{s:s, s:s}", "manager", x->id, "decision", doc_str(d, "id")));
+                ins =
+                    fed_mgr_instruct(c, p, "stop_manager",
+                                     json_pack("{s:s, s:s, s:s?}", "manager", x->id, "decision",
+                                               doc_str(d, "id"), "keep", jv_str(d, "keep", NULL)));
                 if (ins)
                     json_array_append(json_object_get(d, "instructions"),
                                       json_object_get(ins, "id"));
@@ -1112,7 +1124,9 @@ void elastic_result(struct core *c, struct fed_mgr *m, const json_t *ins, const 
             x->el.pending[0] = '\0';
         snprintf(note, sizeof(note), "manager %s %s by %s%s%s", jv_str(body, "manager", "?"),
                  ok ? "stopped" : "not stopped", m->id, ok ? "" : ": ",
-                 ok ? "" : jv_str(result, "message", "?"));
+                 !ok                          ? jv_str(result, "message", "?")
+                 : jv_str(body, "keep", NULL) ? ", its VI kept for a standby of the site"
+                                              : "");
         fed_decision_end(c, dec, ok ? "completed" : "failed", note);
     }
 }

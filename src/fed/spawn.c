@@ -70,6 +70,8 @@ struct child {
     bool vi_left;        /* its VI is to be removed (a removal that failed is tried again) */
     bool unclaimed;      /* its VI did not take in the standby that took it over */
     char took[16];       /* a standby that took this manager over ("promoted") */
+    bool keep;           /* stop_manager: keep it as a standby once stopped */
+    bool kept;           /* a manager scaled in and kept as a standby (beyond the policy's M) */
     char *dir;
     pid_t pid;
     bool adopted;   /* started by an earlier run of this manager: not its child process */
@@ -101,6 +103,8 @@ static struct site_reserved kids_hold(struct fed *f)
         if (ch->pid <= 0 && !ch->restart_at && strcmp(ch->state, "starting") &&
             strcmp(ch->state, "standby"))
             continue; /* ended (one starting in its VI has no pid yet) */
+        if (ch->kept && strcmp(ch->state, "stopping") == 0)
+            continue; /* its room goes to the manager that replaces it */
         r.vcpu += ch->vcpu;
         r.memory_mb += ch->memory_mb;
         r.managers++;
@@ -339,12 +343,15 @@ static json_t *covers_json(const struct fed *f)
     return out;
 }
 
-/* A standby's crash-loop backoff, added to its json: "deaths" in the
- * restart window, "restart_in_ms" while it waits to be started again. */
+/* What a standby's json has beside its fields: "kept" for a manager kept
+ * as a standby; its crash-loop backoff: "deaths" in the restart window,
+ * "restart_in_ms" while it waits to be started again. */
 static json_t *standby_backoff_json(const struct child *ch, json_t *out)
 {
     uint64_t now = mono_ms();
 
+    if (ch->kept) /* a manager scaled in and kept as a standby, beyond the policy's M */
+        json_object_set_new(out, "kept", json_true());
     json_object_set_new(out, "deaths", json_integer(ch->deaths.n));
     if (ch->pid <= 0 && ch->restart_at)
         json_object_set_new(
@@ -408,6 +415,8 @@ static void children_save(struct core *c)
             json_object_set_new(j, "_vi_pid", json_integer(ch->vi_pid));
         if (ch->vi_left)
             json_object_set_new(j, "_vi_left", json_true());
+        if (ch->keep)
+            json_object_set_new(j, "_keep", json_true());
         json_object_set_new(j, "_restart",
                             json_pack("{s:i, s:I, s:I}", "step", ch->deaths.step, "started",
                                       (json_int_t)ch->started_wall, "due", (json_int_t)due));
@@ -448,6 +457,8 @@ static void prune(struct fed *f)
     }
 }
 
+static void unkeep_one(struct core *c);
+
 void fed_spawn_apply(struct core *c, struct txn *t)
 {
     struct fed *f = c->fed;
@@ -462,6 +473,7 @@ void fed_spawn_apply(struct core *c, struct txn *t)
                     "spawn_manager needs a join token, vcpu and memory_mb");
         return;
     }
+    unkeep_one(c);
     if (!room(c, vcpu, memory_mb, why, sizeof(why))) {
         result_fail(&t->res, 409, "no-room", "object", c->cfg->site, "%s", why);
         return;
@@ -753,10 +765,12 @@ static void start_again(struct core *c, struct child *ch)
 }
 
 /* It ended: reaped, and its cgroup removed. */
+static void kept_as_standby(struct core *c, struct child *ch);
+
 static void ended(struct core *c, struct child *ch, int status)
 {
     /* a standby taking a manager over enters its cgroups */
-    bool keep = !ch->standby && strcmp(ch->state, "healthy") == 0 && standbys_running(c->fed);
+    bool left = !ch->standby && strcmp(ch->state, "healthy") == 0 && standbys_running(c->fed);
     char how[64];
 
     if (status < 0)
@@ -773,12 +787,69 @@ static void ended(struct core *c, struct child *ch, int status)
         set_state(c, ch, "failed", "warn", "%s", why);
     } else if (strcmp(ch->state, "starting") == 0) {
         set_state(c, ch, "failed", "warn", "%s before it was healthy", how);
-    } else if (strcmp(ch->state, "stopping") == 0)
+    } else if (strcmp(ch->state, "stopping") == 0 && ch->keep) {
+        kept_as_standby(c, ch);
+        return;
+    } else if (strcmp(ch->state, "stopping") == 0) {
         set_state(c, ch, "stopped", "info", "%s", how);
-    else if (strcmp(ch->state, "healthy") == 0)
+    } else if (strcmp(ch->state, "healthy") == 0) {
         died(c, ch, how);
-    if (!keep)
+    }
+    if (!left)
         release(c, ch);
+}
+
+/* A manager scaled in with stop_manager's "keep": "standby" (the policy's
+ * scale_in), stopped: its VI (its limits, its room in the site) is kept
+ * and a standby of this manager runs in it, beyond the policy's M, until
+ * the next manager started here takes its room back (fed_spawn_apply). */
+static void kept_as_standby(struct core *c, struct child *ch)
+{
+    char why[256];
+
+    ch->keep = false;
+    ch->kept = ch->standby = true;
+    free(ch->dir);
+    ch->dir = xstrdup(c->cfg->data_dir);
+    ch->hb_ms = c->fed->standby_hb_ms ? c->fed->standby_hb_ms : 1000;
+    ch->deaths = (struct restart_hist){0};
+    *ch->error = '\0';
+    if (start(c, ch, NULL, why, sizeof(why))) {
+        set_state(c, ch, "stopped", "warn", "stopped, not kept as a standby: %s", why);
+        release(c, ch);
+        return;
+    }
+    set_state(c, ch, "standby", "info", "%s",
+              "stopped at the cloud's instruction; its VI kept for a standby of the site");
+    covers_update(c->fed);
+}
+
+/* A new manager takes back the room of a manager kept as a standby: that
+ * standby is stopped (its VI removed), so the site's room is as before the
+ * scale in that kept it. */
+static void unkeep_one(struct core *c)
+{
+    struct hmap_entry *e;
+    size_t i;
+
+    for (e = hmap_first(&c->fed->children, &i); e; e = hmap_next(&c->fed->children, e, &i)) {
+        struct child *ch = e->value;
+
+        if (!ch->kept)
+            continue;
+        if (ch->pid > 0 && strcmp(ch->state, "stopping")) {
+            kill(ch->pid, SIGTERM);
+            ch->stop_ms = (int64_t)mono_ms();
+            set_state(c, ch, "stopping", "info", "%s", "its room goes to a new manager");
+            return;
+        }
+        if (ch->pid <= 0 && ch->restart_at) {
+            ch->restart_at = 0;
+            set_state(c, ch, "stopped", "info", "%s", "its room goes to a new manager");
+            release(c, ch);
+            return;
+        }
+    }
 }
 
 /* Whether the process of ch is its vnfmd, running (not a zombie; an
@@ -905,6 +976,8 @@ static void resume_one(struct core *c, const json_t *r)
     ch->dir = xasprintf("%s/managers/%s", c->cfg->data_dir, ch->name);
     ch->pid = (pid_t)jv_int(r, "pid", 0);
     ch->vi_pid = (pid_t)jv_int(r, "_vi_pid", 0);
+    ch->keep = json_is_true(json_object_get(r, "_keep"));
+    ch->kept = json_is_true(json_object_get(r, "kept"));
     ch->port = (unsigned)jv_int(r, "port", 0);
     ch->vcpu = jv_num(r, "vcpu", 1);
     ch->memory_mb = (long)jv_int(r, "memory_mb", 512);
@@ -937,6 +1010,10 @@ static void resume_one(struct core *c, const json_t *r)
         return;
     }
     ch->pid = 0;
+    if (strcmp(ch->state, "stopping") == 0 && ch->keep) {
+        kept_as_standby(c, ch);
+        return;
+    }
     if (strcmp(ch->state, "stopping") == 0) {
         snprintf(ch->state, sizeof(ch->state), "stopped");
         release(c, ch);
@@ -1000,7 +1077,7 @@ static struct child *child_of(struct fed *f, const char *manager)
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
         struct child *ch = e->value;
 
-        if (strcmp(ch->manager, manager) == 0 || strcmp(ch->name, manager) == 0)
+        if (!ch->standby && (strcmp(ch->manager, manager) == 0 || strcmp(ch->name, manager) == 0))
             return ch;
     }
     return NULL;
@@ -1024,20 +1101,29 @@ int fed_child_addr(struct fed *f, const char *mgr, unsigned *port, char **dir)
 
 void fed_unspawn_apply(struct core *c, struct txn *t)
 {
-    const char *id = jv_str(t->body, "manager", "");
+    const char *id = jv_str(t->body, "manager", ""), *keep = jv_str(t->body, "keep", NULL);
     struct child *ch = *id ? child_of(c->fed, id) : NULL;
 
+    if (keep && strcmp(keep, "standby")) {
+        result_fail(&t->res, 400, "bad-instruction", "field", "keep",
+                    "stop_manager keeps a manager only as a \"standby\"");
+        return;
+    }
     if (!ch) {
         result_not_found(&t->res, "manager started here", id);
         return;
     }
+    ch->keep = keep != NULL;
     if ((ch->pid > 0 || ch->busy) && strcmp(ch->state, "stopping")) {
         if (ch->pid > 0) /* else its VI's start is under way: vi_started stops it */
             kill(ch->pid, SIGTERM);
         ch->stop_ms = (int64_t)mono_ms();
         set_state(c, ch, "stopping", "info", "%s", "at the cloud's instruction");
-        covers_update(c->fed);   /* the standbys let it go */
-    } else if (ch->restart_at) { /* exited, waiting to start again: not any more */
+        covers_update(c->fed);               /* the standbys let it go */
+    } else if (ch->restart_at && ch->keep) { /* exited, waiting to start again */
+        ch->restart_at = 0;
+        kept_as_standby(c, ch);
+    } else if (ch->restart_at) {
         ch->restart_at = 0;
         set_state(c, ch, "stopped", "info", "%s", "at the cloud's instruction, while it was down");
         release(c, ch);
@@ -1189,7 +1275,8 @@ static unsigned standbys_running(struct fed *f)
     return n;
 }
 
-/* The standbys running, and those that died waiting to be started again. */
+/* The policy's standbys (not the managers kept as standbys) running,
+ * being started (no pid yet), or dead waiting to be started again. */
 static unsigned standbys_kept(struct fed *f)
 {
     struct hmap_entry *e;
@@ -1199,10 +1286,11 @@ static unsigned standbys_kept(struct fed *f)
     for (e = hmap_first(&f->children, &i); e; e = hmap_next(&f->children, e, &i)) {
         const struct child *ch = e->value;
 
-        /* dead, to start again; or being started (no pid yet) */
-        n += ch->standby && ch->pid <= 0 && (ch->restart_at || strcmp(ch->state, "standby") == 0);
+        if (ch->standby && !ch->kept)
+            n += ch->pid > 0 ? strcmp(ch->state, "stopping") != 0
+                             : ch->restart_at || strcmp(ch->state, "standby") == 0;
     }
-    return n + standbys_running(f);
+    return n;
 }
 
 /* A standby ended, not by this manager's hand: it is started again (the
@@ -1246,12 +1334,14 @@ static void standby_top_up(struct core *c)
          e = hmap_next(&f->children, e, &i)) {
         struct child *ch = e->value;
 
-        if (ch->standby && ch->pid > 0 && strcmp(ch->state, "stopping")) {
+        if (!ch->standby || ch->kept)
+            continue;
+        if (ch->pid > 0 && strcmp(ch->state, "stopping")) {
             kill(ch->pid, SIGTERM);
             ch->stop_ms = (int64_t)mono_ms();
             set_state(c, ch, "stopping", "info", "%s", "more standbys than the policy's");
             n--;
-        } else if (ch->standby && ch->pid <= 0 && ch->restart_at) {
+        } else if (ch->pid <= 0 && ch->restart_at) {
             ch->restart_at = 0;
             set_state(c, ch, "stopped", "info", "%s", "not started again: more than the policy's");
             n--;

@@ -104,6 +104,11 @@ class ElasticTest(unittest.TestCase):
         return {e.findtext("{%s}id" % NS): e.findtext("{%s}object" % NS)
                 for e in data.iter("{%s}decision" % NS)}
 
+    def child_of(self, mid):
+        """The manager mid as b1's report shows it among the managers b1 started."""
+        return next((c for c in self.mgr_view(self.mgr).get("children", [])
+                     if c.get("manager") == mid), None)
+
     def put_policy(self, body, site="b1"):
         return self.cloud.request("PUT", "/v0/sites/%s/managers" % site, body)
 
@@ -134,6 +139,7 @@ class ElasticTest(unittest.TestCase):
                ({"overload": 1, "active": 3, "max": 3, "standby": 1}, "standby"),
                ({"overload": 1, "weights": {"disk": 1}}, "weights.disk"),
                ({"overload": 1, "bogus": 1}, "bogus"),
+               ({"overload": 1, "scale_in": "pause"}, "scale_in"),
                ({"underload": 0.1}, "overload")]
         for body, field in bad:
             status, doc, _ = self.put_policy(body)
@@ -149,7 +155,7 @@ class ElasticTest(unittest.TestCase):
         self.assertEqual(status, 200, doc)
         pol = doc["policy"]
         self.assertEqual((pol["active"], pol["min"], pol["max"], pol["for_reports"],
-                          pol["lifecycle"]), (1, 1, 3, 3, "subtract"))
+                          pol["lifecycle"], pol["scale_in"]), (1, 1, 3, 3, "subtract", "stop"))
         self.assertEqual(doc["weights"]["cpu"], 2)
         self.assertEqual([m["id"] for m in doc["managers"]], [self.mgr])
         cloud.kill9()
@@ -315,9 +321,49 @@ class ElasticTest(unittest.TestCase):
         [third] = d["managers"]
         wait_for(lambda: [x["state"] for x in hook.got if x["id"] == d["id"]] ==
                  ["spawning", "completed"], 10, 0.1, "the callbacks")
-        self.assertEqual(self.put_policy({"overload": 1000, "underload": 0.5, "for_reports": 2,
-                                          "cooldown_s": 0, "weights": VNFS_ONLY})[0], 200)
+        kid = wait_for(lambda: self.child_of(third), 10, 0.1, "the third in b1's report")
+
+        # scaled in with scale_in "standby": the manager is stopped and removed, its VI kept
+        # with a standby of the site in it (beyond the policy's M, 0 here), until the next
+        # new manager of the site takes its room back
+        under = {"overload": 1000, "underload": 0.5, "for_reports": 2, "cooldown_s": 0,
+                 "weights": VNFS_ONLY}
+        self.assertEqual(self.put_policy(dict(under, scale_in="standby"))[0], 200)
         wait_for(lambda: self.mgr_view(third)["state"] == "removed", 60, 0.2, "scaled in")
+        d = wait_for(lambda: (lambda x: x if x and x["action"] == "scale_in" else None)(
+            decision_in(cloud, "completed", third)), 30, 0.2, "its scale in completed")
+        self.assertIn("its VI kept for a standby of the site (scale_in: standby)", d["reason"])
+
+        def kept():
+            return [c for c in self.mgr_view(self.mgr).get("children", [])
+                    if c.get("kept") and c["state"] == "standby" and c.get("pid")]
+        [sb] = wait_for(kept, 30, 0.2, "the manager's VI kept with a standby")
+        self.assertEqual((sb["name"], sb["vi"], sb["memory_mb"]),
+                         (kid["name"], kid["vi"], kid["memory_mb"]))
+        self.assertNotEqual(sb["pid"], kid["pid"])
+        self.assertIn("--standby-for", slurp("/proc/%d/cmdline" % sb["pid"]).split("\0"))
+        self.assertEqual(child_cgroups(b1.tag), [kid["vi"]])
+        for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s/%s/cgroup.procs" % (b1.tag, kid["vi"])):
+            self.assertEqual([int(x) for x in slurp(p).split()], [sb["pid"]], p)
+        self.assertEqual(b1.get("/v0/sites/b1")[1]["reserved"],
+                         {"vcpu": 1, "memory_mb": 512, "managers": 1})  # its room, held
+        time.sleep(1.5)  # not one of the policy's M (0): not stopped as one too many
+        self.assertEqual([c["pid"] for c in kept()], [sb["pid"]])
+        # the next new manager takes the room back: the standby stops, its VI goes
+        self.assertEqual(self.put_policy({"overload": 1000, "active": 2, "max": 2,
+                                          "cooldown_s": 0})[0], 200)
+        d2 = wait_for(lambda: next((x for x in decisions(cloud, state="completed")
+                                    if "the policy's active is 2" in x["reason"] and
+                                    x["managers"] != [third]), None),
+                      120, 0.2, "another manager for active 2")
+        [fourth] = d2["managers"]
+        wait_for(lambda: not pid_alive(sb["pid"]), 20, 0.1, "the kept standby stopped")
+        kid4 = wait_for(lambda: self.child_of(fourth), 10, 0.1, "the fourth in b1's report")
+        wait_for(lambda: child_cgroups(b1.tag) == [kid4["vi"]], 10, 0.1, "the kept VI removed")
+        self.assertIn("its room goes to a new manager", b1.log())
+        self.assertEqual(self.put_policy(under)[0], 200)  # scale_in "stop" again
+        wait_for(lambda: self.mgr_view(fourth)["state"] == "removed", 60, 0.2, "scaled in")
+        wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.1, "its VI removed")
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
 
     def check_allocation(self, new, child):
