@@ -1396,7 +1396,7 @@ void fed_standbys_apply(struct core *c, struct txn *t)
     double vcpu = jv_num(t->body, "vcpu", 1);
     long memory_mb = (long)jv_int(t->body, "memory_mb", 512);
     long long hb = jv_int(t->body, "heartbeat_ms", 1000);
-    unsigned running = standbys_running(f);
+    unsigned running = standbys_kept(f); /* the policy's: kept managers are beyond it */
     char why[768], *text;
     json_t *doc;
 

@@ -647,8 +647,9 @@ class ScaleTest(unittest.TestCase):
         site = self.cloud.get("/v0/sites/cloud")[1]
         self.assertEqual(site["reserved"]["managers"], 0)
         self.assertNotIn("manager_vis", site)
-        h = self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]
-        self.assertNotIn(url, h["owners"].values())
+        # its lease revoked as it left: its keys go (the primary's watch sees it a moment later)
+        wait_for(lambda: url not in self.cloud.request("GET", "/v0/health", token=None)[1][
+            "ha"]["sites"]["owners"].values(), 5, 0.05, what="its sites gone from the owners")
         # the instance (its log is this one) wrote nothing while it was not the primary,
         # and did not try to: its events went to its log file only
         self.assertNotIn("its store is not fenced", self.cloud.log())
