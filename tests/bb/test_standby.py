@@ -500,6 +500,53 @@ class SiteStandbyTest(SiteCase):
         wait_for(lambda: api.get("/v0/deployments/c1")[0] == 404, 60, 0.2, "c1 undeployed")
 
 
+    def test_standby_takes_a_manager_over_while_its_parent_is_down(self):
+        """The second of two actives dies while the first (its parent) is stopped, and is
+        taken over by the standby; the parent is then killed -9 and started again: it
+        finds the second manager run by the former standby, has the second's VI claim
+        that process, removes the standby's VI, left empty, and makes a new standby."""
+        cloud, b1 = self.cloud, self.b1
+        policy = {"overload": 1000, "max": 3, "standby": 1, "standby_heartbeat_ms": self.HB,
+                  "cooldown_s": 0}
+        self.assertEqual(self.put_policy(policy)[0], 200)
+        wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby")
+        self.assertEqual(self.put_policy(dict(policy, active=2))[0], 200)
+
+        def managers():
+            v = cloud.get("/v0/managers/" + self.mgr)[1]
+            return [c for c in v.get("children", []) if not c.get("standby")]
+        second = wait_for(lambda: [c for c in managers() if c["state"] == "healthy"], 120, 0.2,
+                          "the second manager")[0]
+        self.addCleanup(purge, child_tags(b1))
+        sdir = os.path.join(b1.dir, "managers", second["name"])
+        sb = wait_for(lambda: [x for x in standbys(cloud, self.mgr)
+                               if sorted(x["covers"]) == sorted([b1.dir, sdir])], 30, 0.2,
+                      "a standby covering both managers")[0]
+        self.assertEqual(manager_vis(b1.tag), sorted([sb["vi"], second["vi"]]))
+        os.kill(b1.proc.pid, signal.SIGSTOP)
+        try:
+            os.kill(second["pid"], signal.SIGKILL)
+            wait_for(lambda: sdir in cmdline(sb["pid"]), 10, 0.01, "the standby taking over")
+        finally:
+            b1.kill9()  # stopped: ends all the same
+        b1.start()
+        # the second manager is the former standby's process, in the second's VI
+        wait_for(lambda: "its VI %s runs pid %d" % (second["vi"], sb["pid"]) in b1.log(), 30,
+                 0.2, "the second's VI claiming the standby's process")
+        self.assertIn("was taken over by a standby (pid %d) while this one was down" % sb["pid"],
+                      b1.log())
+        for ctl, pids in vi_procs(b1.tag, second["vi"]).items():
+            self.assertEqual(pids, [sb["pid"]], ctl)
+        wait_for(lambda: [(c["name"], c["state"], c["pid"]) for c in managers()] ==
+                 [(second["name"], "healthy", sb["pid"])], 30, 0.2, "the second, adopted")
+        new = wait_for(lambda: [x for x in standbys(cloud, self.mgr) if x["pid"] != sb["pid"]],
+                       60, 0.2, "a new standby")
+        assert_standby_vi(self, b1.tag, new[0])
+        wait_for(lambda: manager_vis(b1.tag) == sorted([new[0]["vi"], second["vi"]]), 10, 0.2,
+                 "the former standby's VI removed")
+        self.assertTrue(pid_alive(sb["pid"]))
+
+
 def standby_pids(d):
     """The pids of the standbys of the branch manager d running now (from /proc)."""
     arg = "@%s/standby-covers" % d.dir
