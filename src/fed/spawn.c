@@ -616,7 +616,9 @@ static void vi_removed(struct mvi_job *j)
 {
     struct child *ch = hmap_get(&j->c->fed->children, j->key);
 
-    if (j->r)
+    if (j->empty_only && j->r == -EBUSY) /* a promoted standby's: still in use */
+        log_debug("fed: %s: its VI %s is not removed yet: %s", j->key, j->vi, j->err.msg);
+    else if (j->r)
         log_warn("fed: manager %s: its VI %s is not removed (tried again): %s", j->key, j->vi,
                  j->err.msg);
     if (ch) {
