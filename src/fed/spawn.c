@@ -1187,21 +1187,6 @@ void fed_spawn_stop_all(struct fed *f)
 
 #define META_STANDBYS "fed_standbys"
 
-/* Whether pid runs (not a zombie), whatever it runs. */
-static bool runs(pid_t pid)
-{
-    char *path = xasprintf("/proc/%d/stat", (int)pid), state = 'X';
-    FILE *f = pid > 0 ? fopen(path, "re") : NULL;
-
-    free(path);
-    if (f) {
-        if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-            state = 'X';
-        fclose(f);
-    }
-    return state != 'Z' && state != 'X';
-}
-
 /* A standby recorded by an earlier run. One that took a manager over (this
  * one: its pid is this process's; or one it started, while this one was
  * down: its process runs, a standby no more) is promoted (its empty VI
@@ -1225,7 +1210,7 @@ static void standby_resume(struct core *c, struct child *ch, const json_t *r)
                    "standby %s (pid %d) of site %s took this manager over", ch->name, (int)ch->pid,
                    c->cfg->site);
     if (ch->pid == getpid() || strcmp(ch->state, "promoted") == 0 ||
-        (ch->pid > 0 && !alive(ch) && runs(ch->pid))) {
+        (ch->pid > 0 && !alive(ch) && !spawn_ended(ch->pid))) {
         promoted(ch, ch->pid == getpid() ? "" : jv_str(r, "took", ""));
         return;
     }

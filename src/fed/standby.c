@@ -25,6 +25,7 @@
 #include "util/httpc.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/spawn.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -464,29 +465,13 @@ out:
 }
 
 /* Kills w's hung manager and takes its dir over (fd: the lock, open). */
-/* Whether pid has ended (gone, or a zombie): another standby fenced it,
- * or it died; its lock is free or about to be. */
-static bool ended(pid_t pid)
-{
-    char *path = xasprintf("/proc/%d/stat", (int)pid), state = '?';
-    FILE *f = fopen(path, "re");
-
-    free(path);
-    if (!f)
-        return true;
-    if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-        state = '?';
-    fclose(f);
-    return state == 'Z' || state == 'X';
-}
-
 static void fence(struct watched *w, int fd, uint64_t silent_ms, const char *miss)
 {
     char why[256];
     int pidfd;
     uint64_t t0;
 
-    if (standby_recorded_pid(w->dir) != w->pid || ended(w->pid)) {
+    if (standby_recorded_pid(w->dir) != w->pid || spawn_ended(w->pid)) {
         log_info("standby: the manager of %s (pid %d) has ended: its lock is looked at next",
                  w->dir, (int)w->pid);
         return;

@@ -1,5 +1,6 @@
 #include "util/cgroup.h"
 #include "util/fsutil.h"
+#include "util/spawn.h"
 #include "util/mem.h"
 
 #include <dirent.h>
@@ -218,18 +219,6 @@ int cg_move_pid(const struct cgroups *cg, const char *vi, pid_t pid)
     return r == -ESRCH ? 0 : r; /* it ended meanwhile */
 }
 
-static bool zombie_or_gone(pid_t pid)
-{
-    char path[64], *text = NULL, *paren;
-    bool dead = true;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (read_file(path, 4096, &text, NULL) == 0 && (paren = strrchr(text, ')')))
-        dead = paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
-    free(text);
-    return dead;
-}
-
 int cg_pids(const struct cgroups *cg, const char *vi, pid_t **pids, size_t *n)
 {
     int base = cg->pids >= 0 ? cg->pids : cg->memory;
@@ -246,7 +235,7 @@ int cg_pids(const struct cgroups *cg, const char *vi, pid_t **pids, size_t *n)
     for (tok = strtok_r(text, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
         pid_t pid = (pid_t)atoi(tok);
 
-        if (pid <= 0 || zombie_or_gone(pid))
+        if (pid <= 0 || spawn_ended(pid))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;

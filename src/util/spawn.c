@@ -1,4 +1,5 @@
 #include "util/spawn.h"
+#include "util/fsutil.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -42,6 +43,18 @@ pid_t spawn_clone(int (*fn)(void *arg), void *arg, int flags)
     ASAN_UNPOISON_MEMORY_REGION(stack, CHILD_STACK);
     munmap(stack, CHILD_STACK);
     return pid < 0 ? -err : pid;
+}
+
+bool spawn_ended(pid_t pid)
+{
+    char path[64], *text = NULL, *paren;
+    bool dead = true;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (pid > 0 && read_file(path, 4096, &text, NULL) == 0 && (paren = strrchr(text, ')')))
+        dead = paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+    free(text);
+    return dead;
 }
 
 char *spawn_find(const char *argv0, char *const *envp)

@@ -10,6 +10,7 @@
 #include "util/sandbox.h"
 #include "util/sbuf.h"
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Runs fn(arg) in a child made like posix_spawn(3) makes one (CLONE_VM |
@@ -23,6 +24,9 @@ pid_t spawn_clone(int (*fn)(void *arg), void *arg, int flags);
  * a '/' is taken as it is. Returns a malloc'd path, or NULL when there is
  * no such executable. */
 char *spawn_find(const char *argv0, char *const *envp);
+
+/* Whether pid has ended: gone, or a zombie (whatever it ran). */
+bool spawn_ended(pid_t pid);
 
 struct spawn_req {
     char *const *argv; /* argv[0] searched with spawn_find() */

@@ -423,10 +423,14 @@ class SiteStandbyTest(SiteCase):
         wait_for(lambda: not pid_alive(new[0]["pid"]), 30, 0.2, "the standby stopped")
         wait_for(lambda: manager_vis(b1.tag) == [], 10, 0.2, "its VI removed")
 
-    def test_standby_covers_every_manager(self):
-        """Two actives (the second started by a scale out) and one standby: the standby is
-        told both data dirs; kill -9 of the second: the standby takes it over (same VNF
-        pids), its parent adopts it as that manager, and a new standby covers both."""
+    def managers(self):
+        """The managers (not standbys) b1 started, as its report shows them."""
+        v = self.cloud.get("/v0/managers/" + self.mgr)[1]
+        return [c for c in v.get("children", []) if not c.get("standby")]
+
+    def two_actives_and_a_standby(self):
+        """b1 and a second manager (a scale out's), and one standby covering both: the
+        first standby, the second manager, its data dir and the standby covering both."""
         cloud, b1 = self.cloud, self.b1
         policy = {"overload": 1000, "max": 3, "standby": 1, "standby_heartbeat_ms": self.HB,
                   "cooldown_s": 0}
@@ -435,19 +439,24 @@ class SiteStandbyTest(SiteCase):
         self.assertEqual(first["covers"], [b1.dir])
         code, doc, _ = self.put_policy(dict(policy, active=2))
         self.assertEqual(code, 200, doc)
-
-        def managers():
-            v = cloud.get("/v0/managers/" + self.mgr)[1]
-            return [c for c in v.get("children", []) if not c.get("standby")]
-        second = wait_for(lambda: [c for c in managers() if c["state"] == "healthy"], 120, 0.2,
-                          "the second manager")[0]
+        second = wait_for(lambda: [c for c in self.managers() if c["state"] == "healthy"], 120,
+                          0.2, "the second manager")[0]
         self.addCleanup(purge, child_tags(b1))
         sdir = os.path.join(b1.dir, "managers", second["name"])
         sb = wait_for(lambda: [x for x in standbys(cloud, self.mgr)
                                if sorted(x["covers"]) == sorted([b1.dir, sdir])], 30, 0.2,
                       "a standby covering both managers")[0]
+        return first, second, sdir, sb
+
+    def test_standby_covers_every_manager(self):
+        """Two actives (the second started by a scale out) and one standby: the standby is
+        told both data dirs; kill -9 of the second: the standby takes it over (same VNF
+        pids), its parent adopts it as that manager, and a new standby covers both."""
+        cloud, b1 = self.cloud, self.b1
+        first, second, sdir, sb = self.two_actives_and_a_standby()
         # the running standby was told the new manager's dir: not started again
         self.assertEqual(sb["pid"], first["pid"])
+        managers = self.managers
         assert_standby_vi(self, b1.tag, sb)
         self.assertEqual(manager_vis(b1.tag), sorted([sb["vi"], second["vi"]]))
         api = api_of(b1, second)
@@ -499,29 +508,14 @@ class SiteStandbyTest(SiteCase):
         self.assertIn(code, (200, 202, 204))
         wait_for(lambda: api.get("/v0/deployments/c1")[0] == 404, 60, 0.2, "c1 undeployed")
 
-
     def test_standby_takes_a_manager_over_while_its_parent_is_down(self):
         """The second of two actives dies while the first (its parent) is stopped, and is
         taken over by the standby; the parent is then killed -9 and started again: it
         finds the second manager run by the former standby, has the second's VI claim
         that process, removes the standby's VI, left empty, and makes a new standby."""
         cloud, b1 = self.cloud, self.b1
-        policy = {"overload": 1000, "max": 3, "standby": 1, "standby_heartbeat_ms": self.HB,
-                  "cooldown_s": 0}
-        self.assertEqual(self.put_policy(policy)[0], 200)
-        wait_for(lambda: standbys(cloud, self.mgr), 30, 0.2, "a standby")
-        self.assertEqual(self.put_policy(dict(policy, active=2))[0], 200)
-
-        def managers():
-            v = cloud.get("/v0/managers/" + self.mgr)[1]
-            return [c for c in v.get("children", []) if not c.get("standby")]
-        second = wait_for(lambda: [c for c in managers() if c["state"] == "healthy"], 120, 0.2,
-                          "the second manager")[0]
-        self.addCleanup(purge, child_tags(b1))
-        sdir = os.path.join(b1.dir, "managers", second["name"])
-        sb = wait_for(lambda: [x for x in standbys(cloud, self.mgr)
-                               if sorted(x["covers"]) == sorted([b1.dir, sdir])], 30, 0.2,
-                      "a standby covering both managers")[0]
+        _, second, sdir, sb = self.two_actives_and_a_standby()
+        managers = self.managers
         self.assertEqual(manager_vis(b1.tag), sorted([sb["vi"], second["vi"]]))
         os.kill(b1.proc.pid, signal.SIGSTOP)
         try:
