@@ -645,6 +645,12 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --cloud-url is for a branch manager (--role local)\n");
         return -1;
     }
+    if (cfg->cloud_url && config_shared_store(cfg)) {
+        fprintf(stderr, "vnfmd: a branch manager (--cloud-url) keeps its store in its data dir: "
+                        "its redundancy is its site's standby managers (docs/FEDERATION.md), "
+                        "not --store etcd://\n");
+        return -1;
+    }
     if (cfg->join_token && !cfg->cloud_url) {
         fprintf(stderr, "vnfmd: --join-token needs --cloud-url\n");
         return -1;

@@ -1100,6 +1100,11 @@ class InsecureTest(unittest.TestCase):
             err = run_refused(Daemon(*plain, role="local", site="bi"))
             self.assertIn("--cloud-url must be https:// (plain http:// only with "
                           "--fed-insecure)", err)
+            # a branch manager's store is SQLite in its data dir (docs/HA.md); the token
+            # stays unused
+            err = run_refused(Daemon(*plain, "--fed-insecure", "--store",
+                                     "etcd://127.0.0.1:1/x", role="local", site="bi"))
+            self.assertIn("a branch manager (--cloud-url) keeps its store in its data dir", err)
             b = Daemon(*plain, "--fed-insecure", role="local", site="bi").start()
             m = wait_for(lambda: (lambda m: m if m and m["state"] == "active" else None)(
                 manager_of(cloud, "bi")), 10, 0.1, "bi active")

@@ -82,7 +82,9 @@ def start_standby(dirs, logfile, heartbeat_ms=HEARTBEAT_MS, extra=()):
 class BranchStandbyTest(unittest.TestCase):
 
     def setUp(self):
-        self.d = Daemon().start()
+        # a standby of a data dir takes over a manager on SQLite; on etcd a manager's
+        # standbys are the other members of its cluster (docs/HA.md)
+        self.d = Daemon(store="sqlite").start()
         self.sb = None
 
     def tearDown(self):
@@ -198,7 +200,8 @@ class BranchStandbyTest(unittest.TestCase):
         pki = Pki()
         self.addCleanup(pki.close)
         self.d.cleanup()
-        self.d = Daemon("--tls-cert", pki.cert, "--tls-key", pki.key, ca=pki.ca).start()
+        self.d = Daemon("--tls-cert", pki.cert, "--tls-key", pki.key, ca=pki.ca,
+                        store="sqlite").start()
         self.take_over_hung(lambda: self.d.proc.send_signal(signal.SIGSTOP),
                             2 * HEARTBEAT_MS / 1000 + MARGIN_S, "stopped https")
         self.assertIn("answers at https://127.0.0.1:%d/v0/health" % self.d.port,
@@ -208,7 +211,7 @@ class BranchStandbyTest(unittest.TestCase):
         # a loop that does not run (the REST thread answers: "vnfm": "not running" after
         # 5 s without a beat of the loop): fenced two heartbeats after that
         self.d.cleanup()
-        self.d = Daemon("--enable-fault-injection").start()
+        self.d = Daemon("--enable-fault-injection", store="sqlite").start()
 
         def stall():
             # its answer never comes: the loop sleeps before it is sent, then it is killed

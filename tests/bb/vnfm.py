@@ -285,7 +285,8 @@ def shared_etcd():
 
 def store_location(prefix):
     """--store for a daemon: SQLite in its data dir (None), or with STORE=etcd a key prefix
-    of its own in this process's etcd, so that every test of a module can run on both."""
+    of its own in this process's etcd, so that every test of a module can run on both
+    (a branch manager's store stays SQLite: Daemon)."""
     if os.environ.get("STORE") != "etcd":
         return None
     return "etcd://%s/%s" % (shared_etcd().endpoints, prefix)
@@ -321,7 +322,12 @@ class Daemon:
                  host="127.0.0.1", netns=None, store=None, data=None, token=None):
         self.dir = data or tempfile.mkdtemp(prefix="vnfm-bb-")
         self.shared_dir = data is not None
-        self.store = store or store_location(os.path.basename(self.dir))
+        # store="sqlite": SQLite whatever STORE says, as for a branch manager (--cloud-url:
+        # vnfmd refuses etcd for one); STORE=etcd puts the others on etcd
+        if store == "sqlite" or "--cloud-url" in extra:
+            self.store = None
+        else:
+            self.store = store or store_location(os.path.basename(self.dir))
         self.admin_token = token
         # --script-dir: what an admin's descriptor names here runs unsandboxed.
         # Not in the data dir, nor in /tmp: both are hidden from a sandbox.
