@@ -132,19 +132,24 @@ static int standby_check(const json_t *p, struct jv_error *e)
 }
 
 /* The standbys a manager's report shows running (or dead, waiting out
- * their crash-loop backoff: "restart_in_ms"), and their heartbeat. */
-static unsigned standbys_reported(const json_t *children, long long *hb)
+ * their crash-loop backoff: "restart_in_ms"), and their heartbeat; *kept:
+ * how many of those are managers kept as standbys (not one of M). */
+static unsigned standbys_reported(const json_t *children, long long *hb, unsigned *kept)
 {
     const json_t *ch;
     unsigned n = 0;
     size_t i;
 
+    *kept = 0;
     json_array_foreach(children, i, ch)
     {
-        if (((strcmp(jv_str(ch, "state", ""), "standby") || jv_int(ch, "pid", 0) <= 0) &&
-             !json_object_get(ch, "restart_in_ms")) ||
-            json_is_true(json_object_get(ch, "kept")))
-            continue; /* not one of M: not running, or a manager kept as a standby */
+        if ((strcmp(jv_str(ch, "state", ""), "standby") || jv_int(ch, "pid", 0) <= 0) &&
+            !json_object_get(ch, "restart_in_ms"))
+            continue; /* not running */
+        if (json_is_true(json_object_get(ch, "kept"))) {
+            ++*kept;
+            continue;
+        }
         n++;
         *hb = jv_int(ch, "heartbeat_ms", 0);
     }
@@ -160,27 +165,31 @@ static void standbys_keep(struct core *c, struct fed_mgr *m, const json_t *pol,
 {
     long long want = jv_int(pol, "standby", 0), want_hb = jv_int(pol, "standby_heartbeat_ms", 1000);
     long long hb = want_hb;
-    unsigned have = standbys_reported(children, &hb);
+    unsigned kept, have = standbys_reported(children, &hb, &kept);
     const json_t *mg = json_object_get(pol, "manager");
     int64_t now = (int64_t)mono_ms();
+    /* managers kept as standbys by a scale in go when the policy no longer keeps them */
+    bool release = kept && strcmp(jv_str(pol, "scale_in", "stop"), "standby");
     json_t *ins;
 
     if (*m->parent || strcmp(m->state, "active"))
         return;
-    if ((long long)have == want && (!have || hb == want_hb))
+    if ((long long)have == want && (!have || hb == want_hb) && !release)
         return;
     if (m->el.standby_sent_ms && now - m->el.standby_sent_ms < STANDBY_RESEND_MS)
         return;
     m->el.standby_sent_ms = now;
     ins = fed_mgr_instruct(c, m, "standbys",
-                           json_pack("{s:I, s:O, s:O, s:I}", "count", want, "vcpu",
+                           json_pack("{s:I, s:O, s:O, s:I, s:b}", "count", want, "vcpu",
                                      json_object_get(mg, "vcpu"), "memory_mb",
-                                     json_object_get(mg, "memory_mb"), "heartbeat_ms", want_hb));
+                                     json_object_get(mg, "memory_mb"), "heartbeat_ms", want_hb,
+                                     "release_kept", release));
     core_event(
         c, "info", "policy", "standbys",
         json_pack("{s:s, s:s, s:I}", "site", m->site, "manager", m->id, "count", want),
-        "site %s: manager %s told to keep %lld standby(s) (it reports %u, heartbeat %lld ms)",
-        m->site, m->id, want, have, want_hb);
+        "site %s: manager %s told to keep %lld standby(s) (it reports %u, heartbeat %lld ms)%s",
+        m->site, m->id, want, have, want_hb,
+        release ? ", and to stop the managers it kept as standbys (scale_in: stop)" : "");
     json_decref(ins);
 }
 

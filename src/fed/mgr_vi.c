@@ -134,7 +134,7 @@ bool fed_mvi_submit(struct mvi_job *j, char *why, size_t len)
         mvi_free(j);
         return false;
     }
-    wpool_submit(j->c->prov, &j->w);
+    core_submit(j->c, j->c->prov, &j->w); /* after the record that names the VI commits */
     return true;
 }
 

@@ -457,7 +457,7 @@ static void prune(struct fed *f)
     }
 }
 
-static void unkeep_one(struct core *c);
+static void unkeep(struct core *c, bool all, const char *why);
 
 void fed_spawn_apply(struct core *c, struct txn *t)
 {
@@ -473,7 +473,7 @@ void fed_spawn_apply(struct core *c, struct txn *t)
                     "spawn_manager needs a join token, vcpu and memory_mb");
         return;
     }
-    unkeep_one(c);
+    unkeep(c, false, "its room goes to a new manager");
     if (!room(c, vcpu, memory_mb, why, sizeof(why))) {
         result_fail(&t->res, 409, "no-room", "object", c->cfg->site, "%s", why);
         return;
@@ -826,10 +826,10 @@ static void kept_as_standby(struct core *c, struct child *ch)
     covers_update(c->fed);
 }
 
-/* A new manager takes back the room of a manager kept as a standby: that
- * standby is stopped (its VI removed), so the site's room is as before the
- * scale in that kept it. */
-static void unkeep_one(struct core *c)
+/* Stops a manager kept as a standby (its VI removed), for why: one, so
+ * that a new manager takes back the room of the scale in that kept it, or
+ * all of them. */
+static void unkeep(struct core *c, bool all, const char *why)
 {
     struct hmap_entry *e;
     size_t i;
@@ -842,15 +842,16 @@ static void unkeep_one(struct core *c)
         if (ch->pid > 0 && strcmp(ch->state, "stopping")) {
             kill(ch->pid, SIGTERM);
             ch->stop_ms = (int64_t)mono_ms();
-            set_state(c, ch, "stopping", "info", "%s", "its room goes to a new manager");
-            return;
-        }
-        if (ch->pid <= 0 && ch->restart_at) {
+            set_state(c, ch, "stopping", "info", "%s", why);
+        } else if (ch->pid <= 0 && ch->restart_at) {
             ch->restart_at = 0;
-            set_state(c, ch, "stopped", "info", "%s", "its room goes to a new manager");
+            set_state(c, ch, "stopped", "info", "%s", why);
             release(c, ch);
-            return;
+        } else {
+            continue;
         }
+        if (!all)
+            return;
     }
 }
 
@@ -1023,6 +1024,16 @@ static void resume_one(struct core *c, const json_t *r)
     }
     if (waits_out(ch, r))
         return;
+    if (strcmp(ch->state, "starting") == 0 && (joined_as(ch), !*ch->manager)) {
+        /* its start was cut short before it joined: its join token was in
+         * its command line only, and the cloud's decision fails with this */
+        snprintf(ch->state, sizeof(ch->state), "failed");
+        snprintf(ch->error, sizeof(ch->error),
+                 "did not start: the manager that started it ended before it joined");
+        log_error("fed: manager %s: %s", ch->name, ch->error);
+        release(c, ch);
+        return;
+    }
     snprintf(ch->state, sizeof(ch->state), "starting");
     if (start(c, ch, NULL, why, sizeof(why))) {
         snprintf(ch->state, sizeof(ch->state), "failed");
@@ -1392,6 +1403,10 @@ void fed_standbys_apply(struct core *c, struct txn *t)
                     "standbys needs a count (0 to 16), vcpu, memory_mb and heartbeat_ms");
         return;
     }
+    if (json_is_true(json_object_get(t->body, "release_kept")))
+        unkeep(c, true,
+               "the site's policy no longer keeps the managers of a scale in "
+               "(scale_in: stop)");
     if ((unsigned)count > running &&
         !room(c, vcpu * (double)((unsigned)count - running),
               memory_mb * (long)((unsigned)count - running), why, sizeof(why))) {

@@ -361,9 +361,15 @@ class ElasticTest(unittest.TestCase):
         kid4 = wait_for(lambda: self.child_of(fourth), 10, 0.1, "the fourth in b1's report")
         wait_for(lambda: child_cgroups(b1.tag) == [kid4["vi"]], 10, 0.1, "the kept VI removed")
         self.assertIn("its room goes to a new manager", b1.log())
-        self.assertEqual(self.put_policy(under)[0], 200)  # scale_in "stop" again
+        self.assertEqual(self.put_policy(dict(under, scale_in="standby"))[0], 200)
         wait_for(lambda: self.mgr_view(fourth)["state"] == "removed", 60, 0.2, "scaled in")
+        [sb4] = wait_for(kept, 30, 0.2, "its VI kept with a standby")
+        self.assertEqual(sb4["vi"], kid4["vi"])
+        # the policy back to scale_in "stop": the managers kept as standbys go
+        self.assertEqual(self.put_policy(under)[0], 200)
+        wait_for(lambda: not pid_alive(sb4["pid"]), 20, 0.1, "the kept standby stopped")
         wait_for(lambda: child_cgroups(b1.tag) == [], 10, 0.1, "its VI removed")
+        self.assertIn("the site's policy no longer keeps the managers of a scale in", b1.log())
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
 
     def check_allocation(self, new, child):
@@ -617,6 +623,53 @@ class ElasticTest(unittest.TestCase):
             self.assertEqual(b1.deployment(name)["status"], "active")
             op = b1.ok("DELETE", "/v0/deployments/" + name, expect=(202,))
             self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+
+    def test_h_parent_killed_before_its_new_manager_joined(self):
+        """The branch manager and the manager it is starting both killed -9 before the new
+        one joined (its join token was in its command line only): after the restart the
+        new manager is failed, not started again without a token; its VI goes and the
+        cloud's decision fails with the reason."""
+        cloud, b1 = self.cloud, self.b1
+        b1.onboard(demo("el-sim6"))
+        b1.deploy("h1", "el-sim6")
+        b1.deploy("h2", "el-sim6")
+        known = {x["id"] for x in decisions(cloud)}
+        before = set(child_cgroups(b1.tag))
+
+        def new_process():
+            for vi in set(child_cgroups(b1.tag)) - before:
+                for p in glob.glob("/sys/fs/cgroup/*/vnfm/%s/%s/cgroup.procs" % (b1.tag, vi)):
+                    pids = slurp(p).split()
+                    if pids:
+                        return vi, int(pids[0])
+            return None
+
+        self.assertEqual(self.put_policy({"overload": 1.5, "for_reports": 2, "cooldown_s": 0,
+                                          "max": 8, "weights": VNFS_ONLY,
+                                          "manager": {"vcpu": 1, "memory_mb": 512}})[0], 200)
+        vi, pid = wait_for(new_process, 60, 0.002, "the new manager's process in its VI")
+        os.kill(pid, signal.SIGSTOP)  # long before it could have joined
+        self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        b1.kill9()
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not pid_alive(pid), 10, 0.05, "the new manager killed")
+        unjoined = [m for m in glob.glob(os.path.join(b1.dir, "managers", "m*"))
+                    if not os.path.exists(os.path.join(m, "fed.json"))]
+        self.assertTrue(unjoined, "the new manager joined before it was stopped")
+        b1.start()
+        d = wait_for(lambda: next((x for x in decisions(cloud) if x["id"] not in known and
+                                   x["state"] in ("completed", "failed")), None),
+                     60, 0.2, "the decision ended")
+        self.assertEqual(d["state"], "failed", d)
+        self.assertIn("ended before it joined", d["error"])
+        wait_for(lambda: vi not in child_cgroups(b1.tag), 30, 0.1, "its VI removed")
+        self.assertIn("did not start: the manager that started it ended before it joined",
+                      b1.log())
+        self.assertNotIn("started again (port", b1.log())
+        for name in ("h1", "h2"):
+            op = b1.ok("DELETE", "/v0/deployments/" + name, expect=(202,))
+            self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+
 
 if __name__ == "__main__":
     unittest.main()
