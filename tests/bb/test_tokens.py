@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import queue
+import socket
 import threading
 import time
 import unittest
@@ -70,6 +71,14 @@ class Stream:
         return None
 
     def close(self):
+        # shut the socket down first: the reading thread wakes up and ends (a close
+        # alone waits for it, until the next keep-alive of the stream, 15 s)
+        sock = socket.socket(fileno=os.dup(self.resp.fileno()))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()
+        self.thread.join(5)
         self.resp.close()
 
 
