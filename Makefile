@@ -99,12 +99,15 @@ $(BUILD)/src/ui/www.o: $(BUILD)/src/ui/www.S
 
 unit: $(UNIT_BINS)
 
+# The builds of `make test` run one compiler per core.
+JOBS ?= $(shell nproc)
+
 # The test suite always runs the sanitizer build, after the layer rule of
 # docs/ARCHITECTURE.md (which folder may include which), and the fuzz
 # targets for FUZZ_SECONDS each (tests/run).
 test: check-layers
-	$(MAKE) SAN=1 all unit
-	$(MAKE) fuzz
+	$(MAKE) -j$(JOBS) SAN=1 all unit
+	$(MAKE) -j$(JOBS) fuzz
 	BUILD=build/san tests/run
 
 check-layers:
