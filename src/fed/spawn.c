@@ -1024,7 +1024,9 @@ static void resume_one(struct core *c, const json_t *r)
     }
     if (waits_out(ch, r))
         return;
-    if (strcmp(ch->state, "starting") == 0 && (joined_as(ch), !*ch->manager)) {
+    if (strcmp(ch->state, "starting") == 0 && !*ch->manager)
+        joined_as(ch);
+    if (strcmp(ch->state, "starting") == 0 && !*ch->manager) {
         /* its start was cut short before it joined: its join token was in
          * its command line only, and the cloud's decision fails with this */
         snprintf(ch->state, sizeof(ch->state), "failed");
