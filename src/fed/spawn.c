@@ -158,13 +158,20 @@ static bool room(struct core *c, double vcpu, long memory_mb, char *why, size_t 
 static int free_subnet(char *out, size_t len)
 {
     for (int tries = 0; tries < 200; tries++) {
-        unsigned a = 200 + (unsigned)(random() % 50), b = (unsigned)(random() % 256);
-        uint32_t net = htonl((10u << 24) | (a << 16) | (b << 8));
-        FILE *f = fopen("/proc/net/route", "re");
+        /* from the kernel's random source: random() unseeded gave every branch
+         * manager of a host the same first subnet for its first new manager */
+        unsigned char r[2];
+        unsigned a, b;
+        uint32_t net;
         char line[256];
         bool used = false;
+        FILE *f;
 
-        if (!f)
+        random_bytes(r, sizeof(r));
+        a = 200 + r[0] % 50;
+        b = r[1];
+        net = htonl((10u << 24) | (a << 16) | (b << 8));
+        if (!(f = fopen("/proc/net/route", "re")))
             return -errno;
         while (!used && fgets(line, sizeof(line), f)) {
             unsigned dst, mask;
