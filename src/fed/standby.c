@@ -200,7 +200,7 @@ static char **recorded_argv(const char *dir, char **buf, size_t *len)
  * command line recorded: nobody to take over). */
 static void take_over(const char *dir, int fd)
 {
-    char *buf, fdtxt[16];
+    char *buf, *path, fdtxt[16], pid[16];
     char **argv = recorded_argv(dir, &buf, NULL);
 
     if (!argv) {
@@ -219,9 +219,16 @@ static void take_over(const char *dir, int fd)
     snprintf(fdtxt, sizeof(fdtxt), "%d", fd);
     setenv(LOCK_ENV, fdtxt, 1);
     log_warn("standby: the manager of %s is gone: taking over as %s", dir, argv[1]);
+    /* the manager's pid from now on (exec keeps it): a parent that reads
+     * it before the manager has started must find this one, not the dead */
+    snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    record_file(dir, PID_FILE, pid, strlen(pid));
     execv("/proc/self/exe", argv + 1);
     log_error("standby: cannot exec the manager of %s: %s", dir, strerror(errno));
     unsetenv(LOCK_ENV);
+    path = xasprintf("%s/%s", dir, PID_FILE); /* nobody runs it */
+    unlink(path);
+    free(path);
     free(argv);
     free(buf);
 }
