@@ -108,11 +108,24 @@ static int prepare_data_dir(struct config *cfg, int *lock_fd)
     }
     free(cfg->data_dir);
     cfg->data_dir = xstrdup(real);
-    /* managers on a shared store may share the data dir (the VIs' own
-     * directories, the admin token): their lease decides who acts */
-    if (config_shared_store(cfg))
-        return 0;
     lock = xasprintf("%s/vnfmd.lock", real);
+    /* managers on a shared store may share the data dir (the VIs' own
+     * directories, the admin token): their lease decides who acts; not
+     * with a manager on SQLite, which holds the dir's lock */
+    if (config_shared_store(cfg)) {
+        int fd = open(lock, O_RDWR | O_CLOEXEC);
+        bool taken = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0;
+
+        if (fd >= 0)
+            close(fd);
+        free(lock);
+        if (taken) {
+            log_error("another vnfmd is using %s (its store in the dir)", real);
+            return -1;
+        }
+        standby_record_shared(real);
+        return 0;
+    }
     *lock_fd = standby_inherited_lock(lock);
     if (*lock_fd >= 0) {
         free(lock);

@@ -47,12 +47,13 @@
 #define LOCK_ENV      "VNFM_STANDBY_LOCK_FD" /* the lock a standby took, kept across exec */
 #define CMDLINE_FILE  "cmdline"              /* DATA_DIR/cmdline: cwd then argv, NUL-separated */
 #define CMDLINE_MAX   (64 * 1024)
-#define CGROUP_FILE   "cgroup" /* DATA_DIR/cgroup: its /proc/self/cgroup */
-#define PID_FILE      "pid"    /* DATA_DIR/pid: the manager's pid */
-#define WATCHED_MAX   64       /* data dirs one standby covers */
-#define MISSES_FENCE  2        /* heartbeats without an answer before fencing */
-#define FENCE_WAIT_MS 10000    /* for the lock of a manager fenced */
-#define PROBE_MIN_MS  250      /* a health check is given a heartbeat, and at least this */
+#define CGROUP_FILE   "cgroup"       /* DATA_DIR/cgroup: its /proc/self/cgroup */
+#define PID_FILE      "pid"          /* DATA_DIR/pid: the manager's pid */
+#define SHARED_FILE   "shared-store" /* DATA_DIR/shared-store: its manager is on etcd */
+#define WATCHED_MAX   64             /* data dirs one standby covers */
+#define MISSES_FENCE  2              /* heartbeats without an answer before fencing */
+#define FENCE_WAIT_MS 10000          /* for the lock of a manager fenced */
+#define PROBE_MIN_MS  250            /* a health check is given a heartbeat, and at least this */
 
 /* ---- what a manager records ---- */
 
@@ -82,6 +83,14 @@ static void enter_cgroups(const char *dir)
         }
     }
     free(text);
+    free(path);
+}
+
+static void unlink_in(const char *dir, const char *name)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+
+    unlink(path);
     free(path);
 }
 
@@ -123,17 +132,31 @@ void standby_record(const char *data_dir)
     free(buf);
     snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
     record_file(data_dir, PID_FILE, pid, strlen(pid));
+    unlink_in(data_dir, SHARED_FILE);
+}
+
+void standby_record_shared(const char *data_dir)
+{
+    static const char why[] = "this data dir's manager keeps its store on a shared store: its "
+                              "standbys are the other members of its cluster\n";
+
+    record_file(data_dir, SHARED_FILE, why, strlen(why));
+    standby_unrecord(data_dir);
 }
 
 void standby_unrecord(const char *data_dir)
 {
-    char *p = xasprintf("%s/%s", data_dir, PID_FILE),
-         *c = xasprintf("%s/%s", data_dir, CMDLINE_FILE);
+    unlink_in(data_dir, PID_FILE);
+    unlink_in(data_dir, CMDLINE_FILE);
+}
 
-    unlink(p);
-    unlink(c);
-    free(p);
-    free(c);
+static bool shared_store(const char *dir)
+{
+    char *path = xasprintf("%s/%s", dir, SHARED_FILE);
+    bool yes = access(path, F_OK) == 0;
+
+    free(path);
+    return yes;
 }
 
 pid_t standby_recorded_pid(const char *dir)
@@ -200,7 +223,7 @@ static char **recorded_argv(const char *dir, char **buf, size_t *len)
  * command line recorded: nobody to take over). */
 static void take_over(const char *dir, int fd)
 {
-    char *buf, *path, fdtxt[16], pid[16];
+    char *buf, fdtxt[16], pid[16];
     char **argv = recorded_argv(dir, &buf, NULL);
 
     if (!argv) {
@@ -226,9 +249,7 @@ static void take_over(const char *dir, int fd)
     execv("/proc/self/exe", argv + 1);
     log_error("standby: cannot exec the manager of %s: %s", dir, strerror(errno));
     unsetenv(LOCK_ENV);
-    path = xasprintf("%s/%s", dir, PID_FILE); /* nobody runs it */
-    unlink(path);
-    free(path);
+    unlink_in(dir, PID_FILE); /* nobody runs it */
     free(argv);
     free(buf);
 }
@@ -242,6 +263,7 @@ struct watched {
     uint64_t last_ok; /* mono ms of its last good answer; 0: none from this pid yet */
     unsigned misses;  /* heartbeats in a row without one since */
     bool refused;     /* its pid failed the fencing checks: said once */
+    bool shared;      /* its manager is on a shared store: said once */
 };
 
 struct standby {
@@ -573,9 +595,17 @@ static void check_alive(struct standby *sb, struct watched *w, int fd)
 /* One look at one watched data dir. */
 static void look(struct standby *sb, struct watched *w)
 {
-    char *lock = xasprintf("%s/vnfmd.lock", w->dir);
-    int fd = open(lock, O_RDWR); /* kept across exec when taken */
+    char *lock;
+    int fd;
 
+    if (shared_store(w->dir) != w->shared && (w->shared = !w->shared))
+        log_warn("standby: the manager of %s keeps its store on a shared store (etcd): its "
+                 "standbys are its cluster's other members, not this one: left alone",
+                 w->dir);
+    if (w->shared)
+        return;
+    lock = xasprintf("%s/vnfmd.lock", w->dir);
+    fd = open(lock, O_RDWR); /* kept across exec when taken */
     free(lock);
     if (fd < 0)
         return;

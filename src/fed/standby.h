@@ -31,6 +31,12 @@ void standby_record(const char *data_dir);
  * again). */
 void standby_unrecord(const char *data_dir);
 
+/* This manager keeps its store on a shared store (etcd), where its
+ * standbys are its cluster's other members: records DATA_DIR/shared-store
+ * (and drops what standby_record records) so that a standby of the data
+ * dir leaves it alone. */
+void standby_record_shared(const char *data_dir);
+
 /* The pid recorded in dir by the manager that runs there (0: none). */
 pid_t standby_recorded_pid(const char *dir);
 

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from vnfm import VNFMD, Daemon, pid_alive, slurp, wait_for
+from vnfm import VNFMD, Daemon, Etcd, pid_alive, slurp, wait_for
 from test_deploy import demo, script
 from test_elastic import decisions
 from test_fed import Pki, branch, join_token, manager_of
@@ -152,6 +152,34 @@ class BranchStandbyTest(unittest.TestCase):
         self.assertNotEqual(back.returncode, 0)
         self.assertIn("another vnfmd is using", back.stderr + back.stdout)
         self.assertEqual(d.proc.poll(), None)
+
+    def test_standby_of_a_manager_on_etcd_says_so(self):
+        """A data dir whose manager keeps its store on etcd (its standbys are the other
+        members of its cluster, docs/HA.md): a standby of the dir says so once and leaves
+        it alone, though a manager of the dir on SQLite, killed -9 before, left its
+        command line and a free lock there, and the manager on etcd is killed -9 too.
+        While the manager on SQLite runs, one on etcd is refused the dir."""
+        d = self.d
+        etcd = Etcd(1)
+        self.addCleanup(etcd.stop)
+        m = Daemon(store="etcd://%s/sb" % etcd.endpoints, data=d.dir)
+        refused = subprocess.run(m.args(), capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("another vnfmd is using", refused.stderr + refused.stdout)
+        self.assertTrue(d.healthy())
+        d.kill9()
+        m.start()
+        self.addCleanup(m.cleanup)
+        log = os.path.join(d.dir, "standby.log")
+        self.sb = start_standby([d.dir], log)
+        said = "keeps its store on a shared store (etcd)"
+        wait_for(lambda: said in slurp(log), 30, 0.1, "the standby saying so")
+        m.kill9()
+        time.sleep(4 * HEARTBEAT_MS / 1000)
+        self.assertIsNone(self.sb.poll(), slurp(log))
+        self.assertIn("--standby-for", cmdline(self.sb.pid))
+        self.assertNotIn("taking over", slurp(log))
+        self.assertEqual(slurp(log).count(said), 1)
 
     def take_over_hung(self, hang, limit_s, what):
         """Starts a standby, waits until it has seen the active answer, hangs the active
