@@ -19,6 +19,7 @@
 #include "sol003/sol_http.h"
 #include "fed/fed.h"
 #include "fed/standby.h"
+#include "vim/agent/agent.h"
 #include "sol003/pkgm.h"
 #include "catalog/svc_package.h"
 #include "lcm/lifecycle.h"
@@ -685,6 +686,7 @@ static int start_front(struct daemon *d)
         router_mount(d->http, &sol_mounts[i]);
     router_mount(d->http, &fed_api_mount);
     router_mount(d->http, &fed_mount);
+    router_mount(d->http, &vim_agent_mount);
     router_mount(d->http, &ui_mount);
     pkgm = pkgm_mounts(&d->cfg, &n_pkgm);
     for (size_t i = 0; i < n_pkgm; i++)
@@ -983,6 +985,18 @@ int main(int argc, char **argv)
     }
     if (d.cfg.standby_for) {
         r = standby_run(&d.cfg);
+        config_done(&d.cfg);
+        return r;
+    }
+    if (d.cfg.vim_agent) {
+        struct agent_cfg ac = {.url = d.cfg.vim_agent,
+                               .site = d.cfg.site,
+                               .token_file = d.cfg.vim_agent_token_file,
+                               .ca_file = d.cfg.vim_agent_ca,
+                               .data_dir = d.cfg.data_dir,
+                               .vnf_path = d.cfg.vnf_path};
+
+        r = vim_agent_run(&ac);
         config_done(&d.cfg);
         return r;
     }

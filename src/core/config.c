@@ -66,6 +66,15 @@ static const struct opt opts[] = {
      "with --standby-for: a manager that has never answered its health check is taken as "
      "starting for this long after it recorded its pid, then fenced as a hung one (default "
      "90000)"},
+    {"vim-agent", OPT_STR, O(vim_agent), "URL",
+     "run as the VIM agent of this host for the site --site of the manager at URL, whose VIM "
+     "is `agent`: dials out to it, and runs the VIs it asks for with this host's process VIM "
+     "(its VIs' directories in --data-dir; docs/VIM_AGENT.md)"},
+    {"vim-agent-token-file", OPT_STR, O(vim_agent_token_file), "FILE",
+     "with --vim-agent: the agent's token, on the file's first line (the site's option "
+     "token_sha256 is its SHA-256)"},
+    {"vim-agent-ca", OPT_STR, O(vim_agent_ca), "FILE",
+     "with --vim-agent: CA certificates the manager's certificate is checked against (https)"},
     {"role", OPT_STR, O(role), "cloud|local",
      "run as cloud VNFM or local (branch) VNFM (default local)"},
     {"site", OPT_STR, O(site), "NAME", "name of this manager's site (default local)"},
@@ -627,7 +636,8 @@ static int check(struct config *cfg)
                 cfg->package_trust);
         return -1;
     }
-    if (!readable("--cloud-ca", cfg->cloud_ca) || !readable("--cluster-ca", cfg->cluster_ca))
+    if (!readable("--cloud-ca", cfg->cloud_ca) || !readable("--cluster-ca", cfg->cluster_ca) ||
+        !readable("--vim-agent-ca", cfg->vim_agent_ca))
         return -1;
     if (cfg->monitor_util_low >= cfg->monitor_util_high || cfg->monitor_util_high > 1) {
         fprintf(stderr, "vnfmd: need 0 < --monitor-util-low < --monitor-util-high <= 1\n");
@@ -811,6 +821,9 @@ void config_done(struct config *cfg)
     free(cfg->ha_listen);
     free(cfg->data_dir);
     free(cfg->standby_for);
+    free(cfg->vim_agent);
+    free(cfg->vim_agent_token_file);
+    free(cfg->vim_agent_ca);
     free(cfg->role);
     free(cfg->site);
     free(cfg->admin_token);

@@ -22,6 +22,9 @@ struct config {
     char *standby_for;               /* --standby-for: watched data dirs, ','-separated */
     unsigned standby_heartbeat_ms;   /* between two looks at them */
     unsigned standby_start_grace_ms; /* a manager never answered is starting for this long */
+    char *vim_agent;                 /* --vim-agent: the manager's URL (vim/agent/agent.h) */
+    char *vim_agent_token_file;      /* its token */
+    char *vim_agent_ca;              /* the CA of the manager's certificate */
     char *role;                      /* "cloud" or "local" */
     char *site;
     char *admin_token;

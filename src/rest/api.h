@@ -16,6 +16,8 @@ extern const struct route api_routes[];
 extern const size_t api_n_routes;
 /* The native mount: api_routes at the root. */
 extern const struct mount rest_mount;
+/* /vim/v1: the streams and outcomes of VIM agents (vim_routes.c) */
+extern const struct mount vim_agent_mount;
 /* The schema that types an XML body of rt, or NULL (routes.c). */
 const struct jv_field *route_body_schema(const struct route *rt);
 

@@ -6,9 +6,10 @@
 static const struct vim_ops *const drivers[] = {
     &vim_proc_ops,
     &vim_sim_ops,
+    &vim_agent_ops,
 };
 
-static const char *const driver_names[] = {"proc", "sim", NULL};
+static const char *const driver_names[] = {"proc", "sim", "agent", NULL};
 
 const struct vim_ops *vim_driver_find(const char *name)
 {

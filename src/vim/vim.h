@@ -268,5 +268,8 @@ void vim_ids_free(char **ids, size_t n);
 
 extern const struct vim_ops vim_proc_ops;
 extern const struct vim_ops vim_sim_ops;
+extern const struct vim_ops vim_agent_ops;
+/* The process VIM's VDU members (also the agent VIM's, vim/agent/). */
+extern const struct jv_field vim_proc_vdu_fields[];
 
 #endif

@@ -625,7 +625,7 @@ static const struct jv_field site_options[] = {
 
 static const struct jv_field any_string = {.type = JV_STRING, .max = 65536};
 static const struct jv_field cap_name = {.type = JV_STRING, .choices = sandbox_cap_names};
-static const struct jv_field vdu_fields[] = {
+const struct jv_field vim_proc_vdu_fields[] = {
     {.name = "command",
      .type = JV_ARRAY,
      .flags = JV_REQUIRED,
@@ -757,7 +757,7 @@ const struct vim_ops vim_proc_ops = {
                "host (needs root)",
     .addressing = VIM_ADDR_SITE,
     .site_options = site_options,
-    .vdu_fields = vdu_fields,
+    .vdu_fields = vim_proc_vdu_fields,
     .open = proc_open,
     .configure = proc_configure,
     .close = proc_close,
