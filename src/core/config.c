@@ -207,7 +207,8 @@ static const struct opt opts[] = {
      "--role local: the address of the service endpoints of its deployments (default: the "
      "--listen address unless it is a wildcard or loopback; docs/FEDERATION.md)"},
     {"fed-insecure", OPT_BOOL, O(fed_insecure), NULL,
-     "--role local: allow a plain http:// --cloud-url (debugging only)"},
+     "--role local: allow a plain http:// --cloud-url; --vim-agent: a plain http:// URL "
+     "(debugging only)"},
     {"fed-report-interval-ms", OPT_UINT, O(fed_report_ms), "MS",
      "how often branch managers report: a cloud's tells its branches (default 1000); a "
      "branch's own overrides what its cloud says"},
@@ -671,6 +672,16 @@ static int check(struct config *cfg)
                             "--fed-insecure)\n");
             return -1;
         }
+    }
+    if (cfg->vim_agent && strncmp(cfg->vim_agent, "https://", 8) &&
+        !(cfg->fed_insecure && strncmp(cfg->vim_agent, "http://", 7) == 0)) {
+        fprintf(stderr, "vnfmd: --vim-agent must be https:// (plain http:// only with "
+                        "--fed-insecure)\n");
+        return -1;
+    }
+    if (cfg->vim_agent && !cfg->vim_agent_token_file) {
+        fprintf(stderr, "vnfmd: --vim-agent needs --vim-agent-token-file\n");
+        return -1;
     }
     if (cfg->callback_base && strncmp(cfg->callback_base, "http://", 7) != 0 &&
         strncmp(cfg->callback_base, "https://", 8) != 0) {

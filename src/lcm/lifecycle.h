@@ -106,6 +106,8 @@ void lc_recount(struct core *c, json_t *dep);
  * none, or could not because the VI had ended already. */
 void lc_watch_vi(struct core *c, const json_t *vi, int fd);
 void lc_unwatch_vi(struct core *c, const char *vi_id);
+/* Whether the VI's exit is watched. */
+bool lc_vi_watched(struct core *c, const char *vi_id);
 void lc_unwatch_all(struct core *c);
 /* Records that a running VI's process ended (exit_status: its wait status,
  * or -1 and why, for the event), and plans its restart. */

@@ -3,6 +3,7 @@
 #include "lcm/sites.h"
 #include "lcm/vi_job.h"
 #include "core/states.h"
+#include "core/wpool.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
 #include "util/log.h"
@@ -26,6 +27,31 @@ static void upgrade_ref(struct core *c, json_t *vi)
     store_put(c->st, STORE_VI, vi);
 }
 
+static bool handing_over(struct core *c, const json_t *vi);
+
+/* The VI vi runs: watched from now on (fd: its exit, or -1). */
+static void adopted(struct core *c, const json_t *vi, int fd)
+{
+    char obj[96];
+
+    snprintf(obj, sizeof(obj), "deployment/%s", doc_str(vi, "deployment"));
+    lc_watch_vi(c, vi, fd);
+    core_event(c, "info", "lifecycle", "vi",
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment",
+                         doc_str(vi, "deployment"), "vi", doc_str(vi, "id"), "result", "adopted",
+                         "tenant", doc_str(vi, "tenant")),
+               "%s: adopted running VNF process %lld", doc_str(vi, "name"),
+               doc_int(vi, "pid", 0));
+}
+
+/* The VIM could not tell whether vi runs: it is looked for again once the
+ * site's VIM answers (recovery_adopt_site). */
+static void adoption_waits(struct site_rt *site, const json_t *vi, const char *why)
+{
+    site->unadopted = true;
+    log_warn("%s: its adoption waits for site %s's VIM: %s", doc_str(vi, "name"), site->id, why);
+}
+
 /* A VI recorded as running: adopt it, or record that it died. This and the
  * orphan sweep run at start-up, before the loop does: the only VIM calls
  * not made on a worker. */
@@ -34,22 +60,83 @@ static void adopt(struct core *c, struct site_rt *site, json_t *vi)
     struct vi_status st = {VI_ABSENT, -1};
     struct vim_err e = {""};
     struct vi_handle h;
-    char obj[96];
+    int r;
 
     upgrade_ref(c, vi);
     vi_handle_from_doc(vi, &h);
-    snprintf(obj, sizeof(obj), "deployment/%s", doc_str(vi, "deployment"));
-    if (site->ops->status(site->vim, &h, &st, &e) == 0 && st.state == VI_RUNNING) {
-        lc_watch_vi(c, vi, site->ops->exit_fd ? site->ops->exit_fd(site->vim, &h) : -1);
-        core_event(c, "info", "lifecycle", "vi",
-                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment",
-                             doc_str(vi, "deployment"), "vi", h.id, "result", "adopted", "tenant",
-                             doc_str(vi, "tenant")),
-                   "%s: adopted running VNF process %lld", doc_str(vi, "name"),
-                   doc_int(vi, "pid", 0));
-        return;
+    r = site->ops->status(site->vim, &h, &st, &e);
+    if (r == 0 && st.state == VI_RUNNING)
+        adopted(c, vi, site->ops->exit_fd ? site->ops->exit_fd(site->vim, &h) : -1);
+    else if (r)
+        adoption_waits(site, vi, e.msg);
+    else
+        lc_vi_exited(c, h.id, -1, "ended while the manager was down");
+}
+
+struct adopt_job {
+    struct wjob w;
+    struct core *c;
+    struct site_rt *site;
+    json_t *vi;
+    int r, fd;
+    struct vi_status st;
+    struct vim_err e;
+};
+
+static void adopt_work(struct wjob *w)
+{
+    struct adopt_job *j = (struct adopt_job *)w;
+    struct vi_handle h;
+
+    vi_handle_from_doc(j->vi, &h);
+    j->r = j->site->ops->status(j->site->vim, &h, &j->st, &j->e);
+    if (j->r == 0 && j->st.state == VI_RUNNING && j->site->ops->exit_fd)
+        j->fd = j->site->ops->exit_fd(j->site->vim, &h);
+}
+
+static void adopt_done(struct wjob *w)
+{
+    struct adopt_job *j = (struct adopt_job *)w;
+
+    if (w->cancelled || lc_vi_watched(j->c, doc_str(j->vi, "id"))) {
+        if (j->fd >= 0)
+            close(j->fd);
+    } else if (j->r == 0 && j->st.state == VI_RUNNING) {
+        adopted(j->c, j->vi, j->fd);
+    } else if (j->r) {
+        adoption_waits(j->site, j->vi, j->e.msg);
+    } else {
+        lc_vi_exited(j->c, doc_str(j->vi, "id"), -1, "ended while its VIM could not be reached");
     }
-    lc_vi_exited(c, h.id, -1, "ended while the manager was down");
+    json_decref(j->vi);
+    free(j);
+}
+
+void recovery_adopt_site(struct core *c, struct site_rt *site)
+{
+    json_t *vis, *vi;
+    size_t i;
+
+    site->unadopted = false;
+    if (!site->vim || store_list(c->st, STORE_VI, NULL, &vis))
+        return;
+    json_array_foreach(vis, i, vi)
+    {
+        struct adopt_job *j;
+
+        if (strcmp(doc_str(vi, "site"), site->id) || vi_state_of(vi) != VIS_RUNNING ||
+            lc_vi_watched(c, doc_str(vi, "id")) || handing_over(c, vi))
+            continue;
+        j = xcalloc(1, sizeof(*j));
+        j->w.work = adopt_work;
+        j->w.done = adopt_done;
+        j->c = c;
+        j->site = site;
+        j->vi = json_incref(vi);
+        j->fd = -1;
+        wpool_submit(c->prov, &j->w);
+    }
+    json_decref(vis);
 }
 
 /* A VI of a deployment being handed over to or from another manager

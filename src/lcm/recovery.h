@@ -7,8 +7,16 @@
 #define VNFM_RECOVERY_H
 
 #include "core/core.h"
+#include "lcm/sites.h"
 
-/* Runs before the loop starts; VIM calls block here. */
+/* Runs before the loop starts; VIM calls block here. A VI whose VIM cannot
+ * tell whether it runs (a VIM agent not connected yet, docs/VIM_AGENT.md)
+ * is neither adopted nor taken for dead: its site is marked `unadopted`. */
 int recovery_run(struct core *c);
+
+/* The site's VIM answers again (its check says ok): the VIs of the site
+ * recorded running and not watched are looked for on the provisioning
+ * pool, adopted when they run, marked ended when they do not. On the loop. */
+void recovery_adopt_site(struct core *c, struct site_rt *site);
 
 #endif

@@ -93,6 +93,13 @@ static struct vi_watch *watch_get(struct core *c, const char *vi_id)
     return w;
 }
 
+bool lc_vi_watched(struct core *c, const char *vi_id)
+{
+    struct vi_watch *w = hmap_get(&c->vis, vi_id);
+
+    return w && w->fd >= 0;
+}
+
 void lc_unwatch_vi(struct core *c, const char *vi_id)
 {
     struct vi_watch *w = hmap_del(&c->vis, vi_id);

@@ -16,6 +16,7 @@ import unittest
 
 from vnfm import VNFMD, EXAMPLES_BIN, Daemon, pid_alive, slurp, unique_subnet, wait_for
 from test_deploy import demo
+from test_fed import Pki
 
 
 def sh(*cmd):
@@ -56,7 +57,11 @@ class AgentTest(unittest.TestCase):
         self.subnet = unique_subnet()
         sh("ip", "route", "add", self.subnet, "via", self.agent_ip)
         self.addCleanup(subprocess.run, ["ip", "route", "del", self.subnet], capture_output=True)
-        self.d = Daemon(host=self.mgr_ip).start()
+        # TLS: the agent checks the manager's certificate against its CA
+        self.pki = Pki(ips=(self.mgr_ip,))
+        self.addCleanup(self.pki.close)
+        self.d = Daemon("--tls-cert", self.pki.cert, "--tls-key", self.pki.key, host=self.mgr_ip,
+                        ca=self.pki.ca).start()
         self.token = secrets.token_hex(24)
         self.dir = tempfile.mkdtemp(prefix="vnfm-bb-agent-")
         self.token_file = os.path.join(self.dir, "token")
@@ -72,16 +77,19 @@ class AgentTest(unittest.TestCase):
     def tearDown(self):
         self.d.cleanup()
 
+    def agent_args(self, token_file=None, url=None):
+        return ["nsenter", "--net=/run/netns/" + self.ns, VNFMD, "--vim-agent",
+                url or self.d.url, "--vim-agent-ca", self.pki.ca, "--site", "far",
+                "--vim-agent-token-file", token_file or self.token_file, "--data-dir",
+                os.path.join(self.dir, "data"), "--vnf-path", EXAMPLES_BIN, "--log-level",
+                "debug"]
+
     def start_agent(self, token_file=None):
         log = open(os.path.join(self.dir, "agent.log"), "ab")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
-        self.agent = subprocess.Popen(
-            ["nsenter", "--net=/run/netns/" + self.ns, VNFMD, "--vim-agent",
-             "http://%s:%d" % (self.mgr_ip, self.d.port), "--site", "far",
-             "--vim-agent-token-file", token_file or self.token_file, "--data-dir",
-             os.path.join(self.dir, "data"), "--vnf-path", EXAMPLES_BIN, "--log-level", "debug"],
-            stdout=log, stderr=log, env=env)
+        self.agent = subprocess.Popen(self.agent_args(token_file), stdout=log, stderr=log,
+                                      env=env)
         log.close()
         return self.agent
 
@@ -121,7 +129,7 @@ class AgentTest(unittest.TestCase):
         self.assertIn(pid, cgroup_procs(tag))
         # the manager reaches it over the link (its ready probe passed; a client does too)
         ip = vi["addresses"][0] if "addresses" in vi else vi.get("ip")
-        out = subprocess.run(["curl", "-s", "--max-time", "5", "http://%s:8080/" % ip],
+        out = subprocess.run(["curl", "-sf", "--max-time", "5", "http://%s:8080/" % ip],
                              capture_output=True, text=True)
         self.assertEqual(out.returncode, 0, out.stderr)
         # killed at the agent's host: the agent reports the exit, the manager heals it there
@@ -148,6 +156,11 @@ class AgentTest(unittest.TestCase):
         done = d.wait_op(op["id"])
         self.assertEqual(done["state"], "failed", done)
         self.assertIn("its VIM agent has not connected", str(done))
+        # plain HTTP only when asked for
+        p = subprocess.run(self.agent_args(url=self.d.url.replace("https:", "http:")),
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--vim-agent must be https://", p.stderr)
         # a wrong token: refused, the agent says why and exits 1
         bad = os.path.join(self.dir, "bad")
         with open(bad, "w") as f:
@@ -174,6 +187,30 @@ class AgentTest(unittest.TestCase):
         op = d.ok("DELETE", "/v0/deployments/f3", expect=(202,))
         self.assertEqual(d.wait_op(op["id"])["state"], "completed")
         self.assertFalse(pid_alive(pid))
+
+    def test_manager_killed_adopts_the_vis_at_the_agent(self):
+        """The manager killed -9 and started again while its agent keeps running: the
+        agent dials in again, and the VNF it runs is adopted (same pid), not made anew."""
+        d = self.d
+        self.start_agent()
+        wait_for(self.connected, 30, 0.1, "the agent connected")
+        d.onboard(demo("demo-far"))
+        d.deploy("f4", "demo-far", site="far")
+        pid = d.deployment("f4")["vis"][0]["pid"]
+        d.kill9()
+        d.start()
+        wait_for(self.connected, 30, 0.1, "the agent connected again")
+        time.sleep(3)  # the adoption and a monitoring round
+        dep = d.deployment("f4")
+        self.assertEqual(dep["status"], "active", dep)
+        self.assertEqual(dep["vis"][0]["pid"], pid)
+        self.assertTrue(pid_alive(pid))
+        # and it is still watched: killed, healed through the agent
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: (lambda v: v and v[0]["pid"] != pid and pid_alive(v[0]["pid"]))(
+            d.deployment("f4").get("vis")), 60, 0.2, "f4 healed after the restart")
+        op = d.ok("DELETE", "/v0/deployments/f4", expect=(202,))
+        self.assertEqual(d.wait_op(op["id"])["state"], "completed")
 
 
 if __name__ == "__main__":

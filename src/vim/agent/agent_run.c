@@ -155,24 +155,22 @@ static int open_vim(struct agent *a, const json_t *site, struct vim_err *err)
                           .bridge = jv_str(site, "bridge", ""),
                           .gateway = (uint32_t)jv_int(site, "gateway", 0),
                           .prefix_len = (unsigned)jv_int(site, "prefix_len", 0)};
-    json_t *none = json_object();
+    json_t *none;
     int r;
 
     if (a->vim) {
         if (json_equal(a->opened, site))
             return 0;
-        json_decref(none);
         snprintf(err->msg, sizeof(err->msg),
                  "the agent runs site %s's VIM with other parameters: start it again",
                  jv_str(a->opened, "name", "?"));
         return -EBUSY;
     }
     if (strlen(vs.bridge) >= 16 || !*vs.bridge) {
-        json_decref(none);
         snprintf(err->msg, sizeof(err->msg), "bridge: expected 1 to 15 characters");
         return -EINVAL;
     }
-    vs.options = none;
+    vs.options = none = json_object();
     r = a->ops->open(&vs, &a->vim, err);
     json_decref(none);
     if (r == 0) {
