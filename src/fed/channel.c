@@ -40,17 +40,9 @@ static ssize_t chan_read(void *cls, char *buf, size_t max)
     ssize_t n;
 
     pthread_mutex_lock(&ch->mu);
-    n = (ssize_t)(ch->out.len - ch->off);
-    if (n > (ssize_t)max)
-        n = (ssize_t)max;
-    if (n > 0) {
-        memcpy(buf, ch->out.s + ch->off, (size_t)n);
-        ch->off += (size_t)n;
-        if (ch->off == ch->out.len)
-            ch->out.len = ch->off = 0;
-    } else if (ch->closed) {
+    n = (ssize_t)sbuf_drain(&ch->out, &ch->off, buf, max);
+    if (n == 0 && ch->closed)
         n = -1;
-    }
     pthread_mutex_unlock(&ch->mu);
     return n;
 }

@@ -274,17 +274,9 @@ static ssize_t relay_read(void *cls, char *buf, size_t max)
     ssize_t n;
 
     pthread_mutex_lock(&rl->mu);
-    n = (ssize_t)(rl->out.len - rl->off);
-    if (n > (ssize_t)max)
-        n = (ssize_t)max;
-    if (n > 0) {
-        memcpy(buf, rl->out.s + rl->off, (size_t)n);
-        rl->off += (size_t)n;
-        if (rl->off == rl->out.len)
-            rl->out.len = rl->off = 0;
-    } else if (rl->closed) {
+    n = (ssize_t)sbuf_drain(&rl->out, &rl->off, buf, max);
+    if (n == 0 && rl->closed)
         n = -1;
-    }
     pthread_mutex_unlock(&rl->mu);
     return n;
 }

@@ -40,8 +40,7 @@ static void adopted(struct core *c, const json_t *vi, int fd)
                json_pack("{s:s, s:s, s:s, s:s, s:s}", "object", obj, "deployment",
                          doc_str(vi, "deployment"), "vi", doc_str(vi, "id"), "result", "adopted",
                          "tenant", doc_str(vi, "tenant")),
-               "%s: adopted running VNF process %lld", doc_str(vi, "name"),
-               doc_int(vi, "pid", 0));
+               "%s: adopted running VNF process %lld", doc_str(vi, "name"), doc_int(vi, "pid", 0));
 }
 
 /* The VIM could not tell whether vi runs: it is looked for again once the

@@ -71,3 +71,17 @@ void sbuf_done(struct sbuf *b)
     b->s = NULL;
     b->len = b->cap = 0;
 }
+
+size_t sbuf_drain(struct sbuf *b, size_t *off, char *buf, size_t max)
+{
+    size_t n = b->len - *off;
+
+    if (n > max)
+        n = max;
+    if (n)
+        memcpy(buf, b->s + *off, n);
+    *off += n;
+    if (*off == b->len)
+        b->len = *off = 0;
+    return n;
+}

@@ -23,5 +23,9 @@ const char *sbuf_str(struct sbuf *b);
 /* Hands the string to the caller, who frees it; the buffer is empty after. */
 char *sbuf_take(struct sbuf *b);
 void sbuf_done(struct sbuf *b);
+/* A stream's read of what waits in b past *off: copies up to max bytes
+ * into buf and returns their count (0: nothing waits); b is emptied once
+ * all of it was read. */
+size_t sbuf_drain(struct sbuf *b, size_t *off, char *buf, size_t max);
 
 #endif

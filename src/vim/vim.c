@@ -1,5 +1,7 @@
 #include "vim/vim.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,4 +31,16 @@ void vim_ids_free(char **ids, size_t n)
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
     free(ids);
+}
+
+int vim_fail(struct vim_err *err, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return r;
 }

@@ -265,6 +265,9 @@ const struct vim_ops *vim_driver_find(const char *name);
 /* Names of all drivers, NULL terminated. */
 const char *const *vim_driver_names(void);
 void vim_ids_free(char **ids, size_t n);
+/* Fills err (when given) with the message; returns r. */
+int vim_fail(struct vim_err *err, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 extern const struct vim_ops vim_proc_ops;
 extern const struct vim_ops vim_sim_ops;

@@ -85,20 +85,6 @@ static void sha256(const char *s, unsigned char out[32])
     EVP_Digest(s, strlen(s), out, NULL, EVP_sha256(), NULL);
 }
 
-static int fail(struct vim_err *err, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct vim_err *err, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err) {
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return r;
-}
-
 /* ---- the stream (mu held) ---- */
 
 static void send_line(struct agent_link *l, json_t *msg)
@@ -198,17 +184,9 @@ ssize_t vim_agent_link_read(struct agent_link *l, char *buf, size_t max)
     ssize_t n;
 
     pthread_mutex_lock(&mu);
-    n = (ssize_t)(l->out.len - l->off);
-    if (n > (ssize_t)max)
-        n = (ssize_t)max;
-    if (n > 0) {
-        memcpy(buf, l->out.s + l->off, (size_t)n);
-        l->off += (size_t)n;
-        if (l->off == l->out.len)
-            l->out.len = l->off = 0;
-    } else if (!l->s) {
+    n = (ssize_t)sbuf_drain(&l->out, &l->off, buf, max);
+    if (n == 0 && !l->s)
         n = -1;
-    }
     pthread_mutex_unlock(&mu);
     return n;
 }
@@ -345,7 +323,7 @@ static int call(struct agent_site *s, const char *op, json_t *args, unsigned tim
     if (!s->link || !s->ready) {
         pthread_mutex_unlock(&mu);
         json_decref(args);
-        return fail(err, -EHOSTUNREACH, "%s", s->why);
+        return vim_fail(err, -EHOSTUNREACH, "%s", s->why);
     }
     w.id = ++s->next_id;
     w.link = s->link;
@@ -364,11 +342,11 @@ static int call(struct agent_site *s, const char *op, json_t *args, unsigned tim
         }
     pthread_mutex_unlock(&mu);
     if (!w.done)
-        return fail(err, -ETIMEDOUT, "site %s: its VIM agent did not answer %s within %u s",
-                    s->name, op, timeout_ms / 1000);
+        return vim_fail(err, -ETIMEDOUT, "site %s: its VIM agent did not answer %s within %u s",
+                        s->name, op, timeout_ms / 1000);
     if (w.rc) {
         json_decref(w.out);
-        return fail(err, w.rc < 0 ? w.rc : -EIO, "%s", w.err);
+        return vim_fail(err, w.rc < 0 ? w.rc : -EIO, "%s", w.err);
     }
     if (out)
         *out = w.out;
@@ -389,7 +367,7 @@ static int agent_create(void *data, const struct vi_spec *spec, struct vi_out *o
     int r;
 
     if (spec->manager)
-        return fail(err, -EOPNOTSUPP, "VI %s: the agent VIM runs no manager", spec->id);
+        return vim_fail(err, -EOPNOTSUPP, "VI %s: the agent VIM runs no manager", spec->id);
     r = call(data, "create", json_pack("{s:o}", "spec", wire_spec(spec)), OP_TIMEOUT_MS, &o, err);
     if (r == 0)
         wire_out_parse(o, out);
@@ -540,7 +518,7 @@ static enum vim_health agent_check(void *data, struct vim_err *err)
     pthread_mutex_lock(&mu);
     ok = s->link && s->ready;
     if (!ok)
-        fail(err, 0, "%s", s->why);
+        vim_fail(err, 0, "%s", s->why);
     pthread_mutex_unlock(&mu);
     return ok ? VIM_OK : VIM_UNREACHABLE;
 }
@@ -598,13 +576,14 @@ static int agent_open(const struct vim_site *site, void **data, struct vim_err *
     struct agent_site *s;
 
     if (!site->bridge || !*site->bridge)
-        return fail(err, -EINVAL, "site %s: the agent VIM runs VNFs only (no bridge)", site->name);
+        return vim_fail(err, -EINVAL, "site %s: the agent VIM runs VNFs only (no bridge)",
+                        site->name);
     pthread_once(&cond_once, init_cond);
     s = xcalloc(1, sizeof(*s));
     if (unhex(jv_str(site->options, "token_sha256", ""), s->hash, sizeof(s->hash))) {
         free(s);
-        return fail(err, -EINVAL, "site %s: options.token_sha256: expected 64 hex digits",
-                    site->name);
+        return vim_fail(err, -EINVAL, "site %s: options.token_sha256: expected 64 hex digits",
+                        site->name);
     }
     snprintf(s->name, sizeof(s->name), "%s", site->name);
     snprintf(s->why, sizeof(s->why), "site %s: its VIM agent has not connected", site->name);
@@ -615,7 +594,7 @@ static int agent_open(const struct vim_site *site, void **data, struct vim_err *
         pthread_mutex_unlock(&mu);
         json_decref(s->open);
         free(s);
-        return fail(err, -EEXIST, "site %s: open already", site->name);
+        return vim_fail(err, -EEXIST, "site %s: open already", site->name);
     }
     s->next = sites;
     sites = s;

@@ -60,21 +60,6 @@ struct sim {
     uint32_t next;     /* offset of the next address to try */
 };
 
-static int fail(struct vim_err *err, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct vim_err *err, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err) {
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return r;
-}
-
 /* ---- options ---- */
 
 static const struct jv_field op_item = {.type = JV_STRING, .choices = call_names};
@@ -115,7 +100,7 @@ static int parse_options(const json_t *options, struct sim_opts *o, struct vim_e
                 o->fail_mask |= 1u << k;
     }
     if (cidr_parse(subnet, &o->net, &o->prefix_len))
-        return fail(err, -EINVAL, "options.subnet: '%s' is not an IPv4 network", subnet);
+        return vim_fail(err, -EINVAL, "options.subnet: '%s' is not an IPv4 network", subnet);
     return 0;
 }
 
@@ -147,8 +132,8 @@ static int simulate(struct sim *s, enum sim_call call, const char *vi, struct vi
         pthread_mutex_lock(&s->mu);
     }
     if (failed)
-        return fail(err, -EIO, "VI %s: simulated %s failure (sim VIM of site %s, fail_rate %g)", vi,
-                    call_names[call], s->site, s->o.fail_rate);
+        return vim_fail(err, -EIO, "VI %s: simulated %s failure (sim VIM of site %s, fail_rate %g)",
+                        vi, call_names[call], s->site, s->o.fail_rate);
     return 0;
 }
 
@@ -217,15 +202,15 @@ static int sim_create(void *data, const struct vi_spec *spec, struct vi_out *out
     int r;
 
     if (spec->manager) /* a simulation runs nothing */
-        return fail(err, -EOPNOTSUPP, "%s: the sim VIM of site %s runs no managers", spec->name,
-                    s->site);
+        return vim_fail(err, -EOPNOTSUPP, "%s: the sim VIM of site %s runs no managers", spec->name,
+                        s->site);
     pthread_mutex_lock(&s->mu);
     r = simulate(s, SC_CREATE, spec->id, err);
     v = find(s, spec->id);
     if (r == 0 && !v) {
         if (s->o.max_vis && s->vis.size >= s->o.max_vis) {
-            r = fail(err, -ENOSPC, "VI %s: the sim VIM of site %s holds %u VIs (max_vis)", spec->id,
-                     s->site, s->o.max_vis);
+            r = vim_fail(err, -ENOSPC, "VI %s: the sim VIM of site %s holds %u VIs (max_vis)",
+                         spec->id, s->site, s->o.max_vis);
         } else {
             v = xcalloc(1, sizeof(*v));
             snprintf(v->id, sizeof(v->id), "%s", spec->id);
@@ -234,8 +219,8 @@ static int sim_create(void *data, const struct vi_spec *spec, struct vi_out *out
             if (r) {
                 free(v);
                 v = NULL;
-                fail(err, r, "VI %s: the sim VIM of site %s has no address left", spec->id,
-                     s->site);
+                vim_fail(err, r, "VI %s: the sim VIM of site %s has no address left", spec->id,
+                         s->site);
             } else {
                 hmap_put(&s->vis, v->id, v);
             }
@@ -263,7 +248,7 @@ static int sim_start(void *data, const struct vi_spec *spec, const struct vi_han
     r = simulate(s, SC_START, spec->id, err);
     v = find(s, spec->id);
     if (r == 0 && !v)
-        r = fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", spec->id, s->site);
+        r = vim_fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", spec->id, s->site);
     if (r == 0 && v->state != VI_RUNNING) {
         v->state = VI_RUNNING;
         v->starts++;
@@ -317,7 +302,7 @@ static int sim_resize(void *data, const struct vi_handle *h, unsigned vcpu_milli
     r = simulate(s, SC_RESIZE, h->id, err);
     v = find(s, h->id);
     if (r == 0 && !v)
-        r = fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", h->id, s->site);
+        r = vim_fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", h->id, s->site);
     if (r == 0) {
         v->cpu_ns = cpu_ns(s, v);
         v->started_ms = mono_ms();
@@ -339,7 +324,7 @@ static int sim_disk(void *data, const struct vi_handle *h, uint64_t *bytes, stru
     if ((v = find(s, h->id)))
         *bytes = v->disk_bytes / 2;
     else
-        r = fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", h->id, s->site);
+        r = vim_fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", h->id, s->site);
     pthread_mutex_unlock(&s->mu);
     return r;
 }
@@ -354,7 +339,7 @@ static int sim_stats(void *data, const struct vi_handle *h, struct vi_stats *out
     pthread_mutex_lock(&s->mu);
     v = find(s, h->id);
     if (!v) {
-        r = fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", h->id, s->site);
+        r = vim_fail(err, -ENOENT, "VI %s: not on the sim VIM of site %s", h->id, s->site);
     } else {
         out->cpu_usage_ns = cpu_ns(s, v);
         out->memory_limit = v->memory_bytes;
@@ -394,13 +379,13 @@ static int sim_ready(void *data, const struct vi_handle *h, unsigned timeout_ms,
     r = simulate(s, SC_READY, h->id, err);
     v = find(s, h->id);
     if (r == 0 && (!v || v->state != VI_RUNNING))
-        r = fail(err, -ESRCH, "VI %s: not running on the sim VIM of site %s", h->id, s->site);
+        r = vim_fail(err, -ESRCH, "VI %s: not running on the sim VIM of site %s", h->id, s->site);
     if (r == 0) {
         uint64_t at = v->started_ms + s->o.ready_ms, now = mono_ms();
 
         if (at > now + timeout_ms)
-            r = fail(err, -ETIMEDOUT, "VI %s: not ready after %u s (sim ready_ms %u)", h->id,
-                     timeout_ms / 1000, s->o.ready_ms);
+            r = vim_fail(err, -ETIMEDOUT, "VI %s: not ready after %u s (sim ready_ms %u)", h->id,
+                         timeout_ms / 1000, s->o.ready_ms);
         else if (at > now) {
             pthread_mutex_unlock(&s->mu);
             usleep((useconds_t)(at - now) * 1000);
@@ -534,7 +519,7 @@ static int sim_open(const struct vim_site *site, void **data, struct vim_err *er
     int r = parse_options(site->options, &s->o, err);
 
     if (r == 0 && (r = mkdir_p(dir, 0750)))
-        fail(err, r, "sim VIM of site %s: %s: %s", site->name, dir, strerror(-r));
+        vim_fail(err, r, "sim VIM of site %s: %s: %s", site->name, dir, strerror(-r));
     if (r) {
         free(dir);
         free(s);
