@@ -191,10 +191,10 @@ int cmd_site_list(struct ctl *c, const struct args *a)
     return show_list(c, "/v0/sites", "sites", cols);
 }
 
-static const char *const site_keys[] = {"id",      "driver",     "subnet",      "gateway",
-                                        "bridge",  "capacity",   "allocated",   "reserved",
-                                        "free",    "options",    "warm_vis",    "manager_vis",
-                                        "created", "vim.health", "vim.message", NULL};
+static const char *const site_keys[] = {
+    "id",          "driver",   "subnet",     "gateway",     "bridge",   "capacity",
+    "allocated",   "reserved", "free",       "options",     "warm_vis", "manager_vis",
+    "agent.state", "created",  "vim.health", "vim.message", NULL};
 
 int cmd_site_show(struct ctl *c, const struct args *a)
 {

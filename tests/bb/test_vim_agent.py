@@ -117,6 +117,9 @@ class AgentTest(unittest.TestCase):
         d = self.d
         self.start_agent()
         wait_for(self.connected, 30, 0.1, "the agent connected")
+        out = d.ctl("site", "show", "far")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"agent\.state:?\s+connected")
         d.onboard(demo("demo-far"))
         d.deploy("f1", "demo-far", site="far")
         dep = d.deployment("f1")
