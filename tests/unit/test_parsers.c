@@ -1,6 +1,7 @@
 /* Parsers and validators: JSON bodies (jsonv), VNFDs, day-0 templates,
  * times, IPv4 networks, names; the hash of JSON values (util/doc.h); a
- * manager's load weights. */
+ * manager's load weights; the agent VIM's wire (vim/agent/agent.h) and a
+ * stream's read of a buffer (util/sbuf.h). */
 #include "unit.h"
 
 #include "catalog/template.h"
@@ -10,7 +11,9 @@
 #include "util/ids.h"
 #include "util/jsonv.h"
 #include "util/net4.h"
+#include "util/sbuf.h"
 #include "util/timeutil.h"
+#include "vim/agent/agent.h"
 
 #include <errno.h>
 #include <math.h>
@@ -285,13 +288,108 @@ static void load_weights(void **state)
     json_decref(parts);
 }
 
+static void agent_wire(void **state)
+{
+    json_t *vdu = json_pack("{s:[s,s]}", "command", "vnf-demo", "--listen");
+    json_t *vars = json_pack("{s:s}", "ip", "10.1.0.2");
+    json_t *files = json_pack("[[s,s]]", "demo.conf", "greeting=hi");
+    struct vi_spec in = {.id = "0123456789",
+                         .name = "d/web/0",
+                         .vdu = vdu,
+                         .vars = vars,
+                         .files = files,
+                         .fresh = true,
+                         .vcpu_milli = 250,
+                         .memory_bytes = 64ull << 20,
+                         .disk_bytes = 1ull << 30,
+                         .uid = 1879048200,
+                         .admin_vnfd = true,
+                         .n_nics = 2,
+                         .nics = {{"vbabc0", "eth0", 0x0a010002, 24, 0x0a010001},
+                                  {"vbabc1", "eth1", 0x0a020002, 16, 0}}};
+    struct vi_spec out;
+    struct vi_handle h = {"0123456789", NULL}, h2;
+    struct vi_out vo = {.pid = 4242, .addr = {1, 2, 3, 4}}, vo2;
+    char why[128];
+    json_t *j = wire_spec(&in), *hj, *oj;
+
+    (void)state;
+    assert_int_equal(wire_spec_parse(j, &out, why, sizeof(why)), 0);
+    assert_string_equal(out.id, in.id);
+    assert_string_equal(out.name, in.name);
+    assert_true(json_equal(out.vdu, vdu) && json_equal(out.vars, vars) &&
+                json_equal(out.files, files));
+    assert_true(out.fresh && out.admin_vnfd && !out.manager);
+    assert_int_equal(out.vcpu_milli, 250);
+    assert_true(out.memory_bytes == in.memory_bytes && out.disk_bytes == in.disk_bytes);
+    assert_int_equal(out.uid, in.uid);
+    assert_int_equal(out.n_nics, 2);
+    assert_memory_equal(out.nics, in.nics, sizeof(in.nics));
+    /* what the agent refuses, naming it */
+    json_object_set_new(json_array_get(json_object_get(j, "nics"), 1), "bridge",
+                        json_string("a-bridge-name-too-long"));
+    assert_int_equal(wire_spec_parse(j, &out, why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "bridge"));
+    json_object_del(j, "id");
+    assert_int_equal(wire_spec_parse(j, &out, why, sizeof(why)), -EINVAL);
+    assert_non_null(strstr(why, "id"));
+    json_decref(j);
+    /* handles with and without a reference */
+    hj = wire_handle(&h);
+    assert_int_equal(wire_handle_parse(hj, &h2), 0);
+    assert_string_equal(h2.id, h.id);
+    assert_null(h2.ref);
+    json_decref(hj);
+    h.ref = vars;
+    hj = wire_handle(&h);
+    assert_int_equal(wire_handle_parse(hj, &h2), 0);
+    assert_true(json_equal(h2.ref, vars));
+    json_object_set_new(hj, "id", json_string(""));
+    assert_int_equal(wire_handle_parse(hj, &h2), -EINVAL);
+    json_decref(hj);
+    /* outcomes */
+    vo.ref = json_pack("{s:i}", "pid", 4242);
+    oj = wire_out(&vo);
+    wire_out_parse(oj, &vo2);
+    assert_int_equal(vo2.pid, 4242);
+    assert_memory_equal(vo2.addr, vo.addr, sizeof(vo.addr));
+    assert_true(json_equal(vo2.ref, vo.ref));
+    json_decref(vo.ref);
+    json_decref(vo2.ref);
+    json_decref(oj);
+    json_decref(vdu);
+    json_decref(vars);
+    json_decref(files);
+}
+
+static void sbuf_reads(void **state)
+{
+    struct sbuf b = SBUF_INIT;
+    size_t off = 0;
+    char buf[8];
+
+    (void)state;
+    assert_int_equal(sbuf_drain(&b, &off, buf, sizeof(buf)), 0); /* never written */
+    sbuf_adds(&b, "0123456789");
+    assert_int_equal(sbuf_drain(&b, &off, buf, 4), 4);
+    assert_memory_equal(buf, "0123", 4);
+    sbuf_adds(&b, "ab"); /* written while read */
+    assert_int_equal(sbuf_drain(&b, &off, buf, sizeof(buf)), 8);
+    assert_memory_equal(buf, "456789ab", 8);
+    assert_int_equal(b.len, 0); /* all read: emptied */
+    assert_int_equal(off, 0);
+    assert_int_equal(sbuf_drain(&b, &off, buf, sizeof(buf)), 0);
+    sbuf_done(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(jsonv_checks),       cmocka_unit_test(template_render_and_check),
         cmocka_unit_test(vnfd_validation),    cmocka_unit_test(times),
         cmocka_unit_test(networks_and_names), cmocka_unit_test(json_hashes),
-        cmocka_unit_test(load_weights),
+        cmocka_unit_test(load_weights),       cmocka_unit_test(agent_wire),
+        cmocka_unit_test(sbuf_reads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
