@@ -93,11 +93,25 @@ static void adopt_work(struct wjob *w)
         j->fd = j->site->ops->exit_fd(j->site->vim, &h);
 }
 
+/* Whether vi is still recorded running as the job found it (no operation
+ * changed it meanwhile) and not watched. */
+static bool unchanged(struct core *c, const json_t *vi)
+{
+    json_t *now = NULL;
+    bool same = store_get(c->st, STORE_VI, doc_str(vi, "id"), &now) == 0 &&
+                vi_state_of(now) == VIS_RUNNING &&
+                doc_int(now, "pid", 0) == doc_int(vi, "pid", 0) &&
+                !lc_vi_watched(c, doc_str(vi, "id"));
+
+    json_decref(now);
+    return same;
+}
+
 static void adopt_done(struct wjob *w)
 {
     struct adopt_job *j = (struct adopt_job *)w;
 
-    if (w->cancelled || lc_vi_watched(j->c, doc_str(j->vi, "id"))) {
+    if (w->cancelled || !unchanged(j->c, j->vi)) {
         if (j->fd >= 0)
             close(j->fd);
     } else if (j->r == 0 && j->st.state == VI_RUNNING) {
