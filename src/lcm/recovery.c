@@ -44,10 +44,10 @@ static void adopted(struct core *c, const json_t *vi, int fd)
 }
 
 /* The VIM could not tell whether vi runs: it is looked for again once the
- * site's VIM answers (recovery_adopt_site). */
+ * site's VIM answers (recovery_resume_site). */
 static void adoption_waits(struct site_rt *site, const json_t *vi, const char *why)
 {
-    site->unadopted = true;
+    site->recover_later = true;
     log_warn("%s: its adoption waits for site %s's VIM: %s", doc_str(vi, "name"), site->id, why);
 }
 
@@ -125,14 +125,17 @@ static void adopt_done(struct wjob *w)
     free(j);
 }
 
-void recovery_adopt_site(struct core *c, struct site_rt *site)
+static void sweep_later(struct core *c, struct site_rt *site);
+
+void recovery_resume_site(struct core *c, struct site_rt *site)
 {
     json_t *vis, *vi;
     size_t i;
 
-    site->unadopted = false;
+    site->recover_later = false;
     if (!site->vim || store_list(c->st, STORE_VI, NULL, &vis))
         return;
+    sweep_later(c, site);
     json_array_foreach(vis, i, vi)
     {
         struct adopt_job *j;
@@ -181,6 +184,26 @@ static void adopt_all(struct core *c)
     json_decref(vis);
 }
 
+static void orphan_event(struct core *c, const struct site_rt *site, const char *id,
+                         const struct vim_err *e)
+{
+    core_event(c, *e->msg ? "error" : "warn", "vim", "orphan",
+               json_pack("{s:s, s:s, s:s}", "object", "site", "vi", id, "result",
+                         *e->msg ? "failed" : "destroyed"),
+               "site %s: VI %s existed on the VIM without a record: %s%s", site->id, id,
+               *e->msg ? "could not destroy it: " : "destroyed", e->msg);
+}
+
+/* Whether the store knows VI id. */
+static bool recorded(struct core *c, const char *id)
+{
+    json_t *vi = NULL;
+    bool yes = store_get(c->st, STORE_VI, id, &vi) == 0;
+
+    json_decref(vi);
+    return yes;
+}
+
 /* Destroys what the VIM has of this manager but the store does not know. */
 static void sweep_site(struct core *c, struct site_rt *site)
 {
@@ -191,27 +214,92 @@ static void sweep_site(struct core *c, struct site_rt *site)
     if (!site->vim)
         return;
     if (site->ops->list(site->vim, &ids, &n, &e)) {
-        log_warn("site %s: cannot list VIs for the orphan sweep: %s", site->id, e.msg);
+        site->recover_later = true;
+        log_warn("site %s: the orphan sweep waits for its VIM: %s", site->id, e.msg);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        json_t *vi = NULL;
         struct vi_handle h = {0};
 
-        if (store_get(c->st, STORE_VI, ids[i], &vi) == 0) {
-            json_decref(vi);
+        if (recorded(c, ids[i]))
             continue;
-        }
         snprintf(h.id, sizeof(h.id), "%s", ids[i]);
         e.msg[0] = '\0';
         site->ops->destroy(site->vim, &h, &e);
-        core_event(c, *e.msg ? "error" : "warn", "vim", "orphan",
-                   json_pack("{s:s, s:s, s:s}", "object", "site", "vi", ids[i], "result",
-                             *e.msg ? "failed" : "destroyed"),
-                   "site %s: VI %s existed on the VIM without a record: %s%s", site->id, ids[i],
-                   *e.msg ? "could not destroy it: " : "destroyed", e.msg);
+        orphan_event(c, site, ids[i], &e);
     }
     vim_ids_free(ids, n);
+}
+
+/* The sweep of a site on the provisioning pool: its VIs listed, then those
+ * the store does not know destroyed. */
+struct sweep_job {
+    struct wjob w;
+    struct core *c;
+    struct site_rt *site;
+    char **ids; /* listed; then the orphans among them */
+    size_t n;
+    bool destroying;
+    int r;
+    struct vim_err *errs; /* destroying: one a VI */
+};
+
+static void sweep_work(struct wjob *w)
+{
+    struct sweep_job *j = (struct sweep_job *)w;
+    struct vim_err e = {""};
+
+    if (!j->destroying) {
+        j->r = j->site->ops->list(j->site->vim, &j->ids, &j->n, &e);
+        return;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        struct vi_handle h = {0};
+
+        snprintf(h.id, sizeof(h.id), "%s", j->ids[i]);
+        j->site->ops->destroy(j->site->vim, &h, &j->errs[i]);
+    }
+}
+
+static void sweep_done(struct wjob *w)
+{
+    struct sweep_job *j = (struct sweep_job *)w;
+    size_t n = 0;
+
+    if (w->cancelled || j->r) {
+        j->site->recover_later = j->site->recover_later || (!w->cancelled && j->r);
+    } else if (j->destroying) {
+        for (size_t i = 0; i < j->n; i++)
+            orphan_event(j->c, j->site, j->ids[i], &j->errs[i]);
+    } else {
+        for (size_t i = 0; i < j->n; i++) {
+            if (recorded(j->c, j->ids[i]))
+                free(j->ids[i]);
+            else
+                j->ids[n++] = j->ids[i];
+        }
+        j->n = n;
+        if (n) {
+            j->destroying = true;
+            j->errs = xcalloc(n, sizeof(*j->errs));
+            wpool_submit(j->c->prov, &j->w);
+            return;
+        }
+    }
+    vim_ids_free(j->ids, j->n);
+    free(j->errs);
+    free(j);
+}
+
+static void sweep_later(struct core *c, struct site_rt *site)
+{
+    struct sweep_job *j = xcalloc(1, sizeof(*j));
+
+    j->w.work = sweep_work;
+    j->w.done = sweep_done;
+    j->c = c;
+    j->site = site;
+    wpool_submit(c->prov, &j->w);
 }
 
 int recovery_run(struct core *c)

@@ -466,8 +466,8 @@ static void site_done(struct wjob *w)
             s->ops->close(j->vim);
     } else if (j->what == SW_CHECK) {
         site_set_health(j->c, s, j->health, j->err.msg);
-        if (j->health == VIM_OK && s->unadopted)
-            recovery_adopt_site(j->c, s);
+        if (j->health == VIM_OK && s->recover_later)
+            recovery_resume_site(j->c, s);
     } else if (j->what == SW_CONFIGURE) {
         if (j->r)
             log_error("site %s: the VIM refused its new options: %s", s->id, j->err.msg);

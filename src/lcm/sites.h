@@ -41,9 +41,9 @@ struct site_rt {
     char bridge[16];
     enum vim_health health;
     char health_msg[VIM_ERR_MAX];
-    bool opening;   /* made by a request, its driver not tried yet */
-    bool busy;      /* a check, an open or a change of options is under way */
-    bool unadopted; /* VIs whose adoption waits for the VIM to answer (recovery.h) */
+    bool opening;       /* made by a request, its driver not tried yet */
+    bool busy;          /* a check, an open or a change of options is under way */
+    bool recover_later; /* its recovery waits for the VIM to answer (recovery.h) */
 };
 
 /* What other threads see of a site. */

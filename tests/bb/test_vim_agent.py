@@ -193,7 +193,8 @@ class AgentTest(unittest.TestCase):
 
     def test_manager_killed_adopts_the_vis_at_the_agent(self):
         """The manager killed -9 and started again while its agent keeps running: the
-        agent dials in again, and the VNF it runs is adopted (same pid), not made anew."""
+        agent dials in again, the VNF it runs is adopted (same pid), not made anew, and
+        what the agent has without a record is swept."""
         d = self.d
         self.start_agent()
         wait_for(self.connected, 30, 0.1, "the agent connected")
@@ -201,8 +202,17 @@ class AgentTest(unittest.TestCase):
         d.deploy("f4", "demo-far", site="far")
         pid = d.deployment("f4")["vis"][0]["pid"]
         d.kill9()
+        # and a VI the agent has that the manager's store does not know (a crash between
+        # the VIM's create and the record): swept once the agent is back
+        orphan = "vnfm-%s-0a1b2c3d4e" % self.agent_tag()
+        sh("ip", "netns", "add", orphan)
+        self.addCleanup(subprocess.run, ["ip", "netns", "del", orphan], capture_output=True)
         d.start()
         wait_for(self.connected, 30, 0.1, "the agent connected again")
+        wait_for(lambda: orphan not in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                                      text=True).stdout, 30, 0.2,
+                 "the orphan swept")
+        self.assertIn("VI 0a1b2c3d4e existed on the VIM without a record: destroyed", d.log())
         time.sleep(3)  # the adoption and a monitoring round
         dep = d.deployment("f4")
         self.assertEqual(dep["status"], "active", dep)
