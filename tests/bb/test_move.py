@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from vnfm import Daemon, Wan, wait_for
+from vnfm import Daemon, Wan, ip_forward_hold, ip_forward_release, wait_for
 from test_deploy import demo
 from test_fed import Pki, join_token, branch, manager_of
 from test_sol003 import SolClient
@@ -84,15 +84,13 @@ def start_estate(cls, site, service_address=False):
                    host=cls.wan.branch_ip, netns=cls.wan.ns).start()
     subprocess.run(cls.wan.inside("ip", "route", "add", cls.cloud.subnet, "via",
                                   cls.wan.cloud_ip), check=True)
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        cls.forward = f.read().strip()
-    subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+    ip_forward_hold()
     wait_for(lambda: (manager_of(cls.cloud, site) or {}).get("state") == "active", 20, 0.1,
              site + " active")
 
 
 def stop_estate(cls):
-    subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=" + cls.forward])
+    ip_forward_release()
     cls.wan.up()
     for d in (cls.b, cls.cloud):
         d.cleanup()

@@ -6,6 +6,7 @@ Only the Python standard library is used; run with /usr/bin/python3.
 """
 import atexit
 import base64
+import fcntl
 import glob
 import http.server
 import json
@@ -119,6 +120,43 @@ def http_get(url, timeout=2.0):
 def slurp(path):
     with open(path) as f:
         return f.read()
+
+
+FORWARD = "/proc/sys/net/ipv4/ip_forward"
+FORWARD_HOLDS = "/run/vnfm-bb-ip-forward.json"  # shared by the modules that run side by side
+
+
+def _forward_holds(change):
+    """Under a lock shared by every test process: the holders of IPv4 forwarding in this
+    namespace, changed by change (+1, -1); forwarding is on while there is one, and the
+    last to let go puts back what the first found."""
+    with open(FORWARD_HOLDS + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(FORWARD_HOLDS) as f:
+                holds = json.load(f)
+        except (OSError, ValueError):
+            holds = {"holders": 0, "before": slurp(FORWARD).strip()}
+        holds["holders"] += change
+        if holds["holders"] > 0:
+            with open(FORWARD_HOLDS, "w") as f:
+                json.dump(holds, f)
+            subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+        else:
+            if os.path.exists(FORWARD_HOLDS):
+                os.unlink(FORWARD_HOLDS)
+            subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=" + holds["before"]])
+
+
+def ip_forward_hold():
+    """IPv4 forwarding on in this namespace for a test that routes through it. Another
+    module running beside this one may need it too: it goes back off only when the last
+    holder lets go (ip_forward_release), never under a module still running."""
+    _forward_holds(+1)
+
+
+def ip_forward_release():
+    _forward_holds(-1)
 
 
 def pid_alive(pid):
