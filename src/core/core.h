@@ -72,6 +72,7 @@ struct core {
     int tx_depth;
     json_t *tx_events;         /* logged in the open transaction, published on commit */
     struct deferred *tx_after; /* callbacks run after commit */
+    struct deferred *tx_first; /* callbacks run after commit, before its jobs start */
     struct pool_job *tx_jobs;  /* jobs submitted when the transaction ends */
 
     uv_timer_t beat_timer; /* loop heartbeat and periodic work */
@@ -107,6 +108,12 @@ void core_tx_abort(struct core *c);
  * is none); arg is freed with free_arg (may be NULL) either way. */
 void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), void *arg,
                        void (*free_arg)(void *arg));
+/* The same, run before the jobs of the transaction are submitted (and
+ * before the callbacks of core_after_commit): what the host must show
+ * before the workers act on it (a stopping VI out of its service
+ * endpoint before its process gets SIGTERM, fed/endpoint.c). */
+void core_after_commit_first(struct core *c, void (*fn)(struct core *c, void *arg), void *arg,
+                             void (*free_arg)(void *arg));
 /* Submits job to pool once the current transaction has ended, at once when
  * there is none: work acts only after it was journalled. A failed commit
  * submits it too (its end then decides the stage), so that no operation

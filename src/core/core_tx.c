@@ -98,7 +98,7 @@ static struct deferred *reverse(struct deferred *d)
 int core_tx_commit(struct core *c)
 {
     json_t *events;
-    struct deferred *after;
+    struct deferred *after, *first;
     size_t i;
     json_t *ev;
     int r;
@@ -108,8 +108,11 @@ int core_tx_commit(struct core *c)
     r = store_commit(c->st);
     events = c->tx_events;
     after = reverse(c->tx_after);
+    first = reverse(c->tx_first);
     c->tx_events = NULL;
     c->tx_after = NULL;
+    c->tx_first = NULL;
+    free_deferred(first, r == 0, c);
     submit_jobs(c);
     if (r) {
         log_error("store: commit failed: %s", store_errmsg(c->st));
@@ -138,10 +141,12 @@ void core_tx_abort(struct core *c)
     c->tx_events = NULL;
     free_deferred(c->tx_after, false, c);
     c->tx_after = NULL;
+    free_deferred(c->tx_first, false, c);
+    c->tx_first = NULL;
 }
 
-void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), void *arg,
-                       void (*free_arg)(void *arg))
+static void defer(struct core *c, struct deferred **list, void (*fn)(struct core *c, void *arg),
+                  void *arg, void (*free_arg)(void *arg))
 {
     struct deferred *d;
 
@@ -152,8 +157,20 @@ void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), vo
         return;
     }
     d = xmalloc(sizeof(*d));
-    *d = (struct deferred){fn, arg, free_arg, c->tx_after};
-    c->tx_after = d;
+    *d = (struct deferred){fn, arg, free_arg, *list};
+    *list = d;
+}
+
+void core_after_commit(struct core *c, void (*fn)(struct core *c, void *arg), void *arg,
+                       void (*free_arg)(void *arg))
+{
+    defer(c, &c->tx_after, fn, arg, free_arg);
+}
+
+void core_after_commit_first(struct core *c, void (*fn)(struct core *c, void *arg), void *arg,
+                             void (*free_arg)(void *arg))
+{
+    defer(c, &c->tx_first, fn, arg, free_arg);
 }
 
 void core_submit(struct core *c, struct wpool *pool, struct wjob *job)

@@ -142,7 +142,8 @@ static void json_free_arg(void *arg)
     json_decref(arg);
 }
 
-/* Writes doc into the store; the kernel follows after the commit. */
+/* Writes doc into the store; the kernel follows after the commit, before
+ * the transaction's jobs start (a VI stopped by one is out of it first). */
 static void ep_save(struct core *c, json_t *doc)
 {
     char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
@@ -150,7 +151,7 @@ static void ep_save(struct core *c, json_t *doc)
     if (store_meta_set(c->st, META_EP, text))
         log_warn("fed: cannot write the service endpoints: %s", store_errmsg(c->st));
     free(text);
-    core_after_commit(c, kernel_apply, json_incref(doc), json_free_arg);
+    core_after_commit_first(c, kernel_apply, json_incref(doc), json_free_arg);
 }
 
 static long long free_port(const json_t *doc)

@@ -225,6 +225,13 @@ static int run(struct agent *a, const json_t *q, json_t **out, struct vim_err *e
                              (json_int_t)st.memory_limit, "nprocs", (int)st.nprocs);
         return r;
     }
+    if (strcmp(op, "disk") == 0) {
+        uint64_t bytes = 0;
+
+        if ((r = a->ops->disk(a->vim, &h, &bytes, err)) == 0)
+            *out = json_pack("{s:I}", "bytes", (json_int_t)bytes);
+        return r;
+    }
     if (strcmp(op, "status") == 0) {
         struct vi_status st = {VI_ABSENT, -1};
 

@@ -428,6 +428,17 @@ static int agent_stats(void *data, const struct vi_handle *h, struct vi_stats *s
     return r;
 }
 
+static int agent_disk(void *data, const struct vi_handle *h, uint64_t *bytes, struct vim_err *err)
+{
+    json_t *o;
+    int r = call(data, "disk", with_handle(h), OP_TIMEOUT_MS, &o, err);
+
+    if (r == 0)
+        *bytes = (uint64_t)jv_int(o, "bytes", 0);
+    json_decref(o);
+    return r;
+}
+
 static int agent_status(void *data, const struct vi_handle *h, struct vi_status *st,
                         struct vim_err *err)
 {
@@ -651,6 +662,7 @@ const struct vim_ops vim_agent_ops = {
     .destroy = agent_destroy,
     .resize = agent_resize,
     .stats = agent_stats,
+    .disk = agent_disk,
     .status = agent_status,
     .exit_fd = agent_exit_fd,
     .day0_dir = agent_day0_dir,
