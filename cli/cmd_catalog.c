@@ -192,9 +192,10 @@ int cmd_site_list(struct ctl *c, const struct args *a)
 }
 
 static const char *const site_keys[] = {
-    "id",          "driver",   "subnet",     "gateway",     "bridge",   "capacity",
-    "allocated",   "reserved", "free",       "options",     "warm_vis", "manager_vis",
-    "agent.state", "created",  "vim.health", "vim.message", NULL};
+    "id",       "driver",      "subnet",      "gateway",    "bridge",
+    "capacity", "allocated",   "reserved",    "free",       "options",
+    "warm_vis", "manager_vis", "agent.state", "agent.host", "agent.instance",
+    "created",  "vim.health",  "vim.message", NULL};
 
 int cmd_site_show(struct ctl *c, const struct args *a)
 {

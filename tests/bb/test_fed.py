@@ -673,6 +673,10 @@ class FedTest(unittest.TestCase):
                expect=(202,))
         occ = sol.occ(occ_id)
         self.assertEqual((occ["operationState"], occ["isCancelPending"]), ("PROCESSING", True))
+        # the branch has the cancel (the cloud passes it on over the branch's channel)
+        # before its action may end
+        wait_for(lambda: bop(occ_id).get("cancel_mode") == "GRACEFUL", 10, 0.05,
+                 "the cancel at the branch")
         os.remove(hold)
         occ = paused(occ_id)
         self.assertIn("cancelled (GRACEFUL)", occ["error"]["detail"])

@@ -117,6 +117,9 @@ class AgentTest(unittest.TestCase):
         d = self.d
         self.start_agent()
         wait_for(self.connected, 30, 0.1, "the agent connected")
+        agent = self.site()["agent"]
+        self.assertEqual(agent["instance"], self.agent_tag())
+        self.assertEqual(agent["host"], os.uname().nodename)
         out = d.ctl("site", "show", "far")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertRegex(out.stdout, r"agent\.state:?\s+connected")

@@ -318,9 +318,12 @@ static void request(struct agent *a, json_t *q)
         struct vim_err err = {""};
         int r = open_vim(a, json_object_get(q, "site"), &err);
 
+        char host[64] = "";
+
         if (r)
             log_error("vim-agent: cannot open the VIM: %s", err.msg);
-        answer(a, q, r, NULL, &err);
+        gethostname(host, sizeof(host) - 1);
+        answer(a, q, r, r ? NULL : json_pack("{s:s, s:s}", "instance", a->tag, "host", host), &err);
         json_decref(q);
         return;
     }

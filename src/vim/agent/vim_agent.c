@@ -55,9 +55,10 @@ struct agent_site {
     unsigned char hash[32]; /* SHA-256 of the agent's token */
     json_t *open;           /* what the agent opens its process VIM with */
     struct agent_link *link;
-    bool ready;            /* the agent opened its VIM on this link */
-    uint64_t open_id;      /* the open request of the link */
-    char why[VIM_ERR_MAX]; /* why no agent serves the site */
+    bool ready;                 /* the agent opened its VIM on this link */
+    uint64_t open_id;           /* the open request of the link */
+    char why[VIM_ERR_MAX];      /* why no agent serves the site */
+    char host[64], instance[8]; /* of the agent that opened its VIM last */
     uint64_t next_id;
     struct waiter *waiters;
     struct exit_pipe *exits;
@@ -254,8 +255,16 @@ int vim_agent_post(const char *site, const char *token, const char *body, size_t
         s->ready = jv_int(j, "rc", -EIO) == 0;
         snprintf(s->why, sizeof(s->why), "site %s: its VIM agent cannot open its VIM: %s", s->name,
                  jv_str(j, "err", "?"));
-        if (!s->ready)
+        if (s->ready) {
+            const json_t *out = json_object_get(j, "out");
+
+            snprintf(s->host, sizeof(s->host), "%s", jv_str(out, "host", "?"));
+            snprintf(s->instance, sizeof(s->instance), "%s", jv_str(out, "instance", "?"));
+            log_info("site %s: its VIM agent on host %s (instance %s) opened its VIM", s->name,
+                     s->host, s->instance);
+        } else {
             log_error("%s", s->why);
+        }
         /* the watches were the agent's that went (it posts the exit of a
          * VI that ended meanwhile); their outcomes wait on nobody */
         for (struct exit_pipe *e = s->exits; s->ready && e; e = e->next) {
@@ -540,8 +549,10 @@ static void agent_view(void *data, json_t *view)
 
     pthread_mutex_lock(&mu);
     json_object_set_new(view, "agent",
-                        json_pack("{s:b, s:s}", "connected", s->link && s->ready, "state",
-                                  s->link && s->ready ? "connected" : s->why));
+                        json_pack("{s:b, s:s, s:s*, s:s*}", "connected", s->link && s->ready,
+                                  "state", s->link && s->ready ? "connected" : s->why, "host",
+                                  *s->host ? s->host : NULL, "instance",
+                                  *s->instance ? s->instance : NULL));
     pthread_mutex_unlock(&mu);
 }
 
