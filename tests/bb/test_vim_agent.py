@@ -215,7 +215,9 @@ class AgentTest(unittest.TestCase):
         wait_for(lambda: orphan not in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                                       text=True).stdout, 30, 0.2,
                  "the orphan swept")
-        self.assertIn("VI 0a1b2c3d4e existed on the VIM without a record: destroyed", d.log())
+        # the event follows the worker's destroy, on the manager's loop
+        wait_for(lambda: "VI 0a1b2c3d4e existed on the VIM without a record: destroyed"
+                 in d.log(), 10, 0.1, "the orphan's event")
         time.sleep(3)  # the adoption and a monitoring round
         dep = d.deployment("f4")
         self.assertEqual(dep["status"], "active", dep)
