@@ -26,7 +26,8 @@
 
 #define STREAM_IDLE_MS 30000 /* the manager sends a keep-alive every 10 s */
 #define RETRY_MAX_S    10
-#define DRAIN_S        30 /* requests still running at a stop */
+#define DRAIN_S        30          /* requests still running at a stop */
+#define LINE_MAX_BYTES (16u << 20) /* a request (a VI's spec with its day-0 files) */
 
 struct agent {
     const struct agent_cfg *cfg;
@@ -361,6 +362,11 @@ static bool on_data(void *arg, const char *p, size_t n)
             json_decref(q);
         memmove(a->line.s, nl + 1, a->line.len - len - 1);
         a->line.len -= len + 1;
+    }
+    if (a->line.len > LINE_MAX_BYTES) {
+        log_error("vim-agent: a request of more than %u bytes on the stream: it is ended",
+                  LINE_MAX_BYTES);
+        return false;
     }
     return !stopped();
 }
