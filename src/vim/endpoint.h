@@ -8,7 +8,8 @@
  * address, so that replies come back the same way.
  *
  * Everything of one manager is one table, `ip vnfm_ep_TAG`, replaced as a
- * whole in one nftables transaction: a switch is atomic. It blocks for a
+ * whole in one nftables transaction: a switch is atomic. The table has no
+ * maps or sets (endpoint.c ep_chain says why). It blocks for a
  * netlink round trip (well under a millisecond); call it from any thread. */
 #ifndef VNFM_VIM_ENDPOINT_H
 #define VNFM_VIM_ENDPOINT_H

@@ -87,7 +87,7 @@ class BurstTest(unittest.TestCase):
                 d.undeploy_all()
 
     def client(self, endpoint, pause):
-        c = Client(self.wan, endpoint, pause)
+        c = Client(self.wan, endpoint, pause, (self.cloud, self.b))
         self.addCleanup(c.result)
         return c
 

@@ -5,8 +5,10 @@ the branch, kept by the branch manager). Real daemons: a cloud with the
 process VIM of its own, a branch manager in a network namespace behind a
 veth WAN link (tests/bb/vnfm.py Wan); the clone in the cloud is reached from
 the branch over that link."""
+import calendar
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -101,8 +103,9 @@ def stop_estate(cls):
 class Client:
     """The client loop, run in the branch's network namespace."""
 
-    def __init__(self, wan, endpoint, pause=0.005):
+    def __init__(self, wan, endpoint, pause=0.005, managers=()):
         addr, port = endpoint.rsplit(":", 1)
+        self.managers = managers
         self.stop_file = tempfile.mktemp(prefix="vnfm-client-stop-")
         self.proc = subprocess.Popen(wan.inside("/usr/bin/python3", "-c", CLIENT, addr, port,
                                                 self.stop_file, str(pause)),
@@ -115,7 +118,24 @@ class Client:
             open(self.stop_file, "w").close()
             self.got = json.loads(self.proc.communicate(timeout=30)[0])
             os.unlink(self.stop_file)
+            if self.got["fail"]:
+                self.got["log"] = self.log_near_errors()
         return self.got
+
+    def log_near_errors(self):
+        """The managers' log lines within a second of the failed requests: what a
+        failure's message shows."""
+        stamps = [float(e.split(" ", 1)[0]) for e in self.got["errors"]
+                  if re.match(r"[0-9.]+ ", e)]
+        out = []
+        for d in self.managers:
+            for line in d.log().splitlines():
+                m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ", line)
+                t = m and calendar.timegm(time.strptime(m.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) + \
+                    float("0" + m.group(1)[19:])
+                if t and any(abs(t - s) <= 1.0 for s in stamps):
+                    out.append("%s: %s" % (d.tag, line))
+        return out
 
 
 def vnfd(vnfd_id, **patch):
@@ -126,7 +146,7 @@ def vnfd(vnfd_id, **patch):
 
 class MoveTest(unittest.TestCase):
     def client(self, endpoint):
-        c = Client(self.wan, endpoint)
+        c = Client(self.wan, endpoint, managers=(self.cloud, self.b))
         self.addCleanup(c.result)
         return c
 

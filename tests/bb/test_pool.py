@@ -426,7 +426,7 @@ class PoolMoveTest(unittest.TestCase):
         # one hog's move brings pm under; sm's alone does not; pin may not move
         over = round(load["value"] - share["pb"] / 2, 3)
         self.assertGreater(share["pb"] / 2, share["sm"])
-        client = Client(self.wan, ep)
+        client = Client(self.wan, ep, managers=(self.cloud, self.b))
         self.addCleanup(client.result)
         n = len(pool_decisions(cloud))
         hook = Webhook()  # the orchestrator, told of each decision
@@ -463,7 +463,7 @@ class PoolMoveTest(unittest.TestCase):
         self.assertEqual(got["fail"], 0, got)
 
         # quiet: the underload rises above the load, and pb comes back after 2 s
-        client = Client(self.wan, ep)
+        client = Client(self.wan, ep, managers=(self.cloud, self.b))
         self.addCleanup(client.result)
         n = len(pool_decisions(cloud))
         self.assertEqual(cloud.request("PUT", "/v0/sites/pm/pool", {
