@@ -300,7 +300,7 @@ static bool loop_alive(void *arg, uint64_t now)
 
     /* 0: start-up has not finished (recovery, adoption), the loop is not
      * running yet and nothing answers; its first beat is the end of start() */
-    return beat == 0 || now - beat < LOOP_STALE_MS;
+    return beat == 0 || ms_since(now, beat) < LOOP_STALE_MS;
 }
 
 struct stall {

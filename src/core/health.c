@@ -200,7 +200,7 @@ json_t *health_report(struct health *h, int *code)
     json_t *rep, *vims, *services = services_report(h->core->services);
 
     pthread_mutex_lock(&h->mu);
-    health_ok = now - h->computed_ms < STALE_MS;
+    health_ok = ms_since(now, h->computed_ms) < STALE_MS;
     *code = compute(h);
     if (!health_ok && *code < 5000)
         *code = HEALTH_MONITOR_DOWN;

@@ -221,7 +221,8 @@ bool wpool_alive(struct wpool *p, uint64_t now, uint64_t watchdog_ms)
     wpool_stats(p, &st);
     if (st.threads == 0)
         return false;
-    return !(st.busy == st.threads && st.queued > 0 && now - st.last_beat_ms > watchdog_ms);
+    return !(st.busy == st.threads && st.queued > 0 &&
+             ms_since(now, st.last_beat_ms) > watchdog_ms);
 }
 
 struct stall {

@@ -755,7 +755,7 @@ static bool silent(const struct ha *ha, const struct member *m, uint64_t now)
 {
     unsigned dead = m->dead_ms > ha->o.dead_ms ? m->dead_ms : ha->o.dead_ms;
 
-    return now - later(later(m->seen_ms, ha->lead_ms), atomic_load(&ha->awake_ms)) > dead;
+    return ms_since(now, later(later(m->seen_ms, ha->lead_ms), atomic_load(&ha->awake_ms))) > dead;
 }
 
 /* How long the heartbeat thread may not run before this process counts as

@@ -999,7 +999,7 @@ bool monitor_alive(void *arg, uint64_t now)
     struct sched_stats st;
 
     sched_stats(m->s, &st);
-    return now - st.last_beat_ms < MONITOR_STALE_MS;
+    return ms_since(now, st.last_beat_ms) < MONITOR_STALE_MS;
 }
 
 static void stall(void *arg)

@@ -1081,7 +1081,7 @@ bool netconf_alive(void *arg, uint64_t now)
     struct netconf *n = arg;
 
     return atomic_load(&n->accept_running) &&
-           now - atomic_load(&n->accept_beat_ms) < ACCEPT_STALE_MS;
+           ms_since(now, atomic_load(&n->accept_beat_ms)) < ACCEPT_STALE_MS;
 }
 
 void netconf_fault_stop(void *arg, unsigned seconds)

@@ -11,6 +11,12 @@
 uint64_t mono_ms(void);
 /* Microseconds of CLOCK_MONOTONIC. */
 uint64_t mono_us(void);
+/* Milliseconds from then to now, 0 when then is later: a beat that another
+ * thread wrote after this one read the clock is fresh, not 2^64 ms old. */
+static inline uint64_t ms_since(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
 /* Milliseconds since the Unix epoch. */
 int64_t wall_ms(void);
 /* Formats ms since the epoch into buf (TIME_STR_MAX bytes). Returns buf. */
