@@ -588,6 +588,20 @@ static int parse_destinations(struct config *cfg)
     return 0;
 }
 
+/* Whether the URLs of option (a comma-separated list, or NULL) are not all
+ * https:// (plain http:// only with --fed-insecure); says so. */
+static bool wan_url_bad(const struct config *cfg, const char *option, const char *urls)
+{
+    for (const char *u = urls; u; u = (u = strchr(u, ',')) ? u + 1 : NULL) {
+        if (strncmp(u, "https://", 8) && !(cfg->fed_insecure && strncmp(u, "http://", 7) == 0)) {
+            fprintf(stderr, "vnfmd: %s must be https:// (plain http:// only with --fed-insecure)\n",
+                    option);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A file option is unset, or names a file this process can read. */
 static bool readable(const char *opt, const char *path)
 {
@@ -666,19 +680,9 @@ static int check(struct config *cfg)
         fprintf(stderr, "vnfmd: --join-token needs --cloud-url\n");
         return -1;
     }
-    for (const char *u = cfg->cloud_url; u; u = (u = strchr(u, ',')) ? u + 1 : NULL) {
-        if (strncmp(u, "https://", 8) && !(cfg->fed_insecure && strncmp(u, "http://", 7) == 0)) {
-            fprintf(stderr, "vnfmd: --cloud-url must be https:// (plain http:// only with "
-                            "--fed-insecure)\n");
-            return -1;
-        }
-    }
-    if (cfg->vim_agent && strncmp(cfg->vim_agent, "https://", 8) &&
-        !(cfg->fed_insecure && strncmp(cfg->vim_agent, "http://", 7) == 0)) {
-        fprintf(stderr, "vnfmd: --vim-agent must be https:// (plain http:// only with "
-                        "--fed-insecure)\n");
+    if (wan_url_bad(cfg, "--cloud-url", cfg->cloud_url) ||
+        wan_url_bad(cfg, "--vim-agent", cfg->vim_agent))
         return -1;
-    }
     if (cfg->vim_agent && !cfg->vim_agent_token_file) {
         fprintf(stderr, "vnfmd: --vim-agent needs --vim-agent-token-file\n");
         return -1;
