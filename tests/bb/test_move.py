@@ -71,15 +71,15 @@ http.server.HTTPServer((sys.argv[1], 8080), Handler).serve_forever()
 '''
 
 
-def start_estate(cls, site, service_address=False):
-    """On cls: a cloud running VNFs of its own (the process VIM), serving over TLS, and
-    the branch manager of site (with --service-address on its WAN address when
-    service_address) behind a veth WAN link; the branch
+def start_estate(cls, site, service_address=False, cloud_args=()):
+    """On cls: a cloud running VNFs of its own (the process VIM), serving over TLS, with
+    cloud_args, and the branch manager of site (with --service-address on its WAN
+    address when service_address) behind a veth WAN link; the branch
     reaches the cloud's VNFs over that link, the host forwarding."""
     cls.wan = Wan()
     cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
-    cls.cloud = Daemon("--tls-cert", cls.pki.cert, "--tls-key", cls.pki.key, ca=cls.pki.ca,
-                       role="cloud", site="cloud", host="0.0.0.0").start()
+    cls.cloud = Daemon("--tls-cert", cls.pki.cert, "--tls-key", cls.pki.key, *cloud_args,
+                       ca=cls.pki.ca, role="cloud", site="cloud", host="0.0.0.0").start()
     extra = ("--service-address", cls.wan.branch_ip) if service_address else ()
     cls.b = branch(cls.cloud, site, join_token(cls.cloud, site), *extra,
                    url="https://%s:%d" % (cls.wan.cloud_ip, cls.cloud.port),
@@ -144,19 +144,14 @@ def vnfd(vnfd_id, **patch):
     return doc
 
 
-class MoveTest(unittest.TestCase):
+class Estate:
+    """What the tests of moves in an estate of start_estate (self.cloud, self.b, self.wan,
+    the branch's site self.SITE) do."""
+
     def client(self, endpoint):
         c = Client(self.wan, endpoint, managers=(self.cloud, self.b))
         self.addCleanup(c.result)
         return c
-
-    @classmethod
-    def setUpClass(cls):
-        start_estate(cls, "bm")
-
-    @classmethod
-    def tearDownClass(cls):
-        stop_estate(cls)
 
     def tearDown(self):
         self.wan.up()
@@ -167,7 +162,7 @@ class MoveTest(unittest.TestCase):
     def deploy_at_branch(self, name, doc):
         self.cloud.onboard(doc)
         op = self.cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": doc["id"],
-                                                       "site": "bm"}, expect=(202,))
+                                                       "site": self.SITE}, expect=(202,))
         self.assertEqual(self.cloud.wait_op(op["id"])["state"], "completed")
         return wait_for(lambda: (lambda d: d if d.get("service_endpoint") else None)(
             self.cloud.deployment(name)), 10, 0.1, "the endpoint of " + name)
@@ -181,6 +176,22 @@ class MoveTest(unittest.TestCase):
     def nft(self):
         return self.b.on_host("nft", "list", "table", "ip", "vnfm_ep_" + self.b.tag,
                               capture_output=True, text=True).stdout
+
+    def at_stage(self, op_id, stage):
+        return wait_for(lambda: self.cloud.get("/v0/operations/" + op_id)[1]["stage"] == stage,
+                        60, 0.05, "move %s at its %s" % (op_id, stage))
+
+
+class MoveTest(Estate, unittest.TestCase):
+    SITE = "bm"
+
+    @classmethod
+    def setUpClass(cls):
+        start_estate(cls, cls.SITE)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_estate(cls)
 
     def test_move_to_the_cloud_and_back(self):
         cloud, b = self.cloud, self.b
@@ -340,10 +351,6 @@ class MoveTest(unittest.TestCase):
             i = self.b.extra.index("--join-token")
             self.b.extra[i:i + 2] = []
         self.b.start()
-
-    def at_stage(self, op_id, stage):
-        return wait_for(lambda: self.cloud.get("/v0/operations/" + op_id)[1]["stage"] == stage,
-                        60, 0.05, "move %s at its %s" % (op_id, stage))
 
     def one_copy_in_the_cloud(self, name, ep):
         """Exactly one serving copy, in the cloud, and the endpoint pointing at it."""
