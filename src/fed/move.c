@@ -632,8 +632,9 @@ static void advance(struct core *c, json_t *op, const json_t *ended)
     char why[512];
 
     if (op_state_of(op) == OP_ROLLING_BACK) { /* the clone's undeploy ended */
-        if (!ok)                              /* the clone is left: the stage says why */
-            stage(c, op, NULL, "failed", jv_str(ended, "error", "its undeploy did not complete"));
+        /* the clone gone, or left (the stage says why) */
+        stage(c, op, NULL, ok ? "ok" : "failed",
+              ok ? NULL : jv_str(ended, "error", "its undeploy did not complete"));
         finish(c, op, OP_ROLLED_BACK, doc_str(op, "error"));
         return;
     }

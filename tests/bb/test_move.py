@@ -335,7 +335,8 @@ class MoveTest(Estate, unittest.TestCase):
         op = self.move("mv2", "cloud")
         self.assertEqual(op["state"], "rolled_back", json.dumps(op, indent=1))
         self.assertIn("clone", op["error"])
-        self.assertEqual([s["stage"] for s in op["stages"]], ["clone", "unclone"])
+        self.assertEqual([(s["stage"], s["result"]) for s in op["stages"]],
+                         [("clone", "failed"), ("unclone", "ok")])
         dep = self.cloud.deployment("mv2")
         self.assertEqual((dep["site"], dep["move"]["state"]), ("bm", "rolled_back"))
         self.assertFalse(dep.get("operation"))

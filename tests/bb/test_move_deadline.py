@@ -46,10 +46,10 @@ class SwitchDeadlineTest(Estate, unittest.TestCase):
         self.assertEqual(op["state"], "rolled_back", json.dumps(op, indent=1))
         self.assertEqual(op["error"],
                          "the branch's manager did not apply the endpoint switch within 30 s")
-        stages = [(s["stage"], s["result"]) for s in op["stages"]]
-        self.assertEqual(stages[:2], [("clone", "ok"), ("switch", "failed")], stages)
-        self.assertIn(("restore", "failed"), stages)
-        self.assertEqual(stages[-1][0], "unclone", stages)
+        # (restore: its instruction sent, after the switch; unclone: the clone undeployed)
+        self.assertEqual([(s["stage"], s["result"]) for s in op["stages"]],
+                         [("clone", "ok"), ("switch", "failed"), ("restore", "ok"),
+                          ("unclone", "ok")])
         self.assertEqual(manager_of(cloud, self.SITE)["state"], "active")
         # the original served through the cut (the switch never reached the branch)
         got = client.result()
