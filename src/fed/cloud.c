@@ -996,11 +996,11 @@ static void on_timer(uv_timer_t *h)
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *m = e->value;
 
-        if (strcmp(m->state, "active") || now - m->last_report_mono <= limit)
+        if (strcmp(m->state, "active") || ms_since(now, m->last_report_mono) <= limit)
             continue;
         if (!open && core_tx_begin(c) == 0)
             open = true;
-        mark_unreachable(c, m, now - m->last_report_mono);
+        mark_unreachable(c, m, ms_since(now, m->last_report_mono));
     }
     if (open)
         core_tx_commit(c);
@@ -1098,7 +1098,8 @@ json_t *fed_mgr_view(struct fed *f, const json_t *doc)
                         m->last_report_ms ? json_string(time_fmt(m->last_report_ms, when))
                                           : json_null());
     json_object_set_new(
-        v, "stale", json_boolean(!m->last_report_ms || mono_ms() - m->last_report_mono > limit));
+        v, "stale",
+        json_boolean(!m->last_report_ms || ms_since(mono_ms(), m->last_report_mono) > limit));
     json_object_set_new(v, "reports", json_integer((json_int_t)m->reports));
     json_object_set_new(v, "load", m->load ? json_deep_copy(m->load) : json_null());
     json_object_set_new(v, "deployments", json_integer((json_int_t)m->deps.size));

@@ -769,7 +769,7 @@ static uint64_t stall_ms(const struct ha *ha)
  * waits for it after a stall of this process (it notes the stall). */
 static bool awake(struct ha *ha, uint64_t now)
 {
-    return now - atomic_load(&ha->tick_ms) <= stall_ms(ha);
+    return ms_since(now, atomic_load(&ha->tick_ms)) <= stall_ms(ha);
 }
 
 /* The verdicts: a standby's on the primary, the primary's on its standbys. */
@@ -778,7 +778,7 @@ static void hb_judge(struct ha *ha, struct hb *h, uint64_t now)
     uint64_t last = later(later(h->pong_ms, h->since_ms), atomic_load(&ha->awake_ms));
     /* a primary whose heartbeat address is this manager's own is a former
      * process of this manager, gone */
-    bool dead = h->target[0] && (h->refused || h->self || now - last > ha->o.dead_ms);
+    bool dead = h->target[0] && (h->refused || h->self || ms_since(now, last) > ha->o.dead_ms);
     char who[128] = "";
     bool primary, down = false, tell = false;
     unsigned members;
