@@ -725,9 +725,10 @@ class ScaleTest(unittest.TestCase):
             self.pids.append(pid)
             url = done["instance"]["url"]
             self.assertIn(url.rsplit("//", 1)[1], cmdline(pid))
-            # a member: it answers its health with the cluster's view
-            self.assertIn(json.loads(http_get(url + "/v0/health")[1])["ha"]["state"],
-                          ("primary", "standby"))
+            # a member: it answers its health with the cluster's view (once a takeover
+            # it won, "promoting", has ended)
+            wait_for(lambda: json.loads(http_get(url + "/v0/health")[1])["ha"]["state"] in
+                     ("primary", "standby"), 30, 0.1, what="the instance a primary or standby")
             wait_for(lambda: len(glob.glob(pattern)) == 1, 30, 0.2, what="one manager VI")
             [cg] = glob.glob(pattern)
             self.assertEqual(slurp(os.path.join(cg, "cgroup.procs")).split(), [str(pid)])
