@@ -714,9 +714,21 @@ class ScaleTest(unittest.TestCase):
                            what="a scale out running")[0]
         self.cloud.kill9()
         self.cloud.start(primary=False)
-        done = wait_for(lambda: next((d for d in self.decisions("scale_out")
-                                      if d["id"] == running["id"] and d["state"] != "running"),
-                                     None), 90, 0.2, what="the decision ended")
+        try:
+            done = wait_for(lambda: next((d for d in self.decisions("scale_out")
+                                          if d["id"] == running["id"] and d["state"] != "running"),
+                                         None), 90, 0.2, what="the decision ended")
+        except AssertionError as e:  # what the members did (the harness shows warnings only)
+            url = running.get("instance", {}).get("url", "")
+            try:
+                inst = http_get(url + "/v0/health")[1]
+            except (OSError, ValueError) as x:
+                inst = x
+            lines = [x for x in self.cloud.log().splitlines()
+                     if re.search(r" (ha|fed|vnfm|site cloud|proc VIM|system)\b", x) and
+                     "component-resized" not in x and "cloud-unreachable" not in x]
+            raise AssertionError("%s\nthe restarted member: %s; the instance at %s: %s\n%s" % (
+                e, self.cloud.ha_state(), url, inst, "\n".join(lines[-80:]))) from e
         print("\nafter the kill -9: %s, %s" % (done["state"], done.get("result")))
         pattern = "/sys/fs/cgroup/pids/vnfm/%s/mgr-*" % self.cloud.tag
         if done["state"] == "completed":
