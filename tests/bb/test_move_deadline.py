@@ -78,5 +78,6 @@ class SwitchDeadlineTest(Estate, unittest.TestCase):
         self.assertEqual(set(got["who"]), {vi["name"]}, got)
         self.assertEqual([x["name"] for x in b.deployment("md1")["vis"]], [vi["name"]])
 
+
 if __name__ == "__main__":
     unittest.main()
