@@ -552,7 +552,13 @@ class Daemon:
             if status == 404:  # not this manager's: a mirrored deployment's runs at its branch
                 return {"id": op_id, "state": "unknown here"}
             return op if op["state"] not in ("starting", "processing", "rolling_back") else None
-        return wait_for(done, timeout, 0.05, "operation " + op_id)
+        try:
+            return wait_for(done, timeout, 0.05, "operation " + op_id)
+        except AssertionError as e:  # where it stands, and what the manager said last
+            op = self.get("/v0/operations/" + op_id)[1]
+            raise AssertionError("%s: %s\n%s" % (e, json.dumps(op, indent=1)[-3000:], "\n".join(
+                slurp(self.logfile).splitlines()[-30:]) if getattr(self, "logfile", None)
+                else "")) from e
 
     def deploy(self, name, vnfd, expect_state="completed", timeout=60, token="admin", **body):
         body.update(name=name, vnfd=vnfd)
