@@ -543,8 +543,7 @@ class ScaleTest(unittest.TestCase):
             except ProcessLookupError:
                 pass
         for pid in self.pids:
-            wait_for(lambda: not os.path.exists("/proc/%d/cmdline" % pid) or
-                     not slurp("/proc/%d/cmdline" % pid), 20, 0.1, what="instance %d gone" % pid)
+            wait_for(lambda: not cmdline(pid), 20, 0.1, what="instance %d gone" % pid)
         if self.cloud.proc and self.cloud.proc.poll() is None:
             self.cloud.stop()
         self.cloud.check_sanitizers()
