@@ -521,6 +521,15 @@ int store_maintain(struct store *st)
     return r;
 }
 
+int store_snapshot(struct store *st, const char *path)
+{
+    if (st->in_tx)
+        return -EBUSY;
+    if (!st->ops->snapshot)
+        return -ENOTSUP;
+    return st->ops->snapshot(st->be, path);
+}
+
 char *store_log_tags(const json_t *tags)
 {
     struct sbuf b = SBUF_INIT;

@@ -87,6 +87,9 @@ const char *store_backend_name(struct store *st);
  * and is closed only after it has returned. */
 void store_on_maintenance(struct store *st, void (*fn)(void *arg), void *arg);
 int store_maintain(struct store *st);
+/* A consistent copy of the store as committed, in the new file path
+ * (outside a transaction; -ENOTSUP for a backend without one: etcd). */
+int store_snapshot(struct store *st, const char *path);
 
 /* Fencing, for a store that several managers share (etcd): from now on
  * every commit of the writer st is conditional on key (the leader's key

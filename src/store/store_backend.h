@@ -136,6 +136,10 @@ struct store_ops {
     /* Runs it: on another thread than the writer's, while the writer is in
      * use, never two at once. Optional. */
     int (*maintain)(void *be);
+    /* Writes a consistent copy of the whole store, as its commits left it,
+     * to the new file path (a manager's move to another host, fed/relocate.c),
+     * on the writer's thread outside a transaction. Optional: -ENOTSUP. */
+    int (*snapshot)(void *be, const char *path);
 
     /* Makes every later commit of the writer conditional on key having
      * create revision rev (store_fence), writes marker, and returns once

@@ -815,6 +815,20 @@ static int sq_maintain(void *be)
     return r;
 }
 
+static int sq_snapshot(void *be, const char *path)
+{
+    struct sq *q = be;
+    sqlite3_stmt *st = NULL;
+    int r = sq_err(sqlite3_prepare_v2(q->db, "VACUUM INTO ?", -1, &st, NULL));
+
+    if (r == 0)
+        r = sq_err(sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT));
+    if (r == 0 && sqlite3_step(st) != SQLITE_DONE)
+        r = -EIO;
+    sqlite3_finalize(st);
+    return r;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .schema_version = (int)ARRAY_SIZE(migrations),
@@ -838,5 +852,6 @@ const struct store_ops store_sqlite_ops = {
     .log_last_seq = sq_log_last_seq,
     .maintenance_due = sq_maintenance_due,
     .maintain = sq_maintain,
+    .snapshot = sq_snapshot,
     .errmsg = sq_errmsg,
 };

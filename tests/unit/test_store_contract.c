@@ -980,6 +980,40 @@ static void readers_opened_from_other_threads(void **state)
     assert_int_equal(store_count(f->rd, STORE_TENANT, NULL, 0), 200);
 }
 
+/* A copy of the store as committed (a manager's move, fed/relocate.c):
+ * SQLite writes one that opens as the store did, without what a
+ * transaction still holds; etcd has none. */
+static void snapshot(void **state)
+{
+    struct fx *f = *state;
+    char err[256], *v = NULL, *dir = test_tmpdir(), *path = xasprintf("%s/copy.db", dir);
+    struct store *copy = NULL;
+    int r;
+
+    put(f->st, STORE_DEPLOYMENT, dep("a", "t", "active"));
+    assert_int_equal(store_meta_set(f->st, "k", "v"), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_snapshot(f->st, path), -EBUSY); /* not inside a transaction */
+    store_rollback(f->st);
+    r = store_snapshot(f->st, path);
+    if (strcmp(cur->name, "etcd") == 0) {
+        assert_int_equal(r, -ENOTSUP);
+    } else {
+        assert_int_equal(r, 0);
+        put(f->st, STORE_DEPLOYMENT, dep("b", "t", "active")); /* after the copy */
+        assert_int_equal(store_open(path, false, &copy, err, sizeof(err)), 0);
+        assert_true(has(copy, STORE_DEPLOYMENT, "a"));
+        assert_false(has(copy, STORE_DEPLOYMENT, "b"));
+        assert_int_equal(store_meta_get(copy, "k", &v), 0);
+        assert_string_equal(v, "v");
+        free(v);
+        store_close(copy);
+        assert_int_equal(store_snapshot(f->st, path), -EIO); /* the file exists */
+    }
+    free(path);
+    test_rmdir(dir);
+}
+
 /* The store again after a close: everything committed is there. */
 static void reopened(void **state)
 {
@@ -1050,6 +1084,7 @@ int main(void)
         T(maintenance_beside_the_writer),
         T(readers_opened_from_other_threads),
         T(reopened),
+        T(snapshot),
     };
     const struct CMUnitTest store_tests[] = {
         cmocka_unit_test(unknown_scheme_refused),
