@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* "90", "90s", "10m", "1h", "2d" into seconds; -1 when it is none of them. */
 static long long duration_s(const char *s)
@@ -149,6 +151,102 @@ int cmd_manager_remove(struct ctl *c, const struct args *a)
 
     free(p);
     free(id);
+    return rc;
+}
+
+/* The stages of move that changed since seen (each stage's name and
+ * result, one line each, on stderr). */
+static void move_progress(const json_t *move, json_t *seen, double t)
+{
+    const json_t *s;
+    size_t i;
+
+    json_array_foreach(json_object_get(move, "stages"), i, s)
+    {
+        const char *name = json_string_value(json_object_get(s, "name"));
+        const char *result = json_string_value(json_object_get(s, "result"));
+        const char *err = json_string_value(json_object_get(s, "error"));
+
+        const char *was = json_string_value(json_object_get(seen, name ? name : ""));
+
+        if (!name || !result || (was && strcmp(was, result) == 0))
+            continue;
+        json_object_set_new(seen, name, json_string(result));
+        fprintf(stderr, "[%5.2fs] %-17s %s%s%s\n", t, name, result, err ? ": " : "",
+                err ? err : "");
+    }
+}
+
+/* vnfmctl manager move ID --site SITE [--wait] (docs/FEDERATION.md "Moving a
+ * branch manager to the cloud") */
+int cmd_manager_move(struct ctl *c, const struct args *a)
+{
+    static const char *const keys[] = {"id", "manager", "site", "to", "state", "stage", NULL};
+    char *p = ctl_path("/v0/managers/%s/move", a->pos[0]), *mp;
+    long long timeout_s = 300;
+    json_t *move = NULL, *seen, *m = NULL, *body;
+    struct timespec t0, now;
+    int rc;
+
+    if (!arg_opt(a, "site")) {
+        free(p);
+        return fail_usage(a->cmd, "manager move needs --site SITE");
+    }
+    if (op_timeout(a, &timeout_s)) {
+        free(p);
+        return EXIT_USAGE;
+    }
+    body = json_pack("{s:s}", "site", arg_opt(a, "site"));
+    rc = ctl_call(c, "POST", p, body, NULL, &move);
+    json_decref(body);
+    free(p);
+    if (rc || !arg_flag(a, "wait")) {
+        if (rc == EXIT_OK && c->json)
+            print_json(move);
+        else if (rc == EXIT_OK)
+            print_fields(move, keys);
+        json_decref(move);
+        return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    seen = json_object();
+    mp = ctl_path("/v0/managers/%s", a->pos[0]);
+    for (;;) {
+        const json_t *now_move;
+        double t;
+
+        json_decref(m);
+        m = NULL;
+        rc = ctl_call(c, "GET", mp, NULL, NULL, &m);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        t = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        now_move = json_object_get(m, "move");
+        if (rc)
+            break;
+        move_progress(now_move, seen, t);
+        const char *state = json_string_value(json_object_get(now_move, "state"));
+
+        if (!state || strcmp(state, "processing")) {
+            fprintf(stderr, "[%5.2fs] move %s\n", t, state ? state : "?");
+            if (c->json)
+                print_json(now_move);
+            else
+                print_fields(now_move, keys);
+            rc = state && strcmp(state, "completed") == 0 ? EXIT_OK : EXIT_FAILED;
+            break;
+        }
+        if (t > (double)timeout_s) {
+            fprintf(stderr, "vnfmctl: the move did not end within %lld s (it goes on)\n",
+                    timeout_s);
+            rc = EXIT_TIMEOUT;
+            break;
+        }
+        usleep(200000);
+    }
+    json_decref(m);
+    json_decref(seen);
+    json_decref(move);
+    free(mp);
     return rc;
 }
 

@@ -142,6 +142,12 @@ static const struct optspec resize_opts[] = {
     LIFECYCLE_OPTS,
     END_OPTS,
 };
+static const struct optspec manager_move_opts[] = {
+    {"site", "SITE", "where to: the cloud VNFM's own site (required)"},
+    {"wait", NULL, "follow the move stage by stage to its end"},
+    {"timeout", "SECONDS", "with --wait: give up waiting after this long (default 300)"},
+    END_OPTS,
+};
 static const struct optspec move_opts[] = {
     {"site", "SITE", "where to: a site of the cloud's, or the deployment's branch (required)"},
     {"drain", "SECONDS", "how long connections open to the original may finish (default 5)"},
@@ -929,6 +935,33 @@ const struct command ctl_commands[] = {
         .examples = "vnfmctl manager remove mgr-3f2a9c01bd\n"
                     "vnfmctl manager remove mgr-3f2a9c01bd --force",
         .run = cmd_manager_remove,
+    },
+    {
+        .name = "manager move",
+        .usage = "ID --site SITE [--wait]",
+        .n_pos = 1,
+        .summary = "move a branch manager to the cloud VNFM's host (admin, cloud)",
+        .description =
+            "The branch manager starts again on the cloud VNFM's host from the copy of its\n"
+            "store, and its branch keeps only the VIM agent it becomes: its VNFs keep\n"
+            "running where they are, managed from the cloud through the agent, their service\n"
+            "endpoints at the branch kept by the agent (docs/FEDERATION.md \"Moving a branch\n"
+            "manager to the cloud\"; seed para 1011). Stages: snapshot (the branch stops\n"
+            "taking requests and sends its store), start (the moved manager runs here),\n"
+            "handover (the branch became the agent and the moved manager has its VIs). A\n"
+            "stage that fails or does not end in 90 s rolls the move back: the moved manager\n"
+            "stops and the branch manager starts again as it was. Refused while the manager\n"
+            "runs an operation or managers it started. 'vnfmctl manager remove ID' stops a\n"
+            "moved manager (its VNFs keep running at the branch).\n",
+        .opts = manager_move_opts,
+        .exit_status = "  0  the move was accepted (--wait: it completed)\n"
+                       "  1  refused, or (--wait) it rolled back or failed\n"
+                       "  2  usage\n"
+                       "  3  the manager cannot be reached\n"
+                       "  4  --timeout passed before the move ended (it goes on)\n",
+        .examples = "vnfmctl manager move mgr-3f2a9c01bd --site cloud --wait\n"
+                    "vnfmctl -o json manager move mgr-3f2a9c01bd --site cloud --wait | jq .stages",
+        .run = cmd_manager_move,
     },
     {
         .name = "deployment rules-owner",

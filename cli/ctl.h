@@ -214,6 +214,7 @@ int cmd_manager_report(struct ctl *c, const struct args *a);
 int cmd_manager_remove(struct ctl *c, const struct args *a);
 int cmd_rules_owner(struct ctl *c, const struct args *a);
 int cmd_move(struct ctl *c, const struct args *a);
+int cmd_manager_move(struct ctl *c, const struct args *a);
 int cmd_site_show(struct ctl *c, const struct args *a);
 int cmd_site_set(struct ctl *c, const struct args *a);
 int cmd_deploy(struct ctl *c, const struct args *a);

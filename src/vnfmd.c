@@ -35,7 +35,9 @@
 #include "monitor/monitor.h"
 #include "policy/executor.h"
 #include "util/etcd.h"
+#include "util/doc.h"
 #include "util/fsutil.h"
+#include "util/jsonv.h"
 #include "util/httpc.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -97,6 +99,23 @@ struct daemon {
     atomic_bool lost;
 };
 
+/* Whether the manager of dir moved to the cloud (fed/relocate.c): its VIM
+ * agent runs here now, and a manager started on the dir would run its VIs
+ * twice. */
+static bool moved_away(const char *dir)
+{
+    char *path = xasprintf("%s/moved.json", dir), *text = NULL;
+    bool moved = read_file(path, 1 << 16, &text, NULL) == 0;
+
+    if (moved)
+        log_error("the manager of %s moved to the cloud (%s): this host runs its VIM agent; "
+                  "remove %s to start a manager on the dir again",
+                  dir, text, path);
+    free(text);
+    free(path);
+    return moved;
+}
+
 /* The data dir, made absolute, and locked so that two managers never share it. */
 static int prepare_data_dir(struct config *cfg, int *lock_fd)
 {
@@ -109,6 +128,8 @@ static int prepare_data_dir(struct config *cfg, int *lock_fd)
     }
     free(cfg->data_dir);
     cfg->data_dir = xstrdup(real);
+    if (moved_away(real))
+        return -1;
     lock = xasprintf("%s/vnfmd.lock", real);
     /* managers on a shared store may share the data dir (the VIs' own
      * directories, the admin token): their lease decides who acts; not
@@ -556,6 +577,7 @@ static int init_core(struct daemon *d)
     c->cfg = &d->cfg;
     c->loop = &d->loop;
     c->started_ms = wall_ms();
+    c->lock_fd = d->lock_fd;
     c->beat_ms = 0; /* starting: see loop_alive */
     hmap_init(&c->runs);
     hmap_init(&c->vis);
@@ -595,6 +617,45 @@ static int init_core(struct daemon *d)
     return 0;
 }
 
+/* A branch manager moved to the cloud starts here from the copy of its
+ * store (fed/mgr_move.c): its site's VIs stay where they are, run by the
+ * VIM agent its branch became, whose token's hash relocated.json gives.
+ * Its site becomes the agent driver's before the sites open; a copy with
+ * another site is refused (it would run VIs on this host). */
+static int take_relocation(struct core *c)
+{
+    char *path = xasprintf("%s/relocated.json", c->cfg->data_dir), *text = NULL;
+    json_t *rel = NULL, *site = NULL;
+    long sites;
+    int r = 0;
+
+    if (read_file(path, 1 << 16, &text, NULL)) {
+        free(path);
+        return 0;
+    }
+    rel = json_loads(text, 0, NULL);
+    sites = store_count(c->st, STORE_SITE, NULL, 0);
+    if (!doc_str(rel, "token_sha256") || strcmp(jv_str(rel, "site", ""), c->cfg->site) ||
+        sites != 1 || store_get(c->st, STORE_SITE, c->cfg->site, &site)) {
+        log_error("%s: expected the move of the one site %s of this store (it has %ld)", path,
+                  c->cfg->site, sites);
+        r = -EINVAL;
+    } else {
+        doc_set_str(site, "driver", "agent");
+        json_object_set_new(site, "options",
+                            json_pack("{s:s}", "token_sha256", doc_str(rel, "token_sha256")));
+        doc_touch(site, "updated");
+        r = store_put(c->st, STORE_SITE, site);
+        log_info("moved here (move %s): site %s's VIs are its VIM agent's",
+                 jv_str(rel, "move", "?"), c->cfg->site);
+    }
+    json_decref(site);
+    json_decref(rel);
+    free(text);
+    free(path);
+    return r;
+}
+
 /* What only the manager that writes does first: the tag and the admin
  * token of a new store, the bootstrap records, the sites. */
 static int init_primary(struct daemon *d)
@@ -609,6 +670,8 @@ static int init_primary(struct daemon *d)
     if (r == 0)
         r = runas_open(c);
     if (r == 0)
+        r = take_relocation(c);
+    if (r == 0)
         r = sites_init(c);
     if (r) {
         log_error("cannot initialise the store: %s",
@@ -616,7 +679,14 @@ static int init_primary(struct daemon *d)
         core_tx_abort(c);
         return r;
     }
-    return core_tx_commit(c);
+    r = core_tx_commit(c);
+    if (r == 0) {
+        char *rel = xasprintf("%s/relocated.json", c->cfg->data_dir);
+
+        unlink(rel); /* taken: the store says so from now on */
+        free(rel);
+    }
+    return r;
 }
 
 /* The primary's work: the journal resumed, VNFs adopted, deliveries and
@@ -994,9 +1064,21 @@ int main(int argc, char **argv)
                                .token_file = d.cfg.vim_agent_token_file,
                                .ca_file = d.cfg.vim_agent_ca,
                                .data_dir = d.cfg.data_dir,
-                               .vnf_path = d.cfg.vnf_path};
+                               .vnf_path = d.cfg.vnf_path,
+                               .move = d.cfg.vim_agent_move};
 
+        char *lock = xasprintf("%s/vnfmd.lock", d.cfg.data_dir);
+        int lock_fd = d.cfg.vim_agent_move ? standby_inherited_lock(lock) : -1;
+
+        free(lock);
         r = vim_agent_run(&ac);
+        if (r == AGENT_ROLLED_BACK) { /* the manager it was, again (fed/relocate.c) */
+            if (lock_fd >= 0)
+                standby_pass_lock(lock_fd);
+            standby_exec_recorded(d.cfg.data_dir);
+            log_error("cannot start the manager of %s again: %s", d.cfg.data_dir, strerror(errno));
+            r = 1;
+        }
         config_done(&d.cfg);
         return r;
     }

@@ -75,6 +75,11 @@ static const struct opt opts[] = {
      "token_sha256 is its SHA-256)"},
     {"vim-agent-ca", OPT_STR, O(vim_agent_ca), "FILE",
      "with --vim-agent: CA certificates the manager's certificate is checked against (https)"},
+    {"vim-agent-move", OPT_STR, O(vim_agent_move), "ID",
+     "with --vim-agent: this agent was the branch manager of --data-dir, moved to the cloud "
+     "by move ID (docs/FEDERATION.md \"Moving a branch manager to the cloud\"): until the "
+     "moved manager opens its VIM, the agent asks the cloud how the move stands, and starts "
+     "the manager again as it was if it was rolled back; set by the manager itself"},
     {"role", OPT_STR, O(role), "cloud|local",
      "run as cloud VNFM or local (branch) VNFM (default local)"},
     {"site", OPT_STR, O(site), "NAME", "name of this manager's site (default local)"},
@@ -839,6 +844,7 @@ void config_done(struct config *cfg)
     free(cfg->vim_agent);
     free(cfg->vim_agent_token_file);
     free(cfg->vim_agent_ca);
+    free(cfg->vim_agent_move);
     free(cfg->role);
     free(cfg->site);
     free(cfg->admin_token);

@@ -23,6 +23,7 @@ struct config {
     unsigned standby_heartbeat_ms;   /* between two looks at them */
     unsigned standby_start_grace_ms; /* a manager never answered is starting for this long */
     char *vim_agent;                 /* --vim-agent: the manager's URL (vim/agent/agent.h) */
+    char *vim_agent_move;            /* --vim-agent-move: the move that made this agent */
     char *vim_agent_token_file;      /* its token */
     char *vim_agent_ca;              /* the CA of the manager's certificate */
     char *role;                      /* "cloud" or "local" */

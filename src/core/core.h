@@ -78,6 +78,10 @@ struct core {
     uv_timer_t beat_timer; /* loop heartbeat and periodic work */
     uint64_t beat_ms;      /* monotonic ms of the last heartbeat (read by other threads) */
     bool stopping;
+    /* Set (on the loop) while this manager moves to another host
+     * (fed/relocate.c): every request of the transactor is refused with it. */
+    char moving[160];
+    int lock_fd;           /* the data dir's lock (vnfmd.c), -1: none */
     struct outbox *outbox; /* messages to other systems (outbox.h) */
     struct fed *fed;       /* the estate: a cloud's branch managers, a branch's uplink (fed/) */
     struct lc_schedule *schedule;   /* the timer of scheduled operations (lcm/schedule.h) */

@@ -165,13 +165,18 @@ uint32_t txq_lock_holder(struct txq *q)
     return atomic_load(&q->lock_session);
 }
 
-/* Whether this manager may write: alone, or the primary of its cluster
- * (a front end sends writes to the primary before they get here; this is
- * for those that come while the primary changes). */
+/* Whether this manager may write: not while it moves to another host; alone, or the primary of its
+ * cluster (a front end sends writes to the primary before they get here; this is for those that
+ * come while the primary changes). */
 static bool refused_here(struct core *c, struct txn *t)
 {
     char primary[CLUSTER_URL_MAX];
 
+    if (c->moving[0]) {
+        result_fail(&t->res, 503, "moving", NULL, NULL, "%s", c->moving);
+        t->complete(t);
+        return true;
+    }
     if (!c->cluster || cluster_role(c->cluster, primary, sizeof(primary)) == CLUSTER_PRIMARY)
         return false;
     result_fail(&t->res, 503, "not-primary", NULL, NULL,

@@ -110,6 +110,8 @@ static json_t *site_state(struct core *c)
                     "memory_mb", (json_int_t)(u.memory_mb + held.memory_mb), "disk_mb",
                     (json_int_t)u.disk_mb, "vis", (json_int_t)u.vis, "reserved",
                     site_reserved_json(&held), "vim", jv_str(site, "driver", "proc"));
+    if (s) /* a VIM another host runs is ok once its agent is there (vim/agent) */
+        json_object_set_new(out, "vim_health", json_string(vim_health_name(s->health)));
     json_decref(site);
     return out;
 }
@@ -486,6 +488,8 @@ static void send_report(struct fed *f)
     struct report_job *j;
     json_t *rep;
 
+    if (f->relocating)
+        return;
     if (f->in_flight) {
         f->again = true;
         return;
@@ -509,6 +513,7 @@ static void on_timer(uv_timer_t *h)
         return;
     send_report(f);
     fed_wan_probe(f);
+    fed_endpoint_retry(f->c);
 }
 
 /* ---- triggers (seed para 103): a report at once, batched ---- */
@@ -707,6 +712,7 @@ int fed_branch_start(struct fed *f)
 
 void fed_branch_stop(struct fed *f)
 {
+    fed_relocate_stop(f);
     fed_spawn_stop_all(f);
     fed_downlink_stop(f);
     fed_endpoint_stop(f->c);

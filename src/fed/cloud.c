@@ -705,7 +705,7 @@ static void set_state(struct core *c, struct fed_mgr *m, const char *state)
     pthread_mutex_unlock(&c->fed->mu);
 }
 
-static struct fed_mgr *mgr_of_request(struct fed *f, struct txn *t)
+struct fed_mgr *fed_mgr_of_request(struct fed *f, struct txn *t)
 {
     char hash[TOKEN_HASH_LEN + 1];
     const char *cred = jv_str(t->query, "_bearer", NULL);
@@ -788,7 +788,7 @@ static json_t *others_of(struct fed *f, const struct fed_mgr *m)
 /* A branch's bulk probe of its WAN (site_load.c): its body read, nothing kept. */
 void fed_probe_apply(struct core *c, struct txn *t)
 {
-    if (mgr_of_request(c->fed, t))
+    if (fed_mgr_of_request(c->fed, t))
         result_ok(&t->res, 200,
                   json_pack("{s:I}", "bytes", (json_int_t)strlen(jv_str(t->body, "pad", ""))));
 }
@@ -796,7 +796,7 @@ void fed_probe_apply(struct core *c, struct txn *t)
 void fed_report_apply(struct core *c, struct txn *t)
 {
     struct fed *f = c->fed;
-    struct fed_mgr *m = mgr_of_request(f, t);
+    struct fed_mgr *m = fed_mgr_of_request(f, t);
     const char *boot = jv_str(t->body, "boot", "");
     uint64_t seq = (uint64_t)jv_int(t->body, "seq", 0);
     bool first = m && m->reports == 0, was_active, site_same;
@@ -937,6 +937,7 @@ void fed_mgr_remove(struct core *c, struct txn *t, struct fed_mgr *m)
                     store_errmsg(c->st));
         goto out;
     }
+    fed_mmove_removed(c, m);
     core_event(c, "info", "fed", "removed",
                json_pack("{s:s, s:s, s:s, s:I}", "object", m->id, "site", m->site, "manager", m->id,
                          "deployments", (json_int_t)json_array_size(deps)),
@@ -993,6 +994,7 @@ static void on_timer(uv_timer_t *h)
     fed_channel_keepalive(f);
     fed_cscale_tick(c);
     fed_move_tick(c);
+    fed_mmove_tick(c);
     for (e = hmap_first(&f->mgrs, &i); e; e = hmap_next(&f->mgrs, e, &i)) {
         struct fed_mgr *m = e->value;
 
@@ -1025,6 +1027,7 @@ int fed_cloud_start(struct fed *f)
     }
     json_decref(list);
     fed_move_resume(c);
+    fed_mmove_load(c);
     uv_timer_init(c->loop, &f->timer);
     f->timer.data = f;
     f->timer_on = true;
@@ -1078,6 +1081,7 @@ void fed_cloud_free(struct fed *f)
     hmap_done(&f->mgrs);
     hmap_done(&f->site_mgrs);
     hmap_done(&f->creds);
+    fed_mmove_free(f);
 }
 
 json_t *fed_mgr_view(struct fed *f, const json_t *doc)
@@ -1107,5 +1111,6 @@ json_t *fed_mgr_view(struct fed *f, const json_t *doc)
     json_object_set_new(v, "parent", *m->parent ? json_string(m->parent) : json_null());
     elastic_view(m, v);
     pool_view(f, m, v);
+    fed_mmove_view(f, m, v);
     return v;
 }

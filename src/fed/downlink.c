@@ -246,6 +246,7 @@ static const struct {
     {"site_capacity", apply_capacity},
     {"endpoint", fed_endpoint_apply},
     {"handover", fed_handover_apply},
+    {"relocate", fed_relocate_apply},
 };
 
 static void instruction_apply(struct core *c, struct txn *t)

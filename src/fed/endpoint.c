@@ -23,6 +23,8 @@
 #include "fed/fed_internal.h"
 #include "lcm/svc_lcm.h"
 #include "core/states.h"
+#include "core/wpool.h"
+#include "lcm/sites.h"
 #include "vim/endpoint.h"
 #include "util/doc.h"
 #include "util/jsonv.h"
@@ -30,6 +32,7 @@
 #include "util/mem.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #define META_EP    "fed_endpoints"
@@ -54,8 +57,7 @@ static json_t *ep_load(struct core *c)
     return doc;
 }
 
-/* The address endpoints listen on, or NULL. */
-static const char *ep_address(struct core *c)
+const char *fed_endpoint_address(struct core *c)
 {
     const char *a = c->cfg->service_address ? c->cfg->service_address : c->cfg->listen_host;
     struct in_addr in;
@@ -121,14 +123,96 @@ static json_t *reachable(struct core *c, const json_t *doc)
     return out;
 }
 
+/* ---- the endpoints of VIs another host runs ---- */
+
+/* A site whose VIs another host runs (the agent of a branch whose manager
+ * moved to the cloud, relocate.c) has its endpoints there: the driver
+ * sets them, on the provisioning pool, the latest doc at a time; one that
+ * failed (no agent yet) is sent again at the next report interval
+ * (fed_endpoint_retry). Unlike this host's table, which changes before the
+ * jobs of the transaction start, theirs follows a round trip later. */
+struct ep_remote {
+    struct wjob w;
+    struct core *c;
+    const struct vim_ops *ops;
+    void *vim;
+    json_t *doc;
+    int r;
+    struct vim_err err;
+};
+
+static void remote_send(struct core *c);
+
+static void remote_work(struct wjob *w)
+{
+    struct ep_remote *j = (struct ep_remote *)w;
+
+    j->r = w->cancelled ? -ECANCELED : j->ops->endpoints(j->vim, j->doc, &j->err);
+}
+
+static void remote_done(struct wjob *w)
+{
+    struct ep_remote *j = (struct ep_remote *)w;
+    struct fed *f = j->c->fed;
+
+    f->ep_remote_busy = false;
+    if (j->r && !f->ep_remote_doc) { /* sent again later, unless a newer one is waiting */
+        f->ep_remote_doc = json_incref(j->doc);
+        if (!f->ep_remote_failed)
+            log_warn("fed: the service endpoints cannot be set at the site's host: %s (tried "
+                     "again)",
+                     j->err.msg);
+    } else if (!j->r) {
+        log_debug("fed: %zu service endpoints set at the site's host", json_object_size(j->doc));
+    }
+    f->ep_remote_failed = j->r != 0;
+    json_decref(j->doc);
+    free(j);
+    if (!f->ep_remote_failed)
+        remote_send(f->c);
+}
+
+static void remote_send(struct core *c)
+{
+    struct fed *f = c->fed;
+    struct site_rt *s = site_get(c, c->cfg->site);
+    struct ep_remote *j;
+
+    if (f->ep_remote_busy || !f->ep_remote_doc || !s || !s->vim || !s->ops->endpoints)
+        return;
+    j = xcalloc(1, sizeof(*j));
+    j->w.work = remote_work;
+    j->w.done = remote_done;
+    j->c = c;
+    j->ops = s->ops;
+    j->vim = s->vim;
+    j->doc = f->ep_remote_doc;
+    f->ep_remote_doc = NULL;
+    f->ep_remote_busy = true;
+    wpool_submit(c->prov, &j->w);
+}
+
+void fed_endpoint_retry(struct core *c)
+{
+    if (c->fed && c->fed->ep_remote_doc)
+        remote_send(c);
+}
+
 static void kernel_apply(struct core *c, void *arg)
 {
     json_t *doc = reachable(c, arg);
+    struct site_rt *s = site_get(c, c->cfg->site);
     char err[512];
 
     if (c->fed && c->fed->ep_timer_on && c->fed->ep_doc != arg) { /* what the checks look at */
         json_decref(c->fed->ep_doc);
         c->fed->ep_doc = json_incref(arg);
+    }
+    if (c->fed && s && s->ops->endpoints) {
+        json_decref(c->fed->ep_remote_doc);
+        c->fed->ep_remote_doc = doc;
+        remote_send(c);
+        return;
     }
     if (ep_apply(c->tag, doc, err, sizeof(err)))
         log_error("fed: the service endpoints cannot be set: %s", err);
@@ -215,8 +299,9 @@ static json_t *ensure(struct core *c, json_t *doc, const char *id, long long tar
         return ep;
     if (!(port = free_port(doc)))
         return NULL;
-    ep = json_pack("{s:s, s:I, s:s, s:I, s:[]}", "address", ep_address(c), "port", (json_int_t)port,
-                   "mode", "local", "target_port", (json_int_t)target_port, "backends");
+    ep = json_pack("{s:s, s:I, s:s, s:I, s:[]}", "address", fed_endpoint_address(c), "port",
+                   (json_int_t)port, "mode", "local", "target_port", (json_int_t)target_port,
+                   "backends");
     json_object_set_new(doc, id, ep);
     return ep;
 }
@@ -226,7 +311,7 @@ void fed_endpoint_refresh(struct core *c, const char *id)
     json_t *doc, *was, *dep, *ep;
     long long port;
 
-    if (!ep_address(c) || !id)
+    if (!fed_endpoint_address(c) || !id)
         return;
     doc = ep_load(c);
     was = json_deep_copy(doc);
@@ -255,7 +340,7 @@ void fed_endpoint_apply(struct core *c, struct txn *t)
     long long port = jv_int(t->body, "port", 0);
     json_t *doc, *ep, *dep;
 
-    if (!ep_address(c)) {
+    if (!fed_endpoint_address(c)) {
         result_fail(&t->res, 409, "conflict", "field", "service_address",
                     "this branch manager has no service address for endpoints "
                     "(--service-address)");
@@ -328,7 +413,7 @@ void fed_endpoint_start(struct core *c)
 {
     json_t *doc = ep_load(c);
 
-    if (json_object_size(doc) > 0 || ep_address(c)) {
+    if (json_object_size(doc) > 0 || fed_endpoint_address(c)) {
         checks_start(c);
         kernel_apply(c, doc);
     }
@@ -497,5 +582,7 @@ void fed_endpoint_stop(struct core *c)
     json_decref(f->ep_fails);
     f->ep_fails = NULL;
     json_decref(f->ep_doc);
+    json_decref(f->ep_remote_doc);
+    f->ep_remote_doc = NULL;
     f->ep_doc = NULL;
 }

@@ -150,12 +150,17 @@ struct fed {
     bool send_full;  /* the cloud asked for all deployments in the next report */
     pthread_t chan_thread;
     bool chan_running, chan_stop;
-    struct wake wake; /* fed_report_soon from another thread */
+    struct mmoves *mmoves; /* cloud: the branch managers moved here (mgr_move.c) */
+    struct reloc *reloc;   /* its move to the cloud, once instructed (relocate.c) */
+    bool relocating;       /* ... from the copy of its store on: it reports no more */
+    struct wake wake;      /* fed_report_soon from another thread */
     bool wake_on;
     /* the checks of the instances in the cloud behind its endpoints (endpoint.c) */
     json_t *ep_doc;   /* the endpoints as last applied */
     json_t *ep_fails; /* "IP:PORT" -> checks failed in a row */
     struct ep_probe *ep_probes;
+    json_t *ep_remote_doc; /* to be set at the host of the site's VIs (endpoint.c) */
+    bool ep_remote_busy, ep_remote_failed;
     uv_timer_t ep_timer;
     bool ep_timer_on;
 
@@ -353,6 +358,27 @@ void fed_post_free(struct fed_post *p);
 /* downlink.c (branch): the channel thread; results of instructions for
  * the next reports (branch.c). */
 int fed_downlink_start(struct fed *f);
+/* relocate.c (branch): the instruction `relocate` (the manager's move to
+ * the cloud). */
+void fed_relocate_apply(struct core *c, struct txn *t);
+/* This manager stops during its move: the move's thread ends (the cloud's
+ * move then rolls back at its deadline, for want of this site's agent). */
+void fed_relocate_stop(struct fed *f);
+
+/* mgr_move.c (cloud): a branch manager moved to the cloud. */
+void fed_mmove_route(struct core *c, struct txn *t); /* POST /v0/managers/{id}/move */
+void fed_mmove_chunk(struct core *c, struct txn *t); /* POST /fed/v1/relocation/{id}/chunk */
+void fed_mmove_fate(struct core *c, struct txn *t);  /* POST /fed/v1/relocation/{id}/fate */
+void fed_mmove_result(struct core *c, const json_t *ins, const json_t *r);
+void fed_mmove_tick(struct core *c);
+void fed_mmove_load(struct core *c);
+void fed_mmove_view(struct fed *f, const struct fed_mgr *m, json_t *v); /* under fed.mu */
+void fed_mmove_free(struct fed *f);
+void fed_mmove_removed(struct core *c, const struct fed_mgr *m);
+/* The manager whose credential t carries, else NULL with t->res set. */
+struct fed_mgr *fed_mgr_of_request(struct fed *f, struct txn *t);
+/* Whether a manager this one started accepts connections on port here. */
+bool fed_port_accepts(const struct core *c, unsigned port);
 void fed_downlink_stop(struct fed *f);
 void fed_result_add(struct fed *f, const json_t *result);
 /* A report at once (any thread). */
@@ -616,6 +642,10 @@ void fed_endpoint_apply(struct core *c, struct txn *t); /* the instruction "endp
  * transaction): made, pointed at its running VIs, or gone with it. */
 void fed_endpoint_refresh(struct core *c, const char *id);
 void fed_endpoint_start(struct core *c);
+/* The address endpoints listen on, or NULL. */
+const char *fed_endpoint_address(struct core *c);
+/* Sends again the endpoints a site's agent did not take (report interval). */
+void fed_endpoint_retry(struct core *c);
 void fed_endpoint_stop(struct core *c);
 /* The cloud became reachable or not (a report got through, or did not):
  * the endpoints with instances in the cloud take them in or leave them out. */

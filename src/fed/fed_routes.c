@@ -217,6 +217,11 @@ static const struct jv_field owner_fields[] = {
     END,
 };
 static const struct jv_field owner_schema = {.type = JV_OBJECT, .fields = owner_fields};
+static const struct jv_field mmove_fields[] = {
+    FIELD("site", JV_STRING, JV_NAME | JV_REQUIRED, 0, 0),
+    END,
+};
+static const struct jv_field mmove_schema = {.type = JV_OBJECT, .fields = mmove_fields};
 
 #define GET(p, n, fl, fn)                                                                      \
     {                                                                                          \
@@ -236,6 +241,8 @@ static const struct route api_routes[] = {
     GET("/v0/managers", "list managers", R_ADMIN, q_managers),
     GET("/v0/managers/{id}", "show manager", R_ADMIN, q_manager),
     WRITE("POST", "/v0/managers/{id}/report", "pull report", R_ADMIN, manager_pull, NULL),
+    WRITE("POST", "/v0/managers/{id}/move", "move manager", R_ADMIN | R_BODY, fed_mmove_route,
+          &mmove_schema),
     {.method = "DELETE",
      .pattern = "/v0/managers/{id}",
      .name = "remove manager",
@@ -304,6 +311,7 @@ static const struct jv_field site_state_fields[] = {
     /* the managers started at the site (in allocated too) */
     {.name = "reserved", .type = JV_OBJECT, .fields = reserved_fields},
     FIELD("vim", JV_STRING, 0, 1, 32),
+    FIELD("vim_health", JV_STRING, 0, 1, 32),
     END,
 };
 static const struct jv_field join_fields[] = {
@@ -343,6 +351,17 @@ static const struct jv_field probe_fields[] = {
     END,
 };
 static const struct jv_field probe_schema = {.type = JV_OBJECT, .fields = probe_fields};
+static const struct jv_field chunk_fields[] = {
+    FIELD("file", JV_STRING, 0, 1, 64),
+    FIELD("offset", JV_INT, 0, 0, 1e12),
+    FIELD("data", JV_STRING, 0, 0, 1 << 20),
+    {.name = "end", .type = JV_BOOL},
+    FIELD("done", JV_STRING, 0, 1, 8),
+    FIELD("cloud_url", JV_STRING, 0, 1, 512),
+    FIELD("service_address", JV_STRING, 0, 7, 15),
+    END,
+};
+static const struct jv_field chunk_schema = {.type = JV_OBJECT, .fields = chunk_fields};
 
 /* The manager credential goes to the request (its bearer is checked on
  * the loop, against the managers the cloud knows). */
@@ -369,6 +388,11 @@ static const struct route fed_routes[] = {
      .stream = fed_channel_start},
     /* between the managers of one branch site, on the same host (handover.c) */
     WRITE("POST", "/handover/{id}", "handover step", R_ADMIN | R_BODY, fed_handover_route, NULL),
+    /* a branch manager's move to the cloud (relocate.c, mgr_move.c) */
+    WRITE("POST", "/relocation/{id}/chunk", "relocation chunk", R_PUBLIC | R_BODY, fed_mmove_chunk,
+          &chunk_schema),
+    WRITE("POST", "/relocation/{id}/fate", "relocation fate", R_PUBLIC | R_BODY, fed_mmove_fate,
+          NULL),
 };
 
 const struct mount fed_mount = {

@@ -560,6 +560,7 @@ void fed_take_results(struct core *c, struct fed_mgr *m, const json_t *results)
             end_op(c, m, doc_str(ins, "id"), OP_COMPLETED, NULL);
         elastic_result(c, m, ins, r);
         pool_result(c, m, ins, r);
+        fed_mmove_result(c, ins, r);
         if (!ok) {
             json_t *dep = core_load(c, STORE_DEPLOYMENT, jv_str(ins, "deployment", ""));
 

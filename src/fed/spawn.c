@@ -533,7 +533,7 @@ static void joined_as(struct child *ch)
     free(path);
 }
 
-static bool accepts(const struct core *c, unsigned port)
+bool fed_port_accepts(const struct core *c, unsigned port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -925,7 +925,7 @@ static void watch_one(struct core *c, struct child *ch, int64_t now)
     }
     if (strcmp(ch->state, "starting") == 0) {
         joined_as(ch);
-        if (*ch->manager && accepts(c, ch->port)) {
+        if (*ch->manager && fed_port_accepts(c, ch->port)) {
             set_state(c, ch, "healthy", "info", "%s", "joined the cloud as manager");
         } else if (now - ch->started_ms > START_MAX_MS) {
             kill(ch->pid, SIGKILL);

@@ -254,6 +254,30 @@ static void take_over(const char *dir, int fd)
     free(buf);
 }
 
+void standby_pass_lock(int fd)
+{
+    char fdtxt[16];
+
+    snprintf(fdtxt, sizeof(fdtxt), "%d", fd);
+    fcntl(fd, F_SETFD, 0);
+    setenv(LOCK_ENV, fdtxt, 1);
+}
+
+void standby_exec_recorded(const char *dir)
+{
+    char *buf;
+    char **argv = recorded_argv(dir, &buf, NULL);
+
+    if (!argv) {
+        errno = ENOENT;
+        return;
+    }
+    if (chdir(argv[0]) == 0)
+        execv("/proc/self/exe", argv + 1);
+    free(argv);
+    free(buf);
+}
+
 /* ---- the watched managers ---- */
 
 struct watched {

@@ -39,6 +39,12 @@ void standby_record_shared(const char *data_dir);
 
 /* The pid recorded in dir by the manager that runs there (0: none). */
 pid_t standby_recorded_pid(const char *dir);
+/* Runs the recorded command line of dir's manager in this process (exec:
+ * the same pid), in its recorded cwd. Returns only on failure (errno). */
+void standby_exec_recorded(const char *dir);
+/* Keeps the data dir's lock fd across the next exec, for the program it
+ * runs (standby_inherited_lock takes it there). */
+void standby_pass_lock(int fd);
 
 /* The lock a standby took before it exec'd this manager, when it is the
  * lock at path lock (its fd, made close-on-exec), else -1. */

@@ -259,6 +259,11 @@ struct vim_ops {
      * a driver without it cannot run standbys. */
     int (*claim)(void *data, const struct vi_handle *h, pid_t pid, struct vi_out *out,
                  struct vim_err *err);
+    /* Sets the site's service endpoints (vim/endpoint.h, ep_apply's doc)
+     * on the host that runs its VIs, when that is another one (the agent's:
+     * a branch whose manager moved to the cloud, fed/relocate.c). Blocks
+     * for a round trip. Optional: without it they are this host's. */
+    int (*endpoints)(void *data, const json_t *doc, struct vim_err *err);
 };
 
 const struct vim_ops *vim_driver_find(const char *name);

@@ -59,10 +59,19 @@ struct agent_cfg {
     const char *ca_file;    /* https: the CA of the manager's certificate (NULL: the system's) */
     const char *data_dir;   /* the agent's own (its VIs' directories, its instance tag) */
     const char *vnf_path;   /* ':'-separated dirs searched first for VI commands */
+    /* The move of a branch manager to the cloud that made this agent of it
+     * (fed/relocate.c), or NULL: until the moved manager opens the VIM,
+     * the agent asks the cloud (data_dir/fed.json: its URL and the
+     * manager's credential) how the move stands. */
+    const char *move;
 };
 
+/* vim_agent_run's exit status when the move that made the agent was
+ * rolled back: the manager it was starts again (vnfmd.c). */
+#define AGENT_ROLLED_BACK 3
+
 /* Runs the agent until SIGTERM or SIGINT: the exit status (0; 1 when it
- * cannot start or the manager refuses its token). */
+ * cannot start or the manager refuses its token; AGENT_ROLLED_BACK). */
 int vim_agent_run(const struct agent_cfg *cfg);
 
 /* ---- the wire (wire.c) ---- */

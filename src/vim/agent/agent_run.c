@@ -6,8 +6,10 @@
  * operations on different VIs run at once), and the watcher of the VIs'
  * exits (an epoll of the process VIM's pidfds). */
 #include "vim/agent/agent.h"
+#include "vim/endpoint.h"
 #include "util/fsutil.h"
 #include "util/httpc.h"
+#include "util/doc.h"
 #include "util/ids.h"
 #include "util/jsonv.h"
 #include "util/log.h"
@@ -42,6 +44,7 @@ struct agent {
     struct watch *watches; /* under wmu */
     struct sbuf line;
     atomic_int running; /* requests */
+    bool opened_once;   /* the manager opened the VIM (a move: it is done) */
 };
 
 struct watch {
@@ -245,6 +248,9 @@ static int run(struct agent *a, const json_t *q, json_t **out, struct vim_err *e
             snprintf(err->msg, sizeof(err->msg), "VI %s does not run", h.id);
         return r;
     }
+    if (strcmp(op, "endpoints") == 0) /* the table of its manager's tag (vim/endpoint.h) */
+        return ep_apply(a->tag, json_object_get(q, "endpoints"), err->msg, sizeof(err->msg)) ? -EIO
+                                                                                             : 0;
     if (strcmp(op, "list") == 0) {
         char **ids;
         size_t n;
@@ -309,6 +315,67 @@ static void *run_job(void *arg)
     return NULL;
 }
 
+/* ---- the move that made this agent (fed/relocate.c) ---- */
+
+/* The moved manager opened the VIM: the data dir says so, and a manager
+ * started on it is refused (vnfmd.c). */
+static void moved(struct agent *a)
+{
+    char *path = xasprintf("%s/moved.json", a->cfg->data_dir), *text;
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "move", a->cfg->move, "manager", a->cfg->url,
+                            "agent", "vnfmd --vim-agent (this data dir's agent.token)");
+
+    doc_touch(doc, "at");
+    text = json_dumps(doc, JSON_INDENT(2));
+    if (write_file_atomic(path, text, strlen(text), 0600, true))
+        log_error("vim-agent: cannot write %s", path);
+    log_info("vim-agent: move %s done: the manager at %s has this site's VIM", a->cfg->move,
+             a->cfg->url);
+    json_decref(doc);
+    free(text);
+    free(path);
+}
+
+/* How the move stands at the cloud: true when it was rolled back. */
+static bool rolled_back(struct agent *a)
+{
+    char *path = xasprintf("%s/fed.json", a->cfg->data_dir), *text = NULL, *url = NULL,
+         *auth = NULL;
+    json_t *fed = NULL, *ans = NULL;
+    struct httpc_resp resp = {0};
+    bool back = false;
+
+    if (read_file(path, 1 << 16, &text, NULL) == 0 && (fed = json_loads(text, 0, NULL)) &&
+        doc_str(fed, "cloud_url") && doc_str(fed, "credential")) {
+        const char *hdrs[] = {NULL, "Content-Type: application/json", NULL};
+
+        url = xasprintf("%s/fed/v1/relocation/%s/fate", doc_str(fed, "cloud_url"), a->cfg->move);
+        auth = xasprintf("Authorization: Bearer %s", doc_str(fed, "credential"));
+        hdrs[0] = auth;
+        httpc_do(&(struct httpc_req){.url = url,
+                                     .body = "{}",
+                                     .headers = hdrs,
+                                     .timeout_ms = 10000,
+                                     .max_response = 65536,
+                                     .ca_file = a->cfg->ca_file},
+                 &resp);
+        ans = resp.status == 200 ? json_loads(resp.body, 0, NULL) : NULL;
+        back = ans && (strcmp(jv_str(ans, "state", ""), "rolled_back") == 0 ||
+                       strcmp(jv_str(ans, "state", ""), "failed") == 0);
+        if (back)
+            log_warn("vim-agent: move %s was %s (%s): the manager starts again here", a->cfg->move,
+                     jv_str(ans, "state", ""), jv_str(ans, "error", ""));
+    }
+    httpc_resp_done(&resp);
+    json_decref(ans);
+    json_decref(fed);
+    free(auth);
+    free(url);
+    free(text);
+    free(path);
+    return back;
+}
+
 static void request(struct agent *a, json_t *q)
 {
     struct job *j;
@@ -323,6 +390,9 @@ static void request(struct agent *a, json_t *q)
 
         if (r)
             log_error("vim-agent: cannot open the VIM: %s", err.msg);
+        else if (a->cfg->move && !a->opened_once)
+            moved(a);
+        a->opened_once = a->opened_once || r == 0;
         gethostname(host, sizeof(host) - 1);
         answer(a, q, r, r ? NULL : json_pack("{s:s, s:s}", "instance", a->tag, "host", host), &err);
         json_decref(q);
@@ -462,7 +532,7 @@ int vim_agent_run(const struct agent_cfg *cfg)
 
         a.line.len = 0;
         httpc_do(&rq, &resp);
-        if (resp.status == 401 || resp.status == 404) {
+        if ((resp.status == 401 || resp.status == 404) && !(cfg->move && !a.opened_once)) {
             log_error("vim-agent: the manager at %s refuses the agent of site %s (HTTP %ld): "
                       "check --site, the token, and the site's options.token_sha256",
                       cfg->url, cfg->site, resp.status);
@@ -472,6 +542,11 @@ int vim_agent_run(const struct agent_cfg *cfg)
         }
         if (resp.status == 200)
             wait_s = 1;
+        if (cfg->move && !a.opened_once && rolled_back(&a)) {
+            httpc_resp_done(&resp);
+            rc = AGENT_ROLLED_BACK;
+            break;
+        }
         if (!stopped())
             log_warn("vim-agent: the stream from %s ended (%s): again in %u s", a.channel_url,
                      httpc_outcome(&resp, buf, sizeof(buf)), wait_s);

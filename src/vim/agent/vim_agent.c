@@ -657,6 +657,12 @@ static void agent_close(void *data)
     free(s);
 }
 
+static int agent_endpoints(void *data, const json_t *doc, struct vim_err *err)
+{
+    return call(data, "endpoints", json_pack("{s:O}", "endpoints", doc), READ_TIMEOUT_MS, NULL,
+                err);
+}
+
 const struct vim_ops vim_agent_ops = {
     .name = "agent",
     .summary = "the process VIM of another host, run there by a VIM agent (vnfmd --vim-agent) "
@@ -680,4 +686,5 @@ const struct vim_ops vim_agent_ops = {
     .console = agent_console,
     .list = agent_list,
     .view = agent_view,
+    .endpoints = agent_endpoints,
 };

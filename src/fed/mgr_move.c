@@ -1,0 +1,765 @@
+/* A branch manager moved to the cloud, the cloud's side (docs/FEDERATION.md
+ * "Moving a branch manager to the cloud"; seed para 1011: "move ... L-VNF
+ * 154L from the branch 210 to the cloud 280"; the branch's side is
+ * relocate.c).
+ *
+ * POST /v0/managers/{id}/move {"site": SITE} (SITE: this cloud VNFM's own)
+ * starts a move with stages, kept in the store (meta manager_moves) and
+ * shown in the manager's view (`move`):
+ *
+ * - snapshot: the branch manager M is instructed (`relocate`: the move, a
+ *   port here, the token of its site's VIM agent-to-be) and sends the copy
+ *   of its store, its credential and admin token (chunk). The copy is
+ *   kept in DATA_DIR/managers/MANAGER with relocated.json: its site's VIM
+ *   becomes the agent driver with the token's hash when it starts.
+ * - start: M' starts from that data dir, a manager VI of this host's
+ *   process VIM (mgr_vi.c; --cloud-scale-vcpu and --cloud-scale-memory-mb
+ *   as its limits), on this VNFM's host and the port given, with this
+ *   VNFM's TLS certificate, joining the cloud with M's credential; the
+ *   stage ends when it accepts connections.
+ * - handover: M, told so (fate), becomes the agent of its site and dials
+ *   M'; the stage ends when M' reports (a new run of the same manager)
+ *   with its site's VIM the agent, and that VIM ok: M' has its VIs.
+ *
+ * A stage that fails or does not end in STAGE_MAX_MS rolls the move back:
+ * M' is stopped and its VI removed, then the move is `rolled_back`, which
+ * M (or the agent it became) reads and starts again as it was. Once
+ * completed, M' is watched and started again from its data dir when it
+ * ends, like any manager this cloud VNFM runs. */
+#include "fed/fed_internal.h"
+#include "core/auth.h"
+#include "lcm/sites.h"
+#include "util/doc.h"
+#include "util/etcd.h"
+#include "util/fsutil.h"
+#include "util/ids.h"
+#include "util/jsonv.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/net4.h"
+#include "util/spawn.h"
+#include "util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#define META_MOVES   "manager_moves"
+#define STAGE_MAX_MS 90000 /* a sanitizer build under load can take a minute to start */
+#define WATCH_MS     5000  /* a moved manager's status, once the move completed */
+#define STOP_MAX_MS  15000
+#define FILE_MAX     (256u << 20)
+
+static const char *const files[] = {"vnfm.db", "fed.json", "admin.token", "cloud-ca.pem"};
+
+struct mmoves {
+    json_t *moves;       /* move id -> its record (loop) */
+    json_t *view;        /* manager id -> its latest move's public record (under fed.mu) */
+    json_t *busy;        /* move id -> true while a job of its VI runs (loop) */
+    json_t *since;       /* move id -> mono ms its stage started (loop) */
+    uint64_t watched_ms; /* the last watch of the moved managers */
+};
+
+static struct mmoves *mm_of(struct fed *f)
+{
+    if (!f->mmoves) {
+        f->mmoves = xcalloc(1, sizeof(*f->mmoves));
+        f->mmoves->moves = json_object();
+        f->mmoves->view = json_object();
+        f->mmoves->busy = json_object();
+        f->mmoves->since = json_object();
+    }
+    return f->mmoves;
+}
+
+static json_t *public_of(const json_t *mv)
+{
+    json_t *v = json_deep_copy(mv);
+
+    json_object_del(v, "ref");
+    json_object_del(v, "token_sha256");
+    return v;
+}
+
+/* Writes the moves (a transaction of its own, or the open one) and
+ * publishes the views. */
+static void save(struct core *c)
+{
+    struct mmoves *mm = mm_of(c->fed);
+    char *text = json_dumps(mm->moves, JSON_COMPACT);
+    json_t *view = json_object(), *mv;
+    const char *id;
+
+    json_object_foreach(mm->moves, id, mv)
+    {
+        json_t *was = json_object_get(view, jv_str(mv, "manager", ""));
+
+        if (!was || strcmp(jv_str(was, "created", ""), jv_str(mv, "created", "")) < 0)
+            json_object_set_new(view, jv_str(mv, "manager", ""), public_of(mv));
+    }
+    core_tx_begin(c);
+    if (store_meta_set(c->st, META_MOVES, text))
+        log_error("fed: cannot record the moves of managers: %s", store_errmsg(c->st));
+    core_tx_commit(c);
+    free(text);
+    pthread_mutex_lock(&c->fed->mu);
+    json_decref(mm->view);
+    mm->view = view;
+    pthread_mutex_unlock(&c->fed->mu);
+}
+
+void fed_mmove_view(struct fed *f, const struct fed_mgr *m, json_t *v)
+{
+    json_t *mv = f->mmoves ? json_object_get(f->mmoves->view, m->id) : NULL;
+
+    if (mv)
+        json_object_set(v, "move", mv);
+}
+
+/* ---- stages ---- */
+
+static json_t *stage_of(json_t *mv, const char *name)
+{
+    json_t *s;
+    size_t i;
+
+    json_array_foreach(json_object_get(mv, "stages"), i, s)
+    {
+        if (strcmp(jv_str(s, "name", ""), name) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static void stage_end(json_t *mv, const char *result, const char *error)
+{
+    json_t *s = stage_of(mv, jv_str(mv, "stage", ""));
+
+    if (!s)
+        return;
+    doc_set_str(s, "result", result);
+    doc_touch(s, "ended");
+    if (error)
+        doc_set_str(s, "error", error);
+}
+
+static void stage_begin(struct core *c, json_t *mv, const char *name)
+{
+    json_t *s = json_pack("{s:s, s:s}", "name", name, "result", "running");
+
+    doc_touch(s, "started");
+    json_array_append_new(json_object_get(mv, "stages"), s);
+    doc_set_str(mv, "stage", name);
+    doc_touch(mv, "updated");
+    json_object_set_new(mm_of(c->fed)->since, jv_str(mv, "id", ""),
+                        json_integer((json_int_t)mono_ms()));
+}
+
+static void event(struct core *c, const json_t *mv, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void event(struct core *c, const json_t *mv, const char *level, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    core_event(c, level, "fed", "move",
+               json_pack("{s:s, s:s, s:s, s:s}", "object", jv_str(mv, "manager", ""), "move",
+                         jv_str(mv, "id", ""), "site", jv_str(mv, "site", ""), "result",
+                         jv_str(mv, "state", "")),
+               "move %s of manager %s: %s", jv_str(mv, "id", ""), jv_str(mv, "manager", ""), msg);
+}
+
+static void finish(struct core *c, json_t *mv, const char *state, const char *error)
+{
+    char *e = error ? xstrdup(error) : NULL; /* it may be mv's own */
+
+    doc_set_str(mv, "state", state);
+    doc_touch(mv, "ended");
+    doc_touch(mv, "updated");
+    if (e)
+        doc_set_str(mv, "error", e);
+    event(c, mv, strcmp(state, "completed") ? "warn" : "info", "%s%s%s", state, e ? ": " : "",
+          e ? e : "");
+    save(c);
+    free(e);
+}
+
+/* ---- its VI ---- */
+
+static void vi_done(struct mvi_job *j);
+
+static bool vi_job(struct core *c, json_t *mv, enum mvi_op op, json_t *vdu, char *why, size_t len)
+{
+    const char *id = jv_str(mv, "id", "");
+    struct mvi_job *j =
+        fed_mvi_new(c, op, id, jv_str(mv, "vi", ""), json_object_get(mv, "ref"), vi_done);
+
+    snprintf(j->name, sizeof(j->name), "manager %s", jv_str(mv, "manager", ""));
+    j->vdu = vdu;
+    j->vcpu_milli = (unsigned)(c->cfg->cloud_scale_vcpu * 1000);
+    j->memory_bytes = (uint64_t)c->cfg->cloud_scale_memory_mb << 20;
+    j->grace_ms = STOP_MAX_MS;
+    if (op == MVI_START)
+        j->log = xasprintf("%s/vnfmd.log", jv_str(mv, "dir", ""));
+    if (!fed_mvi_submit(j, why, len))
+        return false;
+    json_object_set_new(mm_of(c->fed)->busy, id, json_true());
+    return true;
+}
+
+/* The moved manager's command line: a branch manager of its site on this
+ * host, from its data dir, joining this cloud VNFM with its credential. */
+static json_t *argv_of(struct core *c, const json_t *mv)
+{
+    char exe[4096], listen[96], *ca = xasprintf("%s/cloud-ca.pem", jv_str(mv, "dir", ""));
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    json_t *argv;
+
+    if (n <= 0) {
+        free(ca);
+        return NULL;
+    }
+    exe[n] = '\0';
+    snprintf(listen, sizeof(listen), "%s:%u", c->cfg->listen_host, (unsigned)jv_int(mv, "port", 0));
+    argv = json_pack("[s, s, s, s, s, s, s, s, s, s, s]", exe, "--role", "local", "--site",
+                     jv_str(mv, "site", ""), "--data-dir", jv_str(mv, "dir", ""), "--listen",
+                     listen, "--cloud-url", jv_str(mv, "cloud_url", ""));
+    if (c->cfg->tls_cert && c->cfg->tls_key) {
+        json_array_append_new(argv, json_string("--tls-cert"));
+        json_array_append_new(argv, json_string(c->cfg->tls_cert));
+        json_array_append_new(argv, json_string("--tls-key"));
+        json_array_append_new(argv, json_string(c->cfg->tls_key));
+    }
+    if (access(ca, R_OK) == 0) {
+        json_array_append_new(argv, json_string("--cloud-ca"));
+        json_array_append_new(argv, json_string(ca));
+    } else if (strncmp(jv_str(mv, "cloud_url", ""), "http:", 5) == 0) {
+        json_array_append_new(argv, json_string("--fed-insecure"));
+    }
+    if (doc_str(mv, "service_address")) { /* its endpoints stay at the branch */
+        json_array_append_new(argv, json_string("--service-address"));
+        json_array_append_new(argv, json_string(doc_str(mv, "service_address")));
+    }
+    if (c->cfg->log_level) {
+        json_array_append_new(argv, json_string("--log-level"));
+        json_array_append_new(argv, json_string(c->cfg->log_level));
+    }
+    free(ca);
+    return argv;
+}
+
+static void start_vi(struct core *c, json_t *mv)
+{
+    json_t *argv = argv_of(c, mv);
+    char why[512] = "cannot read this program's path";
+
+    if (!*jv_str(mv, "vi", "")) {
+        char vi[VIM_ID_MAX];
+
+        id_random(vi, VIM_MANAGER_PREFIX, 6);
+        doc_set_str(mv, "vi", vi);
+    }
+    if (!argv || !vi_job(c, mv, MVI_START, json_pack("{s:o}", "command", argv), why, sizeof(why))) {
+        if (strcmp(jv_str(mv, "state", ""), "processing") == 0) {
+            stage_end(mv, "failed", why);
+            finish(c, mv, "rolled_back", why);
+        } else {
+            log_warn("fed: manager %s (moved): cannot start it again: %s",
+                     jv_str(mv, "manager", ""), why);
+        }
+    }
+}
+
+static void rollback(struct core *c, json_t *mv, const char *why)
+{
+    char err[256];
+
+    stage_end(mv, "failed", why);
+    doc_set_str(mv, "error", why);
+    event(c, mv, "warn", "rolled back: %s", why);
+    stage_begin(c, mv, "rollback");
+    save(c);
+    if (!json_object_get(mv, "ref")) {
+        stage_end(mv, "completed", NULL);
+        finish(c, mv, "rolled_back", why);
+    } else if (!vi_job(c, mv, MVI_REMOVE, NULL, err, sizeof(err))) {
+        stage_end(mv, "failed", err);
+        finish(c, mv, "failed", err);
+    }
+}
+
+static void vi_done(struct mvi_job *j)
+{
+    struct core *c = j->c;
+    struct mmoves *mm = mm_of(c->fed);
+    json_t *mv = json_object_get(mm->moves, j->key);
+    bool moving;
+
+    json_object_del(mm->busy, j->key);
+    if (!mv)
+        return;
+    moving = strcmp(jv_str(mv, "state", ""), "processing") == 0;
+    if (j->op == MVI_START) {
+        if (j->r) {
+            if (moving)
+                rollback(c, mv, j->err.msg);
+            else
+                log_warn("fed: manager %s (moved): cannot start it again: %s",
+                         jv_str(mv, "manager", ""), j->err.msg);
+            return;
+        }
+        json_object_set_new(mv, "ref", j->out.ref);
+        j->out.ref = NULL;
+        json_object_set_new(mv, "pid", json_integer(j->out.pid));
+        log_info("fed: manager %s runs here now (pid %d, VI %s, data dir %s)",
+                 jv_str(mv, "manager", ""), (int)j->out.pid, jv_str(mv, "vi", ""),
+                 jv_str(mv, "dir", ""));
+        save(c);
+    } else if (j->op == MVI_REMOVE && !j->r && !moving) {
+        json_object_del(mv, "ref");
+        doc_set_str(mv, "vi", "");
+        if (strcmp(jv_str(mv, "state", ""), "completed") == 0) /* it ended: made again */
+            start_vi(c, mv);
+        else
+            save(c);
+    } else if (j->op == MVI_REMOVE && !j->r) {
+        json_object_del(mv, "ref");
+        stage_end(mv, "completed", NULL);
+        finish(c, mv, "rolled_back", jv_str(mv, "error", NULL));
+    } else if (j->op == MVI_REMOVE) {
+        log_warn("fed: move %s: cannot remove VI %s: %s (tried again)", j->key,
+                 jv_str(mv, "vi", ""), j->err.msg);
+        vi_job(c, mv, MVI_REMOVE, NULL, (char[64]){0}, 64);
+    } else if (j->op == MVI_STATUS && !j->r && j->st.state != VI_RUNNING) {
+        char how[96] = "ended";
+
+        if (j->st.exit_status >= 0)
+            spawn_status_str(j->st.exit_status, how, sizeof(how));
+        if (moving) {
+            rollback(c, mv, "the moved manager ended before it had its VIs");
+        } else {
+            event(c, mv, "warn", "the moved manager %s: started again", how);
+            json_object_set_new(mv, "restarts", json_integer(jv_int(mv, "restarts", 0) + 1));
+            vi_job(c, mv, MVI_REMOVE, NULL, (char[64]){0}, 64);
+        }
+    }
+}
+
+/* The manager was removed from the estate (cloud.c): the one moved here
+ * stops (its VIs keep running at its branch's agent), a move under way
+ * rolls back. */
+void fed_mmove_removed(struct core *c, const struct fed_mgr *m)
+{
+    struct mmoves *mm = mm_of(c->fed);
+    const char *id;
+    json_t *mv;
+    void *tmp;
+
+    json_object_foreach_safe(mm->moves, tmp, id, mv)
+    {
+        const char *state = jv_str(mv, "state", "");
+
+        if (strcmp(jv_str(mv, "manager", ""), m->id))
+            continue;
+        if (strcmp(state, "processing") == 0 && strcmp(jv_str(mv, "stage", ""), "rollback")) {
+            rollback(c, mv, "the manager was removed");
+        } else if (strcmp(state, "completed") == 0) {
+            doc_set_str(mv, "state", "removed");
+            doc_touch(mv, "updated");
+            event(c, mv, "info", "the manager was removed: it stops");
+            save(c);
+            if (json_object_get(mv, "ref") && !json_object_get(mm->busy, id))
+                vi_job(c, mv, MVI_REMOVE, NULL, (char[64]){0}, 64);
+        }
+    }
+}
+
+/* ---- the request ---- */
+
+static const char *refusal(struct fed *f, const struct fed_mgr *m)
+{
+    const json_t *mv;
+    const char *id;
+
+    if (strcmp(m->state, "active"))
+        return "it is not active";
+    if (*m->parent)
+        return "it is an elastic manager another one started: scale its site in instead";
+    if (json_array_size(m->children) > 0)
+        return "it runs managers it started (elastic managers, standbys)";
+    if (strcmp(jv_str(m->site_state, "vim", "proc"), "proc"))
+        return "its site's VIs are not its process VIM's";
+    json_object_foreach(mm_of(f)->moves, id, mv)
+    {
+        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
+            (strcmp(jv_str(mv, "state", ""), "processing") == 0 ||
+             strcmp(jv_str(mv, "state", ""), "completed") == 0))
+            return strcmp(jv_str(mv, "state", ""), "processing") == 0
+                       ? "a move of it is under way"
+                       : "it runs in the cloud already";
+    }
+    return NULL;
+}
+
+/* POST /v0/managers/{id}/move */
+void fed_mmove_route(struct core *c, struct txn *t)
+{
+    struct fed *f = c->fed;
+    const char *to = jv_str(t->body, "site", "");
+    struct fed_mgr *m = f && f->cloud ? hmap_get(&f->mgrs, t->args[0]) : NULL;
+    char id[32], token[64], hash[TOKEN_HASH_LEN + 1], port_s[16];
+    const char *why;
+    unsigned port;
+    json_t *mv, *ins;
+
+    if (!f || !f->cloud) {
+        result_fail(&t->res, 404, "not-found", NULL, NULL,
+                    "this manager is not a cloud VNFM (--role cloud)");
+        return;
+    }
+    if (!m) {
+        result_not_found(&t->res, "manager", t->args[0]);
+        return;
+    }
+    if (strcmp(to, c->cfg->site)) {
+        result_fail(&t->res, 422, "invalid-value", "field", "site",
+                    "site: a branch manager moves to this cloud VNFM's own site '%s', not '%s'",
+                    c->cfg->site, to);
+        return;
+    }
+    if ((why = refusal(f, m))) {
+        result_fail(&t->res, 409, "conflict", "object", m->id, "manager %s cannot move: %s", m->id,
+                    why);
+        return;
+    }
+    port = ip4_free_port(c->cfg->listen_host);
+    if (!port) {
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "no free port on this host");
+        return;
+    }
+    id_random(id, "mv-", 12);
+    token_generate(token);
+    token_hash(token, hash);
+    snprintf(port_s, sizeof(port_s), "%u", port);
+    mv = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:i, s:s, s:s, s:s}", "id", id, "manager",
+                   m->id, "site", m->site, "to", to, "state", "processing", "stage", "", "stages",
+                   "port", (int)port, "token_sha256", hash, "boot", m->boot, "dir", "");
+    json_object_set_new(mv, "dir", json_sprintf("%s/managers/%s", c->cfg->data_dir, m->id));
+    doc_touch(mv, "created");
+    stage_begin(c, mv, "snapshot");
+    ins = fed_mgr_instruct(
+        c, m, "relocate",
+        json_pack("{s:s, s:s, s:i}", "move", id, "token", token, "port", (int)port));
+    if (!ins) {
+        json_decref(mv);
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
+                    store_errmsg(c->st));
+        return;
+    }
+    doc_set_str(mv, "instruction", jv_str(ins, "id", ""));
+    json_decref(ins);
+    json_object_set_new(mm_of(f)->moves, id, mv);
+    event(c, mv, "info", "to site %s: its copy is asked for (port %s)", to, port_s);
+    save(c);
+    result_ok(&t->res, 202, public_of(mv));
+}
+
+/* The branch's answer to `relocate`: a refusal ends the move. */
+void fed_mmove_result(struct core *c, const json_t *ins, const json_t *r)
+{
+    const char *id = jv_str(json_object_get(ins, "body"), "move", "");
+    json_t *mv = json_object_get(mm_of(c->fed)->moves, id);
+
+    if (!mv || strcmp(jv_str(ins, "type", ""), "relocate") || jv_int(r, "status", 0) < 400 ||
+        strcmp(jv_str(mv, "state", ""), "processing"))
+        return;
+    stage_end(mv, "failed", jv_str(r, "message", "refused"));
+    finish(c, mv, "failed", jv_str(r, "message", "refused by the branch manager"));
+}
+
+/* ---- what the branch manager sends ---- */
+
+/* The move of the request's manager, in stage (NULL: any), else NULL with
+ * t->res set. */
+static json_t *move_of_request(struct core *c, struct txn *t)
+{
+    struct fed_mgr *m = fed_mgr_of_request(c->fed, t);
+    json_t *mv = m ? json_object_get(mm_of(c->fed)->moves, t->args[0]) : NULL;
+
+    if (m && (!mv || strcmp(jv_str(mv, "manager", ""), m->id))) {
+        result_not_found(&t->res, "move", t->args[0]);
+        return NULL;
+    }
+    return mv;
+}
+
+static bool allowed(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+        if (strcmp(files[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int append(const char *dir, const char *name, json_int_t offset, const char *data, size_t n,
+                  char *err, size_t len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (offset ? 0 : O_TRUNC), 0600);
+    off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    int r = 0;
+
+    if (fd < 0 || size < 0)
+        r = -errno;
+    else if (size != offset)
+        snprintf(err, len, "%s: offset %lld expected, not %lld", name, (long long)size,
+                 (long long)offset),
+            r = -ERANGE;
+    else if ((json_int_t)size + (json_int_t)n > FILE_MAX)
+        snprintf(err, len, "%s: larger than %u MiB", name, FILE_MAX >> 20), r = -EFBIG;
+    else if (write(fd, data, n) != (ssize_t)n || fsync(fd))
+        r = -errno;
+    if (r && r != -ERANGE && r != -EFBIG)
+        snprintf(err, len, "%s: %s", path, strerror(-r));
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return r;
+}
+
+/* The branch manager applied the instruction (its copy came): it reports
+ * no more to say so. The agent's token leaves the record. */
+static void applied(struct core *c, const char *id)
+{
+    json_t *ins = core_load(c, STORE_INSTRUCTION, id);
+
+    if (ins && strcmp(jv_str(ins, "state", ""), "pending") == 0) {
+        json_object_del(json_object_get(ins, "body"), "token");
+        doc_set_str(ins, "state", "applied");
+        doc_touch(ins, "updated");
+        store_put(c->st, STORE_INSTRUCTION, ins);
+    }
+    json_decref(ins);
+}
+
+/* The copy is whole: its site's VIM becomes the agent at its start. */
+static void copy_done(struct core *c, json_t *mv, const char *cloud_url)
+{
+    const char *dir = jv_str(mv, "dir", "");
+    json_t *rel = json_pack("{s:s, s:s, s:s}", "site", jv_str(mv, "site", ""), "token_sha256",
+                            jv_str(mv, "token_sha256", ""), "move", jv_str(mv, "id", ""));
+    char *path = xasprintf("%s/relocated.json", dir), *text = json_dumps(rel, JSON_COMPACT);
+    int r = write_file_atomic(path, text, strlen(text), 0600, true);
+
+    free(text);
+    free(path);
+    json_decref(rel);
+    doc_set_str(mv, "cloud_url", cloud_url);
+    applied(c, jv_str(mv, "instruction", ""));
+    if (r) {
+        rollback(c, mv, "cannot write relocated.json in the copy's data dir");
+        return;
+    }
+    stage_end(mv, "completed", NULL);
+    stage_begin(c, mv, "start");
+    save(c);
+    start_vi(c, mv);
+}
+
+/* POST /fed/v1/relocation/{id}/chunk */
+void fed_mmove_chunk(struct core *c, struct txn *t)
+{
+    json_t *mv = move_of_request(c, t);
+    const char *name = jv_str(t->body, "file", ""), *dir;
+    char err[512] = "";
+    size_t n = 0;
+    char *data;
+    int r;
+
+    if (!mv)
+        return;
+    dir = jv_str(mv, "dir", "");
+    if (strcmp(jv_str(mv, "state", ""), "processing") ||
+        strcmp(jv_str(mv, "stage", ""), "snapshot")) {
+        result_fail(&t->res, 409, "conflict", NULL, NULL, "move %s is past its copy (%s, %s)",
+                    t->args[0], jv_str(mv, "state", ""), jv_str(mv, "stage", ""));
+        return;
+    }
+    if (doc_str(t->body, "done")) {
+        for (size_t i = 0; i < 3; i++) {
+            char *p = xasprintf("%s/%s", dir, files[i]);
+            bool there = access(p, R_OK) == 0;
+
+            free(p);
+            if (!there) {
+                result_fail(&t->res, 422, "invalid-value", "field", "done", "the copy lacks %s",
+                            files[i]);
+                return;
+            }
+        }
+        const char *url = jv_str(t->body, "cloud_url", "");
+
+        if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) {
+            result_fail(&t->res, 422, "invalid-value", "field", "cloud_url",
+                        "cloud_url: expected the http(s) URL the branch manager reached");
+            return;
+        }
+        const char *sa = doc_str(t->body, "service_address");
+        struct in_addr in;
+
+        if (sa && inet_pton(AF_INET, sa, &in) != 1) {
+            result_fail(&t->res, 422, "invalid-value", "field", "service_address",
+                        "service_address: expected an IPv4 address");
+            return;
+        }
+        if (sa)
+            doc_set_str(mv, "service_address", sa);
+        copy_done(c, mv, url);
+        result_ok(&t->res, 200, json_pack("{s:s}", "stage", jv_str(mv, "stage", "")));
+        return;
+    }
+    if (!allowed(name)) {
+        result_fail(&t->res, 422, "invalid-value", "field", "file",
+                    "file: one of vnfm.db, fed.json, admin.token, cloud-ca.pem, not '%s'", name);
+        return;
+    }
+    data = etcd_unb64(jv_str(t->body, "data", ""), &n);
+    if (!data) {
+        result_fail(&t->res, 422, "invalid-value", "field", "data", "data: expected base64");
+        return;
+    }
+    r = mkdir_p(dir, 0700);
+    if (r)
+        snprintf(err, sizeof(err), "%s: %s", dir, strerror(-r));
+    else
+        r = append(dir, name, jv_int(t->body, "offset", -1), data, n, err, sizeof(err));
+    free(data);
+    if (r)
+        result_fail(&t->res, r == -ERANGE || r == -EFBIG ? 409 : 503,
+                    r == -ERANGE || r == -EFBIG ? "conflict" : "unavailable", "field", "offset",
+                    "%s", err);
+    else
+        result_ok(&t->res, 200, NULL);
+}
+
+/* POST /fed/v1/relocation/{id}/fate */
+void fed_mmove_fate(struct core *c, struct txn *t)
+{
+    json_t *mv = move_of_request(c, t);
+
+    if (mv)
+        result_ok(&t->res, 200,
+                  json_pack("{s:s, s:s, s:s?}", "state", jv_str(mv, "state", ""), "stage",
+                            jv_str(mv, "stage", ""), "error", doc_str(mv, "error")));
+}
+
+/* ---- the ticks ---- */
+
+static void tick_one(struct core *c, json_t *mv, uint64_t now)
+{
+    struct mmoves *mm = mm_of(c->fed);
+    const char *id = jv_str(mv, "id", ""), *stage = jv_str(mv, "stage", "");
+    uint64_t since = (uint64_t)jv_int(json_object_get(mm->since, id), NULL, 0);
+    struct fed_mgr *m = hmap_get(&c->fed->mgrs, jv_str(mv, "manager", ""));
+    char why[160];
+
+    if (json_object_get(mm->busy, id))
+        return;
+    if (strcmp(jv_str(mv, "state", ""), "completed") == 0) {
+        if (json_object_get(mv, "ref") && ms_since(now, mm->watched_ms) >= WATCH_MS)
+            vi_job(c, mv, MVI_STATUS, NULL, why, sizeof(why));
+        return;
+    }
+    if (strcmp(jv_str(mv, "state", ""), "removed") == 0) { /* its VI goes */
+        if (json_object_get(mv, "ref") && ms_since(now, mm->watched_ms) >= WATCH_MS)
+            vi_job(c, mv, MVI_REMOVE, NULL, why, sizeof(why));
+        return;
+    }
+    if (strcmp(jv_str(mv, "state", ""), "processing") || strcmp(stage, "rollback") == 0)
+        return;
+    if (strcmp(stage, "start") == 0 && json_object_get(mv, "ref") &&
+        fed_port_accepts(c, (unsigned)jv_int(mv, "port", 0))) {
+        stage_end(mv, "completed", NULL);
+        stage_begin(c, mv, "handover");
+        event(c, mv, "info", "it runs here (pid %lld); its branch hands its VIs over",
+              (long long)jv_int(mv, "pid", 0));
+        save(c);
+        return;
+    }
+    if (strcmp(stage, "start") == 0 && json_object_get(mv, "ref"))
+        vi_job(c, mv, MVI_STATUS, NULL, why, sizeof(why)); /* ended meanwhile? */
+    if (strcmp(stage, "handover") == 0 && m && strcmp(m->boot, jv_str(mv, "boot", "")) &&
+        strcmp(jv_str(m->site_state, "vim", ""), "agent") == 0 &&
+        strcmp(jv_str(m->site_state, "vim_health", ""), "ok") == 0) {
+        stage_end(mv, "completed", NULL);
+        finish(c, mv, "completed", NULL);
+        return;
+    }
+    if (since && ms_since(now, since) > STAGE_MAX_MS) {
+        snprintf(why, sizeof(why), "stage %s did not end within %d s", stage, STAGE_MAX_MS / 1000);
+        rollback(c, mv, why);
+    }
+}
+
+void fed_mmove_tick(struct core *c)
+{
+    struct mmoves *mm = c->fed->mmoves;
+    uint64_t now = mono_ms();
+    json_t *mv;
+    const char *id;
+    void *tmp;
+
+    if (!mm)
+        return;
+    json_object_foreach_safe(mm->moves, tmp, id, mv)
+    {
+        tick_one(c, mv, now);
+    }
+    if (ms_since(now, mm->watched_ms) >= WATCH_MS)
+        mm->watched_ms = now;
+}
+
+/* At the start: the moves as recorded; those under way go on from their
+ * stage, with a new deadline. */
+void fed_mmove_load(struct core *c)
+{
+    struct mmoves *mm = mm_of(c->fed);
+    char *text = NULL;
+    json_t *all, *mv;
+    const char *id;
+
+    if (store_meta_get(c->st, META_MOVES, &text))
+        return;
+    all = json_loads(text, 0, NULL);
+    free(text);
+    if (!json_is_object(all)) {
+        json_decref(all);
+        return;
+    }
+    json_decref(mm->moves);
+    mm->moves = all;
+    json_object_foreach(all, id, mv)
+    {
+        json_object_set_new(mm->since, id, json_integer((json_int_t)mono_ms()));
+    }
+    save(c);
+}
+
+void fed_mmove_free(struct fed *f)
+{
+    if (!f->mmoves)
+        return;
+    json_decref(f->mmoves->moves);
+    json_decref(f->mmoves->view);
+    json_decref(f->mmoves->busy);
+    json_decref(f->mmoves->since);
+    free(f->mmoves);
+    f->mmoves = NULL;
+}

@@ -1,0 +1,199 @@
+"""A branch manager moved to the cloud (docs/FEDERATION.md "Moving a branch manager to the
+cloud", issue 13, seed para 1011): the cloud VNFM starts the branch manager again on its
+own host from the copy of its store, and the branch keeps only the VIM agent its manager
+became (the same process); the VNFs keep running at the branch, not made again, managed
+from the cloud through the agent. Real daemons: a cloud with TLS, a branch manager in a
+network namespace behind a veth WAN link whose VIs' subnet the cloud reaches over it."""
+import copy
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from vnfm import VNFMD, pid_alive, slurp, wait_for
+from test_fed import manager_of
+from test_move import start_estate, stop_estate, vnfd
+
+
+def cmdline(pid):
+    try:
+        return slurp("/proc/%d/cmdline" % pid).split("\0")
+    except OSError:
+        return []
+
+
+def netns_of(pid):
+    return os.readlink("/proc/%d/ns/net" % pid)
+
+
+class ManagerMoveTest(unittest.TestCase):
+    SITE = "bmm"
+
+    def setUp(self):
+        start_estate(self, self.SITE)
+        self.addCleanup(stop_estate, self)
+        # the cloud reaches the branch's VIs over the WAN, the branch forwarding
+        subprocess.run(self.wan.inside("sysctl", "-qw", "net.ipv4.ip_forward=1"), check=True)
+        subprocess.run(["ip", "route", "add", self.b.subnet, "via", self.wan.branch_ip],
+                       check=True)
+        self.addCleanup(subprocess.run, ["ip", "route", "del", self.b.subnet],
+                        capture_output=True)
+        self.mgr = manager_of(self.cloud, self.SITE)["id"]
+        self.addCleanup(self.undo)
+
+    def undo(self):
+        """Everything goes through the cloud: the deployments, the moved manager (removed
+        from the estate: its VI stops), the agent at the branch."""
+        cloud = self.cloud
+        if cloud.proc.poll() is None:
+            cloud.undeploy_all()
+            wait_for(lambda: self.b_vnfs() == [], 30, 0.2, "the branch's VIs gone")
+            if self.move_state().get("state") == "completed":
+                cloud.ok("DELETE", "/v0/managers/" + self.mgr)
+                wait_for(lambda: cloud.cgroups(managers=True) == [], 30, 0.2,
+                         "the moved manager's VI gone")
+        b = self.b
+        if b.proc and b.proc.poll() is None and "--vim-agent" in cmdline(b.proc.pid):
+            b.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(b.proc.wait(timeout=60), 0, b.log()[-3000:])
+            b.check_sanitizers()
+            b.proc = None
+
+    def b_vnfs(self):
+        return [p for p in self.b.cgroups()]
+
+    def moved(self, move):
+        """The moved manager's own REST API (the branch manager's admin token, the cloud's
+        certificate)."""
+        m = copy.copy(self.b)
+        m.url, m.tls, m.proc = "https://127.0.0.1:%d" % move["port"], self.cloud.tls, None
+        return m
+
+    def nft(self):
+        return self.b.on_host("nft", "list", "table", "ip", "vnfm_ep_" + self.b.tag,
+                              capture_output=True, text=True).stdout
+
+    def move_state(self):
+        return (manager_of(self.cloud, self.SITE) or {}).get("move") or {}
+
+    def test_the_branch_manager_moves_to_the_cloud(self):
+        cloud, b = self.cloud, self.b
+        cloud.onboard(vnfd("mm-web"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "w1", "vnfd": "mm-web",
+                                                   "site": self.SITE}, expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        [vi] = b.deployment("w1")["vis"]
+        branch_pid = b.proc.pid
+        # bad input: another site, an unknown manager; nothing changes
+        st, err = cloud.post("/v0/managers/%s/move" % self.mgr, {"site": self.SITE})[:2]
+        self.assertEqual((st, err.get("field")), (422, "site"), err)
+        st = cloud.post("/v0/managers/nope/move", {"site": "cloud"})[0]
+        self.assertEqual(st, 404)
+        self.assertEqual(self.move_state(), {})
+        # the move, from the CLI, stage by stage
+        out = cloud.ctl("manager", "move", self.mgr, "--site", "cloud", "--wait", "-o", "json",
+                        timeout=200)
+        self.assertEqual(out.returncode, 0, out.stderr + b.log()[-3000:])
+        done = json.loads(out.stdout)
+        self.assertEqual(done["state"], "completed", json.dumps(done, indent=1))
+        for line in ("snapshot          completed", "start             completed",
+                     "handover          completed", "move completed"):
+            self.assertIn(line, out.stderr)
+        self.assertEqual(self.move_state()["state"], "completed")
+        self.assertEqual([(s["name"], s["result"]) for s in done["stages"]],
+                         [("snapshot", "completed"), ("start", "completed"),
+                          ("handover", "completed")])
+        # the branch's process is its site's VIM agent now, dialing the moved manager
+        self.assertEqual(b.proc.pid, branch_pid)
+        self.assertIn("--vim-agent", cmdline(branch_pid))
+        # the moved manager runs on the cloud's host (its network namespace, not the branch's)
+        moved = done["pid"]
+        self.assertTrue(pid_alive(moved))
+        self.assertEqual(netns_of(moved), netns_of(os.getpid()))
+        self.assertNotEqual(netns_of(branch_pid), netns_of(moved))
+        m = manager_of(cloud, self.SITE)
+        self.assertEqual((m["id"], m["state"], m["pid"]), (self.mgr, "active", moved))
+        # the VNF was adopted, not made again (the moved manager's own view has its pid)
+        m2 = self.moved(done)
+        w1 = wait_for(lambda: (lambda d: d if d["vis"][0].get("pid") else None)(
+            m2.deployment("w1")), 30, 0.2, "w1 adopted")
+        [now] = w1["vis"]
+        self.assertEqual((now["id"], now["pid"], now["state"]),
+                         (vi["id"], vi["pid"], "running"), w1)
+        self.assertTrue(pid_alive(vi["pid"]))
+        self.assertEqual(m2.get("/v0/sites/" + self.SITE)[1]["agent"]["connected"], True)
+        # the manager in the cloud manages the branch's VIs through the agent: a scale out
+        # makes a VI at the branch (in its namespace), a killed VNF is healed there
+        op = cloud.ok("POST", "/v0/deployments/w1/scale", {"vdu": "web", "count": 2},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"], timeout=90)["state"], "completed")
+        vis = wait_for(lambda: (lambda d: d["vis"] if len(d["vis"]) == 2 else None)(
+            m2.deployment("w1")), 30, 0.2, "two VIs")
+        for v in vis:
+            self.assertTrue(pid_alive(v["pid"]))
+            self.assertNotEqual(netns_of(v["pid"]), netns_of(os.getpid()))
+        # the service endpoint at the branch follows, set by the agent at the moved
+        # manager's word, and serves
+        ep = cloud.deployment("w1")["service_endpoint"]
+        wait_for(lambda: all(v["ip"] in self.nft() for v in vis), 30, 0.2,
+                 "the endpoint's table with both VIs")
+        addr, port = ep.rsplit(":", 1)
+        for _ in range(4):
+            out = subprocess.run(self.wan.inside("curl", "-s", "-m", "5", "http://%s/" % ep),
+                                 capture_output=True, text=True).stdout
+            self.assertIn("hello", out)
+        os.kill(vi["pid"], signal.SIGKILL)
+        wait_for(lambda: all(v.get("pid") not in (None, vi["pid"]) and v["state"] == "running"
+                             for v in m2.deployment("w1")["vis"]), 60, 0.2, "w1 healed")
+        # a manager started again on the branch's data dir is refused: its agent runs there
+        p = subprocess.run(self.wan.inside(VNFMD, "--data-dir", b.dir, "--role", "local",
+                                           "--site", self.SITE),
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("moved to the cloud", p.stderr)
+        # a moved manager killed -9 is started again by the cloud; it finds its VIs
+        before = sorted(v["pid"] for v in m2.deployment("w1")["vis"])
+        os.kill(moved, signal.SIGKILL)
+        again = wait_for(lambda: (lambda m: m if m.get("pid") not in (None, moved) and
+                                  m.get("restarts") else None)(self.move_state()), 60, 0.2,
+                         "the moved manager started again")
+        wait_for(lambda: (manager_of(cloud, self.SITE) or {}).get("pid") == again["pid"], 60,
+                 0.2, "its reports")
+        wait_for(lambda: sorted(v.get("pid") or 0 for v in m2.deployment("w1")["vis"]) == before,
+                 60, 0.2, "the VIs adopted again")
+
+    def test_a_move_that_cannot_start_rolls_back(self):
+        """The moved manager dies before it has its VIs: the move rolls back and the branch
+        manager starts again as it was (the same process), with its VNF."""
+        cloud, b = self.cloud, self.b
+        cloud.onboard(vnfd("mm-web"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "w2", "vnfd": "mm-web",
+                                                   "site": self.SITE}, expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        [vi] = b.deployment("w2")["vis"]
+        branch_pid = b.proc.pid
+        cloud.ok("POST", "/v0/managers/%s/move" % self.mgr, {"site": "cloud"}, expect=(202,))
+        started = wait_for(lambda: (lambda m: m if m.get("pid") else None)(self.move_state()),
+                           90, 0.05, "the moved manager started")
+        os.kill(started["pid"], signal.SIGKILL)
+        done = wait_for(lambda: (lambda m: m if m.get("state") != "processing" else None)(
+            self.move_state()), 150, 0.2, "the move's end")
+        self.assertEqual(done["state"], "rolled_back", json.dumps(done, indent=1))
+        self.assertEqual(done["stages"][-1]["name"], "rollback")
+        # the branch manager is back, the same process (it started again: it takes
+        # requests again), with its VNF as it was
+        wait_for(lambda: "starts again as it was" in b.log(), 30, 0.1, "the branch told")
+        wait_for(lambda: b.healthy() and b.post("/v0/deployments/nope/heal", {})[0] == 404, 60,
+                 0.2, "the branch manager back")
+        self.assertEqual(b.proc.pid, branch_pid)
+        wait_for(lambda: (manager_of(cloud, self.SITE) or {}).get("state") == "active", 60, 0.2,
+                 "the branch manager active again")
+        [now] = b.deployment("w2")["vis"]
+        self.assertEqual((now["id"], now["pid"]), (vi["id"], vi["pid"]))
+        self.assertEqual(cloud.cgroups(managers=True), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
