@@ -63,14 +63,19 @@ struct mmoves {
     uint64_t watched_ms; /* the last watch of the moved managers */
 };
 
+/* (loop) made whole before the readers of views (fed.mu) can see it */
 static struct mmoves *mm_of(struct fed *f)
 {
     if (!f->mmoves) {
-        f->mmoves = xcalloc(1, sizeof(*f->mmoves));
-        f->mmoves->moves = json_object();
-        f->mmoves->view = json_object();
-        f->mmoves->busy = json_object();
-        f->mmoves->since = json_object();
+        struct mmoves *mm = xcalloc(1, sizeof(*mm));
+
+        mm->moves = json_object();
+        mm->view = json_object();
+        mm->busy = json_object();
+        mm->since = json_object();
+        pthread_mutex_lock(&f->mu);
+        f->mmoves = mm;
+        pthread_mutex_unlock(&f->mu);
     }
     return f->mmoves;
 }
@@ -265,6 +270,7 @@ static void start_vi(struct core *c, json_t *mv)
 
         id_random(vi, VIM_MANAGER_PREFIX, 6);
         doc_set_str(mv, "vi", vi);
+        save(c); /* before it is made: a restart finds it by its name */
     }
     if (!argv || !vi_job(c, mv, MVI_START, json_pack("{s:o}", "command", argv), why, sizeof(why))) {
         if (strcmp(jv_str(mv, "state", ""), "processing") == 0) {
@@ -286,7 +292,7 @@ static void rollback(struct core *c, json_t *mv, const char *why)
     event(c, mv, "warn", "rolled back: %s", why);
     stage_begin(c, mv, "rollback");
     save(c);
-    if (!json_object_get(mv, "ref")) {
+    if (!*jv_str(mv, "vi", "")) {
         stage_end(mv, "completed", NULL);
         finish(c, mv, "rolled_back", why);
     } else if (!vi_job(c, mv, MVI_REMOVE, NULL, err, sizeof(err))) {
@@ -750,6 +756,16 @@ void fed_mmove_load(struct core *c)
         json_object_set_new(mm->since, id, json_integer((json_int_t)mono_ms()));
     }
     save(c);
+    json_object_foreach(all, id, mv)
+    {
+        /* its start was under way: whether it began is not known */
+        if (strcmp(jv_str(mv, "state", ""), "processing") == 0 &&
+            strcmp(jv_str(mv, "stage", ""), "start") == 0 && !json_object_get(mv, "ref"))
+            rollback(c, mv, "this cloud VNFM restarted while the moved manager started");
+        else if (strcmp(jv_str(mv, "stage", ""), "rollback") == 0 &&
+                 strcmp(jv_str(mv, "state", ""), "processing") == 0)
+            vi_job(c, mv, MVI_REMOVE, NULL, (char[64]){0}, 64); /* its removal again */
+    }
 }
 
 void fed_mmove_free(struct fed *f)

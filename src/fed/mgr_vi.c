@@ -82,7 +82,8 @@ static void mvi_work(struct wjob *w)
             j->r = -EBUSY;
             snprintf(j->err.msg, sizeof(j->err.msg), "VI %s: %u processes run in it", j->vi,
                      stats.nprocs);
-        } else if ((j->r = j->ops->stop(j->vim, &h, j->grace_ms, &j->err)) == 0) {
+        } else if (!j->ref || (j->r = j->ops->stop(j->vim, &h, j->grace_ms, &j->err)) == 0) {
+            /* without a reference (its start's answer was lost) destroy finds it by name */
             j->r = j->ops->destroy(j->vim, &h, &j->err);
         }
         break;

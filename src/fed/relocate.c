@@ -197,14 +197,15 @@ static int send_file(struct reloc *r, const char *dir, const char *name, char *e
         size_t k = n - off > CHUNK_BYTES ? CHUNK_BYTES : n - off;
         char *b64 = etcd_b64(data + off, k);
 
-        for (unsigned tries = 0; tries < 5 && !stopped(r); tries++) {
+        /* a cloud VNFM that restarts meanwhile: up to a minute */
+        for (unsigned tries = 0; tries < 60 && !stopped(r); tries++) {
             rc = post(r, "chunk",
                       json_pack("{s:s, s:I, s:s, s:b}", "file", name, "offset", (json_int_t)off,
                                 "data", b64, "end", off + k == n),
                       NULL, err, len);
-            if (rc != -EIO)
+            if (rc == 0 || rc == -EPERM) /* taken, or refused for good */
                 break;
-            usleep(500000);
+            usleep(1000000);
         }
         free(b64);
         off += k;

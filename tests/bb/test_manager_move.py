@@ -12,14 +12,15 @@ import subprocess
 import time
 import unittest
 
-from vnfm import VNFMD, pid_alive, slurp, wait_for
+from vnfm import VNFMD, pid_alive, wait_for
 from test_fed import manager_of
 from test_move import start_estate, stop_estate, vnfd
 
 
 def cmdline(pid):
     try:
-        return slurp("/proc/%d/cmdline" % pid).split("\0")
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().decode(errors="replace").split("\0")
     except OSError:
         return []
 
@@ -41,7 +42,16 @@ class ManagerMoveTest(unittest.TestCase):
         self.addCleanup(subprocess.run, ["ip", "route", "del", self.b.subnet],
                         capture_output=True)
         self.mgr = manager_of(self.cloud, self.SITE)["id"]
+        self.addCleanup(self.kill_moved)
         self.addCleanup(self.undo)
+
+    def kill_moved(self):
+        """A moved manager that a failed test left running (the cloud's stop leaves the
+        managers it runs, as its VNFs): killed, for the cloud's purge of its VIs."""
+        mine = os.path.join(self.cloud.dir, "managers") + "/"
+        for pid in os.listdir("/proc"):
+            if pid.isdigit() and any(a.startswith(mine) for a in cmdline(int(pid))):
+                os.kill(int(pid), signal.SIGKILL)
 
     def undo(self):
         """Everything goes through the cloud: the deployments, the moved manager (removed
@@ -163,6 +173,46 @@ class ManagerMoveTest(unittest.TestCase):
                  0.2, "its reports")
         wait_for(lambda: sorted(v.get("pid") or 0 for v in m2.deployment("w1")["vis"]) == before,
                  60, 0.2, "the VIs adopted again")
+
+    def test_the_cloud_killed_during_a_move(self):
+        """kill -9 of the cloud VNFM while the move runs, and its restart: the move ends,
+        completed or rolled back, with exactly one manager of the branch: the moved one with
+        the agent at the branch, or the branch manager as it was; the VNF runs on."""
+        cloud, b = self.cloud, self.b
+        cloud.onboard(vnfd("mm-web"))
+        op = cloud.ok("POST", "/v0/deployments", {"name": "w3", "vnfd": "mm-web",
+                                                   "site": self.SITE}, expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        [vi] = b.deployment("w3")["vis"]
+        branch_pid = b.proc.pid
+        cloud.ok("POST", "/v0/managers/%s/move" % self.mgr, {"site": "cloud"}, expect=(202,))
+        # killed in its start (the moved manager's VI being made) when the test sees it
+        at = wait_for(lambda: (lambda m: m if m.get("stage") != "snapshot" else None)(
+            self.move_state()), 60, 0.01, "the move past its snapshot")
+        cloud.kill9()
+        cloud.restart()
+        done = wait_for(lambda: (lambda m: m if m.get("state") not in (None, "processing")
+                                 else None)(self.move_state()), 200, 0.2, "the move's end")
+        self.assertIn(done["state"], ("completed", "rolled_back"), json.dumps(done, indent=1))
+        self.assertEqual(b.proc.pid, branch_pid)
+        self.assertTrue(pid_alive(vi["pid"]))
+        if done["state"] == "completed":
+            self.assertIn("--vim-agent", cmdline(branch_pid))
+            self.assertEqual({os.path.basename(p) for p in cloud.cgroups(managers=True)},
+                             {done["vi"]})
+            m2 = self.moved(done)
+            wait_for(lambda: [v.get("pid") for v in m2.deployment("w3")["vis"]] == [vi["pid"]],
+                     60, 0.2, "w3 adopted by the moved manager")
+        else:
+            wait_for(lambda: "starts again as it was" in b.log(), 60, 0.1, "the branch told")
+            wait_for(lambda: "--vim-agent" not in cmdline(branch_pid) and b.healthy() and
+                     b.post("/v0/deployments/nope/heal", {})[0] == 404, 60, 0.2,
+                     "the branch manager back")
+            self.assertEqual(cloud.cgroups(managers=True), [])
+            [now] = b.deployment("w3")["vis"]
+            self.assertEqual((now["id"], now["pid"]), (vi["id"], vi["pid"]))
+        print("\n(the move %s after the cloud's kill -9 in its %s stage)" % (
+            done["state"], at["stage"]))
 
     def test_a_move_that_cannot_start_rolls_back(self):
         """The moved manager dies before it has its VIs: the move rolls back and the branch
