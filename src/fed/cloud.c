@@ -846,6 +846,7 @@ void fed_report_apply(struct core *c, struct txn *t)
     elastic_report(c, m, t->body); /* the load weighed with the site's policy, first */
     pool_report(c, m, t->body);
     fed_rules_eval(c, m, t->body, arrived_us);
+    fed_mmove_reported(c, m);
     if (m->event_seq != event_seq || !was_active) /* soft state is not journalled */
         mgr_save(c, m);
     if (!site_same || !was_active || first) /* else what the site's record shows is the same */

@@ -371,6 +371,7 @@ void fed_mmove_chunk(struct core *c, struct txn *t); /* POST /fed/v1/relocation/
 void fed_mmove_fate(struct core *c, struct txn *t);  /* POST /fed/v1/relocation/{id}/fate */
 void fed_mmove_result(struct core *c, const json_t *ins, const json_t *r);
 void fed_mmove_tick(struct core *c);
+void fed_mmove_reported(struct core *c, const struct fed_mgr *m);
 void fed_mmove_load(struct core *c);
 void fed_mmove_view(struct fed *f, const struct fed_mgr *m, json_t *v); /* under fed.mu */
 void fed_mmove_free(struct fed *f);

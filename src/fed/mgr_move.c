@@ -655,11 +655,16 @@ void fed_mmove_chunk(struct core *c, struct txn *t)
         result_ok(&t->res, 200, NULL);
 }
 
-/* POST /fed/v1/relocation/{id}/fate */
+static void tick_one(struct core *c, json_t *mv, uint64_t now);
+
+/* POST /fed/v1/relocation/{id}/fate: the move goes on as soon as it can
+ * (its moved manager accepts), not at the next tick. */
 void fed_mmove_fate(struct core *c, struct txn *t)
 {
     json_t *mv = move_of_request(c, t);
 
+    if (mv && strcmp(jv_str(mv, "stage", ""), "start") == 0)
+        tick_one(c, mv, mono_ms());
     if (mv)
         result_ok(&t->res, 200,
                   json_pack("{s:s, s:s, s:s?}", "state", jv_str(mv, "state", ""), "stage",
@@ -711,6 +716,25 @@ static void tick_one(struct core *c, json_t *mv, uint64_t now)
     if (since && ms_since(now, since) > STAGE_MAX_MS) {
         snprintf(why, sizeof(why), "stage %s did not end within %d s", stage, STAGE_MAX_MS / 1000);
         rollback(c, mv, why);
+    }
+}
+
+/* A report of m: its move's handover may have ended. */
+void fed_mmove_reported(struct core *c, const struct fed_mgr *m)
+{
+    struct mmoves *mm = c->fed->mmoves;
+    const char *id;
+    json_t *mv;
+    void *tmp;
+
+    if (!mm)
+        return;
+    json_object_foreach_safe(mm->moves, tmp, id, mv)
+    {
+        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
+            strcmp(jv_str(mv, "stage", ""), "handover") == 0 &&
+            strcmp(jv_str(mv, "state", ""), "processing") == 0)
+            tick_one(c, mv, mono_ms());
     }
 }
 

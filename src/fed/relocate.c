@@ -10,8 +10,8 @@
  * once applied, this manager stops taking requests (503 "moving"), stops
  * reporting, copies its store as committed (store_snapshot), and sends
  * the copy with its credential and admin token to the cloud, in chunks
- * (POST /fed/v1/relocation/MOVE/chunk). Then it asks the cloud, every half
- * second, how the move stands (POST /fed/v1/relocation/MOVE/fate):
+ * (POST /fed/v1/relocation/MOVE/chunk). Then it asks the cloud, every
+ * POLL_MS, how the move stands (POST /fed/v1/relocation/MOVE/fate):
  *
  * - "handover" (the moved manager runs in the cloud): it becomes the VIM
  *   agent of its site (exec, the same pid; its VIs keep running and stay
@@ -47,7 +47,7 @@
 
 #define CHUNK_BYTES  (512 * 1024) /* base64: under the 1 MiB of a request */
 #define FILE_MAX     (256u << 20)
-#define POLL_MS      500
+#define POLL_MS      100
 #define TRY_MS       10000
 #define SAY_EVERY_MS 30000
 #define SNAP_DIR     "relocate"
