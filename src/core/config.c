@@ -222,6 +222,10 @@ static const struct opt opts[] = {
      "(wan.bulk_kbps of the site load; default 0: none, the reports' own speed only)"},
     {"fed-wan-probe-kib", OPT_UINT, O(fed_wan_probe_kib), "KIB",
      "--role local: the size of the bulk probe, 16 to 960 (default 256)"},
+    {"fed-move-stage-s", OPT_UINT, O(fed_move_stage_s), "S",
+     "--role cloud: how long each stage of a branch manager's move to the cloud may take "
+     "before the move rolls back (default 90; docs/FEDERATION.md \"Moving a branch manager to "
+     "the cloud\")"},
     {"fed-missed", OPT_UINT, O(fed_missed), "N",
      "--role cloud: reports missed before a branch manager is unreachable (default 3)"},
     {"cloud-scale-max", OPT_UINT, O(cloud_scale_max), "N",
@@ -507,6 +511,8 @@ static void set_defaults(struct config *cfg)
         cfg->fed_report_ms = 1000; /* a branch left at 0 follows its cloud's (fed/branch.c) */
     if (!cfg->fed_missed)
         cfg->fed_missed = 3;
+    if (!cfg->fed_move_stage_s)
+        cfg->fed_move_stage_s = 90;
     if (!cfg->fed_wan_probe_kib)
         cfg->fed_wan_probe_kib = 256;
     if (!cfg->cloud_scale_for_s)

@@ -85,15 +85,16 @@ struct config {
     char *netconf_host_key;   /* default DATA_DIR/netconf_host_key */
     unsigned netconf_threads; /* session polling threads */
     /* The estate (docs/FEDERATION.md) */
-    char *cloud_url;          /* local role: the cloud VNFM this branch manager joins */
-    char *join_token;         /* local role: the single-use token of the first join */
-    char *cloud_ca;           /* local role: CA certificates the cloud's is checked with */
-    char *cluster_ca;         /* cloud role: CA certificates the other members' are checked with */
-    bool fed_insecure;        /* plain http:// to the cloud (debugging only) */
-    unsigned fed_report_ms;   /* report interval: a cloud's tells its branches; 0 on a branch: its
-                                 cloud's */
-    unsigned fed_missed;      /* cloud role: missed reports before a manager is unreachable */
-    unsigned fed_wan_probe_s; /* local role: a bulk probe of the WAN this often; 0: none */
+    char *cloud_url;           /* local role: the cloud VNFM this branch manager joins */
+    char *join_token;          /* local role: the single-use token of the first join */
+    char *cloud_ca;            /* local role: CA certificates the cloud's is checked with */
+    char *cluster_ca;          /* cloud role: CA certificates the other members' are checked with */
+    bool fed_insecure;         /* plain http:// to the cloud (debugging only) */
+    unsigned fed_report_ms;    /* report interval: a cloud's tells its branches; 0 on a branch: its
+                                  cloud's */
+    unsigned fed_missed;       /* cloud role: missed reports before a manager is unreachable */
+    unsigned fed_move_stage_s; /* cloud role: a stage of a manager's move, at most */
+    unsigned fed_wan_probe_s;  /* local role: a bulk probe of the WAN this often; 0: none */
     unsigned fed_wan_probe_kib; /* its size */
     /* a cloud VNFM of a cluster on etcd scales itself (fed/cloud_scale.c) */
     unsigned cloud_scale_max;   /* the most instances; 0: it does not scale */

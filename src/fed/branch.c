@@ -110,8 +110,17 @@ static json_t *site_state(struct core *c)
                     "memory_mb", (json_int_t)(u.memory_mb + held.memory_mb), "disk_mb",
                     (json_int_t)u.disk_mb, "vis", (json_int_t)u.vis, "reserved",
                     site_reserved_json(&held), "vim", jv_str(site, "driver", "proc"));
-    if (s) /* a VIM another host runs is ok once its agent is there (vim/agent) */
+    if (s)
         json_object_set_new(out, "vim_health", json_string(vim_health_name(s->health)));
+    if (s && s->vim && s->ops->view && strcmp(s->ops->name, "agent") == 0) {
+        json_t *v = json_object(); /* a VIM another host runs: whether its agent is there */
+
+        s->ops->view(s->vim, v);
+        json_object_set_new(
+            out, "vim_connected",
+            json_boolean(json_is_true(json_object_get(json_object_get(v, "agent"), "connected"))));
+        json_decref(v);
+    }
     json_decref(site);
     return out;
 }

@@ -312,6 +312,7 @@ static const struct jv_field site_state_fields[] = {
     {.name = "reserved", .type = JV_OBJECT, .fields = reserved_fields},
     FIELD("vim", JV_STRING, 0, 1, 32),
     FIELD("vim_health", JV_STRING, 0, 1, 32),
+    {.name = "vim_connected", .type = JV_BOOL}, /* a VIM agent's site: its agent is there */
     END,
 };
 static const struct jv_field join_fields[] = {

@@ -568,11 +568,35 @@ static int step_undeploy(struct core *c, json_t *op, struct result *res)
 
 /* ---- rollback ---- */
 
+/* A switch the branch has not acknowledged when its move rolls back is
+ * withdrawn: it fails here (its operation with it), so that a channel the
+ * branch opens again carries the restore alone, not the switch before it
+ * (docs/FEDERATION.md "A cut WAN"). One the branch applied meanwhile is
+ * undone by the restore. After the rollback awaits the clone's undeploy,
+ * so that the end of the switch's operation is not the move's business. */
+static void withdraw(struct core *c, const char *mgr_id, const char *ins_id)
+{
+    struct fed_mgr *m = hmap_get(&c->fed->mgrs, mgr_id);
+    json_t *ins = *ins_id ? core_load(c, STORE_INSTRUCTION, ins_id) : NULL, *pending;
+
+    if (m && ins && strcmp(jv_str(ins, "state", ""), "pending") == 0) {
+        pending = json_pack("[O]", ins);
+        fed_forget_work(c, m, pending, NULL,
+                        "withdrawn: the move rolled back before the branch applied it");
+        json_decref(pending);
+    }
+    json_decref(ins);
+}
+
 static void rollback(struct core *c, json_t *op, const char *why)
 {
     const char *step = jv_str(mv_of(op), "step", "");
     struct result res = {0};
-    char id[32];
+    char id[32], sw[32] = "", home[32];
+
+    snprintf(home, sizeof(home), "%s", mv_str(op, "home_mgr") ? mv_str(op, "home_mgr") : "");
+    if (strcmp(step, "switch") == 0 && mv_str(op, "wait"))
+        snprintf(sw, sizeof(sw), "%s", mv_str(op, "wait"));
 
     doc_set_str(op, "error", why);
     event(c, op, "warn", "rolls back: %s", why);
@@ -611,6 +635,7 @@ static void rollback(struct core *c, json_t *op, const char *why)
         stage(c, op, NULL, "failed", jv_str(res.body, "message", "?"));
         result_done(&res);
         finish(c, op, OP_ROLLED_BACK, why);
+        withdraw(c, home, sw);
         return;
     }
     result_done(&res);
@@ -618,6 +643,7 @@ static void rollback(struct core *c, json_t *op, const char *why)
     await(op, id, 0);
     save(c, op);
     lc_op_changed(c, op);
+    withdraw(c, home, sw);
 }
 
 /* ---- moving on ---- */

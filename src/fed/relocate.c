@@ -176,6 +176,22 @@ static bool stopped(struct reloc *r)
     return __atomic_load_n(&r->stop, __ATOMIC_RELAXED);
 }
 
+/* A chunk (body taken), sent again while the cloud does not answer: a
+ * cloud VNFM that restarts meanwhile, up to a minute. */
+static int post_chunk(struct reloc *r, json_t *body, char *err, size_t len)
+{
+    int rc = -EIO;
+
+    for (unsigned tries = 0; tries < 60 && !stopped(r); tries++) {
+        rc = post(r, "chunk", json_incref(body), NULL, err, len);
+        if (rc == 0 || rc == -EPERM) /* taken, or refused for good */
+            break;
+        usleep(1000000);
+    }
+    json_decref(body);
+    return rc;
+}
+
 /* Sends file name of dir in chunks; retried a few times each. */
 static int send_file(struct reloc *r, const char *dir, const char *name, char *err, size_t len)
 {
@@ -197,16 +213,10 @@ static int send_file(struct reloc *r, const char *dir, const char *name, char *e
         size_t k = n - off > CHUNK_BYTES ? CHUNK_BYTES : n - off;
         char *b64 = etcd_b64(data + off, k);
 
-        /* a cloud VNFM that restarts meanwhile: up to a minute */
-        for (unsigned tries = 0; tries < 60 && !stopped(r); tries++) {
-            rc = post(r, "chunk",
-                      json_pack("{s:s, s:I, s:s, s:b}", "file", name, "offset", (json_int_t)off,
-                                "data", b64, "end", off + k == n),
-                      NULL, err, len);
-            if (rc == 0 || rc == -EPERM) /* taken, or refused for good */
-                break;
-            usleep(1000000);
-        }
+        rc = post_chunk(r,
+                        json_pack("{s:s, s:I, s:s, s:b}", "file", name, "offset", (json_int_t)off,
+                                  "data", b64, "end", off + k == n),
+                        err, len);
         free(b64);
         off += k;
     } while (rc == 0 && off < n);
@@ -228,10 +238,10 @@ static int send_copy(struct reloc *r, const char *snap, char *err, size_t len)
         rc = read_file(cfg->cloud_ca, 1 << 20, &ca, NULL);
         if (rc == 0) {
             b64 = etcd_b64(ca, strlen(ca));
-            rc = post(r, "chunk",
-                      json_pack("{s:s, s:I, s:s, s:b}", "file", "cloud-ca.pem", "offset",
-                                (json_int_t)0, "data", b64, "end", 1),
-                      NULL, err, len);
+            rc = post_chunk(r,
+                            json_pack("{s:s, s:I, s:s, s:b}", "file", "cloud-ca.pem", "offset",
+                                      (json_int_t)0, "data", b64, "end", 1),
+                            err, len);
         } else {
             snprintf(err, len, "%s: %s", cfg->cloud_ca, strerror(-rc));
         }
@@ -239,10 +249,11 @@ static int send_copy(struct reloc *r, const char *snap, char *err, size_t len)
         free(ca);
     }
     if (rc == 0)
-        rc = post(r, "chunk",
-                  json_pack("{s:s, s:s, s:s?}", "done", "1", "cloud_url", r->base,
-                            "service_address", r->service_address[0] ? r->service_address : NULL),
-                  NULL, err, len);
+        rc = post_chunk(r,
+                        json_pack("{s:s, s:s, s:s?}", "done", "1", "cloud_url", r->base,
+                                  "service_address",
+                                  r->service_address[0] ? r->service_address : NULL),
+                        err, len);
     return rc;
 }
 

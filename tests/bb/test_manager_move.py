@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 
 from vnfm import VNFMD, pid_alive, wait_for
@@ -29,11 +28,14 @@ def netns_of(pid):
     return os.readlink("/proc/%d/ns/net" % pid)
 
 
-class ManagerMoveTest(unittest.TestCase):
+class MoveBase(unittest.TestCase):
+    """The estate of test_move with its branch's VI subnet routed from the cloud, and the
+    helpers of the tests below."""
     SITE = "bmm"
+    CLOUD_ARGS = ()
 
     def setUp(self):
-        start_estate(self, self.SITE)
+        start_estate(self, self.SITE, cloud_args=self.CLOUD_ARGS)
         self.addCleanup(stop_estate, self)
         # the cloud reaches the branch's VIs over the WAN, the branch forwarding
         subprocess.run(self.wan.inside("sysctl", "-qw", "net.ipv4.ip_forward=1"), check=True)
@@ -81,6 +83,10 @@ class ManagerMoveTest(unittest.TestCase):
         m.url, m.tls, m.proc = "https://127.0.0.1:%d" % move["port"], self.cloud.tls, None
         return m
 
+    def moved_log(self):
+        with open(os.path.join(self.cloud.dir, "managers", self.mgr, "vnfmd.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+
     def nft(self):
         return self.b.on_host("nft", "list", "table", "ip", "vnfm_ep_" + self.b.tag,
                               capture_output=True, text=True).stdout
@@ -88,13 +94,36 @@ class ManagerMoveTest(unittest.TestCase):
     def move_state(self):
         return (manager_of(self.cloud, self.SITE) or {}).get("move") or {}
 
+    def deploy(self, name):
+        """A VNF at the branch, deployed through the cloud: its VI at the branch."""
+        self.cloud.onboard(vnfd("mm-web"))
+        op = self.cloud.ok("POST", "/v0/deployments", {"name": name, "vnfd": "mm-web",
+                                                        "site": self.SITE}, expect=(202,))
+        self.assertEqual(self.cloud.wait_op(op["id"])["state"], "completed")
+        [vi] = self.b.deployment(name)["vis"]
+        return vi
+
+    def back_as_it_was(self, name, vi, branch_pid):
+        """The branch manager started again as it was: the same process, taking requests,
+        with its VNF as it was, and nothing of the move left in the cloud."""
+        b = self.b
+        wait_for(lambda: "starts again as it was" in b.log(), 60, 0.1, "the branch told")
+        wait_for(lambda: "--vim-agent" not in cmdline(branch_pid) and b.healthy() and
+                 b.post("/v0/deployments/nope/heal", {})[0] == 404, 60, 0.2,
+                 "the branch manager back")
+        self.assertEqual(b.proc.pid, branch_pid)
+        wait_for(lambda: (manager_of(self.cloud, self.SITE) or {}).get("state") == "active", 60,
+                 0.2, "the branch manager active again")
+        [now] = b.deployment(name)["vis"]
+        self.assertEqual((now["id"], now["pid"]), (vi["id"], vi["pid"]))
+        self.assertEqual(self.cloud.cgroups(managers=True), [])
+
+
+class ManagerMoveTest(MoveBase):
+
     def test_the_branch_manager_moves_to_the_cloud(self):
         cloud, b = self.cloud, self.b
-        cloud.onboard(vnfd("mm-web"))
-        op = cloud.ok("POST", "/v0/deployments", {"name": "w1", "vnfd": "mm-web",
-                                                   "site": self.SITE}, expect=(202,))
-        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
-        [vi] = b.deployment("w1")["vis"]
+        vi = self.deploy("w1")
         branch_pid = b.proc.pid
         # bad input: another site, an unknown manager; nothing changes
         st, err = cloud.post("/v0/managers/%s/move" % self.mgr, {"site": self.SITE})[:2]
@@ -125,15 +154,15 @@ class ManagerMoveTest(unittest.TestCase):
         self.assertNotEqual(netns_of(branch_pid), netns_of(moved))
         m = manager_of(cloud, self.SITE)
         self.assertEqual((m["id"], m["state"], m["pid"]), (self.mgr, "active", moved))
-        # the VNF was adopted, not made again (the moved manager's own view has its pid)
+        # the VNF was adopted through the agent, not made again
         m2 = self.moved(done)
-        w1 = wait_for(lambda: (lambda d: d if d["vis"][0].get("pid") else None)(
-            m2.deployment("w1")), 30, 0.2, "w1 adopted")
-        [now] = w1["vis"]
-        self.assertEqual((now["id"], now["pid"], now["state"]),
-                         (vi["id"], vi["pid"], "running"), w1)
-        self.assertTrue(pid_alive(vi["pid"]))
         self.assertEqual(m2.get("/v0/sites/" + self.SITE)[1]["agent"]["connected"], True)
+        wait_for(lambda: "adopted running VNF process %d" % vi["pid"] in self.moved_log(), 30,
+                 0.1, "w1 adopted by the moved manager")
+        [now] = m2.deployment("w1")["vis"]
+        self.assertEqual((now["id"], now["pid"], now["state"]),
+                         (vi["id"], vi["pid"], "running"))
+        self.assertTrue(pid_alive(vi["pid"]))
         # the manager in the cloud manages the branch's VIs through the agent: a scale out
         # makes a VI at the branch (in its namespace), a killed VNF is healed there
         op = cloud.ok("POST", "/v0/deployments/w1/scale", {"vdu": "web", "count": 2},
@@ -179,11 +208,7 @@ class ManagerMoveTest(unittest.TestCase):
         completed or rolled back, with exactly one manager of the branch: the moved one with
         the agent at the branch, or the branch manager as it was; the VNF runs on."""
         cloud, b = self.cloud, self.b
-        cloud.onboard(vnfd("mm-web"))
-        op = cloud.ok("POST", "/v0/deployments", {"name": "w3", "vnfd": "mm-web",
-                                                   "site": self.SITE}, expect=(202,))
-        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
-        [vi] = b.deployment("w3")["vis"]
+        vi = self.deploy("w3")
         branch_pid = b.proc.pid
         cloud.ok("POST", "/v0/managers/%s/move" % self.mgr, {"site": "cloud"}, expect=(202,))
         # killed in its start (the moved manager's VI being made) when the test sees it
@@ -200,17 +225,10 @@ class ManagerMoveTest(unittest.TestCase):
             self.assertIn("--vim-agent", cmdline(branch_pid))
             self.assertEqual({os.path.basename(p) for p in cloud.cgroups(managers=True)},
                              {done["vi"]})
-            m2 = self.moved(done)
-            wait_for(lambda: [v.get("pid") for v in m2.deployment("w3")["vis"]] == [vi["pid"]],
+            wait_for(lambda: "adopted running VNF process %d" % vi["pid"] in self.moved_log(),
                      60, 0.2, "w3 adopted by the moved manager")
         else:
-            wait_for(lambda: "starts again as it was" in b.log(), 60, 0.1, "the branch told")
-            wait_for(lambda: "--vim-agent" not in cmdline(branch_pid) and b.healthy() and
-                     b.post("/v0/deployments/nope/heal", {})[0] == 404, 60, 0.2,
-                     "the branch manager back")
-            self.assertEqual(cloud.cgroups(managers=True), [])
-            [now] = b.deployment("w3")["vis"]
-            self.assertEqual((now["id"], now["pid"]), (vi["id"], vi["pid"]))
+            self.back_as_it_was("w3", vi, branch_pid)
         print("\n(the move %s after the cloud's kill -9 in its %s stage)" % (
             done["state"], at["stage"]))
 
@@ -218,11 +236,7 @@ class ManagerMoveTest(unittest.TestCase):
         """The moved manager dies before it has its VIs: the move rolls back and the branch
         manager starts again as it was (the same process), with its VNF."""
         cloud, b = self.cloud, self.b
-        cloud.onboard(vnfd("mm-web"))
-        op = cloud.ok("POST", "/v0/deployments", {"name": "w2", "vnfd": "mm-web",
-                                                   "site": self.SITE}, expect=(202,))
-        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
-        [vi] = b.deployment("w2")["vis"]
+        vi = self.deploy("w2")
         branch_pid = b.proc.pid
         cloud.ok("POST", "/v0/managers/%s/move" % self.mgr, {"site": "cloud"}, expect=(202,))
         started = wait_for(lambda: (lambda m: m if m.get("pid") else None)(self.move_state()),
@@ -232,18 +246,33 @@ class ManagerMoveTest(unittest.TestCase):
             self.move_state()), 150, 0.2, "the move's end")
         self.assertEqual(done["state"], "rolled_back", json.dumps(done, indent=1))
         self.assertEqual(done["stages"][-1]["name"], "rollback")
-        # the branch manager is back, the same process (it started again: it takes
-        # requests again), with its VNF as it was
-        wait_for(lambda: "starts again as it was" in b.log(), 30, 0.1, "the branch told")
-        wait_for(lambda: b.healthy() and b.post("/v0/deployments/nope/heal", {})[0] == 404, 60,
-                 0.2, "the branch manager back")
-        self.assertEqual(b.proc.pid, branch_pid)
-        wait_for(lambda: (manager_of(cloud, self.SITE) or {}).get("state") == "active", 60, 0.2,
-                 "the branch manager active again")
-        [now] = b.deployment("w2")["vis"]
-        self.assertEqual((now["id"], now["pid"]), (vi["id"], vi["pid"]))
-        self.assertEqual(cloud.cgroups(managers=True), [])
+        self.back_as_it_was("w2", vi, branch_pid)
 
+
+class StageDeadlineTest(MoveBase):
+    CLOUD_ARGS = ("--fed-move-stage-s", "8")
+
+    def test_a_stage_that_does_not_end_rolls_back(self):
+        """The WAN cut once the moved manager starts: the branch cannot hear of the handover
+        nor reach the moved manager, so the stage does not end within --fed-move-stage-s;
+        the move rolls back (the moved manager stopped). With the WAN back the branch hears
+        of it and starts again as it was."""
+        vi = self.deploy("w4")
+        branch_pid = self.b.proc.pid
+        self.cloud.ok("POST", "/v0/managers/%s/move" % self.mgr, {"site": "cloud"},
+                      expect=(202,))
+        wait_for(lambda: self.move_state().get("stage") != "snapshot", 60, 0.01,
+                 "the move past its snapshot")
+        self.wan.down()
+        try:
+            done = wait_for(lambda: (lambda m: m if m.get("state") != "processing" else None)(
+                self.move_state()), 60, 0.2, "the move's end")
+            self.assertEqual(done["state"], "rolled_back", json.dumps(done, indent=1))
+            self.assertRegex(done["error"], r"^stage (start|handover) did not end within 8 s$")
+            self.assertEqual(self.cloud.cgroups(managers=True), [])
+        finally:
+            self.wan.up()
+        self.back_as_it_was("w4", vi, branch_pid)
 
 if __name__ == "__main__":
     unittest.main()
