@@ -949,10 +949,11 @@ const struct command ctl_commands[] = {
             "manager to the cloud\"; seed para 1011). Stages: snapshot (the branch stops\n"
             "taking requests and sends its store), start (the moved manager runs here),\n"
             "handover (the branch became the agent and the moved manager has its VIs). A\n"
-            "stage that fails or does not end in 90 s rolls the move back: the moved manager\n"
-            "stops and the branch manager starts again as it was. Refused while the manager\n"
-            "runs an operation or managers it started. 'vnfmctl manager remove ID' stops a\n"
-            "moved manager (its VNFs keep running at the branch).\n",
+            "stage that fails or does not end in the cloud's --fed-move-stage-s (90 s) rolls\n"
+            "the move back: the moved manager stops and the branch manager starts again as it\n"
+            "was. Refused while the manager runs an operation or managers it started.\n"
+            "'vnfmctl manager remove ID' stops a moved manager (its VNFs keep running at the\n"
+            "branch).\n",
         .opts = manager_move_opts,
         .exit_status = "  0  the move was accepted (--wait: it completed)\n"
                        "  1  refused, or (--wait) it rolled back or failed\n"
