@@ -50,6 +50,7 @@
 #define META_MOVES  "manager_moves"
 #define WATCH_MS    5000 /* a moved manager's status, once the move completed */
 #define STOP_MAX_MS 15000
+#define START_TRIES 3 /* starts of the moved manager before the move rolls back */
 #define FILE_MAX    (256u << 20)
 
 static const char *const files[] = {"vnfm.db", "fed.json", "admin.token", "cloud-ca.pem"};
@@ -300,6 +301,23 @@ static void rollback(struct core *c, json_t *mv, const char *why)
     }
 }
 
+/* Whether the moved manager that failed at its start gets another try, on
+ * another port (a port taken meanwhile is the likeliest cause): then the
+ * port changes (the branch learns it from the fate). */
+static bool start_again(struct core *c, json_t *mv, const char *how)
+{
+    unsigned port;
+
+    if (strcmp(jv_str(mv, "stage", ""), "start") || jv_int(mv, "starts", 1) >= START_TRIES ||
+        !(port = ip4_free_port(c->cfg->listen_host)))
+        return false;
+    event(c, mv, "warn", "the moved manager %s at its start on port %lld: started again on port %u",
+          how, (long long)jv_int(mv, "port", 0), port);
+    json_object_set_new(mv, "port", json_integer(port));
+    json_object_set_new(mv, "starts", json_integer(jv_int(mv, "starts", 1) + 1));
+    return true;
+}
+
 static void vi_done(struct mvi_job *j)
 {
     struct core *c = j->c;
@@ -313,9 +331,12 @@ static void vi_done(struct mvi_job *j)
     moving = strcmp(jv_str(mv, "state", ""), "processing") == 0;
     if (j->op == MVI_START) {
         if (j->r) {
-            if (moving)
+            if (moving && start_again(c, mv, j->err.msg)) { /* its VI went with the failure */
+                doc_set_str(mv, "vi", "");
+                start_vi(c, mv);
+            } else if (moving) {
                 rollback(c, mv, j->err.msg);
-            else
+            } else
                 log_warn("fed: manager %s (moved): cannot start it again: %s",
                          jv_str(mv, "manager", ""), j->err.msg);
             return;
@@ -334,6 +355,11 @@ static void vi_done(struct mvi_job *j)
             start_vi(c, mv);
         else
             save(c);
+    } else if (j->op == MVI_REMOVE && !j->r && json_is_true(json_object_get(mv, "again"))) {
+        json_object_del(mv, "again"); /* the failed start removed: the next one */
+        json_object_del(mv, "ref");
+        doc_set_str(mv, "vi", "");
+        start_vi(c, mv);
     } else if (j->op == MVI_REMOVE && !j->r) {
         json_object_del(mv, "ref");
         stage_end(mv, "completed", NULL);
@@ -347,8 +373,14 @@ static void vi_done(struct mvi_job *j)
 
         if (j->st.exit_status >= 0)
             spawn_status_str(j->st.exit_status, how, sizeof(how));
-        if (moving) {
-            rollback(c, mv, "the moved manager ended before it had its VIs");
+        if (moving && start_again(c, mv, how)) {
+            json_object_set_new(mv, "again", json_true());
+            vi_job(c, mv, MVI_REMOVE, NULL, (char[64]){0}, 64);
+        } else if (moving) {
+            char why[160];
+
+            snprintf(why, sizeof(why), "the moved manager %s before it had its VIs", how);
+            rollback(c, mv, why);
         } else {
             event(c, mv, "warn", "the moved manager %s: started again", how);
             json_object_set_new(mv, "restarts", json_integer(jv_int(mv, "restarts", 0) + 1));
@@ -673,8 +705,9 @@ void fed_mmove_fate(struct core *c, struct txn *t)
         tick_one(c, mv, mono_ms());
     if (mv)
         result_ok(&t->res, 200,
-                  json_pack("{s:s, s:s, s:s?}", "state", jv_str(mv, "state", ""), "stage",
-                            jv_str(mv, "stage", ""), "error", doc_str(mv, "error")));
+                  json_pack("{s:s, s:s, s:s?, s:I}", "state", jv_str(mv, "state", ""), "stage",
+                            jv_str(mv, "stage", ""), "error", doc_str(mv, "error"), "port",
+                            (json_int_t)jv_int(mv, "port", 0)));
 }
 
 /* ---- the ticks ---- */

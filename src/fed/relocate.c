@@ -362,6 +362,8 @@ static void *run(void *arg)
         rc = post(r, "fate", json_object(), &a, err, sizeof(err));
         state = jv_str(a, "state", "");
         stage = jv_str(a, "stage", "");
+        if (jv_int(a, "port", 0) > 0 && jv_int(a, "port", 0) < 65536) /* started again elsewhere */
+            r->port = (unsigned)jv_int(a, "port", 0);
         if (rc == 0 && (strcmp(stage, "handover") == 0 || strcmp(state, "completed") == 0)) {
             json_decref(a);
             become_agent(r);
