@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 uint32_t ip4_mask(unsigned prefix_len)
@@ -53,19 +56,42 @@ int cidr_parse(const char *s, uint32_t *net, unsigned *prefix_len)
     return 0;
 }
 
+static bool port_free(const struct sockaddr_in *at, unsigned port, unsigned *got)
+{
+    struct sockaddr_in a = *at;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    a.sin_port = htons((uint16_t)port);
+    ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+         getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+    if (ok)
+        *got = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 unsigned ip4_free_port(const char *host)
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    unsigned port = 0;
+    unsigned low = 32768, high = 60999, port = 0, seed;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
 
+    if (f) {
+        if (fscanf(f, "%u %u", &low, &high) != 2 || low <= 10000)
+            low = 32768;
+        fclose(f);
+    }
     if (inet_pton(AF_INET, strcmp(host, "0.0.0.0") ? host : "127.0.0.1", &a.sin_addr) != 1)
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
+    seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&a;
+    for (int i = 0; i < 64; i++) {
+        unsigned p = 10000 + rand_r(&seed) % (low - 10000);
+
+        if (port_free(&a, p, &port))
+            return port;
+    }
+    return port_free(&a, 0, &port) ? port : 0;
 }
