@@ -192,7 +192,7 @@ static int post_chunk(struct reloc *r, json_t *body, char *err, size_t len)
     return rc;
 }
 
-/* Sends file name of dir in chunks; retried a few times each. */
+/* Sends file name of dir in chunks (each sent again while the cloud does not answer). */
 static int send_file(struct reloc *r, const char *dir, const char *name, char *err, size_t len)
 {
     char *path = xasprintf("%s/%s", dir, name), *data = NULL;
