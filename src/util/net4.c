@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 uint32_t ip4_mask(unsigned prefix_len)
@@ -76,7 +76,7 @@ static bool port_free(const struct sockaddr_in *at, unsigned port, unsigned *got
 unsigned ip4_free_port(const char *host)
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
-    unsigned low = 32768, high = 60999, port = 0, seed;
+    unsigned low = 32768, high = 60999, port = 0, draw[64];
     FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
 
     if (f) {
@@ -86,9 +86,13 @@ unsigned ip4_free_port(const char *host)
     }
     if (inet_pton(AF_INET, strcmp(host, "0.0.0.0") ? host : "127.0.0.1", &a.sin_addr) != 1)
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&a;
+    /* from the kernel's generator: two calls of one process within a second draw
+     * different ports (a seed of pid and time once gave two managers started together
+     * one port) */
+    if (getrandom(draw, sizeof(draw), 0) != (ssize_t)sizeof(draw))
+        return port_free(&a, 0, &port) ? port : 0;
     for (int i = 0; i < 64; i++) {
-        unsigned p = 10000 + rand_r(&seed) % (low - 10000);
+        unsigned p = 10000 + draw[i] % (low - 10000);
 
         if (port_free(&a, p, &port))
             return port;
