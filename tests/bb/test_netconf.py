@@ -16,7 +16,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 import paramiko
-from ncclient import manager
+from nc_client import manager
 from ncclient.operations.rpc import RPCError
 from ncclient.transport.errors import AuthenticationError
 from ncclient.xml_ import to_ele
