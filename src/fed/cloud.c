@@ -231,6 +231,8 @@ static int site_save(struct core *c, struct txn *t, struct fed_mgr *m, const jso
             json_object_set(doc, "reserved", json_object_get(reported, "reserved"));
         if (json_object_get(reported, "vim")) /* the branch's VIM, which it runs itself */
             json_object_set(doc, "driver", json_object_get(reported, "vim"));
+        if (json_object_get(reported, "vim_health")) /* its own check of that VIM */
+            json_object_set(doc, "vim_health", json_object_get(reported, "vim_health"));
     }
     if (!*m->parent) {
         doc_set_str(doc, "state", m->state);

@@ -52,6 +52,27 @@ static const char *state_name(const struct site_rt *s)
     return s->opening ? "opening" : vim_health_name(s->health);
 }
 
+/* The VIM health of a branch site on the cloud: its manager's own check while
+ * that manager reports, else what the cloud can say (the manager's state). */
+static json_t *branch_vim(const json_t *doc)
+{
+    static const char *const known[] = {"ok", "unreachable", "no-credentials"};
+    const char *state = jv_str(doc, "state", "unknown"), *h = jv_str(doc, "vim_health", "");
+    char msg[128];
+
+    if (strcmp(state, "active")) {
+        snprintf(msg, sizeof(msg), "run by the branch's manager, which is %s", state);
+        return json_pack("{s:s, s:s}", "health",
+                         strcmp(state, "joining") == 0 ? "opening" : "unreachable", "message", msg);
+    }
+    for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+        if (strcmp(h, known[i]) == 0)
+            return json_pack("{s:s, s:s}", "health", h, "message",
+                             "as the branch's manager checked it");
+    return json_pack("{s:s, s:s}", "health", "unknown", "message",
+                     "run by the branch's manager, which has not said how it is");
+}
+
 /* ---- the snapshot ---- */
 
 static int by_id(const void *a, const void *b)
@@ -813,9 +834,7 @@ json_t *site_view(struct store *st, const json_t *doc, const struct site_info *i
                 "{s:f, s:I, s:I}", "vcpu", jv_num(cap, "vcpu", 0) - jv_num(a, "vcpu", 0),
                 "memory_mb", (json_int_t)(jv_int(cap, "memory_mb", 0) - jv_int(a, "memory_mb", 0)),
                 "disk_mb", (json_int_t)(jv_int(cap, "disk_mb", 0) - jv_int(a, "disk_mb", 0))));
-        json_object_set_new(v, "vim",
-                            json_pack("{s:s, s:s}", "health", jv_str(doc, "state", "unknown"),
-                                      "message", "run by the branch's manager"));
+        json_object_set_new(v, "vim", branch_vim(doc));
         return v;
     }
     store_site_usage(st, doc_str(doc, "id"), &u);

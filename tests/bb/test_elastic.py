@@ -91,7 +91,7 @@ class ElasticTest(unittest.TestCase):
 
     def netconf_get(self, subtree):
         """The cloud's NETCONF operational data under <vnfm><subtree/></vnfm>."""
-        from ncclient import manager  # Debian's python3-ncclient (/usr/bin/python3)
+        from nc_client import manager  # Debian's python3-ncclient, its <hello> mended
         with manager.connect(host="127.0.0.1", port=self.ncport, username="admin",
                              password=NC_PW, hostkey_verify=False, look_for_keys=False,
                              allow_agent=False, timeout=30) as m:
@@ -421,6 +421,7 @@ class ElasticTest(unittest.TestCase):
                 if x.findtext("{%s}id" % NS) == "b1"]
         self.assertEqual((nc.findtext("{%s}reserved/{%s}memory-mb" % (NS, NS)),
                           nc.findtext("{%s}reserved/{%s}managers" % (NS, NS))), ("512", "1"))
+        self.assertEqual(nc.findtext("{%s}vim-health" % NS), "ok")  # b1's own check, an enum
 
         def summed():
             load = cloud.get("/v0/sites/b1/pool")[1].get("load") or {}

@@ -131,6 +131,9 @@ class FedTest(unittest.TestCase):
         sites = {s["id"]: s for s in self.cloud.get("/v0/sites")[1]["sites"]}
         self.assertEqual((sites["b1"]["kind"], sites["b1"]["driver"]), ("branch", "proc"))
         self.assertEqual(sites["b2"]["driver"], "sim")
+        # a branch's VIM health is its manager's own check (the API's enum, never its state)
+        self.assertEqual(sites["b1"]["vim"], {"health": "ok",
+                                              "message": "as the branch's manager checked it"})
         self.assertEqual(sites["b1"]["capacity"]["vcpu"], 8)
         self.assertEqual(sites["b1"]["managers"], [manager_of(self.cloud, "b1")["id"]])
         out = self.cloud.ctl("managers")
@@ -225,10 +228,13 @@ class FedTest(unittest.TestCase):
         self.assertTrue(m["stale"])
         self.assertEqual(m["since"], m["last_report"])
         site = cloud.get("/v0/sites/b2")[1]
-        self.assertEqual(site["vim"]["health"], "unreachable")
+        self.assertEqual(site["vim"], {"health": "unreachable", "message":
+                                       "run by the branch's manager, which is unreachable"})
         # a restart needs no token: it reconnects as the same manager
         m = self.restart_b2()
         self.assertEqual(m["id"], before["id"])
+        wait_for(lambda: cloud.get("/v0/sites/b2")[1]["vim"]["health"] == "ok", 5, 0.1,
+                 "b2's VIM ok again, as b2 checked it")
         self.assertEqual(len(cloud.get("/v0/managers")[1]["managers"]), n_managers)
 
     def test_cloud_kill9(self):
