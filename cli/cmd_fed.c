@@ -122,9 +122,10 @@ int cmd_manager_list(struct ctl *c, const struct args *a)
 int cmd_manager_show(struct ctl *c, const struct args *a)
 {
     static const char *const keys[] = {
-        "id",          "site",    "role",    "state",       "since",    "reachable",
-        "last_report", "stale",   "reports", "deployments", "load",     "host",
-        "tag",         "version", "joined",  "parent",      "children", NULL};
+        "id",          "site",       "role",       "state",       "since",    "reachable",
+        "last_report", "stale",      "reports",    "deployments", "load",     "host",
+        "tag",         "version",    "joined",     "parent",      "children", "move.id",
+        "move.to",     "move.state", "move.stage", NULL};
     char *p = ctl_path("/v0/managers/%s", a->pos[0]);
     int rc = show_one(c, p, keys);
 

@@ -145,6 +145,9 @@ class ManagerMoveTest(MoveBase):
                      "handover          completed", "move completed"):
             self.assertIn(line, out.stderr)
         self.assertEqual(self.move_state()["state"], "completed")
+        show = cloud.ctl("manager", "show", self.mgr)  # the move, for the operator
+        self.assertEqual(show.returncode, 0, show.stderr)
+        self.assertRegex(show.stdout, r"move\.to: +cloud\nmove\.state: +completed\n")
         self.assertEqual([(s["name"], s["result"]) for s in done["stages"]],
                          [("snapshot", "completed"), ("start", "completed"),
                           ("handover", "completed")])
