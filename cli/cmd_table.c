@@ -940,7 +940,7 @@ const struct command ctl_commands[] = {
         .name = "manager move",
         .usage = "ID --site SITE [--wait]",
         .n_pos = 1,
-        .summary = "move a branch manager to the cloud VNFM's host (admin, cloud)",
+        .summary = "move a branch manager to the cloud VNFM's host, or back (admin, cloud)",
         .description =
             "The branch manager starts again on the cloud VNFM's host from the copy of its\n"
             "store, and its branch keeps only the VIM agent it becomes: its VNFs keep\n"
@@ -953,15 +953,22 @@ const struct command ctl_commands[] = {
             "the move back: the moved manager stops and the branch manager starts again as it\n"
             "was. Refused while the manager runs an operation or managers it started.\n"
             "'vnfmctl manager remove ID' stops a moved manager (its VNFs keep running at the\n"
-            "branch).\n",
+            "branch).\n"
+            "With its own branch site as SITE, a manager the cloud runs goes back to its\n"
+            "branch (\"Moving it back to its branch\"): snapshot (it stops taking requests and\n"
+            "hands its store to the agent), handover (the agent became the manager again, the\n"
+            "same process, and reports; the copy in the cloud stops). Nothing is rolled back\n"
+            "once the agent has the store: a failure says what runs where.\n",
         .opts = manager_move_opts,
         .exit_status = "  0  the move was accepted (--wait: it completed)\n"
                        "  1  refused, or (--wait) it rolled back or failed\n"
                        "  2  usage\n"
                        "  3  the manager cannot be reached\n"
                        "  4  --timeout passed before the move ended (it goes on)\n",
-        .examples = "vnfmctl manager move mgr-3f2a9c01bd --site cloud --wait\n"
-                    "vnfmctl -o json manager move mgr-3f2a9c01bd --site cloud --wait | jq .stages",
+        .examples =
+            "vnfmctl manager move mgr-3f2a9c01bd --site cloud --wait\n"
+            "vnfmctl -o json manager move mgr-3f2a9c01bd --site cloud --wait | jq .stages\n"
+            "vnfmctl manager move mgr-3f2a9c01bd --site berlin --wait   (back to its branch)",
         .run = cmd_manager_move,
     },
     {

@@ -641,6 +641,10 @@ static int take_relocation(struct core *c)
                   c->cfg->site, sites);
         r = -EINVAL;
     } else {
+        /* what it was at its branch, for its return (take_return) */
+        json_object_set_new(site, "relocated_from",
+                            json_pack("{s:s, s:O?}", "driver", jv_str(site, "driver", "proc"),
+                                      "options", json_object_get(site, "options")));
         doc_set_str(site, "driver", "agent");
         json_object_set_new(site, "options",
                             json_pack("{s:s}", "token_sha256", doc_str(rel, "token_sha256")));
@@ -652,6 +656,34 @@ static int take_relocation(struct core *c)
     json_decref(site);
     json_decref(rel);
     free(text);
+    free(path);
+    return r;
+}
+
+/* A manager that returned from the cloud to its branch (fed/relocate.c:
+ * the agent there put the store of its stay in the cloud in place and
+ * wrote DATA_DIR/returned.json): its site is run by its own VIM again, as
+ * before the move. */
+static int take_return(struct core *c)
+{
+    char *path = xasprintf("%s/returned.json", c->cfg->data_dir);
+    json_t *site = NULL, *was;
+    int r = 0;
+
+    if (access(path, F_OK) == 0 && store_get(c->st, STORE_SITE, c->cfg->site, &site) == 0) {
+        was = json_object_get(site, "relocated_from");
+        doc_set_str(site, "driver", jv_str(was, "driver", "proc"));
+        if (json_is_object(json_object_get(was, "options")))
+            json_object_set(site, "options", json_object_get(was, "options"));
+        else
+            json_object_del(site, "options");
+        json_object_del(site, "relocated_from");
+        doc_touch(site, "updated");
+        r = store_put(c->st, STORE_SITE, site);
+        log_info("returned from the cloud: site %s's VIs are its %s VIM's again", c->cfg->site,
+                 doc_str(site, "driver"));
+    }
+    json_decref(site);
     free(path);
     return r;
 }
@@ -672,6 +704,8 @@ static int init_primary(struct daemon *d)
     if (r == 0)
         r = take_relocation(c);
     if (r == 0)
+        r = take_return(c);
+    if (r == 0)
         r = sites_init(c);
     if (r) {
         log_error("cannot initialise the store: %s",
@@ -681,9 +715,12 @@ static int init_primary(struct daemon *d)
     }
     r = core_tx_commit(c);
     if (r == 0) {
-        char *rel = xasprintf("%s/relocated.json", c->cfg->data_dir);
+        char *rel = xasprintf("%s/relocated.json", c->cfg->data_dir),
+             *ret = xasprintf("%s/returned.json", c->cfg->data_dir);
 
         unlink(rel); /* taken: the store says so from now on */
+        unlink(ret);
+        free(ret);
         free(rel);
     }
     return r;
@@ -1072,7 +1109,8 @@ int main(int argc, char **argv)
 
         free(lock);
         r = vim_agent_run(&ac);
-        if (r == AGENT_ROLLED_BACK) { /* the manager it was, again (fed/relocate.c) */
+        /* the manager it was, again: its move rolled back, or it returned (fed/relocate.c) */
+        if (r == AGENT_ROLLED_BACK || r == AGENT_RETURNED) {
             if (lock_fd >= 0)
                 standby_pass_lock(lock_fd);
             standby_exec_recorded(d.cfg.data_dir);

@@ -247,6 +247,7 @@ static const struct {
     {"endpoint", fed_endpoint_apply},
     {"handover", fed_handover_apply},
     {"relocate", fed_relocate_apply},
+    {"return", fed_return_apply},
 };
 
 static void instruction_apply(struct core *c, struct txn *t)

@@ -361,14 +361,18 @@ int fed_downlink_start(struct fed *f);
 /* relocate.c (branch): the instruction `relocate` (the manager's move to
  * the cloud). */
 void fed_relocate_apply(struct core *c, struct txn *t);
+/* The instruction `return` (a manager moved to the cloud goes back to its
+ * branch). */
+void fed_return_apply(struct core *c, struct txn *t);
 /* This manager stops during its move: the move's thread ends (the cloud's
  * move then rolls back at its deadline, for want of this site's agent). */
 void fed_relocate_stop(struct fed *f);
 
 /* mgr_move.c (cloud): a branch manager moved to the cloud. */
-void fed_mmove_route(struct core *c, struct txn *t); /* POST /v0/managers/{id}/move */
-void fed_mmove_chunk(struct core *c, struct txn *t); /* POST /fed/v1/relocation/{id}/chunk */
-void fed_mmove_fate(struct core *c, struct txn *t);  /* POST /fed/v1/relocation/{id}/fate */
+void fed_mmove_route(struct core *c, struct txn *t);    /* POST /v0/managers/{id}/move */
+void fed_mmove_chunk(struct core *c, struct txn *t);    /* POST /fed/v1/relocation/{id}/chunk */
+void fed_mmove_fate(struct core *c, struct txn *t);     /* POST /fed/v1/relocation/{id}/fate */
+void fed_mmove_returned(struct core *c, struct txn *t); /* .../returned */
 void fed_mmove_result(struct core *c, const json_t *ins, const json_t *r);
 void fed_mmove_tick(struct core *c);
 void fed_mmove_reported(struct core *c, const struct fed_mgr *m);

@@ -363,6 +363,12 @@ static const struct jv_field chunk_fields[] = {
     END,
 };
 static const struct jv_field chunk_schema = {.type = JV_OBJECT, .fields = chunk_fields};
+static const struct jv_field returned_fields[] = {
+    {.name = "ok", .type = JV_BOOL, .flags = JV_REQUIRED},
+    FIELD("error", JV_STRING, 0, 0, 512),
+    END,
+};
+static const struct jv_field returned_schema = {.type = JV_OBJECT, .fields = returned_fields};
 
 /* The manager credential goes to the request (its bearer is checked on
  * the loop, against the managers the cloud knows). */
@@ -394,6 +400,9 @@ static const struct route fed_routes[] = {
           &chunk_schema),
     WRITE("POST", "/relocation/{id}/fate", "relocation fate", R_PUBLIC | R_BODY, fed_mmove_fate,
           NULL),
+    /* ... and its return to its branch: how the hand-back went */
+    WRITE("POST", "/relocation/{id}/returned", "relocation returned", R_PUBLIC | R_BODY,
+          fed_mmove_returned, &returned_schema),
 };
 
 const struct mount fed_mount = {

@@ -407,7 +407,7 @@ void fed_mmove_removed(struct core *c, const struct fed_mgr *m)
             continue;
         if (strcmp(state, "processing") == 0 && strcmp(jv_str(mv, "stage", ""), "rollback")) {
             rollback(c, mv, "the manager was removed");
-        } else if (strcmp(state, "completed") == 0) {
+        } else if (strcmp(state, "completed") == 0 && !json_is_true(json_object_get(mv, "back"))) {
             doc_set_str(mv, "state", "removed");
             doc_touch(mv, "updated");
             event(c, mv, "info", "the manager was removed: it stops");
@@ -419,6 +419,22 @@ void fed_mmove_removed(struct core *c, const struct fed_mgr *m)
 }
 
 /* ---- the request ---- */
+
+/* The move that brought m here and has it run here, or NULL. */
+static json_t *here_by(struct fed *f, const struct fed_mgr *m)
+{
+    const char *id;
+    json_t *mv;
+
+    json_object_foreach(mm_of(f)->moves, id, mv)
+    {
+        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
+            strcmp(jv_str(mv, "state", ""), "completed") == 0 &&
+            !json_is_true(json_object_get(mv, "back")))
+            return mv;
+    }
+    return NULL;
+}
 
 static const char *refusal(struct fed *f, const struct fed_mgr *m)
 {
@@ -436,13 +452,56 @@ static const char *refusal(struct fed *f, const struct fed_mgr *m)
     json_object_foreach(mm_of(f)->moves, id, mv)
     {
         if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
-            (strcmp(jv_str(mv, "state", ""), "processing") == 0 ||
-             strcmp(jv_str(mv, "state", ""), "completed") == 0))
-            return strcmp(jv_str(mv, "state", ""), "processing") == 0
-                       ? "a move of it is under way"
-                       : "it runs in the cloud already";
+            strcmp(jv_str(mv, "state", ""), "processing") == 0)
+            return "a move of it is under way";
     }
-    return NULL;
+    return here_by(f, m) ? "it runs in the cloud already" : NULL;
+}
+
+/* The move of m back to its branch (from the move that brought it here):
+ * the moved manager is instructed (`return`). */
+static void back_route(struct core *c, struct txn *t, struct fed_mgr *m)
+{
+    struct fed *f = c->fed;
+    json_t *fwd = here_by(f, m), *mv, *ins, *x;
+    const char *id_x;
+    char id[32];
+
+    json_object_foreach(mm_of(f)->moves, id_x, x)
+    {
+        if (strcmp(jv_str(x, "manager", ""), m->id) == 0 &&
+            strcmp(jv_str(x, "state", ""), "processing") == 0) {
+            result_fail(&t->res, 409, "conflict", "object", m->id,
+                        "manager %s cannot move: a move of it is under way", m->id);
+            return;
+        }
+    }
+    if (!fwd || strcmp(m->state, "active")) {
+        result_fail(&t->res, 409, "conflict", "object", m->id,
+                    "manager %s cannot move back to its branch: %s", m->id,
+                    fwd ? "it is not active" : "it runs at its branch already");
+        return;
+    }
+    id_random(id, "mv-", 12);
+    mv = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:s}", "id", id, "manager",
+                   m->id, "site", m->site, "to", m->site, "state", "processing", "stage", "",
+                   "stages", "back", 1, "of", jv_str(fwd, "id", ""), "boot", m->boot);
+    doc_touch(mv, "created");
+    stage_begin(c, mv, "snapshot");
+    ins = fed_mgr_instruct(c, m, "return", json_pack("{s:s}", "move", id));
+    if (!ins) {
+        json_decref(mv);
+        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
+                    store_errmsg(c->st));
+        return;
+    }
+    doc_set_str(mv, "instruction", jv_str(ins, "id", ""));
+    json_decref(ins);
+    json_object_set_new(mm_of(f)->moves, id, mv);
+    event(c, mv, "info", "back to its branch %s: the manager here is asked to hand it back",
+          m->site);
+    save(c);
+    result_ok(&t->res, 202, public_of(mv));
 }
 
 /* POST /v0/managers/{id}/move */
@@ -465,10 +524,15 @@ void fed_mmove_route(struct core *c, struct txn *t)
         result_not_found(&t->res, "manager", t->args[0]);
         return;
     }
+    if (strcmp(to, m->site) == 0) {
+        back_route(c, t, m);
+        return;
+    }
     if (strcmp(to, c->cfg->site)) {
         result_fail(&t->res, 422, "invalid-value", "field", "site",
-                    "site: a branch manager moves to this cloud VNFM's own site '%s', not '%s'",
-                    c->cfg->site, to);
+                    "site: a branch manager moves to this cloud VNFM's own site '%s', or back "
+                    "to its branch '%s', not '%s'",
+                    c->cfg->site, m->site, to);
         return;
     }
     if ((why = refusal(f, m))) {
@@ -489,6 +553,7 @@ void fed_mmove_route(struct core *c, struct txn *t)
                    m->id, "site", m->site, "to", to, "state", "processing", "stage", "", "stages",
                    "port", (int)port, "token_sha256", hash, "boot", m->boot, "dir", "");
     json_object_set_new(mv, "dir", json_sprintf("%s/managers/%s", c->cfg->data_dir, m->id));
+    rm_rf(jv_str(mv, "dir", "")); /* what an earlier move left (a store and its journal) */
     doc_touch(mv, "created");
     stage_begin(c, mv, "snapshot");
     ins = fed_mgr_instruct(
@@ -514,8 +579,10 @@ void fed_mmove_result(struct core *c, const json_t *ins, const json_t *r)
     const char *id = jv_str(json_object_get(ins, "body"), "move", "");
     json_t *mv = json_object_get(mm_of(c->fed)->moves, id);
 
-    if (!mv || strcmp(jv_str(ins, "type", ""), "relocate") || jv_int(r, "status", 0) < 400 ||
-        strcmp(jv_str(mv, "state", ""), "processing"))
+    if (!mv ||
+        (strcmp(jv_str(ins, "type", ""), "relocate") &&
+         strcmp(jv_str(ins, "type", ""), "return")) ||
+        jv_int(r, "status", 0) < 400 || strcmp(jv_str(mv, "state", ""), "processing"))
         return;
     stage_end(mv, "failed", jv_str(r, "message", "refused"));
     finish(c, mv, "failed", jv_str(r, "message", "refused by the branch manager"));
@@ -549,24 +616,14 @@ static int append(const char *dir, const char *name, json_int_t offset, const ch
                   char *err, size_t len)
 {
     char *path = xasprintf("%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (offset ? 0 : O_TRUNC), 0600);
-    off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
-    int r = 0;
+    int r = offset < 0 ? -ERANGE : append_at(path, (uint64_t)offset, data, n, FILE_MAX);
 
-    if (fd < 0 || size < 0)
-        r = -errno;
-    else if (size != offset)
-        snprintf(err, len, "%s: offset %lld expected, not %lld", name, (long long)size,
-                 (long long)offset),
-            r = -ERANGE;
-    else if ((json_int_t)size + (json_int_t)n > FILE_MAX)
-        snprintf(err, len, "%s: larger than %u MiB", name, FILE_MAX >> 20), r = -EFBIG;
-    else if (write(fd, data, n) != (ssize_t)n || fsync(fd))
-        r = -errno;
-    if (r && r != -ERANGE && r != -EFBIG)
+    if (r == -ERANGE)
+        snprintf(err, len, "%s: offset %lld is not where the copy ends", name, (long long)offset);
+    else if (r == -EFBIG)
+        snprintf(err, len, "%s: larger than %u MiB", name, FILE_MAX >> 20);
+    else if (r)
         snprintf(err, len, "%s: %s", path, strerror(-r));
-    if (fd >= 0)
-        close(fd);
     free(path);
     return r;
 }
@@ -710,7 +767,72 @@ void fed_mmove_fate(struct core *c, struct txn *t)
                             (json_int_t)jv_int(mv, "port", 0)));
 }
 
+/* POST /fed/v1/relocation/{id}/returned: the moved manager handed its
+ * branch back (the branch's manager starts there), or could not. */
+void fed_mmove_returned(struct core *c, struct txn *t)
+{
+    json_t *mv = move_of_request(c, t);
+
+    if (!mv)
+        return;
+    if (!json_is_true(json_object_get(mv, "back")) ||
+        strcmp(jv_str(mv, "state", ""), "processing") ||
+        strcmp(jv_str(mv, "stage", ""), "snapshot")) {
+        result_fail(&t->res, 409, "conflict", NULL, NULL, "move %s is not handing back (%s, %s)",
+                    t->args[0], jv_str(mv, "state", ""), jv_str(mv, "stage", ""));
+        return;
+    }
+    applied(c, jv_str(mv, "instruction", ""));
+    if (json_is_true(json_object_get(t->body, "ok"))) {
+        stage_end(mv, "completed", NULL);
+        stage_begin(c, mv, "handover");
+        event(c, mv, "info", "its store is at its branch, whose manager starts again");
+        save(c);
+    } else {
+        const char *why = jv_str(t->body, "error", "the manager here could not hand it back");
+
+        stage_end(mv, "failed", why);
+        finish(c, mv, "failed", why);
+    }
+    result_ok(&t->res, 200, NULL);
+}
+
 /* ---- the ticks ---- */
+
+/* A move back: done once the manager reports from its branch (a new run,
+ * its site's own VIM, not an agent's); then the manager here stops. A
+ * stage past its deadline fails the move: what runs where is then for the
+ * operator to see (the moved manager stays stopped, or started again as
+ * it was when its agent refused). */
+static void tick_back(struct core *c, json_t *mv, const struct fed_mgr *m, uint64_t since,
+                      uint64_t now)
+{
+    json_t *fwd = json_object_get(mm_of(c->fed)->moves, jv_str(mv, "of", ""));
+    const char *stage = jv_str(mv, "stage", "");
+    char why[160];
+
+    if (strcmp(stage, "handover") == 0 && m && strcmp(m->boot, jv_str(mv, "boot", "")) &&
+        strcmp(jv_str(m->site_state, "vim", "agent"), "agent")) {
+        stage_end(mv, "completed", NULL);
+        if (fwd) {
+            doc_set_str(fwd, "state", "returned");
+            doc_touch(fwd, "updated");
+        }
+        event(c, mv, "info", "the manager runs at its branch again (pid %ld): the one here stops",
+              m->pid);
+        finish(c, mv, "completed", NULL);
+        if (fwd && json_object_get(fwd, "ref") &&
+            !json_object_get(mm_of(c->fed)->busy, jv_str(fwd, "id", "")))
+            vi_job(c, fwd, MVI_REMOVE, NULL, why, sizeof(why));
+        return;
+    }
+    if (since && ms_since(now, since) > (uint64_t)c->cfg->fed_move_stage_s * 1000) {
+        snprintf(why, sizeof(why), "stage %s did not end within %u s", stage,
+                 c->cfg->fed_move_stage_s);
+        stage_end(mv, "failed", why);
+        finish(c, mv, "failed", why);
+    }
+}
 
 static void tick_one(struct core *c, json_t *mv, uint64_t now)
 {
@@ -727,13 +849,18 @@ static void tick_one(struct core *c, json_t *mv, uint64_t now)
             vi_job(c, mv, MVI_STATUS, NULL, why, sizeof(why));
         return;
     }
-    if (strcmp(jv_str(mv, "state", ""), "removed") == 0) { /* its VI goes */
+    if (strcmp(jv_str(mv, "state", ""), "removed") == 0 ||
+        strcmp(jv_str(mv, "state", ""), "returned") == 0) { /* its VI goes */
         if (json_object_get(mv, "ref") && ms_since(now, mm->watched_ms) >= WATCH_MS)
             vi_job(c, mv, MVI_REMOVE, NULL, why, sizeof(why));
         return;
     }
     if (strcmp(jv_str(mv, "state", ""), "processing") || strcmp(stage, "rollback") == 0)
         return;
+    if (json_is_true(json_object_get(mv, "back"))) {
+        tick_back(c, mv, m, since, now);
+        return;
+    }
     if (strcmp(stage, "start") == 0 && json_object_get(mv, "ref") &&
         fed_port_accepts(c, (unsigned)jv_int(mv, "port", 0))) {
         stage_end(mv, "completed", NULL);

@@ -62,12 +62,14 @@ struct reloc {
     char *auth;
     pthread_t thread;
     bool running, stop; /* stop: read atomically */
+    bool back;          /* a return to its branch (the moved manager's side) */
+    int snap_rc;        /* back: the copy of the store failed */
 };
 
 static const char *const files[] = {"vnfm.db", "fed.json", "admin.token"};
 
 /* Why this manager cannot move as it is, in why; false when it can. */
-static bool cannot_move(struct core *c, char *why, size_t len)
+static bool cannot_move(struct core *c, char *why, size_t len, bool proc)
 {
     static const char *const running[] = {"starting", "processing", "rolling_back"};
     struct site_rt *s = site_get(c, c->cfg->site);
@@ -84,7 +86,7 @@ static bool cannot_move(struct core *c, char *why, size_t len)
         snprintf(why, len, "its store is %s, not SQLite in its data dir", c->cfg->store);
     else if (store_count(c->st, STORE_SITE, NULL, 0) != 1)
         snprintf(why, len, "it runs more sites than its own");
-    else if (!s || s->ops != &vim_proc_ops)
+    else if (proc && (!s || s->ops != &vim_proc_ops))
         snprintf(why, len, "its site %s is not run by the process VIM", c->cfg->site);
     else if (ops > 0)
         snprintf(why, len, "%ld lifecycle operation(s) running: move it once they end", ops);
@@ -97,6 +99,7 @@ static bool cannot_move(struct core *c, char *why, size_t len)
 }
 
 static void begin(struct core *c, void *arg);
+static bool cannot_return(struct core *c, char *why, size_t len);
 
 /* The instruction `relocate` (downlink.c). */
 void fed_relocate_apply(struct core *c, struct txn *t)
@@ -116,7 +119,7 @@ void fed_relocate_apply(struct core *c, struct txn *t)
         result_fail(&t->res, 409, "conflict", NULL, NULL, "this manager is moving already");
         return;
     }
-    if (cannot_move(c, why, sizeof(why))) {
+    if (cannot_move(c, why, sizeof(why), true)) {
         result_fail(&t->res, 409, "conflict", NULL, NULL, "manager %s cannot move: %s",
                     c->fed->mgr_id, why);
         return;
@@ -132,6 +135,42 @@ void fed_relocate_apply(struct core *c, struct txn *t)
     core_event(c, "info", "fed", "move",
                json_pack("{s:s, s:s}", "object", c->fed->mgr_id, "move", move),
                "manager %s moves to the cloud (move %s): requests are refused from now",
+               c->fed->mgr_id, move);
+    result_ok(&t->res, 202, json_pack("{s:s}", "move", move));
+    core_after_commit(c, begin, r, NULL);
+}
+
+/* The instruction `return` (downlink.c): this manager, moved to the cloud,
+ * goes back to its branch. */
+void fed_return_apply(struct core *c, struct txn *t)
+{
+    const char *move = jv_str(t->body, "move", "");
+    struct reloc *r;
+    char why[256];
+
+    if (!*move || strlen(move) >= sizeof(r->move)) {
+        result_fail(&t->res, 400, "bad-instruction", "field", "body", "return: expected move");
+        return;
+    }
+    if (c->fed->reloc) {
+        result_fail(&t->res, 409, "conflict", NULL, NULL, "this manager is moving already");
+        return;
+    }
+    if (cannot_return(c, why, sizeof(why))) {
+        result_fail(&t->res, 409, "conflict", NULL, NULL, "manager %s cannot return: %s",
+                    c->fed->mgr_id, why);
+        return;
+    }
+    r = xcalloc(1, sizeof(*r));
+    r->f = c->fed;
+    r->back = true;
+    snprintf(r->move, sizeof(r->move), "%s", move);
+    c->fed->reloc = r;
+    snprintf(c->moving, sizeof(c->moving),
+             "this manager is returning to its branch (move %s): ask the cloud VNFM", move);
+    core_event(c, "info", "fed", "move",
+               json_pack("{s:s, s:s}", "object", c->fed->mgr_id, "move", move),
+               "manager %s returns to its branch (move %s): requests are refused from now",
                c->fed->mgr_id, move);
     result_ok(&t->res, 202, json_pack("{s:s}", "move", move));
     core_after_commit(c, begin, r, NULL);
@@ -176,14 +215,14 @@ static bool stopped(struct reloc *r)
     return __atomic_load_n(&r->stop, __ATOMIC_RELAXED);
 }
 
-/* A chunk (body taken), sent again while the cloud does not answer: a
- * cloud VNFM that restarts meanwhile, up to a minute. */
-static int post_chunk(struct reloc *r, json_t *body, char *err, size_t len)
+/* POST .../what (body taken), sent again while the cloud does not answer:
+ * a cloud VNFM that restarts meanwhile, up to a minute. */
+static int post_again(struct reloc *r, const char *what, json_t *body, char *err, size_t len)
 {
     int rc = -EIO;
 
     for (unsigned tries = 0; tries < 60 && !stopped(r); tries++) {
-        rc = post(r, "chunk", json_incref(body), NULL, err, len);
+        rc = post(r, what, json_incref(body), NULL, err, len);
         if (rc == 0 || rc == -EPERM) /* taken, or refused for good */
             break;
         usleep(1000000);
@@ -213,7 +252,7 @@ static int send_file(struct reloc *r, const char *dir, const char *name, char *e
         size_t k = n - off > CHUNK_BYTES ? CHUNK_BYTES : n - off;
         char *b64 = etcd_b64(data + off, k);
 
-        rc = post_chunk(r,
+        rc = post_again(r, "chunk",
                         json_pack("{s:s, s:I, s:s, s:b}", "file", name, "offset", (json_int_t)off,
                                   "data", b64, "end", off + k == n),
                         err, len);
@@ -238,7 +277,7 @@ static int send_copy(struct reloc *r, const char *snap, char *err, size_t len)
         rc = read_file(cfg->cloud_ca, 1 << 20, &ca, NULL);
         if (rc == 0) {
             b64 = etcd_b64(ca, strlen(ca));
-            rc = post_chunk(r,
+            rc = post_again(r, "chunk",
                             json_pack("{s:s, s:I, s:s, s:b}", "file", "cloud-ca.pem", "offset",
                                       (json_int_t)0, "data", b64, "end", 1),
                             err, len);
@@ -249,7 +288,7 @@ static int send_copy(struct reloc *r, const char *snap, char *err, size_t len)
         free(ca);
     }
     if (rc == 0)
-        rc = post_chunk(r,
+        rc = post_again(r, "chunk",
                         json_pack("{s:s, s:s, s:s?}", "done", "1", "cloud_url", r->base,
                                   "service_address",
                                   r->service_address[0] ? r->service_address : NULL),
@@ -389,6 +428,98 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* ---- the return to the branch: the moved manager's side ---- */
+
+/* Tells the cloud how the hand-back went. */
+static void tell(struct reloc *r, bool ok, const char *error)
+{
+    char err[512] = "";
+
+    if (post_again(r, "returned", json_pack("{s:b, s:s?}", "ok", ok, "error", error), err,
+                   sizeof(err)))
+        log_error("fed: move %s: cannot tell the cloud how the return went: %s", r->move, err);
+}
+
+/* The copy of the store goes to the agent at the branch, in chunks, and
+ * the agent puts it in place and starts the manager there (it answers
+ * before): this manager then does nothing more until the cloud stops it.
+ * A refusal of the agent: this manager starts again as it was. No answer
+ * to the last step: whether the branch took over is not known here, so
+ * this manager stays stopped (the cloud sees which one reports). */
+static void *run_back(void *arg)
+{
+    struct reloc *r = arg;
+    struct core *c = r->f->c;
+    struct site_rt *s = site_get(c, c->cfg->site);
+    char *dir = xasprintf("%s/%s", c->cfg->data_dir, SNAP_DIR), *path, *data = NULL, err[600] = "";
+    struct vim_err ve = {""};
+    size_t n = 0, off = 0;
+    bool last = false;
+    int rc = r->snap_rc;
+
+    path = xasprintf("%s/vnfm.db", dir);
+    if (rc == 0 && (rc = read_file(path, FILE_MAX, &data, &n)) == 0 && n == 0)
+        rc = -ENODATA;
+    if (rc)
+        snprintf(err, sizeof(err), "cannot copy its store: %s", strerror(-rc));
+    while (rc == 0 && off < n && !stopped(r)) {
+        size_t k = n - off > CHUNK_BYTES ? CHUNK_BYTES : n - off;
+        char *b64 = etcd_b64(data + off, k);
+
+        rc = s->ops->hand_back(s->vim, "return_file",
+                               json_pack("{s:I, s:s, s:b}", "offset", (json_int_t)off, "data", b64,
+                                         "end", off + k == n),
+                               &ve);
+        free(b64);
+        off += k;
+    }
+    if (rc == 0 && !stopped(r)) {
+        last = true;
+        rc = s->ops->hand_back(s->vim, "return", json_pack("{s:s}", "move", r->move), &ve);
+    }
+    if (rc && !*err)
+        snprintf(err, sizeof(err), "the agent at the branch: %s", ve.msg);
+    free(data);
+    free(path);
+    rm_rf(dir);
+    free(dir);
+    if (stopped(r))
+        return NULL;
+    if (rc == 0) {
+        log_warn("fed: move %s: this manager returned to its branch, which runs it from now on: "
+                 "it does nothing more here",
+                 r->move);
+        tell(r, true, NULL);
+    } else if (last && rc == -ETIMEDOUT) {
+        log_error("fed: move %s: %s: whether the branch took over is not known; this manager "
+                  "stays stopped",
+                  r->move, err);
+        tell(r, false, err);
+    } else {
+        log_error("fed: move %s: cannot return to its branch: %s", r->move, err);
+        tell(r, false, err);
+        start_again(r, "its return failed");
+    }
+    return NULL;
+}
+
+/* Why this manager cannot go back to its branch as it is, in why; false
+ * when it can. */
+static bool cannot_return(struct core *c, char *why, size_t len)
+{
+    struct site_rt *s = site_get(c, c->cfg->site);
+
+    if (!s || !s->ops || strcmp(s->ops->name, "agent") || !s->ops->hand_back)
+        snprintf(why, len, "its site %s is not run through a VIM agent at its branch",
+                 c->cfg->site);
+    else if (s->health != VIM_OK)
+        snprintf(why, len, "the VIM agent of its site is not connected (%s)",
+                 vim_health_name(s->health));
+    else
+        return cannot_move(c, why, len, false);
+    return true;
+}
+
 /* After the instruction's commit: nothing more is written, the store is
  * copied, the reports and the channel stop, the thread takes over. */
 static void begin(struct core *c, void *arg)
@@ -411,11 +542,15 @@ static void begin(struct core *c, void *arg)
     r->auth = xasprintf("Authorization: Bearer %s", f->cred);
     f->relocating = true; /* no more reports */
     fed_downlink_stop(f);
+    if (r->back) {
+        r->snap_rc = rc;
+        rc = 0; /* the thread says so to the cloud */
+    }
     if (rc) {
         log_error("fed: move %s: cannot copy the store: %s", r->move, strerror(-rc));
         start_again(r, "no copy of the store");
     }
-    if (pthread_create(&r->thread, NULL, run, r))
+    if (pthread_create(&r->thread, NULL, r->back ? run_back : run, r))
         start_again(r, "no thread to send the copy");
     r->running = true;
 }

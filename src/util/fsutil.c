@@ -82,6 +82,25 @@ out_free:
     return r;
 }
 
+int append_at(const char *path, uint64_t offset, const void *data, size_t n, uint64_t max)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (offset ? 0 : O_TRUNC), 0600);
+    off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    int r = 0;
+
+    if (fd < 0 || size < 0)
+        r = -errno;
+    else if ((uint64_t)size != offset)
+        r = -ERANGE;
+    else if (offset + n > max)
+        r = -EFBIG;
+    else if ((r = write_all(fd, data, n)) == 0 && fsync(fd))
+        r = -errno;
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -19,6 +19,11 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 int write_knob(const char *path, const char *value);
 /* Gives path and everything beneath it to uid:uid, following no link. */
 int chown_tree(const char *path, uid_t uid);
+/* Appends n bytes of data to the file path (made 0600 at offset 0, which
+ * also empties it) at offset, which must be its size (-ERANGE, a chunk
+ * sent twice or out of order), keeping it within max bytes (-EFBIG);
+ * fsynced. */
+int append_at(const char *path, uint64_t offset, const void *data, size_t n, uint64_t max);
 /* Removes path recursively; a missing path is not an error. */
 int rm_rf(const char *path);
 /* What path and everything beneath it take on disk (allocated blocks),

@@ -264,6 +264,13 @@ struct vim_ops {
      * a branch whose manager moved to the cloud, fed/relocate.c). Blocks
      * for a round trip. Optional: without it they are this host's. */
     int (*endpoints)(void *data, const json_t *doc, struct vim_err *err);
+    /* Hands the site back to the host that runs its VIs, whose manager
+     * moved to this one (fed/relocate.c): op "return_file" sends a chunk of
+     * this manager's store there ({offset, data (base64), end}), op "return"
+     * ({move}) has the agent put it in place and start the manager there
+     * again (it answers before it does). args taken. Blocks for a round
+     * trip. Optional: the agent driver's. */
+    int (*hand_back)(void *data, const char *op, json_t *args, struct vim_err *err);
 };
 
 const struct vim_ops *vim_driver_find(const char *name);

@@ -62,7 +62,8 @@ class MoveBase(unittest.TestCase):
         if cloud.proc.poll() is None:
             cloud.undeploy_all()
             wait_for(lambda: self.b_vnfs() == [], 30, 0.2, "the branch's VIs gone")
-            if self.move_state().get("state") == "completed":
+            move = self.move_state()
+            if move.get("state") == "completed" and move.get("to") == "cloud":
                 cloud.ok("DELETE", "/v0/managers/" + self.mgr)
                 wait_for(lambda: cloud.cgroups(managers=True) == [], 30, 0.2,
                          "the moved manager's VI gone")
@@ -209,6 +210,39 @@ class ManagerMoveTest(MoveBase):
                  0.2, "its reports")
         wait_for(lambda: sorted(v.get("pid") or 0 for v in m2.deployment("w1")["vis"]) == before,
                  60, 0.2, "the VIs adopted again")
+        # bad input: a site that is neither the cloud's nor its branch's
+        st, err = cloud.post("/v0/managers/%s/move" % self.mgr, {"site": "nowhere"})[:2]
+        self.assertEqual((st, err.get("field")), (422, "site"), err)
+        # back to its branch: the same process there is its manager again, with what the
+        # manager did in the cloud (the second VI, the healed one), its VNFs not made again
+        out = cloud.ctl("manager", "move", self.mgr, "--site", self.SITE, "--wait", "-o", "json",
+                        timeout=200)
+        self.assertEqual(out.returncode, 0, out.stderr + b.log()[-3000:] + self.moved_log())
+        back = json.loads(out.stdout)
+        self.assertEqual((back["state"], back["to"]), ("completed", self.SITE),
+                         json.dumps(back, indent=1))
+        self.assertEqual([(s["name"], s["result"]) for s in back["stages"]],
+                         [("snapshot", "completed"), ("handover", "completed")])
+        self.assertEqual(b.proc.pid, branch_pid)
+        wait_for(lambda: b.healthy(), 30, 0.2, "the branch manager back")
+        self.assertNotIn("--vim-agent", cmdline(branch_pid))
+        m = manager_of(cloud, self.SITE)
+        self.assertEqual((m["id"], m["state"], m["pid"]), (self.mgr, "active", branch_pid))
+        wait_for(lambda: cloud.cgroups(managers=True) == [] and not pid_alive(again["pid"]), 30,
+                 0.2, "the manager in the cloud stopped")
+        self.assertEqual(sorted(v["pid"] for v in b.deployment("w1")["vis"]), before)
+        self.assertEqual(b.get("/v0/sites/" + self.SITE)[1]["driver"], "proc")
+        self.assertFalse(os.path.exists(os.path.join(b.dir, "moved.json")))
+        # it runs its site again: a scale in through the cloud, done at the branch
+        op = cloud.ok("POST", "/v0/deployments/w1/scale", {"vdu": "web", "count": 1},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"], timeout=90)["state"], "completed")
+        [left] = b.deployment("w1")["vis"]
+        self.assertIn(left["pid"], before)
+        # and a move back of a manager at its branch is refused, saying why
+        st, err = cloud.post("/v0/managers/%s/move" % self.mgr, {"site": self.SITE})[:2]
+        self.assertEqual(st, 409, err)
+        self.assertIn("it runs at its branch already", err["message"])
 
     def test_the_cloud_killed_during_a_move(self):
         """kill -9 of the cloud VNFM while the move runs, and its restart: the move ends,

@@ -69,9 +69,12 @@ struct agent_cfg {
 /* vim_agent_run's exit status when the move that made the agent was
  * rolled back: the manager it was starts again (vnfmd.c). */
 #define AGENT_ROLLED_BACK 3
+/* ... when the manager returned to this host (fed/relocate.c): its store is
+ * in the data dir again, and the manager starts there again (vnfmd.c). */
+#define AGENT_RETURNED 4
 
 /* Runs the agent until SIGTERM or SIGINT: the exit status (0; 1 when it
- * cannot start or the manager refuses its token; AGENT_ROLLED_BACK). */
+ * cannot start or the manager refuses its token; AGENT_ROLLED_BACK, AGENT_RETURNED). */
 int vim_agent_run(const struct agent_cfg *cfg);
 
 /* ---- the wire (wire.c) ---- */

@@ -10,6 +10,7 @@
 #include "util/fsutil.h"
 #include "util/httpc.h"
 #include "util/doc.h"
+#include "util/etcd.h"
 #include "util/ids.h"
 #include "util/jsonv.h"
 #include "util/log.h"
@@ -17,6 +18,7 @@
 #include "util/sbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,6 +32,9 @@
 #define RETRY_MAX_S    10
 #define DRAIN_S        30          /* requests still running at a stop */
 #define LINE_MAX_BYTES (16u << 20) /* a request (a VI's spec with its day-0 files) */
+#define RETURN_DIR     "return.in" /* the store of a manager that returns here, as it comes */
+#define STORE_FILE     "vnfm.db"
+#define STORE_MAX      (256u << 20)
 
 struct agent {
     const struct agent_cfg *cfg;
@@ -43,8 +48,9 @@ struct agent {
     pthread_mutex_t wmu;
     struct watch *watches; /* under wmu */
     struct sbuf line;
-    atomic_int running; /* requests */
-    bool opened_once;   /* the manager opened the VIM (a move: it is done) */
+    atomic_int running;  /* requests */
+    bool opened_once;    /* the manager opened the VIM (a move: it is done) */
+    atomic_bool returns; /* the manager returns here: the agent stops, it starts */
 };
 
 struct watch {
@@ -185,6 +191,76 @@ static int open_vim(struct agent *a, const json_t *site, struct vim_err *err)
     return r;
 }
 
+/* ---- the manager's return to this host (fed/relocate.c) ---- */
+
+/* A chunk of the returning manager's store ({offset, data, end}). */
+static int return_file(struct agent *a, const json_t *q, struct vim_err *err)
+{
+    char *dir = xasprintf("%s/%s", a->cfg->data_dir, RETURN_DIR), *path = NULL, *data;
+    json_int_t offset = jv_int(q, "offset", -1);
+    size_t n = 0;
+    int r = mkdir_p(dir, 0700);
+
+    data = r ? NULL : etcd_unb64(jv_str(q, "data", ""), &n);
+    if (r)
+        snprintf(err->msg, sizeof(err->msg), "%s: %s", dir, strerror(-r));
+    else if (!data || offset < 0)
+        r = -EINVAL, snprintf(err->msg, sizeof(err->msg), "expected offset and base64 data");
+    else if ((r = append_at(path = xasprintf("%s/%s", dir, STORE_FILE), (uint64_t)offset, data, n,
+                            STORE_MAX)))
+        snprintf(err->msg, sizeof(err->msg), "%s at %lld: %s", path, (long long)offset,
+                 r == -ERANGE ? "not where it ends" : strerror(-r));
+    free(data);
+    free(path);
+    free(dir);
+    return r;
+}
+
+/* The returned store put in place of the one its move left here (and
+ * that store's journal of writes, which would be played onto it), and the
+ * data dir no longer a moved manager's: the agent stops, and vnfmd.c
+ * starts the manager again on it. */
+static int return_install(struct agent *a, const json_t *q, struct vim_err *err)
+{
+    const char *dd = a->cfg->data_dir;
+    char *in = xasprintf("%s/%s/%s", dd, RETURN_DIR, STORE_FILE),
+         *db = xasprintf("%s/%s", dd, STORE_FILE), *wal = xasprintf("%s-wal", db),
+         *shm = xasprintf("%s-shm", db), *mark = xasprintf("%s/returned.json", dd),
+         *moved = xasprintf("%s/moved.json", dd), head[16] = "", *text;
+    json_t *doc = json_pack("{s:s, s:s}", "move", jv_str(q, "move", ""), "manager", a->cfg->url);
+    int fd = open(in, O_RDONLY | O_CLOEXEC), r = 0;
+
+    if (fd < 0 || read(fd, head, sizeof(head)) != (ssize_t)sizeof(head) ||
+        memcmp(head, "SQLite format 3", 16))
+        r = -EINVAL, snprintf(err->msg, sizeof(err->msg), "%s: not a whole SQLite store", in);
+    if (fd >= 0)
+        close(fd);
+    doc_touch(doc, "at");
+    text = json_dumps(doc, JSON_INDENT(2));
+    if (r == 0 &&
+        ((unlink(wal) && errno != ENOENT) || (unlink(shm) && errno != ENOENT) || rename(in, db)))
+        r = -errno, snprintf(err->msg, sizeof(err->msg), "%s: %s", db, strerror(errno));
+    if (r == 0 && (r = write_file_atomic(mark, text, strlen(text), 0600, true)))
+        snprintf(err->msg, sizeof(err->msg), "%s: %s", mark, strerror(-r));
+    if (r == 0) {
+        unlink(moved);
+        in[strlen(in) - strlen("/" STORE_FILE)] = '\0';
+        rmdir(in);
+        log_warn("vim-agent: the manager at %s returns to this host (move %s): it starts here "
+                 "again",
+                 a->cfg->url, jv_str(q, "move", "?"));
+    }
+    json_decref(doc);
+    free(text);
+    free(moved);
+    free(mark);
+    free(shm);
+    free(wal);
+    free(db);
+    free(in);
+    return r;
+}
+
 /* Runs request q on the open VIM: its outcome's rc, out filled. */
 static int run(struct agent *a, const json_t *q, json_t **out, struct vim_err *err)
 {
@@ -248,6 +324,10 @@ static int run(struct agent *a, const json_t *q, json_t **out, struct vim_err *e
             snprintf(err->msg, sizeof(err->msg), "VI %s does not run", h.id);
         return r;
     }
+    if (strcmp(op, "return_file") == 0)
+        return return_file(a, q, err);
+    if (strcmp(op, "return") == 0)
+        return return_install(a, q, err);
     if (strcmp(op, "endpoints") == 0) /* the table of its manager's tag (vim/endpoint.h) */
         return ep_apply(a->tag, json_object_get(q, "endpoints"), err->msg, sizeof(err->msg)) ? -EIO
                                                                                              : 0;
@@ -309,6 +389,10 @@ static void *run_job(void *arg)
     if (r)
         log_warn("vim-agent: %s failed: %s", jv_str(j->q, "op", "?"), err.msg);
     answer(j->a, j->q, r, out, &err);
+    if (r == 0 && strcmp(jv_str(j->q, "op", ""), "return") == 0) { /* answered: the manager */
+        atomic_store(&j->a->returns, true);
+        on_signal(0);
+    }
     json_decref(j->q);
     atomic_fetch_sub(&j->a->running, 1);
     free(j);
@@ -572,5 +656,5 @@ out:
     free(a.channel_url);
     free(a.result_url);
     log_info("vim-agent: stopped");
-    return rc;
+    return atomic_load(&a.returns) ? AGENT_RETURNED : rc;
 }

@@ -31,7 +31,9 @@
 #define KEEPALIVE_MS    10000 /* an empty line on an idle stream (the agent's timeout is 30 s) */
 #define OP_TIMEOUT_MS   60000 /* create, start, destroy, list */
 #define READ_TIMEOUT_MS 10000 /* status, stats, day0_dir, console */
-#define STOP_MARGIN_MS  30000 /* beyond a stop's grace */
+#define HAND_BACK_TIMEOUT_MS \
+    30000                    /* a chunk of the store written and synced; the store put in place */
+#define STOP_MARGIN_MS 30000 /* beyond a stop's grace */
 
 struct waiter {
     uint64_t id;
@@ -663,6 +665,15 @@ static int agent_endpoints(void *data, const json_t *doc, struct vim_err *err)
                 err);
 }
 
+static int agent_hand_back(void *data, const char *op, json_t *args, struct vim_err *err)
+{
+    if (strcmp(op, "return_file") && strcmp(op, "return")) {
+        json_decref(args);
+        return vim_fail(err, -EINVAL, "unknown hand-back operation '%s'", op);
+    }
+    return call(data, op, args, HAND_BACK_TIMEOUT_MS, NULL, err);
+}
+
 const struct vim_ops vim_agent_ops = {
     .name = "agent",
     .summary = "the process VIM of another host, run there by a VIM agent (vnfmd --vim-agent) "
@@ -687,4 +698,5 @@ const struct vim_ops vim_agent_ops = {
     .list = agent_list,
     .view = agent_view,
     .endpoints = agent_endpoints,
+    .hand_back = agent_hand_back,
 };
