@@ -299,10 +299,18 @@ class PoolWanTest(unittest.TestCase):
         """The bulk probe measures what the link carries: the veth as it is, then
         shaped to 4 Mbit/s (tc tbf on the branch's end), where the reports' own speed
         says little."""
-        wan = wait_for(lambda: (lambda w: w if w.get("probes", 0) >= 2 else None)(
-            self.wan_figures()), 30, 0.2, "two bulk probes")
-        fast, fast_avg = wan["bulk_last_kbps"], wan["bulk_kbps"]
-        self.assertGreater(fast, 5000, wan)  # 14 to 82 Mbit/s seen, with the load of a CI run
+        seen = {}  # probe number -> its speed
+
+        def probes(k):
+            w = self.wan_figures()
+            if w.get("probes", 0) > 0:
+                seen[w["probes"]] = w["bulk_last_kbps"]
+            return w if w.get("probes", 0) >= k else None
+        wan = wait_for(lambda: probes(3), 40, 0.1, "three bulk probes")
+        fast, fast_avg = max(seen.values()), wan["bulk_kbps"]
+        # the best of them: 14 to 82 Mbit/s seen with the load of a CI run, but one probe
+        # whose process waited for a core measured 2.3 (CI103)
+        self.assertGreater(fast, 5000, (seen, wan))
         tbf = ["tc", "qdisc", "add", "dev", "wan0", "root", "tbf", "rate", "4mbit", "burst",
                "16kb", "latency", "1s"]
         subprocess.run(self.wan.inside(*tbf), check=True)
@@ -321,8 +329,10 @@ class PoolWanTest(unittest.TestCase):
         print("\nbulk probe: %.0f kbit/s on the veth, %.0f kbit/s shaped to 4 Mbit/s "
               "(reports' own: %.0f kbit/s)" % (fast, wan["bulk_last_kbps"],
                                                wan["throughput_kbps"]))
-        self.assertGreater(wan["bulk_last_kbps"], 2000, wan)
-        self.assertLess(wan["bulk_last_kbps"], 5000, wan)  # a burst of 16 kB goes at once
+        # at most what the link carries (a burst of 16 kB goes at once), and not far under
+        # it (a probe waiting for a core measures less, as above)
+        self.assertGreater(wan["bulk_last_kbps"], 1000, wan)
+        self.assertLess(wan["bulk_last_kbps"], 5000, wan)
         # the average falls with every shaped probe (not under the last fast probe: one of
         # 218 Mbit/s before it kept it at 103 after three shaped ones, once in the loop;
         # nor under the average before the shaping: a probe under way then, that ended
