@@ -508,13 +508,13 @@ static void *run_back(void *arg)
 static bool cannot_return(struct core *c, char *why, size_t len)
 {
     struct site_rt *s = site_get(c, c->cfg->site);
+    struct vim_err err = {""};
 
-    if (!s || !s->ops || strcmp(s->ops->name, "agent") || !s->ops->hand_back)
+    if (!s || !s->ops || !s->vim || strcmp(s->ops->name, "agent") || !s->ops->hand_back)
         snprintf(why, len, "its site %s is not run through a VIM agent at its branch",
                  c->cfg->site);
-    else if (s->health != VIM_OK)
-        snprintf(why, len, "the VIM agent of its site is not connected (%s)",
-                 vim_health_name(s->health));
+    else if (s->ops->check(s->vim, &err) != VIM_OK) /* now, not at the last check */
+        snprintf(why, len, "the VIM agent of its site: %s", err.msg);
     else
         return cannot_move(c, why, len, false);
     return true;
