@@ -775,6 +775,11 @@ void fed_mmove_returned(struct core *c, struct txn *t)
 
     if (!mv)
         return;
+    if (json_is_true(json_object_get(mv, "back")) &&
+        strcmp(jv_str(mv, "state", ""), "completed") == 0) { /* the branch reported first */
+        result_ok(&t->res, 200, NULL);
+        return;
+    }
     if (!json_is_true(json_object_get(mv, "back")) ||
         strcmp(jv_str(mv, "state", ""), "processing") ||
         strcmp(jv_str(mv, "stage", ""), "snapshot")) {
@@ -800,7 +805,8 @@ void fed_mmove_returned(struct core *c, struct txn *t)
 /* ---- the ticks ---- */
 
 /* A move back: done once the manager reports from its branch (a new run,
- * its site's own VIM, not an agent's); then the manager here stops. A
+ * its site's own VIM, not an agent's; the word of the manager here may
+ * have been lost on the way); then the manager here stops. A
  * stage past its deadline fails the move: what runs where is then for the
  * operator to see (the moved manager stays stopped, or started again as
  * it was when its agent refused). */
@@ -811,8 +817,12 @@ static void tick_back(struct core *c, json_t *mv, const struct fed_mgr *m, uint6
     const char *stage = jv_str(mv, "stage", "");
     char why[160];
 
-    if (strcmp(stage, "handover") == 0 && m && strcmp(m->boot, jv_str(mv, "boot", "")) &&
+    if (m && strcmp(m->boot, jv_str(mv, "boot", "")) &&
         strcmp(jv_str(m->site_state, "vim", "agent"), "agent")) {
+        if (strcmp(stage, "handover")) {
+            stage_end(mv, "completed", NULL);
+            stage_begin(c, mv, "handover");
+        }
         stage_end(mv, "completed", NULL);
         if (fwd) {
             doc_set_str(fwd, "state", "returned");
@@ -900,7 +910,8 @@ void fed_mmove_reported(struct core *c, const struct fed_mgr *m)
     json_object_foreach_safe(mm->moves, tmp, id, mv)
     {
         if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
-            strcmp(jv_str(mv, "stage", ""), "handover") == 0 &&
+            (strcmp(jv_str(mv, "stage", ""), "handover") == 0 ||
+             json_is_true(json_object_get(mv, "back"))) &&
             strcmp(jv_str(mv, "state", ""), "processing") == 0)
             tick_one(c, mv, mono_ms());
     }

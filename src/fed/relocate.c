@@ -435,7 +435,7 @@ static void tell(struct reloc *r, bool ok, const char *error)
 {
     char err[512] = "";
 
-    if (post_again(r, "returned", json_pack("{s:b, s:s?}", "ok", ok, "error", error), err,
+    if (post_again(r, "returned", json_pack("{s:b, s:s*}", "ok", ok, "error", error), err,
                    sizeof(err)))
         log_error("fed: move %s: cannot tell the cloud how the return went: %s", r->move, err);
 }
