@@ -2,7 +2,9 @@
 """A branch manager moved to the cloud (docs/FEDERATION.md "Moving a branch manager to the
 cloud"): the time from the request to the moved manager in charge (the move completed: it
 reported with its site's VIM the agent's, connected and ok), and then to its VNF adopted by
-it (its log says it found the VNF's process running). A fresh
+it (its log says it found the VNF's process running); then its move back to the branch
+("Moving it back to its branch"): from the request to the branch manager's report (the move
+completed) and to its VNF adopted at the branch. A fresh
 estate each run (tests/bb harness: a cloud with TLS, the branch behind a veth WAN link, one
 VNF deployed through the cloud).
 
@@ -48,7 +50,8 @@ class Estate:
         self.cloud.undeploy_all()
         if moved:
             self.cloud.ok("DELETE", "/v0/managers/" + self.mgr)
-            wait_for(lambda: self.cloud.cgroups(managers=True) == [], 30, 0.2, "moved gone")
+        wait_for(lambda: self.cloud.cgroups(managers=True) == [], 30, 0.2, "moved gone")
+        if moved:
             self.b.proc.send_signal(signal.SIGTERM)
             self.b.proc.wait(timeout=60)
             self.b.proc = None
@@ -82,10 +85,21 @@ def move_once():
         assert mv["state"] == "completed", mv
         log = os.path.join(e.cloud.dir, "managers", e.mgr, "vnfmd.log")
         wait_for(lambda: adopted(log, e.pid), 60, 0.01, "adopted")
-        return (t_done, time.monotonic() - t0) + tuple(
-            stamp(st["ended"]) - stamp(st["started"]) for st in mv["stages"])
+        t_adopted = time.monotonic() - t0
+        stages = tuple(stamp(st["ended"]) - stamp(st["started"]) for st in mv["stages"])
+        wait_for(lambda: e.cloud.get("/v0/managers/" + e.mgr)[1]["state"] == "active", 30, 0.01,
+                 "the moved manager reporting")
+        t1 = time.monotonic()
+        e.cloud.ok("POST", "/v0/managers/%s/move" % e.mgr, {"site": SITE}, expect=(202,))
+        back = wait_for(lambda: (lambda m: m if m.get("back") and m.get("state") != "processing"
+                                 else None)(manager_of(e.cloud, SITE).get("move") or {}),
+                        120, 0.01, "the move back's end")
+        t_back = time.monotonic() - t1
+        assert back["state"] == "completed", back
+        wait_for(lambda: adopted(e.b.logfile, e.pid), 60, 0.01, "adopted at the branch")
+        return (t_done, t_adopted) + stages + (t_back, time.monotonic() - t1)
     finally:
-        e.close(moved=True)
+        e.close(moved=False)
 
 
 def restart_once():
@@ -123,6 +137,11 @@ def main():
     print("the move's stages, median: " + ", ".join(
         "%s %.2f s" % (name, stats([x[2 + i] for x in moves])[0])
         for i, name in enumerate(("snapshot", "start", "handover"))))
+    for i, what in enumerate(("back in charge", "back, VNF adopted")):
+        m, mp = stats([x[5 + i] for x in moves])
+        r, rp = stats([x[i] for x in restarts])
+        print("%-16s move: median %.2f s (p90 %.2f)  restart in place: median %.2f s (p90 %.2f)"
+              "  ratio of medians %.2f" % (what, m, mp, r, rp, m / r))
 
 
 if __name__ == "__main__":
