@@ -248,7 +248,8 @@ class ManagerMoveTest(MoveBase):
     def test_the_cloud_killed_during_a_move(self):
         """kill -9 of the cloud VNFM while the move runs, and its restart: the move ends,
         completed or rolled back, with exactly one manager of the branch: the moved one with
-        the agent at the branch, or the branch manager as it was; the VNF runs on."""
+        the agent at the branch, or the branch manager as it was; the VNF runs on. A
+        completed one is moved back with the cloud killed -9 again: it ends completed."""
         cloud, b = self.cloud, self.b
         vi = self.deploy("w3")
         branch_pid = b.proc.pid
@@ -269,6 +270,24 @@ class ManagerMoveTest(MoveBase):
                              {done["vi"]})
             wait_for(lambda: "adopted running VNF process %d" % vi["pid"] in self.moved_log(),
                      60, 0.2, "w3 adopted by the moved manager")
+            # and back, the cloud killed -9 as the move back begins: it ends completed,
+            # the manager at its branch (same process), the one in the cloud stopped
+            m2 = self.moved(done)
+            wait_for(lambda: m2.get("/v0/sites/" + self.SITE)[1]["agent"]["connected"], 30,
+                     0.2, "the agent connected")
+            cloud.ok("POST", "/v0/managers/%s/move" % self.mgr, {"site": self.SITE},
+                     expect=(202,))
+            cloud.kill9()
+            cloud.restart()
+            back = wait_for(lambda: (lambda m: m if m.get("back") and m.get("state") !=
+                                     "processing" else None)(self.move_state()), 200, 0.2,
+                            "the move back's end")
+            self.assertEqual(back["state"], "completed", json.dumps(back, indent=1))
+            wait_for(lambda: (manager_of(cloud, self.SITE) or {}).get("pid") == branch_pid and
+                     cloud.cgroups(managers=True) == [], 60, 0.2,
+                     "the branch manager reporting, the one in the cloud stopped")
+            self.assertNotIn("--vim-agent", cmdline(branch_pid))
+            self.assertEqual(b.deployment("w3")["vis"][0]["pid"], vi["pid"])
         else:
             self.back_as_it_was("w3", vi, branch_pid)
         print("\n(the move %s after the cloud's kill -9 in its %s stage)" % (
