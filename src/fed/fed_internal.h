@@ -144,6 +144,7 @@ struct fed {
     char standby_error[768];
     char *standby_covers; /* DATA_DIR/standby-covers as last written: the dirs they watch */
     struct hmap vi_cpu;   /* VI id -> its CPU time at the last report (site_load.c) */
+    uint64_t self_cpu_ns, self_at_ms; /* this manager's own CPU time at the last report */
     struct fed_wan wan;
     json_t *results; /* results of instructions the cloud has not acknowledged */
     json_t *sent;    /* deployment id -> hash of it as the cloud acknowledged it last */
@@ -380,6 +381,14 @@ void fed_mmove_load(struct core *c);
 void fed_mmove_view(struct fed *f, const struct fed_mgr *m, json_t *v); /* under fed.mu */
 void fed_mmove_free(struct fed *f);
 void fed_mmove_removed(struct core *c, const struct fed_mgr *m);
+/* A move of manager mgr to this cloud VNFM for the pool's decision (pool.c):
+ * 0 with its id, else -1 with why. */
+int fed_mmove_begin(struct core *c, const char *mgr, const char *decision, char id[32], char *why,
+                    size_t len);
+/* Why m cannot move to the cloud now, or NULL. */
+const char *fed_mmove_refusal(struct fed *f, const struct fed_mgr *m);
+/* The state of move id ("failed" for one not known). */
+const char *fed_mmove_state(struct fed *f, const char *id);
 /* The manager whose credential t carries, else NULL with t->res set. */
 struct fed_mgr *fed_mgr_of_request(struct fed *f, struct txn *t);
 /* Whether a manager this one started accepts connections on port here. */

@@ -504,16 +504,66 @@ static void back_route(struct core *c, struct txn *t, struct fed_mgr *m)
     result_ok(&t->res, 202, public_of(mv));
 }
 
+/* Starts the move of m to this cloud VNFM's site (decision: the pool's that
+ * chose it, or NULL): its record, with the instruction `relocate` to m.
+ * The move's record, or NULL with *status and why (409: m cannot move as
+ * it is). */
+static json_t *forward(struct core *c, struct fed_mgr *m, const char *decision, int *status,
+                       char *why, size_t len)
+{
+    struct fed *f = c->fed;
+    char id[32], token[64], hash[TOKEN_HASH_LEN + 1];
+    const char *refused = refusal(f, m);
+    unsigned port;
+    json_t *mv, *ins;
+
+    *status = 409;
+    if (refused) {
+        snprintf(why, len, "manager %s cannot move: %s", m->id, refused);
+        return NULL;
+    }
+    *status = 503;
+    if (!(port = ip4_free_port(c->cfg->listen_host))) {
+        snprintf(why, len, "no free port on this host");
+        return NULL;
+    }
+    id_random(id, "mv-", 12);
+    token_generate(token);
+    token_hash(token, hash);
+    mv = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:i, s:s, s:s, s:s, s:s*}", "id", id,
+                   "manager", m->id, "site", m->site, "to", c->cfg->site, "state", "processing",
+                   "stage", "", "stages", "port", (int)port, "token_sha256", hash, "boot", m->boot,
+                   "dir", "", "decision", decision);
+    json_object_set_new(mv, "dir", json_sprintf("%s/managers/%s", c->cfg->data_dir, m->id));
+    rm_rf(jv_str(mv, "dir", "")); /* what an earlier move left (a store and its journal) */
+    doc_touch(mv, "created");
+    stage_begin(c, mv, "snapshot");
+    ins = fed_mgr_instruct(
+        c, m, "relocate",
+        json_pack("{s:s, s:s, s:i}", "move", id, "token", token, "port", (int)port));
+    if (!ins) {
+        json_decref(mv);
+        snprintf(why, len, "cannot write the instruction: %s", store_errmsg(c->st));
+        return NULL;
+    }
+    doc_set_str(mv, "instruction", jv_str(ins, "id", ""));
+    json_decref(ins);
+    json_object_set_new(mm_of(f)->moves, id, mv);
+    event(c, mv, "info", "to site %s: its copy is asked for (port %u)%s%s", c->cfg->site, port,
+          decision ? ", for decision " : "", decision ? decision : "");
+    save(c);
+    return mv;
+}
+
 /* POST /v0/managers/{id}/move */
 void fed_mmove_route(struct core *c, struct txn *t)
 {
     struct fed *f = c->fed;
     const char *to = jv_str(t->body, "site", "");
     struct fed_mgr *m = f && f->cloud ? hmap_get(&f->mgrs, t->args[0]) : NULL;
-    char id[32], token[64], hash[TOKEN_HASH_LEN + 1], port_s[16];
-    const char *why;
-    unsigned port;
-    json_t *mv, *ins;
+    char why[512];
+    int status;
+    json_t *mv;
 
     if (!f || !f->cloud) {
         result_fail(&t->res, 404, "not-found", NULL, NULL,
@@ -535,42 +585,41 @@ void fed_mmove_route(struct core *c, struct txn *t)
                     c->cfg->site, m->site, to);
         return;
     }
-    if ((why = refusal(f, m))) {
-        result_fail(&t->res, 409, "conflict", "object", m->id, "manager %s cannot move: %s", m->id,
-                    why);
+    if (!(mv = forward(c, m, NULL, &status, why, sizeof(why)))) {
+        if (status == 409)
+            result_fail(&t->res, 409, "conflict", "object", m->id, "%s", why);
+        else
+            result_fail(&t->res, 503, "unavailable", NULL, NULL, "%s", why);
         return;
     }
-    port = ip4_free_port(c->cfg->listen_host);
-    if (!port) {
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "no free port on this host");
-        return;
-    }
-    id_random(id, "mv-", 12);
-    token_generate(token);
-    token_hash(token, hash);
-    snprintf(port_s, sizeof(port_s), "%u", port);
-    mv = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:i, s:s, s:s, s:s}", "id", id, "manager",
-                   m->id, "site", m->site, "to", to, "state", "processing", "stage", "", "stages",
-                   "port", (int)port, "token_sha256", hash, "boot", m->boot, "dir", "");
-    json_object_set_new(mv, "dir", json_sprintf("%s/managers/%s", c->cfg->data_dir, m->id));
-    rm_rf(jv_str(mv, "dir", "")); /* what an earlier move left (a store and its journal) */
-    doc_touch(mv, "created");
-    stage_begin(c, mv, "snapshot");
-    ins = fed_mgr_instruct(
-        c, m, "relocate",
-        json_pack("{s:s, s:s, s:i}", "move", id, "token", token, "port", (int)port));
-    if (!ins) {
-        json_decref(mv);
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
-                    store_errmsg(c->st));
-        return;
-    }
-    doc_set_str(mv, "instruction", jv_str(ins, "id", ""));
-    json_decref(ins);
-    json_object_set_new(mm_of(f)->moves, id, mv);
-    event(c, mv, "info", "to site %s: its copy is asked for (port %s)", to, port_s);
-    save(c);
     result_ok(&t->res, 202, public_of(mv));
+}
+
+int fed_mmove_begin(struct core *c, const char *mgr, const char *decision, char id[32], char *why,
+                    size_t len)
+{
+    struct fed_mgr *m = hmap_get(&c->fed->mgrs, mgr);
+    json_t *mv;
+    int status;
+
+    if (!m) {
+        snprintf(why, len, "manager %s is not known", mgr);
+        return -1;
+    }
+    if (!(mv = forward(c, m, decision, &status, why, len)))
+        return -1;
+    snprintf(id, 32, "%s", jv_str(mv, "id", ""));
+    return 0;
+}
+
+const char *fed_mmove_refusal(struct fed *f, const struct fed_mgr *m)
+{
+    return refusal(f, m);
+}
+
+const char *fed_mmove_state(struct fed *f, const char *id)
+{
+    return jv_str(json_object_get(mm_of(f)->moves, id), "state", "failed");
 }
 
 /* The branch's answer to `relocate`: a refusal ends the move. */

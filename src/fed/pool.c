@@ -69,6 +69,9 @@ static const struct jv_field policy_fields[] = {
     {.name = "grow", .type = JV_OBJECT, .fields = grow_fields},
     {.name = "cloud_site", .type = JV_STRING, .flags = JV_NAME},
     {.name = "move_back", .type = JV_OBJECT, .fields = move_back_fields},
+    /* the branch's own manager inside its capacity: its use counted, and it
+     * may move to the cloud (mgr_move.c) like a deployment */
+    {.name = "count_manager", .type = JV_BOOL},
     {.name = NULL},
 };
 static const struct jv_field policy_schema = {.type = JV_OBJECT, .fields = policy_fields};
@@ -489,6 +492,40 @@ static size_t candidates(struct core *c, struct pool_site *ps, const json_t *dep
     return n;
 }
 
+/* The branch's own manager as a candidate (the policy's count_manager):
+ * what it uses at the branch, the limits it holds in the cloud once moved
+ * (--cloud-scale-vcpu, --cloud-scale-memory-mb); busy while it cannot
+ * move (mgr_move.c's refusal) or an operation runs at its site (it moves
+ * alone, once none does). */
+static void manager_cand(struct core *c, const struct fed_mgr *m, const struct pool_site *ps,
+                         const json_t *deps, struct pool_cand *x, char *busy)
+{
+    const json_t *used = json_object_get(json_object_get(ps->load, "manager"), "used"), *d;
+    const char *why = fed_mmove_refusal(c->fed, m);
+    size_t i;
+
+    memset(x, 0, sizeof(*x));
+    x->id = m->id;
+    x->manager = true;
+    x->vcpu = jv_num(used, "vcpu", 0);
+    x->memory_mb = jv_num(used, "memory_mb", 0);
+    x->need_vcpu = c->cfg->cloud_scale_vcpu;
+    x->need_memory_mb = (double)c->cfg->cloud_scale_memory_mb;
+    x->placement = PLACE_CLOUD_ALLOWED;
+    busy[0] = '\0';
+    if (why)
+        snprintf(busy, BUSY_MAX, "manager %s cannot move: %s", m->id, why);
+    json_array_foreach(deps, i, d)
+    {
+        if (!why && doc_str(d, "operation")) {
+            snprintf(busy, BUSY_MAX, "operation %s of %s runs at its site: it moves alone",
+                     doc_str(d, "operation"), jv_str(d, "id", "?"));
+            break;
+        }
+    }
+    x->busy = busy[0] ? busy : NULL;
+}
+
 /* The room of the cloud's site the policy names: capacity less what its VIs hold. */
 static void cloud_room(struct core *c, const json_t *pol, struct pool_use *u)
 {
@@ -505,19 +542,21 @@ static void cloud_room(struct core *c, const json_t *pol, struct pool_use *u)
     json_decref(cs);
 }
 
-static json_t *cands_json(const struct pool_cand *x, size_t n, bool chosen, const char *to)
+static json_t *cands_json(const struct pool_cand *x, size_t n, bool chosen, const char *to,
+                          const char *mgr_to)
 {
     json_t *a = json_array();
 
     for (size_t i = 0; i < n; i++)
         if (x[i].chosen == chosen)
             json_array_append_new(
-                a, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:s, s:s?}", "deployment",
-                             x[i].id, "placement", pool_placement_name(x[i].placement), "vcpu",
-                             x[i].vcpu, "memory_mb", x[i].memory_mb, "disk_mb", x[i].disk_mb,
-                             "need_vcpu", x[i].need_vcpu, "need_memory_mb", x[i].need_memory_mb,
-                             "need_disk_mb", x[i].need_disk_mb, "why", x[i].why, "to",
-                             chosen ? to : NULL));
+                a,
+                json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:s, s:s?}",
+                          x[i].manager ? "manager" : "deployment", x[i].id, "placement",
+                          pool_placement_name(x[i].placement), "vcpu", x[i].vcpu, "memory_mb",
+                          x[i].memory_mb, "disk_mb", x[i].disk_mb, "need_vcpu", x[i].need_vcpu,
+                          "need_memory_mb", x[i].need_memory_mb, "need_disk_mb", x[i].need_disk_mb,
+                          "why", x[i].why, "to", chosen ? (x[i].manager ? mgr_to : to) : NULL));
     return a;
 }
 
@@ -581,6 +620,17 @@ static void moves(struct core *c, struct pool_site *ps, const json_t *pol, json_
 
     json_array_foreach(chosen, i, x)
     {
+        if (doc_str(x, "manager")) { /* onto the cloud VNFM's host */
+            char id[32];
+
+            if (fed_mmove_begin(c, doc_str(x, "manager"), doc_str(d, "id"), id, why, sizeof(why))) {
+                json_object_set_new(x, "error", json_string(why));
+                continue;
+            }
+            json_object_set_new(x, "move", json_string(id));
+            started++;
+            continue;
+        }
         if (move_start(c, x, jv_str(x, "to", ""), d, why, sizeof(why))) {
             json_object_set_new(x, "error", json_string(why));
             continue;
@@ -634,6 +684,9 @@ static void overload(struct core *c, struct fed_mgr *m, struct pool_site *ps, co
     use_of(ps->load, &u);
     cloud_room(c, pol, &u);
     n = candidates(c, ps, deps, x, busy);
+    if (json_is_true(json_object_get(pol, "count_manager")) && n < CANDIDATES_MAX &&
+        json_object_get(ps->load, "manager"))
+        manager_cand(c, m, ps, deps, &x[n], busy[n]), n++;
     k = pool_choose(&u, jv_num(pol, "overload", 1), x, n, &after, chose, sizeof(chose));
     snprintf(reason, sizeof(reason), "%s: %s%s%s", why, k < 0 ? "no move will do: " : "", chose,
              k < 0 ? "" : "; to the cloud's site ");
@@ -642,11 +695,11 @@ static void overload(struct core *c, struct fed_mgr *m, struct pool_site *ps, co
     if (k < 0) {
         refuse_once(c, m, ps, pol, "branch_overload", "move", reason,
                     json_pack("{s:o, s:o, s:o}", "chosen", json_array(), "rejected",
-                              cands_json(x, n, false, to), "alternatives", alts));
+                              cands_json(x, n, false, to, c->cfg->site), "alternatives", alts));
     } else {
         d = decide(c, m, ps, pol, "branch_overload", "moving", "move", reason, NULL);
-        json_object_set_new(d, "chosen", cands_json(x, n, true, to));
-        json_object_set_new(d, "rejected", cands_json(x, n, false, to));
+        json_object_set_new(d, "chosen", cands_json(x, n, true, to, c->cfg->site));
+        json_object_set_new(d, "rejected", cands_json(x, n, false, to, c->cfg->site));
         json_object_set_new(d, "alternatives", alts);
         json_object_set_new(d, "after", json_real(after));
         taken(ps, d);
@@ -667,6 +720,18 @@ static bool moves_ended(struct core *c, const json_t *d, bool *ok, char *note, s
     note[0] = '\0';
     json_array_foreach(json_object_get(d, "chosen"), i, x)
     {
+        if (doc_str(x, "move")) { /* the branch's manager's */
+            const char *state = fed_mmove_state(c->fed, doc_str(x, "move"));
+
+            n++;
+            if (strcmp(state, "processing")) {
+                done++;
+                *ok = *ok && strcmp(state, "completed") == 0;
+                snprintf(note + strlen(note), len - strlen(note), "%smove %s of manager %s %s",
+                         i ? "; " : "", doc_str(x, "move"), jv_str(x, "manager", "?"), state);
+            }
+            continue;
+        }
         json_t *op = core_load(c, STORE_OP, jv_str(x, "operation", ""));
 
         if (!op)
@@ -946,11 +1011,12 @@ static json_t *res_sum_json(const struct res *a, const struct res *b)
  * cgroup's) and the limits they hold. The first manager is the site's
  * own part, outside the capacity (as a node's system-reserved share is
  * outside its allocatable one): its use is not counted. */
-static json_t *site_sum(struct fed *f, const struct fed_mgr *first)
+static json_t *site_sum(struct fed *f, const struct fed_mgr *first, bool count_manager)
 {
     json_t *out = json_deep_copy(first->site_load), *deps = json_object_get(out, "deployments");
     json_t *members = json_pack("[s]", first->id);
     struct res vu = {0}, va = {0}, mu = {0}, ma = {0}; /* the VIs', the managers': used, held */
+    struct res self = {0};                             /* the first manager's own, when counted */
 
     for (const struct fed_mgr *m = fed_site_mgrs(f, first->site); m; m = m->site_next) {
         const json_t *sl = m->site_load;
@@ -967,12 +1033,21 @@ static json_t *site_sum(struct fed *f, const struct fed_mgr *first)
         mu.vcpu += jv_num(json_object_get(m->load, "parts"), "cpu", 0);
         mu.memory_mb += jv_num(json_object_get(m->load, "parts"), "memory_mb", 0);
     }
+    if (count_manager)
+        add_res(&self, json_object_get(first->site_load, "manager"));
+    mu.vcpu += self.vcpu;
+    mu.memory_mb += self.memory_mb;
     json_object_set_new(out, "used", res_sum_json(&vu, &mu));
     json_object_set_new(out, "allocated", res_sum_json(&va, &ma));
     json_object_set_new(out, "parts",
                         json_pack("{s:{s:o, s:o}, s:{s:o, s:o}}", "vis", "used", res_json(&vu),
                                   "allocated", res_json(&va), "managers", "used", res_json(&mu),
                                   "allocated", res_json(&ma)));
+    if (json_is_object(json_object_get(first->site_load, "manager")))
+        json_object_set_new(out, "manager",
+                            json_pack("{s:O, s:b}", "used",
+                                      json_object_get(first->site_load, "manager"), "counted",
+                                      count_manager));
     json_object_set_new(out, "members", members);
     json_object_del(out, "reserved");
     return out;
@@ -994,14 +1069,15 @@ void pool_report(struct core *c, struct fed_mgr *m, const json_t *report)
     pthread_mutex_unlock(&f->mu);
     if (*m->parent) /* judged at the first manager's report, with the others' last ones */
         return;
-    load = site_sum(f, m);
+    pol = fed_site_policy(c, m->site, FED_POLICY_POOL);
+    load = site_sum(f, m, json_is_true(json_object_get(pol, "count_manager")));
     value = weigh(load);
     pthread_mutex_lock(&f->mu);
     ps = site_of(f, m->site);
     json_decref(ps->load);
     ps->load = load;
     pthread_mutex_unlock(&f->mu);
-    if ((pol = fed_site_policy(c, m->site, FED_POLICY_POOL)) && strcmp(m->state, "active") == 0)
+    if (pol && strcmp(m->state, "active") == 0)
         judge(c, m, ps, pol, value);
 }
 

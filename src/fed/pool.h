@@ -37,6 +37,7 @@ struct pool_cand {
     double need_vcpu, need_memory_mb, need_disk_mb;
     enum pool_placement placement;
     const char *busy;
+    bool manager; /* the branch's own manager (id: its id), not a deployment */
     bool chosen;
     char why[256];
 };

@@ -31,8 +31,11 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define EWMA 0.125 /* the weight of the newest figure in the averages */
 
@@ -237,6 +240,34 @@ static void add_vi(struct fed *f, struct site_rt *s, const json_t *vi, json_t *d
     json_object_set_new(d, "vis", json_integer(jv_int(d, "vis", 0) + 1));
 }
 
+/* This manager's own process at its site: the cores it used since the last
+ * report, its resident memory (MB). NULL when its site's VIs run on
+ * another host (the agent's: this manager moved to the cloud). */
+static json_t *self_use(struct fed *f, const struct site_rt *s, uint64_t now)
+{
+    struct rusage ru;
+    uint64_t cpu_ns;
+    long pages = 0, rss = 0;
+    double cores = 0;
+    FILE *fp;
+
+    if (!s || !s->ops || strcmp(s->ops->name, "agent") == 0 || getrusage(RUSAGE_SELF, &ru))
+        return NULL;
+    cpu_ns = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+             (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+    if (f->self_at_ms && now > f->self_at_ms && cpu_ns >= f->self_cpu_ns)
+        cores = (double)(cpu_ns - f->self_cpu_ns) / 1e6 / (double)(now - f->self_at_ms);
+    f->self_cpu_ns = cpu_ns;
+    f->self_at_ms = now;
+    if ((fp = fopen("/proc/self/statm", "re"))) {
+        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(fp);
+    }
+    return json_pack("{s:f, s:f}", "vcpu", cores, "memory_mb",
+                     (double)rss * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0));
+}
+
 json_t *fed_site_load(struct fed *f)
 {
     struct core *c = f->c;
@@ -264,6 +295,7 @@ json_t *fed_site_load(struct fed *f)
                     (json_int_t)u.memory_mb, "disk_mb", (json_int_t)u.disk_mb, "reserved",
                     site_reserved_json(s ? &s->reserved : &(struct site_reserved){0}),
                     "deployments", deps, "wan", wan_json(&f->wan));
+    json_object_set_new(out, "manager", self_use(f, s, now)); /* absent: not at its site */
     json_decref(vis);
     json_decref(site);
     return out;

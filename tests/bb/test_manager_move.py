@@ -348,3 +348,50 @@ class StageDeadlineTest(MoveBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PoolMovesManagerTest(MoveBase):
+    """The pool chooses the branch's own manager (docs/FEDERATION.md "The branch pool",
+    count_manager; seed para 1011): a branch whose manager takes most of its memory is
+    overloaded; moving its VNF would not do, moving its manager does: the decision moves
+    the manager to the cloud, and the branch's load falls under the threshold."""
+    SITE = "bpm"
+
+    def test_the_pool_moves_the_manager(self):
+        cloud, b = self.cloud, self.b
+        vi = self.deploy("w5")
+        pool = "/v0/sites/%s/pool" % self.SITE
+        cloud.ok("PUT", pool, {"overload": 1000, "count_manager": True})
+        load = wait_for(lambda: (lambda p: p["load"] if (p.get("load") or {}).get(
+            "manager", {}).get("used", {}).get("memory_mb") else None)(cloud.get(pool)[1]),
+            30, 0.2, "the manager's own use in the branch's load")
+        mgr_mb = load["manager"]["used"]["memory_mb"]
+        vis_mb = load["parts"]["vis"]["used"]["memory_mb"]
+        self.assertTrue(load["manager"]["counted"])
+        self.assertAlmostEqual(load["used"]["memory_mb"], vis_mb + mgr_mb, delta=mgr_mb * 0.2)
+        self.assertGreater(mgr_mb, 2 * vis_mb, load)
+        # a capacity where the manager and the VNF are 80% of the memory: the VNF's move
+        # alone leaves the branch over 0.5, the manager's alone brings it under
+        site = b.get("/v0/sites/" + self.SITE)[1]
+        cap = max(int((mgr_mb + vis_mb) / 0.8) + 1, site["allocated"]["memory_mb"] + 16)
+        b.ok("PUT", "/v0/sites/" + self.SITE, {"capacity": {"memory_mb": cap}})
+        cloud.ok("PUT", pool, {"overload": 0.5, "count_manager": True, "for_reports": 2,
+                               "cooldown_s": 0})
+        d = wait_for(lambda: next((x for x in cloud.get("/v0/decisions?rule=pool")[1][
+            "decisions"] if x["state"] in ("completed", "failed")), None), 120, 0.2,
+            "the pool's decision ended")
+        self.assertEqual(d["state"], "completed", json.dumps(d, indent=1) + self.moved_log())
+        self.assertEqual([(x.get("manager"), x["to"]) for x in d["chosen"]],
+                         [(self.mgr, "cloud")], d)
+        self.assertIn("w5", [x.get("deployment") for x in d["rejected"]])
+        move = self.move_state()
+        self.assertEqual((move["state"], move["decision"], move["to"]),
+                         ("completed", d["id"], "cloud"))
+        # the branch keeps its VNF (the same process) under the agent its manager became,
+        # and its load, without the manager, is under the threshold
+        self.assertIn("--vim-agent", cmdline(b.proc.pid))
+        self.assertTrue(pid_alive(vi["pid"]))
+        after = wait_for(lambda: (lambda p: p["load"] if "manager" not in p["load"] and
+                                  p["load"]["value"] < 0.5 else None)(cloud.get(pool)[1]), 30,
+                         0.2, "the branch's load without its manager")
+        self.assertLess(after["memory"], 0.5, after)
