@@ -248,7 +248,11 @@ class BurstTest(unittest.TestCase):
         self.assertEqual([s["stage"] for s in op["stages"]],
                          ["clone", "switch", "drain", "undeploy"], op)
         dep = cloud.deployment(name)
-        self.assertEqual((dep["site"], len(dep["vis"]), dep.get("burst")), ("cloud", 4, None))
+        self.assertEqual((dep["site"], dep.get("burst")), ("cloud", None))
+        if len(dep["vis"]) != 4:  # the clone's own rules scaled it in since ("idle": CI104)
+            scaled = [o for o in cloud.get("/v0/operations?deployment=%s&type=scale" % name)[1][
+                "operations"] if o["created"] >= op["finished"]]
+            self.assertTrue(scaled and 1 <= len(dep["vis"]) < 4, (dep["vis"], scaled))
         self.assertEqual([r["name"] for r in dep["rules"]], ["busy", "idle"])
         wait_for(lambda: cloud.get("/v0/deployments/" + burst)[0] == 404, 30, 0.2,
                  "the burst undeployed")
