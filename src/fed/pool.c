@@ -1010,13 +1010,13 @@ static json_t *res_sum_json(const struct res *a, const struct res *b)
  * managers started at the site: the CPU and memory each uses (its
  * cgroup's) and the limits they hold. The first manager is the site's
  * own part, outside the capacity (as a node's system-reserved share is
- * outside its allocatable one): its use is not counted. */
+ * outside its allocatable one): its use is not counted, unless the policy
+ * says count_manager. */
 static json_t *site_sum(struct fed *f, const struct fed_mgr *first, bool count_manager)
 {
     json_t *out = json_deep_copy(first->site_load), *deps = json_object_get(out, "deployments");
     json_t *members = json_pack("[s]", first->id);
     struct res vu = {0}, va = {0}, mu = {0}, ma = {0}; /* the VIs', the managers': used, held */
-    struct res self = {0};                             /* the first manager's own, when counted */
 
     for (const struct fed_mgr *m = fed_site_mgrs(f, first->site); m; m = m->site_next) {
         const json_t *sl = m->site_load;
@@ -1033,10 +1033,8 @@ static json_t *site_sum(struct fed *f, const struct fed_mgr *first, bool count_m
         mu.vcpu += jv_num(json_object_get(m->load, "parts"), "cpu", 0);
         mu.memory_mb += jv_num(json_object_get(m->load, "parts"), "memory_mb", 0);
     }
-    if (count_manager)
-        add_res(&self, json_object_get(first->site_load, "manager"));
-    mu.vcpu += self.vcpu;
-    mu.memory_mb += self.memory_mb;
+    if (count_manager) /* the first manager's own use, inside the capacity */
+        add_res(&mu, json_object_get(first->site_load, "manager"));
     json_object_set_new(out, "used", res_sum_json(&vu, &mu));
     json_object_set_new(out, "allocated", res_sum_json(&va, &ma));
     json_object_set_new(out, "parts",

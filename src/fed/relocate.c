@@ -24,7 +24,16 @@
  * Whatever this manager's loop commits after the snapshot (a probe's
  * verdict, a heal the rules start) is not in the copy: the moved manager
  * finds the VIs as they are at its start, as after a kill -9 at that
- * point. */
+ * point.
+ *
+ * The instruction `return`, to the moved manager (docs/FEDERATION.md
+ * "Moving it back to its branch"): refused while it cannot go back as it
+ * is (its site not run through a connected agent, an operation running,
+ * managers it started); else it stops taking requests and reporting,
+ * copies its store and hands it to the agent at the branch through its
+ * site's VIM driver (hand_back: chunks, then `return`, after which the
+ * agent becomes the manager again), and tells the cloud how it went (POST
+ * /fed/v1/relocation/MOVE/returned). */
 #include "fed/fed_internal.h"
 #include "fed/standby.h"
 #include "core/auth.h"
@@ -101,13 +110,52 @@ static bool cannot_move(struct core *c, char *why, size_t len, bool proc)
 static void begin(struct core *c, void *arg);
 static bool cannot_return(struct core *c, char *why, size_t len);
 
+/* The instruction of move applied, unless this manager moves already or
+ * cannot (why, from its check): it refuses requests from now, and its
+ * thread starts after the commit. The move's record, or NULL with t->res
+ * set. */
+static struct reloc *take(struct core *c, struct txn *t, const char *move, bool back,
+                          bool (*cannot)(struct core *, char *, size_t))
+{
+    const char *where = back ? "returns to its branch" : "moves to the cloud";
+    struct reloc *r;
+    char why[256];
+
+    if (c->fed->reloc) {
+        result_fail(&t->res, 409, "conflict", NULL, NULL, "this manager is moving already");
+        return NULL;
+    }
+    if (cannot(c, why, sizeof(why))) {
+        result_fail(&t->res, 409, "conflict", NULL, NULL, "manager %s cannot %s: %s",
+                    c->fed->mgr_id, back ? "return" : "move", why);
+        return NULL;
+    }
+    r = xcalloc(1, sizeof(*r));
+    r->f = c->fed;
+    r->back = back;
+    snprintf(r->move, sizeof(r->move), "%s", move);
+    c->fed->reloc = r;
+    snprintf(c->moving, sizeof(c->moving), "this manager %s (move %s): ask the cloud VNFM", where,
+             move);
+    core_event(
+        c, "info", "fed", "move", json_pack("{s:s, s:s}", "object", c->fed->mgr_id, "move", move),
+        "manager %s %s (move %s): requests are refused from now", c->fed->mgr_id, where, move);
+    result_ok(&t->res, 202, json_pack("{s:s}", "move", move));
+    core_after_commit(c, begin, r, NULL);
+    return r;
+}
+
+static bool cannot_go(struct core *c, char *why, size_t len)
+{
+    return cannot_move(c, why, len, true);
+}
+
 /* The instruction `relocate` (downlink.c). */
 void fed_relocate_apply(struct core *c, struct txn *t)
 {
     const char *move = jv_str(t->body, "move", ""), *token = jv_str(t->body, "token", "");
     json_int_t port = jv_int(t->body, "port", 0);
     struct reloc *r;
-    char why[256];
 
     if (!*move || strlen(move) >= sizeof(r->move) || strlen(token) < 16 ||
         strlen(token) >= sizeof(r->token) || port < 1 || port > 65535) {
@@ -115,29 +163,10 @@ void fed_relocate_apply(struct core *c, struct txn *t)
                     "relocate: expected move, token and port");
         return;
     }
-    if (c->fed->reloc) {
-        result_fail(&t->res, 409, "conflict", NULL, NULL, "this manager is moving already");
-        return;
+    if ((r = take(c, t, move, false, cannot_go))) { /* its thread starts after the commit */
+        snprintf(r->token, sizeof(r->token), "%s", token);
+        r->port = (unsigned)port;
     }
-    if (cannot_move(c, why, sizeof(why), true)) {
-        result_fail(&t->res, 409, "conflict", NULL, NULL, "manager %s cannot move: %s",
-                    c->fed->mgr_id, why);
-        return;
-    }
-    r = xcalloc(1, sizeof(*r));
-    r->f = c->fed;
-    snprintf(r->move, sizeof(r->move), "%s", move);
-    snprintf(r->token, sizeof(r->token), "%s", token);
-    r->port = (unsigned)port;
-    c->fed->reloc = r;
-    snprintf(c->moving, sizeof(c->moving),
-             "this manager is moving to the cloud (move %s): ask the cloud VNFM", move);
-    core_event(c, "info", "fed", "move",
-               json_pack("{s:s, s:s}", "object", c->fed->mgr_id, "move", move),
-               "manager %s moves to the cloud (move %s): requests are refused from now",
-               c->fed->mgr_id, move);
-    result_ok(&t->res, 202, json_pack("{s:s}", "move", move));
-    core_after_commit(c, begin, r, NULL);
 }
 
 /* The instruction `return` (downlink.c): this manager, moved to the cloud,
@@ -145,35 +174,12 @@ void fed_relocate_apply(struct core *c, struct txn *t)
 void fed_return_apply(struct core *c, struct txn *t)
 {
     const char *move = jv_str(t->body, "move", "");
-    struct reloc *r;
-    char why[256];
 
-    if (!*move || strlen(move) >= sizeof(r->move)) {
+    if (!*move || strlen(move) >= sizeof(((struct reloc *)0)->move)) {
         result_fail(&t->res, 400, "bad-instruction", "field", "body", "return: expected move");
         return;
     }
-    if (c->fed->reloc) {
-        result_fail(&t->res, 409, "conflict", NULL, NULL, "this manager is moving already");
-        return;
-    }
-    if (cannot_return(c, why, sizeof(why))) {
-        result_fail(&t->res, 409, "conflict", NULL, NULL, "manager %s cannot return: %s",
-                    c->fed->mgr_id, why);
-        return;
-    }
-    r = xcalloc(1, sizeof(*r));
-    r->f = c->fed;
-    r->back = true;
-    snprintf(r->move, sizeof(r->move), "%s", move);
-    c->fed->reloc = r;
-    snprintf(c->moving, sizeof(c->moving),
-             "this manager is returning to its branch (move %s): ask the cloud VNFM", move);
-    core_event(c, "info", "fed", "move",
-               json_pack("{s:s, s:s}", "object", c->fed->mgr_id, "move", move),
-               "manager %s returns to its branch (move %s): requests are refused from now",
-               c->fed->mgr_id, move);
-    result_ok(&t->res, 202, json_pack("{s:s}", "move", move));
-    core_after_commit(c, begin, r, NULL);
+    take(c, t, move, true, cannot_return);
 }
 
 /* ---- the thread: the copy sent, then the move's fate ---- */
