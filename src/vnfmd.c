@@ -661,16 +661,18 @@ static int take_relocation(struct core *c)
 }
 
 /* A manager that returned from the cloud to its branch (fed/relocate.c:
- * the agent there put the store of its stay in the cloud in place and
- * wrote DATA_DIR/returned.json): its site is run by its own VIM again, as
- * before the move. */
+ * the agent there wrote DATA_DIR/returned.json and put the store of its
+ * stay in the cloud in place): its site is run by its own VIM again, as
+ * before the move. A store that did not come back (its site not the
+ * agent's) is left as it is. */
 static int take_return(struct core *c)
 {
     char *path = xasprintf("%s/returned.json", c->cfg->data_dir);
     json_t *site = NULL, *was;
     int r = 0;
 
-    if (access(path, F_OK) == 0 && store_get(c->st, STORE_SITE, c->cfg->site, &site) == 0) {
+    if (access(path, F_OK) == 0 && store_get(c->st, STORE_SITE, c->cfg->site, &site) == 0 &&
+        strcmp(jv_str(site, "driver", ""), "agent") == 0) {
         was = json_object_get(site, "relocated_from");
         doc_set_str(site, "driver", jv_str(was, "driver", "proc"));
         if (json_is_object(json_object_get(was, "options")))

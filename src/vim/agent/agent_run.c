@@ -237,11 +237,12 @@ static int return_install(struct agent *a, const json_t *q, struct vim_err *err)
         close(fd);
     doc_touch(doc, "at");
     text = json_dumps(doc, JSON_INDENT(2));
+    /* the mark first: it changes nothing of a store that did not come back (vnfmd.c) */
+    if (r == 0 && (r = write_file_atomic(mark, text, strlen(text), 0600, true)))
+        snprintf(err->msg, sizeof(err->msg), "%s: %s", mark, strerror(-r));
     if (r == 0 &&
         ((unlink(wal) && errno != ENOENT) || (unlink(shm) && errno != ENOENT) || rename(in, db)))
         r = -errno, snprintf(err->msg, sizeof(err->msg), "%s: %s", db, strerror(errno));
-    if (r == 0 && (r = write_file_atomic(mark, text, strlen(text), 0600, true)))
-        snprintf(err->msg, sizeof(err->msg), "%s: %s", mark, strerror(-r));
     if (r == 0) {
         unlink(moved);
         in[strlen(in) - strlen("/" STORE_FILE)] = '\0';
