@@ -853,6 +853,19 @@ void fed_mmove_returned(struct core *c, struct txn *t)
 
 /* ---- the ticks ---- */
 
+/* The manager the move fwd brought here runs at its branch again: fwd is
+ * `returned` and the manager here stops (its VI removed). */
+static void returned(struct core *c, json_t *fwd)
+{
+    char why[160];
+
+    doc_set_str(fwd, "state", "returned");
+    doc_touch(fwd, "updated");
+    save(c);
+    if (json_object_get(fwd, "ref") && !json_object_get(mm_of(c->fed)->busy, jv_str(fwd, "id", "")))
+        vi_job(c, fwd, MVI_REMOVE, NULL, why, sizeof(why));
+}
+
 /* A move back: done once the manager reports from its branch (a new run,
  * its site's own VIM, not an agent's; the word of the manager here may
  * have been lost on the way); then the manager here stops. A
@@ -873,16 +886,11 @@ static void tick_back(struct core *c, json_t *mv, const struct fed_mgr *m, uint6
             stage_begin(c, mv, "handover");
         }
         stage_end(mv, "completed", NULL);
-        if (fwd) {
-            doc_set_str(fwd, "state", "returned");
-            doc_touch(fwd, "updated");
-        }
         event(c, mv, "info", "the manager runs at its branch again (pid %ld): the one here stops",
               m->pid);
         finish(c, mv, "completed", NULL);
-        if (fwd && json_object_get(fwd, "ref") &&
-            !json_object_get(mm_of(c->fed)->busy, jv_str(fwd, "id", "")))
-            vi_job(c, fwd, MVI_REMOVE, NULL, why, sizeof(why));
+        if (fwd)
+            returned(c, fwd);
         return;
     }
     if (since && ms_since(now, since) > (uint64_t)c->cfg->fed_move_stage_s * 1000) {
@@ -946,6 +954,22 @@ static void tick_one(struct core *c, json_t *mv, uint64_t now)
     }
 }
 
+/* Whether a move back of m is under way (it completes the move itself). */
+static bool busy_back(const struct mmoves *mm, const struct fed_mgr *m)
+{
+    const char *id;
+    json_t *mv;
+
+    json_object_foreach(mm->moves, id, mv)
+    {
+        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
+            json_is_true(json_object_get(mv, "back")) &&
+            strcmp(jv_str(mv, "state", ""), "processing") == 0)
+            return true;
+    }
+    return false;
+}
+
 /* A report of m: its move's handover may have ended. */
 void fed_mmove_reported(struct core *c, const struct fed_mgr *m)
 {
@@ -958,11 +982,21 @@ void fed_mmove_reported(struct core *c, const struct fed_mgr *m)
         return;
     json_object_foreach_safe(mm->moves, tmp, id, mv)
     {
-        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
-            (strcmp(jv_str(mv, "stage", ""), "handover") == 0 ||
+        if (strcmp(jv_str(mv, "manager", ""), m->id))
+            continue;
+        if ((strcmp(jv_str(mv, "stage", ""), "handover") == 0 ||
              json_is_true(json_object_get(mv, "back"))) &&
-            strcmp(jv_str(mv, "state", ""), "processing") == 0)
+            strcmp(jv_str(mv, "state", ""), "processing") == 0) {
             tick_one(c, mv, mono_ms());
+        } else if (strcmp(jv_str(mv, "state", ""), "completed") == 0 &&
+                   !json_is_true(json_object_get(mv, "back")) &&
+                   strcmp(jv_str(m->site_state, "vim", "agent"), "agent") && !busy_back(mm, m)) {
+            /* it reports from its branch (a move back that failed late, a
+             * manager started there by hand): the one here stops */
+            event(c, mv, "warn", "manager %s reports from its branch again: the one here stops",
+                  m->id);
+            returned(c, mv);
+        }
     }
 }
 
