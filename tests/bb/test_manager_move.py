@@ -395,3 +395,15 @@ class PoolMovesManagerTest(MoveBase):
                                       cloud.get(pool)[1]), 30, 0.2,
                          "the branch's load without its manager")
         self.assertLess(after["memory"], 0.5, after)
+        # the operator takes the branch back by hand (the agent stopped, moved.json
+        # removed, the manager started there): the cloud sees it report from its branch
+        # and stops its copy (the pool told not to move it again: its branch is still full)
+        cloud.ok("PUT", pool, {"overload": 1000, "count_manager": True})
+        b.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(b.proc.wait(timeout=60), 0, b.log()[-3000:])
+        os.unlink(os.path.join(b.dir, "moved.json"))
+        b.start()
+        wait_for(lambda: self.move_state().get("state") == "returned" and
+                 cloud.cgroups(managers=True) == [], 60, 0.2,
+                 "the copy in the cloud stopped, its move returned")
+        self.assertEqual(manager_of(cloud, self.SITE)["pid"], b.proc.pid)
