@@ -381,12 +381,15 @@ void fed_mmove_load(struct core *c);
 void fed_mmove_view(struct fed *f, const struct fed_mgr *m, json_t *v); /* under fed.mu */
 void fed_mmove_free(struct fed *f);
 void fed_mmove_removed(struct core *c, const struct fed_mgr *m);
-/* A move of manager mgr to this cloud VNFM for the pool's decision (pool.c):
- * 0 with its id, else -1 with why. */
-int fed_mmove_begin(struct core *c, const char *mgr, const char *decision, char id[32], char *why,
-                    size_t len);
-/* Why m cannot move to the cloud now, or NULL. */
-const char *fed_mmove_refusal(struct fed *f, const struct fed_mgr *m);
+/* A move of manager mgr for the pool's decision (pool.c): to this cloud
+ * VNFM's site, or back to its branch when `to` is its site. 0 with its id,
+ * else -1 with why. */
+int fed_mmove_begin(struct core *c, const char *mgr, const char *to, const char *decision,
+                    char id[32], char *why, size_t len);
+/* Why m cannot move to the cloud (back: back to its branch) now, or NULL. */
+const char *fed_mmove_refusal(struct fed *f, const struct fed_mgr *m, bool back);
+/* Whether m runs in this cloud VNFM's host, moved here. */
+bool fed_mmove_moved(struct fed *f, const struct fed_mgr *m);
 /* The state of move id ("failed" for one not known). */
 const char *fed_mmove_state(struct fed *f, const char *id);
 /* The manager whose credential t carries, else NULL with t->res set. */

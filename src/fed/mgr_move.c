@@ -458,50 +458,62 @@ static const char *refusal(struct fed *f, const struct fed_mgr *m)
     return here_by(f, m) ? "it runs in the cloud already" : NULL;
 }
 
-/* The move of m back to its branch (from the move that brought it here):
- * the moved manager is instructed (`return`). */
-static void back_route(struct core *c, struct txn *t, struct fed_mgr *m)
+/* Why m cannot move back to its branch now, or NULL. */
+static const char *back_refusal(struct fed *f, const struct fed_mgr *m)
 {
-    struct fed *f = c->fed;
-    json_t *fwd = here_by(f, m), *mv, *ins, *x;
-    const char *id_x;
+    const char *id;
+    json_t *mv;
+
+    json_object_foreach(mm_of(f)->moves, id, mv)
+    {
+        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
+            strcmp(jv_str(mv, "state", ""), "processing") == 0)
+            return "a move of it is under way";
+    }
+    if (!here_by(f, m))
+        return "it runs at its branch already";
+    if (strcmp(m->state, "active"))
+        return "it is not active";
+    return NULL;
+}
+
+/* Starts the move of m back to its branch (from the move that brought it
+ * here; decision: the pool's that chose it, or NULL): its record, with
+ * the instruction `return` to the moved manager. NULL with *status and
+ * why (409: m cannot move back as it is). */
+static json_t *back(struct core *c, struct fed_mgr *m, const char *decision, int *status, char *why,
+                    size_t len)
+{
+    const char *refused = back_refusal(c->fed, m);
+    json_t *mv, *ins;
     char id[32];
 
-    json_object_foreach(mm_of(f)->moves, id_x, x)
-    {
-        if (strcmp(jv_str(x, "manager", ""), m->id) == 0 &&
-            strcmp(jv_str(x, "state", ""), "processing") == 0) {
-            result_fail(&t->res, 409, "conflict", "object", m->id,
-                        "manager %s cannot move: a move of it is under way", m->id);
-            return;
-        }
+    *status = 409;
+    if (refused) {
+        snprintf(why, len, "manager %s cannot move back to its branch: %s", m->id, refused);
+        return NULL;
     }
-    if (!fwd || strcmp(m->state, "active")) {
-        result_fail(&t->res, 409, "conflict", "object", m->id,
-                    "manager %s cannot move back to its branch: %s", m->id,
-                    fwd ? "it is not active" : "it runs at its branch already");
-        return;
-    }
+    *status = 503;
     id_random(id, "mv-", 12);
-    mv = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:s}", "id", id, "manager",
+    mv = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:s, s:s*}", "id", id, "manager",
                    m->id, "site", m->site, "to", m->site, "state", "processing", "stage", "",
-                   "stages", "back", 1, "of", jv_str(fwd, "id", ""), "boot", m->boot);
+                   "stages", "back", 1, "of", jv_str(here_by(c->fed, m), "id", ""), "boot", m->boot,
+                   "decision", decision);
     doc_touch(mv, "created");
     stage_begin(c, mv, "snapshot");
     ins = fed_mgr_instruct(c, m, "return", json_pack("{s:s}", "move", id));
     if (!ins) {
         json_decref(mv);
-        result_fail(&t->res, 503, "unavailable", NULL, NULL, "cannot write the instruction: %s",
-                    store_errmsg(c->st));
-        return;
+        snprintf(why, len, "cannot write the instruction: %s", store_errmsg(c->st));
+        return NULL;
     }
     doc_set_str(mv, "instruction", jv_str(ins, "id", ""));
     json_decref(ins);
-    json_object_set_new(mm_of(f)->moves, id, mv);
-    event(c, mv, "info", "back to its branch %s: the manager here is asked to hand it back",
-          m->site);
+    json_object_set_new(mm_of(c->fed)->moves, id, mv);
+    event(c, mv, "info", "back to its branch %s: the manager here is asked to hand it back%s%s",
+          m->site, decision ? ", for decision " : "", decision ? decision : "");
     save(c);
-    result_ok(&t->res, 202, public_of(mv));
+    return mv;
 }
 
 /* Starts the move of m to this cloud VNFM's site (decision: the pool's that
@@ -555,6 +567,14 @@ static json_t *forward(struct core *c, struct fed_mgr *m, const char *decision, 
     return mv;
 }
 
+/* The move of m to site `to`: forward to this cloud VNFM's, back to its own. */
+static json_t *start(struct core *c, struct fed_mgr *m, const char *to, const char *decision,
+                     int *status, char *why, size_t len)
+{
+    return strcmp(to, m->site) ? forward(c, m, decision, status, why, len)
+                               : back(c, m, decision, status, why, len);
+}
+
 /* POST /v0/managers/{id}/move */
 void fed_mmove_route(struct core *c, struct txn *t)
 {
@@ -574,18 +594,14 @@ void fed_mmove_route(struct core *c, struct txn *t)
         result_not_found(&t->res, "manager", t->args[0]);
         return;
     }
-    if (strcmp(to, m->site) == 0) {
-        back_route(c, t, m);
-        return;
-    }
-    if (strcmp(to, c->cfg->site)) {
+    if (strcmp(to, m->site) && strcmp(to, c->cfg->site)) {
         result_fail(&t->res, 422, "invalid-value", "field", "site",
                     "site: a branch manager moves to this cloud VNFM's own site '%s', or back "
                     "to its branch '%s', not '%s'",
                     c->cfg->site, m->site, to);
         return;
     }
-    if (!(mv = forward(c, m, NULL, &status, why, sizeof(why)))) {
+    if (!(mv = start(c, m, to, NULL, &status, why, sizeof(why)))) {
         if (status == 409)
             result_fail(&t->res, 409, "conflict", "object", m->id, "%s", why);
         else
@@ -595,8 +611,8 @@ void fed_mmove_route(struct core *c, struct txn *t)
     result_ok(&t->res, 202, public_of(mv));
 }
 
-int fed_mmove_begin(struct core *c, const char *mgr, const char *decision, char id[32], char *why,
-                    size_t len)
+int fed_mmove_begin(struct core *c, const char *mgr, const char *to, const char *decision,
+                    char id[32], char *why, size_t len)
 {
     struct fed_mgr *m = hmap_get(&c->fed->mgrs, mgr);
     json_t *mv;
@@ -606,15 +622,20 @@ int fed_mmove_begin(struct core *c, const char *mgr, const char *decision, char 
         snprintf(why, len, "manager %s is not known", mgr);
         return -1;
     }
-    if (!(mv = forward(c, m, decision, &status, why, len)))
+    if (!(mv = start(c, m, to, decision, &status, why, len)))
         return -1;
     snprintf(id, 32, "%s", jv_str(mv, "id", ""));
     return 0;
 }
 
-const char *fed_mmove_refusal(struct fed *f, const struct fed_mgr *m)
+const char *fed_mmove_refusal(struct fed *f, const struct fed_mgr *m, bool back)
 {
-    return refusal(f, m);
+    return back ? back_refusal(f, m) : refusal(f, m);
+}
+
+bool fed_mmove_moved(struct fed *f, const struct fed_mgr *m)
+{
+    return here_by(f, m) != NULL;
 }
 
 const char *fed_mmove_state(struct fed *f, const char *id)

@@ -501,7 +501,7 @@ static void manager_cand(struct core *c, const struct fed_mgr *m, const struct p
                          const json_t *deps, struct pool_cand *x, char *busy)
 {
     const json_t *used = json_object_get(json_object_get(ps->load, "manager"), "used"), *d;
-    const char *why = fed_mmove_refusal(c->fed, m);
+    const char *why = fed_mmove_refusal(c->fed, m, false);
     size_t i;
 
     memset(x, 0, sizeof(*x));
@@ -582,10 +582,11 @@ static int move_start(struct core *c, json_t *x, const char *to, const json_t *d
 }
 
 /* The moves the pool started away from a site, in its record
- * (pool_moved: deployment, to, decision, placement, what it used), for
- * the move-back. */
+ * (pool_moved: deployment or manager, to, decision, placement, what it
+ * used), for the move-back. */
 static void remember(struct core *c, const char *site, const json_t *x, const json_t *d)
 {
+    const char *key = json_object_get(x, "manager") ? "manager" : "deployment";
     json_t *doc = core_load(c, STORE_SITE, site), *list;
 
     if (!doc)
@@ -595,18 +596,31 @@ static void remember(struct core *c, const char *site, const json_t *x, const js
         json_object_set_new(doc, "pool_moved", list);
     }
     for (size_t i = json_array_size(list); i-- > 0;) /* its last move only */
-        if (json_equal(json_object_get(json_array_get(list, i), "deployment"),
-                       json_object_get(x, "deployment")))
+        if (json_equal(json_object_get(json_array_get(list, i), key), json_object_get(x, key)))
             json_array_remove(list, i);
     json_array_append_new(
-        list,
-        json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "deployment", json_object_get(x, "deployment"),
-                  "to", json_object_get(x, "to"), "decision", json_object_get(d, "id"), "placement",
-                  json_object_get(x, "placement"), "vcpu", json_object_get(x, "vcpu"), "memory_mb",
-                  json_object_get(x, "memory_mb")));
+        list, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", key, json_object_get(x, key), "to",
+                        json_object_get(x, "to"), "decision", json_object_get(d, "id"), "placement",
+                        json_object_get(x, "placement"), "vcpu", json_object_get(x, "vcpu"),
+                        "memory_mb", json_object_get(x, "memory_mb")));
     doc_touch(doc, "updated");
     store_put(c->st, STORE_SITE, doc);
     json_decref(doc);
+}
+
+/* Starts the move of x, a chosen of decision d: a manager's (mgr_move.c,
+ * its id in x), a deployment's (fed/move.c). 0, or -1 with why. */
+static int start_one(struct core *c, json_t *x, const json_t *d, char *why, size_t len)
+{
+    char id[32];
+
+    if (!doc_str(x, "manager"))
+        return move_start(c, x, jv_str(x, "to", ""), d, why, len);
+    if (fed_mmove_begin(c, doc_str(x, "manager"), jv_str(x, "to", ""), doc_str(d, "id"), id, why,
+                        len))
+        return -1;
+    json_object_set_new(x, "move", json_string(id));
+    return 0;
 }
 
 /* Starts the moves of the chosen of d (away from site, or back to it);
@@ -620,18 +634,7 @@ static void moves(struct core *c, struct pool_site *ps, const json_t *pol, json_
 
     json_array_foreach(chosen, i, x)
     {
-        if (doc_str(x, "manager")) { /* onto the cloud VNFM's host */
-            char id[32];
-
-            if (fed_mmove_begin(c, doc_str(x, "manager"), doc_str(d, "id"), id, why, sizeof(why))) {
-                json_object_set_new(x, "error", json_string(why));
-                continue;
-            }
-            json_object_set_new(x, "move", json_string(id));
-            started++;
-            continue;
-        }
-        if (move_start(c, x, jv_str(x, "to", ""), d, why, sizeof(why))) {
+        if (start_one(c, x, d, why, sizeof(why))) {
             json_object_set_new(x, "error", json_string(why));
             continue;
         }
@@ -805,12 +808,48 @@ static bool branch_fits(struct core *c, const struct fed_mgr *m, const json_t *d
     return fits;
 }
 
+/* Why the moved manager m cannot come back now (a move of it, an
+ * operation at its site, its agent away), or "" (in why). */
+static void manager_busy(struct core *c, const struct fed_mgr *m, char *why, size_t len)
+{
+    struct store_where w = {"site", m->site, false};
+    struct store_list_opts o = {.where = &w, .n_where = 1};
+    const char *refused = fed_mmove_refusal(c->fed, m, true);
+    json_t *deps = NULL, *d;
+    size_t i;
+
+    why[0] = '\0';
+    if (refused) {
+        snprintf(why, len, "busy: %s", refused);
+        return;
+    }
+    if (!json_is_true(json_object_get(m->site_state, "vim_connected"))) {
+        snprintf(why, len, "busy: its branch's VIM agent is not connected");
+        return;
+    }
+    if (store_list(c->st, STORE_DEPLOYMENT, &o, &deps)) {
+        snprintf(why, len, "busy: cannot list its site's deployments");
+        return;
+    }
+    json_array_foreach(deps, i, d)
+    {
+        if (doc_str(d, "operation")) {
+            snprintf(why, len, "busy: operation %s of %s runs at its site", doc_str(d, "operation"),
+                     jv_str(d, "id", "?"));
+            break;
+        }
+    }
+    json_decref(deps);
+}
+
 /* Of the moves the pool made away from the site, which may come back
  * now: a prefer-branch deployment now at the site it went to, with no
  * operation, whose use (as measured before it left) keeps the branch
- * under overload and whose instances fit the branch's room. The first
- * such one is chosen (the oldest move); the others get why not; those
- * back at the branch or gone are forgotten (*changed). */
+ * under overload and whose instances fit the branch's room; the branch's
+ * own manager, moved by the pool and still in the cloud, not busy, whose
+ * use keeps the branch under overload. The first such one is chosen (the
+ * oldest move); the others get why not; those back at the branch or gone
+ * are forgotten (*changed). */
 static json_t *returning(struct core *c, const struct fed_mgr *m, const json_t *pol, json_t *moved,
                          struct pool_site *ps, json_t *rejected, bool *changed)
 {
@@ -822,12 +861,14 @@ static json_t *returning(struct core *c, const struct fed_mgr *m, const json_t *
     use_of(ps->load, &u);
     *changed = false;
     for (i = 0; i < json_array_size(moved);) {
-        json_t *dep =
-            core_load(c, STORE_DEPLOYMENT, jv_str(x = json_array_get(moved, i), "deployment", ""));
+        const char *mgr = doc_str(x = json_array_get(moved, i), "manager");
+        const char *key = mgr ? "manager" : "deployment";
+        json_t *dep = mgr ? NULL : core_load(c, STORE_DEPLOYMENT, jv_str(x, key, ""));
         struct pool_use back = u;
         char why[256] = "";
 
-        if (!dep || strcmp(jv_str(dep, "site", ""), site) == 0) {
+        if (mgr ? strcmp(mgr, m->id) || !fed_mmove_moved(c->fed, m)
+                : !dep || strcmp(jv_str(dep, "site", ""), site) == 0) {
             json_array_remove(moved, i);
             *changed = true;
             json_decref(dep);
@@ -835,30 +876,35 @@ static json_t *returning(struct core *c, const struct fed_mgr *m, const json_t *
         }
         back.vcpu += jv_num(x, "vcpu", 0);
         back.memory_mb += jv_num(x, "memory_mb", 0);
-        if (strcmp(jv_str(x, "placement", ""), "prefer-branch"))
+        if (mgr)
+            manager_busy(c, m, why, sizeof(why));
+        else if (strcmp(jv_str(x, "placement", ""), "prefer-branch"))
             snprintf(why, sizeof(why), "placement %s: it stays where it is",
                      jv_str(x, "placement", "?"));
         else if (doc_str(dep, "operation"))
             snprintf(why, sizeof(why), "busy: operation %s runs", doc_str(dep, "operation"));
+        if (*why)
+            ; /* why says it */
         else if (pool_value(&back) >= jv_num(pol, "overload", 1))
             snprintf(why, sizeof(why),
                      "too big: back, it would put the branch at %.3f, not under %g",
                      pool_value(&back), jv_num(pol, "overload", 1));
-        else if (!branch_fits(c, m, dep, why, sizeof(why)))
+        else if (dep && !branch_fits(c, m, dep, why, sizeof(why)))
             ; /* why says it */
         else if (pick)
-            snprintf(why, sizeof(why), "not now: one deployment comes back at a time");
+            snprintf(why, sizeof(why), "not now: one comes back at a time");
         if (*why)
-            json_array_append_new(rejected,
-                                  json_pack("{s:O, s:s}", "deployment",
-                                            json_object_get(x, "deployment"), "why", why));
+            json_array_append_new(
+                rejected, json_pack("{s:O, s:s}", key, json_object_get(x, key), "why", why));
         else
-            pick = json_pack(
-                "{s:O, s:O, s:s, s:O, s:O, s:s, s:f}", "deployment",
-                json_object_get(x, "deployment"), "placement", json_object_get(x, "placement"),
-                "to", site, "vcpu", json_object_get(x, "vcpu"), "memory_mb",
-                json_object_get(x, "memory_mb"), "why",
-                "prefer-branch, moved by the pool, and it fits", "after", pool_value(&back));
+            pick = json_pack("{s:O, s:O, s:s, s:O, s:O, s:s, s:f}", key, json_object_get(x, key),
+                             "placement", json_object_get(x, "placement"), "to", site, "vcpu",
+                             json_object_get(x, "vcpu"), "memory_mb",
+                             json_object_get(x, "memory_mb"), "why",
+                             mgr ? "the branch's manager, moved by the pool, and the branch has "
+                                   "room for its use"
+                                 : "prefer-branch, moved by the pool, and it fits",
+                             "after", pool_value(&back));
         json_decref(dep);
         i++;
     }
@@ -897,8 +943,10 @@ static void move_back(struct core *c, struct fed_mgr *m, struct pool_site *ps, c
         store_put(c->st, STORE_SITE, site);
     staying(c->fed, ps, json_deep_copy(rejected));
     if (pick) {
-        snprintf(reason, sizeof(reason), "%s: %s comes back to site %s, which puts it at %.3f", why,
-                 jv_str(pick, "deployment", "?"), m->site, jv_num(pick, "after", 0));
+        snprintf(reason, sizeof(reason), "%s: %s%s comes back to site %s, which puts it at %.3f",
+                 why, doc_str(pick, "manager") ? "manager " : "",
+                 doc_str(pick, "manager") ?: jv_str(pick, "deployment", "?"), m->site,
+                 jv_num(pick, "after", 0));
         d = decide(c, m, ps, pol, "branch_underload", "moving", "move_back", reason, NULL);
         json_object_set_new(d, "chosen", json_pack("[O]", pick));
         json_object_set_new(d, "rejected", json_incref(rejected));

@@ -395,10 +395,38 @@ class PoolMovesManagerTest(MoveBase):
                                       cloud.get(pool)[1]), 30, 0.2,
                          "the branch's load without its manager")
         self.assertLess(after["memory"], 0.5, after)
-        # the operator takes the branch back by hand (the agent stopped, moved.json
-        # removed, the manager started there): the cloud sees it report from its branch
-        # and stops its copy (the pool told not to move it again: its branch is still full)
+        # the branch quiet for the move-back window: the pool brings the manager back (its
+        # use, measured before it left, keeps the branch under the overload), the same
+        # process at the branch, its VNF as it was
+        branch_pid = b.proc.pid
+        cloud.ok("PUT", pool, {"overload": 0.95, "underload": 0.6, "count_manager": True,
+                               "for_reports": 2, "cooldown_s": 0, "move_back": {"after_s": 1}})
+        back = wait_for(lambda: next((x for x in cloud.get("/v0/decisions?rule=pool")[1][
+            "decisions"] if x["action"] == "move_back" and x["state"] in ("completed",
+                                                                          "failed")), None),
+            120, 0.2, "the pool's move back ended")
+        self.assertEqual(back["state"], "completed", json.dumps(back, indent=1) + b.log()[-3000:])
+        self.assertEqual([(x.get("manager"), x["to"]) for x in back["chosen"]],
+                         [(self.mgr, self.SITE)], back)
+        move = self.move_state()
+        self.assertEqual((move["state"], move["decision"], move["to"], move["back"]),
+                         ("completed", back["id"], self.SITE, True))
+        wait_for(lambda: cloud.cgroups(managers=True) == [], 30, 0.2,
+                 "the manager in the cloud stopped")
+        self.assertEqual(manager_of(cloud, self.SITE)["pid"], branch_pid)
+        self.assertNotIn("--vim-agent", cmdline(branch_pid))
+        [now] = b.deployment("w5")["vis"]
+        self.assertEqual((now["id"], now["pid"]), (vi["id"], vi["pid"]))
+        # back, its use counts in the branch's load again, under the overload: it stays
+        wait_for(lambda: (cloud.get(pool)[1].get("load") or {}).get("manager"), 30, 0.2,
+                 "the manager's use counted again")
+        # moved again, by the operator, then taken back by hand (the agent stopped,
+        # moved.json removed, the manager started there): the cloud sees it report from
+        # its branch and stops its copy (the pool told not to move it: its branch is full)
         cloud.ok("PUT", pool, {"overload": 1000, "count_manager": True})
+        out = cloud.ctl("manager", "move", self.mgr, "--site", "cloud", "--wait", "-o", "json",
+                        timeout=200)
+        self.assertEqual(out.returncode, 0, out.stderr + b.log()[-3000:] + self.moved_log())
         b.proc.send_signal(signal.SIGTERM)
         self.assertEqual(b.proc.wait(timeout=60), 0, b.log()[-3000:])
         os.unlink(os.path.join(b.dir, "moved.json"))
