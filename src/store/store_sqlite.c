@@ -16,7 +16,9 @@
  * (readers that kept the log in use). Those two wait up to WAL_WAIT_MS for
  * readers, and the writer's next begin waits for them. Readers hold no
  * snapshot between calls (every statement is reset once stepped), so that
- * wait is short.
+ * wait is short; on a loaded host a reader may be off its core for longer,
+ * so a wait in vain makes the next one come after a quarter of the pages
+ * and wait twice as long (up to WAL_WAIT_MAX_MS), until one succeeds.
  */
 #include "store/store_sqlite.h"
 #include "util/mem.h"
@@ -34,6 +36,7 @@
 #define WAL_KEEP_BYTES  (4LL * 1024 * 1024)  /* journal_size_limit */
 #define WAL_MAX_BYTES   (16LL * 1024 * 1024) /* past it, a truncating checkpoint */
 #define WAL_WAIT_MS     200                  /* what that one waits for readers */
+#define WAL_WAIT_MAX_MS 1600                 /* ... doubled each time it waited in vain */
 
 /* Adds the priv column to table t and splits each doc into its public and
  * internal members. */
@@ -723,6 +726,10 @@ static bool sq_maintenance_due(void *be)
 
     if (q->wal_frames < q->wal_seen)
         q->wal_next = WAL_CKPT_FRAMES; /* the writer started the log over */
+    if (q->ckpt_soon) {                /* the last maintenance waited in vain */
+        q->ckpt_soon = false;
+        q->wal_next = q->wal_frames + WAL_CKPT_FRAMES / 4;
+    }
     q->wal_seen = q->wal_frames;
     if (q->wal_frames < q->wal_next)
         return false;
@@ -746,9 +753,10 @@ static int maint_conn(struct sq *q)
 
     if (!q->maint) {
         r = sqlite3_open_v2(q->path, &q->maint, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-        if (r == SQLITE_OK)
-            sqlite3_busy_timeout(q->maint, WAL_WAIT_MS);
+        q->wait_ms = WAL_WAIT_MS;
     }
+    if (r == SQLITE_OK)
+        sqlite3_busy_timeout(q->maint, q->wait_ms);
     if (r == SQLITE_OK)
         r = sqlite3_exec(q->maint, "PRAGMA user_version", NULL, NULL, NULL);
     if (r != SQLITE_OK) {
@@ -811,6 +819,12 @@ static int sq_maintain(void *be)
         r = checkpoint_blocking(q, SQLITE_CHECKPOINT_RESTART); /* then cut to WAL_KEEP_BYTES */
     else if (r == 0 && file_size(wal) > WAL_MAX_BYTES)
         r = checkpoint_blocking(q, SQLITE_CHECKPOINT_TRUNCATE);
+    if (r == -EBUSY) { /* readers kept the log in use */
+        q->ckpt_soon = true;
+        q->wait_ms = q->wait_ms * 2 > WAL_WAIT_MAX_MS ? WAL_WAIT_MAX_MS : q->wait_ms * 2;
+    } else if (r == 0) {
+        q->wait_ms = WAL_WAIT_MS;
+    }
     free(wal);
     return r;
 }

@@ -27,6 +27,8 @@ struct sq {
     /* The writer's write-ahead log, as its commits leave it (on its thread). */
     int wal_frames, wal_seen, wal_next;
     sqlite3 *maint; /* the writer's connection for checkpoints (maintain's thread) */
+    int wait_ms;    /* what its blocking checkpoints wait for readers (maintain's thread) */
+    bool ckpt_soon; /* set by maintain when readers kept the log: read by the writer after it */
     /* Closed by a truncating checkpoint: the writer's next begin waits. */
     pthread_mutex_t gate_mu;
     pthread_cond_t gate_cv;
