@@ -671,6 +671,9 @@ class ElasticTest(unittest.TestCase):
         for name in ("h1", "h2"):
             op = b1.ok("DELETE", "/v0/deployments/" + name, expect=(202,))
             self.assertEqual(b1.wait_op(op["id"])["state"], "completed")
+        # the restarted branch's reports reach the cloud: its view follows
+        wait_for(lambda: not {"h1", "h2"} & {d["id"] for d in cloud.get(
+            "/v0/deployments")[1]["deployments"]}, 30, 0.2, "h1 and h2 gone from the cloud's view")
 
 
 if __name__ == "__main__":

@@ -587,7 +587,9 @@ class Daemon:
                 status, op, _ = self.delete("/v0/deployments/%s:%s" % (d["tenant"], d["id"]))
                 if status in (202,):
                     self.wait_op(op["id"])
-            assert time.time() < deadline, "deployments left: %s" % deps
+                last = (d["id"], status, op)
+            assert time.time() < deadline, "deployments left: %s (the last DELETE: %s)" % (
+                deps, last)
             time.sleep(0.1)
 
     # ---- CLI ----
