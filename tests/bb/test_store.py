@@ -25,7 +25,7 @@ MB = 1024 * 1024
 # a truncating one once the log has passed 16 MB; some room for the pages
 # written while one runs
 WAL_BOUND = 24 * MB
-CYCLES = 600  # VNFD create/delete cycles: some 70 MB of log without checkpoints
+CYCLES = 300  # VNFD create/delete cycles: some 35 MB of log without checkpoints
 
 
 def big_vnfd(vnfd_id):
