@@ -226,6 +226,41 @@ function undeploy(d) {
     () => operate('DELETE', `/v0/deployments/${encodeURIComponent(d.id)}`, undefined, `undeploy ${d.id}`));
 }
 
+// On a cloud VNFM: the deployment moves to another site of the estate,
+// make-before-break (POST .../move, docs/FEDERATION.md "Moves between a
+// branch and the cloud"); the operation is followed like any other.
+function move(d) {
+  const sites = S.sites.filter((s) => s.id !== d.site);
+  const site = h('select', {id: nextId('site'), 'data-field': 'site'},
+    sites.map((s) => h('option', {value: s.id}, s.id)));
+  dialog(`Move ${d.id}`, [h('p', null, `From site ${d.site}: a copy starts at the site chosen and takes ` +
+    'its clients over once it passes its probes; then the one here is undeployed. A step that fails ' +
+    'leaves this one serving.'), field('To site', site)], 'Move', (form, general) =>
+    operate('POST', `/v0/deployments/${encodeURIComponent(d.id)}/move`, {site: site.value},
+      `move ${d.id} to ${site.value}`, form, general));
+}
+
+// On a cloud VNFM: a branch manager moves to the cloud's host, or back to
+// its branch (POST /v0/managers/ID/move, docs/FEDERATION.md "Moving a
+// branch manager to the cloud"); its move shows in the managers' table.
+function moveManager(m, to) {
+  const back = to === m.site;
+  dialog(back ? `Move ${m.id} back` : `Move ${m.id} to the cloud`, h('p', null, back
+    ? `Manager ${m.id} goes back to its branch ${m.site}: the one in the cloud hands its store to the ` +
+      'agent there, which becomes the manager again. Its VNFs keep running.'
+    : `Manager ${m.id} of site ${m.site} moves to this cloud VNFM's host (site ${to}): its process at the ` +
+      'branch becomes the VIM agent of its site. Its VNFs keep running.'),
+  'Move', async (form, general) => {
+    const {status, doc} = await api('POST', `/v0/managers/${encodeURIComponent(m.id)}/move`, {site: to});
+    if (status !== 202) {
+      showError(form, general, doc, status);
+      return false;
+    }
+    reload.managers();
+    return true;
+  });
+}
+
 // New CPU and memory limits of a VDU's VIs, within its vertical bounds.
 function resize(d) {
   const vdus = Object.keys(d.instances || {});
@@ -282,4 +317,5 @@ function operationButtons(o, cancelling = false) {
   return b.length ? h('div', {class: 'toolbar', role: 'group', 'aria-label': 'Operation actions'}, b) : null;
 }
 
-export const actions = {onboard, deploy, scale, heal, resize, rules, undeploy, operationButtons};
+export const actions = {onboard, deploy, scale, heal, resize, rules, undeploy, move, moveManager,
+  operationButtons};

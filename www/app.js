@@ -396,7 +396,29 @@ function managersTable() {
     ['Deployments', (m) => String(m.deployments ?? '')],
     ['Last report', (m) => (m.last_report ? when(m.last_report) : 'never') + (m.stale ? ' (stale)' : '')],
     ['Judging', (m) => h('span', {'data-judging-manager': m.id}, judgingWords(m.judged, ''))],
+    ['Move', moveWords],
+    ['Actions', managerMoveButton],
   ], sorted(S.managers || []), {label: 'Managers', rowAttrs: (m) => ({'data-manager': m.id})});
+}
+
+// A manager's last move (docs/FEDERATION.md "Moving a branch manager to the
+// cloud"): where to, how it stands, the stage under way, why it failed.
+function moveWords(m) {
+  const mv = m.move;
+  if (!mv) return '';
+  return `${mv.back ? 'back to' : 'to'} ${mv.to}: ${mv.state}` +
+    (mv.state === 'processing' && mv.stage ? ` (${mv.stage})` : '') + (mv.error ? ` · ${mv.error}` : '');
+}
+
+// A manager in the cloud by its last move goes back; one at its branch moves
+// to this cloud VNFM's site. Not while a move of it is under way; not for the
+// managers another one started (they follow their site).
+function managerMoveButton(m) {
+  if (m.parent) return '';
+  const inCloud = m.move && !m.move.back && m.move.state === 'completed';
+  const to = inCloud ? m.site : S.me.version.site;
+  return h('button', {type: 'button', disabled: m.move?.state === 'processing',
+    onclick: () => actions.moveManager(m, to)}, inCloud ? 'Move back…' : 'Move to cloud…');
 }
 
 const share = (v) => `${Math.round(v * 1000) / 10}%`;
@@ -593,6 +615,8 @@ function deploymentView({id}) {
         title: 'restarts the VIs that are not running', onclick: () => actions.heal(d)}, 'Heal'),
       h('button', {type: 'button', disabled: busy, onclick: () => actions.resize(d)}, 'Resize…'),
       h('button', {type: 'button', onclick: () => actions.rules(d)}, 'Edit rules…'),
+      S.me.version.role === 'cloud'
+        ? h('button', {type: 'button', disabled: busy, onclick: () => actions.move(d)}, 'Move…') : null,
       h('button', {type: 'button', class: 'danger', disabled: busy, onclick: () => actions.undeploy(d)}, 'Undeploy…')),
     section('VIs', table([
       ['VI', (v) => v.name],
@@ -882,6 +906,7 @@ setInterval(() => { if (S.me && S.managers && route().view === '') loadManagers(
 
 api.onUnauthorized = () => { if (S.me) signOut('The token is no longer valid: sign in again.'); };
 export const reload = {vnfds: loadVnfds,
+  managers: () => later('managers', 0, loadManagers),
   operation: (id) => later(`o:${id}`, 0, () => loadOperation(id)),
   deployment: (id) => {
     S.monitoring.delete(id); // the series may have changed

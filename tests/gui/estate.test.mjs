@@ -115,8 +115,20 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   await last.locator('.badge', {hasText: 'completed'}).waitFor();
   assert.match(await last.textContent(), new RegExp(`^Last move: b1 → cloud completed ${big.move.operation} · started [\\d:]+ · ` +
     `by decision ${decision.id} of rule pool · service endpoint ${big.service_endpoint.replace(/\./g, '\\.')}$`));
+  // the operator moves it back from its page, the operation followed to its end
+  await page.click('button:has-text("Move…")');
+  await page.selectOption('dialog select[data-field="site"]', 'b1');
+  await page.click('dialog button[type=submit]');
+  await waitFor(async () => (await cloud.ok('GET', '/v0/deployments/big')).site === 'b1', 60000, 'big back at b1');
+  await page.locator('p[data-last-move]', {hasText: /^Last move: cloud → b1 completed/}).waitFor({timeout: 30000});
   assert.deepEqual(page.errors, []);
   await page.evaluate(() => { location.hash = '#/'; });
+  // a branch manager on a simulated site cannot move to the cloud: the dialog says why
+  await page.click('tr[data-manager] button:has-text("Move to cloud…")');
+  await page.click('dialog button[type=submit]');
+  await page.locator('dialog .form-error', {hasText: /cannot move: its site's VIs are not its process VIM's/}).waitFor();
+  await page.click('dialog button:has-text("Cancel")');
+  assert.equal((await cloud.ok('GET', '/v0/managers')).managers[0].move ?? null, null);
 
   // undeployed in the cloud, it takes its endpoint at the branch with it
   await cloud.undeployAll();
