@@ -587,6 +587,14 @@ static void on_vis(struct core *c, const char *dep)
     fed_endpoint_refresh(c, dep);
 }
 
+/* Its site's VIM health changed, or its agent answered: the cloud hears it
+ * now (a moved manager's handover ends on that report). */
+static void on_site(struct core *c, const char *site)
+{
+    (void)site;
+    fed_report_soon(c->fed);
+}
+
 const struct lc_observer fed_branch_observer = {
     .name = "federation",
     .op_started = on_op_started,
@@ -595,6 +603,7 @@ const struct lc_observer fed_branch_observer = {
     .dep_created = on_dep,
     .dep_deleted = on_dep,
     .vis_changed = on_vis,
+    .site_changed = on_site,
 };
 
 /* ---- joining (seed para 67) ---- */

@@ -514,16 +514,24 @@ static void *run_back(void *arg)
 static bool cannot_return(struct core *c, char *why, size_t len)
 {
     struct site_rt *s = site_get(c, c->cfg->site);
-    struct vim_err err = {""};
+    json_t *view, *agent;
+    bool refused = true;
 
-    if (!s || !s->ops || !s->vim || strcmp(s->ops->name, "agent") || !s->ops->hand_back)
+    if (!s || !s->ops || !s->vim || strcmp(s->ops->name, "agent") || !s->ops->hand_back ||
+        !s->ops->view) {
         snprintf(why, len, "its site %s is not run through a VIM agent at its branch",
                  c->cfg->site);
-    else if (s->ops->check(s->vim, &err) != VIM_OK) /* now, not at the last check */
-        snprintf(why, len, "the VIM agent of its site: %s", err.msg);
+        return true;
+    }
+    view = json_object(); /* now, not at the last check (which may wait for the agent) */
+    s->ops->view(s->vim, view);
+    agent = json_object_get(view, "agent");
+    if (!json_is_true(json_object_get(agent, "connected")))
+        snprintf(why, len, "the VIM agent of its site: %s", jv_str(agent, "state", "not there"));
     else
-        return cannot_move(c, why, len, false);
-    return true;
+        refused = cannot_move(c, why, len, false);
+    json_decref(view);
+    return refused;
 }
 
 /* After the instruction's commit: nothing more is written, the store is

@@ -53,6 +53,13 @@ void lc_vis_changed(struct core *c, const char *dep)
             c->observers[i]->vis_changed(c, dep);
 }
 
+void lc_site_changed(struct core *c, const char *site)
+{
+    for (unsigned i = 0; i < c->n_observers; i++)
+        if (c->observers[i]->site_changed)
+            c->observers[i]->site_changed(c, site);
+}
+
 bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                   const char *err)
 {

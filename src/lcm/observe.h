@@ -36,6 +36,10 @@ struct lc_observer {
      * the engine; returns whether it did. The first that does wins. */
     bool (*op_finish)(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                       const char *err);
+    /* A site's VIM health changed, or the VIs waiting for its VIM were
+     * looked for again (its agent answered): on the loop, outside any
+     * transaction. */
+    void (*site_changed)(struct core *c, const char *site);
 };
 
 /* Registers o (it must outlive c); at most CORE_OBSERVERS_MAX. */
@@ -48,6 +52,7 @@ void lc_op_ended(struct core *c, const json_t *op);
 void lc_dep_created(struct core *c, const json_t *dep);
 void lc_dep_deleted(struct core *c, const json_t *dep);
 void lc_vis_changed(struct core *c, const char *dep);
+void lc_site_changed(struct core *c, const char *site);
 bool lc_op_finish(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                   const char *err);
 

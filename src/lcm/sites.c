@@ -3,6 +3,7 @@
 #include "core/health.h"
 #include "core/wpool.h"
 #include "lcm/ledger.h"
+#include "lcm/observe.h"
 #include "util/doc.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -437,6 +438,7 @@ static void site_set_health(struct core *c, struct site_rt *s, enum vim_health h
     snprintf(s->health_msg, sizeof(s->health_msg), "%s", msg);
     health_set_vim(c->health, s->id, state_name(s), s->health_msg);
     publish(c);
+    lc_site_changed(c, s->id);
 }
 
 /* ---- driver work on the provisioning pool ---- */
@@ -487,8 +489,10 @@ static void site_done(struct wjob *w)
             s->ops->close(j->vim);
     } else if (j->what == SW_CHECK) {
         site_set_health(j->c, s, j->health, j->err.msg);
-        if (j->health == VIM_OK && s->recover_later)
+        if (j->health == VIM_OK && s->recover_later) {
             recovery_resume_site(j->c, s);
+            lc_site_changed(j->c, s->id);
+        }
     } else if (j->what == SW_CONFIGURE) {
         if (j->r)
             log_error("site %s: the VIM refused its new options: %s", s->id, j->err.msg);

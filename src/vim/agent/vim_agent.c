@@ -31,6 +31,7 @@
 #define KEEPALIVE_MS    10000 /* an empty line on an idle stream (the agent's timeout is 30 s) */
 #define OP_TIMEOUT_MS   60000 /* create, start, destroy, list */
 #define READ_TIMEOUT_MS 10000 /* status, stats, day0_dir, console */
+#define CHECK_WAIT_MS   800   /* what a check waits for an agent that is not there */
 #define HAND_BACK_TIMEOUT_MS \
     30000                    /* a chunk of the store written and synced; the store put in place */
 #define STOP_MARGIN_MS 30000 /* beyond a stop's grace */
@@ -532,12 +533,21 @@ static int agent_list(void *data, char ***ids, size_t *n, struct vim_err *err)
     return 0;
 }
 
+/* A check waits a moment (CHECK_WAIT_MS, under the manager's tick) for an
+ * agent that is not there: one that dials in meanwhile is found at once,
+ * not at the next check (its site's VIs adopted, its manager's report
+ * saying so: a moved manager's handover, docs/VIM_AGENT.md). */
 static enum vim_health agent_check(void *data, struct vim_err *err)
 {
     struct agent_site *s = data;
+    struct timespec until;
     bool ok;
 
+    deadline_in(&until, CHECK_WAIT_MS);
     pthread_mutex_lock(&mu);
+    while (!(s->link && s->ready) && !s->closing &&
+           pthread_cond_timedwait(&cond, &mu, &until) != ETIMEDOUT)
+        ;
     ok = s->link && s->ready;
     if (!ok)
         vim_fail(err, 0, "%s", s->why);
