@@ -761,6 +761,7 @@ static int start_primary(struct daemon *d)
      * (a slow start-up under load answered 5010 at once). */
     __atomic_store_n(&c->beat_ms, mono_ms(), __ATOMIC_RELAXED);
     d->primary = true;
+    sites_check_waiting(c); /* now, not at the first tick */
     return 0;
 }
 

@@ -714,23 +714,27 @@ static void ledger_sync(struct core *c, struct site_rt *s)
     release(c, s, others_read(c, s));
 }
 
-void sites_tick(struct core *c)
+void sites_check_waiting(struct core *c)
 {
-    struct site_rt *s = c->sites ? site_get(c, c->cfg->site) : NULL;
     struct hmap_entry *e;
     size_t i;
 
-    if (s)
-        ledger_sync(c, s);
-    /* VIs whose adoption waits for their site's VIM (an agent that has not
-     * dialed in yet): checked every tick, not every fifth, so that they
-     * are adopted within a second of its answer */
     for (e = c->sites ? hmap_first(&c->sites->map, &i) : NULL; e;
          e = hmap_next(&c->sites->map, e, &i)) {
-        s = e->value;
+        struct site_rt *s = e->value;
+
         if (s->recover_later && s->ops && s->vim && !s->busy)
             submit(c, s, SW_CHECK);
     }
+}
+
+void sites_tick(struct core *c)
+{
+    struct site_rt *s = c->sites ? site_get(c, c->cfg->site) : NULL;
+
+    if (s)
+        ledger_sync(c, s);
+    sites_check_waiting(c);
 }
 
 void site_reserve(struct core *c, const char *site, const struct site_reserved *r)

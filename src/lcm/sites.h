@@ -91,8 +91,13 @@ int site_alloc_ip(struct core *c, struct site_rt *s, uint32_t *ip);
 void site_reserve(struct core *c, const char *site, const struct site_reserved *r);
 void site_others(struct core *c, const char *site, const struct site_reserved *r, const json_t *by);
 /* Once a second (loop thread): this manager's entry in its site's ledger
- * written again, and the others' read. */
+ * written again, and the others' read; sites_check_waiting. */
 void sites_tick(struct core *c);
+/* The sites whose VIs wait for their VIM (an agent that has not dialed in
+ * yet, lcm/recovery.h) checked (loop thread): every tick, and at the
+ * start, so that they are adopted as soon as the VIM answers (an agent's
+ * check waits a moment for it). */
+void sites_check_waiting(struct core *c);
 json_t *site_reserved_json(const struct site_reserved *r);
 /* What a site holds beside this manager's VIs: reserved and others added. */
 struct site_reserved site_held(const struct site_reserved *reserved,
