@@ -140,8 +140,9 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         # killed at the agent's host: the agent reports the exit, the manager heals it there
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: (lambda v: v and v[0]["pid"] != pid and pid_alive(v[0]["pid"]))(
-            d.deployment("f1").get("vis")), 60, 0.2, "f1 healed through the agent")
+        wait_for(lambda: (lambda f: not f.get("operation") and f.get("vis") and
+                          f["vis"][0]["pid"] != pid and pid_alive(f["vis"][0]["pid"]))(
+            d.deployment("f1")), 60, 0.2, "f1 healed through the agent, its heal ended")
         self.assertIn("has ended", self.agent_log())
         new = d.deployment("f1")["vis"][0]["pid"]
         self.assertIn(new, cgroup_procs(tag))
