@@ -492,6 +492,24 @@ static size_t candidates(struct core *c, struct pool_site *ps, const json_t *dep
     return n;
 }
 
+/* Whether a deployment of deps (a site's) has an operation running: the
+ * first one's said in why. */
+static bool op_at_site(const json_t *deps, char *why, size_t len)
+{
+    const json_t *d;
+    size_t i;
+
+    json_array_foreach(deps, i, d)
+    {
+        if (doc_str(d, "operation")) {
+            snprintf(why, len, "operation %s of %s runs at its site", doc_str(d, "operation"),
+                     jv_str(d, "id", "?"));
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The branch's own manager as a candidate (the policy's count_manager):
  * what it uses at the branch, the limits it holds in the cloud once moved
  * (--cloud-scale-vcpu, --cloud-scale-memory-mb); busy while it cannot
@@ -500,9 +518,8 @@ static size_t candidates(struct core *c, struct pool_site *ps, const json_t *dep
 static void manager_cand(struct core *c, const struct fed_mgr *m, const struct pool_site *ps,
                          const json_t *deps, struct pool_cand *x, char *busy)
 {
-    const json_t *used = json_object_get(json_object_get(ps->load, "manager"), "used"), *d;
+    const json_t *used = json_object_get(json_object_get(ps->load, "manager"), "used");
     const char *why = fed_mmove_refusal(c->fed, m, false);
-    size_t i;
 
     memset(x, 0, sizeof(*x));
     x->id = m->id;
@@ -515,14 +532,8 @@ static void manager_cand(struct core *c, const struct fed_mgr *m, const struct p
     busy[0] = '\0';
     if (why)
         snprintf(busy, BUSY_MAX, "manager %s cannot move: %s", m->id, why);
-    json_array_foreach(deps, i, d)
-    {
-        if (!why && doc_str(d, "operation")) {
-            snprintf(busy, BUSY_MAX, "operation %s of %s runs at its site: it moves alone",
-                     doc_str(d, "operation"), jv_str(d, "id", "?"));
-            break;
-        }
-    }
+    else if (op_at_site(deps, busy, BUSY_MAX))
+        snprintf(busy + strlen(busy), BUSY_MAX - strlen(busy), ": it moves alone");
     x->busy = busy[0] ? busy : NULL;
 }
 
@@ -815,8 +826,8 @@ static void manager_busy(struct core *c, const struct fed_mgr *m, char *why, siz
     struct store_where w = {"site", m->site, false};
     struct store_list_opts o = {.where = &w, .n_where = 1};
     const char *refused = fed_mmove_refusal(c->fed, m, true);
-    json_t *deps = NULL, *d;
-    size_t i;
+    json_t *deps = NULL;
+    char op[BUSY_MAX];
 
     why[0] = '\0';
     if (refused) {
@@ -831,14 +842,8 @@ static void manager_busy(struct core *c, const struct fed_mgr *m, char *why, siz
         snprintf(why, len, "busy: cannot list its site's deployments");
         return;
     }
-    json_array_foreach(deps, i, d)
-    {
-        if (doc_str(d, "operation")) {
-            snprintf(why, len, "busy: operation %s of %s runs at its site", doc_str(d, "operation"),
-                     jv_str(d, "id", "?"));
-            break;
-        }
-    }
+    if (op_at_site(deps, op, sizeof(op)))
+        snprintf(why, len, "busy: %s", op);
     json_decref(deps);
 }
 
