@@ -37,8 +37,7 @@ struct lc_observer {
     bool (*op_finish)(struct core *c, json_t *dep, const json_t *op, enum op_state state,
                       const char *err);
     /* A site's VIM health changed, or the VIs waiting for its VIM were
-     * looked for again (its agent answered): on the loop, outside any
-     * transaction. */
+     * looked for again (its agent answered). */
     void (*site_changed)(struct core *c, const char *site);
 };
 
