@@ -786,12 +786,15 @@ function decisionList(list, empty = 'No decisions of the rules engine.') {
 // "An overloaded branch").
 function poolParts(x) {
   const items = (title, list, f) => (list?.length ? h('div', null, `${title}:`, h('ul', null, list.map((e) => h('li', null, f(e))))) : null);
+  // a deployment, or the branch's own manager (count_manager) and its move
+  const what = (c) => c.deployment ?? `manager ${c.manager}`;
   return [
     x.capacity ? h('p', null, `Capacity asked: ${Object.entries(x.capacity).map(([k, v]) => `${k} ${v}`).join(', ')}`) : null,
-    items('Chosen', x.chosen, (c) => [`${c.deployment} → ${c.to}`,
+    items('Chosen', x.chosen, (c) => [`${what(c)} → ${c.to}`,
       c.operation ? [' ', link(`#/operations/${encodeURIComponent(c.operation)}`, c.operation)] : '',
+      c.move ? ` (move ${c.move})` : '',
       `: ${c.why || ''}`, c.error ? h('span', {class: 'error-text'}, ` ${c.error}`) : '']),
-    items('Rejected', x.rejected, (r) => `${r.deployment}: ${r.why}`),
+    items('Rejected', x.rejected, (r) => `${what(r)}: ${r.why}`),
     items('Not done', x.alternatives, (a) => a.why),
     x.error ? h('p', {class: 'error-text'}, x.error) : null,
     x.note ? h('p', {class: 'sub'}, x.note) : null,
