@@ -101,7 +101,7 @@ test('a branch site\'s pool load, and the pool moving a deployment to the cloud'
   assert.match(await item.locator('.reason').textContent(), /^Why: load 0\.\d+ of branch b1 above overload 0\.1 for 2 reports/);
   assert.match(await item.textContent(), /Chosen:big → cloud op-\w+: chosen: it uses 0\.01 vCPU, 300 MB memory and 0 MB disk/);
   assert.match(await item.textContent(), /Not done:grow: the policy allows no capacity change/);
-  assert.match(await item.textContent(), /Rejected:manager mgr-\w+: manager mgr-\w+ cannot move: its site's VIs are not its process VIM's/);
+  assert.match(await item.textContent(), /Rejected:manager mgr-\w+: busy: manager mgr-\w+ cannot move: its site's VIs are not its process VIM's/);
   // the branch is left with nothing
   await cell('Pool', /^normal: load \d(\.\d+)?%, overloaded above 10%$/, pool);
   // the decision taken, the site cools down for its 600 s
