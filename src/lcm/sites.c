@@ -66,7 +66,7 @@ static json_t *branch_vim(const json_t *doc)
         return json_pack("{s:s, s:s}", "health",
                          strcmp(state, "joining") == 0 ? "opening" : "unreachable", "message", msg);
     }
-    for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(known); i++)
         if (strcmp(h, known[i]) == 0)
             return json_pack("{s:s, s:s}", "health", h, "message",
                              "as the branch's manager checked it");
