@@ -401,6 +401,10 @@ class HandoverTest(unittest.TestCase):
         self.assertNotEqual(now["pid"], vi["pid"])
         self.assertEqual(self.listeners(now["ip"]), [now["pid"]])
         self.assertEqual(self.put_policy({"overload": 1000})[0], 200)
+        # the heal's end at b1 (its VI runs before its post_deployment ends), then on the
+        # cloud (a report later)
+        wait_for(lambda: not b1.deployment(moved).get("operation"), 20, 0.1,
+                 "the restart's heal ended")
         wait_for(lambda: not cloud.get("/v0/deployments/" + moved)[1].get("operation"), 20,
                  0.1, "the restart's heal ended, as the cloud sees it")
         for n in names:
