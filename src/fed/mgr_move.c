@@ -436,30 +436,8 @@ static json_t *here_by(struct fed *f, const struct fed_mgr *m)
     return NULL;
 }
 
-static const char *refusal(struct fed *f, const struct fed_mgr *m)
-{
-    const json_t *mv;
-    const char *id;
-
-    if (strcmp(m->state, "active"))
-        return "it is not active";
-    if (*m->parent)
-        return "it is an elastic manager another one started: scale its site in instead";
-    if (json_array_size(m->children) > 0)
-        return "it runs managers it started (elastic managers, standbys)";
-    if (strcmp(jv_str(m->site_state, "vim", "proc"), "proc"))
-        return "its site's VIs are not its process VIM's";
-    json_object_foreach(mm_of(f)->moves, id, mv)
-    {
-        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
-            strcmp(jv_str(mv, "state", ""), "processing") == 0)
-            return "a move of it is under way";
-    }
-    return here_by(f, m) ? "it runs in the cloud already" : NULL;
-}
-
-/* Why m cannot move back to its branch now, or NULL. */
-static const char *back_refusal(struct fed *f, const struct fed_mgr *m)
+/* A move of m under way (either way), or NULL. */
+static json_t *under_way(struct fed *f, const struct fed_mgr *m)
 {
     const char *id;
     json_t *mv;
@@ -468,8 +446,31 @@ static const char *back_refusal(struct fed *f, const struct fed_mgr *m)
     {
         if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
             strcmp(jv_str(mv, "state", ""), "processing") == 0)
-            return "a move of it is under way";
+            return mv;
     }
+    return NULL;
+}
+
+static const char *refusal(struct fed *f, const struct fed_mgr *m)
+{
+    if (strcmp(m->state, "active"))
+        return "it is not active";
+    if (*m->parent)
+        return "it is an elastic manager another one started: scale its site in instead";
+    if (json_array_size(m->children) > 0)
+        return "it runs managers it started (elastic managers, standbys)";
+    if (strcmp(jv_str(m->site_state, "vim", "proc"), "proc"))
+        return "its site's VIs are not its process VIM's";
+    if (under_way(f, m))
+        return "a move of it is under way";
+    return here_by(f, m) ? "it runs in the cloud already" : NULL;
+}
+
+/* Why m cannot move back to its branch now, or NULL. */
+static const char *back_refusal(struct fed *f, const struct fed_mgr *m)
+{
+    if (under_way(f, m))
+        return "a move of it is under way";
     if (!here_by(f, m))
         return "it runs at its branch already";
     if (strcmp(m->state, "active"))
@@ -975,22 +976,6 @@ static void tick_one(struct core *c, json_t *mv, uint64_t now)
     }
 }
 
-/* Whether a move back of m is under way (it completes the move itself). */
-static bool busy_back(const struct mmoves *mm, const struct fed_mgr *m)
-{
-    const char *id;
-    json_t *mv;
-
-    json_object_foreach(mm->moves, id, mv)
-    {
-        if (strcmp(jv_str(mv, "manager", ""), m->id) == 0 &&
-            json_is_true(json_object_get(mv, "back")) &&
-            strcmp(jv_str(mv, "state", ""), "processing") == 0)
-            return true;
-    }
-    return false;
-}
-
 /* A report of m: its move's handover may have ended. */
 void fed_mmove_reported(struct core *c, const struct fed_mgr *m)
 {
@@ -1011,9 +996,11 @@ void fed_mmove_reported(struct core *c, const struct fed_mgr *m)
             tick_one(c, mv, mono_ms());
         } else if (strcmp(jv_str(mv, "state", ""), "completed") == 0 &&
                    !json_is_true(json_object_get(mv, "back")) &&
-                   strcmp(jv_str(m->site_state, "vim", "agent"), "agent") && !busy_back(mm, m)) {
+                   strcmp(jv_str(m->site_state, "vim", "agent"), "agent") &&
+                   !under_way(c->fed, m)) {
             /* it reports from its branch (a move back that failed late, a
-             * manager started there by hand): the one here stops */
+             * manager started there by hand): the one here stops; a move
+             * back under way completes that move itself */
             event(c, mv, "warn", "manager %s reports from its branch again: the one here stops",
                   m->id);
             returned(c, mv);
