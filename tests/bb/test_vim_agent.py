@@ -226,8 +226,9 @@ class AgentTest(unittest.TestCase):
         self.assertTrue(pid_alive(pid))
         # and it is still watched: killed, healed through the agent
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: (lambda v: v and v[0]["pid"] != pid and pid_alive(v[0]["pid"]))(
-            d.deployment("f4").get("vis")), 60, 0.2, "f4 healed after the restart")
+        wait_for(lambda: (lambda f: not f.get("operation") and f.get("vis") and
+                          f["vis"][0]["pid"] != pid and pid_alive(f["vis"][0]["pid"]))(
+            d.deployment("f4")), 60, 0.2, "f4 healed after the restart, its heal ended")
         op = d.ok("DELETE", "/v0/deployments/f4", expect=(202,))
         self.assertEqual(d.wait_op(op["id"])["state"], "completed")
 
