@@ -405,10 +405,16 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
     if (port && !argv)
         snprintf(err, sizeof(err), "cannot read its own command line");
     id_random(in.vi, VIM_MANAGER_PREFIX, 6);
+    /* The running decision and the record of its instance commit together,
+     * and its VI is made after (core_submit): a primary killed in between
+     * leaves a decision its successor can end (CI87, CI109: the record came
+     * in a transaction of its own, after the decision's). */
+    core_tx_begin(c);
     if (!argv ||
         !submit(c, &in, MVI_START, json_pack("{s:o}", "command", argv), err, sizeof(err))) {
         decide(c, &in, "scale_out", "failed", inputs(c, s, members),
                "%s for %u s: cannot start vnfmd: %s", why, c->cfg->cloud_scale_for_s, err);
+        core_tx_commit(c);
         return;
     }
     decide(c, &in, "scale_out", "running", inputs(c, s, members),
@@ -416,7 +422,8 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
            c->cfg->cloud_scale_for_s, in.url, in.vi, c->cfg->site);
     s->inst = xrealloc(s->inst, (s->n_inst + 1) * sizeof(*s->inst));
     s->inst[s->n_inst++] = in;
-    insts_save(c, s); /* before its VI is made: a new primary finds it */
+    insts_save(c, s);
+    core_tx_commit(c);
     reserve(c, s);
 }
 
@@ -481,9 +488,11 @@ static void watched(struct core *c, struct cscale *s, struct inst *in, struct mv
         gone(c, s, in);
     } else if (!in->joined && !in->stopping_ms && members > in->members_before) {
         in->joined = true;
+        core_tx_begin(c);
         decide(c, in, "scale_out", "completed", NULL,
                "the cloud VNFM at %s joined the cluster (%u members)", in->url, members);
         insts_save(c, s);
+        core_tx_commit(c);
     } else if (!in->joined && !in->stopping_ms && now - in->started_ms > JOIN_MAX_MS) {
         decide(c, in, "scale_out", "failed", NULL,
                "the cloud VNFM at %s was not a member within %d s: stopped", in->url,
@@ -537,12 +546,14 @@ static void scale_in(struct core *c, struct cscale *s, unsigned members, const c
     if (!in)
         return;
     in->stopping_ms = s->acted_ms = (int64_t)mono_ms();
-    in->decision[0] = '\0'; /* a decision of its own */
-    insts_save(c, s);
+    in->decision[0] = '\0'; /* a decision of its own, named in its record: one commit */
+    core_tx_begin(c);
     decide(c, in, "scale_in", "running", inputs(c, s, members),
            "%s for %u s: the cloud VNFM at %s (pid %d) drained and stopped: its sites go to the "
            "others",
            why, c->cfg->cloud_scale_for_s, in->url, (int)in->pid);
+    insts_save(c, s);
+    core_tx_commit(c);
 }
 
 static bool pending(const struct cscale *s)
