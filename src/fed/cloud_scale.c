@@ -467,7 +467,7 @@ static void watched(struct core *c, struct cscale *s, struct inst *in, struct mv
 {
     unsigned members = owners_members(c->owners);
     int64_t now = (int64_t)mono_ms();
-    char how[96];
+    char how[160];
 
     if (j->r) {
         log_warn("fed: cloud VNFM %s: its VI %s: %s", in->url, in->vi, j->err.msg);
@@ -475,7 +475,9 @@ static void watched(struct core *c, struct cscale *s, struct inst *in, struct mv
     }
     if (j->st.state != VI_RUNNING) {
         if (!in->ref)
-            snprintf(how, sizeof(how), "did not start: the primary that started it ended first");
+            snprintf(how, sizeof(how),
+                     "is not known to have started: the primary that started it "
+                     "ended before its start was recorded; its VI goes");
         else if (j->st.exit_status >= 0)
             spawn_status_str(j->st.exit_status, how, sizeof(how));
         else
