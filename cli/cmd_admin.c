@@ -31,6 +31,20 @@ static void print_sites(const json_t *sites)
     json_decref(rows);
 }
 
+/* A manager of a cluster on etcd: its part and who leads (docs/HA.md). */
+static void print_ha(const json_t *ha)
+{
+    const char *primary = json_string_value(json_object_get(ha, "primary"));
+
+    if (!ha)
+        return;
+    printf("HA: %s of a cluster of %lld member(s); primary %s; peer %s, store %s\n",
+           json_string_value(json_object_get(ha, "state")),
+           (long long)json_integer_value(json_object_get(ha, "members")),
+           primary ? primary : "not known yet", json_string_value(json_object_get(ha, "peer")),
+           json_string_value(json_object_get(ha, "store")));
+}
+
 /* Prints the health document's services and VIMs as tables. */
 static void print_health(const json_t *doc)
 {
@@ -42,6 +56,7 @@ static void print_health(const json_t *doc)
 
     printf("%lld  %s\n", (long long)json_integer_value(json_object_get(doc, "code")),
            json_string_value(json_object_get(doc, "message")));
+    print_ha(json_object_get(doc, "ha"));
     json_object_foreach(json_object_get(doc, "services"), key, v)
     {
         json_array_append_new(rows, json_pack("{s:s, s:O}", "name", key, "state", v));
@@ -75,6 +90,29 @@ int cmd_health(struct ctl *c, const struct args *a)
         print_health(doc);
     json_decref(doc);
     return code < 5000 ? EXIT_OK : EXIT_FAILED;
+}
+
+int cmd_component_list(struct ctl *c, const struct args *a)
+{
+    static const struct column cols[] = {{"NAME", "name"},         {"THREADS", "threads"},
+                                         {"MIN", "min"},           {"MAX", "max"},
+                                         {"BUSY", "busy"},         {"QUEUED", "queued"},
+                                         {"JOBS", "jobs"},         {"RESIZES", "resizes"},
+                                         {"SIZED BY", "sized_by"}, {NULL}};
+
+    (void)a;
+    return show_list(c, "/v0/vnfm/components", "components", cols);
+}
+
+int cmd_instance_list(struct ctl *c, const struct args *a)
+{
+    static const struct column cols[] = {
+        {"URL", "url"},   {"PID", "pid"},           {"VI", "vi"},
+        {"HOST", "host"}, {"JOINED", "joined"},     {"STOPPING", "stopping"},
+        {"GONE", "gone"}, {"DECISION", "decision"}, {NULL}};
+
+    (void)a;
+    return show_list(c, "/v0/vnfm/instances", "instances", cols);
 }
 
 int cmd_version(struct ctl *c, const struct args *a)

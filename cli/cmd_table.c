@@ -318,6 +318,34 @@ const struct command ctl_commands[] = {
         .run = cmd_version,
     },
     {
+        .name = "component list",
+        .usage = "",
+        .summary = "the manager's worker pools, each sized by its own load (admin)",
+        .description =
+            "The components of this manager (FIG. 2C): the provisioning, configuration and\n"
+            "monitoring pools. THREADS is the pool's size now, between MIN and MAX; BUSY the\n"
+            "workers running a job, QUEUED the jobs waiting for one, JOBS those done since\n"
+            "the start, RESIZES how often the size changed (each change is also an event:\n"
+            "vnfmctl logs --event component-resized). docs/ARCHITECTURE.md \"Components\".\n",
+        .examples = "vnfmctl components\nvnfmctl -o json components | jq '.components[].threads'",
+        .run = cmd_component_list,
+    },
+    {
+        .name = "instance list",
+        .usage = "",
+        .summary = "the cloud VNFMs this cluster started to share its load (admin, cloud)",
+        .description =
+            "A cluster of cloud VNFMs on etcd scales itself (docs/HA.md \"Self scale-out and\n"
+            "scale-in\"): over its thresholds its primary starts another vnfmd as a manager VI\n"
+            "of the cloud site (VI, its process PID on HOST), which joins the cluster (JOINED)\n"
+            "and serves a share of the branch sites; under them one is drained and stopped\n"
+            "(STOPPING, then GONE until its VI is removed). DECISION is the decision record\n"
+            "of its start or stop (vnfmctl decision show ID). Any member answers: the list is\n"
+            "the store's.\n",
+        .examples = "vnfmctl instances\nvnfmctl decisions --rule cloud-vnfm",
+        .run = cmd_instance_list,
+    },
+    {
         .name = "tenant list",
         .usage = "",
         .summary = "list tenants",
@@ -1078,6 +1106,8 @@ const struct command ctl_commands[] = {
     {.name = "rules-owner", .alias_of = "deployment rules-owner"},
     {.name = "move", .alias_of = "deployment move"},
     {.name = "decisions", .alias_of = "decision list"},
+    {.name = "components", .alias_of = "component list"},
+    {.name = "instances", .alias_of = "instance list"},
     {.name = "operate", .alias_of = "deployment operate"},
     {.name = "scale-to-level", .alias_of = "deployment scale-to-level"},
     {.name = "change-flavour", .alias_of = "deployment change-flavour"},

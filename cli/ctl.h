@@ -189,6 +189,8 @@ int ctl_lifecycle(struct ctl *c, const struct args *a, const char *method, const
 
 int cmd_health(struct ctl *c, const struct args *a);
 int cmd_version(struct ctl *c, const struct args *a);
+int cmd_component_list(struct ctl *c, const struct args *a);
+int cmd_instance_list(struct ctl *c, const struct args *a);
 int cmd_tenant_list(struct ctl *c, const struct args *a);
 int cmd_tenant_show(struct ctl *c, const struct args *a);
 int cmd_tenant_create(struct ctl *c, const struct args *a);

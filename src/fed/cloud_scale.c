@@ -326,6 +326,35 @@ void fed_cscale_takeover(struct core *c)
     reserve(c, s);
 }
 
+/* GET /v0/vnfm/instances: the cloud VNFMs the cluster's primaries started,
+ * as the store keeps them (any member answers), without what is the
+ * driver's or the judgement's own. */
+void fed_cscale_list(struct rctx *r)
+{
+    char *text = NULL;
+    int rc = store_meta_get(r->st, META_INSTS, &text);
+    json_t *all, *in;
+    size_t i;
+
+    if (rc && rc != -ENOENT) {
+        result_fail(&r->res, 503, "unavailable", NULL, NULL, "cannot read the store: %s",
+                    store_errmsg(r->st));
+        return;
+    }
+    all = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (!json_is_array(all)) {
+        json_decref(all);
+        all = json_array();
+    }
+    json_array_foreach(all, i, in)
+    {
+        json_object_del(in, "ref");
+        json_object_del(in, "members_before");
+    }
+    result_ok(&r->res, 200, json_pack("{s:o}", "instances", all));
+}
+
 /* ---- its VI (mgr_vi.c) ---- */
 
 static void vi_done(struct mvi_job *j);

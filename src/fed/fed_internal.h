@@ -281,6 +281,8 @@ void fed_cscale_tick(struct core *c);
 /* A new primary adopts the cloud VNFMs an earlier one started on its host. */
 void fed_cscale_takeover(struct core *c);
 void fed_cscale_free(struct fed *f);
+/* GET /v0/vnfm/instances (admin): the cloud VNFMs started, from the store. */
+void fed_cscale_list(struct rctx *r);
 
 /* ---- manager VIs (mgr_vi.c; vim/vim.h "Manager VIs") ---- */
 

@@ -238,6 +238,7 @@ static const struct route api_routes[] = {
     WRITE("POST", "/v0/join-tokens", "create join token", R_ADMIN | R_BODY, join_token_create,
           &join_token_schema),
     WRITE("DELETE", "/v0/join-tokens/{id}", "delete join token", R_ADMIN, join_token_delete, NULL),
+    GET("/v0/vnfm/instances", "list cloud VNFM instances", R_ADMIN, fed_cscale_list),
     GET("/v0/managers", "list managers", R_ADMIN, q_managers),
     GET("/v0/managers/{id}", "show manager", R_ADMIN, q_manager),
     WRITE("POST", "/v0/managers/{id}/report", "pull report", R_ADMIN, manager_pull, NULL),

@@ -608,6 +608,21 @@ class ScaleTest(unittest.TestCase):
         self.assertEqual(shown.returncode, 0, shown.stderr)
         self.assertRegex(shown.stdout, r"manager_vis: +\[.*%s" % vi)
         self.assertRegex(shown.stdout, r"reserved: +vcpu=1 memory_mb=512 managers=1")
+        # the cluster's instances, as the store keeps them (any member answers), and who
+        # leads: the API and vnfmctl
+        [inst] = [i for i in self.cloud.ok("GET", "/v0/vnfm/instances")["instances"]
+                  if i["url"] == url]
+        self.assertEqual((inst["pid"], inst["vi"], inst["joined"], inst["decision"]),
+                         (out["instance"]["pid"], vi, True, out["id"]), inst)
+        self.assertNotIn("ref", inst)
+        shown = self.cloud.ctl("instances")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertRegex(shown.stdout, r"%s +%d +%s .* yes .*%s" % (
+            re.escape(url), out["instance"]["pid"], vi, out["id"]))
+        shown = self.cloud.ctl("health")
+        self.assertRegex(shown.stdout, r"HA: primary of a cluster of 2 member\(s\); primary %s; "
+                         r"peer reachable, store reachable" % re.escape(self.cloud.url))
+        self.assertEqual(self.cloud.get("/v0/vnfm/instances", token=None)[0], 401)
         # the new one serves its share of the sites: those rendezvous hashing gives it (with
         # 4 sites it gets none in 1 run of 16: then more branches join until it has one)
         members = [self.cloud.request("GET", "/v0/health", token=None)[1]["ha"]["sites"]

@@ -39,6 +39,12 @@ class ComponentsTest(DaemonTest):
         # and back down once the work is done
         wait_for(lambda: self.resizes("provisioning")[-1] == (2, 1), 30, 0.2, "shrunk again")
         self.assertGreaterEqual(self.comps()["provisioning"]["jobs"], 5)
+        # and vnfmctl's table of them
+        shown = self.d.ctl("components")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertRegex(shown.stdout, r"(?m)^NAME +THREADS +MIN +MAX +BUSY +QUEUED +JOBS +"
+                         r"RESIZES +SIZED BY$")
+        self.assertRegex(shown.stdout, r"(?m)^provisioning +1 +1 +4 +0 +0 +\d+ +\d+ +loop$")
 
     def test_admin_only(self):
         tok = self.d.ok("POST", "/v0/tenants/default/tokens")["token"]

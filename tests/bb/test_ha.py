@@ -33,17 +33,17 @@ class Client:
         self.urls = list(urls)
         self.cur = 0
 
-    def request(self, method, path, body=None, deadline=30.0):
+    def request(self, method, path, body=None, deadline=30.0, headers=None):
         end = time.time() + deadline
         while time.time() < end:
             url = self.urls[self.cur] + path
             for _ in range(3):  # a redirect or two
                 try:
-                    status, doc, headers = call(method, url, body)
+                    status, doc, headers_back = call(method, url, body, headers=headers)
                 except OSError:
                     break
                 if status == 307:
-                    url = headers["Location"]
+                    url = headers_back["Location"]
                     continue
                 if status == 503:
                     break
@@ -55,10 +55,12 @@ class Client:
         raise AssertionError("no manager took %s %s within %.0fs" % (method, path, deadline))
 
 
-def call(method, url, body=None, timeout=5.0):
+def call(method, url, body=None, timeout=5.0, headers=None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("Authorization", "Bearer " + TOKEN)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
     if data is not None:
         req.add_header("Content-Type", "application/json")
 
@@ -235,6 +237,32 @@ class HATest(unittest.TestCase):
         status, doc = Client([self.b.url, self.a.url]).request("POST", "/v0/tenants",
                                                                {"id": "other"})
         self.assertEqual(status, 201, doc)
+
+    def test_standby_sends_sol003_writes_to_the_primary(self):
+        """An NFVO's SOL003 requests to a standby: reads answered there, writes sent to the
+        primary with the same 307; a client that follows it (and vnfmctl's SOL003 tasks
+        with VNFM_URL=STANDBY,PRIMARY) gets them done."""
+        self.a.onboard(demo("ha-sol"))
+        wait_for(lambda: self.health(self.b)["ha"]["primary"] == self.a.url, 10,
+                 what="b knows the primary")
+        sol = {"Version": "1.3.0"}
+        status, doc, headers = call("POST", self.b.url + "/vnflcm/v1/vnf_instances",
+                                    {"vnfdId": "ha-sol"}, headers=sol)
+        self.assertEqual(status, 307, doc)
+        self.assertEqual(headers["Location"], self.a.url + "/vnflcm/v1/vnf_instances")
+        self.assertEqual(doc["primary"], self.a.url)
+        status, inst = Client([self.b.url, self.a.url]).request(
+            "POST", "/vnflcm/v1/vnf_instances", {"vnfdId": "ha-sol"}, headers=sol)
+        self.assertEqual(status, 201, inst)
+        wait_for(lambda: call("GET", self.b.url + "/vnflcm/v1/vnf_instances/" + inst["id"],
+                              headers=sol)[0] == 200, 10, what="the instance read on b")
+        env = dict(os.environ, VNFM_URL="%s,%s" % (self.b.url, self.a.url), VNFM_TOKEN=TOKEN)
+        r = subprocess.run([VNFMCTL, "modify", inst["id"], "--description", "via the standby"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        status, doc, _ = call("GET", self.a.url + "/vnflcm/v1/vnf_instances/" + inst["id"],
+                              headers=sol)
+        self.assertEqual(doc.get("vnfInstanceDescription"), "via the standby", doc)
 
     def test_kill_primary_during_writes_loses_nothing(self):
         """The standby takes over; every write acknowledged before, during and after is
