@@ -25,7 +25,7 @@ static const char *const cmps[] = {">", ">=", "<", "<=", "==", "!=", NULL};
 static const char *const scopes[] = {"vi", "vdu", NULL};
 static const char *const modes[] = {"sequence", "parallel", "chain", NULL};
 static const char *const actions[] = {"scale_out", "scale_in", "scale_up", "scale_down", "heal",
-                                      "notify",    "log",      "script",   NULL};
+                                      "notify",    "log",      "script",   "move",       NULL};
 static const char *const heal_policies[] = {"reboot_then_redeploy", "redeploy", "reboot", NULL};
 static const char *const levels[] = {"info", "warn", "error", NULL};
 
@@ -83,6 +83,8 @@ static const struct jv_field action_fields[] = {
     {.name = "script", .type = JV_STRING, .min = 1, .max = 4096},
     {.name = "args", .type = JV_ARRAY, .max = 32, .item = &any_string},
     {.name = "timeout_s", .type = JV_INT, .min = 1, .max = 3600},
+    {.name = "site", .type = JV_STRING, .flags = JV_NAME},
+    {.name = "drain_s", .type = JV_NUMBER, .min = 0, .max = 3600},
     END,
 };
 static const struct jv_field action_item = {.type = JV_OBJECT, .fields = action_fields};
@@ -175,7 +177,10 @@ static const char *const *action_keys(const char *action)
     static const char *const notify[] = {"action", "url", NULL};
     static const char *const log[] = {"action", "level", "message", NULL};
     static const char *const script[] = {"action", "script", "args", "timeout_s", NULL};
+    static const char *const move[] = {"action", "site", "drain_s", NULL};
 
+    if (strcmp(action, "move") == 0)
+        return move;
     if (strncmp(action, "scale_o", 7) == 0 || strcmp(action, "scale_in") == 0)
         return scale;
     if (strcmp(action, "scale_up") == 0 || strcmp(action, "scale_down") == 0)
@@ -190,7 +195,8 @@ static const char *const *action_keys(const char *action)
 /* Whether an action is a lifecycle operation of the deployment. */
 static bool is_lifecycle(const char *action)
 {
-    return strncmp(action, "scale_", 6) == 0 || strcmp(action, "heal") == 0;
+    return strncmp(action, "scale_", 6) == 0 || strcmp(action, "heal") == 0 ||
+           strcmp(action, "move") == 0;
 }
 
 static int check_action_values(const json_t *a, const char *action, const char *field,
@@ -279,10 +285,11 @@ static int check_actions(const json_t *rule, const char *field, const json_t *vn
 static int check_rule(const json_t *rules, size_t i, const json_t *monitoring, const json_t *vnfd,
                       struct jv_error *err)
 {
-    const json_t *r = json_array_get(rules, i), *m;
+    const json_t *r = json_array_get(rules, i), *m, *a;
     const char *name = jv_str(r, "name", ""), *metric = jv_str(r, "metric", "");
-    char field[64], sub[96];
+    char field[64], sub[160];
     bool up, builtin;
+    size_t k;
 
     snprintf(field, sizeof(field), "rules[%zu]", i);
     if (strcmp(name, RESTART_RULE) == 0) {
@@ -310,6 +317,16 @@ static int check_rule(const json_t *rules, size_t i, const json_t *monitoring, c
         snprintf(sub, sizeof(sub), "%s.for_s", field);
         jv_fail(err, "invalid-value", sub, "give occurrences or for_s, not both");
         return -EINVAL;
+    }
+    json_array_foreach(json_object_get(r, "actions"), k, a)
+    {
+        if (strcmp(jv_str(a, "action", ""), "move") == 0) {
+            snprintf(sub, sizeof(sub), "%s.actions[%zu].action", field, k);
+            jv_fail(err, "invalid-value", sub,
+                    "move is an action of a cloud VNFM's rules over a branch deployment "
+                    "(docs/FEDERATION.md \"Cloud rules over branch reports\")");
+            return -EINVAL;
+        }
     }
     return check_actions(r, field, vnfd, builtin ? NULL : jv_str(m, "vdu", NULL), err);
 }
@@ -365,7 +382,7 @@ const char *const estate_targets[] = {
     "manager.load",        "manager.vnfs",       "manager.vis", "manager.probes_per_s",
     "manager.ops_running", "manager.ops_queued", "manager.cpu", "manager.memory_mb",
     "site.load",           "site.vcpu",          "site.memory", NULL};
-const char *const estate_actions[] = {"scale_out", "scale_in", "notify", "log", NULL};
+const char *const estate_actions[] = {"scale_out", "scale_in", "move", "notify", "log", NULL};
 
 /* Why rule r of the cloud's cannot be, or NULL; *what is the member. */
 static const char *estate_refusal(const json_t *r, const json_t *monitoring, const char **what,
@@ -389,8 +406,8 @@ static const char *estate_refusal(const json_t *r, const json_t *monitoring, con
     {
         *action = i;
         if (!in_list(estate_actions, jv_str(a, "action", "")))
-            return "a cloud rule acts through the branch's manager: scale_out, scale_in, "
-                   "notify or log";
+            return "a cloud rule acts through the branch's manager or moves the deployment: "
+                   "scale_out, scale_in, move, notify or log";
     }
     return NULL;
 }

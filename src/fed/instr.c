@@ -244,6 +244,23 @@ static int remote_decided(struct core *c, const json_t *dep, const char *type, j
         json_decref(body);
         return -1;
     }
+    if (strcmp(type, "move") == 0) { /* the cloud's own operation (move.c) */
+        const json_t *drain = json_object_get(body, "drain_s");
+        json_t *why = json_pack("{s:s, s:s, s:s?, s:s?}", "decision", jv_str(decision, "id", ""),
+                                "rule", jv_str(decision, "rule", ""), "stage",
+                                doc_str(decision, "stage"), "reason", doc_str(decision, "reason"));
+        struct fed_move_req rq = {
+            .dep = jv_str(dep, "id", ""),
+            .site = jv_str(body, "site", ""),
+            .why = why,
+            .drain_ms = drain ? (int)(json_number_value(drain) * 1000) : -1,
+        };
+
+        r = fed_move_begin(c, &rq, res, op);
+        json_decref(why);
+        json_decref(body);
+        return r;
+    }
     /* a scale: instances at the branch while it has room, else in the cloud */
     if (strcmp(type, "scale") == 0 &&
         (r = fed_burst_scale(c, m, dep, body, decision, res, op)) <= 0) {

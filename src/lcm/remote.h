@@ -16,12 +16,14 @@ struct lc_remote {
      * deployment another manager runs (it names its "manager"), owned by
      * the caller; sets t->res. */
     void (*operate)(struct core *c, struct txn *t, const json_t *dep);
-    /* An operation of type ("scale") with body (taken) that the rules
-     * engine decided for dep (decision: its record, which may get members
-     * saying where the instances go and why): written like operate's, the
-     * instruction carrying the decision; the operation in *op (a new
-     * reference), or -1 with res set. A scale's count is of all the
-     * instances of the VDU, also those instances(), below, counts. */
+    /* An operation of type ("scale" or "move") with body (taken) that the
+     * rules engine decided for dep (decision: its record, which may get
+     * members saying where the instances go and why): a scale written like
+     * operate's, the instruction carrying the decision; a move ({site,
+     * drain_s?}) the cloud's own, as POST /v0/deployments/{id}/move; the
+     * operation in *op (a new reference), or -1 with res set. A scale's
+     * count is of all the instances of the VDU, also those instances(),
+     * below, counts. */
     int (*decided)(struct core *c, const json_t *dep, const char *type, json_t *body,
                    json_t *decision, struct result *res, json_t **op);
     /* The instances of vdu of dep that run elsewhere than its manager's

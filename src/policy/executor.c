@@ -207,6 +207,34 @@ out:
     json_decref(vnfd);
 }
 
+/* Where a move action takes dep: its site, the cloud VNFM's own by default. */
+static const char *move_site(const struct core *c, const json_t *params)
+{
+    return jv_str(params, "site", c->cfg->site);
+}
+
+/* A cloud rule's move of a branch deployment (lcm/remote.h): the move's
+ * operation, make-before-break, names the decision and ends its action. */
+static void start_move(struct core *c, json_t *d, json_t *a, json_t *dep)
+{
+    const json_t *p = json_object_get(a, "params");
+    json_t *body = json_pack("{s:s}", "site", move_site(c, p)), *op;
+    struct result res = {0};
+
+    if (!is_remote(c, dep)) {
+        json_decref(body);
+        set_state(a, "failed", "a move is a cloud VNFM's action on a branch deployment");
+        return;
+    }
+    if (json_object_get(p, "drain_s"))
+        json_object_set(body, "drain_s", json_object_get(p, "drain_s"));
+    if (c->remote->decided(c, dep, "move", body, d, &res, &op) == 0)
+        started_op(c, d, a, op);
+    else
+        set_state(a, "failed", jv_str(res.body, "message", "refused"));
+    result_done(&res);
+}
+
 static double clampd(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -520,7 +548,8 @@ static void start_action(struct core *c, json_t *d, size_t index, json_t *dep)
 {
     json_t *a = json_array_get(json_object_get(d, "actions"), index);
     const char *kind = jv_str(a, "action", "");
-    bool lifecycle = strncmp(kind, "scale_", 6) == 0 || strcmp(kind, "heal") == 0;
+    bool lifecycle =
+        strncmp(kind, "scale_", 6) == 0 || strcmp(kind, "heal") == 0 || strcmp(kind, "move") == 0;
 
     if (lifecycle && doc_str(dep, "operation")) {
         set_state(a, "failed", "the deployment is busy with another operation");
@@ -532,6 +561,8 @@ static void start_action(struct core *c, json_t *d, size_t index, json_t *dep)
         start_resize(c, d, a, dep, strcmp(kind, "scale_up") == 0);
     else if (strcmp(kind, "heal") == 0)
         start_heal(c, d, a, dep);
+    else if (strcmp(kind, "move") == 0)
+        start_move(c, d, a, dep);
     else if (strcmp(kind, "log") == 0)
         do_log(c, d, a);
     else if (strcmp(kind, "notify") == 0)
@@ -785,6 +816,8 @@ static bool all_noop(struct core *c, const json_t *dep, const json_t *rule, cons
             noop &= !resize_plan(c, dep, vdu, strcmp(kind, "scale_up") == 0, a, &vcpu, &mem);
         else if (strcmp(kind, "heal") == 0)
             noop &= heals_nothing(c, b, dep);
+        else if (strcmp(kind, "move") == 0)
+            noop &= strcmp(move_site(c, a), jv_str(dep, "site", "")) == 0;
         else
             noop = false;
         json_decref(wrap);
@@ -827,7 +860,8 @@ static const char *refusal(struct core *c, const json_t *dep, const json_t *rule
     if (store_count(c->st, STORE_DECISION, w, 2) > 0)
         return "another decision of the deployment is running";
     if (all_noop(c, dep, rule, b))
-        return "nothing to do: its scaling actions are at their bounds, or its exit watch "
+        return "nothing to do: its scaling actions are at their bounds, its move's site is where "
+               "it runs, or its exit watch "
                "restarts the VIs it would heal";
     return NULL;
 }

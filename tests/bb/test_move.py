@@ -248,6 +248,57 @@ class MoveTest(Estate, unittest.TestCase):
                          ["mv1"])
         self.assertEqual(cloud.netns(), [])
 
+    def test_a_cloud_rule_moves_a_quiet_deployment(self):
+        """A rule of the cloud's over what the branch reports of a deployment (docs/
+        FEDERATION.md "Cloud rules over branch reports") whose action is move: the
+        deployment quiet (under 50 requests/s while a slow client uses it), the cloud moves
+        it to its own site, make-before-break, the client served throughout; the move's
+        operation names the decision, which ends with it. A branch's own rule may not move
+        (400 naming the action)."""
+        cloud, b = self.cloud, self.b
+        doc = vnfd("mv-quiet")
+        doc["monitoring"] = {"interval_s": 0.5, "metrics": {"rps": {
+            "probe": "http", "port": 8080, "path": "/stats", "json": "requests_per_s_1s",
+            "aggregate": "max"}}}
+        ep = self.deploy_at_branch("mv9", doc)["service_endpoint"]
+        quiet = {"name": "quiet", "metric": "rps", "op": "<", "threshold": 50,
+                 "occurrences": 3, "stage": "underloaded", "cooldown_s": 1,
+                 "actions": [{"action": "move", "drain_s": 1}]}
+        status, err, _ = b.request("PUT", "/v0/deployments/mv9/rules", {"rules": [quiet]})
+        self.assertEqual((status, err.get("field")), (400, "rules[0].actions[0].action"), err)
+        self.assertIn("move is an action of a cloud VNFM's rules", err["message"])
+        status, err, _ = cloud.request("PUT", "/v0/deployments/mv9/rules", {"rules": [
+            dict(quiet, actions=[{"action": "move", "vdu": "web"}])]})
+        self.assertEqual((status, err.get("field")), (400, "rules[0].actions[0].vdu"), err)
+        client = Client(self.wan, ep, pause=0.05, managers=(cloud, b))
+        self.addCleanup(client.result)
+        cloud.ok("PUT", "/v0/deployments/mv9/rules", {"rules": [quiet]})
+        op = cloud.ok("PUT", "/v0/deployments/mv9/rules-owner", {"owner": "cloud"},
+                      expect=(202,))
+        self.assertEqual(cloud.wait_op(op["id"])["state"], "completed")
+        moving = wait_for(lambda: next((o for o in cloud.get(
+            "/v0/operations?deployment=mv9&type=move")[1]["operations"]), None), 60, 0.2,
+            "the rule's move")
+        done = cloud.wait_op(moving["id"], timeout=120)
+        self.assertEqual(done["state"], "completed", json.dumps(done, indent=1))
+        self.assertEqual((done["to"], done["automatic"], done["params"]["drain_s"]),
+                         ("cloud", True, 1), done)
+        [d] = [x for x in cloud.get("/v0/decisions?deployment=mv9")[1]["decisions"]
+               if x["rule"] == "quiet"]
+        self.assertEqual((done["decision"], done["why"]["decision"], done["why"]["rule"]),
+                         (d["id"], d["id"], "quiet"), done)
+        self.assertRegex(d["reason"], r"^rps last < 50")
+        d = wait_for(lambda: (lambda x: x if x["state"] != "running" else None)(
+            cloud.get("/v0/decisions/" + d["id"])[1]), 10, 0.1, "the decision's end")
+        self.assertEqual((d["state"], d["actions"][0]["action"], d["actions"][0]["state"],
+                          d["actions"][0]["operation"]), ("completed", "move", "completed",
+                                                          done["id"]), d)
+        moved = cloud.deployment("mv9")
+        self.assertEqual((moved["site"], moved["service_endpoint"]), ("cloud", ep))
+        got = client.result()
+        self.assertGreater(got["ok"], 10, got)
+        self.assertEqual(got["fail"], 0, got)
+
     def test_a_stopping_vi_leaves_the_endpoint_first(self):
         """A VI that an operation stops leaves the service endpoint in the transaction
         that marks it stopping, before its processes get SIGTERM: while it takes its stop
