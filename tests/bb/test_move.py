@@ -568,12 +568,8 @@ class MoveTest(Estate, unittest.TestCase):
         # placement branch-only forbids the cloud's sites
         doc = vnfd("mv-pin")
         doc["placement"] = "branch-only"
-        status, body, _ = cloud.request("POST", "/v0/vnfds", doc)
-        if status == 201:
-            self.deploy_at_branch("mv4", doc)
-            refused(409, "placement", {"site": "cloud"}, dep="mv4")
-        else:  # the VNFD member `placement` is issue 13 part B's (pool), not validated yet
-            self.assertEqual((status, body.get("field")), (400, "placement"), body)
+        self.deploy_at_branch("mv4", doc)
+        refused(409, "placement", {"site": "cloud"}, dep="mv4")
         # another tenant's deployment is not found for a tenant token
         cloud.ok("POST", "/v0/tenants/mv-other", {"name": "other"}, expect=(201, 409))
         tok = cloud.ok("POST", "/v0/tenants/mv-other/tokens")["token"]
