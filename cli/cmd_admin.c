@@ -1,6 +1,7 @@
 /* vnfmctl commands about the manager and its users: health, version,
  * tenants and tokens. */
 #include "cli/ctl.h"
+#include "util/jsonv.h"
 #include "util/mem.h"
 
 #include <errno.h>
@@ -34,15 +35,12 @@ static void print_sites(const json_t *sites)
 /* A manager of a cluster on etcd: its part and who leads (docs/HA.md). */
 static void print_ha(const json_t *ha)
 {
-    const char *primary = json_string_value(json_object_get(ha, "primary"));
-
     if (!ha)
         return;
     printf("HA: %s of a cluster of %lld member(s); primary %s; peer %s, store %s\n",
-           json_string_value(json_object_get(ha, "state")),
-           (long long)json_integer_value(json_object_get(ha, "members")),
-           primary ? primary : "not known yet", json_string_value(json_object_get(ha, "peer")),
-           json_string_value(json_object_get(ha, "store")));
+           jv_str(ha, "state", "?"), (long long)jv_int(ha, "members", 0),
+           jv_str(ha, "primary", "not known yet"), jv_str(ha, "peer", "?"),
+           jv_str(ha, "store", "?"));
 }
 
 /* Prints the health document's services and VIMs as tables. */

@@ -435,9 +435,8 @@ static void scale_out(struct core *c, struct cscale *s, unsigned members, const 
         snprintf(err, sizeof(err), "cannot read its own command line");
     id_random(in.vi, VIM_MANAGER_PREFIX, 6);
     /* The running decision and the record of its instance commit together,
-     * and its VI is made after (core_submit): a primary killed in between
-     * leaves a decision its successor can end (CI87, CI109: the record came
-     * in a transaction of its own, after the decision's). */
+     * and its VI is made after (core_submit): whenever the primary dies, its
+     * successor has the record with which to end the decision. */
     core_tx_begin(c);
     if (!argv ||
         !submit(c, &in, MVI_START, json_pack("{s:o}", "command", argv), err, sizeof(err))) {
