@@ -619,9 +619,11 @@ class ScaleTest(unittest.TestCase):
         self.assertEqual(shown.returncode, 0, shown.stderr)
         self.assertRegex(shown.stdout, r"%s +%d +%s .* yes .*%s" % (
             re.escape(url), out["instance"]["pid"], vi, out["id"]))
-        shown = self.cloud.ctl("health")
-        self.assertRegex(shown.stdout, r"HA: primary of a cluster of 2 member\(s\); primary %s; "
-                         r"peer reachable, store reachable" % re.escape(self.cloud.url))
+        # (the primary's view of its peers follows their heartbeats: a moment after the join)
+        ha = r"HA: primary of a cluster of 2 member\(s\); primary %s; peer reachable, store " \
+             r"reachable" % re.escape(self.cloud.url)
+        wait_for(lambda: re.search(ha, self.cloud.ctl("health").stdout), 10, 0.2,
+                 what="vnfmctl health's HA line")
         self.assertEqual(self.cloud.get("/v0/vnfm/instances", token=None)[0], 401)
         # the new one serves its share of the sites: those rendezvous hashing gives it (with
         # 4 sites it gets none in 1 run of 16: then more branches join until it has one)
