@@ -353,6 +353,27 @@ class HATest(unittest.TestCase):
         wait_for(lambda: self.health(primary)["code"] == 2000, 20,
                  what="2000 once the standby's lease ended")
 
+    def test_standby_and_a_vim_gone_is_health_2100(self):
+        """2100: the HA peer and a site's VIM both unreachable, from real causes: the
+        primary's site bridge deleted (its VIM check says so: 2020), then the standby
+        killed (2100 until its lease ends, then 2020 again)."""
+        primary, standby = wait_for(lambda: next(
+            ((p, s) for p, s in ((self.a, self.b), (self.b, self.a))
+             if p.ha_state() == "primary" and s.ha_state() == "standby"), None), 30,
+            what="a primary and a standby")
+        wait_for(lambda: self.health(primary)["ha"]["members"] == 2, 30,
+                 what="the primary's view holding both members")
+        primary.on_host("ip", "link", "delete", "vb%s0" % primary.tag, check=True)
+        wait_for(lambda: self.health(primary)["code"] == 2020, 20,
+                 what="2020 once the site's VIM check finds its bridge gone")
+        [vim] = self.health(primary)["vims"]
+        self.assertEqual(vim["health"], "unreachable", vim)
+        self.assertIn("is missing", vim.get("message", ""), vim)
+        standby.kill9()
+        wait_for(lambda: self.health(primary)["code"] == 2100, 10, what="2100 on the primary")
+        wait_for(lambda: self.health(primary)["code"] == 2020, 20,
+                 what="2020 once the standby's lease ended")
+
     def test_vnfmctl_follows_the_primary(self):
         env = dict(os.environ, VNFM_URL="%s,%s" % (self.b.url, self.a.url), VNFM_TOKEN=TOKEN)
         r = subprocess.run([VNFMCTL, "tenant", "create", "viactl"], capture_output=True,
