@@ -16,6 +16,8 @@ export const S = {
   me: null,                 // {admin, tenant, version}
   sites: [],
   managers: null,           // on a cloud VNFM (admin): GET /v0/managers
+  components: null,         // admin: GET /v0/vnfm/components
+  ha: null,                 // a manager of a cluster on etcd: GET /v0/health "ha"
   poolDecisions: [],
   poolJudged: {},           // there: site -> GET /v0/sites/ID/pool's judged        // there: the newest decisions of rule pool
   deployments: new Map(),   // id -> deployment (list entries)
@@ -170,6 +172,16 @@ async function loadManagers() {
     loadPoolDecisions()]);
   await loadPoolJudging();
 }
+// The manager's components (FIG. 2C: its worker pools, each sized by its own
+// load; a resize is an event, which reads them again) and, in a cluster on
+// etcd, its part in it (docs/HA.md).
+async function loadSystem() {
+  if (!S.me.admin) return;
+  const [comps, health] = await Promise.all([api('GET', '/v0/vnfm/components'), api('GET', '/v0/health')]);
+  if (comps.status === 200) S.components = comps.doc.components || [];
+  S.ha = health.doc?.ha || null;
+  draw();
+}
 // How the pool judges each branch site with a policy (the streaks, the
 // decision under way, the cooldown left, a hold): GET /v0/sites/ID/pool.
 async function loadPoolJudging() {
@@ -197,6 +209,7 @@ function onRecord(rec) {
   }
   if (rec.category === 'lifecycle' || rec.category === 'vim') later('sites', 1000, loadSites);
   if (rec.category === 'lifecycle' && rec.event === 'operation') later('counts', 1000, loadCounts);
+  if (rec.event === 'component-resized' && S.components) later('system', 500, loadSystem);
   // changes of configuration are audit records naming their object ("vnfd/ID")
   if (rec.category === 'audit' && /^vnfd\//.test(rec.object || '')) later('vnfds', 200, loadVnfds);
   if (rec.category === 'audit' && /^site\//.test(rec.object || '')) later('sites', 200, loadSites);
@@ -500,6 +513,24 @@ function movesTable() {
   ], moves, {label: 'Moves', empty: 'No moves.', rowAttrs: (o) => ({'data-move': o.id})});
 }
 
+// The worker pools: size between min and max, busy, waiting, done.
+function componentsTable() {
+  const ha = S.ha;
+  return [
+    ha ? h('p', {'data-ha': ''}, `${ha.state} of a cluster of ${ha.members} member${ha.members === 1 ? '' : 's'}; ` +
+      `primary ${ha.primary || 'not known yet'}; peer ${ha.peer}, store ${ha.store}`) : null,
+    table([
+      ['Component', (c) => c.name],
+      ['Threads', (c) => `${c.threads} (${c.min} to ${c.max})`],
+      ['Busy', (c) => String(c.busy)],
+      ['Waiting', (c) => String(c.queued)],
+      ['Jobs', (c) => String(c.jobs)],
+      ['Resizes', (c) => String(c.resizes) + (c.last_resize ? ` (last ${c.last_resize.from} to ${c.last_resize.to})` : '')],
+      ['Sized by', (c) => c.sized_by],
+    ], S.components, {label: 'Components', rowAttrs: (c) => ({'data-component': c.name})}),
+  ];
+}
+
 function overview() {
   const counts = Object.entries(S.counts);
   return [
@@ -515,6 +546,7 @@ function overview() {
       section('Decisions of the pool', decisionList(S.poolDecisions.slice(0, 5),
         'No decisions of the pool: no branch site was over its policy.')),
     ] : null,
+    S.components ? section('Manager', componentsTable()) : null,
   ];
 }
 
@@ -887,7 +919,7 @@ async function start(deployments = loadDeployments()) {
   // the newest records first, then the stream from the last of them; the
   // lists meanwhile (what changes in between comes again with the stream)
   const lists = Promise.all([deployments, loadCounts(), loadSites(), loadDecisions(),
-    loadVnfds(), loadManagers()]);
+    loadVnfds(), loadManagers(), loadSystem()]);
   const logs = await api('GET', `/v0/logs?tail=1&limit=${PAGE}`);
   S.events = logs.status === 200 ? logs.doc.logs : [];
   const after = S.events.length ? S.events[S.events.length - 1].seq : undefined;

@@ -285,7 +285,7 @@ class MoveTest(Estate, unittest.TestCase):
                          ("cloud", True, 1), done)
         [d] = [x for x in cloud.get("/v0/decisions?deployment=mv9")[1]["decisions"]
                if x["rule"] == "quiet"]
-        self.assertEqual((done["decision"], done["why"]["decision"], done["why"]["rule"]),
+        self.assertEqual((done["decision"], done["why"]["id"], done["why"]["rule"]),
                          (d["id"], d["id"], "quiet"), done)
         self.assertRegex(d["reason"], r"^rps last < 50")
         d = wait_for(lambda: (lambda x: x if x["state"] != "running" else None)(

@@ -78,6 +78,23 @@ test('a wrong token is refused at its field; the right one shows the estate', as
   assert.match(await page.textContent('header'), /admin/);
 });
 
+test("the overview shows the manager's worker pools, and follows their resizes", async () => {
+  await page.click('nav a[href="#/"]');
+  const row = page.locator('tr[data-component="provisioning"]');
+  await row.waitFor();
+  assert.equal(await row.locator('td[data-label="Sized by"]').textContent(), 'loop');
+  // each resize is an event: the row follows the API without a reload
+  let last = '';
+  await waitFor(async () => {
+    const c = (await d.ok('GET', '/v0/vnfm/components')).components.find((x) => x.name === 'provisioning');
+    last = `API ${JSON.stringify(c)}, shown ${await row.textContent()}`;
+    return c.resizes > 0 &&
+      await row.locator('td[data-label="Threads"]').textContent() === `${c.threads} (${c.min} to ${c.max})` &&
+      (await row.locator('td[data-label="Resizes"]').textContent()).startsWith(`${c.resizes} (last `);
+  }, 30000, 'the row as the API says').catch((e) => { throw new Error(`${e.message}: ${last}`); });
+  assert.equal(await page.locator('[data-ha]').count(), 0, 'a manager on its own is no cluster');
+});
+
 test('on-boarding: a bad descriptor shows the error at its field, the fixed one is listed', async () => {
   const good = readFileSync(join(VNFDS, 'demo-web.json'), 'utf8');
   const bad = good.replace('"vcpu": 0.5', '"vcpu": 100');
