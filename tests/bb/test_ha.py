@@ -325,17 +325,21 @@ class HATest(unittest.TestCase):
         self.assertEqual(after[0]["pid"], vi["pid"])
         self.assertEqual(http_get("http://%s:8080/" % after[0]["ip"])[0], 200)
 
-    def test_standby_gone_is_health_2010_until_its_lease_ends(self):
-        wait_for(lambda: self.health(self.a)["code"] == 2000, 10, what="a healthy")
-        # the standby is killed: b, unless a loaded run moved the primary to b meanwhile
+    def primary_and_standby(self):
+        """(primary, standby): a and b, unless a loaded run moved the primary to b; once
+        the primary knows the standby (its view of etcd brought its member key: a primary
+        that never saw it has no peer to miss)."""
         primary, standby = wait_for(lambda: next(
             ((p, s) for p, s in ((self.a, self.b), (self.b, self.a))
              if p.ha_state() == "primary" and s.ha_state() == "standby"), None), 30,
             what="a primary and a standby")
-        # the primary knows the standby (its view of etcd brought its member key): a
-        # primary that never saw it has no peer to miss
         wait_for(lambda: self.health(primary)["ha"]["members"] == 2, 30,
                  what="the primary's view holding both members")
+        return primary, standby
+
+    def test_standby_gone_is_health_2010_until_its_lease_ends(self):
+        wait_for(lambda: self.health(self.a)["code"] == 2000, 10, what="a healthy")
+        primary, standby = self.primary_and_standby()
         standby.kill9()
         seen = []
 
@@ -357,12 +361,7 @@ class HATest(unittest.TestCase):
         """2100: the HA peer and a site's VIM both unreachable, from real causes: the
         primary's site bridge deleted (its VIM check says so: 2020), then the standby
         killed (2100 until its lease ends, then 2020 again)."""
-        primary, standby = wait_for(lambda: next(
-            ((p, s) for p, s in ((self.a, self.b), (self.b, self.a))
-             if p.ha_state() == "primary" and s.ha_state() == "standby"), None), 30,
-            what="a primary and a standby")
-        wait_for(lambda: self.health(primary)["ha"]["members"] == 2, 30,
-                 what="the primary's view holding both members")
+        primary, standby = self.primary_and_standby()
         primary.on_host("ip", "link", "delete", "vb%s0" % primary.tag, check=True)
         wait_for(lambda: self.health(primary)["code"] == 2020, 20,
                  what="2020 once the site's VIM check finds its bridge gone")
