@@ -246,9 +246,9 @@ static int remote_decided(struct core *c, const json_t *dep, const char *type, j
     }
     if (strcmp(type, "move") == 0) { /* the cloud's own operation (move.c) */
         const json_t *drain = json_object_get(body, "drain_s");
-        json_t *why = json_pack("{s:s, s:s, s:s?, s:s?}", "id", jv_str(decision, "id", ""),
-                                "rule", jv_str(decision, "rule", ""), "stage",
-                                doc_str(decision, "stage"), "reason", doc_str(decision, "reason"));
+        json_t *why = json_pack("{s:s, s:s, s:s?, s:s?}", "id", jv_str(decision, "id", ""), "rule",
+                                jv_str(decision, "rule", ""), "stage", doc_str(decision, "stage"),
+                                "reason", doc_str(decision, "reason"));
         struct fed_move_req rq = {
             .dep = jv_str(dep, "id", ""),
             .site = jv_str(body, "site", ""),
