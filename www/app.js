@@ -174,11 +174,12 @@ async function loadManagers() {
 }
 // The manager's components (FIG. 2C: its worker pools, each sized by its own
 // load; a resize is an event, which reads them again) and, in a cluster on
-// etcd, its part in it (docs/HA.md).
+// etcd, its part in it (docs/HA.md), read with the first load.
+const loadComponents = () => (S.me.admin
+  ? loadList('/v0/vnfm/components', 'components', (l) => { S.components = l; }) : null);
 async function loadSystem() {
   if (!S.me.admin) return;
-  const [comps, health] = await Promise.all([api('GET', '/v0/vnfm/components'), api('GET', '/v0/health')]);
-  if (comps.status === 200) S.components = comps.doc.components || [];
+  const [health] = await Promise.all([api('GET', '/v0/health'), loadComponents()]);
   S.ha = health.doc?.ha || null;
   draw();
 }
@@ -209,7 +210,7 @@ function onRecord(rec) {
   }
   if (rec.category === 'lifecycle' || rec.category === 'vim') later('sites', 1000, loadSites);
   if (rec.category === 'lifecycle' && rec.event === 'operation') later('counts', 1000, loadCounts);
-  if (rec.event === 'component-resized' && S.components) later('system', 500, loadSystem);
+  if (rec.event === 'component-resized' && S.components) later('components', 500, loadComponents);
   // changes of configuration are audit records naming their object ("vnfd/ID")
   if (rec.category === 'audit' && /^vnfd\//.test(rec.object || '')) later('vnfds', 200, loadVnfds);
   if (rec.category === 'audit' && /^site\//.test(rec.object || '')) later('sites', 200, loadSites);
