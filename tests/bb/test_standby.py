@@ -538,6 +538,10 @@ class SiteStandbyTest(SiteCase):
         code, _, _ = api.request("DELETE", "/v0/deployments/c1")
         self.assertIn(code, (200, 202, 204))
         wait_for(lambda: api.get("/v0/deployments/c1")[0] == 404, 60, 0.2, "c1 undeployed")
+        # and the cloud's view follows the manager's report (CI120: the branch stopped at
+        # the teardown before it reported the end, and the cloud kept c1 undeploying)
+        wait_for(lambda: cloud.get("/v0/deployments/c1")[0] == 404, 30, 0.2,
+                 "c1 gone from the cloud's view")
 
     def test_standby_takes_a_manager_over_while_its_parent_is_down(self):
         """The second of two actives dies while the first (its parent) is stopped, and is
