@@ -4,7 +4,9 @@ block and with name prefixes of the test's own (HYBRID_* overrides), on the
 binaries under test. The cloud's estate view must show three branches, each
 with its manager active and its sample VNF active and answering; stop must
 leave nothing behind: no process, namespace, link, route, cgroup, uid claim
-or state directory."""
+or state directory. Each WAN link carries its frames 3 ms later each way
+(HYBRID_WAN_DELAY_MS: examples/wan-delay in a namespace between two veth
+pairs), which the cloud's view of every branch's WAN shows."""
 import glob
 import json
 import os
@@ -20,6 +22,7 @@ from vnfm import BUILD, ROOT, UIDS, free_port, http_get
 
 SCRIPT = os.path.join(ROOT, "scripts", "hybrid")
 SITES = ("paris", "berlin", "madrid")
+WAN_DELAY_MS = 3
 
 
 def free_net():
@@ -32,6 +35,15 @@ def free_net():
             return net
 
 
+def cmdline(pid):
+    """The command line of process pid (b"" for none, or a zombie)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 class HybridTest(unittest.TestCase):
 
     def setUp(self):
@@ -42,7 +54,7 @@ class HybridTest(unittest.TestCase):
         self.logs = tempfile.mkdtemp(prefix="vnfm-hybrid-logs-")
         self.env = dict(os.environ, HYBRID_DIR=self.dir, HYBRID_PORT=str(self.port),
                         HYBRID_NET=self.net, HYBRID_PREFIX=self.prefix, HYBRID_BUILD=BUILD,
-                        HYBRID_LOGS=self.logs)
+                        HYBRID_LOGS=self.logs, HYBRID_WAN_DELAY_MS=str(WAN_DELAY_MS))
 
     def tearDown(self):
         if os.path.isdir(self.dir):  # a failed test: stop removes what it can
@@ -124,6 +136,9 @@ class HybridTest(unittest.TestCase):
             status, body = http_get("http://%s:8080/" % vi["ip"], timeout=5)
             self.assertEqual(status, 200)
             self.assertIn("hello from " + site, body)
+            # the branch's reports went over its delayed link: a handshake is a round trip
+            wan = self.cloud("/v0/sites/%s/pool" % site)["load"]["wan"]
+            self.assertGreaterEqual(wan["latency_ms"], 2 * WAN_DELAY_MS, (site, wan))
         # every join used a token, once
         toks = self.cloud("/v0/join-tokens")["join_tokens"]
         self.assertEqual(sorted(t["site"] for t in toks if "used" in t), sorted(SITES))
@@ -135,9 +150,14 @@ class HybridTest(unittest.TestCase):
                          sorted(d["id"] for d in deps.values()))
         tags = [m["tag"] for m in managers.values()]
         tags.append(self.cloud("/v0/version")["instance"])
+        lines = []  # the WAN delay lines' processes
+        for k in (1, 2, 3):
+            with open(os.path.join(self.dir, "wan%d.pid" % k)) as f:
+                lines.append(int(f.read()))
         p = self.hybrid("stop")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(self.leftovers(tags), [])
+        self.assertEqual([pid for pid in lines if b"wan-delay" in cmdline(pid)], [])
         self.check_logs()
 
 

@@ -197,22 +197,46 @@ class Wan:
     """A branch's WAN link: a network namespace joined to the host by a veth
     pair, so that cutting the WAN is a real link going down. The cloud is
     at .1 on the host's end, the branch at .2 in the namespace (nsenter
-    --net, which keeps /sys and the cgroups in view)."""
+    --net, which keeps /sys and the cgroups in view). With delay_ms (and
+    loss, a percentage), the two ends are joined through a namespace of
+    their own where examples/wan-delay carries the frames that much later
+    each way (this kernel has no netem); the host's end still cuts it."""
 
-    def __init__(self):
+    def __init__(self, delay_ms=0, loss=0):
         net = unique_subnet().rsplit(".", 1)[0]
         n = random.randint(0, 99999)
         self.ns, self.veth = "fedwan%d" % n, "fw%d" % n
         self.cloud_ip, self.branch_ip = net + ".1", net + ".2"
-        for cmd in (["ip", "netns", "add", self.ns],
-                    ["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "wan0",
-                     "netns", self.ns],
-                    ["ip", "addr", "add", self.cloud_ip + "/24", "dev", self.veth],
-                    ["ip", "link", "set", self.veth, "up"],
-                    self.inside("ip", "addr", "add", self.branch_ip + "/24", "dev", "wan0"),
-                    self.inside("ip", "link", "set", "wan0", "up"),
-                    self.inside("ip", "link", "set", "lo", "up")):
+        self.line, self.mid = None, None
+        cmds = [["ip", "netns", "add", self.ns]]
+        if delay_ms or loss:
+            self.mid = "fedwanm%d" % n
+            cmds += [["ip", "netns", "add", self.mid],
+                     ["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "cloud0",
+                      "netns", self.mid],
+                     ["ip", "-n", self.mid, "link", "add", "branch0", "type", "veth", "peer",
+                      "name", "wan0", "netns", self.ns],
+                     ["ip", "-n", self.mid, "link", "set", "cloud0", "up"],
+                     ["ip", "-n", self.mid, "link", "set", "branch0", "up"]]
+        else:
+            cmds.append(["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "wan0",
+                         "netns", self.ns])
+        cmds += [["ip", "addr", "add", self.cloud_ip + "/24", "dev", self.veth],
+                 ["ip", "link", "set", self.veth, "up"],
+                 self.inside("ip", "addr", "add", self.branch_ip + "/24", "dev", "wan0"),
+                 self.inside("ip", "link", "set", "wan0", "up"),
+                 self.inside("ip", "link", "set", "lo", "up")]
+        for cmd in cmds:
             subprocess.run(cmd, check=True, capture_output=True)
+        if self.mid:
+            self.line = subprocess.Popen(
+                ["nsenter", "--net=/run/netns/" + self.mid, os.path.join(EXAMPLES_BIN, "wan-delay"),
+                 "--delay-ms", str(delay_ms), "--loss", str(loss), "cloud0", "branch0"],
+                stdout=subprocess.PIPE, text=True)
+            ready = self.line.stdout.readline()
+            if not ready.startswith("ready"):
+                self.close()
+                raise RuntimeError("wan-delay did not start: %r" % ready)
 
     def inside(self, *cmd):
         return ["nsenter", "--net=/run/netns/" + self.ns] + list(cmd)
@@ -224,8 +248,13 @@ class Wan:
         subprocess.run(["ip", "link", "set", self.veth, "up"], check=True)
 
     def close(self):
+        if self.line:
+            self.line.terminate()
+            self.line.communicate(timeout=10)
         subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
-        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        for ns in (self.ns, self.mid):
+            if ns:
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 class Etcd:
