@@ -28,6 +28,9 @@ failed meanwhile. The reference, in the same round before it: the move of the
 same VNF with one instance and no burst.
 
   burst.py BUILD [ROUNDS]
+
+WAN_DELAY_MS=MS in the environment carries the WAN link's frames that much
+later each way (examples/wan-delay: the tests' Wan(delay_ms)).
 """
 import calendar
 import os
@@ -39,6 +42,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+WAN_DELAY_MS = float(os.environ.get("WAN_DELAY_MS", "0"))
 os.environ["BUILD"] = BUILD
 sys.path.insert(0, os.path.join(ROOT, "tests", "bb"))
 
@@ -137,7 +141,8 @@ def one_round(e, n):
 
 def main():
     e = Estate()
-    start_estate(e, SITE, service_address=True)
+    start_estate(e, SITE, service_address=True, wan_delay_ms=WAN_DELAY_MS)
+    print("WAN link: %g ms each way" % WAN_DELAY_MS)
     try:
         e.b.ok("PUT", "/v0/sites/" + SITE, {"capacity": SITE_CAPACITY})
         doc = vnfd("bench-burst", most=3)
@@ -180,6 +185,8 @@ def main():
                   med["cloud"]["relieved"] / med["branch"]["relieved"]))
     finally:
         stop_estate(e)
+        if e.wan.carried:
+            print("the WAN link's delay line: " + e.wan.carried.replace("\n", "; "))
 
 
 if __name__ == "__main__":

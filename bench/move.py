@@ -20,6 +20,9 @@ conntrack's, per packet) and with a new connection per request (the rule
 is evaluated for each).
 
   move.py BUILD [SECONDS] [ROUNDS]
+
+WAN_DELAY_MS=MS in the environment carries the WAN link's frames that much
+later each way (examples/wan-delay: the tests' Wan(delay_ms)).
 """
 import json
 import os
@@ -33,6 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+WAN_DELAY_MS = float(os.environ.get("WAN_DELAY_MS", "0"))
 os.environ["BUILD"] = BUILD
 sys.path.insert(0, os.path.join(ROOT, "tests", "bb"))
 
@@ -95,7 +99,7 @@ def under_load(cloud, wan, ep, close):
 
 
 def main():
-    wan = Wan()
+    wan = Wan(delay_ms=WAN_DELAY_MS)
     pki = Pki(ips=(wan.cloud_ip, "127.0.0.1"))
     cloud = Daemon("--tls-cert", pki.cert, "--tls-key", pki.key, "--log-level", "info",
                    ca=pki.ca, role="cloud", site="cloud", host="0.0.0.0")
@@ -118,8 +122,8 @@ def main():
         dep = wait_for(lambda: (lambda d: d if d.get("service_endpoint") else None)(
             cloud.deployment("bm1")), 20, 0.1)
         ep = dep["service_endpoint"]
-        print("endpoint %s at the branch; wrk from the branch's namespace; %s" % (
-            ep, subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() +
+        print("endpoint %s at the branch; WAN link %g ms each way; wrk from the branch's "
+              "namespace; %s" % (ep, WAN_DELAY_MS, subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() +
             " cores shared"))
         for close in (True, False):
             r = under_load(cloud, wan, ep, close)
@@ -154,6 +158,8 @@ def main():
                 d.cleanup()
         wan.close()
         pki.close()
+        if wan.carried:
+            print("the WAN link's delay line: " + wan.carried.replace("\n", "; "))
 
 
 if __name__ == "__main__":
