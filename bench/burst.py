@@ -42,7 +42,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-WAN_DELAY_MS = float(os.environ.get("WAN_DELAY_MS", "0"))
+WAN_DELAY_MS = float(os.environ["WAN_DELAY_MS"]) if os.environ.get("WAN_DELAY_MS") else None
 os.environ["BUILD"] = BUILD
 sys.path.insert(0, os.path.join(ROOT, "tests", "bb"))
 
@@ -142,7 +142,7 @@ def one_round(e, n):
 def main():
     e = Estate()
     start_estate(e, SITE, service_address=True, wan_delay_ms=WAN_DELAY_MS)
-    print("WAN link: %g ms each way" % WAN_DELAY_MS)
+    print("WAN link: %g ms each way" % (WAN_DELAY_MS or 0))
     try:
         e.b.ok("PUT", "/v0/sites/" + SITE, {"capacity": SITE_CAPACITY})
         doc = vnfd("bench-burst", most=3)

@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-WAN_DELAY_MS = float(os.environ.get("WAN_DELAY_MS", "0"))
+WAN_DELAY_MS = float(os.environ["WAN_DELAY_MS"]) if os.environ.get("WAN_DELAY_MS") else None
 os.environ["BUILD"] = BUILD
 sys.path.insert(0, os.path.join(ROOT, "tests", "bb"))
 
@@ -122,9 +122,9 @@ def main():
         dep = wait_for(lambda: (lambda d: d if d.get("service_endpoint") else None)(
             cloud.deployment("bm1")), 20, 0.1)
         ep = dep["service_endpoint"]
+        cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
         print("endpoint %s at the branch; WAN link %g ms each way; wrk from the branch's "
-              "namespace; %s" % (ep, WAN_DELAY_MS, subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() +
-            " cores shared"))
+              "namespace; %s cores shared" % (ep, WAN_DELAY_MS or 0, cores))
         for close in (True, False):
             r = under_load(cloud, wan, ep, close)
             print("moves under wrk -c 8 (%s): %d requests, %d failed (%s); move to the cloud "

@@ -261,10 +261,15 @@ int main(int argc, char **argv)
         }
         arm(tfd, lines, 2);
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        for (struct frame *f = lines[i].head, *next; f; f = next) { /* never sent */
+            next = f->next;
+            free(f);
+        }
         printf("%s -> %s: %llu frames carried, %llu lost at random, %llu over the queue, "
                "%llu failed\n",
                lines[i].from, lines[i].to, lines[i].carried, lines[i].lost, lines[i].overflow,
                lines[i].failed);
+    }
     return 0;
 }

@@ -71,11 +71,11 @@ http.server.HTTPServer((sys.argv[1], 8080), Handler).serve_forever()
 '''
 
 
-def start_estate(cls, site, service_address=False, cloud_args=(), wan_delay_ms=0):
+def start_estate(cls, site, service_address=False, cloud_args=(), wan_delay_ms=None):
     """On cls: a cloud running VNFs of its own (the process VIM), serving over TLS, with
     cloud_args, and the branch manager of site (with --service-address on its WAN
-    address when service_address) behind a veth WAN link (wan_delay_ms later each
-    way); the branch reaches the cloud's VNFs over that link, the host forwarding."""
+    address when service_address) behind a veth WAN link (through a delay line of
+    wan_delay_ms each way when given: vnfm.py Wan); the branch reaches the cloud's VNFs over that link, the host forwarding."""
     cls.wan = Wan(delay_ms=wan_delay_ms)
     cls.pki = Pki(ips=(cls.wan.cloud_ip, "127.0.0.1"))
     cls.cloud = Daemon("--tls-cert", cls.pki.cert, "--tls-key", cls.pki.key, *cloud_args,

@@ -197,19 +197,20 @@ class Wan:
     """A branch's WAN link: a network namespace joined to the host by a veth
     pair, so that cutting the WAN is a real link going down. The cloud is
     at .1 on the host's end, the branch at .2 in the namespace (nsenter
-    --net, which keeps /sys and the cgroups in view). With delay_ms (and
-    loss, a percentage), the two ends are joined through a namespace of
-    their own where examples/wan-delay carries the frames that much later
-    each way (this kernel has no netem); the host's end still cuts it."""
+    --net, which keeps /sys and the cgroups in view). With delay_ms (0
+    included) or loss (a percentage), the two ends are joined through a
+    namespace of their own where examples/wan-delay carries the frames that
+    much later each way (this kernel has no netem); the host's end still
+    cuts it, and set_delay changes the delay."""
 
-    def __init__(self, delay_ms=0, loss=0):
+    def __init__(self, delay_ms=None, loss=0):
         net = unique_subnet().rsplit(".", 1)[0]
         n = random.randint(0, 99999)
         self.ns, self.veth = "fedwan%d" % n, "fw%d" % n
         self.cloud_ip, self.branch_ip = net + ".1", net + ".2"
         self.line, self.mid, self.carried = None, None, ""
         cmds = [["ip", "netns", "add", self.ns]]
-        if delay_ms or loss:
+        if delay_ms is not None or loss:
             self.mid = "fedwanm%d" % n
             cmds += [["ip", "netns", "add", self.mid],
                      ["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "cloud0",
@@ -229,14 +230,28 @@ class Wan:
         for cmd in cmds:
             subprocess.run(cmd, check=True, capture_output=True)
         if self.mid:
-            self.line = subprocess.Popen(
-                ["nsenter", "--net=/run/netns/" + self.mid, os.path.join(EXAMPLES_BIN, "wan-delay"),
-                 "--delay-ms", str(delay_ms), "--loss", str(loss), "cloud0", "branch0"],
-                stdout=subprocess.PIPE, text=True)
-            ready = self.line.stdout.readline()
-            if not ready.startswith("ready"):
-                self.close()
-                raise RuntimeError("wan-delay did not start: %r" % ready)
+            self.loss = loss
+            self.set_delay(delay_ms or 0)
+
+    def set_delay(self, delay_ms):
+        """The delay line started again with delay_ms each way (the frames it held are
+        lost, as on a link that flaps)."""
+        self.stop_line()
+        self.line = subprocess.Popen(
+            ["nsenter", "--net=/run/netns/" + self.mid, os.path.join(EXAMPLES_BIN, "wan-delay"),
+             "--delay-ms", str(delay_ms), "--loss", str(self.loss), "cloud0", "branch0"],
+            stdout=subprocess.PIPE, text=True)
+        ready = self.line.stdout.readline()
+        if not ready.startswith("ready"):
+            self.close()
+            raise RuntimeError("wan-delay did not start: %r" % ready)
+
+    def stop_line(self):
+        """Ends the delay line; what it carried is kept for a benchmark's report."""
+        if self.line:
+            self.line.terminate()
+            self.carried = self.line.communicate(timeout=10)[0].strip()
+            self.line = None
 
     def inside(self, *cmd):
         return ["nsenter", "--net=/run/netns/" + self.ns] + list(cmd)
@@ -248,9 +263,7 @@ class Wan:
         subprocess.run(["ip", "link", "set", self.veth, "up"], check=True)
 
     def close(self):
-        if self.line:  # what it carried, kept for a benchmark's report
-            self.line.terminate()
-            self.carried = self.line.communicate(timeout=10)[0].strip()
+        self.stop_line()
         subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
         for ns in (self.ns, self.mid):
             if ns:
