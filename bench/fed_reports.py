@@ -21,7 +21,11 @@ the real protocol; no channel is held open):
      read off the connection to the decision record);
   2. the same, paced (wrk waits between an answer and the next report on
      each connection): CPU per 1,000 reports and latency below saturation;
-  3. full reports (all 8 deployments in each), saturated, cloud and nginx.
+  3. full reports (all 8 deployments in each), saturated, cloud and nginx;
+  4. steady-state reports one at a time, as a branch sends them, on one
+     kept connection (as branches do: docs/FEDERATION.md "Reports keep their
+     connection") and each on a new TLS connection with a full handshake
+     (as they did before): the cloud's CPU per report.
 
 Memory per branch: the growth of the cloud's RSS from before the joins to
 after every branch's first report. PERF=FILE records the cloud during 1
@@ -257,6 +261,35 @@ n3, dt3, dc3 = measure(p.pid, cloud_url, 2 * 10 ** 8, SECS, 0, True)
 nf, dtf, dcf = measure(nginx_worker(), ngx_url, 10, SECS, 0, True)
 
 
+def one_by_one(new_each, base, count=1000):
+    """count steady-state reports sent one at a time, as a branch sends them: each on
+    a new TLS connection (a full handshake: no session resumed), or all on one
+    kept connection. The cloud's CPU per report (us)."""
+    conn, c0 = None, cpu(p.pid)
+    for k in range(count):
+        i = k % N
+        if conn is None or new_each:
+            if conn:
+                conn.close()
+            conn = http.client.HTTPSConnection("127.0.0.1", port,
+                                               context=ssl.create_default_context(
+                                                   cafile=d + "/cert.pem"))
+        body = dict(report(i, base + k), full=False, deployments=[])
+        conn.request("POST", "/fed/v1/report", json.dumps(body),
+                     {"Content-Type": "application/json", "Authorization": "Bearer " + creds[i]})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200, r.status
+    conn.close()
+    return (cpu(p.pid) - c0) * 1e6 / count
+
+
+kept1 = one_by_one(False, 3 * 10 ** 8)
+new1 = one_by_one(True, 4 * 10 ** 8)
+kept2 = one_by_one(False, 5 * 10 ** 8)
+new2 = one_by_one(True, 6 * 10 ** 8)
+
+
 def line(what, n, dt, dc):
     return "%s %.0f reports/s, CPU %.0f ms per 1,000 reports (one core: %.0f reports/s)" % (
         what, n / dt, dc * 1e6 / n, n / dc)
@@ -279,6 +312,9 @@ print("paced (wrk: %d ms between a connection's answer and its next report; aske
 print("full reports (all 8 deployments in each), saturated:")
 print(line("  cloud", n3, dt3, dc3))
 print(line("  nginx", nf, dtf, dcf))
+print("steady-state reports one at a time (1,000 each, twice, alternating), the cloud's CPU "
+      "per report: on one kept connection %.0f and %.0f us; each on a new TLS connection "
+      "%.0f and %.0f us" % (kept1, kept2, new1, new2))
 print("memory: RSS %d KiB -> %d KiB: %.1f KiB per branch" % (rss0, rss1, (rss1 - rss0) / N))
 p.send_signal(signal.SIGTERM)
 ngx.send_signal(signal.SIGTERM)

@@ -510,6 +510,7 @@ static void send_report(struct fed *f)
     j->p.connect_timeout_ms = CONNECT_MS;
     j->p.max_response = ANSWER_MAX;
     f->in_flight = true;
+    j->p.keep = f->keep; /* a report a second: one connection, not a handshake each */
     fed_post_submit(&j->p, f, "/fed/v1/report", json_dumps(rep, JSON_COMPACT), report_done);
     json_decref(rep);
 }

@@ -83,7 +83,8 @@ static void post_work(struct wjob *w)
                                         .connect_timeout_ms = p->connect_timeout_ms,
                                         .max_response = p->max_response,
                                         .ca_file = p->ca,
-                                        .follow = true},
+                                        .follow = true,
+                                        .keep = p->keep},
                     &p->resp);
 }
 

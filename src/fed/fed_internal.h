@@ -17,6 +17,7 @@
 #define FED_EVENTS_MAX  200   /* branch events per report */
 #define FED_BACKLOG_MAX 10000 /* branch events waiting beyond which the oldest are summarised */
 #define FED_LOAD_PARTS  7
+#define FORWARD_KEPT    8 /* connections a cloud VNFM keeps to the primary for forwarded reports */
 
 /* The weights of a manager's load parts (load.c). */
 struct fed_weights {
@@ -118,6 +119,10 @@ struct fed {
     struct fed_weights weights;   /* --manager-load-weights */
     struct cscale *cscale;        /* the cloud VNFM's own scaling (cloud_scale.c), or NULL */
     struct httpc_streams *relays; /* the channels relayed to the primary (forward.c), or NULL */
+    /* connections kept: a branch's to its cloud VNFM, for its reports
+     * (branch.c); a cloud VNFM's to the primary, for the reports it
+     * forwards (forward.c) */
+    struct httpc_keep *keep;
 
     /* branch */
     char *mgr_id, *cred, *cloud_url; /* cloud_url: --cloud-url, one URL or several */
@@ -351,6 +356,7 @@ struct fed_post {
     char *url, *auth, *body, *ca;
     unsigned timeout_ms, connect_timeout_ms;
     size_t max_response;
+    struct httpc_keep *keep; /* optional: its connection kept (httpc_req.keep) */
     struct httpc_resp resp;
     int r;
 };

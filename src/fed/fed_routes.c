@@ -434,6 +434,7 @@ int fed_init(struct core *c)
     hmap_init(&f->children);
     hmap_init(&f->vi_cpu);
     hmap_init(&f->moves);
+    f->keep = httpc_keep_new(f->cloud ? FORWARD_KEPT : 1);
     c->fed = f;
     if (fed_load_init(f))
         return -1;
@@ -508,6 +509,7 @@ void fed_free(struct core *c)
     fed_site_load_free(f);
     fed_move_free(f);
     fed_load_free(f);
+    httpc_keep_free(f->keep); /* after the pools' jobs ended (vnfmd.c) */
     c->remote = NULL;
     pthread_mutex_destroy(&f->mu);
     c->fed = NULL;

@@ -80,6 +80,7 @@ struct fwd {
     char site[ID_BUF_MAX];
     char primary[CLUSTER_URL_MAX];
     char *url, *path, *auth, *via, *body, *ca;
+    struct httpc_keep *keep; /* the federation's connections to the primary */
 };
 
 static void fwd_free(void *arg)
@@ -104,6 +105,7 @@ static void forward_later(void *arg, struct result *res)
 
     owners_hold(w->o, w->site, NULL);
     rc = httpc_do(&(struct httpc_req){.url = w->url,
+                                      .keep = w->keep,
                                       .body = w->body,
                                       .headers = hdrs,
                                       .ca_file = w->ca,
@@ -137,6 +139,7 @@ static int forward_report(struct rctx *r, const char *site, const char *primary)
     char self[64];
 
     w->o = r->c->owners;
+    w->keep = r->c->fed->keep;
     snprintf(w->site, sizeof(w->site), "%s", site);
     snprintf(w->primary, sizeof(w->primary), "%s", primary);
     w->url = xasprintf("%s/fed/v1/report", primary);

@@ -63,7 +63,9 @@ void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answere
         return;
     }
     w->reports++;
-    w->latency_ms = avg(w->latency_ms, t->connect_ms, w->reports);
+    /* a connection kept from the report before has no handshake to time:
+     * the kernel's round trip of it then */
+    w->latency_ms = avg(w->latency_ms, t->reused ? t->rtt_ms : t->connect_ms, w->reports);
     w->throughput_bps = avg(w->throughput_bps, t->upload_bps, w->reports);
     if (t->tcp) {
         w->tcp++;

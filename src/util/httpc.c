@@ -19,10 +19,26 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+/* A handle of a keep, and the counters of its connection at its last
+ * request (httpc_timing.reused). */
+struct slot {
+    CURL *e;
+    bool busy;
+    unsigned segs_out, retrans;
+};
+
+struct httpc_keep {
+    pthread_mutex_t mu;
+    pthread_cond_t free;
+    unsigned n;
+    struct slot slots[];
+};
+
 /* One request: its handle and what libcurl writes to while it runs. */
 struct call {
     const struct httpc_req *rq;
     struct httpc_resp *resp;
+    struct slot *slot; /* the keep's handle it runs on, or NULL: a handle of its own */
     CURL *e;
     struct curl_slist *h;
     char cerr[CURL_ERROR_SIZE];
@@ -153,13 +169,15 @@ static int fail(struct httpc_resp *r, int rc, const char *fmt, const char *arg)
     return rc;
 }
 
-static void measured(CURL *e, struct httpc_timing *t)
+static void measured(CURL *e, struct slot *slot, struct httpc_timing *t)
 {
     curl_off_t connect = 0, total = 0, up = 0;
     curl_socket_t fd = CURL_SOCKET_BAD;
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
+    long made = 1;
 
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &made);
     curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
     curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
     curl_easy_getinfo(e, CURLINFO_SPEED_UPLOAD_T, &up);
@@ -172,7 +190,83 @@ static void measured(CURL *e, struct httpc_timing *t)
         t->rtt_ms = ti.tcpi_rtt / 1000.0;
         t->segs_out = ti.tcpi_segs_out;
         t->retrans = ti.tcpi_total_retrans;
+        if (slot && made == 0 && ti.tcpi_segs_out >= slot->segs_out &&
+            ti.tcpi_total_retrans >= slot->retrans) {
+            t->reused = true;
+            t->segs_out -= slot->segs_out;
+            t->retrans -= slot->retrans;
+        }
+        if (slot) {
+            slot->segs_out = ti.tcpi_segs_out;
+            slot->retrans = ti.tcpi_total_retrans;
+        }
     }
+}
+
+struct httpc_keep *httpc_keep_new(unsigned n)
+{
+    struct httpc_keep *k = xcalloc(1, sizeof(*k) + n * sizeof(k->slots[0]));
+
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->free, NULL);
+    k->n = n;
+    return k;
+}
+
+void httpc_keep_free(struct httpc_keep *k)
+{
+    if (!k)
+        return;
+    for (unsigned i = 0; i < k->n; i++)
+        if (k->slots[i].e)
+            curl_easy_cleanup(k->slots[i].e);
+    pthread_cond_destroy(&k->free);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+}
+
+/* k's handle: a free one of its keep (reset: its connections stay), or a
+ * new one of its own. */
+static CURL *handle_take(struct call *k)
+{
+    struct httpc_keep *kp = k->rq->keep;
+    struct slot *s = NULL;
+
+    if (!kp)
+        return curl_easy_init();
+    pthread_mutex_lock(&kp->mu);
+    for (;;) {
+        for (unsigned i = 0; i < kp->n && !s; i++)
+            if (!kp->slots[i].busy)
+                s = &kp->slots[i];
+        if (s)
+            break;
+        pthread_cond_wait(&kp->free, &kp->mu);
+    }
+    s->busy = true;
+    pthread_mutex_unlock(&kp->mu);
+    if (s->e)
+        curl_easy_reset(s->e);
+    else
+        s->e = curl_easy_init();
+    k->slot = s;
+    return s->e;
+}
+
+static void handle_done(struct call *k)
+{
+    struct httpc_keep *kp = k->rq->keep;
+
+    if (!k->slot) {
+        curl_easy_cleanup(k->e);
+    } else {
+        pthread_mutex_lock(&kp->mu);
+        k->slot->busy = false;
+        pthread_cond_signal(&kp->free);
+        pthread_mutex_unlock(&kp->mu);
+        k->slot = NULL;
+    }
+    k->e = NULL;
 }
 
 /* libcurl's pin of the public key of the certificate in pem:
@@ -209,9 +303,12 @@ static int prepare(struct call *k)
     *k->cerr = '\0';
     if (!http_url(rq->url))
         return fail(k->resp, -EINVAL, "%s", "not an http:// or https:// URL");
-    k->e = e = curl_easy_init();
-    if (!e)
+    k->e = e = handle_take(k);
+    if (!e) {
+        if (k->slot)
+            handle_done(k);
         return fail(k->resp, -EIO, "%s", "cannot create an HTTP handle");
+    }
     for (const char *const *l = rq->headers; l && *l; l++)
         k->h = curl_slist_append(k->h, *l);
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
@@ -241,9 +338,8 @@ static int prepare(struct call *k)
         char pin[128];
 
         if (cert_pin(rq->pin_cert, pin, sizeof(pin))) {
-            curl_easy_cleanup(e);
+            handle_done(k);
             curl_slist_free_all(k->h);
-            k->e = NULL;
             k->h = NULL;
             return fail(k->resp, -EINVAL, "cannot read the certificate %s", rq->pin_cert);
         }
@@ -285,7 +381,7 @@ static int finish(struct call *k, CURLcode cc)
 
     if (cc == CURLE_OK) {
         curl_easy_getinfo(k->e, CURLINFO_RESPONSE_CODE, &resp->status);
-        measured(k->e, &resp->timing);
+        measured(k->e, k->slot, &resp->timing);
     }
     if (k->rq->follow) {
         char *at = NULL;
@@ -293,9 +389,8 @@ static int finish(struct call *k, CURLcode cc)
         if (curl_easy_getinfo(k->e, CURLINFO_EFFECTIVE_URL, &at) == CURLE_OK && at)
             snprintf(resp->url, sizeof(resp->url), "%s", at);
     }
-    curl_easy_cleanup(k->e);
+    handle_done(k);
     curl_slist_free_all(k->h);
-    k->e = NULL;
     k->h = NULL;
     if (cc == CURLE_OK)
         return 0;
@@ -411,7 +506,7 @@ int httpc_stream(struct httpc_streams *s, const struct httpc_req *rq,
     k->resp = &k->own;
     k->done = done;
     k->arg = arg;
-    rc = rq->on_data ? prepare(k) : -EINVAL;
+    rc = rq->on_data && !rq->keep ? prepare(k) : -EINVAL;
     if (rc) {
         free(k);
         return rc;

@@ -51,6 +51,9 @@ struct httpc_req {
      * (its credential too: only for servers trusted as much as the first);
      * resp->url says where the answer came from. */
     bool follow;
+    /* Optional, not for streams: run on a handle of this keep, whose
+     * connections stay open for the next request (httpc_keep_new). */
+    struct httpc_keep *keep;
 };
 
 /* What a request measured of the path to its server (filled when it was
@@ -64,6 +67,9 @@ struct httpc_timing {
     double rtt_ms;     /* tcpi_rtt */
     unsigned segs_out; /* tcpi_segs_out */
     unsigned retrans;  /* tcpi_total_retrans */
+    /* The request went on a connection a keep held from an earlier one:
+     * connect_ms is 0, and segs_out and retrans count since that one. */
+    bool reused;
 };
 
 struct httpc_resp {
@@ -85,6 +91,21 @@ struct httpc_resp {
 int httpc_do(const struct httpc_req *rq, struct httpc_resp *resp);
 void httpc_resp_done(struct httpc_resp *resp);
 
+/* Connections kept between requests: a request that names a keep
+ * (httpc_req.keep) runs on one of its n handles, which keep their
+ * connections (and TLS sessions) open for the next, so a client that
+ * talks to one server often (a branch's reports, every second) pays the
+ * TCP and TLS handshakes once, not per request (a TLS handshake costs a
+ * server more than ten times the request it carries). n requests run at
+ * once; more wait for a handle. A server closes a connection idle too
+ * long: the next request then makes a new one. A request's destination
+ * policy (deny) is checked when a connection is made: a keep's requests
+ * all go to destinations of the same policy. */
+struct httpc_keep;
+struct httpc_keep *httpc_keep_new(unsigned n);
+/* Closes its connections; no request may be running on it. */
+void httpc_keep_free(struct httpc_keep *k);
+
 /* Streaming requests (httpc_req.on_data set) run on one thread of their
  * own, however many there are (curl's multi interface): the channels a
  * cloud VNFM relays for the branches it serves. */
@@ -96,7 +117,7 @@ struct httpc_streams *httpc_streams_new(const char *name);
  * returned (rc, resp: valid during the call). rq->on_data is called on that
  * thread too. *rq->cancel ends the stream within 200 ms even when nothing
  * arrives. Returns a negative errno when it did not start (done is not
- * called then): -EINVAL without on_data or for a URL that is not http(s),
+ * called then): -EINVAL without on_data, with a keep, or for a URL that is not http(s),
  * -ESHUTDOWN once httpc_streams_free began. */
 int httpc_stream(struct httpc_streams *s, const struct httpc_req *rq,
                  void (*done)(void *arg, int rc, struct httpc_resp *resp), void *arg);

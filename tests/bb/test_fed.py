@@ -973,6 +973,25 @@ class WanCutTest(unittest.TestCase):
         return self.b.on_host("curl", "-s", "-m", "5", "http://%s:8080/" % vi["ip"],
                               capture_output=True, text=True, timeout=30).stdout
 
+    def conns(self, state):
+        """The branch's TCP connections to the cloud in state (ss): their local ADDR:PORT."""
+        out = subprocess.run(self.wan.inside(
+            "ss", "-tnH", "state", state, "dst", "%s:%d" % (self.wan.cloud_ip, self.cloud.port)),
+            capture_output=True, text=True, check=True).stdout
+        return {line.split()[2] for line in out.splitlines() if line.strip()}
+
+    def test_reports_keep_their_connection(self):
+        """A report a second, all on one connection the branch keeps: no TCP or TLS
+        handshake per report. The branch's connections to the cloud are the same two
+        (its channel, its reports) before and after four reports."""
+        wait_for(lambda: manager_of(self.cloud, "bw")["state"] == "active", 20, 0.1,
+                 "bw active")
+        n = manager_of(self.cloud, "bw")["reports"]
+        before = self.conns("established")
+        wait_for(lambda: manager_of(self.cloud, "bw")["reports"] >= n + 4, 20, 0.1,
+                 "four more reports")
+        self.assertEqual((len(before), self.conns("established")), (2, before))
+
     def test_cut_wan(self):
         cloud, wan = self.cloud, self.wan
         cloud.onboard(demo("fed-wan"))
