@@ -28,7 +28,8 @@ the real protocol; no channel is held open):
      (as they did before): the cloud's CPU per report.
 
 Memory per branch: the growth of the cloud's RSS from before the joins to
-after every branch's first report. PERF=FILE records the cloud during 1
+after every branch's first report, and with N idle kept TLS connections
+opened at the end (a branch holds two: its channel and its reports). PERF=FILE records the cloud during 1
 (perf record --call-graph dwarf).
 
   fed_reports.py BUILD_DIR [N] [SECONDS] [RATE]
@@ -36,6 +37,7 @@ after every branch's first report. PERF=FILE records the cloud during 1
 import http.client
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -53,6 +55,7 @@ RATE = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 RULED = max(1, N // 10)
 CONNS = 8
 d = tempfile.mkdtemp(prefix="fedbench-", dir="/var/tmp")
+resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
 
 
 def free_port():
@@ -69,7 +72,8 @@ port, nport = free_port(), free_port()
 p = subprocess.Popen([B + "/vnfmd", "--role", "cloud", "--site", "cloud", "--data-dir", d,
                       "--listen", "127.0.0.1:%d" % port, "--site-driver", "sim",
                       "--tls-cert", d + "/cert.pem", "--tls-key", d + "/key.pem",
-                      "--fed-missed", "1000000", "--log-level", "warn"],
+                      "--fed-missed", "1000000", "--log-level", "warn",
+                      "--http-max-conns-per-client", "4096"],
                      stdout=subprocess.DEVNULL, stderr=open(d + "/cloud.log", "w"))
 os.makedirs(d + "/ngx")
 with open(d + "/ngx/nginx.conf", "w") as f:
@@ -284,10 +288,28 @@ def one_by_one(new_each, base, count=1000):
     return (cpu(p.pid) - c0) * 1e6 / count
 
 
+def held(count):
+    """The growth of the cloud's RSS with count idle kept TLS connections (what each
+    branch holds twice: its channel, its reports), per connection (KiB)."""
+    conns, r0 = [], rss()
+    for k in range(count):
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ssl.create_default_context(
+            cafile=d + "/cert.pem"))
+        conn.request("GET", "/v0/version")
+        conn.getresponse().read()
+        conns.append(conn)
+    time.sleep(0.5)
+    per = (rss() - r0) / count
+    for conn in conns:
+        conn.close()
+    return per
+
+
 kept1 = one_by_one(False, 3 * 10 ** 8)
 new1 = one_by_one(True, 4 * 10 ** 8)
 kept2 = one_by_one(False, 5 * 10 ** 8)
 new2 = one_by_one(True, 6 * 10 ** 8)
+conn_kib = held(N)
 
 
 def line(what, n, dt, dc):
@@ -315,7 +337,9 @@ print(line("  nginx", nf, dtf, dcf))
 print("steady-state reports one at a time (1,000 each, twice, alternating), the cloud's CPU "
       "per report: on one kept connection %.0f and %.0f us; each on a new TLS connection "
       "%.0f and %.0f us" % (kept1, kept2, new1, new2))
-print("memory: RSS %d KiB -> %d KiB: %.1f KiB per branch" % (rss0, rss1, (rss1 - rss0) / N))
+print("memory: RSS %d KiB -> %d KiB: %.1f KiB per branch; an idle kept TLS connection %.1f "
+      "KiB (%d of them): with its two, %.1f KiB per branch" % (
+          rss0, rss1, (rss1 - rss0) / N, conn_kib, N, (rss1 - rss0) / N + 2 * conn_kib))
 p.send_signal(signal.SIGTERM)
 ngx.send_signal(signal.SIGTERM)
 p.wait()

@@ -453,6 +453,10 @@ static void request_end(struct httpd_conn *c)
     memmove(c->in, c->in + c->in_pos, left);
     c->in_len = left;
     c->in_pos = 0;
+    if (!left) { /* an idle connection holds no head buffer (on_readable makes it again) */
+        free(c->in);
+        c->in = NULL;
+    }
     reset_request(c);
     start_head(c, left ? h->cfg.request_timeout_ms : h->cfg.idle_timeout_ms,
                left ? T_REQUEST : T_IDLE);
@@ -952,6 +956,8 @@ static int parse_head(struct httpd_conn *c)
     char *p, *nl;
     int st;
 
+    if (!c->in_len) /* nothing yet (an idle connection may have no buffer) */
+        return 0;
     while (c->in_len && (c->in[0] == '\r' || c->in[0] == '\n')) { /* RFC 9112 2.2 */
         memmove(c->in, c->in + 1, --c->in_len);
     }
@@ -1233,6 +1239,8 @@ static void on_readable(struct httpd_conn *c)
 
     switch (c->state) {
     case C_HEAD: /* never full here: a full head is refused */
+        if (!c->in)
+            c->in = xmalloc(HTTPD_HEAD_MAX);
         n = conn_recv(c, c->in + c->in_len, HTTPD_HEAD_MAX - c->in_len, false);
         if (n > 0) {
             if (c->tl != T_REQUEST || c->in_len == 0)
