@@ -65,7 +65,10 @@ void fed_wan_measured(struct fed *f, const struct httpc_resp *resp, bool answere
     w->reports++;
     /* a connection kept from the report before has no handshake to time:
      * the kernel's round trip of it then */
-    w->latency_ms = avg(w->latency_ms, t->reused ? t->rtt_ms : t->connect_ms, w->reports);
+    if (!t->reused)
+        w->latency_ms = avg(w->latency_ms, t->connect_ms, w->reports);
+    else if (t->tcp)
+        w->latency_ms = avg(w->latency_ms, t->rtt_ms, w->reports);
     w->throughput_bps = avg(w->throughput_bps, t->upload_bps, w->reports);
     if (t->tcp) {
         w->tcp++;

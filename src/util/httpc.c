@@ -184,21 +184,26 @@ static void measured(CURL *e, struct slot *slot, struct httpc_timing *t)
     t->connect_ms = (double)connect / 1000.0;
     t->total_ms = (double)total / 1000.0;
     t->upload_bps = (double)up * 8.0;
+    t->reused = slot && made == 0;
     if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD &&
         getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
         t->tcp = true;
         t->rtt_ms = ti.tcpi_rtt / 1000.0;
         t->segs_out = ti.tcpi_segs_out;
-        t->retrans = ti.tcpi_total_retrans;
-        if (slot && made == 0 && ti.tcpi_segs_out >= slot->segs_out &&
-            ti.tcpi_total_retrans >= slot->retrans) {
-            t->reused = true;
-            t->segs_out -= slot->segs_out;
-            t->retrans -= slot->retrans;
-        }
-        if (slot) {
-            slot->segs_out = ti.tcpi_segs_out;
-            slot->retrans = ti.tcpi_total_retrans;
+        /* less those the peer says it had already (D-SACK): a probe of the
+         * tail sent while the server was still busy answering is no loss */
+        t->retrans = ti.tcpi_total_retrans - (ti.tcpi_dsack_dups < ti.tcpi_total_retrans
+                                                  ? ti.tcpi_dsack_dups
+                                                  : ti.tcpi_total_retrans);
+        if (slot) { /* a kept connection: what it did since its request before */
+            unsigned segs = t->segs_out, retrans = t->retrans;
+
+            if (t->reused) {
+                t->segs_out = segs >= slot->segs_out ? segs - slot->segs_out : 0;
+                t->retrans = retrans >= slot->retrans ? retrans - slot->retrans : 0;
+            }
+            slot->segs_out = segs;
+            slot->retrans = retrans;
         }
     }
 }

@@ -66,7 +66,7 @@ struct httpc_timing {
     bool tcp;          /* the TCP_INFO members below are set */
     double rtt_ms;     /* tcpi_rtt */
     unsigned segs_out; /* tcpi_segs_out */
-    unsigned retrans;  /* tcpi_total_retrans */
+    unsigned retrans;  /* tcpi_total_retrans less tcpi_dsack_dups (spurious ones) */
     /* The request went on a connection a keep held from an earlier one:
      * connect_ms is 0, and segs_out and retrans count since that one. */
     bool reused;

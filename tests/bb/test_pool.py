@@ -381,9 +381,20 @@ class PoolWanTest(unittest.TestCase):
         self.assertGreaterEqual(wan["latency_ms"], 2 * WAN_DELAY_MS)
         self.assertLess(wan["latency_ms"], 1000)
         self.assertGreaterEqual(wan["rtt_ms"], 2 * WAN_DELAY_MS)
-        self.assertEqual(wan["loss"], 0)
+        # (none asked for; CI122 saw 0.03 before the figure left out the retransmissions the
+        # cloud reported as duplicates, and the line ran at a real-time priority)
+        self.assertLess(wan["loss"], 0.01)
         self.assertGreater(wan["throughput_kbps"], 0)
         print("\nWAN figures of branch pw: %s" % json.dumps(wan))
+        # a line that drops a tenth of the frames each way: the figure shows it
+        self.wan.set_delay(WAN_DELAY_MS, loss=10)
+        try:
+            lossy = wait_for(lambda: (lambda w: w if w["loss"] > 0.01 else None)(
+                cloud.get("/v0/sites/pw/pool")[1]["load"]["wan"]), 60, 0.5,
+                "the WAN's loss in the site load")
+        finally:
+            self.wan.set_delay(WAN_DELAY_MS, loss=0)
+        print("with 10%% of the frames lost each way: %s" % json.dumps(lossy))
 
 
 def serving_hog(vnfd_id, placement):

@@ -233,9 +233,11 @@ class Wan:
             self.loss = loss
             self.set_delay(delay_ms or 0)
 
-    def set_delay(self, delay_ms):
-        """The delay line started again with delay_ms each way (the frames it held are
-        lost, as on a link that flaps)."""
+    def set_delay(self, delay_ms, loss=None):
+        """The delay line started again with delay_ms each way (and loss, a percentage,
+        when given; the frames it held are lost, as on a link that flaps)."""
+        if loss is not None:
+            self.loss = loss
         self.stop_line()
         self.line = subprocess.Popen(
             ["nsenter", "--net=/run/netns/" + self.mid, os.path.join(EXAMPLES_BIN, "wan-delay"),
