@@ -35,6 +35,7 @@
 #define RETURN_DIR     "return.in" /* the store of a manager that returns here, as it comes */
 #define STORE_FILE     "vnfm.db"
 #define STORE_MAX      (256u << 20)
+#define OUTCOMES_KEPT  4 /* connections to the manager its outcomes go on, kept open */
 
 struct agent {
     const struct agent_cfg *cfg;
@@ -48,9 +49,10 @@ struct agent {
     pthread_mutex_t wmu;
     struct watch *watches; /* under wmu */
     struct sbuf line;
-    atomic_int running;  /* requests */
-    bool opened_once;    /* the manager opened the VIM (a move: it is done) */
-    atomic_bool returns; /* the manager returns here: the agent stops, it starts */
+    atomic_int running;      /* requests */
+    bool opened_once;        /* the manager opened the VIM (a move: it is done) */
+    atomic_bool returns;     /* the manager returns here: the agent stops, it starts */
+    struct httpc_keep *keep; /* the connections its outcomes go on, kept open */
 };
 
 struct watch {
@@ -79,7 +81,8 @@ static void post(struct agent *a, json_t *msg)
                            .body = body,
                            .headers = a->headers,
                            .timeout_ms = 10000,
-                           .ca_file = a->cfg->ca_file};
+                           .ca_file = a->cfg->ca_file,
+                           .keep = a->keep};
     struct httpc_resp resp;
     char buf[HTTPC_ERR_MAX + 32];
 
@@ -594,6 +597,7 @@ int vim_agent_run(const struct agent_cfg *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     httpc_global_init();
+    a.keep = httpc_keep_new(OUTCOMES_KEPT);
     a.ep = epoll_create1(EPOLL_CLOEXEC);
     if (a.ep < 0 || pthread_create(&w, NULL, watcher, &a)) {
         log_error("vim-agent: cannot watch exits: %s", strerror(errno));
@@ -645,8 +649,11 @@ int vim_agent_run(const struct agent_cfg *cfg)
 out:
     for (unsigned i = 0; i < DRAIN_S * 10 && atomic_load(&a.running); i++)
         usleep(100000);
-    if (a.vim && !atomic_load(&a.running))
-        a.ops->close(a.vim); /* the VIs keep running */
+    if (!atomic_load(&a.running)) {
+        if (a.vim)
+            a.ops->close(a.vim); /* the VIs keep running */
+        httpc_keep_free(a.keep); /* (else a job may still post on it) */
+    }
     while (a.watches)
         unwatch(&a, a.watches);
     if (a.ep >= 0)
