@@ -48,6 +48,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fedload import LUA, cpu, report, write_creds  # noqa: E402
+from fedload import rss as rss_of, wrk as wrk_of  # noqa: E402
+
 B = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 SECS = float(sys.argv[3]) if len(sys.argv) > 3 else 5
@@ -118,47 +122,13 @@ def req(method, path, body, auth):
     return r.status, json.loads(r.read() or b"null")
 
 
-def status(pid):
-    return open("/proc/%d/status" % pid).read()
-
-
 def rss():
-    return int(status(p.pid).split("VmRSS:")[1].split()[0])
-
-
-def cpu(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return rss_of(p.pid)
 
 
 def nginx_worker():
     kids = open("/proc/%d/task/%d/children" % (ngx.pid, ngx.pid)).read().split()
     return int(kids[0])
-
-
-def deployments(i):
-    mon = {"metrics": {"rps": {"probe": "http", "port": 8080, "path": "/stats",
-                               "json": "requests_per_s_1s"}}}
-    return [{"id": "b%d-d%d" % (i, k), "tenant": "default", "vnfd": "v", "status": "active",
-             "stage": "monitoring", "operation": None, "instances": {"web": 1},
-             "monitoring": mon, "rules_owner": "cloud", "rules_owner_set": "cloud",
-             "rules_owner_gen": 1,
-             "vis": [{"id": "vi-%d-%d" % (i, k), "vdu": "web", "index": 0, "state": "running",
-                      "ip": "10.%d.%d.%d" % (i // 65536, i // 256 % 256, i % 256)}]}
-            for k in range(8)]
-
-
-def metrics(i):
-    return {"b%d-d%d" % (i, k): {"rps": 150 if k == 0 else 50} for k in range(8)}
-
-
-def report(i, seq):
-    return {"boot": "b", "seq": seq,
-            "load": {"value": 0.1, "parts": {"cpu": 0.1, "vcpu": 0.1, "memory": 0.1}},
-            "site_state": {"capacity": {"vcpu": 8, "memory_mb": 4096},
-                           "allocated": {"vcpu": 1, "memory_mb": 256, "disk_mb": 0, "vis": 8}},
-            "metrics": metrics(i), "deployments": deployments(i), "events": [], "results": [],
-            "operations": []}
 
 
 rss0 = rss()
@@ -179,49 +149,13 @@ for i in range(0, N, N // RULED):
     s, doc = req("PUT", "/v0/deployments/b%d-d0/rules" % i, {"rules": [rule]}, tok)
     assert s == 200, doc
 
-# wrk: one Lua state (-t1), so each branch's seq rises; round robin over the
-# branches, so that no two reports of a branch are ever in flight at once
-with open(d + "/creds", "w") as f:
-    for i in range(N):
-        f.write("%s\t%s\t%s\n" % (creds[i], json.dumps(metrics(i)), json.dumps(deployments(i))))
+write_creds(d + "/creds", creds, range(N))
 with open(d + "/report.lua", "w") as f:
-    f.write("""
-local creds, mets, deps, seq, n, i, gap, full = {}, {}, {}, {}, 0, 0, 0, false
-local head = '{"boot":"b","seq":%d,"load":{"value":0.1,"parts":{"cpu":0.1,"vcpu":0.1,' ..
-  '"memory":0.1}},"site_state":{"capacity":{"vcpu":8,"memory_mb":4096},"allocated":' ..
-  '{"vcpu":1,"memory_mb":256,"disk_mb":0,"vis":8}},"metrics":'
-function init(args)
-  local base = tonumber(args[1])
-  gap = tonumber(args[3])
-  full = args[4] == "full"
-  for line in io.lines(args[2]) do
-    local c, m, dp = line:match("([^\\t]*)\\t([^\\t]*)\\t(.*)")
-    n = n + 1
-    creds[n], mets[n], deps[n], seq[n] = c, m, dp, base
-  end
-end
-function delay()
-  return gap
-end
-function request()
-  i = i % n + 1
-  seq[i] = seq[i] + 1
-  local d = full and (',"full":true,"deployments":' .. deps[i]) or ',"full":false,"deployments":[]'
-  local body = string.format(head, seq[i]) .. mets[i] .. d ..
-    ',"events":[],"results":[],"operations":[]}'
-  return wrk.format("POST", "/fed/v1/report", {["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. creds[i]}, body)
-end
-""")
+    f.write(LUA)
 
 
 def wrk(url, base, secs, gap_ms=0, full=False):
-    out = subprocess.run(["wrk", "-t1", "-c%d" % CONNS, "-d%ds" % secs, "-s", d + "/report.lua",
-                          url, "--", str(base), d + "/creds", str(gap_ms),
-                          "full" if full else "changed"],
-                         capture_output=True, text=True).stdout
-    assert "Non-2xx" not in out and "Socket errors" not in out, out
-    return int(out.split(" requests in")[0].split()[-1])
+    return wrk_of(url, d + "/report.lua", d + "/creds", base, secs, CONNS, gap_ms, full)
 
 
 def measure(pid, url, base, secs, gap_ms=0, full=False):
