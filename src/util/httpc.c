@@ -310,8 +310,7 @@ static int prepare(struct call *k)
         return fail(k->resp, -EINVAL, "%s", "not an http:// or https:// URL");
     k->e = e = handle_take(k);
     if (!e) {
-        if (k->slot)
-            handle_done(k);
+        handle_done(k);
         return fail(k->resp, -EIO, "%s", "cannot create an HTTP handle");
     }
     for (const char *const *l = rq->headers; l && *l; l++)

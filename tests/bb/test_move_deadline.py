@@ -53,14 +53,7 @@ class SwitchDeadlineTest(Estate, unittest.TestCase):
         # the clone is ready and the switch went out: the cloud still sees the branch
         [clone] = [d for d in cloud.get("/v0/deployments")[1]["deployments"] if d["id"] != "md1"]
         [cvi] = cloud.deployment(clone["id"])["vis"]
-        op = cloud.wait_op(op["id"], timeout=90)
-        self.assertEqual(op["state"], "rolled_back", json.dumps(op, indent=1))
-        self.assertEqual(op["error"],
-                         "the branch's manager did not apply the endpoint switch within 30 s")
-        # (restore: its instruction sent, after the switch; unclone: the clone undeployed)
-        self.assertEqual([(s["stage"], s["result"]) for s in op["stages"]],
-                         [("clone", "ok"), ("switch", "failed"), ("restore", "ok"),
-                          ("unclone", "ok")])
+        self.rolled_back_at_the_switch(op["id"])
         self.assertEqual(manager_of(cloud, self.SITE)["state"], "active")
         # the original served through the cut (the switch never reached the branch)
         got = client.result()
@@ -74,16 +67,12 @@ class SwitchDeadlineTest(Estate, unittest.TestCase):
         # the switch withdrawn: failed on the cloud, and never sent again
         self.assertIn("withdrawn: the move rolled back before the branch applied it",
                       cloud.log())
-
-        def pointed():
-            return [x.rsplit("(", 1)[1] for x in b.log().splitlines() if ":md1 points at" in x]
-
-        before = pointed()
+        before = self.pointed("md1")
         # the WAN back: the restore alone, and the endpoint at the original
         self.wan.up()
-        wait_for(lambda: len(pointed()) > len(before), 40, 0.2, "the restore applied")
+        wait_for(lambda: len(self.pointed("md1")) > len(before), 40, 0.2, "the restore applied")
         time.sleep(2)
-        self.assertEqual(pointed()[len(before):], ["local)"])
+        self.assertEqual(self.pointed("md1")[len(before):], ["local)"])
         table = self.nft()
         self.assertIn(vi["ip"], table)
         self.assertNotIn(cvi["ip"], table)
@@ -93,6 +82,17 @@ class SwitchDeadlineTest(Estate, unittest.TestCase):
         self.assertEqual(got["fail"], 0, got)
         self.assertEqual(set(got["who"]), {vi["name"]}, got)
         self.assertEqual([x["name"] for x in b.deployment("md1")["vis"]], [vi["name"]])
+
+    def rolled_back_at_the_switch(self, op_id):
+        """The move op_id rolled back after its switch's 30 s: the restore's instruction
+        sent after the switch, the clone undeployed."""
+        op = self.cloud.wait_op(op_id, timeout=90)
+        self.assertEqual(op["state"], "rolled_back", json.dumps(op, indent=1))
+        self.assertEqual(op["error"],
+                         "the branch's manager did not apply the endpoint switch within 30 s")
+        self.assertEqual([(s["stage"], s["result"]) for s in op["stages"]],
+                         [("clone", "ok"), ("switch", "failed"), ("restore", "ok"),
+                          ("unclone", "ok")])
 
     def pointed(self, name):
         """The modes the branch's endpoint of name was given, in order."""
@@ -138,13 +138,7 @@ class SwitchDeadlineTest(Estate, unittest.TestCase):
                    if d["id"] not in ("md2", burst)]
         clone_ips = [vi["ip"] for vi in cloud.deployment(clone["id"])["vis"]]
         self.assertEqual(len(clone_ips), 3, clone)  # the branch's two and the burst's
-        op = cloud.wait_op(op["id"], timeout=90)
-        self.assertEqual(op["state"], "rolled_back", json.dumps(op, indent=1))
-        self.assertEqual(op["error"],
-                         "the branch's manager did not apply the endpoint switch within 30 s")
-        self.assertEqual([(s["stage"], s["result"]) for s in op["stages"]],
-                         [("clone", "ok"), ("switch", "failed"), ("restore", "ok"),
-                          ("unclone", "ok")])
+        self.rolled_back_at_the_switch(op["id"])
         before = self.pointed("md2")
         # the WAN back: the restore undoes the switch the branch applied, with the burst
         self.wan.up()
