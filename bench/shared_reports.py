@@ -22,6 +22,7 @@ primary's alone.
 """
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -108,7 +109,7 @@ def main():
         for m in reversed(members):
             m.stop()
         etcd.stop()
-        os.system("rm -rf %s" % data)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

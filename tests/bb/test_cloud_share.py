@@ -28,7 +28,7 @@ import unittest
 
 from test_deploy import demo
 from test_fed import Pki, branch
-from vnfm import Daemon, Etcd, etcd_call, b64, http_get, slurp, unique_subnet, wait_for
+from vnfm import Daemon, Etcd, b64, cmdline, etcd_call, http_get, slurp, unique_subnet, wait_for
 
 TOKEN = "share-test-admin-token-0123456789"
 LEASE_MS = 4000
@@ -59,14 +59,6 @@ def instance_cgroups(pid):
                                                          "cgroup.procs") +
                    glob.glob("/sys/fs/cgroup/vnfm/*/mgr-*/cgroup.procs")
                    if str(pid) in slurp(p).split()})[:1]
-
-
-def cmdline(pid):
-    """The command line of process pid, "" once it has gone."""
-    try:
-        return slurp("/proc/%d/cmdline" % pid)
-    except OSError:
-        return ""
 
 
 def threads(pid):

@@ -10,17 +10,8 @@ import subprocess
 import time
 import unittest
 
-from vnfm import VNFMD, Daemon, http_get, pid_alive, wait_for
+from vnfm import VNFMD, Daemon, cmdline, http_get, pid_alive, wait_for
 from test_deploy import demo, script
-
-
-def cmdline(pid):
-    """A process's command line; empty once it is gone (pgrep raced it)."""
-    try:
-        with open("/proc/%s/cmdline" % pid) as f:
-            return f.read().replace("\0", " ")
-    except OSError:
-        return ""
 
 
 class CrashTest(unittest.TestCase):

@@ -18,7 +18,7 @@ import tempfile
 import unittest
 import urllib.request
 
-from vnfm import BUILD, ROOT, UIDS, free_port, http_get
+from vnfm import BUILD, ROOT, UIDS, cmdline, free_port, http_get
 
 SCRIPT = os.path.join(ROOT, "scripts", "hybrid")
 SITES = ("paris", "berlin", "madrid")
@@ -33,15 +33,6 @@ def free_net():
         net = "10.%d" % random.randint(200, 249)
         if net + "." not in used:
             return net
-
-
-def cmdline(pid):
-    """The command line of process pid (b"" for none, or a zombie)."""
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
 
 
 class HybridTest(unittest.TestCase):
@@ -157,7 +148,7 @@ class HybridTest(unittest.TestCase):
         p = self.hybrid("stop")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(self.leftovers(tags), [])
-        self.assertEqual([pid for pid in lines if b"wan-delay" in cmdline(pid)], [])
+        self.assertEqual([pid for pid in lines if "wan-delay" in cmdline(pid)], [])
         self.check_logs()
 
 

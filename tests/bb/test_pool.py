@@ -376,8 +376,8 @@ class PoolWanTest(unittest.TestCase):
         self.assertAlmostEqual(load["disk"],
                                load["used"]["disk_mb"] / load["capacity"]["disk_mb"], places=6)
         wan = load["wan"]
-        # over the delayed link: a handshake of one round trip at least (the moving average
-        # of samples that each take it), well under a second; no loss
+        # over the delayed link: one round trip at least (each sample a report's handshake,
+        # or its kept connection's kernel round trip), well under a second
         self.assertGreaterEqual(wan["latency_ms"], 2 * WAN_DELAY_MS)
         self.assertLess(wan["latency_ms"], 1000)
         self.assertGreaterEqual(wan["rtt_ms"], 2 * WAN_DELAY_MS)

@@ -122,6 +122,15 @@ def slurp(path):
         return f.read()
 
 
+def cmdline(pid):
+    """Process pid's command line, its arguments joined by spaces; "" once it is gone
+    (or a zombie)."""
+    try:
+        return slurp("/proc/%d/cmdline" % int(pid)).replace("\0", " ").strip()
+    except OSError:
+        return ""
+
+
 FORWARD = "/proc/sys/net/ipv4/ip_forward"
 FORWARD_HOLDS = "/run/vnfm-bb-ip-forward.json"  # shared by the modules that run side by side
 
